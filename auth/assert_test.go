@@ -1,0 +1,5 @@
+package auth
+
+import "fieldvisit/storage"
+
+var _ Store = (*storage.Store)(nil)

@@ -1,0 +1,147 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code classifies a failure so that transports can map it without knowing
+// where it came from.
+type Code string
+
+const (
+	CodeInvalid      Code = "invalid"      // the input breaks a rule; Fields say which
+	CodeNotFound     Code = "not_found"    // absent, or present but outside the caller's scope
+	CodeConflict     Code = "conflict"     // state changed underneath, or a duplicate
+	CodeForbidden    Code = "forbidden"    // the caller's role may not do this at all
+	CodeUnauthorized Code = "unauthorized" // no valid credentials
+	CodeRateLimited  Code = "rate_limited" // too many attempts; RetryAfter says when
+	CodeUnavailable  Code = "unavailable"  // a dependency is down; RetryAfter says when
+	CodeTooLarge     Code = "too_large"    // body or batch over the limit
+	CodeInternal     Code = "internal"     // a bug or an unexpected fault; never shown raw
+)
+
+// FieldError names one offending field. Field is a JSON-pointer-like path into
+// the request ("/members/2/id_number") or, for imports, "row 5, 身份证号".
+type FieldError struct {
+	Field     string `json:"field"`
+	Reason    string `json:"reason"`     // machine-readable: required, invalid_format, out_of_range, unknown, …
+	Message   string `json:"message"`    // English
+	MessageZH string `json:"message_zh"` // 中文, shown to cadres and supervisors
+}
+
+// Error is the single error type the domain returns. Unknown errors that are
+// not *Error are treated as CodeInternal by transports.
+type Error struct {
+	Code       Code
+	Reason     string // finer than Code where callers branch on it: duplicate, stale_version
+	Message    string
+	MessageZH  string
+	Fields     []FieldError
+	RetryAfter time.Duration
+	Err        error // cause, for logs only
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode returns the Code of err, CodeInternal for foreign errors and ""
+// for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var de *Error
+	if errors.As(err, &de) {
+		return de.Code
+	}
+	return CodeInternal
+}
+
+// IsCode reports whether err carries code.
+func IsCode(err error, code Code) bool { return ErrorCode(err) == code }
+
+// Invalid builds a validation error from the collected field errors.
+func Invalid(fields ...FieldError) *Error {
+	return &Error{Code: CodeInvalid, Message: "the request has invalid fields", MessageZH: "请求中有字段不符合要求", Fields: fields}
+}
+
+// NotFound says an object is absent. Objects outside the caller's scope are
+// reported the same way so that their existence is not revealed.
+func NotFound(what string) *Error {
+	return &Error{Code: CodeNotFound, Message: what + " not found", MessageZH: "未找到该" + zhNoun(what)}
+}
+
+// Conflict reports a duplicate or a lost race.
+func Conflict(msg, msgZH string) *Error {
+	return &Error{Code: CodeConflict, Message: msg, MessageZH: msgZH}
+}
+
+// Reason returns the Reason of a domain error ("" otherwise).
+func Reason(err error) string {
+	var de *Error
+	if errors.As(err, &de) {
+		return de.Reason
+	}
+	return ""
+}
+
+// Stale reports that a versioned object changed since the caller read it.
+func Stale(what, whatZH string) *Error {
+	return &Error{Code: CodeConflict, Reason: "stale_version", Message: "the " + what + " was changed by someone else; reload and retry", MessageZH: "该" + whatZH + "已被他人修改，请刷新后重试"}
+}
+
+// Forbidden reports that the caller's role may not perform the action.
+func Forbidden() *Error {
+	return &Error{Code: CodeForbidden, Message: "your role may not do this", MessageZH: "当前角色无权执行此操作"}
+}
+
+// Unauthorized reports missing or bad credentials.
+func Unauthorized(msg string) *Error {
+	return &Error{Code: CodeUnauthorized, Message: msg, MessageZH: "身份验证失败，请重新登录"}
+}
+
+// Unavailable wraps a dependency outage.
+func Unavailable(what string, retry time.Duration, cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: what + " is unavailable", MessageZH: "服务暂时不可用，请稍后重试", RetryAfter: retry, Err: cause}
+}
+
+func zhNoun(what string) string {
+	if zh, ok := nounZH[what]; ok {
+		return zh
+	}
+	return "对象"
+}
+
+var nounZH = map[string]string{
+	"region": "行政区划", "household": "农户", "member": "家庭成员", "unit": "帮扶单位",
+	"user": "用户", "pairing": "结对关系", "device": "设备", "assignment": "驻点安排", "duty": "职责",
+}
+
+// FieldErrors collects field errors while validating.
+type FieldErrors []FieldError
+
+// Add appends a field error.
+func (fe *FieldErrors) Add(field, reason, msg, msgZH string) {
+	*fe = append(*fe, FieldError{Field: field, Reason: reason, Message: msg, MessageZH: msgZH})
+}
+
+// Required records a missing required field.
+func (fe *FieldErrors) Required(field, labelZH string) {
+	fe.Add(field, "required", field+" is required", labelZH+"不能为空")
+}
+
+// Err returns nil when nothing was collected, else an Invalid error.
+func (fe FieldErrors) Err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return Invalid(fe...)
+}

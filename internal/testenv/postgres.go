@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// setupPostgres returns the URL of a PostgreSQL server for the tests and a
+// function that stops it (a no-op for a server that was already running).
+func setupPostgres(ctx context.Context) (string, func(), error) {
+	if os.Getenv(envForceThrowawayPG) == "" {
+		err := errors.New("nothing listens there")
+		if tcpOpen("127.0.0.1:5432") {
+			err = pingPostgres(ctx, defaultPostgresURL)
+		}
+		if err == nil {
+			logf("PostgreSQL: using the server at 127.0.0.1:5432")
+			return defaultPostgresURL, func() {}, nil
+		}
+		logf("PostgreSQL: nothing usable at 127.0.0.1:5432 (%v); starting a throwaway cluster", err)
+	} else {
+		logf("PostgreSQL: %s set; starting a throwaway cluster", envForceThrowawayPG)
+	}
+	return startThrowawayPostgres(ctx)
+}
+
+// pingPostgres connects to url and runs SELECT 1.
+func pingPostgres(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var one int
+	return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// startThrowawayPostgres makes a cluster with initdb in a temporary
+// directory and runs it on a free port, unix socket in the same directory.
+// PostgreSQL refuses to run as root, so as root the directory is handed to
+// the postgres OS user and the programs run as that user.
+func startThrowawayPostgres(ctx context.Context) (string, func(), error) {
+	binDir, err := findPostgresBin()
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "fieldvisit-pg-*")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		cred, err = postgresUser()
+		if err == nil {
+			err = os.Chown(dir, int(cred.Uid), int(cred.Gid))
+		}
+		if err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("running as root: %w", err)
+		}
+	}
+	asPostgres := func(name string, args ...string) *exec.Cmd {
+		cmd := exec.Command(filepath.Join(binDir, name), args...)
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		return cmd
+	}
+
+	dataDir := filepath.Join(dir, "data")
+	initdb := asPostgres("initdb", "-D", dataDir, "-U", "postgres", "--auth=trust",
+		"--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
+	if out, err := initdb.CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("initdb: %w\n%s", err, out)
+	}
+
+	port, err := freePort()
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	// Durability is pointless for a cluster deleted after the run.
+	pg := asPostgres("postgres", "-D", dataDir,
+		"-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories="+dir,
+		"-c", "fsync=off",
+		"-c", "synchronous_commit=off",
+		"-c", "full_page_writes=off",
+		"-c", "max_connections=200",
+	)
+	srv, err := startServer("postgres", pg, filepath.Join(dir, "postgres.log"))
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	stop := func() {
+		srv.stop(syscall.SIGINT, 15*time.Second) // SIGINT: "fast" shutdown
+		cleanup()
+	}
+
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	if err := srv.waitReady(ctx, 60*time.Second, func(ctx context.Context) error { return pingPostgres(ctx, url) }); err != nil {
+		stop()
+		return "", nil, err
+	}
+	logf("PostgreSQL: throwaway cluster ready at 127.0.0.1:%d (%s)", port, dir)
+	return url, stop, nil
+}
+
+// findPostgresBin finds the directory holding initdb and postgres: the
+// newest /usr/lib/postgresql/*/bin (Debian's layout), else the PATH.
+func findPostgresBin() (string, error) {
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	slices.SortFunc(matches, func(a, b string) int { return pgMajor(b) - pgMajor(a) })
+	if len(matches) > 0 {
+		return filepath.Dir(matches[0]), nil
+	}
+	p, err := exec.LookPath("initdb")
+	if err != nil {
+		return "", errors.New("no server at 127.0.0.1:5432 and no initdb found (install PostgreSQL, e.g. apt-get install postgresql)")
+	}
+	return filepath.Dir(p), nil
+}
+
+// pgMajor reads 15 out of /usr/lib/postgresql/15/bin/initdb.
+func pgMajor(initdb string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdb))))
+	return n
+}
+
+func postgresUser() (*syscall.Credential, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL will not run as root and there is no postgres user: %w", err)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// tcpOpen reports whether something accepts connections at addr.
+func tcpOpen(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}

@@ -1,0 +1,332 @@
+package blob
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
+)
+
+// S3Config says where an S3 store keeps its blobs.
+type S3Config struct {
+	Endpoint  string // host:port, no scheme
+	AccessKey string
+	SecretKey string
+	Bucket    string // created (private) by NewS3 if missing
+	Secure    bool   // https
+	Region    string // optional
+	// PartSize is the multipart part size, which is also the most memory a
+	// Put with unknown size holds. 0 means 16 MiB; S3 requires at least 5 MiB.
+	PartSize uint64
+	// MaxRetries bounds how often a failed request is retried (minio-go
+	// backs off between tries). 0 means minio-go's default (10); 1 means no
+	// retry, so an unreachable server fails fast.
+	MaxRetries int
+}
+
+// S3 keeps blobs in one bucket of an S3-compatible server.
+//
+// Put uploads the body to a temporary object under ".tmp/" while hashing it,
+// then, only if size and hash match, copies it server-side to the final key
+// with the SHA-256 as user metadata (x-amz-meta-sha256) and deletes the
+// temporary object. So a rejected body never shows under the key, and Stat
+// can return the hash. The temporary object of a process that crashed
+// mid-Put stays behind; a bucket lifecycle rule expiring ".tmp/" after a day
+// cleans those up (not set here, to leave the bucket's configuration to its
+// operator). Keys never start with ".", so ".tmp/" cannot collide with them.
+//
+// Bodies larger than a part (S3Config.PartSize, 16 MiB by default) or of
+// unknown size go up in multipart parts, holding one part in memory at a
+// time.
+//
+// Objects written by other tools have no x-amz-meta-sha256; Stat returns an
+// empty SHA256 for them.
+type S3 struct {
+	client   *minio.Client
+	bucket   string
+	partSize uint64
+}
+
+var _ Store = (*S3)(nil)
+
+const (
+	s3PartSize    = 16 << 20
+	s3MinPartSize = 5 << 20
+	s3MaxCopySize = 5 << 30
+	s3TmpPrefix   = ".tmp/"
+	s3MetaSHA     = "Sha256" // sent as X-Amz-Meta-Sha256
+	// s3CleanupTimeout bounds the removal of a temporary object after a
+	// failed or cancelled Put.
+	s3CleanupTimeout = 30 * time.Second
+)
+
+// NewS3 connects to the server and creates the bucket if it does not exist.
+// An unreachable server gives an error wrapping ErrUnavailable.
+func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
+	s, err := newS3(cfg)
+	if err != nil {
+		return nil, err
+	}
+	exists, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return nil, s.mapErr(ctx, "check bucket", s.bucket, err)
+	}
+	if !exists {
+		err := s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: cfg.Region})
+		if err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
+			return nil, s.mapErr(ctx, "create bucket", s.bucket, err)
+		}
+	}
+	return s, nil
+}
+
+// newS3 builds the client without talking to the server.
+func newS3(cfg S3Config) (*S3, error) {
+	if cfg.Endpoint == "" || cfg.Bucket == "" {
+		return nil, errors.New("blob: S3 store needs an endpoint and a bucket")
+	}
+	if err := s3utils.CheckValidBucketNameStrict(cfg.Bucket); err != nil {
+		return nil, fmt.Errorf("blob: S3 bucket %q: %w", cfg.Bucket, err)
+	}
+	partSize := cfg.PartSize
+	if partSize == 0 {
+		partSize = s3PartSize
+	}
+	if partSize < s3MinPartSize {
+		return nil, fmt.Errorf("blob: S3 part size %d is below the 5 MiB minimum", partSize)
+	}
+	client, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:     cfg.Secure,
+		Region:     cfg.Region,
+		MaxRetries: cfg.MaxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("blob: S3 store: %w", err)
+	}
+	return &S3{client: client, bucket: cfg.Bucket, partSize: partSize}, nil
+}
+
+// Bucket is the bucket the store keeps its blobs in.
+func (s *S3) Bucket() string { return s.bucket }
+
+// Put implements Store.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, wantSHA256 string) (Info, error) {
+	if err := checkPutArgs(key, r, size, wantSHA256); err != nil {
+		return Info{}, err
+	}
+	tmpKey := s3TmpPrefix + randomHex(16)
+	hr := newHashingReader(r, size)
+	_, err := s.client.PutObject(ctx, s.bucket, tmpKey, hr, size, minio.PutObjectOptions{
+		PartSize:    s.partSize,
+		ContentType: "application/octet-stream",
+	})
+	if err != nil {
+		s.removeTemp(ctx, tmpKey)
+		if hr.err != nil { // the body, not the server, was at fault
+			return Info{}, fmt.Errorf("blob: put %q: %w", key, hr.err)
+		}
+		return Info{}, s.mapErr(ctx, "put", key, err)
+	}
+	sum, err := hr.finish(wantSHA256)
+	if err != nil {
+		s.removeTemp(ctx, tmpKey)
+		return Info{}, fmt.Errorf("blob: put %q: %w", key, err)
+	}
+
+	// Server-side copy to the final key, with the hash as metadata. A single
+	// CopyObject handles up to 5 GiB; ComposeObject does a multipart copy
+	// beyond (after one more HEAD of the source).
+	dst := minio.CopyDestOptions{
+		Bucket:          s.bucket,
+		Object:          key,
+		UserMetadata:    map[string]string{s3MetaSHA: sum},
+		ReplaceMetadata: true,
+		ContentType:     "application/octet-stream",
+	}
+	src := minio.CopySrcOptions{Bucket: s.bucket, Object: tmpKey}
+	var up minio.UploadInfo
+	if hr.n <= s3MaxCopySize {
+		up, err = s.client.CopyObject(ctx, dst, src)
+	} else {
+		up, err = s.client.ComposeObject(ctx, dst, src)
+	}
+	s.removeTemp(ctx, tmpKey)
+	if err != nil {
+		return Info{}, s.mapErr(ctx, "put", key, err)
+	}
+	mod := up.LastModified
+	if mod.IsZero() {
+		mod = time.Now()
+	}
+	return Info{Key: key, Size: hr.n, SHA256: sum, ModTime: mod}, nil
+}
+
+// removeTemp deletes a temporary upload, even when ctx is already cancelled.
+func (s *S3) removeTemp(ctx context.Context, tmpKey string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s3CleanupTimeout)
+	defer cancel()
+	_ = s.client.RemoveObject(ctx, s.bucket, tmpKey, minio.RemoveObjectOptions{})
+}
+
+// Get implements Store. The blob's bytes are fetched by the first Read.
+func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	return s.get(ctx, key, minio.GetObjectOptions{})
+}
+
+// GetRange implements Store.
+func (s *S3) GetRange(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	if off < 0 {
+		return nil, fmt.Errorf("%w: offset %d", ErrInvalidRange, off)
+	}
+	if length == 0 {
+		// S3 cannot express an empty range; check existence and bounds.
+		info, err := s.Stat(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if off > info.Size {
+			return nil, fmt.Errorf("%w: offset %d past the end of %q (%d bytes)", ErrInvalidRange, off, key, info.Size)
+		}
+		return emptyReader(), nil
+	}
+
+	var opts minio.GetObjectOptions
+	switch {
+	case off == 0 && length < 0:
+		// whole object
+	case length < 0:
+		if err := opts.SetRange(off, 0); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidRange, err)
+		}
+	default:
+		if err := opts.SetRange(off, off+length-1); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidRange, err)
+		}
+	}
+	rc, err := s.get(ctx, key, opts)
+	if er := (minio.ErrorResponse{}); errors.As(err, &er) && er.Code == "InvalidRange" {
+		// The range starts at or past the end: empty when exactly at it.
+		info, serr := s.Stat(ctx, key)
+		if serr != nil {
+			return nil, serr
+		}
+		if off == info.Size {
+			return emptyReader(), nil
+		}
+		return nil, fmt.Errorf("%w: offset %d past the end of %q (%d bytes)", ErrInvalidRange, off, key, info.Size)
+	}
+	return rc, err
+}
+
+// get starts the download so that a missing key is reported now rather than
+// by the first Read.
+func (s *S3) get(ctx context.Context, key string, opts minio.GetObjectOptions) (io.ReadCloser, error) {
+	obj, err := s.client.GetObject(ctx, s.bucket, key, opts)
+	if err != nil {
+		return nil, s.mapErr(ctx, "get", key, err)
+	}
+	if _, err := obj.Stat(); err != nil {
+		obj.Close()
+		return nil, s.mapErr(ctx, "get", key, err)
+	}
+	return obj, nil
+}
+
+// Stat implements Store.
+func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
+	if err := ValidateKey(key); err != nil {
+		return Info{}, err
+	}
+	oi, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return Info{}, s.mapErr(ctx, "stat", key, err)
+	}
+	return Info{Key: key, Size: oi.Size, SHA256: oi.UserMetadata[s3MetaSHA], ModTime: oi.LastModified}, nil
+}
+
+// Delete implements Store.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+	if err != nil {
+		err = s.mapErr(ctx, "delete", key, err)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+	}
+	return err
+}
+
+// Ping implements Store: the server answers and the bucket exists.
+func (s *S3) Ping(ctx context.Context) error {
+	exists, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return s.mapErr(ctx, "ping", s.bucket, err)
+	}
+	if !exists {
+		return fmt.Errorf("%w: bucket %q does not exist", ErrUnavailable, s.bucket)
+	}
+	return nil
+}
+
+// mapErr turns minio-go and network errors into this package's sentinels,
+// keeping the original error in the chain.
+func (s *S3) mapErr(ctx context.Context, op, key string, err error) error {
+	wrap := func(sentinel error) error {
+		return fmt.Errorf("blob: %s %q: %w: %w", op, key, sentinel, err)
+	}
+	// The caller gave up: not the backend's fault.
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return fmt.Errorf("blob: %s %q: %w", op, key, err)
+	}
+	var er minio.ErrorResponse
+	if errors.As(err, &er) {
+		switch er.Code {
+		case "NoSuchKey", "NotFound", "NoSuchObject":
+			return fmt.Errorf("blob: %s %q: %w", op, key, ErrNotFound)
+		case "NoSuchBucket", "ServiceUnavailable", "SlowDown", "XMinioServerNotInitialized", "XMinioStorageFull":
+			return wrap(ErrUnavailable)
+		}
+		switch er.StatusCode {
+		case http.StatusNotFound:
+			return fmt.Errorf("blob: %s %q: %w", op, key, ErrNotFound)
+		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+			return wrap(ErrUnavailable)
+		}
+		return fmt.Errorf("blob: %s %q: %w", op, key, err)
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) {
+		return wrap(ErrUnavailable)
+	}
+	return fmt.Errorf("blob: %s %q: %w", op, key, err)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,86 @@
+package storage
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"fieldvisit/domain"
+)
+
+// sqlDate stores a domain.Date as ISO text, which PostgreSQL reads into a
+// DATE column and SQLite compares in order.
+type sqlDate string
+
+func toSQLDate(d domain.Date) sqlDate { return sqlDate(d.String()) }
+
+func toSQLDatePtr(d *domain.Date) *sqlDate {
+	if d == nil {
+		return nil
+	}
+	s := toSQLDate(*d)
+	return &s
+}
+
+func (d sqlDate) date() domain.Date {
+	p, _ := domain.ParseDate(string(d)[:min(10, len(d))])
+	return p
+}
+
+func datePtr(d *sqlDate) *domain.Date {
+	if d == nil {
+		return nil
+	}
+	v := d.date()
+	return &v
+}
+
+// Scan accepts the text SQLite keeps and the time.Time pgx returns for DATE.
+func (d *sqlDate) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*d = ""
+	case time.Time:
+		*d = sqlDate(x.Format("2006-01-02"))
+	case string:
+		*d = sqlDate(x)
+	case []byte:
+		*d = sqlDate(x)
+	default:
+		return fmt.Errorf("cannot scan %T into a date", v)
+	}
+	return nil
+}
+
+// Value implements driver.Valuer.
+func (d sqlDate) Value() (driver.Value, error) { return string(d), nil }
+
+// jsonValue stores a Go value as JSON text (jsonb in PostgreSQL).
+type jsonValue[T any] struct{ V T }
+
+func (j jsonValue[T]) Value() (driver.Value, error) {
+	b, err := json.Marshal(j.V)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func (j *jsonValue[T]) Scan(v any) error {
+	var b []byte
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		b = []byte(x)
+	case []byte:
+		b = x
+	default:
+		return errors.New("unsupported JSON column type")
+	}
+	return json.Unmarshal(b, &j.V)
+}
+
+func utc(t time.Time) time.Time { return t.UTC() }

@@ -1,0 +1,171 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DB is the opened database with its dialect.
+type DB struct {
+	Gorm    *gorm.DB
+	Dialect Dialect
+}
+
+// Open connects to url: a postgres:// URL, or empty for the SQLite file
+// fieldvisit.db in dataDir (the embedded default).
+func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*DB, error) {
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true, // repositories open the transactions they need
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		TranslateError:         false,
+	}
+	var (
+		g   *gorm.DB
+		err error
+		d   Dialect
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://"):
+		d = Postgres
+		g, err = gorm.Open(postgres.New(postgres.Config{DSN: url}), cfg)
+	case url == "":
+		d = SQLite
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		path := filepath.Join(dataDir, "fieldvisit.db")
+		// WAL keeps readers off the writer's back; busy_timeout rides out the
+		// rare lock; foreign keys are off by default in SQLite.
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+		g, err = gorm.Open(sqlite.Open(dsn), cfg)
+	default:
+		return nil, fmt.Errorf("database URL must start with postgres:// (or be empty for the embedded SQLite file)")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", d, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	if d == SQLite {
+		// One connection: SQLite has one writer anyway, and a single
+		// connection makes every transaction see its own writes.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(8)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", d, err)
+	}
+	if log != nil {
+		log.Info("database opened", "dialect", string(d))
+	}
+	return &DB{Gorm: g, Dialect: d}, nil
+}
+
+// Close releases the connections.
+func (db *DB) Close() error {
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database answers; /readyz uses it.
+func (db *DB) Ping(ctx context.Context) error {
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Migrate applies every pending migration of the dialect and returns how many
+// were applied.
+func (db *DB) Migrate(ctx context.Context) (int, error) {
+	p, err := db.migrationProvider()
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate: %w", err)
+	}
+	return len(res), nil
+}
+
+// MigrationStatus lists each migration with whether it is applied.
+func (db *DB) MigrationStatus(ctx context.Context) ([]string, error) {
+	p, err := db.migrationProvider()
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range st {
+		out = append(out, fmt.Sprintf("%05d %-8s %s", s.Source.Version, s.State, filepath.Base(s.Source.Path)))
+	}
+	return out, nil
+}
+
+func (db *DB) migrationProvider() (*goose.Provider, error) {
+	sqlDB, err := db.Gorm.DB()
+	if err != nil {
+		return nil, err
+	}
+	dir, dialect := "migrations/postgres", goose.DialectPostgres
+	if db.Dialect == SQLite {
+		dir, dialect = "migrations/sqlite", goose.DialectSQLite3
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(dialect, sqlDB, fsys)
+}
+
+// SQL exposes the underlying pool for the few callers (tests, benchmarks)
+// that need database/sql.
+func (db *DB) SQL() (*sql.DB, error) { return db.Gorm.DB() }
+
+// errNoRows is what every "not found" path checks.
+func isNotFound(err error) bool {
+	return errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows)
+}

@@ -1,0 +1,333 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"fieldvisit/domain"
+)
+
+type householdRow struct {
+	CountyID           uuid.UUID           `gorm:"column:county_id;primaryKey"`
+	ID                 uuid.UUID           `gorm:"column:id;primaryKey"`
+	RegionID           uuid.UUID           `gorm:"column:region_id"`
+	VillageID          uuid.UUID           `gorm:"column:village_id"`
+	RegionPath         string              `gorm:"column:region_path"`
+	Number             string              `gorm:"column:number"`
+	HeadName           string              `gorm:"column:head_name"`
+	Address            string              `gorm:"column:address"`
+	Phone              string              `gorm:"column:phone"`
+	HomeLat            *float64            `gorm:"column:home_lat"`
+	HomeLon            *float64            `gorm:"column:home_lon"`
+	HousingStructure   string              `gorm:"column:housing_structure"`
+	HousingSafetyGrade string              `gorm:"column:housing_safety_grade"`
+	HousingArea        *float64            `gorm:"column:housing_area"`
+	ArableLand         *float64            `gorm:"column:arable_land"`
+	AnnualIncome       *float64            `gorm:"column:annual_income"`
+	IncomeNotes        string              `gorm:"column:income_notes"`
+	Causes             jsonValue[[]string] `gorm:"column:causes"`
+	PovertyType        string              `gorm:"column:poverty_type"`
+	Status             string              `gorm:"column:status"`
+	ExitYear           *int                `gorm:"column:exit_year"`
+	RegisteredYear     *int                `gorm:"column:registered_year"`
+	Version            int64               `gorm:"column:version"`
+	CreatedAt          time.Time           `gorm:"column:created_at"`
+	UpdatedAt          time.Time           `gorm:"column:updated_at"`
+}
+
+func (householdRow) TableName() string { return "households" }
+
+func toDomainHousehold(r householdRow) domain.Household {
+	h := domain.Household{ID: r.ID, CountyID: r.CountyID, RegionID: r.RegionID, VillageID: r.VillageID, Number: r.Number,
+		HeadName: r.HeadName, Address: r.Address, Phone: r.Phone, HousingStructure: r.HousingStructure,
+		HousingSafetyGrade: r.HousingSafetyGrade, HousingArea: r.HousingArea, ArableLand: r.ArableLand,
+		AnnualIncome: r.AnnualIncome, IncomeNotes: r.IncomeNotes, Causes: r.Causes.V, PovertyType: r.PovertyType,
+		Status: r.Status, ExitYear: r.ExitYear, RegisteredYear: r.RegisteredYear, Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.HomeLat != nil && r.HomeLon != nil {
+		h.Home = &domain.GeoPoint{Lat: *r.HomeLat, Lon: *r.HomeLon}
+	}
+	if h.Causes == nil {
+		h.Causes = []string{}
+	}
+	return h
+}
+
+func toHouseholdRow(h domain.Household, regionPath string) householdRow {
+	r := householdRow{CountyID: h.CountyID, ID: h.ID, RegionID: h.RegionID, VillageID: h.VillageID, RegionPath: regionPath,
+		Number: h.Number, HeadName: h.HeadName, Address: h.Address, Phone: h.Phone, HousingStructure: h.HousingStructure,
+		HousingSafetyGrade: h.HousingSafetyGrade, HousingArea: h.HousingArea, ArableLand: h.ArableLand,
+		AnnualIncome: h.AnnualIncome, IncomeNotes: h.IncomeNotes, Causes: jsonValue[[]string]{h.Causes},
+		PovertyType: h.PovertyType, Status: h.Status, ExitYear: h.ExitYear, RegisteredYear: h.RegisteredYear,
+		Version: h.Version, CreatedAt: utc(h.CreatedAt), UpdatedAt: utc(h.UpdatedAt)}
+	if r.Causes.V == nil {
+		r.Causes.V = []string{}
+	}
+	if h.Home != nil {
+		r.HomeLat, r.HomeLon = &h.Home.Lat, &h.Home.Lon
+	}
+	return r
+}
+
+type statusChangeRow struct {
+	CountyID    uuid.UUID  `gorm:"column:county_id;primaryKey"`
+	ID          uuid.UUID  `gorm:"column:id;primaryKey"`
+	HouseholdID uuid.UUID  `gorm:"column:household_id"`
+	FromStatus  string     `gorm:"column:from_status"`
+	ToStatus    string     `gorm:"column:to_status"`
+	ExitYear    *int       `gorm:"column:exit_year"`
+	EffectiveOn sqlDate    `gorm:"column:effective_on"`
+	Reason      string     `gorm:"column:reason"`
+	ChangedBy   *uuid.UUID `gorm:"column:changed_by"`
+	RecordedAt  time.Time  `gorm:"column:recorded_at"`
+}
+
+func (statusChangeRow) TableName() string { return "household_status_changes" }
+
+type povertyTypeChangeRow struct {
+	CountyID    uuid.UUID  `gorm:"column:county_id;primaryKey"`
+	ID          uuid.UUID  `gorm:"column:id;primaryKey"`
+	HouseholdID uuid.UUID  `gorm:"column:household_id"`
+	FromType    string     `gorm:"column:from_type"`
+	ToType      string     `gorm:"column:to_type"`
+	EffectiveOn sqlDate    `gorm:"column:effective_on"`
+	Reason      string     `gorm:"column:reason"`
+	ChangedBy   *uuid.UUID `gorm:"column:changed_by"`
+	RecordedAt  time.Time  `gorm:"column:recorded_at"`
+}
+
+func (povertyTypeChangeRow) TableName() string { return "household_poverty_type_changes" }
+
+func nilIfZero(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func toStatusChangeRow(c domain.StatusChange) statusChangeRow {
+	return statusChangeRow{CountyID: c.CountyID, ID: c.ID, HouseholdID: c.HouseholdID, FromStatus: c.From, ToStatus: c.To,
+		ExitYear: c.ExitYear, EffectiveOn: toSQLDate(c.EffectiveOn), Reason: c.Reason, ChangedBy: nilIfZero(c.ChangedBy), RecordedAt: utc(c.RecordedAt)}
+}
+
+func toPovertyTypeChangeRow(c domain.PovertyTypeChange) povertyTypeChangeRow {
+	return povertyTypeChangeRow{CountyID: c.CountyID, ID: c.ID, HouseholdID: c.HouseholdID, FromType: c.From, ToType: c.To,
+		EffectiveOn: toSQLDate(c.EffectiveOn), Reason: c.Reason, ChangedBy: nilIfZero(c.ChangedBy), RecordedAt: utc(c.RecordedAt)}
+}
+
+// HouseholdFilter narrows a household listing; Scope is always applied.
+type HouseholdFilter struct {
+	Scope       domain.HouseholdScope
+	Today       domain.Date
+	WithinPath  string // a region subtree chosen by the caller, inside their scope
+	Status      string
+	PovertyType string
+	CadreID     *uuid.UUID // paired now with this cadre
+	Unpaired    bool       // no open pairing now
+	Query       string     // head name or household number contains
+	Limit       int
+	Offset      int
+}
+
+// scopeHouseholds restricts q (over households) to what scope allows.
+func scopeHouseholds(q *gorm.DB, scope domain.HouseholdScope, today domain.Date) *gorm.DB {
+	if scope.Nothing || scope.RegionPath == "" {
+		return q.Where("1 = 0")
+	}
+	q = q.Where(like("households.region_path"), likePrefix(scope.RegionPath))
+	if scope.CadreID != nil {
+		q = q.Where(pairedNow, *scope.CadreID, toSQLDate(today), toSQLDate(today))
+	}
+	return q
+}
+
+const pairedNow = `EXISTS (SELECT 1 FROM pairings p WHERE p.county_id = households.county_id AND p.household_id = households.id
+	AND p.cadre_id = ? AND p.start_on <= ? AND (p.end_on IS NULL OR p.end_on > ?))`
+
+const unpairedNow = `NOT EXISTS (SELECT 1 FROM pairings p WHERE p.county_id = households.county_id AND p.household_id = households.id
+	AND p.start_on <= ? AND (p.end_on IS NULL OR p.end_on > ?))`
+
+// Households lists the households the filter selects, by village and head name.
+func (s *Store) Households(ctx context.Context, f HouseholdFilter) ([]domain.Household, int64, error) {
+	q := scopeHouseholds(s.db.WithContext(ctx).Model(&householdRow{}), f.Scope, f.Today)
+	if f.WithinPath != "" {
+		q = q.Where(like("households.region_path"), likePrefix(f.WithinPath))
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.PovertyType != "" {
+		q = q.Where("poverty_type = ?", f.PovertyType)
+	}
+	if f.CadreID != nil {
+		q = q.Where(pairedNow, *f.CadreID, toSQLDate(f.Today), toSQLDate(f.Today))
+	}
+	if f.Unpaired {
+		q = q.Where(unpairedNow, toSQLDate(f.Today), toSQLDate(f.Today))
+	}
+	if f.Query != "" {
+		q = q.Where("("+like("head_name")+" OR "+like("number")+")", likeContains(f.Query), likeContains(f.Query))
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, translate(err, "household")
+	}
+	var rows []householdRow
+	if err := q.Order("region_path, head_name, id").Limit(f.Limit).Offset(f.Offset).Find(&rows).Error; err != nil {
+		return nil, 0, translate(err, "household")
+	}
+	out := make([]domain.Household, len(rows))
+	for i, r := range rows {
+		out[i] = toDomainHousehold(r)
+	}
+	return out, total, nil
+}
+
+// Household returns one household if scope allows it; otherwise not found.
+func (s *Store) Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error) {
+	var row householdRow
+	err := scopeHouseholds(s.db.WithContext(ctx).Model(&householdRow{}), scope, today).Where("id = ?", id).Take(&row).Error
+	return toDomainHousehold(row), translate(err, "household")
+}
+
+// HouseholdByNumber finds a household of a county by its 户编号.
+func (s *Store) HouseholdByNumber(ctx context.Context, countyID uuid.UUID, number string) (domain.Household, error) {
+	var row householdRow
+	err := s.db.WithContext(ctx).Where("county_id = ? AND number = ?", countyID, number).Take(&row).Error
+	return toDomainHousehold(row), translate(err, "household")
+}
+
+// NewHousehold is everything created together when a household is registered.
+type NewHousehold struct {
+	Household   domain.Household
+	RegionPath  string
+	Members     []domain.Member
+	Status      domain.StatusChange
+	PovertyType *domain.PovertyTypeChange
+	Audit       AuditEntry
+}
+
+// CreateHousehold writes a household with its members and first history
+// entries in one transaction.
+func (s *Store) CreateHousehold(ctx context.Context, n NewHousehold) error {
+	return s.inTx(ctx, "household", func(tx *gorm.DB) error { return createHousehold(tx, n) })
+}
+
+func createHousehold(tx *gorm.DB, n NewHousehold) error {
+	row := toHouseholdRow(n.Household, n.RegionPath)
+	if err := tx.Create(&row).Error; err != nil {
+		return err
+	}
+	for _, m := range n.Members {
+		mr := toMemberRow(m)
+		if err := tx.Create(&mr).Error; err != nil {
+			return err
+		}
+	}
+	sc := toStatusChangeRow(n.Status)
+	if err := tx.Create(&sc).Error; err != nil {
+		return err
+	}
+	if n.PovertyType != nil {
+		pc := toPovertyTypeChangeRow(*n.PovertyType)
+		if err := tx.Create(&pc).Error; err != nil {
+			return err
+		}
+	}
+	return appendAudit(tx, n.Audit)
+}
+
+// UpdateHousehold saves edited file fields if the stored version is still
+// expectedVersion (optimistic locking), bumping the version.
+func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expectedVersion int64, audit AuditEntry) (domain.Household, error) {
+	var out domain.Household
+	err := s.inTx(ctx, "household", func(tx *gorm.DB) error {
+		row := toHouseholdRow(h, "")
+		res := tx.Model(&householdRow{}).Where("county_id = ? AND id = ? AND version = ?", h.CountyID, h.ID, expectedVersion).
+			Updates(map[string]any{
+				"number": row.Number, "head_name": row.HeadName, "address": row.Address, "phone": row.Phone,
+				"home_lat": row.HomeLat, "home_lon": row.HomeLon, "housing_structure": row.HousingStructure,
+				"housing_safety_grade": row.HousingSafetyGrade, "housing_area": row.HousingArea, "arable_land": row.ArableLand,
+				"annual_income": row.AnnualIncome, "income_notes": row.IncomeNotes, "causes": row.Causes,
+				"version": gorm.Expr("version + 1"), "updated_at": time.Now().UTC(),
+			})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.Stale("household", "农户信息")
+		}
+		var fresh householdRow
+		if err := tx.Where("county_id = ? AND id = ?", h.CountyID, h.ID).Take(&fresh).Error; err != nil {
+			return err
+		}
+		out = toDomainHousehold(fresh)
+		return appendAudit(tx, audit)
+	})
+	return out, err
+}
+
+// ChangeHouseholdStatus records a status (and optionally poverty type) change
+// and updates the household's current values, in one transaction.
+func (s *Store) ChangeHouseholdStatus(ctx context.Context, h domain.Household, expectedVersion int64, sc domain.StatusChange, pc *domain.PovertyTypeChange, audit AuditEntry) error {
+	return s.inTx(ctx, "household", func(tx *gorm.DB) error {
+		updates := map[string]any{"status": sc.To, "exit_year": sc.ExitYear, "version": gorm.Expr("version + 1"), "updated_at": time.Now().UTC()}
+		if sc.To == domain.StatusRegistered && h.RegisteredYear == nil {
+			y := sc.EffectiveOn.Year
+			updates["registered_year"] = y
+		}
+		if pc != nil {
+			updates["poverty_type"] = pc.To
+		}
+		res := tx.Model(&householdRow{}).Where("county_id = ? AND id = ? AND version = ?", h.CountyID, h.ID, expectedVersion).Updates(updates)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.Stale("household", "农户信息")
+		}
+		row := toStatusChangeRow(sc)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if pc != nil {
+			prow := toPovertyTypeChangeRow(*pc)
+			if err := tx.Create(&prow).Error; err != nil {
+				return err
+			}
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+// StatusHistory returns a household's status changes, oldest first.
+func (s *Store) StatusHistory(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.StatusChange, []domain.PovertyTypeChange, error) {
+	var srows []statusChangeRow
+	if err := s.db.WithContext(ctx).Where("county_id = ? AND household_id = ?", countyID, householdID).Order("effective_on, recorded_at").Find(&srows).Error; err != nil {
+		return nil, nil, translate(err, "household")
+	}
+	var prows []povertyTypeChangeRow
+	if err := s.db.WithContext(ctx).Where("county_id = ? AND household_id = ?", countyID, householdID).Order("effective_on, recorded_at").Find(&prows).Error; err != nil {
+		return nil, nil, translate(err, "household")
+	}
+	sc := make([]domain.StatusChange, len(srows))
+	for i, r := range srows {
+		sc[i] = domain.StatusChange{ID: r.ID, HouseholdID: r.HouseholdID, CountyID: r.CountyID, From: r.FromStatus, To: r.ToStatus,
+			ExitYear: r.ExitYear, EffectiveOn: r.EffectiveOn.date(), Reason: r.Reason, RecordedAt: r.RecordedAt.UTC()}
+		if r.ChangedBy != nil {
+			sc[i].ChangedBy = *r.ChangedBy
+		}
+	}
+	pc := make([]domain.PovertyTypeChange, len(prows))
+	for i, r := range prows {
+		pc[i] = domain.PovertyTypeChange{ID: r.ID, HouseholdID: r.HouseholdID, CountyID: r.CountyID, From: r.FromType, To: r.ToType,
+			EffectiveOn: r.EffectiveOn.date(), Reason: r.Reason, RecordedAt: r.RecordedAt.UTC()}
+		if r.ChangedBy != nil {
+			pc[i].ChangedBy = *r.ChangedBy
+		}
+	}
+	return sc, pc, nil
+}

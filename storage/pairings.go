@@ -1,0 +1,156 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"fieldvisit/domain"
+)
+
+type pairingRow struct {
+	CountyID    uuid.UUID  `gorm:"column:county_id;primaryKey"`
+	ID          uuid.UUID  `gorm:"column:id;primaryKey"`
+	HouseholdID uuid.UUID  `gorm:"column:household_id"`
+	CadreID     uuid.UUID  `gorm:"column:cadre_id"`
+	StartOn     sqlDate    `gorm:"column:start_on"`
+	EndOn       *sqlDate   `gorm:"column:end_on"`
+	EndReason   string     `gorm:"column:end_reason"`
+	CreatedBy   *uuid.UUID `gorm:"column:created_by"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+}
+
+func (pairingRow) TableName() string { return "pairings" }
+
+func toPairingRow(p domain.Pairing) pairingRow {
+	return pairingRow{CountyID: p.CountyID, ID: p.ID, HouseholdID: p.HouseholdID, CadreID: p.CadreID, StartOn: toSQLDate(p.StartOn),
+		EndOn: toSQLDatePtr(p.EndOn), EndReason: p.EndReason, CreatedBy: nilIfZero(p.CreatedBy), CreatedAt: utc(p.CreatedAt)}
+}
+
+func toDomainPairing(r pairingRow) domain.Pairing {
+	p := domain.Pairing{CountyID: r.CountyID, ID: r.ID, HouseholdID: r.HouseholdID, CadreID: r.CadreID, StartOn: r.StartOn.date(),
+		EndOn: datePtr(r.EndOn), EndReason: r.EndReason, CreatedAt: r.CreatedAt.UTC()}
+	if r.CreatedBy != nil {
+		p.CreatedBy = *r.CreatedBy
+	}
+	return p
+}
+
+// PairingFilter narrows a pairing listing. Pairings are visible when their
+// household lies in WithinPath.
+type PairingFilter struct {
+	WithinPath  string
+	HouseholdID *uuid.UUID
+	CadreID     *uuid.UUID
+	ActiveOn    *domain.Date
+	Limit       int
+	Offset      int
+}
+
+// Pairings lists pairings, newest first.
+func (s *Store) Pairings(ctx context.Context, f PairingFilter) ([]domain.Pairing, int64, error) {
+	q := s.db.WithContext(ctx).Model(&pairingRow{}).
+		Joins("JOIN households h ON h.county_id = pairings.county_id AND h.id = pairings.household_id").
+		Where(like("h.region_path"), likePrefix(f.WithinPath))
+	if f.HouseholdID != nil {
+		q = q.Where("pairings.household_id = ?", *f.HouseholdID)
+	}
+	if f.CadreID != nil {
+		q = q.Where("pairings.cadre_id = ?", *f.CadreID)
+	}
+	if f.ActiveOn != nil {
+		d := toSQLDate(*f.ActiveOn)
+		q = q.Where("pairings.start_on <= ? AND (pairings.end_on IS NULL OR pairings.end_on > ?)", d, d)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, translate(err, "pairing")
+	}
+	var rows []pairingRow
+	if err := q.Select("pairings.*").Order("pairings.start_on DESC, pairings.id").Limit(f.Limit).Offset(f.Offset).Find(&rows).Error; err != nil {
+		return nil, 0, translate(err, "pairing")
+	}
+	out := make([]domain.Pairing, len(rows))
+	for i, r := range rows {
+		out[i] = toDomainPairing(r)
+	}
+	return out, total, nil
+}
+
+// Pairing returns one pairing if its household lies in withinPath.
+func (s *Store) Pairing(ctx context.Context, withinPath string, id uuid.UUID) (domain.Pairing, error) {
+	var row pairingRow
+	err := s.db.WithContext(ctx).Model(&pairingRow{}).
+		Joins("JOIN households h ON h.county_id = pairings.county_id AND h.id = pairings.household_id").
+		Where(like("h.region_path"), likePrefix(withinPath)).Where("pairings.id = ?", id).Select("pairings.*").Take(&row).Error
+	return toDomainPairing(row), translate(err, "pairing")
+}
+
+// OpenPairings returns the household's pairings that have not ended.
+func (s *Store) OpenPairings(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Pairing, error) {
+	var rows []pairingRow
+	if err := s.db.WithContext(ctx).Where("county_id = ? AND household_id = ? AND end_on IS NULL", countyID, householdID).
+		Order("start_on").Find(&rows).Error; err != nil {
+		return nil, translate(err, "pairing")
+	}
+	out := make([]domain.Pairing, len(rows))
+	for i, r := range rows {
+		out[i] = toDomainPairing(r)
+	}
+	return out, nil
+}
+
+// Pair ends the pairings listed in end (on their EndOn, with a reason) and
+// creates p, in one transaction: a re-pairing never leaves a household with
+// no responsible cadre in between.
+func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairing, audit AuditEntry) error {
+	return s.inTx(ctx, "pairing", func(tx *gorm.DB) error {
+		for _, e := range end {
+			res := tx.Model(&pairingRow{}).Where("county_id = ? AND id = ? AND end_on IS NULL", e.CountyID, e.ID).
+				Updates(map[string]any{"end_on": toSQLDatePtr(e.EndOn), "end_reason": e.EndReason})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return domain.Conflict("the pairing was already ended", "该结对关系已被解除")
+			}
+		}
+		if p != nil {
+			row := toPairingRow(*p)
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+// CadreLoad counts each cadre's open pairings, for the 321 quota check.
+func (s *Store) CadreLoad(ctx context.Context, cadreID uuid.UUID, today domain.Date) (int64, error) {
+	var n int64
+	d := toSQLDate(today)
+	err := s.db.WithContext(ctx).Model(&pairingRow{}).Where("cadre_id = ? AND start_on <= ? AND (end_on IS NULL OR end_on > ?)", cadreID, d, d).Count(&n).Error
+	return n, translate(err, "pairing")
+}
+
+// Setting reads a key of the settings table ("" when absent).
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v struct{ Value string }
+	err := s.db.WithContext(ctx).Table("settings").Select("value").Where("key = ?", key).Take(&v).Error
+	if isNotFound(err) {
+		return "", nil
+	}
+	return v.Value, translate(err, "setting")
+}
+
+// SetSetting writes a key of the settings table.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	return s.inTx(ctx, "setting", func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM settings WHERE key = ?", key).Error; err != nil {
+			return err
+		}
+		return tx.Exec("INSERT INTO settings (key, value) VALUES (?, ?)", key, value).Error
+	})
+}

@@ -1,0 +1,37 @@
+package storage
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// Store is the repository over one database. Each method is one unit of
+// work: multi-row changes run in a single transaction, so a failure leaves
+// nothing half-written.
+type Store struct {
+	db      *gorm.DB
+	dialect Dialect
+}
+
+// NewStore wraps an opened database.
+func NewStore(db *DB) *Store { return &Store{db: db.Gorm, dialect: db.Dialect} }
+
+func (s *Store) inTx(ctx context.Context, what string, fn func(tx *gorm.DB) error) error {
+	return translate(s.db.WithContext(ctx).Transaction(fn), what)
+}
+
+// likePrefix escapes s for a LIKE prefix match. Region paths hold only hex,
+// dashes and slashes, but escaping keeps user-typed queries literal.
+func likePrefix(s string) string { return escapeLike(s) + "%" }
+
+func likeContains(s string) string { return "%" + escapeLike(s) + "%" }
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// like returns a LIKE condition on col that honours escapeLike's backslashes
+// in both PostgreSQL and SQLite (which has no default escape character).
+func like(col string) string { return col + ` LIKE ? ESCAPE '\'` }

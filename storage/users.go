@@ -1,0 +1,263 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"fieldvisit/domain"
+)
+
+type userRow struct {
+	ID           uuid.UUID                `gorm:"column:id;primaryKey"`
+	Username     string                   `gorm:"column:username"`
+	DisplayName  string                   `gorm:"column:display_name"`
+	Role         string                   `gorm:"column:role"`
+	RegionID     uuid.UUID                `gorm:"column:region_id"`
+	RegionPath   string                   `gorm:"column:region_path"`
+	Phone        string                   `gorm:"column:phone"`
+	UnitID       *uuid.UUID               `gorm:"column:unit_id"`
+	Rank         string                   `gorm:"column:rank"`
+	Duties       jsonValue[[]domain.Duty] `gorm:"column:duties"`
+	PasswordHash string                   `gorm:"column:password_hash"`
+	Active       bool                     `gorm:"column:active"`
+	CreatedAt    time.Time                `gorm:"column:created_at"`
+	UpdatedAt    time.Time                `gorm:"column:updated_at"`
+}
+
+func (userRow) TableName() string { return "users" }
+
+func toDomainUser(r userRow) domain.User {
+	d := r.Duties.V
+	if d == nil {
+		d = []domain.Duty{}
+	}
+	return domain.User{ID: r.ID, Username: r.Username, DisplayName: r.DisplayName, Role: r.Role, RegionID: r.RegionID,
+		RegionPath: r.RegionPath, Phone: r.Phone, UnitID: r.UnitID, Rank: r.Rank, Duties: d, Active: r.Active,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+func toUserRow(u domain.User, passwordHash string) userRow {
+	d := u.Duties
+	if d == nil {
+		d = []domain.Duty{}
+	}
+	return userRow{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, RegionID: u.RegionID,
+		RegionPath: u.RegionPath, Phone: u.Phone, UnitID: u.UnitID, Rank: u.Rank, Duties: jsonValue[[]domain.Duty]{d},
+		PasswordHash: passwordHash, Active: u.Active, CreatedAt: utc(u.CreatedAt), UpdatedAt: utc(u.UpdatedAt)}
+}
+
+// UserFilter narrows a user listing.
+type UserFilter struct {
+	WithinPath string
+	Role       string
+	UnitID     *uuid.UUID
+	Query      string
+	Limit      int
+	Offset     int
+}
+
+// CreateUser inserts a user with a password hash.
+func (s *Store) CreateUser(ctx context.Context, u domain.User, passwordHash string, audit AuditEntry) error {
+	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
+		row := toUserRow(u, passwordHash)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+// User returns a user by id.
+func (s *Store) User(ctx context.Context, id uuid.UUID) (domain.User, error) {
+	var row userRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	return toDomainUser(row), translate(err, "user")
+}
+
+// UserCredentials returns a user and their password hash by username.
+func (s *Store) UserCredentials(ctx context.Context, username string) (domain.User, string, error) {
+	var row userRow
+	err := s.db.WithContext(ctx).Where("username = ?", username).Take(&row).Error
+	return toDomainUser(row), row.PasswordHash, translate(err, "user")
+}
+
+// Users lists users by filter.
+func (s *Store) Users(ctx context.Context, f UserFilter) ([]domain.User, int64, error) {
+	q := s.db.WithContext(ctx).Model(&userRow{})
+	if f.WithinPath != "" {
+		q = q.Where(like("region_path"), likePrefix(f.WithinPath))
+	}
+	if f.Role != "" {
+		q = q.Where("role = ?", f.Role)
+	}
+	if f.UnitID != nil {
+		q = q.Where("unit_id = ?", *f.UnitID)
+	}
+	if f.Query != "" {
+		q = q.Where("("+like("display_name")+" OR "+like("username")+")", likeContains(f.Query), likeContains(f.Query))
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, translate(err, "user")
+	}
+	var rows []userRow
+	if err := q.Order("username").Limit(f.Limit).Offset(f.Offset).Find(&rows).Error; err != nil {
+		return nil, 0, translate(err, "user")
+	}
+	out := make([]domain.User, len(rows))
+	for i, r := range rows {
+		out[i] = toDomainUser(r)
+	}
+	return out, total, nil
+}
+
+// UpdateUser saves a user's profile (not the password).
+func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit AuditEntry) error {
+	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
+		row := toUserRow(u, "")
+		res := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
+			"display_name": row.DisplayName, "phone": row.Phone, "unit_id": row.UnitID, "rank": row.Rank,
+			"duties": row.Duties, "active": row.Active, "region_id": row.RegionID, "region_path": row.RegionPath,
+			"updated_at": time.Now().UTC()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.NotFound("user")
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+// SetPassword replaces a user's password hash and revokes their refresh tokens.
+func (s *Store) SetPassword(ctx context.Context, id uuid.UUID, hash string, audit AuditEntry) error {
+	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": time.Now().UTC()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.NotFound("user")
+		}
+		if err := tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", time.Now().UTC()).Error; err != nil {
+			return err
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+type unitRow struct {
+	ID        uuid.UUID `gorm:"column:id;primaryKey"`
+	Name      string    `gorm:"column:name"`
+	RegionID  uuid.UUID `gorm:"column:region_id"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (unitRow) TableName() string { return "units" }
+
+type unitAssignmentRow struct {
+	ID        uuid.UUID  `gorm:"column:id;primaryKey"`
+	UnitID    uuid.UUID  `gorm:"column:unit_id"`
+	VillageID uuid.UUID  `gorm:"column:village_id"`
+	GroupID   *uuid.UUID `gorm:"column:group_id"`
+	CountyID  uuid.UUID  `gorm:"column:county_id"`
+	StartOn   sqlDate    `gorm:"column:start_on"`
+	EndOn     *sqlDate   `gorm:"column:end_on"`
+}
+
+func (unitAssignmentRow) TableName() string { return "unit_assignments" }
+
+// CreateUnit inserts an assisting unit.
+func (s *Store) CreateUnit(ctx context.Context, u domain.Unit, audit AuditEntry) error {
+	return s.inTx(ctx, "unit", func(tx *gorm.DB) error {
+		row := unitRow{ID: u.ID, Name: u.Name, RegionID: u.RegionID, CreatedAt: utc(u.CreatedAt)}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+// UnitWithPath is a unit with the region path it sits in, for scope checks.
+type UnitWithPath struct {
+	domain.Unit
+	RegionPath string
+}
+
+// Units lists units whose region lies in the subtree.
+func (s *Store) Units(ctx context.Context, withinPath, query string, limit, offset int) ([]UnitWithPath, int64, error) {
+	q := s.db.WithContext(ctx).Table("units").Joins("JOIN regions r ON r.id = units.region_id")
+	if withinPath != "" {
+		q = q.Where(like("r.path"), likePrefix(withinPath))
+	}
+	if query != "" {
+		q = q.Where(like("units.name"), likeContains(query))
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, translate(err, "unit")
+	}
+	type row struct {
+		unitRow
+		Path string `gorm:"column:path"`
+	}
+	var rows []row
+	if err := q.Select("units.*, r.path").Order("units.name").Limit(limit).Offset(offset).Scan(&rows).Error; err != nil {
+		return nil, 0, translate(err, "unit")
+	}
+	out := make([]UnitWithPath, len(rows))
+	for i, r := range rows {
+		out[i] = UnitWithPath{Unit: domain.Unit{ID: r.ID, Name: r.Name, RegionID: r.RegionID, CreatedAt: r.CreatedAt.UTC()}, RegionPath: r.Path}
+	}
+	return out, total, nil
+}
+
+// Unit returns a unit with its region path.
+func (s *Store) Unit(ctx context.Context, id uuid.UUID) (UnitWithPath, error) {
+	var r struct {
+		unitRow
+		Path string `gorm:"column:path"`
+	}
+	err := s.db.WithContext(ctx).Table("units").Joins("JOIN regions r ON r.id = units.region_id").
+		Select("units.*, r.path").Where("units.id = ?", id).Take(&r).Error
+	if err != nil {
+		return UnitWithPath{}, translate(err, "unit")
+	}
+	return UnitWithPath{Unit: domain.Unit{ID: r.ID, Name: r.Name, RegionID: r.RegionID, CreatedAt: r.CreatedAt.UTC()}, RegionPath: r.Path}, nil
+}
+
+// UnitByName finds a unit by its name in a region.
+func (s *Store) UnitByName(ctx context.Context, regionID uuid.UUID, name string) (domain.Unit, error) {
+	var r unitRow
+	err := s.db.WithContext(ctx).Where("region_id = ? AND name = ?", regionID, name).Take(&r).Error
+	return domain.Unit{ID: r.ID, Name: r.Name, RegionID: r.RegionID, CreatedAt: r.CreatedAt.UTC()}, translate(err, "unit")
+}
+
+// CreateUnitAssignment places a unit in a village or group.
+func (s *Store) CreateUnitAssignment(ctx context.Context, a domain.UnitAssignment, audit AuditEntry) error {
+	return s.inTx(ctx, "assignment", func(tx *gorm.DB) error {
+		row := unitAssignmentRow{ID: a.ID, UnitID: a.UnitID, VillageID: a.VillageID, GroupID: a.GroupID, CountyID: a.CountyID,
+			StartOn: toSQLDate(a.StartOn), EndOn: toSQLDatePtr(a.EndOn)}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+// UnitAssignments lists a unit's assignments, newest first.
+func (s *Store) UnitAssignments(ctx context.Context, unitID uuid.UUID) ([]domain.UnitAssignment, error) {
+	var rows []unitAssignmentRow
+	if err := s.db.WithContext(ctx).Where("unit_id = ?", unitID).Order("start_on DESC").Find(&rows).Error; err != nil {
+		return nil, translate(err, "assignment")
+	}
+	out := make([]domain.UnitAssignment, len(rows))
+	for i, r := range rows {
+		out[i] = domain.UnitAssignment{ID: r.ID, UnitID: r.UnitID, VillageID: r.VillageID, GroupID: r.GroupID, CountyID: r.CountyID,
+			StartOn: r.StartOn.date(), EndOn: datePtr(r.EndOn)}
+	}
+	return out, nil
+}

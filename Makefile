@@ -8,7 +8,7 @@ TESTFLAGS ?=
 .PHONY: test vet build fmt-check demo
 
 # Tests run against a real PostgreSQL and a real MinIO, which
-# internal/testenv provides for the whole run (first run builds MinIO, ~3 min).
+# internal/testenv provides for the whole run (the first run builds MinIO, ~7 min).
 # Under CI=true a test whose service is unreachable fails instead of skipping.
 test: vet
 	$(GO) run ./internal/testenv -- $(GO) test -count=1 -p 2 -timeout 20m $(TESTFLAGS) $(PKGS)

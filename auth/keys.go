@@ -126,3 +126,7 @@ func (kr *KeyRing) public(kid string) (ed25519.PublicKey, bool) {
 	}
 	return k.Public().(ed25519.PublicKey), true
 }
+
+// SigningKey returns the kid and key that sign new tokens (tests forge
+// tokens with it).
+func (kr *KeyRing) SigningKey() (string, ed25519.PrivateKey) { return kr.signing() }

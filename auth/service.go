@@ -199,7 +199,9 @@ func (s *Service) Refresh(ctx context.Context, raw, requestID string) (Tokens, e
 			var next domain.RefreshToken
 			newRaw, next = s.newRefresh(p.FamilyID, p.UserID, p.DeviceID, now)
 			return domain.RotateDecision{Next: &next}, nil
-		case now.Sub(*p.UsedAt) <= s.cfg.Grace && newest.ID != p.ID && newest.UsedAt == nil && newest.RevokedAt == nil:
+		case now.Sub(*p.UsedAt) <= s.cfg.Grace && newest.ParentID != nil && *newest.ParentID == p.ID && newest.UsedAt == nil && newest.RevokedAt == nil:
+			// p was rotated once, moments ago, and its successor never came
+			// back: the phone lost the answer. Replace the lost successor.
 			var next domain.RefreshToken
 			newRaw, next = s.newRefresh(p.FamilyID, p.UserID, p.DeviceID, now)
 			lost := newest.ID

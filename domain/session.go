@@ -12,6 +12,7 @@ import (
 type RefreshToken struct {
 	ID        uuid.UUID
 	FamilyID  uuid.UUID
+	ParentID  *uuid.UUID // the token this one replaced; nil for the first of a family
 	UserID    uuid.UUID
 	DeviceID  string
 	TokenHash string

@@ -14,6 +14,7 @@ import (
 type refreshTokenRow struct {
 	ID        uuid.UUID  `gorm:"column:id;primaryKey"`
 	FamilyID  uuid.UUID  `gorm:"column:family_id"`
+	ParentID  *uuid.UUID `gorm:"column:parent_id"`
 	UserID    uuid.UUID  `gorm:"column:user_id"`
 	DeviceID  string     `gorm:"column:device_id"`
 	TokenHash string     `gorm:"column:token_hash"`
@@ -26,7 +27,7 @@ type refreshTokenRow struct {
 func (refreshTokenRow) TableName() string { return "refresh_tokens" }
 
 func toRefreshToken(r refreshTokenRow) domain.RefreshToken {
-	return domain.RefreshToken{ID: r.ID, FamilyID: r.FamilyID, UserID: r.UserID, DeviceID: r.DeviceID, TokenHash: r.TokenHash,
+	return domain.RefreshToken{ID: r.ID, FamilyID: r.FamilyID, ParentID: r.ParentID, UserID: r.UserID, DeviceID: r.DeviceID, TokenHash: r.TokenHash,
 		CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), UsedAt: r.UsedAt, RevokedAt: r.RevokedAt}
 }
 
@@ -83,7 +84,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, decide func
 		}
 		if d.Next != nil {
 			n := d.Next
-			nr := refreshTokenRow{ID: n.ID, FamilyID: row.FamilyID, UserID: row.UserID, DeviceID: row.DeviceID, TokenHash: n.TokenHash,
+			nr := refreshTokenRow{ID: n.ID, FamilyID: row.FamilyID, ParentID: &row.ID, UserID: row.UserID, DeviceID: row.DeviceID, TokenHash: n.TokenHash,
 				CreatedAt: utc(n.CreatedAt), ExpiresAt: utc(n.ExpiresAt)}
 			if err := tx.Create(&nr).Error; err != nil {
 				return err

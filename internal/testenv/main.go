@@ -20,7 +20,7 @@
 //
 // MinIO: a pinned server build is cached at
 // $XDG_CACHE_HOME/fieldvisit/minio-<version> (~/.cache/... by default),
-// built with `go install` on first use (a few minutes), and started on free
+// built with `go install` on first use (~7 min on 2 cores), and started on free
 // ports with a temporary data directory and random credentials.
 //
 // A variable already set in the environment is respected: its service is

@@ -119,7 +119,7 @@ func minioBinary(ctx context.Context) (string, error) {
 	}
 	defer os.RemoveAll(gobin)
 
-	fmt.Fprintln(os.Stderr, "testenv: building MinIO server (first run only, ~3 min)…")
+	fmt.Fprintln(os.Stderr, "testenv: building MinIO server (first run only, ~7 min on 2 cores)…")
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, "go", "install", "github.com/minio/minio@"+minioVersion)
 	cmd.Dir = gobin // outside any module: go install pkg@version ignores go.mod anyway

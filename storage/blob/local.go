@@ -128,10 +128,16 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, wa
 
 	dst := l.dataPath(key)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		return Info{}, fmt.Errorf("blob: put %q: a parent of the key is already a blob: %w", key, err)
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
+			return Info{}, fmt.Errorf("blob: put %q: a parent of the key is a blob (local store limitation): %w", key, err)
+		}
+		return Info{}, fmt.Errorf("blob: put %q: %w", key, err)
 	}
 	if err := os.Rename(tmpName, dst); err != nil {
-		return Info{}, fmt.Errorf("blob: put %q: the key is already a prefix of other keys: %w", key, err)
+		if errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
+			return Info{}, fmt.Errorf("blob: put %q: the key is a prefix of other keys (local store limitation): %w", key, err)
+		}
+		return Info{}, fmt.Errorf("blob: put %q: %w", key, err)
 	}
 	kept = true
 	syncDir(filepath.Dir(dst))

@@ -68,6 +68,7 @@ CREATE TABLE devices (
 CREATE TABLE refresh_tokens (
     id          uuid PRIMARY KEY,
     family_id   uuid NOT NULL,
+    parent_id   uuid,
     user_id     uuid NOT NULL REFERENCES users(id),
     device_id   text NOT NULL,
     token_hash  text NOT NULL UNIQUE,

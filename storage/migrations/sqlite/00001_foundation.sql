@@ -68,6 +68,7 @@ CREATE TABLE devices (
 CREATE TABLE refresh_tokens (
     id          TEXT PRIMARY KEY,
     family_id   TEXT NOT NULL,
+    parent_id   TEXT,
     user_id     TEXT NOT NULL REFERENCES users(id),
     device_id   text NOT NULL,
     token_hash  text NOT NULL UNIQUE,

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"fieldvisit/auth"
+	"fieldvisit/importer"
+	"fieldvisit/openapi"
+	"fieldvisit/registry"
+	"fieldvisit/server"
+	"fieldvisit/storage"
+	"fieldvisit/storage/blob"
+)
+
+// App is the whole service built from a Config: the one place where
+// dependencies are wired. End-to-end tests build it the same way.
+type App struct {
+	Config   Config
+	Log      *slog.Logger
+	DB       *storage.DB
+	Store    *storage.Store
+	Blobs    blob.Store
+	Auth     *auth.Service
+	Registry *registry.Service
+	Handler  http.Handler
+	Now      func() time.Time
+
+	keys   *auth.KeyRing
+	hasher *auth.Hasher
+}
+
+// build makes the services and the router from the opened resources; it
+// runs again when a test swaps the clock.
+func (a *App) build() error {
+	now := func() time.Time { return a.Now() }
+	a.Auth = auth.NewService(a.Store, a.keys, a.hasher, auth.Config{}, now)
+	a.Registry = registry.NewService(a.Store, a.hasher, now)
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return err
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return err
+	}
+	a.Handler = server.New(server.Deps{
+		Auth: a.Auth, Registry: a.Registry, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
+		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
+			return importer.Import(ctx, a.Store, r, opt)
+		},
+		Ready: []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
+	})
+	return nil
+}
+
+// NewApp opens the database (migrating it), the blob store and the keys,
+// and builds the services and router.
+func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("migrations applied", "count", n)
+	}
+	blobs, err := openBlobs(ctx, cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	keys, err := auth.LoadOrCreateKeyRing(cfg.KeyDir)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	a := &App{Config: cfg, Log: log, DB: db, Store: storage.NewStore(db), Blobs: blobs, Now: time.Now,
+		keys: keys, hasher: auth.NewHasher(cfg.HashConcurrency)}
+	if err := a.build(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
+	if cfg.S3Endpoint == "" {
+		return blob.NewLocal(filepath.Join(cfg.DataDir, "photos"))
+	}
+	s, err := blob.NewS3(ctx, blob.S3Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+		Bucket: cfg.S3Bucket, Secure: cfg.S3Secure})
+	if err != nil {
+		return nil, fmt.Errorf("S3 blob store at %s: %w", cfg.S3Endpoint, err)
+	}
+	return s, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve answers HTTP on ln until ctx ends, then drains in-flight requests.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Photo uploads over slow rural links take long; the body limit,
+		// not the clock, bounds them. JSON bodies are capped per route.
+		ReadTimeout:    10 * time.Minute,
+		WriteTimeout:   10 * time.Minute,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

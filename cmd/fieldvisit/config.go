@@ -1,0 +1,72 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Config is every setting, from flags with FIELDVISIT_* environment
+// variables as defaults (a flag given on the command line wins).
+type Config struct {
+	Addr            string
+	DataDir         string
+	DatabaseURL     string
+	S3Endpoint      string
+	S3AccessKey     string
+	S3SecretKey     string
+	S3Bucket        string
+	S3Secure        bool
+	KeyDir          string // JWT signing keys; default <data dir>/keys
+	LogLevel        string
+	Demo            bool
+	HashConcurrency int
+	ShutdownTimeout time.Duration
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def
+	}
+	return b
+}
+
+// bindConfig registers the shared flags on fs.
+func bindConfig(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Addr, "addr", env("FIELDVISIT_ADDR", "127.0.0.1:8080"), "listen address (FIELDVISIT_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("FIELDVISIT_DATA_DIR", "./data"), "data directory: SQLite file, photos, keys (FIELDVISIT_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("FIELDVISIT_DATABASE_URL", ""), "postgres:// URL; empty uses the SQLite file in the data dir (FIELDVISIT_DATABASE_URL)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", env("FIELDVISIT_S3_ENDPOINT", ""), "S3 host:port; empty uses the local photo directory (FIELDVISIT_S3_ENDPOINT)")
+	fs.StringVar(&c.S3AccessKey, "s3-access-key", env("FIELDVISIT_S3_ACCESS_KEY", ""), "S3 access key (FIELDVISIT_S3_ACCESS_KEY)")
+	fs.StringVar(&c.S3SecretKey, "s3-secret-key", env("FIELDVISIT_S3_SECRET_KEY", ""), "S3 secret key (FIELDVISIT_S3_SECRET_KEY)")
+	fs.StringVar(&c.S3Bucket, "s3-bucket", env("FIELDVISIT_S3_BUCKET", "fieldvisit"), "S3 bucket, created private if missing (FIELDVISIT_S3_BUCKET)")
+	fs.BoolVar(&c.S3Secure, "s3-secure", envBool("FIELDVISIT_S3_SECURE", false), "use HTTPS for S3 (FIELDVISIT_S3_SECURE)")
+	fs.StringVar(&c.KeyDir, "key-dir", env("FIELDVISIT_KEY_DIR", ""), "directory of Ed25519 JWT keys <kid>.pem; default <data dir>/keys (FIELDVISIT_KEY_DIR)")
+	fs.StringVar(&c.LogLevel, "log-level", env("FIELDVISIT_LOG_LEVEL", "info"), "debug, info, warn or error (FIELDVISIT_LOG_LEVEL)")
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes allowed at once; 0 = number of CPUs")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
+}
+
+func (c *Config) validate() error {
+	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
+		return fmt.Errorf("FIELDVISIT_S3_ACCESS_KEY and FIELDVISIT_S3_SECRET_KEY are required with an S3 endpoint")
+	}
+	if c.KeyDir == "" {
+		c.KeyDir = c.DataDir + "/keys"
+	}
+	return nil
+}

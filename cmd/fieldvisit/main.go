@@ -1,0 +1,104 @@
+// Command fieldvisit runs the fieldvisit service and its tools:
+//
+//	fieldvisit serve [--demo]   run the HTTP API (migrates first)
+//	fieldvisit migrate          apply database migrations and print their status
+//	fieldvisit import FILE      import a 台账 spreadsheet (CSV or XLSX)
+//
+// Settings come from flags or FIELDVISIT_* environment variables; see
+// README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	_ "time/tzdata" // Asia/Shanghai must resolve on hosts without tzdata
+)
+
+const usage = `fieldvisit — visit records for targeted poverty-alleviation cadres
+
+usage:
+  fieldvisit serve [--demo] [flags]   run the HTTP API
+  fieldvisit migrate [flags]          apply database migrations
+  fieldvisit import [flags] FILE      import households, members, cadres and pairings from a 台账 (CSV/XLSX)
+
+run "fieldvisit COMMAND -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "fieldvisit:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bindConfig(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s database: %d migration(s) applied now\n", db.Dialect, n)
+	for _, s := range st {
+		fmt.Fprintln(stdout, "  "+s)
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"fieldvisit/demo"
+	"fieldvisit/domain"
+	"fieldvisit/storage"
+)
+
+func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*storage.DB, error) {
+	return storage.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+}
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bindConfig(fs, &cfg)
+	fs.BoolVar(&cfg.Demo, "demo", false, "seed a demo county on first start (idempotent) and print the demo logins")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	app, err := NewApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	var summary *demo.Summary
+	if cfg.Demo {
+		s, err := seedDemo(ctx, app, stderr)
+		if err != nil {
+			return err
+		}
+		summary = &s
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	log.Info("listening", "addr", ln.Addr().String(), "database", string(app.DB.Dialect), "demo", cfg.Demo)
+	fmt.Fprintf(stdout, "fieldvisit is serving on %s  (API docs: %s/docs)\n", url, url)
+	if summary != nil {
+		printDemo(stdout, url, *summary)
+	}
+	return app.Serve(ctx, ln)
+}
+
+func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, error) {
+	hash, err := app.Auth.Hasher().Hash(ctx, demo.Password)
+	if err != nil {
+		return demo.Summary{}, err
+	}
+	start := time.Now()
+	last := ""
+	s, err := demo.Seed(ctx, app.Store, demo.Options{PasswordHash: hash, Today: domain.DateOf(app.Now()),
+		Progress: func(stage string, done, total int) {
+			if stage != last || done == total {
+				fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", stage, done, total)
+				if done == total {
+					fmt.Fprintln(progress)
+				}
+				last = stage
+			}
+		}})
+	if err != nil {
+		return demo.Summary{}, fmt.Errorf("demo: %w", err)
+	}
+	app.Log.Info("demo ready", "households", s.Households, "cadres", s.Cadres, "seconds", time.Since(start).Seconds())
+	return s, nil
+}
+
+func printDemo(w io.Writer, url string, s demo.Summary) {
+	fmt.Fprintf(w, "\ndemo county: %d towns, %d villages, %d households, %d members, %d cadres, %d pairings\n",
+		s.Towns, s.Villages, s.Households, s.Members, s.Cadres, s.Pairings)
+	fmt.Fprintf(w, "log in at %s/api/v1/auth/login with password %q as:\n", url, demo.Password)
+	shown := 0
+	for _, a := range s.Accounts {
+		if a.Role == domain.RoleCadre {
+			shown++
+			if shown > 3 {
+				continue
+			}
+		}
+		fmt.Fprintf(w, "  %-12s %-10s %s %s\n", a.Username, a.Role, a.Region, a.Note)
+	}
+	if shown > 3 {
+		fmt.Fprintf(w, "  … and %d more cadres (cadre01 … cadre%02d)\n", shown-3, shown)
+	}
+	fmt.Fprintf(w, "example:\n  curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"supervisor\",\"password\":\"%s\",\"device_id\":\"laptop\"}'\n\n", url, demo.Password)
+}

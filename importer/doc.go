@@ -1,0 +1,28 @@
+// Package importer reads the household 台账 spreadsheets county poverty
+// offices keep (CSV in UTF-8, UTF-16 or GB18030/GBK, or XLSX) and imports
+// their households, members, cadres and pairings.
+//
+// The layout is one row per household member, with Chinese headings (common
+// variants and stray whitespace are accepted; see the column list in
+// columns.go). Rows of one household are grouped by 户编号 when the file has
+// it, else by village, head name and the head's 身份证号. A row whose
+// household cells (县/区, 乡镇, 所属村, 户编号, 户主姓名) are all empty continues
+// the household of the row above, as merged cells in an office spreadsheet do.
+//
+// Every row is validated and every problem reported, with the spreadsheet
+// row number (the header is row 1 when it is the first row), the heading as
+// written in the file, a reason code and messages in Chinese and English.
+// By default an import is all-or-nothing: one bad row and nothing is written.
+// With Options.AllowPartial the households whose rows are all valid are
+// imported and the others reported. Whatever is written is written in one
+// transaction (storage.Store.ApplyImport).
+//
+// Imports are idempotent: households, members, cadres and pairings are
+// matched by natural keys, identical records are left alone, and re-importing
+// a file changes nothing. A cell that is empty never clears a stored value.
+// Status and poverty-type changes of existing households are not applied (they
+// need dated records through the status API); they are reported as warnings.
+//
+// The package has no HTTP and no SQL: it talks to storage through the Store
+// interface, which *storage.Store implements.
+package importer

@@ -1,0 +1,124 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"fieldvisit/domain"
+)
+
+type loginIn struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	DeviceID string `json:"device_id"`
+}
+
+type tokensOut struct {
+	AccessToken  string  `json:"access_token"`
+	RefreshToken string  `json:"refresh_token"`
+	TokenType    string  `json:"token_type"`
+	ExpiresIn    int     `json:"expires_in"`
+	User         userOut `json:"user"`
+}
+
+func (h *handlers) login(c *gin.Context) {
+	var in loginIn
+	if err := bindJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	t, err := h.Auth.Login(c.Request.Context(), in.Username, in.Password, in.DeviceID, c.ClientIP(), requestID(c))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, tokensOut{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: toUserOut(t.User)})
+}
+
+type refreshIn struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (h *handlers) refresh(c *gin.Context) {
+	var in refreshIn
+	if err := bindJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	t, err := h.Auth.Refresh(c.Request.Context(), in.RefreshToken, requestID(c))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, tokensOut{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: toUserOut(t.User)})
+}
+
+func (h *handlers) logout(c *gin.Context) {
+	var in refreshIn
+	if err := bindJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := h.Auth.Logout(c.Request.Context(), in.RefreshToken); err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// authenticate requires a valid bearer access token and puts the caller on
+// the context.
+func (h *handlers) authenticate(c *gin.Context) {
+	hdr := c.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(hdr, "Bearer ")
+	if !ok || token == "" {
+		writeError(c, domain.Unauthorized("missing bearer token"))
+		return
+	}
+	p, err := h.Auth.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	p.RequestID = requestID(c)
+	c.Set(ctxPrincipal, p)
+	c.Next()
+}
+
+func principalOf(c *gin.Context) (domain.Principal, bool) {
+	v, ok := c.Get(ctxPrincipal)
+	if !ok {
+		return domain.Principal{}, false
+	}
+	p, ok := v.(domain.Principal)
+	return p, ok
+}
+
+func principal(c *gin.Context) domain.Principal {
+	p, _ := principalOf(c)
+	return p
+}
+
+func (h *handlers) me(c *gin.Context) {
+	u, err := h.Registry.User(c.Request.Context(), principal(c), principal(c).UserID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toUserOut(u))
+}
+
+type vocabulariesOut map[string]domain.Vocabulary
+
+func (h *handlers) vocabularies(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=3600")
+	c.JSON(http.StatusOK, vocabulariesOut{
+		"region_levels": domain.RegionLevels, "poverty_types": domain.PovertyTypes, "statuses": domain.Statuses,
+		"causes": domain.Causes, "housing_structures": domain.HousingStructures, "housing_safety_grades": domain.HousingSafetyGrades,
+		"relations": domain.Relations, "health_states": domain.HealthStates, "disabilities": domain.Disabilities,
+		"education_levels": domain.EducationLevels, "work_states": domain.WorkStates, "roles": domain.Roles,
+		"ranks": domain.Ranks, "duties": domain.Duties,
+	})
+}

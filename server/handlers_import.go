@@ -1,0 +1,82 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"fieldvisit/domain"
+	"fieldvisit/importer"
+)
+
+// maxImportBody bounds an uploaded spreadsheet.
+const maxImportBody = 64 << 20
+
+type importProblem struct {
+	Problem
+	Report importer.Report `json:"report"`
+}
+
+// importFile takes a CSV or XLSX 台账 as the raw body or as the "file" part
+// of a multipart form. A file with errors writes nothing (unless
+// allow_partial=true) and answers 422 with every error by row and column.
+func (h *handlers) importFile(c *gin.Context) {
+	p := principal(c)
+	if !p.Manages() {
+		writeError(c, domain.Forbidden())
+		return
+	}
+	q := queryParams{c: c}
+	opt := importer.Options{AllowPartial: q.boolean("allow_partial"), DryRun: q.boolean("dry_run"), Actor: p, Source: q.text("filename", 200), Today: domain.DateOf(h.Now())}
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxImportBody)
+	var body io.Reader = c.Request.Body
+	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt == "multipart/form-data" {
+		f, hdr, err := c.Request.FormFile("file")
+		if err != nil {
+			writeError(c, uploadError(err))
+			return
+		}
+		defer f.Close()
+		body = f
+		if opt.Source == "" {
+			opt.Source = hdr.Filename
+		}
+	}
+	rep, err := h.Import(c.Request.Context(), body, opt)
+	if err != nil {
+		writeError(c, uploadError(err))
+		return
+	}
+	if !rep.Applied && !rep.DryRun {
+		k := kinds[domain.CodeInvalid]
+		b := importProblem{Report: rep, Problem: Problem{Type: ProblemType(domain.CodeInvalid), Title: k.title, TitleZH: k.titleZH, Status: k.status,
+			Detail: "the file has errors; nothing was imported", DetailZH: "文件中有错误，未导入任何数据", Errors: rep.FieldErrors(),
+			Instance: c.Request.URL.Path, RequestID: requestID(c)}}
+		c.Render(k.status, problemRender{b})
+		return
+	}
+	c.JSON(http.StatusOK, rep)
+}
+
+func uploadError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &domain.Error{Code: domain.CodeTooLarge, Message: "the file is larger than 64 MiB", MessageZH: "文件超过64MB",
+			Fields: []domain.FieldError{{Field: "file", Reason: "too_large", Message: "file too large", MessageZH: "文件过大"}}}
+	}
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	if errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart) {
+		return malformed("file", "required", "the form has no part named \"file\"", "表单中没有名为file的文件")
+	}
+	return err
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"fieldvisit/domain"
+	"fieldvisit/registry"
+)
+
+// pathID parses a UUID path parameter; a malformed one is a 404, the same
+// answer an unknown or out-of-scope id gets, so probing reveals nothing.
+func pathID(c *gin.Context, name, what string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param(name))
+	if err != nil || len(c.Param(name)) != 36 {
+		return uuid.Nil, domain.NotFound(what)
+	}
+	return id, nil
+}
+
+// queryParams collects query-string problems so one answer names them all.
+type queryParams struct {
+	c  *gin.Context
+	fe domain.FieldErrors
+}
+
+func (q *queryParams) uuid(name string) *uuid.UUID {
+	v := q.c.Query(name)
+	if v == "" {
+		return nil
+	}
+	id, err := uuid.Parse(v)
+	if err != nil || len(v) != 36 {
+		q.fe.Add(name, "invalid_format", name+" must be a UUID", name+"应为UUID格式")
+		return nil
+	}
+	return &id
+}
+
+func (q *queryParams) text(name string, max int) string {
+	v := q.c.Query(name)
+	if reason, msg, msgZH, ok := domain.TextProblem(v, max); !ok {
+		q.fe.Add(name, reason, msg, msgZH)
+		return ""
+	}
+	return v
+}
+
+func (q *queryParams) boolean(name string) bool {
+	v := q.c.Query(name)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		q.fe.Add(name, "invalid_format", name+" must be true or false", name+"应为true或false")
+	}
+	return b
+}
+
+func (q *queryParams) date(name string) *domain.Date {
+	v := q.c.Query(name)
+	if v == "" {
+		return nil
+	}
+	d, err := domain.ParseDate(v)
+	if err != nil {
+		q.fe.Add(name, "invalid_format", name+" must be a date YYYY-MM-DD", name+"应为YYYY-MM-DD格式的日期")
+		return nil
+	}
+	return &d
+}
+
+// page reads limit (1–200, default 50) and offset (0–1,000,000).
+func (q *queryParams) page() registry.Page {
+	p := registry.Page{Limit: 50}
+	if v := q.c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			q.fe.Add("limit", "out_of_range", "limit must be 1 to 200", "每页条数应为1至200")
+		} else {
+			p.Limit = n
+		}
+	}
+	if v := q.c.Query("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1_000_000 {
+			q.fe.Add("offset", "out_of_range", "offset must be 0 to 1000000", "偏移量应为0至1000000")
+		} else {
+			p.Offset = n
+		}
+	}
+	return p
+}
+
+func (q *queryParams) err() error { return q.fe.Err() }

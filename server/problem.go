@@ -1,0 +1,113 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"fieldvisit/domain"
+)
+
+// Problem is an RFC 9457 problem detail with fieldvisit's extensions: the
+// Chinese title and detail shown to cadres, the offending fields, and the
+// request id to quote when calling the help desk.
+type Problem struct {
+	Type      string              `json:"type"`
+	Title     string              `json:"title"`
+	Status    int                 `json:"status"`
+	Detail    string              `json:"detail,omitempty"`
+	Instance  string              `json:"instance,omitempty"`
+	TitleZH   string              `json:"title_zh"`
+	DetailZH  string              `json:"detail_zh,omitempty"`
+	Errors    []domain.FieldError `json:"errors,omitempty"`
+	RequestID string              `json:"request_id,omitempty"`
+}
+
+type problemKind struct {
+	status  int
+	title   string
+	titleZH string
+}
+
+// kinds maps each domain code to its HTTP status; this table is the only
+// place that decides it.
+var kinds = map[domain.Code]problemKind{
+	domain.CodeInvalid:      {http.StatusUnprocessableEntity, "Invalid request", "请求内容有误"},
+	domain.CodeNotFound:     {http.StatusNotFound, "Not found", "未找到"},
+	domain.CodeConflict:     {http.StatusConflict, "Conflict", "数据冲突"},
+	domain.CodeForbidden:    {http.StatusForbidden, "Forbidden", "无权操作"},
+	domain.CodeUnauthorized: {http.StatusUnauthorized, "Unauthorized", "未登录或登录已失效"},
+	domain.CodeRateLimited:  {http.StatusTooManyRequests, "Too many requests", "请求过于频繁"},
+	domain.CodeUnavailable:  {http.StatusServiceUnavailable, "Service unavailable", "服务暂时不可用"},
+	domain.CodeTooLarge:     {http.StatusRequestEntityTooLarge, "Request too large", "请求内容过大"},
+	codeMalformed:           {http.StatusBadRequest, "Malformed request", "请求格式错误"},
+	codeMethod:              {http.StatusMethodNotAllowed, "Method not allowed", "不支持该请求方法"},
+	domain.CodeInternal:     {http.StatusInternalServerError, "Internal error", "服务器内部错误"},
+}
+
+// Transport-only codes, never produced by the domain.
+const (
+	codeMalformed domain.Code = "malformed"
+	codeMethod    domain.Code = "method_not_allowed"
+)
+
+// ProblemType is the type URI of a problem code.
+func ProblemType(code domain.Code) string { return "urn:fieldvisit:problem:" + string(code) }
+
+// writeError answers err as problem+json. Errors that are not domain errors
+// are bugs or outages: logged with the request id and answered 500 with a
+// generic text, never their raw message.
+func writeError(c *gin.Context, err error) {
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		slog.ErrorContext(c.Request.Context(), "unhandled error", "error", err.Error(), "request_id", requestID(c), "path", c.FullPath())
+		de = &domain.Error{Code: domain.CodeInternal, Message: "an unexpected error occurred", MessageZH: "服务器出现意外错误，请稍后重试或联系管理员"}
+	}
+	k, ok := kinds[de.Code]
+	if !ok {
+		k = kinds[domain.CodeInternal]
+	}
+	if de.Code == domain.CodeUnavailable || de.Code == domain.CodeInternal {
+		slog.WarnContext(c.Request.Context(), "request failed", "code", string(de.Code), "error", de.Error(), "request_id", requestID(c))
+	}
+	if de.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(de.RetryAfter.Seconds()))))
+	} else if de.Code == domain.CodeUnavailable {
+		c.Header("Retry-After", "5")
+	}
+	if de.Code == domain.CodeUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="fieldvisit"`)
+	}
+	p := Problem{Type: ProblemType(de.Code), Title: k.title, TitleZH: k.titleZH, Status: k.status, Detail: de.Message,
+		DetailZH: de.MessageZH, Errors: de.Fields, Instance: c.Request.URL.Path, RequestID: requestID(c)}
+	writeProblem(c, p)
+}
+
+func writeProblem(c *gin.Context, p Problem) {
+	b, _ := json.Marshal(p)
+	c.Abort()
+	c.Data(p.Status, "application/problem+json", b)
+}
+
+// malformed builds a 400 for bodies that are not JSON of the expected shape.
+func malformed(field, reason, msg, msgZH string) *domain.Error {
+	return &domain.Error{Code: codeMalformed, Message: msg, MessageZH: msgZH,
+		Fields: []domain.FieldError{{Field: field, Reason: reason, Message: msg, MessageZH: msgZH}}}
+}
+
+// problemRender writes any value as application/problem+json.
+type problemRender struct{ v any }
+
+func (r problemRender) Render(w http.ResponseWriter) error {
+	r.WriteContentType(w)
+	return json.NewEncoder(w).Encode(r.v)
+}
+
+func (problemRender) WriteContentType(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/problem+json")
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"fieldvisit/auth"
+	"fieldvisit/domain"
+	"fieldvisit/importer"
+	"fieldvisit/openapi/docs"
+	"fieldvisit/registry"
+)
+
+// ReadyCheck is one dependency /readyz reports on.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// ImportFunc runs an uploaded 台账 file (importer.Import bound to a store).
+type ImportFunc func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error)
+
+// Deps is everything the transport calls; cmd/fieldvisit builds it.
+type Deps struct {
+	Auth     *auth.Service
+	Registry *registry.Service
+	Import   ImportFunc
+	Ready    []ReadyCheck
+	Log      *slog.Logger
+	Metrics  prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	Spec     []byte // openapi.yaml
+	Now      func() time.Time
+}
+
+// handlers holds the dependencies the route handlers use.
+type handlers struct {
+	Deps
+}
+
+// New builds the HTTP handler with every route.
+func New(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Metrics == nil {
+		r := prometheus.NewRegistry()
+		d.Metrics, d.Gatherer = r, r
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.ContextWithFallback = true
+	h := &handlers{Deps: d}
+	m := newMetrics(d.Metrics)
+	r.Use(withRequestID, recoverProblem(d.Log), observe(d.Log, m), securityHeaders)
+	r.NoRoute(func(c *gin.Context) { writeError(c, domain.NotFound("route")) })
+	r.NoMethod(func(c *gin.Context) {
+		writeError(c, &domain.Error{Code: codeMethod, Message: "method not allowed on this route", MessageZH: "该地址不支持此请求方法"})
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", h.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
+	r.GET("/openapi.yaml", func(c *gin.Context) {
+		c.Header("Cache-Control", "no-cache")
+		c.Data(http.StatusOK, "application/yaml", d.Spec)
+	})
+	docsHandler := gin.WrapH(docs.Handler("/docs", "/openapi.yaml"))
+	r.GET("/docs", docsHandler)
+	r.GET("/docs/*asset", docsHandler)
+	r.HEAD("/docs", docsHandler)
+	r.HEAD("/docs/*asset", docsHandler)
+
+	api := r.Group("/api/v1")
+	api.POST("/auth/login", h.login)
+	api.POST("/auth/refresh", h.refresh)
+	api.POST("/auth/logout", h.logout)
+	api.GET("/vocabularies", h.vocabularies)
+
+	a := api.Group("", h.authenticate)
+	a.GET("/me", h.me)
+
+	a.GET("/regions", h.listRegions)
+	a.POST("/regions", h.createRegion)
+	a.GET("/regions/:id", h.getRegion)
+	a.PATCH("/regions/:id", h.updateRegion)
+
+	a.GET("/households", h.listHouseholds)
+	a.POST("/households", h.createHousehold)
+	a.GET("/households/:id", h.getHousehold)
+	a.PATCH("/households/:id", h.updateHousehold)
+	a.POST("/households/:id/status", h.changeStatus)
+	a.GET("/households/:id/members", h.listMembers)
+	a.POST("/households/:id/members", h.createMember)
+	a.GET("/households/:id/members/:member_id", h.getMember)
+	a.PATCH("/households/:id/members/:member_id", h.updateMember)
+	a.DELETE("/households/:id/members/:member_id", h.deleteMember)
+
+	a.GET("/units", h.listUnits)
+	a.POST("/units", h.createUnit)
+	a.GET("/units/:id", h.getUnit)
+	a.POST("/units/:id/assignments", h.assignUnit)
+
+	a.GET("/users", h.listUsers)
+	a.POST("/users", h.createUser)
+	a.GET("/users/:id", h.getUser)
+	a.PATCH("/users/:id", h.updateUser)
+	a.PUT("/users/:id/password", h.setPassword)
+	a.GET("/users/:id/devices", h.listDevices)
+	a.POST("/users/:id/devices/:device_id/revoke", h.revokeDevice)
+
+	a.GET("/pairings", h.listPairings)
+	a.POST("/pairings", h.createPairing)
+	a.GET("/pairings/:id", h.getPairing)
+	a.POST("/pairings/:id/end", h.endPairing)
+
+	a.POST("/imports", h.importFile)
+	return r
+}
+
+func (h *handlers) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	out := gin.H{}
+	ok := true
+	for _, rc := range h.Ready {
+		if err := rc.Check(ctx); err != nil {
+			ok = false
+			out[rc.Name] = "unavailable"
+			h.Log.Warn("readiness check failed", "check", rc.Name, "error", err.Error())
+		} else {
+			out[rc.Name] = "ok"
+		}
+	}
+	status := http.StatusOK
+	out["status"] = "ready"
+	if !ok {
+		status = http.StatusServiceUnavailable
+		out["status"] = "not_ready"
+		c.Header("Retry-After", "5")
+	}
+	c.JSON(status, out)
+}

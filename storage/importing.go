@@ -1,0 +1,365 @@
+package storage
+
+// Reads and the single write behind the 台账 spreadsheet importer (package
+// importer). The importer validates a whole file against what these reads
+// return, then hands ApplyImport one plan that is written in one transaction,
+// so an import is all-or-nothing.
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"fieldvisit/domain"
+)
+
+// importChunk bounds the length of an IN list (PostgreSQL allows 65535 bind
+// parameters, SQLite 32766) and the rows of one multi-row INSERT.
+const (
+	importChunk = 1000
+	importBatch = 500
+)
+
+// chunks splits xs into slices of at most n.
+func chunks[T any](xs []T, n int) [][]T {
+	var out [][]T
+	for len(xs) > n {
+		out = append(out, xs[:n])
+		xs = xs[n:]
+	}
+	if len(xs) > 0 {
+		out = append(out, xs)
+	}
+	return out
+}
+
+// ImportRegions returns the regions in the subtree withinPath whose name is
+// one of names or whose code is one of codes. An empty withinPath matches
+// nothing: an importer without a region sees no region.
+func (s *Store) ImportRegions(ctx context.Context, withinPath string, names, codes []string) ([]domain.Region, error) {
+	if withinPath == "" {
+		return nil, nil
+	}
+	seen := map[uuid.UUID]bool{}
+	var out []domain.Region
+	run := func(col string, vals []string) error {
+		for _, c := range chunks(vals, importChunk) {
+			var rows []regionRow
+			if err := s.db.WithContext(ctx).Where(like("path"), likePrefix(withinPath)).Where(col+" IN ?", c).Find(&rows).Error; err != nil {
+				return err
+			}
+			for _, r := range rows {
+				if !seen[r.ID] {
+					seen[r.ID] = true
+					out = append(out, toDomainRegion(r))
+				}
+			}
+		}
+		return nil
+	}
+	if err := run("name", names); err != nil {
+		return nil, translate(err, "region")
+	}
+	if err := run("code", codes); err != nil {
+		return nil, translate(err, "region")
+	}
+	return out, nil
+}
+
+// ImportUsers returns the users whose username is one of usernames, wherever
+// they are (usernames are unique across the system), and the cadres in the
+// subtree withinPath whose display name is one of displayNames.
+func (s *Store) ImportUsers(ctx context.Context, usernames []string, withinPath string, displayNames []string) ([]domain.User, error) {
+	seen := map[uuid.UUID]bool{}
+	var out []domain.User
+	add := func(rows []userRow) {
+		for _, r := range rows {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, toDomainUser(r))
+			}
+		}
+	}
+	for _, c := range chunks(usernames, importChunk) {
+		var rows []userRow
+		if err := s.db.WithContext(ctx).Where("username IN ?", c).Find(&rows).Error; err != nil {
+			return nil, translate(err, "user")
+		}
+		add(rows)
+	}
+	if withinPath != "" {
+		for _, c := range chunks(displayNames, importChunk) {
+			var rows []userRow
+			if err := s.db.WithContext(ctx).Where(like("region_path"), likePrefix(withinPath)).
+				Where("role = ? AND display_name IN ?", domain.RoleCadre, c).Find(&rows).Error; err != nil {
+				return nil, translate(err, "user")
+			}
+			add(rows)
+		}
+	}
+	return out, nil
+}
+
+// ImportUnits returns the units sitting in one of regionIDs whose name is one
+// of names.
+func (s *Store) ImportUnits(ctx context.Context, regionIDs []uuid.UUID, names []string) ([]domain.Unit, error) {
+	if len(regionIDs) == 0 || len(names) == 0 {
+		return nil, nil
+	}
+	var out []domain.Unit
+	for _, c := range chunks(names, importChunk) {
+		var rows []unitRow
+		if err := s.db.WithContext(ctx).Where("region_id IN ? AND name IN ?", regionIDs, c).Find(&rows).Error; err != nil {
+			return nil, translate(err, "unit")
+		}
+		for _, r := range rows {
+			out = append(out, domain.Unit{ID: r.ID, Name: r.Name, RegionID: r.RegionID, CreatedAt: r.CreatedAt.UTC()})
+		}
+	}
+	return out, nil
+}
+
+// ImportLookup names, for one county, the natural keys an import matches
+// existing records by.
+type ImportLookup struct {
+	CountyID  uuid.UUID
+	Numbers   []string // 户编号
+	IDNumbers []string // members' 身份证号
+}
+
+// ImportHousehold is an existing household as the importer compares it.
+type ImportHousehold struct {
+	Household  domain.Household
+	RegionPath string
+}
+
+// ImportExisting is what already exists for the keys of ImportLookups.
+type ImportExisting struct {
+	// Households found by number, or holding a member found by ID number.
+	Households []ImportHousehold
+	// Members of those households (all of them, not only the ones asked for).
+	Members []domain.Member
+	// OpenPairings of those households (end_on not set).
+	OpenPairings []domain.Pairing
+}
+
+// ImportExisting returns the households, members and open pairings that the
+// lookups' natural keys match.
+func (s *Store) ImportExisting(ctx context.Context, lookups []ImportLookup) (ImportExisting, error) {
+	var out ImportExisting
+	for _, l := range lookups {
+		if err := s.importExistingCounty(ctx, l, &out); err != nil {
+			return ImportExisting{}, translate(err, "household")
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) importExistingCounty(ctx context.Context, l ImportLookup, out *ImportExisting) error {
+	db := s.db.WithContext(ctx)
+	ids := map[uuid.UUID]bool{}
+	for _, c := range chunks(l.Numbers, importChunk) {
+		var got []uuid.UUID
+		// "number <> ''" lets both engines use the partial unique index.
+		if err := db.Model(&householdRow{}).Where("county_id = ? AND number <> '' AND number IN ?", l.CountyID, c).Pluck("id", &got).Error; err != nil {
+			return err
+		}
+		for _, id := range got {
+			ids[id] = true
+		}
+	}
+	for _, c := range chunks(l.IDNumbers, importChunk) {
+		var got []uuid.UUID
+		if err := db.Model(&memberRow{}).Where("county_id = ? AND id_number <> '' AND id_number IN ?", l.CountyID, c).Pluck("household_id", &got).Error; err != nil {
+			return err
+		}
+		for _, id := range got {
+			ids[id] = true
+		}
+	}
+	all := make([]uuid.UUID, 0, len(ids))
+	for id := range ids {
+		all = append(all, id)
+	}
+	for _, c := range chunks(all, importChunk) {
+		var hs []householdRow
+		if err := db.Where("county_id = ? AND id IN ?", l.CountyID, c).Find(&hs).Error; err != nil {
+			return err
+		}
+		for _, h := range hs {
+			out.Households = append(out.Households, ImportHousehold{Household: toDomainHousehold(h), RegionPath: h.RegionPath})
+		}
+		var ms []memberRow
+		if err := db.Where("county_id = ? AND household_id IN ?", l.CountyID, c).Order("household_id, id").Find(&ms).Error; err != nil {
+			return err
+		}
+		for _, m := range ms {
+			out.Members = append(out.Members, toDomainMember(m))
+		}
+		var ps []pairingRow
+		if err := db.Where("county_id = ? AND household_id IN ? AND end_on IS NULL", l.CountyID, c).Find(&ps).Error; err != nil {
+			return err
+		}
+		for _, p := range ps {
+			out.OpenPairings = append(out.OpenPairings, toDomainPairing(p))
+		}
+	}
+	return nil
+}
+
+// ImportUser is a user an import creates, with the password hash it gets
+// (an unusable one: an admin sets the password later).
+type ImportUser struct {
+	User         domain.User
+	PasswordHash string
+}
+
+// ImportedHousehold is a new household with the region path it is filed under.
+type ImportedHousehold struct {
+	Household  domain.Household
+	RegionPath string
+}
+
+// HouseholdFileUpdate changes the file fields an import carries (number, head
+// name, address, phone, causes) if the stored version is still
+// ExpectedVersion, bumping the version.
+type HouseholdFileUpdate struct {
+	Household       domain.Household
+	ExpectedVersion int64
+}
+
+// MemberUpdate saves a member if its stored version is still ExpectedVersion.
+type MemberUpdate struct {
+	Member          domain.Member
+	ExpectedVersion int64
+}
+
+// ImportPlan is everything one spreadsheet import writes.
+type ImportPlan struct {
+	Units              []domain.Unit
+	Users              []ImportUser
+	Households         []ImportedHousehold
+	HouseholdUpdates   []HouseholdFileUpdate
+	Members            []domain.Member
+	MemberUpdates      []MemberUpdate
+	StatusChanges      []domain.StatusChange
+	PovertyTypeChanges []domain.PovertyTypeChange
+	Pairings           []domain.Pairing
+	Audit              AuditEntry
+	// Progress, when set, is called with the number of records written so
+	// far (out of Len) as the transaction proceeds.
+	Progress func(done int)
+}
+
+// Len is the number of records the plan writes, the audit entry aside.
+func (p ImportPlan) Len() int {
+	return len(p.Units) + len(p.Users) + len(p.Households) + len(p.HouseholdUpdates) + len(p.Members) +
+		len(p.MemberUpdates) + len(p.StatusChanges) + len(p.PovertyTypeChanges) + len(p.Pairings)
+}
+
+// ApplyImport writes the plan in one transaction: either every record is
+// written and the audit entry appended, or nothing is. A stale version on an
+// update is a conflict (someone edited the record since the import read it).
+func (s *Store) ApplyImport(ctx context.Context, p ImportPlan) error {
+	return s.inTx(ctx, "import", func(tx *gorm.DB) error {
+		done := 0
+		step := func(n int) {
+			done += n
+			if p.Progress != nil && n > 0 {
+				p.Progress(done)
+			}
+		}
+		units := make([]unitRow, len(p.Units))
+		for i, u := range p.Units {
+			units[i] = unitRow{ID: u.ID, Name: u.Name, RegionID: u.RegionID, CreatedAt: utc(u.CreatedAt)}
+		}
+		if err := insertBatches(tx, units, step); err != nil {
+			return err
+		}
+		users := make([]userRow, len(p.Users))
+		for i, u := range p.Users {
+			users[i] = toUserRow(u.User, u.PasswordHash)
+		}
+		if err := insertBatches(tx, users, step); err != nil {
+			return err
+		}
+		households := make([]householdRow, len(p.Households))
+		for i, h := range p.Households {
+			households[i] = toHouseholdRow(h.Household, h.RegionPath)
+		}
+		if err := insertBatches(tx, households, step); err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		for _, u := range p.HouseholdUpdates {
+			h := u.Household
+			row := toHouseholdRow(h, "")
+			res := tx.Model(&householdRow{}).Where("county_id = ? AND id = ? AND version = ?", h.CountyID, h.ID, u.ExpectedVersion).
+				Updates(map[string]any{"number": row.Number, "head_name": row.HeadName, "address": row.Address, "phone": row.Phone,
+					"causes": row.Causes, "version": gorm.Expr("version + 1"), "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return domain.Conflict("a household was changed by someone else during the import; run it again", "导入期间有农户信息被他人修改，请重新导入")
+			}
+			step(1)
+		}
+		members := make([]memberRow, len(p.Members))
+		for i, m := range p.Members {
+			members[i] = toMemberRow(m)
+		}
+		if err := insertBatches(tx, members, step); err != nil {
+			return err
+		}
+		for _, u := range p.MemberUpdates {
+			row := toMemberRow(u.Member)
+			res := tx.Model(&memberRow{}).Where("county_id = ? AND household_id = ? AND id = ? AND version = ?", row.CountyID, row.HouseholdID, row.ID, u.ExpectedVersion).
+				Updates(map[string]any{"name": row.Name, "relation": row.Relation, "id_number": row.IDNumber, "gender": row.Gender,
+					"birth_date": row.BirthDate, "health": row.Health, "disability": row.Disability, "education": row.Education,
+					"work": row.Work, "phone": row.Phone, "version": gorm.Expr("version + 1"), "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return domain.Conflict("a member was changed by someone else during the import; run it again", "导入期间有家庭成员信息被他人修改，请重新导入")
+			}
+			step(1)
+		}
+		statuses := make([]statusChangeRow, len(p.StatusChanges))
+		for i, c := range p.StatusChanges {
+			statuses[i] = toStatusChangeRow(c)
+		}
+		if err := insertBatches(tx, statuses, step); err != nil {
+			return err
+		}
+		types := make([]povertyTypeChangeRow, len(p.PovertyTypeChanges))
+		for i, c := range p.PovertyTypeChanges {
+			types[i] = toPovertyTypeChangeRow(c)
+		}
+		if err := insertBatches(tx, types, step); err != nil {
+			return err
+		}
+		pairings := make([]pairingRow, len(p.Pairings))
+		for i, pr := range p.Pairings {
+			pairings[i] = toPairingRow(pr)
+		}
+		if err := insertBatches(tx, pairings, step); err != nil {
+			return err
+		}
+		return appendAudit(tx, p.Audit)
+	})
+}
+
+// insertBatches inserts rows in multi-row INSERTs of importBatch rows.
+func insertBatches[T any](tx *gorm.DB, rows []T, step func(int)) error {
+	for _, c := range chunks(rows, importBatch) {
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		step(len(c))
+	}
+	return nil
+}

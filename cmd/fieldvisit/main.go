@@ -3,6 +3,7 @@
 //	fieldvisit serve [--demo]   run the HTTP API (migrates first)
 //	fieldvisit migrate          apply database migrations and print their status
 //	fieldvisit import FILE      import a 台账 spreadsheet (CSV or XLSX)
+//	fieldvisit init             create the top region and the first admin
 //
 // Settings come from flags or FIELDVISIT_* environment variables; see
 // README.md.
@@ -28,6 +29,7 @@ usage:
   fieldvisit serve [--demo] [flags]   run the HTTP API
   fieldvisit migrate [flags]          apply database migrations
   fieldvisit import [flags] FILE      import households, members, cadres and pairings from a 台账 (CSV/XLSX)
+  fieldvisit init [flags]             bootstrap an empty database: top region and first admin
 
 run "fieldvisit COMMAND -h" for the flags of a command.
 `
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCmd(ctx, args[1:], stdout, stderr)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
+	case "init":
+		return initCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

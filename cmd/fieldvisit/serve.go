@@ -55,6 +55,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, error) {
+	if s, ok, err := demo.Seeded(ctx, app.Store); err != nil || ok {
+		return s, err
+	}
 	hash, err := app.Auth.Hasher().Hash(ctx, demo.Password)
 	if err != nil {
 		return demo.Summary{}, err
@@ -82,18 +85,9 @@ func printDemo(w io.Writer, url string, s demo.Summary) {
 	fmt.Fprintf(w, "\ndemo county: %d towns, %d villages, %d households, %d members, %d cadres, %d pairings\n",
 		s.Towns, s.Villages, s.Households, s.Members, s.Cadres, s.Pairings)
 	fmt.Fprintf(w, "log in at %s/api/v1/auth/login with password %q as:\n", url, demo.Password)
-	shown := 0
 	for _, a := range s.Accounts {
-		if a.Role == domain.RoleCadre {
-			shown++
-			if shown > 3 {
-				continue
-			}
-		}
 		fmt.Fprintf(w, "  %-12s %-10s %s %s\n", a.Username, a.Role, a.Region, a.Note)
 	}
-	if shown > 3 {
-		fmt.Fprintf(w, "  … and %d more cadres (cadre01 … cadre%02d)\n", shown-3, shown)
-	}
+	fmt.Fprintf(w, "  every cadre logs in the same way: cadre01 … cadre%02d\n", s.Cadres)
 	fmt.Fprintf(w, "example:\n  curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"supervisor\",\"password\":\"%s\",\"device_id\":\"laptop\"}'\n\n", url, demo.Password)
 }

@@ -51,12 +51,18 @@ const testPassword = "correct-horse-battery"
 
 func newTestEnv(t *testing.T, dialect string) *testEnv {
 	t.Helper()
+	return newTestEnvLogging(t, dialect, io.Discard)
+}
+
+// newTestEnvLogging is newTestEnv with the service's JSON log sent to w.
+func newTestEnvLogging(t *testing.T, dialect string, w io.Writer) *testEnv {
+	t.Helper()
 	cfg := Config{DataDir: t.TempDir(), HashConcurrency: 4, ShutdownTimeout: time.Second}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testkit.NewPostgresDatabase(t)
 	}
 	ctx := context.Background()
-	app, err := NewApp(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	app, err := NewApp(ctx, cfg, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatalf("NewApp: %v", err)
 	}

@@ -184,8 +184,11 @@ func (s *Service) Login(ctx context.Context, username, password, deviceID, ip, r
 // the grace window when the family's newest token was never used: that is a
 // phone retrying after it lost the response, and it gets a fresh pair.
 func (s *Service) Refresh(ctx context.Context, raw, requestID string) (Tokens, error) {
-	if raw == "" || len(raw) > 200 {
+	if raw == "" {
 		return Tokens{}, domain.Invalid(domain.FieldError{Field: "/refresh_token", Reason: "required", Message: "refresh_token is required", MessageZH: "refresh_token不能为空"})
+	}
+	if len(raw) > 200 {
+		return Tokens{}, domain.Unauthorized("unknown refresh token")
 	}
 	now := s.now()
 	var newRaw string

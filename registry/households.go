@@ -35,6 +35,9 @@ func (s *Service) Households(ctx context.Context, p domain.Principal, q Househol
 		CadreID: q.CadreID, Unpaired: q.Unpaired, Query: q.Query, Limit: pg.Limit, Offset: pg.Offset}
 	if q.RegionID != nil {
 		r, err := s.visibleRegion(ctx, p, *q.RegionID)
+		if domain.IsCode(err, domain.CodeNotFound) {
+			return nil, 0, domain.Invalid(domain.FieldError{Field: "region_id", Reason: "unknown", Message: "region not found", MessageZH: "区划不存在"})
+		}
 		if err != nil {
 			return nil, 0, err
 		}

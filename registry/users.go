@@ -52,11 +52,10 @@ func (s *Service) User(ctx context.Context, p domain.Principal, id uuid.UUID) (d
 	if u.ID == p.UserID {
 		return u, nil
 	}
-	if !p.InSubtree(u.RegionPath) {
+	// Cadres and inspectors see no other user; answering 404 rather than
+	// 403 keeps them from learning which accounts exist.
+	if !p.InSubtree(u.RegionPath) || !p.Manages() {
 		return domain.User{}, domain.NotFound("user")
-	}
-	if err := requireManager(p); err != nil {
-		return domain.User{}, err
 	}
 	return u, nil
 }

@@ -75,8 +75,10 @@ func uploadError(err error) error {
 	if errors.As(err, &de) {
 		return err
 	}
-	if errors.Is(err, http.ErrMissingFile) || errors.Is(err, http.ErrNotMultipart) {
+	if errors.Is(err, http.ErrMissingFile) {
 		return malformed("file", "required", "the form has no part named \"file\"", "表单中没有名为file的文件")
 	}
-	return err
+	// Anything else from reading the upload is a broken multipart body or
+	// a dropped connection: the client's to fix or retry, never a 500.
+	return malformed("file", "unreadable", "the upload could not be read: "+err.Error(), "上传的文件无法读取，请检查后重试")
 }

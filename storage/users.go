@@ -170,6 +170,16 @@ type unitAssignmentRow struct {
 
 func (unitAssignmentRow) TableName() string { return "unit_assignments" }
 
+// unitPathRow is a unit joined with its region's path. Its fields are
+// spelled out: GORM's Scan does not fill an embedded row struct.
+type unitPathRow struct {
+	ID        uuid.UUID `gorm:"column:id"`
+	Name      string    `gorm:"column:name"`
+	RegionID  uuid.UUID `gorm:"column:region_id"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+	Path      string    `gorm:"column:path"`
+}
+
 // CreateUnit inserts an assisting unit.
 func (s *Store) CreateUnit(ctx context.Context, u domain.Unit, audit AuditEntry) error {
 	return s.inTx(ctx, "unit", func(tx *gorm.DB) error {
@@ -200,12 +210,8 @@ func (s *Store) Units(ctx context.Context, withinPath, query string, limit, offs
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, translate(err, "unit")
 	}
-	type row struct {
-		unitRow
-		Path string `gorm:"column:path"`
-	}
-	var rows []row
-	if err := q.Select("units.*, r.path").Order("units.name").Limit(limit).Offset(offset).Scan(&rows).Error; err != nil {
+	var rows []unitPathRow
+	if err := q.Select("units.id, units.name, units.region_id, units.created_at, r.path").Order("units.name").Limit(limit).Offset(offset).Scan(&rows).Error; err != nil {
 		return nil, 0, translate(err, "unit")
 	}
 	out := make([]UnitWithPath, len(rows))
@@ -217,12 +223,9 @@ func (s *Store) Units(ctx context.Context, withinPath, query string, limit, offs
 
 // Unit returns a unit with its region path.
 func (s *Store) Unit(ctx context.Context, id uuid.UUID) (UnitWithPath, error) {
-	var r struct {
-		unitRow
-		Path string `gorm:"column:path"`
-	}
+	var r unitPathRow
 	err := s.db.WithContext(ctx).Table("units").Joins("JOIN regions r ON r.id = units.region_id").
-		Select("units.*, r.path").Where("units.id = ?", id).Take(&r).Error
+		Select("units.id, units.name, units.region_id, units.created_at, r.path").Where("units.id = ?", id).Take(&r).Error
 	if err != nil {
 		return UnitWithPath{}, translate(err, "unit")
 	}

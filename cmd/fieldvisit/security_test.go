@@ -45,7 +45,6 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 			{"PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"display_name": "改名"}},
 			{"PUT", "/api/v1/users/" + e.cadreA.ID.String() + "/password", map[string]any{"password": "another-long-password"}},
 			{"GET", "/api/v1/users/" + e.cadreA.ID.String() + "/devices", nil},
-			{"GET", "/api/v1/households?region_id=" + e.villageA.ID.String(), nil},
 		}
 		for _, who := range []string{"supervisor-b", "cadre-b"} {
 			token := e.login(t, who)
@@ -60,6 +59,18 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 				})
 			}
 			sameCounts(t, before, e.counts(t))
+		}
+		// A list filtered by another village's region is refused the same
+		// way as one filtered by a region that does not exist.
+		for _, region := range []string{e.villageA.ID.String(), "00000000-0000-4000-8000-000000000000"} {
+			r := e.do(t, "GET", "/api/v1/households?region_id="+region, e.login(t, "supervisor-b"), nil)
+			if p := r.problem(t); r.Status != http.StatusUnprocessableEntity || !p.hasField("region_id") {
+				t.Fatalf("filter by region %s: want 422 naming region_id, got %d %s", region, r.Status, r.Body)
+			}
+		}
+		// Cadres see no other account, even in their own village.
+		if r := e.do(t, "GET", "/api/v1/users/"+e.supervisorA.ID.String(), e.login(t, "cadre-a"), nil); r.Status != http.StatusNotFound {
+			t.Fatalf("cadre reading a colleague's account: want 404, got %d", r.Status)
 		}
 		// The owner of the objects still reaches them: the 404s above come
 		// from the scope check, not from broken routes.
@@ -91,6 +102,15 @@ func TestListsStayInScope(t *testing.T) {
 			if page.Total != tc.want || int64(len(page.Items)) != tc.want {
 				t.Errorf("%s sees %d households (total %d), want %d", tc.user, len(page.Items), page.Total, tc.want)
 			}
+		}
+		var units struct {
+			Items []struct {
+				Name string `json:"name"`
+			} `json:"items"`
+		}
+		e.do(t, "GET", "/api/v1/units", e.login(t, "admin"), nil).json(t, &units)
+		if len(units.Items) != 1 || units.Items[0].Name != "县农业农村局" {
+			t.Errorf("units list: %+v", units.Items)
 		}
 		var regions struct {
 			Items []struct {

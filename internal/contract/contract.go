@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -155,7 +156,7 @@ func (v *Validator) CheckResponse(tb testing.TB, req *http.Request, status int, 
 	content := resp.Value.Content
 	switch {
 	case len(content) == 0 && len(body) > 0:
-		tb.Errorf("contract: %s: the document says no body, got %d bytes of %q: %s", what, len(body), ct, excerpt(body))
+		tb.Errorf("contract: %s: the document says no body, got %d bytes of %q: %s", what, len(body), ct, excerpt(string(body)))
 		return
 	case len(content) > 0 && req.Method != http.MethodHead && content.Get(ct) == nil:
 		tb.Errorf("contract: %s: Content-Type %q is not documented (documented: %s)", what, ct, strings.Join(mediaTypes(content), ", "))
@@ -176,7 +177,7 @@ func (v *Validator) CheckResponse(tb testing.TB, req *http.Request, status int, 
 	}
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		tb.Errorf("contract: %s: response does not match openapi.yaml: %v\nbody: %s", what, err, excerpt(body))
+		tb.Errorf("contract: %s: response does not match openapi.yaml: %s\nbody: %s", what, excerpt(err.Error()), excerpt(string(body)))
 	}
 }
 
@@ -202,7 +203,7 @@ func (v *Validator) CheckRequest(tb testing.TB, req *http.Request, body []byte) 
 	opts := options()
 	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-		tb.Errorf("contract: %s %s: request does not match openapi.yaml: %v\nbody: %s", req.Method, route.Path, err, excerpt(body))
+		tb.Errorf("contract: %s %s: request does not match openapi.yaml: %s\nbody: %s", req.Method, route.Path, excerpt(err.Error()), excerpt(string(body)))
 	}
 }
 
@@ -242,10 +243,15 @@ func mediaTypes(c openapi3.Content) []string {
 	return out
 }
 
-func excerpt(b []byte) string {
-	const max = 2000
-	if len(b) > max {
-		return string(b[:max]) + "…"
+// excerpt shortens s for a failure message, cutting at a character boundary.
+func excerpt(s string) string {
+	const max = 4000
+	if len(s) <= max {
+		return s
 	}
-	return string(b)
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -230,7 +232,7 @@ func TestProblemBodyAgainst404(t *testing.T) {
 		header http.Header
 		body   string
 	}{
-		"missing status": {404, problemHeader(), strings.Replace(good, `"status":404,`, "", 1)},
+		"missing status":                      {404, problemHeader(), strings.Replace(good, `"status":404,`, "", 1)},
 		"status differs from the HTTP status": {404, problemHeader(), strings.Replace(good, `"status":404`, `"status":400`, 1)},
 		"unknown member":                      {404, problemHeader(), strings.Replace(good, `{`, `{"stack":"x",`, 1)},
 		"wrong media type":                    {404, http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"req-1"}}, good},
@@ -249,6 +251,42 @@ func TestProblemBodyAgainst404(t *testing.T) {
 	v.CheckResponse(rec, httptest.NewRequest(http.MethodGet, "/api/v1/no-such-thing", nil), 404, problemHeader(), []byte(good))
 	if !rec.Failed() {
 		t.Error("a path the document does not have was accepted")
+	}
+}
+
+// TestResponseBodyChecks shows that a response body drifting from the
+// Go types in any way (a field more or less, a wrong format, enum or
+// nullability) is caught.
+func TestResponseBodyChecks(t *testing.T) {
+	v := New(t)
+	const id = "3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c"
+	good := `{"id":"` + id + `","county_id":"` + id + `","region_id":"` + id + `","village_id":"` + id + `","number":"","head_name":"王建国",` +
+		`"address":"","phone":"","home":{"lat":32.1,"lon":114.9},"housing_structure":"","housing_safety_grade":"B","housing_area":null,` +
+		`"arable_land":2.5,"annual_income":null,"income_notes":"","causes":["illness"],"poverty_type":"","poverty_type_label":"","status":"edge",` +
+		`"status_label":"边缘户","exit_year":null,"registered_year":null,"version":1,"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T08:00:00.123456+08:00"}`
+	req := httptest.NewRequest(http.MethodPatch, "/api/v1/households/"+id, nil)
+	hdr := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+
+	rec := &recorder{TB: t}
+	v.CheckResponse(rec, req, http.StatusOK, hdr, []byte(good))
+	if rec.Failed() {
+		t.Fatalf("a valid household was rejected: %v", rec.msgs)
+	}
+	for name, body := range map[string]string{
+		"unknown member":          strings.Replace(good, `{`, `{"path":"/x/",`, 1),
+		"missing member":          strings.Replace(good, `"version":1,`, ``, 1),
+		"not a uuid":              strings.Replace(good, `"id":"3f1c`, `"id":"zz1c`, 1),
+		"not a date-time":         strings.Replace(good, `2024-01-01T00:00:00Z`, `2024-01-01`, 1),
+		"unknown enum code":       strings.Replace(good, `"status":"edge"`, `"status":"rich"`, 1),
+		"null where not nullable": strings.Replace(good, `"number":""`, `"number":null`, 1),
+		"latitude out of range":   strings.Replace(good, `"lat":32.1`, `"lat":132.1`, 1),
+		"not JSON":                `{"id":`,
+	} {
+		rec := &recorder{TB: t}
+		v.CheckResponse(rec, req, http.StatusOK, hdr, []byte(body))
+		if !rec.Failed() {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }
 
@@ -323,6 +361,19 @@ func TestLiveExchanges(t *testing.T) {
 		{"POST", "/api/v1/auth/refresh", "application/json", `{"refresh_token":` + strings.Repeat(" ", 1<<20) + `""}`, 413},
 		{"POST", "/api/v1/auth/logout", "application/json", `{"refresh_token":7}`, 422},
 	}
+	// A dependency that is down makes /readyz answer 503 with Retry-After.
+	down := server.New(server.Deps{Ready: []server.ReadyCheck{
+		{Name: "database", Check: func(context.Context) error { return errors.New("connection refused") }},
+		{Name: "blob_store", Check: func(context.Context) error { return nil }},
+	}})
+	req := httptest.NewRequest(http.MethodGet, "/readyz", nil)
+	w := httptest.NewRecorder()
+	down.ServeHTTP(w, req)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the database down: status %d, want 503", w.Code)
+	}
+	v.CheckResponse(t, req, w.Code, w.Header(), w.Body.Bytes())
+
 	for _, c := range cases {
 		req := httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
 		if c.contentType != "" {

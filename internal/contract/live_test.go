@@ -131,6 +131,10 @@ func TestLiveAgainstDemoCounty(t *testing.T) {
 	c.call("GET", "/readyz", "", 200, true)
 	c.call("GET", "/api/v1/vocabularies", "", 200, true)
 	c.call("GET", "/api/v1/households", "", 401, true)
+	for i := 0; i < 5; i++ {
+		c.call("POST", "/api/v1/auth/login", `{"username":"supervisor","password":"wrong password","device_id":"contract-sv"}`, 401, true)
+	}
+	c.call("POST", "/api/v1/auth/login", `{"username":"supervisor","password":"`+demo.Password+`","device_id":"contract-sv"}`, 429, true)
 
 	// ---- auth
 	c.call("POST", "/api/v1/auth/login", `{"username":"admin","password":"wrong password","device_id":"contract-admin"}`, 401, true)
@@ -218,8 +222,12 @@ func TestLiveAgainstDemoCounty(t *testing.T) {
 	c.call("POST", "/api/v1/pairings/"+str(p, "id")+"/end", `{"reason":"契约测试结束"}`, 200, true)
 	c.call("POST", "/api/v1/pairings/"+str(p, "id")+"/end", `{"reason":"再次结束"}`, 422, true)
 	open := first(c.call("GET", "/api/v1/households/"+hid, "", 200, true), "pairings")
-	if open != nil {
-		c.call("POST", "/api/v1/pairings/"+str(open, "id")+"/end", `{"reason":"调岗","on":"`+today+`","new_cadre_id":"`+cadreID+`"}`, 200, true)
+	if open == nil {
+		t.Fatalf("household %s has no open pairing to hand over", hid)
+	}
+	handover := c.call("POST", "/api/v1/pairings/"+str(open, "id")+"/end", `{"reason":"调岗","on":"`+today+`","new_cadre_id":"`+cadreID+`"}`, 200, true)
+	if str(handover, "next", "cadre_id") != cadreID {
+		t.Errorf("handover: next = %v", handover["next"])
 	}
 
 	// ---- imports

@@ -75,7 +75,7 @@ func (d HouseholdDetails) Validate(fe *FieldErrors) {
 	checkText(fe, "/number", "户编号", d.Number, 0, 40)
 	checkText(fe, "/address", "住址", d.Address, 0, 200)
 	checkText(fe, "/income_notes", "经济状况", d.IncomeNotes, 0, 2000)
-	if d.Phone != "" && !validPhone(d.Phone) {
+	if d.Phone != "" && !ValidPhone(d.Phone) {
 		fe.Add("/phone", "invalid_format", "phone must be 7 to 20 digits, optionally with +, - or spaces", "联系电话格式不正确")
 	}
 	if d.Home != nil {
@@ -111,7 +111,9 @@ func checkNonNegative(fe *FieldErrors, field, labelZH string, v *float64, max fl
 	}
 }
 
-func validPhone(s string) bool {
+// ValidPhone accepts 7–20 digits with an optional leading +, dashes and
+// spaces: mobile and landline numbers as people write them.
+func ValidPhone(s string) bool {
 	digits := 0
 	for i, r := range s {
 		switch {
@@ -179,7 +181,7 @@ func ValidateStatusChange(h Household, to string, exitYear *int, povertyType str
 		}
 	}
 	if !allowed {
-		fe.Add("/status", "invalid_transition", "a "+h.Status+" household cannot become "+to, "当前状态不能直接变更为该状态")
+		fe.Add("/status", "invalid_transition", transitionMessage(h.Status, to), "当前状态不能直接变更为该状态")
 	}
 	if to == StatusExited {
 		if exitYear == nil {
@@ -200,4 +202,11 @@ func ValidateStatusChange(h Household, to string, exitYear *int, povertyType str
 		fe.Add("/effective_on", "out_of_range", "effective date cannot be in the future", "生效日期不能晚于今天")
 	}
 	return fe.Err()
+}
+
+func transitionMessage(from, to string) string {
+	if from == "" {
+		return "a new household cannot start as " + to
+	}
+	return "a " + from + " household cannot become " + to
 }

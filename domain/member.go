@@ -54,7 +54,7 @@ func (m *MemberDetails) Validate(fe *FieldErrors, prefix string, today Date) {
 	checkEnum(fe, prefix+"/disability", "残疾等级", m.Disability, Disabilities)
 	checkEnum(fe, prefix+"/education", "文化程度", m.Education, EducationLevels)
 	checkEnum(fe, prefix+"/work", "务工状况", m.Work, WorkStates)
-	if m.Phone != "" && !validPhone(m.Phone) {
+	if m.Phone != "" && !ValidPhone(m.Phone) {
 		fe.Add(prefix+"/phone", "invalid_format", "phone must be 7 to 20 digits", "联系电话格式不正确")
 	}
 }

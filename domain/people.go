@@ -66,7 +66,7 @@ func ValidateUser(u User, fe *FieldErrors) {
 	if !Roles.Has(u.Role) {
 		fe.Add("/role", "invalid_enum", "role must be admin, supervisor, inspector or cadre", "角色无效")
 	}
-	if u.Phone != "" && !validPhone(u.Phone) {
+	if u.Phone != "" && !ValidPhone(u.Phone) {
 		fe.Add("/phone", "invalid_format", "phone must be 7 to 20 digits", "联系电话格式不正确")
 	}
 	if u.Rank != "" && !Ranks.Has(u.Rank) {

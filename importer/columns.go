@@ -81,6 +81,26 @@ var columns = [numCols]column{
 	colPairStart:   {zh: "结对开始日期", en: "pairing start date", variants: []string{"结对时间", "结对日期", "帮扶开始日期", "结对开始时间"}, household: true, max: 30},
 }
 
+// Column describes one heading of the 台账 layout, for help texts, upload
+// pages and templates.
+type Column struct {
+	Heading      string   `json:"heading"`  // the standard Chinese heading
+	English      string   `json:"english"`  // what it means
+	Variants     []string `json:"variants"` // other headings accepted for it
+	Required     bool     `json:"required"` // the file must have the column
+	PerHousehold bool     `json:"per_household"`
+}
+
+// Columns lists the headings Import reads, in the usual 台账 order.
+func Columns() []Column {
+	out := make([]Column, numCols)
+	for c := col(0); c < numCols; c++ {
+		d := columns[c]
+		out[c] = Column{Heading: d.zh, English: d.en, Variants: append([]string(nil), d.variants...), Required: d.required, PerHousehold: d.household}
+	}
+	return out
+}
+
 // headingIndex maps a normalized heading to its column.
 var headingIndex = func() map[string]col {
 	m := map[string]col{}

@@ -23,6 +23,15 @@
 // Status and poverty-type changes of existing households are not applied (they
 // need dated records through the status API); they are reported as warnings.
 //
+// 帮扶责任人 names a cadre: a value that looks like a username (lowercase
+// letters, digits, . _ -) must be an existing cadre's username in the
+// importer's subtree; anything else is a display name, matched among the
+// cadres of the subtree (two matches are an error asking for the username).
+// A display name that matches nobody creates the cadre, with the unit (by
+// name in the county, created when missing), rank and phone of the file, the
+// phone number (or a short hash) as username, and an unusable password that
+// an admin replaces.
+//
 // The package has no HTTP and no SQL: it talks to storage through the Store
 // interface, which *storage.Store implements.
 package importer

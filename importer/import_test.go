@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 
 	"fieldvisit/domain"
 	"fieldvisit/importer"
@@ -316,11 +317,9 @@ var cases = []struct {
 			wf.Phone != "13900000002" || wf.RegionPath != e.admin.RegionPath || !wf.Active || strings.HasPrefix(hash, "$argon2") || hash == "" {
 			t.Errorf("new cadre 王芳: %+v (hash %q)", wf, hash)
 		}
-		// (storage.Store.Unit returns zero fields at the moment, so look the
-		// unit up by name in the county.)
-		units, err := e.store.ImportUnits(context.Background(), []uuid.UUID{e.regions["410122000000"].ID}, []string{"县农业农村局"})
-		if err != nil || len(units) != 1 || units[0].ID != *wf.UnitID {
-			t.Errorf("王芳's unit 县农业农村局 in 示范县: %+v, %v (want id %v)", units, err, *wf.UnitID)
+		unit, err := e.store.Unit(context.Background(), *wf.UnitID)
+		if err != nil || unit.Name != "县农业农村局" || unit.RegionID != e.regions["410122000000"].ID {
+			t.Errorf("王芳's unit: %+v, %v", unit, err)
 		}
 		zq, _ := e.cadre(t, "13700000003")
 		if zq.DisplayName != "赵强" || zq.Rank != domain.RankStaff {
@@ -507,6 +506,27 @@ var cases = []struct {
 		}
 	}},
 
+	{"a UTF-16 tab-separated export (Excel's \"Unicode text\") with a footer row imports too", func(t *testing.T, e *env) {
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		w.Comma = '\t'
+		w.UseCRLF = true
+		footer := make([]string, len(sampleHeader))
+		footer[cNo] = "填表人：张三    审核人：李四"
+		if err := w.WriteAll(append([][]string{sampleHeader}, append(sampleRows(), footer)...)); err != nil {
+			t.Fatal(err)
+		}
+		utf16, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := e.run(t, utf16)
+		wantFirstImport(t, rep)
+		if rep.Encoding != importer.EncodingUTF16 {
+			t.Errorf("encoding %q", rep.Encoding)
+		}
+	}},
+
 	{"SQL-looking names are stored verbatim", func(t *testing.T, e *env) {
 		evil := "Robert'); DROP TABLE households;--"
 		r := oneHousehold("X001", evil, idNum("19800101", "001"))
@@ -666,7 +686,7 @@ var cases = []struct {
 		}
 	}},
 
-	{"an ID number that Excel stored as a number is reported with a hint", func(t *testing.T, e *env) {
+	{"an ID number that Excel stored as a number is reported with a hint, on the row Excel shows", func(t *testing.T, e *env) {
 		f := excelize.NewFile()
 		defer f.Close()
 		r := oneHousehold("X009", "壬", "")
@@ -682,7 +702,7 @@ var cases = []struct {
 		if err := f.SetSheetRow("Sheet1", "A1", &hdr); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.SetSheetRow("Sheet1", "A2", &cells); err != nil {
+		if err := f.SetSheetRow("Sheet1", "A4", &cells); err != nil { // rows 2 and 3 empty
 			t.Fatal(err)
 		}
 		buf, err := f.WriteToBuffer()
@@ -690,7 +710,7 @@ var cases = []struct {
 			t.Fatal(err)
 		}
 		rep := e.run(t, buf.Bytes())
-		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "身份证号", "stored_as_number"}}) || !strings.Contains(rep.Errors[0].MessageZH, "文本") {
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{4, "身份证号", "stored_as_number"}}) || !strings.Contains(rep.Errors[0].MessageZH, "文本") {
 			t.Errorf("errors: %+v", rep.Errors)
 		}
 	}},
@@ -819,6 +839,38 @@ var cases = []struct {
 		}
 		if c := e.rowCounts(t); c["households"] != 0 {
 			t.Error("written")
+		}
+	}},
+
+	{"ApplyImport is one transaction: a failure at its last record leaves nothing written", func(t *testing.T, e *env) {
+		before := e.rowCounts(t)
+		v := e.regions["410122100201"]
+		now := today.Start()
+		h := domain.Household{ID: uuid.New(), CountyID: *v.CountyID, RegionID: v.ID, VillageID: v.ID, HeadName: "甲",
+			Status: domain.StatusGeneral, Version: 1, CreatedAt: now, UpdatedAt: now}
+		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Name: "甲", Relation: "head", Version: 1, CreatedAt: now, UpdatedAt: now}
+		err := e.store.ApplyImport(context.Background(), storage.ImportPlan{
+			Households: []storage.ImportedHousehold{{Household: h, RegionPath: v.Path}},
+			Members:    []domain.Member{m},
+			StatusChanges: []domain.StatusChange{{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, To: h.Status,
+				EffectiveOn: today, RecordedAt: now}},
+			// a cadre that does not exist: the foreign key fails last
+			Pairings: []domain.Pairing{{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, CadreID: uuid.New(), StartOn: today, CreatedAt: now}},
+			Audit:    storage.AuditEntry{Action: "import", ObjectType: "households"},
+		})
+		if err == nil {
+			t.Fatal("a pairing with an unknown cadre was written")
+		}
+		if after := e.rowCounts(t); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("rows left behind: %v → %v", before, after)
+		}
+	}},
+
+	{"when the database is down the import is a Go error, not a report", func(t *testing.T, e *env) {
+		e.db.Close()
+		_, err := importer.Import(context.Background(), e.store, bytes.NewReader(sampleCSV(t)), importer.Options{Actor: e.admin, Today: today})
+		if err == nil {
+			t.Fatal("import with a closed database succeeded")
 		}
 	}},
 

@@ -250,7 +250,7 @@ func (r *run) do() error {
 		return tooManyRows(r.opt.MaxRows)
 	}
 	if len(r.rows) == 0 && r.t.broken == nil {
-		return fileError("empty", "the file has headings but no data rows", "文件只有表头，没有数据行")
+		return fileError("empty", "the file has no data rows", "文件中没有数据行")
 	}
 	r.total = 2 * len(r.rows)
 	for i, rw := range r.rows {
@@ -310,7 +310,6 @@ func (r *run) mapHeader() bool {
 			continue
 		}
 		if r.colIdx[c] >= 0 {
-			r.heading[c] = cell
 			r.fatal = true
 			r.addError(RowError{Row: hdr.num, Column: cell, Reason: "duplicate_column",
 				Message:   fmt.Sprintf("two columns mean %s (%s); keep one", columns[c].en, columns[c].zh),
@@ -331,7 +330,17 @@ func (r *run) mapHeader() bool {
 		return false
 	}
 	for _, raw := range r.t.rows[hi+1:] {
-		r.rows = append(r.rows, &row{num: raw.num, cells: raw.cells})
+		// Rows with text only in columns the import does not read (a
+		// footer such as "填表人：… 审核人：…" under 序号) are not data.
+		data := false
+		for c := col(0); c < numCols; c++ {
+			if i := r.colIdx[c]; i >= 0 && i < len(raw.cells) && strings.TrimSpace(raw.cells[i]) != "" {
+				data = true
+			}
+		}
+		if data {
+			r.rows = append(r.rows, &row{num: raw.num, cells: raw.cells})
+		}
 	}
 	return true
 }

@@ -177,28 +177,12 @@ func (r *run) parsePhone(rw *row, c col) string {
 	if v == "" {
 		return ""
 	}
-	if !validPhone(v) {
+	if !domain.ValidPhone(v) {
 		r.fail(rw, c, "invalid_format", fmt.Sprintf("%s %q must be 7 to 20 digits, optionally with +, - or spaces", columns[c].en, v),
 			fmt.Sprintf("%s「%s」格式不正确，应为7至20位数字", r.head(c), v))
 		return ""
 	}
 	return v
-}
-
-// validPhone is the domain's phone rule (7–20 digits, an optional leading
-// +, dashes and spaces).
-func validPhone(s string) bool {
-	digits := 0
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '+' && i == 0, r == '-', r == ' ':
-		default:
-			return false
-		}
-	}
-	return digits >= 7 && digits <= 20
 }
 
 // causeSeparators split a cell listing several causes of poverty.

@@ -196,7 +196,7 @@ func (s *Store) Household(ctx context.Context, scope domain.HouseholdScope, toda
 // HouseholdByNumber finds a household of a county by its 户编号.
 func (s *Store) HouseholdByNumber(ctx context.Context, countyID uuid.UUID, number string) (domain.Household, error) {
 	var row householdRow
-	err := s.db.WithContext(ctx).Where("county_id = ? AND number = ?", countyID, number).Take(&row).Error
+	err := s.db.WithContext(ctx).Where("county_id = ? AND number = ? AND number <> ''", countyID, number).Take(&row).Error
 	return toDomainHousehold(row), translate(err, "household")
 }
 

@@ -7,6 +7,8 @@ package storage
 
 import (
 	"context"
+	"database/sql/driver"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,11 +18,17 @@ import (
 )
 
 // importChunk bounds the length of an IN list (PostgreSQL allows 65535 bind
-// parameters, SQLite 32766) and the rows of one multi-row INSERT.
-const (
-	importChunk = 1000
-	importBatch = 500
-)
+// parameters, SQLite 32766). importBatch is the rows of one multi-row INSERT:
+// the SQLite driver binds parameters in time quadratic in their number, so
+// its statements stay near a thousand parameters.
+const importChunk = 1000
+
+func (s *Store) importBatch() int {
+	if s.dialect == SQLite {
+		return 40
+	}
+	return 500
+}
 
 // chunks splits xs into slices of at most n.
 func chunks[T any](xs []T, n int) [][]T {
@@ -159,54 +167,98 @@ func (s *Store) ImportExisting(ctx context.Context, lookups []ImportLookup) (Imp
 
 func (s *Store) importExistingCounty(ctx context.Context, l ImportLookup, out *ImportExisting) error {
 	db := s.db.WithContext(ctx)
-	ids := map[uuid.UUID]bool{}
-	for _, c := range chunks(l.Numbers, importChunk) {
-		var got []uuid.UUID
-		// "number <> ''" lets both engines use the partial unique index.
-		if err := db.Model(&householdRow{}).Where("county_id = ? AND number <> '' AND number IN ?", l.CountyID, c).Pluck("id", &got).Error; err != nil {
-			return err
-		}
-		for _, id := range got {
-			ids[id] = true
+	byNumber, err := importKeyed[householdRow](s, db, "households", "number", "text", l.CountyID, l.Numbers, " AND t.number <> ''")
+	if err != nil {
+		return err
+	}
+	byIDNumber, err := importKeyed[memberRow](s, db, "members", "id_number", "text", l.CountyID, l.IDNumbers, " AND t.id_number <> ''")
+	if err != nil {
+		return err
+	}
+	households := map[uuid.UUID]householdRow{}
+	for _, h := range byNumber {
+		households[h.ID] = h
+	}
+	var missing []string
+	wanted := map[uuid.UUID]bool{}
+	for _, m := range byIDNumber {
+		if _, ok := households[m.HouseholdID]; !ok && !wanted[m.HouseholdID] {
+			wanted[m.HouseholdID] = true
+			missing = append(missing, m.HouseholdID.String())
 		}
 	}
-	for _, c := range chunks(l.IDNumbers, importChunk) {
-		var got []uuid.UUID
-		if err := db.Model(&memberRow{}).Where("county_id = ? AND id_number <> '' AND id_number IN ?", l.CountyID, c).Pluck("household_id", &got).Error; err != nil {
-			return err
-		}
-		for _, id := range got {
-			ids[id] = true
-		}
+	more, err := importKeyed[householdRow](s, db, "households", "id", "uuid", l.CountyID, missing, "")
+	if err != nil {
+		return err
 	}
-	all := make([]uuid.UUID, 0, len(ids))
-	for id := range ids {
-		all = append(all, id)
+	for _, h := range more {
+		households[h.ID] = h
 	}
-	for _, c := range chunks(all, importChunk) {
-		var hs []householdRow
-		if err := db.Where("county_id = ? AND id IN ?", l.CountyID, c).Find(&hs).Error; err != nil {
-			return err
-		}
-		for _, h := range hs {
-			out.Households = append(out.Households, ImportHousehold{Household: toDomainHousehold(h), RegionPath: h.RegionPath})
-		}
-		var ms []memberRow
-		if err := db.Where("county_id = ? AND household_id IN ?", l.CountyID, c).Order("household_id, id").Find(&ms).Error; err != nil {
-			return err
-		}
-		for _, m := range ms {
-			out.Members = append(out.Members, toDomainMember(m))
-		}
-		var ps []pairingRow
-		if err := db.Where("county_id = ? AND household_id IN ? AND end_on IS NULL", l.CountyID, c).Find(&ps).Error; err != nil {
-			return err
-		}
-		for _, p := range ps {
-			out.OpenPairings = append(out.OpenPairings, toDomainPairing(p))
-		}
+	ids := make([]string, 0, len(households))
+	for id, h := range households {
+		ids = append(ids, id.String())
+		out.Households = append(out.Households, ImportHousehold{Household: toDomainHousehold(h), RegionPath: h.RegionPath})
+	}
+	members, err := importKeyed[memberRow](s, db, "members", "household_id", "uuid", l.CountyID, ids, "")
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		out.Members = append(out.Members, toDomainMember(m))
+	}
+	pairings, err := importKeyed[pairingRow](s, db, "pairings", "household_id", "uuid", l.CountyID, ids, " AND t.end_on IS NULL")
+	if err != nil {
+		return err
+	}
+	for _, p := range pairings {
+		out.OpenPairings = append(out.OpenPairings, toDomainPairing(p))
 	}
 	return nil
+}
+
+// importKeyed selects the rows of table in county whose col is one of vals.
+//
+// PostgreSQL gets the values as one array joined with unnest: a list of a
+// thousand parameters makes its cached generic plan compare every row of the
+// county with every value (minutes for a county of 60,000 members). SQLite
+// gets IN lists of importChunk values, which it turns into a lookup table.
+func importKeyed[T any](s *Store, db *gorm.DB, table, col, pgType string, county uuid.UUID, vals []string, extra string) ([]T, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	if s.dialect == Postgres {
+		var out []T
+		err := db.Raw("SELECT t.* FROM "+table+" t JOIN unnest(?::"+pgType+"[]) AS k(v) ON t."+col+" = k.v WHERE t.county_id = ?"+extra,
+			pgArray(vals), county).Scan(&out).Error
+		return out, err
+	}
+	var out []T
+	for _, c := range chunks(vals, importChunk) {
+		var part []T
+		if err := db.Raw("SELECT t.* FROM "+table+" t WHERE t.county_id = ? AND t."+col+" IN ?"+extra, county, c).Scan(&part).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+	}
+	return out, nil
+}
+
+// pgArray is a PostgreSQL array literal of text, bound as one parameter.
+type pgArray []string
+
+func (a pgArray) Value() (driver.Value, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, v := range a {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
 }
 
 // ImportUser is a user an import creates, with the password hash it gets
@@ -264,7 +316,7 @@ func (p ImportPlan) Len() int {
 // update is a conflict (someone edited the record since the import read it).
 func (s *Store) ApplyImport(ctx context.Context, p ImportPlan) error {
 	return s.inTx(ctx, "import", func(tx *gorm.DB) error {
-		done := 0
+		done, batch := 0, s.importBatch()
 		step := func(n int) {
 			done += n
 			if p.Progress != nil && n > 0 {
@@ -275,21 +327,21 @@ func (s *Store) ApplyImport(ctx context.Context, p ImportPlan) error {
 		for i, u := range p.Units {
 			units[i] = unitRow{ID: u.ID, Name: u.Name, RegionID: u.RegionID, CreatedAt: utc(u.CreatedAt)}
 		}
-		if err := insertBatches(tx, units, step); err != nil {
+		if err := insertBatches(tx, units, batch, step); err != nil {
 			return err
 		}
 		users := make([]userRow, len(p.Users))
 		for i, u := range p.Users {
 			users[i] = toUserRow(u.User, u.PasswordHash)
 		}
-		if err := insertBatches(tx, users, step); err != nil {
+		if err := insertBatches(tx, users, batch, step); err != nil {
 			return err
 		}
 		households := make([]householdRow, len(p.Households))
 		for i, h := range p.Households {
 			households[i] = toHouseholdRow(h.Household, h.RegionPath)
 		}
-		if err := insertBatches(tx, households, step); err != nil {
+		if err := insertBatches(tx, households, batch, step); err != nil {
 			return err
 		}
 		now := time.Now().UTC()
@@ -311,7 +363,7 @@ func (s *Store) ApplyImport(ctx context.Context, p ImportPlan) error {
 		for i, m := range p.Members {
 			members[i] = toMemberRow(m)
 		}
-		if err := insertBatches(tx, members, step); err != nil {
+		if err := insertBatches(tx, members, batch, step); err != nil {
 			return err
 		}
 		for _, u := range p.MemberUpdates {
@@ -332,30 +384,30 @@ func (s *Store) ApplyImport(ctx context.Context, p ImportPlan) error {
 		for i, c := range p.StatusChanges {
 			statuses[i] = toStatusChangeRow(c)
 		}
-		if err := insertBatches(tx, statuses, step); err != nil {
+		if err := insertBatches(tx, statuses, batch, step); err != nil {
 			return err
 		}
 		types := make([]povertyTypeChangeRow, len(p.PovertyTypeChanges))
 		for i, c := range p.PovertyTypeChanges {
 			types[i] = toPovertyTypeChangeRow(c)
 		}
-		if err := insertBatches(tx, types, step); err != nil {
+		if err := insertBatches(tx, types, batch, step); err != nil {
 			return err
 		}
 		pairings := make([]pairingRow, len(p.Pairings))
 		for i, pr := range p.Pairings {
 			pairings[i] = toPairingRow(pr)
 		}
-		if err := insertBatches(tx, pairings, step); err != nil {
+		if err := insertBatches(tx, pairings, batch, step); err != nil {
 			return err
 		}
 		return appendAudit(tx, p.Audit)
 	})
 }
 
-// insertBatches inserts rows in multi-row INSERTs of importBatch rows.
-func insertBatches[T any](tx *gorm.DB, rows []T, step func(int)) error {
-	for _, c := range chunks(rows, importBatch) {
+// insertBatches inserts rows in multi-row INSERTs of batch rows.
+func insertBatches[T any](tx *gorm.DB, rows []T, batch int, step func(int)) error {
+	for _, c := range chunks(rows, batch) {
 		if err := tx.Create(&c).Error; err != nil {
 			return err
 		}

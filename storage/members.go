@@ -68,7 +68,7 @@ func (s *Store) Member(ctx context.Context, countyID, householdID, id uuid.UUID)
 // MemberByIDNumber finds a member of a county by 身份证号.
 func (s *Store) MemberByIDNumber(ctx context.Context, countyID uuid.UUID, idNumber string) (domain.Member, error) {
 	var row memberRow
-	err := s.db.WithContext(ctx).Where("county_id = ? AND id_number = ?", countyID, idNumber).Take(&row).Error
+	err := s.db.WithContext(ctx).Where("county_id = ? AND id_number = ? AND id_number <> ''", countyID, idNumber).Take(&row).Error
 	return toDomainMember(row), translate(err, "member")
 }
 

@@ -45,6 +45,9 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 			{"PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"display_name": "改名"}},
 			{"PUT", "/api/v1/users/" + e.cadreA.ID.String() + "/password", map[string]any{"password": "another-long-password"}},
 			{"GET", "/api/v1/users/" + e.cadreA.ID.String() + "/devices", nil},
+			{"POST", "/api/v1/users/" + e.cadreA.ID.String() + "/devices/" + uuid.NewString() + "/revoke", nil},
+			{"GET", "/api/v1/units/" + e.unitA.String(), nil},
+			{"POST", "/api/v1/units/" + e.unitA.String() + "/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"}},
 		}
 		for _, who := range []string{"supervisor-b", "cadre-b"} {
 			token := e.login(t, who)

@@ -382,11 +382,13 @@ func (p *plan) household(v *village, cat string) *household {
 	g.nextNo++
 	h := domain.Household{
 		ID: p.newID(), CountyID: p.county.ID, RegionID: g.region.ID, VillageID: v.region.ID,
-		HeadName: head.name, Phone: phone, Causes: causes,
-		Address: fmt.Sprintf("%s%s%s%d号", v.town.region.Name, v.region.Name, g.region.Name, g.nextNo),
-		Home: &domain.GeoPoint{
-			Lat: round6(g.centre.Lat + d.uniform(-0.0015, 0.0015)),
-			Lon: round6(g.centre.Lon + d.uniform(-0.0015, 0.0015)),
+		HouseholdDetails: domain.HouseholdDetails{
+			HeadName: head.name, Phone: phone, Causes: causes,
+			Address: fmt.Sprintf("%s%s%s%d号", v.town.region.Name, v.region.Name, g.region.Name, g.nextNo),
+			Home: &domain.GeoPoint{
+				Lat: round6(g.centre.Lat + d.uniform(-0.0015, 0.0015)),
+				Lon: round6(g.centre.Lon + d.uniform(-0.0015, 0.0015)),
+			},
 		},
 		Version: 1, CreatedAt: p.now, UpdatedAt: p.now,
 	}

@@ -27,29 +27,18 @@ func ValidateGeoPoint(fe *FieldErrors, field string, p GeoPoint) {
 // Household is a registered household's file (一户一档). PovertyType and
 // Status are separate: a wubao household that exits stays wubao.
 type Household struct {
-	ID                 uuid.UUID
-	CountyID           uuid.UUID // distribution key for sharding by county
-	RegionID           uuid.UUID // village or village group
-	VillageID          uuid.UUID
-	Number             string // 户编号 from the national system, optional
-	HeadName           string
-	Address            string
-	Phone              string
-	Home               *GeoPoint
-	HousingStructure   string
-	HousingSafetyGrade string
-	HousingArea        *float64 // m²
-	ArableLand         *float64 // 亩
-	AnnualIncome       *float64 // 家庭年纯收入, yuan
-	IncomeNotes        string   // 经济状况 in words
-	Causes             []string
-	PovertyType        string // "" for households that were never registered
-	Status             string
-	ExitYear           *int
-	RegisteredYear     *int
-	Version            int64
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	ID        uuid.UUID
+	CountyID  uuid.UUID // distribution key for sharding by county
+	RegionID  uuid.UUID // village or village group
+	VillageID uuid.UUID
+	HouseholdDetails
+	PovertyType    string // "" for households that were never registered
+	Status         string
+	ExitYear       *int
+	RegisteredYear *int
+	Version        int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // HouseholdDetails are the household-file fields people edit; status and

@@ -8,22 +8,15 @@ import (
 
 // Member is a person in a household (家庭成员).
 type Member struct {
-	ID          uuid.UUID
-	HouseholdID uuid.UUID
-	CountyID    uuid.UUID
-	Name        string
-	Relation    string
-	IDNumber    string // full 身份证号; transports mask it unless the role needs it
-	Gender      string // derived from IDNumber when present
-	BirthDate   *Date  // derived from IDNumber when present
-	Health      string
-	Disability  string
-	Education   string
-	Work        string
-	Phone       string
-	Version     int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID            uuid.UUID
+	HouseholdID   uuid.UUID
+	CountyID      uuid.UUID
+	MemberDetails        // IDNumber is the full 身份证号; transports mask it unless the role needs it
+	Gender        string // derived from IDNumber when present
+	BirthDate     *Date  // derived from IDNumber when present
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // MemberDetails are the fields people edit.
@@ -67,8 +60,7 @@ func checkEnum(fe *FieldErrors, field, labelZH, v string, vocab Vocabulary) {
 
 // Apply copies details into m and derives gender and birth date.
 func (m *Member) Apply(d MemberDetails) {
-	m.Name, m.Relation, m.IDNumber = d.Name, d.Relation, d.IDNumber
-	m.Health, m.Disability, m.Education, m.Work, m.Phone = d.Health, d.Disability, d.Education, d.Work, d.Phone
+	m.MemberDetails = d
 	m.Gender, m.BirthDate = "", nil
 	if bd, ok := BirthDateFromID(d.IDNumber); ok {
 		m.BirthDate = &bd

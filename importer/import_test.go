@@ -846,9 +846,9 @@ var cases = []struct {
 		before := e.rowCounts(t)
 		v := e.regions["410122100201"]
 		now := today.Start()
-		h := domain.Household{ID: uuid.New(), CountyID: *v.CountyID, RegionID: v.ID, VillageID: v.ID, HeadName: "甲",
+		h := domain.Household{ID: uuid.New(), CountyID: *v.CountyID, RegionID: v.ID, VillageID: v.ID, HouseholdDetails: domain.HouseholdDetails{HeadName: "甲"},
 			Status: domain.StatusGeneral, Version: 1, CreatedAt: now, UpdatedAt: now}
-		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Name: "甲", Relation: "head", Version: 1, CreatedAt: now, UpdatedAt: now}
+		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, MemberDetails: domain.MemberDetails{Name: "甲", Relation: "head"}, Version: 1, CreatedAt: now, UpdatedAt: now}
 		err := e.store.ApplyImport(context.Background(), storage.ImportPlan{
 			Households: []storage.ImportedHousehold{{Household: h, RegionPath: v.Path}},
 			Members:    []domain.Member{m},

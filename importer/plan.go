@@ -263,8 +263,9 @@ func (r *run) planNew(plan *storage.ImportPlan, hh *household) {
 	if hh.group != nil {
 		regionID, path = hh.group.ID, hh.group.Path
 	}
-	h := domain.Household{ID: uuid.New(), CountyID: hh.countyID(), RegionID: regionID, VillageID: v.ID, Number: hh.val[colNumber],
-		HeadName: hh.val[colHeadName], Address: hh.val[colAddress], Phone: hh.phone, Causes: hh.causes,
+	h := domain.Household{ID: uuid.New(), CountyID: hh.countyID(), RegionID: regionID, VillageID: v.ID,
+		HouseholdDetails: domain.HouseholdDetails{Number: hh.val[colNumber], HeadName: hh.val[colHeadName], Address: hh.val[colAddress],
+			Phone: hh.phone, Causes: hh.causes},
 		PovertyType: hh.povertyType, Status: hh.status, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 	if hh.status == domain.StatusExited {
 		h.ExitYear = hh.exitYear

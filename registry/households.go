@@ -181,19 +181,10 @@ func (s *Service) CreateHousehold(ctx context.Context, p domain.Principal, in Ne
 }
 
 func applyDetails(h *domain.Household, d domain.HouseholdDetails) {
-	h.Number, h.HeadName, h.Address, h.Phone, h.Home = d.Number, d.HeadName, d.Address, d.Phone, d.Home
-	h.HousingStructure, h.HousingSafetyGrade, h.HousingArea = d.HousingStructure, d.HousingSafetyGrade, d.HousingArea
-	h.ArableLand, h.AnnualIncome, h.IncomeNotes, h.Causes = d.ArableLand, d.AnnualIncome, d.IncomeNotes, d.Causes
+	h.HouseholdDetails = d
 	if h.Causes == nil {
 		h.Causes = []string{}
 	}
-}
-
-// DetailsOf returns the editable fields of h, the base a partial update patches.
-func DetailsOf(h domain.Household) domain.HouseholdDetails {
-	return domain.HouseholdDetails{Number: h.Number, HeadName: h.HeadName, Address: h.Address, Phone: h.Phone, Home: h.Home,
-		HousingStructure: h.HousingStructure, HousingSafetyGrade: h.HousingSafetyGrade, HousingArea: h.HousingArea,
-		ArableLand: h.ArableLand, AnnualIncome: h.AnnualIncome, IncomeNotes: h.IncomeNotes, Causes: h.Causes}
 }
 
 // UpdateHousehold replaces the editable fields of a household if it is still
@@ -206,7 +197,7 @@ func (s *Service) UpdateHousehold(ctx context.Context, p domain.Principal, id uu
 	if err := requireManager(p); err != nil {
 		return domain.Household{}, err
 	}
-	d := DetailsOf(h)
+	d := h.HouseholdDetails
 	patch(&d)
 	var fe domain.FieldErrors
 	d.Validate(&fe)

@@ -72,8 +72,7 @@ func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, househol
 	if err := requireManager(p); err != nil {
 		return domain.Member{}, err
 	}
-	d := domain.MemberDetails{Name: m.Name, Relation: m.Relation, IDNumber: m.IDNumber, Health: m.Health, Disability: m.Disability,
-		Education: m.Education, Work: m.Work, Phone: m.Phone}
+	d := m.MemberDetails
 	patch(&d)
 	var fe domain.FieldErrors
 	d.Validate(&fe, "", s.today())

@@ -41,11 +41,12 @@ type householdRow struct {
 func (householdRow) TableName() string { return "households" }
 
 func toDomainHousehold(r householdRow) domain.Household {
-	h := domain.Household{ID: r.ID, CountyID: r.CountyID, RegionID: r.RegionID, VillageID: r.VillageID, Number: r.Number,
-		HeadName: r.HeadName, Address: r.Address, Phone: r.Phone, HousingStructure: r.HousingStructure,
-		HousingSafetyGrade: r.HousingSafetyGrade, HousingArea: r.HousingArea, ArableLand: r.ArableLand,
-		AnnualIncome: r.AnnualIncome, IncomeNotes: r.IncomeNotes, Causes: r.Causes.V, PovertyType: r.PovertyType,
-		Status: r.Status, ExitYear: r.ExitYear, RegisteredYear: r.RegisteredYear, Version: r.Version,
+	h := domain.Household{ID: r.ID, CountyID: r.CountyID, RegionID: r.RegionID, VillageID: r.VillageID,
+		HouseholdDetails: domain.HouseholdDetails{Number: r.Number, HeadName: r.HeadName, Address: r.Address, Phone: r.Phone,
+			HousingStructure: r.HousingStructure, HousingSafetyGrade: r.HousingSafetyGrade, HousingArea: r.HousingArea,
+			ArableLand: r.ArableLand, AnnualIncome: r.AnnualIncome, IncomeNotes: r.IncomeNotes, Causes: r.Causes.V},
+		PovertyType: r.PovertyType,
+		Status:      r.Status, ExitYear: r.ExitYear, RegisteredYear: r.RegisteredYear, Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.HomeLat != nil && r.HomeLon != nil {
 		h.Home = &domain.GeoPoint{Lat: *r.HomeLat, Lon: *r.HomeLon}

@@ -38,9 +38,10 @@ func toMemberRow(m domain.Member) memberRow {
 }
 
 func toDomainMember(r memberRow) domain.Member {
-	return domain.Member{CountyID: r.CountyID, ID: r.ID, HouseholdID: r.HouseholdID, Name: r.Name, Relation: r.Relation,
-		IDNumber: r.IDNumber, Gender: r.Gender, BirthDate: datePtr(r.BirthDate), Health: r.Health, Disability: r.Disability,
-		Education: r.Education, Work: r.Work, Phone: r.Phone, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	return domain.Member{CountyID: r.CountyID, ID: r.ID, HouseholdID: r.HouseholdID,
+		MemberDetails: domain.MemberDetails{Name: r.Name, Relation: r.Relation, IDNumber: r.IDNumber, Health: r.Health,
+			Disability: r.Disability, Education: r.Education, Work: r.Work, Phone: r.Phone},
+		Gender: r.Gender, BirthDate: datePtr(r.BirthDate), Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // Members lists a household's members, head first.

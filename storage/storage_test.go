@@ -114,8 +114,8 @@ func TestOptimisticLockingRefusesStaleVersions(t *testing.T) {
 				}
 			}
 			now := time.Now().UTC()
-			h := domain.Household{ID: uuid.New(), CountyID: county, RegionID: county, VillageID: county, HeadName: "张三",
-				Status: domain.StatusEdge, Version: 1, CreatedAt: now, UpdatedAt: now, Causes: []string{}}
+			h := domain.Household{ID: uuid.New(), CountyID: county, RegionID: county, VillageID: county, HouseholdDetails: domain.HouseholdDetails{HeadName: "张三", Causes: []string{}},
+				Status: domain.StatusEdge, Version: 1, CreatedAt: now, UpdatedAt: now}
 			err := s.CreateHousehold(ctx, storage.NewHousehold{Household: h, RegionPath: "/" + county.String() + "/",
 				Status: domain.StatusChange{ID: uuid.New(), HouseholdID: h.ID, CountyID: county, To: domain.StatusEdge, EffectiveOn: domain.DateOf(now), RecordedAt: now}})
 			if err != nil {

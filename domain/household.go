@@ -199,3 +199,12 @@ func transitionMessage(from, to string) string {
 	}
 	return "a " + from + " household cannot become " + to
 }
+
+// HouseholdFile is a household with its members and histories (一户一档).
+type HouseholdFile struct {
+	Household      Household
+	Members        []Member
+	StatusHistory  []StatusChange
+	PovertyHistory []PovertyTypeChange
+	OpenPairings   []Pairing
+}

@@ -31,17 +31,12 @@ func bindJSON(c *gin.Context, dst any) error {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("body is larger than %d bytes", maxJSONBody), MessageZH: "请求内容超过大小限制",
-				Fields: []domain.FieldError{{Field: "body", Reason: "too_large", Message: "body too large", MessageZH: "请求内容过大"}}}
-		}
-		return domain.Unavailable("request body", 0, err)
+		return bodyReadError(err, maxJSONBody)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return malformed("body", "required", "request body is empty", "请求内容为空")
 	}
-	if !utf8.Valid(body) {
+	if !utf8Valid(body) {
 		return malformed("body", "invalid_utf8", "request body is not valid UTF-8", "请求内容包含无效的字符编码")
 	}
 	var generic any
@@ -63,6 +58,19 @@ func bindJSON(c *gin.Context, dst any) error {
 	}
 	return nil
 }
+
+// bodyReadError explains a body that could not be read: too large, or cut
+// off (the client's connection dropped; it will retry).
+func bodyReadError(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("body is larger than %d bytes", limit), MessageZH: "请求内容超过大小限制",
+			Fields: []domain.FieldError{{Field: "body", Reason: "too_large", Message: "body too large", MessageZH: "请求内容过大"}}}
+	}
+	return malformed("body", "unreadable", "the request body could not be read", "请求内容读取失败，请重试")
+}
+
+func utf8Valid(b []byte) bool { return utf8.Valid(b) }
 
 func syntaxProblem(err error) error {
 	var se *json.SyntaxError

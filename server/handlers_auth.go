@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fieldvisit/wire"
 	"net/http"
 	"strings"
 
@@ -16,11 +17,11 @@ type loginIn struct {
 }
 
 type tokensOut struct {
-	AccessToken  string  `json:"access_token"`
-	RefreshToken string  `json:"refresh_token"`
-	TokenType    string  `json:"token_type"`
-	ExpiresIn    int     `json:"expires_in"`
-	User         userOut `json:"user"`
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"`
+	TokenType    string    `json:"token_type"`
+	ExpiresIn    int       `json:"expires_in"`
+	User         wire.User `json:"user"`
 }
 
 func (h *handlers) login(c *gin.Context) {
@@ -34,7 +35,7 @@ func (h *handlers) login(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, tokensOut{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: toUserOut(t.User)})
+	c.JSON(http.StatusOK, tokensOut{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: wire.FromUser(t.User)})
 }
 
 type refreshIn struct {
@@ -52,7 +53,7 @@ func (h *handlers) refresh(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, tokensOut{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: toUserOut(t.User)})
+	c.JSON(http.StatusOK, tokensOut{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: wire.FromUser(t.User)})
 }
 
 func (h *handlers) logout(c *gin.Context) {
@@ -107,7 +108,7 @@ func (h *handlers) me(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toUserOut(u))
+	c.JSON(http.StatusOK, wire.FromUser(u))
 }
 
 type vocabulariesOut map[string]domain.Vocabulary

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fieldvisit/storage"
+	"fieldvisit/wire"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -25,7 +27,7 @@ func (h *handlers) listUnits(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, pageOut[unitOut]{Items: mapSlice(items, toUnitOut), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	c.JSON(http.StatusOK, wire.Page[wire.Unit]{Items: wire.Map(items, func(u storage.UnitWithPath) wire.Unit { return wire.FromUnit(u.Unit) }), Total: total, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 func (h *handlers) getUnit(c *gin.Context) {
@@ -39,8 +41,8 @@ func (h *handlers) getUnit(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := toUnitOut(u)
-	out.Assignments = mapSlice(as, toAssignmentOut)
+	out := wire.FromUnit(u.Unit)
+	out.Assignments = wire.Map(as, wire.FromAssignment)
 	c.JSON(http.StatusOK, out)
 }
 
@@ -60,7 +62,7 @@ func (h *handlers) createUnit(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, toUnitOut(u))
+	c.JSON(http.StatusCreated, wire.FromUnit(u.Unit))
 }
 
 type assignmentIn struct {
@@ -86,7 +88,7 @@ func (h *handlers) assignUnit(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, toAssignmentOut(a))
+	c.JSON(http.StatusCreated, wire.FromAssignment(a))
 }
 
 // ---- users
@@ -104,7 +106,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, pageOut[userOut]{Items: mapSlice(items, toUserOut), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	c.JSON(http.StatusOK, wire.Page[wire.User]{Items: wire.Map(items, wire.FromUser), Total: total, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 func (h *handlers) getUser(c *gin.Context) {
@@ -112,7 +114,7 @@ func (h *handlers) getUser(c *gin.Context) {
 	if err == nil {
 		var u domain.User
 		if u, err = h.Registry.User(c.Request.Context(), principal(c), id); err == nil {
-			c.JSON(http.StatusOK, toUserOut(u))
+			c.JSON(http.StatusOK, wire.FromUser(u))
 			return
 		}
 	}
@@ -144,7 +146,7 @@ func (h *handlers) createUser(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, toUserOut(u))
+	c.JSON(http.StatusCreated, wire.FromUser(u))
 }
 
 type userPatch struct {
@@ -174,7 +176,7 @@ func (h *handlers) updateUser(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toUserOut(u))
+	c.JSON(http.StatusOK, wire.FromUser(u))
 }
 
 type passwordIn struct {
@@ -210,7 +212,7 @@ func (h *handlers) listDevices(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": mapSlice(ds, toDeviceOut)})
+	c.JSON(http.StatusOK, gin.H{"items": wire.Map(ds, wire.FromDevice)})
 }
 
 func (h *handlers) revokeDevice(c *gin.Context) {
@@ -229,7 +231,7 @@ func (h *handlers) revokeDevice(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toDeviceOut(d))
+	c.JSON(http.StatusOK, wire.FromDevice(d))
 }
 
 // ---- pairings
@@ -247,7 +249,7 @@ func (h *handlers) listPairings(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, pageOut[pairingOut]{Items: mapSlice(items, toPairingOut), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	c.JSON(http.StatusOK, wire.Page[wire.Pairing]{Items: wire.Map(items, wire.FromPairing), Total: total, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 func (h *handlers) getPairing(c *gin.Context) {
@@ -255,7 +257,7 @@ func (h *handlers) getPairing(c *gin.Context) {
 	if err == nil {
 		var p domain.Pairing
 		if p, err = h.Registry.Pairing(c.Request.Context(), principal(c), id); err == nil {
-			c.JSON(http.StatusOK, toPairingOut(p))
+			c.JSON(http.StatusOK, wire.FromPairing(p))
 			return
 		}
 	}
@@ -283,7 +285,7 @@ func (h *handlers) createPairing(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, toPairingOut(p))
+	c.JSON(http.StatusCreated, wire.FromPairing(p))
 }
 
 type endPairingIn struct {
@@ -293,8 +295,8 @@ type endPairingIn struct {
 }
 
 type endPairingOut struct {
-	Ended pairingOut  `json:"ended"`
-	Next  *pairingOut `json:"next"`
+	Ended wire.Pairing  `json:"ended"`
+	Next  *wire.Pairing `json:"next"`
 }
 
 func (h *handlers) endPairing(c *gin.Context) {
@@ -317,9 +319,9 @@ func (h *handlers) endPairing(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := endPairingOut{Ended: toPairingOut(old)}
+	out := endPairingOut{Ended: wire.FromPairing(old)}
 	if next != nil {
-		n := toPairingOut(*next)
+		n := wire.FromPairing(*next)
 		out.Next = &n
 	}
 	c.JSON(http.StatusOK, out)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fieldvisit/wire"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -25,7 +26,7 @@ func (h *handlers) listRegions(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, pageOut[regionOut]{Items: mapSlice(items, toRegionOut), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	c.JSON(http.StatusOK, wire.Page[wire.Region]{Items: wire.Map(items, wire.FromRegion), Total: total, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 func (h *handlers) getRegion(c *gin.Context) {
@@ -33,7 +34,7 @@ func (h *handlers) getRegion(c *gin.Context) {
 	if err == nil {
 		var r domain.Region
 		if r, err = h.Registry.Region(c.Request.Context(), principal(c), id); err == nil {
-			c.JSON(http.StatusOK, toRegionOut(r))
+			c.JSON(http.StatusOK, wire.FromRegion(r))
 			return
 		}
 	}
@@ -59,7 +60,7 @@ func (h *handlers) createRegion(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, toRegionOut(r))
+	c.JSON(http.StatusCreated, wire.FromRegion(r))
 }
 
 type regionPatch struct {
@@ -83,7 +84,7 @@ func (h *handlers) updateRegion(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toRegionOut(r))
+	c.JSON(http.StatusOK, wire.FromRegion(r))
 }
 
 // ---- households
@@ -102,7 +103,7 @@ func (h *handlers) listHouseholds(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, pageOut[householdOut]{Items: mapSlice(items, toHouseholdOut), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	c.JSON(http.StatusOK, wire.Page[wire.Household]{Items: wire.Map(items, wire.FromHousehold), Total: total, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 func (h *handlers) getHousehold(c *gin.Context) {
@@ -110,7 +111,7 @@ func (h *handlers) getHousehold(c *gin.Context) {
 	if err == nil {
 		var f registry.HouseholdFile
 		if f, err = h.Registry.HouseholdFile(c.Request.Context(), principal(c), id); err == nil {
-			c.JSON(http.StatusOK, toHouseholdFileOut(f, principal(c)))
+			c.JSON(http.StatusOK, wire.FromHouseholdFile(f, principal(c)))
 			return
 		}
 	}
@@ -173,7 +174,7 @@ func (h *handlers) createHousehold(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, toHouseholdFileOut(f, principal(c)))
+	c.JSON(http.StatusCreated, wire.FromHouseholdFile(f, principal(c)))
 }
 
 type householdPatch struct {
@@ -246,7 +247,7 @@ func (h *handlers) updateHousehold(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toHouseholdOut(hh))
+	c.JSON(http.StatusOK, wire.FromHousehold(hh))
 }
 
 type statusIn struct {
@@ -279,7 +280,7 @@ func (h *handlers) changeStatus(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toHouseholdFileOut(f, principal(c)))
+	c.JSON(http.StatusOK, wire.FromHouseholdFile(f, principal(c)))
 }
 
 // ---- members
@@ -296,7 +297,7 @@ func (h *handlers) listMembers(c *gin.Context) {
 		return
 	}
 	p := principal(c)
-	c.JSON(http.StatusOK, gin.H{"items": mapSlice(ms, func(m domain.Member) memberOut { return toMemberOut(m, p) })})
+	c.JSON(http.StatusOK, gin.H{"items": wire.Map(ms, func(m domain.Member) wire.Member { return wire.FromMember(m, p) })})
 }
 
 func memberIDs(c *gin.Context) (uuid.UUID, uuid.UUID, error) {
@@ -313,7 +314,7 @@ func (h *handlers) getMember(c *gin.Context) {
 	if err == nil {
 		var m domain.Member
 		if m, err = h.Registry.Member(c.Request.Context(), principal(c), hid, mid); err == nil {
-			c.JSON(http.StatusOK, toMemberOut(m, principal(c)))
+			c.JSON(http.StatusOK, wire.FromMember(m, principal(c)))
 			return
 		}
 	}
@@ -336,7 +337,7 @@ func (h *handlers) createMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, toMemberOut(m, principal(c)))
+	c.JSON(http.StatusCreated, wire.FromMember(m, principal(c)))
 }
 
 type memberPatch struct {
@@ -380,7 +381,7 @@ func (h *handlers) updateMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toMemberOut(m, principal(c)))
+	c.JSON(http.StatusOK, wire.FromMember(m, principal(c)))
 }
 
 func (h *handlers) deleteMember(c *gin.Context) {

@@ -16,6 +16,7 @@ import (
 	"fieldvisit/importer"
 	"fieldvisit/openapi/docs"
 	"fieldvisit/registry"
+	fvsync "fieldvisit/sync"
 )
 
 // ReadyCheck is one dependency /readyz reports on.
@@ -31,6 +32,7 @@ type ImportFunc func(ctx context.Context, r io.Reader, opt importer.Options) (im
 type Deps struct {
 	Auth     *auth.Service
 	Registry *registry.Service
+	Sync     *fvsync.Service
 	Import   ImportFunc
 	Ready    []ReadyCheck
 	Log      *slog.Logger
@@ -128,6 +130,13 @@ func New(d Deps) http.Handler {
 	a.POST("/pairings/:id/end", h.endPairing)
 
 	a.POST("/imports", h.importFile)
+
+	a.POST("/sync/push", h.push)
+	a.GET("/sync/pull", h.pull)
+	a.GET("/visits", h.listVisits)
+	a.GET("/visits/:id", h.getVisit)
+	a.GET("/conflicts", h.listConflicts)
+	a.POST("/conflicts/:id/resolve", h.resolveConflict)
 	return r
 }
 

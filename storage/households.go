@@ -214,10 +214,10 @@ type NewHousehold struct {
 // CreateHousehold writes a household with its members and first history
 // entries in one transaction.
 func (s *Store) CreateHousehold(ctx context.Context, n NewHousehold) error {
-	return s.inTx(ctx, "household", func(tx *gorm.DB) error { return createHousehold(tx, n) })
+	return s.inTx(ctx, "household", func(tx *gorm.DB) error { return createHousehold(tx, s.dialect, n) })
 }
 
-func createHousehold(tx *gorm.DB, n NewHousehold) error {
+func createHousehold(tx *gorm.DB, dialect Dialect, n NewHousehold) error {
 	row := toHouseholdRow(n.Household, n.RegionPath)
 	if err := tx.Create(&row).Error; err != nil {
 		return err
@@ -227,6 +227,12 @@ func createHousehold(tx *gorm.DB, n NewHousehold) error {
 		if err := tx.Create(&mr).Error; err != nil {
 			return err
 		}
+		if err := appendChange(tx, dialect, memberChange(m, "create")); err != nil {
+			return err
+		}
+	}
+	if err := appendChange(tx, dialect, householdChange(n.Household, "create")); err != nil {
+		return err
 	}
 	sc := toStatusChangeRow(n.Status)
 	if err := tx.Create(&sc).Error; err != nil {
@@ -266,6 +272,9 @@ func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expecte
 			return err
 		}
 		out = toDomainHousehold(fresh)
+		if err := appendChange(tx, s.dialect, householdChange(out, "update")); err != nil {
+			return err
+		}
 		return appendAudit(tx, audit)
 	})
 	return out, err
@@ -299,6 +308,10 @@ func (s *Store) ChangeHouseholdStatus(ctx context.Context, h domain.Household, e
 			if err := tx.Create(&prow).Error; err != nil {
 				return err
 			}
+		}
+		h.Version = expectedVersion + 1
+		if err := appendChange(tx, s.dialect, householdChange(h, "update")); err != nil {
+			return err
 		}
 		return appendAudit(tx, audit)
 	})

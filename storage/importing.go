@@ -401,6 +401,9 @@ func (s *Store) ApplyImport(ctx context.Context, p ImportPlan) error {
 		if err := insertBatches(tx, pairings, batch, step); err != nil {
 			return err
 		}
+		if err := appendChanges(tx, s.dialect, importChanges(p), batch); err != nil {
+			return err
+		}
 		return appendAudit(tx, p.Audit)
 	})
 }
@@ -414,4 +417,30 @@ func insertBatches[T any](tx *gorm.DB, rows []T, batch int, step func(int)) erro
 		step(len(c))
 	}
 	return nil
+}
+
+// importChanges lists the feed rows of an import, so phones that already
+// synced learn what it created or changed.
+func importChanges(p ImportPlan) []Change {
+	var cs []Change
+	for _, h := range p.Households {
+		cs = append(cs, householdChange(h.Household, "create"))
+	}
+	for _, u := range p.HouseholdUpdates {
+		h := u.Household
+		h.Version = u.ExpectedVersion + 1
+		cs = append(cs, householdChange(h, "update"))
+	}
+	for _, m := range p.Members {
+		cs = append(cs, memberChange(m, "create"))
+	}
+	for _, u := range p.MemberUpdates {
+		m := u.Member
+		m.Version = u.ExpectedVersion + 1
+		cs = append(cs, memberChange(m, "update"))
+	}
+	for _, pr := range p.Pairings {
+		cs = append(cs, pairingChange(pr, "create"))
+	}
+	return cs
 }

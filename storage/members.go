@@ -80,6 +80,9 @@ func (s *Store) CreateMember(ctx context.Context, m domain.Member, audit AuditEn
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		if err := appendChange(tx, s.dialect, memberChange(m, "create")); err != nil {
+			return err
+		}
 		return appendAudit(tx, audit)
 	})
 }
@@ -104,6 +107,9 @@ func (s *Store) UpdateMember(ctx context.Context, m domain.Member, expectedVersi
 			return err
 		}
 		out = toDomainMember(fresh)
+		if err := appendChange(tx, s.dialect, memberChange(out, "update")); err != nil {
+			return err
+		}
 		return appendAudit(tx, audit)
 	})
 	return out, err
@@ -119,6 +125,10 @@ func (s *Store) DeleteMember(ctx context.Context, countyID, householdID, id uuid
 		}
 		if res.RowsAffected == 0 {
 			return domain.NotFound("member")
+		}
+		hid := householdID
+		if err := appendChange(tx, s.dialect, Change{CountyID: countyID, Entity: "member", EntityID: id, HouseholdID: &hid, Op: "delete", Version: 0}); err != nil {
+			return err
 		}
 		return appendAudit(tx, audit)
 	})

@@ -116,10 +116,16 @@ func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairin
 			if res.RowsAffected == 0 {
 				return domain.Conflict("the pairing was already ended", "该结对关系已被解除")
 			}
+			if err := appendChange(tx, s.dialect, pairingChange(e, "update")); err != nil {
+				return err
+			}
 		}
 		if p != nil {
 			row := toPairingRow(*p)
 			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			if err := appendChange(tx, s.dialect, pairingChange(*p, "create")); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
-// Package sync will own the offline sync protocol between cadres' phones and
-// the server (DESIGN §4): exactly-once push batches keyed by Idempotency-Key,
-// per-record outcomes, field-level merge with conflict records, and a
-// complete, ordered pull feed. It lands with the sync issue; until then the
-// register is reached through the resource API only.
+// Package sync owns the offline sync protocol between cadres' phones and the
+// server (DESIGN §4): exactly-once push batches keyed by Idempotency-Key and
+// committed with their stored answer, per-record outcomes, field-level
+// three-way merge with conflict records for overlapping edits, and a
+// complete, ordered pull feed numbered in commit order. It knows nothing of
+// HTTP; the server hands it bytes and a caller.
 package sync

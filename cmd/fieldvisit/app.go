@@ -21,6 +21,7 @@ import (
 	"fieldvisit/server"
 	"fieldvisit/storage"
 	"fieldvisit/storage/blob"
+	fvsync "fieldvisit/sync"
 )
 
 // App is the whole service built from a Config: the one place where
@@ -33,6 +34,7 @@ type App struct {
 	Blobs    blob.Store
 	Auth     *auth.Service
 	Registry *registry.Service
+	Sync     *fvsync.Service
 	Handler  http.Handler
 	Now      func() time.Time
 
@@ -46,6 +48,7 @@ func (a *App) build() error {
 	now := func() time.Time { return a.Now() }
 	a.Auth = auth.NewService(a.Store, a.keys, a.hasher, auth.Config{}, now)
 	a.Registry = registry.NewService(a.Store, a.hasher, now)
+	a.Sync = fvsync.NewService(a.Store, fvsync.Config{}, now, a.Log)
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(collectors.NewGoCollector()); err != nil {
 		return err
@@ -54,7 +57,7 @@ func (a *App) build() error {
 		return err
 	}
 	a.Handler = server.New(server.Deps{
-		Auth: a.Auth, Registry: a.Registry, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
+		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 			return importer.Import(ctx, a.Store, r, opt)
 		},

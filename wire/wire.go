@@ -1,4 +1,8 @@
-package server
+// Package wire holds the JSON representations fieldvisit speaks: the
+// resource API, the sync feed and the Go client SDK share them. Domain and
+// storage types never reach an encoder directly, so a field added to either
+// cannot leak by accident; converters are the small From* functions.
+package wire
 
 import (
 	"time"
@@ -6,21 +10,16 @@ import (
 	"github.com/google/uuid"
 
 	"fieldvisit/domain"
-	"fieldvisit/registry"
-	"fieldvisit/storage"
 )
 
-// API types: what the wire carries. Domain and storage types never reach
-// the encoder directly, so a field added to either cannot leak by accident.
-
-type pageOut[T any] struct {
+type Page[T any] struct {
 	Items  []T   `json:"items"`
 	Total  int64 `json:"total"`
 	Limit  int   `json:"limit"`
 	Offset int   `json:"offset"`
 }
 
-type regionOut struct {
+type Region struct {
 	ID            uuid.UUID  `json:"id"`
 	ParentID      *uuid.UUID `json:"parent_id"`
 	Level         string     `json:"level"`
@@ -31,12 +30,12 @@ type regionOut struct {
 	IsPoorVillage bool       `json:"is_poor_village"`
 }
 
-func toRegionOut(r domain.Region) regionOut {
+func FromRegion(r domain.Region) Region {
 	l, _ := domain.RegionLevels.Label(r.Level)
-	return regionOut{ID: r.ID, ParentID: r.ParentID, Level: r.Level, LevelLabel: l, Code: r.Code, Name: r.Name, CountyID: r.CountyID, IsPoorVillage: r.IsPoorVillage}
+	return Region{ID: r.ID, ParentID: r.ParentID, Level: r.Level, LevelLabel: l, Code: r.Code, Name: r.Name, CountyID: r.CountyID, IsPoorVillage: r.IsPoorVillage}
 }
 
-type householdOut struct {
+type Household struct {
 	ID                 uuid.UUID        `json:"id"`
 	CountyID           uuid.UUID        `json:"county_id"`
 	RegionID           uuid.UUID        `json:"region_id"`
@@ -64,21 +63,21 @@ type householdOut struct {
 	UpdatedAt          time.Time        `json:"updated_at"`
 }
 
-func toHouseholdOut(h domain.Household) householdOut {
+func FromHousehold(h domain.Household) Household {
 	pl, _ := domain.PovertyTypes.Label(h.PovertyType)
 	sl, _ := domain.Statuses.Label(h.Status)
 	causes := h.Causes
 	if causes == nil {
 		causes = []string{}
 	}
-	return householdOut{ID: h.ID, CountyID: h.CountyID, RegionID: h.RegionID, VillageID: h.VillageID, Number: h.Number, HeadName: h.HeadName,
+	return Household{ID: h.ID, CountyID: h.CountyID, RegionID: h.RegionID, VillageID: h.VillageID, Number: h.Number, HeadName: h.HeadName,
 		Address: h.Address, Phone: h.Phone, Home: h.Home, HousingStructure: h.HousingStructure, HousingSafetyGrade: h.HousingSafetyGrade,
 		HousingArea: h.HousingArea, ArableLand: h.ArableLand, AnnualIncome: h.AnnualIncome, IncomeNotes: h.IncomeNotes, Causes: causes,
 		PovertyType: h.PovertyType, PovertyTypeLabel: pl, Status: h.Status, StatusLabel: sl, ExitYear: h.ExitYear,
 		RegisteredYear: h.RegisteredYear, Version: h.Version, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt}
 }
 
-type memberOut struct {
+type Member struct {
 	ID          uuid.UUID    `json:"id"`
 	HouseholdID uuid.UUID    `json:"household_id"`
 	Name        string       `json:"name"`
@@ -95,18 +94,18 @@ type memberOut struct {
 	Version     int64        `json:"version"`
 }
 
-// toMemberOut masks the 身份证号 for roles that do not keep the register.
-func toMemberOut(m domain.Member, p domain.Principal) memberOut {
+// FromMember masks the 身份证号 for roles that do not keep the register.
+func FromMember(m domain.Member, p domain.Principal) Member {
 	id, masked := m.IDNumber, false
 	if !p.SeesIDNumbers() && id != "" {
 		id, masked = domain.MaskIDNumber(id), true
 	}
-	return memberOut{ID: m.ID, HouseholdID: m.HouseholdID, Name: m.Name, Relation: m.Relation, IDNumber: id, IDMasked: masked,
+	return Member{ID: m.ID, HouseholdID: m.HouseholdID, Name: m.Name, Relation: m.Relation, IDNumber: id, IDMasked: masked,
 		Gender: m.Gender, BirthDate: m.BirthDate, Health: m.Health, Disability: m.Disability, Education: m.Education,
 		Work: m.Work, Phone: m.Phone, Version: m.Version}
 }
 
-type statusChangeOut struct {
+type StatusChange struct {
 	From        string      `json:"from"`
 	To          string      `json:"to"`
 	ExitYear    *int        `json:"exit_year"`
@@ -115,7 +114,7 @@ type statusChangeOut struct {
 	RecordedAt  time.Time   `json:"recorded_at"`
 }
 
-type pairingOut struct {
+type Pairing struct {
 	ID          uuid.UUID    `json:"id"`
 	HouseholdID uuid.UUID    `json:"household_id"`
 	CadreID     uuid.UUID    `json:"cadre_id"`
@@ -125,37 +124,37 @@ type pairingOut struct {
 	CreatedAt   time.Time    `json:"created_at"`
 }
 
-func toPairingOut(p domain.Pairing) pairingOut {
-	return pairingOut{ID: p.ID, HouseholdID: p.HouseholdID, CadreID: p.CadreID, StartOn: p.StartOn, EndOn: p.EndOn, EndReason: p.EndReason, CreatedAt: p.CreatedAt}
+func FromPairing(p domain.Pairing) Pairing {
+	return Pairing{ID: p.ID, HouseholdID: p.HouseholdID, CadreID: p.CadreID, StartOn: p.StartOn, EndOn: p.EndOn, EndReason: p.EndReason, CreatedAt: p.CreatedAt}
 }
 
-type householdFileOut struct {
-	householdOut
-	Members            []memberOut       `json:"members"`
-	StatusHistory      []statusChangeOut `json:"status_history"`
-	PovertyTypeHistory []statusChangeOut `json:"poverty_type_history"`
-	Pairings           []pairingOut      `json:"pairings"`
+type HouseholdFile struct {
+	Household
+	Members            []Member       `json:"members"`
+	StatusHistory      []StatusChange `json:"status_history"`
+	PovertyTypeHistory []StatusChange `json:"poverty_type_history"`
+	Pairings           []Pairing      `json:"pairings"`
 }
 
-func toHouseholdFileOut(f registry.HouseholdFile, p domain.Principal) householdFileOut {
-	out := householdFileOut{householdOut: toHouseholdOut(f.Household), Members: []memberOut{}, StatusHistory: []statusChangeOut{},
-		PovertyTypeHistory: []statusChangeOut{}, Pairings: []pairingOut{}}
+func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile {
+	out := HouseholdFile{Household: FromHousehold(f.Household), Members: []Member{}, StatusHistory: []StatusChange{},
+		PovertyTypeHistory: []StatusChange{}, Pairings: []Pairing{}}
 	for _, m := range f.Members {
-		out.Members = append(out.Members, toMemberOut(m, p))
+		out.Members = append(out.Members, FromMember(m, p))
 	}
 	for _, s := range f.StatusHistory {
-		out.StatusHistory = append(out.StatusHistory, statusChangeOut{From: s.From, To: s.To, ExitYear: s.ExitYear, EffectiveOn: s.EffectiveOn, Reason: s.Reason, RecordedAt: s.RecordedAt})
+		out.StatusHistory = append(out.StatusHistory, StatusChange{From: s.From, To: s.To, ExitYear: s.ExitYear, EffectiveOn: s.EffectiveOn, Reason: s.Reason, RecordedAt: s.RecordedAt})
 	}
 	for _, s := range f.PovertyHistory {
-		out.PovertyTypeHistory = append(out.PovertyTypeHistory, statusChangeOut{From: s.From, To: s.To, EffectiveOn: s.EffectiveOn, Reason: s.Reason, RecordedAt: s.RecordedAt})
+		out.PovertyTypeHistory = append(out.PovertyTypeHistory, StatusChange{From: s.From, To: s.To, EffectiveOn: s.EffectiveOn, Reason: s.Reason, RecordedAt: s.RecordedAt})
 	}
 	for _, pr := range f.OpenPairings {
-		out.Pairings = append(out.Pairings, toPairingOut(pr))
+		out.Pairings = append(out.Pairings, FromPairing(pr))
 	}
 	return out
 }
 
-type userOut struct {
+type User struct {
 	ID          uuid.UUID     `json:"id"`
 	Username    string        `json:"username"`
 	DisplayName string        `json:"display_name"`
@@ -169,23 +168,23 @@ type userOut struct {
 	CreatedAt   time.Time     `json:"created_at"`
 }
 
-func toUserOut(u domain.User) userOut {
+func FromUser(u domain.User) User {
 	d := u.Duties
 	if d == nil {
 		d = []domain.Duty{}
 	}
-	return userOut{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, RegionID: u.RegionID, Phone: u.Phone,
+	return User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, RegionID: u.RegionID, Phone: u.Phone,
 		UnitID: u.UnitID, Rank: u.Rank, Duties: d, Active: u.Active, CreatedAt: u.CreatedAt}
 }
 
-type unitOut struct {
-	ID          uuid.UUID       `json:"id"`
-	Name        string          `json:"name"`
-	RegionID    uuid.UUID       `json:"region_id"`
-	Assignments []assignmentOut `json:"assignments,omitempty"`
+type Unit struct {
+	ID          uuid.UUID    `json:"id"`
+	Name        string       `json:"name"`
+	RegionID    uuid.UUID    `json:"region_id"`
+	Assignments []Assignment `json:"assignments,omitempty"`
 }
 
-type assignmentOut struct {
+type Assignment struct {
 	ID        uuid.UUID    `json:"id"`
 	UnitID    uuid.UUID    `json:"unit_id"`
 	VillageID uuid.UUID    `json:"village_id"`
@@ -194,15 +193,15 @@ type assignmentOut struct {
 	EndOn     *domain.Date `json:"end_on"`
 }
 
-func toUnitOut(u storage.UnitWithPath) unitOut {
-	return unitOut{ID: u.ID, Name: u.Name, RegionID: u.RegionID}
+func FromUnit(u domain.Unit) Unit {
+	return Unit{ID: u.ID, Name: u.Name, RegionID: u.RegionID}
 }
 
-func toAssignmentOut(a domain.UnitAssignment) assignmentOut {
-	return assignmentOut{ID: a.ID, UnitID: a.UnitID, VillageID: a.VillageID, GroupID: a.GroupID, StartOn: a.StartOn, EndOn: a.EndOn}
+func FromAssignment(a domain.UnitAssignment) Assignment {
+	return Assignment{ID: a.ID, UnitID: a.UnitID, VillageID: a.VillageID, GroupID: a.GroupID, StartOn: a.StartOn, EndOn: a.EndOn}
 }
 
-type deviceOut struct {
+type Device struct {
 	ID        uuid.UUID  `json:"id"`
 	DeviceID  string     `json:"device_id"`
 	Name      string     `json:"name"`
@@ -211,11 +210,11 @@ type deviceOut struct {
 	RevokedAt *time.Time `json:"revoked_at"`
 }
 
-func toDeviceOut(d domain.Device) deviceOut {
-	return deviceOut{ID: d.ID, DeviceID: d.DeviceID, Name: d.Name, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, RevokedAt: d.RevokedAt}
+func FromDevice(d domain.Device) Device {
+	return Device{ID: d.ID, DeviceID: d.DeviceID, Name: d.Name, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen, RevokedAt: d.RevokedAt}
 }
 
-func mapSlice[T, U any](in []T, f func(T) U) []U {
+func Map[T, U any](in []T, f func(T) U) []U {
 	out := make([]U, len(in))
 	for i, v := range in {
 		out[i] = f(v)

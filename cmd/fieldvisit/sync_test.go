@@ -1,0 +1,430 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"fieldvisit/wire"
+)
+
+// push sends a batch with an Idempotency-Key and returns the raw answer.
+func (e *testEnv) push(t *testing.T, token, key string, body any) response {
+	t.Helper()
+	raw, ok := body.([]byte)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := httptest.NewRequest("POST", "/api/v1/sync/push", bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	rec := httptest.NewRecorder()
+	e.app.Handler.ServeHTTP(rec, req)
+	res := response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	if res.Status >= 500 {
+		t.Errorf("push answered %d: %s", res.Status, res.Body)
+	}
+	e.validator.CheckResponse(t, httptest.NewRequest("POST", "/api/v1/sync/push", nil), res.Status, res.Header, res.Body)
+	return res
+}
+
+func visitChange(id, household uuid.UUID, notes string, lat float64) map[string]any {
+	return map[string]any{"entity": "visit", "op": "create", "id": id, "household_id": household, "data": map[string]any{
+		"kind": "assist", "started_at": "2026-11-20T09:30:00+08:00", "ended_at": "2026-11-20T10:05:00+08:00", "notes": notes,
+		"checklist": map[string]any{"food": map[string]any{"answer": "met"}, "housing": map[string]any{"answer": "problem", "note": "屋顶漏雨"}},
+		"measures":  []string{"policy_briefing"}, "met_with": []string{"张三"}, "household_confirmed": true,
+		"gps":       []map[string]any{{"lat": lat, "lon": 113.6, "accuracy": 12, "provider": "gps", "mock": false, "device_time": "2026-11-20T09:31:00+08:00"}},
+		"photos":    []any{}}}
+}
+
+func batch(device string, deviceTime time.Time, changes ...map[string]any) map[string]any {
+	return map[string]any{"device_id": device, "device_time": deviceTime.Format(time.RFC3339), "changes": changes}
+}
+
+func (r response) pushResult(t *testing.T) wire.PushResponse {
+	t.Helper()
+	if r.Status != http.StatusOK {
+		t.Fatalf("push: %d %s", r.Status, r.Body)
+	}
+	var out wire.PushResponse
+	r.json(t, &out)
+	return out
+}
+
+func (e *testEnv) visitCount(t *testing.T) int64 { return e.count(t, "visits") }
+
+// TestPushIsExactlyOnce: a replayed batch gets the stored answer byte for
+// byte and changes nothing; the same key with another body is refused.
+func TestPushIsExactlyOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		tok := e.login(t, "cadre-a")
+		hA := e.householdA.Household.ID
+		body := batch("phone-1", time.Now(), visitChange(uuid.New(), hA, "第一次走访", 34.7))
+		first := e.push(t, tok, "batch-1", body)
+		res := first.pushResult(t)
+		if res.Results[0].Status != wire.StatusApplied || res.Applied != 1 {
+			t.Fatalf("first push: %s", first.Body)
+		}
+		again := e.push(t, tok, "batch-1", body)
+		if again.Status != http.StatusOK || !bytes.Equal(again.Body, first.Body) {
+			t.Fatalf("replay must return the stored answer byte for byte:\n%s\n%s", first.Body, again.Body)
+		}
+		if n := e.visitCount(t); n != 1 {
+			t.Fatalf("replay stored %d visits", n)
+		}
+		other := e.push(t, tok, "batch-1", batch("phone-1", time.Now(), visitChange(uuid.New(), hA, "另一批", 34.7)))
+		if p := other.problem(t); other.Status != http.StatusUnprocessableEntity || !p.hasField("Idempotency-Key") {
+			t.Fatalf("same key, other body: want 422 naming Idempotency-Key, got %d %s", other.Status, other.Body)
+		}
+		if n := e.visitCount(t); n != 1 {
+			t.Fatalf("a refused batch stored visits: %d", n)
+		}
+		// The same record in a new batch (the phone lost the answer and
+		// rebuilt its batch) is recognised by its id: nothing doubles.
+		dup := e.push(t, tok, "batch-2", body).pushResult(t)
+		if dup.Results[0].Status != wire.StatusDuplicate || e.visitCount(t) != 1 {
+			t.Fatalf("re-sent record: %+v, %d visits", dup.Results[0], e.visitCount(t))
+		}
+		// Keys belong to their user: another cadre's identical key is theirs.
+		tokB := e.login(t, "cadre-b")
+		r := e.push(t, tokB, "batch-1", batch("phone-b", time.Now(), visitChange(uuid.New(), e.householdB.Household.ID, "乙", 34.7))).pushResult(t)
+		if r.Results[0].Status != wire.StatusApplied {
+			t.Fatalf("another user's key: %+v", r.Results[0])
+		}
+	})
+}
+
+// TestOneBadRecordDoesNotBlockTheBatch: each record gets its own outcome,
+// bad ones with a JSON pointer; the good ones commit.
+func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		tok := e.login(t, "cadre-a")
+		hA, hB := e.householdA.Household.ID, e.householdB.Household.ID
+		good1, badGPS, nul, foreign, good2 := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+		badAccuracy := visitChange(uuid.New(), hA, "精度", 34.7)
+		badAccuracy["data"].(map[string]any)["gps"].([]map[string]any)[0]["accuracy"] = 1e9
+		res := e.push(t, tok, "mixed", batch("phone-1", time.Now(),
+			visitChange(good1, hA, "好的", 34.7),
+			visitChange(badGPS, hA, "坏的", 95),
+			visitChange(nul, hA, "有\u0000空字符", 34.7),
+			visitChange(foreign, hB, "别人的户", 34.7),
+			badAccuracy,
+			map[string]any{"entity": "household", "op": "update", "id": hA, "base_version": 1, "data": map[string]any{"status": "exited"}},
+			map[string]any{"entity": "household", "op": "update", "id": hA, "base_version": 1, "data": map[string]any{"colour": "red"}},
+			map[string]any{"entity": "rule", "op": "create", "id": uuid.New()},
+			visitChange(good2, hA, "也好", 34.7),
+		)).pushResult(t)
+		want := []struct{ status, pointer string }{
+			{wire.StatusApplied, ""},
+			{wire.StatusRejected, "/changes/1/data/gps/0/lat"},
+			{wire.StatusRejected, "/changes/2/data/notes"},
+			{wire.StatusRejected, "/changes/3/household_id"},
+			{wire.StatusRejected, "/changes/4/data/gps/0/accuracy"},
+			{wire.StatusRejected, "/changes/5/data/status"},
+			{wire.StatusRejected, "/changes/6/data/colour"},
+			{wire.StatusRejected, "/changes/7/entity"},
+			{wire.StatusApplied, ""},
+		}
+		for i, w := range want {
+			got := res.Results[i]
+			if got.Status != w.status || (w.pointer != "" && (len(got.Errors) == 0 || got.Errors[0].Field != w.pointer)) {
+				t.Errorf("change %d: got %s %+v, want %s at %s", i, got.Status, got.Errors, w.status, w.pointer)
+			}
+		}
+		if res.Results[5].Errors[0].Reason != "server_authority" {
+			t.Errorf("status from a phone must be refused as server authority: %+v", res.Results[5].Errors)
+		}
+		if res.Results[3].Errors[0].Reason != "not_found" {
+			t.Errorf("another village's household must look absent: %+v", res.Results[3].Errors)
+		}
+		if n := e.visitCount(t); n != 2 {
+			t.Fatalf("want exactly the 2 good visits stored, got %d", n)
+		}
+		var h struct {
+			Status string `json:"status"`
+		}
+		e.do(t, "GET", "/api/v1/households/"+hA.String(), e.login(t, "admin"), nil).json(t, &h)
+		if h.Status != "registered" {
+			t.Fatalf("a cadre's push changed the status to %s", h.Status)
+		}
+	})
+}
+
+func TestPushBatchLimits(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	tok := e.login(t, "cadre-a")
+	hA := e.householdA.Household.ID
+	many := make([]map[string]any, 501)
+	for i := range many {
+		many[i] = visitChange(uuid.New(), hA, "多", 34.7)
+	}
+	cases := []struct {
+		name, key string
+		body      any
+		status    int
+		field     string
+	}{
+		{"no key", "", batch("p", time.Now(), visitChange(uuid.New(), hA, "x", 34.7)), 422, "Idempotency-Key"},
+		{"bad key", "bad key with spaces", batch("p", time.Now()), 422, "Idempotency-Key"},
+		{"501 changes", "big", batch("p", time.Now(), many...), 413, "/changes"},
+		{"malformed", "m1", []byte(`{"device_id": "p", "changes": [`), 400, "body"},
+		{"invalid UTF-8", "m2", []byte("{\"device_id\": \"\xff\"}"), 400, "body"},
+		{"unknown top-level field", "m3", map[string]any{"device_id": "p", "device_time": time.Now(), "changes": []any{}, "admin": true}, 422, "/admin"},
+		{"no device time", "m4", map[string]any{"device_id": "p", "changes": []any{}}, 422, "/device_time"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.push(t, tok, tc.key, tc.body)
+			if r.Status != tc.status {
+				t.Fatalf("want %d, got %d %s", tc.status, r.Status, r.Body)
+			}
+			if p := r.problem(t); !p.hasField(tc.field) {
+				t.Fatalf("problem does not name %s: %s", tc.field, r.Body)
+			}
+			if n := e.visitCount(t); n != 0 {
+				t.Fatalf("a refused batch stored %d visits", n)
+			}
+		})
+	}
+}
+
+// TestConcurrentDuplicateBatches: the same batch sent twice at once is
+// applied once; both senders get the same answer.
+func TestConcurrentDuplicateBatches(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		tok := e.login(t, "cadre-a")
+		changes := make([]map[string]any, 100)
+		for i := range changes {
+			changes[i] = visitChange(uuid.New(), e.householdA.Household.ID, fmt.Sprintf("并发%d", i), 34.7)
+		}
+		body := batch("phone-1", time.Now(), changes...)
+		var wg sync.WaitGroup
+		answers := make([][]byte, 4)
+		for i := range answers {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				r := e.push(t, tok, "same-batch", body)
+				if r.Status == http.StatusOK {
+					answers[i] = r.Body
+				} else if r.Status != http.StatusConflict {
+					t.Errorf("concurrent duplicate: %d %s", r.Status, r.Body)
+				}
+			}(i)
+		}
+		wg.Wait()
+		var first []byte
+		for _, a := range answers {
+			if a == nil {
+				continue
+			}
+			if first == nil {
+				first = a
+			} else if !bytes.Equal(first, a) {
+				t.Fatal("concurrent duplicates got different answers")
+			}
+		}
+		if n := e.visitCount(t); n != 100 {
+			t.Fatalf("want 100 visits, got %d", n)
+		}
+	})
+}
+
+// TestClockHonesty: device time is stored as given, the offset is measured
+// at push, and implausible times are flagged; nothing is ordered by them.
+func TestClockHonesty(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	tok := e.login(t, "cadre-a")
+	wrongClock := time.Now().Add(-72 * time.Hour) // the phone thinks it is three days ago
+	id := uuid.New()
+	vc := visitChange(id, e.householdA.Household.ID, "时钟错误", 34.7)
+	res := e.push(t, tok, "clock", batch("phone-1", wrongClock, vc)).pushResult(t)
+	if off := time.Duration(res.ClockOffsetMS) * time.Millisecond; off < 71*time.Hour || off > 73*time.Hour {
+		t.Fatalf("measured offset %v, want about 72h", off)
+	}
+	var v wire.Visit
+	e.do(t, "GET", "/api/v1/visits/"+id.String(), tok, nil).json(t, &v)
+	if v.StartedAt != "2026-11-20T09:30:00+08:00" {
+		t.Fatalf("device time must be kept as given, got %q", v.StartedAt)
+	}
+	codes := map[string]bool{}
+	for _, f := range v.Flags {
+		codes[f.Code] = true
+	}
+	if !codes["clock_offset"] {
+		t.Fatalf("a 3-day clock offset must be flagged: %+v", v.Flags)
+	}
+	future := visitChange(uuid.New(), e.householdA.Household.ID, "未来", 34.7)
+	future["data"].(map[string]any)["started_at"] = time.Now().Add(48 * time.Hour).Format(time.RFC3339)
+	future["data"].(map[string]any)["ended_at"] = time.Now().Add(49 * time.Hour).Format(time.RFC3339)
+	r := e.push(t, tok, "future", batch("phone-1", time.Now(), future)).pushResult(t)
+	if len(r.Results[0].Flags) == 0 || r.Results[0].Flags[0].Code != "future_time" {
+		t.Fatalf("a visit two days in the future must be flagged: %+v", r.Results[0])
+	}
+}
+
+// TestConflictsKeepTheLosingValue: two phones edit the same household from
+// the same version. Different fields merge; the same field keeps the
+// loser for a supervisor, who can restore it.
+func TestConflictsKeepTheLosingValue(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		h := e.householdA.Household
+		// A second cadre shares the household.
+		sup := e.login(t, "supervisor-a")
+		r := e.do(t, "POST", "/api/v1/users", sup, map[string]any{"username": "cadre-a2", "display_name": "王二", "role": "cadre",
+			"region_id": e.villageA.ID, "password": testPassword})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create cadre: %d %s", r.Status, r.Body)
+		}
+		var c2 struct {
+			ID string `json:"id"`
+		}
+		r.json(t, &c2)
+		if r := e.do(t, "POST", "/api/v1/pairings", sup, map[string]any{"household_id": h.ID, "cadre_id": c2.ID}); r.Status != http.StatusCreated {
+			t.Fatalf("pair: %d %s", r.Status, r.Body)
+		}
+		tok1, tok2 := e.login(t, "cadre-a"), e.login(t, "cadre-a2")
+		edit := func(tok, key string, data, base map[string]any) wire.PushResult {
+			return e.push(t, tok, key, batch("p-"+key, time.Now(), map[string]any{"entity": "household", "op": "update", "id": h.ID,
+				"base_version": 1, "data": data, "base": base})).pushResult(t).Results[0]
+		}
+		a := edit(tok1, "e1", map[string]any{"phone": "13900000001", "income_notes": "外出务工"}, map[string]any{"phone": "", "income_notes": ""})
+		if a.Status != wire.StatusApplied || a.Version != 2 {
+			t.Fatalf("first edit: %+v", a)
+		}
+		b := edit(tok2, "e2", map[string]any{"address": "东风村一组8号"}, map[string]any{"address": ""})
+		if b.Status != wire.StatusMerged || b.Version != 3 {
+			t.Fatalf("non-overlapping edit from an old version must merge: %+v", b)
+		}
+		c := edit(tok2, "e3", map[string]any{"phone": "13700000002"}, map[string]any{"phone": ""})
+		if c.Status != wire.StatusConflict || len(c.ConflictIDs) != 1 {
+			t.Fatalf("overlapping edit: %+v", c)
+		}
+		var file struct {
+			Phone, Address, IncomeNotes string
+			Version                     int64
+		}
+		var raw map[string]any
+		e.do(t, "GET", "/api/v1/households/"+h.ID.String(), sup, nil).json(t, &raw)
+		file.Phone, file.Address, file.IncomeNotes = raw["phone"].(string), raw["address"].(string), raw["income_notes"].(string)
+		if file.Phone != "13700000002" || file.Address != "东风村一组8号" || file.IncomeNotes != "外出务工" {
+			t.Fatalf("after merge: %+v", file)
+		}
+		var inbox wire.Page[wire.Conflict]
+		e.do(t, "GET", "/api/v1/conflicts?open=true", sup, nil).json(t, &inbox)
+		if inbox.Total != 1 || inbox.Items[0].Field != "phone" || string(inbox.Items[0].LostValue) != `"13900000001"` {
+			t.Fatalf("conflict inbox: %+v", inbox)
+		}
+		if r := e.do(t, "GET", "/api/v1/conflicts", e.login(t, "supervisor-b"), nil); r.Status != http.StatusOK || strings.Contains(string(r.Body), h.ID.String()) {
+			t.Fatalf("another village's supervisor must not see the conflict: %s", r.Body)
+		}
+		if r := e.do(t, "POST", "/api/v1/conflicts/"+inbox.Items[0].ID.String()+"/resolve", e.login(t, "supervisor-b"), map[string]any{"resolution": "restore_lost"}); r.Status != http.StatusNotFound {
+			t.Fatalf("resolving another village's conflict: want 404, got %d", r.Status)
+		}
+		r = e.do(t, "POST", "/api/v1/conflicts/"+inbox.Items[0].ID.String()+"/resolve", sup, map[string]any{"resolution": "restore_lost"})
+		if r.Status != http.StatusOK {
+			t.Fatalf("resolve: %d %s", r.Status, r.Body)
+		}
+		e.do(t, "GET", "/api/v1/households/"+h.ID.String(), sup, nil).json(t, &raw)
+		if raw["phone"] != "13900000001" || raw["version"].(float64) != 5 {
+			t.Fatalf("restored value: phone %v version %v", raw["phone"], raw["version"])
+		}
+	})
+}
+
+// pullAll pulls until has_more is false and returns every change.
+func (e *testEnv) pullAll(t *testing.T, tok, cursor string, limit int) ([]wire.PulledChange, string) {
+	t.Helper()
+	var all []wire.PulledChange
+	for i := 0; i < 1000; i++ {
+		path := "/api/v1/sync/pull?limit=" + fmt.Sprint(limit)
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		r := e.do(t, "GET", path, tok, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("pull: %d %s", r.Status, r.Body)
+		}
+		var page wire.PullResponse
+		r.json(t, &page)
+		all = append(all, page.Changes...)
+		cursor = page.Cursor
+		if !page.HasMore {
+			return all, cursor
+		}
+	}
+	t.Fatal("pull never ended")
+	return nil, ""
+}
+
+func has(changes []wire.PulledChange, entity, op string, id uuid.UUID) bool {
+	for _, c := range changes {
+		if c.Entity == entity && c.Op == op && c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPullFollowsScope: a fresh phone gets its households whole; a
+// household paired later arrives whole; one re-paired away is dropped with
+// tombstones; own visits from another device arrive.
+func TestPullFollowsScope(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		tok := e.login(t, "cadre-a")
+		h := e.householdA
+		first, cursor := e.pullAll(t, tok, "", 1) // page size 1: every page boundary is crossed
+		if !has(first, "household", "upsert", h.Household.ID) || !has(first, "member", "upsert", h.Members[0].ID) || !has(first, "pairing", "upsert", e.pairingA.ID) {
+			t.Fatalf("fresh pull lacks the paired household file: %+v", first)
+		}
+		if has(first, "household", "upsert", e.householdB.Household.ID) {
+			t.Fatal("fresh pull leaked another village's household")
+		}
+		// Own visit from a second phone.
+		vid := uuid.New()
+		e.push(t, tok, "other-phone", batch("phone-2", time.Now(), visitChange(vid, h.Household.ID, "另一台手机", 34.7))).pushResult(t)
+		// A supervisor edits the household.
+		sup := e.login(t, "supervisor-a")
+		e.do(t, "PATCH", "/api/v1/households/"+h.Household.ID.String(), sup, map[string]any{"version": 1, "address": "新地址"})
+		next, cursor := e.pullAll(t, tok, cursor, 50)
+		if !has(next, "visit", "upsert", vid) || !has(next, "household", "upsert", h.Household.ID) {
+			t.Fatalf("incremental pull missed a change: %+v", next)
+		}
+		// Re-pair the household to another cadre: it leaves cadre-a's scope.
+		r := e.do(t, "POST", "/api/v1/users", sup, map[string]any{"username": "cadre-a3", "display_name": "赵三", "role": "cadre", "region_id": e.villageA.ID, "password": testPassword})
+		var c3 struct {
+			ID string `json:"id"`
+		}
+		r.json(t, &c3)
+		if r := e.do(t, "POST", "/api/v1/pairings/"+e.pairingA.ID.String()+"/end", sup, map[string]any{"reason": "工作调整", "new_cadre_id": c3.ID}); r.Status != http.StatusOK {
+			t.Fatalf("re-pair: %d %s", r.Status, r.Body)
+		}
+		gone, _ := e.pullAll(t, tok, cursor, 50)
+		if !has(gone, "household", "delete", h.Household.ID) || !has(gone, "member", "delete", h.Members[0].ID) {
+			t.Fatalf("scope shrank but no tombstones: %+v", gone)
+		}
+		// The new cadre's phone, already synced once, gets the household whole.
+		tok3 := e.login(t, "cadre-a3")
+		arrived, _ := e.pullAll(t, tok3, "", 50)
+		if !has(arrived, "household", "upsert", h.Household.ID) || !has(arrived, "member", "upsert", h.Members[0].ID) {
+			t.Fatalf("new cadre's pull lacks the household: %+v", arrived)
+		}
+		if r := e.do(t, "GET", "/api/v1/sync/pull?cursor=garbage", tok, nil); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("a forged cursor: want 422, got %d", r.Status)
+		}
+	})
+}

@@ -1,0 +1,213 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"fieldvisit/domain"
+	fvsync "fieldvisit/sync"
+	"fieldvisit/wire"
+)
+
+// maxPushBody bounds a push batch: 500 visits with notes and GPS tracks.
+const maxPushBody = 8 << 20
+
+// push takes a batch from a phone. The body is hashed as received, so the
+// Idempotency-Key binds these exact bytes; a replay gets the stored answer.
+func (h *handlers) push(c *gin.Context) {
+	p := principal(c)
+	key := c.GetHeader("Idempotency-Key")
+	if err := fvsync.KeyProblem(key); err != nil {
+		writeError(c, err)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxPushBody))
+	if err != nil {
+		writeError(c, bodyReadError(err, maxPushBody))
+		return
+	}
+	req, err := decodePush(body)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out, err := h.Sync.Push(c.Request.Context(), p, key, body, req)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", out)
+}
+
+// decodePush checks the batch envelope. Record contents are judged one by
+// one in the service, so one bad visit is refused alone.
+func decodePush(body []byte) (wire.PushRequest, error) {
+	var req wire.PushRequest
+	if len(bytes.TrimSpace(body)) == 0 {
+		return req, malformed("body", "required", "request body is empty", "请求内容为空")
+	}
+	if !utf8Valid(body) {
+		return req, malformed("body", "invalid_utf8", "request body is not valid UTF-8", "请求内容包含无效的字符编码")
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&req); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return req, syntaxProblem(err)
+		}
+		return req, decodeProblem(err)
+	}
+	if d.More() {
+		return req, malformed("body", "trailing_data", "request body has data after the JSON value", "请求内容在JSON之后还有多余数据")
+	}
+	return req, nil
+}
+
+// pull streams the caller's feed page: each change is encoded as it is
+// read, so a fresh phone's first pull never sits whole in memory.
+func (h *handlers) pull(c *gin.Context) {
+	q := queryParams{c: c}
+	cursor := q.text("cursor", 2000)
+	limit := 500
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 2000 {
+			q.fe.Add("limit", "out_of_range", "limit must be 1 to 2000", "每页条数应为1至2000")
+		}
+		limit = n
+	}
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
+	}
+	w := &feedWriter{c: c}
+	next, more, err := h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, w.emit)
+	if err != nil {
+		if w.started {
+			// Half a page is already on the wire: break the connection so
+			// the phone sees a failed pull, never a short valid one.
+			panic(http.ErrAbortHandler)
+		}
+		writeError(c, err)
+		return
+	}
+	w.finish(next, more)
+}
+
+type feedWriter struct {
+	c       *gin.Context
+	started bool
+	n       int
+}
+
+func (w *feedWriter) start() {
+	if !w.started {
+		w.started = true
+		w.c.Header("Content-Type", "application/json")
+		w.c.Status(http.StatusOK)
+		_, _ = w.c.Writer.WriteString(`{"changes":[`)
+	}
+}
+
+func (w *feedWriter) emit(ch wire.PulledChange) error {
+	w.start()
+	b, err := json.Marshal(ch)
+	if err != nil {
+		return err
+	}
+	if w.n > 0 {
+		_, _ = w.c.Writer.WriteString(",")
+	}
+	w.n++
+	_, err = w.c.Writer.Write(b)
+	return err
+}
+
+func (w *feedWriter) finish(cursor string, more bool) {
+	w.start()
+	tail, _ := json.Marshal(struct {
+		Cursor  string `json:"cursor"`
+		HasMore bool   `json:"has_more"`
+	}{cursor, more})
+	_, _ = w.c.Writer.WriteString("]," + string(tail[1:]))
+}
+
+func (h *handlers) listVisits(c *gin.Context) {
+	q := queryParams{c: c}
+	vq := fvsync.VisitQuery{HouseholdID: q.uuid("household_id"), CadreID: q.uuid("cadre_id"), IncludeDeleted: q.boolean("include_deleted")}
+	pg := q.page()
+	vq.Limit, vq.Offset = pg.Limit, pg.Offset
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
+	}
+	items, total, err := h.Sync.Visits(c.Request.Context(), principal(c), vq)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, wire.Page[wire.Visit]{Items: wire.Map(items, wire.FromVisit), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+}
+
+func (h *handlers) getVisit(c *gin.Context) {
+	id, err := pathID(c, "id", "visit")
+	if err == nil {
+		var v domain.Visit
+		if v, err = h.Sync.Visit(c.Request.Context(), principal(c), id); err == nil {
+			c.JSON(http.StatusOK, wire.FromVisit(v))
+			return
+		}
+	}
+	writeError(c, err)
+}
+
+func (h *handlers) listConflicts(c *gin.Context) {
+	q := queryParams{c: c}
+	cq := fvsync.ConflictQuery{HouseholdID: q.uuid("household_id")}
+	if v := c.Query("open"); v != "" {
+		b := q.boolean("open")
+		cq.Open = &b
+	}
+	pg := q.page()
+	cq.Limit, cq.Offset = pg.Limit, pg.Offset
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
+	}
+	items, total, err := h.Sync.Conflicts(c.Request.Context(), principal(c), cq)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, wire.Page[wire.Conflict]{Items: items, Total: total, Limit: pg.Limit, Offset: pg.Offset})
+}
+
+type resolveIn struct {
+	Resolution string `json:"resolution"`
+}
+
+func (h *handlers) resolveConflict(c *gin.Context) {
+	id, err := pathID(c, "id", "conflict")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var in resolveIn
+	if err := bindJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	out, err := h.Sync.ResolveConflict(c.Request.Context(), principal(c), id, in.Resolution)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}

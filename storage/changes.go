@@ -1,0 +1,165 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// Change is one row of the change feed that pull reads.
+type Change struct {
+	Seq         int64
+	CountyID    uuid.UUID
+	Entity      string
+	EntityID    uuid.UUID
+	HouseholdID *uuid.UUID
+	CadreID     *uuid.UUID
+	Op          string
+	Version     int64
+}
+
+type changeRow struct {
+	CountyID    uuid.UUID  `gorm:"column:county_id;primaryKey"`
+	ID          uuid.UUID  `gorm:"column:id;primaryKey"`
+	Seq         *int64     `gorm:"column:seq"`
+	Entity      string     `gorm:"column:entity"`
+	EntityID    uuid.UUID  `gorm:"column:entity_id"`
+	HouseholdID *uuid.UUID `gorm:"column:household_id"`
+	CadreID     *uuid.UUID `gorm:"column:cadre_id"`
+	Op          string     `gorm:"column:op"`
+	Version     int64      `gorm:"column:version"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+}
+
+func (changeRow) TableName() string { return "changes" }
+
+// appendChange writes a change-feed row in the caller's transaction. On
+// SQLite (one writer at a time) the row is numbered at once; on PostgreSQL
+// it waits for the sequencer, which numbers rows only after they commit.
+func appendChange(tx *gorm.DB, dialect Dialect, c Change) error {
+	row := changeRow{CountyID: c.CountyID, ID: uuid.New(), Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID,
+		CadreID: c.CadreID, Op: c.Op, Version: c.Version, CreatedAt: time.Now().UTC()}
+	if dialect == SQLite {
+		return tx.Exec(`INSERT INTO changes (county_id, id, seq, entity, entity_id, household_id, cadre_id, op, version, created_at)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM changes), ?, ?, ?, ?, ?, ?, ?)`,
+			row.CountyID, row.ID, row.Entity, row.EntityID, row.HouseholdID, row.CadreID, row.Op, row.Version, row.CreatedAt).Error
+	}
+	return tx.Create(&row).Error
+}
+
+// appendChanges writes many feed rows in multi-row INSERTs (imports, demo).
+func appendChanges(tx *gorm.DB, dialect Dialect, cs []Change, batch int) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	var next int64
+	if dialect == SQLite {
+		var max *int64
+		if err := tx.Raw("SELECT MAX(seq) FROM changes").Scan(&max).Error; err != nil {
+			return err
+		}
+		if max != nil {
+			next = *max
+		}
+	}
+	now := time.Now().UTC()
+	rows := make([]changeRow, len(cs))
+	for i, c := range cs {
+		rows[i] = changeRow{CountyID: c.CountyID, ID: uuid.New(), Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID,
+			CadreID: c.CadreID, Op: c.Op, Version: c.Version, CreatedAt: now}
+		if dialect == SQLite {
+			next++
+			seq := next
+			rows[i].Seq = &seq
+		}
+	}
+	for _, c := range chunks(rows, batch) {
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sequencerLock is the advisory-lock key that serialises numbering.
+const sequencerLock = 7_271_003
+
+// SequenceChanges numbers the committed, unnumbered change rows and returns
+// the watermark: the highest number such that every change up to it is
+// committed and visible. Numbering happens under an advisory lock, after
+// commit, so numbers follow commit order: a writer that began earlier but
+// committed later gets a later number, and a reader's cursor can never pass
+// a change that is still to appear.
+func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
+	if s.dialect == Postgres {
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", sequencerLock).Error; err != nil {
+				return err
+			}
+			return tx.Exec("UPDATE changes SET seq = nextval('changes_seq') WHERE seq IS NULL").Error
+		})
+		if err != nil {
+			return 0, translate(err, "change feed")
+		}
+	}
+	var w *int64
+	if err := s.db.WithContext(ctx).Raw("SELECT MAX(seq) FROM changes").Scan(&w).Error; err != nil {
+		return 0, translate(err, "change feed")
+	}
+	if w == nil {
+		return 0, nil
+	}
+	return *w, nil
+}
+
+// ChangeFilter selects the feed rows relevant to one caller.
+type ChangeFilter struct {
+	After, UpTo int64
+	Limit       int
+	// Households in the caller's scope now, as a subquery condition on
+	// changes.household_id; and the caller's own rows (visits, pairings).
+	Scope   HouseholdScopeQuery
+	CadreID *uuid.UUID
+}
+
+// HouseholdScopeQuery is a household scope with the day it is judged on.
+type HouseholdScopeQuery struct {
+	RegionPath string
+	CadreID    *uuid.UUID
+	Nothing    bool
+	Today      string
+}
+
+// Changes returns the feed rows in (After, UpTo] relevant to the filter, in
+// feed order.
+func (s *Store) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
+	inScope := s.db.Model(&householdRow{}).Select("households.id")
+	if f.Scope.Nothing || f.Scope.RegionPath == "" {
+		inScope = inScope.Where("1 = 0")
+	} else {
+		inScope = inScope.Where(like("households.region_path"), likePrefix(f.Scope.RegionPath))
+		if f.Scope.CadreID != nil {
+			inScope = inScope.Where(pairedNow, *f.Scope.CadreID, f.Scope.Today, f.Scope.Today)
+		}
+	}
+	q := s.db.WithContext(ctx).Model(&changeRow{}).Where("seq > ? AND seq <= ?", f.After, f.UpTo)
+	own := "1 = 0"
+	var args []any
+	if f.CadreID != nil {
+		own = "(changes.entity IN ('visit', 'pairing') AND changes.cadre_id = ?)"
+		args = append(args, *f.CadreID)
+	}
+	q = q.Where("((changes.entity IN ('household', 'member', 'pairing') AND changes.household_id IN (?)) OR "+own+")", append([]any{inScope}, args...)...)
+	var rows []changeRow
+	if err := q.Order("seq").Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "change feed")
+	}
+	out := make([]Change, len(rows))
+	for i, r := range rows {
+		out[i] = Change{Seq: *r.Seq, CountyID: r.CountyID, Entity: r.Entity, EntityID: r.EntityID, HouseholdID: r.HouseholdID,
+			CadreID: r.CadreID, Op: r.Op, Version: r.Version}
+	}
+	return out, nil
+}

@@ -1,0 +1,219 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"fieldvisit/domain"
+)
+
+type visitRow struct {
+	CountyID           uuid.UUID                                   `gorm:"column:county_id;primaryKey"`
+	ID                 uuid.UUID                                   `gorm:"column:id;primaryKey"`
+	HouseholdID        uuid.UUID                                   `gorm:"column:household_id"`
+	CadreID            uuid.UUID                                   `gorm:"column:cadre_id"`
+	DeviceID           string                                      `gorm:"column:device_id"`
+	Kind               string                                      `gorm:"column:kind"`
+	StartedAt          time.Time                                   `gorm:"column:started_at"`
+	EndedAt            *time.Time                                  `gorm:"column:ended_at"`
+	StartedAtText      string                                      `gorm:"column:started_at_text"`
+	ReceivedAt         time.Time                                   `gorm:"column:received_at"`
+	ClockOffsetMS      int64                                       `gorm:"column:clock_offset_ms"`
+	Notes              string                                      `gorm:"column:notes"`
+	Checklist          jsonValue[map[string]domain.ChecklistEntry] `gorm:"column:checklist"`
+	Measures           jsonValue[[]string]                         `gorm:"column:measures"`
+	MetWith            jsonValue[[]string]                         `gorm:"column:met_with"`
+	HouseholdConfirmed *bool                                       `gorm:"column:household_confirmed"`
+	GPS                jsonValue[[]domain.GPSStamp]                `gorm:"column:gps"`
+	Photos             jsonValue[[]domain.PhotoRef]                `gorm:"column:photos"`
+	Flags              jsonValue[[]domain.Flag]                    `gorm:"column:flags"`
+	Deleted            bool                                        `gorm:"column:deleted"`
+	Version            int64                                       `gorm:"column:version"`
+	CreatedAt          time.Time                                   `gorm:"column:created_at"`
+	UpdatedAt          time.Time                                   `gorm:"column:updated_at"`
+}
+
+func (visitRow) TableName() string { return "visits" }
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func toVisitRow(v domain.Visit) visitRow {
+	cl := v.Checklist
+	if cl == nil {
+		cl = map[string]domain.ChecklistEntry{}
+	}
+	var ended *time.Time
+	if v.EndedAt != nil {
+		e := v.EndedAt.UTC()
+		ended = &e
+	}
+	return visitRow{CountyID: v.CountyID, ID: v.ID, HouseholdID: v.HouseholdID, CadreID: v.CadreID, DeviceID: v.DeviceID, Kind: v.Kind,
+		StartedAt: v.StartedAt.UTC(), EndedAt: ended, StartedAtText: v.StartedAtText, ReceivedAt: v.ReceivedAt.UTC(),
+		ClockOffsetMS: v.ClockOffsetMS, Notes: v.Notes, Checklist: jsonValue[map[string]domain.ChecklistEntry]{cl},
+		Measures: jsonValue[[]string]{nonNil(v.Measures)}, MetWith: jsonValue[[]string]{nonNil(v.MetWith)},
+		HouseholdConfirmed: v.HouseholdConfirmed, GPS: jsonValue[[]domain.GPSStamp]{nonNil(v.GPS)},
+		Photos: jsonValue[[]domain.PhotoRef]{nonNil(v.Photos)}, Flags: jsonValue[[]domain.Flag]{nonNil(v.Flags)},
+		Deleted: v.Deleted, Version: v.Version, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC()}
+}
+
+func toDomainVisit(r visitRow) domain.Visit {
+	v := domain.Visit{ID: r.ID, CountyID: r.CountyID, HouseholdID: r.HouseholdID, CadreID: r.CadreID, DeviceID: r.DeviceID,
+		VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
+			Checklist: r.Checklist.V, Measures: nonNil(r.Measures.V), MetWith: nonNil(r.MetWith.V), HouseholdConfirmed: r.HouseholdConfirmed,
+			GPS: nonNil(r.GPS.V), Photos: nonNil(r.Photos.V)},
+		StartedAtText: r.StartedAtText, ReceivedAt: r.ReceivedAt.UTC(), ClockOffsetMS: r.ClockOffsetMS, Flags: nonNil(r.Flags.V),
+		Deleted: r.Deleted, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if v.EndedAt != nil {
+		e := v.EndedAt.UTC()
+		v.EndedAt = &e
+	}
+	if v.Checklist == nil {
+		v.Checklist = map[string]domain.ChecklistEntry{}
+	}
+	return v
+}
+
+func (s *Store) locking(q *gorm.DB) *gorm.DB {
+	if s.dialect == Postgres {
+		return q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return q
+}
+
+// VisitForUpdate loads a visit by id, locking it for the transaction.
+func (s *Store) VisitForUpdate(ctx context.Context, id uuid.UUID) (domain.Visit, error) {
+	var row visitRow
+	err := s.locking(s.db.WithContext(ctx)).Where("id = ?", id).Take(&row).Error
+	return toDomainVisit(row), translate(err, "visit")
+}
+
+// InsertVisit stores a new visit and its change-feed row.
+func (s *Store) InsertVisit(ctx context.Context, v domain.Visit) error {
+	return s.inTx(ctx, "visit", func(tx *gorm.DB) error {
+		row := toVisitRow(v)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return appendChange(tx, s.dialect, visitChange(v, "create"))
+	})
+}
+
+func visitChange(v domain.Visit, op string) Change {
+	hid, cid := v.HouseholdID, v.CadreID
+	return Change{CountyID: v.CountyID, Entity: "visit", EntityID: v.ID, HouseholdID: &hid, CadreID: &cid, Op: op, Version: v.Version}
+}
+
+// SaveVisit overwrites a visit at expectedVersion with v (whose Version is
+// the new one) and records the change.
+func (s *Store) SaveVisit(ctx context.Context, v domain.Visit, expectedVersion int64) error {
+	return s.inTx(ctx, "visit", func(tx *gorm.DB) error {
+		row := toVisitRow(v)
+		res := tx.Model(&visitRow{}).Where("county_id = ? AND id = ? AND version = ?", v.CountyID, v.ID, expectedVersion).
+			Select("kind", "started_at", "ended_at", "started_at_text", "notes", "checklist", "measures", "met_with", "household_confirmed",
+				"gps", "photos", "flags", "deleted", "version", "updated_at", "device_id").Updates(&row)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.Stale("visit", "走访记录")
+		}
+		op := "update"
+		if v.Deleted {
+			op = "delete"
+		}
+		return appendChange(tx, s.dialect, visitChange(v, op))
+	})
+}
+
+// VisitFilter narrows a visit listing; Scope is always applied through the
+// visit's household.
+type VisitFilter struct {
+	Scope          domain.HouseholdScope
+	Today          domain.Date
+	HouseholdID    *uuid.UUID
+	CadreID        *uuid.UUID
+	OnlyCadreID    *uuid.UUID // a cadre reads only their own visits
+	IncludeDeleted bool
+	Limit, Offset  int
+}
+
+// Visits lists visits, newest first by server arrival (never by device time).
+func (s *Store) Visits(ctx context.Context, f VisitFilter) ([]domain.Visit, int64, error) {
+	q := s.db.WithContext(ctx).Model(&visitRow{}).Where("EXISTS (?)",
+		scopeHouseholds(s.db.Model(&householdRow{}).Select("1").Where("households.county_id = visits.county_id AND households.id = visits.household_id"),
+			scopeWithoutPairing(f.Scope, f.OnlyCadreID), f.Today))
+	if f.OnlyCadreID != nil {
+		q = q.Where("visits.cadre_id = ?", *f.OnlyCadreID)
+	}
+	if f.HouseholdID != nil {
+		q = q.Where("visits.household_id = ?", *f.HouseholdID)
+	}
+	if f.CadreID != nil {
+		q = q.Where("visits.cadre_id = ?", *f.CadreID)
+	}
+	if !f.IncludeDeleted {
+		q = q.Where("visits.deleted = ?", false)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, translate(err, "visit")
+	}
+	var rows []visitRow
+	if err := q.Order("visits.received_at DESC, visits.id").Limit(f.Limit).Offset(f.Offset).Find(&rows).Error; err != nil {
+		return nil, 0, translate(err, "visit")
+	}
+	out := make([]domain.Visit, len(rows))
+	for i, r := range rows {
+		out[i] = toDomainVisit(r)
+	}
+	return out, total, nil
+}
+
+// scopeWithoutPairing lets a cadre read their own visits to households they
+// are no longer paired with (history stays theirs to see), within their region.
+func scopeWithoutPairing(sc domain.HouseholdScope, own *uuid.UUID) domain.HouseholdScope {
+	if own != nil {
+		sc.CadreID = nil
+	}
+	return sc
+}
+
+// Visit returns one visit by id (callers check scope).
+func (s *Store) Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error) {
+	var row visitRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	return toDomainVisit(row), translate(err, "visit")
+}
+
+// VisitsAfter pages a cadre's visits by id, for a fresh phone's snapshot.
+// Deleted ones are included: the phone may hold a visit it created itself
+// that another of the cadre's phones deleted, and needs the tombstone.
+func (s *Store) VisitsAfter(ctx context.Context, cadreID uuid.UUID, after uuid.UUID, limit int) ([]domain.Visit, error) {
+	var rows []visitRow
+	if err := s.db.WithContext(ctx).Where("cadre_id = ? AND id > ?", cadreID, after).Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "visit")
+	}
+	out := make([]domain.Visit, len(rows))
+	for i, r := range rows {
+		out[i] = toDomainVisit(r)
+	}
+	return out, nil
+}
+
+// PairedOn reports whether cadreID was paired with the household on day d.
+func (s *Store) PairedOn(ctx context.Context, cadreID, householdID uuid.UUID, d domain.Date) (bool, error) {
+	var n int64
+	day := toSQLDate(d)
+	err := s.db.WithContext(ctx).Model(&pairingRow{}).
+		Where("cadre_id = ? AND household_id = ? AND start_on <= ? AND (end_on IS NULL OR end_on > ?)", cadreID, householdID, day, day).Count(&n).Error
+	return n > 0, translate(err, "pairing")
+}

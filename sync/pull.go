@@ -1,0 +1,313 @@
+package sync
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+
+	"github.com/google/uuid"
+
+	"fieldvisit/domain"
+	"fieldvisit/storage"
+	"fieldvisit/wire"
+)
+
+// cursor is where a phone is in its feed. A fresh phone first walks a
+// snapshot of its scope (Phase 0–3: households, members, pairings, its own
+// visits, each by id) taken after numbering the feed up to W, then reads the
+// feed after W. Changes during the snapshot reappear in the feed; the phone
+// keeps the higher version, so nothing is missed and repeats are harmless.
+type cursor struct {
+	V     int       `json:"v"`
+	Phase int       `json:"p"`
+	After uuid.UUID `json:"a,omitempty"`
+	W     int64     `json:"w"`
+}
+
+const (
+	phaseHouseholds = iota
+	phaseMembers
+	phasePairings
+	phaseVisits
+	phaseFeed
+)
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	bad := domain.Invalid(domain.FieldError{Field: "cursor", Reason: "invalid", Message: "cursor is not one this server gave out; start again with an empty cursor",
+		MessageZH: "同步游标无效，请清空后重新同步"})
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, bad
+	}
+	var c cursor
+	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phaseFeed || c.W < 0 {
+		return cursor{}, bad
+	}
+	return c, nil
+}
+
+// Pull pages through the caller's feed from cursor, handing each change to
+// emit as it is read, so a fresh phone's snapshot is streamed, never built
+// in memory. It returns the next cursor and whether more is waiting.
+func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limit int, emit func(wire.PulledChange) error) (string, bool, error) {
+	var c cursor
+	if cur == "" {
+		w, err := s.store.SequenceChanges(ctx)
+		if err != nil {
+			return "", false, err
+		}
+		c = cursor{V: 1, Phase: phaseHouseholds, W: w}
+	} else {
+		var err error
+		if c, err = decodeCursor(cur); err != nil {
+			return "", false, err
+		}
+	}
+	pl := puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now()), emit: emit}
+	left := limit
+	for c.Phase < phaseFeed && left > 0 {
+		n, last, err := pl.snapshot(ctx, c.Phase, c.After, left)
+		if err != nil {
+			return "", false, err
+		}
+		left -= n
+		if n > 0 && left == 0 {
+			c.After = last
+			return c.encode(), true, nil
+		}
+		c.Phase, c.After = c.Phase+1, uuid.Nil
+	}
+	if left == 0 {
+		return c.encode(), true, nil
+	}
+	w, err := s.store.SequenceChanges(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	f := storage.ChangeFilter{After: c.W, UpTo: w, Limit: left,
+		Scope: storage.HouseholdScopeQuery{RegionPath: pl.scope.RegionPath, CadreID: pl.scope.CadreID, Nothing: pl.scope.Nothing, Today: pl.today.String()}}
+	id := p.UserID
+	f.CadreID = &id
+	changes, err := s.store.Changes(ctx, f)
+	if err != nil {
+		return "", false, err
+	}
+	for _, ch := range changes {
+		if err := pl.feed(ctx, ch); err != nil {
+			return "", false, err
+		}
+	}
+	more := len(changes) == left
+	c.W = w
+	if more {
+		c.W = changes[len(changes)-1].Seq
+	}
+	return c.encode(), more, nil
+}
+
+type puller struct {
+	svc   *Service
+	p     domain.Principal
+	scope domain.HouseholdScope
+	today domain.Date
+	emit  func(wire.PulledChange) error
+}
+
+func (pl puller) upsert(entity string, id uuid.UUID, household *uuid.UUID, version int64, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return pl.emit(wire.PulledChange{Entity: entity, Op: wire.OpUpsert, ID: id, HouseholdID: household, Version: version, Data: b})
+}
+
+func (pl puller) tombstone(entity string, id uuid.UUID, household *uuid.UUID, version int64) error {
+	return pl.emit(wire.PulledChange{Entity: entity, Op: wire.OpDelete, ID: id, HouseholdID: household, Version: version})
+}
+
+// snapshot emits up to limit records of one phase after the id after.
+func (pl puller) snapshot(ctx context.Context, phase int, after uuid.UUID, limit int) (int, uuid.UUID, error) {
+	st := pl.svc.store
+	var last uuid.UUID
+	n := 0
+	switch phase {
+	case phaseHouseholds:
+		hs, err := st.HouseholdsAfter(ctx, pl.scope, pl.today, after, limit)
+		if err != nil {
+			return 0, last, err
+		}
+		for _, h := range hs {
+			if err := pl.household(h); err != nil {
+				return 0, last, err
+			}
+			last, n = h.ID, n+1
+		}
+	case phaseMembers:
+		ms, err := st.MembersAfter(ctx, pl.scope, pl.today, after, limit)
+		if err != nil {
+			return 0, last, err
+		}
+		for _, m := range ms {
+			if err := pl.member(m); err != nil {
+				return 0, last, err
+			}
+			last, n = m.ID, n+1
+		}
+	case phasePairings:
+		ps, err := st.PairingsAfter(ctx, pl.scope, pl.today, after, limit)
+		if err != nil {
+			return 0, last, err
+		}
+		for _, pr := range ps {
+			if err := pl.pairing(pr); err != nil {
+				return 0, last, err
+			}
+			last, n = pr.ID, n+1
+		}
+	case phaseVisits:
+		vs, err := st.VisitsAfter(ctx, pl.p.UserID, after, limit)
+		if err != nil {
+			return 0, last, err
+		}
+		for _, v := range vs {
+			if err := pl.visit(v); err != nil {
+				return 0, last, err
+			}
+			last, n = v.ID, n+1
+		}
+	}
+	return n, last, nil
+}
+
+func (pl puller) household(h domain.Household) error {
+	hid := h.ID
+	return pl.upsert(wire.EntityHousehold, h.ID, &hid, h.Version, wire.FromHousehold(h))
+}
+
+func (pl puller) member(m domain.Member) error {
+	hid := m.HouseholdID
+	return pl.upsert(wire.EntityMember, m.ID, &hid, m.Version, wire.FromMember(m, pl.p))
+}
+
+func (pl puller) pairing(pr domain.Pairing) error {
+	hid := pr.HouseholdID
+	return pl.upsert(wire.EntityPairing, pr.ID, &hid, 1, wire.FromPairing(pr))
+}
+
+func (pl puller) visit(v domain.Visit) error {
+	hid := v.HouseholdID
+	if v.Deleted {
+		return pl.tombstone(wire.EntityVisit, v.ID, &hid, v.Version)
+	}
+	return pl.upsert(wire.EntityVisit, v.ID, &hid, v.Version, wire.FromVisit(v))
+}
+
+// inScope loads a household if the caller may see it now.
+func (pl puller) inScope(ctx context.Context, id uuid.UUID) (domain.Household, bool, error) {
+	h, err := pl.svc.store.Household(ctx, pl.scope, pl.today, id)
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return h, false, nil
+	}
+	return h, err == nil, err
+}
+
+// feed emits the current state behind one feed row.
+func (pl puller) feed(ctx context.Context, ch storage.Change) error {
+	st := pl.svc.store
+	switch ch.Entity {
+	case wire.EntityVisit:
+		v, err := st.Visit(ctx, ch.EntityID)
+		if err != nil {
+			return ignoreMissing(err)
+		}
+		return pl.visit(v)
+	case wire.EntityHousehold:
+		h, ok, err := pl.inScope(ctx, ch.EntityID)
+		if err != nil || !ok {
+			return err
+		}
+		return pl.household(h)
+	case wire.EntityMember:
+		if ch.Op == wire.OpDelete {
+			return pl.tombstone(wire.EntityMember, ch.EntityID, ch.HouseholdID, ch.Version)
+		}
+		m, err := st.MemberByID(ctx, ch.EntityID)
+		if domain.IsCode(err, domain.CodeNotFound) {
+			return pl.tombstone(wire.EntityMember, ch.EntityID, ch.HouseholdID, ch.Version)
+		}
+		if err != nil {
+			return err
+		}
+		if _, ok, err := pl.inScope(ctx, m.HouseholdID); err != nil || !ok {
+			return err
+		}
+		return pl.member(m)
+	case wire.EntityPairing:
+		return pl.pairingChange(ctx, ch)
+	}
+	return nil
+}
+
+// pairingChange is where scope grows and shrinks: a household paired with
+// the caller arrives whole (its file and members, whatever their age); one
+// that left the caller's scope is dropped with tombstones.
+func (pl puller) pairingChange(ctx context.Context, ch storage.Change) error {
+	st := pl.svc.store
+	pr, err := st.PairingByID(ctx, ch.EntityID)
+	if err != nil {
+		return ignoreMissing(err)
+	}
+	h, ok, err := pl.inScope(ctx, pr.HouseholdID)
+	if err != nil {
+		return err
+	}
+	if err := pl.pairing(pr); err != nil {
+		return err
+	}
+	mine := pr.CadreID == pl.p.UserID
+	if !mine {
+		return nil
+	}
+	if ok {
+		if err := pl.household(h); err != nil {
+			return err
+		}
+		ms, err := st.Members(ctx, h.CountyID, h.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := pl.member(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	full, err := st.HouseholdByID(ctx, pr.HouseholdID)
+	if err != nil {
+		return ignoreMissing(err)
+	}
+	ms, err := st.Members(ctx, full.CountyID, full.ID)
+	if err != nil {
+		return err
+	}
+	hid := full.ID
+	for _, m := range ms {
+		if err := pl.tombstone(wire.EntityMember, m.ID, &hid, m.Version); err != nil {
+			return err
+		}
+	}
+	return pl.tombstone(wire.EntityHousehold, full.ID, &hid, full.Version)
+}
+
+func ignoreMissing(err error) error {
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return nil
+	}
+	return err
+}

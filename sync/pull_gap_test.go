@@ -1,0 +1,201 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"fieldvisit/domain"
+	"fieldvisit/internal/testkit"
+	"fieldvisit/storage"
+	fvsync "fieldvisit/sync"
+	"fieldvisit/wire"
+)
+
+type gapEnv struct {
+	store      *storage.Store
+	svc        *fvsync.Service
+	supervisor domain.Principal
+	households []domain.Household
+}
+
+// newGapEnv makes a PostgreSQL county with n households and a supervisor.
+func newGapEnv(t *testing.T, n int) *gapEnv {
+	t.Helper()
+	ctx := context.Background()
+	db, err := storage.Open(ctx, testkit.NewPostgresDatabase(t), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := storage.NewStore(db)
+	county := uuid.New()
+	path := "/" + county.String() + "/"
+	if err := st.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: path, CountyID: &county}, storage.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	e := &gapEnv{store: st, svc: fvsync.NewService(st, fvsync.Config{}, time.Now, nil),
+		supervisor: domain.Principal{UserID: uuid.New(), Role: domain.RoleSupervisor, RegionPath: path}}
+	now := time.Now().UTC()
+	for i := 0; i < n; i++ {
+		h := domain.Household{ID: uuid.New(), CountyID: county, RegionID: county, VillageID: county, Status: domain.StatusEdge, Version: 1,
+			HouseholdDetails: domain.HouseholdDetails{HeadName: fmt.Sprintf("户%d", i), Causes: []string{}}, CreatedAt: now, UpdatedAt: now}
+		err := st.CreateHousehold(ctx, storage.NewHousehold{Household: h, RegionPath: path,
+			Status: domain.StatusChange{ID: uuid.New(), CountyID: county, HouseholdID: h.ID, To: domain.StatusEdge, EffectiveOn: domain.DateOf(now), RecordedAt: now}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.households = append(e.households, h)
+	}
+	return e
+}
+
+// pull reads the feed from cursor to its end, returning the highest
+// version seen per household.
+func (e *gapEnv) pull(t *testing.T, cursor string, seen map[uuid.UUID]int64) string {
+	t.Helper()
+	for {
+		next, more, err := e.svc.Pull(context.Background(), e.supervisor, cursor, 7, func(c wire.PulledChange) error {
+			if c.Entity == wire.EntityHousehold && c.Version > seen[c.ID] {
+				seen[c.ID] = c.Version
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cursor = next
+		if !more {
+			return cursor
+		}
+	}
+}
+
+func bump(ctx context.Context, tx *storage.Store, h domain.Household, from int64, phone string) error {
+	h.Version, h.Phone, h.UpdatedAt = from+1, phone, time.Now()
+	return tx.SaveHouseholdDetails(ctx, h, from, uuid.Nil)
+}
+
+// TestPullNeverSkipsALateCommit is the classic gap: writer A starts first
+// and takes its feed row first, writer B commits first, a phone pulls
+// (seeing B), then A commits. With rows numbered at insert the phone's
+// cursor would already be past A's number and A would be lost forever.
+func TestPullNeverSkipsALateCommit(t *testing.T) {
+	e := newGapEnv(t, 2)
+	ctx := context.Background()
+	x, y := e.households[0], e.households[1]
+	seen := map[uuid.UUID]int64{}
+	cursor := e.pull(t, "", seen)
+
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- e.store.Tx(ctx, func(tx *storage.Store) error {
+			if err := bump(ctx, tx, x, 1, "13800000001"); err != nil {
+				return err
+			}
+			close(started)
+			<-release // hold the transaction open, uncommitted
+			return nil
+		})
+	}()
+	<-started
+	if err := e.store.Tx(ctx, func(tx *storage.Store) error { return bump(ctx, tx, y, 1, "13800000002") }); err != nil {
+		t.Fatal(err)
+	}
+	cursor = e.pull(t, cursor, seen)
+	if seen[y.ID] != 2 {
+		t.Fatalf("B committed but the pull did not see it: %v", seen)
+	}
+	if seen[x.ID] == 2 {
+		t.Fatal("A is not committed yet, the pull must not see it")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	e.pull(t, cursor, seen)
+	if seen[x.ID] != 2 {
+		t.Fatalf("A committed after the phone's cursor moved past B, and the pull skipped it: %v", seen)
+	}
+}
+
+// TestPullUnderConcurrentWriters: many writers whose transactions overlap
+// and commit in random order while phones pull; in the end every phone has
+// seen every household's final version.
+func TestPullUnderConcurrentWriters(t *testing.T) {
+	e := newGapEnv(t, 12)
+	ctx := context.Background()
+	final := map[uuid.UUID]int64{}
+	var mu gosync.Mutex
+	var wg gosync.WaitGroup
+	stop := make(chan struct{})
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for i := 0; i < 15; i++ {
+				h := e.households[rng.IntN(len(e.households))]
+				err := e.store.Tx(ctx, func(tx *storage.Store) error {
+					cur, _, err := tx.HouseholdForUpdate(ctx, domain.HouseholdScope{RegionPath: e.supervisor.RegionPath}, domain.DateOf(time.Now()), h.ID)
+					if err != nil {
+						return err
+					}
+					time.Sleep(time.Duration(rng.IntN(4)) * time.Millisecond)
+					if err := bump(ctx, tx, cur, cur.Version, fmt.Sprintf("1380000%04d", rng.IntN(10000))); err != nil {
+						return err
+					}
+					mu.Lock()
+					if cur.Version+1 > final[h.ID] {
+						final[h.ID] = cur.Version + 1
+					}
+					mu.Unlock()
+					time.Sleep(time.Duration(rng.IntN(4)) * time.Millisecond) // commit later than others began
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	phones := make([]map[uuid.UUID]int64, 3)
+	cursors := make([]string, 3)
+	var pw gosync.WaitGroup
+	for i := range phones {
+		phones[i] = map[uuid.UUID]int64{}
+		pw.Add(1)
+		go func(i int) {
+			defer pw.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					cursors[i] = e.pull(t, cursors[i], phones[i])
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(stop)
+	pw.Wait()
+	for i := range phones {
+		cursors[i] = e.pull(t, cursors[i], phones[i]) // the phone's last sync
+		for id, v := range final {
+			if phones[i][id] != v {
+				t.Errorf("phone %d saw version %d of a household whose final version is %d", i, phones[i][id], v)
+			}
+		}
+	}
+}

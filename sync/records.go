@@ -1,0 +1,541 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"fieldvisit/domain"
+	"fieldvisit/storage"
+	"fieldvisit/wire"
+)
+
+// recordTx applies one change inside its savepoint.
+type recordTx struct {
+	*batch
+	tx  *storage.Store
+	ptr string
+	ch  wire.Change
+}
+
+type recordOutcome struct {
+	Status      string
+	Version     int64
+	ConflictIDs []uuid.UUID
+	Flags       []domain.Flag
+}
+
+func (r recordTx) run(ctx context.Context) (recordOutcome, error) {
+	if r.ch.ID == uuid.Nil {
+		return recordOutcome{}, reject(r.ptr+"/id", "required", "id is required (a UUID made by the phone)", "缺少记录编号id")
+	}
+	switch r.ch.Entity + ":" + r.ch.Op {
+	case wire.EntityVisit + ":" + wire.OpCreate:
+		return r.createVisit(ctx)
+	case wire.EntityVisit + ":" + wire.OpUpdate:
+		return r.updateVisit(ctx)
+	case wire.EntityVisit + ":" + wire.OpDelete:
+		return r.deleteVisit(ctx)
+	case wire.EntityHousehold + ":" + wire.OpUpdate:
+		return r.updateHousehold(ctx)
+	case wire.EntityMember + ":" + wire.OpUpdate:
+		return r.updateMember(ctx)
+	}
+	switch r.ch.Entity {
+	case wire.EntityVisit, wire.EntityHousehold, wire.EntityMember:
+		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones may create, update and delete visits and update households and members",
+			"手机端只能新增、修改、删除走访记录，修改农户和成员信息")
+	}
+	return recordOutcome{}, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household or member", "记录类型无效")
+}
+
+func (r recordTx) requireBase() error {
+	if r.ch.BaseVersion < 1 {
+		return reject(r.ptr+"/base_version", "required", "base_version (the version the edit was made from) is required", "缺少base_version")
+	}
+	return nil
+}
+
+func (r recordTx) checkBase(current int64) error {
+	if r.ch.BaseVersion > current {
+		return reject(r.ptr+"/base_version", "out_of_range", "base_version is newer than the stored record", "base_version大于服务器上的版本")
+	}
+	return nil
+}
+
+// visitFields are the JSON names of a visit's editable fields.
+var visitFields = jsonFieldSet(domain.VisitDetails{})
+
+func jsonFieldSet(v any) map[string]bool {
+	m, _ := fieldsOf(v)
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+func (r recordTx) decodeVisit() (domain.VisitDetails, string, error) {
+	var d domain.VisitDetails
+	if len(r.ch.Data) == 0 {
+		return d, "", reject(r.ptr+"/data", "required", "data holds the visit", "缺少走访内容data")
+	}
+	if err := strictDecode(r.ptr+"/data", r.ch.Data, &d); err != nil {
+		return d, "", err
+	}
+	var startedText string
+	_ = json.Unmarshal(r.ch.Data["started_at"], &startedText)
+	var fe domain.FieldErrors
+	d.Validate(&fe, r.ptr+"/data")
+	if err := fe.Err(); err != nil {
+		return d, "", rejectAll("", err)
+	}
+	return d, startedText, nil
+}
+
+// visibleHousehold finds the household a visit is for: in the caller's scope
+// now, or paired with the caller on the day of the visit (a visit recorded
+// before a re-pairing still syncs). Anything else is "not found".
+func (r recordTx) visibleHousehold(ctx context.Context, id uuid.UUID, day domain.Date) (domain.Household, error) {
+	h, err := r.tx.Household(ctx, r.p.HouseholdScope(), r.today, id)
+	if err == nil {
+		return h, nil
+	}
+	if !domain.IsCode(err, domain.CodeNotFound) {
+		return h, err
+	}
+	notFound := reject(r.ptr+"/household_id", "not_found", "household not found", "未找到该农户")
+	if r.p.Role != domain.RoleCadre {
+		return h, notFound
+	}
+	paired, perr := r.tx.PairedOn(ctx, r.p.UserID, id, day)
+	if perr != nil {
+		return h, perr
+	}
+	if !paired {
+		return h, notFound
+	}
+	h, err = r.tx.HouseholdByID(ctx, id)
+	if err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+func (r recordTx) createVisit(ctx context.Context) (recordOutcome, error) {
+	if r.ch.HouseholdID == nil {
+		return recordOutcome{}, reject(r.ptr+"/household_id", "required", "household_id is required", "缺少农户编号household_id")
+	}
+	d, startedText, err := r.decodeVisit()
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	existing, err := r.tx.VisitForUpdate(ctx, r.ch.ID)
+	switch {
+	case err == nil:
+		if existing.CadreID != r.p.UserID || existing.HouseholdID != *r.ch.HouseholdID {
+			return recordOutcome{}, reject(r.ptr+"/id", "id_taken", "this id belongs to another record", "该编号已被其他记录使用")
+		}
+		if sameDetails(existing.VisitDetails, d) {
+			return recordOutcome{Status: wire.StatusDuplicate, Version: existing.Version, Flags: existing.Flags}, nil
+		}
+		return recordOutcome{}, reject(r.ptr+"/id", "exists", "a visit with this id exists with other content; send an update with base_version",
+			"该走访记录已存在且内容不同，请以修改方式提交")
+	case !domain.IsCode(err, domain.CodeNotFound):
+		return recordOutcome{}, err
+	}
+	h, err := r.visibleHousehold(ctx, *r.ch.HouseholdID, domain.DateOf(d.StartedAt))
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	v := domain.Visit{ID: r.ch.ID, CountyID: h.CountyID, HouseholdID: h.ID, CadreID: r.p.UserID, DeviceID: r.req.DeviceID, VisitDetails: d,
+		StartedAtText: startedText, ReceivedAt: r.received, ClockOffsetMS: r.offsetMS, Version: 1, CreatedAt: r.received, UpdatedAt: r.received}
+	v.Flags = domain.ClockFlags(v, r.svc.cfg.Clock, h.RegisteredYear)
+	if err := r.tx.InsertVisit(ctx, v); err != nil {
+		return recordOutcome{}, err
+	}
+	return recordOutcome{Status: wire.StatusApplied, Version: 1, Flags: v.Flags}, nil
+}
+
+// sameDetails compares two visits' contents as instants, not spellings:
+// 09:30+08:00 and 01:30Z are the same start.
+func sameDetails(a, b domain.VisitDetails) bool {
+	fa, _ := fieldsOf(utcDetails(a))
+	fb, _ := fieldsOf(utcDetails(b))
+	for k := range visitFields {
+		if !SameJSON(fa[k], fb[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownVisit loads a visit the caller recorded; anyone else's is "not found".
+func (r recordTx) ownVisit(ctx context.Context) (domain.Visit, error) {
+	v, err := r.tx.VisitForUpdate(ctx, r.ch.ID)
+	if domain.IsCode(err, domain.CodeNotFound) || (err == nil && v.CadreID != r.p.UserID) {
+		return v, reject(r.ptr+"/id", "not_found", "visit not found", "未找到该走访记录")
+	}
+	return v, err
+}
+
+func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
+	if err := r.requireBase(); err != nil {
+		return recordOutcome{}, err
+	}
+	for f := range r.ch.Data {
+		if !visitFields[f] {
+			return recordOutcome{}, reject(r.ptr+"/data/"+f, "unknown_field", "not a visit field", "不是走访记录的字段")
+		}
+	}
+	if len(r.ch.Data) == 0 {
+		return recordOutcome{}, reject(r.ptr+"/data", "required", "data holds the changed fields", "缺少修改内容data")
+	}
+	v, err := r.ownVisit(ctx)
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	if v.Deleted {
+		return recordOutcome{}, reject(r.ptr+"/id", "deleted", "the visit was deleted", "该走访记录已删除")
+	}
+	if err := r.checkBase(v.Version); err != nil {
+		return recordOutcome{}, err
+	}
+	current, err := fieldsOf(utcDetails(v.VisitDetails))
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	merged, outcome, losses := Merge(current, canonicalTimes(r.ch.Data), canonicalTimes(r.ch.Base), r.ch.BaseVersion, v.Version)
+	var d domain.VisitDetails
+	if err := strictDecode(r.ptr+"/data", merged, &d); err != nil {
+		return recordOutcome{}, err
+	}
+	var fe domain.FieldErrors
+	d.Validate(&fe, r.ptr+"/data")
+	if err := fe.Err(); err != nil {
+		return recordOutcome{}, rejectAll("", err)
+	}
+	if sameDetails(v.VisitDetails, d) {
+		return recordOutcome{Status: wire.StatusDuplicate, Version: v.Version, Flags: v.Flags}, nil
+	}
+	nv := v
+	nv.VisitDetails, nv.DeviceID, nv.Version, nv.UpdatedAt = d, r.req.DeviceID, v.Version+1, r.received
+	if raw, ok := r.ch.Data["started_at"]; ok {
+		_ = json.Unmarshal(raw, &nv.StartedAtText)
+	}
+	h, err := r.tx.HouseholdByID(ctx, v.HouseholdID)
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	nv.Flags = domain.ClockFlags(nv, r.svc.cfg.Clock, h.RegisteredYear)
+	if err := r.tx.SaveVisit(ctx, nv, v.Version); err != nil {
+		return recordOutcome{}, err
+	}
+	ids, err := r.keepLosses(ctx, wire.EntityVisit, v.ID, v.CountyID, v.HouseholdID, losses, v.Version, nv.Version, &v.CadreID)
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	return recordOutcome{Status: outcome, Version: nv.Version, ConflictIDs: ids, Flags: nv.Flags}, nil
+}
+
+func (r recordTx) deleteVisit(ctx context.Context) (recordOutcome, error) {
+	if err := r.requireBase(); err != nil {
+		return recordOutcome{}, err
+	}
+	v, err := r.ownVisit(ctx)
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	if v.Deleted {
+		return recordOutcome{Status: wire.StatusDuplicate, Version: v.Version}, nil
+	}
+	if err := r.checkBase(v.Version); err != nil {
+		return recordOutcome{}, err
+	}
+	nv := v
+	nv.Deleted, nv.DeviceID, nv.Version, nv.UpdatedAt = true, r.req.DeviceID, v.Version+1, r.received
+	if err := r.tx.SaveVisit(ctx, nv, v.Version); err != nil {
+		return recordOutcome{}, err
+	}
+	if r.ch.BaseVersion == v.Version {
+		return recordOutcome{Status: wire.StatusApplied, Version: nv.Version}, nil
+	}
+	// Deleted from an older version: edits made since on another device
+	// are kept whole for review.
+	lost, _ := json.Marshal(wire.FromVisit(v))
+	ids, err := r.keepLosses(ctx, wire.EntityVisit, v.ID, v.CountyID, v.HouseholdID,
+		[]FieldLoss{{Field: "deleted", Lost: lost, Won: json.RawMessage("true")}}, v.Version, nv.Version, &v.CadreID)
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	return recordOutcome{Status: wire.StatusConflict, Version: nv.Version, ConflictIDs: ids}, nil
+}
+
+func (r recordTx) keepLosses(ctx context.Context, entity string, id, county, household uuid.UUID, losses []FieldLoss, lostVersion, wonVersion int64, lostBy *uuid.UUID) ([]uuid.UUID, error) {
+	if len(losses) == 0 {
+		return nil, nil
+	}
+	won := r.p.UserID
+	cs := make([]storage.Conflict, len(losses))
+	ids := make([]uuid.UUID, len(losses))
+	for i, l := range losses {
+		ids[i] = uuid.New()
+		cs[i] = storage.Conflict{ID: ids[i], CountyID: county, Entity: entity, EntityID: id, HouseholdID: household, Field: l.Field,
+			BaseValue: l.Base, LostValue: l.Lost, WonValue: l.Won, LostVersion: lostVersion, WonVersion: wonVersion, LostBy: lostBy,
+			WonBy: &won, WonDevice: r.req.DeviceID, CreatedAt: r.received}
+	}
+	return ids, r.tx.InsertConflicts(ctx, cs)
+}
+
+// Household and member fields a cadre's phone may change. Status, poverty
+// type, pairing, identity and location in the register are the server's
+// (supervisors change them through the register, with dates and reasons).
+var (
+	householdEditable = map[string]bool{"phone": true, "address": true, "home": true, "housing_structure": true,
+		"housing_safety_grade": true, "housing_area": true, "arable_land": true, "annual_income": true, "income_notes": true, "causes": true}
+	memberEditable = map[string]bool{"phone": true, "health": true, "disability": true, "education": true, "work": true}
+)
+
+// checkEditable refuses fields outside the editable set, naming them.
+func (r recordTx) checkEditable(editable map[string]bool, known map[string]bool) error {
+	if len(r.ch.Data) == 0 {
+		return reject(r.ptr+"/data", "required", "data holds the changed fields", "缺少修改内容data")
+	}
+	fields := make([]string, 0, len(r.ch.Data))
+	for f := range r.ch.Data {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	for _, f := range fields {
+		switch {
+		case editable[f]:
+		case known[f]:
+			return reject(r.ptr+"/data/"+f, "server_authority", f+" is changed only by supervisors through the register",
+				"该字段只能由扶贫办在系统中修改")
+		default:
+			return reject(r.ptr+"/data/"+f, "unknown_field", "not a field of this record", "不是该记录的字段")
+		}
+	}
+	return nil
+}
+
+var (
+	householdKnown = jsonFieldSet(wire.Household{})
+	memberKnown    = jsonFieldSet(wire.Member{})
+)
+
+func pick(all map[string]json.RawMessage, keep map[string]bool) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(keep))
+	for k := range keep {
+		out[k] = all[k]
+	}
+	return out
+}
+
+func (r recordTx) updateHousehold(ctx context.Context) (recordOutcome, error) {
+	if err := r.requireBase(); err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkEditable(householdEditable, householdKnown); err != nil {
+		return recordOutcome{}, err
+	}
+	h, by, err := r.tx.HouseholdForUpdate(ctx, r.p.HouseholdScope(), r.today, r.ch.ID)
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return recordOutcome{}, reject(r.ptr+"/id", "not_found", "household not found", "未找到该农户")
+	}
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkBase(h.Version); err != nil {
+		return recordOutcome{}, err
+	}
+	all, err := fieldsOf(wire.FromHousehold(h))
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	merged, outcome, losses := Merge(pick(all, householdEditable), r.ch.Data, r.ch.Base, r.ch.BaseVersion, h.Version)
+	var in householdFields
+	if err := strictDecode(r.ptr+"/data", merged, &in); err != nil {
+		return recordOutcome{}, err
+	}
+	d := in.apply(h.HouseholdDetails)
+	var fe domain.FieldErrors
+	d.Validate(&fe)
+	if err := fe.Err(); err != nil {
+		return recordOutcome{}, rejectAll(r.ptr+"/data", err)
+	}
+	nh := h
+	nh.HouseholdDetails, nh.Version, nh.UpdatedAt = d, h.Version+1, r.received
+	if err := r.tx.SaveHouseholdDetails(ctx, nh, h.Version, r.p.UserID); err != nil {
+		return recordOutcome{}, err
+	}
+	ids, err := r.keepLosses(ctx, wire.EntityHousehold, h.ID, h.CountyID, h.ID, losses, h.Version, nh.Version, by)
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	return recordOutcome{Status: outcome, Version: nh.Version, ConflictIDs: ids}, nil
+}
+
+func (r recordTx) updateMember(ctx context.Context) (recordOutcome, error) {
+	if err := r.requireBase(); err != nil {
+		return recordOutcome{}, err
+	}
+	if r.ch.HouseholdID == nil {
+		return recordOutcome{}, reject(r.ptr+"/household_id", "required", "household_id is required", "缺少农户编号household_id")
+	}
+	if err := r.checkEditable(memberEditable, memberKnown); err != nil {
+		return recordOutcome{}, err
+	}
+	notFound := reject(r.ptr+"/id", "not_found", "member not found", "未找到该家庭成员")
+	h, err := r.tx.Household(ctx, r.p.HouseholdScope(), r.today, *r.ch.HouseholdID)
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return recordOutcome{}, notFound
+	}
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	m, by, err := r.tx.MemberForUpdate(ctx, h.CountyID, h.ID, r.ch.ID)
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return recordOutcome{}, notFound
+	}
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkBase(m.Version); err != nil {
+		return recordOutcome{}, err
+	}
+	all, err := fieldsOf(wire.FromMember(m, r.p))
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	merged, outcome, losses := Merge(pick(all, memberEditable), r.ch.Data, r.ch.Base, r.ch.BaseVersion, m.Version)
+	var in memberFields
+	if err := strictDecode(r.ptr+"/data", merged, &in); err != nil {
+		return recordOutcome{}, err
+	}
+	d := m.MemberDetails
+	d.Phone, d.Health, d.Disability, d.Education, d.Work = in.Phone, in.Health, in.Disability, in.Education, in.Work
+	var fe domain.FieldErrors
+	d.Validate(&fe, "", r.today)
+	// Only the fields a phone can send are judged here; identity fields
+	// already stored are the register's business.
+	if err := keepFields(fe.Err(), memberEditable); err != nil {
+		return recordOutcome{}, rejectAll(r.ptr+"/data", err)
+	}
+	nm := m
+	nm.MemberDetails, nm.Version, nm.UpdatedAt = d, m.Version+1, r.received
+	if err := r.tx.SaveMemberDetails(ctx, nm, m.Version, r.p.UserID); err != nil {
+		return recordOutcome{}, err
+	}
+	ids, err := r.keepLosses(ctx, wire.EntityMember, m.ID, m.CountyID, h.ID, losses, m.Version, nm.Version, by)
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	return recordOutcome{Status: outcome, Version: nm.Version, ConflictIDs: ids}, nil
+}
+
+func keepFields(err error, keep map[string]bool) error {
+	de, ok := err.(*domain.Error)
+	if !ok {
+		return err
+	}
+	var fs []domain.FieldError
+	for _, f := range de.Fields {
+		if keep[strings.TrimPrefix(f.Field, "/")] {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return domain.Invalid(fs...)
+}
+
+// householdFields are the household fields a phone may change, by JSON name.
+type householdFields struct {
+	Phone              string           `json:"phone"`
+	Address            string           `json:"address"`
+	Home               *domain.GeoPoint `json:"home"`
+	HousingStructure   string           `json:"housing_structure"`
+	HousingSafetyGrade string           `json:"housing_safety_grade"`
+	HousingArea        *float64         `json:"housing_area"`
+	ArableLand         *float64         `json:"arable_land"`
+	AnnualIncome       *float64         `json:"annual_income"`
+	IncomeNotes        string           `json:"income_notes"`
+	Causes             []string         `json:"causes"`
+}
+
+func (f householdFields) apply(d domain.HouseholdDetails) domain.HouseholdDetails {
+	d.Phone, d.Address, d.Home, d.HousingStructure, d.HousingSafetyGrade = f.Phone, f.Address, f.Home, f.HousingStructure, f.HousingSafetyGrade
+	d.HousingArea, d.ArableLand, d.AnnualIncome, d.IncomeNotes, d.Causes = f.HousingArea, f.ArableLand, f.AnnualIncome, f.IncomeNotes, f.Causes
+	if d.Causes == nil {
+		d.Causes = []string{}
+	}
+	return d
+}
+
+type memberFields struct {
+	Phone      string `json:"phone"`
+	Health     string `json:"health"`
+	Disability string `json:"disability"`
+	Education  string `json:"education"`
+	Work       string `json:"work"`
+}
+
+func utcDetails(d domain.VisitDetails) domain.VisitDetails {
+	d.StartedAt = d.StartedAt.UTC()
+	if d.EndedAt != nil {
+		e := d.EndedAt.UTC()
+		d.EndedAt = &e
+	}
+	gps := make([]domain.GPSStamp, len(d.GPS))
+	for i, g := range d.GPS {
+		g.DeviceTime = g.DeviceTime.UTC()
+		gps[i] = g
+	}
+	d.GPS = gps
+	if d.Checklist == nil {
+		d.Checklist = map[string]domain.ChecklistEntry{}
+	}
+	for _, s := range []*[]string{&d.Measures, &d.MetWith} {
+		if *s == nil {
+			*s = []string{}
+		}
+	}
+	if d.Photos == nil {
+		d.Photos = []domain.PhotoRef{}
+	}
+	return d
+}
+
+// canonicalTimes rewrites the time-bearing visit fields of a phone's edit in
+// UTC, so that comparing them with stored values compares instants. Values
+// that do not parse are left for validation to refuse.
+func canonicalTimes(m map[string]json.RawMessage) map[string]json.RawMessage {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	for _, k := range []string{"started_at", "ended_at"} {
+		var t *time.Time
+		if raw, ok := m[k]; ok && json.Unmarshal(raw, &t) == nil && t != nil {
+			u := t.UTC()
+			out[k], _ = json.Marshal(u)
+		}
+	}
+	var gps []domain.GPSStamp
+	if raw, ok := m["gps"]; ok && json.Unmarshal(raw, &gps) == nil {
+		for i := range gps {
+			gps[i].DeviceTime = gps[i].DeviceTime.UTC()
+		}
+		out["gps"], _ = json.Marshal(gps)
+	}
+	return out
+}

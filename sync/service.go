@@ -1,0 +1,269 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"fieldvisit/domain"
+	"fieldvisit/storage"
+	"fieldvisit/wire"
+)
+
+// Store is the persistence sync needs; *storage.Store implements it.
+type Store interface {
+	Tx(ctx context.Context, fn func(tx *storage.Store) error) error
+	StoredResponse(ctx context.Context, userID uuid.UUID, key string) (string, int, []byte, error)
+	SequenceChanges(ctx context.Context) (int64, error)
+	Changes(ctx context.Context, f storage.ChangeFilter) ([]storage.Change, error)
+	HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Household, error)
+	MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Member, error)
+	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Pairing, error)
+	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
+	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
+	Members(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Member, error)
+	MemberByID(ctx context.Context, id uuid.UUID) (domain.Member, error)
+	PairingByID(ctx context.Context, id uuid.UUID) (domain.Pairing, error)
+	HouseholdByID(ctx context.Context, id uuid.UUID) (domain.Household, error)
+	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
+	Visits(ctx context.Context, f storage.VisitFilter) ([]domain.Visit, int64, error)
+	Conflicts(ctx context.Context, f storage.ConflictFilter) ([]storage.Conflict, int64, error)
+	DeleteExpiredKeys(ctx context.Context, now time.Time) (int64, error)
+}
+
+var _ Store = (*storage.Store)(nil)
+
+// Config tunes the protocol; zero values take the defaults.
+type Config struct {
+	KeepKeys time.Duration     // how long a push answer is replayable (≥ 90 days)
+	Clock    domain.ClockRules // what device times are plausible
+}
+
+// Service runs pushes and pulls.
+type Service struct {
+	store Store
+	cfg   Config
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewService builds the sync service; now is the server clock.
+func NewService(store Store, cfg Config, now func() time.Time, log *slog.Logger) *Service {
+	if cfg.KeepKeys < 90*24*time.Hour {
+		cfg.KeepKeys = 90 * 24 * time.Hour
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: store, cfg: cfg, now: now, log: log}
+}
+
+var keyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)
+
+// KeyProblem says what is wrong with an Idempotency-Key header ("" if fine).
+func KeyProblem(key string) error {
+	if key == "" {
+		return domain.Invalid(domain.FieldError{Field: "Idempotency-Key", Reason: "required", Message: "the Idempotency-Key header is required",
+			MessageZH: "缺少Idempotency-Key请求头"})
+	}
+	if !keyPattern.MatchString(key) {
+		return domain.Invalid(domain.FieldError{Field: "Idempotency-Key", Reason: "invalid_format",
+			Message: "Idempotency-Key must be 1–100 letters, digits or . _ : -", MessageZH: "Idempotency-Key格式不正确"})
+	}
+	return nil
+}
+
+var errClaimed = errors.New("idempotency key already claimed")
+
+// Push applies a batch exactly once. body is the raw request (its hash binds
+// the key); req is it decoded. The answer and the batch's effects commit in
+// one transaction, so a 200 means both are durable, and a replay of the key
+// returns the stored bytes unchanged. The same key with another body is
+// refused.
+func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body []byte, req wire.PushRequest) ([]byte, error) {
+	if err := KeyProblem(key); err != nil {
+		return nil, err
+	}
+	if len(req.Changes) > wire.MaxPushChanges {
+		return nil, &domain.Error{Code: domain.CodeTooLarge, Message: "a batch holds at most 500 changes", MessageZH: "每批最多500条记录",
+			Fields: []domain.FieldError{{Field: "/changes", Reason: "too_many", Message: "at most 500 changes", MessageZH: "每批最多500条记录"}}}
+	}
+	var fe domain.FieldErrors
+	if !domain.ValidDeviceID(req.DeviceID) {
+		fe.Add("/device_id", "invalid_format", "device_id must be 1–100 letters, digits or . _ : -", "设备编号格式不正确")
+	}
+	if req.DeviceTime.IsZero() {
+		fe.Required("/device_time", "设备时间")
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	received := s.now().UTC()
+	var out []byte
+	err := s.store.Tx(ctx, func(tx *storage.Store) error {
+		claimed, err := tx.ClaimIdempotencyKey(ctx, p.UserID, key, hash, received, s.cfg.KeepKeys)
+		if err != nil {
+			return err
+		}
+		if !claimed {
+			return errClaimed
+		}
+		resp := wire.PushResponse{ReceivedAt: received, ClockOffsetMS: received.Sub(req.DeviceTime).Milliseconds(), Results: make([]wire.PushResult, 0, len(req.Changes))}
+		b := batch{svc: s, tx: tx, p: p, req: req, received: received, offsetMS: resp.ClockOffsetMS, today: domain.DateOf(received)}
+		for i, ch := range req.Changes {
+			r, err := b.apply(ctx, i, ch)
+			if err != nil {
+				return err // the database is gone: nothing of the batch commits
+			}
+			if r.Status == wire.StatusRejected {
+				resp.Rejected++
+			} else {
+				resp.Applied++
+			}
+			resp.Results = append(resp.Results, r)
+		}
+		if out, err = json.Marshal(resp); err != nil {
+			return err
+		}
+		return tx.SaveResponse(ctx, p.UserID, key, 200, out)
+	})
+	if errors.Is(err, errClaimed) {
+		return s.replay(ctx, p, key, hash)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Number the new feed rows now so phones see them on their next pull
+	// without waiting; a failure here only delays that.
+	if _, err := s.store.SequenceChanges(ctx); err != nil {
+		s.log.Warn("sequencing after push failed", "error", err.Error())
+	}
+	return out, nil
+}
+
+func (s *Service) replay(ctx context.Context, p domain.Principal, key, hash string) ([]byte, error) {
+	storedHash, _, body, err := s.store.StoredResponse(ctx, p.UserID, key)
+	if err != nil {
+		return nil, err
+	}
+	if storedHash != hash {
+		return nil, domain.Invalid(domain.FieldError{Field: "Idempotency-Key", Reason: "key_reused",
+			Message: "this Idempotency-Key was used for a different batch", MessageZH: "该Idempotency-Key已用于另一批数据，请使用新的Key"})
+	}
+	return body, nil
+}
+
+// CleanupKeys deletes idempotency keys past their expiry.
+func (s *Service) CleanupKeys(ctx context.Context) (int64, error) {
+	return s.store.DeleteExpiredKeys(ctx, s.now())
+}
+
+// batch is one push being applied inside its transaction.
+type batch struct {
+	svc      *Service
+	tx       *storage.Store
+	p        domain.Principal
+	req      wire.PushRequest
+	received time.Time
+	offsetMS int64
+	today    domain.Date
+}
+
+// rejection is a per-record refusal: its savepoint rolls back, the batch goes on.
+type rejection struct{ fields []domain.FieldError }
+
+func (r *rejection) Error() string { return "rejected" }
+
+func reject(field, reason, msg, msgZH string) error {
+	return &rejection{fields: []domain.FieldError{{Field: field, Reason: reason, Message: msg, MessageZH: msgZH}}}
+}
+
+func rejectAll(prefix string, err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) && len(de.Fields) > 0 {
+		fs := make([]domain.FieldError, len(de.Fields))
+		for i, f := range de.Fields {
+			f.Field = prefix + f.Field
+			fs[i] = f
+		}
+		return &rejection{fields: fs}
+	}
+	return err
+}
+
+// apply runs one change in a savepoint: a rejection or an unexpected error
+// rolls back that change only. Only an outage aborts the batch.
+func (b *batch) apply(ctx context.Context, i int, ch wire.Change) (wire.PushResult, error) {
+	ptr := "/changes/" + strconv.Itoa(i)
+	res := wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID}
+	err := b.tx.Tx(ctx, func(rtx *storage.Store) error {
+		r := recordTx{batch: b, tx: rtx, ptr: ptr, ch: ch}
+		out, err := r.run(ctx)
+		if err != nil {
+			return err
+		}
+		res.Status, res.Version, res.ConflictIDs, res.Flags = out.Status, out.Version, out.ConflictIDs, out.Flags
+		return nil
+	})
+	var rej *rejection
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &rej):
+		res.Status, res.Errors = wire.StatusRejected, rej.fields
+		return res, nil
+	case domain.IsCode(err, domain.CodeUnavailable):
+		return res, err
+	default:
+		b.svc.log.Error("push record failed", "error", err.Error(), "entity", ch.Entity, "request_id", b.p.RequestID)
+		res.Status = wire.StatusRejected
+		res.Errors = []domain.FieldError{{Field: ptr, Reason: "internal_error", Message: "the server could not store this record; it was logged", MessageZH: "服务器未能保存该记录，已记录日志"}}
+		return res, nil
+	}
+}
+
+// strictDecode decodes fields into dst, naming the offending field.
+func strictDecode(prefix string, fields map[string]json.RawMessage, dst any) error {
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return reject(prefix, "invalid_value", "data is not a JSON object", "data应为JSON对象")
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return reject(prefix+"/"+te.Field, "invalid_type", "expected "+te.Type.String(), "字段类型不正确")
+		}
+		msg := err.Error()
+		for f := range fields {
+			if bytes.Contains([]byte(msg), []byte(`"`+f+`"`)) {
+				return reject(prefix+"/"+f, "unknown_field", msg, "不接受该字段")
+			}
+		}
+		// Values the field type refuses (a bad time, a bad UUID): find which.
+		for f, raw := range fields {
+			probe := map[string]json.RawMessage{f: raw}
+			pb, _ := json.Marshal(probe)
+			if json.Unmarshal(pb, dst) != nil {
+				return reject(prefix+"/"+f, "invalid_value", "value has the wrong form", "字段值格式不正确")
+			}
+		}
+		return reject(prefix, "invalid_value", msg, "字段值格式不正确")
+	}
+	return nil
+}

@@ -47,8 +47,8 @@ func visitChange(id, household uuid.UUID, notes string, lat float64) map[string]
 		"kind": "assist", "started_at": "2026-11-20T09:30:00+08:00", "ended_at": "2026-11-20T10:05:00+08:00", "notes": notes,
 		"checklist": map[string]any{"food": map[string]any{"answer": "met"}, "housing": map[string]any{"answer": "problem", "note": "屋顶漏雨"}},
 		"measures":  []string{"policy_briefing"}, "met_with": []string{"张三"}, "household_confirmed": true,
-		"gps":       []map[string]any{{"lat": lat, "lon": 113.6, "accuracy": 12, "provider": "gps", "mock": false, "device_time": "2026-11-20T09:31:00+08:00"}},
-		"photos":    []any{}}}
+		"gps":    []map[string]any{{"lat": lat, "lon": 113.6, "accuracy": 12, "provider": "gps", "mock": false, "device_time": "2026-11-20T09:31:00+08:00"}},
+		"photos": []any{}}}
 }
 
 func batch(device string, deviceTime time.Time, changes ...map[string]any) map[string]any {

@@ -18,7 +18,16 @@ import (
 const (
 	ctxRequestID = "fieldvisit.request_id"
 	ctxPrincipal = "fieldvisit.principal"
+	ctxLogger    = "fieldvisit.logger"
 )
+
+// loggerOf returns the service's logger for this request.
+func loggerOf(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(ctxLogger); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -60,6 +69,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func observe(log *slog.Logger, m *metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
+		c.Set(ctxLogger, log)
 		c.Next()
 		route := c.FullPath()
 		if route == "" {

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -65,7 +64,7 @@ func ProblemType(code domain.Code) string { return "urn:fieldvisit:problem:" + s
 func writeError(c *gin.Context, err error) {
 	var de *domain.Error
 	if !errors.As(err, &de) {
-		slog.ErrorContext(c.Request.Context(), "unhandled error", "error", err.Error(), "request_id", requestID(c), "path", c.FullPath())
+		loggerOf(c).ErrorContext(c.Request.Context(), "unhandled error", "error", err.Error(), "request_id", requestID(c), "path", c.FullPath())
 		de = &domain.Error{Code: domain.CodeInternal, Message: "an unexpected error occurred", MessageZH: "服务器出现意外错误，请稍后重试或联系管理员"}
 	}
 	k, ok := kinds[de.Code]
@@ -73,7 +72,7 @@ func writeError(c *gin.Context, err error) {
 		k = kinds[domain.CodeInternal]
 	}
 	if de.Code == domain.CodeUnavailable || de.Code == domain.CodeInternal {
-		slog.WarnContext(c.Request.Context(), "request failed", "code", string(de.Code), "error", de.Error(), "request_id", requestID(c))
+		loggerOf(c).WarnContext(c.Request.Context(), "request failed", "code", string(de.Code), "error", de.Error(), "request_id", requestID(c))
 	}
 	if de.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(de.RetryAfter.Seconds()))))

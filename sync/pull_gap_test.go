@@ -199,3 +199,36 @@ func TestPullUnderConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestIdempotencyKeysAreKept90Days: a key answers replays until its
+// retention ends, and the cleanup removes it only after that.
+func TestIdempotencyKeysAreKept90Days(t *testing.T) {
+	e := newGapEnv(t, 1)
+	ctx := context.Background()
+	clock := time.Now()
+	// Asking for one hour still keeps keys the protocol's 90 days.
+	svc := fvsync.NewService(e.store, fvsync.Config{KeepKeys: time.Hour}, func() time.Time { return clock }, nil)
+	body := []byte(`{"device_id":"p","device_time":"2026-11-23T10:00:00+08:00","changes":[]}`)
+	req := wire.PushRequest{DeviceID: "p", DeviceTime: clock}
+	p := domain.Principal{UserID: uuid.New(), Role: domain.RoleCadre, RegionPath: e.supervisor.RegionPath}
+	first, err := svc.Push(ctx, p, "k", body, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		after   time.Duration
+		deleted int64
+	}{{89 * 24 * time.Hour, 0}, {91 * 24 * time.Hour, 1}} {
+		clock = time.Now().Add(tc.after)
+		n, err := svc.CleanupKeys(ctx)
+		if err != nil || n != tc.deleted {
+			t.Fatalf("cleanup after %v deleted %d (%v), want %d", tc.after, n, err, tc.deleted)
+		}
+		if tc.deleted == 0 {
+			again, err := svc.Push(ctx, p, "k", body, req)
+			if err != nil || string(again) != string(first) {
+				t.Fatalf("within retention the key must replay: %v", err)
+			}
+		}
+	}
+}

@@ -134,6 +134,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go a.housekeeping(ctx, time.Hour)
 	select {
 	case err := <-errc:
 		return err
@@ -149,4 +150,24 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// housekeeping deletes push answers past their retention (≥ 90 days) once
+// an interval. Every replica may run it: the delete is idempotent.
+func (a *App) housekeeping(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := a.Sync.CleanupKeys(ctx)
+		if err != nil {
+			a.Log.Warn("idempotency key cleanup failed", "error", err.Error())
+		} else if n > 0 {
+			a.Log.Info("idempotency keys expired", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -13,12 +13,19 @@ import (
 type Store struct {
 	db      *gorm.DB
 	dialect Dialect
+	inTxn   bool // bound to a transaction by Tx: its methods join it
 }
 
 // NewStore wraps an opened database.
 func NewStore(db *DB) *Store { return &Store{db: db.Gorm, dialect: db.Dialect} }
 
+// inTx runs fn in a transaction. A Store already bound to one by Tx runs fn
+// in it directly: the caller's transaction (or savepoint) makes the whole
+// unit atomic, and a nested savepoint per method would only add round trips.
 func (s *Store) inTx(ctx context.Context, what string, fn func(tx *gorm.DB) error) error {
+	if s.inTxn {
+		return translate(fn(s.db.WithContext(ctx)), what)
+	}
 	return translate(s.db.WithContext(ctx).Transaction(fn), what)
 }
 

@@ -17,7 +17,7 @@ import (
 // while the rest of the batch commits.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect})
+		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true})
 	}), "transaction")
 }
 

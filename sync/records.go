@@ -101,8 +101,15 @@ func (r recordTx) decodeVisit() (domain.VisitDetails, string, error) {
 // now, or paired with the caller on the day of the visit (a visit recorded
 // before a re-pairing still syncs). Anything else is "not found".
 func (r recordTx) visibleHousehold(ctx context.Context, id uuid.UUID, day domain.Date) (domain.Household, error) {
+	if h, ok := r.households[id]; ok {
+		return h, nil
+	}
 	h, err := r.tx.Household(ctx, r.p.HouseholdScope(), r.today, id)
 	if err == nil {
+		if r.households == nil {
+			r.households = map[uuid.UUID]domain.Household{}
+		}
+		r.households[id] = h
 		return h, nil
 	}
 	if !domain.IsCode(err, domain.CodeNotFound) {

@@ -181,6 +181,9 @@ type batch struct {
 	received time.Time
 	offsetMS int64
 	today    domain.Date
+	// households caches the scope lookups of this batch: a phone's batch
+	// holds many visits to the same few households.
+	households map[uuid.UUID]domain.Household
 }
 
 // rejection is a per-record refusal: its savepoint rolls back, the batch goes on.

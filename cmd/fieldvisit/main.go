@@ -30,6 +30,7 @@ usage:
   fieldvisit migrate [flags]          apply database migrations
   fieldvisit import [flags] FILE      import households, members, cadres and pairings from a 台账 (CSV/XLSX)
   fieldvisit init [flags]             bootstrap an empty database: top region and first admin
+  fieldvisit bench [flags] sync       measure push, replay and pull against the raw database ceiling
 
 run "fieldvisit COMMAND -h" for the flags of a command.
 `
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCmd(ctx, args[1:], stdout, stderr)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "init":
 		return initCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":

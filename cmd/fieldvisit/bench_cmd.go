@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"fieldvisit/domain"
+	"fieldvisit/registry"
+	"fieldvisit/storage"
+	"fieldvisit/wire"
+)
+
+// benchCmd measures the sync path against the raw ceiling of the same
+// database in the same run, so the figures are ratios that survive noisy
+// machines: B1 push ingest vs batched INSERT … ON CONFLICT of the same rows,
+// B2 a replayed batch vs its first push, B4 a fresh phone's full pull vs
+// raw SELECTs of the same rows.
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("postgres", env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"PostgreSQL server; a scratch database is created on it and dropped afterwards")
+	rounds := fs.Int("rounds", 6, "B1 rounds of 4 phones × 500 visits")
+	households := fs.Int("households", 2000, "B4: households paired with the pulling cadre")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
+		return errors.New("usage: fieldvisit bench [flags] sync")
+	}
+	dbURL, drop, err := scratchDatabase(ctx, *server)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	app, err := NewApp(ctx, Config{DataDir: mustTemp(), DatabaseURL: dbURL, HashConcurrency: 4, ShutdownTimeout: time.Second}, newLogger(io.Discard, "error"))
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	srv := httptest.NewServer(app.Handler)
+	defer srv.Close()
+	fx, err := benchFixture(ctx, app, *households)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "fieldvisit bench sync — PostgreSQL, %d households paired with the pulling cadre\n\n", *households)
+
+	// B1: push ingest vs raw batched INSERT … ON CONFLICT.
+	var pushDur, rawDur time.Duration
+	var firstBodies [][]byte
+	var firstKeys []string
+	for r := 0; r < *rounds; r++ {
+		bodies := make([][]byte, 4)
+		keys := make([]string, 4)
+		for p := range bodies {
+			bodies[p] = visitBatch(fx.households[p], 500, fmt.Sprintf("bench-%d-%d", r, p))
+			keys[p] = fmt.Sprintf("b1-%d-%d", r, p)
+		}
+		d, err := parallel(4, func(p int) error { return benchPush(srv.URL, fx.tokens[p], keys[p], bodies[p]) })
+		if err != nil {
+			return err
+		}
+		pushDur += d
+		if r == 0 {
+			firstBodies, firstKeys = bodies, keys
+		}
+		rows := make([][]visitInsert, 4)
+		conns := make([]*pgx.Conn, 4)
+		for p := range rows {
+			rows[p] = rawVisits(fx, p, 500)
+			if conns[p], err = pgx.Connect(ctx, dbURL); err != nil {
+				return err
+			}
+		}
+		// Connections are opened before the clock starts: the ceiling is
+		// the database's own insert speed, not connection set-up.
+		d, err = parallel(4, func(p int) error { return rawInsert(ctx, conns[p], fx.county, fx.cadres[p], rows[p]) })
+		for _, c := range conns {
+			c.Close(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		rawDur += d
+	}
+	n := float64(*rounds * 4 * 500)
+	pushRate, rawRate := n/pushDur.Seconds(), n/rawDur.Seconds()
+	b1 := pushRate / rawRate
+
+	// B2: replaying the first round's batches vs pushing them first.
+	var replayDur time.Duration
+	for i := 0; i < 3; i++ {
+		d, err := parallel(4, func(p int) error { return benchPush(srv.URL, fx.tokens[p], firstKeys[p], firstBodies[p]) })
+		if err != nil {
+			return err
+		}
+		replayDur += d
+	}
+	b2 := (replayDur.Seconds() / 3) / (pushDur.Seconds() / float64(*rounds))
+
+	// B4: a fresh phone's full pull vs raw SQL reading the same rows.
+	var pullDur, selDur time.Duration
+	var pulled int
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		c, err := benchPull(srv.URL, fx.pullToken)
+		if err != nil {
+			return err
+		}
+		pullDur += time.Since(start)
+		pulled = c
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			return err
+		}
+		start = time.Now()
+		_, err = rawScope(ctx, conn, fx.pullCadre)
+		selDur += time.Since(start)
+		conn.Close(ctx)
+		if err != nil {
+			return err
+		}
+	}
+	b4 := pullDur.Seconds() / selDur.Seconds()
+
+	fmt.Fprintf(stdout, "| bench | measured | raw ceiling (same run) | ratio | goal |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(stdout, "| B1 push ingest, 4 phones × 500-visit batches | %.0f visits/s | %.0f rows/s (INSERT … ON CONFLICT, 500-row statements, 4 conns) | %.2f | ≥ 0.33 |\n", pushRate, rawRate, b1)
+	fmt.Fprintf(stdout, "| B2 replay of a batch vs its first push | %.1f ms | %.1f ms | %.3f | ≤ 0.10 |\n",
+		replayDur.Seconds()/3*1000, pushDur.Seconds()/float64(*rounds)*1000, b2)
+	fmt.Fprintf(stdout, "| B4 fresh phone full pull (%d records) vs raw SELECT | %.1f ms | %.1f ms | %.2f× | ≤ 1.5× |\n",
+		pulled, pullDur.Seconds()/3*1000, selDur.Seconds()/3*1000, b4)
+	return nil
+}
+
+func mustTemp() string {
+	d, err := osMkdirTemp()
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+type benchFix struct {
+	tokens     []string
+	cadres     []uuid.UUID
+	households []uuid.UUID // one per pushing phone
+	county     uuid.UUID
+	pullCadre  uuid.UUID
+	pullToken  string
+}
+
+// benchFixture builds a county with four pushing cadres (one household
+// each) and one cadre paired with n households of 3 members.
+func benchFixture(ctx context.Context, app *App, n int) (benchFix, error) {
+	var fx benchFix
+	countyID := uuid.New()
+	path := "/" + countyID.String() + "/"
+	fx.county = countyID
+	st := app.Store
+	if err := st.CreateRegion(ctx, domain.Region{ID: countyID, Level: domain.LevelCounty, Code: "410122000000", Name: "基准县", Path: path, CountyID: &countyID}, storage.AuditEntry{}); err != nil {
+		return fx, err
+	}
+	hash, err := app.Auth.Hasher().Hash(ctx, "bench-password-1")
+	if err != nil {
+		return fx, err
+	}
+	admin := domain.User{ID: uuid.New(), Username: "bench-admin", DisplayName: "admin", Role: domain.RoleAdmin, RegionID: countyID, RegionPath: path, Active: true, Duties: []domain.Duty{}}
+	if err := st.CreateUser(ctx, admin, hash, storage.AuditEntry{}); err != nil {
+		return fx, err
+	}
+	ap := domain.Principal{UserID: admin.ID, Role: domain.RoleAdmin, RegionID: countyID, RegionPath: path}
+	town, err := app.Registry.CreateRegion(ctx, ap, registry.NewRegion{ParentID: &countyID, Level: domain.LevelTown, Code: "410122100000", Name: "镇"})
+	if err != nil {
+		return fx, err
+	}
+	village, err := app.Registry.CreateRegion(ctx, ap, registry.NewRegion{ParentID: &town.ID, Level: domain.LevelVillage, Code: "410122100201", Name: "村"})
+	if err != nil {
+		return fx, err
+	}
+	cadre := func(name string) (domain.User, error) {
+		u := domain.User{ID: uuid.New(), Username: name, DisplayName: name, Role: domain.RoleCadre, RegionID: village.ID, RegionPath: village.Path, Active: true, Duties: []domain.Duty{}}
+		return u, st.CreateUser(ctx, u, hash, storage.AuditEntry{})
+	}
+	today := domain.DateOf(time.Now())
+	now := time.Now().UTC()
+	var plan storage.ImportPlan
+	addHousehold := func(c domain.User, members int) uuid.UUID {
+		h := domain.Household{ID: uuid.New(), CountyID: countyID, RegionID: village.ID, VillageID: village.ID, Status: domain.StatusRegistered,
+			PovertyType: domain.PovertyOrdinary, Version: 1, CreatedAt: now, UpdatedAt: now,
+			HouseholdDetails: domain.HouseholdDetails{HeadName: "户主", Causes: []string{"illness"}, Home: &domain.GeoPoint{Lat: 34.7, Lon: 113.6}}}
+		plan.Households = append(plan.Households, storage.ImportedHousehold{Household: h, RegionPath: village.Path})
+		plan.StatusChanges = append(plan.StatusChanges, domain.StatusChange{ID: uuid.New(), CountyID: countyID, HouseholdID: h.ID, To: h.Status, EffectiveOn: today, RecordedAt: now})
+		for m := 0; m < members; m++ {
+			mem := domain.Member{ID: uuid.New(), CountyID: countyID, HouseholdID: h.ID, Version: 1, CreatedAt: now, UpdatedAt: now,
+				MemberDetails: domain.MemberDetails{Name: fmt.Sprintf("成员%d", m), Relation: map[bool]string{true: "head", false: "child"}[m == 0]}}
+			plan.Members = append(plan.Members, mem)
+		}
+		plan.Pairings = append(plan.Pairings, domain.Pairing{ID: uuid.New(), CountyID: countyID, HouseholdID: h.ID, CadreID: c.ID, StartOn: today, CreatedAt: now})
+		return h.ID
+	}
+	for p := 0; p < 4; p++ {
+		c, err := cadre(fmt.Sprintf("bench-phone-%d", p))
+		if err != nil {
+			return fx, err
+		}
+		fx.households = append(fx.households, addHousehold(c, 1))
+		fx.cadres = append(fx.cadres, c.ID)
+		tok, err := app.Auth.Login(ctx, c.Username, "bench-password-1", "bench", "127.0.0.1", "bench")
+		if err != nil {
+			return fx, err
+		}
+		fx.tokens = append(fx.tokens, tok.AccessToken)
+	}
+	pc, err := cadre("bench-puller")
+	if err != nil {
+		return fx, err
+	}
+	fx.pullCadre = pc.ID
+	for i := 0; i < n; i++ {
+		addHousehold(pc, 3)
+	}
+	if err := st.ApplyImport(ctx, plan); err != nil {
+		return fx, err
+	}
+	tok, err := app.Auth.Login(ctx, pc.Username, "bench-password-1", "bench", "127.0.0.1", "bench")
+	if err != nil {
+		return fx, err
+	}
+	fx.pullToken = tok.AccessToken
+	return fx, nil
+}
+
+func visitBatch(household uuid.UUID, n int, note string) []byte {
+	changes := make([]wire.Change, n)
+	started := time.Now().Add(-time.Hour)
+	for i := range changes {
+		hid := household
+		data, _ := json.Marshal(domain.VisitDetails{Kind: domain.KindAssist, StartedAt: started, Notes: note + "：了解家庭收入和医疗报销情况",
+			Checklist: map[string]domain.ChecklistEntry{"food": {Answer: "met"}, "housing": {Answer: "met"}},
+			Measures:  []string{"policy_briefing"}, MetWith: []string{"户主"},
+			GPS: []domain.GPSStamp{{Lat: 34.7, Lon: 113.6, Accuracy: 10, Provider: "gps", DeviceTime: started}}})
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(data, &m)
+		changes[i] = wire.Change{Entity: wire.EntityVisit, Op: wire.OpCreate, ID: uuid.New(), HouseholdID: &hid, Data: m}
+	}
+	b, _ := json.Marshal(wire.PushRequest{DeviceID: "bench", DeviceTime: time.Now(), Changes: changes})
+	return b
+}
+
+func benchPush(base, token, key string, body []byte) error {
+	req, _ := http.NewRequest("POST", base+"/api/v1/sync/push", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || bytes.Contains(b, []byte(`"rejected"`)) && !bytes.Contains(b, []byte(`"rejected":0`)) {
+		return fmt.Errorf("push: %d %.300s", res.StatusCode, b)
+	}
+	return nil
+}
+
+func benchPull(base, token string) (int, error) {
+	cursor, count := "", 0
+	for {
+		req, _ := http.NewRequest("GET", base+"/api/v1/sync/pull?limit=2000&cursor="+url.QueryEscape(cursor), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		var page wire.PullResponse
+		err = json.NewDecoder(res.Body).Decode(&page)
+		res.Body.Close()
+		if err != nil {
+			return 0, err
+		}
+		count += len(page.Changes)
+		cursor = page.Cursor
+		if !page.HasMore {
+			return count, nil
+		}
+	}
+}
+
+func parallel(n int, fn func(i int) error) (time.Duration, error) {
+	start := time.Now()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); errs[i] = fn(i) }(i)
+	}
+	wg.Wait()
+	return time.Since(start), errors.Join(errs...)
+}
+
+type visitInsert struct {
+	id, household uuid.UUID
+}
+
+func rawVisits(fx benchFix, p, n int) []visitInsert {
+	out := make([]visitInsert, n)
+	for i := range out {
+		out[i] = visitInsert{uuid.New(), fx.households[p]}
+	}
+	return out
+}
+
+// rawInsert is the ceiling for B1: the same visit rows (same columns and
+// JSON payloads) in one 500-row INSERT … ON CONFLICT, one transaction.
+func rawInsert(ctx context.Context, conn *pgx.Conn, county, cadre uuid.UUID, rows []visitInsert) error {
+	now := time.Now().UTC()
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO visits (county_id, id, household_id, cadre_id, device_id, kind, started_at, started_at_text, received_at,
+		clock_offset_ms, notes, checklist, measures, met_with, gps, photos, flags, version, created_at, updated_at) VALUES `)
+	args := []any{}
+	for i, r := range rows {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		b := len(args)
+		fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,'bench','assist',$%d,'',$%d,0,$%d,$%d,'[\"policy_briefing\"]','[\"户主\"]',$%d,'[]','[]',1,$%d,$%d)",
+			b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8, b+9, b+10, b+11)
+		args = append(args, county, r.id, r.household, cadre, now, now, "bench：了解家庭收入和医疗报销情况",
+			`{"food":{"answer":"met"},"housing":{"answer":"met"}}`, `[{"lat":34.7,"lon":113.6,"accuracy":10,"provider":"gps","mock":false,"device_time":"2026-11-23T10:00:00Z"}]`, now, now)
+	}
+	sb.WriteString(" ON CONFLICT DO NOTHING")
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+		tx.Rollback(ctx)
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// rawScope is the ceiling for B4: the cadre's households, members and
+// pairings read with plain SELECTs and scanned.
+func rawScope(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID) (int, error) {
+	n := 0
+	for _, q := range []string{
+		`SELECT h.* FROM households h JOIN pairings p ON p.county_id = h.county_id AND p.household_id = h.id WHERE p.cadre_id = $1 AND p.end_on IS NULL`,
+		`SELECT m.* FROM members m JOIN pairings p ON p.county_id = m.county_id AND p.household_id = m.household_id WHERE p.cadre_id = $1 AND p.end_on IS NULL`,
+		`SELECT * FROM pairings WHERE cadre_id = $1 AND end_on IS NULL`,
+	} {
+		rows, err := conn.Query(ctx, q, cadre)
+		if err != nil {
+			return 0, err
+		}
+		for rows.Next() {
+			if _, err := rows.Values(); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// scratchDatabase creates a database on the server for one bench run.
+func scratchDatabase(ctx context.Context, server string) (string, func(), error) {
+	u, err := url.Parse(server)
+	if err != nil {
+		return "", nil, err
+	}
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		return "", nil, fmt.Errorf("bench needs PostgreSQL: %w", err)
+	}
+	name := "fv_bench_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		conn.Close(ctx)
+		return "", nil, err
+	}
+	conn.Close(ctx)
+	u.Path = "/" + name
+	drop := func() {
+		c, err := pgx.Connect(context.Background(), server)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	}
+	return u.String(), drop, nil
+}
+
+func osMkdirTemp() (string, error) { return os.MkdirTemp("", "fieldvisit-bench-") }

@@ -51,14 +51,8 @@ func (s *Service) Household(ctx context.Context, p domain.Principal, id uuid.UUI
 	return s.store.Household(ctx, p.HouseholdScope(), s.today(), id)
 }
 
-// HouseholdFile is a household with its members and histories (一户一档).
-type HouseholdFile struct {
-	Household      domain.Household
-	Members        []domain.Member
-	StatusHistory  []domain.StatusChange
-	PovertyHistory []domain.PovertyTypeChange
-	OpenPairings   []domain.Pairing
-}
+// HouseholdFile is the domain type; the alias keeps call sites short.
+type HouseholdFile = domain.HouseholdFile
 
 // HouseholdFile returns the whole file of a visible household.
 func (s *Service) HouseholdFile(ctx context.Context, p domain.Principal, id uuid.UUID) (HouseholdFile, error) {

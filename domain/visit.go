@@ -222,7 +222,7 @@ func ClockFlags(v Visit, rules ClockRules, registeredYear *int) []Flag {
 	off := time.Duration(v.ClockOffsetMS) * time.Millisecond
 	if off > rules.MaxOffset || -off > rules.MaxOffset {
 		out = append(out, Flag{Code: "clock_offset", Message: "the phone's clock was off by " + off.Round(time.Second).String(),
-			MessageZH: "手机时间与服务器相差" + off.Round(time.Second).String(), Value: off.Seconds(), Limit: rules.MaxOffset.Seconds()})
+			MessageZH: "手机时间与服务器相差" + durationZH(off), Value: off.Seconds(), Limit: rules.MaxOffset.Seconds()})
 	}
 	corrected := v.StartedAt.Add(off)
 	if corrected.After(v.ReceivedAt.Add(rules.FutureSlack)) {
@@ -232,6 +232,26 @@ func ClockFlags(v Visit, rules ClockRules, registeredYear *int) []Flag {
 	if registeredYear != nil && DateOf(v.StartedAt).Year < *registeredYear {
 		out = append(out, Flag{Code: "before_registration", Message: "the visit is dated before the household was registered",
 			MessageZH: "走访日期早于该户建档时间", Value: float64(DateOf(v.StartedAt).Year), Limit: float64(*registeredYear)})
+	}
+	return out
+}
+
+// durationZH spells a clock difference the way a supervisor reads it:
+// 3天2小时, 15分钟.
+func durationZH(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	out := ""
+	if days > 0 {
+		out += strconv.Itoa(days) + "天"
+	}
+	if hours > 0 {
+		out += strconv.Itoa(hours) + "小时"
+	}
+	if mins > 0 || out == "" {
+		out += strconv.Itoa(mins) + "分钟"
 	}
 	return out
 }

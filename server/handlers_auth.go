@@ -121,5 +121,7 @@ func (h *handlers) vocabularies(c *gin.Context) {
 		"relations": domain.Relations, "health_states": domain.HealthStates, "disabilities": domain.Disabilities,
 		"education_levels": domain.EducationLevels, "work_states": domain.WorkStates, "roles": domain.Roles,
 		"ranks": domain.Ranks, "duties": domain.Duties,
+		"visit_kinds": domain.VisitKinds, "measures": domain.Measures, "checklist_items": domain.ChecklistItems,
+		"checklist_answers": domain.ChecklistAnswers, "gps_providers": domain.GPSProviders,
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -32,12 +34,28 @@ func (h *handlers) push(c *gin.Context) {
 		writeError(c, bodyReadError(err, maxPushBody))
 		return
 	}
-	req, err := decodePush(body)
+	if ct := c.ContentType(); ct != "application/json" {
+		writeError(c, malformed("Content-Type", "unsupported_media_type", "Content-Type must be application/json", "请求内容类型必须是application/json"))
+		return
+	}
+	req, bad, err := decodePush(body)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	out, err := h.Sync.Push(c.Request.Context(), p, key, body, req)
+	// A retried batch carries the device time it was formed with (the body
+	// is bound to its key); X-Device-Time, set per attempt, measures the
+	// clock now, so a batch that waited hours is not flagged as a bad clock.
+	if v := c.GetHeader("X-Device-Time"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeError(c, domain.Invalid(domain.FieldError{Field: "X-Device-Time", Reason: "invalid_format",
+				Message: "X-Device-Time must be an RFC 3339 time", MessageZH: "X-Device-Time格式不正确"}))
+			return
+		}
+		req.DeviceTime = t
+	}
+	out, err := h.Sync.Push(c.Request.Context(), p, key, body, req, bad)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -45,29 +63,57 @@ func (h *handlers) push(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json", out)
 }
 
-// decodePush checks the batch envelope. Record contents are judged one by
-// one in the service, so one bad visit is refused alone.
-func decodePush(body []byte) (wire.PushRequest, error) {
+// decodePush checks the batch envelope. Each change is decoded on its own:
+// one that does not even have the shape of a change is refused alone (its
+// errors returned by index), so it never blocks the others.
+func decodePush(body []byte) (wire.PushRequest, map[int][]domain.FieldError, error) {
 	var req wire.PushRequest
 	if len(bytes.TrimSpace(body)) == 0 {
-		return req, malformed("body", "required", "request body is empty", "请求内容为空")
+		return req, nil, malformed("body", "required", "request body is empty", "请求内容为空")
 	}
 	if !utf8Valid(body) {
-		return req, malformed("body", "invalid_utf8", "request body is not valid UTF-8", "请求内容包含无效的字符编码")
+		return req, nil, malformed("body", "invalid_utf8", "request body is not valid UTF-8", "请求内容包含无效的字符编码")
+	}
+	var env struct {
+		DeviceID   string            `json:"device_id"`
+		DeviceTime json.RawMessage   `json:"device_time"`
+		Changes    []json.RawMessage `json:"changes"`
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
-	if err := d.Decode(&req); err != nil {
+	if err := d.Decode(&env); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return req, syntaxProblem(err)
+			return req, nil, syntaxProblem(err)
 		}
-		return req, decodeProblem(err)
+		return req, nil, decodeProblem(err)
 	}
 	if d.More() {
-		return req, malformed("body", "trailing_data", "request body has data after the JSON value", "请求内容在JSON之后还有多余数据")
+		return req, nil, malformed("body", "trailing_data", "request body has data after the JSON value", "请求内容在JSON之后还有多余数据")
 	}
-	return req, nil
+	req.DeviceID = env.DeviceID
+	if len(env.DeviceTime) > 0 && string(env.DeviceTime) != "null" {
+		if err := json.Unmarshal(env.DeviceTime, &req.DeviceTime); err != nil {
+			return req, nil, domain.Invalid(domain.FieldError{Field: "/device_time", Reason: "invalid_format",
+				Message: "device_time must be an RFC 3339 time with offset", MessageZH: "设备时间格式不正确"})
+		}
+	}
+	req.Changes = make([]wire.Change, len(env.Changes))
+	var bad map[int][]domain.FieldError
+	for i, raw := range env.Changes {
+		cd := json.NewDecoder(bytes.NewReader(raw))
+		cd.DisallowUnknownFields()
+		if err := cd.Decode(&req.Changes[i]); err != nil {
+			if bad == nil {
+				bad = map[int][]domain.FieldError{}
+			}
+			fe := decodeProblem(err).(*domain.Error).Fields[0]
+			fe.Field = "/changes/" + strconv.Itoa(i) + strings.TrimSuffix(fe.Field, "/")
+			bad[i] = []domain.FieldError{fe}
+			req.Changes[i] = wire.Change{}
+		}
+	}
+	return req, bad, nil
 }
 
 // pull streams the caller's feed page: each change is encoded as it is

@@ -119,15 +119,16 @@ func (s *Store) UpdateMember(ctx context.Context, m domain.Member, expectedVersi
 // the audit log keeps the record of it.
 func (s *Store) DeleteMember(ctx context.Context, countyID, householdID, id uuid.UUID, audit AuditEntry) error {
 	return s.inTx(ctx, "member", func(tx *gorm.DB) error {
-		res := tx.Where("county_id = ? AND household_id = ? AND id = ?", countyID, householdID, id).Delete(&memberRow{})
-		if res.Error != nil {
-			return res.Error
+		var row memberRow
+		if err := s.locking(tx).Where("county_id = ? AND household_id = ? AND id = ?", countyID, householdID, id).Take(&row).Error; err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return domain.NotFound("member")
+		if err := tx.Where("county_id = ? AND id = ?", countyID, id).Delete(&memberRow{}).Error; err != nil {
+			return err
 		}
+		// The tombstone outranks every version a phone may hold.
 		hid := householdID
-		if err := appendChange(tx, s.dialect, Change{CountyID: countyID, Entity: "member", EntityID: id, HouseholdID: &hid, Op: "delete", Version: 0}); err != nil {
+		if err := appendChange(tx, s.dialect, Change{CountyID: countyID, Entity: "member", EntityID: id, HouseholdID: &hid, Op: "delete", Version: row.Version + 1}); err != nil {
 			return err
 		}
 		return appendAudit(tx, audit)

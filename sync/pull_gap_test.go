@@ -211,7 +211,7 @@ func TestIdempotencyKeysAreKept90Days(t *testing.T) {
 	body := []byte(`{"device_id":"p","device_time":"2026-11-23T10:00:00+08:00","changes":[]}`)
 	req := wire.PushRequest{DeviceID: "p", DeviceTime: clock}
 	p := domain.Principal{UserID: uuid.New(), Role: domain.RoleCadre, RegionPath: e.supervisor.RegionPath}
-	first, err := svc.Push(ctx, p, "k", body, req)
+	first, err := svc.Push(ctx, p, "k", body, req, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestIdempotencyKeysAreKept90Days(t *testing.T) {
 			t.Fatalf("cleanup after %v deleted %d (%v), want %d", tc.after, n, err, tc.deleted)
 		}
 		if tc.deleted == 0 {
-			again, err := svc.Push(ctx, p, "k", body, req)
+			again, err := svc.Push(ctx, p, "k", body, req, nil)
 			if err != nil || string(again) != string(first) {
 				t.Fatalf("within retention the key must replay: %v", err)
 			}

@@ -364,7 +364,11 @@ func (r recordTx) updateHousehold(ctx context.Context) (recordOutcome, error) {
 	if err != nil {
 		return recordOutcome{}, err
 	}
-	merged, outcome, losses := Merge(pick(all, householdEditable), r.ch.Data, r.ch.Base, r.ch.BaseVersion, h.Version)
+	current := pick(all, householdEditable)
+	merged, outcome, losses := Merge(current, r.ch.Data, r.ch.Base, r.ch.BaseVersion, h.Version)
+	if unchanged(current, merged) {
+		return recordOutcome{Status: wire.StatusDuplicate, Version: h.Version}, nil
+	}
 	var in householdFields
 	if err := strictDecode(r.ptr+"/data", merged, &in); err != nil {
 		return recordOutcome{}, err
@@ -372,7 +376,9 @@ func (r recordTx) updateHousehold(ctx context.Context) (recordOutcome, error) {
 	d := in.apply(h.HouseholdDetails)
 	var fe domain.FieldErrors
 	d.Validate(&fe)
-	if err := fe.Err(); err != nil {
+	// Judge only what the phone sent: a bad value stored by an import in
+	// another field must not block a cadre's phone-number fix.
+	if err := keepFields(fe.Err(), sent(r.ch.Data)); err != nil {
 		return recordOutcome{}, rejectAll(r.ptr+"/data", err)
 	}
 	nh := h
@@ -419,7 +425,11 @@ func (r recordTx) updateMember(ctx context.Context) (recordOutcome, error) {
 	if err != nil {
 		return recordOutcome{}, err
 	}
-	merged, outcome, losses := Merge(pick(all, memberEditable), r.ch.Data, r.ch.Base, r.ch.BaseVersion, m.Version)
+	current := pick(all, memberEditable)
+	merged, outcome, losses := Merge(current, r.ch.Data, r.ch.Base, r.ch.BaseVersion, m.Version)
+	if unchanged(current, merged) {
+		return recordOutcome{Status: wire.StatusDuplicate, Version: m.Version}, nil
+	}
 	var in memberFields
 	if err := strictDecode(r.ptr+"/data", merged, &in); err != nil {
 		return recordOutcome{}, err
@@ -430,7 +440,7 @@ func (r recordTx) updateMember(ctx context.Context) (recordOutcome, error) {
 	d.Validate(&fe, "", r.today)
 	// Only the fields a phone can send are judged here; identity fields
 	// already stored are the register's business.
-	if err := keepFields(fe.Err(), memberEditable); err != nil {
+	if err := keepFields(fe.Err(), sent(r.ch.Data)); err != nil {
 		return recordOutcome{}, rejectAll(r.ptr+"/data", err)
 	}
 	nm := m
@@ -443,6 +453,25 @@ func (r recordTx) updateMember(ctx context.Context) (recordOutcome, error) {
 		return recordOutcome{}, err
 	}
 	return recordOutcome{Status: outcome, Version: nm.Version, ConflictIDs: ids}, nil
+}
+
+// unchanged reports whether an edit leaves every field as stored (a resent
+// edit): answered as a duplicate, with no new version.
+func unchanged(current, merged map[string]json.RawMessage) bool {
+	for k, v := range merged {
+		if !SameJSON(current[k], v) {
+			return false
+		}
+	}
+	return true
+}
+
+func sent(data map[string]json.RawMessage) map[string]bool {
+	out := make(map[string]bool, len(data))
+	for k := range data {
+		out[k] = true
+	}
+	return out
 }
 
 func keepFields(err error, keep map[string]bool) error {

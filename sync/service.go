@@ -92,7 +92,10 @@ var errClaimed = errors.New("idempotency key already claimed")
 // one transaction, so a 200 means both are durable, and a replay of the key
 // returns the stored bytes unchanged. The same key with another body is
 // refused.
-func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body []byte, req wire.PushRequest) ([]byte, error) {
+//
+// malformed holds, by index, the changes that could not even be decoded;
+// they are answered as rejected with those errors.
+func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body []byte, req wire.PushRequest, malformed map[int][]domain.FieldError) ([]byte, error) {
 	if err := KeyProblem(key); err != nil {
 		return nil, err
 	}
@@ -125,8 +128,10 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 		resp := wire.PushResponse{ReceivedAt: received, ClockOffsetMS: received.Sub(req.DeviceTime).Milliseconds(), Results: make([]wire.PushResult, 0, len(req.Changes))}
 		b := batch{svc: s, tx: tx, p: p, req: req, received: received, offsetMS: resp.ClockOffsetMS, today: domain.DateOf(received)}
 		for i, ch := range req.Changes {
-			r, err := b.apply(ctx, i, ch)
-			if err != nil {
+			var r wire.PushResult
+			if fields, bad := malformed[i]; bad {
+				r = wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID, Status: wire.StatusRejected, Errors: fields}
+			} else if r, err = b.apply(ctx, i, ch); err != nil {
 				return err // the database is gone: nothing of the batch commits
 			}
 			if r.Status == wire.StatusRejected {

@@ -127,6 +127,8 @@ func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
 			map[string]any{"entity": "household", "op": "update", "id": hA, "base_version": 1, "data": map[string]any{"colour": "red"}},
 			map[string]any{"entity": "rule", "op": "create", "id": uuid.New()},
 			visitChange(good2, hA, "也好", 34.7),
+			map[string]any{"entity": "visit", "op": "create", "id": "not-a-uuid"},
+			map[string]any{"entity": "visit", "op": "update", "id": uuid.New(), "base_version": "two"},
 		)).pushResult(t)
 		want := []struct{ status, pointer string }{
 			{wire.StatusApplied, ""},
@@ -138,6 +140,8 @@ func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
 			{wire.StatusRejected, "/changes/6/data/colour"},
 			{wire.StatusRejected, "/changes/7/entity"},
 			{wire.StatusApplied, ""},
+			{wire.StatusRejected, "/changes/9"},
+			{wire.StatusRejected, "/changes/10/base_version"},
 		}
 		for i, w := range want {
 			got := res.Results[i]
@@ -427,4 +431,28 @@ func TestPullFollowsScope(t *testing.T) {
 			t.Fatalf("a forged cursor: want 422, got %d", r.Status)
 		}
 	})
+}
+
+// TestDeletedMemberTombstoneOutranksThePhone: a member deleted in the
+// register reaches a phone as a tombstone with a version above the one it
+// holds, so a phone keeping the higher version drops the member.
+func TestDeletedMemberTombstoneOutranksThePhone(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	tok := e.login(t, "cadre-a")
+	_, cursor := e.pullAll(t, tok, "", 100)
+	m := e.householdA.Members[0]
+	path := "/api/v1/households/" + e.householdA.Household.ID.String() + "/members/" + m.ID.String()
+	if r := e.do(t, "DELETE", path, e.login(t, "supervisor-a"), nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete member: %d %s", r.Status, r.Body)
+	}
+	changes, _ := e.pullAll(t, tok, cursor, 100)
+	for _, c := range changes {
+		if c.Entity == wire.EntityMember && c.ID == m.ID && c.Op == wire.OpDelete {
+			if c.Version <= m.Version {
+				t.Fatalf("tombstone version %d does not outrank the phone's %d", c.Version, m.Version)
+			}
+			return
+		}
+	}
+	t.Fatalf("no tombstone for the deleted member: %+v", changes)
 }

@@ -186,6 +186,8 @@ func TestEnumsMatchVocabularies(t *testing.T) {
 		"Relation": domain.Relations, "HealthStateOrEmpty": domain.HealthStates, "DisabilityOrEmpty": domain.Disabilities,
 		"EducationLevelOrEmpty": domain.EducationLevels, "WorkStateOrEmpty": domain.WorkStates, "Role": domain.Roles,
 		"RankOrEmpty": domain.Ranks, "DutyKind": domain.Duties,
+		"VisitKind": domain.VisitKinds, "Measure": domain.Measures, "ChecklistItem": domain.ChecklistItems,
+		"ChecklistAnswer": domain.ChecklistAnswers, "GPSProvider": domain.GPSProviders,
 	} {
 		ref, ok := schemas[name]
 		if !ok {
@@ -360,6 +362,12 @@ func TestLiveExchanges(t *testing.T) {
 		{"POST", "/api/v1/auth/login", "application/json", `{"username":"a","password":"b","device_id":"c","role":"admin"}`, 422},
 		{"POST", "/api/v1/auth/refresh", "application/json", `{"refresh_token":` + strings.Repeat(" ", 1<<20) + `""}`, 413},
 		{"POST", "/api/v1/auth/logout", "application/json", `{"refresh_token":7}`, 422},
+		{"POST", "/api/v1/sync/push", "application/json", `{}`, 401},
+		{"GET", "/api/v1/sync/pull?limit=10", "", "", 401},
+		{"GET", "/api/v1/visits", "", "", 401},
+		{"GET", "/api/v1/visits/" + id, "", "", 401},
+		{"GET", "/api/v1/conflicts?open=true", "", "", 401},
+		{"POST", "/api/v1/conflicts/" + id + "/resolve", "application/json", `{"resolution":"keep_won"}`, 401},
 	}
 	// A dependency that is down makes /readyz answer 503 with Retry-After.
 	down := server.New(server.Deps{Ready: []server.ReadyCheck{

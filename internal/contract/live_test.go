@@ -5,12 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"fieldvisit/auth"
 	"fieldvisit/demo"
@@ -20,6 +25,7 @@ import (
 	"fieldvisit/registry"
 	"fieldvisit/server"
 	"fieldvisit/storage"
+	fvsync "fieldvisit/sync"
 )
 
 // client drives the real handler and validates every exchange.
@@ -40,9 +46,19 @@ func (c *client) call(method, target, body string, want int, validReq bool) map[
 
 func (c *client) raw(method, target, contentType string, body []byte, want int, validReq bool) map[string]any {
 	c.t.Helper()
+	m, _ := c.send(method, target, contentType, nil, body, want, validReq)
+	return m
+}
+
+// send is raw with extra request headers; it also returns the body as sent.
+func (c *client) send(method, target, contentType string, hdr http.Header, body []byte, want int, validReq bool) (map[string]any, []byte) {
+	c.t.Helper()
 	req := httptest.NewRequest(method, target, bytes.NewReader(body))
 	if len(body) > 0 {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -60,7 +76,7 @@ func (c *client) raw(method, target, contentType string, body []byte, want int, 
 	c.v.CheckResponse(c.t, req, res.StatusCode, res.Header, out)
 	var m map[string]any
 	_ = json.Unmarshal(out, &m)
-	return m
+	return m, out
 }
 
 func str(m map[string]any, path ...string) string {
@@ -123,6 +139,7 @@ func TestLiveAgainstDemoCounty(t *testing.T) {
 			return importer.Import(ctx, store, r, opt)
 		},
 		Ready: []server.ReadyCheck{{Name: "database", Check: db.Ping}, {Name: "blob_store", Check: func(context.Context) error { return nil }}},
+		Sync:  fvsync.NewService(store, fvsync.Config{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil))),
 	})
 	c := &client{t: t, h: h, v: v}
 	today := domain.DateOf(time.Now()).String()
@@ -266,5 +283,146 @@ func TestLiveAgainstDemoCounty(t *testing.T) {
 	insp.token = str(li, "access_token")
 	insp.call("GET", "/api/v1/pairings", "", 200, true)
 	insp.call("GET", "/api/v1/households/"+hid, "", 404, true)
+	insp.call("GET", "/api/v1/conflicts", "", 403, true)
+	insp.call("GET", "/api/v1/visits", "", 200, true)
+
+	liveSync(t, c, cadre01)
+
 	insp.call("POST", "/api/v1/auth/logout", `{"refresh_token":"`+str(li, "refresh_token")+`"}`, 204, true)
+}
+
+// pullAll pulls from cursor until has_more is false, `limit` at a time, and
+// returns every change and the last cursor.
+func (c *client) pullAll(cursor string, limit int) ([]map[string]any, string) {
+	c.t.Helper()
+	var all []map[string]any
+	for i := 0; i < 500; i++ {
+		target := "/api/v1/sync/pull?limit=" + strconv.Itoa(limit)
+		if cursor != "" {
+			target += "&cursor=" + url.QueryEscape(cursor)
+		}
+		page := c.call("GET", target, "", 200, true)
+		items, _ := page["changes"].([]any)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			all = append(all, m)
+		}
+		cursor = str(page, "cursor")
+		if page["has_more"] != true {
+			return all, cursor
+		}
+	}
+	c.t.Fatal("pull never ended")
+	return nil, ""
+}
+
+func (c *client) push(key, body string, want int, validReq bool) (map[string]any, []byte) {
+	c.t.Helper()
+	hdr := http.Header{}
+	if key != "" {
+		hdr.Set("Idempotency-Key", key)
+	}
+	return c.send("POST", "/api/v1/sync/push", "application/json", hdr, []byte(body), want, validReq)
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// liveSync drives the sync routes as a phone and a supervisor would: a
+// fresh pull, a push with every kind of change, its replay, a conflict and
+// its resolution, and an incremental pull that sees it all.
+func liveSync(t *testing.T, admin, phone *client) {
+	t.Helper()
+	pulled, cursor := phone.pullAll("", 7)
+	var hh, member map[string]any
+	for _, ch := range pulled {
+		data, _ := ch["data"].(map[string]any)
+		switch {
+		case hh == nil && ch["entity"] == "household" && ch["op"] == "upsert":
+			hh = data
+		case member == nil && ch["entity"] == "member" && ch["op"] == "upsert":
+			member = data
+		}
+	}
+	if hh == nil || member == nil {
+		t.Fatalf("a fresh pull of cadre01 has no household or member (%d changes)", len(pulled))
+	}
+	hid, hver, oldPhone := str(hh, "id"), str(hh, "version"), str(hh, "phone")
+	vid := uuid.NewString()
+	now := time.Now().Format(time.RFC3339)
+	envelope := func(changes ...string) string {
+		return `{"device_id":"cadre01-phone","device_time":"` + now + `","changes":[` + strings.Join(changes, ",") + `]}`
+	}
+	visit := `{"entity":"visit","op":"create","id":"` + vid + `","household_id":"` + hid + `","data":{"kind":"assist","started_at":"` + now + `",` +
+		`"ended_at":null,"notes":"契约走访","checklist":{"food":{"answer":"met"},"housing":{"answer":"problem","note":"屋顶漏雨"}},` +
+		`"measures":["policy_briefing"],"met_with":["户主"],"household_confirmed":true,"gps":[{"lat":32.1,"lon":114.9,"accuracy":15,` +
+		`"provider":"gps","mock":false,"device_time":"` + now + `"}],"photos":[]}}`
+	batch := envelope(visit,
+		`{"entity":"household","op":"update","id":"`+hid+`","base_version":`+hver+`,"data":{"phone":"13900000001"},"base":{"phone":`+quote(oldPhone)+`}}`,
+		`{"entity":"member","op":"update","id":"`+str(member, "id")+`","household_id":"`+str(member, "household_id")+`","base_version":`+str(member, "version")+`,`+
+			`"data":{"health":"chronic"},"base":{"health":`+quote(str(member, "health"))+`}}`)
+	res, raw := phone.push("contract-batch-1", batch, 200, true)
+	if str(res, "applied") != "3" {
+		t.Errorf("first push: %s", raw)
+	}
+	_, again := phone.push("contract-batch-1", batch, 200, true)
+	if !bytes.Equal(raw, again) {
+		t.Errorf("replay differs:\n%s\n%s", raw, again)
+	}
+	phone.push("contract-batch-1", envelope(), 422, true)
+	phone.push("", batch, 422, false)
+	phone.push("contract-batch-2", `{"device_id":"cadre01-phone","changes":[`, 400, false)
+
+	// One good and one bad record: the bad one is rejected alone.
+	bad := strings.Replace(strings.Replace(visit, vid, uuid.NewString(), 1), `"lat":32.1`, `"lat":95`, 1)
+	edit := `{"entity":"visit","op":"update","id":"` + vid + `","base_version":1,"data":{"notes":"补记"},"base":{"notes":"契约走访"}}`
+	res, raw = phone.push("contract-batch-3", envelope(edit, bad), 200, false)
+	if str(res, "applied") != "1" || str(res, "rejected") != "1" {
+		t.Errorf("mixed push: %s", raw)
+	}
+	// An edit of the phone number from the old version overlaps the first.
+	res, raw = phone.push("contract-batch-4", envelope(
+		`{"entity":"household","op":"update","id":"`+hid+`","base_version":`+hver+`,"data":{"phone":"13700000002"},"base":{"phone":`+quote(oldPhone)+`}}`,
+		`{"entity":"visit","op":"delete","id":"`+vid+`","base_version":2}`), 200, true)
+	if !strings.Contains(string(raw), `"status":"conflict"`) {
+		t.Errorf("overlapping edit: %s", raw)
+	}
+
+	phone.call("GET", "/api/v1/visits?include_deleted=true&household_id="+hid, "", 200, true)
+	phone.call("GET", "/api/v1/visits/"+vid, "", 200, true)
+	phone.call("GET", "/api/v1/visits?cadre_id=x", "", 422, false)
+	phone.call("GET", "/api/v1/visits/"+uuid.NewString(), "", 404, true)
+	admin.call("GET", "/api/v1/visits?limit=5", "", 200, true)
+	admin.call("GET", "/api/v1/visits/"+vid, "", 200, true)
+
+	next, _ := phone.pullAll(cursor, 50)
+	seen := map[string]bool{}
+	for _, ch := range next {
+		seen[str(ch, "entity")+":"+str(ch, "op")+":"+str(ch, "id")] = true
+	}
+	if !seen["visit:delete:"+vid] || !seen["household:upsert:"+hid] {
+		t.Errorf("incremental pull lacks the visit tombstone or the household: %v", seen)
+	}
+	phone.call("GET", "/api/v1/sync/pull?cursor=forged", "", 422, true)
+	phone.call("GET", "/api/v1/sync/pull?limit=2001", "", 422, false)
+
+	phone.call("GET", "/api/v1/conflicts", "", 403, true)
+	phone.call("POST", "/api/v1/conflicts/"+uuid.NewString()+"/resolve", `{"resolution":"keep_won"}`, 403, true)
+	inbox := admin.call("GET", "/api/v1/conflicts?open=true&household_id="+hid, "", 200, true)
+	conflict := first(inbox, "items")
+	if conflict == nil {
+		t.Fatalf("no open conflict for %s: %v", hid, inbox)
+	}
+	admin.call("GET", "/api/v1/conflicts?limit=200", "", 200, true)
+	admin.call("GET", "/api/v1/conflicts?open=maybe", "", 422, false)
+	admin.call("POST", "/api/v1/conflicts/"+str(conflict, "id")+"/resolve", `{"resolution":"merge"}`, 422, false)
+	admin.call("POST", "/api/v1/conflicts/"+uuid.NewString()+"/resolve", `{"resolution":"keep_won"}`, 404, true)
+	admin.call("POST", "/api/v1/conflicts/"+str(conflict, "id")+"/resolve", `{"resolution":"restore_lost"}`, 200, true)
+	admin.call("POST", "/api/v1/conflicts/"+str(conflict, "id")+"/resolve", `{"resolution":"keep_won"}`, 409, true)
+	admin.call("GET", "/api/v1/conflicts?open=false", "", 200, true)
+	if h := admin.call("GET", "/api/v1/households/"+hid, "", 200, true); str(h, "phone") != "13900000001" {
+		t.Errorf("restore_lost: phone = %q", str(h, "phone"))
+	}
 }

@@ -151,6 +151,7 @@ type feedWriter struct {
 	c       *gin.Context
 	started bool
 	n       int
+	buf     []byte
 }
 
 func (w *feedWriter) start() {
@@ -162,17 +163,37 @@ func (w *feedWriter) start() {
 	}
 }
 
+// emit writes one change. The envelope is spelled out by hand around the
+// record's already-encoded data: json.Marshal would re-validate and copy
+// every record a second time.
 func (w *feedWriter) emit(ch wire.PulledChange) error {
 	w.start()
-	b, err := json.Marshal(ch)
-	if err != nil {
-		return err
-	}
+	buf := w.buf[:0]
 	if w.n > 0 {
-		_, _ = w.c.Writer.WriteString(",")
+		buf = append(buf, ',')
 	}
 	w.n++
-	_, err = w.c.Writer.Write(b)
+	buf = append(buf, `{"entity":`...)
+	buf = strconv.AppendQuote(buf, ch.Entity)
+	buf = append(buf, `,"op":`...)
+	buf = strconv.AppendQuote(buf, ch.Op)
+	buf = append(buf, `,"id":"`...)
+	buf = append(buf, ch.ID.String()...)
+	buf = append(buf, '"')
+	if ch.HouseholdID != nil {
+		buf = append(buf, `,"household_id":"`...)
+		buf = append(buf, ch.HouseholdID.String()...)
+		buf = append(buf, '"')
+	}
+	buf = append(buf, `,"version":`...)
+	buf = strconv.AppendInt(buf, ch.Version, 10)
+	if len(ch.Data) > 0 {
+		buf = append(buf, `,"data":`...)
+		buf = append(buf, ch.Data...)
+	}
+	buf = append(buf, '}')
+	w.buf = buf
+	_, err := w.c.Writer.Write(buf)
 	return err
 }
 

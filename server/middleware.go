@@ -85,8 +85,8 @@ func observe(log *slog.Logger, m *metrics) gin.HandlerFunc {
 			attrs = append(attrs, "user_id", p.UserID.String(), "role", p.Role)
 		}
 		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
+		if status >= 500 && c.Request.Context().Err() == nil {
+			level = slog.LevelError // a client that hung up is not an outage
 		}
 		log.Log(c.Request.Context(), level, "http request", attrs...)
 	}

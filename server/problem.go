@@ -71,7 +71,7 @@ func writeError(c *gin.Context, err error) {
 	if !ok {
 		k = kinds[domain.CodeInternal]
 	}
-	if de.Code == domain.CodeUnavailable || de.Code == domain.CodeInternal {
+	if (de.Code == domain.CodeUnavailable || de.Code == domain.CodeInternal) && c.Request.Context().Err() == nil {
 		loggerOf(c).WarnContext(c.Request.Context(), "request failed", "code", string(de.Code), "error", de.Error(), "request_id", requestID(c))
 	}
 	if de.RetryAfter > 0 {

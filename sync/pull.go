@@ -266,7 +266,15 @@ func (pl puller) pairingChange(ctx context.Context, ch storage.Change) error {
 	if err != nil {
 		return err
 	}
-	if err := pl.pairing(pr); err != nil {
+	// A phone holds the pairings open today (that is what a fresh pull
+	// lists), so an ended one arrives as a tombstone.
+	if pr.ActiveOn(pl.today) {
+		err = pl.pairing(pr)
+	} else {
+		hid := pr.HouseholdID
+		err = pl.tombstone(wire.EntityPairing, pr.ID, &hid, 2)
+	}
+	if err != nil {
 		return err
 	}
 	mine := pr.CadreID == pl.p.UserID

@@ -154,7 +154,9 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 	}
 	// Number the new feed rows now so phones see them on their next pull
 	// without waiting; a failure here only delays that.
-	if _, err := s.store.SequenceChanges(ctx); err != nil {
+	// The batch is committed: number its feed rows even if the phone has
+	// already hung up.
+	if _, err := s.store.SequenceChanges(context.WithoutCancel(ctx)); err != nil {
 		s.log.Warn("sequencing after push failed", "error", err.Error())
 	}
 	return out, nil

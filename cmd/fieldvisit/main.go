@@ -4,6 +4,8 @@
 //	fieldvisit migrate          apply database migrations and print their status
 //	fieldvisit import FILE      import a 台账 spreadsheet (CSV or XLSX)
 //	fieldvisit init             create the top region and the first admin
+//	fieldvisit sim              simulate cadres syncing over a flaky link
+//	fieldvisit bench sync       measure sync against the raw database ceiling
 //
 // Settings come from flags or FIELDVISIT_* environment variables; see
 // README.md.
@@ -30,6 +32,7 @@ usage:
   fieldvisit migrate [flags]          apply database migrations
   fieldvisit import [flags] FILE      import households, members, cadres and pairings from a 台账 (CSV/XLSX)
   fieldvisit init [flags]             bootstrap an empty database: top region and first admin
+  fieldvisit sim [flags]              play cadres' offline trips over a flaky link and check nothing was lost or doubled
   fieldvisit bench [flags] sync       measure push, replay and pull against the raw database ceiling
 
 run "fieldvisit COMMAND -h" for the flags of a command.
@@ -58,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCmd(ctx, args[1:], stdout, stderr)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
+	case "sim":
+		return simCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "init":

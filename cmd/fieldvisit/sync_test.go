@@ -418,7 +418,7 @@ func TestPullFollowsScope(t *testing.T) {
 			t.Fatalf("re-pair: %d %s", r.Status, r.Body)
 		}
 		gone, _ := e.pullAll(t, tok, cursor, 50)
-		if !has(gone, "household", "delete", h.Household.ID) || !has(gone, "member", "delete", h.Members[0].ID) {
+		if !has(gone, "household", "delete", h.Household.ID) || !has(gone, "member", "delete", h.Members[0].ID) || !has(gone, "pairing", "delete", e.pairingA.ID) {
 			t.Fatalf("scope shrank but no tombstones: %+v", gone)
 		}
 		// The new cadre's phone, already synced once, gets the household whole.

@@ -1,0 +1,210 @@
+// Package clienttest starts the real fieldvisit server for the tests of the
+// client SDK and of the simulation: the `fieldvisit` binary built from this
+// module, run as `fieldvisit serve --demo` on a loopback port over a fresh
+// data directory (SQLite) or a fresh PostgreSQL database.
+//
+// The server runs as a child process because its wiring (NewApp) lives in
+// package main, which other packages cannot import; the binary is built
+// once per test process, and `serve --demo` seeds the demo county (demo
+// accounts admin, supervisor, cadre01…, password demo.Password) before it
+// starts listening.
+package clienttest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"fieldvisit/internal/testkit"
+)
+
+// Server is a running fieldvisit server.
+type Server struct {
+	URL         string
+	DataDir     string
+	DatabaseURL string // "" for SQLite
+	cmd         *exec.Cmd
+	logs        *syncBuffer
+	done        chan struct{}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds cmd/fieldvisit once per test process and returns its path.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		// One binary at a fixed place, replaced by rename: a test process
+		// running the previous one keeps its (unlinked) file, and nothing
+		// piles up in the temporary directory run after run.
+		dir := filepath.Join(os.TempDir(), "fieldvisit-clienttest")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			buildErr = err
+			return
+		}
+		tmp, err := os.CreateTemp(dir, "build-*")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		tmp.Close()
+		goBin := "go"
+		if _, err := exec.LookPath(goBin); err != nil {
+			if root := os.Getenv("GOROOT"); root != "" {
+				goBin = filepath.Join(root, "bin", "go")
+			}
+		}
+		cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "fieldvisit/cmd/fieldvisit")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp.Name())
+			buildErr = fmt.Errorf("go build fieldvisit: %v\n%s", err, out)
+			return
+		}
+		binPath = filepath.Join(dir, "fieldvisit")
+		if err := os.Rename(tmp.Name(), binPath); err != nil {
+			os.Remove(tmp.Name())
+			buildErr = err
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return binPath
+}
+
+var servingLine = regexp.MustCompile(`serving on (http://[0-9.:\[\]a-z]+)`)
+
+// Start runs `fieldvisit serve --demo` on dialect "sqlite" or "postgres"
+// and stops it when the test ends. The PostgreSQL database is a fresh one
+// from testkit (the test is skipped without a server, except under CI).
+func Start(tb testing.TB, dialect string) *Server {
+	tb.Helper()
+	bin := Binary(tb)
+	s := &Server{DataDir: tb.TempDir(), logs: &syncBuffer{}, done: make(chan struct{})}
+	switch dialect {
+	case "sqlite":
+	case "postgres":
+		s.DatabaseURL = testkit.NewPostgresDatabase(tb)
+	default:
+		tb.Fatalf("clienttest: unknown dialect %q", dialect)
+	}
+	args := []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--data-dir", s.DataDir, "--database-url", s.DatabaseURL,
+		"--log-level", "warn", "--shutdown-timeout", "3s"}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Env = cleanEnv()
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.cmd.Stderr = s.logs
+	if err := s.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(s.logs, line)
+			if m := servingLine.FindStringSubmatch(line); m != nil && !sent {
+				urls <- m[1]
+				sent = true
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.done)
+	}()
+	tb.Cleanup(func() { s.Stop(tb) })
+	select {
+	case s.URL = <-urls:
+	case <-s.done:
+		tb.Fatalf("fieldvisit serve exited before serving:\n%s", s.logs.String())
+	case <-time.After(3 * time.Minute):
+		tb.Fatalf("fieldvisit serve did not start within 3 minutes:\n%s", s.logs.String())
+	}
+	return s
+}
+
+// Stop ends the server (SIGTERM, then SIGKILL after 10 s); safe to call twice.
+func (s *Server) Stop(tb testing.TB) {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	if tb.Failed() {
+		tb.Logf("fieldvisit server log (tail):\n%s", tail(s.logs.String(), 4000))
+	}
+}
+
+// Logs returns what the server wrote so far.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// Context is a context that ends with the test (or in 10 minutes).
+func Context(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// cleanEnv drops FIELDVISIT_* settings of the developer's shell so the
+// flags alone decide.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if len(kv) > 11 && kv[:11] == "FIELDVISIT_" && !bytes.HasPrefix([]byte(kv), []byte("FIELDVISIT_TEST_")) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

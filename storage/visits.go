@@ -217,3 +217,13 @@ func (s *Store) PairedOn(ctx context.Context, cadreID, householdID uuid.UUID, d 
 		Where("cadre_id = ? AND household_id = ? AND start_on <= ? AND (end_on IS NULL OR end_on > ?)", cadreID, householdID, day, day).Count(&n).Error
 	return n > 0, translate(err, "pairing")
 }
+
+// PairedSince reports whether cadreID was paired with the household at any
+// time from day since onwards (a pairing that ended on or after since, or is
+// still open).
+func (s *Store) PairedSince(ctx context.Context, cadreID, householdID uuid.UUID, since domain.Date) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&pairingRow{}).
+		Where("cadre_id = ? AND household_id = ? AND (end_on IS NULL OR end_on >= ?)", cadreID, householdID, toSQLDate(since)).Count(&n).Error
+	return n > 0, translate(err, "pairing")
+}

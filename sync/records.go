@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -97,10 +98,42 @@ func (r recordTx) decodeVisit() (domain.VisitDetails, string, error) {
 	return d, startedText, nil
 }
 
+// pairingGrace is how long after a pairing ended its cadre's visits are
+// still taken: a cadre offline for days may visit before learning of a
+// re-pairing, and that visit happened. It is kept, flagged outside_pairing.
+const pairingGrace = 30
+
 // visibleHousehold finds the household a visit is for: in the caller's scope
-// now, or paired with the caller on the day of the visit (a visit recorded
-// before a re-pairing still syncs). Anything else is "not found".
-func (r recordTx) visibleHousehold(ctx context.Context, id uuid.UUID, day domain.Date) (domain.Household, error) {
+// now, or paired with the caller on the day of the visit, or within the
+// grace period after such a pairing ended (then outside is true). Anything
+// else is "not found".
+func (r recordTx) visibleHousehold(ctx context.Context, id uuid.UUID, day domain.Date) (domain.Household, bool, error) {
+	h, err := r.householdInScope(ctx, id, day)
+	if err == nil {
+		return h, false, nil
+	}
+	var rej *rejection
+	if !errors.As(err, &rej) || r.p.Role != domain.RoleCadre {
+		return h, false, err
+	}
+	recent, perr := r.tx.PairedSince(ctx, r.p.UserID, id, day.AddDays(-pairingGrace))
+	if perr != nil || !recent {
+		return h, false, firstErr(perr, err)
+	}
+	h, herr := r.tx.HouseholdByID(ctx, id)
+	return h, true, herr
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func (r recordTx) householdInScope(ctx context.Context, id uuid.UUID, day domain.Date) (domain.Household, error) {
 	if h, ok := r.households[id]; ok {
 		return h, nil
 	}
@@ -155,13 +188,17 @@ func (r recordTx) createVisit(ctx context.Context) (recordOutcome, error) {
 	case !domain.IsCode(err, domain.CodeNotFound):
 		return recordOutcome{}, err
 	}
-	h, err := r.visibleHousehold(ctx, *r.ch.HouseholdID, domain.DateOf(d.StartedAt))
+	h, outside, err := r.visibleHousehold(ctx, *r.ch.HouseholdID, domain.DateOf(d.StartedAt))
 	if err != nil {
 		return recordOutcome{}, err
 	}
 	v := domain.Visit{ID: r.ch.ID, CountyID: h.CountyID, HouseholdID: h.ID, CadreID: r.p.UserID, DeviceID: r.req.DeviceID, VisitDetails: d,
 		StartedAtText: startedText, ReceivedAt: r.received, ClockOffsetMS: r.offsetMS, Version: 1, CreatedAt: r.received, UpdatedAt: r.received}
 	v.Flags = domain.ClockFlags(v, r.svc.cfg.Clock, h.RegisteredYear)
+	if outside {
+		v.Flags = append(v.Flags, domain.Flag{Code: "outside_pairing", Message: "the visit is dated after the cadre's pairing with this household ended",
+			MessageZH: "走访日期在该干部与此户结对关系解除之后"})
+	}
 	if err := r.tx.InsertVisit(ctx, v); err != nil {
 		return recordOutcome{}, err
 	}
@@ -238,7 +275,7 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 	if err != nil {
 		return recordOutcome{}, err
 	}
-	nv.Flags = domain.ClockFlags(nv, r.svc.cfg.Clock, h.RegisteredYear)
+	nv.Flags = append(domain.ClockFlags(nv, r.svc.cfg.Clock, h.RegisteredYear), keptFlags(v.Flags)...)
 	if err := r.tx.SaveVisit(ctx, nv, v.Version); err != nil {
 		return recordOutcome{}, err
 	}
@@ -572,6 +609,19 @@ func canonicalTimes(m map[string]json.RawMessage) map[string]json.RawMessage {
 			gps[i].DeviceTime = gps[i].DeviceTime.UTC()
 		}
 		out["gps"], _ = json.Marshal(gps)
+	}
+	return out
+}
+
+// keptFlags are the flags an edit does not recompute (clock flags are).
+func keptFlags(fs []domain.Flag) []domain.Flag {
+	var out []domain.Flag
+	for _, f := range fs {
+		switch f.Code {
+		case "clock_offset", "future_time", "before_registration":
+		default:
+			out = append(out, f)
+		}
 	}
 	return out
 }

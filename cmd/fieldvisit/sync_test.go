@@ -456,3 +456,33 @@ func TestDeletedMemberTombstoneOutranksThePhone(t *testing.T) {
 	}
 	t.Fatalf("no tombstone for the deleted member: %+v", changes)
 }
+
+// TestVisitAfterRepairingIsKeptAndFlagged: a cadre offline for days visits
+// a household that was re-paired to someone else meanwhile. The visit
+// happened: it is stored, flagged outside_pairing, not refused.
+func TestVisitAfterRepairingIsKeptAndFlagged(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	sup := e.login(t, "supervisor-a")
+	r := e.do(t, "POST", "/api/v1/users", sup, map[string]any{"username": "cadre-new", "display_name": "新干部", "role": "cadre",
+		"region_id": e.villageA.ID, "password": testPassword})
+	var c struct {
+		ID string `json:"id"`
+	}
+	r.json(t, &c)
+	if r := e.do(t, "POST", "/api/v1/pairings/"+e.pairingA.ID.String()+"/end", sup, map[string]any{"reason": "调整", "new_cadre_id": c.ID}); r.Status != http.StatusOK {
+		t.Fatalf("re-pair: %d %s", r.Status, r.Body)
+	}
+	tok := e.login(t, "cadre-a")
+	visit := visitChange(uuid.New(), e.householdA.Household.ID, "不知道已调整", 34.7)
+	visit["data"].(map[string]any)["started_at"] = time.Now().Format(time.RFC3339)
+	visit["data"].(map[string]any)["ended_at"] = time.Now().Add(30 * time.Minute).Format(time.RFC3339)
+	res := e.push(t, tok, "late", batch("phone-1", time.Now(), visit)).pushResult(t).Results[0]
+	if res.Status != wire.StatusApplied || len(res.Flags) == 0 || res.Flags[len(res.Flags)-1].Code != "outside_pairing" {
+		t.Fatalf("want the visit kept and flagged outside_pairing, got %+v", res)
+	}
+	// A household the cadre was never paired with stays refused.
+	res = e.push(t, tok, "never", batch("phone-1", time.Now(), visitChange(uuid.New(), e.householdB.Household.ID, "从未结对", 34.7))).pushResult(t).Results[0]
+	if res.Status != wire.StatusRejected {
+		t.Fatalf("a household never paired must be refused: %+v", res)
+	}
+}

@@ -23,11 +23,7 @@ func (h *handlers) listUnits(c *gin.Context) {
 		return
 	}
 	items, total, err := h.Registry.Units(c.Request.Context(), principal(c), query, pg)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, wire.Page[wire.Unit]{Items: wire.Map(items, func(u storage.UnitWithPath) wire.Unit { return wire.FromUnit(u.Unit) }), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	respondPage(c, items, total, pg, func(u storage.UnitWithPath) wire.Unit { return wire.FromUnit(u.Unit) }, err)
 }
 
 func (h *handlers) getUnit(c *gin.Context) {
@@ -102,11 +98,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 		return
 	}
 	items, total, err := h.Registry.Users(c.Request.Context(), principal(c), uq, pg)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, wire.Page[wire.User]{Items: wire.Map(items, wire.FromUser), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	respondPage(c, items, total, pg, wire.FromUser, err)
 }
 
 func (h *handlers) getUser(c *gin.Context) {
@@ -245,11 +237,7 @@ func (h *handlers) listPairings(c *gin.Context) {
 		return
 	}
 	items, total, err := h.Registry.Pairings(c.Request.Context(), principal(c), pq, pg)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, wire.Page[wire.Pairing]{Items: wire.Map(items, wire.FromPairing), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	respondPage(c, items, total, pg, wire.FromPairing, err)
 }
 
 func (h *handlers) getPairing(c *gin.Context) {

@@ -22,11 +22,7 @@ func (h *handlers) listRegions(c *gin.Context) {
 		return
 	}
 	items, total, err := h.Registry.Regions(c.Request.Context(), principal(c), rq, pg)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, wire.Page[wire.Region]{Items: wire.Map(items, wire.FromRegion), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	respondPage(c, items, total, pg, wire.FromRegion, err)
 }
 
 func (h *handlers) getRegion(c *gin.Context) {
@@ -99,11 +95,7 @@ func (h *handlers) listHouseholds(c *gin.Context) {
 		return
 	}
 	items, total, err := h.Registry.Households(c.Request.Context(), principal(c), hq, pg)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, wire.Page[wire.Household]{Items: wire.Map(items, wire.FromHousehold), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	respondPage(c, items, total, pg, wire.FromHousehold, err)
 }
 
 func (h *handlers) getHousehold(c *gin.Context) {

@@ -216,11 +216,7 @@ func (h *handlers) listVisits(c *gin.Context) {
 		return
 	}
 	items, total, err := h.Sync.Visits(c.Request.Context(), principal(c), vq)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, wire.Page[wire.Visit]{Items: wire.Map(items, wire.FromVisit), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	respondPage(c, items, total, pg, wire.FromVisit, err)
 }
 
 func (h *handlers) getVisit(c *gin.Context) {
@@ -249,11 +245,7 @@ func (h *handlers) listConflicts(c *gin.Context) {
 		return
 	}
 	items, total, err := h.Sync.Conflicts(c.Request.Context(), principal(c), cq)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, wire.Page[wire.Conflict]{Items: items, Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	respondPage(c, items, total, pg, func(x wire.Conflict) wire.Conflict { return x }, err)
 }
 
 type resolveIn struct {

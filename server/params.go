@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -8,6 +9,7 @@ import (
 
 	"fieldvisit/domain"
 	"fieldvisit/registry"
+	"fieldvisit/wire"
 )
 
 // pathID parses a UUID path parameter; a malformed one is a 404, the same
@@ -96,3 +98,13 @@ func (q *queryParams) page() registry.Page {
 }
 
 func (q *queryParams) err() error { return q.fe.Err() }
+
+// respondPage answers a listing: the page of items in their wire form, or
+// the error.
+func respondPage[T, O any](c *gin.Context, items []T, total int64, pg registry.Page, conv func(T) O, err error) {
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, wire.Page[O]{Items: wire.Map(items, conv), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+}

@@ -34,6 +34,14 @@ func (h *handlers) push(c *gin.Context) {
 		writeError(c, bodyReadError(err, maxPushBody))
 		return
 	}
+	if out, found, err := h.Sync.Replay(c.Request.Context(), p, key, body); err != nil || found {
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		c.Data(http.StatusOK, "application/json", out)
+		return
+	}
 	if ct := c.ContentType(); ct != "application/json" {
 		writeError(c, malformed("Content-Type", "unsupported_media_type", "Content-Type must be application/json", "请求内容类型必须是application/json"))
 		return

@@ -227,3 +227,38 @@ func (s *Store) PairedSince(ctx context.Context, cadreID, householdID uuid.UUID,
 		Where("cadre_id = ? AND household_id = ? AND (end_on IS NULL OR end_on >= ?)", cadreID, householdID, toSQLDate(since)).Count(&n).Error
 	return n > 0, translate(err, "pairing")
 }
+
+// VisitsByID returns the stored visits among ids, locked for the transaction
+// (one query for a whole push batch).
+func (s *Store) VisitsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error) {
+	out := map[uuid.UUID]domain.Visit{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []visitRow
+	if err := s.locking(s.db.WithContext(ctx)).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, translate(err, "visit")
+	}
+	for _, r := range rows {
+		out[r.ID] = toDomainVisit(r)
+	}
+	return out, nil
+}
+
+// InsertVisits stores new visits and their feed rows with multi-row INSERTs.
+func (s *Store) InsertVisits(ctx context.Context, vs []domain.Visit) error {
+	return s.inTx(ctx, "visit", func(tx *gorm.DB) error {
+		rows := make([]visitRow, len(vs))
+		changes := make([]Change, len(vs))
+		for i, v := range vs {
+			rows[i] = toVisitRow(v)
+			changes[i] = visitChange(v, "create")
+		}
+		for _, c := range chunks(rows, s.importBatch()) {
+			if err := tx.Create(&c).Error; err != nil {
+				return err
+			}
+		}
+		return appendChanges(tx, s.dialect, changes, s.importBatch())
+	})
+}

@@ -167,30 +167,49 @@ func (r recordTx) householdInScope(ctx context.Context, id uuid.UUID, day domain
 }
 
 func (r recordTx) createVisit(ctx context.Context) (recordOutcome, error) {
-	if r.ch.HouseholdID == nil {
-		return recordOutcome{}, reject(r.ptr+"/household_id", "required", "household_id is required", "缺少农户编号household_id")
-	}
-	d, startedText, err := r.decodeVisit()
-	if err != nil {
-		return recordOutcome{}, err
-	}
-	existing, err := r.tx.VisitForUpdate(ctx, r.ch.ID)
+	var existing *domain.Visit
+	v, err := r.tx.VisitForUpdate(ctx, r.ch.ID)
 	switch {
 	case err == nil:
-		if existing.CadreID != r.p.UserID || existing.HouseholdID != *r.ch.HouseholdID {
-			return recordOutcome{}, reject(r.ptr+"/id", "id_taken", "this id belongs to another record", "该编号已被其他记录使用")
-		}
-		if sameDetails(existing.VisitDetails, d) {
-			return recordOutcome{Status: wire.StatusDuplicate, Version: existing.Version, Flags: existing.Flags}, nil
-		}
-		return recordOutcome{}, reject(r.ptr+"/id", "exists", "a visit with this id exists with other content; send an update with base_version",
-			"该走访记录已存在且内容不同，请以修改方式提交")
+		existing = &v
 	case !domain.IsCode(err, domain.CodeNotFound):
 		return recordOutcome{}, err
 	}
+	out, nv, err := r.prepareCreate(ctx, existing)
+	if err != nil || nv == nil {
+		return out, err
+	}
+	if err := r.tx.InsertVisit(ctx, *nv); err != nil {
+		return recordOutcome{}, err
+	}
+	return out, nil
+}
+
+// prepareCreate judges a visit create against what is stored under its id
+// (existing, nil if nothing) without writing. It returns the visit to
+// insert, or nil with the outcome when there is nothing to insert
+// (a re-sent create is a duplicate).
+func (r recordTx) prepareCreate(ctx context.Context, existing *domain.Visit) (recordOutcome, *domain.Visit, error) {
+	if r.ch.HouseholdID == nil {
+		return recordOutcome{}, nil, reject(r.ptr+"/household_id", "required", "household_id is required", "缺少农户编号household_id")
+	}
+	d, startedText, err := r.decodeVisit()
+	if err != nil {
+		return recordOutcome{}, nil, err
+	}
+	if existing != nil {
+		if existing.CadreID != r.p.UserID || existing.HouseholdID != *r.ch.HouseholdID {
+			return recordOutcome{}, nil, reject(r.ptr+"/id", "id_taken", "this id belongs to another record", "该编号已被其他记录使用")
+		}
+		if sameDetails(existing.VisitDetails, d) {
+			return recordOutcome{Status: wire.StatusDuplicate, Version: existing.Version, Flags: existing.Flags}, nil, nil
+		}
+		return recordOutcome{}, nil, reject(r.ptr+"/id", "exists", "a visit with this id exists with other content; send an update with base_version",
+			"该走访记录已存在且内容不同，请以修改方式提交")
+	}
 	h, outside, err := r.visibleHousehold(ctx, *r.ch.HouseholdID, domain.DateOf(d.StartedAt))
 	if err != nil {
-		return recordOutcome{}, err
+		return recordOutcome{}, nil, err
 	}
 	v := domain.Visit{ID: r.ch.ID, CountyID: h.CountyID, HouseholdID: h.ID, CadreID: r.p.UserID, DeviceID: r.req.DeviceID, VisitDetails: d,
 		StartedAtText: startedText, ReceivedAt: r.received, ClockOffsetMS: r.offsetMS, Version: 1, CreatedAt: r.received, UpdatedAt: r.received}
@@ -199,10 +218,7 @@ func (r recordTx) createVisit(ctx context.Context) (recordOutcome, error) {
 		v.Flags = append(v.Flags, domain.Flag{Code: "outside_pairing", Message: "the visit is dated after the cadre's pairing with this household ended",
 			MessageZH: "走访日期在该干部与此户结对关系解除之后"})
 	}
-	if err := r.tx.InsertVisit(ctx, v); err != nil {
-		return recordOutcome{}, err
-	}
-	return recordOutcome{Status: wire.StatusApplied, Version: 1, Flags: v.Flags}, nil
+	return recordOutcome{Status: wire.StatusApplied, Version: 1, Flags: v.Flags}, &v, nil
 }
 
 // sameDetails compares two visits' contents as instants, not spellings:

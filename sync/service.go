@@ -127,20 +127,18 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 		}
 		resp := wire.PushResponse{ReceivedAt: received, ClockOffsetMS: received.Sub(req.DeviceTime).Milliseconds(), Results: make([]wire.PushResult, 0, len(req.Changes))}
 		b := batch{svc: s, tx: tx, p: p, req: req, received: received, offsetMS: resp.ClockOffsetMS, today: domain.DateOf(received)}
-		for i, ch := range req.Changes {
-			var r wire.PushResult
-			if fields, bad := malformed[i]; bad {
-				r = wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID, Status: wire.StatusRejected, Errors: fields}
-			} else if r, err = b.apply(ctx, i, ch); err != nil {
-				return err // the database is gone: nothing of the batch commits
-			}
+		results, err := b.runAll(ctx, malformed)
+		if err != nil {
+			return err // the database is gone: nothing of the batch commits
+		}
+		for _, r := range results {
 			if r.Status == wire.StatusRejected {
 				resp.Rejected++
 			} else {
 				resp.Applied++
 			}
-			resp.Results = append(resp.Results, r)
 		}
+		resp.Results = results
 		if out, err = json.Marshal(resp); err != nil {
 			return err
 		}
@@ -153,13 +151,34 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 		return nil, err
 	}
 	// Number the new feed rows now so phones see them on their next pull
-	// without waiting; a failure here only delays that.
-	// The batch is committed: number its feed rows even if the phone has
+	// without waiting; a failure here only delays that. The batch is committed: number its feed rows even if the phone has
 	// already hung up.
 	if _, err := s.store.SequenceChanges(context.WithoutCancel(ctx)); err != nil {
 		s.log.Warn("sequencing after push failed", "error", err.Error())
 	}
 	return out, nil
+}
+
+// Replay answers a batch that was already applied under key, before the
+// body is even decoded: a phone retrying after a lost answer costs one
+// hash and one read. found is false when the key is new.
+func (s *Service) Replay(ctx context.Context, p domain.Principal, key string, body []byte) (out []byte, found bool, err error) {
+	if KeyProblem(key) != nil {
+		return nil, false, nil
+	}
+	sum := sha256.Sum256(body)
+	_, _, stored, err := s.store.StoredResponse(ctx, p.UserID, key)
+	if domain.IsCode(err, domain.CodeNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if len(stored) == 0 {
+		return nil, false, nil // claimed by a batch still in flight: Push waits for it
+	}
+	out, err = s.replay(ctx, p, key, hex.EncodeToString(sum[:]))
+	return out, true, err
 }
 
 func (s *Service) replay(ctx context.Context, p domain.Principal, key, hash string) ([]byte, error) {

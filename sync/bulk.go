@@ -1,0 +1,126 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"fieldvisit/domain"
+	"fieldvisit/storage"
+	"fieldvisit/wire"
+)
+
+// queuedCreate is a judged visit create waiting for the next bulk insert.
+type queuedCreate struct {
+	index int
+	visit domain.Visit
+}
+
+// runAll applies a batch in order. Visit creates, most of any batch, are
+// judged without writing and inserted together with multi-row INSERTs;
+// every other change runs alone in its savepoint. Queued creates are
+// flushed before any other change, so a later change in the batch always
+// sees the creates before it.
+func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldError) ([]wire.PushResult, error) {
+	results := make([]wire.PushResult, len(b.req.Changes))
+	var ids []uuid.UUID
+	for i, ch := range b.req.Changes {
+		if _, bad := malformed[i]; !bad && isCreate(ch) {
+			ids = append(ids, ch.ID)
+		}
+	}
+	existing, err := b.tx.VisitsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	queued := map[uuid.UUID]int{}
+	var queue []queuedCreate
+	flush := func() error {
+		if len(queue) == 0 {
+			return nil
+		}
+		err := b.flush(ctx, queue, results)
+		queue = queue[:0]
+		return err
+	}
+	for i, ch := range b.req.Changes {
+		ptr := "/changes/" + strconv.Itoa(i)
+		switch fields, bad := malformed[i]; {
+		case bad:
+			results[i] = wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID, Status: wire.StatusRejected, Errors: fields}
+		case isCreate(ch):
+			var prior *domain.Visit
+			if v, ok := existing[ch.ID]; ok {
+				prior = &v
+			} else if j, ok := queued[ch.ID]; ok {
+				v := queue[j].visit
+				prior = &v
+			}
+			r := recordTx{batch: b, tx: b.tx, ptr: ptr, ch: ch}
+			out, v, err := r.prepareCreate(ctx, prior)
+			res, err := outcomeResult(i, ch, out, err)
+			if err != nil {
+				return nil, err
+			}
+			results[i] = res
+			if v != nil {
+				queued[v.ID] = len(queue)
+				queue = append(queue, queuedCreate{index: i, visit: *v})
+			}
+		default:
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			queued = map[uuid.UUID]int{}
+			r, err := b.apply(ctx, i, ch)
+			if err != nil {
+				return nil, err
+			}
+			results[i] = r
+		}
+	}
+	return results, flush()
+}
+
+func isCreate(ch wire.Change) bool { return ch.Entity == wire.EntityVisit && ch.Op == wire.OpCreate }
+
+// outcomeResult turns a judged change into its result; only an outage is
+// returned as an error.
+func outcomeResult(i int, ch wire.Change, out recordOutcome, err error) (wire.PushResult, error) {
+	res := wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID}
+	var rej *rejection
+	switch {
+	case err == nil:
+		res.Status, res.Version, res.ConflictIDs, res.Flags = out.Status, out.Version, out.ConflictIDs, out.Flags
+	case errors.As(err, &rej):
+		res.Status, res.Errors = wire.StatusRejected, rej.fields
+	default:
+		return res, err
+	}
+	return res, nil
+}
+
+// flush inserts the queued creates in one savepoint. If the bulk statement
+// is refused (a concurrent batch created the same id a moment ago), each
+// create is applied on its own, so one refusal never takes the others down.
+func (b *batch) flush(ctx context.Context, queue []queuedCreate, results []wire.PushResult) error {
+	visits := make([]domain.Visit, len(queue))
+	for i, q := range queue {
+		visits[i] = q.visit
+	}
+	err := b.tx.Tx(ctx, func(stx *storage.Store) error { return stx.InsertVisits(ctx, visits) })
+	if err == nil || domain.IsCode(err, domain.CodeUnavailable) {
+		return err
+	}
+	b.svc.log.Info("bulk insert refused, applying the batch's creates one by one", "error", err.Error())
+	for _, q := range queue {
+		r, err := b.apply(ctx, q.index, b.req.Changes[q.index])
+		if err != nil {
+			return err
+		}
+		results[q.index] = r
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -157,6 +158,7 @@ func (h *handlers) pull(c *gin.Context) {
 
 type feedWriter struct {
 	c       *gin.Context
+	out     *bufio.Writer // 64 KiB at a time to the socket, not one write per record
 	started bool
 	n       int
 	buf     []byte
@@ -167,7 +169,8 @@ func (w *feedWriter) start() {
 		w.started = true
 		w.c.Header("Content-Type", "application/json")
 		w.c.Status(http.StatusOK)
-		_, _ = w.c.Writer.WriteString(`{"changes":[`)
+		w.out = bufio.NewWriterSize(w.c.Writer, 64<<10)
+		_, _ = w.out.WriteString(`{"changes":[`)
 	}
 }
 
@@ -201,7 +204,7 @@ func (w *feedWriter) emit(ch wire.PulledChange) error {
 	}
 	buf = append(buf, '}')
 	w.buf = buf
-	_, err := w.c.Writer.Write(buf)
+	_, err := w.out.Write(buf)
 	return err
 }
 
@@ -211,7 +214,8 @@ func (w *feedWriter) finish(cursor string, more bool) {
 		Cursor  string `json:"cursor"`
 		HasMore bool   `json:"has_more"`
 	}{cursor, more})
-	_, _ = w.c.Writer.WriteString("]," + string(tail[1:]))
+	_, _ = w.out.WriteString("]," + string(tail[1:]))
+	_ = w.out.Flush()
 }
 
 func (h *handlers) listVisits(c *gin.Context) {

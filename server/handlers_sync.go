@@ -220,7 +220,7 @@ func (w *feedWriter) finish(cursor string, more bool) {
 
 func (h *handlers) listVisits(c *gin.Context) {
 	q := queryParams{c: c}
-	vq := fvsync.VisitQuery{HouseholdID: q.uuid("household_id"), CadreID: q.uuid("cadre_id"), IncludeDeleted: q.boolean("include_deleted")}
+	vq := fvsync.VisitQuery{HouseholdID: q.uuid("household_id"), CadreID: q.uuid("cadre_id"), IncludeDeleted: q.boolean("include_deleted"), Query: q.text("q", 100)}
 	pg := q.page()
 	vq.Limit, vq.Offset = pg.Limit, pg.Offset
 	if err := q.err(); err != nil {

@@ -143,6 +143,7 @@ type VisitFilter struct {
 	CadreID        *uuid.UUID
 	OnlyCadreID    *uuid.UUID // a cadre reads only their own visits
 	IncludeDeleted bool
+	Query          string // notes (民情日记) contain this text, literally
 	Limit, Offset  int
 }
 
@@ -162,6 +163,9 @@ func (s *Store) Visits(ctx context.Context, f VisitFilter) ([]domain.Visit, int6
 	}
 	if !f.IncludeDeleted {
 		q = q.Where("visits.deleted = ?", false)
+	}
+	if f.Query != "" {
+		q = q.Where(like("visits.notes"), likeContains(f.Query))
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {

@@ -17,6 +17,7 @@ type VisitQuery struct {
 	HouseholdID    *uuid.UUID
 	CadreID        *uuid.UUID
 	IncludeDeleted bool
+	Query          string
 	Limit, Offset  int
 }
 
@@ -24,7 +25,7 @@ type VisitQuery struct {
 // and admins those to households in their subtree.
 func (s *Service) Visits(ctx context.Context, p domain.Principal, q VisitQuery) ([]domain.Visit, int64, error) {
 	f := storage.VisitFilter{Scope: p.HouseholdScope(), Today: domain.DateOf(s.now()), HouseholdID: q.HouseholdID, CadreID: q.CadreID,
-		IncludeDeleted: q.IncludeDeleted, Limit: q.Limit, Offset: q.Offset}
+		IncludeDeleted: q.IncludeDeleted, Query: q.Query, Limit: q.Limit, Offset: q.Offset}
 	if p.Role == domain.RoleCadre {
 		id := p.UserID
 		f.OnlyCadreID = &id

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,14 @@ func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
 		}
 		if n := e.visitCount(t); n != 2 {
 			t.Fatalf("want exactly the 2 good visits stored, got %d", n)
+		}
+		// Notes are searchable, literally, in Chinese.
+		for q, want := range map[string]int64{"好的": 1, "也好": 1, "好": 2, "%": 0, "坏的": 0} {
+			var page wire.Page[wire.Visit]
+			e.do(t, "GET", "/api/v1/visits?q="+url.QueryEscape(q), e.login(t, "supervisor-a"), nil).json(t, &page)
+			if page.Total != want {
+				t.Errorf("search %q found %d visits, want %d", q, page.Total, want)
+			}
 		}
 		var h struct {
 			Status string `json:"status"`

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
@@ -25,6 +26,8 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 		mA := e.householdA.Members[0]
 		hPath := "/api/v1/households/" + hA.ID.String()
 		mPath := hPath + "/members/" + mA.ID.String()
+		visitA := uuid.New()
+		e.push(t, e.login(t, "cadre-a"), "bola-visit", batch("phone-a", time.Now(), visitChange(visitA, hA.ID, "甲村走访", 34.7))).pushResult(t)
 		routes := []struct {
 			method, path string
 			body         any
@@ -47,6 +50,7 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 			{"GET", "/api/v1/users/" + e.cadreA.ID.String() + "/devices", nil},
 			{"POST", "/api/v1/users/" + e.cadreA.ID.String() + "/devices/" + uuid.NewString() + "/revoke", nil},
 			{"GET", "/api/v1/units/" + e.unitA.String(), nil},
+			{"GET", "/api/v1/visits/" + visitA.String(), nil},
 			{"POST", "/api/v1/units/" + e.unitA.String() + "/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"}},
 		}
 		for _, who := range []string{"supervisor-b", "cadre-b"} {
@@ -152,6 +156,8 @@ func TestRoleLimits(t *testing.T) {
 			{"POST", "/api/v1/units", map[string]any{"name": "县水利局", "region_id": e.county.ID}},
 			{"POST", "/api/v1/pairings", map[string]any{"household_id": hA.ID, "cadre_id": e.cadreA.ID}},
 			{"POST", "/api/v1/imports", "户主姓名\n张三\n"},
+			{"GET", "/api/v1/conflicts", nil},
+			{"POST", "/api/v1/conflicts/" + uuid.NewString() + "/resolve", map[string]any{"resolution": "keep_won"}},
 		}
 		for _, who := range []string{"cadre-a"} {
 			token := e.login(t, who)

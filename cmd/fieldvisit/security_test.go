@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 

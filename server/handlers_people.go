@@ -102,15 +102,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 }
 
 func (h *handlers) getUser(c *gin.Context) {
-	id, err := pathID(c, "id", "user")
-	if err == nil {
-		var u domain.User
-		if u, err = h.Registry.User(c.Request.Context(), principal(c), id); err == nil {
-			c.JSON(http.StatusOK, wire.FromUser(u))
-			return
-		}
-	}
-	writeError(c, err)
+	respondOne(c, "user", h.Registry.User, wire.FromUser)
 }
 
 type userIn struct {
@@ -241,15 +233,7 @@ func (h *handlers) listPairings(c *gin.Context) {
 }
 
 func (h *handlers) getPairing(c *gin.Context) {
-	id, err := pathID(c, "id", "pairing")
-	if err == nil {
-		var p domain.Pairing
-		if p, err = h.Registry.Pairing(c.Request.Context(), principal(c), id); err == nil {
-			c.JSON(http.StatusOK, wire.FromPairing(p))
-			return
-		}
-	}
-	writeError(c, err)
+	respondOne(c, "pairing", h.Registry.Pairing, wire.FromPairing)
 }
 
 type pairingIn struct {

@@ -26,15 +26,7 @@ func (h *handlers) listRegions(c *gin.Context) {
 }
 
 func (h *handlers) getRegion(c *gin.Context) {
-	id, err := pathID(c, "id", "region")
-	if err == nil {
-		var r domain.Region
-		if r, err = h.Registry.Region(c.Request.Context(), principal(c), id); err == nil {
-			c.JSON(http.StatusOK, wire.FromRegion(r))
-			return
-		}
-	}
-	writeError(c, err)
+	respondOne(c, "region", h.Registry.Region, wire.FromRegion)
 }
 
 type regionIn struct {

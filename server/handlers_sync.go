@@ -232,15 +232,7 @@ func (h *handlers) listVisits(c *gin.Context) {
 }
 
 func (h *handlers) getVisit(c *gin.Context) {
-	id, err := pathID(c, "id", "visit")
-	if err == nil {
-		var v domain.Visit
-		if v, err = h.Sync.Visit(c.Request.Context(), principal(c), id); err == nil {
-			c.JSON(http.StatusOK, wire.FromVisit(v))
-			return
-		}
-	}
-	writeError(c, err)
+	respondOne(c, "visit", h.Sync.Visit, wire.FromVisit)
 }
 
 func (h *handlers) listConflicts(c *gin.Context) {

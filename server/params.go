@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -107,4 +108,17 @@ func respondPage[T, O any](c *gin.Context, items []T, total int64, pg registry.P
 		return
 	}
 	c.JSON(http.StatusOK, wire.Page[O]{Items: wire.Map(items, conv), Total: total, Limit: pg.Limit, Offset: pg.Offset})
+}
+
+// respondOne answers a read of the object named by the "id" path parameter.
+func respondOne[T, O any](c *gin.Context, what string, fetch func(context.Context, domain.Principal, uuid.UUID) (T, error), conv func(T) O) {
+	id, err := pathID(c, "id", what)
+	if err == nil {
+		var v T
+		if v, err = fetch(c.Request.Context(), principal(c), id); err == nil {
+			c.JSON(http.StatusOK, conv(v))
+			return
+		}
+	}
+	writeError(c, err)
 }

@@ -288,8 +288,8 @@ func (s *Store) SaveMemberDetails(ctx context.Context, m domain.Member, expected
 
 // HouseholdsAfter pages the households of a scope by id (fresh-phone snapshot).
 func (s *Store) HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Household, error) {
-	var rows []householdRow
-	err := scopeHouseholds(s.db.WithContext(ctx).Model(&householdRow{}), scope, today).Where("id > ?", after).Order("id").Limit(limit).Find(&rows).Error
+	rows, err := scanAll(scopeHouseholds(s.db.WithContext(ctx).Model(&householdRow{}), scope, today).
+		Select(qualified("households", householdColumns)).Where("id > ?", after).Order("id").Limit(limit), (*householdRow).fields)
 	if err != nil {
 		return nil, translate(err, "household")
 	}
@@ -302,9 +302,9 @@ func (s *Store) HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope
 
 // MembersAfter pages the members of a scope's households by id.
 func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Member, error) {
-	var rows []memberRow
 	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("1").Where("households.county_id = members.county_id AND households.id = members.household_id"), scope, today)
-	err := s.db.WithContext(ctx).Model(&memberRow{}).Where("EXISTS (?)", inScope).Where("members.id > ?", after).Order("members.id").Limit(limit).Find(&rows).Error
+	rows, err := scanAll(s.db.WithContext(ctx).Model(&memberRow{}).Select(qualified("members", memberColumns)).Where("EXISTS (?)", inScope).
+		Where("members.id > ?", after).Order("members.id").Limit(limit), (*memberRow).fields)
 	if err != nil {
 		return nil, translate(err, "member")
 	}

@@ -6,6 +6,13 @@ import (
 	"unicode/utf8"
 )
 
+// CheckText records in fe what is wrong with free text s of field: empty
+// when min > 0, not UTF-8, control characters, or longer than max
+// characters. labelZH names the field in the Chinese message.
+func CheckText(fe *FieldErrors, field, labelZH, s string, min, max int) {
+	checkText(fe, field, labelZH, s, min, max)
+}
+
 // checkText enforces the text rules every free-text field shares: valid UTF-8,
 // no NUL or other control characters except tab and newlines, and a length in
 // characters (not bytes, so Chinese text is measured as people count it).

@@ -33,7 +33,6 @@ type cadreRef struct {
 type unitRef struct {
 	unit  domain.Unit
 	isNew bool
-	used  bool
 }
 
 func (c *cadreRef) id() uuid.UUID {

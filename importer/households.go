@@ -18,7 +18,6 @@ type household struct {
 	src  [numCols]*row   // the row each household cell was taken from
 
 	village, group      *domain.Region
-	size                int
 	povertyType, status string // status defaulted for a new household
 	exitYear            *int
 	causes              []string

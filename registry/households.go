@@ -227,9 +227,9 @@ func (s *Service) ChangeStatus(ctx context.Context, p domain.Principal, id uuid.
 		fe = append(fe, err.(*domain.Error).Fields...)
 	}
 	if in.Status == domain.StatusRemoved {
-		domainText(&fe, "/reason", "清退原因", in.Reason, 1, 500)
+		domain.CheckText(&fe, "/reason", "清退原因", in.Reason, 1, 500)
 	} else {
-		domainText(&fe, "/reason", "变更原因", in.Reason, 0, 500)
+		domain.CheckText(&fe, "/reason", "变更原因", in.Reason, 0, 500)
 	}
 	if err := fe.Err(); err != nil {
 		return HouseholdFile{}, err
@@ -247,14 +247,4 @@ func (s *Service) ChangeStatus(ctx context.Context, p domain.Principal, id uuid.
 		return HouseholdFile{}, err
 	}
 	return s.HouseholdFile(ctx, p, id)
-}
-
-func domainText(fe *domain.FieldErrors, field, labelZH, s string, min, max int) {
-	if min > 0 && s == "" {
-		fe.Required(field, labelZH)
-		return
-	}
-	if reason, msg, msgZH, ok := domain.TextProblem(s, max); !ok {
-		fe.Add(field, reason, msg, labelZH+msgZH)
-	}
 }

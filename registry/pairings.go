@@ -126,7 +126,7 @@ func (s *Service) EndPairing(ctx context.Context, p domain.Principal, id uuid.UU
 	if in.On.Before(old.StartOn) {
 		fe.Add("/on", "out_of_range", "the end date is before the pairing started", "解除日期早于结对开始日期")
 	}
-	domainText(&fe, "/reason", "原因", in.Reason, 1, 500)
+	domain.CheckText(&fe, "/reason", "原因", in.Reason, 1, 500)
 	h, path, err := s.householdWithPath(ctx, p, old.HouseholdID)
 	if err != nil {
 		return domain.Pairing{}, nil, err

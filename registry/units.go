@@ -33,7 +33,7 @@ func (s *Service) CreateUnit(ctx context.Context, p domain.Principal, name strin
 		return storage.UnitWithPath{}, err
 	}
 	var fe domain.FieldErrors
-	domainText(&fe, "/name", "单位名称", name, 1, 100)
+	domain.CheckText(&fe, "/name", "单位名称", name, 1, 100)
 	r, err := s.visibleRegion(ctx, p, regionID)
 	if err != nil {
 		if !domain.IsCode(err, domain.CodeNotFound) {

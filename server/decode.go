@@ -36,7 +36,7 @@ func bindJSON(c *gin.Context, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return malformed("body", "required", "request body is empty", "请求内容为空")
 	}
-	if !utf8Valid(body) {
+	if !utf8.Valid(body) {
 		return malformed("body", "invalid_utf8", "request body is not valid UTF-8", "请求内容包含无效的字符编码")
 	}
 	var generic any
@@ -69,8 +69,6 @@ func bodyReadError(err error, limit int64) error {
 	}
 	return malformed("body", "unreadable", "the request body could not be read", "请求内容读取失败，请重试")
 }
-
-func utf8Valid(b []byte) bool { return utf8.Valid(b) }
 
 func syntaxProblem(err error) error {
 	var se *json.SyntaxError

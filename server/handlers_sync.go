@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -80,7 +81,7 @@ func decodePush(body []byte) (wire.PushRequest, map[int][]domain.FieldError, err
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, nil, malformed("body", "required", "request body is empty", "请求内容为空")
 	}
-	if !utf8Valid(body) {
+	if !utf8.Valid(body) {
 		return req, nil, malformed("body", "invalid_utf8", "request body is not valid UTF-8", "请求内容包含无效的字符编码")
 	}
 	var env struct {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"fieldvisit/domain"
 )
 
 // Change is one row of the change feed that pull reads.
@@ -118,32 +120,17 @@ func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
 type ChangeFilter struct {
 	After, UpTo int64
 	Limit       int
-	// Households in the caller's scope now, as a subquery condition on
-	// changes.household_id; and the caller's own rows (visits, pairings).
-	Scope   HouseholdScopeQuery
+	// Rows of households in Scope on Today, and the caller's own rows
+	// (visits, pairings) when CadreID is set.
+	Scope   domain.HouseholdScope
+	Today   domain.Date
 	CadreID *uuid.UUID
-}
-
-// HouseholdScopeQuery is a household scope with the day it is judged on.
-type HouseholdScopeQuery struct {
-	RegionPath string
-	CadreID    *uuid.UUID
-	Nothing    bool
-	Today      string
 }
 
 // Changes returns the feed rows in (After, UpTo] relevant to the filter, in
 // feed order.
 func (s *Store) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
-	inScope := s.db.Model(&householdRow{}).Select("households.id")
-	if f.Scope.Nothing || f.Scope.RegionPath == "" {
-		inScope = inScope.Where("1 = 0")
-	} else {
-		inScope = inScope.Where(like("households.region_path"), likePrefix(f.Scope.RegionPath))
-		if f.Scope.CadreID != nil {
-			inScope = inScope.Where(pairedNow, *f.Scope.CadreID, f.Scope.Today, f.Scope.Today)
-		}
-	}
+	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("households.id"), f.Scope, f.Today)
 	q := s.db.WithContext(ctx).Model(&changeRow{}).Where("seq > ? AND seq <= ?", f.After, f.UpTo)
 	own := "1 = 0"
 	var args []any

@@ -94,14 +94,3 @@ func fieldsOf(v any) (map[string]json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	return m, json.Unmarshal(b, &m)
 }
-
-// intoStruct decodes merged fields back into dst, refusing unknown ones.
-func intoStruct(m map[string]json.RawMessage, dst any) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	return d.Decode(dst)
-}

@@ -90,7 +90,7 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 		return "", false, err
 	}
 	f := storage.ChangeFilter{After: c.W, UpTo: w, Limit: left,
-		Scope: storage.HouseholdScopeQuery{RegionPath: pl.scope.RegionPath, CadreID: pl.scope.CadreID, Nothing: pl.scope.Nothing, Today: pl.today.String()}}
+		Scope: pl.scope, Today: pl.today}
 	id := p.UserID
 	f.CadreID = &id
 	changes, err := s.store.Changes(ctx, f)

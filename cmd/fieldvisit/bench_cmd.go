@@ -48,7 +48,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer drop()
-	app, err := NewApp(ctx, Config{DataDir: mustTemp(), DatabaseURL: dbURL, HashConcurrency: 4, ShutdownTimeout: time.Second}, newLogger(io.Discard, "error"))
+	dataDir, err := os.MkdirTemp("", "fieldvisit-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dataDir)
+	app, err := NewApp(ctx, Config{DataDir: dataDir, DatabaseURL: dbURL, HashConcurrency: 4, ShutdownTimeout: time.Second}, newLogger(io.Discard, "error"))
 	if err != nil {
 		return err
 	}
@@ -146,14 +151,6 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "| B4 fresh phone full pull (%d records) vs raw SELECT | %.1f ms | %.1f ms | %.2f× | ≤ 1.5× |\n",
 		pulled, pullDur.Seconds()/3*1000, selDur.Seconds()/3*1000, b4)
 	return nil
-}
-
-func mustTemp() string {
-	d, err := osMkdirTemp()
-	if err != nil {
-		panic(err)
-	}
-	return d
 }
 
 type benchFix struct {
@@ -424,5 +421,3 @@ func scratchDatabase(ctx context.Context, server string) (string, func(), error)
 	}
 	return u.String(), drop, nil
 }
-
-func osMkdirTemp() (string, error) { return os.MkdirTemp("", "fieldvisit-bench-") }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -254,8 +253,6 @@ func sameCounts(t *testing.T, before, after map[string]int64) {
 		}
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // rebuildAuth rebuilds the services and router after a test swapped the clock.
 func (e *testEnv) rebuildAuth(t *testing.T) {

@@ -11,15 +11,16 @@ import (
 type Code string
 
 const (
-	CodeInvalid      Code = "invalid"      // the input breaks a rule; Fields say which
-	CodeNotFound     Code = "not_found"    // absent, or present but outside the caller's scope
-	CodeConflict     Code = "conflict"     // state changed underneath, or a duplicate
-	CodeForbidden    Code = "forbidden"    // the caller's role may not do this at all
-	CodeUnauthorized Code = "unauthorized" // no valid credentials
-	CodeRateLimited  Code = "rate_limited" // too many attempts; RetryAfter says when
-	CodeUnavailable  Code = "unavailable"  // a dependency is down; RetryAfter says when
-	CodeTooLarge     Code = "too_large"    // body or batch over the limit
-	CodeInternal     Code = "internal"     // a bug or an unexpected fault; never shown raw
+	CodeInvalid      Code = "invalid"                // the input breaks a rule; Fields say which
+	CodeNotFound     Code = "not_found"              // absent, or present but outside the caller's scope
+	CodeConflict     Code = "conflict"               // state changed underneath, or a duplicate
+	CodeForbidden    Code = "forbidden"              // the caller's role may not do this at all
+	CodeUnauthorized Code = "unauthorized"           // no valid credentials
+	CodeRateLimited  Code = "rate_limited"           // too many attempts; RetryAfter says when
+	CodeUnavailable  Code = "unavailable"            // a dependency is down; RetryAfter says when
+	CodeTooLarge     Code = "too_large"              // body or batch over the limit
+	CodeUnsupported  Code = "unsupported_media_type" // the body is not of a type the route takes
+	CodeInternal     Code = "internal"               // a bug or an unexpected fault; never shown raw
 )
 
 // FieldError names one offending field. Field is a JSON-pointer-like path into

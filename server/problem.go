@@ -44,6 +44,7 @@ var kinds = map[domain.Code]problemKind{
 	domain.CodeRateLimited:  {http.StatusTooManyRequests, "Too many requests", "请求过于频繁"},
 	domain.CodeUnavailable:  {http.StatusServiceUnavailable, "Service unavailable", "服务暂时不可用"},
 	domain.CodeTooLarge:     {http.StatusRequestEntityTooLarge, "Request too large", "请求内容过大"},
+	domain.CodeUnsupported:  {http.StatusUnsupportedMediaType, "Unsupported media type", "不支持的文件类型"},
 	codeMalformed:           {http.StatusBadRequest, "Malformed request", "请求格式错误"},
 	codeMethod:              {http.StatusMethodNotAllowed, "Method not allowed", "不支持该请求方法"},
 	domain.CodeInternal:     {http.StatusInternalServerError, "Internal error", "服务器内部错误"},

@@ -15,6 +15,7 @@ import (
 	"fieldvisit/domain"
 	"fieldvisit/importer"
 	"fieldvisit/openapi/docs"
+	"fieldvisit/photos"
 	"fieldvisit/registry"
 	fvsync "fieldvisit/sync"
 )
@@ -33,6 +34,7 @@ type Deps struct {
 	Auth     *auth.Service
 	Registry *registry.Service
 	Sync     *fvsync.Service
+	Photos   *photos.Service
 	Import   ImportFunc
 	Ready    []ReadyCheck
 	Log      *slog.Logger
@@ -136,6 +138,15 @@ func New(d Deps) http.Handler {
 	a.GET("/visits", h.listVisits)
 	a.GET("/visits/:id", h.getVisit)
 	a.GET("/conflicts", h.listConflicts)
+	a.PUT("/photos/:id", h.putPhoto)
+	a.GET("/photos/:id", h.getPhoto)
+	a.GET("/photos/:id/content", h.photoContent)
+	a.GET("/photos/:id/thumbnail", h.photoThumbnail)
+	a.POST("/photo-uploads", h.startUpload)
+	a.GET("/photo-uploads/:id", h.uploadStatus)
+	a.HEAD("/photo-uploads/:id", h.uploadStatus)
+	a.PATCH("/photo-uploads/:id", h.appendChunk)
+	a.POST("/photo-uploads/:id/complete", h.completeUpload)
 	a.POST("/conflicts/:id/resolve", h.resolveConflict)
 	return r
 }

@@ -103,6 +103,9 @@ func (s *Store) InsertVisit(ctx context.Context, v domain.Visit) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}); err != nil {
+			return err
+		}
 		return appendChange(tx, s.dialect, visitChange(v, "create"))
 	})
 }
@@ -129,6 +132,9 @@ func (s *Store) SaveVisit(ctx context.Context, v domain.Visit, expectedVersion i
 		op := "update"
 		if v.Deleted {
 			op = "delete"
+		}
+		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}); err != nil {
+			return err
 		}
 		return appendChange(tx, s.dialect, visitChange(v, op))
 	})
@@ -262,6 +268,9 @@ func (s *Store) InsertVisits(ctx context.Context, vs []domain.Visit) error {
 			if err := tx.Create(&c).Error; err != nil {
 				return err
 			}
+		}
+		if err := linkVisitPhotos(tx, s.importBatch(), vs); err != nil {
+			return err
 		}
 		return appendChanges(tx, s.dialect, changes, s.importBatch())
 	})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"fieldvisit/auth"
 	"fieldvisit/importer"
 	"fieldvisit/openapi"
+	"fieldvisit/photos"
 	"fieldvisit/registry"
 	"fieldvisit/server"
 	"fieldvisit/storage"
@@ -35,11 +37,14 @@ type App struct {
 	Auth     *auth.Service
 	Registry *registry.Service
 	Sync     *fvsync.Service
+	Photos   *photos.Service
 	Handler  http.Handler
 	Now      func() time.Time
 
 	keys   *auth.KeyRing
 	hasher *auth.Hasher
+
+	orphanBlobs, missingBlobs prometheus.Gauge
 }
 
 // build makes the services and the router from the opened resources; it
@@ -49,15 +54,16 @@ func (a *App) build() error {
 	a.Auth = auth.NewService(a.Store, a.keys, a.hasher, auth.Config{}, now)
 	a.Registry = registry.NewService(a.Store, a.hasher, now)
 	a.Sync = fvsync.NewService(a.Store, fvsync.Config{}, now, a.Log)
+	a.Photos = photos.NewService(a.Store, a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(collectors.NewGoCollector()); err != nil {
-		return err
-	}
-	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
-		return err
+	for _, c := range append([]prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
+		a.workerMetrics()...) {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
 	}
 	a.Handler = server.New(server.Deps{
-		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
+		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 			return importer.Import(ctx, a.Store, r, opt)
 		},
@@ -84,6 +90,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if n > 0 {
 		log.Info("migrations applied", "count", n)
 	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("photo spool directory: %w", err)
+	}
 	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		db.Close()
@@ -108,7 +118,7 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 		return blob.NewLocal(filepath.Join(cfg.DataDir, "photos"))
 	}
 	s, err := blob.NewS3(ctx, blob.S3Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
-		Bucket: cfg.S3Bucket, Secure: cfg.S3Secure})
+		Bucket: cfg.S3Bucket, Secure: cfg.S3Secure, MaxRetries: 2}) // fail fast: phones retry uploads themselves
 	if err != nil {
 		return nil, fmt.Errorf("S3 blob store at %s: %w", cfg.S3Endpoint, err)
 	}
@@ -135,6 +145,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.housekeeping(ctx, time.Hour)
+	go a.photoWorkers(ctx, 5*time.Second)
 	select {
 	case err := <-errc:
 		return err

@@ -24,6 +24,7 @@ type Config struct {
 	Demo            bool
 	HashConcurrency int
 	ShutdownTimeout time.Duration
+	PhotoMaxBytes   int64 // 0 = the photo service's default (15 MB)
 }
 
 func env(name, def string) string {
@@ -45,6 +46,14 @@ func envBool(name string, def bool) bool {
 	return b
 }
 
+func envInt64(name string, def int64) int64 {
+	n, err := strconv.ParseInt(os.Getenv(name), 10, 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
 // bindConfig registers the shared flags on fs.
 func bindConfig(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Addr, "addr", env("FIELDVISIT_ADDR", "127.0.0.1:8080"), "listen address (FIELDVISIT_ADDR)")
@@ -58,12 +67,16 @@ func bindConfig(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.KeyDir, "key-dir", env("FIELDVISIT_KEY_DIR", ""), "directory of Ed25519 JWT keys <kid>.pem; default <data dir>/keys (FIELDVISIT_KEY_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("FIELDVISIT_LOG_LEVEL", "info"), "debug, info, warn or error (FIELDVISIT_LOG_LEVEL)")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes allowed at once; 0 = number of CPUs")
+	fs.Int64Var(&c.PhotoMaxBytes, "photo-max-bytes", envInt64("FIELDVISIT_PHOTO_MAX_BYTES", 15_000_000), "largest photo accepted, in bytes (FIELDVISIT_PHOTO_MAX_BYTES)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
 }
 
 func (c *Config) validate() error {
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		return fmt.Errorf("FIELDVISIT_S3_ACCESS_KEY and FIELDVISIT_S3_SECRET_KEY are required with an S3 endpoint")
+	}
+	if c.PhotoMaxBytes < 0 {
+		return fmt.Errorf("--photo-max-bytes must not be negative")
 	}
 	if c.KeyDir == "" {
 		c.KeyDir = c.DataDir + "/keys"

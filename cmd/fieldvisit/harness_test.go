@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,16 +52,32 @@ const testPassword = "correct-horse-battery"
 
 func newTestEnv(t *testing.T, dialect string) *testEnv {
 	t.Helper()
-	return newTestEnvLogging(t, dialect, io.Discard)
+	var w io.Writer = io.Discard
+	if os.Getenv("FIELDVISIT_TEST_LOG") != "" { // to read the service's log while debugging a test
+		w = os.Stderr
+	}
+	return newTestEnvLogging(t, dialect, w)
 }
 
 // newTestEnvLogging is newTestEnv with the service's JSON log sent to w.
 func newTestEnvLogging(t *testing.T, dialect string, w io.Writer) *testEnv {
 	t.Helper()
 	cfg := Config{DataDir: t.TempDir(), HashConcurrency: 4, ShutdownTimeout: time.Second}
-	if dialect == "postgres" {
+	db, blobs, _ := strings.Cut(dialect, "+")
+	if db == "postgres" {
 		cfg.DatabaseURL = testkit.NewPostgresDatabase(t)
 	}
+	if blobs == "s3" {
+		s3 := testkit.S3(t)
+		cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.S3Bucket = s3.Endpoint, s3.AccessKey, s3.SecretKey, testkit.NewBucketName(t)
+	}
+	return newTestEnvConfig(t, cfg, w)
+}
+
+// newTestEnvConfig starts the app with cfg (a test may point it at a proxy
+// in front of S3) and seeds the small county.
+func newTestEnvConfig(t *testing.T, cfg Config, w io.Writer) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	app, err := NewApp(ctx, cfg, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {

@@ -347,6 +347,42 @@ func testStore(t *testing.T, s Store) {
 		checkMissing(t, s, "nested/a/b/c/e") // under a blob
 	})
 
+	t.Run("List", func(t *testing.T) {
+		t.Parallel()
+		for _, k := range []string{"listing/b/2", "listing/a/1", "listing/a/10", "listing-other/x"} {
+			mustPut(t, s, k, k, int64(len(k)), "")
+		}
+		for _, tc := range []struct {
+			prefix string
+			want   []string
+		}{
+			{"listing/", []string{"listing/a/1", "listing/a/10", "listing/b/2"}},
+			{"listing/a/", []string{"listing/a/1", "listing/a/10"}},
+			{"listing/a/1", []string{"listing/a/1", "listing/a/10"}},
+			{"listing/c/", nil},
+		} {
+			var got []string
+			err := s.List(ctx, tc.prefix, func(i Info) error {
+				if i.Size != int64(len(i.Key)) {
+					t.Errorf("%s: size %d, want %d", i.Key, i.Size, len(i.Key))
+				}
+				got = append(got, i.Key)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("List(%q) = %v, want %v", tc.prefix, got, tc.want)
+			}
+		}
+		stop := errors.New("stop")
+		n := 0
+		if err := s.List(ctx, "listing/", func(Info) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+			t.Errorf("List did not stop at fn's error: n=%d err=%v", n, err)
+		}
+	})
+
 	t.Run("CancelledPut", func(t *testing.T) {
 		t.Parallel()
 		cctx, cancel := context.WithCancel(ctx)

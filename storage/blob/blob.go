@@ -68,6 +68,12 @@ type Store interface {
 	// error.
 	Delete(ctx context.Context, key string) error
 
+	// List calls fn for every blob whose key starts with prefix, in key
+	// order, with Key, Size and ModTime set (SHA256 is left empty: listing
+	// never reads the data). An error from fn stops the walk and is
+	// returned.
+	List(ctx context.Context, prefix string, fn func(Info) error) error
+
 	// Ping reports whether the backend can currently serve requests (for
 	// /readyz). An unreachable backend gives ErrUnavailable.
 	Ping(ctx context.Context) error

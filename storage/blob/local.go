@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -375,4 +376,44 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// List implements Store. It walks the directory under prefix; the store's
+// own sidecar and temporary directories start with "." and are skipped, as
+// no key can start with ".".
+func (l *Local) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	err := filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if isNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		rel, rerr := filepath.Rel(l.root, p)
+		if rerr != nil {
+			return rerr
+		}
+		key := filepath.ToSlash(rel)
+		if d.IsDir() {
+			if key != "." && (strings.HasPrefix(d.Name(), ".") || !strings.HasPrefix(key+"/", prefix) && !strings.HasPrefix(prefix, key+"/")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasPrefix(key, prefix) || ValidateKey(key) != nil {
+			return nil
+		}
+		fi, ierr := d.Info()
+		if ierr != nil {
+			if isNotExist(ierr) {
+				return nil
+			}
+			return ierr
+		}
+		return fn(Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
+	})
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"time"
 
@@ -329,4 +330,64 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
 	return hex.EncodeToString(b)
+}
+
+// PostForm is what a phone needs to upload one object straight to the
+// bucket with an HTML-form POST: the URL and the signed fields to send
+// before the file field.
+type PostForm struct {
+	URL       string
+	Fields    map[string]string
+	ExpiresAt time.Time
+}
+
+// PostPresigner is implemented by stores a phone can upload to directly.
+type PostPresigner interface {
+	PresignPost(ctx context.Context, key, contentType string, size int64, expiry time.Duration) (PostForm, error)
+}
+
+var _ PostPresigner = (*S3)(nil)
+
+// PresignPost signs a POST policy for exactly one object: key, content type
+// and size are fixed by the policy, so the phone can send nothing else.
+func (s *S3) PresignPost(ctx context.Context, key, contentType string, size int64, expiry time.Duration) (PostForm, error) {
+	if err := ValidateKey(key); err != nil {
+		return PostForm{}, err
+	}
+	if size <= 0 {
+		return PostForm{}, fmt.Errorf("blob: presign %q: size %d must be positive", key, size)
+	}
+	expires := time.Now().Add(expiry).UTC()
+	policy := minio.NewPostPolicy()
+	for _, err := range []error{
+		policy.SetBucket(s.bucket), policy.SetKey(key), policy.SetExpires(expires),
+		policy.SetContentType(contentType), policy.SetContentLengthRange(size, size),
+	} {
+		if err != nil {
+			return PostForm{}, fmt.Errorf("blob: presign %q: %w", key, err)
+		}
+	}
+	u, fields, err := s.client.PresignedPostPolicy(ctx, policy)
+	if err != nil {
+		return PostForm{}, s.mapErr(ctx, "presign", key, err)
+	}
+	return PostForm{URL: u.String(), Fields: fields, ExpiresAt: expires}, nil
+}
+
+// List implements Store. Temporary objects (".tmp/") are skipped.
+func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the listing goroutine when fn fails
+	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return s.mapErr(ctx, "list", prefix, obj.Err)
+		}
+		if strings.HasPrefix(obj.Key, s3TmpPrefix) {
+			continue
+		}
+		if err := fn(Info{Key: obj.Key, Size: obj.Size, ModTime: obj.LastModified}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

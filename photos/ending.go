@@ -1,0 +1,94 @@
+package photos
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+)
+
+// Bounded reads of a stored photo: EXIF and the image header sit in the
+// first bytes; the file's ending shows whether it was cut short.
+const (
+	headerBytes  = 128 << 10
+	trailerBytes = 1 << 20
+)
+
+var pngEnd = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
+
+// errTruncated is a file whose ending is missing.
+var errTruncated = errors.New("the file ends before the image does (truncated)")
+
+// checkEnding tells a complete image from one cut short without decoding
+// it or holding more than a small buffer; tail opens a range of the stored
+// file:
+//   - JPEG: an end-of-image marker (FF D9) in the last trailerBytes. Inside
+//     compressed data an FF is always followed by 00 or a restart marker, so
+//     a file cut mid-scan has none; cameras that append data after the image
+//     (motion photos) keep their marker within that window in practice.
+//   - PNG: the file ends with the IEND chunk.
+//   - WebP: the RIFF header's length matches the size.
+func checkEnding(mediaType string, head []byte, size int64, tail func(off, n int64) (io.ReadCloser, error)) error {
+	switch mediaType {
+	case "image/jpeg":
+		n := min(size, trailerBytes)
+		rc, err := tail(size-n, n)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		found, err := containsEOI(rc)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return errTruncated
+		}
+	case "image/png":
+		if size < int64(len(pngEnd)) {
+			return errTruncated
+		}
+		rc, err := tail(size-int64(len(pngEnd)), int64(len(pngEnd)))
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		end, err := io.ReadAll(rc)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(end, pngEnd) {
+			return errTruncated
+		}
+	case "image/webp":
+		if len(head) < 12 || int64(binary.LittleEndian.Uint32(head[4:8]))+8 > size {
+			return errTruncated
+		}
+	}
+	return nil
+}
+
+// containsEOI scans r for FF D9 through a small buffer.
+func containsEOI(r io.Reader) (bool, error) {
+	buf := make([]byte, 32<<10)
+	prevFF := false
+	for {
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			if prevFF && c == 0xD9 {
+				return true, nil
+			}
+			prevFF = c == 0xFF
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+func readAllBounded(r io.Reader, n int64) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, n))
+}

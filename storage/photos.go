@@ -1,0 +1,445 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"fieldvisit/domain"
+)
+
+type photoRow struct {
+	CountyID   uuid.UUID  `gorm:"column:county_id;primaryKey"`
+	ID         uuid.UUID  `gorm:"column:id;primaryKey"`
+	UploadedBy uuid.UUID  `gorm:"column:uploaded_by"`
+	VisitID    *uuid.UUID `gorm:"column:visit_id"`
+	SHA256     string     `gorm:"column:sha256"`
+	Size       int64      `gorm:"column:size"`
+	MediaType  string     `gorm:"column:media_type"`
+	Width      int        `gorm:"column:width"`
+	Height     int        `gorm:"column:height"`
+	TakenAt    *time.Time `gorm:"column:taken_at"`
+	ExifLat    *float64   `gorm:"column:exif_lat"`
+	ExifLon    *float64   `gorm:"column:exif_lon"`
+	Camera     string     `gorm:"column:camera"`
+	ThumbState string     `gorm:"column:thumb_state"`
+	CreatedAt  time.Time  `gorm:"column:created_at"`
+}
+
+func (photoRow) TableName() string { return "photos" }
+
+func toPhotoRow(p domain.Photo) photoRow {
+	r := photoRow{CountyID: p.CountyID, ID: p.ID, UploadedBy: p.UploadedBy, VisitID: p.VisitID, SHA256: p.SHA256, Size: p.Size,
+		MediaType: p.MediaType, Width: p.Width, Height: p.Height, Camera: p.Camera, ThumbState: p.ThumbState, CreatedAt: p.CreatedAt.UTC()}
+	if p.TakenAt != nil {
+		t := p.TakenAt.UTC()
+		r.TakenAt = &t
+	}
+	if p.ExifGPS != nil {
+		r.ExifLat, r.ExifLon = &p.ExifGPS.Lat, &p.ExifGPS.Lon
+	}
+	return r
+}
+
+func toDomainPhoto(r photoRow) domain.Photo {
+	p := domain.Photo{ID: r.ID, CountyID: r.CountyID, UploadedBy: r.UploadedBy, VisitID: r.VisitID, SHA256: r.SHA256, Size: r.Size,
+		MediaType: r.MediaType, Width: r.Width, Height: r.Height, Camera: r.Camera, ThumbState: r.ThumbState, CreatedAt: r.CreatedAt.UTC()}
+	if r.TakenAt != nil {
+		t := r.TakenAt.UTC()
+		p.TakenAt = &t
+	}
+	if r.ExifLat != nil && r.ExifLon != nil {
+		p.ExifGPS = &domain.GeoPoint{Lat: *r.ExifLat, Lon: *r.ExifLon}
+	}
+	return p
+}
+
+type visitPhotoRow struct {
+	CountyID    uuid.UUID `gorm:"column:county_id;primaryKey"`
+	VisitID     uuid.UUID `gorm:"column:visit_id;primaryKey"`
+	PhotoID     uuid.UUID `gorm:"column:photo_id;primaryKey"`
+	SHA256      string    `gorm:"column:sha256"`
+	HouseholdID uuid.UUID `gorm:"column:household_id"`
+	CadreID     uuid.UUID `gorm:"column:cadre_id"`
+}
+
+func (visitPhotoRow) TableName() string { return "visit_photos" }
+
+type evidenceQueueRow struct {
+	CountyID   uuid.UUID `gorm:"column:county_id;primaryKey"`
+	VisitID    uuid.UUID `gorm:"column:visit_id;primaryKey"`
+	EnqueuedAt time.Time `gorm:"column:enqueued_at"`
+}
+
+func (evidenceQueueRow) TableName() string { return "evidence_queue" }
+
+// linkVisitPhotos brings visit_photos in step with the visits' photo lists
+// and queues the visits for evidence assessment, inside the visit write's
+// transaction so neither can be missed.
+func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, len(vs))
+	var links []visitPhotoRow
+	queue := make([]evidenceQueueRow, 0, len(vs))
+	now := time.Now().UTC()
+	for _, v := range vs {
+		ids = append(ids, v.ID)
+		queue = append(queue, evidenceQueueRow{CountyID: v.CountyID, VisitID: v.ID, EnqueuedAt: now})
+		if v.Deleted {
+			continue
+		}
+		for _, p := range v.Photos {
+			links = append(links, visitPhotoRow{CountyID: v.CountyID, VisitID: v.ID, PhotoID: p.PhotoID, SHA256: p.SHA256,
+				HouseholdID: v.HouseholdID, CadreID: v.CadreID})
+		}
+	}
+	for _, c := range chunks(ids, batch) {
+		if err := tx.Where("visit_id IN ?", c).Delete(&visitPhotoRow{}).Error; err != nil {
+			return err
+		}
+	}
+	for _, c := range chunks(links, batch) {
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+	}
+	return enqueueEvidence(tx, batch, queue)
+}
+
+func enqueueEvidence(tx *gorm.DB, batch int, rows []evidenceQueueRow) error {
+	// PostgreSQL refuses an upsert that touches one row twice, and a photo
+	// both declaring and being listed by a visit names it twice.
+	seen := make(map[uuid.UUID]bool, len(rows))
+	unique := rows[:0:0]
+	for _, r := range rows {
+		if !seen[r.VisitID] {
+			seen[r.VisitID] = true
+			unique = append(unique, r)
+		}
+	}
+	for _, c := range chunks(unique, batch) {
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "county_id"}, {Name: "visit_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"enqueued_at"})}).Create(&c).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InsertPhoto records a stored photo and queues every visit that lists it
+// (or that it declares) for evidence assessment. A second photo with the same
+// id is a conflict.
+func (s *Store) InsertPhoto(ctx context.Context, p domain.Photo) error {
+	return s.inTx(ctx, "photo", func(tx *gorm.DB) error {
+		row := toPhotoRow(p)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		var links []visitPhotoRow
+		if err := tx.Where("photo_id = ?", p.ID).Find(&links).Error; err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		queue := make([]evidenceQueueRow, 0, len(links)+1)
+		for _, l := range links {
+			queue = append(queue, evidenceQueueRow{CountyID: l.CountyID, VisitID: l.VisitID, EnqueuedAt: now})
+		}
+		if p.VisitID != nil {
+			var v visitRow
+			err := tx.Select("county_id", "id").Where("id = ?", *p.VisitID).Take(&v).Error
+			if err == nil {
+				queue = append(queue, evidenceQueueRow{CountyID: v.CountyID, VisitID: v.ID, EnqueuedAt: now})
+			} else if !isNotFound(err) {
+				return err
+			}
+		}
+		return enqueueEvidence(tx, s.importBatch(), queue)
+	})
+}
+
+// Photo returns a photo by id.
+func (s *Store) Photo(ctx context.Context, id uuid.UUID) (domain.Photo, error) {
+	var row photoRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	return toDomainPhoto(row), translate(err, "photo")
+}
+
+// PhotosByID returns the stored photos among ids.
+func (s *Store) PhotosByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Photo, error) {
+	out := map[uuid.UUID]domain.Photo{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []photoRow
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, translate(err, "photo")
+	}
+	for _, r := range rows {
+		out[r.ID] = toDomainPhoto(r)
+	}
+	return out, nil
+}
+
+// PhotoVisible reports whether a user with scope may see the photo: they
+// uploaded it, or a visit listing it (or the visit it declares) is theirs or
+// belongs to a household in their scope.
+func (s *Store) PhotoVisible(ctx context.Context, p domain.Photo, userID uuid.UUID, scope domain.HouseholdScope, today domain.Date) (bool, error) {
+	if p.UploadedBy == userID {
+		return true, nil
+	}
+	db := s.db.WithContext(ctx)
+	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("1").
+		Where("households.county_id = visit_photos.county_id AND households.id = visit_photos.household_id"), scopeWithoutPairing(scope, &userID), today)
+	var n int64
+	err := db.Model(&visitPhotoRow{}).Where("photo_id = ?", p.ID).
+		Where(db.Where("cadre_id = ?", userID).Or("EXISTS (?)", inScope)).Limit(1).Count(&n).Error
+	if err != nil || n > 0 || p.VisitID == nil {
+		return n > 0, translate(err, "photo")
+	}
+	declared := scopeHouseholds(s.db.Model(&householdRow{}).Select("1").
+		Where("households.county_id = visits.county_id AND households.id = visits.household_id"), scopeWithoutPairing(scope, &userID), today)
+	err = db.Model(&visitRow{}).Where("id = ?", *p.VisitID).Where(db.Where("cadre_id = ?", userID).Or("EXISTS (?)", declared)).
+		Limit(1).Count(&n).Error
+	return n > 0, translate(err, "photo")
+}
+
+// PhotoLinks lists the visits that list a photo.
+func (s *Store) PhotoLinks(ctx context.Context, photoID uuid.UUID) ([]domain.VisitPhotoLink, error) {
+	var rows []visitPhotoRow
+	if err := s.db.WithContext(ctx).Where("photo_id = ?", photoID).Order("visit_id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "photo")
+	}
+	return toLinks(rows), nil
+}
+
+// LinksBySHA256 lists the visits that list a photo with one of these
+// hashes: the evidence of photo reuse.
+func (s *Store) LinksBySHA256(ctx context.Context, hashes []string) ([]domain.VisitPhotoLink, error) {
+	if len(hashes) == 0 {
+		return nil, nil
+	}
+	var rows []visitPhotoRow
+	if err := s.db.WithContext(ctx).Where("sha256 IN ?", hashes).Order("visit_id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "photo")
+	}
+	return toLinks(rows), nil
+}
+
+func toLinks(rows []visitPhotoRow) []domain.VisitPhotoLink {
+	out := make([]domain.VisitPhotoLink, len(rows))
+	for i, r := range rows {
+		out[i] = domain.VisitPhotoLink{CountyID: r.CountyID, VisitID: r.VisitID, PhotoID: r.PhotoID, SHA256: r.SHA256, HouseholdID: r.HouseholdID, CadreID: r.CadreID}
+	}
+	return out
+}
+
+// SHA256InUse reports whether any photo record points at these bytes, so
+// the blob must be kept.
+func (s *Store) SHA256InUse(ctx context.Context, sha string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&photoRow{}).Where("sha256 = ?", sha).Limit(1).Count(&n).Error
+	return n > 0, translate(err, "photo")
+}
+
+// SetThumbState records the outcome of making a photo's thumbnail.
+func (s *Store) SetThumbState(ctx context.Context, id uuid.UUID, state string) error {
+	err := s.db.WithContext(ctx).Model(&photoRow{}).Where("id = ?", id).Update("thumb_state", state).Error
+	return translate(err, "photo")
+}
+
+// PendingThumbnails lists photos still waiting for a thumbnail, oldest first.
+func (s *Store) PendingThumbnails(ctx context.Context, limit int) ([]domain.Photo, error) {
+	var rows []photoRow
+	err := s.db.WithContext(ctx).Where("thumb_state = ?", domain.ThumbPending).Order("created_at, id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "photo")
+	}
+	out := make([]domain.Photo, len(rows))
+	for i, r := range rows {
+		out[i] = toDomainPhoto(r)
+	}
+	return out, nil
+}
+
+// PhotoHashesAfter pages the distinct hashes photo records point at, in
+// order, for reconciling the blob store.
+func (s *Store) PhotoHashesAfter(ctx context.Context, after string, limit int) ([]string, error) {
+	var out []string
+	err := s.db.WithContext(ctx).Model(&photoRow{}).Distinct("sha256").Where("sha256 > ?", after).Order("sha256").Limit(limit).Pluck("sha256", &out).Error
+	return out, translate(err, "photo")
+}
+
+// PhotosWithSHA256 lists the photo ids pointing at these bytes.
+func (s *Store) PhotosWithSHA256(ctx context.Context, sha string) ([]uuid.UUID, error) {
+	var out []uuid.UUID
+	err := s.db.WithContext(ctx).Model(&photoRow{}).Where("sha256 = ?", sha).Order("id").Pluck("id", &out).Error
+	return out, translate(err, "photo")
+}
+
+type uploadRow struct {
+	ID        uuid.UUID                 `gorm:"column:id;primaryKey"`
+	CountyID  uuid.UUID                 `gorm:"column:county_id"`
+	UserID    uuid.UUID                 `gorm:"column:user_id"`
+	PhotoID   uuid.UUID                 `gorm:"column:photo_id"`
+	VisitID   *uuid.UUID                `gorm:"column:visit_id"`
+	Method    string                    `gorm:"column:method"`
+	SHA256    string                    `gorm:"column:sha256"`
+	Size      int64                     `gorm:"column:size"`
+	MediaType string                    `gorm:"column:media_type"`
+	Offset    int64                     `gorm:"column:offset"`
+	Chunks    jsonValue[[]domain.Chunk] `gorm:"column:chunks"`
+	CreatedAt time.Time                 `gorm:"column:created_at"`
+	UpdatedAt time.Time                 `gorm:"column:updated_at"`
+	ExpiresAt time.Time                 `gorm:"column:expires_at"`
+}
+
+func (uploadRow) TableName() string { return "photo_uploads" }
+
+func toUploadRow(u domain.PhotoUpload) uploadRow {
+	return uploadRow{ID: u.ID, CountyID: u.CountyID, UserID: u.UserID, PhotoID: u.PhotoID, VisitID: u.VisitID, Method: u.Method,
+		SHA256: u.SHA256, Size: u.Size, MediaType: u.MediaType, Offset: u.Offset, Chunks: jsonValue[[]domain.Chunk]{nonNil(u.Chunks)},
+		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(), ExpiresAt: u.ExpiresAt.UTC()}
+}
+
+func toDomainUpload(r uploadRow) domain.PhotoUpload {
+	return domain.PhotoUpload{ID: r.ID, CountyID: r.CountyID, UserID: r.UserID, PhotoID: r.PhotoID, VisitID: r.VisitID, Method: r.Method,
+		SHA256: r.SHA256, Size: r.Size, MediaType: r.MediaType, Offset: r.Offset, Chunks: nonNil(r.Chunks.V),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC()}
+}
+
+// CreateUpload starts an upload. One user has at most one upload per photo
+// id; starting it again is a conflict the caller answers with the existing one.
+func (s *Store) CreateUpload(ctx context.Context, u domain.PhotoUpload) error {
+	row := toUploadRow(u)
+	return translate(s.db.WithContext(ctx).Create(&row).Error, "upload")
+}
+
+// Upload returns an upload by id.
+func (s *Store) Upload(ctx context.Context, id uuid.UUID) (domain.PhotoUpload, error) {
+	var row uploadRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	return toDomainUpload(row), translate(err, "upload")
+}
+
+// UploadFor returns a user's upload of a photo id.
+func (s *Store) UploadFor(ctx context.Context, userID, photoID uuid.UUID) (domain.PhotoUpload, error) {
+	var row uploadRow
+	err := s.db.WithContext(ctx).Where("user_id = ? AND photo_id = ?", userID, photoID).Take(&row).Error
+	return toDomainUpload(row), translate(err, "upload")
+}
+
+// AppendChunk records a stored chunk if the upload is still at the offset
+// the chunk starts at; otherwise another request moved it and the chunk is
+// stale (domain.Stale).
+func (s *Store) AppendChunk(ctx context.Context, u domain.PhotoUpload, c domain.Chunk, now time.Time, expires time.Time) (domain.PhotoUpload, error) {
+	chunks := append(append([]domain.Chunk{}, u.Chunks...), c)
+	res := s.db.WithContext(ctx).Model(&uploadRow{}).Where(`id = ? AND "offset" = ?`, u.ID, c.Offset).
+		Updates(map[string]any{"offset": c.Offset + c.Size, "chunks": jsonValue[[]domain.Chunk]{chunks}, "updated_at": now.UTC(), "expires_at": expires.UTC()})
+	if res.Error != nil {
+		return u, translate(res.Error, "upload")
+	}
+	if res.RowsAffected == 0 {
+		return u, domain.Stale("upload", "上传")
+	}
+	u.Offset, u.Chunks, u.UpdatedAt, u.ExpiresAt = c.Offset+c.Size, chunks, now, expires
+	return u, nil
+}
+
+// DeleteUpload forgets an upload (its chunks are the caller's to delete).
+func (s *Store) DeleteUpload(ctx context.Context, id uuid.UUID) error {
+	return translate(s.db.WithContext(ctx).Where("id = ?", id).Delete(&uploadRow{}).Error, "upload")
+}
+
+// ExpiredUploads lists uploads abandoned past their expiry.
+func (s *Store) ExpiredUploads(ctx context.Context, now time.Time, limit int) ([]domain.PhotoUpload, error) {
+	var rows []uploadRow
+	if err := s.db.WithContext(ctx).Where("expires_at < ?", now.UTC()).Order("expires_at").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "upload")
+	}
+	out := make([]domain.PhotoUpload, len(rows))
+	for i, r := range rows {
+		out[i] = toDomainUpload(r)
+	}
+	return out, nil
+}
+
+// QueuedVisit is a visit waiting for evidence assessment.
+type QueuedVisit struct {
+	CountyID   uuid.UUID
+	VisitID    uuid.UUID
+	EnqueuedAt time.Time
+}
+
+// EvidenceQueue lists the oldest visits waiting for assessment.
+func (s *Store) EvidenceQueue(ctx context.Context, limit int) ([]QueuedVisit, error) {
+	var rows []evidenceQueueRow
+	if err := s.db.WithContext(ctx).Order("enqueued_at, visit_id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "evidence queue")
+	}
+	out := make([]QueuedVisit, len(rows))
+	for i, r := range rows {
+		out[i] = QueuedVisit{CountyID: r.CountyID, VisitID: r.VisitID, EnqueuedAt: r.EnqueuedAt.UTC()}
+	}
+	return out, nil
+}
+
+// EvidenceLag is how many visits wait and since when the oldest has.
+func (s *Store) EvidenceLag(ctx context.Context) (int64, *time.Time, error) {
+	var n int64
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&evidenceQueueRow{}).Count(&n).Error; err != nil || n == 0 {
+		return n, nil, translate(err, "evidence queue")
+	}
+	var row evidenceQueueRow
+	if err := db.Order("enqueued_at").Take(&row).Error; err != nil {
+		return n, nil, translate(err, "evidence queue")
+	}
+	t := row.EnqueuedAt.UTC()
+	return n, &t, nil
+}
+
+// DoneEvidence removes a visit from the queue unless it was queued again
+// after the assessment read it.
+func (s *Store) DoneEvidence(ctx context.Context, q QueuedVisit) error {
+	err := s.db.WithContext(ctx).Where("county_id = ? AND visit_id = ? AND enqueued_at <= ?", q.CountyID, q.VisitID, q.EnqueuedAt.UTC()).
+		Delete(&evidenceQueueRow{}).Error
+	return translate(err, "evidence queue")
+}
+
+// SetVisitFlags replaces a visit's flags if it is still at version; flags
+// are the server's judgement, so writing them is not an edit and bumps no
+// version. A visit edited meanwhile is queued again by that edit.
+func (s *Store) SetVisitFlags(ctx context.Context, countyID, id uuid.UUID, version int64, flags []domain.Flag) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&visitRow{}).Where("county_id = ? AND id = ? AND version = ?", countyID, id, version).
+		Update("flags", jsonValue[[]domain.Flag]{nonNil(flags)})
+	return res.RowsAffected > 0, translate(res.Error, "visit")
+}
+
+// NeighbourVisits returns the cadre's live visits just before and just
+// after t by device start time (for travel-speed checks; device time is all
+// there is for where a cadre was when).
+func (s *Store) NeighbourVisits(ctx context.Context, cadreID, except uuid.UUID, t time.Time) (prev, next *domain.Visit, err error) {
+	db := s.db.WithContext(ctx).Where("cadre_id = ? AND deleted = ? AND id <> ?", cadreID, false, except)
+	var before, after []visitRow
+	if err := db.Session(&gorm.Session{}).Where("started_at <= ?", t.UTC()).Order("started_at DESC, id").Limit(1).Find(&before).Error; err != nil {
+		return nil, nil, translate(err, "visit")
+	}
+	if err := db.Session(&gorm.Session{}).Where("started_at > ?", t.UTC()).Order("started_at, id").Limit(1).Find(&after).Error; err != nil {
+		return nil, nil, translate(err, "visit")
+	}
+	if len(before) == 1 {
+		v := toDomainVisit(before[0])
+		prev = &v
+	}
+	if len(after) == 1 {
+		v := toDomainVisit(after[0])
+		next = &v
+	}
+	return prev, next, nil
+}

@@ -98,7 +98,21 @@ func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit) error {
 				HouseholdID: v.HouseholdID, CadreID: v.CadreID})
 		}
 	}
+	// Other visits sharing bytes with what these visits list now, or
+	// listed before, are judged again: photo reuse is a property of the
+	// pair, and the first visit must learn of a second one days later.
+	hashes := map[string]bool{}
+	for _, l := range links {
+		hashes[l.SHA256] = true
+	}
 	for _, c := range chunks(ids, batch) {
+		var old []string
+		if err := tx.Model(&visitPhotoRow{}).Where("visit_id IN ?", c).Distinct().Pluck("sha256", &old).Error; err != nil {
+			return err
+		}
+		for _, h := range old {
+			hashes[h] = true
+		}
 		if err := tx.Where("visit_id IN ?", c).Delete(&visitPhotoRow{}).Error; err != nil {
 			return err
 		}
@@ -106,6 +120,19 @@ func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit) error {
 	for _, c := range chunks(links, batch) {
 		if err := tx.Create(&c).Error; err != nil {
 			return err
+		}
+	}
+	shared := make([]string, 0, len(hashes))
+	for h := range hashes {
+		shared = append(shared, h)
+	}
+	for _, c := range chunks(shared, batch) {
+		var others []visitPhotoRow
+		if err := tx.Select("DISTINCT county_id, visit_id").Where("sha256 IN ?", c).Find(&others).Error; err != nil {
+			return err
+		}
+		for _, o := range others {
+			queue = append(queue, evidenceQueueRow{CountyID: o.CountyID, VisitID: o.VisitID, EnqueuedAt: now})
 		}
 	}
 	return enqueueEvidence(tx, batch, queue)

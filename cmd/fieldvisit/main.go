@@ -6,6 +6,8 @@
 //	fieldvisit init             create the top region and the first admin
 //	fieldvisit sim              simulate cadres syncing over a flaky link
 //	fieldvisit bench sync       measure sync against the raw database ceiling
+//	fieldvisit bench photos     measure photo uploads against direct PutObject
+//	fieldvisit photos reconcile report (and with --fix remove) photo orphans
 //
 // Settings come from flags or FIELDVISIT_* environment variables; see
 // README.md.
@@ -34,6 +36,8 @@ usage:
   fieldvisit init [flags]             bootstrap an empty database: top region and first admin
   fieldvisit sim [flags]              play cadres' offline trips over a flaky link and check nothing was lost or doubled
   fieldvisit bench [flags] sync       measure push, replay and pull against the raw database ceiling
+  fieldvisit bench [flags] photos     measure photo uploads against direct PutObject to the same store
+  fieldvisit photos [--fix] reconcile report blobs without photo records, records without blobs, stray upload parts
 
 run "fieldvisit COMMAND -h" for the flags of a command.
 `
@@ -65,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return simCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "photos":
+		return photosCmd(ctx, args[1:], stdout, stderr)
 	case "init":
 		return initCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":

@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -329,6 +330,45 @@ func TestPhotoAndVisitConvergeInEitherOrder(t *testing.T) {
 	})
 }
 
+// TestPhotoReuseIsFlagged: the same bytes under two photo ids on two
+// visits flag both visits, with the count of other visits behind the flag;
+// deleting one visit clears the flag on the other.
+func TestPhotoReuseIsFlagged(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		tok := e.login(t, "cadre-a")
+		img := testJPEG(t, 21, time.Now(), nil)
+		sha := sha256Hex(img)
+		ids := []uuid.UUID{uuid.New(), uuid.New()}
+		visits := []uuid.UUID{uuid.New(), uuid.New()}
+		var changes []map[string]any
+		for i := range ids {
+			if r := e.putPhoto(t, tok, ids[i], img, sha, "image/jpeg", ""); r.Status != http.StatusCreated {
+				t.Fatalf("upload %d: %d %s", i, r.Status, r.Body)
+			}
+			v := visitChange(visits[i], e.householdA.Household.ID, "同一张照片", 34.7)
+			v["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": ids[i], "sha256": sha}}
+			changes = append(changes, v)
+		}
+		// The second visit arrives after the first was judged: the first
+		// must learn of it.
+		for _, c := range changes {
+			e.push(t, tok, uuid.NewString(), batch("phone-a", time.Now(), c)).pushResult(t)
+			e.assessEvidence(t)
+		}
+		for _, vid := range visits {
+			if !e.visitHasFlag(t, vid, "photo_reuse") {
+				t.Errorf("visit %s: no photo_reuse flag", vid)
+			}
+		}
+		del := map[string]any{"entity": "visit", "op": "delete", "id": visits[1], "base_version": 1}
+		e.push(t, tok, uuid.NewString(), batch("phone-a", time.Now(), del)).pushResult(t)
+		e.assessEvidence(t)
+		if e.visitHasFlag(t, visits[0], "photo_reuse") {
+			t.Error("photo_reuse stayed after the other visit was deleted")
+		}
+	})
+}
+
 func (e *testEnv) assessEvidence(t *testing.T) {
 	t.Helper()
 	for {
@@ -407,5 +447,45 @@ func TestPhotoSpoolDirIsPrivate(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(e.app.Config.DataDir, "spool"))
 	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
 		t.Errorf("spool dir: %v %v", fi, err)
+	}
+}
+
+// TestPhotosReconcileCommand: the operator's command reports an orphan blob
+// and, only with --fix, removes it.
+func TestPhotosReconcileCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	app, err := NewApp(ctx, Config{DataDir: dir, HashConcurrency: 1, ShutdownTimeout: time.Second}, newLogger(io.Discard, "error"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := []byte("bytes whose photo record never came")
+	key := "photos/" + sha256Hex(orphan)[:2] + "/" + sha256Hex(orphan)
+	if _, err := app.Blobs.Put(ctx, key, bytes.NewReader(orphan), int64(len(orphan)), ""); err != nil {
+		t.Fatal(err)
+	}
+	app.Close()
+	for _, tc := range []struct {
+		args       []string
+		want       []string
+		blobRemain bool
+	}{
+		{[]string{"--grace", "0s", "reconcile"}, []string{"blobs without a photo record: 1", key, "run again with --fix"}, true},
+		{[]string{"--grace", "24h", "reconcile"}, []string{"blobs without a photo record: 0"}, true},
+		{[]string{"--grace", "0s", "--fix", "reconcile"}, []string{"blobs without a photo record: 1", "blobs removed: 1"}, false},
+		{[]string{"--grace", "0s", "reconcile"}, []string{"blobs without a photo record: 0"}, false},
+	} {
+		var out, errs bytes.Buffer
+		if err := run(ctx, append([]string{"photos", "--data-dir", dir}, tc.args...), &out, &errs); err != nil {
+			t.Fatalf("photos %v: %v\n%s", tc.args, err, errs.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("photos %v: output lacks %q:\n%s", tc.args, w, out.String())
+			}
+		}
+	}
+	if err := run(ctx, []string{"photos", "--data-dir", dir, "tidy"}, io.Discard, io.Discard); err == nil {
+		t.Error("an unknown photos subcommand must fail")
 	}
 }

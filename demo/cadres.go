@@ -242,19 +242,46 @@ func (p *plan) buildCadres(s staffing) {
 	p.cadres = all
 }
 
+// liveDays is how long before Today the county went live on fieldvisit and
+// its pairings began: a year and a month, so that the year of visit history
+// (visits.go) lies within the pairings.
+const liveDays = 400
+
+// since is the day a cadre took up their first duty (zero without duties):
+// a cadre is paired with households from then on, not before.
+func (c *cadre) since() domain.Date {
+	var first domain.Date
+	for _, d := range c.user.Duties {
+		if first.IsZero() || d.StartOn.Before(first) {
+			first = d.StartOn
+		}
+	}
+	return first
+}
+
+// pairingStart is when c's pairings begin: the county's go-live day, or the
+// day the cadre arrived if later (a work team that came five months ago).
+func (c *cadre) pairingStart(live domain.Date) domain.Date {
+	if s := c.since(); s.After(live) {
+		return s
+	}
+	return live
+}
+
 // buildPairings turns the cadres' households into pairings. Most start on
-// the day the county went live on fieldvisit (a quarter before Today); about
-// one in a hundred of the town staff's households was re-paired a month ago,
-// so that pairing history exists (the old pairing ended with a reason).
+// the day the county went live on fieldvisit (liveDays before Today), later
+// for cadres who arrived since; about one in a hundred of the town staff's
+// households was re-paired a month ago, so that pairing history exists (the
+// old pairing ended with a reason).
 func (p *plan) buildPairings() {
 	d := p.d
-	live := p.today.AddDays(-90)
+	live := p.today.AddDays(-liveDays)
 	repairOn := p.today.AddDays(-30)
 	var candidates []*household
 	for _, c := range p.cadres {
 		for _, hh := range c.households {
 			pr := domain.Pairing{ID: p.newID(), CountyID: p.county.ID, HouseholdID: hh.h.ID, CadreID: c.user.ID,
-				StartOn: live, CreatedBy: p.admin.ID, CreatedAt: p.now}
+				StartOn: c.pairingStart(live), CreatedBy: p.admin.ID, CreatedAt: p.now}
 			hh.pairings = append(hh.pairings, pr)
 			p.pairings++
 			if c.kind == kindTownStaff {
@@ -276,7 +303,7 @@ func (p *plan) buildPairings() {
 			}
 		}
 		old := domain.Pairing{ID: p.newID(), CountyID: p.county.ID, HouseholdID: hh.h.ID, CadreID: prev.user.ID,
-			StartOn: live, EndOn: &repairOn, EndReason: pick(d, repairReasons), CreatedBy: p.admin.ID, CreatedAt: p.now}
+			StartOn: prev.pairingStart(live), EndOn: &repairOn, EndReason: pick(d, repairReasons), CreatedBy: p.admin.ID, CreatedAt: p.now}
 		now.StartOn = repairOn
 		hh.pairings = []domain.Pairing{old, now}
 		p.pairings++

@@ -53,6 +53,8 @@ type plan struct {
 	members    int
 	pairings   int
 	accounts   []Account
+
+	visitPlan *visitPlan // the year of visit history (visits.go)
 }
 
 type town struct {

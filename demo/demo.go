@@ -3,9 +3,11 @@
 // poor village) and their groups, some 3,000 households in every status and
 // poverty type with members, valid ID numbers and dated histories, assisting
 // units placed in poor villages, about 150 cadres with ranks and duties, and
-// the pairings between them. The county is drawn from a fixed seed, so every
-// demo database holds the same people; only dates move with the day it is
-// seeded (pairings start a quarter before it).
+// the pairings between them, and a year of visit history with photos for the
+// recent visits and a few planted fake-visit patterns (visits.go). The county
+// is drawn from a fixed seed, so every demo database holds the same people;
+// only dates move with the day it is seeded (pairings start a year and a
+// month before it, visits fill the year before it).
 //
 // Seed writes through storage (regions one by one, everything else through
 // the importer's bulk write, storage.ApplyImport) and marks the database as a
@@ -32,8 +34,10 @@ const Password = "fieldvisit-demo"
 // Settings keys Seed writes. MarkerKey holds MarkerVersion once the demo is
 // complete; SummaryKey holds the Summary as JSON.
 const (
-	MarkerKey     = "demo_seeded"
-	MarkerVersion = "1"
+	MarkerKey = "demo_seeded"
+	// MarkerVersion 2: the demo includes the visit history (visits.go).
+	// A database marked 1 holds the county without visits.
+	MarkerVersion = "2"
 	SummaryKey    = "demo_summary"
 	seedingKey    = "demo_seeding"
 )
@@ -66,8 +70,12 @@ type Options struct {
 	// caller; every demo user gets it. Required.
 	PasswordHash string
 	// Progress, when set, is told how far each stage has got ("regions",
-	// "units", "users", "households"), from the calling goroutine.
+	// "units", "users", "households", "visits", "photos"), from the calling
+	// goroutine.
 	Progress func(stage string, done, total int)
+	// Photos, when set, stores the photos of the recent visits (visits.go);
+	// without it the visits list no photos.
+	Photos PhotoSink
 }
 
 // Summary says what the demo county contains.
@@ -81,6 +89,11 @@ type Summary struct {
 	Units      int       `json:"units"`    // assisting units, the county government and the town governments
 	Pairings   int       `json:"pairings"` // pairing records, including those ended by a re-pairing
 	Accounts   []Account `json:"accounts"` // logins worth trying first; every cadre01… exists
+
+	Visits           int           `json:"visits"`             // the year of visit history
+	VisitsWithPhotos int           `json:"visits_with_photos"` // recent visits with photos
+	Photos           int           `json:"photos"`             // photo records (several may share bytes)
+	FakeVisits       []FakePattern `json:"fake_visits"`        // the planted fake-visit patterns
 }
 
 // Account is a demo login to print at start-up.
@@ -155,7 +168,11 @@ func Seed(ctx context.Context, store *storage.Store, opt Options) (Summary, erro
 	if err := p.write(ctx, store, opt); err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
+	if err := p.writeVisits(ctx, store, opt.Photos, progress{fn: opt.Progress}); err != nil {
+		return Summary{}, fmt.Errorf("demo: %w", err)
+	}
 	sum := p.summary()
+	sum.Visits, sum.VisitsWithPhotos, sum.Photos, sum.FakeVisits = p.visitPlan.counts(opt.Photos)
 	b, err := json.Marshal(sum)
 	if err != nil {
 		return Summary{}, err
@@ -164,7 +181,7 @@ func Seed(ctx context.Context, store *storage.Store, opt Options) (Summary, erro
 	if err := store.Audit(ctx, storage.AuditEntry{ActorID: &actor, ActorName: "demo", Action: "demo_seed", ObjectType: "region",
 		ObjectID: p.county.ID.String(), RegionPath: p.county.Path, Detail: map[string]any{
 			"version": MarkerVersion, "seed": opt.Seed, "today": opt.Today.String(), "households": sum.Households,
-			"members": sum.Members, "cadres": sum.Cadres, "pairings": sum.Pairings}}); err != nil {
+			"members": sum.Members, "cadres": sum.Cadres, "pairings": sum.Pairings, "visits": sum.Visits, "photos": sum.Photos}}); err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	if err := store.SetSetting(ctx, SummaryKey, string(b)); err != nil {
@@ -221,6 +238,10 @@ func build(opt Options) (*plan, error) {
 	p.accounts = append(accounts, p.cadreAccounts()...)
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("demo: drew invalid data (a bug in package demo): %w", err)
+	}
+	p.visitPlan = p.buildVisits(opt)
+	if err := p.visitPlan.validate(p.today); err != nil {
+		return nil, fmt.Errorf("demo: drew an invalid visit (a bug in package demo): %w", err)
 	}
 	return p, nil
 }

@@ -75,15 +75,21 @@ type Status struct {
 	State       string     `json:"state"`
 	Required    int        `json:"required"`
 	// FullRequired is the rule's number for a whole window, before proration.
-	FullRequired   int              `json:"full_required"`
-	CountedN       int              `json:"counted_n"`
-	ApplicableDays int              `json:"applicable_days"`
-	DueOn          domain.Date      `json:"due_on"` // the last day a visit can still count
-	Prorated       bool             `json:"prorated"`
-	Counted        []VisitJudgement `json:"counted"`
-	NotCounted     []VisitJudgement `json:"not_counted"`
-	ExplanationZH  string           `json:"explanation_zh"`
-	Explanation    string           `json:"explanation"`
+	FullRequired   int         `json:"full_required"`
+	CountedN       int         `json:"counted_n"`
+	ApplicableDays int         `json:"applicable_days"`
+	DueOn          domain.Date `json:"due_on"` // the last day a visit can still count
+	// DueSoonFrom and OverdueFrom are the days the state turns due_soon and
+	// overdue if no further visit counts (OverdueFrom nil: never before the
+	// deadline), so a stored status can be read on a later day without
+	// judging its visits again (see StateOn).
+	DueSoonFrom   domain.Date      `json:"due_soon_from"`
+	OverdueFrom   *domain.Date     `json:"overdue_from,omitempty"`
+	Prorated      bool             `json:"prorated"`
+	Counted       []VisitJudgement `json:"counted"`
+	NotCounted    []VisitJudgement `json:"not_counted"`
+	ExplanationZH string           `json:"explanation_zh"`
+	Explanation   string           `json:"explanation"`
 }
 
 // Short is how many more counted visits the status needs.
@@ -316,8 +322,52 @@ func (j *judgement) judge(visits []VisitFact, today domain.Date) Status {
 	st.CountedN = len(st.Counted)
 	var expected, daysLeft int
 	st.State, st.DueOn, expected, daysLeft = stateOf(st.Required, st.CountedN, j.applicable, j.period, today, j.rule.dueSoonDays(j.period.Window))
+	st.DueSoonFrom, st.OverdueFrom = thresholds(st.Required, st.CountedN, j.applicable, j.period, j.rule.dueSoonDays(j.period.Window))
 	st.ExplanationZH, st.Explanation = j.explain(st, expected, daysLeft)
 	return st
+}
+
+// thresholds finds the first days on which stateOf would answer due_soon
+// and overdue for an unchanged count.
+func thresholds(required, counted int, applicable []bool, period Period, dueSoon int) (dueSoonFrom domain.Date, overdueFrom *domain.Date) {
+	last, total := -1, 0
+	for i, ok := range applicable {
+		if ok {
+			last = i
+			total++
+		}
+	}
+	dueSoonFrom = addDays(period.Start, max(0, last+1-dueSoon))
+	if total == 0 || counted >= required {
+		return dueSoonFrom, nil
+	}
+	elapsed := 0
+	for t := 0; t <= last; t++ { // elapsed counts covered days strictly before day t
+		if required*elapsed/total > counted {
+			d := addDays(period.Start, t)
+			return dueSoonFrom, &d
+		}
+		if applicable[t] {
+			elapsed++
+		}
+	}
+	return dueSoonFrom, nil
+}
+
+// StateOn is the status's state on day d, assuming no visit is added or
+// taken away since it was judged: what a report reads from stored statuses.
+func (s Status) StateOn(d domain.Date) string {
+	switch {
+	case s.CountedN >= s.Required:
+		return StateMet
+	case d.After(s.DueOn):
+		return StateMissed
+	case s.OverdueFrom != nil && !d.Before(*s.OverdueFrom):
+		return StateOverdue
+	case !d.Before(s.DueSoonFrom):
+		return StateDueSoon
+	}
+	return StateOnTrack
 }
 
 // visitReason applies the checks that depend on the visit alone. A visit

@@ -194,3 +194,43 @@ func TestAddingAVisitNeverMakesADutyStateWorse(t *testing.T) {
 		}
 	})
 }
+
+// TestStoredStatusReadsLaterAsAFreshJudgement: a status judged on one day
+// and read with StateOn on a later day says what judging the same visits on
+// that later day says — what lets reports read stored statuses.
+func TestStoredStatusReadsLaterAsAFreshJudgement(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		h := drawHousehold(t)
+		var visits []VisitFact
+		for i := range rapid.IntRange(0, 10).Draw(t, "visits") {
+			visits = append(visits, drawVisit(t, i))
+		}
+		prof := rapid.SampledFrom([]Profile{DefaultProfile(), MonthlyProfile(), MonthlyPairedProfile()}).Draw(t, "profile")
+		per, err := PeriodOf(rapid.SampledFrom([]string{WindowYear, WindowQuarter, WindowMonth}).Draw(t, "window"), drawDay(t, "in"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		judged := addDays(per.Start, rapid.IntRange(-5, per.Days()).Draw(t, "judged"))
+		later := addDays(judged, rapid.IntRange(0, 400).Draw(t, "later"))
+		// Visits dated after the judging day had not happened yet.
+		var known []VisitFact
+		for _, v := range visits {
+			if !v.On().After(judged) {
+				known = append(known, v)
+			}
+		}
+		stored := EvaluateHousehold(prof, h, known, per, judged)
+		fresh := EvaluateHousehold(prof, h, known, per, later)
+		if len(stored) != len(fresh) {
+			t.Fatalf("%d statuses judged, %d later", len(stored), len(fresh))
+		}
+		for i := range stored {
+			if got := stored[i].StateOn(later); got != fresh[i].State {
+				t.Fatalf("%s %s: StateOn(%s) = %s, judging again says %s", stored[i].RuleCode, per.Key(), later, got, fresh[i].State)
+			}
+			if got := stored[i].StateOn(judged); got != stored[i].State {
+				t.Fatalf("%s: StateOn(judged day) = %s, State = %s", stored[i].RuleCode, got, stored[i].State)
+			}
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"fieldvisit/auth"
+	"fieldvisit/compliance"
 	"fieldvisit/domain"
 	"fieldvisit/importer"
 	"fieldvisit/openapi/docs"
@@ -31,17 +32,18 @@ type ImportFunc func(ctx context.Context, r io.Reader, opt importer.Options) (im
 
 // Deps is everything the transport calls; cmd/fieldvisit builds it.
 type Deps struct {
-	Auth     *auth.Service
-	Registry *registry.Service
-	Sync     *fvsync.Service
-	Photos   *photos.Service
-	Import   ImportFunc
-	Ready    []ReadyCheck
-	Log      *slog.Logger
-	Metrics  prometheus.Registerer
-	Gatherer prometheus.Gatherer
-	Spec     []byte // openapi.yaml
-	Now      func() time.Time
+	Auth       *auth.Service
+	Registry   *registry.Service
+	Sync       *fvsync.Service
+	Photos     *photos.Service
+	Compliance *compliance.Service
+	Import     ImportFunc
+	Ready      []ReadyCheck
+	Log        *slog.Logger
+	Metrics    prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	Spec       []byte // openapi.yaml
+	Now        func() time.Time
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -148,6 +150,17 @@ func New(d Deps) http.Handler {
 	a.PATCH("/photo-uploads/:id", h.appendChunk)
 	a.POST("/photo-uploads/:id/complete", h.completeUpload)
 	a.POST("/conflicts/:id/resolve", h.resolveConflict)
+
+	a.GET("/rule-profiles", h.listRuleProfiles)
+	a.GET("/rule-profiles/:code", h.getRuleProfile)
+	a.PUT("/rule-profiles/:code", h.putRuleProfile)
+	a.GET("/regions/:id/rule-profile", h.getRegionRuleProfile)
+	a.PUT("/regions/:id/rule-profile", h.putRegionRuleProfile)
+	a.GET("/worklist", h.worklist)
+	a.GET("/households/:id/compliance", h.householdCompliance)
+	a.GET("/compliance/missed", h.missedReport)
+	a.GET("/compliance/forecast", h.forecast)
+	a.POST("/compliance/closes", h.closePeriod)
 	return r
 }
 

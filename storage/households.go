@@ -313,6 +313,10 @@ func (s *Store) ChangeHouseholdStatus(ctx context.Context, h domain.Household, e
 		if err := appendChange(tx, s.dialect, householdChange(h, "update")); err != nil {
 			return err
 		}
+		now := time.Now().UTC()
+		if err := enqueueCompliance(tx, s.importBatch(), householdYears(h.CountyID, h.ID, sc.EffectiveOn.Year, domain.DateOf(now).Year, now)); err != nil {
+			return err
+		}
 		return appendAudit(tx, audit)
 	})
 }

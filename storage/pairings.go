@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -128,6 +129,26 @@ func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairin
 			if err := appendChange(tx, s.dialect, pairingChange(*p, "create")); err != nil {
 				return err
 			}
+		}
+		// Who may count a visit changed: the households and cadres are
+		// judged again from the earliest date the change touches.
+		now := time.Now().UTC()
+		thisYear := domain.DateOf(now).Year
+		var queue []complianceQueueRow
+		touched := end
+		if p != nil {
+			touched = append(slices.Clone(end), *p)
+		}
+		for _, e := range touched {
+			from := e.StartOn.Year
+			if e.EndOn != nil {
+				from = e.EndOn.Year
+			}
+			queue = append(queue, householdYears(e.CountyID, e.HouseholdID, from, thisYear, now)...)
+			queue = append(queue, complianceQueueRow{SubjectKind: SubjectCadre, SubjectID: e.CadreID, Year: thisYear, CountyID: e.CountyID, EnqueuedAt: now})
+		}
+		if err := enqueueCompliance(tx, s.importBatch(), queue); err != nil {
+			return err
 		}
 		return appendAudit(tx, audit)
 	})

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -443,9 +444,42 @@ func (s *Store) DoneEvidence(ctx context.Context, q QueuedVisit) error {
 // are the server's judgement, so writing them is not an edit and bumps no
 // version. A visit edited meanwhile is queued again by that edit.
 func (s *Store) SetVisitFlags(ctx context.Context, countyID, id uuid.UUID, version int64, flags []domain.Flag) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&visitRow{}).Where("county_id = ? AND id = ? AND version = ?", countyID, id, version).
-		Update("flags", jsonValue[[]domain.Flag]{nonNil(flags)})
-	return res.RowsAffected > 0, translate(res.Error, "visit")
+	changed := false
+	err := s.inTx(ctx, "visit", func(tx *gorm.DB) error {
+		var row visitRow
+		if err := tx.Select("county_id", "household_id", "cadre_id", "started_at", "flags").
+			Where("county_id = ? AND id = ? AND version = ?", countyID, id, version).Take(&row).Error; err != nil {
+			if isNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		res := tx.Model(&visitRow{}).Where("county_id = ? AND id = ? AND version = ?", countyID, id, version).
+			Update("flags", jsonValue[[]domain.Flag]{nonNil(flags)})
+		if res.Error != nil {
+			return res.Error
+		}
+		changed = res.RowsAffected > 0
+		if !changed || sameFlagCodes(row.Flags.V, flags) {
+			return nil
+		}
+		// A flag may make the visit stop counting, or count again.
+		v := domain.Visit{CountyID: row.CountyID, HouseholdID: row.HouseholdID, CadreID: row.CadreID}
+		v.StartedAt = row.StartedAt
+		return queueVisits(tx, s.importBatch(), []domain.Visit{v}, time.Now().UTC())
+	})
+	return changed, err
+}
+
+func sameFlagCodes(a, b []domain.Flag) bool {
+	codes := func(fs []domain.Flag) map[string]bool {
+		m := make(map[string]bool, len(fs))
+		for _, f := range fs {
+			m[f.Code] = true
+		}
+		return m
+	}
+	return maps.Equal(codes(a), codes(b))
 }
 
 // NeighbourVisits returns the cadre's live visits just before and just

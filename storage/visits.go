@@ -106,6 +106,9 @@ func (s *Store) InsertVisit(ctx context.Context, v domain.Visit) error {
 		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}); err != nil {
 			return err
 		}
+		if err := queueVisits(tx, s.importBatch(), []domain.Visit{v}, time.Now().UTC()); err != nil {
+			return err
+		}
 		return appendChange(tx, s.dialect, visitChange(v, "create"))
 	})
 }
@@ -119,6 +122,19 @@ func visitChange(v domain.Visit, op string) Change {
 // the new one) and records the change.
 func (s *Store) SaveVisit(ctx context.Context, v domain.Visit, expectedVersion int64) error {
 	return s.inTx(ctx, "visit", func(tx *gorm.DB) error {
+		// The visit may move to another year: both years are judged again.
+		var before visitRow
+		if err := tx.Select("county_id", "household_id", "cadre_id", "started_at").Where("county_id = ? AND id = ?", v.CountyID, v.ID).Take(&before).Error; err != nil {
+			if isNotFound(err) {
+				return domain.Stale("visit", "走访记录")
+			}
+			return err
+		}
+		old := domain.Visit{CountyID: before.CountyID, HouseholdID: before.HouseholdID, CadreID: before.CadreID}
+		old.StartedAt = before.StartedAt
+		if err := queueVisits(tx, s.importBatch(), []domain.Visit{old, v}, time.Now().UTC()); err != nil {
+			return err
+		}
 		row := toVisitRow(v)
 		res := tx.Model(&visitRow{}).Where("county_id = ? AND id = ? AND version = ?", v.CountyID, v.ID, expectedVersion).
 			Select("kind", "started_at", "ended_at", "started_at_text", "notes", "checklist", "measures", "met_with", "household_confirmed",
@@ -270,6 +286,9 @@ func (s *Store) InsertVisits(ctx context.Context, vs []domain.Visit) error {
 			}
 		}
 		if err := linkVisitPhotos(tx, s.importBatch(), vs); err != nil {
+			return err
+		}
+		if err := queueVisits(tx, s.importBatch(), vs, time.Now().UTC()); err != nil {
 			return err
 		}
 		return appendChanges(tx, s.dialect, changes, s.importBatch())

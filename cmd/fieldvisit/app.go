@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"fieldvisit/auth"
+	"fieldvisit/compliance"
 	"fieldvisit/importer"
 	"fieldvisit/openapi"
 	"fieldvisit/photos"
@@ -29,17 +30,18 @@ import (
 // App is the whole service built from a Config: the one place where
 // dependencies are wired. End-to-end tests build it the same way.
 type App struct {
-	Config   Config
-	Log      *slog.Logger
-	DB       *storage.DB
-	Store    *storage.Store
-	Blobs    blob.Store
-	Auth     *auth.Service
-	Registry *registry.Service
-	Sync     *fvsync.Service
-	Photos   *photos.Service
-	Handler  http.Handler
-	Now      func() time.Time
+	Config     Config
+	Log        *slog.Logger
+	DB         *storage.DB
+	Store      *storage.Store
+	Blobs      blob.Store
+	Auth       *auth.Service
+	Registry   *registry.Service
+	Sync       *fvsync.Service
+	Photos     *photos.Service
+	Compliance *compliance.Service
+	Handler    http.Handler
+	Now        func() time.Time
 
 	keys   *auth.KeyRing
 	hasher *auth.Hasher
@@ -54,6 +56,7 @@ func (a *App) build() error {
 	a.Auth = auth.NewService(a.Store, a.keys, a.hasher, auth.Config{}, now)
 	a.Registry = registry.NewService(a.Store, a.hasher, now)
 	a.Sync = fvsync.NewService(a.Store, fvsync.Config{}, now, a.Log)
+	a.Compliance = compliance.NewService(a.Store, now, a.Log)
 	a.Photos = photos.NewService(a.Store, a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	reg := prometheus.NewRegistry()
 	for _, c := range append([]prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
@@ -63,7 +66,7 @@ func (a *App) build() error {
 		}
 	}
 	a.Handler = server.New(server.Deps{
-		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
+		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 			return importer.Import(ctx, a.Store, r, opt)
 		},
@@ -110,6 +113,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := a.Compliance.EnsureProfiles(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rule profiles: %w", err)
+	}
 	return a, nil
 }
 
@@ -146,6 +153,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	go a.housekeeping(ctx, time.Hour)
 	go a.photoWorkers(ctx, 5*time.Second)
+	go a.complianceWorker(ctx, 5*time.Second)
 	select {
 	case err := <-errc:
 		return err

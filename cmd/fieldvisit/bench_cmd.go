@@ -31,6 +31,9 @@ import (
 // B2 a replayed batch vs its first push, B4 a fresh phone's full pull vs
 // raw SELECTs of the same rows.
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if n := len(args); n > 0 && args[n-1] == "photos" {
+		return benchPhotosCmd(ctx, args[:n-1], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("postgres", env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
@@ -41,7 +44,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
-		return errors.New("usage: fieldvisit bench [flags] sync")
+		return errors.New("usage: fieldvisit bench [flags] sync|photos")
 	}
 	dbURL, drop, err := scratchDatabase(ctx, *server)
 	if err != nil {

@@ -10,32 +10,36 @@ import (
 // workerMetrics are the gauges of the background work: how far evidence
 // judging lags behind arrivals, and what the last reconciliation found.
 func (a *App) workerMetrics() []prometheus.Collector {
-	lag := func(pick func(n int64, age time.Duration) float64) func() float64 {
-		return func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			n, oldest, err := a.Store.EvidenceLag(ctx)
-			if err != nil {
-				return -1
+	queueGauges := func(name, what string, measure func(context.Context) (int64, *time.Time, error)) []prometheus.Collector {
+		lag := func(pick func(n int64, age time.Duration) float64) func() float64 {
+			return func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				n, oldest, err := measure(ctx)
+				if err != nil {
+					return -1
+				}
+				var age time.Duration
+				if oldest != nil {
+					age = a.Now().Sub(*oldest)
+				}
+				return pick(n, age)
 			}
-			var age time.Duration
-			if oldest != nil {
-				age = a.Now().Sub(*oldest)
-			}
-			return pick(n, age)
+		}
+		return []prometheus.Collector{
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fieldvisit_" + name + "_queue",
+				Help: what + " waiting in the queue."}, lag(func(n int64, _ time.Duration) float64 { return float64(n) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fieldvisit_" + name + "_lag_seconds",
+				Help: "Age of the oldest entry of the queue of " + what + "."}, lag(func(_ int64, age time.Duration) float64 { return age.Seconds() })),
 		}
 	}
 	a.orphanBlobs = prometheus.NewGauge(prometheus.GaugeOpts{Name: "fieldvisit_photo_orphan_blobs",
 		Help: "Photo blobs no photo record points at, as of the last reconciliation."})
 	a.missingBlobs = prometheus.NewGauge(prometheus.GaugeOpts{Name: "fieldvisit_photo_missing_blobs",
 		Help: "Photo records whose bytes are missing from the store, as of the last reconciliation."})
-	return []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fieldvisit_evidence_queue_visits",
-			Help: "Visits waiting for their evidence flags to be judged."}, lag(func(n int64, _ time.Duration) float64 { return float64(n) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fieldvisit_evidence_lag_seconds",
-			Help: "Age of the oldest visit waiting for its evidence flags."}, lag(func(_ int64, age time.Duration) float64 { return age.Seconds() })),
-		a.orphanBlobs, a.missingBlobs,
-	}
+	cs := append(queueGauges("evidence", "visits whose evidence flags are to be judged", a.Store.EvidenceLag),
+		queueGauges("compliance", "households and cadres whose visit-rule statuses are to be judged", a.Store.ComplianceLag)...)
+	return append(cs, a.orphanBlobs, a.missingBlobs)
 }
 
 // photoWorkers makes thumbnails and judges evidence as work arrives (or
@@ -97,5 +101,42 @@ func (a *App) reconcilePhotos(ctx context.Context) {
 	a.missingBlobs.Set(float64(len(rep.PhotosWithoutBlob)))
 	if len(rep.PhotosWithoutBlob) > 0 {
 		a.Log.Error("photo records without bytes", "count", len(rep.PhotosWithoutBlob))
+	}
+}
+
+// complianceWorker keeps visit-rule statuses current: it judges queued
+// households and cadres as work arrives (or every interval, for work other
+// replicas or the calendar brought), and queues every subject not yet
+// judged for the year, so a household nobody visited still shows as owed.
+func (a *App) complianceWorker(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		a.drainCompliance(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-a.Compliance.Kicked():
+		}
+	}
+}
+
+// drainCompliance judges until nothing is queued or unjudged.
+func (a *App) drainCompliance(ctx context.Context) {
+	for ctx.Err() == nil {
+		queued, err := a.Compliance.QueueUnjudged(ctx, 2000)
+		if err != nil {
+			a.Log.Warn("queueing unjudged subjects failed", "error", err.Error())
+			return
+		}
+		n, err := a.Compliance.JudgeQueued(ctx, 200)
+		if err != nil {
+			a.Log.Warn("judging compliance failed", "error", err.Error())
+			return
+		}
+		if n == 0 && queued == 0 {
+			return
+		}
 	}
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -9,8 +12,11 @@ import (
 	"net"
 	"time"
 
+	"github.com/google/uuid"
+
 	"fieldvisit/demo"
 	"fieldvisit/domain"
+	"fieldvisit/photos"
 	"fieldvisit/storage"
 )
 
@@ -56,6 +62,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, error) {
 	if s, ok, err := demo.Seeded(ctx, app.Store); err != nil || ok {
+		if v, _ := app.Store.Setting(ctx, demo.MarkerKey); ok && v != demo.MarkerVersion {
+			app.Log.Warn("the demo database was seeded by an older version and has no visit history; start on an empty data directory to get it",
+				"marker", v, "current", demo.MarkerVersion)
+		}
 		return s, err
 	}
 	hash, err := app.Auth.Hasher().Hash(ctx, demo.Password)
@@ -64,7 +74,7 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	}
 	start := time.Now()
 	last := ""
-	s, err := demo.Seed(ctx, app.Store, demo.Options{PasswordHash: hash, Today: domain.DateOf(app.Now()),
+	s, err := demo.Seed(ctx, app.Store, demo.Options{PasswordHash: hash, Today: domain.DateOf(app.Now()), Photos: demoPhotos{app.Photos},
 		Progress: func(stage string, done, total int) {
 			if stage != last || done == total {
 				fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", stage, done, total)
@@ -77,8 +87,39 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	if err != nil {
 		return demo.Summary{}, fmt.Errorf("demo: %w", err)
 	}
-	app.Log.Info("demo ready", "households", s.Households, "cadres", s.Cadres, "seconds", time.Since(start).Seconds())
+	// Judge the visits' evidence now rather than in the background, so the
+	// flags are there at first login. An interrupted drain is finished by
+	// the photo workers.
+	judged := 0
+	for {
+		n, err := app.Photos.AssessQueued(ctx, 1000)
+		if err != nil {
+			return demo.Summary{}, fmt.Errorf("demo: judge the visits' evidence: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		judged += n
+		fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", "evidence", judged, s.Visits)
+	}
+	fmt.Fprintln(progress)
+	app.Log.Info("demo ready", "households", s.Households, "cadres", s.Cadres, "visits", s.Visits, "photos", s.Photos,
+		"seconds", time.Since(start).Seconds())
+	for _, f := range s.FakeVisits {
+		app.Log.Info("demo fake visits", "flag", f.Flag, "cadre", f.Cadre, "visits", f.Visits, "note", f.Note)
+	}
 	return s, nil
+}
+
+// demoPhotos stores the demo's photos through the photo service, as a
+// phone's one-request upload would.
+type demoPhotos struct{ svc *photos.Service }
+
+func (d demoPhotos) PutPhoto(ctx context.Context, cadre domain.Principal, photoID, visitID uuid.UUID, jpeg []byte) error {
+	sum := sha256.Sum256(jpeg)
+	_, _, err := d.svc.Put(ctx, cadre, photos.Declared{PhotoID: photoID, SHA256: hex.EncodeToString(sum[:]), ContentType: "image/jpeg",
+		Size: int64(len(jpeg)), VisitID: &visitID}, bytes.NewReader(jpeg))
+	return err
 }
 
 func printDemo(w io.Writer, url string, s demo.Summary) {

@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,25 +38,49 @@ type S3Config struct {
 
 // S3 keeps blobs in one bucket of an S3-compatible server.
 //
-// Put uploads the body to a temporary object under ".tmp/" while hashing it,
-// then, only if size and hash match, copies it server-side to the final key
-// with the SHA-256 as user metadata (x-amz-meta-sha256) and deletes the
-// temporary object. So a rejected body never shows under the key, and Stat
-// can return the hash. The temporary object of a process that crashed
-// mid-Put stays behind; a bucket lifecycle rule expiring ".tmp/" after a day
-// cleans those up (not set here, to leave the bucket's configuration to its
-// operator). Keys never start with ".", so ".tmp/" cannot collide with them.
+// A Put with a declared SHA-256 and a known size (the photo path: keys are
+// content-addressed) is one PutObject straight to the final key, guarded
+// twice so that a wrong body is never stored:
 //
-// Bodies larger than a part (S3Config.PartSize, 16 MiB by default) or of
-// unknown size go up in multipart parts, holding one part in memory at a
-// time.
+//   - by the server: the request carries x-amz-checksum-sha256 (base64 of
+//     the declared digest), and S3 and MinIO refuse a PutObject whose body
+//     does not hash to it (BadDigest / XAmzContentChecksumMismatch), storing
+//     nothing. The header is signed, so it also covers the body in transit,
+//     which is why the body itself goes as UNSIGNED-PAYLOAD instead of being
+//     hashed a second time for a streaming signature.
+//   - by us: the body goes through a hashing reader that holds back its last
+//     bytes until it has seen the end of the body and checked size and hash;
+//     on a mismatch it fails the read instead, so the server gets a short
+//     body and stores nothing, and Put returns ErrSizeMismatch or
+//     ErrHashMismatch exactly as before.
+//
+// Any other Put (no declared hash, size unknown or zero, or larger than a
+// single PUT may be) uploads the body to a temporary object under ".tmp/"
+// while hashing it, then, only if size and hash match, copies it
+// server-side to the final key and deletes the temporary object. The
+// temporary object of a process that crashed mid-Put stays behind; a bucket
+// lifecycle rule expiring ".tmp/" after a day cleans those up (not set here,
+// to leave the bucket's configuration to its operator). Keys never start
+// with ".", so ".tmp/" cannot collide with them.
+//
+// Either way the SHA-256 is stored as user metadata (x-amz-meta-sha256), so
+// Stat can return it. Bodies going through the temporary object that are
+// larger than a part (S3Config.PartSize, 16 MiB by default) or of unknown
+// size go up in multipart parts, holding one part in memory at a time; a
+// direct PUT streams and holds no part at all.
 //
 // Objects written by other tools have no x-amz-meta-sha256; Stat returns an
 // empty SHA256 for them.
 type S3 struct {
-	client   *minio.Client
-	bucket   string
-	partSize uint64
+	client *minio.Client
+	// checksummed is a second client on the same transport, created with
+	// TrailingHeaders: minio-go only lets a PutObject carry an
+	// x-amz-checksum-* header from a client that has it. It is used for
+	// the direct Put only; everything else keeps the plain client, whose
+	// requests the flag would otherwise change (automatic CRC32C headers).
+	checksummed *minio.Client
+	bucket      string
+	partSize    uint64
 }
 
 var _ Store = (*S3)(nil)
@@ -66,6 +91,11 @@ const (
 	s3MaxCopySize = 5 << 30
 	s3TmpPrefix   = ".tmp/"
 	s3MetaSHA     = "Sha256" // sent as X-Amz-Meta-Sha256
+	// s3ChecksumSHA is the header S3 verifies the body against (base64 of
+	// the raw digest). minio-go sends x-amz-checksum-* user metadata as is.
+	s3ChecksumSHA = "x-amz-checksum-sha256"
+	// s3MaxSinglePut is the largest body S3 takes in one PutObject.
+	s3MaxSinglePut = 5 << 30
 	// s3CleanupTimeout bounds the removal of a temporary object after a
 	// failed or cancelled Put.
 	s3CleanupTimeout = 30 * time.Second
@@ -106,16 +136,27 @@ func newS3(cfg S3Config) (*S3, error) {
 	if partSize < s3MinPartSize {
 		return nil, fmt.Errorf("blob: S3 part size %d is below the 5 MiB minimum", partSize)
 	}
-	client, err := minio.New(cfg.Endpoint, &minio.Options{
+	transport, err := minio.DefaultTransport(cfg.Secure)
+	if err != nil {
+		return nil, fmt.Errorf("blob: S3 store: %w", err)
+	}
+	opts := minio.Options{
 		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure:     cfg.Secure,
 		Region:     cfg.Region,
 		MaxRetries: cfg.MaxRetries,
-	})
+		Transport:  transport,
+	}
+	client, err := minio.New(cfg.Endpoint, &opts)
 	if err != nil {
 		return nil, fmt.Errorf("blob: S3 store: %w", err)
 	}
-	return &S3{client: client, bucket: cfg.Bucket, partSize: partSize}, nil
+	opts.TrailingHeaders = true
+	checksummed, err := minio.New(cfg.Endpoint, &opts)
+	if err != nil {
+		return nil, fmt.Errorf("blob: S3 store: %w", err)
+	}
+	return &S3{client: client, checksummed: checksummed, bucket: cfg.Bucket, partSize: partSize}, nil
 }
 
 // Bucket is the bucket the store keeps its blobs in.
@@ -125,6 +166,9 @@ func (s *S3) Bucket() string { return s.bucket }
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, wantSHA256 string) (Info, error) {
 	if err := checkPutArgs(key, r, size, wantSHA256); err != nil {
 		return Info{}, err
+	}
+	if wantSHA256 != "" && size > 0 && size <= s3MaxSinglePut {
+		return s.putDirect(ctx, key, r, size, wantSHA256)
 	}
 	tmpKey := s3TmpPrefix + randomHex(16)
 	hr := newHashingReader(r, size)
@@ -171,6 +215,100 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, wantS
 		mod = time.Now()
 	}
 	return Info{Key: key, Size: hr.n, SHA256: sum, ModTime: mod}, nil
+}
+
+// putDirect uploads a body of known size and declared hash straight to key
+// in one PutObject that the server verifies against the declared hash (see
+// the S3 type's comment).
+func (s *S3) putDirect(ctx context.Context, key string, r io.Reader, size int64, wantSHA256 string) (Info, error) {
+	digest, err := hex.DecodeString(wantSHA256) // validated by checkPutArgs
+	if err != nil {
+		return Info{}, fmt.Errorf("%w: declared sha256 %q: %w", ErrInvalidKey, wantSHA256, err)
+	}
+	sr := &sealedReader{hr: newHashingReader(r, size), want: wantSHA256}
+	up, err := s.checksummed.PutObject(ctx, s.bucket, key, sr, size, minio.PutObjectOptions{
+		ContentType: "application/octet-stream",
+		UserMetadata: map[string]string{
+			s3MetaSHA:     wantSHA256,
+			s3ChecksumSHA: base64.StdEncoding.EncodeToString(digest),
+		},
+		// One request, streamed: no multipart part is buffered.
+		DisableMultipart: true,
+		// The signed checksum header covers the body; a streaming
+		// signature would hash every byte once more on each side.
+		DisableContentSha256: true,
+	})
+	if sr.mismatch != nil { // the body, not the server, was at fault
+		return Info{}, fmt.Errorf("blob: put %q: %w", key, sr.mismatch)
+	}
+	if err != nil {
+		if er := (minio.ErrorResponse{}); errors.As(err, &er) && (er.Code == "BadDigest" || er.Code == "XAmzContentChecksumMismatch") {
+			// Not expected (sealedReader checked first), but if the server
+			// saw other bytes than we hashed it stored nothing either.
+			return Info{}, fmt.Errorf("blob: put %q: %w: %w", key, ErrHashMismatch, err)
+		}
+		return Info{}, s.mapErr(ctx, "put", key, err)
+	}
+	if !sr.done { // cannot happen: the server took fewer bytes than declared
+		return Info{}, fmt.Errorf("blob: put %q: %w: the server read %d of %d bytes", key, ErrSizeMismatch, sr.hr.n, size)
+	}
+	mod := up.LastModified
+	if mod.IsZero() {
+		mod = time.Now()
+	}
+	return Info{Key: key, Size: size, SHA256: wantSHA256, ModTime: mod}, nil
+}
+
+// sealedReader passes a body of known size through a hashingReader but
+// never hands out its last bytes before checking them: once the declared
+// size has been read it makes sure the body ends there and hashes to want.
+// On a mismatch the read fails instead (mismatch says why), so the request
+// carrying the body is cut short and the server stores nothing.
+type sealedReader struct {
+	hr       *hashingReader
+	want     string
+	mismatch error // ErrSizeMismatch or ErrHashMismatch, once found
+	done     bool  // every byte was checked and handed out
+}
+
+func (sr *sealedReader) Read(p []byte) (int, error) {
+	if sr.mismatch != nil {
+		return 0, sr.mismatch
+	}
+	if sr.done {
+		return 0, io.EOF
+	}
+	if rest := sr.hr.size - sr.hr.n; int64(len(p)) > rest {
+		p = p[:rest] // the check below reads the byte after the end itself
+	}
+	n, err := sr.hr.Read(p)
+	if sr.hr.err != nil { // shorter (or longer) than declared
+		sr.mismatch = sr.hr.err
+		return 0, sr.mismatch
+	}
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	if sr.hr.n < sr.hr.size {
+		return n, nil
+	}
+	// All declared bytes are in hand and the last n are not out yet.
+	var one [1]byte
+	if m, err := io.ReadFull(sr.hr, one[:]); m > 0 || sr.hr.err != nil {
+		sr.mismatch = sr.hr.err
+		if sr.mismatch == nil {
+			sr.mismatch = fmt.Errorf("%w: body longer than the declared %d bytes", ErrSizeMismatch, sr.hr.size)
+		}
+		return 0, sr.mismatch
+	} else if err != io.EOF {
+		return 0, err
+	}
+	if sum := hex.EncodeToString(sr.hr.h.Sum(nil)); sum != sr.want {
+		sr.mismatch = fmt.Errorf("%w: declared %s, got %s", ErrHashMismatch, sr.want, sum)
+		return 0, sr.mismatch
+	}
+	sr.done = true
+	return n, io.EOF
 }
 
 // removeTemp deletes a temporary upload, even when ctx is already cancelled.

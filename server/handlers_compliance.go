@@ -1,0 +1,239 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"fieldvisit/compliance"
+	"fieldvisit/domain"
+	"fieldvisit/rules"
+	"fieldvisit/storage"
+	"fieldvisit/wire"
+)
+
+func fromReportItem(it storage.ReportItem) wire.ComplianceItem {
+	st := wire.FromStatus(it.Status, it.State)
+	st.CountedVisits, st.NotCounted = []wire.VisitJudgement{}, []wire.VisitJudgement{}
+	return wire.ComplianceItem{ComplianceStatus: st, HouseholdName: it.HouseholdName, HouseholdNumber: it.HouseholdNo,
+		AnsweringCadre: it.CadreID, CadreName: it.CadreName, VillageID: it.VillageID, VillageName: it.VillageName}
+}
+
+func fromCounts(id, name string, c storage.StateCounts) wire.StateCounts {
+	out := wire.StateCounts{ID: id, Name: name, Total: c.Total, Met: c.Met, OnTrack: c.OnTrack, DueSoon: c.DueSoon, Overdue: c.Overdue,
+		Missed: c.Missed, Required: c.Required, Counted: c.Counted}
+	if c.Total > 0 {
+		out.MetRate = float64(int64(float64(c.Met)/float64(c.Total)*10000+0.5)) / 10000
+	}
+	return out
+}
+
+func fromGroups(gs []compliance.GroupCounts) []wire.StateCounts {
+	out := make([]wire.StateCounts, len(gs))
+	for i, g := range gs {
+		out[i] = fromCounts(g.ID, g.Name, g.StateCounts)
+	}
+	return out
+}
+
+func fromProfile(p compliance.Profile) wire.RuleProfile {
+	return wire.RuleProfile{Profile: p.Profile, Builtin: p.Builtin, UpdatedAt: p.UpdatedAt}
+}
+
+func fromAssignment(a compliance.Assignment) wire.RegionRuleProfile {
+	out := wire.RegionRuleProfile{RegionID: a.Region.ID, ProfileCode: a.Profile.Code, ProfileNameZH: a.Profile.NameZH,
+		ProfileVersion: a.Profile.Version, Own: a.Own}
+	if a.InheritedBy != nil {
+		id := a.InheritedBy.ID
+		out.InheritedFromID = &id
+	}
+	return out
+}
+
+func (h *handlers) listRuleProfiles(c *gin.Context) {
+	ps, err := h.Compliance.Profiles(c.Request.Context())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": wire.Map(ps, fromProfile)})
+}
+
+func (h *handlers) getRuleProfile(c *gin.Context) {
+	p, err := h.Compliance.GetProfile(c.Request.Context(), c.Param("code"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, fromProfile(p))
+}
+
+// putRuleProfile creates or replaces a profile. The body is the profile;
+// its version is the one being replaced (0 for a new profile), so two
+// admins editing at once cannot overwrite each other.
+func (h *handlers) putRuleProfile(c *gin.Context) {
+	var body rules.Profile
+	if err := bindJSON(c, &body); err != nil {
+		writeError(c, err)
+		return
+	}
+	p, err := h.Compliance.SaveProfile(c.Request.Context(), principal(c), c.Param("code"), body, body.Version)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	status := http.StatusOK
+	if p.Version == 1 {
+		status = http.StatusCreated
+	}
+	c.JSON(status, fromProfile(p))
+}
+
+func (h *handlers) getRegionRuleProfile(c *gin.Context) {
+	respondOne(c, "region", h.Compliance.RegionProfile, fromAssignment)
+}
+
+func (h *handlers) putRegionRuleProfile(c *gin.Context) {
+	id, err := pathID(c, "id", "region")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var body struct {
+		ProfileCode *string `json:"profile_code"`
+	}
+	if err := bindJSON(c, &body); err != nil {
+		writeError(c, err)
+		return
+	}
+	if body.ProfileCode == nil {
+		writeError(c, domain.Invalid(domain.FieldError{Field: "/profile_code", Reason: "required", Message: "profile_code is required (empty to inherit)", MessageZH: "请填写规则方案代码(留空表示继承上级)"}))
+		return
+	}
+	a, err := h.Compliance.AssignProfile(c.Request.Context(), principal(c), id, *body.ProfileCode)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, fromAssignment(a))
+}
+
+func (h *handlers) worklist(c *gin.Context) {
+	items, err := h.Compliance.Worklist(c.Request.Context(), principal(c))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := wire.Worklist{Today: domain.DateOf(h.Now()), Items: make([]wire.ComplianceItem, len(items))}
+	for i, it := range items {
+		out.Items[i] = fromReportItem(it.ReportItem)
+		out.Items[i].ReasonZH = it.ReasonZH
+		risk := it.Risk
+		out.Items[i].Risk = &risk
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) householdCompliance(c *gin.Context) {
+	id, err := pathID(c, "id", "household")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	year := domain.DateOf(h.Now()).Year
+	if v := c.Query("year"); v != "" {
+		if year, err = strconv.Atoi(v); err != nil {
+			writeError(c, domain.Invalid(domain.FieldError{Field: "year", Reason: "invalid_format", Message: "year must be a number", MessageZH: "年份应为数字"}))
+			return
+		}
+	}
+	sts, prof, err := h.Compliance.Timeline(c.Request.Context(), principal(c), id, year)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := wire.Timeline{HouseholdID: id, Year: year, ProfileCode: prof.Code, ProfileVersion: prof.Version, Statuses: make([]wire.ComplianceStatus, len(sts))}
+	for i, st := range sts {
+		out.Statuses[i] = wire.FromStatus(st, st.State)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// reportQuery reads region_id, period, rule, state (comma-separated), live
+// and the page.
+func reportQuery(c *gin.Context) (compliance.ReportQuery, error) {
+	q := queryParams{c: c}
+	var rq compliance.ReportQuery
+	if id := q.uuid("region_id"); id != nil {
+		rq.RegionID = *id
+	} else if c.Query("region_id") == "" {
+		q.fe.Required("region_id", "行政区划")
+	}
+	rq.Period = q.text("period", 10)
+	rq.RuleCode = q.text("rule", 40)
+	if v := c.Query("state"); v != "" {
+		rq.States = strings.Split(v, ",")
+	}
+	rq.Live = q.boolean("live")
+	pg := q.page()
+	rq.Limit, rq.Offset = pg.Limit, pg.Offset
+	return rq, q.err()
+}
+
+func (h *handlers) missedReport(c *gin.Context) {
+	rq, err := reportQuery(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	rep, err := h.Compliance.Missed(c.Request.Context(), principal(c), rq)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, wire.ComplianceReport{Region: wire.FromRegion(rep.Region), Period: rep.Period.Key(), PeriodLabel: rep.Period.LabelZH(),
+		Today: rep.Today, Frozen: rep.ClosedAt != nil, ClosedAt: rep.ClosedAt, Total: fromCounts("", rep.Region.Name, rep.Total),
+		Regions: fromGroups(rep.Regions), Cadres: fromGroups(rep.Cadres), Rules: fromGroups(rep.Rules),
+		Items: wire.Page[wire.ComplianceItem]{Items: wire.Map(rep.Items, fromReportItem), Total: rep.Count, Limit: rq.Limit, Offset: rq.Offset}})
+}
+
+func (h *handlers) forecast(c *gin.Context) {
+	rq, err := reportQuery(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	items, per, err := h.Compliance.Forecast(c.Request.Context(), principal(c), rq)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := wire.Forecast{Period: per.Key(), Today: domain.DateOf(h.Now()), Items: make([]wire.ComplianceItem, len(items))}
+	for i, it := range items {
+		out.Items[i] = fromReportItem(it.ReportItem)
+		risk := it.Risk
+		out.Items[i].Risk = &risk
+		out.Items[i].ReasonZH = risk.ReasonZH
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) closePeriod(c *gin.Context) {
+	var body struct {
+		RegionID uuid.UUID `json:"region_id"`
+		Period   string    `json:"period"`
+	}
+	if err := bindJSON(c, &body); err != nil {
+		writeError(c, err)
+		return
+	}
+	at, err := h.Compliance.Close(c.Request.Context(), principal(c), body.RegionID, body.Period)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, wire.PeriodClose{RegionID: body.RegionID, Period: body.Period, ClosedAt: at.UTC()})
+}

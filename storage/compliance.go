@@ -1,0 +1,767 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"fieldvisit/domain"
+	"fieldvisit/rules"
+)
+
+// Compliance subjects: what a queue row and a judged row are about.
+const (
+	SubjectHousehold = "household"
+	SubjectCadre     = "cadre"
+)
+
+// ---- rule profiles
+
+type ruleProfileRow struct {
+	Code      string     `gorm:"column:code;primaryKey"`
+	NameZH    string     `gorm:"column:name_zh"`
+	Version   int        `gorm:"column:version"`
+	Body      string     `gorm:"column:body"`
+	Builtin   bool       `gorm:"column:builtin"`
+	UpdatedBy *uuid.UUID `gorm:"column:updated_by"`
+	UpdatedAt time.Time  `gorm:"column:updated_at"`
+}
+
+func (ruleProfileRow) TableName() string { return "rule_profiles" }
+
+type ruleProfileVersionRow struct {
+	Code      string     `gorm:"column:code;primaryKey"`
+	Version   int        `gorm:"column:version;primaryKey"`
+	Body      string     `gorm:"column:body"`
+	CreatedBy *uuid.UUID `gorm:"column:created_by"`
+	CreatedAt time.Time  `gorm:"column:created_at"`
+}
+
+func (ruleProfileVersionRow) TableName() string { return "rule_profile_versions" }
+
+type regionProfileRow struct {
+	RegionID    uuid.UUID  `gorm:"column:region_id;primaryKey"`
+	ProfileCode string     `gorm:"column:profile_code"`
+	AssignedBy  *uuid.UUID `gorm:"column:assigned_by"`
+	AssignedAt  time.Time  `gorm:"column:assigned_at"`
+}
+
+func (regionProfileRow) TableName() string { return "region_rule_profiles" }
+
+// StoredProfile is a rule profile as saved: its body is the profile's JSON.
+type StoredProfile struct {
+	Code      string
+	NameZH    string
+	Version   int
+	Body      []byte
+	Builtin   bool
+	UpdatedBy *uuid.UUID
+	UpdatedAt time.Time
+}
+
+func toStoredProfile(r ruleProfileRow) StoredProfile {
+	return StoredProfile{Code: r.Code, NameZH: r.NameZH, Version: r.Version, Body: []byte(r.Body), Builtin: r.Builtin, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// EnsureRuleProfiles adds the profiles that do not exist yet (the built-in
+// ones at start-up), leaving saved ones alone.
+func (s *Store) EnsureRuleProfiles(ctx context.Context, ps []StoredProfile, now time.Time) error {
+	return s.inTx(ctx, "rule profile", func(tx *gorm.DB) error {
+		for _, p := range ps {
+			row := ruleProfileRow{Code: p.Code, NameZH: p.NameZH, Version: 1, Body: string(p.Body), Builtin: p.Builtin, UpdatedAt: now.UTC()}
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				v := ruleProfileVersionRow{Code: p.Code, Version: 1, Body: string(p.Body), CreatedAt: now.UTC()}
+				if err := tx.Create(&v).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// RuleProfiles lists every profile, by code.
+func (s *Store) RuleProfiles(ctx context.Context) ([]StoredProfile, error) {
+	var rows []ruleProfileRow
+	if err := s.db.WithContext(ctx).Order("code").Find(&rows).Error; err != nil {
+		return nil, translate(err, "rule profile")
+	}
+	out := make([]StoredProfile, len(rows))
+	for i, r := range rows {
+		out[i] = toStoredProfile(r)
+	}
+	return out, nil
+}
+
+// RuleProfile returns one profile.
+func (s *Store) RuleProfile(ctx context.Context, code string) (StoredProfile, error) {
+	var row ruleProfileRow
+	err := s.db.WithContext(ctx).Where("code = ?", code).Take(&row).Error
+	return toStoredProfile(row), translate(err, "rule profile")
+}
+
+// SaveRuleProfile creates a profile (expectedVersion 0) or replaces one at
+// expectedVersion with the next version, keeps the version, and queues
+// every household and cadre judged by it for the given years.
+func (s *Store) SaveRuleProfile(ctx context.Context, p StoredProfile, expectedVersion int, years []int, now time.Time, audit AuditEntry) (StoredProfile, error) {
+	now = now.UTC()
+	err := s.inTx(ctx, "rule profile", func(tx *gorm.DB) error {
+		if expectedVersion == 0 {
+			p.Version = 1
+			row := ruleProfileRow{Code: p.Code, NameZH: p.NameZH, Version: 1, Body: string(p.Body), UpdatedBy: p.UpdatedBy, UpdatedAt: now}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+		} else {
+			p.Version = expectedVersion + 1
+			res := tx.Model(&ruleProfileRow{}).Where("code = ? AND version = ?", p.Code, expectedVersion).
+				Updates(map[string]any{"name_zh": p.NameZH, "version": p.Version, "body": string(p.Body), "updated_by": p.UpdatedBy, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return domain.Stale("rule profile", "规则方案")
+			}
+		}
+		v := ruleProfileVersionRow{Code: p.Code, Version: p.Version, Body: string(p.Body), CreatedBy: p.UpdatedBy, CreatedAt: now}
+		if err := tx.Create(&v).Error; err != nil {
+			return err
+		}
+		if err := queueByProfile(tx, p.Code, years, now); err != nil {
+			return err
+		}
+		return appendAudit(tx, audit)
+	})
+	p.UpdatedAt = now
+	return p, err
+}
+
+// queueByProfile queues every subject already judged by a profile.
+func queueByProfile(tx *gorm.DB, code string, years []int, now time.Time) error {
+	for _, y := range years {
+		err := tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
+			SELECT subject_kind, subject_id, year, county_id, ? FROM compliance_subjects WHERE profile_code = ? AND year = ?
+			ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`, now, code, y).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RegionProfiles returns the profile codes attached to the given regions.
+func (s *Store) RegionProfiles(ctx context.Context, regionIDs []uuid.UUID) (map[uuid.UUID]string, error) {
+	var rows []regionProfileRow
+	if err := s.db.WithContext(ctx).Where("region_id IN ?", regionIDs).Find(&rows).Error; err != nil {
+		return nil, translate(err, "rule profile")
+	}
+	out := make(map[uuid.UUID]string, len(rows))
+	for _, r := range rows {
+		out[r.RegionID] = r.ProfileCode
+	}
+	return out, nil
+}
+
+// AssignRuleProfile attaches a profile to a county or town (code "" takes
+// it away, so the region inherits again) and queues everything in the
+// region for the given years.
+func (s *Store) AssignRuleProfile(ctx context.Context, region domain.Region, code string, years []int, now time.Time, audit AuditEntry) error {
+	now = now.UTC()
+	return s.inTx(ctx, "rule profile", func(tx *gorm.DB) error {
+		if code == "" {
+			if err := tx.Where("region_id = ?", region.ID).Delete(&regionProfileRow{}).Error; err != nil {
+				return err
+			}
+		} else {
+			row := regionProfileRow{RegionID: region.ID, ProfileCode: code, AssignedBy: audit.ActorID, AssignedAt: now}
+			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "region_id"}},
+				DoUpdates: clause.AssignmentColumns([]string{"profile_code", "assigned_by", "assigned_at"})}).Create(&row).Error
+			if err != nil {
+				return err
+			}
+		}
+		for _, y := range years {
+			if err := queueRegion(tx, region.Path, y, now); err != nil {
+				return err
+			}
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+// queueRegion queues every household and cadre under a region path.
+func queueRegion(tx *gorm.DB, path string, year int, now time.Time) error {
+	prefix := likePrefix(path)
+	err := tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
+		SELECT 'household', id, ?, county_id, ? FROM households WHERE `+like("region_path")+`
+		ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`, year, now, prefix).Error
+	if err != nil {
+		return err
+	}
+	return tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
+		SELECT 'cadre', u.id, ?, r.county_id, ? FROM users u JOIN regions r ON r.id = u.region_id
+		WHERE u.role = 'cadre' AND `+like("u.region_path")+` AND r.county_id IS NOT NULL
+		ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`, year, now, prefix).Error
+}
+
+// ---- the queue
+
+type complianceQueueRow struct {
+	SubjectKind string    `gorm:"column:subject_kind;primaryKey"`
+	SubjectID   uuid.UUID `gorm:"column:subject_id;primaryKey"`
+	Year        int       `gorm:"column:year;primaryKey"`
+	CountyID    uuid.UUID `gorm:"column:county_id"`
+	EnqueuedAt  time.Time `gorm:"column:enqueued_at"`
+}
+
+func (complianceQueueRow) TableName() string { return "compliance_queue" }
+
+// QueuedSubject is a household or cadre whose statuses for a year must be
+// judged again.
+type QueuedSubject struct {
+	Kind       string
+	ID         uuid.UUID
+	Year       int
+	CountyID   uuid.UUID
+	EnqueuedAt time.Time
+}
+
+func enqueueCompliance(tx *gorm.DB, batch int, rows []complianceQueueRow) error {
+	type key struct {
+		kind string
+		id   uuid.UUID
+		year int
+	}
+	seen := make(map[key]bool, len(rows))
+	unique := rows[:0:0]
+	for _, r := range rows {
+		k := key{r.SubjectKind, r.SubjectID, r.Year}
+		if !seen[k] {
+			seen[k] = true
+			unique = append(unique, r)
+		}
+	}
+	for _, c := range chunks(unique, batch) {
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "subject_kind"}, {Name: "subject_id"}, {Name: "year"}},
+			DoUpdates: clause.AssignmentColumns([]string{"enqueued_at"})}).Create(&c).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// visitSubjects are the household and cadre a visit's counting touches, for
+// the year it is dated in.
+func visitSubjects(v domain.Visit, now time.Time) []complianceQueueRow {
+	y := domain.DateOf(v.StartedAt).Year
+	return []complianceQueueRow{
+		{SubjectKind: SubjectHousehold, SubjectID: v.HouseholdID, Year: y, CountyID: v.CountyID, EnqueuedAt: now},
+		{SubjectKind: SubjectCadre, SubjectID: v.CadreID, Year: y, CountyID: v.CountyID, EnqueuedAt: now},
+	}
+}
+
+func queueVisits(tx *gorm.DB, batch int, vs []domain.Visit, now time.Time) error {
+	rows := make([]complianceQueueRow, 0, 2*len(vs))
+	for _, v := range vs {
+		rows = append(rows, visitSubjects(v, now)...)
+	}
+	return enqueueCompliance(tx, batch, rows)
+}
+
+// householdYears queues a household for every year from from to to.
+func householdYears(countyID, householdID uuid.UUID, from, to int, now time.Time) []complianceQueueRow {
+	var rows []complianceQueueRow
+	for y := max(from, to-5); y <= to; y++ {
+		rows = append(rows, complianceQueueRow{SubjectKind: SubjectHousehold, SubjectID: householdID, Year: y, CountyID: countyID, EnqueuedAt: now})
+	}
+	return rows
+}
+
+// ComplianceQueue returns up to limit queued subjects, oldest first.
+func (s *Store) ComplianceQueue(ctx context.Context, limit int) ([]QueuedSubject, error) {
+	var rows []complianceQueueRow
+	if err := s.db.WithContext(ctx).Order("enqueued_at, subject_id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "compliance queue")
+	}
+	out := make([]QueuedSubject, len(rows))
+	for i, r := range rows {
+		out[i] = QueuedSubject{Kind: r.SubjectKind, ID: r.SubjectID, Year: r.Year, CountyID: r.CountyID, EnqueuedAt: r.EnqueuedAt.UTC()}
+	}
+	return out, nil
+}
+
+// ComplianceLag reports the queue's length and its oldest entry.
+func (s *Store) ComplianceLag(ctx context.Context) (int64, *time.Time, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&complianceQueueRow{}).Count(&n).Error; err != nil {
+		return 0, nil, translate(err, "compliance queue")
+	}
+	if n == 0 {
+		return 0, nil, nil
+	}
+	var row complianceQueueRow
+	if err := s.db.WithContext(ctx).Order("enqueued_at").Take(&row).Error; err != nil {
+		return n, nil, translate(err, "compliance queue")
+	}
+	t := row.EnqueuedAt.UTC()
+	return n, &t, nil
+}
+
+// QueueUnjudged queues every household and cadre of the given year that has
+// never been judged for it (new households, a new year), up to limit, and
+// reports how many it queued.
+func (s *Store) QueueUnjudged(ctx context.Context, year, limit int, now time.Time) (int64, error) {
+	var total int64
+	err := s.inTx(ctx, "compliance queue", func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
+			SELECT 'household', h.id, ?, h.county_id, ? FROM households h
+			WHERE NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = 'household' AND j.subject_id = h.id AND j.year = ?)
+			LIMIT ?
+			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, year, now.UTC(), year, limit)
+		if res.Error != nil {
+			return res.Error
+		}
+		total = res.RowsAffected
+		res = tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
+			SELECT 'cadre', u.id, ?, r.county_id, ? FROM users u JOIN regions r ON r.id = u.region_id
+			WHERE u.role = 'cadre' AND r.county_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = 'cadre' AND j.subject_id = u.id AND j.year = ?)
+			LIMIT ?
+			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, year, now.UTC(), year, limit)
+		total += res.RowsAffected
+		return res.Error
+	})
+	return total, err
+}
+
+// ---- facts
+
+// ComplianceHousehold is what judging a household needs from the database.
+type ComplianceHousehold struct {
+	Household      domain.Household
+	RegionPath     string
+	StatusChanges  []domain.StatusChange
+	PovertyChanges []domain.PovertyTypeChange
+	Pairings       []domain.Pairing
+}
+
+// ComplianceHouseholdFacts loads a household with its histories.
+func (s *Store) ComplianceHouseholdFacts(ctx context.Context, id uuid.UUID) (ComplianceHousehold, error) {
+	var row householdRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return ComplianceHousehold{}, translate(err, "household")
+	}
+	out := ComplianceHousehold{Household: toDomainHousehold(row), RegionPath: row.RegionPath}
+	var err error
+	if out.StatusChanges, out.PovertyChanges, err = s.StatusHistory(ctx, row.CountyID, id); err != nil {
+		return out, err
+	}
+	var prows []pairingRow
+	if err := s.db.WithContext(ctx).Where("county_id = ? AND household_id = ?", row.CountyID, id).Order("start_on, id").Find(&prows).Error; err != nil {
+		return out, translate(err, "pairing")
+	}
+	for _, p := range prows {
+		out.Pairings = append(out.Pairings, toDomainPairing(p))
+	}
+	return out, nil
+}
+
+type visitFactRow struct {
+	ID          uuid.UUID                `gorm:"column:id"`
+	HouseholdID uuid.UUID                `gorm:"column:household_id"`
+	CadreID     uuid.UUID                `gorm:"column:cadre_id"`
+	VillageID   uuid.UUID                `gorm:"column:village_id"`
+	RegionID    uuid.UUID                `gorm:"column:region_id"`
+	Kind        string                   `gorm:"column:kind"`
+	StartedAt   time.Time                `gorm:"column:started_at"`
+	EndedAt     *time.Time               `gorm:"column:ended_at"`
+	Flags       jsonValue[[]domain.Flag] `gorm:"column:flags"`
+	Deleted     bool                     `gorm:"column:deleted"`
+}
+
+func toVisitFacts(rows []visitFactRow) []rules.VisitFact {
+	out := make([]rules.VisitFact, len(rows))
+	for i, r := range rows {
+		codes := make([]string, len(r.Flags.V))
+		for j, f := range r.Flags.V {
+			codes[j] = f.Code
+		}
+		var ended *time.Time
+		if r.EndedAt != nil {
+			e := r.EndedAt.UTC()
+			ended = &e
+		}
+		out[i] = rules.VisitFact{ID: r.ID, HouseholdID: r.HouseholdID, CadreID: r.CadreID, VillageID: r.VillageID, RegionID: r.RegionID,
+			Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: ended, Flags: codes, Deleted: r.Deleted}
+	}
+	return out
+}
+
+const visitFactColumns = "v.id, v.household_id, v.cadre_id, h.village_id, h.region_id, v.kind, v.started_at, v.ended_at, v.flags, v.deleted"
+
+// HouseholdVisitFacts returns a household's visits started in [from, to),
+// deleted ones included so a judgement can say they were.
+func (s *Store) HouseholdVisitFacts(ctx context.Context, countyID, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
+	var rows []visitFactRow
+	err := s.db.WithContext(ctx).Table("visits v").Select(visitFactColumns).
+		Joins("JOIN households h ON h.county_id = v.county_id AND h.id = v.household_id").
+		Where("v.county_id = ? AND v.household_id = ? AND v.started_at >= ? AND v.started_at < ?", countyID, householdID, from.UTC(), to.UTC()).
+		Order("v.started_at, v.id").Scan(&rows).Error
+	return toVisitFacts(rows), translate(err, "visit")
+}
+
+// CadreVisitFacts returns a cadre's visits started in [from, to).
+func (s *Store) CadreVisitFacts(ctx context.Context, cadreIDs []uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
+	var rows []visitFactRow
+	err := s.db.WithContext(ctx).Table("visits v").Select(visitFactColumns).
+		Joins("JOIN households h ON h.county_id = v.county_id AND h.id = v.household_id").
+		Where("v.cadre_id IN ? AND v.started_at >= ? AND v.started_at < ?", cadreIDs, from.UTC(), to.UTC()).
+		Order("v.started_at, v.id").Scan(&rows).Error
+	return toVisitFacts(rows), translate(err, "visit")
+}
+
+// ---- statuses
+
+type complianceStatusRow struct {
+	CountyID       uuid.UUID               `gorm:"column:county_id"`
+	SubjectKind    string                  `gorm:"column:subject_kind;primaryKey"`
+	SubjectID      uuid.UUID               `gorm:"column:subject_id;primaryKey"`
+	CadreKey       uuid.UUID               `gorm:"column:cadre_key;primaryKey"`
+	RuleCode       string                  `gorm:"column:rule_code;primaryKey"`
+	PeriodKey      string                  `gorm:"column:period_key;primaryKey"`
+	Year           int                     `gorm:"column:year"`
+	WindowKind     string                  `gorm:"column:window_kind"`
+	HouseholdID    *uuid.UUID              `gorm:"column:household_id"`
+	CadreID        *uuid.UUID              `gorm:"column:cadre_id"`
+	VillageID      *uuid.UUID              `gorm:"column:village_id"`
+	TownID         *uuid.UUID              `gorm:"column:town_id"`
+	RegionPath     string                  `gorm:"column:region_path"`
+	Required       int                     `gorm:"column:required"`
+	FullRequired   int                     `gorm:"column:full_required"`
+	Counted        int                     `gorm:"column:counted"`
+	Prorated       bool                    `gorm:"column:prorated"`
+	DueOn          string                  `gorm:"column:due_on"`
+	DueSoonFrom    string                  `gorm:"column:due_soon_from"`
+	OverdueFrom    *string                 `gorm:"column:overdue_from"`
+	Detail         jsonValue[rules.Status] `gorm:"column:detail"`
+	ProfileCode    string                  `gorm:"column:profile_code"`
+	ProfileVersion int                     `gorm:"column:profile_version"`
+	ComputedAt     time.Time               `gorm:"column:computed_at"`
+}
+
+func (complianceStatusRow) TableName() string { return "compliance_statuses" }
+
+type complianceSubjectRow struct {
+	SubjectKind    string    `gorm:"column:subject_kind;primaryKey"`
+	SubjectID      uuid.UUID `gorm:"column:subject_id;primaryKey"`
+	Year           int       `gorm:"column:year;primaryKey"`
+	CountyID       uuid.UUID `gorm:"column:county_id"`
+	ProfileCode    string    `gorm:"column:profile_code"`
+	ProfileVersion int       `gorm:"column:profile_version"`
+	JudgedAt       time.Time `gorm:"column:judged_at"`
+}
+
+func (complianceSubjectRow) TableName() string { return "compliance_subjects" }
+
+// JudgedStatus is one stored status with where it belongs.
+type JudgedStatus struct {
+	Status     rules.Status
+	CountyID   uuid.UUID
+	CadreID    *uuid.UUID // who answers for it
+	VillageID  *uuid.UUID
+	TownID     *uuid.UUID
+	RegionPath string
+}
+
+// Judgement is everything judging one subject for one year produced.
+type Judgement struct {
+	Subject        QueuedSubject
+	ProfileCode    string
+	ProfileVersion int
+	Statuses       []JudgedStatus
+	At             time.Time
+}
+
+func optDate(d *domain.Date) *string {
+	if d == nil {
+		return nil
+	}
+	s := d.String()
+	return &s
+}
+
+// SaveJudgement replaces a subject's statuses for the year and takes it off
+// the queue unless it was queued again while being judged.
+func (s *Store) SaveJudgement(ctx context.Context, j Judgement) error {
+	sub := j.Subject
+	return s.inTx(ctx, "compliance", func(tx *gorm.DB) error {
+		kinds := []string{SubjectCadre}
+		if sub.Kind == SubjectHousehold {
+			kinds = []string{rules.SubjectHousehold, rules.SubjectPairing}
+		}
+		if err := tx.Where("subject_id = ? AND year = ? AND subject_kind IN ?", sub.ID, sub.Year, kinds).Delete(&complianceStatusRow{}).Error; err != nil {
+			return err
+		}
+		rows := make([]complianceStatusRow, 0, len(j.Statuses))
+		for _, js := range j.Statuses {
+			st := js.Status
+			row := complianceStatusRow{CountyID: js.CountyID, SubjectKind: st.Subject, SubjectID: sub.ID, RuleCode: st.RuleCode,
+				PeriodKey: st.Period.Key(), Year: sub.Year, WindowKind: st.Period.Window, CadreID: js.CadreID, VillageID: js.VillageID,
+				TownID: js.TownID, RegionPath: js.RegionPath, Required: st.Required, FullRequired: st.FullRequired, Counted: st.CountedN,
+				Prorated: st.Prorated, DueOn: st.DueOn.String(), DueSoonFrom: st.DueSoonFrom.String(), OverdueFrom: optDate(st.OverdueFrom),
+				Detail: jsonValue[rules.Status]{st}, ProfileCode: j.ProfileCode, ProfileVersion: j.ProfileVersion, ComputedAt: j.At.UTC()}
+			if st.HouseholdID != uuid.Nil {
+				h := st.HouseholdID
+				row.HouseholdID = &h
+			}
+			if st.Subject == rules.SubjectPairing && st.CadreID != nil {
+				row.CadreKey = *st.CadreID
+			}
+			rows = append(rows, row)
+		}
+		for _, c := range chunks(rows, max(1, s.importBatch()/4)) {
+			if err := tx.Create(&c).Error; err != nil {
+				return err
+			}
+		}
+		judged := complianceSubjectRow{SubjectKind: sub.Kind, SubjectID: sub.ID, Year: sub.Year, CountyID: sub.CountyID,
+			ProfileCode: j.ProfileCode, ProfileVersion: j.ProfileVersion, JudgedAt: j.At.UTC()}
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "subject_kind"}, {Name: "subject_id"}, {Name: "year"}},
+			DoUpdates: clause.AssignmentColumns([]string{"county_id", "profile_code", "profile_version", "judged_at"})}).Create(&judged).Error
+		if err != nil {
+			return err
+		}
+		if sub.EnqueuedAt.IsZero() {
+			return nil
+		}
+		return tx.Where("subject_kind = ? AND subject_id = ? AND year = ? AND enqueued_at <= ?", sub.Kind, sub.ID, sub.Year, sub.EnqueuedAt.UTC()).
+			Delete(&complianceQueueRow{}).Error
+	})
+}
+
+// StoredStatuses returns the statuses of a subject for a year.
+func (s *Store) StoredStatuses(ctx context.Context, subjectID uuid.UUID, year int) ([]JudgedStatus, error) {
+	var rows []complianceStatusRow
+	if err := s.db.WithContext(ctx).Where("subject_id = ? AND year = ?", subjectID, year).
+		Order("rule_code, period_key, cadre_key").Find(&rows).Error; err != nil {
+		return nil, translate(err, "compliance")
+	}
+	out := make([]JudgedStatus, len(rows))
+	for i, r := range rows {
+		out[i] = JudgedStatus{Status: r.Detail.V, CountyID: r.CountyID, CadreID: r.CadreID, VillageID: r.VillageID, TownID: r.TownID, RegionPath: r.RegionPath}
+	}
+	return out, nil
+}
+
+// ---- reports
+
+// stateSQL spells rules.Status.StateOn in SQL; dates are YYYY-MM-DD text,
+// which compares in calendar order.
+const stateSQL = `CASE WHEN s.counted >= s.required THEN 'met'
+	WHEN @today > s.due_on THEN 'missed'
+	WHEN s.overdue_from IS NOT NULL AND @today >= s.overdue_from THEN 'overdue'
+	WHEN @today >= s.due_soon_from THEN 'due_soon'
+	ELSE 'on_track' END`
+
+// ReportFilter selects statuses for a report.
+type ReportFilter struct {
+	RegionPath string
+	PeriodKeys []string
+	Today      domain.Date
+	Frozen     bool       // read the period's frozen close instead of the live statuses
+	CadreID    *uuid.UUID // only what this cadre answers for
+	RuleCode   string
+	States     []string // for items: only these states
+	Limit      int
+	Offset     int
+}
+
+// StateCounts counts statuses by state for one group of a report.
+type StateCounts struct {
+	Group    string // the group's id (village, town, cadre) or rule code
+	Total    int64
+	Met      int64
+	OnTrack  int64
+	DueSoon  int64
+	Overdue  int64
+	Missed   int64
+	Required int64
+	Counted  int64
+}
+
+func (s *Store) reportBase(ctx context.Context, f ReportFilter) *gorm.DB {
+	table := "compliance_statuses s"
+	state := stateSQL
+	if f.Frozen {
+		table, state = "compliance_frozen s", "s.state"
+	}
+	q := s.db.WithContext(ctx).Table(table).
+		Where("s.period_key IN ?", f.PeriodKeys).Where(like("s.region_path"), likePrefix(f.RegionPath))
+	if f.CadreID != nil {
+		q = q.Where("s.cadre_id = ?", *f.CadreID)
+	}
+	if f.RuleCode != "" {
+		q = q.Where("s.rule_code = ?", f.RuleCode)
+	}
+	if len(f.States) > 0 {
+		q = q.Where("("+state+") IN @states", map[string]any{"today": f.Today.String(), "states": f.States})
+	}
+	return q
+}
+
+// ReportCounts counts a report's statuses by state, grouped by groupBy
+// ("village_id", "town_id", "cadre_id", "rule_code" or "" for one total).
+func (s *Store) ReportCounts(ctx context.Context, f ReportFilter, groupBy string) ([]StateCounts, error) {
+	switch groupBy {
+	case "", "village_id", "town_id", "cadre_id", "rule_code":
+	default:
+		return nil, fmt.Errorf("storage: cannot group a report by %q", groupBy)
+	}
+	state := stateSQL
+	if f.Frozen {
+		state = "s.state"
+	}
+	group := "''"
+	if groupBy != "" {
+		group = "COALESCE(CAST(s." + groupBy + " AS TEXT), '')"
+	}
+	sel := group + ` AS grp, COUNT(*) AS total,
+		SUM(CASE WHEN st = 'met' THEN 1 ELSE 0 END) AS met, SUM(CASE WHEN st = 'on_track' THEN 1 ELSE 0 END) AS on_track,
+		SUM(CASE WHEN st = 'due_soon' THEN 1 ELSE 0 END) AS due_soon, SUM(CASE WHEN st = 'overdue' THEN 1 ELSE 0 END) AS overdue,
+		SUM(CASE WHEN st = 'missed' THEN 1 ELSE 0 END) AS missed, SUM(s.required) AS required, SUM(LEAST_COUNTED) AS counted`
+	sel = strings.ReplaceAll(sel, "st =", "("+state+") =")
+	sel = strings.ReplaceAll(sel, "LEAST_COUNTED", "CASE WHEN s.counted > s.required THEN s.required ELSE s.counted END")
+	var rows []struct {
+		Grp                                           string
+		Total, Met, OnTrack, DueSoon, Overdue, Missed int64
+		Required, Counted                             int64
+	}
+	q := s.reportBase(ctx, f).Select(sel, map[string]any{"today": f.Today.String()})
+	if groupBy != "" {
+		q = q.Group("grp").Order("grp")
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, translate(err, "compliance")
+	}
+	out := make([]StateCounts, 0, len(rows))
+	for _, r := range rows {
+		if r.Total == 0 {
+			continue
+		}
+		out = append(out, StateCounts{Group: r.Grp, Total: r.Total, Met: r.Met, OnTrack: r.OnTrack, DueSoon: r.DueSoon, Overdue: r.Overdue,
+			Missed: r.Missed, Required: r.Required, Counted: r.Counted})
+	}
+	return out, nil
+}
+
+// ReportItem is one status of a report with the names a person reads.
+type ReportItem struct {
+	JudgedStatus
+	State         string
+	HouseholdName string
+	HouseholdNo   string
+	CadreName     string
+	VillageName   string
+}
+
+// ReportItems lists a report's statuses (worst first, then by deadline).
+func (s *Store) ReportItems(ctx context.Context, f ReportFilter) ([]ReportItem, int64, error) {
+	state := stateSQL
+	if f.Frozen {
+		state = "s.state"
+	}
+	var total int64
+	if err := s.reportBase(ctx, f).Count(&total).Error; err != nil {
+		return nil, 0, translate(err, "compliance")
+	}
+	var rows []struct {
+		CountyID    uuid.UUID
+		CadreID     *uuid.UUID
+		VillageID   *uuid.UUID
+		TownID      *uuid.UUID
+		RegionPath  string
+		Detail      jsonValue[rules.Status]
+		State       string
+		HeadName    *string
+		Number      *string
+		DisplayName *string
+		VillageName *string
+	}
+	q := s.reportBase(ctx, f).
+		Select("s.county_id, s.cadre_id, s.village_id, s.town_id, s.region_path, s.detail, ("+state+") AS state, h.head_name, h.number, u.display_name, r.name AS village_name",
+			map[string]any{"today": f.Today.String()}).
+		Joins("LEFT JOIN households h ON h.county_id = s.county_id AND h.id = s.household_id").
+		Joins("LEFT JOIN users u ON u.id = s.cadre_id").
+		Joins("LEFT JOIN regions r ON r.id = s.village_id").
+		Order(clause.OrderBy{Expression: clause.NamedExpr{SQL: "CASE (" + state + ") WHEN 'missed' THEN 0 WHEN 'overdue' THEN 1 WHEN 'due_soon' THEN 2 WHEN 'on_track' THEN 3 ELSE 4 END, s.due_on, r.name, h.number, s.rule_code, s.subject_id",
+			Vars: []any{map[string]any{"today": f.Today.String()}}}})
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit).Offset(f.Offset)
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, 0, translate(err, "compliance")
+	}
+	out := make([]ReportItem, len(rows))
+	for i, r := range rows {
+		out[i] = ReportItem{JudgedStatus: JudgedStatus{Status: r.Detail.V, CountyID: r.CountyID, CadreID: r.CadreID, VillageID: r.VillageID,
+			TownID: r.TownID, RegionPath: r.RegionPath}, State: r.State,
+			HouseholdName: deref(r.HeadName), HouseholdNo: deref(r.Number), CadreName: deref(r.DisplayName), VillageName: deref(r.VillageName)}
+	}
+	return out, total, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// ---- closes
+
+// ClosePeriod freezes a county's statuses for a period as they stand on
+// today. A period is closed once; closing again is a conflict.
+func (s *Store) ClosePeriod(ctx context.Context, countyID uuid.UUID, periodKey string, today domain.Date, now time.Time, audit AuditEntry) error {
+	return s.inTx(ctx, "compliance close", func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO compliance_closes (county_id, period_key, closed_at, closed_by) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			countyID, periodKey, now.UTC(), audit.ActorID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.Conflict("the period is already closed", "该期间已结账,数据已冻结")
+		}
+		err := tx.Exec(`INSERT INTO compliance_frozen (county_id, period_key, subject_kind, subject_id, cadre_key, rule_code, window_kind,
+			household_id, cadre_id, village_id, town_id, region_path, required, counted, state, due_on, detail)
+			SELECT s.county_id, s.period_key, s.subject_kind, s.subject_id, s.cadre_key, s.rule_code, s.window_kind,
+			s.household_id, s.cadre_id, s.village_id, s.town_id, s.region_path, s.required, s.counted, `+stateSQL+`, s.due_on, s.detail
+			FROM compliance_statuses s WHERE s.county_id = @county AND s.period_key = @period`,
+			map[string]any{"today": today.String(), "county": countyID, "period": periodKey}).Error
+		if err != nil {
+			return err
+		}
+		return appendAudit(tx, audit)
+	})
+}
+
+// PeriodClose says when a county's period was closed, if it was.
+func (s *Store) PeriodClose(ctx context.Context, countyID uuid.UUID, periodKey string) (*time.Time, error) {
+	var rows []struct{ ClosedAt time.Time }
+	err := s.db.WithContext(ctx).Table("compliance_closes").Select("closed_at").
+		Where("county_id = ? AND period_key = ?", countyID, periodKey).Scan(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return nil, translate(err, "compliance close")
+	}
+	t := rows[0].ClosedAt.UTC()
+	return &t, nil
+}

@@ -31,9 +31,19 @@ func (s *Service) JudgeQueued(ctx context.Context, limit int) (int, error) {
 }
 
 // QueueUnjudged queues the households and cadres never judged for this
-// year (a new household, a new year) and reports how many it queued.
+// year or the last (a new household, a new year: last year's reports are
+// still read and closed in January) and reports how many it queued.
 func (s *Service) QueueUnjudged(ctx context.Context, limit int) (int64, error) {
-	return s.store.QueueUnjudged(ctx, s.today().Year, limit, s.now())
+	y := s.today().Year
+	var total int64
+	for _, year := range []int{y, y - 1} {
+		n, err := s.store.QueueUnjudged(ctx, year, limit, s.now())
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // Judge recomputes one queued subject's statuses for its year from its own

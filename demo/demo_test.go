@@ -108,7 +108,7 @@ func TestSeed(t *testing.T) {
 				}
 			}
 			sum := seed(t, store, opt)
-			if want := []string{"regions", "units", "users", "households"}; !reflect.DeepEqual(stages, want) {
+			if want := []string{"regions", "units", "users", "households", "visits"}; !reflect.DeepEqual(stages, want) {
 				t.Errorf("progress stages %v, want %v", stages, want)
 			}
 
@@ -345,7 +345,8 @@ func TestSeedIsIdempotent(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			store, db := b.open(t)
 			first := seed(t, store, small())
-			tables := []string{"regions", "units", "unit_assignments", "users", "households", "members", "household_status_changes", "pairings", "audit_log"}
+			tables := []string{"regions", "units", "unit_assignments", "users", "households", "members", "household_status_changes", "pairings", "audit_log",
+				"visits", "devices", "changes", "evidence_queue"}
 			before := map[string]int{}
 			for _, tb := range tables {
 				before[tb] = count(t, db, "SELECT count(*) FROM "+tb)

@@ -180,6 +180,7 @@ func (p *plan) buildVisits(opt Options) *visitPlan {
 
 	// Visit days per household and pairing.
 	byCadre := map[*cadre][]*pvisit{}
+	ordered := map[*cadre]bool{}
 	var order []*cadre
 	for _, hh := range p.households {
 		for _, pr := range hh.pairings {
@@ -197,7 +198,8 @@ func (p *plan) buildVisits(opt Options) *visitPlan {
 			if from.After(to) {
 				continue
 			}
-			if _, ok := byCadre[c]; !ok {
+			if !ordered[c] {
+				ordered[c] = true
 				order = append(order, c)
 			}
 			for _, pv := range p.visitDays(d, hh, c, styles[c], from, to, windowStart) {
@@ -219,7 +221,7 @@ func (p *plan) buildVisits(opt Options) *visitPlan {
 		p.fillVisit(d, pv, vp.devices[pv.c])
 	}
 	vp.visits = all
-	p.plantPatterns(d, vp, newID)
+	p.plantPatterns(d, vp)
 	p.planPhotos(d, vp, newID)
 	for _, pv := range vp.visits {
 		p.finishVisit(d, pv)
@@ -511,7 +513,7 @@ func (p *plan) recent(pv *pvisit) bool {
 // plantPatterns makes a few cadres fake visits (see the file comment).
 // Pattern cadres are town staff with recent visits, drawn in turn; the
 // honest-looking demo logins (the first cadre of each kind) are spared.
-func (p *plan) plantPatterns(d *draw, vp *visitPlan, newID func() uuid.UUID) {
+func (p *plan) plantPatterns(d *draw, vp *visitPlan) {
 	recentBy := map[*cadre][]*pvisit{}
 	for _, pv := range vp.visits {
 		if p.recent(pv) {
@@ -553,9 +555,7 @@ func (p *plan) plantPatterns(d *draw, vp *visitPlan, newID func() uuid.UUID) {
 		if c != nil {
 			name = c.user.Username
 		}
-		if n > 0 {
-			vp.patterns = append(vp.patterns, FakePattern{Flag: flag, Cadre: name, Visits: n, Note: note})
-		}
+		vp.patterns = append(vp.patterns, FakePattern{Flag: flag, Cadre: name, Visits: n, Note: note})
 	}
 
 	// far_from_home: visits recorded from the township office, wherever that
@@ -738,15 +738,13 @@ func (p *plan) planPhotos(d *draw, vp *visitPlan, newID func() uuid.UUID) {
 			vp.patterns[i].Note = "同一张照片用于" + fmt.Sprint(reuseVisits) + "户的走访记录"
 		}
 	}
-	if reuseVisits == 0 { // nothing to reuse in a tiny demo
-		out := vp.patterns[:0]
-		for _, pt := range vp.patterns {
-			if pt.Flag != evidence.FlagPhotoReuse {
-				out = append(out, pt)
-			}
+	out := vp.patterns[:0]
+	for _, pt := range vp.patterns {
+		if pt.Visits > 0 { // a tiny demo may lack the visits for a pattern
+			out = append(out, pt)
 		}
-		vp.patterns = out
 	}
+	vp.patterns = out
 }
 
 // generatePhotos draws the JPEGs on every core and fills in their hashes.

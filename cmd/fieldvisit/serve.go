@@ -88,11 +88,18 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 		return demo.Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	// Judge the visits' evidence now rather than in the background, so the
-	// flags are there at first login. An interrupted drain is finished by
-	// the photo workers.
+	// flags are there at first login: the photo service's own queue drain,
+	// a thousand visits per transaction (one commit instead of several per
+	// visit keeps this to seconds on SQLite). An interrupted drain is
+	// finished by the photo workers.
 	judged := 0
 	for {
-		n, err := app.Photos.AssessQueued(ctx, 1000)
+		var n int
+		err := app.Store.Tx(ctx, func(tx *storage.Store) error {
+			var err error
+			n, err = photos.NewService(tx, app.Blobs, app.Photos.Config(), app.Now, app.Log).AssessQueued(ctx, 1000)
+			return err
+		})
 		if err != nil {
 			return demo.Summary{}, fmt.Errorf("demo: judge the visits' evidence: %w", err)
 		}

@@ -375,17 +375,16 @@ func (s *S3) GetRange(ctx context.Context, key string, off, length int64) (io.Re
 }
 
 // get starts the download so that a missing key is reported now rather than
-// by the first Read.
+// by the first Read. It is one GET whose body is returned as is (minio.Core):
+// Client.GetObject followed by Object.Stat would send a HEAD first and the
+// GET only on the first Read, two round trips per read (the photo path reads
+// a header and an ending of every upload, so that doubled its requests).
 func (s *S3) get(ctx context.Context, key string, opts minio.GetObjectOptions) (io.ReadCloser, error) {
-	obj, err := s.client.GetObject(ctx, s.bucket, key, opts)
+	body, _, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.bucket, key, opts)
 	if err != nil {
 		return nil, s.mapErr(ctx, "get", key, err)
 	}
-	if _, err := obj.Stat(); err != nil {
-		obj.Close()
-		return nil, s.mapErr(ctx, "get", key, err)
-	}
-	return obj, nil
+	return body, nil
 }
 
 // Stat implements Store.

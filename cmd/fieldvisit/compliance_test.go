@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"fieldvisit/domain"
+	"fieldvisit/rules"
+	"fieldvisit/wire"
+)
+
+// judgeCompliance runs the compliance worker until nothing is left.
+func (e *testEnv) judgeCompliance(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	e.assessEvidence(t)
+	for range 1000 {
+		q, err := e.app.Compliance.QueueUnjudged(ctx, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := e.app.Compliance.JudgeQueued(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 && q == 0 {
+			return
+		}
+	}
+	t.Fatal("the compliance queue never drained")
+}
+
+// visitAt is a visit change starting at start, lasting 40 minutes at the
+// household's home.
+func visitAt(id, household uuid.UUID, start time.Time, kind string) map[string]any {
+	v := visitChange(id, household, "按时走访", 34.7)
+	d := v["data"].(map[string]any)
+	d["kind"] = kind
+	d["started_at"] = start.Format(time.RFC3339)
+	d["ended_at"] = start.Add(40 * time.Minute).Format(time.RFC3339)
+	d["gps"] = []map[string]any{{"lat": 34.7, "lon": 113.6, "accuracy": 12, "provider": "gps", "mock": false, "device_time": start.Format(time.RFC3339)}}
+	return v
+}
+
+// pairSinceLastYear re-pairs cadre A with household A from January 1 of
+// last year, so visits of any recent date fall within the pairing.
+func (e *testEnv) pairSinceLastYear(t *testing.T) {
+	t.Helper()
+	now := e.app.Now()
+	today := domain.DateOf(now)
+	old := e.pairingA
+	old.EndOn, old.EndReason = &today, "test: re-paired from last year"
+	p := domain.Pairing{ID: uuid.New(), CountyID: old.CountyID, HouseholdID: old.HouseholdID, CadreID: old.CadreID,
+		StartOn: domain.Date{Year: today.Year - 1, Month: time.January, Day: 1}, CreatedBy: e.admin.UserID, CreatedAt: now.UTC()}
+	if err := e.app.Store.Pair(context.Background(), &p, []domain.Pairing{old}, storageAudit()); err != nil {
+		t.Fatal(err)
+	}
+	e.pairingA = p
+}
+
+func findStatus(sts []wire.ComplianceStatus, rule, period string) *wire.ComplianceStatus {
+	for i := range sts {
+		if sts[i].RuleCode == rule && sts[i].Period == period {
+			return &sts[i]
+		}
+	}
+	return nil
+}
+
+func (e *testEnv) timeline(t *testing.T, tok string, household uuid.UUID, year int) wire.Timeline {
+	t.Helper()
+	r := e.do(t, "GET", fmt.Sprintf("/api/v1/households/%s/compliance?year=%d", household, year), tok, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("timeline: %d %s", r.Status, r.Body)
+	}
+	var tl wire.Timeline
+	r.json(t, &tl)
+	return tl
+}
+
+// TestComplianceFollowsVisits: statuses exist before any visit (a household
+// nobody visited still owes its visits), a counted visit moves them, a
+// condolence visit does not and says why, the worklist and the report read
+// them, and a town's own profile changes the rule that judges its households.
+func TestComplianceFollowsVisits(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		now := e.app.Now()
+		today := domain.DateOf(now)
+		quarter, _ := rules.PeriodOf(rules.WindowQuarter, today)
+		year := today.Year
+		cadre, admin := e.login(t, "cadre-a"), e.login(t, "admin")
+		hA := e.householdA.Household.ID
+		e.pairSinceLastYear(t)
+		e.judgeCompliance(t)
+
+		before := e.timeline(t, cadre, hA, year)
+		q := findStatus(before.Statuses, rules.CodeYearly6, quarter.Key())
+		if before.ProfileCode != "default" || q == nil || q.Required != 1 || q.Counted != 0 || q.State == rules.StateMet {
+			t.Fatalf("before any visit: profile %s, quarter status %+v", before.ProfileCode, q)
+		}
+		var wl wire.Worklist
+		r := e.do(t, "GET", "/api/v1/worklist", cadre, nil)
+		r.json(t, &wl)
+		if r.Status != http.StatusOK || !slices.ContainsFunc(wl.Items, func(it wire.ComplianceItem) bool {
+			return it.HouseholdID != nil && *it.HouseholdID == hA && it.Period == quarter.Key() && it.ReasonZH != ""
+		}) {
+			t.Fatalf("worklist lacks household A's quarter: %d %s", r.Status, r.Body)
+		}
+
+		// A condolence visit does not count; an assistance visit does.
+		condolence, assist := uuid.New(), uuid.New()
+		e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visitAt(condolence, hA, now.Add(-26*time.Hour), domain.KindCondolence))).pushResult(t)
+		e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visitAt(assist, hA, now.Add(-2*time.Hour), domain.KindAssist))).pushResult(t)
+		e.judgeCompliance(t)
+		after := e.timeline(t, cadre, hA, year)
+		q = findStatus(after.Statuses, rules.CodeYearly6, quarter.Key())
+		if q == nil || q.Counted != 1 || q.State != rules.StateMet {
+			t.Fatalf("after a visit: quarter status %+v", q)
+		}
+		condolenceQuarter, _ := rules.PeriodOf(rules.WindowQuarter, domain.DateOf(now.Add(-26*time.Hour)))
+		cq := findStatus(e.timeline(t, cadre, hA, condolenceQuarter.Start.Year).Statuses, rules.CodeYearly6, condolenceQuarter.Key())
+		if cq == nil || !slices.ContainsFunc(cq.NotCounted, func(j wire.VisitJudgement) bool { return j.VisitID == condolence && j.Reason == rules.ReasonKind }) {
+			t.Errorf("the condolence visit is not explained: %+v", cq)
+		}
+		e.assertStoredMatchesFresh(t, year)
+
+		// The report counts it; a cadre may not read reports.
+		var rep wire.ComplianceReport
+		r = e.do(t, "GET", "/api/v1/compliance/missed?region_id="+e.county.ID.String()+"&period="+quarter.Key()+"&state=met,missed,overdue,due_soon,on_track", admin, nil)
+		r.json(t, &rep)
+		if r.Status != http.StatusOK || rep.Total.Total < 2 || rep.Total.Met < 1 || len(rep.Regions) != 1 || rep.Regions[0].Name != "城关镇" {
+			t.Fatalf("report: %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "GET", "/api/v1/compliance/missed?region_id="+e.county.ID.String(), cadre, nil); r.Status != http.StatusForbidden {
+			t.Errorf("cadre reading the report: %d", r.Status)
+		}
+		if r := e.do(t, "GET", "/api/v1/compliance/missed?region_id="+e.villageA.ID.String(), e.login(t, "supervisor-b"), nil); r.Status != http.StatusNotFound {
+			t.Errorf("supervisor of village B reading village A: %d", r.Status)
+		}
+
+		// The town takes the monthly profile: household A is judged monthly.
+		r = e.do(t, "PUT", "/api/v1/regions/"+e.town.ID.String()+"/rule-profile", admin, map[string]any{"profile_code": "monthly"})
+		if r.Status != http.StatusOK {
+			t.Fatalf("assign profile: %d %s", r.Status, r.Body)
+		}
+		e.judgeCompliance(t)
+		monthly := e.timeline(t, cadre, hA, year)
+		month, _ := rules.PeriodOf(rules.WindowMonth, today)
+		if monthly.ProfileCode != "monthly" || findStatus(monthly.Statuses, rules.CodeMonthly, month.Key()) == nil {
+			t.Fatalf("after the town took the monthly profile: %s %+v", monthly.ProfileCode, monthly.Statuses)
+		}
+		var inherited wire.RegionRuleProfile
+		r = e.do(t, "GET", "/api/v1/regions/"+e.villageA.ID.String()+"/rule-profile", admin, nil)
+		r.json(t, &inherited)
+		if inherited.ProfileCode != "monthly" || inherited.Own || inherited.InheritedFromID == nil || *inherited.InheritedFromID != e.town.ID {
+			t.Errorf("village A's profile: %s", r.Body)
+		}
+		e.assertStoredMatchesFresh(t, year)
+	})
+}
+
+// assertStoredMatchesFresh: every stored (incrementally maintained) status
+// equals what judging the household afresh gives.
+func (e *testEnv) assertStoredMatchesFresh(t *testing.T, year int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, h := range []uuid.UUID{e.householdA.Household.ID, e.householdB.Household.ID} {
+		stored, err := e.app.Store.StoredStatuses(ctx, h, year)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, _, err := e.app.Compliance.Timeline(ctx, e.admin, h, year)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := func(st rules.Status) string {
+			var counted []string
+			for _, v := range st.Counted {
+				counted = append(counted, v.VisitID.String())
+			}
+			return fmt.Sprintf("%s %s %s req=%d got=%d due=%s %s", st.RuleCode, st.Period.Key(), st.Subject, st.Required, st.CountedN, st.DueOn, strings.Join(counted, ","))
+		}
+		var a, b []string
+		for _, s := range stored {
+			a = append(a, key(s.Status))
+		}
+		for _, s := range fresh {
+			b = append(b, key(s))
+		}
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			t.Fatalf("household %s: stored statuses differ from a fresh judgement\nstored: %v\nfresh:  %v", h, a, b)
+		}
+	}
+}
+
+// TestIncrementalEqualsFullRecomputation: over random histories of visit
+// creates, edits (moving dates across periods), deletions and flags, the
+// statuses the worker keeps equal judging everything again.
+func TestIncrementalEqualsFullRecomputation(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		now := e.app.Now()
+		cadre := e.login(t, "cadre-a")
+		hA := e.householdA.Household.ID
+		e.pairSinceLastYear(t)
+		rng := rand.New(rand.NewPCG(7, uint64(now.UnixNano()%1000)))
+		type live struct {
+			id      uuid.UUID
+			version int
+		}
+		var visits []live
+		e.judgeCompliance(t)
+		for step := range 40 {
+			switch op := rng.IntN(10); {
+			case op < 6 || len(visits) == 0:
+				id := uuid.New()
+				start := now.Add(-time.Duration(rng.IntN(90*24)) * time.Hour)
+				kind := []string{domain.KindAssist, domain.KindAssist, domain.KindFollowup, domain.KindCondolence}[rng.IntN(4)]
+				e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visitAt(id, hA, start, kind))).pushResult(t)
+				visits = append(visits, live{id, 1})
+			case op < 8:
+				i := rng.IntN(len(visits))
+				start := now.Add(-time.Duration(rng.IntN(120*24)) * time.Hour)
+				ch := visitAt(visits[i].id, hA, start, domain.KindAssist)
+				ch["op"], ch["base_version"] = "update", visits[i].version
+				res := e.push(t, cadre, uuid.NewString(), batch("test-phone", now, ch)).pushResult(t)
+				if res.Results[0].Version > 0 {
+					visits[i].version = int(res.Results[0].Version)
+				}
+			default:
+				i := rng.IntN(len(visits))
+				e.push(t, cadre, uuid.NewString(), batch("test-phone", now, map[string]any{"entity": "visit", "op": "delete", "id": visits[i].id, "base_version": visits[i].version})).pushResult(t)
+				visits = slices.Delete(visits, i, i+1)
+			}
+			if step%8 == 7 {
+				e.judgeCompliance(t)
+				for _, y := range []int{now.Year() - 1, now.Year()} {
+					e.assertStoredMatchesFresh(t, y)
+				}
+			}
+		}
+	})
+}

@@ -152,7 +152,7 @@ func (s *Service) SaveProfile(ctx context.Context, p domain.Principal, code stri
 type Assignment struct {
 	Region      domain.Region
 	Profile     Profile
-	Own         bool          // attached to this region itself
+	Own         bool           // attached to this region itself
 	InheritedBy *domain.Region // the region it is inherited from, when not own
 }
 

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -236,4 +238,40 @@ func (h *handlers) closePeriod(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, wire.PeriodClose{RegionID: body.RegionID, Period: body.Period, ClosedAt: at.UTC()})
+}
+
+// exportQuery reads a report query plus from, to and format.
+func exportQuery(c *gin.Context) (compliance.ExportQuery, error) {
+	rq, err := reportQuery(c)
+	q := queryParams{c: c}
+	eq := compliance.ExportQuery{ReportQuery: rq, From: q.date("from"), To: q.date("to"), Format: q.text("format", 10)}
+	if err != nil {
+		return eq, err
+	}
+	return eq, q.err()
+}
+
+// export answers a 台账 download: checked and authorised first (an error is
+// still a problem+json), then streamed.
+func (h *handlers) export(build func(context.Context, domain.Principal, compliance.ExportQuery) (compliance.Export, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		q, err := exportQuery(c)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		ex, err := build(c.Request.Context(), principal(c), q)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		c.Header("Content-Type", ex.ContentType)
+		c.Header("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(ex.Filename))
+		c.Header("Cache-Control", "no-store")
+		c.Status(http.StatusOK)
+		if err := ex.Write(c.Writer); err != nil {
+			// The status is sent; the client sees a cut download.
+			h.Log.Error("export failed mid-stream", "error", err.Error(), "file", ex.Filename, "request_id", principal(c).RequestID)
+		}
+	}
 }

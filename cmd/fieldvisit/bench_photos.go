@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -237,7 +236,7 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 			pool = append(slices.Clone(pool), extra...)
 		}
-		r, err := benchRSS(ctx, stdout, hc, s3, dbURL, filepath.Join(tmp, "child"), rssBucket, pool[:photosNeeded], *rssParallel, *rssWaves)
+		r, err := benchRSS(ctx, stdout, hc, s3, dbURL, filepath.Join(tmp, "child"), app.Config.KeyDir, fx.tokens, rssBucket, pool[:photosNeeded], *rssParallel, *rssWaves)
 		if err != nil {
 			return err
 		}
@@ -384,16 +383,18 @@ func (s benchS3) removeBuckets(c *minio.Client, buckets ...string) {
 func benchBucket() string { return "fv-bench-" + strings.ReplaceAll(uuid.NewString()[:13], "-", "") }
 
 type rssResult struct {
-	idle           float64 // bytes, ready and logged in, before any upload
+	idle           float64 // bytes, ready, before any upload
 	baseline, peak float64 // bytes, after the warm-up; highest sample
 	mbps           float64
 }
 
 // benchRSS starts `fieldvisit serve` on the scratch database and its own
-// bucket, warms it up with a few sequential uploads, then samples its VmRSS
+// bucket, with the signing keys of the in-process app so that the fixture's
+// tokens work there (logging in through it would leave argon2id's 64 MiB
+// per hash in its heap and blur the baseline), warms it up with a few sequential uploads, then samples its VmRSS
 // every 20 ms while waves of parallel 2 MB uploads run (and for a second
 // after, while the thumbnail worker catches up).
-func benchRSS(ctx context.Context, stdout io.Writer, hc *http.Client, s3 benchS3, dbURL, dataDir, bucket string, photos []benchPhoto, par, waves int) (rssResult, error) {
+func benchRSS(ctx context.Context, stdout io.Writer, hc *http.Client, s3 benchS3, dbURL, dataDir, keyDir string, tokens []string, bucket string, photos []benchPhoto, par, waves int) (rssResult, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return rssResult{}, err
@@ -419,7 +420,7 @@ func benchRSS(ctx context.Context, stdout io.Writer, hc *http.Client, s3 benchS3
 	cmd := exec.CommandContext(cctx, exe, "serve")
 	cmd.Env = append(os.Environ(),
 		"FIELDVISIT_ADDR="+addr, "FIELDVISIT_DATA_DIR="+dataDir, "FIELDVISIT_DATABASE_URL="+dbURL,
-		"FIELDVISIT_KEY_DIR="+filepath.Join(dataDir, "keys"),
+		"FIELDVISIT_KEY_DIR="+keyDir,
 		"FIELDVISIT_S3_ENDPOINT="+s3.endpoint, "FIELDVISIT_S3_ACCESS_KEY="+s3.accessKey, "FIELDVISIT_S3_SECRET_KEY="+s3.secretKey,
 		"FIELDVISIT_S3_BUCKET="+bucket, "FIELDVISIT_S3_SECURE=false", "FIELDVISIT_LOG_LEVEL=warn", "FIELDVISIT_PHOTO_MAX_BYTES=15000000")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -454,14 +455,6 @@ func benchRSS(ctx context.Context, stdout io.Writer, hc *http.Client, s3 benchS3
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	var tokens []string
-	for p := 0; p < 4; p++ {
-		tok, err := benchLogin(ctx, hc, base, fmt.Sprintf("bench-phone-%d", p))
-		if err != nil {
-			return fail(err)
-		}
-		tokens = append(tokens, tok)
-	}
 
 	idle, err := vmRSS(pid)
 	if err != nil {
@@ -469,7 +462,7 @@ func benchRSS(ctx context.Context, stdout io.Writer, hc *http.Client, s3 benchS3
 	}
 	// Warm-up: a few sequential uploads, then let the thumbnail worker finish.
 	for i := 0; i < 4; i++ {
-		if err := benchPutPhoto(ctx, hc, base, tokens[i%4], photos[i]); err != nil {
+		if err := benchPutPhoto(ctx, hc, base, tokens[i%len(tokens)], photos[i]); err != nil {
 			return fail(err)
 		}
 	}
@@ -504,7 +497,7 @@ func benchRSS(ctx context.Context, stdout io.Writer, hc *http.Client, s3 benchS3
 	var sent float64
 	for w := 0; w < waves; w++ {
 		wave := photos[4+w*par : 4+(w+1)*par]
-		d, err := parallel(par, func(i int) error { return benchPutPhoto(ctx, hc, base, tokens[i%4], wave[i]) })
+		d, err := parallel(par, func(i int) error { return benchPutPhoto(ctx, hc, base, tokens[i%len(tokens)], wave[i]) })
 		if err != nil {
 			close(stop)
 			<-sampled
@@ -522,28 +515,6 @@ func benchRSS(ctx context.Context, stdout io.Writer, hc *http.Client, s3 benchS3
 	close(stop)
 	<-sampled
 	return rssResult{idle: idle, baseline: baseline, peak: peak, mbps: sent / 1e6 / total.Seconds()}, nil
-}
-
-func benchLogin(ctx context.Context, hc *http.Client, base, user string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"username": user, "password": "bench-password-1", "device_id": "bench-" + user})
-	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/auth/login", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || out.AccessToken == "" {
-		return "", fmt.Errorf("login %s: %d %.300s", user, res.StatusCode, b)
-	}
-	return out.AccessToken, nil
 }
 
 // vmRSS reads a process's resident set size, in bytes, from /proc.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/xuri/excelize/v2"
 
 	"fieldvisit/domain"
 	"fieldvisit/rules"
@@ -249,4 +251,74 @@ func TestIncrementalEqualsFullRecomputation(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLedgers: the 台账 downloads open in a spreadsheet with Chinese
+// headings and lines that match the visits and statuses.
+func TestLedgers(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		now := e.app.Now()
+		month, _ := rules.PeriodOf(rules.WindowMonth, domain.DateOf(now))
+		cadre, admin := e.login(t, "cadre-a"), e.login(t, "admin")
+		e.pairSinceLastYear(t)
+		visit := visitAt(uuid.New(), e.householdA.Household.ID, now.Add(-time.Hour), domain.KindAssist)
+		visit["data"].(map[string]any)["notes"] = "=cmd|' /C calc'!A0 了解到家中老人住院,已协调医疗救助"
+		e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visit)).pushResult(t)
+		e.judgeCompliance(t)
+		quarter, _ := rules.PeriodOf(rules.WindowQuarter, domain.DateOf(now))
+		county := "region_id=" + e.county.ID.String() + "&period=" + quarter.Key()
+
+		r := e.do(t, "GET", "/api/v1/exports/visits?"+county, admin, nil)
+		if r.Status != http.StatusOK || !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") {
+			t.Fatalf("visit ledger: %d %v", r.Status, r.Header)
+		}
+		rows := xlsxRows(t, r.Body)
+		if len(rows) != 4 || rows[2][0] != "序号" || rows[2][4] != "户主姓名" || rows[3][4] != "张三" || !strings.Contains(rows[3][19], "医疗救助") {
+			t.Fatalf("visit ledger rows: %q", rows)
+		}
+		r = e.do(t, "GET", "/api/v1/exports/visits?region_id="+e.villageA.ID.String()+"&period="+quarter.Key()+"&format=csv", cadre, nil)
+		if r.Status != http.StatusOK || !strings.HasPrefix(string(r.Body), "\uFEFF") || !strings.Contains(string(r.Body), "张三") ||
+			!strings.Contains(string(r.Body), "'=cmd") {
+			t.Fatalf("cadre's csv ledger: %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "GET", "/api/v1/exports/visits?region_id="+e.villageA.ID.String()+"&format=csv", e.login(t, "cadre-b"), nil); r.Status != http.StatusNotFound {
+			t.Errorf("cadre B exporting village A: %d %s", r.Status, r.Body)
+		}
+
+		r = e.do(t, "GET", "/api/v1/exports/progress?"+county, admin, nil)
+		rows = xlsxRows(t, r.Body)
+		if r.Status != http.StatusOK || rows[2][0] != "单位" || rows[len(rows)-1][0] != "合计" || rows[3][1] != "城关镇" {
+			t.Fatalf("progress: %d %q", r.Status, rows)
+		}
+		r = e.do(t, "GET", "/api/v1/exports/missed?"+county+"&state=met,on_track,due_soon,overdue,missed&format=csv", admin, nil)
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "李四") {
+			t.Fatalf("missed list: %d %s", r.Status, r.Body)
+		}
+
+		for _, tc := range []struct{ query, field string }{
+			{county + "&format=pdf", "format"},
+			{county + "&from=2026-05-01&to=2026-04-01", "to"},
+			{"region_id=" + e.county.ID.String() + "&period=2026-13", "period"},
+			{"period=" + month.Key(), "region_id"},
+		} {
+			r := e.do(t, "GET", "/api/v1/exports/visits?"+tc.query, admin, nil)
+			if p := r.problem(t); r.Status != http.StatusUnprocessableEntity || !p.hasField(tc.field) {
+				t.Errorf("%s: %d %s, want 422 naming %s", tc.query, r.Status, r.Body, tc.field)
+			}
+		}
+	})
+}
+
+func xlsxRows(t *testing.T, b []byte) [][]string {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not an XLSX file: %v: %.200q", err, b)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

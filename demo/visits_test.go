@@ -461,8 +461,21 @@ func TestSeedVisitsEvidence(t *testing.T) {
 	for {
 		var n int
 		err := store.Tx(ctx, func(tx *storage.Store) error {
-			var err error
-			n, err = photos.NewService(tx, blobs, svc.Config(), now, slog.New(slog.NewTextHandler(io.Discard, nil))).AssessQueued(ctx, 500)
+			q, err := tx.EvidenceQueue(ctx, 1000)
+			n = len(q)
+			js := photos.NewService(tx, blobs, svc.Config(), now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			for _, item := range q {
+				v, err := tx.Visit(ctx, item.VisitID)
+				if err != nil {
+					return err
+				}
+				if err := js.Assess(ctx, v); err != nil {
+					return err
+				}
+				if err := tx.DoneEvidence(ctx, item); err != nil {
+					return err
+				}
+			}
 			return err
 		})
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"fieldvisit/domain"
 	fvsync "fieldvisit/sync"
@@ -154,7 +155,37 @@ func (h *handlers) pull(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	w.finish(next, more)
+	var due []wire.DueItem
+	if !more && h.Compliance != nil {
+		due = h.dueItems(c)
+	}
+	w.finish(next, more, due)
+}
+
+// dueItems is the cadre's worklist for the last page of a pull. The page
+// is already streaming, so a failure here only leaves the list out (the
+// next pull brings it); it never breaks the pull.
+func (h *handlers) dueItems(c *gin.Context) []wire.DueItem {
+	p := principal(c)
+	if p.Role != domain.RoleCadre {
+		return nil
+	}
+	items, err := h.Compliance.Worklist(c.Request.Context(), p)
+	if err != nil {
+		h.Log.Warn("worklist for pull failed", "error", err.Error(), "request_id", p.RequestID)
+		return nil
+	}
+	out := make([]wire.DueItem, len(items))
+	for i, it := range items {
+		st := it.Status
+		hid := &st.HouseholdID
+		if st.HouseholdID == uuid.Nil {
+			hid = nil
+		}
+		out[i] = wire.DueItem{HouseholdID: hid, RuleCode: st.RuleCode, RuleNameZH: st.RuleNameZH, Period: st.Period.Key(),
+			Required: st.Required, Counted: st.CountedN, DueOn: st.DueOn, State: it.State, ReasonZH: it.ReasonZH}
+	}
+	return out
 }
 
 type feedWriter struct {
@@ -209,12 +240,13 @@ func (w *feedWriter) emit(ch wire.PulledChange) error {
 	return err
 }
 
-func (w *feedWriter) finish(cursor string, more bool) {
+func (w *feedWriter) finish(cursor string, more bool, due []wire.DueItem) {
 	w.start()
 	tail, _ := json.Marshal(struct {
-		Cursor  string `json:"cursor"`
-		HasMore bool   `json:"has_more"`
-	}{cursor, more})
+		Cursor  string         `json:"cursor"`
+		HasMore bool           `json:"has_more"`
+		Due     []wire.DueItem `json:"due,omitempty"`
+	}{cursor, more, due})
 	_, _ = w.out.WriteString("]," + string(tail[1:]))
 	_ = w.out.Flush()
 }

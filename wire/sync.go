@@ -84,6 +84,22 @@ type PullResponse struct {
 	Changes []PulledChange `json:"changes"`
 	Cursor  string         `json:"cursor"`
 	HasMore bool           `json:"has_more"`
+	// Due is a cadre's worklist as of the pull, on the last page only, so
+	// the phone shows who is due, when and why while offline.
+	Due []DueItem `json:"due,omitempty"`
+}
+
+// DueItem is one visit rule a cadre has not yet met.
+type DueItem struct {
+	HouseholdID *uuid.UUID  `json:"household_id"`
+	RuleCode    string      `json:"rule_code"`
+	RuleNameZH  string      `json:"rule_name_zh"`
+	Period      string      `json:"period"`
+	Required    int         `json:"required"`
+	Counted     int         `json:"counted"`
+	DueOn       domain.Date `json:"due_on"`
+	State       string      `json:"state"`
+	ReasonZH    string      `json:"reason_zh"`
 }
 
 // PulledChange is a record as it is now (upsert) or a tombstone (delete:

@@ -117,6 +117,21 @@ func TestComplianceFollowsVisits(t *testing.T) {
 			t.Fatalf("worklist lacks household A's quarter: %d %s", r.Status, r.Body)
 		}
 
+		// The phone's pull carries the worklist on its last page.
+		var pulled wire.PullResponse
+		for cursor := ""; ; {
+			r := e.do(t, "GET", "/api/v1/sync/pull?limit=2000&cursor="+cursor, cadre, nil)
+			pulled = wire.PullResponse{}
+			r.json(t, &pulled)
+			if !pulled.HasMore {
+				break
+			}
+			cursor = pulled.Cursor
+		}
+		if !slices.ContainsFunc(pulled.Due, func(d wire.DueItem) bool { return d.HouseholdID != nil && *d.HouseholdID == hA && d.Period == quarter.Key() }) {
+			t.Errorf("the pull's last page lacks household A's due visit: %+v", pulled.Due)
+		}
+
 		// A condolence visit does not count; an assistance visit does.
 		condolence, assist := uuid.New(), uuid.New()
 		e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visitAt(condolence, hA, now.Add(-26*time.Hour), domain.KindCondolence))).pushResult(t)

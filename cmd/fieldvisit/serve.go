@@ -88,17 +88,35 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 		return demo.Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	// Judge the visits' evidence now rather than in the background, so the
-	// flags are there at first login: the photo service's own queue drain,
-	// a thousand visits per transaction (one commit instead of several per
-	// visit keeps this to seconds on SQLite). An interrupted drain is
-	// finished by the photo workers.
+	// flags are there at first login. This is the photo workers' queue drain
+	// (photos.Service.AssessQueued) without re-judging each visit's
+	// neighbours, which are queued themselves and judged here after every
+	// visit is stored, and with a thousand visits per transaction: one
+	// commit instead of four per visit keeps it to seconds on SQLite. An
+	// interrupted drain is finished by the photo workers.
 	judged := 0
 	for {
 		var n int
 		err := app.Store.Tx(ctx, func(tx *storage.Store) error {
-			var err error
-			n, err = photos.NewService(tx, app.Blobs, app.Photos.Config(), app.Now, app.Log).AssessQueued(ctx, 1000)
-			return err
+			queued, err := tx.EvidenceQueue(ctx, 1000)
+			if err != nil {
+				return err
+			}
+			n = len(queued)
+			judge := photos.NewService(tx, app.Blobs, app.Photos.Config(), app.Now, app.Log)
+			for _, q := range queued {
+				v, err := tx.Visit(ctx, q.VisitID)
+				if err != nil {
+					return err
+				}
+				if err := judge.Assess(ctx, v); err != nil {
+					return err
+				}
+				if err := tx.DoneEvidence(ctx, q); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return demo.Summary{}, fmt.Errorf("demo: judge the visits' evidence: %w", err)

@@ -614,9 +614,22 @@ func (s *Store) reportBase(ctx context.Context, f ReportFilter) *gorm.DB {
 		q = q.Where("s.rule_code = ?", f.RuleCode)
 	}
 	if len(f.States) > 0 {
-		q = q.Where("("+state+") IN @states", map[string]any{"today": f.Today.String(), "states": f.States})
+		args := map[string]any{"states": f.States}
+		if !f.Frozen {
+			args["today"] = f.Today.String()
+		}
+		q = q.Where("("+state+") IN @states", args)
 	}
 	return q
+}
+
+// todayArgs binds @today where the state is computed (live statuses);
+// a frozen close stores its state and takes no argument.
+func todayArgs(f ReportFilter) []any {
+	if f.Frozen {
+		return nil
+	}
+	return []any{map[string]any{"today": f.Today.String()}}
 }
 
 // ReportCounts counts a report's statuses by state, grouped by groupBy
@@ -646,7 +659,7 @@ func (s *Store) ReportCounts(ctx context.Context, f ReportFilter, groupBy string
 		Total, Met, OnTrack, DueSoon, Overdue, Missed int64
 		Required, Counted                             int64
 	}
-	q := s.reportBase(ctx, f).Select(sel, map[string]any{"today": f.Today.String()})
+	q := s.reportBase(ctx, f).Select(sel, todayArgs(f)...)
 	if groupBy != "" {
 		q = q.Group("grp").Order("grp")
 	}
@@ -699,12 +712,12 @@ func (s *Store) ReportItems(ctx context.Context, f ReportFilter) ([]ReportItem, 
 	}
 	q := s.reportBase(ctx, f).
 		Select("s.county_id, s.cadre_id, s.village_id, s.town_id, s.region_path, s.detail, ("+state+") AS state, h.head_name, h.number, u.display_name, r.name AS village_name",
-			map[string]any{"today": f.Today.String()}).
+			todayArgs(f)...).
 		Joins("LEFT JOIN households h ON h.county_id = s.county_id AND h.id = s.household_id").
 		Joins("LEFT JOIN users u ON u.id = s.cadre_id").
 		Joins("LEFT JOIN regions r ON r.id = s.village_id").
 		Order(clause.OrderBy{Expression: clause.NamedExpr{SQL: "CASE (" + state + ") WHEN 'missed' THEN 0 WHEN 'overdue' THEN 1 WHEN 'due_soon' THEN 2 WHEN 'on_track' THEN 3 ELSE 4 END, s.due_on, r.name, h.number, s.rule_code, s.subject_id",
-			Vars: []any{map[string]any{"today": f.Today.String()}}}})
+			Vars: todayArgs(f)}})
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit).Offset(f.Offset)
 	}

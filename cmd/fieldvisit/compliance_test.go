@@ -128,7 +128,9 @@ func TestComplianceFollowsVisits(t *testing.T) {
 			}
 			cursor = pulled.Cursor
 		}
-		if !slices.ContainsFunc(pulled.Due, func(d wire.DueItem) bool { return d.HouseholdID != nil && *d.HouseholdID == hA && d.Period == quarter.Key() }) {
+		if !slices.ContainsFunc(pulled.Due, func(d wire.DueItem) bool {
+			return d.HouseholdID != nil && *d.HouseholdID == hA && d.Period == quarter.Key()
+		}) {
 			t.Errorf("the pull's last page lacks household A's due visit: %+v", pulled.Due)
 		}
 
@@ -336,4 +338,68 @@ func xlsxRows(t *testing.T, b []byte) [][]string {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// TestClosedPeriodStaysPublished: a closed month answers its frozen
+// figures even after a late visit changes the live ones; a period is
+// closed once, only after it ended, by a supervisor or admin.
+func TestClosedPeriodStaysPublished(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		now := e.app.Now()
+		today := domain.DateOf(now)
+		thisQuarter, _ := rules.PeriodOf(rules.WindowQuarter, today)
+		last, _ := rules.PeriodOf(rules.WindowQuarter, thisQuarter.Start.AddDays(-1))
+		cadre, admin := e.login(t, "cadre-a"), e.login(t, "admin")
+		e.pairSinceLastYear(t)
+		e.judgeCompliance(t)
+		closeBody := func(p string) map[string]any { return map[string]any{"region_id": e.county.ID, "period": p} }
+		if r := e.do(t, "POST", "/api/v1/compliance/closes", admin, closeBody(thisQuarter.Key())); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("closing the running quarter: %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "POST", "/api/v1/compliance/closes", cadre, closeBody(last.Key())); r.Status != http.StatusForbidden {
+			t.Errorf("a cadre closing: %d", r.Status)
+		}
+		if r := e.do(t, "POST", "/api/v1/compliance/closes", admin, closeBody(last.Key())); r.Status != http.StatusCreated {
+			t.Fatalf("closing last quarter: %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "POST", "/api/v1/compliance/closes", admin, closeBody(last.Key())); r.Status != http.StatusConflict {
+			t.Errorf("closing twice: %d %s", r.Status, r.Body)
+		}
+		report := func(live bool) wire.ComplianceReport {
+			var rep wire.ComplianceReport
+			r := e.do(t, "GET", fmt.Sprintf("/api/v1/compliance/missed?region_id=%s&period=%s&live=%v", e.county.ID, last.Key(), live), admin, nil)
+			r.json(t, &rep)
+			if r.Status != http.StatusOK {
+				t.Fatalf("report: %d %s", r.Status, r.Body)
+			}
+			return rep
+		}
+		frozen := report(false)
+		if !frozen.Frozen || frozen.Total.Missed < 2 || frozen.Total.Met != 0 {
+			t.Fatalf("frozen report: %+v", frozen.Total)
+		}
+		// A visit of last quarter synced late counts in the live statuses
+		// only.
+		late := last.End.AddDays(-3).Start().Add(10 * time.Hour)
+		e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visitAt(uuid.New(), e.householdA.Household.ID, late, domain.KindAssist))).pushResult(t)
+		e.judgeCompliance(t)
+		if again := report(false); again.Total != frozen.Total || !again.Frozen {
+			t.Errorf("the published report changed: %+v → %+v", frozen.Total, again.Total)
+		}
+		if live := report(true); live.Frozen || live.Total.Met != 1 {
+			t.Errorf("live report after the late visit: %+v", live.Total)
+		}
+
+		var fc wire.Forecast
+		r := e.do(t, "GET", "/api/v1/compliance/forecast?region_id="+e.county.ID.String()+"&period="+thisQuarter.Key(), admin, nil)
+		r.json(t, &fc)
+		if r.Status != http.StatusOK || fc.Period != thisQuarter.Key() {
+			t.Errorf("forecast: %d %s", r.Status, r.Body)
+		}
+		for _, it := range fc.Items {
+			if it.Risk == nil || !it.Risk.AtRisk || it.ReasonZH == "" {
+				t.Errorf("forecast item without its risk: %+v", it)
+			}
+		}
+	})
 }

@@ -92,3 +92,58 @@ func containsEOI(r io.Reader) (bool, error) {
 func readAllBounded(r io.Reader, n int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r, n))
 }
+
+// endingTracker watches a photo stream go by and remembers what the ending
+// checks need, so a direct upload is judged without reading the stored
+// bytes back: where the last JPEG end-of-image marker ended and the last
+// bytes of the stream.
+type endingTracker struct {
+	r       io.Reader
+	n       int64
+	lastEOI int64 // offset just past the last FF D9; -1 when none
+	prevFF  bool
+	last    [12]byte
+	lastN   int
+}
+
+func newEndingTracker(r io.Reader) *endingTracker { return &endingTracker{r: r, lastEOI: -1} }
+
+func (t *endingTracker) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	for i, c := range b[:n] {
+		if t.prevFF && c == 0xD9 {
+			t.lastEOI = t.n + int64(i) + 1
+		}
+		t.prevFF = c == 0xFF
+	}
+	t.n += int64(n)
+	if n >= len(t.last) {
+		copy(t.last[:], b[n-len(t.last):n])
+		t.lastN = len(t.last)
+	} else if n > 0 {
+		keep := min(t.lastN, len(t.last)-n)
+		copy(t.last[:], t.last[t.lastN-keep:t.lastN])
+		copy(t.last[keep:], b[:n])
+		t.lastN = keep + n
+	}
+	return n, err
+}
+
+// check applies checkEnding's rules to what went by.
+func (t *endingTracker) check(mediaType string, head []byte) error {
+	switch mediaType {
+	case "image/jpeg":
+		if t.lastEOI < 0 || t.lastEOI < t.n-trailerBytes {
+			return errTruncated
+		}
+	case "image/png":
+		if t.lastN < len(pngEnd) || !bytes.Equal(t.last[:t.lastN], pngEnd) {
+			return errTruncated
+		}
+	case "image/webp":
+		if len(head) < 12 || int64(binary.LittleEndian.Uint32(head[4:8]))+8 > t.n {
+			return errTruncated
+		}
+	}
+	return nil
+}

@@ -285,15 +285,40 @@ func (s *Service) Put(ctx context.Context, p domain.Principal, d Declared, body 
 	if err := s.checkOwnership(ctx, p, d); err != nil {
 		return domain.Photo{}, false, err
 	}
-	br := bufio.NewReaderSize(io.LimitReader(body, s.cfg.MaxSize+1), 4096)
-	head, _ := br.Peek(512)
-	if err := s.sniff(head, d.ContentType); err != nil {
+	// The header (type, dimensions, EXIF) is judged before a byte is
+	// stored, so an image bomb or a text file never reaches the store; the
+	// ending is watched as the bytes stream by, so nothing is read back.
+	br := bufio.NewReaderSize(io.LimitReader(body, s.cfg.MaxSize+1), headerBytes)
+	head, _ := br.Peek(headerBytes)
+	if err := s.sniff(head[:min(len(head), 512)], d.ContentType); err != nil {
 		return domain.Photo{}, false, err
 	}
-	if err := s.storeContent(ctx, d, &limitChecked{r: br, max: s.cfg.MaxSize}); err != nil {
+	img, err := photoimage.Inspect(bytes.NewReader(head), max(d.Size, 0), s.cfg.Image)
+	if err != nil {
+		return domain.Photo{}, false, imageErr(err)
+	}
+	tr := newEndingTracker(&limitChecked{r: br, max: s.cfg.MaxSize})
+	if err := s.storeContent(ctx, d, tr); err != nil {
 		return domain.Photo{}, false, err
 	}
-	return s.record(ctx, p, d)
+	if err := tr.check(img.MediaType, head); err != nil {
+		s.dropUnused(ctx, d.SHA256)
+		return domain.Photo{}, false, truncatedErr(err)
+	}
+	return s.file(ctx, p, d, img, tr.n)
+}
+
+func truncatedErr(err error) error {
+	return domain.Invalid(domain.FieldError{Field: "body", Reason: "truncated",
+		Message: "the image is truncated: " + err.Error(), MessageZH: "图片不完整(上传被截断)"})
+}
+
+// dropUnused removes bytes that turned out not to be a usable photo,
+// unless another photo uses them.
+func (s *Service) dropUnused(ctx context.Context, sha string) {
+	if inUse, err := s.store.SHA256InUse(ctx, sha); err == nil && !inUse {
+		_ = s.blobs.Delete(context.WithoutCancel(ctx), contentKey(sha))
+	}
 }
 
 // limitChecked fails a body that runs past max with a too-large error
@@ -366,8 +391,10 @@ func (s *Service) verifyOnly(r io.Reader, d Declared) error {
 	return nil
 }
 
-// record inspects the stored bytes and files the photo. Bytes that turn out
-// not to be a usable image are removed again unless another photo uses them.
+// record inspects the stored bytes and files the photo (for uploads whose
+// bytes reached the store before they could be looked at). Bytes that turn
+// out not to be a usable image are removed again unless another photo uses
+// them.
 func (s *Service) record(ctx context.Context, p domain.Principal, d Declared) (domain.Photo, bool, error) {
 	key := contentKey(d.SHA256)
 	info, err := s.blobs.Stat(ctx, key)
@@ -376,16 +403,19 @@ func (s *Service) record(ctx context.Context, p domain.Principal, d Declared) (d
 	}
 	img, err := s.inspect(ctx, key, info.Size)
 	if err != nil {
-		if inUse, uerr := s.store.SHA256InUse(ctx, d.SHA256); uerr == nil && !inUse {
-			_ = s.blobs.Delete(context.WithoutCancel(ctx), key)
-		}
+		s.dropUnused(ctx, d.SHA256)
 		return domain.Photo{}, false, err
 	}
+	return s.file(ctx, p, d, img, info.Size)
+}
+
+// file records an inspected photo.
+func (s *Service) file(ctx context.Context, p domain.Principal, d Declared, img photoimage.Info, size int64) (domain.Photo, bool, error) {
 	county, err := s.countyOf(ctx, p, d.VisitID)
 	if err != nil {
 		return domain.Photo{}, false, err
 	}
-	ph := domain.Photo{ID: d.PhotoID, CountyID: county, UploadedBy: p.UserID, VisitID: d.VisitID, SHA256: d.SHA256, Size: info.Size,
+	ph := domain.Photo{ID: d.PhotoID, CountyID: county, UploadedBy: p.UserID, VisitID: d.VisitID, SHA256: d.SHA256, Size: size,
 		MediaType: img.MediaType, Width: img.Width, Height: img.Height, TakenAt: img.TakenAt, ExifGPS: img.GPS,
 		Camera: strings.TrimSpace(img.Make + " " + img.Model), ThumbState: domain.ThumbPending, CreatedAt: s.now().UTC()}
 	if err := s.store.InsertPhoto(ctx, ph); err != nil {
@@ -418,8 +448,7 @@ func (s *Service) inspect(ctx context.Context, key string, size int64) (photoima
 	}
 	err = checkEnding(img.MediaType, head, size, func(off, n int64) (io.ReadCloser, error) { return s.blobs.GetRange(ctx, key, off, n) })
 	if errors.Is(err, errTruncated) {
-		return photoimage.Info{}, domain.Invalid(domain.FieldError{Field: "body", Reason: "truncated",
-			Message: "the image is truncated: " + err.Error(), MessageZH: "图片不完整(上传被截断)"})
+		return photoimage.Info{}, truncatedErr(err)
 	}
 	if err != nil {
 		return photoimage.Info{}, s.blobErr(err)

@@ -778,3 +778,91 @@ func (s *Store) PeriodClose(ctx context.Context, countyID uuid.UUID, periodKey s
 	t := rows[0].ClosedAt.UTC()
 	return &t, nil
 }
+
+// ---- coverage
+
+// CoverageFacts is a county's picture for the coverage and standing rules:
+// its households with their histories, villages, cadres and the visits of
+// cadres whose duty is to cover (town heads, county leaders).
+type CoverageFacts struct {
+	Households []ComplianceHousehold
+	Villages   []domain.Region
+	Cadres     []domain.User
+	Visits     []rules.VisitFact
+}
+
+// CountyCoverageFacts loads a region's coverage facts in a few queries,
+// for visits started in [from, to).
+func (s *Store) CountyCoverageFacts(ctx context.Context, path string, from, to time.Time) (CoverageFacts, error) {
+	var out CoverageFacts
+	db := s.db.WithContext(ctx)
+	var hrows []householdRow
+	if err := db.Where(like("region_path"), likePrefix(path)).Order("id").Find(&hrows).Error; err != nil {
+		return out, translate(err, "household")
+	}
+	inPath := "household_id IN (SELECT id FROM households WHERE " + like("region_path") + ")"
+	var srows []statusChangeRow
+	if err := db.Where(inPath, likePrefix(path)).Order("effective_on, recorded_at").Find(&srows).Error; err != nil {
+		return out, translate(err, "household")
+	}
+	var prows []povertyTypeChangeRow
+	if err := db.Where(inPath, likePrefix(path)).Order("effective_on, recorded_at").Find(&prows).Error; err != nil {
+		return out, translate(err, "household")
+	}
+	var pairs []pairingRow
+	if err := db.Where(inPath, likePrefix(path)).Order("start_on, id").Find(&pairs).Error; err != nil {
+		return out, translate(err, "pairing")
+	}
+	byID := make(map[uuid.UUID]*ComplianceHousehold, len(hrows))
+	out.Households = make([]ComplianceHousehold, len(hrows))
+	for i, r := range hrows {
+		out.Households[i] = ComplianceHousehold{Household: toDomainHousehold(r), RegionPath: r.RegionPath}
+		byID[r.ID] = &out.Households[i]
+	}
+	for _, r := range srows {
+		if h := byID[r.HouseholdID]; h != nil {
+			h.StatusChanges = append(h.StatusChanges, domain.StatusChange{ID: r.ID, HouseholdID: r.HouseholdID, CountyID: r.CountyID,
+				From: r.FromStatus, To: r.ToStatus, ExitYear: r.ExitYear, EffectiveOn: r.EffectiveOn.date()})
+		}
+	}
+	for _, r := range prows {
+		if h := byID[r.HouseholdID]; h != nil {
+			h.PovertyChanges = append(h.PovertyChanges, domain.PovertyTypeChange{ID: r.ID, HouseholdID: r.HouseholdID, CountyID: r.CountyID,
+				From: r.FromType, To: r.ToType, EffectiveOn: r.EffectiveOn.date()})
+		}
+	}
+	for _, r := range pairs {
+		if h := byID[r.HouseholdID]; h != nil {
+			h.Pairings = append(h.Pairings, toDomainPairing(r))
+		}
+	}
+	var vrows []regionRow
+	if err := db.Where("level = ?", domain.LevelVillage).Where(like("path"), likePrefix(path)).Order("code").Find(&vrows).Error; err != nil {
+		return out, translate(err, "region")
+	}
+	for _, r := range vrows {
+		out.Villages = append(out.Villages, toDomainRegion(r))
+	}
+	var urows []userRow
+	if err := db.Where("role = ? AND active = ?", domain.RoleCadre, true).Where(like("region_path"), likePrefix(path)).Order("username").Find(&urows).Error; err != nil {
+		return out, translate(err, "user")
+	}
+	var covering []uuid.UUID
+	for _, r := range urows {
+		u := toDomainUser(r)
+		out.Cadres = append(out.Cadres, u)
+		for _, d := range u.Duties {
+			if d.Kind == domain.DutyTownHead || d.Kind == domain.DutyCountyLeader {
+				covering = append(covering, u.ID)
+				break
+			}
+		}
+	}
+	if len(covering) > 0 {
+		var err error
+		if out.Visits, err = s.CadreVisitFacts(ctx, covering, from, to); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

@@ -286,3 +286,67 @@ func (s *Service) Close(ctx context.Context, p domain.Principal, regionID uuid.U
 		ObjectType: "compliance_period", ObjectID: per.Key(), RegionPath: r.Path, RequestID: p.RequestID})
 	return now, err
 }
+
+// CoverageReport is a county's (or town's) coverage and standing findings
+// for a year: town heads and county leaders who have not yet been to every
+// household or poor village, households without a responsible cadre,
+// pairing quotas and resident terms.
+type CoverageReport struct {
+	Region   domain.Region
+	Year     int
+	Profile  Profile
+	Findings []rules.Finding
+	Names    map[uuid.UUID]string // cadres, households and villages named in findings
+}
+
+// Coverage checks the coverage rules of the region's profile over the
+// region, as of today.
+func (s *Service) Coverage(ctx context.Context, p domain.Principal, regionID uuid.UUID, year int) (CoverageReport, error) {
+	if !p.Manages() && p.Role != domain.RoleInspector {
+		return CoverageReport{}, domain.Forbidden()
+	}
+	today := s.today()
+	if year < 2014 || year > today.Year {
+		return CoverageReport{}, domain.Invalid(domain.FieldError{Field: "year", Reason: "out_of_range", Message: "year must be between 2014 and this year", MessageZH: "年份超出范围"})
+	}
+	r, err := s.visibleRegion(ctx, p, regionID)
+	if err != nil {
+		return CoverageReport{}, err
+	}
+	if r.Level != domain.LevelCounty && r.Level != domain.LevelTown {
+		return CoverageReport{}, domain.Invalid(domain.FieldError{Field: "region_id", Reason: "invalid_level", Message: "coverage is checked for a county or a town", MessageZH: "覆盖情况按县或乡镇检查"})
+	}
+	prof, err := s.loadProfile(ctx, r.Path)
+	if err != nil {
+		return CoverageReport{}, err
+	}
+	from, to := yearBounds(year)
+	facts, err := s.store.CountyCoverageFacts(ctx, r.Path, from, to)
+	if err != nil {
+		return CoverageReport{}, err
+	}
+	rep := CoverageReport{Region: r, Year: year, Profile: prof, Names: map[uuid.UUID]string{}}
+	in := rules.CoverageInput{}
+	for _, h := range facts.Households {
+		in.Households = append(in.Households, HouseholdFacts(h))
+		rep.Names[h.Household.ID] = h.Household.HeadName
+	}
+	for _, v := range facts.Villages {
+		village := rules.Village{ID: v.ID, Poor: v.IsPoorVillage}
+		if v.ParentID != nil {
+			village.TownID = *v.ParentID
+		}
+		if v.CountyID != nil {
+			village.CountyID = *v.CountyID
+		}
+		in.Villages = append(in.Villages, village)
+		rep.Names[v.ID] = v.Name
+	}
+	for _, u := range facts.Cadres {
+		in.Cadres = append(in.Cadres, rules.CadreFacts{ID: u.ID, Rank: u.Rank, Duties: u.Duties})
+		rep.Names[u.ID] = u.DisplayName
+	}
+	in.Visits = facts.Visits
+	rep.Findings = rules.CheckCoverage(prof.Profile, in, year, today)
+	return rep, nil
+}

@@ -275,3 +275,38 @@ func (h *handlers) export(build func(context.Context, domain.Principal, complian
 		}
 	}
 }
+
+func (h *handlers) coverage(c *gin.Context) {
+	q := queryParams{c: c}
+	region := q.uuid("region_id")
+	if region == nil && c.Query("region_id") == "" {
+		q.fe.Required("region_id", "行政区划")
+	}
+	year := domain.DateOf(h.Now()).Year
+	if v := c.Query("year"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			q.fe.Add("year", "invalid_format", "year must be a number", "年份应为数字")
+		}
+		year = n
+	}
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
+	}
+	rep, err := h.Compliance.Coverage(c.Request.Context(), principal(c), *region, year)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := wire.Coverage{RegionID: rep.Region.ID, Year: rep.Year, ProfileCode: rep.Profile.Code, ProfileVersion: rep.Profile.Version, Findings: []wire.Finding{}}
+	for _, f := range rep.Findings {
+		wf := wire.Finding{RuleCode: f.RuleCode, SubjectKind: f.SubjectKind, SubjectID: f.SubjectID, SubjectName: rep.Names[f.SubjectID],
+			Severity: f.Severity, ExplanationZH: f.ExplanationZH, Explanation: f.Explanation, Items: []wire.NamedItem{}}
+		for _, id := range f.Items {
+			wf.Items = append(wf.Items, wire.NamedItem{ID: id, Name: rep.Names[id]})
+		}
+		out.Findings = append(out.Findings, wf)
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -161,6 +161,7 @@ func New(d Deps) http.Handler {
 	a.GET("/compliance/missed", h.missedReport)
 	a.GET("/compliance/forecast", h.forecast)
 	a.POST("/compliance/closes", h.closePeriod)
+	a.GET("/compliance/coverage", h.coverage)
 	a.GET("/exports/visits", h.export(h.Compliance.VisitLedger))
 	a.GET("/exports/missed", h.export(h.Compliance.MissedLedger))
 	a.GET("/exports/progress", h.export(h.Compliance.ProgressLedger))

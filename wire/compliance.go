@@ -159,3 +159,30 @@ type PeriodClose struct {
 	Period   string    `json:"period"`
 	ClosedAt time.Time `json:"closed_at"`
 }
+
+// Finding is one breach of a coverage or standing rule.
+type Finding struct {
+	RuleCode      string      `json:"rule_code"`
+	SubjectKind   string      `json:"subject_kind"`
+	SubjectID     uuid.UUID   `json:"subject_id"`
+	SubjectName   string      `json:"subject_name"`
+	Severity      string      `json:"severity"`
+	ExplanationZH string      `json:"explanation_zh"`
+	Explanation   string      `json:"explanation"`
+	Items         []NamedItem `json:"items"`
+}
+
+// NamedItem is an object a finding is about.
+type NamedItem struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+}
+
+// Coverage is a region's coverage findings for a year.
+type Coverage struct {
+	RegionID       uuid.UUID `json:"region_id"`
+	Year           int       `json:"year"`
+	ProfileCode    string    `json:"profile_code"`
+	ProfileVersion int       `json:"profile_version"`
+	Findings       []Finding `json:"findings"`
+}

@@ -34,6 +34,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if n := len(args); n > 0 && args[n-1] == "photos" {
 		return benchPhotosCmd(ctx, args[:n-1], stdout, stderr)
 	}
+	if n := len(args); n > 0 && args[n-1] == "rules" {
+		return benchRulesCmd(ctx, args[:n-1], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("postgres", env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
@@ -44,7 +47,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
-		return errors.New("usage: fieldvisit bench [flags] sync|photos")
+		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules")
 	}
 	dbURL, drop, err := scratchDatabase(ctx, *server)
 	if err != nil {

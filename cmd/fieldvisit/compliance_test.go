@@ -15,6 +15,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"fieldvisit/domain"
+	"fieldvisit/registry"
 	"fieldvisit/rules"
 	"fieldvisit/wire"
 )
@@ -400,6 +401,66 @@ func TestClosedPeriodStaysPublished(t *testing.T) {
 			if it.Risk == nil || !it.Risk.AtRisk || it.ReasonZH == "" {
 				t.Errorf("forecast item without its risk: %+v", it)
 			}
+		}
+	})
+}
+
+// TestCoverage: a town head who has not been to every registered household
+// is named with the households still to visit; once the head visits them
+// the finding goes; a household whose pairing ended without a successor is
+// named too.
+func TestCoverage(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		now := e.app.Now()
+		today := domain.DateOf(now)
+		town := e.town.ID
+		head, err := e.app.Registry.CreateUser(ctx, e.admin, registry.NewUser{Password: testPassword, User: domain.User{
+			Username: "town-head", DisplayName: "王镇长", Role: domain.RoleCadre, RegionID: e.town.ID, Rank: domain.RankSectionLevel,
+			Duties: []domain.Duty{{Kind: domain.DutyTownHead, RegionID: &town, StartOn: domain.Date{Year: today.Year, Month: time.January, Day: 1}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := e.login(t, "admin")
+		coverage := func() wire.Coverage {
+			var c wire.Coverage
+			r := e.do(t, "GET", "/api/v1/compliance/coverage?region_id="+e.county.ID.String(), admin, nil)
+			r.json(t, &c)
+			if r.Status != http.StatusOK {
+				t.Fatalf("coverage: %d %s", r.Status, r.Body)
+			}
+			return c
+		}
+		finding := func(c wire.Coverage, rule string, subject uuid.UUID) *wire.Finding {
+			for i := range c.Findings {
+				if c.Findings[i].RuleCode == rule && c.Findings[i].SubjectID == subject {
+					return &c.Findings[i]
+				}
+			}
+			return nil
+		}
+		f := finding(coverage(), rules.CodeTownHeadCoverage, head.ID)
+		if f == nil || f.SubjectName != "王镇长" || len(f.Items) != 2 || f.ExplanationZH == "" {
+			t.Fatalf("town head finding: %+v", f)
+		}
+		if !slices.ContainsFunc(f.Items, func(it wire.NamedItem) bool { return it.Name == "张三" }) {
+			t.Errorf("the finding does not name 张三: %+v", f.Items)
+		}
+
+		// The head visits both households. (Recorded below the API: a
+		// cadre's sync scope is their pairings, and leaders' own scope is
+		// not part of it yet.)
+		for _, h := range []registry.HouseholdFile{e.householdA, e.householdB} {
+			start := now.Add(-time.Hour).UTC()
+			v := domain.Visit{ID: uuid.New(), CountyID: h.Household.CountyID, HouseholdID: h.Household.ID, CadreID: head.ID, DeviceID: "head-phone",
+				VisitDetails: domain.VisitDetails{Kind: domain.KindInspection, StartedAt: start}, StartedAtText: start.Format(time.RFC3339),
+				ReceivedAt: now.UTC(), Version: 1, CreatedAt: now.UTC(), UpdatedAt: now.UTC()}
+			if err := e.app.Store.InsertVisit(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if f := finding(coverage(), rules.CodeTownHeadCoverage, head.ID); f != nil {
+			t.Errorf("after visiting every household the town head is still flagged: %+v", f)
 		}
 	})
 }

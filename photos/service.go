@@ -353,18 +353,11 @@ func (s *Service) sniff(head []byte, declared string) error {
 }
 
 // storeContent streams r into the content-addressed key, checking the
-// declared hash. Bytes already stored under that hash are only hashed, not
-// written again.
+// declared hash. The key is written even when the same bytes are already
+// there: asking first would cost every upload a round trip to the store to
+// save the rare duplicate a write of identical bytes, which changes nothing.
 func (s *Service) storeContent(ctx context.Context, d Declared, r io.Reader) error {
-	key := contentKey(d.SHA256)
-	info, err := s.blobs.Stat(ctx, key)
-	switch {
-	case err == nil && info.SHA256 == d.SHA256:
-		return s.verifyOnly(r, d)
-	case err != nil && !errors.Is(err, blob.ErrNotFound):
-		return s.blobErr(err)
-	}
-	_, err = s.blobs.Put(ctx, key, r, d.Size, d.SHA256)
+	_, err := s.blobs.Put(ctx, contentKey(d.SHA256), r, d.Size, d.SHA256)
 	var de *domain.Error
 	if errors.As(err, &de) { // the body's own limit, surfaced through the store
 		return de
@@ -372,24 +365,6 @@ func (s *Service) storeContent(ctx context.Context, d Declared, r io.Reader) err
 	return s.blobErr(err)
 }
 
-func (s *Service) verifyOnly(r io.Reader, d Declared) error {
-	h := newSHA256()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		var de *domain.Error
-		if errors.As(err, &de) {
-			return de
-		}
-		return domain.Unavailable("upload", s.cfg.RetryAfter, err)
-	}
-	if d.Size >= 0 && n != d.Size {
-		return s.blobErr(blob.ErrSizeMismatch)
-	}
-	if h.hex() != d.SHA256 {
-		return hashMismatch()
-	}
-	return nil
-}
 
 // record inspects the stored bytes and files the photo (for uploads whose
 // bytes reached the store before they could be looked at). Bytes that turn

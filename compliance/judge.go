@@ -58,6 +58,8 @@ func (s *Service) Judge(ctx context.Context, q storage.QueuedSubject) error {
 		j, err = s.judgeHousehold(ctx, q)
 	case storage.SubjectCadre:
 		j, err = s.judgeCadre(ctx, q)
+	case storage.SubjectUnit:
+		j, err = s.judgeUnit(ctx, q)
 	}
 	if domain.IsCode(err, domain.CodeNotFound) { // gone since it was queued: nothing to judge
 		j, err = storage.Judgement{Subject: q, ProfileCode: DefaultProfileCode, At: s.now()}, nil
@@ -225,6 +227,10 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject) (stor
 	}
 	facts := rules.CadreFacts{ID: u.ID, Rank: u.Rank, Duties: u.Duties}
 	if u.UnitID != nil {
+		// The unit's monthly group duty counts its cadres' visits.
+		if err := s.store.QueueSubject(ctx, storage.SubjectUnit, *u.UnitID, q.Year, q.CountyID, s.now()); err != nil {
+			return storage.Judgement{}, err
+		}
 		as, err := s.store.UnitAssignments(ctx, *u.UnitID)
 		if err != nil {
 			return storage.Judgement{}, err
@@ -250,6 +256,60 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject) (stor
 			for _, st := range rules.EvaluateCadre(prof.Profile, facts, visits, per, today) {
 				j.Statuses = append(j.Statuses, storage.JudgedStatus{Status: st, CountyID: q.CountyID, CadreID: &id,
 					RegionPath: u.RegionPath, TownID: townOf(u.RegionPath, q.CountyID)})
+			}
+		}
+	}
+	return j, nil
+}
+
+func (s *Service) judgeUnit(ctx context.Context, q storage.QueuedSubject) (storage.Judgement, error) {
+	u, err := s.store.Unit(ctx, q.ID)
+	if err != nil {
+		return storage.Judgement{}, err
+	}
+	prof, err := s.loadProfile(ctx, u.RegionPath)
+	if err != nil {
+		return storage.Judgement{}, err
+	}
+	j := storage.Judgement{Subject: q, ProfileCode: prof.Code, ProfileVersion: prof.Version, At: s.now()}
+	facts := rules.UnitFacts{ID: u.ID}
+	if facts.Assignments, err = s.store.UnitAssignments(ctx, u.ID); err != nil || len(facts.Assignments) == 0 {
+		return j, err
+	}
+	if facts.CadreIDs, err = s.store.UnitCadreIDs(ctx, u.ID); err != nil {
+		return storage.Judgement{}, err
+	}
+	var visits []rules.VisitFact
+	if len(facts.CadreIDs) > 0 {
+		from, to := yearBounds(q.Year)
+		if visits, err = s.store.CadreVisitFacts(ctx, facts.CadreIDs, from, to); err != nil {
+			return storage.Judgement{}, err
+		}
+	}
+	places := map[uuid.UUID]domain.Region{}
+	today := s.today()
+	for _, w := range []string{rules.WindowYear, rules.WindowQuarter, rules.WindowMonth} {
+		periods, _ := rules.PeriodsOfYear(w, q.Year)
+		for _, per := range periods {
+			for _, st := range rules.EvaluateUnit(prof.Profile, facts, visits, per, today) {
+				js := storage.JudgedStatus{Status: st, CountyID: q.CountyID, RegionPath: u.RegionPath}
+				if st.RegionID != nil {
+					place, ok := places[*st.RegionID]
+					if !ok {
+						if place, err = s.store.Region(ctx, *st.RegionID); err != nil {
+							return storage.Judgement{}, err
+						}
+						places[place.ID] = place
+					}
+					js.RegionPath = place.Path
+					village := place.ID
+					if place.Level == domain.LevelGroup && place.ParentID != nil {
+						village = *place.ParentID
+					}
+					js.VillageID = &village
+					js.TownID = townOf(place.Path, q.CountyID)
+				}
+				j.Statuses = append(j.Statuses, js)
 			}
 		}
 	}

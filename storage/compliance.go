@@ -18,6 +18,7 @@ import (
 const (
 	SubjectHousehold = "household"
 	SubjectCadre     = "cadre"
+	SubjectUnit      = "unit"
 )
 
 // ---- rule profiles
@@ -338,10 +339,34 @@ func (s *Store) QueueUnjudged(ctx context.Context, year, limit int, now time.Tim
 			AND NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = 'cadre' AND j.subject_id = u.id AND j.year = ?)
 			LIMIT ?
 			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, year, now.UTC(), year, limit)
+		if res.Error != nil {
+			return res.Error
+		}
+		total += res.RowsAffected
+		res = tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
+			SELECT 'unit', u.id, ?, r.county_id, ? FROM units u JOIN regions r ON r.id = u.region_id
+			WHERE r.county_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = 'unit' AND j.subject_id = u.id AND j.year = ?)
+			LIMIT ?
+			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, year, now.UTC(), year, limit)
 		total += res.RowsAffected
 		return res.Error
 	})
 	return total, err
+}
+
+// QueueSubject queues one subject for a year (a cadre's unit after the
+// cadre's visits changed).
+func (s *Store) QueueSubject(ctx context.Context, kind string, id uuid.UUID, year int, countyID uuid.UUID, now time.Time) error {
+	err := enqueueCompliance(s.db.WithContext(ctx), 1, []complianceQueueRow{{SubjectKind: kind, SubjectID: id, Year: year, CountyID: countyID, EnqueuedAt: now.UTC()}})
+	return translate(err, "compliance queue")
+}
+
+// UnitCadreIDs lists the cadres of a unit.
+func (s *Store) UnitCadreIDs(ctx context.Context, unitID uuid.UUID) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.db.WithContext(ctx).Model(&userRow{}).Where("unit_id = ? AND role = ?", unitID, domain.RoleCadre).Order("id").Pluck("id", &ids).Error
+	return ids, translate(err, "user")
 }
 
 // ---- facts
@@ -505,10 +530,8 @@ func optDate(d *domain.Date) *string {
 func (s *Store) SaveJudgement(ctx context.Context, j Judgement) error {
 	sub := j.Subject
 	return s.inTx(ctx, "compliance", func(tx *gorm.DB) error {
-		kinds := []string{SubjectCadre}
-		if sub.Kind == SubjectHousehold {
-			kinds = []string{rules.SubjectHousehold, rules.SubjectPairing}
-		}
+		kinds := map[string][]string{SubjectHousehold: {rules.SubjectHousehold, rules.SubjectPairing},
+			SubjectCadre: {rules.SubjectCadre}, SubjectUnit: {rules.SubjectUnitGroup}}[sub.Kind]
 		if err := tx.Where("subject_id = ? AND year = ? AND subject_kind IN ?", sub.ID, sub.Year, kinds).Delete(&complianceStatusRow{}).Error; err != nil {
 			return err
 		}
@@ -524,8 +547,12 @@ func (s *Store) SaveJudgement(ctx context.Context, j Judgement) error {
 				h := st.HouseholdID
 				row.HouseholdID = &h
 			}
-			if st.Subject == rules.SubjectPairing && st.CadreID != nil {
+			// The key tells apart a household's pairs and a unit's places.
+			switch {
+			case st.Subject == rules.SubjectPairing && st.CadreID != nil:
 				row.CadreKey = *st.CadreID
+			case st.Subject == rules.SubjectUnitGroup && st.RegionID != nil:
+				row.CadreKey = *st.RegionID
 			}
 			rows = append(rows, row)
 		}

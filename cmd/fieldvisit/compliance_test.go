@@ -464,3 +464,42 @@ func TestCoverage(t *testing.T) {
 		}
 	})
 }
+
+// TestUnitGroupDuty: a unit assigned to a village group owes a working
+// visit there each month; any of its cadres' visits to a household of the
+// group counts.
+func TestUnitGroupDuty(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		now := e.app.Now()
+		today := domain.DateOf(now)
+		month, _ := rules.PeriodOf(rules.WindowMonth, today)
+		group := e.groupA.ID
+		if _, err := e.app.Registry.AssignUnit(ctx, e.admin, e.unitA, e.villageA.ID, &group, domain.Date{Year: today.Year, Month: time.January, Day: 1}, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.pairSinceLastYear(t)
+		e.judgeCompliance(t)
+		unitStatus := func() *rules.Status {
+			sts, err := e.app.Store.StoredStatuses(ctx, e.unitA, today.Year)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range sts {
+				if s.Status.RuleCode == rules.CodeUnitGroup && s.Status.Period.Key() == month.Key() {
+					return &s.Status
+				}
+			}
+			return nil
+		}
+		if st := unitStatus(); st == nil || st.CountedN != 0 || st.Required != 1 {
+			t.Fatalf("unit status before a visit: %+v", st)
+		}
+		cadre := e.login(t, "cadre-a")
+		e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visitAt(uuid.New(), e.householdA.Household.ID, now.Add(-time.Hour), domain.KindAssist))).pushResult(t)
+		e.judgeCompliance(t)
+		if st := unitStatus(); st == nil || st.CountedN != 1 || st.StateOn(today) != rules.StateMet {
+			t.Fatalf("unit status after its cadre's visit: %+v", st)
+		}
+	})
+}

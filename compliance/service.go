@@ -215,14 +215,7 @@ func (s *Service) AssignProfile(ctx context.Context, p domain.Principal, regionI
 }
 
 func (s *Service) visibleRegion(ctx context.Context, p domain.Principal, id uuid.UUID) (domain.Region, error) {
-	r, err := s.store.Region(ctx, id)
-	if err != nil {
-		return domain.Region{}, err
-	}
-	if !p.InSubtree(r.Path) {
-		return domain.Region{}, domain.NotFound("region")
-	}
-	return r, nil
+	return s.store.RegionWithin(ctx, p.RegionPath, id)
 }
 
 // pathIDs splits "/a/b/c/" into its ids, top first.

@@ -14,6 +14,7 @@ import (
 type Store interface {
 	CreateRegion(ctx context.Context, r domain.Region, audit storage.AuditEntry) error
 	Region(ctx context.Context, id uuid.UUID) (domain.Region, error)
+	RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error)
 	RegionByCode(ctx context.Context, code string) (domain.Region, error)
 	Regions(ctx context.Context, f storage.RegionFilter) ([]domain.Region, int64, error)
 	UpdateRegion(ctx context.Context, r domain.Region, audit storage.AuditEntry) error
@@ -103,12 +104,5 @@ func requireAdmin(p domain.Principal) error {
 
 // visibleRegion loads a region and hides it (not found) outside the caller's subtree.
 func (s *Service) visibleRegion(ctx context.Context, p domain.Principal, id uuid.UUID) (domain.Region, error) {
-	r, err := s.store.Region(ctx, id)
-	if err != nil {
-		return domain.Region{}, err
-	}
-	if !p.InSubtree(r.Path) {
-		return domain.Region{}, domain.NotFound("region")
-	}
-	return r, nil
+	return s.store.RegionWithin(ctx, p.RegionPath, id)
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,6 +61,16 @@ func (s *Store) Region(ctx context.Context, id uuid.UUID) (domain.Region, error)
 	var row regionRow
 	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
 	return toDomainRegion(row), translate(err, "region")
+}
+
+// RegionWithin returns a region that lies in the subtree at path; one
+// outside it is not found, the same answer as an unknown id.
+func (s *Store) RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error) {
+	r, err := s.Region(ctx, id)
+	if err == nil && (path == "" || !strings.HasPrefix(r.Path, path)) {
+		return domain.Region{}, domain.NotFound("region")
+	}
+	return r, err
 }
 
 // RegionByCode returns one region by its national code.

@@ -930,37 +930,68 @@ func (p *plan) writeVisits(ctx context.Context, store *storage.Store, sink Photo
 		}
 		seen[pv.c] = s
 	}
-	for _, c := range p.cadres {
-		if s, ok := seen[c]; ok {
-			for _, at := range s {
-				if _, err := store.TouchDevice(ctx, c.user.ID, vp.devices[c], at); err != nil {
-					return fmt.Errorf("register demo phone of %s: %w", c.user.Username, err)
+	err := store.Tx(ctx, func(tx *storage.Store) error {
+		for _, c := range p.cadres {
+			if s, ok := seen[c]; ok {
+				for _, at := range s {
+					if _, err := tx.TouchDevice(ctx, c.user.ID, vp.devices[c], at); err != nil {
+						return fmt.Errorf("register demo phone of %s: %w", c.user.Username, err)
+					}
 				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 
 	if sink == nil {
 		return nil
 	}
 	pr.report("photos", 0, len(vp.photos))
-	for i, ph := range vp.photos {
-		c := ph.visit.c
-		who := domain.Principal{UserID: c.user.ID, Username: c.user.Username, Role: c.user.Role, RegionID: c.user.RegionID,
-			RegionPath: c.user.RegionPath, DeviceID: vp.devices[c]}
-		if err := sink.PutPhoto(ctx, who, ph.id, ph.visit.v.ID, ph.jpeg); err != nil {
-			return fmt.Errorf("store photo %d of %d: %w", i+1, len(vp.photos), err)
+	batch := func(ctx context.Context, fn func(PhotoSink) error) error { return fn(sink) }
+	if b, ok := sink.(BatchPhotoSink); ok {
+		batch = b.Batch
+	}
+	for lo := 0; lo < len(vp.photos); lo += photoBatch {
+		hi := min(lo+photoBatch, len(vp.photos))
+		err := batch(ctx, func(sink PhotoSink) error {
+			for i, ph := range vp.photos[lo:hi] {
+				c := ph.visit.c
+				who := domain.Principal{UserID: c.user.ID, Username: c.user.Username, Role: c.user.Role, RegionID: c.user.RegionID,
+					RegionPath: c.user.RegionPath, DeviceID: vp.devices[c]}
+				if err := sink.PutPhoto(ctx, who, ph.id, ph.visit.v.ID, ph.jpeg); err != nil {
+					return fmt.Errorf("store photo %d of %d: %w", lo+i+1, len(vp.photos), err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		ph.jpeg = nil // written: let the garbage collector have it
-		if (i+1)%50 == 0 || i+1 == len(vp.photos) {
-			pr.report("photos", i+1, len(vp.photos))
+		for _, ph := range vp.photos[lo:hi] {
+			ph.jpeg = nil // written: let the garbage collector have it
 		}
+		pr.report("photos", hi, len(vp.photos))
 	}
 	return nil
 }
 
-// visitBatch is how many visits one InsertVisits call (one transaction) holds.
-const visitBatch = 500
+// BatchPhotoSink is a PhotoSink that can store several photos as one unit
+// (serve --demo: one database transaction), which is much faster than a
+// commit per photo. Batch calls fn with the sink to use for the batch.
+type BatchPhotoSink interface {
+	PhotoSink
+	Batch(ctx context.Context, fn func(PhotoSink) error) error
+}
+
+// photoBatch is how many photos one Batch stores.
+const photoBatch = 200
+
+// visitBatch is how many visits one InsertVisits call (one transaction)
+// holds: few commits, as each costs an fsync on SQLite.
+const visitBatch = 2500
 
 // visitCounts are the Summary's numbers about the visit history.
 func (vp *visitPlan) counts(sink PhotoSink) (visits, withPhotos, photos int, patterns []FakePattern) {

@@ -365,7 +365,6 @@ func (s *Service) storeContent(ctx context.Context, d Declared, r io.Reader) err
 	return s.blobErr(err)
 }
 
-
 // record inspects the stored bytes and files the photo (for uploads whose
 // bytes reached the store before they could be looked at). Bytes that turn
 // out not to be a usable image are removed again unless another photo uses

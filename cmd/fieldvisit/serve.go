@@ -74,7 +74,7 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	}
 	start := time.Now()
 	last := ""
-	s, err := demo.Seed(ctx, app.Store, demo.Options{PasswordHash: hash, Today: domain.DateOf(app.Now()), Photos: demoPhotos{app.Photos},
+	s, err := demo.Seed(ctx, app.Store, demo.Options{PasswordHash: hash, Today: domain.DateOf(app.Now()), Photos: demoPhotos{app: app, svc: app.Photos},
 		Progress: func(stage string, done, total int) {
 			if stage != last || done == total {
 				fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", stage, done, total)
@@ -138,7 +138,18 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 
 // demoPhotos stores the demo's photos through the photo service, as a
 // phone's one-request upload would.
-type demoPhotos struct{ svc *photos.Service }
+type demoPhotos struct {
+	app *App
+	svc *photos.Service
+}
+
+// Batch stores a batch of photos in one transaction, through a photo
+// service over that transaction (one commit instead of one per photo).
+func (d demoPhotos) Batch(ctx context.Context, fn func(demo.PhotoSink) error) error {
+	return d.app.Store.Tx(ctx, func(tx *storage.Store) error {
+		return fn(demoPhotos{app: d.app, svc: photos.NewService(tx, d.app.Blobs, d.app.Photos.Config(), d.app.Now, d.app.Log)})
+	})
+}
 
 func (d demoPhotos) PutPhoto(ctx context.Context, cadre domain.Principal, photoID, visitID uuid.UUID, jpeg []byte) error {
 	sum := sha256.Sum256(jpeg)

@@ -198,13 +198,28 @@ func (s *Service) Missed(ctx context.Context, p domain.Principal, q ReportQuery)
 
 // named attaches names to grouped counts.
 func (s *Service) named(ctx context.Context, by string, counts []storage.StateCounts) ([]GroupCounts, error) {
+	ruleNames := map[string]string{}
+	if by == "rule_code" {
+		profs, err := s.Profiles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range profs {
+			for _, r := range p.Rules {
+				ruleNames[r.Code] = r.NameZH
+			}
+		}
+	}
 	out := make([]GroupCounts, len(counts))
 	for i, c := range counts {
 		out[i] = GroupCounts{ID: c.Group, StateCounts: c}
 		id, err := uuid.Parse(c.Group)
 		switch {
 		case by == "rule_code":
-			out[i].Name = c.Group
+			out[i].Name = ruleNames[c.Group]
+			if out[i].Name == "" {
+				out[i].Name = c.Group
+			}
 		case err != nil:
 			out[i].Name = "未落实"
 		case by == "cadre_id":

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"fieldvisit/compliance"
 	"fieldvisit/demo"
 	"fieldvisit/domain"
 	"fieldvisit/photos"
@@ -126,6 +127,33 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 		}
 		judged += n
 		fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", "evidence", judged, s.Visits)
+	}
+	fmt.Fprintln(progress)
+	// Judge every household's and cadre's visit rules now as well, so the
+	// first missed-visit report and worklist are complete (the worker would
+	// otherwise fill them in over the first minute), a few hundred subjects
+	// per transaction for SQLite's sake.
+	subjects := 0
+	for {
+		var n int
+		err := app.Store.Tx(ctx, func(tx *storage.Store) error {
+			c := compliance.NewService(tx, app.Now, app.Log)
+			q, err := c.QueueUnjudged(ctx, 10000)
+			if err != nil {
+				return err
+			}
+			n, err = c.JudgeQueued(ctx, 500)
+			n += int(q)
+			return err
+		})
+		if err != nil {
+			return demo.Summary{}, fmt.Errorf("demo: judge the visit rules: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		subjects += n
+		fmt.Fprintf(progress, "\rseeding demo county: %-12s %d", "visit rules", subjects)
 	}
 	fmt.Fprintln(progress)
 	app.Log.Info("demo ready", "households", s.Households, "cadres", s.Cadres, "visits", s.Visits, "photos", s.Photos,

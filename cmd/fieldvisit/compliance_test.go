@@ -503,3 +503,64 @@ func TestUnitGroupDuty(t *testing.T) {
 		}
 	})
 }
+
+// TestRuleProfileAdmin: admins create and replace profiles with version
+// checks; bad rules are refused naming the field; others may only read.
+func TestRuleProfileAdmin(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		admin, supervisor := e.login(t, "admin"), e.login(t, "supervisor-a")
+		var list struct {
+			Items []wire.RuleProfile `json:"items"`
+		}
+		r := e.do(t, "GET", "/api/v1/rule-profiles", supervisor, nil)
+		r.json(t, &list)
+		if r.Status != http.StatusOK || len(list.Items) != 3 || !list.Items[0].Builtin {
+			t.Fatalf("profiles: %d %s", r.Status, r.Body)
+		}
+		strict := rules.DefaultProfile()
+		strict.NameZH, strict.Version = "从严方案", 0
+		strict.Rules[0].Minimums[0].Count = 8
+		for _, tc := range []struct {
+			name, token, code string
+			edit              func(p *rules.Profile)
+			status            int
+			field             string
+		}{
+			{"a supervisor may not change rules", supervisor, "strict", func(*rules.Profile) {}, http.StatusForbidden, ""},
+			{"unknown window", admin, "strict", func(p *rules.Profile) { p.Rules[0].Minimums[0].Window = "week" }, http.StatusUnprocessableEntity, "/rules/0/minimums/0/window"},
+			{"negative count", admin, "strict", func(p *rules.Profile) { p.Rules[1].Minimums[0].Count = -1 }, http.StatusUnprocessableEntity, "/rules/1/minimums/0/count"},
+			{"bad code", admin, "Strict Rules", func(*rules.Profile) {}, http.StatusUnprocessableEntity, "/code"},
+			{"created", admin, "strict", func(*rules.Profile) {}, http.StatusCreated, ""},
+			{"created twice", admin, "strict", func(*rules.Profile) {}, http.StatusConflict, ""},
+			{"replaced at version 1", admin, "strict", func(p *rules.Profile) { p.Version = 1 }, http.StatusOK, ""},
+			{"stale version", admin, "strict", func(p *rules.Profile) { p.Version = 1 }, http.StatusConflict, ""},
+		} {
+			p := strict
+			p.Rules = slices.Clone(strict.Rules)
+			for i := range p.Rules {
+				p.Rules[i].Minimums = slices.Clone(p.Rules[i].Minimums)
+			}
+			tc.edit(&p)
+			r := e.do(t, "PUT", "/api/v1/rule-profiles/"+strings.ReplaceAll(tc.code, " ", "%20"), tc.token, p)
+			if r.Status != tc.status {
+				t.Errorf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
+				continue
+			}
+			if tc.field != "" && !r.problem(t).hasField(tc.field) {
+				t.Errorf("%s: %s does not name %s", tc.name, r.Body, tc.field)
+			}
+		}
+		var got wire.RuleProfile
+		r = e.do(t, "GET", "/api/v1/rule-profiles/strict", supervisor, nil)
+		r.json(t, &got)
+		if got.Version != 2 || got.Rules[0].Minimums[0].Count != 8 || got.Builtin {
+			t.Errorf("stored profile: %s", r.Body)
+		}
+		if r := e.do(t, "PUT", "/api/v1/regions/"+e.villageA.ID.String()+"/rule-profile", admin, map[string]any{"profile_code": "strict"}); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("attaching a profile to a village: %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "PUT", "/api/v1/regions/"+e.town.ID.String()+"/rule-profile", admin, map[string]any{"profile_code": "nope"}); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("attaching an unknown profile: %d %s", r.Status, r.Body)
+		}
+	})
+}

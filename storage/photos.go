@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -460,12 +461,20 @@ func (s *Store) SetVisitFlags(ctx context.Context, countyID, id uuid.UUID, versi
 			return res.Error
 		}
 		changed = res.RowsAffected > 0
-		if !changed || sameFlagCodes(row.Flags.V, flags) {
+		if !changed || slices.EqualFunc(row.Flags.V, flags, func(a, b domain.Flag) bool { return a == b }) {
+			return nil
+		}
+		v := domain.Visit{ID: id, CountyID: row.CountyID, HouseholdID: row.HouseholdID, CadreID: row.CadreID, Version: version}
+		v.StartedAt = row.StartedAt
+		// Phones hold the flags too: the record goes out again at the same
+		// version (the cadre's fields did not change).
+		if err := appendChange(tx, s.dialect, visitChange(v, "update")); err != nil {
+			return err
+		}
+		if sameFlagCodes(row.Flags.V, flags) {
 			return nil
 		}
 		// A flag may make the visit stop counting, or count again.
-		v := domain.Visit{CountyID: row.CountyID, HouseholdID: row.HouseholdID, CadreID: row.CadreID}
-		v.StartedAt = row.StartedAt
 		return queueVisits(tx, s.importBatch(), []domain.Visit{v}, time.Now().UTC())
 	})
 	return changed, err

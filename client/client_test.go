@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -215,10 +216,20 @@ func testRoundTrip(t *testing.T, srv *clienttest.Server, user string) {
 	if hh.Phone != "13912345678" || hh.Version != h.Version+1 {
 		t.Fatalf("household after sync: phone %q version %d (was %d)", hh.Phone, hh.Version, h.Version)
 	}
-	// The resource API agrees with the phone's replica.
+	// The resource API agrees with the phone's replica once the server's
+	// evidence judgement (flags, a few seconds behind) has been pulled too.
 	var sv wire.Visit
-	if err := c.GetJSON(ctx, "/api/v1/visits/"+id.String(), &sv); err != nil {
-		t.Fatal(err)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		if err := c.GetJSON(ctx, "/api/v1/visits/"+id.String(), &sv); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Pull(ctx); err != nil {
+			t.Fatal(err)
+		}
+		v, _ = c.Visit(id)
+		if sameJSON(t, sv, v) || time.Now().After(deadline) {
+			break
+		}
 	}
 	if !sameJSON(t, sv, v) {
 		t.Fatalf("server visit %s\nphone visit %s", mustJSON(sv), mustJSON(v))
@@ -467,13 +478,13 @@ func testTwoDevicesConverge(t *testing.T, srv *clienttest.Server, user string) {
 	}
 	// Both phones hold the same state, which is the server's: a fresh phone
 	// pulling the full snapshot sees exactly it.
-	fresh, _ := phone(t, srv, user, "phone-fresh", nil)
+	fresh := settledFresh(t, srv, user, "phone-fresh", a, b)
 	for _, c := range []*client.Client{a, b} {
 		if !sameJSON(t, c.Households(), fresh.Households()) {
 			t.Fatalf("%s households differ from a fresh pull", c.DeviceID())
 		}
 		if !sameJSON(t, c.Visits(), fresh.Visits()) {
-			t.Fatalf("%s visits differ from a fresh pull:\n%s\n%s", c.DeviceID(), mustJSON(c.Visits()), mustJSON(fresh.Visits()))
+			t.Fatalf("%s visits differ from a fresh pull: %s", c.DeviceID(), visitsDiff(c.Visits(), fresh.Visits()))
 		}
 		for _, hh := range c.Households() {
 			if !sameJSON(t, c.Members(hh.ID), fresh.Members(hh.ID)) {
@@ -551,6 +562,56 @@ func mustJSON(v any) string {
 }
 
 // sameJSON compares two values by their JSON meaning.
+// settledFresh is a fresh phone's full pull once the server has finished
+// judging evidence: flags are the server's judgement and arrive a few
+// seconds after a visit (the worker's tick), so the phones pull again until
+// they agree with a fresh pull, for at most 20 seconds.
+func settledFresh(t *testing.T, srv *clienttest.Server, user, device string, phones ...*client.Client) *client.Client {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		for _, p := range phones {
+			if _, err := p.Pull(clienttest.Context(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fresh, _ := phoneMaybeEmpty(t, srv, user, fmt.Sprintf("%s-%d", device, i), nil)
+		agree := true
+		for _, p := range phones {
+			agree = agree && sameJSON(t, p.Visits(), fresh.Visits())
+		}
+		if agree || time.Now().After(deadline) {
+			return fresh
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// visitsDiff names the visits two phones disagree on, with both versions.
+func visitsDiff(a, b []wire.Visit) string {
+	byID := func(vs []wire.Visit) map[uuid.UUID]string {
+		m := map[uuid.UUID]string{}
+		for _, v := range vs {
+			m[v.ID] = mustJSON(v)
+		}
+		return m
+	}
+	x, y := byID(a), byID(b)
+	var out []string
+	for id, v := range x {
+		if y[id] != v {
+			out = append(out, "phone: "+v+"\nfresh: "+y[id])
+		}
+	}
+	for id, v := range y {
+		if _, ok := x[id]; !ok {
+			out = append(out, "only fresh: "+v)
+		}
+	}
+	sort.Strings(out)
+	return fmt.Sprintf("%d of %d/%d differ\n%s", len(out), len(a), len(b), strings.Join(out, "\n"))
+}
+
 func sameJSON(t *testing.T, a, b any) bool {
 	t.Helper()
 	var x, y any
@@ -633,7 +694,7 @@ func testScopeChange(t *testing.T, srv *clienttest.Server, from, to string) {
 		phone *client.Client
 		user  string
 	}{{a, from}, {b, to}} {
-		fresh, _ := phoneMaybeEmpty(t, srv, c.user, "scope-fresh-"+c.user, nil)
+		fresh := settledFresh(t, srv, c.user, "scope-fresh-"+c.user, c.phone)
 		if !sameJSON(t, c.phone.Households(), fresh.Households()) {
 			t.Errorf("%s households differ from a fresh pull", c.user)
 		}
@@ -646,7 +707,7 @@ func testScopeChange(t *testing.T, srv *clienttest.Server, from, to string) {
 			t.Errorf("%s pairings differ from a fresh pull:\nphone %s\nfresh %s", c.user, mustJSON(c.phone.Pairings()), mustJSON(fresh.Pairings()))
 		}
 		if !sameJSON(t, c.phone.Visits(), fresh.Visits()) {
-			t.Errorf("%s visits differ from a fresh pull", c.user)
+			t.Errorf("%s visits differ from a fresh pull: %s", c.user, visitsDiff(c.phone.Visits(), fresh.Visits()))
 		}
 	}
 }

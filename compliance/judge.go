@@ -17,18 +17,36 @@ import (
 var historyStart = domain.Date{Year: 2013, Month: time.January, Day: 1}
 
 // JudgeQueued judges up to limit queued subjects and reports how many.
+// Profiles are read once per call, not once per subject.
 func (s *Service) JudgeQueued(ctx context.Context, limit int) (int, error) {
 	queued, err := s.store.ComplianceQueue(ctx, limit)
+	if err != nil || len(queued) == 0 {
+		return 0, err
+	}
+	attached, err := s.store.AllRegionProfiles(ctx)
 	if err != nil {
 		return 0, err
 	}
+	profiles := map[string]Profile{}
+	cached := func(ctx context.Context, path string) (Profile, error) {
+		code := resolveProfile(attached, path)
+		if p, ok := profiles[code]; ok {
+			return p, nil
+		}
+		p, err := s.GetProfile(ctx, code)
+		profiles[code] = p
+		return p, err
+	}
 	for i, q := range queued {
-		if err := s.Judge(ctx, q); err != nil {
+		if err := s.judge(ctx, q, cached); err != nil {
 			return i, err
 		}
 	}
 	return len(queued), nil
 }
+
+// profileSource finds the profile judging a region path.
+type profileSource func(ctx context.Context, path string) (Profile, error)
 
 // QueueUnjudged queues the households and cadres never judged for this
 // year or the last (a new household, a new year: last year's reports are
@@ -49,17 +67,21 @@ func (s *Service) QueueUnjudged(ctx context.Context, limit int) (int64, error) {
 // Judge recomputes one queued subject's statuses for its year from its own
 // visits (a household's or a cadre's: a few dozen rows), never from all.
 func (s *Service) Judge(ctx context.Context, q storage.QueuedSubject) error {
+	return s.judge(ctx, q, s.loadProfile)
+}
+
+func (s *Service) judge(ctx context.Context, q storage.QueuedSubject, profileOf profileSource) error {
 	var (
 		j   storage.Judgement
 		err error
 	)
 	switch q.Kind {
 	case storage.SubjectHousehold:
-		j, err = s.judgeHousehold(ctx, q)
+		j, err = s.judgeHousehold(ctx, q, profileOf)
 	case storage.SubjectCadre:
-		j, err = s.judgeCadre(ctx, q)
+		j, err = s.judgeCadre(ctx, q, profileOf)
 	case storage.SubjectUnit:
-		j, err = s.judgeUnit(ctx, q)
+		j, err = s.judgeUnit(ctx, q, profileOf)
 	}
 	if domain.IsCode(err, domain.CodeNotFound) { // gone since it was queued: nothing to judge
 		j, err = storage.Judgement{Subject: q, ProfileCode: DefaultProfileCode, At: s.now()}, nil
@@ -161,12 +183,12 @@ func (s *Service) loadProfile(ctx context.Context, path string) (Profile, error)
 	return s.GetProfile(ctx, code)
 }
 
-func (s *Service) judgeHousehold(ctx context.Context, q storage.QueuedSubject) (storage.Judgement, error) {
+func (s *Service) judgeHousehold(ctx context.Context, q storage.QueuedSubject, profileOf profileSource) (storage.Judgement, error) {
 	c, err := s.store.ComplianceHouseholdFacts(ctx, q.ID)
 	if err != nil {
 		return storage.Judgement{}, err
 	}
-	prof, err := s.loadProfile(ctx, c.RegionPath)
+	prof, err := profileOf(ctx, c.RegionPath)
 	if err != nil {
 		return storage.Judgement{}, err
 	}
@@ -216,12 +238,12 @@ func answering(ps []domain.Pairing, st rules.Status, today domain.Date) *uuid.UU
 	return &id
 }
 
-func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject) (storage.Judgement, error) {
+func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profileOf profileSource) (storage.Judgement, error) {
 	u, err := s.store.User(ctx, q.ID)
 	if err != nil {
 		return storage.Judgement{}, err
 	}
-	prof, err := s.loadProfile(ctx, u.RegionPath)
+	prof, err := profileOf(ctx, u.RegionPath)
 	if err != nil {
 		return storage.Judgement{}, err
 	}
@@ -262,12 +284,12 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject) (stor
 	return j, nil
 }
 
-func (s *Service) judgeUnit(ctx context.Context, q storage.QueuedSubject) (storage.Judgement, error) {
+func (s *Service) judgeUnit(ctx context.Context, q storage.QueuedSubject, profileOf profileSource) (storage.Judgement, error) {
 	u, err := s.store.Unit(ctx, q.ID)
 	if err != nil {
 		return storage.Judgement{}, err
 	}
-	prof, err := s.loadProfile(ctx, u.RegionPath)
+	prof, err := profileOf(ctx, u.RegionPath)
 	if err != nil {
 		return storage.Judgement{}, err
 	}

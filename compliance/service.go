@@ -232,17 +232,26 @@ func pathIDs(path string) []uuid.UUID {
 // profileFor resolves the profile of a path: the deepest attached region
 // wins (a town's own over its county's); none means the default.
 func (s *Service) profileFor(ctx context.Context, path string) (code string, from uuid.UUID, err error) {
-	ids := pathIDs(path)
-	attached, err := s.store.RegionProfiles(ctx, ids)
+	attached, err := s.store.RegionProfiles(ctx, pathIDs(path))
 	if err != nil {
 		return "", uuid.Nil, err
 	}
-	for _, id := range slices.Backward(ids) {
+	code, from = resolveAttached(attached, path)
+	return code, from, nil
+}
+
+func resolveAttached(attached map[uuid.UUID]string, path string) (string, uuid.UUID) {
+	for _, id := range slices.Backward(pathIDs(path)) {
 		if c, ok := attached[id]; ok {
-			return c, id, nil
+			return c, id
 		}
 	}
-	return DefaultProfileCode, uuid.Nil, nil
+	return DefaultProfileCode, uuid.Nil
+}
+
+func resolveProfile(attached map[uuid.UUID]string, path string) string {
+	code, _ := resolveAttached(attached, path)
+	return code
 }
 
 // townOf finds the town in a path: the region right below the county.

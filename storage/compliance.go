@@ -172,6 +172,20 @@ func (s *Store) RegionProfiles(ctx context.Context, regionIDs []uuid.UUID) (map[
 	return out, nil
 }
 
+// AllRegionProfiles returns every attachment of a profile to a region
+// (a few per county).
+func (s *Store) AllRegionProfiles(ctx context.Context) (map[uuid.UUID]string, error) {
+	var rows []regionProfileRow
+	if err := s.db.WithContext(ctx).Find(&rows).Error; err != nil {
+		return nil, translate(err, "rule profile")
+	}
+	out := make(map[uuid.UUID]string, len(rows))
+	for _, r := range rows {
+		out[r.RegionID] = r.ProfileCode
+	}
+	return out, nil
+}
+
 // AssignRuleProfile attaches a profile to a county or town (code "" takes
 // it away, so the region inherits again) and queues everything in the
 // region for the given years.

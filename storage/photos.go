@@ -455,13 +455,19 @@ func (s *Store) SetVisitFlags(ctx context.Context, countyID, id uuid.UUID, versi
 			}
 			return err
 		}
+		// The same judgement again (a neighbour's visit was judged) writes
+		// nothing: no new updated_at, nothing for phones to pull.
+		if slices.Equal(row.Flags.V, nonNil(flags)) {
+			changed = true
+			return nil
+		}
 		res := tx.Model(&visitRow{}).Where("county_id = ? AND id = ? AND version = ?", countyID, id, version).
 			Update("flags", jsonValue[[]domain.Flag]{nonNil(flags)})
 		if res.Error != nil {
 			return res.Error
 		}
 		changed = res.RowsAffected > 0
-		if !changed || slices.EqualFunc(row.Flags.V, flags, func(a, b domain.Flag) bool { return a == b }) {
+		if !changed {
 			return nil
 		}
 		v := domain.Visit{ID: id, CountyID: row.CountyID, HouseholdID: row.HouseholdID, CadreID: row.CadreID, Version: version}

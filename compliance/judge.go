@@ -249,16 +249,19 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profi
 	}
 	facts := rules.CadreFacts{ID: u.ID, Rank: u.Rank, Duties: u.Duties}
 	if u.UnitID != nil {
-		// The unit's monthly group duty counts its cadres' visits.
-		if err := s.store.QueueSubject(ctx, storage.SubjectUnit, *u.UnitID, q.Year, q.CountyID, s.now()); err != nil {
-			return storage.Judgement{}, err
-		}
 		as, err := s.store.UnitAssignments(ctx, *u.UnitID)
 		if err != nil {
 			return storage.Judgement{}, err
 		}
 		for _, a := range as {
 			facts.UnitVillageIDs = append(facts.UnitVillageIDs, a.VillageID)
+		}
+		// A unit placed in a village group owes monthly work there, which
+		// its cadres' visits make.
+		if len(as) > 0 {
+			if err := s.store.QueueSubject(ctx, storage.SubjectUnit, *u.UnitID, q.Year, q.CountyID, s.now()); err != nil {
+				return storage.Judgement{}, err
+			}
 		}
 	}
 	j := storage.Judgement{Subject: q, ProfileCode: prof.Code, ProfileVersion: prof.Version, At: s.now()}

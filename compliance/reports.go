@@ -210,6 +210,16 @@ func (s *Service) named(ctx context.Context, by string, counts []storage.StateCo
 			}
 		}
 	}
+	var ids []uuid.UUID
+	for _, c := range counts {
+		if id, err := uuid.Parse(c.Group); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	names, err := s.store.Names(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]GroupCounts, len(counts))
 	for i, c := range counts {
 		out[i] = GroupCounts{ID: c.Group, StateCounts: c}
@@ -222,14 +232,8 @@ func (s *Service) named(ctx context.Context, by string, counts []storage.StateCo
 			}
 		case err != nil:
 			out[i].Name = "未落实"
-		case by == "cadre_id":
-			if u, err := s.store.User(ctx, id); err == nil {
-				out[i].Name = u.DisplayName
-			}
 		default:
-			if r, err := s.store.Region(ctx, id); err == nil {
-				out[i].Name = r.Name
-			}
+			out[i].Name = names[id]
 		}
 	}
 	return out, nil

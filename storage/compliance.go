@@ -781,6 +781,32 @@ func deref(s *string) string {
 	return *s
 }
 
+// Names returns the display names of users and the names of regions with
+// the given ids, in two queries.
+func (s *Store) Names(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	out := make(map[uuid.UUID]string, len(ids))
+	for _, c := range chunks(ids, 1000) {
+		var rows []struct {
+			ID   uuid.UUID
+			Name string
+		}
+		if err := s.db.WithContext(ctx).Table("users").Select("id, display_name AS name").Where("id IN ?", c).Scan(&rows).Error; err != nil {
+			return nil, translate(err, "user")
+		}
+		var regions []struct {
+			ID   uuid.UUID
+			Name string
+		}
+		if err := s.db.WithContext(ctx).Table("regions").Select("id, name").Where("id IN ?", c).Scan(&regions).Error; err != nil {
+			return nil, translate(err, "region")
+		}
+		for _, r := range append(rows, regions...) {
+			out[r.ID] = r.Name
+		}
+	}
+	return out, nil
+}
+
 // ---- closes
 
 // ClosePeriod freezes a county's statuses for a period as they stand on

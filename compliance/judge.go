@@ -205,17 +205,17 @@ func (s *Service) judgeHousehold(ctx context.Context, q storage.QueuedSubject, p
 		js := storage.JudgedStatus{Status: st, CountyID: c.Household.CountyID, VillageID: &village, RegionPath: c.RegionPath,
 			TownID: townOf(c.RegionPath, c.Household.CountyID), CadreID: st.CadreID}
 		if js.CadreID == nil {
-			js.CadreID = answering(c.Pairings, st, today)
+			js.CadreID = Answering(c.Pairings, st, today)
 		}
 		j.Statuses = append(j.Statuses, js)
 	}
 	return j, nil
 }
 
-// answering is the cadre who answers for a household's status: the one
+// Answering is the cadre who answers for a household's status: the one
 // paired on the deadline (or today, if that is earlier), else the last one
 // whose pairing began before it.
-func answering(ps []domain.Pairing, st rules.Status, today domain.Date) *uuid.UUID {
+func Answering(ps []domain.Pairing, st rules.Status, today domain.Date) *uuid.UUID {
 	on := st.DueOn
 	if today.Before(on) {
 		on = today

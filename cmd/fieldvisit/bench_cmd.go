@@ -49,21 +49,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
 		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules")
 	}
-	dbURL, drop, err := scratchDatabase(ctx, *server)
+	app, dbURL, done, err := scratchApp(ctx, *server, 4)
 	if err != nil {
 		return err
 	}
-	defer drop()
-	dataDir, err := os.MkdirTemp("", "fieldvisit-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dataDir)
-	app, err := NewApp(ctx, Config{DataDir: dataDir, DatabaseURL: dbURL, HashConcurrency: 4, ShutdownTimeout: time.Second}, newLogger(io.Discard, "error"))
-	if err != nil {
-		return err
-	}
-	defer app.Close()
+	defer done(false)
 	srv := httptest.NewServer(app.Handler)
 	defer srv.Close()
 	fx, err := benchFixture(ctx, app, *households)
@@ -399,6 +389,34 @@ func rawScope(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID) (int, error)
 		}
 	}
 	return n, nil
+}
+
+// scratchApp is an App over a scratch database and data directory for one
+// bench run; done closes it and removes both (the database stays when
+// keepDB, for EXPLAIN afterwards).
+func scratchApp(ctx context.Context, server string, hashConcurrency int) (app *App, dbURL string, done func(keepDB bool), err error) {
+	dbURL, drop, err := scratchDatabase(ctx, server)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	dataDir, err := os.MkdirTemp("", "fieldvisit-bench-")
+	if err != nil {
+		drop()
+		return nil, "", nil, err
+	}
+	app, err = NewApp(ctx, Config{DataDir: dataDir, DatabaseURL: dbURL, HashConcurrency: hashConcurrency, ShutdownTimeout: time.Second}, newLogger(io.Discard, "error"))
+	if err != nil {
+		os.RemoveAll(dataDir)
+		drop()
+		return nil, "", nil, err
+	}
+	return app, dbURL, func(keepDB bool) {
+		app.Close()
+		os.RemoveAll(dataDir)
+		if !keepDB {
+			drop()
+		}
+	}, nil
 }
 
 // scratchDatabase creates a database on the server for one bench run.

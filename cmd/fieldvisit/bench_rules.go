@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -92,25 +91,14 @@ func benchRulesCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if fs.NArg() != 0 || *nHouseholds < 1 || *perHH < 0 || *nCounties < 1 {
 		return errors.New("usage: fieldvisit bench [--households N] [--visits-per-household N] [--counties N] [--postgres URL] rules")
 	}
-	dbURL, drop, err := scratchDatabase(ctx, *server)
+	app, dbURL, done, err := scratchApp(ctx, *server, 1)
 	if err != nil {
 		return err
 	}
 	if *keep {
 		fmt.Fprintf(stdout, "scratch database kept: %s\n", dbURL)
-	} else {
-		defer drop()
 	}
-	dataDir, err := os.MkdirTemp("", "fieldvisit-bench-rules-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dataDir)
-	app, err := NewApp(ctx, Config{DataDir: dataDir, DatabaseURL: dbURL, HashConcurrency: 1, ShutdownTimeout: time.Second}, newLogger(io.Discard, "error"))
-	if err != nil {
-		return err
-	}
-	defer app.Close()
+	defer done(*keep)
 	prof, err := app.Compliance.GetProfile(ctx, compliance.DefaultProfileCode)
 	if err != nil {
 		return err
@@ -757,7 +745,7 @@ func (fx *rulesFixture) judge(i int, prof compliance.Profile, from, to time.Time
 	for _, st := range rules.EvaluateHouseholdYear(prof.Profile, facts, fx.visitFacts(i, from, to), fx.today.Year, fx.today) {
 		cadre := st.CadreID
 		if cadre == nil {
-			cadre = benchAnswering(c.Pairings, st, fx.today)
+			cadre = compliance.Answering(c.Pairings, st, fx.today)
 		}
 		detail, err := json.Marshal(st)
 		if err != nil {
@@ -785,31 +773,6 @@ func (fx *rulesFixture) judge(i int, prof compliance.Profile, from, to time.Time
 			st.DueOn.String(), st.DueSoonFrom.String(), overdue, string(detail), prof.Code, prof.Version, fx.now})
 	}
 	return rows, nil
-}
-
-// benchAnswering is compliance's answering: the cadre paired on the
-// deadline (or today, if earlier), else the last one paired before it.
-func benchAnswering(ps []domain.Pairing, st rules.Status, today domain.Date) *uuid.UUID {
-	on := st.DueOn
-	if today.Before(on) {
-		on = today
-	}
-	var best *domain.Pairing
-	for i := range ps {
-		p := &ps[i]
-		if p.ActiveOn(on) {
-			id := p.CadreID
-			return &id
-		}
-		if !p.StartOn.After(on) && (best == nil || p.StartOn.After(best.StartOn)) {
-			best = p
-		}
-	}
-	if best == nil {
-		return nil
-	}
-	id := best.CadreID
-	return &id
 }
 
 // checkAgainstWorker re-judges some loaded households with the worker's

@@ -31,6 +31,7 @@
 package sim
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -42,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -624,6 +626,9 @@ func (r *run) finish() error {
 			}
 		}
 	})
+	if err := r.awaitJudgement(2 * time.Minute); err != nil {
+		r.problem("the server's evidence judgement did not settle: %v", err)
+	}
 	r.forEachCadre(func(c *cadre) {
 		for _, d := range c.devices {
 			ctx, cancel := context.WithTimeout(d.ctx, time.Minute)
@@ -634,6 +639,54 @@ func (r *run) finish() error {
 		}
 	})
 	return r.ctx.Err()
+}
+
+// awaitJudgement waits until the server has judged the evidence of every
+// visit (its metric fieldvisit_evidence_queue reads 0): flags are the
+// server's and reach phones on their next pull, so the final pulls must come
+// after them for the replicas to be comparable.
+func (r *run) awaitJudgement(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		n, err := r.evidenceQueue()
+		if err == nil && n == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("%v visits still queued", n)
+			}
+			return err
+		}
+		select {
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (r *run) evidenceQueue() (float64, error) {
+	req, err := http.NewRequestWithContext(r.ctx, http.MethodGet, strings.TrimRight(r.o.Server, "/")+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "fieldvisit_evidence_queue "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("the server's /metrics has no fieldvisit_evidence_queue")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -170,25 +170,18 @@ func (s *Store) InsertPhoto(ctx context.Context, p domain.Photo) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		var links []visitPhotoRow
-		if err := tx.Where("photo_id = ?", p.ID).Find(&links).Error; err != nil {
+		// One statement each, whether or not any visit lists the photo yet
+		// (a photo is listed at most once per visit: no duplicates to upsert).
+		now := time.Now().UTC()
+		err := tx.Exec(`INSERT INTO evidence_queue (county_id, visit_id, enqueued_at)
+			SELECT county_id, visit_id, ? FROM visit_photos WHERE photo_id = ?
+			ON CONFLICT (county_id, visit_id) DO UPDATE SET enqueued_at = excluded.enqueued_at`, now, p.ID).Error
+		if err != nil || p.VisitID == nil {
 			return err
 		}
-		now := time.Now().UTC()
-		queue := make([]evidenceQueueRow, 0, len(links)+1)
-		for _, l := range links {
-			queue = append(queue, evidenceQueueRow{CountyID: l.CountyID, VisitID: l.VisitID, EnqueuedAt: now})
-		}
-		if p.VisitID != nil {
-			var v visitRow
-			err := tx.Select("county_id", "id").Where("id = ?", *p.VisitID).Take(&v).Error
-			if err == nil {
-				queue = append(queue, evidenceQueueRow{CountyID: v.CountyID, VisitID: v.ID, EnqueuedAt: now})
-			} else if !isNotFound(err) {
-				return err
-			}
-		}
-		return enqueueEvidence(tx, s.importBatch(), queue)
+		return tx.Exec(`INSERT INTO evidence_queue (county_id, visit_id, enqueued_at)
+			SELECT county_id, id, ? FROM visits WHERE id = ?
+			ON CONFLICT (county_id, visit_id) DO UPDATE SET enqueued_at = excluded.enqueued_at`, now, *p.VisitID).Error
 	})
 }
 

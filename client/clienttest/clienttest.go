@@ -103,7 +103,10 @@ func Start(tb testing.TB, dialect string) *Server {
 		tb.Fatalf("clienttest: unknown dialect %q", dialect)
 	}
 	args := []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--data-dir", s.DataDir, "--database-url", s.DatabaseURL,
-		"--log-level", "warn", "--shutdown-timeout", "3s"}
+		"--log-level", "warn", "--shutdown-timeout", "3s",
+		// A smaller county than the demo's default: the tests need its
+		// people, not its size, and every test server seeds it anew.
+		"--demo-households", "800", "--demo-cadres", "40"}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = cleanEnv()
 	stdout, err := s.cmd.StdoutPipe()

@@ -22,6 +22,8 @@ type Config struct {
 	KeyDir          string // JWT signing keys; default <data dir>/keys
 	LogLevel        string
 	Demo            bool
+	DemoHouseholds  int // size of the demo county; 0 = the demo's default (3,000)
+	DemoCadres      int // 0 = the demo's default (150)
 	HashConcurrency int
 	ShutdownTimeout time.Duration
 	PhotoMaxBytes   int64 // 0 = the photo service's default (15 MB)

@@ -31,6 +31,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	bindConfig(fs, &cfg)
 	fs.BoolVar(&cfg.Demo, "demo", false, "seed a demo county on first start (idempotent) and print the demo logins")
+	fs.IntVar(&cfg.DemoHouseholds, "demo-households", int(envInt64("FIELDVISIT_DEMO_HOUSEHOLDS", 0)), "households of the demo county (default 3000; FIELDVISIT_DEMO_HOUSEHOLDS)")
+	fs.IntVar(&cfg.DemoCadres, "demo-cadres", int(envInt64("FIELDVISIT_DEMO_CADRES", 0)), "cadres of the demo county (default 150; FIELDVISIT_DEMO_CADRES)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +78,7 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	start := time.Now()
 	last := ""
 	s, err := demo.Seed(ctx, app.Store, demo.Options{PasswordHash: hash, Today: domain.DateOf(app.Now()), Photos: demoPhotos{app: app, svc: app.Photos},
+		Households: app.Config.DemoHouseholds, Cadres: app.Config.DemoCadres,
 		Progress: func(stage string, done, total int) {
 			if stage != last || done == total {
 				fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", stage, done, total)

@@ -58,6 +58,12 @@ func Inspect(r io.Reader, size int64, lim Limits) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
+	return InspectHead(head, size, lim)
+}
+
+// InspectHead is Inspect of bytes already in hand (an upload's peeked
+// header), without copying them.
+func InspectHead(head []byte, size int64, lim Limits) (Info, error) {
 	mt, ok := Sniff(head)
 	if !ok {
 		return Info{MediaType: mt}, ErrUnsupportedType

@@ -81,16 +81,21 @@ func (a *App) drainPhotoWork(ctx context.Context) {
 			a.Log.Warn("evidence assessment failed", "error", err.Error())
 			break
 		}
-		m, err := a.Photos.MakeThumbnails(ctx, 20)
-		if err != nil {
-			a.Log.Warn("thumbnails failed", "error", err.Error())
-			break
-		}
-		if m > 0 {
-			// Decoding a photo for its thumbnail is by far the largest
-			// allocation the server makes (tens of MB for a 12-megapixel
-			// photo); hand it back to the OS at once rather than let the
-			// heap, and the process's RSS, grow to hold the next batch.
+		// One thumbnail at a time, each followed by handing its memory back:
+		// decoding a photo is by far the largest allocation the server
+		// makes (tens of MB for a 12-megapixel photo), and left to the
+		// collector's pace the heap, and the process's RSS, grows to hold
+		// several of them while uploads keep arriving.
+		m := 0
+		for ; m < 20 && ctx.Err() == nil; m++ {
+			k, err := a.Photos.MakeThumbnails(ctx, 1)
+			if err != nil {
+				a.Log.Warn("thumbnails failed", "error", err.Error())
+				return
+			}
+			if k == 0 {
+				break
+			}
 			debug.FreeOSMemory()
 		}
 		if n == 0 && m == 0 {

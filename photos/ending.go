@@ -14,6 +14,9 @@ const (
 	trailerBytes = 1 << 20
 )
 
+// eoi is the JPEG end-of-image marker.
+var eoi = []byte{0xFF, 0xD9}
+
 var pngEnd = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
 
 // errTruncated is a file whose ending is missing.
@@ -110,11 +113,15 @@ func newEndingTracker(r io.Reader) *endingTracker { return &endingTracker{r: r, 
 
 func (t *endingTracker) Read(b []byte) (int, error) {
 	n, err := t.r.Read(b)
-	for i, c := range b[:n] {
-		if t.prevFF && c == 0xD9 {
-			t.lastEOI = t.n + int64(i) + 1
+	chunk := b[:n]
+	if n > 0 {
+		if t.prevFF && chunk[0] == 0xD9 { // a marker split across reads
+			t.lastEOI = t.n + 1
 		}
-		t.prevFF = c == 0xFF
+		if i := bytes.LastIndex(chunk, eoi); i >= 0 {
+			t.lastEOI = t.n + int64(i) + 2
+		}
+		t.prevFF = chunk[n-1] == 0xFF
 	}
 	t.n += int64(n)
 	if n >= len(t.last) {

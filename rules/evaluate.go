@@ -337,7 +337,12 @@ func thresholds(required, counted int, applicable []bool, period Period, dueSoon
 			total++
 		}
 	}
-	dueSoonFrom = addDays(period.Start, max(0, last+1-dueSoon))
+	// Before the window stateOf counts the days left from its first day, so
+	// a window shorter than the due-soon span is due soon from any day.
+	dueSoonFrom = addDays(period.Start, last+1-dueSoon)
+	if last+1 <= dueSoon {
+		dueSoonFrom = domain.Date{Year: 1, Month: time.January, Day: 1}
+	}
 	if total == 0 || counted >= required {
 		return dueSoonFrom, nil
 	}

@@ -81,7 +81,10 @@ func (evidenceQueueRow) TableName() string { return "evidence_queue" }
 // linkVisitPhotos brings visit_photos in step with the visits' photo lists
 // and queues the visits for evidence assessment, inside the visit write's
 // transaction so neither can be missed.
-func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit) error {
+//
+// fresh says the visits are new: they list nothing yet, so there is
+// nothing to unlink (the bulk push path skips two statements per batch).
+func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh bool) error {
 	if len(vs) == 0 {
 		return nil
 	}
@@ -108,6 +111,9 @@ func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit) error {
 		hashes[l.SHA256] = true
 	}
 	for _, c := range chunks(ids, batch) {
+		if fresh {
+			break
+		}
 		var old []string
 		if err := tx.Model(&visitPhotoRow{}).Where("visit_id IN ?", c).Distinct().Pluck("sha256", &old).Error; err != nil {
 			return err

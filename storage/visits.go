@@ -103,7 +103,7 @@ func (s *Store) InsertVisit(ctx context.Context, v domain.Visit) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}); err != nil {
+		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}, true); err != nil {
 			return err
 		}
 		if err := queueVisits(tx, s.importBatch(), []domain.Visit{v}, time.Now().UTC()); err != nil {
@@ -149,7 +149,7 @@ func (s *Store) SaveVisit(ctx context.Context, v domain.Visit, expectedVersion i
 		if v.Deleted {
 			op = "delete"
 		}
-		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}); err != nil {
+		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}, false); err != nil {
 			return err
 		}
 		return appendChange(tx, s.dialect, visitChange(v, op))
@@ -285,7 +285,7 @@ func (s *Store) InsertVisits(ctx context.Context, vs []domain.Visit) error {
 				return err
 			}
 		}
-		if err := linkVisitPhotos(tx, s.importBatch(), vs); err != nil {
+		if err := linkVisitPhotos(tx, s.importBatch(), vs, true); err != nil {
 			return err
 		}
 		if err := queueVisits(tx, s.importBatch(), vs, time.Now().UTC()); err != nil {

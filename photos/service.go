@@ -64,13 +64,14 @@ func (c *Config) defaults() {
 
 // Service takes photos in and gives them out.
 type Service struct {
-	store *storage.Store
-	blobs blob.Store
-	cfg   Config
-	now   func() time.Time
-	heads sync.Pool // *bufio.Reader of headerBytes
-	log   *slog.Logger
-	kick  chan struct{}
+	store    *storage.Store
+	blobs    blob.Store
+	cfg      Config
+	now      func() time.Time
+	heads    sync.Pool // *bufio.Reader of headerBytes
+	counties sync.Map  // region id → county id
+	log      *slog.Logger
+	kick     chan struct{}
 }
 
 // NewService builds the service.
@@ -270,14 +271,21 @@ func (s *Service) countyOf(ctx context.Context, p domain.Principal, visitID *uui
 			return v.CountyID, nil
 		}
 	}
+	// A region never moves to another county, so the answer is kept: one
+	// database round trip less for every upload.
+	if c, ok := s.counties.Load(p.RegionID); ok {
+		return c.(uuid.UUID), nil
+	}
 	r, err := s.store.Region(ctx, p.RegionID)
 	if err != nil {
 		return uuid.Nil, err
 	}
+	county := uuid.Nil
 	if r.CountyID != nil {
-		return *r.CountyID, nil
+		county = *r.CountyID
 	}
-	return uuid.Nil, nil
+	s.counties.Store(p.RegionID, county)
+	return county, nil
 }
 
 // Put takes a whole photo in one request body. created is false when the

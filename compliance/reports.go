@@ -369,3 +369,46 @@ func (s *Service) Coverage(ctx context.Context, p domain.Principal, regionID uui
 	rep.Findings = rules.CheckCoverage(prof.Profile, in, year, today)
 	return rep, nil
 }
+
+// AutoClose closes, for every county, the months, quarters and years of the
+// last thirteen months that ended at least grace days ago and nobody has
+// closed yet, so a month's 通报 stops changing even when no supervisor closes
+// it by hand (late syncs still count in the live statuses). It reports how
+// many periods it closed.
+func (s *Service) AutoClose(ctx context.Context, grace int) (int, error) {
+	today := s.today()
+	counties, err := s.store.CountyIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var due []rules.Period
+	for _, w := range []string{rules.WindowMonth, rules.WindowQuarter, rules.WindowYear} {
+		for _, y := range []int{today.Year - 1, today.Year} {
+			periods, _ := rules.PeriodsOfYear(w, y)
+			for _, p := range periods {
+				if !today.Before(p.End.AddDays(grace)) && !p.End.Before(today.AddDays(-400)) {
+					due = append(due, p)
+				}
+			}
+		}
+	}
+	closed := 0
+	for _, county := range counties {
+		done, err := s.store.ClosedPeriods(ctx, county)
+		if err != nil {
+			return closed, err
+		}
+		for _, p := range due {
+			if done[p.Key()] {
+				continue
+			}
+			err := s.store.ClosePeriod(ctx, county, p.Key(), today, s.now(), storage.AuditEntry{Action: "close", ObjectType: "compliance_period",
+				ObjectID: p.Key(), ActorName: "system", Detail: map[string]any{"automatic": true, "grace_days": grace}})
+			if err != nil && !domain.IsCode(err, domain.CodeConflict) { // closed by hand meanwhile
+				return closed, err
+			}
+			closed++
+		}
+	}
+	return closed, nil
+}

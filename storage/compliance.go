@@ -933,3 +933,21 @@ func (s *Store) CountyCoverageFacts(ctx context.Context, path string, from, to t
 	}
 	return out, nil
 }
+
+// CountyIDs lists every county.
+func (s *Store) CountyIDs(ctx context.Context) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.db.WithContext(ctx).Model(&regionRow{}).Where("level = ?", domain.LevelCounty).Order("id").Pluck("id", &ids).Error
+	return ids, translate(err, "region")
+}
+
+// ClosedPeriods lists the period keys a county has closed.
+func (s *Store) ClosedPeriods(ctx context.Context, countyID uuid.UUID) (map[string]bool, error) {
+	var keys []string
+	err := s.db.WithContext(ctx).Table("compliance_closes").Where("county_id = ?", countyID).Pluck("period_key", &keys)
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out, translate(err.Error, "compliance close")
+}

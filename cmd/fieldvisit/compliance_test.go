@@ -564,3 +564,36 @@ func TestRuleProfileAdmin(t *testing.T) {
 		}
 	})
 }
+
+// TestAutoClose: ended periods freeze on their own once their grace has
+// passed, each once; the running ones do not.
+func TestAutoClose(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		today := domain.DateOf(e.app.Now())
+		this, _ := rules.PeriodOf(rules.WindowQuarter, today)
+		last, _ := rules.PeriodOf(rules.WindowQuarter, this.Start.AddDays(-1))
+		e.pairSinceLastYear(t)
+		e.judgeCompliance(t)
+		n, err := e.app.Compliance.AutoClose(ctx, 0)
+		if err != nil || n == 0 {
+			t.Fatalf("auto close: %d, %v", n, err)
+		}
+		if again, err := e.app.Compliance.AutoClose(ctx, 0); err != nil || again != 0 {
+			t.Errorf("a second pass closed %d (%v), want 0", again, err)
+		}
+		admin := e.login(t, "admin")
+		frozen := func(p rules.Period) bool {
+			var rep wire.ComplianceReport
+			r := e.do(t, "GET", "/api/v1/compliance/missed?region_id="+e.county.ID.String()+"&period="+p.Key(), admin, nil)
+			r.json(t, &rep)
+			return rep.Frozen
+		}
+		if !frozen(last) || frozen(this) {
+			t.Errorf("last quarter frozen %v, this quarter frozen %v", frozen(last), frozen(this))
+		}
+		if r := e.do(t, "POST", "/api/v1/compliance/closes", admin, map[string]any{"region_id": e.county.ID, "period": last.Key()}); r.Status != http.StatusConflict {
+			t.Errorf("closing an auto-closed period by hand: %d", r.Status)
+		}
+	})
+}

@@ -24,6 +24,7 @@ type Config struct {
 	Demo            bool
 	DemoHouseholds  int // size of the demo county; 0 = the demo's default (3,000)
 	DemoCadres      int // 0 = the demo's default (150)
+	CloseAfterDays  int // a period's report freezes this many days after it ends; negative: never automatically
 	HashConcurrency int
 	ShutdownTimeout time.Duration
 	PhotoMaxBytes   int64 // 0 = the photo service's default (15 MB)
@@ -59,6 +60,8 @@ func envInt64(name string, def int64) int64 {
 // bindConfig registers the shared flags on fs.
 func bindConfig(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Addr, "addr", env("FIELDVISIT_ADDR", "127.0.0.1:8080"), "listen address (FIELDVISIT_ADDR)")
+	fs.IntVar(&c.CloseAfterDays, "close-after-days", int(envInt64("FIELDVISIT_CLOSE_AFTER_DAYS", 10)),
+		"freeze each month's, quarter's and year's visit report this many days after it ends; negative: only by hand (FIELDVISIT_CLOSE_AFTER_DAYS)")
 	fs.StringVar(&c.DataDir, "data-dir", env("FIELDVISIT_DATA_DIR", "./data"), "data directory: SQLite file, photos, keys (FIELDVISIT_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("FIELDVISIT_DATABASE_URL", ""), "postgres:// URL; empty uses the SQLite file in the data dir (FIELDVISIT_DATABASE_URL)")
 	fs.StringVar(&c.S3Endpoint, "s3-endpoint", env("FIELDVISIT_S3_ENDPOINT", ""), "S3 host:port; empty uses the local photo directory (FIELDVISIT_S3_ENDPOINT)")

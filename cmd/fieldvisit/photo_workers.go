@@ -124,8 +124,17 @@ func (a *App) reconcilePhotos(ctx context.Context) {
 func (a *App) complianceWorker(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var lastClose time.Time
 	for {
 		a.drainCompliance(ctx)
+		if a.Config.CloseAfterDays >= 0 && time.Since(lastClose) > time.Hour {
+			lastClose = time.Now()
+			if n, err := a.Compliance.AutoClose(ctx, a.Config.CloseAfterDays); err != nil {
+				a.Log.Warn("closing ended periods failed", "error", err.Error())
+			} else if n > 0 {
+				a.Log.Info("ended periods closed", "count", n)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

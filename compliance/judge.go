@@ -243,10 +243,7 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profi
 	if err != nil {
 		return storage.Judgement{}, err
 	}
-	prof, err := profileOf(ctx, u.RegionPath)
-	if err != nil {
-		return storage.Judgement{}, err
-	}
+	j := storage.Judgement{Subject: q, ProfileCode: DefaultProfileCode, At: s.now()}
 	facts := rules.CadreFacts{ID: u.ID, Rank: u.Rank, Duties: u.Duties}
 	if u.UnitID != nil {
 		as, err := s.store.UnitAssignments(ctx, *u.UnitID)
@@ -264,10 +261,16 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profi
 			}
 		}
 	}
-	j := storage.Judgement{Subject: q, ProfileCode: prof.Code, ProfileVersion: prof.Version, At: s.now()}
+	// Most cadres hold no duty with a rule of its own: nothing to judge
+	// (a duty given later queues them again).
 	if len(u.Duties) == 0 || u.Role != domain.RoleCadre {
 		return j, nil
 	}
+	prof, err := profileOf(ctx, u.RegionPath)
+	if err != nil {
+		return storage.Judgement{}, err
+	}
+	j.ProfileCode, j.ProfileVersion = prof.Code, prof.Version
 	from, to := yearBounds(q.Year)
 	visits, err := s.store.CadreVisitFacts(ctx, []uuid.UUID{u.ID}, from, to)
 	if err != nil {

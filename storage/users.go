@@ -128,6 +128,18 @@ func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit AuditEntry)
 		if res.RowsAffected == 0 {
 			return domain.NotFound("user")
 		}
+		// Duties, unit and region decide the cadre's duty statuses: judge
+		// them again this year.
+		if u.Role == domain.RoleCadre {
+			now := time.Now().UTC()
+			err := tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
+				SELECT 'cadre', ?, ?, county_id, ? FROM regions WHERE id = ? AND county_id IS NOT NULL
+				ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`,
+				u.ID, domain.DateOf(now).Year, now, u.RegionID).Error
+			if err != nil {
+				return err
+			}
+		}
 		return appendAudit(tx, audit)
 	})
 }

@@ -597,3 +597,39 @@ func TestAutoClose(t *testing.T) {
 		}
 	})
 }
+
+// TestDutyGivenLaterIsJudged: a cadre given a duty with a rule of its own
+// (unit members go to the village 4 days a month) is judged for it without
+// waiting for a visit.
+func TestDutyGivenLaterIsJudged(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		today := domain.DateOf(e.app.Now())
+		month, _ := rules.PeriodOf(rules.WindowMonth, today)
+		e.judgeCompliance(t)
+		duty := func() *rules.Status {
+			sts, err := e.app.Store.StoredStatuses(ctx, e.cadreA.ID, today.Year)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range sts {
+				if s.Status.RuleCode == rules.CodeUnitMembersMonthly4 && s.Status.Period.Key() == month.Key() {
+					return &s.Status
+				}
+			}
+			return nil
+		}
+		if st := duty(); st != nil {
+			t.Fatalf("a cadre without the duty has its status: %+v", st)
+		}
+		r := e.do(t, "PATCH", "/api/v1/users/"+e.cadreA.ID.String(), e.login(t, "admin"), map[string]any{
+			"duties": []map[string]any{{"kind": domain.DutyOrdinaryMember, "start_on": fmt.Sprintf("%d-01-01", today.Year)}}})
+		if r.Status != http.StatusOK {
+			t.Fatalf("give the duty: %d %s", r.Status, r.Body)
+		}
+		e.judgeCompliance(t)
+		if st := duty(); st == nil || st.Required != 4 {
+			t.Fatalf("after the duty was given: %+v", st)
+		}
+	})
+}

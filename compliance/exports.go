@@ -83,15 +83,12 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 	} else if !p.Manages() && p.Role != domain.RoleInspector {
 		return Export{}, domain.Forbidden()
 	}
-	rq := q.ReportQuery
-	per, err := rules.ParsePeriod(rq.Period)
-	if rq.Period == "" {
-		per, err = rules.PeriodOf(rules.WindowMonth, s.today())
+	var fe domain.FieldErrors
+	per := s.period(&fe, q.Period)
+	if err := fe.Err(); err != nil {
+		return Export{}, err
 	}
-	if err != nil {
-		return Export{}, domain.Invalid(domain.FieldError{Field: "period", Reason: "invalid_format", Message: "period must be a year, quarter or month", MessageZH: "期间格式无效"})
-	}
-	r, err := s.visibleRegion(ctx, p, rq.RegionID)
+	r, err := s.visibleRegion(ctx, p, q.RegionID)
 	if err != nil {
 		return Export{}, err
 	}

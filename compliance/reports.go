@@ -123,18 +123,25 @@ type GroupCounts struct {
 	storage.StateCounts
 }
 
+// period reads a year, quarter or month key; none means the current month.
+func (s *Service) period(fe *domain.FieldErrors, key string) rules.Period {
+	if key == "" {
+		per, _ := rules.PeriodOf(rules.WindowMonth, s.today())
+		return per
+	}
+	per, err := rules.ParsePeriod(key)
+	if err != nil {
+		fe.Add("period", "invalid_format", "period must be a year (2026), quarter (2026-Q4) or month (2026-11)", "期间格式应为年(2026)、季度(2026-Q4)或月(2026-11)")
+	}
+	return per
+}
+
 func (s *Service) reportScope(ctx context.Context, p domain.Principal, q ReportQuery) (domain.Region, rules.Period, error) {
 	if !p.Manages() && p.Role != domain.RoleInspector {
 		return domain.Region{}, rules.Period{}, domain.Forbidden()
 	}
 	var fe domain.FieldErrors
-	per, err := rules.ParsePeriod(q.Period)
-	if q.Period == "" {
-		per, err = rules.PeriodOf(rules.WindowMonth, s.today())
-	}
-	if err != nil {
-		fe.Add("period", "invalid_format", "period must be a year (2026), quarter (2026-Q4) or month (2026-11)", "期间格式应为年(2026)、季度(2026-Q4)或月(2026-11)")
-	}
+	per := s.period(&fe, q.Period)
 	for _, st := range q.States {
 		if !rules.States.Has(st) {
 			fe.Add("state", "invalid_enum", "state must be met, on_track, due_soon, overdue or missed", "状态无效")

@@ -32,64 +32,29 @@ var errTruncated = errors.New("the file ends before the image does (truncated)")
 //   - PNG: the file ends with the IEND chunk.
 //   - WebP: the RIFF header's length matches the size.
 func checkEnding(mediaType string, head []byte, size int64, tail func(off, n int64) (io.ReadCloser, error)) error {
+	// The stored file's last bytes go through the same tracker a direct
+	// upload streams through, placed where they sit in the file.
+	var n int64
 	switch mediaType {
 	case "image/jpeg":
-		n := min(size, trailerBytes)
+		n = min(size, trailerBytes)
+	case "image/png":
+		n = min(size, int64(len(pngEnd)))
+	}
+	t := newEndingTracker(nil)
+	t.n = size - n
+	if n > 0 {
 		rc, err := tail(size-n, n)
 		if err != nil {
 			return err
 		}
 		defer rc.Close()
-		found, err := containsEOI(rc)
-		if err != nil {
+		t.r = rc
+		if _, err := io.Copy(io.Discard, t); err != nil {
 			return err
-		}
-		if !found {
-			return errTruncated
-		}
-	case "image/png":
-		if size < int64(len(pngEnd)) {
-			return errTruncated
-		}
-		rc, err := tail(size-int64(len(pngEnd)), int64(len(pngEnd)))
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		end, err := io.ReadAll(rc)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(end, pngEnd) {
-			return errTruncated
-		}
-	case "image/webp":
-		if len(head) < 12 || int64(binary.LittleEndian.Uint32(head[4:8]))+8 > size {
-			return errTruncated
 		}
 	}
-	return nil
-}
-
-// containsEOI scans r for FF D9 through a small buffer.
-func containsEOI(r io.Reader) (bool, error) {
-	buf := make([]byte, 32<<10)
-	prevFF := false
-	for {
-		n, err := r.Read(buf)
-		for _, c := range buf[:n] {
-			if prevFF && c == 0xD9 {
-				return true, nil
-			}
-			prevFF = c == 0xFF
-		}
-		if err == io.EOF {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-	}
+	return t.check(mediaType, head)
 }
 
 func readAllBounded(r io.Reader, n int64) ([]byte, error) {

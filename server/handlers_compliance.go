@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -145,12 +144,11 @@ func (h *handlers) householdCompliance(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	year := domain.DateOf(h.Now()).Year
-	if v := c.Query("year"); v != "" {
-		if year, err = strconv.Atoi(v); err != nil {
-			writeError(c, domain.Invalid(domain.FieldError{Field: "year", Reason: "invalid_format", Message: "year must be a number", MessageZH: "年份应为数字"}))
-			return
-		}
+	q := queryParams{c: c}
+	year := q.year("year", domain.DateOf(h.Now()).Year)
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
 	}
 	sts, prof, err := h.Compliance.Timeline(c.Request.Context(), principal(c), id, year)
 	if err != nil {
@@ -168,12 +166,7 @@ func (h *handlers) householdCompliance(c *gin.Context) {
 // and the page.
 func reportQuery(c *gin.Context) (compliance.ReportQuery, error) {
 	q := queryParams{c: c}
-	var rq compliance.ReportQuery
-	if id := q.uuid("region_id"); id != nil {
-		rq.RegionID = *id
-	} else if c.Query("region_id") == "" {
-		q.fe.Required("region_id", "行政区划")
-	}
+	rq := compliance.ReportQuery{RegionID: q.requiredUUID("region_id", "行政区划")}
 	rq.Period = q.text("period", 10)
 	rq.RuleCode = q.text("rule", 40)
 	if v := c.Query("state"); v != "" {
@@ -278,23 +271,13 @@ func (h *handlers) export(build func(context.Context, domain.Principal, complian
 
 func (h *handlers) coverage(c *gin.Context) {
 	q := queryParams{c: c}
-	region := q.uuid("region_id")
-	if region == nil && c.Query("region_id") == "" {
-		q.fe.Required("region_id", "行政区划")
-	}
-	year := domain.DateOf(h.Now()).Year
-	if v := c.Query("year"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			q.fe.Add("year", "invalid_format", "year must be a number", "年份应为数字")
-		}
-		year = n
-	}
+	region := q.requiredUUID("region_id", "行政区划")
+	year := q.year("year", domain.DateOf(h.Now()).Year)
 	if err := q.err(); err != nil {
 		writeError(c, err)
 		return
 	}
-	rep, err := h.Compliance.Coverage(c.Request.Context(), principal(c), *region, year)
+	rep, err := h.Compliance.Coverage(c.Request.Context(), principal(c), region, year)
 	if err != nil {
 		writeError(c, err)
 		return

@@ -42,6 +42,31 @@ func (q *queryParams) uuid(name string) *uuid.UUID {
 	return &id
 }
 
+// requiredUUID is uuid for a parameter the route cannot do without.
+func (q *queryParams) requiredUUID(name, labelZH string) uuid.UUID {
+	if q.c.Query(name) == "" {
+		q.fe.Required(name, labelZH)
+		return uuid.Nil
+	}
+	if id := q.uuid(name); id != nil {
+		return *id
+	}
+	return uuid.Nil
+}
+
+// year reads a calendar year, def when absent.
+func (q *queryParams) year(name string, def int) int {
+	v := q.c.Query(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		q.fe.Add(name, "invalid_format", name+" must be a number", "年份应为数字")
+	}
+	return n
+}
+
 func (q *queryParams) text(name string, max int) string {
 	v := q.c.Query(name)
 	if reason, msg, msgZH, ok := domain.TextProblem(v, max); !ok {

@@ -93,7 +93,9 @@ func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh bool) erro
 	queue := make([]evidenceQueueRow, 0, len(vs))
 	now := time.Now().UTC()
 	for _, v := range vs {
-		ids = append(ids, v.ID)
+		if !fresh { // a new visit lists nothing yet: nothing to unlink
+			ids = append(ids, v.ID)
+		}
 		queue = append(queue, evidenceQueueRow{CountyID: v.CountyID, VisitID: v.ID, EnqueuedAt: now})
 		if v.Deleted {
 			continue
@@ -111,9 +113,6 @@ func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh bool) erro
 		hashes[l.SHA256] = true
 	}
 	for _, c := range chunks(ids, batch) {
-		if fresh {
-			break
-		}
 		var old []string
 		if err := tx.Model(&visitPhotoRow{}).Where("visit_id IN ?", c).Distinct().Pluck("sha256", &old).Error; err != nil {
 			return err

@@ -256,23 +256,8 @@ func enqueueCompliance(tx *gorm.DB, batch int, rows []complianceQueueRow) error 
 		id   uuid.UUID
 		year int
 	}
-	seen := make(map[key]bool, len(rows))
-	unique := rows[:0:0]
-	for _, r := range rows {
-		k := key{r.SubjectKind, r.SubjectID, r.Year}
-		if !seen[k] {
-			seen[k] = true
-			unique = append(unique, r)
-		}
-	}
-	for _, c := range chunks(unique, batch) {
-		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "subject_kind"}, {Name: "subject_id"}, {Name: "year"}},
-			DoUpdates: clause.AssignmentColumns([]string{"enqueued_at"})}).Create(&c).Error
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return enqueue(tx, batch, rows, func(r complianceQueueRow) key { return key{r.SubjectKind, r.SubjectID, r.Year} },
+		"subject_kind", "subject_id", "year")
 }
 
 // visitSubjects are the household and cadre a visit's counting touches, for

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"fieldvisit/domain"
 )
@@ -146,24 +145,7 @@ func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh bool) erro
 }
 
 func enqueueEvidence(tx *gorm.DB, batch int, rows []evidenceQueueRow) error {
-	// PostgreSQL refuses an upsert that touches one row twice, and a photo
-	// both declaring and being listed by a visit names it twice.
-	seen := make(map[uuid.UUID]bool, len(rows))
-	unique := rows[:0:0]
-	for _, r := range rows {
-		if !seen[r.VisitID] {
-			seen[r.VisitID] = true
-			unique = append(unique, r)
-		}
-	}
-	for _, c := range chunks(unique, batch) {
-		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "county_id"}, {Name: "visit_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"enqueued_at"})}).Create(&c).Error
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return enqueue(tx, batch, rows, func(r evidenceQueueRow) [2]uuid.UUID { return [2]uuid.UUID{r.CountyID, r.VisitID} }, "county_id", "visit_id")
 }
 
 // InsertPhoto records a stored photo and queues every visit that lists it

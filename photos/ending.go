@@ -83,8 +83,18 @@ func (t *endingTracker) Read(b []byte) (int, error) {
 		if t.prevFF && chunk[0] == 0xD9 { // a marker split across reads
 			t.lastEOI = t.n + 1
 		}
-		if i := bytes.LastIndex(chunk, eoi); i >= 0 {
-			t.lastEOI = t.n + int64(i) + 2
+		// Forward, not bytes.LastIndex: Index finds a two-byte pattern
+		// with vector instructions, LastIndex hashes every byte
+		// (Rabin-Karp), and this runs over every byte of every upload.
+		// FF D9 is rare (an FF in JPEG data is followed by 00 or a
+		// restart marker), so the loop turns round a few times at most.
+		for off := 0; ; {
+			i := bytes.Index(chunk[off:], eoi)
+			if i < 0 {
+				break
+			}
+			off += i + 2
+			t.lastEOI = t.n + int64(off)
 		}
 		t.prevFF = chunk[n-1] == 0xFF
 	}

@@ -68,3 +68,23 @@ func TestStreamedEndingMatchesStoredEnding(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkEndingTracker: the ending scan runs over every byte of every
+// upload, so it must keep up with SHA-256 (B3).
+func BenchmarkEndingTracker(b *testing.B) {
+	jpg, err := photoimage.GenerateJPEG(photoimage.GenerateOptions{Width: 2480, Height: 1860, Seed: 1, Quality: 95})
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 32<<10)
+	b.SetBytes(int64(len(jpg)))
+	for b.Loop() {
+		tr := newEndingTracker(bytes.NewReader(jpg))
+		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{tr}, buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := tr.check("image/jpeg", jpg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

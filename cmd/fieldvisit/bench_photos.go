@@ -190,19 +190,22 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		for r := 0; r < *rounds; r++ {
 			batch := sets[i][r*sp.count : (r+1)*sp.count]
 			var took [3]time.Duration
+			var busy [3]float64
 			for k := range ways {
 				wi := (k + r) % len(ways)
+				before := machineCPU()
 				d, err := uploadAll(ctx, *conc, batch, ways[wi].put)
 				if err != nil {
 					return fmt.Errorf("%s %s round %d: %w", sp.name, ways[wi].name, r+1, err)
 				}
+				busy[wi] = machineCPU().busySince(before)
 				took[wi] = d
 				res.dur[wi] += d
 			}
 			n := float64(len(batch))
 			line := fmt.Sprintf("%-6s round %d:", sp.name, r+1)
 			for wi, w := range ways {
-				line += fmt.Sprintf("  %s %.1f photos/s", w.name, n/took[wi].Seconds())
+				line += fmt.Sprintf("  %s %.1f photos/s (CPU %.0f%%)", w.name, n/took[wi].Seconds(), 100*busy[wi])
 				if wi > 0 {
 					ratio := took[wi].Seconds() / took[0].Seconds()
 					res.ratios[wi] = append(res.ratios[wi], ratio)
@@ -535,4 +538,35 @@ func vmRSS(pid int) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// cpuTimes are the machine's CPU counters from /proc/stat (all CPUs), so a
+// round can say how busy the machine was while it ran: a ratio taken on a
+// saturated machine is a ratio of CPU costs, on an idle one of latencies.
+type cpuTimes struct{ busy, total float64 }
+
+func machineCPU() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var t cpuTimes
+	for i, v := range f[1:] {
+		x, _ := strconv.ParseFloat(v, 64)
+		t.total += x
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += x
+		}
+	}
+	return t
+}
+
+// busySince is the busy share of all CPUs since before (0 when unknown).
+func (t cpuTimes) busySince(before cpuTimes) float64 {
+	if d := t.total - before.total; d > 0 {
+		return (t.busy - before.busy) / d
+	}
+	return 0
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -127,8 +127,10 @@ func decodePush(body []byte) (wire.PushRequest, map[int][]domain.FieldError, err
 	return req, bad, nil
 }
 
-// pull streams the caller's feed page: each change is encoded as it is
-// read, so a fresh phone's first pull never sits whole in memory.
+// pull answers one page of the caller's feed. Each change is encoded as
+// it is read into the page (bounded by limit), and the page goes to the
+// socket only once the reads are done: a phone on a slow link never holds
+// a database connection, and a failed read still gets a problem answer.
 func (h *handlers) pull(c *gin.Context) {
 	q := queryParams{c: c}
 	cursor := q.text("cursor", 2000)
@@ -144,14 +146,10 @@ func (h *handlers) pull(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	w := &feedWriter{c: c}
+	w := &feedWriter{page: pullPages.Get().(*[]byte)}
+	defer w.release()
 	next, more, err := h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, w.emit)
 	if err != nil {
-		if w.started {
-			// Half a page is already on the wire: break the connection so
-			// the phone sees a failed pull, never a short valid one.
-			panic(http.ErrAbortHandler)
-		}
 		writeError(c, err)
 		return
 	}
@@ -159,7 +157,7 @@ func (h *handlers) pull(c *gin.Context) {
 	if !more && h.Compliance != nil {
 		due = h.dueItems(c)
 	}
-	w.finish(next, more, due)
+	w.finish(c, next, more, due)
 }
 
 // dueItems is the cadre's worklist for the last page of a pull. The page
@@ -189,30 +187,31 @@ func (h *handlers) dueItems(c *gin.Context) []wire.DueItem {
 }
 
 type feedWriter struct {
-	c       *gin.Context
-	out     *bufio.Writer // 64 KiB at a time to the socket, not one write per record
-	started bool
-	n       int
-	buf     []byte
+	page *[]byte
+	n    int
 }
 
-func (w *feedWriter) start() {
-	if !w.started {
-		w.started = true
-		w.c.Header("Content-Type", "application/json")
-		w.c.Status(http.StatusOK)
-		w.out = bufio.NewWriterSize(w.c.Writer, 64<<10)
-		_, _ = w.out.WriteString(`{"changes":[`)
+// pullPages recycles page buffers: a full page of households is ~1.7 MB,
+// and growing a fresh one for every request was a tenth of a pull's CPU.
+var pullPages = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// release hands the page back unless it grew beyond what a page of the
+// largest limit needs, which a pool should not keep alive.
+func (w *feedWriter) release() {
+	if cap(*w.page) <= 4<<20 {
+		*w.page = (*w.page)[:0]
+		pullPages.Put(w.page)
 	}
 }
 
-// emit writes one change. The envelope is spelled out by hand around the
+// emit appends one change. The envelope is spelled out by hand around the
 // record's already-encoded data: json.Marshal would re-validate and copy
 // every record a second time.
 func (w *feedWriter) emit(ch wire.PulledChange) error {
-	w.start()
-	buf := w.buf[:0]
-	if w.n > 0 {
+	buf := *w.page
+	if w.n == 0 {
+		buf = append(buf, `{"changes":[`...)
+	} else {
 		buf = append(buf, ',')
 	}
 	w.n++
@@ -220,35 +219,35 @@ func (w *feedWriter) emit(ch wire.PulledChange) error {
 	buf = strconv.AppendQuote(buf, ch.Entity)
 	buf = append(buf, `,"op":`...)
 	buf = strconv.AppendQuote(buf, ch.Op)
-	buf = append(buf, `,"id":"`...)
-	buf = append(buf, ch.ID.String()...)
-	buf = append(buf, '"')
+	buf = wire.AppendUUIDField(buf, `,"id":`, ch.ID)
 	if ch.HouseholdID != nil {
-		buf = append(buf, `,"household_id":"`...)
-		buf = append(buf, ch.HouseholdID.String()...)
-		buf = append(buf, '"')
+		buf = wire.AppendUUIDField(buf, `,"household_id":`, *ch.HouseholdID)
 	}
 	buf = append(buf, `,"version":`...)
 	buf = strconv.AppendInt(buf, ch.Version, 10)
-	if len(ch.Data) > 0 {
+	if ch.Record != nil {
+		buf = ch.Record.AppendJSON(append(buf, `,"data":`...))
+	} else if len(ch.Data) > 0 {
 		buf = append(buf, `,"data":`...)
 		buf = append(buf, ch.Data...)
 	}
-	buf = append(buf, '}')
-	w.buf = buf
-	_, err := w.out.Write(buf)
-	return err
+	*w.page = append(buf, '}')
+	return nil
 }
 
-func (w *feedWriter) finish(cursor string, more bool, due []wire.DueItem) {
-	w.start()
+func (w *feedWriter) finish(c *gin.Context, cursor string, more bool, due []wire.DueItem) {
+	page := *w.page
+	if w.n == 0 {
+		page = append(page, `{"changes":[`...)
+	}
 	tail, _ := json.Marshal(struct {
 		Cursor  string         `json:"cursor"`
 		HasMore bool           `json:"has_more"`
 		Due     []wire.DueItem `json:"due,omitempty"`
 	}{cursor, more, due})
-	_, _ = w.out.WriteString("]," + string(tail[1:]))
-	_ = w.out.Flush()
+	page = append(append(page, "],"...), tail[1:]...)
+	*w.page = page
+	c.Data(http.StatusOK, "application/json", page)
 }
 
 func (h *handlers) listVisits(c *gin.Context) {

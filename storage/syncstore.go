@@ -286,53 +286,6 @@ func (s *Store) SaveMemberDetails(ctx context.Context, m domain.Member, expected
 	})
 }
 
-// HouseholdsAfter pages the households of a scope by id (fresh-phone snapshot).
-func (s *Store) HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Household, error) {
-	rows, err := scanAll(scopeHouseholds(s.db.WithContext(ctx).Model(&householdRow{}), scope, today).
-		Select(qualified("households", householdColumns)).Where("id > ?", after).Order("id").Limit(limit), (*householdRow).fields)
-	if err != nil {
-		return nil, translate(err, "household")
-	}
-	out := make([]domain.Household, len(rows))
-	for i, r := range rows {
-		out[i] = toDomainHousehold(r)
-	}
-	return out, nil
-}
-
-// MembersAfter pages the members of a scope's households by id.
-func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Member, error) {
-	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("1").Where("households.county_id = members.county_id AND households.id = members.household_id"), scope, today)
-	rows, err := scanAll(s.db.WithContext(ctx).Model(&memberRow{}).Select(qualified("members", memberColumns)).Where("EXISTS (?)", inScope).
-		Where("members.id > ?", after).Order("members.id").Limit(limit), (*memberRow).fields)
-	if err != nil {
-		return nil, translate(err, "member")
-	}
-	out := make([]domain.Member, len(rows))
-	for i, r := range rows {
-		out[i] = toDomainMember(r)
-	}
-	return out, nil
-}
-
-// PairingsAfter pages the open pairings of a scope's households by id.
-func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Pairing, error) {
-	var rows []pairingRow
-	d := toSQLDate(today)
-	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("1").Where("households.county_id = pairings.county_id AND households.id = pairings.household_id"), scope, today)
-	err := s.db.WithContext(ctx).Model(&pairingRow{}).Where("EXISTS (?)", inScope).
-		Where("pairings.start_on <= ? AND (pairings.end_on IS NULL OR pairings.end_on > ?)", d, d).
-		Where("pairings.id > ?", after).Order("pairings.id").Limit(limit).Find(&rows).Error
-	if err != nil {
-		return nil, translate(err, "pairing")
-	}
-	out := make([]domain.Pairing, len(rows))
-	for i, r := range rows {
-		out[i] = toDomainPairing(r)
-	}
-	return out, nil
-}
-
 // PairingByID returns a pairing by id without scope (the feed checks scope).
 func (s *Store) PairingByID(ctx context.Context, id uuid.UUID) (domain.Pairing, error) {
 	var row pairingRow

@@ -13,13 +13,17 @@ import (
 )
 
 // cursor is where a phone is in its feed. A fresh phone first walks a
-// snapshot of its scope (Phase 0–3: households, members, pairings, its own
-// visits, each by id) taken after numbering the feed up to W, then reads the
-// feed after W. Changes during the snapshot reappear in the feed; the phone
-// keeps the higher version, so nothing is missed and repeats are harmless.
+// snapshot of its scope (Phase 0–3: households by id, members and pairings
+// by household and id, its own visits by id) taken after numbering the feed
+// up to W, then reads the feed after W. Changes during the snapshot
+// reappear in the feed; the phone keeps the higher version, so nothing is
+// missed and repeats are harmless — which is also why a cursor from before
+// members and pairings were walked by household (no H) simply restarts its
+// phase.
 type cursor struct {
 	V     int       `json:"v"`
 	Phase int       `json:"p"`
+	H     uuid.UUID `json:"h,omitempty"` // household of After, in the members and pairings phases
 	After uuid.UUID `json:"a,omitempty"`
 	W     int64     `json:"w"`
 }
@@ -71,16 +75,16 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 	pl := puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now()), emit: emit}
 	left := limit
 	for c.Phase < phaseFeed && left > 0 {
-		n, last, err := pl.snapshot(ctx, c.Phase, c.After, left)
+		n, last, err := pl.snapshot(ctx, c.Phase, storage.ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return "", false, err
 		}
 		left -= n
 		if n > 0 && left == 0 {
-			c.After = last
+			c.H, c.After = last.HouseholdID, last.ID
 			return c.encode(), true, nil
 		}
-		c.Phase, c.After = c.Phase+1, uuid.Nil
+		c.Phase, c.H, c.After = c.Phase+1, uuid.Nil, uuid.Nil
 	}
 	if left == 0 {
 		return c.encode(), true, nil
@@ -119,6 +123,9 @@ type puller struct {
 }
 
 func (pl puller) upsert(entity string, id uuid.UUID, household *uuid.UUID, version int64, v any) error {
+	if a, ok := v.(wire.JSONAppender); ok {
+		return pl.emit(wire.PulledChange{Entity: entity, Op: wire.OpUpsert, ID: id, HouseholdID: household, Version: version, Record: a})
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -130,73 +137,61 @@ func (pl puller) tombstone(entity string, id uuid.UUID, household *uuid.UUID, ve
 	return pl.emit(wire.PulledChange{Entity: entity, Op: wire.OpDelete, ID: id, HouseholdID: household, Version: version})
 }
 
-// snapshot emits up to limit records of one phase after the id after.
-func (pl puller) snapshot(ctx context.Context, phase int, after uuid.UUID, limit int) (int, uuid.UUID, error) {
+// snapshot emits up to limit records of one phase after the key after
+// (households and visits by id alone) and returns how many it emitted and
+// the key of the last.
+func (pl puller) snapshot(ctx context.Context, phase int, after storage.ChildKey, limit int) (int, storage.ChildKey, error) {
 	st := pl.svc.store
-	var last uuid.UUID
+	var last storage.ChildKey
 	n := 0
+	var err error
 	switch phase {
 	case phaseHouseholds:
-		hs, err := st.HouseholdsAfter(ctx, pl.scope, pl.today, after, limit)
-		if err != nil {
-			return 0, last, err
-		}
-		for _, h := range hs {
-			if err := pl.household(h); err != nil {
-				return 0, last, err
-			}
-			last, n = h.ID, n+1
-		}
+		err = st.HouseholdsAfter(ctx, pl.scope, pl.today, after.ID, limit, func(h domain.Household) error {
+			last, n = storage.ChildKey{ID: h.ID}, n+1
+			return pl.household(h)
+		})
 	case phaseMembers:
-		ms, err := st.MembersAfter(ctx, pl.scope, pl.today, after, limit)
-		if err != nil {
-			return 0, last, err
-		}
-		for _, m := range ms {
-			if err := pl.member(m); err != nil {
-				return 0, last, err
-			}
-			last, n = m.ID, n+1
-		}
+		err = st.MembersAfter(ctx, pl.scope, pl.today, after, limit, func(m domain.Member) error {
+			last, n = storage.ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}, n+1
+			return pl.member(m)
+		})
 	case phasePairings:
-		ps, err := st.PairingsAfter(ctx, pl.scope, pl.today, after, limit)
-		if err != nil {
-			return 0, last, err
-		}
-		for _, pr := range ps {
-			if err := pl.pairing(pr); err != nil {
-				return 0, last, err
-			}
-			last, n = pr.ID, n+1
-		}
+		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit, func(pr domain.Pairing) error {
+			last, n = storage.ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}, n+1
+			return pl.pairing(pr)
+		})
 	case phaseVisits:
-		vs, err := st.VisitsAfter(ctx, pl.p.UserID, after, limit)
-		if err != nil {
-			return 0, last, err
+		var vs []domain.Visit
+		if vs, err = st.VisitsAfter(ctx, pl.p.UserID, after.ID, limit); err != nil {
+			break
 		}
 		for _, v := range vs {
-			if err := pl.visit(v); err != nil {
-				return 0, last, err
+			if err = pl.visit(v); err != nil {
+				break
 			}
-			last, n = v.ID, n+1
+			last, n = storage.ChildKey{ID: v.ID}, n+1
 		}
 	}
-	return n, last, nil
+	return n, last, err
 }
 
 func (pl puller) household(h domain.Household) error {
 	hid := h.ID
-	return pl.upsert(wire.EntityHousehold, h.ID, &hid, h.Version, wire.FromHousehold(h))
+	wh := wire.FromHousehold(h)
+	return pl.upsert(wire.EntityHousehold, h.ID, &hid, h.Version, &wh)
 }
 
 func (pl puller) member(m domain.Member) error {
 	hid := m.HouseholdID
-	return pl.upsert(wire.EntityMember, m.ID, &hid, m.Version, wire.FromMember(m, pl.p))
+	wm := wire.FromMember(m, pl.p)
+	return pl.upsert(wire.EntityMember, m.ID, &hid, m.Version, &wm)
 }
 
 func (pl puller) pairing(pr domain.Pairing) error {
 	hid := pr.HouseholdID
-	return pl.upsert(wire.EntityPairing, pr.ID, &hid, 1, wire.FromPairing(pr))
+	wp := wire.FromPairing(pr)
+	return pl.upsert(wire.EntityPairing, pr.ID, &hid, 1, &wp)
 }
 
 func (pl puller) visit(v domain.Visit) error {

@@ -25,9 +25,9 @@ type Store interface {
 	StoredResponse(ctx context.Context, userID uuid.UUID, key string) (string, int, []byte, error)
 	SequenceChanges(ctx context.Context) (int64, error)
 	Changes(ctx context.Context, f storage.ChangeFilter) ([]storage.Change, error)
-	HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Household, error)
-	MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Member, error)
-	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]domain.Pairing, error)
+	HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int, each func(domain.Household) error) error
+	MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after storage.ChildKey, limit int, each func(domain.Member) error) error
+	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after storage.ChildKey, limit int, each func(domain.Pairing) error) error
 	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
 	Members(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Member, error)

@@ -111,6 +111,9 @@ type PulledChange struct {
 	HouseholdID *uuid.UUID      `json:"household_id,omitempty"`
 	Version     int64           `json:"version"`
 	Data        json.RawMessage `json:"data,omitempty"`
+	// Record, when set, is encoded in place of Data (the server's pull,
+	// which appends each record straight into the page).
+	Record JSONAppender `json:"-"`
 }
 
 // Visit is a visit as the server keeps it.

@@ -208,6 +208,11 @@ func (s *Service) existing(ctx context.Context, p domain.Principal, d Declared) 
 	if err != nil {
 		return domain.Photo{}, false, err
 	}
+	return s.answerExisting(ctx, p, d, ph)
+}
+
+// answerExisting is existing's answer once the stored photo is in hand.
+func (s *Service) answerExisting(ctx context.Context, p domain.Principal, d Declared, ph domain.Photo) (domain.Photo, bool, error) {
 	if ok, err := s.visible(ctx, p, ph); err != nil || !ok {
 		return domain.Photo{}, true, firstErr(err, domain.NotFound("photo"))
 	}
@@ -231,16 +236,28 @@ func (s *Service) visible(ctx context.Context, p domain.Principal, ph domain.Pho
 	return s.store.PhotoVisible(ctx, ph, p.UserID, p.HouseholdScope(), domain.DateOf(s.now()))
 }
 
-// checkOwnership refuses a photo id or visit that belongs to someone else's
-// visit the caller cannot see. A visit that has not arrived yet is fine: the
-// photo may come first.
-func (s *Service) checkOwnership(ctx context.Context, p domain.Principal, d Declared) error {
-	probe := domain.Photo{ID: d.PhotoID, VisitID: d.VisitID}
-	links, err := s.store.PhotoLinks(ctx, d.PhotoID)
+// precheck is what an upload asks before it stores a byte, with the photo
+// and whether any visit lists its id read in one query: an already stored
+// photo is answered as existing does (found; the same bytes again are the
+// same answer), else ownership must allow the upload.
+func (s *Service) precheck(ctx context.Context, p domain.Principal, d Declared) (ph domain.Photo, found bool, err error) {
+	stored, listed, err := s.store.PhotoState(ctx, d.PhotoID)
 	if err != nil {
-		return err
+		return domain.Photo{}, false, err
 	}
-	if len(links) > 0 {
+	if stored != nil {
+		return s.answerExisting(ctx, p, d, *stored)
+	}
+	return domain.Photo{}, false, s.ownership(ctx, p, d, listed)
+}
+
+// ownership refuses a photo id or visit that belongs to someone else's
+// visit the caller cannot see; listed says whether any visit lists the
+// photo id. A visit that has not arrived yet is fine: the photo may come
+// first.
+func (s *Service) ownership(ctx context.Context, p domain.Principal, d Declared, listed bool) error {
+	probe := domain.Photo{ID: d.PhotoID, VisitID: d.VisitID}
+	if listed {
 		if ok, err := s.visible(ctx, p, probe); err != nil || !ok {
 			return firstErr(err, domain.NotFound("photo"))
 		}
@@ -294,11 +311,8 @@ func (s *Service) Put(ctx context.Context, p domain.Principal, d Declared, body 
 	if err := d.validate(s.cfg.MaxSize, false); err != nil {
 		return domain.Photo{}, false, err
 	}
-	if ph, found, err := s.existing(ctx, p, d); found || err != nil {
+	if ph, found, err := s.precheck(ctx, p, d); found || err != nil {
 		return ph, false, err
-	}
-	if err := s.checkOwnership(ctx, p, d); err != nil {
-		return domain.Photo{}, false, err
 	}
 	// The header (type, dimensions, EXIF) is judged before a byte is
 	// stored, so an image bomb or a text file never reaches the store; the

@@ -46,15 +46,12 @@ func (s *Service) StartUpload(ctx context.Context, p domain.Principal, method st
 	if err := d.validate(s.cfg.MaxSize, true); err != nil {
 		return Upload{}, false, err
 	}
-	if ph, found, err := s.existing(ctx, p, d); found || err != nil {
+	if ph, found, err := s.precheck(ctx, p, d); found || err != nil {
 		if err != nil {
 			return Upload{}, false, err
 		}
 		return Upload{PhotoUpload: domain.PhotoUpload{PhotoID: ph.ID, SHA256: ph.SHA256, Size: ph.Size, MediaType: ph.MediaType,
 			Method: method, Offset: ph.Size}, Complete: true, Photo: &ph}, false, nil
-	}
-	if err := s.checkOwnership(ctx, p, d); err != nil {
-		return Upload{}, false, err
 	}
 	if u, err := s.store.UploadFor(ctx, p.UserID, d.PhotoID); err == nil {
 		if u.SHA256 != d.SHA256 || u.Size != d.Size || u.Method != method {

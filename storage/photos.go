@@ -198,6 +198,30 @@ func (s *Store) Photo(ctx context.Context, id uuid.UUID) (domain.Photo, error) {
 	return toDomainPhoto(row), translate(err, "photo")
 }
 
+// PhotoState answers in one round trip what an upload of a photo id must
+// know before it stores a byte: the photo, if one is stored under the id
+// (nil otherwise), and whether any visit lists the id (a visit may list a
+// photo before the photo arrives). The upload path asked this in two
+// queries before (B3).
+func (s *Store) PhotoState(ctx context.Context, id uuid.UUID) (*domain.Photo, bool, error) {
+	var row struct {
+		photoRow `gorm:"embedded"`
+		Listed   bool `gorm:"column:listed"`
+	}
+	// The one-row left join answers even when no photo has the id; the
+	// photo's columns are then NULL, which gorm scans as zero values.
+	err := s.db.WithContext(ctx).Raw(`SELECT p.*, EXISTS (SELECT 1 FROM visit_photos WHERE photo_id = ?) AS listed
+		FROM (SELECT 1 AS one) AS one LEFT JOIN photos AS p ON p.id = ?`, id, id).Scan(&row).Error
+	if err != nil {
+		return nil, false, translate(err, "photo")
+	}
+	if row.ID == uuid.Nil {
+		return nil, row.Listed, nil
+	}
+	ph := toDomainPhoto(row.photoRow)
+	return &ph, row.Listed, nil
+}
+
 // PhotosByID returns the stored photos among ids.
 func (s *Store) PhotosByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Photo, error) {
 	out := map[uuid.UUID]domain.Photo{}

@@ -112,11 +112,15 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	specs := []sizeSpec{{"300 KB", 1320, 990, 85, *small}, {"2 MB", 2480, 1860, 95, *large}}
 	fmt.Fprintf(stdout, "fieldvisit bench photos — B3, MinIO at %s, PostgreSQL scratch database, %d in flight, %d CPUs\n\n", *endpoint, *conc, runtime.NumCPU())
 	sets := make([][]benchPhoto, len(specs))
+	warmSets := make([][]benchPhoto, len(specs)) // untimed, each way once before the rounds
 	seed := time.Now().UnixNano()
 	for i, sp := range specs {
 		start := time.Now()
 		sets[i], err = makePhotos(sp.w, sp.h, sp.q, *rounds*sp.count, seed+int64(i)<<32)
 		if err != nil {
+			return err
+		}
+		if warmSets[i], err = makePhotos(sp.w, sp.h, sp.q, 2**conc, seed+int64(i)<<32+1<<31); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "generated %d %s photos (%d×%d q%d, mean %.0f KB) in %.1fs\n",
@@ -181,24 +185,38 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		name   string
 		bytes  float64
 		count  int
-		dur    []time.Duration // per way, summed over rounds
-		ratios [][]float64     // per raw way, per round: API rate / raw rate
+		dur    []time.Duration      // per way, summed over rounds
+		ratios [][]float64          // per raw way, per round: API rate / raw rate
+		cpu    []map[string]float64 // per way: CPU seconds by process, summed over rounds
 	}
 	var results []sizeResult
 	for i, sp := range specs {
-		res := sizeResult{name: sp.name, dur: make([]time.Duration, len(ways)), ratios: make([][]float64, len(ways))}
+		res := sizeResult{name: sp.name, dur: make([]time.Duration, len(ways)), ratios: make([][]float64, len(ways)), cpu: make([]map[string]float64, len(ways))}
+		for wi := range ways {
+			res.cpu[wi] = map[string]float64{}
+		}
+		// Warm-up, untimed: every way's connections are open and its code
+		// paths run once before the first timed round.
+		for _, w := range ways {
+			if _, err := uploadAll(ctx, *conc, warmSets[i], w.put); err != nil {
+				return fmt.Errorf("%s %s warm-up: %w", sp.name, w.name, err)
+			}
+		}
 		for r := 0; r < *rounds; r++ {
 			batch := sets[i][r*sp.count : (r+1)*sp.count]
 			var took [3]time.Duration
 			var busy [3]float64
 			for k := range ways {
 				wi := (k + r) % len(ways)
-				before := machineCPU()
+				before, procBefore := machineCPU(), processCPU()
 				d, err := uploadAll(ctx, *conc, batch, ways[wi].put)
 				if err != nil {
 					return fmt.Errorf("%s %s round %d: %w", sp.name, ways[wi].name, r+1, err)
 				}
 				busy[wi] = machineCPU().busySince(before)
+				for k, v := range processCPU() {
+					res.cpu[wi][k] += v - procBefore[k]
+				}
 				took[wi] = d
 				res.dur[wi] += d
 			}
@@ -218,6 +236,13 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 			res.bytes += float64(len(p.body))
 		}
 		res.count = len(sets[i])
+		line := fmt.Sprintf("%-6s CPU ms per photo (this process, i.e. API or raw client / minio / postgres):", sp.name)
+		for wi, w := range ways {
+			c := res.cpu[wi]
+			per := func(k string) float64 { return 1000 * c[k] / float64(res.count) }
+			line += fmt.Sprintf("  %s %.2f / %.2f / %.2f", w.name, per("self"), per("minio"), per("postgres"))
+		}
+		fmt.Fprintln(stdout, line)
 		results = append(results, res)
 	}
 	if *cpuProfile != "" {
@@ -569,4 +594,49 @@ func (t cpuTimes) busySince(before cpuTimes) float64 {
 		return (t.busy - before.busy) / d
 	}
 	return 0
+}
+
+// processCPU is the CPU time (user + system, seconds) used so far by this
+// process and by every minio and postgres process on the machine, to say
+// where the time of a way went.
+func processCPU() map[string]float64 {
+	out := map[string]float64{}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	self := strconv.Itoa(os.Getpid())
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		open, closing := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		comm := string(b[open+1 : closing])
+		name := ""
+		switch {
+		case e.Name() == self:
+			name = "self"
+		case strings.HasPrefix(comm, "minio"):
+			name = "minio"
+		case comm == "postgres":
+			name = "postgres"
+		default:
+			continue
+		}
+		f := strings.Fields(string(b[closing+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		out[name] += (ut + st) / 100 // USER_HZ
+	}
+	return out
 }

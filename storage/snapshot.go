@@ -2,10 +2,15 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"fieldvisit/domain"
 )
@@ -60,49 +65,129 @@ func scopeWalk(scope domain.HouseholdScope, today domain.Date) snapshotScope {
 // reused T, to each.
 //
 // On PostgreSQL the query is planned for its actual arguments every time
-// (plan_cache_mode, for this transaction only): after five executions of a
-// prepared statement PostgreSQL may switch to a generic plan, and with the
-// region prefix unknown it guesses the scope is tiny and walks every
+// (plan_cache_mode, for this transaction only): a prepared statement may
+// switch to a generic plan after five executions, and with the region
+// prefix unknown PostgreSQL guesses the scope is tiny and walks every
 // household of the table for each pairing (72 ms instead of 4 ms for a
 // page of 2,000 members, measured).
 func eachRow[T any](ctx context.Context, s *Store, entity, query string, args []any, fields func(*T) []any, each func(*T) error) error {
-	run := func(db *gorm.DB) error {
-		rows, err := db.Raw(query, args...).Rows()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var v, zero T
-		dst := fields(&v)
-		for rows.Next() {
-			// Zeroed first: a scanner may reuse what a field holds (a JSON
-			// slice would share its array with the previous row).
-			v = zero
-			if err := rows.Scan(dst...); err != nil {
-				return err
-			}
-			if err := each(&v); err != nil {
-				return callerError{err}
-			}
-		}
-		return rows.Err()
-	}
 	var err error
 	if s.dialect == Postgres {
-		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
+		err = s.nativePostgres(ctx, func(conn *pgx.Conn) error {
+			tx, err := conn.Begin(ctx)
+			if err != nil {
 				return err
 			}
-			return run(tx)
+			defer tx.Rollback(ctx)
+			if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, numberedPlaceholders(query), args...)
+			if err != nil {
+				return err
+			}
+			if err := scanEach(rows, nativeTargets, fields, each); err != nil {
+				rows.Close()
+				return err
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
 		})
 	} else {
-		err = run(s.db.WithContext(ctx))
+		var rows *sql.Rows
+		if rows, err = s.db.WithContext(ctx).Raw(query, args...).Rows(); err == nil {
+			defer rows.Close()
+			err = scanEach(rows, nil, fields, each)
+		}
 	}
 	var ce callerError
 	if errors.As(err, &ce) {
 		return ce.err
 	}
 	return translate(err, entity)
+}
+
+// rowScanner is what database/sql's and pgx's result sets share.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+func scanEach[T any](rows rowScanner, targets func([]any) []any, fields func(*T) []any, each func(*T) error) error {
+	var v, zero T
+	dst := fields(&v)
+	if targets != nil {
+		dst = targets(dst)
+	}
+	for rows.Next() {
+		// Zeroed first: a scanner may reuse what a field holds (a JSON
+		// slice would share its array with the previous row).
+		v = zero
+		if err := rows.Scan(dst...); err != nil {
+			return err
+		}
+		if err := each(&v); err != nil {
+			return callerError{err}
+		}
+	}
+	return rows.Err()
+}
+
+// nativePostgres runs fn on a pooled connection's own pgx handle: scanning
+// through database/sql converts every value twice (a UUID is formatted as
+// text by the driver and parsed back by uuid.Scan), which was most of a
+// snapshot page's CPU.
+func (s *Store) nativePostgres(ctx context.Context, fn func(*pgx.Conn) error) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("storage: PostgreSQL connection is a %T, not pgx", driverConn)
+		}
+		return fn(c.Conn())
+	})
+}
+
+// nativeTargets lets pgx scan UUIDs as their 16 bytes (uuid.UUID would
+// otherwise be scanned through its text form).
+func nativeTargets(dst []any) []any {
+	out := make([]any, len(dst))
+	for i, d := range dst {
+		if u, ok := d.(*uuid.UUID); ok {
+			out[i] = (*[16]byte)(u)
+		} else {
+			out[i] = d
+		}
+	}
+	return out
+}
+
+// numberedPlaceholders turns ? into $1, $2, … (what GORM does for the
+// queries it sends); the snapshot queries have no ? inside literals.
+func numberedPlaceholders(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // callerError carries an error of the row callback through the

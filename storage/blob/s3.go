@@ -1,8 +1,10 @@
 package blob
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -48,11 +50,21 @@ type S3Config struct {
 //     nothing. The header is signed, so it also covers the body in transit,
 //     which is why the body itself goes as UNSIGNED-PAYLOAD instead of being
 //     hashed a second time for a streaming signature.
-//   - by us: the body goes through a hashing reader that holds back its last
-//     bytes until it has seen the end of the body and checked size and hash;
-//     on a mismatch it fails the read instead, so the server gets a short
-//     body and stores nothing, and Put returns ErrSizeMismatch or
-//     ErrHashMismatch exactly as before.
+//   - by us: the body goes through a reader that holds back its last bytes
+//     until it has seen the end of the body and checked its size (and, when
+//     the server does not check it, its hash); on a mismatch it fails the
+//     read instead, so the server gets a short body and stores nothing, and
+//     Put returns ErrSizeMismatch or ErrHashMismatch exactly as before. The
+//     size check is ours alone: a body longer than declared whose first
+//     bytes hash right would pass the server.
+//
+// Whether the server checks the header is probed once, by NewS3: a PUT
+// whose header does not match its body must be refused (S3 and MinIO do).
+// Then our reader does not hash the body a second time (SHA-256 was the
+// API's largest CPU cost per uploaded byte, B3) and the server's refusal
+// (BadDigest, XAmzContentChecksumMismatch) is our ErrHashMismatch. A server
+// that stores the probe anyway, or a probe that fails for any other reason,
+// leaves the hashing on.
 //
 // Any other Put (no declared hash, size unknown or zero, or larger than a
 // single PUT may be) uploads the body to a temporary object under ".tmp/"
@@ -81,6 +93,10 @@ type S3 struct {
 	checksummed *minio.Client
 	bucket      string
 	partSize    uint64
+	// serverChecksums: the server was seen to refuse a body that does not
+	// match its x-amz-checksum-sha256, so the direct Put leaves the hash
+	// check to it (probeChecksums).
+	serverChecksums bool
 }
 
 var _ Store = (*S3)(nil)
@@ -118,7 +134,29 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 			return nil, s.mapErr(ctx, "create bucket", s.bucket, err)
 		}
 	}
+	s.serverChecksums = s.probeChecksums(ctx)
 	return s, nil
+}
+
+// probeChecksums reports whether the server refuses a PutObject whose body
+// does not match its x-amz-checksum-sha256. Anything else (the probe is
+// stored, or fails another way) answers false, which keeps our own hashing.
+func (s *S3) probeChecksums(ctx context.Context) bool {
+	key := s3TmpPrefix + "checksum-probe-" + randomHex(8)
+	body := []byte("fieldvisit: does this server check x-amz-checksum-sha256?")
+	wrong := sha256.Sum256([]byte("not the probe's body"))
+	_, err := s.checksummed.PutObject(ctx, s.bucket, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{
+		ContentType:          "application/octet-stream",
+		UserMetadata:         map[string]string{s3ChecksumSHA: base64.StdEncoding.EncodeToString(wrong[:])},
+		DisableMultipart:     true,
+		DisableContentSha256: true,
+	})
+	if err == nil { // stored: the header is ignored here
+		s.removeTemp(ctx, key)
+		return false
+	}
+	code := minio.ToErrorResponse(err).Code
+	return code == "BadDigest" || code == "XAmzContentChecksumMismatch"
 }
 
 // newS3 builds the client without talking to the server.
@@ -225,7 +263,11 @@ func (s *S3) putDirect(ctx context.Context, key string, r io.Reader, size int64,
 	if err != nil {
 		return Info{}, fmt.Errorf("%w: declared sha256 %q: %w", ErrInvalidKey, wantSHA256, err)
 	}
-	sr := &sealedReader{hr: newHashingReader(r, size), want: wantSHA256}
+	hr := newHashingReader(r, size)
+	if s.serverChecksums {
+		hr.h = nil // the server checks the hash (probeChecksums); we check the size
+	}
+	sr := &sealedReader{hr: hr, want: wantSHA256}
 	up, err := s.checksummed.PutObject(ctx, s.bucket, key, sr, size, minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
 		UserMetadata: map[string]string{
@@ -243,8 +285,8 @@ func (s *S3) putDirect(ctx context.Context, key string, r io.Reader, size int64,
 	}
 	if err != nil {
 		if er := (minio.ErrorResponse{}); errors.As(err, &er) && (er.Code == "BadDigest" || er.Code == "XAmzContentChecksumMismatch") {
-			// Not expected (sealedReader checked first), but if the server
-			// saw other bytes than we hashed it stored nothing either.
+			// The server's hash check (ours too, when it runs, would have
+			// cut the body short first): it stored nothing.
 			return Info{}, fmt.Errorf("blob: put %q: %w: %w", key, ErrHashMismatch, err)
 		}
 		return Info{}, s.mapErr(ctx, "put", key, err)
@@ -261,7 +303,9 @@ func (s *S3) putDirect(ctx context.Context, key string, r io.Reader, size int64,
 
 // sealedReader passes a body of known size through a hashingReader but
 // never hands out its last bytes before checking them: once the declared
-// size has been read it makes sure the body ends there and hashes to want.
+// size has been read it makes sure the body ends there and hashes to want
+// (the hash only when the hashingReader hashes: h is nil when the server
+// checks it).
 // On a mismatch the read fails instead (mismatch says why), so the request
 // carrying the body is cut short and the server stores nothing.
 type sealedReader struct {
@@ -303,9 +347,11 @@ func (sr *sealedReader) Read(p []byte) (int, error) {
 	} else if err != io.EOF {
 		return 0, err
 	}
-	if sum := hex.EncodeToString(sr.hr.h.Sum(nil)); sum != sr.want {
-		sr.mismatch = fmt.Errorf("%w: declared %s, got %s", ErrHashMismatch, sr.want, sum)
-		return 0, sr.mismatch
+	if sr.hr.h != nil {
+		if sum := hex.EncodeToString(sr.hr.h.Sum(nil)); sum != sr.want {
+			sr.mismatch = fmt.Errorf("%w: declared %s, got %s", ErrHashMismatch, sr.want, sum)
+			return 0, sr.mismatch
+		}
 	}
 	sr.done = true
 	return n, io.EOF

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/ed25519"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +94,46 @@ func TestKeyRotation(t *testing.T) {
 	svcRetired := NewService(store, retired, nil, Config{}, func() time.Time { return now })
 	if _, err := svcRetired.Authenticate(context.Background(), tokOld); domain.ErrorCode(err) != domain.CodeUnauthorized {
 		t.Fatalf("token of a removed key: want unauthorized, got %v", err)
+	}
+}
+
+// TestVerifiedTokensStillExpire: a token verified once is not verified
+// again (VerifyToken remembers it), but it still expires, another token
+// is still checked in full, and the account is still reloaded each time.
+func TestVerifiedTokensStillExpire(t *testing.T) {
+	keys, err := LoadOrCreateKeyRing(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := domain.User{ID: uuid.New(), Username: "c", Role: domain.RoleCadre, Active: true, RegionPath: "/r/"}
+	store := userStore{users: map[uuid.UUID]domain.User{u.ID: u}}
+	now := time.Now()
+	svc := NewService(store, keys, nil, Config{}, func() time.Time { return now })
+	tok, err := svc.issue(u, "phone", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 2; i++ { // the second time from memory
+		if p, err := svc.Authenticate(ctx, tok); err != nil || p.UserID != u.ID || p.DeviceID != "phone" {
+			t.Fatalf("authenticate #%d: %+v, %v", i+1, p, err)
+		}
+	}
+	// Another signature on the same claims is another token.
+	forged := tok[:len(tok)-4] + map[bool]string{true: "AAAA", false: "BBBB"}[!strings.HasSuffix(tok, "AAAA")]
+	if _, err := svc.Authenticate(ctx, forged); domain.ErrorCode(err) != domain.CodeUnauthorized {
+		t.Fatalf("forged signature: want unauthorized, got %v", err)
+	}
+	// The account is reloaded on every request, token remembered or not.
+	off := u
+	off.Active = false
+	store.users[u.ID] = off
+	if _, err := svc.Authenticate(ctx, tok); domain.ErrorCode(err) != domain.CodeUnauthorized {
+		t.Fatalf("deactivated account: want unauthorized, got %v", err)
+	}
+	store.users[u.ID] = u
+	now = now.Add(16 * time.Minute) // past the 15-minute lifetime and the leeway
+	if _, err := svc.Authenticate(ctx, tok); domain.ErrorCode(err) != domain.CodeUnauthorized {
+		t.Fatalf("expired token: want unauthorized, got %v", err)
 	}
 }

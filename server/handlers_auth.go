@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fieldvisit/auth"
 	"fieldvisit/domain"
 )
 
@@ -86,6 +87,46 @@ func (h *handlers) authenticate(c *gin.Context) {
 	p.RequestID = requestID(c)
 	c.Set(ctxPrincipal, p)
 	c.Next()
+}
+
+// authenticateToken is authenticate without reloading the account: it
+// checks the bearer token's signature and claims only, and a handler behind
+// it must get the caller from accountCheck before it acts (the photo
+// upload reloads the account while it reads the photo's state).
+func (h *handlers) authenticateToken(c *gin.Context) {
+	hdr := c.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(hdr, "Bearer ")
+	if !ok || token == "" {
+		writeError(c, domain.Unauthorized("missing bearer token"))
+		return
+	}
+	t, err := h.Auth.VerifyToken(strings.TrimSpace(token))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Set(ctxToken, t)
+	c.Next()
+}
+
+// accountCheck returns the check of the account behind a token that
+// authenticateToken verified: it reloads the account (refusing one that
+// is gone or deactivated, as authenticate does) and puts the caller on the
+// context. Call it from the request's goroutine.
+func (h *handlers) accountCheck(c *gin.Context) func() (domain.Principal, error) {
+	return func() (domain.Principal, error) {
+		t, ok := c.Get(ctxToken)
+		if !ok {
+			return domain.Principal{}, domain.Unauthorized("missing bearer token")
+		}
+		p, err := h.Auth.Principal(c.Request.Context(), t.(auth.Token))
+		if err != nil {
+			return domain.Principal{}, err
+		}
+		p.RequestID = requestID(c)
+		c.Set(ctxPrincipal, p)
+		return p, nil
+	}
 }
 
 func principalOf(c *gin.Context) (domain.Principal, bool) {

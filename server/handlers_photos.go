@@ -16,28 +16,39 @@ import (
 )
 
 // putPhoto takes a whole photo as the raw body. The body is streamed to
-// the store; nothing here holds it.
+// the store; nothing here holds it. It runs behind authenticateToken: the
+// service reloads the caller's account (accountCheck) while it reads the
+// photo's state.
 func (h *handlers) putPhoto(c *gin.Context) {
+	who := h.accountCheck(c)
+	// A refused account answers 401 before anything else, as behind
+	// authenticate.
+	refuse := func(err error) {
+		if _, aerr := who(); aerr != nil {
+			err = aerr
+		}
+		writeError(c, err)
+	}
 	id, err := pathID(c, "id", "photo")
 	if err != nil {
-		writeError(c, err)
+		refuse(err)
 		return
 	}
 	q := queryParams{c: c}
 	visitID := q.uuid("visit_id")
 	if err := q.fe.Err(); err != nil {
-		writeError(c, err)
+		refuse(err)
 		return
 	}
 	max := h.Photos.Config().MaxSize
 	if c.Request.ContentLength > max {
-		writeError(c, tooLargeBody(max))
+		refuse(tooLargeBody(max))
 		return
 	}
 	d := photos.Declared{PhotoID: id, SHA256: c.GetHeader("X-Content-SHA256"), ContentType: c.GetHeader("Content-Type"),
 		Size: c.Request.ContentLength, VisitID: visitID}
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, max)
-	ph, created, err := h.Photos.Put(c.Request.Context(), principal(c), d, body)
+	ph, created, err := h.Photos.PutAs(c.Request.Context(), who, d, body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -18,6 +18,7 @@ import (
 const (
 	ctxRequestID = "fieldvisit.request_id"
 	ctxPrincipal = "fieldvisit.principal"
+	ctxToken     = "fieldvisit.token" // auth.Token, set by authenticateToken
 	ctxLogger    = "fieldvisit.logger"
 )
 

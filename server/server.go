@@ -140,7 +140,9 @@ func New(d Deps) http.Handler {
 	a.GET("/visits", h.listVisits)
 	a.GET("/visits/:id", h.getVisit)
 	a.GET("/conflicts", h.listConflicts)
-	a.PUT("/photos/:id", h.putPhoto)
+	// The upload checks the token here and reloads the account itself,
+	// alongside its first query (PutAs).
+	api.PUT("/photos/:id", h.authenticateToken, h.putPhoto)
 	a.GET("/photos/:id", h.getPhoto)
 	a.GET("/photos/:id/content", h.photoContent)
 	a.GET("/photos/:id/thumbnail", h.photoThumbnail)

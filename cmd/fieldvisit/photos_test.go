@@ -489,3 +489,39 @@ func TestPhotosReconcileCommand(t *testing.T) {
 		t.Error("an unknown photos subcommand must fail")
 	}
 }
+
+// TestPhotoUploadRefusesDeactivatedAccount: the upload reloads the caller's
+// account alongside its first query instead of before it (PutAs), and a
+// deactivated account is still refused at once, whatever else is wrong
+// with the request, and nothing is stored.
+func TestPhotoUploadRefusesDeactivatedAccount(t *testing.T) {
+	photoStores(t, func(t *testing.T, e *testEnv) {
+		tok := e.login(t, "cadre-a")
+		var me wire.User
+		e.do(t, "GET", "/api/v1/me", tok, nil).json(t, &me)
+		img := testJPEG(t, 7, time.Date(2026, 11, 20, 9, 40, 0, 0, domain.Shanghai), nil)
+		if r := e.putPhoto(t, tok, uuid.New(), img, sha256Hex(img), "image/jpeg", ""); r.Status != http.StatusCreated {
+			t.Fatalf("upload while active: %d %s", r.Status, r.Body)
+		}
+		admin := e.login(t, "admin")
+		if r := e.do(t, "PATCH", "/api/v1/users/"+me.ID.String(), admin, map[string]any{"active": false}); r.Status != http.StatusOK {
+			t.Fatalf("deactivating: %d %s", r.Status, r.Body)
+		}
+		other := testJPEG(t, 8, time.Date(2026, 11, 20, 9, 40, 0, 0, domain.Shanghai), nil)
+		for name, r := range map[string]response{
+			"good upload":   e.putPhoto(t, tok, uuid.New(), other, sha256Hex(other), "image/jpeg", ""),
+			"bad hash":      e.putPhoto(t, tok, uuid.New(), other, "not-a-hash", "image/jpeg", ""),
+			"bad visit id":  e.putPhoto(t, tok, uuid.New(), other, sha256Hex(other), "image/jpeg", "?visit_id=nope"),
+			"bad photo id":  e.rawRequest(t, "PUT", "/api/v1/photos/nope", tok, map[string]string{"Content-Type": "image/jpeg", "X-Content-SHA256": sha256Hex(other)}, other),
+			"no token":      e.putPhoto(t, "", uuid.New(), other, sha256Hex(other), "image/jpeg", ""),
+			"garbled token": e.putPhoto(t, tok+"x", uuid.New(), other, sha256Hex(other), "image/jpeg", ""),
+		} {
+			if r.Status != http.StatusUnauthorized {
+				t.Errorf("%s by a deactivated account: %d %s, want 401", name, r.Status, r.Body)
+			}
+		}
+		if n := e.count(t, "photos"); n != 1 {
+			t.Errorf("%d photo rows, want the 1 uploaded while active", n)
+		}
+	})
+}

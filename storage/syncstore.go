@@ -299,10 +299,3 @@ func (s *Store) HouseholdByID(ctx context.Context, id uuid.UUID) (domain.Househo
 	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
 	return toDomainHousehold(row), translate(err, "household")
 }
-
-// MemberByID returns a member by id without scope.
-func (s *Store) MemberByID(ctx context.Context, id uuid.UUID) (domain.Member, error) {
-	var row memberRow
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	return toDomainMember(row), translate(err, "member")
-}

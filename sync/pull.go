@@ -101,8 +101,12 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 	if err != nil {
 		return "", false, err
 	}
+	now, err := pl.current(ctx, changes)
+	if err != nil {
+		return "", false, err
+	}
 	for _, ch := range changes {
-		if err := pl.feed(ctx, ch); err != nil {
+		if err := pl.feed(ctx, ch, now); err != nil {
 			return "", false, err
 		}
 	}
@@ -211,37 +215,64 @@ func (pl puller) inScope(ctx context.Context, id uuid.UUID) (domain.Household, b
 	return h, err == nil, err
 }
 
-// feed emits the current state behind one feed row.
-func (pl puller) feed(ctx context.Context, ch storage.Change) error {
+// currentState is what the records behind a page of feed rows are now,
+// read a few queries per page rather than one or two per row.
+type currentState struct {
+	visits     map[uuid.UUID]domain.Visit
+	members    map[uuid.UUID]domain.Member
+	households map[uuid.UUID]domain.Household // only those in the caller's scope
+}
+
+func (pl puller) current(ctx context.Context, changes []storage.Change) (currentState, error) {
+	var now currentState
+	var visits, members, households []uuid.UUID
+	for _, ch := range changes {
+		switch {
+		case ch.Entity == wire.EntityVisit:
+			visits = append(visits, ch.EntityID)
+		case ch.Entity == wire.EntityMember && ch.Op != wire.OpDelete:
+			members = append(members, ch.EntityID)
+		case ch.Entity == wire.EntityHousehold:
+			households = append(households, ch.EntityID)
+		}
+	}
 	st := pl.svc.store
+	var err error
+	if now.visits, err = st.CurrentVisits(ctx, visits); err != nil {
+		return now, err
+	}
+	if now.members, err = st.MembersByID(ctx, members); err != nil {
+		return now, err
+	}
+	for _, m := range now.members {
+		households = append(households, m.HouseholdID)
+	}
+	now.households, err = st.HouseholdsInScope(ctx, pl.scope, pl.today, households)
+	return now, err
+}
+
+// feed emits the current state behind one feed row.
+func (pl puller) feed(ctx context.Context, ch storage.Change, now currentState) error {
 	switch ch.Entity {
 	case wire.EntityVisit:
-		v, err := st.Visit(ctx, ch.EntityID)
-		if err != nil {
-			return ignoreMissing(err)
+		if v, ok := now.visits[ch.EntityID]; ok {
+			return pl.visit(v)
 		}
-		return pl.visit(v)
+		return nil
 	case wire.EntityHousehold:
-		h, ok, err := pl.inScope(ctx, ch.EntityID)
-		if err != nil || !ok {
-			return err
+		if h, ok := now.households[ch.EntityID]; ok {
+			return pl.household(h)
 		}
-		return pl.household(h)
+		return nil
 	case wire.EntityMember:
-		if ch.Op == wire.OpDelete {
+		m, ok := now.members[ch.EntityID]
+		if ch.Op == wire.OpDelete || !ok {
 			return pl.tombstone(wire.EntityMember, ch.EntityID, ch.HouseholdID, ch.Version)
 		}
-		m, err := st.MemberByID(ctx, ch.EntityID)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			return pl.tombstone(wire.EntityMember, ch.EntityID, ch.HouseholdID, ch.Version)
+		if _, ok := now.households[m.HouseholdID]; ok {
+			return pl.member(m)
 		}
-		if err != nil {
-			return err
-		}
-		if _, ok, err := pl.inScope(ctx, m.HouseholdID); err != nil || !ok {
-			return err
-		}
-		return pl.member(m)
+		return nil
 	case wire.EntityPairing:
 		return pl.pairingChange(ctx, ch)
 	}

@@ -171,13 +171,89 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	b4 := pullDur.Seconds() / selDur.Seconds()
 
+	// B4 incremental (no goal in the issue): a phone that has synced pulls
+	// the feed after a supervisor edited every one of its households, vs
+	// raw SQL reading the same feed rows and households.
+	_, synced, err := benchPullFrom(srv.URL, fx.pullToken, "")
+	if err != nil {
+		return err
+	}
+	feedFrom, err := app.Store.SequenceChanges(ctx)
+	if err != nil {
+		return err
+	}
+	if err := benchEditHouseholds(ctx, app.Store, fx.pullHouseholds); err != nil {
+		return err
+	}
+	var incDur, incSelDur time.Duration
+	var incPulled int
+	for i := 0; i < *pullRounds; i++ {
+		start := time.Now()
+		n, _, err := benchPullFrom(srv.URL, fx.pullToken, synced)
+		if err != nil {
+			return err
+		}
+		incDur += time.Since(start)
+		incPulled = n
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			return err
+		}
+		start = time.Now()
+		_, err = rawFeed(ctx, conn, fx.pullCadre, feedFrom)
+		incSelDur += time.Since(start)
+		conn.Close(ctx)
+		if err != nil {
+			return err
+		}
+	}
+
 	fmt.Fprintf(stdout, "| bench | measured | raw ceiling (same run) | ratio | goal |\n|---|---|---|---|---|\n")
 	fmt.Fprintf(stdout, "| B1 push ingest, 4 phones × 500-visit batches | %.0f visits/s | %.0f rows/s (INSERT … ON CONFLICT, 500-row statements, 4 conns) | %.2f | ≥ 0.33 |\n", pushRate, rawRate, b1)
 	fmt.Fprintf(stdout, "| B2 replay of a batch vs its first push | %.1f ms | %.1f ms | %.3f | ≤ 0.10 |\n",
 		replayDur.Seconds()/3*1000, pushDur.Seconds()/float64(*rounds)*1000, b2)
 	fmt.Fprintf(stdout, "| B4 fresh phone full pull (%d records) vs raw SELECT | %.1f ms | %.1f ms | %.2f× | ≤ 1.5× |\n",
 		pulled, pullDur.Seconds()/float64(*pullRounds)*1000, selDur.Seconds()/float64(*pullRounds)*1000, b4)
+	fmt.Fprintf(stdout, "| B4 incremental pull (%d changes) vs raw SELECT of the feed rows and records | %.1f ms | %.1f ms | %.2f× | — |\n",
+		incPulled, incDur.Seconds()/float64(*pullRounds)*1000, incSelDur.Seconds()/float64(*pullRounds)*1000, incDur.Seconds()/incSelDur.Seconds())
 	return nil
+}
+
+// benchEditHouseholds gives each household a new address, one edit (and
+// feed row) each, as a supervisor's edits would.
+func benchEditHouseholds(ctx context.Context, st *storage.Store, ids []uuid.UUID) error {
+	for _, id := range ids {
+		h, err := st.HouseholdByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		from := h.Version
+		h.Address, h.Version, h.UpdatedAt = "基准县某村新址", h.Version+1, time.Now().UTC()
+		if err := st.SaveHouseholdDetails(ctx, h, from, uuid.Nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawFeed is the ceiling for the incremental pull: the cadre's feed rows
+// after seq with the households they name.
+func rawFeed(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID, after int64) (int, error) {
+	rows, err := conn.Query(ctx, `SELECT c.seq, h.* FROM changes c JOIN households h ON h.county_id = c.county_id AND h.id = c.entity_id
+		JOIN pairings p ON p.county_id = h.county_id AND p.household_id = h.id AND p.cadre_id = $1 AND p.end_on IS NULL
+		WHERE c.seq > $2 AND c.entity = 'household' ORDER BY c.seq`, cadre, after)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if _, err := rows.Values(); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, rows.Err()
 }
 
 type benchFix struct {
@@ -187,6 +263,8 @@ type benchFix struct {
 	county     uuid.UUID
 	pullCadre  uuid.UUID
 	pullToken  string
+	// the households paired with the pulling cadre
+	pullHouseholds []uuid.UUID
 }
 
 // benchFixture builds a county with four pushing cadres (one household
@@ -257,7 +335,7 @@ func benchFixture(ctx context.Context, app *App, n int) (benchFix, error) {
 	}
 	fx.pullCadre = pc.ID
 	for i := 0; i < n; i++ {
-		addHousehold(pc, 3)
+		fx.pullHouseholds = append(fx.pullHouseholds, addHousehold(pc, 3))
 	}
 	if err := st.ApplyImport(ctx, plan); err != nil {
 		return fx, err
@@ -308,21 +386,28 @@ func benchPush(base, token, key string, body []byte) error {
 // the cursor from the page's tail without decoding every record: B4
 // measures the server, not this client's JSON decoder.
 func benchPull(base, token string) (int, error) {
-	cursor, count := "", 0
+	n, _, err := benchPullFrom(base, token, "")
+	return n, err
+}
+
+// benchPullFrom pulls from cursor until has_more is false and returns the
+// number of changes and the last cursor.
+func benchPullFrom(base, token, cursor string) (int, string, error) {
+	count := 0
 	for {
 		req, _ := http.NewRequest("GET", base+"/api/v1/sync/pull?limit=2000&cursor="+url.QueryEscape(cursor), nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		body, err := io.ReadAll(res.Body)
 		res.Body.Close()
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		if res.StatusCode != 200 {
-			return 0, fmt.Errorf("pull: %d %.200s", res.StatusCode, body)
+			return 0, "", fmt.Errorf("pull: %d %.200s", res.StatusCode, body)
 		}
 		count += bytes.Count(body, []byte(`{"entity":`))
 		var tail struct {
@@ -331,11 +416,11 @@ func benchPull(base, token string) (int, error) {
 		}
 		i := bytes.LastIndex(body, []byte(`],"cursor":`))
 		if i < 0 || json.Unmarshal(append([]byte("{"), body[i+2:]...), &tail) != nil {
-			return 0, fmt.Errorf("pull: unexpected page end %.200s", body[max(0, len(body)-200):])
+			return 0, "", fmt.Errorf("pull: unexpected page end %.200s", body[max(0, len(body)-200):])
 		}
 		cursor = tail.Cursor
 		if !tail.HasMore {
-			return count, nil
+			return count, cursor, nil
 		}
 	}
 }

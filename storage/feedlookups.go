@@ -1,0 +1,88 @@
+package storage
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"fieldvisit/domain"
+)
+
+// A pull page of the change feed names up to 2,000 records; these read
+// their current state a few hundred ids per query instead of one query a
+// change.
+
+const lookupChunk = 500
+
+// byIDs runs query (ending in "id IN ?") for each chunk of ids and
+// collects the rows.
+func byIDs[R any](ctx context.Context, s *Store, entity, query string, args []any, ids []uuid.UUID) ([]R, error) {
+	var out []R
+	for _, part := range chunks(uniqueIDs(ids), lookupChunk) {
+		var rows []R
+		if err := s.db.WithContext(ctx).Raw(query, append(append([]any{}, args...), part)...).Scan(&rows).Error; err != nil {
+			return nil, translate(err, entity)
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+func uniqueIDs(ids []uuid.UUID) []uuid.UUID {
+	seen := make(map[uuid.UUID]bool, len(ids))
+	out := make([]uuid.UUID, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// CurrentVisits returns the visits among ids that exist, deleted ones
+// included, by id, without locking them (VisitsByID is the push's locked
+// read).
+func (s *Store) CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error) {
+	rows, err := byIDs[visitRow](ctx, s, "visit", "SELECT * FROM visits WHERE id IN ?", nil, ids)
+	out := make(map[uuid.UUID]domain.Visit, len(rows))
+	for _, r := range rows {
+		out[r.ID] = toDomainVisit(r)
+	}
+	return out, err
+}
+
+// eachByID runs query (ending in "IN") for each chunk of ids, with the
+// chunk's placeholders appended, and hands every row to each.
+func eachByID[T any](ctx context.Context, s *Store, entity, query string, args []any, ids []uuid.UUID, fields func(*T) []any, each func(*T)) error {
+	for _, part := range chunks(uniqueIDs(ids), lookupChunk) {
+		q := query + " (?" + strings.Repeat(", ?", len(part)-1) + ")"
+		a := append([]any{}, args...)
+		for _, id := range part {
+			a = append(a, id)
+		}
+		if err := eachRow(ctx, s, entity, q, a, fields, func(r *T) error { each(r); return nil }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MembersByID returns the members among ids that exist, by id.
+func (s *Store) MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Member, error) {
+	out := make(map[uuid.UUID]domain.Member, len(ids))
+	err := eachByID(ctx, s, "member", "SELECT "+qualified("m", memberColumns)+" FROM members m WHERE m.id IN", nil, ids,
+		(*memberRow).fields, func(r *memberRow) { out[r.ID] = toDomainMember(*r) })
+	return out, err
+}
+
+// HouseholdsInScope returns the households among ids that lie in scope on
+// today, by id.
+func (s *Store) HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error) {
+	w := scopeWalk(scope, today)
+	out := make(map[uuid.UUID]domain.Household, len(ids))
+	err := eachByID(ctx, s, "household", "SELECT "+qualified("h", householdColumns)+" FROM "+w.from+" WHERE "+w.where+" AND h.id IN", w.args, ids,
+		(*householdRow).fields, func(r *householdRow) { out[r.ID] = toDomainHousehold(*r) })
+	return out, err
+}

@@ -70,16 +70,25 @@ func (h *handlers) logout(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// bearerToken is the request's bearer token; without one it answers 401
+// and reports false.
+func bearerToken(c *gin.Context) (string, bool) {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if token = strings.TrimSpace(token); !ok || token == "" {
+		writeError(c, domain.Unauthorized("missing bearer token"))
+		return "", false
+	}
+	return token, true
+}
+
 // authenticate requires a valid bearer access token and puts the caller on
 // the context.
 func (h *handlers) authenticate(c *gin.Context) {
-	hdr := c.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(hdr, "Bearer ")
-	if !ok || token == "" {
-		writeError(c, domain.Unauthorized("missing bearer token"))
+	token, ok := bearerToken(c)
+	if !ok {
 		return
 	}
-	p, err := h.Auth.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+	p, err := h.Auth.Authenticate(c.Request.Context(), token)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -94,13 +103,11 @@ func (h *handlers) authenticate(c *gin.Context) {
 // it must get the caller from accountCheck before it acts (the photo
 // upload reloads the account while it reads the photo's state).
 func (h *handlers) authenticateToken(c *gin.Context) {
-	hdr := c.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(hdr, "Bearer ")
-	if !ok || token == "" {
-		writeError(c, domain.Unauthorized("missing bearer token"))
+	token, ok := bearerToken(c)
+	if !ok {
 		return
 	}
-	t, err := h.Auth.VerifyToken(strings.TrimSpace(token))
+	t, err := h.Auth.VerifyToken(token)
 	if err != nil {
 		writeError(c, err)
 		return

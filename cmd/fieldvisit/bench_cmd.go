@@ -123,8 +123,6 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b2 := (replayDur.Seconds() / 3) / (pushDur.Seconds() / float64(*rounds))
 
 	// B4: a fresh phone's full pull vs raw SQL reading the same rows.
-	var pullDur, selDur time.Duration
-	var pulled int
 	// Statistics as autovacuum would have them on a live database, and one
 	// untimed pull to warm both paths' caches (plans, pages) alike.
 	if conn, err := pgx.Connect(ctx, dbURL); err != nil {
@@ -138,36 +136,16 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := benchPull(srv.URL, fx.pullToken); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
-	for i := 0; i < *pullRounds; i++ {
-		start := time.Now()
-		c, err := benchPull(srv.URL, fx.pullToken)
-		if err != nil {
-			return err
-		}
-		pullDur += time.Since(start)
-		pulled = c
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			return err
-		}
-		start = time.Now()
-		_, err = rawScope(ctx, conn, fx.pullCadre)
-		selDur += time.Since(start)
-		conn.Close(ctx)
-		if err != nil {
-			return err
-		}
+	defer stopProfile()
+	pullDur, selDur, pulled, err := pullVsRaw(ctx, dbURL, *pullRounds,
+		func() (int, error) { return benchPull(srv.URL, fx.pullToken) },
+		func(conn *pgx.Conn) error { _, err := rawScope(ctx, conn, fx.pullCadre); return err })
+	if err != nil {
+		return err
 	}
 	b4 := pullDur.Seconds() / selDur.Seconds()
 
@@ -185,27 +163,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := benchEditHouseholds(ctx, app.Store, fx.pullHouseholds); err != nil {
 		return err
 	}
-	var incDur, incSelDur time.Duration
-	var incPulled int
-	for i := 0; i < *pullRounds; i++ {
-		start := time.Now()
-		n, _, err := benchPullFrom(srv.URL, fx.pullToken, synced)
-		if err != nil {
-			return err
-		}
-		incDur += time.Since(start)
-		incPulled = n
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			return err
-		}
-		start = time.Now()
-		_, err = rawFeed(ctx, conn, fx.pullCadre, feedFrom)
-		incSelDur += time.Since(start)
-		conn.Close(ctx)
-		if err != nil {
-			return err
-		}
+	incDur, incSelDur, incPulled, err := pullVsRaw(ctx, dbURL, *pullRounds,
+		func() (int, error) { n, _, err := benchPullFrom(srv.URL, fx.pullToken, synced); return n, err },
+		func(conn *pgx.Conn) error { _, err := rawFeed(ctx, conn, fx.pullCadre, feedFrom); return err })
+	if err != nil {
+		return err
 	}
 
 	fmt.Fprintf(stdout, "| bench | measured | raw ceiling (same run) | ratio | goal |\n|---|---|---|---|---|\n")
@@ -254,6 +216,49 @@ func rawFeed(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID, after int64) 
 		n++
 	}
 	return n, rows.Err()
+}
+
+// pullVsRaw alternates rounds of pull (through the API) and raw (on a
+// connection opened before its clock starts) and returns their total
+// times and the count of the last pull.
+func pullVsRaw(ctx context.Context, dbURL string, rounds int, pull func() (int, error), raw func(*pgx.Conn) error) (pullDur, rawDur time.Duration, pulled int, err error) {
+	for i := 0; i < rounds; i++ {
+		start := time.Now()
+		if pulled, err = pull(); err != nil {
+			return
+		}
+		pullDur += time.Since(start)
+		var conn *pgx.Conn
+		if conn, err = pgx.Connect(ctx, dbURL); err != nil {
+			return
+		}
+		start = time.Now()
+		err = raw(conn)
+		rawDur += time.Since(start)
+		conn.Close(ctx)
+		if err != nil {
+			return
+		}
+	}
+	return
+}
+
+// startCPUProfile profiles this process into path until stop is called
+// (more than once is fine); an empty path profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }, nil
 }
 
 type benchFix struct {

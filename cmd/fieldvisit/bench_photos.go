@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,17 +146,11 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	hc := benchHTTPClient(max(*conc, *rssParallel))
 
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 
 	// Throughput: each round uploads its own photos three ways, the order
 	// rotating from round to round so that no way always goes first.
@@ -245,9 +238,7 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stdout, line)
 		results = append(results, res)
 	}
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	srv.Close()
 	appClosed = true
 	app.Close()

@@ -373,7 +373,8 @@ func (s *Service) Principal(ctx context.Context, t Token) (domain.Principal, err
 	if !u.Active {
 		return domain.Principal{}, domain.Unauthorized("account disabled")
 	}
-	return domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath, DeviceID: t.DeviceID}, nil
+	return domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath, DeviceID: t.DeviceID,
+		Duties: u.Duties}, nil
 }
 
 func (s *Service) issue(u domain.User, deviceID string, now time.Time) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -347,9 +348,21 @@ func (c *Client) Household(id uuid.UUID) (wire.Household, bool) {
 // Members lists the members of a household on the phone.
 func (c *Client) Members(householdID uuid.UUID) []wire.Member {
 	var out []wire.Member
-	c.each(wire.EntityMember, func(f *fields) {
+	c.eachOf(wire.EntityMember, &householdID, func(f *fields) {
 		var m wire.Member
 		if f.decode(&m) == nil && m.HouseholdID == householdID {
+			out = append(out, m)
+		}
+	})
+	return out
+}
+
+// AllMembers lists the members of every household on the phone.
+func (c *Client) AllMembers() []wire.Member {
+	var out []wire.Member
+	c.each(wire.EntityMember, func(f *fields) {
+		var m wire.Member
+		if f.decode(&m) == nil {
 			out = append(out, m)
 		}
 	})
@@ -410,9 +423,16 @@ func (c *Client) RecordJSON(entity string, id uuid.UUID) map[string]json.RawMess
 	return m
 }
 
-func (c *Client) each(entity string, fn func(*fields)) {
+func (c *Client) each(entity string, fn func(*fields)) { c.eachOf(entity, nil, fn) }
+
+// eachOf is each for the records of one household (all when household is
+// nil).
+func (c *Client) eachOf(entity string, household *uuid.UUID, fn func(*fields)) {
 	c.mu.Lock()
-	v := c.st.view(c.cfg.DeviceID)
+	prefix := entity + "/"
+	v := c.st.view(c.cfg.DeviceID, func(k string, hid *uuid.UUID) bool {
+		return strings.HasPrefix(k, prefix) && (household == nil || hid == nil || *hid == *household)
+	})
 	c.mu.Unlock()
 	keys := make([]string, 0, len(v))
 	for k, f := range v {

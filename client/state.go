@@ -173,10 +173,16 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-// view computes what the phone shows for every record, keyed by recKey.
-func (s *state) view(deviceID string) map[string]*fields {
-	out := make(map[string]*fields, len(s.Records))
+// view computes what the phone shows for every record whose key and
+// household want accepts (all when want is nil), keyed by recKey. Only the records wanted
+// are decoded: a town head's phone holds thousands, and reading one
+// record must not decode them all.
+func (s *state) view(deviceID string, want func(key string, householdID *uuid.UUID) bool) map[string]*fields {
+	out := make(map[string]*fields)
 	for k, r := range s.Records {
+		if want != nil && !want(k, r.HouseholdID) {
+			continue
+		}
 		f := &fields{entity: r.Entity, id: r.ID, householdID: r.HouseholdID, version: r.Version}
 		if err := json.Unmarshal(r.Data, &f.m); err != nil || f.m == nil {
 			f.m = map[string]json.RawMessage{}
@@ -193,6 +199,9 @@ func (s *state) view(deviceID string) map[string]*fields {
 		return f
 	}
 	for _, a := range s.Acked {
+		if want != nil && !want(a.Key, a.HouseholdID) {
+			continue
+		}
 		r := s.Records[a.Key]
 		if r != nil && r.Version >= a.Version {
 			continue
@@ -211,7 +220,11 @@ func (s *state) view(deviceID string) map[string]*fields {
 	unacked = append(unacked, s.Outbox...)
 	for _, p := range unacked {
 		ch := p.Change
-		f := get(recKey(ch.Entity, ch.ID), ch.Entity, ch.ID, ch.HouseholdID)
+		key := recKey(ch.Entity, ch.ID)
+		if want != nil && !want(key, ch.HouseholdID) {
+			continue
+		}
+		f := get(key, ch.Entity, ch.ID, ch.HouseholdID)
 		f.apply(ch, s, deviceID)
 	}
 	for k, f := range out {
@@ -224,9 +237,7 @@ func (s *state) view(deviceID string) map[string]*fields {
 
 // viewOne is view for a single record.
 func (s *state) viewOne(key, deviceID string) *fields {
-	// The state of one phone is small; computing the whole view keeps
-	// one code path for reads and edits.
-	f := s.view(deviceID)[key]
+	f := s.view(deviceID, func(k string, _ *uuid.UUID) bool { return k == key })[key]
 	if f == nil || f.deleted {
 		return nil
 	}

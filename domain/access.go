@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -15,6 +16,9 @@ type Principal struct {
 	RegionPath string
 	DeviceID   string
 	RequestID  string
+	// Duties are the cadre's duties (DESIGN §6): each one's region is part
+	// of where they record visits while it is in force.
+	Duties []Duty
 }
 
 // Manages reports whether the caller administers data in their subtree
@@ -34,13 +38,31 @@ func (p Principal) InSubtree(path string) bool {
 // into a WHERE clause, so lists and single reads apply the same rule.
 type HouseholdScope struct {
 	RegionPath string     // subtree prefix the household must lie in
-	CadreID    *uuid.UUID // when set, only households this cadre is paired with now
+	CadreID    *uuid.UUID // when set, only households this cadre is paired with now, or in a duty region
+	Duties     []Duty     // with CadreID: a household in the region of a duty in force that day is in scope too
 	Nothing    bool       // the caller sees no household (an inspector with no task)
+}
+
+// DutyRegions returns the regions of the duties in force on day, sorted
+// and without repeats.
+func (s HouseholdScope) DutyRegions(day Date) []uuid.UUID {
+	var out []uuid.UUID
+	for _, d := range s.Duties {
+		if d.RegionID == nil || !d.ActiveOn(day) || slices.Contains(out, *d.RegionID) {
+			continue
+		}
+		out = append(out, *d.RegionID)
+	}
+	slices.SortFunc(out, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }
 
 // HouseholdScope returns the caller's household visibility:
 //   - admin, supervisor: every household in their region subtree;
-//   - cadre: the households they are paired with now (in their subtree);
+//   - cadre: the households they are paired with now, and those in the
+//     region of a duty in force (a town head's town, a resident's
+//     village: DESIGN §6 has them visit households nobody paired them
+//     with), within their subtree;
 //   - inspector: only the households of their active inspection tasks, which
 //     the inspections feature grants; until then none.
 func (p Principal) HouseholdScope() HouseholdScope {
@@ -49,7 +71,7 @@ func (p Principal) HouseholdScope() HouseholdScope {
 		return HouseholdScope{RegionPath: p.RegionPath}
 	case RoleCadre:
 		id := p.UserID
-		return HouseholdScope{RegionPath: p.RegionPath, CadreID: &id}
+		return HouseholdScope{RegionPath: p.RegionPath, CadreID: &id, Duties: p.Duties}
 	default:
 		return HouseholdScope{Nothing: true}
 	}

@@ -112,6 +112,12 @@ type Pairing struct {
 }
 
 // ActiveOn reports whether the pairing holds on day d.
+// ActiveOn reports whether the duty is in force on day d (from its start,
+// until the day before its end).
+func (d Duty) ActiveOn(day Date) bool {
+	return !day.Before(d.StartOn) && (d.EndOn == nil || day.Before(*d.EndOn))
+}
+
 func (p Pairing) ActiveOn(d Date) bool {
 	return !d.Before(p.StartOn) && (p.EndOn == nil || d.Before(*p.EndOn))
 }

@@ -360,10 +360,8 @@ func diffPhones(a, b *client.Client) string {
 	if d := diffSet("household", a.Households(), b.Households(), func(h wire.Household) uuid.UUID { return h.ID }); d != "" {
 		return d
 	}
-	for _, h := range b.Households() {
-		if d := diffSet("member", a.Members(h.ID), b.Members(h.ID), func(m wire.Member) uuid.UUID { return m.ID }); d != "" {
-			return d
-		}
+	if d := diffSet("member", a.AllMembers(), b.AllMembers(), func(m wire.Member) uuid.UUID { return m.ID }); d != "" {
+		return d
 	}
 	if d := diffSet("pairing", a.Pairings(), b.Pairings(), func(p wire.Pairing) uuid.UUID { return p.ID }); d != "" {
 		return d

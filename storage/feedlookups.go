@@ -86,3 +86,24 @@ func (s *Store) HouseholdsInScope(ctx context.Context, scope domain.HouseholdSco
 		(*householdRow).fields, func(r *householdRow) { out[r.ID] = toDomainHousehold(*r) })
 	return out, err
 }
+
+// HouseholdsInRegions pages, by id, the households within the subtree
+// within that lie in the subtree of any of regions (a scope change's walk;
+// the caller decides what each one's records become).
+func (s *Store) HouseholdsInRegions(ctx context.Context, within string, regions []uuid.UUID, after uuid.UUID, limit int) ([]domain.Household, error) {
+	if len(regions) == 0 || within == "" {
+		return nil, nil
+	}
+	conds := make([]string, len(regions))
+	args := []any{likePrefix(within)}
+	for i, r := range regions {
+		conds[i] = like("h.region_path")
+		args = append(args, likeContains("/"+r.String()+"/"))
+	}
+	q := "SELECT " + qualified("h", householdColumns) + " FROM households h WHERE " + like("h.region_path") +
+		" AND (" + strings.Join(conds, " OR ") + ") AND h.id > ? ORDER BY h.id LIMIT ?"
+	var out []domain.Household
+	err := eachRow(ctx, s, "household", q, append(args, after, limit), (*householdRow).fields,
+		func(r *householdRow) error { out = append(out, toDomainHousehold(*r)); return nil })
+	return out, err
+}

@@ -140,9 +140,25 @@ func scopeHouseholds(q *gorm.DB, scope domain.HouseholdScope, today domain.Date)
 	}
 	q = q.Where(like("households.region_path"), likePrefix(scope.RegionPath))
 	if scope.CadreID != nil {
-		q = q.Where(pairedNow, *scope.CadreID, toSQLDate(today), toSQLDate(today))
+		cond, args := pairedOrDuty("households", scope, today)
+		q = q.Where(cond, args...)
 	}
 	return q
+}
+
+// pairedOrDuty is the condition that a cadre's household (table alias t)
+// is paired with them on today or lies in the region of one of their
+// duties in force: a region's subtree is every path through its id.
+func pairedOrDuty(t string, scope domain.HouseholdScope, today domain.Date) (string, []any) {
+	d := toSQLDate(today)
+	cond := `EXISTS (SELECT 1 FROM pairings p WHERE p.county_id = ` + t + `.county_id AND p.household_id = ` + t + `.id
+	AND p.cadre_id = ? AND p.start_on <= ? AND (p.end_on IS NULL OR p.end_on > ?))`
+	args := []any{*scope.CadreID, d, d}
+	for _, r := range scope.DutyRegions(today) {
+		cond += " OR " + like(t+".region_path")
+		args = append(args, likeContains("/"+r.String()+"/"))
+	}
+	return "(" + cond + ")", args
 }
 
 const pairedNow = `EXISTS (SELECT 1 FROM pairings p WHERE p.county_id = households.county_id AND p.household_id = households.id

@@ -49,6 +49,13 @@ func scopeWalk(scope domain.HouseholdScope, today domain.Date) snapshotScope {
 	if scope.Nothing || scope.RegionPath == "" {
 		return snapshotScope{from: "households h", where: "1 = 0", key: "h.id"}
 	}
+	if scope.CadreID != nil && len(scope.DutyRegions(today)) > 0 {
+		// A cadre with a duty region (a town head's town) walks the
+		// region's households, those paired with them included.
+		cond, args := pairedOrDuty("h", scope, today)
+		return snapshotScope{from: "households h", where: like("h.region_path") + " AND " + cond, key: "h.id",
+			args: append([]any{likePrefix(scope.RegionPath)}, args...)}
+	}
 	if scope.CadreID != nil {
 		d := toSQLDate(today)
 		return snapshotScope{

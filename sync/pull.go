@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -20,12 +21,21 @@ import (
 // missed and repeats are harmless — which is also why a cursor from before
 // members and pairings were walked by household (no H) simply restarts its
 // phase.
+//
+// D is the set of duty regions (DESIGN §6: a town head's town) the phone's
+// data covers. When the caller's duties in force differ from D — a duty
+// began or ended, by an edit or by the calendar — the regions that changed
+// (R) are walked first (RA: the last household done): each of their
+// households arrives whole if it is in scope now, or as tombstones if not.
 type cursor struct {
-	V     int       `json:"v"`
-	Phase int       `json:"p"`
-	H     uuid.UUID `json:"h,omitempty"` // household of After, in the members and pairings phases
-	After uuid.UUID `json:"a,omitempty"`
-	W     int64     `json:"w"`
+	V     int         `json:"v"`
+	Phase int         `json:"p"`
+	H     uuid.UUID   `json:"h,omitempty"` // household of After, in the members and pairings phases
+	After uuid.UUID   `json:"a,omitempty"`
+	W     int64       `json:"w"`
+	D     []uuid.UUID `json:"d,omitempty"`
+	R     []uuid.UUID `json:"r,omitempty"`
+	RA    uuid.UUID   `json:"ra,omitempty"`
 }
 
 const (
@@ -74,6 +84,27 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 	}
 	pl := puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now()), emit: emit}
 	left := limit
+	duties := pl.scope.DutyRegions(pl.today)
+	if cur == "" {
+		c.D = duties
+	} else if !slices.Equal(c.D, duties) {
+		c.R, c.RA, c.D = pl.changedRegions(c.D, duties, c.R), uuid.Nil, duties
+	}
+	if len(c.R) > 0 {
+		n, last, done, err := pl.rescope(ctx, c.R, c.RA, left)
+		if err != nil {
+			return "", false, err
+		}
+		left -= n
+		if !done {
+			c.RA = last
+			return c.encode(), true, nil
+		}
+		c.R, c.RA = nil, uuid.Nil
+		if left <= 0 {
+			return c.encode(), true, nil
+		}
+	}
 	for c.Phase < phaseFeed && left > 0 {
 		n, last, err := pl.snapshot(ctx, c.Phase, storage.ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
@@ -215,6 +246,104 @@ func (pl puller) inScope(ctx context.Context, id uuid.UUID) (domain.Household, b
 	return h, err == nil, err
 }
 
+// changedRegions is the regions whose households must be walked again:
+// those in had or has but not both, with any walk still pending. Only
+// regions of the caller's own duties (past or present) count, so a forged
+// cursor cannot list another region's households.
+func (pl puller) changedRegions(had, has, pending []uuid.UUID) []uuid.UUID {
+	var out []uuid.UUID
+	add := func(r uuid.UUID) {
+		if slices.Contains(out, r) {
+			return
+		}
+		for _, d := range pl.p.Duties {
+			if d.RegionID != nil && *d.RegionID == r {
+				out = append(out, r)
+				return
+			}
+		}
+	}
+	for _, r := range had {
+		if !slices.Contains(has, r) {
+			add(r)
+		}
+	}
+	for _, r := range has {
+		if !slices.Contains(had, r) {
+			add(r)
+		}
+	}
+	for _, r := range pending {
+		add(r)
+	}
+	return out
+}
+
+// rescope walks the households of regions after the household after: one
+// in scope now arrives whole (household and members), one that is not as
+// tombstones. A household's records stay on one page, so a page may pass
+// limit by one household's members. done reports the walk finished.
+func (pl puller) rescope(ctx context.Context, regions []uuid.UUID, after uuid.UUID, limit int) (n int, last uuid.UUID, done bool, err error) {
+	st := pl.svc.store
+	hs, err := st.HouseholdsInRegions(ctx, pl.p.RegionPath, regions, after, limit)
+	if err != nil {
+		return 0, after, false, err
+	}
+	ids := make([]uuid.UUID, len(hs))
+	for i, h := range hs {
+		ids[i] = h.ID
+	}
+	visible, err := st.HouseholdsInScope(ctx, pl.scope, pl.today, ids)
+	if err != nil {
+		return 0, after, false, err
+	}
+	last = after
+	for _, h := range hs {
+		ms, err := st.Members(ctx, h.CountyID, h.ID)
+		if err != nil {
+			return 0, after, false, err
+		}
+		if _, ok := visible[h.ID]; ok {
+			err = pl.whole(h, ms)
+		} else {
+			err = pl.drop(h, ms)
+		}
+		if err != nil {
+			return 0, after, false, err
+		}
+		n, last = n+1+len(ms), h.ID
+		if n >= limit {
+			return n, last, false, nil
+		}
+	}
+	return n, last, len(hs) < limit, nil
+}
+
+// whole emits a household that came into scope with its members.
+func (pl puller) whole(h domain.Household, ms []domain.Member) error {
+	if err := pl.household(h); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := pl.member(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drop emits the tombstones of a household that left the scope and of its
+// members.
+func (pl puller) drop(h domain.Household, ms []domain.Member) error {
+	hid := h.ID
+	for _, m := range ms {
+		if err := pl.tombstone(wire.EntityMember, m.ID, &hid, m.Version); err != nil {
+			return err
+		}
+	}
+	return pl.tombstone(wire.EntityHousehold, h.ID, &hid, h.Version)
+}
+
 // currentState is what the records behind a page of feed rows are now,
 // read a few queries per page rather than one or two per row.
 type currentState struct {
@@ -308,19 +437,11 @@ func (pl puller) pairingChange(ctx context.Context, ch storage.Change) error {
 		return nil
 	}
 	if ok {
-		if err := pl.household(h); err != nil {
-			return err
-		}
 		ms, err := st.Members(ctx, h.CountyID, h.ID)
 		if err != nil {
 			return err
 		}
-		for _, m := range ms {
-			if err := pl.member(m); err != nil {
-				return err
-			}
-		}
-		return nil
+		return pl.whole(h, ms)
 	}
 	full, err := st.HouseholdByID(ctx, pr.HouseholdID)
 	if err != nil {
@@ -330,13 +451,7 @@ func (pl puller) pairingChange(ctx context.Context, ch storage.Change) error {
 	if err != nil {
 		return err
 	}
-	hid := full.ID
-	for _, m := range ms {
-		if err := pl.tombstone(wire.EntityMember, m.ID, &hid, m.Version); err != nil {
-			return err
-		}
-	}
-	return pl.tombstone(wire.EntityHousehold, full.ID, &hid, full.Version)
+	return pl.drop(full, ms)
 }
 
 func ignoreMissing(err error) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"fieldvisit/domain"
+	"fieldvisit/registry"
 	"fieldvisit/wire"
 )
 
@@ -494,4 +497,102 @@ func TestVisitAfterRepairingIsKeptAndFlagged(t *testing.T) {
 	if res.Status != wire.StatusRejected {
 		t.Fatalf("a household never paired must be refused: %+v", res)
 	}
+}
+
+// TestDutyRegionWidensTheCadresScope: a town head (DESIGN §6: visits every
+// registered household of the town, paired or not) syncs the town's
+// households, records visits to ones nobody paired them with, and when the
+// duty ends the phone is told to drop them; given again, they come back.
+func TestDutyRegionWidensTheCadresScope(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		admin := e.login(t, "admin")
+		today := domain.DateOf(time.Now())
+		duty := func(end *domain.Date) []map[string]any {
+			d := map[string]any{"kind": domain.DutyTownHead, "region_id": e.town.ID, "start_on": today.AddDays(-30).String()}
+			if end != nil {
+				d["end_on"] = end.String()
+			}
+			return []map[string]any{d}
+		}
+		r := e.do(t, "POST", "/api/v1/users", admin, map[string]any{"username": "town-head", "display_name": "王镇长", "role": "cadre",
+			"region_id": e.town.ID, "rank": domain.RankSectionLevel, "duties": duty(nil), "password": testPassword})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create town head: %d %s", r.Status, r.Body)
+		}
+		var head struct {
+			ID string `json:"id"`
+		}
+		r.json(t, &head)
+		tok := e.login(t, "town-head")
+		a, b := e.householdA, e.householdB
+
+		first, cursor := e.pullAll(t, tok, "", 1)
+		for _, h := range []registry.HouseholdFile{a, b} {
+			if !has(first, "household", "upsert", h.Household.ID) || !has(first, "member", "upsert", h.Members[0].ID) {
+				t.Fatalf("the town head's fresh pull lacks %s's file: %+v", h.Household.HeadName, first)
+			}
+		}
+		if other, _ := e.pullAll(t, e.login(t, "cadre-a"), "", 50); has(other, "household", "upsert", b.Household.ID) {
+			t.Fatal("a cadre without the duty sees another village's household")
+		}
+
+		vid := uuid.New()
+		res := e.push(t, tok, "town-head-1", batch("head-phone", time.Now(), visitChange(vid, b.Household.ID, "镇长遍访", 34.7))).pushResult(t)
+		if res.Results[0].Status != "applied" {
+			t.Fatalf("the town head's visit to an unpaired household of the town: %+v", res.Results[0])
+		}
+
+		// The duty ends today: the phone drops the town's households.
+		end := today
+		if r := e.do(t, "PATCH", "/api/v1/users/"+head.ID, admin, map[string]any{"duties": duty(&end)}); r.Status != http.StatusOK {
+			t.Fatalf("end the duty: %d %s", r.Status, r.Body)
+		}
+		gone, cursor := e.pullAll(t, tok, cursor, 1)
+		for _, h := range []registry.HouseholdFile{a, b} {
+			if !has(gone, "household", "delete", h.Household.ID) || !has(gone, "member", "delete", h.Members[0].ID) {
+				t.Fatalf("duty ended but no tombstones for %s: %+v", h.Household.HeadName, gone)
+			}
+		}
+		if has(gone, "visit", "delete", vid) {
+			t.Fatal("the cadre's own visit must stay on the phone")
+		}
+		res = e.push(t, tok, "town-head-2", batch("head-phone", time.Now(), visitChange(uuid.New(), b.Household.ID, "卸任后", 34.7))).pushResult(t)
+		if res.Results[0].Status != "rejected" {
+			t.Fatalf("a visit after the duty ended: %+v", res.Results[0])
+		}
+
+		// Given the duty again, the households come back whole.
+		if r := e.do(t, "PATCH", "/api/v1/users/"+head.ID, admin, map[string]any{"duties": duty(nil)}); r.Status != http.StatusOK {
+			t.Fatalf("give the duty again: %d %s", r.Status, r.Body)
+		}
+		back, _ := e.pullAll(t, tok, cursor, 50)
+		for _, h := range []registry.HouseholdFile{a, b} {
+			if !has(back, "household", "upsert", h.Household.ID) || !has(back, "member", "upsert", h.Members[0].ID) {
+				t.Fatalf("duty given again but %s did not come back: %+v", h.Household.HeadName, back)
+			}
+		}
+
+		// A cursor that claims someone else's duty region learns nothing.
+		forged := forgeCursor(t, cursor, e.villageB.ID)
+		if r := e.do(t, "GET", "/api/v1/sync/pull?limit=50&cursor="+forged, e.login(t, "cadre-a"), nil); r.Status != http.StatusOK ||
+			strings.Contains(string(r.Body), b.Household.ID.String()) {
+			t.Fatalf("a forged cursor revealed another village's household: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// forgeCursor rewrites a cursor's duty regions, as a tampering phone might.
+func forgeCursor(t *testing.T, cursor string, region uuid.UUID) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	c["d"] = []string{region.String()}
+	raw, _ = json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(raw)
 }

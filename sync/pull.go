@@ -30,12 +30,12 @@ import (
 type cursor struct {
 	V     int         `json:"v"`
 	Phase int         `json:"p"`
-	H     uuid.UUID   `json:"h,omitempty"` // household of After, in the members and pairings phases
-	After uuid.UUID   `json:"a,omitempty"`
+	H     uuid.UUID   `json:"h,omitzero"` // household of After, in the members and pairings phases
+	After uuid.UUID   `json:"a,omitzero"`
 	W     int64       `json:"w"`
 	D     []uuid.UUID `json:"d,omitempty"`
 	R     []uuid.UUID `json:"r,omitempty"`
-	RA    uuid.UUID   `json:"ra,omitempty"`
+	RA    uuid.UUID   `json:"ra,omitzero"`
 }
 
 const (

@@ -325,68 +325,50 @@ func checkEdit(entity string, f *fields, data map[string]json.RawMessage) error 
 
 // Households lists the households on the phone, by id.
 func (c *Client) Households() []wire.Household {
-	var out []wire.Household
-	c.each(wire.EntityHousehold, func(f *fields) {
-		var h wire.Household
-		if f.decode(&h) == nil {
-			out = append(out, h)
-		}
-	})
-	return out
+	return shownRecords[wire.Household](c, wire.EntityHousehold, nil)
 }
 
 // Household returns one household on the phone.
 func (c *Client) Household(id uuid.UUID) (wire.Household, bool) {
-	for _, h := range c.Households() {
-		if h.ID == id {
-			return h, true
-		}
-	}
-	return wire.Household{}, false
+	return shownRecord[wire.Household](c, wire.EntityHousehold, id)
 }
 
 // Members lists the members of a household on the phone.
 func (c *Client) Members(householdID uuid.UUID) []wire.Member {
 	var out []wire.Member
-	c.eachOf(wire.EntityMember, &householdID, func(f *fields) {
-		var m wire.Member
-		if f.decode(&m) == nil && m.HouseholdID == householdID {
+	for _, m := range shownRecords[wire.Member](c, wire.EntityMember, &householdID) {
+		if m.HouseholdID == householdID {
 			out = append(out, m)
 		}
-	})
+	}
 	return out
 }
 
 // AllMembers lists the members of every household on the phone.
 func (c *Client) AllMembers() []wire.Member {
-	var out []wire.Member
-	c.each(wire.EntityMember, func(f *fields) {
-		var m wire.Member
-		if f.decode(&m) == nil {
-			out = append(out, m)
-		}
-	})
-	return out
+	return shownRecords[wire.Member](c, wire.EntityMember, nil)
 }
 
 // Pairings lists the pairings on the phone.
 func (c *Client) Pairings() []wire.Pairing {
-	var out []wire.Pairing
-	c.each(wire.EntityPairing, func(f *fields) {
-		var p wire.Pairing
-		if f.decode(&p) == nil {
-			out = append(out, p)
-		}
-	})
-	return out
+	return shownRecords[wire.Pairing](c, wire.EntityPairing, nil)
 }
 
 // Visits lists the visits on the phone (the cadre's, from every device,
 // plus those not yet sent), deleted ones left out.
-func (c *Client) Visits() []wire.Visit {
-	var out []wire.Visit
-	c.each(wire.EntityVisit, func(f *fields) {
-		var v wire.Visit
+func (c *Client) Visits() []wire.Visit { return shownRecords[wire.Visit](c, wire.EntityVisit, nil) }
+
+// Visit returns one visit on the phone.
+func (c *Client) Visit(id uuid.UUID) (wire.Visit, bool) {
+	return shownRecord[wire.Visit](c, wire.EntityVisit, id)
+}
+
+// shownRecords decodes the phone's records of entity, by id (those of one
+// household when household is set, and any whose household is unknown).
+func shownRecords[T any](c *Client, entity string, household *uuid.UUID) []T {
+	var out []T
+	c.eachOf(entity, household, func(f *fields) {
+		var v T
 		if f.decode(&v) == nil {
 			out = append(out, v)
 		}
@@ -394,14 +376,15 @@ func (c *Client) Visits() []wire.Visit {
 	return out
 }
 
-// Visit returns one visit on the phone.
-func (c *Client) Visit(id uuid.UUID) (wire.Visit, bool) {
+// shownRecord decodes one record the phone shows.
+func shownRecord[T any](c *Client, entity string, id uuid.UUID) (T, bool) {
+	var v T
 	c.mu.Lock()
-	f := c.st.viewOne(recKey(wire.EntityVisit, id), c.cfg.DeviceID)
+	f := c.st.viewOne(recKey(entity, id), c.cfg.DeviceID)
 	c.mu.Unlock()
-	var v wire.Visit
 	if f == nil || f.decode(&v) != nil {
-		return wire.Visit{}, false
+		var zero T
+		return zero, false
 	}
 	return v, true
 }

@@ -41,7 +41,12 @@ func (changeRow) TableName() string { return "changes" }
 // SQLite (one writer at a time) the row is numbered at once; on PostgreSQL
 // it waits for the sequencer, which numbers rows only after they commit.
 func appendChange(tx *gorm.DB, dialect Dialect, c Change) error {
-	row := changeRow{CountyID: c.CountyID, ID: uuid.New(), Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID,
+	return appendChangeAs(tx, dialect, uuid.New(), c)
+}
+
+// appendChangeAs is appendChange with the row's id chosen by the caller.
+func appendChangeAs(tx *gorm.DB, dialect Dialect, id uuid.UUID, c Change) error {
+	row := changeRow{CountyID: c.CountyID, ID: id, Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID,
 		CadreID: c.CadreID, Op: c.Op, Version: c.Version, CreatedAt: time.Now().UTC()}
 	if dialect == SQLite {
 		return tx.Exec(`INSERT INTO changes (county_id, id, seq, entity, entity_id, household_id, cadre_id, op, version, created_at)
@@ -149,4 +154,53 @@ func (s *Store) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
 			CadreID: r.CadreID, Op: r.Op, Version: r.Version}
 	}
 	return out, nil
+}
+
+// datedChanges names the feed rows AnnounceDatedPairings writes: one per
+// pairing and date, so announcing the same day twice writes nothing new.
+var datedChanges = uuid.MustParse("5b0c7a4e-2f8d-4f1e-9c43-6a1d0e7b9f21")
+
+// AnnounceDatedPairings writes a feed row for every pairing that began or
+// ended on a day in (from, to]. Such a pairing changed who holds the
+// household on that day without any write on that day (its dates were set
+// in advance), so nothing else would tell the phones. It returns how many
+// rows it wrote; rows already written are left alone.
+func (s *Store) AnnounceDatedPairings(ctx context.Context, from, to domain.Date) (int, error) {
+	f, t := toSQLDate(from), toSQLDate(to)
+	var rows []pairingRow
+	err := s.db.WithContext(ctx).Where("(start_on > ? AND start_on <= ?) OR (end_on > ? AND end_on <= ?)", f, t, f, t).Find(&rows).Error
+	if err != nil {
+		return 0, translate(err, "pairing")
+	}
+	n := 0
+	for _, r := range rows {
+		p := toDomainPairing(r)
+		var days []*domain.Date
+		// A pairing that began on the day it was made was announced then.
+		if p.StartOn.After(domain.DateOf(p.CreatedAt)) {
+			days = append(days, &p.StartOn)
+		}
+		for _, day := range append(days, p.EndOn) {
+			if day == nil || !day.After(from) || day.After(to) {
+				continue
+			}
+			id := uuid.NewSHA1(datedChanges, []byte(p.ID.String()+"/"+day.String()))
+			wrote := false
+			err := s.inTx(ctx, "pairing", func(tx *gorm.DB) error {
+				var seen int64
+				if err := tx.Model(&changeRow{}).Where("county_id = ? AND id = ?", p.CountyID, id).Count(&seen).Error; err != nil || seen > 0 {
+					return err
+				}
+				wrote = true
+				return appendChangeAs(tx, s.dialect, id, pairingChange(p, "update"))
+			})
+			if err != nil {
+				return n, err
+			}
+			if wrote {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

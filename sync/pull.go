@@ -454,6 +454,20 @@ func (pl puller) pairingChange(ctx context.Context, ch storage.Change) error {
 	return pl.drop(full, ms)
 }
 
+// announceWindow is how many past days AnnounceScopeDates covers, so a
+// server that was down over a date still announces it.
+const announceWindow = 7
+
+// AnnounceScopeDates puts into the feed the pairings that began or ended
+// by their dates in the last days up to today: a pairing set to end (or
+// begin) on a later date changes a phone's scope on that date without any
+// write, and the pull learns of scope changes from the feed. A worker runs
+// it every hour; running it again writes nothing new.
+func (s *Service) AnnounceScopeDates(ctx context.Context) (int, error) {
+	today := domain.DateOf(s.now())
+	return s.store.AnnounceDatedPairings(ctx, today.AddDays(-announceWindow), today)
+}
+
 func ignoreMissing(err error) error {
 	if domain.IsCode(err, domain.CodeNotFound) {
 		return nil

@@ -36,6 +36,7 @@ type Store interface {
 	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
 	CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error)
 	MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Member, error)
+	AnnounceDatedPairings(ctx context.Context, from, to domain.Date) (int, error)
 	HouseholdsInRegions(ctx context.Context, within string, regions []uuid.UUID, after uuid.UUID, limit int) ([]domain.Household, error)
 	HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
 	Visits(ctx context.Context, f storage.VisitFilter) ([]domain.Visit, int64, error)

@@ -121,12 +121,22 @@ func (a *App) reconcilePhotos(ctx context.Context) {
 // households and cadres as work arrives (or every interval, for work other
 // replicas or the calendar brought), and queues every subject not yet
 // judged for the year, so a household nobody visited still shows as owed.
+// Hourly it also closes ended periods and announces to phones the
+// pairings whose dates began or ended them (sync.AnnounceScopeDates).
 func (a *App) complianceWorker(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var lastClose time.Time
+	var lastClose, lastAnnounce time.Time
 	for {
 		a.drainCompliance(ctx)
+		if time.Since(lastAnnounce) > time.Hour {
+			lastAnnounce = time.Now()
+			if n, err := a.Sync.AnnounceScopeDates(ctx); err != nil {
+				a.Log.Warn("announcing dated pairings failed", "error", err.Error())
+			} else if n > 0 {
+				a.Log.Info("dated pairings announced to phones", "count", n)
+			}
+		}
 		if a.Config.CloseAfterDays >= 0 && time.Since(lastClose) > time.Hour {
 			lastClose = time.Now()
 			if n, err := a.Compliance.AutoClose(ctx, a.Config.CloseAfterDays); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -595,4 +596,54 @@ func forgeCursor(t *testing.T, cursor string, region uuid.UUID) string {
 	c["d"] = []string{region.String()}
 	raw, _ = json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// TestPairingDatesReachThePhone: a re-pairing set to take effect on a later
+// date changes both phones' scope on that date, with no write that day;
+// the hourly announcement puts it in the feed, so the old cadre's phone
+// drops the household and the new one's receives it whole.
+func TestPairingDatesReachThePhone(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		sup := e.login(t, "supervisor-a")
+		r := e.do(t, "POST", "/api/v1/users", sup, map[string]any{"username": "cadre-a3", "display_name": "赵三", "role": "cadre", "region_id": e.villageA.ID, "password": testPassword})
+		var c3 struct {
+			ID string `json:"id"`
+		}
+		r.json(t, &c3)
+		on := domain.DateOf(time.Now()).AddDays(3)
+		if r := e.do(t, "POST", "/api/v1/pairings/"+e.pairingA.ID.String()+"/end", sup,
+			map[string]any{"reason": "工作调整", "new_cadre_id": c3.ID, "on": on.String()}); r.Status != http.StatusOK {
+			t.Fatalf("re-pair from a later date: %d %s", r.Status, r.Body)
+		}
+		h := e.householdA
+		oldTok, newTok := e.login(t, "cadre-a"), e.login(t, "cadre-a3")
+		before, oldCursor := e.pullAll(t, oldTok, "", 50)
+		if !has(before, "household", "upsert", h.Household.ID) {
+			t.Fatal("until the date the household stays with its cadre")
+		}
+		early, newCursor := e.pullAll(t, newTok, "", 50)
+		if has(early, "household", "upsert", h.Household.ID) {
+			t.Fatal("the new cadre got the household before the date")
+		}
+
+		later := on.Start().Add(9 * time.Hour)
+		e.app.Now = func() time.Time { return later }
+		e.rebuildAuth(t)
+		n, err := e.app.Sync.AnnounceScopeDates(context.Background())
+		if err != nil || n != 2 {
+			t.Fatalf("announced %d dated pairings (%v), want the old one's end and the new one's start", n, err)
+		}
+		if again, err := e.app.Sync.AnnounceScopeDates(context.Background()); err != nil || again != 0 {
+			t.Fatalf("announcing again wrote %d (%v), want nothing", again, err)
+		}
+		oldTok, newTok = e.login(t, "cadre-a"), e.login(t, "cadre-a3")
+		gone, _ := e.pullAll(t, oldTok, oldCursor, 50)
+		if !has(gone, "household", "delete", h.Household.ID) || !has(gone, "member", "delete", h.Members[0].ID) {
+			t.Fatalf("on the date the old cadre's phone was not told to drop the household: %+v", gone)
+		}
+		arrived, _ := e.pullAll(t, newTok, newCursor, 50)
+		if !has(arrived, "household", "upsert", h.Household.ID) || !has(arrived, "member", "upsert", h.Members[0].ID) {
+			t.Fatalf("on the date the new cadre's phone did not receive the household: %+v", arrived)
+		}
+	})
 }

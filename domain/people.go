@@ -111,16 +111,17 @@ type Pairing struct {
 	CreatedAt   time.Time
 }
 
-// ActiveOn reports whether the pairing holds on day d.
-// ActiveOn reports whether the duty is in force on day d (from its start,
-// until the day before its end).
-func (d Duty) ActiveOn(day Date) bool {
-	return !day.Before(d.StartOn) && (d.EndOn == nil || day.Before(*d.EndOn))
+// InForce reports whether something that runs from start until the day
+// before end (open-ended when end is nil) holds on day.
+func InForce(start Date, end *Date, day Date) bool {
+	return !day.Before(start) && (end == nil || day.Before(*end))
 }
 
-func (p Pairing) ActiveOn(d Date) bool {
-	return !d.Before(p.StartOn) && (p.EndOn == nil || d.Before(*p.EndOn))
-}
+// ActiveOn reports whether the duty is in force on day d.
+func (d Duty) ActiveOn(day Date) bool { return InForce(d.StartOn, d.EndOn, day) }
+
+// ActiveOn reports whether the pairing holds on day d.
+func (p Pairing) ActiveOn(d Date) bool { return InForce(p.StartOn, p.EndOn, d) }
 
 // Device is a phone registered to a user; sync records which device wrote what.
 type Device struct {

@@ -59,7 +59,7 @@ func cadreCoverage(r Rule, c CadreFacts, period Period) (mask []bool, places []u
 			places = append(places, *d.RegionID)
 		}
 		for i := range n {
-			if activeOn(d.StartOn, d.EndOn, addDays(period.Start, i)) {
+			if d.ActiveOn(addDays(period.Start, i)) {
 				mask[i], covers = true, true
 			}
 		}
@@ -99,7 +99,7 @@ func EvaluateUnit(p Profile, u UnitFacts, visits []VisitFact, period Period, tod
 						continue
 					}
 					for i := range mask {
-						if activeOn(a.StartOn, a.EndOn, addDays(period.Start, i)) {
+						if domain.InForce(a.StartOn, a.EndOn, addDays(period.Start, i)) {
 							mask[i], covers = true, true
 						}
 					}

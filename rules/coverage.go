@@ -80,7 +80,7 @@ func dutyDays(c CadreFacts, kind string, yearP Period, today domain.Date) (held 
 	}
 	return func(day domain.Date) bool {
 		for _, d := range duties {
-			if activeOn(d.StartOn, d.EndOn, day) {
+			if d.ActiveOn(day) {
 				return true
 			}
 		}

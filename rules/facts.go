@@ -37,7 +37,7 @@ func (h HouseholdFacts) spanOn(d domain.Date) (Span, bool) {
 	var best Span
 	found := false
 	for _, s := range h.StatusSpans {
-		if activeOn(s.From, s.To, d) && (!found || s.From.After(best.From)) {
+		if domain.InForce(s.From, s.To, d) && (!found || s.From.After(best.From)) {
 			best, found = s, true
 		}
 	}

@@ -150,11 +150,6 @@ func daysBetween(from, to domain.Date) int { return dayNumber(to) - dayNumber(fr
 
 func addDays(d domain.Date, n int) domain.Date { return dateOfNumber(dayNumber(d) + n) }
 
-// activeOn is the shared reading of a [start, end) date range with an open end.
-func activeOn(start domain.Date, end *domain.Date, d domain.Date) bool {
-	return !d.Before(start) && (end == nil || d.Before(*end))
-}
-
 // terms builds a vocabulary from code, label pairs.
 func terms(pairs ...string) domain.Vocabulary {
 	v := make(domain.Vocabulary, 0, len(pairs)/2)

@@ -15,20 +15,7 @@ import (
 
 const lookupChunk = 500
 
-// byIDs runs query (ending in "id IN ?") for each chunk of ids and
-// collects the rows.
-func byIDs[R any](ctx context.Context, s *Store, entity, query string, args []any, ids []uuid.UUID) ([]R, error) {
-	var out []R
-	for _, part := range chunks(uniqueIDs(ids), lookupChunk) {
-		var rows []R
-		if err := s.db.WithContext(ctx).Raw(query, append(append([]any{}, args...), part)...).Scan(&rows).Error; err != nil {
-			return nil, translate(err, entity)
-		}
-		out = append(out, rows...)
-	}
-	return out, nil
-}
-
+// uniqueIDs keeps the first of each id, in order.
 func uniqueIDs(ids []uuid.UUID) []uuid.UUID {
 	seen := make(map[uuid.UUID]bool, len(ids))
 	out := make([]uuid.UUID, 0, len(ids))
@@ -39,18 +26,6 @@ func uniqueIDs(ids []uuid.UUID) []uuid.UUID {
 		}
 	}
 	return out
-}
-
-// CurrentVisits returns the visits among ids that exist, deleted ones
-// included, by id, without locking them (VisitsByID is the push's locked
-// read).
-func (s *Store) CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error) {
-	rows, err := byIDs[visitRow](ctx, s, "visit", "SELECT * FROM visits WHERE id IN ?", nil, ids)
-	out := make(map[uuid.UUID]domain.Visit, len(rows))
-	for _, r := range rows {
-		out[r.ID] = toDomainVisit(r)
-	}
-	return out, err
 }
 
 // eachByID runs query (ending in "IN") for each chunk of ids, with the
@@ -97,8 +72,8 @@ func (s *Store) HouseholdsInRegions(ctx context.Context, within string, regions 
 	conds := make([]string, len(regions))
 	args := []any{likePrefix(within)}
 	for i, r := range regions {
-		conds[i] = like("h.region_path")
-		args = append(args, likeContains("/"+r.String()+"/"))
+		c, arg := inRegion("h.region_path", r)
+		conds[i], args = c, append(args, arg)
 	}
 	q := "SELECT " + qualified("h", householdColumns) + " FROM households h WHERE " + like("h.region_path") +
 		" AND (" + strings.Join(conds, " OR ") + ") AND h.id > ? ORDER BY h.id LIMIT ?"

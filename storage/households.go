@@ -151,21 +151,37 @@ func scopeHouseholds(q *gorm.DB, scope domain.HouseholdScope, today domain.Date)
 // duties in force: a region's subtree is every path through its id.
 func pairedOrDuty(t string, scope domain.HouseholdScope, today domain.Date) (string, []any) {
 	d := toSQLDate(today)
-	cond := `EXISTS (SELECT 1 FROM pairings p WHERE p.county_id = ` + t + `.county_id AND p.household_id = ` + t + `.id
-	AND p.cadre_id = ? AND p.start_on <= ? AND (p.end_on IS NULL OR p.end_on > ?))`
+	cond := pairedWith(t)
 	args := []any{*scope.CadreID, d, d}
 	for _, r := range scope.DutyRegions(today) {
-		cond += " OR " + like(t+".region_path")
-		args = append(args, likeContains("/"+r.String()+"/"))
+		c, arg := inRegion(t+".region_path", r)
+		cond += " OR " + c
+		args = append(args, arg)
 	}
 	return "(" + cond + ")", args
 }
 
-const pairedNow = `EXISTS (SELECT 1 FROM pairings p WHERE p.county_id = households.county_id AND p.household_id = households.id
-	AND p.cadre_id = ? AND p.start_on <= ? AND (p.end_on IS NULL OR p.end_on > ?))`
+// pairingsOf selects the pairings of household alias t (as p).
+func pairingsOf(t string) string {
+	return "SELECT 1 FROM pairings p WHERE p.county_id = " + t + ".county_id AND p.household_id = " + t + ".id"
+}
 
-const unpairedNow = `NOT EXISTS (SELECT 1 FROM pairings p WHERE p.county_id = households.county_id AND p.household_id = households.id
-	AND p.start_on <= ? AND (p.end_on IS NULL OR p.end_on > ?))`
+// pairedWith is the condition that household alias t is paired with a
+// cadre on a day (arguments: the cadre, the day, the day).
+func pairedWith(t string) string {
+	return "EXISTS (" + pairingsOf(t) + " AND p.cadre_id = ? AND " + pairingOpen("p") + ")"
+}
+
+// unpairedNow is the condition that a household has no pairing in force on
+// a day (arguments: the day, the day).
+var unpairedNow = "NOT EXISTS (" + pairingsOf("households") + " AND " + pairingOpen("p") + ")"
+
+// inRegion is the condition that path column col lies in region r's
+// subtree: paths are built of region ids, so the subtree is every path
+// through r.
+func inRegion(col string, r uuid.UUID) (string, any) {
+	return like(col), likeContains("/" + r.String() + "/")
+}
 
 // Households lists the households the filter selects, by village and head name.
 func (s *Store) Households(ctx context.Context, f HouseholdFilter) ([]domain.Household, int64, error) {
@@ -180,7 +196,7 @@ func (s *Store) Households(ctx context.Context, f HouseholdFilter) ([]domain.Hou
 		q = q.Where("poverty_type = ?", f.PovertyType)
 	}
 	if f.CadreID != nil {
-		q = q.Where(pairedNow, *f.CadreID, toSQLDate(f.Today), toSQLDate(f.Today))
+		q = q.Where(pairedWith("households"), *f.CadreID, toSQLDate(f.Today), toSQLDate(f.Today))
 	}
 	if f.Unpaired {
 		q = q.Where(unpairedNow, toSQLDate(f.Today), toSQLDate(f.Today))

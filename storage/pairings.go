@@ -30,6 +30,16 @@ func toPairingRow(p domain.Pairing) pairingRow {
 		EndOn: toSQLDatePtr(p.EndOn), EndReason: p.EndReason, CreatedBy: nilIfZero(p.CreatedBy), CreatedAt: utc(p.CreatedAt)}
 }
 
+// pairingOpen is the condition that the pairing row (alias p; "" for the
+// unqualified table) is in force on a day (arguments: the day, the day),
+// as domain.Pairing.ActiveOn reads it.
+func pairingOpen(p string) string {
+	if p != "" {
+		p += "."
+	}
+	return p + "start_on <= ? AND (" + p + "end_on IS NULL OR " + p + "end_on > ?)"
+}
+
 func toDomainPairing(r pairingRow) domain.Pairing {
 	p := domain.Pairing{CountyID: r.CountyID, ID: r.ID, HouseholdID: r.HouseholdID, CadreID: r.CadreID, StartOn: r.StartOn.date(),
 		EndOn: datePtr(r.EndOn), EndReason: r.EndReason, CreatedAt: r.CreatedAt.UTC()}
@@ -63,7 +73,7 @@ func (s *Store) Pairings(ctx context.Context, f PairingFilter) ([]domain.Pairing
 	}
 	if f.ActiveOn != nil {
 		d := toSQLDate(*f.ActiveOn)
-		q = q.Where("pairings.start_on <= ? AND (pairings.end_on IS NULL OR pairings.end_on > ?)", d, d)
+		q = q.Where(pairingOpen("pairings"), d, d)
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
@@ -158,7 +168,7 @@ func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairin
 func (s *Store) CadreLoad(ctx context.Context, cadreID uuid.UUID, today domain.Date) (int64, error) {
 	var n int64
 	d := toSQLDate(today)
-	err := s.db.WithContext(ctx).Model(&pairingRow{}).Where("cadre_id = ? AND start_on <= ? AND (end_on IS NULL OR end_on > ?)", cadreID, d, d).Count(&n).Error
+	err := s.db.WithContext(ctx).Model(&pairingRow{}).Where("cadre_id = ? AND "+pairingOpen(""), cadreID, d, d).Count(&n).Error
 	return n, translate(err, "pairing")
 }
 

@@ -60,7 +60,7 @@ func scopeWalk(scope domain.HouseholdScope, today domain.Date) snapshotScope {
 		d := toSQLDate(today)
 		return snapshotScope{
 			from:  "pairings cp JOIN households h ON h.county_id = cp.county_id AND h.id = cp.household_id",
-			where: "cp.cadre_id = ? AND cp.start_on <= ? AND (cp.end_on IS NULL OR cp.end_on > ?) AND " + like("h.region_path"),
+			where: "cp.cadre_id = ? AND " + pairingOpen("cp") + " AND " + like("h.region_path"),
 			key:   "cp.household_id",
 			args:  []any{*scope.CadreID, d, d, likePrefix(scope.RegionPath)},
 		}
@@ -234,7 +234,7 @@ func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, t
 // after the key to each, in (household, id) order, up to limit.
 func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Pairing) error) error {
 	d := toSQLDate(today)
-	q, args := childrenAfter(scopeWalk(scope, today), "pairings", pairingColumns, " AND c.start_on <= ? AND (c.end_on IS NULL OR c.end_on > ?)", []any{d, d}, after, limit)
+	q, args := childrenAfter(scopeWalk(scope, today), "pairings", pairingColumns, " AND "+pairingOpen("c"), []any{d, d}, after, limit)
 	return eachRow(ctx, s, "pairing", q, args, (*pairingRow).fields,
 		func(r *pairingRow) error { return each(toDomainPairing(*r)) })
 }

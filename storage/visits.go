@@ -240,7 +240,7 @@ func (s *Store) PairedOn(ctx context.Context, cadreID, householdID uuid.UUID, d 
 	var n int64
 	day := toSQLDate(d)
 	err := s.db.WithContext(ctx).Model(&pairingRow{}).
-		Where("cadre_id = ? AND household_id = ? AND start_on <= ? AND (end_on IS NULL OR end_on > ?)", cadreID, householdID, day, day).Count(&n).Error
+		Where("cadre_id = ? AND household_id = ? AND "+pairingOpen(""), cadreID, householdID, day, day).Count(&n).Error
 	return n > 0, translate(err, "pairing")
 }
 
@@ -257,16 +257,29 @@ func (s *Store) PairedSince(ctx context.Context, cadreID, householdID uuid.UUID,
 // VisitsByID returns the stored visits among ids, locked for the transaction
 // (one query for a whole push batch).
 func (s *Store) VisitsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error) {
+	return s.visitsByID(ctx, ids, true)
+}
+
+// CurrentVisits returns the visits among ids as they are now, deleted ones
+// included, without locking them (a pull page's reads).
+func (s *Store) CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error) {
+	return s.visitsByID(ctx, ids, false)
+}
+
+func (s *Store) visitsByID(ctx context.Context, ids []uuid.UUID, lock bool) (map[uuid.UUID]domain.Visit, error) {
 	out := map[uuid.UUID]domain.Visit{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []visitRow
-	if err := s.locking(s.db.WithContext(ctx)).Where("id IN ?", ids).Find(&rows).Error; err != nil {
-		return nil, translate(err, "visit")
-	}
-	for _, r := range rows {
-		out[r.ID] = toDomainVisit(r)
+	for _, part := range chunks(uniqueIDs(ids), lookupChunk) {
+		q := s.db.WithContext(ctx)
+		if lock {
+			q = s.locking(q)
+		}
+		var rows []visitRow
+		if err := q.Where("id IN ?", part).Find(&rows).Error; err != nil {
+			return nil, translate(err, "visit")
+		}
+		for _, r := range rows {
+			out[r.ID] = toDomainVisit(r)
+		}
 	}
 	return out, nil
 }

@@ -52,14 +52,7 @@ func (a *App) photoWorkers(ctx context.Context, every time.Duration) {
 	var lastCleanup, lastReconcile time.Time
 	for {
 		a.drainPhotoWork(ctx)
-		if time.Since(lastCleanup) > time.Hour {
-			lastCleanup = time.Now()
-			if n, err := a.Photos.CleanupUploads(ctx); err != nil {
-				a.Log.Warn("upload cleanup failed", "error", err.Error())
-			} else if n > 0 {
-				a.Log.Info("abandoned uploads removed", "count", n)
-			}
-		}
+		a.hourly(ctx, &lastCleanup, "upload cleanup failed", "abandoned uploads removed", a.Photos.CleanupUploads)
 		if time.Since(lastReconcile) > 24*time.Hour {
 			lastReconcile = time.Now()
 			a.reconcilePhotos(ctx)
@@ -117,6 +110,20 @@ func (a *App) reconcilePhotos(ctx context.Context) {
 	}
 }
 
+// hourly runs job when an hour has passed since *last, logging a failure
+// as a warning and any work it did.
+func (a *App) hourly(ctx context.Context, last *time.Time, failed, did string, job func(context.Context) (int, error)) {
+	if time.Since(*last) <= time.Hour {
+		return
+	}
+	*last = time.Now()
+	if n, err := job(ctx); err != nil {
+		a.Log.Warn(failed, "error", err.Error())
+	} else if n > 0 {
+		a.Log.Info(did, "count", n)
+	}
+}
+
 // complianceWorker keeps visit-rule statuses current: it judges queued
 // households and cadres as work arrives (or every interval, for work other
 // replicas or the calendar brought), and queues every subject not yet
@@ -129,21 +136,10 @@ func (a *App) complianceWorker(ctx context.Context, every time.Duration) {
 	var lastClose, lastAnnounce time.Time
 	for {
 		a.drainCompliance(ctx)
-		if time.Since(lastAnnounce) > time.Hour {
-			lastAnnounce = time.Now()
-			if n, err := a.Sync.AnnounceScopeDates(ctx); err != nil {
-				a.Log.Warn("announcing dated pairings failed", "error", err.Error())
-			} else if n > 0 {
-				a.Log.Info("dated pairings announced to phones", "count", n)
-			}
-		}
-		if a.Config.CloseAfterDays >= 0 && time.Since(lastClose) > time.Hour {
-			lastClose = time.Now()
-			if n, err := a.Compliance.AutoClose(ctx, a.Config.CloseAfterDays); err != nil {
-				a.Log.Warn("closing ended periods failed", "error", err.Error())
-			} else if n > 0 {
-				a.Log.Info("ended periods closed", "count", n)
-			}
+		a.hourly(ctx, &lastAnnounce, "announcing dated pairings failed", "dated pairings announced to phones", a.Sync.AnnounceScopeDates)
+		if a.Config.CloseAfterDays >= 0 {
+			a.hourly(ctx, &lastClose, "closing ended periods failed", "ended periods closed",
+				func(ctx context.Context) (int, error) { return a.Compliance.AutoClose(ctx, a.Config.CloseAfterDays) })
 		}
 		select {
 		case <-ctx.Done():

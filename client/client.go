@@ -55,7 +55,11 @@ type Config struct {
 	// OnOutcome is told every per-change outcome as a push is acknowledged.
 	OnOutcome func(Outcome)
 
-	PullLimit     int // changes per pull page (default 500, at most 2000)
+	PullLimit int // changes per pull page (default 500, at most 2000)
+	// PagedSnapshot makes a fresh pull page through the scope instead of
+	// asking for it whole (GET /api/v1/sync/snapshot), as the client also
+	// does by itself once a snapshot was refused or failed.
+	PagedSnapshot bool
 	BatchChanges  int // changes per push batch (default and at most 500)
 	BatchBytes    int // bytes per push body (default 900 KiB)
 	KeepOutcomes  int // outcomes kept on disk for Outcomes() (default 1000)
@@ -82,6 +86,8 @@ type Client struct {
 
 	syncMu sync.Mutex // one push or pull at a time
 	authMu sync.Mutex // one token refresh at a time
+
+	pageSnapshots bool // under syncMu: a whole snapshot was refused or failed; page instead
 }
 
 // New opens (or creates) the state in cfg.Dir. A process that was killed

@@ -47,6 +47,7 @@ func TestAgainstServer(t *testing.T) {
 		t.Run("TwoDevicesConverge", func(t *testing.T) { testTwoDevicesConverge(t, srv, "cadre04") })
 		t.Run("RefreshGrace", func(t *testing.T) { testRefreshGrace(t, srv, "cadre05") })
 		t.Run("ScopeChange", func(t *testing.T) { testScopeChange(t, srv, "cadre39", "cadre40") })
+		t.Run("SnapshotEqualsPaging", func(t *testing.T) { testSnapshotEqualsPaging(t, srv, "cadre06") })
 	})
 }
 
@@ -712,5 +713,94 @@ func testScopeChange(t *testing.T, srv *clienttest.Server, from, to string) {
 		if !sameJSON(t, c.phone.Visits(), fresh.Visits()) {
 			t.Errorf("%s visits differ from a fresh pull: %s", c.user, visitsDiff(c.phone.Visits(), fresh.Visits()))
 		}
+	}
+}
+
+// testSnapshotEqualsPaging: a fresh phone gets its scope in one snapshot
+// answer, a phone configured to page gets it page by page, and a phone
+// whose snapshot answer is lost pages from then on; all three hold the
+// same replica, visits from another phone included.
+func testSnapshotEqualsPaging(t *testing.T, srv *clienttest.Server, user string) {
+	ctx := clienttest.Context(t)
+	writer, _ := phone(t, srv, user, "snap-writer", nil)
+	h := writer.Households()[0]
+	if _, err := writer.RecordVisit(newVisit(writer, h, "快照前的走访")); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, writer)
+
+	fresh := func(device string, tp *tap, paged bool) *client.Client {
+		cfg := client.Config{BaseURL: srv.URL, DeviceID: device, Dir: t.TempDir(), Backoff: client.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+			Logf: t.Logf, HTTPClient: &http.Client{Transport: tp}, PagedSnapshot: paged, PullLimit: 7}
+		c, err := client.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Login(ctx, user, demo.Password); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			_, err := c.Pull(ctx)
+			if err == nil {
+				return c
+			}
+			if i == 3 {
+				t.Fatal(err)
+			}
+		}
+	}
+	paths := func(tp *tap) (snapshots, pulls int) {
+		tp.mu.Lock()
+		defer tp.mu.Unlock()
+		for _, s := range tp.sent {
+			switch s.path {
+			case "/api/v1/sync/snapshot":
+				snapshots++
+			case "/api/v1/sync/pull":
+				pulls++
+			}
+		}
+		return
+	}
+	wholeTap, pagedTap, lostTap := newTap(), newTap(), newTap()
+	whole := fresh("snap-whole", wholeTap, false)
+	paged := fresh("snap-paged", pagedTap, true)
+	// Every attempt of the first snapshot loses its answer.
+	lostTap.dropPath, lostTap.dropTimes = "/api/v1/sync/snapshot", 1000
+	lost := fresh("snap-lost", lostTap, false)
+
+	if s, _ := paths(wholeTap); s != 1 {
+		t.Errorf("the fresh phone asked for %d snapshots, want 1", s)
+	}
+	if s, p := paths(pagedTap); s != 0 || p < 2 {
+		t.Errorf("the paging phone sent %d snapshots and %d pulls, want 0 and several", s, p)
+	}
+	if _, p := paths(lostTap); p < 2 {
+		t.Errorf("after losing its snapshot the phone sent %d pulls, want it to page", p)
+	}
+	// The server judges the visit's evidence a moment after it arrived
+	// (flags): the phones pull again until they hold the same judgement.
+	same := func(c *client.Client) bool {
+		return sameJSON(t, whole.Households(), c.Households()) && sameJSON(t, whole.AllMembers(), c.AllMembers()) &&
+			sameJSON(t, whole.Pairings(), c.Pairings()) && sameJSON(t, whole.Visits(), c.Visits())
+	}
+	for deadline := time.Now().Add(20 * time.Second); !(same(paged) && same(lost)) && time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+		for _, c := range []*client.Client{whole, paged, lost} {
+			if _, err := c.Pull(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, c := range map[string]*client.Client{"paged": paged, "lost": lost} {
+		if !same(c) {
+			t.Errorf("the %s phone's replica differs from the snapshot phone's: households %d/%d, members %d/%d, pairings %d/%d\n%s", name,
+				len(whole.Households()), len(c.Households()), len(whole.AllMembers()), len(c.AllMembers()), len(whole.Pairings()), len(c.Pairings()),
+				visitsDiff(whole.Visits(), c.Visits()))
+		}
+	}
+	if len(whole.Visits()) == 0 || len(whole.Households()) == 0 {
+		t.Fatalf("the snapshot phone has %d households and %d visits", len(whole.Households()), len(whole.Visits()))
 	}
 }

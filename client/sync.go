@@ -302,16 +302,31 @@ func (c *Client) Pull(ctx context.Context) (PullReport, error) {
 			rep.Resync = true
 		}
 		q := url.Values{"limit": {strconv.Itoa(c.cfg.PullLimit)}}
-		if cursor != "" {
+		endpoint := "/api/v1/sync/pull"
+		whole := cursor == "" && !c.cfg.PagedSnapshot && !c.pageSnapshots
+		if whole {
+			// A fresh replica asks for its whole scope in one answer.
+			endpoint = "/api/v1/sync/snapshot"
+		} else if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		path := "/api/v1/sync/pull?" + q.Encode()
-		a, err := c.call(ctx, http.MethodGet, path, nil, reqOpts{authed: true})
+		a, err := c.call(ctx, http.MethodGet, endpoint+"?"+q.Encode(), nil, reqOpts{authed: true})
 		if err != nil {
+			if whole && ctx.Err() == nil {
+				// Perhaps the link cannot carry it in one piece: page
+				// from now on.
+				c.logf("client: snapshot failed (%v); paging it from now on", err)
+				c.pageSnapshots = true
+			}
 			return rep, err
 		}
 		if a.status != http.StatusOK {
-			pe := problemOf(http.MethodGet, "/api/v1/sync/pull", a)
+			pe := problemOf(http.MethodGet, endpoint, a)
+			if whole && (a.status == http.StatusNotFound || tooLargeScope(pe)) {
+				c.logf("client: snapshot refused (%v); paging it", pe)
+				c.pageSnapshots = true
+				continue
+			}
 			if (a.status == http.StatusBadRequest || a.status == http.StatusUnprocessableEntity) && cursor != "" && !reset && aboutCursor(pe) {
 				// The server no longer understands our cursor: start over
 				// with a full snapshot.
@@ -344,6 +359,17 @@ func (c *Client) Pull(ctx context.Context) (PullReport, error) {
 			return rep, errors.New("client: pull: the server says there is more but the cursor did not move")
 		}
 	}
+}
+
+// tooLargeScope reports whether a snapshot was refused because the scope
+// is too large to send whole.
+func tooLargeScope(pe *ProblemError) bool {
+	for _, f := range pe.Problem.Errors {
+		if f.Field == "scope" && f.Reason == "too_large" {
+			return true
+		}
+	}
+	return false
 }
 
 func aboutCursor(pe *ProblemError) bool {

@@ -134,21 +134,49 @@ func decodePush(body []byte) (wire.PushRequest, map[int][]domain.FieldError, err
 func (h *handlers) pull(c *gin.Context) {
 	q := queryParams{c: c}
 	cursor := q.text("cursor", 2000)
-	limit := 500
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 2000 {
-			q.fe.Add("limit", "out_of_range", "limit must be 1 to 2000", "每页条数应为1至2000")
-		}
-		limit = n
-	}
+	limit := pullLimit(&q)
 	if err := q.err(); err != nil {
 		writeError(c, err)
 		return
 	}
-	w := &feedWriter{page: pullPages.Get().(*[]byte)}
+	h.feedPage(c, func(w *feedWriter) (string, bool, error) {
+		return h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, w.emit)
+	})
+}
+
+// snapshot answers a fresh phone's whole scope and the first page of the
+// feed after it, in the shape of a pull page.
+func (h *handlers) snapshot(c *gin.Context) {
+	q := queryParams{c: c}
+	limit := pullLimit(&q)
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
+	}
+	h.feedPage(c, func(w *feedWriter) (string, bool, error) {
+		return h.Sync.Snapshot(c.Request.Context(), principal(c), limit, w)
+	})
+}
+
+// pullLimit reads the limit parameter of a pull (1–2000, default 500).
+func pullLimit(q *queryParams) int {
+	v := q.c.Query("limit")
+	if v == "" {
+		return 500
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 2000 {
+		q.fe.Add("limit", "out_of_range", "limit must be 1 to 2000", "每页条数应为1至2000")
+	}
+	return n
+}
+
+// feedPage runs read into a page and answers it, with the cadre's
+// worklist when nothing more is waiting.
+func (h *handlers) feedPage(c *gin.Context, read func(*feedWriter) (string, bool, error)) {
+	w := &feedWriter{}
 	defer w.release()
-	next, more, err := h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, w.emit)
+	next, more, err := read(w)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -186,32 +214,60 @@ func (h *handlers) dueItems(c *gin.Context) []wire.DueItem {
 	return out
 }
 
+// feedWriter collects a page in a chain of pooled chunks: a page of
+// households is ~1.7 MB and a snapshot several, and one buffer regrown
+// (and copied) as it fills was the largest CPU cost of a snapshot. Parts
+// (Part) are further writers whose changes follow the page's own, in the
+// order handed out; each may be filled by its own goroutine.
 type feedWriter struct {
-	page *[]byte
-	n    int
+	chunks []*[]byte
+	n      int
+	parts  []*feedWriter
 }
 
-// pullPages recycles page buffers: a full page of households is ~1.7 MB,
-// and growing a fresh one for every request was a tenth of a pull's CPU.
-var pullPages = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+// pageChunk is the size a chunk is cut at; a record larger than what is
+// left of a chunk still goes in whole (the chunk grows).
+const pageChunk = 64 << 10
 
-// release hands the page back unless it grew beyond what a page of the
-// largest limit needs, which a pool should not keep alive.
+var pageChunks = sync.Pool{New: func() any { b := make([]byte, 0, pageChunk+pageChunk/4); return &b }}
+
+// Part hands out the emit function of a new part of the page.
+func (w *feedWriter) Part() func(wire.PulledChange) error {
+	p := &feedWriter{}
+	w.parts = append(w.parts, p)
+	return p.emit
+}
+
+// release hands the chunks back, except any a huge record grew, which a
+// pool should not keep alive.
 func (w *feedWriter) release() {
-	if cap(*w.page) <= 4<<20 {
-		*w.page = (*w.page)[:0]
-		pullPages.Put(w.page)
+	for _, b := range w.chunks {
+		if cap(*b) <= 4*pageChunk {
+			*b = (*b)[:0]
+			pageChunks.Put(b)
+		}
 	}
+	w.chunks = nil
+	for _, p := range w.parts {
+		p.release()
+	}
+}
+
+// tail is the chunk to append to, a fresh one once the last is full.
+func (w *feedWriter) tail() *[]byte {
+	if len(w.chunks) == 0 || len(*w.chunks[len(w.chunks)-1]) >= pageChunk {
+		w.chunks = append(w.chunks, pageChunks.Get().(*[]byte))
+	}
+	return w.chunks[len(w.chunks)-1]
 }
 
 // emit appends one change. The envelope is spelled out by hand around the
 // record's already-encoded data: json.Marshal would re-validate and copy
 // every record a second time.
 func (w *feedWriter) emit(ch wire.PulledChange) error {
-	buf := *w.page
-	if w.n == 0 {
-		buf = append(buf, `{"changes":[`...)
-	} else {
+	page := w.tail()
+	buf := *page
+	if w.n > 0 {
 		buf = append(buf, ',')
 	}
 	w.n++
@@ -231,23 +287,43 @@ func (w *feedWriter) emit(ch wire.PulledChange) error {
 		buf = append(buf, `,"data":`...)
 		buf = append(buf, ch.Data...)
 	}
-	*w.page = append(buf, '}')
+	*page = append(buf, '}')
 	return nil
 }
 
+// finish closes the page with its cursor and writes it out: the page's
+// own changes, then each part's.
 func (w *feedWriter) finish(c *gin.Context, cursor string, more bool, due []wire.DueItem) {
-	page := *w.page
-	if w.n == 0 {
-		page = append(page, `{"changes":[`...)
-	}
 	tail, _ := json.Marshal(struct {
 		Cursor  string         `json:"cursor"`
 		HasMore bool           `json:"has_more"`
 		Due     []wire.DueItem `json:"due,omitempty"`
 	}{cursor, more, due})
-	page = append(append(page, "],"...), tail[1:]...)
-	*w.page = page
-	c.Data(http.StatusOK, "application/json", page)
+	head, sep, end := []byte(`{"changes":[`), []byte(","), append([]byte("],"), tail[1:]...)
+	out := [][]byte{head}
+	size := len(head) + len(end)
+	for _, part := range append([]*feedWriter{w}, w.parts...) {
+		if part.n == 0 {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, sep)
+			size++
+		}
+		for _, b := range part.chunks {
+			out = append(out, *b)
+			size += len(*b)
+		}
+	}
+	out = append(out, end)
+	c.Header("Content-Length", strconv.Itoa(size))
+	c.Header("Content-Type", "application/json")
+	c.Status(http.StatusOK)
+	for _, b := range out {
+		if _, err := c.Writer.Write(b); err != nil {
+			return // the phone went away; it asks again
+		}
+	}
 }
 
 func (h *handlers) listVisits(c *gin.Context) {

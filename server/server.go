@@ -137,6 +137,7 @@ func New(d Deps) http.Handler {
 
 	a.POST("/sync/push", h.push)
 	a.GET("/sync/pull", h.pull)
+	a.GET("/sync/snapshot", h.snapshot)
 	a.GET("/visits", h.listVisits)
 	a.GET("/visits/:id", h.getVisit)
 	a.GET("/conflicts", h.listConflicts)

@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"golang.org/x/sync/errgroup"
 
 	"fieldvisit/domain"
 )
@@ -216,10 +218,17 @@ func (s *Store) HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope
 // alias c, columns cols, extra condition cond) after a key, in (household,
 // id) order.
 func childrenAfter(w snapshotScope, table string, cols []string, cond string, condArgs []any, after ChildKey, limit int) (string, []any) {
+	q, args := childrenOf(w, table, cols, cond, condArgs)
+	return q + " AND " + w.key + " >= ? AND (" + w.key + " > ? OR c.id > ?) ORDER BY " + w.key + ", c.id LIMIT ?",
+		append(args, after.HouseholdID, after.HouseholdID, after.ID, limit)
+}
+
+// childrenOf is the query for all of a scope's members or pairings, in no
+// particular order.
+func childrenOf(w snapshotScope, table string, cols []string, cond string, condArgs []any) (string, []any) {
 	q := "SELECT " + qualified("c", cols) + " FROM " + w.from + " JOIN " + table + " c ON c.county_id = h.county_id AND c.household_id = " + w.key +
-		" WHERE " + w.where + cond + " AND " + w.key + " >= ? AND (" + w.key + " > ? OR c.id > ?) ORDER BY " + w.key + ", c.id LIMIT ?"
-	args := append(append(w.args, condArgs...), after.HouseholdID, after.HouseholdID, after.ID, limit)
-	return q, args
+		" WHERE " + w.where + cond
+	return q, append(slices.Clip(w.args), condArgs...)
 }
 
 // MembersAfter hands each member of scope's households after the key to
@@ -237,4 +246,39 @@ func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, 
 	q, args := childrenAfter(scopeWalk(scope, today), "pairings", pairingColumns, " AND "+pairingOpen("c"), []any{d, d}, after, limit)
 	return eachRow(ctx, s, "pairing", q, args, (*pairingRow).fields,
 		func(r *pairingRow) error { return each(toDomainPairing(*r)) })
+}
+
+// ScopeSinks receive the records of a whole scope. Each is called from
+// its own goroutine (never two calls of one sink at once).
+type ScopeSinks struct {
+	Household func(domain.Household) error
+	Member    func(domain.Member) error
+	Pairing   func(domain.Pairing) error
+}
+
+// WholeScope hands every household of scope, every member of them and
+// every pairing of them open on today to sinks, in no particular order.
+// It is a fresh phone's snapshot in one piece: without an order to keep,
+// PostgreSQL joins each table once instead of walking an index page by
+// page, and the three reads run at once on their own connections, so
+// scanning and encoding one overlaps the database producing the others.
+// Each read is its own transaction; a record changed meanwhile is in the
+// feed after the caller's watermark anyway.
+func (s *Store) WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks ScopeSinks) error {
+	w := scopeWalk(scope, today)
+	d := toSQLDate(today)
+	mq, margs := childrenOf(w, "members", memberColumns, "", nil)
+	pq, pargs := childrenOf(w, "pairings", pairingColumns, " AND "+pairingOpen("c"), []any{d, d})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return eachRow(gctx, s, "household", "SELECT "+qualified("h", householdColumns)+" FROM "+w.from+" WHERE "+w.where, w.args, (*householdRow).fields,
+			func(r *householdRow) error { return sinks.Household(toDomainHousehold(*r)) })
+	})
+	g.Go(func() error {
+		return eachRow(gctx, s, "member", mq, margs, (*memberRow).fields, func(r *memberRow) error { return sinks.Member(toDomainMember(*r)) })
+	})
+	g.Go(func() error {
+		return eachRow(gctx, s, "pairing", pq, pargs, (*pairingRow).fields, func(r *pairingRow) error { return sinks.Pairing(toDomainPairing(*r)) })
+	})
+	return g.Wait()
 }

@@ -1,8 +1,11 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -227,3 +230,91 @@ func TestSnapshotWalksEachRecordOnce(t *testing.T) {
 		})
 	}
 }
+
+// WholeScope is the paged walk in one piece: the same households,
+// members and open pairings, each exactly once.
+func TestWholeScopeHandsOutWhatTheWalkDoes(t *testing.T) {
+	for name, db := range openBoth(t) {
+		t.Run(name, func(t *testing.T) {
+			s := storage.NewStore(db)
+			fx := newSnapshotFixture(t, s)
+			ctx := context.Background()
+			cadre := fx.cadreA
+			for scopeName, scope := range map[string]domain.HouseholdScope{
+				"cadre":  {RegionPath: fx.villagePath, CadreID: &cadre},
+				"region": {RegionPath: fx.countyPath},
+				"none":   {Nothing: true},
+			} {
+				t.Run(scopeName, func(t *testing.T) {
+					want := map[string][]uuid.UUID{}
+					if err := s.HouseholdsAfter(ctx, scope, fx.today, uuid.Nil, 500, func(h domain.Household) error {
+						want["households"] = append(want["households"], h.ID)
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{}, 500, func(m domain.Member) error {
+						want["members"] = append(want["members"], m.ID)
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.PairingsAfter(ctx, scope, fx.today, storage.ChildKey{}, 500, func(p domain.Pairing) error {
+						want["pairings"] = append(want["pairings"], p.ID)
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+					// Each sink runs on its own goroutine, one call at a time.
+					var hs, ms, ps []uuid.UUID
+					err := s.WholeScope(ctx, scope, fx.today, storage.ScopeSinks{
+						Household: func(h domain.Household) error { hs = append(hs, h.ID); return nil },
+						Member:    func(m domain.Member) error { ms = append(ms, m.ID); return nil },
+						Pairing:   func(p domain.Pairing) error { ps = append(ps, p.ID); return nil },
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for what, got := range map[string][]uuid.UUID{"households": hs, "members": ms, "pairings": ps} {
+						w := slices.Clone(want[what])
+						slices.SortFunc(got, uuidOrder)
+						slices.SortFunc(w, uuidOrder)
+						if !slices.Equal(got, w) {
+							t.Errorf("%s: whole scope gave %d, the walk %d (or other ids)", what, len(got), len(w))
+						}
+					}
+					if scope.Nothing && len(hs)+len(ms)+len(ps) > 0 {
+						t.Errorf("an empty scope gave records")
+					}
+				})
+			}
+		})
+	}
+}
+
+// A sink's error stops the whole read and comes back as it was.
+func TestWholeScopeStopsAtASinkError(t *testing.T) {
+	for name, db := range openBoth(t) {
+		t.Run(name, func(t *testing.T) {
+			s := storage.NewStore(db)
+			fx := newSnapshotFixture(t, s)
+			stop := errors.New("enough")
+			n := 0
+			err := s.WholeScope(context.Background(), domain.HouseholdScope{RegionPath: fx.countyPath}, fx.today, storage.ScopeSinks{
+				Household: func(domain.Household) error {
+					if n++; n == 2 {
+						return stop
+					}
+					return nil
+				},
+				Member:  func(domain.Member) error { return nil },
+				Pairing: func(domain.Pairing) error { return nil },
+			})
+			if !errors.Is(err, stop) {
+				t.Fatalf("got %v, want the sink's error", err)
+			}
+		})
+	}
+}
+
+func uuidOrder(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"fieldvisit/domain"
 	"fieldvisit/storage"
@@ -148,6 +150,85 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 	}
 	return c.encode(), more, nil
 }
+
+// Page is where a snapshot's changes go: each Part is a stream of its
+// own, written by at most one goroutine, and the page holds the parts in
+// the order they were handed out.
+type Page interface {
+	Part() func(wire.PulledChange) error
+}
+
+// Snapshot hands a fresh phone its whole scope in one piece — households,
+// members, open pairings and the caller's own visits, each read whole and
+// in no particular order — followed by up to limit changes of the feed
+// after the watermark taken before the reads. It returns the cursor after
+// them and whether more of the feed is waiting. The snapshot and the feed
+// are read at once (the feed repeats whatever changed meanwhile, and the
+// phone keeps the higher version). A snapshot cut short is simply asked
+// for again: every record in it is an upsert the phone applies
+// idempotently. A scope of more than Config.SnapshotHouseholds households
+// is refused (field scope, reason too_large; the phone pages it with Pull instead), which
+// with Config.Snapshots bounds the memory snapshots take.
+func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (string, bool, error) {
+	select {
+	case s.snapshots <- struct{}{}:
+		defer func() { <-s.snapshots }()
+	case <-ctx.Done():
+		return "", false, ctx.Err()
+	}
+	w, err := s.store.SequenceChanges(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	pl := puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now())}
+	hs, ms, ps := pl, pl, pl
+	hs.emit, ms.emit, ps.emit, pl.emit = page.Part(), page.Part(), page.Part(), page.Part()
+	households := 0
+	household := func(h domain.Household) error {
+		if households++; households > s.cfg.SnapshotHouseholds {
+			return snapshotTooLarge(s.cfg.SnapshotHouseholds)
+		}
+		return hs.household(h)
+	}
+	var next string
+	var more bool
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return s.store.WholeScope(gctx, pl.scope, pl.today, storage.ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
+	})
+	g.Go(func() error {
+		for after := uuid.Nil; ; {
+			n, last, err := pl.snapshot(gctx, phaseVisits, storage.ChildKey{ID: after}, snapshotVisitPage)
+			if err != nil {
+				return err
+			}
+			if n < snapshotVisitPage {
+				break
+			}
+			after = last.ID
+		}
+		c := cursor{V: 1, Phase: phaseFeed, W: w, D: pl.scope.DutyRegions(pl.today)}
+		var err error
+		next, more, err = s.Pull(gctx, p, c.encode(), limit, pl.emit)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return "", false, err
+	}
+	return next, more, nil
+}
+
+// snapshotTooLarge refuses a snapshot of a scope larger than max
+// households; the phone pages it with Pull instead.
+func snapshotTooLarge(max int) error {
+	return domain.Invalid(domain.FieldError{Field: "scope", Reason: "too_large",
+		Message:   fmt.Sprintf("the scope has more than %d households; page it with /api/v1/sync/pull", max),
+		MessageZH: fmt.Sprintf("同步范围超过%d户，请改用分页同步", max)})
+}
+
+// snapshotVisitPage is how many of the caller's own visits a snapshot
+// reads a query.
+const snapshotVisitPage = 500
 
 type puller struct {
 	svc   *Service

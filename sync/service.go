@@ -28,6 +28,7 @@ type Store interface {
 	HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int, each func(domain.Household) error) error
 	MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after storage.ChildKey, limit int, each func(domain.Member) error) error
 	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after storage.ChildKey, limit int, each func(domain.Pairing) error) error
+	WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks storage.ScopeSinks) error
 	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
 	Members(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Member, error)
@@ -50,14 +51,20 @@ var _ Store = (*storage.Store)(nil)
 type Config struct {
 	KeepKeys time.Duration     // how long a push answer is replayable (≥ 90 days)
 	Clock    domain.ClockRules // what device times are plausible
+	// A snapshot holds its page in memory until it is sent: at most
+	// SnapshotHouseholds households a snapshot (default 5,000, ~13 MB of
+	// JSON) and Snapshots snapshots at once (default 4; more wait).
+	SnapshotHouseholds int
+	Snapshots          int
 }
 
 // Service runs pushes and pulls.
 type Service struct {
-	store Store
-	cfg   Config
-	now   func() time.Time
-	log   *slog.Logger
+	store     Store
+	cfg       Config
+	now       func() time.Time
+	log       *slog.Logger
+	snapshots chan struct{}
 }
 
 // NewService builds the sync service; now is the server clock.
@@ -65,13 +72,19 @@ func NewService(store Store, cfg Config, now func() time.Time, log *slog.Logger)
 	if cfg.KeepKeys < 90*24*time.Hour {
 		cfg.KeepKeys = 90 * 24 * time.Hour
 	}
+	if cfg.SnapshotHouseholds <= 0 {
+		cfg.SnapshotHouseholds = 5000
+	}
+	if cfg.Snapshots <= 0 {
+		cfg.Snapshots = 4
+	}
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: store, cfg: cfg, now: now, log: log}
+	return &Service{store: store, cfg: cfg, now: now, log: log, snapshots: make(chan struct{}, cfg.Snapshots)}
 }
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)

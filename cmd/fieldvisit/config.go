@@ -28,6 +28,9 @@ type Config struct {
 	HashConcurrency int
 	ShutdownTimeout time.Duration
 	PhotoMaxBytes   int64 // 0 = the photo service's default (15 MB)
+	// SnapshotHouseholds is the largest scope a phone gets whole from
+	// /sync/snapshot (larger ones page); 0 = the sync service's default.
+	SnapshotHouseholds int
 }
 
 func env(name, def string) string {
@@ -73,6 +76,8 @@ func bindConfig(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.LogLevel, "log-level", env("FIELDVISIT_LOG_LEVEL", "info"), "debug, info, warn or error (FIELDVISIT_LOG_LEVEL)")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes allowed at once; 0 = number of CPUs")
 	fs.Int64Var(&c.PhotoMaxBytes, "photo-max-bytes", envInt64("FIELDVISIT_PHOTO_MAX_BYTES", 15_000_000), "largest photo accepted, in bytes (FIELDVISIT_PHOTO_MAX_BYTES)")
+	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
+		"largest scope, in households, a fresh phone gets in one answer; larger ones page (FIELDVISIT_SNAPSHOT_HOUSEHOLDS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
 }
 
@@ -82,6 +87,9 @@ func (c *Config) validate() error {
 	}
 	if c.PhotoMaxBytes < 0 {
 		return fmt.Errorf("--photo-max-bytes must not be negative")
+	}
+	if c.SnapshotHouseholds < 0 {
+		return fmt.Errorf("--snapshot-households must not be negative")
 	}
 	if c.KeyDir == "" {
 		c.KeyDir = c.DataDir + "/keys"

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -444,6 +446,87 @@ func TestPullFollowsScope(t *testing.T) {
 			t.Fatalf("a forged cursor: want 422, got %d", r.Status)
 		}
 	})
+}
+
+// TestSnapshotIsAFreshPullInOneAnswer: GET /sync/snapshot carries what a
+// fresh phone's paged pull carries (the own visits of another phone
+// included), its cursor goes on with the feed, a scope larger than the
+// server sends whole is refused naming the scope, and a bad limit names
+// the limit.
+func TestSnapshotIsAFreshPullInOneAnswer(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		tok := e.login(t, "cadre-a")
+		h := e.householdA
+		vid := uuid.New()
+		e.push(t, tok, "other-phone", batch("snap-1", time.Now(), visitChange(vid, h.Household.ID, "快照之前", 34.7))).pushResult(t)
+
+		paged, _ := e.pullAll(t, tok, "", 1)
+		r := e.do(t, "GET", "/api/v1/sync/snapshot?limit=1", tok, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("snapshot: %d %s", r.Status, r.Body)
+		}
+		var page wire.PullResponse
+		r.json(t, &page)
+		rest, cursor := []wire.PulledChange(nil), page.Cursor
+		if page.HasMore {
+			rest, cursor = e.pullAll(t, tok, page.Cursor, 50)
+		}
+		if got, want := latest(append(page.Changes, rest...)), latest(paged); !maps.Equal(got, want) {
+			t.Fatalf("snapshot gave %v, a paged fresh pull %v", got, want)
+		}
+		if !has(page.Changes, "household", "upsert", h.Household.ID) || !has(page.Changes, "visit", "upsert", vid) ||
+			has(page.Changes, "household", "upsert", e.householdB.Household.ID) {
+			t.Fatalf("snapshot lacks the cadre's household or visit, or leaks another village's: %+v", page.Changes)
+		}
+		// The cursor goes on with the feed.
+		sup := e.login(t, "supervisor-a")
+		e.do(t, "PATCH", "/api/v1/households/"+h.Household.ID.String(), sup, map[string]any{"version": 1, "address": "快照之后的新地址"})
+		next, _ := e.pullAll(t, tok, cursor, 50)
+		if !has(next, "household", "upsert", h.Household.ID) {
+			t.Fatalf("the pull after the snapshot missed an edit: %+v", next)
+		}
+
+		for _, limit := range []string{"0", "2001", "x"} {
+			r := e.do(t, "GET", "/api/v1/sync/snapshot?limit="+limit, tok, nil)
+			if r.Status != http.StatusUnprocessableEntity || !bytes.Contains(r.Body, []byte(`"field":"limit"`)) {
+				t.Errorf("limit=%s: want 422 naming limit, got %d %s", limit, r.Status, r.Body)
+			}
+		}
+	})
+}
+
+func TestSnapshotRefusesAScopeTooLargeToSendWhole(t *testing.T) {
+	e := newTestEnvConfig(t, Config{DataDir: t.TempDir(), HashConcurrency: 4, ShutdownTimeout: time.Second, SnapshotHouseholds: 1}, io.Discard)
+	admin := e.login(t, "admin") // the whole province: both villages' households
+	r := e.do(t, "GET", "/api/v1/sync/snapshot", admin, nil)
+	if r.Status != http.StatusUnprocessableEntity || !bytes.Contains(r.Body, []byte(`"field":"scope"`)) || !bytes.Contains(r.Body, []byte(`"reason":"too_large"`)) {
+		t.Fatalf("want 422 naming the scope, got %d %s", r.Status, r.Body)
+	}
+	// A cadre's one household still comes whole; the admin pages.
+	if r := e.do(t, "GET", "/api/v1/sync/snapshot", e.login(t, "cadre-a"), nil); r.Status != http.StatusOK {
+		t.Fatalf("a scope within the limit: %d %s", r.Status, r.Body)
+	}
+	if all, _ := e.pullAll(t, admin, "", 500); !has(all, "household", "upsert", e.householdB.Household.ID) {
+		t.Fatal("the paged pull of the large scope lacks a household")
+	}
+}
+
+// latest maps each record a pull left standing to its version (a
+// tombstone removes it), as a phone keeping the higher version would.
+func latest(changes []wire.PulledChange) map[string]int64 {
+	out := map[string]int64{}
+	for _, c := range changes {
+		k := c.Entity + "/" + c.ID.String()
+		if v, ok := out[k]; ok && v > c.Version {
+			continue
+		}
+		if c.Op == wire.OpDelete {
+			delete(out, k)
+			continue
+		}
+		out[k] = c.Version
+	}
+	return out
 }
 
 // TestDeletedMemberTombstoneOutranksThePhone: a member deleted in the

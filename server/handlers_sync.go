@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -139,7 +140,7 @@ func (h *handlers) pull(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	h.feedPage(c, func(w *feedWriter) (string, bool, error) {
+	h.feedPage(c, false, func(w *feedWriter) (string, bool, error) {
 		return h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, w.emit)
 	})
 }
@@ -153,7 +154,7 @@ func (h *handlers) snapshot(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	h.feedPage(c, func(w *feedWriter) (string, bool, error) {
+	h.feedPage(c, true, func(w *feedWriter) (string, bool, error) {
 		return h.Sync.Snapshot(c.Request.Context(), principal(c), limit, w)
 	})
 }
@@ -172,31 +173,43 @@ func pullLimit(q *queryParams) int {
 }
 
 // feedPage runs read into a page and answers it, with the cadre's
-// worklist when nothing more is waiting.
-func (h *handlers) feedPage(c *gin.Context, read func(*feedWriter) (string, bool, error)) {
+// worklist when nothing more is waiting. A snapshot (dueAlongside) is
+// nearly always the last page, so its worklist is read alongside it
+// rather than after.
+func (h *handlers) feedPage(c *gin.Context, dueAlongside bool, read func(*feedWriter) (string, bool, error)) {
 	w := &feedWriter{}
 	defer w.release()
+	var early chan []wire.DueItem
+	if dueAlongside && h.Compliance != nil {
+		early = make(chan []wire.DueItem, 1)
+		ctx, p := c.Request.Context(), principal(c)
+		go func() { early <- h.dueItems(ctx, p) }()
+	}
 	next, more, err := read(w)
+	var due []wire.DueItem
+	if early != nil {
+		due = <-early
+	}
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	var due []wire.DueItem
-	if !more && h.Compliance != nil {
-		due = h.dueItems(c)
+	if more {
+		due = nil
+	} else if early == nil && h.Compliance != nil {
+		due = h.dueItems(c.Request.Context(), principal(c))
 	}
 	w.finish(c, next, more, due)
 }
 
-// dueItems is the cadre's worklist for the last page of a pull. The page
-// is already streaming, so a failure here only leaves the list out (the
-// next pull brings it); it never breaks the pull.
-func (h *handlers) dueItems(c *gin.Context) []wire.DueItem {
-	p := principal(c)
+// dueItems is the cadre's worklist for the last page of a pull. A failure
+// here only leaves the list out (the next pull brings it); it never
+// breaks the pull.
+func (h *handlers) dueItems(ctx context.Context, p domain.Principal) []wire.DueItem {
 	if p.Role != domain.RoleCadre {
 		return nil
 	}
-	items, err := h.Compliance.Worklist(c.Request.Context(), p)
+	items, err := h.Compliance.Worklist(ctx, p)
 	if err != nil {
 		h.Log.Warn("worklist for pull failed", "error", err.Error(), "request_id", p.RequestID)
 		return nil

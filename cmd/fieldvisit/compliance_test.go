@@ -134,6 +134,14 @@ func TestComplianceFollowsVisits(t *testing.T) {
 		}) {
 			t.Errorf("the pull's last page lacks household A's due visit: %+v", pulled.Due)
 		}
+		// So does a fresh phone's snapshot, when nothing more is waiting.
+		var snap wire.PullResponse
+		e.do(t, "GET", "/api/v1/sync/snapshot", cadre, nil).json(t, &snap)
+		if snap.HasMore || !slices.ContainsFunc(snap.Due, func(d wire.DueItem) bool {
+			return d.HouseholdID != nil && *d.HouseholdID == hA && d.Period == quarter.Key()
+		}) {
+			t.Errorf("the snapshot (has_more %v) lacks household A's due visit: %+v", snap.HasMore, snap.Due)
+		}
 
 		// A condolence visit does not count; an assistance visit does.
 		condolence, assist := uuid.New(), uuid.New()

@@ -141,180 +141,179 @@ func inOrder(keys []storage.ChildKey) bool {
 // snapshot hands out each household, member and open pairing of its scope
 // exactly once, in (household, id) order, and nothing outside it.
 func TestSnapshotWalksEachRecordOnce(t *testing.T) {
-	for name, db := range openBoth(t) {
-		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db)
-			fx := newSnapshotFixture(t, s)
-			ctx := context.Background()
-			cadre := fx.cadreA
-			scopes := map[string]domain.HouseholdScope{
-				"cadre":  {RegionPath: fx.villagePath, CadreID: &cadre},
-				"region": {RegionPath: fx.countyPath},
-			}
-			for scopeName, scope := range scopes {
-				wantHouseholds, wantMembers, wantPairings := fx.countyAll, fx.countyMembers, len(fx.pairings)
-				if scope.CadreID != nil {
-					wantHouseholds, wantMembers, wantPairings = len(fx.inScope), 0, 0
-					for _, h := range fx.members {
-						if fx.inScope[h] {
-							wantMembers++
-						}
-					}
-					for _, h := range fx.pairings {
-						if fx.inScope[h] {
-							wantPairings++
-						}
+	onBothWithSnapshotFixture(t, func(t *testing.T, s *storage.Store, fx snapshotFixture) {
+		ctx := context.Background()
+		cadre := fx.cadreA
+		scopes := map[string]domain.HouseholdScope{
+			"cadre":  {RegionPath: fx.villagePath, CadreID: &cadre},
+			"region": {RegionPath: fx.countyPath},
+		}
+		for scopeName, scope := range scopes {
+			wantHouseholds, wantMembers, wantPairings := fx.countyAll, fx.countyMembers, len(fx.pairings)
+			if scope.CadreID != nil {
+				wantHouseholds, wantMembers, wantPairings = len(fx.inScope), 0, 0
+				for _, h := range fx.members {
+					if fx.inScope[h] {
+						wantMembers++
 					}
 				}
-				for _, limit := range []int{1, 2, 3, 7, 500} {
-					t.Run(fmt.Sprintf("%s/limit=%d", scopeName, limit), func(t *testing.T) {
-						hs := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
-							return s.HouseholdsAfter(ctx, scope, fx.today, after.ID, limit, func(h domain.Household) error {
-								each(storage.ChildKey{ID: h.ID})
-								if scope.CadreID != nil && !fx.inScope[h.ID] {
-									t.Errorf("household %s is outside the cadre's scope", h.ID)
-								}
-								return nil
-							})
-						})
-						ms := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
-							return s.MembersAfter(ctx, scope, fx.today, after, limit, func(m domain.Member) error {
-								each(storage.ChildKey{HouseholdID: m.HouseholdID, ID: m.ID})
-								if scope.CadreID != nil && !fx.inScope[m.HouseholdID] {
-									t.Errorf("member %s is outside the cadre's scope", m.ID)
-								}
-								return nil
-							})
-						})
-						ps := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
-							return s.PairingsAfter(ctx, scope, fx.today, after, limit, func(p domain.Pairing) error {
-								each(storage.ChildKey{HouseholdID: p.HouseholdID, ID: p.ID})
-								if _, open := fx.pairings[p.ID]; !open {
-									t.Errorf("pairing %s is not open today", p.ID)
-								}
-								return nil
-							})
-						})
-						for what, got := range map[string][]storage.ChildKey{"households": hs, "members": ms, "pairings": ps} {
-							seen := map[uuid.UUID]bool{}
-							for _, k := range got {
-								if seen[k.ID] {
-									t.Errorf("%s: %s handed out twice", what, k.ID)
-								}
-								seen[k.ID] = true
+				for _, h := range fx.pairings {
+					if fx.inScope[h] {
+						wantPairings++
+					}
+				}
+			}
+			for _, limit := range []int{1, 2, 3, 7, 500} {
+				t.Run(fmt.Sprintf("%s/limit=%d", scopeName, limit), func(t *testing.T) {
+					hs := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
+						return s.HouseholdsAfter(ctx, scope, fx.today, after.ID, limit, func(h domain.Household) error {
+							each(storage.ChildKey{ID: h.ID})
+							if scope.CadreID != nil && !fx.inScope[h.ID] {
+								t.Errorf("household %s is outside the cadre's scope", h.ID)
 							}
-							if !inOrder(got) {
-								t.Errorf("%s not in (household, id) order", what)
-							}
-						}
-						if len(hs) != wantHouseholds || len(ms) != wantMembers || len(ps) != wantPairings {
-							t.Fatalf("walked %d households, %d members and %d pairings, want %d, %d and %d",
-								len(hs), len(ms), len(ps), wantHouseholds, wantMembers, wantPairings)
-						}
+							return nil
+						})
 					})
-				}
+					ms := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
+						return s.MembersAfter(ctx, scope, fx.today, after, limit, func(m domain.Member) error {
+							each(storage.ChildKey{HouseholdID: m.HouseholdID, ID: m.ID})
+							if scope.CadreID != nil && !fx.inScope[m.HouseholdID] {
+								t.Errorf("member %s is outside the cadre's scope", m.ID)
+							}
+							return nil
+						})
+					})
+					ps := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
+						return s.PairingsAfter(ctx, scope, fx.today, after, limit, func(p domain.Pairing) error {
+							each(storage.ChildKey{HouseholdID: p.HouseholdID, ID: p.ID})
+							if _, open := fx.pairings[p.ID]; !open {
+								t.Errorf("pairing %s is not open today", p.ID)
+							}
+							return nil
+						})
+					})
+					for what, got := range map[string][]storage.ChildKey{"households": hs, "members": ms, "pairings": ps} {
+						seen := map[uuid.UUID]bool{}
+						for _, k := range got {
+							if seen[k.ID] {
+								t.Errorf("%s: %s handed out twice", what, k.ID)
+							}
+							seen[k.ID] = true
+						}
+						if !inOrder(got) {
+							t.Errorf("%s not in (household, id) order", what)
+						}
+					}
+					if len(hs) != wantHouseholds || len(ms) != wantMembers || len(ps) != wantPairings {
+						t.Fatalf("walked %d households, %d members and %d pairings, want %d, %d and %d",
+							len(hs), len(ms), len(ps), wantHouseholds, wantMembers, wantPairings)
+					}
+				})
 			}
-			// A cursor from before the walk went by household (no household
-			// in the key) starts its phase again rather than skip anything.
-			var first, all []uuid.UUID
-			scope := scopes["cadre"]
-			if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{}, 1000, func(m domain.Member) error { all = append(all, m.ID); return nil }); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{ID: all[len(all)-1]}, 1000, func(m domain.Member) error { first = append(first, m.ID); return nil }); err != nil {
-				t.Fatal(err)
-			}
-			if len(first) != len(all) {
-				t.Fatalf("an old-style members cursor gave %d of %d members", len(first), len(all))
-			}
-		})
-	}
+		}
+		// A cursor from before the walk went by household (no household
+		// in the key) starts its phase again rather than skip anything.
+		var first, all []uuid.UUID
+		scope := scopes["cadre"]
+		if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{}, 1000, func(m domain.Member) error { all = append(all, m.ID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{ID: all[len(all)-1]}, 1000, func(m domain.Member) error { first = append(first, m.ID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(first) != len(all) {
+			t.Fatalf("an old-style members cursor gave %d of %d members", len(first), len(all))
+		}
+	})
 }
 
 // WholeScope is the paged walk in one piece: the same households,
 // members and open pairings, each exactly once.
 func TestWholeScopeHandsOutWhatTheWalkDoes(t *testing.T) {
-	for name, db := range openBoth(t) {
-		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db)
-			fx := newSnapshotFixture(t, s)
-			ctx := context.Background()
-			cadre := fx.cadreA
-			for scopeName, scope := range map[string]domain.HouseholdScope{
-				"cadre":  {RegionPath: fx.villagePath, CadreID: &cadre},
-				"region": {RegionPath: fx.countyPath},
-				"none":   {Nothing: true},
-			} {
-				t.Run(scopeName, func(t *testing.T) {
-					want := map[string][]uuid.UUID{}
-					if err := s.HouseholdsAfter(ctx, scope, fx.today, uuid.Nil, 500, func(h domain.Household) error {
-						want["households"] = append(want["households"], h.ID)
-						return nil
-					}); err != nil {
-						t.Fatal(err)
-					}
-					if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{}, 500, func(m domain.Member) error {
-						want["members"] = append(want["members"], m.ID)
-						return nil
-					}); err != nil {
-						t.Fatal(err)
-					}
-					if err := s.PairingsAfter(ctx, scope, fx.today, storage.ChildKey{}, 500, func(p domain.Pairing) error {
-						want["pairings"] = append(want["pairings"], p.ID)
-						return nil
-					}); err != nil {
-						t.Fatal(err)
-					}
-					// Each sink runs on its own goroutine, one call at a time.
-					var hs, ms, ps []uuid.UUID
-					err := s.WholeScope(ctx, scope, fx.today, storage.ScopeSinks{
-						Household: func(h domain.Household) error { hs = append(hs, h.ID); return nil },
-						Member:    func(m domain.Member) error { ms = append(ms, m.ID); return nil },
-						Pairing:   func(p domain.Pairing) error { ps = append(ps, p.ID); return nil },
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					for what, got := range map[string][]uuid.UUID{"households": hs, "members": ms, "pairings": ps} {
-						w := slices.Clone(want[what])
-						slices.SortFunc(got, uuidOrder)
-						slices.SortFunc(w, uuidOrder)
-						if !slices.Equal(got, w) {
-							t.Errorf("%s: whole scope gave %d, the walk %d (or other ids)", what, len(got), len(w))
-						}
-					}
-					if scope.Nothing && len(hs)+len(ms)+len(ps) > 0 {
-						t.Errorf("an empty scope gave records")
-					}
+	onBothWithSnapshotFixture(t, func(t *testing.T, s *storage.Store, fx snapshotFixture) {
+		ctx := context.Background()
+		cadre := fx.cadreA
+		for scopeName, scope := range map[string]domain.HouseholdScope{
+			"cadre":  {RegionPath: fx.villagePath, CadreID: &cadre},
+			"region": {RegionPath: fx.countyPath},
+			"none":   {Nothing: true},
+		} {
+			t.Run(scopeName, func(t *testing.T) {
+				want := map[string][]uuid.UUID{}
+				if err := s.HouseholdsAfter(ctx, scope, fx.today, uuid.Nil, 500, func(h domain.Household) error {
+					want["households"] = append(want["households"], h.ID)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{}, 500, func(m domain.Member) error {
+					want["members"] = append(want["members"], m.ID)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.PairingsAfter(ctx, scope, fx.today, storage.ChildKey{}, 500, func(p domain.Pairing) error {
+					want["pairings"] = append(want["pairings"], p.ID)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				// Each sink runs on its own goroutine, one call at a time.
+				var hs, ms, ps []uuid.UUID
+				err := s.WholeScope(ctx, scope, fx.today, storage.ScopeSinks{
+					Household: func(h domain.Household) error { hs = append(hs, h.ID); return nil },
+					Member:    func(m domain.Member) error { ms = append(ms, m.ID); return nil },
+					Pairing:   func(p domain.Pairing) error { ps = append(ps, p.ID); return nil },
 				})
-			}
-		})
-	}
+				if err != nil {
+					t.Fatal(err)
+				}
+				for what, got := range map[string][]uuid.UUID{"households": hs, "members": ms, "pairings": ps} {
+					w := slices.Clone(want[what])
+					slices.SortFunc(got, uuidOrder)
+					slices.SortFunc(w, uuidOrder)
+					if !slices.Equal(got, w) {
+						t.Errorf("%s: whole scope gave %d, the walk %d (or other ids)", what, len(got), len(w))
+					}
+				}
+				if scope.Nothing && len(hs)+len(ms)+len(ps) > 0 {
+					t.Errorf("an empty scope gave records")
+				}
+			})
+		}
+	})
 }
 
 // A sink's error stops the whole read and comes back as it was.
 func TestWholeScopeStopsAtASinkError(t *testing.T) {
-	for name, db := range openBoth(t) {
-		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db)
-			fx := newSnapshotFixture(t, s)
-			stop := errors.New("enough")
-			n := 0
-			err := s.WholeScope(context.Background(), domain.HouseholdScope{RegionPath: fx.countyPath}, fx.today, storage.ScopeSinks{
-				Household: func(domain.Household) error {
-					if n++; n == 2 {
-						return stop
-					}
-					return nil
-				},
-				Member:  func(domain.Member) error { return nil },
-				Pairing: func(domain.Pairing) error { return nil },
-			})
-			if !errors.Is(err, stop) {
-				t.Fatalf("got %v, want the sink's error", err)
-			}
+	onBothWithSnapshotFixture(t, func(t *testing.T, s *storage.Store, fx snapshotFixture) {
+		stop := errors.New("enough")
+		n := 0
+		err := s.WholeScope(context.Background(), domain.HouseholdScope{RegionPath: fx.countyPath}, fx.today, storage.ScopeSinks{
+			Household: func(domain.Household) error {
+				if n++; n == 2 {
+					return stop
+				}
+				return nil
+			},
+			Member:  func(domain.Member) error { return nil },
+			Pairing: func(domain.Pairing) error { return nil },
 		})
-	}
+		if !errors.Is(err, stop) {
+			t.Fatalf("got %v, want the sink's error", err)
+		}
+	})
 }
 
 func uuidOrder(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
+
+// onBothWithSnapshotFixture runs fn on SQLite and on PostgreSQL, each with
+// a fresh snapshot fixture.
+func onBothWithSnapshotFixture(t *testing.T, fn func(t *testing.T, s *storage.Store, fx snapshotFixture)) {
+	for name, db := range openBoth(t) {
+		t.Run(name, func(t *testing.T) {
+			s := storage.NewStore(db)
+			fn(t, s, newSnapshotFixture(t, s))
+		})
+	}
+}

@@ -52,6 +52,43 @@ func (s *Store) MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 	return out, err
 }
 
+// MembersOf returns the members of households, by household (a scope
+// change's walk sends each household with its members).
+func (s *Store) MembersOf(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.Member, error) {
+	byCounty := map[uuid.UUID][]uuid.UUID{}
+	for _, h := range households {
+		byCounty[h.CountyID] = append(byCounty[h.CountyID], h.ID)
+	}
+	out := make(map[uuid.UUID][]domain.Member, len(households))
+	for county, ids := range byCounty {
+		err := eachByID(ctx, s, "member", "SELECT "+qualified("m", memberColumns)+" FROM members m WHERE m.county_id = ? AND m.household_id IN", []any{county}, ids,
+			(*memberRow).fields, func(r *memberRow) { out[r.HouseholdID] = append(out[r.HouseholdID], toDomainMember(*r)) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// PairingsByID returns the pairings among ids that exist, by id, without
+// scope (the feed checks it).
+func (s *Store) PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Pairing, error) {
+	out := make(map[uuid.UUID]domain.Pairing, len(ids))
+	err := eachByID(ctx, s, "pairing", "SELECT "+qualified("p", pairingColumns)+" FROM pairings p WHERE p.id IN", nil, ids,
+		(*pairingRow).fields, func(r *pairingRow) { out[r.ID] = toDomainPairing(*r) })
+	return out, err
+}
+
+// HouseholdsByID returns the households among ids that exist, by id,
+// without scope (a household that left the caller's scope is sent as
+// tombstones).
+func (s *Store) HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error) {
+	out := make(map[uuid.UUID]domain.Household, len(ids))
+	err := eachByID(ctx, s, "household", "SELECT "+qualified("h", householdColumns)+" FROM households h WHERE h.id IN", nil, ids,
+		(*householdRow).fields, func(r *householdRow) { out[r.ID] = toDomainHousehold(*r) })
+	return out, err
+}
+
 // HouseholdsInScope returns the households among ids that lie in scope on
 // today, by id.
 func (s *Store) HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error) {

@@ -286,13 +286,6 @@ func (s *Store) SaveMemberDetails(ctx context.Context, m domain.Member, expected
 	})
 }
 
-// PairingByID returns a pairing by id without scope (the feed checks scope).
-func (s *Store) PairingByID(ctx context.Context, id uuid.UUID) (domain.Pairing, error) {
-	var row pairingRow
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	return toDomainPairing(row), translate(err, "pairing")
-}
-
 // HouseholdByID returns a household by id without scope (the feed checks scope).
 func (s *Store) HouseholdByID(ctx context.Context, id uuid.UUID) (domain.Household, error) {
 	var row householdRow

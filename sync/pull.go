@@ -139,7 +139,7 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 		return "", false, err
 	}
 	for _, ch := range changes {
-		if err := pl.feed(ctx, ch, now); err != nil {
+		if err := pl.feed(ch, now); err != nil {
 			return "", false, err
 		}
 	}
@@ -318,15 +318,6 @@ func (pl puller) visit(v domain.Visit) error {
 	return pl.upsert(wire.EntityVisit, v.ID, &hid, v.Version, wire.FromVisit(v))
 }
 
-// inScope loads a household if the caller may see it now.
-func (pl puller) inScope(ctx context.Context, id uuid.UUID) (domain.Household, bool, error) {
-	h, err := pl.svc.store.Household(ctx, pl.scope, pl.today, id)
-	if domain.IsCode(err, domain.CodeNotFound) {
-		return h, false, nil
-	}
-	return h, err == nil, err
-}
-
 // changedRegions is the regions whose households must be walked again:
 // those in had or has but not both, with any walk still pending. Only
 // regions of the caller's own duties (past or present) count, so a forged
@@ -378,12 +369,13 @@ func (pl puller) rescope(ctx context.Context, regions []uuid.UUID, after uuid.UU
 	if err != nil {
 		return 0, after, false, err
 	}
+	members, err := st.MembersOf(ctx, hs)
+	if err != nil {
+		return 0, after, false, err
+	}
 	last = after
 	for _, h := range hs {
-		ms, err := st.Members(ctx, h.CountyID, h.ID)
-		if err != nil {
-			return 0, after, false, err
-		}
+		ms := members[h.ID]
 		if _, ok := visible[h.ID]; ok {
 			err = pl.whole(h, ms)
 		} else {
@@ -431,11 +423,17 @@ type currentState struct {
 	visits     map[uuid.UUID]domain.Visit
 	members    map[uuid.UUID]domain.Member
 	households map[uuid.UUID]domain.Household // only those in the caller's scope
+	pairings   map[uuid.UUID]domain.Pairing
+	// For the caller's own pairings: the households that left their
+	// scope, and the members of every such pairing's household (the
+	// household arrives whole, or as tombstones).
+	gone      map[uuid.UUID]domain.Household
+	membersOf map[uuid.UUID][]domain.Member
 }
 
 func (pl puller) current(ctx context.Context, changes []storage.Change) (currentState, error) {
 	var now currentState
-	var visits, members, households []uuid.UUID
+	var visits, members, households, pairings []uuid.UUID
 	for _, ch := range changes {
 		switch {
 		case ch.Entity == wire.EntityVisit:
@@ -444,6 +442,8 @@ func (pl puller) current(ctx context.Context, changes []storage.Change) (current
 			members = append(members, ch.EntityID)
 		case ch.Entity == wire.EntityHousehold:
 			households = append(households, ch.EntityID)
+		case ch.Entity == wire.EntityPairing:
+			pairings = append(pairings, ch.EntityID)
 		}
 	}
 	st := pl.svc.store
@@ -454,15 +454,42 @@ func (pl puller) current(ctx context.Context, changes []storage.Change) (current
 	if now.members, err = st.MembersByID(ctx, members); err != nil {
 		return now, err
 	}
+	if now.pairings, err = st.PairingsByID(ctx, pairings); err != nil {
+		return now, err
+	}
 	for _, m := range now.members {
 		households = append(households, m.HouseholdID)
 	}
-	now.households, err = st.HouseholdsInScope(ctx, pl.scope, pl.today, households)
+	for _, p := range now.pairings {
+		households = append(households, p.HouseholdID)
+	}
+	if now.households, err = st.HouseholdsInScope(ctx, pl.scope, pl.today, households); err != nil {
+		return now, err
+	}
+	var whole []domain.Household
+	var gone []uuid.UUID
+	for _, p := range now.pairings {
+		if p.CadreID != pl.p.UserID {
+			continue
+		}
+		if h, ok := now.households[p.HouseholdID]; ok {
+			whole = append(whole, h)
+		} else {
+			gone = append(gone, p.HouseholdID)
+		}
+	}
+	if now.gone, err = st.HouseholdsByID(ctx, gone); err != nil {
+		return now, err
+	}
+	for _, h := range now.gone {
+		whole = append(whole, h)
+	}
+	now.membersOf, err = st.MembersOf(ctx, whole)
 	return now, err
 }
 
 // feed emits the current state behind one feed row.
-func (pl puller) feed(ctx context.Context, ch storage.Change, now currentState) error {
+func (pl puller) feed(ch storage.Change, now currentState) error {
 	switch ch.Entity {
 	case wire.EntityVisit:
 		if v, ok := now.visits[ch.EntityID]; ok {
@@ -484,7 +511,7 @@ func (pl puller) feed(ctx context.Context, ch storage.Change, now currentState) 
 		}
 		return nil
 	case wire.EntityPairing:
-		return pl.pairingChange(ctx, ch)
+		return pl.pairingChange(ch, now)
 	}
 	return nil
 }
@@ -492,47 +519,31 @@ func (pl puller) feed(ctx context.Context, ch storage.Change, now currentState) 
 // pairingChange is where scope grows and shrinks: a household paired with
 // the caller arrives whole (its file and members, whatever their age); one
 // that left the caller's scope is dropped with tombstones.
-func (pl puller) pairingChange(ctx context.Context, ch storage.Change) error {
-	st := pl.svc.store
-	pr, err := st.PairingByID(ctx, ch.EntityID)
-	if err != nil {
-		return ignoreMissing(err)
+func (pl puller) pairingChange(ch storage.Change, now currentState) error {
+	pr, ok := now.pairings[ch.EntityID]
+	if !ok {
+		return nil // deleted since; nothing to send
 	}
-	h, ok, err := pl.inScope(ctx, pr.HouseholdID)
-	if err != nil {
-		return err
-	}
+	h, inScope := now.households[pr.HouseholdID]
 	// A phone holds the pairings open today (that is what a fresh pull
 	// lists), so an ended one arrives as a tombstone.
+	var err error
 	if pr.ActiveOn(pl.today) {
 		err = pl.pairing(pr)
 	} else {
 		hid := pr.HouseholdID
 		err = pl.tombstone(wire.EntityPairing, pr.ID, &hid, 2)
 	}
-	if err != nil {
+	if err != nil || pr.CadreID != pl.p.UserID {
 		return err
 	}
-	mine := pr.CadreID == pl.p.UserID
-	if !mine {
-		return nil
+	if inScope {
+		return pl.whole(h, now.membersOf[h.ID])
 	}
-	if ok {
-		ms, err := st.Members(ctx, h.CountyID, h.ID)
-		if err != nil {
-			return err
-		}
-		return pl.whole(h, ms)
+	if full, ok := now.gone[pr.HouseholdID]; ok {
+		return pl.drop(full, now.membersOf[full.ID])
 	}
-	full, err := st.HouseholdByID(ctx, pr.HouseholdID)
-	if err != nil {
-		return ignoreMissing(err)
-	}
-	ms, err := st.Members(ctx, full.CountyID, full.ID)
-	if err != nil {
-		return err
-	}
-	return pl.drop(full, ms)
+	return nil
 }
 
 // announceWindow is how many past days AnnounceScopeDates covers, so a
@@ -547,11 +558,4 @@ const announceWindow = 7
 func (s *Service) AnnounceScopeDates(ctx context.Context) (int, error) {
 	today := domain.DateOf(s.now())
 	return s.store.AnnounceDatedPairings(ctx, today.AddDays(-announceWindow), today)
-}
-
-func ignoreMissing(err error) error {
-	if domain.IsCode(err, domain.CodeNotFound) {
-		return nil
-	}
-	return err
 }

@@ -79,6 +79,41 @@ func (e *gapEnv) pull(t *testing.T, cursor string, seen map[uuid.UUID]int64) str
 	}
 }
 
+// snapshot starts a fresh phone with a snapshot (the client's first
+// pull), then pulls the feed to its end.
+func (e *gapEnv) snapshot(t *testing.T, seen map[uuid.UUID]int64) string {
+	t.Helper()
+	page := &lockedPage{emit: func(c wire.PulledChange) error {
+		if c.Entity == wire.EntityHousehold && c.Version > seen[c.ID] {
+			seen[c.ID] = c.Version
+		}
+		return nil
+	}}
+	cursor, more, err := e.svc.Snapshot(context.Background(), e.supervisor, 7, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more {
+		cursor = e.pull(t, cursor, seen)
+	}
+	return cursor
+}
+
+// lockedPage hands every part of a snapshot page to one emit function,
+// one change at a time.
+type lockedPage struct {
+	mu   gosync.Mutex
+	emit func(wire.PulledChange) error
+}
+
+func (p *lockedPage) Part() func(wire.PulledChange) error {
+	return func(c wire.PulledChange) error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.emit(c)
+	}
+}
+
 func bump(ctx context.Context, tx *storage.Store, h domain.Household, from int64, phone string) error {
 	h.Version, h.Phone, h.UpdatedAt = from+1, phone, time.Now()
 	return tx.SaveHouseholdDetails(ctx, h, from, uuid.Nil)
@@ -168,8 +203,10 @@ func TestPullUnderConcurrentWriters(t *testing.T) {
 			}
 		}(w)
 	}
-	phones := make([]map[uuid.UUID]int64, 3)
-	cursors := make([]string, 3)
+	// Phones 0–1 page from scratch; phones 2–3 begin with a snapshot,
+	// phone 3 only once the writers are under way.
+	phones := make([]map[uuid.UUID]int64, 4)
+	cursors := make([]string, 4)
 	var pw gosync.WaitGroup
 	for i := range phones {
 		phones[i] = map[uuid.UUID]int64{}
@@ -181,7 +218,15 @@ func TestPullUnderConcurrentWriters(t *testing.T) {
 				case <-stop:
 					return
 				default:
-					cursors[i] = e.pull(t, cursors[i], phones[i])
+					switch {
+					case i == 3 && cursors[i] == "":
+						time.Sleep(20 * time.Millisecond)
+						fallthrough
+					case i >= 2 && cursors[i] == "":
+						cursors[i] = e.snapshot(t, phones[i])
+					default:
+						cursors[i] = e.pull(t, cursors[i], phones[i])
+					}
 					time.Sleep(time.Millisecond)
 				}
 			}

@@ -181,6 +181,27 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
+	// Scope growth (no goal in the issue): another cadre's households are
+	// re-paired to the pulling cadre, whose next pull brings each one
+	// whole, vs raw SQL reading the new pairings' feed rows with their
+	// households and members.
+	_, synced, err = benchPullFrom(srv.URL, fx.pullToken, synced)
+	if err != nil {
+		return err
+	}
+	if feedFrom, err = app.Store.SequenceChanges(ctx); err != nil {
+		return err
+	}
+	if err := benchRepair(ctx, app.Store, fx.otherPairings, fx.pullCadre); err != nil {
+		return err
+	}
+	growDur, growSelDur, grown, err := pullVsRaw(ctx, dbURL, *pullRounds,
+		func() (int, error) { n, _, err := benchPullFrom(srv.URL, fx.pullToken, synced); return n, err },
+		func(conn *pgx.Conn) error { _, err := rawScopeGrowth(ctx, conn, fx.pullCadre, feedFrom); return err })
+	if err != nil {
+		return err
+	}
+
 	fmt.Fprintf(stdout, "| bench | measured | raw ceiling (same run) | ratio | goal |\n|---|---|---|---|---|\n")
 	fmt.Fprintf(stdout, "| B1 push ingest, 4 phones × 500-visit batches | %.0f visits/s | %.0f rows/s (INSERT … ON CONFLICT, 500-row statements, 4 conns) | %.2f | ≥ 0.33 |\n", pushRate, rawRate, b1)
 	fmt.Fprintf(stdout, "| B2 replay of a batch vs its first push | %.1f ms | %.1f ms | %.3f | ≤ 0.10 |\n",
@@ -191,7 +212,53 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		pullDur.Seconds()/float64(*pullRounds)*1000, selDur.Seconds()/float64(*pullRounds)*1000, pullDur.Seconds()/selDur.Seconds())
 	fmt.Fprintf(stdout, "| B4 incremental pull (%d changes) vs raw SELECT of the feed rows and records | %.1f ms | %.1f ms | %.2f× | — |\n",
 		incPulled, incDur.Seconds()/float64(*pullRounds)*1000, incSelDur.Seconds()/float64(*pullRounds)*1000, incDur.Seconds()/incSelDur.Seconds())
+	fmt.Fprintf(stdout, "| B4 scope growth: pull after %d households were re-paired to the cadre (%d changes) vs raw SELECT of the pairings' feed rows, households and members | %.1f ms | %.1f ms | %.2f× | — |\n",
+		len(fx.otherPairings), grown, growDur.Seconds()/float64(*pullRounds)*1000, growSelDur.Seconds()/float64(*pullRounds)*1000, growDur.Seconds()/growSelDur.Seconds())
 	return nil
+}
+
+// benchRepair ends each pairing and pairs its household with cadre, as a
+// supervisor's re-pairing does.
+func benchRepair(ctx context.Context, st *storage.Store, pairings []domain.Pairing, cadre uuid.UUID) error {
+	today := domain.DateOf(time.Now())
+	for _, old := range pairings {
+		old.EndOn, old.EndReason = &today, "工作调整"
+		p := domain.Pairing{ID: uuid.New(), CountyID: old.CountyID, HouseholdID: old.HouseholdID, CadreID: cadre, StartOn: today, CreatedAt: time.Now().UTC()}
+		if err := st.Pair(ctx, &p, []domain.Pairing{old}, storage.AuditEntry{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawScopeGrowth is the ceiling for the scope-growth pull: the feed rows
+// of the cadre's new pairings after seq, each with its household and
+// members.
+func rawScopeGrowth(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID, after int64) (int, error) {
+	n := 0
+	for _, q := range []string{
+		`SELECT c.seq, p.*, h.* FROM changes c JOIN pairings p ON p.id = c.entity_id AND p.cadre_id = $1
+			JOIN households h ON h.county_id = p.county_id AND h.id = p.household_id WHERE c.seq > $2 AND c.entity = 'pairing' ORDER BY c.seq`,
+		`SELECT m.* FROM changes c JOIN pairings p ON p.id = c.entity_id AND p.cadre_id = $1
+			JOIN members m ON m.county_id = p.county_id AND m.household_id = p.household_id WHERE c.seq > $2 AND c.entity = 'pairing'`,
+	} {
+		rows, err := conn.Query(ctx, q, cadre, after)
+		if err != nil {
+			return 0, err
+		}
+		for rows.Next() {
+			if _, err := rows.Values(); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 // benchEditHouseholds gives each household a new address, one edit (and
@@ -283,6 +350,9 @@ type benchFix struct {
 	pullToken  string
 	// the households paired with the pulling cadre
 	pullHouseholds []uuid.UUID
+	// households of another cadre, re-paired to the pulling cadre for the
+	// scope-growth pull, with their open pairings
+	otherPairings []domain.Pairing
 }
 
 // benchFixture builds a county with four pushing cadres (one household
@@ -354,6 +424,14 @@ func benchFixture(ctx context.Context, app *App, n int) (benchFix, error) {
 	fx.pullCadre = pc.ID
 	for i := 0; i < n; i++ {
 		fx.pullHouseholds = append(fx.pullHouseholds, addHousehold(pc, 3))
+	}
+	other, err := cadre("bench-other")
+	if err != nil {
+		return fx, err
+	}
+	for i := 0; i < n/4; i++ {
+		addHousehold(other, 3)
+		fx.otherPairings = append(fx.otherPairings, plan.Pairings[len(plan.Pairings)-1])
 	}
 	if err := st.ApplyImport(ctx, plan); err != nil {
 		return fx, err

@@ -21,6 +21,7 @@ import (
 type snapshotFixture struct {
 	today                    domain.Date
 	villagePath, countyPath  string
+	otherVillage             uuid.UUID // the village cadre A holds no pairing in
 	cadreA                   uuid.UUID
 	inScope                  map[uuid.UUID]bool // households cadre A holds today
 	members                  map[uuid.UUID]uuid.UUID
@@ -48,7 +49,7 @@ func newSnapshotFixture(t *testing.T, s *storage.Store) snapshotFixture {
 			Path: fx.countyPath + id.String() + "/", CountyID: &county, ParentID: &county}
 		must(s.CreateRegion(ctx, villages[i], storage.AuditEntry{}))
 	}
-	fx.villagePath = villages[0].Path
+	fx.villagePath, fx.otherVillage = villages[0].Path, villages[1].ID
 	var cadres [2]uuid.UUID
 	for i := range cadres {
 		u := domain.User{ID: uuid.New(), Username: fmt.Sprintf("snap-cadre-%d", i), DisplayName: "干部", Role: domain.RoleCadre, RegionID: villages[0].ID,
@@ -237,6 +238,9 @@ func TestWholeScopeHandsOutWhatTheWalkDoes(t *testing.T) {
 			"cadre":  {RegionPath: fx.villagePath, CadreID: &cadre},
 			"region": {RegionPath: fx.countyPath},
 			"none":   {Nothing: true},
+			// A resident's duty in the other village adds all of it.
+			"cadre with a duty": {RegionPath: fx.countyPath, CadreID: &cadre,
+				Duties: []domain.Duty{{Kind: "resident", RegionID: &fx.otherVillage, StartOn: fx.today.AddDays(-1)}}},
 		} {
 			t.Run(scopeName, func(t *testing.T) {
 				want := map[string][]uuid.UUID{}
@@ -278,6 +282,9 @@ func TestWholeScopeHandsOutWhatTheWalkDoes(t *testing.T) {
 				}
 				if scope.Nothing && len(hs)+len(ms)+len(ps) > 0 {
 					t.Errorf("an empty scope gave records")
+				}
+				if len(scope.Duties) > 0 && len(hs) < len(fx.inScope)+12 {
+					t.Errorf("a duty in the other village gave %d households, want the cadre's %d and that village's 12", len(hs), len(fx.inScope))
 				}
 			})
 		}

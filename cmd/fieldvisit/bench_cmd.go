@@ -235,30 +235,12 @@ func benchRepair(ctx context.Context, st *storage.Store, pairings []domain.Pairi
 // of the cadre's new pairings after seq, each with its household and
 // members.
 func rawScopeGrowth(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID, after int64) (int, error) {
-	n := 0
-	for _, q := range []string{
+	return rawRead(ctx, conn, []string{
 		`SELECT c.seq, p.*, h.* FROM changes c JOIN pairings p ON p.id = c.entity_id AND p.cadre_id = $1
 			JOIN households h ON h.county_id = p.county_id AND h.id = p.household_id WHERE c.seq > $2 AND c.entity = 'pairing' ORDER BY c.seq`,
 		`SELECT m.* FROM changes c JOIN pairings p ON p.id = c.entity_id AND p.cadre_id = $1
 			JOIN members m ON m.county_id = p.county_id AND m.household_id = p.household_id WHERE c.seq > $2 AND c.entity = 'pairing'`,
-	} {
-		rows, err := conn.Query(ctx, q, cadre, after)
-		if err != nil {
-			return 0, err
-		}
-		for rows.Next() {
-			if _, err := rows.Values(); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			n++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
+	}, cadre, after)
 }
 
 // benchEditHouseholds gives each household a new address, one edit (and
@@ -281,21 +263,9 @@ func benchEditHouseholds(ctx context.Context, st *storage.Store, ids []uuid.UUID
 // rawFeed is the ceiling for the incremental pull: the cadre's feed rows
 // after seq with the households they name.
 func rawFeed(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID, after int64) (int, error) {
-	rows, err := conn.Query(ctx, `SELECT c.seq, h.* FROM changes c JOIN households h ON h.county_id = c.county_id AND h.id = c.entity_id
+	return rawRead(ctx, conn, []string{`SELECT c.seq, h.* FROM changes c JOIN households h ON h.county_id = c.county_id AND h.id = c.entity_id
 		JOIN pairings p ON p.county_id = h.county_id AND p.household_id = h.id AND p.cadre_id = $1 AND p.end_on IS NULL
-		WHERE c.seq > $2 AND c.entity = 'household' ORDER BY c.seq`, cadre, after)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		if _, err := rows.Values(); err != nil {
-			return 0, err
-		}
-		n++
-	}
-	return n, rows.Err()
+		WHERE c.seq > $2 AND c.entity = 'household' ORDER BY c.seq`}, cadre, after)
 }
 
 // pullVsRaw alternates rounds of pull (through the API) and raw (on a
@@ -600,13 +570,19 @@ func rawInsert(ctx context.Context, conn *pgx.Conn, county, cadre uuid.UUID, row
 // rawScope is the ceiling for B4: the cadre's households, members and
 // pairings read with plain SELECTs and scanned.
 func rawScope(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID) (int, error) {
-	n := 0
-	for _, q := range []string{
+	return rawRead(ctx, conn, []string{
 		`SELECT h.* FROM households h JOIN pairings p ON p.county_id = h.county_id AND p.household_id = h.id WHERE p.cadre_id = $1 AND p.end_on IS NULL`,
 		`SELECT m.* FROM members m JOIN pairings p ON p.county_id = m.county_id AND p.household_id = m.household_id WHERE p.cadre_id = $1 AND p.end_on IS NULL`,
 		`SELECT * FROM pairings WHERE cadre_id = $1 AND end_on IS NULL`,
-	} {
-		rows, err := conn.Query(ctx, q, cadre)
+	}, cadre)
+}
+
+// rawRead runs each query with args and decodes every row it returns
+// (rows.Values, what a raw reader pays), returning the count of rows.
+func rawRead(ctx context.Context, conn *pgx.Conn, queries []string, args ...any) (int, error) {
+	n := 0
+	for _, q := range queries {
+		rows, err := conn.Query(ctx, q, args...)
 		if err != nil {
 			return 0, err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -167,14 +168,15 @@ type Page interface {
 // phone keeps the higher version). A snapshot cut short is simply asked
 // for again: every record in it is an upsert the phone applies
 // idempotently. A scope of more than Config.SnapshotHouseholds households
-// is refused (field scope, reason too_large; the phone pages it with Pull instead), which
-// with Config.Snapshots bounds the memory snapshots take.
+// is refused (field scope, reason too_large: the phone pages it with Pull
+// instead), which with Config.Snapshots bounds the memory snapshots take.
 func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (string, bool, error) {
 	select {
 	case s.snapshots <- struct{}{}:
 		defer func() { <-s.snapshots }()
 	case <-ctx.Done():
-		return "", false, ctx.Err()
+		// Gone, or gave up waiting for the snapshots ahead of it.
+		return "", false, domain.Unavailable("snapshot", time.Second, ctx.Err())
 	}
 	w, err := s.store.SequenceChanges(ctx)
 	if err != nil {

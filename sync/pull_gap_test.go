@@ -277,3 +277,46 @@ func TestIdempotencyKeysAreKept90Days(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotsBeyondTheLimitWait: with one snapshot allowed at a time, a
+// second one waits for the first, and one that gives up waiting is told
+// to come back (unavailable), not failed.
+func TestSnapshotsBeyondTheLimitWait(t *testing.T) {
+	e := newGapEnv(t, 3)
+	svc := fvsync.NewService(e.store, fvsync.Config{Snapshots: 1}, time.Now, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once gosync.Once
+	blocking := &lockedPage{emit: func(wire.PulledChange) error {
+		once.Do(func() { close(entered); <-release })
+		return nil
+	}}
+	first := make(chan error, 1)
+	go func() {
+		_, _, err := svc.Snapshot(context.Background(), e.supervisor, 10, blocking)
+		first <- err
+	}()
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err := svc.Snapshot(ctx, e.supervisor, 10, &lockedPage{emit: func(wire.PulledChange) error { return nil }})
+	if domain.ErrorCode(err) != domain.CodeUnavailable {
+		t.Fatalf("a snapshot that gave up waiting: got %v, want unavailable", err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		_, _, err := svc.Snapshot(context.Background(), e.supervisor, 10, &lockedPage{emit: func(wire.PulledChange) error { return nil }})
+		waited <- err
+	}()
+	select {
+	case err := <-waited:
+		t.Fatalf("the second snapshot ran beside the first (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("the waiting snapshot, once its turn came: %v", err)
+	}
+}

@@ -72,25 +72,28 @@ func decodeCursor(s string) (cursor, error) {
 // emit as it is read, so a fresh phone's snapshot is streamed, never built
 // in memory. It returns the next cursor and whether more is waiting.
 func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limit int, emit func(wire.PulledChange) error) (string, bool, error) {
+	pl := s.puller(p, emit)
 	var c cursor
 	if cur == "" {
 		w, err := s.store.SequenceChanges(ctx)
 		if err != nil {
 			return "", false, err
 		}
-		c = cursor{V: 1, Phase: phaseHouseholds, W: w}
+		c = cursor{V: 1, Phase: phaseHouseholds, W: w, D: pl.scope.DutyRegions(pl.today)}
 	} else {
 		var err error
 		if c, err = decodeCursor(cur); err != nil {
 			return "", false, err
 		}
 	}
-	pl := puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now()), emit: emit}
+	return pl.pull(ctx, c, limit)
+}
+
+// pull reads one page of up to limit changes from cursor c.
+func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, error) {
+	s := pl.svc
 	left := limit
-	duties := pl.scope.DutyRegions(pl.today)
-	if cur == "" {
-		c.D = duties
-	} else if !slices.Equal(c.D, duties) {
+	if duties := pl.scope.DutyRegions(pl.today); !slices.Equal(c.D, duties) {
 		c.R, c.RA, c.D = pl.changedRegions(c.D, duties, c.R), uuid.Nil, duties
 	}
 	if len(c.R) > 0 {
@@ -129,7 +132,7 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 	}
 	f := storage.ChangeFilter{After: c.W, UpTo: w, Limit: left,
 		Scope: pl.scope, Today: pl.today}
-	id := p.UserID
+	id := pl.p.UserID
 	f.CadreID = &id
 	changes, err := s.store.Changes(ctx, f)
 	if err != nil {
@@ -182,7 +185,9 @@ func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, p
 	if err != nil {
 		return "", false, err
 	}
-	pl := puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now())}
+	// Parts in page order: the snapshot's records, then visits and the
+	// feed, whose tombstones must come after what they remove.
+	pl := s.puller(p, nil)
 	hs, ms, ps := pl, pl, pl
 	hs.emit, ms.emit, ps.emit, pl.emit = page.Part(), page.Part(), page.Part(), page.Part()
 	households := 0
@@ -209,9 +214,8 @@ func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, p
 			}
 			after = last.ID
 		}
-		c := cursor{V: 1, Phase: phaseFeed, W: w, D: pl.scope.DutyRegions(pl.today)}
 		var err error
-		next, more, err = s.Pull(gctx, p, c.encode(), limit, pl.emit)
+		next, more, err = pl.pull(gctx, cursor{V: 1, Phase: phaseFeed, W: w, D: pl.scope.DutyRegions(pl.today)}, limit)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -231,6 +235,12 @@ func snapshotTooLarge(max int) error {
 // snapshotVisitPage is how many of the caller's own visits a snapshot
 // reads a query.
 const snapshotVisitPage = 500
+
+// puller reads the caller's records for a pull or a snapshot, handing
+// each to emit.
+func (s *Service) puller(p domain.Principal, emit func(wire.PulledChange) error) puller {
+	return puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now()), emit: emit}
+}
 
 type puller struct {
 	svc   *Service

@@ -478,6 +478,15 @@ func TestSnapshotIsAFreshPullInOneAnswer(t *testing.T) {
 			has(page.Changes, "household", "upsert", e.householdB.Household.ID) {
 			t.Fatalf("snapshot lacks the cadre's household or visit, or leaks another village's: %+v", page.Changes)
 		}
+		// Households, then members, then pairings, then visits and the
+		// feed, as documented: a tombstone in the feed follows what it
+		// removes.
+		rank := map[string]int{"household": 0, "member": 1, "pairing": 2, "visit": 3}
+		for i := 1; i < len(page.Changes); i++ {
+			if rank[page.Changes[i].Entity] < rank[page.Changes[i-1].Entity] {
+				t.Fatalf("snapshot change %d (%s) follows a %s", i, page.Changes[i].Entity, page.Changes[i-1].Entity)
+			}
+		}
 		// The cursor goes on with the feed.
 		sup := e.login(t, "supervisor-a")
 		e.do(t, "PATCH", "/api/v1/households/"+h.Household.ID.String(), sup, map[string]any{"version": 1, "address": "快照之后的新地址"})

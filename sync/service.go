@@ -31,8 +31,6 @@ type Store interface {
 	WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks storage.ScopeSinks) error
 	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
-	Members(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Member, error)
-	HouseholdByID(ctx context.Context, id uuid.UUID) (domain.Household, error)
 	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
 	CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error)
 	MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Member, error)

@@ -92,9 +92,9 @@ func (s *Store) HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.U
 // HouseholdsInScope returns the households among ids that lie in scope on
 // today, by id.
 func (s *Store) HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error) {
-	w := scopeWalk(scope, today)
+	q, args := scopeWalk(scope, today).households()
 	out := make(map[uuid.UUID]domain.Household, len(ids))
-	err := eachByID(ctx, s, "household", "SELECT "+qualified("h", householdColumns)+" FROM "+w.from+" WHERE "+w.where+" AND h.id IN", w.args, ids,
+	err := eachByID(ctx, s, "household", q+" AND h.id IN", args, ids,
 		(*householdRow).fields, func(r *householdRow) { out[r.ID] = toDomainHousehold(*r) })
 	return out, err
 }

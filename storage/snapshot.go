@@ -41,33 +41,68 @@ func (r *pairingRow) fields() []any {
 // household id column the walk is ordered by. A cadre's walk runs down
 // their pairings (index pairings_cadre is ordered by household), so a page
 // stops reading once it is full; a region's walk sorts the region's
-// households.
+// households. day is the day pairings are judged open on.
 type snapshotScope struct {
 	from, where, key string
 	args             []any
+	day              sqlDate
+}
+
+// households is the query for the scope's households (alias h), in no
+// particular order, and its arguments.
+func (w snapshotScope) households() (string, []any) {
+	return "SELECT " + qualified("h", householdColumns) + " FROM " + w.from + " WHERE " + w.where, slices.Clip(w.args)
+}
+
+// members is the query for the members (alias c) of the scope's
+// households, in no particular order.
+func (w snapshotScope) members() (string, []any) {
+	return w.children("members", memberColumns, "", nil)
+}
+
+// openPairings is the query for the pairings (alias c) of the scope's
+// households open on the day, in no particular order.
+func (w snapshotScope) openPairings() (string, []any) {
+	return w.children("pairings", pairingColumns, " AND "+pairingOpen("c"), []any{w.day, w.day})
+}
+
+// children is the query for the rows of table (alias c, columns cols,
+// extra condition cond) that belong to the scope's households.
+func (w snapshotScope) children(table string, cols []string, cond string, condArgs []any) (string, []any) {
+	q := "SELECT " + qualified("c", cols) + " FROM " + w.from + " JOIN " + table + " c ON c.county_id = h.county_id AND c.household_id = " + w.key +
+		" WHERE " + w.where + cond
+	return q, append(slices.Clip(w.args), condArgs...)
+}
+
+// childrenAfter pages a members or openPairings query: the rows after a
+// key, in (household, id) order, up to limit.
+func (w snapshotScope) childrenAfter(q string, args []any, after ChildKey, limit int) (string, []any) {
+	return q + " AND " + w.key + " >= ? AND (" + w.key + " > ? OR c.id > ?) ORDER BY " + w.key + ", c.id LIMIT ?",
+		append(args, after.HouseholdID, after.HouseholdID, after.ID, limit)
 }
 
 func scopeWalk(scope domain.HouseholdScope, today domain.Date) snapshotScope {
+	d := toSQLDate(today)
 	if scope.Nothing || scope.RegionPath == "" {
-		return snapshotScope{from: "households h", where: "1 = 0", key: "h.id"}
+		return snapshotScope{from: "households h", where: "1 = 0", key: "h.id", day: d}
 	}
 	if scope.CadreID != nil && len(scope.DutyRegions(today)) > 0 {
 		// A cadre with a duty region (a town head's town) walks the
 		// region's households, those paired with them included.
 		cond, args := pairedOrDuty("h", scope, today)
 		return snapshotScope{from: "households h", where: like("h.region_path") + " AND " + cond, key: "h.id",
-			args: append([]any{likePrefix(scope.RegionPath)}, args...)}
+			args: append([]any{likePrefix(scope.RegionPath)}, args...), day: d}
 	}
 	if scope.CadreID != nil {
-		d := toSQLDate(today)
 		return snapshotScope{
 			from:  "pairings cp JOIN households h ON h.county_id = cp.county_id AND h.id = cp.household_id",
 			where: "cp.cadre_id = ? AND " + pairingOpen("cp") + " AND " + like("h.region_path"),
 			key:   "cp.household_id",
 			args:  []any{*scope.CadreID, d, d, likePrefix(scope.RegionPath)},
+			day:   d,
 		}
 	}
-	return snapshotScope{from: "households h", where: like("h.region_path"), key: "h.id", args: []any{likePrefix(scope.RegionPath)}}
+	return snapshotScope{from: "households h", where: like("h.region_path"), key: "h.id", args: []any{likePrefix(scope.RegionPath)}, day: d}
 }
 
 // eachRow runs query and hands every row, scanned through fields of one
@@ -209,32 +244,17 @@ func (e callerError) Error() string { return e.err.Error() }
 // each, in id order, up to limit (fresh-phone snapshot).
 func (s *Store) HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int, each func(domain.Household) error) error {
 	w := scopeWalk(scope, today)
-	q := "SELECT " + qualified("h", householdColumns) + " FROM " + w.from + " WHERE " + w.where + " AND " + w.key + " > ? ORDER BY " + w.key + " LIMIT ?"
-	return eachRow(ctx, s, "household", q, append(w.args, after, limit), (*householdRow).fields,
+	q, args := w.households()
+	return eachRow(ctx, s, "household", q+" AND "+w.key+" > ? ORDER BY "+w.key+" LIMIT ?", append(args, after, limit), (*householdRow).fields,
 		func(r *householdRow) error { return each(toDomainHousehold(*r)) })
-}
-
-// childrenAfter is the query for a scope's members or pairings (table
-// alias c, columns cols, extra condition cond) after a key, in (household,
-// id) order.
-func childrenAfter(w snapshotScope, table string, cols []string, cond string, condArgs []any, after ChildKey, limit int) (string, []any) {
-	q, args := childrenOf(w, table, cols, cond, condArgs)
-	return q + " AND " + w.key + " >= ? AND (" + w.key + " > ? OR c.id > ?) ORDER BY " + w.key + ", c.id LIMIT ?",
-		append(args, after.HouseholdID, after.HouseholdID, after.ID, limit)
-}
-
-// childrenOf is the query for all of a scope's members or pairings, in no
-// particular order.
-func childrenOf(w snapshotScope, table string, cols []string, cond string, condArgs []any) (string, []any) {
-	q := "SELECT " + qualified("c", cols) + " FROM " + w.from + " JOIN " + table + " c ON c.county_id = h.county_id AND c.household_id = " + w.key +
-		" WHERE " + w.where + cond
-	return q, append(slices.Clip(w.args), condArgs...)
 }
 
 // MembersAfter hands each member of scope's households after the key to
 // each, in (household, id) order, up to limit.
 func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Member) error) error {
-	q, args := childrenAfter(scopeWalk(scope, today), "members", memberColumns, "", nil, after, limit)
+	w := scopeWalk(scope, today)
+	mq, margs := w.members()
+	q, args := w.childrenAfter(mq, margs, after, limit)
 	return eachRow(ctx, s, "member", q, args, (*memberRow).fields,
 		func(r *memberRow) error { return each(toDomainMember(*r)) })
 }
@@ -242,8 +262,9 @@ func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, t
 // PairingsAfter hands each pairing open on today of scope's households
 // after the key to each, in (household, id) order, up to limit.
 func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Pairing) error) error {
-	d := toSQLDate(today)
-	q, args := childrenAfter(scopeWalk(scope, today), "pairings", pairingColumns, " AND "+pairingOpen("c"), []any{d, d}, after, limit)
+	w := scopeWalk(scope, today)
+	pq, pargs := w.openPairings()
+	q, args := w.childrenAfter(pq, pargs, after, limit)
 	return eachRow(ctx, s, "pairing", q, args, (*pairingRow).fields,
 		func(r *pairingRow) error { return each(toDomainPairing(*r)) })
 }
@@ -266,13 +287,12 @@ type ScopeSinks struct {
 // feed after the caller's watermark anyway.
 func (s *Store) WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks ScopeSinks) error {
 	w := scopeWalk(scope, today)
-	d := toSQLDate(today)
-	mq, margs := childrenOf(w, "members", memberColumns, "", nil)
-	pq, pargs := childrenOf(w, "pairings", pairingColumns, " AND "+pairingOpen("c"), []any{d, d})
+	hq, hargs := w.households()
+	mq, margs := w.members()
+	pq, pargs := w.openPairings()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return eachRow(gctx, s, "household", "SELECT "+qualified("h", householdColumns)+" FROM "+w.from+" WHERE "+w.where, w.args, (*householdRow).fields,
-			func(r *householdRow) error { return sinks.Household(toDomainHousehold(*r)) })
+		return eachRow(gctx, s, "household", hq, hargs, (*householdRow).fields, func(r *householdRow) error { return sinks.Household(toDomainHousehold(*r)) })
 	})
 	g.Go(func() error {
 		return eachRow(gctx, s, "member", mq, margs, (*memberRow).fields, func(r *memberRow) error { return sinks.Member(toDomainMember(*r)) })

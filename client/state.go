@@ -174,9 +174,9 @@ func mustJSON(v any) json.RawMessage {
 }
 
 // view computes what the phone shows for every record whose key and
-// household want accepts (all when want is nil), keyed by recKey. Only the records wanted
-// are decoded: a town head's phone holds thousands, and reading one
-// record must not decode them all.
+// household want accepts (all when want is nil), keyed by recKey. Only
+// the records wanted are decoded: a town head's phone holds thousands, and
+// reading one record must not decode them all.
 func (s *state) view(deviceID string, want func(key string, householdID *uuid.UUID) bool) map[string]*fields {
 	out := make(map[string]*fields)
 	for k, r := range s.Records {

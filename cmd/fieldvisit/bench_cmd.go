@@ -206,14 +206,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "| B1 push ingest, 4 phones × 500-visit batches | %.0f visits/s | %.0f rows/s (INSERT … ON CONFLICT, 500-row statements, 4 conns) | %.2f | ≥ 0.33 |\n", pushRate, rawRate, b1)
 	fmt.Fprintf(stdout, "| B2 replay of a batch vs its first push | %.1f ms | %.1f ms | %.3f | ≤ 0.10 |\n",
 		replayDur.Seconds()/3*1000, pushDur.Seconds()/float64(*rounds)*1000, b2)
+	perRound := func(d time.Duration) float64 { return d.Seconds() / float64(*pullRounds) * 1000 } // ms
 	fmt.Fprintf(stdout, "| B4 fresh phone's first pull (%d records) as the client makes it (snapshot, then the feed) vs raw SELECT | %.1f ms | %.1f ms | %.2f× | ≤ 1.5× |\n",
-		snapped, snapDur.Seconds()/float64(*pullRounds)*1000, snapSelDur.Seconds()/float64(*pullRounds)*1000, b4)
+		snapped, perRound(snapDur), perRound(snapSelDur), b4)
 	fmt.Fprintf(stdout, "| B4 paged: the same pull 2,000 a page (phones that page; scopes over the snapshot limit) vs raw SELECT | %.1f ms | %.1f ms | %.2f× | — |\n",
-		pullDur.Seconds()/float64(*pullRounds)*1000, selDur.Seconds()/float64(*pullRounds)*1000, pullDur.Seconds()/selDur.Seconds())
+		perRound(pullDur), perRound(selDur), pullDur.Seconds()/selDur.Seconds())
 	fmt.Fprintf(stdout, "| B4 incremental pull (%d changes) vs raw SELECT of the feed rows and records | %.1f ms | %.1f ms | %.2f× | — |\n",
-		incPulled, incDur.Seconds()/float64(*pullRounds)*1000, incSelDur.Seconds()/float64(*pullRounds)*1000, incDur.Seconds()/incSelDur.Seconds())
+		incPulled, perRound(incDur), perRound(incSelDur), incDur.Seconds()/incSelDur.Seconds())
 	fmt.Fprintf(stdout, "| B4 scope growth: pull after %d households were re-paired to the cadre (%d changes) vs raw SELECT of the pairings' feed rows, households and members | %.1f ms | %.1f ms | %.2f× | — |\n",
-		len(fx.otherPairings), grown, growDur.Seconds()/float64(*pullRounds)*1000, growSelDur.Seconds()/float64(*pullRounds)*1000, growDur.Seconds()/growSelDur.Seconds())
+		len(fx.otherPairings), grown, perRound(growDur), perRound(growSelDur), growDur.Seconds()/growSelDur.Seconds())
 	return nil
 }
 

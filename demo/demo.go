@@ -20,7 +20,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"fieldvisit/domain"
 	"fieldvisit/storage"
@@ -66,9 +69,11 @@ type Options struct {
 	// Today anchors pairing starts, duties and recent history (default: the
 	// current day in Asia/Shanghai). It must be 2022 or later.
 	Today domain.Date
-	// PasswordHash is the argon2id hash of Password, computed once by the
-	// caller; every demo user gets it. Required.
-	PasswordHash string
+	// HashPassword returns a fresh argon2id hash of Password, with its own
+	// salt: it is called once per demo account, so that no two accounts
+	// share a hash (one cracked hash must not open every account, and equal
+	// hashes must not tell who shares a password). Required.
+	HashPassword func(ctx context.Context) (string, error)
 	// Progress, when set, is told how far each stage has got ("regions",
 	// "units", "users", "households", "visits", "photos"), from the calling
 	// goroutine.
@@ -126,8 +131,8 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("demo: %d cadres for %d households leaves some cadres without households; use at most one cadre per three households", o.Cadres, o.Households)
 	case o.Today.Year < 2022:
 		return fmt.Errorf("demo: Today %s is before 2022; the demo's histories run to 2021", o.Today)
-	case o.PasswordHash == "":
-		return errors.New("demo: Options.PasswordHash is required (the hash of demo.Password)")
+	case o.HashPassword == nil:
+		return errors.New("demo: Options.HashPassword is required (it hashes demo.Password)")
 	}
 	return nil
 }
@@ -298,13 +303,23 @@ func (p *plan) write(ctx context.Context, store *storage.Store, opt Options) err
 	for _, u := range p.units {
 		plan.Units = append(plan.Units, u.unit)
 	}
-	for _, u := range users {
+	plan.Users = make([]storage.ImportUser, len(users))
+	hashes, hctx := errgroup.WithContext(ctx)
+	hashes.SetLimit(runtime.GOMAXPROCS(0))
+	for i, u := range users {
 		var fe domain.FieldErrors
 		domain.ValidateUser(u, &fe)
 		if err := fe.Err(); err != nil {
 			return fmt.Errorf("user %s: %w", u.Username, err)
 		}
-		plan.Users = append(plan.Users, storage.ImportUser{User: u, PasswordHash: opt.PasswordHash})
+		hashes.Go(func() error {
+			h, err := opt.HashPassword(hctx)
+			plan.Users[i] = storage.ImportUser{User: u, PasswordHash: h}
+			return err
+		})
+	}
+	if err := hashes.Wait(); err != nil {
+		return fmt.Errorf("hash the demo password: %w", err)
 	}
 	pr.report("units", 0, len(p.units))
 	if err := store.ApplyImport(ctx, plan); err != nil {

@@ -183,7 +183,7 @@ func applyDetails(h *domain.Household, d domain.HouseholdDetails) {
 
 // UpdateHousehold replaces the editable fields of a household if it is still
 // at version.
-func (s *Service) UpdateHousehold(ctx context.Context, p domain.Principal, id uuid.UUID, version int64, patch func(*domain.HouseholdDetails)) (domain.Household, error) {
+func (s *Service) UpdateHousehold(ctx context.Context, p domain.Principal, id uuid.UUID, version int64, patch func(domain.HouseholdDetails, *domain.FieldErrors) domain.HouseholdDetails) (domain.Household, error) {
 	h, err := s.Household(ctx, p, id)
 	if err != nil {
 		return domain.Household{}, err
@@ -191,9 +191,8 @@ func (s *Service) UpdateHousehold(ctx context.Context, p domain.Principal, id uu
 	if err := requireManager(p); err != nil {
 		return domain.Household{}, err
 	}
-	d := h.HouseholdDetails
-	patch(&d)
 	var fe domain.FieldErrors
+	d := patch(h.HouseholdDetails, &fe)
 	d.Validate(&fe)
 	if err := fe.Err(); err != nil {
 		return domain.Household{}, err

@@ -64,7 +64,7 @@ func (s *Service) CreateMember(ctx context.Context, p domain.Principal, househol
 }
 
 // UpdateMember replaces a member's fields if it is still at version.
-func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, householdID, id uuid.UUID, version int64, patch func(*domain.MemberDetails)) (domain.Member, error) {
+func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, householdID, id uuid.UUID, version int64, patch func(domain.MemberDetails) domain.MemberDetails) (domain.Member, error) {
 	m, err := s.Member(ctx, p, householdID, id)
 	if err != nil {
 		return domain.Member{}, err
@@ -72,8 +72,7 @@ func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, househol
 	if err := requireManager(p); err != nil {
 		return domain.Member{}, err
 	}
-	d := m.MemberDetails
-	patch(&d)
+	d := patch(m.MemberDetails)
 	var fe domain.FieldErrors
 	d.Validate(&fe, "", s.today())
 	if err := fe.Err(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fieldvisit/domain"
+	"fieldvisit/wire"
 )
 
 // maxJSONBody bounds every JSON request body; uploads have their own limits.
@@ -51,12 +52,21 @@ func bindJSON(c *gin.Context, dst any) error {
 	if ptr, ok := findControlChar(generic, ""); ok {
 		return domain.Invalid(domain.FieldError{Field: ptr, Reason: "control_character", Message: "text contains a NUL or control character", MessageZH: "包含不可见控制字符"})
 	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(dst); err != nil {
-		return decodeProblem(err)
+	return bodyPointers(wire.DecodeStrict(body, dst))
+}
+
+// bodyPointers names a problem with the body as a whole "/", as the
+// problems of every route do.
+func bodyPointers(err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		for i := range de.Fields {
+			if de.Fields[i].Field == "" {
+				de.Fields[i].Field = "/"
+			}
+		}
 	}
-	return nil
+	return err
 }
 
 // bodyReadError explains a body that could not be read: too large, or cut

@@ -102,56 +102,23 @@ func (h *handlers) getHousehold(c *gin.Context) {
 	writeError(c, err)
 }
 
-type memberIn struct {
-	Name       string `json:"name"`
-	Relation   string `json:"relation"`
-	IDNumber   string `json:"id_number"`
-	Health     string `json:"health"`
-	Disability string `json:"disability"`
-	Education  string `json:"education"`
-	Work       string `json:"work"`
-	Phone      string `json:"phone"`
-}
-
-// householdIn repeats the detail fields rather than embedding
-// householdDetailsIn, so decode errors name "/annual_income", not the
-// embedded struct.
-type householdIn struct {
-	Number             string           `json:"number"`
-	HeadName           string           `json:"head_name"`
-	Address            string           `json:"address"`
-	Phone              string           `json:"phone"`
-	Home               *domain.GeoPoint `json:"home"`
-	HousingStructure   string           `json:"housing_structure"`
-	HousingSafetyGrade string           `json:"housing_safety_grade"`
-	HousingArea        *float64         `json:"housing_area"`
-	ArableLand         *float64         `json:"arable_land"`
-	AnnualIncome       *float64         `json:"annual_income"`
-	IncomeNotes        string           `json:"income_notes"`
-	Causes             []string         `json:"causes"`
-	RegionID           uuid.UUID        `json:"region_id"`
-	Status             string           `json:"status"`
-	PovertyType        string           `json:"poverty_type"`
-	ExitYear           *int             `json:"exit_year"`
-	EffectiveOn        *domain.Date     `json:"effective_on"`
-	Members            []memberIn       `json:"members"`
-}
-
 func (h *handlers) createHousehold(c *gin.Context) {
-	var in householdIn
+	var in wire.NewHousehold
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
 	}
-	nh := registry.NewHousehold{RegionID: in.RegionID, Details: domain.HouseholdDetails{Number: in.Number, HeadName: in.HeadName,
-		Address: in.Address, Phone: in.Phone, Home: in.Home, HousingStructure: in.HousingStructure, HousingSafetyGrade: in.HousingSafetyGrade,
-		HousingArea: in.HousingArea, ArableLand: in.ArableLand, AnnualIncome: in.AnnualIncome, IncomeNotes: in.IncomeNotes, Causes: in.Causes}, Status: in.Status,
-		PovertyType: in.PovertyType, ExitYear: in.ExitYear}
+	var fe domain.FieldErrors
+	nh := registry.NewHousehold{RegionID: in.RegionID, Details: in.Details(&fe), Status: in.Status, PovertyType: in.PovertyType, ExitYear: in.ExitYear}
+	if err := fe.Err(); err != nil {
+		writeError(c, err)
+		return
+	}
 	if in.EffectiveOn != nil {
 		nh.EffectiveOn = *in.EffectiveOn
 	}
 	for _, m := range in.Members {
-		nh.Members = append(nh.Members, domain.MemberDetails(m))
+		nh.Members = append(nh.Members, m.ToDomain())
 	}
 	f, err := h.Registry.CreateHousehold(c.Request.Context(), principal(c), nh)
 	if err != nil {
@@ -159,28 +126,6 @@ func (h *handlers) createHousehold(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, wire.FromHouseholdFile(f, principal(c)))
-}
-
-type householdPatch struct {
-	Version            int64            `json:"version"`
-	Number             *string          `json:"number"`
-	HeadName           *string          `json:"head_name"`
-	Address            *string          `json:"address"`
-	Phone              *string          `json:"phone"`
-	Home               *domain.GeoPoint `json:"home"`
-	HousingStructure   *string          `json:"housing_structure"`
-	HousingSafetyGrade *string          `json:"housing_safety_grade"`
-	HousingArea        *float64         `json:"housing_area"`
-	ArableLand         *float64         `json:"arable_land"`
-	AnnualIncome       *float64         `json:"annual_income"`
-	IncomeNotes        *string          `json:"income_notes"`
-	Causes             *[]string        `json:"causes"`
-}
-
-func setIf[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
-	}
 }
 
 func requireVersion(v int64) error {
@@ -196,7 +141,7 @@ func (h *handlers) updateHousehold(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	var in householdPatch
+	var in wire.HouseholdPatch
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -205,28 +150,7 @@ func (h *handlers) updateHousehold(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	hh, err := h.Registry.UpdateHousehold(c.Request.Context(), principal(c), id, in.Version, func(d *domain.HouseholdDetails) {
-		setIf(&d.Number, in.Number)
-		setIf(&d.HeadName, in.HeadName)
-		setIf(&d.Address, in.Address)
-		setIf(&d.Phone, in.Phone)
-		if in.Home != nil {
-			d.Home = in.Home
-		}
-		setIf(&d.HousingStructure, in.HousingStructure)
-		setIf(&d.HousingSafetyGrade, in.HousingSafetyGrade)
-		if in.HousingArea != nil {
-			d.HousingArea = in.HousingArea
-		}
-		if in.ArableLand != nil {
-			d.ArableLand = in.ArableLand
-		}
-		if in.AnnualIncome != nil {
-			d.AnnualIncome = in.AnnualIncome
-		}
-		setIf(&d.IncomeNotes, in.IncomeNotes)
-		setIf(&d.Causes, in.Causes)
-	})
+	hh, err := h.Registry.UpdateHousehold(c.Request.Context(), principal(c), id, in.Version, in.Apply)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -311,29 +235,17 @@ func (h *handlers) createMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	var in memberIn
+	var in wire.NewMember
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
 	}
-	m, err := h.Registry.CreateMember(c.Request.Context(), principal(c), hid, domain.MemberDetails(in))
+	m, err := h.Registry.CreateMember(c.Request.Context(), principal(c), hid, in.ToDomain())
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, wire.FromMember(m, principal(c)))
-}
-
-type memberPatch struct {
-	Version    int64   `json:"version"`
-	Name       *string `json:"name"`
-	Relation   *string `json:"relation"`
-	IDNumber   *string `json:"id_number"`
-	Health     *string `json:"health"`
-	Disability *string `json:"disability"`
-	Education  *string `json:"education"`
-	Work       *string `json:"work"`
-	Phone      *string `json:"phone"`
 }
 
 func (h *handlers) updateMember(c *gin.Context) {
@@ -342,7 +254,7 @@ func (h *handlers) updateMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	var in memberPatch
+	var in wire.MemberPatch
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -351,16 +263,7 @@ func (h *handlers) updateMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	m, err := h.Registry.UpdateMember(c.Request.Context(), principal(c), hid, mid, in.Version, func(d *domain.MemberDetails) {
-		setIf(&d.Name, in.Name)
-		setIf(&d.Relation, in.Relation)
-		setIf(&d.IDNumber, in.IDNumber)
-		setIf(&d.Health, in.Health)
-		setIf(&d.Disability, in.Disability)
-		setIf(&d.Education, in.Education)
-		setIf(&d.Work, in.Work)
-		setIf(&d.Phone, in.Phone)
-	})
+	m, err := h.Registry.UpdateMember(c.Request.Context(), principal(c), hid, mid, in.Version, in.Apply)
 	if err != nil {
 		writeError(c, err)
 		return

@@ -239,25 +239,28 @@ func (s *Store) PhotosByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 }
 
 // PhotoVisible reports whether a user with scope may see the photo: they
-// uploaded it, or a visit listing it (or the visit it declares) is theirs or
-// belongs to a household in their scope.
+// uploaded it, or they may read a visit that lists it (or the visit it
+// declares) — the rule of GET /visits/{id}: a cadre reads only their own
+// visits, others the visits of households in their scope. A colleague's
+// visit to a household in the same village stays unseen, photos included.
 func (s *Store) PhotoVisible(ctx context.Context, p domain.Photo, userID uuid.UUID, scope domain.HouseholdScope, today domain.Date) (bool, error) {
 	if p.UploadedBy == userID {
 		return true, nil
 	}
 	db := s.db.WithContext(ctx)
-	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("1").
-		Where("households.county_id = visit_photos.county_id AND households.id = visit_photos.household_id"), scopeWithoutPairing(scope, &userID), today)
+	readable := func(table string) *gorm.DB {
+		if scope.CadreID != nil {
+			return db.Where(table+".cadre_id = ?", *scope.CadreID)
+		}
+		return db.Where("EXISTS (?)", scopeHouseholds(s.db.Model(&householdRow{}).Select("1").
+			Where("households.county_id = "+table+".county_id AND households.id = "+table+".household_id"), scope, today))
+	}
 	var n int64
-	err := db.Model(&visitPhotoRow{}).Where("photo_id = ?", p.ID).
-		Where(db.Where("cadre_id = ?", userID).Or("EXISTS (?)", inScope)).Limit(1).Count(&n).Error
+	err := db.Model(&visitPhotoRow{}).Where("photo_id = ?", p.ID).Where(readable("visit_photos")).Limit(1).Count(&n).Error
 	if err != nil || n > 0 || p.VisitID == nil {
 		return n > 0, translate(err, "photo")
 	}
-	declared := scopeHouseholds(s.db.Model(&householdRow{}).Select("1").
-		Where("households.county_id = visits.county_id AND households.id = visits.household_id"), scopeWithoutPairing(scope, &userID), today)
-	err = db.Model(&visitRow{}).Where("id = ?", *p.VisitID).Where(db.Where("cadre_id = ?", userID).Or("EXISTS (?)", declared)).
-		Limit(1).Count(&n).Error
+	err = db.Model(&visitRow{}).Where("id = ?", *p.VisitID).Where(readable("visits")).Limit(1).Count(&n).Error
 	return n > 0, translate(err, "photo")
 }
 

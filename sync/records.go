@@ -69,7 +69,7 @@ func (r recordTx) checkBase(current int64) error {
 }
 
 // visitFields are the JSON names of a visit's editable fields.
-var visitFields = jsonFieldSet(domain.VisitDetails{})
+var visitFields = jsonFieldSet(wire.VisitData{})
 
 func jsonFieldSet(v any) map[string]bool {
 	m, _ := fieldsOf(v)
@@ -81,21 +81,32 @@ func jsonFieldSet(v any) map[string]bool {
 }
 
 func (r recordTx) decodeVisit() (domain.VisitDetails, string, error) {
-	var d domain.VisitDetails
 	if len(r.ch.Data) == 0 {
-		return d, "", reject(r.ptr+"/data", "required", "data holds the visit", "缺少走访内容data")
+		return domain.VisitDetails{}, "", reject(r.ptr+"/data", "required", "data holds the visit", "缺少走访内容data")
 	}
-	if err := strictDecode(r.ptr+"/data", r.ch.Data, &d); err != nil {
+	d, err := r.visitDetails(r.ch.Data)
+	if err != nil {
 		return d, "", err
 	}
 	var startedText string
 	_ = json.Unmarshal(r.ch.Data["started_at"], &startedText)
-	var fe domain.FieldErrors
-	d.Validate(&fe, r.ptr+"/data")
-	if err := fe.Err(); err != nil {
-		return d, "", rejectAll("", err)
-	}
 	return d, startedText, nil
+}
+
+// visitDetails decodes, converts and validates a visit's data fields.
+func (r recordTx) visitDetails(fields map[string]json.RawMessage) (domain.VisitDetails, error) {
+	prefix := r.ptr + "/data"
+	var in wire.VisitData
+	if err := decodeData(prefix, fields, &in); err != nil {
+		return domain.VisitDetails{}, err
+	}
+	var fe domain.FieldErrors
+	d := in.ToDomain(&fe, prefix)
+	d.Validate(&fe, prefix)
+	if err := fe.Err(); err != nil {
+		return d, rejectAll("", err)
+	}
+	return d, nil
 }
 
 // pairingGrace is how long after a pairing ended its cadre's visits are
@@ -270,14 +281,9 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 		return recordOutcome{}, err
 	}
 	merged, outcome, losses := Merge(current, canonicalTimes(r.ch.Data), canonicalTimes(r.ch.Base), r.ch.BaseVersion, v.Version)
-	var d domain.VisitDetails
-	if err := strictDecode(r.ptr+"/data", merged, &d); err != nil {
+	d, err := r.visitDetails(merged)
+	if err != nil {
 		return recordOutcome{}, err
-	}
-	var fe domain.FieldErrors
-	d.Validate(&fe, r.ptr+"/data")
-	if err := fe.Err(); err != nil {
-		return recordOutcome{}, rejectAll("", err)
 	}
 	if sameDetails(v.VisitDetails, d) {
 		return recordOutcome{Status: wire.StatusDuplicate, Version: v.Version, Flags: v.Flags}, nil
@@ -354,10 +360,10 @@ func (r recordTx) keepLosses(ctx context.Context, entity string, id, county, hou
 // Household and member fields a cadre's phone may change. Status, poverty
 // type, pairing, identity and location in the register are the server's
 // (supervisors change them through the register, with dates and reasons).
+// The wire types name them, once.
 var (
-	householdEditable = map[string]bool{"phone": true, "address": true, "home": true, "housing_structure": true,
-		"housing_safety_grade": true, "housing_area": true, "arable_land": true, "annual_income": true, "income_notes": true, "causes": true}
-	memberEditable = map[string]bool{"phone": true, "health": true, "disability": true, "education": true, "work": true}
+	householdEditable = jsonFieldSet(wire.HouseholdFields{})
+	memberEditable    = jsonFieldSet(wire.MemberFields{})
 )
 
 // checkEditable refuses fields outside the editable set, naming them.
@@ -422,12 +428,12 @@ func (r recordTx) updateHousehold(ctx context.Context) (recordOutcome, error) {
 	if unchanged(current, merged) {
 		return recordOutcome{Status: wire.StatusDuplicate, Version: h.Version}, nil
 	}
-	var in householdFields
-	if err := strictDecode(r.ptr+"/data", merged, &in); err != nil {
+	var in wire.HouseholdFields
+	if err := decodeData(r.ptr+"/data", merged, &in); err != nil {
 		return recordOutcome{}, err
 	}
-	d := in.apply(h.HouseholdDetails)
 	var fe domain.FieldErrors
+	d := in.Apply(h.HouseholdDetails, &fe)
 	d.Validate(&fe)
 	// Judge only what the phone sent: a bad value stored by an import in
 	// another field must not block a cadre's phone-number fix.
@@ -483,12 +489,11 @@ func (r recordTx) updateMember(ctx context.Context) (recordOutcome, error) {
 	if unchanged(current, merged) {
 		return recordOutcome{Status: wire.StatusDuplicate, Version: m.Version}, nil
 	}
-	var in memberFields
-	if err := strictDecode(r.ptr+"/data", merged, &in); err != nil {
+	var in wire.MemberFields
+	if err := decodeData(r.ptr+"/data", merged, &in); err != nil {
 		return recordOutcome{}, err
 	}
-	d := m.MemberDetails
-	d.Phone, d.Health, d.Disability, d.Education, d.Work = in.Phone, in.Health, in.Disability, in.Education, in.Work
+	d := in.Apply(m.MemberDetails)
 	var fe domain.FieldErrors
 	d.Validate(&fe, "", r.today)
 	// Only the fields a phone can send are judged here; identity fields
@@ -527,6 +532,8 @@ func sent(data map[string]json.RawMessage) map[string]bool {
 	return out
 }
 
+// keepFields keeps the field errors of err that lie in one of the fields
+// named in keep: "/home/lat" lies in home.
 func keepFields(err error, keep map[string]bool) error {
 	de, ok := err.(*domain.Error)
 	if !ok {
@@ -534,7 +541,8 @@ func keepFields(err error, keep map[string]bool) error {
 	}
 	var fs []domain.FieldError
 	for _, f := range de.Fields {
-		if keep[strings.TrimPrefix(f.Field, "/")] {
+		top, _, _ := strings.Cut(strings.TrimPrefix(f.Field, "/"), "/")
+		if keep[top] {
 			fs = append(fs, f)
 		}
 	}
@@ -542,37 +550,6 @@ func keepFields(err error, keep map[string]bool) error {
 		return nil
 	}
 	return domain.Invalid(fs...)
-}
-
-// householdFields are the household fields a phone may change, by JSON name.
-type householdFields struct {
-	Phone              string           `json:"phone"`
-	Address            string           `json:"address"`
-	Home               *domain.GeoPoint `json:"home"`
-	HousingStructure   string           `json:"housing_structure"`
-	HousingSafetyGrade string           `json:"housing_safety_grade"`
-	HousingArea        *float64         `json:"housing_area"`
-	ArableLand         *float64         `json:"arable_land"`
-	AnnualIncome       *float64         `json:"annual_income"`
-	IncomeNotes        string           `json:"income_notes"`
-	Causes             []string         `json:"causes"`
-}
-
-func (f householdFields) apply(d domain.HouseholdDetails) domain.HouseholdDetails {
-	d.Phone, d.Address, d.Home, d.HousingStructure, d.HousingSafetyGrade = f.Phone, f.Address, f.Home, f.HousingStructure, f.HousingSafetyGrade
-	d.HousingArea, d.ArableLand, d.AnnualIncome, d.IncomeNotes, d.Causes = f.HousingArea, f.ArableLand, f.AnnualIncome, f.IncomeNotes, f.Causes
-	if d.Causes == nil {
-		d.Causes = []string{}
-	}
-	return d
-}
-
-type memberFields struct {
-	Phone      string `json:"phone"`
-	Health     string `json:"health"`
-	Disability string `json:"disability"`
-	Education  string `json:"education"`
-	Work       string `json:"work"`
 }
 
 func utcDetails(d domain.VisitDetails) domain.VisitDetails {
@@ -619,10 +596,15 @@ func canonicalTimes(m map[string]json.RawMessage) map[string]json.RawMessage {
 			out[k], _ = json.Marshal(u)
 		}
 	}
-	var gps []domain.GPSStamp
+	// Each fix is rewritten member by member, so that what validation must
+	// see (a coordinate left out, an unknown member) reaches it unchanged.
+	var gps []map[string]json.RawMessage
 	if raw, ok := m["gps"]; ok && json.Unmarshal(raw, &gps) == nil {
-		for i := range gps {
-			gps[i].DeviceTime = gps[i].DeviceTime.UTC()
+		for _, fix := range gps {
+			var t time.Time
+			if raw, ok := fix["device_time"]; ok && json.Unmarshal(raw, &t) == nil {
+				fix["device_time"], _ = json.Marshal(t.UTC())
+			}
 		}
 		out["gps"], _ = json.Marshal(gps)
 	}

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -282,34 +281,12 @@ func (b *batch) apply(ctx context.Context, i int, ch wire.Change) (wire.PushResu
 	}
 }
 
-// strictDecode decodes fields into dst, naming the offending field.
-func strictDecode(prefix string, fields map[string]json.RawMessage, dst any) error {
+// decodeData decodes a change's data fields into dst as every request
+// body is decoded (wire.DecodeStrict), naming offending values under prefix.
+func decodeData(prefix string, fields map[string]json.RawMessage, dst any) error {
 	b, err := json.Marshal(fields)
 	if err != nil {
 		return reject(prefix, "invalid_value", "data is not a JSON object", "data应为JSON对象")
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return reject(prefix+"/"+te.Field, "invalid_type", "expected "+te.Type.String(), "字段类型不正确")
-		}
-		msg := err.Error()
-		for f := range fields {
-			if bytes.Contains([]byte(msg), []byte(`"`+f+`"`)) {
-				return reject(prefix+"/"+f, "unknown_field", msg, "不接受该字段")
-			}
-		}
-		// Values the field type refuses (a bad time, a bad UUID): find which.
-		for f, raw := range fields {
-			probe := map[string]json.RawMessage{f: raw}
-			pb, _ := json.Marshal(probe)
-			if json.Unmarshal(pb, dst) != nil {
-				return reject(prefix+"/"+f, "invalid_value", "value has the wrong form", "字段值格式不正确")
-			}
-		}
-		return reject(prefix, "invalid_value", msg, "字段值格式不正确")
-	}
-	return nil
+	return rejectAll(prefix, wire.DecodeStrict(b, dst))
 }

@@ -64,7 +64,12 @@ func TestBadInputIsRefusedWithoutWrites(t *testing.T) {
 			{"negative income", "PATCH", hPath, map[string]any{"version": 1, "annual_income": -5}, 422, "/annual_income"},
 			{"missing version", "PATCH", hPath, map[string]any{"phone": "13800000000"}, 422, "/version"},
 			{"bad phone", "PATCH", hPath, map[string]any{"version": 1, "phone": "call me"}, 422, "/phone"},
-			{"bad date", "POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2025-02-30"}, 422, "/"},
+			{"a member name given twice", "PATCH", hPath, `{"version":1,"phone":"13800000000","phone":"13900000000"}`, 422, "/phone"},
+			{"home without a latitude", "PATCH", hPath, map[string]any{"version": 1, "home": map[string]any{"lon": 113.6}}, 422, "/home/lat"},
+			{"wrong type in an array element", "POST", "/api/v1/households", newHousehold(func(b map[string]any) {
+				b["members"] = []any{map[string]any{"name": "王五", "relation": "head"}, map[string]any{"name": "王六", "relation": "child", "id_number": 5}}
+			}), 422, "/members/1/id_number"},
+			{"bad date", "POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2025-02-30"}, 422, "/effective_on"},
 			{"future effective date", "POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2999-01-01"}, 422, "/effective_on"},
 			{"illegal transition", "POST", hPath + "/status", map[string]any{"version": 1, "status": "relapsed", "effective_on": "2025-01-01"}, 422, "/status"},
 			{"bad region code", "POST", "/api/v1/regions", map[string]any{"parent_id": e.villageA.ID, "level": "group", "code": "41-DROP", "name": "组"}, 422, "/code"},

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"fieldvisit/internal/testkit"
+	"fieldvisit/storage"
 )
 
 // TestInitThenServe is what an operator does on a new deployment: migrate,
@@ -87,4 +90,54 @@ func waitReady(t *testing.T, base string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("server never became ready")
+}
+
+// TestServeDemo is the README's first command as a new user types it (with
+// a smaller county): the demo accounts log in with the printed password,
+// and every account has a password hash of its own (a salt of its own:
+// one cracked hash must not open every account).
+func TestServeDemo(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--demo-households", "120", "--demo-cadres", "20", "--addr", addr, "--data-dir", dir},
+			&out, &bytes.Buffer{})
+	}()
+	base := "http://" + addr
+	waitReady(t, base)
+	for _, user := range []string{"admin", "supervisor", "inspector", "cadre01", "cadre20"} {
+		res, err := http.Post(base+"/api/v1/auth/login", "application/json",
+			strings.NewReader(`{"username":"`+user+`","password":"fieldvisit-demo","device_id":"readme"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("login as %s with the demo password: %d", user, res.StatusCode)
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve --demo: %v", err)
+	}
+	db, err := storage.Open(context.Background(), "", dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var accounts, hashes int64
+	if err := db.Gorm.Raw("SELECT count(*), count(DISTINCT password_hash) FROM users").Row().Scan(&accounts, &hashes); err != nil {
+		t.Fatal(err)
+	}
+	if accounts < 23 || hashes != accounts {
+		t.Fatalf("%d demo accounts have %d distinct password hashes", accounts, hashes)
+	}
 }

@@ -151,6 +151,17 @@ func (e *testEnv) seed(t *testing.T) {
 	must(reg.Pair(ctx, e.admin, registry.NewPairing{HouseholdID: e.householdB.Household.ID, CadreID: e.cadreB.ID}))
 }
 
+// addCadre creates one more cadre account in region r.
+func (e *testEnv) addCadre(t *testing.T, username string, r domain.Region) domain.User {
+	t.Helper()
+	u, err := e.app.Registry.CreateUser(context.Background(), e.admin, registry.NewUser{Password: testPassword, User: domain.User{
+		Username: username, DisplayName: username, Role: domain.RoleCadre, RegionID: r.ID, Rank: domain.RankStaff}})
+	if err != nil {
+		t.Fatalf("create cadre %s: %v", username, err)
+	}
+	return u
+}
+
 // response is one answer of the API.
 type response struct {
 	Status int

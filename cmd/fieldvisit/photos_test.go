@@ -24,6 +24,7 @@ import (
 
 	"fieldvisit/domain"
 	"fieldvisit/photoimage"
+	"fieldvisit/registry"
 	"fieldvisit/storage/blob"
 	"fieldvisit/wire"
 )
@@ -267,6 +268,17 @@ func TestPhotoAccess(t *testing.T) {
 		v["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": id, "sha256": sha256Hex(img)}}
 		e.push(t, tokA, uuid.NewString(), batch("phone-a", time.Now(), v)).pushResult(t)
 
+		// Colleagues in the same village, one of them paired with the same
+		// household, may not read cadre A's visit, so not its photos either.
+		colleague := e.addCadre(t, "cadre-a-colleague", e.villageA)
+		paired := e.addCadre(t, "cadre-a-paired", e.villageA)
+		must(e.app.Registry.Pair(context.Background(), e.admin, registry.NewPairing{HouseholdID: e.householdA.Household.ID, CadreID: paired.ID}))
+		tokColleague, tokPaired := e.login(t, colleague.Username), e.login(t, paired.Username)
+		for _, tok := range []string{tokColleague, tokPaired} {
+			if r := e.do(t, "GET", "/api/v1/visits/"+visitID.String(), tok, nil); r.Status != http.StatusNotFound {
+				t.Fatalf("a colleague reads cadre A's visit: %d", r.Status)
+			}
+		}
 		for _, tc := range []struct {
 			who    string
 			token  string
@@ -276,6 +288,8 @@ func TestPhotoAccess(t *testing.T) {
 			{"supervisor of the household's village", supA, 200},
 			{"cadre of another village", tokB, 404},
 			{"supervisor of another village", supB, 404},
+			{"colleague cadre of the same village", tokColleague, 404},
+			{"another cadre paired with the same household", tokPaired, 404},
 		} {
 			for _, suffix := range []string{"", "/content", "/thumbnail"} {
 				r := e.rawRequest(t, "GET", "/api/v1/photos/"+id.String()+suffix, tc.token, nil, nil)

@@ -25,8 +25,15 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 		mA := e.householdA.Members[0]
 		hPath := "/api/v1/households/" + hA.ID.String()
 		mPath := hPath + "/members/" + mA.ID.String()
-		visitA := uuid.New()
-		e.push(t, e.login(t, "cadre-a"), "bola-visit", batch("phone-a", time.Now(), visitChange(visitA, hA.ID, "甲村走访", 34.7))).pushResult(t)
+		visitA, photoA := uuid.New(), uuid.New()
+		img := testJPEG(t, 7, time.Now(), nil)
+		tokA := e.login(t, "cadre-a")
+		if r := e.putPhoto(t, tokA, photoA, img, sha256Hex(img), "image/jpeg", ""); r.Status != http.StatusCreated {
+			t.Fatalf("upload: %d %s", r.Status, r.Body)
+		}
+		v := visitChange(visitA, hA.ID, "甲村走访", 34.7)
+		v["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": photoA, "sha256": sha256Hex(img)}}
+		e.push(t, tokA, "bola-visit", batch("phone-a", time.Now(), v)).pushResult(t)
 		routes := []struct {
 			method, path string
 			body         any
@@ -50,6 +57,9 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 			{"POST", "/api/v1/users/" + e.cadreA.ID.String() + "/devices/" + uuid.NewString() + "/revoke", nil},
 			{"GET", "/api/v1/units/" + e.unitA.String(), nil},
 			{"GET", "/api/v1/visits/" + visitA.String(), nil},
+			{"GET", "/api/v1/photos/" + photoA.String(), nil},
+			{"GET", "/api/v1/photos/" + photoA.String() + "/content", nil},
+			{"GET", "/api/v1/photos/" + photoA.String() + "/thumbnail", nil},
 			{"POST", "/api/v1/units/" + e.unitA.String() + "/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"}},
 		}
 		for _, who := range []string{"supervisor-b", "cadre-b"} {

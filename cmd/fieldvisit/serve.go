@@ -71,13 +71,9 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 		}
 		return s, err
 	}
-	hash, err := app.Auth.Hasher().Hash(ctx, demo.Password)
-	if err != nil {
-		return demo.Summary{}, err
-	}
 	start := time.Now()
 	last := ""
-	s, err := demo.Seed(ctx, app.Store, demo.Options{PasswordHash: hash, Today: domain.DateOf(app.Now()), Photos: demoPhotos{app: app, svc: app.Photos},
+	s, err := demo.Seed(ctx, app.Store, demo.Options{HashPassword: func(ctx context.Context) (string, error) { return app.Auth.Hasher().Hash(ctx, demo.Password) }, Today: domain.DateOf(app.Now()), Photos: demoPhotos{app: app, svc: app.Photos},
 		Households: app.Config.DemoHouseholds, Cadres: app.Config.DemoCadres,
 		Progress: func(stage string, done, total int) {
 			if stage != last || done == total {

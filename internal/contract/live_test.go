@@ -122,11 +122,8 @@ func TestLiveAgainstDemoCounty(t *testing.T) {
 	}
 	store := storage.NewStore(db)
 	hasher := auth.NewHasher(2)
-	hash, err := hasher.Hash(ctx, demo.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(ctx, store, demo.Options{Households: 120, Cadres: 20, PasswordHash: hash}); err != nil {
+	hashPassword := func(ctx context.Context) (string, error) { return hasher.Hash(ctx, demo.Password) }
+	if _, err := demo.Seed(ctx, store, demo.Options{Households: 120, Cadres: 20, HashPassword: hashPassword}); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := auth.LoadOrCreateKeyRing(t.TempDir())

@@ -52,6 +52,12 @@ func (s userStore) User(_ context.Context, id uuid.UUID) (domain.User, error) {
 	return u, nil
 }
 
+// SessionUser finds every session in force.
+func (s userStore) SessionUser(ctx context.Context, id, _ uuid.UUID) (domain.User, bool, error) {
+	u, err := s.User(ctx, id)
+	return u, true, err
+}
+
 // TestKeyRotation: a new key signs from the moment it is added; tokens of the
 // old key keep working until the old key file is removed.
 func TestKeyRotation(t *testing.T) {
@@ -64,7 +70,7 @@ func TestKeyRotation(t *testing.T) {
 	store := userStore{users: map[uuid.UUID]domain.User{u.ID: u}}
 	now := time.Now()
 	svcOld := NewService(store, old, nil, Config{}, func() time.Time { return now })
-	tokOld, err := svcOld.issue(u, "phone", now)
+	tokOld, err := svcOld.issue(u, "phone", uuid.New(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +90,7 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := svc.Authenticate(context.Background(), tokOld); err != nil {
 		t.Fatalf("a token of the old key must verify during rotation: %v", err)
 	}
-	tokNew, _ := svc.issue(u, "phone", now)
+	tokNew, _ := svc.issue(u, "phone", uuid.New(), now)
 	if _, err := svcOld.Authenticate(context.Background(), tokNew); err == nil {
 		t.Fatal("a replica without the new key must not accept its tokens")
 	}
@@ -109,7 +115,7 @@ func TestVerifiedTokensStillExpire(t *testing.T) {
 	store := userStore{users: map[uuid.UUID]domain.User{u.ID: u}}
 	now := time.Now()
 	svc := NewService(store, keys, nil, Config{}, func() time.Time { return now })
-	tok, err := svc.issue(u, "phone", now)
+	tok, err := svc.issue(u, "phone", uuid.New(), now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,10 @@ import (
 type Store interface {
 	UserCredentials(ctx context.Context, username string) (domain.User, string, error)
 	User(ctx context.Context, id uuid.UUID) (domain.User, error)
+	SessionUser(ctx context.Context, id, family uuid.UUID) (domain.User, bool, error)
 	TouchDevice(ctx context.Context, userID uuid.UUID, deviceID string, now time.Time) (domain.Device, error)
 	SaveRefreshToken(ctx context.Context, t domain.RefreshToken) error
-	RotateRefreshToken(ctx context.Context, hash string, decide func(presented, newest domain.RefreshToken) (domain.RotateDecision, error)) (domain.RotateDecision, error)
+	RotateRefreshToken(ctx context.Context, hash string, decide func(presented, newest domain.RefreshToken, successors int) (domain.RotateDecision, error)) (domain.RotateDecision, error)
 	RevokeRefreshFamily(ctx context.Context, hash string) error
 	LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, error)
 	RecordLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration, max int, lock time.Duration) error
@@ -106,11 +107,14 @@ type Tokens struct {
 }
 
 // Claims are the access token's claims. Role is informational; every request
-// reloads the user so a deactivated account or changed region applies at once.
+// reloads the user so a deactivated account or changed region applies at
+// once, and checks that the login the token came from (Session, the
+// refresh-token family) was not ended by a logout or a detected reuse.
 type Claims struct {
 	jwt.RegisteredClaims
 	Role     string `json:"role"`
 	DeviceID string `json:"did"`
+	Session  string `json:"sid"`
 }
 
 var errBadLogin = &domain.Error{Code: domain.CodeUnauthorized, Message: "wrong username or password", MessageZH: "用户名或密码错误"}
@@ -174,7 +178,7 @@ func (s *Service) Login(ctx context.Context, username, password, deviceID, ip, r
 	if err := s.store.SaveRefreshToken(ctx, rt); err != nil {
 		return Tokens{}, err
 	}
-	access, err := s.issue(u, deviceID, now)
+	access, err := s.issue(u, deviceID, rt.FamilyID, now)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -183,9 +187,12 @@ func (s *Service) Login(ctx context.Context, username, password, deviceID, ip, r
 }
 
 // Refresh rotates a refresh token. Presenting a token that was already
-// rotated revokes the whole family (it was probably stolen), except within
-// the grace window when the family's newest token was never used: that is a
-// phone retrying after it lost the response, and it gets a fresh pair.
+// rotated revokes the whole family (it was probably stolen), except once:
+// within the grace window, when the token's one successor is the family's
+// newest and was never used, a phone is retrying after it lost the
+// response, and it gets a fresh pair in place of the lost one. A second
+// retry of the same token, or the lost successor presented after all,
+// is reuse.
 func (s *Service) Refresh(ctx context.Context, raw, requestID string) (Tokens, error) {
 	if raw == "" {
 		return Tokens{}, domain.Invalid(domain.FieldError{Field: "/refresh_token", Reason: "required", Message: "refresh_token is required", MessageZH: "refresh_token不能为空"})
@@ -195,8 +202,12 @@ func (s *Service) Refresh(ctx context.Context, raw, requestID string) (Tokens, e
 	}
 	now := s.now()
 	var newRaw string
-	dec, err := s.store.RotateRefreshToken(ctx, hashToken(raw), func(p, newest domain.RefreshToken) (domain.RotateDecision, error) {
+	dec, err := s.store.RotateRefreshToken(ctx, hashToken(raw), func(p, newest domain.RefreshToken, successors int) (domain.RotateDecision, error) {
 		switch {
+		case p.RevokedAt != nil && newest.RevokedAt == nil:
+			// Revoked alone while the family lives on: it is the successor
+			// a grace retry replaced, which its phone said it never got.
+			return domain.RotateDecision{RevokeFamily: true, Err: domain.Unauthorized("refresh token reused; all sessions of this login were revoked")}, nil
 		case p.RevokedAt != nil:
 			return domain.RotateDecision{}, domain.Unauthorized("refresh token revoked")
 		case !now.Before(p.ExpiresAt):
@@ -205,7 +216,7 @@ func (s *Service) Refresh(ctx context.Context, raw, requestID string) (Tokens, e
 			var next domain.RefreshToken
 			newRaw, next = s.newRefresh(p.FamilyID, p.UserID, p.DeviceID, now)
 			return domain.RotateDecision{Next: &next}, nil
-		case now.Sub(*p.UsedAt) <= s.cfg.Grace && newest.ParentID != nil && *newest.ParentID == p.ID && newest.UsedAt == nil && newest.RevokedAt == nil:
+		case now.Sub(*p.UsedAt) <= s.cfg.Grace && successors == 1 && newest.ParentID != nil && *newest.ParentID == p.ID && newest.UsedAt == nil && newest.RevokedAt == nil:
 			// p was rotated once, moments ago, and its successor never came
 			// back: the phone lost the answer. Replace the lost successor.
 			var next domain.RefreshToken
@@ -229,7 +240,7 @@ func (s *Service) Refresh(ctx context.Context, raw, requestID string) (Tokens, e
 	if !u.Active {
 		return Tokens{}, domain.Unauthorized("account disabled")
 	}
-	access, err := s.issue(u, dec.Next.DeviceID, now)
+	access, err := s.issue(u, dec.Next.DeviceID, dec.Next.FamilyID, now)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -254,10 +265,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Princi
 }
 
 // Token is an access token whose signature and claims were checked; the
-// account it names was not (Principal does that).
+// account it names and its session were not (Principal does that).
 type Token struct {
 	UserID   uuid.UUID
 	DeviceID string
+	Session  uuid.UUID // the refresh-token family of the login
 }
 
 // VerifyToken checks an access token's signature and claims, without the
@@ -296,7 +308,11 @@ func (s *Service) VerifyToken(token string) (Token, error) {
 	if err != nil {
 		return Token{}, domain.Unauthorized("invalid access token")
 	}
-	t := Token{UserID: id, DeviceID: claims.DeviceID}
+	session, err := uuid.Parse(claims.Session)
+	if err != nil {
+		return Token{}, domain.Unauthorized("invalid access token")
+	}
+	t := Token{UserID: id, DeviceID: claims.DeviceID, Session: session}
 	kid, _ := parsed.Header["kid"].(string)
 	var from time.Time // the token's iat or nbf, whichever is later
 	for _, d := range []*jwt.NumericDate{claims.IssuedAt, claims.NotBefore} {
@@ -361,9 +377,11 @@ func (v *verifiedTokens) put(key [32]byte, now time.Time, e verifiedToken) {
 }
 
 // Principal reloads the account a verified token names, so a deactivated
-// account or a changed role or region applies at once.
+// account or a changed role or region applies at once, and ends the token
+// with its login: after a logout or a detected refresh reuse, the access
+// tokens of that login are refused at once, not 15 minutes later.
 func (s *Service) Principal(ctx context.Context, t Token) (domain.Principal, error) {
-	u, err := s.store.User(ctx, t.UserID)
+	u, live, err := s.store.SessionUser(ctx, t.UserID, t.Session)
 	if err != nil {
 		if domain.IsCode(err, domain.CodeNotFound) {
 			return domain.Principal{}, domain.Unauthorized("invalid access token")
@@ -373,11 +391,14 @@ func (s *Service) Principal(ctx context.Context, t Token) (domain.Principal, err
 	if !u.Active {
 		return domain.Principal{}, domain.Unauthorized("account disabled")
 	}
+	if !live {
+		return domain.Principal{}, domain.Unauthorized("this login has ended (signed out, or its refresh token was reused)")
+	}
 	return domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath, DeviceID: t.DeviceID,
 		Duties: u.Duties}, nil
 }
 
-func (s *Service) issue(u domain.User, deviceID string, now time.Time) (string, error) {
+func (s *Service) issue(u domain.User, deviceID string, session uuid.UUID, now time.Time) (string, error) {
 	kid, key := s.keys.signing()
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -385,7 +406,7 @@ func (s *Service) issue(u domain.User, deviceID string, now time.Time) (string, 
 			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)), IssuedAt: jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now), ID: uuid.NewString(),
 		},
-		Role: u.Role, DeviceID: deviceID,
+		Role: u.Role, DeviceID: deviceID, Session: session.String(),
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = kid

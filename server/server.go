@@ -44,6 +44,11 @@ type Deps struct {
 	Gatherer   prometheus.Gatherer
 	Spec       []byte // openapi.yaml
 	Now        func() time.Time
+	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse
+	// proxies whose X-Forwarded-For and X-Real-IP headers name the client.
+	// Empty trusts none: any peer could write those headers, and the login
+	// throttle and the audit log would believe a forged address.
+	TrustedProxies []string
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -69,6 +74,12 @@ func New(d Deps) http.Handler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		// Config.validate refuses bad addresses; should one get here, trust
+		// no proxy rather than every one.
+		d.Log.Error("trusted proxies refused; trusting none", "error", err.Error())
+		_ = r.SetTrustedProxies(nil)
+	}
 	h := &handlers{Deps: d}
 	m := newMetrics(d.Metrics)
 	r.Use(withRequestID, recoverProblem(d.Log), observe(d.Log, m), securityHeaders)

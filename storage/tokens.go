@@ -42,7 +42,10 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t domain.RefreshToken) err
 // row lock so two phones racing with the same token cannot both win. decide
 // sees the presented token and its family's newest token and returns what to
 // do; the whole decision and its writes commit together.
-func (s *Store) RotateRefreshToken(ctx context.Context, hash string, decide func(presented, newest domain.RefreshToken) (domain.RotateDecision, error)) (domain.RotateDecision, error) {
+// Besides the newest token, decide learns how many tokens the presented
+// one has already been replaced by: a second replacement is a grace retry
+// already spent.
+func (s *Store) RotateRefreshToken(ctx context.Context, hash string, decide func(presented, newest domain.RefreshToken, successors int) (domain.RotateDecision, error)) (domain.RotateDecision, error) {
 	var out domain.RotateDecision
 	err := s.inTx(ctx, "refresh token", func(tx *gorm.DB) error {
 		var row refreshTokenRow
@@ -60,7 +63,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, decide func
 		if err := tx.Where("family_id = ?", row.FamilyID).Order("created_at DESC, id DESC").Take(&newest).Error; err != nil {
 			return err
 		}
-		d, err := decide(toRefreshToken(row), toRefreshToken(newest))
+		var successors int64
+		if err := tx.Model(&refreshTokenRow{}).Where("family_id = ? AND parent_id = ?", row.FamilyID, row.ID).Count(&successors).Error; err != nil {
+			return err
+		}
+		d, err := decide(toRefreshToken(row), toRefreshToken(newest), int(successors))
 		if err != nil {
 			return err
 		}
@@ -114,4 +121,12 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, hash string) error {
 		}
 		return tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", row.FamilyID).Update("revoked_at", time.Now().UTC()).Error
 	})
+}
+
+// sessionLive selects a row while the login a token family began is still
+// in force for user: some token of the family is unrevoked. Logout, a detected reuse
+// and a revoked device revoke them all, which ends the family's access
+// tokens at once too.
+func sessionLive(db *gorm.DB, user, family uuid.UUID) *gorm.DB {
+	return db.Model(&refreshTokenRow{}).Select("1").Where("family_id = ? AND user_id = ? AND revoked_at IS NULL", family, user)
 }

@@ -77,6 +77,23 @@ func (s *Store) User(ctx context.Context, id uuid.UUID) (domain.User, error) {
 	return toDomainUser(row), translate(err, "user")
 }
 
+// sessionUserRow is a user row with its session's state (GORM reads only
+// exported fields, so the row is a named embedded field).
+type sessionUserRow struct {
+	User        userRow `gorm:"embedded"`
+	SessionLive bool    `gorm:"column:session_live"`
+}
+
+// SessionUser returns the user an access token names, with whether the
+// login (token family) it was issued under is still in force, in one query:
+// every authenticated request asks.
+func (s *Store) SessionUser(ctx context.Context, id, family uuid.UUID) (domain.User, bool, error) {
+	var row sessionUserRow
+	err := s.db.WithContext(ctx).Model(&userRow{}).Select("users.*, EXISTS (?) AS session_live", sessionLive(s.db, id, family)).
+		Where("id = ?", id).Take(&row).Error
+	return toDomainUser(row.User), row.SessionLive, translate(err, "user")
+}
+
 // UserCredentials returns a user and their password hash by username.
 func (s *Store) UserCredentials(ctx context.Context, username string) (domain.User, string, error) {
 	var row userRow

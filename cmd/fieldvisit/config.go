@@ -3,8 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,6 +33,29 @@ type Config struct {
 	// SnapshotHouseholds is the largest scope a phone gets whole from
 	// /sync/snapshot (larger ones page); 0 = the sync service's default.
 	SnapshotHouseholds int
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For / X-Real-IP name the client; empty trusts none.
+	TrustedProxies    addressList
+	trustedProxiesEnv string // FIELDVISIT_TRUSTED_PROXIES, judged by validate when the flag is not given
+}
+
+// addressList is a comma-separated list of IP addresses and CIDR blocks.
+type addressList []string
+
+func (l *addressList) String() string { return strings.Join(*l, ",") }
+
+func (l *addressList) Set(v string) error {
+	*l = nil
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(a); err != nil && net.ParseIP(a) == nil {
+			return fmt.Errorf("%q is neither an IP address nor a CIDR block", a)
+		}
+		*l = append(*l, a)
+	}
+	return nil
 }
 
 func env(name, def string) string {
@@ -79,9 +104,17 @@ func bindConfig(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
 		"largest scope, in households, a fresh phone gets in one answer; larger ones page (FIELDVISIT_SNAPSHOT_HOUSEHOLDS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.Var(&c.TrustedProxies, "trusted-proxies",
+		"comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client; empty trusts none (FIELDVISIT_TRUSTED_PROXIES)")
+	c.trustedProxiesEnv = env("FIELDVISIT_TRUSTED_PROXIES", "")
 }
 
 func (c *Config) validate() error {
+	if c.TrustedProxies == nil && c.trustedProxiesEnv != "" {
+		if err := c.TrustedProxies.Set(c.trustedProxiesEnv); err != nil {
+			return fmt.Errorf("FIELDVISIT_TRUSTED_PROXIES: %w", err)
+		}
+	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		return fmt.Errorf("FIELDVISIT_S3_ACCESS_KEY and FIELDVISIT_S3_SECRET_KEY are required with an S3 endpoint")
 	}

@@ -244,9 +244,15 @@ func TestForgedTokens(t *testing.T) {
 	}
 	kid, priv := keys.SigningKey()
 	now := time.Now()
+	// A real login's session (its refresh-token family), which every
+	// access token names.
+	var real jwt.MapClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(e.loginTokens(t, "cadre-a", "phone").AccessToken, &real); err != nil {
+		t.Fatal(err)
+	}
 	claims := func(mut func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{"iss": "fieldvisit", "aud": []string{"fieldvisit-api"}, "sub": e.cadreA.ID.String(), "role": "cadre",
-			"exp": now.Add(10 * time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Unix()}
+			"exp": now.Add(10 * time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Unix(), "sid": real["sid"]}
 		if mut != nil {
 			mut(c)
 		}
@@ -293,6 +299,8 @@ func TestForgedTokens(t *testing.T) {
 		"unknown kid":      sign(claims(nil), "no-such-kid", priv),
 		"foreign key":      sign(claims(nil), kid, otherKey),
 		"unknown subject":  sign(claims(func(c jwt.MapClaims) { c["sub"] = uuid.NewString() }), kid, priv),
+		"no session":       sign(claims(func(c jwt.MapClaims) { delete(c, "sid") }), kid, priv),
+		"unknown session":  sign(claims(func(c jwt.MapClaims) { c["sid"] = uuid.NewString() }), kid, priv),
 		"garbage":          "not.a.jwt",
 		"empty":            "",
 	}

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -67,22 +71,79 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	})
 }
 
-func TestRefreshGraceForLostResponse(t *testing.T) {
+// TestRefreshGraceOnceForALostResponse: a phone that lost the refresh
+// answer may present the spent token again once, within the grace window,
+// and gets a fresh pair; a second retry of that token, or the lost successor
+// presented after all, is reuse: every token of the login is revoked, and
+// so are its access tokens.
+func TestRefreshGraceOnceForALostResponse(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
-		first := e.loginTokens(t, "cadre-a", "phone-1")
-		lost, r := e.refresh(t, first.RefreshToken) // the phone never sees this answer
-		if r.Status != http.StatusOK {
-			t.Fatal(r.Status)
+		for _, tc := range []struct {
+			name  string
+			reuse func(first, lost tokens) response // what comes after the one honoured retry
+		}{
+			{"the same token retried twice", func(first, _ tokens) response { _, r := e.refresh(t, first.RefreshToken); return r }},
+			{"the lost successor presented after all", func(_, lost tokens) response { _, r := e.refresh(t, lost.RefreshToken); return r }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				first := e.loginTokens(t, "cadre-a", "phone-1")
+				lost, r := e.refresh(t, first.RefreshToken) // the phone never sees this answer
+				if r.Status != http.StatusOK {
+					t.Fatal(r.Status)
+				}
+				retry, r := e.refresh(t, first.RefreshToken)
+				if r.Status != http.StatusOK {
+					t.Fatalf("retry within grace window: want 200, got %d %s", r.Status, r.Body)
+				}
+				if r := e.do(t, "GET", "/api/v1/me", retry.AccessToken, nil); r.Status != http.StatusOK {
+					t.Fatalf("the retried pair works: %d", r.Status)
+				}
+				if r := tc.reuse(first, lost); r.Status != http.StatusUnauthorized {
+					t.Fatalf("reuse: want 401, got %d %s", r.Status, r.Body)
+				}
+				if _, r := e.refresh(t, retry.RefreshToken); r.Status != http.StatusUnauthorized {
+					t.Fatalf("after reuse the whole login is revoked, but its newest refresh token works: %d", r.Status)
+				}
+				if r := e.do(t, "GET", "/api/v1/me", retry.AccessToken, nil); r.Status != http.StatusUnauthorized {
+					t.Fatalf("after reuse the login's access token still works: %d", r.Status)
+				}
+			})
 		}
-		retry, r := e.refresh(t, first.RefreshToken)
-		if r.Status != http.StatusOK {
-			t.Fatalf("retry within grace window: want 200, got %d %s", r.Status, r.Body)
+	})
+}
+
+// TestAccessTokensEndWithTheirLogin: logging out, or a detected refresh
+// reuse, ends that login's access tokens at once, not when they expire;
+// the same account's other logins go on.
+func TestAccessTokensEndWithTheirLogin(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		other := e.loginTokens(t, "cadre-a", "phone-2")
+
+		out := e.loginTokens(t, "cadre-a", "phone-1")
+		if r := e.do(t, "GET", "/api/v1/me", out.AccessToken, nil); r.Status != http.StatusOK {
+			t.Fatalf("before logout: %d", r.Status)
 		}
-		if _, r := e.refresh(t, lost.RefreshToken); r.Status != http.StatusUnauthorized {
-			t.Fatalf("the replacement the phone never received must be dead, got %d", r.Status)
+		if r := e.do(t, "POST", "/api/v1/auth/logout", "", map[string]string{"refresh_token": out.RefreshToken}); r.Status != http.StatusNoContent {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
 		}
-		if _, r := e.refresh(t, retry.RefreshToken); r.Status != http.StatusOK {
-			t.Fatalf("the retried token must keep working, got %d %s", r.Status, r.Body)
+		for _, path := range []string{"/api/v1/me", "/api/v1/sync/pull"} {
+			if r := e.do(t, "GET", path, out.AccessToken, nil); r.Status != http.StatusUnauthorized {
+				t.Fatalf("GET %s with the access token of a login that signed out: want 401, got %d", path, r.Status)
+			}
+		}
+
+		stolen := e.loginTokens(t, "cadre-a", "phone-3")
+		second, _ := e.refresh(t, stolen.RefreshToken)
+		third, _ := e.refresh(t, second.RefreshToken)
+		if _, r := e.refresh(t, stolen.RefreshToken); r.Status != http.StatusUnauthorized {
+			t.Fatalf("reuse: want 401, got %d", r.Status)
+		}
+		if r := e.do(t, "GET", "/api/v1/me", third.AccessToken, nil); r.Status != http.StatusUnauthorized {
+			t.Fatalf("access token of a login revoked for reuse: want 401, got %d", r.Status)
+		}
+
+		if r := e.do(t, "GET", "/api/v1/me", other.AccessToken, nil); r.Status != http.StatusOK {
+			t.Fatalf("another login of the same account was ended: %d", r.Status)
 		}
 	})
 }
@@ -163,4 +224,69 @@ func TestRevokedDeviceCannotRefresh(t *testing.T) {
 	if r.Status != http.StatusUnauthorized {
 		t.Fatalf("login from a revoked phone: want 401, got %d", r.Status)
 	}
+}
+
+// TestForwardedAddressesAreTrustedOnlyFromProxies: a client's own
+// X-Forwarded-For or X-Real-IP is not its address. Forging a new address
+// for every guess neither escapes the per-address lock nor reaches the
+// audit log; behind a configured proxy, the proxy's header is believed.
+func TestForwardedAddressesAreTrustedOnlyFromProxies(t *testing.T) {
+	const peer = "192.0.2.1" // httptest's client address
+	guess := func(e *testEnv, username, forged string) response {
+		body, _ := json.Marshal(map[string]string{"username": username, "password": "wrong-password", "device_id": "p"})
+		return e.rawRequest(t, "POST", "/api/v1/auth/login", "", map[string]string{"Content-Type": "application/json",
+			"X-Forwarded-For": forged, "X-Real-IP": forged}, body)
+	}
+	failedFrom := func(e *testEnv) map[string]int {
+		entries, err := e.app.Store.AuditLog(context.Background(), "", "session", "", 1000, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, a := range entries {
+			if a.Action == "login_failed" {
+				out[fmt.Sprint(a.Detail["ip"])]++
+			}
+		}
+		return out
+	}
+	t.Run("no proxy configured", func(t *testing.T) {
+		e := newTestEnv(t, "sqlite")
+		locked := 0
+		for i := 1; i <= 55; i++ {
+			r := guess(e, fmt.Sprintf("sprayed-%02d", i), fmt.Sprintf("203.0.113.%d", i))
+			switch {
+			case r.Status == http.StatusTooManyRequests:
+				locked = i
+			case r.Status != http.StatusUnauthorized:
+				t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
+			}
+			if locked > 0 {
+				break
+			}
+		}
+		if locked == 0 || locked > 51 {
+			t.Fatalf("55 guesses from one address with forged headers: locked at guess %d, want by 51 (50 failures per address)", locked)
+		}
+		if got := failedFrom(e); len(got) != 1 || got[peer] != 50 {
+			t.Fatalf("audit log addresses of failed logins: %v, want only the peer %s", got, peer)
+		}
+		// The account's own lock does not depend on the address either.
+		for i := 1; i <= 5; i++ {
+			guess(e, "cadre-b", fmt.Sprintf("198.51.100.%d", i))
+		}
+		r := e.do(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": "cadre-b", "password": testPassword, "device_id": "p"})
+		if r.Status != http.StatusTooManyRequests {
+			t.Fatalf("five wrong passwords from five addresses: want the account locked (429), got %d", r.Status)
+		}
+	})
+	t.Run("behind a configured proxy", func(t *testing.T) {
+		e := newTestEnvConfig(t, Config{DataDir: t.TempDir(), HashConcurrency: 4, ShutdownTimeout: time.Second, TrustedProxies: addressList{peer}}, io.Discard)
+		for i := 1; i <= 3; i++ {
+			guess(e, "nobody", fmt.Sprintf("203.0.113.%d", i))
+		}
+		if got := failedFrom(e); len(got) != 3 || got["203.0.113.2"] != 1 {
+			t.Fatalf("audit log addresses behind a trusted proxy: %v, want the three client addresses", got)
+		}
+	})
 }

@@ -308,7 +308,7 @@ func (s *Service) Close(ctx context.Context, p domain.Principal, regionID uuid.U
 	}
 	by := p.UserID
 	now := s.now()
-	err = s.store.ClosePeriod(ctx, *r.CountyID, per.Key(), today, now, storage.AuditEntry{ActorID: &by, ActorName: p.Username, Action: "close",
+	err = s.store.ClosePeriod(ctx, *r.CountyID, per.Key(), today, now, domain.AuditEntry{ActorID: &by, ActorName: p.Username, Action: "close",
 		ObjectType: "compliance_period", ObjectID: per.Key(), RegionPath: r.Path, RequestID: p.RequestID})
 	return now, err
 }
@@ -409,7 +409,7 @@ func (s *Service) AutoClose(ctx context.Context, grace int) (int, error) {
 			if done[p.Key()] {
 				continue
 			}
-			err := s.store.ClosePeriod(ctx, county, p.Key(), today, s.now(), storage.AuditEntry{Action: "close", ObjectType: "compliance_period",
+			err := s.store.ClosePeriod(ctx, county, p.Key(), today, s.now(), domain.AuditEntry{Action: "close", ObjectType: "compliance_period",
 				ObjectID: p.Key(), ActorName: "system", Detail: map[string]any{"automatic": true, "grace_days": grace}})
 			if err != nil && !domain.IsCode(err, domain.CodeConflict) { // closed by hand meanwhile
 				return closed, err

@@ -139,7 +139,7 @@ func (s *Service) SaveProfile(ctx context.Context, p domain.Principal, code stri
 	by := p.UserID
 	y := s.today().Year
 	sp, err := s.store.SaveRuleProfile(ctx, storage.StoredProfile{Code: code, NameZH: prof.NameZH, Body: body, UpdatedBy: &by},
-		expectedVersion, []int{y - 1, y}, s.now(), storage.AuditEntry{ActorID: &by, ActorName: p.Username, Action: "update",
+		expectedVersion, []int{y - 1, y}, s.now(), domain.AuditEntry{ActorID: &by, ActorName: p.Username, Action: "update",
 			ObjectType: "rule_profile", ObjectID: code, RequestID: p.RequestID, Detail: map[string]any{"version": expectedVersion + 1}})
 	if err != nil {
 		return Profile{}, err
@@ -204,7 +204,7 @@ func (s *Service) AssignProfile(ctx context.Context, p domain.Principal, regionI
 	}
 	by := p.UserID
 	y := s.today().Year
-	err = s.store.AssignRuleProfile(ctx, r, code, []int{y - 1, y}, s.now(), storage.AuditEntry{ActorID: &by, ActorName: p.Username,
+	err = s.store.AssignRuleProfile(ctx, r, code, []int{y - 1, y}, s.now(), domain.AuditEntry{ActorID: &by, ActorName: p.Username,
 		Action: "update", ObjectType: "region_rule_profile", ObjectID: r.ID.String(), RegionPath: r.Path, RequestID: p.RequestID,
 		Detail: map[string]any{"profile_code": code}})
 	if err != nil {

@@ -183,7 +183,7 @@ func Seed(ctx context.Context, store *storage.Store, opt Options) (Summary, erro
 		return Summary{}, err
 	}
 	actor := p.admin.ID
-	if err := store.Audit(ctx, storage.AuditEntry{ActorID: &actor, ActorName: "demo", Action: "demo_seed", ObjectType: "region",
+	if err := store.Audit(ctx, domain.AuditEntry{ActorID: &actor, ActorName: "demo", Action: "demo_seed", ObjectType: "region",
 		ObjectID: p.county.ID.String(), RegionPath: p.county.Path, Detail: map[string]any{
 			"version": MarkerVersion, "seed": opt.Seed, "today": opt.Today.String(), "households": sum.Households,
 			"members": sum.Members, "cadres": sum.Cadres, "pairings": sum.Pairings, "visits": sum.Visits, "photos": sum.Photos}}); err != nil {
@@ -272,7 +272,7 @@ func (pr progress) report(stage string, done, total int) {
 // pairings in bulk writes (storage.ApplyImport, the importer's write).
 func (p *plan) write(ctx context.Context, store *storage.Store, opt Options) error {
 	pr := progress{fn: opt.Progress}
-	none := storage.AuditEntry{} // one audit entry for the whole demo is written at the end
+	none := domain.AuditEntry{} // one audit entry for the whole demo is written at the end
 
 	regions := []domain.Region{p.province, p.city, p.county}
 	for _, t := range p.towns {

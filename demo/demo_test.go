@@ -388,7 +388,7 @@ func TestSeedRefusesForeignDatabase(t *testing.T) {
 			ctx := context.Background()
 			store, db := b.open(t)
 			id := uuid.New()
-			if err := store.CreateRegion(ctx, domain.Region{ID: id, Level: domain.LevelProvince, Code: "420000000000", Name: "湖北省", Path: "/" + id.String() + "/"}, storage.AuditEntry{}); err != nil {
+			if err := store.CreateRegion(ctx, domain.Region{ID: id, Level: domain.LevelProvince, Code: "420000000000", Name: "湖北省", Path: "/" + id.String() + "/"}, domain.AuditEntry{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, ok, err := demo.Seeded(ctx, store); ok || err != nil {

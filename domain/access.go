@@ -16,6 +16,9 @@ type Principal struct {
 	RegionPath string
 	DeviceID   string
 	RequestID  string
+	// Route is the API operation the caller is using ("GET
+	// /api/v1/households/:id/members"): the why of an audit entry.
+	Route string
 	// Duties are the cadre's duties (DESIGN §6): each one's region is part
 	// of where they record visits while it is in force.
 	Duties []Duty
@@ -26,7 +29,9 @@ type Principal struct {
 func (p Principal) Manages() bool { return p.Role == RoleAdmin || p.Role == RoleSupervisor }
 
 // SeesIDNumbers reports whether the role needs full 身份证号: supervisors and
-// admins keep the register; cadres and inspectors see the masked form.
+// admins keep the register (every read of a clear number is audited);
+// cadres and inspectors see the masked form (MaskIDNumber) and no birth
+// date beyond its year, so that nothing they are shown rebuilds the number.
 func (p Principal) SeesIDNumbers() bool { return p.Manages() }
 
 // InSubtree reports whether an object at path lies in the caller's region subtree.

@@ -51,13 +51,15 @@ func IDNumberCheckChar(first17 string) byte {
 	return idCheck[sum%11]
 }
 
-// MaskIDNumber keeps the region prefix and the last four characters, the form
-// used on public notices (公示) so that a person can still be told apart.
+// MaskIDNumber keeps only the last four characters, enough for a cadre to
+// tell two people apart. The region prefix goes too: with the birth date,
+// which the other roles see, it would leave only the four shown
+// characters hidden — which is to say nothing hidden.
 func MaskIDNumber(id string) string {
-	if len(id) < 10 {
+	if len(id) < 8 {
 		return strings.Repeat("*", len(id))
 	}
-	return id[:6] + strings.Repeat("*", len(id)-10) + id[len(id)-4:]
+	return strings.Repeat("*", len(id)-4) + id[len(id)-4:]
 }
 
 // BirthDateFromID returns the birth date encoded in a valid ID number.

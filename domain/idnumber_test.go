@@ -32,8 +32,10 @@ func TestValidateIDNumber(t *testing.T) {
 	}
 }
 
+// TestMaskIDNumber: the masked form shows the last four characters only;
+// neither the region prefix nor any digit of the birth date survives.
 func TestMaskIDNumber(t *testing.T) {
-	if got := MaskIDNumber("11010519491231002X"); got != "110105********002X" {
+	if got := MaskIDNumber("11010519491231002X"); got != "**************002X" {
 		t.Fatalf("MaskIDNumber = %q", got)
 	}
 	if got := MaskIDNumber("123"); got != "***" {

@@ -73,7 +73,7 @@ func newEnv(t *testing.T, url string) *env {
 		if level == domain.LevelCounty {
 			r.CountyID = &r.ID
 		}
-		if err := e.store.CreateRegion(ctx, r, storage.AuditEntry{}); err != nil {
+		if err := e.store.CreateRegion(ctx, r, domain.AuditEntry{}); err != nil {
 			t.Fatalf("seed region %s: %v", name, err)
 		}
 		e.regions[code] = r
@@ -103,7 +103,7 @@ func (e *env) seedUser(t *testing.T, username, name, role string, region domain.
 	now := domain.Date{Year: 2024, Month: 1, Day: 1}.Start()
 	u := domain.User{ID: uuid.New(), Username: username, DisplayName: name, Role: role, RegionID: region.ID, RegionPath: region.Path,
 		Active: true, CreatedAt: now, UpdatedAt: now}
-	if err := e.store.CreateUser(context.Background(), u, "x", storage.AuditEntry{}); err != nil {
+	if err := e.store.CreateUser(context.Background(), u, "x", domain.AuditEntry{}); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -343,7 +343,7 @@ var cases = []struct {
 		if _, ok := starts[hs["郑和平"].ID]; ok {
 			t.Error("郑和平 has no cadre in the file but was paired")
 		}
-		log, err := e.store.AuditLog(context.Background(), e.admin.RegionPath, "households", rep.ImportID.String(), 10, 0)
+		log, _, err := e.store.AuditLog(context.Background(), storage.AuditFilter{WithinPath: e.admin.RegionPath, ObjectType: "households", ObjectID: rep.ImportID.String(), Limit: 10})
 		if err != nil || len(log) != 1 || log[0].Action != "import" {
 			t.Fatalf("audit entry: %+v, %v", log, err)
 		}
@@ -856,7 +856,7 @@ var cases = []struct {
 				EffectiveOn: today, RecordedAt: now}},
 			// a cadre that does not exist: the foreign key fails last
 			Pairings: []domain.Pairing{{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, CadreID: uuid.New(), StartOn: today, CreatedAt: now}},
-			Audit:    storage.AuditEntry{Action: "import", ObjectType: "households"},
+			Audit:    domain.AuditEntry{Action: "import", ObjectType: "households"},
 		})
 		if err == nil {
 			t.Fatal("a pairing with an unknown cadre was written")

@@ -241,7 +241,7 @@ func (r *run) apply() error {
 		if a := r.opt.Actor.UserID; a != uuid.Nil {
 			actorID = &a
 		}
-		plan.Audit = storage.AuditEntry{ActorID: actorID, ActorName: r.opt.Actor.Username, Action: "import", ObjectType: "households",
+		plan.Audit = domain.AuditEntry{ActorID: actorID, ActorName: r.opt.Actor.Username, Action: "import", ObjectType: "households",
 			ObjectID: r.rep.ImportID.String(), RegionPath: r.opt.Actor.RegionPath, RequestID: r.opt.Actor.RequestID,
 			Detail: map[string]any{
 				"source": r.opt.Source, "format": r.rep.Format, "rows": r.rep.Rows, "partial": !r.rep.OK(),

@@ -72,7 +72,7 @@ func (s *Service) HouseholdFile(ctx context.Context, p domain.Principal, id uuid
 	if err != nil {
 		return HouseholdFile{}, err
 	}
-	return HouseholdFile{Household: h, Members: ms, StatusHistory: sh, PovertyHistory: ph, OpenPairings: op}, nil
+	return HouseholdFile{Household: h, Members: ms, StatusHistory: sh, PovertyHistory: ph, OpenPairings: op}, s.auditIDNumbers(ctx, p, h.ID, ms...)
 }
 
 // NewHousehold is the input for registering a household.
@@ -163,7 +163,7 @@ func (s *Service) CreateHousehold(ctx context.Context, p domain.Principal, in Ne
 			EffectiveOn: in.EffectiveOn, Reason: "建档", ChangedBy: p.UserID, RecordedAt: now}
 	}
 	err = s.store.CreateHousehold(ctx, storage.NewHousehold{Household: h, RegionPath: region.Path, Members: members, Status: sc, PovertyType: pc,
-		Audit: audit(p, "create", "household", h.ID, region.Path, map[string]any{"status": h.Status, "members": len(members)})})
+		Audit: householdAudit(p, "create", "household", h.ID, h.ID, map[string]any{"status": h.Status, "members": len(members)})})
 	if err != nil {
 		if domain.Reason(err) == "duplicate" {
 			return HouseholdFile{}, domain.Invalid(domain.FieldError{Field: "/number", Reason: "duplicate",
@@ -198,7 +198,7 @@ func (s *Service) UpdateHousehold(ctx context.Context, p domain.Principal, id uu
 		return domain.Household{}, err
 	}
 	applyDetails(&h, d)
-	return s.store.UpdateHousehold(ctx, h, version, audit(p, "update", "household", h.ID, "", nil))
+	return s.store.UpdateHousehold(ctx, h, version, householdAudit(p, "update", "household", h.ID, h.ID, nil))
 }
 
 // StatusInput changes a household's status, optionally its poverty type.
@@ -241,7 +241,7 @@ func (s *Service) ChangeStatus(ctx context.Context, p domain.Principal, id uuid.
 		pc = &domain.PovertyTypeChange{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, From: h.PovertyType, To: in.PovertyType,
 			EffectiveOn: in.EffectiveOn, Reason: in.Reason, ChangedBy: p.UserID, RecordedAt: now}
 	}
-	if err := s.store.ChangeHouseholdStatus(ctx, h, in.Version, sc, pc, audit(p, "change_status", "household", h.ID, "",
+	if err := s.store.ChangeHouseholdStatus(ctx, h, in.Version, sc, pc, householdAudit(p, "change_status", "household", h.ID, h.ID,
 		map[string]any{"from": h.Status, "to": in.Status, "effective_on": in.EffectiveOn.String()})); err != nil {
 		return HouseholdFile{}, err
 	}

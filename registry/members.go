@@ -17,16 +17,51 @@ func (s *Service) Members(ctx context.Context, p domain.Principal, householdID u
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Members(ctx, h.CountyID, h.ID)
+	ms, err := s.store.Members(ctx, h.CountyID, h.ID)
+	if err != nil {
+		return nil, err
+	}
+	return ms, s.auditIDNumbers(ctx, p, h.ID, ms...)
 }
 
 // Member returns one member of a visible household.
 func (s *Service) Member(ctx context.Context, p domain.Principal, householdID, id uuid.UUID) (domain.Member, error) {
+	m, err := s.member(ctx, p, householdID, id)
+	if err != nil {
+		return domain.Member{}, err
+	}
+	return m, s.auditIDNumbers(ctx, p, householdID, m)
+}
+
+// member finds a member of a visible household, for a caller that does
+// not show it (so reads no ID number).
+func (s *Service) member(ctx context.Context, p domain.Principal, householdID, id uuid.UUID) (domain.Member, error) {
 	h, err := s.Household(ctx, p, householdID)
 	if err != nil {
 		return domain.Member{}, err
 	}
 	return s.store.Member(ctx, h.CountyID, h.ID, id)
+}
+
+// auditIDNumbers records that the caller is about to be shown the clear
+// 身份证号 of these members of a household: who, which household, why (the
+// route), how many. Roles shown the masked form read nothing and record
+// nothing. The read fails if the entry cannot be written.
+func (s *Service) auditIDNumbers(ctx context.Context, p domain.Principal, householdID uuid.UUID, ms ...domain.Member) error {
+	if !p.SeesIDNumbers() {
+		return nil
+	}
+	n := 0
+	for _, m := range ms {
+		if m.IDNumber != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.store.Audit(ctx, householdAudit(p, "read_id_numbers", "household", householdID, householdID,
+		map[string]any{"route": p.Route, "id_numbers": n}))
 }
 
 // CreateMember adds a member to a household.
@@ -57,15 +92,15 @@ func (s *Service) CreateMember(ctx context.Context, p domain.Principal, househol
 	now := s.now().UTC()
 	m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: now, UpdatedAt: now}
 	m.Apply(in)
-	if err := s.store.CreateMember(ctx, m, audit(p, "create", "member", m.ID, "", map[string]any{"household_id": h.ID.String()})); err != nil {
+	if err := s.store.CreateMember(ctx, m, householdAudit(p, "create", "member", m.ID, h.ID, map[string]any{"household_id": h.ID.String()})); err != nil {
 		return domain.Member{}, duplicateID(err)
 	}
-	return m, nil
+	return m, s.auditIDNumbers(ctx, p, h.ID, m)
 }
 
 // UpdateMember replaces a member's fields if it is still at version.
 func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, householdID, id uuid.UUID, version int64, patch func(domain.MemberDetails) domain.MemberDetails) (domain.Member, error) {
-	m, err := s.Member(ctx, p, householdID, id)
+	m, err := s.member(ctx, p, householdID, id)
 	if err != nil {
 		return domain.Member{}, err
 	}
@@ -79,20 +114,23 @@ func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, househol
 		return domain.Member{}, err
 	}
 	m.Apply(d)
-	out, err := s.store.UpdateMember(ctx, m, version, audit(p, "update", "member", m.ID, "", map[string]any{"household_id": householdID.String()}))
-	return out, duplicateID(err)
+	out, err := s.store.UpdateMember(ctx, m, version, householdAudit(p, "update", "member", m.ID, householdID, map[string]any{"household_id": householdID.String()}))
+	if err != nil {
+		return domain.Member{}, duplicateID(err)
+	}
+	return out, s.auditIDNumbers(ctx, p, householdID, out)
 }
 
 // DeleteMember removes a member.
 func (s *Service) DeleteMember(ctx context.Context, p domain.Principal, householdID, id uuid.UUID) error {
-	m, err := s.Member(ctx, p, householdID, id)
+	m, err := s.member(ctx, p, householdID, id)
 	if err != nil {
 		return err
 	}
 	if err := requireManager(p); err != nil {
 		return err
 	}
-	return s.store.DeleteMember(ctx, m.CountyID, m.HouseholdID, m.ID, audit(p, "delete", "member", m.ID, "", map[string]any{"household_id": householdID.String()}))
+	return s.store.DeleteMember(ctx, m.CountyID, m.HouseholdID, m.ID, householdAudit(p, "delete", "member", m.ID, householdID, map[string]any{"household_id": householdID.String()}))
 }
 
 func duplicateID(err error) error {

@@ -89,7 +89,7 @@ func (s *Service) Pair(ctx context.Context, p domain.Principal, in NewPairing) (
 		return domain.Pairing{}, err
 	}
 	pr := domain.Pairing{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, CadreID: in.CadreID, StartOn: in.StartOn, CreatedBy: p.UserID, CreatedAt: s.now().UTC()}
-	if err := s.store.Pair(ctx, &pr, nil, audit(p, "create", "pairing", pr.ID, path, map[string]any{"household_id": h.ID.String(), "cadre_id": in.CadreID.String()})); err != nil {
+	if err := s.store.Pair(ctx, &pr, nil, householdAudit(p, "create", "pairing", pr.ID, h.ID, map[string]any{"household_id": h.ID.String(), "cadre_id": in.CadreID.String()})); err != nil {
 		if domain.Reason(err) == "duplicate" {
 			return domain.Pairing{}, domain.Invalid(domain.FieldError{Field: "/cadre_id", Reason: "duplicate", Message: "this cadre is already paired with the household", MessageZH: "该干部已与该户结对"})
 		}
@@ -157,7 +157,7 @@ func (s *Service) EndPairing(ctx context.Context, p domain.Principal, id uuid.UU
 	if next != nil {
 		detail["new_cadre_id"] = next.CadreID.String()
 	}
-	if err := s.store.Pair(ctx, next, []domain.Pairing{old}, audit(p, "end", "pairing", old.ID, path, detail)); err != nil {
+	if err := s.store.Pair(ctx, next, []domain.Pairing{old}, householdAudit(p, "end", "pairing", old.ID, h.ID, detail)); err != nil {
 		if domain.Reason(err) == "duplicate" {
 			return domain.Pairing{}, nil, domain.Invalid(domain.FieldError{Field: "/new_cadre_id", Reason: "duplicate", Message: "this cadre is already paired with the household", MessageZH: "该干部已与该户结对"})
 		}

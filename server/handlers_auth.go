@@ -93,9 +93,17 @@ func (h *handlers) authenticate(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	p.RequestID = requestID(c)
-	c.Set(ctxPrincipal, p)
+	setPrincipal(c, p)
 	c.Next()
+}
+
+// setPrincipal puts the caller on the request's context, with what the
+// services record about the request (its id, and the route as the why of
+// an audit entry).
+func setPrincipal(c *gin.Context, p domain.Principal) domain.Principal {
+	p.RequestID, p.Route = requestID(c), c.Request.Method+" "+c.FullPath()
+	c.Set(ctxPrincipal, p)
+	return p
 }
 
 // authenticateToken is authenticate without reloading the account: it
@@ -130,9 +138,7 @@ func (h *handlers) accountCheck(c *gin.Context) func() (domain.Principal, error)
 		if err != nil {
 			return domain.Principal{}, err
 		}
-		p.RequestID = requestID(c)
-		c.Set(ctxPrincipal, p)
-		return p, nil
+		return setPrincipal(c, p), nil
 	}
 }
 

@@ -205,7 +205,7 @@ func (h *handlers) listMembers(c *gin.Context) {
 		return
 	}
 	p := principal(c)
-	c.JSON(http.StatusOK, gin.H{"items": wire.Map(ms, func(m domain.Member) wire.Member { return wire.FromMember(m, p) })})
+	c.JSON(http.StatusOK, gin.H{"items": wire.Map(ms, func(m domain.Member) wire.Member { return wire.FromMember(m, p.SeesIDNumbers()) })})
 }
 
 func memberIDs(c *gin.Context) (uuid.UUID, uuid.UUID, error) {
@@ -222,7 +222,7 @@ func (h *handlers) getMember(c *gin.Context) {
 	if err == nil {
 		var m domain.Member
 		if m, err = h.Registry.Member(c.Request.Context(), principal(c), hid, mid); err == nil {
-			c.JSON(http.StatusOK, wire.FromMember(m, principal(c)))
+			c.JSON(http.StatusOK, wire.FromMember(m, principal(c).SeesIDNumbers()))
 			return
 		}
 	}
@@ -245,7 +245,7 @@ func (h *handlers) createMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, wire.FromMember(m, principal(c)))
+	c.JSON(http.StatusCreated, wire.FromMember(m, principal(c).SeesIDNumbers()))
 }
 
 func (h *handlers) updateMember(c *gin.Context) {
@@ -268,7 +268,7 @@ func (h *handlers) updateMember(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, wire.FromMember(m, principal(c)))
+	c.JSON(http.StatusOK, wire.FromMember(m, principal(c).SeesIDNumbers()))
 }
 
 func (h *handlers) deleteMember(c *gin.Context) {
@@ -280,4 +280,19 @@ func (h *handlers) deleteMember(c *gin.Context) {
 		}
 	}
 	writeError(c, err)
+}
+
+// ---- audit log
+
+func (h *handlers) listAudit(c *gin.Context) {
+	q := queryParams{c: c}
+	aq := registry.AuditQuery{UserID: q.uuid("user_id"), HouseholdID: q.uuid("household_id"), Action: q.text("action", 40),
+		From: q.date("from"), To: q.date("to")}
+	pg := q.page()
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
+	}
+	items, total, err := h.Registry.AuditLog(c.Request.Context(), principal(c), aq, pg)
+	respondPage(c, items, total, pg, wire.FromAuditRecord, err)
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -113,14 +112,12 @@ func decodePush(body []byte) (wire.PushRequest, map[int][]domain.FieldError, err
 	req.Changes = make([]wire.Change, len(env.Changes))
 	var bad map[int][]domain.FieldError
 	for i, raw := range env.Changes {
-		cd := json.NewDecoder(bytes.NewReader(raw))
-		cd.DisallowUnknownFields()
-		if err := cd.Decode(&req.Changes[i]); err != nil {
+		if err := wire.DecodeStrict(raw, &req.Changes[i]); err != nil {
 			if bad == nil {
 				bad = map[int][]domain.FieldError{}
 			}
-			fe := decodeProblem(err).(*domain.Error).Fields[0]
-			fe.Field = "/changes/" + strconv.Itoa(i) + strings.TrimSuffix(fe.Field, "/")
+			fe := err.(*domain.Error).Fields[0]
+			fe.Field = "/changes/" + strconv.Itoa(i) + fe.Field
 			bad[i] = []domain.FieldError{fe}
 			req.Changes[i] = wire.Change{}
 		}

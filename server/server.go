@@ -145,6 +145,7 @@ func New(d Deps) http.Handler {
 	a.POST("/pairings/:id/end", h.endPairing)
 
 	a.POST("/imports", h.importFile)
+	a.GET("/audit-log", h.listAudit)
 
 	a.POST("/sync/push", h.push)
 	a.GET("/sync/pull", h.pull)

@@ -6,85 +6,111 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"fieldvisit/domain"
 )
 
-// AuditEntry is one line of the append-only audit log, written in the same
-// transaction as the change it records.
-type AuditEntry struct {
-	ActorID    *uuid.UUID
-	ActorName  string
-	Action     string // create, update, delete, login, login_failed, …
-	ObjectType string
-	ObjectID   string
-	RegionPath string
-	Detail     map[string]any // never ID numbers, passwords or tokens
-	RequestID  string
-}
-
 type auditRow struct {
-	ID         uuid.UUID                 `gorm:"column:id;primaryKey"`
-	At         time.Time                 `gorm:"column:at"`
-	ActorID    *uuid.UUID                `gorm:"column:actor_id"`
-	ActorName  string                    `gorm:"column:actor_name"`
-	Action     string                    `gorm:"column:action"`
-	ObjectType string                    `gorm:"column:object_type"`
-	ObjectID   string                    `gorm:"column:object_id"`
-	RegionPath string                    `gorm:"column:region_path"`
-	Detail     jsonValue[map[string]any] `gorm:"column:detail"`
-	RequestID  string                    `gorm:"column:request_id"`
+	ID          uuid.UUID                 `gorm:"column:id;primaryKey"`
+	At          time.Time                 `gorm:"column:at"`
+	ActorID     *uuid.UUID                `gorm:"column:actor_id"`
+	ActorName   string                    `gorm:"column:actor_name"`
+	Action      string                    `gorm:"column:action"`
+	ObjectType  string                    `gorm:"column:object_type"`
+	ObjectID    string                    `gorm:"column:object_id"`
+	HouseholdID *uuid.UUID                `gorm:"column:household_id"`
+	RegionPath  string                    `gorm:"column:region_path"`
+	Detail      jsonValue[map[string]any] `gorm:"column:detail"`
+	RequestID   string                    `gorm:"column:request_id"`
 }
 
 func (auditRow) TableName() string { return "audit_log" }
 
-func appendAudit(tx *gorm.DB, e AuditEntry) error {
+func appendAudit(tx *gorm.DB, e domain.AuditEntry) error {
 	if e.Action == "" {
 		return nil
 	}
 	if e.Detail == nil {
 		e.Detail = map[string]any{}
 	}
+	if e.RegionPath == "" && e.HouseholdID != nil {
+		// An admin reads the log of their subtree: place the entry there.
+		var paths []string
+		if err := tx.Model(&householdRow{}).Where("id = ?", *e.HouseholdID).Limit(1).Pluck("region_path", &paths).Error; err != nil {
+			return err
+		}
+		if len(paths) == 1 {
+			e.RegionPath = paths[0]
+		}
+	}
 	row := auditRow{ID: uuid.New(), At: time.Now().UTC(), ActorID: e.ActorID, ActorName: e.ActorName, Action: e.Action,
-		ObjectType: e.ObjectType, ObjectID: e.ObjectID, RegionPath: e.RegionPath, Detail: jsonValue[map[string]any]{e.Detail}, RequestID: e.RequestID}
+		ObjectType: e.ObjectType, ObjectID: e.ObjectID, HouseholdID: e.HouseholdID, RegionPath: e.RegionPath,
+		Detail: jsonValue[map[string]any]{e.Detail}, RequestID: e.RequestID}
 	return tx.Create(&row).Error
 }
 
 // Audit appends an entry outside any other change (logins, failed logins).
-func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+func (s *Store) Audit(ctx context.Context, e domain.AuditEntry) error {
 	return translate(appendAudit(s.db.WithContext(ctx), e), "audit entry")
 }
 
-// AuditRecord is an audit entry as read back.
-type AuditRecord struct {
-	AuditEntry
-	ID uuid.UUID
-	At time.Time
+// AuditFilter narrows a reading of the audit log; empty fields match all.
+type AuditFilter struct {
+	WithinPath  string // entries placed in this subtree; "" reads every entry
+	ActorID     *uuid.UUID
+	HouseholdID *uuid.UUID
+	ObjectType  string
+	ObjectID    string
+	Action      string
+	From, To    *time.Time // From ≤ at < To
+	Limit       int
+	Offset      int
 }
 
-// AuditLog lists entries in a region subtree, newest first.
-func (s *Store) AuditLog(ctx context.Context, withinPath, objectType, objectID string, limit, offset int) ([]AuditRecord, error) {
+// AuditLog lists entries, newest first, with how many match in all.
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]domain.AuditRecord, int64, error) {
 	q := s.db.WithContext(ctx).Model(&auditRow{})
-	if withinPath != "" {
-		q = q.Where(like("region_path"), likePrefix(withinPath))
+	if f.WithinPath != "" {
+		q = q.Where(like("region_path"), likePrefix(f.WithinPath))
 	}
-	if objectType != "" {
-		q = q.Where("object_type = ?", objectType)
+	if f.ObjectType != "" {
+		q = q.Where("object_type = ?", f.ObjectType)
 	}
-	if objectID != "" {
-		q = q.Where("object_id = ?", objectID)
+	if f.ObjectID != "" {
+		q = q.Where("object_id = ?", f.ObjectID)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.ActorID != nil {
+		q = q.Where("actor_id = ?", *f.ActorID)
+	}
+	if f.HouseholdID != nil {
+		q = q.Where("household_id = ?", *f.HouseholdID)
+	}
+	if f.From != nil {
+		q = q.Where("at >= ?", f.From.UTC())
+	}
+	if f.To != nil {
+		q = q.Where("at < ?", f.To.UTC())
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, translate(err, "audit entry")
 	}
 	var rows []auditRow
-	if err := q.Order("at DESC").Limit(limit).Offset(offset).Find(&rows).Error; err != nil {
-		return nil, translate(err, "audit entry")
+	if err := q.Order("at DESC, id").Limit(f.Limit).Offset(f.Offset).Find(&rows).Error; err != nil {
+		return nil, 0, translate(err, "audit entry")
 	}
-	out := make([]AuditRecord, len(rows))
+	out := make([]domain.AuditRecord, len(rows))
 	for i, r := range rows {
-		out[i] = AuditRecord{ID: r.ID, At: r.At, AuditEntry: AuditEntry{ActorID: r.ActorID, ActorName: r.ActorName, Action: r.Action,
-			ObjectType: r.ObjectType, ObjectID: r.ObjectID, RegionPath: r.RegionPath, Detail: r.Detail.V, RequestID: r.RequestID}}
+		out[i] = domain.AuditRecord{ID: r.ID, At: r.At.UTC(), AuditEntry: domain.AuditEntry{ActorID: r.ActorID, ActorName: r.ActorName, Action: r.Action,
+			ObjectType: r.ObjectType, ObjectID: r.ObjectID, HouseholdID: r.HouseholdID, RegionPath: r.RegionPath, Detail: r.Detail.V, RequestID: r.RequestID}}
 	}
-	return out, nil
+	return out, total, nil
 }
 
 // LogAuth records a login, failed login or token event.
 func (s *Store) LogAuth(ctx context.Context, actor *uuid.UUID, actorName, action, requestID string, detail map[string]any) error {
-	return s.Audit(ctx, AuditEntry{ActorID: actor, ActorName: actorName, Action: action, ObjectType: "session", RequestID: requestID, Detail: detail})
+	return s.Audit(ctx, domain.AuditEntry{ActorID: actor, ActorName: actorName, Action: action, ObjectType: "session", RequestID: requestID, Detail: detail})
 }

@@ -113,7 +113,7 @@ func (s *Store) RuleProfile(ctx context.Context, code string) (StoredProfile, er
 // SaveRuleProfile creates a profile (expectedVersion 0) or replaces one at
 // expectedVersion with the next version, keeps the version, and queues
 // every household and cadre judged by it for the given years.
-func (s *Store) SaveRuleProfile(ctx context.Context, p StoredProfile, expectedVersion int, years []int, now time.Time, audit AuditEntry) (StoredProfile, error) {
+func (s *Store) SaveRuleProfile(ctx context.Context, p StoredProfile, expectedVersion int, years []int, now time.Time, audit domain.AuditEntry) (StoredProfile, error) {
 	now = now.UTC()
 	err := s.inTx(ctx, "rule profile", func(tx *gorm.DB) error {
 		if expectedVersion == 0 {
@@ -189,7 +189,7 @@ func (s *Store) AllRegionProfiles(ctx context.Context) (map[uuid.UUID]string, er
 // AssignRuleProfile attaches a profile to a county or town (code "" takes
 // it away, so the region inherits again) and queues everything in the
 // region for the given years.
-func (s *Store) AssignRuleProfile(ctx context.Context, region domain.Region, code string, years []int, now time.Time, audit AuditEntry) error {
+func (s *Store) AssignRuleProfile(ctx context.Context, region domain.Region, code string, years []int, now time.Time, audit domain.AuditEntry) error {
 	now = now.UTC()
 	return s.inTx(ctx, "rule profile", func(tx *gorm.DB) error {
 		if code == "" {
@@ -796,7 +796,7 @@ func (s *Store) Names(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]strin
 
 // ClosePeriod freezes a county's statuses for a period as they stand on
 // today. A period is closed once; closing again is a conflict.
-func (s *Store) ClosePeriod(ctx context.Context, countyID uuid.UUID, periodKey string, today domain.Date, now time.Time, audit AuditEntry) error {
+func (s *Store) ClosePeriod(ctx context.Context, countyID uuid.UUID, periodKey string, today domain.Date, now time.Time, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "compliance close", func(tx *gorm.DB) error {
 		res := tx.Exec(`INSERT INTO compliance_closes (county_id, period_key, closed_at, closed_by) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			countyID, periodKey, now.UTC(), audit.ActorID)

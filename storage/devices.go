@@ -63,7 +63,7 @@ func (s *Store) Device(ctx context.Context, userID, id uuid.UUID) (domain.Device
 }
 
 // RevokeDevice marks a phone lost or retired and revokes its refresh tokens.
-func (s *Store) RevokeDevice(ctx context.Context, userID, id uuid.UUID, audit AuditEntry) error {
+func (s *Store) RevokeDevice(ctx context.Context, userID, id uuid.UUID, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "device", func(tx *gorm.DB) error {
 		var row deviceRow
 		if err := tx.Where("user_id = ? AND id = ?", userID, id).Take(&row).Error; err != nil {

@@ -240,7 +240,7 @@ type NewHousehold struct {
 	Members     []domain.Member
 	Status      domain.StatusChange
 	PovertyType *domain.PovertyTypeChange
-	Audit       AuditEntry
+	Audit       domain.AuditEntry
 }
 
 // CreateHousehold writes a household with its members and first history
@@ -281,7 +281,7 @@ func createHousehold(tx *gorm.DB, dialect Dialect, n NewHousehold) error {
 
 // UpdateHousehold saves edited file fields if the stored version is still
 // expectedVersion (optimistic locking), bumping the version.
-func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expectedVersion int64, audit AuditEntry) (domain.Household, error) {
+func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expectedVersion int64, audit domain.AuditEntry) (domain.Household, error) {
 	var out domain.Household
 	err := s.inTx(ctx, "household", func(tx *gorm.DB) error {
 		row := toHouseholdRow(h, "")
@@ -314,7 +314,7 @@ func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expecte
 
 // ChangeHouseholdStatus records a status (and optionally poverty type) change
 // and updates the household's current values, in one transaction.
-func (s *Store) ChangeHouseholdStatus(ctx context.Context, h domain.Household, expectedVersion int64, sc domain.StatusChange, pc *domain.PovertyTypeChange, audit AuditEntry) error {
+func (s *Store) ChangeHouseholdStatus(ctx context.Context, h domain.Household, expectedVersion int64, sc domain.StatusChange, pc *domain.PovertyTypeChange, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "household", func(tx *gorm.DB) error {
 		updates := map[string]any{"status": sc.To, "exit_year": sc.ExitYear, "version": gorm.Expr("version + 1"), "updated_at": time.Now().UTC()}
 		if sc.To == domain.StatusRegistered && h.RegisteredYear == nil {

@@ -299,7 +299,7 @@ type ImportPlan struct {
 	StatusChanges      []domain.StatusChange
 	PovertyTypeChanges []domain.PovertyTypeChange
 	Pairings           []domain.Pairing
-	Audit              AuditEntry
+	Audit              domain.AuditEntry
 	// Progress, when set, is called with the number of records written so
 	// far (out of Len) as the transaction proceeds.
 	Progress func(done int)

@@ -74,7 +74,7 @@ func (s *Store) MemberByIDNumber(ctx context.Context, countyID uuid.UUID, idNumb
 }
 
 // CreateMember adds a member.
-func (s *Store) CreateMember(ctx context.Context, m domain.Member, audit AuditEntry) error {
+func (s *Store) CreateMember(ctx context.Context, m domain.Member, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "member", func(tx *gorm.DB) error {
 		row := toMemberRow(m)
 		if err := tx.Create(&row).Error; err != nil {
@@ -88,7 +88,7 @@ func (s *Store) CreateMember(ctx context.Context, m domain.Member, audit AuditEn
 }
 
 // UpdateMember saves a member if its stored version is still expectedVersion.
-func (s *Store) UpdateMember(ctx context.Context, m domain.Member, expectedVersion int64, audit AuditEntry) (domain.Member, error) {
+func (s *Store) UpdateMember(ctx context.Context, m domain.Member, expectedVersion int64, audit domain.AuditEntry) (domain.Member, error) {
 	var out domain.Member
 	err := s.inTx(ctx, "member", func(tx *gorm.DB) error {
 		row := toMemberRow(m)
@@ -117,7 +117,7 @@ func (s *Store) UpdateMember(ctx context.Context, m domain.Member, expectedVersi
 
 // DeleteMember removes a member (a person who left the household or died);
 // the audit log keeps the record of it.
-func (s *Store) DeleteMember(ctx context.Context, countyID, householdID, id uuid.UUID, audit AuditEntry) error {
+func (s *Store) DeleteMember(ctx context.Context, countyID, householdID, id uuid.UUID, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "member", func(tx *gorm.DB) error {
 		var row memberRow
 		if err := s.locking(tx).Where("county_id = ? AND household_id = ? AND id = ?", countyID, householdID, id).Take(&row).Error; err != nil {

@@ -116,7 +116,7 @@ func (s *Store) OpenPairings(ctx context.Context, countyID, householdID uuid.UUI
 // Pair ends the pairings listed in end (on their EndOn, with a reason) and
 // creates p, in one transaction: a re-pairing never leaves a household with
 // no responsible cadre in between.
-func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairing, audit AuditEntry) error {
+func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairing, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "pairing", func(tx *gorm.DB) error {
 		for _, e := range end {
 			res := tx.Model(&pairingRow{}).Where("county_id = ? AND id = ? AND end_on IS NULL", e.CountyID, e.ID).

@@ -46,7 +46,7 @@ type RegionFilter struct {
 }
 
 // CreateRegion inserts a region and records it in the audit log.
-func (s *Store) CreateRegion(ctx context.Context, r domain.Region, audit AuditEntry) error {
+func (s *Store) CreateRegion(ctx context.Context, r domain.Region, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "region", func(tx *gorm.DB) error {
 		row := toRegionRow(r)
 		if err := tx.Create(&row).Error; err != nil {
@@ -111,7 +111,7 @@ func (s *Store) Regions(ctx context.Context, f RegionFilter) ([]domain.Region, i
 }
 
 // UpdateRegion changes a region's name and poor-village mark.
-func (s *Store) UpdateRegion(ctx context.Context, r domain.Region, audit AuditEntry) error {
+func (s *Store) UpdateRegion(ctx context.Context, r domain.Region, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "region", func(tx *gorm.DB) error {
 		res := tx.Model(&regionRow{}).Where("id = ?", r.ID).Updates(map[string]any{"name": r.Name, "is_poor_village": r.IsPoorVillage})
 		if res.Error != nil {

@@ -41,20 +41,20 @@ func newSnapshotFixture(t *testing.T, s *storage.Store) snapshotFixture {
 			t.Fatal(err)
 		}
 	}
-	must(s.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: fx.countyPath, CountyID: &county}, storage.AuditEntry{}))
+	must(s.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: fx.countyPath, CountyID: &county}, domain.AuditEntry{}))
 	villages := make([]domain.Region, 2)
 	for i := range villages {
 		id := uuid.New()
 		villages[i] = domain.Region{ID: id, Level: domain.LevelVillage, Code: fmt.Sprintf("41012210020%d", i+1), Name: fmt.Sprintf("村%d", i+1),
 			Path: fx.countyPath + id.String() + "/", CountyID: &county, ParentID: &county}
-		must(s.CreateRegion(ctx, villages[i], storage.AuditEntry{}))
+		must(s.CreateRegion(ctx, villages[i], domain.AuditEntry{}))
 	}
 	fx.villagePath, fx.otherVillage = villages[0].Path, villages[1].ID
 	var cadres [2]uuid.UUID
 	for i := range cadres {
 		u := domain.User{ID: uuid.New(), Username: fmt.Sprintf("snap-cadre-%d", i), DisplayName: "干部", Role: domain.RoleCadre, RegionID: villages[0].ID,
 			RegionPath: villages[0].Path, Active: true, Duties: []domain.Duty{}}
-		must(s.CreateUser(ctx, u, "x", storage.AuditEntry{}))
+		must(s.CreateUser(ctx, u, "x", domain.AuditEntry{}))
 		cadres[i] = u.ID
 	}
 	fx.cadreA = cadres[0]

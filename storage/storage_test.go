@@ -51,7 +51,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := storage.NewStore(db)
 			ctx := context.Background()
-			if err := s.Audit(ctx, storage.AuditEntry{Action: "login", ObjectType: "session", Detail: map[string]any{"ip": "10.0.0.1"}}); err != nil {
+			if err := s.Audit(ctx, domain.AuditEntry{Action: "login", ObjectType: "session", Detail: map[string]any{"ip": "10.0.0.1"}}); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.Gorm.Exec("UPDATE audit_log SET action = 'forged'").Error; err == nil {
@@ -60,7 +60,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 			if err := db.Gorm.Exec("DELETE FROM audit_log").Error; err == nil {
 				t.Fatal("DELETE on audit_log must fail")
 			}
-			recs, err := s.AuditLog(ctx, "", "session", "", 10, 0)
+			recs, _, err := s.AuditLog(ctx, storage.AuditFilter{ObjectType: "session", Limit: 10})
 			if err != nil || len(recs) != 1 || recs[0].Action != "login" {
 				t.Fatalf("audit log after attempted tampering: %+v %v", recs, err)
 			}
@@ -75,12 +75,12 @@ func TestDriverErrorsBecomeDomainErrors(t *testing.T) {
 			ctx := context.Background()
 			id := uuid.New()
 			r := domain.Region{ID: id, Level: domain.LevelProvince, Code: "410000000000", Name: "河南省", Path: "/" + id.String() + "/"}
-			if err := s.CreateRegion(ctx, r, storage.AuditEntry{}); err != nil {
+			if err := s.CreateRegion(ctx, r, domain.AuditEntry{}); err != nil {
 				t.Fatal(err)
 			}
 			r2 := r
 			r2.ID = uuid.New()
-			err := s.CreateRegion(ctx, r2, storage.AuditEntry{})
+			err := s.CreateRegion(ctx, r2, domain.AuditEntry{})
 			if domain.ErrorCode(err) != domain.CodeConflict || domain.Reason(err) != "duplicate" {
 				t.Fatalf("duplicate code: got %v (%s/%s)", err, domain.ErrorCode(err), domain.Reason(err))
 			}
@@ -88,11 +88,11 @@ func TestDriverErrorsBecomeDomainErrors(t *testing.T) {
 				t.Fatalf("missing region: got %v", err)
 			}
 			bad := domain.Region{ID: uuid.New(), ParentID: ptr(uuid.New()), Level: domain.LevelCity, Code: "410100000000", Name: "x", Path: "/x/"}
-			if err := s.CreateRegion(ctx, bad, storage.AuditEntry{}); domain.ErrorCode(err) != domain.CodeInvalid {
+			if err := s.CreateRegion(ctx, bad, domain.AuditEntry{}); domain.ErrorCode(err) != domain.CodeInvalid {
 				t.Fatalf("dangling parent: got %v", err)
 			}
 			// A failed write leaves no audit line behind: one transaction.
-			recs, _ := s.AuditLog(ctx, "", "", "", 10, 0)
+			recs, _, _ := s.AuditLog(ctx, storage.AuditFilter{Limit: 10})
 			if len(recs) != 0 {
 				t.Fatalf("audit entries of failed writes: %d", len(recs))
 			}
@@ -109,7 +109,7 @@ func TestOptimisticLockingRefusesStaleVersions(t *testing.T) {
 			for _, r := range []domain.Region{
 				{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: "/" + county.String() + "/", CountyID: &county},
 			} {
-				if err := s.CreateRegion(ctx, r, storage.AuditEntry{}); err != nil {
+				if err := s.CreateRegion(ctx, r, domain.AuditEntry{}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -122,11 +122,11 @@ func TestOptimisticLockingRefusesStaleVersions(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.Phone = "13800000001"
-			if _, err := s.UpdateHousehold(ctx, h, 1, storage.AuditEntry{}); err != nil {
+			if _, err := s.UpdateHousehold(ctx, h, 1, domain.AuditEntry{}); err != nil {
 				t.Fatal(err)
 			}
 			h.Phone = "13800000002"
-			if _, err := s.UpdateHousehold(ctx, h, 1, storage.AuditEntry{}); domain.Reason(err) != "stale_version" {
+			if _, err := s.UpdateHousehold(ctx, h, 1, domain.AuditEntry{}); domain.Reason(err) != "stale_version" {
 				t.Fatalf("second writer with the old version: got %v", err)
 			}
 		})

@@ -60,7 +60,7 @@ type UserFilter struct {
 }
 
 // CreateUser inserts a user with a password hash.
-func (s *Store) CreateUser(ctx context.Context, u domain.User, passwordHash string, audit AuditEntry) error {
+func (s *Store) CreateUser(ctx context.Context, u domain.User, passwordHash string, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
 		row := toUserRow(u, passwordHash)
 		if err := tx.Create(&row).Error; err != nil {
@@ -132,7 +132,7 @@ func (s *Store) Users(ctx context.Context, f UserFilter) ([]domain.User, int64, 
 }
 
 // UpdateUser saves a user's profile (not the password).
-func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit AuditEntry) error {
+func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
 		row := toUserRow(u, "")
 		res := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
@@ -162,7 +162,7 @@ func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit AuditEntry)
 }
 
 // SetPassword replaces a user's password hash and revokes their refresh tokens.
-func (s *Store) SetPassword(ctx context.Context, id uuid.UUID, hash string, audit AuditEntry) error {
+func (s *Store) SetPassword(ctx context.Context, id uuid.UUID, hash string, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
 		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": time.Now().UTC()})
 		if res.Error != nil {
@@ -210,7 +210,7 @@ type unitPathRow struct {
 }
 
 // CreateUnit inserts an assisting unit.
-func (s *Store) CreateUnit(ctx context.Context, u domain.Unit, audit AuditEntry) error {
+func (s *Store) CreateUnit(ctx context.Context, u domain.Unit, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "unit", func(tx *gorm.DB) error {
 		row := unitRow{ID: u.ID, Name: u.Name, RegionID: u.RegionID, CreatedAt: utc(u.CreatedAt)}
 		if err := tx.Create(&row).Error; err != nil {
@@ -269,7 +269,7 @@ func (s *Store) UnitByName(ctx context.Context, regionID uuid.UUID, name string)
 }
 
 // CreateUnitAssignment places a unit in a village or group.
-func (s *Store) CreateUnitAssignment(ctx context.Context, a domain.UnitAssignment, audit AuditEntry) error {
+func (s *Store) CreateUnitAssignment(ctx context.Context, a domain.UnitAssignment, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "assignment", func(tx *gorm.DB) error {
 		row := unitAssignmentRow{ID: a.ID, UnitID: a.UnitID, VillageID: a.VillageID, GroupID: a.GroupID, CountyID: a.CountyID,
 			StartOn: toSQLDate(a.StartOn), EndOn: toSQLDatePtr(a.EndOn)}

@@ -39,7 +39,7 @@ func newGapEnv(t *testing.T, n int) *gapEnv {
 	st := storage.NewStore(db)
 	county := uuid.New()
 	path := "/" + county.String() + "/"
-	if err := st.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: path, CountyID: &county}, storage.AuditEntry{}); err != nil {
+	if err := st.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: path, CountyID: &county}, domain.AuditEntry{}); err != nil {
 		t.Fatal(err)
 	}
 	e := &gapEnv{store: st, svc: fvsync.NewService(st, fvsync.Config{}, time.Now, nil),

@@ -480,7 +480,7 @@ func (r recordTx) updateMember(ctx context.Context) (recordOutcome, error) {
 	if err := r.checkBase(m.Version); err != nil {
 		return recordOutcome{}, err
 	}
-	all, err := fieldsOf(wire.FromMember(m, r.p))
+	all, err := fieldsOf(wire.FromMember(m, false))
 	if err != nil {
 		return recordOutcome{}, err
 	}

@@ -86,6 +86,7 @@ func (m *Member) AppendJSON(b []byte) []byte {
 	b = strconv.AppendBool(b, m.IDMasked)
 	b = appendStringField(b, `,"gender":`, m.Gender)
 	b = appendDatePtrField(b, `,"birth_date":`, m.BirthDate)
+	b = appendIntPtrField(b, `,"birth_year":`, m.BirthYear)
 	b = appendStringField(b, `,"health":`, m.Health)
 	b = appendStringField(b, `,"disability":`, m.Disability)
 	b = appendStringField(b, `,"education":`, m.Education)

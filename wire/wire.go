@@ -85,7 +85,8 @@ type Member struct {
 	IDNumber    string       `json:"id_number"`
 	IDMasked    bool         `json:"id_number_masked"`
 	Gender      string       `json:"gender"`
-	BirthDate   *domain.Date `json:"birth_date"`
+	BirthDate   *domain.Date `json:"birth_date"` // null where the number is masked
+	BirthYear   *int         `json:"birth_year"`
 	Health      string       `json:"health"`
 	Disability  string       `json:"disability"`
 	Education   string       `json:"education"`
@@ -94,15 +95,22 @@ type Member struct {
 	Version     int64        `json:"version"`
 }
 
-// FromMember masks the 身份证号 for roles that do not keep the register.
-func FromMember(m domain.Member, p domain.Principal) Member {
-	id, masked := m.IDNumber, false
-	if !p.SeesIDNumbers() && id != "" {
-		id, masked = domain.MaskIDNumber(id), true
-	}
-	return Member{ID: m.ID, HouseholdID: m.HouseholdID, Name: m.Name, Relation: m.Relation, IDNumber: id, IDMasked: masked,
+// FromMember converts a member; unless clearID, the 身份证号 is masked and
+// the birth date it encodes is given as a year only, so that no field
+// rebuilds the number (the rule is in the README's security section).
+// Callers pass Principal.SeesIDNumbers, and audit what they show.
+func FromMember(m domain.Member, clearID bool) Member {
+	out := Member{ID: m.ID, HouseholdID: m.HouseholdID, Name: m.Name, Relation: m.Relation, IDNumber: m.IDNumber,
 		Gender: m.Gender, BirthDate: m.BirthDate, Health: m.Health, Disability: m.Disability, Education: m.Education,
 		Work: m.Work, Phone: m.Phone, Version: m.Version}
+	if m.BirthDate != nil {
+		y := m.BirthDate.Year
+		out.BirthYear = &y
+	}
+	if !clearID && m.IDNumber != "" {
+		out.IDNumber, out.IDMasked, out.BirthDate = domain.MaskIDNumber(m.IDNumber), true, nil
+	}
+	return out
 }
 
 type StatusChange struct {
@@ -140,7 +148,7 @@ func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile
 	out := HouseholdFile{Household: FromHousehold(f.Household), Members: []Member{}, StatusHistory: []StatusChange{},
 		PovertyTypeHistory: []StatusChange{}, Pairings: []Pairing{}}
 	for _, m := range f.Members {
-		out.Members = append(out.Members, FromMember(m, p))
+		out.Members = append(out.Members, FromMember(m, p.SeesIDNumbers()))
 	}
 	for _, s := range f.StatusHistory {
 		out.StatusHistory = append(out.StatusHistory, StatusChange{From: s.From, To: s.To, ExitYear: s.ExitYear, EffectiveOn: s.EffectiveOn, Reason: s.Reason, RecordedAt: s.RecordedAt})
@@ -220,4 +228,27 @@ func Map[T, U any](in []T, f func(T) U) []U {
 		out[i] = f(v)
 	}
 	return out
+}
+
+// AuditEntry is one line of the audit log as an admin reads it.
+type AuditEntry struct {
+	ID          uuid.UUID      `json:"id"`
+	At          time.Time      `json:"at"`
+	ActorID     *uuid.UUID     `json:"actor_id"`
+	ActorName   string         `json:"actor_name"`
+	Action      string         `json:"action"`
+	ObjectType  string         `json:"object_type"`
+	ObjectID    string         `json:"object_id"`
+	HouseholdID *uuid.UUID     `json:"household_id"`
+	Detail      map[string]any `json:"detail"`
+	RequestID   string         `json:"request_id"`
+}
+
+func FromAuditRecord(r domain.AuditRecord) AuditEntry {
+	d := r.Detail
+	if d == nil {
+		d = map[string]any{}
+	}
+	return AuditEntry{ID: r.ID, At: r.At, ActorID: r.ActorID, ActorName: r.ActorName, Action: r.Action, ObjectType: r.ObjectType,
+		ObjectID: r.ObjectID, HouseholdID: r.HouseholdID, Detail: d, RequestID: r.RequestID}
 }

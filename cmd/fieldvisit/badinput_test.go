@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"fieldvisit/domain"
+	"fieldvisit/wire"
 )
 
 func validID(first17 string) string { return first17 + string(domain.IDNumberCheckChar(first17)) }
@@ -143,21 +148,118 @@ func TestTextRoundTripsVerbatim(t *testing.T) {
 	})
 }
 
-// TestIDNumbersMaskedByRole: supervisors see full 身份证号; cadres see the
-// masked form.
+// TestIDNumbersMaskedByRole: supervisors and admins see the full 身份证号
+// in the register; cadres see the masked form, and nothing else they are
+// shown rebuilds it: not the region prefix, not the birth date (only its
+// year). The sync feed carries the masked form whoever pulls.
 func TestIDNumbersMaskedByRole(t *testing.T) {
 	e := newTestEnv(t, "sqlite")
+	hid := e.householdA.Household.ID.String()
 	full := e.householdA.Members[0].IDNumber
+	birthDigits := full[6:14]
 	for _, tc := range []struct {
 		user   string
 		masked bool
 	}{{"supervisor-a", false}, {"admin", false}, {"cadre-a", true}} {
-		r := e.do(t, "GET", "/api/v1/households/"+e.householdA.Household.ID.String(), e.login(t, tc.user), nil)
-		if bytes.Contains(r.Body, []byte(full)) == tc.masked {
-			t.Errorf("%s: full ID number present=%v, want masked=%v", tc.user, !tc.masked, tc.masked)
-		}
-		if tc.masked && !bytes.Contains(r.Body, []byte(domain.MaskIDNumber(full))) {
-			t.Errorf("%s: masked number missing: %s", tc.user, r.Body)
+		tok := e.login(t, tc.user)
+		for _, path := range []string{"/api/v1/households/" + hid, "/api/v1/households/" + hid + "/members",
+			"/api/v1/households/" + hid + "/members/" + e.householdA.Members[0].ID.String()} {
+			r := e.do(t, "GET", path, tok, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s GET %s: %d", tc.user, path, r.Status)
+			}
+			if bytes.Contains(r.Body, []byte(full)) == tc.masked {
+				t.Errorf("%s GET %s: full ID number present=%v, want masked=%v", tc.user, path, !tc.masked, tc.masked)
+			}
+			if !tc.masked {
+				continue
+			}
+			for _, leak := range []string{birthDigits, full[:6], e.householdA.Members[0].BirthDate.String()} {
+				if bytes.Contains(r.Body, []byte(leak)) {
+					t.Errorf("%s GET %s: the answer holds %q, part of the hidden digits: %s", tc.user, path, leak, r.Body)
+				}
+			}
+			if !bytes.Contains(r.Body, []byte(`"**************`+full[14:]+`"`)) || !bytes.Contains(r.Body, []byte(`"birth_year":`+full[6:10])) {
+				t.Errorf("%s GET %s: want the last four characters and the birth year: %s", tc.user, path, r.Body)
+			}
 		}
 	}
+	for _, user := range []string{"cadre-a", "supervisor-a"} {
+		changes, _ := e.pullAll(t, e.login(t, user), "", 500)
+		for _, ch := range changes {
+			if ch.Entity == wire.EntityMember && bytes.Contains(ch.Data, []byte(full)) {
+				t.Errorf("%s's pull carries a clear ID number: %s", user, ch.Data)
+			}
+		}
+	}
+}
+
+// TestClearIDNumberReadsAreAudited: every answer that shows a clear
+// 身份证号 leaves an audit entry (who, which household, why: the route)
+// before it is sent, and an admin reads them by user, household and date;
+// a masked read records nothing.
+func TestClearIDNumberReadsAreAudited(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		hA, hB := e.householdA.Household.ID.String(), e.householdB.Household.ID.String()
+		sup := e.login(t, "supervisor-a")
+		e.do(t, "GET", "/api/v1/households/"+hA, sup, nil)
+		e.do(t, "GET", "/api/v1/households/"+hA+"/members", sup, nil)
+		e.do(t, "GET", "/api/v1/households/"+hA, e.login(t, "cadre-a"), nil)
+		e.do(t, "GET", "/api/v1/households/"+hB, e.login(t, "supervisor-b"), nil)
+
+		admin := e.login(t, "admin")
+		type page struct {
+			Items []wire.AuditEntry `json:"items"`
+			Total int64             `json:"total"`
+		}
+		read := func(query string) page {
+			t.Helper()
+			r := e.do(t, "GET", "/api/v1/audit-log?action=read_id_numbers&"+query, admin, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("audit log %s: %d %s", query, r.Status, r.Body)
+			}
+			var p page
+			r.json(t, &p)
+			return p
+		}
+		// The admin's registration of the household (the fixture) showed
+		// the numbers too; the cadre's masked read recorded nothing.
+		got := read("household_id=" + hA)
+		routes, by := map[string]bool{}, map[uuid.UUID]int{}
+		for _, a := range got.Items {
+			if a.ActorID == nil || a.HouseholdID == nil || a.HouseholdID.String() != hA {
+				t.Fatalf("entry %+v: want an actor reading household A", a)
+			}
+			by[*a.ActorID]++
+			if *a.ActorID == e.supervisorA.ID {
+				routes[fmt.Sprint(a.Detail["route"])] = true
+			}
+		}
+		if by[e.supervisorA.ID] != 2 || by[e.cadreA.ID] != 0 || got.Total != int64(len(got.Items)) {
+			t.Fatalf("reads of household A's numbers by actor: %v (total %d), want supervisor-a's 2 and none of cadre-a's", by, got.Total)
+		}
+		if !routes["GET /api/v1/households/:id"] || !routes["GET /api/v1/households/:id/members"] {
+			t.Errorf("entries name their routes: %v", routes)
+		}
+		if got := read("user_id=" + e.supervisorB.ID.String()); got.Total != 1 || got.Items[0].HouseholdID.String() != hB {
+			t.Errorf("by user: %+v", got)
+		}
+		today := domain.DateOf(time.Now())
+		if got := read("from=" + today.AddDays(-1).String() + "&to=" + today.String() + "&user_id=" + e.supervisorA.ID.String()); got.Total != 2 {
+			t.Errorf("by date, today: %d entries, want 2", got.Total)
+		}
+		if got := read("to=" + today.AddDays(-1).String()); got.Total != 0 {
+			t.Errorf("by date, up to yesterday: %d entries, want 0", got.Total)
+		}
+		for _, who := range []string{"supervisor-a", "cadre-a", "inspector"} {
+			if r := e.do(t, "GET", "/api/v1/audit-log", e.login(t, who), nil); r.Status != http.StatusForbidden {
+				t.Errorf("%s reads the audit log: %d, want 403", who, r.Status)
+			}
+		}
+		for _, q := range []string{"user_id=me", "from=yesterday", "from=2026-12-02&to=2026-12-01", "limit=0"} {
+			if r := e.do(t, "GET", "/api/v1/audit-log?"+q, admin, nil); r.Status != http.StatusUnprocessableEntity {
+				t.Errorf("audit log ?%s: %d, want 422", q, r.Status)
+			}
+		}
+	})
 }

@@ -225,7 +225,7 @@ func benchRepair(ctx context.Context, st *storage.Store, pairings []domain.Pairi
 	for _, old := range pairings {
 		old.EndOn, old.EndReason = &today, "工作调整"
 		p := domain.Pairing{ID: uuid.New(), CountyID: old.CountyID, HouseholdID: old.HouseholdID, CadreID: cadre, StartOn: today, CreatedAt: time.Now().UTC()}
-		if err := st.Pair(ctx, &p, []domain.Pairing{old}, storage.AuditEntry{}); err != nil {
+		if err := st.Pair(ctx, &p, []domain.Pairing{old}, domain.AuditEntry{}); err != nil {
 			return err
 		}
 	}
@@ -334,7 +334,7 @@ func benchFixture(ctx context.Context, app *App, n int) (benchFix, error) {
 	path := "/" + countyID.String() + "/"
 	fx.county = countyID
 	st := app.Store
-	if err := st.CreateRegion(ctx, domain.Region{ID: countyID, Level: domain.LevelCounty, Code: "410122000000", Name: "基准县", Path: path, CountyID: &countyID}, storage.AuditEntry{}); err != nil {
+	if err := st.CreateRegion(ctx, domain.Region{ID: countyID, Level: domain.LevelCounty, Code: "410122000000", Name: "基准县", Path: path, CountyID: &countyID}, domain.AuditEntry{}); err != nil {
 		return fx, err
 	}
 	hash, err := app.Auth.Hasher().Hash(ctx, "bench-password-1")
@@ -342,7 +342,7 @@ func benchFixture(ctx context.Context, app *App, n int) (benchFix, error) {
 		return fx, err
 	}
 	admin := domain.User{ID: uuid.New(), Username: "bench-admin", DisplayName: "admin", Role: domain.RoleAdmin, RegionID: countyID, RegionPath: path, Active: true, Duties: []domain.Duty{}}
-	if err := st.CreateUser(ctx, admin, hash, storage.AuditEntry{}); err != nil {
+	if err := st.CreateUser(ctx, admin, hash, domain.AuditEntry{}); err != nil {
 		return fx, err
 	}
 	ap := domain.Principal{UserID: admin.ID, Role: domain.RoleAdmin, RegionID: countyID, RegionPath: path}
@@ -356,7 +356,7 @@ func benchFixture(ctx context.Context, app *App, n int) (benchFix, error) {
 	}
 	cadre := func(name string) (domain.User, error) {
 		u := domain.User{ID: uuid.New(), Username: name, DisplayName: name, Role: domain.RoleCadre, RegionID: village.ID, RegionPath: village.Path, Active: true, Duties: []domain.Duty{}}
-		return u, st.CreateUser(ctx, u, hash, storage.AuditEntry{})
+		return u, st.CreateUser(ctx, u, hash, domain.AuditEntry{})
 	}
 	today := domain.DateOf(time.Now())
 	now := time.Now().UTC()

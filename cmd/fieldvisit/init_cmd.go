@@ -78,11 +78,11 @@ func initCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	audit := storage.AuditEntry{ActorName: "fieldvisit init", Action: "bootstrap", ObjectType: "region", ObjectID: id.String(), RegionPath: r.Path}
+	audit := domain.AuditEntry{ActorName: "fieldvisit init", Action: "bootstrap", ObjectType: "region", ObjectID: id.String(), RegionPath: r.Path}
 	if err := app.Store.CreateRegion(ctx, r, audit); err != nil {
 		return describe(err)
 	}
-	if err := app.Store.CreateUser(ctx, u, hash, storage.AuditEntry{ActorName: "fieldvisit init", Action: "create", ObjectType: "user", ObjectID: u.ID.String(), RegionPath: r.Path}); err != nil {
+	if err := app.Store.CreateUser(ctx, u, hash, domain.AuditEntry{ActorName: "fieldvisit init", Action: "create", ObjectType: "user", ObjectID: u.ID.String(), RegionPath: r.Path}); err != nil {
 		return describe(err)
 	}
 	fmt.Fprintf(stdout, "created %s %s (%s) and admin %q\n", *level, *name, *code, *username)

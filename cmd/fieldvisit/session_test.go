@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"fieldvisit/storage"
 )
 
 type tokens struct {
@@ -238,7 +240,7 @@ func TestForwardedAddressesAreTrustedOnlyFromProxies(t *testing.T) {
 			"X-Forwarded-For": forged, "X-Real-IP": forged}, body)
 	}
 	failedFrom := func(e *testEnv) map[string]int {
-		entries, err := e.app.Store.AuditLog(context.Background(), "", "session", "", 1000, 0)
+		entries, _, err := e.app.Store.AuditLog(context.Background(), storage.AuditFilter{ObjectType: "session", Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

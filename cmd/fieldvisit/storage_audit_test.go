@@ -1,7 +1,7 @@
 package main
 
-import "fieldvisit/storage"
+import "fieldvisit/domain"
 
-func storageAudit() storage.AuditEntry {
-	return storage.AuditEntry{Action: "bootstrap", ObjectType: "test"}
+func storageAudit() domain.AuditEntry {
+	return domain.AuditEntry{Action: "bootstrap", ObjectType: "test"}
 }

@@ -147,7 +147,7 @@ func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
 			{wire.StatusRejected, "/changes/6/data/colour"},
 			{wire.StatusRejected, "/changes/7/entity"},
 			{wire.StatusApplied, ""},
-			{wire.StatusRejected, "/changes/9"},
+			{wire.StatusRejected, "/changes/9/id"},
 			{wire.StatusRejected, "/changes/10/base_version"},
 		}
 		for i, w := range want {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -143,4 +144,22 @@ func (p problemBody) hasFieldReason(field, reason string) bool {
 		}
 	}
 	return false
+}
+
+// TestANameGivenTwiceIsRefused: JSON that names a member twice means
+// whatever a parser chooses; the server refuses it, in a push change (that
+// change alone) as in a resource body.
+func TestANameGivenTwiceIsRefused(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	tok := e.login(t, "cadre-a")
+	hA := e.householdA.Household.ID
+	good, _ := json.Marshal(visitChange(uuid.New(), hA, "好的", 34.7))
+	twice := `{"entity":"visit","op":"create","id":"` + uuid.NewString() + `","household_id":"` + hA.String() +
+		`","data":{"kind":"assist","started_at":"2026-11-20T09:30:00+08:00","notes":"一","notes":"二"}}`
+	body := `{"device_id":"phone-a","device_time":"` + time.Now().Format(time.RFC3339) + `","changes":[` + string(good) + `,` + twice + `]}`
+	out := e.push(t, tok, "twice", []byte(body)).pushResult(t)
+	if out.Results[0].Status != wire.StatusApplied || out.Results[1].Status != wire.StatusRejected ||
+		!hasFieldError(out.Results[1], "/changes/1/data/notes", "duplicate") {
+		t.Fatalf("want the good change applied and the other rejected naming /changes/1/data/notes: %+v", out.Results)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"fieldvisit/server"
 )
 
 // Config is every setting, from flags with FIELDVISIT_* environment
@@ -31,6 +33,15 @@ type Config struct {
 	// SnapshotHouseholds is the largest scope a phone gets whole from
 	// /sync/snapshot (larger ones page); 0 = the sync service's default.
 	SnapshotHouseholds int
+	// How slowly a body may arrive (server.BodyLimits): a JSON body within
+	// BodyTimeout, an upload at least UploadMinBytes per UploadWindow.
+	// 0 = the server's defaults (10 s; 1 KiB per 30 s).
+	BodyTimeout    time.Duration
+	UploadMinBytes int64
+	UploadWindow   time.Duration
+	// MaxConnections is how many connections are served at once; more wait
+	// to be accepted. 0 = the default (2048).
+	MaxConnections int
 }
 
 func env(name, def string) string {
@@ -50,6 +61,14 @@ func envBool(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(name))
+	if err != nil {
+		return def
+	}
+	return d
 }
 
 func envInt64(name string, def int64) int64 {
@@ -79,6 +98,14 @@ func bindConfig(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
 		"largest scope, in households, a fresh phone gets in one answer; larger ones page (FIELDVISIT_SNAPSHOT_HOUSEHOLDS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", envDuration("FIELDVISIT_BODY_TIMEOUT", server.DefaultBodyTimeout),
+		"how long a JSON request body may take to arrive; a slower one is cut with 408 (FIELDVISIT_BODY_TIMEOUT)")
+	fs.Int64Var(&c.UploadMinBytes, "upload-min-bytes", envInt64("FIELDVISIT_UPLOAD_MIN_BYTES", server.DefaultProgressBytes),
+		"an upload (photo, chunk, push batch, import) must deliver at least this many bytes per --upload-window or is cut (FIELDVISIT_UPLOAD_MIN_BYTES)")
+	fs.DurationVar(&c.UploadWindow, "upload-window", envDuration("FIELDVISIT_UPLOAD_WINDOW", server.DefaultProgressWindow),
+		"see --upload-min-bytes (FIELDVISIT_UPLOAD_WINDOW)")
+	fs.IntVar(&c.MaxConnections, "max-connections", int(envInt64("FIELDVISIT_MAX_CONNECTIONS", defaultMaxConnections)),
+		"connections served at once; more wait until one closes (FIELDVISIT_MAX_CONNECTIONS)")
 }
 
 func (c *Config) validate() error {
@@ -90,6 +117,15 @@ func (c *Config) validate() error {
 	}
 	if c.SnapshotHouseholds < 0 {
 		return fmt.Errorf("--snapshot-households must not be negative")
+	}
+	if c.BodyTimeout < 0 || c.UploadMinBytes < 0 || c.UploadWindow < 0 {
+		return fmt.Errorf("--body-timeout, --upload-min-bytes and --upload-window must not be negative")
+	}
+	if c.MaxConnections < 0 {
+		return fmt.Errorf("--max-connections must not be negative")
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = defaultMaxConnections
 	}
 	if c.KeyDir == "" {
 		c.KeyDir = c.DataDir + "/keys"

@@ -40,7 +40,7 @@ type BodyLimits struct {
 
 // The defaults, chosen for 2G: a JSON body of a few KB arrives in a second
 // or two even on GPRS; an upload must move 1 KiB per 30 s (34 B/s, a
-// hundred times below GPRS's 3–5 KB/s), and the 30 s let a phone ride out
+// hundred times below GPRS's 3–5 KB/s), and 30 s let a phone ride out
 // a dropout of ~15 s, after which TCP's backed-off retransmission may take
 // as long again to resume.
 const (

@@ -52,6 +52,7 @@ func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	bodyCuts *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -60,8 +61,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			[]string{"route", "method", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fieldvisit_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: prometheus.DefBuckets}, []string{"route", "method"}),
+		bodyCuts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fieldvisit_http_body_cuts_total",
+			Help: "Request bodies cut for arriving too slowly, by route and rule (deadline: JSON; progress: uploads)."}, []string{"route", "rule"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	reg.MustRegister(m.requests, m.duration, m.bodyCuts)
 	return m
 }
 

@@ -47,6 +47,7 @@ var kinds = map[domain.Code]problemKind{
 	domain.CodeUnsupported:  {http.StatusUnsupportedMediaType, "Unsupported media type", "不支持的文件类型"},
 	codeMalformed:           {http.StatusBadRequest, "Malformed request", "请求格式错误"},
 	codeMethod:              {http.StatusMethodNotAllowed, "Method not allowed", "不支持该请求方法"},
+	codeTimeout:             {http.StatusRequestTimeout, "Request timeout", "请求超时"},
 	domain.CodeInternal:     {http.StatusInternalServerError, "Internal error", "服务器内部错误"},
 }
 
@@ -54,6 +55,7 @@ var kinds = map[domain.Code]problemKind{
 const (
 	codeMalformed domain.Code = "malformed"
 	codeMethod    domain.Code = "method_not_allowed"
+	codeTimeout   domain.Code = "request_timeout" // a body that arrived too slowly (BodyLimits)
 )
 
 // ProblemType is the type URI of a problem code.
@@ -61,8 +63,15 @@ func ProblemType(code domain.Code) string { return "urn:fieldvisit:problem:" + s
 
 // writeError answers err as problem+json. Errors that are not domain errors
 // are bugs or outages: logged with the request id and answered 500 with a
-// generic text, never their raw message.
+// generic text, never their raw message. A request whose body was cut for
+// arriving too slowly answers 408 whatever err became on its way up (a
+// syntax error, a truncated image, a failed blob write), and its
+// connection is closed: the rest of the body may still be on the way.
 func writeError(c *gin.Context, err error) {
+	if cut := bodyCut(c); cut != nil {
+		err = cut
+		c.Header("Connection", "close")
+	}
 	var de *domain.Error
 	if !errors.As(err, &de) {
 		loggerOf(c).ErrorContext(c.Request.Context(), "unhandled error", "error", err.Error(), "request_id", requestID(c), "path", c.FullPath())

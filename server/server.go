@@ -49,6 +49,7 @@ type Deps struct {
 	// Empty trusts none: any peer could write those headers, and the login
 	// throttle and the audit log would believe a forged address.
 	TrustedProxies []string
+	Bodies         BodyLimits // zero fields take the defaults
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -82,7 +83,7 @@ func New(d Deps) http.Handler {
 	}
 	h := &handlers{Deps: d}
 	m := newMetrics(d.Metrics)
-	r.Use(withRequestID, recoverProblem(d.Log), observe(d.Log, m), securityHeaders)
+	r.Use(withRequestID, recoverProblem(d.Log), observe(d.Log, m), securityHeaders, bodyDeadline(d.Bodies.withDefaults(), m))
 	r.NoRoute(func(c *gin.Context) { writeError(c, domain.NotFound("route")) })
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, &domain.Error{Code: codeMethod, Message: "method not allowed on this route", MessageZH: "该地址不支持此请求方法"})
@@ -144,25 +145,28 @@ func New(d Deps) http.Handler {
 	a.GET("/pairings/:id", h.getPairing)
 	a.POST("/pairings/:id/end", h.endPairing)
 
-	a.POST("/imports", h.importFile)
+	a.POST("/imports", uploadBody, h.importFile)
 	a.GET("/audit-log", h.listAudit)
 
-	a.POST("/sync/push", h.push)
+	// A batch of visits with GPS tracks may be megabytes: an upload.
+	a.POST("/sync/push", uploadBody, h.push)
 	a.GET("/sync/pull", h.pull)
 	a.GET("/sync/snapshot", h.snapshot)
 	a.GET("/visits", h.listVisits)
 	a.GET("/visits/:id", h.getVisit)
 	a.GET("/conflicts", h.listConflicts)
 	// The upload checks the token here and reloads the account itself,
-	// alongside its first query (PutAs).
-	api.PUT("/photos/:id", h.authenticateToken, h.putPhoto)
+	// alongside its first query (PutAs). Uploads go on the progress rule
+	// only once the token is good: a stranger's body stays on the short
+	// JSON clock while its 401 is answered.
+	api.PUT("/photos/:id", h.authenticateToken, uploadBody, h.putPhoto)
 	a.GET("/photos/:id", h.getPhoto)
 	a.GET("/photos/:id/content", h.photoContent)
 	a.GET("/photos/:id/thumbnail", h.photoThumbnail)
 	a.POST("/photo-uploads", h.startUpload)
 	a.GET("/photo-uploads/:id", h.uploadStatus)
 	a.HEAD("/photo-uploads/:id", h.uploadStatus)
-	a.PATCH("/photo-uploads/:id", h.appendChunk)
+	a.PATCH("/photo-uploads/:id", uploadBody, h.appendChunk)
 	a.POST("/photo-uploads/:id/complete", h.completeUpload)
 	a.POST("/conflicts/:id/resolve", h.resolveConflict)
 

@@ -47,6 +47,8 @@ type App struct {
 	hasher *auth.Hasher
 
 	orphanBlobs, missingBlobs prometheus.Gauge
+	// conns outlive a rebuild: Serve holds them.
+	conns *connMetrics
 }
 
 // build makes the services and the router from the opened resources; it
@@ -59,8 +61,11 @@ func (a *App) build() error {
 	a.Compliance = compliance.NewService(a.Store, now, a.Log)
 	a.Photos = photos.NewService(a.Store, a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	reg := prometheus.NewRegistry()
-	for _, c := range append([]prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
-		a.workerMetrics()...) {
+	if a.conns == nil {
+		a.conns = newConnMetrics()
+	}
+	for _, c := range append(append([]prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
+		a.workerMetrics()...), a.conns.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -71,7 +76,8 @@ func (a *App) build() error {
 		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 			return importer.Import(ctx, a.Store, r, opt)
 		},
-		Ready: []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
+		Ready:  []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
+		Bodies: server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
 	})
 	return nil
 }
@@ -136,22 +142,28 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 // Close releases the database.
 func (a *App) Close() error { return a.DB.Close() }
 
-// Serve answers HTTP on ln until ctx ends, then drains in-flight requests.
+// writeTimeout bounds writing an answer: a slow phone downloading a large
+// export or snapshot over 2G needs minutes.
+const writeTimeout = 10 * time.Minute
+
+// Serve answers HTTP on ln, at most Config.MaxConnections connections at a
+// time, until ctx ends, then drains in-flight requests.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		// Photo uploads over slow rural links take long; the body limit,
-		// not the clock, bounds them. JSON bodies are capped per route.
-		ReadTimeout:    10 * time.Minute,
-		WriteTimeout:   10 * time.Minute,
+		// No whole-request ReadTimeout: the router gives every body its own
+		// deadline (server.BodyLimits), a short one for JSON and a moving
+		// one for uploads, and a 15 MB photo over 2G (50 minutes at 5 KB/s)
+		// must not meet a second, fixed clock.
+		WriteTimeout:   writeTimeout,
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(capConnections(ln, a.Config.MaxConnections, a.conns, a.Log)) }()
 	go a.housekeeping(ctx, time.Hour)
 	go a.photoWorkers(ctx, 5*time.Second)
 	go a.complianceWorker(ctx, 5*time.Second)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"fieldvisit/server"
 )
 
 // Config is every setting, from flags with FIELDVISIT_* environment
@@ -37,6 +39,15 @@ type Config struct {
 	// X-Forwarded-For / X-Real-IP name the client; empty trusts none.
 	TrustedProxies    addressList
 	trustedProxiesEnv string // FIELDVISIT_TRUSTED_PROXIES, judged by validate when the flag is not given
+	// How slowly a body may arrive (server.BodyLimits): a JSON body within
+	// BodyTimeout, an upload at least UploadMinBytes per UploadWindow.
+	// 0 = the server's defaults (10 s; 1 KiB per 30 s).
+	BodyTimeout    time.Duration
+	UploadMinBytes int64
+	UploadWindow   time.Duration
+	// MaxConnections is how many connections are served at once; more wait
+	// to be accepted. 0 = the default (2048).
+	MaxConnections int
 }
 
 // addressList is a comma-separated list of IP addresses and CIDR blocks.
@@ -77,6 +88,14 @@ func envBool(name string, def bool) bool {
 	return b
 }
 
+func envDuration(name string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(name))
+	if err != nil {
+		return def
+	}
+	return d
+}
+
 func envInt64(name string, def int64) int64 {
 	n, err := strconv.ParseInt(os.Getenv(name), 10, 64)
 	if err != nil {
@@ -107,6 +126,14 @@ func bindConfig(fs *flag.FlagSet, c *Config) {
 	fs.Var(&c.TrustedProxies, "trusted-proxies",
 		"comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client; empty trusts none (FIELDVISIT_TRUSTED_PROXIES)")
 	c.trustedProxiesEnv = env("FIELDVISIT_TRUSTED_PROXIES", "")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", envDuration("FIELDVISIT_BODY_TIMEOUT", server.DefaultBodyTimeout),
+		"how long a JSON request body may take to arrive; a slower one is cut with 408 (FIELDVISIT_BODY_TIMEOUT)")
+	fs.Int64Var(&c.UploadMinBytes, "upload-min-bytes", envInt64("FIELDVISIT_UPLOAD_MIN_BYTES", server.DefaultProgressBytes),
+		"an upload (photo, chunk, push batch, import) must deliver at least this many bytes per --upload-window or is cut (FIELDVISIT_UPLOAD_MIN_BYTES)")
+	fs.DurationVar(&c.UploadWindow, "upload-window", envDuration("FIELDVISIT_UPLOAD_WINDOW", server.DefaultProgressWindow),
+		"see --upload-min-bytes (FIELDVISIT_UPLOAD_WINDOW)")
+	fs.IntVar(&c.MaxConnections, "max-connections", int(envInt64("FIELDVISIT_MAX_CONNECTIONS", defaultMaxConnections)),
+		"connections served at once; more wait until one closes (FIELDVISIT_MAX_CONNECTIONS)")
 }
 
 func (c *Config) validate() error {
@@ -123,6 +150,15 @@ func (c *Config) validate() error {
 	}
 	if c.SnapshotHouseholds < 0 {
 		return fmt.Errorf("--snapshot-households must not be negative")
+	}
+	if c.BodyTimeout < 0 || c.UploadMinBytes < 0 || c.UploadWindow < 0 {
+		return fmt.Errorf("--body-timeout, --upload-min-bytes and --upload-window must not be negative")
+	}
+	if c.MaxConnections < 0 {
+		return fmt.Errorf("--max-connections must not be negative")
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = defaultMaxConnections
 	}
 	if c.KeyDir == "" {
 		c.KeyDir = c.DataDir + "/keys"

@@ -119,7 +119,9 @@ func TestEveryRouteIsDocumentedAndViceVersa(t *testing.T) {
 }
 
 // TestSecurity checks which operations need a bearer token: everything
-// under /api/v1 except login, refresh, logout and the vocabularies.
+// under /api/v1 except login, refresh, logout and the vocabularies; and
+// that every operation taking a body documents how a bad, slow (408) or
+// large one is refused.
 func TestSecurity(t *testing.T) {
 	v := New(t)
 	public := map[string]bool{
@@ -144,7 +146,7 @@ func TestSecurity(t *testing.T) {
 			t.Errorf("%s %s: 500 is not documented", r.Method, r.Path)
 		}
 		if op.RequestBody != nil {
-			for _, code := range []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity} {
+			for _, code := range []int{http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity} {
 				if op.Responses.Status(code) == nil {
 					t.Errorf("%s %s: takes a body but %d is not documented", r.Method, r.Path, code)
 				}

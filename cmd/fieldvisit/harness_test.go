@@ -78,6 +78,18 @@ func newTestEnvLogging(t *testing.T, dialect string, w io.Writer) *testEnv {
 // in front of S3) and seeds the small county.
 func newTestEnvConfig(t *testing.T, cfg Config, w io.Writer) *testEnv {
 	t.Helper()
+	return startTestEnv(t, cfg, w, nil)
+}
+
+// newTestEnvAt is newTestEnvConfig with the app's clock stopped at now
+// from the start, the county's seeding included.
+func newTestEnvAt(t *testing.T, cfg Config, now time.Time) *testEnv {
+	t.Helper()
+	return startTestEnv(t, cfg, io.Discard, func() time.Time { return now })
+}
+
+func startTestEnv(t *testing.T, cfg Config, w io.Writer, clock func() time.Time) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	app, err := NewApp(ctx, cfg, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
@@ -85,6 +97,10 @@ func newTestEnvConfig(t *testing.T, cfg Config, w io.Writer) *testEnv {
 	}
 	t.Cleanup(func() { app.Close() })
 	e := &testEnv{app: app, validator: contract.New(t)}
+	if clock != nil {
+		app.Now = clock
+		e.rebuildAuth(t)
+	}
 	e.seed(t)
 	return e
 }

@@ -177,5 +177,3 @@ func clip(b []byte) string {
 	}
 	return string(b)
 }
-
-

@@ -130,6 +130,16 @@ func (r Report) FieldErrors() domain.FieldErrors {
 	return out
 }
 
+// Authorize says whether p may import: admins and supervisors keep the
+// register. A transport asks before it reads an upload, so that a refused
+// caller's file is never parsed.
+func Authorize(p domain.Principal) error {
+	if !p.Manages() {
+		return domain.Forbidden()
+	}
+	return nil
+}
+
 // Import reads a 台账 file from r and imports it for opt.Actor.
 //
 // Errors in the file are listed in the Report. A Go error means the import
@@ -137,8 +147,8 @@ func (r Report) FieldErrors() domain.FieldErrors {
 // (domain.Forbidden), the file is unreadable, empty, not CSV/XLSX or too big
 // (domain.Invalid naming the field "file"), or storage failed.
 func Import(ctx context.Context, store Store, r io.Reader, opt Options) (Report, error) {
-	if !opt.Actor.Manages() {
-		return Report{}, domain.Forbidden()
+	if err := Authorize(opt.Actor); err != nil {
+		return Report{}, err
 	}
 	if opt.Today.IsZero() {
 		opt.Today = domain.DateOf(time.Now())

@@ -106,8 +106,9 @@ func decodeProblem(err error) error {
 		return domain.Invalid(domain.FieldError{Field: "/" + name, Reason: "unknown_field", Message: "field " + strconv.Quote(name) + " is not accepted here (unknown or server-owned)",
 			MessageZH: "不接受字段" + name + "(未知字段或由服务器维护的字段)"})
 	}
-	// Values the target type rejects itself (dates, UUIDs) arrive here.
-	return domain.Invalid(domain.FieldError{Field: "/", Reason: "invalid_value", Message: err.Error(), MessageZH: "字段值格式不正确"})
+	// Values the target type rejects itself (dates, UUIDs) arrive here; the
+	// decoder's own text names Go types, not the client's fields.
+	return domain.Invalid(domain.FieldError{Field: "/", Reason: "invalid_value", Message: "a value has the wrong form", MessageZH: "字段值格式不正确"})
 }
 
 func jsonTypeName(kind string) string {

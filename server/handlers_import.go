@@ -15,18 +15,13 @@ import (
 // maxImportBody bounds an uploaded spreadsheet.
 const maxImportBody = 64 << 20
 
-type importProblem struct {
-	Problem
-	Report importer.Report `json:"report"`
-}
-
 // importFile takes a CSV or XLSX 台账 as the raw body or as the "file" part
 // of a multipart form. A file with errors writes nothing (unless
 // allow_partial=true) and answers 422 with every error by row and column.
 func (h *handlers) importFile(c *gin.Context) {
 	p := principal(c)
-	if !p.Manages() {
-		writeError(c, domain.Forbidden())
+	if err := importer.Authorize(p); err != nil {
+		writeError(c, err)
 		return
 	}
 	q := queryParams{c: c}
@@ -55,11 +50,9 @@ func (h *handlers) importFile(c *gin.Context) {
 		return
 	}
 	if !rep.Applied && !rep.DryRun {
-		k := kinds[domain.CodeInvalid]
-		b := importProblem{Report: rep, Problem: Problem{Type: ProblemType(domain.CodeInvalid), Title: k.title, TitleZH: k.titleZH, Status: k.status,
-			Detail: "the file has errors; nothing was imported", DetailZH: "文件中有错误，未导入任何数据", Errors: rep.FieldErrors(),
-			Instance: c.Request.URL.Path, RequestID: requestID(c)}}
-		c.Render(k.status, problemRender{b})
+		rejected := &domain.Error{Code: domain.CodeInvalid, Message: "the file has errors; nothing was imported", MessageZH: "文件中有错误，未导入任何数据",
+			Fields: rep.FieldErrors()}
+		writeErrorWith(c, rejected, "report", rep)
 		return
 	}
 	c.JSON(http.StatusOK, rep)
@@ -80,5 +73,6 @@ func uploadError(err error) error {
 	}
 	// Anything else from reading the upload is a broken multipart body or
 	// a dropped connection: the client's to fix or retry, never a 500.
-	return malformed("file", "unreadable", "the upload could not be read: "+err.Error(), "上传的文件无法读取，请检查后重试")
+	return &domain.Error{Code: codeMalformed, Message: "the upload could not be read", MessageZH: "上传的文件无法读取，请检查后重试", Err: err,
+		Fields: []domain.FieldError{{Field: "file", Reason: "unreadable", Message: "the upload could not be read", MessageZH: "上传的文件无法读取，请检查后重试"}}}
 }

@@ -68,6 +68,24 @@ func ProblemType(code domain.Code) string { return "urn:fieldvisit:problem:" + s
 // syntax error, a truncated image, a failed blob write), and its
 // connection is closed: the rest of the body may still be on the way.
 func writeError(c *gin.Context, err error) {
+	writeProblem(c, problemOf(c, err))
+}
+
+// writeErrorWith is writeError with one extension member added to the
+// problem (RFC 9457 §3.2): an import's report beside its field errors.
+func writeErrorWith(c *gin.Context, err error, name string, value any) {
+	p := problemOf(c, err)
+	b, _ := json.Marshal(p)
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(b, &members)
+	members[name], _ = json.Marshal(value)
+	b, _ = json.Marshal(members)
+	c.Abort()
+	c.Data(p.Status, "application/problem+json", b)
+}
+
+// problemOf is the problem err is answered with, its headers set.
+func problemOf(c *gin.Context, err error) Problem {
 	if cut := bodyCut(c); cut != nil {
 		err = cut
 		c.Header("Connection", "close")
@@ -92,9 +110,8 @@ func writeError(c *gin.Context, err error) {
 	if de.Code == domain.CodeUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldvisit"`)
 	}
-	p := Problem{Type: ProblemType(de.Code), Title: k.title, TitleZH: k.titleZH, Status: k.status, Detail: de.Message,
+	return Problem{Type: ProblemType(de.Code), Title: k.title, TitleZH: k.titleZH, Status: k.status, Detail: de.Message,
 		DetailZH: de.MessageZH, Errors: de.Fields, Instance: c.Request.URL.Path, RequestID: requestID(c)}
-	writeProblem(c, p)
 }
 
 func writeProblem(c *gin.Context, p Problem) {
@@ -107,16 +124,4 @@ func writeProblem(c *gin.Context, p Problem) {
 func malformed(field, reason, msg, msgZH string) *domain.Error {
 	return &domain.Error{Code: codeMalformed, Message: msg, MessageZH: msgZH,
 		Fields: []domain.FieldError{{Field: field, Reason: reason, Message: msg, MessageZH: msgZH}}}
-}
-
-// problemRender writes any value as application/problem+json.
-type problemRender struct{ v any }
-
-func (r problemRender) Render(w http.ResponseWriter) error {
-	r.WriteContentType(w)
-	return json.NewEncoder(w).Encode(r.v)
-}
-
-func (problemRender) WriteContentType(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/problem+json")
 }

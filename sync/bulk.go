@@ -105,13 +105,14 @@ func outcomeResult(i int, ch wire.Change, out recordOutcome, err error) (wire.Pu
 // flush inserts the queued creates in one savepoint. If the bulk statement
 // is refused (a concurrent batch created the same id a moment ago), each
 // create is applied on its own, so one refusal never takes the others down.
+// An outage or a lost race aborts the batch instead (see abortsBatch).
 func (b *batch) flush(ctx context.Context, queue []queuedCreate, results []wire.PushResult) error {
 	visits := make([]domain.Visit, len(queue))
 	for i, q := range queue {
 		visits[i] = q.visit
 	}
 	err := b.tx.Tx(ctx, func(stx *storage.Store) error { return stx.InsertVisits(ctx, visits) })
-	if err == nil || domain.IsCode(err, domain.CodeUnavailable) {
+	if err == nil || abortsBatch(err) {
 		return err
 	}
 	b.svc.log.Info("bulk insert refused, applying the batch's creates one by one", "error", err.Error())

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -145,7 +146,8 @@ func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh bool) erro
 }
 
 func enqueueEvidence(tx *gorm.DB, batch int, rows []evidenceQueueRow) error {
-	return enqueue(tx, batch, rows, func(r evidenceQueueRow) [2]uuid.UUID { return [2]uuid.UUID{r.CountyID, r.VisitID} }, "county_id", "visit_id")
+	return enqueue(tx, batch, rows, func(r evidenceQueueRow) [2]uuid.UUID { return [2]uuid.UUID{r.CountyID, r.VisitID} },
+		func(a, b [2]uuid.UUID) int { return cmp.Or(compareIDs(a[0], b[0]), compareIDs(a[1], b[1])) }, "county_id", "visit_id")
 }
 
 // InsertPhoto records a stored photo and queues every visit that lists it

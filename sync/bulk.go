@@ -25,6 +25,9 @@ type queuedCreate struct {
 // sees the creates before it.
 func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldError) ([]wire.PushResult, error) {
 	results := make([]wire.PushResult, len(b.req.Changes))
+	if err := b.lockHouseholds(ctx, malformed); err != nil {
+		return nil, err
+	}
 	var ids []uuid.UUID
 	for i, ch := range b.req.Changes {
 		if _, bad := malformed[i]; !bad && isCreate(ch) {
@@ -82,6 +85,31 @@ func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldErro
 		}
 	}
 	return results, flush()
+}
+
+// lockHouseholds locks every household the batch may write under before
+// any change runs, in the one order every writer uses
+// (storage.LockHouseholds). Locked change by change, in the batch's order,
+// two phones editing the same households in different orders would each
+// hold a household the other waits for. A visit's edit or delete names no
+// household: the stored visit does, so visits are named by id.
+func (b *batch) lockHouseholds(ctx context.Context, malformed map[int][]domain.FieldError) error {
+	var households, visits []uuid.UUID
+	for i, ch := range b.req.Changes {
+		if _, bad := malformed[i]; bad {
+			continue
+		}
+		switch ch.Entity {
+		case wire.EntityHousehold:
+			households = append(households, ch.ID)
+		case wire.EntityVisit:
+			visits = append(visits, ch.ID) // a create sent again names a stored visit too
+		}
+		if ch.HouseholdID != nil {
+			households = append(households, *ch.HouseholdID)
+		}
+	}
+	return b.tx.LockHouseholds(ctx, households, visits)
 }
 
 func isCreate(ch wire.Change) bool { return ch.Entity == wire.EntityVisit && ch.Op == wire.OpCreate }

@@ -472,6 +472,13 @@ func (s *Store) DoneEvidence(ctx context.Context, q QueuedVisit) error {
 func (s *Store) SetVisitFlags(ctx context.Context, countyID, id uuid.UUID, version int64, flags []domain.Flag) (bool, error) {
 	changed := false
 	err := s.inTx(ctx, "visit", func(tx *gorm.DB) error {
+		// The visit's household first, as a push editing the visit locks it
+		// (the lock order, see LockHouseholds): otherwise the job could hold
+		// the visit and wait for a queue row the push holds while the push
+		// waits for the visit.
+		if err := s.lockHouseholds(tx, nil, []uuid.UUID{id}); err != nil {
+			return err
+		}
 		var row visitRow
 		if err := tx.Select("county_id", "household_id", "cadre_id", "started_at", "flags").
 			Where("county_id = ? AND id = ? AND version = ?", countyID, id, version).Take(&row).Error; err != nil {

@@ -48,7 +48,7 @@ func checkLostRace(t *testing.T, r response) {
 // incomeNotesBatch edits income_notes on each household, in the order
 // given, from the first version (base_version 1, base ""), so that every
 // edit after a household's first overwrites someone's value.
-func incomeNotesBatch(t *testing.T, device string, households []uuid.UUID, note func(uuid.UUID) string) []byte {
+func incomeNotesBatch(t testing.TB, device string, households []uuid.UUID, note func(uuid.UUID) string) []byte {
 	t.Helper()
 	changes := make([]map[string]any, len(households))
 	for i, h := range households {
@@ -279,7 +279,7 @@ func TestLostRaceAbortsThePush(t *testing.T) {
 }
 
 // pgConnect opens a connection of the test's own to the app's database.
-func pgConnect(t *testing.T, e *testEnv) *pgx.Conn {
+func pgConnect(t testing.TB, e *testEnv) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, e.app.Config.DatabaseURL)
@@ -292,7 +292,7 @@ func pgConnect(t *testing.T, e *testEnv) *pgx.Conn {
 
 // waitForLockWait returns once a session of the app's database waits for a
 // row lock.
-func waitForLockWait(t *testing.T, e *testEnv) {
+func waitForLockWait(t testing.TB, e *testEnv) {
 	t.Helper()
 	ctx := context.Background()
 	watcher := pgConnect(t, e)

@@ -79,7 +79,7 @@ func (e *GaveUpError) Unwrap() error { return e.Last }
 type reqOpts struct {
 	authed   bool
 	header   http.Header
-	retry409 bool // a concurrent duplicate of a push: wait and send again
+	retry409 bool // a push that lost a race stored nothing: wait and send it again
 	// deviceTime sets X-Device-Time to the phone's clock at each attempt:
 	// the body (and its device_time) is bound to the key, the header is
 	// how the server measures the clock offset of this attempt.

@@ -57,8 +57,8 @@ func (e *BatchRefusedError) Unwrap() error { return e.Err }
 
 // Push sends the outbox in batches until it is empty. Each batch gets an
 // Idempotency-Key saved with its exact body before the first send; every
-// retry — after a timeout, a dropped connection, a 5xx, a 409 for a
-// concurrent duplicate, or a restart of the process — sends the same bytes
+// retry — after a timeout, a dropped connection, a 5xx, a 409 (a race the
+// server lost and rolled back), or a restart of the process — sends the same bytes
 // with the same key, so the server applies the batch once and answers a
 // replay with the stored response. Only a 2xx removes the batch's changes,
 // and their outcomes are recorded (Outcomes, Config.OnOutcome, the report).

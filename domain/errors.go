@@ -85,6 +85,25 @@ func Conflict(msg, msgZH string) *Error {
 	return &Error{Code: CodeConflict, Message: msg, MessageZH: msgZH}
 }
 
+// ReasonLostRace marks a conflict the database raised to settle a race
+// between transactions (a serialisation failure or a deadlock). Nothing is
+// wrong with the request: once its transaction is rolled back, the same
+// request again goes through.
+const ReasonLostRace = "serialization"
+
+// LostRace reports that the database failed a statement to settle a race
+// with another transaction; sent again in a moment, the request goes through.
+func LostRace(cause error) *Error {
+	return &Error{Code: CodeConflict, Reason: ReasonLostRace, Message: "concurrent update, retry", MessageZH: "数据正被同时修改，请重试",
+		RetryAfter: time.Second, Err: cause}
+}
+
+// IsLostRace reports whether err is a race the database settled by failing
+// a statement of this transaction. Nothing is wrong with the request, so it
+// must never be answered as refused: roll the transaction back and run it
+// again (or let the caller do so).
+func IsLostRace(err error) bool { return IsCode(err, CodeConflict) && Reason(err) == ReasonLostRace }
+
 // Reason returns the Reason of a domain error ("" otherwise).
 func Reason(err error) string {
 	var de *Error

@@ -13,18 +13,27 @@ import (
 
 // AssessQueued judges the evidence of up to limit queued visits (and of
 // their cadre's neighbouring visits, whose travel speed a new visit
-// changes) and reports how many it judged.
+// changes) and reports how many it judged. A visit whose judgement lost a
+// race with another writer (PostgreSQL failed it to break a deadlock) stays
+// queued for the next pass; the others are judged meanwhile.
 func (s *Service) AssessQueued(ctx context.Context, limit int) (int, error) {
 	queued, err := s.store.EvidenceQueue(ctx, limit)
 	if err != nil {
 		return 0, err
 	}
-	for i, q := range queued {
-		if err := s.assessQueued(ctx, q); err != nil {
-			return i, err
+	judged := 0
+	for _, q := range queued {
+		err := s.assessQueued(ctx, q)
+		switch {
+		case err == nil:
+			judged++
+		case domain.IsLostRace(err):
+			s.log.Info("evidence judgement lost a race, the visit stays queued", "visit_id", q.VisitID.String(), "error", err.Error())
+		default:
+			return judged, err
 		}
 	}
-	return len(queued), nil
+	return judged, nil
 }
 
 func (s *Service) assessQueued(ctx context.Context, q storage.QueuedVisit) error {

@@ -14,7 +14,9 @@ import (
 
 // translate turns driver errors into domain errors so callers never see
 // pgx or SQLite types: unique and foreign-key violations become conflicts and
-// invalid references, lost connections become "unavailable" with a retry hint.
+// invalid references, serialisation failures and deadlocks lost races
+// (conflicts a caller can tell from duplicates), lost connections become
+// "unavailable" with a retry hint.
 func translate(err error, what string) error {
 	if err == nil {
 		return nil
@@ -37,7 +39,7 @@ func translate(err error, what string) error {
 		case pgErr.Code == "23503":
 			return &domain.Error{Code: domain.CodeInvalid, Message: "a referenced object does not exist", MessageZH: "引用的对象不存在", Err: err}
 		case pgErr.Code == "40001" || pgErr.Code == "40P01":
-			return &domain.Error{Code: domain.CodeConflict, Message: "concurrent update, retry", MessageZH: "数据正被同时修改，请重试", Err: err}
+			return domain.LostRace(err)
 		case strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300":
 			return domain.Unavailable("database", 2*time.Second, err)
 		}

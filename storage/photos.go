@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -145,7 +146,8 @@ func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh bool) erro
 }
 
 func enqueueEvidence(tx *gorm.DB, batch int, rows []evidenceQueueRow) error {
-	return enqueue(tx, batch, rows, func(r evidenceQueueRow) [2]uuid.UUID { return [2]uuid.UUID{r.CountyID, r.VisitID} }, "county_id", "visit_id")
+	return enqueue(tx, batch, rows, func(r evidenceQueueRow) [2]uuid.UUID { return [2]uuid.UUID{r.CountyID, r.VisitID} },
+		func(a, b [2]uuid.UUID) int { return cmp.Or(compareIDs(a[0], b[0]), compareIDs(a[1], b[1])) }, "county_id", "visit_id")
 }
 
 // InsertPhoto records a stored photo and queues every visit that lists it
@@ -473,6 +475,13 @@ func (s *Store) DoneEvidence(ctx context.Context, q QueuedVisit) error {
 func (s *Store) SetVisitFlags(ctx context.Context, countyID, id uuid.UUID, version int64, flags []domain.Flag) (bool, error) {
 	changed := false
 	err := s.inTx(ctx, "visit", func(tx *gorm.DB) error {
+		// The visit's household first, as a push editing the visit locks it
+		// (the lock order, see LockHouseholds): otherwise the job could hold
+		// the visit and wait for a queue row the push holds while the push
+		// waits for the visit.
+		if err := s.lockHouseholds(tx, "", nil, nil, []uuid.UUID{id}); err != nil {
+			return err
+		}
 		var row visitRow
 		if err := tx.Select("county_id", "household_id", "cadre_id", "started_at", "flags").
 			Where("county_id = ? AND id = ? AND version = ?", countyID, id, version).Take(&row).Error; err != nil {

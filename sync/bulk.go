@@ -25,6 +25,9 @@ type queuedCreate struct {
 // sees the creates before it.
 func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldError) ([]wire.PushResult, error) {
 	results := make([]wire.PushResult, len(b.req.Changes))
+	if err := b.lockHouseholds(ctx, malformed); err != nil {
+		return nil, err
+	}
 	var ids []uuid.UUID
 	for i, ch := range b.req.Changes {
 		if _, bad := malformed[i]; !bad && isCreate(ch) {
@@ -84,6 +87,31 @@ func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldErro
 	return results, flush()
 }
 
+// lockHouseholds locks every household the batch may write under before
+// any change runs, in the one order every writer uses
+// (storage.LockHouseholds). Locked change by change, in the batch's order,
+// two phones editing the same households in different orders would each
+// hold a household the other waits for. A visit's edit or delete names no
+// household: the stored visit does, so visits are named by id.
+func (b *batch) lockHouseholds(ctx context.Context, malformed map[int][]domain.FieldError) error {
+	var households, visits []uuid.UUID
+	for i, ch := range b.req.Changes {
+		if _, bad := malformed[i]; bad {
+			continue
+		}
+		switch ch.Entity {
+		case wire.EntityHousehold:
+			households = append(households, ch.ID)
+		case wire.EntityVisit:
+			visits = append(visits, ch.ID) // a create sent again names a stored visit too
+		}
+		if ch.HouseholdID != nil {
+			households = append(households, *ch.HouseholdID)
+		}
+	}
+	return b.tx.LockHouseholds(ctx, b.p.RegionPath, b.p.UserID, households, visits)
+}
+
 func isCreate(ch wire.Change) bool { return ch.Entity == wire.EntityVisit && ch.Op == wire.OpCreate }
 
 // outcomeResult turns a judged change into its result; only an outage is
@@ -105,13 +133,14 @@ func outcomeResult(i int, ch wire.Change, out recordOutcome, err error) (wire.Pu
 // flush inserts the queued creates in one savepoint. If the bulk statement
 // is refused (a concurrent batch created the same id a moment ago), each
 // create is applied on its own, so one refusal never takes the others down.
+// An outage or a lost race aborts the batch instead (see abortsBatch).
 func (b *batch) flush(ctx context.Context, queue []queuedCreate, results []wire.PushResult) error {
 	visits := make([]domain.Visit, len(queue))
 	for i, q := range queue {
 		visits[i] = q.visit
 	}
 	err := b.tx.Tx(ctx, func(stx *storage.Store) error { return stx.InsertVisits(ctx, visits) })
-	if err == nil || domain.IsCode(err, domain.CodeUnavailable) {
+	if err == nil || abortsBatch(err) {
 		return err
 	}
 	b.svc.log.Info("bulk insert refused, applying the batch's creates one by one", "error", err.Error())

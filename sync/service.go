@@ -145,7 +145,7 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 		b := batch{svc: s, tx: tx, p: p, req: req, received: received, offsetMS: resp.ClockOffsetMS, today: domain.DateOf(received)}
 		results, err := b.runAll(ctx, malformed)
 		if err != nil {
-			return err // the database is gone: nothing of the batch commits
+			return err // the database is gone or a race was lost: nothing of the batch commits
 		}
 		for _, r := range results {
 			if r.Status == wire.StatusRejected {
@@ -251,7 +251,10 @@ func rejectAll(prefix string, err error) error {
 }
 
 // apply runs one change in a savepoint: a rejection or an unexpected error
-// rolls back that change only. Only an outage aborts the batch.
+// rolls back that change only. An outage or a lost race (a deadlock, a
+// serialisation failure) aborts the batch: nothing is wrong with the
+// change, and answering it as rejected would store that refusal under the
+// key for ever, where the same batch sent again would apply it.
 func (b *batch) apply(ctx context.Context, i int, ch wire.Change) (wire.PushResult, error) {
 	ptr := "/changes/" + strconv.Itoa(i)
 	res := wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID}
@@ -271,7 +274,7 @@ func (b *batch) apply(ctx context.Context, i int, ch wire.Change) (wire.PushResu
 	case errors.As(err, &rej):
 		res.Status, res.Errors = wire.StatusRejected, rej.fields
 		return res, nil
-	case domain.IsCode(err, domain.CodeUnavailable):
+	case abortsBatch(err):
 		return res, err
 	default:
 		b.svc.log.Error("push record failed", "error", err.Error(), "entity", ch.Entity, "request_id", b.p.RequestID)
@@ -279,6 +282,14 @@ func (b *batch) apply(ctx context.Context, i int, ch wire.Change) (wire.PushResu
 		res.Errors = []domain.FieldError{{Field: ptr, Reason: "internal_error", Message: "the server could not store this record; it was logged", MessageZH: "服务器未能保存该记录，已记录日志"}}
 		return res, nil
 	}
+}
+
+// abortsBatch tells the failures after which a batch must not go on: the
+// database is gone, or it failed a statement to settle a race with another
+// transaction. Either way the batch rolls back whole, nothing is stored
+// under its key, and the phone sends the same batch again (503 or 409).
+func abortsBatch(err error) bool {
+	return domain.IsCode(err, domain.CodeUnavailable) || domain.IsLostRace(err)
 }
 
 // decodeData decodes a change's data fields into dst as every request

@@ -145,37 +145,36 @@ func (e *testEnv) seed(t *testing.T) {
 	e.groupA = region(&e.villageA, domain.LevelGroup, "410122100201001", "一组", false)
 	unit := must(reg.CreateUnit(ctx, e.admin, "县农业农村局", e.county.ID))
 	e.unitA = unit.ID
-	user := func(name, role string, r domain.Region, unit *uuid.UUID, rank string) domain.User {
-		return must(reg.CreateUser(ctx, e.admin, registry.NewUser{Password: testPassword, User: domain.User{
-			Username: name, DisplayName: name, Role: role, RegionID: r.ID, UnitID: unit, Rank: rank}}))
-	}
-	e.supervisorA = user("supervisor-a", domain.RoleSupervisor, e.villageA, nil, "")
-	e.supervisorB = user("supervisor-b", domain.RoleSupervisor, e.villageB, nil, "")
-	e.cadreA = user("cadre-a", domain.RoleCadre, e.villageA, &e.unitA, domain.RankStaff)
-	e.cadreB = user("cadre-b", domain.RoleCadre, e.villageB, &e.unitA, domain.RankStaff)
-	e.inspector = user("inspector", domain.RoleInspector, e.town, nil, "")
-	household := func(r domain.Region, head, id17 string) registry.HouseholdFile {
-		idn := id17 + string(domain.IDNumberCheckChar(id17))
-		return must(reg.CreateHousehold(ctx, e.admin, registry.NewHousehold{RegionID: r.ID, Status: domain.StatusRegistered,
-			PovertyType: domain.PovertyDibao, EffectiveOn: domain.Date{Year: 2024, Month: 3, Day: 1},
-			Details: domain.HouseholdDetails{HeadName: head, Causes: []string{"illness"}, Home: &domain.GeoPoint{Lat: 34.7, Lon: 113.6}},
-			Members: []domain.MemberDetails{{Name: head, Relation: "head", IDNumber: idn}}}))
-	}
-	e.householdA = household(e.groupA, "张三", "41012219650312001")
-	e.householdB = household(e.villageB, "李四", "41012219700101002")
-	e.pairingA = must(reg.Pair(ctx, e.admin, registry.NewPairing{HouseholdID: e.householdA.Household.ID, CadreID: e.cadreA.ID}))
-	must(reg.Pair(ctx, e.admin, registry.NewPairing{HouseholdID: e.householdB.Household.ID, CadreID: e.cadreB.ID}))
+	e.supervisorA = e.addUser("supervisor-a", domain.RoleSupervisor, e.villageA, nil, "")
+	e.supervisorB = e.addUser("supervisor-b", domain.RoleSupervisor, e.villageB, nil, "")
+	e.cadreA = e.addUser("cadre-a", domain.RoleCadre, e.villageA, &e.unitA, domain.RankStaff)
+	e.cadreB = e.addUser("cadre-b", domain.RoleCadre, e.villageB, &e.unitA, domain.RankStaff)
+	e.inspector = e.addUser("inspector", domain.RoleInspector, e.town, nil, "")
+	e.householdA = e.addHousehold(e.groupA, "张三", "41012219650312001")
+	e.householdB = e.addHousehold(e.villageB, "李四", "41012219700101002")
+	e.pairingA = e.pair(e.householdA.Household.ID, e.cadreA.ID)
+	e.pair(e.householdB.Household.ID, e.cadreB.ID)
 }
 
-// addCadre creates one more cadre account in region r.
-func (e *testEnv) addCadre(t *testing.T, username string, r domain.Region) domain.User {
-	t.Helper()
-	u, err := e.app.Registry.CreateUser(context.Background(), e.admin, registry.NewUser{Password: testPassword, User: domain.User{
-		Username: username, DisplayName: username, Role: domain.RoleCadre, RegionID: r.ID, Rank: domain.RankStaff}})
-	if err != nil {
-		t.Fatalf("create cadre %s: %v", username, err)
-	}
-	return u
+// addUser creates an account with the test password, as the admin.
+func (e *testEnv) addUser(name, role string, r domain.Region, unit *uuid.UUID, rank string) domain.User {
+	return must(e.app.Registry.CreateUser(context.Background(), e.admin, registry.NewUser{Password: testPassword, User: domain.User{
+		Username: name, DisplayName: name, Role: role, RegionID: r.ID, UnitID: unit, Rank: rank}}))
+}
+
+// addHousehold registers a one-member household in r; id17 is the head's
+// identity number without its check character.
+func (e *testEnv) addHousehold(r domain.Region, head, id17 string) registry.HouseholdFile {
+	idn := id17 + string(domain.IDNumberCheckChar(id17))
+	return must(e.app.Registry.CreateHousehold(context.Background(), e.admin, registry.NewHousehold{RegionID: r.ID, Status: domain.StatusRegistered,
+		PovertyType: domain.PovertyDibao, EffectiveOn: domain.Date{Year: 2024, Month: 3, Day: 1},
+		Details: domain.HouseholdDetails{HeadName: head, Causes: []string{"illness"}, Home: &domain.GeoPoint{Lat: 34.7, Lon: 113.6}},
+		Members: []domain.MemberDetails{{Name: head, Relation: "head", IDNumber: idn}}}))
+}
+
+// pair pairs a household with a cadre from today, as the admin.
+func (e *testEnv) pair(household, cadre uuid.UUID) domain.Pairing {
+	return must(e.app.Registry.Pair(context.Background(), e.admin, registry.NewPairing{HouseholdID: household, CadreID: cadre}))
 }
 
 // response is one answer of the API.

@@ -1,4 +1,4 @@
-module fieldvisit
+module github.com/fieldvisit/fieldvisit
 
 go 1.26.8
 

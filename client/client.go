@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // Errors the client returns.

@@ -17,11 +17,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/client"
-	"fieldvisit/client/clienttest"
-	"fieldvisit/demo"
-	"fieldvisit/domain"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/client"
+	"github.com/fieldvisit/fieldvisit/client/clienttest"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // These tests run the client against the real server (`fieldvisit serve

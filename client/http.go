@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"time"
 
-	"fieldvisit/domain"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // Problem is the server's RFC 9457 problem detail.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // NewVisit is a visit recorded on the phone.

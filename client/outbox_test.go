@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // fakeClock is a phone clock the test moves by hand.

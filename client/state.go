@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 const stateFormat = 1

@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // BatchReport describes one push batch a call worked on.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"fieldvisit/domain"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // maxJSONBody bounds every JSON request body; uploads have their own limits.

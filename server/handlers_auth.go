@@ -1,14 +1,14 @@
 package server
 
 import (
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/wire"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
-	"fieldvisit/auth"
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/auth"
 )
 
 type loginIn struct {

@@ -9,11 +9,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"fieldvisit/compliance"
-	"fieldvisit/domain"
-	"fieldvisit/rules"
-	"fieldvisit/storage"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
+	"github.com/fieldvisit/fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 func fromReportItem(it storage.ReportItem) wire.ComplianceItem {

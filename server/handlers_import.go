@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"fieldvisit/domain"
-	"fieldvisit/importer"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
 )
 
 // maxImportBody bounds an uploaded spreadsheet.

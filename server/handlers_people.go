@@ -1,15 +1,15 @@
 package server
 
 import (
-	"fieldvisit/storage"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/wire"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/registry"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 )
 
 // ---- units

@@ -1,14 +1,14 @@
 package server
 
 import (
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/wire"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/registry"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 )
 
 // ---- regions

@@ -15,9 +15,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	fvsync "fieldvisit/sync"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // maxPushBody bounds a push batch: 500 visits with notes and GPS tracks.

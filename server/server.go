@@ -11,14 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"fieldvisit/auth"
-	"fieldvisit/compliance"
-	"fieldvisit/domain"
-	"fieldvisit/importer"
-	"fieldvisit/openapi/docs"
-	"fieldvisit/photos"
-	"fieldvisit/registry"
-	fvsync "fieldvisit/sync"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
+	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/openapi/docs"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
 
 // ReadyCheck is one dependency /readyz reports on.

@@ -11,8 +11,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"fieldvisit/domain"
-	"fieldvisit/rules"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
 )
 
 // Compliance subjects: what a queue row and a judged row are about.

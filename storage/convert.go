@@ -10,7 +10,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // sqlDate stores a domain.Date as ISO text, which PostgreSQL reads into a

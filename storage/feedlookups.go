@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // A pull page of the change feed names up to 2,000 records; these read

@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // importChunk bounds the length of an IN list (PostgreSQL allows 65535 bind

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // VisitLedgerFilter selects the visits of a 台账.

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
-	"fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/internal/testkit"
 )
 
 // TestEnqueueLocksRowsInKeyOrder: queue rows gathered in any order are

@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // snapshotFixture is one county with two villages, two cadres and

@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/internal/testkit"
-	"fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // openBoth opens a fresh, migrated database of each dialect.

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 type visitRow struct {

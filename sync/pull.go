@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
-	"fieldvisit/domain"
-	"fieldvisit/storage"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // cursor is where a phone is in its feed. A fresh phone first walks a

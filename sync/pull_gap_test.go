@@ -10,11 +10,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/internal/testkit"
-	"fieldvisit/storage"
-	fvsync "fieldvisit/sync"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/storage"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 type gapEnv struct {

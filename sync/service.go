@@ -13,9 +13,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/storage"
-	"fieldvisit/wire"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // Store is the persistence sync needs; *storage.Store implements it.

@@ -5,8 +5,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
-	"fieldvisit/rules"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
 )
 
 // RuleProfile is a profile of rules as the admin API reads and writes it:

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // Request shapes. A client's values arrive here and are converted to domain

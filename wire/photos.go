@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // Photo is a stored visit photo's description; the bytes are at ContentURL.

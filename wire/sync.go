@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // Sync entities and operations.

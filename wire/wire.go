@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 type Page[T any] struct {

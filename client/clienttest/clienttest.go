@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/internal/testkit"
 )
 
 // Server is a running fieldvisit server.
@@ -68,7 +68,7 @@ func Binary(tb testing.TB) string {
 				goBin = filepath.Join(root, "bin", "go")
 			}
 		}
-		cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "fieldvisit/cmd/fieldvisit")
+		cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "github.com/fieldvisit/fieldvisit/cmd/fieldvisit")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			os.Remove(tmp.Name())
 			buildErr = fmt.Errorf("go build fieldvisit: %v\n%s", err, out)

@@ -19,33 +19,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	_ "time/tzdata" // Asia/Shanghai must resolve on hosts without tzdata
+
+	"github.com/fieldvisit/fieldvisit/internal/app"
+	"github.com/fieldvisit/fieldvisit/internal/bench"
 )
-
-const usage = `fieldvisit — visit records for targeted poverty-alleviation cadres
-
-usage:
-  fieldvisit serve [--demo] [flags]   run the HTTP API
-  fieldvisit migrate [flags]          apply database migrations
-  fieldvisit import [flags] FILE      import households, members, cadres and pairings from a 台账 (CSV/XLSX)
-  fieldvisit init [flags]             bootstrap an empty database: top region and first admin
-  fieldvisit sim [flags]              play cadres' offline trips over a flaky link and check nothing was lost or doubled
-  fieldvisit bench [flags] sync       measure push, replay and pull against the raw database ceiling
-  fieldvisit bench [flags] photos     measure photo uploads against direct PutObject to the same store
-  fieldvisit photos [--fix] reconcile report blobs without photo records, records without blobs, stray upload parts
-
-run "fieldvisit COMMAND -h" for the flags of a command.
-`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "fieldvisit:", err)
 		}
@@ -53,70 +39,11 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+// run hands the command to the app, or to the benchmarks, which build the
+// app themselves.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "bench" {
+		return bench.Command(ctx, args[1:], stdout, stderr)
 	}
-	switch args[0] {
-	case "serve":
-		return serveCmd(ctx, args[1:], stdout, stderr)
-	case "migrate":
-		return migrateCmd(ctx, args[1:], stdout, stderr)
-	case "import":
-		return importCmd(ctx, args[1:], stdout, stderr)
-	case "sim":
-		return simCmd(ctx, args[1:], stdout, stderr)
-	case "bench":
-		return benchCmd(ctx, args[1:], stdout, stderr)
-	case "photos":
-		return photosCmd(ctx, args[1:], stdout, stderr)
-	case "init":
-		return initCmd(ctx, args[1:], os.Stdin, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
-	}
-}
-
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
-func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg Config
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bindConfig(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg, newLogger(stderr, cfg.LogLevel))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	n, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := db.MigrationStatus(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s database: %d migration(s) applied now\n", db.Dialect, n)
-	for _, s := range st {
-		fmt.Fprintln(stdout, "  "+s)
-	}
-	return nil
+	return app.Run(ctx, args, stdin, stdout, stderr)
 }

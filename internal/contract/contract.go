@@ -29,7 +29,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"fieldvisit/openapi"
+	"github.com/fieldvisit/fieldvisit/openapi"
 )
 
 // uuidPattern is what the server's uuid.Parse accepts in the canonical

@@ -16,9 +16,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"fieldvisit/domain"
-	"fieldvisit/openapi"
-	"fieldvisit/server"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/openapi"
+	"github.com/fieldvisit/fieldvisit/server"
 )
 
 // recorder is a testing.TB that records failures instead of failing, so a

@@ -17,15 +17,15 @@ import (
 
 	"github.com/google/uuid"
 
-	"fieldvisit/auth"
-	"fieldvisit/demo"
-	"fieldvisit/domain"
-	"fieldvisit/importer"
-	"fieldvisit/openapi"
-	"fieldvisit/registry"
-	"fieldvisit/server"
-	"fieldvisit/storage"
-	fvsync "fieldvisit/sync"
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/openapi"
+	"github.com/fieldvisit/fieldvisit/server"
+	"github.com/fieldvisit/fieldvisit/storage"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
 
 // client drives the real handler and validates every exchange.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/internal/testkit"
 )
 
 // Every backend runs the same acceptance suite, testStore.

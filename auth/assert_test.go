@@ -1,5 +1,0 @@
-package auth
-
-import "fieldvisit/storage"
-
-var _ Store = (*storage.Store)(nil)

@@ -1,0 +1,205 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
+	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/openapi"
+	"github.com/fieldvisit/fieldvisit/server"
+	"github.com/fieldvisit/fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/storage/blob"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
+)
+
+// App is the whole service built from a Config: the one place where
+// dependencies are wired. End-to-end tests build it the same way.
+type App struct {
+	Config     Config
+	Log        *slog.Logger
+	DB         *storage.DB
+	Store      *storage.Store
+	Blobs      blob.Store
+	Auth       *auth.Service
+	Registry   *registry.Service
+	Sync       *fvsync.Service
+	Photos     *photos.Service
+	Compliance *compliance.Service
+	Handler    http.Handler
+	Now        func() time.Time
+
+	keys   *auth.KeyRing
+	hasher *auth.Hasher
+
+	orphanBlobs, missingBlobs prometheus.Gauge
+	// conns outlive a rebuild: Serve holds them.
+	conns *connMetrics
+}
+
+// build makes the services and the router from the opened resources; it
+// runs again when a test swaps the clock.
+func (a *App) build() error {
+	now := func() time.Time { return a.Now() }
+	a.Auth = auth.NewService(a.Store, a.keys, a.hasher, auth.Config{}, now)
+	a.Registry = registry.NewService(a.Store, a.hasher, now)
+	a.Sync = fvsync.NewService(a.Store, fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds}, now, a.Log)
+	a.Compliance = compliance.NewService(a.Store, now, a.Log)
+	a.Photos = photos.NewService(a.Store, a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
+	reg := prometheus.NewRegistry()
+	if a.conns == nil {
+		a.conns = newConnMetrics()
+	}
+	for _, c := range append(append([]prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
+		a.workerMetrics()...), a.conns.collectors()...) {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	a.Handler = server.New(server.Deps{
+		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
+		TrustedProxies: a.Config.TrustedProxies,
+		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
+			return importer.Import(ctx, a.Store, r, opt)
+		},
+		Ready:  []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
+		Bodies: server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
+	})
+	return nil
+}
+
+// NewApp opens the database (migrating it), the blob store and the keys,
+// and builds the services and router.
+func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("migrations applied", "count", n)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("photo spool directory: %w", err)
+	}
+	blobs, err := openBlobs(ctx, cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	keys, err := auth.LoadOrCreateKeyRing(cfg.KeyDir)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	a := &App{Config: cfg, Log: log, DB: db, Store: storage.NewStore(db), Blobs: blobs, Now: time.Now,
+		keys: keys, hasher: auth.NewHasher(cfg.HashConcurrency)}
+	if err := a.build(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.Compliance.EnsureProfiles(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("rule profiles: %w", err)
+	}
+	return a, nil
+}
+
+func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
+	if cfg.S3Endpoint == "" {
+		return blob.NewLocal(filepath.Join(cfg.DataDir, "photos"))
+	}
+	s, err := blob.NewS3(ctx, blob.S3Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+		Bucket: cfg.S3Bucket, Secure: cfg.S3Secure, MaxRetries: 2}) // fail fast: phones retry uploads themselves
+	if err != nil {
+		return nil, fmt.Errorf("S3 blob store at %s: %w", cfg.S3Endpoint, err)
+	}
+	return s, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// writeTimeout bounds writing an answer: a slow phone downloading a large
+// export or snapshot over 2G needs minutes.
+const writeTimeout = 10 * time.Minute
+
+// Serve answers HTTP on ln, at most Config.MaxConnections connections at a
+// time, until ctx ends, then drains in-flight requests.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// No whole-request ReadTimeout: the router gives every body its own
+		// deadline (server.BodyLimits), a short one for JSON and a moving
+		// one for uploads, and a 15 MB photo over 2G (50 minutes at 5 KB/s)
+		// must not meet a second, fixed clock.
+		WriteTimeout:   writeTimeout,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(capConnections(ln, a.Config.MaxConnections, a.conns, a.Log)) }()
+	go a.housekeeping(ctx, time.Hour)
+	go a.photoWorkers(ctx, 5*time.Second)
+	go a.complianceWorker(ctx, 5*time.Second)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// housekeeping deletes push answers past their retention (≥ 90 days) once
+// an interval. Every replica may run it: the delete is idempotent.
+func (a *App) housekeeping(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := a.Sync.CleanupKeys(ctx)
+		if err != nil {
+			a.Log.Warn("idempotency key cleanup failed", "error", err.Error())
+		} else if n > 0 {
+			a.Log.Info("idempotency keys expired", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

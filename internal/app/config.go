@@ -1,0 +1,168 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fieldvisit/fieldvisit/server"
+)
+
+// Config is every setting, from flags with FIELDVISIT_* environment
+// variables as defaults (a flag given on the command line wins).
+type Config struct {
+	Addr            string
+	DataDir         string
+	DatabaseURL     string
+	S3Endpoint      string
+	S3AccessKey     string
+	S3SecretKey     string
+	S3Bucket        string
+	S3Secure        bool
+	KeyDir          string // JWT signing keys; default <data dir>/keys
+	LogLevel        string
+	Demo            bool
+	DemoHouseholds  int // size of the demo county; 0 = the demo's default (3,000)
+	DemoCadres      int // 0 = the demo's default (150)
+	CloseAfterDays  int // a period's report freezes this many days after it ends; negative: never automatically
+	HashConcurrency int
+	ShutdownTimeout time.Duration
+	PhotoMaxBytes   int64 // 0 = the photo service's default (15 MB)
+	// SnapshotHouseholds is the largest scope a phone gets whole from
+	// /sync/snapshot (larger ones page); 0 = the sync service's default.
+	SnapshotHouseholds int
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For / X-Real-IP name the client; empty trusts none.
+	TrustedProxies    addressList
+	trustedProxiesEnv string // FIELDVISIT_TRUSTED_PROXIES, judged by validate when the flag is not given
+	// How slowly a body may arrive (server.BodyLimits): a JSON body within
+	// BodyTimeout, an upload at least UploadMinBytes per UploadWindow.
+	// 0 = the server's defaults (10 s; 1 KiB per 30 s).
+	BodyTimeout    time.Duration
+	UploadMinBytes int64
+	UploadWindow   time.Duration
+	// MaxConnections is how many connections are served at once; more wait
+	// to be accepted. 0 = the default (2048).
+	MaxConnections int
+}
+
+// addressList is a comma-separated list of IP addresses and CIDR blocks.
+type addressList []string
+
+func (l *addressList) String() string { return strings.Join(*l, ",") }
+
+func (l *addressList) Set(v string) error {
+	*l = nil
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(a); err != nil && net.ParseIP(a) == nil {
+			return fmt.Errorf("%q is neither an IP address nor a CIDR block", a)
+		}
+		*l = append(*l, a)
+	}
+	return nil
+}
+
+// Env is the environment variable name, or def when it is not set.
+func Env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def
+	}
+	return b
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(name))
+	if err != nil {
+		return def
+	}
+	return d
+}
+
+func envInt64(name string, def int64) int64 {
+	n, err := strconv.ParseInt(os.Getenv(name), 10, 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+// bindConfig registers the shared flags on fs.
+func bindConfig(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Addr, "addr", Env("FIELDVISIT_ADDR", "127.0.0.1:8080"), "listen address (FIELDVISIT_ADDR)")
+	fs.IntVar(&c.CloseAfterDays, "close-after-days", int(envInt64("FIELDVISIT_CLOSE_AFTER_DAYS", 10)),
+		"freeze each month's, quarter's and year's visit report this many days after it ends; negative: only by hand (FIELDVISIT_CLOSE_AFTER_DAYS)")
+	fs.StringVar(&c.DataDir, "data-dir", Env("FIELDVISIT_DATA_DIR", "./data"), "data directory: SQLite file, photos, keys (FIELDVISIT_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", Env("FIELDVISIT_DATABASE_URL", ""), "postgres:// URL; empty uses the SQLite file in the data dir (FIELDVISIT_DATABASE_URL)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", Env("FIELDVISIT_S3_ENDPOINT", ""), "S3 host:port; empty uses the local photo directory (FIELDVISIT_S3_ENDPOINT)")
+	fs.StringVar(&c.S3AccessKey, "s3-access-key", Env("FIELDVISIT_S3_ACCESS_KEY", ""), "S3 access key (FIELDVISIT_S3_ACCESS_KEY)")
+	fs.StringVar(&c.S3SecretKey, "s3-secret-key", Env("FIELDVISIT_S3_SECRET_KEY", ""), "S3 secret key (FIELDVISIT_S3_SECRET_KEY)")
+	fs.StringVar(&c.S3Bucket, "s3-bucket", Env("FIELDVISIT_S3_BUCKET", "fieldvisit"), "S3 bucket, created private if missing (FIELDVISIT_S3_BUCKET)")
+	fs.BoolVar(&c.S3Secure, "s3-secure", envBool("FIELDVISIT_S3_SECURE", false), "use HTTPS for S3 (FIELDVISIT_S3_SECURE)")
+	fs.StringVar(&c.KeyDir, "key-dir", Env("FIELDVISIT_KEY_DIR", ""), "directory of Ed25519 JWT keys <kid>.pem; default <data dir>/keys (FIELDVISIT_KEY_DIR)")
+	fs.StringVar(&c.LogLevel, "log-level", Env("FIELDVISIT_LOG_LEVEL", "info"), "debug, info, warn or error (FIELDVISIT_LOG_LEVEL)")
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes allowed at once; 0 = number of CPUs")
+	fs.Int64Var(&c.PhotoMaxBytes, "photo-max-bytes", envInt64("FIELDVISIT_PHOTO_MAX_BYTES", 15_000_000), "largest photo accepted, in bytes (FIELDVISIT_PHOTO_MAX_BYTES)")
+	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
+		"largest scope, in households, a fresh phone gets in one answer; larger ones page (FIELDVISIT_SNAPSHOT_HOUSEHOLDS)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.Var(&c.TrustedProxies, "trusted-proxies",
+		"comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client; empty trusts none (FIELDVISIT_TRUSTED_PROXIES)")
+	c.trustedProxiesEnv = Env("FIELDVISIT_TRUSTED_PROXIES", "")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", envDuration("FIELDVISIT_BODY_TIMEOUT", server.DefaultBodyTimeout),
+		"how long a JSON request body may take to arrive; a slower one is cut with 408 (FIELDVISIT_BODY_TIMEOUT)")
+	fs.Int64Var(&c.UploadMinBytes, "upload-min-bytes", envInt64("FIELDVISIT_UPLOAD_MIN_BYTES", server.DefaultProgressBytes),
+		"an upload (photo, chunk, push batch, import) must deliver at least this many bytes per --upload-window or is cut (FIELDVISIT_UPLOAD_MIN_BYTES)")
+	fs.DurationVar(&c.UploadWindow, "upload-window", envDuration("FIELDVISIT_UPLOAD_WINDOW", server.DefaultProgressWindow),
+		"see --upload-min-bytes (FIELDVISIT_UPLOAD_WINDOW)")
+	fs.IntVar(&c.MaxConnections, "max-connections", int(envInt64("FIELDVISIT_MAX_CONNECTIONS", defaultMaxConnections)),
+		"connections served at once; more wait until one closes (FIELDVISIT_MAX_CONNECTIONS)")
+}
+
+func (c *Config) validate() error {
+	if c.TrustedProxies == nil && c.trustedProxiesEnv != "" {
+		if err := c.TrustedProxies.Set(c.trustedProxiesEnv); err != nil {
+			return fmt.Errorf("FIELDVISIT_TRUSTED_PROXIES: %w", err)
+		}
+	}
+	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
+		return fmt.Errorf("FIELDVISIT_S3_ACCESS_KEY and FIELDVISIT_S3_SECRET_KEY are required with an S3 endpoint")
+	}
+	if c.PhotoMaxBytes < 0 {
+		return fmt.Errorf("--photo-max-bytes must not be negative")
+	}
+	if c.SnapshotHouseholds < 0 {
+		return fmt.Errorf("--snapshot-households must not be negative")
+	}
+	if c.BodyTimeout < 0 || c.UploadMinBytes < 0 || c.UploadWindow < 0 {
+		return fmt.Errorf("--body-timeout, --upload-min-bytes and --upload-window must not be negative")
+	}
+	if c.MaxConnections < 0 {
+		return fmt.Errorf("--max-connections must not be negative")
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = defaultMaxConnections
+	}
+	if c.KeyDir == "" {
+		c.KeyDir = c.DataDir + "/keys"
+	}
+	return nil
+}

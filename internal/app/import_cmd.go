@@ -1,0 +1,111 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
+)
+
+func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bindConfig(fs, &cfg)
+	as := fs.String("as", "admin", "username of the admin or supervisor the import runs as (their region bounds it)")
+	partial := fs.Bool("allow-partial", false, "import the households whose rows are valid even if others have errors")
+	dry := fs.Bool("dry-run", false, "validate and report, write nothing")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: fieldvisit import [flags] FILE")
+	}
+	path := fs.Arg(0)
+	log := NewLogger(io.Discard, "error")
+	app, err := NewApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	u, _, err := app.Store.UserCredentials(ctx, *as)
+	if err != nil {
+		return fmt.Errorf("user %q: %w", *as, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	actor := domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath, RequestID: "cli-import"}
+	rep, err := importer.Import(ctx, app.Store, f, importer.Options{Actor: actor, AllowPartial: *partial, DryRun: *dry, Source: filepath.Base(path),
+		Progress: func(done, total int) {
+			if total > 0 && (done%200 == 0 || done == total) {
+				fmt.Fprintf(stderr, "\r%s: %3d%% (%d/%d)", filepath.Base(path), done*100/total, done, total)
+				if done == total {
+					fmt.Fprintln(stderr)
+				}
+			}
+		}})
+	if err != nil {
+		return describe(err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printReport(stdout, rep)
+	}
+	if !rep.OK() && !rep.Applied {
+		return fmt.Errorf("%d error(s) in %s; nothing was imported (fix them, or use --allow-partial)", len(rep.Errors)+rep.ErrorsOmitted, filepath.Base(path))
+	}
+	return nil
+}
+
+func describe(err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		msg := de.MessageZH + " / " + de.Message
+		for _, f := range de.Fields {
+			msg += fmt.Sprintf("\n  %s: %s / %s", f.Field, f.MessageZH, f.Message)
+		}
+		return errors.New(msg)
+	}
+	return err
+}
+
+func printReport(w io.Writer, r importer.Report) {
+	fmt.Fprintf(w, "format %s (%s), %d data rows\n", r.Format, r.Encoding, r.Rows)
+	line := func(name string, c importer.Counts) {
+		fmt.Fprintf(w, "  %-10s created %d, updated %d, unchanged %d, skipped %d\n", name, c.Created, c.Updated, c.Unchanged, c.Skipped)
+	}
+	line("households", r.Households)
+	line("members", r.Members)
+	line("cadres", r.Cadres)
+	line("units", r.Units)
+	line("pairings", r.Pairings)
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "  错误 第%d行 %s: %s | row %d %s: %s\n", e.Row, e.Column, e.MessageZH, e.Row, e.Column, e.Message)
+	}
+	for _, e := range r.Warnings {
+		fmt.Fprintf(w, "  提示 第%d行 %s: %s | row %d %s: %s\n", e.Row, e.Column, e.MessageZH, e.Row, e.Column, e.Message)
+	}
+	switch {
+	case r.DryRun:
+		fmt.Fprintln(w, "dry run: nothing written")
+	case r.Applied:
+		fmt.Fprintln(w, "imported")
+	}
+}

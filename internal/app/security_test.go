@@ -1,0 +1,316 @@
+package app
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/internal/auth"
+)
+
+// TestObjectAccessAcrossVillages is the BOLA matrix: a supervisor of village
+// B, and a cadre of village B, get 404 for every object route that names an
+// object of village A — reads and writes alike — and nothing is written.
+func TestObjectAccessAcrossVillages(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		hA := e.householdA.Household
+		mA := e.householdA.Members[0]
+		hPath := "/api/v1/households/" + hA.ID.String()
+		mPath := hPath + "/members/" + mA.ID.String()
+		visitA, photoA := uuid.New(), uuid.New()
+		img := testJPEG(t, 7, time.Now(), nil)
+		tokA := e.login(t, "cadre-a")
+		if r := e.putPhoto(t, tokA, photoA, img, sha256Hex(img), "image/jpeg", ""); r.Status != http.StatusCreated {
+			t.Fatalf("upload: %d %s", r.Status, r.Body)
+		}
+		v := visitChange(visitA, hA.ID, "甲村走访", 34.7)
+		v["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": photoA, "sha256": sha256Hex(img)}}
+		e.push(t, tokA, "bola-visit", batch("phone-a", time.Now(), v)).pushResult(t)
+		routes := []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/api/v1/regions/" + e.villageA.ID.String(), nil},
+			{"PATCH", "/api/v1/regions/" + e.villageA.ID.String(), map[string]any{"name": "改名"}},
+			{"GET", hPath, nil},
+			{"PATCH", hPath, map[string]any{"version": 1, "phone": "13800000000"}},
+			{"POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2025-06-30"}},
+			{"GET", hPath + "/members", nil},
+			{"POST", hPath + "/members", map[string]any{"name": "新成员", "relation": "child"}},
+			{"GET", mPath, nil},
+			{"PATCH", mPath, map[string]any{"version": 1, "phone": "13800000000"}},
+			{"DELETE", mPath, nil},
+			{"GET", "/api/v1/pairings/" + e.pairingA.ID.String(), nil},
+			{"POST", "/api/v1/pairings/" + e.pairingA.ID.String() + "/end", map[string]any{"reason": "调整", "new_cadre_id": e.cadreB.ID}},
+			{"GET", "/api/v1/users/" + e.cadreA.ID.String(), nil},
+			{"PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"display_name": "改名"}},
+			{"PUT", "/api/v1/users/" + e.cadreA.ID.String() + "/password", map[string]any{"password": "another-long-password"}},
+			{"GET", "/api/v1/users/" + e.cadreA.ID.String() + "/devices", nil},
+			{"POST", "/api/v1/users/" + e.cadreA.ID.String() + "/devices/" + uuid.NewString() + "/revoke", nil},
+			{"GET", "/api/v1/units/" + e.unitA.String(), nil},
+			{"GET", "/api/v1/visits/" + visitA.String(), nil},
+			{"GET", "/api/v1/photos/" + photoA.String(), nil},
+			{"GET", "/api/v1/photos/" + photoA.String() + "/content", nil},
+			{"GET", "/api/v1/photos/" + photoA.String() + "/thumbnail", nil},
+			{"POST", "/api/v1/units/" + e.unitA.String() + "/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"}},
+		}
+		for _, who := range []string{"supervisor-b", "cadre-b"} {
+			token := e.login(t, who)
+			before := e.counts(t)
+			for _, rt := range routes {
+				t.Run(who+" "+rt.method+" "+rt.path, func(t *testing.T) {
+					r := e.do(t, rt.method, rt.path, token, rt.body)
+					if r.Status != http.StatusNotFound {
+						t.Fatalf("want 404, got %d: %s", r.Status, r.Body)
+					}
+					r.problem(t)
+				})
+			}
+			sameCounts(t, before, e.counts(t))
+		}
+		// A list filtered by another village's region is refused the same
+		// way as one filtered by a region that does not exist.
+		for _, region := range []string{e.villageA.ID.String(), "00000000-0000-4000-8000-000000000000"} {
+			r := e.do(t, "GET", "/api/v1/households?region_id="+region, e.login(t, "supervisor-b"), nil)
+			if p := r.problem(t); r.Status != http.StatusUnprocessableEntity || !p.hasField("region_id") {
+				t.Fatalf("filter by region %s: want 422 naming region_id, got %d %s", region, r.Status, r.Body)
+			}
+		}
+		// Cadres see no other account, even in their own village.
+		if r := e.do(t, "GET", "/api/v1/users/"+e.supervisorA.ID.String(), e.login(t, "cadre-a"), nil); r.Status != http.StatusNotFound {
+			t.Fatalf("cadre reading a colleague's account: want 404, got %d", r.Status)
+		}
+		// The owner of the objects still reaches them: the 404s above come
+		// from the scope check, not from broken routes.
+		tok := e.login(t, "supervisor-a")
+		if r := e.do(t, "GET", hPath, tok, nil); r.Status != http.StatusOK {
+			t.Fatalf("supervisor of village A: want 200, got %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "GET", hPath, e.login(t, "cadre-a"), nil); r.Status != http.StatusOK {
+			t.Fatalf("paired cadre: want 200, got %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestListsStayInScope: listings never include objects outside the caller's
+// scope.
+func TestListsStayInScope(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		for _, tc := range []struct {
+			user string
+			want int64
+		}{{"cadre-a", 1}, {"cadre-b", 1}, {"supervisor-a", 1}, {"admin", 2}, {"inspector", 0}} {
+			var page struct {
+				Total int64 `json:"total"`
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+			}
+			e.do(t, "GET", "/api/v1/households", e.login(t, tc.user), nil).json(t, &page)
+			if page.Total != tc.want || int64(len(page.Items)) != tc.want {
+				t.Errorf("%s sees %d households (total %d), want %d", tc.user, len(page.Items), page.Total, tc.want)
+			}
+		}
+		var units struct {
+			Items []struct {
+				Name string `json:"name"`
+			} `json:"items"`
+		}
+		e.do(t, "GET", "/api/v1/units", e.login(t, "admin"), nil).json(t, &units)
+		if len(units.Items) != 1 || units.Items[0].Name != "县农业农村局" {
+			t.Errorf("units list: %+v", units.Items)
+		}
+		var regions struct {
+			Items []struct {
+				Code string `json:"code"`
+			} `json:"items"`
+		}
+		e.do(t, "GET", "/api/v1/regions", e.login(t, "cadre-b"), nil).json(t, &regions)
+		for _, r := range regions.Items {
+			if r.Code != e.villageB.Code {
+				t.Errorf("cadre of village B sees region %s", r.Code)
+			}
+		}
+	})
+}
+
+// TestRoleLimits is the BFLA matrix: a cadre (and an inspector) on routes
+// reserved to supervisors and admins gets 403 — even for objects in scope —
+// and nothing is written.
+func TestRoleLimits(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		hA := e.householdA.Household
+		hPath := "/api/v1/households/" + hA.ID.String()
+		routes := []struct {
+			method, path string
+			body         any
+		}{
+			{"POST", "/api/v1/regions", map[string]any{"parent_id": e.villageA.ID, "level": "group", "code": "410122100201009", "name": "九组"}},
+			{"PATCH", "/api/v1/regions/" + e.villageA.ID.String(), map[string]any{"is_poor_village": false}},
+			{"POST", "/api/v1/households", map[string]any{"region_id": e.villageA.ID, "head_name": "王五", "status": "registered", "poverty_type": "ordinary"}},
+			{"PATCH", hPath, map[string]any{"version": 1, "phone": "13800000000"}},
+			{"POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2025-06-30"}},
+			{"POST", hPath + "/members", map[string]any{"name": "新成员", "relation": "child"}},
+			{"DELETE", hPath + "/members/" + e.householdA.Members[0].ID.String(), nil},
+			{"GET", "/api/v1/users", nil},
+			{"POST", "/api/v1/users", map[string]any{"username": "newcadre", "display_name": "新干部", "role": "cadre", "region_id": e.villageA.ID, "password": "long-enough-password"}},
+			{"POST", "/api/v1/units", map[string]any{"name": "县水利局", "region_id": e.county.ID}},
+			{"POST", "/api/v1/pairings", map[string]any{"household_id": hA.ID, "cadre_id": e.cadreA.ID}},
+			{"POST", "/api/v1/imports", "户主姓名\n张三\n"},
+			{"GET", "/api/v1/conflicts", nil},
+			{"POST", "/api/v1/conflicts/" + uuid.NewString() + "/resolve", map[string]any{"resolution": "keep_won"}},
+		}
+		for _, who := range []string{"cadre-a"} {
+			token := e.login(t, who)
+			before := e.counts(t)
+			for _, rt := range routes {
+				t.Run(who+" "+rt.method+" "+rt.path, func(t *testing.T) {
+					r := e.do(t, rt.method, rt.path, token, rt.body)
+					if r.Status != http.StatusForbidden {
+						t.Fatalf("want 403, got %d: %s", r.Status, r.Body)
+					}
+					r.problem(t)
+				})
+			}
+			sameCounts(t, before, e.counts(t))
+		}
+		// A supervisor may not create admins or supervisors.
+		r := e.do(t, "POST", "/api/v1/users", e.login(t, "supervisor-a"), map[string]any{"username": "boss", "display_name": "Boss", "role": "admin",
+			"region_id": e.villageA.ID, "password": "long-enough-password"})
+		if r.Status != http.StatusForbidden {
+			t.Fatalf("supervisor creating an admin: want 403, got %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestServerOwnedFieldsAreRefused: ids, versions, statuses, hashes and other
+// server-owned fields cannot be set through a body (mass assignment).
+func TestServerOwnedFieldsAreRefused(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		hPath := "/api/v1/households/" + e.householdA.Household.ID.String()
+		admin := e.login(t, "admin")
+		cadre := e.login(t, "cadre-a")
+		cases := []struct {
+			name, token, method, path string
+			body                      map[string]any
+			field                     string
+		}{
+			{"household id on create", admin, "POST", "/api/v1/households", map[string]any{"id": uuid.New(), "region_id": e.villageA.ID, "head_name": "王五", "status": "registered", "poverty_type": "ordinary"}, "/id"},
+			{"county on create", admin, "POST", "/api/v1/households", map[string]any{"county_id": uuid.New(), "region_id": e.villageA.ID, "head_name": "王五", "status": "registered", "poverty_type": "ordinary"}, "/county_id"},
+			{"status through patch", admin, "PATCH", hPath, map[string]any{"version": 1, "status": "exited"}, "/status"},
+			{"poverty type through patch", admin, "PATCH", hPath, map[string]any{"version": 1, "poverty_type": "wubao"}, "/poverty_type"},
+			{"created_at through patch", admin, "PATCH", hPath, map[string]any{"version": 1, "created_at": "2020-01-01T00:00:00Z"}, "/created_at"},
+			{"password hash on user", admin, "POST", "/api/v1/users", map[string]any{"username": "x-user", "display_name": "X", "role": "cadre", "region_id": e.villageA.ID, "password": "long-enough-password", "password_hash": "x"}, "/password_hash"},
+			{"own role", cadre, "PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"role": "admin"}, "/role"},
+			{"own region path", cadre, "PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"region_path": "/"}, "/region_path"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				before := e.counts(t)
+				r := e.do(t, tc.method, tc.path, tc.token, tc.body)
+				if r.Status != http.StatusUnprocessableEntity {
+					t.Fatalf("want 422, got %d: %s", r.Status, r.Body)
+				}
+				if p := r.problem(t); !p.hasField(tc.field) {
+					t.Fatalf("problem does not name %s: %s", tc.field, r.Body)
+				}
+				sameCounts(t, before, e.counts(t))
+			})
+		}
+		var me struct {
+			Role string `json:"role"`
+		}
+		e.do(t, "GET", "/api/v1/me", cadre, nil).json(t, &me)
+		if me.Role != "cadre" {
+			t.Fatalf("cadre's role changed to %q", me.Role)
+		}
+	})
+}
+
+// TestForgedTokens: every JWT attack gets 401.
+func TestForgedTokens(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	keys, err := auth.LoadKeyRing(e.app.Config.KeyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, priv := keys.SigningKey()
+	now := time.Now()
+	// A real login's session (its refresh-token family), which every
+	// access token names.
+	var real jwt.MapClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(e.loginTokens(t, "cadre-a", "phone").AccessToken, &real); err != nil {
+		t.Fatal(err)
+	}
+	claims := func(mut func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "fieldvisit", "aud": []string{"fieldvisit-api"}, "sub": e.cadreA.ID.String(), "role": "cadre",
+			"exp": now.Add(10 * time.Minute).Unix(), "iat": now.Unix(), "nbf": now.Unix(), "sid": real["sid"]}
+		if mut != nil {
+			mut(c)
+		}
+		return c
+	}
+	sign := func(c jwt.MapClaims, k string, key ed25519.PrivateKey) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+		tok.Header["kid"] = k
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good := sign(claims(nil), kid, priv)
+	if r := e.do(t, "GET", "/api/v1/me", good, nil); r.Status != http.StatusOK {
+		t.Fatalf("control: a well-formed token must work, got %d %s", r.Status, r.Body)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	parts := strings.Split(good, ".")
+	b64 := base64.RawURLEncoding.EncodeToString
+	noneTok := b64([]byte(`{"alg":"none","typ":"JWT","kid":"`+kid+`"}`)) + "." + parts[1] + "."
+	pub := priv.Public().(ed25519.PublicKey)
+	hsTok := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
+		tok.Header["kid"] = kid
+		s, _ := tok.SignedString([]byte(pub))
+		return s
+	}()
+	tampered := parts[0] + "." + b64([]byte(`{"iss":"fieldvisit","aud":["fieldvisit-api"],"sub":"`+e.admin.UserID.String()+`","role":"admin","exp":`+
+		strconv.FormatInt(now.Add(time.Hour).Unix(), 10)+`}`)) + "." + parts[2]
+	cases := map[string]string{
+		"alg none":                  noneTok,
+		"HS256 with the public key": hsTok,
+		"expired": sign(claims(func(c jwt.MapClaims) {
+			c["exp"] = now.Add(-time.Hour).Unix()
+			c["iat"] = now.Add(-2 * time.Hour).Unix()
+		}), kid, priv),
+		"no exp":           sign(claims(func(c jwt.MapClaims) { delete(c, "exp") }), kid, priv),
+		"wrong audience":   sign(claims(func(c jwt.MapClaims) { c["aud"] = []string{"other-api"} }), kid, priv),
+		"wrong issuer":     sign(claims(func(c jwt.MapClaims) { c["iss"] = "evil" }), kid, priv),
+		"no issuer":        sign(claims(func(c jwt.MapClaims) { delete(c, "iss") }), kid, priv),
+		"tampered payload": tampered,
+		"unknown kid":      sign(claims(nil), "no-such-kid", priv),
+		"foreign key":      sign(claims(nil), kid, otherKey),
+		"unknown subject":  sign(claims(func(c jwt.MapClaims) { c["sub"] = uuid.NewString() }), kid, priv),
+		"no session":       sign(claims(func(c jwt.MapClaims) { delete(c, "sid") }), kid, priv),
+		"unknown session":  sign(claims(func(c jwt.MapClaims) { c["sid"] = uuid.NewString() }), kid, priv),
+		"garbage":          "not.a.jwt",
+		"empty":            "",
+	}
+	for name, tok := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := e.do(t, "GET", "/api/v1/me", tok, nil)
+			if r.Status != http.StatusUnauthorized {
+				t.Fatalf("want 401, got %d: %s", r.Status, r.Body)
+			}
+			r.problem(t)
+		})
+	}
+}

@@ -1,0 +1,197 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/storage"
+)
+
+func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*storage.DB, error) {
+	return storage.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+}
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bindConfig(fs, &cfg)
+	fs.BoolVar(&cfg.Demo, "demo", false, "seed a demo county on first start (idempotent) and print the demo logins")
+	fs.IntVar(&cfg.DemoHouseholds, "demo-households", int(envInt64("FIELDVISIT_DEMO_HOUSEHOLDS", 0)), "households of the demo county (default 3000; FIELDVISIT_DEMO_HOUSEHOLDS)")
+	fs.IntVar(&cfg.DemoCadres, "demo-cadres", int(envInt64("FIELDVISIT_DEMO_CADRES", 0)), "cadres of the demo county (default 150; FIELDVISIT_DEMO_CADRES)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := NewLogger(stderr, cfg.LogLevel)
+	app, err := NewApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	var summary *demo.Summary
+	if cfg.Demo {
+		s, err := seedDemo(ctx, app, stderr)
+		if err != nil {
+			return err
+		}
+		summary = &s
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	log.Info("listening", "addr", ln.Addr().String(), "database", string(app.DB.Dialect), "demo", cfg.Demo)
+	fmt.Fprintf(stdout, "fieldvisit is serving on %s  (API docs: %s/docs)\n", url, url)
+	if summary != nil {
+		printDemo(stdout, url, *summary)
+	}
+	return app.Serve(ctx, ln)
+}
+
+func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, error) {
+	if s, ok, err := demo.Seeded(ctx, app.Store); err != nil || ok {
+		if v, _ := app.Store.Setting(ctx, demo.MarkerKey); ok && v != demo.MarkerVersion {
+			app.Log.Warn("the demo database was seeded by an older version and has no visit history; start on an empty data directory to get it",
+				"marker", v, "current", demo.MarkerVersion)
+		}
+		return s, err
+	}
+	start := time.Now()
+	last := ""
+	s, err := demo.Seed(ctx, app.Store, demo.Options{HashPassword: func(ctx context.Context) (string, error) { return app.Auth.Hasher().Hash(ctx, demo.Password) }, Today: domain.DateOf(app.Now()), Photos: demoPhotos{app: app, svc: app.Photos},
+		Households: app.Config.DemoHouseholds, Cadres: app.Config.DemoCadres,
+		Progress: func(stage string, done, total int) {
+			if stage != last || done == total {
+				fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", stage, done, total)
+				if done == total {
+					fmt.Fprintln(progress)
+				}
+				last = stage
+			}
+		}})
+	if err != nil {
+		return demo.Summary{}, fmt.Errorf("demo: %w", err)
+	}
+	// Judge the visits' evidence now rather than in the background, so the
+	// flags are there at first login. This is the photo workers' queue drain
+	// (photos.Service.AssessQueued) without re-judging each visit's
+	// neighbours, which are queued themselves and judged here after every
+	// visit is stored, and with a thousand visits per transaction: one
+	// commit instead of four per visit keeps it to seconds on SQLite. An
+	// interrupted drain is finished by the photo workers.
+	judged := 0
+	for {
+		var n int
+		err := app.Store.Tx(ctx, func(tx *storage.Store) error {
+			queued, err := tx.EvidenceQueue(ctx, 1000)
+			if err != nil {
+				return err
+			}
+			n = len(queued)
+			judge := photos.NewService(tx, app.Blobs, app.Photos.Config(), app.Now, app.Log)
+			for _, q := range queued {
+				v, err := tx.Visit(ctx, q.VisitID)
+				if err != nil {
+					return err
+				}
+				if err := judge.Assess(ctx, v); err != nil {
+					return err
+				}
+				if err := tx.DoneEvidence(ctx, q); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return demo.Summary{}, fmt.Errorf("demo: judge the visits' evidence: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		judged += n
+		fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", "evidence", judged, s.Visits)
+	}
+	fmt.Fprintln(progress)
+	// Judge every household's and cadre's visit rules now as well, so the
+	// first missed-visit report and worklist are complete (the worker would
+	// otherwise fill them in over the first minute), a few hundred subjects
+	// per transaction for SQLite's sake.
+	subjects := 0
+	for {
+		var n int
+		err := app.Store.Tx(ctx, func(tx *storage.Store) error {
+			c := compliance.NewService(tx, app.Now, app.Log)
+			q, err := c.QueueUnjudged(ctx, 10000)
+			if err != nil {
+				return err
+			}
+			n, err = c.JudgeQueued(ctx, 500)
+			n += int(q)
+			return err
+		})
+		if err != nil {
+			return demo.Summary{}, fmt.Errorf("demo: judge the visit rules: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		subjects += n
+		fmt.Fprintf(progress, "\rseeding demo county: %-12s %d", "visit rules", subjects)
+	}
+	fmt.Fprintln(progress)
+	app.Log.Info("demo ready", "households", s.Households, "cadres", s.Cadres, "visits", s.Visits, "photos", s.Photos,
+		"seconds", time.Since(start).Seconds())
+	for _, f := range s.FakeVisits {
+		app.Log.Info("demo fake visits", "flag", f.Flag, "cadre", f.Cadre, "visits", f.Visits, "note", f.Note)
+	}
+	return s, nil
+}
+
+// demoPhotos stores the demo's photos through the photo service, as a
+// phone's one-request upload would.
+type demoPhotos struct {
+	app *App
+	svc *photos.Service
+}
+
+// Batch stores a batch of photos in one transaction, through a photo
+// service over that transaction (one commit instead of one per photo).
+func (d demoPhotos) Batch(ctx context.Context, fn func(demo.PhotoSink) error) error {
+	return d.app.Store.Tx(ctx, func(tx *storage.Store) error {
+		return fn(demoPhotos{app: d.app, svc: photos.NewService(tx, d.app.Blobs, d.app.Photos.Config(), d.app.Now, d.app.Log)})
+	})
+}
+
+func (d demoPhotos) PutPhoto(ctx context.Context, cadre domain.Principal, photoID, visitID uuid.UUID, jpeg []byte) error {
+	sum := sha256.Sum256(jpeg)
+	_, _, err := d.svc.Put(ctx, cadre, photos.Declared{PhotoID: photoID, SHA256: hex.EncodeToString(sum[:]), ContentType: "image/jpeg",
+		Size: int64(len(jpeg)), VisitID: &visitID}, bytes.NewReader(jpeg))
+	return err
+}
+
+func printDemo(w io.Writer, url string, s demo.Summary) {
+	fmt.Fprintf(w, "\ndemo county: %d towns, %d villages, %d households, %d members, %d cadres, %d pairings\n",
+		s.Towns, s.Villages, s.Households, s.Members, s.Cadres, s.Pairings)
+	fmt.Fprintf(w, "log in at %s/api/v1/auth/login with password %q as:\n", url, demo.Password)
+	for _, a := range s.Accounts {
+		fmt.Fprintf(w, "  %-12s %-10s %s %s\n", a.Username, a.Role, a.Region, a.Note)
+	}
+	fmt.Fprintf(w, "  every cadre logs in the same way: cadre01 … cadre%02d\n", s.Cadres)
+	fmt.Fprintf(w, "example:\n  curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"supervisor\",\"password\":\"%s\",\"device_id\":\"laptop\"}'\n\n", url, demo.Password)
+}

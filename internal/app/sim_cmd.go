@@ -1,0 +1,139 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/sim"
+)
+
+// simCmd plays cadres' offline trips over a flaky link against a running
+// server (--server) or, by default, an in-process one on a fresh demo
+// county, then checks that the server holds exactly the acknowledged
+// changes and every phone converged. Its last output line is
+//
+//	sim: cadres=N days=N pushed=N acked=N stored=N duplicates=N lost=N diverged=N
+//
+// and it fails unless duplicates, lost and diverged are all 0.
+func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: fieldvisit sim [flags]\n\nplays cadres' offline field trips over a flaky link and checks the sync guarantees\n(nothing lost, nothing doubled, every phone converged).\n\n")
+		fs.PrintDefaults()
+	}
+	var o sim.Options
+	def := sim.DefaultFaults()
+	f := def
+	server := fs.String("server", "", "base URL of a running fieldvisit server with the demo accounts; empty runs one in-process on a fresh demo county")
+	fs.IntVar(&o.Cadres, "cadres", 20, "cadres to play (cadre01 … cadreNN)")
+	fs.IntVar(&o.Days, "days", 5, "days of field trips")
+	seed := fs.Uint64("seed", 1, "random seed of the simulation")
+	fs.Float64Var(&o.TwoDevices, "two-devices", 0.35, "share of cadres carrying two phones that edit the same households and visits")
+	fs.IntVar(&o.VisitsPerDay, "visits-per-day", 3, "visits per phone per day, at most")
+	fs.Float64Var(&o.SyncChance, "sync-chance", 0.6, "chance a phone finds a signal on a given evening")
+	fs.IntVar(&o.Repairings, "repairings", 0, "households the supervisor re-pairs from one simulated cadre to another during the run (scope changes)")
+	fs.Float64Var(&f.DropBefore, "drop-before", def.DropBefore, "chance a request is lost before it reaches the server")
+	fs.Float64Var(&f.DropAfter, "drop-after", def.DropAfter, "chance an answer is lost after the server committed")
+	fs.Float64Var(&f.Timeout, "timeouts", def.Timeout, "chance a request times out (half of them after reaching the server)")
+	fs.Float64Var(&f.Duplicate, "duplicates", def.Duplicate, "chance a request is delivered twice")
+	fs.Float64Var(&f.Kill, "kills", def.Kill, "chance the app is killed right after a push went out")
+	fs.StringVar(&o.Password, "password", demo.Password, "password of the cadre and supervisor accounts")
+	fs.StringVar(&o.Supervisor, "supervisor", "supervisor", "supervisor account used to check the server's state")
+	fs.StringVar(&o.Dir, "dir", "", "directory for the phones' state (default: a temporary directory, removed afterwards)")
+	fs.BoolVar(&o.Verbose, "v", false, "log every retry and sync failure")
+	dataDir := fs.String("data-dir", "", "in-process server: data directory (default: a temporary one, removed afterwards)")
+	dbURL := fs.String("database-url", "", "in-process server: postgres:// URL of an empty or demo database (default: SQLite in the data directory)")
+	logLevel := fs.String("log-level", "error", "in-process server: log level")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("sim: unexpected argument %q", fs.Arg(0))
+	}
+	if f.DropBefore+f.DropAfter+f.Timeout+f.Duplicate+f.Kill >= 1 {
+		return errors.New("sim: the fault chances add up to 1 or more: nothing would get through")
+	}
+	o.Seed, o.Faults, o.Out = *seed, &f, stdout
+	if o.TwoDevices == 0 {
+		o.TwoDevices = -1 // explicitly none
+	}
+	start := time.Now()
+
+	o.Server = *server
+	if o.Server == "" {
+		url, stop, err := inProcessServer(ctx, *dataDir, *dbURL, *logLevel, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		o.Server = url
+	}
+	res, err := sim.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sim: finished in %s\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintln(stdout, res.Line())
+	if !res.OK() {
+		return fmt.Errorf("sim: %d duplicates, %d lost, %d diverged", res.Duplicates, res.Lost, res.Diverged)
+	}
+	return nil
+}
+
+// inProcessServer builds the app on a fresh (or given) data directory,
+// seeds the demo county and serves it on a loopback port.
+func inProcessServer(ctx context.Context, dataDir, dbURL, logLevel string, stdout, stderr io.Writer) (string, func(), error) {
+	var cleanup []func()
+	stop := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	if dataDir == "" {
+		dir, err := os.MkdirTemp("", "fieldvisit-sim-server-")
+		if err != nil {
+			return "", nil, err
+		}
+		cleanup = append(cleanup, func() { os.RemoveAll(dir) })
+		dataDir = dir
+	}
+	cfg := Config{DataDir: dataDir, DatabaseURL: dbURL, LogLevel: logLevel, ShutdownTimeout: 5 * time.Second}
+	app, err := NewApp(ctx, cfg, NewLogger(stderr, logLevel))
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	cleanup = append(cleanup, func() { app.Close() })
+	t0 := time.Now()
+	s, err := seedDemo(ctx, app, stderr)
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(sctx, ln) }()
+	cleanup = append(cleanup, func() {
+		cancel()
+		if err := <-done; err != nil {
+			fmt.Fprintf(stderr, "sim: in-process server: %v\n", err)
+		}
+	})
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "sim: in-process server on %s (%s, demo county of %d households and %d cadres ready in %s)\n",
+		url, app.DB.Dialect, s.Households, s.Cadres, time.Since(t0).Round(100*time.Millisecond))
+	return url, stop, nil
+}

@@ -1,0 +1,7 @@
+package app
+
+import "github.com/fieldvisit/fieldvisit/domain"
+
+func storageAudit() domain.AuditEntry {
+	return domain.AuditEntry{Action: "bootstrap", ObjectType: "test"}
+}

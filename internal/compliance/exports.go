@@ -1,0 +1,295 @@
+package compliance
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
+	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
+	"github.com/fieldvisit/fieldvisit/storage"
+)
+
+// Export is a 台账 ready to be written: its file name, and the writer that
+// streams it (called after the caller was authorised and the query checked,
+// so an error answer is still possible up to that point).
+type Export struct {
+	Filename    string
+	ContentType string
+	Write       func(w io.Writer) error
+}
+
+// ExportQuery asks for a 台账.
+type ExportQuery struct {
+	ReportQuery
+	From, To *domain.Date // the visit ledger's days, inclusive; default the period
+	Format   string       // xlsx (default) or csv
+}
+
+func (q ExportQuery) check() error {
+	var fe domain.FieldErrors
+	if q.Format != "" && q.Format != ledger.XLSX && q.Format != ledger.CSV {
+		fe.Add("format", "invalid_enum", "format must be xlsx or csv", "导出格式应为xlsx或csv")
+	}
+	if q.From != nil && q.To != nil && q.To.Before(*q.From) {
+		fe.Add("to", "out_of_range", "to is before from", "结束日期早于开始日期")
+	}
+	if q.From != nil && q.To != nil && q.To.Start().Sub(q.From.Start()) > 400*24*time.Hour {
+		fe.Add("to", "out_of_range", "a ledger covers at most 400 days", "台账最多导出400天")
+	}
+	return fe.Err()
+}
+
+func format(q ExportQuery) string {
+	if q.Format == "" {
+		return ledger.XLSX
+	}
+	return q.Format
+}
+
+func fileName(kind string, r domain.Region, period string, f string) string {
+	return fmt.Sprintf("%s-%s-%s.%s", kind, r.Name, period, f)
+}
+
+func statusLabel(s string) string {
+	l, _ := domain.Statuses.Label(s)
+	return l
+}
+
+func povertyLabel(s string) string {
+	l, _ := domain.PovertyTypes.Label(s)
+	return l
+}
+
+// VisitLedger is the visit 台账 (走访台账) of a region: one line per visit
+// with the household, the cadre, what was done and the evidence flags.
+// Supervisors and inspectors export their region; a cadre exports only
+// their own visits (the form they now fill in by hand).
+func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQuery) (Export, error) {
+	if err := q.check(); err != nil {
+		return Export{}, err
+	}
+	var cadre *uuid.UUID
+	if p.Role == domain.RoleCadre {
+		id := p.UserID
+		cadre = &id
+	} else if !p.Manages() && p.Role != domain.RoleInspector {
+		return Export{}, domain.Forbidden()
+	}
+	var fe domain.FieldErrors
+	per := s.period(&fe, q.Period)
+	if err := fe.Err(); err != nil {
+		return Export{}, err
+	}
+	r, err := s.visibleRegion(ctx, p, q.RegionID)
+	if err != nil {
+		return Export{}, err
+	}
+	from, to := per.Start, per.End
+	if q.From != nil {
+		from = *q.From
+	}
+	if q.To != nil {
+		to = q.To.AddDays(1)
+	}
+	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "贫困户属性", "户状态", "帮扶干部", "走访日期", "开始时间", "结束时间", "时长(分钟)", "走访类型", "帮扶措施", "两不愁三保障情况", "见到的人", "户主确认", "照片数", "预警标记", "民情日记", "上传时间"}, 6, 10, 10, 14, 10, 12, 10, 10, 12, 8, 8, 10, 10, 24, 30, 12, 8, 8, 30, 60, 17)
+	subtitle := fmt.Sprintf("%s %s至%s 制表日期:%s", r.Name, from, to.AddDays(-1), s.today())
+	f := format(q)
+	write := func(w io.Writer) error {
+		t, err := ledger.New(f, w, "走访台账", "帮扶干部走访台账", subtitle, cols)
+		if err != nil {
+			return err
+		}
+		n := 0
+		err = s.store.VisitLedger(ctx, storage.VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, From: from.Start(), To: to.Start()}, func(row storage.VisitLedgerRow) error {
+			n++
+			v := row.Visit
+			start := v.StartedAt.In(domain.Shanghai)
+			end, minutes := "", ""
+			if v.EndedAt != nil {
+				end = v.EndedAt.In(domain.Shanghai).Format("15:04")
+				minutes = fmt.Sprint(int(v.EndedAt.Sub(v.StartedAt).Minutes()))
+			}
+			kind, _ := domain.VisitKinds.Label(v.Kind)
+			confirmed := ""
+			if v.HouseholdConfirmed != nil {
+				confirmed = map[bool]string{true: "是", false: "否"}[*v.HouseholdConfirmed]
+			}
+			return t.Row(n, row.TownName, row.VillageName, row.HouseholdNo, row.HeadName, povertyLabel(row.PovertyType), statusLabel(row.Status),
+				row.CadreName, start.Format("2006-01-02"), start.Format("15:04"), end, minutes, kind, labels(domain.Measures, v.Measures),
+				checklistText(v.Checklist), strings.Join(v.MetWith, "、"), confirmed, len(v.Photos), flagText(v.Flags), v.Notes,
+				v.ReceivedAt.In(domain.Shanghai))
+		})
+		if err != nil {
+			return err
+		}
+		return t.Close()
+	}
+	return Export{Filename: fileName("走访台账", r, per.Key(), f), ContentType: ledger.ContentType(f), Write: write}, nil
+}
+
+func labels(v domain.Vocabulary, codes []string) string {
+	out := make([]string, 0, len(codes))
+	for _, c := range codes {
+		l, ok := v.Label(c)
+		if !ok {
+			l = c
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "、")
+}
+
+// checklistText spells the 两不愁三保障 answers in the checklist's order:
+// "不愁吃:已保障;住房安全有保障:存在问题(屋顶漏雨)".
+func checklistText(c map[string]domain.ChecklistEntry) string {
+	var parts []string
+	for _, item := range domain.ChecklistItems {
+		e, ok := c[item.Code]
+		if !ok {
+			continue
+		}
+		a, _ := domain.ChecklistAnswers.Label(e.Answer)
+		part := item.Label + ":" + a
+		if e.Note != "" {
+			part += "(" + e.Note + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ";")
+}
+
+func flagText(fs []domain.Flag) string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		if f.MessageZH != "" {
+			out = append(out, f.MessageZH)
+		} else if l, ok := evidence.FlagCodes.Label(f.Code); ok {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, ";")
+}
+
+// MissedLedger is the missed-visit list (未按要求走访清单) of a region and
+// period: every status in the asked states (default missed and overdue).
+func (s *Service) MissedLedger(ctx context.Context, p domain.Principal, q ExportQuery) (Export, error) {
+	if err := q.check(); err != nil {
+		return Export{}, err
+	}
+	r, per, err := s.reportScope(ctx, p, q.ReportQuery)
+	if err != nil {
+		return Export{}, err
+	}
+	today := s.today()
+	states := q.States
+	if len(states) == 0 {
+		states = []string{rules.StateMissed, rules.StateOverdue}
+	}
+	f := storage.ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode, States: states}
+	closed := ""
+	if r.CountyID != nil && !q.Live {
+		at, err := s.store.PeriodClose(ctx, *r.CountyID, per.Key())
+		if err != nil {
+			return Export{}, err
+		}
+		if at != nil {
+			f.Frozen = true
+			closed = " 已于" + domain.DateOf(*at).String() + "结账"
+		}
+	}
+	cols := ledger.Columns([]string{"序号", "行政村", "户编号", "户主姓名", "帮扶干部", "规则", "期间", "应走访次数", "已计入次数", "差额", "截止日期", "状态", "说明"}, 6, 10, 14, 10, 10, 24, 12, 10, 10, 6, 12, 10, 80)
+	subtitle := fmt.Sprintf("%s %s 截至%s%s", r.Name, per.LabelZH(), today, closed)
+	fm := format(q)
+	write := func(w io.Writer) error {
+		t, err := ledger.New(fm, w, "未走访清单", "未按要求走访清单", subtitle, cols)
+		if err != nil {
+			return err
+		}
+		const page = 1000
+		n := 0
+		for off := 0; ; off += page {
+			f.Limit, f.Offset = page, off
+			items, _, err := s.store.ReportItems(ctx, f)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				n++
+				st := it.Status
+				label, _ := rules.States.Label(it.State)
+				if err := t.Row(n, it.VillageName, it.HouseholdNo, it.HouseholdName, it.CadreName, st.RuleNameZH, st.Period.LabelZH(),
+					st.Required, st.CountedN, st.Short(), st.DueOn, label, st.ExplanationZH); err != nil {
+					return err
+				}
+			}
+			if len(items) < page {
+				break
+			}
+		}
+		return t.Close()
+	}
+	return Export{Filename: fileName("未走访清单", r, per.Key(), fm), ContentType: ledger.ContentType(fm), Write: write}, nil
+}
+
+// ProgressLedger is the progress report (走访进度表) of a region for a
+// period as of today — run mid-month it is the 半月报: one line per child
+// region (town or village), then per cadre, with the totals.
+func (s *Service) ProgressLedger(ctx context.Context, p domain.Principal, q ExportQuery) (Export, error) {
+	if err := q.check(); err != nil {
+		return Export{}, err
+	}
+	q.States = nil
+	q.Limit = 1
+	rep, err := s.Missed(ctx, p, q.ReportQuery)
+	if err != nil {
+		return Export{}, err
+	}
+	cols := ledger.Columns([]string{"单位", "名称", "应走访户次", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率", "应走访次数", "已计入次数"}, 16, 14, 10, 8, 8, 8, 8, 8, 8, 10, 10)
+	subtitle := fmt.Sprintf("%s %s 截至%s", rep.Region.Name, rep.Period.LabelZH(), rep.Today)
+	if rep.ClosedAt != nil {
+		subtitle += " 已于" + domain.DateOf(*rep.ClosedAt).String() + "结账"
+	}
+	fm := format(q)
+	write := func(w io.Writer) error {
+		t, err := ledger.New(fm, w, "走访进度", "帮扶走访进度统计表", subtitle, cols)
+		if err != nil {
+			return err
+		}
+		line := func(kind, name string, c storage.StateCounts) error {
+			rate := ""
+			if c.Total > 0 {
+				rate = fmt.Sprintf("%.1f%%", float64(c.Met)*100/float64(c.Total))
+			}
+			return t.Row(kind, name, c.Total, c.Met, c.OnTrack, c.DueSoon, c.Overdue, c.Missed, rate, c.Required, c.Counted)
+		}
+		childKind := "行政村"
+		if rep.Region.Level == domain.LevelCounty || rep.Region.Level == domain.LevelCity || rep.Region.Level == domain.LevelProvince {
+			childKind = "乡镇"
+		}
+		groups := slices.Clone(rep.Regions)
+		slices.SortFunc(groups, func(a, b GroupCounts) int { return strings.Compare(a.Name, b.Name) })
+		for _, g := range groups {
+			if err := line(childKind, g.Name, g.StateCounts); err != nil {
+				return err
+			}
+		}
+		for _, g := range rep.Cadres {
+			if err := line("帮扶干部", g.Name, g.StateCounts); err != nil {
+				return err
+			}
+		}
+		if err := line("合计", rep.Region.Name, rep.Total); err != nil {
+			return err
+		}
+		return t.Close()
+	}
+	return Export{Filename: fileName("走访进度", rep.Region, rep.Period.Key(), fm), ContentType: ledger.ContentType(fm), Write: write}, nil
+}

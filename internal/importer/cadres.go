@@ -1,0 +1,264 @@
+package importer
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/storage"
+)
+
+// usernameLike is domain's username rule: a 帮扶责任人 cell that matches it is
+// a username, anything else a display name.
+var usernameLike = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{2,39}$`)
+
+// cadreRef is one value of the 帮扶责任人 column: an existing cadre, or one
+// the import creates.
+type cadreRef struct {
+	value   string
+	hhs     []*household
+	user    *domain.User        // an existing cadre
+	newUser *storage.ImportUser // a cadre to create
+	newUnit *unitRef            // the unit to create with them, if new
+	used    bool                // a household that is written is paired with them
+}
+
+type unitRef struct {
+	unit  domain.Unit
+	isNew bool
+}
+
+func (c *cadreRef) id() uuid.UUID {
+	if c.user != nil {
+		return c.user.ID
+	}
+	return c.newUser.User.ID
+}
+
+// resolveCadres finds each 帮扶责任人 among the cadres in the actor's subtree,
+// by username or display name, and plans the cadres that do not exist yet.
+func (r *run) resolveCadres() error {
+	refs := map[string]*cadreRef{}
+	var order []*cadreRef
+	for _, hh := range r.hhs {
+		v := hh.val[colCadre]
+		if v == "" || hh.village == nil {
+			continue
+		}
+		ref := refs[v]
+		if ref == nil {
+			ref = &cadreRef{value: v}
+			refs[v] = ref
+			order = append(order, ref)
+		}
+		ref.hhs = append(ref.hhs, hh)
+		hh.cadre = ref
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	var usernames, displayNames []string
+	candidates := map[*cadreRef][]string{}
+	for _, ref := range order {
+		if usernameLike.MatchString(ref.value) {
+			usernames = append(usernames, ref.value)
+			continue
+		}
+		displayNames = append(displayNames, ref.value)
+		candidates[ref] = usernameCandidates(ref)
+		usernames = append(usernames, candidates[ref]...)
+	}
+	users, err := r.store.ImportUsers(r.ctx, usernames, r.opt.Actor.RegionPath, displayNames)
+	if err != nil {
+		return err
+	}
+	taken := map[string]bool{}
+	byUsername := map[string]domain.User{}
+	byDisplay := map[string][]domain.User{}
+	for _, u := range users {
+		taken[u.Username] = true
+		byUsername[u.Username] = u
+		if u.Role == domain.RoleCadre && r.opt.Actor.InSubtree(u.RegionPath) {
+			byDisplay[u.DisplayName] = append(byDisplay[u.DisplayName], u)
+		}
+	}
+	failAll := func(ref *cadreRef, reason, msg, msgZH string) {
+		for _, hh := range ref.hhs {
+			r.fail(hh.at(colCadre), colCadre, reason, msg, msgZH)
+		}
+	}
+	inactive := func(ref *cadreRef) {
+		failAll(ref, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", ref.value),
+			fmt.Sprintf("帮扶责任人「%s」的账号已停用", ref.value))
+	}
+	var fresh []*cadreRef
+	for _, ref := range order {
+		if usernameLike.MatchString(ref.value) {
+			u, ok := byUsername[ref.value]
+			switch {
+			case !ok || !r.opt.Actor.InSubtree(u.RegionPath):
+				failAll(ref, "unknown_cadre", fmt.Sprintf("there is no user %q in your region", ref.value),
+					fmt.Sprintf("您管辖范围内没有用户名为「%s」的用户", ref.value))
+			case u.Role != domain.RoleCadre:
+				failAll(ref, "not_cadre", fmt.Sprintf("user %q is not a cadre", ref.value),
+					fmt.Sprintf("用户「%s」不是帮扶干部", ref.value))
+			case !u.Active:
+				inactive(ref)
+			default:
+				ref.user = &u
+			}
+			continue
+		}
+		matches := byDisplay[ref.value]
+		switch len(matches) {
+		case 0:
+			fresh = append(fresh, ref)
+		case 1:
+			if !matches[0].Active {
+				inactive(ref)
+				continue
+			}
+			ref.user = &matches[0]
+		default:
+			names := make([]string, len(matches))
+			for i, u := range matches {
+				names[i] = u.Username
+			}
+			sort.Strings(names)
+			list := strings.Join(names, ", ")
+			failAll(ref, "ambiguous_cadre", fmt.Sprintf("%d cadres are named %q (%s); write the username instead", len(matches), ref.value, list),
+				fmt.Sprintf("有%d名帮扶干部都叫「%s」（用户名：%s），请改填用户名", len(matches), ref.value, list))
+		}
+	}
+	return r.planNewCadres(fresh, candidates, taken)
+}
+
+// planNewCadres prepares the users (and units) for cadres the file names
+// who do not exist yet. A new cadre lives in the county of the first
+// household naming them (or in the importer's own region when that lies
+// inside the county), and gets an unusable password: an admin sets one.
+func (r *run) planNewCadres(fresh []*cadreRef, candidates map[*cadreRef][]string, taken map[string]bool) error {
+	if len(fresh) == 0 {
+		return nil
+	}
+	type unitKey struct {
+		county uuid.UUID
+		name   string
+	}
+	countySet, nameSet := map[uuid.UUID]bool{}, map[string]bool{}
+	for _, ref := range fresh {
+		hh := ref.hhs[0]
+		if n := hh.val[colUnit]; n != "" {
+			countySet[hh.countyID()] = true
+			nameSet[n] = true
+		}
+	}
+	units := map[unitKey]*unitRef{}
+	if len(nameSet) > 0 {
+		ids := make([]uuid.UUID, 0, len(countySet))
+		for id := range countySet {
+			ids = append(ids, id)
+		}
+		found, err := r.store.ImportUnits(r.ctx, ids, keys(nameSet))
+		if err != nil {
+			return err
+		}
+		for _, u := range found {
+			units[unitKey{u.RegionID, u.Name}] = &unitRef{unit: u}
+		}
+	}
+	for _, ref := range fresh {
+		hh := ref.hhs[0]
+		county := hh.countyID()
+		regionID, regionPath := county, countyPath(hh.village.Path, county)
+		if a := r.opt.Actor; a.RegionPath != "" && strings.HasPrefix(a.RegionPath, regionPath) {
+			regionID, regionPath = a.RegionID, a.RegionPath
+		}
+		username := ""
+		for _, c := range candidates[ref] {
+			if !taken[c] {
+				username = c
+				break
+			}
+		}
+		if username == "" {
+			for _, h := range ref.hhs {
+				r.fail(h.at(colCadre), colCadre, "unknown_cadre", fmt.Sprintf("no free username for new cadre %q; create the user first", ref.value),
+					fmt.Sprintf("无法为新帮扶责任人「%s」生成用户名，请先在系统中创建该用户", ref.value))
+			}
+			continue
+		}
+		taken[username] = true
+		u := domain.User{ID: uuid.New(), Username: username, DisplayName: ref.value, Role: domain.RoleCadre,
+			RegionID: regionID, RegionPath: regionPath, Phone: hh.at(colCadrePhone).cadrePhone, Rank: hh.at(colRank).rank,
+			Active: true, CreatedAt: r.now, UpdatedAt: r.now}
+		if n := hh.val[colUnit]; n != "" {
+			k := unitKey{county, n}
+			ur := units[k]
+			if ur == nil {
+				ur = &unitRef{unit: domain.Unit{ID: uuid.New(), Name: n, RegionID: county, CreatedAt: r.now}, isNew: true}
+				units[k] = ur
+			}
+			id := ur.unit.ID
+			u.UnitID = &id
+			ref.newUnit = ur
+		}
+		var fe domain.FieldErrors
+		domain.ValidateUser(u, &fe)
+		if len(fe) > 0 {
+			for _, e := range fe {
+				c := colCadre
+				switch e.Field {
+				case "/phone":
+					c = colCadrePhone
+				case "/rank":
+					c = colRank
+				}
+				for _, h := range ref.hhs {
+					r.fail(h.at(c), c, e.Reason, e.Message, e.MessageZH)
+				}
+			}
+			continue
+		}
+		ref.newUser = &storage.ImportUser{User: u, PasswordHash: unusablePassword()}
+	}
+	return nil
+}
+
+// usernameCandidates are the usernames a new cadre may get: their mobile
+// number when the file gives one (easy to tell them), else a short hash of
+// county and name; with -2 … -9 for collisions.
+func usernameCandidates(ref *cadreRef) []string {
+	hh := ref.hhs[0]
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, hh.at(colCadrePhone).cadrePhone)
+	base := digits
+	if len(digits) != 11 || digits[0] != '1' {
+		sum := sha256.Sum256([]byte(hh.countyID().String() + "/" + ref.value))
+		base = "cadre-" + hex.EncodeToString(sum[:4])
+	}
+	out := []string{base}
+	for i := 2; i <= 9; i++ {
+		out = append(out, fmt.Sprintf("%s-%d", base, i))
+	}
+	return out
+}
+
+// unusablePassword is a hash no password verifies against: it is not in any
+// hash format. An admin sets the cadre's password before they log in.
+func unusablePassword() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "!imported:" + hex.EncodeToString(b)
+}

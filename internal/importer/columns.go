@@ -1,0 +1,217 @@
+package importer
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+// col identifies a column of the 台账 layout.
+type col int
+
+const (
+	colCounty col = iota
+	colTown
+	colVillage
+	colGroup
+	colNumber
+	colHeadName
+	colRelation
+	colName
+	colIDNumber
+	colSize
+	colPovertyType
+	colStatus
+	colExitYear
+	colCauses
+	colCausesOther
+	colPhone
+	colAddress
+	colHealth
+	colDisability
+	colEducation
+	colWork
+	colCadre
+	colCadrePhone
+	colUnit
+	colRank
+	colPairStart
+	numCols
+)
+
+// column describes one heading: the canonical Chinese heading, its English
+// name for messages, the variants seen in county spreadsheets, whether the
+// file must have it, whether it describes the household (the same on every
+// row of a household) rather than the member, and the longest text accepted.
+type column struct {
+	zh, en    string
+	variants  []string
+	required  bool
+	household bool
+	max       int
+}
+
+var columns = [numCols]column{
+	colCounty:      {zh: "县/区", en: "county", variants: []string{"县区", "县", "区", "县(市、区)", "县(市,区)", "县(区)", "县市区", "所属县", "所属县区", "县(市)"}, household: true, max: 100},
+	colTown:        {zh: "乡镇", en: "town", variants: []string{"乡(镇)", "乡镇(街道)", "乡镇/街道", "乡/镇", "镇", "乡", "所属乡镇", "乡镇名称", "乡镇街道", "街道"}, required: true, household: true, max: 100},
+	colVillage:     {zh: "所属村", en: "village", variants: []string{"村", "行政村", "村名", "村名称", "所属行政村", "村(社区)", "村/社区", "村委会", "所在村"}, required: true, household: true, max: 100},
+	colGroup:       {zh: "村民小组", en: "village group", variants: []string{"组", "小组", "村组", "所属组", "村民组"}, household: true, max: 100},
+	colNumber:      {zh: "户编号", en: "household number", variants: []string{"户号", "户码", "家庭编号", "农户编号", "户编码"}, household: true, max: 40},
+	colHeadName:    {zh: "户主姓名", en: "head of household", variants: []string{"户主", "户主名称"}, required: true, household: true, max: 50},
+	colRelation:    {zh: "与户主关系", en: "relation to head", variants: []string{"与户主的关系", "关系", "家庭关系"}, required: true, max: 20},
+	colName:        {zh: "姓名", en: "name", variants: []string{"成员姓名", "家庭成员姓名", "人员姓名", "家庭成员"}, required: true, max: 50},
+	colIDNumber:    {zh: "身份证号", en: "ID number", variants: []string{"身份证号码", "证件号码", "公民身份号码", "身份证", "公民身份证号码", "身份证件号码"}, required: true, max: 40},
+	colSize:        {zh: "家庭人口", en: "household size", variants: []string{"家庭人口数", "人口数", "户人口数", "家庭人数", "家庭成员数", "人口"}, household: true, max: 10},
+	colPovertyType: {zh: "贫困户属性", en: "poverty type", variants: []string{"贫困属性", "户属性", "贫困户类别"}, household: true, max: 20},
+	colStatus:      {zh: "户类型", en: "household status", variants: []string{"贫困户状态", "户状态", "脱贫状态", "贫困状态", "户类别"}, household: true, max: 20},
+	colExitYear:    {zh: "脱贫年度", en: "exit year", variants: []string{"脱贫年份", "脱贫时间", "脱贫年"}, household: true, max: 20},
+	colCauses:      {zh: "致贫原因", en: "causes of poverty", variants: []string{"主要致贫原因"}, household: true, max: 100},
+	colCausesOther: {zh: "其他致贫原因", en: "other causes of poverty", variants: []string{"次要致贫原因"}, household: true, max: 100},
+	colPhone:       {zh: "联系电话", en: "phone", variants: []string{"电话", "手机号", "手机号码", "联系方式", "电话号码"}, max: 30},
+	colAddress:     {zh: "住址", en: "address", variants: []string{"家庭住址", "详细地址", "地址", "住所"}, household: true, max: 200},
+	colHealth:      {zh: "健康状况", en: "health", variants: []string{"健康状态"}, max: 20},
+	colDisability:  {zh: "残疾等级", en: "disability grade", variants: []string{"残疾级别", "残疾情况"}, max: 20},
+	colEducation:   {zh: "文化程度", en: "education", variants: []string{"学历"}, max: 20},
+	colWork:        {zh: "务工状况", en: "work", variants: []string{"务工情况", "就业状况", "就业情况"}, max: 20},
+	colCadre:       {zh: "帮扶责任人", en: "responsible cadre", variants: []string{"帮扶人", "帮扶干部", "帮扶责任人姓名", "结对帮扶人", "帮扶责任人(用户名)"}, household: true, max: 50},
+	colCadrePhone:  {zh: "帮扶责任人电话", en: "cadre's phone", variants: []string{"帮扶责任人联系电话", "帮扶人电话", "帮扶人联系电话", "帮扶干部电话"}, household: true, max: 30},
+	colUnit:        {zh: "帮扶单位", en: "assisting unit", variants: []string{"帮扶责任人单位", "帮扶人单位", "帮扶干部单位", "单位"}, household: true, max: 100},
+	colRank:        {zh: "职级", en: "cadre's rank", variants: []string{"帮扶责任人职级", "帮扶人职级", "职务级别"}, household: true, max: 20},
+	colPairStart:   {zh: "结对开始日期", en: "pairing start date", variants: []string{"结对时间", "结对日期", "帮扶开始日期", "结对开始时间"}, household: true, max: 30},
+}
+
+// Column describes one heading of the 台账 layout, for help texts, upload
+// pages and templates.
+type Column struct {
+	Heading      string   `json:"heading"`  // the standard Chinese heading
+	English      string   `json:"english"`  // what it means
+	Variants     []string `json:"variants"` // other headings accepted for it
+	Required     bool     `json:"required"` // the file must have the column
+	PerHousehold bool     `json:"per_household"`
+}
+
+// Columns lists the headings Import reads, in the usual 台账 order.
+func Columns() []Column {
+	out := make([]Column, numCols)
+	for c := col(0); c < numCols; c++ {
+		d := columns[c]
+		out[c] = Column{Heading: d.zh, English: d.en, Variants: append([]string(nil), d.variants...), Required: d.required, PerHousehold: d.household}
+	}
+	return out
+}
+
+// headingIndex maps a normalized heading to its column.
+var headingIndex = func() map[string]col {
+	m := map[string]col{}
+	for c := col(0); c < numCols; c++ {
+		m[normalizeHeading(columns[c].zh)] = c
+		for _, v := range columns[c].variants {
+			m[normalizeHeading(v)] = c
+		}
+	}
+	return m
+}()
+
+// ignoredHeadings are columns 台账 files usually have that the import does
+// not need (gender, birth date and age follow from the ID number), dropped
+// without a warning.
+var ignoredHeadings = map[string]bool{"序号": true, "编号": true, "备注": true, "性别": true, "出生日期": true, "出生年月": true, "年龄": true, "民族": true}
+
+// normalizeHeading folds the differences between how offices write one
+// heading: whitespace anywhere (including full-width spaces and line breaks
+// inside a cell), full-width brackets, a BOM, required-field stars and notes
+// like "(必填)".
+func normalizeHeading(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsSpace(r), r == '\ufeff', r == '*', r == '＊':
+			return -1
+		case r == '（':
+			return '('
+		case r == '）':
+			return ')'
+		case r == '，':
+			return ','
+		case r == '／':
+			return '/'
+		}
+		return r
+	}, s)
+	for _, note := range []string{"(必填)", "(选填)", "(可选)", "(必须)"} {
+		s = strings.ReplaceAll(s, note, "")
+	}
+	return s
+}
+
+// Vocabularies with the spellings offices use beyond the domain's aliases.
+var (
+	povertyTypeAliases = withAliases(domain.PovertyTypeAliases, map[string]string{
+		"一般贫困": domain.PovertyOrdinary, "低保贫困": domain.PovertyDibao, "五保贫困": domain.PovertyWubao,
+		"特困": domain.PovertyWubao, "特困户": domain.PovertyWubao, "特困供养户": domain.PovertyWubao,
+	})
+	statusAliases = withAliases(domain.StatusAliases, map[string]string{
+		"未脱贫户": domain.StatusRegistered, "在册贫困户": domain.StatusRegistered, "建档立卡贫困户": domain.StatusRegistered,
+		"已脱贫户": domain.StatusExited, "脱贫不稳定户": domain.StatusEdge, "边缘户(边缘易致贫户)": domain.StatusEdge,
+		"非建档立卡户": domain.StatusGeneral, "一般农户": domain.StatusGeneral,
+	})
+	healthAliases = map[string]string{
+		"良好": "healthy", "健康良好": "healthy", "慢性病": "chronic", "患有长期慢性病": "chronic", "患慢性病": "chronic",
+		"大病": "serious_illness", "患大病": "serious_illness", "重病": "serious_illness", "重大疾病": "serious_illness",
+		"残疾人": "disabled",
+	}
+	disabilityAliases = func() map[string]string {
+		m := map[string]string{"无残疾": "none", "否": "none", "非残疾": "none", "/": "none"}
+		for i, n := range []string{"一", "二", "三", "四"} {
+			code := "grade" + string(rune('1'+i))
+			d := string(rune('1' + i))
+			for _, g := range []string{n, d} {
+				m[g+"级"] = code
+				m[g+"级残疾"] = code
+				m["残疾"+g+"级"] = code
+			}
+		}
+		return m
+	}()
+	educationAliases = map[string]string{
+		"学龄前儿童": "preschool", "文盲": "illiterate", "半文盲": "illiterate", "小学文化": "primary", "初中文化": "junior",
+		"高中文化": "senior", "中专": "vocational", "职高": "vocational", "中专或职高": "vocational", "技校": "vocational",
+		"大专": "college", "本科": "college", "本科及以上": "college", "大学": "college", "研究生": "college",
+	}
+	workAliases = map[string]string{
+		"在家务农": "farming", "外出打工": "migrant", "省外务工": "migrant", "县外务工": "migrant", "省内县外务工": "migrant",
+		"县外省内务工": "migrant", "县内务工": "local_job", "就近务工": "local_job", "本地就业": "local_job", "在校学生": "student",
+		"学生": "student", "丧失劳动力": "unable", "无劳动能力": "unable", "无业": "none", "无": "none",
+	}
+	relationAliases = withAliases(domain.RelationAliases, map[string]string{
+		"本人": "head", "户主本人": "head", "儿子": "child", "女儿": "child", "长子": "child", "次子": "child", "长女": "child",
+		"次女": "child", "孙子": "grandchild", "孙女": "grandchild", "祖父": "grandparent", "祖母": "grandparent",
+		"兄弟": "sibling", "姐妹": "sibling", "兄": "sibling", "弟": "sibling", "姐": "sibling", "妹": "sibling",
+	})
+	rankAliases = map[string]string{
+		"处级": domain.RankCountyLevel, "县级": domain.RankCountyLevel, "正处": domain.RankCountyLevel, "副处": domain.RankCountyLevel,
+		"县处级干部": domain.RankCountyLevel, "科级干部": domain.RankSectionLevel, "正科": domain.RankSectionLevel,
+		"副科": domain.RankSectionLevel, "科员": domain.RankStaff, "办事员": domain.RankStaff, "一般": domain.RankStaff,
+		"普通干部": domain.RankStaff,
+	}
+)
+
+func withAliases(base, more map[string]string) map[string]string {
+	m := make(map[string]string, len(base)+len(more))
+	for k, v := range base {
+		m[k] = v
+	}
+	for k, v := range more {
+		m[k] = v
+	}
+	return m
+}
+
+// labels lists a vocabulary's zh labels for messages ("户主、配偶、…").
+func labels(v domain.Vocabulary) string {
+	out := make([]string, len(v))
+	for i, t := range v {
+		out[i] = t.Label
+	}
+	return strings.Join(out, "、")
+}

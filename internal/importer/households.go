@@ -1,0 +1,249 @@
+package importer
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/storage"
+)
+
+// household is the rows of one household and what they say about it.
+type household struct {
+	rows []*row
+	head *row
+	val  [numCols]string // household cells, as the rows agree on them
+	src  [numCols]*row   // the row each household cell was taken from
+
+	village, group      *domain.Region
+	povertyType, status string // status defaulted for a new household
+	exitYear            *int
+	causes              []string
+	phone               string
+	cadre               *cadreRef
+	existing            *storage.ImportHousehold
+}
+
+// bad reports whether any row of the household has an error.
+func (h *household) bad() bool {
+	for _, rw := range h.rows {
+		if rw.bad {
+			return true
+		}
+	}
+	return false
+}
+
+// first is the row household-level errors are reported on: the head's row,
+// or the household's first row.
+func (h *household) first() *row {
+	if h.head != nil {
+		return h.head
+	}
+	return h.rows[0]
+}
+
+// at is the row a household cell came from (first() when the cell is empty).
+func (h *household) at(c col) *row {
+	if h.src[c] != nil {
+		return h.src[c]
+	}
+	return h.first()
+}
+
+func (h *household) countyID() uuid.UUID {
+	if h.village == nil || h.village.CountyID == nil {
+		return uuid.Nil
+	}
+	return *h.village.CountyID
+}
+
+// groupHouseholds puts rows into households: by 户编号 when a row has one,
+// else by village, head name and the head's ID number (a member row takes the
+// head row nearest above it with that village and head name, or the first
+// below it).
+func (r *run) groupHouseholds() {
+	type headKey struct{ place, name string }
+	place := func(rw *row) string {
+		if rw.village != nil {
+			return rw.village.ID.String()
+		}
+		return "?" + rw.val[colCounty] + "\x00" + rw.val[colTown] + "\x00" + rw.val[colVillage]
+	}
+	headID := func(h *row) string {
+		if h.idNumber != "" {
+			return h.idNumber
+		}
+		return "row" + strconv.Itoa(h.num)
+	}
+	heads := map[headKey][]*row{}
+	for _, rw := range r.rows {
+		if rw.relation == "head" && rw.val[colNumber] == "" {
+			k := headKey{place(rw), rw.val[colHeadName]}
+			heads[k] = append(heads[k], rw)
+		}
+	}
+	byKey := map[string]*household{}
+	for _, rw := range r.rows {
+		var key string
+		if n := rw.val[colNumber]; n != "" {
+			key = "n\x00" + n
+		} else {
+			k := headKey{place(rw), rw.val[colHeadName]}
+			hid := ""
+			if rw.relation == "head" {
+				hid = headID(rw)
+			} else {
+				var pick *row
+				for _, h := range heads[k] {
+					if h.num < rw.num {
+						pick = h
+					} else {
+						if pick == nil {
+							pick = h
+						}
+						break
+					}
+				}
+				if pick != nil {
+					hid = headID(pick)
+				}
+			}
+			key = "h\x00" + k.place + "\x00" + k.name + "\x00" + hid
+		}
+		hh := byKey[key]
+		if hh == nil {
+			hh = &household{}
+			byKey[key] = hh
+			r.hhs = append(r.hhs, hh)
+		}
+		hh.rows = append(hh.rows, rw)
+		rw.hh = hh
+	}
+	for _, hh := range r.hhs {
+		r.checkHousehold(hh)
+	}
+}
+
+// checkHousehold checks what the rows of a household must agree on.
+func (r *run) checkHousehold(hh *household) {
+	relationErr := false
+	for _, rw := range hh.rows {
+		switch {
+		case rw.relation == "head" && hh.head == nil:
+			hh.head = rw
+		case rw.relation == "head":
+			r.fail(rw, colRelation, "two_heads", fmt.Sprintf("the household already has a head of household on row %d", hh.head.num),
+				fmt.Sprintf("该户有两名户主（另一名在第%d行）", hh.head.num))
+		case rw.relation == "":
+			relationErr = true
+		}
+	}
+	if hh.head == nil && !relationErr {
+		r.fail(hh.rows[0], colRelation, "no_head", "the household has no row whose relation is 户主 (head of household)",
+			"该户没有「与户主关系」为「户主」的成员")
+	}
+	for c := col(0); c < numCols; c++ {
+		if !columns[c].household {
+			continue
+		}
+		var chosen *row
+		if hh.head != nil && hh.head.val[c] != "" {
+			chosen = hh.head
+		} else {
+			for _, rw := range hh.rows {
+				if rw.val[c] != "" {
+					chosen = rw
+					break
+				}
+			}
+		}
+		if chosen == nil {
+			continue
+		}
+		hh.val[c], hh.src[c] = chosen.val[c], chosen
+		for _, rw := range hh.rows {
+			if v := rw.val[c]; v != "" && v != chosen.val[c] {
+				r.fail(rw, c, "inconsistent", fmt.Sprintf("%s %q differs from %q on row %d of the same household", columns[c].en, v, chosen.val[c], chosen.num),
+					fmt.Sprintf("同一户的%s不一致：本行为「%s」，第%d行为「%s」", r.head(c), v, chosen.num, chosen.val[c]))
+			}
+		}
+	}
+	if src := hh.src[colVillage]; src != nil {
+		hh.village, hh.group = src.village, src.group
+	}
+	if src := hh.src[colSize]; src != nil && src.size > 0 && src.size != len(hh.rows) {
+		r.fail(src, colSize, "size_mismatch", fmt.Sprintf("household size is %d but the file has %d member rows for this household", src.size, len(hh.rows)),
+			fmt.Sprintf("%s为%d，但文件中该户有%d名成员", r.head(colSize), src.size, len(hh.rows)))
+	}
+	if h := hh.head; h != nil && h.val[colName] != "" && hh.val[colHeadName] != "" && h.val[colName] != hh.val[colHeadName] {
+		r.fail(h, colName, "head_name_mismatch", fmt.Sprintf("the head of household is named %q here but %q in 户主姓名", h.val[colName], hh.val[colHeadName]),
+			fmt.Sprintf("户主本人的姓名「%s」与%s「%s」不一致", h.val[colName], r.head(colHeadName), hh.val[colHeadName]))
+	}
+	if src := hh.src[colPovertyType]; src != nil {
+		hh.povertyType = src.povertyType
+	}
+	if src := hh.src[colStatus]; src != nil {
+		hh.status = src.status
+	}
+	if src := hh.src[colExitYear]; src != nil {
+		hh.exitYear = src.exitYear
+	}
+	hh.causes = []string{}
+	for _, rw := range hh.rows {
+		for _, c := range rw.causes {
+			if !contains(hh.causes, c) {
+				hh.causes = append(hh.causes, c)
+			}
+		}
+	}
+	if hh.head != nil && hh.head.phone != "" {
+		hh.phone = hh.head.phone
+	} else {
+		for _, rw := range hh.rows {
+			if rw.phone != "" {
+				hh.phone = rw.phone
+				break
+			}
+		}
+	}
+}
+
+// checkDuplicateIDs reports an ID number that appears on two rows.
+func (r *run) checkDuplicateIDs() {
+	first := map[string]*row{}
+	for _, rw := range r.rows {
+		if rw.idNumber == "" {
+			continue
+		}
+		if f := first[rw.idNumber]; f != nil {
+			r.fail(rw, colIDNumber, "duplicate", fmt.Sprintf("the same ID number is on row %d", f.num),
+				fmt.Sprintf("%s与第%d行重复", r.head(colIDNumber), f.num))
+			continue
+		}
+		first[rw.idNumber] = rw
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !contains(b, x) {
+			return false
+		}
+	}
+	return true
+}

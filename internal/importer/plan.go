@@ -1,0 +1,428 @@
+package importer
+
+import (
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/storage"
+)
+
+// existing indexes what storage returned for the file's natural keys.
+type existing struct {
+	byNumber  map[string]*storage.ImportHousehold // county|number
+	byID      map[uuid.UUID]*storage.ImportHousehold
+	memberBy  map[string]domain.Member // county|id number
+	membersOf map[uuid.UUID][]domain.Member
+	pairings  map[uuid.UUID][]domain.Pairing
+}
+
+func countyKey(county uuid.UUID, s string) string { return county.String() + "|" + s }
+
+// matchExisting finds the stored household of each household in the file
+// (by 户编号 in its county, else by the head's 身份证号) and the stored member
+// of each row (by 身份证号 in the county, else by name in the household).
+func (r *run) matchExisting() error {
+	lookups := map[uuid.UUID]*storage.ImportLookup{}
+	var order []uuid.UUID
+	for _, hh := range r.hhs {
+		county := hh.countyID()
+		if county == uuid.Nil {
+			continue
+		}
+		l := lookups[county]
+		if l == nil {
+			l = &storage.ImportLookup{CountyID: county}
+			lookups[county] = l
+			order = append(order, county)
+		}
+		if n := hh.val[colNumber]; n != "" {
+			l.Numbers = append(l.Numbers, n)
+		}
+		for _, rw := range hh.rows {
+			if rw.idNumber != "" {
+				l.IDNumbers = append(l.IDNumbers, rw.idNumber)
+			}
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	ls := make([]storage.ImportLookup, len(order))
+	for i, c := range order {
+		ls[i] = *lookups[c]
+	}
+	found, err := r.store.ImportExisting(r.ctx, ls)
+	if err != nil {
+		return err
+	}
+	ex := &existing{byNumber: map[string]*storage.ImportHousehold{}, byID: map[uuid.UUID]*storage.ImportHousehold{},
+		memberBy: map[string]domain.Member{}, membersOf: map[uuid.UUID][]domain.Member{}, pairings: map[uuid.UUID][]domain.Pairing{}}
+	for i := range found.Households {
+		h := &found.Households[i]
+		ex.byID[h.Household.ID] = h
+		if h.Household.Number != "" {
+			ex.byNumber[countyKey(h.Household.CountyID, h.Household.Number)] = h
+		}
+	}
+	for _, m := range found.Members {
+		ex.membersOf[m.HouseholdID] = append(ex.membersOf[m.HouseholdID], m)
+		if m.IDNumber != "" {
+			ex.memberBy[countyKey(m.CountyID, m.IDNumber)] = m
+		}
+	}
+	for _, p := range found.OpenPairings {
+		ex.pairings[p.HouseholdID] = append(ex.pairings[p.HouseholdID], p)
+	}
+	r.ex = ex
+
+	claimed := map[uuid.UUID]*household{}
+	for _, hh := range r.hhs {
+		county := hh.countyID()
+		if county == uuid.Nil {
+			continue
+		}
+		var h *storage.ImportHousehold
+		number := hh.val[colNumber]
+		if number != "" {
+			h = ex.byNumber[countyKey(county, number)]
+		}
+		if h == nil && hh.head != nil && hh.head.idNumber != "" {
+			if m, ok := ex.memberBy[countyKey(county, hh.head.idNumber)]; ok && m.Relation == "head" {
+				h = ex.byID[m.HouseholdID]
+				if h != nil && number != "" && h.Household.Number != "" && h.Household.Number != number {
+					r.fail(hh.at(colNumber), colNumber, "number_mismatch",
+						fmt.Sprintf("this head of household is registered under household number %q", h.Household.Number),
+						fmt.Sprintf("该户主已登记在%s为「%s」的农户中，与本行不一致", r.head(colNumber), h.Household.Number))
+				}
+			}
+		}
+		if h != nil {
+			if !r.opt.Actor.InSubtree(h.RegionPath) {
+				c := colIDNumber
+				if number != "" {
+					c = colNumber
+				}
+				r.fail(hh.at(c), c, "outside_scope", "this household is registered in a region outside yours",
+					"该户已登记在您管辖范围以外的地区，不能由您导入")
+			} else if other := claimed[h.Household.ID]; other != nil {
+				r.fail(hh.first(), colHeadName, "same_household", fmt.Sprintf("this is the same registered household as row %d", other.first().num),
+					fmt.Sprintf("该户与第%d行的户是系统中的同一户", other.first().num))
+			}
+			claimed[h.Household.ID] = hh
+			hh.existing = h
+		}
+		used := map[uuid.UUID]bool{}
+		for _, rw := range hh.rows {
+			if rw.idNumber != "" {
+				if m, ok := ex.memberBy[countyKey(county, rw.idNumber)]; ok {
+					if h == nil || m.HouseholdID != h.Household.ID {
+						r.fail(rw, colIDNumber, "registered_elsewhere", "a person with this ID number is registered in another household",
+							"该身份证号已登记在其他农户中；成员迁移请在系统中办理")
+						continue
+					}
+					rw.member = &m
+					used[m.ID] = true
+					continue
+				}
+			}
+			if h == nil {
+				continue
+			}
+			for _, m := range ex.membersOf[h.Household.ID] {
+				if !used[m.ID] && m.Name == rw.val[colName] && (m.IDNumber == "" || rw.idNumber == "") {
+					rw.member = &m
+					used[m.ID] = true
+					break
+				}
+			}
+		}
+		if h == nil {
+			r.checkNewStatus(hh)
+		}
+	}
+	return nil
+}
+
+// checkNewStatus checks the first status of a household the import creates:
+// registered when a poverty type is given and no status, else general; an
+// exit needs the year; registered and exited need the poverty type.
+func (r *run) checkNewStatus(hh *household) {
+	if hh.status == "" {
+		if hh.val[colStatus] != "" {
+			return // the label was not understood; already reported
+		}
+		hh.status = domain.StatusGeneral
+		if hh.povertyType != "" {
+			hh.status = domain.StatusRegistered
+		}
+	}
+	err := domain.ValidateStatusChange(domain.Household{}, hh.status, hh.exitYear, hh.povertyType, r.opt.Today, r.opt.Today)
+	de, ok := err.(*domain.Error)
+	if !ok {
+		return
+	}
+	for _, fe := range de.Fields {
+		switch fe.Field {
+		case "/status":
+			label, _ := domain.Statuses.Label(hh.status)
+			r.fail(hh.at(colStatus), colStatus, fe.Reason, fmt.Sprintf("a new household cannot be imported as %s", hh.status),
+				fmt.Sprintf("新导入的农户不能直接登记为「%s」", label))
+		case "/exit_year":
+			r.fail(hh.at(colExitYear), colExitYear, fe.Reason, "exit year: "+fe.Message, fe.MessageZH)
+		case "/poverty_type":
+			label, _ := domain.Statuses.Label(hh.status)
+			r.fail(hh.at(colPovertyType), colPovertyType, fe.Reason, "a registered or exited household needs its poverty type",
+				fmt.Sprintf("「%s」的农户必须填写%s", label, r.head(colPovertyType)))
+		}
+	}
+}
+
+// details are the member fields of a row over the stored ones (nil for a new
+// member): empty cells keep what is stored.
+func (rw *row) details(stored *domain.Member) domain.MemberDetails {
+	var d domain.MemberDetails
+	if stored != nil {
+		d = domain.MemberDetails{Name: stored.Name, Relation: stored.Relation, IDNumber: stored.IDNumber, Health: stored.Health,
+			Disability: stored.Disability, Education: stored.Education, Work: stored.Work, Phone: stored.Phone}
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&d.Name, rw.val[colName])
+	set(&d.Relation, rw.relation)
+	set(&d.IDNumber, rw.idNumber)
+	set(&d.Health, rw.health)
+	set(&d.Disability, rw.disability)
+	set(&d.Education, rw.education)
+	set(&d.Work, rw.work)
+	set(&d.Phone, rw.phone)
+	return d
+}
+
+func sameMember(a, b domain.Member) bool {
+	sameBirth := (a.BirthDate == nil) == (b.BirthDate == nil) && (a.BirthDate == nil || *a.BirthDate == *b.BirthDate)
+	return a.Name == b.Name && a.Relation == b.Relation && a.IDNumber == b.IDNumber && a.Gender == b.Gender && sameBirth &&
+		a.Health == b.Health && a.Disability == b.Disability && a.Education == b.Education && a.Work == b.Work && a.Phone == b.Phone
+}
+
+// apply plans the writes for the households that are imported and hands the
+// plan to storage in one transaction.
+func (r *run) apply() error {
+	write := !r.fatal && (r.rep.OK() || r.opt.AllowPartial)
+	var plan storage.ImportPlan
+	for _, hh := range r.hhs {
+		if !write || hh.bad() || hh.village == nil {
+			r.rep.Households.Skipped++
+			r.rep.Members.Skipped += len(hh.rows)
+			if hh.val[colCadre] != "" {
+				r.rep.Pairings.Skipped++
+			}
+			continue
+		}
+		if hh.existing == nil {
+			r.planNew(&plan, hh)
+		} else {
+			r.planExisting(&plan, hh)
+		}
+	}
+	r.countCadres(&plan)
+	if !write || r.opt.DryRun {
+		r.progress(r.total)
+		return nil
+	}
+	if n := plan.Len(); n > 0 {
+		rows := len(r.rows)
+		plan.Progress = func(done int) { r.progress(rows + done*rows/n) }
+		var actorID *uuid.UUID
+		if a := r.opt.Actor.UserID; a != uuid.Nil {
+			actorID = &a
+		}
+		plan.Audit = domain.AuditEntry{ActorID: actorID, ActorName: r.opt.Actor.Username, Action: "import", ObjectType: "households",
+			ObjectID: r.rep.ImportID.String(), RegionPath: r.opt.Actor.RegionPath, RequestID: r.opt.Actor.RequestID,
+			Detail: map[string]any{
+				"source": r.opt.Source, "format": r.rep.Format, "rows": r.rep.Rows, "partial": !r.rep.OK(),
+				"households": r.rep.Households, "members": r.rep.Members, "cadres": r.rep.Cadres,
+				"units": r.rep.Units, "pairings": r.rep.Pairings, "errors": len(r.rep.Errors) + r.rep.ErrorsOmitted,
+			}}
+		if err := r.store.ApplyImport(r.ctx, plan); err != nil {
+			return err
+		}
+	}
+	r.rep.Applied = true
+	r.progress(r.total)
+	return nil
+}
+
+func (r *run) planNew(plan *storage.ImportPlan, hh *household) {
+	v := hh.village
+	regionID, path := v.ID, v.Path
+	if hh.group != nil {
+		regionID, path = hh.group.ID, hh.group.Path
+	}
+	h := domain.Household{ID: uuid.New(), CountyID: hh.countyID(), RegionID: regionID, VillageID: v.ID,
+		HouseholdDetails: domain.HouseholdDetails{Number: hh.val[colNumber], HeadName: hh.val[colHeadName], Address: hh.val[colAddress],
+			Phone: hh.phone, Causes: hh.causes},
+		PovertyType: hh.povertyType, Status: hh.status, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
+	if hh.status == domain.StatusExited {
+		h.ExitYear = hh.exitYear
+	}
+	plan.Households = append(plan.Households, storage.ImportedHousehold{Household: h, RegionPath: path})
+	r.rep.Households.Created++
+	for _, rw := range hh.rows {
+		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
+		m.Apply(rw.details(nil))
+		plan.Members = append(plan.Members, m)
+		r.rep.Members.Created++
+	}
+	plan.StatusChanges = append(plan.StatusChanges, domain.StatusChange{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID,
+		To: h.Status, ExitYear: h.ExitYear, EffectiveOn: r.opt.Today, Reason: "导入", ChangedBy: r.opt.Actor.UserID, RecordedAt: r.now})
+	if h.PovertyType != "" {
+		plan.PovertyTypeChanges = append(plan.PovertyTypeChanges, domain.PovertyTypeChange{ID: uuid.New(), HouseholdID: h.ID,
+			CountyID: h.CountyID, To: h.PovertyType, EffectiveOn: r.opt.Today, Reason: "导入", ChangedBy: r.opt.Actor.UserID, RecordedAt: r.now})
+	}
+	r.planPairing(plan, hh, h, nil)
+}
+
+func (r *run) planExisting(plan *storage.ImportPlan, hh *household) {
+	old := hh.existing.Household
+	h := old
+	if n := hh.val[colNumber]; n != "" {
+		h.Number = n
+	}
+	h.HeadName = hh.val[colHeadName]
+	if a := hh.val[colAddress]; a != "" {
+		h.Address = a
+	}
+	if hh.phone != "" {
+		h.Phone = hh.phone
+	}
+	if len(hh.causes) > 0 && !sameSet(h.Causes, hh.causes) {
+		h.Causes = hh.causes
+	}
+	if h.Number != old.Number || h.HeadName != old.HeadName || h.Address != old.Address || h.Phone != old.Phone || !sameSet(h.Causes, old.Causes) {
+		plan.HouseholdUpdates = append(plan.HouseholdUpdates, storage.HouseholdFileUpdate{Household: h, ExpectedVersion: old.Version})
+		r.rep.Households.Updated++
+	} else {
+		r.rep.Households.Unchanged++
+	}
+	r.warnNotApplied(hh, old)
+
+	matched := 0
+	for _, rw := range hh.rows {
+		if rw.member == nil {
+			m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
+			m.Apply(rw.details(nil))
+			plan.Members = append(plan.Members, m)
+			r.rep.Members.Created++
+			continue
+		}
+		matched++
+		m := *rw.member
+		m.Apply(rw.details(rw.member))
+		if sameMember(m, *rw.member) {
+			r.rep.Members.Unchanged++
+			continue
+		}
+		plan.MemberUpdates = append(plan.MemberUpdates, storage.MemberUpdate{Member: m, ExpectedVersion: rw.member.Version})
+		r.rep.Members.Updated++
+	}
+	if extra := len(r.ex.membersOf[old.ID]) - matched; extra > 0 {
+		r.warn(hh.first().num, -1, "members_not_in_file", fmt.Sprintf("%d more members of this household are registered but not in the file; they were kept", extra),
+			fmt.Sprintf("系统中该户还有%d名成员不在文件中，已保留未删除", extra))
+	}
+	r.planPairing(plan, hh, h, r.ex.pairings[old.ID])
+}
+
+// warnNotApplied reports the differences an import does not apply to a
+// stored household: status, exit year and poverty type change through dated
+// records, and a move to another village through its own procedure.
+func (r *run) warnNotApplied(hh *household, old domain.Household) {
+	if hh.val[colStatus] != "" && hh.status != "" && hh.status != old.Status {
+		now, _ := domain.Statuses.Label(old.Status)
+		want, _ := domain.Statuses.Label(hh.status)
+		r.warn(hh.at(colStatus).num, colStatus, "status_not_applied",
+			fmt.Sprintf("the household is %s in the register, the file says %s; status changes are recorded with a date through the status change function, not by import", old.Status, hh.status),
+			fmt.Sprintf("系统中该户为「%s」，文件中为「%s」；户类型变更须通过状态变更功能办理（需填写生效日期），导入不作修改", now, want))
+	} else if hh.status == domain.StatusExited && old.Status == domain.StatusExited && hh.exitYear != nil && old.ExitYear != nil && *hh.exitYear != *old.ExitYear {
+		r.warn(hh.at(colExitYear).num, colExitYear, "exit_year_not_applied",
+			fmt.Sprintf("the register says the household exited in %d, the file says %d; not changed by import", *old.ExitYear, *hh.exitYear),
+			fmt.Sprintf("系统中该户脱贫年度为%d，文件中为%d；导入不作修改", *old.ExitYear, *hh.exitYear))
+	}
+	if hh.povertyType != "" && hh.povertyType != old.PovertyType {
+		now, _ := domain.PovertyTypes.Label(old.PovertyType)
+		want, _ := domain.PovertyTypes.Label(hh.povertyType)
+		r.warn(hh.at(colPovertyType).num, colPovertyType, "poverty_type_not_applied",
+			fmt.Sprintf("the register has poverty type %q, the file %q; poverty type changes are recorded with a date, not by import", old.PovertyType, hh.povertyType),
+			fmt.Sprintf("系统中该户贫困户属性为「%s」，文件中为「%s」；属性变更须通过状态变更功能办理，导入不作修改", now, want))
+	}
+	regionID := hh.village.ID
+	if hh.group != nil {
+		regionID = hh.group.ID
+	}
+	if old.VillageID != hh.village.ID || (hh.group != nil && old.RegionID != regionID) {
+		r.warn(hh.at(colVillage).num, colVillage, "region_not_applied",
+			"the household is registered in another village or group; moving it is not done by import",
+			"该户在系统中登记在其他村或村民小组；迁移不通过导入办理，未作修改")
+	}
+}
+
+// planPairing pairs the household with its 帮扶责任人 unless an open pairing
+// already does.
+func (r *run) planPairing(plan *storage.ImportPlan, hh *household, h domain.Household, open []domain.Pairing) {
+	ref := hh.cadre
+	if ref == nil || (ref.user == nil && ref.newUser == nil) {
+		return
+	}
+	cadreID := ref.id()
+	ref.used = true
+	for _, p := range open {
+		if p.CadreID == cadreID {
+			r.rep.Pairings.Unchanged++
+			return
+		}
+	}
+	start := r.opt.Today
+	if src := hh.src[colPairStart]; src != nil && src.pairStart != nil {
+		start = *src.pairStart
+	}
+	plan.Pairings = append(plan.Pairings, domain.Pairing{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, CadreID: cadreID,
+		StartOn: start, CreatedBy: r.opt.Actor.UserID, CreatedAt: r.now})
+	r.rep.Pairings.Created++
+}
+
+// countCadres adds the cadres and units the written households need to the
+// plan and counts them.
+func (r *run) countCadres(plan *storage.ImportPlan) {
+	seen := map[*cadreRef]bool{}
+	units := map[*unitRef]bool{}
+	for _, hh := range r.hhs {
+		ref := hh.cadre
+		if ref == nil || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		if !ref.used {
+			r.rep.Cadres.Skipped++
+			continue
+		}
+		if ref.newUser == nil {
+			r.rep.Cadres.Unchanged++
+			continue
+		}
+		plan.Users = append(plan.Users, *ref.newUser)
+		r.rep.Cadres.Created++
+		if u := ref.newUnit; u != nil && !units[u] {
+			units[u] = true
+			if u.isNew {
+				plan.Units = append(plan.Units, u.unit)
+				r.rep.Units.Created++
+			} else {
+				r.rep.Units.Unchanged++
+			}
+		}
+	}
+}

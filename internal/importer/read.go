@@ -1,0 +1,321 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+// Formats and encodings a Report names.
+const (
+	FormatCSV  = "csv"
+	FormatXLSX = "xlsx"
+
+	EncodingUTF8    = "utf-8"
+	EncodingUTF16   = "utf-16"
+	EncodingGB18030 = "gb18030"
+)
+
+// Default limits.
+const (
+	DefaultMaxRows  = 200_000
+	DefaultMaxBytes = 100 << 20
+	// headerSearchRows is how many rows may stand above the heading row
+	// (titles such as "XX县建档立卡贫困户台账").
+	headerSearchRows = 10
+)
+
+// rawRow is one non-blank row as read, numbered as in the spreadsheet.
+type rawRow struct {
+	num   int
+	cells []string
+}
+
+// table is the file as rows of text cells.
+type table struct {
+	format, encoding, sheet string
+	rows                    []rawRow
+	// replaced is set when a legacy-encoded file had bytes that decode to
+	// nothing: cells with U+FFFD then carry an encoding error.
+	replaced bool
+	// broken is a structural error found while reading (a malformed CSV),
+	// after which the rest of the file could not be read.
+	broken *RowError
+}
+
+func fileError(reason, msg, msgZH string) error {
+	return domain.Invalid(domain.FieldError{Field: "file", Reason: reason, Message: msg, MessageZH: msgZH})
+}
+
+var (
+	zipMagic = []byte("PK\x03\x04")
+	oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
+)
+
+// readTable reads r (at most maxBytes) and returns its rows, detecting the
+// format from the content. Rows past maxRows data rows are an error.
+func readTable(r io.Reader, maxBytes int64, maxRows int) (*table, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read import file: %w", err)
+	}
+	if int64(len(b)) > maxBytes {
+		return nil, fileError("too_large", "the file is larger than "+sizeText(maxBytes),
+			"文件超过"+sizeText(maxBytes)+"，请拆分后分批导入")
+	}
+	if len(bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))) == 0 {
+		return nil, fileError("empty", "the file is empty", "文件为空")
+	}
+	switch {
+	case bytes.HasPrefix(b, zipMagic):
+		return readXLSX(b, maxRows)
+	case bytes.HasPrefix(b, oleMagic):
+		return nil, fileError("unsupported_format", "this is an old Excel .xls (or encrypted) workbook; save it as .xlsx or CSV",
+			"这是旧版Excel(.xls)或加密的工作簿，请另存为.xlsx或CSV格式后导入")
+	case looksBinary(b):
+		return nil, fileError("unsupported_format", "the file is neither CSV nor XLSX", "文件不是CSV或XLSX格式")
+	}
+	return readCSV(b, maxRows)
+}
+
+// looksBinary reports whether b is not text: a known binary signature, or
+// NUL bytes in more than 1% of the first 8 KiB (a stray NUL in a cell is a
+// cell error, reported as such, not a reason to refuse the file). UTF-16
+// files, which are full of NULs, carry a BOM and are checked before this.
+func looksBinary(b []byte) bool {
+	if bytes.HasPrefix(b, []byte{0xFF, 0xFE}) || bytes.HasPrefix(b, []byte{0xFE, 0xFF}) {
+		return false
+	}
+	for _, sig := range [][]byte{[]byte("%PDF"), {0x1F, 0x8B}, []byte("\x89PNG"), {0xFF, 0xD8, 0xFF}, []byte("Rar!"), []byte("7z\xbc\xaf")} {
+		if bytes.HasPrefix(b, sig) {
+			return true
+		}
+	}
+	head := b[:min(len(b), 8192)]
+	return bytes.Count(head, []byte{0})*100 > len(head)
+}
+
+// decodeText turns the bytes of a text file into UTF-8. UTF-8 (with or
+// without BOM) and UTF-16 with BOM are taken as they say. Bytes that are not
+// UTF-8 are what Excel on Chinese Windows writes: GB18030 (a superset of GBK
+// and GB2312). A file that is mostly UTF-8 with a few bad bytes stays UTF-8,
+// so that those cells are reported rather than the whole file read as
+// mojibake; in a GB18030 file, bytes that decode to nothing mark their cells.
+func decodeText(b []byte) (text, encoding string, replaced bool) {
+	switch {
+	case bytes.HasPrefix(b, []byte("\xef\xbb\xbf")):
+		return string(b[3:]), EncodingUTF8, false
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}), bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		out, err := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Bytes(b)
+		if err == nil {
+			return string(out), EncodingUTF16, bytes.ContainsRune(out, utf8.RuneError)
+		}
+	}
+	multi, bad := utf8Stats(b)
+	if bad == 0 || multi > 4*bad {
+		return string(b), EncodingUTF8, false
+	}
+	gb, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
+	if err != nil {
+		return string(b), EncodingUTF8, false
+	}
+	return string(gb), EncodingGB18030, bytes.ContainsRune(gb, utf8.RuneError)
+}
+
+// utf8Stats counts the valid multi-byte characters and the invalid
+// sequences of b read as UTF-8. GBK text is mostly invalid as UTF-8; UTF-8
+// text with a damaged cell is mostly valid.
+func utf8Stats(b []byte) (multi, bad int) {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			bad++
+		case size > 1:
+			multi++
+		}
+		b = b[size:]
+	}
+	return multi, bad
+}
+
+// sniffDelimiter picks the field separator of the first lines: comma, tab
+// (Excel's "Unicode text") or semicolon.
+func sniffDelimiter(text string) rune {
+	lines := strings.SplitN(text, "\n", headerSearchRows+1)
+	if len(lines) > headerSearchRows {
+		lines = lines[:headerSearchRows]
+	}
+	best, bestN := ',', 0
+	for _, d := range []rune{',', '\t', ';'} {
+		n := 0
+		for _, l := range lines {
+			n += strings.Count(l, string(d))
+		}
+		if n > bestN {
+			best, bestN = d, n
+		}
+	}
+	return best
+}
+
+func readCSV(b []byte, maxRows int) (*table, error) {
+	text, enc, replaced := decodeText(b)
+	t := &table{format: FormatCSV, encoding: enc, replaced: replaced}
+	cr := csv.NewReader(strings.NewReader(text))
+	cr.Comma = sniffDelimiter(text)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	row, prevEnd := 0, 0
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			line := 0
+			if errors.As(err, &pe) {
+				line = pe.Line
+			}
+			t.broken = &RowError{Row: row + 1, Reason: "invalid_csv",
+				Message:   fmt.Sprintf("the CSV is malformed near line %d (%v); the rest of the file was not read", line, errors.Unwrap(err)),
+				MessageZH: fmt.Sprintf("CSV文件在第%d行附近格式错误（引号不配对等），其后的内容未能读取", line)}
+			break
+		}
+		// The csv package skips empty lines; a spreadsheet shows them as
+		// rows, so count them to keep row numbers as the office sees them.
+		start, _ := cr.FieldPos(0)
+		end, _ := cr.FieldPos(len(rec) - 1)
+		end += strings.Count(rec[len(rec)-1], "\n")
+		if gap := start - prevEnd - 1; gap > 0 {
+			row += gap
+		}
+		prevEnd = end
+		row++
+		if blank(rec) {
+			continue
+		}
+		if len(t.rows) > maxRows+headerSearchRows {
+			return nil, tooManyRows(maxRows)
+		}
+		t.rows = append(t.rows, rawRow{num: row, cells: rec})
+	}
+	return t, nil
+}
+
+func tooManyRows(maxRows int) error {
+	return fileError("too_many_rows", fmt.Sprintf("the file has more than %d rows; split it", maxRows),
+		fmt.Sprintf("文件超过%d行，请拆分后分批导入", maxRows))
+}
+
+func blank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// sheetHints are words in the name of the sheet that holds the register, when
+// a workbook has several (a cover sheet, notes, a pivot).
+var sheetHints = []string{"户信息", "成员", "结对", "台账", "花名册", "人口"}
+
+func readXLSX(b []byte, maxRows int) (*table, error) {
+	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: 1 << 30, UnzipXMLSizeLimit: 16 << 20})
+	if err != nil {
+		return nil, fileError("unsupported_format", "the file looks like a zip archive but is not a readable XLSX workbook",
+			"文件不是可读取的XLSX工作簿（可能已损坏）")
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, fileError("empty", "the workbook has no sheet", "工作簿中没有工作表")
+	}
+	sheet := sheets[0]
+pick:
+	for _, s := range sheets {
+		for _, h := range sheetHints {
+			if strings.Contains(s, h) {
+				sheet = s
+				break pick
+			}
+		}
+	}
+	rows, err := f.Rows(sheet)
+	if err != nil {
+		return nil, fileError("unsupported_format", "the workbook's sheet cannot be read", "无法读取工作表")
+	}
+	defer rows.Close()
+	t := &table{format: FormatXLSX, encoding: EncodingUTF8, sheet: sheet}
+	num := 0
+	for rows.Next() {
+		num++
+		// Raw values: dates as serial numbers and numbers as typed, rather
+		// than formatted for display ("01-02-06").
+		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return nil, fileError("unsupported_format", "the workbook's sheet is damaged", "工作表内容已损坏，无法读取")
+		}
+		if blank(cells) {
+			continue
+		}
+		if len(t.rows) > maxRows+headerSearchRows {
+			return nil, tooManyRows(maxRows)
+		}
+		t.rows = append(t.rows, rawRow{num: num, cells: cells})
+	}
+	if err := rows.Error(); err != nil {
+		return nil, fileError("unsupported_format", "the workbook's sheet is damaged", "工作表内容已损坏，无法读取")
+	}
+	return t, nil
+}
+
+// header finds the heading row among the first rows: the first with at least
+// three known headings (or the first row when none has).
+func (t *table) header() int {
+	for i := 0; i < len(t.rows) && i < headerSearchRows; i++ {
+		known := 0
+		for _, c := range t.rows[i].cells {
+			if _, ok := headingIndex[normalizeHeading(c)]; ok {
+				known++
+			}
+		}
+		if known >= 3 {
+			return i
+		}
+	}
+	return 0
+}
+
+// parseExcelSerial reads an Excel day number (as XLSX stores dates).
+func parseExcelSerial(s string) (domain.Date, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 1 || v > 2958465 {
+		return domain.Date{}, false
+	}
+	tm, err := excelize.ExcelDateToTime(v, false)
+	if err != nil {
+		return domain.Date{}, false
+	}
+	return domain.Date{Year: tm.Year(), Month: tm.Month(), Day: tm.Day()}, true
+}
+
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

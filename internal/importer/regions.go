@@ -1,0 +1,238 @@
+package importer
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+var regionCode = regexp.MustCompile(`^[0-9]{12}([0-9]{3})?$`)
+
+// Name variants: offices write "城关" for 城关镇 and "东风村委会" for 东风村.
+func countyNames(s string) []string { return []string{s, s + "县", s + "区", s + "市"} }
+
+func townNames(s string) []string {
+	s = strings.TrimSuffix(s, "人民政府")
+	return []string{s, s + "镇", s + "乡", s + "街道", s + "街道办事处"}
+}
+
+func villageNames(s string) []string {
+	out := []string{s}
+	for _, suf := range []string{"村民委员会", "居民委员会", "村委会", "居委会"} {
+		if base, ok := strings.CutSuffix(s, suf); ok && base != "" {
+			out = append(out, base+"村", base+"社区", base)
+		}
+	}
+	if !strings.HasSuffix(s, "村") && !strings.HasSuffix(s, "社区") {
+		out = append(out, s+"村")
+	}
+	return out
+}
+
+func groupNames(s string) []string { return []string{s, s + "组", s + "村民小组"} }
+
+// regionIndex holds the regions of the importer's subtree that the file names.
+type regionIndex struct {
+	byName map[string][]domain.Region
+	byCode map[string]domain.Region
+}
+
+// find returns the regions of level that value names: by code, by exact
+// name, or else by a name variant.
+func (ix *regionIndex) find(value, level string, variants func(string) []string) []domain.Region {
+	if regionCode.MatchString(value) {
+		if reg, ok := ix.byCode[value]; ok && reg.Level == level {
+			return []domain.Region{reg}
+		}
+		return nil
+	}
+	var exact, loose []domain.Region
+	seen := map[uuid.UUID]bool{}
+	for i, n := range variants(value) {
+		for _, reg := range ix.byName[n] {
+			if reg.Level != level || seen[reg.ID] {
+				continue
+			}
+			seen[reg.ID] = true
+			if i == 0 {
+				exact = append(exact, reg)
+			} else {
+				loose = append(loose, reg)
+			}
+		}
+	}
+	if len(exact) > 0 {
+		return exact
+	}
+	return loose
+}
+
+// placeKey is the region cells of a row.
+type placeKey struct{ county, town, village, group string }
+
+type placeResult struct {
+	village, group *domain.Region
+	errCol         col
+	reason         string
+	msg, msgZH     string
+	warnZH, warn   string
+}
+
+// resolveRegions looks up every village (and town, county, group) the file
+// names, within the actor's region subtree, and sets each row's village.
+func (r *run) resolveRegions() error {
+	names, codes := map[string]bool{}, map[string]bool{}
+	add := func(v string, variants func(string) []string) {
+		if v == "" {
+			return
+		}
+		if regionCode.MatchString(v) {
+			codes[v] = true
+			return
+		}
+		for _, n := range variants(v) {
+			names[n] = true
+		}
+	}
+	for _, rw := range r.rows {
+		add(rw.val[colCounty], countyNames)
+		add(rw.val[colTown], townNames)
+		add(rw.val[colVillage], villageNames)
+		add(rw.val[colGroup], groupNames)
+	}
+	regions, err := r.store.ImportRegions(r.ctx, r.opt.Actor.RegionPath, keys(names), keys(codes))
+	if err != nil {
+		return err
+	}
+	ix := &regionIndex{byName: map[string][]domain.Region{}, byCode: map[string]domain.Region{}}
+	for _, reg := range regions {
+		ix.byName[reg.Name] = append(ix.byName[reg.Name], reg)
+		ix.byCode[reg.Code] = reg
+	}
+	cache := map[placeKey]placeResult{}
+	warned := map[placeKey]bool{}
+	for _, rw := range r.rows {
+		if rw.val[colVillage] == "" {
+			continue
+		}
+		k := placeKey{rw.val[colCounty], rw.val[colTown], rw.val[colVillage], rw.val[colGroup]}
+		res, ok := cache[k]
+		if !ok {
+			res = r.resolvePlace(ix, k)
+			cache[k] = res
+		}
+		if res.village == nil {
+			r.fail(rw, res.errCol, res.reason, res.msg, res.msgZH)
+			continue
+		}
+		rw.village, rw.group = res.village, res.group
+		if res.warnZH != "" && !warned[k] {
+			warned[k] = true
+			r.warn(rw.num, colGroup, "unknown_group", res.warn, res.warnZH)
+		}
+	}
+	return nil
+}
+
+func (r *run) resolvePlace(ix *regionIndex, k placeKey) placeResult {
+	unknown := func(c col, v string) placeResult {
+		return placeResult{errCol: c, reason: "unknown_region",
+			msg:   fmt.Sprintf("%s %q is not in your region tree", columns[c].en, v),
+			msgZH: fmt.Sprintf("%s「%s」不存在或不在您管辖的行政区划内", r.head(c), v)}
+	}
+	villages := ix.find(k.village, domain.LevelVillage, villageNames)
+	if len(villages) == 0 {
+		return unknown(colVillage, k.village)
+	}
+	if k.town != "" {
+		towns := ix.find(k.town, domain.LevelTown, townNames)
+		if len(towns) == 0 {
+			return unknown(colTown, k.town)
+		}
+		villages = filterRegions(villages, func(v domain.Region) bool {
+			for _, t := range towns {
+				if v.ParentID != nil && *v.ParentID == t.ID {
+					return true
+				}
+			}
+			return false
+		})
+		if len(villages) == 0 {
+			return placeResult{errCol: colVillage, reason: "unknown_region",
+				msg:   fmt.Sprintf("village %q is not in town %q", k.village, k.town),
+				msgZH: fmt.Sprintf("%s「%s」下没有%s「%s」", r.head(colTown), k.town, r.head(colVillage), k.village)}
+		}
+	}
+	if k.county != "" {
+		counties := ix.find(k.county, domain.LevelCounty, countyNames)
+		if len(counties) == 0 {
+			return unknown(colCounty, k.county)
+		}
+		villages = filterRegions(villages, func(v domain.Region) bool {
+			for _, c := range counties {
+				if v.CountyID != nil && *v.CountyID == c.ID {
+					return true
+				}
+			}
+			return false
+		})
+		if len(villages) == 0 {
+			return placeResult{errCol: colVillage, reason: "unknown_region",
+				msg:   fmt.Sprintf("village %q is not in county %q", k.village, k.county),
+				msgZH: fmt.Sprintf("%s「%s」下没有%s「%s」", r.head(colCounty), k.county, r.head(colVillage), k.village)}
+		}
+	}
+	if len(villages) > 1 {
+		return placeResult{errCol: colVillage, reason: "ambiguous_region",
+			msg:   fmt.Sprintf("%d villages are named %q; fill in the town or use the 12-digit village code", len(villages), k.village),
+			msgZH: fmt.Sprintf("有%d个名为「%s」的村，请填写%s或使用12位村级区划代码", len(villages), k.village, columns[colTown].zh)}
+	}
+	v := villages[0]
+	if v.CountyID == nil {
+		return unknown(colVillage, k.village)
+	}
+	res := placeResult{village: &v}
+	if k.group != "" {
+		groups := filterRegions(ix.find(k.group, domain.LevelGroup, groupNames), func(g domain.Region) bool {
+			return g.ParentID != nil && *g.ParentID == v.ID
+		})
+		if len(groups) == 1 {
+			res.group = &groups[0]
+		} else {
+			res.warn = fmt.Sprintf("village group %q is not in the region tree under %s; the household is filed under the village", k.group, v.Name)
+			res.warnZH = fmt.Sprintf("%s「%s」不在%s的行政区划中，该户登记在行政村下", r.head(colGroup), k.group, v.Name)
+		}
+	}
+	return res
+}
+
+func filterRegions(rs []domain.Region, keep func(domain.Region) bool) []domain.Region {
+	var out []domain.Region
+	for _, reg := range rs {
+		if keep(reg) {
+			out = append(out, reg)
+		}
+	}
+	return out
+}
+
+// countyPath cuts a region path down to the county's ("/p/c/county/").
+func countyPath(path string, county uuid.UUID) string {
+	seg := "/" + county.String() + "/"
+	if i := strings.Index(path, seg); i >= 0 {
+		return path[:i+len(seg)]
+	}
+	return path
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package photos
+
+import (
+	"context"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
+	"github.com/fieldvisit/fieldvisit/storage"
+)
+
+// AssessQueued judges the evidence of up to limit queued visits (and of
+// their cadre's neighbouring visits, whose travel speed a new visit
+// changes) and reports how many it judged. A visit whose judgement lost a
+// race with another writer (PostgreSQL failed it to break a deadlock) stays
+// queued for the next pass; the others are judged meanwhile.
+func (s *Service) AssessQueued(ctx context.Context, limit int) (int, error) {
+	queued, err := s.store.EvidenceQueue(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	judged := 0
+	for _, q := range queued {
+		err := s.assessQueued(ctx, q)
+		switch {
+		case err == nil:
+			judged++
+		case domain.IsLostRace(err):
+			s.log.Info("evidence judgement lost a race, the visit stays queued", "visit_id", q.VisitID.String(), "error", err.Error())
+		default:
+			return judged, err
+		}
+	}
+	return judged, nil
+}
+
+func (s *Service) assessQueued(ctx context.Context, q storage.QueuedVisit) error {
+	v, err := s.store.Visit(ctx, q.VisitID)
+	switch {
+	case domain.IsCode(err, domain.CodeNotFound): // never stored (a rolled-back batch queued nothing, but be safe)
+	case err != nil:
+		return err
+	default:
+		if err := s.Assess(ctx, v); err != nil {
+			return err
+		}
+		if !v.Deleted {
+			prev, next, err := s.store.NeighbourVisits(ctx, v.CadreID, v.ID, v.StartedAt)
+			if err != nil {
+				return err
+			}
+			for _, n := range []*domain.Visit{prev, next} {
+				if n != nil {
+					if err := s.Assess(ctx, *n); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return s.store.DoneEvidence(ctx, q)
+}
+
+// Assess recomputes one visit's evidence flags and stores them with the
+// flags the push decided (clock and pairing), which it keeps.
+func (s *Service) Assess(ctx context.Context, v domain.Visit) error {
+	if v.Deleted {
+		return nil
+	}
+	flags, err := s.evidenceFlags(ctx, v)
+	if err != nil {
+		return err
+	}
+	merged := make([]domain.Flag, 0, len(v.Flags)+len(flags))
+	for _, f := range v.Flags {
+		if !evidence.FlagCodes.Has(f.Code) {
+			merged = append(merged, f)
+		}
+	}
+	merged = append(merged, flags...)
+	slices.SortStableFunc(merged, func(a, b domain.Flag) int { return compareStrings(a.Code, b.Code) })
+	_, err = s.store.SetVisitFlags(ctx, v.CountyID, v.ID, v.Version, merged)
+	return err
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// evidenceFlags gathers what the evidence rules need about a visit: the
+// household's home, the cadre's visits before and after, and its photos
+// with where else their bytes were used.
+func (s *Service) evidenceFlags(ctx context.Context, v domain.Visit) ([]domain.Flag, error) {
+	h, err := s.store.HouseholdByID(ctx, v.HouseholdID)
+	if err != nil {
+		return nil, err
+	}
+	prev, next, err := s.store.NeighbourVisits(ctx, v.CadreID, v.ID, v.StartedAt)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, len(v.Photos))
+	hashes := make([]string, len(v.Photos))
+	for i, p := range v.Photos {
+		ids[i], hashes[i] = p.PhotoID, p.SHA256
+	}
+	stored, err := s.store.PhotosByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	links, err := s.store.LinksBySHA256(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	in := evidence.Input{Visit: v, Home: h.Home, Previous: neighbour(prev), Next: neighbour(next)}
+	for _, ref := range v.Photos {
+		pe := evidence.PhotoEvidence{PhotoID: ref.PhotoID, SHA256: ref.SHA256}
+		if ph, ok := stored[ref.PhotoID]; ok && ph.SHA256 == ref.SHA256 {
+			pe.Arrived, pe.TakenAt, pe.GPS = true, ph.TakenAt, ph.ExifGPS
+		}
+		households := map[uuid.UUID]bool{}
+		for _, l := range links {
+			if l.SHA256 == ref.SHA256 && l.VisitID != v.ID && !slices.Contains(pe.OtherVisits, l.VisitID) {
+				pe.OtherVisits = append(pe.OtherVisits, l.VisitID)
+				if l.HouseholdID != v.HouseholdID {
+					households[l.HouseholdID] = true
+				}
+			}
+		}
+		pe.OtherHouseholds = len(households)
+		in.Photos = append(in.Photos, pe)
+	}
+	return evidence.Assess(s.cfg.Evidence, in), nil
+}
+
+func neighbour(v *domain.Visit) *evidence.NeighbourVisit {
+	if v == nil {
+		return nil
+	}
+	return evidence.NeighbourOf(*v)
+}

@@ -1,0 +1,219 @@
+package photoimage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // registered for DecodeConfig and Decode
+	_ "image/png"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/rwcarlsen/goexif/exif"
+	_ "golang.org/x/image/webp"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+// Errors callers map to 4xx answers.
+var (
+	ErrUnsupportedType = errors.New("not a JPEG, PNG or WebP image")
+	ErrTooLarge        = errors.New("image dimensions over the limit")
+	ErrCorrupt         = errors.New("image is corrupt")
+)
+
+// Limits bound what an image may declare before it is decoded: a 50,000 ×
+// 50,000 PNG is a few hundred bytes but ten gigabytes once decoded.
+type Limits struct {
+	MaxPixels int64 // width × height
+	MaxSide   int   // the longer side
+}
+
+// DefaultLimits allow every phone camera in use (a 108-megapixel sensor
+// saves 12,000 × 9,000 only in its special mode; ordinary photos are 12–50
+// MP) while keeping a decode below a few hundred megabytes.
+func DefaultLimits() Limits { return Limits{MaxPixels: 64_000_000, MaxSide: 16_384} }
+
+// Info is what the header of an image says.
+type Info struct {
+	MediaType   string
+	Width       int
+	Height      int
+	Orientation int        // EXIF orientation 1–8; 1 when absent
+	TakenAt     *time.Time // EXIF DateTimeOriginal
+	GPS         *domain.GeoPoint
+	Make        string
+	Model       string
+}
+
+// Inspect reads the type, dimensions and EXIF of an image from r, which
+// need hold only the file's first bytes (EXIF and the frame header sit at
+// the start). size is the whole file's length, used for plausibility.
+func Inspect(r io.Reader, size int64, lim Limits) (Info, error) {
+	head, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return Info{}, err
+	}
+	return InspectHead(head, size, lim)
+}
+
+// InspectHead is Inspect of bytes already in hand (an upload's peeked
+// header), without copying them.
+func InspectHead(head []byte, size int64, lim Limits) (Info, error) {
+	mt, ok := Sniff(head)
+	if !ok {
+		return Info{MediaType: mt}, ErrUnsupportedType
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(head))
+	if err != nil {
+		return Info{MediaType: mt}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if "image/"+format != mt {
+		return Info{MediaType: mt}, fmt.Errorf("%w: header says %s", ErrCorrupt, format)
+	}
+	if err := lim.check(cfg.Width, cfg.Height); err != nil {
+		return Info{MediaType: mt}, err
+	}
+	// A real image needs at least a byte per 5,000 pixels even when flat and
+	// at the worst quality; fewer bytes mean a header with nothing behind it.
+	if size > 0 && int64(cfg.Width)*int64(cfg.Height) > size*5000 {
+		return Info{MediaType: mt}, fmt.Errorf("%w: %d bytes cannot hold %d×%d pixels", ErrCorrupt, size, cfg.Width, cfg.Height)
+	}
+	info := Info{MediaType: mt, Width: cfg.Width, Height: cfg.Height, Orientation: 1}
+	if raw := exifBlock(mt, head); raw != nil && saneExif(raw) {
+		readExif(raw, &info)
+	}
+	return info, nil
+}
+
+func (l Limits) check(w, h int) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("%w: %d×%d pixels", ErrCorrupt, w, h)
+	}
+	if (l.MaxSide > 0 && (w > l.MaxSide || h > l.MaxSide)) || (l.MaxPixels > 0 && int64(w)*int64(h) > l.MaxPixels) {
+		return fmt.Errorf("%w: %d×%d pixels, at most %d pixels and %d per side", ErrTooLarge, w, h, l.MaxPixels, l.MaxSide)
+	}
+	return nil
+}
+
+// exifBlock finds the EXIF bytes of each format: an APP1 "Exif" segment in
+// JPEG, an eXIf chunk in PNG, an EXIF chunk in WebP. It returns nil when
+// there is none within head.
+func exifBlock(mt string, head []byte) []byte {
+	switch mt {
+	case "image/jpeg":
+		p := 2
+		for p+4 <= len(head) && head[p] == 0xFF {
+			marker := head[p+1]
+			if marker == 0xDA || marker == 0xD9 { // start of scan: no more metadata
+				return nil
+			}
+			n := int(binary.BigEndian.Uint16(head[p+2:]))
+			if n < 2 || p+2+n > len(head) {
+				return nil
+			}
+			seg := head[p+4 : p+2+n]
+			if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
+				return seg
+			}
+			p += 2 + n
+		}
+	case "image/png":
+		p := 8
+		for p+12 <= len(head) {
+			n := int(binary.BigEndian.Uint32(head[p:]))
+			typ := string(head[p+4 : p+8])
+			if n < 0 || n > len(head)-p-12 {
+				return nil
+			}
+			if typ == "eXIf" {
+				return head[p+8 : p+8+n]
+			}
+			if typ == "IDAT" || typ == "IEND" {
+				return nil
+			}
+			p += 12 + n
+		}
+	case "image/webp":
+		p := 12
+		for p+8 <= len(head) {
+			n := int(binary.LittleEndian.Uint32(head[p+4:]))
+			if n < 0 || n > len(head)-p-8 {
+				return nil
+			}
+			if string(head[p:p+4]) == "EXIF" {
+				return head[p+8 : p+8+n]
+			}
+			p += 8 + n + n%2
+		}
+	}
+	return nil
+}
+
+// readExif fills what it can; EXIF written by cheap phones is often broken
+// and a broken EXIF never makes the photo itself invalid, so parse errors
+// (and panics inside the parser, which has had them on fuzzed input) only
+// mean "no EXIF".
+func readExif(raw []byte, info *Info) {
+	defer func() { _ = recover() }()
+	x, err := exif.Decode(bytes.NewReader(raw))
+	if x == nil || (err != nil && exif.IsCriticalError(err)) {
+		return
+	}
+	if t, ok := exifTime(x); ok {
+		info.TakenAt = &t
+	}
+	if lat, lon, err := x.LatLong(); err == nil && validPosition(lat, lon) {
+		info.GPS = &domain.GeoPoint{Lat: lat, Lon: lon}
+	}
+	info.Make = exifString(x, exif.Make)
+	info.Model = exifString(x, exif.Model)
+	if tag, err := x.Get(exif.Orientation); err == nil {
+		if o, err := tag.Int(0); err == nil && o >= 1 && o <= 8 {
+			info.Orientation = o
+		}
+	}
+}
+
+// exifTime reads DateTimeOriginal. EXIF stores wall-clock time without a
+// zone; phones in the field are on Beijing time, so that is the zone used
+// (the library's own reading would take the server's zone).
+func exifTime(x *exif.Exif) (time.Time, bool) {
+	s := exifString(x, exif.DateTimeOriginal)
+	if s == "" {
+		s = exifString(x, exif.DateTime)
+	}
+	t, err := time.ParseInLocation("2006:01:02 15:04:05", s, domain.Shanghai)
+	if err != nil || t.Year() < 2000 || t.Year() > 2200 {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+func exifString(x *exif.Exif, name exif.FieldName) string {
+	tag, err := x.Get(name)
+	if err != nil {
+		return ""
+	}
+	s, err := tag.StringVal()
+	if err != nil {
+		return ""
+	}
+	s = strings.TrimSpace(strings.TrimRight(s, "\x00"))
+	if !utf8Clean(s) || len(s) > 100 {
+		return ""
+	}
+	return s
+}
+
+func utf8Clean(s string) bool {
+	return strings.ToValidUTF8(s, "") == s && !strings.ContainsRune(s, 0)
+}
+
+func validPosition(lat, lon float64) bool {
+	return !math.IsNaN(lat) && !math.IsNaN(lon) && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 && (lat != 0 || lon != 0)
+}

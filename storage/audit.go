@@ -54,21 +54,8 @@ func (s *Store) Audit(ctx context.Context, e domain.AuditEntry) error {
 	return translate(appendAudit(s.db.WithContext(ctx), e), "audit entry")
 }
 
-// AuditFilter narrows a reading of the audit log; empty fields match all.
-type AuditFilter struct {
-	WithinPath  string // entries placed in this subtree; "" reads every entry
-	ActorID     *uuid.UUID
-	HouseholdID *uuid.UUID
-	ObjectType  string
-	ObjectID    string
-	Action      string
-	From, To    *time.Time // From ≤ at < To
-	Limit       int
-	Offset      int
-}
-
 // AuditLog lists entries, newest first, with how many match in all.
-func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]domain.AuditRecord, int64, error) {
+func (s *Store) AuditLog(ctx context.Context, f domain.AuditFilter) ([]domain.AuditRecord, int64, error) {
 	q := s.db.WithContext(ctx).Model(&auditRow{})
 	if f.WithinPath != "" {
 		q = q.Where(like("region_path"), likePrefix(f.WithinPath))

@@ -119,20 +119,6 @@ func toPovertyTypeChangeRow(c domain.PovertyTypeChange) povertyTypeChangeRow {
 		EffectiveOn: toSQLDate(c.EffectiveOn), Reason: c.Reason, ChangedBy: nilIfZero(c.ChangedBy), RecordedAt: utc(c.RecordedAt)}
 }
 
-// HouseholdFilter narrows a household listing; Scope is always applied.
-type HouseholdFilter struct {
-	Scope       domain.HouseholdScope
-	Today       domain.Date
-	WithinPath  string // a region subtree chosen by the caller, inside their scope
-	Status      string
-	PovertyType string
-	CadreID     *uuid.UUID // paired now with this cadre
-	Unpaired    bool       // no open pairing now
-	Query       string     // head name or household number contains
-	Limit       int
-	Offset      int
-}
-
 // scopeHouseholds restricts q (over households) to what scope allows.
 func scopeHouseholds(q *gorm.DB, scope domain.HouseholdScope, today domain.Date) *gorm.DB {
 	if scope.Nothing || scope.RegionPath == "" {
@@ -184,7 +170,7 @@ func inRegion(col string, r uuid.UUID) (string, any) {
 }
 
 // Households lists the households the filter selects, by village and head name.
-func (s *Store) Households(ctx context.Context, f HouseholdFilter) ([]domain.Household, int64, error) {
+func (s *Store) Households(ctx context.Context, f domain.HouseholdFilter) ([]domain.Household, int64, error) {
 	q := scopeHouseholds(s.db.WithContext(ctx).Model(&householdRow{}), f.Scope, f.Today)
 	if f.WithinPath != "" {
 		q = q.Where(like("households.region_path"), likePrefix(f.WithinPath))

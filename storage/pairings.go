@@ -49,19 +49,8 @@ func toDomainPairing(r pairingRow) domain.Pairing {
 	return p
 }
 
-// PairingFilter narrows a pairing listing. Pairings are visible when their
-// household lies in WithinPath.
-type PairingFilter struct {
-	WithinPath  string
-	HouseholdID *uuid.UUID
-	CadreID     *uuid.UUID
-	ActiveOn    *domain.Date
-	Limit       int
-	Offset      int
-}
-
 // Pairings lists pairings, newest first.
-func (s *Store) Pairings(ctx context.Context, f PairingFilter) ([]domain.Pairing, int64, error) {
+func (s *Store) Pairings(ctx context.Context, f domain.PairingFilter) ([]domain.Pairing, int64, error) {
 	q := s.db.WithContext(ctx).Model(&pairingRow{}).
 		Joins("JOIN households h ON h.county_id = pairings.county_id AND h.id = pairings.household_id").
 		Where(like("h.region_path"), likePrefix(f.WithinPath))

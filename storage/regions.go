@@ -35,16 +35,6 @@ func toRegionRow(r domain.Region) regionRow {
 		CountyID: r.CountyID, Path: r.Path, IsPoorVillage: r.IsPoorVillage, CreatedAt: time.Now().UTC()}
 }
 
-// RegionFilter narrows a region listing.
-type RegionFilter struct {
-	WithinPath string // only regions in this subtree
-	ParentID   *uuid.UUID
-	Level      string
-	Query      string // name contains
-	Limit      int
-	Offset     int
-}
-
 // CreateRegion inserts a region and records it in the audit log.
 func (s *Store) CreateRegion(ctx context.Context, r domain.Region, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "region", func(tx *gorm.DB) error {
@@ -81,7 +71,7 @@ func (s *Store) RegionByCode(ctx context.Context, code string) (domain.Region, e
 }
 
 // Regions lists regions by filter, ordered by code, with the total count.
-func (s *Store) Regions(ctx context.Context, f RegionFilter) ([]domain.Region, int64, error) {
+func (s *Store) Regions(ctx context.Context, f domain.RegionFilter) ([]domain.Region, int64, error) {
 	q := s.db.WithContext(ctx).Model(&regionRow{})
 	if f.WithinPath != "" {
 		q = q.Where(like("path"), likePrefix(f.WithinPath))

@@ -60,7 +60,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 			if err := db.Gorm.Exec("DELETE FROM audit_log").Error; err == nil {
 				t.Fatal("DELETE on audit_log must fail")
 			}
-			recs, _, err := s.AuditLog(ctx, storage.AuditFilter{ObjectType: "session", Limit: 10})
+			recs, _, err := s.AuditLog(ctx, domain.AuditFilter{ObjectType: "session", Limit: 10})
 			if err != nil || len(recs) != 1 || recs[0].Action != "login" {
 				t.Fatalf("audit log after attempted tampering: %+v %v", recs, err)
 			}
@@ -92,7 +92,7 @@ func TestDriverErrorsBecomeDomainErrors(t *testing.T) {
 				t.Fatalf("dangling parent: got %v", err)
 			}
 			// A failed write leaves no audit line behind: one transaction.
-			recs, _, _ := s.AuditLog(ctx, storage.AuditFilter{Limit: 10})
+			recs, _, _ := s.AuditLog(ctx, domain.AuditFilter{Limit: 10})
 			if len(recs) != 0 {
 				t.Fatalf("audit entries of failed writes: %d", len(recs))
 			}

@@ -49,16 +49,6 @@ func toUserRow(u domain.User, passwordHash string) userRow {
 		PasswordHash: passwordHash, Active: u.Active, CreatedAt: utc(u.CreatedAt), UpdatedAt: utc(u.UpdatedAt)}
 }
 
-// UserFilter narrows a user listing.
-type UserFilter struct {
-	WithinPath string
-	Role       string
-	UnitID     *uuid.UUID
-	Query      string
-	Limit      int
-	Offset     int
-}
-
 // CreateUser inserts a user with a password hash.
 func (s *Store) CreateUser(ctx context.Context, u domain.User, passwordHash string, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
@@ -102,7 +92,7 @@ func (s *Store) UserCredentials(ctx context.Context, username string) (domain.Us
 }
 
 // Users lists users by filter.
-func (s *Store) Users(ctx context.Context, f UserFilter) ([]domain.User, int64, error) {
+func (s *Store) Users(ctx context.Context, f domain.UserFilter) ([]domain.User, int64, error) {
 	q := s.db.WithContext(ctx).Model(&userRow{})
 	if f.WithinPath != "" {
 		q = q.Where(like("region_path"), likePrefix(f.WithinPath))

@@ -156,21 +156,8 @@ func (s *Store) SaveVisit(ctx context.Context, v domain.Visit, expectedVersion i
 	})
 }
 
-// VisitFilter narrows a visit listing; Scope is always applied through the
-// visit's household.
-type VisitFilter struct {
-	Scope          domain.HouseholdScope
-	Today          domain.Date
-	HouseholdID    *uuid.UUID
-	CadreID        *uuid.UUID
-	OnlyCadreID    *uuid.UUID // a cadre reads only their own visits
-	IncludeDeleted bool
-	Query          string // notes (民情日记) contain this text, literally
-	Limit, Offset  int
-}
-
 // Visits lists visits, newest first by server arrival (never by device time).
-func (s *Store) Visits(ctx context.Context, f VisitFilter) ([]domain.Visit, int64, error) {
+func (s *Store) Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visit, int64, error) {
 	q := s.db.WithContext(ctx).Model(&visitRow{}).Where("EXISTS (?)",
 		scopeHouseholds(s.db.Model(&householdRow{}).Select("1").Where("households.county_id = visits.county_id AND households.id = visits.household_id"),
 			scopeWithoutPairing(f.Scope, f.OnlyCadreID), f.Today))

@@ -39,7 +39,7 @@ type Store interface {
 	MembersOf(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.Member, error)
 	PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Pairing, error)
 	HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
-	Visits(ctx context.Context, f storage.VisitFilter) ([]domain.Visit, int64, error)
+	Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visit, int64, error)
 	Conflicts(ctx context.Context, f storage.ConflictFilter) ([]storage.Conflict, int64, error)
 	DeleteExpiredKeys(ctx context.Context, now time.Time) (int64, error)
 }

@@ -24,7 +24,7 @@ type VisitQuery struct {
 // Visits lists visits the caller may read: a cadre their own; supervisors
 // and admins those to households in their subtree.
 func (s *Service) Visits(ctx context.Context, p domain.Principal, q VisitQuery) ([]domain.Visit, int64, error) {
-	f := storage.VisitFilter{Scope: p.HouseholdScope(), Today: domain.DateOf(s.now()), HouseholdID: q.HouseholdID, CadreID: q.CadreID,
+	f := domain.VisitFilter{Scope: p.HouseholdScope(), Today: domain.DateOf(s.now()), HouseholdID: q.HouseholdID, CadreID: q.CadreID,
 		IncludeDeleted: q.IncludeDeleted, Query: q.Query, Limit: q.Limit, Offset: q.Offset}
 	if p.Role == domain.RoleCadre {
 		id := p.UserID

@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // initCmd bootstraps an empty database: the top region (usually a province)
@@ -46,7 +45,7 @@ func initCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	defer app.Close()
-	if users, _, err := app.Store.Users(ctx, storage.UserFilter{Limit: 1}); err != nil {
+	if users, _, err := app.Store.Users(ctx, domain.UserFilter{Limit: 1}); err != nil {
 		return err
 	} else if len(users) > 0 {
 		return errors.New("the database already has users; init only bootstraps an empty one")

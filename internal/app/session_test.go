@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldvisit/fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 type tokens struct {
@@ -240,7 +240,7 @@ func TestForwardedAddressesAreTrustedOnlyFromProxies(t *testing.T) {
 			"X-Forwarded-For": forged, "X-Real-IP": forged}, body)
 	}
 	failedFrom := func(e *testEnv) map[string]int {
-		entries, _, err := e.app.Store.AuditLog(context.Background(), storage.AuditFilter{ObjectType: "session", Limit: 1000})
+		entries, _, err := e.app.Store.AuditLog(context.Background(), domain.AuditFilter{ObjectType: "session", Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

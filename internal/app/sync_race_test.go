@@ -390,7 +390,7 @@ func TestEvidenceJobAndPushesShareHouseholds(t *testing.T) {
 	if n := e.count(t, "evidence_queue"); n != 0 {
 		t.Errorf("%d visits still queued after the job caught up", n)
 	}
-	all, _, err := e.app.Store.Visits(ctx, storage.VisitFilter{Scope: e.admin.HouseholdScope(), Limit: 10 * visits})
+	all, _, err := e.app.Store.Visits(ctx, domain.VisitFilter{Scope: e.admin.HouseholdScope(), Limit: 10 * visits})
 	if err != nil {
 		t.Fatal(err)
 	}

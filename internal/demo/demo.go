@@ -150,7 +150,7 @@ func Seed(ctx context.Context, store *storage.Store, opt Options) (Summary, erro
 	if marker != "" {
 		return storedSummary(ctx, store)
 	}
-	_, regions, err := store.Regions(ctx, storage.RegionFilter{Limit: 1})
+	_, regions, err := store.Regions(ctx, domain.RegionFilter{Limit: 1})
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: look for existing data: %w", err)
 	}

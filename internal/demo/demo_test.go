@@ -268,11 +268,11 @@ func TestSeed(t *testing.T) {
 			// Registered, relapsed and exited households have exactly one open
 			// pairing today, with a cadre whose region contains them; others none.
 			for _, s := range domain.Statuses.Codes() {
-				_, unpaired, err := store.Households(ctx, storage.HouseholdFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Status: s, Unpaired: true, Limit: 1})
+				_, unpaired, err := store.Households(ctx, domain.HouseholdFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Status: s, Unpaired: true, Limit: 1})
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, all, err := store.Households(ctx, storage.HouseholdFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Status: s, Limit: 1})
+				_, all, err := store.Households(ctx, domain.HouseholdFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Status: s, Limit: 1})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -301,7 +301,7 @@ func TestSeed(t *testing.T) {
 				t.Fatal(err)
 			}
 			pr := domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath}
-			mine, n, err := store.Households(ctx, storage.HouseholdFilter{Scope: pr.HouseholdScope(), Today: today, Limit: 100})
+			mine, n, err := store.Households(ctx, domain.HouseholdFilter{Scope: pr.HouseholdScope(), Today: today, Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -50,7 +50,7 @@ func (f *fakeSink) PutPhoto(ctx context.Context, cadre domain.Principal, photoID
 
 func allVisits(t *testing.T, store *storage.Store) []domain.Visit {
 	t.Helper()
-	vs, _, err := store.Visits(context.Background(), storage.VisitFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Limit: 1_000_000})
+	vs, _, err := store.Visits(context.Background(), domain.VisitFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Limit: 1_000_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func allVisits(t *testing.T, store *storage.Store) []domain.Visit {
 
 func allPairings(t *testing.T, store *storage.Store) map[[2]uuid.UUID][]domain.Pairing {
 	t.Helper()
-	ps, _, err := store.Pairings(context.Background(), storage.PairingFilter{WithinPath: "/", Limit: 1_000_000})
+	ps, _, err := store.Pairings(context.Background(), domain.PairingFilter{WithinPath: "/", Limit: 1_000_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,7 @@ func TestVisitFrequency(t *testing.T) {
 		q := int(v.StartedAt.Sub(first.Start()).Hours()/24) / 92
 		perQuarter[k][min(q, 3)]++
 	}
-	hs, _, err := store.Households(ctx, storage.HouseholdFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Limit: 100000})
+	hs, _, err := store.Households(ctx, domain.HouseholdFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Limit: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func (e *env) rowCounts(t *testing.T) map[string]int64 {
 
 func (e *env) households(t *testing.T) map[string]domain.Household {
 	t.Helper()
-	hs, _, err := e.store.Households(context.Background(), storage.HouseholdFilter{Scope: e.admin.HouseholdScope(), Today: today, Limit: 1000})
+	hs, _, err := e.store.Households(context.Background(), domain.HouseholdFilter{Scope: e.admin.HouseholdScope(), Today: today, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ var cases = []struct {
 		if zq.DisplayName != "赵强" || zq.Rank != domain.RankStaff {
 			t.Errorf("new cadre 赵强: %+v", zq)
 		}
-		ps, _, err := e.store.Pairings(context.Background(), storage.PairingFilter{WithinPath: e.admin.RegionPath, Limit: 100})
+		ps, _, err := e.store.Pairings(context.Background(), domain.PairingFilter{WithinPath: e.admin.RegionPath, Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,7 +343,7 @@ var cases = []struct {
 		if _, ok := starts[hs["郑和平"].ID]; ok {
 			t.Error("郑和平 has no cadre in the file but was paired")
 		}
-		log, _, err := e.store.AuditLog(context.Background(), storage.AuditFilter{WithinPath: e.admin.RegionPath, ObjectType: "households", ObjectID: rep.ImportID.String(), Limit: 10})
+		log, _, err := e.store.AuditLog(context.Background(), domain.AuditFilter{WithinPath: e.admin.RegionPath, ObjectType: "households", ObjectID: rep.ImportID.String(), Limit: 10})
 		if err != nil || len(log) != 1 || log[0].Action != "import" {
 			t.Fatalf("audit entry: %+v, %v", log, err)
 		}
@@ -361,7 +361,7 @@ var cases = []struct {
 			t.Errorf("format %s sheet %q, want xlsx 户信息", rep.Format, rep.Sheet)
 		}
 		hs := e.households(t)
-		ps, _, _ := e.store.Pairings(context.Background(), storage.PairingFilter{WithinPath: e.admin.RegionPath, HouseholdID: ptr(hs["王建国"].ID), Limit: 10})
+		ps, _, _ := e.store.Pairings(context.Background(), domain.PairingFilter{WithinPath: e.admin.RegionPath, HouseholdID: ptr(hs["王建国"].ID), Limit: 10})
 		if len(ps) != 1 || ps[0].StartOn.String() != "2016-03-01" {
 			t.Errorf("pairing start from an Excel date: %+v", ps)
 		}
@@ -541,7 +541,7 @@ var cases = []struct {
 		if ms := e.members(t, h); len(ms) != 1 || ms[0].Name != evil {
 			t.Errorf("member: %+v", ms)
 		}
-		users, _, err := e.store.Users(context.Background(), storage.UserFilter{Query: "DELETE", Limit: 10})
+		users, _, err := e.store.Users(context.Background(), domain.UserFilter{Query: "DELETE", Limit: 10})
 		if err != nil || len(users) != 1 || users[0].DisplayName != `李明"; DELETE FROM users; --` {
 			t.Errorf("cadre stored verbatim: %+v %v", users, err)
 		}
@@ -732,7 +732,7 @@ var cases = []struct {
 		rep = e.run(t, writeCSV(t, sampleHeader, [][]string{r}))
 		noErrors(t, rep)
 		wantCounts(t, "cadres", rep.Cadres, importer.Counts{Unchanged: 1})
-		ps, _, _ := e.store.Pairings(context.Background(), storage.PairingFilter{WithinPath: e.admin.RegionPath, Limit: 10})
+		ps, _, _ := e.store.Pairings(context.Background(), domain.PairingFilter{WithinPath: e.admin.RegionPath, Limit: 10})
 		if len(ps) != 1 || ps[0].CadreID != w2.ID {
 			t.Errorf("pairing: %+v", ps)
 		}

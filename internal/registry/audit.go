@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // AuditQuery narrows a reading of the audit log.
@@ -25,7 +24,7 @@ func (s *Service) AuditLog(ctx context.Context, p domain.Principal, q AuditQuery
 	if err := requireAdmin(p); err != nil {
 		return nil, 0, err
 	}
-	f := storage.AuditFilter{ActorID: q.UserID, HouseholdID: q.HouseholdID, Action: q.Action, Limit: pg.Limit, Offset: pg.Offset}
+	f := domain.AuditFilter{ActorID: q.UserID, HouseholdID: q.HouseholdID, Action: q.Action, Limit: pg.Limit, Offset: pg.Offset}
 	if strings.Count(p.RegionPath, "/") > 2 {
 		f.WithinPath = p.RegionPath
 	}

@@ -31,7 +31,7 @@ func (s *Service) Households(ctx context.Context, p domain.Principal, q Househol
 	if err := fe.Err(); err != nil {
 		return nil, 0, err
 	}
-	f := storage.HouseholdFilter{Scope: p.HouseholdScope(), Today: s.today(), Status: q.Status, PovertyType: q.PovertyType,
+	f := domain.HouseholdFilter{Scope: p.HouseholdScope(), Today: s.today(), Status: q.Status, PovertyType: q.PovertyType,
 		CadreID: q.CadreID, Unpaired: q.Unpaired, Query: q.Query, Limit: pg.Limit, Offset: pg.Offset}
 	if q.RegionID != nil {
 		r, err := s.visibleRegion(ctx, p, *q.RegionID)

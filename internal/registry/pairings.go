@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // PairingQuery filters a pairing listing.
@@ -19,7 +18,7 @@ type PairingQuery struct {
 // Pairings lists pairings of households in the caller's subtree. A cadre
 // sees only their own pairings.
 func (s *Service) Pairings(ctx context.Context, p domain.Principal, q PairingQuery, pg Page) ([]domain.Pairing, int64, error) {
-	f := storage.PairingFilter{WithinPath: p.RegionPath, HouseholdID: q.HouseholdID, CadreID: q.CadreID, ActiveOn: q.ActiveOn, Limit: pg.Limit, Offset: pg.Offset}
+	f := domain.PairingFilter{WithinPath: p.RegionPath, HouseholdID: q.HouseholdID, CadreID: q.CadreID, ActiveOn: q.ActiveOn, Limit: pg.Limit, Offset: pg.Offset}
 	switch p.Role {
 	case domain.RoleCadre:
 		id := p.UserID

@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // RegionQuery filters a region listing.
@@ -21,7 +20,7 @@ func (s *Service) Regions(ctx context.Context, p domain.Principal, q RegionQuery
 	if q.Level != "" && !domain.RegionLevels.Has(q.Level) {
 		return nil, 0, domain.Invalid(domain.FieldError{Field: "level", Reason: "invalid_enum", Message: "unknown region level", MessageZH: "行政级别无效"})
 	}
-	return s.store.Regions(ctx, storage.RegionFilter{WithinPath: p.RegionScope(), ParentID: q.ParentID, Level: q.Level, Query: q.Query, Limit: pg.Limit, Offset: pg.Offset})
+	return s.store.Regions(ctx, domain.RegionFilter{WithinPath: p.RegionScope(), ParentID: q.ParentID, Level: q.Level, Query: q.Query, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 // Region returns a region in the caller's subtree.

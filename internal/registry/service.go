@@ -16,10 +16,10 @@ type Store interface {
 	Region(ctx context.Context, id uuid.UUID) (domain.Region, error)
 	RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error)
 	RegionByCode(ctx context.Context, code string) (domain.Region, error)
-	Regions(ctx context.Context, f storage.RegionFilter) ([]domain.Region, int64, error)
+	Regions(ctx context.Context, f domain.RegionFilter) ([]domain.Region, int64, error)
 	UpdateRegion(ctx context.Context, r domain.Region, audit domain.AuditEntry) error
 
-	Households(ctx context.Context, f storage.HouseholdFilter) ([]domain.Household, int64, error)
+	Households(ctx context.Context, f domain.HouseholdFilter) ([]domain.Household, int64, error)
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
 	CreateHousehold(ctx context.Context, n storage.NewHousehold) error
 	UpdateHousehold(ctx context.Context, h domain.Household, expectedVersion int64, audit domain.AuditEntry) (domain.Household, error)
@@ -40,11 +40,11 @@ type Store interface {
 
 	CreateUser(ctx context.Context, u domain.User, passwordHash string, audit domain.AuditEntry) error
 	User(ctx context.Context, id uuid.UUID) (domain.User, error)
-	Users(ctx context.Context, f storage.UserFilter) ([]domain.User, int64, error)
+	Users(ctx context.Context, f domain.UserFilter) ([]domain.User, int64, error)
 	UpdateUser(ctx context.Context, u domain.User, audit domain.AuditEntry) error
 	SetPassword(ctx context.Context, id uuid.UUID, hash string, audit domain.AuditEntry) error
 
-	Pairings(ctx context.Context, f storage.PairingFilter) ([]domain.Pairing, int64, error)
+	Pairings(ctx context.Context, f domain.PairingFilter) ([]domain.Pairing, int64, error)
 	Pairing(ctx context.Context, withinPath string, id uuid.UUID) (domain.Pairing, error)
 	OpenPairings(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Pairing, error)
 	Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairing, audit domain.AuditEntry) error
@@ -54,7 +54,7 @@ type Store interface {
 	RevokeDevice(ctx context.Context, userID, id uuid.UUID, audit domain.AuditEntry) error
 
 	Audit(ctx context.Context, e domain.AuditEntry) error
-	AuditLog(ctx context.Context, f storage.AuditFilter) ([]domain.AuditRecord, int64, error)
+	AuditLog(ctx context.Context, f domain.AuditFilter) ([]domain.AuditRecord, int64, error)
 }
 
 // PasswordHasher hashes new passwords (auth.Hasher).

@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // mayManageUser says whether the caller may create or change a user of role
@@ -40,7 +39,7 @@ func (s *Service) Users(ctx context.Context, p domain.Principal, q UserQuery, pg
 	if q.Role != "" && !domain.Roles.Has(q.Role) {
 		return nil, 0, domain.Invalid(domain.FieldError{Field: "role", Reason: "invalid_enum", Message: "unknown role", MessageZH: "角色无效"})
 	}
-	return s.store.Users(ctx, storage.UserFilter{WithinPath: p.RegionPath, Role: q.Role, UnitID: q.UnitID, Query: q.Query, Limit: pg.Limit, Offset: pg.Offset})
+	return s.store.Users(ctx, domain.UserFilter{WithinPath: p.RegionPath, Role: q.Role, UnitID: q.UnitID, Query: q.Query, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 // User returns a user: oneself, or anyone in a manager's subtree.

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -450,11 +453,22 @@ func testStore(t *testing.T, s Store) {
 	})
 }
 
-// TestS3Unavailable points an S3 store at a port nobody listens on: every
-// operation must say ErrUnavailable (so the API can answer 503), quickly.
+// TestS3Unavailable points an S3 store at a server that is there but
+// failing (503 SlowDown to every request): every operation must say
+// ErrUnavailable (so the API can answer 503), and give up after its one
+// retry rather than keep a phone's upload waiting through minio-go's
+// backoff — counted in requests, not in seconds.
 func TestS3Unavailable(t *testing.T) {
+	var attempts atomic.Int64
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>down</Message></Error>`)
+	}))
+	defer down.Close()
 	cfg := S3Config{
-		Endpoint:   fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)),
+		Endpoint:   strings.TrimPrefix(down.URL, "http://"),
 		AccessKey:  "nobody",
 		SecretKey:  "nothing-here",
 		Bucket:     "fv-down",
@@ -470,21 +484,26 @@ func TestS3Unavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	errs := map[string]error{"Ping": s.Ping(ctx)}
-	_, errs["Put"] = s.Put(ctx, "k", strings.NewReader("data"), 4, "")
-	_, errs["Put unknown size"] = s.Put(ctx, "k", strings.NewReader("data"), -1, "")
-	_, errs["Get"] = s.Get(ctx, "k")
-	_, errs["GetRange"] = s.GetRange(ctx, "k", 1, 2)
-	_, errs["Stat"] = s.Stat(ctx, "k")
-	errs["Delete"] = s.Delete(ctx, "k")
-	for op, err := range errs {
-		if !errors.Is(err, ErrUnavailable) {
-			t.Errorf("%s: %v, want ErrUnavailable", op, err)
-		}
+	ops := []struct {
+		name string
+		do   func() error
+	}{
+		{"Ping", func() error { return s.Ping(ctx) }},
+		{"Put", func() error { _, err := s.Put(ctx, "k", strings.NewReader("data"), 4, ""); return err }},
+		{"Put unknown size", func() error { _, err := s.Put(ctx, "k", strings.NewReader("data"), -1, ""); return err }},
+		{"Get", func() error { _, err := s.Get(ctx, "k"); return err }},
+		{"GetRange", func() error { _, err := s.GetRange(ctx, "k", 1, 2); return err }},
+		{"Stat", func() error { _, err := s.Stat(ctx, "k"); return err }},
+		{"Delete", func() error { return s.Delete(ctx, "k") }},
 	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("failing took %v; want fast failure with MaxRetries 1", d)
+	for _, op := range ops {
+		before := attempts.Load()
+		if err := op.do(); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s: %v, want ErrUnavailable", op.name, err)
+		}
+		if n := attempts.Load() - before; n > 2 {
+			t.Errorf("%s: %d requests, want at most 2 (MaxRetries 1)", op.name, n)
+		}
 	}
 }
 

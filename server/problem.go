@@ -91,14 +91,13 @@ func problemOf(c *gin.Context, err error) Problem {
 		c.Header("Connection", "close")
 	}
 	var de *domain.Error
-	if !errors.As(err, &de) {
+	if !errors.As(err, &de) || kinds[de.Code] == (problemKind{}) {
+		// A foreign error, or a code the table does not know: a bug either
+		// way, logged, and answered without its text.
 		loggerOf(c).ErrorContext(c.Request.Context(), "unhandled error", "error", err.Error(), "request_id", requestID(c), "path", c.FullPath())
 		de = &domain.Error{Code: domain.CodeInternal, Message: "an unexpected error occurred", MessageZH: "服务器出现意外错误，请稍后重试或联系管理员"}
 	}
-	k, ok := kinds[de.Code]
-	if !ok {
-		k = kinds[domain.CodeInternal]
-	}
+	k := kinds[de.Code]
 	if (de.Code == domain.CodeUnavailable || de.Code == domain.CodeInternal) && c.Request.Context().Err() == nil {
 		loggerOf(c).WarnContext(c.Request.Context(), "request failed", "code", string(de.Code), "error", de.Error(), "request_id", requestID(c))
 	}

@@ -80,8 +80,7 @@ func writeErrorWith(c *gin.Context, err error, name string, value any) {
 	_ = json.Unmarshal(b, &members)
 	members[name], _ = json.Marshal(value)
 	b, _ = json.Marshal(members)
-	c.Abort()
-	c.Data(p.Status, "application/problem+json", b)
+	sendProblem(c, p.Status, b)
 }
 
 // problemOf is the problem err is answered with, its headers set.
@@ -115,8 +114,19 @@ func problemOf(c *gin.Context, err error) Problem {
 
 func writeProblem(c *gin.Context, p Problem) {
 	b, _ := json.Marshal(p)
+	sendProblem(c, p.Status, b)
+}
+
+// sendProblem answers a problem body, or only its status and headers to a
+// HEAD request, which gets no body.
+func sendProblem(c *gin.Context, status int, body []byte) {
 	c.Abort()
-	c.Data(p.Status, "application/problem+json", b)
+	if c.Request.Method == http.MethodHead {
+		c.Header("Content-Type", "application/problem+json")
+		c.Status(status)
+		return
+	}
+	c.Data(status, "application/problem+json", body)
 }
 
 // malformed builds a 400 for bodies that are not JSON of the expected shape.

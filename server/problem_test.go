@@ -82,3 +82,16 @@ func TestProblemMapping(t *testing.T) {
 		})
 	}
 }
+
+// TestProblemToHEADHasNoBody: a HEAD request's error is its status and
+// headers only (RFC 9110 §9.3.2).
+func TestProblemToHEADHasNoBody(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HEAD("/x", func(c *gin.Context) { writeError(c, domain.NotFound("upload")) })
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("HEAD", "/x", nil))
+	if rec.Code != http.StatusNotFound || rec.Body.Len() != 0 || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("HEAD: %d, %d body bytes, %q", rec.Code, rec.Body.Len(), rec.Header().Get("Content-Type"))
+	}
+}

@@ -4,74 +4,44 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // TestObjectAccessAcrossVillages is the BOLA matrix: a supervisor of village
 // B, and a cadre of village B, get 404 for every object route that names an
 // object of village A — reads and writes alike — and nothing is written.
+// TestEveryObjectRouteIsInTheMatrix keeps the matrix complete.
 func TestObjectAccessAcrossVillages(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
-		hA := e.householdA.Household
-		mA := e.householdA.Members[0]
-		hPath := "/api/v1/households/" + hA.ID.String()
-		mPath := hPath + "/members/" + mA.ID.String()
-		visitA, photoA := uuid.New(), uuid.New()
-		img := testJPEG(t, 7, time.Now(), nil)
-		tokA := e.login(t, "cadre-a")
-		if r := e.putPhoto(t, tokA, photoA, img, sha256Hex(img), "image/jpeg", ""); r.Status != http.StatusCreated {
-			t.Fatalf("upload: %d %s", r.Status, r.Body)
-		}
-		v := visitChange(visitA, hA.ID, "甲村走访", 34.7)
-		v["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": photoA, "sha256": sha256Hex(img)}}
-		e.push(t, tokA, "bola-visit", batch("phone-a", time.Now(), v)).pushResult(t)
-		routes := []struct {
-			method, path string
-			body         any
-		}{
-			{"GET", "/api/v1/regions/" + e.villageA.ID.String(), nil},
-			{"PATCH", "/api/v1/regions/" + e.villageA.ID.String(), map[string]any{"name": "改名"}},
-			{"GET", hPath, nil},
-			{"PATCH", hPath, map[string]any{"version": 1, "phone": "13800000000"}},
-			{"POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2025-06-30"}},
-			{"GET", hPath + "/members", nil},
-			{"POST", hPath + "/members", map[string]any{"name": "新成员", "relation": "child"}},
-			{"GET", mPath, nil},
-			{"PATCH", mPath, map[string]any{"version": 1, "phone": "13800000000"}},
-			{"DELETE", mPath, nil},
-			{"GET", "/api/v1/pairings/" + e.pairingA.ID.String(), nil},
-			{"POST", "/api/v1/pairings/" + e.pairingA.ID.String() + "/end", map[string]any{"reason": "调整", "new_cadre_id": e.cadreB.ID}},
-			{"GET", "/api/v1/users/" + e.cadreA.ID.String(), nil},
-			{"PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"display_name": "改名"}},
-			{"PUT", "/api/v1/users/" + e.cadreA.ID.String() + "/password", map[string]any{"password": "another-long-password"}},
-			{"GET", "/api/v1/users/" + e.cadreA.ID.String() + "/devices", nil},
-			{"POST", "/api/v1/users/" + e.cadreA.ID.String() + "/devices/" + uuid.NewString() + "/revoke", nil},
-			{"GET", "/api/v1/units/" + e.unitA.String(), nil},
-			{"GET", "/api/v1/visits/" + visitA.String(), nil},
-			{"GET", "/api/v1/photos/" + photoA.String(), nil},
-			{"GET", "/api/v1/photos/" + photoA.String() + "/content", nil},
-			{"GET", "/api/v1/photos/" + photoA.String() + "/thumbnail", nil},
-			{"POST", "/api/v1/units/" + e.unitA.String() + "/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"}},
-		}
+		routes := e.objectRoutesOfVillageA(t)
 		for _, who := range []string{"supervisor-b", "cadre-b"} {
 			token := e.login(t, who)
 			before := e.counts(t)
 			for _, rt := range routes {
 				t.Run(who+" "+rt.method+" "+rt.path, func(t *testing.T) {
-					r := e.do(t, rt.method, rt.path, token, rt.body)
-					if r.Status != http.StatusNotFound {
-						t.Fatalf("want 404, got %d: %s", r.Status, r.Body)
+					r := e.rawRequest(t, rt.method, rt.path, token, rt.header, rt.body)
+					want := http.StatusNotFound
+					if rt.rolesOnly && who == "cadre-b" {
+						want = http.StatusForbidden // the role may act on no such object, wherever it is
 					}
-					r.problem(t)
+					if r.Status != want {
+						t.Fatalf("want %d, got %d: %s", want, r.Status, r.Body)
+					}
+					if rt.method != "HEAD" {
+						r.problem(t)
+					}
 				})
 			}
 			sameCounts(t, before, e.counts(t))
@@ -90,6 +60,7 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 		}
 		// The owner of the objects still reaches them: the 404s above come
 		// from the scope check, not from broken routes.
+		hPath := "/api/v1/households/" + e.householdA.Household.ID.String()
 		tok := e.login(t, "supervisor-a")
 		if r := e.do(t, "GET", hPath, tok, nil); r.Status != http.StatusOK {
 			t.Fatalf("supervisor of village A: want 200, got %d %s", r.Status, r.Body)
@@ -98,6 +69,136 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 			t.Fatalf("paired cadre: want 200, got %d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// objectRoute is one row of the BOLA matrix: a request naming an object
+// of village A, and the route (as the router spells it) it exercises.
+type objectRoute struct {
+	method, route, path string
+	header              map[string]string
+	body                []byte
+	rolesOnly           bool // managers' work: a cadre is refused by role (403) before any object is looked up
+}
+
+// objectRoutesOfVillageA creates one object of each kind in village A (a
+// visit with a photo, a resumable upload, a conflict) and returns a
+// request on every object route that names one of them.
+func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
+	t.Helper()
+	hA := e.householdA.Household
+	mA := e.householdA.Members[0]
+	hPath := "/api/v1/households/" + hA.ID.String()
+	mPath := hPath + "/members/" + mA.ID.String()
+	visitA, photoA := uuid.New(), uuid.New()
+	img := testJPEG(t, 7, time.Now(), nil)
+	tokA := e.login(t, "cadre-a")
+	if r := e.putPhoto(t, tokA, photoA, img, sha256Hex(img), "image/jpeg", ""); r.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	v := visitChange(visitA, hA.ID, "甲村走访", 34.7)
+	v["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": photoA, "sha256": sha256Hex(img)}}
+	e.push(t, tokA, "bola-visit", batch("phone-a", time.Now(), v)).pushResult(t)
+	other := testJPEG(t, 8, time.Now(), nil)
+	var up wire.Upload
+	e.do(t, "POST", "/api/v1/photo-uploads", tokA, wire.StartUpload{PhotoID: uuid.New(), SHA256: sha256Hex(other), Size: int64(len(other)),
+		ContentType: "image/jpeg", Method: "chunked"}).json(t, &up)
+	// A conflict in village A: the office edits, the phone overwrites.
+	if r := e.do(t, "PATCH", hPath, e.login(t, "supervisor-a"), map[string]any{"version": 1, "income_notes": "办公室"}); r.Status != http.StatusOK {
+		t.Fatalf("office edit: %d", r.Status)
+	}
+	res := e.push(t, tokA, "bola-conflict", batch("phone-a", time.Now(), map[string]any{"entity": "household", "op": "update", "id": hA.ID,
+		"base_version": 1, "data": map[string]any{"income_notes": "手机"}, "base": map[string]any{"income_notes": ""}})).pushResult(t)
+	if len(res.Results[0].ConflictIDs) != 1 {
+		t.Fatalf("no conflict to resolve: %+v", res.Results[0])
+	}
+	conflictA := res.Results[0].ConflictIDs[0].String()
+	js := func(v any) []byte {
+		b, _ := json.Marshal(v)
+		return b
+	}
+	jsonHeader := map[string]string{"Content-Type": "application/json"}
+	row := func(method, route, path string, body any) objectRoute {
+		if body == nil {
+			return objectRoute{method: method, route: route, path: path}
+		}
+		return objectRoute{method: method, route: route, path: path, header: jsonHeader, body: js(body)}
+	}
+	village, user, unit := e.villageA.ID.String(), e.cadreA.ID.String(), e.unitA.String()
+	pairing, photo, upload := e.pairingA.ID.String(), photoA.String(), up.ID.String()
+	return []objectRoute{
+		row("GET", "/api/v1/regions/:id", "/api/v1/regions/"+village, nil),
+		row("PATCH", "/api/v1/regions/:id", "/api/v1/regions/"+village, map[string]any{"name": "改名"}),
+		row("GET", "/api/v1/regions/:id/rule-profile", "/api/v1/regions/"+village+"/rule-profile", nil),
+		row("GET", "/api/v1/households/:id", hPath, nil),
+		row("PATCH", "/api/v1/households/:id", hPath, map[string]any{"version": 2, "phone": "13800000000"}),
+		row("POST", "/api/v1/households/:id/status", hPath+"/status", map[string]any{"version": 2, "status": "exited", "exit_year": 2025, "effective_on": "2025-06-30"}),
+		row("GET", "/api/v1/households/:id/compliance", hPath+"/compliance", nil),
+		row("GET", "/api/v1/households/:id/members", hPath+"/members", nil),
+		row("POST", "/api/v1/households/:id/members", hPath+"/members", map[string]any{"name": "新成员", "relation": "child"}),
+		row("GET", "/api/v1/households/:id/members/:member_id", mPath, nil),
+		row("PATCH", "/api/v1/households/:id/members/:member_id", mPath, map[string]any{"version": 1, "phone": "13800000000"}),
+		row("DELETE", "/api/v1/households/:id/members/:member_id", mPath, nil),
+		row("GET", "/api/v1/pairings/:id", "/api/v1/pairings/"+pairing, nil),
+		row("POST", "/api/v1/pairings/:id/end", "/api/v1/pairings/"+pairing+"/end", map[string]any{"reason": "调整", "new_cadre_id": e.cadreB.ID}),
+		row("GET", "/api/v1/users/:id", "/api/v1/users/"+user, nil),
+		row("PATCH", "/api/v1/users/:id", "/api/v1/users/"+user, map[string]any{"display_name": "改名"}),
+		row("PUT", "/api/v1/users/:id/password", "/api/v1/users/"+user+"/password", map[string]any{"password": "another-long-password"}),
+		row("GET", "/api/v1/users/:id/devices", "/api/v1/users/"+user+"/devices", nil),
+		row("POST", "/api/v1/users/:id/devices/:device_id/revoke", "/api/v1/users/"+user+"/devices/"+uuid.NewString()+"/revoke", nil),
+		row("GET", "/api/v1/units/:id", "/api/v1/units/"+unit, nil),
+		row("POST", "/api/v1/units/:id/assignments", "/api/v1/units/"+unit+"/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"}),
+		row("GET", "/api/v1/visits/:id", "/api/v1/visits/"+visitA.String(), nil),
+		managers(row("POST", "/api/v1/conflicts/:id/resolve", "/api/v1/conflicts/"+conflictA+"/resolve", map[string]any{"resolution": "restore_lost"})),
+		row("GET", "/api/v1/photos/:id", "/api/v1/photos/"+photo, nil),
+		row("GET", "/api/v1/photos/:id/content", "/api/v1/photos/"+photo+"/content", nil),
+		row("GET", "/api/v1/photos/:id/thumbnail", "/api/v1/photos/"+photo+"/thumbnail", nil),
+		{method: "PUT", route: "/api/v1/photos/:id", path: "/api/v1/photos/" + photo, body: other,
+			header: map[string]string{"Content-Type": "image/jpeg", "X-Content-SHA256": sha256Hex(other)}},
+		row("GET", "/api/v1/photo-uploads/:id", "/api/v1/photo-uploads/"+upload, nil),
+		row("HEAD", "/api/v1/photo-uploads/:id", "/api/v1/photo-uploads/"+upload, nil),
+		{method: "PATCH", route: "/api/v1/photo-uploads/:id", path: "/api/v1/photo-uploads/" + upload, body: other[:100],
+			header: map[string]string{"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}},
+		row("POST", "/api/v1/photo-uploads/:id/complete", "/api/v1/photo-uploads/"+upload+"/complete", nil),
+	}
+}
+
+func managers(r objectRoute) objectRoute {
+	r.rolesOnly = true
+	return r
+}
+
+// routesWithoutObjects are the routes with a path parameter that name no
+// object of a region, each with why it is not in the BOLA matrix.
+var routesWithoutObjects = map[string]string{
+	"GET /docs/*asset":                     "static files of the API docs page",
+	"HEAD /docs/*asset":                    "static files of the API docs page",
+	"GET /api/v1/rule-profiles/:code":      "rule profiles are shared configuration, readable by every signed-in user",
+	"PUT /api/v1/rule-profiles/:code":      "admins only (TestRuleProfileAdmin); profiles belong to no region",
+	"PUT /api/v1/regions/:id/rule-profile": "admins only (TestRuleProfileAdmin): no supervisor or cadre passes the role check",
+}
+
+// TestEveryObjectRouteIsInTheMatrix: a route with a path parameter must be
+// in the BOLA matrix or say why it names no object — a new {id} route
+// without a row fails here.
+func TestEveryObjectRouteIsInTheMatrix(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	inMatrix := map[string]bool{}
+	for _, rt := range e.objectRoutesOfVillageA(t) {
+		inMatrix[rt.method+" "+rt.route] = true
+	}
+	for _, r := range e.app.Handler.(*gin.Engine).Routes() {
+		key := r.Method + " " + r.Path
+		if !strings.ContainsAny(r.Path, ":*") {
+			continue
+		}
+		if !inMatrix[key] && routesWithoutObjects[key] == "" {
+			t.Errorf("%s names an object but has no row in TestObjectAccessAcrossVillages", key)
+		}
+		delete(inMatrix, key)
+	}
+	for key := range inMatrix {
+		t.Errorf("the matrix has a row for %s, which the router does not serve", key)
+	}
 }
 
 // TestListsStayInScope: listings never include objects outside the caller's

@@ -175,7 +175,9 @@ func TestAChangedPopulationIsNoticed(t *testing.T) {
 	pop := county(rng, 3, 6, 25)
 	base := Draw(pop, DefaultPlan(), "s", nil)
 	changes := map[string]func(p *Population){
-		"a household added":         func(p *Population) { p.Households = append(p.Households, Household{ID: uuid.New(), VillageID: p.Villages[0].ID, Status: domain.StatusGeneral}) },
+		"a household added": func(p *Population) {
+			p.Households = append(p.Households, Household{ID: uuid.New(), VillageID: p.Villages[0].ID, Status: domain.StatusGeneral})
+		},
 		"a status changed":          func(p *Population) { p.Households[4].Status = flip(p.Households[4].Status) },
 		"a household moved village": func(p *Population) { p.Households[5].VillageID = p.Villages[len(p.Villages)-1].ID },
 		"a village became poor":     func(p *Population) { p.Villages[2].Poor = !p.Villages[2].Poor },

@@ -3,5 +3,7 @@
 // committed with their stored answer, per-record outcomes, field-level
 // three-way merge with conflict records for overlapping edits, and a
 // complete, ordered pull feed numbered in commit order. It knows nothing of
-// HTTP; the server hands it bytes and a caller.
+// HTTP; the server hands it bytes and a caller. It declares what it needs of
+// the database (Store, and TxStore inside a transaction) in its own types,
+// which package storage implements.
 package sync

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -112,7 +111,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 		}
 	}
 	for c.Phase < phaseFeed && left > 0 {
-		n, last, err := pl.snapshot(ctx, c.Phase, storage.ChildKey{HouseholdID: c.H, ID: c.After}, left)
+		n, last, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return "", false, err
 		}
@@ -130,7 +129,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 	if err != nil {
 		return "", false, err
 	}
-	f := storage.ChangeFilter{After: c.W, UpTo: w, Limit: left,
+	f := ChangeFilter{After: c.W, UpTo: w, Limit: left,
 		Scope: pl.scope, Today: pl.today}
 	id := pl.p.UserID
 	f.CadreID = &id
@@ -201,11 +200,11 @@ func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, p
 	var more bool
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return s.store.WholeScope(gctx, pl.scope, pl.today, storage.ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
+		return s.store.WholeScope(gctx, pl.scope, pl.today, ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
 	})
 	g.Go(func() error {
 		for after := uuid.Nil; ; {
-			n, last, err := pl.snapshot(gctx, phaseVisits, storage.ChildKey{ID: after}, snapshotVisitPage)
+			n, last, err := pl.snapshot(gctx, phaseVisits, ChildKey{ID: after}, snapshotVisitPage)
 			if err != nil {
 				return err
 			}
@@ -268,25 +267,25 @@ func (pl puller) tombstone(entity string, id uuid.UUID, household *uuid.UUID, ve
 // snapshot emits up to limit records of one phase after the key after
 // (households and visits by id alone) and returns how many it emitted and
 // the key of the last.
-func (pl puller) snapshot(ctx context.Context, phase int, after storage.ChildKey, limit int) (int, storage.ChildKey, error) {
+func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit int) (int, ChildKey, error) {
 	st := pl.svc.store
-	var last storage.ChildKey
+	var last ChildKey
 	n := 0
 	var err error
 	switch phase {
 	case phaseHouseholds:
 		err = st.HouseholdsAfter(ctx, pl.scope, pl.today, after.ID, limit, func(h domain.Household) error {
-			last, n = storage.ChildKey{ID: h.ID}, n+1
+			last, n = ChildKey{ID: h.ID}, n+1
 			return pl.household(h)
 		})
 	case phaseMembers:
 		err = st.MembersAfter(ctx, pl.scope, pl.today, after, limit, func(m domain.Member) error {
-			last, n = storage.ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}, n+1
+			last, n = ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}, n+1
 			return pl.member(m)
 		})
 	case phasePairings:
 		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit, func(pr domain.Pairing) error {
-			last, n = storage.ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}, n+1
+			last, n = ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}, n+1
 			return pl.pairing(pr)
 		})
 	case phaseVisits:
@@ -298,7 +297,7 @@ func (pl puller) snapshot(ctx context.Context, phase int, after storage.ChildKey
 			if err = pl.visit(v); err != nil {
 				break
 			}
-			last, n = storage.ChildKey{ID: v.ID}, n+1
+			last, n = ChildKey{ID: v.ID}, n+1
 		}
 	}
 	return n, last, err
@@ -446,7 +445,7 @@ type currentState struct {
 	membersOf map[uuid.UUID][]domain.Member
 }
 
-func (pl puller) current(ctx context.Context, changes []storage.Change) (currentState, error) {
+func (pl puller) current(ctx context.Context, changes []Change) (currentState, error) {
 	var now currentState
 	var visits, members, households, pairings []uuid.UUID
 	for _, ch := range changes {
@@ -504,7 +503,7 @@ func (pl puller) current(ctx context.Context, changes []storage.Change) (current
 }
 
 // feed emits the current state behind one feed row.
-func (pl puller) feed(ch storage.Change, now currentState) error {
+func (pl puller) feed(ch Change, now currentState) error {
 	switch ch.Entity {
 	case wire.EntityVisit:
 		if v, ok := now.visits[ch.EntityID]; ok {
@@ -534,7 +533,7 @@ func (pl puller) feed(ch storage.Change, now currentState) error {
 // pairingChange is where scope grows and shrinks: a household paired with
 // the caller arrives whole (its file and members, whatever their age); one
 // that left the caller's scope is dropped with tombstones.
-func (pl puller) pairingChange(ch storage.Change, now currentState) error {
+func (pl puller) pairingChange(ch Change, now currentState) error {
 	pr, ok := now.pairings[ch.EntityID]
 	if !ok {
 		return nil // deleted since; nothing to send

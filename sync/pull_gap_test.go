@@ -42,7 +42,7 @@ func newGapEnv(t *testing.T, n int) *gapEnv {
 	if err := st.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: path, CountyID: &county}, domain.AuditEntry{}); err != nil {
 		t.Fatal(err)
 	}
-	e := &gapEnv{store: st, svc: fvsync.NewService(st, fvsync.Config{}, time.Now, nil),
+	e := &gapEnv{store: st, svc: fvsync.NewService(st.Sync(), fvsync.Config{}, time.Now, nil),
 		supervisor: domain.Principal{UserID: uuid.New(), Role: domain.RoleSupervisor, RegionPath: path}}
 	now := time.Now().UTC()
 	for i := 0; i < n; i++ {
@@ -252,7 +252,7 @@ func TestIdempotencyKeysAreKept90Days(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Now()
 	// Asking for one hour still keeps keys the protocol's 90 days.
-	svc := fvsync.NewService(e.store, fvsync.Config{KeepKeys: time.Hour}, func() time.Time { return clock }, nil)
+	svc := fvsync.NewService(e.store.Sync(), fvsync.Config{KeepKeys: time.Hour}, func() time.Time { return clock }, nil)
 	body := []byte(`{"device_id":"p","device_time":"2026-11-23T10:00:00+08:00","changes":[]}`)
 	req := wire.PushRequest{DeviceID: "p", DeviceTime: clock}
 	p := domain.Principal{UserID: uuid.New(), Role: domain.RoleCadre, RegionPath: e.supervisor.RegionPath}
@@ -283,7 +283,7 @@ func TestIdempotencyKeysAreKept90Days(t *testing.T) {
 // to come back (unavailable), not failed.
 func TestSnapshotsBeyondTheLimitWait(t *testing.T) {
 	e := newGapEnv(t, 3)
-	svc := fvsync.NewService(e.store, fvsync.Config{Snapshots: 1}, time.Now, nil)
+	svc := fvsync.NewService(e.store.Sync(), fvsync.Config{Snapshots: 1}, time.Now, nil)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once gosync.Once
 	blocking := &lockedPage{emit: func(wire.PulledChange) error {

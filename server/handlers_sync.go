@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
@@ -137,7 +135,7 @@ func (h *handlers) pull(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	h.feedPage(c, false, func(w *feedWriter) (string, bool, error) {
+	h.feedPage(c, func(w *feedWriter) (fvsync.PageEnd, error) {
 		return h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, w.emit)
 	})
 }
@@ -151,7 +149,7 @@ func (h *handlers) snapshot(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	h.feedPage(c, true, func(w *feedWriter) (string, bool, error) {
+	h.feedPage(c, func(w *feedWriter) (fvsync.PageEnd, error) {
 		return h.Sync.Snapshot(c.Request.Context(), principal(c), limit, w)
 	})
 }
@@ -169,59 +167,16 @@ func pullLimit(q *queryParams) int {
 	return n
 }
 
-// feedPage runs read into a page and answers it, with the cadre's
-// worklist when nothing more is waiting. A snapshot (dueAlongside) is
-// nearly always the last page, so its worklist is read alongside it
-// rather than after.
-func (h *handlers) feedPage(c *gin.Context, dueAlongside bool, read func(*feedWriter) (string, bool, error)) {
+// feedPage runs read into a page and answers it.
+func (h *handlers) feedPage(c *gin.Context, read func(*feedWriter) (fvsync.PageEnd, error)) {
 	w := &feedWriter{}
 	defer w.release()
-	var early chan []wire.DueItem
-	if dueAlongside && h.Compliance != nil {
-		early = make(chan []wire.DueItem, 1)
-		ctx, p := c.Request.Context(), principal(c)
-		go func() { early <- h.dueItems(ctx, p) }()
-	}
-	next, more, err := read(w)
-	var due []wire.DueItem
-	if early != nil {
-		due = <-early
-	}
+	end, err := read(w)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	if more {
-		due = nil
-	} else if early == nil && h.Compliance != nil {
-		due = h.dueItems(c.Request.Context(), principal(c))
-	}
-	w.finish(c, next, more, due)
-}
-
-// dueItems is the cadre's worklist for the last page of a pull. A failure
-// here only leaves the list out (the next pull brings it); it never
-// breaks the pull.
-func (h *handlers) dueItems(ctx context.Context, p domain.Principal) []wire.DueItem {
-	if p.Role != domain.RoleCadre {
-		return nil
-	}
-	items, err := h.Compliance.Worklist(ctx, p)
-	if err != nil {
-		h.Log.Warn("worklist for pull failed", "error", err.Error(), "request_id", p.RequestID)
-		return nil
-	}
-	out := make([]wire.DueItem, len(items))
-	for i, it := range items {
-		st := it.Status
-		hid := &st.HouseholdID
-		if st.HouseholdID == uuid.Nil {
-			hid = nil
-		}
-		out[i] = wire.DueItem{HouseholdID: hid, RuleCode: st.RuleCode, RuleNameZH: st.RuleNameZH, Period: st.Period.Key(),
-			Required: st.Required, Counted: st.CountedN, DueOn: st.DueOn, State: it.State, ReasonZH: it.ReasonZH}
-	}
-	return out
+	w.finish(c, end.Cursor, end.HasMore, end.Due)
 }
 
 // feedWriter collects a page in a chain of pooled chunks: a page of

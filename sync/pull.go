@@ -67,25 +67,57 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
+// PageEnd closes a page of the feed.
+type PageEnd struct {
+	Cursor  string // where the next page starts; opaque to the phone
+	HasMore bool   // pull again at once
+	// Due is a cadre's due list, on the last page only: the phone shows
+	// who is due, when and why while offline.
+	Due []wire.DueItem
+}
+
 // Pull pages through the caller's feed from cursor, handing each change to
 // emit as it is read, so a fresh phone's snapshot is streamed, never built
 // in memory. It returns the next cursor and whether more is waiting.
-func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limit int, emit func(wire.PulledChange) error) (string, bool, error) {
+func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limit int, emit func(wire.PulledChange) error) (PageEnd, error) {
 	pl := s.puller(p, emit)
 	var c cursor
 	if cur == "" {
 		w, err := s.store.SequenceChanges(ctx)
 		if err != nil {
-			return "", false, err
+			return PageEnd{}, err
 		}
 		c = cursor{V: 1, Phase: phaseHouseholds, W: w, D: pl.scope.DutyRegions(pl.today)}
 	} else {
 		var err error
 		if c, err = decodeCursor(cur); err != nil {
-			return "", false, err
+			return PageEnd{}, err
 		}
 	}
-	return pl.pull(ctx, c, limit)
+	next, more, err := pl.pull(ctx, c, limit)
+	if err != nil {
+		return PageEnd{}, err
+	}
+	end := PageEnd{Cursor: next, HasMore: more}
+	if !more {
+		end.Due = s.dueList(ctx, p)
+	}
+	return end, nil
+}
+
+// dueList is the cadre's due list for the last page of a pull. A failure
+// only leaves the list out (the next pull brings it); it never breaks the
+// pull.
+func (s *Service) dueList(ctx context.Context, p domain.Principal) []wire.DueItem {
+	if s.cfg.Due == nil || p.Role != domain.RoleCadre {
+		return nil
+	}
+	due, err := s.cfg.Due(ctx, p)
+	if err != nil {
+		s.log.Warn("worklist for pull failed", "error", err.Error(), "request_id", p.RequestID)
+		return nil
+	}
+	return due
 }
 
 // pull reads one page of up to limit changes from cursor c.
@@ -172,7 +204,24 @@ type Page interface {
 // idempotently. A scope of more than Config.SnapshotHouseholds households
 // is refused (field scope, reason too_large: the phone pages it with Pull
 // instead), which with Config.Snapshots bounds the memory snapshots take.
-func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (string, bool, error) {
+//
+// A snapshot is nearly always the last page, so the cadre's due list is
+// read alongside it rather than after.
+func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (PageEnd, error) {
+	due := make(chan []wire.DueItem, 1)
+	go func() { due <- s.dueList(ctx, p) }()
+	next, more, err := s.snapshot(ctx, p, limit, page)
+	end := PageEnd{Cursor: next, HasMore: more, Due: <-due}
+	if err != nil {
+		return PageEnd{}, err
+	}
+	if more {
+		end.Due = nil
+	}
+	return end, nil
+}
+
+func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (string, bool, error) {
 	select {
 	case s.snapshots <- struct{}{}:
 		defer func() { <-s.snapshots }()

@@ -26,6 +26,9 @@ type Config struct {
 	// JSON) and Snapshots snapshots at once (default 4; more wait).
 	SnapshotHouseholds int
 	Snapshots          int
+	// Due reads the cadre's due list for the last page of a pull; nil
+	// leaves it out.
+	Due DueList
 }
 
 // Service runs pushes and pulls.

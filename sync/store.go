@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // Store is the persistence sync needs outside a push's or a resolution's
@@ -95,6 +96,10 @@ type TxStore interface {
 	ConflictInScope(ctx context.Context, withinPath string, id uuid.UUID) (Conflict, error)
 	ResolveConflict(ctx context.Context, c Conflict, by uuid.UUID, resolution string, now time.Time) error
 }
+
+// DueList is a cadre's due list as of now: the visit rules not yet met,
+// which the last page of a pull carries so the phone shows them offline.
+type DueList func(ctx context.Context, p domain.Principal) ([]wire.DueItem, error)
 
 // Change is one numbered row of the change feed: which record changed, and
 // how. A pull reads the record's current state behind it.

@@ -2,18 +2,15 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
@@ -137,9 +134,14 @@ func (h *handlers) pull(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	h.feedPage(c, false, func(w *feedWriter) (string, bool, error) {
-		return h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, w.emit)
-	})
+	page := &wire.PageWriter{}
+	defer page.Release()
+	end, err := h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, page.Emit)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	writePage(c, page, end)
 }
 
 // snapshot answers a fresh phone's whole scope and the first page of the
@@ -151,9 +153,14 @@ func (h *handlers) snapshot(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	h.feedPage(c, true, func(w *feedWriter) (string, bool, error) {
-		return h.Sync.Snapshot(c.Request.Context(), principal(c), limit, w)
-	})
+	page := &wire.PageWriter{}
+	defer page.Release()
+	end, err := h.Sync.Snapshot(c.Request.Context(), principal(c), limit, page)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	writePage(c, page, end)
 }
 
 // pullLimit reads the limit parameter of a pull (1–2000, default 500).
@@ -169,167 +176,14 @@ func pullLimit(q *queryParams) int {
 	return n
 }
 
-// feedPage runs read into a page and answers it, with the cadre's
-// worklist when nothing more is waiting. A snapshot (dueAlongside) is
-// nearly always the last page, so its worklist is read alongside it
-// rather than after.
-func (h *handlers) feedPage(c *gin.Context, dueAlongside bool, read func(*feedWriter) (string, bool, error)) {
-	w := &feedWriter{}
-	defer w.release()
-	var early chan []wire.DueItem
-	if dueAlongside && h.Compliance != nil {
-		early = make(chan []wire.DueItem, 1)
-		ctx, p := c.Request.Context(), principal(c)
-		go func() { early <- h.dueItems(ctx, p) }()
-	}
-	next, more, err := read(w)
-	var due []wire.DueItem
-	if early != nil {
-		due = <-early
-	}
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	if more {
-		due = nil
-	} else if early == nil && h.Compliance != nil {
-		due = h.dueItems(c.Request.Context(), principal(c))
-	}
-	w.finish(c, next, more, due)
-}
-
-// dueItems is the cadre's worklist for the last page of a pull. A failure
-// here only leaves the list out (the next pull brings it); it never
-// breaks the pull.
-func (h *handlers) dueItems(ctx context.Context, p domain.Principal) []wire.DueItem {
-	if p.Role != domain.RoleCadre {
-		return nil
-	}
-	items, err := h.Compliance.Worklist(ctx, p)
-	if err != nil {
-		h.Log.Warn("worklist for pull failed", "error", err.Error(), "request_id", p.RequestID)
-		return nil
-	}
-	out := make([]wire.DueItem, len(items))
-	for i, it := range items {
-		st := it.Status
-		hid := &st.HouseholdID
-		if st.HouseholdID == uuid.Nil {
-			hid = nil
-		}
-		out[i] = wire.DueItem{HouseholdID: hid, RuleCode: st.RuleCode, RuleNameZH: st.RuleNameZH, Period: st.Period.Key(),
-			Required: st.Required, Counted: st.CountedN, DueOn: st.DueOn, State: it.State, ReasonZH: it.ReasonZH}
-	}
-	return out
-}
-
-// feedWriter collects a page in a chain of pooled chunks: a page of
-// households is ~1.7 MB and a snapshot several, and one buffer regrown
-// (and copied) as it fills was the largest CPU cost of a snapshot. Parts
-// (Part) are further writers whose changes follow the page's own, in the
-// order handed out; each may be filled by its own goroutine.
-type feedWriter struct {
-	chunks []*[]byte
-	n      int
-	parts  []*feedWriter
-}
-
-// pageChunk is the size a chunk is cut at; a record larger than what is
-// left of a chunk still goes in whole (the chunk grows).
-const pageChunk = 64 << 10
-
-var pageChunks = sync.Pool{New: func() any { b := make([]byte, 0, pageChunk+pageChunk/4); return &b }}
-
-// Part hands out the emit function of a new part of the page.
-func (w *feedWriter) Part() func(wire.PulledChange) error {
-	p := &feedWriter{}
-	w.parts = append(w.parts, p)
-	return p.emit
-}
-
-// release hands the chunks back, except any a huge record grew, which a
-// pool should not keep alive.
-func (w *feedWriter) release() {
-	for _, b := range w.chunks {
-		if cap(*b) <= 4*pageChunk {
-			*b = (*b)[:0]
-			pageChunks.Put(b)
-		}
-	}
-	w.chunks = nil
-	for _, p := range w.parts {
-		p.release()
-	}
-}
-
-// tail is the chunk to append to, a fresh one once the last is full.
-func (w *feedWriter) tail() *[]byte {
-	if len(w.chunks) == 0 || len(*w.chunks[len(w.chunks)-1]) >= pageChunk {
-		w.chunks = append(w.chunks, pageChunks.Get().(*[]byte))
-	}
-	return w.chunks[len(w.chunks)-1]
-}
-
-// emit appends one change. The envelope is spelled out by hand around the
-// record's already-encoded data: json.Marshal would re-validate and copy
-// every record a second time.
-func (w *feedWriter) emit(ch wire.PulledChange) error {
-	page := w.tail()
-	buf := *page
-	if w.n > 0 {
-		buf = append(buf, ',')
-	}
-	w.n++
-	buf = append(buf, `{"entity":`...)
-	buf = strconv.AppendQuote(buf, ch.Entity)
-	buf = append(buf, `,"op":`...)
-	buf = strconv.AppendQuote(buf, ch.Op)
-	buf = wire.AppendUUIDField(buf, `,"id":`, ch.ID)
-	if ch.HouseholdID != nil {
-		buf = wire.AppendUUIDField(buf, `,"household_id":`, *ch.HouseholdID)
-	}
-	buf = append(buf, `,"version":`...)
-	buf = strconv.AppendInt(buf, ch.Version, 10)
-	if ch.Record != nil {
-		buf = ch.Record.AppendJSON(append(buf, `,"data":`...))
-	} else if len(ch.Data) > 0 {
-		buf = append(buf, `,"data":`...)
-		buf = append(buf, ch.Data...)
-	}
-	*page = append(buf, '}')
-	return nil
-}
-
-// finish closes the page with its cursor and writes it out: the page's
-// own changes, then each part's.
-func (w *feedWriter) finish(c *gin.Context, cursor string, more bool, due []wire.DueItem) {
-	tail, _ := json.Marshal(struct {
-		Cursor  string         `json:"cursor"`
-		HasMore bool           `json:"has_more"`
-		Due     []wire.DueItem `json:"due,omitempty"`
-	}{cursor, more, due})
-	head, sep, end := []byte(`{"changes":[`), []byte(","), append([]byte("],"), tail[1:]...)
-	out := [][]byte{head}
-	size := len(head) + len(end)
-	for _, part := range append([]*feedWriter{w}, w.parts...) {
-		if part.n == 0 {
-			continue
-		}
-		if len(out) > 1 {
-			out = append(out, sep)
-			size++
-		}
-		for _, b := range part.chunks {
-			out = append(out, *b)
-			size += len(*b)
-		}
-	}
-	out = append(out, end)
+// writePage sends a page collected in pooled chunks as it lies, chunk by
+// chunk, with its length known up front.
+func writePage(c *gin.Context, page *wire.PageWriter, end fvsync.PageEnd) {
+	body, size := page.Finish(end.Cursor, end.HasMore, end.Due)
 	c.Header("Content-Length", strconv.Itoa(size))
 	c.Header("Content-Type", "application/json")
 	c.Status(http.StatusOK)
-	for _, b := range out {
+	for _, b := range body {
 		if _, err := c.Writer.Write(b); err != nil {
 			return // the phone went away; it asks again
 		}

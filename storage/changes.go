@@ -8,11 +8,13 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/sync"
 )
 
-// Change is one row of the change feed that pull reads.
-type Change struct {
-	Seq         int64
+// feedEntry is what a writer appends to the change feed, in its own
+// transaction; the row is numbered later (SequenceChanges), and a pull
+// reads it back as a sync.Change.
+type feedEntry struct {
 	CountyID    uuid.UUID
 	Entity      string
 	EntityID    uuid.UUID
@@ -40,12 +42,12 @@ func (changeRow) TableName() string { return "changes" }
 // appendChange writes a change-feed row in the caller's transaction. On
 // SQLite (one writer at a time) the row is numbered at once; on PostgreSQL
 // it waits for the sequencer, which numbers rows only after they commit.
-func appendChange(tx *gorm.DB, dialect Dialect, c Change) error {
+func appendChange(tx *gorm.DB, dialect Dialect, c feedEntry) error {
 	return appendChangeAs(tx, dialect, uuid.New(), c)
 }
 
 // appendChangeAs is appendChange with the row's id chosen by the caller.
-func appendChangeAs(tx *gorm.DB, dialect Dialect, id uuid.UUID, c Change) error {
+func appendChangeAs(tx *gorm.DB, dialect Dialect, id uuid.UUID, c feedEntry) error {
 	row := changeRow{CountyID: c.CountyID, ID: id, Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID,
 		CadreID: c.CadreID, Op: c.Op, Version: c.Version, CreatedAt: time.Now().UTC()}
 	if dialect == SQLite {
@@ -57,7 +59,7 @@ func appendChangeAs(tx *gorm.DB, dialect Dialect, id uuid.UUID, c Change) error 
 }
 
 // appendChanges writes many feed rows in multi-row INSERTs (imports, demo).
-func appendChanges(tx *gorm.DB, dialect Dialect, cs []Change, batch int) error {
+func appendChanges(tx *gorm.DB, dialect Dialect, cs []feedEntry, batch int) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -121,20 +123,9 @@ func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
 	return *w, nil
 }
 
-// ChangeFilter selects the feed rows relevant to one caller.
-type ChangeFilter struct {
-	After, UpTo int64
-	Limit       int
-	// Rows of households in Scope on Today, and the caller's own rows
-	// (visits, pairings) when CadreID is set.
-	Scope   domain.HouseholdScope
-	Today   domain.Date
-	CadreID *uuid.UUID
-}
-
 // Changes returns the feed rows in (After, UpTo] relevant to the filter, in
 // feed order.
-func (s *Store) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
+func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change, error) {
 	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("households.id"), f.Scope, f.Today)
 	q := s.db.WithContext(ctx).Model(&changeRow{}).Where("seq > ? AND seq <= ?", f.After, f.UpTo)
 	own := "1 = 0"
@@ -148,12 +139,18 @@ func (s *Store) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
 	if err := q.Order("seq").Limit(f.Limit).Find(&rows).Error; err != nil {
 		return nil, translate(err, "change feed")
 	}
-	out := make([]Change, len(rows))
+	out := make([]sync.Change, len(rows))
 	for i, r := range rows {
-		out[i] = Change{Seq: *r.Seq, CountyID: r.CountyID, Entity: r.Entity, EntityID: r.EntityID, HouseholdID: r.HouseholdID,
-			CadreID: r.CadreID, Op: r.Op, Version: r.Version}
+		out[i] = toSyncChange(r)
 	}
 	return out, nil
+}
+
+// toSyncChange reads a numbered feed row back (Changes selects only
+// numbered rows).
+func toSyncChange(r changeRow) sync.Change {
+	return sync.Change{Seq: *r.Seq, CountyID: r.CountyID, Entity: r.Entity, EntityID: r.EntityID, HouseholdID: r.HouseholdID,
+		CadreID: r.CadreID, Op: r.Op, Version: r.Version}
 }
 
 // datedChanges names the feed rows AnnounceDatedPairings writes: one per

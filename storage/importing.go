@@ -421,8 +421,8 @@ func insertBatches[T any](tx *gorm.DB, rows []T, batch int, step func(int)) erro
 
 // importChanges lists the feed rows of an import, so phones that already
 // synced learn what it created or changed.
-func importChanges(p ImportPlan) []Change {
-	var cs []Change
+func importChanges(p ImportPlan) []feedEntry {
+	var cs []feedEntry
 	for _, h := range p.Households {
 		cs = append(cs, householdChange(h.Household, "create"))
 	}

@@ -128,7 +128,7 @@ func (s *Store) DeleteMember(ctx context.Context, countyID, householdID, id uuid
 		}
 		// The tombstone outranks every version a phone may hold.
 		hid := householdID
-		if err := appendChange(tx, s.dialect, Change{CountyID: countyID, Entity: "member", EntityID: id, HouseholdID: &hid, Op: "delete", Version: row.Version + 1}); err != nil {
+		if err := appendChange(tx, s.dialect, feedEntry{CountyID: countyID, Entity: "member", EntityID: id, HouseholdID: &hid, Op: "delete", Version: row.Version + 1}); err != nil {
 			return err
 		}
 		return appendAudit(tx, audit)

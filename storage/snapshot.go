@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/sync"
 )
 
 // A fresh phone's snapshot walks its scope in three phases: households by
@@ -23,12 +24,6 @@ import (
 // own pairings — and reaches the rest by index, so its cost follows the
 // size of the scope, not of the province's tables. Rows are handed to the
 // caller as they are scanned, never collected first.
-
-// ChildKey is where a members or pairings phase stands: the household and
-// id of the last record handed out (zero: from the start).
-type ChildKey struct {
-	HouseholdID, ID uuid.UUID
-}
 
 var pairingColumns = []string{"county_id", "id", "household_id", "cadre_id", "start_on", "end_on", "end_reason", "created_by", "created_at"}
 
@@ -76,7 +71,7 @@ func (w snapshotScope) children(table string, cols []string, cond string, condAr
 
 // childrenAfter pages a members or openPairings query: the rows after a
 // key, in (household, id) order, up to limit.
-func (w snapshotScope) childrenAfter(q string, args []any, after ChildKey, limit int) (string, []any) {
+func (w snapshotScope) childrenAfter(q string, args []any, after sync.ChildKey, limit int) (string, []any) {
 	return q + " AND " + w.key + " >= ? AND (" + w.key + " > ? OR c.id > ?) ORDER BY " + w.key + ", c.id LIMIT ?",
 		append(args, after.HouseholdID, after.HouseholdID, after.ID, limit)
 }
@@ -251,7 +246,7 @@ func (s *Store) HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope
 
 // MembersAfter hands each member of scope's households after the key to
 // each, in (household, id) order, up to limit.
-func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Member) error) error {
+func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after sync.ChildKey, limit int, each func(domain.Member) error) error {
 	w := scopeWalk(scope, today)
 	mq, margs := w.members()
 	q, args := w.childrenAfter(mq, margs, after, limit)
@@ -261,20 +256,12 @@ func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, t
 
 // PairingsAfter hands each pairing open on today of scope's households
 // after the key to each, in (household, id) order, up to limit.
-func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Pairing) error) error {
+func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after sync.ChildKey, limit int, each func(domain.Pairing) error) error {
 	w := scopeWalk(scope, today)
 	pq, pargs := w.openPairings()
 	q, args := w.childrenAfter(pq, pargs, after, limit)
 	return eachRow(ctx, s, "pairing", q, args, (*pairingRow).fields,
 		func(r *pairingRow) error { return each(toDomainPairing(*r)) })
-}
-
-// ScopeSinks receive the records of a whole scope. Each is called from
-// its own goroutine (never two calls of one sink at once).
-type ScopeSinks struct {
-	Household func(domain.Household) error
-	Member    func(domain.Member) error
-	Pairing   func(domain.Pairing) error
 }
 
 // WholeScope hands every household of scope, every member of them and
@@ -285,7 +272,7 @@ type ScopeSinks struct {
 // scanning and encoding one overlaps the database producing the others.
 // Each read is its own transaction; a record changed meanwhile is in the
 // feed after the caller's watermark anyway.
-func (s *Store) WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks ScopeSinks) error {
+func (s *Store) WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks sync.ScopeSinks) error {
 	w := scopeWalk(scope, today)
 	hq, hargs := w.households()
 	mq, margs := w.members()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/storage"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
 
 // snapshotFixture is one county with two villages, two cadres and
@@ -111,13 +112,13 @@ func newSnapshotFixture(t *testing.T, s *storage.Store) snapshotFixture {
 
 // walk pages through one snapshot phase the way a pull does, limit at a
 // time, and returns every key in the order handed out.
-func walk(t *testing.T, limit int, page func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error) []storage.ChildKey {
+func walk(t *testing.T, limit int, page func(after fvsync.ChildKey, limit int, each func(fvsync.ChildKey)) error) []fvsync.ChildKey {
 	t.Helper()
-	var all []storage.ChildKey
-	var after storage.ChildKey
+	var all []fvsync.ChildKey
+	var after fvsync.ChildKey
 	for i := 0; i < 1000; i++ {
 		n := 0
-		if err := page(after, limit, func(k storage.ChildKey) { all = append(all, k); after = k; n++ }); err != nil {
+		if err := page(after, limit, func(k fvsync.ChildKey) { all = append(all, k); after = k; n++ }); err != nil {
 			t.Fatal(err)
 		}
 		if n < limit {
@@ -128,7 +129,7 @@ func walk(t *testing.T, limit int, page func(after storage.ChildKey, limit int, 
 	return nil
 }
 
-func inOrder(keys []storage.ChildKey) bool {
+func inOrder(keys []fvsync.ChildKey) bool {
 	return sort.SliceIsSorted(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
 		if a.HouseholdID != b.HouseholdID {
@@ -166,34 +167,34 @@ func TestSnapshotWalksEachRecordOnce(t *testing.T) {
 			}
 			for _, limit := range []int{1, 2, 3, 7, 500} {
 				t.Run(fmt.Sprintf("%s/limit=%d", scopeName, limit), func(t *testing.T) {
-					hs := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
+					hs := walk(t, limit, func(after fvsync.ChildKey, limit int, each func(fvsync.ChildKey)) error {
 						return s.HouseholdsAfter(ctx, scope, fx.today, after.ID, limit, func(h domain.Household) error {
-							each(storage.ChildKey{ID: h.ID})
+							each(fvsync.ChildKey{ID: h.ID})
 							if scope.CadreID != nil && !fx.inScope[h.ID] {
 								t.Errorf("household %s is outside the cadre's scope", h.ID)
 							}
 							return nil
 						})
 					})
-					ms := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
+					ms := walk(t, limit, func(after fvsync.ChildKey, limit int, each func(fvsync.ChildKey)) error {
 						return s.MembersAfter(ctx, scope, fx.today, after, limit, func(m domain.Member) error {
-							each(storage.ChildKey{HouseholdID: m.HouseholdID, ID: m.ID})
+							each(fvsync.ChildKey{HouseholdID: m.HouseholdID, ID: m.ID})
 							if scope.CadreID != nil && !fx.inScope[m.HouseholdID] {
 								t.Errorf("member %s is outside the cadre's scope", m.ID)
 							}
 							return nil
 						})
 					})
-					ps := walk(t, limit, func(after storage.ChildKey, limit int, each func(storage.ChildKey)) error {
+					ps := walk(t, limit, func(after fvsync.ChildKey, limit int, each func(fvsync.ChildKey)) error {
 						return s.PairingsAfter(ctx, scope, fx.today, after, limit, func(p domain.Pairing) error {
-							each(storage.ChildKey{HouseholdID: p.HouseholdID, ID: p.ID})
+							each(fvsync.ChildKey{HouseholdID: p.HouseholdID, ID: p.ID})
 							if _, open := fx.pairings[p.ID]; !open {
 								t.Errorf("pairing %s is not open today", p.ID)
 							}
 							return nil
 						})
 					})
-					for what, got := range map[string][]storage.ChildKey{"households": hs, "members": ms, "pairings": ps} {
+					for what, got := range map[string][]fvsync.ChildKey{"households": hs, "members": ms, "pairings": ps} {
 						seen := map[uuid.UUID]bool{}
 						for _, k := range got {
 							if seen[k.ID] {
@@ -216,10 +217,10 @@ func TestSnapshotWalksEachRecordOnce(t *testing.T) {
 		// in the key) starts its phase again rather than skip anything.
 		var first, all []uuid.UUID
 		scope := scopes["cadre"]
-		if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{}, 1000, func(m domain.Member) error { all = append(all, m.ID); return nil }); err != nil {
+		if err := s.MembersAfter(ctx, scope, fx.today, fvsync.ChildKey{}, 1000, func(m domain.Member) error { all = append(all, m.ID); return nil }); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{ID: all[len(all)-1]}, 1000, func(m domain.Member) error { first = append(first, m.ID); return nil }); err != nil {
+		if err := s.MembersAfter(ctx, scope, fx.today, fvsync.ChildKey{ID: all[len(all)-1]}, 1000, func(m domain.Member) error { first = append(first, m.ID); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if len(first) != len(all) {
@@ -250,13 +251,13 @@ func TestWholeScopeHandsOutWhatTheWalkDoes(t *testing.T) {
 				}); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.MembersAfter(ctx, scope, fx.today, storage.ChildKey{}, 500, func(m domain.Member) error {
+				if err := s.MembersAfter(ctx, scope, fx.today, fvsync.ChildKey{}, 500, func(m domain.Member) error {
 					want["members"] = append(want["members"], m.ID)
 					return nil
 				}); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.PairingsAfter(ctx, scope, fx.today, storage.ChildKey{}, 500, func(p domain.Pairing) error {
+				if err := s.PairingsAfter(ctx, scope, fx.today, fvsync.ChildKey{}, 500, func(p domain.Pairing) error {
 					want["pairings"] = append(want["pairings"], p.ID)
 					return nil
 				}); err != nil {
@@ -264,7 +265,7 @@ func TestWholeScopeHandsOutWhatTheWalkDoes(t *testing.T) {
 				}
 				// Each sink runs on its own goroutine, one call at a time.
 				var hs, ms, ps []uuid.UUID
-				err := s.WholeScope(ctx, scope, fx.today, storage.ScopeSinks{
+				err := s.WholeScope(ctx, scope, fx.today, fvsync.ScopeSinks{
 					Household: func(h domain.Household) error { hs = append(hs, h.ID); return nil },
 					Member:    func(m domain.Member) error { ms = append(ms, m.ID); return nil },
 					Pairing:   func(p domain.Pairing) error { ps = append(ps, p.ID); return nil },
@@ -296,7 +297,7 @@ func TestWholeScopeStopsAtASinkError(t *testing.T) {
 	onBothWithSnapshotFixture(t, func(t *testing.T, s *storage.Store, fx snapshotFixture) {
 		stop := errors.New("enough")
 		n := 0
-		err := s.WholeScope(context.Background(), domain.HouseholdScope{RegionPath: fx.countyPath}, fx.today, storage.ScopeSinks{
+		err := s.WholeScope(context.Background(), domain.HouseholdScope{RegionPath: fx.countyPath}, fx.today, fvsync.ScopeSinks{
 			Household: func(domain.Household) error {
 				if n++; n == 2 {
 					return stop

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/sync"
 )
 
 // Tx runs fn with a Store bound to one transaction. Store methods called on
@@ -66,28 +67,6 @@ func (s *Store) DeleteExpiredKeys(ctx context.Context, now time.Time) (int64, er
 	return res.RowsAffected, translate(res.Error, "idempotency key")
 }
 
-// Conflict is a value that lost an overlapping edit.
-type Conflict struct {
-	ID          uuid.UUID
-	CountyID    uuid.UUID
-	Entity      string
-	EntityID    uuid.UUID
-	HouseholdID uuid.UUID
-	Field       string
-	BaseValue   json.RawMessage
-	LostValue   json.RawMessage
-	WonValue    json.RawMessage
-	LostVersion int64
-	WonVersion  int64
-	LostBy      *uuid.UUID
-	WonBy       *uuid.UUID
-	WonDevice   string
-	CreatedAt   time.Time
-	ResolvedAt  *time.Time
-	ResolvedBy  *uuid.UUID
-	Resolution  string
-}
-
 type conflictRow struct {
 	CountyID    uuid.UUID  `gorm:"column:county_id;primaryKey"`
 	ID          uuid.UUID  `gorm:"column:id;primaryKey"`
@@ -127,36 +106,33 @@ func ptrRaw(s *string) json.RawMessage {
 }
 
 // InsertConflicts records losing values.
-func (s *Store) InsertConflicts(ctx context.Context, cs []Conflict) error {
+func (s *Store) InsertConflicts(ctx context.Context, cs []sync.Conflict) error {
 	if len(cs) == 0 {
 		return nil
 	}
 	rows := make([]conflictRow, len(cs))
 	for i, c := range cs {
-		rows[i] = conflictRow{CountyID: c.CountyID, ID: c.ID, Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID, Field: c.Field,
-			BaseValue: rawPtr(c.BaseValue), LostValue: rawPtr(c.LostValue), WonValue: rawPtr(c.WonValue), LostVersion: c.LostVersion,
-			WonVersion: c.WonVersion, LostBy: c.LostBy, WonBy: c.WonBy, WonDevice: c.WonDevice, CreatedAt: c.CreatedAt.UTC()}
+		rows[i] = toConflictRow(c)
 	}
 	return translate(s.db.WithContext(ctx).Create(&rows).Error, "conflict")
 }
 
-func toConflict(r conflictRow) Conflict {
-	return Conflict{ID: r.ID, CountyID: r.CountyID, Entity: r.Entity, EntityID: r.EntityID, HouseholdID: r.HouseholdID, Field: r.Field,
+// toConflictRow is a new conflict's row: resolving it is ResolveConflict's.
+func toConflictRow(c sync.Conflict) conflictRow {
+	return conflictRow{CountyID: c.CountyID, ID: c.ID, Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID, Field: c.Field,
+		BaseValue: rawPtr(c.BaseValue), LostValue: rawPtr(c.LostValue), WonValue: rawPtr(c.WonValue), LostVersion: c.LostVersion,
+		WonVersion: c.WonVersion, LostBy: c.LostBy, WonBy: c.WonBy, WonDevice: c.WonDevice, CreatedAt: c.CreatedAt.UTC()}
+}
+
+func toSyncConflict(r conflictRow) sync.Conflict {
+	return sync.Conflict{ID: r.ID, CountyID: r.CountyID, Entity: r.Entity, EntityID: r.EntityID, HouseholdID: r.HouseholdID, Field: r.Field,
 		BaseValue: ptrRaw(r.BaseValue), LostValue: ptrRaw(r.LostValue), WonValue: ptrRaw(r.WonValue), LostVersion: r.LostVersion,
 		WonVersion: r.WonVersion, LostBy: r.LostBy, WonBy: r.WonBy, WonDevice: r.WonDevice, CreatedAt: r.CreatedAt.UTC(),
 		ResolvedAt: r.ResolvedAt, ResolvedBy: r.ResolvedBy, Resolution: r.Resolution}
 }
 
-// ConflictFilter narrows the conflict inbox.
-type ConflictFilter struct {
-	WithinPath    string
-	Open          *bool
-	HouseholdID   *uuid.UUID
-	Limit, Offset int
-}
-
 // Conflicts lists conflicts whose household lies in the subtree, newest first.
-func (s *Store) Conflicts(ctx context.Context, f ConflictFilter) ([]Conflict, int64, error) {
+func (s *Store) Conflicts(ctx context.Context, f sync.ConflictFilter) ([]sync.Conflict, int64, error) {
 	q := s.db.WithContext(ctx).Model(&conflictRow{}).
 		Joins("JOIN households h ON h.county_id = conflicts.county_id AND h.id = conflicts.household_id").
 		Where(like("h.region_path"), likePrefix(f.WithinPath))
@@ -178,24 +154,24 @@ func (s *Store) Conflicts(ctx context.Context, f ConflictFilter) ([]Conflict, in
 	if err := q.Select("conflicts.*").Order("conflicts.created_at DESC, conflicts.id").Limit(f.Limit).Offset(f.Offset).Find(&rows).Error; err != nil {
 		return nil, 0, translate(err, "conflict")
 	}
-	out := make([]Conflict, len(rows))
+	out := make([]sync.Conflict, len(rows))
 	for i, r := range rows {
-		out[i] = toConflict(r)
+		out[i] = toSyncConflict(r)
 	}
 	return out, total, nil
 }
 
 // ConflictInScope returns one conflict whose household lies in the subtree.
-func (s *Store) ConflictInScope(ctx context.Context, withinPath string, id uuid.UUID) (Conflict, error) {
+func (s *Store) ConflictInScope(ctx context.Context, withinPath string, id uuid.UUID) (sync.Conflict, error) {
 	var row conflictRow
 	err := s.locking(s.db.WithContext(ctx).Model(&conflictRow{}).
 		Joins("JOIN households h ON h.county_id = conflicts.county_id AND h.id = conflicts.household_id").
 		Where(like("h.region_path"), likePrefix(withinPath)).Where("conflicts.id = ?", id).Select("conflicts.*")).Take(&row).Error
-	return toConflict(row), translate(err, "conflict")
+	return toSyncConflict(row), translate(err, "conflict")
 }
 
 // ResolveConflict marks a conflict resolved.
-func (s *Store) ResolveConflict(ctx context.Context, c Conflict, by uuid.UUID, resolution string, now time.Time) error {
+func (s *Store) ResolveConflict(ctx context.Context, c sync.Conflict, by uuid.UUID, resolution string, now time.Time) error {
 	res := s.db.WithContext(ctx).Model(&conflictRow{}).Where("county_id = ? AND id = ? AND resolved_at IS NULL", c.CountyID, c.ID).
 		Updates(map[string]any{"resolved_at": now.UTC(), "resolved_by": by, "resolution": resolution})
 	if res.Error != nil {
@@ -241,19 +217,19 @@ func (s *Store) SaveHouseholdDetails(ctx context.Context, h domain.Household, ex
 	})
 }
 
-func householdChange(h domain.Household, op string) Change {
+func householdChange(h domain.Household, op string) feedEntry {
 	hid := h.ID
-	return Change{CountyID: h.CountyID, Entity: "household", EntityID: h.ID, HouseholdID: &hid, Op: op, Version: h.Version}
+	return feedEntry{CountyID: h.CountyID, Entity: "household", EntityID: h.ID, HouseholdID: &hid, Op: op, Version: h.Version}
 }
 
-func memberChange(m domain.Member, op string) Change {
+func memberChange(m domain.Member, op string) feedEntry {
 	hid := m.HouseholdID
-	return Change{CountyID: m.CountyID, Entity: "member", EntityID: m.ID, HouseholdID: &hid, Op: op, Version: m.Version}
+	return feedEntry{CountyID: m.CountyID, Entity: "member", EntityID: m.ID, HouseholdID: &hid, Op: op, Version: m.Version}
 }
 
-func pairingChange(p domain.Pairing, op string) Change {
+func pairingChange(p domain.Pairing, op string) feedEntry {
 	hid, cid := p.HouseholdID, p.CadreID
-	return Change{CountyID: p.CountyID, Entity: "pairing", EntityID: p.ID, HouseholdID: &hid, CadreID: &cid, Op: op, Version: 1}
+	return feedEntry{CountyID: p.CountyID, Entity: "pairing", EntityID: p.ID, HouseholdID: &hid, CadreID: &cid, Op: op, Version: 1}
 }
 
 // MemberForUpdate loads a member, locking it.

@@ -113,9 +113,9 @@ func (s *Store) InsertVisit(ctx context.Context, v domain.Visit) error {
 	})
 }
 
-func visitChange(v domain.Visit, op string) Change {
+func visitChange(v domain.Visit, op string) feedEntry {
 	hid, cid := v.HouseholdID, v.CadreID
-	return Change{CountyID: v.CountyID, Entity: "visit", EntityID: v.ID, HouseholdID: &hid, CadreID: &cid, Op: op, Version: v.Version}
+	return feedEntry{CountyID: v.CountyID, Entity: "visit", EntityID: v.ID, HouseholdID: &hid, CadreID: &cid, Op: op, Version: v.Version}
 }
 
 // SaveVisit overwrites a visit at expectedVersion with v (whose Version is
@@ -275,7 +275,7 @@ func (s *Store) visitsByID(ctx context.Context, ids []uuid.UUID, lock bool) (map
 func (s *Store) InsertVisits(ctx context.Context, vs []domain.Visit) error {
 	return s.inTx(ctx, "visit", func(tx *gorm.DB) error {
 		rows := make([]visitRow, len(vs))
-		changes := make([]Change, len(vs))
+		changes := make([]feedEntry, len(vs))
 		for i, v := range vs {
 			rows[i] = toVisitRow(v)
 			changes[i] = visitChange(v, "create")

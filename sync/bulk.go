@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -89,7 +88,7 @@ func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldErro
 
 // lockHouseholds locks every household the batch may write under before
 // any change runs, in the one order every writer uses
-// (storage.LockHouseholds). Locked change by change, in the batch's order,
+// (TxStore.LockHouseholds). Locked change by change, in the batch's order,
 // two phones editing the same households in different orders would each
 // hold a household the other waits for. A visit's edit or delete names no
 // household: the stored visit does, so visits are named by id.
@@ -139,7 +138,7 @@ func (b *batch) flush(ctx context.Context, queue []queuedCreate, results []wire.
 	for i, q := range queue {
 		visits[i] = q.visit
 	}
-	err := b.tx.Tx(ctx, func(stx *storage.Store) error { return stx.InsertVisits(ctx, visits) })
+	err := b.tx.Tx(ctx, func(stx TxStore) error { return stx.InsertVisits(ctx, visits) })
 	if err == nil || abortsBatch(err) {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -68,25 +67,57 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
+// PageEnd closes a page of the feed.
+type PageEnd struct {
+	Cursor  string // where the next page starts; opaque to the phone
+	HasMore bool   // pull again at once
+	// Due is a cadre's due list, on the last page only: the phone shows
+	// who is due, when and why while offline.
+	Due []wire.DueItem
+}
+
 // Pull pages through the caller's feed from cursor, handing each change to
 // emit as it is read, so a fresh phone's snapshot is streamed, never built
 // in memory. It returns the next cursor and whether more is waiting.
-func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limit int, emit func(wire.PulledChange) error) (string, bool, error) {
+func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limit int, emit func(wire.PulledChange) error) (PageEnd, error) {
 	pl := s.puller(p, emit)
 	var c cursor
 	if cur == "" {
 		w, err := s.store.SequenceChanges(ctx)
 		if err != nil {
-			return "", false, err
+			return PageEnd{}, err
 		}
 		c = cursor{V: 1, Phase: phaseHouseholds, W: w, D: pl.scope.DutyRegions(pl.today)}
 	} else {
 		var err error
 		if c, err = decodeCursor(cur); err != nil {
-			return "", false, err
+			return PageEnd{}, err
 		}
 	}
-	return pl.pull(ctx, c, limit)
+	next, more, err := pl.pull(ctx, c, limit)
+	if err != nil {
+		return PageEnd{}, err
+	}
+	end := PageEnd{Cursor: next, HasMore: more}
+	if !more {
+		end.Due = s.dueList(ctx, p)
+	}
+	return end, nil
+}
+
+// dueList is the cadre's due list for the last page of a pull. A failure
+// only leaves the list out (the next pull brings it); it never breaks the
+// pull.
+func (s *Service) dueList(ctx context.Context, p domain.Principal) []wire.DueItem {
+	if s.cfg.Due == nil || p.Role != domain.RoleCadre {
+		return nil
+	}
+	due, err := s.cfg.Due(ctx, p)
+	if err != nil {
+		s.log.Warn("worklist for pull failed", "error", err.Error(), "request_id", p.RequestID)
+		return nil
+	}
+	return due
 }
 
 // pull reads one page of up to limit changes from cursor c.
@@ -112,7 +143,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 		}
 	}
 	for c.Phase < phaseFeed && left > 0 {
-		n, last, err := pl.snapshot(ctx, c.Phase, storage.ChildKey{HouseholdID: c.H, ID: c.After}, left)
+		n, last, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return "", false, err
 		}
@@ -130,7 +161,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 	if err != nil {
 		return "", false, err
 	}
-	f := storage.ChangeFilter{After: c.W, UpTo: w, Limit: left,
+	f := ChangeFilter{After: c.W, UpTo: w, Limit: left,
 		Scope: pl.scope, Today: pl.today}
 	id := pl.p.UserID
 	f.CadreID = &id
@@ -173,7 +204,24 @@ type Page interface {
 // idempotently. A scope of more than Config.SnapshotHouseholds households
 // is refused (field scope, reason too_large: the phone pages it with Pull
 // instead), which with Config.Snapshots bounds the memory snapshots take.
-func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (string, bool, error) {
+//
+// A snapshot is nearly always the last page, so the cadre's due list is
+// read alongside it rather than after.
+func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (PageEnd, error) {
+	due := make(chan []wire.DueItem, 1)
+	go func() { due <- s.dueList(ctx, p) }()
+	next, more, err := s.snapshot(ctx, p, limit, page)
+	end := PageEnd{Cursor: next, HasMore: more, Due: <-due}
+	if err != nil {
+		return PageEnd{}, err
+	}
+	if more {
+		end.Due = nil
+	}
+	return end, nil
+}
+
+func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (string, bool, error) {
 	select {
 	case s.snapshots <- struct{}{}:
 		defer func() { <-s.snapshots }()
@@ -201,11 +249,11 @@ func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, p
 	var more bool
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return s.store.WholeScope(gctx, pl.scope, pl.today, storage.ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
+		return s.store.WholeScope(gctx, pl.scope, pl.today, ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
 	})
 	g.Go(func() error {
 		for after := uuid.Nil; ; {
-			n, last, err := pl.snapshot(gctx, phaseVisits, storage.ChildKey{ID: after}, snapshotVisitPage)
+			n, last, err := pl.snapshot(gctx, phaseVisits, ChildKey{ID: after}, snapshotVisitPage)
 			if err != nil {
 				return err
 			}
@@ -268,25 +316,25 @@ func (pl puller) tombstone(entity string, id uuid.UUID, household *uuid.UUID, ve
 // snapshot emits up to limit records of one phase after the key after
 // (households and visits by id alone) and returns how many it emitted and
 // the key of the last.
-func (pl puller) snapshot(ctx context.Context, phase int, after storage.ChildKey, limit int) (int, storage.ChildKey, error) {
+func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit int) (int, ChildKey, error) {
 	st := pl.svc.store
-	var last storage.ChildKey
+	var last ChildKey
 	n := 0
 	var err error
 	switch phase {
 	case phaseHouseholds:
 		err = st.HouseholdsAfter(ctx, pl.scope, pl.today, after.ID, limit, func(h domain.Household) error {
-			last, n = storage.ChildKey{ID: h.ID}, n+1
+			last, n = ChildKey{ID: h.ID}, n+1
 			return pl.household(h)
 		})
 	case phaseMembers:
 		err = st.MembersAfter(ctx, pl.scope, pl.today, after, limit, func(m domain.Member) error {
-			last, n = storage.ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}, n+1
+			last, n = ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}, n+1
 			return pl.member(m)
 		})
 	case phasePairings:
 		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit, func(pr domain.Pairing) error {
-			last, n = storage.ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}, n+1
+			last, n = ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}, n+1
 			return pl.pairing(pr)
 		})
 	case phaseVisits:
@@ -298,7 +346,7 @@ func (pl puller) snapshot(ctx context.Context, phase int, after storage.ChildKey
 			if err = pl.visit(v); err != nil {
 				break
 			}
-			last, n = storage.ChildKey{ID: v.ID}, n+1
+			last, n = ChildKey{ID: v.ID}, n+1
 		}
 	}
 	return n, last, err
@@ -446,7 +494,7 @@ type currentState struct {
 	membersOf map[uuid.UUID][]domain.Member
 }
 
-func (pl puller) current(ctx context.Context, changes []storage.Change) (currentState, error) {
+func (pl puller) current(ctx context.Context, changes []Change) (currentState, error) {
 	var now currentState
 	var visits, members, households, pairings []uuid.UUID
 	for _, ch := range changes {
@@ -504,7 +552,7 @@ func (pl puller) current(ctx context.Context, changes []storage.Change) (current
 }
 
 // feed emits the current state behind one feed row.
-func (pl puller) feed(ch storage.Change, now currentState) error {
+func (pl puller) feed(ch Change, now currentState) error {
 	switch ch.Entity {
 	case wire.EntityVisit:
 		if v, ok := now.visits[ch.EntityID]; ok {
@@ -534,7 +582,7 @@ func (pl puller) feed(ch storage.Change, now currentState) error {
 // pairingChange is where scope grows and shrinks: a household paired with
 // the caller arrives whole (its file and members, whatever their age); one
 // that left the caller's scope is dropped with tombstones.
-func (pl puller) pairingChange(ch storage.Change, now currentState) error {
+func (pl puller) pairingChange(ch Change, now currentState) error {
 	pr, ok := now.pairings[ch.EntityID]
 	if !ok {
 		return nil // deleted since; nothing to send

@@ -42,7 +42,7 @@ func newGapEnv(t *testing.T, n int) *gapEnv {
 	if err := st.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: path, CountyID: &county}, domain.AuditEntry{}); err != nil {
 		t.Fatal(err)
 	}
-	e := &gapEnv{store: st, svc: fvsync.NewService(st, fvsync.Config{}, time.Now, nil),
+	e := &gapEnv{store: st, svc: fvsync.NewService(st.Sync(), fvsync.Config{}, time.Now, nil),
 		supervisor: domain.Principal{UserID: uuid.New(), Role: domain.RoleSupervisor, RegionPath: path}}
 	now := time.Now().UTC()
 	for i := 0; i < n; i++ {
@@ -63,7 +63,7 @@ func newGapEnv(t *testing.T, n int) *gapEnv {
 func (e *gapEnv) pull(t *testing.T, cursor string, seen map[uuid.UUID]int64) string {
 	t.Helper()
 	for {
-		next, more, err := e.svc.Pull(context.Background(), e.supervisor, cursor, 7, func(c wire.PulledChange) error {
+		end, err := e.svc.Pull(context.Background(), e.supervisor, cursor, 7, func(c wire.PulledChange) error {
 			if c.Entity == wire.EntityHousehold && c.Version > seen[c.ID] {
 				seen[c.ID] = c.Version
 			}
@@ -72,8 +72,8 @@ func (e *gapEnv) pull(t *testing.T, cursor string, seen map[uuid.UUID]int64) str
 		if err != nil {
 			t.Fatal(err)
 		}
-		cursor = next
-		if !more {
+		cursor = end.Cursor
+		if !end.HasMore {
 			return cursor
 		}
 	}
@@ -89,14 +89,14 @@ func (e *gapEnv) snapshot(t *testing.T, seen map[uuid.UUID]int64) string {
 		}
 		return nil
 	}}
-	cursor, more, err := e.svc.Snapshot(context.Background(), e.supervisor, 7, page)
+	end, err := e.svc.Snapshot(context.Background(), e.supervisor, 7, page)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if more {
-		cursor = e.pull(t, cursor, seen)
+	if end.HasMore {
+		return e.pull(t, end.Cursor, seen)
 	}
-	return cursor
+	return end.Cursor
 }
 
 // lockedPage hands every part of a snapshot page to one emit function,
@@ -252,7 +252,7 @@ func TestIdempotencyKeysAreKept90Days(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Now()
 	// Asking for one hour still keeps keys the protocol's 90 days.
-	svc := fvsync.NewService(e.store, fvsync.Config{KeepKeys: time.Hour}, func() time.Time { return clock }, nil)
+	svc := fvsync.NewService(e.store.Sync(), fvsync.Config{KeepKeys: time.Hour}, func() time.Time { return clock }, nil)
 	body := []byte(`{"device_id":"p","device_time":"2026-11-23T10:00:00+08:00","changes":[]}`)
 	req := wire.PushRequest{DeviceID: "p", DeviceTime: clock}
 	p := domain.Principal{UserID: uuid.New(), Role: domain.RoleCadre, RegionPath: e.supervisor.RegionPath}
@@ -283,7 +283,7 @@ func TestIdempotencyKeysAreKept90Days(t *testing.T) {
 // to come back (unavailable), not failed.
 func TestSnapshotsBeyondTheLimitWait(t *testing.T) {
 	e := newGapEnv(t, 3)
-	svc := fvsync.NewService(e.store, fvsync.Config{Snapshots: 1}, time.Now, nil)
+	svc := fvsync.NewService(e.store.Sync(), fvsync.Config{Snapshots: 1}, time.Now, nil)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once gosync.Once
 	blocking := &lockedPage{emit: func(wire.PulledChange) error {
@@ -292,19 +292,19 @@ func TestSnapshotsBeyondTheLimitWait(t *testing.T) {
 	}}
 	first := make(chan error, 1)
 	go func() {
-		_, _, err := svc.Snapshot(context.Background(), e.supervisor, 10, blocking)
+		_, err := svc.Snapshot(context.Background(), e.supervisor, 10, blocking)
 		first <- err
 	}()
 	<-entered
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, _, err := svc.Snapshot(ctx, e.supervisor, 10, &lockedPage{emit: func(wire.PulledChange) error { return nil }})
+	_, err := svc.Snapshot(ctx, e.supervisor, 10, &lockedPage{emit: func(wire.PulledChange) error { return nil }})
 	if domain.ErrorCode(err) != domain.CodeUnavailable {
 		t.Fatalf("a snapshot that gave up waiting: got %v, want unavailable", err)
 	}
 	waited := make(chan error, 1)
 	go func() {
-		_, _, err := svc.Snapshot(context.Background(), e.supervisor, 10, &lockedPage{emit: func(wire.PulledChange) error { return nil }})
+		_, err := svc.Snapshot(context.Background(), e.supervisor, 10, &lockedPage{emit: func(wire.PulledChange) error { return nil }})
 		waited <- err
 	}()
 	select {

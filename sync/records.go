@@ -11,14 +11,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // recordTx applies one change inside its savepoint.
 type recordTx struct {
 	*batch
-	tx  *storage.Store
+	tx  TxStore
 	ptr string
 	ch  wire.Change
 }
@@ -346,11 +345,11 @@ func (r recordTx) keepLosses(ctx context.Context, entity string, id, county, hou
 		return nil, nil
 	}
 	won := r.p.UserID
-	cs := make([]storage.Conflict, len(losses))
+	cs := make([]Conflict, len(losses))
 	ids := make([]uuid.UUID, len(losses))
 	for i, l := range losses {
 		ids[i] = uuid.New()
-		cs[i] = storage.Conflict{ID: ids[i], CountyID: county, Entity: entity, EntityID: id, HouseholdID: household, Field: l.Field,
+		cs[i] = Conflict{ID: ids[i], CountyID: county, Entity: entity, EntityID: id, HouseholdID: household, Field: l.Field,
 			BaseValue: l.Base, LostValue: l.Lost, WonValue: l.Won, LostVersion: lostVersion, WonVersion: wonVersion, LostBy: lostBy,
 			WonBy: &won, WonDevice: r.req.DeviceID, CreatedAt: r.received}
 	}

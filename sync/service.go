@@ -14,37 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
-
-// Store is the persistence sync needs; *storage.Store implements it.
-type Store interface {
-	Tx(ctx context.Context, fn func(tx *storage.Store) error) error
-	StoredResponse(ctx context.Context, userID uuid.UUID, key string) (string, int, []byte, error)
-	SequenceChanges(ctx context.Context) (int64, error)
-	Changes(ctx context.Context, f storage.ChangeFilter) ([]storage.Change, error)
-	HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int, each func(domain.Household) error) error
-	MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after storage.ChildKey, limit int, each func(domain.Member) error) error
-	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after storage.ChildKey, limit int, each func(domain.Pairing) error) error
-	WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks storage.ScopeSinks) error
-	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
-	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
-	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
-	CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error)
-	MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Member, error)
-	AnnounceDatedPairings(ctx context.Context, from, to domain.Date) (int, error)
-	HouseholdsInRegions(ctx context.Context, within string, regions []uuid.UUID, after uuid.UUID, limit int) ([]domain.Household, error)
-	HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
-	MembersOf(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.Member, error)
-	PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Pairing, error)
-	HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
-	Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visit, int64, error)
-	Conflicts(ctx context.Context, f storage.ConflictFilter) ([]storage.Conflict, int64, error)
-	DeleteExpiredKeys(ctx context.Context, now time.Time) (int64, error)
-}
-
-var _ Store = (*storage.Store)(nil)
 
 // Config tunes the protocol; zero values take the defaults.
 type Config struct {
@@ -55,6 +26,9 @@ type Config struct {
 	// JSON) and Snapshots snapshots at once (default 4; more wait).
 	SnapshotHouseholds int
 	Snapshots          int
+	// Due reads the cadre's due list for the last page of a pull; nil
+	// leaves it out.
+	Due DueList
 }
 
 // Service runs pushes and pulls.
@@ -133,7 +107,7 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 	hash := hex.EncodeToString(sum[:])
 	received := s.now().UTC()
 	var out []byte
-	err := s.store.Tx(ctx, func(tx *storage.Store) error {
+	err := s.store.Tx(ctx, func(tx TxStore) error {
 		claimed, err := tx.ClaimIdempotencyKey(ctx, p.UserID, key, hash, received, s.cfg.KeepKeys)
 		if err != nil {
 			return err
@@ -217,7 +191,7 @@ func (s *Service) CleanupKeys(ctx context.Context) (int64, error) {
 // batch is one push being applied inside its transaction.
 type batch struct {
 	svc      *Service
-	tx       *storage.Store
+	tx       TxStore
 	p        domain.Principal
 	req      wire.PushRequest
 	received time.Time
@@ -258,7 +232,7 @@ func rejectAll(prefix string, err error) error {
 func (b *batch) apply(ctx context.Context, i int, ch wire.Change) (wire.PushResult, error) {
 	ptr := "/changes/" + strconv.Itoa(i)
 	res := wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID}
-	err := b.tx.Tx(ctx, func(rtx *storage.Store) error {
+	err := b.tx.Tx(ctx, func(rtx TxStore) error {
 		r := recordTx{batch: b, tx: rtx, ptr: ptr, ch: ch}
 		out, err := r.run(ctx)
 		if err != nil {

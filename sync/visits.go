@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -63,7 +62,7 @@ func (s *Service) Conflicts(ctx context.Context, p domain.Principal, q ConflictQ
 	if !p.Manages() {
 		return nil, 0, domain.Forbidden()
 	}
-	cs, total, err := s.store.Conflicts(ctx, storage.ConflictFilter{WithinPath: p.RegionPath, Open: q.Open, HouseholdID: q.HouseholdID, Limit: q.Limit, Offset: q.Offset})
+	cs, total, err := s.store.Conflicts(ctx, ConflictFilter{WithinPath: p.RegionPath, Open: q.Open, HouseholdID: q.HouseholdID, Limit: q.Limit, Offset: q.Offset})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -74,7 +73,7 @@ func (s *Service) Conflicts(ctx context.Context, p domain.Principal, q ConflictQ
 	return out, total, nil
 }
 
-func toWireConflict(c storage.Conflict) wire.Conflict {
+func toWireConflict(c Conflict) wire.Conflict {
 	return wire.Conflict{ID: c.ID, Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID, Field: c.Field, BaseValue: c.BaseValue,
 		LostValue: c.LostValue, WonValue: c.WonValue, LostVersion: c.LostVersion, WonVersion: c.WonVersion, LostBy: c.LostBy, WonBy: c.WonBy,
 		CreatedAt: c.CreatedAt, ResolvedAt: c.ResolvedAt, Resolution: c.Resolution}
@@ -97,8 +96,8 @@ func (s *Service) ResolveConflict(ctx context.Context, p domain.Principal, id uu
 			MessageZH: "处理方式应为keep_won或restore_lost"})
 	}
 	now := s.now().UTC()
-	var out storage.Conflict
-	err := s.store.Tx(ctx, func(tx *storage.Store) error {
+	var out Conflict
+	err := s.store.Tx(ctx, func(tx TxStore) error {
 		c, err := tx.ConflictInScope(ctx, p.RegionPath, id)
 		if err != nil {
 			return err
@@ -127,7 +126,7 @@ func (s *Service) ResolveConflict(ctx context.Context, p domain.Principal, id uu
 
 // restore writes the lost value back through the same path a phone's edit
 // takes, as an edit made from the current version.
-func (s *Service) restore(ctx context.Context, tx *storage.Store, p domain.Principal, c storage.Conflict, now time.Time) error {
+func (s *Service) restore(ctx context.Context, tx TxStore, p domain.Principal, c Conflict, now time.Time) error {
 	hid := c.HouseholdID
 	ch := wire.Change{Entity: c.Entity, Op: wire.OpUpdate, ID: c.EntityID, HouseholdID: &hid, Data: map[string]json.RawMessage{c.Field: c.LostValue}}
 	b := &batch{svc: s, tx: tx, p: p, req: wire.PushRequest{DeviceID: "conflict-resolution"}, received: now, today: domain.DateOf(now)}
@@ -162,7 +161,7 @@ func (s *Service) restore(ctx context.Context, tx *storage.Store, p domain.Princ
 	return err
 }
 
-func restoreDeletedVisit(ctx context.Context, tx *storage.Store, v domain.Visit, c storage.Conflict, now time.Time) error {
+func restoreDeletedVisit(ctx context.Context, tx TxStore, v domain.Visit, c Conflict, now time.Time) error {
 	var old wire.Visit
 	if err := json.Unmarshal(c.LostValue, &old); err != nil {
 		return err

@@ -1,7 +1,9 @@
 // Package wire holds the JSON representations fieldvisit speaks: the
 // resource API, the sync feed and the Go client SDK share them. Domain and
 // storage types never reach an encoder directly, so a field added to either
-// cannot leak by accident; converters are the small From* functions.
+// cannot leak by accident; converters are the small From* functions. A pull
+// page, the largest answer by far, is not left to encoding/json: PageWriter
+// assembles it from records that append their own JSON (append.go).
 package wire
 
 import (

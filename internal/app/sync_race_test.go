@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -154,7 +154,7 @@ func TestCrossedHouseholdEditsAreAllStored(t *testing.T) {
 		if want := int64(1 + len(written[id])); h.Version != want {
 			t.Errorf("household %s: version %d after %d edits, want %d", id, h.Version, len(written[id]), want)
 		}
-		conflicts, _, err := e.app.Store.Conflicts(ctx, storage.ConflictFilter{HouseholdID: &id, Limit: 10 * rounds})
+		conflicts, _, err := e.app.Store.Conflicts(ctx, fvsync.ConflictFilter{HouseholdID: &id, Limit: 10 * rounds})
 		if err != nil {
 			t.Fatal(err)
 		}

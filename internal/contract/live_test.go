@@ -136,7 +136,7 @@ func TestLiveAgainstDemoCounty(t *testing.T) {
 			return importer.Import(ctx, store, r, opt)
 		},
 		Ready: []server.ReadyCheck{{Name: "database", Check: db.Ping}, {Name: "blob_store", Check: func(context.Context) error { return nil }}},
-		Sync:  fvsync.NewService(store, fvsync.Config{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil))),
+		Sync:  fvsync.NewService(store.Sync(), fvsync.Config{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil))),
 	})
 	c := &client{t: t, h: h, v: v}
 	today := domain.DateOf(time.Now()).String()

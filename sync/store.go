@@ -1,0 +1,172 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/wire"
+)
+
+// Store is the persistence sync needs outside a push's or a resolution's
+// transaction: the feed, the snapshot walks, the lookups behind a pull page
+// and the listings. The storage package implements it (storage.Store.Sync).
+type Store interface {
+	// Tx runs fn in one transaction: a push batch and its stored answer
+	// commit together, or not at all.
+	Tx(ctx context.Context, fn func(TxStore) error) error
+	StoredResponse(ctx context.Context, userID uuid.UUID, key string) (requestSHA256 string, status int, body []byte, err error)
+	DeleteExpiredKeys(ctx context.Context, now time.Time) (int64, error)
+
+	// SequenceChanges numbers the committed feed rows in commit order and
+	// returns the watermark: every row up to it is committed and visible.
+	SequenceChanges(ctx context.Context) (int64, error)
+	Changes(ctx context.Context, f ChangeFilter) ([]Change, error)
+	// AnnounceDatedPairings writes a feed row, once, for every pairing that
+	// began or ended on a day in (from, to] and returns how many it wrote.
+	AnnounceDatedPairings(ctx context.Context, from, to domain.Date) (int, error)
+
+	// The paged snapshot walk, in key order, up to limit records a call.
+	HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int, each func(domain.Household) error) error
+	MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Member) error) error
+	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Pairing) error) error
+	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
+	// WholeScope is the snapshot in one piece, in no order.
+	WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks ScopeSinks) error
+
+	// What the records behind a page of feed rows are now, a few queries a
+	// page. The ...ByID lookups ignore scope: the feed judges it.
+	CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error)
+	MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Member, error)
+	PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Pairing, error)
+	HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
+	HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
+	MembersOf(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.Member, error)
+	HouseholdsInRegions(ctx context.Context, within string, regions []uuid.UUID, after uuid.UUID, limit int) ([]domain.Household, error)
+
+	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
+	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
+	Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visit, int64, error)
+	Conflicts(ctx context.Context, f ConflictFilter) ([]Conflict, int64, error)
+}
+
+// TxStore is the persistence a push batch and a conflict resolution use
+// inside their transaction. Its writes join that transaction, and its Tx
+// nests as a savepoint, so one refused record rolls back alone while the
+// rest of the batch commits.
+type TxStore interface {
+	Tx(ctx context.Context, fn func(TxStore) error) error
+
+	// ClaimIdempotencyKey reports false when the key is taken; a claim of
+	// a key whose batch is still in flight waits for that batch to end.
+	ClaimIdempotencyKey(ctx context.Context, userID uuid.UUID, key, requestSHA256 string, now time.Time, keep time.Duration) (bool, error)
+	SaveResponse(ctx context.Context, userID uuid.UUID, key string, status int, body []byte) error
+	// LockHouseholds locks, until the transaction ends, the households
+	// named and those of the writer's visits named, all in the one order
+	// every writer uses; ids outside the writer's subtree (within) are
+	// passed over.
+	LockHouseholds(ctx context.Context, within string, writer uuid.UUID, households, visits []uuid.UUID) error
+
+	// VisitsByID and the ...ForUpdate reads lock what they return.
+	VisitsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error)
+	VisitForUpdate(ctx context.Context, id uuid.UUID) (domain.Visit, error)
+	// HouseholdForUpdate and MemberForUpdate also return who wrote the
+	// stored version (the loser of a conflict with this edit).
+	HouseholdForUpdate(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, *uuid.UUID, error)
+	MemberForUpdate(ctx context.Context, countyID, householdID, id uuid.UUID) (domain.Member, *uuid.UUID, error)
+	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
+	HouseholdByID(ctx context.Context, id uuid.UUID) (domain.Household, error)
+	PairedOn(ctx context.Context, cadreID, householdID uuid.UUID, day domain.Date) (bool, error)
+	// PairedSince reports a pairing that ended on or after since, or is open.
+	PairedSince(ctx context.Context, cadreID, householdID uuid.UUID, since domain.Date) (bool, error)
+
+	// The writes each add their feed row. The Save... ones write only over
+	// expectedVersion and fail as stale otherwise.
+	InsertVisit(ctx context.Context, v domain.Visit) error
+	InsertVisits(ctx context.Context, vs []domain.Visit) error
+	SaveVisit(ctx context.Context, v domain.Visit, expectedVersion int64) error
+	SaveHouseholdDetails(ctx context.Context, h domain.Household, expectedVersion int64, by uuid.UUID) error
+	SaveMemberDetails(ctx context.Context, m domain.Member, expectedVersion int64, by uuid.UUID) error
+
+	InsertConflicts(ctx context.Context, cs []Conflict) error
+	// ConflictInScope locks the conflict it returns.
+	ConflictInScope(ctx context.Context, withinPath string, id uuid.UUID) (Conflict, error)
+	ResolveConflict(ctx context.Context, c Conflict, by uuid.UUID, resolution string, now time.Time) error
+}
+
+// DueList is a cadre's due list as of now: the visit rules not yet met,
+// which the last page of a pull carries so the phone shows them offline.
+type DueList func(ctx context.Context, p domain.Principal) ([]wire.DueItem, error)
+
+// Change is one numbered row of the change feed: which record changed, and
+// how. A pull reads the record's current state behind it.
+type Change struct {
+	Seq         int64
+	CountyID    uuid.UUID
+	Entity      string
+	EntityID    uuid.UUID
+	HouseholdID *uuid.UUID
+	CadreID     *uuid.UUID
+	Op          string
+	Version     int64
+}
+
+// ChangeFilter selects the feed rows relevant to one caller.
+type ChangeFilter struct {
+	After, UpTo int64
+	Limit       int
+	// Rows of households in Scope on Today, and the caller's own rows
+	// (visits, pairings) when CadreID is set.
+	Scope   domain.HouseholdScope
+	Today   domain.Date
+	CadreID *uuid.UUID
+}
+
+// ChildKey is where a members or pairings phase of the snapshot walk
+// stands: the household and id of the last record handed out (zero: from
+// the start). Households and visits are walked by ID alone.
+type ChildKey struct {
+	HouseholdID, ID uuid.UUID
+}
+
+// ScopeSinks receive the records of a whole scope. Each is called from
+// its own goroutine (never two calls of one sink at once).
+type ScopeSinks struct {
+	Household func(domain.Household) error
+	Member    func(domain.Member) error
+	Pairing   func(domain.Pairing) error
+}
+
+// Conflict is a value that lost an overlapping edit, kept for a
+// supervisor to review.
+type Conflict struct {
+	ID          uuid.UUID
+	CountyID    uuid.UUID
+	Entity      string
+	EntityID    uuid.UUID
+	HouseholdID uuid.UUID
+	Field       string
+	BaseValue   json.RawMessage
+	LostValue   json.RawMessage
+	WonValue    json.RawMessage
+	LostVersion int64
+	WonVersion  int64
+	LostBy      *uuid.UUID
+	WonBy       *uuid.UUID
+	WonDevice   string
+	CreatedAt   time.Time
+	ResolvedAt  *time.Time
+	ResolvedBy  *uuid.UUID
+	Resolution  string
+}
+
+// ConflictFilter narrows the conflict inbox to a region subtree.
+type ConflictFilter struct {
+	WithinPath    string
+	Open          *bool
+	HouseholdID   *uuid.UUID
+	Limit, Offset int
+}

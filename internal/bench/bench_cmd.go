@@ -17,13 +17,12 @@ import (
 	"sync"
 	"time"
 
-	fvapp "github.com/fieldvisit/fieldvisit/internal/app"
-	"github.com/fieldvisit/fieldvisit/internal/importer"
-
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	fvapp "github.com/fieldvisit/fieldvisit/internal/app"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"

@@ -184,7 +184,9 @@ func (f *fakeStore) Pair(context.Context, *domain.Pairing, []domain.Pairing, dom
 // plainHasher stands in for argon2id, which is slow on purpose.
 type plainHasher struct{}
 
-func (plainHasher) Hash(_ context.Context, password string) (string, error) { return "plain:" + password, nil }
+func (plainHasher) Hash(_ context.Context, password string) (string, error) {
+	return "plain:" + password, nil
+}
 
 // clock is the fixed now of every test: 15 June 2024, 10:00 in China.
 func clock() time.Time { return time.Date(2024, 6, 15, 10, 0, 0, 0, domain.Shanghai) }

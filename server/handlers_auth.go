@@ -1,7 +1,6 @@
 package server
 
 import (
-	"github.com/fieldvisit/fieldvisit/wire"
 	"net/http"
 	"strings"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 type loginIn struct {

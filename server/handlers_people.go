@@ -1,8 +1,6 @@
 package server
 
 import (
-	"github.com/fieldvisit/fieldvisit/storage"
-	"github.com/fieldvisit/fieldvisit/wire"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // ---- units
@@ -23,7 +22,7 @@ func (h *handlers) listUnits(c *gin.Context) {
 		return
 	}
 	items, total, err := h.Registry.Units(c.Request.Context(), principal(c), query, pg)
-	respondPage(c, items, total, pg, func(u storage.UnitWithPath) wire.Unit { return wire.FromUnit(u.Unit) }, err)
+	respondPage(c, items, total, pg, func(u registry.UnitWithPath) wire.Unit { return wire.FromUnit(u.Unit) }, err)
 }
 
 func (h *handlers) getUnit(c *gin.Context) {

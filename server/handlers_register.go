@@ -1,7 +1,6 @@
 package server
 
 import (
-	"github.com/fieldvisit/fieldvisit/wire"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // ---- regions

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 )
 
 type householdRow struct {
@@ -219,23 +220,13 @@ func (s *Store) HouseholdByNumber(ctx context.Context, countyID uuid.UUID, numbe
 	return toDomainHousehold(row), translate(err, "household")
 }
 
-// NewHousehold is everything created together when a household is registered.
-type NewHousehold struct {
-	Household   domain.Household
-	RegionPath  string
-	Members     []domain.Member
-	Status      domain.StatusChange
-	PovertyType *domain.PovertyTypeChange
-	Audit       domain.AuditEntry
-}
-
 // CreateHousehold writes a household with its members and first history
 // entries in one transaction.
-func (s *Store) CreateHousehold(ctx context.Context, n NewHousehold) error {
+func (s *Store) CreateHousehold(ctx context.Context, n registry.HouseholdRegistration) error {
 	return s.inTx(ctx, "household", func(tx *gorm.DB) error { return createHousehold(tx, s.dialect, n) })
 }
 
-func createHousehold(tx *gorm.DB, dialect Dialect, n NewHousehold) error {
+func createHousehold(tx *gorm.DB, dialect Dialect, n registry.HouseholdRegistration) error {
 	row := toHouseholdRow(n.Household, n.RegionPath)
 	if err := tx.Create(&row).Error; err != nil {
 		return err

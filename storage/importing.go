@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
 )
 
 // importChunk bounds the length of an IN list (PostgreSQL allows 65535 bind
@@ -129,43 +130,19 @@ func (s *Store) ImportUnits(ctx context.Context, regionIDs []uuid.UUID, names []
 	return out, nil
 }
 
-// ImportLookup names, for one county, the natural keys an import matches
-// existing records by.
-type ImportLookup struct {
-	CountyID  uuid.UUID
-	Numbers   []string // 户编号
-	IDNumbers []string // members' 身份证号
-}
-
-// ImportHousehold is an existing household as the importer compares it.
-type ImportHousehold struct {
-	Household  domain.Household
-	RegionPath string
-}
-
-// ImportExisting is what already exists for the keys of ImportLookups.
-type ImportExisting struct {
-	// Households found by number, or holding a member found by ID number.
-	Households []ImportHousehold
-	// Members of those households (all of them, not only the ones asked for).
-	Members []domain.Member
-	// OpenPairings of those households (end_on not set).
-	OpenPairings []domain.Pairing
-}
-
 // ImportExisting returns the households, members and open pairings that the
 // lookups' natural keys match.
-func (s *Store) ImportExisting(ctx context.Context, lookups []ImportLookup) (ImportExisting, error) {
-	var out ImportExisting
+func (s *Store) ImportExisting(ctx context.Context, lookups []importer.Lookup) (importer.Existing, error) {
+	var out importer.Existing
 	for _, l := range lookups {
 		if err := s.importExistingCounty(ctx, l, &out); err != nil {
-			return ImportExisting{}, translate(err, "household")
+			return importer.Existing{}, translate(err, "household")
 		}
 	}
 	return out, nil
 }
 
-func (s *Store) importExistingCounty(ctx context.Context, l ImportLookup, out *ImportExisting) error {
+func (s *Store) importExistingCounty(ctx context.Context, l importer.Lookup, out *importer.Existing) error {
 	db := s.db.WithContext(ctx)
 	byNumber, err := importKeyed[householdRow](s, db, "households", "number", "text", l.CountyID, l.Numbers, " AND t.number <> ''")
 	if err != nil {
@@ -197,7 +174,7 @@ func (s *Store) importExistingCounty(ctx context.Context, l ImportLookup, out *I
 	ids := make([]string, 0, len(households))
 	for id, h := range households {
 		ids = append(ids, id.String())
-		out.Households = append(out.Households, ImportHousehold{Household: toDomainHousehold(h), RegionPath: h.RegionPath})
+		out.Households = append(out.Households, toStoredHousehold(h))
 	}
 	members, err := importKeyed[memberRow](s, db, "members", "household_id", "uuid", l.CountyID, ids, "")
 	if err != nil {
@@ -214,6 +191,10 @@ func (s *Store) importExistingCounty(ctx context.Context, l ImportLookup, out *I
 		out.OpenPairings = append(out.OpenPairings, toDomainPairing(p))
 	}
 	return nil
+}
+
+func toStoredHousehold(r householdRow) importer.StoredHousehold {
+	return importer.StoredHousehold{Household: toDomainHousehold(r), RegionPath: r.RegionPath}
 }
 
 // importKeyed selects the rows of table in county whose col is one of vals.
@@ -261,60 +242,10 @@ func (a pgArray) Value() (driver.Value, error) {
 	return b.String(), nil
 }
 
-// ImportUser is a user an import creates, with the password hash it gets
-// (an unusable one: an admin sets the password later).
-type ImportUser struct {
-	User         domain.User
-	PasswordHash string
-}
-
-// ImportedHousehold is a new household with the region path it is filed under.
-type ImportedHousehold struct {
-	Household  domain.Household
-	RegionPath string
-}
-
-// HouseholdFileUpdate changes the file fields an import carries (number, head
-// name, address, phone, causes) if the stored version is still
-// ExpectedVersion, bumping the version.
-type HouseholdFileUpdate struct {
-	Household       domain.Household
-	ExpectedVersion int64
-}
-
-// MemberUpdate saves a member if its stored version is still ExpectedVersion.
-type MemberUpdate struct {
-	Member          domain.Member
-	ExpectedVersion int64
-}
-
-// ImportPlan is everything one spreadsheet import writes.
-type ImportPlan struct {
-	Units              []domain.Unit
-	Users              []ImportUser
-	Households         []ImportedHousehold
-	HouseholdUpdates   []HouseholdFileUpdate
-	Members            []domain.Member
-	MemberUpdates      []MemberUpdate
-	StatusChanges      []domain.StatusChange
-	PovertyTypeChanges []domain.PovertyTypeChange
-	Pairings           []domain.Pairing
-	Audit              domain.AuditEntry
-	// Progress, when set, is called with the number of records written so
-	// far (out of Len) as the transaction proceeds.
-	Progress func(done int)
-}
-
-// Len is the number of records the plan writes, the audit entry aside.
-func (p ImportPlan) Len() int {
-	return len(p.Units) + len(p.Users) + len(p.Households) + len(p.HouseholdUpdates) + len(p.Members) +
-		len(p.MemberUpdates) + len(p.StatusChanges) + len(p.PovertyTypeChanges) + len(p.Pairings)
-}
-
 // ApplyImport writes the plan in one transaction: either every record is
 // written and the audit entry appended, or nothing is. A stale version on an
 // update is a conflict (someone edited the record since the import read it).
-func (s *Store) ApplyImport(ctx context.Context, p ImportPlan) error {
+func (s *Store) ApplyImport(ctx context.Context, p importer.Plan) error {
 	return s.inTx(ctx, "import", func(tx *gorm.DB) error {
 		done, batch := 0, s.importBatch()
 		step := func(n int) {
@@ -421,7 +352,7 @@ func insertBatches[T any](tx *gorm.DB, rows []T, batch int, step func(int)) erro
 
 // importChanges lists the feed rows of an import, so phones that already
 // synced learn what it created or changed.
-func importChanges(p ImportPlan) []feedEntry {
+func importChanges(p importer.Plan) []feedEntry {
 	var cs []feedEntry
 	for _, h := range p.Households {
 		cs = append(cs, householdChange(h.Household, "create"))

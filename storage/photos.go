@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/photos"
 )
 
 type photoRow struct {
@@ -77,6 +78,10 @@ type evidenceQueueRow struct {
 }
 
 func (evidenceQueueRow) TableName() string { return "evidence_queue" }
+
+func toQueuedVisit(r evidenceQueueRow) photos.QueuedVisit {
+	return photos.QueuedVisit{CountyID: r.CountyID, VisitID: r.VisitID, EnqueuedAt: r.EnqueuedAt.UTC()}
+}
 
 // linkVisitPhotos brings visit_photos in step with the visits' photo lists
 // and queues the visits for evidence assessment, inside the visit write's
@@ -426,22 +431,15 @@ func (s *Store) ExpiredUploads(ctx context.Context, now time.Time, limit int) ([
 	return out, nil
 }
 
-// QueuedVisit is a visit waiting for evidence assessment.
-type QueuedVisit struct {
-	CountyID   uuid.UUID
-	VisitID    uuid.UUID
-	EnqueuedAt time.Time
-}
-
 // EvidenceQueue lists the oldest visits waiting for assessment.
-func (s *Store) EvidenceQueue(ctx context.Context, limit int) ([]QueuedVisit, error) {
+func (s *Store) EvidenceQueue(ctx context.Context, limit int) ([]photos.QueuedVisit, error) {
 	var rows []evidenceQueueRow
 	if err := s.db.WithContext(ctx).Order("enqueued_at, visit_id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err, "evidence queue")
 	}
-	out := make([]QueuedVisit, len(rows))
+	out := make([]photos.QueuedVisit, len(rows))
 	for i, r := range rows {
-		out[i] = QueuedVisit{CountyID: r.CountyID, VisitID: r.VisitID, EnqueuedAt: r.EnqueuedAt.UTC()}
+		out[i] = toQueuedVisit(r)
 	}
 	return out, nil
 }
@@ -463,7 +461,7 @@ func (s *Store) EvidenceLag(ctx context.Context) (int64, *time.Time, error) {
 
 // DoneEvidence removes a visit from the queue unless it was queued again
 // after the assessment read it.
-func (s *Store) DoneEvidence(ctx context.Context, q QueuedVisit) error {
+func (s *Store) DoneEvidence(ctx context.Context, q photos.QueuedVisit) error {
 	err := s.db.WithContext(ctx).Where("county_id = ? AND visit_id = ? AND enqueued_at <= ?", q.CountyID, q.VisitID, q.EnqueuedAt.UTC()).
 		Delete(&evidenceQueueRow{}).Error
 	return translate(err, "evidence queue")

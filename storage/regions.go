@@ -63,13 +63,6 @@ func (s *Store) RegionWithin(ctx context.Context, path string, id uuid.UUID) (do
 	return r, err
 }
 
-// RegionByCode returns one region by its national code.
-func (s *Store) RegionByCode(ctx context.Context, code string) (domain.Region, error) {
-	var row regionRow
-	err := s.db.WithContext(ctx).Where("code = ?", code).Take(&row).Error
-	return toDomainRegion(row), translate(err, "region")
-}
-
 // Regions lists regions by filter, ordered by code, with the total count.
 func (s *Store) Regions(ctx context.Context, f domain.RegionFilter) ([]domain.Region, int64, error) {
 	q := s.db.WithContext(ctx).Model(&regionRow{})

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/storage"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
@@ -61,7 +62,7 @@ func newSnapshotFixture(t *testing.T, s *storage.Store) snapshotFixture {
 	fx.cadreA = cadres[0]
 	now := time.Now().UTC()
 	yesterday, tomorrow := fx.today.AddDays(-1), fx.today.AddDays(1)
-	var plan storage.ImportPlan
+	var plan importer.Plan
 	pair := func(h, cadre uuid.UUID, start domain.Date, end *domain.Date) {
 		p := domain.Pairing{ID: uuid.New(), CountyID: county, HouseholdID: h, CadreID: cadre, StartOn: start, EndOn: end, CreatedAt: now}
 		plan.Pairings = append(plan.Pairings, p)
@@ -74,7 +75,7 @@ func newSnapshotFixture(t *testing.T, s *storage.Store) snapshotFixture {
 		for i := 0; i < 12; i++ {
 			h := domain.Household{ID: uuid.New(), CountyID: county, RegionID: village.ID, VillageID: village.ID, Status: domain.StatusRegistered,
 				PovertyType: domain.PovertyOrdinary, Version: 1, CreatedAt: now, UpdatedAt: now, HouseholdDetails: domain.HouseholdDetails{HeadName: "户主"}}
-			plan.Households = append(plan.Households, storage.ImportedHousehold{Household: h, RegionPath: village.Path})
+			plan.Households = append(plan.Households, importer.NewHousehold{Household: h, RegionPath: village.Path})
 			for m := 0; m < i%5; m++ {
 				mem := domain.Member{ID: uuid.New(), CountyID: county, HouseholdID: h.ID, Version: 1, CreatedAt: now, UpdatedAt: now,
 					MemberDetails: domain.MemberDetails{Name: fmt.Sprintf("成员%d", m), Relation: "child"}}

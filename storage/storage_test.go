@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
@@ -116,7 +117,7 @@ func TestOptimisticLockingRefusesStaleVersions(t *testing.T) {
 			now := time.Now().UTC()
 			h := domain.Household{ID: uuid.New(), CountyID: county, RegionID: county, VillageID: county, HouseholdDetails: domain.HouseholdDetails{HeadName: "张三", Causes: []string{}},
 				Status: domain.StatusEdge, Version: 1, CreatedAt: now, UpdatedAt: now}
-			err := s.CreateHousehold(ctx, storage.NewHousehold{Household: h, RegionPath: "/" + county.String() + "/",
+			err := s.CreateHousehold(ctx, registry.HouseholdRegistration{Household: h, RegionPath: "/" + county.String() + "/",
 				Status: domain.StatusChange{ID: uuid.New(), HouseholdID: h.ID, CountyID: county, To: domain.StatusEdge, EffectiveOn: domain.DateOf(now), RecordedAt: now}})
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 )
 
 type userRow struct {
@@ -199,6 +200,10 @@ type unitPathRow struct {
 	Path      string    `gorm:"column:path"`
 }
 
+func toUnitWithPath(r unitPathRow) registry.UnitWithPath {
+	return registry.UnitWithPath{Unit: domain.Unit{ID: r.ID, Name: r.Name, RegionID: r.RegionID, CreatedAt: r.CreatedAt.UTC()}, RegionPath: r.Path}
+}
+
 // CreateUnit inserts an assisting unit.
 func (s *Store) CreateUnit(ctx context.Context, u domain.Unit, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "unit", func(tx *gorm.DB) error {
@@ -210,14 +215,8 @@ func (s *Store) CreateUnit(ctx context.Context, u domain.Unit, audit domain.Audi
 	})
 }
 
-// UnitWithPath is a unit with the region path it sits in, for scope checks.
-type UnitWithPath struct {
-	domain.Unit
-	RegionPath string
-}
-
 // Units lists units whose region lies in the subtree.
-func (s *Store) Units(ctx context.Context, withinPath, query string, limit, offset int) ([]UnitWithPath, int64, error) {
+func (s *Store) Units(ctx context.Context, withinPath, query string, limit, offset int) ([]registry.UnitWithPath, int64, error) {
 	q := s.db.WithContext(ctx).Table("units").Joins("JOIN regions r ON r.id = units.region_id")
 	if withinPath != "" {
 		q = q.Where(like("r.path"), likePrefix(withinPath))
@@ -233,22 +232,22 @@ func (s *Store) Units(ctx context.Context, withinPath, query string, limit, offs
 	if err := q.Select("units.id, units.name, units.region_id, units.created_at, r.path").Order("units.name").Limit(limit).Offset(offset).Scan(&rows).Error; err != nil {
 		return nil, 0, translate(err, "unit")
 	}
-	out := make([]UnitWithPath, len(rows))
+	out := make([]registry.UnitWithPath, len(rows))
 	for i, r := range rows {
-		out[i] = UnitWithPath{Unit: domain.Unit{ID: r.ID, Name: r.Name, RegionID: r.RegionID, CreatedAt: r.CreatedAt.UTC()}, RegionPath: r.Path}
+		out[i] = toUnitWithPath(r)
 	}
 	return out, total, nil
 }
 
 // Unit returns a unit with its region path.
-func (s *Store) Unit(ctx context.Context, id uuid.UUID) (UnitWithPath, error) {
+func (s *Store) Unit(ctx context.Context, id uuid.UUID) (registry.UnitWithPath, error) {
 	var r unitPathRow
 	err := s.db.WithContext(ctx).Table("units").Joins("JOIN regions r ON r.id = units.region_id").
 		Select("units.id, units.name, units.region_id, units.created_at, r.path").Where("units.id = ?", id).Take(&r).Error
 	if err != nil {
-		return UnitWithPath{}, translate(err, "unit")
+		return registry.UnitWithPath{}, translate(err, "unit")
 	}
-	return UnitWithPath{Unit: domain.Unit{ID: r.ID, Name: r.Name, RegionID: r.RegionID, CreatedAt: r.CreatedAt.UTC()}, RegionPath: r.Path}, nil
+	return toUnitWithPath(r), nil
 }
 
 // UnitByName finds a unit by its name in a region.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
 	"github.com/fieldvisit/fieldvisit/storage"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
@@ -48,7 +49,7 @@ func newGapEnv(t *testing.T, n int) *gapEnv {
 	for i := 0; i < n; i++ {
 		h := domain.Household{ID: uuid.New(), CountyID: county, RegionID: county, VillageID: county, Status: domain.StatusEdge, Version: 1,
 			HouseholdDetails: domain.HouseholdDetails{HeadName: fmt.Sprintf("户%d", i), Causes: []string{}}, CreatedAt: now, UpdatedAt: now}
-		err := st.CreateHousehold(ctx, storage.NewHousehold{Household: h, RegionPath: path,
+		err := st.CreateHousehold(ctx, registry.HouseholdRegistration{Household: h, RegionPath: path,
 			Status: domain.StatusChange{ID: uuid.New(), CountyID: county, HouseholdID: h.ID, To: domain.StatusEdge, EffectiveOn: domain.DateOf(now), RecordedAt: now}})
 		if err != nil {
 			t.Fatal(err)

@@ -59,7 +59,7 @@ func (a *App) build() error {
 	a.Registry = registry.NewService(a.Store, a.hasher, now)
 	a.Compliance = compliance.NewService(a.Store, now, a.Log)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance)}, now, a.Log)
-	a.Photos = photos.NewService(a.Store, a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
+	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	reg := prometheus.NewRegistry()
 	if a.conns == nil {
 		a.conns = newConnMetrics()

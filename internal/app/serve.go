@@ -73,7 +73,7 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	}
 	start := time.Now()
 	last := ""
-	s, err := demo.Seed(ctx, app.Store, demo.Options{HashPassword: func(ctx context.Context) (string, error) { return app.Auth.Hasher().Hash(ctx, demo.Password) }, Today: domain.DateOf(app.Now()), Photos: demoPhotos{app: app, svc: app.Photos},
+	s, err := demo.Seed(ctx, app.Store, demo.Options{HashPassword: func(ctx context.Context) (string, error) { return app.Auth.Hasher().Hash(ctx, demo.Password) }, Today: domain.DateOf(app.Now()), Photos: demoPhotos{svc: app.Photos},
 		Households: app.Config.DemoHouseholds, Cadres: app.Config.DemoCadres,
 		Progress: func(stage string, done, total int) {
 			if stage != last || done == total {
@@ -88,36 +88,13 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 		return demo.Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	// Judge the visits' evidence now rather than in the background, so the
-	// flags are there at first login. This is the photo workers' queue drain
-	// (photos.Service.AssessQueued) without re-judging each visit's
-	// neighbours, which are queued themselves and judged here after every
-	// visit is stored, and with a thousand visits per transaction: one
-	// commit instead of four per visit keeps it to seconds on SQLite. An
-	// interrupted drain is finished by the photo workers.
+	// flags are there at first login, a thousand visits per transaction
+	// (photos.Service.AssessBacklog): one commit instead of four per visit
+	// keeps it to seconds on SQLite. An interrupted drain is finished by the
+	// photo workers.
 	judged := 0
 	for {
-		var n int
-		err := app.Store.Tx(ctx, func(tx *storage.Store) error {
-			queued, err := tx.EvidenceQueue(ctx, 1000)
-			if err != nil {
-				return err
-			}
-			n = len(queued)
-			judge := photos.NewService(tx, app.Blobs, app.Photos.Config(), app.Now, app.Log)
-			for _, q := range queued {
-				v, err := tx.Visit(ctx, q.VisitID)
-				if err != nil {
-					return err
-				}
-				if err := judge.Assess(ctx, v); err != nil {
-					return err
-				}
-				if err := tx.DoneEvidence(ctx, q); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		n, err := app.Photos.AssessBacklog(ctx, 1000)
 		if err != nil {
 			return demo.Summary{}, fmt.Errorf("demo: judge the visits' evidence: %w", err)
 		}
@@ -166,15 +143,14 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 // demoPhotos stores the demo's photos through the photo service, as a
 // phone's one-request upload would.
 type demoPhotos struct {
-	app *App
 	svc *photos.Service
 }
 
 // Batch stores a batch of photos in one transaction, through a photo
 // service over that transaction (one commit instead of one per photo).
 func (d demoPhotos) Batch(ctx context.Context, fn func(demo.PhotoSink) error) error {
-	return d.app.Store.Tx(ctx, func(tx *storage.Store) error {
-		return fn(demoPhotos{app: d.app, svc: photos.NewService(tx, d.app.Blobs, d.app.Photos.Config(), d.app.Now, d.app.Log)})
+	return d.svc.Tx(ctx, func(tx *photos.Service) error {
+		return fn(demoPhotos{svc: tx})
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	fvapp "github.com/fieldvisit/fieldvisit/internal/app"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	fvapp "github.com/fieldvisit/fieldvisit/internal/app"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
@@ -362,12 +363,12 @@ func benchFixture(ctx context.Context, app *fvapp.App, n int) (benchFix, error) 
 	}
 	today := domain.DateOf(time.Now())
 	now := time.Now().UTC()
-	var plan storage.ImportPlan
+	var plan importer.Plan
 	addHousehold := func(c domain.User, members int) uuid.UUID {
 		h := domain.Household{ID: uuid.New(), CountyID: countyID, RegionID: village.ID, VillageID: village.ID, Status: domain.StatusRegistered,
 			PovertyType: domain.PovertyOrdinary, Version: 1, CreatedAt: now, UpdatedAt: now,
 			HouseholdDetails: domain.HouseholdDetails{HeadName: "户主", Causes: []string{"illness"}, Home: &domain.GeoPoint{Lat: 34.7, Lon: 113.6}}}
-		plan.Households = append(plan.Households, storage.ImportedHousehold{Household: h, RegionPath: village.Path})
+		plan.Households = append(plan.Households, importer.NewHousehold{Household: h, RegionPath: village.Path})
 		plan.StatusChanges = append(plan.StatusChanges, domain.StatusChange{ID: uuid.New(), CountyID: countyID, HouseholdID: h.ID, To: h.Status, EffectiveOn: today, RecordedAt: now})
 		for m := 0; m < members; m++ {
 			mem := domain.Member{ID: uuid.New(), CountyID: countyID, HouseholdID: h.ID, Version: 1, CreatedAt: now, UpdatedAt: now,

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	fvapp "github.com/fieldvisit/fieldvisit/internal/app"
 	"io"
 	"net"
 	"net/http"
@@ -31,6 +30,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	fvapp "github.com/fieldvisit/fieldvisit/internal/app"
 	"github.com/fieldvisit/fieldvisit/internal/photos/photoimage"
 )
 

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
 
@@ -299,11 +300,11 @@ func (p *plan) write(ctx context.Context, store *storage.Store, opt Options) err
 	for _, c := range p.cadres {
 		users = append(users, c.user)
 	}
-	plan := storage.ImportPlan{}
+	plan := importer.Plan{}
 	for _, u := range p.units {
 		plan.Units = append(plan.Units, u.unit)
 	}
-	plan.Users = make([]storage.ImportUser, len(users))
+	plan.Users = make([]importer.NewUser, len(users))
 	hashes, hctx := errgroup.WithContext(ctx)
 	hashes.SetLimit(runtime.GOMAXPROCS(0))
 	for i, u := range users {
@@ -314,7 +315,7 @@ func (p *plan) write(ctx context.Context, store *storage.Store, opt Options) err
 		}
 		hashes.Go(func() error {
 			h, err := opt.HashPassword(hctx)
-			plan.Users[i] = storage.ImportUser{User: u, PasswordHash: h}
+			plan.Users[i] = importer.NewUser{User: u, PasswordHash: h}
 			return err
 		})
 	}
@@ -339,9 +340,9 @@ func (p *plan) write(ctx context.Context, store *storage.Store, opt Options) err
 	pr.report("households", 0, total)
 	for lo := 0; lo < total; lo += householdBatch {
 		hi := min(lo+householdBatch, total)
-		var plan storage.ImportPlan
+		var plan importer.Plan
 		for _, hh := range p.households[lo:hi] {
-			plan.Households = append(plan.Households, storage.ImportedHousehold{Household: hh.h, RegionPath: hh.path})
+			plan.Households = append(plan.Households, importer.NewHousehold{Household: hh.h, RegionPath: hh.path})
 			plan.Members = append(plan.Members, hh.members...)
 			for _, s := range hh.steps {
 				plan.StatusChanges = append(plan.StatusChanges, s.sc)

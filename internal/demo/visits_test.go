@@ -455,29 +455,11 @@ func TestSeedVisitsEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := func() time.Time { return today.Start().Add(9 * time.Hour) }
-	svc := photos.NewService(store, blobs, photos.Config{SpoolDir: dir}, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := photos.NewService(store.Photos(), blobs, photos.Config{SpoolDir: dir}, now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	sum := seed(t, store, withSink(small(), servicePhotos{svc}))
 	start := time.Now()
 	for {
-		var n int
-		err := store.Tx(ctx, func(tx *storage.Store) error {
-			q, err := tx.EvidenceQueue(ctx, 1000)
-			n = len(q)
-			js := photos.NewService(tx, blobs, svc.Config(), now, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			for _, item := range q {
-				v, err := tx.Visit(ctx, item.VisitID)
-				if err != nil {
-					return err
-				}
-				if err := js.Assess(ctx, v); err != nil {
-					return err
-				}
-				if err := tx.DoneEvidence(ctx, item); err != nil {
-					return err
-				}
-			}
-			return err
-		})
+		n, err := svc.AssessBacklog(ctx, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // usernameLike is domain's username rule: a 帮扶责任人 cell that matches it is
@@ -24,10 +23,10 @@ var usernameLike = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{2,39}$`)
 type cadreRef struct {
 	value   string
 	hhs     []*household
-	user    *domain.User        // an existing cadre
-	newUser *storage.ImportUser // a cadre to create
-	newUnit *unitRef            // the unit to create with them, if new
-	used    bool                // a household that is written is paired with them
+	user    *domain.User // an existing cadre
+	newUser *NewUser     // a cadre to create
+	newUnit *unitRef     // the unit to create with them, if new
+	used    bool         // a household that is written is paired with them
 }
 
 type unitRef struct {
@@ -227,7 +226,7 @@ func (r *run) planNewCadres(fresh []*cadreRef, candidates map[*cadreRef][]string
 			}
 			continue
 		}
-		ref.newUser = &storage.ImportUser{User: u, PasswordHash: unusablePassword()}
+		ref.newUser = &NewUser{User: u, PasswordHash: unusablePassword()}
 	}
 	return nil
 }

@@ -15,7 +15,7 @@
 // By default an import is all-or-nothing: one bad row and nothing is written.
 // With Options.AllowPartial the households whose rows are all valid are
 // imported and the others reported. Whatever is written is written in one
-// transaction (storage.Store.ApplyImport).
+// transaction (Store.ApplyImport, given one Plan).
 //
 // Imports are idempotent: households, members, cadres and pairings are
 // matched by natural keys, identical records are left alone, and re-importing
@@ -32,6 +32,6 @@
 // phone number (or a short hash) as username, and an unusable password that
 // an admin replaces.
 //
-// The package has no HTTP and no SQL: it talks to storage through the Store
-// interface, which *storage.Store implements.
+// The package has no HTTP and no SQL: it declares the Store it needs, with
+// its own types (Plan, Lookup, Existing, …), and package storage implements it.
 package importer

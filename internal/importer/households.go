@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // household is the rows of one household and what they say about it.
@@ -23,7 +22,7 @@ type household struct {
 	causes              []string
 	phone               string
 	cadre               *cadreRef
-	existing            *storage.ImportHousehold
+	existing            *StoredHousehold
 }
 
 // bad reports whether any row of the household has an error.

@@ -849,8 +849,8 @@ var cases = []struct {
 		h := domain.Household{ID: uuid.New(), CountyID: *v.CountyID, RegionID: v.ID, VillageID: v.ID, HouseholdDetails: domain.HouseholdDetails{HeadName: "甲"},
 			Status: domain.StatusGeneral, Version: 1, CreatedAt: now, UpdatedAt: now}
 		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, MemberDetails: domain.MemberDetails{Name: "甲", Relation: "head"}, Version: 1, CreatedAt: now, UpdatedAt: now}
-		err := e.store.ApplyImport(context.Background(), storage.ImportPlan{
-			Households: []storage.ImportedHousehold{{Household: h, RegionPath: v.Path}},
+		err := e.store.ApplyImport(context.Background(), importer.Plan{
+			Households: []importer.NewHousehold{{Household: h, RegionPath: v.Path}},
 			Members:    []domain.Member{m},
 			StatusChanges: []domain.StatusChange{{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, To: h.Status,
 				EffectiveOn: today, RecordedAt: now}},

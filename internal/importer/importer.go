@@ -11,29 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
-
-// Store is what an import needs from persistence. *storage.Store implements
-// it; the reads feed validation and matching, and ApplyImport writes the
-// whole plan in one transaction.
-type Store interface {
-	// ImportRegions returns the regions under withinPath named one of names
-	// or coded one of codes.
-	ImportRegions(ctx context.Context, withinPath string, names, codes []string) ([]domain.Region, error)
-	// ImportUsers returns the users with one of usernames (anywhere) and the
-	// cadres under withinPath with one of displayNames.
-	ImportUsers(ctx context.Context, usernames []string, withinPath string, displayNames []string) ([]domain.User, error)
-	// ImportUnits returns the units in one of regionIDs named one of names.
-	ImportUnits(ctx context.Context, regionIDs []uuid.UUID, names []string) ([]domain.Unit, error)
-	// ImportExisting returns the households, members and open pairings the
-	// natural keys match.
-	ImportExisting(ctx context.Context, lookups []storage.ImportLookup) (storage.ImportExisting, error)
-	// ApplyImport writes a plan in one transaction.
-	ApplyImport(ctx context.Context, plan storage.ImportPlan) error
-}
-
-var _ Store = (*storage.Store)(nil)
 
 // Options steer one import.
 type Options struct {

@@ -6,13 +6,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // existing indexes what storage returned for the file's natural keys.
 type existing struct {
-	byNumber  map[string]*storage.ImportHousehold // county|number
-	byID      map[uuid.UUID]*storage.ImportHousehold
+	byNumber  map[string]*StoredHousehold // county|number
+	byID      map[uuid.UUID]*StoredHousehold
 	memberBy  map[string]domain.Member // county|id number
 	membersOf map[uuid.UUID][]domain.Member
 	pairings  map[uuid.UUID][]domain.Pairing
@@ -24,7 +23,7 @@ func countyKey(county uuid.UUID, s string) string { return county.String() + "|"
 // (by 户编号 in its county, else by the head's 身份证号) and the stored member
 // of each row (by 身份证号 in the county, else by name in the household).
 func (r *run) matchExisting() error {
-	lookups := map[uuid.UUID]*storage.ImportLookup{}
+	lookups := map[uuid.UUID]*Lookup{}
 	var order []uuid.UUID
 	for _, hh := range r.hhs {
 		county := hh.countyID()
@@ -33,7 +32,7 @@ func (r *run) matchExisting() error {
 		}
 		l := lookups[county]
 		if l == nil {
-			l = &storage.ImportLookup{CountyID: county}
+			l = &Lookup{CountyID: county}
 			lookups[county] = l
 			order = append(order, county)
 		}
@@ -49,7 +48,7 @@ func (r *run) matchExisting() error {
 	if len(order) == 0 {
 		return nil
 	}
-	ls := make([]storage.ImportLookup, len(order))
+	ls := make([]Lookup, len(order))
 	for i, c := range order {
 		ls[i] = *lookups[c]
 	}
@@ -57,7 +56,7 @@ func (r *run) matchExisting() error {
 	if err != nil {
 		return err
 	}
-	ex := &existing{byNumber: map[string]*storage.ImportHousehold{}, byID: map[uuid.UUID]*storage.ImportHousehold{},
+	ex := &existing{byNumber: map[string]*StoredHousehold{}, byID: map[uuid.UUID]*StoredHousehold{},
 		memberBy: map[string]domain.Member{}, membersOf: map[uuid.UUID][]domain.Member{}, pairings: map[uuid.UUID][]domain.Pairing{}}
 	for i := range found.Households {
 		h := &found.Households[i]
@@ -83,7 +82,7 @@ func (r *run) matchExisting() error {
 		if county == uuid.Nil {
 			continue
 		}
-		var h *storage.ImportHousehold
+		var h *StoredHousehold
 		number := hh.val[colNumber]
 		if number != "" {
 			h = ex.byNumber[countyKey(county, number)]
@@ -213,7 +212,7 @@ func sameMember(a, b domain.Member) bool {
 // plan to storage in one transaction.
 func (r *run) apply() error {
 	write := !r.fatal && (r.rep.OK() || r.opt.AllowPartial)
-	var plan storage.ImportPlan
+	var plan Plan
 	for _, hh := range r.hhs {
 		if !write || hh.bad() || hh.village == nil {
 			r.rep.Households.Skipped++
@@ -257,7 +256,7 @@ func (r *run) apply() error {
 	return nil
 }
 
-func (r *run) planNew(plan *storage.ImportPlan, hh *household) {
+func (r *run) planNew(plan *Plan, hh *household) {
 	v := hh.village
 	regionID, path := v.ID, v.Path
 	if hh.group != nil {
@@ -270,7 +269,7 @@ func (r *run) planNew(plan *storage.ImportPlan, hh *household) {
 	if hh.status == domain.StatusExited {
 		h.ExitYear = hh.exitYear
 	}
-	plan.Households = append(plan.Households, storage.ImportedHousehold{Household: h, RegionPath: path})
+	plan.Households = append(plan.Households, NewHousehold{Household: h, RegionPath: path})
 	r.rep.Households.Created++
 	for _, rw := range hh.rows {
 		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
@@ -287,7 +286,7 @@ func (r *run) planNew(plan *storage.ImportPlan, hh *household) {
 	r.planPairing(plan, hh, h, nil)
 }
 
-func (r *run) planExisting(plan *storage.ImportPlan, hh *household) {
+func (r *run) planExisting(plan *Plan, hh *household) {
 	old := hh.existing.Household
 	h := old
 	if n := hh.val[colNumber]; n != "" {
@@ -304,7 +303,7 @@ func (r *run) planExisting(plan *storage.ImportPlan, hh *household) {
 		h.Causes = hh.causes
 	}
 	if h.Number != old.Number || h.HeadName != old.HeadName || h.Address != old.Address || h.Phone != old.Phone || !sameSet(h.Causes, old.Causes) {
-		plan.HouseholdUpdates = append(plan.HouseholdUpdates, storage.HouseholdFileUpdate{Household: h, ExpectedVersion: old.Version})
+		plan.HouseholdUpdates = append(plan.HouseholdUpdates, HouseholdFileUpdate{Household: h, ExpectedVersion: old.Version})
 		r.rep.Households.Updated++
 	} else {
 		r.rep.Households.Unchanged++
@@ -327,7 +326,7 @@ func (r *run) planExisting(plan *storage.ImportPlan, hh *household) {
 			r.rep.Members.Unchanged++
 			continue
 		}
-		plan.MemberUpdates = append(plan.MemberUpdates, storage.MemberUpdate{Member: m, ExpectedVersion: rw.member.Version})
+		plan.MemberUpdates = append(plan.MemberUpdates, MemberUpdate{Member: m, ExpectedVersion: rw.member.Version})
 		r.rep.Members.Updated++
 	}
 	if extra := len(r.ex.membersOf[old.ID]) - matched; extra > 0 {
@@ -372,7 +371,7 @@ func (r *run) warnNotApplied(hh *household, old domain.Household) {
 
 // planPairing pairs the household with its 帮扶责任人 unless an open pairing
 // already does.
-func (r *run) planPairing(plan *storage.ImportPlan, hh *household, h domain.Household, open []domain.Pairing) {
+func (r *run) planPairing(plan *Plan, hh *household, h domain.Household, open []domain.Pairing) {
 	ref := hh.cadre
 	if ref == nil || (ref.user == nil && ref.newUser == nil) {
 		return
@@ -396,7 +395,7 @@ func (r *run) planPairing(plan *storage.ImportPlan, hh *household, h domain.Hous
 
 // countCadres adds the cadres and units the written households need to the
 // plan and counts them.
-func (r *run) countCadres(plan *storage.ImportPlan) {
+func (r *run) countCadres(plan *Plan) {
 	seen := map[*cadreRef]bool{}
 	units := map[*unitRef]bool{}
 	for _, hh := range r.hhs {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // AssessQueued judges the evidence of up to limit queued visits (and of
@@ -36,7 +35,7 @@ func (s *Service) AssessQueued(ctx context.Context, limit int) (int, error) {
 	return judged, nil
 }
 
-func (s *Service) assessQueued(ctx context.Context, q storage.QueuedVisit) error {
+func (s *Service) assessQueued(ctx context.Context, q QueuedVisit) error {
 	v, err := s.store.Visit(ctx, q.VisitID)
 	switch {
 	case domain.IsCode(err, domain.CodeNotFound): // never stored (a rolled-back batch queued nothing, but be safe)
@@ -61,6 +60,37 @@ func (s *Service) assessQueued(ctx context.Context, q storage.QueuedVisit) error
 		}
 	}
 	return s.store.DoneEvidence(ctx, q)
+}
+
+// AssessBacklog judges up to limit queued visits in one transaction and
+// reports how many it took off the queue: the drain after a bulk load (the
+// demo county), where a commit per visit would take minutes on SQLite.
+// Unlike AssessQueued it does not judge each visit's neighbours again (they
+// were queued themselves when stored), and any failure, a lost race too,
+// leaves the whole batch queued.
+func (s *Service) AssessBacklog(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := s.Tx(ctx, func(tx *Service) error {
+		queued, err := tx.store.EvidenceQueue(ctx, limit)
+		if err != nil {
+			return err
+		}
+		n = len(queued)
+		for _, q := range queued {
+			v, err := tx.store.Visit(ctx, q.VisitID)
+			if err != nil {
+				return err
+			}
+			if err := tx.Assess(ctx, v); err != nil {
+				return err
+			}
+			if err := tx.store.DoneEvidence(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
 }
 
 // Assess recomputes one visit's evidence flags and stores them with the

@@ -18,7 +18,6 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
 	"github.com/fieldvisit/fieldvisit/internal/photos/photoimage"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/storage/blob"
 )
 
@@ -64,7 +63,8 @@ func (c *Config) defaults() {
 
 // Service takes photos in and gives them out.
 type Service struct {
-	store    *storage.Store
+	store    TxStore
+	tx       func(ctx context.Context, fn func(TxStore) error) error
 	blobs    blob.Store
 	cfg      Config
 	now      func() time.Time
@@ -75,17 +75,32 @@ type Service struct {
 }
 
 // NewService builds the service.
-func NewService(store *storage.Store, blobs blob.Store, cfg Config, now func() time.Time, log *slog.Logger) *Service {
+func NewService(store Store, blobs blob.Store, cfg Config, now func() time.Time, log *slog.Logger) *Service {
 	cfg.defaults()
 	// Times are kept to the microsecond, as PostgreSQL stores them, so a
 	// replayed upload answers exactly what the first one did.
 	micro := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
-	s := &Service{store: store, blobs: blobs, cfg: cfg, now: micro, log: log, kick: make(chan struct{}, 1)}
+	return newService(store, store.Tx, blobs, cfg, micro, log, make(chan struct{}, 1))
+}
+
+func newService(store TxStore, tx func(context.Context, func(TxStore) error) error, blobs blob.Store, cfg Config,
+	now func() time.Time, log *slog.Logger, kick chan struct{}) *Service {
+	s := &Service{store: store, tx: tx, blobs: blobs, cfg: cfg, now: now, log: log, kick: kick}
 	// The 128 KiB buffers uploads peek their header through are reused:
 	// sixteen parallel uploads would otherwise leave 2 MB of garbage each
 	// time round, and the heap (and RSS) grows to hold it.
 	s.heads.New = func() any { return bufio.NewReaderSize(nil, headerBytes) }
 	return s
+}
+
+// Tx runs fn with a service whose every store call joins one transaction,
+// so a bulk load (the demo county's photos) commits once per batch instead
+// of once per photo. Within fn, Tx joins the same transaction.
+func (s *Service) Tx(ctx context.Context, fn func(*Service) error) error {
+	return s.tx(ctx, func(tx TxStore) error {
+		joined := func(_ context.Context, fn func(TxStore) error) error { return fn(tx) }
+		return fn(newService(tx, joined, s.blobs, s.cfg, s.now, s.log, s.kick))
+	})
 }
 
 // Config is the effective configuration.

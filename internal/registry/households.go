@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // HouseholdQuery filters a household listing.
@@ -162,7 +161,7 @@ func (s *Service) CreateHousehold(ctx context.Context, p domain.Principal, in Ne
 		pc = &domain.PovertyTypeChange{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, To: in.PovertyType,
 			EffectiveOn: in.EffectiveOn, Reason: "建档", ChangedBy: p.UserID, RecordedAt: now}
 	}
-	err = s.store.CreateHousehold(ctx, storage.NewHousehold{Household: h, RegionPath: region.Path, Members: members, Status: sc, PovertyType: pc,
+	err = s.store.CreateHousehold(ctx, HouseholdRegistration{Household: h, RegionPath: region.Path, Members: members, Status: sc, PovertyType: pc,
 		Audit: householdAudit(p, "create", "household", h.ID, h.ID, map[string]any{"status": h.Status, "members": len(members)})})
 	if err != nil {
 		if domain.Reason(err) == "duplicate" {

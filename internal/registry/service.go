@@ -7,21 +7,23 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
-// Store is the persistence the register needs; *storage.Store implements it.
+// Store is the persistence the register needs. Each write is one unit of
+// work together with its audit entry, so nothing changes without its trace.
+// A write that breaks a uniqueness rule fails with reason "duplicate", which
+// the service answers as a field error; a versioned update of a record
+// changed since it was read fails as stale.
 type Store interface {
 	CreateRegion(ctx context.Context, r domain.Region, audit domain.AuditEntry) error
 	Region(ctx context.Context, id uuid.UUID) (domain.Region, error)
 	RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error)
-	RegionByCode(ctx context.Context, code string) (domain.Region, error)
 	Regions(ctx context.Context, f domain.RegionFilter) ([]domain.Region, int64, error)
 	UpdateRegion(ctx context.Context, r domain.Region, audit domain.AuditEntry) error
 
 	Households(ctx context.Context, f domain.HouseholdFilter) ([]domain.Household, int64, error)
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
-	CreateHousehold(ctx context.Context, n storage.NewHousehold) error
+	CreateHousehold(ctx context.Context, n HouseholdRegistration) error
 	UpdateHousehold(ctx context.Context, h domain.Household, expectedVersion int64, audit domain.AuditEntry) (domain.Household, error)
 	ChangeHouseholdStatus(ctx context.Context, h domain.Household, expectedVersion int64, sc domain.StatusChange, pc *domain.PovertyTypeChange, audit domain.AuditEntry) error
 	StatusHistory(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.StatusChange, []domain.PovertyTypeChange, error)
@@ -33,8 +35,8 @@ type Store interface {
 	DeleteMember(ctx context.Context, countyID, householdID, id uuid.UUID, audit domain.AuditEntry) error
 
 	CreateUnit(ctx context.Context, u domain.Unit, audit domain.AuditEntry) error
-	Unit(ctx context.Context, id uuid.UUID) (storage.UnitWithPath, error)
-	Units(ctx context.Context, withinPath, query string, limit, offset int) ([]storage.UnitWithPath, int64, error)
+	Unit(ctx context.Context, id uuid.UUID) (UnitWithPath, error)
+	Units(ctx context.Context, withinPath, query string, limit, offset int) ([]UnitWithPath, int64, error)
 	CreateUnitAssignment(ctx context.Context, a domain.UnitAssignment, audit domain.AuditEntry) error
 	UnitAssignments(ctx context.Context, unitID uuid.UUID) ([]domain.UnitAssignment, error)
 
@@ -55,6 +57,18 @@ type Store interface {
 
 	Audit(ctx context.Context, e domain.AuditEntry) error
 	AuditLog(ctx context.Context, f domain.AuditFilter) ([]domain.AuditRecord, int64, error)
+}
+
+// HouseholdRegistration is everything written together when a household is
+// registered: the household filed under its region's path, its members, its
+// first status (and poverty type) record, and the audit entry.
+type HouseholdRegistration struct {
+	Household   domain.Household
+	RegionPath  string
+	Members     []domain.Member
+	Status      domain.StatusChange
+	PovertyType *domain.PovertyTypeChange
+	Audit       domain.AuditEntry
 }
 
 // PasswordHasher hashes new passwords (auth.Hasher).

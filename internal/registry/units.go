@@ -6,52 +6,58 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
+// UnitWithPath is an assisting unit with the path of the region it sits in,
+// which decides who may see it.
+type UnitWithPath struct {
+	domain.Unit
+	RegionPath string
+}
+
 // Units lists assisting units in the caller's subtree.
-func (s *Service) Units(ctx context.Context, p domain.Principal, query string, pg Page) ([]storage.UnitWithPath, int64, error) {
+func (s *Service) Units(ctx context.Context, p domain.Principal, query string, pg Page) ([]UnitWithPath, int64, error) {
 	return s.store.Units(ctx, p.RegionScope(), query, pg.Limit, pg.Offset)
 }
 
 // Unit returns a unit in the caller's subtree with its assignments.
-func (s *Service) Unit(ctx context.Context, p domain.Principal, id uuid.UUID) (storage.UnitWithPath, []domain.UnitAssignment, error) {
+func (s *Service) Unit(ctx context.Context, p domain.Principal, id uuid.UUID) (UnitWithPath, []domain.UnitAssignment, error) {
 	u, err := s.store.Unit(ctx, id)
 	if err != nil {
-		return storage.UnitWithPath{}, nil, err
+		return UnitWithPath{}, nil, err
 	}
 	if !p.InSubtree(u.RegionPath) {
-		return storage.UnitWithPath{}, nil, domain.NotFound("unit")
+		return UnitWithPath{}, nil, domain.NotFound("unit")
 	}
 	as, err := s.store.UnitAssignments(ctx, id)
 	return u, as, err
 }
 
 // CreateUnit adds an assisting unit in a region of the caller's subtree.
-func (s *Service) CreateUnit(ctx context.Context, p domain.Principal, name string, regionID uuid.UUID) (storage.UnitWithPath, error) {
+func (s *Service) CreateUnit(ctx context.Context, p domain.Principal, name string, regionID uuid.UUID) (UnitWithPath, error) {
 	if err := requireManager(p); err != nil {
-		return storage.UnitWithPath{}, err
+		return UnitWithPath{}, err
 	}
 	var fe domain.FieldErrors
 	domain.CheckText(&fe, "/name", "单位名称", name, 1, 100)
 	r, err := s.visibleRegion(ctx, p, regionID)
 	if err != nil {
 		if !domain.IsCode(err, domain.CodeNotFound) {
-			return storage.UnitWithPath{}, err
+			return UnitWithPath{}, err
 		}
 		fe.Add("/region_id", "unknown", "region not found", "所属区划不存在")
 	}
 	if err := fe.Err(); err != nil {
-		return storage.UnitWithPath{}, err
+		return UnitWithPath{}, err
 	}
 	u := domain.Unit{ID: uuid.New(), Name: name, RegionID: r.ID, CreatedAt: s.now().UTC()}
 	if err := s.store.CreateUnit(ctx, u, audit(p, "create", "unit", u.ID, r.Path, map[string]any{"name": name})); err != nil {
 		if domain.Reason(err) == "duplicate" {
-			return storage.UnitWithPath{}, domain.Invalid(domain.FieldError{Field: "/name", Reason: "duplicate", Message: "a unit with this name exists in the region", MessageZH: "该区划内已有同名单位"})
+			return UnitWithPath{}, domain.Invalid(domain.FieldError{Field: "/name", Reason: "duplicate", Message: "a unit with this name exists in the region", MessageZH: "该区划内已有同名单位"})
 		}
-		return storage.UnitWithPath{}, err
+		return UnitWithPath{}, err
 	}
-	return storage.UnitWithPath{Unit: u, RegionPath: r.Path}, nil
+	return UnitWithPath{Unit: u, RegionPath: r.Path}, nil
 }
 
 // AssignUnit places a unit in a village (optionally one of its groups).

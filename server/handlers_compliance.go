@@ -12,18 +12,17 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
-func fromReportItem(it storage.ReportItem) wire.ComplianceItem {
+func fromReportItem(it compliance.ReportItem) wire.ComplianceItem {
 	st := wire.FromStatus(it.Status, it.State)
 	st.CountedVisits, st.NotCounted = []wire.VisitJudgement{}, []wire.VisitJudgement{}
 	return wire.ComplianceItem{ComplianceStatus: st, HouseholdName: it.HouseholdName, HouseholdNumber: it.HouseholdNo,
 		AnsweringCadre: it.CadreID, CadreName: it.CadreName, VillageID: it.VillageID, VillageName: it.VillageName}
 }
 
-func fromCounts(id, name string, c storage.StateCounts) wire.StateCounts {
+func fromCounts(id, name string, c compliance.StateCounts) wire.StateCounts {
 	out := wire.StateCounts{ID: id, Name: name, Total: c.Total, Met: c.Met, OnTrack: c.OnTrack, DueSoon: c.DueSoon, Overdue: c.Overdue,
 		Missed: c.Missed, Required: c.Required, Counted: c.Counted}
 	if c.Total > 0 {

@@ -58,7 +58,7 @@ func (a *App) build() error {
 	a.Auth = auth.NewService(a.Store, a.keys, a.hasher, auth.Config{}, now)
 	a.Registry = registry.NewService(a.Store, a.hasher, now)
 	a.Sync = fvsync.NewService(a.Store, fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds}, now, a.Log)
-	a.Compliance = compliance.NewService(a.Store, now, a.Log)
+	a.Compliance = compliance.NewService(a.Store.Compliance(), now, a.Log)
 	a.Photos = photos.NewService(a.Store, a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	reg := prometheus.NewRegistry()
 	if a.conns == nil {

@@ -12,18 +12,45 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
-func fromReportItem(it storage.ReportItem) wire.ComplianceItem {
-	st := wire.FromStatus(it.Status, it.State)
+func fromVisitJudgements(vs []rules.VisitJudgement) []wire.VisitJudgement {
+	out := make([]wire.VisitJudgement, len(vs))
+	for i, v := range vs {
+		out[i] = wire.VisitJudgement{VisitID: v.VisitID, CadreID: v.CadreID, On: v.On, Kind: v.Kind, Counted: v.Counted, Reason: v.Reason, ReasonZH: v.ReasonZH}
+	}
+	return out
+}
+
+// fromStatus converts a judged status; state is the state on the day asked
+// (a stored status is read on a later day than it was judged).
+func fromStatus(st rules.Status, state string) wire.ComplianceStatus {
+	label, _ := rules.States.Label(state)
+	out := wire.ComplianceStatus{RuleCode: st.RuleCode, RuleNameZH: st.RuleNameZH, Subject: st.Subject, CadreID: st.CadreID,
+		Period: st.Period.Key(), PeriodLabel: st.Period.LabelZH(), PeriodStart: st.Period.Start, PeriodEnd: st.Period.End,
+		State: state, StateLabel: label, Required: st.Required, FullRequired: st.FullRequired, Counted: st.CountedN,
+		ApplicableDays: st.ApplicableDays, Prorated: st.Prorated, DueOn: st.DueOn, ExplanationZH: st.ExplanationZH,
+		Explanation: st.Explanation, CountedVisits: fromVisitJudgements(st.Counted), NotCounted: fromVisitJudgements(st.NotCounted)}
+	if st.HouseholdID != uuid.Nil {
+		h := st.HouseholdID
+		out.HouseholdID = &h
+	}
+	return out
+}
+
+func fromRisk(r rules.Risk) *wire.Risk {
+	return &wire.Risk{AtRisk: r.AtRisk, Needed: r.Needed, DaysLeft: r.DaysLeft, Capacity: r.Capacity, ReasonZH: r.ReasonZH}
+}
+
+func fromReportItem(it compliance.ReportItem) wire.ComplianceItem {
+	st := fromStatus(it.Status, it.State)
 	st.CountedVisits, st.NotCounted = []wire.VisitJudgement{}, []wire.VisitJudgement{}
 	return wire.ComplianceItem{ComplianceStatus: st, HouseholdName: it.HouseholdName, HouseholdNumber: it.HouseholdNo,
 		AnsweringCadre: it.CadreID, CadreName: it.CadreName, VillageID: it.VillageID, VillageName: it.VillageName}
 }
 
-func fromCounts(id, name string, c storage.StateCounts) wire.StateCounts {
+func fromCounts(id, name string, c compliance.StateCounts) wire.StateCounts {
 	out := wire.StateCounts{ID: id, Name: name, Total: c.Total, Met: c.Met, OnTrack: c.OnTrack, DueSoon: c.DueSoon, Overdue: c.Overdue,
 		Missed: c.Missed, Required: c.Required, Counted: c.Counted}
 	if c.Total > 0 {
@@ -41,7 +68,50 @@ func fromGroups(gs []compliance.GroupCounts) []wire.StateCounts {
 }
 
 func fromProfile(p compliance.Profile) wire.RuleProfile {
-	return wire.RuleProfile{Profile: p.Profile, Builtin: p.Builtin, UpdatedAt: p.UpdatedAt}
+	return wire.RuleProfile{RuleProfileBody: fromRulesProfile(p.Profile), Builtin: p.Builtin, UpdatedAt: p.UpdatedAt}
+}
+
+func fromRulesProfile(p rules.Profile) wire.RuleProfileBody {
+	return wire.RuleProfileBody{Code: p.Code, NameZH: p.NameZH, Version: p.Version, Rules: mapNil(p.Rules, fromRule),
+		Coverage: wire.CoverageRules{TownHead: wire.VisitCoverage(p.Coverage.TownHead), CountyLeader: wire.VisitCoverage(p.Coverage.CountyLeader),
+			PairingQuota: wire.PairingQuota(p.Coverage.PairingQuota), EveryPaired: wire.EveryPaired(p.Coverage.EveryPaired),
+			ResidentTerm: wire.ResidentTerm(p.Coverage.ResidentTerm)}}
+}
+
+func fromRule(r rules.Rule) wire.Rule {
+	return wire.Rule{Code: r.Code, NameZH: r.NameZH, Source: r.Source, DesignChoice: r.DesignChoice, Subject: r.Subject,
+		Statuses: r.Statuses, PovertyTypes: r.PovertyTypes, ExitedSinceYear: r.ExitedSinceYear, Duties: r.Duties,
+		Minimums: mapNil(r.Minimums, func(m rules.Minimum) wire.Minimum { return wire.Minimum(m) }), CountKinds: r.CountKinds,
+		DisqualifyingFlags: r.DisqualifyingFlags, MinDurationMinutes: r.MinDurationMinutes, DueSoonDays: r.DueSoonDays, GraceDays: r.GraceDays,
+		AnyCadre: r.AnyCadre}
+}
+
+func toRulesProfile(p wire.RuleProfileBody) rules.Profile {
+	return rules.Profile{Code: p.Code, NameZH: p.NameZH, Version: p.Version, Rules: mapNil(p.Rules, toRule),
+		Coverage: rules.CoverageRules{TownHead: rules.VisitCoverage(p.Coverage.TownHead), CountyLeader: rules.VisitCoverage(p.Coverage.CountyLeader),
+			PairingQuota: rules.PairingQuota(p.Coverage.PairingQuota), EveryPaired: rules.EveryPaired(p.Coverage.EveryPaired),
+			ResidentTerm: rules.ResidentTerm(p.Coverage.ResidentTerm)}}
+}
+
+func toRule(r wire.Rule) rules.Rule {
+	return rules.Rule{Code: r.Code, NameZH: r.NameZH, Source: r.Source, DesignChoice: r.DesignChoice, Subject: r.Subject,
+		Statuses: r.Statuses, PovertyTypes: r.PovertyTypes, ExitedSinceYear: r.ExitedSinceYear, Duties: r.Duties,
+		Minimums: mapNil(r.Minimums, func(m wire.Minimum) rules.Minimum { return rules.Minimum(m) }), CountKinds: r.CountKinds,
+		DisqualifyingFlags: r.DisqualifyingFlags, MinDurationMinutes: r.MinDurationMinutes, DueSoonDays: r.DueSoonDays, GraceDays: r.GraceDays,
+		AnyCadre: r.AnyCadre}
+}
+
+// mapNil converts a list keeping nil apart from empty, which JSON tells
+// apart (null and []).
+func mapNil[T, U any](in []T, f func(T) U) []U {
+	if in == nil {
+		return nil
+	}
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
 }
 
 func fromAssignment(a compliance.Assignment) wire.RegionRuleProfile {
@@ -76,12 +146,12 @@ func (h *handlers) getRuleProfile(c *gin.Context) {
 // its version is the one being replaced (0 for a new profile), so two
 // admins editing at once cannot overwrite each other.
 func (h *handlers) putRuleProfile(c *gin.Context) {
-	var body rules.Profile
+	var body wire.RuleProfileBody
 	if err := bindJSON(c, &body); err != nil {
 		writeError(c, err)
 		return
 	}
-	p, err := h.Compliance.SaveProfile(c.Request.Context(), principal(c), c.Param("code"), body, body.Version)
+	p, err := h.Compliance.SaveProfile(c.Request.Context(), principal(c), c.Param("code"), toRulesProfile(body), body.Version)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -132,8 +202,7 @@ func (h *handlers) worklist(c *gin.Context) {
 	for i, it := range items {
 		out.Items[i] = fromReportItem(it.ReportItem)
 		out.Items[i].ReasonZH = it.ReasonZH
-		risk := it.Risk
-		out.Items[i].Risk = &risk
+		out.Items[i].Risk = fromRisk(it.Risk)
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -157,7 +226,7 @@ func (h *handlers) householdCompliance(c *gin.Context) {
 	}
 	out := wire.Timeline{HouseholdID: id, Year: year, ProfileCode: prof.Code, ProfileVersion: prof.Version, Statuses: make([]wire.ComplianceStatus, len(sts))}
 	for i, st := range sts {
-		out.Statuses[i] = wire.FromStatus(st, st.State)
+		out.Statuses[i] = fromStatus(st, st.State)
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -209,9 +278,8 @@ func (h *handlers) forecast(c *gin.Context) {
 	out := wire.Forecast{Period: per.Key(), Today: domain.DateOf(h.Now()), Items: make([]wire.ComplianceItem, len(items))}
 	for i, it := range items {
 		out.Items[i] = fromReportItem(it.ReportItem)
-		risk := it.Risk
-		out.Items[i].Risk = &risk
-		out.Items[i].ReasonZH = risk.ReasonZH
+		out.Items[i].Risk = fromRisk(it.Risk)
+		out.Items[i].ReasonZH = it.Risk.ReasonZH
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -12,14 +12,8 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-)
-
-// Compliance subjects: what a queue row and a judged row are about.
-const (
-	SubjectHousehold = "household"
-	SubjectCadre     = "cadre"
-	SubjectUnit      = "unit"
 )
 
 // ---- rule profiles
@@ -55,24 +49,13 @@ type regionProfileRow struct {
 
 func (regionProfileRow) TableName() string { return "region_rule_profiles" }
 
-// StoredProfile is a rule profile as saved: its body is the profile's JSON.
-type StoredProfile struct {
-	Code      string
-	NameZH    string
-	Version   int
-	Body      []byte
-	Builtin   bool
-	UpdatedBy *uuid.UUID
-	UpdatedAt time.Time
-}
-
-func toStoredProfile(r ruleProfileRow) StoredProfile {
-	return StoredProfile{Code: r.Code, NameZH: r.NameZH, Version: r.Version, Body: []byte(r.Body), Builtin: r.Builtin, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt.UTC()}
+func toStoredProfile(r ruleProfileRow) compliance.StoredProfile {
+	return compliance.StoredProfile{Code: r.Code, NameZH: r.NameZH, Version: r.Version, Body: []byte(r.Body), Builtin: r.Builtin, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // EnsureRuleProfiles adds the profiles that do not exist yet (the built-in
 // ones at start-up), leaving saved ones alone.
-func (s *Store) EnsureRuleProfiles(ctx context.Context, ps []StoredProfile, now time.Time) error {
+func (s *Store) EnsureRuleProfiles(ctx context.Context, ps []compliance.StoredProfile, now time.Time) error {
 	return s.inTx(ctx, "rule profile", func(tx *gorm.DB) error {
 		for _, p := range ps {
 			row := ruleProfileRow{Code: p.Code, NameZH: p.NameZH, Version: 1, Body: string(p.Body), Builtin: p.Builtin, UpdatedAt: now.UTC()}
@@ -92,12 +75,12 @@ func (s *Store) EnsureRuleProfiles(ctx context.Context, ps []StoredProfile, now 
 }
 
 // RuleProfiles lists every profile, by code.
-func (s *Store) RuleProfiles(ctx context.Context) ([]StoredProfile, error) {
+func (s *Store) RuleProfiles(ctx context.Context) ([]compliance.StoredProfile, error) {
 	var rows []ruleProfileRow
 	if err := s.db.WithContext(ctx).Order("code").Find(&rows).Error; err != nil {
 		return nil, translate(err, "rule profile")
 	}
-	out := make([]StoredProfile, len(rows))
+	out := make([]compliance.StoredProfile, len(rows))
 	for i, r := range rows {
 		out[i] = toStoredProfile(r)
 	}
@@ -105,7 +88,7 @@ func (s *Store) RuleProfiles(ctx context.Context) ([]StoredProfile, error) {
 }
 
 // RuleProfile returns one profile.
-func (s *Store) RuleProfile(ctx context.Context, code string) (StoredProfile, error) {
+func (s *Store) RuleProfile(ctx context.Context, code string) (compliance.StoredProfile, error) {
 	var row ruleProfileRow
 	err := s.db.WithContext(ctx).Where("code = ?", code).Take(&row).Error
 	return toStoredProfile(row), translate(err, "rule profile")
@@ -114,7 +97,7 @@ func (s *Store) RuleProfile(ctx context.Context, code string) (StoredProfile, er
 // SaveRuleProfile creates a profile (expectedVersion 0) or replaces one at
 // expectedVersion with the next version, keeps the version, and queues
 // every household and cadre judged by it for the given years.
-func (s *Store) SaveRuleProfile(ctx context.Context, p StoredProfile, expectedVersion int, years []int, now time.Time, audit domain.AuditEntry) (StoredProfile, error) {
+func (s *Store) SaveRuleProfile(ctx context.Context, p compliance.StoredProfile, expectedVersion int, years []int, now time.Time, audit domain.AuditEntry) (compliance.StoredProfile, error) {
 	now = now.UTC()
 	err := s.inTx(ctx, "rule profile", func(tx *gorm.DB) error {
 		if expectedVersion == 0 {
@@ -218,15 +201,15 @@ func (s *Store) AssignRuleProfile(ctx context.Context, region domain.Region, cod
 func queueRegion(tx *gorm.DB, path string, year int, now time.Time) error {
 	prefix := likePrefix(path)
 	err := tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
-		SELECT 'household', id, ?, county_id, ? FROM households WHERE `+like("region_path")+`
-		ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`, year, now, prefix).Error
+		SELECT ?, id, ?, county_id, ? FROM households WHERE `+like("region_path")+`
+		ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`, compliance.SubjectHousehold, year, now, prefix).Error
 	if err != nil {
 		return err
 	}
 	return tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
-		SELECT 'cadre', u.id, ?, r.county_id, ? FROM users u JOIN regions r ON r.id = u.region_id
+		SELECT ?, u.id, ?, r.county_id, ? FROM users u JOIN regions r ON r.id = u.region_id
 		WHERE u.role = 'cadre' AND `+like("u.region_path")+` AND r.county_id IS NOT NULL
-		ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`, year, now, prefix).Error
+		ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`, compliance.SubjectCadre, year, now, prefix).Error
 }
 
 // ---- the queue
@@ -240,16 +223,6 @@ type complianceQueueRow struct {
 }
 
 func (complianceQueueRow) TableName() string { return "compliance_queue" }
-
-// QueuedSubject is a household or cadre whose statuses for a year must be
-// judged again.
-type QueuedSubject struct {
-	Kind       string
-	ID         uuid.UUID
-	Year       int
-	CountyID   uuid.UUID
-	EnqueuedAt time.Time
-}
 
 func enqueueCompliance(tx *gorm.DB, batch int, rows []complianceQueueRow) error {
 	type key struct {
@@ -269,8 +242,8 @@ func enqueueCompliance(tx *gorm.DB, batch int, rows []complianceQueueRow) error 
 func visitSubjects(v domain.Visit, now time.Time) []complianceQueueRow {
 	y := domain.DateOf(v.StartedAt).Year
 	return []complianceQueueRow{
-		{SubjectKind: SubjectHousehold, SubjectID: v.HouseholdID, Year: y, CountyID: v.CountyID, EnqueuedAt: now},
-		{SubjectKind: SubjectCadre, SubjectID: v.CadreID, Year: y, CountyID: v.CountyID, EnqueuedAt: now},
+		{SubjectKind: compliance.SubjectHousehold, SubjectID: v.HouseholdID, Year: y, CountyID: v.CountyID, EnqueuedAt: now},
+		{SubjectKind: compliance.SubjectCadre, SubjectID: v.CadreID, Year: y, CountyID: v.CountyID, EnqueuedAt: now},
 	}
 }
 
@@ -286,20 +259,29 @@ func queueVisits(tx *gorm.DB, batch int, vs []domain.Visit, now time.Time) error
 func householdYears(countyID, householdID uuid.UUID, from, to int, now time.Time) []complianceQueueRow {
 	var rows []complianceQueueRow
 	for y := max(from, to-5); y <= to; y++ {
-		rows = append(rows, complianceQueueRow{SubjectKind: SubjectHousehold, SubjectID: householdID, Year: y, CountyID: countyID, EnqueuedAt: now})
+		rows = append(rows, complianceQueueRow{SubjectKind: compliance.SubjectHousehold, SubjectID: householdID, Year: y, CountyID: countyID, EnqueuedAt: now})
 	}
 	return rows
 }
 
+// cadreYear queues a cadre for a year.
+func cadreYear(countyID, cadreID uuid.UUID, year int, now time.Time) complianceQueueRow {
+	return complianceQueueRow{SubjectKind: compliance.SubjectCadre, SubjectID: cadreID, Year: year, CountyID: countyID, EnqueuedAt: now}
+}
+
+func toQueuedSubject(r complianceQueueRow) compliance.QueuedSubject {
+	return compliance.QueuedSubject{Kind: r.SubjectKind, ID: r.SubjectID, Year: r.Year, CountyID: r.CountyID, EnqueuedAt: r.EnqueuedAt.UTC()}
+}
+
 // ComplianceQueue returns up to limit queued subjects, oldest first.
-func (s *Store) ComplianceQueue(ctx context.Context, limit int) ([]QueuedSubject, error) {
+func (s *Store) ComplianceQueue(ctx context.Context, limit int) ([]compliance.QueuedSubject, error) {
 	var rows []complianceQueueRow
 	if err := s.db.WithContext(ctx).Order("enqueued_at, subject_id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err, "compliance queue")
 	}
-	out := make([]QueuedSubject, len(rows))
+	out := make([]compliance.QueuedSubject, len(rows))
 	for i, r := range rows {
-		out[i] = QueuedSubject{Kind: r.SubjectKind, ID: r.SubjectID, Year: r.Year, CountyID: r.CountyID, EnqueuedAt: r.EnqueuedAt.UTC()}
+		out[i] = toQueuedSubject(r)
 	}
 	return out, nil
 }
@@ -328,34 +310,39 @@ func (s *Store) QueueUnjudged(ctx context.Context, year, limit int, now time.Tim
 	var total int64
 	err := s.inTx(ctx, "compliance queue", func(tx *gorm.DB) error {
 		res := tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
-			SELECT 'household', h.id, ?, h.county_id, ? FROM households h
-			WHERE NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = 'household' AND j.subject_id = h.id AND j.year = ?)
-			LIMIT ?
-			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, year, now.UTC(), year, limit)
+			SELECT @kind, h.id, @year, h.county_id, @now FROM households h
+			WHERE NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = @kind AND j.subject_id = h.id AND j.year = @year)
+			LIMIT @limit
+			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, unjudged(compliance.SubjectHousehold, year, limit, now))
 		if res.Error != nil {
 			return res.Error
 		}
 		total = res.RowsAffected
 		res = tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
-			SELECT 'cadre', u.id, ?, r.county_id, ? FROM users u JOIN regions r ON r.id = u.region_id
+			SELECT @kind, u.id, @year, r.county_id, @now FROM users u JOIN regions r ON r.id = u.region_id
 			WHERE u.role = 'cadre' AND r.county_id IS NOT NULL
-			AND NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = 'cadre' AND j.subject_id = u.id AND j.year = ?)
-			LIMIT ?
-			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, year, now.UTC(), year, limit)
+			AND NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = @kind AND j.subject_id = u.id AND j.year = @year)
+			LIMIT @limit
+			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, unjudged(compliance.SubjectCadre, year, limit, now))
 		if res.Error != nil {
 			return res.Error
 		}
 		total += res.RowsAffected
 		res = tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
-			SELECT 'unit', u.id, ?, r.county_id, ? FROM units u JOIN regions r ON r.id = u.region_id
+			SELECT @kind, u.id, @year, r.county_id, @now FROM units u JOIN regions r ON r.id = u.region_id
 			WHERE r.county_id IS NOT NULL
-			AND NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = 'unit' AND j.subject_id = u.id AND j.year = ?)
-			LIMIT ?
-			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, year, now.UTC(), year, limit)
+			AND NOT EXISTS (SELECT 1 FROM compliance_subjects j WHERE j.subject_kind = @kind AND j.subject_id = u.id AND j.year = @year)
+			LIMIT @limit
+			ON CONFLICT (subject_kind, subject_id, year) DO NOTHING`, unjudged(compliance.SubjectUnit, year, limit, now))
 		total += res.RowsAffected
 		return res.Error
 	})
 	return total, err
+}
+
+// unjudged binds the queries of QueueUnjudged for one kind of subject.
+func unjudged(kind string, year, limit int, now time.Time) map[string]any {
+	return map[string]any{"kind": kind, "year": year, "limit": limit, "now": now.UTC()}
 }
 
 // QueueSubject queues one subject for a year (a cadre's unit after the
@@ -372,24 +359,24 @@ func (s *Store) UnitCadreIDs(ctx context.Context, unitID uuid.UUID) ([]uuid.UUID
 	return ids, translate(err, "user")
 }
 
-// ---- facts
-
-// ComplianceHousehold is what judging a household needs from the database.
-type ComplianceHousehold struct {
-	Household      domain.Household
-	RegionPath     string
-	StatusChanges  []domain.StatusChange
-	PovertyChanges []domain.PovertyTypeChange
-	Pairings       []domain.Pairing
+// UnitRegionPath returns the region path of a unit's own region, where the
+// profile judging the unit is looked up.
+func (s *Store) UnitRegionPath(ctx context.Context, unitID uuid.UUID) (string, error) {
+	var row struct{ Path string }
+	err := s.db.WithContext(ctx).Table("units").Joins("JOIN regions r ON r.id = units.region_id").
+		Select("r.path").Where("units.id = ?", unitID).Take(&row).Error
+	return row.Path, translate(err, "unit")
 }
 
+// ---- facts
+
 // ComplianceHouseholdFacts loads a household with its histories.
-func (s *Store) ComplianceHouseholdFacts(ctx context.Context, id uuid.UUID) (ComplianceHousehold, error) {
+func (s *Store) ComplianceHouseholdFacts(ctx context.Context, id uuid.UUID) (compliance.HouseholdHistory, error) {
 	var row householdRow
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		return ComplianceHousehold{}, translate(err, "household")
+		return compliance.HouseholdHistory{}, translate(err, "household")
 	}
-	out := ComplianceHousehold{Household: toDomainHousehold(row), RegionPath: row.RegionPath}
+	out := compliance.HouseholdHistory{Household: toDomainHousehold(row), RegionPath: row.RegionPath}
 	var err error
 	if out.StatusChanges, out.PovertyChanges, err = s.StatusHistory(ctx, row.CountyID, id); err != nil {
 		return out, err
@@ -501,25 +488,6 @@ type complianceSubjectRow struct {
 
 func (complianceSubjectRow) TableName() string { return "compliance_subjects" }
 
-// JudgedStatus is one stored status with where it belongs.
-type JudgedStatus struct {
-	Status     rules.Status
-	CountyID   uuid.UUID
-	CadreID    *uuid.UUID // who answers for it
-	VillageID  *uuid.UUID
-	TownID     *uuid.UUID
-	RegionPath string
-}
-
-// Judgement is everything judging one subject for one year produced.
-type Judgement struct {
-	Subject        QueuedSubject
-	ProfileCode    string
-	ProfileVersion int
-	Statuses       []JudgedStatus
-	At             time.Time
-}
-
 func optDate(d *domain.Date) *string {
 	if d == nil {
 		return nil
@@ -530,34 +498,16 @@ func optDate(d *domain.Date) *string {
 
 // SaveJudgement replaces a subject's statuses for the year and takes it off
 // the queue unless it was queued again while being judged.
-func (s *Store) SaveJudgement(ctx context.Context, j Judgement) error {
+func (s *Store) SaveJudgement(ctx context.Context, j compliance.Judgement) error {
 	sub := j.Subject
 	return s.inTx(ctx, "compliance", func(tx *gorm.DB) error {
-		kinds := map[string][]string{SubjectHousehold: {rules.SubjectHousehold, rules.SubjectPairing},
-			SubjectCadre: {rules.SubjectCadre}, SubjectUnit: {rules.SubjectUnitGroup}}[sub.Kind]
+		kinds := compliance.StatusSubjects(sub.Kind)
 		if err := tx.Where("subject_id = ? AND year = ? AND subject_kind IN ?", sub.ID, sub.Year, kinds).Delete(&complianceStatusRow{}).Error; err != nil {
 			return err
 		}
 		rows := make([]complianceStatusRow, 0, len(j.Statuses))
 		for _, js := range j.Statuses {
-			st := js.Status
-			row := complianceStatusRow{CountyID: js.CountyID, SubjectKind: st.Subject, SubjectID: sub.ID, RuleCode: st.RuleCode,
-				PeriodKey: st.Period.Key(), Year: sub.Year, WindowKind: st.Period.Window, CadreID: js.CadreID, VillageID: js.VillageID,
-				TownID: js.TownID, RegionPath: js.RegionPath, Required: st.Required, FullRequired: st.FullRequired, Counted: st.CountedN,
-				Prorated: st.Prorated, DueOn: st.DueOn.String(), DueSoonFrom: st.DueSoonFrom.String(), OverdueFrom: optDate(st.OverdueFrom),
-				Detail: jsonValue[rules.Status]{st}, ProfileCode: j.ProfileCode, ProfileVersion: j.ProfileVersion, ComputedAt: j.At.UTC()}
-			if st.HouseholdID != uuid.Nil {
-				h := st.HouseholdID
-				row.HouseholdID = &h
-			}
-			// The key tells apart a household's pairs and a unit's places.
-			switch {
-			case st.Subject == rules.SubjectPairing && st.CadreID != nil:
-				row.CadreKey = *st.CadreID
-			case st.Subject == rules.SubjectUnitGroup && st.RegionID != nil:
-				row.CadreKey = *st.RegionID
-			}
-			rows = append(rows, row)
+			rows = append(rows, toStatusRow(j, js))
 		}
 		for _, c := range chunks(rows, max(1, s.importBatch()/4)) {
 			if err := tx.Create(&c).Error; err != nil {
@@ -579,16 +529,41 @@ func (s *Store) SaveJudgement(ctx context.Context, j Judgement) error {
 	})
 }
 
+func toStatusRow(j compliance.Judgement, js compliance.JudgedStatus) complianceStatusRow {
+	sub, st := j.Subject, js.Status
+	row := complianceStatusRow{CountyID: js.CountyID, SubjectKind: st.Subject, SubjectID: sub.ID, RuleCode: st.RuleCode,
+		PeriodKey: st.Period.Key(), Year: sub.Year, WindowKind: st.Period.Window, CadreID: js.CadreID, VillageID: js.VillageID,
+		TownID: js.TownID, RegionPath: js.RegionPath, Required: st.Required, FullRequired: st.FullRequired, Counted: st.CountedN,
+		Prorated: st.Prorated, DueOn: st.DueOn.String(), DueSoonFrom: st.DueSoonFrom.String(), OverdueFrom: optDate(st.OverdueFrom),
+		Detail: jsonValue[rules.Status]{st}, ProfileCode: j.ProfileCode, ProfileVersion: j.ProfileVersion, ComputedAt: j.At.UTC()}
+	if st.HouseholdID != uuid.Nil {
+		h := st.HouseholdID
+		row.HouseholdID = &h
+	}
+	// The key tells apart a household's pairs and a unit's places.
+	switch {
+	case st.Subject == rules.SubjectPairing && st.CadreID != nil:
+		row.CadreKey = *st.CadreID
+	case st.Subject == rules.SubjectUnitGroup && st.RegionID != nil:
+		row.CadreKey = *st.RegionID
+	}
+	return row
+}
+
+func toJudgedStatus(r complianceStatusRow) compliance.JudgedStatus {
+	return compliance.JudgedStatus{Status: r.Detail.V, CountyID: r.CountyID, CadreID: r.CadreID, VillageID: r.VillageID, TownID: r.TownID, RegionPath: r.RegionPath}
+}
+
 // StoredStatuses returns the statuses of a subject for a year.
-func (s *Store) StoredStatuses(ctx context.Context, subjectID uuid.UUID, year int) ([]JudgedStatus, error) {
+func (s *Store) StoredStatuses(ctx context.Context, subjectID uuid.UUID, year int) ([]compliance.JudgedStatus, error) {
 	var rows []complianceStatusRow
 	if err := s.db.WithContext(ctx).Where("subject_id = ? AND year = ?", subjectID, year).
 		Order("rule_code, period_key, cadre_key").Find(&rows).Error; err != nil {
 		return nil, translate(err, "compliance")
 	}
-	out := make([]JudgedStatus, len(rows))
+	out := make([]compliance.JudgedStatus, len(rows))
 	for i, r := range rows {
-		out[i] = JudgedStatus{Status: r.Detail.V, CountyID: r.CountyID, CadreID: r.CadreID, VillageID: r.VillageID, TownID: r.TownID, RegionPath: r.RegionPath}
+		out[i] = toJudgedStatus(r)
 	}
 	return out, nil
 }
@@ -603,33 +578,7 @@ const stateSQL = `CASE WHEN s.counted >= s.required THEN 'met'
 	WHEN @today >= s.due_soon_from THEN 'due_soon'
 	ELSE 'on_track' END`
 
-// ReportFilter selects statuses for a report.
-type ReportFilter struct {
-	RegionPath string
-	PeriodKeys []string
-	Today      domain.Date
-	Frozen     bool       // read the period's frozen close instead of the live statuses
-	CadreID    *uuid.UUID // only what this cadre answers for
-	RuleCode   string
-	States     []string // for items: only these states
-	Limit      int
-	Offset     int
-}
-
-// StateCounts counts statuses by state for one group of a report.
-type StateCounts struct {
-	Group    string // the group's id (village, town, cadre) or rule code
-	Total    int64
-	Met      int64
-	OnTrack  int64
-	DueSoon  int64
-	Overdue  int64
-	Missed   int64
-	Required int64
-	Counted  int64
-}
-
-func (s *Store) reportBase(ctx context.Context, f ReportFilter) *gorm.DB {
+func (s *Store) reportBase(ctx context.Context, f compliance.ReportFilter) *gorm.DB {
 	table := "compliance_statuses s"
 	state := stateSQL
 	if f.Frozen {
@@ -655,20 +604,22 @@ func (s *Store) reportBase(ctx context.Context, f ReportFilter) *gorm.DB {
 
 // todayArgs binds @today where the state is computed (live statuses);
 // a frozen close stores its state and takes no argument.
-func todayArgs(f ReportFilter) []any {
+func todayArgs(f compliance.ReportFilter) []any {
 	if f.Frozen {
 		return nil
 	}
 	return []any{map[string]any{"today": f.Today.String()}}
 }
 
-// ReportCounts counts a report's statuses by state, grouped by groupBy
-// ("village_id", "town_id", "cadre_id", "rule_code" or "" for one total).
-func (s *Store) ReportCounts(ctx context.Context, f ReportFilter, groupBy string) ([]StateCounts, error) {
-	switch groupBy {
-	case "", "village_id", "town_id", "cadre_id", "rule_code":
-	default:
-		return nil, fmt.Errorf("storage: cannot group a report by %q", groupBy)
+// groupColumns are the status columns a report's counts are grouped by.
+var groupColumns = map[compliance.Grouping]string{compliance.Overall: "", compliance.ByVillage: "village_id", compliance.ByTown: "town_id",
+	compliance.ByCadre: "cadre_id", compliance.ByRule: "rule_code"}
+
+// ReportCounts counts a report's statuses by state, grouped as asked.
+func (s *Store) ReportCounts(ctx context.Context, f compliance.ReportFilter, by compliance.Grouping) ([]compliance.StateCounts, error) {
+	groupBy, ok := groupColumns[by]
+	if !ok {
+		return nil, fmt.Errorf("storage: cannot group a report by %d", by)
 	}
 	state := stateSQL
 	if f.Frozen {
@@ -696,29 +647,19 @@ func (s *Store) ReportCounts(ctx context.Context, f ReportFilter, groupBy string
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, translate(err, "compliance")
 	}
-	out := make([]StateCounts, 0, len(rows))
+	out := make([]compliance.StateCounts, 0, len(rows))
 	for _, r := range rows {
 		if r.Total == 0 {
 			continue
 		}
-		out = append(out, StateCounts{Group: r.Grp, Total: r.Total, Met: r.Met, OnTrack: r.OnTrack, DueSoon: r.DueSoon, Overdue: r.Overdue,
+		out = append(out, compliance.StateCounts{Group: r.Grp, Total: r.Total, Met: r.Met, OnTrack: r.OnTrack, DueSoon: r.DueSoon, Overdue: r.Overdue,
 			Missed: r.Missed, Required: r.Required, Counted: r.Counted})
 	}
 	return out, nil
 }
 
-// ReportItem is one status of a report with the names a person reads.
-type ReportItem struct {
-	JudgedStatus
-	State         string
-	HouseholdName string
-	HouseholdNo   string
-	CadreName     string
-	VillageName   string
-}
-
 // ReportItems lists a report's statuses (worst first, then by deadline).
-func (s *Store) ReportItems(ctx context.Context, f ReportFilter) ([]ReportItem, int64, error) {
+func (s *Store) ReportItems(ctx context.Context, f compliance.ReportFilter) ([]compliance.ReportItem, int64, error) {
 	state := stateSQL
 	if f.Frozen {
 		state = "s.state"
@@ -727,19 +668,7 @@ func (s *Store) ReportItems(ctx context.Context, f ReportFilter) ([]ReportItem, 
 	if err := s.reportBase(ctx, f).Count(&total).Error; err != nil {
 		return nil, 0, translate(err, "compliance")
 	}
-	var rows []struct {
-		CountyID    uuid.UUID
-		CadreID     *uuid.UUID
-		VillageID   *uuid.UUID
-		TownID      *uuid.UUID
-		RegionPath  string
-		Detail      jsonValue[rules.Status]
-		State       string
-		HeadName    *string
-		Number      *string
-		DisplayName *string
-		VillageName *string
-	}
+	var rows []reportItemRow
 	q := s.reportBase(ctx, f).
 		Select("s.county_id, s.cadre_id, s.village_id, s.town_id, s.region_path, s.detail, ("+state+") AS state, h.head_name, h.number, u.display_name, r.name AS village_name",
 			todayArgs(f)...).
@@ -754,13 +683,33 @@ func (s *Store) ReportItems(ctx context.Context, f ReportFilter) ([]ReportItem, 
 	if err := q.Scan(&rows).Error; err != nil {
 		return nil, 0, translate(err, "compliance")
 	}
-	out := make([]ReportItem, len(rows))
+	out := make([]compliance.ReportItem, len(rows))
 	for i, r := range rows {
-		out[i] = ReportItem{JudgedStatus: JudgedStatus{Status: r.Detail.V, CountyID: r.CountyID, CadreID: r.CadreID, VillageID: r.VillageID,
-			TownID: r.TownID, RegionPath: r.RegionPath}, State: r.State,
-			HouseholdName: deref(r.HeadName), HouseholdNo: deref(r.Number), CadreName: deref(r.DisplayName), VillageName: deref(r.VillageName)}
+		out[i] = toReportItem(r)
 	}
 	return out, total, nil
+}
+
+// reportItemRow is a status with its state and the names of its
+// household, cadre and village (each missing when the status has none).
+type reportItemRow struct {
+	CountyID    uuid.UUID
+	CadreID     *uuid.UUID
+	VillageID   *uuid.UUID
+	TownID      *uuid.UUID
+	RegionPath  string
+	Detail      jsonValue[rules.Status]
+	State       string
+	HeadName    *string
+	Number      *string
+	DisplayName *string
+	VillageName *string
+}
+
+func toReportItem(r reportItemRow) compliance.ReportItem {
+	return compliance.ReportItem{JudgedStatus: compliance.JudgedStatus{Status: r.Detail.V, CountyID: r.CountyID, CadreID: r.CadreID, VillageID: r.VillageID,
+		TownID: r.TownID, RegionPath: r.RegionPath}, State: r.State,
+		HouseholdName: deref(r.HeadName), HouseholdNo: deref(r.Number), CadreName: deref(r.DisplayName), VillageName: deref(r.VillageName)}
 }
 
 func deref(s *string) string {
@@ -837,20 +786,10 @@ func (s *Store) PeriodClose(ctx context.Context, countyID uuid.UUID, periodKey s
 
 // ---- coverage
 
-// CoverageFacts is a county's picture for the coverage and standing rules:
-// its households with their histories, villages, cadres and the visits of
-// cadres whose duty is to cover (town heads, county leaders).
-type CoverageFacts struct {
-	Households []ComplianceHousehold
-	Villages   []domain.Region
-	Cadres     []domain.User
-	Visits     []rules.VisitFact
-}
-
 // CountyCoverageFacts loads a region's coverage facts in a few queries,
 // for visits started in [from, to).
-func (s *Store) CountyCoverageFacts(ctx context.Context, path string, from, to time.Time) (CoverageFacts, error) {
-	var out CoverageFacts
+func (s *Store) CountyCoverageFacts(ctx context.Context, path string, from, to time.Time) (compliance.CoverageFacts, error) {
+	var out compliance.CoverageFacts
 	db := s.db.WithContext(ctx)
 	var hrows []householdRow
 	if err := db.Where(like("region_path"), likePrefix(path)).Order("id").Find(&hrows).Error; err != nil {
@@ -869,10 +808,10 @@ func (s *Store) CountyCoverageFacts(ctx context.Context, path string, from, to t
 	if err := db.Where(inPath, likePrefix(path)).Order("start_on, id").Find(&pairs).Error; err != nil {
 		return out, translate(err, "pairing")
 	}
-	byID := make(map[uuid.UUID]*ComplianceHousehold, len(hrows))
-	out.Households = make([]ComplianceHousehold, len(hrows))
+	byID := make(map[uuid.UUID]*compliance.HouseholdHistory, len(hrows))
+	out.Households = make([]compliance.HouseholdHistory, len(hrows))
 	for i, r := range hrows {
-		out.Households[i] = ComplianceHousehold{Household: toDomainHousehold(r), RegionPath: r.RegionPath}
+		out.Households[i] = compliance.HouseholdHistory{Household: toDomainHousehold(r), RegionPath: r.RegionPath}
 		byID[r.ID] = &out.Households[i]
 	}
 	for _, r := range srows {

@@ -2,31 +2,9 @@ package storage
 
 import (
 	"context"
-	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance"
 )
-
-// VisitLedgerFilter selects the visits of a 台账.
-type VisitLedgerFilter struct {
-	RegionPath string
-	CadreID    *uuid.UUID // only this cadre's visits
-	From, To   time.Time  // started in [From, To)
-}
-
-// VisitLedgerRow is one visit with the names its 台账 line shows.
-type VisitLedgerRow struct {
-	Visit       domain.Visit
-	TownName    string
-	VillageName string
-	HouseholdNo string
-	HeadName    string
-	PovertyType string
-	Status      string
-	CadreName   string
-}
 
 type visitLedgerScan struct {
 	Visit       visitRow `gorm:"embedded"`
@@ -42,7 +20,7 @@ type visitLedgerScan struct {
 // VisitLedger streams the live visits of a region and date range in
 // village, household and time order to fn, one row at a time, so a county's
 // year of visits is never held in memory.
-func (s *Store) VisitLedger(ctx context.Context, f VisitLedgerFilter, fn func(VisitLedgerRow) error) error {
+func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter, fn func(compliance.VisitLedgerRow) error) error {
 	q := s.db.WithContext(ctx).Table("visits").
 		Select("visits.*, t.name AS town_name, v.name AS village_name, h.number AS household_no, h.head_name, h.poverty_type, h.status, u.display_name AS cadre_name").
 		Joins("JOIN households h ON h.county_id = visits.county_id AND h.id = visits.household_id").
@@ -64,7 +42,7 @@ func (s *Store) VisitLedger(ctx context.Context, f VisitLedgerFilter, fn func(Vi
 		if err := s.db.ScanRows(rows, &r); err != nil {
 			return translate(err, "visit")
 		}
-		err := fn(VisitLedgerRow{Visit: toDomainVisit(r.Visit), TownName: r.TownName, VillageName: r.VillageName, HouseholdNo: r.HouseholdNo,
+		err := fn(compliance.VisitLedgerRow{Visit: toDomainVisit(r.Visit), TownName: r.TownName, VillageName: r.VillageName, HouseholdNo: r.HouseholdNo,
 			HeadName: r.HeadName, PovertyType: r.PovertyType, Status: r.Status, CadreName: r.CadreName})
 		if err != nil {
 			return err

@@ -144,7 +144,7 @@ func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairin
 				from = e.EndOn.Year
 			}
 			queue = append(queue, householdYears(e.CountyID, e.HouseholdID, from, thisYear, now)...)
-			queue = append(queue, complianceQueueRow{SubjectKind: SubjectCadre, SubjectID: e.CadreID, Year: thisYear, CountyID: e.CountyID, EnqueuedAt: now})
+			queue = append(queue, cadreYear(e.CountyID, e.CadreID, thisYear, now))
 		}
 		if err := enqueueCompliance(tx, s.importBatch(), queue); err != nil {
 			return err

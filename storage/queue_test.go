@@ -35,7 +35,7 @@ func TestEnqueueLocksRowsInKeyOrder(t *testing.T) {
 	queued := func(ids ...uuid.UUID) []complianceQueueRow {
 		rows := make([]complianceQueueRow, len(ids))
 		for i, id := range ids {
-			rows[i] = complianceQueueRow{SubjectKind: SubjectCadre, SubjectID: id, Year: 2026, CountyID: county, EnqueuedAt: time.Now().UTC()}
+			rows[i] = cadreYear(county, id, 2026, time.Now().UTC())
 		}
 		return rows
 	}

@@ -6,15 +6,97 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
 )
 
-// RuleProfile is a profile of rules as the admin API reads and writes it:
-// the rules themselves are data (rules.Profile) with their seed sources.
+// RuleProfileBody is a profile of rules as an admin writes it (PUT
+// /rule-profiles/{code}): the rules are data, each with the seed sentence
+// it encodes. Version is the version being replaced, 0 for a new profile.
+// The shapes are the API's own, not the rule engine's, so that changing
+// the engine cannot change the protocol unnoticed.
+type RuleProfileBody struct {
+	Code     string        `json:"code"`
+	NameZH   string        `json:"name_zh"`
+	Version  int           `json:"version"`
+	Rules    []Rule        `json:"rules"`
+	Coverage CoverageRules `json:"coverage"`
+}
+
+// RuleProfile is a stored profile as the API reads it.
 type RuleProfile struct {
-	rules.Profile
+	RuleProfileBody
 	Builtin   bool      `json:"builtin"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Rule is one visit-frequency or duty requirement of a profile.
+type Rule struct {
+	Code               string    `json:"code"`
+	NameZH             string    `json:"name_zh"`
+	Source             string    `json:"source"`
+	DesignChoice       string    `json:"design_choice,omitempty"`
+	Subject            string    `json:"subject"`
+	Statuses           []string  `json:"statuses,omitempty"`
+	PovertyTypes       []string  `json:"poverty_types,omitempty"`
+	ExitedSinceYear    int       `json:"exited_since_year,omitempty"`
+	Duties             []string  `json:"duties,omitempty"`
+	Minimums           []Minimum `json:"minimums"`
+	CountKinds         []string  `json:"count_kinds"`
+	DisqualifyingFlags []string  `json:"disqualifying_flags,omitempty"`
+	MinDurationMinutes int       `json:"min_duration_minutes,omitempty"`
+	DueSoonDays        int       `json:"due_soon_days,omitempty"`
+	GraceDays          int       `json:"grace_days,omitempty"`
+	AnyCadre           bool      `json:"any_cadre,omitempty"`
+}
+
+// Minimum is one count a rule requires within each window of a kind.
+type Minimum struct {
+	Window string `json:"window"`
+	Count  int    `json:"count"`
+}
+
+// CoverageRules are a profile's yearly and standing checks.
+type CoverageRules struct {
+	TownHead     VisitCoverage `json:"town_head"`
+	CountyLeader VisitCoverage `json:"county_leader"`
+	PairingQuota PairingQuota  `json:"pairing_quota"`
+	EveryPaired  EveryPaired   `json:"every_household_paired"`
+	ResidentTerm ResidentTerm  `json:"resident_term"`
+}
+
+// VisitCoverage is a "visit them all" duty (town heads, county leaders).
+type VisitCoverage struct {
+	Enabled            bool     `json:"enabled"`
+	NameZH             string   `json:"name_zh"`
+	Source             string   `json:"source"`
+	DesignChoice       string   `json:"design_choice,omitempty"`
+	Statuses           []string `json:"statuses,omitempty"`
+	CountKinds         []string `json:"count_kinds"`
+	DisqualifyingFlags []string `json:"disqualifying_flags,omitempty"`
+}
+
+// PairingQuota is the "321" rule: active pairings a cadre of each rank holds.
+type PairingQuota struct {
+	Enabled bool           `json:"enabled"`
+	NameZH  string         `json:"name_zh"`
+	Source  string         `json:"source"`
+	Quota   map[string]int `json:"quota"`
+}
+
+// EveryPaired is 不脱贫不脱钩: households of these statuses always have a cadre.
+type EveryPaired struct {
+	Enabled      bool     `json:"enabled"`
+	NameZH       string   `json:"name_zh"`
+	Source       string   `json:"source"`
+	DesignChoice string   `json:"design_choice,omitempty"`
+	Statuses     []string `json:"statuses"`
+}
+
+// ResidentTerm is the minimum stationing of resident team members.
+type ResidentTerm struct {
+	Enabled   bool   `json:"enabled"`
+	NameZH    string `json:"name_zh"`
+	Source    string `json:"source"`
+	MinMonths int    `json:"min_months"`
 }
 
 // RegionRuleProfile says which profile judges a region.
@@ -63,42 +145,27 @@ type ComplianceStatus struct {
 	NotCounted     []VisitJudgement `json:"not_counted"`
 }
 
-func judgements(vs []rules.VisitJudgement) []VisitJudgement {
-	out := make([]VisitJudgement, len(vs))
-	for i, v := range vs {
-		out[i] = VisitJudgement{VisitID: v.VisitID, CadreID: v.CadreID, On: v.On, Kind: v.Kind, Counted: v.Counted, Reason: v.Reason, ReasonZH: v.ReasonZH}
-	}
-	return out
-}
-
-// FromStatus converts a judged status; state is the state on the day asked
-// (a stored status is read on a later day than it was judged).
-func FromStatus(st rules.Status, state string) ComplianceStatus {
-	label, _ := rules.States.Label(state)
-	out := ComplianceStatus{RuleCode: st.RuleCode, RuleNameZH: st.RuleNameZH, Subject: st.Subject, CadreID: st.CadreID,
-		Period: st.Period.Key(), PeriodLabel: st.Period.LabelZH(), PeriodStart: st.Period.Start, PeriodEnd: st.Period.End,
-		State: state, StateLabel: label, Required: st.Required, FullRequired: st.FullRequired, Counted: st.CountedN,
-		ApplicableDays: st.ApplicableDays, Prorated: st.Prorated, DueOn: st.DueOn, ExplanationZH: st.ExplanationZH,
-		Explanation: st.Explanation, CountedVisits: judgements(st.Counted), NotCounted: judgements(st.NotCounted)}
-	if st.HouseholdID != uuid.Nil {
-		h := st.HouseholdID
-		out.HouseholdID = &h
-	}
-	return out
-}
-
 // ComplianceItem is a status in a report or worklist, with the names a
 // person reads; the visit lists are left to the household timeline.
 type ComplianceItem struct {
 	ComplianceStatus
-	HouseholdName   string      `json:"household_name"`
-	HouseholdNumber string      `json:"household_number"`
-	AnsweringCadre  *uuid.UUID  `json:"answering_cadre_id"`
-	CadreName       string      `json:"cadre_name"`
-	VillageID       *uuid.UUID  `json:"village_id"`
-	VillageName     string      `json:"village_name"`
-	ReasonZH        string      `json:"reason_zh,omitempty"`
-	Risk            *rules.Risk `json:"risk,omitempty"`
+	HouseholdName   string     `json:"household_name"`
+	HouseholdNumber string     `json:"household_number"`
+	AnsweringCadre  *uuid.UUID `json:"answering_cadre_id"`
+	CadreName       string     `json:"cadre_name"`
+	VillageID       *uuid.UUID `json:"village_id"`
+	VillageName     string     `json:"village_name"`
+	ReasonZH        string     `json:"reason_zh,omitempty"`
+	Risk            *Risk      `json:"risk,omitempty"`
+}
+
+// Risk says whether a status will be missed at the current pace.
+type Risk struct {
+	AtRisk   bool   `json:"at_risk"`
+	Needed   int    `json:"needed"`    // counted visits still missing
+	DaysLeft int    `json:"days_left"` // days from today through the due day
+	Capacity int    `json:"capacity"`  // visit days the subject can expect before the due day
+	ReasonZH string `json:"reason_zh"`
 }
 
 // StateCounts count statuses by state, with the completion rate.

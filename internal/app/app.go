@@ -57,7 +57,7 @@ func (a *App) build() error {
 	now := func() time.Time { return a.Now() }
 	a.Auth = auth.NewService(a.Store, a.keys, a.hasher, auth.Config{}, now)
 	a.Registry = registry.NewService(a.Store, a.hasher, now)
-	a.Compliance = compliance.NewService(a.Store, now, a.Log)
+	a.Compliance = compliance.NewService(a.Store.Compliance(), now, a.Log)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance)}, now, a.Log)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	reg := prometheus.NewRegistry()

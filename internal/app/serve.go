@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/demo"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/storage"
@@ -111,17 +110,7 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	// per transaction for SQLite's sake.
 	subjects := 0
 	for {
-		var n int
-		err := app.Store.Tx(ctx, func(tx *storage.Store) error {
-			c := compliance.NewService(tx, app.Now, app.Log)
-			q, err := c.QueueUnjudged(ctx, 10000)
-			if err != nil {
-				return err
-			}
-			n, err = c.JudgeQueued(ctx, 500)
-			n += int(q)
-			return err
-		})
+		n, err := app.Compliance.CatchUp(ctx, 10000, 500)
 		if err != nil {
 			return demo.Summary{}, fmt.Errorf("demo: judge the visit rules: %w", err)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	fvapp "github.com/fieldvisit/fieldvisit/internal/app"
 	"io"
 	"math/rand/v2"
 	"runtime"
@@ -19,9 +18,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	fvapp "github.com/fieldvisit/fieldvisit/internal/app"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // B5 (issue 6): the visit-rule statuses at province scale. A generator loads
@@ -627,11 +626,11 @@ func (fx *rulesFixture) load(ctx context.Context, dbURL string, prof compliance.
 		case i < len(fx.households):
 			h := &fx.households[i]
 			i++
-			return []any{storage.SubjectHousehold, h.id, year, fx.villages[h.village].county, prof.Code, prof.Version, now}, nil
+			return []any{compliance.SubjectHousehold, h.id, year, fx.villages[h.village].county, prof.Code, prof.Version, now}, nil
 		case i < len(fx.households)+len(fx.cadres):
 			c := i - len(fx.households)
 			i++
-			return []any{storage.SubjectCadre, fx.cadres[c], year, fx.villages[c/benchCadresPerVillage].county, prof.Code, prof.Version, now}, nil
+			return []any{compliance.SubjectCadre, fx.cadres[c], year, fx.villages[c/benchCadresPerVillage].county, prof.Code, prof.Version, now}, nil
 		}
 		return nil, nil
 	})
@@ -658,7 +657,7 @@ type statusBatch struct {
 
 // complianceHousehold is what storage.ComplianceHouseholdFacts would load
 // for household i: no status history, one pairing.
-func (fx *rulesFixture) complianceHousehold(i int) storage.ComplianceHousehold {
+func (fx *rulesFixture) complianceHousehold(i int) compliance.HouseholdHistory {
 	h := &fx.households[i]
 	v := fx.villages[h.village]
 	dh := domain.Household{ID: h.id, CountyID: v.county, RegionID: v.id, VillageID: v.id, Status: h.status, PovertyType: h.ptype}
@@ -666,7 +665,7 @@ func (fx *rulesFixture) complianceHousehold(i int) storage.ComplianceHousehold {
 		y := h.exitYear
 		dh.ExitYear = &y
 	}
-	c := storage.ComplianceHousehold{Household: dh, RegionPath: v.path}
+	c := compliance.HouseholdHistory{Household: dh, RegionPath: v.path}
 	if h.cadre >= 0 {
 		c.Pairings = []domain.Pairing{{ID: h.pairing, CountyID: v.county, HouseholdID: h.id, CadreID: fx.cadres[h.cadre], StartOn: fx.pairFrom, CreatedAt: fx.now}}
 	}
@@ -792,7 +791,7 @@ func (fx *rulesFixture) checkAgainstWorker(ctx context.Context, app *fvapp.App) 
 			return err
 		}
 		county := fx.villages[h.village].county
-		if err := app.Compliance.Judge(ctx, storage.QueuedSubject{Kind: storage.SubjectHousehold, ID: h.id, Year: fx.today.Year, CountyID: county}); err != nil {
+		if err := app.Compliance.Judge(ctx, compliance.QueuedSubject{Kind: compliance.SubjectHousehold, ID: h.id, Year: fx.today.Year, CountyID: county}); err != nil {
 			return err
 		}
 		after, err := app.Store.StoredStatuses(ctx, h.id, fx.today.Year)

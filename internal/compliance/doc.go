@@ -4,5 +4,7 @@
 // with package rules and stores the statuses (the incremental path), and
 // serves the worklist, household timeline, missed-visit report, at-risk
 // forecast, coverage findings and period closes. Rules stay pure; SQL stays
-// in storage; handlers only bind and map.
+// in storage, behind the port this package declares (Store, with the types
+// it reads and writes), so the service never sees a row or a query;
+// handlers only bind and map.
 package compliance

@@ -14,7 +14,6 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // Export is a 台账 ready to be written: its file name, and the writer that
@@ -108,7 +107,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 			return err
 		}
 		n := 0
-		err = s.store.VisitLedger(ctx, storage.VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, From: from.Start(), To: to.Start()}, func(row storage.VisitLedgerRow) error {
+		err = s.store.VisitLedger(ctx, VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, From: from.Start(), To: to.Start()}, func(row VisitLedgerRow) error {
 			n++
 			v := row.Visit
 			start := v.StartedAt.In(domain.Shanghai)
@@ -193,7 +192,7 @@ func (s *Service) MissedLedger(ctx context.Context, p domain.Principal, q Export
 	if len(states) == 0 {
 		states = []string{rules.StateMissed, rules.StateOverdue}
 	}
-	f := storage.ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode, States: states}
+	f := ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode, States: states}
 	closed := ""
 	if r.CountyID != nil && !q.Live {
 		at, err := s.store.PeriodClose(ctx, *r.CountyID, per.Key())
@@ -263,7 +262,7 @@ func (s *Service) ProgressLedger(ctx context.Context, p domain.Principal, q Expo
 		if err != nil {
 			return err
 		}
-		line := func(kind, name string, c storage.StateCounts) error {
+		line := func(kind, name string, c StateCounts) error {
 			rate := ""
 			if c.Total > 0 {
 				rate = fmt.Sprintf("%.1f%%", float64(c.Met)*100/float64(c.Total))

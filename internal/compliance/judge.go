@@ -9,7 +9,6 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // historyStart is before any household was registered (建档立卡 began in
@@ -45,6 +44,25 @@ func (s *Service) JudgeQueued(ctx context.Context, limit int) (int, error) {
 	return len(queued), nil
 }
 
+// CatchUp queues the subjects never judged (up to queueLimit a year) and
+// judges up to judgeLimit queued ones, all in one transaction: one commit
+// per batch rather than one per subject is what makes judging a freshly
+// seeded county take seconds on SQLite. It reports how many subjects it
+// queued and judged; 0 means nothing was left.
+func (s *Service) CatchUp(ctx context.Context, queueLimit, judgeLimit int) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(in *Service) error {
+		queued, err := in.QueueUnjudged(ctx, queueLimit)
+		if err != nil {
+			return err
+		}
+		n, err = in.JudgeQueued(ctx, judgeLimit)
+		n += int(queued)
+		return err
+	})
+	return n, err
+}
+
 // profileSource finds the profile judging a region path.
 type profileSource func(ctx context.Context, path string) (Profile, error)
 
@@ -66,25 +84,25 @@ func (s *Service) QueueUnjudged(ctx context.Context, limit int) (int64, error) {
 
 // Judge recomputes one queued subject's statuses for its year from its own
 // visits (a household's or a cadre's: a few dozen rows), never from all.
-func (s *Service) Judge(ctx context.Context, q storage.QueuedSubject) error {
+func (s *Service) Judge(ctx context.Context, q QueuedSubject) error {
 	return s.judge(ctx, q, s.loadProfile)
 }
 
-func (s *Service) judge(ctx context.Context, q storage.QueuedSubject, profileOf profileSource) error {
+func (s *Service) judge(ctx context.Context, q QueuedSubject, profileOf profileSource) error {
 	var (
-		j   storage.Judgement
+		j   Judgement
 		err error
 	)
 	switch q.Kind {
-	case storage.SubjectHousehold:
+	case SubjectHousehold:
 		j, err = s.judgeHousehold(ctx, q, profileOf)
-	case storage.SubjectCadre:
+	case SubjectCadre:
 		j, err = s.judgeCadre(ctx, q, profileOf)
-	case storage.SubjectUnit:
+	case SubjectUnit:
 		j, err = s.judgeUnit(ctx, q, profileOf)
 	}
 	if domain.IsCode(err, domain.CodeNotFound) { // gone since it was queued: nothing to judge
-		j, err = storage.Judgement{Subject: q, ProfileCode: DefaultProfileCode, At: s.now()}, nil
+		j, err = Judgement{Subject: q, ProfileCode: DefaultProfileCode, At: s.now()}, nil
 	}
 	if err != nil {
 		return err
@@ -100,7 +118,7 @@ func yearBounds(year int) (time.Time, time.Time) {
 }
 
 // HouseholdFacts turns the stored household into what the rules read.
-func HouseholdFacts(c storage.ComplianceHousehold) rules.HouseholdFacts {
+func HouseholdFacts(c HouseholdHistory) rules.HouseholdFacts {
 	h := c.Household
 	f := rules.HouseholdFacts{ID: h.ID, VillageID: h.VillageID, RegionID: h.RegionID, Pairings: c.Pairings}
 	if t := townOf(c.RegionPath, h.CountyID); t != nil {
@@ -183,26 +201,26 @@ func (s *Service) loadProfile(ctx context.Context, path string) (Profile, error)
 	return s.GetProfile(ctx, code)
 }
 
-func (s *Service) judgeHousehold(ctx context.Context, q storage.QueuedSubject, profileOf profileSource) (storage.Judgement, error) {
+func (s *Service) judgeHousehold(ctx context.Context, q QueuedSubject, profileOf profileSource) (Judgement, error) {
 	c, err := s.store.ComplianceHouseholdFacts(ctx, q.ID)
 	if err != nil {
-		return storage.Judgement{}, err
+		return Judgement{}, err
 	}
 	prof, err := profileOf(ctx, c.RegionPath)
 	if err != nil {
-		return storage.Judgement{}, err
+		return Judgement{}, err
 	}
 	from, to := yearBounds(q.Year)
 	visits, err := s.store.HouseholdVisitFacts(ctx, c.Household.CountyID, c.Household.ID, from, to)
 	if err != nil {
-		return storage.Judgement{}, err
+		return Judgement{}, err
 	}
 	facts := HouseholdFacts(c)
 	today := s.today()
-	j := storage.Judgement{Subject: q, ProfileCode: prof.Code, ProfileVersion: prof.Version, At: s.now()}
+	j := Judgement{Subject: q, ProfileCode: prof.Code, ProfileVersion: prof.Version, At: s.now()}
 	village := c.Household.VillageID
 	for _, st := range rules.EvaluateHouseholdYear(prof.Profile, facts, visits, q.Year, today) {
-		js := storage.JudgedStatus{Status: st, CountyID: c.Household.CountyID, VillageID: &village, RegionPath: c.RegionPath,
+		js := JudgedStatus{Status: st, CountyID: c.Household.CountyID, VillageID: &village, RegionPath: c.RegionPath,
 			TownID: townOf(c.RegionPath, c.Household.CountyID), CadreID: st.CadreID}
 		if js.CadreID == nil {
 			js.CadreID = Answering(c.Pairings, st, today)
@@ -238,17 +256,17 @@ func Answering(ps []domain.Pairing, st rules.Status, today domain.Date) *uuid.UU
 	return &id
 }
 
-func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profileOf profileSource) (storage.Judgement, error) {
+func (s *Service) judgeCadre(ctx context.Context, q QueuedSubject, profileOf profileSource) (Judgement, error) {
 	u, err := s.store.User(ctx, q.ID)
 	if err != nil {
-		return storage.Judgement{}, err
+		return Judgement{}, err
 	}
-	j := storage.Judgement{Subject: q, ProfileCode: DefaultProfileCode, At: s.now()}
+	j := Judgement{Subject: q, ProfileCode: DefaultProfileCode, At: s.now()}
 	facts := rules.CadreFacts{ID: u.ID, Rank: u.Rank, Duties: u.Duties}
 	if u.UnitID != nil {
 		as, err := s.store.UnitAssignments(ctx, *u.UnitID)
 		if err != nil {
-			return storage.Judgement{}, err
+			return Judgement{}, err
 		}
 		for _, a := range as {
 			facts.UnitVillageIDs = append(facts.UnitVillageIDs, a.VillageID)
@@ -256,8 +274,8 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profi
 		// A unit placed in a village group owes monthly work there, which
 		// its cadres' visits make.
 		if len(as) > 0 {
-			if err := s.store.QueueSubject(ctx, storage.SubjectUnit, *u.UnitID, q.Year, q.CountyID, s.now()); err != nil {
-				return storage.Judgement{}, err
+			if err := s.store.QueueSubject(ctx, SubjectUnit, *u.UnitID, q.Year, q.CountyID, s.now()); err != nil {
+				return Judgement{}, err
 			}
 		}
 	}
@@ -268,13 +286,13 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profi
 	}
 	prof, err := profileOf(ctx, u.RegionPath)
 	if err != nil {
-		return storage.Judgement{}, err
+		return Judgement{}, err
 	}
 	j.ProfileCode, j.ProfileVersion = prof.Code, prof.Version
 	from, to := yearBounds(q.Year)
 	visits, err := s.store.CadreVisitFacts(ctx, []uuid.UUID{u.ID}, from, to)
 	if err != nil {
-		return storage.Judgement{}, err
+		return Judgement{}, err
 	}
 	today := s.today()
 	id := u.ID
@@ -282,7 +300,7 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profi
 		periods, _ := rules.PeriodsOfYear(w, q.Year)
 		for _, per := range periods {
 			for _, st := range rules.EvaluateCadre(prof.Profile, facts, visits, per, today) {
-				j.Statuses = append(j.Statuses, storage.JudgedStatus{Status: st, CountyID: q.CountyID, CadreID: &id,
+				j.Statuses = append(j.Statuses, JudgedStatus{Status: st, CountyID: q.CountyID, CadreID: &id,
 					RegionPath: u.RegionPath, TownID: townOf(u.RegionPath, q.CountyID)})
 			}
 		}
@@ -290,28 +308,28 @@ func (s *Service) judgeCadre(ctx context.Context, q storage.QueuedSubject, profi
 	return j, nil
 }
 
-func (s *Service) judgeUnit(ctx context.Context, q storage.QueuedSubject, profileOf profileSource) (storage.Judgement, error) {
-	u, err := s.store.Unit(ctx, q.ID)
+func (s *Service) judgeUnit(ctx context.Context, q QueuedSubject, profileOf profileSource) (Judgement, error) {
+	unitPath, err := s.store.UnitRegionPath(ctx, q.ID)
 	if err != nil {
-		return storage.Judgement{}, err
+		return Judgement{}, err
 	}
-	prof, err := profileOf(ctx, u.RegionPath)
+	prof, err := profileOf(ctx, unitPath)
 	if err != nil {
-		return storage.Judgement{}, err
+		return Judgement{}, err
 	}
-	j := storage.Judgement{Subject: q, ProfileCode: prof.Code, ProfileVersion: prof.Version, At: s.now()}
-	facts := rules.UnitFacts{ID: u.ID}
-	if facts.Assignments, err = s.store.UnitAssignments(ctx, u.ID); err != nil || len(facts.Assignments) == 0 {
+	j := Judgement{Subject: q, ProfileCode: prof.Code, ProfileVersion: prof.Version, At: s.now()}
+	facts := rules.UnitFacts{ID: q.ID}
+	if facts.Assignments, err = s.store.UnitAssignments(ctx, q.ID); err != nil || len(facts.Assignments) == 0 {
 		return j, err
 	}
-	if facts.CadreIDs, err = s.store.UnitCadreIDs(ctx, u.ID); err != nil {
-		return storage.Judgement{}, err
+	if facts.CadreIDs, err = s.store.UnitCadreIDs(ctx, q.ID); err != nil {
+		return Judgement{}, err
 	}
 	var visits []rules.VisitFact
 	if len(facts.CadreIDs) > 0 {
 		from, to := yearBounds(q.Year)
 		if visits, err = s.store.CadreVisitFacts(ctx, facts.CadreIDs, from, to); err != nil {
-			return storage.Judgement{}, err
+			return Judgement{}, err
 		}
 	}
 	places := map[uuid.UUID]domain.Region{}
@@ -320,12 +338,12 @@ func (s *Service) judgeUnit(ctx context.Context, q storage.QueuedSubject, profil
 		periods, _ := rules.PeriodsOfYear(w, q.Year)
 		for _, per := range periods {
 			for _, st := range rules.EvaluateUnit(prof.Profile, facts, visits, per, today) {
-				js := storage.JudgedStatus{Status: st, CountyID: q.CountyID, RegionPath: u.RegionPath}
+				js := JudgedStatus{Status: st, CountyID: q.CountyID, RegionPath: unitPath}
 				if st.RegionID != nil {
 					place, ok := places[*st.RegionID]
 					if !ok {
 						if place, err = s.store.Region(ctx, *st.RegionID); err != nil {
-							return storage.Judgement{}, err
+							return Judgement{}, err
 						}
 						places[place.ID] = place
 					}

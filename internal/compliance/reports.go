@@ -9,7 +9,6 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // States that need someone's attention, worst first.
@@ -17,7 +16,7 @@ var attention = []string{rules.StateMissed, rules.StateOverdue, rules.StateDueSo
 
 // WorkItem is one thing on a cadre's worklist.
 type WorkItem struct {
-	storage.ReportItem
+	ReportItem
 	ReasonZH string
 	Risk     rules.Risk
 }
@@ -42,7 +41,7 @@ func (s *Service) Worklist(ctx context.Context, p domain.Principal) ([]WorkItem,
 	}
 	today := s.today()
 	id := p.UserID
-	items, _, err := s.store.ReportItems(ctx, storage.ReportFilter{RegionPath: "/", PeriodKeys: currentKeys(today), Today: today,
+	items, _, err := s.store.ReportItems(ctx, ReportFilter{RegionPath: "/", PeriodKeys: currentKeys(today), Today: today,
 		CadreID: &id, States: attention})
 	if err != nil {
 		return nil, err
@@ -108,11 +107,11 @@ type Report struct {
 	Period   rules.Period
 	Today    domain.Date
 	ClosedAt *time.Time // the frozen close read, when the period is closed
-	Total    storage.StateCounts
+	Total    StateCounts
 	Regions  []GroupCounts // the region's towns or villages
 	Cadres   []GroupCounts
 	Rules    []GroupCounts
-	Items    []storage.ReportItem
+	Items    []ReportItem
 	Count    int64
 }
 
@@ -120,7 +119,7 @@ type Report struct {
 type GroupCounts struct {
 	ID   string
 	Name string
-	storage.StateCounts
+	StateCounts
 }
 
 // period reads a year, quarter or month key; none means the current month.
@@ -164,28 +163,28 @@ func (s *Service) Missed(ctx context.Context, p domain.Principal, q ReportQuery)
 	}
 	today := s.today()
 	rep := Report{Region: r, Period: per, Today: today}
-	f := storage.ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode}
+	f := ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode}
 	if r.CountyID != nil && !q.Live {
 		if rep.ClosedAt, err = s.store.PeriodClose(ctx, *r.CountyID, per.Key()); err != nil {
 			return Report{}, err
 		}
 		f.Frozen = rep.ClosedAt != nil
 	}
-	total, err := s.store.ReportCounts(ctx, f, "")
+	total, err := s.store.ReportCounts(ctx, f, Overall)
 	if err != nil {
 		return Report{}, err
 	}
 	if len(total) == 1 {
 		rep.Total = total[0]
 	}
-	childBy := "village_id"
+	childBy := ByVillage
 	if r.Level == domain.LevelCounty || r.Level == domain.LevelCity || r.Level == domain.LevelProvince {
-		childBy = "town_id"
+		childBy = ByTown
 	}
 	for _, g := range []struct {
-		by  string
+		by  Grouping
 		out *[]GroupCounts
-	}{{childBy, &rep.Regions}, {"cadre_id", &rep.Cadres}, {"rule_code", &rep.Rules}} {
+	}{{childBy, &rep.Regions}, {ByCadre, &rep.Cadres}, {ByRule, &rep.Rules}} {
 		counts, err := s.store.ReportCounts(ctx, f, g.by)
 		if err != nil {
 			return Report{}, err
@@ -204,9 +203,9 @@ func (s *Service) Missed(ctx context.Context, p domain.Principal, q ReportQuery)
 }
 
 // named attaches names to grouped counts.
-func (s *Service) named(ctx context.Context, by string, counts []storage.StateCounts) ([]GroupCounts, error) {
+func (s *Service) named(ctx context.Context, by Grouping, counts []StateCounts) ([]GroupCounts, error) {
 	ruleNames := map[string]string{}
-	if by == "rule_code" {
+	if by == ByRule {
 		profs, err := s.Profiles(ctx)
 		if err != nil {
 			return nil, err
@@ -232,7 +231,7 @@ func (s *Service) named(ctx context.Context, by string, counts []storage.StateCo
 		out[i] = GroupCounts{ID: c.Group, StateCounts: c}
 		id, err := uuid.Parse(c.Group)
 		switch {
-		case by == "rule_code":
+		case by == ByRule:
 			out[i].Name = ruleNames[c.Group]
 			if out[i].Name == "" {
 				out[i].Name = c.Group
@@ -248,7 +247,7 @@ func (s *Service) named(ctx context.Context, by string, counts []storage.StateCo
 
 // ForecastItem is one not-yet-met status of the current period with its risk.
 type ForecastItem struct {
-	storage.ReportItem
+	ReportItem
 	Risk rules.Risk
 }
 
@@ -260,7 +259,7 @@ func (s *Service) Forecast(ctx context.Context, p domain.Principal, q ReportQuer
 		return nil, per, err
 	}
 	today := s.today()
-	items, _, err := s.store.ReportItems(ctx, storage.ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today,
+	items, _, err := s.store.ReportItems(ctx, ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today,
 		RuleCode: q.RuleCode, States: []string{rules.StateOverdue, rules.StateDueSoon, rules.StateOnTrack}})
 	if err != nil {
 		return nil, per, err

@@ -12,7 +12,6 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-	"github.com/fieldvisit/fieldvisit/storage"
 )
 
 // DefaultProfileCode judges every region no profile is attached to.
@@ -20,15 +19,26 @@ const DefaultProfileCode = "default"
 
 // Service is the compliance side of the service.
 type Service struct {
-	store *storage.Store
+	port  Store   // begins transactions
+	store TxStore // what the methods use: the port, or the transaction of inTx
 	now   func() time.Time
 	log   *slog.Logger
 	kick  chan struct{}
 }
 
 // NewService builds the service.
-func NewService(store *storage.Store, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, now: now, log: log, kick: make(chan struct{}, 1)}
+func NewService(store Store, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{port: store, store: store, now: now, log: log, kick: make(chan struct{}, 1)}
+}
+
+// inTx runs fn with a copy of the service whose every read and write joins
+// one transaction.
+func (s *Service) inTx(ctx context.Context, fn func(in *Service) error) error {
+	return s.port.Tx(ctx, func(tx TxStore) error {
+		in := *s
+		in.store = tx
+		return fn(&in)
+	})
 }
 
 func (s *Service) today() domain.Date { return domain.DateOf(s.now()) }
@@ -50,7 +60,7 @@ type Profile struct {
 	UpdatedAt time.Time
 }
 
-func decodeProfile(sp storage.StoredProfile) (Profile, error) {
+func decodeProfile(sp StoredProfile) (Profile, error) {
 	var p rules.Profile
 	if err := json.Unmarshal(sp.Body, &p); err != nil {
 		return Profile{}, err
@@ -62,13 +72,13 @@ func decodeProfile(sp storage.StoredProfile) (Profile, error) {
 // EnsureProfiles stores the ready profiles (DESIGN §6 defaults and the
 // seeds' alternatives) the first time the service starts on a database.
 func (s *Service) EnsureProfiles(ctx context.Context) error {
-	var ps []storage.StoredProfile
+	var ps []StoredProfile
 	for _, p := range rules.Profiles() {
 		body, err := json.Marshal(p)
 		if err != nil {
 			return err
 		}
-		ps = append(ps, storage.StoredProfile{Code: p.Code, NameZH: p.NameZH, Body: body, Builtin: true})
+		ps = append(ps, StoredProfile{Code: p.Code, NameZH: p.NameZH, Body: body, Builtin: true})
 	}
 	return s.store.EnsureRuleProfiles(ctx, ps, s.now())
 }
@@ -138,7 +148,7 @@ func (s *Service) SaveProfile(ctx context.Context, p domain.Principal, code stri
 	}
 	by := p.UserID
 	y := s.today().Year
-	sp, err := s.store.SaveRuleProfile(ctx, storage.StoredProfile{Code: code, NameZH: prof.NameZH, Body: body, UpdatedBy: &by},
+	sp, err := s.store.SaveRuleProfile(ctx, StoredProfile{Code: code, NameZH: prof.NameZH, Body: body, UpdatedBy: &by},
 		expectedVersion, []int{y - 1, y}, s.now(), domain.AuditEntry{ActorID: &by, ActorName: p.Username, Action: "update",
 			ObjectType: "rule_profile", ObjectID: code, RequestID: p.RequestID, Detail: map[string]any{"version": expectedVersion + 1}})
 	if err != nil {

@@ -1,0 +1,227 @@
+package compliance
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
+)
+
+// Store is the persistence the compliance service needs (its port); package
+// storage implements it. Tx runs fn in one transaction, so judging a batch
+// of subjects can commit once.
+type Store interface {
+	TxStore
+	Tx(ctx context.Context, fn func(TxStore) error) error
+}
+
+// TxStore is what the service reads and writes, whether in a transaction
+// of its own or not: each method is one unit of work.
+type TxStore interface {
+	// Rule profiles and where they are attached.
+	EnsureRuleProfiles(ctx context.Context, ps []StoredProfile, now time.Time) error
+	RuleProfiles(ctx context.Context) ([]StoredProfile, error)
+	RuleProfile(ctx context.Context, code string) (StoredProfile, error)
+	// SaveRuleProfile stores a new profile (expectedVersion 0) or the next
+	// version of one, and queues everything judged by it for the years.
+	SaveRuleProfile(ctx context.Context, p StoredProfile, expectedVersion int, years []int, now time.Time, audit domain.AuditEntry) (StoredProfile, error)
+	RegionProfiles(ctx context.Context, regionIDs []uuid.UUID) (map[uuid.UUID]string, error)
+	AllRegionProfiles(ctx context.Context) (map[uuid.UUID]string, error)
+	// AssignRuleProfile attaches a profile to a region (code "" detaches
+	// it) and queues everything in the region for the years.
+	AssignRuleProfile(ctx context.Context, region domain.Region, code string, years []int, now time.Time, audit domain.AuditEntry) error
+
+	// The register, as far as judging and reports read it.
+	Region(ctx context.Context, id uuid.UUID) (domain.Region, error)
+	RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error)
+	CountyIDs(ctx context.Context) ([]uuid.UUID, error)
+	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
+	User(ctx context.Context, id uuid.UUID) (domain.User, error)
+	UnitRegionPath(ctx context.Context, unitID uuid.UUID) (string, error)
+	UnitAssignments(ctx context.Context, unitID uuid.UUID) ([]domain.UnitAssignment, error)
+	UnitCadreIDs(ctx context.Context, unitID uuid.UUID) ([]uuid.UUID, error)
+	// Names are the display names of users and the names of regions.
+	Names(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
+
+	// The queue of subjects to judge, their facts and their judgements.
+	ComplianceQueue(ctx context.Context, limit int) ([]QueuedSubject, error)
+	// QueueUnjudged queues up to limit subjects never judged for the year.
+	QueueUnjudged(ctx context.Context, year, limit int, now time.Time) (int64, error)
+	QueueSubject(ctx context.Context, kind string, id uuid.UUID, year int, countyID uuid.UUID, now time.Time) error
+	ComplianceHouseholdFacts(ctx context.Context, householdID uuid.UUID) (HouseholdHistory, error)
+	// HouseholdVisitFacts and CadreVisitFacts list visits started in
+	// [from, to), deleted ones included so a judgement can say they were.
+	HouseholdVisitFacts(ctx context.Context, countyID, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
+	CadreVisitFacts(ctx context.Context, cadreIDs []uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
+	CountyCoverageFacts(ctx context.Context, path string, from, to time.Time) (CoverageFacts, error)
+	// SaveJudgement replaces the subject's statuses for the year and takes
+	// it off the queue unless it was queued again meanwhile.
+	SaveJudgement(ctx context.Context, j Judgement) error
+
+	// Reports and closes.
+	ReportCounts(ctx context.Context, f ReportFilter, by Grouping) ([]StateCounts, error)
+	ReportItems(ctx context.Context, f ReportFilter) ([]ReportItem, int64, error)
+	// ClosePeriod freezes a county's statuses for a period as they stand on
+	// today; closing a period twice is a conflict.
+	ClosePeriod(ctx context.Context, countyID uuid.UUID, periodKey string, today domain.Date, now time.Time, audit domain.AuditEntry) error
+	PeriodClose(ctx context.Context, countyID uuid.UUID, periodKey string) (*time.Time, error)
+	ClosedPeriods(ctx context.Context, countyID uuid.UUID) (map[string]bool, error)
+	// VisitLedger streams the 台账's visits to fn one at a time.
+	VisitLedger(ctx context.Context, f VisitLedgerFilter, fn func(VisitLedgerRow) error) error
+}
+
+// Subjects are what one judgement is about: a queued subject's statuses for
+// a year are judged and replaced together. A household's and a cadre's
+// codes are those of the rules judging them; a unit is judged for the
+// village groups it is placed in.
+const (
+	SubjectHousehold = rules.SubjectHousehold
+	SubjectCadre     = rules.SubjectCadre
+	SubjectUnit      = "unit"
+)
+
+// StatusSubjects are the rule subjects (rules.Subject…) of the statuses one
+// judgement of a subject of this kind replaces: a household's own and its
+// pairs', a cadre's duties, a unit's places.
+func StatusSubjects(kind string) []string {
+	switch kind {
+	case SubjectHousehold:
+		return []string{rules.SubjectHousehold, rules.SubjectPairing}
+	case SubjectCadre:
+		return []string{rules.SubjectCadre}
+	case SubjectUnit:
+		return []string{rules.SubjectUnitGroup}
+	}
+	return nil
+}
+
+// QueuedSubject is a household, cadre or unit whose statuses for a year
+// must be judged again.
+type QueuedSubject struct {
+	Kind       string // SubjectHousehold, SubjectCadre or SubjectUnit
+	ID         uuid.UUID
+	Year       int
+	CountyID   uuid.UUID
+	EnqueuedAt time.Time // zero: not taken from the queue
+}
+
+// StoredProfile is a rule profile as saved: its body is the profile's JSON.
+type StoredProfile struct {
+	Code      string
+	NameZH    string
+	Version   int
+	Body      []byte
+	Builtin   bool
+	UpdatedBy *uuid.UUID
+	UpdatedAt time.Time
+}
+
+// HouseholdHistory is what judging a household needs from the database:
+// the household with its status and poverty-type histories and pairings.
+type HouseholdHistory struct {
+	Household      domain.Household
+	RegionPath     string
+	StatusChanges  []domain.StatusChange
+	PovertyChanges []domain.PovertyTypeChange
+	Pairings       []domain.Pairing
+}
+
+// CoverageFacts is a county's picture for the coverage and standing rules:
+// its households with their histories, villages, cadres and the visits of
+// cadres whose duty is to cover (town heads, county leaders).
+type CoverageFacts struct {
+	Households []HouseholdHistory
+	Villages   []domain.Region
+	Cadres     []domain.User
+	Visits     []rules.VisitFact
+}
+
+// JudgedStatus is one stored status with where it belongs.
+type JudgedStatus struct {
+	Status     rules.Status
+	CountyID   uuid.UUID
+	CadreID    *uuid.UUID // who answers for it
+	VillageID  *uuid.UUID
+	TownID     *uuid.UUID
+	RegionPath string
+}
+
+// Judgement is everything judging one subject for one year produced.
+type Judgement struct {
+	Subject        QueuedSubject
+	ProfileCode    string
+	ProfileVersion int
+	Statuses       []JudgedStatus
+	At             time.Time
+}
+
+// ReportFilter selects statuses for a report.
+type ReportFilter struct {
+	RegionPath string
+	PeriodKeys []string
+	Today      domain.Date // the day the live statuses' states are read on
+	Frozen     bool        // read the period's frozen close instead of the live statuses
+	CadreID    *uuid.UUID  // only what this cadre answers for
+	RuleCode   string
+	States     []string // only these states (rules.State…)
+	Limit      int
+	Offset     int
+}
+
+// Grouping is how a report's counts are split.
+type Grouping int
+
+// The groupings of a report's counts.
+const (
+	Overall   Grouping = iota // one total
+	ByVillage                 // by the village a status belongs to
+	ByTown
+	ByCadre // by the cadre who answers for it
+	ByRule
+)
+
+// StateCounts counts statuses by state for one group of a report.
+type StateCounts struct {
+	Group    string // the group's id (village, town, cadre) or rule code; "" for none
+	Total    int64
+	Met      int64
+	OnTrack  int64
+	DueSoon  int64
+	Overdue  int64
+	Missed   int64
+	Required int64
+	Counted  int64 // counted visits, each status's capped at what it requires
+}
+
+// ReportItem is one status of a report with its state on the report's day
+// and the names a person reads.
+type ReportItem struct {
+	JudgedStatus
+	State         string
+	HouseholdName string
+	HouseholdNo   string
+	CadreName     string
+	VillageName   string
+}
+
+// VisitLedgerFilter selects the visits of a 台账.
+type VisitLedgerFilter struct {
+	RegionPath string
+	CadreID    *uuid.UUID // only this cadre's visits
+	From, To   time.Time  // started in [From, To)
+}
+
+// VisitLedgerRow is one visit with the names its 台账 line shows.
+type VisitLedgerRow struct {
+	Visit       domain.Visit
+	TownName    string
+	VillageName string
+	HouseholdNo string
+	HeadName    string
+	PovertyType string
+	Status      string
+	CadreName   string
+}

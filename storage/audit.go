@@ -26,7 +26,7 @@ type auditRow struct {
 
 func (auditRow) TableName() string { return "audit_log" }
 
-func appendAudit(tx *gorm.DB, e domain.AuditEntry) error {
+func (s *Store) appendAudit(tx *gorm.DB, e domain.AuditEntry) error {
 	if e.Action == "" {
 		return nil
 	}
@@ -43,7 +43,7 @@ func appendAudit(tx *gorm.DB, e domain.AuditEntry) error {
 			e.RegionPath = paths[0]
 		}
 	}
-	row := auditRow{ID: uuid.New(), At: time.Now().UTC(), ActorID: e.ActorID, ActorName: e.ActorName, Action: e.Action,
+	row := auditRow{ID: uuid.New(), At: s.stamp(), ActorID: e.ActorID, ActorName: e.ActorName, Action: e.Action,
 		ObjectType: e.ObjectType, ObjectID: e.ObjectID, HouseholdID: e.HouseholdID, RegionPath: e.RegionPath,
 		Detail: jsonValue[map[string]any]{e.Detail}, RequestID: e.RequestID}
 	return tx.Create(&row).Error
@@ -51,7 +51,7 @@ func appendAudit(tx *gorm.DB, e domain.AuditEntry) error {
 
 // Audit appends an entry outside any other change (logins, failed logins).
 func (s *Store) Audit(ctx context.Context, e domain.AuditEntry) error {
-	return translate(appendAudit(s.db.WithContext(ctx), e), "audit entry")
+	return translate(s.appendAudit(s.db.WithContext(ctx), e), "audit entry")
 }
 
 // AuditLog lists entries, newest first, with how many match in all.

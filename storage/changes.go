@@ -42,15 +42,15 @@ func (changeRow) TableName() string { return "changes" }
 // appendChange writes a change-feed row in the caller's transaction. On
 // SQLite (one writer at a time) the row is numbered at once; on PostgreSQL
 // it waits for the sequencer, which numbers rows only after they commit.
-func appendChange(tx *gorm.DB, dialect Dialect, c feedEntry) error {
-	return appendChangeAs(tx, dialect, uuid.New(), c)
+func (s *Store) appendChange(tx *gorm.DB, c feedEntry) error {
+	return s.appendChangeAs(tx, uuid.New(), c)
 }
 
 // appendChangeAs is appendChange with the row's id chosen by the caller.
-func appendChangeAs(tx *gorm.DB, dialect Dialect, id uuid.UUID, c feedEntry) error {
+func (s *Store) appendChangeAs(tx *gorm.DB, id uuid.UUID, c feedEntry) error {
 	row := changeRow{CountyID: c.CountyID, ID: id, Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID,
-		CadreID: c.CadreID, Op: c.Op, Version: c.Version, CreatedAt: time.Now().UTC()}
-	if dialect == SQLite {
+		CadreID: c.CadreID, Op: c.Op, Version: c.Version, CreatedAt: s.stamp()}
+	if s.dialect == SQLite {
 		return tx.Exec(`INSERT INTO changes (county_id, id, seq, entity, entity_id, household_id, cadre_id, op, version, created_at)
 			VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM changes), ?, ?, ?, ?, ?, ?, ?)`,
 			row.CountyID, row.ID, row.Entity, row.EntityID, row.HouseholdID, row.CadreID, row.Op, row.Version, row.CreatedAt).Error
@@ -59,12 +59,12 @@ func appendChangeAs(tx *gorm.DB, dialect Dialect, id uuid.UUID, c feedEntry) err
 }
 
 // appendChanges writes many feed rows in multi-row INSERTs (imports, demo).
-func appendChanges(tx *gorm.DB, dialect Dialect, cs []feedEntry, batch int) error {
+func (s *Store) appendChanges(tx *gorm.DB, cs []feedEntry, batch int) error {
 	if len(cs) == 0 {
 		return nil
 	}
 	var next int64
-	if dialect == SQLite {
+	if s.dialect == SQLite {
 		var max *int64
 		if err := tx.Raw("SELECT MAX(seq) FROM changes").Scan(&max).Error; err != nil {
 			return err
@@ -73,12 +73,12 @@ func appendChanges(tx *gorm.DB, dialect Dialect, cs []feedEntry, batch int) erro
 			next = *max
 		}
 	}
-	now := time.Now().UTC()
+	now := s.stamp()
 	rows := make([]changeRow, len(cs))
 	for i, c := range cs {
 		rows[i] = changeRow{CountyID: c.CountyID, ID: uuid.New(), Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID,
 			CadreID: c.CadreID, Op: c.Op, Version: c.Version, CreatedAt: now}
-		if dialect == SQLite {
+		if s.dialect == SQLite {
 			next++
 			seq := next
 			rows[i].Seq = &seq
@@ -189,7 +189,7 @@ func (s *Store) AnnounceDatedPairings(ctx context.Context, from, to domain.Date)
 					return err
 				}
 				wrote = true
-				return appendChangeAs(tx, s.dialect, id, pairingChange(p, "update"))
+				return s.appendChangeAs(tx, id, pairingChange(p, "update"))
 			})
 			if err != nil {
 				return n, err

@@ -124,7 +124,7 @@ func (s *Store) SaveRuleProfile(ctx context.Context, p compliance.StoredProfile,
 		if err := queueByProfile(tx, p.Code, years, now); err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 	p.UpdatedAt = now
 	return p, err
@@ -193,7 +193,7 @@ func (s *Store) AssignRuleProfile(ctx context.Context, region domain.Region, cod
 				return err
 			}
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 
@@ -768,7 +768,7 @@ func (s *Store) ClosePeriod(ctx context.Context, countyID uuid.UUID, periodKey s
 		if err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 

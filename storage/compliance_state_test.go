@@ -44,7 +44,7 @@ func TestReportStateIsStateOn(t *testing.T) {
 	ctx := context.Background()
 	for name, db := range openBoth(t) {
 		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db)
+			s := storage.NewStore(db, nil)
 			rapid.Check(t, func(t *rapid.T) {
 				// Around New Year too: the days compare as text.
 				base := domain.Date{Year: 2025, Month: time.December, Day: 20}.AddDays(rapid.IntRange(0, 60).Draw(t, "base"))

@@ -42,8 +42,8 @@ type DB struct {
 func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*DB, error) {
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
-		SkipDefaultTransaction: true, // repositories open the transactions they need
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		SkipDefaultTransaction: true,                                         // repositories open the transactions they need
+		NowFunc:                func() time.Time { return time.Now().UTC() }, // NewStore puts its own clock in
 		TranslateError:         false,
 	}
 	var (

@@ -69,7 +69,7 @@ func (s *Store) RevokeDevice(ctx context.Context, userID, id uuid.UUID, audit do
 		if err := tx.Where("user_id = ? AND id = ?", userID, id).Take(&row).Error; err != nil {
 			return err
 		}
-		now := time.Now().UTC()
+		now := s.stamp()
 		if err := tx.Model(&deviceRow{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
@@ -77,6 +77,6 @@ func (s *Store) RevokeDevice(ctx context.Context, userID, id uuid.UUID, audit do
 			Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }

@@ -223,10 +223,10 @@ func (s *Store) HouseholdByNumber(ctx context.Context, countyID uuid.UUID, numbe
 // CreateHousehold writes a household with its members and first history
 // entries in one transaction.
 func (s *Store) CreateHousehold(ctx context.Context, n registry.HouseholdRegistration) error {
-	return s.inTx(ctx, "household", func(tx *gorm.DB) error { return createHousehold(tx, s.dialect, n) })
+	return s.inTx(ctx, "household", func(tx *gorm.DB) error { return s.createHousehold(tx, n) })
 }
 
-func createHousehold(tx *gorm.DB, dialect Dialect, n registry.HouseholdRegistration) error {
+func (s *Store) createHousehold(tx *gorm.DB, n registry.HouseholdRegistration) error {
 	row := toHouseholdRow(n.Household, n.RegionPath)
 	if err := tx.Create(&row).Error; err != nil {
 		return err
@@ -236,11 +236,11 @@ func createHousehold(tx *gorm.DB, dialect Dialect, n registry.HouseholdRegistrat
 		if err := tx.Create(&mr).Error; err != nil {
 			return err
 		}
-		if err := appendChange(tx, dialect, memberChange(m, "create")); err != nil {
+		if err := s.appendChange(tx, memberChange(m, "create")); err != nil {
 			return err
 		}
 	}
-	if err := appendChange(tx, dialect, householdChange(n.Household, "create")); err != nil {
+	if err := s.appendChange(tx, householdChange(n.Household, "create")); err != nil {
 		return err
 	}
 	sc := toStatusChangeRow(n.Status)
@@ -253,7 +253,7 @@ func createHousehold(tx *gorm.DB, dialect Dialect, n registry.HouseholdRegistrat
 			return err
 		}
 	}
-	return appendAudit(tx, n.Audit)
+	return s.appendAudit(tx, n.Audit)
 }
 
 // UpdateHousehold saves edited file fields if the stored version is still
@@ -268,7 +268,7 @@ func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expecte
 				"home_lat": row.HomeLat, "home_lon": row.HomeLon, "housing_structure": row.HousingStructure,
 				"housing_safety_grade": row.HousingSafetyGrade, "housing_area": row.HousingArea, "arable_land": row.ArableLand,
 				"annual_income": row.AnnualIncome, "income_notes": row.IncomeNotes, "causes": row.Causes,
-				"version": gorm.Expr("version + 1"), "updated_at": time.Now().UTC(),
+				"version": gorm.Expr("version + 1"), "updated_at": s.stamp(),
 			})
 		if res.Error != nil {
 			return res.Error
@@ -281,10 +281,10 @@ func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expecte
 			return err
 		}
 		out = toDomainHousehold(fresh)
-		if err := appendChange(tx, s.dialect, householdChange(out, "update")); err != nil {
+		if err := s.appendChange(tx, householdChange(out, "update")); err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 	return out, err
 }
@@ -293,7 +293,7 @@ func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expecte
 // and updates the household's current values, in one transaction.
 func (s *Store) ChangeHouseholdStatus(ctx context.Context, h domain.Household, expectedVersion int64, sc domain.StatusChange, pc *domain.PovertyTypeChange, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "household", func(tx *gorm.DB) error {
-		updates := map[string]any{"status": sc.To, "exit_year": sc.ExitYear, "version": gorm.Expr("version + 1"), "updated_at": time.Now().UTC()}
+		updates := map[string]any{"status": sc.To, "exit_year": sc.ExitYear, "version": gorm.Expr("version + 1"), "updated_at": s.stamp()}
 		if sc.To == domain.StatusRegistered && h.RegisteredYear == nil {
 			y := sc.EffectiveOn.Year
 			updates["registered_year"] = y
@@ -319,14 +319,14 @@ func (s *Store) ChangeHouseholdStatus(ctx context.Context, h domain.Household, e
 			}
 		}
 		h.Version = expectedVersion + 1
-		if err := appendChange(tx, s.dialect, householdChange(h, "update")); err != nil {
+		if err := s.appendChange(tx, householdChange(h, "update")); err != nil {
 			return err
 		}
-		now := time.Now().UTC()
+		now := s.stamp()
 		if err := enqueueCompliance(tx, s.importBatch(), householdYears(h.CountyID, h.ID, sc.EffectiveOn.Year, domain.DateOf(now).Year, now)); err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 

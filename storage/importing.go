@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -275,7 +274,7 @@ func (s *Store) ApplyImport(ctx context.Context, p importer.Plan) error {
 		if err := insertBatches(tx, households, batch, step); err != nil {
 			return err
 		}
-		now := time.Now().UTC()
+		now := s.stamp()
 		for _, u := range p.HouseholdUpdates {
 			h := u.Household
 			row := toHouseholdRow(h, "")
@@ -332,10 +331,10 @@ func (s *Store) ApplyImport(ctx context.Context, p importer.Plan) error {
 		if err := insertBatches(tx, pairings, batch, step); err != nil {
 			return err
 		}
-		if err := appendChanges(tx, s.dialect, importChanges(p), batch); err != nil {
+		if err := s.appendChanges(tx, importChanges(p), batch); err != nil {
 			return err
 		}
-		return appendAudit(tx, p.Audit)
+		return s.appendAudit(tx, p.Audit)
 	})
 }
 

@@ -80,10 +80,10 @@ func (s *Store) CreateMember(ctx context.Context, m domain.Member, audit domain.
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		if err := appendChange(tx, s.dialect, memberChange(m, "create")); err != nil {
+		if err := s.appendChange(tx, memberChange(m, "create")); err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 
@@ -95,7 +95,7 @@ func (s *Store) UpdateMember(ctx context.Context, m domain.Member, expectedVersi
 		res := tx.Model(&memberRow{}).Where("county_id = ? AND household_id = ? AND id = ? AND version = ?", m.CountyID, m.HouseholdID, m.ID, expectedVersion).
 			Updates(map[string]any{"name": row.Name, "relation": row.Relation, "id_number": row.IDNumber, "gender": row.Gender,
 				"birth_date": row.BirthDate, "health": row.Health, "disability": row.Disability, "education": row.Education,
-				"work": row.Work, "phone": row.Phone, "version": gorm.Expr("version + 1"), "updated_at": time.Now().UTC()})
+				"work": row.Work, "phone": row.Phone, "version": gorm.Expr("version + 1"), "updated_at": s.stamp()})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -107,10 +107,10 @@ func (s *Store) UpdateMember(ctx context.Context, m domain.Member, expectedVersi
 			return err
 		}
 		out = toDomainMember(fresh)
-		if err := appendChange(tx, s.dialect, memberChange(out, "update")); err != nil {
+		if err := s.appendChange(tx, memberChange(out, "update")); err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 	return out, err
 }
@@ -128,9 +128,9 @@ func (s *Store) DeleteMember(ctx context.Context, countyID, householdID, id uuid
 		}
 		// The tombstone outranks every version a phone may hold.
 		hid := householdID
-		if err := appendChange(tx, s.dialect, feedEntry{CountyID: countyID, Entity: "member", EntityID: id, HouseholdID: &hid, Op: "delete", Version: row.Version + 1}); err != nil {
+		if err := s.appendChange(tx, feedEntry{CountyID: countyID, Entity: "member", EntityID: id, HouseholdID: &hid, Op: "delete", Version: row.Version + 1}); err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }

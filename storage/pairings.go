@@ -116,7 +116,7 @@ func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairin
 			if res.RowsAffected == 0 {
 				return domain.Conflict("the pairing was already ended", "该结对关系已被解除")
 			}
-			if err := appendChange(tx, s.dialect, pairingChange(e, "update")); err != nil {
+			if err := s.appendChange(tx, pairingChange(e, "update")); err != nil {
 				return err
 			}
 		}
@@ -125,13 +125,13 @@ func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairin
 			if err := tx.Create(&row).Error; err != nil {
 				return err
 			}
-			if err := appendChange(tx, s.dialect, pairingChange(*p, "create")); err != nil {
+			if err := s.appendChange(tx, pairingChange(*p, "create")); err != nil {
 				return err
 			}
 		}
 		// Who may count a visit changed: the households and cadres are
 		// judged again from the earliest date the change touches.
-		now := time.Now().UTC()
+		now := s.stamp()
 		thisYear := domain.DateOf(now).Year
 		var queue []complianceQueueRow
 		touched := end
@@ -149,7 +149,7 @@ func (s *Store) Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairin
 		if err := enqueueCompliance(tx, s.importBatch(), queue); err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 

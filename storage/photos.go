@@ -89,14 +89,14 @@ func toQueuedVisit(r evidenceQueueRow) photos.QueuedVisit {
 //
 // fresh says the visits are new: they list nothing yet, so there is
 // nothing to unlink (the bulk push path skips two statements per batch).
-func linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh bool) error {
+func (s *Store) linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh bool) error {
 	if len(vs) == 0 {
 		return nil
 	}
 	ids := make([]uuid.UUID, 0, len(vs))
 	var links []visitPhotoRow
 	queue := make([]evidenceQueueRow, 0, len(vs))
-	now := time.Now().UTC()
+	now := s.stamp()
 	for _, v := range vs {
 		if !fresh { // a new visit lists nothing yet: nothing to unlink
 			ids = append(ids, v.ID)
@@ -160,7 +160,7 @@ func enqueueEvidence(tx *gorm.DB, batch int, rows []evidenceQueueRow) error {
 // id is a conflict.
 func (s *Store) InsertPhoto(ctx context.Context, p domain.Photo) error {
 	row := toPhotoRow(p)
-	now := time.Now().UTC()
+	now := s.stamp()
 	if s.dialect == Postgres && !s.inTxn {
 		// One statement, atomic on its own: the photo and the queue rows
 		// of every visit that lists it or that it declares, in a single
@@ -507,14 +507,14 @@ func (s *Store) SetVisitFlags(ctx context.Context, countyID, id uuid.UUID, versi
 		v.StartedAt = row.StartedAt
 		// Phones hold the flags too: the record goes out again at the same
 		// version (the cadre's fields did not change).
-		if err := appendChange(tx, s.dialect, visitChange(v, "update")); err != nil {
+		if err := s.appendChange(tx, visitChange(v, "update")); err != nil {
 			return err
 		}
 		if sameFlagCodes(row.Flags.V, flags) {
 			return nil
 		}
 		// A flag may make the visit stop counting, or count again.
-		return queueVisits(tx, s.importBatch(), []domain.Visit{v}, time.Now().UTC())
+		return queueVisits(tx, s.importBatch(), []domain.Visit{v}, s.stamp())
 	})
 	return changed, err
 }

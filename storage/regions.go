@@ -30,19 +30,19 @@ func toDomainRegion(r regionRow) domain.Region {
 		CountyID: r.CountyID, Path: r.Path, IsPoorVillage: r.IsPoorVillage}
 }
 
-func toRegionRow(r domain.Region) regionRow {
+func toRegionRow(r domain.Region, created time.Time) regionRow {
 	return regionRow{ID: r.ID, ParentID: r.ParentID, Level: r.Level, Code: r.Code, Name: r.Name,
-		CountyID: r.CountyID, Path: r.Path, IsPoorVillage: r.IsPoorVillage, CreatedAt: time.Now().UTC()}
+		CountyID: r.CountyID, Path: r.Path, IsPoorVillage: r.IsPoorVillage, CreatedAt: created}
 }
 
 // CreateRegion inserts a region and records it in the audit log.
 func (s *Store) CreateRegion(ctx context.Context, r domain.Region, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "region", func(tx *gorm.DB) error {
-		row := toRegionRow(r)
+		row := toRegionRow(r, s.stamp())
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 
@@ -103,6 +103,6 @@ func (s *Store) UpdateRegion(ctx context.Context, r domain.Region, audit domain.
 		if res.RowsAffected == 0 {
 			return domain.NotFound("region")
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }

@@ -321,7 +321,7 @@ func uuidOrder(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 func onBothWithSnapshotFixture(t *testing.T, fn func(t *testing.T, s *storage.Store, fx snapshotFixture)) {
 	for name, db := range openBoth(t) {
 		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db)
+			s := storage.NewStore(db, nil)
 			fn(t, s, newSnapshotFixture(t, s))
 		})
 	}

@@ -50,7 +50,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 func TestAuditLogIsAppendOnly(t *testing.T) {
 	for name, db := range openBoth(t) {
 		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db)
+			s := storage.NewStore(db, nil)
 			ctx := context.Background()
 			if err := s.Audit(ctx, domain.AuditEntry{Action: "login", ObjectType: "session", Detail: map[string]any{"ip": "10.0.0.1"}}); err != nil {
 				t.Fatal(err)
@@ -72,7 +72,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 func TestDriverErrorsBecomeDomainErrors(t *testing.T) {
 	for name, db := range openBoth(t) {
 		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db)
+			s := storage.NewStore(db, nil)
 			ctx := context.Background()
 			id := uuid.New()
 			r := domain.Region{ID: id, Level: domain.LevelProvince, Code: "410000000000", Name: "河南省", Path: "/" + id.String() + "/"}
@@ -104,7 +104,7 @@ func TestDriverErrorsBecomeDomainErrors(t *testing.T) {
 func TestOptimisticLockingRefusesStaleVersions(t *testing.T) {
 	for name, db := range openBoth(t) {
 		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db)
+			s := storage.NewStore(db, nil)
 			ctx := context.Background()
 			county := uuid.New()
 			for _, r := range []domain.Region{

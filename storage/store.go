@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -14,10 +15,22 @@ type Store struct {
 	db      *gorm.DB
 	dialect Dialect
 	inTxn   bool // bound to a transaction by Tx: its methods join it
+	now     func() time.Time
 }
 
-// NewStore wraps an opened database.
-func NewStore(db *DB) *Store { return &Store{db: db.Gorm, dialect: db.Dialect} }
+// NewStore wraps an opened database. now is the clock every row is
+// stamped with (time.Now when nil): the app passes its own, so tests can
+// stand at a quarter's or a year's end.
+func NewStore(db *DB, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	utc := func() time.Time { return now().UTC() }
+	return &Store{db: db.Gorm.Session(&gorm.Session{NowFunc: utc}), dialect: db.Dialect, now: now}
+}
+
+// stamp is the time rows written now are stamped with.
+func (s *Store) stamp() time.Time { return s.now().UTC() }
 
 // inTx runs fn in a transaction. A Store already bound to one by Tx runs fn
 // in it directly: the caller's transaction (or savepoint) makes the whole

@@ -18,7 +18,7 @@ import (
 // while the rest of the batch commits.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true})
+		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true, now: s.now})
 	}), "transaction")
 }
 
@@ -213,7 +213,7 @@ func (s *Store) SaveHouseholdDetails(ctx context.Context, h domain.Household, ex
 		if res.RowsAffected == 0 {
 			return domain.Stale("household", "农户信息")
 		}
-		return appendChange(tx, s.dialect, householdChange(h, "update"))
+		return s.appendChange(tx, householdChange(h, "update"))
 	})
 }
 
@@ -258,7 +258,7 @@ func (s *Store) SaveMemberDetails(ctx context.Context, m domain.Member, expected
 		if res.RowsAffected == 0 {
 			return domain.Stale("member", "成员信息")
 		}
-		return appendChange(tx, s.dialect, memberChange(m, "update"))
+		return s.appendChange(tx, memberChange(m, "update"))
 	})
 }
 

@@ -71,7 +71,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, decide func
 		if err != nil {
 			return err
 		}
-		now := time.Now().UTC()
+		now := s.stamp()
 		if d.RevokeFamily {
 			if err := tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", row.FamilyID).Update("revoked_at", now).Error; err != nil {
 				return err
@@ -119,7 +119,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, hash string) error {
 			}
 			return err
 		}
-		return tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", row.FamilyID).Update("revoked_at", time.Now().UTC()).Error
+		return tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", row.FamilyID).Update("revoked_at", s.stamp()).Error
 	})
 }
 

@@ -57,7 +57,7 @@ func (s *Store) CreateUser(ctx context.Context, u domain.User, passwordHash stri
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 
@@ -129,7 +129,7 @@ func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit domain.Audi
 		res := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"display_name": row.DisplayName, "phone": row.Phone, "unit_id": row.UnitID, "rank": row.Rank,
 			"duties": row.Duties, "active": row.Active, "region_id": row.RegionID, "region_path": row.RegionPath,
-			"updated_at": time.Now().UTC()})
+			"updated_at": s.stamp()})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -139,7 +139,7 @@ func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit domain.Audi
 		// Duties, unit and region decide the cadre's duty statuses: judge
 		// them again this year.
 		if u.Role == domain.RoleCadre {
-			now := time.Now().UTC()
+			now := s.stamp()
 			err := tx.Exec(`INSERT INTO compliance_queue (subject_kind, subject_id, year, county_id, enqueued_at)
 				SELECT 'cadre', ?, ?, county_id, ? FROM regions WHERE id = ? AND county_id IS NOT NULL
 				ON CONFLICT (subject_kind, subject_id, year) DO UPDATE SET enqueued_at = excluded.enqueued_at`,
@@ -148,24 +148,24 @@ func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit domain.Audi
 				return err
 			}
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 
 // SetPassword replaces a user's password hash and revokes their refresh tokens.
 func (s *Store) SetPassword(ctx context.Context, id uuid.UUID, hash string, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
-		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": time.Now().UTC()})
+		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(map[string]any{"password_hash": hash, "updated_at": s.stamp()})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return domain.NotFound("user")
 		}
-		if err := tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", time.Now().UTC()).Error; err != nil {
+		if err := tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", s.stamp()).Error; err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 
@@ -211,7 +211,7 @@ func (s *Store) CreateUnit(ctx context.Context, u domain.Unit, audit domain.Audi
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 
@@ -265,7 +265,7 @@ func (s *Store) CreateUnitAssignment(ctx context.Context, a domain.UnitAssignmen
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return appendAudit(tx, audit)
+		return s.appendAudit(tx, audit)
 	})
 }
 

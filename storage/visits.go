@@ -103,13 +103,13 @@ func (s *Store) InsertVisit(ctx context.Context, v domain.Visit) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}, true); err != nil {
+		if err := s.linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}, true); err != nil {
 			return err
 		}
-		if err := queueVisits(tx, s.importBatch(), []domain.Visit{v}, time.Now().UTC()); err != nil {
+		if err := queueVisits(tx, s.importBatch(), []domain.Visit{v}, s.stamp()); err != nil {
 			return err
 		}
-		return appendChange(tx, s.dialect, visitChange(v, "create"))
+		return s.appendChange(tx, visitChange(v, "create"))
 	})
 }
 
@@ -132,7 +132,7 @@ func (s *Store) SaveVisit(ctx context.Context, v domain.Visit, expectedVersion i
 		}
 		old := domain.Visit{CountyID: before.CountyID, HouseholdID: before.HouseholdID, CadreID: before.CadreID}
 		old.StartedAt = before.StartedAt
-		if err := queueVisits(tx, s.importBatch(), []domain.Visit{old, v}, time.Now().UTC()); err != nil {
+		if err := queueVisits(tx, s.importBatch(), []domain.Visit{old, v}, s.stamp()); err != nil {
 			return err
 		}
 		row := toVisitRow(v)
@@ -149,10 +149,10 @@ func (s *Store) SaveVisit(ctx context.Context, v domain.Visit, expectedVersion i
 		if v.Deleted {
 			op = "delete"
 		}
-		if err := linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}, false); err != nil {
+		if err := s.linkVisitPhotos(tx, s.importBatch(), []domain.Visit{v}, false); err != nil {
 			return err
 		}
-		return appendChange(tx, s.dialect, visitChange(v, op))
+		return s.appendChange(tx, visitChange(v, op))
 	})
 }
 
@@ -285,12 +285,12 @@ func (s *Store) InsertVisits(ctx context.Context, vs []domain.Visit) error {
 				return err
 			}
 		}
-		if err := linkVisitPhotos(tx, s.importBatch(), vs, true); err != nil {
+		if err := s.linkVisitPhotos(tx, s.importBatch(), vs, true); err != nil {
 			return err
 		}
-		if err := queueVisits(tx, s.importBatch(), vs, time.Now().UTC()); err != nil {
+		if err := queueVisits(tx, s.importBatch(), vs, s.stamp()); err != nil {
 			return err
 		}
-		return appendChanges(tx, s.dialect, changes, s.importBatch())
+		return s.appendChanges(tx, changes, s.importBatch())
 	})
 }

@@ -37,7 +37,7 @@ func newGapEnv(t *testing.T, n int) *gapEnv {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st := storage.NewStore(db)
+	st := storage.NewStore(db, nil)
 	county := uuid.New()
 	path := "/" + county.String() + "/"
 	if err := st.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: path, CountyID: &county}, domain.AuditEntry{}); err != nil {

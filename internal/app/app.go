@@ -114,8 +114,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, DB: db, Store: storage.NewStore(db), Blobs: blobs, Now: time.Now,
-		keys: keys, hasher: auth.NewHasher(cfg.HashConcurrency)}
+	a := &App{Config: cfg, Log: log, DB: db, Blobs: blobs, Now: time.Now, keys: keys, hasher: auth.NewHasher(cfg.HashConcurrency)}
+	// Rows are stamped by the app's clock, which a test may stop or move.
+	a.Store = storage.NewStore(db, func() time.Time { return a.Now() })
 	if err := a.build(); err != nil {
 		db.Close()
 		return nil, err

@@ -120,7 +120,7 @@ func TestLiveAgainstDemoCounty(t *testing.T) {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	store := storage.NewStore(db)
+	store := storage.NewStore(db, nil)
 	hasher := auth.NewHasher(2)
 	hashPassword := func(ctx context.Context) (string, error) { return hasher.Hash(ctx, demo.Password) }
 	if _, err := demo.Seed(ctx, store, demo.Options{Households: 120, Cadres: 20, HashPassword: hashPassword}); err != nil {

@@ -64,7 +64,7 @@ func openDB(t *testing.T, url, dir string) (*storage.Store, *sql.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return storage.NewStore(db), sqlDB
+	return storage.NewStore(db, nil), sqlDB
 }
 
 func seed(t *testing.T, store *storage.Store, opt demo.Options) demo.Summary {

@@ -60,7 +60,7 @@ func newEnv(t *testing.T, url string) *env {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: db, store: storage.NewStore(db), regions: map[string]domain.Region{}}
+	e := &env{db: db, store: storage.NewStore(db, nil), regions: map[string]domain.Region{}}
 	add := func(parentCode, level, code, name string) {
 		r := domain.Region{ID: uuid.New(), Level: level, Code: code, Name: name}
 		r.Path = "/" + r.ID.String() + "/"

@@ -12,6 +12,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
+	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
 
@@ -42,38 +43,36 @@ func drawStatus(t *rapid.T, per rules.Period, base domain.Date, householdID uuid
 // Go rule a second time; this ties the two together.
 func TestReportStateIsStateOn(t *testing.T) {
 	ctx := context.Background()
-	for name, db := range openBoth(t) {
-		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db, nil)
-			rapid.Check(t, func(t *rapid.T) {
-				// Around New Year too: the days compare as text.
-				base := domain.Date{Year: 2025, Month: time.December, Day: 20}.AddDays(rapid.IntRange(0, 60).Draw(t, "base"))
-				per, _ := rules.PeriodOf(rules.WindowMonth, base)
-				county, household := uuid.New(), uuid.New()
-				path := "/" + county.String() + "/"
-				j := compliance.Judgement{Subject: compliance.QueuedSubject{Kind: compliance.SubjectHousehold, ID: household, Year: base.Year, CountyID: county},
-					ProfileCode: compliance.DefaultProfileCode, ProfileVersion: 1, At: time.Now()}
-				for n := range rapid.IntRange(1, 6).Draw(t, "statuses") {
-					j.Statuses = append(j.Statuses, compliance.JudgedStatus{Status: drawStatus(t, per, base, household, n), CountyID: county, RegionPath: path})
-				}
-				if err := s.SaveJudgement(ctx, j); err != nil {
-					t.Fatal(err)
-				}
-				live := compliance.ReportFilter{RegionPath: path, PeriodKeys: []string{per.Key()}, States: allStates}
-				for range 3 {
-					live.Today = base.AddDays(rapid.IntRange(-5, 15).Draw(t, "today"))
-					checkStates(t, s, live, live.Today, len(j.Statuses))
-				}
-				closedOn := base.AddDays(rapid.IntRange(-5, 15).Draw(t, "closed_on"))
-				if err := s.ClosePeriod(ctx, county, per.Key(), closedOn, time.Now(), domain.AuditEntry{}); err != nil {
-					t.Fatal(err)
-				}
-				frozen := live
-				frozen.Frozen, frozen.Today = true, closedOn.AddDays(rapid.IntRange(0, 30).Draw(t, "read_on"))
-				checkStates(t, s, frozen, closedOn, len(j.Statuses))
-			})
+	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+		s := storage.NewStore(db, nil)
+		rapid.Check(t, func(t *rapid.T) {
+			// Around New Year too: the days compare as text.
+			base := domain.Date{Year: 2025, Month: time.December, Day: 20}.AddDays(rapid.IntRange(0, 60).Draw(t, "base"))
+			per, _ := rules.PeriodOf(rules.WindowMonth, base)
+			county, household := uuid.New(), uuid.New()
+			path := "/" + county.String() + "/"
+			j := compliance.Judgement{Subject: compliance.QueuedSubject{Kind: compliance.SubjectHousehold, ID: household, Year: base.Year, CountyID: county},
+				ProfileCode: compliance.DefaultProfileCode, ProfileVersion: 1, At: time.Now()}
+			for n := range rapid.IntRange(1, 6).Draw(t, "statuses") {
+				j.Statuses = append(j.Statuses, compliance.JudgedStatus{Status: drawStatus(t, per, base, household, n), CountyID: county, RegionPath: path})
+			}
+			if err := s.SaveJudgement(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+			live := compliance.ReportFilter{RegionPath: path, PeriodKeys: []string{per.Key()}, States: allStates}
+			for range 3 {
+				live.Today = base.AddDays(rapid.IntRange(-5, 15).Draw(t, "today"))
+				checkStates(t, s, live, live.Today, len(j.Statuses))
+			}
+			closedOn := base.AddDays(rapid.IntRange(-5, 15).Draw(t, "closed_on"))
+			if err := s.ClosePeriod(ctx, county, per.Key(), closedOn, time.Now(), domain.AuditEntry{}); err != nil {
+				t.Fatal(err)
+			}
+			frozen := live
+			frozen.Frozen, frozen.Today = true, closedOn.AddDays(rapid.IntRange(0, 30).Draw(t, "read_on"))
+			checkStates(t, s, frozen, closedOn, len(j.Statuses))
 		})
-	}
+	})
 }
 
 // checkStates reads a report's items and counts and checks each state is

@@ -114,6 +114,22 @@ func (db *DB) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
+// OpenMigrated is Open followed by Migrate, which is what serving and
+// every database test do: it returns the database and how many migrations
+// it applied, and closes the database again if migrating fails.
+func OpenMigrated(ctx context.Context, url, dataDir string, log *slog.Logger) (*DB, int, error) {
+	db, err := Open(ctx, url, dataDir, log)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, 0, err
+	}
+	return db, n, nil
+}
+
 // Migrate applies every pending migration of the dialect and returns how many
 // were applied.
 func (db *DB) Migrate(ctx context.Context) (int, error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
+	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
@@ -319,10 +320,8 @@ func uuidOrder(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 // onBothWithSnapshotFixture runs fn on SQLite and on PostgreSQL, each with
 // a fresh snapshot fixture.
 func onBothWithSnapshotFixture(t *testing.T, fn func(t *testing.T, s *storage.Store, fx snapshotFixture)) {
-	for name, db := range openBoth(t) {
-		t.Run(name, func(t *testing.T) {
-			s := storage.NewStore(db, nil)
-			fn(t, s, newSnapshotFixture(t, s))
-		})
-	}
+	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+		s := storage.NewStore(db, nil)
+		fn(t, s, newSnapshotFixture(t, s))
+	})
 }

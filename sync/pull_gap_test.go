@@ -12,7 +12,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
-	"github.com/fieldvisit/fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 	"github.com/fieldvisit/fieldvisit/wire"
@@ -29,15 +29,7 @@ type gapEnv struct {
 func newGapEnv(t *testing.T, n int) *gapEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, testkit.NewPostgresDatabase(t), t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	st := storage.NewStore(db, nil)
+	st := storage.NewStore(storetest.Open(t, "postgres"), nil)
 	county := uuid.New()
 	path := "/" + county.String() + "/"
 	if err := st.CreateRegion(ctx, domain.Region{ID: county, Level: domain.LevelCounty, Code: "410122000000", Name: "县", Path: path, CountyID: &county}, domain.AuditEntry{}); err != nil {

@@ -88,13 +88,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	db, n, err := storage.OpenMigrated(ctx, cfg.DatabaseURL, cfg.DataDir, log)
 	if err != nil {
-		return nil, err
-	}
-	n, err := db.Migrate(ctx)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	if n > 0 {

@@ -63,7 +63,7 @@ func (e *testEnv) pairSinceLastYear(t *testing.T) {
 	old.EndOn, old.EndReason = &today, "test: re-paired from last year"
 	p := domain.Pairing{ID: uuid.New(), CountyID: old.CountyID, HouseholdID: old.HouseholdID, CadreID: old.CadreID,
 		StartOn: domain.Date{Year: today.Year - 1, Month: time.January, Day: 1}, CreatedBy: e.admin.UserID, CreatedAt: now.UTC()}
-	if err := e.app.Store.Pair(context.Background(), &p, []domain.Pairing{old}, storageAudit()); err != nil {
+	if err := e.app.Store.Pair(context.Background(), &p, []domain.Pairing{old}, domain.AuditEntry{Action: "test", ObjectType: "pairing"}); err != nil {
 		t.Fatal(err)
 	}
 	e.pairingA = p

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/contract"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
 )
 
@@ -36,6 +36,7 @@ func dialects(t *testing.T, fn func(t *testing.T, env *testEnv)) {
 // testEnv is a running app with a small county: two villages (A and B) in
 // one town, with a supervisor, cadre and household in each.
 type testEnv struct {
+	fixture   storetest.County
 	app       *App
 	validator *contract.Validator
 	admin     domain.Principal
@@ -48,7 +49,7 @@ type testEnv struct {
 	unitA                                    uuid.UUID
 }
 
-const testPassword = "correct-horse-battery"
+const testPassword = storetest.Password
 
 func newTestEnv(t *testing.T, dialect string) *testEnv {
 	t.Helper()
@@ -105,76 +106,34 @@ func startTestEnv(t *testing.T, cfg Config, w io.Writer, clock func() time.Time)
 	return e
 }
 
-// must unwraps a seeding call; a failure there is a broken fixture, so it
-// panics (failing the test) rather than threading t through every helper.
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(fmt.Sprintf("seed: %v", err))
-	}
-	return v
-}
-
+// seed builds the small county of every end-to-end test (storetest's
+// county, through the app's own register service).
 func (e *testEnv) seed(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	s, reg := e.app.Store, e.app.Registry
-	// The first admin is bootstrapped below the API, as `fieldvisit` does.
-	provinceID := uuid.New()
-	province := domain.Region{ID: provinceID, Level: domain.LevelProvince, Code: "410000000000", Name: "河南省", Path: "/" + provinceID.String() + "/"}
-	if err := s.CreateRegion(ctx, province, storageAudit()); err != nil {
-		t.Fatal(err)
-	}
-	hash := must(e.app.Auth.Hasher().Hash(ctx, testPassword))
-	adminUser := domain.User{ID: uuid.New(), Username: "admin", DisplayName: "管理员", Role: domain.RoleAdmin, RegionID: province.ID, RegionPath: province.Path, Active: true, Duties: []domain.Duty{}}
-	if err := s.CreateUser(ctx, adminUser, hash, storageAudit()); err != nil {
-		t.Fatal(err)
-	}
-	e.admin = domain.Principal{UserID: adminUser.ID, Username: "admin", Role: domain.RoleAdmin, RegionID: province.ID, RegionPath: province.Path}
-	region := func(parent *domain.Region, level, code, name string, poor bool) domain.Region {
-		var pid *uuid.UUID
-		if parent != nil {
-			pid = &parent.ID
-		}
-		return must(reg.CreateRegion(ctx, e.admin, registry.NewRegion{ParentID: pid, Level: level, Code: code, Name: name, IsPoorVillage: poor}))
-	}
-	city := region(&province, domain.LevelCity, "410100000000", "郑州市", false)
-	e.county = region(&city, domain.LevelCounty, "410122000000", "示范县", false)
-	e.town = region(&e.county, domain.LevelTown, "410122100000", "城关镇", false)
-	e.villageA = region(&e.town, domain.LevelVillage, "410122100201", "东风村", true)
-	e.villageB = region(&e.town, domain.LevelVillage, "410122100202", "红旗村", false)
-	e.groupA = region(&e.villageA, domain.LevelGroup, "410122100201001", "一组", false)
-	unit := must(reg.CreateUnit(ctx, e.admin, "县农业农村局", e.county.ID))
-	e.unitA = unit.ID
-	e.supervisorA = e.addUser("supervisor-a", domain.RoleSupervisor, e.villageA, nil, "")
-	e.supervisorB = e.addUser("supervisor-b", domain.RoleSupervisor, e.villageB, nil, "")
-	e.cadreA = e.addUser("cadre-a", domain.RoleCadre, e.villageA, &e.unitA, domain.RankStaff)
-	e.cadreB = e.addUser("cadre-b", domain.RoleCadre, e.villageB, &e.unitA, domain.RankStaff)
-	e.inspector = e.addUser("inspector", domain.RoleInspector, e.town, nil, "")
-	e.householdA = e.addHousehold(e.groupA, "张三", "41012219650312001")
-	e.householdB = e.addHousehold(e.villageB, "李四", "41012219700101002")
-	e.pairingA = e.pair(e.householdA.Household.ID, e.cadreA.ID)
-	e.pair(e.householdB.Household.ID, e.cadreB.ID)
+	c := storetest.NewCounty(t, e.app.Store, e.app.Registry, e.app.Auth.Hasher())
+	e.fixture = c
+	e.admin, e.county, e.town, e.villageA, e.villageB, e.groupA = c.Admin, c.County, c.Town, c.VillageA, c.VillageB, c.GroupA
+	e.supervisorA, e.supervisorB, e.cadreA, e.cadreB, e.inspector = c.SupervisorA, c.SupervisorB, c.CadreA, c.CadreB, c.Inspector
+	e.householdA, e.householdB, e.pairingA, e.unitA = c.HouseholdA, c.HouseholdB, c.PairingA, c.UnitA
 }
 
 // addUser creates an account with the test password, as the admin.
-func (e *testEnv) addUser(name, role string, r domain.Region, unit *uuid.UUID, rank string) domain.User {
-	return must(e.app.Registry.CreateUser(context.Background(), e.admin, registry.NewUser{Password: testPassword, User: domain.User{
-		Username: name, DisplayName: name, Role: role, RegionID: r.ID, UnitID: unit, Rank: rank}}))
+func (e *testEnv) addUser(t testing.TB, name, role string, r domain.Region, unit *uuid.UUID, rank string) domain.User {
+	t.Helper()
+	return e.fixture.AddUser(t, e.app.Registry, name, role, r, unit, rank)
 }
 
 // addHousehold registers a one-member household in r; id17 is the head's
 // identity number without its check character.
-func (e *testEnv) addHousehold(r domain.Region, head, id17 string) registry.HouseholdFile {
-	idn := id17 + string(domain.IDNumberCheckChar(id17))
-	return must(e.app.Registry.CreateHousehold(context.Background(), e.admin, registry.NewHousehold{RegionID: r.ID, Status: domain.StatusRegistered,
-		PovertyType: domain.PovertyDibao, EffectiveOn: domain.Date{Year: 2024, Month: 3, Day: 1},
-		Details: domain.HouseholdDetails{HeadName: head, Causes: []string{"illness"}, Home: &domain.GeoPoint{Lat: 34.7, Lon: 113.6}},
-		Members: []domain.MemberDetails{{Name: head, Relation: "head", IDNumber: idn}}}))
+func (e *testEnv) addHousehold(t testing.TB, r domain.Region, head, id17 string) registry.HouseholdFile {
+	t.Helper()
+	return e.fixture.AddHousehold(t, e.app.Registry, r, head, id17)
 }
 
 // pair pairs a household with a cadre from today, as the admin.
-func (e *testEnv) pair(household, cadre uuid.UUID) domain.Pairing {
-	return must(e.app.Registry.Pair(context.Background(), e.admin, registry.NewPairing{HouseholdID: household, CadreID: cadre}))
+func (e *testEnv) pair(t testing.TB, household, cadre uuid.UUID) domain.Pairing {
+	t.Helper()
+	return e.fixture.Pair(t, e.app.Registry, household, cadre)
 }
 
 // response is one answer of the API.

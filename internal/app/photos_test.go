@@ -269,9 +269,9 @@ func TestPhotoAccess(t *testing.T) {
 
 		// Colleagues in the same village, one of them paired with the same
 		// household, may not read cadre A's visit, so not its photos either.
-		colleague := e.addUser("cadre-a-colleague", domain.RoleCadre, e.villageA, nil, domain.RankStaff)
-		paired := e.addUser("cadre-a-paired", domain.RoleCadre, e.villageA, nil, domain.RankStaff)
-		e.pair(e.householdA.Household.ID, paired.ID)
+		colleague := e.addUser(t, "cadre-a-colleague", domain.RoleCadre, e.villageA, nil, domain.RankStaff)
+		paired := e.addUser(t, "cadre-a-paired", domain.RoleCadre, e.villageA, nil, domain.RankStaff)
+		e.pair(t, e.householdA.Household.ID, paired.ID)
 		tokColleague, tokPaired := e.login(t, colleague.Username), e.login(t, paired.Username)
 		for _, tok := range []string{tokColleague, tokPaired} {
 			if r := e.do(t, "GET", "/api/v1/visits/"+visitID.String(), tok, nil); r.Status != http.StatusNotFound {

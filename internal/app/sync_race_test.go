@@ -64,12 +64,13 @@ func incomeNotesBatch(t testing.TB, device string, households []uuid.UUID, note 
 
 // sharedHouseholds registers n households in village A, each paired with
 // every cadre given.
-func (e *testEnv) sharedHouseholds(n int, cadres ...uuid.UUID) []uuid.UUID {
+func (e *testEnv) sharedHouseholds(t testing.TB, n int, cadres ...uuid.UUID) []uuid.UUID {
+	t.Helper()
 	ids := make([]uuid.UUID, n)
 	for i := range ids {
-		h := e.addHousehold(e.groupA, fmt.Sprintf("共%d", i), fmt.Sprintf("41012219800101%03d", 100+i))
+		h := e.addHousehold(t, e.groupA, fmt.Sprintf("共%d", i), fmt.Sprintf("41012219800101%03d", 100+i))
 		for _, c := range cadres {
-			e.pair(h.Household.ID, c)
+			e.pair(t, h.Household.ID, c)
 		}
 		ids[i] = h.Household.ID
 	}
@@ -89,8 +90,8 @@ func (e *testEnv) sharedHouseholds(n int, cadres ...uuid.UUID) []uuid.UUID {
 func TestCrossedHouseholdEditsAreAllStored(t *testing.T) {
 	const households, rounds = 5, 40
 	e := newTestEnv(t, "postgres")
-	second := e.addUser("cadre-a2", domain.RoleCadre, e.villageA, &e.unitA, domain.RankStaff)
-	hs := e.sharedHouseholds(households, e.cadreA.ID, second.ID)
+	second := e.addUser(t, "cadre-a2", domain.RoleCadre, e.villageA, &e.unitA, domain.RankStaff)
+	hs := e.sharedHouseholds(t, households, e.cadreA.ID, second.ID)
 	reversed := slices.Clone(hs)
 	slices.Reverse(reversed)
 	phones := []struct {
@@ -323,7 +324,7 @@ func TestEvidenceJobAndPushesShareHouseholds(t *testing.T) {
 	e := newTestEnvLogging(t, "postgres", &logs)
 	ctx := context.Background()
 	tok := e.login(t, "cadre-a")
-	hs := e.sharedHouseholds(households, e.cadreA.ID)
+	hs := e.sharedHouseholds(t, households, e.cadreA.ID)
 	var visits, races, rejected int
 	var jobErrors []error
 	store := func(key string, changes []map[string]any) {

@@ -22,6 +22,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/demo"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/openapi"
 	"github.com/fieldvisit/fieldvisit/server"
 	"github.com/fieldvisit/fieldvisit/storage"
@@ -112,14 +113,7 @@ func TestLiveAgainstDemoCounty(t *testing.T) {
 	}
 	ctx := context.Background()
 	v := New(t)
-	db, err := storage.Open(ctx, "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.Open(t, "sqlite")
 	store := storage.NewStore(db, nil)
 	hasher := auth.NewHasher(2)
 	hashPassword := func(ctx context.Context) (string, error) { return hasher.Hash(ctx, demo.Password) }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/demo"
-	"github.com/fieldvisit/fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
 
@@ -37,29 +37,10 @@ func fakeHashes() func(context.Context) (string, error) {
 	}
 }
 
-type backend struct {
-	name string
-	open func(t *testing.T) (*storage.Store, *sql.DB)
-}
-
-func backends() []backend {
-	return []backend{
-		{"sqlite", func(t *testing.T) (*storage.Store, *sql.DB) { return openDB(t, "", t.TempDir()) }},
-		{"postgres", func(t *testing.T) (*storage.Store, *sql.DB) { return openDB(t, testkit.NewPostgresDatabase(t), "") }},
-	}
-}
-
-func openDB(t *testing.T, url, dir string) (*storage.Store, *sql.DB) {
+// openDB opens a fresh database of dialect for the demo.
+func openDB(t *testing.T, dialect string) (*storage.Store, *sql.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := storage.Open(ctx, url, dir, nil)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := storetest.Open(t, dialect)
 	sqlDB, err := db.SQL()
 	if err != nil {
 		t.Fatal(err)
@@ -106,10 +87,10 @@ func strings1(t *testing.T, db *sql.DB, query string, args ...any) []string {
 }
 
 func TestSeed(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			store, db := b.open(t)
+			store, db := openDB(t, dialect)
 			var stages []string
 			opt := small()
 			opt.Progress = func(stage string, done, total int) {
@@ -357,9 +338,9 @@ func TestSeed(t *testing.T) {
 }
 
 func TestSeedIsIdempotent(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			store, db := b.open(t)
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			store, db := openDB(t, dialect)
 			first := seed(t, store, small())
 			tables := []string{"regions", "units", "unit_assignments", "users", "households", "members", "household_status_changes", "pairings", "audit_log",
 				"visits", "devices", "changes", "evidence_queue"}
@@ -383,10 +364,10 @@ func TestSeedIsIdempotent(t *testing.T) {
 }
 
 func TestSeedRefusesForeignDatabase(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			store, db := b.open(t)
+			store, db := openDB(t, dialect)
 			id := uuid.New()
 			if err := store.CreateRegion(ctx, domain.Region{ID: id, Level: domain.LevelProvince, Code: "420000000000", Name: "湖北省", Path: "/" + id.String() + "/"}, domain.AuditEntry{}); err != nil {
 				t.Fatal(err)
@@ -407,7 +388,7 @@ func TestSeedRefusesForeignDatabase(t *testing.T) {
 
 func TestSeedReportsInterruptedSeeding(t *testing.T) {
 	ctx := context.Background()
-	store, _ := openDB(t, "", t.TempDir())
+	store, _ := openDB(t, "sqlite")
 	// A seeding that was cancelled half-way leaves its regions behind.
 	cctx, cancel := context.WithCancel(ctx)
 	opt := small()
@@ -425,7 +406,7 @@ func TestSeedReportsInterruptedSeeding(t *testing.T) {
 }
 
 func TestSeedRejectsBadOptions(t *testing.T) {
-	store, _ := openDB(t, "", t.TempDir())
+	store, _ := openDB(t, "sqlite")
 	for _, o := range []func(*demo.Options){
 		func(o *demo.Options) { o.HashPassword = nil },
 		func(o *demo.Options) { o.Households = 50 },
@@ -448,8 +429,8 @@ func heads(t *testing.T, db *sql.DB) []string {
 }
 
 func TestSeedIsDeterministic(t *testing.T) {
-	storeA, dbA := openDB(t, "", t.TempDir())
-	storeB, dbB := openDB(t, "", t.TempDir())
+	storeA, dbA := openDB(t, "sqlite")
+	storeB, dbB := openDB(t, "sqlite")
 	a, b := seed(t, storeA, small()), seed(t, storeB, small())
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("summaries differ:\n%+v\n%+v", a, b)
@@ -468,7 +449,7 @@ func TestSeedIsDeterministic(t *testing.T) {
 	}
 
 	// Another seed draws another county.
-	storeC, dbC := openDB(t, "", t.TempDir())
+	storeC, dbC := openDB(t, "sqlite")
 	opt := small()
 	opt.Seed = 7
 	seed(t, storeC, opt)
@@ -483,7 +464,7 @@ func TestSeedFullSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full-size demo in -short mode")
 	}
-	store, db := openDB(t, "", t.TempDir())
+	store, db := openDB(t, "sqlite")
 	opt := demo.Options{Today: today, HashPassword: fakeHashes()}
 	start := time.Now()
 	sum := seed(t, store, opt)

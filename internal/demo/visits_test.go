@@ -22,6 +22,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
 	"github.com/fieldvisit/fieldvisit/internal/photos/photoimage"
+	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/storage/blob"
 )
@@ -94,10 +95,10 @@ func withSink(opt demo.Options, sink demo.PhotoSink) demo.Options {
 }
 
 func TestSeedVisits(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			store, db := b.open(t)
+			store, db := openDB(t, dialect)
 			sink := &fakeSink{}
 			var stages []string
 			opt := withSink(small(), sink)
@@ -321,8 +322,8 @@ func visitRows(t *testing.T, store *storage.Store) []string {
 }
 
 func TestSeedVisitsIsDeterministic(t *testing.T) {
-	storeA, _ := openDB(t, "", t.TempDir())
-	storeB, _ := openDB(t, "", t.TempDir())
+	storeA, _ := openDB(t, "sqlite")
+	storeB, _ := openDB(t, "sqlite")
 	sinkA, sinkB := &fakeSink{}, &fakeSink{}
 	a, b := seed(t, storeA, withSink(small(), sinkA)), seed(t, storeB, withSink(small(), sinkB))
 	if !reflect.DeepEqual(a, b) {
@@ -348,7 +349,7 @@ func TestSeedVisitsIsDeterministic(t *testing.T) {
 // all; exited ones about quarterly; a few cadres monthly.
 func TestVisitFrequency(t *testing.T) {
 	ctx := context.Background()
-	store, _ := openDB(t, "", t.TempDir())
+	store, _ := openDB(t, "sqlite")
 	opt := small()
 	opt.Households, opt.Cadres = 1000, 50
 	seed(t, store, opt)
@@ -449,7 +450,7 @@ func TestVisitFrequency(t *testing.T) {
 func TestSeedVisitsEvidence(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, _ := openDB(t, "", dir)
+	store, _ := openDB(t, "sqlite")
 	blobs, err := blob.NewLocal(filepath.Join(dir, "photos"))
 	if err != nil {
 		t.Fatal(err)
@@ -530,7 +531,7 @@ func TestSeedReportsInterruptedVisitSeeding(t *testing.T) {
 	for _, stage := range []string{"visits", "photos"} {
 		t.Run(stage, func(t *testing.T) {
 			ctx := context.Background()
-			store, db := openDB(t, "", t.TempDir())
+			store, db := openDB(t, "sqlite")
 			cctx, cancel := context.WithCancel(ctx)
 			opt := withSink(small(), &fakeSink{})
 			opt.Progress = func(s string, done, total int) {

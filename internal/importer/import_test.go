@@ -20,18 +20,9 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
-	"github.com/fieldvisit/fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
-
-// The same specification runs on both databases the service supports.
-var dialects = []struct {
-	name string
-	url  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "" }},
-	{"postgres", func(t *testing.T) string { return testkit.NewPostgresDatabase(t) }},
-}
 
 var today = domain.Date{Year: 2024, Month: 6, Day: 15}
 
@@ -49,17 +40,10 @@ type env struct {
 	regions map[string]domain.Region // by code
 }
 
-func newEnv(t *testing.T, url string) *env {
+func newEnv(t *testing.T, dialect string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, url, t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.Open(t, dialect)
 	e := &env{db: db, store: storage.NewStore(db, nil), regions: map[string]domain.Region{}}
 	add := func(parentCode, level, code, name string) {
 		r := domain.Region{ID: uuid.New(), Level: level, Code: code, Name: name}
@@ -885,11 +869,11 @@ var cases = []struct {
 }
 
 func TestImport(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.name, func(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					c.run(t, newEnv(t, d.url(t)))
+					c.run(t, newEnv(t, dialect))
 				})
 			}
 		})

@@ -55,3 +55,12 @@ func escapeLike(s string) string {
 // like returns a LIKE condition on col that honours escapeLike's backslashes
 // in both PostgreSQL and SQLite (which has no default escape character).
 func like(col string) string { return col + ` LIKE ? ESCAPE '\'` }
+
+// Tx runs fn with a Store bound to one transaction. Store methods called on
+// that Store nest as savepoints, so one failing record can be rolled back
+// while the rest of the batch commits.
+func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
+	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true, now: s.now})
+	}), "transaction")
+}

@@ -13,15 +13,6 @@ import (
 	"github.com/fieldvisit/fieldvisit/sync"
 )
 
-// Tx runs fn with a Store bound to one transaction. Store methods called on
-// that Store nest as savepoints, so one failing record can be rolled back
-// while the rest of the batch commits.
-func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true, now: s.now})
-	}), "transaction")
-}
-
 type idempotencyRow struct {
 	UserID        uuid.UUID `gorm:"column:user_id;primaryKey"`
 	Key           string    `gorm:"column:key;primaryKey"`

@@ -120,56 +120,6 @@ func toPovertyTypeChangeRow(c domain.PovertyTypeChange) povertyTypeChangeRow {
 		EffectiveOn: toSQLDate(c.EffectiveOn), Reason: c.Reason, ChangedBy: nilIfZero(c.ChangedBy), RecordedAt: utc(c.RecordedAt)}
 }
 
-// scopeHouseholds restricts q (over households) to what scope allows.
-func scopeHouseholds(q *gorm.DB, scope domain.HouseholdScope, today domain.Date) *gorm.DB {
-	if scope.Nothing || scope.RegionPath == "" {
-		return q.Where("1 = 0")
-	}
-	q = q.Where(like("households.region_path"), likePrefix(scope.RegionPath))
-	if scope.CadreID != nil {
-		cond, args := pairedOrDuty("households", scope, today)
-		q = q.Where(cond, args...)
-	}
-	return q
-}
-
-// pairedOrDuty is the condition that a cadre's household (table alias t)
-// is paired with them on today or lies in the region of one of their
-// duties in force: a region's subtree is every path through its id.
-func pairedOrDuty(t string, scope domain.HouseholdScope, today domain.Date) (string, []any) {
-	d := toSQLDate(today)
-	cond := pairedWith(t)
-	args := []any{*scope.CadreID, d, d}
-	for _, r := range scope.DutyRegions(today) {
-		c, arg := inRegion(t+".region_path", r)
-		cond += " OR " + c
-		args = append(args, arg)
-	}
-	return "(" + cond + ")", args
-}
-
-// pairingsOf selects the pairings of household alias t (as p).
-func pairingsOf(t string) string {
-	return "SELECT 1 FROM pairings p WHERE p.county_id = " + t + ".county_id AND p.household_id = " + t + ".id"
-}
-
-// pairedWith is the condition that household alias t is paired with a
-// cadre on a day (arguments: the cadre, the day, the day).
-func pairedWith(t string) string {
-	return "EXISTS (" + pairingsOf(t) + " AND p.cadre_id = ? AND " + pairingOpen("p") + ")"
-}
-
-// unpairedNow is the condition that a household has no pairing in force on
-// a day (arguments: the day, the day).
-var unpairedNow = "NOT EXISTS (" + pairingsOf("households") + " AND " + pairingOpen("p") + ")"
-
-// inRegion is the condition that path column col lies in region r's
-// subtree: paths are built of region ids, so the subtree is every path
-// through r.
-func inRegion(col string, r uuid.UUID) (string, any) {
-	return like(col), likeContains("/" + r.String() + "/")
-}
-
 // Households lists the households the filter selects, by village and head name.
 func (s *Store) Households(ctx context.Context, f domain.HouseholdFilter) ([]domain.Household, int64, error) {
 	q := scopeHouseholds(s.db.WithContext(ctx).Model(&householdRow{}), f.Scope, f.Today)

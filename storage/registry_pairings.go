@@ -30,16 +30,6 @@ func toPairingRow(p domain.Pairing) pairingRow {
 		EndOn: toSQLDatePtr(p.EndOn), EndReason: p.EndReason, CreatedBy: nilIfZero(p.CreatedBy), CreatedAt: utc(p.CreatedAt)}
 }
 
-// pairingOpen is the condition that the pairing row (alias p; "" for the
-// unqualified table) is in force on a day (arguments: the day, the day),
-// as domain.Pairing.ActiveOn reads it.
-func pairingOpen(p string) string {
-	if p != "" {
-		p += "."
-	}
-	return p + "start_on <= ? AND (" + p + "end_on IS NULL OR " + p + "end_on > ?)"
-}
-
 func toDomainPairing(r pairingRow) domain.Pairing {
 	p := domain.Pairing{CountyID: r.CountyID, ID: r.ID, HouseholdID: r.HouseholdID, CadreID: r.CadreID, StartOn: r.StartOn.date(),
 		EndOn: datePtr(r.EndOn), EndReason: r.EndReason, CreatedAt: r.CreatedAt.UTC()}
@@ -159,24 +149,4 @@ func (s *Store) CadreLoad(ctx context.Context, cadreID uuid.UUID, today domain.D
 	d := toSQLDate(today)
 	err := s.db.WithContext(ctx).Model(&pairingRow{}).Where("cadre_id = ? AND "+pairingOpen(""), cadreID, d, d).Count(&n).Error
 	return n, translate(err, "pairing")
-}
-
-// Setting reads a key of the settings table ("" when absent).
-func (s *Store) Setting(ctx context.Context, key string) (string, error) {
-	var v struct{ Value string }
-	err := s.db.WithContext(ctx).Table("settings").Select("value").Where("key = ?", key).Take(&v).Error
-	if isNotFound(err) {
-		return "", nil
-	}
-	return v.Value, translate(err, "setting")
-}
-
-// SetSetting writes a key of the settings table.
-func (s *Store) SetSetting(ctx context.Context, key, value string) error {
-	return s.inTx(ctx, "setting", func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM settings WHERE key = ?", key).Error; err != nil {
-			return err
-		}
-		return tx.Exec("INSERT INTO settings (key, value) VALUES (?, ?)", key, value).Error
-	})
 }

@@ -82,7 +82,7 @@ func (c *Client) RecordVisit(v NewVisit) (uuid.UUID, error) {
 			return uuid.Nil, &ValidationError{Fields: fe}
 		}
 	}
-	data, err := toFields(d)
+	data, err := toFields(wire.VisitDataOf(d))
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -284,7 +284,7 @@ func checkEdit(entity string, f *fields, data map[string]json.RawMessage) error 
 		if err := json.Unmarshal(b, &h); err != nil {
 			return &ValidationError{Fields: []domain.FieldError{{Field: "/", Reason: "invalid_type", Message: err.Error(), MessageZH: "字段类型错误"}}}
 		}
-		d := domain.HouseholdDetails{Number: h.Number, HeadName: h.HeadName, Address: h.Address, Phone: h.Phone, Home: h.Home,
+		d := domain.HouseholdDetails{Number: h.Number, HeadName: h.HeadName, Address: h.Address, Phone: h.Phone, Home: h.Home.ToDomain(),
 			HousingStructure: h.HousingStructure, HousingSafetyGrade: h.HousingSafetyGrade, HousingArea: h.HousingArea,
 			ArableLand: h.ArableLand, AnnualIncome: h.AnnualIncome, IncomeNotes: h.IncomeNotes, Causes: h.Causes}
 		d.Validate(&fe)

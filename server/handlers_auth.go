@@ -11,22 +11,8 @@ import (
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
-type loginIn struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	DeviceID string `json:"device_id"`
-}
-
-type tokensOut struct {
-	AccessToken  string    `json:"access_token"`
-	RefreshToken string    `json:"refresh_token"`
-	TokenType    string    `json:"token_type"`
-	ExpiresIn    int       `json:"expires_in"`
-	User         wire.User `json:"user"`
-}
-
 func (h *handlers) login(c *gin.Context) {
-	var in loginIn
+	var in wire.Login
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -36,15 +22,11 @@ func (h *handlers) login(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, tokensOut{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: wire.FromUser(t.User)})
-}
-
-type refreshIn struct {
-	RefreshToken string `json:"refresh_token"`
+	c.JSON(http.StatusOK, wire.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: wire.FromUser(t.User)})
 }
 
 func (h *handlers) refresh(c *gin.Context) {
-	var in refreshIn
+	var in wire.RefreshToken
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -54,11 +36,11 @@ func (h *handlers) refresh(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, tokensOut{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: wire.FromUser(t.User)})
+	c.JSON(http.StatusOK, wire.Tokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: t.ExpiresIn, User: wire.FromUser(t.User)})
 }
 
 func (h *handlers) logout(c *gin.Context) {
-	var in refreshIn
+	var in wire.RefreshToken
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return

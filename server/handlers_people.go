@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
@@ -41,13 +40,8 @@ func (h *handlers) getUnit(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-type unitIn struct {
-	Name     string    `json:"name"`
-	RegionID uuid.UUID `json:"region_id"`
-}
-
 func (h *handlers) createUnit(c *gin.Context) {
-	var in unitIn
+	var in wire.NewUnit
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -60,20 +54,13 @@ func (h *handlers) createUnit(c *gin.Context) {
 	c.JSON(http.StatusCreated, wire.FromUnit(u.Unit))
 }
 
-type assignmentIn struct {
-	VillageID uuid.UUID    `json:"village_id"`
-	GroupID   *uuid.UUID   `json:"group_id"`
-	StartOn   domain.Date  `json:"start_on"`
-	EndOn     *domain.Date `json:"end_on"`
-}
-
 func (h *handlers) assignUnit(c *gin.Context) {
 	id, err := pathID(c, "id", "unit")
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	var in assignmentIn
+	var in wire.NewAssignment
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -104,43 +91,20 @@ func (h *handlers) getUser(c *gin.Context) {
 	respondOne(c, "user", h.Registry.User, wire.FromUser)
 }
 
-type userIn struct {
-	Username    string        `json:"username"`
-	DisplayName string        `json:"display_name"`
-	Role        string        `json:"role"`
-	RegionID    uuid.UUID     `json:"region_id"`
-	Phone       string        `json:"phone"`
-	UnitID      *uuid.UUID    `json:"unit_id"`
-	Rank        string        `json:"rank"`
-	Duties      []domain.Duty `json:"duties"`
-	Password    string        `json:"password"`
-}
-
 func (h *handlers) createUser(c *gin.Context) {
-	var in userIn
+	var in wire.NewUser
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
 	}
 	u, err := h.Registry.CreateUser(c.Request.Context(), principal(c), registry.NewUser{Password: in.Password, User: domain.User{
 		Username: in.Username, DisplayName: in.DisplayName, Role: in.Role, RegionID: in.RegionID, Phone: in.Phone,
-		UnitID: in.UnitID, Rank: in.Rank, Duties: in.Duties}})
+		UnitID: in.UnitID, Rank: in.Rank, Duties: wire.DutiesToDomain(in.Duties)}})
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, wire.FromUser(u))
-}
-
-type userPatch struct {
-	DisplayName *string        `json:"display_name"`
-	Phone       *string        `json:"phone"`
-	RegionID    *uuid.UUID     `json:"region_id"`
-	UnitID      *uuid.UUID     `json:"unit_id"`
-	ClearUnit   bool           `json:"clear_unit"`
-	Rank        *string        `json:"rank"`
-	Duties      *[]domain.Duty `json:"duties"`
-	Active      *bool          `json:"active"`
 }
 
 func (h *handlers) updateUser(c *gin.Context) {
@@ -149,21 +113,17 @@ func (h *handlers) updateUser(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	var in userPatch
+	var in wire.UserPatch
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
 	}
-	u, err := h.Registry.UpdateUser(c.Request.Context(), principal(c), id, registry.UserChanges(in))
+	u, err := h.Registry.UpdateUser(c.Request.Context(), principal(c), id, userChanges(in))
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, wire.FromUser(u))
-}
-
-type passwordIn struct {
-	Password string `json:"password"`
 }
 
 func (h *handlers) setPassword(c *gin.Context) {
@@ -172,7 +132,7 @@ func (h *handlers) setPassword(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	var in passwordIn
+	var in wire.PasswordChange
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -235,14 +195,8 @@ func (h *handlers) getPairing(c *gin.Context) {
 	respondOne(c, "pairing", h.Registry.Pairing, wire.FromPairing)
 }
 
-type pairingIn struct {
-	HouseholdID uuid.UUID    `json:"household_id"`
-	CadreID     uuid.UUID    `json:"cadre_id"`
-	StartOn     *domain.Date `json:"start_on"`
-}
-
 func (h *handlers) createPairing(c *gin.Context) {
-	var in pairingIn
+	var in wire.NewPairing
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -259,24 +213,13 @@ func (h *handlers) createPairing(c *gin.Context) {
 	c.JSON(http.StatusCreated, wire.FromPairing(p))
 }
 
-type endPairingIn struct {
-	On         *domain.Date `json:"on"`
-	Reason     string       `json:"reason"`
-	NewCadreID *uuid.UUID   `json:"new_cadre_id"`
-}
-
-type endPairingOut struct {
-	Ended wire.Pairing  `json:"ended"`
-	Next  *wire.Pairing `json:"next"`
-}
-
 func (h *handlers) endPairing(c *gin.Context) {
 	id, err := pathID(c, "id", "pairing")
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	var in endPairingIn
+	var in wire.EndPairing
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -290,10 +233,24 @@ func (h *handlers) endPairing(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := endPairingOut{Ended: wire.FromPairing(old)}
+	out := wire.EndedPairing{Ended: wire.FromPairing(old)}
 	if next != nil {
 		n := wire.FromPairing(*next)
 		out.Next = &n
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// userChanges converts a user patch for the register.
+func userChanges(in wire.UserPatch) registry.UserChanges {
+	ch := registry.UserChanges{DisplayName: in.DisplayName, Phone: in.Phone, RegionID: in.RegionID, UnitID: in.UnitID, ClearUnit: in.ClearUnit,
+		Rank: in.Rank, Active: in.Active}
+	if in.Duties != nil {
+		d := wire.DutiesToDomain(*in.Duties)
+		if d == nil {
+			d = []domain.Duty{}
+		}
+		ch.Duties = &d
+	}
+	return ch
 }

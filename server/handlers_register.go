@@ -29,16 +29,8 @@ func (h *handlers) getRegion(c *gin.Context) {
 	respondOne(c, "region", h.Registry.Region, wire.FromRegion)
 }
 
-type regionIn struct {
-	ParentID      *uuid.UUID `json:"parent_id"`
-	Level         string     `json:"level"`
-	Code          string     `json:"code"`
-	Name          string     `json:"name"`
-	IsPoorVillage bool       `json:"is_poor_village"`
-}
-
 func (h *handlers) createRegion(c *gin.Context) {
-	var in regionIn
+	var in wire.NewRegion
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -51,18 +43,13 @@ func (h *handlers) createRegion(c *gin.Context) {
 	c.JSON(http.StatusCreated, wire.FromRegion(r))
 }
 
-type regionPatch struct {
-	Name          *string `json:"name"`
-	IsPoorVillage *bool   `json:"is_poor_village"`
-}
-
 func (h *handlers) updateRegion(c *gin.Context) {
 	id, err := pathID(c, "id", "region")
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	var in regionPatch
+	var in wire.RegionPatch
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
@@ -158,22 +145,13 @@ func (h *handlers) updateHousehold(c *gin.Context) {
 	c.JSON(http.StatusOK, wire.FromHousehold(hh))
 }
 
-type statusIn struct {
-	Version     int64       `json:"version"`
-	Status      string      `json:"status"`
-	PovertyType string      `json:"poverty_type"`
-	ExitYear    *int        `json:"exit_year"`
-	EffectiveOn domain.Date `json:"effective_on"`
-	Reason      string      `json:"reason"`
-}
-
 func (h *handlers) changeStatus(c *gin.Context) {
 	id, err := pathID(c, "id", "household")
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	var in statusIn
+	var in wire.StatusChangeIn
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return

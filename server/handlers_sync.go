@@ -224,17 +224,13 @@ func (h *handlers) listConflicts(c *gin.Context) {
 	respondPage(c, items, total, pg, func(x wire.Conflict) wire.Conflict { return x }, err)
 }
 
-type resolveIn struct {
-	Resolution string `json:"resolution"`
-}
-
 func (h *handlers) resolveConflict(c *gin.Context) {
 	id, err := pathID(c, "id", "conflict")
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	var in resolveIn
+	var in wire.ConflictResolution
 	if err := bindJSON(c, &in); err != nil {
 		writeError(c, err)
 		return

@@ -120,7 +120,7 @@ func outcomeResult(i int, ch wire.Change, out recordOutcome, err error) (wire.Pu
 	var rej *rejection
 	switch {
 	case err == nil:
-		res.Status, res.Version, res.ConflictIDs, res.Flags = out.Status, out.Version, out.ConflictIDs, out.Flags
+		res.Status, res.Version, res.ConflictIDs, res.Flags = out.Status, out.Version, out.ConflictIDs, wire.FromFlags(out.Flags)
 	case errors.As(err, &rej):
 		res.Status, res.Errors = wire.StatusRejected, rej.fields
 	default:

@@ -234,8 +234,8 @@ func (r recordTx) prepareCreate(ctx context.Context, existing *domain.Visit) (re
 // sameDetails compares two visits' contents as instants, not spellings:
 // 09:30+08:00 and 01:30Z are the same start.
 func sameDetails(a, b domain.VisitDetails) bool {
-	fa, _ := fieldsOf(utcDetails(a))
-	fb, _ := fieldsOf(utcDetails(b))
+	fa, _ := fieldsOf(wire.VisitDataOf(utcDetails(a)))
+	fb, _ := fieldsOf(wire.VisitDataOf(utcDetails(b)))
 	for k := range visitFields {
 		if !SameJSON(fa[k], fb[k]) {
 			return false
@@ -275,7 +275,7 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 	if err := r.checkBase(v.Version); err != nil {
 		return recordOutcome{}, err
 	}
-	current, err := fieldsOf(utcDetails(v.VisitDetails))
+	current, err := fieldsOf(wire.VisitDataOf(utcDetails(v.VisitDetails)))
 	if err != nil {
 		return recordOutcome{}, err
 	}

@@ -238,7 +238,7 @@ func (b *batch) apply(ctx context.Context, i int, ch wire.Change) (wire.PushResu
 		if err != nil {
 			return err
 		}
-		res.Status, res.Version, res.ConflictIDs, res.Flags = out.Status, out.Version, out.ConflictIDs, out.Flags
+		res.Status, res.Version, res.ConflictIDs, res.Flags = out.Status, out.Version, out.ConflictIDs, wire.FromFlags(out.Flags)
 		return nil
 	})
 	var rej *rejection

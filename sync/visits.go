@@ -168,7 +168,8 @@ func restoreDeletedVisit(ctx context.Context, tx TxStore, v domain.Visit, c Conf
 	}
 	nv := v
 	nv.Deleted, nv.Version, nv.UpdatedAt = false, v.Version+1, now
-	nv.Notes, nv.Checklist, nv.Measures, nv.MetWith = old.Notes, old.Checklist, old.Measures, old.MetWith
-	nv.HouseholdConfirmed, nv.GPS, nv.Photos, nv.Kind, nv.EndedAt = old.HouseholdConfirmed, old.GPS, old.Photos, old.Kind, old.EndedAt
+	kept := old.Details()
+	nv.Notes, nv.Checklist, nv.Measures, nv.MetWith = kept.Notes, kept.Checklist, kept.Measures, kept.MetWith
+	nv.HouseholdConfirmed, nv.GPS, nv.Photos, nv.Kind, nv.EndedAt = kept.HouseholdConfirmed, kept.GPS, kept.Photos, kept.Kind, kept.EndedAt
 	return tx.SaveVisit(ctx, nv, v.Version)
 }

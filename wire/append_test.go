@@ -101,7 +101,7 @@ func TestAppendJSONDecodesAsMarshal(t *testing.T) {
 		if rapid.Bool().Draw(t, "home") {
 			lat, lon := drawFloatPtr(t, "lat"), drawFloatPtr(t, "lon")
 			if lat != nil && lon != nil {
-				h.Home = &domain.GeoPoint{Lat: *lat, Lon: *lon}
+				h.Home = &GeoPoint{Lat: *lat, Lon: *lon}
 			}
 		}
 		if rapid.Bool().Draw(t, "nil_causes") {

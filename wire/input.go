@@ -61,23 +61,23 @@ type GPSStampIn struct {
 // VisitData is a visit's `data` in a push: the fields a cadre records and
 // may edit. Its JSON names are the protocol's (docs/sync-protocol.md §13.1).
 type VisitData struct {
-	Kind               string                           `json:"kind"`
-	StartedAt          time.Time                        `json:"started_at"`
-	EndedAt            *time.Time                       `json:"ended_at"`
-	Notes              string                           `json:"notes"`
-	Checklist          map[string]domain.ChecklistEntry `json:"checklist"`
-	Measures           []string                         `json:"measures"`
-	MetWith            []string                         `json:"met_with"`
-	HouseholdConfirmed *bool                            `json:"household_confirmed"`
-	GPS                []GPSStampIn                     `json:"gps"`
-	Photos             []domain.PhotoRef                `json:"photos"`
+	Kind               string                    `json:"kind"`
+	StartedAt          time.Time                 `json:"started_at"`
+	EndedAt            *time.Time                `json:"ended_at"`
+	Notes              string                    `json:"notes"`
+	Checklist          map[string]ChecklistEntry `json:"checklist"`
+	Measures           []string                  `json:"measures"`
+	MetWith            []string                  `json:"met_with"`
+	HouseholdConfirmed *bool                     `json:"household_confirmed"`
+	GPS                []GPSStampIn              `json:"gps"`
+	Photos             []PhotoRef                `json:"photos"`
 }
 
 // ToDomain converts d, recording missing coordinates under prefix (the
 // JSON pointer of the data object); the caller validates the result.
 func (d VisitData) ToDomain(fe *domain.FieldErrors, prefix string) domain.VisitDetails {
-	out := domain.VisitDetails{Kind: d.Kind, StartedAt: d.StartedAt, EndedAt: d.EndedAt, Notes: d.Notes, Checklist: d.Checklist,
-		Measures: d.Measures, MetWith: d.MetWith, HouseholdConfirmed: d.HouseholdConfirmed, Photos: d.Photos}
+	out := domain.VisitDetails{Kind: d.Kind, StartedAt: d.StartedAt, EndedAt: d.EndedAt, Notes: d.Notes, Checklist: checklistToDomain(d.Checklist),
+		Measures: d.Measures, MetWith: d.MetWith, HouseholdConfirmed: d.HouseholdConfirmed, Photos: photoRefsToDomain(d.Photos)}
 	if d.GPS != nil {
 		out.GPS = make([]domain.GPSStamp, len(d.GPS))
 	}

@@ -10,28 +10,28 @@ import (
 
 // Photo is a stored visit photo's description; the bytes are at ContentURL.
 type Photo struct {
-	ID           uuid.UUID        `json:"id"`
-	VisitID      *uuid.UUID       `json:"visit_id"`
-	SHA256       string           `json:"sha256"`
-	Size         int64            `json:"size"`
-	MediaType    string           `json:"media_type"`
-	Width        int              `json:"width"`
-	Height       int              `json:"height"`
-	TakenAt      *time.Time       `json:"taken_at"`
-	ExifGPS      *domain.GeoPoint `json:"exif_gps"`
-	Camera       string           `json:"camera"`
-	Thumbnail    string           `json:"thumbnail"`
-	UploadedBy   uuid.UUID        `json:"uploaded_by"`
-	CreatedAt    time.Time        `json:"created_at"`
-	ContentURL   string           `json:"content_url"`
-	ThumbnailURL string           `json:"thumbnail_url"`
+	ID           uuid.UUID  `json:"id"`
+	VisitID      *uuid.UUID `json:"visit_id"`
+	SHA256       string     `json:"sha256"`
+	Size         int64      `json:"size"`
+	MediaType    string     `json:"media_type"`
+	Width        int        `json:"width"`
+	Height       int        `json:"height"`
+	TakenAt      *time.Time `json:"taken_at"`
+	ExifGPS      *GeoPoint  `json:"exif_gps"`
+	Camera       string     `json:"camera"`
+	Thumbnail    string     `json:"thumbnail"`
+	UploadedBy   uuid.UUID  `json:"uploaded_by"`
+	CreatedAt    time.Time  `json:"created_at"`
+	ContentURL   string     `json:"content_url"`
+	ThumbnailURL string     `json:"thumbnail_url"`
 }
 
 // FromPhoto converts a domain photo.
 func FromPhoto(p domain.Photo) Photo {
 	base := "/api/v1/photos/" + p.ID.String()
 	return Photo{ID: p.ID, VisitID: p.VisitID, SHA256: p.SHA256, Size: p.Size, MediaType: p.MediaType, Width: p.Width, Height: p.Height,
-		TakenAt: p.TakenAt, ExifGPS: p.ExifGPS, Camera: p.Camera, Thumbnail: p.ThumbState, UploadedBy: p.UploadedBy, CreatedAt: p.CreatedAt,
+		TakenAt: p.TakenAt, ExifGPS: FromGeoPoint(p.ExifGPS), Camera: p.Camera, Thumbnail: p.ThumbState, UploadedBy: p.UploadedBy, CreatedAt: p.CreatedAt,
 		ContentURL: base + "/content", ThumbnailURL: base + "/thumbnail"}
 }
 

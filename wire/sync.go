@@ -75,7 +75,7 @@ type PushResult struct {
 	Version     int64               `json:"version,omitempty"`
 	ConflictIDs []uuid.UUID         `json:"conflict_ids,omitempty"`
 	Errors      []domain.FieldError `json:"errors,omitempty"`
-	Flags       []domain.Flag       `json:"flags,omitempty"`
+	Flags       []Flag              `json:"flags,omitempty"`
 }
 
 // PullResponse is the body of GET /api/v1/sync/pull. Cursor is opaque;
@@ -118,50 +118,41 @@ type PulledChange struct {
 
 // Visit is a visit as the server keeps it.
 type Visit struct {
-	ID                 uuid.UUID                        `json:"id"`
-	HouseholdID        uuid.UUID                        `json:"household_id"`
-	CadreID            uuid.UUID                        `json:"cadre_id"`
-	DeviceID           string                           `json:"device_id"`
-	Kind               string                           `json:"kind"`
-	StartedAt          string                           `json:"started_at"` // as the phone wrote it
-	EndedAt            *time.Time                       `json:"ended_at"`
-	ReceivedAt         time.Time                        `json:"received_at"`
-	ClockOffsetMS      int64                            `json:"clock_offset_ms"`
-	Notes              string                           `json:"notes"`
-	Checklist          map[string]domain.ChecklistEntry `json:"checklist"`
-	Measures           []string                         `json:"measures"`
-	MetWith            []string                         `json:"met_with"`
-	HouseholdConfirmed *bool                            `json:"household_confirmed"`
-	GPS                []domain.GPSStamp                `json:"gps"`
-	Photos             []domain.PhotoRef                `json:"photos"`
-	Flags              []domain.Flag                    `json:"flags"`
-	Deleted            bool                             `json:"deleted"`
-	Version            int64                            `json:"version"`
-	UpdatedAt          time.Time                        `json:"updated_at"`
+	ID                 uuid.UUID                 `json:"id"`
+	HouseholdID        uuid.UUID                 `json:"household_id"`
+	CadreID            uuid.UUID                 `json:"cadre_id"`
+	DeviceID           string                    `json:"device_id"`
+	Kind               string                    `json:"kind"`
+	StartedAt          string                    `json:"started_at"` // as the phone wrote it
+	EndedAt            *time.Time                `json:"ended_at"`
+	ReceivedAt         time.Time                 `json:"received_at"`
+	ClockOffsetMS      int64                     `json:"clock_offset_ms"`
+	Notes              string                    `json:"notes"`
+	Checklist          map[string]ChecklistEntry `json:"checklist"`
+	Measures           []string                  `json:"measures"`
+	MetWith            []string                  `json:"met_with"`
+	HouseholdConfirmed *bool                     `json:"household_confirmed"`
+	GPS                []GPSStamp                `json:"gps"`
+	Photos             []PhotoRef                `json:"photos"`
+	Flags              []Flag                    `json:"flags"`
+	Deleted            bool                      `json:"deleted"`
+	Version            int64                     `json:"version"`
+	UpdatedAt          time.Time                 `json:"updated_at"`
 }
 
 // FromVisit converts a domain visit.
 func FromVisit(v domain.Visit) Visit {
 	out := Visit{ID: v.ID, HouseholdID: v.HouseholdID, CadreID: v.CadreID, DeviceID: v.DeviceID, Kind: v.Kind, StartedAt: v.StartedAtText,
-		EndedAt: v.EndedAt, ReceivedAt: v.ReceivedAt, ClockOffsetMS: v.ClockOffsetMS, Notes: v.Notes, Checklist: v.Checklist,
-		Measures: v.Measures, MetWith: v.MetWith, HouseholdConfirmed: v.HouseholdConfirmed, GPS: v.GPS, Photos: v.Photos,
-		Flags: v.Flags, Deleted: v.Deleted, Version: v.Version, UpdatedAt: v.UpdatedAt}
-	if out.Checklist == nil {
-		out.Checklist = map[string]domain.ChecklistEntry{}
-	}
+		EndedAt: v.EndedAt, ReceivedAt: v.ReceivedAt, ClockOffsetMS: v.ClockOffsetMS, Notes: v.Notes, Checklist: fromChecklist(v.Checklist),
+		Measures: v.Measures, MetWith: v.MetWith, HouseholdConfirmed: v.HouseholdConfirmed, GPS: fromGPS(v.GPS), Photos: fromPhotoRefs(v.Photos),
+		Flags: FromFlags(v.Flags), Deleted: v.Deleted, Version: v.Version, UpdatedAt: v.UpdatedAt}
 	for _, s := range []*[]string{&out.Measures, &out.MetWith} {
 		if *s == nil {
 			*s = []string{}
 		}
 	}
-	if out.GPS == nil {
-		out.GPS = []domain.GPSStamp{}
-	}
-	if out.Photos == nil {
-		out.Photos = []domain.PhotoRef{}
-	}
 	if out.Flags == nil {
-		out.Flags = []domain.Flag{}
+		out.Flags = []Flag{}
 	}
 	return out
 }

@@ -38,31 +38,31 @@ func FromRegion(r domain.Region) Region {
 }
 
 type Household struct {
-	ID                 uuid.UUID        `json:"id"`
-	CountyID           uuid.UUID        `json:"county_id"`
-	RegionID           uuid.UUID        `json:"region_id"`
-	VillageID          uuid.UUID        `json:"village_id"`
-	Number             string           `json:"number"`
-	HeadName           string           `json:"head_name"`
-	Address            string           `json:"address"`
-	Phone              string           `json:"phone"`
-	Home               *domain.GeoPoint `json:"home"`
-	HousingStructure   string           `json:"housing_structure"`
-	HousingSafetyGrade string           `json:"housing_safety_grade"`
-	HousingArea        *float64         `json:"housing_area"`
-	ArableLand         *float64         `json:"arable_land"`
-	AnnualIncome       *float64         `json:"annual_income"`
-	IncomeNotes        string           `json:"income_notes"`
-	Causes             []string         `json:"causes"`
-	PovertyType        string           `json:"poverty_type"`
-	PovertyTypeLabel   string           `json:"poverty_type_label"`
-	Status             string           `json:"status"`
-	StatusLabel        string           `json:"status_label"`
-	ExitYear           *int             `json:"exit_year"`
-	RegisteredYear     *int             `json:"registered_year"`
-	Version            int64            `json:"version"`
-	CreatedAt          time.Time        `json:"created_at"`
-	UpdatedAt          time.Time        `json:"updated_at"`
+	ID                 uuid.UUID `json:"id"`
+	CountyID           uuid.UUID `json:"county_id"`
+	RegionID           uuid.UUID `json:"region_id"`
+	VillageID          uuid.UUID `json:"village_id"`
+	Number             string    `json:"number"`
+	HeadName           string    `json:"head_name"`
+	Address            string    `json:"address"`
+	Phone              string    `json:"phone"`
+	Home               *GeoPoint `json:"home"`
+	HousingStructure   string    `json:"housing_structure"`
+	HousingSafetyGrade string    `json:"housing_safety_grade"`
+	HousingArea        *float64  `json:"housing_area"`
+	ArableLand         *float64  `json:"arable_land"`
+	AnnualIncome       *float64  `json:"annual_income"`
+	IncomeNotes        string    `json:"income_notes"`
+	Causes             []string  `json:"causes"`
+	PovertyType        string    `json:"poverty_type"`
+	PovertyTypeLabel   string    `json:"poverty_type_label"`
+	Status             string    `json:"status"`
+	StatusLabel        string    `json:"status_label"`
+	ExitYear           *int      `json:"exit_year"`
+	RegisteredYear     *int      `json:"registered_year"`
+	Version            int64     `json:"version"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 func FromHousehold(h domain.Household) Household {
@@ -73,7 +73,7 @@ func FromHousehold(h domain.Household) Household {
 		causes = []string{}
 	}
 	return Household{ID: h.ID, CountyID: h.CountyID, RegionID: h.RegionID, VillageID: h.VillageID, Number: h.Number, HeadName: h.HeadName,
-		Address: h.Address, Phone: h.Phone, Home: h.Home, HousingStructure: h.HousingStructure, HousingSafetyGrade: h.HousingSafetyGrade,
+		Address: h.Address, Phone: h.Phone, Home: FromGeoPoint(h.Home), HousingStructure: h.HousingStructure, HousingSafetyGrade: h.HousingSafetyGrade,
 		HousingArea: h.HousingArea, ArableLand: h.ArableLand, AnnualIncome: h.AnnualIncome, IncomeNotes: h.IncomeNotes, Causes: causes,
 		PovertyType: h.PovertyType, PovertyTypeLabel: pl, Status: h.Status, StatusLabel: sl, ExitYear: h.ExitYear,
 		RegisteredYear: h.RegisteredYear, Version: h.Version, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt}
@@ -165,24 +165,21 @@ func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile
 }
 
 type User struct {
-	ID          uuid.UUID     `json:"id"`
-	Username    string        `json:"username"`
-	DisplayName string        `json:"display_name"`
-	Role        string        `json:"role"`
-	RegionID    uuid.UUID     `json:"region_id"`
-	Phone       string        `json:"phone"`
-	UnitID      *uuid.UUID    `json:"unit_id"`
-	Rank        string        `json:"rank"`
-	Duties      []domain.Duty `json:"duties"`
-	Active      bool          `json:"active"`
-	CreatedAt   time.Time     `json:"created_at"`
+	ID          uuid.UUID  `json:"id"`
+	Username    string     `json:"username"`
+	DisplayName string     `json:"display_name"`
+	Role        string     `json:"role"`
+	RegionID    uuid.UUID  `json:"region_id"`
+	Phone       string     `json:"phone"`
+	UnitID      *uuid.UUID `json:"unit_id"`
+	Rank        string     `json:"rank"`
+	Duties      []Duty     `json:"duties"`
+	Active      bool       `json:"active"`
+	CreatedAt   time.Time  `json:"created_at"`
 }
 
 func FromUser(u domain.User) User {
-	d := u.Duties
-	if d == nil {
-		d = []domain.Duty{}
-	}
+	d := FromDuties(u.Duties)
 	return User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, RegionID: u.RegionID, Phone: u.Phone,
 		UnitID: u.UnitID, Rank: u.Rank, Duties: d, Active: u.Active, CreatedAt: u.CreatedAt}
 }

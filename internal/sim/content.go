@@ -125,15 +125,15 @@ func newVisit(r *rand.Rand, h wire.Household, members []wire.Member, start time.
 func visitEdit(r *rand.Rand, v wire.Visit) map[string]any {
 	switch r.IntN(4) {
 	case 0:
-		cl := map[string]domain.ChecklistEntry{}
+		cl := map[string]wire.ChecklistEntry{}
 		for k, e := range v.Checklist {
 			cl[k] = e
 		}
 		item := pick(r, domain.ChecklistItems).Code
 		if cl[item].Answer == "problem" {
-			cl[item] = domain.ChecklistEntry{Answer: "met", Note: "问题已解决"}
+			cl[item] = wire.ChecklistEntry{Answer: "met", Note: "问题已解决"}
 		} else {
-			cl[item] = domain.ChecklistEntry{Answer: "problem", Note: pick(r, problemNotes[item])}
+			cl[item] = wire.ChecklistEntry{Answer: "problem", Note: pick(r, problemNotes[item])}
 		}
 		return map[string]any{"checklist": cl}
 	case 1:

@@ -147,11 +147,9 @@ func (h *handlers) me(c *gin.Context) {
 	c.JSON(http.StatusOK, wire.FromUser(u))
 }
 
-type vocabulariesOut map[string]domain.Vocabulary
-
 func (h *handlers) vocabularies(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=3600")
-	c.JSON(http.StatusOK, vocabulariesOut{
+	lists := map[string]domain.Vocabulary{
 		"region_levels": domain.RegionLevels, "poverty_types": domain.PovertyTypes, "statuses": domain.Statuses,
 		"causes": domain.Causes, "housing_structures": domain.HousingStructures, "housing_safety_grades": domain.HousingSafetyGrades,
 		"relations": domain.Relations, "health_states": domain.HealthStates, "disabilities": domain.Disabilities,
@@ -159,5 +157,10 @@ func (h *handlers) vocabularies(c *gin.Context) {
 		"ranks": domain.Ranks, "duties": domain.Duties,
 		"visit_kinds": domain.VisitKinds, "measures": domain.Measures, "checklist_items": domain.ChecklistItems,
 		"checklist_answers": domain.ChecklistAnswers, "gps_providers": domain.GPSProviders,
-	})
+	}
+	out := make(map[string][]wire.Term, len(lists))
+	for name, v := range lists {
+		out[name] = wire.FromVocabulary(v)
+	}
+	c.JSON(http.StatusOK, out)
 }

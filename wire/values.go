@@ -187,3 +187,18 @@ func (v Visit) Details() domain.VisitDetails {
 	}
 	return d
 }
+
+// Term is one code of a closed list and its zh-CN label.
+type Term struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+}
+
+// FromVocabulary converts a code list.
+func FromVocabulary(v domain.Vocabulary) []Term {
+	out := make([]Term, len(v))
+	for i, t := range v {
+		out[i] = Term{Code: t.Code, Label: t.Label}
+	}
+	return out
+}

@@ -195,6 +195,18 @@ func (e *testEnv) assertBodyTimeout(t *testing.T, method, path string, r rawAnsw
 	e.validator.CheckResponse(t, httptest.NewRequest(method, path, nil), r.Status, r.Header, r.Body)
 }
 
+// assertCut reads the answer to a request whose body stalled: a 408 that
+// closes the connection.
+func (e *testEnv) assertCut(t *testing.T, phone *rawPhone, method, path string) {
+	t.Helper()
+	r, err := phone.answer(method)
+	if err != nil {
+		t.Fatalf("read the answer: %v", err)
+	}
+	e.assertBodyTimeout(t, method, path, r)
+	phone.assertClosedByServer()
+}
+
 // writeCounts are the rows a login, push or upload would add.
 func (e *testEnv) writeCounts(t *testing.T) map[string]int64 {
 	t.Helper()
@@ -205,43 +217,30 @@ func (e *testEnv) writeCounts(t *testing.T) map[string]int64 {
 	return out
 }
 
-// TestStalledLoginIsCut: a login whose body stops short of its
-// Content-Length is answered 408 and its connection closed within the body
-// deadline, not after the server's ten-minute timeouts; even though every
-// credential arrived, nothing is written.
+// TestStalledLoginIsCut: a login whose body stops short is cut within the
+// JSON deadline, not after the server's ten-minute timeouts, and writes
+// nothing — even when every credential arrived, and in the issue's own
+// case of Content-Length 300, ten bytes, then silence.
 func TestStalledLoginIsCut(t *testing.T) {
-	e, addr := newServingEnv(t, nil, testBodyLimits)
-	before := e.writeCounts(t)
 	creds := []byte(`{"username":"cadre-a","password":"` + testPassword + `","device_id":"slow-phone"}`)
-	phone := dialPhone(t, addr)
-	phone.startRequest("POST", "/api/v1/auth/login", "", map[string]string{"Content-Type": "application/json"}, len(creds)+200)
-	phone.send(creds)
-
-	r, err := phone.answer("POST")
-	if err != nil {
-		t.Fatalf("read the answer: %v", err)
+	for _, tc := range []struct {
+		name     string
+		sent     []byte
+		declared int
+	}{
+		{"every credential sent, 200 bytes missing", creds, len(creds) + 200},
+		{"ten bytes of 300", []byte(`{"usernam`), 300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, addr := newServingEnv(t, nil, testBodyLimits)
+			before := e.writeCounts(t)
+			phone := dialPhone(t, addr)
+			phone.startRequest("POST", "/api/v1/auth/login", "", map[string]string{"Content-Type": "application/json"}, tc.declared)
+			phone.send(tc.sent)
+			e.assertCut(t, phone, "POST", "/api/v1/auth/login")
+			sameCounts(t, before, e.writeCounts(t))
+		})
 	}
-	e.assertBodyTimeout(t, "POST", "/api/v1/auth/login", r)
-	phone.assertClosedByServer()
-	sameCounts(t, before, e.writeCounts(t))
-}
-
-// TestStalledLoginWithFewBytesIsCut is the issue's own case: Content-Length
-// 300, ten bytes, then silence.
-func TestStalledLoginWithFewBytesIsCut(t *testing.T) {
-	e, addr := newServingEnv(t, nil, testBodyLimits)
-	before := e.writeCounts(t)
-	phone := dialPhone(t, addr)
-	phone.startRequest("POST", "/api/v1/auth/login", "", map[string]string{"Content-Type": "application/json"}, 300)
-	phone.send([]byte(`{"usernam`))
-
-	r, err := phone.answer("POST")
-	if err != nil {
-		t.Fatalf("read the answer: %v", err)
-	}
-	e.assertBodyTimeout(t, "POST", "/api/v1/auth/login", r)
-	phone.assertClosedByServer()
-	sameCounts(t, before, e.writeCounts(t))
 }
 
 // TestStalledPushStoresNothing: a push batch that stops short is cut by
@@ -261,12 +260,7 @@ func TestStalledPushStoresNothing(t *testing.T) {
 	phone.startRequest("POST", "/api/v1/sync/push", tok, map[string]string{"Content-Type": "application/json", "Idempotency-Key": "slow-batch-1"}, len(full))
 	phone.send(body)
 
-	r, err := phone.answer("POST")
-	if err != nil {
-		t.Fatalf("read the answer: %v", err)
-	}
-	e.assertBodyTimeout(t, "POST", "/api/v1/sync/push", r)
-	phone.assertClosedByServer()
+	e.assertCut(t, phone, "POST", "/api/v1/sync/push")
 	sameCounts(t, before, e.writeCounts(t))
 
 	retry := e.push(t, tok, "slow-batch-1", full).pushResult(t)
@@ -302,12 +296,7 @@ func TestStalledPhotoUploadIsCut(t *testing.T) {
 	phone.startRequest("PUT", path, tok, photoHeaders(img), len(img))
 	phone.send(img[:10])
 
-	r, err := phone.answer("PUT")
-	if err != nil {
-		t.Fatalf("read the answer: %v", err)
-	}
-	e.assertBodyTimeout(t, "PUT", path, r)
-	phone.assertClosedByServer()
+	e.assertCut(t, phone, "PUT", path)
 	sameCounts(t, before, e.writeCounts(t))
 	e.assertNoPhotoBytes(t)
 }
@@ -395,12 +384,7 @@ func TestStalledChunkKeepsWhatArrived(t *testing.T) {
 	phone.startRequest("PATCH", path, tok, map[string]string{"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}, len(img))
 	phone.send(img[:arrived])
 
-	r, err := phone.answer("PATCH")
-	if err != nil {
-		t.Fatalf("read the answer: %v", err)
-	}
-	e.assertBodyTimeout(t, "PATCH", path, r)
-	phone.assertClosedByServer()
+	e.assertCut(t, phone, "PATCH", path)
 
 	status := e.rawRequest(t, "GET", path, tok, nil, nil)
 	if got := status.Header.Get("Upload-Offset"); got != strconv.Itoa(arrived) {

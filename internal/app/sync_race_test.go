@@ -437,15 +437,7 @@ func TestEvidenceJobTakesTheHouseholdFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	type outcome struct {
-		judged int
-		err    error
-	}
-	job := make(chan outcome, 1)
-	go func() {
-		n, err := e.app.Photos.AssessQueued(ctx, 100)
-		job <- outcome{n, err}
-	}()
+	job := e.startEvidenceJob(ctx)
 	waitForLockWait(t, e)
 	if _, err := push.Exec(ctx, `SELECT id FROM visits WHERE id = $1 FOR UPDATE`, visit); err != nil {
 		t.Fatalf("the push could not lock the visit the job is judging: %v", err)
@@ -481,15 +473,7 @@ func TestEvidenceJobKeepsAVisitItLostARaceFor(t *testing.T) {
 	if _, err := other.Exec(ctx, `SELECT id FROM visits WHERE id = $1 FOR UPDATE`, visit); err != nil {
 		t.Fatal(err)
 	}
-	type outcome struct {
-		judged int
-		err    error
-	}
-	job := make(chan outcome, 1)
-	go func() {
-		n, err := e.app.Photos.AssessQueued(ctx, 100)
-		job <- outcome{n, err}
-	}()
+	job := e.startEvidenceJob(ctx)
 	waitForLockWait(t, e)
 	// The job holds the household and waits for the visit: asking for the
 	// household closes the circle, and the job, waiting longer, is failed.
@@ -559,4 +543,20 @@ func TestAPushLocksNothingOutsideItsScope(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the push waited for a household outside its scope, held by another transaction")
 	}
+}
+
+// jobOutcome is what one pass of the evidence job did.
+type jobOutcome struct {
+	judged int
+	err    error
+}
+
+// startEvidenceJob runs one pass of the evidence job in the background.
+func (e *testEnv) startEvidenceJob(ctx context.Context) <-chan jobOutcome {
+	job := make(chan jobOutcome, 1)
+	go func() {
+		n, err := e.app.Photos.AssessQueued(ctx, 100)
+		job <- jobOutcome{n, err}
+	}()
+	return job
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/contract"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
-	"github.com/fieldvisit/fieldvisit/internal/storetest"
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 )
 
 // dialects runs a test once on SQLite (the embedded default) and once on

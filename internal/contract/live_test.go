@@ -22,7 +22,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/demo"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
-	"github.com/fieldvisit/fieldvisit/internal/storetest"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/openapi"
 	"github.com/fieldvisit/fieldvisit/server"
 	"github.com/fieldvisit/fieldvisit/storage"

@@ -22,7 +22,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
 	"github.com/fieldvisit/fieldvisit/internal/photos/photoimage"
-	"github.com/fieldvisit/fieldvisit/internal/storetest"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 	"github.com/fieldvisit/fieldvisit/storage/blob"
 )

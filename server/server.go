@@ -15,6 +15,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
+	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/openapi/docs"
@@ -37,6 +38,7 @@ type Deps struct {
 	Sync       *fvsync.Service
 	Photos     *photos.Service
 	Compliance *compliance.Service
+	Inspect    *inspect.Service
 	Import     ImportFunc
 	Ready      []ReadyCheck
 	Log        *slog.Logger
@@ -181,6 +183,13 @@ func New(d Deps) http.Handler {
 	a.GET("/compliance/forecast", h.forecast)
 	a.POST("/compliance/closes", h.closePeriod)
 	a.GET("/compliance/coverage", h.coverage)
+	a.POST("/inspections", h.createInspection)
+	a.GET("/inspections", h.listInspections)
+	a.GET("/inspections/:id", h.getInspection)
+	a.POST("/inspections/:id/sample", h.drawSample)
+	a.GET("/inspections/:id/sample", h.getSample)
+	a.POST("/inspections/:id/sample/verify", h.verifySample)
+	a.POST("/inspections/:id/end", h.endInspection)
 	a.GET("/exports/visits", h.export(h.Compliance.VisitLedger))
 	a.GET("/exports/missed", h.export(h.Compliance.MissedLedger))
 	a.GET("/exports/progress", h.export(h.Compliance.ProgressLedger))

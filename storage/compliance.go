@@ -509,10 +509,8 @@ func (s *Store) SaveJudgement(ctx context.Context, j compliance.Judgement) error
 		for _, js := range j.Statuses {
 			rows = append(rows, toStatusRow(j, js))
 		}
-		for _, c := range chunks(rows, max(1, s.importBatch()/4)) {
-			if err := tx.Create(&c).Error; err != nil {
-				return err
-			}
+		if err := insertBatches(tx, rows, max(1, s.importBatch()/4), func(int) {}); err != nil {
+			return err
 		}
 		judged := complianceSubjectRow{SubjectKind: sub.Kind, SubjectID: sub.ID, Year: sub.Year, CountyID: sub.CountyID,
 			ProfileCode: j.ProfileCode, ProfileVersion: j.ProfileVersion, JudgedAt: j.At.UTC()}

@@ -117,6 +117,12 @@ func (e *testEnv) seed(t *testing.T) {
 	e.householdA, e.householdB, e.pairingA, e.unitA = c.HouseholdA, c.HouseholdB, c.PairingA, c.UnitA
 }
 
+// addRegion creates a region under parent, as the admin.
+func (e *testEnv) addRegion(t testing.TB, parent domain.Region, level, code, name string) domain.Region {
+	t.Helper()
+	return e.fixture.AddRegion(t, e.app.Registry, parent, level, code, name)
+}
+
 // addUser creates an account with the test password, as the admin.
 func (e *testEnv) addUser(t testing.TB, name, role string, r domain.Region, unit *uuid.UUID, rank string) domain.User {
 	t.Helper()

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
@@ -112,6 +113,12 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		t.Fatalf("no conflict to resolve: %+v", res.Results[0])
 	}
 	conflictA := res.Results[0].ConflictIDs[0].String()
+	// A campaign over another town: neither village's users are above it
+	// or inside it.
+	elsewhere := e.addRegion(t, e.county, domain.LevelTown, "410122300000", "王店镇")
+	campaignBody := e.campaignBody("announced")
+	campaignBody["region_id"] = elsewhere.ID
+	campaign := e.newCampaign(t, e.login(t, "admin"), campaignBody).ID.String()
 	js := func(v any) []byte {
 		b, _ := json.Marshal(v)
 		return b
@@ -159,6 +166,11 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		{method: "PATCH", route: "/api/v1/photo-uploads/:id", path: "/api/v1/photo-uploads/" + upload, body: other[:100],
 			header: map[string]string{"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}},
 		row("POST", "/api/v1/photo-uploads/:id/complete", "/api/v1/photo-uploads/"+upload+"/complete", nil),
+		row("GET", "/api/v1/inspections/:id", "/api/v1/inspections/"+campaign, nil),
+		row("POST", "/api/v1/inspections/:id/sample", "/api/v1/inspections/"+campaign+"/sample", map[string]any{"seed": "x"}),
+		row("GET", "/api/v1/inspections/:id/sample", "/api/v1/inspections/"+campaign+"/sample", nil),
+		row("POST", "/api/v1/inspections/:id/sample/verify", "/api/v1/inspections/"+campaign+"/sample/verify", nil),
+		row("POST", "/api/v1/inspections/:id/end", "/api/v1/inspections/"+campaign+"/end", nil),
 	}
 }
 

@@ -120,6 +120,12 @@ func NewCounty(tb testing.TB, store *storage.Store, reg *registry.Service, hashe
 	return c
 }
 
+// AddRegion creates a region under parent, as the admin.
+func (c County) AddRegion(tb testing.TB, reg *registry.Service, parent domain.Region, level, code, name string) domain.Region {
+	tb.Helper()
+	return Must(reg.CreateRegion(context.Background(), c.Admin, registry.NewRegion{ParentID: &parent.ID, Level: level, Code: code, Name: name}))(tb)
+}
+
 // AddUser creates an account in region r, as the admin.
 func (c County) AddUser(tb testing.TB, reg *registry.Service, name, role string, r domain.Region, unit *uuid.UUID, rank string) domain.User {
 	tb.Helper()

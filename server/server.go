@@ -16,6 +16,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
+	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/openapi/docs"
@@ -39,6 +40,7 @@ type Deps struct {
 	Photos     *photos.Service
 	Compliance *compliance.Service
 	Inspect    *inspect.Service
+	ItemLedger *itemledger.Service
 	Import     ImportFunc
 	Ready      []ReadyCheck
 	Log        *slog.Logger
@@ -193,6 +195,11 @@ func New(d Deps) http.Handler {
 	a.GET("/exports/visits", h.export(h.Compliance.VisitLedger))
 	a.GET("/exports/missed", h.export(h.Compliance.MissedLedger))
 	a.GET("/exports/progress", h.export(h.Compliance.ProgressLedger))
+	a.POST("/rectifications", h.createRectification)
+	a.GET("/rectifications", h.listRectifications)
+	a.GET("/rectifications/:id", h.getRectification)
+	a.POST("/rectifications/:id/actions", h.actOnRectification)
+	a.GET("/exports/rectifications", h.exportRectifications)
 	return r
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
+	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/openapi"
@@ -42,6 +43,7 @@ type App struct {
 	Photos     *photos.Service
 	Compliance *compliance.Service
 	Inspect    *inspect.Service
+	ItemLedger *itemledger.Service
 	Handler    http.Handler
 	Now        func() time.Time
 
@@ -61,6 +63,7 @@ func (a *App) build() error {
 	a.Registry = registry.NewService(a.Store, a.hasher, now)
 	a.Compliance = compliance.NewService(a.Store.Compliance(), now, a.Log)
 	a.Inspect = inspect.NewService(a.Store.Inspect(), now)
+	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance)}, now, a.Log)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	reg := prometheus.NewRegistry()
@@ -74,7 +77,7 @@ func (a *App) build() error {
 		}
 	}
 	a.Handler = server.New(server.Deps{
-		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
+		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		TrustedProxies: a.Config.TrustedProxies,
 		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 			return importer.Import(ctx, a.Store, r, opt)

@@ -1,0 +1,212 @@
+package itemledger
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+// Kinds of item. Each kind is a ledger of its own, with its own form;
+// the cadres' ledgers (四本台账: 民生诉求, 困难群众 …) are new terms here and
+// a spec below, not a new mechanism.
+const (
+	KindRectification = "rectification" // 整改: a problem an inspection or a supervisor found
+)
+
+// Kinds labels the kinds of item.
+var Kinds = domain.Vocabulary{
+	{Code: KindRectification, Label: "整改事项"},
+}
+
+// spec is what differs between the ledgers of the kinds.
+type spec struct {
+	noun          string // the item, in messages: 整改事项
+	ledger        string // the form's title: 整改台账
+	deadlineLabel string // its deadline's heading: 整改时限
+	needsDeadline bool
+}
+
+var specs = map[string]spec{
+	KindRectification: {noun: "整改事项", ledger: "整改台账", deadlineLabel: "整改时限", needsDeadline: true},
+}
+
+// Create is the action an item's history starts with.
+const Create = "create"
+
+// Actions labels the actions of an item's history.
+var Actions = domain.Vocabulary{
+	{Code: Create, Label: "登记"}, {Code: Start, Label: "开始整改"}, {Code: Submit, Label: "提交销号"},
+	{Code: Reject, Label: "退回重改"}, {Code: Approve, Label: "审核销号"}, {Code: Reopen, Label: "重新整改"},
+}
+
+// Record is an item as stored.
+type Record struct {
+	ID       uuid.UUID
+	CountyID uuid.UUID
+	Kind     string
+	Problem  string
+	// Where it lies: a household (and its village), or a village alone.
+	HouseholdID *uuid.UUID
+	VillageID   uuid.UUID
+	RegionPath  string // the household's region or the village: what scope is judged on
+	// Where it came from, when an inspection found it.
+	CampaignID *uuid.UUID
+	FindingID  *uuid.UUID
+	// Who answers for it: a cadre, a unit, or a cadre of that unit.
+	ResponsibleUserID *uuid.UUID
+	ResponsibleUnitID *uuid.UUID
+	Item              // status, deadline, the latest evidence
+	CreatedBy         uuid.UUID
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	ClosedAt          *time.Time
+	ClosedBy          *uuid.UUID
+	Version           int64
+}
+
+// Line is a record with the names a listing and the ledger show.
+type Line struct {
+	Record
+	HouseholdNumber string
+	HeadName        string
+	VillageName     string
+	TownID          *uuid.UUID
+	TownName        string
+	ResponsibleName string
+	UnitName        string
+	CampaignName    string
+	ClosedByName    string
+}
+
+// Event is one step of an item's history.
+type Event struct {
+	ID       uuid.UUID
+	ItemID   uuid.UUID
+	Action   string
+	From, To string // statuses; From is "" for Create
+	By       uuid.UUID
+	ByName   string
+	At       time.Time
+	Note     string
+	Evidence Evidence
+}
+
+// View is an item as a caller sees it: its state today and the actions
+// the caller may take now; History only on a single read.
+type View struct {
+	Line
+	State   string
+	Allowed []string
+	History []Event
+}
+
+// Campaign is what the ledger knows of an inspection campaign.
+type Campaign struct {
+	ID         uuid.UUID
+	RegionPath string
+	Name       string
+	CreatedBy  uuid.UUID
+	Inspectors []uuid.UUID
+	// Held: an unannounced campaign (暗访) still running. The inspected
+	// region must not learn of it from the system (inspect.Campaign's
+	// VisibleTo), so neither its items.
+	Held bool
+}
+
+// insider says whether p runs the campaign or is above it as an admin:
+// those who know of it even while it is held.
+func (c Campaign) insider(p domain.Principal) bool {
+	return p.UserID == c.CreatedBy || slices.Contains(c.Inspectors, p.UserID) ||
+		(p.Role == domain.RoleAdmin && p.InSubtree(c.RegionPath))
+}
+
+// knownTo says whether p may name the campaign: inspect.Campaign's
+// VisibleTo, read off the same facts.
+func (c Campaign) knownTo(p domain.Principal) bool {
+	if c.insider(p) {
+		return true
+	}
+	if c.Held || !p.Manages() {
+		return false
+	}
+	return p.InSubtree(c.RegionPath) || (p.RegionPath != "" && strings.HasPrefix(p.RegionPath, c.RegionPath))
+}
+
+// Finding is what the ledger knows of an inspection's finding.
+type Finding struct {
+	ID          uuid.UUID
+	CampaignID  uuid.UUID
+	HouseholdID *uuid.UUID // nil for a village's form
+	VillageID   uuid.UUID
+}
+
+// Unit is an assisting unit that may answer for an item.
+type Unit struct {
+	ID         uuid.UUID
+	Name       string
+	RegionPath string
+}
+
+// StateQuery is a state in stored terms: the statuses it takes, and
+// whether the deadline has passed on Today (nil: either way).
+type StateQuery struct {
+	Statuses []string
+	Overdue  *bool
+	Today    domain.Date
+}
+
+// QueryState spells state (a stored status or Overdue) as a query, so a
+// listing filtered in the database agrees with Item.State; false for a
+// state that does not exist.
+func QueryState(state string, today domain.Date) (StateQuery, bool) {
+	yes, no := true, false
+	switch state {
+	case "":
+		return StateQuery{Today: today}, true
+	case Overdue:
+		return StateQuery{Statuses: []string{Open, InProgress, Submitted}, Overdue: &yes, Today: today}, true
+	case Closed:
+		return StateQuery{Statuses: []string{Closed}, Today: today}, true
+	case Open, InProgress, Submitted:
+		return StateQuery{Statuses: []string{state}, Overdue: &no, Today: today}, true
+	}
+	return StateQuery{}, false
+}
+
+// Matches says whether an item is in the query: the rule the database's
+// condition spells (tests hold the two together).
+func (q StateQuery) Matches(it Item) bool {
+	if len(q.Statuses) > 0 && !slices.Contains(q.Statuses, it.Status) {
+		return false
+	}
+	if q.Overdue != nil {
+		late := !it.Deadline.IsZero() && it.Deadline.Before(q.Today)
+		return late == *q.Overdue
+	}
+	return true
+}
+
+// Filter is a listing as the store runs it: the caller's scope and the
+// filters asked for, all applied together.
+type Filter struct {
+	Kind string
+	// Scope, by role: a manager's subtree; a cadre's own items; an
+	// inspector's campaigns.
+	ScopePath     string
+	ResponsibleOf *uuid.UUID
+	InspectorOf   *uuid.UUID
+	// Held items stay hidden from Viewer unless they created the campaign,
+	// inspect it, or are an admin whose subtree (AdminPath) holds it.
+	Viewer    uuid.UUID
+	AdminPath string
+	// Asked for.
+	RegionPath    string
+	CampaignID    *uuid.UUID
+	ResponsibleID *uuid.UUID
+	State         StateQuery
+	Limit, Offset int
+}

@@ -83,22 +83,23 @@ func (row ledgerItemRow) record() itemledger.Record {
 }
 
 // ledgerLineRow is an item with the names its line shows, read in one
-// query.
+// query (GORM reads only exported fields: the row is a named embedded
+// field).
 type ledgerLineRow struct {
-	ledgerItemRow   `gorm:"embedded"`
-	HouseholdNumber *string    `gorm:"column:household_number"`
-	HeadName        *string    `gorm:"column:head_name"`
-	VillageName     *string    `gorm:"column:village_name"`
-	TownID          *uuid.UUID `gorm:"column:town_id"`
-	TownName        *string    `gorm:"column:town_name"`
-	ResponsibleName *string    `gorm:"column:responsible_name"`
-	UnitName        *string    `gorm:"column:unit_name"`
-	CampaignName    *string    `gorm:"column:campaign_name"`
-	ClosedByName    *string    `gorm:"column:closed_by_name"`
+	Item            ledgerItemRow `gorm:"embedded"`
+	HouseholdNumber *string       `gorm:"column:household_number"`
+	HeadName        *string       `gorm:"column:head_name"`
+	VillageName     *string       `gorm:"column:village_name"`
+	TownID          *uuid.UUID    `gorm:"column:town_id"`
+	TownName        *string       `gorm:"column:town_name"`
+	ResponsibleName *string       `gorm:"column:responsible_name"`
+	UnitName        *string       `gorm:"column:unit_name"`
+	CampaignName    *string       `gorm:"column:campaign_name"`
+	ClosedByName    *string       `gorm:"column:closed_by_name"`
 }
 
 func (row ledgerLineRow) line() itemledger.Line {
-	return itemledger.Line{Record: row.record(), HouseholdNumber: deref(row.HouseholdNumber), HeadName: deref(row.HeadName),
+	return itemledger.Line{Record: row.Item.record(), HouseholdNumber: deref(row.HouseholdNumber), HeadName: deref(row.HeadName),
 		VillageName: deref(row.VillageName), TownID: row.TownID, TownName: deref(row.TownName), ResponsibleName: deref(row.ResponsibleName),
 		UnitName: deref(row.UnitName), CampaignName: deref(row.CampaignName), ClosedByName: deref(row.ClosedByName)}
 }
@@ -187,8 +188,8 @@ func (s *Store) LedgerItem(ctx context.Context, id uuid.UUID) (itemledger.Line, 
 // LedgerHistory reads an item's events in the order they happened.
 func (s *Store) LedgerHistory(ctx context.Context, id uuid.UUID) ([]itemledger.Event, error) {
 	var rows []struct {
-		ledgerEventRow `gorm:"embedded"`
-		ByName         *string `gorm:"column:by_name"`
+		Event  ledgerEventRow `gorm:"embedded"`
+		ByName *string        `gorm:"column:by_name"`
 	}
 	err := s.db.WithContext(ctx).Table("ledger_item_events e").Select("e.*, u.display_name AS by_name").
 		Joins("LEFT JOIN users u ON u.id = e.by_user").Where("e.item_id = ?", id).Order("e.at, e.id").Scan(&rows).Error
@@ -196,9 +197,10 @@ func (s *Store) LedgerHistory(ctx context.Context, id uuid.UUID) ([]itemledger.E
 		return nil, translate(err, "item")
 	}
 	out := make([]itemledger.Event, len(rows))
-	for i, r := range rows {
+	for i, row := range rows {
+		r := row.Event
 		out[i] = itemledger.Event{ID: r.ID, ItemID: r.ItemID, Action: r.Action, From: r.FromStatus, To: r.ToStatus, By: r.ByUser,
-			ByName: deref(r.ByName), At: r.At.UTC(), Note: r.Note, Evidence: r.Evidence.V.evidence()}
+			ByName: deref(row.ByName), At: r.At.UTC(), Note: r.Note, Evidence: r.Evidence.V.evidence()}
 	}
 	return out, nil
 }

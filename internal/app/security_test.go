@@ -119,6 +119,7 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 	campaignBody := e.campaignBody("announced")
 	campaignBody["region_id"] = elsewhere.ID
 	campaign := e.newCampaign(t, e.login(t, "admin"), campaignBody).ID.String()
+	rectification := "/api/v1/rectifications/" + e.rectify(t, e.login(t, "admin"), e.rectificationBody()).ID.String()
 	js := func(v any) []byte {
 		b, _ := json.Marshal(v)
 		return b
@@ -171,6 +172,8 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		row("GET", "/api/v1/inspections/:id/sample", "/api/v1/inspections/"+campaign+"/sample", nil),
 		row("POST", "/api/v1/inspections/:id/sample/verify", "/api/v1/inspections/"+campaign+"/sample/verify", nil),
 		row("POST", "/api/v1/inspections/:id/end", "/api/v1/inspections/"+campaign+"/end", nil),
+		row("GET", "/api/v1/rectifications/:id", rectification, nil),
+		row("POST", "/api/v1/rectifications/:id/actions", rectification+"/actions", map[string]any{"action": "start", "version": 1}),
 	}
 }
 

@@ -1,0 +1,315 @@
+package itemledger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+// fakeStore is the ledger's port over maps: enough of a county for the
+// rules of who sees and who moves an item.
+type fakeStore struct {
+	lines      map[uuid.UUID]Line
+	campaigns  map[uuid.UUID]Campaign
+	visits     map[uuid.UUID]domain.Visit
+	households map[uuid.UUID]string // id → region path
+	moved      []Event
+}
+
+func (f *fakeStore) Tx(ctx context.Context, fn func(TxStore) error) error { return fn(f) }
+
+func (f *fakeStore) Region(context.Context, uuid.UUID) (domain.Region, error) {
+	return domain.Region{}, domain.NotFound("region")
+}
+
+func (f *fakeStore) RegionWithin(context.Context, string, uuid.UUID) (domain.Region, error) {
+	return domain.Region{}, domain.NotFound("region")
+}
+
+func (f *fakeStore) User(context.Context, uuid.UUID) (domain.User, error) {
+	return domain.User{}, domain.NotFound("user")
+}
+
+func (f *fakeStore) Household(_ context.Context, scope domain.HouseholdScope, _ domain.Date, id uuid.UUID) (domain.Household, error) {
+	path, ok := f.households[id]
+	if !ok || !strings.HasPrefix(path, scope.RegionPath) {
+		return domain.Household{}, domain.NotFound("household")
+	}
+	return domain.Household{ID: id}, nil
+}
+
+func (f *fakeStore) Visit(_ context.Context, id uuid.UUID) (domain.Visit, error) {
+	v, ok := f.visits[id]
+	if !ok {
+		return domain.Visit{}, domain.NotFound("visit")
+	}
+	return v, nil
+}
+
+func (f *fakeStore) Photo(context.Context, uuid.UUID) (domain.Photo, error) {
+	return domain.Photo{}, domain.NotFound("photo")
+}
+
+func (f *fakeStore) PhotoVisible(context.Context, domain.Photo, uuid.UUID, domain.HouseholdScope, domain.Date) (bool, error) {
+	return false, nil
+}
+
+func (f *fakeStore) LedgerUnit(context.Context, uuid.UUID) (Unit, error) {
+	return Unit{}, domain.NotFound("unit")
+}
+
+func (f *fakeStore) LedgerCampaign(_ context.Context, id uuid.UUID) (Campaign, error) {
+	c, ok := f.campaigns[id]
+	if !ok {
+		return Campaign{}, domain.NotFound("inspection")
+	}
+	return c, nil
+}
+
+func (f *fakeStore) LedgerFinding(context.Context, uuid.UUID) (Finding, error) {
+	return Finding{}, domain.NotFound("finding")
+}
+
+func (f *fakeStore) CreateLedgerItem(context.Context, Record, Event, domain.AuditEntry) error {
+	return nil
+}
+
+func (f *fakeStore) LedgerItem(_ context.Context, id uuid.UUID) (Line, error) {
+	l, ok := f.lines[id]
+	if !ok {
+		return Line{}, domain.NotFound("item")
+	}
+	return l, nil
+}
+
+func (f *fakeStore) LedgerHistory(context.Context, uuid.UUID) ([]Event, error) { return nil, nil }
+
+func (f *fakeStore) LedgerItems(context.Context, Filter) ([]Line, int64, error) { return nil, 0, nil }
+
+func (f *fakeStore) MoveLedgerItem(_ context.Context, r Record, ev Event, _ domain.AuditEntry) error {
+	if f.lines[r.ID].Version != r.Version-1 {
+		return domain.Stale(r.Kind, "事项")
+	}
+	f.lines[r.ID] = Line{Record: r}
+	f.moved = append(f.moved, ev)
+	return nil
+}
+
+// county is a town with villages A and B, their people, and an item of
+// household A answered for by cadre A — with or without a campaign.
+type county struct {
+	store                                           *fakeStore
+	town, villageA, villageB                        string
+	admin, supervisorA, supervisorB, cadreA, cadre2 domain.Principal
+	inspector, otherInspector, creator              domain.Principal
+	householdA                                      uuid.UUID
+	visitA, visit2                                  uuid.UUID
+}
+
+func newCounty(t testing.TB) county {
+	t.Helper()
+	province := "/p/"
+	town := province + "c/t/"
+	c := county{town: town, villageA: town + "a/", villageB: town + "b/", householdA: uuid.New(), visitA: uuid.New(), visit2: uuid.New()}
+	who := func(role, path string) domain.Principal {
+		return domain.Principal{UserID: uuid.New(), Role: role, RegionPath: path}
+	}
+	c.admin, c.creator = who(domain.RoleAdmin, province), who(domain.RoleSupervisor, province+"c/")
+	c.supervisorA, c.supervisorB = who(domain.RoleSupervisor, c.villageA), who(domain.RoleSupervisor, c.villageB)
+	c.cadreA, c.cadre2 = who(domain.RoleCadre, c.villageA), who(domain.RoleCadre, c.villageA)
+	c.inspector, c.otherInspector = who(domain.RoleInspector, town), who(domain.RoleInspector, town)
+	c.store = &fakeStore{lines: map[uuid.UUID]Line{}, campaigns: map[uuid.UUID]Campaign{},
+		households: map[uuid.UUID]string{c.householdA: c.villageA + "g1/"},
+		visits: map[uuid.UUID]domain.Visit{
+			c.visitA: {ID: c.visitA, HouseholdID: c.householdA, CadreID: c.cadreA.UserID},
+			c.visit2: {ID: c.visit2, HouseholdID: c.householdA, CadreID: c.cadre2.UserID},
+		}}
+	return c
+}
+
+// item stores an item of household A in status, of a campaign when held
+// is not nil (held or not).
+func (c county) item(status string, held *bool) uuid.UUID {
+	id, h, responsible := uuid.New(), c.householdA, c.cadreA.UserID
+	r := Record{ID: id, Kind: KindRectification, HouseholdID: &h, RegionPath: c.villageA + "g1/", ResponsibleUserID: &responsible,
+		Item: Item{Status: status, Evidence: Evidence{VisitIDs: []string{c.visitA.String()}}}, Version: 3}
+	if held != nil {
+		camp := Campaign{ID: uuid.New(), RegionPath: c.town, CreatedBy: c.creator.UserID, Inspectors: []uuid.UUID{c.inspector.UserID}, Held: *held}
+		c.store.campaigns[camp.ID] = camp
+		r.CampaignID = &camp.ID
+	}
+	c.store.lines[id] = Line{Record: r}
+	return id
+}
+
+// TestWhoMayAct is the rule of who moves an item, as a table: the cadre
+// who answers for it and the managers of its subtree start and submit;
+// only managers reject, approve and reopen; an inspector reads the items
+// of their campaign but moves none; anyone else does not see the item.
+func TestWhoMayAct(t *testing.T) {
+	c := newCounty(t)
+	notHeld := false
+	evidence := Evidence{VisitIDs: []string{c.visitA.String()}}
+	cases := []struct {
+		who    string
+		p      domain.Principal
+		status string
+		action string
+		code   domain.Code
+	}{
+		{"the responsible cadre", c.cadreA, Open, Start, ""},
+		{"the responsible cadre", c.cadreA, InProgress, Submit, ""},
+		{"the responsible cadre", c.cadreA, Submitted, Approve, domain.CodeForbidden},
+		{"the responsible cadre", c.cadreA, Submitted, Reject, domain.CodeForbidden},
+		{"the responsible cadre", c.cadreA, Closed, Reopen, domain.CodeForbidden},
+		{"another cadre of the village", c.cadre2, Open, Start, domain.CodeNotFound},
+		{"the village's supervisor", c.supervisorA, Open, Start, ""},
+		{"the village's supervisor", c.supervisorA, Submitted, Approve, ""},
+		{"the village's supervisor", c.supervisorA, Submitted, Reject, ""},
+		{"the village's supervisor", c.supervisorA, Closed, Reopen, ""},
+		{"another village's supervisor", c.supervisorB, Submitted, Approve, domain.CodeNotFound},
+		{"the admin above", c.admin, Submitted, Approve, ""},
+		{"the campaign's inspector", c.inspector, Open, Start, domain.CodeForbidden},
+		{"the campaign's inspector", c.inspector, Submitted, Approve, domain.CodeForbidden},
+		{"another campaign's inspector", c.otherInspector, Open, Start, domain.CodeNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s %s %s", tc.who, tc.action, tc.status), func(t *testing.T) {
+			id := c.item(tc.status, &notHeld)
+			s := NewService(c.store, func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, domain.Shanghai) })
+			ev := Evidence{}
+			if tc.action == Submit {
+				ev = evidence
+			}
+			note := ""
+			if tc.action == Reject || tc.action == Reopen {
+				note = "原因"
+			}
+			v, err := s.Act(context.Background(), tc.p, KindRectification, id, Step{Action: tc.action, Version: 3, Evidence: ev, Note: note})
+			if domain.ErrorCode(err) != tc.code {
+				t.Fatalf("got %v, want %q", err, tc.code)
+			}
+			if err == nil && v.Version != 4 {
+				t.Fatalf("moved to version %d", v.Version)
+			}
+		})
+	}
+}
+
+// TestAllowedActionsAreTheCallers: an item lists only the actions its
+// reader may take now.
+func TestAllowedActionsAreTheCallers(t *testing.T) {
+	c := newCounty(t)
+	for _, tc := range []struct {
+		p      domain.Principal
+		status string
+		want   string
+	}{
+		{c.cadreA, Submitted, ""},
+		{c.supervisorA, Submitted, "reject,approve"},
+		{c.cadreA, Open, "start,submit"},
+		{c.inspector, Open, ""},
+		{c.cadreA, Closed, ""},
+		{c.admin, Closed, "reopen"},
+	} {
+		if got := strings.Join(mayTake(tc.p, tc.status), ","); got != tc.want {
+			t.Errorf("%s on %s: %q, want %q", tc.p.Role, tc.status, got, tc.want)
+		}
+	}
+}
+
+// TestHeldCampaignsHideTheirItems: while an unannounced campaign runs, its
+// items are seen only by its creator, its inspectors and the admins above
+// it — not by the inspected village's supervisor or the cadre who will
+// answer for them.
+func TestHeldCampaignsHideTheirItems(t *testing.T) {
+	c := newCounty(t)
+	s := NewService(c.store, nil)
+	held, ended := true, false
+	for _, tc := range []struct {
+		who  string
+		p    domain.Principal
+		held bool
+		sees bool
+	}{
+		{"creator", c.creator, true, true},
+		{"inspector", c.inspector, true, true},
+		{"admin above", c.admin, true, true},
+		{"village supervisor", c.supervisorA, true, false},
+		{"responsible cadre", c.cadreA, true, false},
+		{"village supervisor, campaign ended", c.supervisorA, false, true},
+		{"responsible cadre, campaign ended", c.cadreA, false, true},
+	} {
+		flag := &ended
+		if tc.held {
+			flag = &held
+		}
+		id := c.item(Open, flag)
+		_, err := s.Item(context.Background(), tc.p, KindRectification, id)
+		if (err == nil) != tc.sees {
+			t.Errorf("%s reads the item: %v, want seen=%v", tc.who, err, tc.sees)
+		}
+	}
+}
+
+// TestEvidenceIsTheCallers: a cadre shows only their own visits; a
+// manager any visit of their subtree about the item.
+func TestEvidenceIsTheCallers(t *testing.T) {
+	c := newCounty(t)
+	s := NewService(c.store, nil)
+	for _, tc := range []struct {
+		p     domain.Principal
+		visit uuid.UUID
+		field string
+	}{
+		{c.cadreA, c.visitA, ""},
+		{c.cadreA, c.visit2, "/evidence/visit_ids/0"},
+		{c.supervisorA, c.visit2, ""},
+		{c.cadreA, uuid.New(), "/evidence/visit_ids/0"},
+	} {
+		id := c.item(InProgress, nil)
+		_, err := s.Act(context.Background(), tc.p, KindRectification, id, Step{Action: Submit, Version: 3,
+			Evidence: Evidence{VisitIDs: []string{tc.visit.String()}}})
+		if tc.field == "" {
+			if err != nil {
+				t.Errorf("%s submits visit %s: %v", tc.p.Role, tc.visit, err)
+			}
+			continue
+		}
+		de, ok := err.(*domain.Error)
+		if !ok || de.Code != domain.CodeInvalid || len(de.Fields) != 1 || de.Fields[0].Field != tc.field {
+			t.Errorf("%s submits visit %s: %v, want 422 naming %s", tc.p.Role, tc.visit, err, tc.field)
+		}
+	}
+}
+
+// TestStateQueriesAgreeWithState: the condition a listing runs in the
+// database for each state takes exactly the items Item.State puts in it.
+func TestStateQueriesAgreeWithState(t *testing.T) {
+	today := domain.Date{Year: 2026, Month: 12, Day: 6}
+	deadlines := []domain.Date{{}, today.AddDays(-1), today, today.AddDays(1)}
+	for _, state := range append(Statuses.Codes(), "") {
+		q, ok := QueryState(state, today)
+		if !ok {
+			t.Fatalf("%q has no query", state)
+		}
+		for _, status := range []string{Open, InProgress, Submitted, Closed} {
+			for _, d := range deadlines {
+				it := Item{Status: status, Deadline: d}
+				want := state == "" || it.State(today) == state
+				if q.Matches(it) != want {
+					t.Errorf("state %q, item %s due %s: matches %v, want %v", state, status, d, !want, want)
+				}
+			}
+		}
+	}
+	if _, ok := QueryState("late", today); ok {
+		t.Error("an unknown state has a query")
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/contract"
+	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -467,5 +469,31 @@ func TestRectificationLedgerExport(t *testing.T) {
 		if p := r.problem(t); r.Status != http.StatusUnprocessableEntity || !p.hasField(field) {
 			t.Errorf("export%s: want 422 naming %s, got %d %s", query, field, r.Status, r.Body)
 		}
+	}
+}
+
+// TestItemVocabulariesMatchTheContract keeps the document's enums of the
+// ledger equal to the rule's vocabularies, in their order.
+func TestItemVocabulariesMatchTheContract(t *testing.T) {
+	schemas := contract.New(t).Doc().Components.Schemas
+	for name, want := range map[string][]string{
+		"ItemState":  itemledger.Statuses.Codes(),
+		"ItemStatus": slices.DeleteFunc(itemledger.Statuses.Codes(), func(c string) bool { return c == itemledger.Overdue }),
+		"ItemAction": slices.DeleteFunc(itemledger.Actions.Codes(), func(c string) bool { return c == itemledger.Create }),
+	} {
+		var got []string
+		for _, v := range schemas[name].Value.Enum {
+			got = append(got, v.(string))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s enum = %v, want %v", name, got, want)
+		}
+	}
+	var kinds []string
+	for _, v := range schemas["RectificationFields"].Value.Properties["kind"].Value.Enum {
+		kinds = append(kinds, v.(string))
+	}
+	if !slices.Equal(kinds, []string{itemledger.KindRectification}) {
+		t.Errorf("kind enum = %v", kinds)
 	}
 }

@@ -73,9 +73,8 @@ func notFound(kind string) *domain.Error {
 
 func audit(p domain.Principal, action string, r Record, detail map[string]any) domain.AuditEntry {
 	actor := p.UserID
-	e := domain.AuditEntry{ActorID: &actor, ActorName: p.Username, Action: action, ObjectType: r.Kind, ObjectID: r.ID.String(),
+	return domain.AuditEntry{ActorID: &actor, ActorName: p.Username, Action: action, ObjectType: r.Kind, ObjectID: r.ID.String(),
 		HouseholdID: r.HouseholdID, RegionPath: r.RegionPath, Detail: detail, RequestID: p.RequestID}
-	return e
 }
 
 // Limits of an item.

@@ -236,43 +236,32 @@ func (s *Store) CampaignsNear(ctx context.Context, path string) ([]inspect.Campa
 
 // Population reads a region's villages, with their towns and poverty
 // flags, and their households' statuses. A province of a million
-// households is read row by row into plain values.
+// households is read row by row into plain values, on PostgreSQL through
+// pgx's own scanning (eachRow). It reads outside any transaction.
 func (s *Store) Population(ctx context.Context, regionPath string) (sampling.Population, error) {
 	var pop sampling.Population
-	db := s.db.WithContext(ctx)
-	vrows, err := db.Model(&regionRow{}).Select("id, parent_id, is_poor_village").
-		Where("level = ?", domain.LevelVillage).Where(like("path"), likePrefix(regionPath)).Rows()
+	var town *uuid.UUID
+	err := eachRow(ctx, s, "region", `SELECT id, parent_id, is_poor_village FROM regions WHERE level = ? AND `+like("path"),
+		[]any{domain.LevelVillage, likePrefix(regionPath)},
+		func(v *sampling.Village) []any { return []any{&v.ID, &town, &v.Poor} },
+		func(v *sampling.Village) error {
+			if town != nil {
+				v.TownID = *town
+			}
+			pop.Villages = append(pop.Villages, *v)
+			return nil
+		})
 	if err != nil {
-		return pop, translate(err, "region")
+		return pop, err
 	}
-	defer vrows.Close()
-	for vrows.Next() {
-		var v sampling.Village
-		var town *uuid.UUID
-		if err := vrows.Scan(&v.ID, &town, &v.Poor); err != nil {
-			return pop, translate(err, "region")
-		}
-		if town != nil {
-			v.TownID = *town
-		}
-		pop.Villages = append(pop.Villages, v)
-	}
-	if err := vrows.Err(); err != nil {
-		return pop, translate(err, "region")
-	}
-	hrows, err := db.Model(&householdRow{}).Select("id, village_id, status").Where(like("region_path"), likePrefix(regionPath)).Rows()
-	if err != nil {
-		return pop, translate(err, "household")
-	}
-	defer hrows.Close()
-	for hrows.Next() {
-		var h sampling.Household
-		if err := hrows.Scan(&h.ID, &h.VillageID, &h.Status); err != nil {
-			return pop, translate(err, "household")
-		}
-		pop.Households = append(pop.Households, h)
-	}
-	return pop, translate(hrows.Err(), "household")
+	err = eachRow(ctx, s, "household", `SELECT id, village_id, status FROM households WHERE `+like("region_path"),
+		[]any{likePrefix(regionPath)},
+		func(h *sampling.Household) []any { return []any{&h.ID, &h.VillageID, &h.Status} },
+		func(h *sampling.Household) error {
+			pop.Households = append(pop.Households, *h)
+			return nil
+		})
+	return pop, err
 }
 
 // SampledBy returns the households sampled by the last n campaigns drawn

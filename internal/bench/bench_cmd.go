@@ -34,13 +34,16 @@ import (
 // B2 a replayed batch vs its first push, B4 a fresh phone's first pull (as
 // the client makes it: a snapshot, then the feed) vs raw SELECTs of the
 // same rows.
-// Command runs `fieldvisit bench`: sync (the default), photos or rules.
+// Command runs `fieldvisit bench`: sync (the default), photos, rules or sample.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if n := len(args); n > 0 && args[n-1] == "photos" {
 		return benchPhotosCmd(ctx, args[:n-1], stdout, stderr)
 	}
 	if n := len(args); n > 0 && args[n-1] == "rules" {
 		return benchRulesCmd(ctx, args[:n-1], stdout, stderr)
+	}
+	if n := len(args); n > 0 && args[n-1] == "sample" {
+		return benchSampleCmd(ctx, args[:n-1], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -55,7 +58,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
-		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules")
+		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules|sample")
 	}
 	app, dbURL, done, err := scratchApp(ctx, *server, 4)
 	if err != nil {

@@ -113,8 +113,10 @@ func (s *Service) CreateCampaign(ctx context.Context, p domain.Principal, in New
 		fe.Add("/region_id", "unknown", "region not found", "督查范围不存在")
 	case err != nil:
 		return Campaign{}, err
-	case region.Level != domain.LevelCounty && region.Level != domain.LevelTown:
-		fe.Add("/region_id", "invalid_level", "a campaign covers a county or a town", "督查范围应为县或乡镇")
+	case region.Level == domain.LevelVillage:
+		// A village is inspected as part of a town's or county's sample;
+		// provinces and cities draw over all their towns (省级督查).
+		fe.Add("/region_id", "invalid_level", "a campaign covers a province, city, county or town", "督查范围应为省、市、县或乡镇")
 	}
 	inspectors := map[uuid.UUID]domain.User{}
 	for i, id := range in.Inspectors {
@@ -153,7 +155,7 @@ func (s *Service) CreateCampaign(ctx context.Context, p domain.Principal, in New
 // with nobody but its own people to inspect it.
 func (s *Service) checkCross(ctx context.Context, region domain.Region, inspectors map[uuid.UUID]domain.User, fe *domain.FieldErrors) error {
 	towns := []domain.Region{region}
-	if region.Level == domain.LevelCounty {
+	if region.Level != domain.LevelTown {
 		ts, _, err := s.store.Regions(ctx, domain.RegionFilter{WithinPath: region.Path, Level: domain.LevelTown, Limit: 10000})
 		if err != nil {
 			return err

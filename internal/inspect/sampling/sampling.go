@@ -13,12 +13,18 @@
 package sampling
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 
@@ -113,18 +119,23 @@ func NewSeed() string {
 // Draw draws a sample of pop by plan with seed. Households in exclude (for
 // example those sampled in the last campaigns) are not candidates.
 func Draw(pop Population, plan Plan, seed string, exclude map[uuid.UUID]bool) Sample {
-	out := Sample{Algorithm: Algorithm, Seed: seed, PopulationHash: PopulationHash(pop, exclude),
-		Villages: []DrawnVillage{}, Households: []DrawnHousehold{}, Shortfalls: []Shortfall{}}
+	out := Sample{Algorithm: Algorithm, Seed: seed, Villages: []DrawnVillage{}, Households: []DrawnHousehold{}, Shortfalls: []Shortfall{}}
+	// The hash reads every household once more; it runs beside the draw.
+	hashed := make(chan string, 1)
+	go func() { hashed <- PopulationHash(pop, exclude) }()
+
 	towns := map[uuid.UUID][]Village{}
 	for _, v := range pop.Villages {
 		towns[v.TownID] = append(towns[v.TownID], v)
 	}
-	inVillage := map[uuid.UUID][]Household{}
-	for _, h := range pop.Households {
-		if !exclude[h.ID] {
-			inVillage[h.VillageID] = append(inVillage[h.VillageID], h)
-		}
+	// First the villages, town by town; a town's shortfall of villages is
+	// reported before its villages' shortfalls of households.
+	type step struct {
+		village   *Village
+		shortfall *Shortfall
 	}
+	var steps []step
+	villageKey := newKeyer(seed, "village")
 	for _, town := range sortedIDs(towns) {
 		var key, others []Village
 		for _, v := range towns[town] {
@@ -134,26 +145,86 @@ func Draw(pop Population, plan Plan, seed string, exclude map[uuid.UUID]bool) Sa
 				others = append(others, v)
 			}
 		}
-		slices.SortFunc(key, func(a, b Village) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-		drawn := smallest(others, plan.VillagesPerTown, func(v Village) []byte { return drawKey(seed, "village", v.ID) })
+		slices.SortFunc(key, func(a, b Village) int { return compareIDs(a.ID, b.ID) })
+		drawn := smallest(others, plan.VillagesPerTown, func(v Village) [32]byte { return villageKey.of(v.ID) })
 		if len(drawn) < plan.VillagesPerTown {
-			out.Shortfalls = append(out.Shortfalls, Shortfall{TownID: town, Stratum: StratumSampledVillage, Wanted: plan.VillagesPerTown, Found: len(drawn)})
+			steps = append(steps, step{shortfall: &Shortfall{TownID: town, Stratum: StratumSampledVillage, Wanted: plan.VillagesPerTown, Found: len(drawn)}})
 		}
 		for _, group := range []struct {
 			stratum  string
 			villages []Village
 		}{{StratumKeyVillage, key}, {StratumSampledVillage, drawn}} {
-			for _, v := range group.villages {
+			for i := range group.villages {
+				v := &group.villages[i]
 				out.Villages = append(out.Villages, DrawnVillage{ID: v.ID, TownID: town, Stratum: group.stratum})
-				out.drawHouseholds(plan, seed, v, inVillage[v.ID])
+				steps = append(steps, step{village: v})
 			}
+		}
+	}
+	// Then the households of each drawn village, villages shared among
+	// the cores, each result kept in its village's place.
+	inVillage := groupByVillage(pop.Households, exclude)
+	results := make([]villageDraw, len(steps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := newKeyer(seed, "household")
+			for i := int(next.Add(1) - 1); i < len(steps); i = int(next.Add(1) - 1) {
+				if v := steps[i].village; v != nil {
+					results[i] = drawHouseholds(plan, key, *v, inVillage[v.ID])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, st := range steps {
+		if st.shortfall != nil {
+			out.Shortfalls = append(out.Shortfalls, *st.shortfall)
+			continue
+		}
+		out.Households = append(out.Households, results[i].households...)
+		out.Shortfalls = append(out.Shortfalls, results[i].shortfalls...)
+	}
+	out.PopulationHash = <-hashed
+	return out
+}
+
+// groupByVillage returns the candidate households of each village, in
+// one backing array rather than a slice grown per village: a province has
+// a million of them.
+func groupByVillage(households []Household, exclude map[uuid.UUID]bool) map[uuid.UUID][]Household {
+	count := map[uuid.UUID]int{}
+	for _, h := range households {
+		if len(exclude) == 0 || !exclude[h.ID] {
+			count[h.VillageID]++
+		}
+	}
+	backing := make([]Household, 0, len(households))
+	out := make(map[uuid.UUID][]Household, len(count))
+	for id, n := range count {
+		out[id] = backing[len(backing) : len(backing) : len(backing)+n]
+		backing = backing[:len(backing)+n]
+	}
+	for _, h := range households {
+		if len(exclude) == 0 || !exclude[h.ID] {
+			out[h.VillageID] = append(out[h.VillageID], h)
 		}
 	}
 	return out
 }
 
+// villageDraw is what a village's household draw gives.
+type villageDraw struct {
+	households []DrawnHousehold
+	shortfalls []Shortfall
+}
+
 // drawHouseholds draws each stratum of the plan in village v.
-func (s *Sample) drawHouseholds(plan Plan, seed string, v Village, households []Household) {
+func drawHouseholds(plan Plan, key *keyer, v Village, households []Household) villageDraw {
+	var out villageDraw
 	for _, st := range plan.Strata {
 		var candidates []Household
 		for _, h := range households {
@@ -161,28 +232,29 @@ func (s *Sample) drawHouseholds(plan Plan, seed string, v Village, households []
 				candidates = append(candidates, h)
 			}
 		}
-		drawn := smallest(candidates, st.Size, func(h Household) []byte { return drawKey(seed, "household", h.ID) })
+		drawn := smallest(candidates, st.Size, func(h Household) [32]byte { return key.of(h.ID) })
 		for _, h := range drawn {
-			s.Households = append(s.Households, DrawnHousehold{ID: h.ID, VillageID: v.ID, TownID: v.TownID, Stratum: st.Code})
+			out.households = append(out.households, DrawnHousehold{ID: h.ID, VillageID: v.ID, TownID: v.TownID, Stratum: st.Code})
 		}
 		if len(drawn) < st.Size {
 			id := v.ID
-			s.Shortfalls = append(s.Shortfalls, Shortfall{TownID: v.TownID, VillageID: &id, Stratum: st.Code, Wanted: st.Size, Found: len(drawn)})
+			out.shortfalls = append(out.shortfalls, Shortfall{TownID: v.TownID, VillageID: &id, Stratum: st.Code, Wanted: st.Size, Found: len(drawn)})
 		}
 	}
+	return out
 }
 
 // smallest returns the n items with the smallest keys, in key order.
-func smallest[T any](items []T, n int, key func(T) []byte) []T {
+func smallest[T any](items []T, n int, key func(T) [32]byte) []T {
 	type keyed struct {
-		k []byte
+		k [32]byte
 		v T
 	}
 	ks := make([]keyed, len(items))
 	for i, it := range items {
 		ks[i] = keyed{key(it), it}
 	}
-	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.k, b.k) })
+	slices.SortFunc(ks, func(a, b keyed) int { return bytes.Compare(a.k[:], b.k[:]) })
 	out := make([]T, 0, min(n, len(ks)))
 	for i := 0; i < n && i < len(ks); i++ {
 		out = append(out, ks[i].v)
@@ -190,15 +262,38 @@ func smallest[T any](items []T, n int, key func(T) []byte) []T {
 	return out
 }
 
-// drawKey is the random position of an id in a draw with seed.
-func drawKey(seed, kind string, id uuid.UUID) []byte {
-	h := sha256.New()
-	for _, part := range [][]byte{[]byte(Algorithm), []byte(seed), []byte(kind), id[:]} {
-		h.Write([]byte(strconv.Itoa(len(part))))
-		h.Write([]byte{':'})
-		h.Write(part)
+// keyer gives ids their random position in a draw: SHA-256 over the
+// length-prefixed parts algorithm, seed, kind and id. The first three are
+// the same for every id of a kind, so they are encoded once.
+type keyer struct {
+	buf    []byte
+	prefix int
+}
+
+func newKeyer(seed, kind string) *keyer {
+	b := appendPart(nil, []byte(Algorithm))
+	b = appendPart(b, []byte(seed))
+	b = appendPart(b, []byte(kind))
+	return &keyer{buf: b, prefix: len(b)}
+}
+
+func (k *keyer) of(id uuid.UUID) [32]byte {
+	k.buf = appendPart(k.buf[:k.prefix], id[:])
+	return sha256.Sum256(k.buf)
+}
+
+func appendPart(b, part []byte) []byte {
+	b = strconv.AppendInt(b, int64(len(part)), 10)
+	b = append(b, ':')
+	return append(b, part...)
+}
+
+// compareIDs orders ids as their bytes do, eight bytes at a time.
+func compareIDs(a, b uuid.UUID) int {
+	if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
+		return c
 	}
-	return h.Sum(nil)
+	return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
 }
 
 // PopulationHash is a digest of what a draw sees: every village with its
@@ -207,31 +302,78 @@ func drawKey(seed, kind string, id uuid.UUID) []byte {
 // same hash give the same sample for the same seed and plan.
 func PopulationHash(pop Population, exclude map[uuid.UUID]bool) string {
 	villages := slices.Clone(pop.Villages)
-	slices.SortFunc(villages, func(a, b Village) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-	households := make([]Household, 0, len(pop.Households))
-	for _, h := range pop.Households {
-		if !exclude[h.ID] {
-			households = append(households, h)
-		}
-	}
-	slices.SortFunc(households, func(a, b Household) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	slices.SortFunc(villages, func(a, b Village) int { return compareIDs(a.ID, b.ID) })
+	order := householdsByID(pop.Households, exclude)
 	d := sha256.New()
-	d.Write([]byte(Algorithm + "\n"))
-	for _, v := range villages {
+	// Written through a buffer: a million small writes to the digest cost
+	// more than the hashing.
+	w := bufio.NewWriterSize(d, 64<<10)
+	w.WriteString(Algorithm + "\n")
+	for i := range villages {
+		v := &villages[i]
 		poor := byte('0')
 		if v.Poor {
 			poor = '1'
 		}
-		d.Write(v.ID[:])
-		d.Write(v.TownID[:])
-		d.Write([]byte{poor, '\n'})
+		w.Write(v.ID[:])
+		w.Write(v.TownID[:])
+		w.WriteByte(poor)
+		w.WriteByte('\n')
 	}
-	for _, h := range households {
-		d.Write(h.ID[:])
-		d.Write(h.VillageID[:])
-		d.Write([]byte(h.Status + "\n"))
+	for _, at := range order {
+		h := &pop.Households[at]
+		w.Write(h.ID[:])
+		w.Write(h.VillageID[:])
+		w.WriteString(h.Status)
+		w.WriteByte('\n')
 	}
+	w.Flush()
 	return hex.EncodeToString(d.Sum(nil))
+}
+
+// householdsByID returns where each candidate household is in hs, in id
+// order. Ids are spread by their first two bytes into buckets, each sorted
+// on its own: ids are random, so a province's million households make
+// buckets of about fifteen, and sorting pointer-free keys spares the write
+// barriers that moving households (and their status strings) would cost.
+func householdsByID(hs []Household, exclude map[uuid.UUID]bool) []int {
+	type idKey struct {
+		hi, lo uint64
+		at     int
+	}
+	bucket := func(k idKey) int { return int(k.hi >> 48) }
+	keys := make([]idKey, 0, len(hs))
+	var starts [1<<16 + 1]int
+	for i := range hs {
+		if id := hs[i].ID; len(exclude) == 0 || !exclude[id] {
+			k := idKey{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), i}
+			keys = append(keys, k)
+			starts[bucket(k)+1]++
+		}
+	}
+	for b := 1; b < len(starts); b++ {
+		starts[b] += starts[b-1]
+	}
+	sorted := make([]idKey, len(keys))
+	next := starts
+	for _, k := range keys {
+		sorted[next[bucket(k)]] = k
+		next[bucket(k)]++
+	}
+	out := make([]int, len(sorted))
+	for b := 0; b < 1<<16; b++ {
+		part := sorted[starts[b]:starts[b+1]]
+		slices.SortFunc(part, func(x, y idKey) int {
+			if c := cmp.Compare(x.hi, y.hi); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.lo, y.lo)
+		})
+		for i, k := range part {
+			out[starts[b]+i] = k.at
+		}
+	}
+	return out
 }
 
 func sortedIDs[V any](m map[uuid.UUID]V) []uuid.UUID {
@@ -239,7 +381,7 @@ func sortedIDs[V any](m map[uuid.UUID]V) []uuid.UUID {
 	for id := range m {
 		ids = append(ids, id)
 	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(ids, compareIDs)
 	return ids
 }
 

@@ -354,8 +354,16 @@ func (c *Client) Pairings() []wire.Pairing {
 	return shownRecords[wire.Pairing](c, wire.EntityPairing, nil)
 }
 
-// Visits lists the visits on the phone (the cadre's, from every device,
-// plus those not yet sent), deleted ones left out.
+// Tasks lists an inspector's inspection tasks on the phone, by id: the
+// households their campaigns in progress drew for them. A task leaves
+// the phone when its campaign ends (the pull brings its tombstone, and
+// its household's unless another task keeps it).
+func (c *Client) Tasks() []wire.Task { return shownRecords[wire.Task](c, wire.EntityTask, nil) }
+
+// Visits lists the visits on the phone (the user's own, from every device,
+// plus those not yet sent; for an inspector also those the cadres recorded
+// at the households of their tasks in the last 12 months), deleted ones
+// left out.
 func (c *Client) Visits() []wire.Visit { return shownRecords[wire.Visit](c, wire.EntityVisit, nil) }
 
 // Visit returns one visit on the phone.

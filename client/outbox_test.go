@@ -682,3 +682,35 @@ func TestInternalErrorIsSentAgain(t *testing.T) {
 		t.Fatalf("visit a %+v", v)
 	}
 }
+
+// TestInspectorPhoneKeepsTasks: an inspector's phone keeps the tasks the
+// pull brings, across a restart, lists them, and drops one when its
+// tombstone comes (the campaign ended).
+func TestInspectorPhoneKeepsTasks(t *testing.T) {
+	h := newHarness(t)
+	c, hid := h.ready()
+	task := wire.Task{ID: uuid.New(), CampaignID: uuid.New(), CampaignName: "城关镇第四季度督查", Mode: "announced",
+		PeriodFrom: domain.Date{Year: 2024, Month: 5, Day: 1}, PeriodTo: domain.Date{Year: 2024, Month: 6, Day: 30},
+		HouseholdID: hid, VillageID: uuid.New(), VillageName: "东风村", TownID: uuid.New(), Stratum: "poor"}
+	h.fs.mu.Lock()
+	h.fs.log = append(h.fs.log, wire.PulledChange{Entity: wire.EntityTask, Op: wire.OpUpsert, ID: task.ID, HouseholdID: &hid, Version: 1,
+		Data: mustJSON(task)})
+	h.fs.mu.Unlock()
+	if _, err := c.Pull(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c = h.open()
+	if got := c.Tasks(); len(got) != 1 || got[0] != task {
+		t.Fatalf("tasks after a restart: %+v, want %+v", got, task)
+	}
+	h.fs.mu.Lock()
+	h.fs.log = append(h.fs.log, wire.PulledChange{Entity: wire.EntityTask, Op: wire.OpDelete, ID: task.ID, HouseholdID: &hid, Version: 2})
+	h.fs.mu.Unlock()
+	if _, err := c.Pull(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Tasks(); len(got) != 0 {
+		t.Fatalf("tasks after the tombstone: %+v", got)
+	}
+}

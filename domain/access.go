@@ -45,7 +45,11 @@ type HouseholdScope struct {
 	RegionPath string     // subtree prefix the household must lie in
 	CadreID    *uuid.UUID // when set, only households this cadre is paired with now, or in a duty region
 	Duties     []Duty     // with CadreID: a household in the region of a duty in force that day is in scope too
-	Nothing    bool       // the caller sees no household (an inspector with no task)
+	// InspectorID, when set, is the whole rule: only the households of
+	// this inspector's active inspection tasks, wherever they lie (a
+	// cross-inspection sends a town's inspector to another town).
+	InspectorID *uuid.UUID
+	Nothing     bool // the caller sees no household
 }
 
 // DutyRegions returns the regions of the duties in force on day, sorted
@@ -68,8 +72,11 @@ func (s HouseholdScope) DutyRegions(day Date) []uuid.UUID {
 //     region of a duty in force (a town head's town, a resident's
 //     village: DESIGN §6 has them visit households nobody paired them
 //     with), within their subtree;
-//   - inspector: only the households of their active inspection tasks, which
-//     the inspections feature grants; until then none.
+//   - inspector: only the households of their active inspection tasks
+//     (written by a campaign's draw, deactivated when it ends), so they
+//     leave the inspector's phone with the campaign. The task is the
+//     grant, not the inspector's own region: a cross-inspection sends
+//     them to another town.
 func (p Principal) HouseholdScope() HouseholdScope {
 	switch p.Role {
 	case RoleAdmin, RoleSupervisor:
@@ -77,6 +84,9 @@ func (p Principal) HouseholdScope() HouseholdScope {
 	case RoleCadre:
 		id := p.UserID
 		return HouseholdScope{RegionPath: p.RegionPath, CadreID: &id, Duties: p.Duties}
+	case RoleInspector:
+		id := p.UserID
+		return HouseholdScope{InspectorID: &id}
 	default:
 		return HouseholdScope{Nothing: true}
 	}

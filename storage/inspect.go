@@ -287,7 +287,7 @@ func (s *Store) SampledBy(ctx context.Context, regionPath string, before time.Ti
 }
 
 // SaveDraw stores a campaign's draw: the campaign's new state, its sample
-// in draw order, and the inspectors' tasks.
+// in draw order, and the inspectors' tasks with their feed rows.
 func (s *Store) SaveDraw(ctx context.Context, c inspect.Campaign, smp sampling.Sample, tasks []inspect.Task, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "inspection", func(tx *gorm.DB) error {
 		row := toCampaignRow(c)
@@ -337,6 +337,11 @@ func (s *Store) SaveDraw(ctx context.Context, c inspect.Campaign, smp sampling.S
 		if err := insertBatches(tx, trows, s.importBatch(), none); err != nil {
 			return err
 		}
+		// Each task reaches its inspector's phone through the feed, and
+		// brings its household with it.
+		if err := s.appendTaskChanges(tx, trows, "upsert"); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, audit)
 	})
 }
@@ -363,7 +368,7 @@ func (s *Store) Sample(ctx context.Context, campaignID uuid.UUID) (inspect.Sampl
 	return out, nil
 }
 
-// EndCampaign closes a campaign and its tasks.
+// EndCampaign closes a campaign and its tasks, with their feed rows.
 func (s *Store) EndCampaign(ctx context.Context, c inspect.Campaign, at time.Time, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "inspection", func(tx *gorm.DB) error {
 		res := tx.Model(&campaignRow{}).Where("id = ? AND version = ?", c.ID, c.Version-1).
@@ -374,7 +379,16 @@ func (s *Store) EndCampaign(ctx context.Context, c inspect.Campaign, at time.Tim
 		if res.RowsAffected != 1 {
 			return domain.Stale("inspection", "督查")
 		}
+		var ending []taskRow
+		if err := tx.Where("campaign_id = ? AND active", c.ID).Find(&ending).Error; err != nil {
+			return err
+		}
 		if err := tx.Model(&taskRow{}).Where("campaign_id = ? AND active", c.ID).Update("active", false).Error; err != nil {
+			return err
+		}
+		// The tasks leave the inspectors' phones through the feed, and
+		// take with them the households no other task keeps there.
+		if err := s.appendTaskChanges(tx, ending, "delete"); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, audit)

@@ -15,7 +15,13 @@ import (
 
 // scopeHouseholds restricts q (over households) to what scope allows.
 func scopeHouseholds(q *gorm.DB, scope domain.HouseholdScope, today domain.Date) *gorm.DB {
-	if scope.Nothing || scope.RegionPath == "" {
+	if scope.Nothing {
+		return q.Where("1 = 0")
+	}
+	if scope.InspectorID != nil {
+		return q.Where(onActiveTask("households"), *scope.InspectorID)
+	}
+	if scope.RegionPath == "" {
 		return q.Where("1 = 0")
 	}
 	q = q.Where(like("households.region_path"), likePrefix(scope.RegionPath))
@@ -40,6 +46,20 @@ func pairedOrDuty(t string, scope domain.HouseholdScope, today domain.Date) (str
 	}
 	return "(" + cond + ")", args
 }
+
+// onActiveTask is the condition that household alias t is on one of an
+// inspector's active inspection tasks (argument: the inspector). The
+// partial index inspection_tasks_inspector holds exactly the active ones.
+func onActiveTask(t string) string {
+	return "EXISTS (SELECT 1 FROM inspection_tasks it WHERE it.inspector_id = ? AND it.active AND it.household_id = " + t + ".id AND it.county_id = " +
+		t + ".county_id)"
+}
+
+// inspectedHouseholds is a derived table (alias it) of the households on an
+// inspector's active tasks, each once however many campaigns drew it
+// (argument: the inspector): a walk starts from it as a cadre's starts
+// from their pairings.
+const inspectedHouseholds = "(SELECT DISTINCT county_id, household_id FROM inspection_tasks WHERE inspector_id = ? AND active) it"
 
 // pairingsOf selects the pairings of household alias t (as p).
 func pairingsOf(t string) string {

@@ -131,10 +131,15 @@ func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change
 	own := "1 = 0"
 	var args []any
 	if f.CadreID != nil {
-		own = "(changes.entity IN ('visit', 'pairing') AND changes.cadre_id = ?)"
+		// Only inspectors have task rows: those of their own tasks.
+		own = "(changes.entity IN ('visit', 'pairing', 'task') AND changes.cadre_id = ?)"
 		args = append(args, *f.CadreID)
 	}
-	q = q.Where("((changes.entity IN ('household', 'member', 'pairing') AND changes.household_id IN (?)) OR "+own+")", append([]any{inScope}, args...)...)
+	scoped := "'household', 'member', 'pairing'"
+	if f.HouseholdVisits {
+		scoped += ", 'visit'"
+	}
+	q = q.Where("((changes.entity IN ("+scoped+") AND changes.household_id IN (?)) OR "+own+")", append([]any{inScope}, args...)...)
 	var rows []changeRow
 	if err := q.Order("seq").Limit(f.Limit).Find(&rows).Error; err != nil {
 		return nil, translate(err, "change feed")

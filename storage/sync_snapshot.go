@@ -32,11 +32,12 @@ func (r *pairingRow) fields() []any {
 }
 
 // snapshotScope is the SQL that walks a scope's households in id order:
-// from (with h the household), where (and its arguments), and key, the
-// household id column the walk is ordered by. A cadre's walk runs down
-// their pairings (index pairings_cadre is ordered by household), so a page
-// stops reading once it is full; a region's walk sorts the region's
-// households. day is the day pairings are judged open on.
+// from (with h the household), where, their arguments (from's first), and
+// key, the household id column the walk is ordered by. A cadre's walk runs
+// down their pairings (index pairings_cadre is ordered by household), so a
+// page stops reading once it is full; an inspector's down their active
+// tasks; a region's walk sorts the region's households. day is the day
+// pairings are judged open on.
 type snapshotScope struct {
 	from, where, key string
 	args             []any
@@ -78,7 +79,15 @@ func (w snapshotScope) childrenAfter(q string, args []any, after sync.ChildKey, 
 
 func scopeWalk(scope domain.HouseholdScope, today domain.Date) snapshotScope {
 	d := toSQLDate(today)
-	if scope.Nothing || scope.RegionPath == "" {
+	if scope.Nothing {
+		return snapshotScope{from: "households h", where: "1 = 0", key: "h.id", day: d}
+	}
+	if scope.InspectorID != nil {
+		// An inspector's walk runs down their active tasks.
+		return snapshotScope{from: inspectedHouseholds + " JOIN households h ON h.county_id = it.county_id AND h.id = it.household_id",
+			where: "1 = 1", key: "it.household_id", args: []any{*scope.InspectorID}, day: d}
+	}
+	if scope.RegionPath == "" {
 		return snapshotScope{from: "households h", where: "1 = 0", key: "h.id", day: d}
 	}
 	if scope.CadreID != nil && len(scope.DutyRegions(today)) > 0 {

@@ -24,6 +24,13 @@ import (
 // members and pairings were walked by household (no H) simply restarts its
 // phase.
 //
+// An inspector's walk has two more phases after their own visits: their
+// active tasks (by household, then campaign, kept in H and After), and
+// the visits others recorded at those households in the last 12 months
+// (by id). They were added after cursors were given out, so they are
+// numbered after the feed and nextPhase puts them in their place: a
+// cursor from before them keeps its meaning.
+//
 // D is the set of duty regions (DESIGN §6: a town head's town) the phone's
 // data covers. When the caller's duties in force differ from D — a duty
 // began or ended, by an edit or by the calendar — the regions that changed
@@ -32,7 +39,7 @@ import (
 type cursor struct {
 	V     int         `json:"v"`
 	Phase int         `json:"p"`
-	H     uuid.UUID   `json:"h,omitzero"` // household of After, in the members and pairings phases
+	H     uuid.UUID   `json:"h,omitzero"` // household of After, in the members, pairings and tasks phases
 	After uuid.UUID   `json:"a,omitzero"`
 	W     int64       `json:"w"`
 	D     []uuid.UUID `json:"d,omitempty"`
@@ -46,7 +53,22 @@ const (
 	phasePairings
 	phaseVisits
 	phaseFeed
+	phaseTasks
+	phaseScopeVisits
 )
+
+// nextPhase is the phase the walk goes on with after p.
+func nextPhase(p int) int {
+	switch p {
+	case phaseVisits:
+		return phaseTasks
+	case phaseTasks:
+		return phaseScopeVisits
+	case phaseScopeVisits:
+		return phaseFeed
+	}
+	return p + 1
+}
 
 func (c cursor) encode() string {
 	b, _ := json.Marshal(c)
@@ -61,7 +83,7 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, bad
 	}
 	var c cursor
-	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phaseFeed || c.W < 0 {
+	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phaseScopeVisits || c.W < 0 {
 		return cursor{}, bad
 	}
 	return c, nil
@@ -142,7 +164,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 			return c.encode(), true, nil
 		}
 	}
-	for c.Phase < phaseFeed && left > 0 {
+	for c.Phase != phaseFeed && left > 0 {
 		n, last, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return "", false, err
@@ -152,7 +174,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 			c.H, c.After = last.HouseholdID, last.ID
 			return c.encode(), true, nil
 		}
-		c.Phase, c.H, c.After = c.Phase+1, uuid.Nil, uuid.Nil
+		c.Phase, c.H, c.After = nextPhase(c.Phase), uuid.Nil, uuid.Nil
 	}
 	if left == 0 {
 		return c.encode(), true, nil
@@ -162,7 +184,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 		return "", false, err
 	}
 	f := ChangeFilter{After: c.W, UpTo: w, Limit: left,
-		Scope: pl.scope, Today: pl.today}
+		Scope: pl.scope, Today: pl.today, HouseholdVisits: pl.inspector()}
 	id := pl.p.UserID
 	f.CadreID = &id
 	changes, err := s.store.Changes(ctx, f)
@@ -194,9 +216,10 @@ type Page interface {
 }
 
 // Snapshot hands a fresh phone its whole scope in one piece — households,
-// members, open pairings and the caller's own visits, each read whole and
-// in no particular order — followed by up to limit changes of the feed
-// after the watermark taken before the reads. It returns the cursor after
+// members, open pairings and the caller's own visits (an inspector's tasks
+// and the visits of the last 12 months at their households too), each
+// read whole and in no particular order — followed by up to limit changes
+// of the feed after the watermark taken before the reads. It returns the cursor after
 // them and whether more of the feed is waiting. The snapshot and the feed
 // are read at once (the feed repeats whatever changed meanwhile, and the
 // phone keeps the higher version). A snapshot cut short is simply asked
@@ -252,15 +275,17 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 		return s.store.WholeScope(gctx, pl.scope, pl.today, ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
 	})
 	g.Go(func() error {
-		for after := uuid.Nil; ; {
-			n, last, err := pl.snapshot(gctx, phaseVisits, ChildKey{ID: after}, snapshotVisitPage)
-			if err != nil {
-				return err
+		for _, phase := range []int{phaseVisits, phaseTasks, phaseScopeVisits} {
+			for after := (ChildKey{}); ; {
+				n, last, err := pl.snapshot(gctx, phase, after, snapshotVisitPage)
+				if err != nil {
+					return err
+				}
+				if n < snapshotVisitPage {
+					break
+				}
+				after = last
 			}
-			if n < snapshotVisitPage {
-				break
-			}
-			after = last.ID
 		}
 		var err error
 		next, more, err = pl.pull(gctx, cursor{V: 1, Phase: phaseFeed, W: w, D: pl.scope.DutyRegions(pl.today)}, limit)
@@ -280,8 +305,8 @@ func snapshotTooLarge(max int) error {
 		MessageZH: fmt.Sprintf("同步范围超过%d户，请改用分页同步", max)})
 }
 
-// snapshotVisitPage is how many of the caller's own visits a snapshot
-// reads a query.
+// snapshotVisitPage is how many of the caller's own visits (or tasks, or
+// visits of an inspector's households) a snapshot reads a query.
 const snapshotVisitPage = 500
 
 // puller reads the caller's records for a pull or a snapshot, handing
@@ -297,6 +322,15 @@ type puller struct {
 	today domain.Date
 	emit  func(wire.PulledChange) error
 }
+
+// inspector reports whether the caller's scope is their inspection tasks.
+func (pl puller) inspector() bool { return pl.scope.InspectorID != nil }
+
+// visitWindow is how far back the visits of an inspector's households
+// reach their phone: what the cadres recorded in the last 12 months is
+// what an inspection checks, and it bounds the phone's share of a
+// household's history.
+func (pl puller) visitWindow() time.Time { return pl.today.Start().AddDate(-1, 0, 0) }
 
 func (pl puller) upsert(entity string, id uuid.UUID, household *uuid.UUID, version int64, v any) error {
 	if a, ok := v.(wire.JSONAppender); ok {
@@ -337,9 +371,15 @@ func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit 
 			last, n = ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}, n+1
 			return pl.pairing(pr)
 		})
-	case phaseVisits:
+	case phaseVisits, phaseScopeVisits:
 		var vs []domain.Visit
-		if vs, err = st.VisitsAfter(ctx, pl.p.UserID, after.ID, limit); err != nil {
+		switch {
+		case phase == phaseVisits:
+			vs, err = st.VisitsAfter(ctx, pl.p.UserID, after.ID, limit)
+		case pl.inspector():
+			vs, err = st.ScopeVisitsAfter(ctx, *pl.scope.InspectorID, pl.visitWindow(), after.ID, limit)
+		}
+		if err != nil {
 			break
 		}
 		for _, v := range vs {
@@ -348,6 +388,14 @@ func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit 
 			}
 			last, n = ChildKey{ID: v.ID}, n+1
 		}
+	case phaseTasks:
+		if !pl.inspector() {
+			break
+		}
+		err = st.TasksAfter(ctx, *pl.scope.InspectorID, after, limit, func(t Task) error {
+			last, n = ChildKey{HouseholdID: t.HouseholdID, ID: t.CampaignID}, n+1
+			return pl.task(t)
+		})
 	}
 	return n, last, err
 }
@@ -379,6 +427,30 @@ func (pl puller) visit(v domain.Visit) error {
 		return pl.tombstone(wire.EntityVisit, v.ID, &hid, v.Version)
 	}
 	return pl.upsert(wire.EntityVisit, v.ID, &hid, v.Version, wire.FromVisit(v))
+}
+
+// othersVisit sends a visit someone else recorded at a household an
+// inspector inspects: as it is while it lies in the window, as a tombstone
+// once it does not (it was moved back in time, and the phone keeps only
+// the window).
+func (pl puller) othersVisit(v domain.Visit) error {
+	if v.StartedAt.Before(pl.visitWindow()) {
+		hid := v.HouseholdID
+		return pl.tombstone(wire.EntityVisit, v.ID, &hid, v.Version)
+	}
+	return pl.visit(v)
+}
+
+// task sends an inspector's task: as it is while active, as a tombstone
+// (version 2) once its campaign ended.
+func (pl puller) task(t Task) error {
+	hid := t.HouseholdID
+	if !t.Active {
+		return pl.tombstone(wire.EntityTask, t.ID, &hid, 2)
+	}
+	wt := wire.Task{ID: t.ID, CampaignID: t.CampaignID, CampaignName: t.CampaignName, Mode: t.Mode, PeriodFrom: t.PeriodFrom, PeriodTo: t.PeriodTo,
+		HouseholdID: t.HouseholdID, VillageID: t.VillageID, VillageName: t.VillageName, TownID: t.TownID, Stratum: t.Stratum, Done: t.Done}
+	return pl.upsert(wire.EntityTask, t.ID, &hid, 1, wt)
 }
 
 // changedRegions is the regions whose households must be walked again:
@@ -487,16 +559,21 @@ type currentState struct {
 	members    map[uuid.UUID]domain.Member
 	households map[uuid.UUID]domain.Household // only those in the caller's scope
 	pairings   map[uuid.UUID]domain.Pairing
-	// For the caller's own pairings: the households that left their
-	// scope, and the members of every such pairing's household (the
-	// household arrives whole, or as tombstones).
+	tasks      map[uuid.UUID]Task // the inspector's own tasks named by the page
+	// For the caller's own pairings and tasks: the households that left
+	// their scope, and the members of every such household (the household
+	// arrives whole, or as tombstones).
 	gone      map[uuid.UUID]domain.Household
 	membersOf map[uuid.UUID][]domain.Member
+	// For an inspector's tasks: what else a household brings to the phone
+	// (its open pairings, the visits of the window) or takes away from it.
+	pairingsOf map[uuid.UUID][]domain.Pairing
+	visitsOf   map[uuid.UUID][]domain.Visit
 }
 
 func (pl puller) current(ctx context.Context, changes []Change) (currentState, error) {
 	var now currentState
-	var visits, members, households, pairings []uuid.UUID
+	var visits, members, households, pairings, tasked []uuid.UUID
 	for _, ch := range changes {
 		switch {
 		case ch.Entity == wire.EntityVisit:
@@ -507,6 +584,8 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 			households = append(households, ch.EntityID)
 		case ch.Entity == wire.EntityPairing:
 			pairings = append(pairings, ch.EntityID)
+		case ch.Entity == wire.EntityTask && ch.HouseholdID != nil && pl.inspector():
+			tasked = append(tasked, *ch.HouseholdID)
 		}
 	}
 	st := pl.svc.store
@@ -520,26 +599,38 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	if now.pairings, err = st.PairingsByID(ctx, pairings); err != nil {
 		return now, err
 	}
+	now.tasks = map[uuid.UUID]Task{}
+	if len(tasked) > 0 {
+		if now.tasks, err = st.TasksOf(ctx, *pl.scope.InspectorID, tasked); err != nil {
+			return now, err
+		}
+	}
 	for _, m := range now.members {
 		households = append(households, m.HouseholdID)
 	}
 	for _, p := range now.pairings {
 		households = append(households, p.HouseholdID)
 	}
+	households = append(households, tasked...)
 	if now.households, err = st.HouseholdsInScope(ctx, pl.scope, pl.today, households); err != nil {
 		return now, err
 	}
-	var whole []domain.Household
+	var whole, inspected []domain.Household
 	var gone []uuid.UUID
-	for _, p := range now.pairings {
-		if p.CadreID != pl.p.UserID {
-			continue
-		}
-		if h, ok := now.households[p.HouseholdID]; ok {
+	rescoped := func(household uuid.UUID) {
+		if h, ok := now.households[household]; ok {
 			whole = append(whole, h)
 		} else {
-			gone = append(gone, p.HouseholdID)
+			gone = append(gone, household)
 		}
+	}
+	for _, p := range now.pairings {
+		if p.CadreID == pl.p.UserID {
+			rescoped(p.HouseholdID)
+		}
+	}
+	for _, t := range now.tasks {
+		rescoped(t.HouseholdID)
 	}
 	if now.gone, err = st.HouseholdsByID(ctx, gone); err != nil {
 		return now, err
@@ -547,7 +638,23 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	for _, h := range now.gone {
 		whole = append(whole, h)
 	}
-	now.membersOf, err = st.MembersOf(ctx, whole)
+	if now.membersOf, err = st.MembersOf(ctx, whole); err != nil {
+		return now, err
+	}
+	if len(now.tasks) == 0 {
+		return now, nil
+	}
+	for _, t := range now.tasks {
+		if h, ok := now.households[t.HouseholdID]; ok {
+			inspected = append(inspected, h)
+		} else if h, ok := now.gone[t.HouseholdID]; ok {
+			inspected = append(inspected, h)
+		}
+	}
+	if now.pairingsOf, err = st.OpenPairingsOf(ctx, inspected, pl.today); err != nil {
+		return now, err
+	}
+	now.visitsOf, err = st.VisitsSince(ctx, inspected, pl.visitWindow())
 	return now, err
 }
 
@@ -555,8 +662,16 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 func (pl puller) feed(ch Change, now currentState) error {
 	switch ch.Entity {
 	case wire.EntityVisit:
-		if v, ok := now.visits[ch.EntityID]; ok {
+		v, ok := now.visits[ch.EntityID]
+		switch {
+		case !ok:
+			return nil
+		case v.CadreID == pl.p.UserID:
 			return pl.visit(v)
+		case pl.inspector():
+			// Another's visit at a household the inspector inspects (the
+			// feed selected it by scope).
+			return pl.othersVisit(v)
 		}
 		return nil
 	case wire.EntityHousehold:
@@ -575,6 +690,8 @@ func (pl puller) feed(ch Change, now currentState) error {
 		return nil
 	case wire.EntityPairing:
 		return pl.pairingChange(ch, now)
+	case wire.EntityTask:
+		return pl.taskChange(ch, now)
 	}
 	return nil
 }
@@ -607,6 +724,74 @@ func (pl puller) pairingChange(ch Change, now currentState) error {
 		return pl.drop(full, now.membersOf[full.ID])
 	}
 	return nil
+}
+
+// taskChange is where an inspector's scope grows and shrinks, as
+// pairingChange is for a cadre: the task as it is now (a tombstone once
+// its campaign ended), then its household whole if a task keeps it in
+// scope, or as tombstones if none does. Judged on the state now, not on
+// the row's op, so a draw and an end read on one page leave the phone
+// as it should be.
+func (pl puller) taskChange(ch Change, now currentState) error {
+	t, ok := now.tasks[ch.EntityID]
+	if !ok {
+		return nil
+	}
+	if err := pl.task(t); err != nil {
+		return err
+	}
+	if h, ok := now.households[t.HouseholdID]; ok {
+		return pl.inspected(h, now)
+	}
+	if h, ok := now.gone[t.HouseholdID]; ok {
+		return pl.uninspected(h, now)
+	}
+	return nil
+}
+
+// inspected emits a household on an inspector's tasks whole: its file,
+// members and open pairings, and the visits others recorded there in the
+// window (the inspector's own come through the feed anyway).
+func (pl puller) inspected(h domain.Household, now currentState) error {
+	if err := pl.whole(h, now.membersOf[h.ID]); err != nil {
+		return err
+	}
+	for _, pr := range now.pairingsOf[h.ID] {
+		if err := pl.pairing(pr); err != nil {
+			return err
+		}
+	}
+	for _, v := range now.visitsOf[h.ID] {
+		if v.CadreID == pl.p.UserID {
+			continue
+		}
+		if err := pl.othersVisit(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uninspected emits the tombstones of a household no task keeps on an
+// inspector's phone: the visits others recorded there in the window, its
+// open pairings, its members and itself. The inspector's own visits stay:
+// they are theirs, and stay in their feed.
+func (pl puller) uninspected(h domain.Household, now currentState) error {
+	hid := h.ID
+	for _, v := range now.visitsOf[h.ID] {
+		if v.CadreID == pl.p.UserID {
+			continue
+		}
+		if err := pl.tombstone(wire.EntityVisit, v.ID, &hid, v.Version); err != nil {
+			return err
+		}
+	}
+	for _, pr := range now.pairingsOf[h.ID] {
+		if err := pl.tombstone(wire.EntityPairing, pr.ID, &hid, 2); err != nil {
+			return err
+		}
+	}
+	return pl.drop(h, now.membersOf[h.ID])
 }
 
 // announceWindow is how many past days AnnounceScopeDates covers, so a

@@ -105,6 +105,11 @@ func (r recordTx) visitDetails(fields map[string]json.RawMessage) (domain.VisitD
 	if err := fe.Err(); err != nil {
 		return d, rejectAll("", err)
 	}
+	// An inspector comes to check, not to help: their visits are
+	// inspections, and must never pass for a cadre's help visit.
+	if r.p.Role == domain.RoleInspector && d.Kind != domain.KindInspection {
+		return d, reject(prefix+"/kind", "not_allowed", "inspectors record inspection visits only (kind inspection)", "督查人员只能记录督查核查走访")
+	}
 	return d, nil
 }
 
@@ -366,7 +371,12 @@ var (
 )
 
 // checkEditable refuses fields outside the editable set, naming them.
+// Inspectors edit nothing of the register: they check what the cadres
+// recorded, and every field they could send is refused.
 func (r recordTx) checkEditable(editable map[string]bool, known map[string]bool) error {
+	if r.p.Role == domain.RoleInspector {
+		editable = nil
+	}
 	if len(r.ch.Data) == 0 {
 		return reject(r.ptr+"/data", "required", "data holds the changed fields", "缺少修改内容data")
 	}
@@ -378,6 +388,9 @@ func (r recordTx) checkEditable(editable map[string]bool, known map[string]bool)
 	for _, f := range fields {
 		switch {
 		case editable[f]:
+		case known[f] && r.p.Role == domain.RoleInspector:
+			return reject(r.ptr+"/data/"+f, "server_authority", "inspectors do not change households or members; "+f+" is the cadres' and the register's",
+				"督查人员不能修改农户和家庭成员信息")
 		case known[f]:
 			return reject(r.ptr+"/data/"+f, "server_authority", f+" is changed only by supervisors through the register",
 				"该字段只能由扶贫办在系统中修改")

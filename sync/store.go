@@ -36,6 +36,11 @@ type Store interface {
 	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
 	// WholeScope is the snapshot in one piece, in no order.
 	WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks ScopeSinks) error
+	// An inspector's part of the walk: their active tasks by (household,
+	// campaign as the ID), and the visits others recorded since since to
+	// those tasks' households, by id, deleted ones left out.
+	TasksAfter(ctx context.Context, inspectorID uuid.UUID, after ChildKey, limit int, each func(Task) error) error
+	ScopeVisitsAfter(ctx context.Context, inspectorID uuid.UUID, since time.Time, after uuid.UUID, limit int) ([]domain.Visit, error)
 
 	// What the records behind a page of feed rows are now, a few queries a
 	// page. The ...ByID lookups ignore scope: the feed judges it.
@@ -45,6 +50,12 @@ type Store interface {
 	HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
 	HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
 	MembersOf(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.Member, error)
+	// An inspector's tasks on the households, active or not, by id; and
+	// what a household brings to an inspector's phone, by household: its
+	// pairings open on day, and its visits since since (deleted included).
+	TasksOf(ctx context.Context, inspectorID uuid.UUID, households []uuid.UUID) (map[uuid.UUID]Task, error)
+	OpenPairingsOf(ctx context.Context, households []domain.Household, day domain.Date) (map[uuid.UUID][]domain.Pairing, error)
+	VisitsSince(ctx context.Context, households []domain.Household, since time.Time) (map[uuid.UUID][]domain.Visit, error)
 	HouseholdsInRegions(ctx context.Context, within string, regions []uuid.UUID, after uuid.UUID, limit int) ([]domain.Household, error)
 
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
@@ -119,10 +130,31 @@ type ChangeFilter struct {
 	After, UpTo int64
 	Limit       int
 	// Rows of households in Scope on Today, and the caller's own rows
-	// (visits, pairings) when CadreID is set.
+	// (visits, pairings, an inspector's tasks) when CadreID is set.
 	Scope   domain.HouseholdScope
 	Today   domain.Date
 	CadreID *uuid.UUID
+	// HouseholdVisits adds the visit rows of households in Scope, whoever
+	// recorded them: an inspector sees what the cadres recorded at the
+	// households they inspect.
+	HouseholdVisits bool
+}
+
+// Task is an inspector's task as their phone holds it: a household drawn
+// by a campaign, with what the inspector needs to know of the campaign
+// and the draw while offline.
+type Task struct {
+	ID                    uuid.UUID // the same for the same campaign, household and inspector
+	CampaignID            uuid.UUID
+	CampaignName          string
+	Mode                  string
+	PeriodFrom, PeriodTo  domain.Date
+	HouseholdID, CountyID uuid.UUID
+	InspectorID           uuid.UUID
+	VillageID, TownID     uuid.UUID
+	VillageName, Stratum  string
+	Active                bool // false once the campaign ended
+	Done                  bool // the household's inspection was recorded
 }
 
 // ChildKey is where a members or pairings phase of the snapshot walk

@@ -21,7 +21,8 @@ type VisitQuery struct {
 }
 
 // Visits lists visits the caller may read: a cadre their own; supervisors
-// and admins those to households in their subtree.
+// and admins those to households in their subtree; an inspector those to
+// the households of their active tasks.
 func (s *Service) Visits(ctx context.Context, p domain.Principal, q VisitQuery) ([]domain.Visit, int64, error) {
 	f := domain.VisitFilter{Scope: p.HouseholdScope(), Today: domain.DateOf(s.now()), HouseholdID: q.HouseholdID, CadreID: q.CadreID,
 		IncludeDeleted: q.IncludeDeleted, Query: q.Query, Limit: q.Limit, Offset: q.Offset}
@@ -42,6 +43,12 @@ func (s *Service) Visit(ctx context.Context, p domain.Principal, id uuid.UUID) (
 		if v.CadreID != p.UserID {
 			return domain.Visit{}, domain.NotFound("visit")
 		}
+		return v, nil
+	}
+	// An inspector's own visits stay theirs to read once the campaign
+	// ended and the household left their scope, as they stay in their
+	// feed.
+	if v.CadreID == p.UserID {
 		return v, nil
 	}
 	if _, err := s.store.Household(ctx, p.HouseholdScope(), domain.DateOf(s.now()), v.HouseholdID); err != nil {

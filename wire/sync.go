@@ -15,6 +15,7 @@ const (
 	EntityHousehold = "household"
 	EntityMember    = "member"
 	EntityPairing   = "pairing"
+	EntityTask      = "task" // pull only: an inspector's inspection task
 
 	OpCreate = "create"
 	OpUpdate = "update"
@@ -155,6 +156,25 @@ func FromVisit(v domain.Visit) Visit {
 		out.Flags = []Flag{}
 	}
 	return out
+}
+
+// Task is an inspector's inspection task as it reaches their phone (pull
+// only): a household a campaign drew for them, with the campaign and the
+// draw's facts the inspector works from offline. Its id is stable for the
+// campaign, household and inspector.
+type Task struct {
+	ID           uuid.UUID   `json:"id"`
+	CampaignID   uuid.UUID   `json:"campaign_id"`
+	CampaignName string      `json:"campaign_name"`
+	Mode         string      `json:"mode"` // announced, unannounced, cross
+	PeriodFrom   domain.Date `json:"period_from"`
+	PeriodTo     domain.Date `json:"period_to"`
+	HouseholdID  uuid.UUID   `json:"household_id"`
+	VillageID    uuid.UUID   `json:"village_id"`
+	VillageName  string      `json:"village_name"`
+	TownID       uuid.UUID   `json:"town_id"`
+	Stratum      string      `json:"stratum"`
+	Done         bool        `json:"done"` // the household's inspection was recorded
 }
 
 // Conflict is a losing value kept for a supervisor.

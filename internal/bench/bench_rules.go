@@ -69,6 +69,10 @@ type rulesFixture struct {
 	villages   []rulesVillage
 	cadres     []uuid.UUID
 	households []rulesHousehold
+	// registryOnly loads regions, users, households and pairings, and
+	// neither visits nor compliance statuses (bench sample draws from the
+	// registry alone).
+	registryOnly bool
 }
 
 // benchRulesCmd is `fieldvisit bench [flags] rules`.
@@ -555,6 +559,10 @@ func (fx *rulesFixture) load(ctx context.Context, dbURL string, prof compliance.
 		return err
 	}
 
+	if fx.registryOnly {
+		return analyzeAndSize(ctx, conn, out)
+	}
+
 	// Visits.
 	undo, err = withoutIndexes(ctx, conn, "visits")
 	if err != nil {
@@ -638,6 +646,12 @@ func (fx *rulesFixture) load(ctx context.Context, dbURL string, prof compliance.
 		return err
 	}
 
+	return analyzeAndSize(ctx, conn, out)
+}
+
+// analyzeAndSize gives the planner the statistics autovacuum would have
+// on a live database and prints the database's size.
+func analyzeAndSize(ctx context.Context, conn *pgx.Conn, out io.Writer) error {
 	start := time.Now()
 	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
 		return err

@@ -60,6 +60,7 @@ func benchSampleCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "fieldvisit bench sample — PostgreSQL, a province of %d households in %d counties\n\n", *nHouseholds, *nCounties)
 	fx := newRulesFixture(*seed, app.Now(), *nCounties, *nHouseholds, 0)
+	fx.registryOnly = true
 	if err := fx.load(ctx, dbURL, prof, stdout); err != nil {
 		return err
 	}

@@ -61,8 +61,8 @@ type FindingAnswer struct {
 type FindingsInput struct {
 	Answers map[string]FindingAnswer `json:"answers"`
 	VisitID *uuid.UUID               `json:"visit_id"`
-	// Version is the version of the findings being corrected; left out the
-	// first time they are recorded.
+	// Version is the version of the findings being corrected; left out (or
+	// 0) the first time they are recorded.
 	Version *int64 `json:"version"`
 }
 

@@ -2,8 +2,11 @@
 // campaigns over a county or town, their reproducible samples
 // (internal/inspect/sampling), the inspectors' tasks, and who may see
 // them — an unannounced campaign (明察暗访) stays hidden from the inspected
-// towns until it ends. It declares the store it needs (Store) in its own
-// types; storage implements it.
+// towns until it ends; the findings inspectors record on the versioned
+// forms (internal/inspect/forms), the campaign's report with each
+// household's discrepancy score (internal/inspect/discrepancy), and the
+// accountability actions (督办单, 通报, 黄牌警告) that follow. It declares
+// the store it needs (Store) in its own types; storage implements it.
 package inspect
 
 import (

@@ -39,8 +39,8 @@ type FindingInput struct {
 	VillageID   *uuid.UUID
 	Answers     map[string]forms.Answer
 	VisitID     *uuid.UUID
-	// Version is the version of the findings being corrected; nil records
-	// them the first time.
+	// Version is the version of the findings being corrected; nil (or 0)
+	// records them the first time.
 	Version *int64
 }
 
@@ -175,6 +175,9 @@ func (s *Service) RecordFindingsIn(ctx context.Context, tx TxStore, p domain.Pri
 		return Finding{}, false, err
 	}
 	first := existing.ID == uuid.Nil
+	if in.Version != nil && *in.Version == 0 {
+		in.Version = nil // a phone's "never recorded"
+	}
 	switch {
 	case first && in.Version != nil, !first && (in.Version == nil || *in.Version != existing.Version):
 		return Finding{}, false, staleFindings(first)

@@ -291,24 +291,11 @@ func (e *testEnv) pushVisits(t *testing.T, daysAgo ...int) {
 	}
 }
 
-// addRectification writes an item of the rectification ledger as that
-// service would (its rows are the report's to count, not to write).
-func (e *testEnv) addRectification(t *testing.T, campaign uuid.UUID, status string, deadline domain.Date) {
-	t.Helper()
-	now := time.Now().UTC()
-	row := map[string]any{"id": uuid.New(), "county_id": e.county.ID, "kind": "rectification", "campaign_id": campaign,
-		"household_id": e.householdA.Household.ID, "village_id": e.villageA.ID, "region_path": e.villageA.Path, "problem": "住房漏雨",
-		"deadline": deadline.String(), "status": status, "evidence": "{}", "created_by": e.admin.UserID, "created_at": now, "updated_at": now, "version": 1}
-	if err := e.app.DB.Gorm.Table("ledger_items").Create(row).Error; err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestReportFindsPaperVisits: a cadre who recorded six visits in three
 // months to a household that recalls one is scored for it and listed as
 // likely paper visits (纸上帮扶); the report covers the sample, ranks the
-// villages against the targets, counts the campaign's rectifications, and
-// downloads as a 台账 — for whoever may see the campaign.
+// villages against the targets, and downloads as a 台账 — for whoever may
+// see the campaign.
 func TestReportFindsPaperVisits(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
 		e.inspectable(t)
@@ -330,11 +317,6 @@ func TestReportFindsPaperVisits(t *testing.T) {
 		if r.Status != http.StatusCreated {
 			t.Fatalf("record B: %d %s", r.Status, r.Body)
 		}
-		today := domain.DateOf(time.Now())
-		e.addRectification(t, c.ID, "open", today.AddDays(-1))
-		e.addRectification(t, c.ID, "in_progress", today.AddDays(7))
-		e.addRectification(t, c.ID, "closed", today.AddDays(-3))
-		e.addRectification(t, uuid.New(), "open", today.AddDays(-1))
 
 		path := "/api/v1/inspections/" + c.ID.String() + "/report"
 		var rep wire.InspectionReport
@@ -378,8 +360,8 @@ func TestReportFindsPaperVisits(t *testing.T) {
 		if rep.Targets.Awareness != 1 || rep.Targets.Satisfaction != 0.95 {
 			t.Fatalf("targets: %+v", rep.Targets)
 		}
-		if rc := rep.Rectifications; rc.Total != 3 || rc.Open != 1 || rc.InProgress != 1 || rc.Closed != 1 || rc.Overdue != 1 {
-			t.Fatalf("rectifications: %+v", rc)
+		if rep.Rectifications != (wire.RectificationCounts{}) {
+			t.Fatalf("rectifications before any: %+v", rep.Rectifications)
 		}
 
 		r = e.do(t, "GET", path+"?format=xlsx", e.login(t, "admin"), nil)
@@ -411,6 +393,65 @@ func TestReportFindsPaperVisits(t *testing.T) {
 					t.Errorf("%s GET %s: %d, want 404", who, p, r.Status)
 				}
 			}
+		}
+	})
+}
+
+// TestReportCountsTheCampaignsRectifications: the report counts the
+// campaign's items of the rectification ledger by status — the one an
+// inspector registered for a finding among them — and, as days pass, those
+// overdue; items of no campaign are not its.
+func TestReportCountsTheCampaignsRectifications(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		e.inspectable(t)
+		c := e.drawnCampaign(t, "announced", nil)
+		insp, sup, cadre := e.login(t, "inspector"), e.login(t, "supervisor-a"), e.login(t, "cadre-a")
+		hA := e.householdA.Household.ID
+		var f wire.InspectionFinding
+		e.record(t, insp, c.ID, hA, householdAnswers(func(a map[string]any) { a["housing"] = map[string]any{"choice": "problem"} }), nil).json(t, &f)
+		e.rectify(t, insp, map[string]any{"problem": "住房安全未保障：屋顶漏雨", "campaign_id": c.ID, "finding_id": f.ID,
+			"responsible_user_id": e.cadreA.ID, "deadline": e.daysFromToday(10)})
+		ofCampaign := func(deadline int) wire.RectificationDetail {
+			b := e.rectificationBody()
+			b["campaign_id"], b["deadline"] = c.ID, e.daysFromToday(deadline)
+			return e.rectify(t, sup, b)
+		}
+		started, closed := ofCampaign(30), ofCampaign(5)
+		e.rectify(t, sup, e.rectificationBody())
+		move := func(tok string, it *wire.RectificationDetail, body map[string]any) {
+			t.Helper()
+			body["version"] = it.Version
+			r := e.act(t, tok, it.ID, body)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s: %d %s", body["action"], r.Status, r.Body)
+			}
+			r.json(t, it)
+		}
+		move(cadre, &started, map[string]any{"action": "start"})
+		move(cadre, &closed, map[string]any{"action": "start"})
+		visit := e.visitBy(t, cadre, hA, "rectified")
+		move(cadre, &closed, map[string]any{"action": "submit", "note": "屋顶已修缮", "evidence": map[string]any{"visit_ids": []uuid.UUID{visit}}})
+		move(sup, &closed, map[string]any{"action": "approve"})
+		counts := func() wire.RectificationCounts {
+			t.Helper()
+			var rep wire.InspectionReport
+			r := e.do(t, "GET", "/api/v1/inspections/"+c.ID.String()+"/report", e.login(t, "admin"), nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("report: %d %s", r.Status, r.Body)
+			}
+			r.json(t, &rep)
+			return rep.Rectifications
+		}
+		if got, want := counts(), (wire.RectificationCounts{Total: 3, Open: 1, InProgress: 1, Closed: 1}); got != want {
+			t.Fatalf("rectifications: %+v, want %+v", got, want)
+		}
+		// Twenty days on the finding's item is past its deadline; the one in
+		// progress is not yet, and a closed one never is.
+		later := time.Now().AddDate(0, 0, 20)
+		e.app.Now = func() time.Time { return later }
+		e.rebuildAuth(t)
+		if got, want := counts(), (wire.RectificationCounts{Total: 3, Open: 1, InProgress: 1, Closed: 1, Overdue: 1}); got != want {
+			t.Fatalf("rectifications twenty days on: %+v, want %+v", got, want)
 		}
 	})
 }

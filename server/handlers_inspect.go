@@ -24,8 +24,9 @@ func fromInspection(c inspect.Campaign) wire.Inspection {
 }
 
 func fromInspectionPlan(p inspect.Plan) wire.InspectionPlan {
+	aw, sat := p.Targets.Awareness, p.Targets.Satisfaction
 	out := wire.InspectionPlan{KeyPoorVillages: p.KeyPoorVillages, VillagesPerTown: p.VillagesPerTown, ExcludeLastCampaigns: p.ExcludeLastCampaigns,
-		Strata: make([]wire.InspectionStratum, len(p.Strata))}
+		Strata: make([]wire.InspectionStratum, len(p.Strata)), Targets: &wire.InspectionTargets{Awareness: &aw, Satisfaction: &sat}}
 	for i, s := range p.Strata {
 		out.Strata[i] = wire.InspectionStratum{Code: s.Code, Statuses: s.Statuses, Size: s.Size}
 	}
@@ -37,9 +38,15 @@ func toInspectionPlan(p *wire.InspectionPlan) *inspect.Plan {
 		return nil
 	}
 	out := inspect.Plan{Plan: sampling.Plan{KeyPoorVillages: p.KeyPoorVillages, VillagesPerTown: p.VillagesPerTown,
-		Strata: make([]sampling.Stratum, len(p.Strata))}, ExcludeLastCampaigns: p.ExcludeLastCampaigns}
+		Strata: make([]sampling.Stratum, len(p.Strata))}, ExcludeLastCampaigns: p.ExcludeLastCampaigns, Targets: inspect.DefaultTargets()}
 	for i, s := range p.Strata {
 		out.Strata[i] = sampling.Stratum{Code: s.Code, Statuses: s.Statuses, Size: s.Size}
+	}
+	if t := p.Targets; t != nil && t.Awareness != nil {
+		out.Targets.Awareness = *t.Awareness
+	}
+	if t := p.Targets; t != nil && t.Satisfaction != nil {
+		out.Targets.Satisfaction = *t.Satisfaction
 	}
 	return &out
 }

@@ -44,6 +44,14 @@ type planColumn struct {
 	VillagesPerTown      int             `json:"villages_per_town"`
 	Strata               []stratumColumn `json:"strata"`
 	ExcludeLastCampaigns int             `json:"exclude_last_campaigns"`
+	// Targets is absent from plans stored before campaigns had targets:
+	// those read back with the defaults.
+	Targets *targetsColumn `json:"targets,omitempty"`
+}
+
+type targetsColumn struct {
+	Awareness    float64 `json:"awareness"`
+	Satisfaction float64 `json:"satisfaction"`
 }
 
 type stratumColumn struct {
@@ -62,7 +70,7 @@ type shortfallColumn struct {
 
 func toPlanColumn(p inspect.Plan) planColumn {
 	out := planColumn{KeyPoorVillages: p.KeyPoorVillages, VillagesPerTown: p.VillagesPerTown, ExcludeLastCampaigns: p.ExcludeLastCampaigns,
-		Strata: make([]stratumColumn, len(p.Strata))}
+		Strata: make([]stratumColumn, len(p.Strata)), Targets: &targetsColumn{Awareness: p.Targets.Awareness, Satisfaction: p.Targets.Satisfaction}}
 	for i, s := range p.Strata {
 		out.Strata[i] = stratumColumn{Code: s.Code, Statuses: s.Statuses, Size: s.Size}
 	}
@@ -71,9 +79,12 @@ func toPlanColumn(p inspect.Plan) planColumn {
 
 func (c planColumn) plan() inspect.Plan {
 	out := inspect.Plan{Plan: sampling.Plan{KeyPoorVillages: c.KeyPoorVillages, VillagesPerTown: c.VillagesPerTown,
-		Strata: make([]sampling.Stratum, len(c.Strata))}, ExcludeLastCampaigns: c.ExcludeLastCampaigns}
+		Strata: make([]sampling.Stratum, len(c.Strata))}, ExcludeLastCampaigns: c.ExcludeLastCampaigns, Targets: inspect.DefaultTargets()}
 	for i, s := range c.Strata {
 		out.Strata[i] = sampling.Stratum{Code: s.Code, Statuses: s.Statuses, Size: s.Size}
+	}
+	if c.Targets != nil {
+		out.Targets = inspect.Targets{Awareness: c.Targets.Awareness, Satisfaction: c.Targets.Satisfaction}
 	}
 	return out
 }
@@ -362,8 +373,8 @@ func (s *Store) Sample(ctx context.Context, campaignID uuid.UUID) (inspect.Sampl
 		out.Villages[i] = sampling.DrawnVillage{ID: v.VillageID, TownID: v.TownID, Stratum: v.Stratum}
 	}
 	for i, h := range hs {
-		out.Households[i] = inspect.SampledHousehold{HouseholdID: h.HouseholdID, VillageID: h.VillageID, TownID: h.TownID, Stratum: h.Stratum,
-			DoneAt: utcPtr(h.DoneAt)}
+		out.Households[i] = inspect.SampledHousehold{HouseholdID: h.HouseholdID, CountyID: h.CountyID, VillageID: h.VillageID, TownID: h.TownID,
+			Stratum: h.Stratum, DoneAt: utcPtr(h.DoneAt)}
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ type InspectionPlan struct {
 	VillagesPerTown      int                 `json:"villages_per_town"`
 	Strata               []InspectionStratum `json:"strata"`
 	ExcludeLastCampaigns int                 `json:"exclude_last_campaigns"`
+	Targets              *InspectionTargets  `json:"targets,omitempty"`
 }
 
 // InspectionStratum is a group of households drawn apart in every village.

@@ -120,6 +120,11 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 	campaignBody["region_id"] = elsewhere.ID
 	campaign := e.newCampaign(t, e.login(t, "admin"), campaignBody).ID.String()
 	rectification := "/api/v1/rectifications/" + e.rectify(t, e.login(t, "admin"), e.rectificationBody()).ID.String()
+	// A warning to village A's cadre: the managers of village A and above
+	// see it.
+	var warning wire.AccountabilityAction
+	e.do(t, "POST", "/api/v1/accountability", e.login(t, "admin"), map[string]any{"kind": "warning", "target_user_id": e.cadreA.ID,
+		"reason": "走访不实"}).json(t, &warning)
 	js := func(v any) []byte {
 		b, _ := json.Marshal(v)
 		return b
@@ -174,6 +179,14 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		row("POST", "/api/v1/inspections/:id/end", "/api/v1/inspections/"+campaign+"/end", nil),
 		row("GET", "/api/v1/rectifications/:id", rectification, nil),
 		row("POST", "/api/v1/rectifications/:id/actions", rectification+"/actions", map[string]any{"action": "start", "version": 1}),
+		row("PUT", "/api/v1/inspections/:id/households/:household_id/findings", "/api/v1/inspections/"+campaign+"/households/"+hA.ID.String()+"/findings",
+			map[string]any{"answers": householdAnswers(nil)}),
+		row("PUT", "/api/v1/inspections/:id/villages/:village_id/findings", "/api/v1/inspections/"+campaign+"/villages/"+village+"/findings",
+			map[string]any{"answers": villageAnswers()}),
+		row("GET", "/api/v1/inspections/:id/findings", "/api/v1/inspections/"+campaign+"/findings", nil),
+		row("GET", "/api/v1/inspections/:id/report", "/api/v1/inspections/"+campaign+"/report", nil),
+		managers(row("POST", "/api/v1/accountability/:id/follow-up", "/api/v1/accountability/"+warning.ID.String()+"/follow-up",
+			map[string]any{"follow_up": "已整改", "followed_up_on": domain.DateOf(time.Now()).String(), "version": 1})),
 	}
 }
 

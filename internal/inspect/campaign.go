@@ -2,11 +2,15 @@
 // campaigns over a county or town, their reproducible samples
 // (internal/inspect/sampling), the inspectors' tasks, and who may see
 // them — an unannounced campaign (明察暗访) stays hidden from the inspected
-// towns until it ends. It declares the store it needs (Store) in its own
-// types; storage implements it.
+// towns until it ends; the findings inspectors record on the versioned
+// forms (internal/inspect/forms), the campaign's report with each
+// household's discrepancy score (internal/inspect/discrepancy), and the
+// accountability actions (督办单, 通报, 黄牌警告) that follow. It declares
+// the store it needs (Store) in its own types; storage implements it.
 package inspect
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,16 +46,30 @@ var CampaignStatuses = domain.Vocabulary{
 	{Code: StatusPlanned, Label: "待抽样"}, {Code: StatusDrawn, Label: "督查中"}, {Code: StatusEnded, Label: "已结束"},
 }
 
-// Plan is what a campaign draws: the sampling plan, and how many of the
-// region's earlier campaigns' households to leave out.
+// Plan is what a campaign draws: the sampling plan, how many of the
+// region's earlier campaigns' households to leave out, and the targets its
+// report ranks towns and villages against.
 type Plan struct {
 	sampling.Plan
 	ExcludeLastCampaigns int
+	Targets              Targets
 }
 
-// DefaultPlan is seed 001's plan, households of the last campaign left out.
+// Targets are the opinion rates a campaign expects. They are part of the
+// plan, fixed when the campaign is announced, so every reader of its
+// report (the county, the towns answering it) ranks against the same bar.
+type Targets struct {
+	Awareness    float64 // 政策知晓率: aware 1, partly 0.5, unaware 0, over the households asked
+	Satisfaction float64 // 群众满意度: satisfied or fairly satisfied over the households asked
+}
+
+// DefaultTargets are seed 002's: 知晓率 100%, 满意率 95%.
+func DefaultTargets() Targets { return Targets{Awareness: 1, Satisfaction: 0.95} }
+
+// DefaultPlan is seed 001's plan, households of the last campaign left out,
+// with seed 002's targets.
 func DefaultPlan() Plan {
-	return Plan{Plan: sampling.DefaultPlan(), ExcludeLastCampaigns: 1}
+	return Plan{Plan: sampling.DefaultPlan(), ExcludeLastCampaigns: 1, Targets: DefaultTargets()}
 }
 
 // Campaign is one inspection campaign (督查).
@@ -172,6 +190,14 @@ func (p Plan) validate(fe *domain.FieldErrors, prefix string) {
 	}
 	if p.ExcludeLastCampaigns < 0 || p.ExcludeLastCampaigns > maxExclude {
 		fe.Add(prefix+"/exclude_last_campaigns", "out_of_range", "exclude_last_campaigns must be 0 to 10", "排除近期督查次数应为0至10")
+	}
+	for _, t := range []struct {
+		name, labelZH string
+		v             float64
+	}{{"awareness", "知晓率目标", p.Targets.Awareness}, {"satisfaction", "满意率目标", p.Targets.Satisfaction}} {
+		if math.IsNaN(t.v) || t.v < 0 || t.v > 1 {
+			fe.Add(prefix+"/targets/"+t.name, "out_of_range", "a target is a rate from 0 to 1", t.labelZH+"应为0至1之间的比率")
+		}
 	}
 	if len(p.Strata) == 0 {
 		fe.Add(prefix+"/strata", "required", "a plan draws at least one stratum of households", "至少设置一类抽查农户")

@@ -45,6 +45,47 @@ type TxStore interface {
 	SaveDraw(ctx context.Context, c Campaign, s sampling.Sample, tasks []Task, audit domain.AuditEntry) error
 	Sample(ctx context.Context, campaignID uuid.UUID) (Sample, error)
 	EndCampaign(ctx context.Context, c Campaign, at time.Time, audit domain.AuditEntry) error
+
+	// Findings.
+	// SampledHousehold and SampledVillage read one household or village
+	// of a campaign's sample (not found when it was not drawn).
+	SampledHousehold(ctx context.Context, campaignID, householdID uuid.UUID) (SampledHousehold, error)
+	SampledVillage(ctx context.Context, campaignID, villageID uuid.UUID) (sampling.DrawnVillage, error)
+	HouseholdFinding(ctx context.Context, campaignID, householdID uuid.UUID) (Finding, error)
+	VillageFinding(ctx context.Context, campaignID, villageID uuid.UUID) (Finding, error)
+	// SaveFinding stores f: a new finding when expectedVersion is 0 (and a
+	// household's marks its sample row done), else f over the stored
+	// finding at expectedVersion (stale otherwise).
+	SaveFinding(ctx context.Context, f Finding, expectedVersion int64, audit domain.AuditEntry) error
+	// Findings lists a campaign's findings, households' before villages',
+	// each in the order recorded.
+	Findings(ctx context.Context, campaignID uuid.UUID) ([]Finding, error)
+	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
+
+	// The report.
+	// HouseholdPairings lists every pairing, past or open, of households
+	// of a county.
+	HouseholdPairings(ctx context.Context, countyID uuid.UUID, households []uuid.UUID) ([]domain.Pairing, error)
+	// HouseholdVisits lists the visits (not deleted) to households of a
+	// county started in [from, to].
+	HouseholdVisits(ctx context.Context, countyID uuid.UUID, households []uuid.UUID, from, to time.Time) ([]VisitFact, error)
+	// CampaignRectifications counts the rectification ledger's items of a
+	// campaign by status, and those overdue on today.
+	CampaignRectifications(ctx context.Context, campaignID uuid.UUID, today domain.Date) (RectificationCounts, error)
+
+	// Accountability.
+	// UnitRegion returns the region a unit sits in.
+	UnitRegion(ctx context.Context, unitID uuid.UUID) (domain.Region, error)
+	UnitNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
+	CreateAction(ctx context.Context, a Action, audit domain.AuditEntry) error
+	// ActionForUpdate reads an action and holds it until the end of the
+	// transaction.
+	ActionForUpdate(ctx context.Context, id uuid.UUID) (Action, error)
+	// Actions lists the actions against targets within a region, newest
+	// first, with their total.
+	Actions(ctx context.Context, f ActionFilter) ([]Action, int64, error)
+	// SaveFollowUp stores a's follow-up over the action at expectedVersion.
+	SaveFollowUp(ctx context.Context, a Action, expectedVersion int64, audit domain.AuditEntry) error
 }
 
 // Task puts a sampled household on an inspector's phone.
@@ -58,6 +99,7 @@ type Task struct {
 // SampledHousehold is a household of a drawn sample.
 type SampledHousehold struct {
 	HouseholdID uuid.UUID
+	CountyID    uuid.UUID
 	VillageID   uuid.UUID
 	TownID      uuid.UUID
 	Stratum     string

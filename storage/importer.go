@@ -331,7 +331,7 @@ func (s *Store) ApplyImport(ctx context.Context, p importer.Plan) error {
 		if err := insertBatches(tx, pairings, batch, step); err != nil {
 			return err
 		}
-		if err := s.appendChanges(tx, importChanges(p), batch); err != nil {
+		if err := s.appendChanges(tx, importChanges(p)); err != nil {
 			return err
 		}
 		return s.appendAudit(tx, p.Audit)

@@ -275,6 +275,17 @@ func (s *Store) Population(ctx context.Context, regionPath string) (sampling.Pop
 	return pop, err
 }
 
+// HouseholdLabels returns the number and head of each household among
+// ids that exists.
+func (s *Store) HouseholdLabels(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]inspect.HouseholdLabel, error) {
+	out := make(map[uuid.UUID]inspect.HouseholdLabel, len(ids))
+	var id uuid.UUID
+	err := eachByID(ctx, s, "household", "SELECT id, number, head_name FROM households WHERE id IN", nil, ids,
+		func(l *inspect.HouseholdLabel) []any { return []any{&id, &l.Number, &l.HeadName} },
+		func(l *inspect.HouseholdLabel) { out[id] = *l })
+	return out, err
+}
+
 // SampledBy returns the households sampled by the last n campaigns drawn
 // before before over the region (or a region containing it or inside it).
 func (s *Store) SampledBy(ctx context.Context, regionPath string, before time.Time, n int) (map[uuid.UUID]bool, error) {
@@ -311,41 +322,37 @@ func (s *Store) SaveDraw(ctx context.Context, c inspect.Campaign, smp sampling.S
 		if res.RowsAffected != 1 {
 			return domain.Stale("inspection", "督查")
 		}
-		villages := make([]sampleVillageRow, len(smp.Villages))
+		// A household's county is its village's: one lookup per drawn
+		// village rather than per household.
+		vids := make([]uuid.UUID, len(smp.Villages))
 		for i, v := range smp.Villages {
-			villages[i] = sampleVillageRow{CampaignID: c.ID, VillageID: v.ID, TownID: v.TownID, Stratum: v.Stratum, Position: i}
+			vids[i] = v.ID
 		}
-		hids := make([]uuid.UUID, len(smp.Households))
-		for i, h := range smp.Households {
-			hids[i] = h.ID
-		}
-		county := map[uuid.UUID]uuid.UUID{}
-		for _, part := range chunks(hids, 1000) {
+		county := make(map[uuid.UUID]uuid.UUID, len(vids))
+		for _, part := range chunks(vids, 1000) {
 			var cs []struct{ ID, CountyID uuid.UUID }
-			if err := tx.Model(&householdRow{}).Select("id, county_id").Where("id IN ?", part).Scan(&cs).Error; err != nil {
+			if err := tx.Model(&regionRow{}).Select("id, county_id").Where("id IN ?", part).Scan(&cs).Error; err != nil {
 				return err
 			}
 			for _, x := range cs {
 				county[x.ID] = x.CountyID
 			}
 		}
-		households := make([]sampleHouseholdRow, len(smp.Households))
-		for i, h := range smp.Households {
-			households[i] = sampleHouseholdRow{CampaignID: c.ID, HouseholdID: h.ID, CountyID: county[h.ID], VillageID: h.VillageID,
-				TownID: h.TownID, Stratum: h.Stratum, Position: i}
+		if err := s.insertSampleVillages(tx, c.ID, smp.Villages); err != nil {
+			return err
+		}
+		if err := s.insertSampleHouseholds(tx, c.ID, smp.Households, county); err != nil {
+			return err
+		}
+		countyOf := make(map[uuid.UUID]uuid.UUID, len(smp.Households))
+		for _, h := range smp.Households {
+			countyOf[h.ID] = county[h.VillageID]
 		}
 		trows := make([]taskRow, len(tasks))
 		for i, t := range tasks {
-			trows[i] = taskRow{CampaignID: t.CampaignID, HouseholdID: t.HouseholdID, InspectorID: t.InspectorID, CountyID: t.CountyID, Active: true}
+			trows[i] = taskRow{CampaignID: t.CampaignID, HouseholdID: t.HouseholdID, InspectorID: t.InspectorID, CountyID: countyOf[t.HouseholdID], Active: true}
 		}
-		none := func(int) {}
-		if err := insertBatches(tx, villages, s.importBatch(), none); err != nil {
-			return err
-		}
-		if err := insertBatches(tx, households, s.importBatch(), none); err != nil {
-			return err
-		}
-		if err := insertBatches(tx, trows, s.importBatch(), none); err != nil {
+		if err := s.insertTasks(tx, trows); err != nil {
 			return err
 		}
 		// Each task reaches its inspector's phone through the feed, and
@@ -357,6 +364,46 @@ func (s *Store) SaveDraw(ctx context.Context, c inspect.Campaign, smp sampling.S
 	})
 }
 
+// insertSampleVillages writes a draw's villages in draw order.
+func (s *Store) insertSampleVillages(tx *gorm.DB, campaign uuid.UUID, vs []sampling.DrawnVillage) error {
+	n := len(vs)
+	campaigns, ids, towns, strata, positions := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]int32, n)
+	for i, v := range vs {
+		campaigns[i], ids[i], towns[i], strata[i], positions[i] = campaign, v.ID, v.TownID, v.Stratum, int32(i)
+	}
+	return s.insertColumns(tx, "inspection_sample_villages", n,
+		bulkColumn{"campaign_id", "uuid", campaigns}, bulkColumn{"village_id", "uuid", ids}, bulkColumn{"town_id", "uuid", towns},
+		bulkColumn{"stratum", "text", strata}, bulkColumn{"position", "integer", positions})
+}
+
+// insertSampleHouseholds writes a draw's households in draw order, each
+// with its village's county.
+func (s *Store) insertSampleHouseholds(tx *gorm.DB, campaign uuid.UUID, hs []sampling.DrawnHousehold, county map[uuid.UUID]uuid.UUID) error {
+	n := len(hs)
+	campaigns, ids, counties, villages, towns := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+	strata, positions := make([]string, n), make([]int32, n)
+	for i, h := range hs {
+		campaigns[i], ids[i], counties[i], villages[i], towns[i] = campaign, h.ID, county[h.VillageID], h.VillageID, h.TownID
+		strata[i], positions[i] = h.Stratum, int32(i)
+	}
+	return s.insertColumns(tx, "inspection_sample", n,
+		bulkColumn{"campaign_id", "uuid", campaigns}, bulkColumn{"household_id", "uuid", ids}, bulkColumn{"county_id", "uuid", counties},
+		bulkColumn{"village_id", "uuid", villages}, bulkColumn{"town_id", "uuid", towns}, bulkColumn{"stratum", "text", strata},
+		bulkColumn{"position", "integer", positions})
+}
+
+// insertTasks writes tasks.
+func (s *Store) insertTasks(tx *gorm.DB, ts []taskRow) error {
+	n := len(ts)
+	campaigns, households, inspectors, counties, active := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]bool, n)
+	for i, t := range ts {
+		campaigns[i], households[i], inspectors[i], counties[i], active[i] = t.CampaignID, t.HouseholdID, t.InspectorID, t.CountyID, t.Active
+	}
+	return s.insertColumns(tx, "inspection_tasks", n,
+		bulkColumn{"campaign_id", "uuid", campaigns}, bulkColumn{"household_id", "uuid", households}, bulkColumn{"inspector_id", "uuid", inspectors},
+		bulkColumn{"county_id", "uuid", counties}, bulkColumn{"active", "boolean", active})
+}
+
 // Sample reads a campaign's drawn sample in draw order.
 func (s *Store) Sample(ctx context.Context, campaignID uuid.UUID) (inspect.Sample, error) {
 	db := s.db.WithContext(ctx)
@@ -364,19 +411,23 @@ func (s *Store) Sample(ctx context.Context, campaignID uuid.UUID) (inspect.Sampl
 	if err := db.Where("campaign_id = ?", campaignID).Order("position").Find(&vs).Error; err != nil {
 		return inspect.Sample{}, translate(err, "sample")
 	}
-	var hs []sampleHouseholdRow
-	if err := db.Where("campaign_id = ?", campaignID).Order("position").Find(&hs).Error; err != nil {
-		return inspect.Sample{}, translate(err, "sample")
-	}
-	out := inspect.Sample{Villages: make([]sampling.DrawnVillage, len(vs)), Households: make([]inspect.SampledHousehold, len(hs))}
+	out := inspect.Sample{Villages: make([]sampling.DrawnVillage, len(vs)), Households: []inspect.SampledHousehold{}}
 	for i, v := range vs {
 		out.Villages[i] = sampling.DrawnVillage{ID: v.VillageID, TownID: v.TownID, Stratum: v.Stratum}
 	}
-	for i, h := range hs {
-		out.Households[i] = inspect.SampledHousehold{HouseholdID: h.HouseholdID, CountyID: h.CountyID, VillageID: h.VillageID, TownID: h.TownID,
-			Stratum: h.Stratum, DoneAt: utcPtr(h.DoneAt)}
-	}
-	return out, nil
+	// A province's sample is tens of thousands of households: read through
+	// pgx's own scanning on PostgreSQL.
+	err := eachRow(ctx, s, "sample", `SELECT household_id, county_id, village_id, town_id, stratum, done_at FROM inspection_sample
+		WHERE campaign_id = ? ORDER BY position`, []any{campaignID},
+		func(h *inspect.SampledHousehold) []any {
+			return []any{&h.HouseholdID, &h.CountyID, &h.VillageID, &h.TownID, &h.Stratum, &h.DoneAt}
+		},
+		func(h *inspect.SampledHousehold) error {
+			h.DoneAt = utcPtr(h.DoneAt)
+			out.Households = append(out.Households, *h)
+			return nil
+		})
+	return out, err
 }
 
 // EndCampaign closes a campaign and its tasks, with their feed rows.

@@ -58,8 +58,9 @@ func (s *Store) appendChangeAs(tx *gorm.DB, id uuid.UUID, c feedEntry) error {
 	return tx.Create(&row).Error
 }
 
-// appendChanges writes many feed rows in multi-row INSERTs (imports, demo).
-func (s *Store) appendChanges(tx *gorm.DB, cs []feedEntry, batch int) error {
+// appendChanges writes many feed rows in one go (imports, draws, the
+// demo). On SQLite they are numbered here; on PostgreSQL after commit.
+func (s *Store) appendChanges(tx *gorm.DB, cs []feedEntry) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -74,22 +75,23 @@ func (s *Store) appendChanges(tx *gorm.DB, cs []feedEntry, batch int) error {
 		}
 	}
 	now := s.stamp()
-	rows := make([]changeRow, len(cs))
+	n := len(cs)
+	counties, ids, entities, entityIDs := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]uuid.UUID, n)
+	households, cadres, ops, versions, seqs, created := make([]*uuid.UUID, n), make([]*uuid.UUID, n), make([]string, n), make([]int64, n), make([]*int64, n), make([]time.Time, n)
 	for i, c := range cs {
-		rows[i] = changeRow{CountyID: c.CountyID, ID: uuid.New(), Entity: c.Entity, EntityID: c.EntityID, HouseholdID: c.HouseholdID,
-			CadreID: c.CadreID, Op: c.Op, Version: c.Version, CreatedAt: now}
+		counties[i], ids[i], entities[i], entityIDs[i] = c.CountyID, uuid.New(), c.Entity, c.EntityID
+		households[i], cadres[i], ops[i], versions[i], created[i] = c.HouseholdID, c.CadreID, c.Op, c.Version, now
 		if s.dialect == SQLite {
 			next++
 			seq := next
-			rows[i].Seq = &seq
+			seqs[i] = &seq
 		}
 	}
-	for _, c := range chunks(rows, batch) {
-		if err := tx.Create(&c).Error; err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.insertColumns(tx, "changes", n,
+		bulkColumn{"county_id", "uuid", counties}, bulkColumn{"id", "uuid", ids}, bulkColumn{"seq", "bigint", seqs},
+		bulkColumn{"entity", "text", entities}, bulkColumn{"entity_id", "uuid", entityIDs}, bulkColumn{"household_id", "uuid", households},
+		bulkColumn{"cadre_id", "uuid", cadres}, bulkColumn{"op", "text", ops}, bulkColumn{"version", "bigint", versions},
+		bulkColumn{"created_at", "timestamptz", created})
 }
 
 // sequencerLock is the advisory-lock key that serialises numbering.

@@ -49,7 +49,7 @@ func (s *Store) appendTaskChanges(tx *gorm.DB, tasks []taskRow, op string) error
 	for i, t := range tasks {
 		cs[i] = taskChange(t, op)
 	}
-	return s.appendChanges(tx, cs, s.importBatch())
+	return s.appendChanges(tx, cs)
 }
 
 // syncTaskRow is a task with what its phone shows of the campaign and the

@@ -291,6 +291,6 @@ func (s *Store) InsertVisits(ctx context.Context, vs []domain.Visit) error {
 		if err := queueVisits(tx, s.importBatch(), vs, s.stamp()); err != nil {
 			return err
 		}
-		return s.appendChanges(tx, changes, s.importBatch())
+		return s.appendChanges(tx, changes)
 	})
 }

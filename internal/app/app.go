@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -166,9 +167,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(capConnections(ln, a.Config.MaxConnections, a.conns, a.Log)) }()
-	go a.housekeeping(ctx, time.Hour)
-	go a.photoWorkers(ctx, 5*time.Second)
-	go a.complianceWorker(ctx, 5*time.Second)
+	var workers sync.WaitGroup
+	for _, work := range []func(){
+		func() { a.housekeeping(ctx, time.Hour) },
+		func() { a.photoWorkers(ctx, 5*time.Second) },
+		func() { a.complianceWorker(ctx, 5*time.Second) },
+	} {
+		workers.Add(1)
+		go func() { defer workers.Done(); work() }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -182,6 +189,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// The background workers finish what they hold (a photo's metadata
+	// half written, a judgement half stored) before Serve returns, so
+	// that whoever stopped it may remove the data directory; within the
+	// same shutdown time.
+	stopped := make(chan struct{})
+	go func() { workers.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-sctx.Done():
+		a.Log.Warn("background work still running at the end of the shutdown time")
 	}
 	return nil
 }

@@ -259,7 +259,7 @@ type CampaignFindings struct {
 	Campaign   Campaign
 	Findings   []Finding
 	Names      map[uuid.UUID]string
-	Households map[uuid.UUID]domain.Household
+	Households map[uuid.UUID]HouseholdLabel
 }
 
 // Findings returns the campaign's findings: whoever may see the campaign
@@ -283,6 +283,6 @@ func (s *Service) Findings(ctx context.Context, p domain.Principal, id uuid.UUID
 	if out.Names, err = s.store.Names(ctx, regions); err != nil {
 		return out, err
 	}
-	out.Households, err = s.store.HouseholdsByID(ctx, households)
+	out.Households, err = s.store.HouseholdLabels(ctx, households)
 	return out, err
 }

@@ -27,6 +27,9 @@ type TxStore interface {
 	User(ctx context.Context, id uuid.UUID) (domain.User, error)
 	Names(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
 	HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
+	// HouseholdLabels returns what a list shows of each household: a
+	// sample names tens of thousands, and needs no more than this.
+	HouseholdLabels(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]HouseholdLabel, error)
 
 	CreateCampaign(ctx context.Context, c Campaign, audit domain.AuditEntry) error
 	Campaign(ctx context.Context, id uuid.UUID) (Campaign, error)
@@ -92,7 +95,6 @@ type TxStore interface {
 type Task struct {
 	CampaignID  uuid.UUID
 	HouseholdID uuid.UUID
-	CountyID    uuid.UUID
 	InspectorID uuid.UUID
 }
 
@@ -288,7 +290,13 @@ type Drawn struct {
 	Campaign   Campaign
 	Sample     Sample
 	Names      map[uuid.UUID]string
-	Households map[uuid.UUID]domain.Household
+	Households map[uuid.UUID]HouseholdLabel
+}
+
+// HouseholdLabel is how a household is named in a list: its number and
+// its head.
+type HouseholdLabel struct {
+	Number, HeadName string
 }
 
 // label reads the names the sample's answer shows.
@@ -310,15 +318,19 @@ func (s *Service) label(ctx context.Context, d *Drawn) error {
 	if d.Names, err = s.store.Names(ctx, regions); err != nil {
 		return err
 	}
-	d.Households, err = s.store.HouseholdsByID(ctx, households)
+	d.Households, err = s.store.HouseholdLabels(ctx, households)
 	return err
 }
 
 // Draw draws the campaign's sample once, with seed (a fresh one when
 // empty), from the region's households as they stand, leaving out those
-// the region's last campaigns sampled; each household goes on the phone
-// of every inspector of the campaign who may inspect it (in cross mode,
-// none from its own town).
+// the region's last campaigns sampled, and shares the sampled towns among
+// the campaign's inspectors (assign).
+//
+// The population is read and drawn outside any transaction: a province is
+// a million rows, and nothing is held while they are read. The campaign's
+// version guards the write instead: of two draws racing, the second finds
+// the campaign changed and is told it was drawn.
 func (s *Service) Draw(ctx context.Context, p domain.Principal, id uuid.UUID, seed string) (Drawn, error) {
 	if len(seed) > 100 {
 		return Drawn{}, domain.Invalid(domain.FieldError{Field: "/seed", Reason: "too_long", Message: "a seed is at most 100 characters", MessageZH: "随机种子不能超过100个字符"})
@@ -326,44 +338,53 @@ func (s *Service) Draw(ctx context.Context, p domain.Principal, id uuid.UUID, se
 	if seed == "" {
 		seed = sampling.NewSeed()
 	}
-	var out Drawn
-	err := s.inTx(ctx, func(in *Service) error {
-		c, err := in.store.CampaignForUpdate(ctx, id)
-		if err != nil {
-			return err
+	c, err := s.store.Campaign(ctx, id)
+	if err != nil {
+		return Drawn{}, err
+	}
+	if err := mayDraw(p, c); err != nil {
+		return Drawn{}, err
+	}
+	now := s.now().UTC()
+	pop, exclude, err := s.population(ctx, c, now)
+	if err != nil {
+		return Drawn{}, err
+	}
+	drawn := sampling.Draw(pop, c.Plan.Plan, seed, exclude)
+	tasks, err := s.tasks(ctx, c, drawn)
+	if err != nil {
+		return Drawn{}, err
+	}
+	c.Status, c.Seed, c.Algorithm, c.PopulationHash, c.DrawnAt, c.Shortfalls = StatusDrawn, drawn.Seed, drawn.Algorithm, drawn.PopulationHash, &now, drawn.Shortfalls
+	c.Version++
+	err = s.store.SaveDraw(ctx, c, drawn, tasks, audit(p, "draw", c, map[string]any{"seed": seed, "households": len(drawn.Households)}))
+	if domain.Reason(err) == "stale_version" {
+		if again, rerr := s.store.Campaign(ctx, id); rerr == nil {
+			err = mayDraw(p, again)
 		}
-		if !c.VisibleTo(p) {
-			return domain.NotFound("inspection")
-		}
-		if !c.maySteer(p) {
-			return domain.Forbidden()
-		}
-		if c.Status != StatusPlanned {
-			return &domain.Error{Code: domain.CodeConflict, Reason: "already_drawn", Message: "the campaign's sample was drawn already; read it, or verify it",
-				MessageZH: "该督查已抽样，请查看或核验样本"}
-		}
-		now := in.now().UTC()
-		pop, exclude, err := in.population(ctx, c, now)
-		if err != nil {
-			return err
-		}
-		drawn := sampling.Draw(pop, c.Plan.Plan, seed, exclude)
-		tasks, err := in.tasks(ctx, c, pop, drawn)
-		if err != nil {
-			return err
-		}
-		c.Status, c.Seed, c.Algorithm, c.PopulationHash, c.DrawnAt, c.Shortfalls = StatusDrawn, drawn.Seed, drawn.Algorithm, drawn.PopulationHash, &now, drawn.Shortfalls
-		c.Version++
-		if err := in.store.SaveDraw(ctx, c, drawn, tasks, audit(p, "draw", c, map[string]any{"seed": seed, "households": len(drawn.Households)})); err != nil {
-			return err
-		}
-		out.Campaign = c
-		if out.Sample, err = in.store.Sample(ctx, c.ID); err != nil {
-			return err
-		}
-		return in.label(ctx, &out)
-	})
-	return out, err
+	}
+	if err != nil {
+		return Drawn{}, err
+	}
+	out := Drawn{Campaign: c, Sample: Sample{Villages: drawn.Villages, Households: make([]SampledHousehold, len(drawn.Households))}}
+	for i, h := range drawn.Households {
+		out.Sample.Households[i] = SampledHousehold{HouseholdID: h.ID, VillageID: h.VillageID, TownID: h.TownID, Stratum: h.Stratum}
+	}
+	return out, s.label(ctx, &out)
+}
+
+// mayDraw says whether p may draw c now.
+func mayDraw(p domain.Principal, c Campaign) error {
+	switch {
+	case !c.VisibleTo(p):
+		return domain.NotFound("inspection")
+	case !c.maySteer(p):
+		return domain.Forbidden()
+	case c.Status != StatusPlanned:
+		return &domain.Error{Code: domain.CodeConflict, Reason: "already_drawn", Message: "the campaign's sample was drawn already; read it, or verify it",
+			MessageZH: "该督查已抽样，请查看或核验样本"}
+	}
+	return nil
 }
 
 // population is what a draw of c sees at now: the region's households,
@@ -382,9 +403,9 @@ func (s *Service) population(ctx context.Context, c Campaign, now time.Time) (sa
 	return pop, exclude, nil
 }
 
-// tasks assigns each drawn household to the campaign's inspectors who may
-// inspect it.
-func (s *Service) tasks(ctx context.Context, c Campaign, pop sampling.Population, drawn sampling.Sample) ([]Task, error) {
+// tasks puts each drawn household on the phones of the inspectors its
+// town was assigned to.
+func (s *Service) tasks(ctx context.Context, c Campaign, drawn sampling.Sample) ([]Task, error) {
 	inspectors := make([]domain.User, 0, len(c.Inspectors))
 	for _, id := range c.Inspectors {
 		u, err := s.store.User(ctx, id)
@@ -393,32 +414,100 @@ func (s *Service) tasks(ctx context.Context, c Campaign, pop sampling.Population
 		}
 		inspectors = append(inspectors, u)
 	}
-	county := map[uuid.UUID]uuid.UUID{}
-	hs := make([]uuid.UUID, len(drawn.Households))
-	for i, h := range drawn.Households {
-		hs[i] = h.ID
+	var towns []TownLoad
+	at := map[uuid.UUID]int{}
+	for _, h := range drawn.Households {
+		i, ok := at[h.TownID]
+		if !ok {
+			i = len(towns)
+			at[h.TownID] = i
+			towns = append(towns, TownLoad{ID: h.TownID})
+		}
+		towns[i].Households++
 	}
-	households, err := s.store.HouseholdsByID(ctx, hs)
-	if err != nil {
-		return nil, err
-	}
-	for id, h := range households {
-		county[id] = h.CountyID
-	}
+	teams := Assign(towns, inspectors, c.Mode == ModeCross)
 	var out []Task
 	for _, h := range drawn.Households {
-		for _, u := range inspectors {
-			if c.Mode == ModeCross && worksIn(u, h.TownID) {
-				continue
-			}
-			out = append(out, Task{CampaignID: c.ID, HouseholdID: h.ID, CountyID: county[h.ID], InspectorID: u.ID})
+		for _, u := range teams[h.TownID] {
+			out = append(out, Task{CampaignID: c.ID, HouseholdID: h.ID, InspectorID: u})
 		}
 	}
 	return out, nil
 }
 
+// TownLoad is a sampled town and how many households were drawn in it.
+type TownLoad struct {
+	ID         uuid.UUID
+	Households int
+}
+
+// Assign shares a sample's towns among a campaign's inspectors, as county
+// offices form their 督查组 (seed 001: 组成5个督查组): with at least as
+// many towns as inspectors, each inspector takes whole towns, the
+// households balanced between them; with more inspectors than towns, each
+// town gets a team, the inspectors spread evenly. In cross mode nobody is
+// assigned to the town they work in (交叉互检). The answer maps each town to
+// its inspectors; it depends only on the order of towns and inspectors.
+func Assign(towns []TownLoad, inspectors []domain.User, cross bool) map[uuid.UUID][]uuid.UUID {
+	out := make(map[uuid.UUID][]uuid.UUID, len(towns))
+	may := func(u domain.User, town uuid.UUID) bool { return !cross || !worksIn(u, town) }
+	load := make([]int, len(inspectors)) // households so far
+	leastLoaded := func(town uuid.UUID) int {
+		best := -1
+		for i, u := range inspectors {
+			if may(u, town) && (best < 0 || load[i] < load[best]) {
+				best = i
+			}
+		}
+		return best
+	}
+	if len(inspectors) <= len(towns) {
+		for _, t := range towns {
+			// A town no inspector may visit (every one works there, which
+			// creating the campaign refuses) is drawn but on no phone.
+			if i := leastLoaded(t.ID); i >= 0 {
+				out[t.ID] = append(out[t.ID], inspectors[i].ID)
+				load[i] += t.Households
+			}
+		}
+		return out
+	}
+	for i, u := range inspectors {
+		best := -1
+		for j, t := range towns {
+			if may(u, t.ID) && (best < 0 || len(out[t.ID]) < len(out[towns[best].ID])) {
+				best = j
+			}
+		}
+		if best >= 0 {
+			out[towns[best].ID] = append(out[towns[best].ID], u.ID)
+			load[i] += towns[best].Households
+		}
+	}
+	// Cross mode can leave a town without a team when the inspectors left
+	// for it all work there; one of the others takes it as well.
+	for _, t := range towns {
+		if len(out[t.ID]) == 0 {
+			if i := leastLoaded(t.ID); i >= 0 {
+				out[t.ID] = append(out[t.ID], inspectors[i].ID)
+				load[i] += t.Households
+			}
+		}
+	}
+	return out
+}
+
 // Sample returns the campaign's drawn sample.
 func (s *Service) Sample(ctx context.Context, p domain.Principal, id uuid.UUID) (Drawn, error) {
+	d, err := s.sample(ctx, p, id)
+	if err != nil {
+		return Drawn{}, err
+	}
+	return d, s.label(ctx, &d)
+}
+
+// sample is Sample without the names.
+func (s *Service) sample(ctx context.Context, p domain.Principal, id uuid.UUID) (Drawn, error) {
 	c, err := s.Campaign(ctx, p, id)
 	if err != nil {
 		return Drawn{}, err
@@ -427,10 +516,8 @@ func (s *Service) Sample(ctx context.Context, p domain.Principal, id uuid.UUID) 
 		return Drawn{}, domain.NotFound("sample")
 	}
 	d := Drawn{Campaign: c}
-	if d.Sample, err = s.store.Sample(ctx, c.ID); err != nil {
-		return Drawn{}, err
-	}
-	return d, s.label(ctx, &d)
+	d.Sample, err = s.store.Sample(ctx, c.ID)
+	return d, err
 }
 
 // Verification says whether a sample draws again the same from today's
@@ -446,7 +533,7 @@ type Verification struct {
 // population as it stands today (and the exclusions as they stood at the
 // draw), and compares.
 func (s *Service) Verify(ctx context.Context, p domain.Principal, id uuid.UUID) (Verification, error) {
-	d, err := s.Sample(ctx, p, id)
+	d, err := s.sample(ctx, p, id)
 	if err != nil {
 		return Verification{}, err
 	}

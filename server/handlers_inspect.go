@@ -127,7 +127,11 @@ func (h *handlers) drawSample(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, fromSample(d))
+	status := http.StatusCreated
+	if d.Again {
+		status = http.StatusOK
+	}
+	c.JSON(status, fromSample(d))
 }
 
 func (h *handlers) getSample(c *gin.Context) {

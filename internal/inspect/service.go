@@ -291,6 +291,7 @@ type Drawn struct {
 	Sample     Sample
 	Names      map[uuid.UUID]string
 	Households map[uuid.UUID]HouseholdLabel
+	Again      bool // a draw asked again with its seed: the stored sample
 }
 
 // HouseholdLabel is how a household is named in a list: its number and
@@ -343,9 +344,11 @@ func (s *Service) Draw(ctx context.Context, p domain.Principal, id uuid.UUID, se
 		return Drawn{}, err
 	}
 	if err := mayDraw(p, c); err != nil {
-		return Drawn{}, err
+		return s.drawnAlready(ctx, p, c, seed, err)
 	}
-	now := s.now().UTC()
+	// To the microsecond, as the database keeps it: the answer and every
+	// later read show the same instant.
+	now := s.now().UTC().Truncate(time.Microsecond)
 	pop, exclude, err := s.population(ctx, c, now)
 	if err != nil {
 		return Drawn{}, err
@@ -360,7 +363,9 @@ func (s *Service) Draw(ctx context.Context, p domain.Principal, id uuid.UUID, se
 	err = s.store.SaveDraw(ctx, c, drawn, tasks, audit(p, "draw", c, map[string]any{"seed": seed, "households": len(drawn.Households)}))
 	if domain.Reason(err) == "stale_version" {
 		if again, rerr := s.store.Campaign(ctx, id); rerr == nil {
-			err = mayDraw(p, again)
+			if err = mayDraw(p, again); err != nil {
+				return s.drawnAlready(ctx, p, again, seed, err)
+			}
 		}
 	}
 	if err != nil {
@@ -373,6 +378,22 @@ func (s *Service) Draw(ctx context.Context, p domain.Principal, id uuid.UUID, se
 	return out, s.label(ctx, &out)
 }
 
+// drawnAlready answers a draw refused with refusal: asked again with the
+// seed it was drawn with, a drawn campaign answers its sample — the same
+// list, as a second click or a retried request expects — and otherwise
+// the refusal stands.
+func (s *Service) drawnAlready(ctx context.Context, p domain.Principal, c Campaign, seed string, refusal error) (Drawn, error) {
+	if domain.Reason(refusal) != ReasonAlreadyDrawn || seed != c.Seed {
+		return Drawn{}, refusal
+	}
+	d, err := s.Sample(ctx, p, c.ID)
+	d.Again = true
+	return d, err
+}
+
+// ReasonAlreadyDrawn refuses a second draw with another seed.
+const ReasonAlreadyDrawn = "already_drawn"
+
 // mayDraw says whether p may draw c now.
 func mayDraw(p domain.Principal, c Campaign) error {
 	switch {
@@ -381,7 +402,7 @@ func mayDraw(p domain.Principal, c Campaign) error {
 	case !c.maySteer(p):
 		return domain.Forbidden()
 	case c.Status != StatusPlanned:
-		return &domain.Error{Code: domain.CodeConflict, Reason: "already_drawn", Message: "the campaign's sample was drawn already; read it, or verify it",
+		return &domain.Error{Code: domain.CodeConflict, Reason: ReasonAlreadyDrawn, Message: "the campaign's sample was drawn already (with another seed); read it, or verify it",
 			MessageZH: "该督查已抽样，请查看或核验样本"}
 	}
 	return nil

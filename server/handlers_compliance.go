@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -326,14 +327,19 @@ func (h *handlers) export(build func(context.Context, domain.Principal, complian
 			writeError(c, err)
 			return
 		}
-		c.Header("Content-Type", ex.ContentType)
-		c.Header("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(ex.Filename))
-		c.Header("Cache-Control", "no-store")
-		c.Status(http.StatusOK)
-		if err := ex.Write(c.Writer); err != nil {
-			// The status is sent; the client sees a cut download.
-			h.Log.Error("export failed mid-stream", "error", err.Error(), "file", ex.Filename, "request_id", principal(c).RequestID)
-		}
+		h.download(c, ex.ContentType, ex.Filename, ex.Write)
+	}
+}
+
+// download streams a file the caller was checked and authorised for: the
+// status goes first, so a failure halfway can only cut the download.
+func (h *handlers) download(c *gin.Context, contentType, filename string, write func(io.Writer) error) {
+	c.Header("Content-Type", contentType)
+	c.Header("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(filename))
+	c.Header("Cache-Control", "no-store")
+	c.Status(http.StatusOK)
+	if err := write(c.Writer); err != nil {
+		h.Log.Error("download failed mid-stream", "error", err.Error(), "file", filename, "request_id", principal(c).RequestID)
 	}
 }
 

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -137,12 +136,5 @@ func (h *handlers) exportRectifications(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.Header("Content-Type", ex.ContentType)
-	c.Header("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(ex.Filename))
-	c.Header("Cache-Control", "no-store")
-	c.Status(http.StatusOK)
-	if err := ex.Write(c.Writer); err != nil {
-		// The status is sent; the client sees a cut download.
-		h.Log.Error("export failed mid-stream", "error", err.Error(), "file", ex.Filename, "request_id", principal(c).RequestID)
-	}
+	h.download(c, ex.ContentType, ex.Filename, ex.Write)
 }

@@ -45,29 +45,22 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if n := len(args); n > 0 && args[n-1] == "sample" {
 		return benchSampleCmd(ctx, args[:n-1], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := fs.String("postgres", fvapp.Env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
-		"PostgreSQL server; a scratch database is created on it and dropped afterwards")
+	fs, scratch := newBenchFlags("bench", stderr)
 	rounds := fs.Int("rounds", 6, "B1 rounds of 4 phones × 500 visits")
 	households := fs.Int("households", 2000, "B4: households paired with the pulling cadre")
 	pullRounds := fs.Int("pull-rounds", 10, "B4 rounds (each a full pull and the raw SELECTs)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the B4 pulls (API in this process) to this file")
-	keep := fs.Bool("keep", false, "keep the scratch database afterwards (its URL is printed) for EXPLAIN")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
 		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules|sample")
 	}
-	app, dbURL, done, err := scratchApp(ctx, *server, 4)
+	app, dbURL, done, err := scratch.open(ctx, stderr, 4)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Fprintf(stderr, "bench: scratch database kept: %s\n", dbURL)
-	}
-	defer done(*keep)
+	defer done()
 	srv := httptest.NewServer(app.Handler)
 	defer srv.Close()
 	fx, err := benchFixture(ctx, app, *households)
@@ -606,6 +599,37 @@ func rawRead(ctx context.Context, conn *pgx.Conn, queries []string, args ...any)
 		}
 	}
 	return n, nil
+}
+
+// scratchFlags are the flags of a bench over a scratch database.
+type scratchFlags struct {
+	server *string
+	keep   *bool
+}
+
+// newBenchFlags starts a bench's flag set with the scratch database's
+// flags.
+func newBenchFlags(name string, stderr io.Writer) (*flag.FlagSet, scratchFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, scratchFlags{
+		server: fs.String("postgres", fvapp.Env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+			"PostgreSQL server; a scratch database is created on it and dropped afterwards"),
+		keep: fs.Bool("keep", false, "keep the scratch database afterwards (its URL is printed) for EXPLAIN"),
+	}
+}
+
+// open starts an app over a fresh scratch database (saying where, with
+// --keep); done closes the app and drops the database unless --keep.
+func (f scratchFlags) open(ctx context.Context, out io.Writer, hashConcurrency int) (*fvapp.App, string, func(), error) {
+	app, dbURL, done, err := scratchApp(ctx, *f.server, hashConcurrency)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if *f.keep {
+		fmt.Fprintf(out, "bench: scratch database kept: %s\n", dbURL)
+	}
+	return app, dbURL, func() { done(*f.keep) }, nil
 }
 
 // scratchApp is an fvapp.App over a scratch database and data directory for one

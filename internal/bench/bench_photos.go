@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -43,10 +42,7 @@ import (
 // starts `fieldvisit serve` as a child process so that its memory is
 // measured alone, thumbnail worker included.
 func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench photos", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := fs.String("postgres", fvapp.Env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
-		"PostgreSQL server; a scratch database is created on it and dropped afterwards")
+	fs, scratch := newBenchFlags("bench photos", stderr)
 	endpoint := fs.String("s3-endpoint", fvapp.Env("FIELDVISIT_BENCH_S3_ENDPOINT", os.Getenv("FIELDVISIT_TEST_S3_ENDPOINT")),
 		"MinIO/S3 host:port (FIELDVISIT_BENCH_S3_ENDPOINT, else FIELDVISIT_TEST_S3_ENDPOINT); fresh buckets are created and removed")
 	accessKey := fs.String("s3-access-key", fvapp.Env("FIELDVISIT_BENCH_S3_ACCESS_KEY", os.Getenv("FIELDVISIT_TEST_S3_ACCESS_KEY")), "S3 access key")
@@ -76,11 +72,15 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	s3 := benchS3{endpoint: *endpoint, accessKey: *accessKey, secretKey: *secretKey}
 
-	dbURL, drop, err := scratchDatabase(ctx, *server)
+	dbURL, drop, err := scratchDatabase(ctx, *scratch.server)
 	if err != nil {
 		return err
 	}
-	defer drop()
+	if *scratch.keep {
+		fmt.Fprintf(stdout, "bench: scratch database kept: %s\n", dbURL)
+	} else {
+		defer drop()
+	}
 	tmp, err := os.MkdirTemp("", "fieldvisit-bench-photos-")
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -77,10 +76,7 @@ type rulesFixture struct {
 
 // benchRulesCmd is `fieldvisit bench [flags] rules`.
 func benchRulesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench rules", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := fs.String("postgres", fvapp.Env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
-		"PostgreSQL server; a scratch database is created on it and dropped afterwards")
+	fs, scratch := newBenchFlags("bench rules", stderr)
 	nHouseholds := fs.Int("households", 1_000_000, "households generated")
 	perHH := fs.Int("visits-per-household", 12, "visits per household on average, over the last 365 days")
 	nCounties := fs.Int("counties", 50, "counties (each 20 towns × 10 villages × 8 cadres)")
@@ -88,21 +84,17 @@ func benchRulesCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	nCountyReports := fs.Int("county-reports", 20, "random counties whose missed-visit report is timed")
 	nPushes := fs.Int("pushes", 300, "visits pushed for the incremental-update cost (and as many plain inserts)")
 	seed := fs.Uint64("seed", 1, "generator seed")
-	keep := fs.Bool("keep", false, "keep the scratch database afterwards (its URL is printed) for EXPLAIN")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 || *nHouseholds < 1 || *perHH < 0 || *nCounties < 1 {
 		return errors.New("usage: fieldvisit bench [--households N] [--visits-per-household N] [--counties N] [--postgres URL] rules")
 	}
-	app, dbURL, done, err := scratchApp(ctx, *server, 1)
+	app, dbURL, done, err := scratch.open(ctx, stdout, 1)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Fprintf(stdout, "scratch database kept: %s\n", dbURL)
-	}
-	defer done(*keep)
+	defer done()
 	prof, err := app.Compliance.GetProfile(ctx, compliance.DefaultProfileCode)
 	if err != nil {
 		return err

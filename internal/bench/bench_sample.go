@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,30 +32,23 @@ import (
 // households, tasks, their feed rows) again, server-side, into copies of
 // their tables with the same indexes.
 func benchSampleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench sample", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := fs.String("postgres", fvapp.Env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
-		"PostgreSQL server; a scratch database is created on it and dropped afterwards")
+	fs, scratch := newBenchFlags("bench sample", stderr)
 	nHouseholds := fs.Int("households", 1_000_000, "households of the province")
 	nCounties := fs.Int("counties", 50, "counties (each 20 towns × 10 villages, every third village poor)")
 	rounds := fs.Int("rounds", 5, "rounds, each a new campaign drawn and verified, and the raw SELECTs")
 	seed := fs.Uint64("seed", 1, "generator seed")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rounds (API in this process) to this file")
-	keep := fs.Bool("keep", false, "keep the scratch database afterwards (its URL is printed) for EXPLAIN")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 || *nHouseholds < 1 || *nCounties < 1 || *rounds < 1 {
 		return errors.New("usage: fieldvisit bench [--households N] [--counties N] [--rounds N] [--postgres URL] sample")
 	}
-	app, dbURL, done, err := scratchApp(ctx, *server, 1)
+	app, dbURL, done, err := scratch.open(ctx, stdout, 1)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Fprintf(stdout, "scratch database kept: %s\n", dbURL)
-	}
-	defer done(*keep)
+	defer done()
 	prof, err := app.Compliance.GetProfile(ctx, compliance.DefaultProfileCode)
 	if err != nil {
 		return err

@@ -3,16 +3,23 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/internal/demo"
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
 	"github.com/fieldvisit/fieldvisit/storage"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // TestInitThenServe is what an operator does on a new deployment: migrate,
@@ -94,8 +101,9 @@ func waitReady(t *testing.T, base string) {
 
 // TestServeDemo is the README's first command as a new user types it (with
 // a smaller county): the demo accounts log in with the printed password,
-// and every account has a password hash of its own (a salt of its own:
-// one cracked hash must not open every account).
+// the inspections are there to look at (demoInspections), and every
+// account has a password hash of its own (a salt of its own: one cracked
+// hash must not open every account).
 func TestServeDemo(t *testing.T) {
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -105,6 +113,7 @@ func TestServeDemo(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() {
@@ -113,17 +122,24 @@ func TestServeDemo(t *testing.T) {
 	}()
 	base := "http://" + addr
 	waitReady(t, base)
+	tokens := map[string]string{}
 	for _, user := range []string{"admin", "supervisor", "inspector", "cadre01", "cadre20"} {
 		res, err := http.Post(base+"/api/v1/auth/login", "application/json",
 			strings.NewReader(`{"username":"`+user+`","password":"fieldvisit-demo","device_id":"readme"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Errorf("login as %s with the demo password: %d", user, res.StatusCode)
+		var login struct {
+			AccessToken string `json:"access_token"`
 		}
+		err = json.NewDecoder(res.Body).Decode(&login)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || err != nil {
+			t.Errorf("login as %s with the demo password: %d %v", user, res.StatusCode, err)
+		}
+		tokens[user] = login.AccessToken
 	}
+	inspections := demoInspections(t, base, tokens)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("serve --demo: %v", err)
@@ -133,6 +149,14 @@ func TestServeDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	sum, ok, err := demo.Seeded(context.Background(), storage.NewStore(db, nil))
+	if err != nil || !ok || len(sum.Inspections) != 2 {
+		t.Fatalf("the demo's summary: %v %v %+v", ok, err, sum.Inspections)
+	}
+	if f := sum.Inspections[0]; !slices.Equal(f.PaperHouseholds, inspections.paper) || !maps.Equal(f.Rectifications, inspections.rectifications) {
+		t.Errorf("the summary says %v likely paper visits and rectifications %v; the API shows %v and %v",
+			f.PaperHouseholds, f.Rectifications, inspections.paper, inspections.rectifications)
+	}
 	var accounts, hashes int64
 	if err := db.Gorm.Raw("SELECT count(*), count(DISTINCT password_hash) FROM users").Row().Scan(&accounts, &hashes); err != nil {
 		t.Fatal(err)
@@ -140,4 +164,106 @@ func TestServeDemo(t *testing.T) {
 	if accounts < 23 || hashes != accounts {
 		t.Fatalf("%d demo accounts have %d distinct password hashes", accounts, hashes)
 	}
+}
+
+// demoSeen is what the API shows of the demo's finished campaign.
+type demoSeen struct {
+	paper          []string       // the report's likely paper visits, by household number
+	rectifications map[string]int // its rectifications by state
+}
+
+// demoInspections reads the demo's inspections as a new user would: the
+// supervisor finds the finished campaign, its report listing the planted
+// paper visit, and its rectifications; the inspector's phone gets the
+// running unannounced campaign's tasks on a snapshot, and nothing else.
+func demoInspections(t *testing.T, base string, tokens map[string]string) demoSeen {
+	t.Helper()
+	get := func(user, path string, v any) {
+		t.Helper()
+		req, err := http.NewRequest("GET", base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tokens[user])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(res.Body)
+			t.Fatalf("GET %s as %s: %d %s", path, user, res.StatusCode, body)
+		}
+		if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	var list wire.Page[wire.Inspection]
+	get("supervisor", "/api/v1/inspections", &list)
+	var finished, running *wire.Inspection
+	for i, c := range list.Items {
+		switch {
+		case c.Mode == "announced" && c.Status == "ended":
+			finished = &list.Items[i]
+		case c.Mode == "unannounced" && c.Status == "drawn":
+			running = &list.Items[i]
+		}
+	}
+	if len(list.Items) != 2 || finished == nil || running == nil {
+		t.Fatalf("the supervisor lists %+v; want a finished announced campaign and a running unannounced one", list.Items)
+	}
+
+	seen := demoSeen{rectifications: map[string]int{}}
+	var rep wire.InspectionReport
+	get("supervisor", "/api/v1/inspections/"+finished.ID.String()+"/report", &rep)
+	if rep.Coverage.Households == 0 || rep.Coverage.Done != rep.Coverage.Households || rep.Coverage.VillagesDone != rep.Coverage.Villages {
+		t.Errorf("the finished campaign's coverage %+v", rep.Coverage)
+	}
+	for _, h := range rep.LikelyPaper {
+		seen.paper = append(seen.paper, h.Number)
+		if h.RecalledVisits != 1 || h.CadreRecognised || h.RecordedVisits < 1 || h.CadreName == "" ||
+			!slices.ContainsFunc(h.Reasons, func(r wire.DiscrepancyReason) bool { return r.Code == "cadre_not_recognised" }) {
+			t.Errorf("likely paper visit %+v", h)
+		}
+	}
+	if len(seen.paper) == 0 {
+		t.Error("the finished campaign's report lists no likely paper visit")
+	}
+	var items wire.Page[wire.Rectification]
+	get("supervisor", "/api/v1/rectifications?campaign_id="+finished.ID.String(), &items)
+	for _, it := range items.Items {
+		seen.rectifications[it.State]++
+	}
+	if seen.rectifications["in_progress"] == 0 || seen.rectifications["overdue"] == 0 || len(items.Items) < 2 {
+		t.Errorf("the finished campaign's rectifications: %v", seen.rectifications)
+	}
+
+	var sample wire.InspectionSample
+	get("inspector", "/api/v1/inspections/"+running.ID.String()+"/sample", &sample)
+	sampled := map[uuid.UUID]bool{}
+	for _, h := range sample.Households {
+		sampled[h.HouseholdID] = true
+	}
+	var snap wire.PullResponse
+	get("inspector", "/api/v1/sync/snapshot?limit=2000", &snap)
+	tasks, households := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
+	for _, ch := range snap.Changes {
+		switch ch.Entity {
+		case "task":
+			var task wire.Task
+			if err := json.Unmarshal(ch.Data, &task); err != nil {
+				t.Fatal(err)
+			}
+			if task.CampaignID != running.ID || ch.Op != "upsert" {
+				t.Errorf("the inspector's snapshot holds task %+v (%s)", task, ch.Op)
+			}
+			tasks[task.HouseholdID] = true
+		case "household":
+			households[ch.ID] = true
+		}
+	}
+	if len(sampled) == 0 || !maps.Equal(tasks, sampled) || !maps.Equal(households, sampled) {
+		t.Errorf("the inspector's snapshot: %d tasks and %d households; the running campaign sampled %d", len(tasks), len(households), len(sampled))
+	}
+	return seen
 }

@@ -65,7 +65,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, error) {
 	if s, ok, err := demo.Seeded(ctx, app.Store); err != nil || ok {
 		if v, _ := app.Store.Setting(ctx, demo.MarkerKey); ok && v != demo.MarkerVersion {
-			app.Log.Warn("the demo database was seeded by an older version and has no visit history; start on an empty data directory to get it",
+			app.Log.Warn("the demo database was seeded by an older version and lacks what newer demos hold (visit history, inspections); start on an empty data directory to get it",
 				"marker", v, "current", demo.MarkerVersion)
 		}
 		return s, err
@@ -74,6 +74,9 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	last := ""
 	s, err := demo.Seed(ctx, app.Store, demo.Options{HashPassword: func(ctx context.Context) (string, error) { return app.Auth.Hasher().Hash(ctx, demo.Password) }, Today: domain.DateOf(app.Now()), Photos: demoPhotos{svc: app.Photos},
 		Households: app.Config.DemoHouseholds, Cadres: app.Config.DemoCadres,
+		Inspections: func(now func() time.Time) (demo.Inspections, demo.Rectifications) {
+			return app.Inspect.WithClock(now), app.ItemLedger.WithClock(now)
+		},
 		Progress: func(stage string, done, total int) {
 			if stage != last || done == total {
 				fmt.Fprintf(progress, "\rseeding demo county: %-12s %d/%d", stage, done, total)
@@ -126,6 +129,10 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	for _, f := range s.FakeVisits {
 		app.Log.Info("demo fake visits", "flag", f.Flag, "cadre", f.Cadre, "visits", f.Visits, "note", f.Note)
 	}
+	for _, in := range s.Inspections {
+		app.Log.Info("demo inspection", "id", in.ID, "name", in.Name, "mode", in.Mode, "status", in.Status, "households", in.Households,
+			"paper_households", in.PaperHouseholds, "rectifications", in.Rectifications)
+	}
 	return s, nil
 }
 
@@ -158,5 +165,11 @@ func printDemo(w io.Writer, url string, s demo.Summary) {
 		fmt.Fprintf(w, "  %-12s %-10s %s %s\n", a.Username, a.Role, a.Region, a.Note)
 	}
 	fmt.Fprintf(w, "  every cadre logs in the same way: cadre01 … cadre%02d\n", s.Cadres)
+	if len(s.Inspections) > 0 {
+		fmt.Fprintf(w, "inspections (GET %s/api/v1/inspections as supervisor or inspector):\n", url)
+		for _, in := range s.Inspections {
+			fmt.Fprintf(w, "  %s  %s\n    %s\n", in.Name, in.ID, in.Note)
+		}
+	}
 	fmt.Fprintf(w, "example:\n  curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"supervisor\",\"password\":\"%s\",\"device_id\":\"laptop\"}'\n\n", url, demo.Password)
 }

@@ -3,16 +3,21 @@
 // poor village) and their groups, some 3,000 households in every status and
 // poverty type with members, valid ID numbers and dated histories, assisting
 // units placed in poor villages, about 150 cadres with ranks and duties, and
-// the pairings between them, and a year of visit history with photos for the
-// recent visits and a few planted fake-visit patterns (visits.go). The county
-// is drawn from a fixed seed, so every demo database holds the same people;
-// only dates move with the day it is seeded (pairings start a year and a
-// month before it, visits fill the year before it).
+// the pairings between them, a year of visit history with photos for the
+// recent visits and a few planted fake-visit patterns (visits.go), and the
+// inspection teams' work: a finished campaign whose report finds one of the
+// fake-visit cadres out, with its rectifications and accountability, and a
+// running unannounced one on the inspector's phone (inspections.go). The
+// county is drawn from a fixed seed, so every demo database holds the same
+// people; only dates move with the day it is seeded (pairings start a year
+// and a month before it, visits fill the year before it, the campaigns
+// fall in the weeks before it).
 //
-// Seed writes through storage (regions one by one, everything else through
-// the importer's bulk write, storage.ApplyImport) and marks the database as a
-// demo database; demo mode refuses to run against any database it did not
-// seed (DESIGN §10).
+// Seed writes the county through storage (regions one by one, everything
+// else through the importer's bulk write, storage.ApplyImport), the
+// inspections through the inspection and ledger services, and marks the
+// database as a demo database; demo mode refuses to run against any
+// database it did not seed (DESIGN §10).
 package demo
 
 import (
@@ -39,9 +44,12 @@ const Password = "fieldvisit-demo"
 // complete; SummaryKey holds the Summary as JSON.
 const (
 	MarkerKey = "demo_seeded"
-	// MarkerVersion 2: the demo includes the visit history (visits.go).
-	// A database marked 1 holds the county without visits.
-	MarkerVersion = "2"
+	// MarkerVersion 3: the demo includes the inspections (inspections.go):
+	// a finished campaign with findings, a likely paper visit in its report,
+	// rectifications and accountability, and a running unannounced one on
+	// the inspector's phone. A database marked 2 has the visit history
+	// (visits.go) but no inspections; one marked 1 has no visits either.
+	MarkerVersion = "3"
 	SummaryKey    = "demo_summary"
 	seedingKey    = "demo_seeding"
 )
@@ -82,6 +90,10 @@ type Options struct {
 	// Photos, when set, stores the photos of the recent visits (visits.go);
 	// without it the visits list no photos.
 	Photos PhotoSink
+	// Inspections, when set, gives the inspection and rectification
+	// services the demo's campaigns go through (inspections.go); without
+	// it the demo has no inspections.
+	Inspections InspectionServices
 }
 
 // Summary says what the demo county contains.
@@ -100,6 +112,8 @@ type Summary struct {
 	VisitsWithPhotos int           `json:"visits_with_photos"` // recent visits with photos
 	Photos           int           `json:"photos"`             // photo records (several may share bytes)
 	FakeVisits       []FakePattern `json:"fake_visits"`        // the planted fake-visit patterns
+
+	Inspections []Inspection `json:"inspections"` // the finished campaign, then the running one
 }
 
 // Account is a demo login to print at start-up.
@@ -177,7 +191,15 @@ func Seed(ctx context.Context, store *storage.Store, opt Options) (Summary, erro
 	if err := p.writeVisits(ctx, store, opt.Photos, progress{fn: opt.Progress}); err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
+	var inspections []Inspection
+	if opt.Inspections != nil {
+		if inspections, err = p.seedInspections(ctx, store, opt, progress{fn: opt.Progress}); err != nil {
+			return Summary{}, fmt.Errorf("demo: inspections: %w", err)
+		}
+		p.noteInspections(inspections)
+	}
 	sum := p.summary()
+	sum.Inspections = inspections
 	sum.Visits, sum.VisitsWithPhotos, sum.Photos, sum.FakeVisits = p.visitPlan.counts(opt.Photos)
 	b, err := json.Marshal(sum)
 	if err != nil {
@@ -187,7 +209,7 @@ func Seed(ctx context.Context, store *storage.Store, opt Options) (Summary, erro
 	if err := store.Audit(ctx, domain.AuditEntry{ActorID: &actor, ActorName: "demo", Action: "demo_seed", ObjectType: "region",
 		ObjectID: p.county.ID.String(), RegionPath: p.county.Path, Detail: map[string]any{
 			"version": MarkerVersion, "seed": opt.Seed, "today": opt.Today.String(), "households": sum.Households,
-			"members": sum.Members, "cadres": sum.Cadres, "pairings": sum.Pairings, "visits": sum.Visits, "photos": sum.Photos}}); err != nil {
+			"members": sum.Members, "cadres": sum.Cadres, "pairings": sum.Pairings, "visits": sum.Visits, "photos": sum.Photos, "inspections": len(sum.Inspections)}}); err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	if err := store.SetSetting(ctx, SummaryKey, string(b)); err != nil {

@@ -466,7 +466,7 @@ func TestSeedFullSize(t *testing.T) {
 		t.Skip("full-size demo in -short mode")
 	}
 	store, db := openDB(t, "sqlite")
-	sum := seed(t, store, demo.Options{Today: today, HashPassword: fakeHashes()})
+	sum := seed(t, store, withInspections(demo.Options{Today: today, HashPassword: fakeHashes()}, store))
 	if sum.Households != 3000 || sum.Cadres != 150 {
 		t.Errorf("summary %+v", sum)
 	}
@@ -487,6 +487,10 @@ func TestSeedFullSize(t *testing.T) {
 	}
 	for _, a := range sum.Accounts {
 		t.Logf("%-10s %-10s %s — %s", a.Username, a.Role, a.Region, a.Note)
+	}
+	checkInspections(t, store, db, sum)
+	for _, in := range sum.Inspections {
+		t.Logf("%s (%s, %s): %d households — %s", in.Name, in.Mode, in.Status, in.Households, in.Note)
 	}
 }
 

@@ -142,11 +142,11 @@ func asCompared(t *testing.T, r response) string {
 // town's and the village's offices, that it is in an unannounced
 // campaign's sample. With the clock stopped, every route answers them
 // exactly as before the campaign was created, while it is drawn and its
-// inspector syncs, uploads a photo and has a visit refused; once the
-// inspector's visit arrives with its findings (and an item for the
-// ledger), only the routes that read the household's visits change, and
-// the household is done by then. No answer ever names the campaign or a
-// task.
+// inspector syncs, reads the household, uploads a photo and has a visit
+// refused. When the inspector's visit arrives, only the routes that read
+// the household's visits change, and the household is done by then; its
+// findings and their item in the ledger change nothing more. No answer
+// ever names the campaign or a task.
 func TestUnannouncedSamplesStayHiddenOnEveryRoute(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
 		stopped := time.Now()

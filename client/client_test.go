@@ -48,6 +48,7 @@ func TestAgainstServer(t *testing.T) {
 		t.Run("RefreshGrace", func(t *testing.T) { testRefreshGrace(t, srv, "cadre05") })
 		t.Run("ScopeChange", func(t *testing.T) { testScopeChange(t, srv, "cadre39", "cadre40") })
 		t.Run("SnapshotEqualsPaging", func(t *testing.T) { testSnapshotEqualsPaging(t, srv, "cadre06") })
+		t.Run("InspectorFindings", func(t *testing.T) { testInspectorFindings(t, srv) })
 	})
 }
 
@@ -803,4 +804,71 @@ func testSnapshotEqualsPaging(t *testing.T, srv *clienttest.Server, user string)
 	if len(whole.Visits()) == 0 || len(whole.Households()) == 0 {
 		t.Fatalf("the snapshot phone has %d households and %d visits", len(whole.Households()), len(whole.Visits()))
 	}
+}
+
+// testInspectorFindings: the demo inspector, sent to a town's households
+// by an unannounced campaign, records an inspection visit with the
+// household form on the phone; one push stores both, the task comes back
+// done, and the findings are the visit's.
+func testInspectorFindings(t *testing.T, srv *clienttest.Server) {
+	ctx := clienttest.Context(t)
+	office, _ := phoneMaybeEmpty(t, srv, "supervisor", "office-browser", nil)
+	insp, _ := phoneMaybeEmpty(t, srv, "inspector", "inspector-phone", nil)
+	var towns wire.Page[wire.Region]
+	must(t, office.GetJSON(ctx, "/api/v1/regions?level=town&limit=1", &towns))
+	me, _ := insp.User()
+	var campaign wire.Inspection
+	must(t, office.PostJSON(ctx, "/api/v1/inspections", map[string]any{"region_id": towns.Items[0].ID, "name": "SDK核查", "mode": "unannounced",
+		"period_from": time.Now().AddDate(0, 0, -1).Format(time.DateOnly), "period_to": time.Now().AddDate(0, 1, 0).Format(time.DateOnly),
+		"inspector_ids": []uuid.UUID{me.ID}}, &campaign))
+	must(t, office.PostJSON(ctx, "/api/v1/inspections/"+campaign.ID.String()+"/sample", map[string]any{"seed": "sdk"}, nil))
+	if _, err := insp.Pull(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var task wire.Task
+	for _, tk := range insp.Tasks() {
+		if tk.CampaignID == campaign.ID {
+			task = tk
+		}
+	}
+	h, ok := insp.Household(task.HouseholdID)
+	if !ok {
+		t.Fatalf("no household came with the task %+v", task)
+	}
+	// The form as the phone renders it, every question answered.
+	var forms wire.InspectionForms
+	must(t, insp.GetJSON(ctx, "/api/v1/inspection-forms", &forms))
+	answers := map[string]wire.FindingAnswer{}
+	for _, it := range forms.Forms[0].Items {
+		yes, none := true, 0
+		switch it.Kind {
+		case "choice":
+			answers[it.Code] = wire.FindingAnswer{Choice: it.Choices[0].Code}
+		case "choices":
+			answers[it.Code] = wire.FindingAnswer{Choices: []string{it.Choices[0].Code}}
+		case "count":
+			answers[it.Code] = wire.FindingAnswer{Count: &none}
+		case "yes_no":
+			answers[it.Code] = wire.FindingAnswer{Yes: &yes}
+		}
+	}
+	v := newVisit(insp, h, "暗访入户核查")
+	v.Kind, v.Measures, v.Findings = domain.KindInspection, nil, &wire.VisitFindings{Answers: answers}
+	id, err := insp.RecordVisit(v)
+	must(t, err)
+	rep := mustSync(t, insp)
+	if rep.Push.Count(wire.StatusApplied) != 1 {
+		t.Fatalf("push: %+v", rep.Push.Outcomes)
+	}
+	for _, tk := range insp.Tasks() {
+		if tk.ID == task.ID && !tk.Done {
+			t.Errorf("the task is not done after its inspection: %+v", tk)
+		}
+	}
+	var found wire.InspectionFindings
+	must(t, insp.GetJSON(ctx, "/api/v1/inspections/"+campaign.ID.String()+"/findings", &found))
+	if len(found.Items) != 1 || *found.Items[0].HouseholdID != h.ID || *found.Items[0].VisitID != id {
+		t.Fatalf("findings: %+v", found.Items)
+	}
+	must(t, office.PostJSON(ctx, "/api/v1/inspections/"+campaign.ID.String()+"/end", map[string]any{}, nil))
 }

@@ -9,9 +9,10 @@
 //     and the cadre's own visits from every device — applied by version
 //     from pulls, and the opaque pull cursor;
 //   - the outbox: every change recorded offline (RecordVisit, EditVisit,
-//     DeleteVisit, EditHousehold, EditMember), with the base version and
-//     base values it was made from, and the batch in flight with its
-//     Idempotency-Key and exact body.
+//     DeleteVisit, EditHousehold, EditMember, and an inspector's
+//     AttachFindings), with the base version and base values it was made
+//     from, and the batch in flight with its Idempotency-Key and exact
+//     body.
 //
 // Everything is saved, and fsynced, before the call that changed it returns:
 // a phone that is killed, or loses power, at any moment restarts with

@@ -27,11 +27,16 @@ type NewVisit struct {
 	HouseholdConfirmed *bool
 	GPS                []domain.GPSStamp
 	Photos             []domain.PhotoRef
+	// Findings are an inspector's findings at the household, recorded with
+	// an inspection visit and sent with it (campaign_id may be left out
+	// when the inspector has one task there). The server records them with
+	// the campaign's findings; pulled visits do not carry them back.
+	Findings *wire.VisitFindings
 }
 
 // Fields a cadre may change, per entity (the server decides the rest).
 var (
-	VisitFields     = []string{"kind", "started_at", "ended_at", "notes", "checklist", "measures", "met_with", "household_confirmed", "gps", "photos"}
+	VisitFields     = []string{"kind", "started_at", "ended_at", "notes", "checklist", "measures", "met_with", "household_confirmed", "gps", "photos", "findings"}
 	HouseholdFields = []string{"phone", "address", "home", "housing_structure", "housing_safety_grade", "housing_area", "arable_land", "annual_income", "income_notes", "causes"}
 	MemberFields    = []string{"phone", "health", "disability", "education", "work"}
 )
@@ -78,11 +83,14 @@ func (c *Client) RecordVisit(v NewVisit) (uuid.UUID, error) {
 	if !c.cfg.NoLocalChecks {
 		var fe domain.FieldErrors
 		d.Validate(&fe, "")
+		checkFindingsKind(&fe, v.Findings != nil, d.Kind)
 		if len(fe) > 0 {
 			return uuid.Nil, &ValidationError{Fields: fe}
 		}
 	}
-	data, err := toFields(wire.VisitDataOf(d))
+	vd := wire.VisitDataOf(d)
+	vd.Findings = v.Findings
+	data, err := toFields(vd)
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -110,6 +118,21 @@ func (c *Client) RecordVisit(v NewVisit) (uuid.UUID, error) {
 // "checklist", …); values are anything that encodes to the field's JSON.
 func (c *Client) EditVisit(id uuid.UUID, changes map[string]any) error {
 	return c.edit(wire.EntityVisit, id, nil, changes)
+}
+
+// AttachFindings sends an inspector's findings with their inspection
+// visit: recorded the first time, a correction after that. They travel as
+// an edit of the visit (folded into its create while that is unsent).
+func (c *Client) AttachFindings(visitID uuid.UUID, f wire.VisitFindings) error {
+	return c.edit(wire.EntityVisit, visitID, nil, map[string]any{"findings": f})
+}
+
+// checkFindingsKind refuses findings on a visit that is not an inspection,
+// as the server would.
+func checkFindingsKind(fe *domain.FieldErrors, hasFindings bool, kind string) {
+	if hasFindings && kind != domain.KindInspection {
+		fe.Add("/findings", "not_allowed", "findings go with an inspection visit", "只有督查核查走访可以附带核查结果")
+	}
 }
 
 // DeleteVisit deletes a visit (a tombstone on the server).
@@ -279,6 +302,8 @@ func checkEdit(entity string, f *fields, data map[string]json.RawMessage) error 
 			return &ValidationError{Fields: []domain.FieldError{{Field: "/", Reason: "invalid_type", Message: err.Error(), MessageZH: "字段类型错误"}}}
 		}
 		d.Validate(&fe, "")
+		_, hasFindings := data["findings"]
+		checkFindingsKind(&fe, hasFindings, d.Kind)
 	case wire.EntityHousehold:
 		var h wire.Household
 		if err := json.Unmarshal(b, &h); err != nil {

@@ -714,3 +714,66 @@ func TestInspectorPhoneKeepsTasks(t *testing.T) {
 		t.Fatalf("tasks after the tombstone: %+v", got)
 	}
 }
+
+// TestInspectorSendsFindingsWithTheVisit: findings recorded with an
+// inspection visit go in its create; attached later, before the create is
+// sent, they fold into it, and after it was acknowledged they go as an
+// edit of the visit carrying nothing but them. Findings on a visit that
+// is no inspection are refused on the phone.
+func TestInspectorSendsFindingsWithTheVisit(t *testing.T) {
+	h := newHarness(t)
+	c, hid := h.ready()
+	count := func(n int) *int { return &n }
+	campaign := uuid.New()
+	first := wire.VisitFindings{CampaignID: &campaign, Answers: map[string]wire.FindingAnswer{"visits_recalled": {Count: count(1)}}}
+	second := wire.VisitFindings{Answers: map[string]wire.FindingAnswer{"visits_recalled": {Count: count(2)}}}
+
+	v := h.visit(hid, "入户核查")
+	v.Findings = &first
+	var ve *ValidationError
+	if _, err := c.RecordVisit(v); !errors.As(err, &ve) || ve.Fields[0].Field != "/findings" {
+		t.Fatalf("findings on a help visit: %v", err)
+	}
+	v.Kind = domain.KindInspection
+	withFindings, err := c.RecordVisit(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Findings = nil
+	later, err := c.RecordVisit(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AttachFindings(later, second); err != nil {
+		t.Fatal(err)
+	}
+	sentFindings := func(ch wire.Change) wire.VisitFindings {
+		t.Helper()
+		var f wire.VisitFindings
+		if err := json.Unmarshal(ch.Data["findings"], &f); err != nil {
+			t.Fatalf("%s: %v", ch.Data["findings"], err)
+		}
+		return f
+	}
+	pc := c.PendingChanges()
+	if len(pc) != 2 || pc[0].Op != wire.OpCreate || pc[1].Op != wire.OpCreate {
+		t.Fatalf("pending: %s", mustJSON(pc))
+	}
+	if f := sentFindings(pc[0]); *f.CampaignID != campaign || *f.Answers["visits_recalled"].Count != 1 {
+		t.Fatalf("recorded with the visit: %s", pc[0].Data["findings"])
+	}
+	if f := sentFindings(pc[1]); f.CampaignID != nil || *f.Answers["visits_recalled"].Count != 2 {
+		t.Fatalf("attached before the create was sent: %s", pc[1].Data["findings"])
+	}
+	if _, err := c.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AttachFindings(withFindings, second); err != nil {
+		t.Fatal(err)
+	}
+	pc = c.PendingChanges()
+	if len(pc) != 1 || pc[0].Op != wire.OpUpdate || pc[0].ID != withFindings || pc[0].BaseVersion != 1 || len(pc[0].Data) != 1 ||
+		*sentFindings(pc[0]).Answers["visits_recalled"].Count != 2 {
+		t.Fatalf("attached after the ack: %s", mustJSON(pc))
+	}
+}

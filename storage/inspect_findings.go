@@ -111,9 +111,7 @@ func (s *Store) SaveFinding(ctx context.Context, f inspect.Finding, expectedVers
 				return err
 			}
 			if f.HouseholdID != nil {
-				err := tx.Model(&sampleHouseholdRow{}).Where("campaign_id = ? AND household_id = ? AND done_at IS NULL", f.CampaignID, *f.HouseholdID).
-					Update("done_at", row.RecordedAt).Error
-				if err != nil {
+				if err := s.markDone(tx, []uuid.UUID{f.CampaignID}, *f.HouseholdID, row.RecordedAt); err != nil {
 					return err
 				}
 			}
@@ -130,6 +128,49 @@ func (s *Store) SaveFinding(ctx context.Context, f inspect.Finding, expectedVers
 		}
 		return s.appendAudit(tx, audit)
 	})
+}
+
+// ActiveTasks lists an inspector's active tasks at a household.
+func (s *Store) ActiveTasks(ctx context.Context, inspectorID, householdID uuid.UUID) ([]inspect.Task, error) {
+	var rows []taskRow
+	err := s.db.WithContext(ctx).Where("inspector_id = ? AND household_id = ? AND active", inspectorID, householdID).Order("campaign_id").Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "inspection")
+	}
+	out := make([]inspect.Task, len(rows))
+	for i, r := range rows {
+		out[i] = inspect.Task{CampaignID: r.CampaignID, HouseholdID: r.HouseholdID, CountyID: r.CountyID, InspectorID: r.InspectorID}
+	}
+	return out, nil
+}
+
+// MarkDone marks a household done in the campaigns' samples where it is
+// not yet, with the feed rows of the tasks whose done flag that changed.
+func (s *Store) MarkDone(ctx context.Context, campaigns []uuid.UUID, householdID uuid.UUID, at time.Time) error {
+	return s.inTx(ctx, "inspection", func(tx *gorm.DB) error { return s.markDone(tx, campaigns, householdID, at) })
+}
+
+// markDone is MarkDone in the caller's transaction. A household already
+// done keeps its first time and writes no feed row.
+func (s *Store) markDone(tx *gorm.DB, campaigns []uuid.UUID, householdID uuid.UUID, at time.Time) error {
+	var pending []uuid.UUID
+	err := tx.Model(&sampleHouseholdRow{}).Where("campaign_id IN ? AND household_id = ? AND done_at IS NULL", campaigns, householdID).
+		Pluck("campaign_id", &pending).Error
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	err = tx.Model(&sampleHouseholdRow{}).Where("campaign_id IN ? AND household_id = ? AND done_at IS NULL", pending, householdID).
+		Update("done_at", at.UTC()).Error
+	if err != nil {
+		return err
+	}
+	// Every inspector sent to the household shows the task done, not only
+	// the one whose visit or findings did it.
+	var tasks []taskRow
+	if err := tx.Where("campaign_id IN ? AND household_id = ? AND active", pending, householdID).Order("campaign_id, inspector_id").Find(&tasks).Error; err != nil {
+		return err
+	}
+	return s.appendTaskChanges(tx, tasks, "upsert")
 }
 
 // Findings lists a campaign's findings, households' before villages', each

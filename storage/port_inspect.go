@@ -16,4 +16,7 @@ func (s InspectStore) Tx(ctx context.Context, fn func(inspect.TxStore) error) er
 	return s.Store.Tx(ctx, func(tx *Store) error { return fn(InspectStore{tx}) })
 }
 
-var _ inspect.Store = InspectStore{}
+var (
+	_ inspect.Store        = InspectStore{}
+	_ inspect.VisitTxStore = InspectStore{}
+)

@@ -52,7 +52,9 @@ func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldErro
 		switch fields, bad := malformed[i]; {
 		case bad:
 			results[i] = wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID, Status: wire.StatusRejected, Errors: fields}
-		case isCreate(ch):
+		case isCreate(ch) && b.p.Role != domain.RoleInspector:
+			// An inspector's visit goes alone (default): it marks their
+			// sample done and may carry findings, written in its savepoint.
 			var prior *domain.Visit
 			if v, ok := existing[ch.ID]; ok {
 				prior = &v
@@ -61,7 +63,7 @@ func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldErro
 				prior = &v
 			}
 			r := recordTx{batch: b, tx: b.tx, ptr: ptr, ch: ch}
-			out, v, err := r.prepareCreate(ctx, prior)
+			out, v, _, err := r.prepareCreate(ctx, prior) // only inspectors send findings
 			res, err := outcomeResult(i, ch, out, err)
 			if err != nil {
 				return nil, err

@@ -70,6 +70,10 @@ func (r recordTx) checkBase(current int64) error {
 // visitFields are the JSON names of a visit's editable fields.
 var visitFields = jsonFieldSet(wire.VisitData{})
 
+// findingsField is the name of the findings an inspector sends with a
+// visit's data (wire.VisitData.Findings), which the visit does not keep.
+const findingsField = "findings"
+
 func jsonFieldSet(v any) map[string]bool {
 	m, _ := fieldsOf(v)
 	out := make(map[string]bool, len(m))
@@ -79,38 +83,43 @@ func jsonFieldSet(v any) map[string]bool {
 	return out
 }
 
-func (r recordTx) decodeVisit() (domain.VisitDetails, string, error) {
+func (r recordTx) decodeVisit() (domain.VisitDetails, *wire.VisitFindings, string, error) {
 	if len(r.ch.Data) == 0 {
-		return domain.VisitDetails{}, "", reject(r.ptr+"/data", "required", "data holds the visit", "缺少走访内容data")
+		return domain.VisitDetails{}, nil, "", reject(r.ptr+"/data", "required", "data holds the visit", "缺少走访内容data")
 	}
-	d, err := r.visitDetails(r.ch.Data)
+	d, findings, err := r.visitDetails(r.ch.Data)
 	if err != nil {
-		return d, "", err
+		return d, nil, "", err
 	}
 	var startedText string
 	_ = json.Unmarshal(r.ch.Data["started_at"], &startedText)
-	return d, startedText, nil
+	return d, findings, startedText, nil
 }
 
-// visitDetails decodes, converts and validates a visit's data fields.
-func (r recordTx) visitDetails(fields map[string]json.RawMessage) (domain.VisitDetails, error) {
+// visitDetails decodes, converts and validates a visit's data fields, and
+// the findings sent with them (nil when none were).
+func (r recordTx) visitDetails(fields map[string]json.RawMessage) (domain.VisitDetails, *wire.VisitFindings, error) {
 	prefix := r.ptr + "/data"
 	var in wire.VisitData
 	if err := decodeData(prefix, fields, &in); err != nil {
-		return domain.VisitDetails{}, err
+		return domain.VisitDetails{}, nil, err
 	}
 	var fe domain.FieldErrors
 	d := in.ToDomain(&fe, prefix)
 	d.Validate(&fe, prefix)
 	if err := fe.Err(); err != nil {
-		return d, rejectAll("", err)
+		return d, nil, rejectAll("", err)
 	}
 	// An inspector comes to check, not to help: their visits are
 	// inspections, and must never pass for a cadre's help visit.
 	if r.p.Role == domain.RoleInspector && d.Kind != domain.KindInspection {
-		return d, reject(prefix+"/kind", "not_allowed", "inspectors record inspection visits only (kind inspection)", "督查人员只能记录督查核查走访")
+		return d, nil, reject(prefix+"/kind", "not_allowed", "inspectors record inspection visits only (kind inspection)", "督查人员只能记录督查核查走访")
 	}
-	return d, nil
+	if in.Findings != nil && (r.p.Role != domain.RoleInspector || r.svc.cfg.Inspections == nil) {
+		return d, nil, reject(prefix+"/findings", "not_allowed", "findings go with an inspector's inspection visit to a household of their tasks",
+			"只有督查人员对督查任务农户的核查走访可以附带核查结果")
+	}
+	return d, in.Findings, nil
 }
 
 // pairingGrace is how long after a pairing ended its cadre's visits are
@@ -190,11 +199,14 @@ func (r recordTx) createVisit(ctx context.Context) (recordOutcome, error) {
 	case !domain.IsCode(err, domain.CodeNotFound):
 		return recordOutcome{}, err
 	}
-	out, nv, err := r.prepareCreate(ctx, existing)
+	out, nv, findings, err := r.prepareCreate(ctx, existing)
 	if err != nil || nv == nil {
 		return out, err
 	}
 	if err := r.tx.InsertVisit(ctx, *nv); err != nil {
+		return recordOutcome{}, err
+	}
+	if _, err := r.inspected(ctx, *nv, true, findings); err != nil {
 		return recordOutcome{}, err
 	}
 	return out, nil
@@ -202,29 +214,30 @@ func (r recordTx) createVisit(ctx context.Context) (recordOutcome, error) {
 
 // prepareCreate judges a visit create against what is stored under its id
 // (existing, nil if nothing) without writing. It returns the visit to
-// insert, or nil with the outcome when there is nothing to insert
-// (a re-sent create is a duplicate).
-func (r recordTx) prepareCreate(ctx context.Context, existing *domain.Visit) (recordOutcome, *domain.Visit, error) {
+// insert with the findings sent with it, or nil with the outcome when
+// there is nothing to insert (a re-sent create is a duplicate: its
+// findings were recorded with it the first time, in its transaction).
+func (r recordTx) prepareCreate(ctx context.Context, existing *domain.Visit) (recordOutcome, *domain.Visit, *wire.VisitFindings, error) {
 	if r.ch.HouseholdID == nil {
-		return recordOutcome{}, nil, reject(r.ptr+"/household_id", "required", "household_id is required", "缺少农户编号household_id")
+		return recordOutcome{}, nil, nil, reject(r.ptr+"/household_id", "required", "household_id is required", "缺少农户编号household_id")
 	}
-	d, startedText, err := r.decodeVisit()
+	d, findings, startedText, err := r.decodeVisit()
 	if err != nil {
-		return recordOutcome{}, nil, err
+		return recordOutcome{}, nil, nil, err
 	}
 	if existing != nil {
 		if existing.CadreID != r.p.UserID || existing.HouseholdID != *r.ch.HouseholdID {
-			return recordOutcome{}, nil, reject(r.ptr+"/id", "id_taken", "this id belongs to another record", "该编号已被其他记录使用")
+			return recordOutcome{}, nil, nil, reject(r.ptr+"/id", "id_taken", "this id belongs to another record", "该编号已被其他记录使用")
 		}
 		if sameDetails(existing.VisitDetails, d) {
-			return recordOutcome{Status: wire.StatusDuplicate, Version: existing.Version, Flags: existing.Flags}, nil, nil
+			return recordOutcome{Status: wire.StatusDuplicate, Version: existing.Version, Flags: existing.Flags}, nil, nil, nil
 		}
-		return recordOutcome{}, nil, reject(r.ptr+"/id", "exists", "a visit with this id exists with other content; send an update with base_version",
+		return recordOutcome{}, nil, nil, reject(r.ptr+"/id", "exists", "a visit with this id exists with other content; send an update with base_version",
 			"该走访记录已存在且内容不同，请以修改方式提交")
 	}
 	h, outside, err := r.visibleHousehold(ctx, *r.ch.HouseholdID, domain.DateOf(d.StartedAt))
 	if err != nil {
-		return recordOutcome{}, nil, err
+		return recordOutcome{}, nil, nil, err
 	}
 	v := domain.Visit{ID: r.ch.ID, CountyID: h.CountyID, HouseholdID: h.ID, CadreID: r.p.UserID, DeviceID: r.req.DeviceID, VisitDetails: d,
 		StartedAtText: startedText, ReceivedAt: r.received, ClockOffsetMS: r.offsetMS, Version: 1, CreatedAt: r.received, UpdatedAt: r.received}
@@ -233,7 +246,45 @@ func (r recordTx) prepareCreate(ctx context.Context, existing *domain.Visit) (re
 		v.Flags = append(v.Flags, domain.Flag{Code: "outside_pairing", Message: "the visit is dated after the cadre's pairing with this household ended",
 			MessageZH: "走访日期在该干部与此户结对关系解除之后"})
 	}
-	return recordOutcome{Status: wire.StatusApplied, Version: 1, Flags: v.Flags}, &v, nil
+	return recordOutcome{Status: wire.StatusApplied, Version: 1, Flags: v.Flags}, &v, findings, nil
+}
+
+// inspected tells the inspection service of an inspector's visit just
+// written (arrived: created), with the findings sent with it. Their
+// refusal rejects the change, visit and all, at /changes/i/data/findings.
+func (r recordTx) inspected(ctx context.Context, v domain.Visit, arrived bool, findings *wire.VisitFindings) (bool, error) {
+	ins := r.svc.cfg.Inspections
+	if ins == nil || r.p.Role != domain.RoleInspector {
+		return false, nil
+	}
+	recorded, err := ins.InspectionVisit(ctx, r.tx, r.p, v, arrived, findings)
+	if err == nil || abortsBatch(err) {
+		return recorded, err
+	}
+	return false, rejectAt(r.ptr+"/data/findings", err)
+}
+
+// rejectAt turns a service's refusal into a rejection of the change: its
+// field errors under prefix, or, for a refusal that names no field (a
+// conflict, something not found), one error at prefix with its reason.
+// Anything else is left as it is, an unexpected fault.
+func rejectAt(prefix string, err error) error {
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	if len(de.Fields) > 0 {
+		return rejectAll(prefix, err)
+	}
+	switch de.Code {
+	case domain.CodeInvalid, domain.CodeConflict, domain.CodeNotFound, domain.CodeForbidden:
+		reason := de.Reason
+		if reason == "" {
+			reason = string(de.Code)
+		}
+		return reject(prefix, reason, de.Message, de.MessageZH)
+	}
+	return err
 }
 
 // sameDetails compares two visits' contents as instants, not spellings:
@@ -262,8 +313,15 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 	if err := r.requireBase(); err != nil {
 		return recordOutcome{}, err
 	}
-	for f := range r.ch.Data {
-		if !visitFields[f] {
+	// Findings are no field of the stored visit: they stay out of the
+	// merge, and are recorded (again) on the visit as sent.
+	data := make(map[string]json.RawMessage, len(r.ch.Data))
+	for f, raw := range r.ch.Data {
+		switch {
+		case f == findingsField:
+		case visitFields[f]:
+			data[f] = raw
+		default:
 			return recordOutcome{}, reject(r.ptr+"/data/"+f, "unknown_field", "not a visit field", "不是走访记录的字段")
 		}
 	}
@@ -284,12 +342,23 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 	if err != nil {
 		return recordOutcome{}, err
 	}
-	merged, outcome, losses := Merge(current, canonicalTimes(r.ch.Data), canonicalTimes(r.ch.Base), r.ch.BaseVersion, v.Version)
-	d, err := r.visitDetails(merged)
+	merged, outcome, losses := Merge(current, canonicalTimes(data), canonicalTimes(r.ch.Base), r.ch.BaseVersion, v.Version)
+	if raw, ok := r.ch.Data[findingsField]; ok {
+		merged[findingsField] = raw
+	}
+	d, findings, err := r.visitDetails(merged)
 	if err != nil {
 		return recordOutcome{}, err
 	}
 	if sameDetails(v.VisitDetails, d) {
+		recorded, err := r.inspected(ctx, v, false, findings)
+		if err != nil {
+			return recordOutcome{}, err
+		}
+		if recorded {
+			// The visit stands as it was, at its version; its findings changed.
+			return recordOutcome{Status: wire.StatusApplied, Version: v.Version, Flags: v.Flags}, nil
+		}
 		return recordOutcome{Status: wire.StatusDuplicate, Version: v.Version, Flags: v.Flags}, nil
 	}
 	nv := v
@@ -303,6 +372,9 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 	}
 	nv.Flags = append(domain.ClockFlags(nv, r.svc.cfg.Clock, h.RegisteredYear), keptFlags(v.Flags)...)
 	if err := r.tx.SaveVisit(ctx, nv, v.Version); err != nil {
+		return recordOutcome{}, err
+	}
+	if _, err := r.inspected(ctx, nv, false, findings); err != nil {
 		return recordOutcome{}, err
 	}
 	ids, err := r.keepLosses(ctx, wire.EntityVisit, v.ID, v.CountyID, v.HouseholdID, losses, v.Version, nv.Version, &v.CadreID)

@@ -29,6 +29,9 @@ type Config struct {
 	// Due reads the cadre's due list for the last page of a pull; nil
 	// leaves it out.
 	Due DueList
+	// Inspections is told of inspectors' visits as they are written; nil
+	// leaves samples alone and refuses findings sent with visits.
+	Inspections Inspections
 }
 
 // Service runs pushes and pulls.

@@ -112,6 +112,20 @@ type TxStore interface {
 // which the last page of a pull carries so the phone shows them offline.
 type DueList func(ctx context.Context, p domain.Principal) ([]wire.DueItem, error)
 
+// Inspections is what a push needs of the inspection service, which sync
+// knows nothing of (the app wires it to internal/inspect).
+type Inspections interface {
+	// InspectionVisit runs in the savepoint of the change that wrote an
+	// inspector's inspection visit v, so that what it refuses rolls the
+	// visit back with it. arrived says the visit was just created: the
+	// household is then done in the samples of the inspector's active
+	// tasks there. findings, when the phone sent them, are recorded on
+	// the visit; recorded reports that they were written. Field errors
+	// name fields inside the findings object ("/answers/food", "" for the
+	// object itself).
+	InspectionVisit(ctx context.Context, tx TxStore, p domain.Principal, v domain.Visit, arrived bool, findings *wire.VisitFindings) (recorded bool, err error)
+}
+
 // Change is one numbered row of the change feed: which record changed, and
 // how. A pull reads the record's current state behind it.
 type Change struct {

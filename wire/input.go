@@ -71,6 +71,11 @@ type VisitData struct {
 	HouseholdConfirmed *bool                     `json:"household_confirmed"`
 	GPS                []GPSStampIn              `json:"gps"`
 	Photos             []PhotoRef                `json:"photos"`
+	// Findings are what an inspector found at the household, recorded
+	// offline with their inspection visit. They are not a field of the
+	// stored visit: the server records them as the campaign's findings on
+	// the household, so a pulled visit never carries them.
+	Findings *VisitFindings `json:"findings,omitempty"`
 }
 
 // ToDomain converts d, recording missing coordinates under prefix (the

@@ -66,6 +66,17 @@ type FindingsInput struct {
 	Version *int64 `json:"version"`
 }
 
+// VisitFindings are the household form an inspector fills in offline and
+// pushes with the inspection visit it was filled in on (a visit's
+// data.findings; docs/sync-protocol.md §7.5).
+type VisitFindings struct {
+	// CampaignID is the campaign of one of the inspector's active tasks at
+	// the household (the task's campaign_id); it may be left out when they
+	// have exactly one there.
+	CampaignID *uuid.UUID               `json:"campaign_id,omitempty"`
+	Answers    map[string]FindingAnswer `json:"answers"`
+}
+
 // InspectionFinding is one form filled in.
 type InspectionFinding struct {
 	ID           uuid.UUID                `json:"id"`

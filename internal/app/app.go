@@ -65,7 +65,8 @@ func (a *App) build() error {
 	a.Compliance = compliance.NewService(a.Store.Compliance(), now, a.Log)
 	a.Inspect = inspect.NewService(a.Store.Inspect(), now)
 	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
-	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance)}, now, a.Log)
+	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
+		Inspections: visitInspections{a.Inspect}}, now, a.Log)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	reg := prometheus.NewRegistry()
 	if a.conns == nil {

@@ -73,6 +73,34 @@ func (e *testEnv) record(t *testing.T, tok string, campaign, household uuid.UUID
 
 func ptr[T any](v T) *T { return &v }
 
+// answerCase is a household form with one thing wrong, and the JSON
+// pointer (under the findings object) that names it.
+type answerCase struct {
+	name    string
+	answers map[string]any
+	field   string
+}
+
+// badAnswers are the household forms every way in (the findings route, a
+// phone's push) refuses alike.
+func badAnswers() []answerCase {
+	with := func(change func(a map[string]any)) map[string]any { return householdAnswers(change) }
+	return []answerCase{
+		{"a required answer left out", with(func(a map[string]any) { delete(a, "satisfaction") }), "/answers/satisfaction"},
+		{"an item the form does not have", with(func(a map[string]any) { a["colour"] = map[string]any{"text": "红"} }), "/answers/colour"},
+		{"a choice the item does not offer", with(func(a map[string]any) { a["satisfaction"] = map[string]any{"choice": "thrilled"} }), "/answers/satisfaction"},
+		{"a count above the item's maximum", with(func(a map[string]any) { a["visits_recalled"] = map[string]any{"count": 100} }), "/answers/visits_recalled"},
+		{"a negative count", with(func(a map[string]any) { a["visits_recalled"] = map[string]any{"count": -1} }), "/answers/visits_recalled"},
+		{"a choice for a yes/no item", with(func(a map[string]any) { a["plan_seen"] = map[string]any{"choice": "yes"} }), "/answers/plan_seen"},
+		{"an unknown measure", with(func(a map[string]any) { a["measures_received"] = map[string]any{"choices": []string{"gold"}} }), "/answers/measures_received/0"},
+		{"a measure twice", with(func(a map[string]any) {
+			a["measures_received"] = map[string]any{"choices": []string{"medical", "medical"}}
+		}), "/answers/measures_received/1"},
+		{"a note too long", with(func(a map[string]any) { a["note"] = map[string]any{"text": strings.Repeat("长", 2001)} }), "/answers/note"},
+		{"the checklist's field names", with(func(a map[string]any) { a["food"] = map[string]any{"answer": "met"} }), "/answers/food/answer"},
+	}
+}
+
 // TestFindingsAreValidated: every answer is checked against the form and
 // named by its JSON pointer; a refused form writes nothing and leaves the
 // household not done.
@@ -81,40 +109,19 @@ func TestFindingsAreValidated(t *testing.T) {
 	e.inspectable(t)
 	c := e.drawnCampaign(t, "announced", nil)
 	tok := e.login(t, "inspector")
-	with := func(change func(a map[string]any)) map[string]any { return householdAnswers(change) }
-	cases := []struct {
-		name    string
-		answers map[string]any
-		visit   any
-		field   string
-	}{
-		{"a required answer left out", with(func(a map[string]any) { delete(a, "satisfaction") }), nil, "/answers/satisfaction"},
-		{"an item the form does not have", with(func(a map[string]any) { a["colour"] = map[string]any{"text": "红"} }), nil, "/answers/colour"},
-		{"a choice the item does not offer", with(func(a map[string]any) { a["satisfaction"] = map[string]any{"choice": "thrilled"} }), nil, "/answers/satisfaction"},
-		{"a count above the item's maximum", with(func(a map[string]any) { a["visits_recalled"] = map[string]any{"count": 100} }), nil, "/answers/visits_recalled"},
-		{"a negative count", with(func(a map[string]any) { a["visits_recalled"] = map[string]any{"count": -1} }), nil, "/answers/visits_recalled"},
-		{"a choice for a yes/no item", with(func(a map[string]any) { a["plan_seen"] = map[string]any{"choice": "yes"} }), nil, "/answers/plan_seen"},
-		{"an unknown measure", with(func(a map[string]any) { a["measures_received"] = map[string]any{"choices": []string{"gold"}} }), nil, "/answers/measures_received/0"},
-		{"a measure twice", with(func(a map[string]any) {
-			a["measures_received"] = map[string]any{"choices": []string{"medical", "medical"}}
-		}), nil, "/answers/measures_received/1"},
-		{"a note too long", with(func(a map[string]any) { a["note"] = map[string]any{"text": strings.Repeat("长", 2001)} }), nil, "/answers/note"},
-		{"the checklist's field names", with(func(a map[string]any) { a["food"] = map[string]any{"answer": "met"} }), nil, "/answers/food/answer"},
-		{"a visit that is not the inspector's", householdAnswers(nil), uuid.New(), "/visit_id"},
-	}
 	hA := e.householdA.Household.ID
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			body := map[string]any{"answers": tc.answers}
-			if tc.visit != nil {
-				body["visit_id"] = tc.visit
-			}
-			r := e.do(t, "PUT", findingsPath(c.ID, "households", hA), tok, body)
-			if p := r.problem(t); r.Status != http.StatusUnprocessableEntity || !p.hasField(tc.field) {
-				t.Fatalf("want 422 naming %s, got %d %s", tc.field, r.Status, r.Body)
-			}
-		})
+	refused := func(t *testing.T, body map[string]any, field string) {
+		r := e.do(t, "PUT", findingsPath(c.ID, "households", hA), tok, body)
+		if p := r.problem(t); r.Status != http.StatusUnprocessableEntity || !p.hasField(field) {
+			t.Fatalf("want 422 naming %s, got %d %s", field, r.Status, r.Body)
+		}
 	}
+	for _, tc := range badAnswers() {
+		t.Run(tc.name, func(t *testing.T) { refused(t, map[string]any{"answers": tc.answers}, tc.field) })
+	}
+	t.Run("a visit that is not the inspector's", func(t *testing.T) {
+		refused(t, map[string]any{"answers": householdAnswers(nil), "visit_id": uuid.New()}, "/visit_id")
+	})
 	if r := e.do(t, "PUT", findingsPath(c.ID, "villages", e.villageA.ID), tok, map[string]any{"answers": map[string]any{}}); r.Status != http.StatusUnprocessableEntity ||
 		!r.problem(t).hasField("/answers/road") {
 		t.Fatalf("an empty village form: %d %s, want 422 naming /answers/road", r.Status, r.Body)

@@ -430,3 +430,99 @@ func keysOf[V any](m map[uuid.UUID]V) map[uuid.UUID]bool {
 	}
 	return out
 }
+
+// withFindings puts findings in a visit change's data: the answers, and
+// the campaign when one is named.
+func withFindings(change map[string]any, answers map[string]any, campaign *uuid.UUID) map[string]any {
+	f := map[string]any{"answers": answers}
+	if campaign != nil {
+		f["campaign_id"] = *campaign
+	}
+	change["data"].(map[string]any)["findings"] = f
+	return change
+}
+
+// doneAt is when the household was done in the campaign's sample (nil:
+// not yet), read from the sample itself.
+func (e *testEnv) doneAt(t *testing.T, campaign, household uuid.UUID) *time.Time {
+	t.Helper()
+	var rows []struct{ DoneAt *time.Time }
+	if err := e.app.DB.Gorm.Table("inspection_sample").Select("done_at").Where("campaign_id = ? AND household_id = ?", campaign, household).
+		Scan(&rows).Error; err != nil || len(rows) != 1 {
+		t.Fatalf("sample row of %s in %s: %v (%d rows)", household, campaign, err, len(rows))
+	}
+	return rows[0].DoneAt
+}
+
+// TestHouseholdsAreDoneOnArrival: a sampled household is done the moment
+// an inspector's inspection visit to it is stored — or its findings are
+// recorded on the findings page — in that transaction, and only the first
+// time counts; the phones of every inspector sent there learn it from
+// their task, and no cadre's or office's phone hears of it.
+func TestHouseholdsAreDoneOnArrival(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		e.inspectable(t)
+		second := e.addUser(t, "inspector-2", domain.RoleInspector, e.town, nil, "")
+		c, _ := e.drawCampaign(t, "unannounced", e.inspector.ID, second.ID)
+		tokens, cursors := map[string]string{}, map[string]string{}
+		for _, who := range []string{"inspector", "inspector-2", "cadre-a", "supervisor-a"} {
+			tokens[who] = e.login(t, who)
+			_, cursors[who] = e.pullAll(t, tokens[who], "", 500)
+		}
+		inspect := func(t *testing.T, household uuid.UUID) {
+			t.Helper()
+			res := e.push(t, tokens["inspector"], uuid.NewString(), batch("inspector-phone", time.Now(),
+				visitOn(uuid.New(), household, domain.KindInspection, time.Now().Add(-time.Hour)))).pushResult(t)
+			if res.Results[0].Status != wire.StatusApplied {
+				t.Fatalf("inspection visit: %+v", res.Results[0])
+			}
+		}
+		for _, tc := range []struct {
+			name      string
+			household uuid.UUID
+			do        func(t *testing.T, household uuid.UUID)
+		}{
+			{"an inspection visit arrives", e.householdA.Household.ID, inspect},
+			{"findings recorded on the findings page", e.householdB.Household.ID, func(t *testing.T, household uuid.UUID) {
+				if r := e.record(t, tokens["inspector-2"], c.ID, household, householdAnswers(nil), nil); r.Status != http.StatusCreated {
+					t.Fatalf("findings: %d %s", r.Status, r.Body)
+				}
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if e.doneAt(t, c.ID, tc.household) != nil {
+					t.Fatal("done before anyone went")
+				}
+				tc.do(t, tc.household)
+				first := e.doneAt(t, c.ID, tc.household)
+				if first == nil {
+					t.Fatal("not done")
+				}
+				for _, who := range []string{"inspector", "inspector-2"} {
+					var got []wire.PulledChange
+					got, cursors[who] = e.pullAll(t, tokens[who], cursors[who], 500)
+					if task, ok := tasksByHousehold(t, got)[tc.household]; !ok || !task.Done {
+						t.Errorf("%s's phone: task %+v (sent %v), want it done", who, task, ok)
+					}
+				}
+				// Another inspection there: the first time stays, and the
+				// tasks do not come again.
+				inspect(t, tc.household)
+				if again := e.doneAt(t, c.ID, tc.household); again == nil || !again.Equal(*first) {
+					t.Errorf("done at %v after a second visit, first %v", again, first)
+				}
+				for _, who := range []string{"inspector", "inspector-2"} {
+					var got []wire.PulledChange
+					if got, cursors[who] = e.pullAll(t, tokens[who], cursors[who], 500); len(idsOf(got, "task", "upsert")) != 0 {
+						t.Errorf("%s's phone got its task again: %v", who, summary(got))
+					}
+				}
+			})
+		}
+		for _, who := range []string{"cadre-a", "supervisor-a"} {
+			if got, _ := e.pullAll(t, tokens[who], cursors[who], 500); len(got) != 0 {
+				t.Errorf("%s's phone heard of the inspections: %v", who, summary(got))
+			}
+		}
+	})
+}

@@ -155,7 +155,9 @@ func TestSyncRequestChecks(t *testing.T) {
 		`,{"entity":"visit","op":"update","id":"` + uuidA + `","base_version":1,"data":{"notes":"补记"},"base":{"notes":"走访"}}` +
 		`,{"entity":"visit","op":"delete","id":"` + uuidA + `","base_version":2}` +
 		`,{"entity":"household","op":"update","id":"` + uuidB + `","base_version":3,"data":{"phone":"13900000001","home":null,"causes":["illness"]},"base":{"phone":""}}` +
-		`,{"entity":"member","op":"update","id":"` + uuidA + `","household_id":"` + uuidB + `","base_version":1,"data":{"health":"chronic","work":""}}`)
+		`,{"entity":"member","op":"update","id":"` + uuidA + `","household_id":"` + uuidB + `","base_version":1,"data":{"health":"chronic","work":""}}` +
+		`,{"entity":"visit","op":"update","id":"` + uuidA + `","base_version":3,"data":{"findings":{"campaign_id":"` + uuidB +
+		`","answers":{"satisfaction":{"choice":"satisfied"},"visits_recalled":{"count":3}}}}}`)
 	push := func(body, key string) *http.Request {
 		r := httptest.NewRequest("POST", "/api/v1/sync/push", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
@@ -193,6 +195,9 @@ func TestSyncRequestChecks(t *testing.T) {
 		"change id not a uuid":         strings.Replace(good, `"op":"delete","id":"`+uuidA+`"`, `"op":"delete","id":"x"`, 1),
 		"changes not an array":         change(``)[:len(change(``))-3] + `{}}`,
 		"data that is not an object":   strings.Replace(good, `"data":{"notes":"补记"}`, `"data":"notes"`, 1),
+		"findings with another member": strings.Replace(good, `"findings":{`, `"findings":{"inspection_id":"`+uuidB+`",`, 1),
+		"findings without answers":     strings.Replace(good, `","answers":{"satisfaction"`, `","replies":{"satisfaction"`, 1),
+		"an answer of no item's shape": strings.Replace(good, `"visits_recalled":{"count":3}`, `"visits_recalled":{"number":3}`, 1),
 		"non-JSON request is not JSON": `{"device_id":`,
 	}
 	for name, body := range bad {

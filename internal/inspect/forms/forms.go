@@ -65,6 +65,24 @@ type Answer struct {
 	Text    string
 }
 
+// SameAnswers reports whether two sets of answers (by item code) say the
+// same: findings sent again are told from a correction by it.
+func SameAnswers(a, b map[string]Answer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for code, x := range a {
+		y, ok := b[code]
+		if !ok || x.Choice != y.Choice || !slices.Equal(x.Choices, y.Choices) || !samePtr(x.Count, y.Count) || !samePtr(x.Yes, y.Yes) ||
+			x.Text != y.Text {
+			return false
+		}
+	}
+	return true
+}
+
+func samePtr[T comparable](a, b *T) bool { return a == b || (a != nil && b != nil && *a == *b) }
+
 // Validate checks answers (by item code) against the form, naming each
 // problem at prefix + "/" + item code.
 func (f Form) Validate(answers map[string]Answer, fe *domain.FieldErrors, prefix string) {

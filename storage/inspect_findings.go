@@ -139,7 +139,7 @@ func (s *Store) ActiveTasks(ctx context.Context, inspectorID, householdID uuid.U
 	}
 	out := make([]inspect.Task, len(rows))
 	for i, r := range rows {
-		out[i] = inspect.Task{CampaignID: r.CampaignID, HouseholdID: r.HouseholdID, CountyID: r.CountyID, InspectorID: r.InspectorID}
+		out[i] = inspect.Task{CampaignID: r.CampaignID, HouseholdID: r.HouseholdID, InspectorID: r.InspectorID}
 	}
 	return out, nil
 }

@@ -23,6 +23,7 @@ type Problem struct {
 	Instance  string              `json:"instance,omitempty"`
 	TitleZH   string              `json:"title_zh"`
 	DetailZH  string              `json:"detail_zh,omitempty"`
+	Reason    string              `json:"reason,omitempty"`
 	Errors    []domain.FieldError `json:"errors,omitempty"`
 	RequestID string              `json:"request_id,omitempty"`
 }
@@ -109,7 +110,7 @@ func problemOf(c *gin.Context, err error) Problem {
 		c.Header("WWW-Authenticate", `Bearer realm="fieldvisit"`)
 	}
 	return Problem{Type: ProblemType(de.Code), Title: k.title, TitleZH: k.titleZH, Status: k.status, Detail: de.Message,
-		DetailZH: de.MessageZH, Errors: de.Fields, Instance: c.Request.URL.Path, RequestID: requestID(c)}
+		DetailZH: de.MessageZH, Reason: de.Reason, Errors: de.Fields, Instance: c.Request.URL.Path, RequestID: requestID(c)}
 }
 
 func writeProblem(c *gin.Context, p Problem) {

@@ -156,8 +156,11 @@ func TestSamplesAreReproducible(t *testing.T) {
 			t.Fatalf("shortfalls %+v, want the town's two missing villages and each village's missing other household", s1.Shortfalls)
 		}
 		for _, seed := range []string{"another", ""} {
-			if r, _ := draw(first.ID, seed); r.Status != http.StatusConflict {
-				t.Fatalf("a second draw with seed %q: %d, want 409", seed, r.Status)
+			r, _ := draw(first.ID, seed)
+			var p struct{ Reason string }
+			r.json(t, &p)
+			if r.Status != http.StatusConflict || p.Reason != "already_drawn" {
+				t.Fatalf("a second draw with seed %q: %d (reason %q), want 409 already_drawn", seed, r.Status, p.Reason)
 			}
 		}
 		if r, again := draw(first.ID, "the-published-seed"); r.Status != http.StatusOK || fmt.Sprint(again) != fmt.Sprint(s1) {

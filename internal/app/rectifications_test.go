@@ -113,8 +113,9 @@ func TestRectificationLife(t *testing.T) {
 			field    string // the problem names it
 			after    string // the status after a 200
 		}{
-			{"the cadre cannot close an open item", cadre, "approve", nil, "", false, http.StatusConflict, "/action", ""},
-			{"nor reopen it", cadre, "reopen", nil, "", false, http.StatusConflict, "/action", ""},
+			{"the cadre may never close an item, open or not", cadre, "approve", nil, "", false, http.StatusForbidden, "", ""},
+			{"an open item is not closed", sup, "approve", ev([]uuid.UUID{mine}, nil), "", false, http.StatusConflict, "/action", ""},
+			{"nor reopened", sup, "reopen", nil, "回头看", false, http.StatusConflict, "/action", ""},
 			{"a submission needs evidence", cadre, "submit", nil, "", false, http.StatusUnprocessableEntity, "/evidence", ""},
 			{"an unknown action", cadre, "delete", nil, "", false, http.StatusUnprocessableEntity, "/action", ""},
 			{"the cadre starts", cadre, "start", nil, "已联系施工队", false, http.StatusOK, "", "in_progress"},

@@ -98,21 +98,23 @@ func Allowed(status string) []string {
 // apply to the item's status, 403 when the role may not take it, 422 when
 // a submission or approval lacks evidence.
 func Move(it Item, action string, supervisor bool, ev Evidence) (string, error) {
+	if !slices.Contains([]string{Start, Submit, Reject, Approve, Reopen}, action) {
+		return "", domain.Invalid(domain.FieldError{Field: "/action", Reason: "invalid_enum",
+			Message: "action must be start, submit, reject, approve or reopen", MessageZH: "操作无效"})
+	}
+	// Who may act comes before the item's state: a cadre is told they may
+	// never approve, not that the item cannot be approved yet.
+	if slices.Contains(supervisorOnly, action) && !supervisor {
+		return "", domain.Forbidden()
+	}
 	next, ok := transitions[it.Status][action]
 	if !ok {
-		if !slices.Contains([]string{Start, Submit, Reject, Approve, Reopen}, action) {
-			return "", domain.Invalid(domain.FieldError{Field: "/action", Reason: "invalid_enum",
-				Message: "action must be start, submit, reject, approve or reopen", MessageZH: "操作无效"})
-		}
 		allowed := Allowed(it.Status)
 		label, _ := Statuses.Label(it.Status)
 		return "", &domain.Error{Code: domain.CodeConflict, Reason: "invalid_transition",
 			Message:   "an item that is " + it.Status + " allows only: " + joinOr(allowed),
 			MessageZH: "当前状态(" + label + ")下不能执行该操作", Fields: []domain.FieldError{{Field: "/action", Reason: "invalid_transition",
 				Message: "allowed: " + joinOr(allowed), MessageZH: "当前状态下允许的操作: " + joinOr(allowed)}}}
-	}
-	if slices.Contains(supervisorOnly, action) && !supervisor {
-		return "", domain.Forbidden()
 	}
 	switch action {
 	case Submit:

@@ -39,6 +39,8 @@ func TestEveryTransition(t *testing.T) {
 		{Closed, Start, false, Evidence{}, proof, "", domain.CodeConflict},
 		{Closed, Approve, true, proof, proof, "", domain.CodeConflict},
 		{Open, "delete", true, Evidence{}, Evidence{}, "", domain.CodeInvalid},
+		{Open, Approve, false, Evidence{}, proof, "", domain.CodeForbidden}, // who may act before what the state allows
+		{Open, Approve, true, Evidence{}, proof, "", domain.CodeConflict},
 	}
 	for _, tc := range cases {
 		who := "responsible"

@@ -88,6 +88,8 @@ type Client struct {
 	authMu sync.Mutex // one token refresh at a time
 
 	pageSnapshots bool // under syncMu: a whole snapshot was refused or failed; page instead
+
+	bodies bodyCoding // whether bodies go gzipped (encoding.go)
 }
 
 // New opens (or creates) the state in cfg.Dir. A process that was killed

@@ -174,9 +174,13 @@ func (c *Client) backoff(n int) time.Duration {
 func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte, token string, h http.Header) (answer, error) {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	send, coding, err := c.bodies.encode(body)
+	if err != nil {
+		return answer{}, err
+	}
 	var rd io.Reader
 	if body != nil {
-		rd = bytes.NewReader(body)
+		rd = bytes.NewReader(send)
 	}
 	req, err := http.NewRequestWithContext(actx, method, c.cfg.BaseURL+path, rd)
 	if err != nil {
@@ -185,7 +189,11 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if coding != "" {
+		req.Header.Set("Content-Encoding", coding)
+	}
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -199,7 +207,15 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 		return answer{}, err
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	c.bodies.learn(res.Header)
+	if coding != "" && res.StatusCode == http.StatusUnsupportedMediaType {
+		c.logf("client: %s %s: the server refused a gzipped body; sending plain bodies from now on", method, path)
+		c.bodies.refuse()
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return c.roundTrip(ctx, method, path, body, token, h)
+	}
+	b, err := readAnswer(res)
 	if err != nil {
 		// A cut-off answer is no answer.
 		return answer{}, fmt.Errorf("reading the answer: %w", err)

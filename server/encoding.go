@@ -104,6 +104,9 @@ func (w *encodedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // what the client compressed, so whatever binds to the body (a push's
 // Idempotency-Key) binds to the same bytes however they travelled.
 func readBody(c *gin.Context, limit int64) ([]byte, error) {
+	// Says, on whatever the answer is, which codings a body may come in
+	// (RFC 7694 §3): a client gzips its bodies only to a server that says so.
+	c.Header("Accept-Encoding", "gzip")
 	coding, err := contentCoding(c.Request.Header)
 	if err != nil {
 		return nil, err

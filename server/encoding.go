@@ -176,27 +176,33 @@ func (s *sentBody) Read(p []byte) (int, error) {
 
 var errDecodedTooLarge = errors.New("decoded body too large")
 
-// readAtMost reads r to its end, or fails with errDecodedTooLarge past limit
-// bytes. The body is gathered in pieces (4 KiB, doubling up to 256 KiB)
-// and joined once it is known to fit, so a body that turns out too large
-// has cost about limit bytes, and one that fits about twice its size,
+// readAtMost reads r to its end, or fails with errDecodedTooLarge past
+// limit bytes. The body is gathered in pieces (4 KiB, doubling up to
+// 256 KiB) and joined once it is known to fit, so a body that turns out
+// too large has cost limit+1 bytes, and one that fits twice its size,
 // never the repeated regrowth of one buffer.
 func readAtMost(r io.Reader, limit int64) ([]byte, error) {
 	var pieces [][]byte
 	var total int64
 	for size := 4 << 10; ; size = min(2*size, 256<<10) {
-		p := make([]byte, size)
-		n, err := io.ReadFull(r, p)
+		p := make([]byte, min(int64(size), limit+1-total)) // one byte past limit tells too large
+		n := 0
+		var err error
+		for n < len(p) && err == nil {
+			var m int
+			m, err = r.Read(p[n:])
+			n += m
+		}
 		total += int64(n)
 		if total > limit {
 			return nil, errDecodedTooLarge
 		}
 		pieces = append(pieces, p[:n])
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, err // io.ErrUnexpectedEOF here is a truncated stream
 		}
 	}
 	if len(pieces) == 1 {

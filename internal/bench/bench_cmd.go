@@ -34,7 +34,7 @@ import (
 // B2 a replayed batch vs its first push, B4 a fresh phone's first pull (as
 // the client makes it: a snapshot, then the feed) vs raw SELECTs of the
 // same rows.
-// Command runs `fieldvisit bench`: sync (the default), photos, rules or sample.
+// Command runs `fieldvisit bench`: sync (the default), photos, rules, sample or wire.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if n := len(args); n > 0 && args[n-1] == "photos" {
 		return benchPhotosCmd(ctx, args[:n-1], stdout, stderr)
@@ -45,6 +45,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if n := len(args); n > 0 && args[n-1] == "sample" {
 		return benchSampleCmd(ctx, args[:n-1], stdout, stderr)
 	}
+	if n := len(args); n > 0 && args[n-1] == "wire" {
+		return benchWireCmd(ctx, args[:n-1], stdout, stderr)
+	}
 	fs, scratch := newBenchFlags("bench", stderr)
 	rounds := fs.Int("rounds", 6, "B1 rounds of 4 phones × 500 visits")
 	households := fs.Int("households", 2000, "B4: households paired with the pulling cadre")
@@ -54,7 +57,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
-		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules|sample")
+		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules|sample|wire")
 	}
 	app, dbURL, done, err := scratch.open(ctx, stderr, 4)
 	if err != nil {
@@ -483,6 +486,10 @@ func benchPullFrom(base, token, cursor string) (int, string, error) {
 		}
 		req, _ := http.NewRequest("GET", u, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
+		// B4 as it was first measured, uncompressed (Go's transport would
+		// otherwise ask for gzip and decode it); bench wire measures the
+		// gzipped pull.
+		req.Header.Set("Accept-Encoding", "identity")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return 0, "", err

@@ -102,14 +102,14 @@ func benchWireCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "| %s | %d | %d | **%.3f×** | ≤ 0.15× %s |\n", r.name, r.res.plainBytes, r.res.gzipBytes,
 			float64(r.res.gzipBytes)/float64(r.res.plainBytes), metOr(float64(r.res.gzipBytes) <= 0.15*float64(r.res.plainBytes)))
 	}
-	fmt.Fprintf(stdout, "\n| API process CPU per pull (server, and the bench client reading the bytes) | plain | gzip | gzip − plain |\n|---|---|---|---|\n")
+	fmt.Fprintf(stdout, "\n| API process CPU per pull (the server, and the client reading the socket; not its decoding) | plain | gzip | gzip − plain |\n|---|---|---|---|\n")
 	for _, r := range []struct {
 		name string
 		res  wireResult
 	}{{"fresh phone: snapshot", fresh}, {"incremental pull", incremental}} {
 		fmt.Fprintf(stdout, "| %s | %s | %s | %+.1f ms |\n", r.name, msf(r.res.plainCPU), msf(r.res.gzipCPU), (r.res.gzipCPU-r.res.plainCPU).Seconds()*1000)
 	}
-	fmt.Fprintf(stdout, "\n| B4: time to the last byte vs raw SELECT (same rounds) | plain | gzip | raw | plain / raw | gzip / raw | goal (gzip) |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(stdout, "\n| B4: time until the phone has every page decoded vs raw SELECT (same rounds) | plain | gzip | raw | plain / raw | gzip / raw | goal (gzip) |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range []struct {
 		name string
 		res  wireResult
@@ -121,7 +121,6 @@ func benchWireCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "| %s | %s | %s | %s | %.2f× | **%.2f×** | %s |\n", r.name, msf(r.res.plainTime), msf(r.res.gzipTime), msf(r.res.rawTime),
 			r.res.plainTime.Seconds()/r.res.rawTime.Seconds(), r.res.gzipTime.Seconds()/r.res.rawTime.Seconds(), goal)
 	}
-	fmt.Fprintf(stdout, "\nthe phone's decoding of the gzipped snapshot (not in the times above): %s\n", msf(fresh.decode))
 	fmt.Fprintf(stdout, "\n| codec on the snapshot's %d bytes (as gzhttp's writers make it) | bytes | of plain | compress CPU | decode CPU |\n|---|---|---|---|---|\n", len(fresh.body))
 	for _, c := range codecs {
 		fmt.Fprintf(stdout, "| %s | %d | %.3f× | %s | %s |\n", c.name, c.size, float64(c.size)/float64(len(fresh.body)), msf(c.compress), msf(c.decode))
@@ -134,9 +133,8 @@ type wirePull struct {
 	wire, plain int           // bytes as they crossed, and decoded
 	changes     int           // changes in it
 	cursor      string        // the last page's
-	cpu         time.Duration // the process's CPU while it ran
-	took        time.Duration // until the last byte of the last page
-	decode      time.Duration // the phone's decoding of it, after took
+	serverCPU   time.Duration // the process's CPU while it ran, less the phone's decoding
+	took        time.Duration // until the last page was in and decoded
 	body        []byte        // the first page, decoded
 }
 
@@ -146,12 +144,15 @@ type wirePhone struct {
 }
 
 // pull reads the feed from cursor (snapshotStart: a snapshot first) with
-// Accept-Encoding enc, timing the transfer of the bytes as sent; the pages
-// are decoded and checked afterwards, outside the time.
+// Accept-Encoding enc, as a phone does: each page read whole and decoded
+// (its cursor says whether to go on). The time runs until the last page
+// is decoded; the CPU is the process's (the server's handlers, and this
+// client reading the socket) without the decoding, which is the phone's.
 func (p wirePhone) pull(cursor, enc string) (wirePull, error) {
 	var out wirePull
 	var pages [][]byte
-	var codings []string
+	var coding string
+	var decodeCPU time.Duration
 	cpu, start := processCPUTime(), time.Now()
 	for {
 		u := p.base + "/api/v1/sync/pull?limit=2000&cursor=" + url.QueryEscape(cursor)
@@ -174,12 +175,17 @@ func (p wirePhone) pull(cursor, enc string) (wirePull, error) {
 		if res.StatusCode != http.StatusOK {
 			return out, fmt.Errorf("pull: %d %.200s", res.StatusCode, b.Bytes())
 		}
-		pages, codings = append(pages, b.Bytes()), append(codings, res.Header.Get("Content-Encoding"))
+		if len(pages) == 0 {
+			coding = res.Header.Get("Content-Encoding")
+		}
 		out.wire += b.Len()
-		page, err := decodePage(b.Bytes(), codings[len(codings)-1])
+		d := processCPUTime()
+		page, err := decodePage(b.Bytes(), res.Header.Get("Content-Encoding"))
+		decodeCPU += processCPUTime() - d
 		if err != nil {
 			return out, err
 		}
+		pages = append(pages, page)
 		var tail struct {
 			Cursor  string `json:"cursor"`
 			HasMore bool   `json:"has_more"`
@@ -192,30 +198,20 @@ func (p wirePhone) pull(cursor, enc string) (wirePull, error) {
 			break
 		}
 	}
-	out.took, out.cpu, out.cursor = time.Since(start), processCPUTime()-cpu, cursor
-	start = time.Now()
-	for i, b := range pages {
-		page, err := decodePage(b, codings[i])
-		if err != nil {
-			return out, err
-		}
-		if i == 0 {
-			out.body = page
-		}
+	out.took, out.serverCPU, out.cursor = time.Since(start), processCPUTime()-cpu-decodeCPU, cursor
+	out.body = pages[0]
+	for _, page := range pages {
 		out.plain += len(page)
 		out.changes += bytes.Count(page, []byte(`{"entity":`))
 	}
-	out.decode = time.Since(start)
 	// The first page is the big one; a last page under 1 KiB goes plain.
-	if want := map[string]string{"gzip": "gzip", "identity": ""}[enc]; codings[0] != want {
-		return out, fmt.Errorf("pull: asked for %s, answered in %q", enc, codings[0])
+	if want := map[string]string{"gzip": "gzip", "identity": ""}[enc]; coding != want {
+		return out, fmt.Errorf("pull: asked for %s, answered in %q", enc, coding)
 	}
 	return out, nil
 }
 
-// decodePage decodes a page from its Content-Encoding. The bench times
-// the pull before this (a phone decodes as the bytes arrive, on its own
-// CPU) and decodes again, outside the time, to count and check.
+// decodePage decodes a page from its Content-Encoding.
 func decodePage(b []byte, coding string) ([]byte, error) {
 	if coding != "gzip" {
 		return b, nil
@@ -234,7 +230,6 @@ type wireResult struct {
 	plainCPU, gzipCPU     time.Duration
 	plainTime, gzipTime   time.Duration
 	rawTime               time.Duration
-	decode                time.Duration
 	body                  []byte // a page as decoded, for the codec table
 }
 
@@ -242,7 +237,7 @@ type wireResult struct {
 // ceiling, and checks that both pulls carry the same changes.
 func wireRounds(ctx context.Context, dbURL string, rounds int, pull func(enc string) (wirePull, error), raw func(*pgx.Conn) error) (wireResult, error) {
 	var res wireResult
-	var plainCPU, gzipCPU, plainTime, gzipTime, rawTime, decode []time.Duration
+	var plainCPU, gzipCPU, plainTime, gzipTime, rawTime []time.Duration
 	for range rounds {
 		plain, err := pull("identity")
 		if err != nil {
@@ -267,11 +262,11 @@ func wireRounds(ctx context.Context, dbURL string, rounds int, pull func(enc str
 			return res, err
 		}
 		res.plainBytes, res.gzipBytes, res.changes, res.body = plain.wire, gz.wire, plain.changes, plain.body
-		plainCPU, gzipCPU = append(plainCPU, plain.cpu), append(gzipCPU, gz.cpu)
-		plainTime, gzipTime, decode = append(plainTime, plain.took), append(gzipTime, gz.took), append(decode, gz.decode)
+		plainCPU, gzipCPU = append(plainCPU, plain.serverCPU), append(gzipCPU, gz.serverCPU)
+		plainTime, gzipTime = append(plainTime, plain.took), append(gzipTime, gz.took)
 	}
 	res.plainCPU, res.gzipCPU = medianDuration(plainCPU), medianDuration(gzipCPU)
-	res.plainTime, res.gzipTime, res.rawTime, res.decode = medianDuration(plainTime), medianDuration(gzipTime), medianDuration(rawTime), medianDuration(decode)
+	res.plainTime, res.gzipTime, res.rawTime = medianDuration(plainTime), medianDuration(gzipTime), medianDuration(rawTime)
 	return res, nil
 }
 
@@ -295,7 +290,7 @@ func codecTable(body []byte, rounds int) ([]codecResult, error) {
 	type codec struct {
 		name   string
 		writer func(io.Writer) io.WriteCloser
-		reader func(io.Reader) (io.Reader, func(), error)
+		reader func(io.Reader) (io.Reader, error) // one decoder reused round after round, as a phone keeps one
 	}
 	gzipAt := func(level int) func(io.Writer) io.WriteCloser {
 		return func(w io.Writer) io.WriteCloser { return gzkp.NewWriter(w, level) }
@@ -303,17 +298,14 @@ func codecTable(body []byte, rounds int) ([]codecResult, error) {
 	zstdAt := func(level zstd.EncoderLevel) func(io.Writer) io.WriteCloser {
 		return func(w io.Writer) io.WriteCloser { return zstdkp.NewWriter(w, int(level)) }
 	}
-	gunzip := func(r io.Reader) (io.Reader, func(), error) {
-		zr, err := gzip.NewReader(r)
-		return zr, func() {}, err
+	var zr gzip.Reader
+	gunzip := func(r io.Reader) (io.Reader, error) { return &zr, zr.Reset(r) }
+	zd, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, err
 	}
-	unzstd := func(r io.Reader) (io.Reader, func(), error) {
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, zr.Close, nil
-	}
+	defer zd.Close()
+	unzstd := func(r io.Reader) (io.Reader, error) { return zd, zd.Reset(r) }
 	codecs := []codec{
 		{"gzip level 1 (the server's)", gzipAt(1), gunzip},
 		{"gzip level 3", gzipAt(3), gunzip},
@@ -340,12 +332,11 @@ func codecTable(body []byte, rounds int) ([]codecResult, error) {
 			compress = append(compress, processCPUTime()-cpu)
 			size = buf.Len()
 			cpu = processCPUTime()
-			r, closeReader, err := c.reader(&buf)
+			r, err := c.reader(&buf)
 			if err != nil {
 				return nil, err
 			}
 			n, err := io.Copy(io.Discard, r)
-			closeReader()
 			if err != nil || int(n) != len(body) {
 				return nil, fmt.Errorf("%s: decoded %d bytes of %d: %v", c.name, n, len(body), err)
 			}

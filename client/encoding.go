@@ -21,9 +21,10 @@ import (
 // request with a body, RFC 7694 §3; the first login or token refresh says
 // it). A server that never says so (one older than compression, which
 // would read the gzip as broken JSON and refuse the batch) gets plain
-// bodies. A 415 to a gzipped body (a proxy, a server rolled back) sends
-// the same request again plain at once, and the client keeps to plain
-// bodies from then on.
+// bodies. A gzipped body refused as such — 415 (a proxy, a server rolled
+// back) or 400 corrupt_encoding (a proxy that decoded it on the way) —
+// sends the same request again plain at once, and the client keeps to
+// plain bodies from then on.
 //
 // The bytes a push's Idempotency-Key binds are the plain ones (the server
 // hashes the body decoded), so a batch may go gzipped on one attempt and
@@ -97,6 +98,14 @@ func (b *bodyCoding) learn(h http.Header) {
 			}
 		}
 	}
+}
+
+// refusedCoding tells an answer that refuses the body's encoding itself:
+// 415, or 400 corrupt_encoding — the gzip did not arrive as sent (a proxy
+// that decodes bodies but keeps the header).
+func refusedCoding(method, path string, a answer) bool {
+	return a.status == http.StatusUnsupportedMediaType ||
+		a.status == http.StatusBadRequest && problemOf(method, path, a).Reason() == "corrupt_encoding"
 }
 
 // refuse keeps to plain bodies from now on.

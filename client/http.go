@@ -208,19 +208,18 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 	}
 	defer res.Body.Close()
 	c.bodies.learn(res.Header)
-	if coding != "" && res.StatusCode == http.StatusUnsupportedMediaType {
-		c.logf("client: %s %s: the server refused a gzipped body; sending plain bodies from now on", method, path)
-		c.bodies.refuse()
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return c.roundTrip(ctx, method, path, body, token, h)
-	}
 	b, err := readAnswer(res)
 	if err != nil {
 		// A cut-off answer is no answer.
 		return answer{}, fmt.Errorf("reading the answer: %w", err)
 	}
-	return answer{status: res.StatusCode, header: res.Header, body: b}, nil
+	a := answer{status: res.StatusCode, header: res.Header, body: b}
+	if coding != "" && refusedCoding(method, path, a) {
+		c.logf("client: %s %s: the gzipped body was refused (%d); sending plain bodies from now on", method, path, a.status)
+		c.bodies.refuse()
+		return c.roundTrip(ctx, method, path, body, token, h)
+	}
+	return a, nil
 }
 
 func problemOf(method, path string, a answer) *ProblemError {

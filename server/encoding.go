@@ -16,16 +16,19 @@ import (
 )
 
 // Compression of the big answers a phone or a county office downloads
-// (pull pages, snapshots, reports, CSV 台账) and of push bodies: a
-// 2,000-household snapshot is ~5 MB of JSON, minutes on a 2G link, and
-// gzip makes it a tenth of that. Only gzip is spoken: the phones' own HTTP
-// stacks (OkHttp, URLSession) decode it transparently, and zstd, measured
-// on this box, did not pay for itself (docs/benchmarks.md, "Field link").
+// (pull pages, snapshots, reports, CSV 台账) and of request bodies: a
+// 2,000-household snapshot is 5.2 MB of JSON, over ten minutes at
+// 64 kbit/s, and 0.4 MB gzipped. Only gzip is spoken. The phones' own
+// HTTP stacks (OkHttp, URLSession) ask for it and decode it by
+// themselves; zstd, measured on this box, would save another tenth of the
+// bytes for a third more compression CPU, no phone stack asks for it, and
+// its request bodies would be a second decoder to bound against bombs
+// (docs/benchmarks.md, "Field link").
 
 // gzipLevel is the answers' gzip level. Level 1 of klauspost's deflate
-// keeps the snapshot within a few per cent of level 6's size at about half
-// the CPU (docs/benchmarks.md), and the server's CPU is what a fresh
-// phone's pull is measured against.
+// makes the snapshot 3 % larger than level 6 does, for a third of the CPU
+// (docs/benchmarks.md), and the server's CPU is what a fresh phone's pull
+// is measured against.
 const gzipLevel = 1
 
 // minCompressedAnswer: below about a packet, compressing saves no round

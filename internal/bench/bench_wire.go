@@ -42,24 +42,19 @@ func benchWireCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errors.New("usage: fieldvisit bench [--households N] [--rounds N] wire")
 	}
 	loadBefore := loadAverage()
-	app, dbURL, done, err := scratch.open(ctx, stderr, 4)
+	sb, err := openSyncBench(ctx, scratch, stderr, *households)
 	if err != nil {
 		return err
 	}
-	defer done()
-	srv := httptest.NewServer(app.Handler)
-	defer srv.Close()
-	fx, err := benchFixture(ctx, app, *households)
-	if err != nil {
-		return err
-	}
+	defer sb.close()
+	app, dbURL, fx := sb.app, sb.dbURL, sb.fx
 	if err := analyze(ctx, dbURL); err != nil {
 		return err
 	}
 	// The phone reads what crossed the wire: the transport must neither ask
 	// for gzip by itself nor decode it.
 	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	phone := wirePhone{hc: hc, base: srv.URL, token: fx.pullToken}
+	phone := wirePhone{hc: hc, base: sb.srv.URL, token: fx.pullToken}
 	for _, enc := range []string{"identity", "gzip"} { // warm both paths alike
 		if _, err := phone.pull(snapshotStart, enc); err != nil {
 			return err
@@ -80,11 +75,8 @@ func benchWireCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	feedFrom, err := app.Store.SequenceChanges(ctx)
+	feedFrom, err := benchEditHouseholds(ctx, app.Store, fx.pullHouseholds)
 	if err != nil {
-		return err
-	}
-	if err := benchEditHouseholds(ctx, app.Store, fx.pullHouseholds); err != nil {
 		return err
 	}
 	incremental, err := wireRounds(ctx, dbURL, *rounds, func(enc string) (wirePull, error) { return phone.pull(synced.cursor, enc) },
@@ -403,18 +395,6 @@ func codecTable(body []byte, rounds int) ([]codecResult, error) {
 		out = append(out, codecResult{name: c.name, size: size, compress: medianDuration(compress[1:]), decode: medianDuration(decode[1:])})
 	}
 	return out, nil
-}
-
-// analyze gives the planner the statistics autovacuum would have on a
-// live database.
-func analyze(ctx context.Context, dbURL string) error {
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "ANALYZE")
-	return err
 }
 
 // loadAverage is the machine's load average as uptime prints it.

@@ -45,7 +45,7 @@ type bodyCoding struct {
 	offered bool // an answer said Accept-Encoding: gzip
 	refused bool // a gzipped body was answered 415
 
-	last     []byte // the plain body last compressed…
+	last     []byte // the plain body last compressed (compared by content: a caller may reuse a buffer)…
 	lastGzip []byte // …and its gzip
 }
 
@@ -57,7 +57,7 @@ func (b *bodyCoding) encode(body []byte) ([]byte, string, error) {
 	if !b.offered || b.refused || len(body) < minGzipBody {
 		return body, "", nil
 	}
-	if len(b.last) == len(body) && &b.last[0] == &body[0] {
+	if bytes.Equal(b.last, body) {
 		return b.lastGzip, "gzip", nil
 	}
 	var out bytes.Buffer

@@ -45,7 +45,7 @@ type bodyCoding struct {
 	offered bool // an answer said Accept-Encoding: gzip
 	refused bool // a gzipped body was answered 415
 
-	last     []byte // the plain body last compressed (compared by content: a caller may reuse a buffer)…
+	last     []byte // a copy of the plain body last compressed (a caller may reuse its buffer)…
 	lastGzip []byte // …and its gzip
 }
 
@@ -71,7 +71,7 @@ func (b *bodyCoding) encode(body []byte) ([]byte, string, error) {
 	if err := zw.Close(); err != nil {
 		return nil, "", err
 	}
-	b.last, b.lastGzip = body, out.Bytes()
+	b.last, b.lastGzip = bytes.Clone(body), out.Bytes()
 	return b.lastGzip, "gzip", nil
 }
 

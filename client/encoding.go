@@ -38,12 +38,12 @@ const minGzipBody = 1 << 10
 const gzipBodyLevel = gzip.DefaultCompression
 
 // bodyCoding is what the client knows of the server's taste in bodies,
-// and the last body it compressed (a push retried sends the same slice
+// and the last body it compressed (a push retried sends the same bytes
 // again, and is compressed once).
 type bodyCoding struct {
 	mu      sync.Mutex
 	offered bool // an answer said Accept-Encoding: gzip
-	refused bool // a gzipped body was answered 415
+	refused bool // a gzipped body was refused as such (refusedCoding)
 
 	last     []byte // a copy of the plain body last compressed (a caller may reuse its buffer)…
 	lastGzip []byte // …and its gzip

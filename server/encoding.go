@@ -21,14 +21,14 @@ import (
 // 64 kbit/s, and 0.4 MB gzipped. Only gzip is spoken. The phones' own
 // HTTP stacks (OkHttp, URLSession) ask for it and decode it by
 // themselves; zstd, measured on this box, would save another tenth of the
-// bytes for a third more compression CPU, no phone stack asks for it, and
-// its request bodies would be a second decoder to bound against bombs
-// (docs/benchmarks.md, "Field link").
+// bytes for up to a third more compression CPU, no phone stack asks for
+// it, and its request bodies would be a second decoder to bound against
+// bombs (docs/benchmarks.md, "Field link").
 
 // gzipLevel is the answers' gzip level. Level 1 of klauspost's deflate
-// makes the snapshot 3 % larger than level 6 does, for a third of the CPU
-// (docs/benchmarks.md), and the server's CPU is what a fresh phone's pull
-// is measured against.
+// makes the snapshot 4 % larger than level 6 does, for less than half the
+// CPU (docs/benchmarks.md), and the server's CPU is what a fresh phone's
+// pull is measured against.
 const gzipLevel = 1
 
 // minCompressedAnswer: below about a packet, compressing saves no round

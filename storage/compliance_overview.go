@@ -44,16 +44,16 @@ func (s *Store) VisitFlagCounts(ctx context.Context, f compliance.VisitLedgerFil
 }
 
 // HouseholdMarks lists the households of a map that scope allows, in
-// village and number order, each with its worst state of the period: the
+// village and number order, each with its worst state of the periods: the
 // household's own statuses and its pairs' (keyed by the household), read
 // through the primary key.
 func (s *Store) HouseholdMarks(ctx context.Context, f compliance.MarkFilter) ([]compliance.HouseholdMark, error) {
 	worst := `(SELECT MIN(CASE (` + stateSQL + `) WHEN 'missed' THEN 0 WHEN 'overdue' THEN 1 WHEN 'due_soon' THEN 2 WHEN 'on_track' THEN 3 ELSE 4 END)
-		FROM compliance_statuses s WHERE s.subject_kind IN ('household', 'pairing') AND s.subject_id = households.id AND s.period_key = @period)`
+		FROM compliance_statuses s WHERE s.subject_kind IN ('household', 'pairing') AND s.subject_id = households.id AND s.period_key IN @periods)`
 	q := scopeHouseholds(s.db.WithContext(ctx).Model(&householdRow{}), f.Scope, f.Today).
 		Select("households.id, households.village_id, v.name AS village_name, t.name AS town_name, households.number, households.head_name, "+
 			"households.status, households.home_lat, households.home_lon, "+worst+" AS worst",
-			map[string]any{"today": f.Today.String(), "period": f.PeriodKey}).
+			map[string]any{"today": f.Today.String(), "periods": f.PeriodKeys}).
 		Joins("JOIN regions v ON v.id = households.village_id").
 		Joins("LEFT JOIN regions t ON t.id = v.parent_id")
 	if f.VillageID != nil {

@@ -27,17 +27,17 @@ type HouseholdMark struct {
 	HeadName    string
 	Status      string // the register's status (domain.Status…)
 	Home        *domain.GeoPoint
-	// State is the worst state of the household's statuses in the period
-	// (rules.State…), "" when none was judged.
+	// State is the worst state of the household's statuses in the
+	// periods asked (rules.State…), "" when none was judged.
 	State string
 }
 
 // MarkFilter selects the households of a map.
 type MarkFilter struct {
-	Scope     domain.HouseholdScope
-	Today     domain.Date // the day scope and the live states are read on
-	PeriodKey string
-	VillageID *uuid.UUID // only this village's households
+	Scope      domain.HouseholdScope
+	Today      domain.Date // the day scope and the live states are read on
+	PeriodKeys []string
+	VillageID  *uuid.UUID // only this village's households
 }
 
 // VillageMark is a village on the map.
@@ -62,28 +62,32 @@ func (v VillageMark) MetRate() float64 {
 	return float64(v.Counts.Met) / float64(v.Counts.Total)
 }
 
-// VillageMap is the map of the current month.
+// VillageMap is the map as of today.
 type VillageMap struct {
-	Period   rules.Period
+	Month    rules.Period  // the month the map is drawn in
 	Villages []VillageMark // worst first: the villages behind (落后村) lead
 }
 
-// currentMonth is the month containing today.
-func (s *Service) currentMonth() rules.Period {
+// mapPeriods are what a map colours by: the statuses of every period in
+// force this month (the month's own, the quarter's, the year's), since
+// most rules count by quarter or year (DESIGN §6) and a month alone would
+// leave most households unjudged.
+func (s *Service) mapPeriods() (rules.Period, []string) {
 	per, _ := rules.PeriodOf(rules.WindowMonth, s.today())
-	return per
+	return per, currentKeys(s.today())
 }
 
 // VillageMap places the villages holding households in the caller's sight
 // (a cadre: their own households; an inspector: their tasks') at the mean
-// of those households' home points, with the month's counts, worst first.
+// of those households' home points, with the counts of the periods in
+// force (mapPeriods), worst first.
 func (s *Service) VillageMap(ctx context.Context, p domain.Principal) (VillageMap, error) {
-	per := s.currentMonth()
-	marks, err := s.store.HouseholdMarks(ctx, MarkFilter{Scope: p.HouseholdScope(), Today: s.today(), PeriodKey: per.Key()})
+	month, keys := s.mapPeriods()
+	marks, err := s.store.HouseholdMarks(ctx, MarkFilter{Scope: p.HouseholdScope(), Today: s.today(), PeriodKeys: keys})
 	if err != nil {
 		return VillageMap{}, err
 	}
-	f := ReportFilter{RegionPath: p.RegionPath, PeriodKeys: []string{per.Key()}, Today: s.today()}
+	f := ReportFilter{RegionPath: p.RegionPath, PeriodKeys: keys, Today: s.today()}
 	if p.Role == domain.RoleCadre {
 		id := p.UserID
 		f.CadreID = &id
@@ -98,7 +102,7 @@ func (s *Service) VillageMap(ctx context.Context, p domain.Principal) (VillageMa
 			counts[c.Group] = c
 		}
 	}
-	return VillageMap{Period: per, Villages: villagesOf(marks, counts)}, nil
+	return VillageMap{Month: month, Villages: villagesOf(marks, counts)}, nil
 }
 
 // villagesOf gathers households into their villages, worst first.
@@ -151,11 +155,12 @@ func villagesOf(marks []HouseholdMark, counts map[string]StateCounts) []VillageM
 }
 
 // VillageHouseholds lists a village's households in the caller's sight
-// with this month's state, worst first. A village where the caller sees no
-// household is not found, whether it exists or not.
+// with their worst state in the periods in force (mapPeriods), worst
+// first. A village where the caller sees no household is not found,
+// whether it exists or not.
 func (s *Service) VillageHouseholds(ctx context.Context, p domain.Principal, villageID uuid.UUID) ([]HouseholdMark, rules.Period, error) {
-	per := s.currentMonth()
-	marks, err := s.store.HouseholdMarks(ctx, MarkFilter{Scope: p.HouseholdScope(), Today: s.today(), PeriodKey: per.Key(), VillageID: &villageID})
+	per, keys := s.mapPeriods()
+	marks, err := s.store.HouseholdMarks(ctx, MarkFilter{Scope: p.HouseholdScope(), Today: s.today(), PeriodKeys: keys, VillageID: &villageID})
 	if err != nil {
 		return nil, per, err
 	}

@@ -119,8 +119,8 @@ func New(d Deps) http.Handler {
 			ctx := web.WithCaller(c.Request.Context(), web.Caller{RequestID: requestID(c), ClientIP: c.ClientIP()})
 			d.Console.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
 		}
+		r.Any("/ui", console)
 		r.Any("/ui/*path", console)
-		r.GET("/ui", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/ui/") })
 	}
 
 	api := r.Group("/api/v1")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzhttp"
@@ -101,8 +102,9 @@ func New(d Deps) (*Console, error) {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
 	"font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
-// ServeHTTP answers everything under the console's prefix: assets,
-// pages, fragments, login and logout.
+// ServeHTTP answers everything under the console's prefix (and the
+// prefix without its slash, which redirects): assets, pages, fragments,
+// login and logout.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
@@ -115,6 +117,10 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.Set("Cache-Control", "no-store")
+	if r.URL.Path == strings.TrimSuffix(c.prefix, "/") {
+		http.Redirect(w, r, c.prefix, http.StatusMovedPermanently)
+		return
+	}
 	c.handler.ServeHTTP(w, r)
 }
 

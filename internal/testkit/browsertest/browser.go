@@ -178,7 +178,7 @@ func (b *Browser) Problems() []chromedp.ConsoleMessage {
 // and returns the file's path.
 func (b *Browser) Screenshot(name string) string {
 	b.t.Helper()
-	png := Get(b, chromedp.FullScreenshot(90))
+	png := Get(b, chromedp.FullScreenshot(100)) // 100: PNG; below it, JPEG
 	dir := Artefacts(b.t)
 	path := filepath.Join(dir, name+"-"+strconv.Itoa(b.size.Width)+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {

@@ -77,7 +77,7 @@
     data.villages.forEach(function (v) {
       if (v.lat === null || v.lon === null) { return; }
       var m = L.circleMarker([v.lat, v.lon], { radius: radius(v.households), weight: 2, color: colours[v.tone], fillColor: colours[v.tone],
-        fillOpacity: 0.45, className: "village-mark tone-" + v.tone });
+        fillOpacity: 0.45, className: "village-mark tone-" + v.tone + " v-" + v.id });
       m.bindTooltip(v.name + " " + v.rate_text + " · " + v.households + "户");
       m.on("click", function () { select(v.id); });
       byID[v.id] = m;

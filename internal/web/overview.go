@@ -18,6 +18,7 @@ import (
 // overviewPage is what templates/overview.html shows. A section whose
 // service refuses the caller's role is left out (nil), never faked.
 type overviewPage struct {
+	Headline       []stat // the met rates of the current month, quarter and year
 	Rates          *ratesSection
 	Trend          string // JSON for assets/overview.js: {"labels":[…],"rates":[…]}
 	Attention      *attentionSection
@@ -52,7 +53,6 @@ type periodTab struct {
 
 type attentionSection struct {
 	Overdue, AtRisk int // households
-	Period          string
 }
 
 type rectificationSection struct {
@@ -92,6 +92,14 @@ func (c *Console) overview(r *http.Request, s *session) (any, error) {
 		return nil, err
 	default:
 		out.Rates = rates
+		current, err := c.deps.Compliance.Rates(ctx, p, p.RegionID, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, pc := range current {
+			r := metRate(pc.Total)
+			out.Headline = append(out.Headline, newStat(formatRate(r), pc.Period.LabelZH()+"达标率", rateTone(r)))
+		}
 		trend, err := c.deps.Compliance.Trend(ctx, p, p.RegionID, 12)
 		if err != nil {
 			return nil, err
@@ -146,7 +154,7 @@ func (c *Console) rates(r *http.Request, p domain.Principal, period string) (*ra
 		t := countsTable("乡镇", pc.Towns, "")
 		sec.Towns = &t
 	}
-	sec.Villages = countsTable("行政村", worstFirst(pc.Villages), "/ui/map#village-")
+	sec.Villages = countsTable("行政村", worstFirst(pc.Villages), "/ui/map?village=")
 	return sec, nil
 }
 
@@ -185,8 +193,12 @@ func countsTable(what string, gs []compliance.GroupCounts, link string) Table {
 	t := Table{Head: []string{what, "应达标(项)", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率"}, Empty: "本期没有需要评判的走访任务。"}
 	for _, g := range gs {
 		name := textCell(g.Name)
-		if link != "" {
-			name.Link = link + g.ID
+		if g.ID == "" {
+			// Statuses of no village are a cadre's own duties (a town
+			// head's coverage, a unit's monthly visits).
+			name.Text = "干部职责（不属于具体村）"
+		} else if link != "" {
+			name.Link = link + g.ID + "#village-detail"
 		}
 		t.Rows = append(t.Rows, []Cell{name, numCell(g.Total), numCell(g.Met), numCell(g.OnTrack), numCell(g.DueSoon), numCell(g.Overdue),
 			numCell(g.Missed), rateCell(metRate(g.StateCounts))})
@@ -213,32 +225,38 @@ func trendJSON(months []compliance.PeriodCounts) string {
 	return string(b)
 }
 
-// attention counts the households behind this month: overdue (or already
-// missed) ones from the missed-visit report, at-risk ones from the
-// forecast, each household once however many rules it is behind on.
+// attention counts the households behind in the periods in force (the
+// month, the quarter and the year: most rules count by quarter or year):
+// overdue (or already missed) ones from the missed-visit report, at-risk
+// ones from the forecast, each household once however many rules and
+// periods it is behind on.
 func (c *Console) attention(r *http.Request, p domain.Principal) (*attentionSection, error) {
-	rep, err := c.deps.Compliance.Missed(r.Context(), p, compliance.ReportQuery{RegionID: p.RegionID,
-		States: []string{rules.StateOverdue, rules.StateMissed}})
-	if err != nil {
-		return nil, err
-	}
-	overdue := map[uuid.UUID]bool{}
-	for _, it := range rep.Items {
-		if it.Status.HouseholdID != uuid.Nil {
-			overdue[it.Status.HouseholdID] = true
+	today := domain.DateOf(c.deps.Now())
+	overdue, atRisk := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
+	for _, w := range []string{rules.WindowMonth, rules.WindowQuarter, rules.WindowYear} {
+		per, _ := rules.PeriodOf(w, today)
+		q := compliance.ReportQuery{RegionID: p.RegionID, Period: per.Key()}
+		rep, err := c.deps.Compliance.Missed(r.Context(), p, compliance.ReportQuery{RegionID: p.RegionID, Period: per.Key(),
+			States: []string{rules.StateOverdue, rules.StateMissed}})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range rep.Items {
+			if it.Status.HouseholdID != uuid.Nil {
+				overdue[it.Status.HouseholdID] = true
+			}
+		}
+		risks, _, err := c.deps.Compliance.Forecast(r.Context(), p, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range risks {
+			if it.Status.HouseholdID != uuid.Nil {
+				atRisk[it.Status.HouseholdID] = true
+			}
 		}
 	}
-	risks, per, err := c.deps.Compliance.Forecast(r.Context(), p, compliance.ReportQuery{RegionID: p.RegionID})
-	if err != nil {
-		return nil, err
-	}
-	atRisk := map[uuid.UUID]bool{}
-	for _, it := range risks {
-		if it.Status.HouseholdID != uuid.Nil {
-			atRisk[it.Status.HouseholdID] = true
-		}
-	}
-	return &attentionSection{Overdue: len(overdue), AtRisk: len(atRisk), Period: per.LabelZH()}, nil
+	return &attentionSection{Overdue: len(overdue), AtRisk: len(atRisk)}, nil
 }
 
 // rectifications counts the 整改台账 items not yet closed, by state.

@@ -33,7 +33,8 @@ func parseViews(assets *assetSet) (*views, error) {
 		"pct":   formatRate,
 		"label": label,
 		"tone":  rateTone,
-		"stat":  newStat,
+		"stat":   newStat,
+		"numCol": numericColumn,
 	}
 	v := &views{byName: map[string]*template.Template{}}
 	names := []string{"login.html", "error.html"}
@@ -165,6 +166,12 @@ type Cell struct {
 	Link string
 	Tone string
 	Num  bool
+}
+
+// numericColumn reports whether column i of rows holds numbers, so its
+// heading aligns with them.
+func numericColumn(rows [][]Cell, i int) bool {
+	return len(rows) > 0 && i < len(rows[0]) && rows[0][i].Num
 }
 
 // textCell and numCell build cells.

@@ -105,7 +105,7 @@ func (c *Console) villageMap(r *http.Request, s *session) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		t := Table{Head: []string{"户编号", "户主", "农户状态", "本月走访"}}
+		t := Table{Head: []string{"户编号", "户主", "农户状态", "走访进度"}}
 		for _, m := range marks {
 			h := toMapHousehold(m)
 			t.Rows = append(t.Rows, []Cell{textCell(h.Number), {Text: h.Head, Link: h.URL}, textCell(h.Status), {Text: h.StateLabel, Tone: h.Tone}})

@@ -40,7 +40,7 @@
       detail.appendChild(node("h2", "", data.village + "（" + data.households.length + "户）"));
       var table = node("table", "data village-households");
       var head = node("tr");
-      ["户编号", "户主", "农户状态", "本月走访"].forEach(function (h) { head.appendChild(node("th", "", h)); });
+      ["户编号", "户主", "农户状态", "走访进度"].forEach(function (h) { head.appendChild(node("th", "", h)); });
       table.appendChild(node("thead")).appendChild(head);
       var body = table.appendChild(node("tbody"));
       data.households.forEach(function (h) {
@@ -78,13 +78,22 @@
       if (v.lat === null || v.lon === null) { return; }
       var m = L.circleMarker([v.lat, v.lon], { radius: radius(v.households), weight: 2, color: colours[v.tone], fillColor: colours[v.tone],
         fillOpacity: 0.45, className: "village-mark tone-" + v.tone + " v-" + v.id });
-      m.bindTooltip(v.name + " " + v.rate_text + " · " + v.households + "户");
+      // Names stay on the map while they fit (a town's or a small county's
+      // villages); a whole county's show on hover.
+      if (data.villages.length <= 40) {
+        m.bindTooltip(v.name + " " + v.rate_text, { permanent: true, direction: "top", className: "village-label", offset: [0, -radius(v.households)] });
+      } else {
+        m.bindTooltip(v.name + " " + v.rate_text + " · " + v.households + "户");
+      }
       m.on("click", function () { select(v.id); });
       byID[v.id] = m;
       villages.addLayer(m);
     });
     if (villages.getLayers().length) { map.fitBounds(villages.getBounds(), { padding: [30, 30] }); } else { map.setView([32.1, 114.1], 9); }
     el.setAttribute("data-ready", String(villages.getLayers().length));
+    // A link from the overview names a village: show it at once.
+    var asked = new URLSearchParams(window.location.search).get("village");
+    if (asked) { select(asked); }
   });
 
   // The side list selects on the map too, without leaving the page.

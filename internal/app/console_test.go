@@ -189,15 +189,6 @@ func (e *consoleEnv) apiRefresh(t *testing.T, token string) int {
 	return res.StatusCode
 }
 
-func (e *consoleEnv) count(t *testing.T, table string) int64 {
-	t.Helper()
-	var n int64
-	if err := e.app.DB.Gorm.Table(table).Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // openRectifications is what the overview must show: the 整改台账 items
 // not closed, as the ledger service counts them for the caller.
 func (e *consoleEnv) openRectifications(t *testing.T, p domain.Principal) int64 {
@@ -308,7 +299,7 @@ func consoleSessions(t *testing.T, e *consoleEnv) {
 		c := e.client(t)
 		token := c.mustLogin("supervisor")
 		refresh := c.cookie("fv_refresh")
-		before := e.count(t, "refresh_tokens")
+		before := tableRows(t, e.app, "refresh_tokens")
 		for _, tt := range []struct {
 			name   string
 			path   string
@@ -331,7 +322,7 @@ func consoleSessions(t *testing.T, e *consoleEnv) {
 				}
 			})
 		}
-		if after := e.count(t, "refresh_tokens"); after != before {
+		if after := tableRows(t, e.app, "refresh_tokens"); after != before {
 			t.Errorf("refused requests changed the refresh tokens: %d rows, then %d", before, after)
 		}
 		if r := c.get("/ui/"); r.StatusCode != http.StatusOK || c.cookie("fv_refresh") != refresh {

@@ -28,11 +28,11 @@ var shared = []string{"templates/layout.html", "templates/partials.html"}
 
 func parseViews(assets *assetSet) (*views, error) {
 	funcs := template.FuncMap{
-		"asset": assets.url,
-		"date":  formatDate,
-		"pct":   formatRate,
-		"label": label,
-		"tone":  rateTone,
+		"asset":  assets.url,
+		"date":   formatDate,
+		"pct":    formatRate,
+		"label":  label,
+		"tone":   rateTone,
 		"stat":   newStat,
 		"numCol": numericColumn,
 	}

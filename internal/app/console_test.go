@@ -268,6 +268,22 @@ func consoleSessions(t *testing.T, e *consoleEnv) {
 		}
 	})
 
+	t.Run("every role's pages", func(t *testing.T) {
+		for _, user := range []string{"admin", "supervisor", "inspector", "cadre01"} {
+			c := e.client(t)
+			c.mustLogin(user)
+			for _, path := range []string{"/ui/", "/ui/map", "/ui/map/data", "/ui/overview/rates"} {
+				r := c.get(path)
+				if r.StatusCode != http.StatusOK && !(user == "cadre01" && path == "/ui/overview/rates") {
+					t.Errorf("%s %s: %d %.300s", user, path, r.StatusCode, r.body)
+				}
+			}
+			if r := c.get("/ui/no-such-page"); r.StatusCode != http.StatusNotFound || !strings.Contains(r.body, "未找到") {
+				t.Errorf("%s on a missing page: %d, want the 404 page in Chinese", user, r.StatusCode)
+			}
+		}
+	})
+
 	t.Run("the session's cookies", func(t *testing.T) {
 		c := e.client(t)
 		r := c.login("supervisor", demo.Password)

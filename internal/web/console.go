@@ -167,7 +167,10 @@ func (c *Console) signedIn(next func(http.ResponseWriter, *http.Request, *sessio
 			}
 		}
 		s.principal.RequestID = callerOf(r.Context()).RequestID
-		s.principal.Route = r.Method + " " + r.Pattern
+		s.principal.Route = r.Pattern // "GET /ui/map": the why of an audit entry, as the API's "GET /api/v1/…"
+		if !strings.Contains(r.Pattern, " ") {
+			s.principal.Route = r.Method + " " + r.Pattern
+		}
 		next(w, r, s)
 	}
 }

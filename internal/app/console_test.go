@@ -233,6 +233,8 @@ func TestConsole(t *testing.T) {
 	e := newConsoleEnv(t)
 	t.Run("sessions", func(t *testing.T) { consoleSessions(t, e) })
 	t.Run("browser", func(t *testing.T) { consoleInBrowser(t, e) })
+	t.Run("reports", func(t *testing.T) { consoleReports(t, e) })
+	t.Run("reports in the browser", func(t *testing.T) { reportsInBrowser(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

@@ -27,6 +27,8 @@ var pages = []page{
 		styles: []string{"vendor/uplot-1.6.32.min.css"}, scripts: []string{"vendor/uplot-1.6.32.min.js", "overview.js"}, load: (*Console).overview},
 	{pattern: "/ui/map", link: "/ui/map", title: "挂图作战", template: "map.html",
 		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "map.js"}, load: (*Console).villageMap},
+	{pattern: "/ui/missed", link: "/ui/missed", title: "未走访情况", template: "missed.html", roles: reportReaders, load: (*Console).missed},
+	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
 }
 
 // fragment is a route that answers part of a page (htmx) or data for a
@@ -40,6 +42,7 @@ type fragment struct {
 var fragments = []fragment{
 	{pattern: "GET /ui/overview/rates", template: "overview.html", handle: (*Console).overviewRates},
 	{pattern: "GET /ui/map/data", handle: (*Console).villageMapData},
+	{pattern: "GET /ui/missed/export", handle: (*Console).missedExport},
 }
 
 // layout is what templates/layout.html draws around a page.

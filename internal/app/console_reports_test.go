@@ -259,7 +259,7 @@ func reportsInBrowser(t *testing.T, e *consoleEnv) {
 		for _, level := range []string{"town", "village"} {
 			before := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll(".crumbs a").length`))
 			b.Do(chromedp.Click(chromedp.CSS(`#missed-groups tbody tr:first-child a`)),
-				chromedp.Poll[chromedp.Void](`document.querySelectorAll(".crumbs a").length > `+itoa(before)))
+				chromedp.WaitVisible(chromedp.CSS(`.crumbs a:nth-of-type(`+itoa(before+1)+`)`)))
 			region := browsertest.Get(b, chromedp.Evaluate[string](`new URL(location.href).searchParams.get("region")`))
 			id, err := uuid.Parse(region)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/rs/zerolog"
+	zlog "github.com/rs/zerolog/log"
 )
 
 // LinkProfile is a phone's mobile link as Shopify's toxiproxy makes it:
@@ -113,6 +114,9 @@ func newLinkSet(server string) (*linkSet, error) {
 		}
 		host = net.JoinHostPort(u.Hostname(), port)
 	}
+	// The toxics log every interruption through zerolog's global logger;
+	// nothing else in this program uses it.
+	zlog.Logger = zerolog.Nop()
 	return &linkSet{api: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop()), upstream: host}, nil
 }
 

@@ -346,9 +346,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := r.verify(&res); err != nil {
 		return res, err
 	}
-	if o.PhotosPerVisit > 0 {
-		r.verifyPhotos(ctx, &res)
-	}
 	for _, c := range r.cadres {
 		for _, d := range c.devices {
 			d.c.Close()
@@ -727,7 +724,11 @@ func (r *run) households(d *device) []wire.Household {
 // empty, then one more pull each so every phone sees the others' last
 // pushes.
 func (r *run) finish() error {
-	r.printf("sim: trips over; every phone syncs on a good link\n")
+	if r.o.Link != nil {
+		r.printf("sim: every phone syncs once more, its link back to good\n")
+	} else {
+		r.printf("sim: trips over; every phone syncs on a good link\n")
+	}
 	r.forEachCadre(func(c *cadre) {
 		for _, d := range c.devices {
 			if d.link != nil {

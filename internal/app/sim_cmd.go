@@ -89,12 +89,12 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	o.Server = *server
 	if o.Server == "" {
-		url, stop, err := inProcessServer(ctx, *dataDir, *dbURL, *logLevel, stdout, stderr)
+		srv, err := StartDemoServer(ctx, Config{DataDir: *dataDir, DatabaseURL: *dbURL, LogLevel: *logLevel}, "sim", stdout, stderr)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		o.Server = url
+		defer srv.Stop()
+		o.Server = srv.URL
 	}
 	res, err := sim.Run(ctx, o)
 	if err != nil {
@@ -109,40 +109,51 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// inProcessServer builds the app on a fresh (or given) data directory,
-// seeds the demo county and serves it on a loopback port.
-func inProcessServer(ctx context.Context, dataDir, dbURL, logLevel string, stdout, stderr io.Writer) (string, func(), error) {
+// DemoServer is an in-process server on a demo county, for the commands
+// that play phones against one (sim, soak).
+type DemoServer struct {
+	URL  string // http://127.0.0.1:port
+	App  *App
+	Stop func() // stops serving, closes the app and removes a temporary data directory
+}
+
+// StartDemoServer builds the app from cfg (a temporary data directory when
+// cfg.DataDir is empty), seeds the demo county and serves it on a loopback
+// port; what names the command in its messages.
+func StartDemoServer(ctx context.Context, cfg Config, what string, stdout, stderr io.Writer) (*DemoServer, error) {
 	var cleanup []func()
 	stop := func() {
 		for i := len(cleanup) - 1; i >= 0; i-- {
 			cleanup[i]()
 		}
 	}
-	if dataDir == "" {
-		dir, err := os.MkdirTemp("", "fieldvisit-sim-server-")
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "fieldvisit-"+what+"-server-")
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		cleanup = append(cleanup, func() { os.RemoveAll(dir) })
-		dataDir = dir
+		cfg.DataDir = dir
 	}
-	cfg := Config{DataDir: dataDir, DatabaseURL: dbURL, LogLevel: logLevel, ShutdownTimeout: 5 * time.Second}
-	app, err := NewApp(ctx, cfg, NewLogger(stderr, logLevel))
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+	app, err := NewApp(ctx, cfg, NewLogger(stderr, cfg.LogLevel))
 	if err != nil {
 		stop()
-		return "", nil, err
+		return nil, err
 	}
 	cleanup = append(cleanup, func() { app.Close() })
 	t0 := time.Now()
 	s, err := seedDemo(ctx, app, stderr)
 	if err != nil {
 		stop()
-		return "", nil, err
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		stop()
-		return "", nil, err
+		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
@@ -150,11 +161,11 @@ func inProcessServer(ctx context.Context, dataDir, dbURL, logLevel string, stdou
 	cleanup = append(cleanup, func() {
 		cancel()
 		if err := <-done; err != nil {
-			fmt.Fprintf(stderr, "sim: in-process server: %v\n", err)
+			fmt.Fprintf(stderr, "%s: in-process server: %v\n", what, err)
 		}
 	})
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "sim: in-process server on %s (%s, demo county of %d households and %d cadres ready in %s)\n",
-		url, app.DB.Dialect, s.Households, s.Cadres, time.Since(t0).Round(100*time.Millisecond))
-	return url, stop, nil
+	fmt.Fprintf(stdout, "%s: in-process server on %s (%s, demo county of %d households and %d cadres ready in %s)\n",
+		what, url, app.DB.Dialect, s.Households, s.Cadres, time.Since(t0).Round(100*time.Millisecond))
+	return &DemoServer{URL: url, App: app, Stop: stop}, nil
 }

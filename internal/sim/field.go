@@ -38,7 +38,9 @@ func (r *run) recordVisit(d *device, nv client.NewVisit) (uuid.UUID, error) {
 	}
 	r.mu.Lock()
 	for _, ref := range refs {
-		r.photos[ref.PhotoID] = photoIntent{device: d.name, sha256: ref.SHA256, visit: id}
+		if !r.untracked {
+			r.photos[ref.PhotoID] = photoIntent{device: d.name, sha256: ref.SHA256, visit: id}
+		}
 	}
 	r.mu.Unlock()
 	r.count("photos", len(refs))
@@ -51,7 +53,9 @@ func (r *run) uploadPhotos(ctx context.Context, d *device) {
 	rep, err := d.photos.UploadPhotos(ctx)
 	r.mu.Lock()
 	for id, n := range rep.Created {
-		r.photoCreated[id] += n
+		if !r.untracked {
+			r.photoCreated[id] += n
+		}
 	}
 	r.mu.Unlock()
 	r.count("photo-uploads", rep.Uploaded)

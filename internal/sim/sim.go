@@ -228,6 +228,9 @@ type run struct {
 	repaired map[uuid.UUID][]*cadre // household → cadres it was re-paired away from
 	before   map[uuid.UUID]bool     // visits of the cadres on the server before the run
 
+	// untracked runs (the soak) keep no account of what was acknowledged:
+	// it would grow for as long as they run, and they check nothing.
+	untracked    bool
 	links        *linkSet
 	camera       *camera
 	photos       map[uuid.UUID]photoIntent
@@ -588,6 +591,9 @@ func (r *run) sync(d *device, limit time.Duration) (client.SyncReport, error) {
 func (r *run) record(d *device, rep client.PushReport) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.untracked {
+		return
+	}
 	for _, b := range rep.Batches {
 		if _, seen := r.batches[b.Key]; !seen {
 			r.batches[b.Key] = b.Changes
@@ -645,7 +651,9 @@ func (r *run) work1(d *device, day int) {
 			continue
 		}
 		r.mu.Lock()
-		r.intended[id] = &intent{cadre: d.cadre, device: d.name}
+		if !r.untracked {
+			r.intended[id] = &intent{cadre: d.cadre, device: d.name}
+		}
 		r.mu.Unlock()
 		r.count("visits", 1)
 	}

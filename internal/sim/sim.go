@@ -27,6 +27,13 @@
 //   - diverged: a phone whose replica differs from the server's state for
 //     its scope.
 //
+// With Options.Link the phones stay offline for all the days instead, each
+// behind its own toxiproxy shaped as a 2G or 3G link (link.go), then sync
+// at once over it, records first and photos after (real JPEGs, through the
+// photo-outbox seam of photos.go); each phone's time is measured against
+// its link floor. Soak (soak.go) keeps the same phones busy in a loop for
+// `fieldvisit soak`.
+//
 // Run returns a Result whose Line is the command's last output line.
 package sim
 

@@ -306,4 +306,3 @@ func (r *run) verifyPhotos(ctx context.Context, res *Result) {
 		}
 	}
 }
-

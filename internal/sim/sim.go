@@ -263,11 +263,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	start := time.Now()
-	r := &run{o: o, ctx: ctx, batches: map[string]int{}, intended: map[uuid.UUID]*intent{}, work: map[string]int{},
-		repaired: map[uuid.UUID][]*cadre{}, photos: map[uuid.UUID]photoIntent{}, photoCreated: map[string]int{}}
-	var idb [4]byte
-	_, _ = rand.Read(idb[:])
-	r.id = hex.EncodeToString(idb[:])
+	r := newRun(ctx, o)
 	r.base = o.Dir
 	if r.base == "" {
 		dir, err := os.MkdirTemp("", "fieldvisit-sim-")
@@ -286,13 +282,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		defer ls.close()
 		r.links = ls
 		res.Link = o.Link.Name
-	}
-	if o.PhotosPerVisit > 0 {
-		cam, err := newCamera(o.PhotoKB)
-		if err != nil {
-			return res, err
-		}
-		r.camera = cam
 	}
 	if err := r.setup(); err != nil {
 		return res, err
@@ -418,9 +407,26 @@ func (r *run) forEachCadre(fn func(c *cadre)) {
 	wg.Wait()
 }
 
-// setup makes the cadres and their phones, logs each phone in and pulls
+func newRun(ctx context.Context, o Options) *run {
+	r := &run{o: o, ctx: ctx, batches: map[string]int{}, intended: map[uuid.UUID]*intent{}, work: map[string]int{},
+		repaired: map[uuid.UUID][]*cadre{}, photos: map[uuid.UUID]photoIntent{}, photoCreated: map[string]int{}}
+	var idb [4]byte
+	_, _ = rand.Read(idb[:])
+	r.id = hex.EncodeToString(idb[:])
+	return r
+}
+
+// setup makes the cadres and their phones (and their camera when visits
+// carry photos), logs each phone in and pulls
 // its households (over the flaky link: that is how phones first meet it).
 func (r *run) setup() error {
+	if r.o.PhotosPerVisit > 0 {
+		cam, err := newCamera(r.o.PhotoKB)
+		if err != nil {
+			return err
+		}
+		r.camera = cam
+	}
 	seed := mrand.New(mrand.NewPCG(r.o.Seed, 0x5eed))
 	for i := 1; i <= r.o.Cadres; i++ {
 		c := &cadre{username: fmt.Sprintf("%s%02d", r.o.CadrePrefix, i), rnd: mrand.New(mrand.NewPCG(seed.Uint64(), seed.Uint64()))}

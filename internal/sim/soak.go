@@ -2,16 +2,12 @@ package sim
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Soak keeps phones busy against a server for as long as it runs: each
@@ -43,11 +39,8 @@ func StartSoak(ctx context.Context, so SoakOptions) (*Soak, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	r := &run{o: o, ctx: ctx, batches: map[string]int{}, intended: map[uuid.UUID]*intent{}, work: map[string]int{},
-		repaired: map[uuid.UUID][]*cadre{}, photos: map[uuid.UUID]photoIntent{}, photoCreated: map[string]int{}, untracked: true}
-	var idb [4]byte
-	_, _ = rand.Read(idb[:])
-	r.id = hex.EncodeToString(idb[:])
+	r := newRun(ctx, o)
+	r.untracked = true
 	if o.Dir == "" {
 		dir, err := os.MkdirTemp("", "fieldvisit-soak-")
 		if err != nil {
@@ -58,13 +51,6 @@ func StartSoak(ctx context.Context, so SoakOptions) (*Soak, error) {
 	}
 	r.base = o.Dir
 	ownDir := so.Dir == ""
-	if o.PhotosPerVisit > 0 {
-		cam, err := newCamera(o.PhotoKB)
-		if err != nil {
-			return nil, err
-		}
-		r.camera = cam
-	}
 	if err := r.setup(); err != nil {
 		return nil, err
 	}

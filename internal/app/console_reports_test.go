@@ -300,4 +300,19 @@ func reportsInBrowser(t *testing.T, e *consoleEnv) {
 		b.Screenshot("missed")
 		noProblems(t, b)
 	})
+	t.Run("a cadre's worklist at phone width", func(t *testing.T) {
+		b := browsertest.Start(t, browsertest.Phone)
+		e.signIn(b, "cadre02", demo.Password)
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)),
+			chromedp.Click(chromedp.CSS(`.nav a[href="/ui/worklist"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#worklist-risks`)))
+		if n := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('.nav a[href="/ui/missed"]').length`)); n != 0 {
+			t.Error("a cadre's nav offers the region's missed list")
+		}
+		if w := browsertest.Get(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.Phone.Width+1 {
+			t.Errorf("the worklist is %d px wide at %d px", w, browsertest.Phone.Width)
+		}
+		b.Screenshot("worklist")
+		noProblems(t, b)
+	})
 }

@@ -484,7 +484,9 @@ func newPager(page int, total int64, size int, url func(n int) string) Pager {
 }
 
 // Of is the pager's "第 n / m 页" text.
-func (p Pager) Of() string { return fmt.Sprintf("第 %d / %d 页，共 %d 条", p.Page, p.Pages, p.Total) }
+func (p Pager) Of() string {
+	return fmt.Sprintf("第 %d / %d 页，共 %d 条", p.Page, p.Pages, p.Total)
+}
 
 // reportReaders are the roles the compliance reports answer: managers of
 // a region and inspectors (a cadre has their worklist instead).

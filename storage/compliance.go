@@ -590,6 +590,21 @@ func (s *Store) reportBase(ctx context.Context, f compliance.ReportFilter) *gorm
 	if f.RuleCode != "" {
 		q = q.Where("s.rule_code = ?", f.RuleCode)
 	}
+	// A subquery rather than a join: ReportItems joins households for the
+	// names, and a status without a household must drop out here only.
+	if f.PovertyType != "" || f.HouseholdStatus != "" {
+		household := "SELECT 1 FROM households fh WHERE fh.county_id = s.county_id AND fh.id = s.household_id"
+		var args []any
+		if f.PovertyType != "" {
+			household += " AND fh.poverty_type = ?"
+			args = append(args, f.PovertyType)
+		}
+		if f.HouseholdStatus != "" {
+			household += " AND fh.status = ?"
+			args = append(args, f.HouseholdStatus)
+		}
+		q = q.Where("EXISTS ("+household+")", args...)
+	}
 	if len(f.States) > 0 {
 		args := map[string]any{"states": f.States}
 		if !f.Frozen {

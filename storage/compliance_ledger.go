@@ -32,6 +32,12 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 	if f.CadreID != nil {
 		q = q.Where("visits.cadre_id = ?", *f.CadreID)
 	}
+	if f.PovertyType != "" {
+		q = q.Where("h.poverty_type = ?", f.PovertyType)
+	}
+	if f.HouseholdStatus != "" {
+		q = q.Where("h.status = ?", f.HouseholdStatus)
+	}
 	rows, err := q.Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id").Rows()
 	if err != nil {
 		return translate(err, "visit")

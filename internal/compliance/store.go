@@ -166,9 +166,13 @@ type ReportFilter struct {
 	Frozen     bool        // read the period's frozen close instead of the live statuses
 	CadreID    *uuid.UUID  // only what this cadre answers for
 	RuleCode   string
-	States     []string // only these states (rules.State…)
-	Limit      int
-	Offset     int
+	// PovertyType and HouseholdStatus keep the statuses of households
+	// whose current poverty type or status it is.
+	PovertyType     string
+	HouseholdStatus string
+	States          []string // only these states (rules.State…)
+	Limit           int
+	Offset          int
 }
 
 // Grouping is how a report's counts are split.
@@ -209,9 +213,11 @@ type ReportItem struct {
 
 // VisitLedgerFilter selects the visits of a 台账.
 type VisitLedgerFilter struct {
-	RegionPath string
-	CadreID    *uuid.UUID // only this cadre's visits
-	From, To   time.Time  // started in [From, To)
+	RegionPath      string
+	CadreID         *uuid.UUID // only this cadre's visits
+	PovertyType     string     // only visits to households of this (current) poverty type
+	HouseholdStatus string     // only visits to households of this (current) status
+	From, To        time.Time  // started in [From, To)
 }
 
 // VisitLedgerRow is one visit with the names its 台账 line shows.

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/wire"
 )
 
 // reportNow is the clock of the report tests: Friday 20 November 2026, so
@@ -131,6 +133,147 @@ func TestProgressExportWindow(t *testing.T) {
 			{"&from=2025-12-01&to=2026-01-31", "to"},
 		} {
 			e.assertRefused(t, admin, progress+tc.query, tc.field)
+		}
+		sameCounts(t, before, e.counts(t))
+	})
+}
+
+// reportCounty adds to the small county what the report filters tell
+// apart: in village A, 王五 (an ordinary-poverty household paired with a
+// new cadre C) and 赵六 (an exited dibao household paired with cadre A);
+// cadre A visited 张三 on 5 November. Cadre B and 李四 are in village B.
+type reportCounty struct {
+	cadreC           domain.User
+	wangWu, zhaoLiu  uuid.UUID
+	visitOfHousehold uuid.UUID
+}
+
+func (e *testEnv) reportCounty(t *testing.T) reportCounty {
+	t.Helper()
+	e.pairSinceLastYear(t)
+	c := reportCounty{cadreC: e.addUser(t, "cadre-c", domain.RoleCadre, e.villageA, nil, domain.RankStaff)}
+	c.wangWu = e.fixture.AddHouseholdOfType(t, e.app.Registry, e.villageA, "王五", "41012219800101003", domain.PovertyOrdinary).Household.ID
+	c.zhaoLiu = e.addHousehold(t, e.villageA, "赵六", "41012219600101004").Household.ID
+	e.pair(t, c.wangWu, c.cadreC.ID)
+	e.pair(t, c.zhaoLiu, e.cadreA.ID)
+	e.setStatus(t, c.zhaoLiu, domain.StatusExited)
+	c.visitOfHousehold = e.visitOn(t, e.login(t, "cadre-a"), e.householdA.Household.ID, "2026-11-05")
+	e.judgeCompliance(t)
+	return c
+}
+
+// householdNames are the household names of a report's items.
+func householdNames(rep wire.ComplianceReport) []string {
+	var out []string
+	for _, it := range rep.Items.Items {
+		out = append(out, it.HouseholdName)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// ledgerColumn is one column of a 台账's lines, by its heading, sorted
+// and without repeats.
+func ledgerColumn(rows [][]string, heading string) []string {
+	i := slices.Index(rows[2], heading)
+	var out []string
+	for _, row := range rows[3:] {
+		if i >= 0 && i < len(row) {
+			out = append(out, row[i])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TestReportFilters: the missed-visit report narrows by cadre, poverty
+// type, household status and state, its counts and items alike, and its
+// exports (missed list, progress, visit 台账; XLSX and CSV) by the same
+// filters. A cadre outside the caller's region answers exactly what an
+// unknown id does: an empty report.
+func TestReportFilters(t *testing.T) {
+	dialectsAt(t, reportNow, func(t *testing.T, e *testEnv) {
+		c := e.reportCounty(t)
+		admin := e.login(t, "admin")
+		all := "&state=met,on_track,due_soon,overdue,missed"
+		report := func(tok, region, query string) (wire.ComplianceReport, response) {
+			t.Helper()
+			var rep wire.ComplianceReport
+			r := e.do(t, "GET", "/api/v1/compliance/missed?period=2026-Q4&limit=200&region_id="+region+query, tok, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("report %s: %d %s", query, r.Status, r.Body)
+			}
+			r.json(t, &rep)
+			return rep, r
+		}
+		county := e.county.ID.String()
+		for _, tc := range []struct {
+			name, query string
+			households  []string
+			visited     []string // households in the visit 台账
+		}{
+			{"no filter", all, []string{"张三", "李四", "王五", "赵六"}, []string{"张三"}},
+			{"cadre A", all + "&cadre_id=" + e.cadreA.ID.String(), []string{"张三", "赵六"}, []string{"张三"}},
+			{"cadre C", all + "&cadre_id=" + c.cadreC.ID.String(), []string{"王五"}, nil},
+			{"ordinary poverty", all + "&poverty_type=ordinary", []string{"王五"}, nil},
+			{"dibao and still registered", all + "&poverty_type=dibao&household_status=registered", []string{"张三", "李四"}, []string{"张三"}},
+			{"exited", all + "&household_status=exited", []string{"赵六"}, nil},
+			{"met", "&state=met", []string{"张三"}, []string{"张三"}},
+			{"cadre A, not yet met", "&state=on_track,due_soon,overdue,missed&cadre_id=" + e.cadreA.ID.String(), []string{"赵六"}, []string{"张三"}},
+			{"an unknown cadre", all + "&cadre_id=" + uuid.NewString(), nil, nil},
+		} {
+			rep, _ := report(admin, county, tc.query)
+			if got := householdNames(rep); !slices.Equal(got, tc.households) {
+				t.Errorf("%s: households %q, want %q", tc.name, got, tc.households)
+			}
+			if rep.Items.Total != int64(len(rep.Items.Items)) || (strings.HasPrefix(tc.query, all) && rep.Total.Total != rep.Items.Total) {
+				t.Errorf("%s: counts %+v do not match the %d items", tc.name, rep.Total, rep.Items.Total)
+			}
+			for _, format := range []string{"xlsx", "csv"} {
+				exports := "?period=2026-Q4&format=" + format + "&region_id=" + county + tc.query
+				missed := ledgerRows(t, format, e.do(t, "GET", "/api/v1/exports/missed"+exports, admin, nil))
+				if got := ledgerColumn(missed, "户主姓名"); !slices.Equal(got, tc.households) {
+					t.Errorf("%s: the missed list (%s) lists %q, want %q", tc.name, format, got, tc.households)
+				}
+				progress := ledgerRows(t, format, e.do(t, "GET", "/api/v1/exports/progress"+exports, admin, nil))
+				if got, want := column(t, progress, "合计")["应走访户次"], strconv.FormatInt(rep.Total.Total, 10); got != want {
+					t.Errorf("%s: the progress report (%s) counts %s statuses, the report %s", tc.name, format, got, want)
+				}
+				visits := ledgerRows(t, format, e.do(t, "GET", "/api/v1/exports/visits"+exports, admin, nil))
+				if got := ledgerColumn(visits, "户主姓名"); !slices.Equal(got, tc.visited) {
+					t.Errorf("%s: the visit ledger (%s) lists %q, want %q", tc.name, format, got, tc.visited)
+				}
+			}
+		}
+
+		// Another region's cadre is an unknown cadre: the same answer, byte
+		// for byte, wherever the supervisor looks.
+		supervisorB, villageB := e.login(t, "supervisor-b"), e.villageB.ID.String()
+		foreign, foreignAnswer := report(supervisorB, villageB, all+"&cadre_id="+e.cadreA.ID.String())
+		_, unknownAnswer := report(supervisorB, villageB, all+"&cadre_id=00000000-0000-4000-8000-000000000000")
+		if !bytes.Equal(foreignAnswer.Body, unknownAnswer.Body) {
+			t.Errorf("a foreign cadre answers\n%s\nan unknown one\n%s", foreignAnswer.Body, unknownAnswer.Body)
+		}
+		if foreign.Total.Total != 0 || len(foreign.Items.Items) != 0 || len(foreign.Cadres) != 0 {
+			t.Errorf("a foreign cadre's report is not empty: %s", foreignAnswer.Body)
+		}
+		// A cadre's own visit 台账 naming another cadre is empty.
+		cadreA := e.login(t, "cadre-a")
+		rows := ledgerRows(t, "csv", e.do(t, "GET", "/api/v1/exports/visits?format=csv&period=2026-Q4&region_id="+e.villageA.ID.String()+"&cadre_id="+c.cadreC.ID.String(), cadreA, nil))
+		if len(rows) != 3 {
+			t.Errorf("cadre A's ledger naming cadre C: %q", rows)
+		}
+
+		before := e.counts(t)
+		for _, route := range []string{"/api/v1/compliance/missed", "/api/v1/compliance/forecast", "/api/v1/exports/missed", "/api/v1/exports/progress", "/api/v1/exports/visits"} {
+			for _, tc := range []struct{ query, field string }{
+				{"&cadre_id=cadre-a", "cadre_id"},
+				{"&cadre_id=" + strings.ToUpper(e.cadreA.ID.String()[:35]), "cadre_id"},
+				{"&poverty_type=rich", "poverty_type"},
+				{"&household_status=gone", "household_status"},
+			} {
+				e.assertRefused(t, admin, route+"?period=2026-Q4&region_id="+county+tc.query, tc.field)
+			}
 		}
 		sameCounts(t, before, e.counts(t))
 	})

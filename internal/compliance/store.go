@@ -69,6 +69,12 @@ type TxStore interface {
 	ClosePeriod(ctx context.Context, countyID uuid.UUID, periodKey string, today domain.Date, now time.Time, audit domain.AuditEntry) error
 	PeriodClose(ctx context.Context, countyID uuid.UUID, periodKey string) (*time.Time, error)
 	ClosedPeriods(ctx context.Context, countyID uuid.UUID) (map[string]bool, error)
+	// PairedHouseholds lists the households within path paired with the
+	// cadre on day, by village and number.
+	PairedHouseholds(ctx context.Context, path string, cadreID uuid.UUID, day domain.Date) ([]PairedHousehold, error)
+	// CadreVisitFactsWithin lists the cadre's visits to households within
+	// path started in [from, to), deleted ones included.
+	CadreVisitFactsWithin(ctx context.Context, path string, cadreID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
 	// VisitLedger streams the 台账's visits to fn one at a time.
 	VisitLedger(ctx context.Context, f VisitLedgerFilter, fn func(VisitLedgerRow) error) error
 }
@@ -209,6 +215,14 @@ type ReportItem struct {
 	HouseholdNo   string
 	CadreName     string
 	VillageName   string
+}
+
+// PairedHousehold is a household paired with a cadre, with its village's
+// name and the first day of the pairing.
+type PairedHousehold struct {
+	Household   domain.Household
+	VillageName string
+	PairedSince domain.Date
 }
 
 // VisitLedgerFilter selects the visits of a 台账.

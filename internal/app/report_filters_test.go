@@ -199,7 +199,10 @@ func TestReportFilters(t *testing.T) {
 		report := func(tok, region, query string) (wire.ComplianceReport, response) {
 			t.Helper()
 			var rep wire.ComplianceReport
-			r := e.do(t, "GET", "/api/v1/compliance/missed?period=2026-Q4&limit=200&region_id="+region+query, tok, nil)
+			if !strings.Contains(query, "period=") {
+				query += "&period=2026-Q4"
+			}
+			r := e.do(t, "GET", "/api/v1/compliance/missed?limit=200&region_id="+region+query, tok, nil)
 			if r.Status != http.StatusOK {
 				t.Fatalf("report %s: %d %s", query, r.Status, r.Body)
 			}
@@ -243,6 +246,21 @@ func TestReportFilters(t *testing.T) {
 				if got := ledgerColumn(visits, "户主姓名"); !slices.Equal(got, tc.visited) {
 					t.Errorf("%s: the visit ledger (%s) lists %q, want %q", tc.name, format, got, tc.visited)
 				}
+			}
+		}
+
+		// A closed period's frozen figures narrow as its live ones do.
+		if r := e.do(t, "POST", "/api/v1/compliance/closes", admin, map[string]any{"region_id": e.county.ID, "period": "2026-Q3"}); r.Status != http.StatusCreated {
+			t.Fatalf("close the third quarter: %d %s", r.Status, r.Body)
+		}
+		for _, query := range []string{all, all + "&cadre_id=" + e.cadreA.ID.String(), all + "&household_status=exited", all + "&poverty_type=ordinary"} {
+			frozen, _ := report(admin, county, query+"&period=2026-Q3")
+			live, _ := report(admin, county, query+"&period=2026-Q3&live=true")
+			if !frozen.Frozen || live.Frozen || !slices.Equal(householdNames(frozen), householdNames(live)) || frozen.Total != live.Total {
+				t.Errorf("%s in the closed quarter: frozen %q %+v, live %q %+v", query, householdNames(frozen), frozen.Total, householdNames(live), live.Total)
+			}
+			if query == all && len(frozen.Items.Items) == 0 {
+				t.Error("the closed quarter froze no status: the comparison above says nothing")
 			}
 		}
 

@@ -257,8 +257,14 @@ func (e *testEnv) login(t *testing.T, username string) string {
 // count returns the number of rows of a table, for no-partial-write checks.
 func (e *testEnv) count(t *testing.T, table string) int64 {
 	t.Helper()
+	return tableRows(t, e.app, table)
+}
+
+// tableRows counts the rows of one of app's tables.
+func tableRows(t *testing.T, app *App, table string) int64 {
+	t.Helper()
 	var n int64
-	if err := e.app.DB.Gorm.Table(table).Count(&n).Error; err != nil {
+	if err := app.DB.Gorm.Table(table).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n

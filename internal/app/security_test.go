@@ -220,6 +220,12 @@ func TestEveryObjectRouteIsInTheMatrix(t *testing.T) {
 		if !strings.ContainsAny(r.Path, ":*") {
 			continue
 		}
+		if r.Path == "/ui/*path" {
+			// The web console routes within itself and reads objects only
+			// through the services, as the caller (TestConsole: a cadre's
+			// map and another village's 404).
+			continue
+		}
 		if !inMatrix[key] && routesWithoutObjects[key] == "" {
 			t.Errorf("%s names an object but has no row in TestObjectAccessAcrossVillages", key)
 		}

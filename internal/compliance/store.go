@@ -77,6 +77,12 @@ type TxStore interface {
 	CadreVisitFactsWithin(ctx context.Context, path string, cadreID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
 	// VisitLedger streams the 台账's visits to fn one at a time.
 	VisitLedger(ctx context.Context, f VisitLedgerFilter, fn func(VisitLedgerRow) error) error
+	// VisitFlagCounts counts the visits a ledger would list by each flag
+	// they carry (a visit with two flags counts once under each).
+	VisitFlagCounts(ctx context.Context, f VisitLedgerFilter) (map[string]int64, error)
+	// HouseholdMarks lists the households of a map in scope, each with its
+	// village and town names, home point and worst state of the period.
+	HouseholdMarks(ctx context.Context, f MarkFilter) ([]HouseholdMark, error)
 }
 
 // Subjects are what one judgement is about: a queued subject's statuses for

@@ -291,9 +291,9 @@ type MonthlyVisits struct {
 	Flagged int    `json:"flagged"` // with at least one evidence flag
 }
 
-// FlagCount is how many of a cadre's visits carry an evidence flag.
+// FlagCount is how many of a cadre's visits carry a flag.
 type FlagCount struct {
 	Code    string `json:"code"`
 	LabelZH string `json:"label_zh"`
-	Visits  int    `json:"visits"`
+	Visits  int64  `json:"visits"`
 }

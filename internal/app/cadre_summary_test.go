@@ -36,7 +36,7 @@ func TestCadreSummary(t *testing.T) {
 		var visits wire.Page[wire.Visit]
 		e.do(t, "GET", "/api/v1/visits?limit=200&cadre_id="+e.cadreA.ID.String(), e.login(t, "admin"), nil).json(t, &visits)
 		rhythmStart := time.Date(2025, 12, 1, 0, 0, 0, 0, domain.Shanghai)
-		wantFlags := map[string]int{}
+		wantFlags := map[string]int64{}
 		for _, v := range visits.Items {
 			started, err := time.Parse(time.RFC3339, v.StartedAt)
 			if err != nil {
@@ -100,7 +100,7 @@ func TestCadreSummary(t *testing.T) {
 				months["2026-06"] != 1 || months["2026-10"] != 0 || months["2026-11"] != 1 {
 				t.Errorf("%s: rhythm %+v, want one visit in June and one in November 2026", who, s.Months)
 			}
-			gotFlags := map[string]int{}
+			gotFlags := map[string]int64{}
 			for _, f := range s.Flags {
 				gotFlags[f.Code] = f.Visits
 				if f.LabelZH == "" {

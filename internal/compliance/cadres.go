@@ -8,7 +8,6 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
 )
 
 // RhythmMonths is how many months, the current one last, a cadre summary
@@ -26,7 +25,7 @@ type CadreSummary struct {
 	Households []CadreHousehold
 	Duties     []ReportItem    // current statuses of the cadre's duties (no household)
 	Months     []MonthlyVisits // the last RhythmMonths months, oldest first
-	Flags      []FlagCount     // the flags found on those months' visits, in the vocabulary's order
+	Flags      []FlagCount     // how many of those months' visits carry each flag, most frequent first
 }
 
 // CadreHousehold is a household on a cadre's page.
@@ -45,13 +44,6 @@ type MonthlyVisits struct {
 	Month   rules.Period
 	Visits  int
 	Flagged int // visits with at least one evidence flag
-}
-
-// FlagCount is how many of a cadre's visits carry one evidence flag.
-type FlagCount struct {
-	Code    string
-	LabelZH string
-	Visits  int
 }
 
 // stateRank orders states worst first.
@@ -147,7 +139,6 @@ func (s *Service) cadreRhythm(ctx context.Context, out *CadreSummary, within str
 	if err != nil {
 		return err
 	}
-	flags := map[string]int{}
 	for _, v := range visits {
 		i := slices.IndexFunc(out.Months, func(m MonthlyVisits) bool { return m.Month.Contains(v.On()) })
 		if v.Deleted || i < 0 {
@@ -157,16 +148,9 @@ func (s *Service) cadreRhythm(ctx context.Context, out *CadreSummary, within str
 		if len(v.Flags) > 0 {
 			out.Months[i].Flagged++
 		}
-		for _, f := range slices.Compact(slices.Sorted(slices.Values(v.Flags))) {
-			flags[f]++
-		}
 	}
-	out.Flags = []FlagCount{}
-	for _, code := range evidence.FlagCodes.Codes() {
-		if n := flags[code]; n > 0 {
-			label, _ := evidence.FlagCodes.Label(code)
-			out.Flags = append(out.Flags, FlagCount{Code: code, LabelZH: label, Visits: n})
-		}
-	}
-	return nil
+	id := out.Cadre.ID
+	flags, err := s.store.VisitFlagCounts(ctx, VisitLedgerFilter{RegionPath: within, CadreID: &id, From: from, To: to})
+	out.Flags = namedFlagCounts(flags)
+	return err
 }

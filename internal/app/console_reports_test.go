@@ -164,6 +164,46 @@ func consoleReports(t *testing.T, e *consoleEnv) {
 		}
 	})
 
+	t.Run("every filter narrows the list and its download alike", func(t *testing.T) {
+		var cadre uuid.UUID
+		for _, it := range all {
+			if it.CadreID != nil {
+				cadre = *it.CadreID
+				break
+			}
+		}
+		for _, tt := range []struct {
+			name  string
+			query string
+			q     compliance.ReportQuery
+		}{
+			{"a cadre", "cadre=" + cadre.String(), compliance.ReportQuery{CadreID: &cadre}},
+			{"a poverty type", "poverty_type=" + domain.PovertyDibao, compliance.ReportQuery{PovertyType: domain.PovertyDibao}},
+			{"a household status", "household_status=" + domain.StatusExited, compliance.ReportQuery{HouseholdStatus: domain.StatusExited}},
+			{"a rule in every state", "rule=edge&state=all", compliance.ReportQuery{RuleCode: "edge", States: rules.States.Codes()}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				tt.q.Period = period
+				want := e.missedItems(t, supervisor, tt.q)
+				if len(want) == 0 || len(want) == len(all) && tt.q.States == nil {
+					t.Fatalf("%s keeps %d of %d statuses: no test of narrowing", tt.query, len(want), len(all))
+				}
+				query := "period=" + period + "&" + tt.query
+				r := c.get("/ui/missed?" + query)
+				if _, rows := listedHouseholds(t, r.body); rows != min(len(want), 50) || !strings.Contains(r.body, "共 "+itoa(len(want))+" 条") {
+					t.Errorf("the list shows %d rows, the report has %d", rows, len(want))
+				}
+				var lines []string
+				for _, it := range want {
+					lines = append(lines, ledgerLine(it))
+				}
+				if got := ledgerLines(t, "csv", []byte(c.get("/ui/missed/export?"+query+"&format=csv").body)); strings.Join(got, "\n") != strings.Join(lines, "\n") {
+					t.Errorf("the CSV holds %d lines, the list %d", len(got), len(lines))
+				}
+			})
+		}
+	})
+
 	t.Run("bad filters are answered in Chinese and never 500", func(t *testing.T) {
 		for _, tt := range []struct {
 			query   string
@@ -176,6 +216,8 @@ func consoleReports(t *testing.T, e *consoleEnv) {
 			{"state=lost", http.StatusUnprocessableEntity, "状态无效"},
 			{"page=0", http.StatusUnprocessableEntity, "页码"},
 			{"view=map", http.StatusUnprocessableEntity, "分组方式"},
+			{"poverty_type=rich", http.StatusUnprocessableEntity, "贫困户属性无效"},
+			{"household_status=gone", http.StatusUnprocessableEntity, "农户状态无效"},
 			{"region=" + uuid.NewString(), http.StatusNotFound, "不在您的查看范围内"},
 		} {
 			for _, path := range []string{"/ui/missed?", "/ui/missed/export?format=xlsx&"} {
@@ -300,6 +342,55 @@ func reportsInBrowser(t *testing.T, e *consoleEnv) {
 		b.Screenshot("missed")
 		noProblems(t, b)
 	})
+	t.Run("the progress report over from and to, a cadre's page with its chart", func(t *testing.T) {
+		from, to := e.quarterSoFar()
+		b := browsertest.Start(t, browsertest.Desktop)
+		e.signIn(b, "supervisor", demo.Password)
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)),
+			chromedp.Click(chromedp.CSS(`.nav a[href="/ui/progress"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=from]`)),
+			chromedp.SetValue(chromedp.CSS(`input[name=from]`), from),
+			chromedp.SetValue(chromedp.CSS(`input[name=to]`), to),
+			chromedp.Click(chromedp.CSS(`form.filters button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#progress-regions`)))
+		if got := browsertest.Get(b, chromedp.Text(chromedp.CSS(`p.summary`))); !strings.Contains(got, from+" 至 "+to) {
+			t.Errorf("after asking %s to %s the report reads %q", from, to, got)
+		}
+		b.Screenshot("progress")
+		cadre01 := e.principal(t, "cadre01")
+		sum, err := e.app.Compliance.CadreSummary(context.Background(), supervisor, cadre01.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Do(chromedp.Navigate(e.url+"/ui/cadres/"+cadre01.UserID.String()),
+			chromedp.WaitVisible(chromedp.CSS(`#rhythm[data-ready] canvas`)))
+		if got := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll("#cadre-households tbody tr:not(:has(td.empty))").length`)); got != len(sum.Households) {
+			t.Errorf("cadre01's page lists %d households, the summary %d", got, len(sum.Households))
+		}
+		b.Screenshot("cadre")
+		noProblems(t, b)
+	})
+
+	t.Run("cadre01's own page at phone width, another cadre's the 404 page", func(t *testing.T) {
+		b := browsertest.Start(t, browsertest.Phone)
+		e.signIn(b, "cadre01", demo.Password)
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)),
+			chromedp.Navigate(e.url+"/ui/worklist"),
+			chromedp.Click(chromedp.CSS(`#own-cadre-page`)),
+			chromedp.WaitVisible(chromedp.CSS(`#rhythm[data-ready] canvas`)))
+		if w := browsertest.Get(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.Phone.Width+1 {
+			t.Errorf("the cadre page is %d px wide at %d px", w, browsertest.Phone.Width)
+		}
+		b.Screenshot("cadre")
+		other := "/ui/cadres/" + e.principal(t, "cadre02").UserID.String()
+		b.Do(chromedp.Navigate(e.url+other), chromedp.WaitVisible(chromedp.CSS(`.error-page`)))
+		if got := browsertest.Get(b, chromedp.Text(chromedp.CSS(`.error-page`))); !strings.Contains(got, "未找到") {
+			t.Errorf("cadre01 on cadre02's page sees %q, want the 404 page", got)
+		}
+		b.Screenshot("other-cadre")
+		noProblems(t, b, other)
+	})
+
 	t.Run("a cadre's worklist at phone width", func(t *testing.T) {
 		b := browsertest.Start(t, browsertest.Phone)
 		e.signIn(b, "cadre02", demo.Password)
@@ -314,5 +405,107 @@ func reportsInBrowser(t *testing.T, e *consoleEnv) {
 		}
 		b.Screenshot("worklist")
 		noProblems(t, b)
+	})
+}
+
+// quarterSoFar is a progress window: the first day of the app's quarter
+// to its today (the demo's rules count by quarter).
+func (e *consoleEnv) quarterSoFar() (from, to string) {
+	today := domain.DateOf(e.app.Now())
+	q, _ := rules.PeriodOf(rules.WindowQuarter, today)
+	return q.Start.String(), today.String()
+}
+
+// consoleProgressAndCadres: the progress report (半月报) over from/to and
+// its download, and the cadre page's scope, over plain HTTP.
+func consoleProgressAndCadres(t *testing.T, e *consoleEnv) {
+	ctx := context.Background()
+	supervisor := e.principal(t, "supervisor")
+	c := e.client(t)
+	c.mustLogin("supervisor")
+
+	t.Run("the progress report counts within from and to, on the page and in its download", func(t *testing.T) {
+		from, to := e.quarterSoFar()
+		fromDay, _ := domain.ParseDate(from)
+		toDay, _ := domain.ParseDate(to)
+		prog, err := e.app.Compliance.Progress(ctx, supervisor, compliance.ExportQuery{ReportQuery: compliance.ReportQuery{RegionID: supervisor.RegionID},
+			From: &fromDay, To: &toDay})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := prog.Overall
+		r := c.get("/ui/progress?from=" + from + "&to=" + to)
+		row := regexp.MustCompile(`<tr><td class="">合计</td>(.*?)</tr>`).FindStringSubmatch(r.body)
+		if r.StatusCode != http.StatusOK || row == nil {
+			t.Fatalf("the progress page: %d, no 合计 row: %.500s", r.StatusCode, r.body)
+		}
+		nums := regexp.MustCompile(`<td class="num[^"]*">([^<]*)</td>`).FindAllStringSubmatch(row[1], -1)
+		window := []string{nums[len(nums)-3][1], nums[len(nums)-2][1], nums[len(nums)-1][1]}
+		if want := []string{itoa(int(o.Reached)), itoa(int(o.Visits)), itoa(int(o.MetAtLast))}; strings.Join(window, ",") != strings.Join(want, ",") {
+			t.Errorf("the page's window figures %v, the service's %v", window, want)
+		}
+		x := c.get("/ui/progress/export?from=" + from + "&to=" + to + "&format=xlsx")
+		f, err := excelize.OpenReader(strings.NewReader(x.body))
+		if err != nil {
+			t.Fatalf("the progress XLSX: %d, %v", x.StatusCode, err)
+		}
+		rows, _ := f.GetRows(f.GetSheetName(0))
+		if !strings.Contains(rows[1][0], "时段:"+from+"至"+to) {
+			t.Errorf("the 台账's subtitle %q does not name the window", rows[1][0])
+		}
+		last := rows[len(rows)-1]
+		if last[0] != "合计" || strings.Join(last[len(last)-3:], ",") != strings.Join(window, ",") {
+			t.Errorf("the 台账's total %q, the page's window figures %v", last, window)
+		}
+		for _, tt := range []struct {
+			query   string
+			message string
+		}{
+			{"from=yesterday", "开始日期应为YYYY-MM-DD"},
+			{"from=" + to + "&to=" + fromDay.AddDays(-1).String(), "日期"},
+			{"region=nowhere", "行政区划编号格式不正确"},
+		} {
+			for _, path := range []string{"/ui/progress?", "/ui/progress/export?"} {
+				if r := c.get(path + tt.query); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, tt.message) {
+					t.Errorf("%s%s: %d, want 422 with %q: %.300s", path, tt.query, r.StatusCode, tt.message, r.body)
+				}
+			}
+		}
+	})
+
+	t.Run("a cadre's page: themself and their supervisor, nobody else", func(t *testing.T) {
+		cadre01, cadre02 := e.principal(t, "cadre01"), e.principal(t, "cadre02")
+		sum, err := e.app.Compliance.CadreSummary(ctx, supervisor, cadre01.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := e.client(t)
+		own.mustLogin("cadre01")
+		for _, tt := range []struct {
+			who    *consoleClient
+			name   string
+			id     uuid.UUID
+			status int
+		}{
+			{c, "the supervisor, cadre01", cadre01.UserID, http.StatusOK},
+			{own, "cadre01, themself", cadre01.UserID, http.StatusOK},
+			{own, "cadre01, cadre02", cadre02.UserID, http.StatusNotFound},
+			{own, "cadre01, the supervisor's account", supervisor.UserID, http.StatusNotFound},
+			{c, "the supervisor, nobody", uuid.New(), http.StatusNotFound},
+		} {
+			r := tt.who.get("/ui/cadres/" + tt.id.String())
+			if r.StatusCode != tt.status {
+				t.Errorf("%s: %d, want %d", tt.name, r.StatusCode, tt.status)
+			}
+			if tt.status == http.StatusNotFound && !strings.Contains(r.body, "不在您的查看范围内") {
+				t.Errorf("%s: not the Chinese 404 page: %.300s", tt.name, r.body)
+			}
+			if tt.status == http.StatusOK && strings.Count(r.body, `href="/ui/households/`) < len(sum.Households) {
+				t.Errorf("%s: the page links fewer households than cadre01's %d", tt.name, len(sum.Households))
+			}
+		}
+		if r := c.get("/ui/cadres/not-a-uuid"); r.StatusCode != http.StatusNotFound {
+			t.Errorf("a malformed cadre id: %d, want the 404 page", r.StatusCode)
+		}
 	})
 }

@@ -234,6 +234,7 @@ func TestConsole(t *testing.T) {
 	t.Run("sessions", func(t *testing.T) { consoleSessions(t, e) })
 	t.Run("browser", func(t *testing.T) { consoleInBrowser(t, e) })
 	t.Run("reports", func(t *testing.T) { consoleReports(t, e) })
+	t.Run("progress and cadres", func(t *testing.T) { consoleProgressAndCadres(t, e) })
 	t.Run("reports in the browser", func(t *testing.T) { reportsInBrowser(t, e) })
 }
 

@@ -85,7 +85,8 @@ func readReportFilters(q url.Values) (reportFilters, error) {
 // report is the compliance report query of the filters within the
 // caller's region.
 func (f reportFilters) report(p domain.Principal) compliance.ReportQuery {
-	q := compliance.ReportQuery{RegionID: p.RegionID, Period: f.Period, RuleCode: f.Rule, Limit: itemsPerPage, Offset: (f.Page - 1) * itemsPerPage}
+	q := compliance.ReportQuery{RegionID: p.RegionID, Period: f.Period, RuleCode: f.Rule, CadreID: f.Cadre, PovertyType: f.PovertyType,
+		HouseholdStatus: f.HouseholdStatus, Limit: itemsPerPage, Offset: (f.Page - 1) * itemsPerPage}
 	if f.Region != nil {
 		q.RegionID = *f.Region
 	}

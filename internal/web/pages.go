@@ -11,7 +11,7 @@ import (
 // page is one page of the console's navigation.
 type page struct {
 	pattern  string // ServeMux path pattern, GET only ("/ui/{$}", "/ui/map")
-	link     string // the nav entry's URL
+	link     string // the nav entry's URL; "" none (a page opened from others)
 	title    string // nav label and <title>, zh-CN
 	template string // file in templates/ defining "content"
 	styles   []string
@@ -29,6 +29,11 @@ var pages = []page{
 		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "map.js"}, load: (*Console).villageMap},
 	{pattern: "/ui/missed", link: "/ui/missed", title: "未走访情况", template: "missed.html", roles: reportReaders, load: (*Console).missed},
 	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
+	{pattern: "/ui/progress", link: "/ui/progress", title: "走访进度", template: "progress.html", roles: reportReaders, load: (*Console).progress},
+	// A cadre's page opens from the lists (a cadre's own from their
+	// worklist): no nav entry.
+	{pattern: "/ui/cadres/{id}", title: "帮扶干部", template: "cadre.html", styles: []string{"vendor/uplot-1.6.32.min.css"},
+		scripts: []string{"vendor/uplot-1.6.32.min.js", "cadre.js"}, roles: []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleCadre}, load: (*Console).cadre},
 }
 
 // fragment is a route that answers part of a page (htmx) or data for a
@@ -43,6 +48,7 @@ var fragments = []fragment{
 	{pattern: "GET /ui/overview/rates", template: "overview.html", handle: (*Console).overviewRates},
 	{pattern: "GET /ui/map/data", handle: (*Console).villageMapData},
 	{pattern: "GET /ui/missed/export", handle: (*Console).missedExport},
+	{pattern: "GET /ui/progress/export", handle: (*Console).progressExport},
 }
 
 // layout is what templates/layout.html draws around a page.
@@ -126,7 +132,7 @@ func (c *Console) layoutFor(r *http.Request, s *session, title, current string) 
 	}
 	l.User, l.CSRF = h, s.csrf
 	for _, pg := range pages {
-		if pg.allows(p.Role) {
+		if pg.link != "" && pg.allows(p.Role) {
 			l.Nav = append(l.Nav, navLink{URL: pg.link, Title: pg.title, Current: pg.link == current})
 		}
 	}

@@ -138,6 +138,7 @@ var vocabularies = map[string]domain.Vocabulary{
 	"visit_kind":   domain.VisitKinds,
 	"state":        rules.States,
 	"flag":         evidence.FlagCodes,
+	"rank":         domain.Ranks,
 }
 
 // label is a code's Chinese label from a vocabulary, the code itself when

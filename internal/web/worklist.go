@@ -17,7 +17,8 @@ import (
 
 // worklistPage is what templates/worklist.html shows.
 type worklistPage struct {
-	Own       bool // a cadre's own worklist
+	Own       bool   // a cadre's own worklist
+	OwnPage   string // their cadre page
 	Tabs      []viewTab
 	Period    string
 	Due       Table
@@ -103,7 +104,7 @@ func (c *Console) ownWorklist(r *http.Request, p domain.Principal, duePage, risk
 		}
 	}
 	link := func(set ...string) string { return (&reportFilters{View: viewRegion}).link("/ui/worklist", set...) }
-	out := worklistPage{Own: true, Period: "本年、本季度、本月", Due: itemsTable(pageSlice(reports, duePage))}
+	out := worklistPage{Own: true, OwnPage: cadreURL(p.UserID.String()), Period: "本年、本季度、本月", Due: itemsTable(pageSlice(reports, duePage))}
 	out.Due.Empty = "目前没有待走访的任务。"
 	out.DuePager = newPager(duePage, int64(len(items)), itemsPerPage, func(n int) string { return link("page", strconv.Itoa(n)) })
 	page := pageSlice(atRisk, riskPage)

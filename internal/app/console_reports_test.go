@@ -352,7 +352,7 @@ func reportsInBrowser(t *testing.T, e *consoleEnv) {
 			chromedp.SetValue(chromedp.CSS(`input[name=from]`), from),
 			chromedp.SetValue(chromedp.CSS(`input[name=to]`), to),
 			chromedp.Click(chromedp.CSS(`form.filters button`)),
-			chromedp.WaitVisible(chromedp.CSS(`#progress-regions`)))
+			chromedp.WaitVisible(chromedp.CSS(`p.summary[data-from="`+from+`"][data-to="`+to+`"]`)))
 		if got := browsertest.Get(b, chromedp.Text(chromedp.CSS(`p.summary`))); !strings.Contains(got, from+" 至 "+to) {
 			t.Errorf("after asking %s to %s the report reads %q", from, to, got)
 		}

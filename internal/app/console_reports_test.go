@@ -249,6 +249,19 @@ func consoleReports(t *testing.T, e *consoleEnv) {
 		}
 	})
 
+	t.Run("an inspector reads the report with no links to cadre pages they may not open", func(t *testing.T) {
+		inspector := e.client(t)
+		inspector.mustLogin("inspector")
+		for _, path := range []string{"/ui/missed?view=cadre&period=" + period, "/ui/missed?period=" + period, "/ui/progress"} {
+			if r := inspector.get(path); r.StatusCode != http.StatusOK || strings.Contains(r.body, `href="/ui/cadres/`) {
+				t.Errorf("the inspector's %s: %d, with cadre links: %v", path, r.StatusCode, strings.Contains(r.body, `href="/ui/cadres/`))
+			}
+		}
+		if r := inspector.get("/ui/cadres/" + e.principal(t, "cadre01").UserID.String()); r.StatusCode != http.StatusForbidden {
+			t.Errorf("the inspector on a cadre page: %d, want the 403 page", r.StatusCode)
+		}
+	})
+
 	t.Run("the supervisor's worklist is the report's due and at-risk statuses", func(t *testing.T) {
 		due := e.missedItems(t, supervisor, compliance.ReportQuery{Period: period, States: []string{rules.StateOverdue, rules.StateDueSoon}})
 		risks, _, err := e.app.Compliance.Forecast(ctx, supervisor, compliance.ReportQuery{RegionID: supervisor.RegionID, Period: period})

@@ -236,6 +236,7 @@ func (c *Console) missed(r *http.Request, s *session) (any, error) {
 		})
 	}
 	out.Items = itemsTable(rep.Items)
+	unlinkCadres(p, &out.Groups, &out.Items)
 	out.Pager = newPager(f.Page, rep.Count, itemsPerPage, func(n int) string { return f.link("/ui/missed", "page", strconv.Itoa(n)) })
 	for _, fm := range []struct{ key, label string }{{"xlsx", "导出Excel"}, {"csv", "导出CSV"}} {
 		out.Exports = append(out.Exports, exportLink{Label: fm.label, URL: f.link("/ui/missed/export", "format", fm.key)})
@@ -410,6 +411,24 @@ func cadreCountsTable(gs []compliance.GroupCounts, f reportFilters) Table {
 
 // cadreURL is a cadre's page.
 func cadreURL(id string) string { return "/ui/cadres/" + id }
+
+// unlinkCadres drops the links to cadre pages from tables shown to a
+// caller who may not open them (an inspector: the cadre summary is for
+// the cadre and those who manage them).
+func unlinkCadres(p domain.Principal, tables ...*Table) {
+	if p.Manages() || p.Role == domain.RoleCadre {
+		return
+	}
+	for _, t := range tables {
+		for _, row := range t.Rows {
+			for i := range row {
+				if strings.HasPrefix(row[i].Link, cadreURL("")) {
+					row[i].Link = ""
+				}
+			}
+		}
+	}
+}
 
 // itemsTable lists statuses as the missed list shows them: each
 // household opens its file, each cadre their page.

@@ -94,6 +94,7 @@ func (c *Console) progress(r *http.Request, s *session) (any, error) {
 			out.Cadres.Rows[i][0].Link = cadreURL(g.ID)
 		}
 	}
+	unlinkCadres(s.principal, &out.Cadres)
 	keep := url.Values{"from": {out.From}, "to": {out.To}}
 	if v := q.Get("region"); v != "" {
 		keep.Set("region", v)

@@ -84,6 +84,7 @@ func (c *Console) worklist(r *http.Request, s *session) (any, error) {
 	page := pageSlice(risks, riskPage)
 	out.Risks = riskTable(len(page), func(i int) (compliance.ReportItem, rules.Risk) { return page[i].ReportItem, page[i].Risk })
 	out.RiskPager = newPager(riskPage, int64(len(risks)), itemsPerPage, func(n int) string { return link("risk_page", strconv.Itoa(n), "page", q.Get("page")) })
+	unlinkCadres(s.principal, &out.Due, &out.Risks)
 	return out, nil
 }
 

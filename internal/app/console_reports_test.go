@@ -54,7 +54,7 @@ func ledgerLine(it compliance.ReportItem) string {
 }
 
 var (
-	itemsSection = regexp.MustCompile(`(?s)<section class="panel" id="missed-items">.*?</section>`)
+	itemsSection = regexp.MustCompile(`(?s)<section class="panel" id="missed-items"[^>]*>.*?</section>`)
 	tableRow     = regexp.MustCompile(`<tr><td class="[^"]*">`)
 	householdRef = regexp.MustCompile(`href="/ui/households/([0-9a-f-]{36})"`)
 )
@@ -305,7 +305,7 @@ func reportsInBrowser(t *testing.T, e *consoleEnv) {
 			chromedp.WaitVisible(chromedp.CSS(`form.filters`)),
 			chromedp.SetValue(chromedp.CSS(`select[name=period]`), period),
 			chromedp.Click(chromedp.CSS(`form.filters button`)),
-			chromedp.WaitVisible(chromedp.CSS(`#missed-items tbody tr`)))
+			chromedp.WaitVisible(chromedp.CSS(`#missed-items[data-period="`+period+`"] tbody tr`)))
 		if got := rowsShown(b); got != min(len(all), 50) {
 			t.Errorf("the county's list shows %d rows, want %d", got, min(len(all), 50))
 		}

@@ -64,13 +64,7 @@ func readReportFilters(q url.Values) (reportFilters, error) {
 			*id.into = &u
 		}
 	}
-	if v := q.Get("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100_000 {
-			fe.Add("page", "out_of_range", "page must be a number from 1", "页码应为正整数")
-		}
-		f.Page = max(n, 1)
-	}
+	f.Page = readPage(q, "page", &fe)
 	switch f.View {
 	case "", viewRegion, viewCadre, viewRule:
 	default:
@@ -80,6 +74,20 @@ func readReportFilters(q url.Values) (reportFilters, error) {
 		f.View = viewRegion
 	}
 	return f, fe.Err()
+}
+
+// readPage reads a 1-based page number (none: the first page).
+func readPage(q url.Values, name string, fe *domain.FieldErrors) int {
+	v := q.Get(name)
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100_000 {
+		fe.Add(name, "out_of_range", name+" must be a number from 1", "页码应为正整数")
+		return 1
+	}
+	return n
 }
 
 // report is the compliance report query of the filters within the
@@ -145,17 +153,18 @@ func (f reportFilters) link(path string, set ...string) string {
 
 // missedPage is what templates/missed.html shows.
 type missedPage struct {
-	Form    filterForm
-	Crumbs  []crumb
-	Period  string
-	Closed  bool
-	Total   compliance.StateCounts
-	Rate    float64
-	Views   []viewTab
-	Groups  Table
-	Items   Table
-	Pager   Pager
-	Exports []exportLink
+	Form      filterForm
+	Crumbs    []crumb
+	PeriodKey string
+	Period    string
+	Closed    bool
+	Total     compliance.StateCounts
+	Rate      float64
+	Views     []viewTab
+	Groups    Table
+	Items     Table
+	Pager     Pager
+	Exports   []exportLink
 }
 
 // filterForm is the filter form: its selects, and what the form keeps
@@ -208,7 +217,7 @@ func (c *Console) missed(r *http.Request, s *session) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := missedPage{Period: rep.Period.LabelZH(), Closed: rep.ClosedAt != nil, Total: rep.Total, Rate: metRate(rep.Total)}
+	out := missedPage{PeriodKey: rep.Period.Key(), Period: rep.Period.LabelZH(), Closed: rep.ClosedAt != nil, Total: rep.Total, Rate: metRate(rep.Total)}
 	if out.Form, err = c.filterForm(r, p, f, "/ui/missed"); err != nil {
 		return nil, err
 	}

@@ -67,11 +67,10 @@ func (c *Console) progress(r *http.Request, s *session) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := 1
-	if v := q.Get("page"); v != "" {
-		if page, err = strconv.Atoi(v); err != nil || page < 1 {
-			return nil, domain.Invalid(domain.FieldError{Field: "page", Reason: "out_of_range", Message: "page must be a number from 1", MessageZH: "页码应为正整数"})
-		}
+	var fe domain.FieldErrors
+	page := readPage(q, "page", &fe)
+	if err := fe.Err(); err != nil {
+		return nil, err
 	}
 	prog, err := c.deps.Compliance.Progress(r.Context(), s.principal, eq)
 	if err != nil {

@@ -31,19 +31,7 @@ type worklistPage struct {
 func (c *Console) worklist(r *http.Request, s *session) (any, error) {
 	q := r.URL.Query()
 	var fe domain.FieldErrors
-	pageOf := func(name string) int {
-		v := q.Get(name)
-		if v == "" {
-			return 1
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100_000 {
-			fe.Add(name, "out_of_range", name+" must be a number from 1", "页码应为正整数")
-			return 1
-		}
-		return n
-	}
-	duePage, riskPage := pageOf("page"), pageOf("risk_page")
+	duePage, riskPage := readPage(q, "page", &fe), readPage(q, "risk_page", &fe)
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}

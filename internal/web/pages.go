@@ -11,7 +11,7 @@ import (
 // page is one page of the console's navigation.
 type page struct {
 	pattern  string // ServeMux path pattern, GET only ("/ui/{$}", "/ui/map")
-	link     string // the nav entry's URL
+	link     string // the nav entry's URL; "" for a page reached from others (a household's file), not in the nav
 	title    string // nav label and <title>, zh-CN
 	template string // file in templates/ defining "content"
 	styles   []string
@@ -27,6 +27,10 @@ var pages = []page{
 		styles: []string{"vendor/uplot-1.6.32.min.css"}, scripts: []string{"vendor/uplot-1.6.32.min.js", "overview.js"}, load: (*Console).overview},
 	{pattern: "/ui/map", link: "/ui/map", title: "挂图作战", template: "map.html",
 		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "map.js"}, load: (*Console).villageMap},
+	{pattern: "/ui/households/{id}", title: "一户一档", template: "household.html",
+		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "household.js"}, load: (*Console).householdFile},
+	{pattern: "/ui/conflicts", link: "/ui/conflicts", title: "冲突处理", template: "conflicts.html", scripts: []string{"conflicts.js"},
+		roles: []string{domain.RoleAdmin, domain.RoleSupervisor}, load: (*Console).conflictInbox},
 }
 
 // fragment is a route that answers part of a page (htmx) or data for a
@@ -40,6 +44,10 @@ type fragment struct {
 var fragments = []fragment{
 	{pattern: "GET /ui/overview/rates", template: "overview.html", handle: (*Console).overviewRates},
 	{pattern: "GET /ui/map/data", handle: (*Console).villageMapData},
+	{pattern: "GET /ui/households/{id}/visits", template: "household.html", handle: (*Console).householdVisits},
+	{pattern: "GET /ui/photos/{id}", handle: (*Console).photoContent},
+	{pattern: "GET /ui/photos/{id}/thumbnail", handle: (*Console).photoThumbnail},
+	{pattern: "POST /ui/conflicts/{id}/resolve", template: "conflicts.html", handle: (*Console).resolveConflict},
 }
 
 // layout is what templates/layout.html draws around a page.
@@ -95,7 +103,7 @@ func (c *Console) page(pg page) func(http.ResponseWriter, *http.Request, *sessio
 			l.Scripts = append(l.Scripts, u)
 		}
 		if err := c.views.render(w, http.StatusOK, pg.template, "layout", l); err != nil {
-			c.deps.Log.Error("console page failed", "page", pg.link, "error", err.Error(), "request_id", s.principal.RequestID)
+			c.deps.Log.Error("console page failed", "page", pg.pattern, "error", err.Error(), "request_id", s.principal.RequestID)
 		}
 	}
 }
@@ -123,7 +131,7 @@ func (c *Console) layoutFor(r *http.Request, s *session, title, current string) 
 	}
 	l.User, l.CSRF = h, s.csrf
 	for _, pg := range pages {
-		if pg.allows(p.Role) {
+		if pg.allows(p.Role) && pg.link != "" {
 			l.Nav = append(l.Nav, navLink{URL: pg.link, Title: pg.title, Current: pg.link == current})
 		}
 	}

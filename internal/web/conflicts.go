@@ -218,7 +218,7 @@ func resolveRefusal(err error) (int, string) {
 	case domain.CodeForbidden:
 		return http.StatusForbidden, "您的账号无权处理数据冲突。"
 	case domain.CodeInvalid:
-		msg := "无法恢复被覆盖的值"
+		msg := "处理失败"
 		if de != nil {
 			for _, f := range de.Fields {
 				msg += "：" + f.MessageZH

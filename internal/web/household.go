@@ -52,8 +52,12 @@ type householdPage struct {
 	Casework any
 }
 
-// fact is one labelled line of the file's head.
-type fact struct{ Label, Value string }
+// fact is one labelled line of the file's head; a wide one (a paragraph
+// of text) takes a whole row.
+type fact struct {
+	Label, Value string
+	Wide         bool
+}
 
 // complianceSection is the year's statuses of the household's rules.
 type complianceSection struct {
@@ -213,7 +217,7 @@ func householdFacts(h domain.Household, village string) []fact {
 	var out []fact
 	add := func(label, value string) {
 		if value != "" {
-			out = append(out, fact{label, value})
+			out = append(out, fact{Label: label, Value: value, Wide: len([]rune(value)) > 30})
 		}
 	}
 	add("户编号", h.Number)

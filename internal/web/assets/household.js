@@ -15,14 +15,18 @@
     for (var i = 0; i < els.length; i++) {
       var el = els[i], home = point(el.getAttribute("data-home")), fix = point(el.getAttribute("data-fix"));
       if (!home || !fix) { continue; }
-      var map = L.map(el, { attributionControl: false, zoomControl: false, scrollWheelZoom: false });
-      L.circleMarker(home, { radius: 7, weight: 2, color: "#0b5cad", fillColor: "#0b5cad", fillOpacity: 0.8, className: "home-mark" })
-        .bindTooltip("住户", { permanent: true, direction: "top", className: "map-label" }).addTo(map);
-      L.circleMarker(fix, { radius: 6, weight: 2, color: "#b3261e", fillColor: "#b3261e", fillOpacity: 0.8, className: "fix-mark" })
-        .bindTooltip("走访定位", { permanent: true, direction: "bottom", className: "map-label" }).addTo(map);
+      // Points a few metres apart would hide each other's labels: the
+      // legend under the map names the colours, the line carries the
+      // distance, and the scale bar gives the size.
+      var map = L.map(el, { attributionControl: false, zoomControl: false, scrollWheelZoom: false, maxZoom: 19 });
+      L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
       L.polyline([home, fix], { weight: 2, color: "#616e7c", dashArray: "4 4", className: "fix-line" })
-        .bindTooltip(el.getAttribute("data-distance"), { permanent: true, direction: "center", className: "map-label" }).addTo(map);
-      map.fitBounds(L.latLngBounds([home, fix]), { padding: [28, 28], maxZoom: 17 });
+        .bindTooltip(el.getAttribute("data-distance"), { sticky: true }).addTo(map);
+      L.circleMarker(home, { radius: 7, weight: 2, color: "#fff", fillColor: "#0b5cad", fillOpacity: 1, className: "home-mark" })
+        .bindTooltip("住户位置").addTo(map);
+      L.circleMarker(fix, { radius: 6, weight: 2, color: "#fff", fillColor: "#b3261e", fillOpacity: 1, className: "fix-mark" })
+        .bindTooltip("走访定位").addTo(map);
+      map.fitBounds(L.latLngBounds([home, fix]), { padding: [24, 24], maxZoom: 18 });
       el.setAttribute("data-ready", "true");
     }
   }

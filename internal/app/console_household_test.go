@@ -201,6 +201,14 @@ func (e *consoleEnv) householdPhone(t *testing.T, p domain.Principal, id uuid.UU
 	return h.Phone
 }
 
+// fitsPhone fails the test when the page is wider than a phone's screen.
+func fitsPhone(t *testing.T, b *browsertest.Browser, page string) {
+	t.Helper()
+	if w := browsertest.Get(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.Phone.Width+1 {
+		t.Errorf("%s is %d px wide at %d px: it scrolls sideways", page, w, browsertest.Phone.Width)
+	}
+}
+
 // consoleHouseholdFile: the household file (一户一档) and the conflict
 // inbox, over HTTP and in Chromium — ID numbers masked by role, another
 // village's household and photos answered with the 404 page, the page
@@ -412,14 +420,10 @@ func consoleHouseholdFile(t *testing.T, e *consoleEnv) {
 			b := browsertest.Start(t, browsertest.Phone)
 			e.signIn(b, "supervisor", demo.Password)
 			b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)), chromedp.Navigate(e.url+fileURL), chromedp.WaitVisible(chromedp.CSS(`#visits`)))
-			if w := browsertest.Get(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.Phone.Width+1 {
-				t.Errorf("the household file is %d px wide at %d px: it scrolls sideways", w, browsertest.Phone.Width)
-			}
+			fitsPhone(t, b, "the household file")
 			b.Screenshot("household")
 			b.Do(chromedp.Navigate(e.url+"/ui/conflicts"), chromedp.WaitVisible(chromedp.CSS(`#conflicts`)))
-			if w := browsertest.Get(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.Phone.Width+1 {
-				t.Errorf("the conflict inbox is %d px wide at %d px", w, browsertest.Phone.Width)
-			}
+			fitsPhone(t, b, "the conflict inbox")
 			b.Screenshot("conflicts")
 			noProblems(t, b)
 		})

@@ -127,9 +127,9 @@ func (e *consoleEnv) otherVillage(t *testing.T, cadre domain.Principal) uuid.UUI
 
 // plantConflict has two phones of cadre01 change the same field of one of
 // their households from the same version, through the Go SDK as phones
-// do: the second write wins, the first value waits in the supervisors'
-// inbox. It returns the household, the conflict and the losing value.
-func (e *consoleEnv) plantConflict(t *testing.T) (uuid.UUID, uuid.UUID, string) {
+// do: the second write (won) stands, the first (lost) waits in the
+// supervisors' inbox. It returns the household and the conflict.
+func (e *consoleEnv) plantConflict(t *testing.T, lost, won string) (uuid.UUID, uuid.UUID) {
 	t.Helper()
 	ctx := context.Background()
 	phone := func(device string) *client.Client {
@@ -152,7 +152,6 @@ func (e *consoleEnv) plantConflict(t *testing.T) (uuid.UUID, uuid.UUID, string) 
 		t.Fatal("cadre01's phone holds no household")
 	}
 	household := hs[0].ID
-	const lost, won = "13900001111", "13700002222"
 	for _, w := range []struct {
 		c     *client.Client
 		phone string
@@ -173,7 +172,7 @@ func (e *consoleEnv) plantConflict(t *testing.T) (uuid.UUID, uuid.UUID, string) 
 	if len(rep.Outcomes) != 1 || rep.Outcomes[0].Result.Status != wire.StatusConflict || len(rep.Outcomes[0].Result.ConflictIDs) != 1 {
 		t.Fatalf("the second phone's edit: %+v, want one conflict", rep.Outcomes)
 	}
-	return household, rep.Outcomes[0].Result.ConflictIDs[0], lost
+	return household, rep.Outcomes[0].Result.ConflictIDs[0]
 }
 
 // openConflict reports whether the conflict is still in the supervisor's inbox.
@@ -326,8 +325,11 @@ func consoleHouseholdFile(t *testing.T, e *consoleEnv) {
 		}
 	})
 
-	conflictHousehold, conflict, lost := e.plantConflict(t)
-	won := e.householdPhone(t, supervisor, conflictHousehold)
+	const lost, won = "13900001111", "13700002222"
+	conflictHousehold, conflict := e.plantConflict(t, lost, won)
+	// A second one, which another supervisor will have settled by the time
+	// this one clicks.
+	_, settled := e.plantConflict(t, "13900003333", "13700004444")
 
 	t.Run("resolving without the CSRF token is refused", func(t *testing.T) {
 		c := e.client(t)
@@ -348,7 +350,7 @@ func consoleHouseholdFile(t *testing.T, e *consoleEnv) {
 				}
 			})
 		}
-		if !e.openConflict(t, supervisor, conflictHousehold, conflict) || e.householdPhone(t, supervisor, conflictHousehold) != won {
+		if !e.openConflict(t, supervisor, conflictHousehold, conflict) || e.householdPhone(t, supervisor, conflictHousehold) != "13700004444" {
 			t.Error("a refused resolve changed the conflict or the household")
 		}
 		// A cadre has no inbox: the page and the resolve are refused.
@@ -462,8 +464,20 @@ func consoleHouseholdFile(t *testing.T, e *consoleEnv) {
 			if got := e.householdPhone(t, supervisor, conflictHousehold); got != lost {
 				t.Errorf("the household's phone is %q after restoring, want the lost %q", got, lost)
 			}
+			// Settled meanwhile by someone else: the row says so in Chinese.
+			if _, err := e.app.Sync.ResolveConflict(ctx, supervisor, settled, fvsync.KeepWon); err != nil {
+				t.Fatal(err)
+			}
+			other := `#conflict-` + settled.String()
+			b.Do(chromedp.Click(chromedp.CSS(other+` button.keep`)), chromedp.WaitVisible(chromedp.CSS(other+`.refused .form-error`)))
+			if msg := browsertest.Get(b, chromedp.Text(chromedp.CSS(other))); !strings.Contains(msg, "该冲突已由他人处理") {
+				t.Errorf("resolving a settled conflict reads %q", msg)
+			}
+			if got := e.householdPhone(t, supervisor, conflictHousehold); got != lost {
+				t.Errorf("the household's phone is %q after a refused resolve, want %q still", got, lost)
+			}
 			b.Screenshot("conflicts-resolved")
-			noProblems(t, b)
+			noProblems(t, b, "/ui/conflicts/"+settled.String()+"/resolve") // answered 409, which the browser logs
 		})
 	})
 
@@ -472,8 +486,8 @@ func consoleHouseholdFile(t *testing.T, e *consoleEnv) {
 		token := c.mustLogin("supervisor")
 		r := c.do("POST", "/ui/conflicts/"+conflict.String()+"/resolve", url.Values{"resolution": {"keep_won"}},
 			map[string]string{"X-CSRF-Token": token, "HX-Request": "true"})
-		if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "已由他人处理") {
-			t.Errorf("resolving twice: %d %s, want 409 in Chinese", r.StatusCode, r.body)
+		if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "已由他人处理") || !strings.Contains(r.body, `<strong id="conflict-count" hx-swap-oob="true">0</strong>`) {
+			t.Errorf("resolving twice: %d %s, want 409 in Chinese with the inbox's count, now none", r.StatusCode, r.body)
 		}
 		if got := e.householdPhone(t, supervisor, conflictHousehold); got != lost {
 			t.Errorf("the household's phone is %q, want %q still", got, lost)

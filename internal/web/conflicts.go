@@ -52,7 +52,7 @@ type conflictRow struct {
 // reason in Chinese.
 type resolvedAnswer struct {
 	ID      string
-	Total   int64
+	Total   *int64 // nil when it could not be read (a cadre has no inbox)
 	Message string
 }
 
@@ -195,11 +195,12 @@ func (c *Console) resolveConflict(w http.ResponseWriter, r *http.Request, s *ses
 		if status == http.StatusInternalServerError {
 			c.deps.Log.Error("console resolve failed", "error", err.Error(), "request_id", s.principal.RequestID)
 		}
-	} else {
-		open := true
-		if _, n, err := c.deps.Sync.Conflicts(r.Context(), s.principal, fvsync.ConflictQuery{Open: &open, Limit: 1}); err == nil {
-			ans.Total = n
-		}
+	}
+	// The count is read afresh either way: a refusal often means someone
+	// else resolved it meanwhile.
+	open := true
+	if _, n, err := c.deps.Sync.Conflicts(r.Context(), s.principal, fvsync.ConflictQuery{Open: &open, Limit: 1}); err == nil {
+		ans.Total = &n
 	}
 	if err := c.views.render(w, status, "conflicts.html", "resolved", ans); err != nil {
 		c.deps.Log.Error("console fragment failed", "error", err.Error())

@@ -397,6 +397,11 @@ func (c *Client) sendChunks(ctx context.Context, p *queuedPhoto, rep *PhotoRepor
 				return photoEnd{}, err
 			}
 			return photoEnd{}, &photoRetry{"the upload expired; starting it again"}
+		case a.status == http.StatusRequestEntityTooLarge && n > photoChunkMin:
+			// Larger than this server's chunk_max (not known after a
+			// restart, which asks with HEAD): smaller chunks, same photo.
+			c.chunks.limit(n / 2)
+			continue
 		case a.status < 300 || a.status == http.StatusConflict:
 			return photoEnd{}, &photoRetry{fmt.Sprintf("chunk answer %d at offset %d without a usable Upload-Offset", a.status, p.Offset)}
 		default:

@@ -201,7 +201,7 @@ func testAlreadyStored(t *testing.T, srv *clienttest.Server, user string) {
 	must(t, err)
 	rep := mustSync(t, c)
 	if p := rep.Photos; p.Uploaded != 1 || p.AlreadyStored != 1 || p.BytesSent != 0 {
-		t.Fatalf("photo report %+v", p)
+		t.Fatalf("photo report %+v, requests %v", p, pw.kinds())
 	}
 	if kinds := strings.Join(pw.kinds(), " "); strings.Contains(kinds, "patch") || strings.Contains(kinds, "put") {
 		t.Fatalf("the stored photo was sent again: %s", kinds)

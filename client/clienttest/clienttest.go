@@ -14,6 +14,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -50,10 +52,24 @@ var (
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
-		// One binary at a fixed place, replaced by rename: a test process
-		// running the previous one keeps its (unlinked) file, and nothing
-		// piles up in the temporary directory run after run.
-		dir := filepath.Join(os.TempDir(), "fieldvisit-clienttest")
+		// One binary per checkout at a fixed place, replaced by rename: a
+		// test process running the previous one keeps its (unlinked) file,
+		// and nothing piles up in the temporary directory run after run.
+		// Per checkout, because tests of several checkouts (git worktrees)
+		// run at once on one machine, and each must run its own server.
+		goBin := "go"
+		if _, err := exec.LookPath(goBin); err != nil {
+			if root := os.Getenv("GOROOT"); root != "" {
+				goBin = filepath.Join(root, "bin", "go")
+			}
+		}
+		gomod, err := exec.Command(goBin, "env", "GOMOD").Output()
+		if err != nil {
+			buildErr = fmt.Errorf("go env GOMOD: %v", err)
+			return
+		}
+		checkout := sha256.Sum256(bytes.TrimSpace(gomod))
+		dir := filepath.Join(os.TempDir(), "fieldvisit-clienttest", hex.EncodeToString(checkout[:6]))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
@@ -64,12 +80,6 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		tmp.Close()
-		goBin := "go"
-		if _, err := exec.LookPath(goBin); err != nil {
-			if root := os.Getenv("GOROOT"); root != "" {
-				goBin = filepath.Join(root, "bin", "go")
-			}
-		}
 		cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "github.com/fieldvisit/fieldvisit/cmd/fieldvisit")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			os.Remove(tmp.Name())

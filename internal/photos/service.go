@@ -120,6 +120,7 @@ func (s *Service) wake() {
 // uploaded twice are stored once.
 func contentKey(sha string) string { return "photos/" + sha[:2] + "/" + sha }
 func thumbKey(sha string) string   { return "thumbs/" + sha[:2] + "/" + sha + ".jpg" }
+
 // chunkKey is unique per request: a phone that resumes right after its
 // link dropped may send a chunk at the offset where the server is still
 // storing the cut one, and the request that loses the race deletes its own

@@ -126,6 +126,7 @@ func testSurvivesKill(t *testing.T, srv *clienttest.Server) {
 			for _, p := range photos {
 				after, _ := pw.sent(p.id, restart)
 				total, largest := pw.sent(p.id, 0)
+				t.Logf("photo of %d bytes: %d sent in all, %d after the restart (held by the server at the kill: %v)", len(p.bytes), total, after, heldBefore[p.id])
 				switch {
 				case heldBefore[p.id] && after != 0:
 					t.Errorf("photo %s was stored when the phone died, and %d of its bytes were sent again", p.id, after)

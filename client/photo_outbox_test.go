@@ -20,6 +20,21 @@ func fakeJPEG(n int) []byte {
 	return append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte{0x42}, n)...)
 }
 
+// recordWithPhotos records a visit with photos of these sizes (plus the
+// JPEG signature).
+func recordWithPhotos(t *testing.T, h *harness, c *Client, hid uuid.UUID, notes string, sizes ...int) uuid.UUID {
+	t.Helper()
+	v := h.visit(hid, notes)
+	for _, n := range sizes {
+		v.PhotoFiles = append(v.PhotoFiles, PhotoFile{Content: bytes.NewReader(fakeJPEG(n))})
+	}
+	id, err := c.RecordVisit(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func photoDirFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(filepath.Join(dir, photoDirName))
@@ -38,12 +53,7 @@ func TestPhotoOutboxOnThePhone(t *testing.T) {
 	t.Run("the photos are queued with their visit", func(t *testing.T) {
 		h := newHarness(t)
 		c, hid := h.ready()
-		v := h.visit(hid, "拍照")
-		v.PhotoFiles = []PhotoFile{{Content: bytes.NewReader(fakeJPEG(1000))}, {Content: bytes.NewReader(fakeJPEG(3000))}}
-		id, err := c.RecordVisit(v)
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := recordWithPhotos(t, h, c, hid, "拍照", 1000, 3000)
 		if b := c.Backlog(); b != (Backlog{Records: 1, Photos: 2, PhotoBytes: 1004 + 3004}) {
 			t.Fatalf("backlog %+v", b)
 		}
@@ -73,17 +83,8 @@ func TestPhotoOutboxOnThePhone(t *testing.T) {
 	t.Run("a visit deleted before it was sent takes its photos with it", func(t *testing.T) {
 		h := newHarness(t)
 		c, hid := h.ready()
-		v := h.visit(hid, "误建的走访")
-		v.PhotoFiles = []PhotoFile{{Content: bytes.NewReader(fakeJPEG(1000))}}
-		id, err := c.RecordVisit(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kept := h.visit(hid, "保留的走访")
-		kept.PhotoFiles = []PhotoFile{{Content: bytes.NewReader(fakeJPEG(2000))}}
-		if _, err := c.RecordVisit(kept); err != nil {
-			t.Fatal(err)
-		}
+		id := recordWithPhotos(t, h, c, hid, "误建的走访", 1000)
+		recordWithPhotos(t, h, c, hid, "保留的走访", 2000)
 		if err := c.DeleteVisit(id); err != nil {
 			t.Fatal(err)
 		}
@@ -94,11 +95,7 @@ func TestPhotoOutboxOnThePhone(t *testing.T) {
 	t.Run("files no save names are removed when the client opens", func(t *testing.T) {
 		h := newHarness(t)
 		c, hid := h.ready()
-		v := h.visit(hid, "拍照")
-		v.PhotoFiles = []PhotoFile{{Content: bytes.NewReader(fakeJPEG(1000))}}
-		if _, err := c.RecordVisit(v); err != nil {
-			t.Fatal(err)
-		}
+		recordWithPhotos(t, h, c, hid, "拍照", 1000)
 		queued := photoDirFiles(t, h.dir)
 		c.Close()
 		// A copy whose recording died before its save, and a copy cut short.
@@ -115,11 +112,7 @@ func TestPhotoOutboxOnThePhone(t *testing.T) {
 	t.Run("another user cannot sign in while photos wait", func(t *testing.T) {
 		h := newHarness(t)
 		c, hid := h.ready()
-		v := h.visit(hid, "拍照")
-		v.PhotoFiles = []PhotoFile{{Content: bytes.NewReader(fakeJPEG(1000))}}
-		if _, err := c.RecordVisit(v); err != nil {
-			t.Fatal(err)
-		}
+		recordWithPhotos(t, h, c, hid, "拍照", 1000)
 		// Only the photo is left: the record went up.
 		if _, err := c.Push(context.Background()); err != nil || c.Pending() != 0 {
 			t.Fatalf("push: %v, %d pending", err, c.Pending())

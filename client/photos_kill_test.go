@@ -41,21 +41,33 @@ type killedPhone struct {
 	PhotoPaths  []string
 }
 
-var killSteps = []struct {
+// killStep is a step the phone dies at: a step of its own (the client's
+// step hook, or the copy of a photo) or a point of a request on the link.
+type killStep struct {
 	step   string
-	record bool
+	record bool // the phone dies recording a visit; otherwise syncing one
+	link   linkPoint
 	what   string
-}{
-	{"copying", true, "half-way through copying a visit's second photo into the phone's directory"},
-	{"photos-copied", true, "with the photos copied, before the state naming them is saved"},
-	{"put-body", false, "half-way through the body of a whole-photo PUT"},
-	{"put-answered", false, "after the server stored a whole photo, before the phone read its answer"},
-	{"upload-started", false, "after the server started a resumable upload, before the phone saved its id"},
-	{"chunk-body", false, "half-way through the second chunk"},
-	{"chunk-answered", false, "after the server stored the second chunk, before the phone saved the offset"},
-	{"before-complete", false, "after the last chunk, before asking to complete"},
-	{"completed", false, "after the server completed the upload, before the phone read its answer"},
-	{"photo-stored", false, "after the phone saved that a photo is stored, before it removed its copy"},
+}
+
+// linkPoint is a moment of the nth request of a kind: "before" it is
+// sent, "mid" its body, "after" its answer arrived.
+type linkPoint struct {
+	when, kind string
+	nth        int
+}
+
+var killSteps = []killStep{
+	{"copying", true, linkPoint{}, "half-way through copying a visit's second photo into the phone's directory"},
+	{"photos-copied", true, linkPoint{}, "with the photos copied, before the state naming them is saved"},
+	{"put-body", false, linkPoint{"mid", "put", 1}, "half-way through the body of a whole-photo PUT"},
+	{"put-answered", false, linkPoint{"after", "put", 1}, "after the server stored a whole photo, before the phone read its answer"},
+	{"upload-started", false, linkPoint{"after", "start", 1}, "after the server started a resumable upload, before the phone saved its id"},
+	{"chunk-body", false, linkPoint{"mid", "patch", 2}, "half-way through the second chunk"},
+	{"chunk-answered", false, linkPoint{"after", "patch", 2}, "after the server stored the second chunk, before the phone saved the offset"},
+	{"before-complete", false, linkPoint{"before", "complete", 1}, "after the last chunk, before asking to complete"},
+	{"completed", false, linkPoint{"after", "complete", 1}, "after the server completed the upload, before the phone read its answer"},
+	{"photo-stored", false, linkPoint{}, "after the phone saved that a photo is stored, before it removed its copy"},
 }
 
 func testSurvivesKill(t *testing.T, srv *clienttest.Server) {
@@ -162,41 +174,28 @@ func runKilledPhone(t *testing.T, raw string) {
 		_ = p.Kill()
 		select {}
 	}
+	var at linkPoint
+	for _, ks := range killSteps {
+		if ks.step == k.Step {
+			at = ks.link
+		}
+	}
+	here := func(when, kind string, n int) bool { return at == linkPoint{when, kind, n} }
 	link := &photoLink{base: http.DefaultTransport}
-	onKind := func(want string, nth int) func(string, int) bool {
-		return func(kind string, n int) bool { return kind == want && n == nth }
-	}
-	var before, midBody, after func(string, int) bool
-	switch k.Step {
-	case "put-body":
-		midBody = onKind("put", 1)
-	case "put-answered":
-		after = onKind("put", 1)
-	case "upload-started":
-		after = onKind("start", 1)
-	case "chunk-body":
-		midBody = onKind("patch", 2)
-	case "chunk-answered":
-		after = onKind("patch", 2)
-	case "before-complete":
-		before = onKind("complete", 1)
-	case "completed":
-		after = onKind("complete", 1)
-	}
 	link.before = func(kind string, n int) (*http.Response, error) {
-		if before != nil && before(kind, n) {
+		if here("before", kind, n) {
 			kill()
 		}
 		return nil, nil
 	}
 	link.midBody = func(kind string, n int) error {
-		if midBody != nil && midBody(kind, n) {
+		if here("mid", kind, n) {
 			kill()
 		}
 		return nil
 	}
 	link.after = func(kind string, n int, res *http.Response) {
-		if after != nil && after(kind, n) && res.StatusCode < 300 {
+		if here("after", kind, n) && res.StatusCode < 300 {
 			_, _ = io.Copy(io.Discard, res.Body) // the server's answer is all in: the phone dies before reading it
 			kill()
 		}

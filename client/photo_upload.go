@@ -154,7 +154,9 @@ func (c *Client) uploadPhotos(ctx context.Context, pushedAt int64) (rep PhotoRep
 			if errors.Is(err, errPhotoGone) {
 				continue
 			}
-			c.updatePhoto(p.ID, func(q *queuedPhoto) { q.Failures++ })
+			if ctx.Err() == nil { // a call cut short by its caller is not the photo's failure
+				_ = c.updatePhoto(p.ID, func(q *queuedPhoto) { q.Failures++ })
+			}
 			return rep, err
 		}
 	}

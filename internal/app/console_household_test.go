@@ -17,6 +17,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
 	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 	"github.com/fieldvisit/fieldvisit/wire"
@@ -209,7 +210,8 @@ func fitsPhone(t *testing.T, b *browsertest.Browser, page string) {
 }
 
 // consoleHouseholdFile: the household file (一户一档) and the conflict
-// inbox, over HTTP and in Chromium — ID numbers masked by role, another
+// inbox, over HTTP and in Chromium — ID numbers masked by role, every
+// pairing the household has had, another
 // village's household and photos answered with the 404 page, the page
 // within the later-page budget; in the browser a thumbnail loads and opens
 // the full photo, a visit that did not count says why, the notes search
@@ -258,6 +260,42 @@ func consoleHouseholdFile(t *testing.T, e *consoleEnv) {
 				t.Errorf("%s's household file: %d, shows %q: %v, shows %q: %v", tt.user, r.StatusCode, tt.shows, strings.Contains(r.body, tt.shows),
 					tt.neverShow, strings.Contains(r.body, tt.neverShow))
 			}
+		}
+	})
+
+	t.Run("every pairing, ended ones too", func(t *testing.T) {
+		pairings, _, err := e.app.Registry.Pairings(ctx, supervisor, registry.PairingQuery{}, registry.Page{Limit: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ended domain.Pairing
+		for _, pr := range pairings {
+			if pr.EndOn != nil {
+				ended = pr
+			}
+		}
+		if ended.ID == uuid.Nil {
+			t.Fatal("the demo county has no ended pairing (a re-pairing)")
+		}
+		f, err := e.app.Registry.HouseholdFile(ctx, supervisor, ended.HouseholdID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.client(t)
+		c.mustLogin("supervisor")
+		r := c.get("/ui/households/" + ended.HouseholdID.String())
+		section := r.body[strings.Index(r.body, `id="pairings"`):]
+		section = section[:strings.Index(section, "</section>")]
+		if rows := strings.Count(section, "<tr>") - 1; rows != len(f.PairingHistory) || len(f.PairingHistory) < 2 {
+			t.Errorf("the file lists %d pairings, the register holds %d", rows, len(f.PairingHistory))
+		}
+		for _, pr := range f.PairingHistory {
+			if !strings.Contains(section, pr.CadreName) || !strings.Contains(section, pr.StartOn.String()) {
+				t.Errorf("the pairings lack %s from %s", pr.CadreName, pr.StartOn)
+			}
+		}
+		if !strings.Contains(section, ended.EndOn.String()) || !strings.Contains(section, "至今") {
+			t.Errorf("the pairings should show the ended one's end (%s) and the open one: %s", ended.EndOn, section)
 		}
 	})
 

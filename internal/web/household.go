@@ -20,7 +20,8 @@ import (
 
 // The household file (一户一档) at /ui/households/{id}: the register's
 // file (registry.HouseholdFile: members with ID numbers masked as the API
-// masks them, status and poverty-type histories, pairings), the year's
+// masks them, status and poverty-type histories, every pairing, ended
+// ones too), the year's
 // compliance statuses (compliance.Timeline), and the visit timeline
 // (sync.Visits, newest first, paged, searchable by notes) where each visit
 // says, from the same timeline, for which rules it counted and why not
@@ -155,7 +156,7 @@ func (c *Console) householdFile(r *http.Request, s *session) (any, error) {
 	out.Facts = householdFacts(h, village)
 	out.Members = membersTable(f.Members, p)
 	out.StatusHistory, out.PovertyHistory = statusHistoryTables(f)
-	out.Pairings = pairingsTable(f, names)
+	out.Pairings = pairingsTable(f)
 	year, err := yearParam(r, domain.DateOf(c.deps.Now()).Year)
 	if err != nil {
 		return nil, err
@@ -302,15 +303,16 @@ func labelOrDash(vocabulary, code string) string {
 	return label(vocabulary, code)
 }
 
-// pairingsTable lists the household's cadres.
-func pairingsTable(f domain.HouseholdFile, names *userNames) Table {
-	t := Table{Head: []string{"帮扶责任人", "开始日期", "结束日期", "结束原因"}, Empty: "目前没有结对帮扶责任人。"}
-	for _, pr := range f.OpenPairings {
-		end, reason := "至今", ""
+// pairingsTable lists every cadre the household has had, ended pairings
+// too (oldest first, as the registry keeps them): who was responsible when.
+func pairingsTable(f domain.HouseholdFile) Table {
+	t := Table{Head: []string{"帮扶责任人", "开始日期", "结束日期", "结束原因"}, Empty: "没有结对帮扶记录。"}
+	for _, pr := range f.PairingHistory {
+		end := Cell{Text: "至今（在帮）", Tone: "good"}
 		if pr.EndOn != nil {
-			end, reason = formatDate(pr.EndOn), pr.EndReason
+			end = textCell(formatDate(pr.EndOn))
 		}
-		t.Rows = append(t.Rows, []Cell{textCell(names.of(pr.CadreID)), textCell(formatDate(pr.StartOn)), textCell(end), textCell(reason)})
+		t.Rows = append(t.Rows, []Cell{textCell(cmp.Or(pr.CadreName, "—")), textCell(formatDate(pr.StartOn)), end, textCell(pr.EndReason)})
 	}
 	return t
 }

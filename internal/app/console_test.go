@@ -236,6 +236,7 @@ func TestConsole(t *testing.T) {
 	t.Run("reports", func(t *testing.T) { consoleReports(t, e) })
 	t.Run("progress and cadres", func(t *testing.T) { consoleProgressAndCadres(t, e) })
 	t.Run("reports in the browser", func(t *testing.T) { reportsInBrowser(t, e) })
+	t.Run("household file", func(t *testing.T) { consoleHouseholdFile(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

@@ -11,7 +11,7 @@ import (
 // page is one page of the console's navigation.
 type page struct {
 	pattern  string // ServeMux path pattern, GET only ("/ui/{$}", "/ui/map")
-	link     string // the nav entry's URL; "" none (a page opened from others)
+	link     string // the nav entry's URL; "" for a page reached from others (a household's file), not in the nav
 	title    string // nav label and <title>, zh-CN
 	template string // file in templates/ defining "content"
 	styles   []string
@@ -34,6 +34,10 @@ var pages = []page{
 	// worklist): no nav entry.
 	{pattern: "/ui/cadres/{id}", title: "帮扶干部", template: "cadre.html", styles: []string{"vendor/uplot-1.6.32.min.css"},
 		scripts: []string{"vendor/uplot-1.6.32.min.js", "cadre.js"}, roles: []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleCadre}, load: (*Console).cadre},
+	{pattern: "/ui/households/{id}", title: "一户一档", template: "household.html",
+		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "household.js"}, load: (*Console).householdFile},
+	{pattern: "/ui/conflicts", link: "/ui/conflicts", title: "冲突处理", template: "conflicts.html", scripts: []string{"conflicts.js"},
+		roles: []string{domain.RoleAdmin, domain.RoleSupervisor}, load: (*Console).conflictInbox},
 }
 
 // fragment is a route that answers part of a page (htmx) or data for a
@@ -49,6 +53,10 @@ var fragments = []fragment{
 	{pattern: "GET /ui/map/data", handle: (*Console).villageMapData},
 	{pattern: "GET /ui/missed/export", handle: (*Console).missedExport},
 	{pattern: "GET /ui/progress/export", handle: (*Console).progressExport},
+	{pattern: "GET /ui/households/{id}/visits", template: "household.html", handle: (*Console).householdVisits},
+	{pattern: "GET /ui/photos/{id}", handle: (*Console).photoContent},
+	{pattern: "GET /ui/photos/{id}/thumbnail", handle: (*Console).photoThumbnail},
+	{pattern: "POST /ui/conflicts/{id}/resolve", template: "conflicts.html", handle: (*Console).resolveConflict},
 }
 
 // layout is what templates/layout.html draws around a page.
@@ -104,7 +112,7 @@ func (c *Console) page(pg page) func(http.ResponseWriter, *http.Request, *sessio
 			l.Scripts = append(l.Scripts, u)
 		}
 		if err := c.views.render(w, http.StatusOK, pg.template, "layout", l); err != nil {
-			c.deps.Log.Error("console page failed", "page", pg.link, "error", err.Error(), "request_id", s.principal.RequestID)
+			c.deps.Log.Error("console page failed", "page", pg.pattern, "error", err.Error(), "request_id", s.principal.RequestID)
 		}
 	}
 }
@@ -132,7 +140,7 @@ func (c *Console) layoutFor(r *http.Request, s *session, title, current string) 
 	}
 	l.User, l.CSRF = h, s.csrf
 	for _, pg := range pages {
-		if pg.link != "" && pg.allows(p.Role) {
+		if pg.allows(p.Role) && pg.link != "" {
 			l.Nav = append(l.Nav, navLink{URL: pg.link, Title: pg.title, Current: pg.link == current})
 		}
 	}

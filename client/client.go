@@ -100,6 +100,8 @@ type Client struct {
 	// step of the photo outbox as it is passed, so that a test can kill
 	// the process exactly there.
 	stepHook func(step string)
+
+	bodies bodyCoding // whether bodies go gzipped (encoding.go)
 }
 
 // New opens (or creates) the state in cfg.Dir. A process that was killed

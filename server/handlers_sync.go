@@ -20,8 +20,10 @@ import (
 // maxPushBody bounds a push batch: 500 visits with notes and GPS tracks.
 const maxPushBody = 8 << 20
 
-// push takes a batch from a phone. The body is hashed as received, so the
-// Idempotency-Key binds these exact bytes; a replay gets the stored answer.
+// push takes a batch from a phone. The body is hashed as the phone made
+// it (decoded, when it came gzipped), so the Idempotency-Key binds these
+// exact bytes however each attempt travelled; a replay gets the stored
+// answer.
 func (h *handlers) push(c *gin.Context) {
 	p := principal(c)
 	key := c.GetHeader("Idempotency-Key")
@@ -29,9 +31,9 @@ func (h *handlers) push(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxPushBody))
+	body, err := readBody(c, maxPushBody)
 	if err != nil {
-		writeError(c, bodyReadError(err, maxPushBody))
+		writeError(c, err)
 		return
 	}
 	if out, found, err := h.Sync.Replay(c.Request.Context(), p, key, body); err != nil || found {

@@ -14,6 +14,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
@@ -54,6 +55,10 @@ type Deps struct {
 	// throttle and the audit log would believe a forged address.
 	TrustedProxies []string
 	Bodies         BodyLimits // zero fields take the defaults
+
+	// DeviceHealth records what each sync shows of the phone and lists it
+	// (GET /api/v1/devices); nil records nothing.
+	DeviceHealth *devicehealth.Service
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -143,6 +148,7 @@ func New(d Deps) http.Handler {
 	a.PUT("/users/:id/password", h.setPassword)
 	a.GET("/users/:id/devices", h.listDevices)
 	a.POST("/users/:id/devices/:device_id/revoke", h.revokeDevice)
+	a.GET("/devices", h.listDeviceHealth)
 
 	a.GET("/pairings", h.listPairings)
 	a.POST("/pairings", h.createPairing)

@@ -13,15 +13,9 @@ import (
 
 var _ devicehealth.Store = (*Store)(nil)
 
-// deviceSyncRow is a device row as the first sync of a device that never
-// logged in writes it; later syncs update the row in place.
-type deviceSyncRow struct {
-	ID             uuid.UUID  `gorm:"column:id;primaryKey"`
-	UserID         uuid.UUID  `gorm:"column:user_id"`
-	DeviceID       string     `gorm:"column:device_id"`
-	FirstSeen      time.Time  `gorm:"column:first_seen"`
-	LastSeen       time.Time  `gorm:"column:last_seen"`
-	LastSyncAt     time.Time  `gorm:"column:last_sync_at"`
+// deviceHealthColumns are the sync-health columns of a device row.
+type deviceHealthColumns struct {
+	LastSyncAt     *time.Time `gorm:"column:last_sync_at"`
 	LastPushAt     *time.Time `gorm:"column:last_push_at"`
 	LastPullAt     *time.Time `gorm:"column:last_pull_at"`
 	PullLag        *int64     `gorm:"column:pull_lag"`
@@ -33,6 +27,17 @@ type deviceSyncRow struct {
 	AppVersion     *string    `gorm:"column:app_version"`
 }
 
+// deviceSyncRow is a device row as the first sync of a device that never
+// logged in writes it; later syncs update the row in place.
+type deviceSyncRow struct {
+	ID        uuid.UUID           `gorm:"column:id;primaryKey"`
+	UserID    uuid.UUID           `gorm:"column:user_id"`
+	DeviceID  string              `gorm:"column:device_id"`
+	FirstSeen time.Time           `gorm:"column:first_seen"`
+	LastSeen  time.Time           `gorm:"column:last_seen"`
+	Health    deviceHealthColumns `gorm:"embedded"`
+}
+
 func (deviceSyncRow) TableName() string { return "devices" }
 
 // SaveDeviceSync keeps one sync's report in one UPSERT. On PostgreSQL it
@@ -41,27 +46,29 @@ func (deviceSyncRow) TableName() string { return "devices" }
 // wait on a second fsync for it.
 func (s *Store) SaveDeviceSync(ctx context.Context, r devicehealth.SyncRecord) error {
 	at := r.At.UTC()
-	row := deviceSyncRow{ID: uuid.New(), UserID: r.UserID, DeviceID: r.DeviceID, FirstSeen: at, LastSeen: at, LastSyncAt: at}
+	row := deviceSyncRow{ID: uuid.New(), UserID: r.UserID, DeviceID: r.DeviceID, FirstSeen: at, LastSeen: at}
+	h := &row.Health
+	h.LastSyncAt = &at
 	set := map[string]any{"last_seen": at, "last_sync_at": at}
 	if r.Pull {
-		row.LastPullAt, row.PullLag = &at, r.Lag
+		h.LastPullAt, h.PullLag = &at, r.Lag
 		set["last_pull_at"], set["pull_lag"] = at, r.Lag
 	} else {
-		row.LastPushAt = &at
+		h.LastPushAt = &at
 		set["last_push_at"] = at
 		if r.ClockOffsetMS != nil {
-			row.ClockOffsetMS = r.ClockOffsetMS
+			h.ClockOffsetMS = r.ClockOffsetMS
 			set["clock_offset_ms"] = *r.ClockOffsetMS
 		}
 	}
 	if b := r.Backlog; b != nil {
 		reported := b.ReportedAt.UTC()
-		row.BacklogRecords, row.BacklogPhotos, row.BacklogBytes, row.BacklogAt = b.Records, b.Photos, b.Bytes, &reported
+		h.BacklogRecords, h.BacklogPhotos, h.BacklogBytes, h.BacklogAt = b.Records, b.Photos, b.Bytes, &reported
 		set["backlog_records"], set["backlog_photos"], set["backlog_bytes"], set["backlog_at"] = b.Records, b.Photos, b.Bytes, reported
 	}
 	if r.AppVersion != "" {
 		v := r.AppVersion
-		row.AppVersion = &v
+		h.AppVersion = &v
 		set["app_version"] = v
 	}
 	upsert := func(tx *gorm.DB) error {
@@ -82,28 +89,19 @@ func (s *Store) SaveDeviceSync(ctx context.Context, r devicehealth.SyncRecord) e
 
 // deviceHealthRow is a device read with its user and the user's region.
 type deviceHealthRow struct {
-	ID             uuid.UUID  `gorm:"column:id"`
-	DeviceID       string     `gorm:"column:device_id"`
-	Name           string     `gorm:"column:name"`
-	UserID         uuid.UUID  `gorm:"column:user_id"`
-	Username       string     `gorm:"column:username"`
-	DisplayName    string     `gorm:"column:display_name"`
-	Role           string     `gorm:"column:role"`
-	RegionID       uuid.UUID  `gorm:"column:region_id"`
-	RegionName     string     `gorm:"column:region_name"`
-	FirstSeen      time.Time  `gorm:"column:first_seen"`
-	LastSeen       time.Time  `gorm:"column:last_seen"`
-	LastSyncAt     *time.Time `gorm:"column:last_sync_at"`
-	LastPushAt     *time.Time `gorm:"column:last_push_at"`
-	LastPullAt     *time.Time `gorm:"column:last_pull_at"`
-	PullLag        *int64     `gorm:"column:pull_lag"`
-	ClockOffsetMS  *int64     `gorm:"column:clock_offset_ms"`
-	BacklogRecords *int64     `gorm:"column:backlog_records"`
-	BacklogPhotos  *int64     `gorm:"column:backlog_photos"`
-	BacklogBytes   *int64     `gorm:"column:backlog_bytes"`
-	BacklogAt      *time.Time `gorm:"column:backlog_at"`
-	AppVersion     *string    `gorm:"column:app_version"`
-	RevokedAt      *time.Time `gorm:"column:revoked_at"`
+	ID          uuid.UUID           `gorm:"column:id"`
+	DeviceID    string              `gorm:"column:device_id"`
+	Name        string              `gorm:"column:name"`
+	UserID      uuid.UUID           `gorm:"column:user_id"`
+	Username    string              `gorm:"column:username"`
+	DisplayName string              `gorm:"column:display_name"`
+	Role        string              `gorm:"column:role"`
+	RegionID    uuid.UUID           `gorm:"column:region_id"`
+	RegionName  string              `gorm:"column:region_name"`
+	FirstSeen   time.Time           `gorm:"column:first_seen"`
+	LastSeen    time.Time           `gorm:"column:last_seen"`
+	RevokedAt   *time.Time          `gorm:"column:revoked_at"`
+	Health      deviceHealthColumns `gorm:"embedded"`
 }
 
 func (r deviceHealthRow) device() devicehealth.Device {
@@ -114,15 +112,16 @@ func (r deviceHealthRow) device() devicehealth.Device {
 		u := t.UTC()
 		return &u
 	}
+	h := r.Health
 	d := devicehealth.Device{ID: r.ID, DeviceID: r.DeviceID, Name: r.Name, UserID: r.UserID, Username: r.Username, DisplayName: r.DisplayName,
 		Role: r.Role, RegionID: r.RegionID, RegionName: r.RegionName, FirstSeen: r.FirstSeen.UTC(), LastSeen: r.LastSeen.UTC(),
-		LastSyncAt: utcPtr(r.LastSyncAt), LastPushAt: utcPtr(r.LastPushAt), LastPullAt: utcPtr(r.LastPullAt), Lag: r.PullLag,
-		ClockOffsetMS: r.ClockOffsetMS, RevokedAt: utcPtr(r.RevokedAt)}
-	if r.BacklogAt != nil {
-		d.Backlog = &devicehealth.Backlog{Records: r.BacklogRecords, Photos: r.BacklogPhotos, Bytes: r.BacklogBytes, ReportedAt: r.BacklogAt.UTC()}
+		LastSyncAt: utcPtr(h.LastSyncAt), LastPushAt: utcPtr(h.LastPushAt), LastPullAt: utcPtr(h.LastPullAt), Lag: h.PullLag,
+		ClockOffsetMS: h.ClockOffsetMS, RevokedAt: utcPtr(r.RevokedAt)}
+	if h.BacklogAt != nil {
+		d.Backlog = &devicehealth.Backlog{Records: h.BacklogRecords, Photos: h.BacklogPhotos, Bytes: h.BacklogBytes, ReportedAt: h.BacklogAt.UTC()}
 	}
-	if r.AppVersion != nil {
-		d.AppVersion = *r.AppVersion
+	if h.AppVersion != nil {
+		d.AppVersion = *h.AppVersion
 	}
 	return d
 }

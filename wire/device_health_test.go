@@ -65,14 +65,11 @@ func TestDeviceReportRoundTrip(t *testing.T) {
 	}
 }
 
+// describe spells a report as the headers it is sent as.
 func describe(r DeviceReport) string {
 	h := http.Header{}
 	r.SetHeaders(h)
-	return "{" + strings.TrimSpace(headerLines(h)) + "}"
-}
-
-func headerLines(h http.Header) string {
 	var b strings.Builder
 	_ = h.Write(&b)
-	return strings.ReplaceAll(b.String(), "\r\n", "; ")
+	return "{" + strings.ReplaceAll(strings.TrimSpace(b.String()), "\r\n", "; ") + "}"
 }

@@ -6,9 +6,12 @@
 // phone as login registered it (one per user and device_id); the sync
 // routes tell the service what each request showed.
 //
-// Recording is telemetry: it never fails a sync. A report is kept with one
-// UPSERT per request outside the sync's transaction, and whatever is
-// unknown or malformed in it leaves the stored value alone.
+// Recording is telemetry: it never fails a sync. What a request showed is
+// kept with one UPSERT outside the sync's transaction. A value the phone
+// did not send, or sent malformed, is not recorded: the app version and
+// clock offset keep their last known values, and a backlog report names
+// such a count as unknown (a request with no count at all keeps the last
+// report).
 package devicehealth
 
 import (
@@ -177,16 +180,12 @@ func (s *Service) Devices(ctx context.Context, p domain.Principal, q Query) ([]D
 		return nil, 0, domain.Forbidden()
 	}
 	var fe domain.FieldErrors
-	if q.RegionID != nil {
-		r, err := s.store.RegionWithin(ctx, p.RegionPath, *q.RegionID)
-		switch {
-		case domain.IsCode(err, domain.CodeNotFound):
-			fe.Add("region_id", "unknown", "region not found", "所选区域不存在")
-		case err != nil:
-			return nil, 0, err
-		default:
-			f.WithinPath = r.Path
-		}
+	narrowed, err := domain.RegionParam(ctx, p, q.RegionID, &fe, s.store.RegionWithin)
+	if err != nil {
+		return nil, 0, err
+	}
+	if narrowed != "" {
+		f.WithinPath = narrowed
 	}
 	if q.StaleDays != nil {
 		if d := *q.StaleDays; d < 1 || d > MaxStaleDays {

@@ -46,7 +46,7 @@ func (deviceSyncRow) TableName() string { return "devices" }
 // wait on a second fsync for it.
 func (s *Store) SaveDeviceSync(ctx context.Context, r devicehealth.SyncRecord) error {
 	at := r.At.UTC()
-	row := deviceSyncRow{ID: uuid.New(), UserID: r.UserID, DeviceID: r.DeviceID, FirstSeen: at, LastSeen: at}
+	row := deviceSyncRow{ID: deviceRowID(r.UserID, r.DeviceID), UserID: r.UserID, DeviceID: r.DeviceID, FirstSeen: at, LastSeen: at}
 	h := &row.Health
 	h.LastSyncAt = &at
 	set := map[string]any{"last_seen": at, "last_sync_at": at}
@@ -85,6 +85,14 @@ func (s *Store) SaveDeviceSync(ctx context.Context, r devicehealth.SyncRecord) e
 		}
 		return upsert(tx)
 	}), "device")
+}
+
+// deviceRowID is the id a device row gets when its first sync, not a
+// login, makes it. It is derived from the user and device, not drawn: the
+// row nearly always exists (login made it) and the id is then thrown
+// away, and a sync must not use up the random source tests seed.
+func deviceRowID(user uuid.UUID, device string) uuid.UUID {
+	return uuid.NewSHA1(user, []byte(device))
 }
 
 // deviceHealthRow is a device read with its user and the user's region.

@@ -14,6 +14,43 @@ import (
 	"github.com/fieldvisit/fieldvisit/storage"
 )
 
+// A sync from a phone whose row login did not make (a device row lost,
+// say) makes the row; later syncs update it in place, each keeping what
+// it knows and leaving the rest.
+func TestSaveDeviceSyncMakesTheRowOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		store := storage.NewStore(db, nil)
+		county := storetest.NewCounty(t, store, registry.NewService(store, auth.NewHasher(1), nil), auth.NewHasher(1))
+		n := func(v int64) *int64 { return &v }
+		pushed := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+		pulled := pushed.Add(time.Minute)
+		for _, r := range []devicehealth.SyncRecord{
+			{UserID: county.CadreA.ID, DeviceID: "lost-row", At: pushed, ClockOffsetMS: n(-4000), AppVersion: "1.0",
+				Backlog: &devicehealth.Backlog{Records: n(2), ReportedAt: pushed}},
+			{UserID: county.CadreA.ID, DeviceID: "lost-row", At: pulled, Pull: true, Lag: n(0)},
+		} {
+			if err := store.SaveDeviceSync(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds, total, err := store.DeviceHealth(ctx, devicehealth.Filter{WithinPath: county.VillageA.Path, Limit: 10})
+		if err != nil || total != 1 || len(ds) != 1 {
+			t.Fatalf("want the one device, got %d %+v %v", total, ds, err)
+		}
+		d := ds[0]
+		if !d.FirstSeen.Equal(pushed) || !d.LastSeen.Equal(pulled) || !d.LastPushAt.Equal(pushed) || !d.LastPullAt.Equal(pulled) || !d.LastSyncAt.Equal(pulled) {
+			t.Fatalf("times: %+v", d)
+		}
+		if *d.ClockOffsetMS != -4000 || *d.Lag != 0 || d.AppVersion != "1.0" || *d.Backlog.Records != 2 || d.Backlog.Photos != nil {
+			t.Fatalf("what each sync knew: %+v backlog %+v", d, d.Backlog)
+		}
+		if d.Username != "cadre-a" || d.RegionID != county.VillageA.ID || d.RegionName != county.VillageA.Name {
+			t.Fatalf("user and region: %+v", d)
+		}
+	})
+}
+
 // BenchmarkSaveDeviceSync is what each sync request adds on PostgreSQL:
 // one device's health record (a push's, the larger of the two), against
 // the raw ceiling of the same row written by one plain UPSERT over pgx on

@@ -20,6 +20,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi/docs"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
@@ -55,6 +56,9 @@ type Deps struct {
 	// throttle and the audit log would believe a forged address.
 	TrustedProxies []string
 	Bodies         BodyLimits // zero fields take the defaults
+	// Console is the web console (internal/web), mounted at /ui/; nil
+	// serves none.
+	Console http.Handler
 
 	// DeviceHealth records what each sync shows of the phone and lists it
 	// (GET /api/v1/devices); nil records nothing.
@@ -110,6 +114,19 @@ func New(d Deps) http.Handler {
 	r.GET("/docs/*asset", docsHandler)
 	r.HEAD("/docs", docsHandler)
 	r.HEAD("/docs/*asset", docsHandler)
+
+	if d.Console != nil {
+		// The console answers everything under /ui/ itself (its own
+		// sessions, CSRF checks and security headers); it is told the
+		// request's id and the client's address as this router reads
+		// them behind trusted proxies.
+		console := func(c *gin.Context) {
+			ctx := web.WithCaller(c.Request.Context(), web.Caller{RequestID: requestID(c), ClientIP: c.ClientIP()})
+			d.Console.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
+		}
+		r.Any("/ui", console)
+		r.Any("/ui/*path", console)
+	}
 
 	api := r.Group("/api/v1")
 	api.POST("/auth/login", h.login)
@@ -191,6 +208,7 @@ func New(d Deps) http.Handler {
 	a.GET("/compliance/forecast", h.forecast)
 	a.POST("/compliance/closes", h.closePeriod)
 	a.GET("/compliance/coverage", h.coverage)
+	a.GET("/cadres/:id/summary", h.cadreSummary)
 	a.POST("/inspections", h.createInspection)
 	a.GET("/inspections", h.listInspections)
 	a.GET("/inspections/:id", h.getInspection)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -468,9 +469,9 @@ func (h *headerTap) last(path string) sentSync {
 	return sentSync{}
 }
 
-// TestClientReportsItsBacklog: the Go SDK sends its outbox backlog and app
-// version on every push, pull and snapshot, and the real server keeps
-// what the last one said.
+// TestClientReportsItsBacklog: the Go SDK sends its outbox backlog —
+// records, photos and the bytes of both — and app version on every push,
+// pull and snapshot, and the real server keeps what the last one said.
 func TestClientReportsItsBacklog(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
 		srv := httptest.NewServer(e.app.Handler)
@@ -489,35 +490,62 @@ func TestClientReportsItsBacklog(t *testing.T) {
 		if _, err := c.Pull(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := tap.last("/api/v1/sync/snapshot").report; got.OutboxRecords == nil || *got.OutboxRecords != 0 || got.AppVersion != "fieldvisit-go/1.0" {
-			t.Fatalf("a fresh phone's snapshot reports an empty outbox and the version: %+v", got)
+		if got := tap.last("/api/v1/sync/snapshot").report; !reports(got, 0, 0, 0) || got.AppVersion != "fieldvisit-go/1.0" {
+			t.Fatalf("a fresh phone's snapshot reports an empty outbox and the version: %s", describeReport(got))
 		}
-		for _, notes := range []string{"入户走访一", "入户走访二"} {
-			if _, err := c.RecordVisit(sdkVisit(e.householdA.Household.ID, notes)); err != nil {
+		photo := testJPEG(t, 17, time.Now().Add(-time.Hour), nil)
+		withPhoto := sdkVisit(e.householdA.Household.ID, "入户走访一")
+		withPhoto.PhotoFiles = []client.PhotoFile{{Content: bytes.NewReader(photo)}}
+		for _, v := range []client.NewVisit{withPhoto, sdkVisit(e.householdA.Household.ID, "入户走访二")} {
+			if _, err := c.RecordVisit(v); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if b := c.Backlog(); b.Records != 2 || b.Photos != 0 || b.Bytes <= 0 {
-			t.Fatalf("two visits waiting: backlog %+v", b)
+		if b := c.Backlog(); b != (client.Backlog{Records: 2, Photos: 1, PhotoBytes: int64(len(photo))}) {
+			t.Fatalf("two visits and a photo waiting: backlog %+v", b)
 		}
 		if _, err := c.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// Records go first, then the pull, then the photo.
 		push := tap.last("/api/v1/sync/push")
-		if r := push.report; r.OutboxRecords == nil || *r.OutboxRecords != 2 || *r.OutboxPhotos != 0 || *r.OutboxBytes != int64(push.body) {
-			t.Fatalf("the push reports its two changes and, in bytes, its own body (%d): %+v", push.body, r)
+		if !reports(push.report, 2, 1, int64(push.body+len(photo))) {
+			t.Fatalf("the push reports its two changes and the photo, in bytes its own body (%d) and the photo (%d): %s",
+				push.body, len(photo), describeReport(push.report))
 		}
-		if r := tap.last("/api/v1/sync/pull").report; *r.OutboxRecords != 0 || *r.OutboxBytes != 0 || r.AppVersion != "fieldvisit-go/1.0" {
-			t.Fatalf("the pull after it reports an empty outbox: %+v", r)
+		if got := tap.last("/api/v1/sync/pull").report; !reports(got, 0, 1, int64(len(photo))) {
+			t.Fatalf("the pull after it reports the photo still waiting: %s", describeReport(got))
 		}
-		d := deviceOf(t, e.devices(t, e.login(t, "supervisor-a"), ""), e.cadreA.ID, "sdk-phone")
+		if b := c.Backlog(); b != (client.Backlog{}) {
+			t.Fatalf("after the sync nothing waits: %+v", b)
+		}
+		sup := e.login(t, "supervisor-a")
+		if d := deviceOf(t, e.devices(t, sup, ""), e.cadreA.ID, "sdk-phone"); backlogOf(d) != fmt.Sprintf("0/1/%d", len(photo)) {
+			t.Fatalf("the server keeps what the last sync request said: %s", backlogOf(d))
+		}
+		if _, err := c.Pull(ctx); err != nil {
+			t.Fatal(err)
+		}
+		d := deviceOf(t, e.devices(t, sup, ""), e.cadreA.ID, "sdk-phone")
 		if backlogOf(d) != "0/0/0" || d.AppVersion == nil || *d.AppVersion != "fieldvisit-go/1.0" || lagOf(d) != "0" {
-			t.Fatalf("the server keeps the last report: backlog %s version %v lag %s", backlogOf(d), d.AppVersion, lagOf(d))
+			t.Fatalf("the next sync reports the photo sent: backlog %s version %v lag %s", backlogOf(d), d.AppVersion, lagOf(d))
 		}
 		if d.LastPushAt == nil || d.LastPullAt == nil || d.ClockOffsetMS == nil || *d.ClockOffsetMS < -5000 || *d.ClockOffsetMS > 5000 {
 			t.Fatalf("push, pull and a clock in step: %+v", d)
 		}
 	})
+}
+
+// reports says whether r reports this backlog, every count known.
+func reports(r wire.DeviceReport, records, photos, bytes int64) bool {
+	return r.OutboxRecords != nil && r.OutboxPhotos != nil && r.OutboxBytes != nil &&
+		*r.OutboxRecords == records && *r.OutboxPhotos == photos && *r.OutboxBytes == bytes
+}
+
+func describeReport(r wire.DeviceReport) string {
+	h := http.Header{}
+	r.SetHeaders(h)
+	return fmt.Sprint(h)
 }
 
 // sdkVisit is a complete visit to household as the SDK records it.

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 )
 
@@ -140,7 +141,9 @@ func (s *Store) DeviceHealth(ctx context.Context, f devicehealth.Filter) ([]devi
 	q := s.db.WithContext(ctx).Table("devices d").
 		Joins("JOIN users u ON u.id = d.user_id").
 		Joins("JOIN regions r ON r.id = u.region_id").
-		Where(like("u.region_path"), likePrefix(f.WithinPath))
+		Where(like("u.region_path"), likePrefix(f.WithinPath)).
+		// A console browser session is no phone: it never syncs.
+		Where("NOT ("+like("d.device_id")+" AND d.last_sync_at IS NULL)", likePrefix(domain.BrowserDevicePrefix))
 	if f.UserID != nil {
 		q = q.Where("d.user_id = ?", *f.UserID)
 	}

@@ -379,7 +379,8 @@ func TestDevicesListingIsScoped(t *testing.T) {
 }
 
 // TestStaleDevices: stale_days=N keeps the phones in use whose last sync
-// — or, never synced, whose first login — is N days ago or more.
+// — or, never synced, whose first login — is N days ago or more. A web
+// console session is no phone, unless it syncs.
 func TestStaleDevices(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
 		start := e.stopClock()
@@ -389,13 +390,17 @@ func TestStaleDevices(t *testing.T) {
 		}
 		never := e.addUser(t, "cadre-never", domain.RoleCadre, e.villageA, &e.unitA, domain.RankStaff)
 		retired := e.addUser(t, "cadre-retired", domain.RoleCadre, e.villageB, &e.unitA, domain.RankStaff)
-		// Day 0: cadre A's phone syncs; two others only log in.
+		// Day 0: cadre A's phone syncs; two others only log in, and a
+		// supervisor signs in to the console.
 		e.pullReporting(t, e.login(t, "cadre-a"), "/api/v1/sync/pull", nil)
 		e.login(t, "cadre-never")
 		e.login(t, "cadre-retired")
-		// Day 5: cadre B's phone syncs.
+		e.loginDevice(t, "supervisor-a", domain.BrowserDevicePrefix+"5f3a9c21")
+		// Day 5: cadre B's phone syncs, and so does a browser of theirs
+		// (an offline web app, say).
 		at(5)
 		e.pullReporting(t, e.login(t, "cadre-b"), "/api/v1/sync/pull", nil)
+		e.pullReporting(t, e.loginDevice(t, "cadre-b", domain.BrowserDevicePrefix+"app"), "/api/v1/sync/pull", nil)
 		// Day 8: the admin retires one phone and looks.
 		at(8)
 		admin := e.login(t, "admin")
@@ -407,8 +412,8 @@ func TestStaleDevices(t *testing.T) {
 			days int
 			want []string
 		}{
-			{1, []string{"cadre-a", "cadre-b", "cadre-never"}},
-			{3, []string{"cadre-a", "cadre-b", "cadre-never"}}, // cadre B synced exactly 3 days ago
+			{1, []string{"cadre-a", "cadre-b", "cadre-b", "cadre-never"}},
+			{3, []string{"cadre-a", "cadre-b", "cadre-b", "cadre-never"}}, // cadre B synced exactly 3 days ago
 			{4, []string{"cadre-a", "cadre-never"}},
 			{8, []string{"cadre-a", "cadre-never"}},
 			{9, nil},
@@ -426,7 +431,10 @@ func TestStaleDevices(t *testing.T) {
 		if d := deviceOf(t, e.devices(t, admin, "stale_days=8"), never.ID, "test-phone"); d.LastSyncAt != nil {
 			t.Fatalf("a phone that never synced is listed as such: %+v", d)
 		}
-		if got := owners(e.devices(t, admin, "stale_days=1&region_id="+e.villageB.ID.String())); !slices.Equal(got, []string{"cadre-b"}) {
+		if got := owners(e.devices(t, admin, "region_id="+e.villageA.ID.String())); !slices.Equal(got, []string{"cadre-a", "cadre-never"}) {
+			t.Fatalf("the supervisor's console session is no phone: %v", got)
+		}
+		if got := owners(e.devices(t, admin, "stale_days=1&region_id="+e.villageB.ID.String())); !slices.Equal(got, []string{"cadre-b", "cadre-b"}) {
 			t.Fatalf("stale and region together: %v", got)
 		}
 	})

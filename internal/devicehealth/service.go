@@ -97,7 +97,10 @@ type Device struct {
 	RevokedAt             *time.Time
 }
 
-// Filter selects devices by their user's region and their last sync.
+// Filter selects devices by their user's region and their last sync. The
+// web console's browser sessions (device ids starting with
+// domain.BrowserDevicePrefix) are left out unless they synced: they are
+// no phones.
 type Filter struct {
 	// WithinPath keeps the devices of users whose region lies in this
 	// subtree (never empty).

@@ -63,16 +63,7 @@ func (e *testEnv) pullReporting(t *testing.T, tok, path string, report map[strin
 // devices lists GET /api/v1/devices?query as tok sees it, all of it.
 func (e *testEnv) devices(t *testing.T, tok, query string) []wire.DeviceHealth {
 	t.Helper()
-	r := e.do(t, "GET", "/api/v1/devices?limit=200&"+query, tok, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("GET /api/v1/devices?%s: %d %s", query, r.Status, r.Body)
-	}
-	var page wire.Page[wire.DeviceHealth]
-	r.json(t, &page)
-	if int(page.Total) != len(page.Items) {
-		t.Fatalf("total %d, but %d items", page.Total, len(page.Items))
-	}
-	return page.Items
+	return listing[wire.DeviceHealth](t, e, tok, "/api/v1/devices?limit=200&"+query)
 }
 
 // deviceOf finds the device of user called device in a listing.

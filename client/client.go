@@ -71,6 +71,10 @@ type Config struct {
 	Sleep         func(ctx context.Context, d time.Duration) error // default: a timer
 	NoFsync       bool                                             // skip fsync (tests of pure logic only)
 	NoLocalChecks bool                                             // queue edits without validating them first
+
+	// AppVersion is sent as X-App-Version on every sync (at most 64
+	// printable ASCII characters; the server ignores anything else).
+	AppVersion string
 }
 
 // Client is a phone's view of the service: a local replica of the cadre's

@@ -87,6 +87,9 @@ type reqOpts struct {
 	// attempts, when set, bounds the tries of this request instead of
 	// Backoff.Attempts (1: the caller does its own retrying).
 	attempts int
+	// report sends the device-report headers (backlog and app version)
+	// as they stand at each attempt: syncs only.
+	report bool
 }
 
 type answer struct {
@@ -118,12 +121,17 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, o r
 			}
 		}
 		h := o.header
-		if o.deviceTime {
+		if o.deviceTime || o.report {
 			h = h.Clone()
 			if h == nil {
 				h = http.Header{}
 			}
+		}
+		if o.deviceTime {
 			h.Set("X-Device-Time", c.now().Format(time.RFC3339Nano))
+		}
+		if o.report {
+			c.deviceReport().SetHeaders(h)
 		}
 		a, err := c.roundTrip(ctx, method, path, body, token, h)
 		if err == nil && a.status == http.StatusUnauthorized && o.authed && !refreshed {

@@ -14,6 +14,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
@@ -58,6 +59,10 @@ type Deps struct {
 	// Console is the web console (internal/web), mounted at /ui/; nil
 	// serves none.
 	Console http.Handler
+
+	// DeviceHealth records what each sync shows of the phone and lists it
+	// (GET /api/v1/devices); nil records nothing.
+	DeviceHealth *devicehealth.Service
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -160,6 +165,7 @@ func New(d Deps) http.Handler {
 	a.PUT("/users/:id/password", h.setPassword)
 	a.GET("/users/:id/devices", h.listDevices)
 	a.POST("/users/:id/devices/:device_id/revoke", h.revokeDevice)
+	a.GET("/devices", h.listDeviceHealth)
 
 	a.GET("/pairings", h.listPairings)
 	a.POST("/pairings", h.createPairing)

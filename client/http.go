@@ -84,6 +84,12 @@ type reqOpts struct {
 	// the body (and its device_time) is bound to the key, the header is
 	// how the server measures the clock offset of this attempt.
 	deviceTime bool
+	// attempts, when set, bounds the tries of this request instead of
+	// Backoff.Attempts (1: the caller does its own retrying).
+	attempts int
+	// report sends the device-report headers (backlog and app version)
+	// as they stand at each attempt: syncs only.
+	report bool
 }
 
 type answer struct {
@@ -115,12 +121,17 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, o r
 			}
 		}
 		h := o.header
-		if o.deviceTime {
+		if o.deviceTime || o.report {
 			h = h.Clone()
 			if h == nil {
 				h = http.Header{}
 			}
+		}
+		if o.deviceTime {
 			h.Set("X-Device-Time", c.now().Format(time.RFC3339Nano))
+		}
+		if o.report {
+			c.deviceReport().SetHeaders(h)
 		}
 		a, err := c.roundTrip(ctx, method, path, body, token, h)
 		if err == nil && a.status == http.StatusUnauthorized && o.authed && !refreshed {
@@ -146,7 +157,7 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, o r
 		default:
 			return a, nil
 		}
-		if attempt >= c.cfg.Backoff.Attempts {
+		if attempt >= c.cfg.Backoff.Attempts || o.attempts > 0 && attempt >= o.attempts {
 			return answer{}, &GaveUpError{Attempts: attempt, Last: last}
 		}
 		d := max(c.backoff(attempt), wait)
@@ -186,7 +197,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 	if err != nil {
 		return answer{}, err
 	}
-	if body != nil {
+	if body != nil && h.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if coding != "" {
@@ -268,7 +279,7 @@ func (c *Client) loginLocked(ctx context.Context, username, password string) (wi
 		return wire.User{}, err
 	}
 	if c.st.User != nil && c.st.User.ID != t.User.ID {
-		if len(c.st.Outbox) > 0 || c.st.Inflight != nil {
+		if len(c.st.Outbox) > 0 || c.st.Inflight != nil || len(c.st.Photos) > 0 {
 			return wire.User{}, ErrOtherUser
 		}
 		// Another person on this phone: the replica was the other one's.

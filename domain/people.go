@@ -111,6 +111,13 @@ type Pairing struct {
 	CreatedAt   time.Time
 }
 
+// PairingRecord is a pairing with its cadre's name, as a household's file
+// lists the cadres it has had.
+type PairingRecord struct {
+	Pairing
+	CadreName string
+}
+
 // InForce reports whether something that runs from start until the day
 // before end (open-ended when end is nil) holds on day.
 func InForce(start Date, end *Date, day Date) bool {
@@ -135,6 +142,10 @@ type Device struct {
 }
 
 var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)
+
+// BrowserDevicePrefix starts the device id of every web-console browser
+// session: device lists tell browsers, which never sync, from phones.
+const BrowserDevicePrefix = "web-"
 
 // ValidDeviceID reports whether s is an acceptable phone identifier.
 func ValidDeviceID(s string) bool { return deviceIDPattern.MatchString(s) }

@@ -14,11 +14,13 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi/docs"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
@@ -54,6 +56,13 @@ type Deps struct {
 	// throttle and the audit log would believe a forged address.
 	TrustedProxies []string
 	Bodies         BodyLimits // zero fields take the defaults
+	// Console is the web console (internal/web), mounted at /ui/; nil
+	// serves none.
+	Console http.Handler
+
+	// DeviceHealth records what each sync shows of the phone and lists it
+	// (GET /api/v1/devices); nil records nothing.
+	DeviceHealth *devicehealth.Service
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -106,6 +115,19 @@ func New(d Deps) http.Handler {
 	r.HEAD("/docs", docsHandler)
 	r.HEAD("/docs/*asset", docsHandler)
 
+	if d.Console != nil {
+		// The console answers everything under /ui/ itself (its own
+		// sessions, CSRF checks and security headers); it is told the
+		// request's id and the client's address as this router reads
+		// them behind trusted proxies.
+		console := func(c *gin.Context) {
+			ctx := web.WithCaller(c.Request.Context(), web.Caller{RequestID: requestID(c), ClientIP: c.ClientIP()})
+			d.Console.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
+		}
+		r.Any("/ui", console)
+		r.Any("/ui/*path", console)
+	}
+
 	api := r.Group("/api/v1")
 	api.POST("/auth/login", h.login)
 	api.POST("/auth/refresh", h.refresh)
@@ -143,6 +165,7 @@ func New(d Deps) http.Handler {
 	a.PUT("/users/:id/password", h.setPassword)
 	a.GET("/users/:id/devices", h.listDevices)
 	a.POST("/users/:id/devices/:device_id/revoke", h.revokeDevice)
+	a.GET("/devices", h.listDeviceHealth)
 
 	a.GET("/pairings", h.listPairings)
 	a.POST("/pairings", h.createPairing)
@@ -188,6 +211,7 @@ func New(d Deps) http.Handler {
 	a.GET("/compliance/forecast", compressed, h.forecast)
 	a.POST("/compliance/closes", h.closePeriod)
 	a.GET("/compliance/coverage", compressed, h.coverage)
+	a.GET("/cadres/:id/summary", compressed, h.cadreSummary)
 	a.POST("/inspections", h.createInspection)
 	a.GET("/inspections", h.listInspections)
 	a.GET("/inspections/:id", h.getInspection)

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +20,13 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi"
 	"github.com/fieldvisit/fieldvisit/server"
 	"github.com/fieldvisit/fieldvisit/storage"
@@ -48,6 +52,9 @@ type App struct {
 	Handler    http.Handler
 	Now        func() time.Time
 
+	// DeviceHealth keeps each phone's sync health (GET /api/v1/devices).
+	DeviceHealth *devicehealth.Service
+
 	keys   *auth.KeyRing
 	hasher *auth.Hasher
 
@@ -67,13 +74,24 @@ func (a *App) build() error {
 	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
 		Inspections: visitInspections{a.Inspect}}, now, a.Log)
+	a.DeviceHealth = devicehealth.NewService(a.Store, now)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
+	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
+		Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies})
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	if a.conns == nil {
 		a.conns = newConnMetrics()
 	}
-	for _, c := range append(append([]prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
-		a.workerMetrics()...), a.conns.collectors()...) {
+	cs := []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	if pool, err := a.DB.SQL(); err == nil {
+		// go_sql_open_connections, go_sql_in_use_connections, …: what the
+		// soak watches for leaks.
+		cs = append(cs, collectors.NewDBStatsCollector(pool, "fieldvisit"))
+	}
+	for _, c := range append(append(cs, a.workerMetrics()...), a.conns.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -81,13 +99,26 @@ func (a *App) build() error {
 	a.Handler = server.New(server.Deps{
 		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		TrustedProxies: a.Config.TrustedProxies,
+		DeviceHealth:   a.DeviceHealth,
 		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 			return importer.Import(ctx, a.Store, r, opt)
 		},
-		Ready:  []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
-		Bodies: server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
+		Ready:   []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
+		Bodies:  server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
+		Console: console,
 	})
 	return nil
+}
+
+// consoleSecret keys the console's CSRF tokens. It is derived from the JWT
+// signing key, which every replica already shares, so a token one replica
+// issued checks on another; a new signing key makes open pages ask for a
+// reload once.
+func (a *App) consoleSecret() []byte {
+	_, key := a.keys.SigningKey()
+	m := hmac.New(sha256.New, key.Seed())
+	m.Write([]byte("fieldvisit console csrf v1"))
+	return m.Sum(nil)
 }
 
 // NewApp opens the database (migrating it), the blob store and the keys,

@@ -48,6 +48,9 @@ type Config struct {
 	// MaxConnections is how many connections are served at once; more wait
 	// to be accepted. 0 = the default (2048).
 	MaxConnections int
+	// SecureCookies marks the web console's cookies Secure on plain-HTTP
+	// requests too: for a proxy in front that ends TLS.
+	SecureCookies bool
 }
 
 // addressList is a comma-separated list of IP addresses and CIDR blocks.
@@ -133,6 +136,8 @@ func bindConfig(fs *flag.FlagSet, c *Config) {
 		"an upload (photo, chunk, push batch, import) must deliver at least this many bytes per --upload-window or is cut (FIELDVISIT_UPLOAD_MIN_BYTES)")
 	fs.DurationVar(&c.UploadWindow, "upload-window", envDuration("FIELDVISIT_UPLOAD_WINDOW", server.DefaultProgressWindow),
 		"see --upload-min-bytes (FIELDVISIT_UPLOAD_WINDOW)")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool("FIELDVISIT_SECURE_COOKIES", false),
+		"mark the web console's cookies Secure even on plain HTTP: set it behind a proxy that ends TLS (FIELDVISIT_SECURE_COOKIES)")
 	fs.IntVar(&c.MaxConnections, "max-connections", int(envInt64("FIELDVISIT_MAX_CONNECTIONS", defaultMaxConnections)),
 		"connections served at once; more wait until one closes (FIELDVISIT_MAX_CONNECTIONS)")
 }

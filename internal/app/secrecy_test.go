@@ -59,6 +59,7 @@ func (e *testEnv) routesThatCouldTell() []secretRoute {
 		row("/api/v1/sync/pull", "/api/v1/sync/pull"),
 		row("/api/v1/sync/pull", "/api/v1/sync/pull?cursor={cursor}"),
 		row("/api/v1/worklist", "/api/v1/worklist"),
+		row("/api/v1/cadres/:id/summary", "/api/v1/cadres/"+e.cadreA.ID.String()+"/summary"),
 		row("/api/v1/compliance/missed", "/api/v1/compliance/missed?region_id={region}"),
 		row("/api/v1/compliance/forecast", "/api/v1/compliance/forecast?region_id={region}"),
 		row("/api/v1/compliance/coverage", "/api/v1/compliance/coverage?region_id={region}"),
@@ -99,6 +100,7 @@ var readsThatCannotTell = map[string]string{
 	"/api/v1/users":                    "accounts: an inspector's own sign-ins show there, never a household",
 	"/api/v1/users/:id":                "accounts: an inspector's own sign-ins show there, never a household",
 	"/api/v1/users/:id/devices":        "an account's phones and when they synced, never what",
+	"/api/v1/devices":                  "phones' sync health: when they synced, how much waits on them and how far behind the whole server's feed a pull left them, never what or where",
 	"/api/v1/photo-uploads/:id":        "an upload in progress is its uploader's alone",
 }
 

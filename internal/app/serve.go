@@ -55,7 +55,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	url := "http://" + ln.Addr().String()
 	log.Info("listening", "addr", ln.Addr().String(), "database", string(app.DB.Dialect), "demo", cfg.Demo)
-	fmt.Fprintf(stdout, "fieldvisit is serving on %s  (API docs: %s/docs)\n", url, url)
+	fmt.Fprintf(stdout, "fieldvisit is serving on %s  (console: %s/ui/, API docs: %s/docs)\n", url, url, url)
 	if summary != nil {
 		printDemo(stdout, url, *summary)
 	}
@@ -160,7 +160,7 @@ func (d demoPhotos) PutPhoto(ctx context.Context, cadre domain.Principal, photoI
 func printDemo(w io.Writer, url string, s demo.Summary) {
 	fmt.Fprintf(w, "\ndemo county: %d towns, %d villages, %d households, %d members, %d cadres, %d pairings\n",
 		s.Towns, s.Villages, s.Households, s.Members, s.Cadres, s.Pairings)
-	fmt.Fprintf(w, "log in at %s/api/v1/auth/login with password %q as:\n", url, demo.Password)
+	fmt.Fprintf(w, "open the console at %s/ui/ (or log in at %s/api/v1/auth/login) with password %q as:\n", url, url, demo.Password)
 	for _, a := range s.Accounts {
 		fmt.Fprintf(w, "  %-12s %-10s %s %s\n", a.Username, a.Role, a.Region, a.Note)
 	}

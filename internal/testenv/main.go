@@ -10,6 +10,7 @@
 //	FIELDVISIT_TEST_S3_ENDPOINT    host:port of a MinIO server
 //	FIELDVISIT_TEST_S3_ACCESS_KEY
 //	FIELDVISIT_TEST_S3_SECRET_KEY
+//	FIELDVISIT_TEST_CHROMIUM       the browser the console's browser tests drive
 //
 // PostgreSQL: a server already answering at 127.0.0.1:5432 as user postgres
 // (trust auth) is used as is. Otherwise a throwaway cluster is made with
@@ -22,6 +23,10 @@
 // $XDG_CACHE_HOME/fieldvisit/minio-<version> (~/.cache/... by default),
 // built with `go install` on first use (~7 min on 2 cores), and started on free
 // ports with a temporary data directory and random credentials.
+//
+// Chromium: Debian's chromium at /usr/bin/chromium, installed with
+// apt-get when missing (as root; otherwise the browser tests skip, or fail
+// under CI=true).
 //
 // A variable already set in the environment is respected: its service is
 // neither probed nor started. The command's exit code is testenv's; SIGINT
@@ -104,6 +109,14 @@ func run(args []string) int {
 		logf("MinIO: using %s from the environment", envS3Endpoint)
 	}
 
+	if os.Getenv(envChromium) == "" {
+		if path, err := setupChromium(ctx); err != nil {
+			logf("Chromium: %v (the browser tests will skip, or fail under CI=true)", err)
+		} else {
+			env = append(env, envChromium+"="+path)
+		}
+	}
+
 	if ctx.Err() != nil {
 		return 130
 	}
@@ -156,6 +169,7 @@ const (
 	envS3Endpoint       = "FIELDVISIT_TEST_S3_ENDPOINT"
 	envS3AccessKey      = "FIELDVISIT_TEST_S3_ACCESS_KEY"
 	envS3SecretKey      = "FIELDVISIT_TEST_S3_SECRET_KEY"
+	envChromium         = "FIELDVISIT_TEST_CHROMIUM"
 )
 
 func logf(format string, args ...any) {

@@ -1,0 +1,223 @@
+// Package browsertest drives a real Chromium for the web console's tests:
+// Debian's chromium (/usr/bin/chromium, or FIELDVISIT_TEST_CHROMIUM) run
+// headless with no sandbox and no GPU, through chromedp. It gives a tab at
+// office-PC size (1366×768) or phone width (390 px), collects what the page
+// logs (so a test can say no Content-Security-Policy violation and no
+// script error happened), and saves screenshots as test artefacts.
+//
+// internal/testenv installs chromium with apt-get when it is missing. A
+// test that finds no browser is skipped, except under CI=true, where it
+// fails: CI must not go green by skipping the browser tests.
+//
+// It is a package of its own, apart from internal/testkit, so that only
+// the tests that drive a browser compile chromedp.
+package browsertest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Environment variables read by this package.
+const (
+	// EnvChromium names the browser binary (internal/testenv sets it).
+	EnvChromium = "FIELDVISIT_TEST_CHROMIUM"
+	// EnvArtefacts names the directory screenshots go to; by default
+	// artefacts/ at the module's root, which git ignores.
+	EnvArtefacts = "FIELDVISIT_ARTEFACTS"
+)
+
+// DefaultChromium is where Debian's chromium package puts the browser.
+const DefaultChromium = "/usr/bin/chromium"
+
+// Size is a window size in CSS pixels.
+type Size struct {
+	Width, Height int
+	Mobile        bool // emulate a phone: touch, mobile viewport
+}
+
+// The window sizes the console must read well at.
+var (
+	Desktop = Size{Width: 1366, Height: 768}
+	Phone   = Size{Width: 390, Height: 844, Mobile: true}
+)
+
+// Browser is one Chromium with one tab.
+type Browser struct {
+	t       testing.TB
+	ctx     context.Context
+	size    Size
+	mu      sync.Mutex
+	console []chromedp.ConsoleMessage
+}
+
+// chromium returns the browser's path, skipping (or under CI=true
+// failing) the test when there is none.
+func chromium(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv(EnvChromium)
+	if path == "" {
+		path = DefaultChromium
+	}
+	if _, err := os.Stat(path); err != nil {
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatalf("no browser at %s under CI=true: %v (internal/testenv installs chromium with apt-get)", path, err)
+		}
+		t.Skipf("no browser at %s (%v): run `make test`, whose set-up installs chromium, or apt-get install -y chromium", path, err)
+	}
+	return path
+}
+
+// Start launches Chromium with a window of size and opens a tab; both end
+// with the test.
+func Start(t testing.TB, size Size) *Browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(size.Width, size.Height),
+		chromedp.Flag("lang", "zh-CN"),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	ctx, cancel := chromedp.NewContext(context.Background(), chromedp.WithAllocatorOptions(opts...))
+	t.Cleanup(cancel)
+	b := &Browser{t: t, ctx: ctx, size: size}
+	messages := chromedp.Console(ctx) // subscribes now: nothing the first page logs is lost
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m)
+			b.mu.Unlock()
+		}
+	}()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(size.Width), int64(size.Height), viewportOptions(size)...)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return b
+}
+
+func viewportOptions(s Size) []chromedp.EmulateViewportOption {
+	if s.Mobile {
+		return []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}
+	}
+	return nil
+}
+
+// Context is the tab's context, for chromedp.Run with actions that return
+// a value.
+func (b *Browser) Context() context.Context { return b.ctx }
+
+// Do runs actions in the tab, failing the test on the first error or after
+// a minute.
+func (b *Browser) Do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("browser: %v\nconsole:\n%s", err, b.consoleText())
+	}
+}
+
+// Get runs one action that returns a value.
+func Get[T any](b *Browser, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.t.Fatalf("browser: %v\nconsole:\n%s", err, b.consoleText())
+	}
+	return v
+}
+
+// Console returns what the page logged so far: console calls, uncaught
+// exceptions and the browser's own log (where CSP violations appear).
+func (b *Browser) Console() []chromedp.ConsoleMessage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]chromedp.ConsoleMessage(nil), b.console...)
+}
+
+func (b *Browser) consoleText() string {
+	var sb strings.Builder
+	for _, m := range b.Console() {
+		sb.WriteString("  " + m.String() + " (" + m.URL + ")\n")
+	}
+	return sb.String()
+}
+
+// Problems are the console entries a console page must never produce:
+// Content-Security-Policy violations, uncaught exceptions and errors.
+// Wait a moment after the last action before reading them: the browser
+// reports asynchronously.
+func (b *Browser) Problems() []chromedp.ConsoleMessage {
+	var out []chromedp.ConsoleMessage
+	for _, m := range b.Console() {
+		if m.IsException() || m.Type == chromedp.ConsoleError || strings.Contains(m.Text, "Content Security Policy") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Screenshot saves the whole page as artefacts/<test>/<name>-<width>.png
+// and returns the file's path.
+func (b *Browser) Screenshot(name string) string {
+	b.t.Helper()
+	png := Get(b, chromedp.FullScreenshot(100)) // 100: PNG; below it, JPEG
+	dir := Artefacts(b.t)
+	path := filepath.Join(dir, name+"-"+strconv.Itoa(b.size.Width)+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
+	return path
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// Artefacts is the directory of the test's artefacts: $FIELDVISIT_ARTEFACTS
+// or artefacts/ at the module's root, then the test's name. Artefacts
+// outlive the test, so a person can look at them.
+func Artefacts(t testing.TB) string {
+	t.Helper()
+	root := os.Getenv(EnvArtefacts)
+	if root == "" {
+		root = filepath.Join(moduleRoot(t), "artefacts")
+	}
+	dir := filepath.Join(root, unsafeName.ReplaceAllString(t.Name(), "_"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// moduleRoot is the nearest directory above the test's own holding go.mod.
+func moduleRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}

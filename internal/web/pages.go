@@ -1,0 +1,198 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+// page is one page of the console's navigation.
+type page struct {
+	pattern  string // ServeMux path pattern, GET only ("/ui/{$}", "/ui/map")
+	link     string // the nav entry's URL; "" for a page reached from others (a household's file), not in the nav
+	title    string // nav label and <title>, zh-CN
+	template string // file in templates/ defining "content"
+	styles   []string
+	scripts  []string // assets the page needs beyond the layout's
+	roles    []string // who sees it and may open it; nil: every signed-in user
+	load     func(c *Console, r *http.Request, s *session) (any, error)
+}
+
+// pages are the console's pages, in nav order. Only pages that exist are
+// listed: the nav never shows a link to nothing.
+var pages = []page{
+	{pattern: "/ui/{$}", link: "/ui/", title: "总览", template: "overview.html",
+		styles: []string{"vendor/uplot-1.6.32.min.css"}, scripts: []string{"vendor/uplot-1.6.32.min.js", "overview.js"}, load: (*Console).overview},
+	{pattern: "/ui/map", link: "/ui/map", title: "挂图作战", template: "map.html",
+		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "map.js"}, load: (*Console).villageMap},
+	{pattern: "/ui/missed", link: "/ui/missed", title: "未走访情况", template: "missed.html", roles: reportReaders, load: (*Console).missed},
+	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
+	{pattern: "/ui/progress", link: "/ui/progress", title: "走访进度", template: "progress.html", roles: reportReaders, load: (*Console).progress},
+	// A cadre's page opens from the lists (a cadre's own from their
+	// worklist): no nav entry.
+	{pattern: "/ui/cadres/{id}", title: "帮扶干部", template: "cadre.html", styles: []string{"vendor/uplot-1.6.32.min.css"},
+		scripts: []string{"vendor/uplot-1.6.32.min.js", "cadre.js"}, roles: []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleCadre}, load: (*Console).cadre},
+	{pattern: "/ui/households/{id}", title: "一户一档", template: "household.html",
+		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "household.js"}, load: (*Console).householdFile},
+	{pattern: "/ui/conflicts", link: "/ui/conflicts", title: "冲突处理", template: "conflicts.html", scripts: []string{"conflicts.js"},
+		roles: []string{domain.RoleAdmin, domain.RoleSupervisor}, load: (*Console).conflictInbox},
+}
+
+// fragment is a route that answers part of a page (htmx) or data for a
+// page's script, behind the same session and CSRF checks as pages.
+type fragment struct {
+	pattern  string // ServeMux pattern with its method
+	template string // file in templates/ it renders from, if any
+	handle   func(c *Console, w http.ResponseWriter, r *http.Request, s *session)
+}
+
+var fragments = []fragment{
+	{pattern: "GET /ui/overview/rates", template: "overview.html", handle: (*Console).overviewRates},
+	{pattern: "GET /ui/map/data", handle: (*Console).villageMapData},
+	{pattern: "GET /ui/missed/export", handle: (*Console).missedExport},
+	{pattern: "GET /ui/progress/export", handle: (*Console).progressExport},
+	{pattern: "GET /ui/households/{id}/visits", template: "household.html", handle: (*Console).householdVisits},
+	{pattern: "GET /ui/photos/{id}", handle: (*Console).photoContent},
+	{pattern: "GET /ui/photos/{id}/thumbnail", handle: (*Console).photoThumbnail},
+	{pattern: "POST /ui/conflicts/{id}/resolve", template: "conflicts.html", handle: (*Console).resolveConflict},
+}
+
+// layout is what templates/layout.html draws around a page.
+type layout struct {
+	Title   string
+	User    *header
+	Nav     []navLink
+	CSRF    string
+	Styles  []string
+	Scripts []string
+	Content any
+}
+
+// header is the signed-in user as the page header shows them.
+type header struct {
+	Name   string
+	Role   string // zh-CN
+	Region string
+}
+
+type navLink struct {
+	URL     string
+	Title   string
+	Current bool
+}
+
+func (pg page) allows(role string) bool { return pg.roles == nil || slices.Contains(pg.roles, role) }
+
+// page serves one page: its data, drawn in the layout.
+func (c *Console) page(pg page) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		if !pg.allows(s.principal.Role) {
+			c.fail(w, r, s, domain.Forbidden())
+			return
+		}
+		data, err := pg.load(c, r, s)
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		l, err := c.layoutFor(r, s, pg.title, pg.link)
+		if err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		l.Content = data
+		for _, a := range pg.styles {
+			u, _ := c.assets.url(a)
+			l.Styles = append(l.Styles, u)
+		}
+		for _, a := range pg.scripts {
+			u, _ := c.assets.url(a)
+			l.Scripts = append(l.Scripts, u)
+		}
+		if err := c.views.render(w, http.StatusOK, pg.template, "layout", l); err != nil {
+			c.deps.Log.Error("console page failed", "page", pg.pattern, "error", err.Error(), "request_id", s.principal.RequestID)
+		}
+	}
+}
+
+// layoutFor builds the header and nav for a signed-in user (s nil: the
+// login and error pages of nobody).
+func (c *Console) layoutFor(r *http.Request, s *session, title, current string) (layout, error) {
+	l := layout{Title: title}
+	if s == nil {
+		return l, nil
+	}
+	p := s.principal
+	h := &header{Name: p.Username, Role: label("role", p.Role)}
+	if u, err := c.deps.Registry.User(r.Context(), p, p.UserID); err == nil {
+		if u.DisplayName != "" {
+			h.Name = u.DisplayName
+		}
+	} else if !domain.IsCode(err, domain.CodeNotFound) {
+		return l, err
+	}
+	if reg, err := c.deps.Registry.Region(r.Context(), p, p.RegionID); err == nil {
+		h.Region = reg.Name
+	} else if !domain.IsCode(err, domain.CodeNotFound) {
+		return l, err
+	}
+	l.User, l.CSRF = h, s.csrf
+	for _, pg := range pages {
+		if pg.allows(p.Role) && pg.link != "" {
+			l.Nav = append(l.Nav, navLink{URL: pg.link, Title: pg.title, Current: pg.link == current})
+		}
+	}
+	return l, nil
+}
+
+// errorPage is what templates/error.html shows.
+type errorPage struct {
+	Status  int
+	Heading string
+	Message string
+}
+
+// fail answers an error as a page in Chinese, with the status the API
+// would give: another village's household is the same 404 as none.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	status, heading, msg := http.StatusInternalServerError, "服务器出错", "服务器出现意外错误，请稍后再试。"
+	var de *domain.Error
+	if errors.As(err, &de) {
+		switch de.Code {
+		case domain.CodeNotFound:
+			status, heading, msg = http.StatusNotFound, "未找到", "您要找的页面或记录不存在，或不在您的查看范围内。"
+		case domain.CodeForbidden:
+			status, heading, msg = http.StatusForbidden, "无权访问", "您的账号无权查看此页面。"
+		case domain.CodeInvalid:
+			status, heading, msg = http.StatusUnprocessableEntity, "请求有误", de.MessageZH
+			for _, f := range de.Fields {
+				msg += "：" + f.MessageZH
+			}
+		case domain.CodeUnavailable:
+			status, heading, msg = http.StatusServiceUnavailable, "服务暂不可用", "依赖的服务暂时不可用，请稍后再试。"
+		}
+	}
+	if status == http.StatusInternalServerError {
+		c.deps.Log.Error("console request failed", "route", r.Pattern, "error", err.Error(), "request_id", callerOf(r.Context()).RequestID)
+	}
+	c.errorPage(w, r, s, status, heading, msg)
+}
+
+// forbidCSRF refuses a state-changing request that failed the CSRF checks.
+func (c *Console) forbidCSRF(w http.ResponseWriter, r *http.Request, s *session) {
+	c.errorPage(w, r, s, http.StatusForbidden, "请求被拒绝",
+		"此操作未通过安全校验（可能来自其他网站，或页面已过期）。请刷新页面后重试。")
+}
+
+func (c *Console) errorPage(w http.ResponseWriter, r *http.Request, s *session, status int, heading, msg string) {
+	l, err := c.layoutFor(r, s, heading, "")
+	if err != nil {
+		l = layout{Title: heading}
+	}
+	l.Content = errorPage{Status: status, Heading: heading, Message: msg}
+	if err := c.views.render(w, status, "error.html", "layout", l); err != nil {
+		http.Error(w, msg, status)
+	}
+}

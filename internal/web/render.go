@@ -1,0 +1,208 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
+	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
+)
+
+//go:embed templates
+var templateFiles embed.FS
+
+// views are the parsed templates: each page's file with the layout and the
+// shared partials.
+type views struct {
+	byName map[string]*template.Template
+}
+
+// shared templates every view is parsed with.
+var shared = []string{"templates/layout.html", "templates/partials.html"}
+
+func parseViews(assets *assetSet) (*views, error) {
+	funcs := template.FuncMap{
+		"asset":  assets.url,
+		"date":   formatDate,
+		"pct":    formatRate,
+		"label":  label,
+		"tone":   rateTone,
+		"stat":   newStat,
+		"numCol": numericColumn,
+	}
+	v := &views{byName: map[string]*template.Template{}}
+	names := []string{"login.html", "error.html"}
+	for _, pg := range pages {
+		names = append(names, pg.template)
+	}
+	for _, f := range fragments {
+		if f.template != "" {
+			names = append(names, f.template)
+		}
+	}
+	for _, name := range names {
+		if v.byName[name] != nil {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, append(shared, "templates/"+name)...)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		v.byName[name] = t
+	}
+	return v, nil
+}
+
+// render executes block of view name into a buffer first, so that a
+// failing template answers a clean error page rather than half a page.
+func (v *views) render(w http.ResponseWriter, status int, name, block string, data any) error {
+	t := v.byName[name]
+	if t == nil {
+		return fmt.Errorf("web: no view %s", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// formatDate writes a day as YYYY-MM-DD in Asia/Shanghai; it takes a
+// domain.Date, a time.Time or a pointer to either (nil: empty).
+func formatDate(v any) string {
+	switch d := v.(type) {
+	case domain.Date:
+		if d.IsZero() {
+			return ""
+		}
+		return d.String()
+	case *domain.Date:
+		if d == nil {
+			return ""
+		}
+		return formatDate(*d)
+	case time.Time:
+		if d.IsZero() {
+			return ""
+		}
+		return d.In(domain.Shanghai).Format(time.DateOnly)
+	case *time.Time:
+		if d == nil {
+			return ""
+		}
+		return formatDate(*d)
+	}
+	return fmt.Sprint(v)
+}
+
+// formatRate writes a share as a percentage with one decimal; a negative
+// share (nothing to count) is a dash.
+func formatRate(r float64) string {
+	if r < 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f%%", r*100)
+}
+
+// rateTone is the colour class of a compliance rate, as the map and the
+// tables colour it: good from 95 %, warn from 80 %, bad below; none when
+// nothing was judged.
+func rateTone(r float64) string {
+	switch {
+	case r < 0:
+		return "none"
+	case r >= 0.95:
+		return "good"
+	case r >= 0.80:
+		return "warn"
+	}
+	return "bad"
+}
+
+// vocabularies are the code lists pages show in Chinese, by the name
+// templates use with label.
+var vocabularies = map[string]domain.Vocabulary{
+	"status":       domain.Statuses,
+	"poverty_type": domain.PovertyTypes,
+	"role":         domain.Roles,
+	"region_level": domain.RegionLevels,
+	"visit_kind":   domain.VisitKinds,
+	"state":        rules.States,
+	"flag":         evidence.FlagCodes,
+	"rank":         domain.Ranks,
+	// The household file's.
+	"relation":          domain.Relations,
+	"health":            domain.HealthStates,
+	"disability":        domain.Disabilities,
+	"education":         domain.EducationLevels,
+	"work":              domain.WorkStates,
+	"cause":             domain.Causes,
+	"housing_structure": domain.HousingStructures,
+	"housing_grade":     domain.HousingSafetyGrades,
+	"answer":            domain.ChecklistAnswers,
+	"measure":           domain.Measures,
+}
+
+// label is a code's Chinese label from a vocabulary, the code itself when
+// the vocabulary does not know it.
+func label(vocabulary, code string) string {
+	if l, ok := vocabularies[vocabulary].Label(code); ok {
+		return l
+	}
+	return code
+}
+
+// Table is a table as the shared "table" template draws it. Pages build
+// their tables in Go, so every table looks and reads the same (numbers
+// right-aligned, an empty table says so in Chinese).
+type Table struct {
+	Caption string
+	Head    []string
+	Rows    [][]Cell
+	Empty   string // shown when there are no rows
+}
+
+// Cell is one table cell: its text, an optional link and colour tone
+// (rateTone's classes).
+type Cell struct {
+	Text string
+	Link string
+	Tone string
+	Num  bool
+}
+
+// numericColumn reports whether column i of rows holds numbers, so its
+// heading aligns with them.
+func numericColumn(rows [][]Cell, i int) bool {
+	return len(rows) > 0 && i < len(rows[0]) && rows[0][i].Num
+}
+
+// textCell and numCell build cells.
+func textCell(s string) Cell { return Cell{Text: s} }
+
+func numCell(n int64) Cell { return Cell{Text: fmt.Sprint(n), Num: true} }
+
+func rateCell(r float64) Cell { return Cell{Text: formatRate(r), Tone: rateTone(r), Num: true} }
+
+// stat is one big number with its label, as the shared "stat" template
+// draws it.
+type stat struct {
+	Value string
+	Label string
+	Tone  string
+}
+
+// newStat takes a number or a pointer to one (a section's optional count).
+func newStat(value any, label, tone string) stat {
+	v := reflect.Indirect(reflect.ValueOf(value))
+	return stat{Value: fmt.Sprint(v.Interface()), Label: label, Tone: tone}
+}

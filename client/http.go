@@ -185,7 +185,7 @@ func (c *Client) backoff(n int) time.Duration {
 func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte, token string, h http.Header) (answer, error) {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	send, coding, err := c.bodies.encode(body)
+	send, coding, err := c.bodies.encode(body, h.Get("Content-Type"))
 	if err != nil {
 		return answer{}, err
 	}

@@ -218,6 +218,22 @@ func readAtMost(r io.Reader, limit int64) ([]byte, error) {
 	return out, nil
 }
 
+// bodyAsSent guards the routes that store a body byte for byte, hashed as
+// it arrives (photos, their chunks, imported files): a body in any
+// Content-Encoding is refused with 415 naming the header rather than
+// stored as its encoding. Their bodies are JPEG, PNG, WebP or XLSX,
+// compressed already.
+func bodyAsSent(c *gin.Context) {
+	if coding, err := contentCoding(c.Request.Header); err != nil || coding != "" {
+		c.Header("Accept-Encoding", "identity") // RFC 7694 §3: no coding here
+		const msg = "this route takes its body as it is: send it without Content-Encoding"
+		writeError(c, &domain.Error{Code: domain.CodeUnsupported, Message: msg, MessageZH: "该接口不接受压缩的请求内容，请直接发送原文件",
+			Fields: []domain.FieldError{{Field: "Content-Encoding", Reason: "unsupported_encoding", Message: msg, MessageZH: "请去掉Content-Encoding"}}})
+		return
+	}
+	c.Next()
+}
+
 // contentCoding is the one coding a request body is sent in: "" for none
 // (or identity), "gzip" (x-gzip is its old name, RFC 9110 §8.4.1.3).
 // Anything else, or codings stacked, is 415 naming the header.

@@ -2,8 +2,10 @@ package app
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -450,8 +452,26 @@ func (h *headerTap) RoundTrip(r *http.Request) (*http.Response, error) {
 		if problems != nil {
 			return nil, fmt.Errorf("the client sent malformed device-report headers: %v", problems)
 		}
+		body := int(r.ContentLength)
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			// The backlog counts the batch as the phone keeps it: plain.
+			raw, err := io.ReadAll(r.Body)
+			if err != nil {
+				return nil, err
+			}
+			r.Body = io.NopCloser(bytes.NewReader(raw))
+			zr, err := gzip.NewReader(bytes.NewReader(raw))
+			if err != nil {
+				return nil, err
+			}
+			plain, err := io.ReadAll(zr)
+			if err != nil {
+				return nil, err
+			}
+			body = len(plain)
+		}
 		h.mu.Lock()
-		h.sent = append(h.sent, sentSync{path: r.URL.Path, report: report, body: int(r.ContentLength)})
+		h.sent = append(h.sent, sentSync{path: r.URL.Path, report: report, body: body})
 		h.mu.Unlock()
 	}
 	return http.DefaultTransport.RoundTrip(r)

@@ -21,9 +21,9 @@ import (
 // 64 kbit/s, and 0.4 MB gzipped. Only gzip is spoken. The phones' own
 // HTTP stacks (OkHttp, URLSession) ask for it and decode it by
 // themselves; zstd, measured on this box, would save another tenth of the
-// bytes for up to a third more compression CPU, no phone stack asks for
-// it, and its request bodies would be a second decoder to bound against
-// bombs (docs/benchmarks.md, "Field link").
+// bytes for a third to a half more compression CPU, no phone stack asks
+// for it, and its request bodies would be a second decoder to bound
+// against bombs (docs/benchmarks.md, "Field link").
 
 // gzipLevel is the answers' gzip level. Level 1 of klauspost's deflate
 // makes the snapshot 4 % larger than level 6 does, for less than half the

@@ -254,11 +254,12 @@ func init() { toxics.Register(meterToxicType, new(meterToxic)) }
 
 // LinkUse is what one phone's field sync moved and how long it took.
 type LinkUse struct {
-	Device        string
-	Up, Down      int64
-	Floor, Took   time.Duration
-	Photos        int // photos it uploaded
-	RecordsStored time.Duration
+	Device         string
+	Up, Down       int64
+	Floor, Took    time.Duration
+	Photos         int   // photos it uploaded
+	PhotoBytesSent int64 // photo bytes it sent, resends included
+	RecordsStored  time.Duration
 }
 
 // Ratio is took over floor (0 without a floor).
@@ -285,8 +286,8 @@ func linkTable(uses []LinkUse) string {
 	sort.SliceStable(s, func(i, j int) bool { return s[i].Ratio() > s[j].Ratio() })
 	var b strings.Builder
 	for _, u := range s {
-		fmt.Fprintf(&b, "  %-12s up=%-9d down=%-8d photos=%-3d records_in=%5.1fs floor=%6.1fs took=%6.1fs ratio=%.3f\n",
-			u.Device, u.Up, u.Down, u.Photos, u.RecordsStored.Seconds(), u.Floor.Seconds(), u.Took.Seconds(), u.Ratio())
+		fmt.Fprintf(&b, "  %-12s up=%-9d down=%-8d photos=%-3d photo_bytes_sent=%-9d records_in=%5.1fs floor=%6.1fs took=%6.1fs ratio=%.3f\n",
+			u.Device, u.Up, u.Down, u.Photos, u.PhotoBytesSent, u.RecordsStored.Seconds(), u.Floor.Seconds(), u.Took.Seconds(), u.Ratio())
 	}
 	return b.String()
 }

@@ -25,13 +25,17 @@
 //     visit listed twice, a record whose version is beyond the last
 //     acknowledged change (a change applied more than once);
 //   - diverged: a phone whose replica differs from the server's state for
-//     its scope.
+//     its scope;
+//   - photos lost (Options.PhotosPerVisit): a photo of a visit that stands
+//     not on the server, or stored with other bytes or without its visit.
+//
+// Photos are real JPEGs recorded with their visit into the SDK's photo
+// outbox (client.NewVisit.PhotoFiles) and uploaded by the phone's Sync,
+// after its records.
 //
 // With Options.Link the phones stay offline for all the days instead, each
 // behind its own toxiproxy shaped as a 2G or 3G link (link.go), then sync
-// at once over it, records first and photos after (real JPEGs, through the
-// photo-outbox seam of photos.go); each phone's time is measured against
-// its link floor. Soak (soak.go) keeps the same phones busy in a loop for
+// at once over it; each phone's time is measured against its link floor. Soak (soak.go) keeps the same phones busy in a loop for
 // `fieldvisit soak`.
 //
 // Run returns a Result whose Line is the command's last output line.
@@ -162,7 +166,7 @@ type Result struct {
 	Elapsed               time.Duration
 	// Photos the phones took, those the server does not hold as taken,
 	// and those stored more than once.
-	Photos, PhotosLost, PhotoDuplicates int
+	Photos, PhotosLost int
 	// Link is the link profile's name ("" for the Flaky link); Links is
 	// each phone's field sync over it, Slowest the one slowest relative to
 	// its floor.
@@ -175,7 +179,7 @@ type Result struct {
 // the bytes, floor and time of the phone slowest relative to its floor.
 func (r Result) Line() string {
 	line := fmt.Sprintf("sim: cadres=%d days=%d pushed=%d acked=%d stored=%d duplicates=%d lost=%d diverged=%d photos=%d photos_lost=%d",
-		r.Cadres, r.Days, r.Pushed, r.Acked, r.Stored, r.Duplicates+r.PhotoDuplicates, r.Lost, r.Diverged, r.Photos, r.PhotosLost)
+		r.Cadres, r.Days, r.Pushed, r.Acked, r.Stored, r.Duplicates, r.Lost, r.Diverged, r.Photos, r.PhotosLost)
 	if r.Link != "" {
 		s := r.Slowest
 		line += fmt.Sprintf(" link=%s bytes_up=%d bytes_down=%d link_floor_s=%.1f took_s=%.1f", r.Link, s.Up, s.Down, s.Floor.Seconds(), s.Took.Seconds())
@@ -185,7 +189,7 @@ func (r Result) Line() string {
 
 // OK reports whether nothing was lost, doubled or left diverged.
 func (r Result) OK() bool {
-	return r.Duplicates == 0 && r.Lost == 0 && r.Diverged == 0 && r.PhotosLost == 0 && r.PhotoDuplicates == 0
+	return r.Duplicates == 0 && r.Lost == 0 && r.Diverged == 0 && r.PhotosLost == 0
 }
 
 type cadre struct {
@@ -204,7 +208,6 @@ type device struct {
 	proxy  *proxyLink // a --link run's link: the phone's own toxiproxy
 	base   string     // the server as the phone reaches it
 	direct http.RoundTripper
-	photos photoOutbox // nil when visits carry no real photos
 	skew   time.Duration
 	rnd    *mrand.Rand
 	seed   uint64
@@ -212,6 +215,9 @@ type device struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	killed atomic.Bool
+	// lastAck is when the server last acknowledged one of the phone's
+	// changes (unix nanoseconds): in a field sync, when its records were in.
+	lastAck atomic.Int64
 }
 
 func (d *device) now() time.Time { return time.Now().Add(d.skew) }
@@ -237,12 +243,11 @@ type run struct {
 
 	// untracked runs (the soak) keep no account of what was acknowledged:
 	// it would grow for as long as they run, and they check nothing.
-	untracked    bool
-	links        *linkSet
-	camera       *camera
-	photos       map[uuid.UUID]photoIntent
-	photoCreated map[string]int
-	uses         []LinkUse
+	untracked bool
+	links     *linkSet
+	camera    *camera
+	photos    map[uuid.UUID]photoIntent
+	uses      []LinkUse
 }
 
 type ackd struct {
@@ -409,7 +414,7 @@ func (r *run) forEachCadre(fn func(c *cadre)) {
 
 func newRun(ctx context.Context, o Options) *run {
 	r := &run{o: o, ctx: ctx, batches: map[string]int{}, intended: map[uuid.UUID]*intent{}, work: map[string]int{},
-		repaired: map[uuid.UUID][]*cadre{}, photos: map[uuid.UUID]photoIntent{}, photoCreated: map[string]int{}}
+		repaired: map[uuid.UUID][]*cadre{}, photos: map[uuid.UUID]photoIntent{}}
 	var idb [4]byte
 	_, _ = rand.Read(idb[:])
 	r.id = hex.EncodeToString(idb[:])
@@ -456,10 +461,6 @@ func (r *run) setup() error {
 				d.direct = base
 			} else {
 				d.link = NewFlaky(base, *r.o.Faults, d.seed^0xf1a4, &r.counts)
-			}
-			if r.camera != nil {
-				d.photos = &standInPhotos{d: d, hc: &http.Client{Transport: d.transport()}, base: d.base, user: c.username, pass: r.o.Password,
-					backoff: func(n int) time.Duration { return min(2*time.Second, 100*time.Millisecond<<min(n, 5)) }}
 			}
 			switch x := seed.Float64(); {
 			case x < 0.7:
@@ -520,6 +521,7 @@ func (r *run) open(d *device) error {
 		Now: d.now, Backoff: backoff, Timeout: time.Minute, BatchBytes: batchBytes,
 		Seed:        d.rnd.Uint64() | 1,
 		Credentials: func(context.Context) (string, string, error) { return user, r.o.Password, nil },
+		OnOutcome:   func(client.Outcome) { d.lastAck.Store(time.Now().UnixNano()) },
 		Logf: func(f string, a ...any) {
 			if r.o.Verbose {
 				r.printf("  %s: %s\n", d.name, fmt.Sprintf(f, a...))
@@ -587,6 +589,7 @@ func (r *run) sync(d *device, limit time.Duration) (client.SyncReport, error) {
 	rep, err := d.c.Sync(ctx)
 	cancel()
 	r.record(d, rep.Push)
+	r.notePhotos(d, rep.Photos)
 	r.count("syncs", 1)
 	if d.killed.Load() {
 		r.restart(d, "kill")
@@ -633,11 +636,6 @@ func (r *run) playDay(c *cadre, day int) {
 			_, err := r.sync(d, 4*time.Second)
 			if err != nil && d.rnd.Float64() < 0.5 {
 				_, err = r.sync(d, 4*time.Second) // the cadre tries again
-			}
-			if err == nil && d.photos != nil {
-				ctx, cancel := context.WithTimeout(d.ctx, 4*time.Second)
-				r.uploadPhotos(ctx, d)
-				cancel()
 			}
 		}
 	}
@@ -757,20 +755,12 @@ func (r *run) finish() error {
 			}
 			var err error
 			for range 10 {
-				if _, err = r.sync(d, time.Minute); err == nil && d.c.Pending() == 0 {
+				if _, err = r.sync(d, 2*time.Minute); err == nil && drained(d) {
 					break
 				}
 			}
-			if err != nil || d.c.Pending() != 0 {
-				r.problem("%s: outbox not drained on a good link: %d pending, %v", d.name, d.c.Pending(), err)
-			}
-			if d.photos != nil {
-				ctx, cancel := context.WithTimeout(d.ctx, 5*time.Minute)
-				r.uploadPhotos(ctx, d)
-				cancel()
-				if n, _ := d.photos.PhotoBacklog(); n > 0 {
-					r.problem("%s: %d photos still waiting on a good link", d.name, n)
-				}
+			if b := d.c.Backlog(); err != nil || b.Records != 0 || b.Photos != 0 {
+				r.problem("%s: outbox not drained on a good link: %d changes and %d photos pending, %v", d.name, b.Records, b.Photos, err)
 			}
 		}
 	})

@@ -495,6 +495,10 @@ func (r *run) setup() error {
 	return errors.Join(errs...)
 }
 
+// photoOneRequest is the longest a weak link may take to carry a photo
+// in one request; larger photos go up in chunks that follow the link's pace.
+const photoOneRequest = 45 * time.Second
+
 // open (re)opens a phone's client from its directory.
 func (r *run) open(d *device) error {
 	ctx, cancel := context.WithCancel(r.ctx)
@@ -508,17 +512,27 @@ func (r *run) open(d *device) error {
 	}
 	user := d.cadre.username
 	backoff := client.Backoff{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond, Attempts: 8}
-	batchBytes := 0
+	batchBytes, timeout := 0, time.Minute
+	var photoChunk int64
 	if r.o.Link != nil {
 		// A weak link cuts connections for seconds, not milliseconds; a
 		// batch is sized to go up within the server's body deadline.
 		backoff = client.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second, Attempts: 20}
 		if bps := r.o.Link.BytesPerSecond; bps > 0 {
 			batchBytes = int(max(16_000, 4*bps))
+			// A phone photo goes up in one request when the link carries
+			// it within photoOneRequest: each request leaves the link idle
+			// for a round trip and the server's answer (~0.4 s on 2G), a
+			// tenth of a 10-second chunk but a hundredth of a whole photo,
+			// and this link's cuts fall at a connection's start or its
+			// first answer, which a whole-photo upload survives as well as
+			// a chunk (the SDK asks the server what it holds).
+			photoChunk = bps * int64(photoOneRequest/time.Second)
+			timeout = 2 * time.Minute
 		}
 	}
 	c, err := client.New(client.Config{BaseURL: d.base, DeviceID: d.id, Dir: d.dir, HTTPClient: &http.Client{Transport: d.transport()},
-		Now: d.now, Backoff: backoff, Timeout: time.Minute, BatchBytes: batchBytes,
+		Now: d.now, Backoff: backoff, Timeout: timeout, BatchBytes: batchBytes, PhotoChunk: photoChunk,
 		Seed:        d.rnd.Uint64() | 1,
 		Credentials: func(context.Context) (string, string, error) { return user, r.o.Password, nil },
 		OnOutcome:   func(client.Outcome) { d.lastAck.Store(time.Now().UnixNano()) },

@@ -233,6 +233,7 @@ func TestConsole(t *testing.T) {
 	e := newConsoleEnv(t)
 	t.Run("sessions", func(t *testing.T) { consoleSessions(t, e) })
 	t.Run("browser", func(t *testing.T) { consoleInBrowser(t, e) })
+	t.Run("inspections", func(t *testing.T) { consoleInspections(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

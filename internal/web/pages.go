@@ -27,6 +27,10 @@ var pages = []page{
 		styles: []string{"vendor/uplot-1.6.32.min.css"}, scripts: []string{"vendor/uplot-1.6.32.min.js", "overview.js"}, load: (*Console).overview},
 	{pattern: "/ui/map", link: "/ui/map", title: "挂图作战", template: "map.html",
 		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "map.js"}, load: (*Console).villageMap},
+	{pattern: "/ui/inspections", link: "/ui/inspections", title: "督查抽查", template: "inspections.html", roles: inspectionRoles, load: (*Console).inspections},
+	{pattern: "/ui/inspections/{id}", link: "/ui/inspections", title: "督查详情", template: "inspection.html", roles: inspectionRoles, load: (*Console).inspection},
+	{pattern: "/ui/rectifications", link: "/ui/rectifications", title: "整改台账", template: "rectifications.html", load: (*Console).rectificationList},
+	{pattern: "/ui/rectifications/{id}", link: "/ui/rectifications", title: "整改事项", template: "rectification.html", load: (*Console).rectification},
 }
 
 // fragment is a route that answers part of a page (htmx) or data for a
@@ -40,6 +44,12 @@ type fragment struct {
 var fragments = []fragment{
 	{pattern: "GET /ui/overview/rates", template: "overview.html", handle: (*Console).overviewRates},
 	{pattern: "GET /ui/map/data", handle: (*Console).villageMapData},
+	{pattern: "POST /ui/inspections", handle: (*Console).createCampaign},
+	{pattern: "POST /ui/inspections/{id}/sample", handle: (*Console).drawSample},
+	{pattern: "POST /ui/inspections/{id}/verify", handle: (*Console).verifySample},
+	{pattern: "GET /ui/inspections/{id}/report.xlsx", handle: (*Console).inspectionReportXLSX},
+	{pattern: "GET /ui/rectifications/export", handle: (*Console).rectificationExport},
+	{pattern: "POST /ui/rectifications/{id}/act", handle: (*Console).actOnRectification},
 }
 
 // layout is what templates/layout.html draws around a page.
@@ -80,23 +90,29 @@ func (c *Console) page(pg page) func(http.ResponseWriter, *http.Request, *sessio
 			c.fail(w, r, s, err)
 			return
 		}
-		l, err := c.layoutFor(r, s, pg.title, pg.link)
-		if err != nil {
-			c.fail(w, r, s, err)
-			return
-		}
-		l.Content = data
-		for _, a := range pg.styles {
-			u, _ := c.assets.url(a)
-			l.Styles = append(l.Styles, u)
-		}
-		for _, a := range pg.scripts {
-			u, _ := c.assets.url(a)
-			l.Scripts = append(l.Scripts, u)
-		}
-		if err := c.views.render(w, http.StatusOK, pg.template, "layout", l); err != nil {
-			c.deps.Log.Error("console page failed", "page", pg.link, "error", err.Error(), "request_id", s.principal.RequestID)
-		}
+		c.show(w, r, s, pg, http.StatusOK, data)
+	}
+}
+
+// show draws data as page pg in the layout, with status: a page's GET, or
+// a form's POST answered with the form again and its field errors.
+func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, pg page, status int, data any) {
+	l, err := c.layoutFor(r, s, pg.title, pg.link)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	l.Content = data
+	for _, a := range pg.styles {
+		u, _ := c.assets.url(a)
+		l.Styles = append(l.Styles, u)
+	}
+	for _, a := range pg.scripts {
+		u, _ := c.assets.url(a)
+		l.Scripts = append(l.Scripts, u)
+	}
+	if err := c.views.render(w, status, pg.template, "layout", l); err != nil {
+		c.deps.Log.Error("console page failed", "page", pg.link, "error", err.Error(), "request_id", s.principal.RequestID)
 	}
 }
 
@@ -123,7 +139,8 @@ func (c *Console) layoutFor(r *http.Request, s *session, title, current string) 
 	}
 	l.User, l.CSRF = h, s.csrf
 	for _, pg := range pages {
-		if pg.allows(p.Role) {
+		// A detail page shares its list's link: one nav entry for both.
+		if pg.allows(p.Role) && !slices.ContainsFunc(l.Nav, func(n navLink) bool { return n.URL == pg.link }) {
 			l.Nav = append(l.Nav, navLink{URL: pg.link, Title: pg.title, Current: pg.link == current})
 		}
 	}

@@ -234,6 +234,7 @@ func TestConsole(t *testing.T) {
 	t.Run("sessions", func(t *testing.T) { consoleSessions(t, e) })
 	t.Run("browser", func(t *testing.T) { consoleInBrowser(t, e) })
 	t.Run("inspections", func(t *testing.T) { consoleInspections(t, e) })
+	t.Run("admin", func(t *testing.T) { consoleAdmin(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

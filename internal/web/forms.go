@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,11 +68,15 @@ func refused(err error, values url.Values, fields map[string]string) (form, bool
 	return f, true
 }
 
-// formField is the form field a service's field pointer names.
+// formField is the form field a service's field pointer names; a key of
+// fields may stand for any list index with "*" ("duties/*/kind").
 func formField(pointer string, fields map[string]string) string {
 	key := strings.TrimPrefix(pointer, "/")
 	for k := key; ; {
 		if name, ok := fields[k]; ok {
+			return name
+		}
+		if name, ok := fields[anyIndex.ReplaceAllString(k, "/*$1")]; ok {
 			return name
 		}
 		i := strings.LastIndex(k, "/")
@@ -83,6 +88,9 @@ func formField(pointer string, fields map[string]string) string {
 	first, _, _ := strings.Cut(key, "/")
 	return first
 }
+
+// anyIndex matches a list index in a field pointer.
+var anyIndex = regexp.MustCompile(`/[0-9]+(/|$)`)
 
 // formUUID reads an optional id field; a malformed one goes on the form.
 func formUUID(f *form, name, labelZH string) *uuid.UUID {

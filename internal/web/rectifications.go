@@ -58,7 +58,7 @@ func (c *Console) rectificationList(r *http.Request, s *session) (any, error) {
 	}
 	out := rectificationsPage{Pager: newPager(*r.URL, n, listSize, total),
 		Export: "/ui/rectifications/export?" + url.Values{"status": {state}}.Encode(),
-		Items: Table{Head: []string{"问题", "乡镇", "行政村", "户主", "责任人/单位", "整改时限", "状态", "来源"}, Empty: "没有符合条件的整改事项。"}}
+		Items:  Table{Head: []string{"问题", "乡镇", "行政村", "户主", "责任人/单位", "整改时限", "状态", "来源"}, Empty: "没有符合条件的整改事项。"}}
 	for _, st := range rectificationStates {
 		out.Tabs = append(out.Tabs, filterTab{Label: stateLabel(st), URL: "/ui/rectifications?" + url.Values{"status": {st}}.Encode(), Current: st == state})
 	}

@@ -1,0 +1,156 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
+)
+
+// consoleAdmin: the admin forms in the browser — a user form with a bad
+// field shows the service's error next to the field and writes nothing;
+// a good one creates the user, whose page resets the password (a short
+// one refused) and deactivates the account; a cadre gets the 403 page on
+// every admin page.
+func consoleAdmin(t *testing.T, e *consoleEnv) {
+	ctx := context.Background()
+	admin := e.principal(t, "admin")
+
+	t.Run("a user form with a bad field, then a good one", func(t *testing.T) {
+		b := browsertest.Start(t, browsertest.Desktop)
+		e.signIn(b, "admin", demo.Password)
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)), chromedp.Navigate(e.url+"/ui/admin/users"), chromedp.WaitVisible(chromedp.CSS(`#new-user form`)))
+		village := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("select[name=region_id] optgroup[data-level=village] option").value`))
+		b.Do(chromedp.SendKeys(chromedp.CSS(`#new-user input[name=username]`), "Bad Name!"),
+			chromedp.SendKeys(chromedp.CSS(`#new-user input[name=display_name]`), "王测试"),
+			chromedp.SetValue(chromedp.CSS(`#new-user select[name=region_id]`), village),
+			chromedp.SendKeys(chromedp.CSS(`#new-user input[name=password]`), "a-long-enough-password"),
+			chromedp.Click(chromedp.CSS(`#new-user button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#new-user .field-error`)))
+		errs := browsertest.Get(b, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll("#new-user .field-error")].map(e => [e.parentElement.querySelector("input,select").name, e.textContent]))`))
+		if len(errs) != 1 || errs["username"] != "用户名应为3至40位小写字母、数字或._-" {
+			t.Errorf("the form's errors: %v", errs)
+		}
+		if v := browsertest.Get(b, chromedp.Value(chromedp.CSS(`#new-user input[name=display_name]`))); v != "王测试" {
+			t.Errorf("the refused form forgot the name: %q", v)
+		}
+		if v := browsertest.Get(b, chromedp.Value(chromedp.CSS(`#new-user input[name=password]`))); v != "" {
+			t.Error("the refused form sent the password back")
+		}
+		if users, _, err := e.app.Registry.Users(ctx, admin, registry.UserQuery{Query: "王测试"}, registry.Page{Limit: 10}); err != nil || len(users) != 0 {
+			t.Errorf("a refused form wrote %d users (%v)", len(users), err)
+		}
+		b.Screenshot("user-refused")
+		b.Do(chromedp.SetValue(chromedp.CSS(`#new-user input[name=username]`), "wang.test"),
+			chromedp.SendKeys(chromedp.CSS(`#new-user input[name=password]`), "a-long-enough-password"),
+			chromedp.Click(chromedp.CSS(`#new-user button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#password`)))
+		users, _, err := e.app.Registry.Users(ctx, admin, registry.UserQuery{Query: "wang.test"}, registry.Page{Limit: 10})
+		if err != nil || len(users) != 1 || users[0].DisplayName != "王测试" || users[0].Role != domain.RoleCadre {
+			t.Fatalf("after the good form: %+v (%v)", users, err)
+		}
+		b.Do(chromedp.SendKeys(chromedp.CSS(`#password input[name=password]`), "short"),
+			chromedp.Click(chromedp.CSS(`#password button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#password .field-error`)))
+		if msg := browsertest.Get(b, chromedp.Text(chromedp.CSS(`#password .field-error`))); msg != "密码长度应为10至128个字符" {
+			t.Errorf("a short password reads %q", msg)
+		}
+		b.Do(chromedp.Click(chromedp.CSS(`#active-form button`)), chromedp.WaitVisible(chromedp.CSS(`#active-form[data-active=false]`)))
+		if u, err := e.app.Registry.User(ctx, admin, users[0].ID); err != nil || u.Active {
+			t.Errorf("after deactivation the user is active=%v (%v)", u.Active, err)
+		}
+		b.Screenshot("user")
+		noProblems(t, b, "/ui/admin/users", "/password")
+	})
+
+	t.Run("an import with a bad row shows the Chinese report and writes nothing", func(t *testing.T) {
+		_, before, err := e.app.Registry.Households(ctx, admin, registry.HouseholdQuery{}, registry.Page{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := e.registerWithBadRow(t, admin)
+		b := browsertest.Start(t, browsertest.Desktop)
+		e.signIn(b, "admin", demo.Password)
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)), chromedp.Navigate(e.url+"/ui/admin/imports"),
+			chromedp.SetUploadFiles(chromedp.CSS(`#import-form input[type=file]`), []string{file}),
+			chromedp.Click(chromedp.CSS(`#import-form button[value=dry_run]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#import-verdict`)))
+		errs := browsertest.Get(b, chromedp.Evaluate[[][]string](`[...document.querySelectorAll("#import-report tbody tr")].slice(0, 1).map(r => [...r.cells].map(c => c.textContent))`))
+		if len(errs) != 1 || errs[0][0] != "第3行" || errs[0][1] != "身份证号" || errs[0][2] == "" {
+			t.Errorf("the dry run's first error: %q", errs)
+		}
+		// The import itself refuses the file the same way, writing nothing;
+		// the file stays selected after htmx swapped the report in.
+		b.Do(chromedp.Click(chromedp.CSS(`#import-form button[value=import]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#import-report h2`)))
+		browsertest.Get(b, chromedp.Poll[bool](`document.querySelector("#import-report h2").textContent.startsWith("导入结果")`))
+		if v := browsertest.Get(b, chromedp.Text(chromedp.CSS(`#import-verdict`))); !strings.Contains(v, "未写入任何数据") {
+			t.Errorf("the import's verdict reads %q", v)
+		}
+		if _, after, err := e.app.Registry.Households(ctx, admin, registry.HouseholdQuery{}, registry.Page{Limit: 1}); err != nil || after != before {
+			t.Errorf("households before %d, after the refused import %d (%v)", before, after, err)
+		}
+		b.Screenshot("import-refused")
+		noProblems(t, b)
+	})
+
+	t.Run("a cadre gets the 403 page on admin pages", func(t *testing.T) {
+		c := e.client(t)
+		c.mustLogin("cadre01")
+		cadre := e.principal(t, "cadre01")
+		for _, path := range []string{"/ui/admin/users", "/ui/admin/users/" + cadre.UserID.String(), "/ui/admin/imports"} {
+			r := c.get(path)
+			if r.StatusCode != http.StatusForbidden || !strings.Contains(gunzip(t, r), "无权访问") {
+				t.Errorf("cadre01 GET %s: %d", path, r.StatusCode)
+			}
+		}
+	})
+}
+
+// registerWithBadRow writes an XLSX register of two new households in a
+// demo village, the second with an ID number that fails its checksum (row
+// 3), and returns its path.
+func (e *consoleEnv) registerWithBadRow(t *testing.T, admin domain.Principal) string {
+	t.Helper()
+	ctx := context.Background()
+	villages, _, err := e.app.Registry.Regions(ctx, admin, registry.RegionQuery{Level: domain.LevelVillage}, registry.Page{Limit: 1})
+	if err != nil || len(villages) == 0 {
+		t.Fatalf("no village: %v", err)
+	}
+	village := villages[0]
+	town, err := e.app.Registry.Region(ctx, admin, *village.ParentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	county, err := e.app.Registry.Region(ctx, admin, *town.ParentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	rows := [][]string{
+		{"序号", "县/区", "乡镇", "所属村", "户编号", "户主姓名", "与户主关系", "姓名", "性别", "身份证号", "家庭人口", "贫困户属性", "户类型"},
+		{"1", county.Name, town.Name, village.Name, "T-IMPORT-1", "测试甲", "户主", "测试甲", "男", "410122196503120117", "1", "一般贫困户", "在册未脱贫"},
+		{"2", county.Name, town.Name, village.Name, "T-IMPORT-2", "测试乙", "户主", "测试乙", "女", "410122196503120118", "1", "一般贫困户", "在册未脱贫"},
+	}
+	for i, row := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "台账.xlsx")
+	if err := f.SaveAs(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,7 +71,7 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 			t.Errorf("after deactivation the user is active=%v (%v)", u.Active, err)
 		}
 		b.Screenshot("user")
-		noProblems(t, b, "/ui/admin/users", "/password")
+		noProblems(t, b, "/ui/admin/users#new-user", "/password")
 	})
 
 	t.Run("an import with a bad row shows the Chinese report and writes nothing", func(t *testing.T) {
@@ -103,11 +105,87 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 		noProblems(t, b)
 	})
 
+	t.Run("re-pairing ends one pairing and starts the next", func(t *testing.T) {
+		households, _, err := e.app.Registry.Households(ctx, admin, registry.HouseholdQuery{Status: domain.StatusRegistered}, registry.Page{Limit: 1})
+		if err != nil || len(households) == 0 {
+			t.Fatalf("no registered household: %v", err)
+		}
+		h := households[0]
+		today := domain.DateOf(e.app.Now())
+		open, _, err := e.app.Registry.Pairings(ctx, admin, registry.PairingQuery{HouseholdID: &h.ID, ActiveOn: &today}, registry.Page{Limit: 5})
+		if err != nil || len(open) == 0 {
+			t.Fatalf("household %s has no open pairing: %v", h.Number, err)
+		}
+		next := e.principal(t, "cadre02")
+		b := browsertest.Start(t, browsertest.Desktop)
+		e.signIn(b, "admin", demo.Password)
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)), chromedp.Navigate(e.url+"/ui/admin/pairings?q="+h.Number),
+			chromedp.Click(chromedp.CSS(`a[href="/ui/admin/pairings/`+h.ID.String()+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#new-pairing`)))
+		// Ending the last pairing of a registered household with nobody
+		// next is refused (不脱贫不脱钩), in Chinese, on that pairing's form.
+		form := `.pairing[data-pairing="` + open[0].ID.String() + `"] form`
+		if len(open) == 1 {
+			b.Do(chromedp.Click(chromedp.CSS(form+` button`)), chromedp.WaitVisible(chromedp.CSS(`.pairing[data-pairing="`+open[0].ID.String()+`"] .form-error, .pairing[data-pairing="`+open[0].ID.String()+`"] .field-error`)))
+			b.Screenshot("pairing-refused")
+		}
+		b.Do(chromedp.SetValue(chromedp.CSS(form+` select[name=new_cadre_id]`), next.UserID.String()),
+			chromedp.SendKeys(chromedp.CSS(form+` input[name=reason]`), "工作调动"),
+			chromedp.Click(chromedp.CSS(form+` button`)),
+			chromedp.WaitNotPresent(chromedp.CSS(form)))
+		after, _, err := e.app.Registry.Pairings(ctx, admin, registry.PairingQuery{HouseholdID: &h.ID, ActiveOn: &today}, registry.Page{Limit: 5})
+		if err != nil || !slices.ContainsFunc(after, func(p domain.Pairing) bool { return p.CadreID == next.UserID }) {
+			t.Errorf("after re-pairing the open pairings are %+v (%v)", after, err)
+		}
+		b.Screenshot("pairings")
+		noProblems(t, b, "/end")
+	})
+
+	t.Run("every admin page answers an admin", func(t *testing.T) {
+		c := e.client(t)
+		token := c.mustLogin("admin")
+		units, _, err := e.app.Registry.Units(ctx, admin, "", registry.Page{Limit: 1})
+		if err != nil || len(units) == 0 {
+			t.Fatalf("no unit: %v", err)
+		}
+		for _, path := range []string{"/ui/admin/users", "/ui/admin/units", "/ui/admin/units/" + units[0].ID.String(), "/ui/admin/pairings",
+			"/ui/admin/rules", "/ui/admin/imports"} {
+			if r := c.get(path); r.StatusCode != http.StatusOK {
+				t.Errorf("admin GET %s: %d", path, r.StatusCode)
+			}
+		}
+		// A town gets its own profile through the form.
+		towns, _, err := e.app.Registry.Regions(ctx, admin, registry.RegionQuery{Level: domain.LevelTown}, registry.Page{Limit: 1})
+		if err != nil || len(towns) == 0 {
+			t.Fatal(err)
+		}
+		profiles, err := e.app.Compliance.Profiles(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name, code string
+			status     int
+		}{{"an unknown profile is refused", "no-such-profile", http.StatusUnprocessableEntity}, {"a profile is set", profiles[len(profiles)-1].Code, http.StatusSeeOther}} {
+			r := c.do("POST", "/ui/admin/rules", url.Values{"csrf_token": {token}, "region_id": {towns[0].ID.String()}, "profile_code": {tt.code}}, nil)
+			if r.StatusCode != tt.status {
+				t.Errorf("%s: %d, want %d", tt.name, r.StatusCode, tt.status)
+			}
+			if tt.status == http.StatusUnprocessableEntity && !strings.Contains(gunzip(t, r), "规则方案不存在") {
+				t.Errorf("%s: the page does not say why", tt.name)
+			}
+		}
+		if a, err := e.app.Compliance.RegionProfile(ctx, admin, towns[0].ID); err != nil || !a.Own || a.Profile.Code != profiles[len(profiles)-1].Code {
+			t.Errorf("the town's profile: %+v (%v)", a, err)
+		}
+	})
+
 	t.Run("a cadre gets the 403 page on admin pages", func(t *testing.T) {
 		c := e.client(t)
 		c.mustLogin("cadre01")
 		cadre := e.principal(t, "cadre01")
-		for _, path := range []string{"/ui/admin/users", "/ui/admin/users/" + cadre.UserID.String(), "/ui/admin/imports"} {
+		for _, path := range []string{"/ui/admin/users", "/ui/admin/users/" + cadre.UserID.String(), "/ui/admin/imports", "/ui/admin/units",
+			"/ui/admin/pairings", "/ui/admin/rules"} {
 			r := c.get(path)
 			if r.StatusCode != http.StatusForbidden || !strings.Contains(gunzip(t, r), "无权访问") {
 				t.Errorf("cadre01 GET %s: %d", path, r.StatusCode)

@@ -80,7 +80,7 @@ func consoleInspections(t *testing.T, e *consoleEnv) {
 		if v := browsertest.Get(b, chromedp.Text(chromedp.CSS(`#verification`))); !strings.HasPrefix(v, "核验通过") {
 			t.Errorf("the verification reads %q", v)
 		}
-		noProblems(t, b, "/ui/inspections") // the refused form answered 422
+		noProblems(t, b, "/ui/inspections#new-campaign") // the refused form answered 422
 	})
 
 	t.Run("the report downloads as XLSX through the console", func(t *testing.T) {

@@ -29,11 +29,11 @@ type usersPage struct {
 	Role   string
 	Users  Table
 	Pager  pager
-	Create userForm
+	Create newUserForm
 }
 
-// userForm is the new-user form with its choices.
-type userForm struct {
+// newUserForm is the new-user form with its choices.
+type newUserForm struct {
 	form
 	Roles   []option
 	Ranks   []option
@@ -43,9 +43,9 @@ type userForm struct {
 
 func userURL(id uuid.UUID) string { return "/ui/admin/users/" + id.String() }
 
-func (c *Console) users(r *http.Request, s *session) (any, error) { return c.usersWith(r, s, nil) }
+func (c *Console) users(r *http.Request, s *session) (any, error) { return c.usersWith(r, s, "", nil) }
 
-func (c *Console) usersWith(r *http.Request, s *session, posted *form) (usersPage, error) {
+func (c *Console) usersWith(r *http.Request, s *session, _ string, posted *form) (any, error) {
 	ctx, p := r.Context(), s.principal
 	q := r.URL.Query()
 	out := usersPage{CSRF: s.csrf, Query: q.Get("q"), Role: q.Get("role")}
@@ -117,34 +117,19 @@ func (c *Console) regionChoices(r *http.Request, s *session, levels ...string) (
 }
 
 // createUser takes the new-user form to registry.Service.CreateUser.
-func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session) {
-	_ = r.ParseForm() // done already by the CSRF check, which refuses a body it cannot read
-	f := form{Values: r.PostForm}
-	u := domain.User{Username: strings.TrimSpace(f.Value("username")), DisplayName: strings.TrimSpace(f.Value("display_name")), Role: f.Value("role"),
-		Phone: strings.TrimSpace(f.Value("phone")), Rank: f.Value("rank"), UnitID: formUUID(&f, "unit_id", "帮扶单位")}
-	if id := formUUID(&f, "region_id", "所属区划"); id != nil {
-		u.RegionID = *id
-	}
-	if !f.Failed() {
+var createUser = formPost{template: "admin_users.html", reload: (*Console).usersWith,
+	call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+		u := domain.User{Username: strings.TrimSpace(f.Value("username")), DisplayName: strings.TrimSpace(f.Value("display_name")), Role: f.Value("role"),
+			Phone: strings.TrimSpace(f.Value("phone")), Rank: f.Value("rank"), UnitID: formUUID(f, "unit_id", "帮扶单位")}
+		if id := formUUID(f, "region_id", "所属区划"); id != nil {
+			u.RegionID = *id
+		}
+		if f.Failed() {
+			return "", nil
+		}
 		created, err := c.deps.Registry.CreateUser(r.Context(), s.principal, registry.NewUser{User: u, Password: f.Value("password")})
-		if err == nil {
-			seeOther(w, r, userURL(created.ID))
-			return
-		}
-		var ok bool
-		if f, ok = refused(err, f.Values, nil); !ok {
-			c.fail(w, r, s, err)
-			return
-		}
-	}
-	f.Values.Del("password") // never sent back in a page
-	data, err := c.usersWith(r, s, &f)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.show(w, r, s, pageNamed("admin_users.html"), http.StatusUnprocessableEntity, data)
-}
+		return userURL(created.ID), err
+	}}.handle
 
 type userPage struct {
 	CSRF     string
@@ -177,15 +162,15 @@ func (c *Console) user(r *http.Request, s *session) (any, error) { return c.user
 
 // userWith is a user's page; which names the form posted ("password",
 // "active", "duty") that the services refused, shown with its errors.
-func (c *Console) userWith(r *http.Request, s *session, which string, posted *form) (userPage, error) {
+func (c *Console) userWith(r *http.Request, s *session, which string, posted *form) (any, error) {
 	ctx, p := r.Context(), s.principal
-	id, err := uuid.Parse(r.PathValue("id"))
+	id, err := pathUUID(r, "user")
 	if err != nil {
-		return userPage{}, domain.NotFound("user")
+		return nil, err
 	}
 	u, err := c.deps.Registry.User(ctx, p, id)
 	if err != nil {
-		return userPage{}, err
+		return nil, err
 	}
 	names := c.regionNames(r, s)
 	out := userPage{CSRF: s.csrf, User: u, Role: label("role", u.Role), Region: names(u.RegionID), IsCadre: u.Role == domain.RoleCadre}
@@ -220,38 +205,18 @@ func (c *Console) userWith(r *http.Request, s *session, which string, posted *fo
 	return out, nil
 }
 
-// userFormHandler answers a form of a user's page: which form it is, and
-// the service call it makes; a refusal shows the page again with the
-// form's errors.
-func userFormHandler(which string, call func(c *Console, r *http.Request, s *session, id uuid.UUID, f *form) error) func(*Console, http.ResponseWriter, *http.Request, *session) {
-	return func(c *Console, w http.ResponseWriter, r *http.Request, s *session) {
-		id, err := uuid.Parse(r.PathValue("id"))
-		if err != nil {
-			c.fail(w, r, s, domain.NotFound("user"))
-			return
-		}
-		_ = r.ParseForm() // done already by the CSRF check, which refuses a body it cannot read
-		f := form{Values: r.PostForm}
-		err = call(c, r, s, id, &f)
-		if err == nil && !f.Failed() {
-			seeOther(w, r, userURL(id))
-			return
-		}
-		if err != nil {
-			var ok bool
-			if f, ok = refused(err, f.Values, dutyFields); !ok {
-				c.fail(w, r, s, err)
-				return
+// userForm is a form of a user's page, posted to
+// /ui/admin/users/{id}/WHICH.
+func userForm(which string, call func(c *Console, r *http.Request, s *session, id uuid.UUID, f *form) error) func(*Console, http.ResponseWriter, *http.Request, *session) {
+	return formPost{template: "admin_user.html", which: which, fields: dutyFields,
+		call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+			id, err := pathUUID(r, "user")
+			if err != nil {
+				return "", err
 			}
-		}
-		f.Values.Del("password")
-		data, err := c.userWith(r, s, which, &f)
-		if err != nil {
-			c.fail(w, r, s, err)
-			return
-		}
-		c.show(w, r, s, pageNamed("admin_user.html"), http.StatusUnprocessableEntity, data)
-	}
+			return userURL(id), call(c, r, s, id, f)
+		},
+		reload: (*Console).userWith}.handle
 }
 
 // dutyFields names the duty form's fields for the service's pointers

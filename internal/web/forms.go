@@ -172,3 +172,53 @@ func newPager(base url.URL, n int, size int, total int64) pager {
 	}
 	return p
 }
+
+// formPost is a console form's POST: call makes the service call and names
+// the page to go to next; when the services refuse the input, reload draws
+// the page again with the form (which names it among a page's forms) and
+// its errors, answered 422 (409 when the record changed meanwhile).
+type formPost struct {
+	template string            // the page reload draws
+	which    string            // the form, among the page's
+	fields   map[string]string // form fields by service field pointer (refused)
+	call     func(c *Console, r *http.Request, s *session, f *form) (next string, err error)
+	reload   func(c *Console, r *http.Request, s *session, which string, f *form) (any, error)
+}
+
+func (fp formPost) handle(c *Console, w http.ResponseWriter, r *http.Request, s *session) {
+	_ = r.ParseForm() // done already by the CSRF check, which refuses a body it cannot read
+	f := form{Values: r.PostForm}
+	next, err := fp.call(c, r, s, &f)
+	if err == nil && !f.Failed() {
+		seeOther(w, r, next)
+		return
+	}
+	status := http.StatusUnprocessableEntity
+	if err != nil {
+		if domain.IsCode(err, domain.CodeConflict) {
+			status = http.StatusConflict
+		}
+		var ok bool
+		if f, ok = refused(err, f.Values, fp.fields); !ok {
+			c.fail(w, r, s, err)
+			return
+		}
+	}
+	f.Values.Del("password") // never sent back in a page
+	data, err := fp.reload(c, r, s, fp.which, &f)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.show(w, r, s, pageNamed(fp.template), status, data)
+}
+
+// pathUUID is the {id} of a route; a malformed one is the same 404 as an
+// unknown one.
+func pathUUID(r *http.Request, what string) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return uuid.Nil, domain.NotFound(what)
+	}
+	return id, nil
+}

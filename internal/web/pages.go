@@ -31,9 +31,15 @@ var pages = []page{
 	{pattern: "/ui/inspections/{id}", link: "/ui/inspections", title: "督查详情", template: "inspection.html", roles: inspectionRoles, load: (*Console).inspection},
 	{pattern: "/ui/rectifications", link: "/ui/rectifications", title: "整改台账", template: "rectifications.html", load: (*Console).rectificationList},
 	{pattern: "/ui/rectifications/{id}", link: "/ui/rectifications", title: "整改事项", template: "rectification.html", load: (*Console).rectification},
-	{pattern: "/ui/admin/users", link: "/ui/admin/users", title: "用户管理", template: "admin_users.html", roles: adminRoles, load: (*Console).users},
+	// The admin pages share one nav entry; admin-tabs (partials.html) moves between them.
+	{pattern: "/ui/admin/users", link: "/ui/admin/users", title: "系统管理", template: "admin_users.html", roles: adminRoles, load: (*Console).users},
 	{pattern: "/ui/admin/users/{id}", link: "/ui/admin/users", title: "用户", template: "admin_user.html", roles: adminRoles, load: (*Console).user},
-	{pattern: "/ui/admin/imports", link: "/ui/admin/imports", title: "导入台账", template: "admin_imports.html", roles: adminRoles, load: (*Console).imports},
+	{pattern: "/ui/admin/units", link: "/ui/admin/users", title: "帮扶单位", template: "admin_units.html", roles: adminRoles, load: (*Console).units},
+	{pattern: "/ui/admin/units/{id}", link: "/ui/admin/users", title: "帮扶单位", template: "admin_unit.html", roles: adminRoles, load: (*Console).unit},
+	{pattern: "/ui/admin/pairings", link: "/ui/admin/users", title: "结对调整", template: "admin_pairings.html", roles: adminRoles, load: (*Console).pairings},
+	{pattern: "/ui/admin/pairings/{id}", link: "/ui/admin/users", title: "结对调整", template: "admin_pairings_household.html", roles: adminRoles, load: (*Console).householdPairings},
+	{pattern: "/ui/admin/rules", link: "/ui/admin/users", title: "规则方案", template: "admin_rules.html", roles: adminRoles, load: (*Console).rules},
+	{pattern: "/ui/admin/imports", link: "/ui/admin/users", title: "导入台账", template: "admin_imports.html", roles: adminRoles, load: (*Console).imports},
 }
 
 // fragment is a route that answers part of a page (htmx) or data for a
@@ -53,11 +59,16 @@ var fragments = []fragment{
 	{pattern: "GET /ui/inspections/{id}/report.xlsx", handle: (*Console).inspectionReportXLSX},
 	{pattern: "GET /ui/rectifications/export", handle: (*Console).rectificationExport},
 	{pattern: "POST /ui/rectifications/{id}/act", handle: (*Console).actOnRectification},
-	{pattern: "POST /ui/admin/users", handle: (*Console).createUser},
+	{pattern: "POST /ui/admin/users", handle: createUser},
 	{pattern: "POST /ui/admin/imports", template: "admin_imports.html", handle: (*Console).importFile},
-	{pattern: "POST /ui/admin/users/{id}/password", handle: userFormHandler("password", (*Console).setPassword)},
-	{pattern: "POST /ui/admin/users/{id}/active", handle: userFormHandler("active", (*Console).setActive)},
-	{pattern: "POST /ui/admin/users/{id}/duties", handle: userFormHandler("duty", (*Console).changeDuties)},
+	{pattern: "POST /ui/admin/units", handle: createUnit},
+	{pattern: "POST /ui/admin/units/{id}/assignments", handle: assignUnit},
+	{pattern: "POST /ui/admin/pairings/{id}", handle: pair},
+	{pattern: "POST /ui/admin/pairings/{id}/end", handle: endPairing},
+	{pattern: "POST /ui/admin/rules", handle: assignProfile},
+	{pattern: "POST /ui/admin/users/{id}/password", handle: userForm("password", (*Console).setPassword)},
+	{pattern: "POST /ui/admin/users/{id}/active", handle: userForm("active", (*Console).setActive)},
+	{pattern: "POST /ui/admin/users/{id}/duties", handle: userForm("duty", (*Console).changeDuties)},
 }
 
 // layout is what templates/layout.html draws around a page.

@@ -106,7 +106,7 @@ type pairingRow struct {
 	Start, End string
 	Reason     string
 	Open       bool
-	EndForm       form
+	EndForm    form
 }
 
 func (c *Console) householdPairings(r *http.Request, s *session) (any, error) {

@@ -62,6 +62,10 @@ type Config struct {
 	PagedSnapshot bool
 	BatchChanges  int // changes per push batch (default and at most 500)
 	BatchBytes    int // bytes per push body (default 900 KiB)
+	// PhotoChunk is the size of the first chunk of a photo upload (default
+	// 64 KiB); later chunks follow the link's measured pace
+	// (photo_upload.go).
+	PhotoChunk    int64
 	KeepOutcomes  int // outcomes kept on disk for Outcomes() (default 1000)
 	Seed          uint64
 	Sleep         func(ctx context.Context, d time.Duration) error // default: a timer
@@ -88,6 +92,14 @@ type Client struct {
 	authMu sync.Mutex // one token refresh at a time
 
 	pageSnapshots bool // under syncMu: a whole snapshot was refused or failed; page instead
+
+	photoMu sync.Mutex // one photo uploader at a time
+	chunks  chunkSizer // under photoMu
+
+	// stepHook, set only by tests (export_test.go), is told each named
+	// step of the photo outbox as it is passed, so that a test can kill
+	// the process exactly there.
+	stepHook func(step string)
 }
 
 // New opens (or creates) the state in cfg.Dir. A process that was killed
@@ -136,6 +148,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
 	}
+	if cfg.PhotoChunk <= 0 {
+		cfg.PhotoChunk = photoChunkStart
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
@@ -143,7 +158,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, hc: cfg.HTTPClient, lock: lk, disk: &diskStore{dir: cfg.Dir, noSync: cfg.NoFsync}}
+	c := &Client{cfg: cfg, hc: cfg.HTTPClient, lock: lk, disk: &diskStore{dir: cfg.Dir, noSync: cfg.NoFsync}, chunks: newChunkSizer(cfg.PhotoChunk)}
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
@@ -176,6 +191,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.cfg.DeviceID = st.DeviceID
 	c.st = st
+	c.sweepPhotoFiles()
 	if body == nil {
 		if err := c.saveLocked(); err != nil {
 			unlockDir(lk)
@@ -295,6 +311,13 @@ func (c *Client) RequeueFailed() (int, error) {
 	return n, c.saveLocked()
 }
 
+// saveFailed reports whether a save failed (the client is then broken).
+func (c *Client) saveFailed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.broken != nil
+}
+
 func (c *Client) usableLocked() error {
 	if c.closed {
 		return ErrClosed
@@ -321,6 +344,12 @@ func (c *Client) saveLocked() error {
 }
 
 func (c *Client) logf(format string, args ...any) { c.cfg.Logf(format, args...) }
+
+func (c *Client) step(name string) {
+	if c.stepHook != nil {
+		c.stepHook(name)
+	}
+}
 
 func (c *Client) now() time.Time { return c.cfg.Now() }
 

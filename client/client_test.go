@@ -117,11 +117,22 @@ func (t *tap) pushes() []sentReq {
 
 func open(t *testing.T, srv *clienttest.Server, dir, device string, tp *tap) *client.Client {
 	t.Helper()
-	cfg := client.Config{BaseURL: srv.URL, DeviceID: device, Dir: dir, Backoff: client.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Logf: t.Logf}
+	cfg := phoneConfig(t, srv.URL, dir, device)
 	if tp != nil {
 		cfg.HTTPClient = &http.Client{Transport: tp}
 	}
+	return openConfig(t, cfg)
+}
+
+// phoneConfig is how the tests configure a phone: quick retries, the
+// client's log in the test's.
+func phoneConfig(t *testing.T, url, dir, device string) client.Config {
+	return client.Config{BaseURL: url, DeviceID: device, Dir: dir, Backoff: client.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Logf: t.Logf}
+}
+
+func openConfig(t *testing.T, cfg client.Config) *client.Client {
+	t.Helper()
 	c, err := client.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,15 @@
 // files in turn, each with a length and SHA-256 checksum, so a torn write is
 // detected and the previous complete save used.
 //
+// The photo outbox: photos recorded with a visit (NewVisit.PhotoFiles) are
+// copied into Dir/photos and hashed while copied, and queued in the same
+// save as the visit. Sync pushes the records first, pulls, then uploads the
+// photos one by one — whole or in chunks sized to the link, resuming from
+// what the server holds after a dropped link or a killed process, never
+// sending a photo the server already has, and setting aside (RefusedPhotos)
+// a photo the server refuses as invalid. Backlog says what is left to send
+// (photo_outbox.go, photo_upload.go).
+//
 // Push sends the outbox in batches of at most 500 changes. A batch's key and
 // body are saved before the first send and reused for every retry, whatever
 // the failure (timeout, dropped connection before or after the server
@@ -28,7 +37,7 @@
 // removes the batch from the phone; each change's outcome (applied, merged,
 // conflict, duplicate, rejected) is returned, kept in Outcomes and passed to
 // Config.OnOutcome. Pull fetches pages until has_more is false, saving each
-// page with its cursor. Sync is Push then Pull.
+// page with its cursor. Sync is Push, Pull, then UploadPhotos.
 //
 // What the phone shows (Households, Members, Visits, …) is the replica with
 // the phone's own changes laid over it: acknowledged ones until the pull that

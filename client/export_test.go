@@ -7,3 +7,9 @@ func ExpireAccessTokenForTest(c *Client) {
 	defer c.mu.Unlock()
 	c.st.AccessToken = "expired.token.value"
 }
+
+// SetStepHookForTest makes the client call fn at each named step of the
+// photo outbox ("photos-copied": a visit's photos are copied but the state
+// naming them is not saved yet; "photo-stored": a stored photo left the
+// saved outbox but its copy is not removed yet).
+func SetStepHookForTest(c *Client, fn func(step string)) { c.stepHook = fn }

@@ -84,6 +84,9 @@ type reqOpts struct {
 	// the body (and its device_time) is bound to the key, the header is
 	// how the server measures the clock offset of this attempt.
 	deviceTime bool
+	// attempts, when set, bounds the tries of this request instead of
+	// Backoff.Attempts (1: the caller does its own retrying).
+	attempts int
 }
 
 type answer struct {
@@ -146,7 +149,7 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, o r
 		default:
 			return a, nil
 		}
-		if attempt >= c.cfg.Backoff.Attempts {
+		if attempt >= c.cfg.Backoff.Attempts || o.attempts > 0 && attempt >= o.attempts {
 			return answer{}, &GaveUpError{Attempts: attempt, Last: last}
 		}
 		d := max(c.backoff(attempt), wait)
@@ -182,7 +185,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 	if err != nil {
 		return answer{}, err
 	}
-	if body != nil {
+	if body != nil && h.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
@@ -253,7 +256,7 @@ func (c *Client) loginLocked(ctx context.Context, username, password string) (wi
 		return wire.User{}, err
 	}
 	if c.st.User != nil && c.st.User.ID != t.User.ID {
-		if len(c.st.Outbox) > 0 || c.st.Inflight != nil {
+		if len(c.st.Outbox) > 0 || c.st.Inflight != nil || len(c.st.Photos) > 0 {
 			return wire.User{}, ErrOtherUser
 		}
 		// Another person on this phone: the replica was the other one's.

@@ -26,7 +26,11 @@ type NewVisit struct {
 	MetWith            []string
 	HouseholdConfirmed *bool
 	GPS                []domain.GPSStamp
-	Photos             []domain.PhotoRef
+	// Photos are references to photos sent some other way; PhotoFiles are
+	// photos this client copies, queues and uploads after the visit's
+	// record (their references are added to Photos).
+	Photos     []domain.PhotoRef
+	PhotoFiles []PhotoFile
 	// Findings are an inspector's findings at the household, recorded with
 	// an inspection visit and sent with it (campaign_id may be left out
 	// when the inspector has one task there). The server records them with
@@ -53,13 +57,36 @@ func (e *ValidationError) Error() string {
 }
 
 // RecordVisit queues a new visit and returns its UUID. It is on disk when
-// RecordVisit returns.
+// RecordVisit returns, with its PhotoFiles copied into the client's
+// directory and queued for upload in the same save.
 func (c *Client) RecordVisit(v NewVisit) (uuid.UUID, error) {
 	if v.ID == uuid.Nil {
 		v.ID = uuid.New()
 	}
 	if v.StartedAt.IsZero() {
 		v.StartedAt = c.now()
+	}
+	photos, err := c.takePhotos(v.ID, v.PhotoFiles, len(v.Photos))
+	if err != nil {
+		return uuid.Nil, err
+	}
+	c.step("photos-copied")
+	id, err := c.recordVisit(v, photos)
+	if err != nil && !c.saveFailed() {
+		// Refused before anything was saved: the copies are nobody's. (After
+		// a failed save they may be named on disk after all; the next New
+		// removes them if not.)
+		c.discardPhotoFiles(photos)
+	}
+	return id, err
+}
+
+func (c *Client) recordVisit(v NewVisit, photos []*queuedPhoto) (uuid.UUID, error) {
+	if len(photos) > 0 {
+		v.Photos = append([]domain.PhotoRef(nil), v.Photos...)
+		for _, p := range photos {
+			v.Photos = append(v.Photos, domain.PhotoRef{PhotoID: p.ID, SHA256: p.SHA256})
+		}
 	}
 	d := domain.VisitDetails{Kind: v.Kind, StartedAt: v.StartedAt, EndedAt: v.EndedAt, Notes: v.Notes, Checklist: v.Checklist,
 		Measures: v.Measures, MetWith: v.MetWith, HouseholdConfirmed: v.HouseholdConfirmed, GPS: v.GPS, Photos: v.Photos}
@@ -108,6 +135,7 @@ func (c *Client) RecordVisit(v NewVisit) (uuid.UUID, error) {
 		return uuid.Nil, fmt.Errorf("client: visit %s exists already", v.ID)
 	}
 	c.enqueueLocked(wire.Change{Entity: wire.EntityVisit, Op: wire.OpCreate, ID: v.ID, HouseholdID: &hid, Data: data}, false)
+	c.st.Photos = append(c.st.Photos, photos...)
 	if err := c.saveLocked(); err != nil {
 		return uuid.Nil, err
 	}
@@ -148,8 +176,15 @@ func (c *Client) DeleteVisit(id uuid.UUID) error {
 		return ErrNotFound
 	}
 	ch := wire.Change{Entity: wire.EntityVisit, Op: wire.OpDelete, ID: id, BaseVersion: c.st.knownVersion(key)}
-	c.enqueueLocked(ch, ch.BaseVersion == 0)
-	return c.saveLocked()
+	var dropped []*queuedPhoto
+	if vanished := c.enqueueLocked(ch, ch.BaseVersion == 0); vanished {
+		dropped = c.dropVisitPhotosLocked(id)
+	}
+	if err := c.saveLocked(); err != nil {
+		return err
+	}
+	c.discardPhotoFiles(dropped)
+	return nil
 }
 
 // EditHousehold changes the fields of a household a cadre may change
@@ -226,8 +261,9 @@ func (c *Client) edit(entity string, id uuid.UUID, hid *uuid.UUID, changes map[s
 // same record when there is one: edits of a visit not yet sent go into its
 // create; a visit created and deleted before any send vanishes; two unsent
 // edits become one whose base is what the phone had before the first.
-// Nothing in a batch already formed is touched.
-func (c *Client) enqueueLocked(ch wire.Change, resolveBase bool) {
+// Nothing in a batch already formed is touched. vanished says that the
+// change removed an unsent create: the record will never reach the server.
+func (c *Client) enqueueLocked(ch wire.Change, resolveBase bool) (vanished bool) {
 	for i, p := range c.st.Outbox {
 		if p.Change.Entity != ch.Entity || p.Change.ID != ch.ID {
 			continue
@@ -241,7 +277,7 @@ func (c *Client) enqueueLocked(ch wire.Change, resolveBase bool) {
 			return
 		case prev.Op == wire.OpCreate && ch.Op == wire.OpDelete:
 			c.st.Outbox = append(c.st.Outbox[:i], c.st.Outbox[i+1:]...)
-			return
+			return true
 		case prev.Op == wire.OpUpdate && ch.Op == wire.OpUpdate:
 			for k, v := range ch.Data {
 				prev.Data[k] = v
@@ -261,6 +297,7 @@ func (c *Client) enqueueLocked(ch wire.Change, resolveBase bool) {
 	}
 	c.st.NextSeq++
 	c.st.Outbox = append(c.st.Outbox, &pending{Seq: c.st.NextSeq, Change: ch, ResolveBase: resolveBase, MadeAt: c.now()})
+	return false
 }
 
 func contains(list []string, s string) bool {

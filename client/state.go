@@ -37,6 +37,10 @@ type state struct {
 	NextSeq      int64              `json:"next_seq"`
 	AckSeq       int64              `json:"ack_seq"`
 	MaxChanges   int                `json:"max_changes,omitempty"` // lowered after a 413
+	// Photos is the photo outbox, in the order the photos were recorded;
+	// RefusedPhotos those the server refused as invalid (photo_outbox.go).
+	Photos        []*queuedPhoto `json:"photos,omitempty"`
+	RefusedPhotos []RefusedPhoto `json:"refused_photos,omitempty"`
 }
 
 func newState() *state {

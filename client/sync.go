@@ -464,22 +464,37 @@ func (s *state) drop(key string, version int64) {
 	s.Acked = kept
 }
 
-// SyncReport is what one Sync did.
+// SyncReport is what one Sync did. Photos says what was uploaded, what
+// was refused and what is still waiting (photos and bytes).
 type SyncReport struct {
-	Push PushReport
-	Pull PullReport
+	Push   PushReport
+	Pull   PullReport
+	Photos PhotoReport
 }
 
-// Sync pushes the outbox, then pulls. The pull runs even when the push
-// failed (a refused batch must not stop the phone from learning news); the
-// errors of both are returned joined.
+// Sync pushes the outbox, pulls, then uploads the photo outbox: records
+// first (they are small and make the visits count), then the news the
+// cadre works from, then the photos, which are most of the bytes and may
+// take long on a weak link. The pull runs even when the push failed (a
+// refused batch must not stop the phone from learning news); the photos
+// wait for the next Sync when the push or the pull found no link (gave
+// up). The errors of all steps are returned joined.
 func (c *Client) Sync(ctx context.Context) (SyncReport, error) {
 	var r SyncReport
-	var perr, lerr error
+	var perr, lerr, ferr error
 	r.Push, perr = c.Push(ctx)
 	if ctx.Err() != nil {
 		return r, perr
 	}
+	pushedAt, _ := c.recordsRecorded()
 	r.Pull, lerr = c.Pull(ctx)
-	return r, errors.Join(perr, lerr)
+	var gaveUp *GaveUpError
+	if ctx.Err() != nil || errors.As(perr, &gaveUp) || errors.As(lerr, &gaveUp) {
+		c.mu.Lock()
+		r.Photos.Waiting, r.Photos.BytesWaiting = c.st.photoBacklog()
+		c.mu.Unlock()
+		return r, errors.Join(perr, lerr)
+	}
+	r.Photos, ferr = c.uploadPhotos(ctx, pushedAt)
+	return r, errors.Join(perr, lerr, ferr)
 }

@@ -143,6 +143,7 @@ func zhNoun(what string) string {
 var nounZH = map[string]string{
 	"region": "行政区划", "household": "农户", "member": "家庭成员", "unit": "帮扶单位",
 	"user": "用户", "pairing": "结对关系", "device": "设备", "assignment": "驻点安排", "duty": "职责",
+	"cadre": "帮扶干部",
 }
 
 // FieldErrors collects field errors while validating.

@@ -206,5 +206,8 @@ type HouseholdFile struct {
 	Members        []Member
 	StatusHistory  []StatusChange
 	PovertyHistory []PovertyTypeChange
-	OpenPairings   []Pairing
+	OpenPairings   []Pairing // those not ended, oldest first
+	// PairingHistory is every pairing the household has had, ended ones
+	// too, oldest first: the cadres over time.
+	PairingHistory []PairingRecord
 }

@@ -111,6 +111,13 @@ type Pairing struct {
 	CreatedAt   time.Time
 }
 
+// PairingRecord is a pairing with its cadre's name, as a household's file
+// lists the cadres it has had.
+type PairingRecord struct {
+	Pairing
+	CadreName string
+}
+
 // InForce reports whether something that runs from start until the day
 // before end (open-ended when end is nil) holds on day.
 func InForce(start Date, end *Date, day Date) bool {

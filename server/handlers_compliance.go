@@ -232,13 +232,16 @@ func (h *handlers) householdCompliance(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// reportQuery reads region_id, period, rule, state (comma-separated), live
-// and the page.
+// reportQuery reads region_id, period, rule, cadre_id, poverty_type,
+// household_status, state (comma-separated), live and the page.
 func reportQuery(c *gin.Context) (compliance.ReportQuery, error) {
 	q := queryParams{c: c}
 	rq := compliance.ReportQuery{RegionID: q.requiredUUID("region_id", "行政区划")}
 	rq.Period = q.text("period", 10)
 	rq.RuleCode = q.text("rule", 40)
+	rq.CadreID = q.uuid("cadre_id")
+	rq.PovertyType = q.text("poverty_type", 20)
+	rq.HouseholdStatus = q.text("household_status", 20)
 	if v := c.Query("state"); v != "" {
 		rq.States = strings.Split(v, ",")
 	}

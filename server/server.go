@@ -202,6 +202,7 @@ func New(d Deps) http.Handler {
 	a.GET("/compliance/forecast", h.forecast)
 	a.POST("/compliance/closes", h.closePeriod)
 	a.GET("/compliance/coverage", h.coverage)
+	a.GET("/cadres/:id/summary", h.cadreSummary)
 	a.POST("/inspections", h.createInspection)
 	a.GET("/inspections", h.listInspections)
 	a.GET("/inspections/:id", h.getInspection)

@@ -424,25 +424,60 @@ func toVisitFacts(rows []visitFactRow) []rules.VisitFact {
 
 const visitFactColumns = "v.id, v.household_id, v.cadre_id, h.village_id, h.region_id, v.kind, v.started_at, v.ended_at, v.flags, v.deleted"
 
+// visitFacts lists the visits (v, joined to their households h) that
+// narrow selects started in [from, to), in time order.
+func (s *Store) visitFacts(ctx context.Context, from, to time.Time, narrow func(q *gorm.DB) *gorm.DB) ([]rules.VisitFact, error) {
+	var rows []visitFactRow
+	q := s.db.WithContext(ctx).Table("visits v").Select(visitFactColumns).
+		Joins("JOIN households h ON h.county_id = v.county_id AND h.id = v.household_id").
+		Where("v.started_at >= ? AND v.started_at < ?", from.UTC(), to.UTC())
+	err := narrow(q).Order("v.started_at, v.id").Scan(&rows).Error
+	return toVisitFacts(rows), translate(err, "visit")
+}
+
 // HouseholdVisitFacts returns a household's visits started in [from, to),
 // deleted ones included so a judgement can say they were.
 func (s *Store) HouseholdVisitFacts(ctx context.Context, countyID, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
-	var rows []visitFactRow
-	err := s.db.WithContext(ctx).Table("visits v").Select(visitFactColumns).
-		Joins("JOIN households h ON h.county_id = v.county_id AND h.id = v.household_id").
-		Where("v.county_id = ? AND v.household_id = ? AND v.started_at >= ? AND v.started_at < ?", countyID, householdID, from.UTC(), to.UTC()).
-		Order("v.started_at, v.id").Scan(&rows).Error
-	return toVisitFacts(rows), translate(err, "visit")
+	return s.visitFacts(ctx, from, to, func(q *gorm.DB) *gorm.DB {
+		return q.Where("v.county_id = ? AND v.household_id = ?", countyID, householdID)
+	})
 }
 
 // CadreVisitFacts returns a cadre's visits started in [from, to).
 func (s *Store) CadreVisitFacts(ctx context.Context, cadreIDs []uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
-	var rows []visitFactRow
-	err := s.db.WithContext(ctx).Table("visits v").Select(visitFactColumns).
-		Joins("JOIN households h ON h.county_id = v.county_id AND h.id = v.household_id").
-		Where("v.cadre_id IN ? AND v.started_at >= ? AND v.started_at < ?", cadreIDs, from.UTC(), to.UTC()).
-		Order("v.started_at, v.id").Scan(&rows).Error
-	return toVisitFacts(rows), translate(err, "visit")
+	return s.visitFacts(ctx, from, to, func(q *gorm.DB) *gorm.DB { return q.Where("v.cadre_id IN ?", cadreIDs) })
+}
+
+// CadreVisitFactsWithin returns a cadre's visits to households within path
+// started in [from, to), deleted ones included.
+func (s *Store) CadreVisitFactsWithin(ctx context.Context, path string, cadreID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
+	return s.visitFacts(ctx, from, to, func(q *gorm.DB) *gorm.DB {
+		return q.Where("v.cadre_id = ?", cadreID).Where(like("h.region_path"), likePrefix(path))
+	})
+}
+
+// PairedHouseholds lists the households within path paired with the cadre
+// on day, by village and number.
+func (s *Store) PairedHouseholds(ctx context.Context, path string, cadreID uuid.UUID, day domain.Date) ([]compliance.PairedHousehold, error) {
+	var rows []struct {
+		Household   householdRow `gorm:"embedded"`
+		VillageName *string      `gorm:"column:village_name"`
+		PairedSince sqlDate      `gorm:"column:paired_since"`
+	}
+	d := toSQLDate(day)
+	err := s.db.WithContext(ctx).Table("households").Select("households.*, v.name AS village_name, p.start_on AS paired_since").
+		Joins("JOIN pairings p ON p.county_id = households.county_id AND p.household_id = households.id").
+		Joins("LEFT JOIN regions v ON v.id = households.village_id").
+		Where("p.cadre_id = ?", cadreID).Where(pairingOpen("p"), d, d).Where(like("households.region_path"), likePrefix(path)).
+		Order("v.name, households.number, households.head_name, households.id").Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, "household")
+	}
+	out := make([]compliance.PairedHousehold, len(rows))
+	for i, r := range rows {
+		out[i] = compliance.PairedHousehold{Household: toDomainHousehold(r.Household), VillageName: deref(r.VillageName), PairedSince: r.PairedSince.date()}
+	}
+	return out, nil
 }
 
 // ---- statuses
@@ -589,6 +624,21 @@ func (s *Store) reportBase(ctx context.Context, f compliance.ReportFilter) *gorm
 	}
 	if f.RuleCode != "" {
 		q = q.Where("s.rule_code = ?", f.RuleCode)
+	}
+	// A subquery rather than a join: ReportItems joins households for the
+	// names, and a status without a household must drop out here only.
+	if f.PovertyType != "" || f.HouseholdStatus != "" {
+		household := "SELECT 1 FROM households fh WHERE fh.county_id = s.county_id AND fh.id = s.household_id"
+		var args []any
+		if f.PovertyType != "" {
+			household += " AND fh.poverty_type = ?"
+			args = append(args, f.PovertyType)
+		}
+		if f.HouseholdStatus != "" {
+			household += " AND fh.status = ?"
+			args = append(args, f.HouseholdStatus)
+		}
+		q = q.Where("EXISTS ("+household+")", args...)
 	}
 	if len(f.States) > 0 {
 		args := map[string]any{"states": f.States}

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 
+	"gorm.io/gorm"
+
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 )
 
@@ -29,10 +31,7 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 		Joins("JOIN users u ON u.id = visits.cadre_id").
 		Where("visits.deleted = ? AND visits.started_at >= ? AND visits.started_at < ?", false, f.From.UTC(), f.To.UTC()).
 		Where(like("h.region_path"), likePrefix(f.RegionPath))
-	if f.CadreID != nil {
-		q = q.Where("visits.cadre_id = ?", *f.CadreID)
-	}
-	rows, err := q.Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id").Rows()
+	rows, err := ledgerVisits(q, f).Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id").Rows()
 	if err != nil {
 		return translate(err, "visit")
 	}
@@ -49,4 +48,19 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 		}
 	}
 	return translate(rows.Err(), "visit")
+}
+
+// ledgerVisits narrows a query of visits joined to their households (h)
+// by the filter's cadre and household fields.
+func ledgerVisits(q *gorm.DB, f compliance.VisitLedgerFilter) *gorm.DB {
+	if f.CadreID != nil {
+		q = q.Where("visits.cadre_id = ?", *f.CadreID)
+	}
+	if f.PovertyType != "" {
+		q = q.Where("h.poverty_type = ?", f.PovertyType)
+	}
+	if f.HouseholdStatus != "" {
+		q = q.Where("h.status = ?", f.HouseholdStatus)
+	}
+	return q
 }

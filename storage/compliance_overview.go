@@ -24,14 +24,11 @@ func (s *Store) VisitFlagCounts(ctx context.Context, f compliance.VisitLedgerFil
 		Joins("CROSS JOIN "+flags).
 		Where("visits.deleted = ? AND visits.started_at >= ? AND visits.started_at < ?", false, f.From.UTC(), f.To.UTC()).
 		Where(like("h.region_path"), likePrefix(f.RegionPath))
-	if f.CadreID != nil {
-		q = q.Where("visits.cadre_id = ?", *f.CadreID)
-	}
 	var rows []struct {
 		Code   string
 		Visits int64
 	}
-	if err := q.Group("code").Scan(&rows).Error; err != nil {
+	if err := ledgerVisits(q, f).Group("code").Scan(&rows).Error; err != nil {
 		return nil, translate(err, "visit")
 	}
 	out := make(map[string]int64, len(rows))

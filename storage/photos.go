@@ -211,9 +211,12 @@ func (s *Store) Photo(ctx context.Context, id uuid.UUID) (domain.Photo, error) {
 // photo before the photo arrives). The upload path asked this in two
 // queries before (B3).
 func (s *Store) PhotoState(ctx context.Context, id uuid.UUID) (*domain.Photo, bool, error) {
+	// The photo's columns go in through an exported field: gorm skips an
+	// unexported embedded struct (photoRow) without a word, and the photo
+	// was never found.
 	var row struct {
-		photoRow `gorm:"embedded"`
-		Listed   bool `gorm:"column:listed"`
+		Photo  photoRow `gorm:"embedded"`
+		Listed bool     `gorm:"column:listed"`
 	}
 	// The one-row left join answers even when no photo has the id; the
 	// photo's columns are then NULL, which gorm scans as zero values.
@@ -222,10 +225,10 @@ func (s *Store) PhotoState(ctx context.Context, id uuid.UUID) (*domain.Photo, bo
 	if err != nil {
 		return nil, false, translate(err, "photo")
 	}
-	if row.ID == uuid.Nil {
+	if row.Photo.ID == uuid.Nil {
 		return nil, row.Listed, nil
 	}
-	ph := toDomainPhoto(row.photoRow)
+	ph := toDomainPhoto(row.Photo)
 	return &ph, row.Listed, nil
 }
 

@@ -92,6 +92,29 @@ func (s *Store) OpenPairings(ctx context.Context, countyID, householdID uuid.UUI
 	return out, nil
 }
 
+// pairingRecordScan is a pairing with its cadre's name.
+type pairingRecordScan struct {
+	Pairing   pairingRow `gorm:"embedded"`
+	CadreName string     `gorm:"column:cadre_name"`
+}
+
+// PairingHistory returns every pairing of the household, ended ones too,
+// oldest first, with the cadres' names (empty for a removed account).
+func (s *Store) PairingHistory(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.PairingRecord, error) {
+	var rows []pairingRecordScan
+	if err := s.db.WithContext(ctx).Table("pairings").Select("pairings.*, u.display_name AS cadre_name").
+		Joins("LEFT JOIN users u ON u.id = pairings.cadre_id").
+		Where("pairings.county_id = ? AND pairings.household_id = ?", countyID, householdID).
+		Order("pairings.start_on, pairings.created_at, pairings.id").Scan(&rows).Error; err != nil {
+		return nil, translate(err, "pairing")
+	}
+	out := make([]domain.PairingRecord, len(rows))
+	for i, r := range rows {
+		out[i] = domain.PairingRecord{Pairing: toDomainPairing(r.Pairing), CadreName: r.CadreName}
+	}
+	return out, nil
+}
+
 // Pair ends the pairings listed in end (on their EndOn, with a reason) and
 // creates p, in one transaction: a re-pairing never leaves a household with
 // no responsible cadre in between.

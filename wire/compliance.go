@@ -253,3 +253,47 @@ type Coverage struct {
 	ProfileVersion int       `json:"profile_version"`
 	Findings       []Finding `json:"findings"`
 }
+
+// CadreSummary is a cadre's page (GET /cadres/{id}/summary): their
+// households with the current statuses they answer for, their duties'
+// statuses, their visits per month and the evidence flags on them.
+type CadreSummary struct {
+	Cadre      User             `json:"cadre"`
+	Today      domain.Date      `json:"today"`
+	Periods    []string         `json:"periods"` // the current year, quarter and month
+	Households []CadreHousehold `json:"households"`
+	Duties     []ComplianceItem `json:"duties"`
+	Months     []MonthlyVisits  `json:"months"`
+	Flags      []FlagCount      `json:"flags"`
+}
+
+// CadreHousehold is a household paired with the cadre today.
+type CadreHousehold struct {
+	HouseholdID      uuid.UUID        `json:"household_id"`
+	Number           string           `json:"number"`
+	HeadName         string           `json:"head_name"`
+	VillageID        uuid.UUID        `json:"village_id"`
+	VillageName      string           `json:"village_name"`
+	PovertyType      string           `json:"poverty_type"`
+	PovertyTypeLabel string           `json:"poverty_type_label"`
+	Status           string           `json:"status"`
+	StatusLabel      string           `json:"status_label"`
+	PairedSince      domain.Date      `json:"paired_since"`
+	WorstState       *string          `json:"worst_state"` // null: no rule judges it for the cadre now
+	Statuses         []ComplianceItem `json:"statuses"`
+}
+
+// MonthlyVisits counts a cadre's visits of one month.
+type MonthlyVisits struct {
+	Month   string `json:"month"` // 2026-11
+	LabelZH string `json:"label_zh"`
+	Visits  int    `json:"visits"`
+	Flagged int    `json:"flagged"` // with at least one evidence flag
+}
+
+// FlagCount is how many of a cadre's visits carry a flag.
+type FlagCount struct {
+	Code    string `json:"code"`
+	LabelZH string `json:"label_zh"`
+	Visits  int64  `json:"visits"`
+}

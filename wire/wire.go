@@ -138,17 +138,24 @@ func FromPairing(p domain.Pairing) Pairing {
 	return Pairing{ID: p.ID, HouseholdID: p.HouseholdID, CadreID: p.CadreID, StartOn: p.StartOn, EndOn: p.EndOn, EndReason: p.EndReason, CreatedAt: p.CreatedAt}
 }
 
+// PairingRecord is a pairing with its cadre's name, in a household's file.
+type PairingRecord struct {
+	Pairing
+	CadreName string `json:"cadre_name"`
+}
+
 type HouseholdFile struct {
 	Household
-	Members            []Member       `json:"members"`
-	StatusHistory      []StatusChange `json:"status_history"`
-	PovertyTypeHistory []StatusChange `json:"poverty_type_history"`
-	Pairings           []Pairing      `json:"pairings"`
+	Members            []Member        `json:"members"`
+	StatusHistory      []StatusChange  `json:"status_history"`
+	PovertyTypeHistory []StatusChange  `json:"poverty_type_history"`
+	Pairings           []Pairing       `json:"pairings"`        // open ones
+	PairingHistory     []PairingRecord `json:"pairing_history"` // all, ended ones too, oldest first
 }
 
 func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile {
 	out := HouseholdFile{Household: FromHousehold(f.Household), Members: []Member{}, StatusHistory: []StatusChange{},
-		PovertyTypeHistory: []StatusChange{}, Pairings: []Pairing{}}
+		PovertyTypeHistory: []StatusChange{}, Pairings: []Pairing{}, PairingHistory: []PairingRecord{}}
 	for _, m := range f.Members {
 		out.Members = append(out.Members, FromMember(m, p.SeesIDNumbers()))
 	}
@@ -160,6 +167,9 @@ func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile
 	}
 	for _, pr := range f.OpenPairings {
 		out.Pairings = append(out.Pairings, FromPairing(pr))
+	}
+	for _, pr := range f.PairingHistory {
+		out.PairingHistory = append(out.PairingHistory, PairingRecord{Pairing: FromPairing(pr.Pairing), CadreName: pr.CadreName})
 	}
 	return out
 }

@@ -14,6 +14,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -26,13 +28,15 @@ import (
 	"time"
 
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
+	"github.com/fieldvisit/fieldvisit/storage/blob"
 )
 
 // Server is a running fieldvisit server.
 type Server struct {
 	URL         string
 	DataDir     string
-	DatabaseURL string // "" for SQLite
+	DatabaseURL string         // "" for SQLite
+	S3          *blob.S3Config // nil: photos in the data directory
 	cmd         *exec.Cmd
 	logs        *syncBuffer
 	done        chan struct{}
@@ -48,10 +52,24 @@ var (
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
-		// One binary at a fixed place, replaced by rename: a test process
-		// running the previous one keeps its (unlinked) file, and nothing
-		// piles up in the temporary directory run after run.
-		dir := filepath.Join(os.TempDir(), "fieldvisit-clienttest")
+		// One binary per checkout at a fixed place, replaced by rename: a
+		// test process running the previous one keeps its (unlinked) file,
+		// and nothing piles up in the temporary directory run after run.
+		// Per checkout, because tests of several checkouts (git worktrees)
+		// run at once on one machine, and each must run its own server.
+		goBin := "go"
+		if _, err := exec.LookPath(goBin); err != nil {
+			if root := os.Getenv("GOROOT"); root != "" {
+				goBin = filepath.Join(root, "bin", "go")
+			}
+		}
+		gomod, err := exec.Command(goBin, "env", "GOMOD").Output()
+		if err != nil {
+			buildErr = fmt.Errorf("go env GOMOD: %v", err)
+			return
+		}
+		checkout := sha256.Sum256(bytes.TrimSpace(gomod))
+		dir := filepath.Join(os.TempDir(), "fieldvisit-clienttest", hex.EncodeToString(checkout[:6]))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
@@ -62,12 +80,6 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		tmp.Close()
-		goBin := "go"
-		if _, err := exec.LookPath(goBin); err != nil {
-			if root := os.Getenv("GOROOT"); root != "" {
-				goBin = filepath.Join(root, "bin", "go")
-			}
-		}
 		cmd := exec.Command(goBin, "build", "-o", tmp.Name(), "github.com/fieldvisit/fieldvisit/cmd/fieldvisit")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			os.Remove(tmp.Name())
@@ -88,16 +100,18 @@ func Binary(tb testing.TB) string {
 
 var servingLine = regexp.MustCompile(`serving on (http://[0-9.:\[\]a-z]+)`)
 
-// Start runs `fieldvisit serve --demo` on dialect "sqlite" or "postgres"
-// and stops it when the test ends. The PostgreSQL database is a fresh one
-// from testkit (the test is skipped without a server, except under CI).
-func Start(tb testing.TB, dialect string) *Server {
+// Start runs `fieldvisit serve --demo` on dialect "sqlite" or "postgres",
+// with photos in the data directory, or "postgres+s3" with photos in a
+// fresh bucket of the test MinIO server, and stops it when the test ends.
+// The PostgreSQL database is a fresh one from testkit (the test is skipped
+// without PostgreSQL or MinIO, except under CI). Extra flags go to serve.
+func Start(tb testing.TB, dialect string, flags ...string) *Server {
 	tb.Helper()
 	bin := Binary(tb)
 	s := &Server{DataDir: tb.TempDir(), logs: &syncBuffer{}, done: make(chan struct{})}
 	switch dialect {
 	case "sqlite":
-	case "postgres":
+	case "postgres", "postgres+s3":
 		s.DatabaseURL = testkit.NewPostgresDatabase(tb)
 	default:
 		tb.Fatalf("clienttest: unknown dialect %q", dialect)
@@ -107,6 +121,13 @@ func Start(tb testing.TB, dialect string) *Server {
 		// A smaller county than the demo's default: the tests need its
 		// people, not its size, and every test server seeds it anew.
 		"--demo-households", "800", "--demo-cadres", "40"}
+	if dialect == "postgres+s3" {
+		c := testkit.S3(tb)
+		s.S3 = &blob.S3Config{Endpoint: c.Endpoint, AccessKey: c.AccessKey, SecretKey: c.SecretKey, Bucket: testkit.NewBucketName(tb)}
+		args = append(args, "--s3-endpoint", c.Endpoint, "--s3-access-key", c.AccessKey, "--s3-secret-key", c.SecretKey,
+			"--s3-bucket", s.S3.Bucket)
+	}
+	args = append(args, flags...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = cleanEnv()
 	stdout, err := s.cmd.StdoutPipe()
@@ -163,6 +184,23 @@ func (s *Server) Stop(tb testing.TB) {
 	if tb.Failed() {
 		tb.Logf("fieldvisit server log (tail):\n%s", tail(s.logs.String(), 4000))
 	}
+}
+
+// Blobs opens the server's photo store (its data directory or its bucket)
+// for a test to count what is stored.
+func (s *Server) Blobs(tb testing.TB) blob.Store {
+	tb.Helper()
+	var st blob.Store
+	var err error
+	if s.S3 != nil {
+		st, err = blob.NewS3(context.Background(), *s.S3)
+	} else {
+		st, err = blob.NewLocal(filepath.Join(s.DataDir, "photos"))
+	}
+	if err != nil {
+		tb.Fatalf("clienttest: open the photo store: %v", err)
+	}
+	return st
 }
 
 // Logs returns what the server wrote so far.

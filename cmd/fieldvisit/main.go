@@ -4,7 +4,8 @@
 //	fieldvisit migrate          apply database migrations and print their status
 //	fieldvisit import FILE      import a 台账 spreadsheet (CSV or XLSX)
 //	fieldvisit init             create the top region and the first admin
-//	fieldvisit sim              simulate cadres syncing over a flaky link
+//	fieldvisit sim              simulate cadres syncing over a flaky link (--link 2g|3g|good: a toxiproxy link)
+//	fieldvisit soak             phones in a loop against one server, watching its memory and resources
 //	fieldvisit bench sync       measure sync against the raw database ceiling
 //	fieldvisit bench photos     measure photo uploads against direct PutObject
 //	fieldvisit photos reconcile report (and with --fix remove) photo orphans
@@ -39,11 +40,14 @@ func main() {
 	}
 }
 
-// run hands the command to the app, or to the benchmarks, which build the
-// app themselves.
+// run hands the command to the app, or to the benchmarks and the soak,
+// which build the app themselves.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "bench" {
 		return bench.Command(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "soak" {
+		return bench.SoakCommand(ctx, args[1:], stdout, stderr)
 	}
 	return app.Run(ctx, args, stdin, stdout, stderr)
 }

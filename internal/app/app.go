@@ -84,8 +84,13 @@ func (a *App) build() error {
 	if a.conns == nil {
 		a.conns = newConnMetrics()
 	}
-	for _, c := range append(append([]prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})},
-		a.workerMetrics()...), a.conns.collectors()...) {
+	cs := []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	if pool, err := a.DB.SQL(); err == nil {
+		// go_sql_open_connections, go_sql_in_use_connections, …: what the
+		// soak watches for leaks.
+		cs = append(cs, collectors.NewDBStatsCollector(pool, "fieldvisit"))
+	}
+	for _, c := range append(append(cs, a.workerMetrics()...), a.conns.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -33,6 +33,17 @@ func dialects(t *testing.T, fn func(t *testing.T, env *testEnv)) {
 	}
 }
 
+// dialectsAt is dialects with the app's clock stopped at now, so that
+// visits and periods fall on known days.
+func dialectsAt(t *testing.T, now time.Time, fn func(t *testing.T, env *testEnv)) {
+	t.Helper()
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) {
+			fn(t, newTestEnvAt(t, testConfig(t, d), now))
+		})
+	}
+}
+
 // testEnv is a running app with a small county: two villages (A and B) in
 // one town, with a supervisor, cadre and household in each.
 type testEnv struct {
@@ -63,6 +74,13 @@ func newTestEnv(t *testing.T, dialect string) *testEnv {
 // newTestEnvLogging is newTestEnv with the service's JSON log sent to w.
 func newTestEnvLogging(t *testing.T, dialect string, w io.Writer) *testEnv {
 	t.Helper()
+	return newTestEnvConfig(t, testConfig(t, dialect), w)
+}
+
+// testConfig is the app's configuration for a dialect: "sqlite" or
+// "postgres", each with "+s3" for photos in MinIO rather than a directory.
+func testConfig(t *testing.T, dialect string) Config {
+	t.Helper()
 	cfg := Config{DataDir: t.TempDir(), HashConcurrency: 4, ShutdownTimeout: time.Second}
 	db, blobs, _ := strings.Cut(dialect, "+")
 	if db == "postgres" {
@@ -72,7 +90,7 @@ func newTestEnvLogging(t *testing.T, dialect string, w io.Writer) *testEnv {
 		s3 := testkit.S3(t)
 		cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.S3Bucket = s3.Endpoint, s3.AccessKey, s3.SecretKey, testkit.NewBucketName(t)
 	}
-	return newTestEnvConfig(t, cfg, w)
+	return cfg
 }
 
 // newTestEnvConfig starts the app with cfg (a test may point it at a proxy

@@ -59,6 +59,7 @@ func (e *testEnv) routesThatCouldTell() []secretRoute {
 		row("/api/v1/sync/pull", "/api/v1/sync/pull"),
 		row("/api/v1/sync/pull", "/api/v1/sync/pull?cursor={cursor}"),
 		row("/api/v1/worklist", "/api/v1/worklist"),
+		row("/api/v1/cadres/:id/summary", "/api/v1/cadres/"+e.cadreA.ID.String()+"/summary"),
 		row("/api/v1/compliance/missed", "/api/v1/compliance/missed?region_id={region}"),
 		row("/api/v1/compliance/forecast", "/api/v1/compliance/forecast?region_id={region}"),
 		row("/api/v1/compliance/coverage", "/api/v1/compliance/coverage?region_id={region}"),

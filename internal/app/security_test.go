@@ -158,6 +158,7 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		row("PUT", "/api/v1/users/:id/password", "/api/v1/users/"+user+"/password", map[string]any{"password": "another-long-password"}),
 		row("GET", "/api/v1/users/:id/devices", "/api/v1/users/"+user+"/devices", nil),
 		row("POST", "/api/v1/users/:id/devices/:device_id/revoke", "/api/v1/users/"+user+"/devices/"+uuid.NewString()+"/revoke", nil),
+		row("GET", "/api/v1/cadres/:id/summary", "/api/v1/cadres/"+user+"/summary", nil),
 		row("GET", "/api/v1/units/:id", "/api/v1/units/"+unit, nil),
 		row("POST", "/api/v1/units/:id/assignments", "/api/v1/units/"+unit+"/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"}),
 		row("GET", "/api/v1/visits/:id", "/api/v1/visits/"+visitA.String(), nil),

@@ -19,9 +19,13 @@ import (
 // county, then checks that the server holds exactly the acknowledged
 // changes and every phone converged. Its last output line is
 //
-//	sim: cadres=N days=N pushed=N acked=N stored=N duplicates=N lost=N diverged=N
+//	sim: cadres=N days=N pushed=N acked=N stored=N duplicates=N lost=N diverged=N photos=N photos_lost=N
 //
-// and it fails unless duplicates, lost and diverged are all 0.
+// and it fails unless duplicates, lost, diverged and photos_lost are all 0.
+// With --link each phone sits behind its own toxiproxy shaped like a 2G or
+// 3G link, stays offline for all the days, then syncs; the line gains
+// link=NAME bytes_up=N bytes_down=N link_floor_s=N took_s=N of the phone
+// slowest relative to its link floor.
 func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -39,6 +43,9 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Float64Var(&o.TwoDevices, "two-devices", 0.35, "share of cadres carrying two phones that edit the same households and visits")
 	fs.IntVar(&o.VisitsPerDay, "visits-per-day", 3, "visits per phone per day, at most")
 	fs.Float64Var(&o.SyncChance, "sync-chance", 0.6, "chance a phone finds a signal on a given evening")
+	link := fs.String("link", "", "2g, 3g or good: each phone syncs through its own toxiproxy shaped so, after all the days offline (empty: the flaky link, syncing some evenings)")
+	photos := fs.Int("photos-per-visit", -1, "real JPEG photos per visit, uploaded after the records (default 2 with --link; without it, visits refer to photos no phone uploads)")
+	fs.IntVar(&o.PhotoKB, "photo-kb", 300, "size of each photo, in kilobytes (about)")
 	fs.IntVar(&o.Repairings, "repairings", 0, "households the supervisor re-pairs from one simulated cadre to another during the run (scope changes)")
 	fs.Float64Var(&f.DropBefore, "drop-before", def.DropBefore, "chance a request is lost before it reaches the server")
 	fs.Float64Var(&f.DropAfter, "drop-after", def.DropAfter, "chance an answer is lost after the server committed")
@@ -62,6 +69,19 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errors.New("sim: the fault chances add up to 1 or more: nothing would get through")
 	}
 	o.Seed, o.Faults, o.Out = *seed, &f, stdout
+	if *link != "" {
+		p, err := sim.LinkProfileNamed(*link)
+		if err != nil {
+			return err
+		}
+		o.Link = &p
+	}
+	switch {
+	case *photos >= 0:
+		o.PhotosPerVisit = *photos
+	case o.Link != nil:
+		o.PhotosPerVisit = 2
+	}
 	if o.TwoDevices == 0 {
 		o.TwoDevices = -1 // explicitly none
 	}
@@ -69,12 +89,12 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	o.Server = *server
 	if o.Server == "" {
-		url, stop, err := inProcessServer(ctx, *dataDir, *dbURL, *logLevel, stdout, stderr)
+		srv, err := StartDemoServer(ctx, Config{DataDir: *dataDir, DatabaseURL: *dbURL, LogLevel: *logLevel}, "sim", stdout, stderr)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		o.Server = url
+		defer srv.Stop()
+		o.Server = srv.URL
 	}
 	res, err := sim.Run(ctx, o)
 	if err != nil {
@@ -83,45 +103,57 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "sim: finished in %s\n", time.Since(start).Round(100*time.Millisecond))
 	fmt.Fprintln(stdout, res.Line())
 	if !res.OK() {
-		return fmt.Errorf("sim: %d duplicates, %d lost, %d diverged", res.Duplicates, res.Lost, res.Diverged)
+		return fmt.Errorf("sim: %d duplicates, %d lost, %d diverged, %d photos lost, %d photos stored twice",
+			res.Duplicates, res.Lost, res.Diverged, res.PhotosLost, res.PhotoDuplicates)
 	}
 	return nil
 }
 
-// inProcessServer builds the app on a fresh (or given) data directory,
-// seeds the demo county and serves it on a loopback port.
-func inProcessServer(ctx context.Context, dataDir, dbURL, logLevel string, stdout, stderr io.Writer) (string, func(), error) {
+// DemoServer is an in-process server on a demo county, for the commands
+// that play phones against one (sim, soak).
+type DemoServer struct {
+	URL  string // http://127.0.0.1:port
+	App  *App
+	Stop func() // stops serving, closes the app and removes a temporary data directory
+}
+
+// StartDemoServer builds the app from cfg (a temporary data directory when
+// cfg.DataDir is empty), seeds the demo county and serves it on a loopback
+// port; what names the command in its messages.
+func StartDemoServer(ctx context.Context, cfg Config, what string, stdout, stderr io.Writer) (*DemoServer, error) {
 	var cleanup []func()
 	stop := func() {
 		for i := len(cleanup) - 1; i >= 0; i-- {
 			cleanup[i]()
 		}
 	}
-	if dataDir == "" {
-		dir, err := os.MkdirTemp("", "fieldvisit-sim-server-")
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "fieldvisit-"+what+"-server-")
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		cleanup = append(cleanup, func() { os.RemoveAll(dir) })
-		dataDir = dir
+		cfg.DataDir = dir
 	}
-	cfg := Config{DataDir: dataDir, DatabaseURL: dbURL, LogLevel: logLevel, ShutdownTimeout: 5 * time.Second}
-	app, err := NewApp(ctx, cfg, NewLogger(stderr, logLevel))
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+	app, err := NewApp(ctx, cfg, NewLogger(stderr, cfg.LogLevel))
 	if err != nil {
 		stop()
-		return "", nil, err
+		return nil, err
 	}
 	cleanup = append(cleanup, func() { app.Close() })
 	t0 := time.Now()
 	s, err := seedDemo(ctx, app, stderr)
 	if err != nil {
 		stop()
-		return "", nil, err
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		stop()
-		return "", nil, err
+		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
@@ -129,11 +161,11 @@ func inProcessServer(ctx context.Context, dataDir, dbURL, logLevel string, stdou
 	cleanup = append(cleanup, func() {
 		cancel()
 		if err := <-done; err != nil {
-			fmt.Fprintf(stderr, "sim: in-process server: %v\n", err)
+			fmt.Fprintf(stderr, "%s: in-process server: %v\n", what, err)
 		}
 	})
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "sim: in-process server on %s (%s, demo county of %d households and %d cadres ready in %s)\n",
-		url, app.DB.Dialect, s.Households, s.Cadres, time.Since(t0).Round(100*time.Millisecond))
-	return url, stop, nil
+	fmt.Fprintf(stdout, "%s: in-process server on %s (%s, demo county of %d households and %d cadres ready in %s)\n",
+		what, url, app.DB.Dialect, s.Households, s.Cadres, time.Since(t0).Round(100*time.Millisecond))
+	return &DemoServer{URL: url, App: app, Stop: stop}, nil
 }

@@ -10,11 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -415,65 +413,17 @@ type rssResult struct {
 // every 20 ms while waves of parallel 2 MB uploads run (and for a second
 // after, while the thumbnail worker catches up).
 func benchRSS(ctx context.Context, stdout io.Writer, hc *http.Client, s3 benchS3, dbURL, dataDir, keyDir string, tokens []string, bucket string, photos []benchPhoto, par, waves int) (rssResult, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return rssResult{}, err
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return rssResult{}, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return rssResult{}, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	logPath := filepath.Join(dataDir, "serve.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return rssResult{}, err
-	}
-	defer logFile.Close()
-
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, exe, "serve")
-	cmd.Env = append(os.Environ(),
-		"FIELDVISIT_ADDR="+addr, "FIELDVISIT_DATA_DIR="+dataDir, "FIELDVISIT_DATABASE_URL="+dbURL,
-		"FIELDVISIT_KEY_DIR="+keyDir,
+	srv, err := startServe(ctx, hc, dataDir,
+		"FIELDVISIT_DATABASE_URL="+dbURL, "FIELDVISIT_KEY_DIR="+keyDir,
 		"FIELDVISIT_S3_ENDPOINT="+s3.endpoint, "FIELDVISIT_S3_ACCESS_KEY="+s3.accessKey, "FIELDVISIT_S3_SECRET_KEY="+s3.secretKey,
 		"FIELDVISIT_S3_BUCKET="+bucket, "FIELDVISIT_S3_SECURE=false", "FIELDVISIT_LOG_LEVEL=warn", "FIELDVISIT_PHOTO_MAX_BYTES=15000000")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		return rssResult{}, fmt.Errorf("starting the server: %w", err)
+	if err != nil {
+		return rssResult{}, fmt.Errorf("RSS bench: %w", err)
 	}
-	// Killed on every way out: cancel kills it (CommandContext), Wait reaps it.
-	defer func() { cancel(); _ = cmd.Wait() }()
-	pid := cmd.Process.Pid
-	base := "http://" + addr
+	defer srv.stop()
+	pid, base := srv.pid, srv.base
 	fail := func(err error) (rssResult, error) {
-		tail, _ := os.ReadFile(logPath)
-		if len(tail) > 2000 {
-			tail = tail[len(tail)-2000:]
-		}
-		return rssResult{}, fmt.Errorf("RSS bench (server pid %d): %w\nserver log tail:\n%s", pid, err, tail)
-	}
-
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		res, err := hc.Get(base + "/readyz")
-		if err == nil {
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fail(fmt.Errorf("server not ready at %s", base))
-		}
-		time.Sleep(100 * time.Millisecond)
+		return rssResult{}, fmt.Errorf("RSS bench (server pid %d): %w\nserver log tail:\n%s", pid, err, srv.logTail())
 	}
 
 	idle, err := vmRSS(pid)

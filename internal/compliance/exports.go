@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
@@ -25,6 +21,9 @@ type Export struct {
 	Write       func(w io.Writer) error
 }
 
+// maxLedgerDays bounds the days from and to span, both counted: a leap year.
+const maxLedgerDays = 366
+
 // ExportQuery asks for a 台账.
 type ExportQuery struct {
 	ReportQuery
@@ -40,8 +39,8 @@ func (q ExportQuery) check() error {
 	if q.From != nil && q.To != nil && q.To.Before(*q.From) {
 		fe.Add("to", "out_of_range", "to is before from", "结束日期早于开始日期")
 	}
-	if q.From != nil && q.To != nil && q.To.Start().Sub(q.From.Start()) > 400*24*time.Hour {
-		fe.Add("to", "out_of_range", "a ledger covers at most 400 days", "台账最多导出400天")
+	if q.From != nil && q.To != nil && q.From.AddDays(maxLedgerDays-1).Before(*q.To) {
+		fe.Add("to", "out_of_range", fmt.Sprintf("a ledger covers at most %d days", maxLedgerDays), fmt.Sprintf("台账最多导出%d天", maxLedgerDays))
 	}
 	return fe.Err()
 }
@@ -75,8 +74,11 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 	if err := q.check(); err != nil {
 		return Export{}, err
 	}
-	var cadre *uuid.UUID
+	// A cadre's ledger is their own visits: naming another cadre gives an
+	// empty ledger, as an unknown cadre does for a supervisor.
+	cadre, nobody := q.CadreID, false
 	if p.Role == domain.RoleCadre {
+		nobody = cadre != nil && *cadre != p.UserID
 		id := p.UserID
 		cadre = &id
 	} else if !p.Manages() && p.Role != domain.RoleInspector {
@@ -84,6 +86,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 	}
 	var fe domain.FieldErrors
 	per := s.period(&fe, q.Period)
+	q.checkHousehold(&fe)
 	if err := fe.Err(); err != nil {
 		return Export{}, err
 	}
@@ -107,7 +110,12 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 			return err
 		}
 		n := 0
-		err = s.store.VisitLedger(ctx, VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, From: from.Start(), To: to.Start()}, func(row VisitLedgerRow) error {
+		f := VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, PovertyType: q.PovertyType, HouseholdStatus: q.HouseholdStatus,
+			From: from.Start(), To: to.Start()}
+		if nobody {
+			return t.Close()
+		}
+		err = s.store.VisitLedger(ctx, f, func(row VisitLedgerRow) error {
 			n++
 			v := row.Visit
 			start := v.StartedAt.In(domain.Shanghai)
@@ -192,7 +200,8 @@ func (s *Service) MissedLedger(ctx context.Context, p domain.Principal, q Export
 	if len(states) == 0 {
 		states = []string{rules.StateMissed, rules.StateOverdue}
 	}
-	f := ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode, States: states}
+	f := q.filter(r, per, today)
+	f.States = states
 	closed := ""
 	if r.CountyID != nil && !q.Live {
 		at, err := s.store.PeriodClose(ctx, *r.CountyID, per.Key())
@@ -212,83 +221,39 @@ func (s *Service) MissedLedger(ctx context.Context, p domain.Principal, q Export
 		if err != nil {
 			return err
 		}
-		const page = 1000
 		n := 0
-		for off := 0; ; off += page {
-			f.Limit, f.Offset = page, off
-			items, _, err := s.store.ReportItems(ctx, f)
-			if err != nil {
-				return err
-			}
-			for _, it := range items {
-				n++
-				st := it.Status
-				label, _ := rules.States.Label(it.State)
-				if err := t.Row(n, it.VillageName, it.HouseholdNo, it.HouseholdName, it.CadreName, st.RuleNameZH, st.Period.LabelZH(),
-					st.Required, st.CountedN, st.Short(), st.DueOn, label, st.ExplanationZH); err != nil {
-					return err
-				}
-			}
-			if len(items) < page {
-				break
-			}
+		err = s.eachItem(ctx, f, func(it ReportItem) error {
+			n++
+			st := it.Status
+			label, _ := rules.States.Label(it.State)
+			return t.Row(n, it.VillageName, it.HouseholdNo, it.HouseholdName, it.CadreName, st.RuleNameZH, st.Period.LabelZH(),
+				st.Required, st.CountedN, st.Short(), st.DueOn, label, st.ExplanationZH)
+		})
+		if err != nil {
+			return err
 		}
 		return t.Close()
 	}
 	return Export{Filename: fileName("未走访清单", r, per.Key(), fm), ContentType: ledger.ContentType(fm), Write: write}, nil
 }
 
-// ProgressLedger is the progress report (走访进度表) of a region for a
-// period as of today — run mid-month it is the 半月报: one line per child
-// region (town or village), then per cadre, with the totals.
-func (s *Service) ProgressLedger(ctx context.Context, p domain.Principal, q ExportQuery) (Export, error) {
-	if err := q.check(); err != nil {
-		return Export{}, err
-	}
-	q.States = nil
-	q.Limit = 1
-	rep, err := s.Missed(ctx, p, q.ReportQuery)
-	if err != nil {
-		return Export{}, err
-	}
-	cols := ledger.Columns([]string{"单位", "名称", "应走访户次", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率", "应走访次数", "已计入次数"}, 16, 14, 10, 8, 8, 8, 8, 8, 8, 10, 10)
-	subtitle := fmt.Sprintf("%s %s 截至%s", rep.Region.Name, rep.Period.LabelZH(), rep.Today)
-	if rep.ClosedAt != nil {
-		subtitle += " 已于" + domain.DateOf(*rep.ClosedAt).String() + "结账"
-	}
-	fm := format(q)
-	write := func(w io.Writer) error {
-		t, err := ledger.New(fm, w, "走访进度", "帮扶走访进度统计表", subtitle, cols)
+// eachItem calls fn with every status of the filter, a page at a time, in
+// the report's order.
+func (s *Service) eachItem(ctx context.Context, f ReportFilter, fn func(ReportItem) error) error {
+	const page = 1000
+	for off := 0; ; off += page {
+		f.Limit, f.Offset = page, off
+		items, _, err := s.store.ReportItems(ctx, f)
 		if err != nil {
 			return err
 		}
-		line := func(kind, name string, c StateCounts) error {
-			rate := ""
-			if c.Total > 0 {
-				rate = fmt.Sprintf("%.1f%%", float64(c.Met)*100/float64(c.Total))
-			}
-			return t.Row(kind, name, c.Total, c.Met, c.OnTrack, c.DueSoon, c.Overdue, c.Missed, rate, c.Required, c.Counted)
-		}
-		childKind := "行政村"
-		if rep.Region.Level == domain.LevelCounty || rep.Region.Level == domain.LevelCity || rep.Region.Level == domain.LevelProvince {
-			childKind = "乡镇"
-		}
-		groups := slices.Clone(rep.Regions)
-		slices.SortFunc(groups, func(a, b GroupCounts) int { return strings.Compare(a.Name, b.Name) })
-		for _, g := range groups {
-			if err := line(childKind, g.Name, g.StateCounts); err != nil {
+		for _, it := range items {
+			if err := fn(it); err != nil {
 				return err
 			}
 		}
-		for _, g := range rep.Cadres {
-			if err := line("帮扶干部", g.Name, g.StateCounts); err != nil {
-				return err
-			}
+		if len(items) < page {
+			return nil
 		}
-		if err := line("合计", rep.Region.Name, rep.Total); err != nil {
-			return err
-		}
-		return t.Close()
 	}
-	return Export{Filename: fileName("走访进度", rep.Region, rep.Period.Key(), fm), ContentType: ledger.ContentType(fm), Write: write}, nil
 }

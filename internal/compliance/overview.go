@@ -148,6 +148,11 @@ func (s *Service) FlagCounts(ctx context.Context, p domain.Principal, regionID u
 	if err != nil {
 		return nil, per, err
 	}
+	return namedFlagCounts(counts), per, nil
+}
+
+// namedFlagCounts labels visits counted by flag code, most frequent first.
+func namedFlagCounts(counts map[string]int64) []FlagCount {
 	out := make([]FlagCount, 0, len(counts))
 	for code, n := range counts {
 		label, ok := evidence.FlagCodes.Label(code)
@@ -164,5 +169,5 @@ func (s *Service) FlagCounts(ctx context.Context, p domain.Principal, regionID u
 		}
 		return strings.Compare(a.Code, b.Code)
 	})
-	return out, per, nil
+	return out
 }

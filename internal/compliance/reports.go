@@ -90,15 +90,43 @@ func (s *Service) Timeline(ctx context.Context, p domain.Principal, householdID 
 	return rules.EvaluateHouseholdYear(prof.Profile, HouseholdFacts(c), visits, year, s.today()), prof, nil
 }
 
-// ReportQuery asks for a compliance report of a region and period.
+// ReportQuery asks for a compliance report of a region and period. The
+// filters narrow the counts and the items alike; a cadre or rule with no
+// statuses in the region (unknown, or outside the caller's scope) gives an
+// empty report, the same answer for both, so a filter tells nothing about
+// other regions.
 type ReportQuery struct {
 	RegionID uuid.UUID
 	Period   string // 2026, 2026-Q4, 2026-11; empty: the current month
 	RuleCode string
-	States   []string // items in these states; default missed and overdue
-	Live     bool     // a closed period: read the live statuses, not the frozen close
-	Limit    int
-	Offset   int
+	CadreID  *uuid.UUID // only what this cadre answers for (their households and duties)
+	// PovertyType and HouseholdStatus keep the statuses of households of
+	// that poverty type or (current) status; duties of cadres and units,
+	// which belong to no household, drop out.
+	PovertyType     string
+	HouseholdStatus string
+	States          []string // items in these states; default missed and overdue
+	Live            bool     // a closed period: read the live statuses, not the frozen close
+	Limit           int
+	Offset          int
+}
+
+// checkHousehold checks the household filters, which the visit 台账
+// applies too.
+func (q ReportQuery) checkHousehold(fe *domain.FieldErrors) {
+	if q.PovertyType != "" && !domain.PovertyTypes.Has(q.PovertyType) {
+		fe.Add("poverty_type", "invalid_enum", "poverty_type must be ordinary, dibao or wubao", "贫困户属性无效")
+	}
+	if q.HouseholdStatus != "" && !domain.Statuses.Has(q.HouseholdStatus) {
+		fe.Add("household_status", "invalid_enum", "unknown household status", "农户状态无效")
+	}
+}
+
+// filter is the report filter of the query over region r and period per,
+// before states and paging.
+func (q ReportQuery) filter(r domain.Region, per rules.Period, today domain.Date) ReportFilter {
+	return ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode, CadreID: q.CadreID,
+		PovertyType: q.PovertyType, HouseholdStatus: q.HouseholdStatus}
 }
 
 // Report is the missed-visit report (未走访/走访不达标情况) of a region.
@@ -146,6 +174,7 @@ func (s *Service) reportScope(ctx context.Context, p domain.Principal, q ReportQ
 			fe.Add("state", "invalid_enum", "state must be met, on_track, due_soon, overdue or missed", "状态无效")
 		}
 	}
+	q.checkHousehold(&fe)
 	if err := fe.Err(); err != nil {
 		return domain.Region{}, rules.Period{}, err
 	}
@@ -163,7 +192,7 @@ func (s *Service) Missed(ctx context.Context, p domain.Principal, q ReportQuery)
 	}
 	today := s.today()
 	rep := Report{Region: r, Period: per, Today: today}
-	f := ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode}
+	f := q.filter(r, per, today)
 	if r.CountyID != nil && !q.Live {
 		if rep.ClosedAt, err = s.store.PeriodClose(ctx, *r.CountyID, per.Key()); err != nil {
 			return Report{}, err
@@ -177,14 +206,10 @@ func (s *Service) Missed(ctx context.Context, p domain.Principal, q ReportQuery)
 	if len(total) == 1 {
 		rep.Total = total[0]
 	}
-	childBy := ByVillage
-	if r.Level == domain.LevelCounty || r.Level == domain.LevelCity || r.Level == domain.LevelProvince {
-		childBy = ByTown
-	}
 	for _, g := range []struct {
 		by  Grouping
 		out *[]GroupCounts
-	}{{childBy, &rep.Regions}, {ByCadre, &rep.Cadres}, {ByRule, &rep.Rules}} {
+	}{{childGrouping(r), &rep.Regions}, {ByCadre, &rep.Cadres}, {ByRule, &rep.Rules}} {
 		counts, err := s.store.ReportCounts(ctx, f, g.by)
 		if err != nil {
 			return Report{}, err
@@ -259,8 +284,9 @@ func (s *Service) Forecast(ctx context.Context, p domain.Principal, q ReportQuer
 		return nil, per, err
 	}
 	today := s.today()
-	items, _, err := s.store.ReportItems(ctx, ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today,
-		RuleCode: q.RuleCode, States: []string{rules.StateOverdue, rules.StateDueSoon, rules.StateOnTrack}})
+	f := q.filter(r, per, today)
+	f.States = []string{rules.StateOverdue, rules.StateDueSoon, rules.StateOnTrack}
+	items, _, err := s.store.ReportItems(ctx, f)
 	if err != nil {
 		return nil, per, err
 	}

@@ -69,6 +69,12 @@ type TxStore interface {
 	ClosePeriod(ctx context.Context, countyID uuid.UUID, periodKey string, today domain.Date, now time.Time, audit domain.AuditEntry) error
 	PeriodClose(ctx context.Context, countyID uuid.UUID, periodKey string) (*time.Time, error)
 	ClosedPeriods(ctx context.Context, countyID uuid.UUID) (map[string]bool, error)
+	// PairedHouseholds lists the households within path paired with the
+	// cadre on day, by village and number.
+	PairedHouseholds(ctx context.Context, path string, cadreID uuid.UUID, day domain.Date) ([]PairedHousehold, error)
+	// CadreVisitFactsWithin lists the cadre's visits to households within
+	// path started in [from, to), deleted ones included.
+	CadreVisitFactsWithin(ctx context.Context, path string, cadreID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
 	// VisitLedger streams the 台账's visits to fn one at a time.
 	VisitLedger(ctx context.Context, f VisitLedgerFilter, fn func(VisitLedgerRow) error) error
 	// VisitFlagCounts counts the visits a ledger would list by each flag
@@ -172,9 +178,13 @@ type ReportFilter struct {
 	Frozen     bool        // read the period's frozen close instead of the live statuses
 	CadreID    *uuid.UUID  // only what this cadre answers for
 	RuleCode   string
-	States     []string // only these states (rules.State…)
-	Limit      int
-	Offset     int
+	// PovertyType and HouseholdStatus keep the statuses of households
+	// whose current poverty type or status it is.
+	PovertyType     string
+	HouseholdStatus string
+	States          []string // only these states (rules.State…)
+	Limit           int
+	Offset          int
 }
 
 // Grouping is how a report's counts are split.
@@ -213,11 +223,21 @@ type ReportItem struct {
 	VillageName   string
 }
 
+// PairedHousehold is a household paired with a cadre, with its village's
+// name and the first day of the pairing.
+type PairedHousehold struct {
+	Household   domain.Household
+	VillageName string
+	PairedSince domain.Date
+}
+
 // VisitLedgerFilter selects the visits of a 台账.
 type VisitLedgerFilter struct {
-	RegionPath string
-	CadreID    *uuid.UUID // only this cadre's visits
-	From, To   time.Time  // started in [From, To)
+	RegionPath      string
+	CadreID         *uuid.UUID // only this cadre's visits
+	PovertyType     string     // only visits to households of this (current) poverty type
+	HouseholdStatus string     // only visits to households of this (current) status
+	From, To        time.Time  // started in [From, To)
 }
 
 // VisitLedgerRow is one visit with the names its 台账 line shows.

@@ -120,8 +120,13 @@ func (s *Service) wake() {
 // uploaded twice are stored once.
 func contentKey(sha string) string { return "photos/" + sha[:2] + "/" + sha }
 func thumbKey(sha string) string   { return "thumbs/" + sha[:2] + "/" + sha + ".jpg" }
+
+// chunkKey is unique per request: a phone that resumes right after its
+// link dropped may send a chunk at the offset where the server is still
+// storing the cut one, and the request that loses the race deletes its own
+// bytes, never the winner's.
 func chunkKey(upload uuid.UUID, off int64) string {
-	return fmt.Sprintf("uploads/%s/%012d", upload, off)
+	return fmt.Sprintf("uploads/%s/%012d-%s", upload, off, uuid.NewString())
 }
 func incomingKey(upload uuid.UUID) string { return "incoming/" + upload.String() }
 

@@ -136,6 +136,16 @@ func (f *fakeStore) OpenPairings(_ context.Context, _, household uuid.UUID) ([]d
 	return out, nil
 }
 
+func (f *fakeStore) PairingHistory(_ context.Context, _, household uuid.UUID) ([]domain.PairingRecord, error) {
+	var out []domain.PairingRecord
+	for _, p := range f.pairings {
+		if p.HouseholdID == household {
+			out = append(out, domain.PairingRecord{Pairing: p})
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeStore) Audit(_ context.Context, e domain.AuditEntry) error {
 	if f.auditErr != nil {
 		return f.auditErr

@@ -67,11 +67,18 @@ func (s *Service) HouseholdFile(ctx context.Context, p domain.Principal, id uuid
 	if err != nil {
 		return HouseholdFile{}, err
 	}
-	op, err := s.store.OpenPairings(ctx, h.CountyID, h.ID)
+	history, err := s.store.PairingHistory(ctx, h.CountyID, h.ID)
 	if err != nil {
 		return HouseholdFile{}, err
 	}
-	return HouseholdFile{Household: h, Members: ms, StatusHistory: sh, PovertyHistory: ph, OpenPairings: op}, s.auditIDNumbers(ctx, p, h.ID, ms...)
+	open := []domain.Pairing{}
+	for _, pr := range history {
+		if pr.EndOn == nil {
+			open = append(open, pr.Pairing)
+		}
+	}
+	return HouseholdFile{Household: h, Members: ms, StatusHistory: sh, PovertyHistory: ph, OpenPairings: open, PairingHistory: history},
+		s.auditIDNumbers(ctx, p, h.ID, ms...)
 }
 
 // NewHousehold is the input for registering a household.

@@ -49,6 +49,9 @@ type Store interface {
 	Pairings(ctx context.Context, f domain.PairingFilter) ([]domain.Pairing, int64, error)
 	Pairing(ctx context.Context, withinPath string, id uuid.UUID) (domain.Pairing, error)
 	OpenPairings(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Pairing, error)
+	// PairingHistory lists every pairing of the household, ended ones too,
+	// oldest first, with the cadres' names.
+	PairingHistory(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.PairingRecord, error)
 	Pair(ctx context.Context, p *domain.Pairing, end []domain.Pairing, audit domain.AuditEntry) error
 
 	Devices(ctx context.Context, userID uuid.UUID) ([]domain.Device, error)

@@ -27,6 +27,13 @@
 //   - diverged: a phone whose replica differs from the server's state for
 //     its scope.
 //
+// With Options.Link the phones stay offline for all the days instead, each
+// behind its own toxiproxy shaped as a 2G or 3G link (link.go), then sync
+// at once over it, records first and photos after (real JPEGs, through the
+// photo-outbox seam of photos.go); each phone's time is measured against
+// its link floor. Soak (soak.go) keeps the same phones busy in a loop for
+// `fieldvisit soak`.
+//
 // Run returns a Result whose Line is the command's last output line.
 package sim
 
@@ -80,6 +87,16 @@ type Options struct {
 	// below the injected faults; tests use it to tamper with the traffic
 	// and prove the checks notice.
 	Transport func(device string, base http.RoundTripper) http.RoundTripper
+	// Link, when set, puts each phone behind its own toxiproxy shaped by
+	// the profile instead of the Flaky link: the phones stay offline for
+	// all the Days, then sync over the link at once, and the run measures
+	// each phone's time against its link floor.
+	Link *LinkProfile
+	// PhotosPerVisit is how many photos (real JPEGs of about PhotoKB
+	// kilobytes, default 300) a visit carries, uploaded after the records;
+	// 0 keeps references to photos no phone uploads.
+	PhotosPerVisit int
+	PhotoKB        int
 }
 
 func (o *Options) defaults() error {
@@ -123,6 +140,9 @@ func (o *Options) defaults() error {
 	if o.Concurrency <= 0 {
 		o.Concurrency = o.Cadres
 	}
+	if o.PhotoKB <= 0 {
+		o.PhotoKB = 300
+	}
 	return nil
 }
 
@@ -140,16 +160,33 @@ type Result struct {
 	Faults                map[string]int // faults injected
 	Problems              []string       // what went wrong, first ones
 	Elapsed               time.Duration
+	// Photos the phones took, those the server does not hold as taken,
+	// and those stored more than once.
+	Photos, PhotosLost, PhotoDuplicates int
+	// Link is the link profile's name ("" for the Flaky link); Links is
+	// each phone's field sync over it, Slowest the one slowest relative to
+	// its floor.
+	Link    string
+	Links   []LinkUse
+	Slowest LinkUse
 }
 
-// Line is the summary line the command ends with.
+// Line is the summary line the command ends with. A run over a link adds
+// the bytes, floor and time of the phone slowest relative to its floor.
 func (r Result) Line() string {
-	return fmt.Sprintf("sim: cadres=%d days=%d pushed=%d acked=%d stored=%d duplicates=%d lost=%d diverged=%d",
-		r.Cadres, r.Days, r.Pushed, r.Acked, r.Stored, r.Duplicates, r.Lost, r.Diverged)
+	line := fmt.Sprintf("sim: cadres=%d days=%d pushed=%d acked=%d stored=%d duplicates=%d lost=%d diverged=%d photos=%d photos_lost=%d",
+		r.Cadres, r.Days, r.Pushed, r.Acked, r.Stored, r.Duplicates+r.PhotoDuplicates, r.Lost, r.Diverged, r.Photos, r.PhotosLost)
+	if r.Link != "" {
+		s := r.Slowest
+		line += fmt.Sprintf(" link=%s bytes_up=%d bytes_down=%d link_floor_s=%.1f took_s=%.1f", r.Link, s.Up, s.Down, s.Floor.Seconds(), s.Took.Seconds())
+	}
+	return line
 }
 
 // OK reports whether nothing was lost, doubled or left diverged.
-func (r Result) OK() bool { return r.Duplicates == 0 && r.Lost == 0 && r.Diverged == 0 }
+func (r Result) OK() bool {
+	return r.Duplicates == 0 && r.Lost == 0 && r.Diverged == 0 && r.PhotosLost == 0 && r.PhotoDuplicates == 0
+}
 
 type cadre struct {
 	username string
@@ -163,7 +200,11 @@ type device struct {
 	id     string // device id sent to the server
 	dir    string
 	cadre  *cadre
-	link   *Flaky
+	link   *Flaky     // the default run's link
+	proxy  *proxyLink // a --link run's link: the phone's own toxiproxy
+	base   string     // the server as the phone reaches it
+	direct http.RoundTripper
+	photos photoOutbox // nil when visits carry no real photos
 	skew   time.Duration
 	rnd    *mrand.Rand
 	seed   uint64
@@ -193,6 +234,15 @@ type run struct {
 	sup      *client.Client
 	repaired map[uuid.UUID][]*cadre // household → cadres it was re-paired away from
 	before   map[uuid.UUID]bool     // visits of the cadres on the server before the run
+
+	// untracked runs (the soak) keep no account of what was acknowledged:
+	// it would grow for as long as they run, and they check nothing.
+	untracked    bool
+	links        *linkSet
+	camera       *camera
+	photos       map[uuid.UUID]photoIntent
+	photoCreated map[string]int
+	uses         []LinkUse
 }
 
 type ackd struct {
@@ -213,11 +263,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	start := time.Now()
-	r := &run{o: o, ctx: ctx, batches: map[string]int{}, intended: map[uuid.UUID]*intent{}, work: map[string]int{},
-		repaired: map[uuid.UUID][]*cadre{}}
-	var idb [4]byte
-	_, _ = rand.Read(idb[:])
-	r.id = hex.EncodeToString(idb[:])
+	r := newRun(ctx, o)
 	r.base = o.Dir
 	if r.base == "" {
 		dir, err := os.MkdirTemp("", "fieldvisit-sim-")
@@ -228,15 +274,29 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		r.base = dir
 	}
 	res := Result{Cadres: o.Cadres, Days: o.Days}
+	if o.Link != nil {
+		ls, err := newLinkSet(o.Server)
+		if err != nil {
+			return res, err
+		}
+		defer ls.close()
+		r.links = ls
+		res.Link = o.Link.Name
+	}
 	if err := r.setup(); err != nil {
 		return res, err
 	}
 	for _, c := range r.cadres {
 		res.Devices += len(c.devices)
 	}
-	r.printf("sim: run %s: %d cadres with %d phones over %d days against %s (faults: drop-before %.0f%%, drop-after %.0f%%, timeout %.0f%%, duplicate %.0f%%, kill %.0f%%)\n",
-		r.id, len(r.cadres), res.Devices, o.Days, o.Server, 100*o.Faults.DropBefore, 100*o.Faults.DropAfter, 100*o.Faults.Timeout,
-		100*o.Faults.Duplicate, 100*o.Faults.Kill)
+	if o.Link != nil {
+		r.printf("sim: run %s: %d cadres with %d phones offline for %d days, then syncing over their own %s link (toxiproxy) to %s\n",
+			r.id, len(r.cadres), res.Devices, o.Days, o.Link.Name, o.Server)
+	} else {
+		r.printf("sim: run %s: %d cadres with %d phones over %d days against %s (faults: drop-before %.0f%%, drop-after %.0f%%, timeout %.0f%%, duplicate %.0f%%, kill %.0f%%)\n",
+			r.id, len(r.cadres), res.Devices, o.Days, o.Server, 100*o.Faults.DropBefore, 100*o.Faults.DropAfter, 100*o.Faults.Timeout,
+			100*o.Faults.Duplicate, 100*o.Faults.Kill)
+	}
 	sup, err := r.session(ctx, o.Supervisor, "supervisor")
 	if err != nil {
 		return res, err
@@ -273,6 +333,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			r.printf(" re-pairings=%d", after["re-pairings"]-before["re-pairings"])
 		}
 		r.printf("\n")
+	}
+	if o.Link != nil {
+		if err := r.fieldSync(&res); err != nil {
+			return res, err
+		}
 	}
 	if err := r.finish(); err != nil {
 		return res, err
@@ -342,9 +407,26 @@ func (r *run) forEachCadre(fn func(c *cadre)) {
 	wg.Wait()
 }
 
-// setup makes the cadres and their phones, logs each phone in and pulls
+func newRun(ctx context.Context, o Options) *run {
+	r := &run{o: o, ctx: ctx, batches: map[string]int{}, intended: map[uuid.UUID]*intent{}, work: map[string]int{},
+		repaired: map[uuid.UUID][]*cadre{}, photos: map[uuid.UUID]photoIntent{}, photoCreated: map[string]int{}}
+	var idb [4]byte
+	_, _ = rand.Read(idb[:])
+	r.id = hex.EncodeToString(idb[:])
+	return r
+}
+
+// setup makes the cadres and their phones (and their camera when visits
+// carry photos), logs each phone in and pulls
 // its households (over the flaky link: that is how phones first meet it).
 func (r *run) setup() error {
+	if r.o.PhotosPerVisit > 0 {
+		cam, err := newCamera(r.o.PhotoKB)
+		if err != nil {
+			return err
+		}
+		r.camera = cam
+	}
 	seed := mrand.New(mrand.NewPCG(r.o.Seed, 0x5eed))
 	for i := 1; i <= r.o.Cadres; i++ {
 		c := &cadre{username: fmt.Sprintf("%s%02d", r.o.CadrePrefix, i), rnd: mrand.New(mrand.NewPCG(seed.Uint64(), seed.Uint64()))}
@@ -357,10 +439,28 @@ func (r *run) setup() error {
 			d := &device{name: name, id: "sim-" + r.id + "-" + name, dir: filepath.Join(r.base, name), cadre: c, seed: seed.Uint64()}
 			d.rnd = mrand.New(mrand.NewPCG(d.seed, 1))
 			var base http.RoundTripper = http.DefaultTransport
+			d.base = r.o.Server
+			if r.links != nil {
+				// A transport of its own: the phone's connections are its.
+				base = http.DefaultTransport.(*http.Transport).Clone()
+				l, err := r.links.open(name, *r.o.Link)
+				if err != nil {
+					return err
+				}
+				d.proxy, d.base = l, "http://"+l.Addr()
+			}
 			if r.o.Transport != nil {
 				base = r.o.Transport(name, base)
 			}
-			d.link = NewFlaky(base, *r.o.Faults, d.seed^0xf1a4, &r.counts)
+			if r.links != nil {
+				d.direct = base
+			} else {
+				d.link = NewFlaky(base, *r.o.Faults, d.seed^0xf1a4, &r.counts)
+			}
+			if r.camera != nil {
+				d.photos = &standInPhotos{d: d, hc: &http.Client{Transport: d.transport()}, base: d.base, user: c.username, pass: r.o.Password,
+					backoff: func(n int) time.Duration { return min(2*time.Second, 100*time.Millisecond<<min(n, 5)) }}
+			}
 			switch x := seed.Float64(); {
 			case x < 0.7:
 				d.skew = time.Duration(seed.IntN(240)-120) * time.Second
@@ -399,13 +499,25 @@ func (r *run) open(d *device) error {
 	ctx, cancel := context.WithCancel(r.ctx)
 	d.ctx, d.cancel = ctx, cancel
 	d.killed.Store(false)
-	d.link.OnKill = func() {
-		d.killed.Store(true)
-		cancel()
+	if d.link != nil {
+		d.link.OnKill = func() {
+			d.killed.Store(true)
+			cancel()
+		}
 	}
 	user := d.cadre.username
-	c, err := client.New(client.Config{BaseURL: r.o.Server, DeviceID: d.id, Dir: d.dir, HTTPClient: &http.Client{Transport: d.link},
-		Now: d.now, Backoff: client.Backoff{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond, Attempts: 8}, Timeout: time.Minute,
+	backoff := client.Backoff{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond, Attempts: 8}
+	batchBytes := 0
+	if r.o.Link != nil {
+		// A weak link cuts connections for seconds, not milliseconds; a
+		// batch is sized to go up within the server's body deadline.
+		backoff = client.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second, Attempts: 20}
+		if bps := r.o.Link.BytesPerSecond; bps > 0 {
+			batchBytes = int(max(16_000, 4*bps))
+		}
+	}
+	c, err := client.New(client.Config{BaseURL: d.base, DeviceID: d.id, Dir: d.dir, HTTPClient: &http.Client{Transport: d.transport()},
+		Now: d.now, Backoff: backoff, Timeout: time.Minute, BatchBytes: batchBytes,
 		Seed:        d.rnd.Uint64() | 1,
 		Credentials: func(context.Context) (string, string, error) { return user, r.o.Password, nil },
 		Logf: func(f string, a ...any) {
@@ -419,6 +531,14 @@ func (r *run) open(d *device) error {
 	}
 	d.c = c
 	return nil
+}
+
+// transport is the phone's way to the server: the Flaky link or its proxy.
+func (d *device) transport() http.RoundTripper {
+	if d.link != nil {
+		return d.link
+	}
+	return d.direct
 }
 
 // restart abandons a phone's client (as if the app had died) and reopens it.
@@ -484,6 +604,9 @@ func (r *run) sync(d *device, limit time.Duration) (client.SyncReport, error) {
 func (r *run) record(d *device, rep client.PushReport) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.untracked {
+		return
+	}
 	for _, b := range rep.Batches {
 		if _, seen := r.batches[b.Key]; !seen {
 			r.batches[b.Key] = b.Changes
@@ -500,12 +623,21 @@ func (r *run) playDay(c *cadre, day int) {
 	for _, i := range order {
 		r.work1(c.devices[i], day)
 	}
+	if r.o.Link != nil {
+		return // in the hills: no signal until the trip is over
+	}
 	for _, i := range order {
 		d := c.devices[i]
 		if d.rnd.Float64() < r.o.SyncChance {
 			d.link.Off.Store(false)
-			if _, err := r.sync(d, 4*time.Second); err != nil && d.rnd.Float64() < 0.5 {
-				_, _ = r.sync(d, 4*time.Second) // the cadre tries again
+			_, err := r.sync(d, 4*time.Second)
+			if err != nil && d.rnd.Float64() < 0.5 {
+				_, err = r.sync(d, 4*time.Second) // the cadre tries again
+			}
+			if err == nil && d.photos != nil {
+				ctx, cancel := context.WithTimeout(d.ctx, 4*time.Second)
+				r.uploadPhotos(ctx, d)
+				cancel()
 			}
 		}
 	}
@@ -526,13 +658,15 @@ func (r *run) work1(d *device, day int) {
 		h := hs[rnd.IntN(len(hs))]
 		start := date.Add(time.Duration(i*120+rnd.IntN(90)) * time.Minute).Add(d.skew).Truncate(time.Second)
 		nv := newVisit(rnd, h, d.c.Members(h.ID), start)
-		id, err := d.c.RecordVisit(nv)
+		id, err := r.recordVisit(d, nv)
 		if err != nil {
 			r.problem("%s: recording a visit: %v", d.name, err)
 			continue
 		}
 		r.mu.Lock()
-		r.intended[id] = &intent{cadre: d.cadre, device: d.name}
+		if !r.untracked {
+			r.intended[id] = &intent{cadre: d.cadre, device: d.name}
+		}
 		r.mu.Unlock()
 		r.count("visits", 1)
 	}
@@ -611,10 +745,16 @@ func (r *run) households(d *device) []wire.Household {
 // empty, then one more pull each so every phone sees the others' last
 // pushes.
 func (r *run) finish() error {
-	r.printf("sim: trips over; every phone syncs on a good link\n")
+	if r.o.Link != nil {
+		r.printf("sim: every phone syncs once more, its link back to good\n")
+	} else {
+		r.printf("sim: trips over; every phone syncs on a good link\n")
+	}
 	r.forEachCadre(func(c *cadre) {
 		for _, d := range c.devices {
-			d.link.Off.Store(true)
+			if d.link != nil {
+				d.link.Off.Store(true)
+			}
 			var err error
 			for range 10 {
 				if _, err = r.sync(d, time.Minute); err == nil && d.c.Pending() == 0 {
@@ -623,6 +763,14 @@ func (r *run) finish() error {
 			}
 			if err != nil || d.c.Pending() != 0 {
 				r.problem("%s: outbox not drained on a good link: %d pending, %v", d.name, d.c.Pending(), err)
+			}
+			if d.photos != nil {
+				ctx, cancel := context.WithTimeout(d.ctx, 5*time.Minute)
+				r.uploadPhotos(ctx, d)
+				cancel()
+				if n, _ := d.photos.PhotoBacklog(); n > 0 {
+					r.problem("%s: %d photos still waiting on a good link", d.name, n)
+				}
 			}
 		}
 	})

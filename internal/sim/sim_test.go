@@ -45,7 +45,44 @@ func TestSmallSimulation(t *testing.T) {
 			if res.Devices != 6 {
 				t.Fatalf("devices %d", res.Devices)
 			}
+			t.Run("over a 3g link with photos", func(t *testing.T) { linkRun(t, srv.URL) })
 		})
+	}
+}
+
+// linkRun plays 2 cadres offline for 2 days, each phone behind its own
+// toxiproxy shaped as a 3G link, then syncing records and real photos
+// over it: nothing may be lost, every photo must be stored, and each
+// phone's time must be measured against a floor drawn from the bytes its
+// proxy carried.
+func linkRun(t *testing.T, server string) {
+	var out bytes.Buffer
+	link := sim.Link3G
+	res, err := sim.Run(clienttest.Context(t), sim.Options{Server: server, Cadres: 2, Days: 2, Seed: 11, TwoDevices: -1,
+		VisitsPerDay: 2, Link: &link, PhotosPerVisit: 1, PhotoKB: 30, Out: &out, Dir: t.TempDir()})
+	t.Log("\n" + out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := res.Line()
+	if !res.OK() {
+		t.Fatalf("%s\n%s", line, strings.Join(res.Problems, "\n"))
+	}
+	if res.Photos == 0 || res.Stored == 0 || len(res.Links) != 2 {
+		t.Fatalf("nothing went over the link? %s", line)
+	}
+	for _, u := range res.Links {
+		if u.Photos == 0 || u.Up < int64(u.Photos)*20_000 || u.Down == 0 {
+			t.Errorf("%s moved up=%d down=%d for %d photos: the proxy did not count what it carried", u.Device, u.Up, u.Down, u.Photos)
+		}
+		if want := link.Floor(u.Up, u.Down); u.Floor != want || u.Took < u.Floor {
+			t.Errorf("%s: floor %s (want %s), took %s: faster than its link", u.Device, u.Floor, want, u.Took)
+		}
+	}
+	for _, want := range []string{"photos_lost=0", "link=3g", "bytes_up=", "link_floor_s=", "took_s="} {
+		if !strings.Contains(line, want) {
+			t.Errorf("summary line lacks %q: %s", want, line)
+		}
 	}
 }
 

@@ -275,6 +275,9 @@ func (r *run) verify(res *Result) error {
 		}
 		fresh.Close()
 	}
+	if r.o.PhotosPerVisit > 0 {
+		r.verifyPhotos(ctx, res)
+	}
 	r.mu.Lock()
 	res.Problems = append([]string(nil), r.problems...)
 	if r.nProblem > len(r.problems) {
@@ -282,7 +285,9 @@ func (r *run) verify(res *Result) error {
 	}
 	r.mu.Unlock()
 	r.printf("sim: phones did %s\n", summary(res.Work))
-	r.printf("sim: link faults injected: %s\n", summary(res.Faults))
+	if r.o.Link == nil {
+		r.printf("sim: link faults injected: %s\n", summary(res.Faults))
+	}
 	r.printf("sim: outcomes: %s\n", summary(res.Statuses))
 	for _, p := range res.Problems {
 		r.printf("sim: PROBLEM %s\n", p)

@@ -137,9 +137,15 @@ func (c County) AddUser(tb testing.TB, reg *registry.Service, name, role string,
 // member; id17 is the head's ID number without its check character.
 func (c County) AddHousehold(tb testing.TB, reg *registry.Service, r domain.Region, head, id17 string) registry.HouseholdFile {
 	tb.Helper()
+	return c.AddHouseholdOfType(tb, reg, r, head, id17, domain.PovertyDibao)
+}
+
+// AddHouseholdOfType is AddHousehold with the household's poverty type.
+func (c County) AddHouseholdOfType(tb testing.TB, reg *registry.Service, r domain.Region, head, id17, povertyType string) registry.HouseholdFile {
+	tb.Helper()
 	idn := id17 + string(domain.IDNumberCheckChar(id17))
 	return Must(reg.CreateHousehold(context.Background(), c.Admin, registry.NewHousehold{RegionID: r.ID, Status: domain.StatusRegistered,
-		PovertyType: domain.PovertyDibao, EffectiveOn: domain.Date{Year: 2024, Month: time.March, Day: 1},
+		PovertyType: povertyType, EffectiveOn: domain.Date{Year: 2024, Month: time.March, Day: 1},
 		Details: domain.HouseholdDetails{HeadName: head, Causes: []string{"illness"}, Home: &domain.GeoPoint{Lat: 34.7, Lon: 113.6}},
 		Members: []domain.MemberDetails{{Name: head, Relation: "head", IDNumber: idn}}}))(tb)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/demo"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
 )
 
@@ -57,7 +59,8 @@ func consoleInspections(t *testing.T, e *consoleEnv) {
 		b.Do(chromedp.SetValue(chromedp.CSS(`input[name=period_to]`), domain.DateOf(e.app.Now()).AddDays(20).String()),
 			chromedp.Click(chromedp.CSS(`#new-campaign button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#draw-form`)))
-		id, err := uuid.Parse(strings.TrimPrefix(browsertest.Get(b, chromedp.Location()), e.url+"/ui/inspections/"))
+		at, _, _ := strings.Cut(browsertest.Get(b, chromedp.Location()), "#") // a redirect keeps the form's #new-campaign
+		id, err := uuid.Parse(strings.TrimPrefix(at, e.url+"/ui/inspections/"))
 		if err != nil {
 			t.Fatalf("after creating, the browser is at %s", browsertest.Get(b, chromedp.Location()))
 		}
@@ -97,6 +100,33 @@ func consoleInspections(t *testing.T, e *consoleEnv) {
 		page := c.get("/ui/inspections/" + camps[0].ID.String())
 		if page.StatusCode != http.StatusOK || !strings.Contains(gunzip(t, page), `id="likely-paper"`) {
 			t.Errorf("the campaign page: %d", page.StatusCode)
+		}
+	})
+
+	t.Run("an unannounced campaign stays hidden from the inspected town", func(t *testing.T) {
+		camps, _, err := e.app.Inspect.Campaigns(ctx, supervisor, inspect.CampaignQuery{Status: inspect.StatusDrawn, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(camps, func(c inspect.Campaign) bool { return c.Mode == inspect.ModeUnannounced })
+		if i < 0 {
+			t.Fatal("the demo has no running unannounced campaign")
+		}
+		running := camps[i]
+		town := e.townOffice(t, running.RegionID)
+		c := e.client(t)
+		c.mustLogin(town)
+		list := c.get("/ui/inspections")
+		if list.StatusCode != http.StatusOK || strings.Contains(gunzip(t, list), running.ID.String()) {
+			t.Errorf("the town office's list (%d) names the unannounced campaign", list.StatusCode)
+		}
+		for _, path := range []string{"/ui/inspections/" + running.ID.String(), "/ui/inspections/" + running.ID.String() + "/report.xlsx"} {
+			if r := c.get(path); r.StatusCode != http.StatusNotFound {
+				t.Errorf("the town office GET %s: %d, want the 404 page", path, r.StatusCode)
+			}
+		}
+		if r := c.get("/ui/inspections/" + running.ID.String()); !strings.Contains(gunzip(t, r), "不在您的查看范围内") {
+			t.Error("the town office is not shown the Chinese 404 page")
 		}
 	})
 
@@ -164,4 +194,17 @@ func (e *consoleEnv) campaignsNamed(t *testing.T, p domain.Principal, name strin
 		}
 	}
 	return n
+}
+
+// townOffice creates a supervisor of the town (a 乡镇扶贫办 account) and
+// returns their username.
+func (e *consoleEnv) townOffice(t *testing.T, town uuid.UUID) string {
+	t.Helper()
+	name := "town." + town.String()[:8]
+	_, err := e.app.Registry.CreateUser(context.Background(), e.principal(t, "admin"), registry.NewUser{
+		User: domain.User{Username: name, DisplayName: "乡镇扶贫办", Role: domain.RoleSupervisor, RegionID: town}, Password: demo.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
 }

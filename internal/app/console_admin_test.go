@@ -14,6 +14,8 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/inspect"
+	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
 )
@@ -178,6 +180,40 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 		if a, err := e.app.Compliance.RegionProfile(ctx, admin, towns[0].ID); err != nil || !a.Own || a.Profile.Code != profiles[len(profiles)-1].Code {
 			t.Errorf("the town's profile: %+v (%v)", a, err)
 		}
+	})
+
+	t.Run("the pages at phone width, within the page-weight budget", func(t *testing.T) {
+		supervisor := e.principal(t, "supervisor")
+		camps, _, err := e.app.Inspect.Campaigns(ctx, supervisor, inspect.CampaignQuery{Status: inspect.StatusEnded, Limit: 1})
+		if err != nil || len(camps) == 0 {
+			t.Fatalf("no ended campaign: %v", err)
+		}
+		items, _, err := e.app.ItemLedger.Items(ctx, supervisor, itemledger.Query{Kind: itemledger.KindRectification, Limit: 1})
+		if err != nil || len(items) == 0 {
+			t.Fatalf("no rectification: %v", err)
+		}
+		pages := map[string]string{"inspections": "/ui/inspections", "inspection": "/ui/inspections/" + camps[0].ID.String(),
+			"rectifications": "/ui/rectifications", "rectification": "/ui/rectifications/" + items[0].ID.String(),
+			"users": "/ui/admin/users", "pairings": "/ui/admin/pairings", "rules": "/ui/admin/rules", "imports": "/ui/admin/imports"}
+		// A later page's own bytes (the shared assets are cached by then; these pages add none).
+		c := e.client(t)
+		c.mustLogin("admin")
+		for name, path := range pages {
+			if n := len(c.do("GET", path, nil, map[string]string{"Accept-Encoding": "gzip"}).body); n > 60_000 {
+				t.Errorf("%s is %d bytes compressed, budget 60 KB", name, n)
+			}
+		}
+		b := browsertest.Start(t, browsertest.Phone)
+		e.signIn(b, "admin", demo.Password)
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)))
+		for name, path := range pages {
+			b.Do(chromedp.Navigate(e.url+path), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+			if w := browsertest.Get(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.Phone.Width+1 {
+				t.Errorf("%s is %d px wide at %d px: it scrolls sideways", name, w, browsertest.Phone.Width)
+			}
+			b.Screenshot(name)
+		}
+		noProblems(t, b)
 	})
 
 	t.Run("a cadre gets the 403 page on admin pages", func(t *testing.T) {

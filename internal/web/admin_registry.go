@@ -219,6 +219,7 @@ func (c *Console) unitsWith(r *http.Request, s *session, _ string, posted *form)
 		out.Units.Rows = append(out.Units.Rows, []Cell{{Text: u.Name, Link: unitURL(u.ID)}, textCell(names(u.RegionID))})
 	}
 	out.Regions, err = c.regionChoices(r, s, domain.LevelCounty, domain.LevelTown)
+	out.Regions = selectedGroups(out.Regions, out.New, "region_id")
 	return out, err
 }
 
@@ -267,6 +268,7 @@ func (c *Console) unitWith(r *http.Request, s *session, _ string, posted *form) 
 		out.Assignments.Rows = append(out.Assignments.Rows, []Cell{textCell(names(a.VillageID)), textCell(group), textCell(formatDate(a.StartOn)), textCell(formatDate(a.EndOn))})
 	}
 	out.Villages, err = c.regionChoices(r, s, domain.LevelVillage, domain.LevelGroup)
+	out.Villages = selectedGroups(out.Villages, out.Assign, "region_id")
 	return out, err
 }
 

@@ -73,6 +73,7 @@ func (c *Console) rulesWith(r *http.Request, s *session, _ string, posted *form)
 		if posted != nil {
 			out.Assign.form = *posted
 		}
+		out.Assign.Regions, out.Assign.Profiles = selectedGroups(groups, out.Assign.form, "region_id"), selected(out.Assign.Profiles, out.Assign.form, "profile_code")
 	}
 	return out, nil
 }

@@ -86,6 +86,9 @@ func (c *Console) usersWith(r *http.Request, s *session, _ string, posted *form)
 	for _, u := range units {
 		out.Create.Units = append(out.Create.Units, option{Value: u.ID.String(), Label: u.Name})
 	}
+	f := out.Create.form
+	out.Create.Roles, out.Create.Ranks, out.Create.Units = selected(out.Create.Roles, f, "role"), selected(out.Create.Ranks, f, "rank"), selected(out.Create.Units, f, "unit_id")
+	out.Create.Regions = selectedGroups(out.Create.Regions, f, "region_id")
 	return out, nil
 }
 
@@ -201,6 +204,7 @@ func (c *Console) userWith(r *http.Request, s *session, which string, posted *fo
 		if out.Duty.Regions, err = c.regionChoices(r, s, domain.LevelCounty, domain.LevelTown, domain.LevelVillage); err != nil {
 			return out, err
 		}
+		out.Duty.Kinds, out.Duty.Regions = selected(out.Duty.Kinds, out.Duty.form, "kind"), selectedGroups(out.Duty.Regions, out.Duty.form, "region_id")
 	}
 	return out, nil
 }

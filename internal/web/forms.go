@@ -92,6 +92,27 @@ func formField(pointer string, fields map[string]string) string {
 // anyIndex matches a list index in a field pointer.
 var anyIndex = regexp.MustCompile(`/[0-9]+(/|$)`)
 
+// selected marks the options a field of f holds, for the shared
+// "options" template.
+func selected(opts []option, f form, name string) []option {
+	out := make([]option, len(opts))
+	for i, o := range opts {
+		o.Selected = f.Has(name, o.Value)
+		out[i] = o
+	}
+	return out
+}
+
+// selectedGroups is selected for grouped options ("grouped-options").
+func selectedGroups(gs []optionGroup, f form, name string) []optionGroup {
+	out := make([]optionGroup, len(gs))
+	for i, g := range gs {
+		g.Options = selected(g.Options, f, name)
+		out[i] = g
+	}
+	return out
+}
+
 // formUUID reads an optional id field; a malformed one goes on the form.
 func formUUID(f *form, name, labelZH string) *uuid.UUID {
 	v := strings.TrimSpace(f.Value(name))

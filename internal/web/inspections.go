@@ -29,7 +29,10 @@ var inspectionRoles = []string{domain.RoleAdmin, domain.RoleSupervisor, domain.R
 const listSize = 30
 
 // option is one choice of a select or a set of checkboxes.
-type option struct{ Value, Label string }
+type option struct {
+	Value, Label string
+	Selected     bool
+}
 
 // optionGroup is a select's group of choices (regions of one level).
 type optionGroup struct {
@@ -75,17 +78,17 @@ func init() {
 }
 
 func (c *Console) inspections(r *http.Request, s *session) (any, error) {
-	return c.inspectionsWith(r, s, nil)
+	return c.inspectionsWith(r, s, "", nil)
 }
 
 // inspectionsWith is the list page, with the create form as posted
 // (nil: the defaults).
-func (c *Console) inspectionsWith(r *http.Request, s *session, posted *form) (inspectionsPage, error) {
+func (c *Console) inspectionsWith(r *http.Request, s *session, _ string, posted *form) (any, error) {
 	ctx, p := r.Context(), s.principal
 	n := pageOf(r)
 	items, total, err := c.deps.Inspect.Campaigns(ctx, p, inspect.CampaignQuery{Limit: listSize, Offset: (n - 1) * listSize})
 	if err != nil {
-		return inspectionsPage{}, err
+		return nil, err
 	}
 	out := inspectionsPage{CSRF: s.csrf, Campaigns: Table{Head: []string{"督查名称", "督查范围", "方式", "状态", "督查期间", "抽样时间"}, Empty: "暂无您可查看的督查。"},
 		Pager: newPager(*r.URL, n, listSize, int64(total))}
@@ -142,19 +145,11 @@ func (c *Console) campaignForm(r *http.Request, s *session, posted *form) (*camp
 	for _, st := range sampling.DefaultPlan().Strata {
 		f.Strata = append(f.Strata, option{Value: "size_" + st.Code, Label: "每村" + stratumLabel(st.Code) + "户数"})
 	}
-	for _, level := range []string{domain.LevelCounty, domain.LevelTown} {
-		regions, _, err := c.deps.Registry.Regions(ctx, p, registry.RegionQuery{Level: level}, registry.Page{Limit: 500})
-		if err != nil {
-			return nil, err
-		}
-		g := optionGroup{Level: level, Label: label("region_level", level)}
-		for _, reg := range regions {
-			g.Options = append(g.Options, option{Value: reg.ID.String(), Label: reg.Name})
-		}
-		if len(g.Options) > 0 {
-			f.Regions = append(f.Regions, g)
-		}
+	var err error
+	if f.Regions, err = c.regionChoices(r, s, domain.LevelCounty, domain.LevelTown); err != nil {
+		return nil, err
 	}
+	f.Regions, f.Modes = selectedGroups(f.Regions, f.form, "region_id"), selected(f.Modes, f.form, "mode")
 	users, _, err := c.deps.Registry.Users(ctx, p, registry.UserQuery{Role: domain.RoleInspector}, registry.Page{Limit: 500})
 	if err != nil {
 		return nil, err
@@ -176,50 +171,34 @@ func stratumLabel(code string) string {
 
 // createCampaign takes the create form to inspect.Service.CreateCampaign;
 // a refusal shows the form again with each field's error.
-func (c *Console) createCampaign(w http.ResponseWriter, r *http.Request, s *session) {
-	_ = r.ParseForm() // done already by the CSRF check, which refuses a body it cannot read
-	f := form{Values: r.PostForm}
-	plan := inspect.DefaultPlan()
-	plan.VillagesPerTown = formInt(&f, "villages_per_town", "每镇抽查村数", plan.VillagesPerTown)
-	plan.ExcludeLastCampaigns = formInt(&f, "exclude_last_campaigns", "排除近期督查次数", plan.ExcludeLastCampaigns)
-	plan.KeyPoorVillages = f.Value("key_poor_villages") != ""
-	for i, st := range plan.Strata {
-		plan.Strata[i].Size = formInt(&f, "size_"+st.Code, "每村抽查户数", st.Size)
-	}
-	in := inspect.NewCampaign{Name: f.Value("name"), Mode: f.Value("mode"), Plan: &plan,
-		PeriodFrom: formDate(&f, "period_from", "开始日期"), PeriodTo: formDate(&f, "period_to", "结束日期")}
-	if id := formUUID(&f, "region_id", "督查范围"); id != nil {
-		in.RegionID = *id
-	}
-	for _, v := range f.Values["inspector_ids"] {
-		id, err := uuid.Parse(v)
-		if err != nil {
-			f.add("inspector_ids", "督查人员无效")
-			continue
+var createCampaign = formPost{template: "inspections.html", fields: campaignFields, reload: (*Console).inspectionsWith,
+	call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+		plan := inspect.DefaultPlan()
+		plan.VillagesPerTown = formInt(f, "villages_per_town", "每镇抽查村数", plan.VillagesPerTown)
+		plan.ExcludeLastCampaigns = formInt(f, "exclude_last_campaigns", "排除近期督查次数", plan.ExcludeLastCampaigns)
+		plan.KeyPoorVillages = f.Value("key_poor_villages") != ""
+		for i, st := range plan.Strata {
+			plan.Strata[i].Size = formInt(f, "size_"+st.Code, "每村抽查户数", st.Size)
 		}
-		in.Inspectors = append(in.Inspectors, id)
-	}
-	var err error
-	var camp inspect.Campaign
-	if !f.Failed() {
-		camp, err = c.deps.Inspect.CreateCampaign(r.Context(), s.principal, in)
-		if err == nil {
-			seeOther(w, r, inspectionURL(camp.ID))
-			return
+		in := inspect.NewCampaign{Name: f.Value("name"), Mode: f.Value("mode"), Plan: &plan,
+			PeriodFrom: formDate(f, "period_from", "开始日期"), PeriodTo: formDate(f, "period_to", "结束日期")}
+		if id := formUUID(f, "region_id", "督查范围"); id != nil {
+			in.RegionID = *id
 		}
-		var ok bool
-		if f, ok = refused(err, f.Values, campaignFields); !ok {
-			c.fail(w, r, s, err)
-			return
+		for _, v := range f.Values["inspector_ids"] {
+			id, err := uuid.Parse(v)
+			if err != nil {
+				f.add("inspector_ids", "督查人员无效")
+				continue
+			}
+			in.Inspectors = append(in.Inspectors, id)
 		}
-	}
-	data, err := c.inspectionsWith(r, s, &f)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.show(w, r, s, pageNamed("inspections.html"), http.StatusUnprocessableEntity, data)
-}
+		if f.Failed() {
+			return "", nil
+		}
+		camp, err := c.deps.Inspect.CreateCampaign(r.Context(), s.principal, in)
+		return inspectionURL(camp.ID), err
+	}}.handle
 
 // pageNamed is the pages entry drawn from template name.
 func pageNamed(template string) page {
@@ -256,21 +235,18 @@ type reportSection struct {
 	Rectifications inspect.RectificationCounts
 }
 
-func campaignID(r *http.Request) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		return uuid.Nil, domain.NotFound("inspection")
-	}
-	return id, nil
-}
-
 func (c *Console) inspection(r *http.Request, s *session) (any, error) {
 	return c.inspectionWith(r, s, nil, nil)
 }
 
+// drawnWith is the campaign page with the draw form refused.
+func (c *Console) drawnWith(r *http.Request, s *session, _ string, draw *form) (any, error) {
+	return c.inspectionWith(r, s, draw, nil)
+}
+
 func (c *Console) inspectionWith(r *http.Request, s *session, draw *form, v *inspect.Verification) (inspectionPage, error) {
 	ctx, p := r.Context(), s.principal
-	id, err := campaignID(r)
+	id, err := pathUUID(r, "inspection")
 	if err != nil {
 		return inspectionPage{}, err
 	}
@@ -454,34 +430,20 @@ func share(n, total int) float64 {
 
 // drawSample draws the campaign's sample (inspect.Service.Draw), with the
 // seed typed or a fresh one.
-func (c *Console) drawSample(w http.ResponseWriter, r *http.Request, s *session) {
-	id, err := campaignID(r)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	_, err = c.deps.Inspect.Draw(r.Context(), s.principal, id, strings.TrimSpace(r.PostFormValue("seed")))
-	if err == nil {
-		seeOther(w, r, inspectionURL(id))
-		return
-	}
-	f, ok := refused(err, r.PostForm, nil)
-	if !ok {
-		c.fail(w, r, s, err)
-		return
-	}
-	data, err := c.inspectionWith(r, s, &f, nil)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.show(w, r, s, pageNamed("inspection.html"), http.StatusUnprocessableEntity, data)
-}
+var drawSample = formPost{template: "inspection.html", reload: (*Console).drawnWith,
+	call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+		id, err := pathUUID(r, "inspection")
+		if err != nil {
+			return "", err
+		}
+		_, err = c.deps.Inspect.Draw(r.Context(), s.principal, id, strings.TrimSpace(f.Value("seed")))
+		return inspectionURL(id), err
+	}}.handle
 
 // verifySample draws again with the stored seed (inspect.Service.Verify)
 // and shows the campaign with the answer.
 func (c *Console) verifySample(w http.ResponseWriter, r *http.Request, s *session) {
-	id, err := campaignID(r)
+	id, err := pathUUID(r, "inspection")
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -502,7 +464,7 @@ func (c *Console) verifySample(w http.ResponseWriter, r *http.Request, s *sessio
 // inspectionReportXLSX downloads the campaign's report as the API's
 // format=xlsx does: the same function, the same caller.
 func (c *Console) inspectionReportXLSX(w http.ResponseWriter, r *http.Request, s *session) {
-	id, err := campaignID(r)
+	id, err := pathUUID(r, "inspection")
 	if err != nil {
 		c.fail(w, r, s, err)
 		return

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -64,7 +63,7 @@ func (c *Console) rectificationList(r *http.Request, s *session) (any, error) {
 	}
 	for _, v := range items {
 		out.Items.Rows = append(out.Items.Rows, []Cell{{Text: clip(v.Problem, 40), Link: rectificationURL(v.ID)}, textCell(v.TownName),
-			textCell(v.VillageName), textCell(v.HeadName), textCell(responsible(v)), textCell(formatDate(v.Deadline)),
+			textCell(v.VillageName), textCell(v.HeadName), textCell(v.Responsible()), textCell(formatDate(v.Deadline)),
 			{Text: stateLabel(v.State), Tone: stateTone(v.State)}, textCell(v.CampaignName)})
 	}
 	return out, nil
@@ -76,16 +75,6 @@ func clip(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
-}
-
-func responsible(v itemledger.View) string {
-	switch {
-	case v.ResponsibleName != "" && v.UnitName != "":
-		return v.ResponsibleName + "（" + v.UnitName + "）"
-	case v.ResponsibleName != "":
-		return v.ResponsibleName
-	}
-	return v.UnitName
 }
 
 // rectificationExport downloads the ledger as the list filters it.
@@ -120,30 +109,22 @@ type actionForm struct {
 var actionFields = map[string]string{"evidence": "visit_ids", "evidence/visit_ids": "visit_ids", "evidence/photo_ids": "photo_ids",
 	"evidence/document_ids": "photo_ids", "evidence/note": "note", "version": "note", "action": "note"}
 
-func itemID(r *http.Request) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		return uuid.Nil, domain.NotFound("rectification")
-	}
-	return id, nil
-}
-
 func (c *Console) rectification(r *http.Request, s *session) (any, error) {
-	return c.rectificationWith(r, s, nil)
+	return c.rectificationWith(r, s, "", nil)
 }
 
 // rectificationWith is an item's page; posted, when set, is the action
 // form the services refused, shown with its errors.
-func (c *Console) rectificationWith(r *http.Request, s *session, posted *form) (rectificationPage, error) {
-	id, err := itemID(r)
+func (c *Console) rectificationWith(r *http.Request, s *session, _ string, posted *form) (any, error) {
+	id, err := pathUUID(r, "rectification")
 	if err != nil {
-		return rectificationPage{}, err
+		return nil, err
 	}
 	v, err := c.deps.ItemLedger.Item(r.Context(), s.principal, itemledger.KindRectification, id)
 	if err != nil {
-		return rectificationPage{}, err
+		return nil, err
 	}
-	out := rectificationPage{CSRF: s.csrf, Item: v, State: stateLabel(v.State), Tone: stateTone(v.State), Who: responsible(v),
+	out := rectificationPage{CSRF: s.csrf, Item: v, State: stateLabel(v.State), Tone: stateTone(v.State), Who: v.Responsible(),
 		History: Table{Head: []string{"时间", "操作", "状态变化", "操作人", "说明", "材料"}}}
 	for _, e := range v.History {
 		action, _ := itemledger.Actions.Label(e.Action)
@@ -152,7 +133,7 @@ func (c *Console) rectificationWith(r *http.Request, s *session, posted *form) (
 			change = stateLabel(e.From) + " → " + change
 		}
 		out.History.Rows = append(out.History.Rows, []Cell{textCell(e.At.In(domain.Shanghai).Format("2006-01-02 15:04")), textCell(action),
-			textCell(change), textCell(e.ByName), textCell(e.Note), textCell(evidenceText(e.Evidence))})
+			textCell(change), textCell(e.ByName), textCell(e.Note), textCell(e.Evidence.Summary())})
 	}
 	for _, a := range v.Allowed {
 		lbl, _ := itemledger.Actions.Label(a)
@@ -165,57 +146,23 @@ func (c *Console) rectificationWith(r *http.Request, s *session, posted *form) (
 	return out, nil
 }
 
-func evidenceText(e itemledger.Evidence) string {
-	var parts []string
-	if n := len(e.VisitIDs); n > 0 {
-		parts = append(parts, strconv.Itoa(n)+"条走访记录")
-	}
-	if n := len(e.PhotoIDs); n > 0 {
-		parts = append(parts, strconv.Itoa(n)+"张照片")
-	}
-	if e.Note != "" {
-		parts = append(parts, e.Note)
-	}
-	return strings.Join(parts, "；")
-}
-
 // actOnRectification takes one move (itemledger.Service.Act) at the
 // version the page showed; a refusal shows the page again with the
 // form's errors (a stale version says the item changed meanwhile).
-func (c *Console) actOnRectification(w http.ResponseWriter, r *http.Request, s *session) {
-	id, err := itemID(r)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	_ = r.ParseForm() // done already by the CSRF check, which refuses a body it cannot read
-	f := form{Values: r.PostForm}
-	version := formInt(&f, "version", "版本号", 0)
-	step := itemledger.Step{Action: f.Value("action"), Version: int64(version), Note: strings.TrimSpace(f.Value("note")),
-		Evidence: itemledger.Evidence{VisitIDs: idList(f.Value("visit_ids")), PhotoIDs: idList(f.Value("photo_ids"))}}
-	status := http.StatusUnprocessableEntity
-	if !f.Failed() {
-		_, err := c.deps.ItemLedger.Act(r.Context(), s.principal, itemledger.KindRectification, id, step)
-		if err == nil {
-			seeOther(w, r, rectificationURL(id))
-			return
+var actOnRectification = formPost{template: "rectification.html", fields: actionFields, reload: (*Console).rectificationWith,
+	call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+		id, err := pathUUID(r, "rectification")
+		if err != nil {
+			return "", err
 		}
-		if domain.IsCode(err, domain.CodeConflict) {
-			status = http.StatusConflict
+		step := itemledger.Step{Action: f.Value("action"), Version: int64(formInt(f, "version", "版本号", 0)), Note: strings.TrimSpace(f.Value("note")),
+			Evidence: itemledger.Evidence{VisitIDs: idList(f.Value("visit_ids")), PhotoIDs: idList(f.Value("photo_ids"))}}
+		if f.Failed() {
+			return "", nil
 		}
-		var ok bool
-		if f, ok = refused(err, f.Values, actionFields); !ok {
-			c.fail(w, r, s, err)
-			return
-		}
-	}
-	data, err := c.rectificationWith(r, s, &f)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	c.show(w, r, s, pageNamed("rectification.html"), status, data)
-}
+		_, err = c.deps.ItemLedger.Act(r.Context(), s.principal, itemledger.KindRectification, id, step)
+		return rectificationURL(id), err
+	}}.handle
 
 // idList splits ids typed one per line or separated by commas.
 func idList(s string) []string {

@@ -34,16 +34,10 @@ func (c *Console) cadreChoices(r *http.Request, s *session) ([]option, error) {
 
 // userNames names users the caller may see, each read once.
 func (c *Console) userNames(r *http.Request, s *session) func(uuid.UUID) string {
-	seen := map[uuid.UUID]string{}
-	return func(id uuid.UUID) string {
-		if n, ok := seen[id]; ok {
-			return n
-		}
-		if u, err := c.deps.Registry.User(r.Context(), s.principal, id); err == nil {
-			seen[id] = cmp.Or(u.DisplayName, u.Username)
-		}
-		return seen[id]
-	}
+	return readOnce(func(id uuid.UUID) (string, error) {
+		u, err := c.deps.Registry.User(r.Context(), s.principal, id)
+		return cmp.Or(u.DisplayName, u.Username), err
+	})
 }
 
 type pairingsPage struct {

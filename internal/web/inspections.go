@@ -110,16 +110,26 @@ func (c *Console) inspectionsWith(r *http.Request, s *session, _ string, posted 
 
 // regionNames names regions the caller may see, each read once.
 func (c *Console) regionNames(r *http.Request, s *session) func(uuid.UUID) string {
+	return readOnce(func(id uuid.UUID) (string, error) {
+		reg, err := c.deps.Registry.Region(r.Context(), s.principal, id)
+		return reg.Name, err
+	})
+}
+
+// readOnce names ids by read, asking once per id; an id read cannot
+// name (out of the caller's sight) is named "".
+func readOnce(read func(uuid.UUID) (string, error)) func(uuid.UUID) string {
 	seen := map[uuid.UUID]string{}
 	return func(id uuid.UUID) string {
 		if n, ok := seen[id]; ok {
 			return n
 		}
-		reg, err := c.deps.Registry.Region(r.Context(), s.principal, id)
-		if err == nil {
-			seen[id] = reg.Name
+		n, err := read(id)
+		if err != nil {
+			n = ""
 		}
-		return seen[id]
+		seen[id] = n
+		return n
 	}
 }
 

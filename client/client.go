@@ -71,6 +71,10 @@ type Config struct {
 	Sleep         func(ctx context.Context, d time.Duration) error // default: a timer
 	NoFsync       bool                                             // skip fsync (tests of pure logic only)
 	NoLocalChecks bool                                             // queue edits without validating them first
+
+	// AppVersion is sent as X-App-Version on every sync (at most 64
+	// printable ASCII characters; the server ignores anything else).
+	AppVersion string
 }
 
 // Client is a phone's view of the service: a local replica of the cadre's
@@ -100,6 +104,8 @@ type Client struct {
 	// step of the photo outbox as it is passed, so that a test can kill
 	// the process exactly there.
 	stepHook func(step string)
+
+	bodies bodyCoding // whether bodies go gzipped (encoding.go)
 }
 
 // New opens (or creates) the state in cfg.Dir. A process that was killed

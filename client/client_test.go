@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -68,7 +69,8 @@ type tap struct {
 
 type sentReq struct {
 	path, key string
-	body      []byte
+	body      []byte // as the client made it: decoded, when it went gzipped
+	coding    string // its Content-Encoding
 }
 
 func newTap() *tap { return &tap{base: http.DefaultTransport} }
@@ -80,8 +82,18 @@ func (t *tap) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Body.Close()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
+	coding := r.Header.Get("Content-Encoding")
+	if coding == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			return nil, err
+		}
+	}
 	t.mu.Lock()
-	t.sent = append(t.sent, sentReq{path: r.URL.Path, key: r.Header.Get("Idempotency-Key"), body: body})
+	t.sent = append(t.sent, sentReq{path: r.URL.Path, key: r.Header.Get("Idempotency-Key"), body: body, coding: coding})
 	drop := t.dropTimes > 0 && strings.HasPrefix(r.URL.Path, t.dropPath)
 	if drop {
 		t.dropTimes--

@@ -87,6 +87,9 @@ type reqOpts struct {
 	// attempts, when set, bounds the tries of this request instead of
 	// Backoff.Attempts (1: the caller does its own retrying).
 	attempts int
+	// report sends the device-report headers (backlog and app version)
+	// as they stand at each attempt: syncs only.
+	report bool
 }
 
 type answer struct {
@@ -118,12 +121,17 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, o r
 			}
 		}
 		h := o.header
-		if o.deviceTime {
+		if o.deviceTime || o.report {
 			h = h.Clone()
 			if h == nil {
 				h = http.Header{}
 			}
+		}
+		if o.deviceTime {
 			h.Set("X-Device-Time", c.now().Format(time.RFC3339Nano))
+		}
+		if o.report {
+			c.deviceReport().SetHeaders(h)
 		}
 		a, err := c.roundTrip(ctx, method, path, body, token, h)
 		if err == nil && a.status == http.StatusUnauthorized && o.authed && !refreshed {
@@ -177,9 +185,13 @@ func (c *Client) backoff(n int) time.Duration {
 func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte, token string, h http.Header) (answer, error) {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	send, coding, err := c.bodies.encode(body)
+	if err != nil {
+		return answer{}, err
+	}
 	var rd io.Reader
 	if body != nil {
-		rd = bytes.NewReader(body)
+		rd = bytes.NewReader(send)
 	}
 	req, err := http.NewRequestWithContext(actx, method, c.cfg.BaseURL+path, rd)
 	if err != nil {
@@ -188,7 +200,11 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 	if body != nil && h.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if coding != "" {
+		req.Header.Set("Content-Encoding", coding)
+	}
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -202,12 +218,19 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte
 		return answer{}, err
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	c.bodies.learn(res.Header)
+	b, err := readAnswer(res)
 	if err != nil {
 		// A cut-off answer is no answer.
 		return answer{}, fmt.Errorf("reading the answer: %w", err)
 	}
-	return answer{status: res.StatusCode, header: res.Header, body: b}, nil
+	a := answer{status: res.StatusCode, header: res.Header, body: b}
+	if coding != "" && refusedCoding(method, path, a) {
+		c.logf("client: %s %s: the gzipped body was refused (%d); sending plain bodies from now on", method, path, a.status)
+		c.bodies.refuse()
+		return c.roundTrip(ctx, method, path, body, token, h)
+	}
+	return a, nil
 }
 
 func problemOf(method, path string, a answer) *ProblemError {

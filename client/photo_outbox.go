@@ -97,15 +97,19 @@ type Backlog struct {
 }
 
 // Backlog says how much is waiting to be sent: the record outbox and the
-// photo outbox.
+// photo outbox. Every sync request reports it to the server (backlog.go).
 func (c *Client) Backlog() Backlog {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := Backlog{Records: len(c.st.Outbox)}
-	if c.st.Inflight != nil {
-		b.Records += len(c.st.Inflight.Changes)
+	return c.st.backlog()
+}
+
+func (s *state) backlog() Backlog {
+	b := Backlog{Records: len(s.Outbox)}
+	if s.Inflight != nil {
+		b.Records += len(s.Inflight.Changes)
 	}
-	b.Photos, b.PhotoBytes = c.st.photoBacklog()
+	b.Photos, b.PhotoBytes = s.photoBacklog()
 	return b
 }
 

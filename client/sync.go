@@ -75,7 +75,7 @@ func (c *Client) Push(ctx context.Context) (PushReport, error) {
 			return rep, err
 		}
 		br := BatchReport{Key: b.Key, Changes: len(b.Changes), Resumed: !formed[b.Key]}
-		a, err := c.call(ctx, http.MethodPost, "/api/v1/sync/push", b.Body, reqOpts{authed: true, retry409: true, deviceTime: true,
+		a, err := c.call(ctx, http.MethodPost, "/api/v1/sync/push", b.Body, reqOpts{authed: true, retry409: true, deviceTime: true, report: true,
 			header: http.Header{"Idempotency-Key": {b.Key}}})
 		if err != nil {
 			rep.Batches = append(rep.Batches, br)
@@ -310,7 +310,7 @@ func (c *Client) Pull(ctx context.Context) (PullReport, error) {
 		} else if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		a, err := c.call(ctx, http.MethodGet, endpoint+"?"+q.Encode(), nil, reqOpts{authed: true})
+		a, err := c.call(ctx, http.MethodGet, endpoint+"?"+q.Encode(), nil, reqOpts{authed: true, report: true})
 		if err != nil {
 			if whole && ctx.Err() == nil {
 				// Perhaps the link cannot carry it in one piece: page

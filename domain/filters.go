@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"time"
 
 	"github.com/google/uuid"
@@ -9,6 +10,27 @@ import (
 // Filters narrow the listings of the register, visits and the audit log.
 // Several services list the same records, so the filters are shared here;
 // every one is applied together with the caller's scope.
+
+// RegionParam resolves a listing's region_id parameter: the path of the
+// region it names within the caller's subtree, or "" when none was given.
+// An id that names no region there is added to fe as unknown, the same
+// answer whether it does not exist or lies outside, so a listing reveals
+// nothing of other regions. within is the store's RegionWithin.
+func RegionParam(ctx context.Context, p Principal, id *uuid.UUID, fe *FieldErrors,
+	within func(ctx context.Context, path string, id uuid.UUID) (Region, error)) (string, error) {
+	if id == nil {
+		return "", nil
+	}
+	r, err := within(ctx, p.RegionPath, *id)
+	switch {
+	case IsCode(err, CodeNotFound):
+		fe.Add("region_id", "unknown", "region not found", "所选区域不存在")
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return r.Path, nil
+}
 
 // RegionFilter narrows a region listing.
 type RegionFilter struct {

@@ -143,5 +143,9 @@ type Device struct {
 
 var deviceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)
 
+// BrowserDevicePrefix starts the device id of every web-console browser
+// session: device lists tell browsers, which never sync, from phones.
+const BrowserDevicePrefix = "web-"
+
 // ValidDeviceID reports whether s is an acceptable phone identifier.
 func ValidDeviceID(s string) bool { return deviceIDPattern.MatchString(s) }

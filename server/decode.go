@@ -30,9 +30,9 @@ func bindJSON(c *gin.Context, dst any) error {
 		return &domain.Error{Code: codeMalformed, Message: "Content-Type must be application/json", MessageZH: "请求内容类型必须是application/json",
 			Fields: []domain.FieldError{{Field: "Content-Type", Reason: "unsupported_media_type", Message: "expected application/json", MessageZH: "应为application/json"}}}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	body, err := readBody(c, maxJSONBody)
 	if err != nil {
-		return bodyReadError(err, maxJSONBody)
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return malformed("body", "required", "request body is empty", "请求内容为空")

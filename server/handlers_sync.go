@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
@@ -20,18 +21,22 @@ import (
 // maxPushBody bounds a push batch: 500 visits with notes and GPS tracks.
 const maxPushBody = 8 << 20
 
-// push takes a batch from a phone. The body is hashed as received, so the
-// Idempotency-Key binds these exact bytes; a replay gets the stored answer.
+// push takes a batch from a phone. The body is hashed as the phone made
+// it (decoded, when it came gzipped), so the Idempotency-Key binds these
+// exact bytes however each attempt travelled; a replay gets the stored
+// answer. An acknowledged push, replays included, is recorded in the
+// phone's sync health.
 func (h *handlers) push(c *gin.Context) {
+	arrived := h.Now()
 	p := principal(c)
 	key := c.GetHeader("Idempotency-Key")
 	if err := fvsync.KeyProblem(key); err != nil {
 		writeError(c, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxPushBody))
+	body, err := readBody(c, maxPushBody)
 	if err != nil {
-		writeError(c, bodyReadError(err, maxPushBody))
+		writeError(c, err)
 		return
 	}
 	if out, found, err := h.Sync.Replay(c.Request.Context(), p, key, body); err != nil || found {
@@ -39,6 +44,10 @@ func (h *handlers) push(c *gin.Context) {
 			writeError(c, err)
 			return
 		}
+		// The replayed body's device_time is the first attempt's: only
+		// this attempt's X-Device-Time tells the clock now.
+		attempt, _ := time.Parse(time.RFC3339Nano, c.GetHeader("X-Device-Time"))
+		h.recordSync(c, devicehealth.Sync{Kind: devicehealth.KindPush, ArrivedAt: arrived, DeviceTime: attempt})
 		c.Data(http.StatusOK, "application/json", out)
 		return
 	}
@@ -68,6 +77,7 @@ func (h *handlers) push(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	h.recordSync(c, devicehealth.Sync{Kind: devicehealth.KindPush, ArrivedAt: arrived, DeviceTime: req.DeviceTime})
 	c.Data(http.StatusOK, "application/json", out)
 }
 
@@ -127,6 +137,7 @@ func decodePush(body []byte) (wire.PushRequest, map[int][]domain.FieldError, err
 // socket only once the reads are done: a phone on a slow link never holds
 // a database connection, and a failed read still gets a problem answer.
 func (h *handlers) pull(c *gin.Context) {
+	arrived := h.Now()
 	q := queryParams{c: c}
 	cursor := q.text("cursor", 2000)
 	limit := pullLimit(&q)
@@ -141,12 +152,14 @@ func (h *handlers) pull(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	h.recordSync(c, devicehealth.Sync{Kind: devicehealth.KindPull, ArrivedAt: arrived, Lag: end.Lag})
 	writePage(c, page, end)
 }
 
 // snapshot answers a fresh phone's whole scope and the first page of the
 // feed after it, in the shape of a pull page.
 func (h *handlers) snapshot(c *gin.Context) {
+	arrived := h.Now()
 	q := queryParams{c: c}
 	limit := pullLimit(&q)
 	if err := q.err(); err != nil {
@@ -160,6 +173,7 @@ func (h *handlers) snapshot(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	h.recordSync(c, devicehealth.Sync{Kind: devicehealth.KindSnapshot, ArrivedAt: arrived, Lag: end.Lag})
 	writePage(c, page, end)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
@@ -58,6 +59,10 @@ type Deps struct {
 	// Console is the web console (internal/web), mounted at /ui/; nil
 	// serves none.
 	Console http.Handler
+
+	// DeviceHealth records what each sync shows of the phone and lists it
+	// (GET /api/v1/devices); nil records nothing.
+	DeviceHealth *devicehealth.Service
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -160,6 +165,7 @@ func New(d Deps) http.Handler {
 	a.PUT("/users/:id/password", h.setPassword)
 	a.GET("/users/:id/devices", h.listDevices)
 	a.POST("/users/:id/devices/:device_id/revoke", h.revokeDevice)
+	a.GET("/devices", h.listDeviceHealth)
 
 	a.GET("/pairings", h.listPairings)
 	a.POST("/pairings", h.createPairing)
@@ -169,10 +175,13 @@ func New(d Deps) http.Handler {
 	a.POST("/imports", uploadBody, h.importFile)
 	a.GET("/audit-log", h.listAudit)
 
-	// A batch of visits with GPS tracks may be megabytes: an upload.
+	// A batch of visits with GPS tracks may be megabytes: an upload. Pull
+	// pages, snapshots, reports and 台账 downloads are the big answers, and
+	// go gzipped to whoever accepts it (compressed); a push body may come
+	// gzipped too (readBody).
 	a.POST("/sync/push", uploadBody, h.push)
-	a.GET("/sync/pull", h.pull)
-	a.GET("/sync/snapshot", h.snapshot)
+	a.GET("/sync/pull", compressed, h.pull)
+	a.GET("/sync/snapshot", compressed, h.snapshot)
 	a.GET("/visits", h.listVisits)
 	a.GET("/visits/:id", h.getVisit)
 	a.GET("/conflicts", h.listConflicts)
@@ -196,13 +205,13 @@ func New(d Deps) http.Handler {
 	a.PUT("/rule-profiles/:code", h.putRuleProfile)
 	a.GET("/regions/:id/rule-profile", h.getRegionRuleProfile)
 	a.PUT("/regions/:id/rule-profile", h.putRegionRuleProfile)
-	a.GET("/worklist", h.worklist)
-	a.GET("/households/:id/compliance", h.householdCompliance)
-	a.GET("/compliance/missed", h.missedReport)
-	a.GET("/compliance/forecast", h.forecast)
+	a.GET("/worklist", compressed, h.worklist)
+	a.GET("/households/:id/compliance", compressed, h.householdCompliance)
+	a.GET("/compliance/missed", compressed, h.missedReport)
+	a.GET("/compliance/forecast", compressed, h.forecast)
 	a.POST("/compliance/closes", h.closePeriod)
-	a.GET("/compliance/coverage", h.coverage)
-	a.GET("/cadres/:id/summary", h.cadreSummary)
+	a.GET("/compliance/coverage", compressed, h.coverage)
+	a.GET("/cadres/:id/summary", compressed, h.cadreSummary)
 	a.POST("/inspections", h.createInspection)
 	a.GET("/inspections", h.listInspections)
 	a.GET("/inspections/:id", h.getInspection)
@@ -214,18 +223,18 @@ func New(d Deps) http.Handler {
 	a.PUT("/inspections/:id/households/:household_id/findings", h.putFindings("household_id", "household"))
 	a.PUT("/inspections/:id/villages/:village_id/findings", h.putFindings("village_id", "village"))
 	a.GET("/inspections/:id/findings", h.listFindings)
-	a.GET("/inspections/:id/report", h.inspectionReport)
+	a.GET("/inspections/:id/report", compressed, h.inspectionReport)
 	a.POST("/accountability", h.createAccountability)
 	a.GET("/accountability", h.listAccountability)
 	a.POST("/accountability/:id/follow-up", h.followUpAccountability)
-	a.GET("/exports/visits", h.export(h.Compliance.VisitLedger))
-	a.GET("/exports/missed", h.export(h.Compliance.MissedLedger))
-	a.GET("/exports/progress", h.export(h.Compliance.ProgressLedger))
+	a.GET("/exports/visits", compressed, h.export(h.Compliance.VisitLedger))
+	a.GET("/exports/missed", compressed, h.export(h.Compliance.MissedLedger))
+	a.GET("/exports/progress", compressed, h.export(h.Compliance.ProgressLedger))
 	a.POST("/rectifications", h.createRectification)
 	a.GET("/rectifications", h.listRectifications)
 	a.GET("/rectifications/:id", h.getRectification)
 	a.POST("/rectifications/:id/actions", h.actOnRectification)
-	a.GET("/exports/rectifications", h.exportRectifications)
+	a.GET("/exports/rectifications", compressed, h.exportRectifications)
 	return r
 }
 

@@ -96,6 +96,13 @@ type PageEnd struct {
 	// Due is a cadre's due list, on the last page only: the phone shows
 	// who is due, when and why while offline.
 	Due []wire.DueItem
+	// Lag is how many feed positions Cursor lies behind the head of the
+	// feed as this page numbered it: 0 when the caller is caught up, nil
+	// when the page ended inside a snapshot walk or a rescope, where what
+	// is left is not counted. Positions count every change committed on
+	// the server, in the caller's scope or not, so a lag is an upper bound
+	// on what the phone still lacks; it costs no query to know.
+	Lag *int64
 }
 
 // Pull pages through the caller's feed from cursor, handing each change to
@@ -116,12 +123,11 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 			return PageEnd{}, err
 		}
 	}
-	next, more, err := pl.pull(ctx, c, limit)
+	end, err := pl.pull(ctx, c, limit)
 	if err != nil {
 		return PageEnd{}, err
 	}
-	end := PageEnd{Cursor: next, HasMore: more}
-	if !more {
+	if !end.HasMore {
 		end.Due = s.dueList(ctx, p)
 	}
 	return end, nil
@@ -143,7 +149,7 @@ func (s *Service) dueList(ctx context.Context, p domain.Principal) []wire.DueIte
 }
 
 // pull reads one page of up to limit changes from cursor c.
-func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, error) {
+func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error) {
 	s := pl.svc
 	left := limit
 	if duties := pl.scope.DutyRegions(pl.today); !slices.Equal(c.D, duties) {
@@ -152,36 +158,36 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 	if len(c.R) > 0 {
 		n, last, done, err := pl.rescope(ctx, c.R, c.RA, left)
 		if err != nil {
-			return "", false, err
+			return PageEnd{}, err
 		}
 		left -= n
 		if !done {
 			c.RA = last
-			return c.encode(), true, nil
+			return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 		}
 		c.R, c.RA = nil, uuid.Nil
 		if left <= 0 {
-			return c.encode(), true, nil
+			return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 		}
 	}
 	for c.Phase != phaseFeed && left > 0 {
 		n, last, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
-			return "", false, err
+			return PageEnd{}, err
 		}
 		left -= n
 		if n > 0 && left == 0 {
 			c.H, c.After = last.HouseholdID, last.ID
-			return c.encode(), true, nil
+			return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 		}
 		c.Phase, c.H, c.After = nextPhase(c.Phase), uuid.Nil, uuid.Nil
 	}
 	if left == 0 {
-		return c.encode(), true, nil
+		return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 	}
 	w, err := s.store.SequenceChanges(ctx)
 	if err != nil {
-		return "", false, err
+		return PageEnd{}, err
 	}
 	f := ChangeFilter{After: c.W, UpTo: w, Limit: left,
 		Scope: pl.scope, Today: pl.today, HouseholdVisits: pl.inspector()}
@@ -189,15 +195,15 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 	f.CadreID = &id
 	changes, err := s.store.Changes(ctx, f)
 	if err != nil {
-		return "", false, err
+		return PageEnd{}, err
 	}
 	now, err := pl.current(ctx, changes)
 	if err != nil {
-		return "", false, err
+		return PageEnd{}, err
 	}
 	for _, ch := range changes {
 		if err := pl.feed(ch, now); err != nil {
-			return "", false, err
+			return PageEnd{}, err
 		}
 	}
 	more := len(changes) == left
@@ -205,7 +211,8 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (string, bool, e
 	if more {
 		c.W = changes[len(changes)-1].Seq
 	}
-	return c.encode(), more, nil
+	lag := w - c.W
+	return PageEnd{Cursor: c.encode(), HasMore: more, Lag: &lag}, nil
 }
 
 // Page is where a snapshot's changes go: each Part is a stream of its
@@ -233,28 +240,28 @@ type Page interface {
 func (s *Service) Snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (PageEnd, error) {
 	due := make(chan []wire.DueItem, 1)
 	go func() { due <- s.dueList(ctx, p) }()
-	next, more, err := s.snapshot(ctx, p, limit, page)
-	end := PageEnd{Cursor: next, HasMore: more, Due: <-due}
+	end, err := s.snapshot(ctx, p, limit, page)
+	end.Due = <-due
 	if err != nil {
 		return PageEnd{}, err
 	}
-	if more {
+	if end.HasMore {
 		end.Due = nil
 	}
 	return end, nil
 }
 
-func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (string, bool, error) {
+func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, page Page) (PageEnd, error) {
 	select {
 	case s.snapshots <- struct{}{}:
 		defer func() { <-s.snapshots }()
 	case <-ctx.Done():
 		// Gone, or gave up waiting for the snapshots ahead of it.
-		return "", false, domain.Unavailable("snapshot", time.Second, ctx.Err())
+		return PageEnd{}, domain.Unavailable("snapshot", time.Second, ctx.Err())
 	}
 	w, err := s.store.SequenceChanges(ctx)
 	if err != nil {
-		return "", false, err
+		return PageEnd{}, err
 	}
 	// Parts in page order: the snapshot's records, then visits and the
 	// feed, whose tombstones must come after what they remove.
@@ -268,8 +275,7 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 		}
 		return hs.household(h)
 	}
-	var next string
-	var more bool
+	var end PageEnd
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return s.store.WholeScope(gctx, pl.scope, pl.today, ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
@@ -288,13 +294,13 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 			}
 		}
 		var err error
-		next, more, err = pl.pull(gctx, cursor{V: 1, Phase: phaseFeed, W: w, D: pl.scope.DutyRegions(pl.today)}, limit)
+		end, err = pl.pull(gctx, cursor{V: 1, Phase: phaseFeed, W: w, D: pl.scope.DutyRegions(pl.today)}, limit)
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return "", false, err
+		return PageEnd{}, err
 	}
-	return next, more, nil
+	return end, nil
 }
 
 // snapshotTooLarge refuses a snapshot of a scope larger than max

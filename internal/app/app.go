@@ -20,6 +20,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
@@ -51,6 +52,9 @@ type App struct {
 	Handler    http.Handler
 	Now        func() time.Time
 
+	// DeviceHealth keeps each phone's sync health (GET /api/v1/devices).
+	DeviceHealth *devicehealth.Service
+
 	keys   *auth.KeyRing
 	hasher *auth.Hasher
 
@@ -70,6 +74,7 @@ func (a *App) build() error {
 	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
 		Inspections: visitInspections{a.Inspect}}, now, a.Log)
+	a.DeviceHealth = devicehealth.NewService(a.Store, now)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	// The API and the console import registers with the same importer.
 	importRegister := func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
@@ -98,6 +103,7 @@ func (a *App) build() error {
 	a.Handler = server.New(server.Deps{
 		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		TrustedProxies: a.Config.TrustedProxies,
+		DeviceHealth:   a.DeviceHealth,
 		Import:         importRegister,
 		Ready:          []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
 		Bodies:         server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},

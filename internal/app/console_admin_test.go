@@ -173,7 +173,7 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 			if r.StatusCode != tt.status {
 				t.Errorf("%s: %d, want %d", tt.name, r.StatusCode, tt.status)
 			}
-			if tt.status == http.StatusUnprocessableEntity && !strings.Contains(gunzip(t, r), "规则方案不存在") {
+			if tt.status == http.StatusUnprocessableEntity && !strings.Contains(pageText(t, r), "规则方案不存在") {
 				t.Errorf("%s: the page does not say why", tt.name)
 			}
 		}
@@ -223,7 +223,7 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 		for _, path := range []string{"/ui/admin/users", "/ui/admin/users/" + cadre.UserID.String(), "/ui/admin/imports", "/ui/admin/units",
 			"/ui/admin/pairings", "/ui/admin/rules"} {
 			r := c.get(path)
-			if r.StatusCode != http.StatusForbidden || !strings.Contains(gunzip(t, r), "无权访问") {
+			if r.StatusCode != http.StatusForbidden || !strings.Contains(pageText(t, r), "无权访问") {
 				t.Errorf("cadre01 GET %s: %d", path, r.StatusCode)
 			}
 		}

@@ -98,7 +98,7 @@ func consoleInspections(t *testing.T, e *consoleEnv) {
 			t.Errorf("report download: %d %s %.20q", r.StatusCode, r.Header.Get("Content-Type"), r.body)
 		}
 		page := c.get("/ui/inspections/" + camps[0].ID.String())
-		if page.StatusCode != http.StatusOK || !strings.Contains(gunzip(t, page), `id="likely-paper"`) {
+		if page.StatusCode != http.StatusOK || !strings.Contains(pageText(t, page), `id="likely-paper"`) {
 			t.Errorf("the campaign page: %d", page.StatusCode)
 		}
 	})
@@ -117,7 +117,7 @@ func consoleInspections(t *testing.T, e *consoleEnv) {
 		c := e.client(t)
 		c.mustLogin(town)
 		list := c.get("/ui/inspections")
-		if list.StatusCode != http.StatusOK || strings.Contains(gunzip(t, list), running.ID.String()) {
+		if list.StatusCode != http.StatusOK || strings.Contains(pageText(t, list), running.ID.String()) {
 			t.Errorf("the town office's list (%d) names the unannounced campaign", list.StatusCode)
 		}
 		for _, path := range []string{"/ui/inspections/" + running.ID.String(), "/ui/inspections/" + running.ID.String() + "/report.xlsx"} {
@@ -125,7 +125,7 @@ func consoleInspections(t *testing.T, e *consoleEnv) {
 				t.Errorf("the town office GET %s: %d, want the 404 page", path, r.StatusCode)
 			}
 		}
-		if r := c.get("/ui/inspections/" + running.ID.String()); !strings.Contains(gunzip(t, r), "不在您的查看范围内") {
+		if r := c.get("/ui/inspections/" + running.ID.String()); !strings.Contains(pageText(t, r), "不在您的查看范围内") {
 			t.Error("the town office is not shown the Chinese 404 page")
 		}
 	})

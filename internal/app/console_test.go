@@ -1,7 +1,6 @@
 package app
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -235,6 +234,10 @@ func TestConsole(t *testing.T) {
 	t.Run("browser", func(t *testing.T) { consoleInBrowser(t, e) })
 	t.Run("inspections", func(t *testing.T) { consoleInspections(t, e) })
 	t.Run("admin", func(t *testing.T) { consoleAdmin(t, e) })
+	t.Run("reports", func(t *testing.T) { consoleReports(t, e) })
+	t.Run("progress and cadres", func(t *testing.T) { consoleProgressAndCadres(t, e) })
+	t.Run("reports in the browser", func(t *testing.T) { reportsInBrowser(t, e) })
+	t.Run("household file", func(t *testing.T) { consoleHouseholdFile(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in
@@ -426,7 +429,7 @@ func consoleSessions(t *testing.T, e *consoleEnv) {
 		if cc := overview.Header.Get("Cache-Control"); cc != "no-store" || overview.Header.Get("Content-Encoding") != "gzip" {
 			t.Errorf("the overview page: Cache-Control %q, Content-Encoding %q", cc, overview.Header.Get("Content-Encoding"))
 		}
-		for _, a := range assetURLs(gunzip(t, overview)) {
+		for _, a := range assetURLs(pageText(t, overview)) {
 			r := c.do("GET", a, nil, map[string]string{"Accept-Encoding": "gzip"})
 			if r.StatusCode != http.StatusOK || r.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || r.Header.Get("Content-Encoding") != "gzip" {
 				t.Errorf("%s: %d, Cache-Control %q, Content-Encoding %q", a, r.StatusCode, r.Header.Get("Cache-Control"), r.Header.Get("Content-Encoding"))
@@ -449,7 +452,7 @@ func consoleSessions(t *testing.T, e *consoleEnv) {
 		cached := map[string]bool{}
 		weigh := func(r page) int {
 			n := len(r.body)
-			for _, a := range assetURLs(gunzip(t, r)) {
+			for _, a := range assetURLs(pageText(t, r)) {
 				if !cached[a] {
 					cached[a] = true
 					n += len(c.do("GET", a, nil, gz).body)
@@ -460,7 +463,7 @@ func consoleSessions(t *testing.T, e *consoleEnv) {
 		loginPage := c.do("GET", "/ui/login", nil, gz)
 		first := weigh(loginPage)
 		signIn := c.do("POST", "/ui/login", url.Values{"username": {"supervisor"}, "password": {demo.Password},
-			"csrf_token": {match(t, hiddenToken, gunzip(t, loginPage))}}, gz)
+			"csrf_token": {match(t, hiddenToken, pageText(t, loginPage))}}, gz)
 		first += len(signIn.body) + weigh(c.do("GET", "/ui/", nil, gz))
 		later := weigh(c.do("GET", "/ui/map", nil, gz)) + len(c.do("GET", "/ui/map/data", nil, gz).body)
 		t.Logf("first load %.1f KB, the map after it %.1f KB (compressed, on the wire)", float64(first)/1000, float64(later)/1000)
@@ -538,21 +541,13 @@ func assetURLs(html string) []string {
 	return out
 }
 
-// gunzip is a page's text, whether or not it came compressed.
-func gunzip(t *testing.T, r page) string {
+// pageText is a page's text, whether or not it came compressed.
+func pageText(t *testing.T, r page) string {
 	t.Helper()
 	if r.Header.Get("Content-Encoding") != "gzip" {
 		return r.body
 	}
-	zr, err := gzip.NewReader(strings.NewReader(r.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(gunzip(t, []byte(r.body)))
 }
 
 func decode(t *testing.T, r page, v any) {

@@ -56,14 +56,20 @@ func (e *testEnv) visitBy(t *testing.T, tok string, household uuid.UUID, key str
 // ledgerItems lists items as tok with a query string.
 func (e *testEnv) ledgerItems(t *testing.T, tok, query string) []wire.Rectification {
 	t.Helper()
-	r := e.do(t, "GET", "/api/v1/rectifications"+query, tok, nil)
+	return listing[wire.Rectification](t, e, tok, "/api/v1/rectifications"+query)
+}
+
+// listing reads a whole listing that one page holds, as tok sees it.
+func listing[T any](t *testing.T, e *testEnv, tok, path string) []T {
+	t.Helper()
+	r := e.do(t, "GET", path, tok, nil)
 	if r.Status != http.StatusOK {
-		t.Fatalf("list %s: %d %s", query, r.Status, r.Body)
+		t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
 	}
-	var page wire.Page[wire.Rectification]
+	var page wire.Page[T]
 	r.json(t, &page)
 	if int(page.Total) != len(page.Items) {
-		t.Fatalf("list %s: total %d, %d items", query, page.Total, len(page.Items))
+		t.Fatalf("GET %s: total %d, %d items", path, page.Total, len(page.Items))
 	}
 	return page.Items
 }

@@ -100,6 +100,7 @@ var readsThatCannotTell = map[string]string{
 	"/api/v1/users":                    "accounts: an inspector's own sign-ins show there, never a household",
 	"/api/v1/users/:id":                "accounts: an inspector's own sign-ins show there, never a household",
 	"/api/v1/users/:id/devices":        "an account's phones and when they synced, never what",
+	"/api/v1/devices":                  "phones' sync health: when they synced, how much waits on them and how far behind the whole server's feed a pull left them, never what or where",
 	"/api/v1/photo-uploads/:id":        "an upload in progress is its uploader's alone",
 }
 

@@ -34,7 +34,7 @@ import (
 // B2 a replayed batch vs its first push, B4 a fresh phone's first pull (as
 // the client makes it: a snapshot, then the feed) vs raw SELECTs of the
 // same rows.
-// Command runs `fieldvisit bench`: sync (the default), photos, rules or sample.
+// Command runs `fieldvisit bench`: sync (the default), photos, rules, sample or wire.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if n := len(args); n > 0 && args[n-1] == "photos" {
 		return benchPhotosCmd(ctx, args[:n-1], stdout, stderr)
@@ -45,6 +45,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if n := len(args); n > 0 && args[n-1] == "sample" {
 		return benchSampleCmd(ctx, args[:n-1], stdout, stderr)
 	}
+	if n := len(args); n > 0 && args[n-1] == "wire" {
+		return benchWireCmd(ctx, args[:n-1], stdout, stderr)
+	}
 	fs, scratch := newBenchFlags("bench", stderr)
 	rounds := fs.Int("rounds", 6, "B1 rounds of 4 phones × 500 visits")
 	households := fs.Int("households", 2000, "B4: households paired with the pulling cadre")
@@ -54,19 +57,14 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
-		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules|sample")
+		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules|sample|wire")
 	}
-	app, dbURL, done, err := scratch.open(ctx, stderr, 4)
+	sb, err := openSyncBench(ctx, scratch, stderr, *households)
 	if err != nil {
 		return err
 	}
-	defer done()
-	srv := httptest.NewServer(app.Handler)
-	defer srv.Close()
-	fx, err := benchFixture(ctx, app, *households)
-	if err != nil {
-		return err
-	}
+	defer sb.close()
+	app, dbURL, srv, fx := sb.app, sb.dbURL, sb.srv, sb.fx
 	fmt.Fprintf(stdout, "fieldvisit bench sync — PostgreSQL, %d households paired with the pulling cadre\n\n", *households)
 
 	// B1: push ingest vs raw batched INSERT … ON CONFLICT.
@@ -126,13 +124,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// Statistics as autovacuum would have them on a live database, and one
 	// untimed pull each way to warm both paths' caches (plans, pages)
 	// alike.
-	if conn, err := pgx.Connect(ctx, dbURL); err != nil {
+	if err := analyze(ctx, dbURL); err != nil {
 		return err
-	} else if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
-		conn.Close(ctx)
-		return err
-	} else {
-		conn.Close(ctx)
 	}
 	for _, warm := range []func(string, string) (int, error){benchSnapshot, benchPull} {
 		if _, err := warm(srv.URL, fx.pullToken); err != nil {
@@ -166,11 +159,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	feedFrom, err := app.Store.SequenceChanges(ctx)
+	feedFrom, err := benchEditHouseholds(ctx, app.Store, fx.pullHouseholds)
 	if err != nil {
-		return err
-	}
-	if err := benchEditHouseholds(ctx, app.Store, fx.pullHouseholds); err != nil {
 		return err
 	}
 	incDur, incSelDur, incPulled, err := pullVsRaw(ctx, dbURL, *pullRounds,
@@ -217,6 +207,43 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+// syncBench is a scratch app served over loopback, with the fixture of a
+// cadre paired with n households: what bench sync and bench wire pull.
+type syncBench struct {
+	app   *fvapp.App
+	dbURL string
+	srv   *httptest.Server
+	fx    benchFix
+	close func()
+}
+
+func openSyncBench(ctx context.Context, scratch scratchFlags, stderr io.Writer, households int) (*syncBench, error) {
+	app, dbURL, done, err := scratch.open(ctx, stderr, 4)
+	if err != nil {
+		return nil, err
+	}
+	srv := httptest.NewServer(app.Handler)
+	fx, err := benchFixture(ctx, app, households)
+	if err != nil {
+		srv.Close()
+		done()
+		return nil, err
+	}
+	return &syncBench{app: app, dbURL: dbURL, srv: srv, fx: fx, close: func() { srv.Close(); done() }}, nil
+}
+
+// analyze gives the planner the statistics autovacuum would have on a
+// live database.
+func analyze(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "ANALYZE")
+	return err
+}
+
 // benchRepair ends each pairing and pairs its household with cadre, as a
 // supervisor's re-pairing does.
 func benchRepair(ctx context.Context, st *storage.Store, pairings []domain.Pairing, cadre uuid.UUID) error {
@@ -244,20 +271,24 @@ func rawScopeGrowth(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID, after 
 }
 
 // benchEditHouseholds gives each household a new address, one edit (and
-// feed row) each, as a supervisor's edits would.
-func benchEditHouseholds(ctx context.Context, st *storage.Store, ids []uuid.UUID) error {
+// feed row) each, as a supervisor's edits would, and returns where the
+// feed stood before them.
+func benchEditHouseholds(ctx context.Context, st *storage.Store, ids []uuid.UUID) (feedFrom int64, err error) {
+	if feedFrom, err = st.SequenceChanges(ctx); err != nil {
+		return 0, err
+	}
 	for _, id := range ids {
 		h, err := st.HouseholdByID(ctx, id)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		from := h.Version
 		h.Address, h.Version, h.UpdatedAt = "基准县某村新址", h.Version+1, time.Now().UTC()
 		if err := st.SaveHouseholdDetails(ctx, h, from, uuid.Nil); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return feedFrom, nil
 }
 
 // rawFeed is the ceiling for the incremental pull: the cadre's feed rows
@@ -436,6 +467,9 @@ func benchPush(base, token, key string, body []byte) error {
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", key)
+	// A phone reports its backlog on every sync, so the server's health
+	// record is written as it is for phones.
+	wire.NewDeviceReport(wire.MaxPushChanges, 0, int64(len(body)), "bench").SetHeaders(req.Header)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -483,6 +517,11 @@ func benchPullFrom(base, token, cursor string) (int, string, error) {
 		}
 		req, _ := http.NewRequest("GET", u, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
+		// B4 as it was first measured, uncompressed (Go's transport would
+		// otherwise ask for gzip and decode it); bench wire measures the
+		// gzipped pull.
+		req.Header.Set("Accept-Encoding", "identity")
+		wire.NewDeviceReport(0, 0, 0, "bench").SetHeaders(req.Header)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return 0, "", err

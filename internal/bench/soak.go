@@ -113,7 +113,7 @@ func SoakCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer soak.Close()
 	fmt.Fprintf(stdout, "soak: %d phones for %s against `fieldvisit serve` (pid %d) at %s (PostgreSQL, %s), %d photo(s) of ~%d KB per visit; sampling every %s, warm-up %s; %d CPUs\n",
 		*phones, run, srv.pid, srv.base, photoStore, so.PhotosPerVisit, so.PhotoKB, *every, *warmup, runtime.NumCPU())
-	fmt.Fprintf(stdout, "soak: load at start: %s\n", loadAverage())
+	fmt.Fprintf(stdout, "soak: load average at start: %s\n", loadAverage())
 
 	var samples []soakSample
 	start := time.Now()
@@ -146,7 +146,7 @@ func SoakCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	close(done)
 	wg.Wait()
 	sampleNow()
-	fmt.Fprintf(stdout, "soak: load at end: %s\n", loadAverage())
+	fmt.Fprintf(stdout, "soak: load average at end: %s\n", loadAverage())
 	for _, p := range soak.Problems() {
 		fmt.Fprintf(stdout, "soak: PROBLEM %s\n", p)
 	}
@@ -232,18 +232,6 @@ func scrapeMetrics(hc *http.Client, base string) map[string]float64 {
 		}
 	}
 	return out
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return "load average " + strings.Join(f[:3], ", ")
 }
 
 // The tolerances of each gauge: 10 % of its post-warm-up median, and at

@@ -409,16 +409,9 @@ func (s *Service) filter(ctx context.Context, p domain.Principal, q Query, fe *d
 	default:
 		return f, domain.Forbidden()
 	}
-	if q.RegionID != nil {
-		r, err := s.store.RegionWithin(ctx, p.RegionPath, *q.RegionID)
-		switch {
-		case domain.IsCode(err, domain.CodeNotFound):
-			fe.Add("region_id", "unknown", "region not found", "所选区域不存在")
-		case err != nil:
-			return f, err
-		default:
-			f.RegionPath = r.Path
-		}
+	var err error
+	if f.RegionPath, err = domain.RegionParam(ctx, p, q.RegionID, fe, s.store.RegionWithin); err != nil {
+		return f, err
 	}
 	sq, ok := QueryState(q.State, s.today())
 	if !ok {

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -102,12 +103,11 @@ func TestChecksNoticeTampering(t *testing.T) {
 			isPush := r.Method == http.MethodPost && r.URL.Path == "/api/v1/sync/push"
 			switch {
 			case device == "cadre01-a" && isPush:
-				body, _ := io.ReadAll(r.Body)
-				body = bytes.ReplaceAll(body, []byte("。"), []byte("！"))
+				body := bytes.ReplaceAll(plainBody(r), []byte("。"), []byte("！"))
 				r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 			case device == "cadre02-a" && isPush:
-				body, _ := io.ReadAll(r.Body)
-				r.Body = io.NopCloser(bytes.NewReader(body))
+				body := plainBody(r)
+				r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 				var req wire.PushRequest
 				_ = json.Unmarshal(body, &req)
 				for _, ch := range req.Changes {
@@ -131,8 +131,7 @@ func TestChecksNoticeTampering(t *testing.T) {
 					return res, err
 				}
 				var page wire.PullResponse
-				_ = json.NewDecoder(res.Body).Decode(&page)
-				res.Body.Close()
+				_ = json.Unmarshal(plainAnswer(res), &page)
 				kept := page.Changes[:0]
 				for _, ch := range page.Changes {
 					if ch.Entity != wire.EntityVisit {
@@ -165,6 +164,32 @@ func TestChecksNoticeTampering(t *testing.T) {
 			t.Errorf("no problem mentions %q:\n%s", want, all)
 		}
 	}
+}
+
+// plainBody reads a request's body as the phone made it (decoded when the
+// client gzipped it) and sends it on plain, so the tampering works on JSON.
+func plainBody(r *http.Request) []byte {
+	body, _ := io.ReadAll(r.Body)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
+			body, _ = io.ReadAll(zr)
+		}
+		r.Header.Del("Content-Encoding")
+	}
+	return body
+}
+
+// plainAnswer reads an answer's body decoded, and says so in its headers.
+func plainAnswer(res *http.Response) []byte {
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.Header.Get("Content-Encoding") == "gzip" {
+		if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
+			body, _ = io.ReadAll(zr)
+		}
+		res.Header.Del("Content-Encoding")
+	}
+	return body
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -32,18 +32,10 @@ func (c *Console) cadreChoices(r *http.Request, s *session) ([]option, error) {
 	return out, nil
 }
 
-// userNames names users the caller may see, each read once.
-func (c *Console) userNames(r *http.Request, s *session) func(uuid.UUID) string {
-	return readOnce(func(id uuid.UUID) (string, error) {
-		u, err := c.deps.Registry.User(r.Context(), s.principal, id)
-		return cmp.Or(u.DisplayName, u.Username), err
-	})
-}
-
 type pairingsPage struct {
 	Query      string
 	Households Table
-	Pager      pager
+	Pager      Pager
 }
 
 func pairingURL(household uuid.UUID) string { return "/ui/admin/pairings/" + household.String() }
@@ -60,7 +52,7 @@ func (c *Console) pairings(r *http.Request, s *session) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out.Pager = newPager(*r.URL, n, listSize, total)
+	out.Pager = listPager(*r.URL, n, listSize, total)
 	out.Households = Table{Head: []string{"户编号", "户主", "行政村", "户类型", "帮扶责任人"}, Empty: "没有符合条件的农户。"}
 	today := domain.DateOf(c.deps.Now())
 	villages, cadres := c.regionNames(r, s), c.userNames(r, s)
@@ -71,7 +63,7 @@ func (c *Console) pairings(r *http.Request, s *session) (any, error) {
 		}
 		var names []string
 		for _, pr := range open {
-			names = append(names, cadres(pr.CadreID))
+			names = append(names, cadres.of(pr.CadreID))
 		}
 		who := Cell{Text: strings.Join(names, "、")}
 		if len(names) == 0 {
@@ -131,7 +123,7 @@ func (c *Console) householdPairingsWith(r *http.Request, s *session, which strin
 	}
 	cadres := c.userNames(r, s)
 	for _, pr := range all {
-		row := pairingRow{ID: pr.ID, Cadre: cadres(pr.CadreID), Start: formatDate(pr.StartOn), End: formatDate(pr.EndOn), Reason: pr.EndReason,
+		row := pairingRow{ID: pr.ID, Cadre: cadres.of(pr.CadreID), Start: formatDate(pr.StartOn), End: formatDate(pr.EndOn), Reason: pr.EndReason,
 			Open: domain.InForce(pr.StartOn, pr.EndOn, today) || pr.StartOn.After(today)}
 		row.EndForm = form{Values: url.Values{"end_on": {today.String()}}}
 		if which == pr.ID.String() {
@@ -191,7 +183,7 @@ func endPairing(c *Console, w http.ResponseWriter, r *http.Request, s *session) 
 type unitsPage struct {
 	CSRF    string
 	Units   Table
-	Pager   pager
+	Pager   Pager
 	Regions []optionGroup
 	New     form
 }
@@ -206,7 +198,7 @@ func (c *Console) unitsWith(r *http.Request, s *session, _ string, posted *form)
 	if err != nil {
 		return nil, err
 	}
-	out := unitsPage{CSRF: s.csrf, Pager: newPager(*r.URL, n, listSize, total), New: cmp.Or(posted, &form{}).clone(),
+	out := unitsPage{CSRF: s.csrf, Pager: listPager(*r.URL, n, listSize, total), New: cmp.Or(posted, &form{}).clone(),
 		Units: Table{Head: []string{"帮扶单位", "所在区划"}, Empty: "暂无帮扶单位。"}}
 	names := c.regionNames(r, s)
 	for _, u := range list {

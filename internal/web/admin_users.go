@@ -28,7 +28,7 @@ type usersPage struct {
 	Query  string
 	Role   string
 	Users  Table
-	Pager  pager
+	Pager  Pager
 	Create newUserForm
 }
 
@@ -61,7 +61,7 @@ func (c *Console) usersWith(r *http.Request, s *session, _ string, posted *form)
 	if err != nil {
 		return out, err
 	}
-	out.Pager = newPager(*r.URL, n, listSize, total)
+	out.Pager = listPager(*r.URL, n, listSize, total)
 	out.Users = Table{Head: []string{"用户名", "姓名", "角色", "所属区划", "职级", "状态"}, Empty: "没有符合条件的用户。"}
 	names := c.regionNames(r, s)
 	for _, u := range list {

@@ -168,30 +168,16 @@ func pageOf(r *http.Request) int {
 	return n
 }
 
-// pager links the pages of a long list; the template's "pager" draws it.
-type pager struct {
-	Page, Pages int
-	Prev, Next  string // links, "" at either end
-	Total       int64
-}
-
-// newPager is the pager of page n of total items, size a page, with base
-// the list's URL and query (the page parameter is added to it).
-func newPager(base url.URL, n int, size int, total int64) pager {
-	p := pager{Page: n, Pages: int((total + int64(size) - 1) / int64(size)), Total: total}
-	link := func(to int) string {
+// listPager is the Pager of page n of a long list of total items, size a
+// page, with base the list's URL and query (the page parameter is set on
+// it for each link).
+func listPager(base url.URL, n int, size int, total int64) Pager {
+	return newPager(n, total, size, func(to int) string {
 		q := base.Query()
 		q.Set("page", strconv.Itoa(to))
 		base.RawQuery = q.Encode()
 		return base.String()
-	}
-	if n > 1 {
-		p.Prev = link(n - 1)
-	}
-	if n < p.Pages {
-		p.Next = link(n + 1)
-	}
-	return p
+	})
 }
 
 // formPost is a console form's POST: call makes the service call and names

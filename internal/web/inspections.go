@@ -34,12 +34,14 @@ type option struct {
 	Selected     bool
 }
 
-// optionGroup is a select's group of choices (regions of one level).
+// optionGroup is a select's group of choices: regions of one level, or a
+// filter's choices under an optgroup label ("" none).
 type optionGroup struct {
 	Level, Label string
 	Options      []option
 }
 
+// vocabularyOptions are a vocabulary's terms as options, none selected.
 func vocabularyOptions(v domain.Vocabulary) []option {
 	out := make([]option, len(v))
 	for i, t := range v {
@@ -51,7 +53,7 @@ func vocabularyOptions(v domain.Vocabulary) []option {
 type inspectionsPage struct {
 	CSRF      string
 	Campaigns Table
-	Pager     pager
+	Pager     Pager
 	Create    *campaignForm // nil: the caller may not create campaigns
 }
 
@@ -91,7 +93,7 @@ func (c *Console) inspectionsWith(r *http.Request, s *session, _ string, posted 
 		return nil, err
 	}
 	out := inspectionsPage{CSRF: s.csrf, Campaigns: Table{Head: []string{"督查名称", "督查范围", "方式", "状态", "督查期间", "抽样时间"}, Empty: "暂无您可查看的督查。"},
-		Pager: newPager(*r.URL, n, listSize, int64(total))}
+		Pager: listPager(*r.URL, n, listSize, int64(total))}
 	names := c.regionNames(r, s)
 	for _, camp := range items {
 		mode, _ := inspect.Modes.Label(camp.Mode)
@@ -233,7 +235,7 @@ type inspectionPage struct {
 type sampleSection struct {
 	Villages   Table
 	Households Table
-	Pager      pager
+	Pager      Pager
 	Shortfalls Table
 }
 
@@ -352,7 +354,7 @@ func sampleOf(r *http.Request, rep inspect.Report) *sampleSection {
 			cmp.Compare(slices.Index(strata, a.Stratum), slices.Index(strata, b.Stratum)))
 	})
 	n := pageOf(r)
-	sec.Pager = newPager(*r.URL, n, listSize, int64(len(households)))
+	sec.Pager = listPager(*r.URL, n, listSize, int64(len(households)))
 	sec.Households = Table{Head: []string{"乡镇", "行政村", "抽样类别", "户编号", "户主", "核查"}, Empty: "样本中没有农户。"}
 	for _, h := range households[min((n-1)*listSize, len(households)):min(n*listSize, len(households))] {
 		hh := rep.Households[h.HouseholdID]

@@ -190,20 +190,11 @@ func worstFirst(gs []compliance.GroupCounts) []compliance.GroupCounts {
 // countsTable is the shared shape of a rates table; link, when set, is
 // prefixed to each group's id.
 func countsTable(what string, gs []compliance.GroupCounts, link string) Table {
-	t := Table{Head: []string{what, "应达标(项)", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率"}, Empty: "本期没有需要评判的走访任务。"}
-	for _, g := range gs {
-		name := textCell(g.Name)
-		if g.ID == "" {
-			// Statuses of no village are a cadre's own duties (a town
-			// head's coverage, a unit's monthly visits).
-			name.Text = "干部职责（不属于具体村）"
-		} else if link != "" {
-			name.Link = link + g.ID + "#village-detail"
-		}
-		t.Rows = append(t.Rows, []Cell{name, numCell(g.Total), numCell(g.Met), numCell(g.OnTrack), numCell(g.DueSoon), numCell(g.Overdue),
-			numCell(g.Missed), rateCell(metRate(g.StateCounts))})
+	var to func(compliance.GroupCounts) string
+	if link != "" {
+		to = func(g compliance.GroupCounts) string { return link + g.ID + "#village-detail" }
 	}
-	return t
+	return groupsTable(what, gs, to)
 }
 
 // trendJSON is the monthly met rates for the chart, as a data- attribute:

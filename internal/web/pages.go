@@ -11,7 +11,7 @@ import (
 // page is one page of the console's navigation.
 type page struct {
 	pattern  string // ServeMux path pattern, GET only ("/ui/{$}", "/ui/map")
-	link     string // the nav entry's URL
+	link     string // the nav entry's URL; "" for a page reached from others (a household's file), not in the nav
 	title    string // nav label and <title>, zh-CN
 	template string // file in templates/ defining "content"
 	styles   []string
@@ -40,6 +40,17 @@ var pages = []page{
 	{pattern: "/ui/admin/pairings/{id}", link: "/ui/admin/users", title: "结对调整", template: "admin_pairings_household.html", roles: adminRoles, load: (*Console).householdPairings},
 	{pattern: "/ui/admin/rules", link: "/ui/admin/users", title: "规则方案", template: "admin_rules.html", roles: adminRoles, load: (*Console).rules},
 	{pattern: "/ui/admin/imports", link: "/ui/admin/users", title: "导入台账", template: "admin_imports.html", roles: adminRoles, load: (*Console).imports},
+	{pattern: "/ui/missed", link: "/ui/missed", title: "未走访情况", template: "missed.html", roles: reportReaders, load: (*Console).missed},
+	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
+	{pattern: "/ui/progress", link: "/ui/progress", title: "走访进度", template: "progress.html", roles: reportReaders, load: (*Console).progress},
+	// A cadre's page opens from the lists (a cadre's own from their
+	// worklist): no nav entry.
+	{pattern: "/ui/cadres/{id}", title: "帮扶干部", template: "cadre.html", styles: []string{"vendor/uplot-1.6.32.min.css"},
+		scripts: []string{"vendor/uplot-1.6.32.min.js", "cadre.js"}, roles: []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleCadre}, load: (*Console).cadre},
+	{pattern: "/ui/households/{id}", title: "一户一档", template: "household.html",
+		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "household.js"}, load: (*Console).householdFile},
+	{pattern: "/ui/conflicts", link: "/ui/conflicts", title: "冲突处理", template: "conflicts.html", scripts: []string{"conflicts.js"},
+		roles: []string{domain.RoleAdmin, domain.RoleSupervisor}, load: (*Console).conflictInbox},
 }
 
 // fragment is a route that answers part of a page (htmx) or data for a
@@ -69,6 +80,12 @@ var fragments = []fragment{
 	{pattern: "POST /ui/admin/users/{id}/password", handle: userForm("password", (*Console).setPassword)},
 	{pattern: "POST /ui/admin/users/{id}/active", handle: userForm("active", (*Console).setActive)},
 	{pattern: "POST /ui/admin/users/{id}/duties", handle: userForm("duty", (*Console).changeDuties)},
+	{pattern: "GET /ui/missed/export", handle: (*Console).missedExport},
+	{pattern: "GET /ui/progress/export", handle: (*Console).progressExport},
+	{pattern: "GET /ui/households/{id}/visits", template: "household.html", handle: (*Console).householdVisits},
+	{pattern: "GET /ui/photos/{id}", handle: (*Console).photoContent},
+	{pattern: "GET /ui/photos/{id}/thumbnail", handle: (*Console).photoThumbnail},
+	{pattern: "POST /ui/conflicts/{id}/resolve", template: "conflicts.html", handle: (*Console).resolveConflict},
 }
 
 // layout is what templates/layout.html draws around a page.
@@ -131,7 +148,7 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, pg pa
 		l.Scripts = append(l.Scripts, u)
 	}
 	if err := c.views.render(w, status, pg.template, "layout", l); err != nil {
-		c.deps.Log.Error("console page failed", "page", pg.link, "error", err.Error(), "request_id", s.principal.RequestID)
+		c.deps.Log.Error("console page failed", "page", pg.pattern, "error", err.Error(), "request_id", s.principal.RequestID)
 	}
 }
 
@@ -158,8 +175,9 @@ func (c *Console) layoutFor(r *http.Request, s *session, title, current string) 
 	}
 	l.User, l.CSRF = h, s.csrf
 	for _, pg := range pages {
-		// A detail page shares its list's link: one nav entry for both.
-		if pg.allows(p.Role) && !slices.ContainsFunc(l.Nav, func(n navLink) bool { return n.URL == pg.link }) {
+		// A detail page shares its list's link: one nav entry for both; a
+		// page with no link (the household file) has none.
+		if pg.allows(p.Role) && pg.link != "" && !slices.ContainsFunc(l.Nav, func(n navLink) bool { return n.URL == pg.link }) {
 			l.Nav = append(l.Nav, navLink{URL: pg.link, Title: pg.title, Current: pg.link == current})
 		}
 	}

@@ -20,7 +20,7 @@ import (
 type rectificationsPage struct {
 	Tabs   []filterTab
 	Items  Table
-	Pager  pager
+	Pager  Pager
 	Export string
 }
 
@@ -55,7 +55,7 @@ func (c *Console) rectificationList(r *http.Request, s *session) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := rectificationsPage{Pager: newPager(*r.URL, n, listSize, total),
+	out := rectificationsPage{Pager: listPager(*r.URL, n, listSize, total),
 		Export: "/ui/rectifications/export?" + url.Values{"status": {state}}.Encode(),
 		Items:  Table{Head: []string{"问题", "乡镇", "行政村", "户主", "责任人/单位", "整改时限", "状态", "来源"}, Empty: "没有符合条件的整改事项。"}}
 	for _, st := range rectificationStates {

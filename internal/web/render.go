@@ -138,6 +138,18 @@ var vocabularies = map[string]domain.Vocabulary{
 	"visit_kind":   domain.VisitKinds,
 	"state":        rules.States,
 	"flag":         evidence.FlagCodes,
+	"rank":         domain.Ranks,
+	// The household file's.
+	"relation":          domain.Relations,
+	"health":            domain.HealthStates,
+	"disability":        domain.Disabilities,
+	"education":         domain.EducationLevels,
+	"work":              domain.WorkStates,
+	"cause":             domain.Causes,
+	"housing_structure": domain.HousingStructures,
+	"housing_grade":     domain.HousingSafetyGrades,
+	"answer":            domain.ChecklistAnswers,
+	"measure":           domain.Measures,
 }
 
 // label is a code's Chinese label from a vocabulary, the code itself when

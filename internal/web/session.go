@@ -31,7 +31,7 @@ const (
 
 // devicePrefix starts every browser's device id, so device lists tell
 // browsers from phones.
-const devicePrefix = "web-"
+const devicePrefix = domain.BrowserDevicePrefix
 
 // session is the signed-in caller of one request.
 type session struct {

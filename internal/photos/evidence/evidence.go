@@ -97,7 +97,7 @@ func NeighbourOf(v domain.Visit) *NeighbourVisit {
 	if v.EndedAt != nil {
 		n.EndedAt = *v.EndedAt
 	}
-	if s, ok := bestStamp(v.GPS); ok {
+	if s, ok := BestStamp(v.GPS); ok {
 		n.Position = &domain.GeoPoint{Lat: s.Lat, Lon: s.Lon}
 	}
 	return n
@@ -123,8 +123,9 @@ type Input struct {
 	Photos   []PhotoEvidence
 }
 
-// bestStamp is the most accurate real fix; mock fixes are not positions.
-func bestStamp(stamps []domain.GPSStamp) (domain.GPSStamp, bool) {
+// BestStamp is the most accurate real fix of a visit, the one its
+// distance from home is judged by; mock fixes are not positions.
+func BestStamp(stamps []domain.GPSStamp) (domain.GPSStamp, bool) {
 	var best domain.GPSStamp
 	found := false
 	for _, s := range stamps {
@@ -160,7 +161,7 @@ func Assess(c Config, in Input) []domain.Flag {
 			break
 		}
 	}
-	best, located := bestStamp(v.GPS)
+	best, located := BestStamp(v.GPS)
 	var where *domain.GeoPoint
 	switch {
 	case !located:

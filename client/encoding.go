@@ -16,15 +16,16 @@ import (
 // itself (Accept-Encoding: gzip) and decodes it itself, whatever
 // transport Config.HTTPClient has — Go's transport decodes only when it
 // added the header, and not at all with DisableCompression. Bodies: a
-// body of minGzipBody bytes or more goes gzipped once the server has said
-// it takes gzipped bodies (Accept-Encoding: gzip on any answer to a
-// request with a body, RFC 7694 §3; the first login or token refresh says
-// it). A server that never says so (one older than compression, which
-// would read the gzip as broken JSON and refuse the batch) gets plain
-// bodies. A gzipped body refused as such — 415 (a proxy, a server rolled
-// back) or 400 corrupt_encoding (a proxy that decoded it on the way) —
-// sends the same request again plain at once, and the client keeps to
-// plain bodies from then on.
+// JSON body (a push above all; never a photo's bytes) of minGzipBody
+// bytes or more goes gzipped once the server has said it takes gzipped
+// bodies (Accept-Encoding: gzip on any answer to a request with a body,
+// RFC 7694 §3; the first login or token refresh says it). A server that
+// never says so (one older than compression, which would read the gzip as
+// broken JSON and refuse the batch) gets plain bodies. A gzipped body
+// refused as such — 415 (a proxy, a server rolled back) or 400
+// corrupt_encoding (a proxy that decoded it on the way) — sends the same
+// request again plain at once, and the client keeps to plain bodies from
+// then on.
 //
 // The bytes a push's Idempotency-Key binds are the plain ones (the server
 // hashes the body decoded), so a batch may go gzipped on one attempt and
@@ -50,8 +51,13 @@ type bodyCoding struct {
 }
 
 // encode returns what to send for body and its Content-Encoding ("" for
-// plain).
-func (b *bodyCoding) encode(body []byte) ([]byte, string, error) {
+// plain). Only JSON goes gzipped (contentType "" is the client's JSON
+// default): photo bytes are JPEG already, and their routes take them as
+// they are, hashed as sent.
+func (b *bodyCoding) encode(body []byte, contentType string) ([]byte, string, error) {
+	if contentType != "" && contentType != "application/json" {
+		return body, "", nil
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.offered || b.refused || len(body) < minGzipBody {

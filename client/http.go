@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -186,14 +185,9 @@ func (c *Client) backoff(n int) time.Duration {
 func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte, token string, h http.Header) (answer, error) {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	// Only JSON goes gzipped: photo bytes do not shrink, and the upload
-	// routes take them as sent (offsets and hashes count those bytes).
-	send, coding := body, ""
-	if ct := h.Get("Content-Type"); ct == "" || strings.Contains(ct, "json") {
-		var err error
-		if send, coding, err = c.bodies.encode(body); err != nil {
-			return answer{}, err
-		}
+	send, coding, err := c.bodies.encode(body, h.Get("Content-Type"))
+	if err != nil {
+		return answer{}, err
 	}
 	var rd io.Reader
 	if body != nil {

@@ -21,14 +21,14 @@ import (
 // 64 kbit/s, and 0.4 MB gzipped. Only gzip is spoken. The phones' own
 // HTTP stacks (OkHttp, URLSession) ask for it and decode it by
 // themselves; zstd, measured on this box, would save another tenth of the
-// bytes for a third more compression CPU, no phone stack asks for it, and
-// its request bodies would be a second decoder to bound against bombs
-// (docs/benchmarks.md, "Field link").
+// bytes for up to a third more compression CPU, no phone stack asks for
+// it, and its request bodies would be a second decoder to bound against
+// bombs (docs/benchmarks.md, "Field link").
 
 // gzipLevel is the answers' gzip level. Level 1 of klauspost's deflate
-// makes the snapshot 3 % larger than level 6 does, for a third of the CPU
-// (docs/benchmarks.md), and the server's CPU is what a fresh phone's pull
-// is measured against.
+// makes the snapshot 4 % larger than level 6 does, for less than half the
+// CPU (docs/benchmarks.md), and the server's CPU is what a fresh phone's
+// pull is measured against.
 const gzipLevel = 1
 
 // minCompressedAnswer: below about a packet, compressing saves no round
@@ -216,6 +216,22 @@ func readAtMost(r io.Reader, limit int64) ([]byte, error) {
 		out = append(out, p...)
 	}
 	return out, nil
+}
+
+// bodyAsSent guards the routes that store a body byte for byte, hashed as
+// it arrives (photos, their chunks, imported files): a body in any
+// Content-Encoding is refused with 415 naming the header rather than
+// stored as its encoding. Their bodies are JPEG, PNG, WebP or XLSX,
+// compressed already.
+func bodyAsSent(c *gin.Context) {
+	if coding, err := contentCoding(c.Request.Header); err != nil || coding != "" {
+		c.Header("Accept-Encoding", "identity") // RFC 7694 §3: no coding here
+		const msg = "this route takes its body as it is: send it without Content-Encoding"
+		writeError(c, &domain.Error{Code: domain.CodeUnsupported, Message: msg, MessageZH: "该接口不接受压缩的请求内容，请直接发送原文件",
+			Fields: []domain.FieldError{{Field: "Content-Encoding", Reason: "unsupported_encoding", Message: msg, MessageZH: "请去掉Content-Encoding"}}})
+		return
+	}
+	c.Next()
 }
 
 // contentCoding is the one coding a request body is sent in: "" for none

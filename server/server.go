@@ -172,7 +172,7 @@ func New(d Deps) http.Handler {
 	a.GET("/pairings/:id", h.getPairing)
 	a.POST("/pairings/:id/end", h.endPairing)
 
-	a.POST("/imports", uploadBody, h.importFile)
+	a.POST("/imports", bodyAsSent, uploadBody, h.importFile)
 	a.GET("/audit-log", h.listAudit)
 
 	// A batch of visits with GPS tracks may be megabytes: an upload. Pull
@@ -189,14 +189,14 @@ func New(d Deps) http.Handler {
 	// alongside its first query (PutAs). Uploads go on the progress rule
 	// only once the token is good: a stranger's body stays on the short
 	// JSON clock while its 401 is answered.
-	api.PUT("/photos/:id", h.authenticateToken, uploadBody, h.putPhoto)
+	api.PUT("/photos/:id", h.authenticateToken, bodyAsSent, uploadBody, h.putPhoto)
 	a.GET("/photos/:id", h.getPhoto)
 	a.GET("/photos/:id/content", h.photoContent)
 	a.GET("/photos/:id/thumbnail", h.photoThumbnail)
 	a.POST("/photo-uploads", h.startUpload)
 	a.GET("/photo-uploads/:id", h.uploadStatus)
 	a.HEAD("/photo-uploads/:id", h.uploadStatus)
-	a.PATCH("/photo-uploads/:id", uploadBody, h.appendChunk)
+	a.PATCH("/photo-uploads/:id", bodyAsSent, uploadBody, h.appendChunk)
 	a.POST("/photo-uploads/:id/complete", h.completeUpload)
 	a.POST("/conflicts/:id/resolve", h.resolveConflict)
 

@@ -311,6 +311,37 @@ func TestPushBodiesMayComeGzipped(t *testing.T) {
 	})
 }
 
+// TestStoredBodiesRefuseEncodings: the routes that store a body byte for
+// byte — a photo, a chunk of one, an imported file — take it only as it
+// is: with a Content-Encoding it is 415 naming the header, and nothing is
+// stored as gzip.
+func TestStoredBodiesRefuseEncodings(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	tok, admin := e.login(t, "cadre-a"), e.login(t, "admin")
+	jpeg := testJPEG(t, 18, time.Now(), &domain.GeoPoint{Lat: 34.7, Lon: 113.6})
+	gz := gzipped(t, jpeg, gzip.DefaultCompression)
+	for _, tc := range []struct {
+		name, method, path, token string
+		header                    http.Header
+	}{
+		{"a photo", "PUT", "/api/v1/photos/" + uuid.NewString(), tok,
+			headers("Content-Type", "image/jpeg", "X-Content-SHA256", sha256Hex(jpeg), "Content-Encoding", "gzip")},
+		{"a chunk", "PATCH", "/api/v1/photo-uploads/" + uuid.NewString(), tok,
+			headers("Content-Type", "application/offset+octet-stream", "Upload-Offset", "0", "Content-Encoding", "gzip")},
+		{"an imported file", "POST", "/api/v1/imports?kind=households", admin, headers("Content-Type", "text/csv", "Content-Encoding", "br")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.counts(t)
+			a := e.exchange(t, tc.method, tc.path, tc.token, tc.header, bytes.NewReader(gz))
+			if p := a.problem(t); a.Status != http.StatusUnsupportedMediaType || !p.hasField("Content-Encoding") {
+				t.Fatalf("want 415 naming Content-Encoding, got %d %s", a.Status, a.Body)
+			}
+			sameCounts(t, before, e.counts(t))
+			e.assertNoPhotoBytes(t)
+		})
+	}
+}
+
 // TestReplayBindsTheDecodedBody: the Idempotency-Key binds the bytes the
 // phone serialised, not how they travelled: a batch pushed gzipped and
 // retried plain (or the other way, or gzipped at another level) gets the
@@ -458,8 +489,8 @@ func TestGzipBombIsRefusedWithFlatMemory(t *testing.T) {
 }
 
 // TestSDKSyncsCompressed: the Go client against the real server asks for
-// gzip and gets its snapshot and pages gzipped, gzips its push once the
-// server said it may, and — behind a proxy that refuses gzipped bodies
+// gzip and gets its snapshot and pages gzipped, gzips its push (never a
+// photo's bytes) once the server said it may, and — behind a proxy that refuses gzipped bodies
 // (415) or mangles them (400 corrupt_encoding) — sends the batch again
 // plain at once and keeps to plain bodies; a server that never offers gets
 // plain bodies from the start.
@@ -503,7 +534,11 @@ func TestSDKSyncsCompressed(t *testing.T) {
 				before := e.visitCount(t)
 				for round := range 2 {
 					for i := range 3 {
-						if _, err := c.RecordVisit(sdkVisit(e.householdA.Household, fmt.Sprintf("第%d轮第%d次：压缩同步", round, i))); err != nil {
+						v := sdkVisit(e.householdA.Household, fmt.Sprintf("第%d轮第%d次：压缩同步", round, i))
+						if round == 0 && i == 0 {
+							v.PhotoFiles = []client.PhotoFile{{Content: bytes.NewReader(testJPEG(t, 19, time.Now(), &domain.GeoPoint{Lat: 34.7, Lon: 113.6}))}}
+						}
+						if _, err := c.RecordVisit(v); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -517,6 +552,13 @@ func TestSDKSyncsCompressed(t *testing.T) {
 				}
 				if n := e.visitCount(t) - before; n != 6 {
 					t.Fatalf("the server holds %d new visits, want 6", n)
+				}
+				// A photo's bytes go as they are, whatever the JSON bodies do.
+				if rep, err := c.UploadPhotos(ctx); err != nil || rep.Uploaded != 1 || len(rep.Refused) != 0 {
+					t.Fatalf("photo upload: %v %+v", err, rep)
+				}
+				if got := rec.photoCodings(); len(got) == 0 || slices.ContainsFunc(got, func(c string) bool { return c != "" }) {
+					t.Errorf("photo bytes went as %q", got)
 				}
 				if _, err := c.Pull(ctx); err != nil {
 					t.Fatal(err)
@@ -598,8 +640,8 @@ type wireRecorder struct {
 }
 
 type wireExchange struct {
-	path, requestCoding, answerCoding string
-	status                            int
+	method, path, requestCoding, answerCoding string
+	status                                    int
 }
 
 func (w *wireRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -608,7 +650,7 @@ func (w *wireRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	w.mu.Lock()
-	w.seen = append(w.seen, wireExchange{path: r.URL.Path, requestCoding: r.Header.Get("Content-Encoding"),
+	w.seen = append(w.seen, wireExchange{method: r.Method, path: r.URL.Path, requestCoding: r.Header.Get("Content-Encoding"),
 		answerCoding: res.Header.Get("Content-Encoding"), status: res.StatusCode})
 	w.mu.Unlock()
 	return res, nil
@@ -623,6 +665,20 @@ func (w *wireRecorder) answerCoding(path string) string {
 		}
 	}
 	return "(not asked)"
+}
+
+// photoCodings are the Content-Encodings of the requests that carried
+// photo bytes (a whole photo, or a chunk).
+func (w *wireRecorder) photoCodings() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, x := range w.seen {
+		if x.method == http.MethodPut && strings.HasPrefix(x.path, "/api/v1/photos/") || x.method == http.MethodPatch && strings.HasPrefix(x.path, "/api/v1/photo-uploads/") {
+			out = append(out, x.requestCoding)
+		}
+	}
+	return out
 }
 
 func (w *wireRecorder) pushCodings() []string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -434,6 +435,7 @@ func TestStaleDevices(t *testing.T) {
 // headerTap records the device-report headers of each sync request a
 // client sends.
 type headerTap struct {
+	t    testing.TB
 	mu   sync.Mutex
 	sent []sentSync
 }
@@ -450,8 +452,19 @@ func (h *headerTap) RoundTrip(r *http.Request) (*http.Response, error) {
 		if problems != nil {
 			return nil, fmt.Errorf("the client sent malformed device-report headers: %v", problems)
 		}
+		// The backlog counts a body as the phone made it: decoded, when it
+		// travels gzipped.
+		size := int(r.ContentLength)
+		if r.Body != nil && r.Header.Get("Content-Encoding") == "gzip" {
+			raw, err := io.ReadAll(r.Body)
+			if err != nil {
+				return nil, err
+			}
+			size = len(gunzip(h.t, raw))
+			r.Body = io.NopCloser(bytes.NewReader(raw))
+		}
 		h.mu.Lock()
-		h.sent = append(h.sent, sentSync{path: r.URL.Path, report: report, body: int(r.ContentLength)})
+		h.sent = append(h.sent, sentSync{path: r.URL.Path, report: report, body: size})
 		h.mu.Unlock()
 	}
 	return http.DefaultTransport.RoundTrip(r)
@@ -475,7 +488,7 @@ func TestClientReportsItsBacklog(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
 		srv := httptest.NewServer(e.app.Handler)
 		t.Cleanup(srv.Close)
-		tap := &headerTap{}
+		tap := &headerTap{t: t}
 		c, err := client.New(client.Config{BaseURL: srv.URL, DeviceID: "sdk-phone", Dir: t.TempDir(), AppVersion: "fieldvisit-go/1.0",
 			HTTPClient: &http.Client{Transport: tap}, Backoff: client.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
 		if err != nil {

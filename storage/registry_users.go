@@ -169,6 +169,15 @@ func (s *Store) SetPassword(ctx context.Context, id uuid.UUID, hash string, audi
 	})
 }
 
+// ReplacePasswordHash re-hashes a password in place (new parameters, same
+// password): unlike SetPassword it keeps the user's sessions, and it
+// changes nothing if the stored hash is no longer oldHash. Not a change
+// of the user: updated_at stays.
+func (s *Store) ReplacePasswordHash(ctx context.Context, id uuid.UUID, oldHash, newHash string) error {
+	return s.db.WithContext(ctx).Model(&userRow{}).Where("id = ? AND password_hash = ?", id, oldHash).
+		Update("password_hash", newHash).Error
+}
+
 type unitRow struct {
 	ID        uuid.UUID `gorm:"column:id;primaryKey"`
 	Name      string    `gorm:"column:name"`

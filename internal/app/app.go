@@ -76,8 +76,12 @@ func (a *App) build() error {
 		Inspections: visitInspections{a.Inspect}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
+	// The API and the console import registers with the same importer.
+	importRegister := func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
+		return importer.Import(ctx, a.Store, r, opt)
+	}
 	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
-		Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies})
+		Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister})
 	if err != nil {
 		return err
 	}
@@ -100,12 +104,10 @@ func (a *App) build() error {
 		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		TrustedProxies: a.Config.TrustedProxies,
 		DeviceHealth:   a.DeviceHealth,
-		Import: func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
-			return importer.Import(ctx, a.Store, r, opt)
-		},
-		Ready:   []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
-		Bodies:  server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
-		Console: console,
+		Import:         importRegister,
+		Ready:          []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
+		Bodies:         server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
+		Console:        console,
 	})
 	return nil
 }

@@ -122,7 +122,7 @@ func bindConfig(fs *flag.FlagSet, c *Config) {
 	fs.BoolVar(&c.S3Secure, "s3-secure", envBool("FIELDVISIT_S3_SECURE", false), "use HTTPS for S3 (FIELDVISIT_S3_SECURE)")
 	fs.StringVar(&c.KeyDir, "key-dir", Env("FIELDVISIT_KEY_DIR", ""), "directory of Ed25519 JWT keys <kid>.pem; default <data dir>/keys (FIELDVISIT_KEY_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", Env("FIELDVISIT_LOG_LEVEL", "info"), "debug, info, warn or error (FIELDVISIT_LOG_LEVEL)")
-	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes allowed at once; 0 = number of CPUs")
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes allowed at once (their memory budget); 0 = number of CPUs")
 	fs.Int64Var(&c.PhotoMaxBytes, "photo-max-bytes", envInt64("FIELDVISIT_PHOTO_MAX_BYTES", 15_000_000), "largest photo accepted, in bytes (FIELDVISIT_PHOTO_MAX_BYTES)")
 	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
 		"largest scope, in households, a fresh phone gets in one answer; larger ones page (FIELDVISIT_SNAPSHOT_HOUSEHOLDS)")

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -436,6 +435,7 @@ func TestStaleDevices(t *testing.T) {
 // headerTap records the device-report headers of each sync request a
 // client sends.
 type headerTap struct {
+	t    testing.TB
 	mu   sync.Mutex
 	sent []sentSync
 }
@@ -452,26 +452,19 @@ func (h *headerTap) RoundTrip(r *http.Request) (*http.Response, error) {
 		if problems != nil {
 			return nil, fmt.Errorf("the client sent malformed device-report headers: %v", problems)
 		}
-		body := int(r.ContentLength)
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			// The backlog counts the batch as the phone keeps it: plain.
+		// The backlog counts a body as the phone made it: decoded, when it
+		// travels gzipped.
+		size := int(r.ContentLength)
+		if r.Body != nil && r.Header.Get("Content-Encoding") == "gzip" {
 			raw, err := io.ReadAll(r.Body)
 			if err != nil {
 				return nil, err
 			}
+			size = len(gunzip(h.t, raw))
 			r.Body = io.NopCloser(bytes.NewReader(raw))
-			zr, err := gzip.NewReader(bytes.NewReader(raw))
-			if err != nil {
-				return nil, err
-			}
-			plain, err := io.ReadAll(zr)
-			if err != nil {
-				return nil, err
-			}
-			body = len(plain)
 		}
 		h.mu.Lock()
-		h.sent = append(h.sent, sentSync{path: r.URL.Path, report: report, body: body})
+		h.sent = append(h.sent, sentSync{path: r.URL.Path, report: report, body: size})
 		h.mu.Unlock()
 	}
 	return http.DefaultTransport.RoundTrip(r)
@@ -495,7 +488,7 @@ func TestClientReportsItsBacklog(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
 		srv := httptest.NewServer(e.app.Handler)
 		t.Cleanup(srv.Close)
-		tap := &headerTap{}
+		tap := &headerTap{t: t}
 		c, err := client.New(client.Config{BaseURL: srv.URL, DeviceID: "sdk-phone", Dir: t.TempDir(), AppVersion: "fieldvisit-go/1.0",
 			HTTPClient: &http.Client{Transport: tap}, Backoff: client.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/argon2id"
+
 	"github.com/fieldvisit/fieldvisit/domain"
 )
 
@@ -289,6 +291,47 @@ func TestForwardedAddressesAreTrustedOnlyFromProxies(t *testing.T) {
 		}
 		if got := failedFrom(e); len(got) != 3 || got["203.0.113.2"] != 1 {
 			t.Fatalf("audit log addresses behind a trusted proxy: %v, want the three client addresses", got)
+		}
+	})
+}
+
+// TestLoginRehashesOlderPasswordHashes: a password hashed with earlier
+// argon2id parameters (64 MiB) still logs in, and that login stores a new
+// hash with the current ones; the new hash logs in too, and the sessions
+// stay. A re-hash never overwrites a password changed meanwhile.
+func TestLoginRehashesOlderPasswordHashes(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		store, hasher := e.app.Store, e.app.Auth.Hasher()
+		_, current, err := store.UserCredentials(ctx, "cadre-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		older, err := argon2id.CreateHash(testPassword, &argon2id.Params{Memory: 64 * 1024, Iterations: 1, Parallelism: 2, SaltLength: 16, KeyLength: 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.ReplacePasswordHash(ctx, e.cadreA.ID, current, older); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.ReplacePasswordHash(ctx, e.cadreA.ID, current, "a hash of some other time"); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, _ := store.UserCredentials(ctx, "cadre-a"); got != older {
+			t.Fatal("a re-hash replaced a hash it was not given")
+		}
+
+		first := e.loginTokens(t, "cadre-a", "phone-1")
+		_, rehashed, err := store.UserCredentials(ctx, "cadre-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rehashed == older || hasher.NeedsRehash(rehashed) {
+			t.Fatalf("after a login with an older hash, the stored hash is %q", rehashed)
+		}
+		e.loginTokens(t, "cadre-a", "phone-2")
+		if _, r := e.refresh(t, first.RefreshToken); r.Status != http.StatusOK {
+			t.Fatalf("the re-hash ended the session: %d %s", r.Status, r.Body)
 		}
 	})
 }

@@ -7,34 +7,92 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/argon2id"
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 )
 
-// TestHasherBoundsConcurrentHashes: with every slot taken, a caller waits and
-// gives up with "unavailable" when its context ends, instead of starting
-// another 64 MiB hash.
-func TestHasherBoundsConcurrentHashes(t *testing.T) {
-	h := NewHasher(1)
-	h.slots <- struct{}{} // the one slot is busy
+// TestHasherQueuesHashesWithinItsMemoryBudget: the hashes running at once
+// hold at most the budget (concurrency × the parameters' memory); one more
+// waits in turn, starts when memory is given back, and gives up with
+// "unavailable" when its caller goes away, instead of growing the heap.
+func TestHasherQueuesHashesWithinItsMemoryBudget(t *testing.T) {
+	small := argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	h := newHasher(2, small)
+	if h.budget != 2048 {
+		t.Fatalf("budget %d KiB, want 2 hashes of 1024", h.budget)
+	}
+	big := argon2id.Params{Memory: 64 * 1024, Iterations: 1, Parallelism: 2, SaltLength: 16, KeyLength: 32}
+	if got := h.cost(&big); got != h.budget {
+		t.Errorf("a hash larger than the budget costs %d, want the whole budget %d (it runs alone)", got, h.budget)
+	}
+	if !h.mem.TryAcquire(h.budget) {
+		t.Fatal("budget not free at the start")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := h.Hash(ctx, "a-long-password"); domain.ErrorCode(err) != domain.CodeUnavailable {
-		t.Fatalf("want unavailable while the slot is busy, got %v", err)
+		t.Fatalf("want unavailable while the budget is held, got %v", err)
 	}
-	<-h.slots
-	hash, err := h.Hash(context.Background(), "a-long-password")
+	if _, err := h.Verify(ctx, "a-long-password", h.dummy); domain.ErrorCode(err) != domain.CodeUnavailable {
+		t.Fatalf("want unavailable from Verify while the budget is held, got %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Hash(context.Background(), "a-long-password")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("a hash ran beyond the budget (%v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	h.mem.Release(h.budget)
+	if err := <-done; err != nil {
+		t.Fatalf("the queued hash, once memory was free: %v", err)
+	}
+	if !h.mem.TryAcquire(h.budget) {
+		t.Fatal("a finished hash kept its memory from the budget")
+	}
+}
+
+// TestHasherVerifiesOldHashesAndAsksForRehash: a hash verifies with the
+// parameters encoded in it (the 64 MiB ones of earlier versions too); one
+// not made with PasswordParams asks to be re-hashed at login.
+func TestHasherVerifiesOldHashesAndAsksForRehash(t *testing.T) {
+	h := NewHasher(1)
+	current, err := h.Hash(context.Background(), "a-long-password")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for pw, want := range map[string]bool{"a-long-password": true, "another-password": false} {
-		if ok, err := h.Verify(context.Background(), pw, hash); err != nil || ok != want {
-			t.Errorf("Verify(%q) = %v, %v; want %v", pw, ok, err, want)
-		}
+	old, err := argon2id.CreateHash("a-long-password", &argon2id.Params{Memory: 64 * 1024, Iterations: 1, Parallelism: 2, SaltLength: 16, KeyLength: 32})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ok, _ := h.Verify(context.Background(), "x", ""); ok {
-		t.Fatal("an unknown user (no hash) must never verify")
+	if !strings.Contains(current, "m=19456,t=2,p=1") {
+		t.Errorf("new hash %q is not made with OWASP's m=19456,t=2,p=1", current)
+	}
+	for _, tc := range []struct {
+		name, password, hash string
+		ok, rehash           bool
+	}{
+		{"current parameters", "a-long-password", current, true, false},
+		{"current parameters, wrong password", "another-password", current, false, false},
+		{"earlier 64 MiB parameters", "a-long-password", old, true, true},
+		{"earlier parameters, wrong password", "another-password", old, false, true},
+		{"unknown user (no hash)", "a-long-password", "", false, false},
+		{"malformed stored hash", "a-long-password", "$argon2id$v=19$nonsense", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ok, err := h.Verify(context.Background(), tc.password, tc.hash)
+			if err != nil || ok != tc.ok {
+				t.Errorf("Verify = %v, %v; want %v", ok, err, tc.ok)
+			}
+			if got := h.NeedsRehash(tc.hash); got != tc.rehash {
+				t.Errorf("NeedsRehash = %v, want %v", got, tc.rehash)
+			}
+		})
 	}
 }
 

@@ -20,6 +20,10 @@ import (
 // Store is what auth needs from persistence.
 type Store interface {
 	UserCredentials(ctx context.Context, username string) (domain.User, string, error)
+	// ReplacePasswordHash stores newHash in place of oldHash, unless the
+	// password changed meanwhile (then the stored hash is not oldHash and
+	// nothing changes).
+	ReplacePasswordHash(ctx context.Context, userID uuid.UUID, oldHash, newHash string) error
 	User(ctx context.Context, id uuid.UUID) (domain.User, error)
 	SessionUser(ctx context.Context, id, family uuid.UUID) (domain.User, bool, error)
 	TouchDevice(ctx context.Context, userID uuid.UUID, deviceID string, now time.Time) (domain.Device, error)
@@ -173,6 +177,14 @@ func (s *Service) Login(ctx context.Context, username, password, deviceID, ip, r
 	}
 	if err := s.store.ClearLoginFailures(ctx, accountKey); err != nil {
 		return Tokens{}, err
+	}
+	if s.hasher.NeedsRehash(hash) {
+		// Made with older parameters: the password just proven is hashed
+		// anew with the current ones. Best effort: the login stands
+		// either way, and the next one tries again.
+		if h, err := s.hasher.Hash(ctx, password); err == nil {
+			_ = s.store.ReplacePasswordHash(ctx, u.ID, hash, h)
+		}
 	}
 	raw, rt := s.newRefresh(uuid.New(), u.ID, deviceID, now)
 	if err := s.store.SaveRefreshToken(ctx, rt); err != nil {

@@ -44,7 +44,7 @@ func SoakCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	dbURL := fs.String("database-url", "", "postgres:// URL of an empty or demo database (default: a scratch database on --postgres, dropped afterwards)")
 	s3 := soakS3Flags(fs)
 	var so sim.SoakOptions
-	fs.IntVar(&so.PhotosPerVisit, "photos-per-visit", 1, "photos per visit, uploaded after each sync")
+	fs.IntVar(&so.PhotosPerVisit, "photos-per-visit", 1, "photos per visit, recorded into the photo outbox and uploaded by the next sync")
 	fs.IntVar(&so.PhotoKB, "photo-kb", 300, "size of each photo, in kilobytes (about)")
 	fs.DurationVar(&so.Pause, "pause", 2*time.Second, "a phone's rest between rounds")
 	fs.DurationVar(&so.RepairEvery, "repair-every", 30*time.Second, "time between the supervisor's re-pairings")

@@ -81,8 +81,8 @@ func (s *Service) Ledger(ctx context.Context, p domain.Principal, q Query, forma
 				if !l.Deadline.IsZero() {
 					deadline = l.Deadline.String()
 				}
-				if err := t.Row(n, l.TownName, l.VillageName, l.HouseholdNumber, l.HeadName, l.Problem, source(l), responsible(l),
-					deadline, state, evidenceText(l.Evidence), closed); err != nil {
+				if err := t.Row(n, l.TownName, l.VillageName, l.HouseholdNumber, l.HeadName, l.Problem, source(l), l.Responsible(),
+					deadline, state, l.Evidence.Summary(), closed); err != nil {
 					return err
 				}
 			}
@@ -103,8 +103,8 @@ func source(l Line) string {
 	return "日常督导"
 }
 
-// responsible spells who answers for an item: 张三(县农业农村局).
-func responsible(l Line) string {
+// Responsible spells who answers for an item: 张三(县农业农村局).
+func (l Line) Responsible() string {
 	switch {
 	case l.ResponsibleName != "" && l.UnitName != "":
 		return l.ResponsibleName + "(" + l.UnitName + ")"
@@ -114,8 +114,8 @@ func responsible(l Line) string {
 	return l.UnitName
 }
 
-// evidenceText sums up the latest evidence: 走访记录1条、照片2张;说明.
-func evidenceText(e Evidence) string {
+// Summary sums up evidence in words: 走访记录1条、照片2张;说明.
+func (e Evidence) Summary() string {
 	var parts []string
 	if n := len(e.VisitIDs); n > 0 {
 		parts = append(parts, fmt.Sprintf("走访记录%d条", n))

@@ -1,9 +1,10 @@
 package sim
 
 import (
-	"context"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -14,9 +15,10 @@ import (
 )
 
 // recordVisit records a visit on the phone, with the photos its camera
-// takes when the run carries real photos.
+// takes when the run carries real photos: they go into the SDK's photo
+// outbox with the visit (NewVisit.PhotoFiles) and up with a later Sync.
 func (r *run) recordVisit(d *device, nv client.NewVisit) (uuid.UUID, error) {
-	if d.photos == nil {
+	if r.camera == nil {
 		return d.c.RecordVisit(nv)
 	}
 	nv.Photos = nil // the visit refers to the photos the camera takes
@@ -24,47 +26,45 @@ func (r *run) recordVisit(d *device, nv client.NewVisit) (uuid.UUID, error) {
 	if len(nv.GPS) > 0 {
 		where = &domain.GeoPoint{Lat: nv.GPS[0].Lat, Lon: nv.GPS[0].Lon}
 	}
-	var files []string
+	taken := map[uuid.UUID]string{} // photo id → SHA-256, to look for on the server
 	for i := range r.o.PhotosPerVisit {
-		f, err := r.camera.take(filepath.Join(r.base, d.name+"-camera"), d.rnd.Int64(), nv.StartedAt.Add(time.Duration(5+10*i)*time.Minute), where)
+		b, err := r.camera.take(d.rnd.Int64(), nv.StartedAt.Add(time.Duration(5+10*i)*time.Minute), where)
 		if err != nil {
 			return uuid.Nil, fmt.Errorf("taking a photo: %w", err)
 		}
-		files = append(files, f)
+		id, sum := uuid.New(), sha256.Sum256(b)
+		taken[id] = hex.EncodeToString(sum[:])
+		nv.PhotoFiles = append(nv.PhotoFiles, client.PhotoFile{ID: id, Content: bytes.NewReader(b)})
 	}
-	id, refs, err := d.photos.RecordVisit(nv, files)
+	id, err := d.c.RecordVisit(nv)
 	if err != nil {
 		return uuid.Nil, err
 	}
 	r.mu.Lock()
-	for _, ref := range refs {
-		if !r.untracked {
-			r.photos[ref.PhotoID] = photoIntent{device: d.name, sha256: ref.SHA256, visit: id}
+	if !r.untracked {
+		for photo, sum := range taken {
+			r.photos[photo] = photoIntent{device: d.name, sha256: sum, visit: id}
 		}
 	}
 	r.mu.Unlock()
-	r.count("photos", len(refs))
+	r.count("photos", len(taken))
 	return id, nil
 }
 
-// uploadPhotos sends the phone's waiting photos and keeps what the server
-// answered for the checks.
-func (r *run) uploadPhotos(ctx context.Context, d *device) {
-	rep, err := d.photos.UploadPhotos(ctx)
-	r.mu.Lock()
-	for id, n := range rep.Created {
-		if !r.untracked {
-			r.photoCreated[id] += n
-		}
-	}
-	r.mu.Unlock()
+// notePhotos keeps what a Sync's photo upload did; a refused photo is a
+// problem (the sim's photos are all valid).
+func (r *run) notePhotos(d *device, rep client.PhotoReport) {
 	r.count("photo-uploads", rep.Uploaded)
-	for _, why := range rep.Refused {
-		r.problem("%s: refused %s", d.name, why)
+	r.count("photos-found-stored", rep.AlreadyStored)
+	for _, p := range rep.Refused {
+		r.problem("%s: photo %s of visit %s refused: %d %s %s", d.name, p.PhotoID, p.VisitID, p.Status, p.Reason, p.Message)
 	}
-	if err != nil {
-		r.logf("%s: photos: %v", d.name, err)
-	}
+}
+
+// drained says whether the phone has nothing left to send.
+func drained(d *device) bool {
+	b := d.c.Backlog()
+	return b.Records == 0 && b.Photos == 0
 }
 
 // fieldSync brings every phone back from the trip at once, each over its
@@ -103,33 +103,29 @@ func (r *run) fieldSync1(d *device) LinkUse {
 	// However weak, a link that works gets a phone's backlog up within a
 	// few times its floor; past that something is stuck.
 	limit := 10 * time.Minute
-	if d.photos != nil {
-		if _, b := d.photos.PhotoBacklog(); r.o.Link.BytesPerSecond > 0 {
-			limit += 4 * time.Duration(float64(b)/float64(r.o.Link.BytesPerSecond)*float64(time.Second))
-		}
+	if r.o.Link.BytesPerSecond > 0 {
+		limit += 4 * time.Duration(float64(d.c.Backlog().PhotoBytes)/float64(r.o.Link.BytesPerSecond)*float64(time.Second))
 	}
 	start := time.Now()
+	d.lastAck.Store(0)
 	deadline := start.Add(limit)
 	for {
-		_, err := r.sync(d, time.Until(deadline))
-		if err == nil && d.c.Pending() == 0 {
+		rep, err := r.sync(d, time.Until(deadline))
+		u.Photos += rep.Photos.Uploaded
+		u.PhotoBytesSent += rep.Photos.BytesSent
+		if err == nil && drained(d) {
 			break
 		}
 		if time.Now().After(deadline) || r.ctx.Err() != nil {
-			r.problem("%s: outbox not drained over the %s link in %s: %d pending, %v", d.name, r.o.Link.Name, limit, d.c.Pending(), err)
+			b := d.c.Backlog()
+			r.problem("%s: outbox not drained over the %s link in %s: %d changes and %d photos pending, %v", d.name, r.o.Link.Name, limit, b.Records, b.Photos, err)
 			break
 		}
 	}
-	u.RecordsStored = time.Since(start)
-	if d.photos != nil {
-		before, _ := d.photos.PhotoBacklog()
-		ctx, cancel := context.WithDeadline(d.ctx, deadline)
-		r.uploadPhotos(ctx, d)
-		cancel()
-		after, _ := d.photos.PhotoBacklog()
-		u.Photos = before - after
-	}
 	u.Took = time.Since(start)
+	if at := d.lastAck.Load(); at > 0 {
+		u.RecordsStored = time.Unix(0, at).Sub(start)
+	}
 	u.Up, u.Down = d.proxy.Moved()
 	u.Floor = r.o.Link.Floor(u.Up, u.Down)
 	return u

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"io"
+	"net"
 	"testing"
 	"time"
 )
@@ -58,4 +60,59 @@ func TestLinkProfiles(t *testing.T) {
 	if _, err := LinkProfileNamed("5g"); err == nil {
 		t.Error("an unknown link was accepted")
 	}
+}
+
+// TestPacedLinkKeepsItsRate: a link's bandwidth toxic carries a stream no
+// faster than its rate, and (logged, as the machine's load decides it)
+// close to it: late timer wake-ups are made up, not added up.
+func TestPacedLinkKeepsItsRate(t *testing.T) {
+	sink, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := sink.Accept()
+		if err != nil {
+			got <- 0
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		got <- n
+	}()
+	ls, err := newLinkSet("http://" + sink.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.close()
+	l, err := ls.open("paced", LinkProfile{Name: "paced", BytesPerSecond: 8_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.goField(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", l.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 24_000 // 3 s of the link
+	start := time.Now()
+	if _, err := c.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	n := <-got
+	took := time.Since(start)
+	c.Close()
+	if n != size {
+		t.Fatalf("carried %d of %d bytes", n, size)
+	}
+	floor := LinkProfile{BytesPerSecond: 8_000}.Floor(size, 0)
+	if took < floor-100*time.Millisecond { // the first piece may go before its whole time
+		t.Fatalf("carried %d bytes in %s: faster than the link's %s", n, took, floor)
+	}
+	t.Logf("carried %d bytes in %s, floor %s: %.3f× the floor", n, took.Round(time.Millisecond), floor, took.Seconds()/floor.Seconds())
 }

@@ -25,13 +25,17 @@
 //     visit listed twice, a record whose version is beyond the last
 //     acknowledged change (a change applied more than once);
 //   - diverged: a phone whose replica differs from the server's state for
-//     its scope.
+//     its scope;
+//   - photos lost (Options.PhotosPerVisit): a photo of a visit that stands
+//     not on the server, or stored with other bytes or without its visit.
+//
+// Photos are real JPEGs recorded with their visit into the SDK's photo
+// outbox (client.NewVisit.PhotoFiles) and uploaded by the phone's Sync,
+// after its records.
 //
 // With Options.Link the phones stay offline for all the days instead, each
 // behind its own toxiproxy shaped as a 2G or 3G link (link.go), then sync
-// at once over it, records first and photos after (real JPEGs, through the
-// photo-outbox seam of photos.go); each phone's time is measured against
-// its link floor. Soak (soak.go) keeps the same phones busy in a loop for
+// at once over it; each phone's time is measured against its link floor. Soak (soak.go) keeps the same phones busy in a loop for
 // `fieldvisit soak`.
 //
 // Run returns a Result whose Line is the command's last output line.
@@ -162,7 +166,7 @@ type Result struct {
 	Elapsed               time.Duration
 	// Photos the phones took, those the server does not hold as taken,
 	// and those stored more than once.
-	Photos, PhotosLost, PhotoDuplicates int
+	Photos, PhotosLost int
 	// Link is the link profile's name ("" for the Flaky link); Links is
 	// each phone's field sync over it, Slowest the one slowest relative to
 	// its floor.
@@ -175,7 +179,7 @@ type Result struct {
 // the bytes, floor and time of the phone slowest relative to its floor.
 func (r Result) Line() string {
 	line := fmt.Sprintf("sim: cadres=%d days=%d pushed=%d acked=%d stored=%d duplicates=%d lost=%d diverged=%d photos=%d photos_lost=%d",
-		r.Cadres, r.Days, r.Pushed, r.Acked, r.Stored, r.Duplicates+r.PhotoDuplicates, r.Lost, r.Diverged, r.Photos, r.PhotosLost)
+		r.Cadres, r.Days, r.Pushed, r.Acked, r.Stored, r.Duplicates, r.Lost, r.Diverged, r.Photos, r.PhotosLost)
 	if r.Link != "" {
 		s := r.Slowest
 		line += fmt.Sprintf(" link=%s bytes_up=%d bytes_down=%d link_floor_s=%.1f took_s=%.1f", r.Link, s.Up, s.Down, s.Floor.Seconds(), s.Took.Seconds())
@@ -185,7 +189,7 @@ func (r Result) Line() string {
 
 // OK reports whether nothing was lost, doubled or left diverged.
 func (r Result) OK() bool {
-	return r.Duplicates == 0 && r.Lost == 0 && r.Diverged == 0 && r.PhotosLost == 0 && r.PhotoDuplicates == 0
+	return r.Duplicates == 0 && r.Lost == 0 && r.Diverged == 0 && r.PhotosLost == 0
 }
 
 type cadre struct {
@@ -204,7 +208,6 @@ type device struct {
 	proxy  *proxyLink // a --link run's link: the phone's own toxiproxy
 	base   string     // the server as the phone reaches it
 	direct http.RoundTripper
-	photos photoOutbox // nil when visits carry no real photos
 	skew   time.Duration
 	rnd    *mrand.Rand
 	seed   uint64
@@ -212,6 +215,9 @@ type device struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	killed atomic.Bool
+	// lastAck is when the server last acknowledged one of the phone's
+	// changes (unix nanoseconds): in a field sync, when its records were in.
+	lastAck atomic.Int64
 }
 
 func (d *device) now() time.Time { return time.Now().Add(d.skew) }
@@ -237,12 +243,11 @@ type run struct {
 
 	// untracked runs (the soak) keep no account of what was acknowledged:
 	// it would grow for as long as they run, and they check nothing.
-	untracked    bool
-	links        *linkSet
-	camera       *camera
-	photos       map[uuid.UUID]photoIntent
-	photoCreated map[string]int
-	uses         []LinkUse
+	untracked bool
+	links     *linkSet
+	camera    *camera
+	photos    map[uuid.UUID]photoIntent
+	uses      []LinkUse
 }
 
 type ackd struct {
@@ -409,7 +414,7 @@ func (r *run) forEachCadre(fn func(c *cadre)) {
 
 func newRun(ctx context.Context, o Options) *run {
 	r := &run{o: o, ctx: ctx, batches: map[string]int{}, intended: map[uuid.UUID]*intent{}, work: map[string]int{},
-		repaired: map[uuid.UUID][]*cadre{}, photos: map[uuid.UUID]photoIntent{}, photoCreated: map[string]int{}}
+		repaired: map[uuid.UUID][]*cadre{}, photos: map[uuid.UUID]photoIntent{}}
 	var idb [4]byte
 	_, _ = rand.Read(idb[:])
 	r.id = hex.EncodeToString(idb[:])
@@ -457,10 +462,6 @@ func (r *run) setup() error {
 			} else {
 				d.link = NewFlaky(base, *r.o.Faults, d.seed^0xf1a4, &r.counts)
 			}
-			if r.camera != nil {
-				d.photos = &standInPhotos{d: d, hc: &http.Client{Transport: d.transport()}, base: d.base, user: c.username, pass: r.o.Password,
-					backoff: func(n int) time.Duration { return min(2*time.Second, 100*time.Millisecond<<min(n, 5)) }}
-			}
 			switch x := seed.Float64(); {
 			case x < 0.7:
 				d.skew = time.Duration(seed.IntN(240)-120) * time.Second
@@ -494,6 +495,10 @@ func (r *run) setup() error {
 	return errors.Join(errs...)
 }
 
+// photoOneRequest is the longest a weak link may take to carry a photo
+// in one request; larger photos go up in chunks that follow the link's pace.
+const photoOneRequest = 45 * time.Second
+
 // open (re)opens a phone's client from its directory.
 func (r *run) open(d *device) error {
 	ctx, cancel := context.WithCancel(r.ctx)
@@ -507,19 +512,30 @@ func (r *run) open(d *device) error {
 	}
 	user := d.cadre.username
 	backoff := client.Backoff{Min: 5 * time.Millisecond, Max: 100 * time.Millisecond, Attempts: 8}
-	batchBytes := 0
+	batchBytes, timeout := 0, time.Minute
+	var photoChunk int64
 	if r.o.Link != nil {
 		// A weak link cuts connections for seconds, not milliseconds; a
 		// batch is sized to go up within the server's body deadline.
 		backoff = client.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second, Attempts: 20}
 		if bps := r.o.Link.BytesPerSecond; bps > 0 {
 			batchBytes = int(max(16_000, 4*bps))
+			// A phone photo goes up in one request when the link carries
+			// it within photoOneRequest: each request leaves the link idle
+			// for a round trip and the server's answer (~0.4 s on 2G), a
+			// tenth of a 10-second chunk but a hundredth of a whole photo,
+			// and this link's cuts fall at a connection's start or its
+			// first answer, which a whole-photo upload survives as well as
+			// a chunk (the SDK asks the server what it holds).
+			photoChunk = bps * int64(photoOneRequest/time.Second)
+			timeout = 2 * time.Minute
 		}
 	}
 	c, err := client.New(client.Config{BaseURL: d.base, DeviceID: d.id, Dir: d.dir, HTTPClient: &http.Client{Transport: d.transport()},
-		Now: d.now, Backoff: backoff, Timeout: time.Minute, BatchBytes: batchBytes,
+		Now: d.now, Backoff: backoff, Timeout: timeout, BatchBytes: batchBytes, PhotoChunk: photoChunk,
 		Seed:        d.rnd.Uint64() | 1,
 		Credentials: func(context.Context) (string, string, error) { return user, r.o.Password, nil },
+		OnOutcome:   func(client.Outcome) { d.lastAck.Store(time.Now().UnixNano()) },
 		Logf: func(f string, a ...any) {
 			if r.o.Verbose {
 				r.printf("  %s: %s\n", d.name, fmt.Sprintf(f, a...))
@@ -587,6 +603,7 @@ func (r *run) sync(d *device, limit time.Duration) (client.SyncReport, error) {
 	rep, err := d.c.Sync(ctx)
 	cancel()
 	r.record(d, rep.Push)
+	r.notePhotos(d, rep.Photos)
 	r.count("syncs", 1)
 	if d.killed.Load() {
 		r.restart(d, "kill")
@@ -633,11 +650,6 @@ func (r *run) playDay(c *cadre, day int) {
 			_, err := r.sync(d, 4*time.Second)
 			if err != nil && d.rnd.Float64() < 0.5 {
 				_, err = r.sync(d, 4*time.Second) // the cadre tries again
-			}
-			if err == nil && d.photos != nil {
-				ctx, cancel := context.WithTimeout(d.ctx, 4*time.Second)
-				r.uploadPhotos(ctx, d)
-				cancel()
 			}
 		}
 	}
@@ -757,20 +769,12 @@ func (r *run) finish() error {
 			}
 			var err error
 			for range 10 {
-				if _, err = r.sync(d, time.Minute); err == nil && d.c.Pending() == 0 {
+				if _, err = r.sync(d, 2*time.Minute); err == nil && drained(d) {
 					break
 				}
 			}
-			if err != nil || d.c.Pending() != 0 {
-				r.problem("%s: outbox not drained on a good link: %d pending, %v", d.name, d.c.Pending(), err)
-			}
-			if d.photos != nil {
-				ctx, cancel := context.WithTimeout(d.ctx, 5*time.Minute)
-				r.uploadPhotos(ctx, d)
-				cancel()
-				if n, _ := d.photos.PhotoBacklog(); n > 0 {
-					r.problem("%s: %d photos still waiting on a good link", d.name, n)
-				}
+			if b := d.c.Backlog(); err != nil || b.Records != 0 || b.Photos != 0 {
+				r.problem("%s: outbox not drained on a good link: %d changes and %d photos pending, %v", d.name, b.Records, b.Photos, err)
 			}
 		}
 	})

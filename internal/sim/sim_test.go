@@ -18,8 +18,9 @@ import (
 )
 
 // TestSmallSimulation plays 3 cadres over 2 days on a very flaky link
-// against the real server and requires that nothing is lost, doubled or
-// left diverged.
+// against the real server, each visit with a photo of ~30 KB through the
+// phones' photo outbox, and requires that nothing is lost, doubled or left
+// diverged, and every photo of a standing visit is stored.
 func TestSmallSimulation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the real server")
@@ -30,7 +31,7 @@ func TestSmallSimulation(t *testing.T) {
 			var out bytes.Buffer
 			f := sim.Faults{DropBefore: 0.1, DropAfter: 0.12, Timeout: 0.06, Duplicate: 0.1, Kill: 0.1}
 			res, err := sim.Run(clienttest.Context(t), sim.Options{Server: srv.URL, Cadres: 3, Days: 2, Seed: 7, TwoDevices: 1,
-				VisitsPerDay: 4, SyncChance: 0.9, Faults: &f, Out: &out, Dir: t.TempDir()})
+				VisitsPerDay: 4, SyncChance: 0.9, Faults: &f, PhotosPerVisit: 1, PhotoKB: 30, Out: &out, Dir: t.TempDir()})
 			t.Log("\n" + out.String())
 			if err != nil {
 				t.Fatal(err)
@@ -45,6 +46,9 @@ func TestSmallSimulation(t *testing.T) {
 			}
 			if res.Devices != 6 {
 				t.Fatalf("devices %d", res.Devices)
+			}
+			if res.Photos == 0 || !strings.Contains(line, "photos_lost=0") {
+				t.Fatalf("no photos moved over the flaky link? %s", line)
 			}
 			t.Run("over a 3g link with photos", func(t *testing.T) { linkRun(t, srv.URL) })
 		})

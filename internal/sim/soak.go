@@ -117,17 +117,13 @@ func (s *Soak) Run(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-// round is one phone's round: work offline, sync, upload the photos.
+// round is one phone's round: work offline, then sync (records, news,
+// then photos).
 func (s *Soak) round(ctx context.Context, d *device) {
 	r := s.r
 	r.work1(d, 1)
 	if _, err := r.sync(d, time.Minute); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		r.count("sync-errors", 1)
-	}
-	if d.photos != nil {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		r.uploadPhotos(pctx, d)
-		cancel()
 	}
 }
 

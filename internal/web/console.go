@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
@@ -33,8 +36,10 @@ type Deps struct {
 	Photos     *photos.Service
 	Inspect    *inspect.Service
 	ItemLedger *itemledger.Service
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Import runs the register importer, as the API's POST /imports does.
+	Import func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error)
+	Log    *slog.Logger
+	Now    func() time.Time
 	// Secret keys the CSRF tokens. Every replica must have the same one
 	// (internal/app derives it from the JWT signing key).
 	Secret []byte
@@ -160,7 +165,11 @@ func (c *Console) signedIn(next func(http.ResponseWriter, *http.Request, *sessio
 			return
 		}
 		if unsafeMethod(r.Method) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			limit := int64(maxFormBytes)
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+				limit = maxUploadBytes
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if !c.sameOrigin(r) || !validToken(presented(r), s.csrf) {
 				c.forbidCSRF(w, r, s)
 				return
@@ -175,8 +184,12 @@ func (c *Console) signedIn(next func(http.ResponseWriter, *http.Request, *sessio
 	}
 }
 
-// maxFormBytes bounds a console form's body.
-const maxFormBytes = 64 << 10
+// maxFormBytes bounds a console form's body; maxUploadBytes an upload's
+// (a register to import), as the API bounds it.
+const (
+	maxFormBytes   = 64 << 10
+	maxUploadBytes = 64 << 20
+)
 
 func (c *Console) toLogin(w http.ResponseWriter, r *http.Request) {
 	target := c.prefix + "login"

@@ -529,18 +529,13 @@ type userNames struct {
 }
 
 func (c *Console) userNames(r *http.Request, s *session) *userNames {
-	seen := map[uuid.UUID]string{}
-	return &userNames{lookup: func(id uuid.UUID) string {
-		if n, ok := seen[id]; ok {
-			return n
+	return &userNames{lookup: readOnce(func(id uuid.UUID) (string, error) {
+		u, err := c.deps.Registry.User(r.Context(), s.principal, id)
+		if err != nil {
+			return "其他干部", nil
 		}
-		n := "其他干部"
-		if u, err := c.deps.Registry.User(r.Context(), s.principal, id); err == nil {
-			n = cmp.Or(u.DisplayName, u.Username)
-		}
-		seen[id] = n
-		return n
-	}}
+		return cmp.Or(u.DisplayName, u.Username), nil
+	})}
 }
 
 func (n *userNames) of(id uuid.UUID) string { return n.lookup(id) }

@@ -183,17 +183,6 @@ type selectField struct {
 	Groups      []optionGroup
 }
 
-// optionGroup is a select's options under an optgroup label ("" none).
-type optionGroup struct {
-	Label   string
-	Options []option
-}
-
-type option struct {
-	Value, Label string
-	Selected     bool
-}
-
 type clearLink struct{ Label, URL string }
 
 // crumb is one region of the drill-down path.
@@ -287,9 +276,9 @@ func (c *Console) filterForm(r *http.Request, p domain.Principal, f reportFilter
 	form.Selects = append(form.Selects,
 		selectField{Name: "state", Label: "走访状态", Groups: []optionGroup{{Options: append([]option{
 			{Value: "", Label: "未完成及进度落后", Selected: f.State == ""}, {Value: stateAll, Label: "全部状态", Selected: f.State == stateAll}},
-			vocabularyOptions(rules.States, f.State, "")...)}}},
-		selectField{Name: "poverty_type", Label: "贫困户属性", Groups: []optionGroup{{Options: vocabularyOptions(domain.PovertyTypes, f.PovertyType, "全部属性")}}},
-		selectField{Name: "household_status", Label: "农户状态", Groups: []optionGroup{{Options: vocabularyOptions(domain.Statuses, f.HouseholdStatus, "全部状态")}}},
+			filterOptions(vocabularyOptions(rules.States), f.State, "")...)}}},
+		selectField{Name: "poverty_type", Label: "贫困户属性", Groups: []optionGroup{{Options: filterOptions(vocabularyOptions(domain.PovertyTypes), f.PovertyType, "全部属性")}}},
+		selectField{Name: "household_status", Label: "农户状态", Groups: []optionGroup{{Options: filterOptions(vocabularyOptions(domain.Statuses), f.HouseholdStatus, "全部状态")}}},
 		selectField{Name: "rule", Label: "规则", Groups: []optionGroup{{Options: ruleOpts}}})
 	return form, nil
 }
@@ -337,15 +326,16 @@ func (c *Console) ruleOptions(r *http.Request, selected string) ([]option, error
 	return out, nil
 }
 
-// vocabularyOptions are a vocabulary's terms as options, after an "any"
-// option when anyLabel is set.
-func vocabularyOptions(v domain.Vocabulary, selected, anyLabel string) []option {
+// filterOptions are a filter's choices with the selected one marked,
+// after an "any" option when anyLabel is set.
+func filterOptions(opts []option, selected, anyLabel string) []option {
 	var out []option
 	if anyLabel != "" {
 		out = append(out, option{Value: "", Label: anyLabel, Selected: selected == ""})
 	}
-	for _, t := range v {
-		out = append(out, option{Value: t.Code, Label: t.Label, Selected: t.Code == selected})
+	for _, o := range opts {
+		o.Selected = o.Value == selected
+		out = append(out, o)
 	}
 	return out
 }
@@ -476,20 +466,7 @@ func (c *Console) missedExport(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, s, err)
 		return
 	}
-	c.download(w, r, ex)
-}
-
-// download streams an export the caller was checked and authorised for;
-// a failure halfway can only cut the file short.
-func (c *Console) download(w http.ResponseWriter, r *http.Request, ex compliance.Export) {
-	h := w.Header()
-	h.Set("Content-Type", ex.ContentType)
-	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(ex.Filename))
-	w.WriteHeader(http.StatusOK)
-	if err := ex.Write(w); err != nil {
-		c.deps.Log.Error("console export failed", "route", r.Pattern, "file", ex.Filename, "error", err.Error(),
-			"request_id", callerOf(r.Context()).RequestID)
-	}
+	c.download(w, s, ex.ContentType, ex.Filename, ex.Write)
 }
 
 // Pager is the page links under a paginated table.

@@ -27,6 +27,19 @@ var pages = []page{
 		styles: []string{"vendor/uplot-1.6.32.min.css"}, scripts: []string{"vendor/uplot-1.6.32.min.js", "overview.js"}, load: (*Console).overview},
 	{pattern: "/ui/map", link: "/ui/map", title: "挂图作战", template: "map.html",
 		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "map.js"}, load: (*Console).villageMap},
+	{pattern: "/ui/inspections", link: "/ui/inspections", title: "督查抽查", template: "inspections.html", roles: inspectionRoles, load: (*Console).inspections},
+	{pattern: "/ui/inspections/{id}", link: "/ui/inspections", title: "督查详情", template: "inspection.html", roles: inspectionRoles, load: (*Console).inspection},
+	{pattern: "/ui/rectifications", link: "/ui/rectifications", title: "整改台账", template: "rectifications.html", load: (*Console).rectificationList},
+	{pattern: "/ui/rectifications/{id}", link: "/ui/rectifications", title: "整改事项", template: "rectification.html", load: (*Console).rectification},
+	// The admin pages share one nav entry; admin-tabs (partials.html) moves between them.
+	{pattern: "/ui/admin/users", link: "/ui/admin/users", title: "系统管理", template: "admin_users.html", roles: adminRoles, load: (*Console).users},
+	{pattern: "/ui/admin/users/{id}", link: "/ui/admin/users", title: "用户", template: "admin_user.html", roles: adminRoles, load: (*Console).user},
+	{pattern: "/ui/admin/units", link: "/ui/admin/users", title: "帮扶单位", template: "admin_units.html", roles: adminRoles, load: (*Console).units},
+	{pattern: "/ui/admin/units/{id}", link: "/ui/admin/users", title: "帮扶单位", template: "admin_unit.html", roles: adminRoles, load: (*Console).unit},
+	{pattern: "/ui/admin/pairings", link: "/ui/admin/users", title: "结对调整", template: "admin_pairings.html", roles: adminRoles, load: (*Console).pairings},
+	{pattern: "/ui/admin/pairings/{id}", link: "/ui/admin/users", title: "结对调整", template: "admin_pairings_household.html", roles: adminRoles, load: (*Console).householdPairings},
+	{pattern: "/ui/admin/rules", link: "/ui/admin/users", title: "规则方案", template: "admin_rules.html", roles: adminRoles, load: (*Console).rules},
+	{pattern: "/ui/admin/imports", link: "/ui/admin/users", title: "导入台账", template: "admin_imports.html", roles: adminRoles, load: (*Console).imports},
 	{pattern: "/ui/missed", link: "/ui/missed", title: "未走访情况", template: "missed.html", roles: reportReaders, load: (*Console).missed},
 	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
 	{pattern: "/ui/progress", link: "/ui/progress", title: "走访进度", template: "progress.html", roles: reportReaders, load: (*Console).progress},
@@ -51,6 +64,22 @@ type fragment struct {
 var fragments = []fragment{
 	{pattern: "GET /ui/overview/rates", template: "overview.html", handle: (*Console).overviewRates},
 	{pattern: "GET /ui/map/data", handle: (*Console).villageMapData},
+	{pattern: "POST /ui/inspections", handle: createCampaign},
+	{pattern: "POST /ui/inspections/{id}/sample", handle: drawSample},
+	{pattern: "POST /ui/inspections/{id}/verify", handle: (*Console).verifySample},
+	{pattern: "GET /ui/inspections/{id}/report.xlsx", handle: (*Console).inspectionReportXLSX},
+	{pattern: "GET /ui/rectifications/export", handle: (*Console).rectificationExport},
+	{pattern: "POST /ui/rectifications/{id}/act", handle: actOnRectification},
+	{pattern: "POST /ui/admin/users", handle: createUser},
+	{pattern: "POST /ui/admin/imports", template: "admin_imports.html", handle: (*Console).importFile},
+	{pattern: "POST /ui/admin/units", handle: createUnit},
+	{pattern: "POST /ui/admin/units/{id}/assignments", handle: assignUnit},
+	{pattern: "POST /ui/admin/pairings/{id}", handle: pair},
+	{pattern: "POST /ui/admin/pairings/{id}/end", handle: endPairing},
+	{pattern: "POST /ui/admin/rules", handle: assignProfile},
+	{pattern: "POST /ui/admin/users/{id}/password", handle: userForm("password", (*Console).setPassword)},
+	{pattern: "POST /ui/admin/users/{id}/active", handle: userForm("active", (*Console).setActive)},
+	{pattern: "POST /ui/admin/users/{id}/duties", handle: userForm("duty", (*Console).changeDuties)},
 	{pattern: "GET /ui/missed/export", handle: (*Console).missedExport},
 	{pattern: "GET /ui/progress/export", handle: (*Console).progressExport},
 	{pattern: "GET /ui/households/{id}/visits", template: "household.html", handle: (*Console).householdVisits},
@@ -97,23 +126,29 @@ func (c *Console) page(pg page) func(http.ResponseWriter, *http.Request, *sessio
 			c.fail(w, r, s, err)
 			return
 		}
-		l, err := c.layoutFor(r, s, pg.title, pg.link)
-		if err != nil {
-			c.fail(w, r, s, err)
-			return
-		}
-		l.Content = data
-		for _, a := range pg.styles {
-			u, _ := c.assets.url(a)
-			l.Styles = append(l.Styles, u)
-		}
-		for _, a := range pg.scripts {
-			u, _ := c.assets.url(a)
-			l.Scripts = append(l.Scripts, u)
-		}
-		if err := c.views.render(w, http.StatusOK, pg.template, "layout", l); err != nil {
-			c.deps.Log.Error("console page failed", "page", pg.pattern, "error", err.Error(), "request_id", s.principal.RequestID)
-		}
+		c.show(w, r, s, pg, http.StatusOK, data)
+	}
+}
+
+// show draws data as page pg in the layout, with status: a page's GET, or
+// a form's POST answered with the form again and its field errors.
+func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, pg page, status int, data any) {
+	l, err := c.layoutFor(r, s, pg.title, pg.link)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	l.Content = data
+	for _, a := range pg.styles {
+		u, _ := c.assets.url(a)
+		l.Styles = append(l.Styles, u)
+	}
+	for _, a := range pg.scripts {
+		u, _ := c.assets.url(a)
+		l.Scripts = append(l.Scripts, u)
+	}
+	if err := c.views.render(w, status, pg.template, "layout", l); err != nil {
+		c.deps.Log.Error("console page failed", "page", pg.pattern, "error", err.Error(), "request_id", s.principal.RequestID)
 	}
 }
 
@@ -140,7 +175,9 @@ func (c *Console) layoutFor(r *http.Request, s *session, title, current string) 
 	}
 	l.User, l.CSRF = h, s.csrf
 	for _, pg := range pages {
-		if pg.allows(p.Role) && pg.link != "" {
+		// A detail page shares its list's link: one nav entry for both; a
+		// page with no link (the household file) has none.
+		if pg.allows(p.Role) && pg.link != "" && !slices.ContainsFunc(l.Nav, func(n navLink) bool { return n.URL == pg.link }) {
 			l.Nav = append(l.Nav, navLink{URL: pg.link, Title: pg.title, Current: pg.link == current})
 		}
 	}

@@ -148,5 +148,5 @@ func (c *Console) progressExport(w http.ResponseWriter, r *http.Request, s *sess
 		c.fail(w, r, s, err)
 		return
 	}
-	c.download(w, r, ex)
+	c.download(w, s, ex.ContentType, ex.Filename, ex.Write)
 }

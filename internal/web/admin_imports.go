@@ -1,0 +1,135 @@
+package web
+
+import (
+	"errors"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
+)
+
+// The import form (导入台账): a CSV or XLSX register uploaded, checked
+// first (a dry run writes nothing) with every error by row and column in
+// Chinese, then imported — by the same importer, with the same options,
+// as POST /api/v1/imports. A file with any error writes nothing. The page
+// keeps no upload between requests (replicas share nothing): the check
+// and the import each send the file, which the form keeps selected when
+// htmx swaps in the report.
+
+type importsPage struct {
+	CSRF   string
+	Report *importReport
+}
+
+// importReport is what the report section shows of importer.Report.
+type importReport struct {
+	File     string
+	DryRun   bool
+	Applied  bool
+	Message  string // a refusal of the file as a whole (not a spreadsheet, too big)
+	Rows     int
+	Counts   Table
+	Errors   Table
+	Omitted  int
+	Warnings Table
+}
+
+func (c *Console) imports(r *http.Request, s *session) (any, error) {
+	return importsPage{CSRF: s.csrf}, nil
+}
+
+// importFile checks or imports the uploaded file (the "check" button
+// sends mode=dry_run), and answers the report: the section alone to htmx,
+// else the whole page.
+func (c *Console) importFile(w http.ResponseWriter, r *http.Request, s *session) {
+	p := s.principal
+	if err := importer.Authorize(p); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	rep := &importReport{DryRun: r.PostFormValue("mode") == "dry_run"}
+	status := http.StatusOK
+	file, hdr, err := r.FormFile("file")
+	switch {
+	case errors.Is(err, http.ErrMissingFile):
+		status, rep.Message = http.StatusUnprocessableEntity, "请选择要导入的CSV或XLSX文件"
+	case err != nil:
+		status, rep.Message = http.StatusUnprocessableEntity, uploadMessage(err)
+	default:
+		defer file.Close()
+		rep.File = hdr.Filename
+		status = c.runImport(r, p, file, hdr, rep)
+		if status == 0 {
+			return
+		}
+	}
+	if status == http.StatusInternalServerError {
+		c.fail(w, r, s, errors.New("web: import failed"))
+		return
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		// htmx swaps only 2xx answers; the section says itself whether
+		// the file was refused.
+		if err := c.views.render(w, http.StatusOK, "admin_imports.html", "import-report", rep); err != nil {
+			c.deps.Log.Error("console fragment failed", "error", err.Error())
+		}
+		return
+	}
+	c.show(w, r, s, pageNamed("admin_imports.html"), status, importsPage{CSRF: s.csrf, Report: rep})
+}
+
+// runImport runs the importer on the upload and fills rep; it answers the
+// status the page takes.
+func (c *Console) runImport(r *http.Request, p domain.Principal, file multipart.File, hdr *multipart.FileHeader, rep *importReport) int {
+	res, err := c.deps.Import(r.Context(), file, importer.Options{DryRun: rep.DryRun, Actor: p, Source: hdr.Filename, Today: domain.DateOf(c.deps.Now())})
+	var de *domain.Error
+	if errors.As(err, &de) {
+		rep.Message = de.MessageZH
+		for _, f := range de.Fields {
+			rep.Message += "：" + f.MessageZH
+		}
+		return http.StatusUnprocessableEntity
+	}
+	if err != nil {
+		c.deps.Log.Error("console import failed", "error", err.Error(), "request_id", p.RequestID)
+		return http.StatusInternalServerError
+	}
+	rep.Rows, rep.Applied, rep.Omitted = res.Rows, res.Applied, res.ErrorsOmitted
+	rep.Counts = Table{Head: []string{"", "新增", "更新", "未变", "跳过"}}
+	for _, k := range []struct {
+		what string
+		n    importer.Counts
+	}{{"户", res.Households}, {"家庭成员", res.Members}, {"帮扶干部", res.Cadres}, {"帮扶单位", res.Units}, {"结对", res.Pairings}} {
+		rep.Counts.Rows = append(rep.Counts.Rows, []Cell{textCell(k.what), numCell(int64(k.n.Created)), numCell(int64(k.n.Updated)),
+			numCell(int64(k.n.Unchanged)), numCell(int64(k.n.Skipped))})
+	}
+	rep.Errors = rowErrors(res.Errors, "文件中没有错误。")
+	rep.Warnings = rowErrors(res.Warnings, "")
+	if !res.OK() {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
+}
+
+// rowErrors lays out the importer's problems by row and column.
+func rowErrors(errs []importer.RowError, empty string) Table {
+	t := Table{Head: []string{"行", "列", "问题"}, Empty: empty}
+	for _, e := range errs {
+		row := "整个文件"
+		if e.Row > 0 {
+			row = "第" + strconv.Itoa(e.Row) + "行"
+		}
+		t.Rows = append(t.Rows, []Cell{textCell(row), textCell(e.Column), {Text: e.MessageZH, Tone: "bad"}})
+	}
+	return t
+}
+
+func uploadMessage(err error) string {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return "文件过大（不能超过64MB）"
+	}
+	return "上传的文件无法读取，请检查后重试"
+}

@@ -81,7 +81,7 @@ func (a *App) build() error {
 		return importer.Import(ctx, a.Store, r, opt)
 	}
 	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
-		Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister})
+		Inspect: a.Inspect, ItemLedger: a.ItemLedger, DeviceHealth: a.DeviceHealth, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister})
 	if err != nil {
 		return err
 	}

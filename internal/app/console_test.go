@@ -238,6 +238,7 @@ func TestConsole(t *testing.T) {
 	t.Run("progress and cadres", func(t *testing.T) { consoleProgressAndCadres(t, e) })
 	t.Run("reports in the browser", func(t *testing.T) { reportsInBrowser(t, e) })
 	t.Run("household file", func(t *testing.T) { consoleHouseholdFile(t, e) })
+	t.Run("devices", func(t *testing.T) { consoleDevices(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

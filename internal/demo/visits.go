@@ -49,6 +49,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -61,6 +62,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
 	"github.com/fieldvisit/fieldvisit/internal/photos/photoimage"
 	"github.com/fieldvisit/fieldvisit/storage"
@@ -938,6 +940,11 @@ func (p *plan) writeVisits(ctx context.Context, store *storage.Store, sink Photo
 						return fmt.Errorf("register demo phone of %s: %w", c.user.Username, err)
 					}
 				}
+				for _, r := range phoneHealth(c.user.ID, vp.devices[c], s[1]) {
+					if err := tx.SaveDeviceSync(ctx, r); err != nil {
+						return fmt.Errorf("record demo phone health of %s: %w", c.user.Username, err)
+					}
+				}
 			}
 		}
 		return nil
@@ -1288,4 +1295,36 @@ func (p *plan) notes(d *draw, pv *pvisit) string {
 	}
 	b.WriteString(pick(d, closings))
 	return b.String()
+}
+
+// phoneHealth is what a demo phone's last sync reported (the devices
+// page): a push at its last upload and the pull after it. The values come
+// from a hash of the device id, not the plan's draw, so adding them left
+// every drawn household and visit as it was: most phones run the current
+// app with a clock within seconds and nothing left in the outbox; some run
+// the previous version, a few went home with photos still waiting, one in
+// twenty has a clock minutes off.
+func phoneHealth(user uuid.UUID, device string, last time.Time) []devicehealth.SyncRecord {
+	h := fnv.New64a()
+	h.Write([]byte(device))
+	x := h.Sum64()
+	version := "2.3.1"
+	if x%7 == 0 {
+		version = "2.2.0"
+	}
+	offset := int64(x>>8%6001) - 3000 // ms
+	if x%20 == 3 {
+		offset = int64(x>>16%600+300) * 1000
+	}
+	zero := int64(0)
+	records, photos, bytes := zero, zero, zero
+	if x%6 == 1 {
+		photos = int64(x>>24%5 + 1)
+		bytes = photos * 300 << 10
+	}
+	push := devicehealth.SyncRecord{UserID: user, DeviceID: device, At: last, ClockOffsetMS: &offset, AppVersion: version,
+		Backlog: &devicehealth.Backlog{Records: &zero, Photos: &photos, Bytes: &bytes, ReportedAt: last}}
+	pull := devicehealth.SyncRecord{UserID: user, DeviceID: device, At: last.Add(40 * time.Second), Pull: true, Lag: &zero, AppVersion: version,
+		Backlog: &devicehealth.Backlog{Records: &records, Photos: &photos, Bytes: &bytes, ReportedAt: last.Add(40 * time.Second)}}
+	return []devicehealth.SyncRecord{push, pull}
 }

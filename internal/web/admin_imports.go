@@ -72,9 +72,7 @@ func (c *Console) importFile(w http.ResponseWriter, r *http.Request, s *session)
 	if r.Header.Get("HX-Request") == "true" {
 		// htmx swaps only 2xx answers; the section says itself whether
 		// the file was refused.
-		if err := c.views.render(w, http.StatusOK, "admin_imports.html", "import-report", rep); err != nil {
-			c.deps.Log.Error("console fragment failed", "error", err.Error())
-		}
+		c.draw(w, r, s, http.StatusOK, "admin_imports.html", "import-report", rep)
 		return
 	}
 	c.show(w, r, s, pageNamed("admin_imports.html"), status, importsPage{CSRF: s.csrf, Report: rep})

@@ -202,9 +202,7 @@ func (c *Console) resolveConflict(w http.ResponseWriter, r *http.Request, s *ses
 	if _, n, err := c.deps.Sync.Conflicts(r.Context(), s.principal, fvsync.ConflictQuery{Open: &open, Limit: 1}); err == nil {
 		ans.Total = &n
 	}
-	if err := c.views.render(w, status, "conflicts.html", "resolved", ans); err != nil {
-		c.deps.Log.Error("console fragment failed", "error", err.Error())
-	}
+	c.draw(w, r, s, status, "conflicts.html", "resolved", ans)
 }
 
 // resolveRefusal says in Chinese why the service refused a resolution.

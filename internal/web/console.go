@@ -15,6 +15,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
@@ -36,6 +37,9 @@ type Deps struct {
 	Photos     *photos.Service
 	Inspect    *inspect.Service
 	ItemLedger *itemledger.Service
+	// DeviceHealth lists the phones' sync health (the devices page and
+	// the overview's silent phones).
+	DeviceHealth *devicehealth.Service
 	// Import runs the register importer, as the API's POST /imports does.
 	Import func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error)
 	Log    *slog.Logger

@@ -186,9 +186,7 @@ func (c *Console) householdVisits(w http.ResponseWriter, r *http.Request, s *ses
 		c.fail(w, r, s, err)
 		return
 	}
-	if err := c.views.render(w, http.StatusOK, "household.html", "visits", sec); err != nil {
-		c.deps.Log.Error("console fragment failed", "error", err.Error())
-	}
+	c.draw(w, r, s, http.StatusOK, "household.html", "visits", sec)
 }
 
 // householdID reads the path's id; a malformed one is the same 404 as an

@@ -37,9 +37,7 @@ func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	data.CSRF = c.csrf.loginToken(secret)
 	l := layout{Title: "登录", Content: data}
-	if err := c.views.render(w, status, "login.html", "layout", l); err != nil {
-		c.deps.Log.Error("console login page failed", "error", err.Error())
-	}
+	c.draw(w, r, nil, status, "login.html", "layout", l)
 }
 
 // login signs a browser in (DESIGN §10: form fields username and

@@ -27,10 +27,9 @@ type overviewPage struct {
 	Conflicts      *int64
 	Rectifications *rectificationSection
 	Work           *Table // a cadre's own worklist
-	// StaleDevices is the slot for devices that have not synced for days:
-	// filled once the device-health service (GET /api/v1/devices) lands;
-	// until then the page says so instead of showing a number.
-	StaleDevices *Table
+	// StaleDevices is the phones silent for a week (nil: the caller
+	// keeps no devices page).
+	StaleDevices *staleSection
 }
 
 // ratesSection is the compliance rates of one period, by town and
@@ -127,6 +126,9 @@ func (c *Console) overview(r *http.Request, s *session) (any, error) {
 	if out.Rectifications, err = c.rectifications(r, p); err != nil {
 		return nil, err
 	}
+	if out.StaleDevices, err = c.staleDevices(r, s); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -165,9 +167,7 @@ func (c *Console) overviewRates(w http.ResponseWriter, r *http.Request, s *sessi
 		c.fail(w, r, s, err)
 		return
 	}
-	if err := c.views.render(w, http.StatusOK, "overview.html", "rates", sec); err != nil {
-		c.deps.Log.Error("console fragment failed", "error", err.Error())
-	}
+	c.draw(w, r, s, http.StatusOK, "overview.html", "rates", sec)
 }
 
 // metRate is the share of statuses met, -1 when none was judged.

@@ -49,6 +49,8 @@ var pages = []page{
 		scripts: []string{"vendor/uplot-1.6.32.min.js", "cadre.js"}, roles: []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleCadre}, load: (*Console).cadre},
 	{pattern: "/ui/households/{id}", title: "一户一档", template: "household.html",
 		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "household.js"}, load: (*Console).householdFile},
+	{pattern: "/ui/devices", link: "/ui/devices", title: "设备同步", template: "devices.html",
+		roles: []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleCadre}, load: (*Console).devices},
 	{pattern: "/ui/conflicts", link: "/ui/conflicts", title: "冲突处理", template: "conflicts.html", scripts: []string{"conflicts.js"},
 		roles: []string{domain.RoleAdmin, domain.RoleSupervisor}, load: (*Console).conflictInbox},
 }
@@ -147,9 +149,7 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, pg pa
 		u, _ := c.assets.url(a)
 		l.Scripts = append(l.Scripts, u)
 	}
-	if err := c.views.render(w, status, pg.template, "layout", l); err != nil {
-		c.deps.Log.Error("console page failed", "page", pg.pattern, "error", err.Error(), "request_id", s.principal.RequestID)
-	}
+	c.draw(w, r, s, status, pg.template, "layout", l)
 }
 
 // layoutFor builds the header and nav for a signed-in user (s nil: the

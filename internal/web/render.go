@@ -60,7 +60,8 @@ func parseViews(assets *assetSet) (*views, error) {
 }
 
 // render executes block of view name into a buffer first, so that a
-// failing template answers a clean error page rather than half a page.
+// failing template answers a clean error page rather than half a page: an
+// error means nothing was written.
 func (v *views) render(w http.ResponseWriter, status int, name, block string, data any) error {
 	t := v.byName[name]
 	if t == nil {
@@ -72,8 +73,16 @@ func (v *views) render(w http.ResponseWriter, status int, name, block string, da
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
-	return err
+	_, _ = w.Write(buf.Bytes()) // a failed write is a browser gone: nothing to answer
+	return nil
+}
+
+// draw renders block of view name as the answer; a template that fails
+// answers the error page (500), never an empty 200.
+func (c *Console) draw(w http.ResponseWriter, r *http.Request, s *session, status int, name, block string, data any) {
+	if err := c.views.render(w, status, name, block, data); err != nil {
+		c.fail(w, r, s, fmt.Errorf("view %s, block %s: %w", name, block, err))
+	}
 }
 
 // formatDate writes a day as YYYY-MM-DD in Asia/Shanghai; it takes a

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,7 @@ func TestAgainstServer(t *testing.T) {
 		t.Run("KilledAndRestarted", func(t *testing.T) { testKilledAndRestarted(t, srv, "cadre03") })
 		t.Run("TwoDevicesConverge", func(t *testing.T) { testTwoDevicesConverge(t, srv, "cadre04") })
 		t.Run("RefreshGrace", func(t *testing.T) { testRefreshGrace(t, srv, "cadre05") })
+		t.Run("RefreshAhead", func(t *testing.T) { testRefreshAhead(t, srv, "cadre05") })
 		t.Run("ScopeChange", func(t *testing.T) { testScopeChange(t, srv, "cadre39", "cadre40") })
 		t.Run("SnapshotEqualsPaging", func(t *testing.T) { testSnapshotEqualsPaging(t, srv, "cadre06") })
 		t.Run("InspectorFindings", func(t *testing.T) { testInspectorFindings(t, srv) })
@@ -64,13 +66,17 @@ type tap struct {
 	// after is called once a request was answered; true loses the answer
 	// (the process died before reading it).
 	after func(r *http.Request) bool
-	sent  []sentReq
+	// unreachable: requests whose path has this prefix never reach the
+	// server (no signal).
+	unreachable string
+	sent        []sentReq
 }
 
 type sentReq struct {
 	path, key string
 	body      []byte // as the client made it: decoded, when it went gzipped
 	coding    string // its Content-Encoding
+	status    int    // the server's answer (0: none)
 }
 
 func newTap() *tap { return &tap{base: http.DefaultTransport} }
@@ -94,6 +100,11 @@ func (t *tap) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	t.mu.Lock()
 	t.sent = append(t.sent, sentReq{path: r.URL.Path, key: r.Header.Get("Idempotency-Key"), body: body, coding: coding})
+	i := len(t.sent) - 1
+	if t.unreachable != "" && strings.HasPrefix(r.URL.Path, t.unreachable) {
+		t.mu.Unlock()
+		return nil, errors.New("tap: no signal")
+	}
 	drop := t.dropTimes > 0 && strings.HasPrefix(r.URL.Path, t.dropPath)
 	if drop {
 		t.dropTimes--
@@ -104,6 +115,9 @@ func (t *tap) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.mu.Lock()
+	t.sent[i].status = res.StatusCode
+	t.mu.Unlock()
 	if after != nil && after(r) {
 		drop = true
 	}
@@ -559,6 +573,84 @@ func testRefreshGrace(t *testing.T, srv *clienttest.Server, user string) {
 	client.ExpireAccessTokenForTest(c)
 	if _, err := c.Pull(ctx); err != nil {
 		t.Fatalf("after grace: %v", err)
+	}
+}
+
+// testRefreshAhead: an access token about to expire (by the phone's
+// clock) is renewed before a request goes out, so no request — a photo's
+// long PUT on 2G least of all — is refused for it; when the renewal cannot
+// get through, the current token is still used.
+func testRefreshAhead(t *testing.T, srv *clienttest.Server, user string) {
+	ctx := clienttest.Context(t)
+	var offset atomic.Int64
+	tp := newTap()
+	cfg := phoneConfig(t, srv.URL, t.TempDir(), "refresh-ahead-phone")
+	cfg.HTTPClient = &http.Client{Transport: tp}
+	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	c := openConfig(t, cfg)
+	if _, err := c.Login(ctx, user, demo.Password); err != nil {
+		t.Fatal(err)
+	}
+	mustPull := func() {
+		t.Helper()
+		if _, err := c.Pull(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustPull()
+	// requests lists what went out since from: paths and answers.
+	requests := func(from int) (paths []string, refused int) {
+		tp.mu.Lock()
+		defer tp.mu.Unlock()
+		for _, s := range tp.sent[from:] {
+			paths = append(paths, s.path)
+			if s.status == http.StatusUnauthorized {
+				refused++
+			}
+		}
+		return paths, refused
+	}
+	sentSoFar := func() int { tp.mu.Lock(); defer tp.mu.Unlock(); return len(tp.sent) }
+
+	for _, tt := range []struct {
+		name        string
+		at          time.Duration // the phone's clock after login; the token lives 15 minutes
+		unreachable bool
+		refreshes   int
+	}{
+		{"fresh token: no refresh", 5 * time.Minute, false, 0},
+		{"within two minutes of expiry: refreshed first", 14 * time.Minute, false, 1},
+		{"the renewed token is fresh again", 20 * time.Minute, false, 0},
+		{"renewal cannot get through: the current token goes", 28 * time.Minute, true, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			offset.Store(int64(tt.at))
+			tp.mu.Lock()
+			if tt.unreachable {
+				tp.unreachable = "/api/v1/auth/refresh"
+			} else {
+				tp.unreachable = ""
+			}
+			tp.mu.Unlock()
+			from := sentSoFar()
+			mustPull()
+			paths, refused := requests(from)
+			if refused != 0 {
+				t.Errorf("%d requests refused with 401: %v", refused, paths)
+			}
+			var ok int
+			for _, p := range paths {
+				if p == "/api/v1/auth/refresh" && !tt.unreachable {
+					ok++
+				}
+			}
+			if ok != tt.refreshes {
+				t.Errorf("refreshes: %d, want %d (%v)", ok, tt.refreshes, paths)
+			}
+			if tt.refreshes > 0 && paths[0] != "/api/v1/auth/refresh" {
+				t.Errorf("the refresh did not go first: %v", paths)
+			}
+		})
 	}
 }
 

@@ -108,16 +108,9 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, o r
 	for attempt := 1; ; attempt++ {
 		token := ""
 		if o.authed {
-			c.mu.Lock()
-			token = c.st.AccessToken
-			c.mu.Unlock()
-			if token == "" {
-				if err := c.reauth(ctx, ""); err != nil {
-					return answer{}, err
-				}
-				c.mu.Lock()
-				token = c.st.AccessToken
-				c.mu.Unlock()
+			var err error
+			if token, err = c.accessToken(ctx); err != nil {
+				return answer{}, err
 			}
 		}
 		h := o.header
@@ -288,7 +281,7 @@ func (c *Client) loginLocked(ctx context.Context, username, password string) (wi
 		c.st = fresh
 	}
 	u := t.User
-	c.st.User, c.st.AccessToken, c.st.RefreshToken = &u, t.AccessToken, t.RefreshToken
+	c.st.User, c.st.AccessToken, c.st.RefreshToken, c.st.AccessExpires = &u, t.AccessToken, t.RefreshToken, c.expiry(t)
 	return u, c.saveLocked()
 }
 
@@ -311,6 +304,47 @@ func (c *Client) Logout(ctx context.Context) error {
 		return serr
 	}
 	return err
+}
+
+// refreshAhead is how long before its expiry an access token is renewed
+// before a request rather than used: a request that starts with a token
+// about to expire may be refused after its body went out, and on a 2G link
+// a photo's PUT is most of a minute of bytes.
+const refreshAhead = 2 * time.Minute
+
+// expiry is when a token answer's access token expires by the phone's
+// clock (zero when the server did not say).
+func (c *Client) expiry(t tokensIn) time.Time {
+	if t.ExpiresIn <= 0 {
+		return time.Time{}
+	}
+	return c.now().Add(time.Duration(t.ExpiresIn) * time.Second)
+}
+
+// accessToken is the access token for a request: refreshed first when
+// there is none, or when it expires within refreshAhead. A token about to
+// expire whose refresh could not get through (no signal) is still used:
+// it may be valid yet, and a refusal refreshes again. The phone's clock
+// may jump; at worst that costs an early refresh or the 401 it avoids.
+func (c *Client) accessToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	token, expires := c.st.AccessToken, c.st.AccessExpires
+	c.mu.Unlock()
+	if token != "" && (expires.IsZero() || c.now().Before(expires.Add(-refreshAhead))) {
+		return token, nil
+	}
+	err := c.reauth(ctx, token)
+	c.mu.Lock()
+	now := c.st.AccessToken
+	c.mu.Unlock()
+	switch {
+	case err == nil:
+		return now, nil
+	case token != "" && now == token && ctx.Err() == nil && !errors.Is(err, ErrLoginRequired):
+		c.logf("client: early token refresh failed (%v); using the current token", err)
+		return token, nil
+	}
+	return "", err
 }
 
 // reauth gets a new access token after failed was refused: by the refresh
@@ -342,7 +376,7 @@ func (c *Client) reauth(ctx context.Context, failed string) error {
 			}
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			c.st.AccessToken, c.st.RefreshToken = t.AccessToken, t.RefreshToken
+			c.st.AccessToken, c.st.RefreshToken, c.st.AccessExpires = t.AccessToken, t.RefreshToken, c.expiry(t)
 			if c.st.User == nil || t.User.ID == c.st.User.ID {
 				u := t.User
 				c.st.User = &u
@@ -417,9 +451,10 @@ func (c *Client) PostJSON(ctx context.Context, path string, in, out any) error {
 // token refresh on 401).
 func (c *Client) callOnce(ctx context.Context, method, path string, body []byte) (answer, error) {
 	for refreshed := false; ; refreshed = true {
-		c.mu.Lock()
-		token := c.st.AccessToken
-		c.mu.Unlock()
+		token, err := c.accessToken(ctx)
+		if err != nil {
+			return answer{}, err
+		}
 		a, err := c.roundTrip(ctx, method, path, body, token, nil)
 		if err != nil || a.status != http.StatusUnauthorized || refreshed {
 			return a, err

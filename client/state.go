@@ -21,22 +21,25 @@ const stateFormat = 1
 // changes not yet acknowledged. What the phone shows is Records with Acked,
 // Inflight and Outbox applied in that order.
 type state struct {
-	Format       int                `json:"format"`
-	DeviceID     string             `json:"device_id"`
-	User         *wire.User         `json:"user,omitempty"`
-	AccessToken  string             `json:"access_token,omitempty"`
-	RefreshToken string             `json:"refresh_token,omitempty"`
-	Cursor       string             `json:"cursor"`
-	Resync       map[string]bool    `json:"resync,omitempty"` // records seen by an unfinished full pull
-	Records      map[string]*record `json:"records"`
-	Acked        []*acked           `json:"acked,omitempty"`
-	Inflight     *batch             `json:"inflight,omitempty"`
-	Outbox       []*pending         `json:"outbox,omitempty"`
-	Failed       []Outcome          `json:"failed,omitempty"`
-	Outcomes     []Outcome          `json:"outcomes,omitempty"`
-	NextSeq      int64              `json:"next_seq"`
-	AckSeq       int64              `json:"ack_seq"`
-	MaxChanges   int                `json:"max_changes,omitempty"` // lowered after a 413
+	Format       int        `json:"format"`
+	DeviceID     string     `json:"device_id"`
+	User         *wire.User `json:"user,omitempty"`
+	AccessToken  string     `json:"access_token,omitempty"`
+	RefreshToken string     `json:"refresh_token,omitempty"`
+	// AccessExpires is when the access token expires by the phone's
+	// clock as it stood when the token arrived (zero: not known).
+	AccessExpires time.Time          `json:"access_expires,omitempty"`
+	Cursor        string             `json:"cursor"`
+	Resync        map[string]bool    `json:"resync,omitempty"` // records seen by an unfinished full pull
+	Records       map[string]*record `json:"records"`
+	Acked         []*acked           `json:"acked,omitempty"`
+	Inflight      *batch             `json:"inflight,omitempty"`
+	Outbox        []*pending         `json:"outbox,omitempty"`
+	Failed        []Outcome          `json:"failed,omitempty"`
+	Outcomes      []Outcome          `json:"outcomes,omitempty"`
+	NextSeq       int64              `json:"next_seq"`
+	AckSeq        int64              `json:"ack_seq"`
+	MaxChanges    int                `json:"max_changes,omitempty"` // lowered after a 413
 	// Photos is the photo outbox, in the order the photos were recorded;
 	// RefusedPhotos those the server refused as invalid (photo_outbox.go).
 	Photos        []*queuedPhoto `json:"photos,omitempty"`

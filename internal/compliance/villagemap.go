@@ -62,10 +62,22 @@ func (v VillageMark) MetRate() float64 {
 	return float64(v.Counts.Met) / float64(v.Counts.Total)
 }
 
+// OnPaceRate is the share of the village's statuses met or still on pace
+// (on track, due soon) — the rest are behind (overdue) or missed — or -1
+// when none was judged. The map colours by it: early in a period most
+// statuses are on track but not yet met, and a village whose cadres are
+// all on pace is not behind (落后) however few of its visits are done.
+func (v VillageMark) OnPaceRate() float64 {
+	if v.Counts.Total == 0 {
+		return -1
+	}
+	return float64(v.Counts.Total-v.Counts.Overdue-v.Counts.Missed) / float64(v.Counts.Total)
+}
+
 // VillageMap is the map as of today.
 type VillageMap struct {
 	Month    rules.Period  // the month the map is drawn in
-	Villages []VillageMark // worst first: the villages behind (落后村) lead
+	Villages []VillageMark // worst first (OnPaceRate, then most behind, then MetRate): the villages behind (落后村) lead
 }
 
 // mapPeriods are what a map colours by: the statuses of every period in
@@ -136,20 +148,15 @@ func villagesOf(marks []HouseholdMark, counts map[string]StateCounts) []VillageM
 		out[i] = v.VillageMark
 	}
 	slices.SortStableFunc(out, func(a, b VillageMark) int {
-		ra, rb := a.MetRate(), b.MetRate()
+		ra, rb := a.OnPaceRate(), b.OnPaceRate()
 		if (ra < 0) != (rb < 0) { // villages with nothing judged go last
 			if ra < 0 {
 				return 1
 			}
 			return -1
 		}
-		if c := cmp.Compare(ra, rb); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Counts.Missed+b.Counts.Overdue, a.Counts.Missed+a.Counts.Overdue); c != 0 {
-			return c
-		}
-		return cmp.Or(cmp.Compare(a.TownName, b.TownName), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(ra, rb), cmp.Compare(b.Counts.Missed+b.Counts.Overdue, a.Counts.Missed+a.Counts.Overdue),
+			cmp.Compare(a.MetRate(), b.MetRate()), cmp.Compare(a.TownName, b.TownName), cmp.Compare(a.Name, b.Name))
 	})
 	return out
 }

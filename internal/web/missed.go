@@ -161,10 +161,14 @@ type missedPage struct {
 	Total     compliance.StateCounts
 	Rate      float64
 	Views     []viewTab
-	Groups    Table
-	Items     Table
-	Pager     Pager
-	Exports   []exportLink
+	// Periods are the current month, quarter and year with what is
+	// behind in each: most household rules count by quarter or year, so
+	// early in a month its own report may hold duties only.
+	Periods []viewTab
+	Groups  Table
+	Items   Table
+	Pager   Pager
+	Exports []exportLink
 }
 
 // filterForm is the filter form: its selects, and what the form keeps
@@ -212,6 +216,18 @@ func (c *Console) missed(r *http.Request, s *session) (any, error) {
 	}
 	if out.Crumbs, err = c.crumbs(r, p, rep.Region, f); err != nil {
 		return nil, err
+	}
+	region := p.RegionID
+	if f.Region != nil {
+		region = *f.Region
+	}
+	current, err := c.deps.Compliance.Rates(ctx, p, region, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, pc := range current {
+		out.Periods = append(out.Periods, viewTab{Label: fmt.Sprintf("%s：应达标%d项，落后%d项，未完成%d项", pc.Period.LabelZH(), pc.Total.Total,
+			pc.Total.Overdue, pc.Total.Missed), URL: f.link("/ui/missed", "period", pc.Period.Key(), "page", ""), Current: pc.Period.Key() == rep.Period.Key()})
 	}
 	for _, v := range []struct{ key, label string }{{viewRegion, "按地区"}, {viewCadre, "按帮扶干部"}, {viewRule, "按规则"}} {
 		out.Views = append(out.Views, viewTab{Label: v.label, URL: f.link("/ui/missed", "view", v.key), Current: f.View == v.key})

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -37,9 +38,11 @@ type mapVillage struct {
 	Lat        *float64 `json:"lat"`
 	Lon        *float64 `json:"lon"`
 	Households int      `json:"households"`
-	Rate       float64  `json:"rate"` // -1: nothing judged
+	Rate       float64  `json:"rate"` // the share met; -1: nothing judged
 	RateText   string   `json:"rate_text"`
-	Tone       string   `json:"tone"` // good, warn, bad, none
+	OnPace     float64  `json:"on_pace"` // the share met or on pace (compliance.VillageMark.OnPaceRate)
+	Behind     string   `json:"behind"`  // what the list says: how many statuses are behind, or none
+	Tone       string   `json:"tone"`    // by OnPace: good, warn, bad, none
 	Overdue    int64    `json:"overdue"`
 	Missed     int64    `json:"missed"`
 	Total      int64    `json:"total"`
@@ -61,7 +64,14 @@ type mapHousehold struct {
 
 func toMapVillage(v compliance.VillageMark) mapVillage {
 	out := mapVillage{ID: v.ID.String(), Name: v.Name, Town: v.TownName, Households: v.Households, Rate: v.MetRate(),
-		RateText: formatRate(v.MetRate()), Tone: rateTone(v.MetRate()), Overdue: v.Counts.Overdue, Missed: v.Counts.Missed, Total: v.Counts.Total}
+		RateText: formatRate(v.MetRate()), OnPace: v.OnPaceRate(), Tone: rateTone(v.OnPaceRate()), Overdue: v.Counts.Overdue,
+		Missed: v.Counts.Missed, Total: v.Counts.Total, Behind: "无落后"}
+	switch behind := v.Counts.Overdue + v.Counts.Missed; {
+	case v.Counts.Total == 0:
+		out.Behind = "未评判"
+	case behind > 0:
+		out.Behind = fmt.Sprintf("落后%d项", behind)
+	}
 	if v.Centroid != nil {
 		lat, lon := v.Centroid.Lat, v.Centroid.Lon
 		out.Lat, out.Lon = &lat, &lon

@@ -81,9 +81,9 @@
       // Names stay on the map while they fit (a town's or a small county's
       // villages); a whole county's show on hover.
       if (data.villages.length <= 40) {
-        m.bindTooltip(v.name + " " + v.rate_text, { permanent: true, direction: "top", className: "village-label", offset: [0, -radius(v.households)] });
+        m.bindTooltip(v.name + " " + v.behind, { permanent: true, direction: "top", className: "village-label", offset: [0, -radius(v.households)] });
       } else {
-        m.bindTooltip(v.name + " " + v.rate_text + " · " + v.households + "户");
+        m.bindTooltip(v.name + " " + v.behind + " · 已达标" + v.rate_text + " · " + v.households + "户");
       }
       m.on("click", function () { select(v.id); });
       byID[v.id] = m;

@@ -128,7 +128,17 @@ func New(d Deps) http.Handler {
 		r.Any("/ui/*path", console)
 	}
 
-	api := r.Group("/api/v1")
+	known := queryNames{}
+	if len(d.Spec) > 0 {
+		var err error
+		if known, err = readQueryNames(d.Spec); err != nil {
+			// The embedded document is checked by the tests; should a broken
+			// one get here, the routes keep their own parameter checks.
+			d.Log.Error("query parameters left unchecked", "error", err.Error())
+			known = queryNames{}
+		}
+	}
+	api := r.Group("/api/v1", strictQuery(known))
 	api.POST("/auth/login", h.login)
 	api.POST("/auth/refresh", h.refresh)
 	api.POST("/auth/logout", h.logout)

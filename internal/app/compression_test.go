@@ -328,7 +328,7 @@ func TestStoredBodiesRefuseEncodings(t *testing.T) {
 			headers("Content-Type", "image/jpeg", "X-Content-SHA256", sha256Hex(jpeg), "Content-Encoding", "gzip")},
 		{"a chunk", "PATCH", "/api/v1/photo-uploads/" + uuid.NewString(), tok,
 			headers("Content-Type", "application/offset+octet-stream", "Upload-Offset", "0", "Content-Encoding", "gzip")},
-		{"an imported file", "POST", "/api/v1/imports?kind=households", admin, headers("Content-Type", "text/csv", "Content-Encoding", "br")},
+		{"an imported file", "POST", "/api/v1/imports", admin, headers("Content-Type", "text/csv", "Content-Encoding", "br")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.counts(t)

@@ -41,7 +41,8 @@ func fromStatus(st rules.Status, state string) wire.ComplianceStatus {
 }
 
 func fromRisk(r rules.Risk) *wire.Risk {
-	return &wire.Risk{AtRisk: r.AtRisk, Needed: r.Needed, DaysLeft: r.DaysLeft, Capacity: r.Capacity, ReasonZH: r.ReasonZH}
+	return &wire.Risk{AtRisk: r.AtRisk, Needed: r.Needed, DaysLeft: r.DaysLeft, WorkingLeft: r.WorkingLeft, Pace: r.Pace,
+		Capacity: r.Capacity, Owed: r.Owed, Score: r.Score, ReasonZH: r.ReasonZH}
 }
 
 func fromReportItem(it compliance.ReportItem) wire.ComplianceItem {
@@ -279,7 +280,11 @@ func (h *handlers) forecast(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := wire.Forecast{Period: per.Key(), Today: domain.DateOf(h.Now()), Items: make([]wire.ComplianceItem, len(items))}
+	out := wire.Forecast{Today: domain.DateOf(h.Now()), Items: make([]wire.ComplianceItem, len(items))}
+	if !per.IsZero() {
+		key := per.Key()
+		out.Period = &key
+	}
 	for i, it := range items {
 		out.Items[i] = fromReportItem(it.ReportItem)
 		out.Items[i].Risk = fromRisk(it.Risk)

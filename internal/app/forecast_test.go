@@ -1,0 +1,94 @@
+package app
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/wire"
+)
+
+// TestForecastWarnsWhileThereIsTime (issue 19): on 2026-12-06, 25 days
+// before the quarter ends, a household still owed its quarterly visit by a
+// cadre who has made no visit in six weeks is at risk — the forecast of
+// every current period says so, ranked, with the reason in Chinese — and
+// once the cadre's recent pace covers what they owe, it is not.
+func TestForecastWarnsWhileThereIsTime(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, domain.Shanghai)
+	dialectsAt(t, now, func(t *testing.T, e *testEnv) {
+		e.pairSinceLastYear(t)
+		e.judgeCompliance(t)
+		supervisor, cadre := e.login(t, "supervisor-a"), e.login(t, "cadre-a")
+		forecast := func() wire.Forecast {
+			t.Helper()
+			var fc wire.Forecast
+			r := e.do(t, "GET", "/api/v1/compliance/forecast?region_id="+e.villageA.ID.String(), supervisor, nil)
+			r.json(t, &fc)
+			if r.Status != http.StatusOK {
+				t.Fatalf("forecast: %d %s", r.Status, r.Body)
+			}
+			return fc
+		}
+		household := e.householdA.Household.ID
+		atRisk := func(fc wire.Forecast) (periods []string) {
+			for _, it := range fc.Items {
+				if it.HouseholdID != nil && *it.HouseholdID == household {
+					periods = append(periods, it.Period)
+				}
+			}
+			return periods
+		}
+
+		fc := forecast()
+		if fc.Period != nil || len(fc.Items) == 0 {
+			t.Fatalf("with no period asked the forecast covers the current periods: %+v", fc)
+		}
+		if got := atRisk(fc); !containsAll(got, "2026-Q4", "2026") {
+			t.Errorf("household A at risk in %v, want the quarter and the year", got)
+		}
+		first := fc.Items[0]
+		if first.Risk == nil || !first.Risk.AtRisk || first.Risk.Score != 1 || !strings.Contains(first.ReasonZH, "近6周没有计入的走访") {
+			t.Errorf("the worst risk first, with why: %+v %+v", first, first.Risk)
+		}
+
+		// Four visits in November meet the quarter, leave two owed this
+		// year, and are a pace (4 in 30 working days, 2.5 in the 19 left)
+		// that covers them.
+		var visits []map[string]any
+		for _, d := range []int{2, 10, 16, 25} {
+			visits = append(visits, visitAt(uuid.New(), household, time.Date(2026, 11, d, 10, 0, 0, 0, domain.Shanghai), domain.KindAssist))
+		}
+		e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visits...)).pushResult(t)
+		e.judgeCompliance(t)
+		if got := atRisk(forecast()); len(got) != 0 {
+			t.Errorf("a cadre on pace still at risk in %v", got)
+		}
+		var wl wire.Worklist
+		e.do(t, "GET", "/api/v1/worklist", cadre, nil).json(t, &wl)
+		if len(wl.Items) == 0 {
+			t.Fatal("the cadre's worklist is empty; two visits are still owed this year")
+		}
+		for _, it := range wl.Items {
+			if it.Risk == nil || it.Risk.AtRisk || it.Risk.Pace <= 0 {
+				t.Errorf("the cadre's worklist item %s %s: %+v", it.RuleCode, it.Period, it.Risk)
+			}
+		}
+	})
+}
+
+func containsAll(have []string, want ...string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			found = found || h == w
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

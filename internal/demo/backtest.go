@@ -151,3 +151,22 @@ func before(vs []rules.VisitFact, day domain.Date) []rules.VisitFact {
 	}
 	return out
 }
+
+// BacktestTotals sums rows by lead, in BacktestLeads order; Quarter says
+// "all".
+func BacktestTotals(rows []BacktestRow) []BacktestRow {
+	var out []BacktestRow
+	for _, lead := range BacktestLeads {
+		t := BacktestRow{Quarter: "all", LeadDays: lead}
+		for _, r := range rows {
+			if r.LeadDays == lead {
+				t.Judged += r.Judged
+				t.Missed += r.Missed
+				t.Flagged += r.Flagged
+				t.Hits += r.Hits
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}

@@ -364,10 +364,16 @@ func (h *handlers) coverage(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := wire.Coverage{RegionID: rep.Region.ID, Year: rep.Year, ProfileCode: rep.Profile.Code, ProfileVersion: rep.Profile.Version, Findings: []wire.Finding{}}
+	out := wire.Coverage{RegionID: rep.Region.ID, Year: rep.Year, ProfileCode: rep.Profile.Code, ProfileVersion: rep.Profile.Version,
+		Unpaired: wire.UnpairedHouseholds{ByStatus: rep.Unpaired}, Findings: []wire.Finding{}}
+	for _, n := range rep.Unpaired {
+		out.Unpaired.Total += n
+	}
 	for _, f := range rep.Findings {
+		label, _ := domain.Statuses.Label(f.HouseholdStatus)
 		wf := wire.Finding{RuleCode: f.RuleCode, SubjectKind: f.SubjectKind, SubjectID: f.SubjectID, SubjectName: rep.Names[f.SubjectID],
-			Severity: f.Severity, ExplanationZH: f.ExplanationZH, Explanation: f.Explanation, Items: []wire.NamedItem{}}
+			Severity: f.Severity, ExplanationZH: f.ExplanationZH, Explanation: f.Explanation, Items: []wire.NamedItem{},
+			HouseholdStatus: f.HouseholdStatus, HouseholdStatusLabel: label, Unpaired: f.Unpaired}
 		for _, id := range f.Items {
 			wf.Items = append(wf.Items, wire.NamedItem{ID: id, Name: rep.Names[id]})
 		}

@@ -241,6 +241,18 @@ type Finding struct {
 	ExplanationZH string      `json:"explanation_zh"`
 	Explanation   string      `json:"explanation"`
 	Items         []NamedItem `json:"items"`
+	// HouseholdStatus and its label are a household subject's status;
+	// Unpaired marks a household nobody is responsible for today.
+	HouseholdStatus      string `json:"household_status,omitempty"`
+	HouseholdStatusLabel string `json:"household_status_label,omitempty"`
+	Unpaired             bool   `json:"unpaired"`
+}
+
+// UnpairedHouseholds counts the households with nobody responsible for
+// them today, in all and by status.
+type UnpairedHouseholds struct {
+	Total    int            `json:"total"`
+	ByStatus map[string]int `json:"by_status"`
 }
 
 // NamedItem is an object a finding is about.
@@ -251,11 +263,12 @@ type NamedItem struct {
 
 // Coverage is a region's coverage findings for a year.
 type Coverage struct {
-	RegionID       uuid.UUID `json:"region_id"`
-	Year           int       `json:"year"`
-	ProfileCode    string    `json:"profile_code"`
-	ProfileVersion int       `json:"profile_version"`
-	Findings       []Finding `json:"findings"`
+	RegionID       uuid.UUID          `json:"region_id"`
+	Year           int                `json:"year"`
+	ProfileCode    string             `json:"profile_code"`
+	ProfileVersion int                `json:"profile_version"`
+	Unpaired       UnpairedHouseholds `json:"unpaired_households"`
+	Findings       []Finding          `json:"findings"`
 }
 
 // CadreSummary is a cadre's page (GET /cadres/{id}/summary): their

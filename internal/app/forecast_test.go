@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -91,4 +95,47 @@ func containsAll(have []string, want ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestCoverageNamesHouseholdsWithoutACadre (issue 19): an edge household
+// nobody is responsible for is a finding of its own in the coverage
+// report — named, with its status, marked unpaired and counted — and it
+// goes once a cadre takes it on.
+func TestCoverageNamesHouseholdsWithoutACadre(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		id17 := "41152519800101123"
+		edge := storetest.Must(e.app.Registry.CreateHousehold(ctx, e.admin, registry.NewHousehold{RegionID: e.villageA.ID, Status: domain.StatusEdge,
+			EffectiveOn: domain.Date{Year: 2024, Month: time.March, Day: 1},
+			Details:     domain.HouseholdDetails{HeadName: "王五", Causes: []string{"illness"}, Home: &domain.GeoPoint{Lat: 34.7, Lon: 113.6}},
+			Members:     []domain.MemberDetails{{Name: "王五", Relation: "head", IDNumber: id17 + string(domain.IDNumberCheckChar(id17))}}}))(t)
+		admin := e.login(t, "admin")
+		coverage := func() (wire.Coverage, *wire.Finding) {
+			t.Helper()
+			var c wire.Coverage
+			r := e.do(t, "GET", "/api/v1/compliance/coverage?region_id="+e.county.ID.String(), admin, nil)
+			r.json(t, &c)
+			if r.Status != http.StatusOK {
+				t.Fatalf("coverage: %d %s", r.Status, r.Body)
+			}
+			for i, f := range c.Findings {
+				if f.RuleCode == rules.CodeEveryHouseholdPair && f.SubjectID == edge.Household.ID {
+					return c, &c.Findings[i]
+				}
+			}
+			return c, nil
+		}
+		c, f := coverage()
+		if f == nil || !f.Unpaired || f.SubjectName != "王五" || f.HouseholdStatus != domain.StatusEdge || f.HouseholdStatusLabel != "边缘户" ||
+			f.Severity != rules.SeverityViolation || !strings.Contains(f.ExplanationZH, "目前仍无帮扶责任人") {
+			t.Fatalf("the unpaired edge household's finding: %+v", f)
+		}
+		if c.Unpaired.ByStatus[domain.StatusEdge] != 1 || c.Unpaired.Total < 1 {
+			t.Errorf("unpaired households: %+v", c.Unpaired)
+		}
+		e.fixture.Pair(t, e.app.Registry, edge.Household.ID, e.cadreA.ID)
+		if c, f := coverage(); (f != nil && f.Unpaired) || c.Unpaired.ByStatus[domain.StatusEdge] != 0 {
+			t.Errorf("after pairing, still unpaired: %+v %+v", f, c.Unpaired)
+		}
+	})
 }

@@ -414,14 +414,18 @@ func (s *Service) Close(ctx context.Context, p domain.Principal, regionID uuid.U
 
 // CoverageReport is a county's (or town's) coverage and standing findings
 // for a year: town heads and county leaders who have not yet been to every
-// household or poor village, households without a responsible cadre,
-// pairing quotas and resident terms.
+// household or poor village, registered, exited and edge households
+// without a responsible cadre (counted by status in Unpaired), pairing
+// quotas and resident terms.
 type CoverageReport struct {
 	Region   domain.Region
 	Year     int
 	Profile  Profile
 	Findings []rules.Finding
 	Names    map[uuid.UUID]string // cadres, households and villages named in findings
+	// Unpaired counts, by status, the households with nobody responsible
+	// for them today (the findings marked Unpaired): no worklist has them.
+	Unpaired map[string]int
 }
 
 // Coverage checks the coverage rules of the region's profile over the
@@ -473,6 +477,12 @@ func (s *Service) Coverage(ctx context.Context, p domain.Principal, regionID uui
 	}
 	in.Visits = facts.Visits
 	rep.Findings = rules.CheckCoverage(prof.Profile, in, year, today)
+	rep.Unpaired = map[string]int{}
+	for _, f := range rep.Findings {
+		if f.Unpaired {
+			rep.Unpaired[f.HouseholdStatus]++
+		}
+	}
 	return rep, nil
 }
 

@@ -30,11 +30,7 @@ func TestForecastWarnsWhileThereIsTime(t *testing.T) {
 		forecast := func() wire.Forecast {
 			t.Helper()
 			var fc wire.Forecast
-			r := e.do(t, "GET", "/api/v1/compliance/forecast?region_id="+e.villageA.ID.String(), supervisor, nil)
-			r.json(t, &fc)
-			if r.Status != http.StatusOK {
-				t.Fatalf("forecast: %d %s", r.Status, r.Body)
-			}
+			e.read(t, supervisor, "/api/v1/compliance/forecast?region_id="+e.villageA.ID.String(), &fc)
 			return fc
 		}
 		household := e.householdA.Household.ID
@@ -112,18 +108,8 @@ func TestCoverageNamesHouseholdsWithoutACadre(t *testing.T) {
 		admin := e.login(t, "admin")
 		coverage := func() (wire.Coverage, *wire.Finding) {
 			t.Helper()
-			var c wire.Coverage
-			r := e.do(t, "GET", "/api/v1/compliance/coverage?region_id="+e.county.ID.String(), admin, nil)
-			r.json(t, &c)
-			if r.Status != http.StatusOK {
-				t.Fatalf("coverage: %d %s", r.Status, r.Body)
-			}
-			for i, f := range c.Findings {
-				if f.RuleCode == rules.CodeEveryHouseholdPair && f.SubjectID == edge.Household.ID {
-					return c, &c.Findings[i]
-				}
-			}
-			return c, nil
+			c := e.coverage(t, admin)
+			return c, finding(c, rules.CodeEveryHouseholdPair, edge.Household.ID)
 		}
 		c, f := coverage()
 		if f == nil || !f.Unpaired || f.SubjectName != "王五" || f.HouseholdStatus != domain.StatusEdge || f.HouseholdStatusLabel != "边缘户" ||
@@ -138,4 +124,32 @@ func TestCoverageNamesHouseholdsWithoutACadre(t *testing.T) {
 			t.Errorf("after pairing, still unpaired: %+v %+v", f, c.Unpaired)
 		}
 	})
+}
+
+// read GETs path as tok into out, failing the test unless it answers 200.
+func (e *testEnv) read(t *testing.T, tok, path string, out any) {
+	t.Helper()
+	r := e.do(t, "GET", path, tok, nil)
+	r.json(t, out)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
+	}
+}
+
+// coverage is the county's coverage report as tok reads it.
+func (e *testEnv) coverage(t *testing.T, tok string) wire.Coverage {
+	t.Helper()
+	var c wire.Coverage
+	e.read(t, tok, "/api/v1/compliance/coverage?region_id="+e.county.ID.String(), &c)
+	return c
+}
+
+// finding is c's finding of rule about subject; nil when there is none.
+func finding(c wire.Coverage, rule string, subject uuid.UUID) *wire.Finding {
+	for i := range c.Findings {
+		if c.Findings[i].RuleCode == rule && c.Findings[i].SubjectID == subject {
+			return &c.Findings[i]
+		}
+	}
+	return nil
 }

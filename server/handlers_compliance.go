@@ -41,7 +41,8 @@ func fromStatus(st rules.Status, state string) wire.ComplianceStatus {
 }
 
 func fromRisk(r rules.Risk) *wire.Risk {
-	return &wire.Risk{AtRisk: r.AtRisk, Needed: r.Needed, DaysLeft: r.DaysLeft, Capacity: r.Capacity, ReasonZH: r.ReasonZH}
+	return &wire.Risk{AtRisk: r.AtRisk, Needed: r.Needed, DaysLeft: r.DaysLeft, WorkingLeft: r.WorkingLeft, Pace: r.Pace,
+		Capacity: r.Capacity, Owed: r.Owed, Score: r.Score, ReasonZH: r.ReasonZH}
 }
 
 func fromReportItem(it compliance.ReportItem) wire.ComplianceItem {
@@ -279,7 +280,11 @@ func (h *handlers) forecast(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := wire.Forecast{Period: per.Key(), Today: domain.DateOf(h.Now()), Items: make([]wire.ComplianceItem, len(items))}
+	out := wire.Forecast{Today: domain.DateOf(h.Now()), Items: make([]wire.ComplianceItem, len(items))}
+	if !per.IsZero() {
+		key := per.Key()
+		out.Period = &key
+	}
 	for i, it := range items {
 		out.Items[i] = fromReportItem(it.ReportItem)
 		out.Items[i].Risk = fromRisk(it.Risk)
@@ -359,10 +364,16 @@ func (h *handlers) coverage(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := wire.Coverage{RegionID: rep.Region.ID, Year: rep.Year, ProfileCode: rep.Profile.Code, ProfileVersion: rep.Profile.Version, Findings: []wire.Finding{}}
+	out := wire.Coverage{RegionID: rep.Region.ID, Year: rep.Year, ProfileCode: rep.Profile.Code, ProfileVersion: rep.Profile.Version,
+		Unpaired: wire.UnpairedHouseholds{ByStatus: rep.Unpaired}, Findings: []wire.Finding{}}
+	for _, n := range rep.Unpaired {
+		out.Unpaired.Total += n
+	}
 	for _, f := range rep.Findings {
+		label, _ := domain.Statuses.Label(f.HouseholdStatus)
 		wf := wire.Finding{RuleCode: f.RuleCode, SubjectKind: f.SubjectKind, SubjectID: f.SubjectID, SubjectName: rep.Names[f.SubjectID],
-			Severity: f.Severity, ExplanationZH: f.ExplanationZH, Explanation: f.Explanation, Items: []wire.NamedItem{}}
+			Severity: f.Severity, ExplanationZH: f.ExplanationZH, Explanation: f.Explanation, Items: []wire.NamedItem{},
+			HouseholdStatus: f.HouseholdStatus, HouseholdStatusLabel: label, Unpaired: f.Unpaired}
 		for _, id := range f.Items {
 			wf.Items = append(wf.Items, wire.NamedItem{ID: id, Name: rep.Names[id]})
 		}

@@ -159,13 +159,17 @@ type ComplianceItem struct {
 	Risk            *Risk      `json:"risk,omitempty"`
 }
 
-// Risk says whether a status will be missed at the current pace.
+// Risk says whether a status will be missed at its cadre's own pace.
 type Risk struct {
-	AtRisk   bool   `json:"at_risk"`
-	Needed   int    `json:"needed"`    // counted visits still missing
-	DaysLeft int    `json:"days_left"` // days from today through the due day
-	Capacity int    `json:"capacity"`  // visit days the subject can expect before the due day
-	ReasonZH string `json:"reason_zh"`
+	AtRisk      bool    `json:"at_risk"`
+	Needed      int     `json:"needed"`       // counted visits still missing
+	DaysLeft    int     `json:"days_left"`    // days from today through the due day
+	WorkingLeft int     `json:"working_left"` // working days from today through the due day
+	Pace        float64 `json:"pace"`         // the cadre's counted visits a working day lately
+	Capacity    int     `json:"capacity"`     // visits the cadre can make by the due day at that pace
+	Owed        int     `json:"owed"`         // visits the cadre owes across their households by the due day
+	Score       float64 `json:"score"`        // 0 (none) to 1 (certain): the share of owed left undone
+	ReasonZH    string  `json:"reason_zh"`
 }
 
 // StateCounts count statuses by state, with the completion rate.
@@ -213,9 +217,9 @@ type Timeline struct {
 	Statuses       []ComplianceStatus `json:"statuses"`
 }
 
-// Forecast lists statuses at risk of being missed.
+// Forecast lists statuses at risk of being missed, worst first.
 type Forecast struct {
-	Period string           `json:"period"`
+	Period *string          `json:"period"` // null: the current year, quarter and month together`
 	Today  domain.Date      `json:"today"`
 	Items  []ComplianceItem `json:"items"`
 }
@@ -237,6 +241,18 @@ type Finding struct {
 	ExplanationZH string      `json:"explanation_zh"`
 	Explanation   string      `json:"explanation"`
 	Items         []NamedItem `json:"items"`
+	// HouseholdStatus and its label are a household subject's status;
+	// Unpaired marks a household nobody is responsible for today.
+	HouseholdStatus      string `json:"household_status,omitempty"`
+	HouseholdStatusLabel string `json:"household_status_label,omitempty"`
+	Unpaired             bool   `json:"unpaired"`
+}
+
+// UnpairedHouseholds counts the households with nobody responsible for
+// them today, in all and by status.
+type UnpairedHouseholds struct {
+	Total    int            `json:"total"`
+	ByStatus map[string]int `json:"by_status"`
 }
 
 // NamedItem is an object a finding is about.
@@ -247,11 +263,12 @@ type NamedItem struct {
 
 // Coverage is a region's coverage findings for a year.
 type Coverage struct {
-	RegionID       uuid.UUID `json:"region_id"`
-	Year           int       `json:"year"`
-	ProfileCode    string    `json:"profile_code"`
-	ProfileVersion int       `json:"profile_version"`
-	Findings       []Finding `json:"findings"`
+	RegionID       uuid.UUID          `json:"region_id"`
+	Year           int                `json:"year"`
+	ProfileCode    string             `json:"profile_code"`
+	ProfileVersion int                `json:"profile_version"`
+	Unpaired       UnpairedHouseholds `json:"unpaired_households"`
+	Findings       []Finding          `json:"findings"`
 }
 
 // CadreSummary is a cadre's page (GET /cadres/{id}/summary): their

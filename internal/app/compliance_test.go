@@ -402,7 +402,7 @@ func TestClosedPeriodStaysPublished(t *testing.T) {
 		var fc wire.Forecast
 		r := e.do(t, "GET", "/api/v1/compliance/forecast?region_id="+e.county.ID.String()+"&period="+thisQuarter.Key(), admin, nil)
 		r.json(t, &fc)
-		if r.Status != http.StatusOK || fc.Period != thisQuarter.Key() {
+		if r.Status != http.StatusOK || fc.Period == nil || *fc.Period != thisQuarter.Key() {
 			t.Errorf("forecast: %d %s", r.Status, r.Body)
 		}
 		for _, it := range fc.Items {
@@ -430,23 +430,7 @@ func TestCoverage(t *testing.T) {
 			t.Fatal(err)
 		}
 		admin := e.login(t, "admin")
-		coverage := func() wire.Coverage {
-			var c wire.Coverage
-			r := e.do(t, "GET", "/api/v1/compliance/coverage?region_id="+e.county.ID.String(), admin, nil)
-			r.json(t, &c)
-			if r.Status != http.StatusOK {
-				t.Fatalf("coverage: %d %s", r.Status, r.Body)
-			}
-			return c
-		}
-		finding := func(c wire.Coverage, rule string, subject uuid.UUID) *wire.Finding {
-			for i := range c.Findings {
-				if c.Findings[i].RuleCode == rule && c.Findings[i].SubjectID == subject {
-					return &c.Findings[i]
-				}
-			}
-			return nil
-		}
+		coverage := func() wire.Coverage { return e.coverage(t, admin) }
 		f := finding(coverage(), rules.CodeTownHeadCoverage, head.ID)
 		if f == nil || f.SubjectName != "王镇长" || len(f.Items) != 2 || f.ExplanationZH == "" {
 			t.Fatalf("town head finding: %+v", f)

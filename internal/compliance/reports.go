@@ -3,6 +3,8 @@ package compliance
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,15 +48,85 @@ func (s *Service) Worklist(ctx context.Context, p domain.Principal) ([]WorkItem,
 	if err != nil {
 		return nil, err
 	}
-	load := map[string]int{}
-	for _, it := range items {
-		load[it.Status.Period.Key()]++
+	risks, err := s.risks(ctx, p.RegionPath, items, today)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]WorkItem, len(items))
 	for i, it := range items {
-		out[i] = WorkItem{ReportItem: it, ReasonZH: reasonZH(it.Status, it.State), Risk: rules.Forecast(it.Status, today, load[it.Status.Period.Key()])}
+		out[i] = WorkItem{ReportItem: it, ReasonZH: reasonZH(it.Status, it.State), Risk: risks[i]}
 	}
 	return out, nil
+}
+
+// openStates are the states of statuses not yet met whose deadline has not
+// passed: what the forecast looks at.
+var openStates = []string{rules.StateOverdue, rules.StateDueSoon, rules.StateOnTrack}
+
+// risks forecasts items as of today: what each cadre owes is summed over
+// all their open statuses of the current periods in the county (or
+// wider region) around within, not only over items, and their pace is
+// measured from their recent visits.
+func (s *Service) risks(ctx context.Context, within string, items []ReportItem, today domain.Date) ([]rules.Risk, error) {
+	statuses := make([]JudgedStatus, len(items))
+	cadres := map[uuid.UUID]bool{}
+	keys := currentKeys(today)
+	for i, it := range items {
+		statuses[i] = it.JudgedStatus
+		if it.CadreID != nil {
+			cadres[*it.CadreID] = true
+		}
+		if k := it.Status.Period.Key(); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(cadres) > 0 {
+		wide, err := s.countyPath(ctx, within)
+		if err != nil {
+			return nil, err
+		}
+		// Statuses listed twice change nothing: a household owes the most
+		// any one of its statuses lacks, not their sum.
+		all, _, err := s.store.ReportItems(ctx, ReportFilter{RegionPath: wide, PeriodKeys: keys, Today: today, States: openStates})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range all {
+			if it.CadreID != nil && cadres[*it.CadreID] {
+				statuses = append(statuses, it.JudgedStatus)
+			}
+		}
+	}
+	var visits []rules.VisitFact
+	if len(cadres) > 0 {
+		ids := slices.Collect(maps.Keys(cadres))
+		from := today.AddDays(-7 * rules.PaceWeeks)
+		var err error
+		if visits, err = s.store.CadreVisitFacts(ctx, ids, from.Start(), today.Start()); err != nil {
+			return nil, err
+		}
+	}
+	prof, err := s.loadProfile(ctx, within)
+	if err != nil {
+		return nil, err
+	}
+	return ForecastStatuses(statuses, visits, prof.CountsForPace, today)[:len(items)], nil
+}
+
+// countyPath is the path of the county that path lies in, or path itself
+// above the county level (a city, a province, "/"): a cadre's households
+// all lie in one county.
+func (s *Service) countyPath(ctx context.Context, path string) (string, error) {
+	ids := pathIDs(path)
+	if len(ids) == 0 {
+		return path, nil
+	}
+	r, err := s.store.Region(ctx, ids[len(ids)-1])
+	if err != nil || r.CountyID == nil || *r.CountyID == r.ID {
+		return path, err
+	}
+	county, err := s.store.Region(ctx, *r.CountyID)
+	return county.Path, err
 }
 
 // reasonZH is the one line a cadre reads on the worklist.
@@ -276,8 +348,10 @@ type ForecastItem struct {
 	Risk rules.Risk
 }
 
-// Forecast says who will miss the current (or asked) period at the current
-// pace: each not-yet-met status with its cadre's load in that period.
+// Forecast says who will miss the asked period — or, when none is asked,
+// any of the current year, quarter and month — at their cadre's own pace:
+// the statuses not yet met that rules.Forecast puts at risk, worst first.
+// The period returned is zero when none was asked.
 func (s *Service) Forecast(ctx context.Context, p domain.Principal, q ReportQuery) ([]ForecastItem, rules.Period, error) {
 	r, per, err := s.reportScope(ctx, p, q)
 	if err != nil {
@@ -285,26 +359,26 @@ func (s *Service) Forecast(ctx context.Context, p domain.Principal, q ReportQuer
 	}
 	today := s.today()
 	f := q.filter(r, per, today)
-	f.States = []string{rules.StateOverdue, rules.StateDueSoon, rules.StateOnTrack}
+	if q.Period == "" {
+		per, f.PeriodKeys = rules.Period{}, currentKeys(today)
+	}
+	f.States = openStates
 	items, _, err := s.store.ReportItems(ctx, f)
+	if err != nil || len(items) == 0 {
+		return nil, per, err
+	}
+	risks, err := s.risks(ctx, r.Path, items, today)
 	if err != nil {
 		return nil, per, err
 	}
-	load := map[uuid.UUID]int{}
-	for _, it := range items {
-		if it.CadreID != nil {
-			load[*it.CadreID]++
-		}
+	owed := make([]rules.Owed, len(items))
+	for i, it := range items {
+		owed[i] = rules.Owed{Status: it.Status, Cadre: it.CadreID}
 	}
 	var out []ForecastItem
-	for _, it := range items {
-		n := 1
-		if it.CadreID != nil {
-			n = load[*it.CadreID]
-		}
-		risk := rules.Forecast(it.Status, today, n)
-		if risk.AtRisk {
-			out = append(out, ForecastItem{ReportItem: it, Risk: risk})
+	for _, i := range rules.RankRisks(risks, owed) {
+		if risks[i].AtRisk {
+			out = append(out, ForecastItem{ReportItem: items[i], Risk: risks[i]})
 		}
 	}
 	return out, per, nil
@@ -340,14 +414,18 @@ func (s *Service) Close(ctx context.Context, p domain.Principal, regionID uuid.U
 
 // CoverageReport is a county's (or town's) coverage and standing findings
 // for a year: town heads and county leaders who have not yet been to every
-// household or poor village, households without a responsible cadre,
-// pairing quotas and resident terms.
+// household or poor village, registered, exited and edge households
+// without a responsible cadre (counted by status in Unpaired), pairing
+// quotas and resident terms.
 type CoverageReport struct {
 	Region   domain.Region
 	Year     int
 	Profile  Profile
 	Findings []rules.Finding
 	Names    map[uuid.UUID]string // cadres, households and villages named in findings
+	// Unpaired counts, by status, the households with nobody responsible
+	// for them today (the findings marked Unpaired): no worklist has them.
+	Unpaired map[string]int
 }
 
 // Coverage checks the coverage rules of the region's profile over the
@@ -399,6 +477,12 @@ func (s *Service) Coverage(ctx context.Context, p domain.Principal, regionID uui
 	}
 	in.Visits = facts.Visits
 	rep.Findings = rules.CheckCoverage(prof.Profile, in, year, today)
+	rep.Unpaired = map[string]int{}
+	for _, f := range rep.Findings {
+		if f.Unpaired {
+			rep.Unpaired[f.HouseholdStatus]++
+		}
+	}
 	return rep, nil
 }
 

@@ -113,11 +113,14 @@ func (c *cadre) takeTown(t *town, v *village, n int) {
 	}
 }
 
-// buildCadres creates the cadres and pairs every registered, relapsed and
-// exited household with one. The order of pairing is the order of priority:
-// cadre01, the resident work teams, county leaders (3 each, the "321"
-// quota), county-unit cadres (section level 2, staff 1, in their unit's
-// village first), town heads, and then the town staff, who carry the rest.
+// buildCadres creates the cadres and pairs every registered, relapsed,
+// exited and edge household with one. The order of pairing is the order of
+// priority: cadre01, the resident work teams, county leaders (3 each, the
+// "321" quota), county-unit cadres (section level 2, staff 1, in their
+// unit's village first), town heads, and then the town staff, who carry
+// the rest (002: 其余贫困户由所在乡镇(场)干部(职工)包干托底) and the edge
+// households, each with a cadre of their own (002: 新出现的贫困户…落实帮扶干部;
+// 对出现大病、残疾、灾祸的非建档立卡人口(边缘户)…开展"点对点"精准帮扶).
 func (p *plan) buildCadres(s staffing) {
 	d := p.d
 	rankQuota := domain.RankPairingQuota
@@ -200,7 +203,7 @@ func (p *plan) buildCadres(s staffing) {
 	left := make([]float64, len(p.towns))
 	for i, t := range p.towns {
 		for _, v := range t.villages {
-			left[i] += float64(len(v.pool))
+			left[i] += float64(len(v.pool) + len(v.edge))
 		}
 		left[i] += 0.5 // every town has at least some claim
 	}
@@ -211,7 +214,8 @@ func (p *plan) buildCadres(s staffing) {
 		var rest []*household
 		for _, v := range t.villages {
 			rest = append(rest, v.pool...)
-			v.pool = nil
+			rest = append(rest, v.edge...)
+			v.pool, v.edge = nil, nil
 		}
 		// Loads differ: some cover one small village, some two large ones.
 		shares := make([]float64, n)
@@ -240,6 +244,13 @@ func (p *plan) buildCadres(s staffing) {
 		c.user.Username = fmt.Sprintf("cadre%02d", i+1)
 	}
 	p.cadres = all
+}
+
+func maxDate(a, b domain.Date) domain.Date {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // liveDays is how long before Today the county went live on fieldvisit and
@@ -280,11 +291,17 @@ func (p *plan) buildPairings() {
 	var candidates []*household
 	for _, c := range p.cadres {
 		for _, hh := range c.households {
+			start := c.pairingStart(live)
+			if hh.h.Status == domain.StatusEdge {
+				// An edge household gets its cadre the day it is put on
+				// the edge list, or at go-live if it was on it before.
+				start = maxDate(start, hh.steps[0].sc.EffectiveOn)
+			}
 			pr := domain.Pairing{ID: p.newID(), CountyID: p.county.ID, HouseholdID: hh.h.ID, CadreID: c.user.ID,
-				StartOn: c.pairingStart(live), CreatedBy: p.admin.ID, CreatedAt: p.now}
+				StartOn: start, CreatedBy: p.admin.ID, CreatedAt: p.now}
 			hh.pairings = append(hh.pairings, pr)
 			p.pairings++
-			if c.kind == kindTownStaff {
+			if c.kind == kindTownStaff && hh.h.Status != domain.StatusEdge {
 				candidates = append(candidates, hh)
 			}
 		}

@@ -72,7 +72,8 @@ type village struct {
 	centre   domain.GeoPoint
 	groups   []*group
 	dominant []string
-	pool     []*household // paired households not yet given to a cadre
+	pool     []*household // registered and exited households not yet given to a cadre
+	edge     []*household // edge households, which the town's staff take on (包干托底)
 	units    []*unit
 	nextNo   int
 }
@@ -423,8 +424,11 @@ func (p *plan) household(v *village, cat string) *household {
 	p.members += len(ps)
 	hh.h = h
 	p.history(hh, cat, ptype, causes, relapse)
-	if cat == catRegistered || cat == catRelapsed || cat == catRelReg || cat == catExited {
+	switch cat {
+	case catRegistered, catRelapsed, catRelReg, catExited:
 		v.pool = append(v.pool, hh)
+	case catEdge:
+		v.edge = append(v.edge, hh)
 	}
 	return hh
 }

@@ -246,8 +246,9 @@ func TestSeed(t *testing.T) {
 				}
 			}
 
-			// Registered, relapsed and exited households have exactly one open
-			// pairing today, with a cadre whose region contains them; others none.
+			// Registered, relapsed, exited and edge households have exactly one
+			// open pairing today, with a cadre whose region contains them;
+			// others none (issue 19: edge households had nobody).
 			for _, s := range domain.Statuses.Codes() {
 				_, unpaired, err := store.Households(ctx, domain.HouseholdFilter{Scope: domain.HouseholdScope{RegionPath: "/"}, Today: today, Status: s, Unpaired: true, Limit: 1})
 				if err != nil {
@@ -257,10 +258,17 @@ func TestSeed(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				paired := s == domain.StatusRegistered || s == domain.StatusRelapsed || s == domain.StatusExited
+				paired := s == domain.StatusRegistered || s == domain.StatusRelapsed || s == domain.StatusExited || s == domain.StatusEdge
 				if paired && unpaired != 0 || !paired && unpaired != all {
 					t.Errorf("status %s: %d of %d households unpaired", s, unpaired, all)
 				}
+			}
+			// An edge household is paired with a town cadre (乡镇干部包干托底)
+			// from the day it was put on the edge list, not before.
+			if n := count(t, db, `SELECT count(*) FROM households h JOIN pairings p ON p.county_id = h.county_id AND p.household_id = h.id
+				JOIN users u ON u.id = p.cadre_id JOIN regions r ON r.id = u.region_id JOIN household_status_changes sc ON sc.household_id = h.id AND sc.to_status = 'edge'
+				WHERE h.status = 'edge' AND (r.level <> 'town' OR p.start_on < sc.effective_on)`); n != 0 {
+				t.Errorf("%d edge households paired with a cadre outside their town's staff or before they were on the edge list", n)
 			}
 			if n := count(t, db, `SELECT count(*) FROM (SELECT household_id FROM pairings WHERE end_on IS NULL GROUP BY household_id HAVING count(*) > 1) x`); n != 0 {
 				t.Errorf("%d households with more than one open pairing", n)

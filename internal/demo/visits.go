@@ -6,8 +6,8 @@ package demo
 // Every paired household is visited by its paired cadre, within the pairing
 // and never after the day before Today:
 //   - registered (and relapsed) households 6–10 times a year at roughly even
-//     spacing, exited households about quarterly; a household that relapsed
-//     during the year is visited more often from then on;
+//     spacing, exited and edge households about quarterly; a household that
+//     relapsed during the year is visited more often from then on;
 //   - a handful of diligent cadres (more often resident work-team members)
 //     visit monthly; about one cadre in five skips one or two quarters
 //     entirely; about one household in fourteen gets no visit for three to
@@ -18,10 +18,6 @@ package demo
 //     between them, 8:30–18:00 Asia/Shanghai, 15–90 minutes each, each with
 //     GPS stamps near the household's home, a 民情日记 note, the 两不愁三保障
 //     checklist, measures and who the cadre met.
-//
-// Edge households (边缘户) are monitored but not paired in the demo, and a
-// cadre can only record visits to households paired with them, so they get
-// no visits.
 //
 // Visits of the last photoDays days have one to three real JPEGs (with EXIF
 // time and GPS; scenes from a pool, see scenePool), stored through a
@@ -265,7 +261,7 @@ func (p *plan) visitDays(d *draw, hh *household, c *cadre, st *cadreStyle, from,
 		gapTo = gapFrom.AddDays(d.between(90, 180))
 	}
 	interval := func(x domain.Date) float64 {
-		if hh.statusOn(x) == domain.StatusExited {
+		if s := hh.statusOn(x); s == domain.StatusExited || s == domain.StatusEdge {
 			return 365 / exRate
 		}
 		return 365 / regRate

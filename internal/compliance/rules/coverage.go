@@ -33,6 +33,11 @@ type Finding struct {
 	ExplanationZH string      `json:"explanation_zh"`
 	Explanation   string      `json:"explanation"`
 	Items         []uuid.UUID `json:"items,omitempty"`
+	// HouseholdStatus is a household subject's status today (or on the
+	// year's last day, for a past year).
+	HouseholdStatus string `json:"household_status,omitempty"`
+	// Unpaired marks a household with nobody responsible for it today.
+	Unpaired bool `json:"unpaired,omitempty"`
 }
 
 // CheckCoverage runs the yearly coverage duties and the standing pairing and
@@ -252,15 +257,21 @@ func everyPairedFindings(r EveryPaired, in CoverageInput, yearP Period, today do
 		}
 		sev, now := SeverityWarning, ""
 		if current {
-			sev, now = SeverityViolation, "目前仍无帮扶责任人,请尽快结对。"
+			sev, now = SeverityViolation, "目前仍无帮扶责任人,不在任何干部的走访任务中,请尽快结对。"
 		}
 		endedZH := ""
 		if len(ended) > 0 {
 			endedZH = fmt.Sprintf("有%d个结对关系在该户脱贫前结束且未接续。", len(ended))
 		}
+		status := ""
+		if s, ok := h.spanOn(last); ok {
+			status = s.Status
+		}
+		label, _ := domain.Statuses.Label(status)
 		out = append(out, Finding{
 			RuleCode: CodeEveryHouseholdPair, SubjectKind: FindingHousehold, SubjectID: h.ID, Severity: sev, Items: ended,
-			ExplanationZH: fmt.Sprintf("%s:该户在%s期间无帮扶责任人。%s%s", r.NameZH, strings.Join(gaps, "、"), endedZH, now),
+			HouseholdStatus: status, Unpaired: current,
+			ExplanationZH: fmt.Sprintf("%s:该户(%s)在%s期间无帮扶责任人。%s%s", r.NameZH, label, strings.Join(gaps, "、"), endedZH, now),
 			Explanation:   fmt.Sprintf("%s: no responsible cadre %s; %d pairings ended without a successor.", CodeEveryHouseholdPair, strings.Join(gapsEN, ", "), len(ended)),
 		})
 	}

@@ -88,10 +88,18 @@ func TestEveryHouseholdPaired(t *testing.T) {
 		pairing(174, cadreB, day(2026, 5, 1), nil))
 	unpaired := household(73, domain.StatusExited, pairing(175, cadreA, day(2020, 1, 1), datePtr(2026, 9, 1)))
 	general := household(74, domain.StatusGeneral)
-	in := CoverageInput{Households: []HouseholdFacts{gapped, repaired, unpaired, general}}
+	edge := household(75, domain.StatusEdge) // issue 19: edge households had nobody and no finding
+	in := CoverageInput{Households: []HouseholdFacts{gapped, repaired, unpaired, general, edge}}
 	fs := onlyRule(CheckCoverage(DefaultProfile(), in, 2026, day(2026, 10, 1)), CodeEveryHouseholdPair)
-	if len(fs) != 2 {
+	if len(fs) != 3 {
 		t.Fatalf("%+v", fs)
+	}
+	if fs[2].SubjectID != edge.ID || !fs[2].Unpaired || fs[2].HouseholdStatus != domain.StatusEdge || fs[2].Severity != SeverityViolation ||
+		!strings.Contains(fs[2].ExplanationZH, "该户(边缘户)") {
+		t.Errorf("unpaired edge household: %+v", fs[2])
+	}
+	if fs[0].Unpaired || !fs[1].Unpaired || fs[1].HouseholdStatus != domain.StatusExited {
+		t.Errorf("only households with nobody today are unpaired: %+v", fs[:2])
 	}
 	if fs[0].SubjectID != gapped.ID || fs[0].Severity != SeverityWarning || !slices.Equal(fs[0].Items, []uuid.UUID{id(171)}) ||
 		!strings.Contains(fs[0].ExplanationZH, "2026-03-01至2026-03-15") {

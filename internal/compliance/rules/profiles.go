@@ -38,6 +38,8 @@ const (
 	source002County    = "002: 县级主要领导遍访贫困村"
 	source002Quota     = "002: 县处级领导干部结对帮扶3户,科级干部结对帮扶2户,一般干部(职工)结对帮扶1户"
 	source002NoUnhook  = "002: 不脱贫不脱钩"
+	source002NewPoor   = "002: 对在扶贫对象户建档立卡之后因灾、因病等原因新出现的贫困户…落实帮扶干部给予积极帮扶"
+	source002EdgePoint = "002: 对出现大病、残疾、灾祸的非建档立卡人口(边缘户)…开展“点对点”精准帮扶"
 	source002Festival  = "002: 除春节、端午、中秋等节日可进行走访慰问外…"
 )
 
@@ -128,9 +130,9 @@ func defaultCoverage() CoverageRules {
 			},
 		},
 		EveryPaired: EveryPaired{
-			Enabled: true, NameZH: "不脱贫不脱钩", Source: source002NoUnhook + "; " + source003Exited,
-			DesignChoice: "脱贫户同样要求有帮扶责任人(包保不撤)",
-			Statuses:     []string{domain.StatusRegistered, domain.StatusRelapsed, domain.StatusExited},
+			Enabled: true, NameZH: "不脱贫不脱钩", Source: source002NoUnhook + "; " + source003Exited + "; " + source002NewPoor + "; " + source002EdgePoint,
+			DesignChoice: "脱贫户同样要求有帮扶责任人(包保不撤);边缘户按“点对点”帮扶同样要求有帮扶责任人",
+			Statuses:     []string{domain.StatusRegistered, domain.StatusRelapsed, domain.StatusExited, domain.StatusEdge},
 		},
 		ResidentTerm: ResidentTerm{Enabled: true, NameZH: "驻村人员派驻不少于2年", Source: source002Resident, MinMonths: 24},
 	}

@@ -625,6 +625,9 @@ func (s *Store) reportBase(ctx context.Context, f compliance.ReportFilter) *gorm
 	if f.RuleCode != "" {
 		q = q.Where("s.rule_code = ?", f.RuleCode)
 	}
+	if f.Households != nil {
+		q = q.Where("s.household_id IN (?)", s.householdsIn(*f.Households, f.Today))
+	}
 	// A subquery rather than a join: ReportItems joins households for the
 	// names, and a status without a household must drop out here only.
 	if f.PovertyType != "" || f.HouseholdStatus != "" {

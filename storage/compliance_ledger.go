@@ -31,7 +31,7 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 		Joins("JOIN users u ON u.id = visits.cadre_id").
 		Where("visits.deleted = ? AND visits.started_at >= ? AND visits.started_at < ?", false, f.From.UTC(), f.To.UTC()).
 		Where(like("h.region_path"), likePrefix(f.RegionPath))
-	rows, err := ledgerVisits(q, f).Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id").Rows()
+	rows, err := s.ledgerVisits(q, f).Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id").Rows()
 	if err != nil {
 		return translate(err, "visit")
 	}
@@ -51,8 +51,11 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 }
 
 // ledgerVisits narrows a query of visits joined to their households (h)
-// by the filter's cadre and household fields.
-func ledgerVisits(q *gorm.DB, f compliance.VisitLedgerFilter) *gorm.DB {
+// by the filter's cadre, household fields and household scope.
+func (s *Store) ledgerVisits(q *gorm.DB, f compliance.VisitLedgerFilter) *gorm.DB {
+	if f.Households != nil {
+		q = q.Where("h.id IN (?)", s.householdsIn(*f.Households, f.Today))
+	}
 	if f.CadreID != nil {
 		q = q.Where("visits.cadre_id = ?", *f.CadreID)
 	}

@@ -28,7 +28,7 @@ func (s *Store) VisitFlagCounts(ctx context.Context, f compliance.VisitLedgerFil
 		Code   string
 		Visits int64
 	}
-	if err := ledgerVisits(q, f).Group("code").Scan(&rows).Error; err != nil {
+	if err := s.ledgerVisits(q, f).Group("code").Scan(&rows).Error; err != nil {
 		return nil, translate(err, "visit")
 	}
 	out := make(map[string]int64, len(rows))

@@ -32,6 +32,12 @@ func scopeHouseholds(q *gorm.DB, scope domain.HouseholdScope, today domain.Date)
 	return q
 }
 
+// householdsIn is a subquery of the ids of the households in scope on
+// today, for an "IN (?)" condition.
+func (s *Store) householdsIn(scope domain.HouseholdScope, today domain.Date) *gorm.DB {
+	return scopeHouseholds(s.db.Model(&householdRow{}).Select("households.id"), scope, today)
+}
+
 // pairedOrDuty is the condition that a cadre's household (table alias t)
 // is paired with them on today or lies in the region of one of their
 // duties in force: a region's subtree is every path through its id.

@@ -111,7 +111,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 		}
 		n := 0
 		f := VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, PovertyType: q.PovertyType, HouseholdStatus: q.HouseholdStatus,
-			From: from.Start(), To: to.Start()}
+			From: from.Start(), To: to.Start(), Households: tasksOnly(p), Today: s.today()}
 		if nobody {
 			return t.Close()
 		}
@@ -200,7 +200,7 @@ func (s *Service) MissedLedger(ctx context.Context, p domain.Principal, q Export
 	if len(states) == 0 {
 		states = []string{rules.StateMissed, rules.StateOverdue}
 	}
-	f := q.filter(r, per, today)
+	f := q.filter(p, r, per, today)
 	f.States = states
 	closed := ""
 	if r.CountyID != nil && !q.Live {

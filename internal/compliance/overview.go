@@ -44,7 +44,7 @@ func (s *Service) Rates(ctx context.Context, p domain.Principal, regionID uuid.U
 		if err != nil {
 			return nil, err
 		}
-		pc, err := s.periodCounts(ctx, r, per, true)
+		pc, err := s.periodCounts(ctx, p, r, per, true)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +69,7 @@ func (s *Service) Trend(ctx context.Context, p domain.Principal, regionID uuid.U
 	for i := months - 1; i >= 0; i-- {
 		m := domain.DateOf(first.Start().AddDate(0, -i, 0))
 		per, _ := rules.PeriodOf(rules.WindowMonth, m)
-		pc, err := s.periodCounts(ctx, r, per, false)
+		pc, err := s.periodCounts(ctx, p, r, per, false)
 		if err != nil {
 			return nil, err
 		}
@@ -78,12 +78,12 @@ func (s *Service) Trend(ctx context.Context, p domain.Principal, regionID uuid.U
 	return out, nil
 }
 
-// periodCounts counts r's statuses for per, reading the period's frozen
-// close when the county closed it, as Missed does; groups adds the towns
-// and villages.
-func (s *Service) periodCounts(ctx context.Context, r domain.Region, per rules.Period, groups bool) (PeriodCounts, error) {
+// periodCounts counts r's statuses for per as p may read them, reading
+// the period's frozen close when the county closed it, as Missed does;
+// groups adds the towns and villages.
+func (s *Service) periodCounts(ctx context.Context, p domain.Principal, r domain.Region, per rules.Period, groups bool) (PeriodCounts, error) {
 	pc := PeriodCounts{Period: per}
-	f := ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: s.today()}
+	f := ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: s.today(), Households: tasksOnly(p)}
 	if r.CountyID != nil {
 		closed, err := s.store.PeriodClose(ctx, *r.CountyID, per.Key())
 		if err != nil {
@@ -144,7 +144,8 @@ func (s *Service) FlagCounts(ctx context.Context, p domain.Principal, regionID u
 	if err != nil {
 		return nil, per, err
 	}
-	counts, err := s.store.VisitFlagCounts(ctx, VisitLedgerFilter{RegionPath: r.Path, From: per.Start.Start(), To: per.End.Start()})
+	counts, err := s.store.VisitFlagCounts(ctx, VisitLedgerFilter{RegionPath: r.Path, From: per.Start.Start(), To: per.End.Start(),
+		Households: tasksOnly(p), Today: s.today()})
 	if err != nil {
 		return nil, per, err
 	}

@@ -149,7 +149,7 @@ func (s *Service) Progress(ctx context.Context, p domain.Principal, q ExportQuer
 		return Progress{}, err
 	}
 	out := Progress{Report: rep, Window: w, ByChild: map[uuid.UUID]WindowCounts{}, ByCadre: map[uuid.UUID]WindowCounts{}}
-	f := q.filter(rep.Region, rep.Period, rep.Today)
+	f := q.filter(p, rep.Region, rep.Period, rep.Today)
 	f.Frozen = rep.ClosedAt != nil
 	byTown := childGrouping(rep.Region) == ByTown
 	err = s.eachItem(ctx, f, func(it ReportItem) error {

@@ -194,11 +194,24 @@ func (q ReportQuery) checkHousehold(fe *domain.FieldErrors) {
 	}
 }
 
-// filter is the report filter of the query over region r and period per,
-// before states and paging.
-func (q ReportQuery) filter(r domain.Region, per rules.Period, today domain.Date) ReportFilter {
+// filter is the report filter of the query over region r and period per
+// as p may read it, before states and paging.
+func (q ReportQuery) filter(p domain.Principal, r domain.Region, per rules.Period, today domain.Date) ReportFilter {
 	return ReportFilter{RegionPath: r.Path, PeriodKeys: []string{per.Key()}, Today: today, RuleCode: q.RuleCode, CadreID: q.CadreID,
-		PovertyType: q.PovertyType, HouseholdStatus: q.HouseholdStatus}
+		PovertyType: q.PovertyType, HouseholdStatus: q.HouseholdStatus, Households: tasksOnly(p)}
+}
+
+// tasksOnly is the household scope every report keeps to for p: an
+// inspector reads the households of their active tasks and nothing else of
+// the region (not its other households, names or notes, nor the cadres'
+// duties); nil for those who manage the region, whose region is their
+// scope.
+func tasksOnly(p domain.Principal) *domain.HouseholdScope {
+	if p.Role != domain.RoleInspector {
+		return nil
+	}
+	scope := p.HouseholdScope()
+	return &scope
 }
 
 // Report is the missed-visit report (未走访/走访不达标情况) of a region.
@@ -264,7 +277,7 @@ func (s *Service) Missed(ctx context.Context, p domain.Principal, q ReportQuery)
 	}
 	today := s.today()
 	rep := Report{Region: r, Period: per, Today: today}
-	f := q.filter(r, per, today)
+	f := q.filter(p, r, per, today)
 	if r.CountyID != nil && !q.Live {
 		if rep.ClosedAt, err = s.store.PeriodClose(ctx, *r.CountyID, per.Key()); err != nil {
 			return Report{}, err
@@ -358,7 +371,7 @@ func (s *Service) Forecast(ctx context.Context, p domain.Principal, q ReportQuer
 		return nil, per, err
 	}
 	today := s.today()
-	f := q.filter(r, per, today)
+	f := q.filter(p, r, per, today)
 	if q.Period == "" {
 		per, f.PeriodKeys = rules.Period{}, currentKeys(today)
 	}
@@ -431,7 +444,9 @@ type CoverageReport struct {
 // Coverage checks the coverage rules of the region's profile over the
 // region, as of today.
 func (s *Service) Coverage(ctx context.Context, p domain.Principal, regionID uuid.UUID, year int) (CoverageReport, error) {
-	if !p.Manages() && p.Role != domain.RoleInspector {
+	// Coverage names the region's households and cadres: an inspector's
+	// sight is their tasks' households, not the region (tasksOnly).
+	if !p.Manages() {
 		return CoverageReport{}, domain.Forbidden()
 	}
 	today := s.today()

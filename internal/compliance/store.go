@@ -183,8 +183,12 @@ type ReportFilter struct {
 	PovertyType     string
 	HouseholdStatus string
 	States          []string // only these states (rules.State…)
-	Limit           int
-	Offset          int
+	// Households, when set, keeps the statuses of the households in this
+	// scope on Today (an inspector's: their tasks'); statuses without a
+	// household (a cadre's duties) drop out.
+	Households *domain.HouseholdScope
+	Limit      int
+	Offset     int
 }
 
 // Grouping is how a report's counts are split.
@@ -238,6 +242,10 @@ type VisitLedgerFilter struct {
 	PovertyType     string     // only visits to households of this (current) poverty type
 	HouseholdStatus string     // only visits to households of this (current) status
 	From, To        time.Time  // started in [From, To)
+	// Households, when set, keeps the visits to households in this scope
+	// on Today (an inspector's: their tasks').
+	Households *domain.HouseholdScope
+	Today      domain.Date
 }
 
 // VisitLedgerRow is one visit with the names its 台账 line shows.

@@ -99,7 +99,7 @@ func (s *Service) VillageMap(ctx context.Context, p domain.Principal) (VillageMa
 	if err != nil {
 		return VillageMap{}, err
 	}
-	f := ReportFilter{RegionPath: p.RegionPath, PeriodKeys: keys, Today: s.today()}
+	f := ReportFilter{RegionPath: p.RegionPath, PeriodKeys: keys, Today: s.today(), Households: tasksOnly(p)}
 	if p.Role == domain.RoleCadre {
 		id := p.UserID
 		f.CadreID = &id

@@ -73,21 +73,21 @@ func (r *run) parseRow(rw *row, i int) {
 	r.required(rw, colHeadName)
 	r.required(rw, colName)
 	if r.required(rw, colRelation) {
-		rw.relation = r.enum(rw, colRelation, domain.Relations, relationAliases)
+		rw.relation = r.enum(rw, colRelation, domain.Relations, domain.RelationAliases)
 	}
 	r.parseIDNumber(rw)
 	if rw.relation == "head" && rw.idNumber == "" && !r.seen[cellKey{rw.num, colIDNumber}] {
 		r.fail(rw, colIDNumber, "required", "the head of household's ID number is required", "户主的"+r.head(colIDNumber)+"不能为空")
 	}
-	rw.health = r.enum(rw, colHealth, domain.HealthStates, healthAliases)
-	rw.disability = r.enum(rw, colDisability, domain.Disabilities, disabilityAliases)
-	rw.education = r.enum(rw, colEducation, domain.EducationLevels, educationAliases)
-	rw.work = r.enum(rw, colWork, domain.WorkStates, workAliases)
+	rw.health = r.enum(rw, colHealth, domain.HealthStates, domain.HealthAliases)
+	rw.disability = r.enum(rw, colDisability, domain.Disabilities, domain.DisabilityAliases)
+	rw.education = r.enum(rw, colEducation, domain.EducationLevels, domain.EducationAliases)
+	rw.work = r.enum(rw, colWork, domain.WorkStates, domain.WorkAliases)
 	rw.phone = r.parsePhone(rw, colPhone)
 
-	rw.povertyType = r.enum(rw, colPovertyType, domain.PovertyTypes, povertyTypeAliases)
-	rw.status = r.enum(rw, colStatus, domain.Statuses, statusAliases)
-	rw.rank = r.enum(rw, colRank, domain.Ranks, rankAliases)
+	rw.povertyType = r.enum(rw, colPovertyType, domain.PovertyTypes, domain.PovertyTypeAliases)
+	rw.status = r.enum(rw, colStatus, domain.Statuses, domain.StatusAliases)
+	rw.rank = r.enum(rw, colRank, domain.Ranks, domain.RankAliases)
 	rw.cadrePhone = r.parsePhone(rw, colCadrePhone)
 	if v := rw.val[colSize]; v != "" {
 		n, ok := parseInt(strings.TrimSuffix(v, "人"))

@@ -280,7 +280,7 @@ func (s *Store) ApplyImport(ctx context.Context, p importer.Plan) error {
 			row := toHouseholdRow(h, "")
 			res := tx.Model(&householdRow{}).Where("county_id = ? AND id = ? AND version = ?", h.CountyID, h.ID, u.ExpectedVersion).
 				Updates(map[string]any{"number": row.Number, "head_name": row.HeadName, "address": row.Address, "phone": row.Phone,
-					"causes": row.Causes, "version": gorm.Expr("version + 1"), "updated_at": now})
+					"causes": row.Causes, "declared_size": row.DeclaredSize, "version": gorm.Expr("version + 1"), "updated_at": now})
 			if res.Error != nil {
 				return res.Error
 			}

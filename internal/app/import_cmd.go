@@ -88,6 +88,14 @@ func describe(err error) error {
 
 func printReport(w io.Writer, r importer.Report) {
 	fmt.Fprintf(w, "format %s (%s), %d data rows\n", r.Format, r.Encoding, r.Rows)
+	switch {
+	case r.Kind == importer.KindRegions:
+		fmt.Fprintln(w, "sheet: 行政区划 region tree (one row per region)")
+	case r.Layout == importer.LayoutHouseholdRows:
+		fmt.Fprintln(w, "sheet: 一户一行 one row per household (the head is the first member, 家庭人口 recorded as declared)")
+	case r.Layout == importer.LayoutMemberRows:
+		fmt.Fprintln(w, "sheet: 一人一行 one row per household member")
+	}
 	line := func(name string, c importer.Counts) {
 		fmt.Fprintf(w, "  %-10s created %d, updated %d, unchanged %d, skipped %d\n", name, c.Created, c.Updated, c.Unchanged, c.Skipped)
 	}

@@ -43,6 +43,18 @@ type Options struct {
 // in Report.ErrorsOmitted (every row is still validated).
 const DefaultMaxErrors = 10_000
 
+// Kinds of sheet and layouts of a household sheet, as a Report names them.
+const (
+	KindHouseholds = "households"
+	KindRegions    = "regions"
+
+	// LayoutMemberRows is one row per household member (与户主关系, 姓名).
+	LayoutMemberRows = "member_rows"
+	// LayoutHouseholdRows is one row per household: the head's 姓名 is
+	// 户主姓名, 身份证号 is the head's, and 家庭人口 is recorded as declared.
+	LayoutHouseholdRows = "household_rows"
+)
+
 // Counts says what happened to one kind of record. Skipped records were not
 // written because their household had errors (or, without AllowPartial,
 // because the file had any).
@@ -72,7 +84,9 @@ type Report struct {
 	Format        string     `json:"format"`
 	Encoding      string     `json:"encoding"`
 	Sheet         string     `json:"sheet,omitempty"`
-	Rows          int        `json:"rows"` // data rows (blank rows aside)
+	Kind          string     `json:"kind"`             // KindHouseholds or KindRegions, as the headings say
+	Layout        string     `json:"layout,omitempty"` // of a household sheet: LayoutMemberRows or LayoutHouseholdRows
+	Rows          int        `json:"rows"`             // data rows (blank rows aside)
 	Households    Counts     `json:"households"`
 	Members       Counts     `json:"members"`
 	Cadres        Counts     `json:"cadres"`
@@ -145,7 +159,7 @@ func Import(ctx context.Context, store Store, r io.Reader, opt Options) (Report,
 		return Report{}, err
 	}
 	run := &run{ctx: ctx, store: store, opt: opt, t: t, now: time.Now().UTC(), seen: map[cellKey]bool{}}
-	run.rep = Report{ImportID: uuid.New(), Format: t.format, Encoding: t.encoding, Sheet: t.sheet, DryRun: opt.DryRun,
+	run.rep = Report{ImportID: uuid.New(), Format: t.format, Encoding: t.encoding, Sheet: t.sheet, DryRun: opt.DryRun, Kind: KindHouseholds,
 		Errors: []RowError{}, Warnings: []RowError{}}
 	if err := run.do(); err != nil {
 		return run.rep, err
@@ -170,7 +184,11 @@ type run struct {
 	fatal   bool // a file-level error: nothing can be imported
 	seen    map[cellKey]bool
 	total   int
+	layout  string // LayoutMemberRows or LayoutHouseholdRows
 }
+
+// householdRows reports whether each row of the file is a whole household.
+func (r *run) householdRows() bool { return r.layout == LayoutHouseholdRows }
 
 type cellKey struct {
 	row int
@@ -307,7 +325,16 @@ func (r *run) mapHeader() bool {
 		r.colIdx[c] = i
 		r.heading[c] = trimHeading(cell)
 	}
+	// A sheet with neither 与户主关系 nor 姓名 lists households, not members.
+	r.layout = LayoutMemberRows
+	if r.colIdx[colRelation] < 0 && r.colIdx[colName] < 0 {
+		r.layout = LayoutHouseholdRows
+	}
+	r.rep.Layout = r.layout
 	for c := col(0); c < numCols; c++ {
+		if r.householdRows() && (c == colRelation || c == colName) {
+			continue
+		}
 		if columns[c].required && r.colIdx[c] < 0 {
 			r.fail(nil, c, "missing_column", fmt.Sprintf("the file has no %s column (%s)", columns[c].en, columns[c].zh),
 				fmt.Sprintf("文件缺少「%s」列", columns[c].zh))

@@ -265,7 +265,7 @@ func (r *run) planNew(plan *Plan, hh *household) {
 	h := domain.Household{ID: uuid.New(), CountyID: hh.countyID(), RegionID: regionID, VillageID: v.ID,
 		HouseholdDetails: domain.HouseholdDetails{Number: hh.val[colNumber], HeadName: hh.val[colHeadName], Address: hh.val[colAddress],
 			Phone: hh.phone, Causes: hh.causes},
-		PovertyType: hh.povertyType, Status: hh.status, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
+		PovertyType: hh.povertyType, Status: hh.status, DeclaredSize: hh.declaredSize, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 	if hh.status == domain.StatusExited {
 		h.ExitYear = hh.exitYear
 	}
@@ -302,7 +302,11 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 	if len(hh.causes) > 0 && !sameSet(h.Causes, hh.causes) {
 		h.Causes = hh.causes
 	}
-	if h.Number != old.Number || h.HeadName != old.HeadName || h.Address != old.Address || h.Phone != old.Phone || !sameSet(h.Causes, old.Causes) {
+	if hh.declaredSize != nil {
+		h.DeclaredSize = hh.declaredSize
+	}
+	sizeChanged := (h.DeclaredSize == nil) != (old.DeclaredSize == nil) || h.DeclaredSize != nil && *h.DeclaredSize != *old.DeclaredSize
+	if h.Number != old.Number || h.HeadName != old.HeadName || h.Address != old.Address || h.Phone != old.Phone || !sameSet(h.Causes, old.Causes) || sizeChanged {
 		plan.HouseholdUpdates = append(plan.HouseholdUpdates, HouseholdFileUpdate{Household: h, ExpectedVersion: old.Version})
 		r.rep.Households.Updated++
 	} else {
@@ -329,7 +333,15 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 		plan.MemberUpdates = append(plan.MemberUpdates, MemberUpdate{Member: m, ExpectedVersion: rw.member.Version})
 		r.rep.Members.Updated++
 	}
-	if extra := len(r.ex.membersOf[old.ID]) - matched; extra > 0 {
+	stored := len(r.ex.membersOf[old.ID])
+	if r.householdRows() {
+		// The sheet lists heads only: the other members stay as registered,
+		// and a register that lists more of them than 家庭人口 says is told.
+		if hh.declaredSize != nil && stored > 1 && stored != *hh.declaredSize {
+			r.warn(hh.first().num, colSize, "size_differs", fmt.Sprintf("household size is %d but %d members are registered", *hh.declaredSize, stored),
+				fmt.Sprintf("%s为%d，但系统中该户登记了%d名成员", r.head(colSize), *hh.declaredSize, stored))
+		}
+	} else if extra := stored - matched; extra > 0 {
 		r.warn(hh.first().num, -1, "members_not_in_file", fmt.Sprintf("%d more members of this household are registered but not in the file; they were kept", extra),
 			fmt.Sprintf("系统中该户还有%d名成员不在文件中，已保留未删除", extra))
 	}

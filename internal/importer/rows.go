@@ -62,7 +62,7 @@ func (r *run) parseRow(rw *row, i int) {
 			rw.keyEmpty = false
 		}
 	}
-	if rw.keyEmpty && i > 0 {
+	if rw.keyEmpty && i > 0 && !r.householdRows() {
 		prev := r.rows[i-1]
 		for _, c := range householdKeyCols {
 			rw.val[c] = prev.val[c]
@@ -71,9 +71,14 @@ func (r *run) parseRow(rw *row, i int) {
 
 	r.required(rw, colVillage)
 	r.required(rw, colHeadName)
-	r.required(rw, colName)
-	if r.required(rw, colRelation) {
-		rw.relation = r.enum(rw, colRelation, domain.Relations, domain.RelationAliases)
+	if r.householdRows() {
+		// The row is the household, and the person it names is its head.
+		rw.val[colName], rw.relation = rw.val[colHeadName], "head"
+	} else {
+		r.required(rw, colName)
+		if r.required(rw, colRelation) {
+			rw.relation = r.enum(rw, colRelation, domain.Relations, domain.RelationAliases)
+		}
 	}
 	r.parseIDNumber(rw)
 	if rw.relation == "head" && rw.idNumber == "" && !r.seen[cellKey{rw.num, colIDNumber}] {

@@ -40,8 +40,8 @@ type Household struct {
 	// it; nil when the members themselves were imported (they are the size).
 	DeclaredSize *int
 	Version      int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // HouseholdDetails are the household-file fields people edit; status and

@@ -33,6 +33,16 @@ var childLevel = map[string]string{
 	LevelTown: LevelVillage, LevelVillage: LevelGroup,
 }
 
+// ParentLevel is the level a region of level sits under ("" for a province).
+func ParentLevel(level string) string {
+	for parent, child := range childLevel {
+		if child == level {
+			return parent
+		}
+	}
+	return ""
+}
+
 // ValidateRegion checks a new region against its parent (nil for a province).
 func ValidateRegion(r Region, parent *Region) error {
 	var fe FieldErrors

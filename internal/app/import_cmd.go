@@ -22,6 +22,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	as := fs.String("as", "admin", "username of the admin or supervisor the import runs as (their region bounds it)")
 	partial := fs.Bool("allow-partial", false, "import the households whose rows are valid even if others have errors")
 	dry := fs.Bool("dry-run", false, "validate and report, write nothing")
+	createRegions := fs.Bool("create-regions", false, "create the towns and villages a household sheet names that do not exist yet, from their codes (村代码, 乡镇代码)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -46,7 +47,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer f.Close()
 	actor := domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath, RequestID: "cli-import"}
-	rep, err := importer.Import(ctx, app.Store, f, importer.Options{Actor: actor, AllowPartial: *partial, DryRun: *dry, Source: filepath.Base(path),
+	rep, err := importer.Import(ctx, app.Store, f, importer.Options{Actor: actor, AllowPartial: *partial, DryRun: *dry, CreateRegions: *createRegions, Source: filepath.Base(path),
 		Progress: func(done, total int) {
 			if total > 0 && (done%200 == 0 || done == total) {
 				fmt.Fprintf(stderr, "\r%s: %3d%% (%d/%d)", filepath.Base(path), done*100/total, done, total)
@@ -104,6 +105,10 @@ func printReport(w io.Writer, r importer.Report) {
 	line("cadres", r.Cadres)
 	line("units", r.Units)
 	line("pairings", r.Pairings)
+	line("regions", r.Regions)
+	for _, n := range r.NewRegions {
+		fmt.Fprintf(w, "  新建区划 第%d行 %s %s %s（上级：%s）| new %s %s %s under %s\n", n.Row, n.Level, n.Code, n.Name, n.Parent, n.Level, n.Code, n.Name, n.Parent)
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "  错误 第%d行 %s: %s | row %d %s: %s\n", e.Row, e.Column, e.MessageZH, e.Row, e.Column, e.Message)
 	}

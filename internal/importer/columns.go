@@ -36,6 +36,17 @@ const (
 	colUnit
 	colRank
 	colPairStart
+	// The region tree: a region sheet has these (and 县/区, 乡镇, 所属村 as
+	// names); a household sheet may carry the codes of its villages, which
+	// --create-regions needs to create them.
+	colCity
+	colCityCode
+	colCountyCode
+	colTownCode
+	colVillageCode
+	colPoorVillage
+	colLon
+	colLat
 	numCols
 )
 
@@ -78,6 +89,15 @@ var columns = [numCols]column{
 	colUnit:        {zh: "帮扶单位", en: "assisting unit", variants: []string{"帮扶责任人单位", "帮扶人单位", "帮扶干部单位", "单位"}, household: true, max: 100},
 	colRank:        {zh: "职级", en: "cadre's rank", variants: []string{"帮扶责任人职级", "帮扶人职级", "职务级别"}, household: true, max: 20},
 	colPairStart:   {zh: "结对开始日期", en: "pairing start date", variants: []string{"结对时间", "结对日期", "帮扶开始日期", "结对开始时间"}, household: true, max: 30},
+
+	colCity:        {zh: "市", en: "city", variants: []string{"市州", "市(州)", "地市", "所属市", "地级市", "市名称"}, household: true, max: 100},
+	colCityCode:    {zh: "市代码", en: "city code", variants: []string{"市级代码", "市区划代码", "市编码", "地市代码", "市(州)代码"}, household: true, max: 20},
+	colCountyCode:  {zh: "县代码", en: "county code", variants: []string{"县级代码", "县区代码", "县(区)代码", "县(市、区)代码", "县区划代码", "县编码"}, household: true, max: 20},
+	colTownCode:    {zh: "乡镇代码", en: "town code", variants: []string{"乡级代码", "乡镇区划代码", "乡镇编码", "乡(镇)代码", "乡镇(街道)代码"}, household: true, max: 20},
+	colVillageCode: {zh: "村代码", en: "village code", variants: []string{"村级代码", "行政村代码", "村区划代码", "村编码", "村级区划代码", "行政村区划代码", "村(社区)代码"}, household: true, max: 20},
+	colPoorVillage: {zh: "是否贫困村", en: "poor village", variants: []string{"贫困村", "贫困村标识", "是否为贫困村", "贫困村(是/否)"}, household: true, max: 10},
+	colLon:         {zh: "经度", en: "longitude", variants: []string{"中心经度", "中心点经度", "村经度"}, household: true, max: 30},
+	colLat:         {zh: "纬度", en: "latitude", variants: []string{"中心纬度", "中心点纬度", "村纬度"}, household: true, max: 30},
 }
 
 // Column describes one heading of the 台账 layout, for help texts, upload

@@ -20,6 +20,10 @@ type Options struct {
 	AllowPartial bool
 	// DryRun validates and reports what would be written, writing nothing.
 	DryRun bool
+	// CreateRegions lets a household sheet create the towns and villages
+	// it names that do not exist yet, from their codes (村代码, 乡镇代码);
+	// the report lists them in NewRegions.
+	CreateRegions bool
 	// Actor is who imports: an admin or supervisor. Villages must lie in
 	// their region subtree, and cadres are looked up there.
 	Actor domain.Principal
@@ -80,21 +84,25 @@ type RowError struct {
 // Report is the outcome of an import. Problems in the file are Errors (and
 // Warnings, which do not stop an import), never a Go error.
 type Report struct {
-	ImportID      uuid.UUID  `json:"import_id"`
-	Format        string     `json:"format"`
-	Encoding      string     `json:"encoding"`
-	Sheet         string     `json:"sheet,omitempty"`
-	Kind          string     `json:"kind"`             // KindHouseholds or KindRegions, as the headings say
-	Layout        string     `json:"layout,omitempty"` // of a household sheet: LayoutMemberRows or LayoutHouseholdRows
-	Rows          int        `json:"rows"`             // data rows (blank rows aside)
-	Households    Counts     `json:"households"`
-	Members       Counts     `json:"members"`
-	Cadres        Counts     `json:"cadres"`
-	Units         Counts     `json:"units"`
-	Pairings      Counts     `json:"pairings"`
-	Errors        []RowError `json:"errors"`
-	ErrorsOmitted int        `json:"errors_omitted,omitempty"`
-	Warnings      []RowError `json:"warnings"`
+	ImportID   uuid.UUID `json:"import_id"`
+	Format     string    `json:"format"`
+	Encoding   string    `json:"encoding"`
+	Sheet      string    `json:"sheet,omitempty"`
+	Kind       string    `json:"kind"`             // KindHouseholds or KindRegions, as the headings say
+	Layout     string    `json:"layout,omitempty"` // of a household sheet: LayoutMemberRows or LayoutHouseholdRows
+	Rows       int       `json:"rows"`             // data rows (blank rows aside)
+	Households Counts    `json:"households"`
+	Members    Counts    `json:"members"`
+	Cadres     Counts    `json:"cadres"`
+	Units      Counts    `json:"units"`
+	Pairings   Counts    `json:"pairings"`
+	Regions    Counts    `json:"regions"`
+	// NewRegions are the regions the import creates (or, in a dry run,
+	// would create), parents before children.
+	NewRegions    []NewRegionNote `json:"new_regions"`
+	Errors        []RowError      `json:"errors"`
+	ErrorsOmitted int             `json:"errors_omitted,omitempty"`
+	Warnings      []RowError      `json:"warnings"`
 	// Applied says the import was written (possibly changing nothing, on a
 	// re-import). False for a dry run and when errors stopped it.
 	Applied bool `json:"applied"`
@@ -160,7 +168,7 @@ func Import(ctx context.Context, store Store, r io.Reader, opt Options) (Report,
 	}
 	run := &run{ctx: ctx, store: store, opt: opt, t: t, now: time.Now().UTC(), seen: map[cellKey]bool{}}
 	run.rep = Report{ImportID: uuid.New(), Format: t.format, Encoding: t.encoding, Sheet: t.sheet, DryRun: opt.DryRun, Kind: KindHouseholds,
-		Errors: []RowError{}, Warnings: []RowError{}}
+		Errors: []RowError{}, Warnings: []RowError{}, NewRegions: []NewRegionNote{}}
 	if err := run.do(); err != nil {
 		return run.rep, err
 	}
@@ -185,6 +193,7 @@ type run struct {
 	seen    map[cellKey]bool
 	total   int
 	layout  string // LayoutMemberRows or LayoutHouseholdRows
+	tree    *tree  // the regions a household sheet creates (CreateRegions)
 }
 
 // householdRows reports whether each row of the file is a whole household.
@@ -259,6 +268,9 @@ func (r *run) do() error {
 		return fileError("empty", "the file has no data rows", "文件中没有数据行")
 	}
 	r.total = 2 * len(r.rows)
+	if r.rep.Kind == KindRegions {
+		return r.importRegionSheet()
+	}
 	for i, rw := range r.rows {
 		r.parseRow(rw, i)
 		if i%500 == 499 {
@@ -325,13 +337,22 @@ func (r *run) mapHeader() bool {
 		r.colIdx[c] = i
 		r.heading[c] = trimHeading(cell)
 	}
+	// A sheet of region codes without households is the region tree.
+	if r.colIdx[colHeadName] < 0 && (r.colIdx[colCityCode] >= 0 || r.colIdx[colCountyCode] >= 0 || r.colIdx[colTownCode] >= 0 || r.colIdx[colVillageCode] >= 0) {
+		r.rep.Kind = KindRegions
+	}
 	// A sheet with neither 与户主关系 nor 姓名 lists households, not members.
 	r.layout = LayoutMemberRows
 	if r.colIdx[colRelation] < 0 && r.colIdx[colName] < 0 {
 		r.layout = LayoutHouseholdRows
 	}
-	r.rep.Layout = r.layout
+	if r.rep.Kind == KindHouseholds {
+		r.rep.Layout = r.layout
+	}
 	for c := col(0); c < numCols; c++ {
+		if r.rep.Kind == KindRegions {
+			break // every column is optional; each row is checked
+		}
 		if r.householdRows() && (c == colRelation || c == colName) {
 			continue
 		}

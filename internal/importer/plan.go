@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -229,7 +230,51 @@ func (r *run) apply() error {
 		}
 	}
 	r.countCadres(&plan)
-	if !write || r.opt.DryRun {
+	r.planRegions(&plan, write)
+	if !write {
+		r.progress(r.total)
+		return nil
+	}
+	return r.write(plan)
+}
+
+// planRegions adds the regions a household sheet creates to the plan: those
+// on the way to a village of a household that is written.
+func (r *run) planRegions(plan *Plan, write bool) {
+	if r.tree == nil {
+		return
+	}
+	used := map[string]bool{}
+	for _, hh := range plan.Households {
+		used[hh.RegionPath] = true
+	}
+	needed := func(reg *domain.Region) bool {
+		for path := range used {
+			if strings.HasPrefix(path, reg.Path) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, reg := range r.tree.order {
+		if write && needed(reg) {
+			plan.Regions = append(plan.Regions, *reg)
+			r.rep.Regions.Created++
+		} else {
+			r.rep.Regions.Skipped++
+		}
+	}
+	for _, n := range r.tree.notes {
+		if reg := r.tree.created[n.Code]; reg != nil && write && needed(reg) {
+			r.rep.NewRegions = append(r.rep.NewRegions, n)
+		}
+	}
+}
+
+// write hands a plan to storage in one transaction with its audit entry
+// (a dry run writes nothing) and marks the report applied.
+func (r *run) write(plan Plan) error {
+	if r.opt.DryRun {
 		r.progress(r.total)
 		return nil
 	}
@@ -240,12 +285,12 @@ func (r *run) apply() error {
 		if a := r.opt.Actor.UserID; a != uuid.Nil {
 			actorID = &a
 		}
-		plan.Audit = domain.AuditEntry{ActorID: actorID, ActorName: r.opt.Actor.Username, Action: "import", ObjectType: "households",
+		plan.Audit = domain.AuditEntry{ActorID: actorID, ActorName: r.opt.Actor.Username, Action: "import", ObjectType: r.rep.Kind,
 			ObjectID: r.rep.ImportID.String(), RegionPath: r.opt.Actor.RegionPath, RequestID: r.opt.Actor.RequestID,
 			Detail: map[string]any{
 				"source": r.opt.Source, "format": r.rep.Format, "rows": r.rep.Rows, "partial": !r.rep.OK(),
 				"households": r.rep.Households, "members": r.rep.Members, "cadres": r.rep.Cadres,
-				"units": r.rep.Units, "pairings": r.rep.Pairings, "errors": len(r.rep.Errors) + r.rep.ErrorsOmitted,
+				"units": r.rep.Units, "pairings": r.rep.Pairings, "regions": r.rep.Regions, "errors": len(r.rep.Errors) + r.rep.ErrorsOmitted,
 			}}
 		if err := r.store.ApplyImport(r.ctx, plan); err != nil {
 			return err

@@ -100,11 +100,13 @@ func printReport(w io.Writer, r importer.Report) {
 	line := func(name string, c importer.Counts) {
 		fmt.Fprintf(w, "  %-10s created %d, updated %d, unchanged %d, skipped %d\n", name, c.Created, c.Updated, c.Unchanged, c.Skipped)
 	}
-	line("households", r.Households)
-	line("members", r.Members)
-	line("cadres", r.Cadres)
-	line("units", r.Units)
-	line("pairings", r.Pairings)
+	if r.Kind != importer.KindRegions {
+		line("households", r.Households)
+		line("members", r.Members)
+		line("cadres", r.Cadres)
+		line("units", r.Units)
+		line("pairings", r.Pairings)
+	}
 	line("regions", r.Regions)
 	for _, n := range r.NewRegions {
 		fmt.Fprintf(w, "  新建区划 第%d行 %s %s %s（上级：%s）| new %s %s %s under %s\n", n.Row, n.Level, n.Code, n.Name, n.Parent, n.Level, n.Code, n.Name, n.Parent)

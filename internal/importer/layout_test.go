@@ -7,7 +7,6 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
-	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 )
 
 // perHouseholdHeader is the register many offices keep: one row per
@@ -26,10 +25,7 @@ func perHouseholdRows() [][]string {
 // TestHouseholdRowSheets: a one-row-per-household register imports beside
 // the one-row-per-member layout (issue 19, item 3).
 func TestHouseholdRowSheets(t *testing.T) {
-	cases := []struct {
-		name string
-		run  func(t *testing.T, e *env)
-	}{
+	runCases(t, []importCase{
 		{"each row is a household whose head is its first member; 家庭人口 is recorded and the report names the layout", func(t *testing.T, e *env) {
 			rep := e.run(t, writeCSV(t, perHouseholdHeader, perHouseholdRows()))
 			noErrors(t, rep)
@@ -109,12 +105,5 @@ func TestHouseholdRowSheets(t *testing.T) {
 				t.Errorf("rows changed: %v → %v", before, after)
 			}
 		}},
-	}
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) { c.run(t, newEnv(t, dialect)) })
-			}
-		})
-	}
+	})
 }

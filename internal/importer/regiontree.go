@@ -394,15 +394,7 @@ func parseYesNo(s string) (value, ok bool) {
 func (r *run) importRegionSheet() error {
 	reqs := make([]*placeRequest, 0, len(r.rows))
 	for _, rw := range r.rows {
-		for c := col(0); c < numCols; c++ {
-			if idx := r.colIdx[c]; idx >= 0 && idx < len(rw.cells) {
-				if reason, msg, msgZH, ok := domain.TextProblem(rw.cells[idx], columns[c].max); !ok {
-					r.fail(rw, c, reason, columns[c].en+": "+msg, r.head(c)+msgZH)
-					continue
-				}
-				rw.val[c] = strings.TrimSpace(rw.cells[idx])
-			}
-		}
+		r.readCells(rw)
 		if rw.bad {
 			continue
 		}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
-	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 )
 
 var regionHeader = []string{"乡镇", "乡镇代码", "村", "村代码", "是否贫困村", "经度", "纬度"}
@@ -52,10 +51,7 @@ func (e *env) regionCount(t *testing.T) int64 {
 // 12-digit codes with the poor-village mark and centroids, and a household
 // sheet may create the villages it names (issue 19, item 2).
 func TestRegionSheets(t *testing.T) {
-	cases := []struct {
-		name string
-		run  func(t *testing.T, e *env)
-	}{
+	runCases(t, []importCase{
 		{"a region sheet creates towns and villages under the county, marks poor villages, places centroids, and changes nothing when imported again", func(t *testing.T, e *env) {
 			rep := e.run(t, writeCSV(t, regionHeader, regionRows()))
 			noErrors(t, rep)
@@ -207,12 +203,5 @@ func TestRegionSheets(t *testing.T) {
 				t.Errorf("again: %+v %+v", again.NewRegions, again.Households)
 			}
 		}},
-	}
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) { c.run(t, newEnv(t, dialect)) })
-			}
-		})
-	}
+	})
 }

@@ -39,6 +39,13 @@ var householdKeyCols = []col{colCounty, colTown, colVillage, colGroup, colNumber
 
 // parseRow checks every cell of rw and parses it.
 func (r *run) parseRow(rw *row, i int) {
+	r.readCells(rw)
+	r.parseHouseholdRow(rw, i)
+}
+
+// readCells checks the text of every cell the import reads and keeps it
+// trimmed in rw.val; a cell with a problem is reported and left empty.
+func (r *run) readCells(rw *row) {
 	for c := col(0); c < numCols; c++ {
 		idx := r.colIdx[c]
 		if idx < 0 || idx >= len(rw.cells) {
@@ -56,6 +63,9 @@ func (r *run) parseRow(rw *row, i int) {
 		}
 		rw.val[c] = strings.TrimSpace(v)
 	}
+}
+
+func (r *run) parseHouseholdRow(rw *row, i int) {
 	rw.keyEmpty = true
 	for _, c := range householdKeyCols {
 		if rw.val[c] != "" {

@@ -36,9 +36,12 @@ type Household struct {
 	Status         string
 	ExitYear       *int
 	RegisteredYear *int
-	Version        int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// DeclaredSize is 家庭人口 as a one-row-per-household register declares
+	// it; nil when the members themselves were imported (they are the size).
+	DeclaredSize *int
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // HouseholdDetails are the household-file fields people edit; status and

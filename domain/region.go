@@ -19,6 +19,9 @@ type Region struct {
 	CountyID      *uuid.UUID // the county this region lies in (itself for a county); nil above county level
 	Path          string
 	IsPoorVillage bool // 贫困村, villages only
+	// Centroid is the region's centre as a region sheet gives it (optional);
+	// maps fall back to it where no household has a home point.
+	Centroid *GeoPoint
 }
 
 // regionCode matches the 12-digit national code or a 15-digit group code.
@@ -28,6 +31,16 @@ var regionCode = regexp.MustCompile(`^[0-9]{12}([0-9]{3})?$`)
 var childLevel = map[string]string{
 	LevelProvince: LevelCity, LevelCity: LevelCounty, LevelCounty: LevelTown,
 	LevelTown: LevelVillage, LevelVillage: LevelGroup,
+}
+
+// ParentLevel is the level a region of level sits under ("" for a province).
+func ParentLevel(level string) string {
+	for parent, child := range childLevel {
+		if child == level {
+			return parent
+		}
+	}
+	return ""
 }
 
 // ValidateRegion checks a new region against its parent (nil for a province).
@@ -42,6 +55,9 @@ func ValidateRegion(r Region, parent *Region) error {
 	checkText(&fe, "/name", "名称", r.Name, 1, 100)
 	if r.IsPoorVillage && r.Level != LevelVillage {
 		fe.Add("/is_poor_village", "invalid", "only a village can be a poor village", "只有行政村可以标记为贫困村")
+	}
+	if r.Centroid != nil {
+		ValidateGeoPoint(&fe, "/centroid", *r.Centroid)
 	}
 	if parent == nil && r.Level != LevelProvince && r.Level != "" && RegionLevels.Has(r.Level) {
 		fe.Add("/parent_id", "required", "only a province may have no parent", "除省级外必须指定上级区划")

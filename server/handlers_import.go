@@ -25,7 +25,7 @@ func (h *handlers) importFile(c *gin.Context) {
 		return
 	}
 	q := queryParams{c: c}
-	opt := importer.Options{AllowPartial: q.boolean("allow_partial"), DryRun: q.boolean("dry_run"), Actor: p, Source: q.text("filename", 200), Today: domain.DateOf(h.Now())}
+	opt := importer.Options{AllowPartial: q.boolean("allow_partial"), DryRun: q.boolean("dry_run"), CreateRegions: q.boolean("create_regions"), Actor: p, Source: q.text("filename", 200), Today: domain.DateOf(h.Now())}
 	if err := q.err(); err != nil {
 		writeError(c, err)
 		return

@@ -253,6 +253,26 @@ func (s *Store) ApplyImport(ctx context.Context, p importer.Plan) error {
 				p.Progress(done)
 			}
 		}
+		created := s.stamp()
+		regions := make([]regionRow, len(p.Regions))
+		for i, r := range p.Regions {
+			regions[i] = toRegionRow(r, created)
+		}
+		if err := insertBatches(tx, regions, batch, step); err != nil {
+			return err
+		}
+		for _, r := range p.RegionUpdates {
+			row := toRegionRow(r, created)
+			res := tx.Model(&regionRow{}).Where("id = ?", r.ID).Updates(map[string]any{"name": row.Name,
+				"is_poor_village": row.IsPoorVillage, "centroid_lat": row.CentroidLat, "centroid_lon": row.CentroidLon})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return domain.Conflict("a region was removed during the import; run it again", "导入期间有行政区划被删除，请重新导入")
+			}
+			step(1)
+		}
 		units := make([]unitRow, len(p.Units))
 		for i, u := range p.Units {
 			units[i] = unitRow{ID: u.ID, Name: u.Name, RegionID: u.RegionID, CreatedAt: utc(u.CreatedAt)}
@@ -280,7 +300,7 @@ func (s *Store) ApplyImport(ctx context.Context, p importer.Plan) error {
 			row := toHouseholdRow(h, "")
 			res := tx.Model(&householdRow{}).Where("county_id = ? AND id = ? AND version = ?", h.CountyID, h.ID, u.ExpectedVersion).
 				Updates(map[string]any{"number": row.Number, "head_name": row.HeadName, "address": row.Address, "phone": row.Phone,
-					"causes": row.Causes, "version": gorm.Expr("version + 1"), "updated_at": now})
+					"causes": row.Causes, "declared_size": row.DeclaredSize, "version": gorm.Expr("version + 1"), "updated_at": now})
 			if res.Error != nil {
 				return res.Error
 			}

@@ -34,6 +34,7 @@ type householdRow struct {
 	Status             string              `gorm:"column:status"`
 	ExitYear           *int                `gorm:"column:exit_year"`
 	RegisteredYear     *int                `gorm:"column:registered_year"`
+	DeclaredSize       *int                `gorm:"column:declared_size"`
 	Version            int64               `gorm:"column:version"`
 	CreatedAt          time.Time           `gorm:"column:created_at"`
 	UpdatedAt          time.Time           `gorm:"column:updated_at"`
@@ -47,7 +48,7 @@ func toDomainHousehold(r householdRow) domain.Household {
 			HousingStructure: r.HousingStructure, HousingSafetyGrade: r.HousingSafetyGrade, HousingArea: r.HousingArea,
 			ArableLand: r.ArableLand, AnnualIncome: r.AnnualIncome, IncomeNotes: r.IncomeNotes, Causes: r.Causes.V},
 		PovertyType: r.PovertyType,
-		Status:      r.Status, ExitYear: r.ExitYear, RegisteredYear: r.RegisteredYear, Version: r.Version,
+		Status:      r.Status, ExitYear: r.ExitYear, RegisteredYear: r.RegisteredYear, DeclaredSize: r.DeclaredSize, Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.HomeLat != nil && r.HomeLon != nil {
 		h.Home = &domain.GeoPoint{Lat: *r.HomeLat, Lon: *r.HomeLon}
@@ -63,7 +64,7 @@ func toHouseholdRow(h domain.Household, regionPath string) householdRow {
 		Number: h.Number, HeadName: h.HeadName, Address: h.Address, Phone: h.Phone, HousingStructure: h.HousingStructure,
 		HousingSafetyGrade: h.HousingSafetyGrade, HousingArea: h.HousingArea, ArableLand: h.ArableLand,
 		AnnualIncome: h.AnnualIncome, IncomeNotes: h.IncomeNotes, Causes: jsonValue[[]string]{h.Causes},
-		PovertyType: h.PovertyType, Status: h.Status, ExitYear: h.ExitYear, RegisteredYear: h.RegisteredYear,
+		PovertyType: h.PovertyType, Status: h.Status, ExitYear: h.ExitYear, RegisteredYear: h.RegisteredYear, DeclaredSize: h.DeclaredSize,
 		Version: h.Version, CreatedAt: utc(h.CreatedAt), UpdatedAt: utc(h.UpdatedAt)}
 	if r.Causes.V == nil {
 		r.Causes.V = []string{}

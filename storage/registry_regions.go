@@ -20,19 +20,29 @@ type regionRow struct {
 	CountyID      *uuid.UUID `gorm:"column:county_id"`
 	Path          string     `gorm:"column:path"`
 	IsPoorVillage bool       `gorm:"column:is_poor_village"`
+	CentroidLat   *float64   `gorm:"column:centroid_lat"`
+	CentroidLon   *float64   `gorm:"column:centroid_lon"`
 	CreatedAt     time.Time  `gorm:"column:created_at"`
 }
 
 func (regionRow) TableName() string { return "regions" }
 
 func toDomainRegion(r regionRow) domain.Region {
-	return domain.Region{ID: r.ID, ParentID: r.ParentID, Level: r.Level, Code: r.Code, Name: r.Name,
+	out := domain.Region{ID: r.ID, ParentID: r.ParentID, Level: r.Level, Code: r.Code, Name: r.Name,
 		CountyID: r.CountyID, Path: r.Path, IsPoorVillage: r.IsPoorVillage}
+	if r.CentroidLat != nil && r.CentroidLon != nil {
+		out.Centroid = &domain.GeoPoint{Lat: *r.CentroidLat, Lon: *r.CentroidLon}
+	}
+	return out
 }
 
 func toRegionRow(r domain.Region, created time.Time) regionRow {
-	return regionRow{ID: r.ID, ParentID: r.ParentID, Level: r.Level, Code: r.Code, Name: r.Name,
+	row := regionRow{ID: r.ID, ParentID: r.ParentID, Level: r.Level, Code: r.Code, Name: r.Name,
 		CountyID: r.CountyID, Path: r.Path, IsPoorVillage: r.IsPoorVillage, CreatedAt: created}
+	if r.Centroid != nil {
+		row.CentroidLat, row.CentroidLon = &r.Centroid.Lat, &r.Centroid.Lon
+	}
+	return row
 }
 
 // CreateRegion inserts a region and records it in the audit log.

@@ -13,12 +13,12 @@ import (
 
 var householdColumns = []string{"county_id", "id", "region_id", "village_id", "region_path", "number", "head_name", "address", "phone",
 	"home_lat", "home_lon", "housing_structure", "housing_safety_grade", "housing_area", "arable_land", "annual_income", "income_notes",
-	"causes", "poverty_type", "status", "exit_year", "registered_year", "version", "created_at", "updated_at"}
+	"causes", "poverty_type", "status", "exit_year", "registered_year", "declared_size", "version", "created_at", "updated_at"}
 
 func (r *householdRow) fields() []any {
 	return []any{&r.CountyID, &r.ID, &r.RegionID, &r.VillageID, &r.RegionPath, &r.Number, &r.HeadName, &r.Address, &r.Phone,
 		&r.HomeLat, &r.HomeLon, &r.HousingStructure, &r.HousingSafetyGrade, &r.HousingArea, &r.ArableLand, &r.AnnualIncome, &r.IncomeNotes,
-		&r.Causes, &r.PovertyType, &r.Status, &r.ExitYear, &r.RegisteredYear, &r.Version, &r.CreatedAt, &r.UpdatedAt}
+		&r.Causes, &r.PovertyType, &r.Status, &r.ExitYear, &r.RegisteredYear, &r.DeclaredSize, &r.Version, &r.CreatedAt, &r.UpdatedAt}
 }
 
 var memberColumns = []string{"county_id", "id", "household_id", "name", "relation", "id_number", "gender", "birth_date", "health",

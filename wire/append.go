@@ -68,6 +68,9 @@ func (h *Household) AppendJSON(b []byte) []byte {
 	b = appendStringField(b, `,"status_label":`, h.StatusLabel)
 	b = appendIntPtrField(b, `,"exit_year":`, h.ExitYear)
 	b = appendIntPtrField(b, `,"registered_year":`, h.RegisteredYear)
+	if h.DeclaredSize != nil {
+		b = appendIntPtrField(b, `,"declared_size":`, h.DeclaredSize)
+	}
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, h.Version, 10)
 	b = appendTimeField(b, `,"created_at":`, h.CreatedAt)

@@ -30,11 +30,13 @@ type Region struct {
 	Name          string     `json:"name"`
 	CountyID      *uuid.UUID `json:"county_id"`
 	IsPoorVillage bool       `json:"is_poor_village"`
+	Centroid      *GeoPoint  `json:"centroid,omitempty"`
 }
 
 func FromRegion(r domain.Region) Region {
 	l, _ := domain.RegionLevels.Label(r.Level)
-	return Region{ID: r.ID, ParentID: r.ParentID, Level: r.Level, LevelLabel: l, Code: r.Code, Name: r.Name, CountyID: r.CountyID, IsPoorVillage: r.IsPoorVillage}
+	return Region{ID: r.ID, ParentID: r.ParentID, Level: r.Level, LevelLabel: l, Code: r.Code, Name: r.Name, CountyID: r.CountyID,
+		IsPoorVillage: r.IsPoorVillage, Centroid: FromGeoPoint(r.Centroid)}
 }
 
 type Household struct {
@@ -60,6 +62,7 @@ type Household struct {
 	StatusLabel        string    `json:"status_label"`
 	ExitYear           *int      `json:"exit_year"`
 	RegisteredYear     *int      `json:"registered_year"`
+	DeclaredSize       *int      `json:"declared_size,omitempty"`
 	Version            int64     `json:"version"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
@@ -76,7 +79,7 @@ func FromHousehold(h domain.Household) Household {
 		Address: h.Address, Phone: h.Phone, Home: FromGeoPoint(h.Home), HousingStructure: h.HousingStructure, HousingSafetyGrade: h.HousingSafetyGrade,
 		HousingArea: h.HousingArea, ArableLand: h.ArableLand, AnnualIncome: h.AnnualIncome, IncomeNotes: h.IncomeNotes, Causes: causes,
 		PovertyType: h.PovertyType, PovertyTypeLabel: pl, Status: h.Status, StatusLabel: sl, ExitYear: h.ExitYear,
-		RegisteredYear: h.RegisteredYear, Version: h.Version, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt}
+		RegisteredYear: h.RegisteredYear, DeclaredSize: h.DeclaredSize, Version: h.Version, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt}
 }
 
 type Member struct {

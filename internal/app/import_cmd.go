@@ -22,6 +22,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	as := fs.String("as", "admin", "username of the admin or supervisor the import runs as (their region bounds it)")
 	partial := fs.Bool("allow-partial", false, "import the households whose rows are valid even if others have errors")
 	dry := fs.Bool("dry-run", false, "validate and report, write nothing")
+	createRegions := fs.Bool("create-regions", false, "create the towns and villages a household sheet names that do not exist yet, from their codes (村代码, 乡镇代码)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -46,7 +47,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer f.Close()
 	actor := domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath, RequestID: "cli-import"}
-	rep, err := importer.Import(ctx, app.Store, f, importer.Options{Actor: actor, AllowPartial: *partial, DryRun: *dry, Source: filepath.Base(path),
+	rep, err := importer.Import(ctx, app.Store, f, importer.Options{Actor: actor, AllowPartial: *partial, DryRun: *dry, CreateRegions: *createRegions, Source: filepath.Base(path),
 		Progress: func(done, total int) {
 			if total > 0 && (done%200 == 0 || done == total) {
 				fmt.Fprintf(stderr, "\r%s: %3d%% (%d/%d)", filepath.Base(path), done*100/total, done, total)
@@ -88,14 +89,28 @@ func describe(err error) error {
 
 func printReport(w io.Writer, r importer.Report) {
 	fmt.Fprintf(w, "format %s (%s), %d data rows\n", r.Format, r.Encoding, r.Rows)
+	switch {
+	case r.Kind == importer.KindRegions:
+		fmt.Fprintln(w, "sheet: 行政区划 region tree (one row per region)")
+	case r.Layout == importer.LayoutHouseholdRows:
+		fmt.Fprintln(w, "sheet: 一户一行 one row per household (the head is the first member, 家庭人口 recorded as declared)")
+	case r.Layout == importer.LayoutMemberRows:
+		fmt.Fprintln(w, "sheet: 一人一行 one row per household member")
+	}
 	line := func(name string, c importer.Counts) {
 		fmt.Fprintf(w, "  %-10s created %d, updated %d, unchanged %d, skipped %d\n", name, c.Created, c.Updated, c.Unchanged, c.Skipped)
 	}
-	line("households", r.Households)
-	line("members", r.Members)
-	line("cadres", r.Cadres)
-	line("units", r.Units)
-	line("pairings", r.Pairings)
+	if r.Kind != importer.KindRegions {
+		line("households", r.Households)
+		line("members", r.Members)
+		line("cadres", r.Cadres)
+		line("units", r.Units)
+		line("pairings", r.Pairings)
+	}
+	line("regions", r.Regions)
+	for _, n := range r.NewRegions {
+		fmt.Fprintf(w, "  新建区划 第%d行 %s %s %s（上级：%s）| new %s %s %s under %s\n", n.Row, n.Level, n.Code, n.Name, n.Parent, n.Level, n.Code, n.Name, n.Parent)
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "  错误 第%d行 %s: %s | row %d %s: %s\n", e.Row, e.Column, e.MessageZH, e.Row, e.Column, e.Message)
 	}

@@ -61,7 +61,7 @@ func initCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	var fe domain.FieldErrors
 	var parent *domain.Region
 	if *level != domain.LevelProvince {
-		parent = &domain.Region{Level: parentLevel(*level)}
+		parent = &domain.Region{Level: domain.ParentLevel(*level)}
 	}
 	if err := domain.ValidateRegion(r, parent); err != nil {
 		fe = append(fe, err.(*domain.Error).Fields...)
@@ -86,13 +86,4 @@ func initCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "created %s %s (%s) and admin %q\n", *level, *name, *code, *username)
 	return nil
-}
-
-// parentLevel names the level above a top region, so ValidateRegion accepts
-// it as a root.
-func parentLevel(level string) string {
-	if level == domain.LevelCounty {
-		return domain.LevelCity
-	}
-	return domain.LevelProvince
 }

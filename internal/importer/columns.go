@@ -2,7 +2,6 @@ package importer
 
 import (
 	"strings"
-	"unicode"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 )
@@ -37,6 +36,17 @@ const (
 	colUnit
 	colRank
 	colPairStart
+	// The region tree: a region sheet has these (and 县/区, 乡镇, 所属村 as
+	// names); a household sheet may carry the codes of its villages, which
+	// --create-regions needs to create them.
+	colCity
+	colCityCode
+	colCountyCode
+	colTownCode
+	colVillageCode
+	colPoorVillage
+	colLon
+	colLat
 	numCols
 )
 
@@ -79,6 +89,15 @@ var columns = [numCols]column{
 	colUnit:        {zh: "帮扶单位", en: "assisting unit", variants: []string{"帮扶责任人单位", "帮扶人单位", "帮扶干部单位", "单位"}, household: true, max: 100},
 	colRank:        {zh: "职级", en: "cadre's rank", variants: []string{"帮扶责任人职级", "帮扶人职级", "职务级别"}, household: true, max: 20},
 	colPairStart:   {zh: "结对开始日期", en: "pairing start date", variants: []string{"结对时间", "结对日期", "帮扶开始日期", "结对开始时间"}, household: true, max: 30},
+
+	colCity:        {zh: "市", en: "city", variants: []string{"市州", "市(州)", "地市", "所属市", "地级市", "市名称"}, household: true, max: 100},
+	colCityCode:    {zh: "市代码", en: "city code", variants: []string{"市级代码", "市区划代码", "市编码", "地市代码", "市(州)代码"}, household: true, max: 20},
+	colCountyCode:  {zh: "县代码", en: "county code", variants: []string{"县级代码", "县区代码", "县(区)代码", "县(市、区)代码", "县区划代码", "县编码"}, household: true, max: 20},
+	colTownCode:    {zh: "乡镇代码", en: "town code", variants: []string{"乡级代码", "乡镇区划代码", "乡镇编码", "乡(镇)代码", "乡镇(街道)代码"}, household: true, max: 20},
+	colVillageCode: {zh: "村代码", en: "village code", variants: []string{"村级代码", "行政村代码", "村区划代码", "村编码", "村级区划代码", "行政村区划代码", "村(社区)代码"}, household: true, max: 20},
+	colPoorVillage: {zh: "是否贫困村", en: "poor village", variants: []string{"贫困村", "贫困村标识", "是否为贫困村", "贫困村(是/否)"}, household: true, max: 10},
+	colLon:         {zh: "经度", en: "longitude", variants: []string{"中心经度", "中心点经度", "村经度"}, household: true, max: 30},
+	colLat:         {zh: "纬度", en: "latitude", variants: []string{"中心纬度", "中心点纬度", "村纬度"}, household: true, max: 30},
 }
 
 // Column describes one heading of the 台账 layout, for help texts, upload
@@ -123,88 +142,16 @@ var ignoredHeadings = map[string]bool{"序号": true, "编号": true, "备注": 
 // inside a cell), full-width brackets, a BOM, required-field stars and notes
 // like "(必填)".
 func normalizeHeading(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case unicode.IsSpace(r), r == '\ufeff', r == '*', r == '＊':
+	s = domain.FoldLabel(strings.Map(func(r rune) rune {
+		if r == '\ufeff' || r == '*' || r == '＊' {
 			return -1
-		case r == '（':
-			return '('
-		case r == '）':
-			return ')'
-		case r == '，':
-			return ','
-		case r == '／':
-			return '/'
 		}
 		return r
-	}, s)
+	}, s))
 	for _, note := range []string{"(必填)", "(选填)", "(可选)", "(必须)"} {
 		s = strings.ReplaceAll(s, note, "")
 	}
 	return s
-}
-
-// Vocabularies with the spellings offices use beyond the domain's aliases.
-var (
-	povertyTypeAliases = withAliases(domain.PovertyTypeAliases, map[string]string{
-		"一般贫困": domain.PovertyOrdinary, "低保贫困": domain.PovertyDibao, "五保贫困": domain.PovertyWubao,
-		"特困": domain.PovertyWubao, "特困户": domain.PovertyWubao, "特困供养户": domain.PovertyWubao,
-	})
-	statusAliases = withAliases(domain.StatusAliases, map[string]string{
-		"未脱贫户": domain.StatusRegistered, "在册贫困户": domain.StatusRegistered, "建档立卡贫困户": domain.StatusRegistered,
-		"已脱贫户": domain.StatusExited, "脱贫不稳定户": domain.StatusEdge, "边缘户(边缘易致贫户)": domain.StatusEdge,
-		"非建档立卡户": domain.StatusGeneral, "一般农户": domain.StatusGeneral,
-	})
-	healthAliases = map[string]string{
-		"良好": "healthy", "健康良好": "healthy", "慢性病": "chronic", "患有长期慢性病": "chronic", "患慢性病": "chronic",
-		"大病": "serious_illness", "患大病": "serious_illness", "重病": "serious_illness", "重大疾病": "serious_illness",
-		"残疾人": "disabled",
-	}
-	disabilityAliases = func() map[string]string {
-		m := map[string]string{"无残疾": "none", "否": "none", "非残疾": "none", "/": "none"}
-		for i, n := range []string{"一", "二", "三", "四"} {
-			code := "grade" + string(rune('1'+i))
-			d := string(rune('1' + i))
-			for _, g := range []string{n, d} {
-				m[g+"级"] = code
-				m[g+"级残疾"] = code
-				m["残疾"+g+"级"] = code
-			}
-		}
-		return m
-	}()
-	educationAliases = map[string]string{
-		"学龄前儿童": "preschool", "文盲": "illiterate", "半文盲": "illiterate", "小学文化": "primary", "初中文化": "junior",
-		"高中文化": "senior", "中专": "vocational", "职高": "vocational", "中专或职高": "vocational", "技校": "vocational",
-		"大专": "college", "本科": "college", "本科及以上": "college", "大学": "college", "研究生": "college",
-	}
-	workAliases = map[string]string{
-		"在家务农": "farming", "外出打工": "migrant", "省外务工": "migrant", "县外务工": "migrant", "省内县外务工": "migrant",
-		"县外省内务工": "migrant", "县内务工": "local_job", "就近务工": "local_job", "本地就业": "local_job", "在校学生": "student",
-		"学生": "student", "丧失劳动力": "unable", "无劳动能力": "unable", "无业": "none", "无": "none",
-	}
-	relationAliases = withAliases(domain.RelationAliases, map[string]string{
-		"本人": "head", "户主本人": "head", "儿子": "child", "女儿": "child", "长子": "child", "次子": "child", "长女": "child",
-		"次女": "child", "孙子": "grandchild", "孙女": "grandchild", "祖父": "grandparent", "祖母": "grandparent",
-		"兄弟": "sibling", "姐妹": "sibling", "兄": "sibling", "弟": "sibling", "姐": "sibling", "妹": "sibling",
-	})
-	rankAliases = map[string]string{
-		"处级": domain.RankCountyLevel, "县级": domain.RankCountyLevel, "正处": domain.RankCountyLevel, "副处": domain.RankCountyLevel,
-		"县处级干部": domain.RankCountyLevel, "科级干部": domain.RankSectionLevel, "正科": domain.RankSectionLevel,
-		"副科": domain.RankSectionLevel, "科员": domain.RankStaff, "办事员": domain.RankStaff, "一般": domain.RankStaff,
-		"普通干部": domain.RankStaff,
-	}
-)
-
-func withAliases(base, more map[string]string) map[string]string {
-	m := make(map[string]string, len(base)+len(more))
-	for k, v := range base {
-		m[k] = v
-	}
-	for k, v := range more {
-		m[k] = v
-	}
-	return m
 }
 
 // labels lists a vocabulary's zh labels for messages ("户主、配偶、…").

@@ -2,9 +2,16 @@
 // offices keep (CSV in UTF-8, UTF-16 or GB18030/GBK, or XLSX) and imports
 // their households, members, cadres and pairings.
 //
-// The layout is one row per household member, with Chinese headings (common
+// A household sheet is laid out one row per household member, or one row
+// per household (no 与户主关系 and 姓名 columns: the head is the only member
+// listed and 家庭人口 is recorded as declared), with Chinese headings (common
 // variants and stray whitespace are accepted; see the column list in
-// columns.go). Rows of one household are grouped by 户编号 when the file has
+// columns.go); the Report says which layout it saw. A sheet of region codes
+// without 户主姓名 is the region tree instead (regiontree.go): each row names
+// a path 市 › 县/区 › 乡镇 › 村 by names and 12-digit codes, and what is
+// missing on it is created under the importer's region. With
+// Options.CreateRegions a household sheet creates its missing villages the
+// same way, from their 村代码. Rows of one household are grouped by 户编号 when the file has
 // it, else by village, head name and the head's 身份证号. A row whose
 // household cells (县/区, 乡镇, 所属村, 户编号, 户主姓名) are all empty continues
 // the household of the row above, as merged cells in an office spreadsheet do.

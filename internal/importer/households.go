@@ -23,6 +23,7 @@ type household struct {
 	phone               string
 	cadre               *cadreRef
 	existing            *StoredHousehold
+	declaredSize        *int // 家庭人口 of a one-row-per-household sheet
 }
 
 // bad reports whether any row of the household has an error.
@@ -85,9 +86,22 @@ func (r *run) groupHouseholds() {
 		}
 	}
 	byKey := map[string]*household{}
+	numbered := map[string]*row{}
 	for _, rw := range r.rows {
 		var key string
-		if n := rw.val[colNumber]; n != "" {
+		if r.householdRows() {
+			// Every row is a household of its own; a 户编号 given twice is a
+			// mistake, not a household spread over two rows.
+			key = "r\x00" + strconv.Itoa(rw.num)
+			if n := rw.val[colNumber]; n != "" {
+				if first := numbered[n]; first != nil {
+					r.fail(rw, colNumber, "duplicate", fmt.Sprintf("the same household number is on row %d", first.num),
+						fmt.Sprintf("%s与第%d行重复", r.head(colNumber), first.num))
+				} else {
+					numbered[n] = rw
+				}
+			}
+		} else if n := rw.val[colNumber]; n != "" {
 			key = "n\x00" + n
 		} else {
 			k := headKey{place(rw), rw.val[colHeadName]}
@@ -173,7 +187,10 @@ func (r *run) checkHousehold(hh *household) {
 	if src := hh.src[colVillage]; src != nil {
 		hh.village, hh.group = src.village, src.group
 	}
-	if src := hh.src[colSize]; src != nil && src.size > 0 && src.size != len(hh.rows) {
+	if src := hh.src[colSize]; src != nil && src.size > 0 && r.householdRows() {
+		n := src.size
+		hh.declaredSize = &n
+	} else if src != nil && src.size > 0 && src.size != len(hh.rows) {
 		r.fail(src, colSize, "size_mismatch", fmt.Sprintf("household size is %d but the file has %d member rows for this household", src.size, len(hh.rows)),
 			fmt.Sprintf("%s为%d，但文件中该户有%d名成员", r.head(colSize), src.size, len(hh.rows)))
 	}

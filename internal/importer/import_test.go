@@ -228,11 +228,25 @@ func wantFirstImport(t *testing.T, rep importer.Report) {
 	wantCounts(t, "pairings", rep.Pairings, firstImport.pairings)
 }
 
-// The specification: each case runs on a fresh database of each dialect.
-var cases = []struct {
+// importCase is one specification: it runs on a fresh database of each
+// dialect (runCases).
+type importCase struct {
 	name string
 	run  func(t *testing.T, e *env)
-}{
+}
+
+func runCases(t *testing.T, cases []importCase) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) { c.run(t, newEnv(t, dialect)) })
+			}
+		})
+	}
+}
+
+// The specification of the member layout.
+var cases = []importCase{
 	{"the sample CSV creates 10 households, 30 members, 2 new cadres with their units and 9 pairings", func(t *testing.T, e *env) {
 		rep := e.run(t, sampleCSV(t))
 		wantFirstImport(t, rep)
@@ -868,17 +882,7 @@ var cases = []struct {
 	}},
 }
 
-func TestImport(t *testing.T) {
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					c.run(t, newEnv(t, dialect))
-				})
-			}
-		})
-	}
-}
+func TestImport(t *testing.T) { runCases(t, cases) }
 
 // records encodes rows as CSV lines without a heading.
 func records(t *testing.T, rows ...[]string) []byte {

@@ -20,6 +20,10 @@ type Options struct {
 	AllowPartial bool
 	// DryRun validates and reports what would be written, writing nothing.
 	DryRun bool
+	// CreateRegions lets a household sheet create the towns and villages
+	// it names that do not exist yet, from their codes (村代码, 乡镇代码);
+	// the report lists them in NewRegions.
+	CreateRegions bool
 	// Actor is who imports: an admin or supervisor. Villages must lie in
 	// their region subtree, and cadres are looked up there.
 	Actor domain.Principal
@@ -42,6 +46,18 @@ type Options struct {
 // DefaultMaxErrors caps the errors a report lists; past it they are counted
 // in Report.ErrorsOmitted (every row is still validated).
 const DefaultMaxErrors = 10_000
+
+// Kinds of sheet and layouts of a household sheet, as a Report names them.
+const (
+	KindHouseholds = "households"
+	KindRegions    = "regions"
+
+	// LayoutMemberRows is one row per household member (与户主关系, 姓名).
+	LayoutMemberRows = "member_rows"
+	// LayoutHouseholdRows is one row per household: the head's 姓名 is
+	// 户主姓名, 身份证号 is the head's, and 家庭人口 is recorded as declared.
+	LayoutHouseholdRows = "household_rows"
+)
 
 // Counts says what happened to one kind of record. Skipped records were not
 // written because their household had errors (or, without AllowPartial,
@@ -68,19 +84,25 @@ type RowError struct {
 // Report is the outcome of an import. Problems in the file are Errors (and
 // Warnings, which do not stop an import), never a Go error.
 type Report struct {
-	ImportID      uuid.UUID  `json:"import_id"`
-	Format        string     `json:"format"`
-	Encoding      string     `json:"encoding"`
-	Sheet         string     `json:"sheet,omitempty"`
-	Rows          int        `json:"rows"` // data rows (blank rows aside)
-	Households    Counts     `json:"households"`
-	Members       Counts     `json:"members"`
-	Cadres        Counts     `json:"cadres"`
-	Units         Counts     `json:"units"`
-	Pairings      Counts     `json:"pairings"`
-	Errors        []RowError `json:"errors"`
-	ErrorsOmitted int        `json:"errors_omitted,omitempty"`
-	Warnings      []RowError `json:"warnings"`
+	ImportID   uuid.UUID `json:"import_id"`
+	Format     string    `json:"format"`
+	Encoding   string    `json:"encoding"`
+	Sheet      string    `json:"sheet,omitempty"`
+	Kind       string    `json:"kind"`             // KindHouseholds or KindRegions, as the headings say
+	Layout     string    `json:"layout,omitempty"` // of a household sheet: LayoutMemberRows or LayoutHouseholdRows
+	Rows       int       `json:"rows"`             // data rows (blank rows aside)
+	Households Counts    `json:"households"`
+	Members    Counts    `json:"members"`
+	Cadres     Counts    `json:"cadres"`
+	Units      Counts    `json:"units"`
+	Pairings   Counts    `json:"pairings"`
+	Regions    Counts    `json:"regions"`
+	// NewRegions are the regions the import creates (or, in a dry run,
+	// would create), parents before children.
+	NewRegions    []NewRegionNote `json:"new_regions"`
+	Errors        []RowError      `json:"errors"`
+	ErrorsOmitted int             `json:"errors_omitted,omitempty"`
+	Warnings      []RowError      `json:"warnings"`
 	// Applied says the import was written (possibly changing nothing, on a
 	// re-import). False for a dry run and when errors stopped it.
 	Applied bool `json:"applied"`
@@ -145,8 +167,8 @@ func Import(ctx context.Context, store Store, r io.Reader, opt Options) (Report,
 		return Report{}, err
 	}
 	run := &run{ctx: ctx, store: store, opt: opt, t: t, now: time.Now().UTC(), seen: map[cellKey]bool{}}
-	run.rep = Report{ImportID: uuid.New(), Format: t.format, Encoding: t.encoding, Sheet: t.sheet, DryRun: opt.DryRun,
-		Errors: []RowError{}, Warnings: []RowError{}}
+	run.rep = Report{ImportID: uuid.New(), Format: t.format, Encoding: t.encoding, Sheet: t.sheet, DryRun: opt.DryRun, Kind: KindHouseholds,
+		Errors: []RowError{}, Warnings: []RowError{}, NewRegions: []NewRegionNote{}}
 	if err := run.do(); err != nil {
 		return run.rep, err
 	}
@@ -170,7 +192,12 @@ type run struct {
 	fatal   bool // a file-level error: nothing can be imported
 	seen    map[cellKey]bool
 	total   int
+	layout  string // LayoutMemberRows or LayoutHouseholdRows
+	tree    *tree  // the regions a household sheet creates (CreateRegions)
 }
+
+// householdRows reports whether each row of the file is a whole household.
+func (r *run) householdRows() bool { return r.layout == LayoutHouseholdRows }
 
 type cellKey struct {
 	row int
@@ -241,6 +268,9 @@ func (r *run) do() error {
 		return fileError("empty", "the file has no data rows", "文件中没有数据行")
 	}
 	r.total = 2 * len(r.rows)
+	if r.rep.Kind == KindRegions {
+		return r.importRegionSheet()
+	}
 	for i, rw := range r.rows {
 		r.parseRow(rw, i)
 		if i%500 == 499 {
@@ -307,7 +337,25 @@ func (r *run) mapHeader() bool {
 		r.colIdx[c] = i
 		r.heading[c] = trimHeading(cell)
 	}
+	// A sheet of region codes without households is the region tree.
+	if r.colIdx[colHeadName] < 0 && (r.colIdx[colCityCode] >= 0 || r.colIdx[colCountyCode] >= 0 || r.colIdx[colTownCode] >= 0 || r.colIdx[colVillageCode] >= 0) {
+		r.rep.Kind = KindRegions
+	}
+	// A sheet with neither 与户主关系 nor 姓名 lists households, not members.
+	r.layout = LayoutMemberRows
+	if r.colIdx[colRelation] < 0 && r.colIdx[colName] < 0 {
+		r.layout = LayoutHouseholdRows
+	}
+	if r.rep.Kind == KindHouseholds {
+		r.rep.Layout = r.layout
+	}
 	for c := col(0); c < numCols; c++ {
+		if r.rep.Kind == KindRegions {
+			break // every column is optional; each row is checked
+		}
+		if r.householdRows() && (c == colRelation || c == colName) {
+			continue
+		}
 		if columns[c].required && r.colIdx[c] < 0 {
 			r.fail(nil, c, "missing_column", fmt.Sprintf("the file has no %s column (%s)", columns[c].en, columns[c].zh),
 				fmt.Sprintf("文件缺少「%s」列", columns[c].zh))

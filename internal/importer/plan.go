@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -229,7 +230,51 @@ func (r *run) apply() error {
 		}
 	}
 	r.countCadres(&plan)
-	if !write || r.opt.DryRun {
+	r.planRegions(&plan, write)
+	if !write {
+		r.progress(r.total)
+		return nil
+	}
+	return r.write(plan)
+}
+
+// planRegions adds the regions a household sheet creates to the plan: those
+// on the way to a village of a household that is written.
+func (r *run) planRegions(plan *Plan, write bool) {
+	if r.tree == nil {
+		return
+	}
+	used := map[string]bool{}
+	for _, hh := range plan.Households {
+		used[hh.RegionPath] = true
+	}
+	needed := func(reg *domain.Region) bool {
+		for path := range used {
+			if strings.HasPrefix(path, reg.Path) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, reg := range r.tree.order {
+		if write && needed(reg) {
+			plan.Regions = append(plan.Regions, *reg)
+			r.rep.Regions.Created++
+		} else {
+			r.rep.Regions.Skipped++
+		}
+	}
+	for _, n := range r.tree.notes {
+		if reg := r.tree.created[n.Code]; reg != nil && write && needed(reg) {
+			r.rep.NewRegions = append(r.rep.NewRegions, n)
+		}
+	}
+}
+
+// write hands a plan to storage in one transaction with its audit entry
+// (a dry run writes nothing) and marks the report applied.
+func (r *run) write(plan Plan) error {
+	if r.opt.DryRun {
 		r.progress(r.total)
 		return nil
 	}
@@ -240,12 +285,12 @@ func (r *run) apply() error {
 		if a := r.opt.Actor.UserID; a != uuid.Nil {
 			actorID = &a
 		}
-		plan.Audit = domain.AuditEntry{ActorID: actorID, ActorName: r.opt.Actor.Username, Action: "import", ObjectType: "households",
+		plan.Audit = domain.AuditEntry{ActorID: actorID, ActorName: r.opt.Actor.Username, Action: "import", ObjectType: r.rep.Kind,
 			ObjectID: r.rep.ImportID.String(), RegionPath: r.opt.Actor.RegionPath, RequestID: r.opt.Actor.RequestID,
 			Detail: map[string]any{
 				"source": r.opt.Source, "format": r.rep.Format, "rows": r.rep.Rows, "partial": !r.rep.OK(),
 				"households": r.rep.Households, "members": r.rep.Members, "cadres": r.rep.Cadres,
-				"units": r.rep.Units, "pairings": r.rep.Pairings, "errors": len(r.rep.Errors) + r.rep.ErrorsOmitted,
+				"units": r.rep.Units, "pairings": r.rep.Pairings, "regions": r.rep.Regions, "errors": len(r.rep.Errors) + r.rep.ErrorsOmitted,
 			}}
 		if err := r.store.ApplyImport(r.ctx, plan); err != nil {
 			return err
@@ -265,7 +310,7 @@ func (r *run) planNew(plan *Plan, hh *household) {
 	h := domain.Household{ID: uuid.New(), CountyID: hh.countyID(), RegionID: regionID, VillageID: v.ID,
 		HouseholdDetails: domain.HouseholdDetails{Number: hh.val[colNumber], HeadName: hh.val[colHeadName], Address: hh.val[colAddress],
 			Phone: hh.phone, Causes: hh.causes},
-		PovertyType: hh.povertyType, Status: hh.status, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
+		PovertyType: hh.povertyType, Status: hh.status, DeclaredSize: hh.declaredSize, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 	if hh.status == domain.StatusExited {
 		h.ExitYear = hh.exitYear
 	}
@@ -302,7 +347,11 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 	if len(hh.causes) > 0 && !sameSet(h.Causes, hh.causes) {
 		h.Causes = hh.causes
 	}
-	if h.Number != old.Number || h.HeadName != old.HeadName || h.Address != old.Address || h.Phone != old.Phone || !sameSet(h.Causes, old.Causes) {
+	if hh.declaredSize != nil {
+		h.DeclaredSize = hh.declaredSize
+	}
+	sizeChanged := (h.DeclaredSize == nil) != (old.DeclaredSize == nil) || h.DeclaredSize != nil && *h.DeclaredSize != *old.DeclaredSize
+	if h.Number != old.Number || h.HeadName != old.HeadName || h.Address != old.Address || h.Phone != old.Phone || !sameSet(h.Causes, old.Causes) || sizeChanged {
 		plan.HouseholdUpdates = append(plan.HouseholdUpdates, HouseholdFileUpdate{Household: h, ExpectedVersion: old.Version})
 		r.rep.Households.Updated++
 	} else {
@@ -329,7 +378,15 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 		plan.MemberUpdates = append(plan.MemberUpdates, MemberUpdate{Member: m, ExpectedVersion: rw.member.Version})
 		r.rep.Members.Updated++
 	}
-	if extra := len(r.ex.membersOf[old.ID]) - matched; extra > 0 {
+	stored := len(r.ex.membersOf[old.ID])
+	if r.householdRows() {
+		// The sheet lists heads only: the other members stay as registered,
+		// and a register that lists more of them than 家庭人口 says is told.
+		if hh.declaredSize != nil && stored > 1 && stored != *hh.declaredSize {
+			r.warn(hh.first().num, colSize, "size_differs", fmt.Sprintf("household size is %d but %d members are registered", *hh.declaredSize, stored),
+				fmt.Sprintf("%s为%d，但系统中该户登记了%d名成员", r.head(colSize), *hh.declaredSize, stored))
+		}
+	} else if extra := stored - matched; extra > 0 {
 		r.warn(hh.first().num, -1, "members_not_in_file", fmt.Sprintf("%d more members of this household are registered but not in the file; they were kept", extra),
 			fmt.Sprintf("系统中该户还有%d名成员不在文件中，已保留未删除", extra))
 	}

@@ -231,7 +231,7 @@ func blank(cells []string) bool {
 
 // sheetHints are words in the name of the sheet that holds the register, when
 // a workbook has several (a cover sheet, notes, a pivot).
-var sheetHints = []string{"户信息", "成员", "结对", "台账", "花名册", "人口"}
+var sheetHints = []string{"户信息", "成员", "结对", "台账", "花名册", "人口", "行政区划", "区划"}
 
 func readXLSX(b []byte, maxRows int) (*table, error) {
 	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: 1 << 30, UnzipXMLSizeLimit: 16 << 20})

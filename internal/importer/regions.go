@@ -102,6 +102,7 @@ func (r *run) resolveRegions() error {
 		add(rw.val[colCounty], countyNames)
 		add(rw.val[colTown], townNames)
 		add(rw.val[colVillage], villageNames)
+		add(rw.val[colVillageCode], villageNames)
 		add(rw.val[colGroup], groupNames)
 	}
 	regions, err := r.store.ImportRegions(r.ctx, r.opt.Actor.RegionPath, keys(names), keys(codes))
@@ -115,15 +116,39 @@ func (r *run) resolveRegions() error {
 	}
 	cache := map[placeKey]placeResult{}
 	warned := map[placeKey]bool{}
+	var missing []*placeRequest
 	for _, rw := range r.rows {
 		if rw.val[colVillage] == "" {
 			continue
 		}
-		k := placeKey{rw.val[colCounty], rw.val[colTown], rw.val[colVillage], rw.val[colGroup]}
+		// The village's code, when the sheet has it, finds the village; its
+		// name must then agree.
+		village := rw.val[colVillage]
+		if code := rw.val[colVillageCode]; code != "" {
+			village = code
+		}
+		k := placeKey{rw.val[colCounty], rw.val[colTown], village, rw.val[colGroup]}
 		res, ok := cache[k]
 		if !ok {
 			res = r.resolvePlace(ix, k)
+			if v := res.village; v != nil && village != rw.val[colVillage] && !regionCode.MatchString(rw.val[colVillage]) &&
+				!sameRegionName(v.Name, rw.val[colVillage], domain.LevelVillage) {
+				res = placeResult{errCol: colVillage, reason: "inconsistent",
+					msg:   fmt.Sprintf("village code %s is %q in the register, the file says %q", v.Code, v.Name, rw.val[colVillage]),
+					msgZH: fmt.Sprintf("%s%s在系统中为「%s」，文件中为「%s」", r.head(colVillageCode), v.Code, v.Name, rw.val[colVillage])}
+			}
 			cache[k] = res
+		}
+		if res.village == nil && res.reason == "unknown_region" && res.errCol == colVillage && r.opt.CreateRegions {
+			q := &placeRequest{row: rw, deepest: len(treeLevels) - 1}
+			for i, lv := range treeLevels {
+				q.names[i], q.codes[i] = rw.val[lv.name], rw.val[lv.code]
+			}
+			if regionCode.MatchString(q.names[q.deepest]) {
+				q.codes[q.deepest], q.names[q.deepest] = q.names[q.deepest], ""
+			}
+			missing = append(missing, q)
+			continue
 		}
 		if res.village == nil {
 			r.fail(rw, res.errCol, res.reason, res.msg, res.msgZH)
@@ -135,14 +160,35 @@ func (r *run) resolveRegions() error {
 			r.warn(rw.num, colGroup, "unknown_group", res.warn, res.warnZH)
 		}
 	}
+	return r.createMissingVillages(missing)
+}
+
+// createMissingVillages plans, with Options.CreateRegions, the villages (and
+// towns) a household sheet names that do not exist, from the codes it gives.
+func (r *run) createMissingVillages(missing []*placeRequest) error {
+	if len(missing) == 0 {
+		return nil
+	}
+	t, err := r.newTree(missing)
+	if err != nil {
+		return err
+	}
+	for _, q := range missing {
+		if v := t.resolve(q); v != nil {
+			q.row.village = v
+		}
+	}
+	r.tree = t
 	return nil
 }
 
 func (r *run) resolvePlace(ix *regionIndex, k placeKey) placeResult {
 	unknown := func(c col, v string) placeResult {
 		return placeResult{errCol: c, reason: "unknown_region",
-			msg:   fmt.Sprintf("%s %q is not in your region tree", columns[c].en, v),
-			msgZH: fmt.Sprintf("%s「%s」不存在或不在您管辖的行政区划内", r.head(c), v)}
+			msg: fmt.Sprintf("%s %q is not in your region tree (import the region sheet first, or create it with create_regions and its code in %s)",
+				columns[c].en, v, columns[colVillageCode].zh),
+			msgZH: fmt.Sprintf("%s「%s」不存在或不在您管辖的行政区划内（请先导入行政区划表，或在%s列填写代码并选择自动创建区划）",
+				r.head(c), v, columns[colVillageCode].zh)}
 	}
 	villages := ix.find(k.village, domain.LevelVillage, villageNames)
 	if len(villages) == 0 {

@@ -39,6 +39,13 @@ var householdKeyCols = []col{colCounty, colTown, colVillage, colGroup, colNumber
 
 // parseRow checks every cell of rw and parses it.
 func (r *run) parseRow(rw *row, i int) {
+	r.readCells(rw)
+	r.parseHouseholdRow(rw, i)
+}
+
+// readCells checks the text of every cell the import reads and keeps it
+// trimmed in rw.val; a cell with a problem is reported and left empty.
+func (r *run) readCells(rw *row) {
 	for c := col(0); c < numCols; c++ {
 		idx := r.colIdx[c]
 		if idx < 0 || idx >= len(rw.cells) {
@@ -56,13 +63,16 @@ func (r *run) parseRow(rw *row, i int) {
 		}
 		rw.val[c] = strings.TrimSpace(v)
 	}
+}
+
+func (r *run) parseHouseholdRow(rw *row, i int) {
 	rw.keyEmpty = true
 	for _, c := range householdKeyCols {
 		if rw.val[c] != "" {
 			rw.keyEmpty = false
 		}
 	}
-	if rw.keyEmpty && i > 0 {
+	if rw.keyEmpty && i > 0 && !r.householdRows() {
 		prev := r.rows[i-1]
 		for _, c := range householdKeyCols {
 			rw.val[c] = prev.val[c]
@@ -71,23 +81,28 @@ func (r *run) parseRow(rw *row, i int) {
 
 	r.required(rw, colVillage)
 	r.required(rw, colHeadName)
-	r.required(rw, colName)
-	if r.required(rw, colRelation) {
-		rw.relation = r.enum(rw, colRelation, domain.Relations, relationAliases)
+	if r.householdRows() {
+		// The row is the household, and the person it names is its head.
+		rw.val[colName], rw.relation = rw.val[colHeadName], "head"
+	} else {
+		r.required(rw, colName)
+		if r.required(rw, colRelation) {
+			rw.relation = r.enum(rw, colRelation, domain.Relations, domain.RelationAliases)
+		}
 	}
 	r.parseIDNumber(rw)
 	if rw.relation == "head" && rw.idNumber == "" && !r.seen[cellKey{rw.num, colIDNumber}] {
 		r.fail(rw, colIDNumber, "required", "the head of household's ID number is required", "户主的"+r.head(colIDNumber)+"不能为空")
 	}
-	rw.health = r.enum(rw, colHealth, domain.HealthStates, healthAliases)
-	rw.disability = r.enum(rw, colDisability, domain.Disabilities, disabilityAliases)
-	rw.education = r.enum(rw, colEducation, domain.EducationLevels, educationAliases)
-	rw.work = r.enum(rw, colWork, domain.WorkStates, workAliases)
+	rw.health = r.enum(rw, colHealth, domain.HealthStates, domain.HealthAliases)
+	rw.disability = r.enum(rw, colDisability, domain.Disabilities, domain.DisabilityAliases)
+	rw.education = r.enum(rw, colEducation, domain.EducationLevels, domain.EducationAliases)
+	rw.work = r.enum(rw, colWork, domain.WorkStates, domain.WorkAliases)
 	rw.phone = r.parsePhone(rw, colPhone)
 
-	rw.povertyType = r.enum(rw, colPovertyType, domain.PovertyTypes, povertyTypeAliases)
-	rw.status = r.enum(rw, colStatus, domain.Statuses, statusAliases)
-	rw.rank = r.enum(rw, colRank, domain.Ranks, rankAliases)
+	rw.povertyType = r.enum(rw, colPovertyType, domain.PovertyTypes, domain.PovertyTypeAliases)
+	rw.status = r.enum(rw, colStatus, domain.Statuses, domain.StatusAliases)
+	rw.rank = r.enum(rw, colRank, domain.Ranks, domain.RankAliases)
 	rw.cadrePhone = r.parsePhone(rw, colCadrePhone)
 	if v := rw.val[colSize]; v != "" {
 		n, ok := parseInt(strings.TrimSuffix(v, "人"))

@@ -13,7 +13,7 @@ import (
 // transaction, so an import is all-or-nothing.
 type Store interface {
 	// ImportRegions returns the regions under withinPath named one of names
-	// or coded one of codes.
+	// or coded one of codes; withinPath "/" is the whole tree.
 	ImportRegions(ctx context.Context, withinPath string, names, codes []string) ([]domain.Region, error)
 	// ImportUsers returns the users with one of usernames (anywhere) and the
 	// cadres under withinPath with one of displayNames.
@@ -84,6 +84,10 @@ type MemberUpdate struct {
 // Plan is everything one import writes. The demo county is written as plans
 // too, through the same bulk write.
 type Plan struct {
+	// Regions are created first, parents before children; RegionUpdates
+	// change a region's name, poor-village mark and centroid.
+	Regions            []domain.Region
+	RegionUpdates      []domain.Region
 	Units              []domain.Unit
 	Users              []NewUser
 	Households         []NewHousehold
@@ -101,6 +105,6 @@ type Plan struct {
 
 // Len is the number of records the plan writes, the audit entry aside.
 func (p Plan) Len() int {
-	return len(p.Units) + len(p.Users) + len(p.Households) + len(p.HouseholdUpdates) + len(p.Members) +
+	return len(p.Regions) + len(p.RegionUpdates) + len(p.Units) + len(p.Users) + len(p.Households) + len(p.HouseholdUpdates) + len(p.Members) +
 		len(p.MemberUpdates) + len(p.StatusChanges) + len(p.PovertyTypeChanges) + len(p.Pairings)
 }

@@ -170,11 +170,22 @@ func writeCSV(t testing.TB, header []string, rows [][]string) []byte {
 // offices do, with numbers and dates stored as Excel numbers and dates.
 func writeXLSX(t testing.TB, header []string, rows [][]string) []byte {
 	t.Helper()
+	return writeSheet(t, "户信息", "示范县建档立卡贫困户信息台账", header, rows)
+}
+
+// numberHeadings and dateHeadings are typed as Excel numbers and dates.
+var (
+	numberHeadings = map[string]bool{"序号": true, "家庭人口": true, "脱贫年度": true, "经度": true, "纬度": true}
+	dateHeadings   = map[string]bool{"结对开始日期": true}
+)
+
+// writeSheet writes rows on sheet below a title row, after a notes sheet.
+func writeSheet(t testing.TB, sheet, title string, header []string, rows [][]string) []byte {
+	t.Helper()
 	f := excelize.NewFile()
 	defer f.Close()
 	// A notes sheet first, the register second: the importer picks the
 	// sheet by its name.
-	const sheet = "户信息"
 	if err := f.SetSheetName("Sheet1", "说明"); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +195,7 @@ func writeXLSX(t testing.TB, header []string, rows [][]string) []byte {
 	if _, err := f.NewSheet(sheet); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.SetCellStr(sheet, "A1", "示范县建档立卡贫困户信息台账"); err != nil {
+	if err := f.SetCellStr(sheet, "A1", title); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.MergeCell(sheet, "A1", "H1"); err != nil {
@@ -212,22 +223,25 @@ func writeXLSX(t testing.TB, header []string, rows [][]string) []byte {
 			switch {
 			case v == "":
 				cells[j] = nil
-			case j == cSize || j == cExit || j == cNo:
-				n, _ := strconv.Atoi(v)
+			case numberHeadings[header[j]]:
+				n, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
 				cells[j] = n
-			case j == cStart:
+			case dateHeadings[header[j]]:
 				d, err := time.Parse("2006-01-02", v)
 				if err != nil {
 					t.Fatal(err)
 				}
 				cells[j] = d
+				cell, _ := excelize.CoordinatesToCellName(j+1, i+3)
+				if err := f.SetCellStyle(sheet, cell, cell, dateStyle); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		put(i+3, cells)
-		cell, _ := excelize.CoordinatesToCellName(cStart+1, i+3)
-		if err := f.SetCellStyle(sheet, cell, cell, dateStyle); err != nil {
-			t.Fatal(err)
-		}
 	}
 	b, err := f.WriteToBuffer()
 	if err != nil {
@@ -236,11 +250,76 @@ func writeXLSX(t testing.TB, header []string, rows [][]string) []byte {
 	return b.Bytes()
 }
 
+// demoHouseholdRows are two households for the demo county of serve --demo
+// (its first town 龙潭镇 and that town's first two villages, the same at
+// every --demo-households), paired with cadre01: the README's import
+// example. Their ID numbers are from a neighbouring county (411528), so they
+// never meet the demo's own.
+func demoHouseholdRows() [][]string {
+	id := func(birth, seq string) string {
+		first := "411528" + birth + seq
+		return first + string(domain.IDNumberCheckChar(first))
+	}
+	return [][]string{
+		{"1", "示范县", "龙潭镇", "北岗村", "一组", "4115301012019001", "孙志刚", "户主", "孙志刚", "男", id("19680415", "013"), "3", "一般贫困户", "已脱贫户", "2019", "因病", "13800001001", "北岗村一组7号", "健康", "无", "初中", "务农", "cadre01", "", "", "", "2019-03-01"},
+		{"", "示范县", "龙潭镇", "北岗村", "一组", "4115301012019001", "孙志刚", "配偶", "吴红梅", "女", id("19700921", "024"), "3", "一般贫困户", "已脱贫户", "2019", "因病", "", "北岗村一组7号", "长期慢性病", "无", "小学", "务农", "cadre01", "", "", "", "2019-03-01"},
+		{"", "示范县", "龙潭镇", "北岗村", "一组", "4115301012019001", "孙志刚", "之子", "孙浩", "男", id("20050308", "035"), "3", "一般贫困户", "已脱贫户", "2019", "因病", "", "北岗村一组7号", "健康", "无", "高中", "在校生", "cadre01", "", "", "", "2019-03-01"},
+		{"2", "示范县", "龙潭镇", "凤凰村", "", "4115301012029001", "刘桂兰", "户主", "刘桂兰", "女", id("19440612", "046"), "1", "特困供养贫困户", "在册未脱贫户", "", "缺劳力", "13800001002", "凤凰村2号", "患有大病", "二级", "文盲或半文盲", "无劳动力", "cadre01", "", "", "", "2020-01-10"},
+	}
+}
+
+// countyRegionHeader and countyRegionRows are the region sheet of the
+// README's new county: 示范县 (410122) of 郑州市 with three towns, the
+// villages of households_sample (城关镇 东风村, 红旗村) among them.
+var countyRegionHeader = []string{"市", "县/区", "乡镇", "乡镇代码", "村", "村代码", "是否贫困村", "经度", "纬度"}
+
+func countyRegionRows() [][]string {
+	return [][]string{
+		{"郑州市", "示范县", "城关镇", "410122100000", "东风村", "410122100201", "是", "114.021", "34.718"},
+		{"郑州市", "示范县", "城关镇", "410122100000", "红旗村", "410122100202", "否", "114.046", "34.702"},
+		{"郑州市", "示范县", "李庄乡", "410122200000", "东风村", "410122200201", "否", "114.103", "34.655"},
+		{"郑州市", "示范县", "李庄乡", "410122200000", "张湾村", "410122200202", "是", "114.121", "34.640"},
+		{"郑州市", "示范县", "张集镇", "410122300000", "张集村", "410122300201", "是", "113.962", "34.610"},
+		{"郑州市", "示范县", "张集镇", "410122300000", "王庄村", "410122300202", "否", "113.948", "34.597"},
+	}
+}
+
+// countyHouseholdHeader and countyHouseholdRows are the README's new
+// county's register kept one row per household.
+var countyHouseholdHeader = []string{"序号", "乡镇", "所在村", "户编号", "户主姓名", "身份证号", "家庭人口", "贫困户属性", "脱贫状态", "脱贫年度",
+	"致贫原因", "联系电话", "帮扶责任人", "帮扶责任人电话", "帮扶单位", "职级"}
+
+func countyHouseholdRows() [][]string {
+	return [][]string{
+		{"1", "李庄乡", "东风村", "4101222002010001", "李大海", idNum("19610210", "311"), "4", "一般贫困户", "已脱贫户", "2018", "因病", "13800002001", "韩梅", "13900002001", "县农业农村局", "科级干部"},
+		{"2", "李庄乡", "东风村", "4101222002010002", "王秀珍", idNum("19520717", "322"), "2", "低保贫困户", "在册未脱贫户", "", "因残、缺劳力", "13800002002", "韩梅", "13900002001", "县农业农村局", "科级干部"},
+		{"3", "李庄乡", "张湾村", "4101222002020001", "张建军", idNum("19750330", "331"), "5", "一般贫困户", "已脱贫户", "2020", "因学", "13800002003", "周涛", "13900002002", "县教育局", "一般干部（职工）"},
+		{"4", "李庄乡", "张湾村", "4101222002020002", "赵春花", idNum("19480105", "342"), "1", "特困供养贫困户", "在册未脱贫户", "", "缺劳力", "", "周涛", "13900002002", "县教育局", "一般干部（职工）"},
+		{"5", "张集镇", "张集村", "4101223002010001", "马国强", idNum("19800914", "351"), "3", "", "边缘易致贫户", "", "因灾", "13800002005", "周涛", "13900002002", "县教育局", "一般干部（职工）"},
+		{"6", "张集镇", "王庄村", "4101223002020001", "陈玉兰", idNum("19660522", "362"), "3", "低保贫困户", "脱贫户", "2019", "因病", "13800002006", "孙丽", "13900002003", "县卫生健康委", "县处级领导干部"},
+	}
+}
+
+// xlsxSamples are the workbooks generated next to their CSV twins.
+var xlsxSamples = []struct {
+	name, sheet, title string
+	header             []string
+	rows               func() [][]string
+}{
+	{"households_sample.xlsx", "户信息", "示范县建档立卡贫困户信息台账", sampleHeader, sampleRows},
+	{"demo_households.xlsx", "户信息", "示范县建档立卡贫困户信息台账（新增）", sampleHeader, demoHouseholdRows},
+	{"county_regions.xlsx", "行政区划", "示范县行政区划（乡镇、行政村）", countyRegionHeader, countyRegionRows},
+	{"county_households.xlsx", "户信息", "示范县建档立卡户台账（一户一行）", countyHouseholdHeader, countyHouseholdRows},
+}
+
 // TestTestdataUpToDate keeps ../../testdata in step with the tables above.
 func TestTestdataUpToDate(t *testing.T) {
 	want := map[string][]byte{
 		"households_sample.csv": append([]byte("\ufeff"), writeCSV(t, sampleHeader, sampleRows())...),
 		"households_errors.csv": writeCSV(t, sampleHeader, errorRows()),
+		"demo_households.csv":   writeCSV(t, sampleHeader, demoHouseholdRows()),
+		"county_regions.csv":    writeCSV(t, countyRegionHeader, countyRegionRows()),
+		"county_households.csv": writeCSV(t, countyHouseholdHeader, countyHouseholdRows()),
 	}
 	if *update {
 		for name, b := range want {
@@ -248,8 +327,11 @@ func TestTestdataUpToDate(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := os.WriteFile(filepath.Join(testdataDir, "households_sample.xlsx"), writeXLSX(t, sampleHeader, sampleRows()), 0o644); err != nil {
-			t.Fatal(err)
+		for _, x := range xlsxSamples {
+			b := writeSheet(t, x.sheet, x.title, x.header, x.rows())
+			if err := os.WriteFile(filepath.Join(testdataDir, x.name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for name, b := range want {
@@ -261,7 +343,9 @@ func TestTestdataUpToDate(t *testing.T) {
 			t.Errorf("%s is out of date; run go test ./importer/ -run TestTestdataUpToDate -update", name)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(testdataDir, "households_sample.xlsx")); err != nil {
-		t.Errorf("%v (run with -update to generate)", err)
+	for _, x := range xlsxSamples {
+		if _, err := os.Stat(filepath.Join(testdataDir, x.name)); err != nil {
+			t.Errorf("%v (run with -update to generate)", err)
+		}
 	}
 }

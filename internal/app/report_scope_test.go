@@ -21,7 +21,7 @@ type reportRoute struct {
 var reportRoutes = []reportRoute{
 	{path: "/api/v1/compliance/missed?region_id={region}&period=2026&state=met,on_track,due_soon,overdue,missed"},
 	{path: "/api/v1/compliance/forecast?region_id={region}&period=2026"},
-	{path: "/api/v1/compliance/coverage?region_id={region}&period=2026", refused: true},
+	{path: "/api/v1/compliance/coverage?region_id={region}", refused: true},
 	{path: "/api/v1/exports/visits?region_id={region}&period=2026&format=csv"},
 	{path: "/api/v1/exports/visits?region_id={region}&period=2026&format=xlsx"},
 	{path: "/api/v1/exports/missed?region_id={region}&period=2026&format=csv&state=met,on_track,due_soon,overdue,missed"},

@@ -37,6 +37,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
+	if cfg.Demo {
+		if err := demo.CheckSize(cfg.DemoHouseholds, cfg.DemoCadres); err != nil {
+			return err
+		}
+	}
 	// The address is taken before anything else, the demo's minute of
 	// seeding included, so a busy port is said at once; until serving
 	// starts, connections wait in the listener's queue.

@@ -154,6 +154,14 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// CheckSize says whether a county of that many households and cadres (0:
+// the default) can be drawn, so that a command refuses a bad size before
+// it opens or creates anything.
+func CheckSize(households, cadres int) error {
+	o := Options{Households: households, Cadres: cadres, HashPassword: func(context.Context) (string, error) { return "", nil }}
+	return o.defaults()
+}
+
 // Seed creates the demo county once. It records a marker setting
 // (MarkerKey = MarkerVersion) in the same database; if the marker is present
 // it does nothing and returns the stored summary. If the database has data

@@ -593,3 +593,27 @@ func TestServeDemoStartsOverAnInterruptedSeeding(t *testing.T) {
 		t.Fatalf("serve --demo: %v", err)
 	}
 }
+
+// TestReadmeInitCommand runs the README's init command as written (the
+// binary in place of `go run ./cmd/fieldvisit`), in a fresh directory.
+func TestReadmeInitCommand(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if strings.Contains(l, "go run ./cmd/fieldvisit init ") && !strings.Contains(l, "`") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatal("the README has no init command in a shell block")
+	}
+	sh := exec.Command("sh", "-c", strings.Replace(line, "go run ./cmd/fieldvisit", clienttest.Binary(t), 1))
+	sh.Dir = t.TempDir()
+	out, err := sh.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "created province") {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -57,27 +58,10 @@ func TestInitThenServe(t *testing.T) {
 				t.Fatal("a second init must refuse a database that has users")
 			}
 
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			ln.Close()
 			sctx, stop := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() {
-				done <- run(sctx, append([]string{"serve", "--addr", addr}, args...), &bytes.Buffer{}, &bytes.Buffer{})
-			}()
-			base := "http://" + addr
-			waitReady(t, base)
-			res, err := http.Post(base+"/api/v1/auth/login", "application/json",
-				strings.NewReader(`{"username":"admin","password":"`+testPassword+`","device_id":"ops"}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				t.Fatalf("login as the bootstrapped admin: %d", res.StatusCode)
+			base, done := serveInProcess(t, sctx, args, &bytes.Buffer{}, &bytes.Buffer{})
+			if status, _ := login(t, base, "admin", testPassword); status != http.StatusOK {
+				t.Fatalf("login as the bootstrapped admin: %d", status)
 			}
 			stop()
 			select {
@@ -107,6 +91,38 @@ func waitReady(t *testing.T, base string) {
 	t.Fatal("server never became ready")
 }
 
+// serveInProcess runs `serve` with args on a free loopback port until ctx
+// ends, as the binary would, and waits until it is ready; done gets what
+// serve returned.
+func serveInProcess(t *testing.T, ctx context.Context, args []string, stdout, stderr io.Writer) (base string, done <-chan error) {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+	ch := make(chan error, 1)
+	go func() { ch <- run(ctx, append(append([]string{"serve"}, args...), "--addr", addr), stdout, stderr) }()
+	base = "http://" + addr
+	waitReady(t, base)
+	return base, ch
+}
+
+// login logs user in with password and returns the answer's status and
+// access token.
+func login(t *testing.T, base, user, password string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(wire.Login{Username: user, Password: password, DeviceID: "cli-test"})
+	res, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tokens wire.Tokens
+	if res.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(res.Body).Decode(&tokens); err != nil {
+			t.Fatalf("login as %s: %v", user, err)
+		}
+	}
+	return res.StatusCode, tokens.AccessToken
+}
+
 // TestServeDemo is the README's first command as a new user types it (with
 // a smaller county): the demo accounts log in with the printed password,
 // the inspections are there to look at (demoInspections), and every
@@ -114,39 +130,18 @@ func waitReady(t *testing.T, base string) {
 // hash must not open every account).
 func TestServeDemo(t *testing.T) {
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	done := make(chan error, 1)
 	var out lockedBuffer
-	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--demo-households", "120", "--demo-cadres", "20", "--addr", addr, "--data-dir", dir},
-			&out, &bytes.Buffer{})
-	}()
-	base := "http://" + addr
-	waitReady(t, base)
+	base, done := serveInProcess(t, ctx, []string{"--demo", "--demo-households", "120", "--demo-cadres", "20", "--data-dir", dir}, &out, &bytes.Buffer{})
 	pasteDemoCommands(t, out.String())
 	tokens := map[string]string{}
 	for _, user := range []string{"admin", "supervisor", "inspector", "cadre01", "cadre20"} {
-		res, err := http.Post(base+"/api/v1/auth/login", "application/json",
-			strings.NewReader(`{"username":"`+user+`","password":"fieldvisit-demo","device_id":"readme"}`))
-		if err != nil {
-			t.Fatal(err)
+		status, token := login(t, base, user, demo.Password)
+		if status != http.StatusOK {
+			t.Errorf("login as %s with the demo password: %d", user, status)
 		}
-		var login struct {
-			AccessToken string `json:"access_token"`
-		}
-		err = json.NewDecoder(res.Body).Decode(&login)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK || err != nil {
-			t.Errorf("login as %s with the demo password: %d %v", user, res.StatusCode, err)
-		}
-		tokens[user] = login.AccessToken
+		tokens[user] = token
 	}
 	inspections := demoInspections(t, base, tokens)
 	stop()
@@ -556,37 +551,22 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 // starts the seeding over by itself and serves the whole demo.
 func TestServeDemoStartsOverAnInterruptedSeeding(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"serve", "--demo", "--demo-households", "120", "--demo-cadres", "20", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn"}
+	args := []string{"serve", "--demo", "--demo-households", "120", "--demo-cadres", "20", "--data-dir", dir, "--log-level", "warn"}
 	ctx, stop := context.WithCancel(context.Background())
 	first := &cancelOn{text: "seeding demo county: households", cancel: stop}
-	if err := run(ctx, args, io.Discard, first); err == nil {
+	if err := run(ctx, append(args, "--addr", "127.0.0.1:0"), io.Discard, first); err == nil {
 		t.Fatal("serve --demo stopped during its seeding returned no error")
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	ctx, stop = context.WithCancel(context.Background())
 	defer stop()
 	var second lockedBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append(args, "--addr", addr), io.Discard, &second) }()
-	base := "http://" + addr
-	waitReady(t, base)
+	base, done := serveInProcess(t, ctx, args[1:], io.Discard, &second)
 	if !strings.Contains(second.String(), "interrupted before it finished: starting it over") {
 		t.Errorf("the second start did not say it started the seeding over:\n%s", second.String())
 	}
-	res, err := http.Post(base+"/api/v1/auth/login", "application/json",
-		strings.NewReader(`{"username":"cadre20","password":"fieldvisit-demo","device_id":"again"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("the last demo cadre logs in after the seeding started over: %d", res.StatusCode)
+	if status, _ := login(t, base, "cadre20", demo.Password); status != http.StatusOK {
+		t.Errorf("the last demo cadre logs in after the seeding started over: %d", status)
 	}
 	stop()
 	if err := <-done; err != nil {

@@ -1,17 +1,20 @@
 // Command fieldvisit runs the fieldvisit service and its tools:
 //
-//	fieldvisit serve [--demo]   run the HTTP API (migrates first)
-//	fieldvisit migrate          apply database migrations and print their status
-//	fieldvisit import FILE      import a 台账 spreadsheet (CSV or XLSX)
-//	fieldvisit init             create the top region and the first admin
-//	fieldvisit sim              simulate cadres syncing over a flaky link (--link 2g|3g|good: a toxiproxy link)
-//	fieldvisit soak             phones in a loop against one server, watching its memory and resources
-//	fieldvisit bench sync       measure sync against the raw database ceiling
-//	fieldvisit bench photos     measure photo uploads against direct PutObject
-//	fieldvisit photos reconcile report (and with --fix remove) photo orphans
+//	fieldvisit serve [--demo] [flags]        run the HTTP API and the web console (migrates first); --demo seeds a demo county
+//	fieldvisit migrate [flags]               apply database migrations and print their status
+//	fieldvisit init [flags]                  bootstrap an empty database: top region and first admin
+//	fieldvisit import [flags] FILE           import households, members, cadres and pairings from a 台账 (CSV/XLSX)
+//	fieldvisit photos reconcile [--fix]      report (and with --fix remove) photo orphans
+//	fieldvisit sim [flags]                   simulate cadres syncing over a flaky link (--link 2g|3g|good: a toxiproxy link)
+//	fieldvisit soak [flags]                  phones in a loop against one server, watching its memory and resources
+//	fieldvisit bench sync [flags]            measure sync against the raw database ceiling
+//	fieldvisit bench photos [flags]          measure photo uploads against direct PutObject
+//	fieldvisit bench rules [flags]           missed-visit report latency and incremental rule cost on 1M households
+//	fieldvisit bench sample [flags]          an inspection draw from a province of 1M households
+//	fieldvisit bench wire [flags]            sync bytes gzipped vs plain, gzip levels vs zstd
 //
-// Settings come from flags or FIELDVISIT_* environment variables; see
-// README.md.
+// "fieldvisit COMMAND -h" lists a command's flags (and exits 0). Settings
+// come from flags or FIELDVISIT_* environment variables; see README.md.
 package main
 
 import (
@@ -32,10 +35,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "fieldvisit:", err)
-		}
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h asked for the help just printed
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "fieldvisit:", err)
 		os.Exit(1)
 	}
 }

@@ -108,20 +108,40 @@ func envInt64(name string, def int64) int64 {
 	return n
 }
 
-// bindConfig registers the shared flags on fs.
-func bindConfig(fs *flag.FlagSet, c *Config) {
-	fs.StringVar(&c.Addr, "addr", Env("FIELDVISIT_ADDR", "127.0.0.1:8080"), "listen address (FIELDVISIT_ADDR)")
-	fs.IntVar(&c.CloseAfterDays, "close-after-days", int(envInt64("FIELDVISIT_CLOSE_AFTER_DAYS", 10)),
-		"freeze each month's, quarter's and year's visit report this many days after it ends; negative: only by hand (FIELDVISIT_CLOSE_AFTER_DAYS)")
+// The flags come in groups, each bound by the commands that use it, so a
+// command's -h lists only what it reads: the database for every command
+// that opens one, the photo store and signing keys for those that build
+// the whole app (NewApp), the server's for serve alone.
+
+// bindDatabase registers where the database lives.
+func (c *Config) bindDatabase(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", Env("FIELDVISIT_DATA_DIR", "./data"), "data directory: SQLite file, photos, keys (FIELDVISIT_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", Env("FIELDVISIT_DATABASE_URL", ""), "postgres:// URL; empty uses the SQLite file in the data dir (FIELDVISIT_DATABASE_URL)")
+}
+
+// bindStore registers everything NewApp opens: the database, the photo
+// store and the JWT signing keys.
+func (c *Config) bindStore(fs *flag.FlagSet) {
+	c.bindDatabase(fs)
 	fs.StringVar(&c.S3Endpoint, "s3-endpoint", Env("FIELDVISIT_S3_ENDPOINT", ""), "S3 host:port; empty uses the local photo directory (FIELDVISIT_S3_ENDPOINT)")
 	fs.StringVar(&c.S3AccessKey, "s3-access-key", Env("FIELDVISIT_S3_ACCESS_KEY", ""), "S3 access key (FIELDVISIT_S3_ACCESS_KEY)")
 	fs.StringVar(&c.S3SecretKey, "s3-secret-key", Env("FIELDVISIT_S3_SECRET_KEY", ""), "S3 secret key (FIELDVISIT_S3_SECRET_KEY)")
 	fs.StringVar(&c.S3Bucket, "s3-bucket", Env("FIELDVISIT_S3_BUCKET", "fieldvisit"), "S3 bucket, created private if missing (FIELDVISIT_S3_BUCKET)")
 	fs.BoolVar(&c.S3Secure, "s3-secure", envBool("FIELDVISIT_S3_SECURE", false), "use HTTPS for S3 (FIELDVISIT_S3_SECURE)")
 	fs.StringVar(&c.KeyDir, "key-dir", Env("FIELDVISIT_KEY_DIR", ""), "directory of Ed25519 JWT keys <kid>.pem; default <data dir>/keys (FIELDVISIT_KEY_DIR)")
+}
+
+// bindLogLevel registers the level of the JSON log on standard error.
+func (c *Config) bindLogLevel(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", Env("FIELDVISIT_LOG_LEVEL", "info"), "debug, info, warn or error (FIELDVISIT_LOG_LEVEL)")
+}
+
+// bindServer registers what only a serving process reads: the listener,
+// the body and connection limits, the workers' settings.
+func (c *Config) bindServer(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", Env("FIELDVISIT_ADDR", "127.0.0.1:8080"), "listen address (FIELDVISIT_ADDR)")
+	fs.IntVar(&c.CloseAfterDays, "close-after-days", int(envInt64("FIELDVISIT_CLOSE_AFTER_DAYS", 10)),
+		"freeze each month's, quarter's and year's visit report this many days after it ends; negative: only by hand (FIELDVISIT_CLOSE_AFTER_DAYS)")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes allowed at once (their memory budget); 0 = number of CPUs")
 	fs.Int64Var(&c.PhotoMaxBytes, "photo-max-bytes", envInt64("FIELDVISIT_PHOTO_MAX_BYTES", 15_000_000), "largest photo accepted, in bytes (FIELDVISIT_PHOTO_MAX_BYTES)")
 	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
@@ -140,6 +160,13 @@ func bindConfig(fs *flag.FlagSet, c *Config) {
 		"mark the web console's cookies Secure even on plain HTTP: set it behind a proxy that ends TLS (FIELDVISIT_SECURE_COOKIES)")
 	fs.IntVar(&c.MaxConnections, "max-connections", int(envInt64("FIELDVISIT_MAX_CONNECTIONS", defaultMaxConnections)),
 		"connections served at once; more wait until one closes (FIELDVISIT_MAX_CONNECTIONS)")
+}
+
+// bindDemo registers serve's demo county.
+func (c *Config) bindDemo(fs *flag.FlagSet) {
+	fs.BoolVar(&c.Demo, "demo", false, "seed a demo county on first start (idempotent; an interrupted seeding starts over) and print the demo logins")
+	fs.IntVar(&c.DemoHouseholds, "demo-households", int(envInt64("FIELDVISIT_DEMO_HOUSEHOLDS", 0)), "households of the demo county (default 3000; FIELDVISIT_DEMO_HOUSEHOLDS)")
+	fs.IntVar(&c.DemoCadres, "demo-cadres", int(envInt64("FIELDVISIT_DEMO_CADRES", 0)), "cadres of the demo county (default 150; FIELDVISIT_DEMO_CADRES)")
 }
 
 func (c *Config) validate() error {

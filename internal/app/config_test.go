@@ -18,7 +18,7 @@ func TestBodyAndConnectionLimitsAreConfigurable(t *testing.T) {
 	var c Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	bindConfig(fs, &c)
+	c.bindServer(fs)
 	if err := fs.Parse([]string{"--max-connections", "400"}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,9 +15,8 @@ import (
 
 func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bindConfig(fs, &cfg)
+	fs := NewFlagSet("import", stderr)
+	cfg.bindStore(fs)
 	as := fs.String("as", "admin", "username of the admin or supervisor the import runs as (their region bounds it)")
 	partial := fs.Bool("allow-partial", false, "import the households whose rows are valid even if others have errors")
 	dry := fs.Bool("dry-run", false, "validate and report, write nothing")

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -16,16 +15,24 @@ import (
 // and the upload cleanup hourly on its own).
 func photosCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
-	fs := flag.NewFlagSet("photos", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bindConfig(fs, &cfg)
+	sub, args, ok := Subcommand(args, []string{"reconcile"})
+	if !ok {
+		if IsHelp(args) {
+			fmt.Fprintln(stderr, "usage: fieldvisit photos reconcile [--fix] [flags]  (see fieldvisit photos reconcile -h)")
+			return nil
+		}
+		return errors.New("usage: fieldvisit photos reconcile [--fix] [--grace 24h] [flags]")
+	}
+	fs := NewFlagSet("photos "+sub, stderr)
+	cfg.bindStore(fs)
+	cfg.bindLogLevel(fs)
 	fix := fs.Bool("fix", false, "delete orphan blobs and stray upload parts, expire abandoned uploads")
 	grace := fs.Duration("grace", 24*time.Hour, "leave blobs younger than this alone (an upload may be between its bytes and its record)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "reconcile" {
-		return errors.New("usage: fieldvisit photos [--fix] [--grace 24h] [flags] reconcile")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("photos reconcile: unexpected argument %q", fs.Arg(0))
 	}
 	app, err := NewApp(ctx, cfg, NewLogger(stderr, cfg.LogLevel))
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,15 +26,30 @@ func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*storage.DB, err
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bindConfig(fs, &cfg)
-	fs.BoolVar(&cfg.Demo, "demo", false, "seed a demo county on first start (idempotent) and print the demo logins")
-	fs.IntVar(&cfg.DemoHouseholds, "demo-households", int(envInt64("FIELDVISIT_DEMO_HOUSEHOLDS", 0)), "households of the demo county (default 3000; FIELDVISIT_DEMO_HOUSEHOLDS)")
-	fs.IntVar(&cfg.DemoCadres, "demo-cadres", int(envInt64("FIELDVISIT_DEMO_CADRES", 0)), "cadres of the demo county (default 150; FIELDVISIT_DEMO_CADRES)")
+	fs := NewFlagSet("serve", stderr)
+	cfg.bindStore(fs)
+	cfg.bindLogLevel(fs)
+	cfg.bindServer(fs)
+	cfg.bindDemo(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.Demo {
+		if err := demo.CheckSize(cfg.DemoHouseholds, cfg.DemoCadres); err != nil {
+			return err
+		}
+	}
+	// The address is taken before anything else, the demo's minute of
+	// seeding included, so a busy port is said at once; until serving
+	// starts, connections wait in the listener's queue.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another fieldvisit running? choose another address with --addr or FIELDVISIT_ADDR)", cfg.Addr, err)
+	}
+	defer ln.Close()
 	log := NewLogger(stderr, cfg.LogLevel)
 	app, err := NewApp(ctx, cfg, log)
 	if err != nil {
@@ -49,17 +64,51 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		summary = &s
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	url := "http://" + ln.Addr().String()
 	log.Info("listening", "addr", ln.Addr().String(), "database", string(app.DB.Dialect), "demo", cfg.Demo)
 	fmt.Fprintf(stdout, "fieldvisit is serving on %s  (console: %s/ui/, API docs: %s/docs)\n", url, url, url)
 	if summary != nil {
-		printDemo(stdout, url, *summary)
+		county, err := demoCounty(ctx, app)
+		if err != nil {
+			return err
+		}
+		printDemo(stdout, url, *summary, county, domain.DateOf(app.Now()))
+	} else if err := adviseInit(ctx, app, stdout); err != nil {
+		return err
 	}
 	return app.Serve(ctx, ln)
+}
+
+// adviseInit says how to bootstrap a database nobody can log in to yet:
+// without it, a new operator's first serve answers every login with 401.
+func adviseInit(ctx context.Context, app *App, w io.Writer) error {
+	users, _, err := app.Store.Users(ctx, domain.UserFilter{Limit: 1})
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	where := ""
+	if app.Config.DatabaseURL != "" {
+		where = " with the same FIELDVISIT_DATABASE_URL"
+	} else if app.Config.DataDir != "./data" {
+		where = " --data-dir " + app.Config.DataDir
+	}
+	fmt.Fprintf(w, `
+the database is empty: nobody can log in yet. Create the top region and the first admin
+(the server may keep running):
+  %s='<10 to 128 characters>' fieldvisit init%s --region-code 410000000000 --region-name 河南省
+or start a demo county instead: fieldvisit serve --demo (on an empty data directory or database)
+
+`, adminPasswordEnv, where)
+	return nil
+}
+
+// demoCounty is the demo county's id: the supervisor's region.
+func demoCounty(ctx context.Context, app *App) (uuid.UUID, error) {
+	u, _, err := app.Store.UserCredentials(ctx, "supervisor")
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("the demo's supervisor: %w", err)
+	}
+	return u.RegionID, nil
 }
 
 func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, error) {
@@ -72,7 +121,7 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 	}
 	start := time.Now()
 	last := ""
-	s, err := demo.Seed(ctx, app.Store, demo.Options{HashPassword: func(ctx context.Context) (string, error) { return app.Auth.Hasher().Hash(ctx, demo.Password) }, Today: domain.DateOf(app.Now()), Photos: demoPhotos{svc: app.Photos},
+	opt := demo.Options{HashPassword: func(ctx context.Context) (string, error) { return app.Auth.Hasher().Hash(ctx, demo.Password) }, Today: domain.DateOf(app.Now()), Photos: demoPhotos{svc: app.Photos},
 		Households: app.Config.DemoHouseholds, Cadres: app.Config.DemoCadres,
 		Inspections: func(now func() time.Time) (demo.Inspections, demo.Rectifications) {
 			return app.Inspect.WithClock(now), app.ItemLedger.WithClock(now)
@@ -85,9 +134,21 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 				}
 				last = stage
 			}
-		}})
+		}}
+	s, err := demo.Seed(ctx, app.Store, opt)
+	if errors.Is(err, demo.ErrIncomplete) {
+		// A first start stopped during its seeding (Ctrl-C, a closed
+		// terminal) left part of a county: what it wrote is drawn again
+		// anyway, so it is cleared and the seeding runs whole.
+		fmt.Fprintln(progress, "an earlier demo seeding was interrupted before it finished: starting it over")
+		if err = demo.StartOver(ctx, app.DB); err == nil {
+			if err = app.Compliance.EnsureProfiles(ctx); err == nil {
+				s, err = demo.Seed(ctx, app.Store, opt)
+			}
+		}
+	}
 	if err != nil {
-		return demo.Summary{}, fmt.Errorf("demo: %w", err)
+		return demo.Summary{}, err // demo's errors say "demo:" already
 	}
 	// Judge the visits' evidence now rather than in the background, so the
 	// flags are there at first login, a thousand visits per transaction
@@ -157,7 +218,7 @@ func (d demoPhotos) PutPhoto(ctx context.Context, cadre domain.Principal, photoI
 	return err
 }
 
-func printDemo(w io.Writer, url string, s demo.Summary) {
+func printDemo(w io.Writer, url string, s demo.Summary, county uuid.UUID, today domain.Date) {
 	fmt.Fprintf(w, "\ndemo county: %d towns, %d villages, %d households, %d members, %d cadres, %d pairings\n",
 		s.Towns, s.Villages, s.Households, s.Members, s.Cadres, s.Pairings)
 	fmt.Fprintf(w, "open the console at %s/ui/ (or log in at %s/api/v1/auth/login) with password %q as:\n", url, url, demo.Password)
@@ -171,5 +232,27 @@ func printDemo(w io.Writer, url string, s demo.Summary) {
 			fmt.Fprintf(w, "  %s  %s\n    %s\n", in.Name, in.ID, in.Note)
 		}
 	}
-	fmt.Fprintf(w, "example:\n  curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"supervisor\",\"password\":\"%s\",\"device_id\":\"laptop\"}'\n\n", url, demo.Password)
+	fmt.Fprintf(w, "try the API as the supervisor (any POSIX shell; a token lasts 15 minutes, run the first two lines again for another):\n")
+	for _, line := range demoCommands(url, county, today) {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	fmt.Fprintln(w)
+}
+
+// demoCommands are shell lines a new user can paste: a login whose token
+// is cut out of the answer with the shell's own expansions (no jq or sed
+// needed), then the register, this quarter's missed visits and this
+// month's visit 台账 of the demo county.
+func demoCommands(url string, county uuid.UUID, today domain.Date) []string {
+	auth := `-H "Authorization: Bearer $TOKEN"`
+	quarter := fmt.Sprintf("%d-Q%d", today.Year, (int(today.Month)-1)/3+1)
+	month := fmt.Sprintf("%d-%02d", today.Year, int(today.Month))
+	return []string{
+		fmt.Sprintf(`TOKEN=$(curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{"username":"supervisor","password":"%s","device_id":"laptop"}')`, url, demo.Password),
+		`TOKEN=${TOKEN#*'"access_token":"'}; TOKEN=${TOKEN%%'"'*}`,
+		"COUNTY=" + county.String(),
+		fmt.Sprintf(`curl -s "%s/api/v1/households?limit=5" %s`, url, auth),
+		fmt.Sprintf(`curl -s "%s/api/v1/compliance/missed?region_id=$COUNTY&period=%s" %s`, url, quarter, auth),
+		fmt.Sprintf(`curl -s -o visits-%s.xlsx "%s/api/v1/exports/visits?region_id=$COUNTY&period=%s" %s`, month, url, month, auth),
+	}
 }

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -27,12 +26,7 @@ import (
 // link=NAME bytes_up=N bytes_down=N link_floor_s=N took_s=N of the phone
 // slowest relative to its link floor.
 func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fieldvisit sim [flags]\n\nplays cadres' offline field trips over a flaky link and checks the sync guarantees\n(nothing lost, nothing doubled, every phone converged).\n\n")
-		fs.PrintDefaults()
-	}
+	fs := NewFlagSet("sim", stderr)
 	var o sim.Options
 	def := sim.DefaultFaults()
 	f := def

@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,21 +36,41 @@ import (
 // B2 a replayed batch vs its first push, B4 a fresh phone's first pull (as
 // the client makes it: a snapshot, then the feed) vs raw SELECTs of the
 // same rows.
-// Command runs `fieldvisit bench`: sync (the default), photos, rules, sample or wire.
+// Command runs `fieldvisit bench NAME [flags]` (or, as older scripts
+// write it, `fieldvisit bench [flags] NAME`): one of subcommands.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if n := len(args); n > 0 && args[n-1] == "photos" {
-		return benchPhotosCmd(ctx, args[:n-1], stdout, stderr)
+	name, rest, ok := fvapp.Subcommand(args, slices.Sorted(maps.Keys(subcommands)))
+	if !ok {
+		if fvapp.IsHelp(args) {
+			fmt.Fprintln(stdout, "usage: fieldvisit bench NAME [flags]; \"fieldvisit bench NAME -h\" lists a benchmark's flags")
+			for _, c := range fvapp.Commands {
+				if strings.HasPrefix(c.Name, "bench ") {
+					fmt.Fprintf(stdout, "  fieldvisit %-13s %s\n", c.Name, c.Summary)
+				}
+			}
+			return nil
+		}
+		return errors.New("usage: fieldvisit bench sync|photos|rules|sample|wire [flags] (fieldvisit bench -h lists them)")
 	}
-	if n := len(args); n > 0 && args[n-1] == "rules" {
-		return benchRulesCmd(ctx, args[:n-1], stdout, stderr)
-	}
-	if n := len(args); n > 0 && args[n-1] == "sample" {
-		return benchSampleCmd(ctx, args[:n-1], stdout, stderr)
-	}
-	if n := len(args); n > 0 && args[n-1] == "wire" {
-		return benchWireCmd(ctx, args[:n-1], stdout, stderr)
-	}
-	fs, scratch := newBenchFlags("bench", stderr)
+	return subcommands[name](ctx, rest, stdout, stderr)
+}
+
+// subcommands are the benchmarks by name; fvapp.Commands describes each
+// as "bench NAME".
+var subcommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"sync":   benchSyncCmd,
+	"photos": benchPhotosCmd,
+	"rules":  benchRulesCmd,
+	"sample": benchSampleCmd,
+	"wire":   benchWireCmd,
+}
+
+// Subcommands names the benchmarks `fieldvisit bench` runs.
+func Subcommands() []string { return slices.Sorted(maps.Keys(subcommands)) }
+
+// benchSyncCmd is `fieldvisit bench sync`.
+func benchSyncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, scratch := newBenchFlags("bench sync", stderr)
 	rounds := fs.Int("rounds", 6, "B1 rounds of 4 phones × 500 visits")
 	households := fs.Int("households", 2000, "B4: households paired with the pulling cadre")
 	pullRounds := fs.Int("pull-rounds", 10, "B4 rounds (each a full pull and the raw SELECTs)")
@@ -56,8 +78,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "sync" {
-		return errors.New("usage: fieldvisit bench [flags] sync|photos|rules|sample|wire")
+	if fs.NArg() != 0 {
+		return fmt.Errorf("bench sync: unexpected argument %q", fs.Arg(0))
 	}
 	sb, err := openSyncBench(ctx, scratch, stderr, *households)
 	if err != nil {
@@ -649,8 +671,7 @@ type scratchFlags struct {
 // newBenchFlags starts a bench's flag set with the scratch database's
 // flags.
 func newBenchFlags(name string, stderr io.Writer) (*flag.FlagSet, scratchFlags) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := fvapp.NewFlagSet(name, stderr)
 	return fs, scratchFlags{
 		server: fs.String("postgres", fvapp.Env("FIELDVISIT_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 			"PostgreSQL server; a scratch database is created on it and dropped afterwards"),

@@ -57,7 +57,7 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if fs.NArg() != 0 {
-		return errors.New("usage: fieldvisit bench [flags] photos")
+		return errors.New("usage: fieldvisit bench photos [flags]")
 	}
 	if *endpoint == "" {
 		return errors.New("bench photos needs an S3 endpoint: set FIELDVISIT_BENCH_S3_ENDPOINT (and _ACCESS_KEY, _SECRET_KEY) or run it under `go run ./internal/testenv --`")

@@ -74,7 +74,7 @@ type rulesFixture struct {
 	registryOnly bool
 }
 
-// benchRulesCmd is `fieldvisit bench [flags] rules`.
+// benchRulesCmd is `fieldvisit bench rules [flags]`.
 func benchRulesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, scratch := newBenchFlags("bench rules", stderr)
 	nHouseholds := fs.Int("households", 1_000_000, "households generated")
@@ -88,7 +88,7 @@ func benchRulesCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if fs.NArg() != 0 || *nHouseholds < 1 || *perHH < 0 || *nCounties < 1 {
-		return errors.New("usage: fieldvisit bench [--households N] [--visits-per-household N] [--counties N] [--postgres URL] rules")
+		return errors.New("usage: fieldvisit bench rules [--households N] [--visits-per-household N] [--counties N] [--postgres URL]")
 	}
 	app, dbURL, done, err := scratch.open(ctx, stdout, 1)
 	if err != nil {

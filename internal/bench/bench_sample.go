@@ -21,7 +21,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/inspect/sampling"
 )
 
-// benchSampleCmd is `fieldvisit bench [flags] sample`: the draw of an
+// benchSampleCmd is `fieldvisit bench sample [flags]`: the draw of an
 // inspection sample from a province of a million households (issue 15
 // asks for under 2 s), through the API as a supervisor's browser makes it
 // (create a campaign, POST its sample, POST verify), against the raw
@@ -42,7 +42,7 @@ func benchSampleCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if fs.NArg() != 0 || *nHouseholds < 1 || *nCounties < 1 || *rounds < 1 {
-		return errors.New("usage: fieldvisit bench [--households N] [--counties N] [--rounds N] [--postgres URL] sample")
+		return errors.New("usage: fieldvisit bench sample [--households N] [--counties N] [--rounds N] [--postgres URL]")
 	}
 	app, dbURL, done, err := scratch.open(ctx, stdout, 1)
 	if err != nil {

@@ -39,7 +39,7 @@ func benchWireCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if fs.NArg() != 0 || *rounds < 1 || *households < 1 {
-		return errors.New("usage: fieldvisit bench [--households N] [--rounds N] wire")
+		return errors.New("usage: fieldvisit bench wire [--households N] [--rounds N]")
 	}
 	loadBefore := loadAverage()
 	sb, err := openSyncBench(ctx, scratch, stderr, *households)

@@ -33,10 +33,6 @@ import (
 // nothing about the server.
 func SoakCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, scratch := newBenchFlags("soak", stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fieldvisit soak [flags]\n\nruns phones in a loop against an in-process server and watches its memory, goroutines, open files and database connections.\n\n")
-		fs.PrintDefaults()
-	}
 	minutes := fs.Float64("minutes", 10, "how long the phones play")
 	phones := fs.Int("phones", 20, "phones (one cadre each: cadre01 …)")
 	every := fs.Duration("sample", 10*time.Second, "time between samples")

@@ -26,9 +26,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
@@ -67,8 +69,8 @@ const (
 var ErrNotDemoDatabase = errors.New("demo: the database holds data the demo did not seed; demo mode refuses to run against it (use an empty data directory or database)")
 
 // ErrIncomplete is returned when an earlier Seed was interrupted and left a
-// partial demo county behind.
-var ErrIncomplete = errors.New("demo: an earlier demo seeding was interrupted and left partial data; remove the demo database and start again")
+// partial demo county behind; StartOver clears it for a new Seed.
+var ErrIncomplete = errors.New("demo: an earlier demo seeding was interrupted and left partial data")
 
 // Options shape the demo county. Zero values take the defaults.
 type Options struct {
@@ -152,6 +154,14 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// CheckSize says whether a county of that many households and cadres (0:
+// the default) can be drawn, so that a command refuses a bad size before
+// it opens or creates anything.
+func CheckSize(households, cadres int) error {
+	o := Options{Households: households, Cadres: cadres, HashPassword: func(context.Context) (string, error) { return "", nil }}
+	return o.defaults()
+}
+
 // Seed creates the demo county once. It records a marker setting
 // (MarkerKey = MarkerVersion) in the same database; if the marker is present
 // it does nothing and returns the stored summary. If the database has data
@@ -231,6 +241,77 @@ func Seeded(ctx context.Context, store *storage.Store) (Summary, bool, error) {
 	}
 	s, err := storedSummary(ctx, store)
 	return s, err == nil, err
+}
+
+// StartOver empties a database that an interrupted Seed left partial (the
+// seeding began, its marker was never written), so that Seed can run
+// again: every table but the migrations' own, as if freshly migrated. It
+// refuses any other database: a complete demo, and one the demo did not
+// seed, are never touched. Photo bytes the partial seeding stored stay in
+// the blob store; the seeding is drawn from a fixed seed, so the next one
+// stores the same content-addressed bytes again, and photo reconciliation
+// removes any left over.
+func StartOver(ctx context.Context, db *storage.DB) error {
+	store := storage.NewStore(db, nil)
+	seeding, err := store.Setting(ctx, seedingKey)
+	if err != nil {
+		return fmt.Errorf("demo: read the seeding mark: %w", err)
+	}
+	marker, err := store.Setting(ctx, MarkerKey)
+	if err != nil {
+		return fmt.Errorf("demo: read marker: %w", err)
+	}
+	if seeding == "" || marker != "" {
+		return errors.New("demo: the database holds no interrupted demo seeding; nothing to start over")
+	}
+	g := db.Gorm.WithContext(ctx)
+	switch db.Dialect {
+	case storage.Postgres:
+		// TRUNCATE fires no row triggers, so the append-only audit log
+		// empties with the rest; the schema and its migrations stay.
+		var tables []string
+		if err := g.Raw(`SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'goose_db_version'`).
+			Scan(&tables).Error; err != nil {
+			return fmt.Errorf("demo: list tables: %w", err)
+		}
+		if len(tables) > 0 {
+			if err := g.Exec("TRUNCATE " + strings.Join(tables, ", ") + " RESTART IDENTITY CASCADE").Error; err != nil {
+				return fmt.Errorf("demo: empty the partial demo: %w", err)
+			}
+		}
+	case storage.SQLite:
+		// SQLite has no TRUNCATE and the audit log's triggers refuse a
+		// DELETE: every table goes (their triggers with them) and the
+		// migrations build the schema again. An implicit DELETE of a
+		// dropped table fires no trigger, and with foreign keys off no
+		// order is needed.
+		var tables []string
+		if err := g.Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).Scan(&tables).Error; err != nil {
+			return fmt.Errorf("demo: list tables: %w", err)
+		}
+		// The pragma holds per connection: all on one.
+		err := g.Connection(func(conn *gorm.DB) error {
+			if err := conn.Exec("PRAGMA foreign_keys = OFF").Error; err != nil {
+				return err
+			}
+			defer conn.Exec("PRAGMA foreign_keys = ON")
+			for _, t := range tables {
+				if err := conn.Exec(`DROP TABLE IF EXISTS "` + strings.ReplaceAll(t, `"`, `""`) + `"`).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("demo: empty the partial demo: %w", err)
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	default:
+		return fmt.Errorf("demo: cannot start over on a %s database", db.Dialect)
+	}
+	return nil
 }
 
 func storedSummary(ctx context.Context, store *storage.Store) (Summary, error) {

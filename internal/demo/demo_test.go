@@ -394,22 +394,55 @@ func TestSeedRefusesForeignDatabase(t *testing.T) {
 	}
 }
 
-func TestSeedReportsInterruptedSeeding(t *testing.T) {
-	ctx := context.Background()
-	store, _ := openDB(t, "sqlite")
-	// A seeding that was cancelled half-way leaves its regions behind.
-	cctx, cancel := context.WithCancel(ctx)
-	opt := small()
-	opt.Progress = func(stage string, done, total int) {
-		if stage == "users" {
-			cancel()
-		}
-	}
-	if _, err := demo.Seed(cctx, store, opt); err == nil {
-		t.Fatal("cancelled seed succeeded")
-	}
-	if _, err := demo.Seed(ctx, store, small()); !errors.Is(err, demo.ErrIncomplete) {
-		t.Fatalf("seed after an interrupted one: %v, want ErrIncomplete", err)
+// TestSeedStartsOverAfterAnInterruptedSeeding: a seeding cut half-way
+// (the server stopped during its first start) is reported, StartOver
+// empties what it left, and the next Seed builds the whole county; StartOver
+// touches neither a database the demo did not seed nor a complete demo.
+func TestSeedStartsOverAfterAnInterruptedSeeding(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.Open(t, dialect)
+			store := storage.NewStore(db, nil)
+			sqlDB, err := db.SQL()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := demo.StartOver(ctx, db); err == nil {
+				t.Error("StartOver on a database the demo never seeded succeeded")
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			opt := small()
+			opt.Progress = func(stage string, done, total int) {
+				if stage == "users" {
+					cancel()
+				}
+			}
+			if _, err := demo.Seed(cctx, store, opt); err == nil {
+				t.Fatal("cancelled seed succeeded")
+			}
+			if _, err := demo.Seed(ctx, store, small()); !errors.Is(err, demo.ErrIncomplete) {
+				t.Fatalf("seed after an interrupted one: %v, want ErrIncomplete", err)
+			}
+			if err := demo.StartOver(ctx, db); err != nil {
+				t.Fatalf("StartOver: %v", err)
+			}
+			for _, tb := range []string{"regions", "users", "audit_log", "settings"} {
+				if n := count(t, sqlDB, "SELECT count(*) FROM "+tb); n != 0 {
+					t.Errorf("%s: %d rows left after StartOver", tb, n)
+				}
+			}
+			sum := seed(t, store, small())
+			if sum.Households != 300 || count(t, sqlDB, "SELECT count(*) FROM households") != 300 {
+				t.Errorf("the county seeded after starting over: %+v", sum)
+			}
+			if err := demo.StartOver(ctx, db); err == nil {
+				t.Error("StartOver on a complete demo succeeded")
+			}
+			if _, ok, err := demo.Seeded(ctx, store); !ok || err != nil {
+				t.Errorf("the complete demo after a refused StartOver: %v, %v", ok, err)
+			}
+		})
 	}
 }
 

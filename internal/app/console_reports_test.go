@@ -1,12 +1,12 @@
 package app
 
 import (
-	"fmt"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"

@@ -21,6 +21,19 @@ var VisitKinds = Vocabulary{
 	{KindAssist, "帮扶走访"}, {KindFollowup, "回访"}, {KindCondolence, "慰问"}, {KindInspection, "督查核查"},
 }
 
+// VisitFlags are every flag a visit may carry, with its zh-CN label: those
+// the evidence checks put on a visit (location, time, photos) and those
+// decided when it arrives (its clock, its pairing). Rules name them as
+// disqualifying, reports count them and /visits filters by them.
+var VisitFlags = Vocabulary{
+	{"far_from_home", "定位距农户住所过远"}, {"poor_accuracy", "定位精度差"}, {"no_gps", "无定位"},
+	{"mock_location", "虚拟定位"}, {"impossible_travel", "行程速度异常"}, {"too_short", "走访时间过短"},
+	{"no_photo", "无走访照片"}, {"photo_missing", "照片未上传"}, {"exif_time_mismatch", "照片拍摄时间不符"},
+	{"exif_place_mismatch", "照片拍摄地点不符"}, {"photo_reuse", "照片重复使用"},
+	{"clock_offset", "手机时间偏差过大"}, {"future_time", "走访时间晚于上传时间"},
+	{"before_registration", "走访早于建档日期"}, {"outside_pairing", "结对结束后的走访"},
+}
+
 // Measures are what a cadre did or arranged (帮扶措施).
 var Measures = Vocabulary{
 	{"industry", "产业扶贫"}, {"employment", "就业扶贫"}, {"housing_renovation", "危房改造"}, {"medical", "医疗救助"},

@@ -156,7 +156,7 @@ func (h *handlers) vocabularies(c *gin.Context) {
 		"education_levels": domain.EducationLevels, "work_states": domain.WorkStates, "roles": domain.Roles,
 		"ranks": domain.Ranks, "duties": domain.Duties,
 		"visit_kinds": domain.VisitKinds, "measures": domain.Measures, "checklist_items": domain.ChecklistItems,
-		"checklist_answers": domain.ChecklistAnswers, "gps_providers": domain.GPSProviders,
+		"checklist_answers": domain.ChecklistAnswers, "gps_providers": domain.GPSProviders, "visit_flags": domain.VisitFlags,
 	}
 	out := make(map[string][]wire.Term, len(lists))
 	for name, v := range lists {

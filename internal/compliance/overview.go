@@ -10,7 +10,6 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
-	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
 )
 
 // What a supervisor's overview (the console's first page) reads: the same
@@ -128,13 +127,6 @@ type FlagCount struct {
 	Visits  int64
 }
 
-// pushFlagLabels name the flags decided when a visit arrives (its clock
-// and its pairing), which the evidence vocabulary does not hold.
-var pushFlagLabels = domain.Vocabulary{
-	{Code: "clock_offset", Label: "手机时间偏差过大"}, {Code: "future_time", Label: "走访时间晚于上传时间"},
-	{Code: "before_registration", Label: "走访早于建档日期"}, {Code: "outside_pairing", Label: "结对结束后的走访"},
-}
-
 // FlagCounts counts the visits started in a period (a year, quarter or
 // month key; empty: the current month) to households of a region that
 // carry each flag, most frequent first: the suspicious visits a supervisor
@@ -156,11 +148,9 @@ func (s *Service) FlagCounts(ctx context.Context, p domain.Principal, regionID u
 func namedFlagCounts(counts map[string]int64) []FlagCount {
 	out := make([]FlagCount, 0, len(counts))
 	for code, n := range counts {
-		label, ok := evidence.FlagCodes.Label(code)
+		label, ok := domain.VisitFlags.Label(code)
 		if !ok {
-			if label, ok = pushFlagLabels.Label(code); !ok {
-				label = code
-			}
+			label = code
 		}
 		out = append(out, FlagCount{Code: code, LabelZH: label, Visits: n})
 	}

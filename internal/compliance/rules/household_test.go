@@ -265,7 +265,7 @@ func TestKindsFlagsDurationAndDeletion(t *testing.T) {
 	if q.CountedN != 2 || q.Counted[0].On != day(2026, 4, 5) || q.Counted[1].On != day(2026, 4, 7) {
 		t.Errorf("counted %+v", q.Counted)
 	}
-	if !strings.Contains(q.NotCounted[0].ReasonZH, "慰问") || !strings.Contains(q.NotCounted[2].ReasonZH, "模拟定位") {
+	if !strings.Contains(q.NotCounted[0].ReasonZH, "慰问") || !strings.Contains(q.NotCounted[2].ReasonZH, "虚拟定位") {
 		t.Errorf("zh reasons %q %q", q.NotCounted[0].ReasonZH, q.NotCounted[2].ReasonZH)
 	}
 	// Condolence counting is a setting.

@@ -21,15 +21,9 @@ var Subjects = terms(
 	SubjectHousehold, "农户", SubjectPairing, "结对关系", SubjectCadre, "帮扶干部", SubjectUnitGroup, "帮扶单位驻点小组",
 )
 
-// EvidenceFlags are the flag codes the evidence checks (sync, photos) put on
-// visits. A rule may name any of them as disqualifying.
-var EvidenceFlags = terms(
-	"far_from_home", "定位距农户家过远", "poor_accuracy", "定位精度差", "no_gps", "无定位",
-	"mock_location", "使用模拟定位", "impossible_travel", "行程不可能完成", "too_short", "走访时间过短",
-	"no_photo", "无照片", "photo_missing", "照片未上传", "exif_time_mismatch", "照片拍摄时间不符",
-	"exif_place_mismatch", "照片拍摄地点不符", "photo_reuse", "照片重复使用", "clock_offset", "手机时间偏差过大",
-	"future_time", "走访时间晚于上传时间", "before_registration", "走访早于建档时间", "outside_pairing", "不在结对期内",
-)
+// EvidenceFlags are the flag codes a rule may name as disqualifying: every
+// flag a visit may carry.
+var EvidenceFlags = domain.VisitFlags
 
 // Minimum is one count a rule requires within each window of a kind.
 type Minimum struct {

@@ -162,3 +162,14 @@ func TestDistance(t *testing.T) {
 		t.Fatalf("distance = %.0f m", d)
 	}
 }
+
+// TestFlagCodesAreVisitFlags: the checks' own flags are among the flags a
+// visit may carry, with the same labels, so a report, a rule and the
+// vocabulary route name each one alike.
+func TestFlagCodesAreVisitFlags(t *testing.T) {
+	for _, f := range FlagCodes {
+		if label, ok := domain.VisitFlags.Label(f.Code); !ok || label != f.Label {
+			t.Errorf("%s: domain.VisitFlags has %q (%v), the checks %q", f.Code, label, ok, f.Label)
+		}
+	}
+}

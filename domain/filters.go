@@ -52,7 +52,15 @@ type VisitFilter struct {
 	OnlyCadreID    *uuid.UUID // a cadre reads only their own visits
 	IncludeDeleted bool
 	Query          string // notes (民情日记) contain this text, literally
-	Limit, Offset  int
+	// StartedFrom and StartedBefore bound the visit's start, [from, before).
+	StartedFrom, StartedBefore *time.Time
+	RegionPath                 string // the household lies in this subtree
+	Kind                       string
+	Flag                       string // the visit carries this flag
+	// Counted, when set, keeps the visits some compliance status counts
+	// (true) or none does (false).
+	Counted       *bool
+	Limit, Offset int
 }
 
 // UserFilter narrows a user listing.

@@ -206,7 +206,12 @@ func writePage(c *gin.Context, page *wire.PageWriter, end fvsync.PageEnd) {
 
 func (h *handlers) listVisits(c *gin.Context) {
 	q := queryParams{c: c}
-	vq := fvsync.VisitQuery{HouseholdID: q.uuid("household_id"), CadreID: q.uuid("cadre_id"), IncludeDeleted: q.boolean("include_deleted"), Query: q.text("q", 100)}
+	vq := fvsync.VisitQuery{HouseholdID: q.uuid("household_id"), CadreID: q.uuid("cadre_id"), IncludeDeleted: q.boolean("include_deleted"), Query: q.text("q", 100),
+		From: q.date("from"), To: q.date("to"), RegionID: q.uuid("region_id"), Kind: q.text("kind", 40), Flag: q.text("flag", 40)}
+	if c.Query("counted") != "" {
+		counted := q.boolean("counted")
+		vq.Counted = &counted
+	}
 	pg := q.page()
 	vq.Limit, vq.Offset = pg.Limit, pg.Offset
 	if err := q.err(); err != nil {

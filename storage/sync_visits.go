@@ -176,6 +176,7 @@ func (s *Store) Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visi
 	if f.Query != "" {
 		q = q.Where(like("visits.notes"), likeContains(f.Query))
 	}
+	q = s.visitFilters(q, f)
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, translate(err, "visit")
@@ -189,6 +190,43 @@ func (s *Store) Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visi
 		out[i] = toDomainVisit(r)
 	}
 	return out, total, nil
+}
+
+// visitFilters narrows a visit listing by start, region, kind, flag and
+// whether a compliance status counts the visit.
+func (s *Store) visitFilters(q *gorm.DB, f domain.VisitFilter) *gorm.DB {
+	if f.StartedFrom != nil {
+		q = q.Where("visits.started_at >= ?", f.StartedFrom.UTC())
+	}
+	if f.StartedBefore != nil {
+		q = q.Where("visits.started_at < ?", f.StartedBefore.UTC())
+	}
+	if f.RegionPath != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM households rh WHERE rh.county_id = visits.county_id AND rh.id = visits.household_id AND "+
+			like("rh.region_path")+")", likePrefix(f.RegionPath))
+	}
+	if f.Kind != "" {
+		q = q.Where("visits.kind = ?", f.Kind)
+	}
+	flags, flagCode := "json_each(visits.flags) fl", "json_extract(fl.value, '$.code')"
+	counted, countedID := "json_each(cs.detail, '$.counted') c", "json_extract(c.value, '$.visit_id') = visits.id"
+	if s.dialect == Postgres {
+		flags, flagCode = "jsonb_array_elements(visits.flags) fl", "fl->>'code'"
+		counted, countedID = "jsonb_array_elements(cs.detail->'counted') c", "c->>'visit_id' = CAST(visits.id AS TEXT)"
+	}
+	if f.Flag != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM "+flags+" WHERE "+flagCode+" = ?)", f.Flag)
+	}
+	if f.Counted != nil {
+		// A status counts its visits in its detail (rules.Status.Counted);
+		// the household's statuses are the only ones that can.
+		cond := "EXISTS (SELECT 1 FROM compliance_statuses cs, " + counted + " WHERE cs.county_id = visits.county_id AND cs.household_id = visits.household_id AND " + countedID + ")"
+		if !*f.Counted {
+			cond = "NOT " + cond
+		}
+		q = q.Where(cond)
+	}
+	return q
 }
 
 // scopeWithoutPairing lets a cadre read their own visits to households they

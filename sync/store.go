@@ -61,6 +61,8 @@ type Store interface {
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
 	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
 	Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visit, int64, error)
+	// RegionWithin is the region id when it lies in the subtree at path.
+	RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error)
 	Conflicts(ctx context.Context, f ConflictFilter) ([]Conflict, int64, error)
 }
 

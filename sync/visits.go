@@ -17,7 +17,14 @@ type VisitQuery struct {
 	CadreID        *uuid.UUID
 	IncludeDeleted bool
 	Query          string
-	Limit, Offset  int
+	// From and To are days (Asia/Shanghai) the visit started on, both
+	// included.
+	From, To      *domain.Date
+	RegionID      *uuid.UUID
+	Kind          string
+	Flag          string
+	Counted       *bool
+	Limit, Offset int
 }
 
 // Visits lists visits the caller may read: a cadre their own; supervisors
@@ -25,7 +32,33 @@ type VisitQuery struct {
 // the households of their active tasks.
 func (s *Service) Visits(ctx context.Context, p domain.Principal, q VisitQuery) ([]domain.Visit, int64, error) {
 	f := domain.VisitFilter{Scope: p.HouseholdScope(), Today: domain.DateOf(s.now()), HouseholdID: q.HouseholdID, CadreID: q.CadreID,
-		IncludeDeleted: q.IncludeDeleted, Query: q.Query, Limit: q.Limit, Offset: q.Offset}
+		IncludeDeleted: q.IncludeDeleted, Query: q.Query, Kind: q.Kind, Flag: q.Flag, Counted: q.Counted, Limit: q.Limit, Offset: q.Offset}
+	var fe domain.FieldErrors
+	if q.Kind != "" && !domain.VisitKinds.Has(q.Kind) {
+		fe.Add("kind", "invalid_enum", "kind must be a visit kind (GET /api/v1/vocabularies: visit_kinds)", "走访类型无效")
+	}
+	if q.Flag != "" && !domain.VisitFlags.Has(q.Flag) {
+		fe.Add("flag", "invalid_enum", "flag must be a visit flag (GET /api/v1/vocabularies: visit_flags)", "核验标记无效")
+	}
+	if q.From != nil {
+		from := q.From.Start()
+		f.StartedFrom = &from
+	}
+	if q.To != nil {
+		if q.From != nil && q.To.Before(*q.From) {
+			fe.Add("to", "out_of_range", "to must not be before from", "结束日期不能早于开始日期")
+		}
+		before := q.To.AddDays(1).Start()
+		f.StartedBefore = &before
+	}
+	path, err := domain.RegionParam(ctx, p, q.RegionID, &fe, s.store.RegionWithin)
+	if err != nil {
+		return nil, 0, err
+	}
+	f.RegionPath = path
+	if err := fe.Err(); err != nil {
+		return nil, 0, err
+	}
 	if p.Role == domain.RoleCadre {
 		id := p.UserID
 		f.OnlyCadreID = &id

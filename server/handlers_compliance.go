@@ -314,11 +314,22 @@ func (h *handlers) closePeriod(c *gin.Context) {
 func exportQuery(c *gin.Context) (compliance.ExportQuery, error) {
 	rq, err := reportQuery(c)
 	q := queryParams{c: c}
-	eq := compliance.ExportQuery{ReportQuery: rq, From: q.date("from"), To: q.date("to"), Format: q.text("format", 10)}
+	eq := compliance.ExportQuery{ReportQuery: rq, From: q.date("from"), To: q.date("to"), Format: q.text("format", 10), BaseURL: baseURL(c)}
 	if err != nil {
 		return eq, err
 	}
 	return eq, q.err()
+}
+
+// baseURL is the service's address as the caller reached it. The scheme
+// comes from the connection, or from a trusted proxy's X-Forwarded-Proto;
+// it only writes links into downloads.
+func baseURL(c *gin.Context) string {
+	scheme := "http"
+	if c.Request.TLS != nil || c.RemoteIP() != c.ClientIP() && c.GetHeader("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request.Host
 }
 
 // export answers a 台账 download: checked and authorised first (an error is

@@ -29,6 +29,10 @@ type ExportQuery struct {
 	ReportQuery
 	From, To *domain.Date // the visit ledger's days, inclusive; default the period
 	Format   string       // xlsx (default) or csv
+	// BaseURL is the service's address as the caller reached it
+	// (https://host): the visit 台账 links each visit's first photo in
+	// the console there. Empty: no links.
+	BaseURL string
 }
 
 func (q ExportQuery) check() error {
@@ -101,7 +105,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 	if q.To != nil {
 		to = q.To.AddDays(1)
 	}
-	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "贫困户属性", "户状态", "帮扶干部", "走访日期", "开始时间", "结束时间", "时长(分钟)", "走访类型", "帮扶措施", "两不愁三保障情况", "见到的人", "户主确认", "照片数", "预警标记", "民情日记", "上传时间"}, 6, 10, 10, 14, 10, 12, 10, 10, 12, 8, 8, 10, 10, 24, 30, 12, 8, 8, 30, 60, 17)
+	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "贫困户属性", "户状态", "帮扶干部", "走访日期", "开始时间", "结束时间", "时长(分钟)", "走访类型", "帮扶措施", "两不愁三保障情况", "见到的人", "户主确认", "照片数", "照片", "预警标记", "民情日记", "上传时间"}, 6, 10, 10, 14, 10, 12, 10, 10, 12, 8, 8, 10, 10, 24, 30, 12, 8, 8, 12, 30, 60, 17)
 	subtitle := fmt.Sprintf("%s %s至%s 制表日期:%s", r.Name, from, to.AddDays(-1), s.today())
 	f := format(q)
 	write := func(w io.Writer) error {
@@ -118,11 +122,13 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 		err = s.store.VisitLedger(ctx, f, func(row VisitLedgerRow) error {
 			n++
 			v := row.Visit
-			start := v.StartedAt.In(domain.Shanghai)
-			end, minutes := "", ""
+			// Typed cells: Excel sums the minutes and sorts by the days.
+			var end, minutes, photo any
 			if v.EndedAt != nil {
-				end = v.EndedAt.In(domain.Shanghai).Format("15:04")
-				minutes = fmt.Sprint(int(v.EndedAt.Sub(v.StartedAt).Minutes()))
+				end, minutes = ledger.Clock{Time: *v.EndedAt}, int(v.EndedAt.Sub(v.StartedAt).Minutes())
+			}
+			if len(v.Photos) > 0 && q.BaseURL != "" {
+				photo = ledger.Link{Text: fmt.Sprintf("查看照片(%d张)", len(v.Photos)), URL: q.BaseURL + "/ui/photos/" + v.Photos[0].PhotoID.String()}
 			}
 			kind, _ := domain.VisitKinds.Label(v.Kind)
 			confirmed := ""
@@ -130,9 +136,9 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 				confirmed = map[bool]string{true: "是", false: "否"}[*v.HouseholdConfirmed]
 			}
 			return t.Row(n, row.TownName, row.VillageName, row.HouseholdNo, row.HeadName, povertyLabel(row.PovertyType), statusLabel(row.Status),
-				row.CadreName, start.Format("2006-01-02"), start.Format("15:04"), end, minutes, kind, labels(domain.Measures, v.Measures),
-				checklistText(v.Checklist), strings.Join(v.MetWith, "、"), confirmed, len(v.Photos), flagText(v.Flags), v.Notes,
-				v.ReceivedAt.In(domain.Shanghai))
+				row.CadreName, ledger.Day{Time: v.StartedAt}, ledger.Clock{Time: v.StartedAt}, end, minutes, kind, labels(domain.Measures, v.Measures),
+				checklistText(v.Checklist), strings.Join(v.MetWith, "、"), confirmed, len(v.Photos), photo, flagText(v.Flags), v.Notes,
+				v.ReceivedAt)
 		})
 		if err != nil {
 			return err
@@ -227,7 +233,7 @@ func (s *Service) MissedLedger(ctx context.Context, p domain.Principal, q Export
 			st := it.Status
 			label, _ := rules.States.Label(it.State)
 			return t.Row(n, it.VillageName, it.HouseholdNo, it.HouseholdName, it.CadreName, st.RuleNameZH, st.Period.LabelZH(),
-				st.Required, st.CountedN, st.Short(), st.DueOn, label, st.ExplanationZH)
+				st.Required, st.CountedN, st.Short(), ledger.Day{Time: st.DueOn.Start()}, label, st.ExplanationZH)
 		})
 		if err != nil {
 			return err

@@ -195,9 +195,9 @@ func (s *Service) ProgressLedger(ctx context.Context, p domain.Principal, q Expo
 			return err
 		}
 		line := func(kind, name string, c StateCounts, wc WindowCounts) error {
-			rate := ""
+			var rate any
 			if c.Total > 0 {
-				rate = fmt.Sprintf("%.1f%%", float64(c.Met)*100/float64(c.Total))
+				rate = ledger.Percent(float64(c.Met) / float64(c.Total))
 			}
 			return t.Row(kind, name, c.Total, c.Met, c.OnTrack, c.DueSoon, c.Overdue, c.Missed, rate, c.Required, c.Counted,
 				wc.Reached, wc.Visits, wc.MetAtLast)

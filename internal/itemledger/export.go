@@ -73,13 +73,13 @@ func (s *Service) Ledger(ctx context.Context, p domain.Principal, q Query, forma
 			for _, l := range lines {
 				n++
 				state, _ := Statuses.Label(l.State(today))
-				closed := ""
+				var closed any
 				if l.ClosedAt != nil {
-					closed = domain.DateOf(*l.ClosedAt).String()
+					closed = ledger.Day{Time: *l.ClosedAt}
 				}
-				deadline := ""
+				var deadline any
 				if !l.Deadline.IsZero() {
-					deadline = l.Deadline.String()
+					deadline = ledger.Day{Time: l.Deadline.Start()}
 				}
 				if err := t.Row(n, l.TownName, l.VillageName, l.HouseholdNumber, l.HeadName, l.Problem, source(l), l.Responsible(),
 					deadline, state, l.Evidence.Summary(), closed); err != nil {

@@ -54,6 +54,36 @@ type Table interface {
 	Close() error
 }
 
+// The typed values a row may hold besides text and numbers (int, int64,
+// float64): an XLSX file writes each as a number with its format, so a
+// county office can sum, sort and filter them; CSV spells them as text.
+type (
+	// Day is a calendar day (its date as it reads in Asia/Shanghai).
+	Day struct{ time.Time }
+	// Clock is a time of day (hh:mm).
+	Clock struct{ time.Time }
+	// Percent is a share, 0 to 1, written as a percentage.
+	Percent float64
+	// Link is text that opens URL (an absolute address).
+	Link struct{ Text, URL string }
+)
+
+// wall is t's wall clock in Asia/Shanghai as a UTC instant: a spreadsheet
+// cell holds no zone, and a county office reads Beijing time.
+func wall(t time.Time) time.Time {
+	l := t.In(shanghai)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+}
+
+// shanghai is Beijing time, the zone every 台账 is read in.
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
 // New starts a table in format on w: a title line, a line saying what it
 // covers (region, period, when it was made), then the headings.
 func New(format string, w io.Writer, sheet, title, subtitle string, cols []Column) (Table, error) {
@@ -128,7 +158,15 @@ func cellText(v any) string {
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case time.Time:
-		return x.Format("2006-01-02 15:04")
+		return x.In(shanghai).Format("2006-01-02 15:04")
+	case Day:
+		return x.In(shanghai).Format(time.DateOnly)
+	case Clock:
+		return x.In(shanghai).Format("15:04")
+	case Percent:
+		return strconv.FormatFloat(float64(x)*100, 'f', 1, 64) + "%"
+	case Link:
+		return x.URL
 	case fmt.Stringer:
 		return x.String()
 	}
@@ -136,11 +174,18 @@ func cellText(v any) string {
 }
 
 type xlsxTable struct {
-	out  io.Writer
-	f    *excelize.File
-	sw   *excelize.StreamWriter
-	next int
+	out   io.Writer
+	f     *excelize.File
+	sw    *excelize.StreamWriter
+	sheet string
+	cols  int
+	next  int
+	// Styles of the typed cells.
+	day, clock, stamp, percent, link int
 }
+
+// headingRows are the rows above the data: title, subtitle, headings.
+const headingRows = 3
 
 func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTable, error) {
 	f := excelize.NewFile()
@@ -171,7 +216,28 @@ func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTa
 	if err != nil {
 		return nil, err
 	}
-	t := &xlsxTable{out: w, f: f, sw: sw, next: 1}
+	t := &xlsxTable{out: w, f: f, sw: sw, sheet: sheet, cols: len(cols), next: 1}
+	for _, st := range []struct {
+		id    *int
+		style excelize.Style
+	}{
+		{&t.day, excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd")}},
+		{&t.clock, excelize.Style{CustomNumFmt: ptr("hh:mm")}},
+		{&t.stamp, excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd hh:mm")}},
+		{&t.percent, excelize.Style{CustomNumFmt: ptr("0.0%")}},
+		{&t.link, excelize.Style{Font: &excelize.Font{Color: "0563C1", Underline: "single"}}},
+	} {
+		if *st.id, err = f.NewStyle(&st.style); err != nil {
+			return nil, err
+		}
+	}
+	last, err := excelize.CoordinatesToCellName(max(len(cols), 1), 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := sw.MergeCell("A1", last); err != nil {
+		return nil, err
+	}
 	if err := sw.SetRow("A1", []any{excelize.Cell{StyleID: bold, Value: title}}); err != nil {
 		return nil, err
 	}
@@ -194,7 +260,18 @@ func (t *xlsxTable) Row(values ...any) error {
 	for i, v := range values {
 		switch x := v.(type) {
 		case time.Time:
-			cells[i] = x.Format("2006-01-02 15:04")
+			cells[i] = excelize.Cell{StyleID: t.stamp, Value: wall(x)}
+		case Day:
+			cells[i] = excelize.Cell{StyleID: t.day, Value: wall(x.Time)}
+		case Clock:
+			// A time of day is the fraction of its day.
+			w := wall(x.Time)
+			cells[i] = excelize.Cell{StyleID: t.clock, Value: float64(w.Hour()*3600+w.Minute()*60+w.Second()) / 86400}
+		case Percent:
+			cells[i] = excelize.Cell{StyleID: t.percent, Value: float64(x)}
+		case Link:
+			cells[i] = excelize.Cell{StyleID: t.link, Value: x.Text,
+				Formula: `HYPERLINK("` + strings.ReplaceAll(x.URL, `"`, `""`) + `","` + strings.ReplaceAll(x.Text, `"`, `""`) + `")`}
 		case fmt.Stringer:
 			cells[i] = x.String()
 		default:
@@ -209,10 +286,35 @@ func (t *xlsxTable) Row(values ...any) error {
 	return t.sw.SetRow(cell, cells)
 }
 
+// Close sets what Excel keeps beside the cells — a filter on the
+// headings, A4 landscape fitted to the page's width, the heading rows
+// repeated on every printed page — then writes the file.
 func (t *xlsxTable) Close() error {
+	lastCol, err := excelize.ColumnNumberToName(max(t.cols, 1))
+	if err != nil {
+		return err
+	}
+	if err := t.f.AutoFilter(t.sheet, fmt.Sprintf("A%d:%s%d", headingRows, lastCol, max(t.next-1, headingRows)), nil); err != nil {
+		return err
+	}
+	a4, landscape, wide, tall := 9, "landscape", 1, 0
+	if err := t.f.SetPageLayout(t.sheet, &excelize.PageLayoutOptions{Size: &a4, Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall}); err != nil {
+		return err
+	}
+	fit := true
+	if err := t.f.SetSheetProps(t.sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return err
+	}
+	err = t.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", Scope: t.sheet,
+		RefersTo: fmt.Sprintf("'%s'!$1:$%d", t.sheet, headingRows)})
+	if err != nil {
+		return err
+	}
 	if err := t.sw.Flush(); err != nil {
 		return err
 	}
 	defer t.f.Close()
 	return t.f.Write(t.out)
 }
+
+func ptr[T any](v T) *T { return &v }

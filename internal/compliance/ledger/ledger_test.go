@@ -1,0 +1,130 @@
+package ledger
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// TestXLSXCellsAreTyped: an XLSX 台账 holds dates, times, numbers and
+// percentages as numbers with their formats (so Excel sums, sorts and
+// filters them), links as HYPERLINK formulas, a merged title over the
+// columns, a filter on the heading row, the panes frozen below it, and an
+// A4 landscape print set-up that repeats the heading rows on every page.
+func TestXLSXCellsAreTyped(t *testing.T) {
+	var buf bytes.Buffer
+	tb, err := New(XLSX, &buf, "台账", "帮扶干部走访台账", "示范县 2026年", Columns([]string{"序号", "走访日期", "开始时间", "时长(分钟)", "达标率", "上传时间", "照片", "民情日记"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 20, 9, 30, 0, 0, shanghai)
+	for i := range 3 {
+		if err := tb.Row(i+1, Day{at}, Clock{at}, 35, Percent(0.875), at, Link{Text: "查看照片(2)", URL: `https://fv.example/ui/households/x#"v"`}, "=SUM(A1)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const sheet = "台账"
+	numFmt := func(cell string) string {
+		id, err := f.GetCellStyle(sheet, cell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.GetStyle(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.CustomNumFmt != nil {
+			return *st.CustomNumFmt
+		}
+		return ""
+	}
+	for _, tt := range []struct {
+		cell, raw, format string
+	}{
+		{"A4", "1", ""},
+		{"B4", "46346", "yyyy-mm-dd"},        // 2026-11-20
+		{"C4", "0.395833333333333", "hh:mm"}, // 09:30
+		{"D4", "35", ""},
+		{"E4", "0.875", "0.0%"},
+		{"F4", "46346.3958333333", "yyyy-mm-dd hh:mm"},
+	} {
+		raw, err := f.GetCellValue(sheet, tt.cell, excelize.Options{RawCellValue: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(raw, tt.raw[:min(len(tt.raw), 10)]) {
+			t.Errorf("%s holds %q, want the number %s", tt.cell, raw, tt.raw)
+		}
+		if typ, _ := f.GetCellType(sheet, tt.cell); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
+			t.Errorf("%s is text, want a number", tt.cell)
+		}
+		if got := numFmt(tt.cell); got != tt.format {
+			t.Errorf("%s is formatted %q, want %q", tt.cell, got, tt.format)
+		}
+	}
+	if formula, _ := f.GetCellFormula(sheet, "G4"); formula != `HYPERLINK("https://fv.example/ui/households/x#""v""","查看照片(2)")` {
+		t.Errorf("the link cell's formula is %q", formula)
+	}
+	if v, _ := f.GetCellValue(sheet, "H4"); v != "=SUM(A1)" {
+		t.Errorf("a note that looks like a formula reads %q", v)
+	}
+	if formula, _ := f.GetCellFormula(sheet, "H4"); formula != "" {
+		t.Errorf("a note became the formula %q", formula)
+	}
+	if merged, _ := f.GetMergeCells(sheet); len(merged) != 1 || merged[0].GetStartAxis() != "A1" || merged[0].GetEndAxis() != "H1" {
+		t.Errorf("merged: %v", merged)
+	}
+	if panes, _ := f.GetPanes(sheet); !panes.Freeze || panes.YSplit != 3 {
+		t.Errorf("panes: %+v", panes)
+	}
+	layout, err := f.GetPageLayout(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if layout.Size == nil || *layout.Size != 9 || layout.Orientation == nil || *layout.Orientation != "landscape" {
+		t.Errorf("page layout: %+v", layout)
+	}
+	var titles, filter bool
+	for _, d := range f.GetDefinedName() {
+		switch d.Name {
+		case "_xlnm.Print_Titles":
+			titles = d.RefersTo == "'台账'!$1:$3"
+		case "_xlnm._FilterDatabase":
+			filter = strings.Contains(d.RefersTo, "$A$3:$H$6")
+		}
+	}
+	if !titles || !filter {
+		t.Errorf("print titles %v, filter on A3:H6 %v: %+v", titles, filter, f.GetDefinedName())
+	}
+}
+
+// TestCSVSpellsTypedValues: the same values in CSV read as a person writes
+// them.
+func TestCSVSpellsTypedValues(t *testing.T) {
+	var buf bytes.Buffer
+	tb, err := New(CSV, &buf, "台账", "标题", "副标题", Columns([]string{"a", "b", "c", "d", "e"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 20, 1, 30, 0, 0, time.UTC) // 09:30 in Beijing
+	if err := tb.Row(Day{at}, Clock{at}, Percent(0.875), at, Link{Text: "照片", URL: "https://fv.example/p"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if last := strings.Split(strings.TrimSpace(buf.String()), "\n")[3]; last != "2026-11-20,09:30,87.5%,2026-11-20 09:30,https://fv.example/p" {
+		t.Errorf("the line reads %q", last)
+	}
+}

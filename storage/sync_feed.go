@@ -2,9 +2,12 @@ package storage
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -104,6 +107,10 @@ const sequencerLock = 7_271_003
 // committed later gets a later number, and a reader's cursor can never pass
 // a change that is still to appear.
 func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
+	if s.dialect == Postgres && !s.inTxn {
+		w, err := s.sequencePostgres(ctx)
+		return w, translate(err, "change feed")
+	}
 	if s.dialect == Postgres {
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", sequencerLock).Error; err != nil {
@@ -125,30 +132,63 @@ func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
 	return *w, nil
 }
 
+// sequenceStatements number the rows and read the watermark in one round
+// trip (every pull page with feed rows starts with it): a simple-protocol
+// message of several statements runs them in order as one transaction,
+// rolled back whole if one fails, and each statement still sees what
+// committed before it began (read committed), the numbering included. The
+// watermark is read before the lock is released, which only makes it more
+// careful than reading it after.
+var sequenceStatements = fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d);
+UPDATE changes SET seq = nextval('changes_seq') WHERE seq IS NULL;
+SELECT MAX(seq) FROM changes`, sequencerLock)
+
+func (s *Store) sequencePostgres(ctx context.Context) (int64, error) {
+	var w int64
+	err := s.nativePostgres(ctx, func(conn *pgx.Conn) error {
+		results, err := conn.PgConn().Exec(ctx, sequenceStatements).ReadAll()
+		if err != nil {
+			return err
+		}
+		if len(results) != 3 || len(results[2].Rows) != 1 || len(results[2].Rows[0]) != 1 {
+			return fmt.Errorf("storage: sequencing answered %d results", len(results))
+		}
+		if v := results[2].Rows[0][0]; v != nil { // NULL: the feed is empty
+			w, err = strconv.ParseInt(string(v), 10, 64)
+		}
+		return err
+	})
+	return w, err
+}
+
+var changeColumns = []string{"county_id", "id", "seq", "entity", "entity_id", "household_id", "cadre_id", "op", "version"}
+
+func (r *changeRow) fields() []any {
+	return []any{&r.CountyID, &r.ID, &r.Seq, &r.Entity, &r.EntityID, &r.HouseholdID, &r.CadreID, &r.Op, &r.Version}
+}
+
 // Changes returns the feed rows in (After, UpTo] relevant to the filter, in
-// feed order.
+// feed order. A page names up to 2,000 rows, scanned natively (eachRow)
+// rather than through GORM's reflection.
 func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change, error) {
-	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("households.id"), f.Scope, f.Today)
-	q := s.db.WithContext(ctx).Model(&changeRow{}).Where("seq > ? AND seq <= ?", f.After, f.UpTo)
+	inScope, args := scopeCondition("households", f.Scope, f.Today)
 	own := "1 = 0"
-	var args []any
 	if f.CadreID != nil {
 		// Only inspectors have task rows: those of their own tasks.
-		own = "(changes.entity IN ('visit', 'pairing', 'task') AND changes.cadre_id = ?)"
+		own = "(c.entity IN ('visit', 'pairing', 'task') AND c.cadre_id = ?)"
 		args = append(args, *f.CadreID)
 	}
 	scoped := "'household', 'member', 'pairing'"
 	if f.HouseholdVisits {
 		scoped += ", 'visit'"
 	}
-	q = q.Where("((changes.entity IN ("+scoped+") AND changes.household_id IN (?)) OR "+own+")", append([]any{inScope}, args...)...)
-	var rows []changeRow
-	if err := q.Order("seq").Limit(f.Limit).Find(&rows).Error; err != nil {
-		return nil, translate(err, "change feed")
-	}
-	out := make([]sync.Change, len(rows))
-	for i, r := range rows {
-		out[i] = toSyncChange(r)
+	q := "SELECT " + qualified("c", changeColumns) + " FROM changes c WHERE c.seq > ? AND c.seq <= ? AND ((c.entity IN (" + scoped +
+		") AND c.household_id IN (SELECT households.id FROM households WHERE " + inScope + ")) OR " + own + ") ORDER BY c.seq LIMIT ?"
+	out := make([]sync.Change, 0, min(f.Limit, 2000))
+	err := eachRow(ctx, s, "change feed", q, append(append([]any{f.After, f.UpTo}, args...), f.Limit), (*changeRow).fields,
+		func(r *changeRow) error { out = append(out, toSyncChange(*r)); return nil })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

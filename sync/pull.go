@@ -189,13 +189,20 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	if err != nil {
 		return PageEnd{}, err
 	}
-	f := ChangeFilter{After: c.W, UpTo: w, Limit: left,
+	// One row more than the page holds tells whether more is waiting: a
+	// page that ends exactly with the feed says so, and the phone is not
+	// sent back for an empty page (a round trip on a 2G link).
+	f := ChangeFilter{After: c.W, UpTo: w, Limit: left + 1,
 		Scope: pl.scope, Today: pl.today, HouseholdVisits: pl.inspector()}
 	id := pl.p.UserID
 	f.CadreID = &id
 	changes, err := s.store.Changes(ctx, f)
 	if err != nil {
 		return PageEnd{}, err
+	}
+	more := len(changes) > left
+	if more {
+		changes = changes[:left]
 	}
 	now, err := pl.current(ctx, changes)
 	if err != nil {
@@ -206,7 +213,6 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			return PageEnd{}, err
 		}
 	}
-	more := len(changes) == left
 	c.W = w
 	if more {
 		c.W = changes[len(changes)-1].Seq

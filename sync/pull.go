@@ -170,20 +170,24 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 		}
 	}
-	for c.Phase != phaseFeed && left > 0 {
-		n, last, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
+	// Each phase is read one record past what the page holds: a phase
+	// that ends exactly where the page does is passed, and the phases
+	// after it (the feed last) are looked into with nothing left to send,
+	// so a page that ends with everything says so and the phone is not
+	// sent back for an empty page (a round trip on a 2G link).
+	for c.Phase != phaseFeed {
+		n, last, more, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return PageEnd{}, err
 		}
 		left -= n
-		if n > 0 && left == 0 {
-			c.H, c.After = last.HouseholdID, last.ID
+		if more {
+			if n > 0 {
+				c.H, c.After = last.HouseholdID, last.ID
+			}
 			return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 		}
 		c.Phase, c.H, c.After = nextPhase(c.Phase), uuid.Nil, uuid.Nil
-	}
-	if left == 0 {
-		return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 	}
 	w, err := s.store.SequenceChanges(ctx)
 	if err != nil {
@@ -213,9 +217,11 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			return PageEnd{}, err
 		}
 	}
-	c.W = w
-	if more {
-		c.W = changes[len(changes)-1].Seq
+	switch {
+	case !more:
+		c.W = w
+	case left > 0:
+		c.W = changes[left-1].Seq
 	}
 	lag := w - c.W
 	return PageEnd{Cursor: c.encode(), HasMore: more, Lag: &lag}, nil
@@ -289,11 +295,11 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 	g.Go(func() error {
 		for _, phase := range []int{phaseVisits, phaseTasks, phaseScopeVisits} {
 			for after := (ChildKey{}); ; {
-				n, last, err := pl.snapshot(gctx, phase, after, snapshotVisitPage)
+				_, last, more, err := pl.snapshot(gctx, phase, after, snapshotVisitPage)
 				if err != nil {
 					return err
 				}
-				if n < snapshotVisitPage {
+				if !more {
 					break
 				}
 				after = last
@@ -360,56 +366,81 @@ func (pl puller) tombstone(entity string, id uuid.UUID, household *uuid.UUID, ve
 }
 
 // snapshot emits up to limit records of one phase after the key after
-// (households and visits by id alone) and returns how many it emitted and
-// the key of the last.
-func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit int) (int, ChildKey, error) {
+// (households and visits by id alone) and returns how many it emitted,
+// the key of the last, and whether the phase holds more: it reads one
+// record past limit (0 looks into the phase without sending anything).
+func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit int) (int, ChildKey, bool, error) {
 	st := pl.svc.store
 	var last ChildKey
-	n := 0
+	n, more := 0, false
+	// take counts a record read and reports whether it is one to send.
+	take := func() bool {
+		if n == limit {
+			more = true
+			return false
+		}
+		n++
+		return true
+	}
 	var err error
 	switch phase {
 	case phaseHouseholds:
-		err = st.HouseholdsAfter(ctx, pl.scope, pl.today, after.ID, limit, func(h domain.Household) error {
-			last, n = ChildKey{ID: h.ID}, n+1
+		err = st.HouseholdsAfter(ctx, pl.scope, pl.today, after.ID, limit+1, func(h domain.Household) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{ID: h.ID}
 			return pl.household(h)
 		})
 	case phaseMembers:
-		err = st.MembersAfter(ctx, pl.scope, pl.today, after, limit, func(m domain.Member) error {
-			last, n = ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}, n+1
+		err = st.MembersAfter(ctx, pl.scope, pl.today, after, limit+1, func(m domain.Member) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}
 			return pl.member(m)
 		})
 	case phasePairings:
-		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit, func(pr domain.Pairing) error {
-			last, n = ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}, n+1
+		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit+1, func(pr domain.Pairing) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}
 			return pl.pairing(pr)
 		})
 	case phaseVisits, phaseScopeVisits:
 		var vs []domain.Visit
 		switch {
 		case phase == phaseVisits:
-			vs, err = st.VisitsAfter(ctx, pl.p.UserID, after.ID, limit)
+			vs, err = st.VisitsAfter(ctx, pl.p.UserID, after.ID, limit+1)
 		case pl.inspector():
-			vs, err = st.ScopeVisitsAfter(ctx, *pl.scope.InspectorID, pl.visitWindow(), after.ID, limit)
+			vs, err = st.ScopeVisitsAfter(ctx, *pl.scope.InspectorID, pl.visitWindow(), after.ID, limit+1)
 		}
 		if err != nil {
 			break
 		}
 		for _, v := range vs {
+			if !take() {
+				break
+			}
 			if err = pl.visit(v); err != nil {
 				break
 			}
-			last, n = ChildKey{ID: v.ID}, n+1
+			last = ChildKey{ID: v.ID}
 		}
 	case phaseTasks:
 		if !pl.inspector() {
 			break
 		}
-		err = st.TasksAfter(ctx, *pl.scope.InspectorID, after, limit, func(t Task) error {
-			last, n = ChildKey{HouseholdID: t.HouseholdID, ID: t.CampaignID}, n+1
+		err = st.TasksAfter(ctx, *pl.scope.InspectorID, after, limit+1, func(t Task) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{HouseholdID: t.HouseholdID, ID: t.CampaignID}
 			return pl.task(t)
 		})
 	}
-	return n, last, err
+	return n, last, more, err
 }
 
 func (pl puller) household(h domain.Household) error {

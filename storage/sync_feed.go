@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -168,8 +169,11 @@ func (r *changeRow) fields() []any {
 }
 
 // Changes returns the feed rows in (After, UpTo] relevant to the filter, in
-// feed order. A page names up to 2,000 rows, scanned natively (eachRow)
-// rather than through GORM's reflection.
+// feed order, each household row with its household as it is now. A page
+// names up to 2,000 rows, scanned natively rather than through GORM's
+// reflection. On PostgreSQL the households come in the same statement (a
+// left join on household rows), so an edited household is read once and
+// the scope walked once; SQLite reads them after, in scope.
 func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change, error) {
 	inScope, args := scopeCondition("households", f.Scope, f.Today)
 	own := "1 = 0"
@@ -182,15 +186,77 @@ func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change
 	if f.HouseholdVisits {
 		scoped += ", 'visit'"
 	}
-	q := "SELECT " + qualified("c", changeColumns) + " FROM changes c WHERE c.seq > ? AND c.seq <= ? AND ((c.entity IN (" + scoped +
+	where := " WHERE c.seq > ? AND c.seq <= ? AND ((c.entity IN (" + scoped +
 		") AND c.household_id IN (SELECT households.id FROM households WHERE " + inScope + ")) OR " + own + ") ORDER BY c.seq LIMIT ?"
+	args = append(append([]any{f.After, f.UpTo}, args...), f.Limit)
+	if s.dialect == Postgres {
+		out, err := s.changesWithHouseholds(ctx, where, args, f.Limit)
+		return out, translate(err, "change feed")
+	}
 	out := make([]sync.Change, 0, min(f.Limit, 2000))
-	err := eachRow(ctx, s, "change feed", q, append(append([]any{f.After, f.UpTo}, args...), f.Limit), (*changeRow).fields,
-		func(r *changeRow) error { out = append(out, toSyncChange(*r)); return nil })
+	var households []uuid.UUID
+	err := eachRow(ctx, s, "change feed", "SELECT "+qualified("c", changeColumns)+" FROM changes c"+where, args, (*changeRow).fields,
+		func(r *changeRow) error {
+			if r.Entity == "household" {
+				households = append(households, r.EntityID)
+			}
+			out = append(out, toSyncChange(*r))
+			return nil
+		})
+	if err != nil || len(households) == 0 {
+		return out, err
+	}
+	now, err := s.HouseholdsInScope(ctx, f.Scope, f.Today, households)
 	if err != nil {
 		return nil, err
 	}
+	for i, c := range out {
+		if h, ok := now[c.EntityID]; ok && c.Entity == "household" {
+			out[i].Household = &h
+		}
+	}
 	return out, nil
+}
+
+// changesWithHouseholds reads the feed rows selected by where (and args)
+// with the household of each household row. The household's columns are
+// NULL on other rows: those are scanned without them (pgx skips a nil
+// destination), so the household row's fields keep their plain types.
+func (s *Store) changesWithHouseholds(ctx context.Context, where string, args []any, limit int) ([]sync.Change, error) {
+	q := "SELECT " + qualified("c", changeColumns) + ", " + qualified("h", householdColumns) +
+		" FROM changes c LEFT JOIN households h ON c.entity = 'household' AND h.county_id = c.county_id AND h.id = c.entity_id" + where
+	out := make([]sync.Change, 0, min(limit, 2000))
+	err := s.nativePostgres(ctx, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, numberedPlaceholders(q), append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var c changeRow
+		var h householdRow
+		withHousehold := append(nativeTargets(c.fields()), nativeTargets(h.fields())...)
+		without := slices.Concat(withHousehold[:len(changeColumns)], make([]any, len(householdColumns)))
+		householdID := len(changeColumns) + slices.Index(householdColumns, "id")
+		for rows.Next() {
+			c, h = changeRow{}, householdRow{}
+			found := rows.RawValues()[householdID] != nil
+			dst := without
+			if found {
+				dst = withHousehold
+			}
+			if err := rows.Scan(dst...); err != nil {
+				return err
+			}
+			ch := toSyncChange(c)
+			if found {
+				dh := toDomainHousehold(h)
+				ch.Household = &dh
+			}
+			out = append(out, ch)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // toSyncChange reads a numbered feed row back (Changes selects only

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -617,6 +618,9 @@ type currentState struct {
 func (pl puller) current(ctx context.Context, changes []Change) (currentState, error) {
 	var now currentState
 	var visits, members, households, pairings, tasked []uuid.UUID
+	// The households of household rows came with the rows (in scope, or
+	// nil): only those other rows lead to are read here.
+	read := map[uuid.UUID]domain.Household{}
 	for _, ch := range changes {
 		switch {
 		case ch.Entity == wire.EntityVisit:
@@ -624,7 +628,9 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 		case ch.Entity == wire.EntityMember && ch.Op != wire.OpDelete:
 			members = append(members, ch.EntityID)
 		case ch.Entity == wire.EntityHousehold:
-			households = append(households, ch.EntityID)
+			if ch.Household != nil {
+				read[ch.EntityID] = *ch.Household
+			}
 		case ch.Entity == wire.EntityPairing:
 			pairings = append(pairings, ch.EntityID)
 		case ch.Entity == wire.EntityTask && ch.HouseholdID != nil && pl.inspector():
@@ -654,10 +660,11 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	for _, p := range now.pairings {
 		households = append(households, p.HouseholdID)
 	}
-	households = append(households, tasked...)
+	households = slices.DeleteFunc(append(households, tasked...), func(id uuid.UUID) bool { _, ok := read[id]; return ok })
 	if now.households, err = st.HouseholdsInScope(ctx, pl.scope, pl.today, households); err != nil {
 		return now, err
 	}
+	maps.Copy(now.households, read)
 	var whole, inspected []domain.Household
 	var gone []uuid.UUID
 	rescoped := func(household uuid.UUID) {

@@ -218,13 +218,19 @@ func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change
 	return out, nil
 }
 
+// householdOfRow is the household a feed row brings along: its entity on
+// a household row, NULL on others. Spelled as the join key (rather than a
+// condition beside it), it spares the other rows a probe of the
+// households index that could find nothing.
+const householdOfRow = "CASE WHEN c.entity = 'household' THEN c.entity_id END"
+
 // changesWithHouseholds reads the feed rows selected by where (and args)
 // with the household of each household row. The household's columns are
 // NULL on other rows: those are scanned without them (pgx skips a nil
 // destination), so the household row's fields keep their plain types.
 func (s *Store) changesWithHouseholds(ctx context.Context, where string, args []any, limit int) ([]sync.Change, error) {
 	q := "SELECT " + qualified("c", changeColumns) + ", " + qualified("h", householdColumns) +
-		" FROM changes c LEFT JOIN households h ON c.entity = 'household' AND h.county_id = c.county_id AND h.id = c.entity_id" + where
+		" FROM changes c LEFT JOIN households h ON h.county_id = c.county_id AND h.id = " + householdOfRow + where
 	out := make([]sync.Change, 0, min(limit, 2000))
 	err := s.nativePostgres(ctx, func(conn *pgx.Conn) error {
 		rows, err := conn.Query(ctx, numberedPlaceholders(q), append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)

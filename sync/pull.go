@@ -124,11 +124,25 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 			return PageEnd{}, err
 		}
 	}
+	// A page from the feed (a phone that has synced before) is nearly
+	// always the last, so the due list is read alongside the page rather
+	// than after it, as a snapshot's is.
+	var due chan []wire.DueItem
+	if c.Phase == phaseFeed && len(c.R) == 0 {
+		due = make(chan []wire.DueItem, 1)
+		go func() { due <- s.dueList(ctx, p) }()
+	}
 	end, err := pl.pull(ctx, c, limit)
+	if due != nil {
+		end.Due = <-due
+	}
 	if err != nil {
 		return PageEnd{}, err
 	}
-	if !end.HasMore {
+	switch {
+	case end.HasMore:
+		end.Due = nil
+	case due == nil:
 		end.Due = s.dueList(ctx, p)
 	}
 	return end, nil

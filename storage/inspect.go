@@ -280,7 +280,7 @@ func (s *Store) Population(ctx context.Context, regionPath string) (sampling.Pop
 func (s *Store) HouseholdLabels(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]inspect.HouseholdLabel, error) {
 	out := make(map[uuid.UUID]inspect.HouseholdLabel, len(ids))
 	var id uuid.UUID
-	err := eachByID(ctx, s, "household", "SELECT id, number, head_name FROM households WHERE id IN", nil, ids,
+	err := eachByID(ctx, s, "household", "SELECT id, number, head_name FROM households WHERE id", nil, ids,
 		func(l *inspect.HouseholdLabel) []any { return []any{&id, &l.Number, &l.HeadName} },
 		func(l *inspect.HouseholdLabel) { out[id] = *l })
 	return out, err

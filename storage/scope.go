@@ -15,21 +15,29 @@ import (
 
 // scopeHouseholds restricts q (over households) to what scope allows.
 func scopeHouseholds(q *gorm.DB, scope domain.HouseholdScope, today domain.Date) *gorm.DB {
+	cond, args := scopeCondition("households", scope, today)
+	return q.Where(cond, args...)
+}
+
+// scopeCondition is the condition that household alias t lies in scope on
+// today, with its arguments: what scopeHouseholds adds to a GORM query,
+// for queries written as SQL.
+func scopeCondition(t string, scope domain.HouseholdScope, today domain.Date) (string, []any) {
 	if scope.Nothing {
-		return q.Where("1 = 0")
+		return "1 = 0", nil
 	}
 	if scope.InspectorID != nil {
-		return q.Where(onActiveTask("households"), *scope.InspectorID)
+		return onActiveTask(t), []any{*scope.InspectorID}
 	}
 	if scope.RegionPath == "" {
-		return q.Where("1 = 0")
+		return "1 = 0", nil
 	}
-	q = q.Where(like("households.region_path"), likePrefix(scope.RegionPath))
+	cond, args := like(t+".region_path"), []any{likePrefix(scope.RegionPath)}
 	if scope.CadreID != nil {
-		cond, args := pairedOrDuty("households", scope, today)
-		q = q.Where(cond, args...)
+		c, a := pairedOrDuty(t, scope, today)
+		cond, args = cond+" AND "+c, append(args, a...)
 	}
-	return q
+	return cond, args
 }
 
 // householdsIn is a subquery of the ids of the households in scope on

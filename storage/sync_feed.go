@@ -2,9 +2,13 @@ package storage
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -104,6 +108,10 @@ const sequencerLock = 7_271_003
 // committed later gets a later number, and a reader's cursor can never pass
 // a change that is still to appear.
 func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
+	if s.dialect == Postgres && !s.inTxn {
+		w, err := s.sequencePostgres(ctx)
+		return w, translate(err, "change feed")
+	}
 	if s.dialect == Postgres {
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", sequencerLock).Error; err != nil {
@@ -125,32 +133,136 @@ func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
 	return *w, nil
 }
 
+// sequenceStatements number the rows and read the watermark in one round
+// trip (every pull page with feed rows starts with it): a simple-protocol
+// message of several statements runs them in order as one transaction,
+// rolled back whole if one fails, and each statement still sees what
+// committed before it began (read committed), the numbering included. The
+// watermark is read before the lock is released, which only makes it more
+// careful than reading it after.
+var sequenceStatements = fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d);
+UPDATE changes SET seq = nextval('changes_seq') WHERE seq IS NULL;
+SELECT MAX(seq) FROM changes`, sequencerLock)
+
+func (s *Store) sequencePostgres(ctx context.Context) (int64, error) {
+	var w int64
+	err := s.nativePostgres(ctx, func(conn *pgx.Conn) error {
+		results, err := conn.PgConn().Exec(ctx, sequenceStatements).ReadAll()
+		if err != nil {
+			return err
+		}
+		if len(results) != 3 || len(results[2].Rows) != 1 || len(results[2].Rows[0]) != 1 {
+			return fmt.Errorf("storage: sequencing answered %d results", len(results))
+		}
+		if v := results[2].Rows[0][0]; v != nil { // NULL: the feed is empty
+			w, err = strconv.ParseInt(string(v), 10, 64)
+		}
+		return err
+	})
+	return w, err
+}
+
+var changeColumns = []string{"county_id", "id", "seq", "entity", "entity_id", "household_id", "cadre_id", "op", "version"}
+
+func (r *changeRow) fields() []any {
+	return []any{&r.CountyID, &r.ID, &r.Seq, &r.Entity, &r.EntityID, &r.HouseholdID, &r.CadreID, &r.Op, &r.Version}
+}
+
 // Changes returns the feed rows in (After, UpTo] relevant to the filter, in
-// feed order.
+// feed order, each household row with its household as it is now. A page
+// names up to 2,000 rows, scanned natively rather than through GORM's
+// reflection. On PostgreSQL the households come in the same statement (a
+// left join on household rows), so an edited household is read once and
+// the scope walked once; SQLite reads them after, in scope.
 func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change, error) {
-	inScope := scopeHouseholds(s.db.Model(&householdRow{}).Select("households.id"), f.Scope, f.Today)
-	q := s.db.WithContext(ctx).Model(&changeRow{}).Where("seq > ? AND seq <= ?", f.After, f.UpTo)
+	inScope, args := scopeCondition("households", f.Scope, f.Today)
 	own := "1 = 0"
-	var args []any
 	if f.CadreID != nil {
 		// Only inspectors have task rows: those of their own tasks.
-		own = "(changes.entity IN ('visit', 'pairing', 'task') AND changes.cadre_id = ?)"
+		own = "(c.entity IN ('visit', 'pairing', 'task') AND c.cadre_id = ?)"
 		args = append(args, *f.CadreID)
 	}
 	scoped := "'household', 'member', 'pairing'"
 	if f.HouseholdVisits {
 		scoped += ", 'visit'"
 	}
-	q = q.Where("((changes.entity IN ("+scoped+") AND changes.household_id IN (?)) OR "+own+")", append([]any{inScope}, args...)...)
-	var rows []changeRow
-	if err := q.Order("seq").Limit(f.Limit).Find(&rows).Error; err != nil {
-		return nil, translate(err, "change feed")
+	where := " WHERE c.seq > ? AND c.seq <= ? AND ((c.entity IN (" + scoped +
+		") AND c.household_id IN (SELECT households.id FROM households WHERE " + inScope + ")) OR " + own + ") ORDER BY c.seq LIMIT ?"
+	args = append(append([]any{f.After, f.UpTo}, args...), f.Limit)
+	if s.dialect == Postgres {
+		out, err := s.changesWithHouseholds(ctx, where, args, f.Limit)
+		return out, translate(err, "change feed")
 	}
-	out := make([]sync.Change, len(rows))
-	for i, r := range rows {
-		out[i] = toSyncChange(r)
+	out := make([]sync.Change, 0, min(f.Limit, 2000))
+	var households []uuid.UUID
+	err := eachRow(ctx, s, "change feed", "SELECT "+qualified("c", changeColumns)+" FROM changes c"+where, args, (*changeRow).fields,
+		func(r *changeRow) error {
+			if r.Entity == "household" {
+				households = append(households, r.EntityID)
+			}
+			out = append(out, toSyncChange(*r))
+			return nil
+		})
+	if err != nil || len(households) == 0 {
+		return out, err
+	}
+	now, err := s.HouseholdsInScope(ctx, f.Scope, f.Today, households)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range out {
+		if h, ok := now[c.EntityID]; ok && c.Entity == "household" {
+			out[i].Household = &h
+		}
 	}
 	return out, nil
+}
+
+// householdOfRow is the household a feed row brings along: its entity on
+// a household row, NULL on others. Spelled as the join key (rather than a
+// condition beside it), it spares the other rows a probe of the
+// households index that could find nothing.
+const householdOfRow = "CASE WHEN c.entity = 'household' THEN c.entity_id END"
+
+// changesWithHouseholds reads the feed rows selected by where (and args)
+// with the household of each household row. The household's columns are
+// NULL on other rows: those are scanned without them (pgx skips a nil
+// destination), so the household row's fields keep their plain types.
+func (s *Store) changesWithHouseholds(ctx context.Context, where string, args []any, limit int) ([]sync.Change, error) {
+	q := "SELECT " + qualified("c", changeColumns) + ", " + qualified("h", householdColumns) +
+		" FROM changes c LEFT JOIN households h ON h.county_id = c.county_id AND h.id = " + householdOfRow + where
+	out := make([]sync.Change, 0, min(limit, 2000))
+	err := s.nativePostgres(ctx, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, numberedPlaceholders(q), append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var c changeRow
+		var h householdRow
+		withHousehold := append(nativeTargets(c.fields()), nativeTargets(h.fields())...)
+		without := slices.Concat(withHousehold[:len(changeColumns)], make([]any, len(householdColumns)))
+		householdID := len(changeColumns) + slices.Index(householdColumns, "id")
+		for rows.Next() {
+			c, h = changeRow{}, householdRow{}
+			found := rows.RawValues()[householdID] != nil
+			dst := without
+			if found {
+				dst = withHousehold
+			}
+			if err := rows.Scan(dst...); err != nil {
+				return err
+			}
+			ch := toSyncChange(c)
+			if found {
+				dh := toDomainHousehold(h)
+				ch.Household = &dh
+			}
+			out = append(out, ch)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // toSyncChange reads a numbered feed row back (Changes selects only

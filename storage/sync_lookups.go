@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -10,8 +11,9 @@ import (
 )
 
 // A pull page of the change feed names up to 2,000 records; these read
-// their current state a few hundred ids per query instead of one query a
-// change.
+// their current state in one query per kind on PostgreSQL (the ids go as
+// one uuid[] parameter: one plan whatever their number, one round trip),
+// a few hundred ids per query on SQLite, instead of one query a change.
 
 const lookupChunk = 500
 
@@ -28,16 +30,28 @@ func uniqueIDs(ids []uuid.UUID) []uuid.UUID {
 	return out
 }
 
-// eachByID runs query (ending in "IN") for each chunk of ids, with the
-// chunk's placeholders appended, and hands every row to each.
+// eachByID runs query (ending in the id column to match) for ids and hands
+// every row to each: on PostgreSQL once, with the column = ANY(ids); on
+// SQLite for each chunk of ids, with an IN list of the chunk's
+// placeholders. Earlier 500-id chunks on PostgreSQL cost a plan and a
+// round trip each, and each chunk re-ran the query's scope walk (a quarter
+// of an incremental pull of 2,000 households, measured).
 func eachByID[T any](ctx context.Context, s *Store, entity, query string, args []any, ids []uuid.UUID, fields func(*T) []any, each func(*T)) error {
-	for _, part := range chunks(uniqueIDs(ids), lookupChunk) {
-		q := query + " (?" + strings.Repeat(", ?", len(part)-1) + ")"
-		a := append([]any{}, args...)
+	ids = uniqueIDs(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	row := func(r *T) error { each(r); return nil }
+	if s.dialect == Postgres {
+		return eachRow(ctx, s, entity, query+" = ANY(?)", append(slices.Clip(args), ids), fields, row)
+	}
+	for _, part := range chunks(ids, lookupChunk) {
+		q := query + " IN (?" + strings.Repeat(", ?", len(part)-1) + ")"
+		a := slices.Clip(args)
 		for _, id := range part {
 			a = append(a, id)
 		}
-		if err := eachRow(ctx, s, entity, q, a, fields, func(r *T) error { each(r); return nil }); err != nil {
+		if err := eachRow(ctx, s, entity, q, a, fields, row); err != nil {
 			return err
 		}
 	}
@@ -47,7 +61,7 @@ func eachByID[T any](ctx context.Context, s *Store, entity, query string, args [
 // MembersByID returns the members among ids that exist, by id.
 func (s *Store) MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Member, error) {
 	out := make(map[uuid.UUID]domain.Member, len(ids))
-	err := eachByID(ctx, s, "member", "SELECT "+qualified("m", memberColumns)+" FROM members m WHERE m.id IN", nil, ids,
+	err := eachByID(ctx, s, "member", "SELECT "+qualified("m", memberColumns)+" FROM members m WHERE m.id", nil, ids,
 		(*memberRow).fields, func(r *memberRow) { out[r.ID] = toDomainMember(*r) })
 	return out, err
 }
@@ -61,7 +75,7 @@ func (s *Store) MembersOf(ctx context.Context, households []domain.Household) (m
 	}
 	out := make(map[uuid.UUID][]domain.Member, len(households))
 	for county, ids := range byCounty {
-		err := eachByID(ctx, s, "member", "SELECT "+qualified("m", memberColumns)+" FROM members m WHERE m.county_id = ? AND m.household_id IN", []any{county}, ids,
+		err := eachByID(ctx, s, "member", "SELECT "+qualified("m", memberColumns)+" FROM members m WHERE m.county_id = ? AND m.household_id", []any{county}, ids,
 			(*memberRow).fields, func(r *memberRow) { out[r.HouseholdID] = append(out[r.HouseholdID], toDomainMember(*r)) })
 		if err != nil {
 			return nil, err
@@ -74,7 +88,7 @@ func (s *Store) MembersOf(ctx context.Context, households []domain.Household) (m
 // scope (the feed checks it).
 func (s *Store) PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Pairing, error) {
 	out := make(map[uuid.UUID]domain.Pairing, len(ids))
-	err := eachByID(ctx, s, "pairing", "SELECT "+qualified("p", pairingColumns)+" FROM pairings p WHERE p.id IN", nil, ids,
+	err := eachByID(ctx, s, "pairing", "SELECT "+qualified("p", pairingColumns)+" FROM pairings p WHERE p.id", nil, ids,
 		(*pairingRow).fields, func(r *pairingRow) { out[r.ID] = toDomainPairing(*r) })
 	return out, err
 }
@@ -84,7 +98,7 @@ func (s *Store) PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUI
 // tombstones).
 func (s *Store) HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error) {
 	out := make(map[uuid.UUID]domain.Household, len(ids))
-	err := eachByID(ctx, s, "household", "SELECT "+qualified("h", householdColumns)+" FROM households h WHERE h.id IN", nil, ids,
+	err := eachByID(ctx, s, "household", "SELECT "+qualified("h", householdColumns)+" FROM households h WHERE h.id", nil, ids,
 		(*householdRow).fields, func(r *householdRow) { out[r.ID] = toDomainHousehold(*r) })
 	return out, err
 }
@@ -94,7 +108,7 @@ func (s *Store) HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.U
 func (s *Store) HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error) {
 	q, args := scopeWalk(scope, today).households()
 	out := make(map[uuid.UUID]domain.Household, len(ids))
-	err := eachByID(ctx, s, "household", q+" AND h.id IN", args, ids,
+	err := eachByID(ctx, s, "household", q+" AND h.id", args, ids,
 		(*householdRow).fields, func(r *householdRow) { out[r.ID] = toDomainHousehold(*r) })
 	return out, err
 }

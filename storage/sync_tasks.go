@@ -168,7 +168,7 @@ func (s *Store) OpenPairingsOf(ctx context.Context, households []domain.Househol
 	d := toSQLDate(day)
 	for county, ids := range byCounty(households) {
 		err := eachByID(ctx, s, "pairing", "SELECT "+qualified("p", pairingColumns)+" FROM pairings p WHERE p.county_id = ? AND "+pairingOpen("p")+
-			" AND p.household_id IN", []any{county, d, d}, ids,
+			" AND p.household_id", []any{county, d, d}, ids,
 			(*pairingRow).fields, func(r *pairingRow) { out[r.HouseholdID] = append(out[r.HouseholdID], toDomainPairing(*r)) })
 		if err != nil {
 			return nil, err

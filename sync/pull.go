@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -123,11 +124,25 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 			return PageEnd{}, err
 		}
 	}
+	// A page from the feed (a phone that has synced before) is nearly
+	// always the last, so the due list is read alongside the page rather
+	// than after it, as a snapshot's is.
+	var due chan []wire.DueItem
+	if c.Phase == phaseFeed && len(c.R) == 0 {
+		due = make(chan []wire.DueItem, 1)
+		go func() { due <- s.dueList(ctx, p) }()
+	}
 	end, err := pl.pull(ctx, c, limit)
+	if due != nil {
+		end.Due = <-due
+	}
 	if err != nil {
 		return PageEnd{}, err
 	}
-	if !end.HasMore {
+	switch {
+	case end.HasMore:
+		end.Due = nil
+	case due == nil:
 		end.Due = s.dueList(ctx, p)
 	}
 	return end, nil
@@ -170,32 +185,43 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 		}
 	}
-	for c.Phase != phaseFeed && left > 0 {
-		n, last, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
+	// Each phase is read one record past what the page holds: a phase
+	// that ends exactly where the page does is passed, and the phases
+	// after it (the feed last) are looked into with nothing left to send,
+	// so a page that ends with everything says so and the phone is not
+	// sent back for an empty page (a round trip on a 2G link).
+	for c.Phase != phaseFeed {
+		n, last, more, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return PageEnd{}, err
 		}
 		left -= n
-		if n > 0 && left == 0 {
-			c.H, c.After = last.HouseholdID, last.ID
+		if more {
+			if n > 0 {
+				c.H, c.After = last.HouseholdID, last.ID
+			}
 			return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 		}
 		c.Phase, c.H, c.After = nextPhase(c.Phase), uuid.Nil, uuid.Nil
-	}
-	if left == 0 {
-		return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 	}
 	w, err := s.store.SequenceChanges(ctx)
 	if err != nil {
 		return PageEnd{}, err
 	}
-	f := ChangeFilter{After: c.W, UpTo: w, Limit: left,
+	// One row more than the page holds tells whether more is waiting: a
+	// page that ends exactly with the feed says so, and the phone is not
+	// sent back for an empty page (a round trip on a 2G link).
+	f := ChangeFilter{After: c.W, UpTo: w, Limit: left + 1,
 		Scope: pl.scope, Today: pl.today, HouseholdVisits: pl.inspector()}
 	id := pl.p.UserID
 	f.CadreID = &id
 	changes, err := s.store.Changes(ctx, f)
 	if err != nil {
 		return PageEnd{}, err
+	}
+	more := len(changes) > left
+	if more {
+		changes = changes[:left]
 	}
 	now, err := pl.current(ctx, changes)
 	if err != nil {
@@ -206,10 +232,11 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			return PageEnd{}, err
 		}
 	}
-	more := len(changes) == left
-	c.W = w
-	if more {
-		c.W = changes[len(changes)-1].Seq
+	switch {
+	case !more:
+		c.W = w
+	case left > 0:
+		c.W = changes[left-1].Seq
 	}
 	lag := w - c.W
 	return PageEnd{Cursor: c.encode(), HasMore: more, Lag: &lag}, nil
@@ -283,11 +310,11 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 	g.Go(func() error {
 		for _, phase := range []int{phaseVisits, phaseTasks, phaseScopeVisits} {
 			for after := (ChildKey{}); ; {
-				n, last, err := pl.snapshot(gctx, phase, after, snapshotVisitPage)
+				_, last, more, err := pl.snapshot(gctx, phase, after, snapshotVisitPage)
 				if err != nil {
 					return err
 				}
-				if n < snapshotVisitPage {
+				if !more {
 					break
 				}
 				after = last
@@ -354,56 +381,81 @@ func (pl puller) tombstone(entity string, id uuid.UUID, household *uuid.UUID, ve
 }
 
 // snapshot emits up to limit records of one phase after the key after
-// (households and visits by id alone) and returns how many it emitted and
-// the key of the last.
-func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit int) (int, ChildKey, error) {
+// (households and visits by id alone) and returns how many it emitted,
+// the key of the last, and whether the phase holds more: it reads one
+// record past limit (0 looks into the phase without sending anything).
+func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit int) (int, ChildKey, bool, error) {
 	st := pl.svc.store
 	var last ChildKey
-	n := 0
+	n, more := 0, false
+	// take counts a record read and reports whether it is one to send.
+	take := func() bool {
+		if n == limit {
+			more = true
+			return false
+		}
+		n++
+		return true
+	}
 	var err error
 	switch phase {
 	case phaseHouseholds:
-		err = st.HouseholdsAfter(ctx, pl.scope, pl.today, after.ID, limit, func(h domain.Household) error {
-			last, n = ChildKey{ID: h.ID}, n+1
+		err = st.HouseholdsAfter(ctx, pl.scope, pl.today, after.ID, limit+1, func(h domain.Household) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{ID: h.ID}
 			return pl.household(h)
 		})
 	case phaseMembers:
-		err = st.MembersAfter(ctx, pl.scope, pl.today, after, limit, func(m domain.Member) error {
-			last, n = ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}, n+1
+		err = st.MembersAfter(ctx, pl.scope, pl.today, after, limit+1, func(m domain.Member) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{HouseholdID: m.HouseholdID, ID: m.ID}
 			return pl.member(m)
 		})
 	case phasePairings:
-		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit, func(pr domain.Pairing) error {
-			last, n = ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}, n+1
+		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit+1, func(pr domain.Pairing) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{HouseholdID: pr.HouseholdID, ID: pr.ID}
 			return pl.pairing(pr)
 		})
 	case phaseVisits, phaseScopeVisits:
 		var vs []domain.Visit
 		switch {
 		case phase == phaseVisits:
-			vs, err = st.VisitsAfter(ctx, pl.p.UserID, after.ID, limit)
+			vs, err = st.VisitsAfter(ctx, pl.p.UserID, after.ID, limit+1)
 		case pl.inspector():
-			vs, err = st.ScopeVisitsAfter(ctx, *pl.scope.InspectorID, pl.visitWindow(), after.ID, limit)
+			vs, err = st.ScopeVisitsAfter(ctx, *pl.scope.InspectorID, pl.visitWindow(), after.ID, limit+1)
 		}
 		if err != nil {
 			break
 		}
 		for _, v := range vs {
+			if !take() {
+				break
+			}
 			if err = pl.visit(v); err != nil {
 				break
 			}
-			last, n = ChildKey{ID: v.ID}, n+1
+			last = ChildKey{ID: v.ID}
 		}
 	case phaseTasks:
 		if !pl.inspector() {
 			break
 		}
-		err = st.TasksAfter(ctx, *pl.scope.InspectorID, after, limit, func(t Task) error {
-			last, n = ChildKey{HouseholdID: t.HouseholdID, ID: t.CampaignID}, n+1
+		err = st.TasksAfter(ctx, *pl.scope.InspectorID, after, limit+1, func(t Task) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{HouseholdID: t.HouseholdID, ID: t.CampaignID}
 			return pl.task(t)
 		})
 	}
-	return n, last, err
+	return n, last, more, err
 }
 
 func (pl puller) household(h domain.Household) error {
@@ -580,6 +632,9 @@ type currentState struct {
 func (pl puller) current(ctx context.Context, changes []Change) (currentState, error) {
 	var now currentState
 	var visits, members, households, pairings, tasked []uuid.UUID
+	// The households of household rows came with the rows (in scope, or
+	// nil): only those other rows lead to are read here.
+	read := map[uuid.UUID]domain.Household{}
 	for _, ch := range changes {
 		switch {
 		case ch.Entity == wire.EntityVisit:
@@ -587,7 +642,9 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 		case ch.Entity == wire.EntityMember && ch.Op != wire.OpDelete:
 			members = append(members, ch.EntityID)
 		case ch.Entity == wire.EntityHousehold:
-			households = append(households, ch.EntityID)
+			if ch.Household != nil {
+				read[ch.EntityID] = *ch.Household
+			}
 		case ch.Entity == wire.EntityPairing:
 			pairings = append(pairings, ch.EntityID)
 		case ch.Entity == wire.EntityTask && ch.HouseholdID != nil && pl.inspector():
@@ -617,10 +674,11 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	for _, p := range now.pairings {
 		households = append(households, p.HouseholdID)
 	}
-	households = append(households, tasked...)
+	households = slices.DeleteFunc(append(households, tasked...), func(id uuid.UUID) bool { _, ok := read[id]; return ok })
 	if now.households, err = st.HouseholdsInScope(ctx, pl.scope, pl.today, households); err != nil {
 		return now, err
 	}
+	maps.Copy(now.households, read)
 	var whole, inspected []domain.Household
 	var gone []uuid.UUID
 	rescoped := func(household uuid.UUID) {

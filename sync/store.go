@@ -139,6 +139,12 @@ type Change struct {
 	CadreID     *uuid.UUID
 	Op          string
 	Version     int64
+	// Household is, on a household row, the household as it is now, read
+	// with the row: the filter takes household rows by the scope, so the
+	// household is in it (nil: it is not, or it is gone). A page of
+	// edited households needs no second read, nor a second walk of the
+	// scope, to send them.
+	Household *domain.Household
 }
 
 // ChangeFilter selects the feed rows relevant to one caller.

@@ -24,6 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -49,6 +52,9 @@ type Size struct {
 var (
 	Desktop = Size{Width: 1366, Height: 768}
 	Phone   = Size{Width: 390, Height: 844, Mobile: true}
+	// SmallPhone is the narrowest phone the field app is held to, one
+	// handed (360×740).
+	SmallPhone = Size{Width: 360, Height: 740, Mobile: true}
 )
 
 // Browser is one Chromium with one tab.
@@ -219,5 +225,41 @@ func moduleRoot(t testing.TB) string {
 		if filepath.Dir(d) == d {
 			return dir
 		}
+	}
+}
+
+// Offline cuts the tab off the network, as a phone out of signal: every
+// request of the page and of its service worker fails, and
+// navigator.onLine is false; Offline(false) gives the link back.
+func (b *Browser) Offline(off bool) {
+	b.t.Helper()
+	ctx := b.ctx
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		b.t.Fatalf("network: %v", err)
+	}
+	yes := true
+	conds := []*network.Conditions{}
+	if off {
+		conds = append(conds, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+	}
+	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: &yes, MatchedNetworkConditions: conds}); err != nil {
+		b.t.Fatalf("network conditions: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		b.t.Fatalf("network state: %v", err)
+	}
+}
+
+// Geolocation grants origin the location permission and makes the phone
+// stand at lat, lon with the given accuracy in metres.
+func (b *Browser) Geolocation(origin string, lat, lon, accuracy float64) {
+	b.t.Helper()
+	if _, err := chromedp.CallBrowser(b.ctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: browser.PermissionSettingGranted, Origin: origin}); err != nil {
+		b.t.Fatalf("geolocation permission: %v", err)
+	}
+	if _, err := chromedp.Call(b.ctx, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lon, Accuracy: &accuracy}); err != nil {
+		b.t.Fatalf("geolocation: %v", err)
 	}
 }

@@ -40,7 +40,8 @@ type fieldLink struct {
 
 	mu    sync.Mutex
 	stall map[string]chan struct{} // "POST /api/v1/sync/push" → closed when the held request reached the server
-	keys  map[string][]string      // Idempotency-Key → the SHA of each body sent with it
+	keys  map[string][]string      // Idempotency-Key → each body sent with it
+	held  []string                 // the Idempotency-Keys of pushes whose answer was held
 }
 
 func newFieldLink(t *testing.T, e *consoleEnv) *fieldLink {
@@ -82,6 +83,11 @@ func (l *fieldLink) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The server does the work; the phone never hears of it.
+	if k := r.Header.Get("Idempotency-Key"); k != "" {
+		l.mu.Lock()
+		l.held = append(l.held, k)
+		l.mu.Unlock()
+	}
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	close(held)
 	select {
@@ -255,29 +261,49 @@ func synced(b *browsertest.Browser) chromedp.Action[chromedp.Void] {
 // the notes and photos given, and waits for 已保存.
 func recordVisit(b *browsertest.Browser, household int, notes string, photos []string) {
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
-	for _, step := range []chromedp.Action[chromedp.Void]{
-		chromedp.WaitVisible(chromedp.CSS(`.households li a`)),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf(`.households li:nth-child(%d) a`, household))),
-		chromedp.WaitVisible(chromedp.CSS(`#new-visit`)),
-		chromedp.Click(chromedp.CSS(`#new-visit`)),
-		chromedp.WaitVisible(chromedp.CSS(`#visit-form`)),
-		until(`document.querySelector("#gps-status").classList.contains("ok") || document.querySelector("#gps-status").classList.contains("warn")`, 10*time.Second),
-		chromedp.Click(chromedp.CSS(`input[name=cl-food][value=met] + span`)),
-		chromedp.Click(chromedp.CSS(`input[name=cl-water][value=problem] + span`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=cl-note-water]`), "冬季偶有停水"),
-		chromedp.Click(chromedp.CSS(`input[name=measures][value=policy_briefing] + span`)),
-		chromedp.Click(chromedp.CSS(`label.inline`)),
-		chromedp.SendKeys(chromedp.CSS(`textarea[name=notes]`), notes),
-	} {
-		b.Do(step)
-	}
+	b.Do(step("household list", chromedp.WaitVisible(chromedp.CSS(`.households li a`))),
+		tap(fmt.Sprintf(`.households li:nth-child(%d) a`, household)),
+		step("household file", chromedp.WaitVisible(chromedp.CSS(`#new-visit`))),
+		tap(`#new-visit`),
+		step("visit form", chromedp.WaitVisible(chromedp.CSS(`#visit-form`))),
+		step("GPS fix", until(`document.querySelector("#gps-status").classList.contains("ok") || document.querySelector("#gps-status").classList.contains("warn")`, 10*time.Second)),
+		tap(`input[name=cl-food][value=met] + span`),
+		tap(`input[name=cl-water][value=problem] + span`),
+		step("water note", chromedp.SendKeys(chromedp.CSS(`input[name=cl-note-water]`), "冬季偶有停水")),
+		tap(`input[name=measures][value=policy_briefing] + span`),
+		tap(`#confirmed`),
+		step("notes", chromedp.SendKeys(chromedp.CSS(`textarea[name=notes]`), notes)))
 	if len(photos) > 0 {
-		// The camera's input is hidden behind its 拍照 label: ready, not visible.
-		b.Do(chromedp.SetUploadFiles(chromedp.CSS(`#photo-input`), photos, chromedp.NodeReady))
-		b.Do(until(fmt.Sprintf(`document.querySelectorAll("#thumbs .thumb[data-ready]").length === %d`, len(photos)), 30*time.Second))
+		b.ChooseFiles(`#photo-input`, photos)
+		b.Do(step("photos scaled", until(fmt.Sprintf(`document.querySelectorAll("#thumbs .thumb[data-ready]").length === %d`, len(photos)), 30*time.Second)))
 	}
-	b.Do(chromedp.Click(chromedp.CSS(`#save-visit`)),
-		chromedp.WaitVisible(chromedp.CSS(`#new-visit`)))
+	b.Do(step("form filled", until(`document.querySelector("input[name=cl-food][value=met]").checked && document.querySelector("#confirmed").checked`, time.Second)),
+		tap(`#save-visit`),
+		step("saved", chromedp.WaitVisible(chromedp.CSS(`#new-visit`))))
+}
+
+// tap is a cadre's thumb on the element: brought to the middle of the
+// screen first, clear of the bars fixed at the top and bottom (a click on
+// an element under a bar would land on the bar).
+func tap(selector string) chromedp.Action[chromedp.Void] {
+	return step("tap "+selector, chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS(selector)),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: "center"}), true`, selector))(ctx, tg)
+			return chromedp.Void{}, err
+		},
+		chromedp.Click(chromedp.CSS(selector))))
+}
+
+// step names an action in the error it fails with.
+func step[T any](name string, a chromedp.Action[T]) chromedp.Action[T] {
+	return func(ctx context.Context, tg *chromedp.Target) (T, error) {
+		v, err := a(ctx, tg)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", name, err)
+		}
+		return v, err
+	}
 }
 
 // until waits for a JavaScript condition to hold.

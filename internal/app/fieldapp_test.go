@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -23,13 +22,6 @@ import (
 // and the phone's replica is what a fresh snapshot gives. Logout leaves
 // nothing in IndexedDB. Screenshots go to artefacts/.
 func TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T) {
-	// Unfinished (issue 18): sign-in, snapshot and the offline visit form
-	// pass; the photo step stalls (SetUploadFiles on the hidden camera
-	// input), so the rest has not run green yet. Run it by hand with
-	// FIELDVISIT_FIELDAPP_E2E=1 until it does.
-	if os.Getenv("FIELDVISIT_FIELDAPP_E2E") == "" {
-		t.Skip("the field app's end-to-end scenario is unfinished; FIELDVISIT_FIELDAPP_E2E=1 runs it")
-	}
 	e := newConsoleEnv(t)
 	l := newFieldLink(t, e)
 	b := browsertest.Start(t, browsertest.SmallPhone)
@@ -39,6 +31,22 @@ func TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T) {
 	appSignIn(b, "cadre01")
 	b.Do(synced(b))
 	b.Screenshot("home")
+	token := l.apiLogin(t, "cadre01")
+	var worklist struct {
+		Items []struct {
+			State string `json:"state"`
+		} `json:"items"`
+	}
+	l.api(t, token, "GET", "/api/v1/worklist", "", &worklist)
+	due := 0
+	for _, it := range worklist.Items {
+		if it.State != "met" {
+			due++
+		}
+	}
+	if shown := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll(".worklist li").length`)); shown != min(due, 100) {
+		t.Errorf("the home screen lists %d due visits, the worklist has %d", shown, due)
+	}
 	if w := browsertest.Get(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.SmallPhone.Width {
 		t.Errorf("the home screen is %d px wide at %d px: it scrolls sideways", w, browsertest.SmallPhone.Width)
 	}
@@ -55,7 +63,8 @@ func TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T) {
 	}
 	b.Do(until(`document.body.dataset.records === "3" && document.body.dataset.photos === "3"`, 10*time.Second))
 	// The app opens again with no network at all, the visits still there.
-	b.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`.worklist`)),
+	l.openApp(b)
+	b.Do(step("offline worklist", chromedp.WaitVisible(chromedp.CSS(`.worklist`))),
 		until(`document.body.dataset.records === "3"`, 10*time.Second))
 	b.Screenshot("offline-home")
 	if n := l.apiHits.Load() - before; n != 0 {
@@ -83,6 +92,11 @@ func TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T) {
 	b.Screenshot("synced")
 
 	l.mu.Lock()
+	for _, key := range l.held {
+		if n := len(l.keys[key]); n < 2 {
+			t.Errorf("the push whose answer was lost (key %s) went %d times, want it resent after the reload", key, n)
+		}
+	}
 	for key, bodies := range l.keys {
 		for _, body := range bodies[1:] {
 			if body != bodies[0] {
@@ -92,7 +106,6 @@ func TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T) {
 	}
 	l.mu.Unlock()
 
-	token := l.apiLogin(t, "cadre01")
 	var visits struct {
 		Items []struct {
 			ID     string `json:"id"`

@@ -15,6 +15,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,8 +26,10 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -261,5 +264,21 @@ func (b *Browser) Geolocation(origin string, lat, lon, accuracy float64) {
 	}
 	if _, err := chromedp.Call(b.ctx, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lon, Accuracy: &accuracy}); err != nil {
 		b.t.Fatalf("geolocation: %v", err)
+	}
+}
+
+// ChooseFiles puts files into the file input the CSS selector names, as a
+// person picking them in the camera or file chooser would, and the page
+// gets its change event. The input is found from JavaScript rather than
+// from the DOM tree chromedp mirrors, so an input hidden behind its label
+// (the camera's 拍照 button) is reached as readily as a visible one.
+func (b *Browser) ChooseFiles(selector string, files []string) {
+	b.t.Helper()
+	input := Get(b, chromedp.Evaluate[*runtime.RemoteObject](fmt.Sprintf(`document.querySelector(%q)`, selector)))
+	if input == nil || input.ObjectID == "" {
+		b.t.Fatalf("no file input %s on the page", selector)
+	}
+	if _, err := chromedp.Call(b.ctx, dom.SetFileInputFiles, dom.SetFileInputFilesParams{Files: files, ObjectID: input.ObjectID}); err != nil {
+		b.t.Fatalf("choose files for %s: %v", selector, err)
 	}
 }

@@ -481,7 +481,7 @@ async function showVisitForm(householdId, visitId) {
   h("fieldset", {}, h("legend", {}, "见到的人"),
     h("div", { class: "chips" }, members.map((m) => h("label", {}, h("input", { type: "checkbox", name: "met", value: m.name, checked: (v.met_with || []).includes(m.name) }), h("span", {}, m.name)))),
     h("input", { name: "met_free", placeholder: "其他人（用顿号分隔）", value: (v.met_with || []).filter((n) => !members.some((m) => m.name === n)).join("、") })),
-  h("label", { class: "inline" }, h("input", { type: "checkbox", name: "confirmed", checked: v.household_confirmed === true }), "农户确认本次走访"),
+  h("label", { class: "inline" }, h("input", { type: "checkbox", name: "confirmed", id: "confirmed", checked: v.household_confirmed === true }), "农户确认本次走访"),
   h("label", {}, "民情日记", h("textarea", { name: "notes", rows: 5, maxlength: 10000, placeholder: "走访了解的情况、群众诉求、下一步打算" }, v.notes || "")),
   h("fieldset", {}, h("legend", {}, "定位"), gpsOut, h("button", { type: "button", class: "small", id: "locate", onclick: locate }, "重新定位")),
   h("fieldset", {}, h("legend", {}, "照片"), thumbs, h("label", { class: "button" }, "拍照", photoInput)),

@@ -1,6 +1,6 @@
 // The outbox's and the replica's rules, as pure functions over plain
 // objects, so that they are tested without IndexedDB or a server
-// (internal/fieldapp/outbox_js_test.go runs them in Chromium). sync.js
+// (internal/fieldapp/outbox_rules_test.go runs them in Chromium). sync.js
 // applies what they decide inside IndexedDB transactions.
 //
 // The rules are those of docs/sync-protocol.md §3; the numbers below are

@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/fieldapp"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
 )
 
@@ -36,6 +37,8 @@ type fieldLink struct {
 	e       *consoleEnv
 	url     string
 	handler atomic.Pointer[http.Handler]
+	app     atomic.Pointer[http.Handler] // when set, answers /app/ in place of the server's own build
+	apiDown atomic.Bool                  // API requests get no answer: the connection is dropped
 	apiHits atomic.Int64
 
 	mu    sync.Mutex
@@ -57,10 +60,16 @@ func newFieldLink(t *testing.T, e *consoleEnv) *fieldLink {
 func (l *fieldLink) serve(w http.ResponseWriter, r *http.Request) {
 	h := *l.handler.Load()
 	if !strings.HasPrefix(r.URL.Path, "/api/") {
+		if app := l.app.Load(); app != nil && strings.HasPrefix(r.URL.Path, "/app/") {
+			h = *app
+		}
 		h.ServeHTTP(w, r)
 		return
 	}
 	l.apiHits.Add(1)
+	if l.apiDown.Load() {
+		panic(http.ErrAbortHandler) // the request is lost on the way: no answer at all
+	}
 	if k := r.Header.Get("Idempotency-Key"); k != "" {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -104,6 +113,19 @@ func (l *fieldLink) holdNext(pattern string) <-chan struct{} {
 	c := make(chan struct{})
 	l.stall[pattern] = c
 	return c
+}
+
+// newBuild makes /app/ answer another build of the app, as a deploy of a
+// new version would.
+func (l *fieldLink) newBuild(t *testing.T, version string) *fieldapp.App {
+	t.Helper()
+	a, err := fieldapp.New(fieldapp.Options{Version: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Handler(a)
+	l.app.Store(&h)
+	return a
 }
 
 // apiLogin signs a demo user in over the API, as a second phone would.
@@ -242,6 +264,18 @@ func (l *fieldLink) openApp(b *browsertest.Browser) {
 		until(`navigator.serviceWorker.controller !== null`, 30*time.Second))
 }
 
+// signedInPhone is a 360×740 phone with the app installed, username
+// signed in and the first sync done.
+func (l *fieldLink) signedInPhone(username string, t *testing.T) *browsertest.Browser {
+	t.Helper()
+	b := browsertest.Start(t, browsertest.SmallPhone)
+	b.Geolocation(l.url, 32.444987, 115.005121, 12)
+	l.openApp(b)
+	appSignIn(b, username)
+	b.Do(synced(b))
+	return b
+}
+
 func appSignIn(b *browsertest.Browser, username string) {
 	b.Do(chromedp.WaitVisible(chromedp.CSS(`#login input[name=username]`)),
 		chromedp.SendKeys(chromedp.CSS(`#login input[name=username]`), username),
@@ -306,10 +340,59 @@ func step[T any](name string, a chromedp.Action[T]) chromedp.Action[T] {
 	}
 }
 
-// until waits for a JavaScript condition to hold.
+// editPhone changes a household's phone number on its 修改联系信息 page.
+func editPhone(b *browsertest.Browser, household, phone string) {
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`/edit"`))
+	b.Do(step("household form", chromedp.WaitVisible(chromedp.CSS(`#household-form input[name=phone]`))),
+		step("clear phone", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Evaluate[string](`document.querySelector("#household-form input[name=phone]").value = ""`)(ctx, tg)
+			return chromedp.Void{}, err
+		}),
+		chromedp.SendKeys(chromedp.CSS(`#household-form input[name=phone]`), phone),
+		tap(`#household-form button[type=submit]`),
+		step("household saved", chromedp.WaitVisible(chromedp.CSS(`#hh-phone`))))
+}
+
+// backOnline gives the phone its signal back; the app syncs at once.
+func backOnline(b *browsertest.Browser) {
+	b.Offline(false)
+	browsertest.Get(b, chromedp.Evaluate[bool](`dispatchEvent(new Event("online"))`))
+}
+
+// syncAgain taps 立即同步 and waits for that sync to end.
+func syncAgain(b *browsertest.Browser) {
+	done := browsertest.Get(b, chromedp.Evaluate[string](`document.body.dataset.syncs || "0"`))
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/me"`))
+	b.Do(tap(`#sync-now`), step("sync done", until(`document.body.dataset.syncs !== "`+done+`" && document.body.dataset.sync === "idle"`, 30*time.Second)))
+}
+
+// until waits for a JavaScript condition to hold. The page may reload
+// meanwhile (the app does when it starts a new build): an evaluation the
+// navigation cut off is tried again.
 func until(expr string, timeout time.Duration) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout))(ctx, tg)
-		return chromedp.Void{}, err
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var last error
+		for {
+			// An evaluation begun as the page unloads may never answer.
+			attempt, stop := context.WithTimeout(ctx, 2*time.Second)
+			ok, err := chromedp.Evaluate[bool](expr)(attempt, tg)
+			stop()
+			if err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			if err != nil {
+				last = err
+			}
+			select {
+			case <-ctx.Done():
+				look, stop := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				where, _ := chromedp.Evaluate[string](`location.href + " showing " + JSON.stringify(document.body ? document.body.innerText.slice(0, 300) : null)`)(look, tg)
+				stop()
+				return chromedp.Void{}, fmt.Errorf("%s did not hold within %v (last error: %v) at %s", expr, timeout, last, where)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
 	}
 }

@@ -12,8 +12,27 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
 )
 
-// TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab is the cadre's
-// trip on a 360-px phone: install the app and sign in, lose the signal,
+// TestFieldApp runs the cadres' app (/app/) in Chromium at 360×740 on one
+// demo county, each scenario as its own cadre: the offline trip through a
+// killed tab, two phones of one cadre editing one household, and an
+// update of the app arriving while the outbox is full.
+func TestFieldApp(t *testing.T) {
+	e := newConsoleEnv(t)
+	l := newFieldLink(t, e)
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, *fieldLink)
+	}{
+		{"KeepsEveryOfflineVisitOnceThroughAKilledTab", keepsEveryOfflineVisitOnceThroughAKilledTab},
+		{"TwoPhonesOfOneCadreConvergeAndShowTheConflict", twoPhonesOfOneCadreConvergeAndShowTheConflict},
+		{"AnUpdateOfTheAppKeepsTheOutbox", anUpdateOfTheAppKeepsTheOutbox},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, l) })
+	}
+}
+
+// keepsEveryOfflineVisitOnceThroughAKilledTab is the cadre's trip on a
+// 360-px phone: install the app and sign in, lose the signal,
 // record three visits with GPS and photos, reopen the app with no network
 // at all, then come back online and have the tab killed twice — once after
 // the server committed the push but before the phone read the answer, once
@@ -21,9 +40,7 @@ import (
 // server exactly once, the retried push went with its first key and bytes,
 // and the phone's replica is what a fresh snapshot gives. Logout leaves
 // nothing in IndexedDB. Screenshots go to artefacts/.
-func TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T) {
-	e := newConsoleEnv(t)
-	l := newFieldLink(t, e)
+func keepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T, l *fieldLink) {
 	b := browsertest.Start(t, browsertest.SmallPhone)
 	b.Geolocation(l.url, 32.444987, 115.005121, 12)
 	l.openApp(b)
@@ -74,8 +91,7 @@ func TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T) {
 	// Back online: the first push is committed by the server, and the
 	// tab is killed before the answer is read.
 	pushed := l.holdNext("POST /api/v1/sync/push")
-	b.Offline(false)
-	browsertest.Get(b, chromedp.Evaluate[bool](`dispatchEvent(new Event("online"))`))
+	backOnline(b)
 	select {
 	case <-pushed:
 	case <-time.After(30 * time.Second):
@@ -163,5 +179,143 @@ func TestFieldAppKeepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T) {
 	})()`, chromedp.EvalAwaitPromise))
 	if left != 0 {
 		t.Errorf("after logout IndexedDB still holds %d entries", left)
+	}
+}
+
+// twoPhonesOfOneCadreConvergeAndShowTheConflict: one cadre signed in on two
+// phones (two browser profiles, two device ids) changes the same
+// household's phone number on each while out of signal. The phone that
+// syncs second overwrote the first one's value: it is told so in 待处理,
+// the supervisor finds the lost value in the conflict inbox, and after a
+// sync both phones show what the server holds and hold a fresh snapshot.
+func twoPhonesOfOneCadreConvergeAndShowTheConflict(t *testing.T, l *fieldLink) {
+	first, second := l.signedInPhone("cadre02", t), l.signedInPhone("cadre02", t)
+	browsertest.Get(first, chromedp.Evaluate[string](`location.hash = "#/households"`))
+	first.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
+	household := strings.TrimPrefix(browsertest.Get(first, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+
+	first.Offline(true)
+	second.Offline(true)
+	editPhone(first, household, "13900000001")
+	editPhone(second, household, "13900000002")
+	backOnline(first)
+	first.Do(until(`document.body.dataset.records === "0"`, 30*time.Second))
+	backOnline(second)
+	second.Do(until(`document.body.dataset.records === "0" && document.body.dataset.attention === "1"`, 30*time.Second),
+		tap(`#tabs a[data-tab=outbox]`),
+		chromedp.WaitVisible(chromedp.CSS(`.attention-item.kind-conflict`)))
+	second.Screenshot("conflict-shown")
+	if text := browsertest.Get(second, chromedp.Evaluate[string](`document.querySelector(".attention-item.kind-conflict").textContent`)); !strings.Contains(text, "覆盖了他人的修改") {
+		t.Errorf("the conflict reads %q, want it to say the phone overwrote another's change", text)
+	}
+
+	supervisor := l.apiLogin(t, "supervisor")
+	var conflicts struct {
+		Items []struct {
+			Field     string `json:"field"`
+			LostValue any    `json:"lost_value"`
+			WonValue  any    `json:"won_value"`
+		} `json:"items"`
+	}
+	l.api(t, supervisor, "GET", "/api/v1/conflicts?open=true&household_id="+household, "", &conflicts)
+	if len(conflicts.Items) != 1 || conflicts.Items[0].Field != "phone" || conflicts.Items[0].LostValue != "13900000001" || conflicts.Items[0].WonValue != "13900000002" {
+		t.Errorf("the conflict inbox holds %+v, want the phone field, 13900000001 lost to 13900000002", conflicts.Items)
+	}
+
+	token := l.apiLogin(t, "cadre02")
+	fresh := l.freshSnapshot(t, token)
+	for i, b := range []*browsertest.Browser{first, second} {
+		syncAgain(b)
+		browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`"`))
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`#hh-phone`)))
+		if phone := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("#hh-phone").textContent`)); phone != "13900000002" {
+			t.Errorf("phone %d shows %s after syncing, the server holds 13900000002", i+1, phone)
+		}
+		if got := phoneReplica(t, b); !slices.Equal(got, fresh) {
+			t.Errorf("phone %d's replica (%d records) differs from a fresh snapshot (%d records)", i+1, len(got), len(fresh))
+		}
+	}
+	first.Screenshot("converged")
+}
+
+// anUpdateOfTheAppKeepsTheOutbox: a new build is deployed while a visit
+// waits in the outbox. The phone fetches it in the background and keeps
+// running the old one (a banner says the new one comes on the next
+// start); closed and started again, it runs the new build with the visit
+// still waiting,
+// and the visit goes up once, sent by the new version.
+func anUpdateOfTheAppKeepsTheOutbox(t *testing.T, l *fieldLink) {
+	b := l.signedInPhone("cadre03", t)
+	build := func() string {
+		return browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("meta[name=app-build]").content`))
+	}
+	old := build()
+	b.Offline(true)
+	marker := fmt.Sprintf("更新前的走访%d", time.Now().UnixNano())
+	recordVisit(b, 1, marker, nil)
+	b.Do(until(`document.body.dataset.records === "1"`, 10*time.Second))
+
+	// The signal comes back weak: the app's files load, the API answers nothing.
+	next := l.newBuild(t, "1.0.1")
+	t.Cleanup(func() { l.app.Store(nil) })
+	l.apiDown.Store(true)
+	t.Cleanup(func() { l.apiDown.Store(false) })
+	b.Offline(false)
+	l.openApp(b)
+	b.Do(step("update waiting", until(`document.body.dataset.update === "waiting"`, 30*time.Second)))
+	b.Screenshot("update-waiting")
+	if got := build(); got != old || next.Build() == old {
+		t.Fatalf("the running build is %s while the update waits, want the old %s (new %s)", got, old, next.Build())
+	}
+
+	// The cadre closes the app and starts it again.
+	b.Restart()
+	// With no page of the app open, the browser switches to the waiting
+	// build; a page of the origin outside the app's scope can watch it.
+	b.Do(chromedp.Navigate(l.url + "/healthz"))
+	if !browsertest.Get(b, chromedp.Evaluate[bool](`(async () => {
+		for (let i = 0; i < 300; i++) {
+			const r = await navigator.serviceWorker.getRegistration("/app/");
+			if (r && r.active && r.active.state === "activated" && !r.waiting && !r.installing) return true;
+			await new Promise((ok) => setTimeout(ok, 100));
+		}
+		return false;
+	})()`, chromedp.EvalAwaitPromise)) {
+		t.Fatal("the waiting build was not activated once the app was closed")
+	}
+	l.openApp(b)
+	b.Do(step("new build started", until(`document.querySelector("meta[name=app-build]").content === "`+next.Build()+`" && document.body.dataset.records === "1"`, 30*time.Second)))
+	l.apiDown.Store(false)
+	backOnline(b)
+	b.Do(until(`document.body.dataset.records === "0" && document.body.dataset.sync === "idle"`, 30*time.Second))
+
+	token := l.apiLogin(t, "cadre03")
+	var visits struct {
+		Items []struct {
+			Notes string `json:"notes"`
+		} `json:"items"`
+	}
+	l.api(t, token, "GET", "/api/v1/visits?limit=200", "", &visits)
+	sent := 0
+	for _, v := range visits.Items {
+		if strings.Contains(v.Notes, marker) {
+			sent++
+		}
+	}
+	if sent != 1 {
+		t.Errorf("the server holds the visit made before the update %d times, want once", sent)
+	}
+	var devices struct {
+		Items []struct {
+			AppVersion *string `json:"app_version"`
+		} `json:"items"`
+	}
+	l.api(t, token, "GET", "/api/v1/devices", "", &devices)
+	reported := false
+	for _, d := range devices.Items {
+		reported = reported || d.AppVersion != nil && *d.AppVersion == next.Version()
+	}
+	if !reported {
+		t.Errorf("no device of cadre03 reports the new version %q: %+v", next.Version(), devices.Items)
 	}
 }

@@ -30,7 +30,8 @@ self.addEventListener("activate", (event) => {
 });
 
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "activate-update") self.skipWaiting();
+  // waitUntil keeps the worker alive until skipWaiting has taken effect.
+  if (event.data && event.data.type === "activate-update") event.waitUntil(self.skipWaiting());
   if (event.data && event.data.type === "build") event.source.postMessage({ type: "build", build: BUILD });
 });
 

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -102,6 +104,14 @@ func Start(t testing.TB, size Size) *Browser {
 	ctx, cancel := chromedp.NewContext(context.Background(), chromedp.WithAllocatorOptions(opts...))
 	t.Cleanup(cancel)
 	b := &Browser{t: t, ctx: ctx, size: size}
+	b.openTab(ctx)
+	return b
+}
+
+// openTab makes ctx the browser's tab: what it logs is collected, and its
+// viewport is the browser's size.
+func (b *Browser) openTab(ctx context.Context) {
+	b.t.Helper()
 	messages := chromedp.Console(ctx) // subscribes now: nothing the first page logs is lost
 	go func() {
 		for m, err := range messages {
@@ -113,10 +123,40 @@ func Start(t testing.TB, size Size) *Browser {
 			b.mu.Unlock()
 		}
 	}()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(size.Width), int64(size.Height), viewportOptions(size)...)); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(b.size.Width), int64(b.size.Height), viewportOptions(b.size)...)); err != nil {
+		b.t.Fatalf("start chromium: %v", err)
 	}
-	return b
+	b.ctx = ctx
+}
+
+// Restart closes the tab and opens a new, blank one in the same browser
+// profile — an app swiped away and started again: its storage, service
+// workers and caches stay, its page and the tab's emulations
+// (Offline, Geolocation) are gone.
+func (b *Browser) Restart() {
+	b.t.Helper()
+	old := chromedp.FromContext(b.ctx).Target.TargetID
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	b.openTab(ctx)
+	if _, err := chromedp.CallBrowser(ctx, target.CloseTarget, target.CloseTargetParams{TargetID: old}); err != nil {
+		b.t.Fatalf("close the tab: %v", err)
+	}
+	// The old page is gone only once its target is: until then it still
+	// holds its service worker.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			b.t.Fatalf("targets: %v", err)
+		}
+		if !slices.ContainsFunc(targets, func(i *target.Info) bool { return i.TargetID == old }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the closed tab %s is still there", old)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func viewportOptions(s Size) []chromedp.EmulateViewportOption {

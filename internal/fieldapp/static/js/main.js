@@ -77,9 +77,13 @@ async function startServiceWorker() {
     if (reg.waiting && navigator.serviceWorker.controller) {
       const changed = new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
       reg.waiting.postMessage({ type: "activate-update" });
-      await Promise.race([changed, new Promise((r) => setTimeout(r, 3000))]);
-      location.reload();
-      await new Promise(() => {}); // the reload takes over
+      const how = await Promise.race([changed.then(() => "changed"), new Promise((r) => setTimeout(() => r("busy"), 3000))]);
+      if (how === "changed") {
+        location.reload();
+        await new Promise(() => {}); // the reload takes over
+      }
+      // The old build still has work in flight: it goes on for now, and the
+      // browser switches builds once the app is closed.
     }
     reg.addEventListener("updatefound", () => {
       const w = reg.installing;
@@ -91,7 +95,10 @@ async function startServiceWorker() {
         }
       });
     });
-    if (reg.waiting) document.body.dataset.update = "waiting";
+    if (reg.waiting) {
+      document.body.dataset.update = "waiting";
+      banner("新版本已下载，下次打开时生效");
+    }
   } catch (e) {
     console.warn("service worker:", e.message);
   }
@@ -107,14 +114,20 @@ function setNet() {
 
 let syncTimer = null;
 let syncing = null;
+let syncRuns = 0;
 
 function syncSoon(delay) {
   clearTimeout(syncTimer);
   syncTimer = setTimeout(syncNow, delay);
 }
 
+// syncNow runs one sync unless one is running. With the phone out of
+// signal it does not try (the radio stays quiet): the online event starts
+// the next one. body[data-syncs] counts the syncs done, so a person or a
+// test can tell a sync has finished since they asked.
 async function syncNow() {
   if (syncing) return syncing;
+  if (!navigator.onLine) return refreshStatus();
   document.body.dataset.sync = "running";
   syncing = (async () => {
     try {
@@ -129,8 +142,9 @@ async function syncNow() {
       throw e;
     } finally {
       syncing = null;
-      document.body.dataset.sync = "idle";
       await refreshStatus();
+      document.body.dataset.sync = "idle";
+      document.body.dataset.syncs = String(++syncRuns);
     }
   })();
   return syncing;
@@ -541,7 +555,7 @@ async function showMe() {
       h("dt", {}, "设备编号"), h("dd", { class: "mono" }, deviceId()),
       h("dt", {}, "版本"), h("dd", { id: "app-version" }, app.version))),
   backlogLine(b, await kvGet(app.db, "last_sync")),
-  h("button", { class: "wide", onclick: () => syncNow() }, "立即同步"),
+  h("button", { class: "wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
   out);
 }
 

@@ -205,8 +205,8 @@ func twoPhonesOfOneCadreConvergeAndShowTheConflict(t *testing.T, l *fieldLink) {
 		tap(`#tabs a[data-tab=outbox]`),
 		chromedp.WaitVisible(chromedp.CSS(`.attention-item.kind-conflict`)))
 	second.Screenshot("conflict-shown")
-	if text := browsertest.Get(second, chromedp.Evaluate[string](`document.querySelector(".attention-item.kind-conflict").textContent`)); !strings.Contains(text, "覆盖了他人的修改") {
-		t.Errorf("the conflict reads %q, want it to say the phone overwrote another's change", text)
+	if text := browsertest.Get(second, chromedp.Evaluate[string](`document.querySelector(".attention-item.kind-conflict").textContent`)); !strings.Contains(text, "覆盖了他人的修改") || !strings.Contains(text, "联系电话") {
+		t.Errorf("the conflict reads %q, want it to say the phone overwrote another's 联系电话", text)
 	}
 
 	supervisor := l.apiLogin(t, "supervisor")

@@ -513,9 +513,24 @@ async function showVisitForm(householdId, visitId) {
   if (!existing) locate();
 }
 
+// What a cadre calls the fields they change, for the 待处理 list.
+const FIELD_LABELS = { phone: "联系电话", address: "住址", income_notes: "经济状况", notes: "民情日记", kind: "走访类型", started_at: "开始时间",
+  ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片" };
+
+// attentionSubject names the record an attention item is about: whose
+// household, and which fields the change carried.
+function attentionSubject(a, names) {
+  if (!a.entry) return null;
+  const hh = names.get(a.entry.household_id || a.entry.id);
+  const what = a.entry.entity === "visit" ? "走访记录" : "农户信息";
+  const fields = Object.keys(a.entry.data || {}).map((f) => FIELD_LABELS[f]).filter(Boolean);
+  return h("small", { class: "subject" }, (hh ? hh.head_name + "户 · " : "") + what + (a.entry.op === "update" && fields.length ? "（" + fields.join("、") + "）" : ""));
+}
+
 async function showOutbox() {
   setTitle("待处理");
   const items = await app.store.attention();
+  const names = await householdNames();
   const photos = (await getAll(app.db, "photos")).filter((p) => !p.refused);
   mount(view,
     backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync")),
@@ -528,6 +543,7 @@ async function showOutbox() {
         batch: "一批记录未被服务器接受（" + a.status + "）",
         photo: "照片未能上传",
       }[a.kind] || a.kind),
+      attentionSubject(a, names),
       h("small", {}, shortTime(a.at)),
       (a.errors || []).map((e) => h("small", { class: "reason" }, (e.message_zh || e.message || e.reason) + (e.field ? "（" + e.field + "）" : ""))),
       a.message && !(a.errors || []).length ? h("small", {}, a.message) : null,

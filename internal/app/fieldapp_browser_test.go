@@ -159,6 +159,25 @@ func (l *fieldLink) api(t *testing.T, token, method, path, body string, out any)
 	return res.StatusCode
 }
 
+// countItems counts the items of a list the API answers that keep holds
+// for.
+func countItems[T any](t *testing.T, l *fieldLink, token, path string, keep func(T) bool) int {
+	t.Helper()
+	var list struct {
+		Items []T `json:"items"`
+	}
+	if code := l.api(t, token, "GET", path, "", &list); code != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, code)
+	}
+	n := 0
+	for _, it := range list.Items {
+		if keep(it) {
+			n++
+		}
+	}
+	return n
+}
+
 // replicaKey is a record as both sides name it: entity, id and version.
 type replicaKey struct {
 	Entity  string `json:"entity"`

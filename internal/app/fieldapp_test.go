@@ -49,18 +49,11 @@ func keepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T, l *fieldLink) {
 	b.Do(synced(b))
 	b.Screenshot("home")
 	token := l.apiLogin(t, "cadre01")
-	var worklist struct {
-		Items []struct {
-			State string `json:"state"`
-		} `json:"items"`
-	}
-	l.api(t, token, "GET", "/api/v1/worklist", "", &worklist)
-	due := 0
-	for _, it := range worklist.Items {
-		if it.State != "met" {
-			due++
-		}
-	}
+	due := countItems(t, l, token, "/api/v1/worklist", func(it struct {
+		State string `json:"state"`
+	}) bool {
+		return it.State != "met"
+	})
 	if shown := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll(".worklist li").length`)); shown != min(due, 100) {
 		t.Errorf("the home screen lists %d due visits, the worklist has %d", shown, due)
 	}
@@ -290,18 +283,11 @@ func anUpdateOfTheAppKeepsTheOutbox(t *testing.T, l *fieldLink) {
 	b.Do(until(`document.body.dataset.records === "0" && document.body.dataset.sync === "idle"`, 30*time.Second))
 
 	token := l.apiLogin(t, "cadre03")
-	var visits struct {
-		Items []struct {
-			Notes string `json:"notes"`
-		} `json:"items"`
-	}
-	l.api(t, token, "GET", "/api/v1/visits?limit=200", "", &visits)
-	sent := 0
-	for _, v := range visits.Items {
-		if strings.Contains(v.Notes, marker) {
-			sent++
-		}
-	}
+	sent := countItems(t, l, token, "/api/v1/visits?limit=200", func(v struct {
+		Notes string `json:"notes"`
+	}) bool {
+		return strings.Contains(v.Notes, marker)
+	})
 	if sent != 1 {
 		t.Errorf("the server holds the visit made before the update %d times, want once", sent)
 	}

@@ -112,6 +112,9 @@ function setNet() {
 
 // ---- sync ----
 
+// How long after a push the server has judged its visits, about.
+const JUDGED_AFTER_MS = 10000;
+
 let syncTimer = null;
 let syncing = null;
 let syncRuns = 0;
@@ -135,6 +138,11 @@ async function syncNow() {
       if (r.error) {
         console.info("sync stopped:", r.error.message);
         syncSoon(app.sync.retryDelay());
+      } else if (r.pushed > 0) {
+        // The server judges new visits a few seconds after they arrive
+        // (§8.1): pull again soon for their flags and the worklist they
+        // changed, so a household just visited leaves 待走访.
+        syncSoon(JUDGED_AFTER_MS);
       }
       return r;
     } catch (e) {

@@ -59,6 +59,9 @@ type Deps struct {
 	// Console is the web console (internal/web), mounted at /ui/; nil
 	// serves none.
 	Console http.Handler
+	// FieldApp is the cadres' offline field app (internal/fieldapp),
+	// mounted at /app/; nil serves none.
+	FieldApp http.Handler
 
 	// DeviceHealth records what each sync shows of the phone and lists it
 	// (GET /api/v1/devices); nil records nothing.
@@ -126,6 +129,14 @@ func New(d Deps) http.Handler {
 		}
 		r.Any("/ui", console)
 		r.Any("/ui/*path", console)
+	}
+	if d.FieldApp != nil {
+		// The field app is static files: it answers everything under /app/
+		// itself (its caching, CSP and service worker) and talks to the
+		// API below with Bearer tokens like any phone.
+		fieldApp := gin.WrapH(d.FieldApp)
+		r.Any("/app", fieldApp)
+		r.Any("/app/*path", fieldApp)
 	}
 
 	known := queryNames{}

@@ -21,6 +21,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
+	"github.com/fieldvisit/fieldvisit/internal/fieldapp"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
@@ -85,6 +86,10 @@ func (a *App) build() error {
 	if err != nil {
 		return err
 	}
+	fieldApp, err := fieldapp.New(fieldapp.Options{})
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	if a.conns == nil {
 		a.conns = newConnMetrics()
@@ -108,6 +113,7 @@ func (a *App) build() error {
 		Ready:          []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
 		Bodies:         server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
 		Console:        console,
+		FieldApp:       fieldApp,
 	})
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/webasset"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
 
@@ -56,7 +57,7 @@ type Deps struct {
 type Console struct {
 	deps      Deps
 	prefix    string
-	assets    *assetSet
+	assets    *webasset.Set
 	views     *views
 	csrf      csrfKeys
 	rotations *rotation
@@ -121,7 +122,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		if c.assets.serve(w, r) {
+		if c.assets.Serve(w, r) {
 			return
 		}
 	}

@@ -142,11 +142,11 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, pg pa
 	}
 	l.Content = data
 	for _, a := range pg.styles {
-		u, _ := c.assets.url(a)
+		u, _ := c.assets.URL(a)
 		l.Styles = append(l.Styles, u)
 	}
 	for _, a := range pg.scripts {
-		u, _ := c.assets.url(a)
+		u, _ := c.assets.URL(a)
 		l.Scripts = append(l.Scripts, u)
 	}
 	c.draw(w, r, s, status, pg.template, "layout", l)

@@ -12,6 +12,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
+	"github.com/fieldvisit/fieldvisit/internal/webasset"
 )
 
 //go:embed templates
@@ -26,9 +27,9 @@ type views struct {
 // shared templates every view is parsed with.
 var shared = []string{"templates/layout.html", "templates/partials.html"}
 
-func parseViews(assets *assetSet) (*views, error) {
+func parseViews(assets *webasset.Set) (*views, error) {
 	funcs := template.FuncMap{
-		"asset":  assets.url,
+		"asset":  assets.URL,
 		"date":   formatDate,
 		"pct":    formatRate,
 		"label":  label,

@@ -15,15 +15,23 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -49,6 +57,9 @@ type Size struct {
 var (
 	Desktop = Size{Width: 1366, Height: 768}
 	Phone   = Size{Width: 390, Height: 844, Mobile: true}
+	// SmallPhone is the narrowest phone the field app is held to, one
+	// handed (360×740).
+	SmallPhone = Size{Width: 360, Height: 740, Mobile: true}
 )
 
 // Browser is one Chromium with one tab.
@@ -93,6 +104,14 @@ func Start(t testing.TB, size Size) *Browser {
 	ctx, cancel := chromedp.NewContext(context.Background(), chromedp.WithAllocatorOptions(opts...))
 	t.Cleanup(cancel)
 	b := &Browser{t: t, ctx: ctx, size: size}
+	b.openTab(ctx)
+	return b
+}
+
+// openTab makes ctx the browser's tab: what it logs is collected, and its
+// viewport is the browser's size.
+func (b *Browser) openTab(ctx context.Context) {
+	b.t.Helper()
 	messages := chromedp.Console(ctx) // subscribes now: nothing the first page logs is lost
 	go func() {
 		for m, err := range messages {
@@ -104,10 +123,40 @@ func Start(t testing.TB, size Size) *Browser {
 			b.mu.Unlock()
 		}
 	}()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(size.Width), int64(size.Height), viewportOptions(size)...)); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(b.size.Width), int64(b.size.Height), viewportOptions(b.size)...)); err != nil {
+		b.t.Fatalf("start chromium: %v", err)
 	}
-	return b
+	b.ctx = ctx
+}
+
+// Restart closes the tab and opens a new, blank one in the same browser
+// profile — an app swiped away and started again: its storage, service
+// workers and caches stay, its page and the tab's emulations
+// (Offline, Geolocation) are gone.
+func (b *Browser) Restart() {
+	b.t.Helper()
+	old := chromedp.FromContext(b.ctx).Target.TargetID
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	b.openTab(ctx)
+	if _, err := chromedp.CallBrowser(ctx, target.CloseTarget, target.CloseTargetParams{TargetID: old}); err != nil {
+		b.t.Fatalf("close the tab: %v", err)
+	}
+	// The old page is gone only once its target is: until then it still
+	// holds its service worker.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			b.t.Fatalf("targets: %v", err)
+		}
+		if !slices.ContainsFunc(targets, func(i *target.Info) bool { return i.TargetID == old }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the closed tab %s is still there", old)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func viewportOptions(s Size) []chromedp.EmulateViewportOption {
@@ -219,5 +268,57 @@ func moduleRoot(t testing.TB) string {
 		if filepath.Dir(d) == d {
 			return dir
 		}
+	}
+}
+
+// Offline cuts the tab off the network, as a phone out of signal: every
+// request of the page and of its service worker fails, and
+// navigator.onLine is false; Offline(false) gives the link back.
+func (b *Browser) Offline(off bool) {
+	b.t.Helper()
+	ctx := b.ctx
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		b.t.Fatalf("network: %v", err)
+	}
+	yes := true
+	conds := []*network.Conditions{}
+	if off {
+		conds = append(conds, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+	}
+	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: &yes, MatchedNetworkConditions: conds}); err != nil {
+		b.t.Fatalf("network conditions: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		b.t.Fatalf("network state: %v", err)
+	}
+}
+
+// Geolocation grants origin the location permission and makes the phone
+// stand at lat, lon with the given accuracy in metres.
+func (b *Browser) Geolocation(origin string, lat, lon, accuracy float64) {
+	b.t.Helper()
+	if _, err := chromedp.CallBrowser(b.ctx, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: browser.PermissionSettingGranted, Origin: origin}); err != nil {
+		b.t.Fatalf("geolocation permission: %v", err)
+	}
+	if _, err := chromedp.Call(b.ctx, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lon, Accuracy: &accuracy}); err != nil {
+		b.t.Fatalf("geolocation: %v", err)
+	}
+}
+
+// ChooseFiles puts files into the file input the CSS selector names, as a
+// person picking them in the camera or file chooser would, and the page
+// gets its change event. The input is found from JavaScript rather than
+// from the DOM tree chromedp mirrors, so an input hidden behind its label
+// (the camera's 拍照 button) is reached as readily as a visible one.
+func (b *Browser) ChooseFiles(selector string, files []string) {
+	b.t.Helper()
+	input := Get(b, chromedp.Evaluate[*runtime.RemoteObject](fmt.Sprintf(`document.querySelector(%q)`, selector)))
+	if input == nil || input.ObjectID == "" {
+		b.t.Fatalf("no file input %s on the page", selector)
+	}
+	if _, err := chromedp.Call(b.ctx, dom.SetFileInputFiles, dom.SetFileInputFilesParams{Files: files, ObjectID: input.ObjectID}); err != nil {
+		b.t.Fatalf("choose files for %s: %v", selector, err)
 	}
 }

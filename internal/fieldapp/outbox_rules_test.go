@@ -1,0 +1,163 @@
+package fieldapp
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
+)
+
+// TestOutboxRules drives the pure functions of static/js/outbox.js — the
+// outbox's and the replica's rules of docs/sync-protocol.md §3 — in
+// Chromium, as the app's own module: each case is a JavaScript expression
+// over the module m and the JSON it must come to. No IndexedDB and no
+// server take part; sync.js applies what these decide.
+func TestOutboxRules(t *testing.T) {
+	a, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(Prefix, a)
+	// A blank page of the app's origin to import the module into (the app's
+	// own page would start the app).
+	mux.HandleFunc("/blank", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><title>outbox</title>")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	b := browsertest.Start(t, browsertest.SmallPhone)
+	b.Do(chromedp.Navigate(srv.URL + "/blank"))
+
+	// Records, entries and batches as IndexedDB holds them.
+	const (
+		household = `{entity: "household", id: "h1", household_id: "h1", version: 4, data: {phone: "1", address: "一组"}, local: {}}`
+		visitV2   = `{entity: "visit", id: "v1", household_id: "h1", version: 2, data: {notes: "旧", kind: "assist"}, local: {notes: "新"}}`
+		versions  = `(e, id) => ({"household:h1": 4, "visit:v1": 7})[e + ":" + id]`
+	)
+	for _, tc := range []struct {
+		name string
+		expr string // over m, the module
+		want string // JSON
+	}{
+		// canonical: the same value whatever the key order.
+		{"the same object in another key order is the same", `m.same({a: 1, b: [1, {c: 2, d: 3}]}, {b: [1, {d: 3, c: 2}], a: 1})`, `true`},
+		{"another array order is another value", `m.same([1, 2], [2, 1])`, `false`},
+		{"an absent field is null", `m.same(undefined, null)`, `true`},
+
+		// visible: the server copy with the cadre's unsent edits on top.
+		{"the cadre sees their unsent edit", `m.visible(` + visitV2 + `)`, `{"notes": "新", "kind": "assist"}`},
+		{"no record is nothing", `m.visible(undefined)`, `null`},
+
+		// changedFields: only what differs from what the cadre saw.
+		{"an edit sends only the fields it changes", `m.changedFields({phone: "1", address: "一组", causes: ["illness"]}, {phone: "2", address: "一组", causes: ["illness"]})`, `{"phone": "2"}`},
+
+		// planEdit (rules 5 and 6).
+		{"a first edit is an update from the version held, with its base",
+			`m.planEdit({entity: "household", id: "h1", householdId: "h1", rec: ` + household + `, before: {phone: "1"}, changed: {phone: "2"}})`,
+			`{"action": "queue", "entry": {"entity": "household", "op": "update", "id": "h1", "household_id": "h1", "base_version": 4, "data": {"phone": "2"}, "base": {"phone": "1"}}}`},
+		{"an edit while an earlier change is in flight leaves base_version to batch time",
+			`m.planEdit({entity: "household", id: "h1", householdId: "h1", rec: ` + household + `, inFlight: true, before: {phone: "2"}, changed: {phone: "3"}})`,
+			`{"action": "queue", "entry": {"entity": "household", "op": "update", "id": "h1", "household_id": "h1", "base_version": null, "data": {"phone": "3"}, "base": {"phone": "2"}}}`},
+		{"an edit of an unsent update folds in, each field keeping its oldest base",
+			`m.planEdit({entity: "household", id: "h1", householdId: "h1", unsent: {seq: 9, entity: "household", op: "update", id: "h1", base_version: 4, data: {phone: "2"}, base: {phone: "1"}}, before: {phone: "2", address: "一组"}, changed: {phone: "3", address: "二组"}})`,
+			`{"action": "fold", "entry": {"seq": 9, "entity": "household", "op": "update", "id": "h1", "base_version": 4, "data": {"phone": "3", "address": "二组"}, "base": {"phone": "1", "address": "一组"}}}`},
+		{"an edit of an unsent visit folds into its create, which has no base",
+			`m.planEdit({entity: "visit", id: "v1", householdId: "h1", unsent: {seq: 3, entity: "visit", op: "create", id: "v1", data: {notes: "甲", kind: "assist"}}, before: {notes: "甲"}, changed: {notes: "乙"}})`,
+			`{"action": "fold", "entry": {"seq": 3, "entity": "visit", "op": "create", "id": "v1", "data": {"notes": "乙", "kind": "assist"}}}`},
+		{"an edit that changes nothing queues nothing",
+			`m.planEdit({entity: "household", id: "h1", rec: ` + household + `, before: {phone: "1"}, changed: {}})`, `{"action": "none"}`},
+
+		// planDelete.
+		{"deleting a visit that never left the phone forgets it",
+			`m.planDelete({id: "v1", householdId: "h1", unsent: {seq: 3, op: "create"}})`, `{"action": "forget", "drop": 3}`},
+		{"deleting a stored visit queues a delete from its version and drops its unsent edit",
+			`m.planDelete({id: "v1", householdId: "h1", rec: ` + visitV2 + `, unsent: {seq: 5, op: "update"}})`,
+			`{"action": "queue", "drop": 5, "entry": {"entity": "visit", "op": "delete", "id": "v1", "household_id": "h1", "base_version": 2}}`},
+
+		// changeOf and formBatch (rule 2).
+		{"a create carries no base_version",
+			`m.changeOf({entity: "visit", op: "create", id: "v9", household_id: "h1", data: {notes: "甲"}}, ` + versions + `)`,
+			`{"entity": "visit", "op": "create", "id": "v9", "household_id": "h1", "data": {"notes": "甲"}}`},
+		{"an empty base_version is the version known when the batch is formed",
+			`m.changeOf({entity: "visit", op: "update", id: "v1", household_id: "h1", base_version: null, data: {notes: "乙"}, base: {notes: "甲"}}, ` + versions + `)`,
+			`{"entity": "visit", "op": "update", "id": "v1", "household_id": "h1", "base_version": 7, "data": {"notes": "乙"}, "base": {"notes": "甲"}}`},
+		{"a batch is its key and the exact body to resend",
+			`(() => { const b = m.formBatch([{seq: 1, entity: "visit", op: "create", id: "v9", household_id: "h1", data: {notes: "甲"}}], {deviceId: "app-1", deviceTime: "2026-12-06T09:30:00+08:00", key: "k-1", versionOf: ` + versions + `}); return {key: b.key, seqs: b.seqs, body: JSON.parse(b.body), exact: b.body.startsWith('{"device_id":"app-1","device_time":"2026-12-06T09:30:00+08:00","changes":[{"entity":"visit"')}; })()`,
+			`{"key": "k-1", "seqs": [1], "exact": true, "body": {"device_id": "app-1", "device_time": "2026-12-06T09:30:00+08:00", "changes": [{"entity": "visit", "op": "create", "id": "v9", "household_id": "h1", "data": {"notes": "甲"}}]}}`},
+		{"a batch holds at most 500 changes",
+			`m.formBatch(Array.from({length: 501}, (_, i) => ({seq: i + 1, entity: "visit", op: "create", id: "v" + i, data: {}})), {deviceId: "d", deviceTime: "t", key: "k", versionOf: () => 1}).seqs.length`, `500`},
+		{"a batch is cut near 1 MiB",
+			`m.formBatch(Array.from({length: 5}, (_, i) => ({seq: i + 1, entity: "visit", op: "create", id: "v" + i, data: {notes: "x".repeat(400000)}})), {deviceId: "d", deviceTime: "t", key: "k", versionOf: () => 1}).seqs`, `[1, 2]`},
+		{"one change larger than the cut still goes",
+			`m.formBatch([{seq: 4, entity: "visit", op: "create", id: "v", data: {notes: "x".repeat(1100000)}}], {deviceId: "d", deviceTime: "t", key: "k", versionOf: () => 1}).seqs`, `[4]`},
+
+		// settle (rule 4 and §7.4).
+		{"stored statuses are done; rejected and conflict go to the attention list; a missing result is rejected",
+			`m.settle({entries: [{id: "a"}, {id: "b"}, {id: "c"}, {id: "d"}, {id: "e"}, {id: "f"}]}, {results: [
+				{index: 0, status: "applied", version: 1}, {index: 1, status: "merged", version: 5}, {index: 2, status: "duplicate"},
+				{index: 3, status: "conflict", version: 6, conflict_ids: ["c1"]}, {index: 4, status: "rejected", errors: [{field: "/changes/4/data/gps/0/lat", reason: "out_of_range"}]}]})
+				.map((o) => [o.entry.id, o.stored, o.attention && o.attention.kind, o.attention && (o.attention.conflict_ids || o.attention.errors.map((e) => e.reason))])`,
+			`[["a", true, null, null], ["b", true, null, null], ["c", true, null, null], ["d", true, "conflict", ["c1"]], ["e", false, "rejected", ["out_of_range"]], ["f", false, "rejected", ["missing_result"]]]`},
+
+		// acknowledge.
+		{"an acknowledged edit moves to the server copy with the answer's version",
+			`m.acknowledge(` + visitV2 + `, {entity: "visit", op: "update", id: "v1", data: {notes: "新"}}, {status: "applied", version: 3})`,
+			`{"entity": "visit", "id": "v1", "household_id": "h1", "version": 3, "data": {"notes": "新", "kind": "assist"}, "local": {}}`},
+		{"a field edited again since the batch stays local",
+			`m.acknowledge({...` + visitV2 + `, local: {notes: "更新"}}, {entity: "visit", op: "update", id: "v1", data: {notes: "新"}}, {status: "applied", version: 3}).local`,
+			`{"notes": "更新"}`},
+		{"an acknowledged delete removes the record",
+			`m.acknowledge(` + visitV2 + `, {entity: "visit", op: "delete", id: "v1"}, {status: "applied", version: 3})`, `null`},
+
+		// applyPulled (rule 9).
+		{"a pulled copy older than the phone's is skipped",
+			`m.applyPulled(` + household + `, {entity: "household", op: "upsert", id: "h1", version: 3, data: {phone: "0"}})`, `{"skip": true}`},
+		{"a pulled copy of the same version replaces it (a re-judged visit)",
+			`m.applyPulled(` + household + `, {entity: "household", op: "upsert", id: "h1", household_id: "h1", version: 4, data: {phone: "1", flags: []}}).put.data`,
+			`{"phone": "1", "flags": []}`},
+		{"the cadre's unsent edits stay on top of a newer copy",
+			`(() => { const p = m.applyPulled(` + visitV2 + `, {entity: "visit", op: "upsert", id: "v1", household_id: "h1", version: 5, data: {notes: "他机", kind: "assist"}}).put; return [p.version, m.visible(p).notes]; })()`,
+			`[5, "新"]`},
+		{"a tombstone removes the record",
+			`m.applyPulled(` + household + `, {entity: "household", op: "delete", id: "h1", version: 9})`, `{"del": true}`},
+		{"a fresh walk marks even the records it skips, so the walk's end keeps them",
+			`m.applyPulled({...` + household + `, version: 8}, {entity: "household", op: "upsert", id: "h1", version: 4, data: {}}, "w1").put.walk`, `"w1"`},
+
+		// backlog (§17's headers).
+		{"the backlog counts the batch in flight, the queue and the photos not refused",
+			`m.backlog([{entity: "visit", op: "create", id: "v2", data: {}}], {body: "0123456789", seqs: [1, 2]}, [{size: 1000, offset: 400}, {size: 50, refused: {status: 422}}])`,
+			`{"records": 3, "photos": 1, "bytes": 663}`},
+
+		// nextChunkSize (§15.4).
+		{"a failed chunk halves the size", `m.nextChunkSize(65536, {failed: true})`, `32768`},
+		{"never below 16 KiB", `m.nextChunkSize(16384, {failed: true})`, `16384`},
+		{"a fast link at most doubles it", `m.nextChunkSize(65536, {sentBytes: 65536, seconds: 0.01})`, `131072`},
+		{"never above the upload's chunk_max", `m.nextChunkSize(65536, {sentBytes: 65536, seconds: 0.01, chunkMax: 100000})`, `100000`},
+		{"a slow link sizes it to ten seconds", `m.nextChunkSize(65536, {sentBytes: 65536, seconds: 20})`, `32768`},
+
+		// rfc3339: device times with the phone's own offset.
+		{"a device time carries the phone's offset", `/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/.test(m.rfc3339(new Date()))`, `true`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := browsertest.Get(b, chromedp.Evaluate[string](`import("/app/js/outbox.js").then((m) => JSON.stringify(`+tc.expr+`))`, chromedp.EvalAwaitPromise))
+			var g, w any
+			if err := json.Unmarshal([]byte(got), &g); err != nil {
+				t.Fatalf("result %q: %v", got, err)
+			}
+			if err := json.Unmarshal([]byte(tc.want), &w); err != nil {
+				t.Fatalf("want %q: %v", tc.want, err)
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("%s\n got %s\nwant %s", tc.expr, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,602 @@
+// The app's start and its screens. Hash routes (#/, #/households, #/h/<id>,
+// #/v/new/<household>, #/v/<id>, #/outbox, #/me) keep every screen one
+// URL under the service worker's shell.
+import { openDB, wipe, kvGet, kvPut, getAll, DB_NAME } from "./db.js";
+import { API, SignedOut, deviceId } from "./api.js";
+import { Sync } from "./sync.js";
+import { Store } from "./store.js";
+import { visible, rfc3339 } from "./outbox.js";
+import { preparePhoto } from "./photo.js";
+import { h, mount, megabytes, localInput, shortTime } from "./dom.js";
+
+const view = document.getElementById("view");
+const meta = (n) => (document.querySelector('meta[name="' + n + '"]') || {}).content || "";
+const app = { version: meta("app-version"), build: meta("app-build"), db: null, api: null, sync: null, store: null, vocab: {}, user: null, session: null };
+
+// Labels of the visit form, as §13.1 gives them (the server's
+// /vocabularies wins when the phone has it).
+const KINDS = [["assist", "帮扶走访"], ["followup", "回访"], ["condolence", "慰问"]];
+const CHECKLIST = [["food", "不愁吃"], ["clothing", "不愁穿"], ["education", "义务教育有保障"], ["medical", "基本医疗有保障"], ["housing", "住房安全有保障"], ["water", "饮水安全有保障"]];
+const ANSWERS = [["met", "已保障"], ["problem", "存在问题"], ["not_applicable", "不适用"]];
+const MEASURES = [["industry", "产业扶贫"], ["employment", "就业扶贫"], ["housing_renovation", "危房改造"], ["medical", "医疗救助"], ["education", "教育资助"], ["dibao", "低保兜底"], ["microcredit", "小额信贷"], ["solar_dividend", "光伏分红"], ["relocation", "易地搬迁"], ["condolence", "走访慰问"], ["policy_briefing", "政策宣讲"], ["other", "其他"]];
+const STATES = { met: "已完成", on_track: "进行中", due_soon: "即将到期", overdue: "已逾期", missed: "未完成" };
+
+// A fix is poor beyond 50 m and old beyond two minutes (the cadre is told).
+const POOR_ACCURACY_M = 50;
+const OLD_FIX_MS = 2 * 60 * 1000;
+
+function label(list, code) {
+  const v = (app.vocab[list] || []).find((t) => t.code === code);
+  return v ? v.label : code || "—";
+}
+
+function toast(text) {
+  const t = document.getElementById("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 3500);
+}
+
+function banner(text) {
+  const b = document.getElementById("banner");
+  b.textContent = text || "";
+  b.hidden = !text;
+}
+
+// ---- start ----
+
+async function start() {
+  await startServiceWorker();
+  app.db = await openDB();
+  app.api = new API(app.db, { version: app.version });
+  app.store = new Store(app.db);
+  app.sync = new Sync(app.db, app.api, { onChange: () => { refreshStatus(); } });
+  app.session = await app.api.session();
+  app.vocab = (await kvGet(app.db, "vocab")) || {};
+  window.addEventListener("hashchange", route);
+  window.addEventListener("online", () => { setNet(); syncSoon(0); });
+  window.addEventListener("offline", setNet);
+  setNet();
+  if (!app.session || !app.session.refresh_token) return showLogin(app.session && app.session.user);
+  app.user = app.session.user;
+  document.getElementById("tabs").hidden = false;
+  await route();
+  syncSoon(0);
+  setInterval(() => syncSoon(0), 60000);
+}
+
+// startServiceWorker registers the worker. An update found earlier and
+// waiting is activated now, at the start, before any screen is open —
+// never in the middle of a visit; one found while the app runs waits for
+// the next start.
+async function startServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    const reg = await navigator.serviceWorker.register("/app/sw.js", { scope: "/app/", updateViaCache: "none" });
+    if (reg.waiting && navigator.serviceWorker.controller) {
+      const changed = new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+      reg.waiting.postMessage({ type: "activate-update" });
+      const how = await Promise.race([changed.then(() => "changed"), new Promise((r) => setTimeout(() => r("busy"), 3000))]);
+      if (how === "changed") {
+        location.reload();
+        await new Promise(() => {}); // the reload takes over
+      }
+      // The old build still has work in flight: it goes on for now, and the
+      // browser switches builds once the app is closed.
+    }
+    reg.addEventListener("updatefound", () => {
+      const w = reg.installing;
+      if (!w) return;
+      w.addEventListener("statechange", () => {
+        if (w.state === "installed" && navigator.serviceWorker.controller) {
+          document.body.dataset.update = "waiting";
+          banner("新版本已下载，下次打开时生效");
+        }
+      });
+    });
+    if (reg.waiting) {
+      document.body.dataset.update = "waiting";
+      banner("新版本已下载，下次打开时生效");
+    }
+  } catch (e) {
+    console.warn("service worker:", e.message);
+  }
+}
+
+function setNet() {
+  const n = document.getElementById("net");
+  n.dataset.online = String(navigator.onLine);
+  n.textContent = navigator.onLine ? "在线" : "离线";
+}
+
+// ---- sync ----
+
+// How long after a push the server has judged its visits, about.
+const JUDGED_AFTER_MS = 10000;
+
+let syncTimer = null;
+let syncing = null;
+let syncRuns = 0;
+
+function syncSoon(delay) {
+  clearTimeout(syncTimer);
+  syncTimer = setTimeout(syncNow, delay);
+}
+
+// syncNow runs one sync unless one is running. With the phone out of
+// signal it does not try (the radio stays quiet): the online event starts
+// the next one. body[data-syncs] counts the syncs done, so a person or a
+// test can tell a sync has finished since they asked.
+async function syncNow() {
+  if (syncing) return syncing;
+  if (!navigator.onLine) return refreshStatus();
+  document.body.dataset.sync = "running";
+  syncing = (async () => {
+    try {
+      const r = await app.sync.run();
+      if (r.error) {
+        console.info("sync stopped:", r.error.message);
+        syncSoon(app.sync.retryDelay());
+      } else if (r.pushed > 0) {
+        // The server judges new visits a few seconds after they arrive
+        // (§8.1): pull again soon for their flags and the worklist they
+        // changed, so a household just visited leaves 待走访.
+        syncSoon(JUDGED_AFTER_MS);
+      }
+      return r;
+    } catch (e) {
+      if (e instanceof SignedOut) return showLogin(app.user, e.message);
+      throw e;
+    } finally {
+      syncing = null;
+      await refreshStatus();
+      document.body.dataset.sync = "idle";
+      document.body.dataset.syncs = String(++syncRuns);
+    }
+  })();
+  return syncing;
+}
+
+async function refreshStatus() {
+  if (!app.sync) return;
+  const b = await app.sync.backlog();
+  const att = (await app.store.attention()).length;
+  const last = (await kvGet(app.db, "last_sync")) || {};
+  Object.assign(document.body.dataset, { records: b.records, photos: b.photos, attention: att });
+  const badge = document.getElementById("badge");
+  badge.hidden = att === 0;
+  badge.textContent = att;
+  const el = document.getElementById("backlog");
+  if (el) el.replaceWith(backlogLine(b, last));
+}
+
+function backlogLine(b, last) {
+  let text = b.records === 0 && b.photos === 0 ? "全部已上传" : "还有" + b.records + "条记录、" + b.photos + "张照片未上传，约" + megabytes(b.bytes);
+  if (last && last.at) text += " · 上次同步 " + shortTime(last.at) + (last.offline ? "（无网络）" : "");
+  return h("p", { id: "backlog", class: "backlog" + (b.records || b.photos ? " waiting" : "") }, text);
+}
+
+// ---- screens ----
+
+async function route() {
+  if (!app.session || !app.session.refresh_token) return;
+  const path = location.hash.replace(/^#/, "") || "/";
+  const parts = path.split("?")[0].split("/").filter(Boolean);
+  for (const a of document.querySelectorAll("#tabs a")) a.removeAttribute("aria-current");
+  const tab = { households: "households", h: "households", outbox: "outbox", me: "me" }[parts[0]] || "home";
+  document.querySelector('#tabs a[data-tab="' + tab + '"]').setAttribute("aria-current", "page");
+  try {
+    if (parts.length === 0) await showHome();
+    else if (parts[0] === "households") await showHouseholds(new URLSearchParams(path.split("?")[1] || "").get("q") || "");
+    else if (parts[0] === "h" && parts[2] === "edit") await showHouseholdEdit(parts[1]);
+    else if (parts[0] === "h") await showHousehold(parts[1]);
+    else if (parts[0] === "v" && parts[1] === "new") await showVisitForm(parts[2], null);
+    else if (parts[0] === "v") await showVisitForm(null, parts[1]);
+    else if (parts[0] === "outbox") await showOutbox();
+    else if (parts[0] === "me") await showMe();
+    else await showHome();
+  } finally {
+    await refreshStatus();
+  }
+  window.scrollTo(0, 0);
+}
+
+function setTitle(t) {
+  document.getElementById("title").textContent = t;
+}
+
+async function showLogin(user, message) {
+  document.getElementById("tabs").hidden = true;
+  setTitle("精准扶贫走访");
+  const err = h("p", { class: "error", role: "alert", hidden: !message }, message || "");
+  const form = h("form", { class: "login", id: "login", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    err.hidden = true;
+    form.querySelector("button").disabled = true;
+    try {
+      await signIn(String(f.get("username")).trim(), String(f.get("password")));
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    } finally {
+      form.querySelector("button").disabled = false;
+    }
+  } },
+  h("label", {}, "用户名", h("input", { name: "username", autocomplete: "username", required: true, value: user ? user.username : "", autocapitalize: "none" })),
+  h("label", {}, "密码", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+  err,
+  h("button", { type: "submit", class: "primary" }, "登录"),
+  h("p", { class: "muted" }, "首次登录需联网，之后无网络也能记录走访。"));
+  mount(view, form);
+}
+
+async function signIn(username, password) {
+  if (!navigator.onLine) throw new Error("当前无网络，首次登录需要联网");
+  const t = await app.api.login(username, password);
+  const prev = await kvGet(app.db, "user");
+  if (prev && prev.id !== t.user.id) {
+    // One user per outbox (rule 12): another cadre's unsent work is never
+    // sent with this login.
+    const b = await app.sync.backlog();
+    if (b.records || b.photos) throw new Error("本机还有" + prev.display_name + "未上传的记录，请先由其本人登录上传");
+    await wipe(app.db);
+    app.db = await openDB();
+    app.api = new API(app.db, { version: app.version });
+    app.store = new Store(app.db);
+    app.sync = new Sync(app.db, app.api, { onChange: () => { refreshStatus(); } });
+  }
+  app.session = await app.api.saveSession(t, t.user);
+  app.user = t.user;
+  await kvPut(app.db, "user", t.user);
+  mount(view, h("p", { class: "muted loading" }, "正在下载农户资料…"));
+  try {
+    app.vocab = await app.api.json("GET", "/vocabularies");
+    await kvPut(app.db, "vocab", app.vocab);
+  } catch { /* labels fall back to codes */ }
+  document.getElementById("tabs").hidden = false;
+  await syncNow();
+  location.hash = "#/";
+  await route();
+}
+
+async function householdNames() {
+  const m = new Map();
+  for (const r of await app.store.records("household")) m.set(r.id, visible(r));
+  return m;
+}
+
+async function showHome() {
+  setTitle("走访工作");
+  const due = (await kvGet(app.db, "due")) || [];
+  const names = await householdNames();
+  const items = due.filter((d) => d.state !== "met").sort((a, b) => (a.due_on || "").localeCompare(b.due_on || ""));
+  mount(view,
+    backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync")),
+    h("section", { class: "card" },
+      h("h2", {}, "待走访（", String(items.length), "）"),
+      items.length === 0 ? h("p", { class: "muted" }, "暂无到期的走访任务") : null,
+      h("ul", { class: "list worklist" }, items.slice(0, 100).map((d) => {
+        const hh = d.household_id ? names.get(d.household_id) : null;
+        return h("li", { class: "due state-" + d.state },
+          h("a", { href: d.household_id ? "#/h/" + d.household_id : "#/households" },
+            h("strong", {}, hh ? hh.head_name : "（整体任务）"),
+            h("span", { class: "tag" }, STATES[d.state] || d.state),
+            h("small", {}, d.rule_name_zh, " · ", String(d.counted), "/", String(d.required), " 次 · 截止 ", d.due_on || ""),
+            h("small", { class: "reason" }, d.reason_zh || "")));
+      }))),
+    h("a", { class: "button wide", href: "#/households" }, "全部农户（" + names.size + "户）"));
+}
+
+async function showHouseholds(q) {
+  setTitle("我的农户");
+  const all = [...(await householdNames()).values()].sort((a, b) => (a.head_name || "").localeCompare(b.head_name || "", "zh-CN"));
+  const list = h("ul", { class: "list households" });
+  const draw = (text) => {
+    const t = text.trim();
+    const hits = all.filter((x) => !t || [x.head_name, x.number, x.address, x.phone].some((v) => (v || "").includes(t)));
+    mount(list, hits.slice(0, 200).map((x) => h("li", {},
+      h("a", { href: "#/h/" + x.id }, h("strong", {}, x.head_name), h("span", { class: "tag" }, x.status_label || label("statuses", x.status)),
+        h("small", {}, x.address || "", " · ", x.poverty_type_label || "")))));
+    if (hits.length === 0) list.append(h("li", { class: "muted" }, "没有符合条件的农户"));
+  };
+  const input = h("input", { type: "search", id: "search", placeholder: "搜索户主姓名、户编号或住址", value: q, oninput: (e) => draw(e.target.value) });
+  mount(view, h("div", { class: "search" }, input), list);
+  draw(q);
+}
+
+async function showHousehold(id) {
+  const rec = await app.store.record("household", id);
+  if (!rec) {
+    setTitle("农户");
+    return mount(view, h("p", { class: "muted" }, "本机没有该农户（可能已调整结对）。"), h("a", { class: "button", href: "#/households" }, "返回农户列表"));
+  }
+  const x = visible(rec);
+  setTitle(x.head_name);
+  const related = await app.store.byHousehold(id);
+  const pending = await app.store.pending();
+  const members = related.filter((r) => r.entity === "member").map(visible);
+  const pairings = related.filter((r) => r.entity === "pairing").map(visible).filter((p) => !p.end_on);
+  const visits = related.filter((r) => r.entity === "visit" && !(r.local && r.local._deleted))
+    .map((r) => ({ ...visible(r), id: r.id, state: pending.get("visit:" + r.id) }))
+    .sort((a, b) => (b.started_at || "").localeCompare(a.started_at || ""));
+  mount(view,
+    h("section", { class: "card file" },
+      h("p", {}, h("span", { class: "tag" }, x.status_label || label("statuses", x.status)), " ", x.poverty_type_label || label("poverty_types", x.poverty_type)),
+      h("dl", {},
+        h("dt", {}, "户编号"), h("dd", {}, x.number || "—"),
+        h("dt", {}, "住址"), h("dd", {}, x.address || "—"),
+        h("dt", {}, "联系电话"), h("dd", { id: "hh-phone" }, x.phone || "—"),
+        h("dt", {}, "致贫原因"), h("dd", {}, (x.causes || []).map((c) => label("causes", c)).join("、") || "—"),
+        h("dt", {}, "帮扶责任人"), h("dd", {}, pairings.map((p) => (p.cadre_id === app.user.id ? "本人" : "其他干部") + "（" + p.start_on + "起）").join("、") || "—"),
+        h("dt", {}, "经济状况"), h("dd", {}, x.income_notes || "—")),
+      pending.get("household:" + id) ? h("p", { class: "waiting" }, "修改待上传") : null,
+      h("a", { class: "button", href: "#/h/" + id + "/edit", id: "edit-household" }, "修改联系信息")),
+    h("section", { class: "card" }, h("h2", {}, "家庭成员（", String(members.length), "）"),
+      h("ul", { class: "list members" }, members.map((m) => h("li", {},
+        h("strong", {}, m.name), " ", label("relations", m.relation), " · ", m.birth_year ? m.birth_year + "年生" : "",
+        h("small", {}, "身份证 ", m.id_number || "—", " · ", label("health_states", m.health)))))),
+    h("section", { class: "card" }, h("h2", {}, "走访记录（", String(visits.length), "）"),
+      h("ul", { class: "list visits" }, visits.slice(0, 20).map((v) => h("li", { class: "visit", dataset: { id: v.id } },
+        h("a", { href: "#/v/" + v.id },
+          h("strong", {}, shortTime(v.started_at)), " ", h("span", { class: "tag" }, label("visit_kinds", v.kind)),
+          v.state === "waiting" ? h("span", { class: "tag waiting" }, "待上传") : null,
+          v.state === "refused" ? h("span", { class: "tag bad" }, "未能上传") : null,
+          h("small", {}, (v.notes || "").slice(0, 60)),
+          (v.flags || []).map((f) => h("small", { class: "flag" }, "⚠ ", f.message_zh))))))),
+    h("div", { class: "actionbar" }, h("a", { class: "button primary wide", href: "#/v/new/" + id, id: "new-visit" }, "记录走访")));
+}
+
+async function showHouseholdEdit(id) {
+  const rec = await app.store.record("household", id);
+  if (!rec) return showHousehold(id);
+  const x = visible(rec);
+  setTitle("修改 " + x.head_name);
+  const form = h("form", { class: "form", id: "household-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const next = { phone: String(f.get("phone")).trim(), address: String(f.get("address")).trim(), income_notes: String(f.get("income_notes")) };
+    const changed = await app.store.edit("household", id, id, next);
+    toast(changed ? "已保存（待上传）" : "没有修改");
+    location.hash = "#/h/" + id;
+    syncSoon(100);
+  } },
+  h("label", {}, "联系电话", h("input", { name: "phone", inputmode: "tel", value: x.phone || "" })),
+  h("label", {}, "住址", h("input", { name: "address", value: x.address || "", maxlength: 200 })),
+  h("label", {}, "经济状况", h("textarea", { name: "income_notes", rows: 4, maxlength: 2000 }, x.income_notes || "")),
+  h("div", { class: "actionbar" }, h("button", { type: "submit", class: "primary wide" }, "保存")));
+  mount(view, form);
+}
+
+// getFix asks the phone where it is, with the accuracy and age the cadre
+// is warned about.
+function getFix() {
+  return new Promise((resolve, reject) => {
+    if (!navigator.geolocation) return reject(new Error("本机不支持定位"));
+    navigator.geolocation.getCurrentPosition((p) => resolve({
+      lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy, altitude: p.coords.altitude, at: p.timestamp,
+    }), (e) => reject(new Error(e.code === 1 ? "未允许定位，请在浏览器设置中允许" : "定位失败：" + e.message)),
+    { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+  });
+}
+
+function fixWarning(fix) {
+  const w = [];
+  if (fix.accuracy > POOR_ACCURACY_M) w.push("定位精度较差（±" + Math.round(fix.accuracy) + "米），请到开阔处重新定位");
+  if (Date.now() - fix.at > OLD_FIX_MS) w.push("定位已过时（" + Math.round((Date.now() - fix.at) / 60000) + "分钟前），请重新定位");
+  return w.join("；");
+}
+
+async function showVisitForm(householdId, visitId) {
+  let existing = null;
+  if (visitId) {
+    const rec = await app.store.record("visit", visitId);
+    if (!rec) { setTitle("走访"); return mount(view, h("p", { class: "muted" }, "本机没有这条走访记录。")); }
+    existing = visible(rec);
+    householdId = rec.household_id;
+  }
+  const hhRec = await app.store.record("household", householdId);
+  const hh = visible(hhRec) || {};
+  const members = (await app.store.byHousehold(householdId)).filter((r) => r.entity === "member").map(visible);
+  setTitle((existing ? "修改走访 " : "走访 ") + (hh.head_name || ""));
+  const v = existing || { kind: "assist", started_at: rfc3339(new Date()), checklist: {}, measures: [], met_with: [], gps: [], photos: [], household_confirmed: null, notes: "" };
+  const newPhotos = [];
+  const gps = [...(v.gps || [])];
+  const kinds = (app.vocab.visit_kinds || []).filter((k) => k.code !== "inspection").map((k) => [k.code, k.label]);
+
+  const gpsOut = h("p", { id: "gps-status", class: "gps" }, gps.length ? "已定位 " + gps.length + " 次" : "尚未定位");
+  const locate = async () => {
+    gpsOut.textContent = "正在定位…";
+    gpsOut.className = "gps";
+    try {
+      const fix = await getFix();
+      gps.push({ lat: fix.lat, lon: fix.lon, accuracy: Math.max(0.1, Math.min(5000, fix.accuracy)), provider: "fused", mock: false, device_time: rfc3339(new Date(fix.at)) });
+      lastFix = fix;
+      const warn = fixWarning(fix);
+      gpsOut.textContent = "已定位：±" + Math.round(fix.accuracy) + "米" + (warn ? "。" + warn : "");
+      gpsOut.className = "gps " + (warn ? "warn" : "ok");
+      gpsOut.dataset.accuracy = String(fix.accuracy);
+    } catch (e) {
+      gpsOut.textContent = e.message;
+      gpsOut.className = "gps warn";
+    }
+  };
+  let lastFix = null;
+
+  const thumbs = h("div", { class: "thumbs", id: "thumbs" }, (v.photos || []).map(() => h("span", { class: "thumb old" }, "已有照片")));
+  const photoInput = h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true, id: "photo-input", onchange: async (e) => {
+    const files = [...e.target.files];
+    e.target.value = "";
+    for (const f of files) {
+      const slot = h("span", { class: "thumb" }, "处理中…");
+      thumbs.append(slot);
+      try {
+        const p = await preparePhoto(f, { fix: lastFix });
+        const photoId = crypto.randomUUID();
+        newPhotos.push({ photo_id: photoId, ...p });
+        slot.replaceChildren(h("img", { src: URL.createObjectURL(p.blob), alt: "照片" }), h("small", {}, megabytes(p.size)));
+        slot.dataset.ready = "true";
+      } catch (err) {
+        slot.textContent = "无法读取：" + err.message;
+      }
+    }
+  } });
+
+  const form = h("form", { class: "form visit-form", id: "visit-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const started = new Date(String(f.get("started_at")));
+    const endedText = String(f.get("ended_at") || "");
+    const ended = endedText ? new Date(endedText) : null;
+    const err = form.querySelector(".error");
+    if (isNaN(started)) { err.textContent = "请填写走访开始时间"; err.hidden = false; return; }
+    if (ended && (ended < started || ended - started > 24 * 3600 * 1000)) { err.textContent = "结束时间应在开始时间之后，且不超过24小时"; err.hidden = false; return; }
+    const checklist = {};
+    for (const [code] of CHECKLIST) {
+      const answer = f.get("cl-" + code);
+      if (!answer) continue;
+      const note = String(f.get("cl-note-" + code) || "").trim();
+      checklist[code] = note ? { answer, note } : { answer };
+    }
+    const metText = String(f.get("met_free") || "").split(/[,，、\s]+/).map((s) => s.trim()).filter(Boolean);
+    const data = {
+      kind: String(f.get("kind")),
+      started_at: existing && localInput(new Date(existing.started_at)) === String(f.get("started_at")) ? existing.started_at : rfc3339(started),
+      ended_at: ended ? rfc3339(ended) : null,
+      notes: String(f.get("notes") || ""),
+      checklist,
+      measures: f.getAll("measures").map(String),
+      met_with: [...new Set([...f.getAll("met").map(String), ...metText])],
+      household_confirmed: f.get("confirmed") ? true : null,
+      gps,
+      photos: [...(v.photos || []), ...newPhotos.map((p) => ({ photo_id: p.photo_id, sha256: p.sha256 }))],
+    };
+    const rows = newPhotos.map(({ photo_id, blob, sha256, size, type }) => ({ photo_id, blob, sha256, size, type }));
+    if (existing) {
+      const { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos } = existing;
+      const before = { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos };
+      const next = {};
+      for (const [k2, val] of Object.entries(data)) if (JSON.stringify(before[k2] ?? null) !== JSON.stringify(val ?? null)) next[k2] = val;
+      await app.store.edit("visit", visitId, householdId, next, rows);
+    } else {
+      await app.store.createVisit(householdId, data, rows);
+    }
+    toast("已保存（待上传）");
+    location.hash = "#/h/" + householdId;
+    syncSoon(100);
+  } },
+  h("label", {}, "走访类型", h("select", { name: "kind" }, (kinds.length ? kinds : KINDS).map(([c, l]) => h("option", { value: c, selected: c === v.kind }, l)))),
+  h("div", { class: "row" },
+    h("label", {}, "开始时间", h("input", { type: "datetime-local", name: "started_at", required: true, value: localInput(new Date(v.started_at)) })),
+    h("label", {}, "结束时间", h("input", { type: "datetime-local", name: "ended_at", value: v.ended_at ? localInput(new Date(v.ended_at)) : "" }))),
+  h("button", { type: "button", class: "small", onclick: () => { form.elements.ended_at.value = localInput(new Date()); } }, "现在结束"),
+  h("fieldset", { class: "checklist" }, h("legend", {}, "两不愁三保障及饮水安全"),
+    CHECKLIST.map(([code, l]) => {
+      const cur = (v.checklist || {})[code] || {};
+      return h("div", { class: "check-item" }, h("span", { class: "check-label" }, l),
+        h("div", { class: "seg" }, ANSWERS.map(([a, al]) => h("label", {}, h("input", { type: "radio", name: "cl-" + code, value: a, checked: cur.answer === a }), h("span", {}, al)))),
+        h("input", { name: "cl-note-" + code, placeholder: "说明（选填）", maxlength: 500, value: cur.note || "" }));
+    })),
+  h("fieldset", { class: "measures" }, h("legend", {}, "帮扶措施"),
+    h("div", { class: "chips" }, MEASURES.map(([c, l]) => h("label", {}, h("input", { type: "checkbox", name: "measures", value: c, checked: (v.measures || []).includes(c) }), h("span", {}, l))))),
+  h("fieldset", {}, h("legend", {}, "见到的人"),
+    h("div", { class: "chips" }, members.map((m) => h("label", {}, h("input", { type: "checkbox", name: "met", value: m.name, checked: (v.met_with || []).includes(m.name) }), h("span", {}, m.name)))),
+    h("input", { name: "met_free", placeholder: "其他人（用顿号分隔）", value: (v.met_with || []).filter((n) => !members.some((m) => m.name === n)).join("、") })),
+  h("label", { class: "inline" }, h("input", { type: "checkbox", name: "confirmed", id: "confirmed", checked: v.household_confirmed === true }), "农户确认本次走访"),
+  h("label", {}, "民情日记", h("textarea", { name: "notes", rows: 5, maxlength: 10000, placeholder: "走访了解的情况、群众诉求、下一步打算" }, v.notes || "")),
+  h("fieldset", {}, h("legend", {}, "定位"), gpsOut, h("button", { type: "button", class: "small", id: "locate", onclick: locate }, "重新定位")),
+  h("fieldset", {}, h("legend", {}, "照片"), thumbs, h("label", { class: "button" }, "拍照", photoInput)),
+  h("p", { class: "error", role: "alert", hidden: true }),
+  h("div", { class: "actionbar" },
+    existing ? h("button", { type: "button", class: "danger", id: "delete-visit", onclick: async (e) => {
+      if (e.target.dataset.armed !== "true") { e.target.dataset.armed = "true"; e.target.textContent = "再点一次确认删除"; return; }
+      await app.store.deleteVisit(visitId, householdId);
+      toast("已删除（待上传）");
+      location.hash = "#/h/" + householdId;
+      syncSoon(100);
+    } }, "删除") : null,
+    h("button", { type: "submit", class: "primary wide", id: "save-visit" }, "保存")));
+  mount(view, form);
+  if (!existing) locate();
+}
+
+// What a cadre calls the fields they change, for the 待处理 list.
+const FIELD_LABELS = { phone: "联系电话", address: "住址", income_notes: "经济状况", notes: "民情日记", kind: "走访类型", started_at: "开始时间",
+  ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片" };
+
+// attentionSubject names the record an attention item is about: whose
+// household, and which fields the change carried.
+function attentionSubject(a, names) {
+  if (!a.entry) return null;
+  const hh = names.get(a.entry.household_id || a.entry.id);
+  const what = a.entry.entity === "visit" ? "走访记录" : "农户信息";
+  const fields = Object.keys(a.entry.data || {}).map((f) => FIELD_LABELS[f]).filter(Boolean);
+  return h("small", { class: "subject" }, (hh ? hh.head_name + "户 · " : "") + what + (a.entry.op === "update" && fields.length ? "（" + fields.join("、") + "）" : ""));
+}
+
+async function showOutbox() {
+  setTitle("待处理");
+  const items = await app.store.attention();
+  const names = await householdNames();
+  const photos = (await getAll(app.db, "photos")).filter((p) => !p.refused);
+  mount(view,
+    backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync")),
+    h("button", { class: "primary wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
+    photos.length ? h("p", { class: "muted" }, photos.length + "张照片等待上传") : null,
+    h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
+      h("strong", {}, {
+        rejected: "未能上传：" + (a.entry ? (a.entry.entity === "visit" ? "走访记录" : "农户信息") : ""),
+        conflict: "已保存，覆盖了他人的修改，待督导核查",
+        batch: "一批记录未被服务器接受（" + a.status + "）",
+        photo: "照片未能上传",
+      }[a.kind] || a.kind),
+      attentionSubject(a, names),
+      h("small", {}, shortTime(a.at)),
+      (a.errors || []).map((e) => h("small", { class: "reason" }, (e.message_zh || e.message || e.reason) + (e.field ? "（" + e.field + "）" : ""))),
+      a.message && !(a.errors || []).length ? h("small", {}, a.message) : null,
+      h("div", { class: "buttons" },
+        a.kind === "rejected" && a.entry ? h("a", { class: "button small", href: a.entry.entity === "visit" ? "#/v/" + a.entry.id : "#/h/" + a.entry.household_id + "/edit" }, "修改") : null,
+        a.kind === "rejected" ? h("button", { class: "small", onclick: async () => { await app.store.resend(a.id); syncSoon(0); route(); } }, "重新提交") : null,
+        h("button", { class: "small", onclick: async () => { await app.store.dismiss(a.id); route(); } }, a.kind === "rejected" ? "放弃" : "知道了"))))));
+}
+
+async function showMe() {
+  setTitle("我的");
+  const b = await app.sync.backlog();
+  const out = h("button", { class: "danger wide", id: "logout", onclick: async (e) => {
+    if ((b.records || b.photos) && e.target.dataset.armed !== "true") {
+      e.target.dataset.armed = "true";
+      e.target.textContent = "还有未上传的记录，退出将删除。再点一次确认退出";
+      return;
+    }
+    await signOut();
+  } }, "退出登录");
+  mount(view, h("section", { class: "card" },
+    h("dl", {},
+      h("dt", {}, "姓名"), h("dd", {}, app.user.display_name || app.user.username),
+      h("dt", {}, "用户名"), h("dd", {}, app.user.username),
+      h("dt", {}, "设备编号"), h("dd", { class: "mono" }, deviceId()),
+      h("dt", {}, "版本"), h("dd", { id: "app-version" }, app.version))),
+  backlogLine(b, await kvGet(app.db, "last_sync")),
+  h("button", { class: "wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
+  out);
+}
+
+// signOut ends the login on the server and leaves nothing readable on the
+// phone: the database is deleted (the app's files stay cached, they hold
+// no data).
+async function signOut() {
+  if (navigator.onLine) await app.api.logout();
+  await wipe(app.db, DB_NAME);
+  app.session = null;
+  app.user = null;
+  document.body.dataset.signedOut = "true";
+  location.hash = "";
+  location.reload();
+}
+
+start().catch((e) => {
+  console.error(e);
+  mount(view, h("p", { class: "error" }, "应用启动失败：" + e.message));
+});

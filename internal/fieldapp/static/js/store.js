@@ -1,0 +1,122 @@
+// What the screens do to the phone's data: read the replica, and record
+// the cadre's work — each save one IndexedDB transaction holding the
+// record, its outbox entry and its photos (rule 1: outbox before 已保存).
+import { tx, req, key, getAll } from "./db.js";
+import { visible, changedFields, planEdit, planDelete } from "./outbox.js";
+
+export class Store {
+  constructor(db) {
+    this.db = db;
+  }
+
+  async records(entity) {
+    return (await getAll(this.db, "records")).filter((r) => r.entity === entity);
+  }
+
+  async record(entity, id) {
+    return tx(this.db, "records", "readonly", (s) => req(s.records.get(key(entity, id))));
+  }
+
+  async byHousehold(householdId) {
+    return tx(this.db, "records", "readonly", (s) => req(s.records.index("household").getAll(householdId)));
+  }
+
+  // pending tells, per record key, whether it has changes not yet
+  // acknowledged (待上传) and whether one was refused (未能上传).
+  async pending() {
+    return tx(this.db, ["outbox", "inflight", "attention"], "readonly", async (s) => {
+      const out = new Map();
+      for (const e of await req(s.outbox.getAll())) out.set(key(e.entity, e.id), "waiting");
+      const b = await req(s.inflight.get("batch"));
+      for (const e of b ? b.entries : []) out.set(key(e.entity, e.id), "waiting");
+      for (const a of await req(s.attention.getAll())) if (a.kind === "rejected" && !out.has(a.key)) out.set(a.key, "refused");
+      return out;
+    });
+  }
+
+  // createVisit stores a new visit, its create and its photos at once.
+  async createVisit(householdId, data, photos) {
+    const id = crypto.randomUUID();
+    await tx(this.db, ["records", "outbox", "photos"], "readwrite", (s) => {
+      s.records.put({ key: key("visit", id), entity: "visit", id, household_id: householdId, version: 0, data: {}, local: data });
+      s.outbox.add({ entity: "visit", op: "create", id, household_id: householdId, data, made_at: new Date().toISOString() });
+      for (const p of photos) s.photos.put({ ...p, visit_id: id, created_at: new Date().toISOString(), upload_id: null, offset: 0, sent: false });
+    });
+    return id;
+  }
+
+  // edit records an edit of a visit or of the household's editable fields
+  // (rules 5 and 6), returning false when nothing changed.
+  async edit(entity, id, householdId, next, photos = []) {
+    return tx(this.db, ["records", "outbox", "inflight", "photos"], "readwrite", async (s) => {
+      const k = key(entity, id);
+      const rec = await req(s.records.get(k));
+      const before = visible(rec) || {};
+      const changed = changedFields(before, next);
+      const entries = await req(s.outbox.getAll());
+      const unsent = entries.find((e) => e.entity === entity && e.id === id);
+      const batch = await req(s.inflight.get("batch"));
+      const inFlight = !!(batch && batch.entries.some((e) => e.entity === entity && e.id === id));
+      let plan;
+      if (entity === "visit" && !unsent && !inFlight && !(rec && rec.version)) {
+        // Its create was refused: the visit is sent again whole, as a new change.
+        plan = { action: "queue", entry: { entity, op: "create", id, household_id: householdId, data: { ...before, ...changed } } };
+      } else {
+        plan = planEdit({ entity, id, householdId, rec, unsent, inFlight, before, changed });
+      }
+      if (plan.action === "none") return false;
+      if (plan.action === "fold") s.outbox.put(plan.entry);
+      else s.outbox.add({ ...plan.entry, made_at: new Date().toISOString() });
+      const r = rec || { key: k, entity, id, household_id: householdId, version: 0, data: {} };
+      r.local = { ...(r.local || {}), ...changed };
+      s.records.put(r);
+      for (const p of photos) s.photos.put({ ...p, visit_id: id, created_at: new Date().toISOString(), upload_id: null, offset: 0, sent: false });
+      return true;
+    });
+  }
+
+  async deleteVisit(id, householdId) {
+    await tx(this.db, ["records", "outbox", "inflight", "photos"], "readwrite", async (s) => {
+      const k = key("visit", id);
+      const rec = await req(s.records.get(k));
+      const unsent = (await req(s.outbox.getAll())).find((e) => e.entity === "visit" && e.id === id);
+      const batch = await req(s.inflight.get("batch"));
+      const inFlight = !!(batch && batch.entries.some((e) => e.entity === "visit" && e.id === id));
+      const plan = planDelete({ id, householdId, rec, unsent, inFlight });
+      if (plan.drop !== undefined) s.outbox.delete(plan.drop);
+      if (plan.action === "forget") {
+        s.records.delete(k);
+        for (const p of await req(s.photos.getAll())) if (p.visit_id === id) s.photos.delete(p.photo_id);
+        return;
+      }
+      s.outbox.add({ ...plan.entry, made_at: new Date().toISOString() });
+      if (rec) {
+        rec.local = { ...(rec.local || {}), _deleted: true };
+        s.records.put(rec);
+      }
+    });
+  }
+
+  async attention() {
+    return (await getAll(this.db, "attention")).sort((a, b) => b.at.localeCompare(a.at));
+  }
+
+  async dismiss(id) {
+    await tx(this.db, ["attention", "photos"], "readwrite", async (s) => {
+      const a = await req(s.attention.get(id));
+      if (a && a.kind === "photo") s.photos.delete(a.photo_id);
+      s.attention.delete(id);
+    });
+  }
+
+  // resend sends a refused change again, as a new change in a new batch.
+  async resend(id) {
+    await tx(this.db, ["attention", "outbox"], "readwrite", async (s) => {
+      const a = await req(s.attention.get(id));
+      if (!a || !a.entry) return;
+      const { seq, ...entry } = a.entry;
+      s.outbox.add({ ...entry, made_at: new Date().toISOString() });
+      s.attention.delete(id);
+    });
+  }
+}

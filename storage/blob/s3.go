@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -268,7 +269,29 @@ func (s *S3) putDirect(ctx context.Context, key string, r io.Reader, size int64,
 		hr.h = nil // the server checks the hash (probeChecksums); we check the size
 	}
 	sr := &sealedReader{hr: hr, want: wantSHA256}
-	up, err := s.checksummed.PutObject(ctx, s.bucket, key, sr, size, minio.PutObjectOptions{
+	var body io.Reader = sr
+	if size <= s3BufferedPutMax {
+		// A small body (a phone's photo) is read whole first and goes to
+		// the server in one burst: as it trickles in from a phone the
+		// server would take it in many small reads, which cost MinIO
+		// about 15 % more CPU per 300 KB photo than the same bytes sent at
+		// once (B3). A body that fails the size or hash check is then
+		// never sent at all.
+		bp := smallBodies.Get().(*[]byte)
+		defer smallBodies.Put(bp)
+		buf := (*bp)[:size]
+		if _, err := io.ReadFull(sr, buf); err != nil || !sr.done {
+			if sr.mismatch != nil {
+				return Info{}, fmt.Errorf("blob: put %q: %w", key, sr.mismatch)
+			}
+			if err == nil || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("%w: the body ended before the declared %d bytes", ErrSizeMismatch, size)
+			}
+			return Info{}, fmt.Errorf("blob: put %q: %w", key, err)
+		}
+		body = bytes.NewReader(buf)
+	}
+	up, err := s.checksummed.PutObject(ctx, s.bucket, key, body, size, minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
 		UserMetadata: map[string]string{
 			s3MetaSHA:     wantSHA256,
@@ -300,6 +323,12 @@ func (s *S3) putDirect(ctx context.Context, key string, r io.Reader, size int64,
 	}
 	return Info{Key: key, Size: size, SHA256: wantSHA256, ModTime: mod}, nil
 }
+
+// s3BufferedPutMax is the largest body putDirect reads whole before
+// sending it; the pool holds a buffer of this size per upload in flight.
+const s3BufferedPutMax = 512 << 10
+
+var smallBodies = sync.Pool{New: func() any { b := make([]byte, s3BufferedPutMax); return &b }}
 
 // sealedReader passes a body of known size through a hashingReader but
 // never hands out its last bytes before checking them: once the declared

@@ -144,10 +144,7 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // offline, so a stable URL costs a cadre nothing).
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", ContentSecurityPolicy)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
+	webasset.SetSecurityHeaders(h, ContentSecurityPolicy)
 	if r.URL.Path == strings.TrimSuffix(Prefix, "/") {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 		return

@@ -117,10 +117,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // login and logout.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
+	webasset.SetSecurityHeaders(h, contentSecurityPolicy)
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		if c.assets.Serve(w, r) {
 			return

@@ -14,10 +14,7 @@ import (
 // the two dialects unnest it their own way; a visit is counted once per
 // code however many times the code repeats on it.
 func (s *Store) VisitFlagCounts(ctx context.Context, f compliance.VisitLedgerFilter) (map[string]int64, error) {
-	flags, code := "json_each(visits.flags) fl", "json_extract(fl.value, '$.code')"
-	if s.dialect == Postgres {
-		flags, code = "jsonb_array_elements(visits.flags) fl", "fl->>'code'"
-	}
+	flags, code := s.visitFlagRows()
 	q := s.db.WithContext(ctx).Table("visits").
 		Select(code+" AS code, COUNT(DISTINCT visits.id) AS visits").
 		Joins("JOIN households h ON h.county_id = visits.county_id AND h.id = visits.household_id").

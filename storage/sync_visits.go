@@ -192,6 +192,15 @@ func (s *Store) Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visi
 	return out, total, nil
 }
 
+// visitFlagRows spells, in the store's dialect, the flags of a visit
+// (alias visits) as rows fl for a FROM clause, and the code of each.
+func (s *Store) visitFlagRows() (from, code string) {
+	if s.dialect == Postgres {
+		return "jsonb_array_elements(visits.flags) fl", "fl->>'code'"
+	}
+	return "json_each(visits.flags) fl", "json_extract(fl.value, '$.code')"
+}
+
 // visitFilters narrows a visit listing by start, region, kind, flag and
 // whether a compliance status counts the visit.
 func (s *Store) visitFilters(q *gorm.DB, f domain.VisitFilter) *gorm.DB {
@@ -208,10 +217,9 @@ func (s *Store) visitFilters(q *gorm.DB, f domain.VisitFilter) *gorm.DB {
 	if f.Kind != "" {
 		q = q.Where("visits.kind = ?", f.Kind)
 	}
-	flags, flagCode := "json_each(visits.flags) fl", "json_extract(fl.value, '$.code')"
+	flags, flagCode := s.visitFlagRows()
 	counted, countedID := "json_each(cs.detail, '$.counted') c", "json_extract(c.value, '$.visit_id') = visits.id"
 	if s.dialect == Postgres {
-		flags, flagCode = "jsonb_array_elements(visits.flags) fl", "fl->>'code'"
 		counted, countedID = "jsonb_array_elements(cs.detail->'counted') c", "c->>'visit_id' = CAST(visits.id AS TEXT)"
 	}
 	if f.Flag != "" {

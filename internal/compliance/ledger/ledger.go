@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // Formats a table can be written in.
@@ -71,18 +73,9 @@ type (
 // wall is t's wall clock in Asia/Shanghai as a UTC instant: a spreadsheet
 // cell holds no zone, and a county office reads Beijing time.
 func wall(t time.Time) time.Time {
-	l := t.In(shanghai)
+	l := t.In(domain.Shanghai)
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
 }
-
-// shanghai is Beijing time, the zone every 台账 is read in.
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}()
 
 // New starts a table in format on w: a title line, a line saying what it
 // covers (region, period, when it was made), then the headings.
@@ -158,11 +151,11 @@ func cellText(v any) string {
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case time.Time:
-		return x.In(shanghai).Format("2006-01-02 15:04")
+		return x.In(domain.Shanghai).Format("2006-01-02 15:04")
 	case Day:
-		return x.In(shanghai).Format(time.DateOnly)
+		return x.In(domain.Shanghai).Format(time.DateOnly)
 	case Clock:
-		return x.In(shanghai).Format("15:04")
+		return x.In(domain.Shanghai).Format("15:04")
 	case Percent:
 		return strconv.FormatFloat(float64(x)*100, 'f', 1, 64) + "%"
 	case Link:

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // TestXLSXCellsAreTyped: an XLSX 台账 holds dates, times, numbers and
@@ -20,7 +22,7 @@ func TestXLSXCellsAreTyped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 11, 20, 9, 30, 0, 0, shanghai)
+	at := time.Date(2026, 11, 20, 9, 30, 0, 0, domain.Shanghai)
 	for i := range 3 {
 		if err := tb.Row(i+1, Day{at}, Clock{at}, 35, Percent(0.875), at, Link{Text: "查看照片(2)", URL: `https://fv.example/ui/households/x#"v"`}, "=SUM(A1)"); err != nil {
 			t.Fatal(err)

@@ -58,7 +58,7 @@ type staleSection struct {
 
 type devicesFilters struct {
 	Region *uuid.UUID
-	Stale  int
+	Stale  *int // days without a sync; nil: every device
 	Page   int
 }
 
@@ -73,22 +73,19 @@ func readDevicesFilters(q url.Values) (devicesFilters, error) {
 		}
 	}
 	if v := q.Get("stale_days"); v != "" {
+		// The range (1–3650) is the service's to check, as for the API.
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > devicehealth.MaxStaleDays {
-			fe.Add("stale_days", "out_of_range", "stale_days must be 1 to 3650", "未同步天数应为1至3650的整数")
+		if err != nil {
+			fe.Add("stale_days", "invalid_format", "stale_days must be a whole number of days", "未同步天数应为整数")
 		}
-		f.Stale = n
+		f.Stale = &n
 	}
 	f.Page = readPage(q, "page", &fe)
 	return f, fe.Err()
 }
 
 func (f devicesFilters) query() devicehealth.Query {
-	q := devicehealth.Query{RegionID: f.Region, Limit: devicesPerPage, Offset: (f.Page - 1) * devicesPerPage}
-	if f.Stale > 0 {
-		q.StaleDays = &f.Stale
-	}
-	return q
+	return devicehealth.Query{RegionID: f.Region, StaleDays: f.Stale, Limit: devicesPerPage, Offset: (f.Page - 1) * devicesPerPage}
 }
 
 func (f devicesFilters) url(page int) string {
@@ -96,8 +93,8 @@ func (f devicesFilters) url(page int) string {
 	if f.Region != nil {
 		v.Set("region", f.Region.String())
 	}
-	if f.Stale > 0 {
-		v.Set("stale_days", strconv.Itoa(f.Stale))
+	if f.Stale != nil {
+		v.Set("stale_days", strconv.Itoa(*f.Stale))
 	}
 	if page > 1 {
 		v.Set("page", strconv.Itoa(page))
@@ -118,21 +115,25 @@ func (c *Console) devices(r *http.Request, s *session) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := devicesPage{Stale: f.Stale, Total: total, Own: p.Role == domain.RoleCadre,
+	stale := 0
+	if f.Stale != nil {
+		stale = *f.Stale
+	}
+	out := devicesPage{Stale: stale, Total: total, Own: p.Role == domain.RoleCadre,
 		Pager: newPager(f.Page, total, devicesPerPage, f.url)}
 	out.Devices = c.devicesTable(p, list)
-	if f.Stale > 0 {
-		out.Devices.Empty = fmt.Sprintf("没有%d天以上未同步的设备。", f.Stale)
+	if stale > 0 {
+		out.Devices.Empty = fmt.Sprintf("没有%d天以上未同步的设备。", stale)
 	}
 	out.Form = filterForm{Action: "/ui/devices"}
-	stale := []option{{Value: "", Label: "全部设备", Selected: f.Stale == 0}}
+	choices := []option{{Value: "", Label: "全部设备", Selected: stale == 0}}
 	for _, d := range staleChoices {
-		stale = append(stale, option{Value: strconv.Itoa(d), Label: fmt.Sprintf("%d天以上未同步", d), Selected: d == f.Stale})
+		choices = append(choices, option{Value: strconv.Itoa(d), Label: fmt.Sprintf("%d天以上未同步", d), Selected: d == stale})
 	}
-	if f.Stale > 0 && !slices.ContainsFunc(stale, func(o option) bool { return o.Selected }) {
-		stale = append(stale, option{Value: strconv.Itoa(f.Stale), Label: fmt.Sprintf("%d天以上未同步", f.Stale), Selected: true})
+	if stale > 0 && !slices.ContainsFunc(choices, func(o option) bool { return o.Selected }) {
+		choices = append(choices, option{Value: strconv.Itoa(stale), Label: fmt.Sprintf("%d天以上未同步", stale), Selected: true})
 	}
-	out.Form.Selects = append(out.Form.Selects, selectField{Name: "stale_days", Label: "同步情况", Groups: []optionGroup{{Options: stale}}})
+	out.Form.Selects = append(out.Form.Selects, selectField{Name: "stale_days", Label: "同步情况", Groups: []optionGroup{{Options: choices}}})
 	if !out.Own {
 		regions, err := c.regionChoices(r, s, domain.LevelTown, domain.LevelVillage)
 		if err != nil {
@@ -208,7 +209,7 @@ func (c *Console) staleDevices(r *http.Request, s *session) (*staleSection, erro
 	}
 	t.Head = []string{"使用人", "所属地区", "最近同步"}
 	t.Empty = fmt.Sprintf("没有%d天以上未同步的设备。", days)
-	return &staleSection{Days: days, Count: n, Table: t, More: devicesFilters{Stale: days}.url(1)}, nil
+	return &staleSection{Days: days, Count: n, Table: t, More: devicesFilters{Stale: &days}.url(1)}, nil
 }
 
 // sinceText is how long ago t was, as a supervisor reads it.

@@ -147,7 +147,7 @@ func (h *handlers) pull(c *gin.Context) {
 	}
 	page := &wire.PageWriter{}
 	defer page.Release()
-	end, err := h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, page.Emit)
+	end, err := h.Sync.Pull(c.Request.Context(), principal(c), cursor, limit, page)
 	if err != nil {
 		writeError(c, err)
 		return

@@ -122,11 +122,3 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, hash string) error {
 		return tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", row.FamilyID).Update("revoked_at", s.stamp()).Error
 	})
 }
-
-// sessionLive selects a row while the login a token family began is still
-// in force for user: some token of the family is unrevoked. Logout, a detected reuse
-// and a revoked device revoke them all, which ends the family's access
-// tokens at once too.
-func sessionLive(db *gorm.DB, user, family uuid.UUID) *gorm.DB {
-	return db.Model(&refreshTokenRow{}).Select("1").Where("family_id = ? AND user_id = ? AND revoked_at IS NULL", family, user)
-}

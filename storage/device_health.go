@@ -2,10 +2,10 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -72,20 +72,47 @@ func (s *Store) SaveDeviceSync(ctx context.Context, r devicehealth.SyncRecord) e
 		h.AppVersion = &v
 		set["app_version"] = v
 	}
-	upsert := func(tx *gorm.DB) error {
-		return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_id"}, {Name: "device_id"}},
-			DoUpdates: clause.Assignments(set)}).Create(&row).Error
+	if s.dialect == Postgres {
+		return translate(s.relaxedUpsertDevice(ctx, row, set), "device")
 	}
-	db := s.db.WithContext(ctx)
-	if s.dialect != Postgres {
-		return translate(upsert(db), "device")
+	return translate(s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_id"}, {Name: "device_id"}},
+		DoUpdates: clause.Assignments(set)}).Create(&row).Error, "device")
+}
+
+// relaxedUpsertDevice is the PostgreSQL upsert of a sync's report in one
+// statement and one round trip: the statement turns synchronous_commit off
+// for its own transaction (set_config with is_local) as it reads its row,
+// where BEGIN, SET LOCAL, the upsert and COMMIT cost four round trips on
+// every pull and push. Only the columns in set are updated on a row that
+// exists.
+func (s *Store) relaxedUpsertDevice(ctx context.Context, row deviceSyncRow, set map[string]any) error {
+	h := row.Health
+	cols := []struct {
+		name, cast string
+		value      any
+	}{
+		{"id", "uuid", row.ID}, {"user_id", "uuid", row.UserID}, {"device_id", "text", row.DeviceID},
+		{"first_seen", "timestamptz", row.FirstSeen}, {"last_seen", "timestamptz", row.LastSeen},
+		{"last_sync_at", "timestamptz", h.LastSyncAt}, {"last_push_at", "timestamptz", h.LastPushAt},
+		{"last_pull_at", "timestamptz", h.LastPullAt}, {"pull_lag", "bigint", h.PullLag},
+		{"clock_offset_ms", "bigint", h.ClockOffsetMS}, {"backlog_records", "bigint", h.BacklogRecords},
+		{"backlog_photos", "bigint", h.BacklogPhotos}, {"backlog_bytes", "bigint", h.BacklogBytes},
+		{"backlog_at", "timestamptz", h.BacklogAt}, {"app_version", "text", h.AppVersion},
 	}
-	return translate(db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
-			return err
+	var names, values, updates []string
+	args := make([]any, 0, len(cols))
+	for _, c := range cols {
+		names = append(names, c.name)
+		values = append(values, "?::"+c.cast)
+		args = append(args, c.value)
+		if _, ok := set[c.name]; ok {
+			updates = append(updates, c.name+" = EXCLUDED."+c.name)
 		}
-		return upsert(tx)
-	}), "device")
+	}
+	q := "INSERT INTO devices (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(values, ", ") +
+		" FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed" +
+		" ON CONFLICT (user_id, device_id) DO UPDATE SET " + strings.Join(updates, ", ")
+	return s.db.WithContext(ctx).Exec(q, args...).Error
 }
 
 // deviceRowID is the id a device row gets when its first sync, not a

@@ -123,10 +123,21 @@ func scopeWalk(scope domain.HouseholdScope, today domain.Date) snapshotScope {
 // instead (SET LOCAL plan_cache_mode) took a transaction and three more
 // round trips a query.
 func eachRow[T any](ctx context.Context, s *Store, entity, query string, args []any, fields func(*T) []any, each func(*T) error) error {
+	return eachRowAs(ctx, s, pgx.QueryExecModeCacheDescribe, entity, query, args, fields, each)
+}
+
+// eachRowPrepared is eachRow for a lookup by key that every request makes:
+// a named prepared statement, parsed and planned once per connection,
+// where a generic plan is as good as a custom one.
+func eachRowPrepared[T any](ctx context.Context, s *Store, entity, query string, args []any, fields func(*T) []any, each func(*T) error) error {
+	return eachRowAs(ctx, s, pgx.QueryExecModeCacheStatement, entity, query, args, fields, each)
+}
+
+func eachRowAs[T any](ctx context.Context, s *Store, mode pgx.QueryExecMode, entity, query string, args []any, fields func(*T) []any, each func(*T) error) error {
 	var err error
 	if s.dialect == Postgres {
 		err = s.nativePostgres(ctx, func(conn *pgx.Conn) error {
-			rows, err := conn.Query(ctx, numberedPlaceholders(query), append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+			rows, err := conn.Query(ctx, numberedPlaceholders(query), append([]any{mode}, args...)...)
 			if err != nil {
 				return err
 			}
@@ -275,10 +286,33 @@ func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, 
 // Each read is its own transaction; a record changed meanwhile is in the
 // feed after the caller's watermark anyway.
 func (s *Store) WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks sync.ScopeSinks) error {
+	return s.scopeReads(ctx, scopeWalk(scope, today), "", nil, sinks)
+}
+
+// ScopeKeysAfter returns the ids of scope's households above after, in id
+// order, up to limit: where a page of whole households ends.
+func (s *Store) ScopeKeysAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]uuid.UUID, error) {
 	w := scopeWalk(scope, today)
-	hq, hargs := w.households()
-	mq, margs := w.members()
-	pq, pargs := w.openPairings()
+	keys := make([]uuid.UUID, 0, min(limit, 2001))
+	err := eachRow(ctx, s, "household", "SELECT "+w.key+" FROM "+w.from+" WHERE "+w.where+" AND "+w.key+" > ? ORDER BY "+w.key+" LIMIT ?",
+		append(slices.Clip(w.args), after, limit), func(id *uuid.UUID) []any { return []any{id} },
+		func(id *uuid.UUID) error { keys = append(keys, *id); return nil })
+	return keys, err
+}
+
+// ScopeRange is WholeScope for the households with ids in (after, upto]:
+// a page of whole households, read as the snapshot is.
+func (s *Store) ScopeRange(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after, upto uuid.UUID, sinks sync.ScopeSinks) error {
+	w := scopeWalk(scope, today)
+	return s.scopeReads(ctx, w, " AND "+w.key+" > ? AND "+w.key+" <= ?", []any{after, upto}, sinks)
+}
+
+// scopeReads runs the scope's three reads at once, each narrowed by cond.
+func (s *Store) scopeReads(ctx context.Context, w snapshotScope, cond string, condArgs []any, sinks sync.ScopeSinks) error {
+	narrow := func(q string, args []any) (string, []any) { return q + cond, append(args, condArgs...) }
+	hq, hargs := narrow(w.households())
+	mq, margs := narrow(w.members())
+	pq, pargs := narrow(w.openPairings())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return eachRow(gctx, s, "household", hq, hargs, (*householdRow).fields, func(r *householdRow) error { return sinks.Household(toDomainHousehold(*r)) })

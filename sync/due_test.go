@@ -22,7 +22,7 @@ import (
 // one; and a due list that cannot be read is left out without failing
 // the pull.
 func TestDueListRidesOnTheLastPage(t *testing.T) {
-	e := newGapEnv(t, 3)
+	e := newGapEnv(t, 3, 0)
 	ctx := context.Background()
 	county := e.households[0].CountyID
 	cadre := domain.Principal{UserID: uuid.New(), Role: domain.RoleCadre, RegionPath: e.supervisor.RegionPath,
@@ -43,7 +43,7 @@ func TestDueListRidesOnTheLastPage(t *testing.T) {
 
 	pages := 0
 	for cursor := ""; ; pages++ {
-		end, err := svc.Pull(ctx, cadre, cursor, 1, ignore)
+		end, err := svc.Pull(ctx, cadre, cursor, 1, &lockedPage{emit: ignore})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,12 +71,12 @@ func TestDueListRidesOnTheLastPage(t *testing.T) {
 	}
 
 	askedFor = nil
-	if end, err := svc.Pull(ctx, e.supervisor, "", 2000, ignore); err != nil || end.HasMore || end.Due != nil || len(askedFor) != 0 {
+	if end, err := svc.Pull(ctx, e.supervisor, "", 2000, &lockedPage{emit: ignore}); err != nil || end.HasMore || end.Due != nil || len(askedFor) != 0 {
 		t.Fatalf("a supervisor's pull: %+v, %v, asked %d times; want no due list", end, err, len(askedFor))
 	}
 
 	failure = errors.New("compliance is down")
-	if end, err := svc.Pull(ctx, cadre, "", 2000, ignore); err != nil || end.HasMore || end.Due != nil {
+	if end, err := svc.Pull(ctx, cadre, "", 2000, &lockedPage{emit: ignore}); err != nil || end.HasMore || end.Due != nil {
 		t.Fatalf("a pull whose due list failed: %+v, %v; want the page without it", end, err)
 	}
 }

@@ -46,6 +46,12 @@ type cursor struct {
 	D     []uuid.UUID `json:"d,omitempty"`
 	R     []uuid.UUID `json:"r,omitempty"`
 	RA    uuid.UUID   `json:"ra,omitzero"`
+	// WH, set on every fresh walk, says the households phase hands out
+	// whole households (each with its members and open pairings, the
+	// phases after it skipped) and is the records a household brought on
+	// the last page, in tenths, to size the next. A cursor without it is
+	// from before whole households and walks members and pairings after.
+	WH int `json:"wh,omitempty"`
 }
 
 const (
@@ -84,7 +90,7 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, bad
 	}
 	var c cursor
-	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phaseScopeVisits || c.W < 0 {
+	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phaseScopeVisits || c.W < 0 || c.WH < 0 {
 		return cursor{}, bad
 	}
 	return c, nil
@@ -107,17 +113,17 @@ type PageEnd struct {
 }
 
 // Pull pages through the caller's feed from cursor, handing each change to
-// emit as it is read, so a fresh phone's snapshot is streamed, never built
-// in memory. It returns the next cursor and whether more is waiting.
-func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limit int, emit func(wire.PulledChange) error) (PageEnd, error) {
-	pl := s.puller(p, emit)
+// a part of page as it is read. It returns the next cursor and whether
+// more is waiting.
+func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limit int, page Page) (PageEnd, error) {
+	pl := s.puller(p, page)
 	var c cursor
 	if cur == "" {
 		w, err := s.store.SequenceChanges(ctx)
 		if err != nil {
 			return PageEnd{}, err
 		}
-		c = cursor{V: 1, Phase: phaseHouseholds, W: w, D: pl.scope.DutyRegions(pl.today)}
+		c = cursor{V: 1, Phase: phaseHouseholds, W: w, D: pl.scope.DutyRegions(pl.today), WH: firstPageDensity}
 	} else {
 		var err error
 		if c, err = decodeCursor(cur); err != nil {
@@ -163,10 +169,12 @@ func (s *Service) dueList(ctx context.Context, p domain.Principal) []wire.DueIte
 	return due
 }
 
-// pull reads one page of up to limit changes from cursor c.
+// pull reads one page of up to limit changes from cursor c, into parts of
+// the page after those already handed out.
 func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error) {
 	s := pl.svc
 	left := limit
+	pl.emit = pl.page.Part()
 	if duties := pl.scope.DutyRegions(pl.today); !slices.Equal(c.D, duties) {
 		c.R, c.RA, c.D = pl.changedRegions(c.D, duties, c.R), uuid.Nil, duties
 	}
@@ -191,6 +199,24 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	// so a page that ends with everything says so and the phone is not
 	// sent back for an empty page (a round trip on a 2G link).
 	for c.Phase != phaseFeed {
+		if c.Phase == phaseHouseholds && c.WH > 0 {
+			n, last, more, density, err := pl.wholeHouseholds(ctx, c.After, left, c.WH)
+			if err != nil {
+				return PageEnd{}, err
+			}
+			// Whole households may take the page past its limit: what
+			// follows only looks whether more is left.
+			left = max(0, left-n)
+			pl.emit = pl.page.Part() // what follows comes after the households' parts
+			if more {
+				if n > 0 {
+					c.After, c.WH = last, density
+				}
+				return PageEnd{Cursor: c.encode(), HasMore: true}, nil
+			}
+			c.Phase, c.After, c.WH = phaseVisits, uuid.Nil, 0
+			continue
+		}
 		n, last, more, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return PageEnd{}, err
@@ -242,7 +268,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	return PageEnd{Cursor: c.encode(), HasMore: more, Lag: &lag}, nil
 }
 
-// Page is where a snapshot's changes go: each Part is a stream of its
+// Page is where a pull's or a snapshot's changes go: each Part is a stream of its
 // own, written by at most one goroutine, and the page holds the parts in
 // the order they were handed out.
 type Page interface {
@@ -292,7 +318,7 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 	}
 	// Parts in page order: the snapshot's records, then visits and the
 	// feed, whose tombstones must come after what they remove.
-	pl := s.puller(p, nil)
+	pl := s.puller(p, page)
 	hs, ms, ps := pl, pl, pl
 	hs.emit, ms.emit, ps.emit, pl.emit = page.Part(), page.Part(), page.Part(), page.Part()
 	households := 0
@@ -342,10 +368,10 @@ func snapshotTooLarge(max int) error {
 // visits of an inspector's households) a snapshot reads a query.
 const snapshotVisitPage = 500
 
-// puller reads the caller's records for a pull or a snapshot, handing
-// each to emit.
-func (s *Service) puller(p domain.Principal, emit func(wire.PulledChange) error) puller {
-	return puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now()), emit: emit}
+// puller reads the caller's records for a pull or a snapshot into parts
+// of page.
+func (s *Service) puller(p domain.Principal, page Page) puller {
+	return puller{svc: s, p: p, scope: p.HouseholdScope(), today: domain.DateOf(s.now()), page: page}
 }
 
 type puller struct {
@@ -353,7 +379,62 @@ type puller struct {
 	p     domain.Principal
 	scope domain.HouseholdScope
 	today domain.Date
-	emit  func(wire.PulledChange) error
+	page  Page
+	emit  func(wire.PulledChange) error // the part being written
+}
+
+// firstPageDensity is what a fresh walk supposes a household brings
+// (household, members and open pairings, in tenths of a record) before it
+// has read one: on the high side, so that a first page of large
+// households stays near its limit, and one of small households takes a
+// second, smaller read to fill up.
+const firstPageDensity = 120
+
+// wholeHouseholds hands out whole households of the scope after after —
+// each household, its members and its open pairings, read as the snapshot
+// reads them (three reads at once, each into its own part of the page) —
+// until about limit records are out. density is what a household brought
+// before, in tenths, to size the reads; it returns how many records went
+// out, the last household, whether the scope holds more and the density
+// seen. A page may exceed limit by what the households it holds bring;
+// limit 0 only looks whether more is left.
+func (pl puller) wholeHouseholds(ctx context.Context, after uuid.UUID, limit, density int) (n int, last uuid.UUID, more bool, seen int, err error) {
+	st := pl.svc.store
+	if limit <= 0 {
+		keys, err := st.ScopeKeysAfter(ctx, pl.scope, pl.today, after, 1)
+		return 0, after, len(keys) > 0, density, err
+	}
+	for n < limit {
+		want := max(1, (limit-n)*10/density)
+		keys, err := st.ScopeKeysAfter(ctx, pl.scope, pl.today, after, want+1)
+		if err != nil {
+			return 0, uuid.Nil, false, 0, err
+		}
+		if more = len(keys) > want; more {
+			keys = keys[:want]
+		}
+		if len(keys) == 0 {
+			break
+		}
+		upto := keys[len(keys)-1]
+		hs, ms, ps := pl, pl, pl
+		hs.emit, ms.emit, ps.emit = pl.page.Part(), pl.page.Part(), pl.page.Part()
+		var nh, nm, np int // each counted by its own sink's goroutine
+		err = st.ScopeRange(ctx, pl.scope, pl.today, after, upto, ScopeSinks{
+			Household: func(h domain.Household) error { nh++; return hs.household(h) },
+			Member:    func(m domain.Member) error { nm++; return ms.member(m) },
+			Pairing:   func(p domain.Pairing) error { np++; return ps.pairing(p) },
+		})
+		if err != nil {
+			return 0, uuid.Nil, false, 0, err
+		}
+		got := nh + nm + np
+		n, density, after, last = n+got, max(10, got*10/len(keys)), upto, upto
+		if !more {
+			break
+		}
+	}
+	return n, last, more, density, nil
 }
 
 // inspector reports whether the caller's scope is their inspection tasks.

@@ -26,7 +26,9 @@ type gapEnv struct {
 }
 
 // newGapEnv makes a PostgreSQL county with n households and a supervisor.
-func newGapEnv(t *testing.T, n int) *gapEnv {
+// newGapEnv is a county of n households of members members each, and a
+// supervisor over it.
+func newGapEnv(t *testing.T, n, members int) *gapEnv {
 	t.Helper()
 	ctx := context.Background()
 	st := storage.NewStore(storetest.Open(t, "postgres"), nil)
@@ -41,7 +43,12 @@ func newGapEnv(t *testing.T, n int) *gapEnv {
 	for i := 0; i < n; i++ {
 		h := domain.Household{ID: uuid.New(), CountyID: county, RegionID: county, VillageID: county, Status: domain.StatusEdge, Version: 1,
 			HouseholdDetails: domain.HouseholdDetails{HeadName: fmt.Sprintf("户%d", i), Causes: []string{}}, CreatedAt: now, UpdatedAt: now}
-		err := st.CreateHousehold(ctx, registry.HouseholdRegistration{Household: h, RegionPath: path,
+		ms := make([]domain.Member, members)
+		for j := range ms {
+			ms[j] = domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: county, Version: 1, CreatedAt: now, UpdatedAt: now,
+				MemberDetails: domain.MemberDetails{Name: fmt.Sprintf("成员%d", j), Relation: "child"}}
+		}
+		err := st.CreateHousehold(ctx, registry.HouseholdRegistration{Household: h, RegionPath: path, Members: ms,
 			Status: domain.StatusChange{ID: uuid.New(), CountyID: county, HouseholdID: h.ID, To: domain.StatusEdge, EffectiveOn: domain.DateOf(now), RecordedAt: now}})
 		if err != nil {
 			t.Fatal(err)
@@ -56,12 +63,12 @@ func newGapEnv(t *testing.T, n int) *gapEnv {
 func (e *gapEnv) pull(t *testing.T, cursor string, seen map[uuid.UUID]int64) string {
 	t.Helper()
 	for {
-		end, err := e.svc.Pull(context.Background(), e.supervisor, cursor, 7, func(c wire.PulledChange) error {
+		end, err := e.svc.Pull(context.Background(), e.supervisor, cursor, 7, &lockedPage{emit: func(c wire.PulledChange) error {
 			if c.Entity == wire.EntityHousehold && c.Version > seen[c.ID] {
 				seen[c.ID] = c.Version
 			}
 			return nil
-		})
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +124,7 @@ func bump(ctx context.Context, tx *storage.Store, h domain.Household, from int64
 // (seeing B), then A commits. With rows numbered at insert the phone's
 // cursor would already be past A's number and A would be lost forever.
 func TestPullNeverSkipsALateCommit(t *testing.T) {
-	e := newGapEnv(t, 2)
+	e := newGapEnv(t, 2, 0)
 	ctx := context.Background()
 	x, y := e.households[0], e.households[1]
 	seen := map[uuid.UUID]int64{}
@@ -159,7 +166,7 @@ func TestPullNeverSkipsALateCommit(t *testing.T) {
 // and commit in random order while phones pull; in the end every phone has
 // seen every household's final version.
 func TestPullUnderConcurrentWriters(t *testing.T) {
-	e := newGapEnv(t, 12)
+	e := newGapEnv(t, 12, 0)
 	ctx := context.Background()
 	final := map[uuid.UUID]int64{}
 	var mu gosync.Mutex
@@ -241,7 +248,7 @@ func TestPullUnderConcurrentWriters(t *testing.T) {
 // TestIdempotencyKeysAreKept90Days: a key answers replays until its
 // retention ends, and the cleanup removes it only after that.
 func TestIdempotencyKeysAreKept90Days(t *testing.T) {
-	e := newGapEnv(t, 1)
+	e := newGapEnv(t, 1, 0)
 	ctx := context.Background()
 	clock := time.Now()
 	// Asking for one hour still keeps keys the protocol's 90 days.
@@ -275,7 +282,7 @@ func TestIdempotencyKeysAreKept90Days(t *testing.T) {
 // second one waits for the first, and one that gives up waiting is told
 // to come back (unavailable), not failed.
 func TestSnapshotsBeyondTheLimitWait(t *testing.T) {
-	e := newGapEnv(t, 3)
+	e := newGapEnv(t, 3, 0)
 	svc := fvsync.NewService(e.store.Sync(), fvsync.Config{Snapshots: 1}, time.Now, nil)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once gosync.Once

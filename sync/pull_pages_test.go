@@ -2,6 +2,9 @@ package sync_test
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/uuid"
@@ -16,15 +19,15 @@ import (
 // one short of the end says has_more true, and the next page brings the
 // rest, nothing doubled.
 func TestAFullPageEndingTheFeedSaysSo(t *testing.T) {
-	e := newGapEnv(t, 4)
+	e := newGapEnv(t, 4, 0)
 	ctx := context.Background()
 	page := func(cursor string, limit int) (fvsync.PageEnd, []uuid.UUID) {
 		t.Helper()
 		var got []uuid.UUID
-		end, err := e.svc.Pull(ctx, e.supervisor, cursor, limit, func(c wire.PulledChange) error {
+		end, err := e.svc.Pull(ctx, e.supervisor, cursor, limit, &lockedPage{emit: func(c wire.PulledChange) error {
 			got = append(got, c.ID)
 			return nil
-		})
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,4 +85,101 @@ func distinct(ids []uuid.UUID) bool {
 		seen[id] = true
 	}
 	return true
+}
+
+// TestAFreshWalkHandsOutWholeHouseholds: a fresh pull pages its scope in
+// whole households — each page brings households with their members, a
+// member never before its household and never on a later page — each page
+// near its limit, and everything once. A cursor given out before whole
+// households (no wh) goes on with the members phase, so the members of
+// the households it already had still arrive.
+func TestAFreshWalkHandsOutWholeHouseholds(t *testing.T) {
+	e := newGapEnv(t, 10, 2)
+	ctx := context.Background()
+	home := map[uuid.UUID]uuid.UUID{} // member → household
+	page := func(cursor string, limit int) (fvsync.PageEnd, []wire.PulledChange) {
+		t.Helper()
+		var p orderedPage
+		end, err := e.svc.Pull(ctx, e.supervisor, cursor, limit, &p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return end, p.changes()
+	}
+
+	const limit = 6 // two households of three records
+	seen := map[uuid.UUID]bool{}
+	cursor, pages := "", 0
+	for more := true; more; pages++ {
+		end, got := page(cursor, limit)
+		if len(got) > limit+3 {
+			t.Fatalf("page %d holds %d records; want about %d", pages, len(got), limit)
+		}
+		here := map[uuid.UUID]bool{}
+		for _, c := range got {
+			switch c.Entity {
+			case wire.EntityHousehold:
+				here[c.ID] = true
+			case wire.EntityMember:
+				if !here[*c.HouseholdID] {
+					t.Fatalf("page %d: member %s before (or without) its household", pages, c.ID)
+				}
+				home[c.ID] = *c.HouseholdID
+			}
+			if seen[c.ID] {
+				t.Fatalf("%s %s twice", c.Entity, c.ID)
+			}
+			seen[c.ID] = true
+		}
+		cursor, more = end.Cursor, end.HasMore
+	}
+	if len(seen) != 30 || len(home) != 20 || pages > 6 {
+		t.Fatalf("the walk: %d records (%d members) in %d pages; want 30 (20) in at most 6", len(seen), len(home), pages)
+	}
+
+	// A cursor from before: the households phase after the third
+	// household, without wh.
+	w, err := e.store.SequenceChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(e.households))
+	for i, h := range e.households {
+		ids[i] = h.ID.String()
+	}
+	slices.Sort(ids)
+	old := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"v":1,"p":0,"a":%q,"w":%d}`, ids[2], w))
+	members := 0
+	for cursor, more := old, true; more; {
+		end, got := page(cursor, limit)
+		for _, c := range got {
+			if c.Entity == wire.EntityMember {
+				members++
+			}
+		}
+		cursor, more = end.Cursor, end.HasMore
+	}
+	if members != 20 {
+		t.Fatalf("an old cursor's walk brought %d members; want all 20 (the members phase follows)", members)
+	}
+}
+
+// orderedPage keeps a page's parts and reads them back in page order, as
+// the page writer sends them.
+type orderedPage struct {
+	parts []*[]wire.PulledChange
+}
+
+func (p *orderedPage) Part() func(wire.PulledChange) error {
+	part := &[]wire.PulledChange{}
+	p.parts = append(p.parts, part)
+	return func(c wire.PulledChange) error { *part = append(*part, c); return nil }
+}
+
+func (p *orderedPage) changes() []wire.PulledChange {
+	var out []wire.PulledChange
+	for _, part := range p.parts {
+		out = append(out, *part...)
+	}
+	return out
 }

@@ -34,8 +34,13 @@ type Store interface {
 	MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Member) error) error
 	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Pairing) error) error
 	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
-	// WholeScope is the snapshot in one piece, in no order.
+	// WholeScope is the snapshot in one piece, in no order; ScopeRange the
+	// part of it whose households have ids in (after, upto], and
+	// ScopeKeysAfter the ids of the scope's households after after, in
+	// order, up to limit (where such a part ends).
 	WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks ScopeSinks) error
+	ScopeRange(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after, upto uuid.UUID, sinks ScopeSinks) error
+	ScopeKeysAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int) ([]uuid.UUID, error)
 	// An inspector's part of the walk: their active tasks by (household,
 	// campaign as the ID), and the visits others recorded since since to
 	// those tasks' households, by id, deleted ones left out.

@@ -25,6 +25,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
+	"github.com/fieldvisit/fieldvisit/internal/periodic"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/web"
@@ -56,6 +57,7 @@ type App struct {
 	// DeviceHealth keeps each phone's sync health (GET /api/v1/devices).
 	DeviceHealth *devicehealth.Service
 
+	jobs   *periodic.Runner // periodic jobs, once a period across replicas
 	keys   *auth.KeyRing
 	hasher *auth.Hasher
 
@@ -76,6 +78,9 @@ func (a *App) build() error {
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
 		Inspections: visitInspections{a.Inspect}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
+	// Periods of the periodic jobs follow the wall clock, not the app's
+	// (tests stop the app's clock at a day; the jobs still run hourly).
+	a.jobs = periodic.NewRunner(a.Store, time.Now)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	// The API and the console import registers with the same importer.
 	importRegister := func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {

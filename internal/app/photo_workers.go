@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fieldvisit/fieldvisit/internal/periodic"
 )
 
 // workerMetrics are the gauges of the background work: how far evidence
@@ -45,18 +47,17 @@ func (a *App) workerMetrics() []prometheus.Collector {
 
 // photoWorkers makes thumbnails and judges evidence as work arrives (or
 // every interval, for work another replica queued), expires abandoned
-// uploads hourly and reconciles the store with the photo table daily.
+// uploads hourly and reconciles the store with the photo table daily —
+// those two once across replicas.
 func (a *App) photoWorkers(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var lastCleanup, lastReconcile time.Time
+	cleanup := periodic.Job{Name: "cleanup-uploads", Every: time.Hour, Lease: 15 * time.Minute, Run: a.Photos.CleanupUploads}
+	reconcile := periodic.Job{Name: "reconcile-photos", Every: 24 * time.Hour, Lease: 2 * time.Hour, Run: a.reconcilePhotos}
 	for {
 		a.drainPhotoWork(ctx)
-		a.hourly(ctx, &lastCleanup, "upload cleanup failed", "abandoned uploads removed", a.Photos.CleanupUploads)
-		if time.Since(lastReconcile) > 24*time.Hour {
-			lastReconcile = time.Now()
-			a.reconcilePhotos(ctx)
-		}
+		a.periodically(ctx, cleanup, "upload cleanup failed", "abandoned uploads removed")
+		a.periodically(ctx, reconcile, "photo reconciliation failed", "photo store reconciled")
 		select {
 		case <-ctx.Done():
 			return
@@ -97,30 +98,31 @@ func (a *App) drainPhotoWork(ctx context.Context) {
 	}
 }
 
-func (a *App) reconcilePhotos(ctx context.Context) {
+// reconcilePhotos compares the photo store with the photo table and
+// reports what it found in the metrics; it returns the photos found
+// without their bytes.
+func (a *App) reconcilePhotos(ctx context.Context) (int, error) {
 	rep, err := a.Photos.Reconcile(ctx, false, 24*time.Hour)
 	if err != nil {
-		a.Log.Warn("photo reconciliation failed", "error", err.Error())
-		return
+		return 0, err
 	}
 	a.orphanBlobs.Set(float64(len(rep.BlobsWithoutPhoto)))
 	a.missingBlobs.Set(float64(len(rep.PhotosWithoutBlob)))
 	if len(rep.PhotosWithoutBlob) > 0 {
 		a.Log.Error("photo records without bytes", "count", len(rep.PhotosWithoutBlob))
 	}
+	return len(rep.PhotosWithoutBlob), nil
 }
 
-// hourly runs job when an hour has passed since *last, logging a failure
-// as a warning and any work it did.
-func (a *App) hourly(ctx context.Context, last *time.Time, failed, did string, job func(context.Context) (int, error)) {
-	if time.Since(*last) <= time.Hour {
-		return
-	}
-	*last = time.Now()
-	if n, err := job(ctx); err != nil {
-		a.Log.Warn(failed, "error", err.Error())
-	} else if n > 0 {
-		a.Log.Info(did, "count", n)
+// periodically runs j if its period is due and no other replica has it,
+// logging a failure as a warning and any work it did.
+func (a *App) periodically(ctx context.Context, j periodic.Job, failed, did string) {
+	ran, n, err := a.jobs.Due(ctx, j)
+	switch {
+	case err != nil:
+		a.Log.Warn(failed, "error", err.Error(), "job", j.Name)
+	case ran && n > 0:
+		a.Log.Info(did, "count", n, "job", j.Name)
 	}
 }
 
@@ -133,13 +135,14 @@ func (a *App) hourly(ctx context.Context, last *time.Time, failed, did string, j
 func (a *App) complianceWorker(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var lastClose, lastAnnounce time.Time
+	announce := periodic.Job{Name: "announce-dated-pairings", Every: time.Hour, Lease: 15 * time.Minute, Run: a.Sync.AnnounceScopeDates}
+	closePeriods := periodic.Job{Name: "close-periods", Every: time.Hour, Lease: 15 * time.Minute,
+		Run: func(ctx context.Context) (int, error) { return a.Compliance.AutoClose(ctx, a.Config.CloseAfterDays) }}
 	for {
 		a.drainCompliance(ctx)
-		a.hourly(ctx, &lastAnnounce, "announcing dated pairings failed", "dated pairings announced to phones", a.Sync.AnnounceScopeDates)
+		a.periodically(ctx, announce, "announcing dated pairings failed", "dated pairings announced to phones")
 		if a.Config.CloseAfterDays >= 0 {
-			a.hourly(ctx, &lastClose, "closing ended periods failed", "ended periods closed",
-				func(ctx context.Context) (int, error) { return a.Compliance.AutoClose(ctx, a.Config.CloseAfterDays) })
+			a.periodically(ctx, closePeriods, "closing ended periods failed", "ended periods closed")
 		}
 		select {
 		case <-ctx.Done():

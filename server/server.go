@@ -168,6 +168,7 @@ func New(d Deps) http.Handler {
 	a.GET("/households/:id", h.getHousehold)
 	a.PATCH("/households/:id", h.updateHousehold)
 	a.POST("/households/:id/status", h.changeStatus)
+	a.POST("/households/:id/poverty-type", h.changePovertyType)
 	a.GET("/households/:id/members", h.listMembers)
 	a.POST("/households/:id/members", h.createMember)
 	a.GET("/households/:id/members/:member_id", h.getMember)

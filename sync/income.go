@@ -98,8 +98,14 @@ func (r recordTx) pushIncomeAccount(ctx context.Context) (recordOutcome, error) 
 		}
 		merged, outcome, losses = Merge(current, data, r.ch.Base, r.ch.BaseVersion, rec.Version)
 	case rec.Version > 0:
-		// Another phone created it first: this create merges into it.
-		merged, outcome, losses = Merge(current, data, nil, 0, rec.Version)
+		// Another phone created it first: this create merges into it, made
+		// from an empty account (every amount 0), so only amounts both
+		// phones filled in overlap.
+		empty, err := fieldsOf(wire.IncomeAccountData{})
+		if err != nil {
+			return recordOutcome{}, err
+		}
+		merged, outcome, losses = Merge(current, data, pick(empty, incomeFields), 0, rec.Version)
 	}
 	if rec.Version > 0 && unchanged(current, merged) {
 		return recordOutcome{Status: wire.StatusDuplicate, Version: rec.Version}, nil

@@ -48,9 +48,9 @@ func pathYear(c *gin.Context, what string) (int, error) {
 
 func fromIncomeAccount(a casework.IncomeAccount) wire.IncomeAccount {
 	f := a.IncomeFields
-	return wire.IncomeAccount{ID: a.ID, HouseholdID: a.HouseholdID, IncomeAccountData: wire.IncomeAccountData{Year: a.Year, WagesFen: f.WagesFen,
-		BusinessFen: f.BusinessFen, TransfersFen: f.TransfersFen, PensionsFen: f.PensionsFen, PropertyFen: f.PropertyFen, CostsFen: f.CostsFen,
-		MembersCounted: f.MembersCounted, Notes: f.Notes}, GrossFen: f.GrossFen(), NetFen: f.NetFen(), PerCapitaFen: f.PerCapitaFen(),
+	return wire.IncomeAccount{ID: a.ID, HouseholdID: a.HouseholdID, IncomeAccountData: wire.IncomeAccountData{Year: a.Year, IncomeAmounts: wire.IncomeAmounts{
+		WagesFen: f.WagesFen, BusinessFen: f.BusinessFen, TransfersFen: f.TransfersFen, PensionsFen: f.PensionsFen, PropertyFen: f.PropertyFen,
+		CostsFen: f.CostsFen, MembersCounted: f.MembersCounted, Notes: f.Notes}}, GrossFen: f.GrossFen(), NetFen: f.NetFen(), PerCapitaFen: f.PerCapitaFen(),
 		Version: a.Version, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt}
 }
 
@@ -103,9 +103,10 @@ func (h *handlers) putIncomeAccount(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	a, err := h.Casework.PutIncomeAccount(c.Request.Context(), principal(c), id, year, casework.IncomeFields{WagesFen: in.WagesFen,
-		BusinessFen: in.BusinessFen, TransfersFen: in.TransfersFen, PensionsFen: in.PensionsFen, PropertyFen: in.PropertyFen, CostsFen: in.CostsFen,
-		MembersCounted: in.MembersCounted, Notes: in.Notes}, in.Version)
+	m := in.IncomeAmounts
+	a, err := h.Casework.PutIncomeAccount(c.Request.Context(), principal(c), id, year, casework.IncomeFields{WagesFen: m.WagesFen,
+		BusinessFen: m.BusinessFen, TransfersFen: m.TransfersFen, PensionsFen: m.PensionsFen, PropertyFen: m.PropertyFen, CostsFen: m.CostsFen,
+		MembersCounted: m.MembersCounted, Notes: m.Notes}, in.Version)
 	if err != nil {
 		writeError(c, err)
 		return

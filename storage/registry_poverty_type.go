@@ -27,13 +27,6 @@ func (s *Store) ChangeHouseholdPovertyType(ctx context.Context, h domain.Househo
 			return err
 		}
 		h.Version = expectedVersion + 1
-		if err := s.appendChange(tx, householdChange(h, "update")); err != nil {
-			return err
-		}
-		now := s.stamp()
-		if err := enqueueCompliance(tx, s.importBatch(), householdYears(h.CountyID, h.ID, pc.EffectiveOn.Year, domain.DateOf(now).Year, now)); err != nil {
-			return err
-		}
-		return s.appendAudit(tx, audit)
+		return s.householdHistoryChanged(tx, h, pc.EffectiveOn.Year, audit)
 	})
 }

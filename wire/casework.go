@@ -20,10 +20,8 @@ type PovertyTypeChangeIn struct {
 // phones create and update through the sync push.
 const EntityIncomeAccount = "income_account"
 
-// IncomeAccountData is the body of PUT /api/v1/households/{id}/income-accounts/{year}
-// and the data of an income_account change in a push. Amounts are in fen.
-type IncomeAccountData struct {
-	Year           int    `json:"year"`
+// IncomeAmounts are an income account's editable fields; amounts in fen.
+type IncomeAmounts struct {
 	WagesFen       int64  `json:"wages_fen"`
 	BusinessFen    int64  `json:"business_fen"`
 	TransfersFen   int64  `json:"transfers_fen"`
@@ -34,18 +32,18 @@ type IncomeAccountData struct {
 	Notes          string `json:"notes"`
 }
 
+// IncomeAccountData is the data of an income_account change in a push:
+// the year the account is of, and its amounts.
+type IncomeAccountData struct {
+	Year int `json:"year"`
+	IncomeAmounts
+}
+
 // IncomeAccountIn is the body of PUT /api/v1/households/{id}/income-accounts/{year}:
-// the account with the version read (0 to create it).
+// the amounts with the version read (0 to create the account).
 type IncomeAccountIn struct {
-	Version        int64  `json:"version"`
-	WagesFen       int64  `json:"wages_fen"`
-	BusinessFen    int64  `json:"business_fen"`
-	TransfersFen   int64  `json:"transfers_fen"`
-	PensionsFen    int64  `json:"pensions_fen"`
-	PropertyFen    int64  `json:"property_fen"`
-	CostsFen       int64  `json:"costs_fen"`
-	MembersCounted int    `json:"members_counted"`
-	Notes          string `json:"notes"`
+	Version int64 `json:"version"`
+	IncomeAmounts
 }
 
 // IncomeAccount is a household's income account of a year with its sums.

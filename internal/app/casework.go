@@ -68,8 +68,9 @@ func (a pushedIncomeAccounts) SaveIncomeAccount(ctx context.Context, tx fvsync.T
 
 func incomeAccountData(a casework.IncomeAccount) wire.IncomeAccountData {
 	f := a.IncomeFields
-	return wire.IncomeAccountData{Year: a.Year, WagesFen: f.WagesFen, BusinessFen: f.BusinessFen, TransfersFen: f.TransfersFen, PensionsFen: f.PensionsFen,
-		PropertyFen: f.PropertyFen, CostsFen: f.CostsFen, MembersCounted: f.MembersCounted, Notes: f.Notes}
+	return wire.IncomeAccountData{Year: a.Year, IncomeAmounts: wire.IncomeAmounts{WagesFen: f.WagesFen, BusinessFen: f.BusinessFen,
+		TransfersFen: f.TransfersFen, PensionsFen: f.PensionsFen, PropertyFen: f.PropertyFen, CostsFen: f.CostsFen, MembersCounted: f.MembersCounted,
+		Notes: f.Notes}}
 }
 
 func incomeFields(d wire.IncomeAccountData) casework.IncomeFields {

@@ -109,7 +109,9 @@ func TestExitCandidatesAtTheThreshold(t *testing.T) {
 			field       string
 		}{
 			{"a supervisor", supervisor, func(*wire.ExitStandard) {}, http.StatusForbidden, ""},
-			{"an unknown check", admin, func(s *wire.ExitStandard) { s.Indicators = []wire.ExitIndicator{{Code: "x", NameZH: "某项", Check: "guess"}} },
+			{"an unknown check", admin, func(s *wire.ExitStandard) {
+				s.Indicators = []wire.ExitIndicator{{Code: "x", NameZH: "某项", Check: "guess"}}
+			},
 				http.StatusUnprocessableEntity, "/indicators/0/check"},
 			{"no amount", admin, func(s *wire.ExitStandard) { s.PerCapitaFen = 0 }, http.StatusUnprocessableEntity, "/per_capita_fen"},
 			{"a stale version", admin, func(s *wire.ExitStandard) { s.Version = 4 }, http.StatusConflict, ""},

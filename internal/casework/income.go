@@ -15,14 +15,14 @@ import (
 // by source (the 增收减支 board's columns) and the production costs. The
 // member count is the people the year's income is shared by.
 type IncomeFields struct {
-	WagesFen        int64 // 工资性收入
-	BusinessFen     int64 // 生产经营性收入 (farming, industry)
-	TransfersFen    int64 // 转移性收入
-	PensionsFen     int64 // 养老金和各类补贴
-	PropertyFen     int64 // 财产性收入, dividends such as 光伏分红
-	CostsFen        int64 // 生产经营费用支出
-	MembersCounted  int   // 0: the register's member count when written
-	Notes           string
+	WagesFen       int64 // 工资性收入
+	BusinessFen    int64 // 生产经营性收入 (farming, industry)
+	TransfersFen   int64 // 转移性收入
+	PensionsFen    int64 // 养老金和各类补贴
+	PropertyFen    int64 // 财产性收入, dividends such as 光伏分红
+	CostsFen       int64 // 生产经营费用支出
+	MembersCounted int   // 0: the register's member count when written
+	Notes          string
 }
 
 // IncomeAccount is one household's account of one year.

@@ -21,6 +21,9 @@ type IncomeAccounts interface {
 	// SaveIncomeAccount validates and writes the data over version and
 	// returns the new version; field errors name fields of the data.
 	SaveIncomeAccount(ctx context.Context, tx TxStore, p domain.Principal, householdID uuid.UUID, data wire.IncomeAccountData, version int64, deviceID string) (int64, error)
+	// IncomeAccountOf reads the year and version of a stored account by
+	// its id, for a supervisor restoring a value it lost.
+	IncomeAccountOf(ctx context.Context, tx TxStore, countyID, householdID, id uuid.UUID) (year int, version int64, err error)
 }
 
 // IncomeAccountRecord is a stored income account as a push merges it.
@@ -124,4 +127,20 @@ func (r recordTx) pushIncomeAccount(ctx context.Context) (recordOutcome, error) 
 		return recordOutcome{}, err
 	}
 	return recordOutcome{Status: outcome, Version: version, ConflictIDs: ids}, nil
+}
+
+// restoringIncomeAccount completes a supervisor's restore of a value an
+// income account lost: the change names the account's year and is made
+// from its current version.
+func (s *Service) restoringIncomeAccount(ctx context.Context, tx TxStore, c Conflict, ch *wire.Change) error {
+	if s.cfg.IncomeAccounts == nil {
+		return domain.NotFound("income account")
+	}
+	year, version, err := s.cfg.IncomeAccounts.IncomeAccountOf(ctx, tx, c.CountyID, c.HouseholdID, c.EntityID)
+	if err != nil {
+		return err
+	}
+	ch.Data["year"], _ = json.Marshal(year)
+	ch.BaseVersion = version
+	return nil
 }

@@ -66,6 +66,15 @@ func (a pushedIncomeAccounts) SaveIncomeAccount(ctx context.Context, tx fvsync.T
 	return acc.Version, err
 }
 
+func (a pushedIncomeAccounts) IncomeAccountOf(ctx context.Context, tx fvsync.TxStore, countyID, householdID, id uuid.UUID) (int, int64, error) {
+	ct, err := caseworkTx(tx)
+	if err != nil {
+		return 0, 0, err
+	}
+	acc, err := a.svc.IncomeAccountOf(ctx, ct, countyID, householdID, id)
+	return acc.Year, acc.Version, err
+}
+
 func incomeAccountData(a casework.IncomeAccount) wire.IncomeAccountData {
 	f := a.IncomeFields
 	return wire.IncomeAccountData{Year: a.Year, IncomeAmounts: wire.IncomeAmounts{WagesFen: f.WagesFen, BusinessFen: f.BusinessFen,

@@ -160,6 +160,16 @@ func TestIncomeAccountSyncsOffline(t *testing.T) {
 			t.Errorf("a non-overlapping edit from an old version: %+v", res.Results)
 		}
 
+		// The supervisor restores the wages phone 2 overwrote.
+		if r := e.do(t, "POST", "/api/v1/conflicts/"+second.Results[0].ConflictIDs[0].String()+"/resolve", e.login(t, "supervisor-a"),
+			map[string]any{"resolution": "restore_lost"}); r.Status != http.StatusOK {
+			t.Fatalf("restore: %d %s", r.Status, r.Body)
+		}
+		e.do(t, "GET", incomeAccountPath(hA, 2026), cadre, nil).json(t, &a)
+		if a.WagesFen != 100_000 || a.PensionsFen != 80_000 || a.Version != 4 {
+			t.Errorf("after restoring the lost wages: %+v", a)
+		}
+
 		before := e.count(t, "income_accounts")
 		wrongID := incomeChange("create", hA, 2025, 0, map[string]any{"wages_fen": 1})
 		wrongID["id"] = uuid.New()

@@ -232,3 +232,18 @@ func (s *Service) SaveIncomeAccountIn(ctx context.Context, tx TxStore, p domain.
 	version int64, deviceID string) (IncomeAccount, error) {
 	return s.saveIncomeAccount(ctx, tx, p, householdID, year, in, version, deviceID, "")
 }
+
+// IncomeAccountOf finds a stored account by its id among the household's
+// (an id names its household and year only one way).
+func (s *Service) IncomeAccountOf(ctx context.Context, tx TxStore, countyID, householdID, id uuid.UUID) (IncomeAccount, error) {
+	as, err := tx.IncomeAccounts(ctx, countyID, householdID)
+	if err != nil {
+		return IncomeAccount{}, err
+	}
+	for _, a := range as {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return IncomeAccount{}, domain.NotFound("income account")
+}

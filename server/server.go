@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
@@ -66,6 +67,10 @@ type Deps struct {
 	// DeviceHealth records what each sync shows of the phone and lists it
 	// (GET /api/v1/devices); nil records nothing.
 	DeviceHealth *devicehealth.Service
+
+	// Casework keeps income accounts, exit standards and candidates, and
+	// the exit, identification and removal procedures.
+	Casework *casework.Service
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -168,6 +173,16 @@ func New(d Deps) http.Handler {
 	a.GET("/households/:id", h.getHousehold)
 	a.PATCH("/households/:id", h.updateHousehold)
 	a.POST("/households/:id/status", h.changeStatus)
+	a.POST("/households/:id/poverty-type", h.changePovertyType)
+	a.GET("/households/:id/income-accounts", h.listIncomeAccounts)
+	a.GET("/households/:id/income-accounts/:year", h.getIncomeAccount)
+	a.PUT("/households/:id/income-accounts/:year", h.putIncomeAccount)
+	a.POST("/households/:id/procedures", h.startProcedure)
+	a.GET("/procedures/:id", h.getProcedure)
+	a.POST("/procedures/:id/steps", h.recordStep)
+	a.GET("/exit-standards/:year", h.getExitStandard)
+	a.PUT("/exit-standards/:year", h.putExitStandard)
+	a.GET("/exit-candidates", h.exitCandidates)
 	a.GET("/households/:id/members", h.listMembers)
 	a.POST("/households/:id/members", h.createMember)
 	a.GET("/households/:id/members/:member_id", h.getMember)

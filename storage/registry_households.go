@@ -270,15 +270,22 @@ func (s *Store) ChangeHouseholdStatus(ctx context.Context, h domain.Household, e
 			}
 		}
 		h.Version = expectedVersion + 1
-		if err := s.appendChange(tx, householdChange(h, "update")); err != nil {
-			return err
-		}
-		now := s.stamp()
-		if err := enqueueCompliance(tx, s.importBatch(), householdYears(h.CountyID, h.ID, sc.EffectiveOn.Year, domain.DateOf(now).Year, now)); err != nil {
-			return err
-		}
-		return s.appendAudit(tx, audit)
+		return s.householdHistoryChanged(tx, h, sc.EffectiveOn.Year, audit)
 	})
+}
+
+// householdHistoryChanged follows a dated change of a household's status
+// or poverty type: the feed row phones pull, the re-judging of every year
+// from the change's, and the audit entry.
+func (s *Store) householdHistoryChanged(tx *gorm.DB, h domain.Household, fromYear int, audit domain.AuditEntry) error {
+	if err := s.appendChange(tx, householdChange(h, "update")); err != nil {
+		return err
+	}
+	now := s.stamp()
+	if err := enqueueCompliance(tx, s.importBatch(), householdYears(h.CountyID, h.ID, fromYear, domain.DateOf(now).Year, now)); err != nil {
+		return err
+	}
+	return s.appendAudit(tx, audit)
 }
 
 // StatusHistory returns a household's status changes, oldest first.

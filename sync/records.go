@@ -46,6 +46,8 @@ func (r recordTx) run(ctx context.Context) (recordOutcome, error) {
 		return r.updateMember(ctx)
 	}
 	switch r.ch.Entity {
+	case wire.EntityIncomeAccount:
+		return r.pushIncomeAccount(ctx)
 	case wire.EntityVisit, wire.EntityHousehold, wire.EntityMember:
 		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones may create, update and delete visits and update households and members",
 			"手机端只能新增、修改、删除走访记录，修改农户和成员信息")

@@ -32,6 +32,8 @@ type Config struct {
 	// Inspections is told of inspectors' visits as they are written; nil
 	// leaves samples alone and refuses findings sent with visits.
 	Inspections Inspections
+	// IncomeAccounts takes income_account changes; nil refuses them.
+	IncomeAccounts IncomeAccounts
 }
 
 // Service runs pushes and pulls.

@@ -193,6 +193,10 @@ func (s *Service) restore(ctx context.Context, tx TxStore, p domain.Principal, c
 			return err
 		}
 		ch.BaseVersion = m.Version
+	case wire.EntityIncomeAccount:
+		if err := s.restoringIncomeAccount(ctx, tx, c, &ch); err != nil {
+			return err
+		}
 	}
 	_, err := recordTx{batch: b, tx: tx, ptr: "", ch: ch}.run(ctx)
 	if rej, ok := err.(*rejection); ok {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/fieldapp"
@@ -51,6 +52,7 @@ type App struct {
 	Compliance *compliance.Service
 	Inspect    *inspect.Service
 	ItemLedger *itemledger.Service
+	Casework   *casework.Service
 	Handler    http.Handler
 	Now        func() time.Time
 
@@ -75,8 +77,9 @@ func (a *App) build() error {
 	a.Compliance = compliance.NewService(a.Store.Compliance(), now, a.Log)
 	a.Inspect = inspect.NewService(a.Store.Inspect(), now)
 	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
+	a.Casework = casework.NewService(a.Store.Casework(), registerStatus{now}, now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
-		Inspections: visitInspections{a.Inspect}}, now, a.Log)
+		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
 	// Periods of the periodic jobs follow the wall clock, not the app's
 	// (tests stop the app's clock at a day; the jobs still run hourly).
@@ -114,6 +117,7 @@ func (a *App) build() error {
 		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		TrustedProxies: a.Config.TrustedProxies,
 		DeviceHealth:   a.DeviceHealth,
+		Casework:       a.Casework,
 		Import:         importRegister,
 		Ready:          []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
 		Bodies:         server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},

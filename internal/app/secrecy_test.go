@@ -47,6 +47,9 @@ func (e *testEnv) routesThatCouldTell() []secretRoute {
 		row("/api/v1/households/:id/members/:member_id", "/api/v1/households/"+hA+"/members/"+e.householdA.Members[0].ID.String()),
 		// Visits that do not count are listed, an inspection among them.
 		visits("/api/v1/households/:id/compliance", "/api/v1/households/"+hA+"/compliance"),
+		row("/api/v1/households/:id/income-accounts", "/api/v1/households/"+hA+"/income-accounts"),
+		// Candidates read the latest visit's checklist, an inspection's too.
+		visits("/api/v1/exit-candidates", "/api/v1/exit-candidates?region_id={region}"),
 		row("/api/v1/pairings", "/api/v1/pairings"),
 		row("/api/v1/pairings/:id", "/api/v1/pairings/"+e.pairingA.ID.String()),
 		visits("/api/v1/visits", "/api/v1/visits"),
@@ -87,21 +90,24 @@ func (e *testEnv) routesThatCouldTell() []secretRoute {
 // readsThatCannotTell are the API's other reads, each with why no
 // inspection shows in it.
 var readsThatCannotTell = map[string]string{
-	"/api/v1/me":                       "the caller's own account",
-	"/api/v1/vocabularies":             "fixed code lists",
-	"/api/v1/inspection-forms":         "the forms, the same for everyone",
-	"/api/v1/rule-profiles":            "rule profiles: shared configuration",
-	"/api/v1/rule-profiles/:code":      "rule profiles: shared configuration",
-	"/api/v1/regions":                  "the administrative tree; no campaign writes it",
-	"/api/v1/regions/:id":              "the administrative tree; no campaign writes it",
-	"/api/v1/regions/:id/rule-profile": "which rules a region follows",
-	"/api/v1/units":                    "assisting units",
-	"/api/v1/units/:id":                "assisting units",
-	"/api/v1/users":                    "accounts: an inspector's own sign-ins show there, never a household",
-	"/api/v1/users/:id":                "accounts: an inspector's own sign-ins show there, never a household",
-	"/api/v1/users/:id/devices":        "an account's phones and when they synced, never what",
-	"/api/v1/devices":                  "phones' sync health: when they synced, how much waits on them and how far behind the whole server's feed a pull left them, never what or where",
-	"/api/v1/photo-uploads/:id":        "an upload in progress is its uploader's alone",
+	"/api/v1/me":                                   "the caller's own account",
+	"/api/v1/vocabularies":                         "fixed code lists",
+	"/api/v1/inspection-forms":                     "the forms, the same for everyone",
+	"/api/v1/rule-profiles":                        "rule profiles: shared configuration",
+	"/api/v1/rule-profiles/:code":                  "rule profiles: shared configuration",
+	"/api/v1/regions":                              "the administrative tree; no campaign writes it",
+	"/api/v1/regions/:id":                          "the administrative tree; no campaign writes it",
+	"/api/v1/regions/:id/rule-profile":             "which rules a region follows",
+	"/api/v1/units":                                "assisting units",
+	"/api/v1/units/:id":                            "assisting units",
+	"/api/v1/users":                                "accounts: an inspector's own sign-ins show there, never a household",
+	"/api/v1/users/:id":                            "accounts: an inspector's own sign-ins show there, never a household",
+	"/api/v1/users/:id/devices":                    "an account's phones and when they synced, never what",
+	"/api/v1/devices":                              "phones' sync health: when they synced, how much waits on them and how far behind the whole server's feed a pull left them, never what or where",
+	"/api/v1/photo-uploads/:id":                    "an upload in progress is its uploader's alone",
+	"/api/v1/households/:id/income-accounts/:year": "one year's income account, which no campaign writes (the list is in the matrix)",
+	"/api/v1/exit-standards/:year":                 "a year's exit standard: shared configuration",
+	"/api/v1/procedures/:id":                       "a supervisor's exit or identification procedure, which no campaign writes",
 }
 
 // viewer is who must not learn of the campaign: a token, their region and

@@ -136,6 +136,13 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		}
 		return objectRoute{method: method, route: route, path: path, header: jsonHeader, body: js(body)}
 	}
+	// An income account and an exit procedure of household A.
+	if r := e.do(t, "PUT", hPath+"/income-accounts/2025", tokA, map[string]any{"version": 0, "wages_fen": 500_000}); r.Status != http.StatusOK {
+		t.Fatalf("income account: %d %s", r.Status, r.Body)
+	}
+	var procedure wire.Procedure
+	e.do(t, "POST", hPath+"/procedures", e.login(t, "supervisor-a"), map[string]any{"kind": "exit", "year": 2025}).json(t, &procedure)
+	procedurePath := "/api/v1/procedures/" + procedure.ID.String()
 	village, user, unit := e.villageA.ID.String(), e.cadreA.ID.String(), e.unitA.String()
 	pairing, photo, upload := e.pairingA.ID.String(), photoA.String(), up.ID.String()
 	return []objectRoute{
@@ -146,6 +153,15 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		row("PATCH", "/api/v1/households/:id", hPath, map[string]any{"version": 2, "phone": "13800000000"}),
 		row("POST", "/api/v1/households/:id/status", hPath+"/status", map[string]any{"version": 2, "status": "exited", "exit_year": 2025, "effective_on": "2025-06-30"}),
 		row("GET", "/api/v1/households/:id/compliance", hPath+"/compliance", nil),
+		row("POST", "/api/v1/households/:id/poverty-type", hPath+"/poverty-type", map[string]any{"version": 2, "poverty_type": "wubao",
+			"effective_on": "2025-06-30", "reason": "纳入五保"}),
+		row("GET", "/api/v1/households/:id/income-accounts", hPath+"/income-accounts", nil),
+		row("GET", "/api/v1/households/:id/income-accounts/:year", hPath+"/income-accounts/2025", nil),
+		row("PUT", "/api/v1/households/:id/income-accounts/:year", hPath+"/income-accounts/2025", map[string]any{"version": 1, "wages_fen": 1}),
+		managers(row("POST", "/api/v1/households/:id/procedures", hPath+"/procedures", map[string]any{"kind": "removal", "year": 2025, "reason": "x"})),
+		managers(row("GET", "/api/v1/procedures/:id", procedurePath, nil)),
+		managers(row("POST", "/api/v1/procedures/:id/steps", procedurePath+"/steps", map[string]any{"version": 1, "step": "village_review",
+			"done_on": "2025-06-30", "confirmed": []string{"livelihood", "agreement"}})),
 		row("GET", "/api/v1/households/:id/members", hPath+"/members", nil),
 		row("POST", "/api/v1/households/:id/members", hPath+"/members", map[string]any{"name": "新成员", "relation": "child"}),
 		row("GET", "/api/v1/households/:id/members/:member_id", mPath, nil),
@@ -204,6 +220,8 @@ var routesWithoutObjects = map[string]string{
 	"GET /api/v1/rule-profiles/:code":      "rule profiles are shared configuration, readable by every signed-in user",
 	"PUT /api/v1/rule-profiles/:code":      "admins only (TestRuleProfileAdmin); profiles belong to no region",
 	"PUT /api/v1/regions/:id/rule-profile": "admins only (TestRuleProfileAdmin): no supervisor or cadre passes the role check",
+	"GET /api/v1/exit-standards/:year":     "a year's exit standard belongs to no region; managers read it (TestExitCandidatesAtTheThreshold)",
+	"PUT /api/v1/exit-standards/:year":     "admins only (TestExitCandidatesAtTheThreshold): no supervisor or cadre passes the role check",
 }
 
 // TestEveryObjectRouteIsInTheMatrix: a route with a path parameter must be

@@ -26,6 +26,9 @@ type Store interface {
 	CreateHousehold(ctx context.Context, n HouseholdRegistration) error
 	UpdateHousehold(ctx context.Context, h domain.Household, expectedVersion int64, audit domain.AuditEntry) (domain.Household, error)
 	ChangeHouseholdStatus(ctx context.Context, h domain.Household, expectedVersion int64, sc domain.StatusChange, pc *domain.PovertyTypeChange, audit domain.AuditEntry) error
+	// ChangeHouseholdPovertyType records a poverty-type change without a
+	// status move, with the same feed entry and re-judging as a status change.
+	ChangeHouseholdPovertyType(ctx context.Context, h domain.Household, expectedVersion int64, pc domain.PovertyTypeChange, audit domain.AuditEntry) error
 	StatusHistory(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.StatusChange, []domain.PovertyTypeChange, error)
 
 	Members(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Member, error)

@@ -1,0 +1,293 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
+	"github.com/fieldvisit/fieldvisit/wire"
+)
+
+// checkedVisit is a visit two hours ago whose checklist answers every
+// 两不愁三保障 item as met.
+func checkedVisit(household uuid.UUID, now time.Time) map[string]any {
+	v := visitAt(uuid.New(), household, now.Add(-2*time.Hour), domain.KindAssist)
+	checklist := map[string]any{}
+	for _, it := range domain.ChecklistItems {
+		checklist[it.Code] = map[string]any{"answer": "met"}
+	}
+	v["data"].(map[string]any)["checklist"] = checklist
+	return v
+}
+
+func candidateOf(t *testing.T, cs wire.ExitCandidates, household uuid.UUID) wire.ExitCandidate {
+	t.Helper()
+	for _, c := range cs.Items {
+		if c.HouseholdID == household {
+			return c
+		}
+	}
+	t.Fatalf("household %s is not on the candidates list", household)
+	return wire.ExitCandidate{}
+}
+
+func reasonOf(c wire.ExitCandidate, code string) wire.ExitReason {
+	for _, r := range c.Reasons {
+		if r.Code == code {
+			return r
+		}
+	}
+	return wire.ExitReason{}
+}
+
+// TestExitCandidatesAtTheThreshold: a household whose per-capita net
+// income is exactly the year's standard qualifies, one a fen below does
+// not, one never visited fails the checklist; each says why. An admin's
+// lower standard moves the one below; the list and the standard are the
+// supervisors' and admins', scoped to their region.
+func TestExitCandidatesAtTheThreshold(t *testing.T) {
+	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
+		admin, supervisor, cadre := e.login(t, "admin"), e.login(t, "supervisor-a"), e.login(t, "cadre-a")
+		now := e.app.Now()
+		at := e.householdA.Household.ID
+		below := e.addHousehold(t, e.villageA, "王五", "41012219700101013").Household.ID
+		unvisited := e.addHousehold(t, e.villageA, "赵六", "41012219700101021").Household.ID
+		e.pair(t, below, e.cadreA.ID)
+		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, checkedVisit(at, now), checkedVisit(below, now))).pushResult(t)
+		for h, perCapita := range map[uuid.UUID]int{at: 333_500, below: 333_499, unvisited: 500_000} {
+			if r := e.do(t, "PUT", incomeAccountPath(h, 2026), supervisor, map[string]any{"version": 0, "wages_fen": perCapita}); r.Status != http.StatusOK {
+				t.Fatalf("account: %d %s", r.Status, r.Body)
+			}
+		}
+		list := func(token string) wire.ExitCandidates {
+			t.Helper()
+			var cs wire.ExitCandidates
+			r := e.do(t, "GET", "/api/v1/exit-candidates?year=2026&region_id="+e.villageA.ID.String(), token, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("candidates: %d %s", r.Status, r.Body)
+			}
+			r.json(t, &cs)
+			return cs
+		}
+		cs := list(supervisor)
+		if cs.Standard.PerCapitaFen != 333_500 || !cs.Standard.Builtin || len(cs.Standard.Indicators) != 9 {
+			t.Errorf("the default standard: %+v", cs.Standard)
+		}
+		for _, tc := range []struct {
+			name      string
+			household uuid.UUID
+			qualifies bool
+			failing   string
+		}{
+			{"exactly at 3335.00 yuan", at, true, ""},
+			{"one fen below", below, false, "income"},
+			{"never visited", unvisited, false, "food"},
+		} {
+			c := candidateOf(t, cs, tc.household)
+			if c.Qualifies != tc.qualifies || (tc.failing != "" && reasonOf(c, tc.failing).Met) {
+				t.Errorf("%s: qualifies %v, reasons %+v", tc.name, c.Qualifies, c.Reasons)
+			}
+			if r := reasonOf(c, "livelihood"); !r.Pending || r.ReasonZH == "" {
+				t.Errorf("%s: the indicator confirmed at the village review: %+v", tc.name, r)
+			}
+		}
+
+		lower := cs.Standard
+		lower.PerCapitaFen = 333_499
+		for _, tc := range []struct {
+			name, token string
+			edit        func(*wire.ExitStandard)
+			status      int
+			field       string
+		}{
+			{"a supervisor", supervisor, func(*wire.ExitStandard) {}, http.StatusForbidden, ""},
+			{"an unknown check", admin, func(s *wire.ExitStandard) {
+				s.Indicators = []wire.ExitIndicator{{Code: "x", NameZH: "某项", Check: "guess"}}
+			},
+				http.StatusUnprocessableEntity, "/indicators/0/check"},
+			{"no amount", admin, func(s *wire.ExitStandard) { s.PerCapitaFen = 0 }, http.StatusUnprocessableEntity, "/per_capita_fen"},
+			{"a stale version", admin, func(s *wire.ExitStandard) { s.Version = 4 }, http.StatusConflict, ""},
+			{"lowered", admin, func(*wire.ExitStandard) {}, http.StatusOK, ""},
+			{"lowered again from the default", admin, func(*wire.ExitStandard) {}, http.StatusConflict, ""},
+		} {
+			body := lower
+			body.Indicators = append([]wire.ExitIndicator(nil), lower.Indicators...)
+			tc.edit(&body)
+			r := e.do(t, "PUT", "/api/v1/exit-standards/2026", tc.token, body)
+			if r.Status != tc.status {
+				t.Errorf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
+			} else if tc.field != "" && !r.problem(t).hasField(tc.field) {
+				t.Errorf("%s: %s does not name %s", tc.name, r.Body, tc.field)
+			}
+		}
+		if c := candidateOf(t, list(supervisor), below); !c.Qualifies {
+			t.Errorf("one fen below the old standard, at the new one: %+v", c.Reasons)
+		}
+
+		for _, tc := range []struct {
+			name, token, query string
+			status             int
+		}{
+			{"a cadre", cadre, "region_id=" + e.villageA.ID.String(), http.StatusForbidden},
+			{"an inspector", e.login(t, "inspector"), "region_id=" + e.villageA.ID.String(), http.StatusForbidden},
+			{"another village's supervisor", e.login(t, "supervisor-b"), "region_id=" + e.villageA.ID.String(), http.StatusNotFound},
+			{"no region", supervisor, "year=2026", http.StatusUnprocessableEntity},
+			{"a year before the register", supervisor, "year=2010&region_id=" + e.villageA.ID.String(), http.StatusUnprocessableEntity},
+		} {
+			if r := e.do(t, "GET", "/api/v1/exit-candidates?"+tc.query, tc.token, nil); r.Status != tc.status {
+				t.Errorf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
+			}
+		}
+	})
+}
+
+func procedureStep(version int64, code, on string, docs ...string) map[string]any {
+	return map[string]any{"version": version, "step": code, "done_on": on, "document_ids": docs}
+}
+
+// TestExitProcedure walks a household through 两公示一公告: every step
+// allowed and refused, and only the last one makes it exited with its
+// year, through the register (status history, version).
+func TestExitProcedure(t *testing.T) {
+	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
+		supervisor := e.login(t, "supervisor-a")
+		hA := e.householdA.Household.ID
+		start := "/api/v1/households/" + hA.String() + "/procedures"
+		for _, tc := range []struct {
+			name, token string
+			body        map[string]any
+			status      int
+		}{
+			{"a cadre", e.login(t, "cadre-a"), map[string]any{"kind": "exit", "year": 2026}, http.StatusForbidden},
+			{"another village's supervisor", e.login(t, "supervisor-b"), map[string]any{"kind": "exit", "year": 2026}, http.StatusNotFound},
+			{"an unknown kind", supervisor, map[string]any{"kind": "graduation", "year": 2026}, http.StatusUnprocessableEntity},
+			{"an exit next year", supervisor, map[string]any{"kind": "exit", "year": 2027}, http.StatusUnprocessableEntity},
+			{"identifying a registered household", supervisor, map[string]any{"kind": "identification", "year": 2026, "poverty_type": "ordinary"},
+				http.StatusUnprocessableEntity},
+			{"a removal without reason", supervisor, map[string]any{"kind": "removal", "year": 2026}, http.StatusUnprocessableEntity},
+		} {
+			if r := e.do(t, "POST", start, tc.token, tc.body); r.Status != tc.status {
+				t.Errorf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
+			}
+		}
+		var pr wire.Procedure
+		r := e.do(t, "POST", start, supervisor, map[string]any{"kind": "exit", "year": 2026})
+		r.json(t, &pr)
+		if r.Status != http.StatusCreated || pr.NextStep == nil || *pr.NextStep != "village_review" {
+			t.Fatalf("start: %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "POST", start, supervisor, map[string]any{"kind": "removal", "year": 2026, "reason": "x"}); r.Status != http.StatusConflict {
+			t.Errorf("a second open procedure: %d", r.Status)
+		}
+		steps := "/api/v1/procedures/" + pr.ID.String() + "/steps"
+		review := procedureStep(1, "village_review", "2026-07-01")
+		review["confirmed"] = []string{"livelihood", "agreement"}
+		unconfirmed := procedureStep(1, "village_review", "2026-07-01")
+		unconfirmed["confirmed"] = []string{"livelihood"}
+		photo := procedureStep(3, "second_notice", "2026-07-09")
+		photo["photo_ids"] = []uuid.UUID{uuid.New()}
+		for _, tc := range []struct {
+			name   string
+			body   map[string]any
+			status int
+			field  string
+		}{
+			{"the first notice before the review", procedureStep(1, "first_notice", "2026-07-01", "村公示-1"), http.StatusConflict, ""},
+			{"a step of another kind", procedureStep(1, "household_check", "2026-07-01"), http.StatusUnprocessableEntity, "/step"},
+			{"a review not confirming every indicator", unconfirmed, http.StatusUnprocessableEntity, "/confirmed"},
+			{"a review in the future", procedureStep(1, "village_review", "2026-08-16"), http.StatusUnprocessableEntity, "/done_on"},
+			{"the review", review, http.StatusOK, ""},
+			{"the review again", review, http.StatusConflict, ""},
+			{"a notice with nothing posted", procedureStep(2, "first_notice", "2026-07-02"), http.StatusUnprocessableEntity, "/document_ids"},
+			{"a notice before the review", procedureStep(2, "first_notice", "2026-06-30", "村公示-1"), http.StatusUnprocessableEntity, "/done_on"},
+			{"the first notice", procedureStep(2, "first_notice", "2026-07-02", "村公示-1"), http.StatusOK, ""},
+			{"the second notice six days on", procedureStep(3, "second_notice", "2026-07-08", "镇公示-1"), http.StatusUnprocessableEntity, "/done_on"},
+			{"a stale version", procedureStep(2, "second_notice", "2026-07-09", "镇公示-1"), http.StatusConflict, ""},
+			{"the announcement before the second notice", procedureStep(3, "announcement", "2026-07-20", "县公告-1"), http.StatusConflict, ""},
+			{"the second notice seven days on, a photo of it", photo, http.StatusOK, ""},
+		} {
+			r := e.do(t, "POST", steps, supervisor, tc.body)
+			if r.Status != tc.status {
+				t.Errorf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.status)
+			} else if tc.field != "" && !r.problem(t).hasField(tc.field) {
+				t.Errorf("%s: %s does not name %s", tc.name, r.Body, tc.field)
+			}
+		}
+		var file wire.HouseholdFile
+		e.do(t, "GET", "/api/v1/households/"+hA.String(), supervisor, nil).json(t, &file)
+		if file.Status != domain.StatusRegistered {
+			t.Fatalf("exited before the announcement: %s", file.Status)
+		}
+
+		r = e.do(t, "POST", steps, supervisor, procedureStep(4, "announcement", "2026-07-16", "县公告-1"))
+		r.json(t, &pr)
+		if r.Status != http.StatusOK || pr.Status != casework.ProcedureCompleted || pr.NextStep != nil || len(pr.Steps) != 4 {
+			t.Fatalf("announcement: %d %s", r.Status, r.Body)
+		}
+		e.do(t, "GET", "/api/v1/households/"+hA.String(), supervisor, nil).json(t, &file)
+		last := file.StatusHistory[len(file.StatusHistory)-1]
+		if file.Status != domain.StatusExited || file.ExitYear == nil || *file.ExitYear != 2026 || last.To != domain.StatusExited ||
+			last.EffectiveOn != (domain.Date{Year: 2026, Month: time.July, Day: 16}) || file.Version != e.householdA.Household.Version+1 {
+			t.Errorf("after the announcement: status %s exit %v, history %+v, version %d", file.Status, file.ExitYear, file.StatusHistory, file.Version)
+		}
+		if r := e.do(t, "POST", steps, supervisor, procedureStep(5, "announcement", "2026-07-20", "县公告-2")); r.Status != http.StatusConflict {
+			t.Errorf("a step after completion: %d", r.Status)
+		}
+		if r := e.do(t, "GET", "/api/v1/procedures/"+pr.ID.String(), e.login(t, "supervisor-b"), nil); r.Status != http.StatusNotFound {
+			t.Errorf("another village's supervisor reads the procedure: %d", r.Status)
+		}
+	})
+}
+
+// TestIdentificationAndRemoval: the same mechanism registers a general
+// household with its poverty type and removes a registered one with its
+// reason, each only at its announcement.
+func TestIdentificationAndRemoval(t *testing.T) {
+	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
+		supervisor := e.login(t, "supervisor-a")
+		general := storetest.Must(e.app.Registry.CreateHousehold(context.Background(), e.admin, registry.NewHousehold{RegionID: e.villageA.ID,
+			Status: domain.StatusGeneral, Details: domain.HouseholdDetails{HeadName: "钱七"}}))(t).Household.ID
+		for _, tc := range []struct {
+			household uuid.UUID
+			start     map[string]any
+			steps     []string
+			status    string
+		}{
+			{general, map[string]any{"kind": "identification", "year": 2026, "poverty_type": "wubao"},
+				[]string{"household_check", "democratic_review", "first_notice", "second_notice", "announcement"}, domain.StatusRegistered},
+			{e.householdA.Household.ID, map[string]any{"kind": "removal", "year": 2026, "reason": "家有营运车辆，不符合识别标准"},
+				[]string{"review", "democratic_review", "notice", "announcement"}, domain.StatusRemoved},
+		} {
+			var pr wire.Procedure
+			r := e.do(t, "POST", "/api/v1/households/"+tc.household.String()+"/procedures", supervisor, tc.start)
+			r.json(t, &pr)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("%s: start %d %s", tc.start["kind"], r.Status, r.Body)
+			}
+			day := domain.Date{Year: 2026, Month: time.June, Day: 1}
+			for i, code := range tc.steps {
+				r := e.do(t, "POST", "/api/v1/procedures/"+pr.ID.String()+"/steps", supervisor, procedureStep(int64(i+1), code, day.String(), fmt.Sprintf("文件-%d", i)))
+				if r.Status != http.StatusOK {
+					t.Fatalf("%s %s: %d %s", tc.start["kind"], code, r.Status, r.Body)
+				}
+				day = day.AddDays(casework.NoticeDays)
+			}
+			var file wire.HouseholdFile
+			e.do(t, "GET", "/api/v1/households/"+tc.household.String(), supervisor, nil).json(t, &file)
+			if file.Status != tc.status {
+				t.Errorf("%s: status %s, want %s", tc.start["kind"], file.Status, tc.status)
+			}
+			if tc.start["kind"] == "identification" && file.PovertyType != "wubao" {
+				t.Errorf("identified with poverty type %q", file.PovertyType)
+			}
+		}
+	})
+}

@@ -1,0 +1,87 @@
+package casework
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+// Store is the persistence casework needs. Its Tx hands out a TxStore
+// whose reads and writes join one transaction, so a procedure's last step
+// and the status move it makes commit together.
+type Store interface {
+	TxStore
+	Tx(ctx context.Context, fn func(TxStore) error) error
+}
+
+// TxStore is the persistence inside a transaction (and outside one, for
+// single reads). A versioned write over a record changed since it was read
+// fails as stale.
+type TxStore interface {
+	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
+	Households(ctx context.Context, f domain.HouseholdFilter) ([]domain.Household, int64, error)
+	RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error)
+	Members(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.Member, error)
+
+	IncomeAccounts(ctx context.Context, countyID, householdID uuid.UUID) ([]IncomeAccount, error)
+	// IncomeAccount locks the account it returns until the transaction
+	// ends; the second result is who wrote its stored version.
+	IncomeAccount(ctx context.Context, countyID, householdID uuid.UUID, year int) (IncomeAccount, *uuid.UUID, error)
+	// IncomeAccountsOf reads the accounts of the households for the years
+	// from..to, by household and year.
+	IncomeAccountsOf(ctx context.Context, households []uuid.UUID, from, to int) (map[uuid.UUID]map[int]IncomeAccount, error)
+	SaveIncomeAccount(ctx context.Context, a IncomeAccount, expectedVersion int64, audit domain.AuditEntry) error
+
+	// ExitStandard is a year's stored standard (not found: none stored).
+	ExitStandard(ctx context.Context, year int) (ExitStandard, error)
+	SaveExitStandard(ctx context.Context, st ExitStandard, expectedVersion int64, audit domain.AuditEntry) error
+	// LatestChecklist is, per household and checklist item, the answer of
+	// the latest visit (not deleted) that answered it.
+	LatestChecklist(ctx context.Context, households []uuid.UUID) (map[uuid.UUID]map[string]ChecklistAnswer, error)
+
+	Procedure(ctx context.Context, withinPath string, id uuid.UUID) (Procedure, error)
+	// ProcedureForUpdate locks the procedure until the transaction ends.
+	ProcedureForUpdate(ctx context.Context, withinPath string, id uuid.UUID) (Procedure, error)
+	OpenProcedures(ctx context.Context, countyID, householdID uuid.UUID) ([]Procedure, error)
+	CreateProcedure(ctx context.Context, pr Procedure, audit domain.AuditEntry) error
+	// AddStep appends a step and writes the procedure's new status and
+	// version over expectedVersion.
+	AddStep(ctx context.Context, pr Procedure, st Step, expectedVersion int64, audit domain.AuditEntry) error
+}
+
+// StatusMover moves a household's status through the register inside tx,
+// so history, change feed and rules follow a procedure's outcome as they
+// follow a status change made by hand (the app binds registry.Service).
+type StatusMover interface {
+	ChangeStatus(ctx context.Context, tx TxStore, p domain.Principal, householdID uuid.UUID, in StatusMove) error
+}
+
+// StatusMove is the register's status change a completed procedure makes.
+type StatusMove struct {
+	Status      string
+	PovertyType string
+	ExitYear    *int
+	EffectiveOn domain.Date
+	Reason      string
+	Version     int64
+}
+
+// Service is the casework use cases.
+type Service struct {
+	store  Store
+	status StatusMover
+	now    func() time.Time
+}
+
+// NewService builds the service; now is the clock.
+func NewService(store Store, status StatusMover, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, status: status, now: now}
+}
+
+func (s *Service) today() domain.Date { return domain.DateOf(s.now()) }

@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
+)
+
+type procedureRow struct {
+	CountyID    uuid.UUID `gorm:"column:county_id;primaryKey"`
+	ID          uuid.UUID `gorm:"column:id;primaryKey"`
+	HouseholdID uuid.UUID `gorm:"column:household_id"`
+	RegionPath  string    `gorm:"column:region_path"`
+	Kind        string    `gorm:"column:kind"`
+	Year        int       `gorm:"column:year"`
+	PovertyType string    `gorm:"column:poverty_type"`
+	Reason      string    `gorm:"column:reason"`
+	Status      string    `gorm:"column:status"`
+	CreatedBy   uuid.UUID `gorm:"column:created_by"`
+	CreatedAt   time.Time `gorm:"column:created_at"`
+	UpdatedAt   time.Time `gorm:"column:updated_at"`
+	Version     int64     `gorm:"column:version"`
+}
+
+func (procedureRow) TableName() string { return "casework_procedures" }
+
+type procedureStepRow struct {
+	CountyID    uuid.UUID              `gorm:"column:county_id;primaryKey"`
+	ID          uuid.UUID              `gorm:"column:id;primaryKey"`
+	ProcedureID uuid.UUID              `gorm:"column:procedure_id"`
+	Code        string                 `gorm:"column:code"`
+	Seq         int                    `gorm:"column:seq"`
+	DoneOn      sqlDate                `gorm:"column:done_on"`
+	Note        string                 `gorm:"column:note"`
+	DocumentIDs jsonValue[[]string]    `gorm:"column:document_ids"`
+	PhotoIDs    jsonValue[[]uuid.UUID] `gorm:"column:photo_ids"`
+	Confirmed   jsonValue[[]string]    `gorm:"column:confirmed"`
+	RecordedBy  uuid.UUID              `gorm:"column:recorded_by"`
+	RecordedAt  time.Time              `gorm:"column:recorded_at"`
+}
+
+func (procedureStepRow) TableName() string { return "casework_procedure_steps" }
+
+func (s *Store) procedure(ctx context.Context, q *gorm.DB, withinPath string, id uuid.UUID) (casework.Procedure, error) {
+	var r procedureRow
+	if err := q.Where("id = ?", id).Where(like("region_path"), likePrefix(withinPath)).Take(&r).Error; err != nil {
+		return casework.Procedure{}, translate(err, "procedure")
+	}
+	var steps []procedureStepRow
+	if err := s.db.WithContext(ctx).Where("county_id = ? AND procedure_id = ?", r.CountyID, r.ID).Order("seq").Find(&steps).Error; err != nil {
+		return casework.Procedure{}, translate(err, "procedure")
+	}
+	pr := casework.Procedure{ID: r.ID, CountyID: r.CountyID, HouseholdID: r.HouseholdID, RegionPath: r.RegionPath, Kind: r.Kind, Year: r.Year,
+		PovertyType: r.PovertyType, Reason: r.Reason, Status: r.Status, Steps: make([]casework.Step, len(steps)), CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version}
+	for i, st := range steps {
+		pr.Steps[i] = casework.Step{ID: st.ID, ProcedureID: st.ProcedureID, Code: st.Code, Seq: st.Seq, DoneOn: st.DoneOn.date(), Note: st.Note,
+			DocumentIDs: nonNil(st.DocumentIDs.V), PhotoIDs: st.PhotoIDs.V, Confirmed: nonNil(st.Confirmed.V), RecordedBy: st.RecordedBy,
+			RecordedAt: st.RecordedAt.UTC()}
+		if pr.Steps[i].PhotoIDs == nil {
+			pr.Steps[i].PhotoIDs = []uuid.UUID{}
+		}
+	}
+	return pr, nil
+}
+
+// Procedure reads a procedure of a household in the subtree at withinPath.
+func (s *Store) Procedure(ctx context.Context, withinPath string, id uuid.UUID) (casework.Procedure, error) {
+	return s.procedure(ctx, s.db.WithContext(ctx), withinPath, id)
+}
+
+// ProcedureForUpdate is Procedure, locking the procedure for the transaction.
+func (s *Store) ProcedureForUpdate(ctx context.Context, withinPath string, id uuid.UUID) (casework.Procedure, error) {
+	return s.procedure(ctx, s.locking(s.db.WithContext(ctx)), withinPath, id)
+}
+
+// OpenProcedures lists a household's open procedures.
+func (s *Store) OpenProcedures(ctx context.Context, countyID, householdID uuid.UUID) ([]casework.Procedure, error) {
+	var rows []procedureRow
+	if err := s.db.WithContext(ctx).Where("county_id = ? AND household_id = ? AND status = ?", countyID, householdID, casework.ProcedureOpen).
+		Find(&rows).Error; err != nil {
+		return nil, translate(err, "procedure")
+	}
+	out := make([]casework.Procedure, len(rows))
+	for i, r := range rows {
+		out[i] = casework.Procedure{ID: r.ID, CountyID: r.CountyID, HouseholdID: r.HouseholdID, Kind: r.Kind, Status: r.Status, Version: r.Version}
+	}
+	return out, nil
+}
+
+// CreateProcedure files a new procedure under its household's region path.
+func (s *Store) CreateProcedure(ctx context.Context, pr casework.Procedure, audit domain.AuditEntry) error {
+	return s.inTx(ctx, "procedure", func(tx *gorm.DB) error {
+		var paths []string
+		if err := tx.Model(&householdRow{}).Where("county_id = ? AND id = ?", pr.CountyID, pr.HouseholdID).Pluck("region_path", &paths).Error; err != nil {
+			return err
+		}
+		if len(paths) == 0 {
+			return domain.NotFound("household")
+		}
+		row := procedureRow{CountyID: pr.CountyID, ID: pr.ID, HouseholdID: pr.HouseholdID, RegionPath: paths[0], Kind: pr.Kind, Year: pr.Year,
+			PovertyType: pr.PovertyType, Reason: pr.Reason, Status: pr.Status, CreatedBy: pr.CreatedBy, CreatedAt: utc(pr.CreatedAt),
+			UpdatedAt: utc(pr.UpdatedAt), Version: pr.Version}
+		if err := tx.Create(&row).Error; err != nil {
+			if domain.Reason(translate(err, "procedure")) == "duplicate" {
+				return &domain.Error{Code: domain.CodeConflict, Reason: "open_procedure", Message: "the household has an open procedure", MessageZH: "该户已有进行中的程序"}
+			}
+			return err
+		}
+		return s.appendAudit(tx, audit)
+	})
+}
+
+// AddStep appends a step and writes the procedure's status and version
+// over expectedVersion.
+func (s *Store) AddStep(ctx context.Context, pr casework.Procedure, st casework.Step, expectedVersion int64, audit domain.AuditEntry) error {
+	return s.inTx(ctx, "procedure", func(tx *gorm.DB) error {
+		res := tx.Model(&procedureRow{}).Where("county_id = ? AND id = ? AND version = ?", pr.CountyID, pr.ID, expectedVersion).
+			Updates(map[string]any{"status": pr.Status, "version": pr.Version, "updated_at": utc(pr.UpdatedAt)})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.Stale("procedure", "程序")
+		}
+		row := procedureStepRow{CountyID: pr.CountyID, ID: st.ID, ProcedureID: pr.ID, Code: st.Code, Seq: st.Seq, DoneOn: toSQLDate(st.DoneOn),
+			Note: st.Note, DocumentIDs: jsonValue[[]string]{st.DocumentIDs}, PhotoIDs: jsonValue[[]uuid.UUID]{st.PhotoIDs},
+			Confirmed: jsonValue[[]string]{st.Confirmed}, RecordedBy: st.RecordedBy, RecordedAt: utc(st.RecordedAt)}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return s.appendAudit(tx, audit)
+	})
+}

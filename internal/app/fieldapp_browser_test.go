@@ -301,7 +301,7 @@ func appSignIn(b *browsertest.Browser, username string) {
 		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), demo.Password),
 		chromedp.Click(chromedp.CSS(`#login button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tabs a[data-tab=home][aria-current=page]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.worklist`)))
+		chromedp.WaitVisible(chromedp.CSS(`.worklist, .tasks`))) // a cadre's worklist, an inspector's tasks
 }
 
 // synced waits until the app has nothing left to send.

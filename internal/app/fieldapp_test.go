@@ -14,8 +14,9 @@ import (
 
 // TestFieldApp runs the cadres' app (/app/) in Chromium at 360×740 on one
 // demo county, each scenario as its own cadre: the offline trip through a
-// killed tab, two phones of one cadre editing one household, and an
-// update of the app arriving while the outbox is full.
+// killed tab, two phones of one cadre editing one household, an update of
+// the app arriving while the outbox is full, the pull that follows a push,
+// and the demo's inspector recording a task's findings offline.
 func TestFieldApp(t *testing.T) {
 	e := newConsoleEnv(t)
 	l := newFieldLink(t, e)
@@ -26,6 +27,8 @@ func TestFieldApp(t *testing.T) {
 		{"KeepsEveryOfflineVisitOnceThroughAKilledTab", keepsEveryOfflineVisitOnceThroughAKilledTab},
 		{"TwoPhonesOfOneCadreConvergeAndShowTheConflict", twoPhonesOfOneCadreConvergeAndShowTheConflict},
 		{"AnUpdateOfTheAppKeepsTheOutbox", anUpdateOfTheAppKeepsTheOutbox},
+		{"APushIsFollowedByAPullThatBringsTheOtherPhonesEdit", aPushIsFollowedByAPullThatBringsTheOtherPhonesEdit},
+		{"AnInspectorRecordsFindingsOfflineOnce", anInspectorRecordsFindingsOfflineOnce},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, l) })
 	}

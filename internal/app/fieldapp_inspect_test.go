@@ -76,7 +76,7 @@ func anInspectorRecordsFindingsOfflineOnce(t *testing.T, l *fieldLink) {
 	if shown := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll(".tasks li").length`)); tasks == 0 || shown != tasks {
 		t.Fatalf("the home screen lists %d tasks, the inspector has %d (want some)", shown, tasks)
 	}
-	b.Screenshot("inspector-tasks")
+	fits(t, b, "inspector-tasks")
 	taskID := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".tasks li[data-state=todo]").dataset.id`))
 	task := phoneRecord[struct {
 		CampaignID  string `json:"campaign_id"`
@@ -87,7 +87,7 @@ func anInspectorRecordsFindingsOfflineOnce(t *testing.T, l *fieldLink) {
 	before := l.apiHits.Load()
 	b.Do(tap(`.tasks li[data-id="`+taskID+`"] a`),
 		step("task household", chromedp.WaitVisible(chromedp.CSS(`#new-inspection`))))
-	b.Screenshot("inspector-household")
+	fits(t, b, "inspector-household")
 	if n := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll("#edit-household, #new-visit").length`)); n != 0 {
 		t.Errorf("the inspector is offered %d ways to edit the register or record a help visit, want none", n)
 	}
@@ -129,7 +129,7 @@ func anInspectorRecordsFindingsOfflineOnce(t *testing.T, l *fieldLink) {
 	b.Do(step("notes", chromedp.SendKeys(chromedp.CSS(`textarea[name=visit_notes]`), marker)))
 	b.ChooseFiles(`#photo-input`, cameraPhotos(t, 1))
 	b.Do(step("photo scaled", until(`document.querySelectorAll("#thumbs .thumb[data-ready]").length === 1`, 30*time.Second)))
-	b.Screenshot("inspection-form")
+	fits(t, b, "inspection-form")
 	b.Do(tap(`#save-inspection`),
 		step("saved", chromedp.WaitVisible(chromedp.CSS(`#inspection-state`))),
 		until(`document.body.dataset.records === "1" && document.body.dataset.photos === "1"`, 10*time.Second))
@@ -141,7 +141,7 @@ func anInspectorRecordsFindingsOfflineOnce(t *testing.T, l *fieldLink) {
 	b.Do(synced(b))
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/"`))
 	b.Do(step("task done", chromedp.WaitVisible(chromedp.CSS(`.tasks li[data-id="`+taskID+`"][data-state=done]`))))
-	b.Screenshot("inspector-task-done")
+	fits(t, b, "inspector-task-done")
 
 	var visits struct {
 		Items []struct {

@@ -16,7 +16,8 @@ import (
 // demo county, each scenario as its own cadre: the offline trip through a
 // killed tab, two phones of one cadre editing one household, an update of
 // the app arriving while the outbox is full, the pull that follows a push,
-// and the demo's inspector recording a task's findings offline.
+// the demo's inspector recording a task's findings offline, and every
+// screen held to the phone's width.
 func TestFieldApp(t *testing.T) {
 	e := newConsoleEnv(t)
 	l := newFieldLink(t, e)
@@ -29,6 +30,7 @@ func TestFieldApp(t *testing.T) {
 		{"AnUpdateOfTheAppKeepsTheOutbox", anUpdateOfTheAppKeepsTheOutbox},
 		{"APushIsFollowedByAPullThatBringsTheOtherPhonesEdit", aPushIsFollowedByAPullThatBringsTheOtherPhonesEdit},
 		{"AnInspectorRecordsFindingsOfflineOnce", anInspectorRecordsFindingsOfflineOnce},
+		{"EveryScreenFitsASmallPhone", everyScreenFitsASmallPhone},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, l) })
 	}

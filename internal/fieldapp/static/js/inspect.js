@@ -126,6 +126,7 @@ export function inspectionForm({ form, task, household, existing, save }) {
   const err = h("p", { class: "error", role: "alert", hidden: true });
   const el = h("form", { class: "form visit-form inspection-form", id: "inspection-form", onsubmit: async (ev) => {
     ev.preventDefault();
+    err.hidden = true;
     for (const x of el.querySelectorAll(".check-item.missing")) x.classList.remove("missing");
     const times = when.read();
     if (times.error) return fail(times.error);
@@ -137,7 +138,7 @@ export function inspectionForm({ form, task, household, existing, save }) {
       if (problems.length) {
         for (const p of problems) el.querySelector('.check-item[data-item="' + p.code + '"]').classList.add("missing");
         el.querySelector(".check-item.missing").scrollIntoView({ block: "center" });
-        return fail(problems.length === 1 ? problems[0].message : problems[0].message + "等" + problems.length + "项未填写或有误");
+        return fail(problems.length === 1 ? problems[0].message : "还有" + problems.length + "项未填写或有误，已标红。第一项：" + problems[0].message);
       }
       data.findings = { campaign_id: task.campaign_id, answers };
     }
@@ -155,6 +156,11 @@ export function inspectionForm({ form, task, household, existing, save }) {
   photos.node,
   err,
   h("div", { class: "actionbar" }, h("button", { type: "submit", class: "primary wide", id: "save-inspection" }, "保存核查")));
+  // An item answered loses its red mark at once.
+  el.addEventListener("input", (e) => {
+    const item = e.target.closest(".check-item.missing");
+    if (item) item.classList.remove("missing");
+  });
   function fail(text) {
     err.textContent = text;
     err.hidden = false;

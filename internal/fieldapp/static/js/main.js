@@ -187,7 +187,17 @@ function backlogLine(b, last) {
 
 // ---- screens ----
 
-async function route() {
+// route shows the screen the hash names. Routes run one after another: a
+// screen reads the phone's database before it is drawn, and one begun
+// earlier (a hash set twice in a row, a tap before the last screen was
+// drawn) must never be drawn over the one asked for last.
+let routing = Promise.resolve();
+function route() {
+  routing = routing.then(showRoute, showRoute);
+  return routing;
+}
+
+async function showRoute() {
   if (!app.session || !app.session.refresh_token) return;
   const path = location.hash.replace(/^#/, "") || "/";
   const parts = path.split("?")[0].split("/").filter(Boolean);

@@ -160,6 +160,7 @@ export function inspectionForm({ form, task, household, existing, save }) {
   el.addEventListener("input", (e) => {
     const item = e.target.closest(".check-item.missing");
     if (item) item.classList.remove("missing");
+    if (item && !el.querySelector(".check-item.missing")) err.hidden = true;
   });
   function fail(text) {
     err.textContent = text;

@@ -166,11 +166,17 @@ async function syncNow() {
   return syncing;
 }
 
+// refreshStatus shows the outbox's numbers. Refreshes overlap (a sync
+// ending while a screen is drawn): only the one begun last writes, so an
+// older count read before a push was settled never overwrites a newer one.
+let statusSeq = 0;
 async function refreshStatus() {
   if (!app.sync) return;
+  const seq = ++statusSeq;
   const b = await app.sync.backlog();
   const att = (await app.store.attention()).length;
   const last = (await kvGet(app.db, "last_sync")) || {};
+  if (seq !== statusSeq) return;
   Object.assign(document.body.dataset, { records: b.records, photos: b.photos, attention: att });
   const badge = document.getElementById("badge");
   badge.hidden = att === 0;
@@ -202,7 +208,7 @@ async function showRoute() {
   const path = location.hash.replace(/^#/, "") || "/";
   const parts = path.split("?")[0].split("/").filter(Boolean);
   for (const a of document.querySelectorAll("#tabs a")) a.removeAttribute("aria-current");
-  const tab = { households: "households", h: "households", i: "home", outbox: "outbox", me: "me" }[parts[0]] || "home";
+  const tab = { households: "households", h: "households", v: "households", i: "home", outbox: "outbox", me: "me" }[parts[0]] || "home";
   document.querySelector('#tabs a[data-tab="' + tab + '"]').setAttribute("aria-current", "page");
   try {
     if (parts.length === 0) await showHome();
@@ -347,7 +353,7 @@ async function showHouseholds(q) {
     const hits = all.filter((x) => !t || [x.head_name, x.number, x.address, x.phone].some((v) => (v || "").includes(t)));
     mount(list, hits.slice(0, 200).map((x) => h("li", {},
       h("a", { href: "#/h/" + x.id }, h("strong", {}, x.head_name), h("span", { class: "tag" }, x.status_label || label("statuses", x.status)),
-        h("small", {}, x.address || "", " · ", x.poverty_type_label || "")))));
+        h("small", {}, [x.address, x.poverty_type_label].filter(Boolean).join(" · "))))));
     if (hits.length === 0) list.append(h("li", { class: "muted" }, "没有符合条件的农户"));
   };
   const input = h("input", { type: "search", id: "search", placeholder: "搜索户主姓名、户编号或住址", value: q, oninput: (e) => draw(e.target.value) });
@@ -373,7 +379,7 @@ async function showHousehold(id) {
     .sort((a, b) => (b.started_at || "").localeCompare(a.started_at || ""));
   mount(view,
     h("section", { class: "card file" },
-      h("p", {}, h("span", { class: "tag" }, x.status_label || label("statuses", x.status)), " ", x.poverty_type_label || label("poverty_types", x.poverty_type)),
+      h("p", {}, h("span", { class: "tag" }, x.status_label || label("statuses", x.status)), " ", x.poverty_type ? x.poverty_type_label || label("poverty_types", x.poverty_type) : null),
       h("dl", {},
         h("dt", {}, "户编号"), h("dd", {}, x.number || "—"),
         h("dt", {}, "住址"), h("dd", {}, x.address || "—"),
@@ -571,7 +577,8 @@ async function showOutbox() {
       }[a.kind] || a.kind),
       attentionSubject(a, names),
       h("small", {}, shortTime(a.at)),
-      (a.errors || []).map((e) => h("small", { class: "reason" }, (e.message_zh || e.message || e.reason) + (e.field ? "（" + e.field + "）" : ""))),
+      // The server's own words; the field's pointer is for the help desk.
+      (a.errors || []).map((e) => h("small", { class: "reason", title: e.field || "" }, e.message_zh || e.message || e.reason)),
       a.message && !(a.errors || []).length ? h("small", {}, a.message) : null,
       h("div", { class: "buttons" },
         a.kind === "rejected" && a.entry ? h("a", { class: "button small", href: a.entry.entity === "visit" ? "#/v/" + a.entry.id : "#/h/" + a.entry.household_id + "/edit" }, "修改") : null,

@@ -38,18 +38,29 @@ function campaignLine(t) {
   return [t.campaign_name, MODES[t.mode] || t.mode, t.village_name, STRATA[t.stratum] || t.stratum].filter(Boolean).join(" · ");
 }
 
-// taskList is the inspector's home screen.
+// taskList is the inspector's home screen: the tasks under their
+// campaign (its name, mode and period said once), each household with
+// its village, stratum and state.
 export function taskList(items) {
   const open = items.filter((x) => x.state !== "done").length;
-  return h("section", { class: "card" },
-    h("h2", {}, "督查任务（待核查 ", String(open), " / 共 ", String(items.length), "）"),
-    items.length === 0 ? h("p", { class: "muted" }, "暂无督查任务。任务由督查组抽样后下发，同步后显示。") : null,
-    h("ul", { class: "list tasks" }, items.map(({ task, household, state }) => h("li", { class: "task task-" + state, dataset: { id: task.id, state } },
-      h("a", { href: "#/h/" + task.household_id },
-        h("strong", {}, household ? household.head_name : "（农户资料未同步）"),
-        h("span", { class: "tag" + (state === "done" ? " ok" : state === "refused" ? " bad" : state === "waiting" ? " waiting" : "") }, TASK_STATES[state]),
-        h("small", {}, campaignLine(task)),
-        h("small", {}, "督查期 ", task.period_from || "", " 至 ", task.period_to || ""))))));
+  const campaigns = [];
+  for (const x of items) {
+    let c = campaigns.find((y) => y.id === x.task.campaign_id);
+    if (!c) campaigns.push(c = { id: x.task.campaign_id, task: x.task, items: [] });
+    c.items.push(x);
+  }
+  return [
+    h("h2", { class: "tasks-total" }, "督查任务（待核查 ", String(open), " / 共 ", String(items.length), "）"),
+    items.length === 0 ? h("p", { class: "card muted" }, "暂无督查任务。任务由督查组抽样后下发，同步后显示。") : null,
+    campaigns.map(({ task: c, items: list }) => h("section", { class: "card" },
+      h("h2", {}, c.campaign_name || "督查", " ", h("span", { class: "tag" }, MODES[c.mode] || c.mode)),
+      h("small", { class: "muted" }, "督查期 ", c.period_from || "", " 至 ", c.period_to || ""),
+      h("ul", { class: "list tasks" }, list.map(({ task, household, state }) => h("li", { class: "task task-" + state, dataset: { id: task.id, state } },
+        h("a", { href: "#/h/" + task.household_id },
+          h("strong", {}, household ? household.head_name : "（农户资料未同步）"),
+          h("span", { class: "tag" + (state === "done" ? " ok" : state === "refused" ? " bad" : state === "waiting" ? " waiting" : "") }, TASK_STATES[state]),
+          h("small", {}, [task.village_name, STRATA[task.stratum] || task.stratum].filter(Boolean).join(" · ")))))))),
+  ];
 }
 
 // householdActions is the bar under a task's household: one way into the

@@ -123,6 +123,7 @@ const JUDGED_AFTER_MS = 10000;
 const judgedAfter = () => Number(localStorage.getItem("fieldvisit-repull-ms")) || JUDGED_AFTER_MS;
 
 let syncTimer = null;
+let repullTimer = null;
 let syncing = null;
 let syncRuns = 0;
 
@@ -149,8 +150,12 @@ async function syncNow() {
       } else if (r.pushed > 0) {
         // The server judges new visits a few seconds after they arrive
         // (§8.1): pull again soon for their flags and the worklist they
-        // changed, so a household just visited leaves 待走访.
-        syncSoon(judgedAfter());
+        // changed, so a household just visited leaves 待走访. A timer of
+        // its own, so that a sync asked for meanwhile (the minute's, the
+        // signal coming back) does not cancel it: that one would come
+        // before the judgement.
+        clearTimeout(repullTimer);
+        repullTimer = setTimeout(() => syncSoon(0), judgedAfter());
       }
       return r;
     } catch (e) {
@@ -196,10 +201,17 @@ function backlogLine(b, last) {
 // route shows the screen the hash names. Routes run one after another: a
 // screen reads the phone's database before it is drawn, and one begun
 // earlier (a hash set twice in a row, a tap before the last screen was
-// drawn) must never be drawn over the one asked for last.
+// drawn) must never be drawn over the one asked for last. At most one
+// waits: it reads the hash when it starts, so it serves every change
+// made meanwhile, and a screen is not drawn twice — a second drawing
+// would replace the field the cadre has begun to type in.
 let routing = Promise.resolve();
+let routeWaiting = false;
 function route() {
-  routing = routing.then(showRoute, showRoute);
+  if (routeWaiting) return routing;
+  routeWaiting = true;
+  const next = () => { routeWaiting = false; return showRoute(); };
+  routing = routing.then(next, next);
   return routing;
 }
 

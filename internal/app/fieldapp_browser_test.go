@@ -301,7 +301,7 @@ func appSignIn(b *browsertest.Browser, username string) {
 		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), demo.Password),
 		chromedp.Click(chromedp.CSS(`#login button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tabs a[data-tab=home][aria-current=page]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.worklist`)))
+		chromedp.WaitVisible(chromedp.CSS(`.worklist, .tasks`))) // a cadre's worklist, an inspector's tasks
 }
 
 // synced waits until the app has nothing left to send.
@@ -378,11 +378,15 @@ func backOnline(b *browsertest.Browser) {
 	browsertest.Get(b, chromedp.Evaluate[bool](`dispatchEvent(new Event("online"))`))
 }
 
-// syncAgain taps 立即同步 and waits for that sync to end.
+// syncAgain taps 立即同步 on 我的 and waits for that sync to end. 待处理
+// has a 立即同步 button of its own: the tap waits until 我的 has replaced
+// the screen before it, or it could fall on that screen's button as it is
+// taken away (and no sync would start).
 func syncAgain(b *browsertest.Browser) {
 	done := browsertest.Get(b, chromedp.Evaluate[string](`document.body.dataset.syncs || "0"`))
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/me"`))
-	b.Do(tap(`#sync-now`), step("sync done", until(`document.body.dataset.syncs !== "`+done+`" && document.body.dataset.sync === "idle"`, 30*time.Second)))
+	b.Do(step("我的", chromedp.WaitVisible(chromedp.CSS(`#app-version`))), tap(`#sync-now`),
+		step("sync done", until(`document.body.dataset.syncs !== "`+done+`" && document.body.dataset.sync === "idle"`, 30*time.Second)))
 }
 
 // until waits for a JavaScript condition to hold. The page may reload

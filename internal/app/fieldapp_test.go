@@ -14,8 +14,10 @@ import (
 
 // TestFieldApp runs the cadres' app (/app/) in Chromium at 360×740 on one
 // demo county, each scenario as its own cadre: the offline trip through a
-// killed tab, two phones of one cadre editing one household, and an
-// update of the app arriving while the outbox is full.
+// killed tab, two phones of one cadre editing one household, an update of
+// the app arriving while the outbox is full, the pull that follows a push,
+// the demo's inspector recording a task's findings offline, and every
+// screen held to the phone's width.
 func TestFieldApp(t *testing.T) {
 	e := newConsoleEnv(t)
 	l := newFieldLink(t, e)
@@ -26,6 +28,9 @@ func TestFieldApp(t *testing.T) {
 		{"KeepsEveryOfflineVisitOnceThroughAKilledTab", keepsEveryOfflineVisitOnceThroughAKilledTab},
 		{"TwoPhonesOfOneCadreConvergeAndShowTheConflict", twoPhonesOfOneCadreConvergeAndShowTheConflict},
 		{"AnUpdateOfTheAppKeepsTheOutbox", anUpdateOfTheAppKeepsTheOutbox},
+		{"APushIsFollowedByAPullThatBringsTheOtherPhonesEdit", aPushIsFollowedByAPullThatBringsTheOtherPhonesEdit},
+		{"AnInspectorRecordsFindingsOfflineOnce", anInspectorRecordsFindingsOfflineOnce},
+		{"EveryScreenFitsASmallPhone", everyScreenFitsASmallPhone},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, l) })
 	}

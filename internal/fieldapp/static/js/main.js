@@ -1,13 +1,15 @@
 // The app's start and its screens. Hash routes (#/, #/households, #/h/<id>,
-// #/v/new/<household>, #/v/<id>, #/outbox, #/me) keep every screen one
-// URL under the service worker's shell.
+// #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
+// screen one URL under the service worker's shell. An inspector signs in to
+// the same app: their home screen is their tasks (inspect.js).
 import { openDB, wipe, kvGet, kvPut, getAll, DB_NAME } from "./db.js";
 import { API, SignedOut, deviceId } from "./api.js";
 import { Sync } from "./sync.js";
 import { Store } from "./store.js";
 import { visible, rfc3339 } from "./outbox.js";
-import { preparePhoto } from "./photo.js";
-import { h, mount, megabytes, localInput, shortTime } from "./dom.js";
+import { timeFields, gpsField, photoField } from "./visit-parts.js";
+import * as inspect from "./inspect.js";
+import { h, mount, megabytes, shortTime } from "./dom.js";
 
 const view = document.getElementById("view");
 const meta = (n) => (document.querySelector('meta[name="' + n + '"]') || {}).content || "";
@@ -20,10 +22,6 @@ const CHECKLIST = [["food", "不愁吃"], ["clothing", "不愁穿"], ["education
 const ANSWERS = [["met", "已保障"], ["problem", "存在问题"], ["not_applicable", "不适用"]];
 const MEASURES = [["industry", "产业扶贫"], ["employment", "就业扶贫"], ["housing_renovation", "危房改造"], ["medical", "医疗救助"], ["education", "教育资助"], ["dibao", "低保兜底"], ["microcredit", "小额信贷"], ["solar_dividend", "光伏分红"], ["relocation", "易地搬迁"], ["condolence", "走访慰问"], ["policy_briefing", "政策宣讲"], ["other", "其他"]];
 const STATES = { met: "已完成", on_track: "进行中", due_soon: "即将到期", overdue: "已逾期", missed: "未完成" };
-
-// A fix is poor beyond 50 m and old beyond two minutes (the cadre is told).
-const POOR_ACCURACY_M = 50;
-const OLD_FIX_MS = 2 * 60 * 1000;
 
 function label(list, code) {
   const v = (app.vocab[list] || []).find((t) => t.code === code);
@@ -63,7 +61,13 @@ async function start() {
   document.getElementById("tabs").hidden = false;
   await route();
   syncSoon(0);
-  setInterval(() => syncSoon(0), 60000);
+  startSyncTimer();
+}
+
+// startSyncTimer syncs once a minute while the app is open (after a
+// start signed in, or a sign-in).
+function startSyncTimer() {
+  if (!startSyncTimer.id) startSyncTimer.id = setInterval(() => syncSoon(0), 60000);
 }
 
 // startServiceWorker registers the worker. An update found earlier and
@@ -112,10 +116,14 @@ function setNet() {
 
 // ---- sync ----
 
-// How long after a push the server has judged its visits, about.
+// How long after a push the server has judged its visits, about. A test
+// sets localStorage "fieldvisit-repull-ms" to see the pull that follows a
+// push without waiting ten seconds.
 const JUDGED_AFTER_MS = 10000;
+const judgedAfter = () => Number(localStorage.getItem("fieldvisit-repull-ms")) || JUDGED_AFTER_MS;
 
 let syncTimer = null;
+let repullTimer = null;
 let syncing = null;
 let syncRuns = 0;
 
@@ -135,14 +143,19 @@ async function syncNow() {
   syncing = (async () => {
     try {
       const r = await app.sync.run();
+      if (!r.error) await refreshInspectionForm(false);
       if (r.error) {
         console.info("sync stopped:", r.error.message);
         syncSoon(app.sync.retryDelay());
       } else if (r.pushed > 0) {
         // The server judges new visits a few seconds after they arrive
         // (§8.1): pull again soon for their flags and the worklist they
-        // changed, so a household just visited leaves 待走访.
-        syncSoon(JUDGED_AFTER_MS);
+        // changed, so a household just visited leaves 待走访. A timer of
+        // its own, so that a sync asked for meanwhile (the minute's, the
+        // signal coming back) does not cancel it: that one would come
+        // before the judgement.
+        clearTimeout(repullTimer);
+        repullTimer = setTimeout(() => syncSoon(0), judgedAfter());
       }
       return r;
     } catch (e) {
@@ -158,11 +171,17 @@ async function syncNow() {
   return syncing;
 }
 
+// refreshStatus shows the outbox's numbers. Refreshes overlap (a sync
+// ending while a screen is drawn): only the one begun last writes, so an
+// older count read before a push was settled never overwrites a newer one.
+let statusSeq = 0;
 async function refreshStatus() {
   if (!app.sync) return;
+  const seq = ++statusSeq;
   const b = await app.sync.backlog();
   const att = (await app.store.attention()).length;
   const last = (await kvGet(app.db, "last_sync")) || {};
+  if (seq !== statusSeq) return;
   Object.assign(document.body.dataset, { records: b.records, photos: b.photos, attention: att });
   const badge = document.getElementById("badge");
   badge.hidden = att === 0;
@@ -179,12 +198,29 @@ function backlogLine(b, last) {
 
 // ---- screens ----
 
-async function route() {
+// route shows the screen the hash names. Routes run one after another: a
+// screen reads the phone's database before it is drawn, and one begun
+// earlier (a hash set twice in a row, a tap before the last screen was
+// drawn) must never be drawn over the one asked for last. At most one
+// waits: it reads the hash when it starts, so it serves every change
+// made meanwhile, and a screen is not drawn twice — a second drawing
+// would replace the field the cadre has begun to type in.
+let routing = Promise.resolve();
+let routeWaiting = false;
+function route() {
+  if (routeWaiting) return routing;
+  routeWaiting = true;
+  const next = () => { routeWaiting = false; return showRoute(); };
+  routing = routing.then(next, next);
+  return routing;
+}
+
+async function showRoute() {
   if (!app.session || !app.session.refresh_token) return;
   const path = location.hash.replace(/^#/, "") || "/";
   const parts = path.split("?")[0].split("/").filter(Boolean);
   for (const a of document.querySelectorAll("#tabs a")) a.removeAttribute("aria-current");
-  const tab = { households: "households", h: "households", outbox: "outbox", me: "me" }[parts[0]] || "home";
+  const tab = { households: "households", h: "households", v: "households", i: "home", outbox: "outbox", me: "me" }[parts[0]] || "home";
   document.querySelector('#tabs a[data-tab="' + tab + '"]').setAttribute("aria-current", "page");
   try {
     if (parts.length === 0) await showHome();
@@ -193,6 +229,7 @@ async function route() {
     else if (parts[0] === "h") await showHousehold(parts[1]);
     else if (parts[0] === "v" && parts[1] === "new") await showVisitForm(parts[2], null);
     else if (parts[0] === "v") await showVisitForm(null, parts[1]);
+    else if (parts[0] === "i") await showInspectionForm(parts[1], null);
     else if (parts[0] === "outbox") await showOutbox();
     else if (parts[0] === "me") await showMe();
     else await showHome();
@@ -255,10 +292,30 @@ async function signIn(username, password) {
     app.vocab = await app.api.json("GET", "/vocabularies");
     await kvPut(app.db, "vocab", app.vocab);
   } catch { /* labels fall back to codes */ }
+  await refreshInspectionForm(true);
   document.getElementById("tabs").hidden = false;
   await syncNow();
   location.hash = "#/";
   await route();
+  startSyncTimer();
+}
+
+const isInspector = () => !!app.user && app.user.role === "inspector";
+
+// refreshInspectionForm keeps the household form (入户核查表) on an
+// inspector's phone, fetched at sign-in and again once a day: the form is
+// filled in offline, and a county may change its questions.
+async function refreshInspectionForm(force) {
+  if (!isInspector() || !navigator.onLine) return;
+  const held = await kvGet(app.db, "inspection_form");
+  if (!force && held && Date.now() - held.fetched_at < 24 * 3600 * 1000) return;
+  try {
+    const { forms } = await app.api.json("GET", "/inspection-forms");
+    const form = forms.find((f) => f.code === "household");
+    if (form) await kvPut(app.db, "inspection_form", { fetched_at: Date.now(), form });
+  } catch (e) {
+    console.info("inspection form:", e.message);
+  }
 }
 
 async function householdNames() {
@@ -268,6 +325,7 @@ async function householdNames() {
 }
 
 async function showHome() {
+  if (isInspector()) return showTasks();
   setTitle("走访工作");
   const due = (await kvGet(app.db, "due")) || [];
   const names = await householdNames();
@@ -289,6 +347,15 @@ async function showHome() {
     h("a", { class: "button wide", href: "#/households" }, "全部农户（" + names.size + "户）"));
 }
 
+async function showTasks() {
+  setTitle("督查核查");
+  const names = await householdNames();
+  mount(view,
+    backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync")),
+    inspect.taskList(await inspect.tasks(app.store)),
+    h("a", { class: "button wide", href: "#/households" }, "全部核查农户（" + names.size + "户）"));
+}
+
 async function showHouseholds(q) {
   setTitle("我的农户");
   const all = [...(await householdNames()).values()].sort((a, b) => (a.head_name || "").localeCompare(b.head_name || "", "zh-CN"));
@@ -298,7 +365,7 @@ async function showHouseholds(q) {
     const hits = all.filter((x) => !t || [x.head_name, x.number, x.address, x.phone].some((v) => (v || "").includes(t)));
     mount(list, hits.slice(0, 200).map((x) => h("li", {},
       h("a", { href: "#/h/" + x.id }, h("strong", {}, x.head_name), h("span", { class: "tag" }, x.status_label || label("statuses", x.status)),
-        h("small", {}, x.address || "", " · ", x.poverty_type_label || "")))));
+        h("small", {}, [x.address, x.poverty_type_label].filter(Boolean).join(" · "))))));
     if (hits.length === 0) list.append(h("li", { class: "muted" }, "没有符合条件的农户"));
   };
   const input = h("input", { type: "search", id: "search", placeholder: "搜索户主姓名、户编号或住址", value: q, oninput: (e) => draw(e.target.value) });
@@ -318,12 +385,13 @@ async function showHousehold(id) {
   const pending = await app.store.pending();
   const members = related.filter((r) => r.entity === "member").map(visible);
   const pairings = related.filter((r) => r.entity === "pairing").map(visible).filter((p) => !p.end_on);
+  const mine = (v) => !v.cadre_id || v.cadre_id === app.user.id;
   const visits = related.filter((r) => r.entity === "visit" && !(r.local && r.local._deleted))
     .map((r) => ({ ...visible(r), id: r.id, state: pending.get("visit:" + r.id) }))
     .sort((a, b) => (b.started_at || "").localeCompare(a.started_at || ""));
   mount(view,
     h("section", { class: "card file" },
-      h("p", {}, h("span", { class: "tag" }, x.status_label || label("statuses", x.status)), " ", x.poverty_type_label || label("poverty_types", x.poverty_type)),
+      h("p", {}, h("span", { class: "tag" }, x.status_label || label("statuses", x.status)), " ", x.poverty_type ? x.poverty_type_label || label("poverty_types", x.poverty_type) : null),
       h("dl", {},
         h("dt", {}, "户编号"), h("dd", {}, x.number || "—"),
         h("dt", {}, "住址"), h("dd", {}, x.address || "—"),
@@ -332,20 +400,22 @@ async function showHousehold(id) {
         h("dt", {}, "帮扶责任人"), h("dd", {}, pairings.map((p) => (p.cadre_id === app.user.id ? "本人" : "其他干部") + "（" + p.start_on + "起）").join("、") || "—"),
         h("dt", {}, "经济状况"), h("dd", {}, x.income_notes || "—")),
       pending.get("household:" + id) ? h("p", { class: "waiting" }, "修改待上传") : null,
-      h("a", { class: "button", href: "#/h/" + id + "/edit", id: "edit-household" }, "修改联系信息")),
+      // Inspectors check the register, they do not edit it (§8.5).
+      isInspector() ? null : h("a", { class: "button", href: "#/h/" + id + "/edit", id: "edit-household" }, "修改联系信息")),
     h("section", { class: "card" }, h("h2", {}, "家庭成员（", String(members.length), "）"),
       h("ul", { class: "list members" }, members.map((m) => h("li", {},
         h("strong", {}, m.name), " ", label("relations", m.relation), " · ", m.birth_year ? m.birth_year + "年生" : "",
         h("small", {}, "身份证 ", m.id_number || "—", " · ", label("health_states", m.health)))))),
     h("section", { class: "card" }, h("h2", {}, "走访记录（", String(visits.length), "）"),
-      h("ul", { class: "list visits" }, visits.slice(0, 20).map((v) => h("li", { class: "visit", dataset: { id: v.id } },
+      h("ul", { class: "list visits" }, visits.slice(0, 20).map((v) => !mine(v) ? inspect.checkedVisit(v, label("visit_kinds", v.kind), shortTime(v.started_at)) : h("li", { class: "visit", dataset: { id: v.id } },
         h("a", { href: "#/v/" + v.id },
           h("strong", {}, shortTime(v.started_at)), " ", h("span", { class: "tag" }, label("visit_kinds", v.kind)),
           v.state === "waiting" ? h("span", { class: "tag waiting" }, "待上传") : null,
           v.state === "refused" ? h("span", { class: "tag bad" }, "未能上传") : null,
           h("small", {}, (v.notes || "").slice(0, 60)),
           (v.flags || []).map((f) => h("small", { class: "flag" }, "⚠ ", f.message_zh))))))),
-    h("div", { class: "actionbar" }, h("a", { class: "button primary wide", href: "#/v/new/" + id, id: "new-visit" }, "记录走访")));
+    isInspector() ? inspect.householdActions((await inspect.tasks(app.store)).filter((x) => x.task.household_id === id))
+      : h("div", { class: "actionbar" }, h("a", { class: "button primary wide", href: "#/v/new/" + id, id: "new-visit" }, "记录走访")));
 }
 
 async function showHouseholdEdit(id) {
@@ -369,25 +439,6 @@ async function showHouseholdEdit(id) {
   mount(view, form);
 }
 
-// getFix asks the phone where it is, with the accuracy and age the cadre
-// is warned about.
-function getFix() {
-  return new Promise((resolve, reject) => {
-    if (!navigator.geolocation) return reject(new Error("本机不支持定位"));
-    navigator.geolocation.getCurrentPosition((p) => resolve({
-      lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy, altitude: p.coords.altitude, at: p.timestamp,
-    }), (e) => reject(new Error(e.code === 1 ? "未允许定位，请在浏览器设置中允许" : "定位失败：" + e.message)),
-    { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
-  });
-}
-
-function fixWarning(fix) {
-  const w = [];
-  if (fix.accuracy > POOR_ACCURACY_M) w.push("定位精度较差（±" + Math.round(fix.accuracy) + "米），请到开阔处重新定位");
-  if (Date.now() - fix.at > OLD_FIX_MS) w.push("定位已过时（" + Math.round((Date.now() - fix.at) / 60000) + "分钟前），请重新定位");
-  return w.join("；");
-}
-
 async function showVisitForm(householdId, visitId) {
   let existing = null;
   if (visitId) {
@@ -395,63 +446,25 @@ async function showVisitForm(householdId, visitId) {
     if (!rec) { setTitle("走访"); return mount(view, h("p", { class: "muted" }, "本机没有这条走访记录。")); }
     existing = visible(rec);
     householdId = rec.household_id;
+    if (existing.kind === "inspection") return showInspectionForm(null, visitId);
   }
   const hhRec = await app.store.record("household", householdId);
   const hh = visible(hhRec) || {};
   const members = (await app.store.byHousehold(householdId)).filter((r) => r.entity === "member").map(visible);
   setTitle((existing ? "修改走访 " : "走访 ") + (hh.head_name || ""));
   const v = existing || { kind: "assist", started_at: rfc3339(new Date()), checklist: {}, measures: [], met_with: [], gps: [], photos: [], household_confirmed: null, notes: "" };
-  const newPhotos = [];
   const gps = [...(v.gps || [])];
   const kinds = (app.vocab.visit_kinds || []).filter((k) => k.code !== "inspection").map((k) => [k.code, k.label]);
-
-  const gpsOut = h("p", { id: "gps-status", class: "gps" }, gps.length ? "已定位 " + gps.length + " 次" : "尚未定位");
-  const locate = async () => {
-    gpsOut.textContent = "正在定位…";
-    gpsOut.className = "gps";
-    try {
-      const fix = await getFix();
-      gps.push({ lat: fix.lat, lon: fix.lon, accuracy: Math.max(0.1, Math.min(5000, fix.accuracy)), provider: "fused", mock: false, device_time: rfc3339(new Date(fix.at)) });
-      lastFix = fix;
-      const warn = fixWarning(fix);
-      gpsOut.textContent = "已定位：±" + Math.round(fix.accuracy) + "米" + (warn ? "。" + warn : "");
-      gpsOut.className = "gps " + (warn ? "warn" : "ok");
-      gpsOut.dataset.accuracy = String(fix.accuracy);
-    } catch (e) {
-      gpsOut.textContent = e.message;
-      gpsOut.className = "gps warn";
-    }
-  };
-  let lastFix = null;
-
-  const thumbs = h("div", { class: "thumbs", id: "thumbs" }, (v.photos || []).map(() => h("span", { class: "thumb old" }, "已有照片")));
-  const photoInput = h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true, id: "photo-input", onchange: async (e) => {
-    const files = [...e.target.files];
-    e.target.value = "";
-    for (const f of files) {
-      const slot = h("span", { class: "thumb" }, "处理中…");
-      thumbs.append(slot);
-      try {
-        const p = await preparePhoto(f, { fix: lastFix });
-        const photoId = crypto.randomUUID();
-        newPhotos.push({ photo_id: photoId, ...p });
-        slot.replaceChildren(h("img", { src: URL.createObjectURL(p.blob), alt: "照片" }), h("small", {}, megabytes(p.size)));
-        slot.dataset.ready = "true";
-      } catch (err) {
-        slot.textContent = "无法读取：" + err.message;
-      }
-    }
-  } });
+  const when = timeFields(v);
+  const where = gpsField(gps);
+  const photos = photoField(v.photos, where.lastFix);
 
   const form = h("form", { class: "form visit-form", id: "visit-form", onsubmit: async (ev) => {
     ev.preventDefault();
     const f = new FormData(form);
-    const started = new Date(String(f.get("started_at")));
-    const endedText = String(f.get("ended_at") || "");
-    const ended = endedText ? new Date(endedText) : null;
+    const times = when.read();
     const err = form.querySelector(".error");
-    if (isNaN(started)) { err.textContent = "请填写走访开始时间"; err.hidden = false; return; }
-    if (ended && (ended < started || ended - started > 24 * 3600 * 1000)) { err.textContent = "结束时间应在开始时间之后，且不超过24小时"; err.hidden = false; return; }
+    if (times.error) { err.textContent = times.error; err.hidden = false; return; }
     const checklist = {};
     for (const [code] of CHECKLIST) {
       const answer = f.get("cl-" + code);
@@ -462,17 +475,17 @@ async function showVisitForm(householdId, visitId) {
     const metText = String(f.get("met_free") || "").split(/[,，、\s]+/).map((s) => s.trim()).filter(Boolean);
     const data = {
       kind: String(f.get("kind")),
-      started_at: existing && localInput(new Date(existing.started_at)) === String(f.get("started_at")) ? existing.started_at : rfc3339(started),
-      ended_at: ended ? rfc3339(ended) : null,
+      started_at: times.started_at,
+      ended_at: times.ended_at,
       notes: String(f.get("notes") || ""),
       checklist,
       measures: f.getAll("measures").map(String),
       met_with: [...new Set([...f.getAll("met").map(String), ...metText])],
       household_confirmed: f.get("confirmed") ? true : null,
       gps,
-      photos: [...(v.photos || []), ...newPhotos.map((p) => ({ photo_id: p.photo_id, sha256: p.sha256 }))],
+      photos: photos.refs(),
     };
-    const rows = newPhotos.map(({ photo_id, blob, sha256, size, type }) => ({ photo_id, blob, sha256, size, type }));
+    const rows = photos.rows();
     if (existing) {
       const { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos } = existing;
       const before = { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos };
@@ -487,10 +500,7 @@ async function showVisitForm(householdId, visitId) {
     syncSoon(100);
   } },
   h("label", {}, "走访类型", h("select", { name: "kind" }, (kinds.length ? kinds : KINDS).map(([c, l]) => h("option", { value: c, selected: c === v.kind }, l)))),
-  h("div", { class: "row" },
-    h("label", {}, "开始时间", h("input", { type: "datetime-local", name: "started_at", required: true, value: localInput(new Date(v.started_at)) })),
-    h("label", {}, "结束时间", h("input", { type: "datetime-local", name: "ended_at", value: v.ended_at ? localInput(new Date(v.ended_at)) : "" }))),
-  h("button", { type: "button", class: "small", onclick: () => { form.elements.ended_at.value = localInput(new Date()); } }, "现在结束"),
+  when.node,
   h("fieldset", { class: "checklist" }, h("legend", {}, "两不愁三保障及饮水安全"),
     CHECKLIST.map(([code, l]) => {
       const cur = (v.checklist || {})[code] || {};
@@ -505,8 +515,8 @@ async function showVisitForm(householdId, visitId) {
     h("input", { name: "met_free", placeholder: "其他人（用顿号分隔）", value: (v.met_with || []).filter((n) => !members.some((m) => m.name === n)).join("、") })),
   h("label", { class: "inline" }, h("input", { type: "checkbox", name: "confirmed", id: "confirmed", checked: v.household_confirmed === true }), "农户确认本次走访"),
   h("label", {}, "民情日记", h("textarea", { name: "notes", rows: 5, maxlength: 10000, placeholder: "走访了解的情况、群众诉求、下一步打算" }, v.notes || "")),
-  h("fieldset", {}, h("legend", {}, "定位"), gpsOut, h("button", { type: "button", class: "small", id: "locate", onclick: locate }, "重新定位")),
-  h("fieldset", {}, h("legend", {}, "照片"), thumbs, h("label", { class: "button" }, "拍照", photoInput)),
+  where.node,
+  photos.node,
   h("p", { class: "error", role: "alert", hidden: true }),
   h("div", { class: "actionbar" },
     existing ? h("button", { type: "button", class: "danger", id: "delete-visit", onclick: async (e) => {
@@ -518,12 +528,38 @@ async function showVisitForm(householdId, visitId) {
     } }, "删除") : null,
     h("button", { type: "submit", class: "primary wide", id: "save-visit" }, "保存")));
   mount(view, form);
-  if (!existing) locate();
+  if (!existing) where.locate();
+}
+
+// showInspectionForm opens the inspection form for a task (new) or for
+// the inspector's own inspection visit (edit).
+async function showInspectionForm(taskId, visitId) {
+  const rec = visitId ? await app.store.record("visit", visitId) : null;
+  const existing = rec ? { ...visible(rec), id: rec.id } : null;
+  const all = (await app.store.records("task")).map((r) => ({ ...visible(r), id: r.id }));
+  const task = taskId ? all.find((t) => t.id === taskId) : !rec ? null
+    : all.find((t) => t.household_id === rec.household_id && (!existing.findings || !existing.findings.campaign_id || t.campaign_id === existing.findings.campaign_id));
+  const householdId = rec ? rec.household_id : task && task.household_id;
+  const household = householdId ? visible(await app.store.record("household", householdId)) : null;
+  setTitle("入户核查 " + (household ? household.head_name : ""));
+  const held = await kvGet(app.db, "inspection_form");
+  if (!householdId || (!existing && !(task && held))) {
+    return mount(view, h("p", { class: "muted" }, !householdId ? "本机没有这项督查任务。" : "督查表尚未下载，请联网后点“立即同步”。"),
+      h("a", { class: "button", href: "#/" }, "返回督查任务"));
+  }
+  mount(view, inspect.inspectionForm({ form: held && held.form, task, household, existing, save: async (data, photos) => {
+    if (existing) await app.store.edit("visit", existing.id, householdId, data, photos);
+    else await app.store.createVisit(householdId, data, photos);
+    toast("已保存（待上传）");
+    location.hash = "#/h/" + householdId;
+    syncSoon(100);
+  } }));
 }
 
 // What a cadre calls the fields they change, for the 待处理 list.
 const FIELD_LABELS = { phone: "联系电话", address: "住址", income_notes: "经济状况", notes: "民情日记", kind: "走访类型", started_at: "开始时间",
-  ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片" };
+  ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片",
+  findings: "核查结果" };
 
 // attentionSubject names the record an attention item is about: whose
 // household, and which fields the change carried.
@@ -553,7 +589,8 @@ async function showOutbox() {
       }[a.kind] || a.kind),
       attentionSubject(a, names),
       h("small", {}, shortTime(a.at)),
-      (a.errors || []).map((e) => h("small", { class: "reason" }, (e.message_zh || e.message || e.reason) + (e.field ? "（" + e.field + "）" : ""))),
+      // The server's own words; the field's pointer is for the help desk.
+      (a.errors || []).map((e) => h("small", { class: "reason", title: e.field || "" }, e.message_zh || e.message || e.reason)),
       a.message && !(a.errors || []).length ? h("small", {}, a.message) : null,
       h("div", { class: "buttons" },
         a.kind === "rejected" && a.entry ? h("a", { class: "button small", href: a.entry.entity === "visit" ? "#/v/" + a.entry.id : "#/h/" + a.entry.household_id + "/edit" }, "修改") : null,

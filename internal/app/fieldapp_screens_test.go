@@ -1,0 +1,57 @@
+package app
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
+)
+
+// fits holds the screen shown to the phone's width — nothing on it may
+// make the page scroll sideways — and saves its screenshot for a person
+// to look at.
+func fits(t *testing.T, b *browsertest.Browser, screen string) {
+	t.Helper()
+	b.Screenshot(screen)
+	if w := browsertest.Get(b, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > browsertest.SmallPhone.Width {
+		t.Errorf("the %s screen is %d px wide on a %d px phone: it scrolls sideways", screen, w, browsertest.SmallPhone.Width)
+	}
+}
+
+// everyScreenFitsASmallPhone opens each of a cadre's screens at 360×740 —
+// sign-in, the worklist, the household list and file, the visit form,
+// 待处理 holding a change the server refused, and 我的 — and holds each
+// to the phone's width. (The inspector's screens are held to it in
+// anInspectorRecordsFindingsOfflineOnce.)
+func everyScreenFitsASmallPhone(t *testing.T, l *fieldLink) {
+	b := browsertest.Start(t, browsertest.SmallPhone)
+	b.Geolocation(l.url, 32.444987, 115.005121, 12)
+	l.openApp(b)
+	b.Do(chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	fits(t, b, "sign-in")
+	appSignIn(b, "cadre05")
+	b.Do(synced(b))
+	fits(t, b, "worklist")
+
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
+	b.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
+	fits(t, b, "households")
+	household := strings.TrimPrefix(browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+	b.Do(tap(`.households li:first-child a`), step("household file", chromedp.WaitVisible(chromedp.CSS(`#new-visit`))))
+	fits(t, b, "household")
+	b.Do(tap(`#new-visit`), step("visit form", chromedp.WaitVisible(chromedp.CSS(`#visit-form`))),
+		step("GPS fix", until(`document.querySelector("#gps-status").classList.contains("ok")`, 10*time.Second)))
+	fits(t, b, "visit-form")
+
+	// A phone number the server refuses (7 to 20 digits) comes back to 待处理.
+	editPhone(b, household, "12")
+	b.Do(step("refused", until(`document.body.dataset.attention === "1" && document.body.dataset.sync === "idle"`, 30*time.Second)),
+		tap(`#tabs a[data-tab=outbox]`), chromedp.WaitVisible(chromedp.CSS(`.attention-item.kind-rejected`)))
+	fits(t, b, "outbox")
+	b.Do(tap(`#tabs a[data-tab=me]`), chromedp.WaitVisible(chromedp.CSS(`#logout`)))
+	fits(t, b, "me")
+	noProblems(t, b)
+}

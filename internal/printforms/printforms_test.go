@@ -29,12 +29,12 @@ var printedAt = time.Date(2026, 12, 6, 10, 0, 0, 0, domain.Shanghai)
 // file has members, a cadre before the current one, status and type
 // changes and visits over two years; 赵大山 was not visited.
 type village struct {
-	register          *fakeRegister
-	visits            *fakeVisits
-	town, village     domain.Region
+	register           *fakeRegister
+	visits             *fakeVisits
+	town, village      domain.Region
 	cadre, formerCadre domain.User
-	li, zhao          uuid.UUID
-	longNotesVisit    uuid.UUID
+	li, zhao           uuid.UUID
+	longNotesVisit     uuid.UUID
 }
 
 func newVillage() *village {
@@ -192,7 +192,7 @@ func TestCaseworkSectionsSayNoRecordWithoutIt(t *testing.T) {
 		text := compact(pdftest.Text(t, render(t)(v.service(nil).HouseholdForm(context.Background(), anyone, v.li, form))))
 		for _, w := range []string{"帮扶计划（一户一案）暂无记录。", "收入测算"} {
 			if !strings.Contains(text, w) {
-					t.Errorf("%s: %q missing", form, w)
+				t.Errorf("%s: %q missing", form, w)
 			}
 		}
 		if strings.Count(text, "暂无记录。") < 2 {

@@ -139,4 +139,3 @@ func (s *Service) writeZIP(w io.Writer, form string, each func(func(householdRec
 	}
 	return zw.Close()
 }
-

@@ -124,7 +124,7 @@ func drawHandbook(sh *sheet, hb handbook) {
 		rows[i] = []string{strconv.Itoa(i + 1), visitWhen(v), householdName(hb.households[v.HouseholdID]), lbl(domain.VisitKinds, v.Kind),
 			checklistText(v), measuresText(v), v.Notes, verdictText(v, hb.counted[v.ID])}
 	}
-	sh.table([]column{{"序号", 9, "C"}, {"走访时间", 22, "C"}, {"户主", 15, "C"}, {"类型", 16, "C"}, {"两不愁三保障", 31, "L"},
+	sh.table([]column{{"序号", 10, "C"}, {"走访时间", 22, "C"}, {"户主", 15, "C"}, {"类型", 16, "C"}, {"两不愁三保障", 30, "L"},
 		{"帮扶措施", 21, "L"}, {"民情日记", 46, "L"}, {"核验与计入", 20, "L"}}, rows, "本月没有走访记录")
 	sh.note(fmt.Sprintf("本月走访 %d 次，涉及 %d 户，其中 %d 次计入走访要求。", len(hb.visits), len(visited), counted))
 	sh.section("二、本月未走访的结对户")

@@ -328,7 +328,7 @@ func drawVisits(sh *sheet, r householdRecord) {
 		rows[i] = []string{strconv.Itoa(i + 1), visitWhen(v), lbl(domain.VisitKinds, v.Kind), r.cadres[v.CadreID], checklistText(v),
 			measuresText(v), v.Notes, verdictText(v, r.counted[v.ID])}
 	}
-	sh.table([]column{{"序号", 9, "C"}, {"走访时间", 22, "C"}, {"类型", 16, "C"}, {"责任人", 15, "C"}, {"两不愁三保障", 33, "L"},
+	sh.table([]column{{"序号", 10, "C"}, {"走访时间", 22, "C"}, {"类型", 16, "C"}, {"责任人", 15, "C"}, {"两不愁三保障", 32, "L"},
 		{"帮扶措施", 21, "L"}, {"民情日记", 44, "L"}, {"核验与计入", 20, "L"}}, rows, "暂无走访记录")
 }
 

@@ -60,14 +60,18 @@ func TestPrintedForms(t *testing.T) {
 		cadreA, supA := e.login(t, "cadre-a"), e.login(t, "supervisor-a")
 		hA := e.householdA.Household
 		e.visitOn(t, cadreA, hA.ID, "2026-11-12")
+		// The 明白卡 prints whom to call: the cadre's phone, from the account.
+		if r := e.do(t, "PATCH", "/api/v1/users/"+e.cadreA.ID.String(), e.login(t, "admin"), map[string]any{"phone": "13812345678"}); r.Status != http.StatusOK {
+			t.Fatalf("set cadre A's phone: %d %s", r.Status, r.Body)
+		}
 		head := hA.HeadName
 		household := "/api/v1/households/" + hA.ID.String() + "/forms/"
 
 		t.Run("each household form prints the household", func(t *testing.T) {
 			for form, want := range map[string][]string{
 				"record-card.pdf": {"帮扶记录卡", head, "2026-11-12", "帮扶走访", "cadre-a"},
-				"clear-card.pdf":  {"精准扶贫明白卡", head, "三、帮扶责任人及联系方式", "cadre-a", "帮扶计划（一户一案）暂无记录。"},
-				"file.pdf":        {"一户一档", head, "四、结对帮扶（历任帮扶责任人）", "八、帮扶走访记录", "九、上户照片清单"},
+				"clear-card.pdf":  {"精准扶贫明白卡", head, "三、帮扶责任人及联系方式", "cadre-a", "13812345678", "帮扶计划（一户一案）暂无记录。"},
+				"file.pdf":        {"一户一档", head, "四、结对帮扶（历任帮扶责任人）", "13812345678", "八、帮扶走访记录", "九、上户照片清单"},
 			} {
 				for _, who := range []string{supA, cadreA} {
 					r := e.do(t, "GET", household+form, who, nil)
@@ -87,7 +91,7 @@ func TestPrintedForms(t *testing.T) {
 		t.Run("the cadre's handbook of a month", func(t *testing.T) {
 			for _, who := range []string{cadreA, supA} {
 				text := pdfText(t, e.do(t, "GET", "/api/v1/cadres/"+e.cadreA.ID.String()+"/handbook.pdf?month=2026-11", who, nil))
-				for _, w := range []string{"帮扶手册", "2026年11月", head, "本月走访1次，涉及1户"} {
+				for _, w := range []string{"帮扶手册", "2026年11月", "13812345678", head, "本月走访1次，涉及1户"} {
 					if !strings.Contains(text, w) {
 						t.Errorf("handbook: %q missing", w)
 					}

@@ -66,8 +66,8 @@ func (s *Service) readHousehold(ctx context.Context, p domain.Principal, id uuid
 // some compliance status counts.
 func (s *Service) readVisits(ctx context.Context, p domain.Principal, q fvsync.VisitQuery) ([]domain.Visit, map[uuid.UUID]bool, error) {
 	all, err := s.pageVisits(ctx, p, q)
-	if err != nil {
-		return nil, nil, err
+	if err != nil || len(all) == 0 {
+		return all, map[uuid.UUID]bool{}, err
 	}
 	yes := true
 	q.Counted = &yes

@@ -60,7 +60,7 @@ func (s *Service) Handbook(ctx context.Context, p domain.Principal, cadreID uuid
 	hb := handbook{cadre: cadre, first: first, visits: visits, counted: counted, households: households, paired: paired}
 	name := cmp.Or(cadre.DisplayName, cadre.Username)
 	return Download{
-		Filename:    fmt.Sprintf("帮扶手册-%s-%d年%02d月.pdf", name, first.Year, first.Month),
+		Filename:    fileName(fmt.Sprintf("帮扶手册-%s-%d年%02d月.pdf", name, first.Year, first.Month)),
 		ContentType: contentTypePDF,
 		Write: func(w io.Writer) error {
 			sh, err := newSheet("帮扶手册 "+name, s.now())

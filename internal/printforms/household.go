@@ -29,7 +29,7 @@ func (s *Service) HouseholdForm(ctx context.Context, p domain.Principal, id uuid
 	}
 	h := r.file.Household
 	return Download{
-		Filename:    formTitles[form] + "-" + h.HeadName + "-" + cmp.Or(h.Number, h.ID.String()[:8]) + ".pdf",
+		Filename:    fileName(formTitles[form] + "-" + h.HeadName + "-" + cmp.Or(h.Number, h.ID.String()[:8]) + ".pdf"),
 		ContentType: contentTypePDF,
 		Write: func(w io.Writer) error {
 			sh, err := newSheet(formTitles[form]+" "+h.HeadName, s.now())
@@ -71,20 +71,15 @@ func drawRecordCard(sh *sheet, r householdRecord) {
 // members, whom to call, what it has received, its plan and income.
 func drawClearCard(sh *sheet, r householdRecord) {
 	sh.title("精准扶贫明白卡", titleLine(r))
-	sh.section("一、家庭基本情况")
-	sh.facts(householdFacts(r, false))
-	sh.section("二、家庭成员")
-	drawMembers(sh, r)
-	sh.section("三、帮扶责任人及联系方式")
-	drawPairings(sh, r, true)
-	sh.section("四、户类型与状态变化")
-	drawStatusHistory(sh, r)
-	sh.section("五、享受政策与帮扶措施（据走访记录）")
-	drawPolicies(sh, r)
-	sh.section("六、帮扶计划（一户一案）")
-	drawPlan(sh, r)
-	sh.section("七、收入测算")
-	drawIncomes(sh, r, true)
+	drawParts(sh, r, []part{
+		{"家庭基本情况", func(sh *sheet, r householdRecord) { sh.facts(householdFacts(r, false)) }},
+		{"家庭成员", drawMembers},
+		{"帮扶责任人及联系方式", func(sh *sheet, r householdRecord) { drawPairings(sh, r, true) }},
+		{"户类型与状态变化", drawStatusHistory},
+		{"享受政策与帮扶措施（据走访记录）", drawPolicies},
+		{"帮扶计划（一户一案）", drawPlan},
+		{"收入测算", func(sh *sheet, r householdRecord) { drawIncomes(sh, r, true) }},
+	})
 	sh.signatures("帮扶责任人签字", "户主签字", "日期")
 }
 
@@ -92,25 +87,32 @@ func drawClearCard(sh *sheet, r householdRecord) {
 // over time, plan, income, every visit and the list of photos.
 func drawFile(sh *sheet, r householdRecord) {
 	sh.title("一户一档", titleLine(r))
-	sh.section("一、基本情况")
-	sh.facts(householdFacts(r, true))
-	sh.section("二、家庭成员")
-	drawMembers(sh, r)
-	sh.section("三、户类型与状态变化")
-	drawStatusHistory(sh, r)
-	sh.section("四、结对帮扶（历任帮扶责任人）")
-	drawPairings(sh, r, false)
-	sh.section("五、帮扶计划（一户一案）")
-	drawPlan(sh, r)
-	sh.section("六、收入测算（历年）")
-	drawIncomes(sh, r, false)
-	sh.section("七、享受政策与帮扶措施（据走访记录）")
-	drawPolicies(sh, r)
-	sh.section("八、帮扶走访记录")
-	drawVisits(sh, r)
-	sh.note(visitSummary(r))
-	sh.section("九、上户照片清单")
-	drawPhotos(sh, r)
+	drawParts(sh, r, []part{
+		{"基本情况", func(sh *sheet, r householdRecord) { sh.facts(householdFacts(r, true)) }},
+		{"家庭成员", drawMembers},
+		{"户类型与状态变化", drawStatusHistory},
+		{"结对帮扶（历任帮扶责任人）", func(sh *sheet, r householdRecord) { drawPairings(sh, r, false) }},
+		{"帮扶计划（一户一案）", drawPlan},
+		{"收入测算（历年）", func(sh *sheet, r householdRecord) { drawIncomes(sh, r, false) }},
+		{"享受政策与帮扶措施（据走访记录）", drawPolicies},
+		{"帮扶走访记录", func(sh *sheet, r householdRecord) { drawVisits(sh, r); sh.note(visitSummary(r)) }},
+		{"上户照片清单", drawPhotos},
+	})
+}
+
+// part is one numbered section of a form.
+type part struct {
+	heading string
+	draw    func(*sheet, householdRecord)
+}
+
+// drawParts draws the sections, numbered 一、二、… as paper forms are.
+func drawParts(sh *sheet, r householdRecord, parts []part) {
+	numerals := []rune("一二三四五六七八九十")
+	for i, p := range parts {
+		sh.section(string(numerals[i]) + "、" + p.heading)
+		p.draw(sh, r)
+	}
 }
 
 func titleLine(r householdRecord) string {

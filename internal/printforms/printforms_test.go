@@ -257,6 +257,16 @@ func TestWrapKeepsEveryCharacter(t *testing.T) {
 	}
 }
 
+// A name people typed makes no path in a ZIP or a download's name.
+func TestFileNamesMakeNoPath(t *testing.T) {
+	for in, want := range map[string]string{"001-李桂英-52.pdf": "001-李桂英-52.pdf", "001-../../etc/passwd.pdf": "001-.._.._etc_passwd.pdf",
+		`明白卡-a\b:c*?"<>|.pdf`: "明白卡-a_b_c______.pdf", "x\ny.pdf": "x_y.pdf"} {
+		if got := fileName(in); got != want {
+			t.Errorf("fileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestHandbookIsTheCadresMonth(t *testing.T) {
 	v := newVillage()
 	s := v.service(nil)

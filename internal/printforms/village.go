@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -53,7 +54,7 @@ func (s *Service) VillageForms(ctx context.Context, p domain.Principal, regionID
 	if _, _, err := s.register.Households(ctx, p, q, registry.Page{Limit: 1}); err != nil {
 		return Download{}, err
 	}
-	d := Download{Filename: formTitles[form] + "-" + region.Name + "." + format}
+	d := Download{Filename: fileName(formTitles[form] + "-" + region.Name + "." + format)}
 	each := func(fn func(householdRecord) error) error {
 		return s.eachHousehold(ctx, p, q, form, fn)
 	}
@@ -122,7 +123,7 @@ func (s *Service) writeZIP(w io.Writer, form string, each func(func(householdRec
 		n++
 		h := r.file.Household
 		// PDFs are compressed already; stored entries cost no CPU.
-		f, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("%03d-%s-%s.pdf", n, h.HeadName, cmp.Or(h.Number, h.ID.String()[:8])),
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: fileName(fmt.Sprintf("%03d-%s-%s.pdf", n, h.HeadName, cmp.Or(h.Number, h.ID.String()[:8]))),
 			Method: zip.Store, Modified: s.now().In(domain.Shanghai)})
 		if err != nil {
 			return err
@@ -138,4 +139,15 @@ func (s *Service) writeZIP(w io.Writer, form string, each func(func(householdRec
 		return err
 	}
 	return zw.Close()
+}
+
+// fileName keeps a name typed by people (a head's name, a 户编号) from
+// making a path inside the ZIP or on the saving machine.
+func fileName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`/\:*?"<>|`, r) || r < 0x20 {
+			return '_'
+		}
+		return r
+	}, name)
 }

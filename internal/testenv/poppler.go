@@ -23,21 +23,5 @@ func setupPoppler(ctx context.Context) error {
 		return fmt.Errorf("pdftotext is missing and installing it needs root: apt-get install -y %s", popplerPackage)
 	}
 	logf("Poppler: installing Debian's %s with apt-get", popplerPackage)
-	install := func() error {
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", popplerPackage)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		return cmd.Run()
-	}
-	if err := install(); err != nil {
-		update := exec.CommandContext(ctx, "apt-get", "update")
-		update.Stdout, update.Stderr = os.Stderr, os.Stderr
-		if uerr := update.Run(); uerr != nil {
-			return fmt.Errorf("apt-get update: %w", uerr)
-		}
-		if err := install(); err != nil {
-			return fmt.Errorf("apt-get install %s: %w", popplerPackage, err)
-		}
-	}
-	return nil
+	return aptInstall(ctx, popplerPackage)
 }

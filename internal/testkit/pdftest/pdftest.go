@@ -41,28 +41,31 @@ func file(tb testing.TB, pdf []byte) string {
 	return path
 }
 
-// Text is the PDF's text as pdftotext reads it, pages in order, with
-// every run of white space (table cells wrap) folded to one space.
-func Text(tb testing.TB, pdf []byte) string {
+// run runs a poppler command and returns what it printed.
+func run(tb testing.TB, name string, args ...string) []byte {
 	tb.Helper()
-	cmd := exec.Command(tool(tb, "pdftotext"), "-enc", "UTF-8", file(tb, pdf), "-")
+	cmd := exec.Command(tool(tb, name), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		tb.Fatalf("pdftotext: %v: %s", err, stderr.String())
+		tb.Fatalf("%s: %v: %s", name, err, stderr.String())
 	}
+	return out
+}
+
+// Text is the PDF's text as pdftotext reads it, pages in order, with
+// every run of white space (table cells wrap) folded to one space.
+func Text(tb testing.TB, pdf []byte) string {
+	tb.Helper()
+	out := run(tb, "pdftotext", "-enc", "UTF-8", file(tb, pdf), "-")
 	return strings.Join(strings.Fields(string(out)), " ")
 }
 
 // Pages is the number of pages pdfinfo counts.
 func Pages(tb testing.TB, pdf []byte) int {
 	tb.Helper()
-	cmd := exec.Command(tool(tb, "pdfinfo"), file(tb, pdf))
-	out, err := cmd.Output()
-	if err != nil {
-		tb.Fatalf("pdfinfo: %v", err)
-	}
+	out := run(tb, "pdfinfo", file(tb, pdf))
 	for _, line := range strings.Split(string(out), "\n") {
 		if v, ok := strings.CutPrefix(line, "Pages:"); ok {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -80,12 +83,7 @@ func Pages(tb testing.TB, pdf []byte) int {
 // is embedded and whether it carries a ToUnicode map.
 func Fonts(tb testing.TB, pdf []byte) string {
 	tb.Helper()
-	cmd := exec.Command(tool(tb, "pdffonts"), file(tb, pdf))
-	out, err := cmd.Output()
-	if err != nil {
-		tb.Fatalf("pdffonts: %v", err)
-	}
-	return string(out)
+	return string(run(tb, "pdffonts", file(tb, pdf)))
 }
 
 // PNG draws page (from 1) of the PDF at dpi into path, a PNG file, for a
@@ -96,8 +94,5 @@ func PNG(tb testing.TB, pdf []byte, page, dpi int, path string) {
 		tb.Fatal(err)
 	}
 	p := strconv.Itoa(page)
-	cmd := exec.Command(tool(tb, "pdftoppm"), "-f", p, "-l", p, "-r", strconv.Itoa(dpi), "-png", "-singlefile", file(tb, pdf), strings.TrimSuffix(path, ".png"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("pdftoppm: %v: %s", err, out)
-	}
+	run(tb, "pdftoppm", "-f", p, "-l", p, "-r", strconv.Itoa(dpi), "-png", "-singlefile", file(tb, pdf), strings.TrimSuffix(path, ".png"))
 }

@@ -23,7 +23,7 @@ func (s *Service) HouseholdForm(ctx context.Context, p domain.Principal, id uuid
 	if err != nil {
 		return Download{}, err
 	}
-	r, err := s.readHousehold(ctx, p, id, form)
+	r, err := s.readHousehold(ctx, p, id, form, newNames())
 	if err != nil {
 		return Download{}, err
 	}

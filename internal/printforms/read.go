@@ -27,17 +27,33 @@ type householdRecord struct {
 	incomes []IncomeAccount
 }
 
+// names remembers, for one request, the places and people already looked
+// up: a village's forms in bulk name the same village and cadres on every
+// household.
+type names struct {
+	places map[uuid.UUID]string
+	people map[uuid.UUID]string
+}
+
+func newNames() *names {
+	return &names{places: map[uuid.UUID]string{}, people: map[uuid.UUID]string{}}
+}
+
 // readHousehold reads a household's record for form; a household the
 // caller may not read is not found.
-func (s *Service) readHousehold(ctx context.Context, p domain.Principal, id uuid.UUID, form string) (householdRecord, error) {
+func (s *Service) readHousehold(ctx context.Context, p domain.Principal, id uuid.UUID, form string, known *names) (householdRecord, error) {
 	f, err := s.register.HouseholdFile(ctx, p, id)
 	if err != nil {
 		return householdRecord{}, err
 	}
 	r := householdRecord{file: f, cadres: map[uuid.UUID]string{}}
-	if r.place, err = s.place(ctx, p, f.Household.VillageID); err != nil {
-		return householdRecord{}, err
+	village := f.Household.VillageID
+	if _, ok := known.places[village]; !ok {
+		if known.places[village], err = s.place(ctx, p, village); err != nil {
+			return householdRecord{}, err
+		}
 	}
+	r.place = known.places[village]
 	q := fvsync.VisitQuery{HouseholdID: &id}
 	if r.visits, r.counted, err = s.readVisits(ctx, p, q); err != nil {
 		return householdRecord{}, err
@@ -46,9 +62,13 @@ func (s *Service) readHousehold(ctx context.Context, p domain.Principal, id uuid
 		r.cadres[pr.CadreID] = cmp.Or(pr.CadreName, "—")
 	}
 	for _, v := range r.visits {
-		if _, ok := r.cadres[v.CadreID]; !ok {
-			r.cadres[v.CadreID] = s.userName(ctx, p, v.CadreID)
+		if _, ok := r.cadres[v.CadreID]; ok {
+			continue
 		}
+		if _, ok := known.people[v.CadreID]; !ok {
+			known.people[v.CadreID] = s.userName(ctx, p, v.CadreID)
+		}
+		r.cadres[v.CadreID] = known.people[v.CadreID]
 	}
 	if form == FormRecordCard {
 		return r, nil

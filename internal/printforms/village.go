@@ -91,13 +91,14 @@ func (s *Service) VillageForms(ctx context.Context, p domain.Principal, regionID
 // with each one's record; one that left the caller's scope meanwhile is
 // skipped.
 func (s *Service) eachHousehold(ctx context.Context, p domain.Principal, q registry.HouseholdQuery, form string, fn func(householdRecord) error) error {
+	known := newNames()
 	for offset := 0; ; offset += villagePage {
 		hs, _, err := s.register.Households(ctx, p, q, registry.Page{Limit: villagePage, Offset: offset})
 		if err != nil {
 			return err
 		}
 		for _, h := range hs {
-			r, err := s.readHousehold(ctx, p, h.ID, form)
+			r, err := s.readHousehold(ctx, p, h.ID, form, known)
 			if domain.IsCode(err, domain.CodeNotFound) {
 				continue
 			}

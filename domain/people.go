@@ -111,11 +111,13 @@ type Pairing struct {
 	CreatedAt   time.Time
 }
 
-// PairingRecord is a pairing with its cadre's name, as a household's file
-// lists the cadres it has had.
+// PairingRecord is a pairing with its cadre's name and phone, as a
+// household's file lists the cadres it has had and its 明白卡 prints whom
+// to call.
 type PairingRecord struct {
 	Pairing
-	CadreName string
+	CadreName  string
+	CadrePhone string
 }
 
 // InForce reports whether something that runs from start until the day

@@ -20,6 +20,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/printforms"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi/docs"
@@ -71,6 +72,8 @@ type Deps struct {
 	// Casework keeps income accounts, exit standards and candidates, and
 	// the exit, identification and removal procedures.
 	Casework *casework.Service
+	// PrintForms answers the printed forms as PDF (and a village's as ZIP).
+	PrintForms *printforms.Service
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -271,6 +274,10 @@ func New(d Deps) http.Handler {
 	a.GET("/rectifications/:id", h.getRectification)
 	a.POST("/rectifications/:id/actions", h.actOnRectification)
 	a.GET("/exports/rectifications", compressed, h.exportRectifications)
+	// Printed forms: PDFs are compressed inside, so they go as they are.
+	a.GET("/households/:id/forms/:form", h.householdForm)
+	a.GET("/cadres/:id/handbook.pdf", h.cadreHandbook)
+	a.GET("/regions/:id/forms/:form", h.villageForms)
 	return r
 }
 

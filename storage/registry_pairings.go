@@ -94,15 +94,16 @@ func (s *Store) OpenPairings(ctx context.Context, countyID, householdID uuid.UUI
 
 // pairingRecordScan is a pairing with its cadre's name.
 type pairingRecordScan struct {
-	Pairing   pairingRow `gorm:"embedded"`
-	CadreName string     `gorm:"column:cadre_name"`
+	Pairing    pairingRow `gorm:"embedded"`
+	CadreName  string     `gorm:"column:cadre_name"`
+	CadrePhone string     `gorm:"column:cadre_phone"`
 }
 
 // PairingHistory returns every pairing of the household, ended ones too,
-// oldest first, with the cadres' names (empty for a removed account).
+// oldest first, with the cadres' names and phones (empty for a removed account).
 func (s *Store) PairingHistory(ctx context.Context, countyID, householdID uuid.UUID) ([]domain.PairingRecord, error) {
 	var rows []pairingRecordScan
-	if err := s.db.WithContext(ctx).Table("pairings").Select("pairings.*, u.display_name AS cadre_name").
+	if err := s.db.WithContext(ctx).Table("pairings").Select("pairings.*, u.display_name AS cadre_name, u.phone AS cadre_phone").
 		Joins("LEFT JOIN users u ON u.id = pairings.cadre_id").
 		Where("pairings.county_id = ? AND pairings.household_id = ?", countyID, householdID).
 		Order("pairings.start_on, pairings.created_at, pairings.id").Scan(&rows).Error; err != nil {
@@ -110,7 +111,7 @@ func (s *Store) PairingHistory(ctx context.Context, countyID, householdID uuid.U
 	}
 	out := make([]domain.PairingRecord, len(rows))
 	for i, r := range rows {
-		out[i] = domain.PairingRecord{Pairing: toDomainPairing(r.Pairing), CadreName: r.CadreName}
+		out[i] = domain.PairingRecord{Pairing: toDomainPairing(r.Pairing), CadreName: r.CadreName, CadrePhone: r.CadrePhone}
 	}
 	return out, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/periodic"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/printforms"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi"
@@ -53,6 +54,10 @@ type App struct {
 	Inspect    *inspect.Service
 	ItemLedger *itemledger.Service
 	Casework   *casework.Service
+	// PrintForms lays out the printed forms (明白卡, 帮扶记录卡, 一户一档,
+	// 帮扶手册). Its casework port is nil until the casework service
+	// lands: the plan and income sections then say 暂无记录.
+	PrintForms *printforms.Service
 	Handler    http.Handler
 	Now        func() time.Time
 
@@ -84,13 +89,15 @@ func (a *App) build() error {
 	// Periods of the periodic jobs follow the wall clock, not the app's
 	// (tests stop the app's clock at a day; the jobs still run hourly).
 	a.jobs = periodic.NewRunner(a.Store, time.Now)
+	a.PrintForms = printforms.New(a.Registry, a.Sync, nil, now)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	// The API and the console import registers with the same importer.
 	importRegister := func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 		return importer.Import(ctx, a.Store, r, opt)
 	}
 	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
-		Inspect: a.Inspect, ItemLedger: a.ItemLedger, DeviceHealth: a.DeviceHealth, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister})
+		Inspect: a.Inspect, ItemLedger: a.ItemLedger, DeviceHealth: a.DeviceHealth, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister,
+		PrintForms: a.PrintForms})
 	if err != nil {
 		return err
 	}
@@ -118,6 +125,7 @@ func (a *App) build() error {
 		TrustedProxies: a.Config.TrustedProxies,
 		DeviceHealth:   a.DeviceHealth,
 		Casework:       a.Casework,
+		PrintForms:     a.PrintForms,
 		Import:         importRegister,
 		Ready:          []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
 		Bodies:         server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},

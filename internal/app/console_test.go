@@ -239,6 +239,7 @@ func TestConsole(t *testing.T) {
 	t.Run("reports in the browser", func(t *testing.T) { reportsInBrowser(t, e) })
 	t.Run("household file", func(t *testing.T) { consoleHouseholdFile(t, e) })
 	t.Run("devices", func(t *testing.T) { consoleDevices(t, e) })
+	t.Run("printed forms", func(t *testing.T) { consolePrintedForms(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

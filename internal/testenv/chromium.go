@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser the
@@ -35,24 +34,10 @@ func setupChromium(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%s is missing and installing it needs root: apt-get install -y chromium %s", chromiumPath, cjkFontPackage)
 	}
 	logf("Chromium: installing Debian's chromium and a Chinese font with apt-get (a minute or two)")
-	install := func() error {
-		// The font: without one, the screenshots the tests save show every
-		// Chinese character as a box.
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "chromium", cjkFontPackage)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		return cmd.Run()
-	}
-	if err := install(); err != nil {
-		// A machine whose package lists were never fetched knows no chromium.
-		update := exec.CommandContext(ctx, "apt-get", "update")
-		update.Stdout, update.Stderr = os.Stderr, os.Stderr
-		if uerr := update.Run(); uerr != nil {
-			return "", fmt.Errorf("apt-get update: %w", uerr)
-		}
-		if err := install(); err != nil {
-			return "", fmt.Errorf("apt-get install chromium: %w", err)
-		}
+	// The font: without one, the screenshots the tests save show every
+	// Chinese character as a box.
+	if err := aptInstall(ctx, "chromium", cjkFontPackage); err != nil {
+		return "", err
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
 		return "", fmt.Errorf("chromium installed but %s is missing: %w", chromiumPath, err)

@@ -28,6 +28,9 @@
 // apt-get when missing (as root; otherwise the browser tests skip, or fail
 // under CI=true).
 //
+// Poppler: Debian's poppler-utils (pdftotext, pdftoppm), installed with
+// apt-get when missing, for the printed-form tests.
+//
 // A variable already set in the environment is respected: its service is
 // neither probed nor started. The command's exit code is testenv's; SIGINT
 // and SIGTERM are passed on to the command, and the services are stopped
@@ -115,6 +118,10 @@ func run(args []string) int {
 		} else {
 			env = append(env, envChromium+"="+path)
 		}
+	}
+
+	if err := setupPoppler(ctx); err != nil {
+		logf("Poppler: %v (the PDF tests will skip, or fail under CI=true)", err)
 	}
 
 	if ctx.Err() != nil {

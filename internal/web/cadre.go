@@ -33,6 +33,8 @@ type cadrePage struct {
 	Flags      Table
 	Pairings   Table
 	MissedURL  string // the missed list narrowed to the cadre, for those who read it
+	// HandbookURL prints this month's 帮扶手册 page (internal/printforms).
+	HandbookURL string
 }
 
 // cadre builds a cadre's page.
@@ -49,6 +51,9 @@ func (c *Console) cadre(r *http.Request, s *session) (any, error) {
 	out := cadrePage{Name: sum.Cadre.DisplayName}
 	if sum.Cadre.Rank != "" {
 		out.Rank = label("rank", sum.Cadre.Rank)
+	}
+	if c.deps.PrintForms != nil {
+		out.HandbookURL = "/ui/cadres/" + id.String() + "/handbook.pdf"
 	}
 	if slices.Contains(reportReaders, p.Role) {
 		out.MissedURL = (&reportFilters{Cadre: &id, State: stateAll, View: viewRegion}).link("/ui/missed")

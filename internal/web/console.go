@@ -20,6 +20,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/printforms"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/webasset"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
@@ -41,6 +42,9 @@ type Deps struct {
 	// DeviceHealth lists the phones' sync health (the devices page and
 	// the overview's silent phones).
 	DeviceHealth *devicehealth.Service
+	// PrintForms lays out the printed forms the household and cadre
+	// pages link to; nil shows no print links.
+	PrintForms *printforms.Service
 	// Import runs the register importer, as the API's POST /imports does.
 	Import func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error)
 	Log    *slog.Logger

@@ -51,6 +51,8 @@ type householdPage struct {
 	// (收入测算) and exit procedure plug in once internal/casework lands:
 	// nil until then, and the page says they are not recorded here yet.
 	Casework any
+	// Print links to the household's printed forms (internal/printforms).
+	Print []printLink
 }
 
 // fact is one labelled line of the file's head; a wide one (a paragraph
@@ -154,6 +156,7 @@ func (c *Console) householdFile(r *http.Request, s *session) (any, error) {
 		return nil, err
 	}
 	out.Facts = householdFacts(h, village)
+	out.Print = c.householdPrintLinks(p, h)
 	out.Members = membersTable(f.Members, p)
 	out.StatusHistory, out.PovertyHistory = statusHistoryTables(f)
 	out.Pairings = pairingsTable(f)

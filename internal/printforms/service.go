@@ -1,0 +1,86 @@
+package printforms
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
+)
+
+// Register is what the forms read of the register (registry.Service); it
+// authorises and scopes every read.
+type Register interface {
+	HouseholdFile(ctx context.Context, p domain.Principal, id uuid.UUID) (registry.HouseholdFile, error)
+	Household(ctx context.Context, p domain.Principal, id uuid.UUID) (domain.Household, error)
+	Households(ctx context.Context, p domain.Principal, q registry.HouseholdQuery, pg registry.Page) ([]domain.Household, int64, error)
+	Region(ctx context.Context, p domain.Principal, id uuid.UUID) (domain.Region, error)
+	User(ctx context.Context, p domain.Principal, id uuid.UUID) (domain.User, error)
+}
+
+// Visits is what the forms read of the visits (sync.Service): a cadre
+// reads their own, a supervisor those in their subtree, an inspector
+// those to the households of their tasks.
+type Visits interface {
+	Visits(ctx context.Context, p domain.Principal, q fvsync.VisitQuery) ([]domain.Visit, int64, error)
+}
+
+// Service lays out the printed forms.
+type Service struct {
+	register Register
+	visits   Visits
+	casework Casework
+	now      func() time.Time
+}
+
+// New builds the service. casework may be nil until the casework records
+// exist: the forms' plan and income sections then say 暂无记录.
+func New(register Register, visits Visits, casework Casework, now func() time.Time) *Service {
+	if casework == nil {
+		casework = NoCasework{}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{register: register, visits: visits, casework: casework, now: now}
+}
+
+// Download is a form ready to be written: the request was checked and
+// authorised when it was made, so an error from Write can only cut the
+// stream short.
+type Download struct {
+	Filename    string
+	ContentType string
+	Write       func(w io.Writer) error
+}
+
+const (
+	contentTypePDF = "application/pdf"
+	contentTypeZIP = "application/zip"
+)
+
+// The household forms, by the name their route uses.
+const (
+	FormRecordCard = "record-card" // 帮扶记录卡: the visits over time
+	FormClearCard  = "clear-card"  // 明白卡: household, members, cadres, policies, plan and income
+	FormFile       = "file"        // 一户一档: everything
+)
+
+// formTitles are the forms' printed names.
+var formTitles = map[string]string{
+	FormRecordCard: "帮扶记录卡",
+	FormClearCard:  "精准扶贫明白卡",
+	FormFile:       "一户一档",
+}
+
+// formOf checks a form name from a route; an unknown one is not found.
+func formOf(form string) (string, error) {
+	if _, ok := formTitles[form]; !ok {
+		return "", domain.NotFound("form")
+	}
+	return form, nil
+}

@@ -1,0 +1,154 @@
+package printforms
+
+import (
+	"archive/zip"
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
+)
+
+// villagePage is how many households one read of the register brings:
+// the bulk forms hold one page of households and one household's record
+// at a time, never the village.
+const villagePage = 25
+
+// The bulk formats.
+const (
+	FormatPDF = "pdf" // one PDF, each household's form from a new page
+	FormatZIP = "zip" // one PDF per household
+)
+
+// VillageForms prepares form for every household of a village (or village
+// group) the caller may read, as one PDF or a ZIP of one PDF per
+// household, written as the households are read. The region must be one
+// the caller may see; the households are those their scope holds (a
+// cadre's paired ones, an inspector's sampled ones).
+//
+// The ZIP holds one household in memory at a time. The single PDF's
+// pages stay in memory until the end (the PDF library writes the
+// document's cross-reference table last), about 10 kB a page.
+func (s *Service) VillageForms(ctx context.Context, p domain.Principal, regionID uuid.UUID, form, format string) (Download, error) {
+	form, err := formOf(form)
+	if err != nil {
+		return Download{}, err
+	}
+	if format != FormatPDF && format != FormatZIP {
+		return Download{}, domain.NotFound("format")
+	}
+	region, err := s.register.Region(ctx, p, regionID)
+	if err != nil {
+		return Download{}, err
+	}
+	if region.Level != domain.LevelVillage && region.Level != domain.LevelGroup {
+		return Download{}, domain.Invalid(domain.FieldError{Field: "id", Reason: "invalid",
+			Message: "forms are printed in bulk for a village or a village group", MessageZH: "批量打印只能按行政村或村民小组"})
+	}
+	q := registry.HouseholdQuery{RegionID: &regionID}
+	if _, _, err := s.register.Households(ctx, p, q, registry.Page{Limit: 1}); err != nil {
+		return Download{}, err
+	}
+	d := Download{Filename: fileName(formTitles[form] + "-" + region.Name + "." + format)}
+	each := func(fn func(householdRecord) error) error {
+		return s.eachHousehold(ctx, p, q, form, fn)
+	}
+	if format == FormatZIP {
+		d.ContentType = contentTypeZIP
+		d.Write = func(w io.Writer) error { return s.writeZIP(w, form, each) }
+		return d, nil
+	}
+	d.ContentType = contentTypePDF
+	d.Write = func(w io.Writer) error {
+		sh, err := newSheet(formTitles[form]+" "+region.Name, s.now())
+		if err != nil {
+			return err
+		}
+		n := 0
+		if err := each(func(r householdRecord) error {
+			n++
+			drawHousehold(sh, form, r)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if n == 0 {
+			sh.startForm(formTitles[form] + " · " + region.Name)
+			sh.title(formTitles[form], region.Name)
+			sh.note("该村没有您可查看的农户。")
+		}
+		return sh.write(w)
+	}
+	return d, nil
+}
+
+// eachHousehold reads the households of q a page at a time and calls fn
+// with each one's record; one that left the caller's scope meanwhile is
+// skipped.
+func (s *Service) eachHousehold(ctx context.Context, p domain.Principal, q registry.HouseholdQuery, form string, fn func(householdRecord) error) error {
+	known := newNames()
+	for offset := 0; ; offset += villagePage {
+		hs, _, err := s.register.Households(ctx, p, q, registry.Page{Limit: villagePage, Offset: offset})
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			r, err := s.readHousehold(ctx, p, h.ID, form, known)
+			if domain.IsCode(err, domain.CodeNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(hs) < villagePage {
+			return nil
+		}
+	}
+}
+
+// writeZIP writes one PDF per household, each rendered and written before
+// the next is read.
+func (s *Service) writeZIP(w io.Writer, form string, each func(func(householdRecord) error) error) error {
+	zw := zip.NewWriter(w)
+	n := 0
+	err := each(func(r householdRecord) error {
+		n++
+		h := r.file.Household
+		// PDFs are compressed already; stored entries cost no CPU.
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: fileName(fmt.Sprintf("%03d-%s-%s.pdf", n, h.HeadName, cmp.Or(h.Number, h.ID.String()[:8]))),
+			Method: zip.Store, Modified: s.now().In(domain.Shanghai)})
+		if err != nil {
+			return err
+		}
+		sh, err := newSheet(formTitles[form]+" "+h.HeadName, s.now())
+		if err != nil {
+			return err
+		}
+		drawHousehold(sh, form, r)
+		return sh.write(f)
+	})
+	if err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// fileName keeps a name typed by people (a head's name, a 户编号) from
+// making a path inside the ZIP or on the saving machine.
+func fileName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`/\:*?"<>|`, r) || r < 0x20 {
+			return '_'
+		}
+		return r
+	}, name)
+}

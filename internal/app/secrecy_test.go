@@ -108,6 +108,11 @@ var readsThatCannotTell = map[string]string{
 	"/api/v1/households/:id/income-accounts/:year": "one year's income account, which no campaign writes (the list is in the matrix)",
 	"/api/v1/exit-standards/:year":                 "a year's exit standard: shared configuration",
 	"/api/v1/procedures/:id":                       "a supervisor's exit or identification procedure, which no campaign writes",
+	// The printed forms are laid out from the household file and the
+	// visits listing (both rows of the matrix), through the same services.
+	"/api/v1/households/:id/forms/:form": "a household's printed forms, drawn from the household file and the visits listing",
+	"/api/v1/regions/:id/forms/:form":    "a village's printed forms, drawn from the household file and the visits listing",
+	"/api/v1/cadres/:id/handbook.pdf":    "a cadre's 帮扶手册, drawn from the visits listing",
 }
 
 // viewer is who must not learn of the campaign: a token, their region and

@@ -19,6 +19,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/plans"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi/docs"
@@ -43,6 +44,7 @@ type Deps struct {
 	Compliance *compliance.Service
 	Inspect    *inspect.Service
 	ItemLedger *itemledger.Service
+	Plans      *plans.Service
 	Import     ImportFunc
 	Ready      []ReadyCheck
 	Log        *slog.Logger
@@ -256,6 +258,8 @@ func New(d Deps) http.Handler {
 	a.GET("/rectifications/:id", h.getRectification)
 	a.POST("/rectifications/:id/actions", h.actOnRectification)
 	a.GET("/exports/rectifications", compressed, h.exportRectifications)
+	a.GET("/households/:id/plan", h.getHouseholdPlan)
+	a.GET("/plan-items", h.listPlanItems)
 	return r
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/plans"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi"
@@ -50,6 +51,7 @@ type App struct {
 	Compliance *compliance.Service
 	Inspect    *inspect.Service
 	ItemLedger *itemledger.Service
+	Plans      *plans.Service
 	Handler    http.Handler
 	Now        func() time.Time
 
@@ -73,6 +75,7 @@ func (a *App) build() error {
 	a.Compliance = compliance.NewService(a.Store.Compliance(), now, a.Log)
 	a.Inspect = inspect.NewService(a.Store.Inspect(), now)
 	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
+	a.Plans = plans.NewService(a.Store.Plans(), now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
 		Inspections: visitInspections{a.Inspect}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
@@ -106,7 +109,7 @@ func (a *App) build() error {
 		}
 	}
 	a.Handler = server.New(server.Deps{
-		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
+		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Plans: a.Plans, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		TrustedProxies: a.Config.TrustedProxies,
 		DeviceHealth:   a.DeviceHealth,
 		Import:         importRegister,

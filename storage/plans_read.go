@@ -13,8 +13,8 @@ import (
 
 // planLineRow is a plan item with its responsible cadre's name.
 type planLineRow struct {
-	planItemRow
-	ResponsibleName string `gorm:"column:responsible_name"`
+	Item            planItemRow `gorm:"embedded"`
+	ResponsibleName string      `gorm:"column:responsible_name"`
 }
 
 // PlanLines lists the live plan items the filter selects, by target date
@@ -36,7 +36,7 @@ func (s *Store) PlanLines(ctx context.Context, f plans.Filter) ([]plans.Line, in
 	}
 	out := make([]plans.Line, len(rows))
 	for i, r := range rows {
-		out[i] = plans.Line{PlanItem: toDomainPlanItem(r.planItemRow), ResponsibleName: r.ResponsibleName}
+		out[i] = plans.Line{PlanItem: toDomainPlanItem(r.Item), ResponsibleName: r.ResponsibleName}
 	}
 	return out, total, nil
 }

@@ -260,6 +260,10 @@ func New(d Deps) http.Handler {
 	a.GET("/exports/rectifications", compressed, h.exportRectifications)
 	a.GET("/households/:id/plan", h.getHouseholdPlan)
 	a.GET("/plan-items", h.listPlanItems)
+	a.POST("/ledgers/:kind/items", h.createLedgerItem)
+	a.GET("/ledgers/:kind/items", h.listLedgerItems)
+	a.GET("/ledgers/:kind/items/:id", h.getLedgerItem)
+	a.POST("/ledgers/:kind/items/:id/actions", h.actOnLedgerItem)
 	return r
 }
 

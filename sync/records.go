@@ -50,15 +50,19 @@ func (r recordTx) run(ctx context.Context) (recordOutcome, error) {
 		return r.updatePlanItem(ctx)
 	case wire.EntityPlanItem + ":" + wire.OpDelete:
 		return r.deletePlanItem(ctx)
+	case wire.EntityLedgerItem + ":" + wire.OpCreate:
+		return r.createLedgerItem(ctx)
 	}
 	switch r.ch.Entity {
 	case wire.EntityPlanItem:
 		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "plan items are created, updated and deleted", "帮扶措施只能新增、修改、删除")
+	case wire.EntityLedgerItem:
+		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones create ledger items; they are worked on through the ledger routes", "手机端只能新增台账事项")
 	case wire.EntityVisit, wire.EntityHousehold, wire.EntityMember:
 		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones may create, update and delete visits and update households and members",
 			"手机端只能新增、修改、删除走访记录，修改农户和成员信息")
 	}
-	return recordOutcome{}, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household, member or plan_item", "记录类型无效")
+	return recordOutcome{}, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household, member, plan_item or ledger_item", "记录类型无效")
 }
 
 func (r recordTx) requireBase() error {

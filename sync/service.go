@@ -32,6 +32,9 @@ type Config struct {
 	// Inspections is told of inspectors' visits as they are written; nil
 	// leaves samples alone and refuses findings sent with visits.
 	Inspections Inspections
+	// LedgerItems records the cadres' ledger items phones send; nil
+	// refuses them.
+	LedgerItems LedgerItems
 }
 
 // Service runs pushes and pulls.

@@ -77,7 +77,7 @@ func (a *App) build() error {
 	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
 	a.Plans = plans.NewService(a.Store.Plans(), now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
-		Inspections: visitInspections{a.Inspect}}, now, a.Log)
+		Inspections: visitInspections{a.Inspect}, LedgerItems: syncLedgerItems{a.ItemLedger}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	// The API and the console import registers with the same importer.

@@ -406,10 +406,17 @@ func (c *Client) Household(id uuid.UUID) (wire.Household, bool) {
 
 // Members lists the members of a household on the phone.
 func (c *Client) Members(householdID uuid.UUID) []wire.Member {
-	var out []wire.Member
-	for _, m := range shownRecords[wire.Member](c, wire.EntityMember, &householdID) {
-		if m.HouseholdID == householdID {
-			out = append(out, m)
+	return recordsOf(c, wire.EntityMember, householdID, func(m wire.Member) uuid.UUID { return m.HouseholdID })
+}
+
+// recordsOf lists the phone's records of entity that belong to a
+// household (of names it: one whose household the phone does not know
+// is listed by shownRecords, and left out here).
+func recordsOf[T any](c *Client, entity string, householdID uuid.UUID, of func(T) uuid.UUID) []T {
+	var out []T
+	for _, r := range shownRecords[T](c, entity, &householdID) {
+		if of(r) == householdID {
+			out = append(out, r)
 		}
 	}
 	return out

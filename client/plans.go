@@ -101,13 +101,7 @@ func (c *Client) DeletePlanItem(id uuid.UUID) error {
 // PlanItems lists the measures of a household's plan on the phone,
 // those not yet sent included, deleted ones left out.
 func (c *Client) PlanItems(householdID uuid.UUID) []wire.PlanItem {
-	var out []wire.PlanItem
-	for _, it := range shownRecords[wire.PlanItem](c, wire.EntityPlanItem, &householdID) {
-		if it.HouseholdID == householdID {
-			out = append(out, it)
-		}
-	}
-	return out
+	return recordsOf(c, wire.EntityPlanItem, householdID, func(it wire.PlanItem) uuid.UUID { return it.HouseholdID })
 }
 
 // checkPlanItemEdit validates a measure as it would be after the edit.
@@ -116,7 +110,6 @@ func checkPlanItemEdit(b []byte, fe *domain.FieldErrors) error {
 	if err := json.Unmarshal(b, &it); err != nil {
 		return &ValidationError{Fields: []domain.FieldError{{Field: "/", Reason: "invalid_type", Message: err.Error(), MessageZH: "字段类型错误"}}}
 	}
-	domain.PlanItemDetails{Route: it.Route, Measure: it.Measure, ResponsibleCadreID: it.ResponsibleCadreID, TargetOn: it.TargetOn,
-		State: it.State, Notes: it.Notes}.Validate(fe, "")
+	it.ToDomain().Validate(fe, "")
 	return nil
 }

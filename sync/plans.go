@@ -275,8 +275,7 @@ func (s *Service) restorePlanItem(ctx context.Context, tx TxStore, b *batch, c C
 		return err
 	}
 	next := it
-	next.PlanItemDetails = domain.PlanItemDetails{Route: old.Route, Measure: old.Measure, ResponsibleCadreID: old.ResponsibleCadreID,
-		TargetOn: old.TargetOn, State: old.State, Notes: old.Notes}
+	next.PlanItemDetails = old.ToDomain()
 	next.Deleted, next.Version, next.UpdatedBy, next.DeviceID, next.UpdatedAt = false, it.Version+1, b.p.UserID, b.req.DeviceID, b.received
 	return tx.SavePlanItem(ctx, next, it.Version)
 }

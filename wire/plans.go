@@ -59,26 +59,20 @@ func PlanItemDataOf(d domain.PlanItemDetails) PlanItemData { return PlanItemData
 // PlanItem is a measure of a household's plan as the server keeps it: in
 // the pull, and on the plan routes.
 type PlanItem struct {
-	ID                 uuid.UUID   `json:"id"`
-	HouseholdID        uuid.UUID   `json:"household_id"`
-	Route              string      `json:"route"`
-	Measure            string      `json:"measure"`
-	ResponsibleCadreID uuid.UUID   `json:"responsible_cadre_id"`
-	TargetOn           domain.Date `json:"target_on"`
-	State              string      `json:"state"`
-	Notes              string      `json:"notes"`
-	Version            int64       `json:"version"`
-	CreatedBy          uuid.UUID   `json:"created_by"`
-	UpdatedBy          uuid.UUID   `json:"updated_by"`
-	CreatedAt          time.Time   `json:"created_at"`
-	UpdatedAt          time.Time   `json:"updated_at"`
+	ID          uuid.UUID `json:"id"`
+	HouseholdID uuid.UUID `json:"household_id"`
+	PlanItemData
+	Version   int64     `json:"version"`
+	CreatedBy uuid.UUID `json:"created_by"`
+	UpdatedBy uuid.UUID `json:"updated_by"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // FromPlanItem converts a stored plan item.
 func FromPlanItem(p domain.PlanItem) PlanItem {
-	return PlanItem{ID: p.ID, HouseholdID: p.HouseholdID, Route: p.Route, Measure: p.Measure, ResponsibleCadreID: p.ResponsibleCadreID,
-		TargetOn: p.TargetOn, State: p.State, Notes: p.Notes, Version: p.Version, CreatedBy: p.CreatedBy, UpdatedBy: p.UpdatedBy,
-		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+	return PlanItem{ID: p.ID, HouseholdID: p.HouseholdID, PlanItemData: PlanItemDataOf(p.PlanItemDetails), Version: p.Version,
+		CreatedBy: p.CreatedBy, UpdatedBy: p.UpdatedBy, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
 }
 
 // PlanItemProgress is one visit's progress on a measure, as the plan

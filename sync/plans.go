@@ -55,9 +55,11 @@ func (r recordTx) planWriter() error {
 	return nil
 }
 
-// planItemDetails decodes, converts and validates a plan item's data and
-// checks its responsible cadre against the household's pairings.
-func (r recordTx) planItemDetails(ctx context.Context, fields map[string]json.RawMessage, householdID uuid.UUID) (domain.PlanItemDetails, error) {
+// planItemDetails decodes, converts and validates a plan item's data and,
+// when the phone sent it (responsible), checks its responsible cadre
+// against the household's pairings: a pairing ended since must not block
+// an edit of the notes.
+func (r recordTx) planItemDetails(ctx context.Context, fields map[string]json.RawMessage, householdID uuid.UUID, responsible bool) (domain.PlanItemDetails, error) {
 	prefix := r.ptr + "/data"
 	var in wire.PlanItemData
 	if err := decodeData(prefix, fields, &in); err != nil {
@@ -68,6 +70,9 @@ func (r recordTx) planItemDetails(ctx context.Context, fields map[string]json.Ra
 	d.Validate(&fe, prefix)
 	if err := fe.Err(); err != nil {
 		return d, rejectAll("", err)
+	}
+	if !responsible {
+		return d, nil
 	}
 	return d, r.checkResponsible(ctx, d.ResponsibleCadreID, householdID)
 }
@@ -121,7 +126,7 @@ func (r recordTx) createPlanItem(ctx context.Context) (recordOutcome, error) {
 	if err != nil {
 		return recordOutcome{}, err
 	}
-	d, err := r.planItemDetails(ctx, r.ch.Data, h.ID)
+	d, err := r.planItemDetails(ctx, r.ch.Data, h.ID, true)
 	if err != nil {
 		return recordOutcome{}, err
 	}
@@ -178,7 +183,8 @@ func (r recordTx) updatePlanItem(ctx context.Context) (recordOutcome, error) {
 	if unchanged(current, merged) {
 		return recordOutcome{Status: wire.StatusDuplicate, Version: it.Version}, nil
 	}
-	d, err := r.planItemDetails(ctx, merged, it.HouseholdID)
+	_, sentResponsible := r.ch.Data["responsible_cadre_id"]
+	d, err := r.planItemDetails(ctx, merged, it.HouseholdID, sentResponsible)
 	if err != nil {
 		return recordOutcome{}, err
 	}

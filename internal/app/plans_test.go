@@ -270,11 +270,21 @@ func TestPlanItemsAreCheckedAndScoped(t *testing.T) {
 		if !has(gone, "plan_item", "delete", id) || !has(gone, "household", "delete", h) {
 			t.Fatalf("the plan must leave with its household: %+v", gone)
 		}
-		r := e.do(t, "GET", "/api/v1/sync/snapshot", e.login(t, "cadre-a9"), nil)
+		tok9 := e.login(t, "cadre-a9")
+		r := e.do(t, "GET", "/api/v1/sync/snapshot", tok9, nil)
 		var snap wire.PullResponse
 		r.json(t, &snap)
 		if it, _ := pulledPlanItem(t, snap.Changes, id); it == nil || it.ResponsibleCadreID != e.cadreA.ID {
 			t.Fatalf("the new cadre's snapshot lacks the plan: %s", r.Body)
+		}
+		// The measure's old responsible cadre no longer blocks an edit of
+		// its notes; naming a cadre not paired with it is refused.
+		if r := e.pushOne(t, tok9, "phone-9", planItemEdit(id, 1, map[string]any{"notes": "已换人帮扶"}, map[string]any{"notes": ""})); r.Status != wire.StatusApplied {
+			t.Fatalf("the new cadre's edit: %+v", r)
+		}
+		r2 := e.pushOne(t, tok9, "phone-9", planItemEdit(id, 2, map[string]any{"responsible_cadre_id": e.cadreB.ID}, nil))
+		if r2.Status != wire.StatusRejected || r2.Errors[0].Field != "/changes/0/data/responsible_cadre_id" || r2.Errors[0].Reason != "not_paired" {
+			t.Fatalf("naming a cadre not paired: %+v", r2)
 		}
 	})
 }

@@ -52,6 +52,7 @@ func TestAgainstServer(t *testing.T) {
 		t.Run("ScopeChange", func(t *testing.T) { testScopeChange(t, srv, "cadre39", "cadre40") })
 		t.Run("SnapshotEqualsPaging", func(t *testing.T) { testSnapshotEqualsPaging(t, srv, "cadre06") })
 		t.Run("InspectorFindings", func(t *testing.T) { testInspectorFindings(t, srv) })
+		t.Run("PlanItemsConverge", func(t *testing.T) { testPlanItemsConverge(t, srv, "cadre12") })
 	})
 }
 

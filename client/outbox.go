@@ -36,11 +36,14 @@ type NewVisit struct {
 	// when the inspector has one task there). The server records them with
 	// the campaign's findings; pulled visits do not carry them back.
 	Findings *wire.VisitFindings
+	// PlanProgress records progress on measures of the household's plan
+	// (PlanItems), each at most once.
+	PlanProgress []domain.PlanProgress
 }
 
 // Fields a cadre may change, per entity (the server decides the rest).
 var (
-	VisitFields     = []string{"kind", "started_at", "ended_at", "notes", "checklist", "measures", "met_with", "household_confirmed", "gps", "photos", "findings"}
+	VisitFields     = []string{"kind", "started_at", "ended_at", "notes", "checklist", "measures", "met_with", "household_confirmed", "gps", "photos", "plan_progress", "findings"}
 	HouseholdFields = []string{"phone", "address", "home", "housing_structure", "housing_safety_grade", "housing_area", "arable_land", "annual_income", "income_notes", "causes"}
 	MemberFields    = []string{"phone", "health", "disability", "education", "work"}
 )
@@ -89,7 +92,8 @@ func (c *Client) recordVisit(v NewVisit, photos []*queuedPhoto) (uuid.UUID, erro
 		}
 	}
 	d := domain.VisitDetails{Kind: v.Kind, StartedAt: v.StartedAt, EndedAt: v.EndedAt, Notes: v.Notes, Checklist: v.Checklist,
-		Measures: v.Measures, MetWith: v.MetWith, HouseholdConfirmed: v.HouseholdConfirmed, GPS: v.GPS, Photos: v.Photos}
+		Measures: v.Measures, MetWith: v.MetWith, HouseholdConfirmed: v.HouseholdConfirmed, GPS: v.GPS, Photos: v.Photos,
+		PlanProgress: v.PlanProgress}
 	if d.Checklist == nil {
 		d.Checklist = map[string]domain.ChecklistEntry{}
 	}
@@ -203,7 +207,8 @@ func (c *Client) edit(entity string, id uuid.UUID, hid *uuid.UUID, changes map[s
 	if len(changes) == 0 {
 		return nil
 	}
-	allowed := map[string][]string{wire.EntityVisit: VisitFields, wire.EntityHousehold: HouseholdFields, wire.EntityMember: MemberFields}[entity]
+	allowed := map[string][]string{wire.EntityVisit: VisitFields, wire.EntityHousehold: HouseholdFields, wire.EntityMember: MemberFields,
+		wire.EntityPlanItem: PlanItemFields}[entity]
 	data := make(map[string]json.RawMessage, len(changes))
 	for k, v := range changes {
 		if !c.cfg.NoLocalChecks && !contains(allowed, k) {
@@ -367,6 +372,10 @@ func checkEdit(entity string, f *fields, data map[string]json.RawMessage) error 
 		if _, edited := data["phone"]; edited && m.Phone != "" && !domain.ValidPhone(m.Phone) {
 			fe.Add("/phone", "invalid_format", "phone must be 7 to 20 digits", "联系电话格式不正确")
 		}
+	case wire.EntityPlanItem:
+		if err := checkPlanItemEdit(b, &fe); err != nil {
+			return err
+		}
 	}
 	// Only complain about the fields being edited: a record the server
 	// holds may predate today's rules.
@@ -397,10 +406,17 @@ func (c *Client) Household(id uuid.UUID) (wire.Household, bool) {
 
 // Members lists the members of a household on the phone.
 func (c *Client) Members(householdID uuid.UUID) []wire.Member {
-	var out []wire.Member
-	for _, m := range shownRecords[wire.Member](c, wire.EntityMember, &householdID) {
-		if m.HouseholdID == householdID {
-			out = append(out, m)
+	return recordsOf(c, wire.EntityMember, householdID, func(m wire.Member) uuid.UUID { return m.HouseholdID })
+}
+
+// recordsOf lists the phone's records of entity that belong to a
+// household (of names it: one whose household the phone does not know
+// is listed by shownRecords, and left out here).
+func recordsOf[T any](c *Client, entity string, householdID uuid.UUID, of func(T) uuid.UUID) []T {
+	var out []T
+	for _, r := range shownRecords[T](c, entity, &householdID) {
+		if of(r) == householdID {
+			out = append(out, r)
 		}
 	}
 	return out

@@ -408,9 +408,9 @@ func (c *Client) applyPage(page wire.PullResponse, fromEmpty bool, startAck int6
 			st.drop(key, -1)
 			delete(st.Records, key)
 			if ch.Entity == wire.EntityHousehold {
-				// Out of scope: its members and pairings go with it.
+				// Out of scope: its members, pairings and plan go with it.
 				for k, r := range st.Records {
-					if (r.Entity == wire.EntityMember || r.Entity == wire.EntityPairing) && r.HouseholdID != nil && *r.HouseholdID == ch.ID {
+					if (r.Entity == wire.EntityMember || r.Entity == wire.EntityPairing || r.Entity == wire.EntityPlanItem) && r.HouseholdID != nil && *r.HouseholdID == ch.ID {
 						delete(st.Records, k)
 						st.drop(k, -1)
 					}

@@ -97,6 +97,8 @@ type VisitDetails struct {
 	HouseholdConfirmed *bool                     `json:"household_confirmed"`
 	GPS                []GPSStamp                `json:"gps"`
 	Photos             []PhotoRef                `json:"photos"`
+	// PlanProgress is what the visit moved on the household's plan.
+	PlanProgress []PlanProgress `json:"plan_progress"`
 }
 
 // Visit is one recorded visit. Device times are kept as the phone gave them;
@@ -201,6 +203,7 @@ func (d VisitDetails) Validate(fe *FieldErrors, prefix string) {
 		}
 		seen[ph.PhotoID] = true
 	}
+	ValidatePlanProgress(fe, prefix+"/plan_progress", d.PlanProgress)
 }
 
 func isSHA256Hex(s string) bool {

@@ -42,6 +42,8 @@ var codeVocabularies = []labelled{
 	{"visit_kinds", "走访类型", VisitKinds, nil},
 	{"measures", "帮扶措施", Measures, nil},
 	{"checklist_items", "两不愁三保障", ChecklistItems, nil},
+	{"plan_routes", "脱贫路径 (一户一案, version 1)", PlanRoutes, nil},
+	{"plan_item_states", "帮扶措施状态", PlanItemStates, nil},
 }
 
 // TestOfficialLabelsAreAccepted lists the labels of the seeds (000–004) and

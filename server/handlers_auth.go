@@ -157,6 +157,7 @@ func (h *handlers) vocabularies(c *gin.Context) {
 		"ranks": domain.Ranks, "duties": domain.Duties,
 		"visit_kinds": domain.VisitKinds, "measures": domain.Measures, "checklist_items": domain.ChecklistItems,
 		"checklist_answers": domain.ChecklistAnswers, "gps_providers": domain.GPSProviders, "visit_flags": domain.VisitFlags,
+		"plan_routes": domain.PlanRoutes, "plan_item_states": domain.PlanItemStates,
 	}
 	out := make(map[string][]wire.Term, len(lists))
 	for name, v := range lists {

@@ -21,6 +21,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/printforms"
+	"github.com/fieldvisit/fieldvisit/internal/plans"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi/docs"
@@ -45,6 +46,7 @@ type Deps struct {
 	Compliance *compliance.Service
 	Inspect    *inspect.Service
 	ItemLedger *itemledger.Service
+	Plans      *plans.Service
 	Import     ImportFunc
 	Ready      []ReadyCheck
 	Log        *slog.Logger
@@ -278,6 +280,12 @@ func New(d Deps) http.Handler {
 	a.GET("/households/:id/forms/:form", h.householdForm)
 	a.GET("/cadres/:id/handbook.pdf", h.cadreHandbook)
 	a.GET("/regions/:id/forms/:form", h.villageForms)
+	a.GET("/households/:id/plan", h.getHouseholdPlan)
+	a.GET("/plan-items", h.listPlanItems)
+	a.POST("/ledgers/:kind/items", h.createLedgerItem)
+	a.GET("/ledgers/:kind/items", h.listLedgerItems)
+	a.GET("/ledgers/:kind/items/:id", h.getLedgerItem)
+	a.POST("/ledgers/:kind/items/:id/actions", h.actOnLedgerItem)
 	return r
 }
 

@@ -182,7 +182,7 @@ func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change
 		own = "(c.entity IN ('visit', 'pairing', 'task') AND c.cadre_id = ?)"
 		args = append(args, *f.CadreID)
 	}
-	scoped := "'household', 'member', 'pairing'"
+	scoped := "'household', 'member', 'pairing', 'plan_item'"
 	if f.HouseholdVisits {
 		scoped += ", 'visit'"
 	}

@@ -62,6 +62,7 @@ const (
 	phaseFeed
 	phaseTasks
 	phaseScopeVisits
+	phasePlanItems
 )
 
 // nextPhase is the phase the walk goes on with after p.
@@ -72,6 +73,8 @@ func nextPhase(p int) int {
 	case phaseTasks:
 		return phaseScopeVisits
 	case phaseScopeVisits:
+		return phasePlanItems
+	case phasePlanItems:
 		return phaseFeed
 	}
 	return p + 1
@@ -90,7 +93,7 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, bad
 	}
 	var c cursor
-	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phaseScopeVisits || c.W < 0 || c.WH < 0 {
+	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phasePlanItems || c.W < 0 || c.WH < 0 {
 		return cursor{}, bad
 	}
 	return c, nil
@@ -334,7 +337,7 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 		return s.store.WholeScope(gctx, pl.scope, pl.today, ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
 	})
 	g.Go(func() error {
-		for _, phase := range []int{phaseVisits, phaseTasks, phaseScopeVisits} {
+		for _, phase := range []int{phaseVisits, phaseTasks, phaseScopeVisits, phasePlanItems} {
 			for after := (ChildKey{}); ; {
 				_, last, more, err := pl.snapshot(gctx, phase, after, snapshotVisitPage)
 				if err != nil {
@@ -535,6 +538,14 @@ func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit 
 			last = ChildKey{HouseholdID: t.HouseholdID, ID: t.CampaignID}
 			return pl.task(t)
 		})
+	case phasePlanItems:
+		err = st.PlanItemsAfter(ctx, pl.scope, pl.today, after, limit+1, func(it domain.PlanItem) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{HouseholdID: it.HouseholdID, ID: it.ID}
+			return pl.planItem(it)
+		})
 	}
 	return n, last, more, err
 }
@@ -647,13 +658,17 @@ func (pl puller) rescope(ctx context.Context, regions []uuid.UUID, after uuid.UU
 	if err != nil {
 		return 0, after, false, err
 	}
+	plans, err := st.PlanItemsOf(ctx, hs)
+	if err != nil {
+		return 0, after, false, err
+	}
 	last = after
 	for _, h := range hs {
 		ms := members[h.ID]
 		if _, ok := visible[h.ID]; ok {
-			err = pl.whole(h, ms)
+			err = pl.whole(h, ms, plans[h.ID])
 		} else {
-			err = pl.drop(h, ms)
+			err = pl.drop(h, ms, plans[h.ID])
 		}
 		if err != nil {
 			return 0, after, false, err
@@ -666,8 +681,9 @@ func (pl puller) rescope(ctx context.Context, regions []uuid.UUID, after uuid.UU
 	return n, last, len(hs) < limit, nil
 }
 
-// whole emits a household that came into scope with its members.
-func (pl puller) whole(h domain.Household, ms []domain.Member) error {
+// whole emits a household that came into scope with its members and its
+// plan.
+func (pl puller) whole(h domain.Household, ms []domain.Member, plans []domain.PlanItem) error {
 	if err := pl.household(h); err != nil {
 		return err
 	}
@@ -676,13 +692,23 @@ func (pl puller) whole(h domain.Household, ms []domain.Member) error {
 			return err
 		}
 	}
+	for _, it := range plans {
+		if err := pl.planItem(it); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// drop emits the tombstones of a household that left the scope and of its
-// members.
-func (pl puller) drop(h domain.Household, ms []domain.Member) error {
+// drop emits the tombstones of a household that left the scope, of its
+// members and of its plan.
+func (pl puller) drop(h domain.Household, ms []domain.Member, plans []domain.PlanItem) error {
 	hid := h.ID
+	for _, it := range plans {
+		if err := pl.tombstone(wire.EntityPlanItem, it.ID, &hid, it.Version); err != nil {
+			return err
+		}
+	}
 	for _, m := range ms {
 		if err := pl.tombstone(wire.EntityMember, m.ID, &hid, m.Version); err != nil {
 			return err
@@ -704,6 +730,9 @@ type currentState struct {
 	// arrives whole, or as tombstones).
 	gone      map[uuid.UUID]domain.Household
 	membersOf map[uuid.UUID][]domain.Member
+	plansOf   map[uuid.UUID][]domain.PlanItem
+	// The plan items the page names, as they are now (deleted included).
+	planItems map[uuid.UUID]domain.PlanItem
 	// For an inspector's tasks: what else a household brings to the phone
 	// (its open pairings, the visits of the window) or takes away from it.
 	pairingsOf map[uuid.UUID][]domain.Pairing
@@ -712,7 +741,7 @@ type currentState struct {
 
 func (pl puller) current(ctx context.Context, changes []Change) (currentState, error) {
 	var now currentState
-	var visits, members, households, pairings, tasked []uuid.UUID
+	var visits, members, households, pairings, tasked, planItems []uuid.UUID
 	// The households of household rows came with the rows (in scope, or
 	// nil): only those other rows lead to are read here.
 	read := map[uuid.UUID]domain.Household{}
@@ -730,6 +759,8 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 			pairings = append(pairings, ch.EntityID)
 		case ch.Entity == wire.EntityTask && ch.HouseholdID != nil && pl.inspector():
 			tasked = append(tasked, *ch.HouseholdID)
+		case ch.Entity == wire.EntityPlanItem:
+			planItems = append(planItems, ch.EntityID)
 		}
 	}
 	st := pl.svc.store
@@ -754,6 +785,12 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	}
 	for _, p := range now.pairings {
 		households = append(households, p.HouseholdID)
+	}
+	if now.planItems, err = st.PlanItemsByID(ctx, planItems); err != nil {
+		return now, err
+	}
+	for _, it := range now.planItems {
+		households = append(households, it.HouseholdID)
 	}
 	households = slices.DeleteFunc(append(households, tasked...), func(id uuid.UUID) bool { _, ok := read[id]; return ok })
 	if now.households, err = st.HouseholdsInScope(ctx, pl.scope, pl.today, households); err != nil {
@@ -784,6 +821,9 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 		whole = append(whole, h)
 	}
 	if now.membersOf, err = st.MembersOf(ctx, whole); err != nil {
+		return now, err
+	}
+	if now.plansOf, err = st.PlanItemsOf(ctx, whole); err != nil {
 		return now, err
 	}
 	if len(now.tasks) == 0 {
@@ -837,6 +877,8 @@ func (pl puller) feed(ch Change, now currentState) error {
 		return pl.pairingChange(ch, now)
 	case wire.EntityTask:
 		return pl.taskChange(ch, now)
+	case wire.EntityPlanItem:
+		return pl.planItemChange(ch, now)
 	}
 	return nil
 }
@@ -863,10 +905,10 @@ func (pl puller) pairingChange(ch Change, now currentState) error {
 		return err
 	}
 	if inScope {
-		return pl.whole(h, now.membersOf[h.ID])
+		return pl.whole(h, now.membersOf[h.ID], now.plansOf[h.ID])
 	}
 	if full, ok := now.gone[pr.HouseholdID]; ok {
-		return pl.drop(full, now.membersOf[full.ID])
+		return pl.drop(full, now.membersOf[full.ID], now.plansOf[full.ID])
 	}
 	return nil
 }
@@ -898,7 +940,7 @@ func (pl puller) taskChange(ch Change, now currentState) error {
 // members and open pairings, and the visits others recorded there in the
 // window (the inspector's own come through the feed anyway).
 func (pl puller) inspected(h domain.Household, now currentState) error {
-	if err := pl.whole(h, now.membersOf[h.ID]); err != nil {
+	if err := pl.whole(h, now.membersOf[h.ID], now.plansOf[h.ID]); err != nil {
 		return err
 	}
 	for _, pr := range now.pairingsOf[h.ID] {
@@ -936,7 +978,7 @@ func (pl puller) uninspected(h domain.Household, now currentState) error {
 			return err
 		}
 	}
-	return pl.drop(h, now.membersOf[h.ID])
+	return pl.drop(h, now.membersOf[h.ID], now.plansOf[h.ID])
 }
 
 // announceWindow is how many past days AnnounceScopeDates covers, so a

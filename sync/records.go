@@ -44,15 +44,27 @@ func (r recordTx) run(ctx context.Context) (recordOutcome, error) {
 		return r.updateHousehold(ctx)
 	case wire.EntityMember + ":" + wire.OpUpdate:
 		return r.updateMember(ctx)
+	case wire.EntityPlanItem + ":" + wire.OpCreate:
+		return r.createPlanItem(ctx)
+	case wire.EntityPlanItem + ":" + wire.OpUpdate:
+		return r.updatePlanItem(ctx)
+	case wire.EntityPlanItem + ":" + wire.OpDelete:
+		return r.deletePlanItem(ctx)
+	case wire.EntityLedgerItem + ":" + wire.OpCreate:
+		return r.createLedgerItem(ctx)
 	}
 	switch r.ch.Entity {
 	case wire.EntityIncomeAccount:
 		return r.pushIncomeAccount(ctx)
+	case wire.EntityPlanItem:
+		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "plan items are created, updated and deleted", "帮扶措施只能新增、修改、删除")
+	case wire.EntityLedgerItem:
+		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones create ledger items; they are worked on through the ledger routes", "手机端只能新增台账事项")
 	case wire.EntityVisit, wire.EntityHousehold, wire.EntityMember:
 		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones may create, update and delete visits and update households and members",
 			"手机端只能新增、修改、删除走访记录，修改农户和成员信息")
 	}
-	return recordOutcome{}, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household or member", "记录类型无效")
+	return recordOutcome{}, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household, member, income_account, plan_item or ledger_item", "记录类型无效")
 }
 
 func (r recordTx) requireBase() error {
@@ -241,6 +253,9 @@ func (r recordTx) prepareCreate(ctx context.Context, existing *domain.Visit) (re
 	if err != nil {
 		return recordOutcome{}, nil, nil, err
 	}
+	if err := r.checkPlanProgress(ctx, h.CountyID, h.ID, d.PlanProgress); err != nil {
+		return recordOutcome{}, nil, nil, err
+	}
 	v := domain.Visit{ID: r.ch.ID, CountyID: h.CountyID, HouseholdID: h.ID, CadreID: r.p.UserID, DeviceID: r.req.DeviceID, VisitDetails: d,
 		StartedAtText: startedText, ReceivedAt: r.received, ClockOffsetMS: r.offsetMS, Version: 1, CreatedAt: r.received, UpdatedAt: r.received}
 	v.Flags = domain.ClockFlags(v, r.svc.cfg.Clock, h.RegisteredYear)
@@ -362,6 +377,13 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 			return recordOutcome{Status: wire.StatusApplied, Version: v.Version, Flags: v.Flags}, nil
 		}
 		return recordOutcome{Status: wire.StatusDuplicate, Version: v.Version, Flags: v.Flags}, nil
+	}
+	// Only progress the phone sent is judged: a measure deleted since
+	// must not block an edit of the notes.
+	if _, ok := r.ch.Data["plan_progress"]; ok {
+		if err := r.checkPlanProgress(ctx, v.CountyID, v.HouseholdID, d.PlanProgress); err != nil {
+			return recordOutcome{}, err
+		}
 	}
 	nv := v
 	nv.VisitDetails, nv.DeviceID, nv.Version, nv.UpdatedAt = d, r.req.DeviceID, v.Version+1, r.received
@@ -660,6 +682,9 @@ func utcDetails(d domain.VisitDetails) domain.VisitDetails {
 	}
 	if d.Photos == nil {
 		d.Photos = []domain.PhotoRef{}
+	}
+	if d.PlanProgress == nil {
+		d.PlanProgress = []domain.PlanProgress{}
 	}
 	return d
 }

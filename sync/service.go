@@ -34,6 +34,9 @@ type Config struct {
 	Inspections Inspections
 	// IncomeAccounts takes income_account changes; nil refuses them.
 	IncomeAccounts IncomeAccounts
+	// LedgerItems records the cadres' ledger items phones send; nil
+	// refuses them.
+	LedgerItems LedgerItems
 }
 
 // Service runs pushes and pulls.

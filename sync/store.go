@@ -69,6 +69,8 @@ type Store interface {
 	// RegionWithin is the region id when it lies in the subtree at path.
 	RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error)
 	Conflicts(ctx context.Context, f ConflictFilter) ([]Conflict, int64, error)
+
+	PlanStore
 }
 
 // TxStore is the persistence a push batch and a conflict resolution use
@@ -113,6 +115,8 @@ type TxStore interface {
 	// ConflictInScope locks the conflict it returns.
 	ConflictInScope(ctx context.Context, withinPath string, id uuid.UUID) (Conflict, error)
 	ResolveConflict(ctx context.Context, c Conflict, by uuid.UUID, resolution string, now time.Time) error
+
+	PlanTxStore
 }
 
 // DueList is a cadre's due list as of now: the visit rules not yet met,

@@ -197,6 +197,8 @@ func (s *Service) restore(ctx context.Context, tx TxStore, p domain.Principal, c
 		if err := s.restoringIncomeAccount(ctx, tx, c, &ch); err != nil {
 			return err
 		}
+	case wire.EntityPlanItem:
+		return s.restorePlanItem(ctx, tx, b, c, ch)
 	}
 	_, err := recordTx{batch: b, tx: tx, ptr: "", ch: ch}.run(ctx)
 	if rej, ok := err.(*rejection); ok {
@@ -215,5 +217,6 @@ func restoreDeletedVisit(ctx context.Context, tx TxStore, v domain.Visit, c Conf
 	kept := old.Details()
 	nv.Notes, nv.Checklist, nv.Measures, nv.MetWith = kept.Notes, kept.Checklist, kept.Measures, kept.MetWith
 	nv.HouseholdConfirmed, nv.GPS, nv.Photos, nv.Kind, nv.EndedAt = kept.HouseholdConfirmed, kept.GPS, kept.Photos, kept.Kind, kept.EndedAt
+	nv.PlanProgress = kept.PlanProgress
 	return tx.SaveVisit(ctx, nv, v.Version)
 }

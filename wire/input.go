@@ -71,6 +71,9 @@ type VisitData struct {
 	HouseholdConfirmed *bool                     `json:"household_confirmed"`
 	GPS                []GPSStampIn              `json:"gps"`
 	Photos             []PhotoRef                `json:"photos"`
+	// PlanProgress records progress on measures of the household's plan
+	// (plan items, §7.7 of the protocol).
+	PlanProgress []PlanProgress `json:"plan_progress"`
 	// Findings are what an inspector found at the household, recorded
 	// offline with their inspection visit. They are not a field of the
 	// stored visit: the server records them as the campaign's findings on
@@ -82,7 +85,8 @@ type VisitData struct {
 // JSON pointer of the data object); the caller validates the result.
 func (d VisitData) ToDomain(fe *domain.FieldErrors, prefix string) domain.VisitDetails {
 	out := domain.VisitDetails{Kind: d.Kind, StartedAt: d.StartedAt, EndedAt: d.EndedAt, Notes: d.Notes, Checklist: checklistToDomain(d.Checklist),
-		Measures: d.Measures, MetWith: d.MetWith, HouseholdConfirmed: d.HouseholdConfirmed, Photos: photoRefsToDomain(d.Photos)}
+		Measures: d.Measures, MetWith: d.MetWith, HouseholdConfirmed: d.HouseholdConfirmed, Photos: photoRefsToDomain(d.Photos),
+		PlanProgress: planProgressToDomain(d.PlanProgress)}
 	if d.GPS != nil {
 		out.GPS = make([]domain.GPSStamp, len(d.GPS))
 	}

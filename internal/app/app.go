@@ -29,6 +29,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/periodic"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/internal/printforms"
+	"github.com/fieldvisit/fieldvisit/internal/plans"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi"
@@ -58,6 +59,7 @@ type App struct {
 	// 帮扶手册). Its casework port is nil until the casework service
 	// lands: the plan and income sections then say 暂无记录.
 	PrintForms *printforms.Service
+	Plans      *plans.Service
 	Handler    http.Handler
 	Now        func() time.Time
 
@@ -83,8 +85,9 @@ func (a *App) build() error {
 	a.Inspect = inspect.NewService(a.Store.Inspect(), now)
 	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
 	a.Casework = casework.NewService(a.Store.Casework(), registerStatus{now}, now)
+	a.Plans = plans.NewService(a.Store.Plans(), now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
-		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}}, now, a.Log)
+		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}, LedgerItems: syncLedgerItems{a.ItemLedger}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
 	// Periods of the periodic jobs follow the wall clock, not the app's
 	// (tests stop the app's clock at a day; the jobs still run hourly).
@@ -121,7 +124,7 @@ func (a *App) build() error {
 		}
 	}
 	a.Handler = server.New(server.Deps{
-		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
+		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Plans: a.Plans, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		TrustedProxies: a.Config.TrustedProxies,
 		DeviceHealth:   a.DeviceHealth,
 		Casework:       a.Casework,

@@ -15,11 +15,18 @@ import (
 // a spec below, not a new mechanism.
 const (
 	KindRectification = "rectification" // 整改: a problem an inspection or a supervisor found
+	// The cadres' ledgers (四本台账, 002) of what they hear on visits. The
+	// seeds name 民生诉求台账 and 困难群众台账; the other two books are not
+	// named there, so they are not invented here.
+	KindLivelihoodRequest = "livelihood_request" // 民生诉求: a household's request (water, roads, a certificate …)
+	KindHardship          = "hardship"           // 困难群众: a hardship to be relieved (illness, disaster, no income …)
 )
 
 // Kinds labels the kinds of item.
 var Kinds = domain.Vocabulary{
 	{Code: KindRectification, Label: "整改事项"},
+	{Code: KindLivelihoodRequest, Label: "民生诉求"},
+	{Code: KindHardship, Label: "困难群众"},
 }
 
 // spec is what differs between the ledgers of the kinds.
@@ -28,11 +35,22 @@ type spec struct {
 	ledger        string // the form's title: 整改台账
 	deadlineLabel string // its deadline's heading: 整改时限
 	needsDeadline bool
+	// cadreLedger: a cadre's own ledger, recorded by cadres at the
+	// households they help (offline, through sync, too).
+	cadreLedger bool
 }
 
 var specs = map[string]spec{
-	KindRectification: {noun: "整改事项", ledger: "整改台账", deadlineLabel: "整改时限", needsDeadline: true},
+	KindRectification:     {noun: "整改事项", ledger: "整改台账", deadlineLabel: "整改时限", needsDeadline: true},
+	KindLivelihoodRequest: {noun: "民生诉求", ledger: "民生诉求台账", deadlineLabel: "办理时限", needsDeadline: true, cadreLedger: true},
+	KindHardship:          {noun: "困难群众事项", ledger: "困难群众台账", deadlineLabel: "解决时限", needsDeadline: true, cadreLedger: true},
 }
+
+// CadreLedger reports whether kind is one of the cadres' ledgers (四本台账).
+func CadreLedger(kind string) bool { return specs[kind].cadreLedger }
+
+// CadreLedgers are the kinds of the cadres' ledgers, in display order.
+var CadreLedgers = domain.Vocabulary{{Code: KindLivelihoodRequest, Label: "民生诉求台账"}, {Code: KindHardship, Label: "困难群众台账"}}
 
 // Create is the action an item's history starts with.
 const Create = "create"
@@ -209,4 +227,13 @@ type Filter struct {
 	ResponsibleID *uuid.UUID
 	State         StateQuery
 	Limit, Offset int
+}
+
+// CheckCadreLedger answers a kind that is not one of the cadres' ledgers
+// as not found: the ledger routes name their ledger in the path.
+func CheckCadreLedger(kind string) error {
+	if !CadreLedger(kind) {
+		return &domain.Error{Code: domain.CodeNotFound, Message: "no such ledger", MessageZH: "台账不存在"}
+	}
+	return nil
 }

@@ -84,8 +84,12 @@ const (
 	maxEvidence = 30 // ids of each kind in one action
 )
 
-// NewItem is what a supervisor or an inspector registers.
+// NewItem is what a supervisor, an inspector or (on their own ledgers) a
+// cadre registers.
 type NewItem struct {
+	// ID is the item's id when the caller made it (a phone, offline);
+	// zero: a new one.
+	ID                uuid.UUID
 	Kind              string
 	Problem           string
 	HouseholdID       *uuid.UUID
@@ -95,6 +99,9 @@ type NewItem struct {
 	ResponsibleUserID *uuid.UUID
 	ResponsibleUnitID *uuid.UUID
 	Deadline          domain.Date
+	// RecordedOn is the day a phone recorded the item offline (zero:
+	// today); the deadline may not be before it.
+	RecordedOn domain.Date
 }
 
 // place is where a new item lies.
@@ -107,37 +114,77 @@ type place struct {
 
 // Create registers an item. Supervisors and admins register items of
 // their subtree; an inspector registers one for a finding of a campaign
-// they inspect. Every field is checked and named before anything is
-// written.
+// they inspect; a cadre registers items of the cadres' ledgers at the
+// households and villages they help, answered for by themselves unless
+// they name another cadre. Every field is checked and named before
+// anything is written.
 func (s *Service) Create(ctx context.Context, p domain.Principal, in NewItem) (View, error) {
+	v, _, err := s.create(ctx, p, in)
+	return v, err
+}
+
+// CreateIn is Create inside the caller's transaction tx (a phone's push):
+// an item created offline with the phone's id. The same item sent again
+// (same id, creator, kind, place, problem, deadline) is not created
+// twice: created is then false.
+func (s *Service) CreateIn(ctx context.Context, tx TxStore, p domain.Principal, in NewItem) (v View, created bool, err error) {
+	bound := *s
+	bound.store = tx
+	return bound.create(ctx, p, in)
+}
+
+func (s *Service) create(ctx context.Context, p domain.Principal, in NewItem) (View, bool, error) {
 	sp, ok := specs[in.Kind]
 	if !ok {
-		return View{}, domain.Invalid(domain.FieldError{Field: "/kind", Reason: "invalid_enum", Message: "unknown kind of item", MessageZH: "事项类别无效"})
+		return View{}, false, domain.Invalid(domain.FieldError{Field: "/kind", Reason: "invalid_enum", Message: "unknown kind of item", MessageZH: "事项类别无效"})
 	}
-	if !p.Manages() && p.Role != domain.RoleInspector {
-		return View{}, domain.Forbidden()
+	switch {
+	case p.Manages():
+	case p.Role == domain.RoleInspector && !sp.cadreLedger:
+	case p.Role == domain.RoleCadre && sp.cadreLedger:
+		if in.ResponsibleUserID == nil && in.ResponsibleUnitID == nil {
+			self := p.UserID
+			in.ResponsibleUserID = &self
+		}
+	default:
+		return View{}, false, domain.Forbidden()
+	}
+	if in.ID != uuid.Nil {
+		if v, err := s.resent(ctx, p, in); err == nil || !domain.IsCode(err, domain.CodeNotFound) {
+			return v, false, err
+		}
 	}
 	var fe domain.FieldErrors
 	domain.CheckText(&fe, "/problem", "问题描述", in.Problem, 1, maxProblem)
 	today := s.today()
+	// An item recorded offline days ago is judged on that day: its
+	// deadline may have passed since (it is overdue then, not refused).
+	recorded := today
+	if !in.RecordedOn.IsZero() && in.RecordedOn.Before(today) {
+		recorded = in.RecordedOn
+	}
 	switch {
 	case in.Deadline.IsZero() && sp.needsDeadline:
 		fe.Required("/deadline", sp.deadlineLabel)
-	case !in.Deadline.IsZero() && in.Deadline.Before(today):
+	case !in.Deadline.IsZero() && in.Deadline.Before(recorded):
 		fe.Add("/deadline", "out_of_range", "the deadline is in the past", sp.deadlineLabel+"不能早于今天")
 	}
 	pl, camp, err := s.placeOf(ctx, p, in, today, &fe)
 	if err != nil {
-		return View{}, err
+		return View{}, false, err
 	}
 	if err := s.checkResponsible(ctx, in, pl, &fe); err != nil {
-		return View{}, err
+		return View{}, false, err
 	}
 	if err := fe.Err(); err != nil {
-		return View{}, err
+		return View{}, false, err
 	}
 	now := s.now().UTC()
-	r := Record{ID: uuid.New(), CountyID: pl.countyID, Kind: in.Kind, Problem: in.Problem, HouseholdID: pl.householdID, VillageID: pl.villageID,
+	id := in.ID
+	if id == uuid.Nil {
+		id = uuid.New()
+	}
+	r := Record{ID: id, CountyID: pl.countyID, Kind: in.Kind, Problem: in.Problem, HouseholdID: pl.householdID, VillageID: pl.villageID,
 		RegionPath: pl.path, CampaignID: in.CampaignID, FindingID: in.FindingID, ResponsibleUserID: in.ResponsibleUserID,
 		ResponsibleUnitID: in.ResponsibleUnitID, Item: Item{Status: Open, Deadline: in.Deadline}, CreatedBy: p.UserID, CreatedAt: now,
 		UpdatedAt: now, Version: 1}
@@ -147,10 +194,29 @@ func (s *Service) Create(ctx context.Context, p domain.Principal, in NewItem) (V
 		detail["campaign_id"] = camp.ID.String()
 	}
 	if err := s.store.CreateLedgerItem(ctx, r, ev, audit(p, "create", r, detail)); err != nil {
+		return View{}, false, err
+	}
+	v, err := s.view(ctx, p, r.ID, nil)
+	return v, err == nil, err
+}
+
+// resent answers an item sent again under its id: the same item by the
+// same caller is the stored one; anything else under that id is refused.
+// An id nobody used is not found.
+func (s *Service) resent(ctx context.Context, p domain.Principal, in NewItem) (View, error) {
+	l, err := s.store.LedgerItem(ctx, in.ID)
+	if err != nil {
 		return View{}, err
 	}
-	return s.view(ctx, p, r.ID, nil)
+	same := l.CreatedBy == p.UserID && l.Kind == in.Kind && l.Problem == in.Problem && l.Deadline == in.Deadline &&
+		sameID(l.HouseholdID, in.HouseholdID) && (in.VillageID == nil || *in.VillageID == l.VillageID)
+	if !same {
+		return View{}, domain.Invalid(domain.FieldError{Field: "/id", Reason: "id_taken", Message: "this id belongs to another record", MessageZH: "该编号已被其他记录使用"})
+	}
+	return s.view(ctx, p, l.ID, nil)
 }
+
+func sameID(a, b *uuid.UUID) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // placeOf checks where a new item lies — its campaign and finding, its
 // household or village — and returns it with the campaign named.

@@ -19,21 +19,32 @@ type fakeStore struct {
 	campaigns  map[uuid.UUID]Campaign
 	visits     map[uuid.UUID]domain.Visit
 	households map[uuid.UUID]string // id → region path
+	users      map[uuid.UUID]domain.User
 	moved      []Event
 }
 
 func (f *fakeStore) Tx(ctx context.Context, fn func(TxStore) error) error { return fn(f) }
 
-func (f *fakeStore) Region(context.Context, uuid.UUID) (domain.Region, error) {
-	return domain.Region{}, domain.NotFound("region")
+// Region is a household's region: the fake keeps one region a household,
+// under the household's id.
+func (f *fakeStore) Region(_ context.Context, id uuid.UUID) (domain.Region, error) {
+	path, ok := f.households[id]
+	if !ok {
+		return domain.Region{}, domain.NotFound("region")
+	}
+	return domain.Region{ID: id, Path: path}, nil
 }
 
 func (f *fakeStore) RegionWithin(context.Context, string, uuid.UUID) (domain.Region, error) {
 	return domain.Region{}, domain.NotFound("region")
 }
 
-func (f *fakeStore) User(context.Context, uuid.UUID) (domain.User, error) {
-	return domain.User{}, domain.NotFound("user")
+func (f *fakeStore) User(_ context.Context, id uuid.UUID) (domain.User, error) {
+	u, ok := f.users[id]
+	if !ok {
+		return domain.User{}, domain.NotFound("user")
+	}
+	return u, nil
 }
 
 func (f *fakeStore) Household(_ context.Context, scope domain.HouseholdScope, _ domain.Date, id uuid.UUID) (domain.Household, error) {
@@ -41,7 +52,7 @@ func (f *fakeStore) Household(_ context.Context, scope domain.HouseholdScope, _ 
 	if !ok || !strings.HasPrefix(path, scope.RegionPath) {
 		return domain.Household{}, domain.NotFound("household")
 	}
-	return domain.Household{ID: id}, nil
+	return domain.Household{ID: id, RegionID: id}, nil
 }
 
 func (f *fakeStore) Visit(_ context.Context, id uuid.UUID) (domain.Visit, error) {
@@ -76,7 +87,8 @@ func (f *fakeStore) LedgerFinding(context.Context, uuid.UUID) (Finding, error) {
 	return Finding{}, domain.NotFound("finding")
 }
 
-func (f *fakeStore) CreateLedgerItem(context.Context, Record, Event, domain.AuditEntry) error {
+func (f *fakeStore) CreateLedgerItem(_ context.Context, r Record, _ Event, _ domain.AuditEntry) error {
+	f.lines[r.ID] = Line{Record: r}
 	return nil
 }
 
@@ -311,5 +323,61 @@ func TestStateQueriesAgreeWithState(t *testing.T) {
 	}
 	if _, ok := QueryState("late", today); ok {
 		t.Error("an unknown state has a query")
+	}
+}
+
+// TestWhoMayRecordInALedger: cadres record items of their own ledgers
+// (四本台账) at the households they help, answering for them unless they
+// name another cadre, but no rectifications; inspectors record
+// rectifications only; an item sent again under its id is the same
+// item, and another under that id is refused.
+func TestWhoMayRecordInALedger(t *testing.T) {
+	c := newCounty(t)
+	c.store.users = map[uuid.UUID]domain.User{
+		c.cadreA.UserID: {ID: c.cadreA.UserID, Role: domain.RoleCadre, Active: true, RegionPath: c.villageA},
+	}
+	deadline := domain.Date{Year: 2026, Month: 12, Day: 31}
+	cases := []struct {
+		who  string
+		p    domain.Principal
+		kind string
+		code domain.Code
+	}{
+		{"a cadre of the household", c.cadreA, KindLivelihoodRequest, ""},
+		{"a cadre of the household", c.cadreA, KindHardship, ""},
+		{"a cadre of the household", c.cadreA, KindRectification, domain.CodeForbidden},
+		{"a cadre who is no active cadre of the register", c.cadre2, KindHardship, domain.CodeInvalid},
+		{"the village's supervisor", c.supervisorA, KindHardship, domain.CodeInvalid}, // names nobody responsible
+		{"an inspector", c.inspector, KindHardship, domain.CodeForbidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.who+" "+tc.kind, func(t *testing.T) {
+			s := NewService(c.store, func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, domain.Shanghai) })
+			h := c.householdA
+			v, err := s.Create(context.Background(), tc.p, NewItem{Kind: tc.kind, Problem: "饮水困难", HouseholdID: &h, Deadline: deadline})
+			if domain.ErrorCode(err) != tc.code {
+				t.Fatalf("got %v, want %q", err, tc.code)
+			}
+			if err == nil && (v.ResponsibleUserID == nil || *v.ResponsibleUserID != tc.p.UserID || v.Status != Open) {
+				t.Fatalf("recorded %+v", v.Record)
+			}
+		})
+	}
+	// Recorded offline on 18 November with a deadline of the 20th, synced
+	// on 1 December: stored, and overdue.
+	s := NewService(c.store, func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, domain.Shanghai) })
+	h, id := c.householdA, uuid.New()
+	in := NewItem{ID: id, Kind: KindHardship, Problem: "因病缺劳力", HouseholdID: &h, Deadline: domain.Date{Year: 2026, Month: 11, Day: 20},
+		RecordedOn: domain.Date{Year: 2026, Month: 11, Day: 18}}
+	_, created, err := s.CreateIn(context.Background(), c.store, c.cadreA, in)
+	if err != nil || !created {
+		t.Fatalf("recorded offline before its deadline: created %v, %v", created, err)
+	}
+	if v, created, err := s.CreateIn(context.Background(), c.store, c.cadreA, in); err != nil || created || v.ID != id || v.State != Overdue {
+		t.Fatalf("sent again: created %v, %v, %+v", created, err, v.Record)
+	}
+	in.Problem = "另一件事"
+	if _, _, err := s.CreateIn(context.Background(), c.store, c.cadreA, in); domain.ErrorCode(err) != domain.CodeInvalid {
+		t.Fatalf("another item under the id: %v", err)
 	}
 }

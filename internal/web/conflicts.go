@@ -110,6 +110,8 @@ func (c *Console) conflictRow(r *http.Request, s *session, it wire.Conflict, hea
 		}
 	case wire.EntityVisit:
 		row.Record = "走访记录"
+	case wire.EntityPlanItem:
+		row.Record = "帮扶计划措施"
 	default:
 		row.Record = it.Entity
 	}
@@ -123,10 +125,18 @@ var conflictFields = map[string]string{
 	"housing_area": "住房面积", "arable_land": "耕地面积", "annual_income": "家庭年收入", "income_notes": "经济状况", "causes": "致贫原因",
 	"health": "健康状况", "disability": "残疾等级", "education": "文化程度", "work": "务工状况",
 	"notes": "民情日记", "checklist": "两不愁三保障", "measures": "帮扶措施", "met_with": "见到的家庭成员", "kind": "走访类型",
-	"ended_at": "结束时间", "household_confirmed": "农户确认", "gps": "定位", "photos": "照片",
+	"ended_at": "结束时间", "household_confirmed": "农户确认", "gps": "定位", "photos": "照片", "plan_progress": "帮扶计划进展",
+	"route": "脱贫路径", "measure": "帮扶措施", "responsible_cadre_id": "责任人", "target_on": "计划完成时间", "state": "措施状态",
 }
 
+// planItemFields are the names a plan item's fields take where they
+// differ from a visit's of the same JSON name.
+var planItemFields = map[string]string{"notes": "备注", "deleted": "删除"}
+
 func conflictFieldLabel(entity, field string) string {
+	if l, ok := planItemFields[field]; ok && entity == wire.EntityPlanItem {
+		return l
+	}
 	if l, ok := conflictFields[field]; ok {
 		return l
 	}

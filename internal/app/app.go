@@ -28,8 +28,8 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/periodic"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
-	"github.com/fieldvisit/fieldvisit/internal/printforms"
 	"github.com/fieldvisit/fieldvisit/internal/plans"
+	"github.com/fieldvisit/fieldvisit/internal/printforms"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/web"
 	"github.com/fieldvisit/fieldvisit/openapi"
@@ -56,8 +56,7 @@ type App struct {
 	ItemLedger *itemledger.Service
 	Casework   *casework.Service
 	// PrintForms lays out the printed forms (明白卡, 帮扶记录卡, 一户一档,
-	// 帮扶手册). Its casework port is nil until the casework service
-	// lands: the plan and income sections then say 暂无记录.
+	// 帮扶手册), the plan and income accounts read from Plans and Casework.
 	PrintForms *printforms.Service
 	Plans      *plans.Service
 	Handler    http.Handler
@@ -92,7 +91,7 @@ func (a *App) build() error {
 	// Periods of the periodic jobs follow the wall clock, not the app's
 	// (tests stop the app's clock at a day; the jobs still run hourly).
 	a.jobs = periodic.NewRunner(a.Store, time.Now)
-	a.PrintForms = printforms.New(a.Registry, a.Sync, nil, now)
+	a.PrintForms = printforms.New(a.Registry, a.Sync, printedCasework{a.Plans, a.Casework}, now)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	// The API and the console import registers with the same importer.
 	importRegister := func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {

@@ -81,6 +81,9 @@ func (a *App) build() error {
 	importRegister := func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 		return importer.Import(ctx, a.Store, r, opt)
 	}
+	exportRegister := func(ctx context.Context, q importer.ExportQuery) (importer.Download, error) {
+		return importer.Export(ctx, a.Store, q)
+	}
 	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
 		Inspect: a.Inspect, ItemLedger: a.ItemLedger, DeviceHealth: a.DeviceHealth, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister})
 	if err != nil {
@@ -110,6 +113,7 @@ func (a *App) build() error {
 		TrustedProxies: a.Config.TrustedProxies,
 		DeviceHealth:   a.DeviceHealth,
 		Import:         importRegister,
+		ExportRegister: exportRegister,
 		Ready:          []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
 		Bodies:         server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
 		Console:        console,

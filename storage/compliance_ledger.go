@@ -28,22 +28,17 @@ type visitLedgerScan struct {
 	HouseholdConfirmed *bool
 	Photos             jsonValue[[]domain.PhotoRef]
 	Flags              jsonValue[[]domain.Flag]
-	TownName           *string
-	VillageName        string
-	HouseholdNo        string
-	HeadName           string
-	PovertyType        string
-	Status             string
-	CadreName          string
+	names              compliance.VisitLedgerRow // the names beside the visit
 }
 
 const visitLedgerColumns = "visits.id, visits.kind, visits.started_at, visits.ended_at, visits.received_at, visits.notes, visits.checklist, " +
 	"visits.measures, visits.met_with, visits.household_confirmed, visits.photos, visits.flags, " +
-	"t.name AS town_name, v.name AS village_name, h.number AS household_no, h.head_name, h.poverty_type, h.status, u.display_name AS cadre_name"
+	"COALESCE(t.name, '') AS town_name, v.name AS village_name, h.number AS household_no, h.head_name, h.poverty_type, h.status, u.display_name AS cadre_name"
 
 func (r *visitLedgerScan) fields() []any {
+	n := &r.names
 	return []any{&r.ID, &r.Kind, &r.StartedAt, &r.EndedAt, &r.ReceivedAt, &r.Notes, &r.Checklist, &r.Measures, &r.MetWith,
-		&r.HouseholdConfirmed, &r.Photos, &r.Flags, &r.TownName, &r.VillageName, &r.HouseholdNo, &r.HeadName, &r.PovertyType, &r.Status, &r.CadreName}
+		&r.HouseholdConfirmed, &r.Photos, &r.Flags, &n.TownName, &n.VillageName, &n.HouseholdNo, &n.HeadName, &n.PovertyType, &n.Status, &n.CadreName}
 }
 
 // VisitLedger streams the live visits of a region and date range in
@@ -72,13 +67,9 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 		v := domain.Visit{ID: r.ID, VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
 			Checklist: r.Checklist.V, Measures: r.Measures.V, MetWith: r.MetWith.V, HouseholdConfirmed: r.HouseholdConfirmed, Photos: r.Photos.V},
 			ReceivedAt: r.ReceivedAt.UTC(), Flags: r.Flags.V}
-		town := ""
-		if r.TownName != nil {
-			town = *r.TownName
-		}
-		err := fn(compliance.VisitLedgerRow{Visit: v, TownName: town, VillageName: r.VillageName, HouseholdNo: r.HouseholdNo,
-			HeadName: r.HeadName, PovertyType: r.PovertyType, Status: r.Status, CadreName: r.CadreName})
-		if err != nil {
+		out := r.names
+		out.Visit = v
+		if err := fn(out); err != nil {
 			return err
 		}
 	}

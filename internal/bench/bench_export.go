@@ -271,18 +271,16 @@ type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
+// rawText spells a cell for the bare CSV writer: times as the 台账 shows
+// them, the rest as Go prints it.
 func rawText(v any) string {
 	switch x := v.(type) {
-	case nil:
-		return ""
 	case string:
 		return x
-	case int:
-		return strconv.Itoa(x)
-	case bool:
-		return strconv.FormatBool(x)
 	case time.Time:
 		return x.In(domain.Shanghai).Format("2006-01-02 15:04")
+	case nil:
+		return ""
 	}
 	return fmt.Sprint(v)
 }

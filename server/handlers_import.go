@@ -58,6 +58,23 @@ func (h *handlers) importFile(c *gin.Context) {
 	c.JSON(http.StatusOK, rep)
 }
 
+// exportRegister answers the household register and pairings of a region
+// as the county 台账 the import reads back (importer.Export authorises).
+func (h *handlers) exportRegister(c *gin.Context) {
+	q := queryParams{c: c}
+	eq := importer.ExportQuery{Actor: principal(c), RegionID: q.uuid("region_id"), Format: q.text("format", 10), Today: domain.DateOf(h.Now())}
+	if err := q.err(); err != nil {
+		writeError(c, err)
+		return
+	}
+	d, err := h.ExportRegister(c.Request.Context(), eq)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	h.download(c, d.ContentType, d.Filename, d.Write)
+}
+
 func uploadError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

@@ -37,6 +37,10 @@ type ReadyCheck struct {
 // ImportFunc runs an uploaded 台账 file (importer.Import bound to a store).
 type ImportFunc func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error)
 
+// ExportRegisterFunc builds a register download (importer.Export bound to
+// a store).
+type ExportRegisterFunc func(ctx context.Context, q importer.ExportQuery) (importer.Download, error)
+
 // Deps is everything the transport calls; cmd/fieldvisit builds it.
 type Deps struct {
 	Auth       *auth.Service
@@ -76,6 +80,9 @@ type Deps struct {
 	Casework *casework.Service
 	// PrintForms answers the printed forms as PDF (and a village's as ZIP).
 	PrintForms *printforms.Service
+	// ExportRegister writes the household register as the import reads
+	// it (GET /api/v1/exports/register).
+	ExportRegister ExportRegisterFunc
 }
 
 // handlers holds the dependencies the route handlers use.
@@ -271,6 +278,7 @@ func New(d Deps) http.Handler {
 	a.GET("/exports/visits", compressed, h.export(h.Compliance.VisitLedger))
 	a.GET("/exports/missed", compressed, h.export(h.Compliance.MissedLedger))
 	a.GET("/exports/progress", compressed, h.export(h.Compliance.ProgressLedger))
+	a.GET("/exports/register", compressed, h.exportRegister)
 	a.POST("/rectifications", h.createRectification)
 	a.GET("/rectifications", h.listRectifications)
 	a.GET("/rectifications/:id", h.getRectification)

@@ -2,29 +2,52 @@ package storage
 
 import (
 	"context"
+	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/fieldvisit/fieldvisit/domain"
 
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 )
 
+// visitLedgerScan is what a 台账 line shows of a visit, scanned into
+// explicit fields: a county's year is a million rows, and GORM's per-row
+// reflection and the GPS fixes (the ledger shows none) were most of the
+// export's CPU.
 type visitLedgerScan struct {
-	Visit       visitRow `gorm:"embedded"`
-	TownName    string   `gorm:"column:town_name"`
-	VillageName string   `gorm:"column:village_name"`
-	HouseholdNo string   `gorm:"column:household_no"`
-	HeadName    string   `gorm:"column:head_name"`
-	PovertyType string   `gorm:"column:poverty_type"`
-	Status      string   `gorm:"column:status"`
-	CadreName   string   `gorm:"column:cadre_name"`
+	ID                 uuid.UUID
+	Kind               string
+	StartedAt          time.Time
+	EndedAt            *time.Time
+	ReceivedAt         time.Time
+	Notes              string
+	Checklist          jsonValue[map[string]domain.ChecklistEntry]
+	Measures, MetWith  jsonValue[[]string]
+	HouseholdConfirmed *bool
+	Photos             jsonValue[[]domain.PhotoRef]
+	Flags              jsonValue[[]domain.Flag]
+	names              compliance.VisitLedgerRow // the names beside the visit
+}
+
+const visitLedgerColumns = "visits.id, visits.kind, visits.started_at, visits.ended_at, visits.received_at, visits.notes, visits.checklist, " +
+	"visits.measures, visits.met_with, visits.household_confirmed, visits.photos, visits.flags, " +
+	"COALESCE(t.name, '') AS town_name, v.name AS village_name, h.number AS household_no, h.head_name, h.poverty_type, h.status, u.display_name AS cadre_name"
+
+func (r *visitLedgerScan) fields() []any {
+	n := &r.names
+	return []any{&r.ID, &r.Kind, &r.StartedAt, &r.EndedAt, &r.ReceivedAt, &r.Notes, &r.Checklist, &r.Measures, &r.MetWith,
+		&r.HouseholdConfirmed, &r.Photos, &r.Flags, &n.TownName, &n.VillageName, &n.HouseholdNo, &n.HeadName, &n.PovertyType, &n.Status, &n.CadreName}
 }
 
 // VisitLedger streams the live visits of a region and date range in
-// village, household and time order to fn, one row at a time, so a county's
-// year of visits is never held in memory.
+// village, household and time order to fn, one row at a time off the
+// database cursor, so a county's year of visits is never held in memory.
+// Each visit carries what its line shows (no GPS fixes).
 func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter, fn func(compliance.VisitLedgerRow) error) error {
 	q := s.db.WithContext(ctx).Table("visits").
-		Select("visits.*, t.name AS town_name, v.name AS village_name, h.number AS household_no, h.head_name, h.poverty_type, h.status, u.display_name AS cadre_name").
+		Select(visitLedgerColumns).
 		Joins("JOIN households h ON h.county_id = visits.county_id AND h.id = visits.household_id").
 		Joins("JOIN regions v ON v.id = h.village_id").
 		Joins("LEFT JOIN regions t ON t.id = v.parent_id").
@@ -38,12 +61,15 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 	defer rows.Close()
 	for rows.Next() {
 		var r visitLedgerScan
-		if err := s.db.ScanRows(rows, &r); err != nil {
+		if err := rows.Scan(r.fields()...); err != nil {
 			return translate(err, "visit")
 		}
-		err := fn(compliance.VisitLedgerRow{Visit: toDomainVisit(r.Visit), TownName: r.TownName, VillageName: r.VillageName, HouseholdNo: r.HouseholdNo,
-			HeadName: r.HeadName, PovertyType: r.PovertyType, Status: r.Status, CadreName: r.CadreName})
-		if err != nil {
+		v := domain.Visit{ID: r.ID, VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
+			Checklist: r.Checklist.V, Measures: r.Measures.V, MetWith: r.MetWith.V, HouseholdConfirmed: r.HouseholdConfirmed, Photos: r.Photos.V},
+			ReceivedAt: r.ReceivedAt.UTC(), Flags: r.Flags.V}
+		out := r.names
+		out.Visit = v
+		if err := fn(out); err != nil {
 			return err
 		}
 	}

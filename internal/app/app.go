@@ -97,9 +97,12 @@ func (a *App) build() error {
 	importRegister := func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
 		return importer.Import(ctx, a.Store, r, opt)
 	}
+	exportRegister := func(ctx context.Context, q importer.ExportQuery) (importer.Download, error) {
+		return importer.Export(ctx, a.Store, q)
+	}
 	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
 		Inspect: a.Inspect, ItemLedger: a.ItemLedger, DeviceHealth: a.DeviceHealth, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister,
-		PrintForms: a.PrintForms})
+		PrintForms: a.PrintForms, ExportRegister: exportRegister})
 	if err != nil {
 		return err
 	}
@@ -129,6 +132,7 @@ func (a *App) build() error {
 		Casework:       a.Casework,
 		PrintForms:     a.PrintForms,
 		Import:         importRegister,
+		ExportRegister: exportRegister,
 		Ready:          []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
 		Bodies:         server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
 		Console:        console,

@@ -360,6 +360,7 @@ func TestCommandHelp(t *testing.T) {
 		"bench rules":      {want: []string{"households", "visits-per-household", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench sample":     {want: []string{"households", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench wire":       {want: []string{"households", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
+		"bench export":     {want: []string{"visits", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
 	}
 	for _, c := range Commands {
 		t.Run(c.Name, func(t *testing.T) {

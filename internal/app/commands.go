@@ -37,6 +37,7 @@ var Commands = []CommandHelp{
 	{"bench rules", "[flags]", "missed-visit report latency and incremental rule cost on 1M households (B5)"},
 	{"bench sample", "[flags]", "an inspection draw from a province of 1M households against raw SELECTs"},
 	{"bench wire", "[flags]", "sync bytes gzipped vs plain, server CPU per pull, gzip levels vs zstd (B8)"},
+	{"bench export", "[flags]", "the visit 台账 of 1M visits as CSV and XLSX against pgx + bare writers, and peak RSS (B7)"},
 }
 
 // Usage is the binary's help text.

@@ -156,6 +156,10 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 				t.Errorf("admin GET %s: %d", path, r.StatusCode)
 			}
 		}
+		// The imports page's register download re-imports as it is.
+		if r := c.get("/ui/admin/imports/export?format=csv"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "与户主关系,姓名,身份证号") {
+			t.Errorf("admin's register download: %d %.300s", r.StatusCode, r.body)
+		}
 		// A town gets its own profile through the form.
 		towns, _, err := e.app.Registry.Regions(ctx, admin, registry.RegionQuery{Level: domain.LevelTown}, registry.Page{Limit: 1})
 		if err != nil || len(towns) == 0 {
@@ -221,7 +225,7 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 		c.mustLogin("cadre01")
 		cadre := e.principal(t, "cadre01")
 		for _, path := range []string{"/ui/admin/users", "/ui/admin/users/" + cadre.UserID.String(), "/ui/admin/imports", "/ui/admin/units",
-			"/ui/admin/pairings", "/ui/admin/rules"} {
+			"/ui/admin/pairings", "/ui/admin/rules", "/ui/admin/imports/export?format=csv"} {
 			r := c.get(path)
 			if r.StatusCode != http.StatusForbidden || !strings.Contains(pageText(t, r), "无权访问") {
 				t.Errorf("cadre01 GET %s: %d", path, r.StatusCode)

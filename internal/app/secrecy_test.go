@@ -70,6 +70,7 @@ func (e *testEnv) routesThatCouldTell() []secretRoute {
 		row("/api/v1/exports/missed", "/api/v1/exports/missed?region_id={region}&format=csv"),
 		row("/api/v1/exports/progress", "/api/v1/exports/progress?region_id={region}&format=csv"),
 		row("/api/v1/exports/rectifications", "/api/v1/exports/rectifications?format=csv"),
+		row("/api/v1/exports/register", "/api/v1/exports/register?region_id={region}&format=csv"),
 		row("/api/v1/rectifications", "/api/v1/rectifications"),
 		row("/api/v1/rectifications", "/api/v1/rectifications?campaign_id={campaign}"),
 		row("/api/v1/rectifications/:id", "/api/v1/rectifications/{rectification}"),

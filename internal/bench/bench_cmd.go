@@ -50,7 +50,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			return nil
 		}
-		return errors.New("usage: fieldvisit bench sync|photos|rules|sample|wire [flags] (fieldvisit bench -h lists them)")
+		return errors.New("usage: fieldvisit bench sync|photos|rules|sample|wire|export [flags] (fieldvisit bench -h lists them)")
 	}
 	return subcommands[name](ctx, rest, stdout, stderr)
 }
@@ -63,6 +63,7 @@ var subcommands = map[string]func(ctx context.Context, args []string, stdout, st
 	"rules":  benchRulesCmd,
 	"sample": benchSampleCmd,
 	"wire":   benchWireCmd,
+	"export": benchExportCmd,
 }
 
 // Subcommands names the benchmarks `fieldvisit bench` runs.

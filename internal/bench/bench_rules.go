@@ -72,6 +72,9 @@ type rulesFixture struct {
 	// neither visits nor compliance statuses (bench sample draws from the
 	// registry alone).
 	registryOnly bool
+	// visitsOnly loads the registry and the visits, and no compliance
+	// statuses (bench export reads visits alone).
+	visitsOnly bool
 }
 
 // benchRulesCmd is `fieldvisit bench rules [flags]`.
@@ -585,6 +588,9 @@ func (fx *rulesFixture) load(ctx context.Context, dbURL string, prof compliance.
 	}
 	if err := undo(out); err != nil {
 		return err
+	}
+	if fx.visitsOnly {
+		return analyzeAndSize(ctx, conn, out)
 	}
 
 	// Statuses of the current year, judged in Go exactly as the worker does,

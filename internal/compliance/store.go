@@ -248,7 +248,8 @@ type VisitLedgerFilter struct {
 	Today      domain.Date
 }
 
-// VisitLedgerRow is one visit with the names its 台账 line shows.
+// VisitLedgerRow is one visit with the names its 台账 line shows. Visit
+// carries what the line shows (no GPS fixes, device or versions).
 type VisitLedgerRow struct {
 	Visit       domain.Visit
 	TownName    string

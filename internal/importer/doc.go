@@ -1,6 +1,7 @@
 // Package importer reads the household 台账 spreadsheets county poverty
 // offices keep (CSV in UTF-8, UTF-16 or GB18030/GBK, or XLSX) and imports
-// their households, members, cadres and pairings.
+// their households, members, cadres and pairings; and writes the register
+// back out in that layout.
 //
 // A household sheet is laid out one row per household member, or one row
 // per household (no 与户主关系 and 姓名 columns: the head is the only member
@@ -38,6 +39,10 @@
 // name in the county, created when missing), rank and phone of the file, the
 // phone number (or a short hash) as username, and an unusable password that
 // an admin replaces.
+//
+// Export writes the register back out in the same layout (export.go): one
+// row per member under the headings Import reads, so the file re-imports
+// cleanly, into the same county or a fresh one.
 //
 // The package has no HTTP and no SQL: it declares the Store it needs, with
 // its own types (Plan, Lookup, Existing, …), and package storage implements it.

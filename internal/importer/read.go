@@ -210,9 +210,22 @@ func readCSV(b []byte, maxRows int) (*table, error) {
 		if len(t.rows) > maxRows+headerSearchRows {
 			return nil, tooManyRows(maxRows)
 		}
+		for i, c := range rec {
+			rec[i] = undefuse(c)
+		}
 		t.rows = append(t.rows, rawRow{num: row, cells: rec})
 	}
 	return t, nil
+}
+
+// undefuse reads back a cell that a CSV export protected from being run
+// as a formula ("'+86 138…", "'-"): the apostrophe spreadsheets hide is not
+// part of the value.
+func undefuse(s string) string {
+	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
+		return s[1:]
+	}
+	return s
 }
 
 func tooManyRows(maxRows int) error {

@@ -131,3 +131,14 @@ func uploadMessage(err error) string {
 	}
 	return "上传的文件无法读取，请检查后重试"
 }
+
+// registerExport answers the household register of the user's region as
+// the 台账 the import page reads back (importer.Export authorises).
+func (c *Console) registerExport(w http.ResponseWriter, r *http.Request, s *session) {
+	d, err := c.deps.ExportRegister(r.Context(), importer.ExportQuery{Actor: s.principal, Format: r.URL.Query().Get("format"), Today: domain.DateOf(c.deps.Now())})
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.download(w, s, d.ContentType, d.Filename, d.Write)
+}

@@ -55,6 +55,9 @@ type Deps struct {
 	// SecureCookies marks the cookies Secure even on a plain-HTTP request:
 	// set it when a proxy in front ends TLS.
 	SecureCookies bool
+	// ExportRegister writes the register as the importer reads it, as the
+	// API's GET /exports/register does.
+	ExportRegister func(ctx context.Context, q importer.ExportQuery) (importer.Download, error)
 }
 
 // Console is the console's http.Handler.

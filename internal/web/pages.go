@@ -74,6 +74,7 @@ var fragments = []fragment{
 	{pattern: "POST /ui/rectifications/{id}/act", handle: actOnRectification},
 	{pattern: "POST /ui/admin/users", handle: createUser},
 	{pattern: "POST /ui/admin/imports", template: "admin_imports.html", handle: (*Console).importFile},
+	{pattern: "GET /ui/admin/imports/export", handle: (*Console).registerExport},
 	{pattern: "POST /ui/admin/units", handle: createUnit},
 	{pattern: "POST /ui/admin/units/{id}/assignments", handle: assignUnit},
 	{pattern: "POST /ui/admin/pairings/{id}", handle: pair},

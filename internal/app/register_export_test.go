@@ -1,0 +1,169 @@
+package app
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
+)
+
+// idNumber completes a 17-digit ID number with its check character.
+func idNumber(first17 string) string { return first17 + string(domain.IDNumberCheckChar(first17)) }
+
+// registerSheet is a county 台账 of a town the small county does not have
+// yet (created from its codes): a registered household of three with
+// every member field, an exited one and a general one, two paired with a
+// cadre the file creates.
+func registerSheet() string {
+	head := "县/区,乡镇,乡镇代码,所属村,村代码,户编号,户主姓名,与户主关系,姓名,身份证号,家庭人口,贫困户属性,户类型,脱贫年度,致贫原因,联系电话,住址,健康状况,残疾等级,文化程度,务工状况,帮扶责任人,帮扶责任人电话,帮扶单位,职级,结对开始日期"
+	rows := []string{
+		"示范县,新华乡,410122101000,前进村,410122101201,4101221012010001,王建国,户主,王建国," + idNumber("41012219600101003") + ",3,低保,在册,,因病、缺资金,+86 138 0013 8000,前进村三组12号,长期慢性病,二级,小学,务农,赵干部,13900000001,县水利局,科级,2025-03-01",
+		"示范县,新华乡,410122101000,前进村,410122101201,4101221012010001,王建国,配偶,刘桂英," + idNumber("41012219620202004") + ",,,,,,,,健康,无,初中,本地务工,,,,,",
+		"示范县,新华乡,410122101000,前进村,410122101201,4101221012010001,王建国,子女,王小明," + idNumber("41012220120303005") + ",,,,,,,,健康,无,小学,在校生,,,,,",
+		"示范县,新华乡,410122101000,胜利村,410122101202,4101221012020001,孙德福,户主,孙德福," + idNumber("41012219550505006") + ",1,一般,已脱贫,2019,缺劳力,,胜利村一组,患有大病,无,文盲或半文盲,无劳动力,赵干部,13900000001,县水利局,科级,2024-06-15",
+		"示范县,新华乡,410122101000,胜利村,410122101202,4101221012020002,周春生,户主,周春生," + idNumber("41012219800808007") + ",1,,一般农户,,,13700000002,胜利村二组,健康,无,高中,外出务工,,,,,",
+	}
+	return head + "\n" + strings.Join(rows, "\n") + "\n"
+}
+
+// importReport posts a 台账 file as the admin and returns the report.
+func (e *testEnv) importReport(t *testing.T, token string, file []byte, query string) importer.Report {
+	t.Helper()
+	r := e.do(t, "POST", "/api/v1/imports"+query, token, file)
+	if r.Status != http.StatusOK {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
+	}
+	var rep importer.Report
+	r.json(t, &rep)
+	return rep
+}
+
+// csvRows reads a CSV download (byte-order mark and all).
+func csvRows(t *testing.T, b []byte) [][]string {
+	t.Helper()
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\uFEFF")))
+	cr.FieldsPerRecord = -1
+	rows, err := cr.ReadAll()
+	if err != nil {
+		t.Fatalf("not a CSV file: %v", err)
+	}
+	return rows
+}
+
+// sameTable compares two exports below their title lines (the headings
+// and every data row), naming the first row that differs.
+func sameTable(t *testing.T, what string, want, got [][]string) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("%s: %d rows, want %d:\n%q\nwant\n%q", what, len(got), len(want), got, want)
+	}
+	// A spreadsheet reader drops a row's empty trailing cells; a CSV keeps them.
+	line := func(cells []string) string { return strings.TrimRight(strings.Join(cells, "|"), "|") }
+	for i := 2; i < len(want); i++ {
+		if line(want[i]) != line(got[i]) {
+			t.Fatalf("%s: row %d is\n%q\nwant\n%q", what, i+1, got[i], want[i])
+		}
+	}
+}
+
+// TestRegisterExportRoundTrip: the household register and pairings export
+// as the county 台账 the importer reads. Imported into a fresh database
+// (whose county lacks the town, created from the file's codes) it gives
+// back the same rows, in XLSX and CSV; imported again where it came from
+// it changes nothing.
+func TestRegisterExportRoundTrip(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			e := newTestEnv(t, dialect)
+			admin := e.login(t, "admin")
+			seeded := e.importReport(t, admin, []byte(registerSheet()), "?create_regions=true")
+			if seeded.Households.Created != 3 || seeded.Members.Created != 5 || seeded.Pairings.Created != 2 {
+				t.Fatalf("seeding import: %+v", seeded)
+			}
+			county := "/api/v1/exports/register?region_id=" + e.county.ID.String()
+			xlsx := e.do(t, "GET", county, admin, nil)
+			csvFile := e.do(t, "GET", county+"&format=csv", admin, nil)
+			if xlsx.Status != http.StatusOK || csvFile.Status != http.StatusOK || !strings.HasPrefix(csvFile.Header.Get("Content-Type"), "text/csv") {
+				t.Fatalf("export: %d %d %s", xlsx.Status, csvFile.Status, csvFile.Body)
+			}
+			rows := xlsxRows(t, xlsx.Body)
+			// Headings, then the fixture's two households and the file's five members.
+			if len(rows) != 3+2+5 || rows[2][0] != "序号" || rows[2][12] != "身份证号" {
+				t.Fatalf("export rows: %q", rows)
+			}
+			// The same cells in both formats, but for the apostrophe that keeps
+			// a CSV cell from running as a formula.
+			sameTable(t, "csv and xlsx", rows, csvRows(t, []byte(strings.ReplaceAll(string(csvFile.Body), "'+86", "+86"))))
+			if body := string(csvFile.Body); !strings.Contains(body, "'+86 138 0013 8000") || !strings.Contains(body, "低保贫困户") || !strings.Contains(body, "因病、缺资金") {
+				t.Fatalf("csv export lacks the labels or the defused phone:\n%s", body)
+			}
+
+			again := e.importReport(t, admin, csvFile.Body, "")
+			if c := again.Households; c.Created+c.Updated+again.Members.Created+again.Members.Updated+again.Pairings.Created+again.Cadres.Created != 0 || c.Unchanged != 5 || len(again.Warnings) != 0 {
+				t.Fatalf("re-import where it came from changed something: %+v", again)
+			}
+
+			fresh := newTestEnv(t, dialect)
+			freshAdmin := fresh.login(t, "admin")
+			moved := fresh.importReport(t, freshAdmin, xlsx.Body, "?create_regions=true")
+			if moved.Households.Created != 3 || moved.Households.Unchanged != 2 || moved.Regions.Created != 3 || moved.Cadres.Created != 1 {
+				t.Fatalf("import into the fresh database: %+v", moved)
+			}
+			freshCounty := "/api/v1/exports/register?region_id=" + fresh.county.ID.String()
+			sameTable(t, "xlsx after the round trip", rows, xlsxRows(t, fresh.do(t, "GET", freshCounty, freshAdmin, nil).Body))
+			sameTable(t, "csv after the round trip", csvRows(t, csvFile.Body), csvRows(t, fresh.do(t, "GET", freshCounty+"&format=csv", freshAdmin, nil).Body))
+		})
+	}
+}
+
+// TestRegisterExportScope: the export carries clear 身份证号, so only admins
+// and supervisors get it, for their subtree; each export is audited.
+func TestRegisterExportScope(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		supA := e.login(t, "supervisor-a")
+		audited := func() int64 {
+			var n int64
+			if err := e.app.DB.Gorm.Table("audit_log").Where("action = ?", "export_register").Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		r := e.do(t, "GET", "/api/v1/exports/register?format=csv", supA, nil)
+		rows := csvRows(t, r.Body)
+		if r.Status != http.StatusOK || len(rows) != 4 || rows[3][9] != "张三" || rows[3][7] != "一组" || rows[3][24] != "cadre-a" {
+			t.Fatalf("supervisor A's own region: %d %q", r.Status, rows)
+		}
+		if audited() != 1 {
+			t.Errorf("the export was not audited")
+		}
+		for _, tc := range []struct {
+			who, query string
+			status     int
+		}{
+			{"supervisor-a", "region_id=" + e.villageB.ID.String(), http.StatusNotFound},
+			{"supervisor-a", "region_id=" + e.county.ID.String(), http.StatusNotFound},
+			{"supervisor-b", "region_id=" + e.villageA.ID.String(), http.StatusNotFound},
+			{"admin", "region_id=" + uuid.NewString(), http.StatusNotFound},
+			{"cadre-a", "region_id=" + e.villageA.ID.String(), http.StatusForbidden},
+			{"inspector", "", http.StatusForbidden},
+			{"admin", "format=pdf", http.StatusUnprocessableEntity},
+		} {
+			r := e.do(t, "GET", "/api/v1/exports/register?"+tc.query, e.login(t, tc.who), nil)
+			if r.Status != tc.status {
+				t.Errorf("%s %s: %d, want %d: %s", tc.who, tc.query, r.Status, tc.status, r.Body)
+				continue
+			}
+			if p := r.problem(t); tc.status == http.StatusUnprocessableEntity && !p.hasField("format") {
+				t.Errorf("format=pdf: the problem does not name the field: %+v", p)
+			}
+		}
+		if audited() != 1 {
+			t.Errorf("a refused export was audited")
+		}
+	})
+}

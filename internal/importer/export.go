@@ -1,0 +1,194 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
+)
+
+// RegisterStore is what a register export reads: the region asked for, the
+// households under it a page at a time, and the audit log (the file
+// carries clear 身份证号).
+type RegisterStore interface {
+	Region(ctx context.Context, id uuid.UUID) (domain.Region, error)
+	// RegisterHouseholds calls fn with every household filed under
+	// withinPath, in town, village, household-number order, with its members
+	// (head first) and its open pairing that started first.
+	RegisterHouseholds(ctx context.Context, withinPath string, fn func(RegisterHousehold) error) error
+	Audit(ctx context.Context, e domain.AuditEntry) error
+}
+
+// RegisterHousehold is one household as the register export writes it.
+type RegisterHousehold struct {
+	Household domain.Household
+	// The regions it is filed under; Group is zero when the household sits
+	// directly in its village.
+	County, Town, Village, Group domain.Region
+	Members                      []domain.Member
+	Cadre                        *RegisterCadre // nil when nobody is paired with the household
+}
+
+// RegisterCadre is the 帮扶责任人 of a household: the cadre of its open
+// pairing that started first (a 台账 names one per household).
+type RegisterCadre struct {
+	Name, Phone, Rank, Unit string
+	Since                   domain.Date
+}
+
+// ExportQuery asks for the household register of a region.
+type ExportQuery struct {
+	Actor    domain.Principal
+	RegionID *uuid.UUID // nil: the actor's own region
+	Format   string     // xlsx (default) or csv
+	Today    domain.Date
+}
+
+// Download is a file ready to stream: Write runs after the caller was
+// authorised and the query checked, so an error is still a clean answer
+// until then.
+type Download struct {
+	Filename    string
+	ContentType string
+	Write       func(w io.Writer) error
+}
+
+// exportColumns are the headings the register export writes, in the
+// order of a county 台账: each is a column Import reads, so the file
+// re-imports as it is (序号 is one Import drops on purpose).
+var exportColumns = []col{colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colGroup, colNumber, colHeadName,
+	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colPhone, colAddress,
+	colHealth, colDisability, colEducation, colWork, colCadre, colCadrePhone, colUnit, colRank, colPairStart}
+
+// Export is the household register and pairings of a region as the county
+// 台账 Import reads: one row per member, the household's cells repeated on
+// each, in XLSX or CSV. Admins and supervisors export their subtree; the
+// file carries clear 身份证号, which cadres and inspectors are never shown,
+// so they are refused. The export is recorded in the audit log.
+//
+// What the layout cannot hold is left out: a household paired with
+// several cadres lists the one paired first, and 家庭人口 is the members
+// listed (a size declared by a one-row-per-household register is not kept).
+func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, error) {
+	if err := Authorize(q.Actor); err != nil {
+		return Download{}, err
+	}
+	if q.Format != "" && q.Format != ledger.XLSX && q.Format != ledger.CSV {
+		return Download{}, domain.Invalid(domain.FieldError{Field: "format", Reason: "invalid_enum", Message: "format must be xlsx or csv", MessageZH: "导出格式应为xlsx或csv"})
+	}
+	format := q.Format
+	if format == "" {
+		format = ledger.XLSX
+	}
+	regionID := q.Actor.RegionID
+	if q.RegionID != nil {
+		regionID = *q.RegionID
+	}
+	r, err := store.Region(ctx, regionID)
+	if domain.IsCode(err, domain.CodeNotFound) || err == nil && !q.Actor.InSubtree(r.Path) {
+		return Download{}, domain.NotFound("region")
+	}
+	if err != nil {
+		return Download{}, err
+	}
+	var actorID *uuid.UUID
+	if id := q.Actor.UserID; id != uuid.Nil {
+		actorID = &id
+	}
+	err = store.Audit(ctx, domain.AuditEntry{ActorID: actorID, ActorName: q.Actor.Username, Action: "export_register", ObjectType: "region",
+		ObjectID: r.ID.String(), RegionPath: r.Path, RequestID: q.Actor.RequestID, Detail: map[string]any{"format": format, "route": q.Actor.Route}})
+	if err != nil {
+		return Download{}, err
+	}
+	headings := make([]string, 0, len(exportColumns)+1)
+	widths := make([]float64, 0, len(exportColumns)+1)
+	headings, widths = append(headings, "序号"), append(widths, 6)
+	for _, c := range exportColumns {
+		headings = append(headings, columns[c].zh)
+		widths = append(widths, exportWidth(c))
+	}
+	write := func(w io.Writer) error {
+		t, err := ledger.New(format, w, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期:%s", r.Name, q.Today), ledger.Columns(headings, widths...))
+		if err != nil {
+			return err
+		}
+		n := 0
+		err = store.RegisterHouseholds(ctx, r.Path, func(h RegisterHousehold) error {
+			for _, m := range h.Members {
+				n++
+				if err := t.Row(registerRow(n, h, m)...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return t.Close()
+	}
+	return Download{Filename: fmt.Sprintf("户信息台账-%s-%s.%s", r.Name, q.Today, format), ContentType: ledger.ContentType(format), Write: write}, nil
+}
+
+// registerRow is the cells of one member's row, labels where the layout
+// has a vocabulary (a county office reads labels; Import reads them back).
+func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
+	hh := h.Household
+	var size, exitYear any
+	size = len(h.Members)
+	if hh.ExitYear != nil && hh.Status == domain.StatusExited {
+		exitYear = *hh.ExitYear
+	}
+	phone := m.Phone
+	if phone == "" && m.Relation == "head" {
+		phone = hh.Phone // Import takes the household's phone from the head's row
+	}
+	var cadre, cadrePhone, unit, rank, since any
+	if c := h.Cadre; c != nil {
+		cadre, cadrePhone, unit, rank = c.Name, c.Phone, c.Unit, label(domain.Ranks, c.Rank)
+		since = ledger.Day{Time: c.Since.Start()}
+	}
+	return []any{n, h.County.Name, h.County.Code, h.Town.Name, h.Town.Code, h.Village.Name, h.Village.Code, h.Group.Name, hh.Number, hh.HeadName,
+		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
+		exitYear, labelList(domain.Causes, hh.Causes), phone, hh.Address, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
+		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, cadrePhone, unit, rank, since}
+}
+
+func label(v domain.Vocabulary, code string) string {
+	if code == "" {
+		return ""
+	}
+	if l, ok := v.Label(code); ok {
+		return l
+	}
+	return code
+}
+
+func labelList(v domain.Vocabulary, codes []string) string {
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = label(v, c)
+	}
+	return strings.Join(out, "、")
+}
+
+// exportWidth is a column's width in characters: wide enough for an ID
+// number, an address or a 12-digit code.
+func exportWidth(c col) float64 {
+	switch c {
+	case colIDNumber:
+		return 21
+	case colAddress:
+		return 24
+	case colCountyCode, colTownCode, colVillageCode, colPhone, colCadrePhone, colNumber:
+		return 15
+	case colPairStart, colUnit:
+		return 12
+	}
+	return 9
+}

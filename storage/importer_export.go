@@ -1,0 +1,107 @@
+package storage
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/importer"
+)
+
+// registerPage is how many households the register export reads at once:
+// their members and pairings come in one query each per page.
+const registerPage = 500
+
+type registerHouseholdScan struct {
+	Household   householdRow `gorm:"embedded"`
+	CountyName  string       `gorm:"column:county_name"`
+	CountyCode  string       `gorm:"column:county_code"`
+	TownName    string       `gorm:"column:town_name"`
+	TownCode    string       `gorm:"column:town_code"`
+	VillageName string       `gorm:"column:village_name"`
+	VillageCode string       `gorm:"column:village_code"`
+	GroupName   string       `gorm:"column:group_name"`
+	GroupCode   string       `gorm:"column:group_code"`
+}
+
+type registerCadreScan struct {
+	HouseholdID uuid.UUID `gorm:"column:household_id"`
+	StartOn     sqlDate   `gorm:"column:start_on"`
+	DisplayName string    `gorm:"column:display_name"`
+	Phone       string    `gorm:"column:phone"`
+	Rank        string    `gorm:"column:rank"`
+	UnitName    string    `gorm:"column:unit_name"`
+}
+
+// RegisterHouseholds pages through the households filed under withinPath
+// in the order a county office reads its register (town, village, household
+// number), so a county's register is never held in memory at once. The
+// order uses natural keys only, so two databases holding the same register
+// list it the same way.
+func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn func(importer.RegisterHousehold) error) error {
+	db := s.db.WithContext(ctx)
+	for offset := 0; ; offset += registerPage {
+		var page []registerHouseholdScan
+		err := db.Table("households h").
+			Select("h.*, COALESCE(c.name, '') AS county_name, COALESCE(c.code, '') AS county_code, COALESCE(t.name, '') AS town_name, "+
+				"COALESCE(t.code, '') AS town_code, v.name AS village_name, COALESCE(v.code, '') AS village_code, "+
+				"COALESCE(g.name, '') AS group_name, COALESCE(g.code, '') AS group_code").
+			Joins("JOIN regions v ON v.id = h.village_id").
+			Joins("LEFT JOIN regions t ON t.id = v.parent_id").
+			Joins("LEFT JOIN regions c ON c.id = h.county_id").
+			Joins("LEFT JOIN regions g ON g.id = h.region_id AND h.region_id <> h.village_id").
+			Where(like("h.region_path"), likePrefix(withinPath)).
+			Order("t.code, t.name, v.code, v.name, h.number, h.head_name, h.id").
+			Limit(registerPage).Offset(offset).Scan(&page).Error
+		if err != nil {
+			return translate(err, "household")
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		ids := make([]uuid.UUID, len(page))
+		for i, h := range page {
+			ids[i] = h.Household.ID
+		}
+		var members []memberRow
+		// Head first, then by ID number and name: natural keys, as above.
+		err = db.Where("household_id IN ?", ids).Order("household_id, CASE WHEN relation = 'head' THEN 0 ELSE 1 END, id_number, name, id").Find(&members).Error
+		if err != nil {
+			return translate(err, "member")
+		}
+		byHousehold := map[uuid.UUID][]domain.Member{}
+		for _, m := range members {
+			byHousehold[m.HouseholdID] = append(byHousehold[m.HouseholdID], toDomainMember(m))
+		}
+		var cadres []registerCadreScan
+		err = db.Table("pairings p").Select("p.household_id, p.start_on, u.display_name, u.phone, u.rank, COALESCE(n.name, '') AS unit_name").
+			Joins("JOIN users u ON u.id = p.cadre_id").
+			Joins("LEFT JOIN units n ON n.id = u.unit_id").
+			Where("p.household_id IN ? AND p.end_on IS NULL", ids).
+			Order("p.household_id, p.start_on, u.display_name, p.id").Scan(&cadres).Error
+		if err != nil {
+			return translate(err, "pairing")
+		}
+		first := map[uuid.UUID]*importer.RegisterCadre{}
+		for _, c := range cadres {
+			if first[c.HouseholdID] == nil {
+				first[c.HouseholdID] = &importer.RegisterCadre{Name: c.DisplayName, Phone: c.Phone, Rank: c.Rank, Unit: c.UnitName, Since: c.StartOn.date()}
+			}
+		}
+		for _, h := range page {
+			out := importer.RegisterHousehold{Household: toDomainHousehold(h.Household),
+				County:  domain.Region{Name: h.CountyName, Code: h.CountyCode},
+				Town:    domain.Region{Name: h.TownName, Code: h.TownCode},
+				Village: domain.Region{Name: h.VillageName, Code: h.VillageCode},
+				Group:   domain.Region{Name: h.GroupName, Code: h.GroupCode},
+				Members: byHousehold[h.Household.ID], Cadre: first[h.Household.ID]}
+			if err := fn(out); err != nil {
+				return err
+			}
+		}
+		if len(page) < registerPage {
+			return nil
+		}
+	}
+}

@@ -11,6 +11,7 @@
 //	fieldvisit bench photos [flags]          measure photo uploads against direct PutObject
 //	fieldvisit bench rules [flags]           missed-visit report latency and incremental rule cost on 1M households
 //	fieldvisit bench sample [flags]          an inspection draw from a province of 1M households
+//	fieldvisit bench export [flags]          the visit 台账 export of 1M visits as CSV and XLSX against bare writers (B7)
 //	fieldvisit bench wire [flags]            sync bytes gzipped vs plain, gzip levels vs zstd
 //
 // "fieldvisit COMMAND -h" lists a command's flags (and exits 0). Settings

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -122,10 +123,11 @@ func keepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T, l *fieldLink) {
 
 	var visits struct {
 		Items []struct {
-			ID     string `json:"id"`
-			Notes  string `json:"notes"`
-			GPS    []any  `json:"gps"`
-			Photos []struct {
+			ID          string `json:"id"`
+			HouseholdID string `json:"household_id"`
+			Notes       string `json:"notes"`
+			GPS         []any  `json:"gps"`
+			Photos      []struct {
 				PhotoID string `json:"photo_id"`
 				SHA256  string `json:"sha256"`
 			} `json:"photos"`
@@ -158,6 +160,43 @@ func keepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T, l *fieldLink) {
 	}
 	if mine != 3 {
 		t.Errorf("the server holds %d of the offline visits, want exactly 3", mine)
+	}
+	// The supervisor's report judges them once the workers have run (done
+	// here at once): each visit to a household a rule applies to is in its
+	// timeline, counted or not with the reason (this test's phone stands
+	// at one place for every household, so a visit far from a home says
+	// so).
+	l.e.app.drainPhotoWork(context.Background())
+	l.e.app.drainCompliance(context.Background())
+	supervisor := l.apiLogin(t, "supervisor")
+	judged := 0
+	for _, v := range visits.Items {
+		if !strings.Contains(v.Notes, marker) {
+			continue
+		}
+		var timeline struct {
+			Statuses []struct {
+				CountedVisits []judgedVisit `json:"counted_visits"`
+				NotCounted    []judgedVisit `json:"not_counted"`
+			} `json:"statuses"`
+		}
+		l.api(t, supervisor, "GET", "/api/v1/households/"+v.HouseholdID+"/compliance", "", &timeline)
+		if len(timeline.Statuses) == 0 {
+			continue // no rule applies to this household today
+		}
+		seen := false
+		for _, st := range timeline.Statuses {
+			for _, j := range append(st.CountedVisits, st.NotCounted...) {
+				seen = seen || j.VisitID == v.ID
+			}
+		}
+		if !seen {
+			t.Errorf("visit %s is not in the supervisor's report of household %s: %+v", v.ID, v.HouseholdID, timeline)
+		}
+		judged++
+	}
+	if judged == 0 {
+		t.Error("none of the offline visits was to a household a rule applies to: the report check proved nothing")
 	}
 	if got, want := phoneReplica(t, b), l.freshSnapshot(t, token); !slices.Equal(got, want) {
 		t.Errorf("the phone's replica differs from a fresh snapshot:\n phone %d records\n fresh %d records", len(got), len(want))
@@ -309,4 +348,10 @@ func anUpdateOfTheAppKeepsTheOutbox(t *testing.T, l *fieldLink) {
 	if !reported {
 		t.Errorf("no device of cadre03 reports the new version %q: %+v", next.Version(), devices.Items)
 	}
+}
+
+// judgedVisit is a visit as a household's timeline judges it.
+type judgedVisit struct {
+	VisitID string `json:"visit_id"`
+	Reason  string `json:"reason"`
 }

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
@@ -24,17 +22,7 @@ func TestReplicasJudgeEachQueuedSubjectOnce(t *testing.T) {
 	const subjects = 240
 	cfg := testConfig(t, "postgres")
 	ctx := context.Background()
-	replicas := make([]*App, 2)
-	for i := range replicas {
-		replica := cfg
-		replica.DataDir = t.TempDir()
-		a, err := NewApp(ctx, replica, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { a.Close() })
-		replicas[i] = a
-	}
+	replicas := newReplicas(ctx, t, cfg, 2)
 	county, at := uuid.New(), time.Now()
 	for i := range subjects {
 		if err := replicas[0].Store.QueueSubject(ctx, compliance.SubjectCadre, uuid.New(), 2026, county, at.Add(time.Duration(i)*time.Microsecond)); err != nil {

@@ -8,7 +8,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
@@ -152,6 +156,58 @@ func TestAJudgedClaimLeavesTheQueueUnlessQueuedAgain(t *testing.T) {
 		got := q.claim(10, at.Add(2*time.Second))
 		if len(got) != 1 || got[0].ID != stays.ID {
 			t.Fatalf("after judging, the claimable subjects are %v; want only %s, queued again (not %s)", ids(got), stays.ID, done.ID)
+		}
+	})
+}
+
+// TestAnAssessedClaimLeavesTheEvidenceQueueUnlessQueuedAgain: the evidence
+// queue is claimed like the judging queue; a visit assessed leaves it, and
+// one edited (queued again) while it was being assessed stays, claimable
+// at once.
+func TestAnAssessedClaimLeavesTheEvidenceQueueUnlessQueuedAgain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		s := storage.NewStore(db, nil)
+		county := storetest.NewCounty(t, s, registry.NewService(s, auth.NewHasher(1), nil), auth.NewHasher(1))
+		started := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+		visit := func() domain.Visit {
+			return domain.Visit{ID: uuid.New(), CountyID: county.County.ID, HouseholdID: county.HouseholdA.Household.ID, CadreID: county.CadreA.ID,
+				DeviceID: "phone", VisitDetails: domain.VisitDetails{Kind: "assist", StartedAt: started}, StartedAtText: started.Format(time.RFC3339),
+				ReceivedAt: started, Version: 1, CreatedAt: started, UpdatedAt: started}
+		}
+		edited, assessed := visit(), visit()
+		for _, v := range []domain.Visit{edited, assessed} {
+			if err := s.InsertVisit(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		claim := func() []photos.QueuedVisit {
+			t.Helper()
+			now := time.Now()
+			got, err := s.ClaimEvidenceQueue(ctx, 10, now, now.Add(photos.ClaimLease))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		batch := claim()
+		if len(batch) != 2 {
+			t.Fatalf("claimed %d visits; want 2", len(batch))
+		}
+		if again := claim(); len(again) != 0 {
+			t.Fatalf("claimed visits were claimed again: %v", again)
+		}
+		edited.Notes, edited.Version = "补记", 2
+		if err := s.SaveVisit(ctx, edited, 1); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range batch {
+			if err := s.DoneEvidence(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := claim(); len(got) != 1 || got[0].VisitID != edited.ID {
+			t.Fatalf("after assessing, the claimable visits are %v; want only the edited %s", got, edited.ID)
 		}
 	})
 }

@@ -273,19 +273,6 @@ func toQueuedSubject(r complianceQueueRow) compliance.QueuedSubject {
 	return compliance.QueuedSubject{Kind: r.SubjectKind, ID: r.SubjectID, Year: r.Year, CountyID: r.CountyID, EnqueuedAt: r.EnqueuedAt.UTC()}
 }
 
-// ComplianceQueue returns up to limit queued subjects, oldest first.
-func (s *Store) ComplianceQueue(ctx context.Context, limit int) ([]compliance.QueuedSubject, error) {
-	var rows []complianceQueueRow
-	if err := s.db.WithContext(ctx).Order("enqueued_at, subject_id").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, translate(err, "compliance queue")
-	}
-	out := make([]compliance.QueuedSubject, len(rows))
-	for i, r := range rows {
-		out[i] = toQueuedSubject(r)
-	}
-	return out, nil
-}
-
 // ComplianceLag reports the queue's length and its oldest entry.
 func (s *Store) ComplianceLag(ctx context.Context) (int64, *time.Time, error) {
 	var n int64
@@ -557,8 +544,12 @@ func (s *Store) SaveJudgement(ctx context.Context, j compliance.Judgement) error
 		if sub.EnqueuedAt.IsZero() {
 			return nil
 		}
-		return tx.Where("subject_kind = ? AND subject_id = ? AND year = ? AND enqueued_at <= ?", sub.Kind, sub.ID, sub.Year, sub.EnqueuedAt.UTC()).
+		err = tx.Where("subject_kind = ? AND subject_id = ? AND year = ? AND enqueued_at <= ?", sub.Kind, sub.ID, sub.Year, sub.EnqueuedAt.UTC()).
 			Delete(&complianceQueueRow{}).Error
+		if err != nil {
+			return err
+		}
+		return complianceWork.requeued(tx, sub.Kind, sub.ID, sub.Year)
 	})
 }
 

@@ -434,19 +434,6 @@ func (s *Store) ExpiredUploads(ctx context.Context, now time.Time, limit int) ([
 	return out, nil
 }
 
-// EvidenceQueue lists the oldest visits waiting for assessment.
-func (s *Store) EvidenceQueue(ctx context.Context, limit int) ([]photos.QueuedVisit, error) {
-	var rows []evidenceQueueRow
-	if err := s.db.WithContext(ctx).Order("enqueued_at, visit_id").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, translate(err, "evidence queue")
-	}
-	out := make([]photos.QueuedVisit, len(rows))
-	for i, r := range rows {
-		out[i] = toQueuedVisit(r)
-	}
-	return out, nil
-}
-
 // EvidenceLag is how many visits wait and since when the oldest has.
 func (s *Store) EvidenceLag(ctx context.Context) (int64, *time.Time, error) {
 	var n int64
@@ -463,11 +450,17 @@ func (s *Store) EvidenceLag(ctx context.Context) (int64, *time.Time, error) {
 }
 
 // DoneEvidence removes a visit from the queue unless it was queued again
-// after the assessment read it.
+// after the assessment read it; one queued again is unclaimed, so it is
+// assessed again at once.
 func (s *Store) DoneEvidence(ctx context.Context, q photos.QueuedVisit) error {
-	err := s.db.WithContext(ctx).Where("county_id = ? AND visit_id = ? AND enqueued_at <= ?", q.CountyID, q.VisitID, q.EnqueuedAt.UTC()).
-		Delete(&evidenceQueueRow{}).Error
-	return translate(err, "evidence queue")
+	return s.inTx(ctx, "evidence queue", func(tx *gorm.DB) error {
+		err := tx.Where("county_id = ? AND visit_id = ? AND enqueued_at <= ?", q.CountyID, q.VisitID, q.EnqueuedAt.UTC()).
+			Delete(&evidenceQueueRow{}).Error
+		if err != nil {
+			return err
+		}
+		return evidenceWork.requeued(tx, q.CountyID, q.VisitID)
+	})
 }
 
 // SetVisitFlags replaces a visit's flags if it is still at version; flags

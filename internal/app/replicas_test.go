@@ -21,14 +21,7 @@ func TestReplicasRunEachPeriodicJobOnce(t *testing.T) {
 	began := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 3)
-	for range 3 {
-		replica := cfg
-		replica.DataDir = t.TempDir()
-		a, err := NewApp(ctx, replica, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { a.Close() })
+	for _, a := range newReplicas(ctx, t, cfg, 3) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -74,4 +67,22 @@ func TestReplicasRunEachPeriodicJobOnce(t *testing.T) {
 			t.Errorf("replica: %v", err)
 		}
 	}
+}
+
+// newReplicas starts n apps on cfg's database, each with its own data
+// directory, as replicas behind a load balancer are.
+func newReplicas(ctx context.Context, t *testing.T, cfg Config, n int) []*App {
+	t.Helper()
+	replicas := make([]*App, n)
+	for i := range replicas {
+		replica := cfg
+		replica.DataDir = t.TempDir()
+		a, err := NewApp(ctx, replica, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		replicas[i] = a
+	}
+	return replicas
 }

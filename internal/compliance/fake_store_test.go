@@ -121,8 +121,12 @@ func (f *fakeStore) Names(_ context.Context, ids []uuid.UUID) (map[uuid.UUID]str
 	return out, nil
 }
 
-func (f *fakeStore) ComplianceQueue(_ context.Context, limit int) ([]compliance.QueuedSubject, error) {
+func (f *fakeStore) ClaimComplianceQueue(_ context.Context, limit int, _, _ time.Time) ([]compliance.QueuedSubject, error) {
 	return f.queue[:min(limit, len(f.queue))], nil
+}
+
+func (f *fakeStore) ReleaseComplianceClaims(context.Context, []compliance.QueuedSubject, time.Time) error {
+	return nil
 }
 
 func (f *fakeStore) ComplianceHouseholdFacts(_ context.Context, id uuid.UUID) (compliance.HouseholdHistory, error) {

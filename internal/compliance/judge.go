@@ -15,13 +15,36 @@ import (
 // 2014), so a household with no recorded change has had its status since.
 var historyStart = domain.Date{Year: 2013, Month: time.January, Day: 1}
 
-// JudgeQueued judges up to limit queued subjects and reports how many.
-// Profiles are read once per call, not once per subject.
+// ClaimLease is how long a worker holds the subjects it claimed from the
+// queue before another replica may take them over: a batch (200 subjects,
+// tens of milliseconds each) ends well within it, and a replica killed
+// mid-batch delays its subjects' judgements by no more than this, which
+// nobody reading a report notices.
+const ClaimLease = 2 * time.Minute
+
+// JudgeQueued claims up to limit queued subjects, judges them and reports
+// how many. Profiles are read once per call, not once per subject. On a
+// failure the subjects not judged are handed back at once, so a replica
+// still alive retries them without waiting for the lease.
 func (s *Service) JudgeQueued(ctx context.Context, limit int) (int, error) {
-	queued, err := s.store.ComplianceQueue(ctx, limit)
+	now := s.now()
+	until := now.Add(ClaimLease)
+	queued, err := s.store.ClaimComplianceQueue(ctx, limit, now, until)
 	if err != nil || len(queued) == 0 {
 		return 0, err
 	}
+	judged, err := s.judgeClaimed(ctx, queued)
+	if err != nil {
+		if rerr := s.store.ReleaseComplianceClaims(context.WithoutCancel(ctx), queued[judged:], until); rerr != nil {
+			s.log.Warn("handing back unjudged subjects failed; they wait for the lease", "error", rerr.Error())
+		}
+	}
+	return judged, err
+}
+
+// judgeClaimed judges a claimed batch in order and reports how many it
+// judged before any failure.
+func (s *Service) judgeClaimed(ctx context.Context, queued []QueuedSubject) (int, error) {
 	attached, err := s.store.AllRegionProfiles(ctx)
 	if err != nil {
 		return 0, err

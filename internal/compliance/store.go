@@ -47,7 +47,12 @@ type TxStore interface {
 	Names(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
 
 	// The queue of subjects to judge, their facts and their judgements.
-	ComplianceQueue(ctx context.Context, limit int) ([]QueuedSubject, error)
+	// ClaimComplianceQueue claims up to limit queued subjects, oldest
+	// first, until until: no other worker takes them meanwhile.
+	ClaimComplianceQueue(ctx context.Context, limit int, now, until time.Time) ([]QueuedSubject, error)
+	// ReleaseComplianceClaims hands back the subjects of the claim ending
+	// at until that are still queued, for any worker to take at once.
+	ReleaseComplianceClaims(ctx context.Context, qs []QueuedSubject, until time.Time) error
 	// QueueUnjudged queues up to limit subjects never judged for the year.
 	QueueUnjudged(ctx context.Context, year, limit int, now time.Time) (int64, error)
 	QueueSubject(ctx context.Context, kind string, id uuid.UUID, year int, countyID uuid.UUID, now time.Time) error
@@ -58,7 +63,8 @@ type TxStore interface {
 	CadreVisitFacts(ctx context.Context, cadreIDs []uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
 	CountyCoverageFacts(ctx context.Context, path string, from, to time.Time) (CoverageFacts, error)
 	// SaveJudgement replaces the subject's statuses for the year and takes
-	// it off the queue unless it was queued again meanwhile.
+	// it off the queue unless it was queued again meanwhile (then its claim
+	// ends, so it is judged again at once).
 	SaveJudgement(ctx context.Context, j Judgement) error
 
 	// Reports and closes.

@@ -3,6 +3,7 @@ package photos
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -15,25 +16,45 @@ import (
 // changes) and reports how many it judged. A visit whose judgement lost a
 // race with another writer (PostgreSQL failed it to break a deadlock) stays
 // queued for the next pass; the others are judged meanwhile.
+//
+// The batch is claimed (ClaimLease) so other replicas assess other visits;
+// the visits it did not assess, after a lost race or a failure, are handed
+// back at once for the next pass rather than waiting for the lease.
 func (s *Service) AssessQueued(ctx context.Context, limit int) (int, error) {
-	queued, err := s.store.EvidenceQueue(ctx, limit)
+	now := s.now()
+	until := now.Add(ClaimLease)
+	queued, err := s.store.ClaimEvidenceQueue(ctx, limit, now, until)
 	if err != nil {
 		return 0, err
 	}
 	judged := 0
-	for _, q := range queued {
+	var left []QueuedVisit
+	defer func() {
+		if err := s.store.ReleaseEvidenceClaims(context.WithoutCancel(ctx), left, until); err != nil {
+			s.log.Warn("handing back unassessed visits failed; they wait for the lease", "error", err.Error())
+		}
+	}()
+	for i, q := range queued {
 		err := s.assessQueued(ctx, q)
 		switch {
 		case err == nil:
 			judged++
 		case domain.IsLostRace(err):
 			s.log.Info("evidence judgement lost a race, the visit stays queued", "visit_id", q.VisitID.String(), "error", err.Error())
+			left = append(left, q)
 		default:
+			left = append(left, queued[i:]...)
 			return judged, err
 		}
 	}
 	return judged, nil
 }
+
+// ClaimLease is how long a worker holds the visits it claimed from the
+// queue before another replica may take them over: a batch (100 visits, a
+// few queries each) ends well within it, and a replica killed mid-batch
+// delays its visits' flags by no more than this.
+const ClaimLease = 2 * time.Minute
 
 func (s *Service) assessQueued(ctx context.Context, q QueuedVisit) error {
 	v, err := s.store.Visit(ctx, q.VisitID)
@@ -71,7 +92,10 @@ func (s *Service) assessQueued(ctx context.Context, q QueuedVisit) error {
 func (s *Service) AssessBacklog(ctx context.Context, limit int) (int, error) {
 	n := 0
 	err := s.Tx(ctx, func(tx *Service) error {
-		queued, err := tx.store.EvidenceQueue(ctx, limit)
+		// Claimed in the transaction: its row locks keep other replicas off
+		// the batch until it commits, and a failure's rollback undoes the claim.
+		now := tx.now()
+		queued, err := tx.store.ClaimEvidenceQueue(ctx, limit, now, now.Add(ClaimLease))
 		if err != nil {
 			return err
 		}

@@ -49,9 +49,14 @@ type TxStore interface {
 	DeleteUpload(ctx context.Context, id uuid.UUID) error
 	ExpiredUploads(ctx context.Context, now time.Time, limit int) ([]domain.PhotoUpload, error)
 
-	EvidenceQueue(ctx context.Context, limit int) ([]QueuedVisit, error)
+	// ClaimEvidenceQueue claims up to limit queued visits, oldest first,
+	// until until: no other worker takes them meanwhile.
+	ClaimEvidenceQueue(ctx context.Context, limit int, now, until time.Time) ([]QueuedVisit, error)
+	// ReleaseEvidenceClaims hands back the visits of the claim ending at
+	// until that are still queued, for any worker to take at once.
+	ReleaseEvidenceClaims(ctx context.Context, qs []QueuedVisit, until time.Time) error
 	// DoneEvidence takes a visit off the queue unless it was queued again
-	// after q was read.
+	// after q was read (then its claim ends, so it is taken again at once).
 	DoneEvidence(ctx context.Context, q QueuedVisit) error
 	// SetVisitFlags replaces a visit's flags if it is still at version.
 	SetVisitFlags(ctx context.Context, countyID, id uuid.UUID, version int64, flags []domain.Flag) (bool, error)

@@ -41,7 +41,7 @@ type CaseworkCounts struct {
 	ProgressVisits int `json:"progress_visits"` // visits that recorded progress on a measure
 	IncomeAccounts int `json:"income_accounts"` // accounts of last year and this year
 	// ExitProcedures are the exit procedures' households by where they
-	// stand: the next step's code, or "completed".
+	// stand: the last step done, or "completed".
 	ExitProcedures map[string]string `json:"exit_procedures"`
 	LedgerItems    int               `json:"ledger_items"` // open items of the cadres' ledgers
 	OverdueItems   int               `json:"overdue_items"`
@@ -434,7 +434,7 @@ func (cp *caseworkPlan) counts(p *plan) CaseworkCounts {
 		number[hh.h.ID] = hh.h.Number
 	}
 	for _, pr := range cp.procedures {
-		at := pr.Next()
+		at := pr.Steps[len(pr.Steps)-1].Code
 		if pr.Status == casework.ProcedureCompleted {
 			at = casework.ProcedureCompleted
 		}

@@ -83,7 +83,7 @@ func TestSeedCasework(t *testing.T) {
 					t.Errorf("%s: %d, want at least %d", tc.what, tc.got, tc.min)
 				}
 			}
-			if want := []string{"announcement", "completed", "first_notice", "second_notice"}; !slices.Equal(steps, want) {
+			if want := []string{"completed", "first_notice", "second_notice", "village_review"}; !slices.Equal(steps, want) {
 				t.Errorf("exit procedures stand at %v, want one at each of %v", steps, want)
 			}
 			if sum.Casework.OverdueItems == 0 || sum.Casework.OverdueItems == sum.Casework.LedgerItems {

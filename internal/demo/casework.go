@@ -21,7 +21,8 @@ import (
 // recorded on a plan's measure).
 
 // caseworkPlan is the demo's casework: every registered and exited
-// household's plan (一户一案), the income accounts of the last two years,
+// household's plan (一户一案), the income accounts of the last two years
+// (of the poor, exited and edge households),
 // the exit procedures, and the cadres' open ledger items.
 type caseworkPlan struct {
 	items      []domain.PlanItem
@@ -124,7 +125,7 @@ func (p *plan) buildCasework(opt Options) *caseworkPlan {
 		case st == domain.StatusRegistered:
 			registered = append(registered, hh)
 		}
-		if st == domain.StatusRegistered || st == domain.StatusExited || st == domain.StatusRelapsed {
+		if st == domain.StatusRegistered || st == domain.StatusExited || st == domain.StatusRelapsed || st == domain.StatusEdge {
 			cp.accounts = append(cp.accounts, d.incomeAccounts(hh, p.today, created)...)
 		}
 		if !ok || (st != domain.StatusRegistered && st != domain.StatusExited) {
@@ -210,7 +211,7 @@ func (d caseDraw) planItems(hh *household, cadreID uuid.UUID, today domain.Date,
 // incomeAccounts draws last year's and this year's accounts around the
 // exit standard (3,335 yuan per head): many registered households above it
 // (qualifiers), some just below (near-misses), exited households well
-// above, relapsed ones below.
+// above, relapsed ones below, edge households on either side of it.
 func (d caseDraw) incomeAccounts(hh *household, today domain.Date, created time.Time) []casework.IncomeAccount {
 	var perHead int // yuan, this year
 	switch hh.h.Status {
@@ -218,6 +219,8 @@ func (d caseDraw) incomeAccounts(hh *household, today domain.Date, created time.
 		perHead = d.between(4500, 12000)
 	case domain.StatusRelapsed:
 		perHead = d.between(1500, 3200)
+	case domain.StatusEdge: // monitored (防止返贫监测): just above the line or slipping
+		perHead = d.between(2600, 4200)
 	default:
 		switch d.weighted(0.45, 0.2, 0.35) {
 		case 0:

@@ -25,6 +25,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/client/clienttest"
 
+	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/demo"
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
 	"github.com/fieldvisit/fieldvisit/storage"
@@ -144,6 +145,7 @@ func TestServeDemo(t *testing.T) {
 		tokens[user] = token
 	}
 	inspections := demoInspections(t, base, tokens)
+	demoCasework(t, base, tokens)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("serve --demo: %v", err)
@@ -214,13 +216,10 @@ type demoSeen struct {
 	rectifications map[string]int // its rectifications by state
 }
 
-// demoInspections reads the demo's inspections as a new user would: the
-// supervisor finds the finished campaign, its report listing the planted
-// paper visit, and its rectifications; the inspector's phone gets the
-// running unannounced campaign's tasks on a snapshot, and nothing else.
-func demoInspections(t *testing.T, base string, tokens map[string]string) demoSeen {
-	t.Helper()
-	get := func(user, path string, v any) {
+// demoGetter returns a GET of base's path as a demo user (by tokens),
+// decoding a 200 answer into v and failing the test on any other.
+func demoGetter(t *testing.T, base string, tokens map[string]string) func(user, path string, v any) {
+	return func(user, path string, v any) {
 		t.Helper()
 		req, err := http.NewRequest("GET", base+path, nil)
 		if err != nil {
@@ -240,6 +239,35 @@ func demoInspections(t *testing.T, base string, tokens map[string]string) demoSe
 			t.Fatalf("GET %s: %v", path, err)
 		}
 	}
+}
+
+// demoCasework reads the demo's casework as the supervisor would: this
+// year's exit candidates of the county include households that qualify.
+func demoCasework(t *testing.T, base string, tokens map[string]string) {
+	t.Helper()
+	get := demoGetter(t, base, tokens)
+	var me wire.User
+	get("supervisor", "/api/v1/me", &me)
+	var cands wire.ExitCandidates
+	get("supervisor", fmt.Sprintf("/api/v1/exit-candidates?region_id=%s&year=%d&limit=200", me.RegionID, time.Now().In(domain.Shanghai).Year()), &cands)
+	qualify := 0
+	for _, c := range cands.Items {
+		if c.Qualifies {
+			qualify++
+		}
+	}
+	if qualify == 0 {
+		t.Errorf("none of the demo's %d exit candidates qualifies", len(cands.Items))
+	}
+}
+
+// demoInspections reads the demo's inspections as a new user would: the
+// supervisor finds the finished campaign, its report listing the planted
+// paper visit, and its rectifications; the inspector's phone gets the
+// running unannounced campaign's tasks on a snapshot, and nothing else.
+func demoInspections(t *testing.T, base string, tokens map[string]string) demoSeen {
+	t.Helper()
+	get := demoGetter(t, base, tokens)
 	var list wire.Page[wire.Inspection]
 	get("supervisor", "/api/v1/inspections", &list)
 	var finished, running *wire.Inspection

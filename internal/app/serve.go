@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -232,6 +234,13 @@ func printDemo(w io.Writer, url string, s demo.Summary, county uuid.UUID, today 
 			fmt.Fprintf(w, "  %s  %s\n    %s\n", in.Name, in.ID, in.Note)
 		}
 	}
+	if c := s.Casework; c.PlanItems > 0 {
+		fmt.Fprintf(w, "casework: %d plan measures (%d visits record progress), %d income accounts, %d open ledger items (%d overdue)\n",
+			c.PlanItems, c.ProgressVisits, c.IncomeAccounts, c.LedgerItems, c.OverdueItems)
+		for _, number := range slices.Sorted(maps.Keys(c.ExitProcedures)) {
+			fmt.Fprintf(w, "  exit of household %s: %s\n", number, c.ExitProcedures[number])
+		}
+	}
 	fmt.Fprintf(w, "try the API as the supervisor (any POSIX shell; a token lasts 15 minutes, run the first two lines again for another):\n")
 	for _, line := range demoCommands(url, county, today) {
 		fmt.Fprintf(w, "  %s\n", line)
@@ -241,8 +250,8 @@ func printDemo(w io.Writer, url string, s demo.Summary, county uuid.UUID, today 
 
 // demoCommands are shell lines a new user can paste: a login whose token
 // is cut out of the answer with the shell's own expansions (no jq or sed
-// needed), then the register, this quarter's missed visits and this
-// month's visit 台账 of the demo county.
+// needed), then the register, this quarter's missed visits, this year's
+// exit candidates and this month's visit 台账 of the demo county.
 func demoCommands(url string, county uuid.UUID, today domain.Date) []string {
 	auth := `-H "Authorization: Bearer $TOKEN"`
 	quarter := fmt.Sprintf("%d-Q%d", today.Year, (int(today.Month)-1)/3+1)
@@ -253,6 +262,7 @@ func demoCommands(url string, county uuid.UUID, today domain.Date) []string {
 		"COUNTY=" + county.String(),
 		fmt.Sprintf(`curl -s "%s/api/v1/households?limit=5" %s`, url, auth),
 		fmt.Sprintf(`curl -s "%s/api/v1/compliance/missed?region_id=$COUNTY&period=%s" %s`, url, quarter, auth),
+		fmt.Sprintf(`curl -s "%s/api/v1/exit-candidates?region_id=$COUNTY&year=%d&limit=5" %s`, url, today.Year, auth),
 		fmt.Sprintf(`curl -s -o visits-%s.xlsx "%s/api/v1/exports/visits?region_id=$COUNTY&period=%s" %s`, month, url, month, auth),
 	}
 }

@@ -54,7 +54,8 @@ type plan struct {
 	pairings   int
 	accounts   []Account
 
-	visitPlan *visitPlan // the year of visit history (visits.go)
+	visitPlan *visitPlan    // the year of visit history (visits.go)
+	casework  *caseworkPlan // plans, income accounts, exits and ledgers (casework.go)
 }
 
 type town struct {

@@ -7,15 +7,18 @@
 // recent visits and a few planted fake-visit patterns (visits.go), and the
 // inspection teams' work: a finished campaign whose report finds one of the
 // fake-visit cadres out, with its rectifications and accountability, and a
-// running unannounced one on the inspector's phone (inspections.go). The
-// county is drawn from a fixed seed, so every demo database holds the same
+// running unannounced one on the inspector's phone (inspections.go), and
+// the casework (casework.go): each registered and exited household's plan
+// (一户一案), income accounts of last year and this, exits at each step of
+// 两公示一公告 and the cadres' open ledger items. The county is drawn from a fixed seed, so every demo database holds the same
 // people; only dates move with the day it is seeded (pairings start a year
 // and a month before it, visits fill the year before it, the campaigns
 // fall in the weeks before it).
 //
 // Seed writes the county through storage (regions one by one, everything
 // else through the importer's bulk write, storage.ApplyImport), the
-// inspections through the inspection and ledger services, and marks the
+// inspections through the inspection and ledger services, the casework
+// through the storage writes its services use, and marks the
 // database as a demo database; demo mode refuses to run against any
 // database it did not seed (DESIGN §10).
 package demo
@@ -46,12 +49,15 @@ const Password = "fieldvisit-demo"
 // complete; SummaryKey holds the Summary as JSON.
 const (
 	MarkerKey = "demo_seeded"
+	// MarkerVersion 4: the demo includes the casework (casework.go): the
+	// households' plans, income accounts, exit procedures and the cadres'
+	// open ledger items. A database marked 3 has none of them.
 	// MarkerVersion 3: the demo includes the inspections (inspections.go):
 	// a finished campaign with findings, a likely paper visit in its report,
 	// rectifications and accountability, and a running unannounced one on
 	// the inspector's phone. A database marked 2 has the visit history
 	// (visits.go) but no inspections; one marked 1 has no visits either.
-	MarkerVersion = "3"
+	MarkerVersion = "4"
 	SummaryKey    = "demo_summary"
 	seedingKey    = "demo_seeding"
 )
@@ -116,6 +122,8 @@ type Summary struct {
 	FakeVisits       []FakePattern `json:"fake_visits"`        // the planted fake-visit patterns
 
 	Inspections []Inspection `json:"inspections"` // the finished campaign, then the running one
+
+	Casework CaseworkCounts `json:"casework"` // plans, income accounts, exits, the cadres' ledgers
 }
 
 // Account is a demo login to print at start-up.
@@ -201,6 +209,9 @@ func Seed(ctx context.Context, store *storage.Store, opt Options) (Summary, erro
 	if err := p.writeVisits(ctx, store, opt.Photos, progress{fn: opt.Progress}); err != nil {
 		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
+	if err := p.casework.write(ctx, store); err != nil {
+		return Summary{}, fmt.Errorf("demo: casework: %w", err)
+	}
 	var inspections []Inspection
 	if opt.Inspections != nil {
 		if inspections, err = p.seedInspections(ctx, store, opt, progress{fn: opt.Progress}); err != nil {
@@ -211,6 +222,7 @@ func Seed(ctx context.Context, store *storage.Store, opt Options) (Summary, erro
 	sum := p.summary()
 	sum.Inspections = inspections
 	sum.Visits, sum.VisitsWithPhotos, sum.Photos, sum.FakeVisits = p.visitPlan.counts(opt.Photos)
+	sum.Casework = p.casework.counts(p)
 	b, err := json.Marshal(sum)
 	if err != nil {
 		return Summary{}, err
@@ -349,6 +361,7 @@ func build(opt Options) (*plan, error) {
 		return nil, fmt.Errorf("demo: drew invalid data (a bug in package demo): %w", err)
 	}
 	p.visitPlan = p.buildVisits(opt)
+	p.casework = p.buildCasework(opt)
 	if err := p.visitPlan.validate(p.today); err != nil {
 		return nil, fmt.Errorf("demo: drew an invalid visit (a bug in package demo): %w", err)
 	}

@@ -488,6 +488,15 @@ func TestSeedIsDeterministic(t *testing.T) {
 	if !reflect.DeepEqual(strings1(t, dbA, q), strings1(t, dbB, q)) {
 		t.Error("users differ")
 	}
+	for what, q := range map[string]string{
+		"plan items":      "SELECT id || ' ' || measure || ' ' || state || ' ' || target_on FROM plan_items ORDER BY id",
+		"income accounts": "SELECT id || ' ' || wages_fen || ' ' || costs_fen FROM income_accounts ORDER BY id",
+		"ledger items":    "SELECT id || ' ' || problem || ' ' || deadline FROM ledger_items ORDER BY id",
+	} {
+		if a := strings1(t, dbA, q); len(a) == 0 || !reflect.DeepEqual(a, strings1(t, dbB, q)) {
+			t.Errorf("%s differ (%d rows)", what, len(a))
+		}
+	}
 
 	// Another seed draws another county.
 	storeC, dbC := openDB(t, "sqlite")

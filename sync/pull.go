@@ -398,9 +398,11 @@ type puller struct {
 
 // firstPageDensity is what a fresh walk supposes a household brings
 // (household, members and open pairings, in tenths of a record) before it
-// has read one: on the high side, so that a first page of large
-// households stays near its limit, and one of small households takes a
-// second, smaller read to fill up.
+// has read one: a registered household of three or four people and its
+// pairing, so that one read fills a first page (a second read costs a
+// page four more queries, measured); a first page of larger households
+// goes past its limit by what they bring beyond that, at most twice it
+// for households of ten.
 const firstPageDensity = 50
 
 // wholeHouseholds hands out whole households of the scope after after —

@@ -134,12 +134,19 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 		}
 	}
 	// A page from the feed (a phone that has synced before) is nearly
-	// always the last, so the due list is read alongside the page rather
-	// than after it, as a snapshot's is.
+	// always the last, and so is the page on which a fresh walk's
+	// households end (what follows is the caller's own visits and the feed
+	// since the walk began): the due list is read alongside the rest of
+	// such a page rather than after it, as a snapshot's is.
 	var due chan []wire.DueItem
+	pl.lastPageLikely = func() {
+		if due == nil {
+			due = make(chan []wire.DueItem, 1)
+			go func() { due <- s.dueList(ctx, p) }()
+		}
+	}
 	if c.Phase == phaseFeed && len(c.R) == 0 {
-		due = make(chan []wire.DueItem, 1)
-		go func() { due <- s.dueList(ctx, p) }()
+		pl.lastPageLikely()
 	}
 	end, err := pl.pull(ctx, c, limit)
 	if due != nil {
@@ -218,6 +225,9 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 				return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 			}
 			c.Phase, c.After, c.WH = phaseVisits, uuid.Nil, 0
+			if pl.lastPageLikely != nil {
+				pl.lastPageLikely()
+			}
 			continue
 		}
 		n, last, more, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
@@ -384,14 +394,19 @@ type puller struct {
 	today domain.Date
 	page  Page
 	emit  func(wire.PulledChange) error // the part being written
+	// lastPageLikely, when set, starts reading the due list early: the
+	// page being read is probably the pull's last.
+	lastPageLikely func()
 }
 
 // firstPageDensity is what a fresh walk supposes a household brings
 // (household, members and open pairings, in tenths of a record) before it
-// has read one: on the high side, so that a first page of large
-// households stays near its limit, and one of small households takes a
-// second, smaller read to fill up.
-const firstPageDensity = 120
+// has read one: a registered household of three or four people and its
+// pairing, so that one read fills a first page (a second read costs a
+// page four more queries, measured); a first page of larger households
+// goes past its limit by what they bring beyond that, at most twice it
+// for households of ten.
+const firstPageDensity = 50
 
 // wholeHouseholds hands out whole households of the scope after after —
 // each household, its members and its open pairings, read as the snapshot

@@ -132,7 +132,20 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 				}
 				b.Screenshot(pg.file + "-" + name)
 			}
-			noProblems(t, b)
+			if name == "in-progress" && size == browsertest.Desktop {
+				// A person picking a step already recorded is told so, in
+				// the form, with nothing recorded.
+				b.Do(chromedp.SetValue(chromedp.CSS(`.step-form select[name=step]`), "first_notice"),
+					chromedp.SetValue(chromedp.CSS(`.step-form input[name=done_on]`), today.String()),
+					chromedp.SetValue(chromedp.CSS(`.step-form input[name=document_ids]`), "村公示-重复"),
+					chromedp.Click(chromedp.CSS(`.step-form button[type=submit]`)),
+					chromedp.WaitVisible(chromedp.CSS(`.step-form .form-error`)))
+				if msg := browsertest.Get(b, chromedp.Text(chromedp.CSS(`.step-form .form-error`))); msg != "村第一次公示已记录，不能重复" {
+					t.Errorf("repeating the first notice in the browser says %q", msg)
+				}
+				b.Screenshot("household-refused")
+			}
+			noProblems(t, b, stepURL+"#casework")
 		}
 	}
 	shots("in-progress")

@@ -79,6 +79,25 @@ func (s *Store) ProcedureForUpdate(ctx context.Context, withinPath string, id uu
 	return s.procedure(ctx, s.locking(s.db.WithContext(ctx)), withinPath, id)
 }
 
+// HouseholdProcedures reads every procedure of a household, open and
+// completed, with its steps, oldest first.
+func (s *Store) HouseholdProcedures(ctx context.Context, countyID, householdID uuid.UUID) ([]casework.Procedure, error) {
+	var ids []uuid.UUID
+	if err := s.db.WithContext(ctx).Model(&procedureRow{}).Where("county_id = ? AND household_id = ?", countyID, householdID).
+		Order("created_at, id").Pluck("id", &ids).Error; err != nil {
+		return nil, translate(err, "procedure")
+	}
+	out := make([]casework.Procedure, 0, len(ids))
+	for _, id := range ids {
+		pr, err := s.procedure(ctx, s.db.WithContext(ctx).Where("county_id = ?", countyID), "", id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pr)
+	}
+	return out, nil
+}
+
 // OpenProcedures lists a household's open procedures.
 func (s *Store) OpenProcedures(ctx context.Context, countyID, householdID uuid.UUID) ([]casework.Procedure, error) {
 	var rows []procedureRow

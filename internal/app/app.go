@@ -102,7 +102,7 @@ func (a *App) build() error {
 	}
 	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
 		Inspect: a.Inspect, ItemLedger: a.ItemLedger, DeviceHealth: a.DeviceHealth, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister,
-		PrintForms: a.PrintForms, ExportRegister: exportRegister})
+		PrintForms: a.PrintForms, ExportRegister: exportRegister, Casework: a.Casework, Plans: a.Plans})
 	if err != nil {
 		return err
 	}

@@ -244,6 +244,18 @@ func TestExitProcedure(t *testing.T) {
 		if r := e.do(t, "GET", "/api/v1/procedures/"+pr.ID.String(), e.login(t, "supervisor-b"), nil); r.Status != http.StatusNotFound {
 			t.Errorf("another village's supervisor reads the procedure: %d", r.Status)
 		}
+		// The household's procedures as the console lists them: the
+		// completed one with its four steps, for its supervisor only.
+		ctx := context.Background()
+		listed, err := e.app.Casework.HouseholdProcedures(ctx, e.principalOf(t, "supervisor-a"), hA)
+		if err != nil || len(listed) != 1 || listed[0].ID != pr.ID || len(listed[0].Steps) != 4 || listed[0].Steps[3].Code != "announcement" {
+			t.Errorf("the household's procedures: %+v %v", listed, err)
+		}
+		for who, code := range map[string]domain.Code{"supervisor-b": domain.CodeNotFound, "cadre-a": domain.CodeForbidden} {
+			if _, err := e.app.Casework.HouseholdProcedures(ctx, e.principalOf(t, who), hA); !domain.IsCode(err, code) {
+				t.Errorf("%s lists the household's procedures: %v, want %s", who, err, code)
+			}
+		}
 	})
 }
 

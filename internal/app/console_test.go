@@ -240,6 +240,7 @@ func TestConsole(t *testing.T) {
 	t.Run("household file", func(t *testing.T) { consoleHouseholdFile(t, e) })
 	t.Run("devices", func(t *testing.T) { consoleDevices(t, e) })
 	t.Run("printed forms", func(t *testing.T) { consolePrintedForms(t, e) })
+	t.Run("casework", func(t *testing.T) { consoleCasework(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

@@ -187,6 +187,20 @@ func (s *Service) Procedure(ctx context.Context, p domain.Principal, id uuid.UUI
 	return s.store.Procedure(ctx, p.RegionPath, id)
 }
 
+// HouseholdProcedures lists the procedures of a household the caller
+// supervises, open and completed, with their steps: the procedures are the
+// supervisors' (a cadre or an inspector is refused, as for one procedure).
+func (s *Service) HouseholdProcedures(ctx context.Context, p domain.Principal, householdID uuid.UUID) ([]Procedure, error) {
+	if !p.Manages() {
+		return nil, domain.Forbidden()
+	}
+	h, err := s.store.Household(ctx, p.HouseholdScope(), s.today(), householdID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.HouseholdProcedures(ctx, h.CountyID, h.ID)
+}
+
 // StepInput records one step.
 type StepInput struct {
 	Step        string

@@ -46,6 +46,9 @@ type TxStore interface {
 	// ProcedureForUpdate locks the procedure until the transaction ends.
 	ProcedureForUpdate(ctx context.Context, withinPath string, id uuid.UUID) (Procedure, error)
 	OpenProcedures(ctx context.Context, countyID, householdID uuid.UUID) ([]Procedure, error)
+	// HouseholdProcedures reads all of a household's procedures with their
+	// steps, oldest first.
+	HouseholdProcedures(ctx context.Context, countyID, householdID uuid.UUID) ([]Procedure, error)
 	CreateProcedure(ctx context.Context, pr Procedure, audit domain.AuditEntry) error
 	// AddStep appends a step and writes the procedure's new status and
 	// version over expectedVersion.

@@ -14,12 +14,14 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
+	"github.com/fieldvisit/fieldvisit/internal/plans"
 	"github.com/fieldvisit/fieldvisit/internal/printforms"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/webasset"
@@ -39,6 +41,10 @@ type Deps struct {
 	Photos     *photos.Service
 	Inspect    *inspect.Service
 	ItemLedger *itemledger.Service
+	// Casework and Plans are the household's casework (脱贫候选, 一户一案,
+	// 收入测算, 两公示一公告); nil leaves the casework out.
+	Casework *casework.Service
+	Plans    *plans.Service
 	// DeviceHealth lists the phones' sync health (the devices page and
 	// the overview's silent phones).
 	DeviceHealth *devicehealth.Service

@@ -47,10 +47,9 @@ type householdPage struct {
 	Pairings       Table
 	Compliance     complianceSection
 	Visits         visitsSection
-	// Casework is where the household's plan (一户一案), income account
-	// (收入测算) and exit procedure plug in once internal/casework lands:
-	// nil until then, and the page says they are not recorded here yet.
-	Casework any
+	// Casework is the household's plan (一户一案), income accounts
+	// (收入测算) and procedures (casework.go); nil for an inspector.
+	Casework *caseworkSection
 	// Print links to the household's printed forms (internal/printforms).
 	Print []printLink
 }
@@ -137,6 +136,12 @@ type visitMap struct {
 
 // householdFile gathers the file page.
 func (c *Console) householdFile(r *http.Request, s *session) (any, error) {
+	return c.householdWith(r, s, "", nil)
+}
+
+// householdWith is the household file; posted, when set, is the casework
+// form (which) the services refused, shown with its errors.
+func (c *Console) householdWith(r *http.Request, s *session, which string, posted *form) (any, error) {
 	ctx, p := r.Context(), s.principal
 	id, err := householdID(r)
 	if err != nil {
@@ -169,6 +174,9 @@ func (c *Console) householdFile(r *http.Request, s *session) (any, error) {
 		return nil, err
 	}
 	if out.Visits, err = c.visitTimeline(r, s, h, timelines, names); err != nil {
+		return nil, err
+	}
+	if out.Casework, err = c.casework(r, s, h, which, posted); err != nil {
 		return nil, err
 	}
 	return out, nil

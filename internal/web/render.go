@@ -149,6 +149,9 @@ var vocabularies = map[string]domain.Vocabulary{
 	"state":        rules.States,
 	"flag":         evidence.FlagCodes,
 	"rank":         domain.Ranks,
+	// The household file's casework.
+	"plan_route": domain.PlanRoutes,
+	"plan_state": domain.PlanItemStates,
 	// The household file's.
 	"relation":          domain.Relations,
 	"health":            domain.HealthStates,

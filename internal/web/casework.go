@@ -1,0 +1,328 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
+	"github.com/fieldvisit/fieldvisit/internal/plans"
+)
+
+// The casework pages: the exit candidates of a region and year
+// (casework.Service.ExitCandidates) with each indicator's reason, and on
+// the household file the plan (plans.Service.HouseholdPlan), the income
+// accounts by year and the procedures with their steps, where a
+// supervisor starts an exit procedure and records its next step. The
+// services decide who sees what, as for the API; the console only leaves
+// the section out for inspectors, whose work is the sample, not the case.
+
+// caseworkRoles open the candidates page: the procedures are supervisors'.
+var caseworkRoles = []string{domain.RoleAdmin, domain.RoleSupervisor}
+
+// candidatesPage is what templates/exit_candidates.html shows.
+type candidatesPage struct {
+	Form       filterForm
+	Year       int
+	Standard   string // the year's thresholds in words
+	Total      int64
+	Qualifying int
+	Candidates []candidateLine
+	Pager      Pager
+}
+
+type candidateLine struct {
+	URL, Number, Head, Village string
+	PerCapita                  string // yuan, "—" without an account
+	Qualifies                  bool
+	Reasons                    []reasonItem
+}
+
+// reasonItem is one indicator as judged for one household.
+type reasonItem struct {
+	Name, Reason string
+	Met, Pending bool
+}
+
+func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
+	ctx, p := r.Context(), s.principal
+	q := r.URL.Query()
+	this := domain.DateOf(c.deps.Now()).Year
+	year, err := yearParam(r, this)
+	if err != nil {
+		return nil, err
+	}
+	region := p.RegionID
+	if v := q.Get("region"); v != "" {
+		if region, err = uuid.Parse(v); err != nil {
+			return nil, domain.Invalid(domain.FieldError{Field: "region", Reason: "invalid", Message: "region must be a region id", MessageZH: "地区无效"})
+		}
+	}
+	n := pageOf(r)
+	cands, total, st, err := c.deps.Casework.ExitCandidates(ctx, p, casework.CandidateQuery{RegionID: region, Year: year, Limit: listSize, Offset: (n - 1) * listSize})
+	if err != nil {
+		return nil, err
+	}
+	out := candidatesPage{Year: year, Total: total, Pager: listPager(*r.URL, n, listSize, total),
+		Standard: "人均纯收入达到" + casework.Yuan(st.PerCapitaFen) + "元（连续" + strconv.Itoa(st.StableYears) + "年），并满足以下" + strconv.Itoa(len(st.Indicators)) + "项指标"}
+	regions, err := c.regionChoices(r, s, domain.LevelTown, domain.LevelVillage)
+	if err != nil {
+		return nil, err
+	}
+	groups := []optionGroup{{Options: []option{{Value: "", Label: "本辖区全部", Selected: q.Get("region") == ""}}}}
+	for _, g := range regions {
+		g.Options = filterOptions(g.Options, q.Get("region"), "")
+		groups = append(groups, g)
+	}
+	var years []option
+	for y := this; y >= this-2; y-- {
+		years = append(years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: y == year})
+	}
+	out.Form = filterForm{Action: "/ui/exit-candidates", Selects: []selectField{{Name: "region", Label: "地区", Groups: groups},
+		{Name: "year", Label: "脱贫年度", Groups: []optionGroup{{Options: years}}}}}
+	villages := c.regionNames(r, s)
+	for _, cd := range cands {
+		h := cd.Household
+		line := candidateLine{URL: "/ui/households/" + h.ID.String(), Number: h.Number, Head: h.HeadName, Village: villages(h.VillageID),
+			PerCapita: "—", Qualifies: cd.Qualifies}
+		if cd.PerCapitaFen != nil {
+			line.PerCapita = casework.Yuan(*cd.PerCapitaFen)
+		}
+		for _, re := range cd.Reasons {
+			line.Reasons = append(line.Reasons, reasonItem{Name: re.NameZH, Reason: re.ReasonZH, Met: re.Met, Pending: re.Pending})
+		}
+		if cd.Qualifies {
+			out.Qualifying++
+		}
+		out.Candidates = append(out.Candidates, line)
+	}
+	return out, nil
+}
+
+// caseworkSection is the household file's casework: what the caller may
+// see of it.
+type caseworkSection struct {
+	HouseholdID string
+	CSRF        string
+	Plan        Table
+	Incomes     Table
+	// Manages: the caller supervises the household, so sees and records
+	// its procedures.
+	Manages    bool
+	Procedures []procedureView
+	// Start is the form that opens an exit procedure; nil when one is
+	// open or the household is not registered.
+	Start *startForm
+}
+
+type startForm struct {
+	form
+	Years []option
+}
+
+type procedureView struct {
+	ID, Kind, Status string
+	Open             bool
+	Year             int
+	Steps            Table
+	Next             *stepForm
+}
+
+// stepForm records a step: the next one is chosen, the others are there
+// so that a mistaken choice is refused by the service, in its words.
+type stepForm struct {
+	form
+	Version   int64
+	Steps     []option
+	Confirm   []option // the exit village review's indicators to confirm
+	Today     string
+	NextLabel string
+}
+
+// stepFields place the service's field pointers on the step form.
+var stepFields = map[string]string{"done_on": "done_on", "note": "note", "document_ids": "document_ids", "document_ids/*": "document_ids",
+	"photo_ids": "photo_ids", "confirmed": "confirmed", "step": "step", "version": "step"}
+
+// casework builds the household's section; posted is a refused form
+// (which: "start" or the procedure's id) shown again with its errors.
+func (c *Console) casework(r *http.Request, s *session, h domain.Household, which string, posted *form) (*caseworkSection, error) {
+	ctx, p := r.Context(), s.principal
+	if p.Role == domain.RoleInspector || c.deps.Casework == nil || c.deps.Plans == nil {
+		return nil, nil
+	}
+	out := &caseworkSection{HouseholdID: h.ID.String(), CSRF: s.csrf, Manages: p.Manages()}
+	plan, err := c.deps.Plans.HouseholdPlan(ctx, p, h.ID)
+	if err != nil {
+		return nil, err
+	}
+	out.Plan = planTable(plan)
+	accounts, err := c.deps.Casework.IncomeAccounts(ctx, p, h.ID)
+	if err != nil {
+		return nil, err
+	}
+	out.Incomes = incomeTable(accounts)
+	if !out.Manages {
+		return out, nil
+	}
+	prs, err := c.deps.Casework.HouseholdProcedures(ctx, p, h.ID)
+	if err != nil {
+		return nil, err
+	}
+	today := domain.DateOf(c.deps.Now())
+	open := false
+	for _, pr := range prs {
+		v, err := c.procedureView(r, s, pr, today)
+		if err != nil {
+			return nil, err
+		}
+		if v.Next != nil && posted != nil && which == v.ID {
+			v.Next.form = *posted
+		}
+		open = open || v.Open
+		out.Procedures = append(out.Procedures, v)
+	}
+	if !open && h.Status == domain.StatusRegistered {
+		st := &startForm{form: form{Values: url.Values{"year": {strconv.Itoa(today.Year)}}}}
+		if posted != nil && which == "start" {
+			st.form = *posted
+		}
+		for y := today.Year; y >= today.Year-1; y-- {
+			st.Years = append(st.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: st.Value("year") == strconv.Itoa(y)})
+		}
+		out.Start = st
+	}
+	return out, nil
+}
+
+func (c *Console) procedureView(r *http.Request, s *session, pr casework.Procedure, today domain.Date) (procedureView, error) {
+	kind, _ := casework.KindLabels.Label(pr.Kind)
+	v := procedureView{ID: pr.ID.String(), Kind: kind, Year: pr.Year, Open: pr.Status == casework.ProcedureOpen, Status: "已完成",
+		Steps: Table{Head: []string{"步骤", "办理日期", "说明", "文件", "照片"}, Empty: "尚未记录任何步骤。"}}
+	defs := casework.Kinds[pr.Kind]
+	names := map[string]string{}
+	for _, d := range defs {
+		names[d.Code] = d.NameZH
+	}
+	for _, st := range pr.Steps {
+		v.Steps.Rows = append(v.Steps.Rows, []Cell{textCell(names[st.Code]), textCell(formatDate(st.DoneOn)), textCell(st.Note),
+			textCell(strings.Join(st.DocumentIDs, "、")), textCell(strconv.Itoa(len(st.PhotoIDs)) + "张")})
+	}
+	if !v.Open {
+		return v, nil
+	}
+	next := pr.Next()
+	v.Status = "进行中：下一步" + names[next]
+	f := &stepForm{Version: pr.Version, Today: today.String(), NextLabel: names[next], form: form{Values: url.Values{"step": {next}}}}
+	for _, d := range defs {
+		f.Steps = append(f.Steps, option{Value: d.Code, Label: d.NameZH})
+	}
+	if pr.Kind == casework.KindExit && next == defs[0].Code {
+		st, err := c.deps.Casework.ExitStandardOf(r.Context(), s.principal, pr.Year)
+		if err != nil {
+			return v, err
+		}
+		for _, in := range st.Indicators {
+			if in.Check == casework.CheckConfirmed {
+				f.Confirm = append(f.Confirm, option{Value: in.Code, Label: in.NameZH})
+			}
+		}
+	}
+	v.Next = f
+	return v, nil
+}
+
+func planTable(plan plans.Plan) Table {
+	t := Table{Head: []string{"帮扶路径", "帮扶措施", "责任人", "目标日期", "状态", "最新进展"}, Empty: "尚未制定帮扶计划。"}
+	for _, it := range plan.Items {
+		state := label("plan_state", it.State)
+		tone := ""
+		if it.Overdue {
+			state, tone = state+"（逾期）", "bad"
+		}
+		latest := "—"
+		if len(it.Progress) > 0 {
+			pg := it.Progress[0]
+			latest = pg.StartedAt.In(domain.Shanghai).Format("2006-01-02") + " " + pg.Note
+		}
+		t.Rows = append(t.Rows, []Cell{textCell(label("plan_route", it.Route)), textCell(it.Measure), textCell(it.ResponsibleName),
+			textCell(formatDate(it.TargetOn)), {Text: state, Tone: tone}, textCell(latest)})
+	}
+	return t
+}
+
+func incomeTable(accounts []casework.IncomeAccount) Table {
+	t := Table{Head: []string{"年度", "工资性收入", "生产经营性收入", "转移性收入", "养老金和补贴", "财产性收入", "生产经营费用", "纯收入", "计算人数", "人均纯收入"},
+		Caption: "金额单位：元", Empty: "尚无收入测算。"}
+	for _, a := range accounts {
+		t.Rows = append(t.Rows, []Cell{{Text: strconv.Itoa(a.Year) + "年"}, yuanCell(a.WagesFen), yuanCell(a.BusinessFen), yuanCell(a.TransfersFen),
+			yuanCell(a.PensionsFen), yuanCell(a.PropertyFen), yuanCell(a.CostsFen), yuanCell(a.NetFen()),
+			{Text: strconv.Itoa(a.MembersCounted), Num: true}, yuanCell(a.PerCapitaFen())})
+	}
+	return t
+}
+
+func yuanCell(fen int64) Cell { return Cell{Text: casework.Yuan(fen), Num: true} }
+
+func caseworkURL(householdID uuid.UUID) string {
+	return "/ui/households/" + householdID.String() + "#casework"
+}
+
+// startProcedure opens an exit procedure (casework.Service.StartProcedure).
+var startProcedure = formPost{template: "household.html", which: "start", reload: (*Console).householdWith,
+	fields: map[string]string{"kind": "year", "year": "year", "reason": "reason"},
+	call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+		id, err := householdID(r)
+		if err != nil {
+			return "", err
+		}
+		year := formInt(f, "year", "脱贫年度", 0)
+		if f.Failed() {
+			return "", nil
+		}
+		_, err = c.deps.Casework.StartProcedure(r.Context(), s.principal, id,
+			casework.NewProcedure{Kind: casework.KindExit, Year: year, Reason: strings.TrimSpace(f.Value("reason"))})
+		return caseworkURL(id), err
+	}}.handle
+
+// recordStep records a procedure's step (casework.Service.RecordStep); a
+// refusal (out of order: 409; a bad date or missing document: 422) shows
+// the household again with the service's message on the form.
+func recordStep(c *Console, w http.ResponseWriter, r *http.Request, s *session) {
+	formPost{template: "household.html", which: r.PathValue("pid"), fields: stepFields, reload: (*Console).householdWith,
+		call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+			id, err := householdID(r)
+			if err != nil {
+				return "", err
+			}
+			pid, err := uuid.Parse(r.PathValue("pid"))
+			if err != nil {
+				return "", domain.NotFound("procedure")
+			}
+			in := casework.StepInput{Step: f.Value("step"), DoneOn: formDate(f, "done_on", "办理日期"), Note: strings.TrimSpace(f.Value("note")),
+				DocumentIDs: idList(f.Value("document_ids")), Confirmed: f.Values["confirmed"], Version: int64(formInt(f, "version", "版本号", 0))}
+			for _, v := range idList(f.Value("photo_ids")) {
+				ph, err := uuid.Parse(v)
+				if err != nil {
+					f.add("photo_ids", "照片编号无效："+v)
+					continue
+				}
+				in.PhotoIDs = append(in.PhotoIDs, ph)
+			}
+			if f.Failed() {
+				return "", nil
+			}
+			pr, err := c.deps.Casework.Procedure(r.Context(), s.principal, pid)
+			if err == nil && pr.HouseholdID != id {
+				err = domain.NotFound("procedure")
+			}
+			if err != nil {
+				return "", err
+			}
+			_, err = c.deps.Casework.RecordStep(r.Context(), s.principal, pid, in)
+			return caseworkURL(id), err
+		}}.handle(c, w, r, s)
+}

@@ -48,6 +48,10 @@ func (e *testEnv) routesThatCouldTell() []secretRoute {
 		// Visits that do not count are listed, an inspection among them.
 		visits("/api/v1/households/:id/compliance", "/api/v1/households/"+hA+"/compliance"),
 		row("/api/v1/households/:id/income-accounts", "/api/v1/households/"+hA+"/income-accounts"),
+		// A plan's progress names the visits that recorded it.
+		visits("/api/v1/households/:id/plan", "/api/v1/households/"+hA+"/plan"),
+		visits("/api/v1/plan-items", "/api/v1/plan-items"),
+		row("/api/v1/ledgers/:kind/items", "/api/v1/ledgers/livelihood_request/items"),
 		// Candidates read the latest visit's checklist, an inspection's too.
 		visits("/api/v1/exit-candidates", "/api/v1/exit-candidates?region_id={region}"),
 		row("/api/v1/pairings", "/api/v1/pairings"),
@@ -108,6 +112,7 @@ var readsThatCannotTell = map[string]string{
 	"/api/v1/photo-uploads/:id":                    "an upload in progress is its uploader's alone",
 	"/api/v1/households/:id/income-accounts/:year": "one year's income account, which no campaign writes (the list is in the matrix)",
 	"/api/v1/exit-standards/:year":                 "a year's exit standard: shared configuration",
+	"/api/v1/ledgers/:kind/items/:id":              "one ledger item, which no campaign writes (the list is in the matrix)",
 	"/api/v1/procedures/:id":                       "a supervisor's exit or identification procedure, which no campaign writes",
 	// The printed forms are laid out from the household file and the
 	// visits listing (both rows of the matrix), through the same services.

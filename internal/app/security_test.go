@@ -120,6 +120,16 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 	campaignBody["region_id"] = elsewhere.ID
 	campaign := e.newCampaign(t, e.login(t, "admin"), campaignBody).ID.String()
 	rectification := "/api/v1/rectifications/" + e.rectify(t, e.login(t, "admin"), e.rectificationBody()).ID.String()
+	// A 民生诉求 heard at household A, which village A's cadre answers for.
+	ledgerItems := "/api/v1/ledgers/livelihood_request/items"
+	ledgerBody := map[string]any{"problem": "自来水管破裂", "household_id": hA.ID, "deadline": domain.DateOf(time.Now().AddDate(0, 0, 30)).String()}
+	var ledgerItem wire.Rectification
+	if r := e.do(t, "POST", ledgerItems, tokA, ledgerBody); r.Status != http.StatusCreated {
+		t.Fatalf("ledger item: %d %s", r.Status, r.Body)
+	} else {
+		r.json(t, &ledgerItem)
+	}
+	ledgerItemPath := ledgerItems + "/" + ledgerItem.ID.String()
 	// A warning to village A's cadre: the managers of village A and above
 	// see it.
 	var warning wire.AccountabilityAction
@@ -198,6 +208,9 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		row("POST", "/api/v1/inspections/:id/sample/verify", "/api/v1/inspections/"+campaign+"/sample/verify", nil),
 		row("POST", "/api/v1/inspections/:id/end", "/api/v1/inspections/"+campaign+"/end", nil),
 		row("GET", "/api/v1/rectifications/:id", rectification, nil),
+		row("GET", "/api/v1/households/:id/plan", hPath+"/plan", nil),
+		row("GET", "/api/v1/ledgers/:kind/items/:id", ledgerItemPath, nil),
+		row("POST", "/api/v1/ledgers/:kind/items/:id/actions", ledgerItemPath+"/actions", map[string]any{"action": "start", "version": 1}),
 		row("POST", "/api/v1/rectifications/:id/actions", rectification+"/actions", map[string]any{"action": "start", "version": 1}),
 		row("PUT", "/api/v1/inspections/:id/households/:household_id/findings", "/api/v1/inspections/"+campaign+"/households/"+hA.ID.String()+"/findings",
 			map[string]any{"answers": householdAnswers(nil)}),
@@ -225,6 +238,8 @@ var routesWithoutObjects = map[string]string{
 	"PUT /api/v1/regions/:id/rule-profile": "admins only (TestRuleProfileAdmin): no supervisor or cadre passes the role check",
 	"GET /api/v1/exit-standards/:year":     "a year's exit standard belongs to no region; managers read it (TestExitCandidatesAtTheThreshold)",
 	"PUT /api/v1/exit-standards/:year":     "admins only (TestExitCandidatesAtTheThreshold): no supervisor or cadre passes the role check",
+	"GET /api/v1/ledgers/:kind/items":      "a ledger's listing, scoped to the caller (TestCadreLedgerItemsAreRecordedOfflineAndClosedOnEvidence: another village's supervisor lists none)",
+	"POST /api/v1/ledgers/:kind/items":     "the kind names no object; a household of another village in the body is 422 household not found, as an unknown one",
 }
 
 // TestEveryObjectRouteIsInTheMatrix: a route with a path parameter must be

@@ -45,8 +45,13 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 	// The household's casework as a cadre records it: a measure synced
 	// from the phone, and the year's income account.
 	e.pushPlanItem(t, "cadre01", planItemCreate(uuid.New(), h.ID, cadre.UserID, "种植油茶3亩"))
+	// The demo may have an account for the year already: this one replaces it.
+	var version int64
+	if acc, err := e.app.Casework.IncomeAccount(ctx, supervisor, h.ID, year); err == nil {
+		version = acc.Version
+	}
 	if _, err := e.app.Casework.PutIncomeAccount(ctx, supervisor, h.ID, year, casework.IncomeFields{WagesFen: 1_200_000, BusinessFen: 650_050,
-		TransfersFen: 120_000, CostsFen: 150_000, MembersCounted: 3}, 0); err != nil {
+		TransfersFen: 120_000, CostsFen: 150_000, MembersCounted: 3}, version); err != nil {
 		t.Fatal(err)
 	}
 

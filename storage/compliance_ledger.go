@@ -54,7 +54,22 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 		Joins("JOIN users u ON u.id = visits.cadre_id").
 		Where("visits.deleted = ? AND visits.started_at >= ? AND visits.started_at < ?", false, f.From.UTC(), f.To.UTC()).
 		Where(like("h.region_path"), likePrefix(f.RegionPath))
-	rows, err := s.ledgerVisits(q, f).Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id").Rows()
+	q = s.ledgerVisits(q, f).Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id")
+	each := func(r *visitLedgerScan) error {
+		v := domain.Visit{ID: r.ID, VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
+			Checklist: r.Checklist.V, Measures: r.Measures.V, MetWith: r.MetWith.V, HouseholdConfirmed: r.HouseholdConfirmed, Photos: r.Photos.V},
+			ReceivedAt: r.ReceivedAt.UTC(), Flags: r.Flags.V}
+		out := r.names
+		out.Visit = v
+		return fn(out)
+	}
+	if s.dialect == Postgres {
+		// A year's 台账 is a million rows: scanned natively, not through
+		// database/sql's conversions (a third of the export's CPU, B7).
+		stmt := q.Session(&gorm.Session{DryRun: true}).Find(&[]visitLedgerScan{}).Statement
+		return eachRow(ctx, s, "visit", stmt.SQL.String(), stmt.Vars, (*visitLedgerScan).fields, each)
+	}
+	rows, err := q.Rows()
 	if err != nil {
 		return translate(err, "visit")
 	}
@@ -64,12 +79,7 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 		if err := rows.Scan(r.fields()...); err != nil {
 			return translate(err, "visit")
 		}
-		v := domain.Visit{ID: r.ID, VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
-			Checklist: r.Checklist.V, Measures: r.Measures.V, MetWith: r.MetWith.V, HouseholdConfirmed: r.HouseholdConfirmed, Photos: r.Photos.V},
-			ReceivedAt: r.ReceivedAt.UTC(), Flags: r.Flags.V}
-		out := r.names
-		out.Visit = v
-		if err := fn(out); err != nil {
+		if err := each(&r); err != nil {
 			return err
 		}
 	}

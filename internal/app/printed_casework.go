@@ -53,11 +53,13 @@ func (c printedCasework) Incomes(ctx context.Context, p domain.Principal, househ
 	}
 	out := make([]printforms.IncomeAccount, len(accounts))
 	for i, a := range accounts { // newest first; the forms print the oldest first
-		out[len(accounts)-1-i] = printforms.IncomeAccount{Year: a.Year, CostsFen: a.CostsFen, Members: a.MembersCounted, NetPerCapitaFen: a.PerCapitaFen(),
-			Sources: []printforms.IncomeSource{
-				{Label: "工资性收入", Fen: a.WagesFen}, {Label: "生产经营性收入", Fen: a.BusinessFen}, {Label: "转移性收入", Fen: a.TransfersFen},
-				{Label: "养老金和补贴", Fen: a.PensionsFen}, {Label: "财产性收入(分红等)", Fen: a.PropertyFen},
-			}}
+		acc := printforms.IncomeAccount{Year: a.Year, CostsFen: a.CostsFen, Members: a.MembersCounted, NetPerCapitaFen: a.PerCapitaFen()}
+		for _, amount := range a.Amounts() {
+			if !amount.Cost {
+				acc.Sources = append(acc.Sources, printforms.IncomeSource{Label: amount.LabelZH, Fen: amount.Fen})
+			}
+		}
+		out[len(accounts)-1-i] = acc
 	}
 	return out, nil
 }

@@ -53,6 +53,25 @@ func IncomeAccountID(householdID uuid.UUID, year int) uuid.UUID {
 	return uuid.NewHash(sha1.New(), accountNamespace, []byte(householdID.String()+"/"+strconv.Itoa(year)), 5)
 }
 
+// Amount is one line of an income account: its field in the API, its
+// name on the 收入测算 form, and its value.
+type Amount struct {
+	Field, LabelZH string
+	Fen            int64
+	Cost           bool // production costs (支出), not a source of income
+}
+
+// Amounts are the account's lines in the form's order: the five sources
+// of income, then the production costs. Validation, the console and the
+// printed forms name them from this one list.
+func (f IncomeFields) Amounts() []Amount {
+	return []Amount{
+		{"wages_fen", "工资性收入", f.WagesFen, false}, {"business_fen", "生产经营性收入", f.BusinessFen, false},
+		{"transfers_fen", "转移性收入", f.TransfersFen, false}, {"pensions_fen", "养老金和补贴", f.PensionsFen, false},
+		{"property_fen", "财产性收入", f.PropertyFen, false}, {"costs_fen", "生产经营费用", f.CostsFen, true},
+	}
+}
+
 // GrossFen is the year's income from every source.
 func (f IncomeFields) GrossFen() int64 {
 	return f.WagesFen + f.BusinessFen + f.TransfersFen + f.PensionsFen + f.PropertyFen
@@ -87,16 +106,9 @@ func divRound(n, d int64) int64 {
 
 // Validate checks the fields; prefix is the JSON pointer of the account.
 func (f IncomeFields) Validate(fe *domain.FieldErrors, prefix string) {
-	for _, a := range []struct {
-		field, labelZH string
-		v              int64
-	}{
-		{"wages_fen", "工资性收入", f.WagesFen}, {"business_fen", "生产经营性收入", f.BusinessFen},
-		{"transfers_fen", "转移性收入", f.TransfersFen}, {"pensions_fen", "养老金和补贴", f.PensionsFen},
-		{"property_fen", "财产性收入", f.PropertyFen}, {"costs_fen", "生产经营费用", f.CostsFen},
-	} {
-		if a.v < 0 || a.v > maxAmountFen {
-			fe.Add(prefix+"/"+a.field, "out_of_range", a.field+" must be between 0 and 10,000,000,000 fen", a.labelZH+"应在0至1亿元之间（以分计）")
+	for _, a := range f.Amounts() {
+		if a.Fen < 0 || a.Fen > maxAmountFen {
+			fe.Add(prefix+"/"+a.Field, "out_of_range", a.Field+" must be between 0 and 10,000,000,000 fen", a.LabelZH+"应在0至1亿元之间（以分计）")
 		}
 	}
 	if f.MembersCounted < 0 || f.MembersCounted > 30 {

@@ -255,12 +255,17 @@ func planTable(plan plans.Plan) Table {
 }
 
 func incomeTable(accounts []casework.IncomeAccount) Table {
-	t := Table{Head: []string{"年度", "工资性收入", "生产经营性收入", "转移性收入", "养老金和补贴", "财产性收入", "生产经营费用", "纯收入", "计算人数", "人均纯收入"},
-		Caption: "金额单位：元", Empty: "尚无收入测算。"}
+	head := []string{"年度"}
+	for _, amount := range (casework.IncomeFields{}).Amounts() {
+		head = append(head, amount.LabelZH)
+	}
+	t := Table{Head: append(head, "纯收入", "计算人数", "人均纯收入"), Caption: "金额单位：元", Empty: "尚无收入测算。"}
 	for _, a := range accounts {
-		t.Rows = append(t.Rows, []Cell{{Text: strconv.Itoa(a.Year) + "年"}, yuanCell(a.WagesFen), yuanCell(a.BusinessFen), yuanCell(a.TransfersFen),
-			yuanCell(a.PensionsFen), yuanCell(a.PropertyFen), yuanCell(a.CostsFen), yuanCell(a.NetFen()),
-			{Text: strconv.Itoa(a.MembersCounted), Num: true}, yuanCell(a.PerCapitaFen())})
+		row := []Cell{{Text: strconv.Itoa(a.Year) + "年"}}
+		for _, amount := range a.Amounts() {
+			row = append(row, yuanCell(amount.Fen))
+		}
+		t.Rows = append(t.Rows, append(row, yuanCell(a.NetFen()), Cell{Text: strconv.Itoa(a.MembersCounted), Num: true}, yuanCell(a.PerCapitaFen())))
 	}
 	return t
 }

@@ -1,5 +1,5 @@
 // The app's start and its screens. Hash routes (#/, #/households, #/h/<id>,
-// #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
+// #/h/<id>/plan, #/h/<id>/income, #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
 // screen one URL under the service worker's shell. An inspector signs in to
 // the same app: their home screen is their tasks (inspect.js).
 import { openDB, wipe, kvGet, kvPut, getAll, DB_NAME } from "./db.js";
@@ -9,11 +9,13 @@ import { Store } from "./store.js";
 import { visible, rfc3339 } from "./outbox.js";
 import { timeFields, gpsField, photoField } from "./visit-parts.js";
 import * as inspect from "./inspect.js";
+import { Casework } from "./casework.js";
 import { h, mount, megabytes, shortTime } from "./dom.js";
 
 const view = document.getElementById("view");
 const meta = (n) => (document.querySelector('meta[name="' + n + '"]') || {}).content || "";
 const app = { version: meta("app-version"), build: meta("app-build"), db: null, api: null, sync: null, store: null, vocab: {}, user: null, session: null };
+const casework = new Casework(app, { view, setTitle, toast, syncSoon });
 
 // Labels of the visit form, as §13.1 gives them (the server's
 // /vocabularies wins when the phone has it).
@@ -226,6 +228,8 @@ async function showRoute() {
     if (parts.length === 0) await showHome();
     else if (parts[0] === "households") await showHouseholds(new URLSearchParams(path.split("?")[1] || "").get("q") || "");
     else if (parts[0] === "h" && parts[2] === "edit") await showHouseholdEdit(parts[1]);
+    else if (parts[0] === "h" && parts[2] === "plan" && !isInspector()) await casework.plan(parts[1]);
+    else if (parts[0] === "h" && parts[2] === "income" && !isInspector()) await casework.income(parts[1], new URLSearchParams(path.split("?")[1] || "").get("year"));
     else if (parts[0] === "h") await showHousehold(parts[1]);
     else if (parts[0] === "v" && parts[1] === "new") await showVisitForm(parts[2], null);
     else if (parts[0] === "v") await showVisitForm(null, parts[1]);
@@ -414,6 +418,7 @@ async function showHousehold(id) {
           v.state === "refused" ? h("span", { class: "tag bad" }, "未能上传") : null,
           h("small", {}, (v.notes || "").slice(0, 60)),
           (v.flags || []).map((f) => h("small", { class: "flag" }, "⚠ ", f.message_zh))))))),
+    isInspector() ? null : await casework.links(id),
     isInspector() ? inspect.householdActions((await inspect.tasks(app.store)).filter((x) => x.task.household_id === id))
       : h("div", { class: "actionbar" }, h("a", { class: "button primary wide", href: "#/v/new/" + id, id: "new-visit" }, "记录走访")));
 }

@@ -77,6 +77,33 @@ func aCadreKeepsThePlanAndIncomeOffline(t *testing.T, l *fieldLink) {
 			acc.WagesFen, acc.BusinessFen, acc.CostsFen, acc.Version)
 	}
 
+	// A visit notes progress on the measure (plan_progress).
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/v/new/`+household+`"`))
+	b.Do(step("visit form", chromedp.WaitVisible(chromedp.CSS(`#visit-form .plan-progress textarea`))),
+		chromedp.SendKeys(chromedp.CSS(`#visit-form .plan-progress textarea`), "已联系工业园，下月上岗"),
+		tap(`#save-visit`), step("visit saved", chromedp.WaitVisible(chromedp.CSS(`#new-visit`))))
+	b.Do(synced(b))
+	var visits struct {
+		Items []struct {
+			PlanProgress []struct {
+				PlanItemID string `json:"plan_item_id"`
+				Note       string `json:"note"`
+			} `json:"plan_progress"`
+		} `json:"items"`
+	}
+	progressed := false
+	for deadline := time.Now().Add(30 * time.Second); !progressed && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		l.api(t, token, "GET", "/api/v1/visits?household_id="+household, "", &visits)
+		for _, v := range visits.Items {
+			for _, p := range v.PlanProgress {
+				progressed = progressed || p.Note == "已联系工业园，下月上岗"
+			}
+		}
+	}
+	if !progressed {
+		t.Errorf("no visit of the household on the server notes the progress made on the phone")
+	}
+
 	// Online, a save goes up at once (the app syncs a moment after it).
 	fill(map[string]string{"wages_fen": "25000"})
 	acc := account()

@@ -187,3 +187,24 @@ export class Casework {
     mount(this.view, form, h("a", { class: "button", href: "#/h/" + householdId }, "返回农户"));
   }
 }
+
+// progressField is the visit form's 帮扶计划进展: a note against each live
+// measure of the household's plan (plan_progress, §7.7). read() gives the
+// notes written, each measure at most once; measures done or dropped are
+// left out unless the visit already noted them.
+export async function progressField(store, householdId, noted = []) {
+  const items = (await store.byHousehold(householdId)).filter((r) => r.entity === "plan_item")
+    .map((r) => ({ ...visible(r), id: r.id }))
+    .filter((p) => !p._deleted && ((p.state !== "done" && p.state !== "dropped") || noted.some((n) => n.plan_item_id === p.id)));
+  const note = (id) => (noted.find((n) => n.plan_item_id === id) || {}).note || "";
+  const node = items.length === 0 ? null : h("fieldset", { class: "plan-progress" }, h("legend", {}, "帮扶计划进展"),
+    items.map((p) => h("label", {}, p.measure,
+      h("textarea", { name: "progress-" + p.id, rows: 2, maxlength: 1000, placeholder: "本次推进情况（选填）" }, note(p.id)))));
+  return {
+    node,
+    read(form) {
+      const f = new FormData(form);
+      return items.map((p) => ({ plan_item_id: p.id, note: String(f.get("progress-" + p.id) || "").trim() })).filter((x) => x.note);
+    },
+  };
+}

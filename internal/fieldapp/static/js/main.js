@@ -9,7 +9,7 @@ import { Store } from "./store.js";
 import { visible, rfc3339 } from "./outbox.js";
 import { timeFields, gpsField, photoField } from "./visit-parts.js";
 import * as inspect from "./inspect.js";
-import { Casework } from "./casework.js";
+import { Casework, progressField } from "./casework.js";
 import { h, mount, megabytes, shortTime } from "./dom.js";
 
 const view = document.getElementById("view");
@@ -463,6 +463,7 @@ async function showVisitForm(householdId, visitId) {
   const when = timeFields(v);
   const where = gpsField(gps);
   const photos = photoField(v.photos, where.lastFix);
+  const progress = await progressField(app.store, householdId, v.plan_progress || []);
 
   const form = h("form", { class: "form visit-form", id: "visit-form", onsubmit: async (ev) => {
     ev.preventDefault();
@@ -490,10 +491,13 @@ async function showVisitForm(householdId, visitId) {
       gps,
       photos: photos.refs(),
     };
+    // Sent when it says something, or takes back what the visit said.
+    const noted = progress.read(form);
+    if (noted.length || (existing && (existing.plan_progress || []).length)) data.plan_progress = noted;
     const rows = photos.rows();
     if (existing) {
-      const { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos } = existing;
-      const before = { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos };
+      const { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos, plan_progress } = existing;
+      const before = { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos, plan_progress: plan_progress || [] };
       const next = {};
       for (const [k2, val] of Object.entries(data)) if (JSON.stringify(before[k2] ?? null) !== JSON.stringify(val ?? null)) next[k2] = val;
       await app.store.edit("visit", visitId, householdId, next, rows);
@@ -520,6 +524,7 @@ async function showVisitForm(householdId, visitId) {
     h("input", { name: "met_free", placeholder: "其他人（用顿号分隔）", value: (v.met_with || []).filter((n) => !members.some((m) => m.name === n)).join("、") })),
   h("label", { class: "inline" }, h("input", { type: "checkbox", name: "confirmed", id: "confirmed", checked: v.household_confirmed === true }), "农户确认本次走访"),
   h("label", {}, "民情日记", h("textarea", { name: "notes", rows: 5, maxlength: 10000, placeholder: "走访了解的情况、群众诉求、下一步打算" }, v.notes || "")),
+  progress.node,
   where.node,
   photos.node,
   h("p", { class: "error", role: "alert", hidden: true }),

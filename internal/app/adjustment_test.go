@@ -220,3 +220,62 @@ func TestAdjustmentRound(t *testing.T) {
 		}
 	})
 }
+
+// TestAdjustmentProposesRemovalFromFindings: a household an inspection
+// found wrongly registered (错评) is proposed for removal once the
+// campaign has ended — not while it runs, when its sample may still be
+// secret — with the campaign as evidence; approved, it starts the
+// removal procedure (回头看) through casework.
+func TestAdjustmentProposesRemovalFromFindings(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		e.inspectable(t)
+		admin := e.login(t, "admin")
+		c := e.drawnCampaign(t, "announced", nil)
+		wrongly := householdAnswers(func(a map[string]any) { a["identification"] = map[string]any{"choice": "wrongly_registered"} })
+		if r := e.record(t, e.login(t, "inspector"), c.ID, e.householdA.Household.ID, wrongly, nil); r.Status != http.StatusOK && r.Status != http.StatusCreated {
+			t.Fatalf("finding: %d %s", r.Status, r.Body)
+		}
+		build := func() wire.AdjustmentBatch {
+			t.Helper()
+			var b wire.AdjustmentBatch
+			r := e.do(t, "POST", "/api/v1/adjustment-batches", admin, map[string]any{"region_id": e.town.ID, "year": 2026})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("build: %d %s", r.Status, r.Body)
+			}
+			r.json(t, &b)
+			return b
+		}
+		removals := func(b wire.AdjustmentBatch) []wire.AdjustmentItem {
+			var out []wire.AdjustmentItem
+			for _, it := range b.Items {
+				if it.Kind == "removal" {
+					out = append(out, it)
+				}
+			}
+			return out
+		}
+		during := build()
+		if got := removals(during); len(got) != 0 {
+			t.Errorf("removals proposed while the campaign runs: %+v", got)
+		}
+		if r := e.do(t, "POST", adjustmentPath(during.ID, "close"), admin, nil); r.Status != http.StatusOK {
+			t.Fatalf("close: %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "POST", "/api/v1/inspections/"+c.ID.String()+"/end", admin, nil); r.Status != http.StatusOK {
+			t.Fatalf("end: %d %s", r.Status, r.Body)
+		}
+		after := build()
+		got := removals(after)
+		if len(got) != 1 || got[0].HouseholdID != e.householdA.Household.ID || !strings.Contains(strings.Join(got[0].Evidence, " "), c.Name) {
+			t.Fatalf("removals after the campaign: %+v", got)
+		}
+		var it wire.AdjustmentItem
+		e.do(t, "POST", adjustmentPath(after.ID, "items", got[0].ID.String(), "approve"), admin, nil).json(t, &it)
+		var pr wire.Procedure
+		if r := e.do(t, "GET", "/api/v1/procedures/"+it.ResultID.String(), admin, nil); r.Status != http.StatusOK {
+			t.Fatalf("the removal procedure: %d %s", r.Status, r.Body)
+		} else if r.json(t, &pr); pr.Kind != "removal" || pr.Status != "open" || pr.HouseholdID != e.householdA.Household.ID {
+			t.Errorf("the removal procedure: %+v", pr)
+		}
+	})
+}

@@ -253,6 +253,7 @@ func (s *Service) importCadre(ctx context.Context, fail func(column, string, str
 // findHeadings finds the heading row (among the first ten) that has every
 // required column, and where each column is.
 func findHeadings(rows []importer.SheetRow) (int, map[string]int, error) {
+	var first map[string]int
 	for i := 0; i < len(rows) && i < 10; i++ {
 		heads := map[string]int{}
 		for j, v := range rows[i].Cells {
@@ -262,6 +263,9 @@ func findHeadings(rows []importer.SheetRow) (int, map[string]int, error) {
 					heads[c.zh] = j
 				}
 			}
+		}
+		if i == 0 {
+			first = heads
 		}
 		complete := true
 		for _, c := range columns {
@@ -273,11 +277,15 @@ func findHeadings(rows []importer.SheetRow) (int, map[string]int, error) {
 			return i, heads, nil
 		}
 	}
+	// No row has them all: name those the first row lacks.
 	var fe domain.FieldErrors
 	for _, c := range columns {
-		if c.required {
+		if _, ok := first[c.zh]; c.required && !ok {
 			fe.Add("file, "+c.zh, "missing_column", "the sheet needs the columns 户编号, 调整类型 and 调整原因", "表格缺少列「"+c.zh+"」（须有户编号、调整类型、调整原因）")
 		}
+	}
+	if len(fe) == 0 {
+		fe.Add("file", "empty", "the sheet has no heading row", "表格中没有标题行")
 	}
 	return 0, nil, fe.Err()
 }

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
@@ -170,6 +172,22 @@ func TestAdjustmentRound(t *testing.T) {
 			if r.Status != http.StatusUnprocessableEntity || !r.problem(t).hasField(tc.field) || e.count(t, "adjustment_items") != items {
 				t.Errorf("%s: %d %s, want 422 naming %q and nothing added", tc.name, r.Status, r.Body, tc.field)
 			}
+		}
+		// The same bad row in a workbook is named the same way.
+		book := excelize.NewFile()
+		for i, row := range [][]any{{"户编号", "调整类型", "贫困户属性", "帮扶责任人", "调整原因"}, {"B-001", "属性变更", "五保贫困户", "", "转为特困供养"},
+			{"NOPE-9", "脱贫退出", "", "", "收入达标"}} {
+			if err := book.SetSheetRow("Sheet1", "A"+strconv.Itoa(i+1), &row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		xlsx, err := book.WriteToBuffer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.do(t, "POST", adjustmentPath(b.ID, "imports"), town.supervisor, xlsx.Bytes()); r.Status != http.StatusUnprocessableEntity ||
+			!r.problem(t).hasField("row 3, 户编号") || e.count(t, "adjustment_items") != items {
+			t.Errorf("a workbook with a bad row: %d %s", r.Status, r.Body)
 		}
 		r = e.do(t, "POST", adjustmentPath(b.ID, "imports"), town.supervisor, sheet)
 		if r.Status != http.StatusOK {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,6 +295,46 @@ func TestAdjustmentProposesRemovalFromFindings(t *testing.T) {
 			t.Fatalf("the removal procedure: %d %s", r.Status, r.Body)
 		} else if r.json(t, &pr); pr.Kind != "removal" || pr.Status != "open" || pr.HouseholdID != e.householdA.Household.ID {
 			t.Errorf("the removal procedure: %+v", pr)
+		}
+	})
+}
+
+// TestApprovingAtOnceAppliesOnce: four approvals of one item sent at
+// the same moment (two supervisors' double clicks) pair the household
+// once, and every one is answered with the applied item.
+func TestApprovingAtOnceAppliesOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		town := e.adjustmentTown(t)
+		unpaired := e.addHousehold(t, e.villageA, "吴十", "41012219800101061").Household.ID
+		var b wire.AdjustmentBatch
+		e.do(t, "POST", "/api/v1/adjustment-batches", town.supervisor, map[string]any{"region_id": e.town.ID, "year": 2026}).json(t, &b)
+		item := itemOf(t, b, unpaired, "repairing")
+		pairings := e.count(t, "pairings")
+		results := make(chan wire.AdjustmentItem, 4)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.do(t, "POST", adjustmentPath(b.ID, "items", item.ID.String(), "approve"), town.supervisor, nil)
+				var it wire.AdjustmentItem
+				if r.Status != http.StatusOK {
+					t.Errorf("approve: %d %s", r.Status, r.Body)
+					return
+				}
+				r.json(t, &it)
+				results <- it
+			}()
+		}
+		wg.Wait()
+		close(results)
+		for it := range results {
+			if it.State != "applied" || it.ResultID == nil {
+				t.Errorf("an approval answered %+v", it)
+			}
+		}
+		if n := e.count(t, "pairings") - pairings; n != 1 {
+			t.Errorf("%d pairings made, want 1", n)
 		}
 	})
 }

@@ -21,7 +21,7 @@ var (
 	itemRejectAction   = regexp.MustCompile(`action="(/ui/adjustments/[^"]+/items/[^"/]+/reject)"`)
 )
 
-// consoleAdjustment: the supervisor builds a town's 动态调整 batch on the
+// consoleAdjustment: the demo's county round waits for approval; the supervisor builds a town's 动态调整 batch on the
 // console, reads its items with their reasons and evidence, approves one,
 // rejects one with a reason, approves the rest at once and closes the
 // batch; a second batch of the same town and year is refused in Chinese.
@@ -32,6 +32,11 @@ func consoleAdjustment(t *testing.T, e *consoleEnv) {
 	towns, _, err := e.app.Registry.Regions(ctx, supervisor, registry.RegionQuery{Level: domain.LevelTown}, registry.Page{Limit: 10})
 	if err != nil || len(towns) == 0 {
 		t.Fatalf("the demo's towns: %v", err)
+	}
+	// The demo leaves the county's round of the year waiting for approval.
+	waiting, _, err := e.app.Adjustment.Batches(ctx, supervisor, &supervisor.RegionID, 10, 0)
+	if err != nil || len(waiting) != 1 || waiting[0].Counts[adjustment.StatePending] == 0 {
+		t.Errorf("the demo's county batch waiting for approval: %+v (%v)", waiting, err)
 	}
 	year := itoa(domain.DateOf(e.app.Now()).Year)
 	sup := e.client(t)

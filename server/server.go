@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/adjustment"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
@@ -80,6 +81,8 @@ type Deps struct {
 	Casework *casework.Service
 	// PrintForms answers the printed forms as PDF (and a village's as ZIP).
 	PrintForms *printforms.Service
+	// Adjustment keeps the yearly adjustment round's batches (动态调整).
+	Adjustment *adjustment.Service
 	// ExportRegister writes the household register as the import reads
 	// it (GET /api/v1/exports/register).
 	ExportRegister ExportRegisterFunc
@@ -195,6 +198,14 @@ func New(d Deps) http.Handler {
 	a.GET("/exit-standards/:year", h.getExitStandard)
 	a.PUT("/exit-standards/:year", h.putExitStandard)
 	a.GET("/exit-candidates", h.exitCandidates)
+	a.POST("/adjustment-batches", h.createAdjustmentBatch)
+	a.GET("/adjustment-batches", h.listAdjustmentBatches)
+	a.GET("/adjustment-batches/:id", h.getAdjustmentBatch)
+	a.POST("/adjustment-batches/:id/approve", h.approveAdjustmentBatch)
+	a.POST("/adjustment-batches/:id/close", h.closeAdjustmentBatch)
+	a.POST("/adjustment-batches/:id/imports", h.importAdjustmentItems)
+	a.POST("/adjustment-batches/:id/items/:item_id/approve", h.approveAdjustmentItem)
+	a.POST("/adjustment-batches/:id/items/:item_id/reject", h.rejectAdjustmentItem)
 	a.GET("/households/:id/members", h.listMembers)
 	a.POST("/households/:id/members", h.createMember)
 	a.GET("/households/:id/members/:member_id", h.getMember)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/fieldvisit/fieldvisit/internal/adjustment"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
@@ -59,6 +60,9 @@ type App struct {
 	// 帮扶手册), the plan and income accounts read from Plans and Casework.
 	PrintForms *printforms.Service
 	Plans      *plans.Service
+	// Adjustment keeps the yearly adjustment round (动态调整), applying
+	// approved items through Casework's and Registry's own use cases.
+	Adjustment *adjustment.Service
 	Handler    http.Handler
 	Now        func() time.Time
 
@@ -85,6 +89,7 @@ func (a *App) build() error {
 	a.ItemLedger = itemledger.NewService(a.Store.ItemLedger(), now)
 	a.Casework = casework.NewService(a.Store.Casework(), registerStatus{now}, now)
 	a.Plans = plans.NewService(a.Store.Plans(), now)
+	a.Adjustment = adjustment.NewService(a.Store.Adjustment(), a.Casework, adjustmentChanges{now}, now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
 		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}, LedgerItems: syncLedgerItems{a.ItemLedger}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
@@ -102,7 +107,8 @@ func (a *App) build() error {
 	}
 	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
 		Inspect: a.Inspect, ItemLedger: a.ItemLedger, DeviceHealth: a.DeviceHealth, Log: a.Log, Now: now, Secret: a.consoleSecret(), SecureCookies: a.Config.SecureCookies, Import: importRegister,
-		PrintForms: a.PrintForms, ExportRegister: exportRegister, Casework: a.Casework, Plans: a.Plans})
+		PrintForms: a.PrintForms, ExportRegister: exportRegister, Casework: a.Casework, Plans: a.Plans,
+		Adjustment: a.Adjustment})
 	if err != nil {
 		return err
 	}
@@ -130,6 +136,7 @@ func (a *App) build() error {
 		TrustedProxies: a.Config.TrustedProxies,
 		DeviceHealth:   a.DeviceHealth,
 		Casework:       a.Casework,
+		Adjustment:     a.Adjustment,
 		PrintForms:     a.PrintForms,
 		Import:         importRegister,
 		ExportRegister: exportRegister,

@@ -114,6 +114,11 @@ var readsThatCannotTell = map[string]string{
 	"/api/v1/exit-standards/:year":                 "a year's exit standard: shared configuration",
 	"/api/v1/ledgers/:kind/items/:id":              "one ledger item, which no campaign writes (the list is in the matrix)",
 	"/api/v1/procedures/:id":                       "a supervisor's exit or identification procedure, which no campaign writes",
+	// An adjustment batch is a snapshot of proposals stored when it was
+	// built: its exit evidence is the exit-candidates list's (a row of the
+	// matrix) and it reads inspection findings of ended campaigns only.
+	"/api/v1/adjustment-batches":     "an adjustment round's batches: stored proposals; findings of ended campaigns only",
+	"/api/v1/adjustment-batches/:id": "an adjustment round's batch: stored proposals; findings of ended campaigns only",
 	// The printed forms are laid out from the household file and the
 	// visits listing (both rows of the matrix), through the same services.
 	"/api/v1/households/:id/forms/:form": "a household's printed forms, drawn from the household file and the visits listing",

@@ -153,6 +153,16 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 	var procedure wire.Procedure
 	e.do(t, "POST", hPath+"/procedures", e.login(t, "supervisor-a"), map[string]any{"kind": "exit", "year": 2025}).json(t, &procedure)
 	procedurePath := "/api/v1/procedures/" + procedure.ID.String()
+	// The town's adjustment batch, proposing a cadre for an unpaired
+	// household of village A: village B's users are not above the town.
+	e.addHousehold(t, e.villageA, "周九", "41012219800101051")
+	var adjusting wire.AdjustmentBatch
+	e.do(t, "POST", "/api/v1/adjustment-batches", e.login(t, "admin"), map[string]any{"region_id": e.town.ID, "year": 2025}).json(t, &adjusting)
+	if len(adjusting.Items) == 0 {
+		t.Fatalf("the town's adjustment batch has no item")
+	}
+	batchPath := "/api/v1/adjustment-batches/" + adjusting.ID.String()
+	batchItemPath := batchPath + "/items/" + adjusting.Items[0].ID.String()
 	village, user, unit := e.villageA.ID.String(), e.cadreA.ID.String(), e.unitA.String()
 	pairing, photo, upload := e.pairingA.ID.String(), photoA.String(), up.ID.String()
 	return []objectRoute{
@@ -172,6 +182,12 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		managers(row("GET", "/api/v1/procedures/:id", procedurePath, nil)),
 		managers(row("POST", "/api/v1/procedures/:id/steps", procedurePath+"/steps", map[string]any{"version": 1, "step": "village_review",
 			"done_on": "2025-06-30", "confirmed": []string{"livelihood", "agreement"}})),
+		managers(row("GET", "/api/v1/adjustment-batches/:id", batchPath, nil)),
+		managers(row("POST", "/api/v1/adjustment-batches/:id/approve", batchPath+"/approve", nil)),
+		managers(row("POST", "/api/v1/adjustment-batches/:id/close", batchPath+"/close", nil)),
+		managers(row("POST", "/api/v1/adjustment-batches/:id/imports", batchPath+"/imports", nil)),
+		managers(row("POST", "/api/v1/adjustment-batches/:id/items/:item_id/approve", batchItemPath+"/approve", nil)),
+		managers(row("POST", "/api/v1/adjustment-batches/:id/items/:item_id/reject", batchItemPath+"/reject", map[string]any{"reason": "x"})),
 		row("GET", "/api/v1/households/:id/members", hPath+"/members", nil),
 		row("POST", "/api/v1/households/:id/members", hPath+"/members", map[string]any{"name": "新成员", "relation": "child"}),
 		row("GET", "/api/v1/households/:id/members/:member_id", mPath, nil),

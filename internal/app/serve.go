@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/adjustment"
 	"github.com/fieldvisit/fieldvisit/internal/demo"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/storage"
@@ -113,6 +114,21 @@ func demoCounty(ctx context.Context, app *App) (uuid.UUID, error) {
 	return u.RegionID, nil
 }
 
+// demoAdjustment leaves the county's adjustment round of the year waiting
+// for the supervisor (动态调整): the batch the console's form builds, from
+// the demo's candidate lists, through the same service.
+func demoAdjustment(ctx context.Context, app *App) error {
+	u, _, err := app.Store.UserCredentials(ctx, "supervisor")
+	if err != nil {
+		return fmt.Errorf("demo: the adjustment round's supervisor: %w", err)
+	}
+	p := domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath}
+	if _, err := app.Adjustment.Build(ctx, p, adjustment.NewBatch{RegionID: u.RegionID, Year: domain.DateOf(app.Now()).Year}); err != nil {
+		return fmt.Errorf("demo: the adjustment round: %w", err)
+	}
+	return nil
+}
+
 func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, error) {
 	if s, ok, err := demo.Seeded(ctx, app.Store); err != nil || ok {
 		if v, _ := app.Store.Setting(ctx, demo.MarkerKey); ok && v != demo.MarkerVersion {
@@ -187,6 +203,9 @@ func seedDemo(ctx context.Context, app *App, progress io.Writer) (demo.Summary, 
 		fmt.Fprintf(progress, "\rseeding demo county: %-12s %d", "visit rules", subjects)
 	}
 	fmt.Fprintln(progress)
+	if err := demoAdjustment(ctx, app); err != nil {
+		return demo.Summary{}, err
+	}
 	app.Log.Info("demo ready", "households", s.Households, "cadres", s.Cadres, "visits", s.Visits, "photos", s.Photos,
 		"seconds", time.Since(start).Seconds())
 	for _, f := range s.FakeVisits {

@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/adjustment"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
@@ -43,8 +44,10 @@ type Deps struct {
 	ItemLedger *itemledger.Service
 	// Casework and Plans are the household's casework (脱贫候选, 一户一案,
 	// 收入测算, 两公示一公告); nil leaves the casework out.
-	Casework *casework.Service
-	Plans    *plans.Service
+	// Adjustment is the yearly adjustment round (动态调整).
+	Adjustment *adjustment.Service
+	Casework   *casework.Service
+	Plans      *plans.Service
 	// DeviceHealth lists the phones' sync health (the devices page and
 	// the overview's silent phones).
 	DeviceHealth *devicehealth.Service

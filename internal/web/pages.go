@@ -42,6 +42,8 @@ var pages = []page{
 	{pattern: "/ui/admin/imports", link: "/ui/admin/users", title: "导入台账", template: "admin_imports.html", roles: adminRoles, load: (*Console).imports},
 	{pattern: "/ui/missed", link: "/ui/missed", title: "未走访情况", template: "missed.html", roles: reportReaders, load: (*Console).missed},
 	{pattern: "/ui/exit-candidates", link: "/ui/exit-candidates", title: "脱贫候选", template: "exit_candidates.html", roles: caseworkRoles, load: (*Console).exitCandidates},
+	{pattern: "/ui/adjustments", link: "/ui/adjustments", title: "动态调整", template: "adjustments.html", roles: caseworkRoles, load: (*Console).adjustments},
+	{pattern: "/ui/adjustments/{id}", link: "/ui/adjustments", title: "调整批次", template: "adjustment.html", roles: caseworkRoles, load: (*Console).adjustmentBatch},
 	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
 	{pattern: "/ui/progress", link: "/ui/progress", title: "走访进度", template: "progress.html", roles: reportReaders, load: (*Console).progress},
 	// A cadre's page opens from the lists (a cadre's own from their
@@ -94,6 +96,11 @@ var fragments = []fragment{
 	{pattern: "GET /ui/cadres/{id}/handbook.pdf", handle: (*Console).cadreHandbook},
 	{pattern: "GET /ui/photos/{id}", handle: (*Console).photoContent},
 	{pattern: "GET /ui/photos/{id}/thumbnail", handle: (*Console).photoThumbnail},
+	{pattern: "POST /ui/adjustments", handle: buildAdjustment},
+	{pattern: "POST /ui/adjustments/{id}/approve", handle: reviewAdjustment("approve-all")},
+	{pattern: "POST /ui/adjustments/{id}/close", handle: reviewAdjustment("close")},
+	{pattern: "POST /ui/adjustments/{id}/items/{item}/approve", handle: reviewAdjustment("approve")},
+	{pattern: "POST /ui/adjustments/{id}/items/{item}/reject", handle: reviewAdjustment("reject")},
 	{pattern: "POST /ui/conflicts/{id}/resolve", template: "conflicts.html", handle: (*Console).resolveConflict},
 }
 

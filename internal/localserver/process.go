@@ -1,4 +1,9 @@
-package main
+// Package localserver starts, watches and stops the real servers that
+// run on this machine for the tests (internal/testenv) and the cluster test
+// (internal/cluster): PostgreSQL, MinIO, haproxy, fieldvisit itself. It
+// also finds or builds their binaries: Debian's PostgreSQL, the pinned
+// MinIO build, packages through apt-get.
+package localserver
 
 import (
 	"bytes"
@@ -12,20 +17,20 @@ import (
 	"time"
 )
 
-// server is a background process started for the tests.
-type server struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
+// Process is a background server started for the tests.
+type Process struct {
+	Name    string
+	Cmd     *exec.Cmd
+	LogPath string
 	exited  chan struct{} // closed when the process is gone
 }
 
-// startServer starts cmd with its output in logPath. The process gets its own
-// process group, so a Ctrl-C in the terminal reaches the tests but not the
-// servers, which are stopped in order afterwards; and it is killed if testenv
-// itself dies.
-func startServer(name string, cmd *exec.Cmd, logPath string) (*server, error) {
-	logFile, err := os.Create(logPath)
+// Start starts cmd with its output appended to logPath. The process gets
+// its own process group, so a Ctrl-C in the terminal reaches the tests but
+// not the servers, which are stopped in order afterwards; and it is killed
+// if the program that started it dies.
+func Start(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +44,7 @@ func startServer(name string, cmd *exec.Cmd, logPath string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	s := &server{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	s := &Process{Name: name, Cmd: cmd, LogPath: logPath, exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		close(s.exited)
@@ -47,9 +52,12 @@ func startServer(name string, cmd *exec.Cmd, logPath string) (*server, error) {
 	return s, nil
 }
 
-// waitReady polls ready until it succeeds, the process exits, ctx is done or
+// Exited is closed when the process is gone.
+func (s *Process) Exited() <-chan struct{} { return s.exited }
+
+// WaitReady polls ready until it succeeds, the process exits, ctx is done or
 // timeout passes.
-func (s *server) waitReady(ctx context.Context, timeout time.Duration, ready func(context.Context) error) error {
+func (s *Process) WaitReady(ctx context.Context, timeout time.Duration, ready func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var err error
@@ -59,29 +67,37 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration, ready fun
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("%s exited during startup (%v)\n%s", s.name, s.cmd.ProcessState, s.logTail())
+			return fmt.Errorf("%s exited during startup (%v)\n%s", s.Name, s.Cmd.ProcessState, s.LogTail())
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready: %w (last error: %v)\n%s", s.name, ctx.Err(), err, s.logTail())
+			return fmt.Errorf("%s not ready: %w (last error: %v)\n%s", s.Name, ctx.Err(), err, s.LogTail())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-// stop sends sig, waits up to grace, then kills the process.
-func (s *server) stop(sig syscall.Signal, grace time.Duration) {
-	_ = s.cmd.Process.Signal(sig)
+// Stop sends sig, waits up to grace, then kills the process's group; it
+// reports whether the process had to be killed.
+func (s *Process) Stop(sig syscall.Signal, grace time.Duration) (killed bool) {
+	_ = s.Cmd.Process.Signal(sig)
 	select {
 	case <-s.exited:
+		return false
 	case <-time.After(grace):
-		logf("%s did not stop within %v; killing it", s.name, grace)
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
+		s.Kill()
+		return true
 	}
 }
 
-// logTail is the end of the server's log, for error messages.
-func (s *server) logTail() string {
-	b, err := os.ReadFile(s.logPath)
+// Kill ends the process's group at once (SIGKILL) and waits until it is
+// gone: a crash, as far as the others can tell.
+func (s *Process) Kill() {
+	_ = syscall.Kill(-s.Cmd.Process.Pid, syscall.SIGKILL)
+	<-s.exited
+}
+
+// LogTail is the end of the server's log, for error messages.
+func (s *Process) LogTail() string {
+	b, err := os.ReadFile(s.LogPath)
 	if err != nil {
 		return ""
 	}
@@ -92,12 +108,12 @@ func (s *server) logTail() string {
 			b = b[i+1:]
 		}
 	}
-	return "--- " + s.logPath + " (end) ---\n" + strings.TrimRight(string(b), "\n")
+	return "--- " + s.LogPath + " (end) ---\n" + strings.TrimRight(string(b), "\n")
 }
 
-// freePort asks the kernel for a free TCP port on 127.0.0.1. Another process
+// FreePort asks the kernel for a free TCP port on 127.0.0.1. Another process
 // could take it before the server binds it; unlikely enough here.
-func freePort() (int, error) {
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

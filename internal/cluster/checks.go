@@ -58,19 +58,22 @@ func (c *cluster) runAll(ctx context.Context, sum *summary) error {
 	return nil
 }
 
-// checkQueuesDrain waits for the judging and evidence queues to empty:
-// work a killed replica held comes back when its claim lapses.
+// checkQueuesDrain waits for the judging and evidence queues and the
+// thumbnail backlog to empty: work a killed replica held comes back when
+// its claim lapses. (The photo workers look at their periodic jobs only
+// between drains, so this comes before the jobs are counted.)
 func (c *cluster) checkQueuesDrain(ctx context.Context, sum *summary) error {
 	t0 := time.Now()
-	var compliance, evidence int64
+	var compliance, evidence, thumbs int64
 	for {
 		err := pgQuery(ctx, c.primaryURL, func(conn *pgx.Conn) error {
-			return conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM compliance_queue), (SELECT count(*) FROM evidence_queue)`).Scan(&compliance, &evidence)
+			return conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM compliance_queue), (SELECT count(*) FROM evidence_queue),
+				(SELECT count(*) FROM photos WHERE thumb_state = 'pending')`).Scan(&compliance, &evidence, &thumbs)
 		})
 		if err != nil {
 			return err
 		}
-		if compliance == 0 && evidence == 0 || time.Since(t0) > 5*time.Minute {
+		if compliance == 0 && evidence == 0 && thumbs == 0 || time.Since(t0) > 5*time.Minute {
 			break
 		}
 		select {
@@ -79,7 +82,8 @@ func (c *cluster) checkQueuesDrain(ctx context.Context, sum *summary) error {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	sum.check(compliance == 0 && evidence == 0, "queues drain", "compliance_queue=%d evidence_queue=%d after %s", compliance, evidence, time.Since(t0).Round(time.Second))
+	sum.check(compliance == 0 && evidence == 0 && thumbs == 0, "queues drain", "compliance_queue=%d evidence_queue=%d thumbnails pending=%d after %s",
+		compliance, evidence, thumbs, time.Since(t0).Round(time.Second))
 	return nil
 }
 
@@ -103,23 +107,46 @@ func (c *cluster) checkJobRuns(ctx context.Context, sum *summary, since time.Tim
 		done   bool
 		holder string
 	}
-	got := map[string]jobRun{}
-	err := pgQuery(ctx, c.primaryURL, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, `SELECT job, runs, done, holder FROM job_runs`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var job string
-			var r jobRun
-			if err := rows.Scan(&job, &r.runs, &r.done, &r.holder); err != nil {
+	read := func() (map[string]jobRun, error) {
+		got := map[string]jobRun{}
+		err := pgQuery(ctx, c.primaryURL, func(conn *pgx.Conn) error {
+			rows, err := conn.Query(ctx, `SELECT job, runs, done, holder FROM job_runs`)
+			if err != nil {
 				return err
 			}
-			got[job] = r
+			defer rows.Close()
+			for rows.Next() {
+				var job string
+				var r jobRun
+				if err := rows.Scan(&job, &r.runs, &r.done, &r.holder); err != nil {
+					return err
+				}
+				got[job] = r
+			}
+			return rows.Err()
+		})
+		return got, err
+	}
+	// The workers look at their jobs every 5 s once their queues are
+	// empty; then a few more rounds, in which no replica may claim again.
+	t0 := time.Now()
+	var got map[string]jobRun
+	for {
+		var err error
+		if got, err = read(); err != nil {
+			return err
 		}
-		return rows.Err()
-	})
+		all := true
+		for _, j := range periodicJobs {
+			all = all && got[j.name].done
+		}
+		if all || time.Since(t0) > 2*time.Minute {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	time.Sleep(12 * time.Second)
+	got, err := read()
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ func run(args []string) int {
 	began := time.Now()
 	sum := &summary{}
 	err = c.runAll(ctx, sum)
+	if err != nil {
+		sum.check(false, "set-up", "%s", strings.SplitN(err.Error(), "\n", 2)[0])
+	}
 	c.teardown()
 	sum.print(os.Stdout, time.Since(began))
 	switch {

@@ -69,6 +69,9 @@ func (c *cluster) startMinIONode(i int) (*localserver.Process, error) {
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 		"MINIO_CI_CD=on", // no root-drive checks on throwaway directories
+		// In a container (/.dockerenv) MinIO waits for a loopback endpoint
+		// to resolve to another address, forever; this names its own.
+		"_MINIO_SERVER_LOCAL="+c.minioAddrs[i],
 	)
 	return c.start(fmt.Sprintf("minio%d", i+1), cmd)
 }

@@ -91,7 +91,10 @@ func run(args []string) int {
 	sum.print(os.Stdout, time.Since(began))
 	switch {
 	case ctx.Err() != nil:
-		logf("interrupted; everything started was stopped (work directory %s)", c.dir)
+		if !o.keep {
+			os.RemoveAll(c.dir)
+		}
+		logf("interrupted; everything it started was stopped")
 		return 130
 	case err != nil:
 		logf("%v", err)

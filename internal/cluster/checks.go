@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/fieldvisit/fieldvisit/internal/localserver"
 	"github.com/fieldvisit/fieldvisit/internal/periodic"
 )
 
@@ -280,7 +281,7 @@ func (c *cluster) checkReportsAgree(ctx context.Context, sum *summary) error {
 	if err != nil {
 		return err
 	}
-	if err := ref.WaitReady(ctx, 2*time.Minute, httpOK("http://"+refAddr+"/readyz")); err != nil {
+	if err := ref.WaitReady(ctx, 2*time.Minute, localserver.HTTPReady("http://"+refAddr+"/readyz")); err != nil {
 		return err
 	}
 	token, user, err := login(ctx, "http://"+c.apiLB, "supervisor")

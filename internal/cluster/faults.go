@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/localserver"
 	"github.com/fieldvisit/fieldvisit/internal/photos/photoimage"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
@@ -204,7 +205,7 @@ func (c *cluster) minioNodeStop(ctx context.Context, sum *summary, at func() str
 	n, err := c.startMinIONode(node)
 	if err == nil {
 		c.minio[node] = n
-		err = n.WaitReady(ctx, 2*time.Minute, httpOK("http://"+c.minioAddrs[node]+"/minio/health/live"))
+		err = n.WaitReady(ctx, 2*time.Minute, localserver.HTTPReady("http://"+c.minioAddrs[node]+"/minio/health/live"))
 	}
 	sum.check(err == nil, "MinIO node restart", "minio3 down %s, back at %s (%v)", time.Since(stopped).Round(time.Second), at(), errOrOK(err))
 }

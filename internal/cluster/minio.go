@@ -43,7 +43,7 @@ func (c *cluster) startMinIO(ctx context.Context) error {
 	}
 	// The nodes find each other; the set serves once it has its quorum.
 	for i, n := range c.minio {
-		if err := n.WaitReady(ctx, 3*time.Minute, httpOK("http://"+c.minioAddrs[i]+"/minio/health/cluster")); err != nil {
+		if err := n.WaitReady(ctx, 3*time.Minute, localserver.HTTPReady("http://"+c.minioAddrs[i]+"/minio/health/cluster")); err != nil {
 			return err
 		}
 	}

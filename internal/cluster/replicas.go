@@ -73,7 +73,7 @@ func (c *cluster) startHAProxy(ctx context.Context) error {
 	if c.haproxy, err = c.start("haproxy", cmd); err != nil {
 		return err
 	}
-	if err := c.haproxy.WaitReady(ctx, time.Minute, httpOK("http://"+c.s3LB+"/minio/health/live")); err != nil {
+	if err := c.haproxy.WaitReady(ctx, time.Minute, localserver.HTTPReady("http://"+c.s3LB+"/minio/health/live")); err != nil {
 		return err
 	}
 	logf("haproxy: fieldvisit on %s, S3 on %s (%s)", c.apiLB, c.s3LB, cfg)
@@ -119,7 +119,7 @@ func (c *cluster) startReplicas(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := httpOK("http://" + c.apiLB + "/readyz")(ctx); err != nil {
+	if err := localserver.HTTPReady("http://" + c.apiLB + "/readyz")(ctx); err != nil {
 		// haproxy's checks need a couple of intervals to see them up.
 		time.Sleep(5 * time.Second)
 	}
@@ -137,5 +137,5 @@ func (c *cluster) startReplica(ctx context.Context, i int, args ...string) error
 	}
 	c.replicas[i] = p
 	// The first start seeds the demo county before it serves.
-	return p.WaitReady(ctx, 15*time.Minute, httpOK("http://"+c.replicaAddrs[i]+"/readyz"))
+	return p.WaitReady(ctx, 15*time.Minute, localserver.HTTPReady("http://"+c.replicaAddrs[i]+"/readyz"))
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -72,6 +73,25 @@ func (s *Process) WaitReady(ctx context.Context, timeout time.Duration, ready fu
 			return fmt.Errorf("%s not ready: %w (last error: %v)\n%s", s.Name, ctx.Err(), err, s.LogTail())
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// HTTPReady is a readiness probe for WaitReady: GET url answers 200.
+func HTTPReady(url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", url, res.Status)
+		}
+		return nil
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,23 +65,7 @@ func setupMinIO(ctx context.Context) (s3Server, func(), error) {
 		cleanup()
 	}
 
-	health := "http://" + s.endpoint + "/minio/health/live"
-	ready := func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, health, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %s", health, resp.Status)
-		}
-		return nil
-	}
-	if err := srv.WaitReady(ctx, 60*time.Second, ready); err != nil {
+	if err := srv.WaitReady(ctx, 60*time.Second, localserver.HTTPReady("http://"+s.endpoint+"/minio/health/live")); err != nil {
 		stop()
 		return s3Server{}, nil, err
 	}

@@ -5,7 +5,7 @@ PKGS      ?= ./...
 # Extra flags for go test, e.g. make test TESTFLAGS='-run TestS3 -v' PKGS=./storage/...
 TESTFLAGS ?=
 
-.PHONY: test vet build fmt-check demo
+.PHONY: test vet build fmt-check demo cluster-test
 
 # Tests run against a real PostgreSQL and a real MinIO, which
 # internal/testenv provides for the whole run (the first run builds MinIO, ~7 min).
@@ -26,3 +26,9 @@ fmt-check:
 
 demo:
 	$(GO) run ./cmd/fieldvisit serve --demo
+
+# A PostgreSQL primary + streaming standby, a 4-node MinIO, 3 replicas and
+# haproxy (deploy/haproxy.cfg) on loopback, the sim through haproxy while a
+# replica and a MinIO node are killed; see internal/cluster and deploy/README.md.
+cluster-test:
+	$(GO) run ./internal/cluster

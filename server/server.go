@@ -54,11 +54,15 @@ type Deps struct {
 	Plans      *plans.Service
 	Import     ImportFunc
 	Ready      []ReadyCheck
-	Log        *slog.Logger
-	Metrics    prometheus.Registerer
-	Gatherer   prometheus.Gatherer
-	Spec       []byte // openapi.yaml
-	Now        func() time.Time
+	// Draining reports that the process is stopping: /readyz answers 503
+	// (status draining) whatever the checks say, so a load balancer stops
+	// sending before the listener closes. Nil never drains.
+	Draining func() bool
+	Log      *slog.Logger
+	Metrics  prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	Spec     []byte // openapi.yaml
+	Now      func() time.Time
 	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse
 	// proxies whose X-Forwarded-For and X-Real-IP headers name the client.
 	// Empty trusts none: any peer could write those headers, and the login
@@ -324,7 +328,12 @@ func (h *handlers) readyz(c *gin.Context) {
 	}
 	status := http.StatusOK
 	out["status"] = "ready"
-	if !ok {
+	switch {
+	case h.Draining != nil && h.Draining():
+		status = http.StatusServiceUnavailable
+		out["status"] = "draining"
+		c.Header("Retry-After", "5")
+	case !ok:
 		status = http.StatusServiceUnavailable
 		out["status"] = "not_ready"
 		c.Header("Retry-After", "5")

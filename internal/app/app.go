@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,9 +70,12 @@ type App struct {
 	// DeviceHealth keeps each phone's sync health (GET /api/v1/devices).
 	DeviceHealth *devicehealth.Service
 
-	jobs   *periodic.Runner // periodic jobs, once a period across replicas
-	keys   *auth.KeyRing
-	hasher *auth.Hasher
+	jobs *periodic.Runner // periodic jobs, once a period across replicas
+	// draining is set when the server was told to stop and waits out
+	// Config.DrainDelay: /readyz fails meanwhile.
+	draining atomic.Bool
+	keys     *auth.KeyRing
+	hasher   *auth.Hasher
 
 	orphanBlobs, missingBlobs prometheus.Gauge
 	// conns outlive a rebuild: Serve holds them.
@@ -141,6 +145,7 @@ func (a *App) build() error {
 		Import:         importRegister,
 		ExportRegister: exportRegister,
 		Ready:          []server.ReadyCheck{{Name: "database", Check: a.DB.Ping}, {Name: "blob_store", Check: a.Blobs.Ping}},
+		Draining:       a.draining.Load,
 		Bodies:         server.BodyLimits{Timeout: a.Config.BodyTimeout, ProgressBytes: a.Config.UploadMinBytes, ProgressWindow: a.Config.UploadWindow, WriteTimeout: writeTimeout},
 		Console:        console,
 		FieldApp:       fieldApp,
@@ -251,6 +256,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	a.drain(srv)
 	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 	defer cancel()
@@ -272,6 +278,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		a.Log.Warn("background work still running at the end of the shutdown time")
 	}
 	return nil
+}
+
+// drain keeps serving for Config.DrainDelay with /readyz failing, so that
+// a load balancer's health checks take this replica out of rotation while
+// it still answers what was sent its way; only then does Shutdown close
+// the listener. Meanwhile each answer closes its connection, so the
+// balancer keeps none of them idle for a request the replica would not
+// take. The background workers have already stopped (their claims lapse
+// or were released), so another replica picks up their work.
+func (a *App) drain(srv *http.Server) {
+	if a.Config.DrainDelay <= 0 {
+		return
+	}
+	a.draining.Store(true)
+	srv.SetKeepAlivesEnabled(false)
+	a.Log.Info("draining: /readyz fails until shutdown", "delay", a.Config.DrainDelay.String())
+	time.Sleep(a.Config.DrainDelay)
 }
 
 // housekeeping deletes push answers past their retention (≥ 90 days) once

@@ -31,7 +31,11 @@ type Config struct {
 	CloseAfterDays  int // a period's report freezes this many days after it ends; negative: never automatically
 	HashConcurrency int
 	ShutdownTimeout time.Duration
-	PhotoMaxBytes   int64 // 0 = the photo service's default (15 MB)
+	// DrainDelay is how long a stopping server keeps serving with /readyz
+	// failing, so a load balancer's health checks take it out of rotation
+	// before it stops accepting connections; 0 stops at once.
+	DrainDelay    time.Duration
+	PhotoMaxBytes int64 // 0 = the photo service's default (15 MB)
 	// SnapshotHouseholds is the largest scope a phone gets whole from
 	// /sync/snapshot (larger ones page); 0 = the sync service's default.
 	SnapshotHouseholds int
@@ -147,6 +151,8 @@ func (c *Config) bindServer(fs *flag.FlagSet) {
 	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
 		"largest scope, in households, a fresh phone gets in one answer; larger ones page (FIELDVISIT_SNAPSHOT_HOUSEHOLDS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", envDuration("FIELDVISIT_DRAIN_DELAY", 0),
+		"on SIGTERM, keep serving this long with /readyz answering 503 so a load balancer stops sending, then shut down (FIELDVISIT_DRAIN_DELAY)")
 	fs.Var(&c.TrustedProxies, "trusted-proxies",
 		"comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client; empty trusts none (FIELDVISIT_TRUSTED_PROXIES)")
 	c.trustedProxiesEnv = Env("FIELDVISIT_TRUSTED_PROXIES", "")
@@ -186,6 +192,9 @@ func (c *Config) validate() error {
 	}
 	if c.BodyTimeout < 0 || c.UploadMinBytes < 0 || c.UploadWindow < 0 {
 		return fmt.Errorf("--body-timeout, --upload-min-bytes and --upload-window must not be negative")
+	}
+	if c.DrainDelay < 0 {
+		return fmt.Errorf("--drain-delay must not be negative")
 	}
 	if c.MaxConnections < 0 {
 		return fmt.Errorf("--max-connections must not be negative")

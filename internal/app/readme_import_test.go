@@ -59,12 +59,7 @@ func TestReadmeImportCommands(t *testing.T) {
 			t.Fatalf("README has no %q block of import commands: %q", name, blocks[name])
 		}
 	}
-	bin := filepath.Join(t.TempDir(), "fieldvisit")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fieldvisit")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildFieldvisit(t)
 	root, err := filepath.Abs(repoRoot)
 	if err != nil {
 		t.Fatal(err)

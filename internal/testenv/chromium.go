@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/fieldvisit/fieldvisit/internal/localserver"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser the
@@ -36,7 +38,7 @@ func setupChromium(ctx context.Context) (string, error) {
 	logf("Chromium: installing Debian's chromium and a Chinese font with apt-get (a minute or two)")
 	// The font: without one, the screenshots the tests save show every
 	// Chinese character as a box.
-	if err := aptInstall(ctx, "chromium", cjkFontPackage); err != nil {
+	if err := localserver.AptInstall(ctx, "chromium", cjkFontPackage); err != nil {
 		return "", err
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {

@@ -46,6 +46,9 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
+
+	"github.com/fieldvisit/fieldvisit/internal/localserver"
 )
 
 func main() {
@@ -178,6 +181,13 @@ const (
 	envS3SecretKey      = "FIELDVISIT_TEST_S3_SECRET_KEY"
 	envChromium         = "FIELDVISIT_TEST_CHROMIUM"
 )
+
+// stopOrKill stops srv with sig, killing it after grace, and says so.
+func stopOrKill(srv *localserver.Process, sig syscall.Signal, grace time.Duration) {
+	if srv.Stop(sig, grace) {
+		logf("%s did not stop within %v; killed it", srv.Name, grace)
+	}
+}
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "testenv: "+format+"\n", args...)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+
+	"github.com/fieldvisit/fieldvisit/internal/localserver"
 )
 
 // popplerPackage has pdftotext and pdftoppm, with which the printed-form
@@ -23,5 +25,5 @@ func setupPoppler(ctx context.Context) error {
 		return fmt.Errorf("pdftotext is missing and installing it needs root: apt-get install -y %s", popplerPackage)
 	}
 	logf("Poppler: installing Debian's %s with apt-get", popplerPackage)
-	return aptInstall(ctx, popplerPackage)
+	return localserver.AptInstall(ctx, popplerPackage)
 }

@@ -1,4 +1,4 @@
-package main
+package localserver
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"strings"
 )
 
-// aptInstall installs Debian packages, fetching the package lists first
+// AptInstall installs Debian packages, fetching the package lists first
 // when the install fails on a machine that never fetched them.
-func aptInstall(ctx context.Context, packages ...string) error {
+func AptInstall(ctx context.Context, packages ...string) error {
 	install := func() error {
 		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y"}, packages...)...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")

@@ -43,7 +43,9 @@ func benchFeedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer done()
 	srv := httptest.NewServer(app.Handler)
 	defer srv.Close()
-	fx, err := benchFixture(ctx, app, *phones, 0)
+	// Each way has phones of its own: a raw phone's visits must not land
+	// in an API phone's feed (they would, were they the same cadre's).
+	fx, err := benchFixture(ctx, app, 2**phones, 0)
 	if err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func benchFeedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	raw := make([]rawFeedPhone, *phones)
 	for p := range raw {
-		raw[p] = rawFeedPhone{household: fx.households[p], cadre: fx.cadres[p], after: start}
+		raw[p] = rawFeedPhone{household: fx.households[*phones+p], cadre: fx.cadres[*phones+p], after: start}
 		if raw[p].conn, err = pgx.Connect(ctx, dbURL); err != nil {
 			return err
 		}
@@ -178,11 +180,13 @@ type rawFeedPhone struct {
 }
 
 // pull reads the phone's feed rows after its cursor as the API's page
-// query selects them (its household's rows, its own visits; a household
-// row with its household), up to a page.
+// query selects them (its household's rows, its own visits), each with
+// its record (a household row's household, a visit row's visit), up to a
+// page.
 func (ph *rawFeedPhone) pull(ctx context.Context) error {
-	rows, err := ph.conn.Query(ctx, `SELECT c.county_id, c.id, c.seq, c.entity, c.entity_id, c.household_id, c.cadre_id, c.op, c.version, h.*
+	rows, err := ph.conn.Query(ctx, `SELECT c.county_id, c.id, c.seq, c.entity, c.entity_id, c.household_id, c.cadre_id, c.op, c.version, h.*, v.*
 		FROM changes c LEFT JOIN households h ON h.county_id = c.county_id AND h.id = CASE WHEN c.entity = 'household' THEN c.entity_id END
+		LEFT JOIN visits v ON v.county_id = c.county_id AND v.id = CASE WHEN c.entity = 'visit' THEN c.entity_id END
 		WHERE c.seq > $1 AND (c.household_id = $2 OR (c.entity IN ('visit', 'pairing', 'task') AND c.cadre_id = $3)) ORDER BY c.seq LIMIT 2001`,
 		ph.after, ph.household, ph.cadre)
 	if err != nil {

@@ -16,6 +16,8 @@ type Store struct {
 	dialect Dialect
 	inTxn   bool // bound to a transaction by Tx: its methods join it
 	now     func() time.Time
+	// sequencer shares feed-numbering passes among concurrent callers.
+	sequencer *feedSequencer
 }
 
 // NewStore wraps an opened database. now is the clock every row is
@@ -26,7 +28,7 @@ func NewStore(db *DB, now func() time.Time) *Store {
 		now = time.Now
 	}
 	utc := func() time.Time { return now().UTC() }
-	return &Store{db: db.Gorm.Session(&gorm.Session{NowFunc: utc}), dialect: db.Dialect, now: now}
+	return &Store{db: db.Gorm.Session(&gorm.Session{NowFunc: utc}), dialect: db.Dialect, now: now, sequencer: &feedSequencer{}}
 }
 
 // stamp is the time rows written now are stamped with.

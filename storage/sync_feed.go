@@ -106,10 +106,12 @@ const sequencerLock = 7_271_003
 // committed and visible. Numbering happens under an advisory lock, after
 // commit, so numbers follow commit order: a writer that began earlier but
 // committed later gets a later number, and a reader's cursor can never pass
-// a change that is still to appear.
+// a change that is still to appear. Concurrent callers share passes
+// (feedSequencer): each gets the watermark of a pass that began after it
+// called.
 func (s *Store) SequenceChanges(ctx context.Context) (int64, error) {
 	if s.dialect == Postgres && !s.inTxn {
-		w, err := s.sequencePostgres(ctx)
+		w, err := s.sequencer.sequence(ctx, s.sequencePostgres)
 		return w, translate(err, "change feed")
 	}
 	if s.dialect == Postgres {

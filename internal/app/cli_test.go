@@ -385,10 +385,11 @@ func TestCommandHelp(t *testing.T) {
 		"soak":             {want: []string{"minutes", "phones", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench sync":       {want: []string{"rounds", "pull-rounds", "postgres", "keep"}, refused: []string{"addr", "demo"}},
 		"bench photos":     {want: []string{"s3-endpoint", "rss-parallel", "postgres"}, refused: []string{"addr", "demo"}},
-		"bench rules":      {want: []string{"households", "visits-per-household", "postgres"}, refused: []string{"addr", "demo"}},
+		"bench rules":      {want: []string{"households", "visits-per-household", "partitions", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench sample":     {want: []string{"households", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench wire":       {want: []string{"households", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench export":     {want: []string{"visits", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
+		"bench feed":       {want: []string{"phones", "rounds", "seconds", "batch", "postgres"}, refused: []string{"addr", "demo"}},
 	}
 	for _, c := range Commands {
 		t.Run(c.Name, func(t *testing.T) {

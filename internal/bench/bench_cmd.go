@@ -50,7 +50,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			return nil
 		}
-		return errors.New("usage: fieldvisit bench sync|photos|rules|sample|wire|export [flags] (fieldvisit bench -h lists them)")
+		return errors.New("usage: fieldvisit bench sync|photos|rules|sample|wire|export|feed [flags] (fieldvisit bench -h lists them)")
 	}
 	return subcommands[name](ctx, rest, stdout, stderr)
 }
@@ -64,6 +64,7 @@ var subcommands = map[string]func(ctx context.Context, args []string, stdout, st
 	"sample": benchSampleCmd,
 	"wire":   benchWireCmd,
 	"export": benchExportCmd,
+	"feed":   benchFeedCmd,
 }
 
 // Subcommands names the benchmarks `fieldvisit bench` runs.
@@ -256,7 +257,7 @@ func openSyncBench(ctx context.Context, scratch scratchFlags, stderr io.Writer, 
 		return nil, err
 	}
 	srv := httptest.NewServer(app.Handler)
-	fx, err := benchFixture(ctx, app, households)
+	fx, err := benchFixture(ctx, app, 4, households)
 	if err != nil {
 		srv.Close()
 		done()
@@ -389,9 +390,9 @@ type benchFix struct {
 	otherPairings []domain.Pairing
 }
 
-// benchFixture builds a county with four pushing cadres (one household
+// benchFixture builds a county with phones pushing cadres (one household
 // each) and one cadre paired with n households of 3 members.
-func benchFixture(ctx context.Context, app *fvapp.App, n int) (benchFix, error) {
+func benchFixture(ctx context.Context, app *fvapp.App, phones, n int) (benchFix, error) {
 	var fx benchFix
 	countyID := uuid.New()
 	path := "/" + countyID.String() + "/"
@@ -438,7 +439,7 @@ func benchFixture(ctx context.Context, app *fvapp.App, n int) (benchFix, error) 
 		plan.Pairings = append(plan.Pairings, domain.Pairing{ID: uuid.New(), CountyID: countyID, HouseholdID: h.ID, CadreID: c.ID, StartOn: today, CreatedAt: now})
 		return h.ID
 	}
-	for p := 0; p < 4; p++ {
+	for p := 0; p < phones; p++ {
 		c, err := cadre(fmt.Sprintf("bench-phone-%d", p))
 		if err != nil {
 			return fx, err
@@ -496,6 +497,12 @@ func visitBatch(household uuid.UUID, n int, note string) []byte {
 }
 
 func benchPush(base, token, key string, body []byte) error {
+	return pushWith(http.DefaultClient, base, token, key, body)
+}
+
+// pushWith is benchPush on the client hc (bench feed's phones share one
+// that keeps a connection per phone).
+func pushWith(hc *http.Client, base, token, key string, body []byte) error {
 	req, _ := http.NewRequest("POST", base+"/api/v1/sync/push", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
@@ -503,7 +510,7 @@ func benchPush(base, token, key string, body []byte) error {
 	// A phone reports its backlog on every sync, so the server's health
 	// record is written as it is for phones.
 	wire.NewDeviceReport(wire.MaxPushChanges, 0, int64(len(body)), "bench").SetHeaders(req.Header)
-	res, err := http.DefaultClient.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
@@ -542,6 +549,12 @@ var pullBody bytes.Buffer
 // benchPullFrom pulls from cursor until has_more is false and returns the
 // number of changes and the last cursor.
 func benchPullFrom(base, token, cursor string) (int, string, error) {
+	return pullWith(http.DefaultClient, &pullBody, base, token, cursor)
+}
+
+// pullWith is benchPullFrom on the client hc, reading pages into buf
+// (one per phone when phones pull at once).
+func pullWith(hc *http.Client, buf *bytes.Buffer, base, token, cursor string) (int, string, error) {
 	count := 0
 	for {
 		u := base + "/api/v1/sync/pull?limit=2000&cursor=" + url.QueryEscape(cursor)
@@ -555,17 +568,17 @@ func benchPullFrom(base, token, cursor string) (int, string, error) {
 		// gzipped pull.
 		req.Header.Set("Accept-Encoding", "identity")
 		wire.NewDeviceReport(0, 0, 0, "bench").SetHeaders(req.Header)
-		res, err := http.DefaultClient.Do(req)
+		res, err := hc.Do(req)
 		if err != nil {
 			return 0, "", err
 		}
-		pullBody.Reset()
-		_, err = pullBody.ReadFrom(res.Body)
+		buf.Reset()
+		_, err = buf.ReadFrom(res.Body)
 		res.Body.Close()
 		if err != nil {
 			return 0, "", err
 		}
-		body := pullBody.Bytes()
+		body := buf.Bytes()
 		if res.StatusCode != 200 {
 			return 0, "", fmt.Errorf("pull: %d %.200s", res.StatusCode, body)
 		}
@@ -612,6 +625,21 @@ func rawVisits(fx benchFix, p, n int) []visitInsert {
 // rawInsert is the ceiling for B1: the same visit rows (same columns and
 // JSON payloads) in one 500-row INSERT … ON CONFLICT, one transaction.
 func rawInsert(ctx context.Context, conn *pgx.Conn, county, cadre uuid.UUID, rows []visitInsert) error {
+	q, args := rawVisitInsert(county, cadre, rows)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, q, args...); err != nil {
+		tx.Rollback(ctx)
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// rawVisitInsert is the statement that inserts rows as visits of cadre,
+// with their arguments.
+func rawVisitInsert(county, cadre uuid.UUID, rows []visitInsert) (string, []any) {
 	now := time.Now().UTC()
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO visits (county_id, id, household_id, cadre_id, device_id, kind, started_at, started_at_text, received_at,
@@ -628,15 +656,7 @@ func rawInsert(ctx context.Context, conn *pgx.Conn, county, cadre uuid.UUID, row
 			`{"food":{"answer":"met"},"housing":{"answer":"met"}}`, `[{"lat":34.7,"lon":113.6,"accuracy":10,"provider":"gps","mock":false,"device_time":"2026-11-23T10:00:00Z"}]`, now, now)
 	}
 	sb.WriteString(" ON CONFLICT DO NOTHING")
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
-		tx.Rollback(ctx)
-		return err
-	}
-	return tx.Commit(ctx)
+	return sb.String(), args
 }
 
 // rawScope is the ceiling for B4: the cadre's households, members and

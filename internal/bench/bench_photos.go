@@ -139,7 +139,7 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}()
 	srv := httptest.NewServer(app.Handler)
 	defer srv.Close()
-	fx, err := benchFixture(ctx, app, 0)
+	fx, err := benchFixture(ctx, app, 4, 0)
 	if err != nil {
 		return err
 	}

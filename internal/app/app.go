@@ -247,6 +247,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		func() { a.housekeeping(ctx, time.Hour) },
 		func() { a.photoWorkers(ctx, 5*time.Second) },
 		func() { a.complianceWorker(ctx, 5*time.Second) },
+		func() { a.periodicJobs(ctx, 5*time.Second) },
 	} {
 		workers.Add(1)
 		go func() { defer workers.Done(); work() }()

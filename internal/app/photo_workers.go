@@ -46,23 +46,56 @@ func (a *App) workerMetrics() []prometheus.Collector {
 }
 
 // photoWorkers makes thumbnails and judges evidence as work arrives (or
-// every interval, for work another replica queued), expires abandoned
-// uploads hourly and reconciles the store with the photo table daily —
-// those two once across replicas.
+// every interval, for work another replica queued).
 func (a *App) photoWorkers(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	cleanup := periodic.Job{Name: "cleanup-uploads", Every: time.Hour, Lease: 15 * time.Minute, Run: a.Photos.CleanupUploads}
-	reconcile := periodic.Job{Name: "reconcile-photos", Every: 24 * time.Hour, Lease: 2 * time.Hour, Run: a.reconcilePhotos}
 	for {
 		a.drainPhotoWork(ctx)
-		a.periodically(ctx, cleanup, "upload cleanup failed", "abandoned uploads removed")
-		a.periodically(ctx, reconcile, "photo reconciliation failed", "photo store reconciled")
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-a.Photos.Kicked():
+		}
+	}
+}
+
+// periodicJobs runs the jobs due once a period across replicas: expiring
+// abandoned uploads, announcing to phones the pairings whose dates began or
+// ended them (sync.AnnounceScopeDates) and closing ended periods hourly,
+// reconciling the photo store with the photo table daily. They have a
+// worker of their own: on the queues' workers they waited until the
+// queues ran dry, which a steady stream of uploads may never let happen
+// (seen in the cluster test: not run after 6 minutes).
+func (a *App) periodicJobs(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	type job struct {
+		periodic.Job
+		failed, did string
+	}
+	jobs := []job{
+		{periodic.Job{Name: "cleanup-uploads", Every: time.Hour, Lease: 15 * time.Minute, Run: a.Photos.CleanupUploads},
+			"upload cleanup failed", "abandoned uploads removed"},
+		{periodic.Job{Name: "reconcile-photos", Every: 24 * time.Hour, Lease: 2 * time.Hour, Run: a.reconcilePhotos},
+			"photo reconciliation failed", "photo store reconciled"},
+		{periodic.Job{Name: "announce-dated-pairings", Every: time.Hour, Lease: 15 * time.Minute, Run: a.Sync.AnnounceScopeDates},
+			"announcing dated pairings failed", "dated pairings announced to phones"},
+	}
+	if a.Config.CloseAfterDays >= 0 {
+		jobs = append(jobs, job{periodic.Job{Name: "close-periods", Every: time.Hour, Lease: 15 * time.Minute,
+			Run: func(ctx context.Context) (int, error) { return a.Compliance.AutoClose(ctx, a.Config.CloseAfterDays) }},
+			"closing ended periods failed", "ended periods closed"})
+	}
+	for {
+		for _, j := range jobs {
+			a.periodically(ctx, j.Job, j.failed, j.did)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
@@ -130,20 +163,11 @@ func (a *App) periodically(ctx context.Context, j periodic.Job, failed, did stri
 // households and cadres as work arrives (or every interval, for work other
 // replicas or the calendar brought), and queues every subject not yet
 // judged for the year, so a household nobody visited still shows as owed.
-// Hourly it also closes ended periods and announces to phones the
-// pairings whose dates began or ended them (sync.AnnounceScopeDates).
 func (a *App) complianceWorker(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	announce := periodic.Job{Name: "announce-dated-pairings", Every: time.Hour, Lease: 15 * time.Minute, Run: a.Sync.AnnounceScopeDates}
-	closePeriods := periodic.Job{Name: "close-periods", Every: time.Hour, Lease: 15 * time.Minute,
-		Run: func(ctx context.Context) (int, error) { return a.Compliance.AutoClose(ctx, a.Config.CloseAfterDays) }}
 	for {
 		a.drainCompliance(ctx)
-		a.periodically(ctx, announce, "announcing dated pairings failed", "dated pairings announced to phones")
-		if a.Config.CloseAfterDays >= 0 {
-			a.periodically(ctx, closePeriods, "closing ended periods failed", "ended periods closed")
-		}
 		select {
 		case <-ctx.Done():
 			return

@@ -86,7 +86,8 @@ func (a *App) build() error {
 	a.Casework = casework.NewService(a.Store.Casework(), registerStatus{now}, now)
 	a.Plans = plans.NewService(a.Store.Plans(), now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
-		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}, LedgerItems: syncLedgerItems{a.ItemLedger}}, now, a.Log)
+		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}, LedgerItems: syncLedgerItems{a.ItemLedger},
+		VisitCasework: visitCasework{a.Casework}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
 	// Periods of the periodic jobs follow the wall clock, not the app's
 	// (tests stop the app's clock at a day; the jobs still run hourly).

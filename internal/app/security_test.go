@@ -153,6 +153,9 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 	var procedure wire.Procedure
 	e.do(t, "POST", hPath+"/procedures", e.login(t, "supervisor-a"), map[string]any{"kind": "exit", "year": 2025}).json(t, &procedure)
 	procedurePath := "/api/v1/procedures/" + procedure.ID.String()
+	// A warning on village A's edge list.
+	_, _, warnings := e.warnedHousehold(t, domain.StatusGeneral, "边缘户", "41012219800101009", "disaster")
+	warningPath := "/api/v1/risk-warnings/" + warnings[0].ID.String()
 	village, user, unit := e.villageA.ID.String(), e.cadreA.ID.String(), e.unitA.String()
 	pairing, photo, upload := e.pairingA.ID.String(), photoA.String(), up.ID.String()
 	return []objectRoute{
@@ -172,6 +175,7 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		managers(row("GET", "/api/v1/procedures/:id", procedurePath, nil)),
 		managers(row("POST", "/api/v1/procedures/:id/steps", procedurePath+"/steps", map[string]any{"version": 1, "step": "village_review",
 			"done_on": "2025-06-30", "confirmed": []string{"livelihood", "agreement"}})),
+		managers(row("POST", "/api/v1/risk-warnings/:id/resolve", warningPath+"/resolve", map[string]any{"version": 1, "resolution": "cleared", "note": "x"})),
 		row("GET", "/api/v1/households/:id/members", hPath+"/members", nil),
 		row("POST", "/api/v1/households/:id/members", hPath+"/members", map[string]any{"name": "新成员", "relation": "child"}),
 		row("GET", "/api/v1/households/:id/members/:member_id", mPath, nil),

@@ -177,13 +177,8 @@ func (s *Service) saveIncomeAccount(ctx context.Context, tx TxStore, p domain.Pr
 		return IncomeAccount{}, err
 	}
 	if in.MembersCounted == 0 {
-		ms, err := tx.Members(ctx, h.CountyID, h.ID)
-		if err != nil {
+		if in.MembersCounted, err = membersCounted(ctx, tx, h); err != nil {
 			return IncomeAccount{}, err
-		}
-		in.MembersCounted = len(ms)
-		if in.MembersCounted == 0 && h.DeclaredSize != nil {
-			in.MembersCounted = *h.DeclaredSize
 		}
 		if in.MembersCounted == 0 {
 			return IncomeAccount{}, domain.Invalid(domain.FieldError{Field: prefix + "/members_counted", Reason: "required",

@@ -37,13 +37,14 @@ func (riskWarningRow) TableName() string { return "risk_warnings" }
 
 // warningRead is a warning row with its household's head and path now.
 type warningRead struct {
-	riskWarningRow
-	HeadName      string `gorm:"column:head_name"`
-	HouseholdPath string `gorm:"column:household_path"`
+	Row           riskWarningRow `gorm:"embedded"`
+	HeadName      string         `gorm:"column:head_name"`
+	HouseholdPath string         `gorm:"column:household_path"`
 }
 
-func (r warningRead) warning() casework.Warning {
-	w := casework.Warning{ID: r.ID, CountyID: r.CountyID, HouseholdID: r.HouseholdID, RegionPath: r.HouseholdPath, HeadName: r.HeadName,
+func (wr warningRead) warning() casework.Warning {
+	r := wr.Row
+	w := casework.Warning{ID: r.ID, CountyID: r.CountyID, HouseholdID: r.HouseholdID, RegionPath: wr.HouseholdPath, HeadName: wr.HeadName,
 		List: r.List, Trigger: r.TriggerCode, Note: r.Note, VisitID: r.VisitID, SeenOn: r.SeenOn.date(), CadreID: r.CadreID, State: r.State,
 		Resolution: r.Resolution, ResolutionNote: r.ResolutionNote, Cause: r.Cause, ResolvedBy: r.ResolvedBy, CreatedAt: r.CreatedAt.UTC(),
 		Version: r.Version}

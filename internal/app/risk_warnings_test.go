@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -193,7 +195,9 @@ func TestVisitCaseworkFieldsAreJudgedOnCreateAndEdit(t *testing.T) {
 		stored := uuid.New()
 		e.push(t, tok, "cw-stored", batch("phone-a", time.Now(), visitChange(stored, hA, "先存一条", 34.7))).pushResult(t)
 		trig := func(code string) []any { return []any{map[string]any{"code": code, "note": ""}} }
-		income := func(source string, fen int64) []any { return []any{map[string]any{"source": source, "amount_fen": fen}} }
+		income := func(source string, fen int64) []any {
+			return []any{map[string]any{"source": source, "amount_fen": fen}}
+		}
 		for _, tc := range []struct {
 			name, field string
 			value       any
@@ -277,6 +281,66 @@ func TestIncomeUpdatesFromVisits(t *testing.T) {
 		}
 		if a := account(); a.WagesFen != 0 || a.PensionsFen != 120_000 {
 			t.Fatalf("after the delete: %+v", a)
+		}
+	})
+}
+
+// pulledIncomeAccount is the latest state of an account in a pull.
+func pulledIncomeAccount(t *testing.T, changes []wire.PulledChange, id uuid.UUID) (*wire.IncomeAccount, int64) {
+	t.Helper()
+	var out *wire.IncomeAccount
+	var version int64
+	for _, c := range changes {
+		if c.Entity != wire.EntityIncomeAccount || c.ID != id || c.Version < version {
+			continue
+		}
+		version, out = c.Version, nil
+		if c.Op == wire.OpUpsert {
+			out = &wire.IncomeAccount{}
+			if err := json.Unmarshal(c.Data, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return out, version
+}
+
+// TestIncomeAccountsAreInThePairedCadresPull: a fresh pull carries the
+// household's accounts; an office edit and a visit's income update reach
+// the phone in its next pull; another village's cadre never gets them.
+func TestIncomeAccountsAreInThePairedCadresPull(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		hA := e.householdA.Household.ID
+		path := "/api/v1/households/" + hA.String() + "/income-accounts/"
+		office := e.login(t, "supervisor-a")
+		if r := e.do(t, "PUT", path+"2025", office, map[string]any{"version": 0, "wages_fen": 500_000}); r.Status != http.StatusOK {
+			t.Fatalf("account: %d %s", r.Status, r.Body)
+		}
+		id2025, id2026 := casework.IncomeAccountID(hA, 2025), casework.IncomeAccountID(hA, 2026)
+		tok := e.login(t, "cadre-a")
+		for _, limit := range []int{1, 50} {
+			fresh, _ := e.pullAll(t, tok, "", limit)
+			if a, v := pulledIncomeAccount(t, fresh, id2025); a == nil || v != 1 || a.WagesFen != 500_000 || a.PerCapitaFen != 500_000 {
+				t.Fatalf("fresh pull (limit %d): %+v v%d", limit, a, v)
+			}
+		}
+		_, cursor := e.pullAll(t, tok, "", 50)
+		if r := e.do(t, "PUT", path+"2025", office, map[string]any{"version": 1, "wages_fen": 600_000}); r.Status != http.StatusOK {
+			t.Fatalf("office edit: %d %s", r.Status, r.Body)
+		}
+		v := visitChange(uuid.New(), hA, "分红到账", 34.7)
+		v["data"].(map[string]any)["income_updates"] = []any{map[string]any{"source": "property", "amount_fen": 80_000, "note": "光伏分红"}}
+		e.push(t, tok, "pull-income", batch("phone-a", time.Now(), v)).pushResult(t)
+		more, _ := e.pullAll(t, tok, cursor, 50)
+		if a, v := pulledIncomeAccount(t, more, id2025); a == nil || v != 2 || a.WagesFen != 600_000 {
+			t.Fatalf("incremental pull, the office's edit: %+v v%d", a, v)
+		}
+		if a, v := pulledIncomeAccount(t, more, id2026); a == nil || v != 1 || a.PropertyFen != 80_000 {
+			t.Fatalf("incremental pull, the visit's update: %+v v%d", a, v)
+		}
+		other, _ := e.pullAll(t, e.login(t, "cadre-b"), "", 50)
+		if a, _ := pulledIncomeAccount(t, other, id2025); a != nil {
+			t.Fatalf("another village's cadre pulled the account: %+v", a)
 		}
 	})
 }

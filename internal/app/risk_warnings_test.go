@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -67,8 +66,8 @@ func (e *testEnv) status(t *testing.T, h uuid.UUID) wire.HouseholdFile {
 // nothing; with it, the status history keeps the cause.
 func TestRiskTriggersPutHouseholdsOnTheLists(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
-		general, visit, edge := e.warnedHousehold(t, domain.StatusGeneral, "边缘甲", "41012219700101001", "serious_illness", "disaster")
-		exited, _, watch := e.warnedHousehold(t, domain.StatusExited, "脱贫乙", "41012219700101002", "job_loss")
+		general, visit, edge := e.warnedHousehold(t, domain.StatusGeneral, "边缘甲", "41012219850615101", "serious_illness", "disaster")
+		exited, _, watch := e.warnedHousehold(t, domain.StatusExited, "脱贫乙", "41012219850615102", "job_loss")
 		if len(edge) != 2 || edge[0].List != "edge" || edge[0].State != "open" || edge[0].HeadName != "边缘甲" {
 			t.Fatalf("general household: want two open edge warnings, got %+v", edge)
 		}
@@ -161,7 +160,7 @@ func TestRiskTriggersPutHouseholdsOnTheLists(t *testing.T) {
 // relapse for its cause from the vocabulary, and keeps it in the history.
 func TestRelapseNeedsItsCause(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
-		h := e.fixture.AddHouseholdWithStatus(t, e.app.Registry, e.villageA, "脱贫丙", "41012219700101003", domain.StatusExited).Household
+		h := e.fixture.AddHouseholdWithStatus(t, e.app.Registry, e.villageA, "脱贫丙", "41012219850615103", domain.StatusExited).Household
 		tok := e.login(t, "supervisor-a")
 		path := "/api/v1/households/" + h.ID.String() + "/status"
 		for _, tc := range []struct {
@@ -288,21 +287,7 @@ func TestIncomeUpdatesFromVisits(t *testing.T) {
 // pulledIncomeAccount is the latest state of an account in a pull.
 func pulledIncomeAccount(t *testing.T, changes []wire.PulledChange, id uuid.UUID) (*wire.IncomeAccount, int64) {
 	t.Helper()
-	var out *wire.IncomeAccount
-	var version int64
-	for _, c := range changes {
-		if c.Entity != wire.EntityIncomeAccount || c.ID != id || c.Version < version {
-			continue
-		}
-		version, out = c.Version, nil
-		if c.Op == wire.OpUpsert {
-			out = &wire.IncomeAccount{}
-			if err := json.Unmarshal(c.Data, out); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return out, version
+	return pulledRecord[wire.IncomeAccount](t, changes, wire.EntityIncomeAccount, id)
 }
 
 // TestIncomeAccountsAreInThePairedCadresPull: a fresh pull carries the

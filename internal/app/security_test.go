@@ -154,7 +154,7 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 	e.do(t, "POST", hPath+"/procedures", e.login(t, "supervisor-a"), map[string]any{"kind": "exit", "year": 2025}).json(t, &procedure)
 	procedurePath := "/api/v1/procedures/" + procedure.ID.String()
 	// A warning on village A's edge list.
-	_, _, warnings := e.warnedHousehold(t, domain.StatusGeneral, "边缘户", "41012219800101009", "disaster")
+	_, _, warnings := e.warnedHousehold(t, domain.StatusGeneral, "边缘户", "41012219850615109", "disaster")
 	warningPath := "/api/v1/risk-warnings/" + warnings[0].ID.String()
 	village, user, unit := e.villageA.ID.String(), e.cadreA.ID.String(), e.unitA.String()
 	pairing, photo, upload := e.pairingA.ID.String(), photoA.String(), up.ID.String()

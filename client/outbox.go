@@ -39,11 +39,18 @@ type NewVisit struct {
 	// PlanProgress records progress on measures of the household's plan
 	// (PlanItems), each at most once.
 	PlanProgress []domain.PlanProgress
+	// RiskTriggers are risks seen at the household (GET
+	// /api/v1/vocabularies: risk_triggers), each at most once; they put the
+	// household on the supervisors' edge or watch list.
+	RiskTriggers []domain.RiskTrigger
+	// IncomeUpdates add to the household's income account of the visit's
+	// year, once (增收减支).
+	IncomeUpdates []domain.IncomeUpdate
 }
 
 // Fields a cadre may change, per entity (the server decides the rest).
 var (
-	VisitFields     = []string{"kind", "started_at", "ended_at", "notes", "checklist", "measures", "met_with", "household_confirmed", "gps", "photos", "plan_progress", "findings"}
+	VisitFields     = []string{"kind", "started_at", "ended_at", "notes", "checklist", "measures", "met_with", "household_confirmed", "gps", "photos", "plan_progress", "risk_triggers", "income_updates", "findings"}
 	HouseholdFields = []string{"phone", "address", "home", "housing_structure", "housing_safety_grade", "housing_area", "arable_land", "annual_income", "income_notes", "causes"}
 	MemberFields    = []string{"phone", "health", "disability", "education", "work"}
 )
@@ -93,7 +100,7 @@ func (c *Client) recordVisit(v NewVisit, photos []*queuedPhoto) (uuid.UUID, erro
 	}
 	d := domain.VisitDetails{Kind: v.Kind, StartedAt: v.StartedAt, EndedAt: v.EndedAt, Notes: v.Notes, Checklist: v.Checklist,
 		Measures: v.Measures, MetWith: v.MetWith, HouseholdConfirmed: v.HouseholdConfirmed, GPS: v.GPS, Photos: v.Photos,
-		PlanProgress: v.PlanProgress}
+		PlanProgress: v.PlanProgress, RiskTriggers: v.RiskTriggers, IncomeUpdates: v.IncomeUpdates}
 	if d.Checklist == nil {
 		d.Checklist = map[string]domain.ChecklistEntry{}
 	}

@@ -129,8 +129,10 @@ type StatusChange struct {
 	ExitYear    *int
 	EffectiveOn Date
 	Reason      string
-	ChangedBy   uuid.UUID
-	RecordedAt  time.Time
+	// Cause is a relapse's cause (RelapseCauses); empty for other moves.
+	Cause      string
+	ChangedBy  uuid.UUID
+	RecordedAt time.Time
 }
 
 // PovertyTypeChange is one dated entry of a household's poverty-type history.

@@ -99,6 +99,11 @@ type VisitDetails struct {
 	Photos             []PhotoRef                `json:"photos"`
 	// PlanProgress is what the visit moved on the household's plan.
 	PlanProgress []PlanProgress `json:"plan_progress"`
+	// RiskTriggers are risks seen at the visit; they put the household on
+	// the edge or watch list (casework's warnings).
+	RiskTriggers []RiskTrigger `json:"risk_triggers"`
+	// IncomeUpdates add to the household's income account of the visit's year.
+	IncomeUpdates []IncomeUpdate `json:"income_updates"`
 }
 
 // Visit is one recorded visit. Device times are kept as the phone gave them;
@@ -204,6 +209,8 @@ func (d VisitDetails) Validate(fe *FieldErrors, prefix string) {
 		seen[ph.PhotoID] = true
 	}
 	ValidatePlanProgress(fe, prefix+"/plan_progress", d.PlanProgress)
+	ValidateRiskTriggers(fe, prefix+"/risk_triggers", d.RiskTriggers)
+	ValidateIncomeUpdates(fe, prefix+"/income_updates", d.IncomeUpdates)
 }
 
 func isSHA256Hex(s string) bool {

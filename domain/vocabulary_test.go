@@ -44,6 +44,9 @@ var codeVocabularies = []labelled{
 	{"checklist_items", "两不愁三保障", ChecklistItems, nil},
 	{"plan_routes", "脱贫路径 (一户一案, version 1)", PlanRoutes, nil},
 	{"plan_item_states", "帮扶措施状态", PlanItemStates, nil},
+	{"risk_triggers", "风险情形 (监测预警, version 1)", RiskTriggers, nil},
+	{"relapse_causes", "返贫原因", RelapseCauses, nil},
+	{"income_sources", "增收减支项目", IncomeSources, nil},
 }
 
 // TestOfficialLabelsAreAccepted lists the labels of the seeds (000–004) and

@@ -158,6 +158,7 @@ func (h *handlers) vocabularies(c *gin.Context) {
 		"visit_kinds": domain.VisitKinds, "measures": domain.Measures, "checklist_items": domain.ChecklistItems,
 		"checklist_answers": domain.ChecklistAnswers, "gps_providers": domain.GPSProviders, "visit_flags": domain.VisitFlags,
 		"plan_routes": domain.PlanRoutes, "plan_item_states": domain.PlanItemStates,
+		"risk_triggers": domain.RiskTriggers, "relapse_causes": domain.RelapseCauses, "income_sources": domain.IncomeSources,
 	}
 	out := make(map[string][]wire.Term, len(lists))
 	for name, v := range lists {

@@ -46,13 +46,7 @@ func pathYear(c *gin.Context, what string) (int, error) {
 	return y, nil
 }
 
-func fromIncomeAccount(a casework.IncomeAccount) wire.IncomeAccount {
-	f := a.IncomeFields
-	return wire.IncomeAccount{ID: a.ID, HouseholdID: a.HouseholdID, IncomeAccountData: wire.IncomeAccountData{Year: a.Year, IncomeAmounts: wire.IncomeAmounts{
-		WagesFen: f.WagesFen, BusinessFen: f.BusinessFen, TransfersFen: f.TransfersFen, PensionsFen: f.PensionsFen, PropertyFen: f.PropertyFen,
-		CostsFen: f.CostsFen, MembersCounted: f.MembersCounted, Notes: f.Notes}}, GrossFen: f.GrossFen(), NetFen: f.NetFen(), PerCapitaFen: f.PerCapitaFen(),
-		Version: a.Version, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt}
-}
+var fromIncomeAccount = wire.FromIncomeAccount
 
 func (h *handlers) listIncomeAccounts(c *gin.Context) {
 	id, err := pathID(c, "id", "household")

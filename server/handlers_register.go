@@ -161,7 +161,7 @@ func (h *handlers) changeStatus(c *gin.Context) {
 		return
 	}
 	f, err := h.Registry.ChangeStatus(c.Request.Context(), principal(c), id, registry.StatusInput{Status: in.Status, PovertyType: in.PovertyType,
-		ExitYear: in.ExitYear, EffectiveOn: in.EffectiveOn, Reason: in.Reason, Version: in.Version})
+		ExitYear: in.ExitYear, EffectiveOn: in.EffectiveOn, Reason: in.Reason, Cause: in.Cause, Version: in.Version})
 	if err != nil {
 		writeError(c, err)
 		return

@@ -309,6 +309,8 @@ func New(d Deps) http.Handler {
 	a.GET("/ledgers/:kind/items", h.listLedgerItems)
 	a.GET("/ledgers/:kind/items/:id", h.getLedgerItem)
 	a.POST("/ledgers/:kind/items/:id/actions", h.actOnLedgerItem)
+	a.GET("/risk-warnings", h.listRiskWarnings)
+	a.POST("/risk-warnings/:id/resolve", h.resolveRiskWarning)
 	return r
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
+	"github.com/fieldvisit/fieldvisit/sync"
 )
 
 type incomeAccountRow struct {
@@ -99,7 +100,9 @@ func (s *Store) IncomeAccountsOf(ctx context.Context, households []uuid.UUID, fr
 func (s *Store) SaveIncomeAccount(ctx context.Context, a casework.IncomeAccount, expectedVersion int64, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "income account", func(tx *gorm.DB) error {
 		row := toIncomeAccountRow(a)
+		op := "update"
 		if expectedVersion == 0 {
+			op = "create"
 			if err := tx.Create(&row).Error; err != nil {
 				return err
 			}
@@ -112,6 +115,9 @@ func (s *Store) SaveIncomeAccount(ctx context.Context, a casework.IncomeAccount,
 			if res.RowsAffected == 0 {
 				return domain.Stale("income account", "收入测算")
 			}
+		}
+		if err := s.appendChange(tx, incomeAccountChange(a, op)); err != nil {
+			return err
 		}
 		return s.appendAudit(tx, audit)
 	})
@@ -208,4 +214,54 @@ func (s *Store) LatestChecklist(ctx context.Context, households []uuid.UUID) (ma
 		}
 	}
 	return out, nil
+}
+
+// incomeAccountColumns are the columns a pull scans natively.
+var incomeAccountColumns = []string{"county_id", "id", "household_id", "year", "wages_fen", "business_fen", "transfers_fen", "pensions_fen",
+	"property_fen", "costs_fen", "members_counted", "notes", "version", "updated_by", "device_id", "created_at", "updated_at"}
+
+func (r *incomeAccountRow) fields() []any {
+	return []any{&r.CountyID, &r.ID, &r.HouseholdID, &r.Year, &r.WagesFen, &r.BusinessFen, &r.TransfersFen, &r.PensionsFen,
+		&r.PropertyFen, &r.CostsFen, &r.MembersCounted, &r.Notes, &r.Version, &r.UpdatedBy, &r.DeviceID, &r.CreatedAt, &r.UpdatedAt}
+}
+
+func incomeAccountChange(a domain.IncomeAccount, op string) feedEntry {
+	hid := a.HouseholdID
+	return feedEntry{CountyID: a.CountyID, Entity: "income_account", EntityID: a.ID, HouseholdID: &hid, Op: op, Version: a.Version}
+}
+
+// IncomeAccountsByID returns the accounts among ids, without scope (the
+// feed judges it).
+func (s *Store) IncomeAccountsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.IncomeAccount, error) {
+	out := make(map[uuid.UUID]domain.IncomeAccount, len(ids))
+	err := eachByID(ctx, s, "income account", "SELECT "+qualified("a", incomeAccountColumns)+" FROM income_accounts a WHERE a.id", nil, ids,
+		(*incomeAccountRow).fields, func(r *incomeAccountRow) { out[r.ID] = r.account() })
+	return out, err
+}
+
+// IncomeAccountsOfHouseholds returns the accounts of the households, by household.
+func (s *Store) IncomeAccountsOfHouseholds(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.IncomeAccount, error) {
+	byCounty := map[uuid.UUID][]uuid.UUID{}
+	for _, h := range households {
+		byCounty[h.CountyID] = append(byCounty[h.CountyID], h.ID)
+	}
+	out := make(map[uuid.UUID][]domain.IncomeAccount, len(households))
+	for county, ids := range byCounty {
+		err := eachByID(ctx, s, "income account", "SELECT "+qualified("a", incomeAccountColumns)+" FROM income_accounts a WHERE a.county_id = ? AND a.household_id",
+			[]any{county}, ids, (*incomeAccountRow).fields, func(r *incomeAccountRow) { out[r.HouseholdID] = append(out[r.HouseholdID], r.account()) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// IncomeAccountsAfter hands each account of scope's households after the
+// key to each, in (household, id) order, up to limit (a fresh phone's walk).
+func (s *Store) IncomeAccountsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after sync.ChildKey, limit int, each func(domain.IncomeAccount) error) error {
+	w := scopeWalk(scope, today)
+	aq, aargs := w.children("income_accounts", incomeAccountColumns, "", nil)
+	q, args := w.childrenAfter(aq, aargs, after, limit)
+	return eachRow(ctx, s, "income account", q, args, (*incomeAccountRow).fields,
+		func(r *incomeAccountRow) error { return each(r.account()) })
 }

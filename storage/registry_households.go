@@ -84,6 +84,7 @@ type statusChangeRow struct {
 	ExitYear    *int       `gorm:"column:exit_year"`
 	EffectiveOn sqlDate    `gorm:"column:effective_on"`
 	Reason      string     `gorm:"column:reason"`
+	Cause       string     `gorm:"column:cause"`
 	ChangedBy   *uuid.UUID `gorm:"column:changed_by"`
 	RecordedAt  time.Time  `gorm:"column:recorded_at"`
 }
@@ -113,7 +114,7 @@ func nilIfZero(id uuid.UUID) *uuid.UUID {
 
 func toStatusChangeRow(c domain.StatusChange) statusChangeRow {
 	return statusChangeRow{CountyID: c.CountyID, ID: c.ID, HouseholdID: c.HouseholdID, FromStatus: c.From, ToStatus: c.To,
-		ExitYear: c.ExitYear, EffectiveOn: toSQLDate(c.EffectiveOn), Reason: c.Reason, ChangedBy: nilIfZero(c.ChangedBy), RecordedAt: utc(c.RecordedAt)}
+		ExitYear: c.ExitYear, EffectiveOn: toSQLDate(c.EffectiveOn), Reason: c.Reason, Cause: c.Cause, ChangedBy: nilIfZero(c.ChangedBy), RecordedAt: utc(c.RecordedAt)}
 }
 
 func toPovertyTypeChangeRow(c domain.PovertyTypeChange) povertyTypeChangeRow {
@@ -301,7 +302,7 @@ func (s *Store) StatusHistory(ctx context.Context, countyID, householdID uuid.UU
 	sc := make([]domain.StatusChange, len(srows))
 	for i, r := range srows {
 		sc[i] = domain.StatusChange{ID: r.ID, HouseholdID: r.HouseholdID, CountyID: r.CountyID, From: r.FromStatus, To: r.ToStatus,
-			ExitYear: r.ExitYear, EffectiveOn: r.EffectiveOn.date(), Reason: r.Reason, RecordedAt: r.RecordedAt.UTC()}
+			ExitYear: r.ExitYear, EffectiveOn: r.EffectiveOn.date(), Reason: r.Reason, Cause: r.Cause, RecordedAt: r.RecordedAt.UTC()}
 		if r.ChangedBy != nil {
 			sc[i].ChangedBy = *r.ChangedBy
 		}

@@ -184,7 +184,7 @@ func (s *Store) Changes(ctx context.Context, f sync.ChangeFilter) ([]sync.Change
 		own = "(c.entity IN ('visit', 'pairing', 'task') AND c.cadre_id = ?)"
 		args = append(args, *f.CadreID)
 	}
-	scoped := "'household', 'member', 'pairing', 'plan_item'"
+	scoped := "'household', 'member', 'pairing', 'plan_item', 'income_account'"
 	if f.HouseholdVisits {
 		scoped += ", 'visit'"
 	}

@@ -31,6 +31,8 @@ type visitRow struct {
 	GPS                jsonValue[[]domain.GPSStamp]                `gorm:"column:gps"`
 	Photos             jsonValue[[]domain.PhotoRef]                `gorm:"column:photos"`
 	PlanProgress       jsonValue[[]domain.PlanProgress]            `gorm:"column:plan_progress"`
+	RiskTriggers       jsonValue[[]domain.RiskTrigger]             `gorm:"column:risk_triggers"`
+	IncomeUpdates      jsonValue[[]domain.IncomeUpdate]            `gorm:"column:income_updates"`
 	Flags              jsonValue[[]domain.Flag]                    `gorm:"column:flags"`
 	Deleted            bool                                        `gorm:"column:deleted"`
 	Version            int64                                       `gorm:"column:version"`
@@ -62,7 +64,8 @@ func toVisitRow(v domain.Visit) visitRow {
 		ClockOffsetMS: v.ClockOffsetMS, Notes: v.Notes, Checklist: jsonValue[map[string]domain.ChecklistEntry]{cl},
 		Measures: jsonValue[[]string]{nonNil(v.Measures)}, MetWith: jsonValue[[]string]{nonNil(v.MetWith)},
 		HouseholdConfirmed: v.HouseholdConfirmed, GPS: jsonValue[[]domain.GPSStamp]{nonNil(v.GPS)},
-		Photos: jsonValue[[]domain.PhotoRef]{nonNil(v.Photos)}, PlanProgress: jsonValue[[]domain.PlanProgress]{nonNil(v.PlanProgress)}, Flags: jsonValue[[]domain.Flag]{nonNil(v.Flags)},
+		Photos: jsonValue[[]domain.PhotoRef]{nonNil(v.Photos)}, PlanProgress: jsonValue[[]domain.PlanProgress]{nonNil(v.PlanProgress)},
+		RiskTriggers: jsonValue[[]domain.RiskTrigger]{nonNil(v.RiskTriggers)}, IncomeUpdates: jsonValue[[]domain.IncomeUpdate]{nonNil(v.IncomeUpdates)}, Flags: jsonValue[[]domain.Flag]{nonNil(v.Flags)},
 		Deleted: v.Deleted, Version: v.Version, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC()}
 }
 
@@ -70,7 +73,8 @@ func toDomainVisit(r visitRow) domain.Visit {
 	v := domain.Visit{ID: r.ID, CountyID: r.CountyID, HouseholdID: r.HouseholdID, CadreID: r.CadreID, DeviceID: r.DeviceID,
 		VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
 			Checklist: r.Checklist.V, Measures: nonNil(r.Measures.V), MetWith: nonNil(r.MetWith.V), HouseholdConfirmed: r.HouseholdConfirmed,
-			GPS: nonNil(r.GPS.V), Photos: nonNil(r.Photos.V), PlanProgress: nonNil(r.PlanProgress.V)},
+			GPS: nonNil(r.GPS.V), Photos: nonNil(r.Photos.V), PlanProgress: nonNil(r.PlanProgress.V),
+			RiskTriggers: nonNil(r.RiskTriggers.V), IncomeUpdates: nonNil(r.IncomeUpdates.V)},
 		StartedAtText: r.StartedAtText, ReceivedAt: r.ReceivedAt.UTC(), ClockOffsetMS: r.ClockOffsetMS, Flags: nonNil(r.Flags.V),
 		Deleted: r.Deleted, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if v.EndedAt != nil {
@@ -139,7 +143,7 @@ func (s *Store) SaveVisit(ctx context.Context, v domain.Visit, expectedVersion i
 		row := toVisitRow(v)
 		res := tx.Model(&visitRow{}).Where("county_id = ? AND id = ? AND version = ?", v.CountyID, v.ID, expectedVersion).
 			Select("kind", "started_at", "ended_at", "started_at_text", "notes", "checklist", "measures", "met_with", "household_confirmed",
-				"gps", "photos", "plan_progress", "flags", "deleted", "version", "updated_at", "device_id").Updates(&row)
+				"gps", "photos", "plan_progress", "risk_triggers", "income_updates", "flags", "deleted", "version", "updated_at", "device_id").Updates(&row)
 		if res.Error != nil {
 			return res.Error
 		}

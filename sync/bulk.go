@@ -52,9 +52,11 @@ func (b *batch) runAll(ctx context.Context, malformed map[int][]domain.FieldErro
 		switch fields, bad := malformed[i]; {
 		case bad:
 			results[i] = wire.PushResult{Index: i, Entity: ch.Entity, ID: ch.ID, Status: wire.StatusRejected, Errors: fields}
-		case isCreate(ch) && b.p.Role != domain.RoleInspector:
+		case isCreate(ch) && b.p.Role != domain.RoleInspector && !carriesCasework(ch):
 			// An inspector's visit goes alone (default): it marks their
-			// sample done and may carry findings, written in its savepoint.
+			// sample done and may carry findings, written in its savepoint;
+			// so does a visit whose casework fields write warnings or an
+			// income account.
 			var prior *domain.Visit
 			if v, ok := existing[ch.ID]; ok {
 				prior = &v

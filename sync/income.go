@@ -144,3 +144,37 @@ func (s *Service) restoringIncomeAccount(ctx context.Context, tx TxStore, c Conf
 	ch.BaseVersion = version
 	return nil
 }
+
+// IncomeAccountStore is what a pull reads of income accounts: the paired
+// cadre's phone holds its households' accounts (and their versions, to
+// edit them offline) like their plans.
+type IncomeAccountStore interface {
+	// IncomeAccountsByID returns the accounts among ids, without scope
+	// (the feed judges it).
+	IncomeAccountsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.IncomeAccount, error)
+	// IncomeAccountsOfHouseholds returns the accounts of the households, by household.
+	IncomeAccountsOfHouseholds(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.IncomeAccount, error)
+	// IncomeAccountsAfter walks the accounts of the scope's households in
+	// (household, id) order after the key, up to limit.
+	IncomeAccountsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.IncomeAccount) error) error
+}
+
+func (pl puller) incomeAccount(a domain.IncomeAccount) error {
+	hid := a.HouseholdID
+	wa := wire.FromIncomeAccount(a)
+	return pl.upsert(wire.EntityIncomeAccount, a.ID, &hid, a.Version, &wa)
+}
+
+// incomeAccountChange sends an account as it is now, when its household
+// is in the caller's scope (accounts are never deleted; they leave a phone
+// with their household).
+func (pl puller) incomeAccountChange(ch Change, now currentState) error {
+	a, ok := now.incomeAccounts[ch.EntityID]
+	if !ok {
+		return nil
+	}
+	if _, ok := now.households[a.HouseholdID]; !ok {
+		return nil
+	}
+	return pl.incomeAccount(a)
+}

@@ -66,6 +66,7 @@ const (
 	phaseTasks
 	phaseScopeVisits
 	phasePlanItems
+	phaseIncomeAccounts
 )
 
 // nextPhase is the phase the walk goes on with after p.
@@ -78,6 +79,8 @@ func nextPhase(p int) int {
 	case phaseScopeVisits:
 		return phasePlanItems
 	case phasePlanItems:
+		return phaseIncomeAccounts
+	case phaseIncomeAccounts:
 		return phaseFeed
 	}
 	return p + 1
@@ -101,7 +104,7 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, bad
 	}
 	var c cursor
-	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phasePlanItems || c.W < 0 || c.WH < 0 {
+	if json.Unmarshal(b, &c) != nil || c.V != 1 || c.Phase < phaseHouseholds || c.Phase > phaseIncomeAccounts || c.W < 0 || c.WH < 0 {
 		return cursor{}, bad
 	}
 	return c, nil
@@ -355,7 +358,7 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 		return s.store.WholeScope(gctx, pl.scope, pl.today, ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
 	})
 	g.Go(func() error {
-		for _, phase := range []int{phaseVisits, phaseTasks, phaseScopeVisits, phasePlanItems} {
+		for _, phase := range []int{phaseVisits, phaseTasks, phaseScopeVisits, phasePlanItems, phaseIncomeAccounts} {
 			for after := (ChildKey{}); ; {
 				_, last, more, err := pl.snapshot(gctx, phase, after, snapshotVisitPage)
 				if err != nil {
@@ -604,6 +607,14 @@ func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit 
 			last = ChildKey{HouseholdID: it.HouseholdID, ID: it.ID}
 			return pl.planItem(it)
 		})
+	case phaseIncomeAccounts:
+		err = st.IncomeAccountsAfter(ctx, pl.scope, pl.today, after, limit+1, func(a domain.IncomeAccount) error {
+			if !take() {
+				return nil
+			}
+			last = ChildKey{HouseholdID: a.HouseholdID, ID: a.ID}
+			return pl.incomeAccount(a)
+		})
 	}
 	return n, last, more, err
 }
@@ -716,7 +727,7 @@ func (pl puller) rescope(ctx context.Context, regions []uuid.UUID, after uuid.UU
 	if err != nil {
 		return 0, after, false, err
 	}
-	plans, err := st.PlanItemsOf(ctx, hs)
+	cw, err := pl.caseworkOf(ctx, hs)
 	if err != nil {
 		return 0, after, false, err
 	}
@@ -724,9 +735,9 @@ func (pl puller) rescope(ctx context.Context, regions []uuid.UUID, after uuid.UU
 	for _, h := range hs {
 		ms := members[h.ID]
 		if _, ok := visible[h.ID]; ok {
-			err = pl.whole(h, ms, plans[h.ID])
+			err = pl.whole(h, ms, cw.of(h.ID))
 		} else {
-			err = pl.drop(h, ms, plans[h.ID])
+			err = pl.drop(h, ms, cw.of(h.ID))
 		}
 		if err != nil {
 			return 0, after, false, err
@@ -739,9 +750,37 @@ func (pl puller) rescope(ctx context.Context, regions []uuid.UUID, after uuid.UU
 	return n, last, len(hs) < limit, nil
 }
 
-// whole emits a household that came into scope with its members and its
-// plan.
-func (pl puller) whole(h domain.Household, ms []domain.Member, plans []domain.PlanItem) error {
+// householdCasework are the casework records that travel with a
+// household: its plan and its income accounts.
+type householdCasework struct {
+	plans    []domain.PlanItem
+	accounts []domain.IncomeAccount
+}
+
+// caseworkByHousehold are households' casework records, by household.
+type caseworkByHousehold struct {
+	plans    map[uuid.UUID][]domain.PlanItem
+	accounts map[uuid.UUID][]domain.IncomeAccount
+}
+
+func (c caseworkByHousehold) of(h uuid.UUID) householdCasework {
+	return householdCasework{plans: c.plans[h], accounts: c.accounts[h]}
+}
+
+// caseworkOf reads the plans and income accounts of households.
+func (pl puller) caseworkOf(ctx context.Context, hs []domain.Household) (caseworkByHousehold, error) {
+	var out caseworkByHousehold
+	var err error
+	if out.plans, err = pl.svc.store.PlanItemsOf(ctx, hs); err != nil {
+		return out, err
+	}
+	out.accounts, err = pl.svc.store.IncomeAccountsOfHouseholds(ctx, hs)
+	return out, err
+}
+
+// whole emits a household that came into scope with its members, its
+// plan and its income accounts.
+func (pl puller) whole(h domain.Household, ms []domain.Member, cw householdCasework) error {
 	if err := pl.household(h); err != nil {
 		return err
 	}
@@ -750,8 +789,13 @@ func (pl puller) whole(h domain.Household, ms []domain.Member, plans []domain.Pl
 			return err
 		}
 	}
-	for _, it := range plans {
+	for _, it := range cw.plans {
 		if err := pl.planItem(it); err != nil {
+			return err
+		}
+	}
+	for _, a := range cw.accounts {
+		if err := pl.incomeAccount(a); err != nil {
 			return err
 		}
 	}
@@ -759,10 +803,15 @@ func (pl puller) whole(h domain.Household, ms []domain.Member, plans []domain.Pl
 }
 
 // drop emits the tombstones of a household that left the scope, of its
-// members and of its plan.
-func (pl puller) drop(h domain.Household, ms []domain.Member, plans []domain.PlanItem) error {
+// members, its plan and its income accounts.
+func (pl puller) drop(h domain.Household, ms []domain.Member, cw householdCasework) error {
 	hid := h.ID
-	for _, it := range plans {
+	for _, a := range cw.accounts {
+		if err := pl.tombstone(wire.EntityIncomeAccount, a.ID, &hid, a.Version); err != nil {
+			return err
+		}
+	}
+	for _, it := range cw.plans {
 		if err := pl.tombstone(wire.EntityPlanItem, it.ID, &hid, it.Version); err != nil {
 			return err
 		}
@@ -788,9 +837,11 @@ type currentState struct {
 	// arrives whole, or as tombstones).
 	gone      map[uuid.UUID]domain.Household
 	membersOf map[uuid.UUID][]domain.Member
-	plansOf   map[uuid.UUID][]domain.PlanItem
-	// The plan items the page names, as they are now (deleted included).
-	planItems map[uuid.UUID]domain.PlanItem
+	casework  caseworkByHousehold
+	// The plan items the page names, as they are now (deleted included),
+	// and its income accounts.
+	planItems      map[uuid.UUID]domain.PlanItem
+	incomeAccounts map[uuid.UUID]domain.IncomeAccount
 	// For an inspector's tasks: what else a household brings to the phone
 	// (its open pairings, the visits of the window) or takes away from it.
 	pairingsOf map[uuid.UUID][]domain.Pairing
@@ -799,7 +850,7 @@ type currentState struct {
 
 func (pl puller) current(ctx context.Context, changes []Change) (currentState, error) {
 	var now currentState
-	var visits, members, households, pairings, tasked, planItems []uuid.UUID
+	var visits, members, households, pairings, tasked, planItems, accounts []uuid.UUID
 	// The households of household rows came with the rows (in scope, or
 	// nil): only those other rows lead to are read here.
 	read := map[uuid.UUID]domain.Household{}
@@ -819,6 +870,8 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 			tasked = append(tasked, *ch.HouseholdID)
 		case ch.Entity == wire.EntityPlanItem:
 			planItems = append(planItems, ch.EntityID)
+		case ch.Entity == wire.EntityIncomeAccount:
+			accounts = append(accounts, ch.EntityID)
 		}
 	}
 	st := pl.svc.store
@@ -849,6 +902,12 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	}
 	for _, it := range now.planItems {
 		households = append(households, it.HouseholdID)
+	}
+	if now.incomeAccounts, err = st.IncomeAccountsByID(ctx, accounts); err != nil {
+		return now, err
+	}
+	for _, a := range now.incomeAccounts {
+		households = append(households, a.HouseholdID)
 	}
 	households = slices.DeleteFunc(append(households, tasked...), func(id uuid.UUID) bool { _, ok := read[id]; return ok })
 	if now.households, err = st.HouseholdsInScope(ctx, pl.scope, pl.today, households); err != nil {
@@ -881,7 +940,7 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	if now.membersOf, err = st.MembersOf(ctx, whole); err != nil {
 		return now, err
 	}
-	if now.plansOf, err = st.PlanItemsOf(ctx, whole); err != nil {
+	if now.casework, err = pl.caseworkOf(ctx, whole); err != nil {
 		return now, err
 	}
 	if len(now.tasks) == 0 {
@@ -937,6 +996,8 @@ func (pl puller) feed(ch Change, now currentState) error {
 		return pl.taskChange(ch, now)
 	case wire.EntityPlanItem:
 		return pl.planItemChange(ch, now)
+	case wire.EntityIncomeAccount:
+		return pl.incomeAccountChange(ch, now)
 	}
 	return nil
 }
@@ -963,10 +1024,10 @@ func (pl puller) pairingChange(ch Change, now currentState) error {
 		return err
 	}
 	if inScope {
-		return pl.whole(h, now.membersOf[h.ID], now.plansOf[h.ID])
+		return pl.whole(h, now.membersOf[h.ID], now.casework.of(h.ID))
 	}
 	if full, ok := now.gone[pr.HouseholdID]; ok {
-		return pl.drop(full, now.membersOf[full.ID], now.plansOf[full.ID])
+		return pl.drop(full, now.membersOf[full.ID], now.casework.of(full.ID))
 	}
 	return nil
 }
@@ -998,7 +1059,7 @@ func (pl puller) taskChange(ch Change, now currentState) error {
 // members and open pairings, and the visits others recorded there in the
 // window (the inspector's own come through the feed anyway).
 func (pl puller) inspected(h domain.Household, now currentState) error {
-	if err := pl.whole(h, now.membersOf[h.ID], now.plansOf[h.ID]); err != nil {
+	if err := pl.whole(h, now.membersOf[h.ID], now.casework.of(h.ID)); err != nil {
 		return err
 	}
 	for _, pr := range now.pairingsOf[h.ID] {
@@ -1036,7 +1097,7 @@ func (pl puller) uninspected(h domain.Household, now currentState) error {
 			return err
 		}
 	}
-	return pl.drop(h, now.membersOf[h.ID], now.plansOf[h.ID])
+	return pl.drop(h, now.membersOf[h.ID], now.casework.of(h.ID))
 }
 
 // announceWindow is how many past days AnnounceScopeDates covers, so a

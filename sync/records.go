@@ -220,6 +220,9 @@ func (r recordTx) createVisit(ctx context.Context) (recordOutcome, error) {
 	if err := r.tx.InsertVisit(ctx, *nv); err != nil {
 		return recordOutcome{}, err
 	}
+	if err := r.visitWritten(ctx, nil, *nv); err != nil {
+		return recordOutcome{}, err
+	}
 	if _, err := r.inspected(ctx, *nv, true, findings); err != nil {
 		return recordOutcome{}, err
 	}
@@ -398,6 +401,9 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 	if err := r.tx.SaveVisit(ctx, nv, v.Version); err != nil {
 		return recordOutcome{}, err
 	}
+	if err := r.visitWritten(ctx, &v, nv); err != nil {
+		return recordOutcome{}, err
+	}
 	if _, err := r.inspected(ctx, nv, false, findings); err != nil {
 		return recordOutcome{}, err
 	}
@@ -425,6 +431,9 @@ func (r recordTx) deleteVisit(ctx context.Context) (recordOutcome, error) {
 	nv := v
 	nv.Deleted, nv.DeviceID, nv.Version, nv.UpdatedAt = true, r.req.DeviceID, v.Version+1, r.received
 	if err := r.tx.SaveVisit(ctx, nv, v.Version); err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.visitWritten(ctx, &v, nv); err != nil {
 		return recordOutcome{}, err
 	}
 	if r.ch.BaseVersion == v.Version {

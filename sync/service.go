@@ -37,6 +37,9 @@ type Config struct {
 	// LedgerItems records the cadres' ledger items phones send; nil
 	// refuses them.
 	LedgerItems LedgerItems
+	// VisitCasework takes what visits record for the casework (risk
+	// triggers, income updates); nil stores the fields only.
+	VisitCasework VisitCasework
 }
 
 // Service runs pushes and pulls.

@@ -71,6 +71,7 @@ type Store interface {
 	Conflicts(ctx context.Context, f ConflictFilter) ([]Conflict, int64, error)
 
 	PlanStore
+	IncomeAccountStore
 }
 
 // TxStore is the persistence a push batch and a conflict resolution use

@@ -177,7 +177,7 @@ func (s *Service) restore(ctx context.Context, tx TxStore, p domain.Principal, c
 			return err
 		}
 		if c.Field == "deleted" {
-			return restoreDeletedVisit(ctx, tx, v, c, now)
+			return s.restoreDeletedVisit(ctx, tx, p, v, c, now)
 		}
 		ch.BaseVersion = v.Version
 		b.p.UserID = v.CadreID // the visit stays the cadre's
@@ -207,7 +207,9 @@ func (s *Service) restore(ctx context.Context, tx TxStore, p domain.Principal, c
 	return err
 }
 
-func restoreDeletedVisit(ctx context.Context, tx TxStore, v domain.Visit, c Conflict, now time.Time) error {
+// restoreDeletedVisit brings a deleted visit back with the contents it
+// had; what it recorded for the casework takes effect again.
+func (s *Service) restoreDeletedVisit(ctx context.Context, tx TxStore, p domain.Principal, v domain.Visit, c Conflict, now time.Time) error {
 	var old wire.Visit
 	if err := json.Unmarshal(c.LostValue, &old); err != nil {
 		return err
@@ -217,6 +219,13 @@ func restoreDeletedVisit(ctx context.Context, tx TxStore, v domain.Visit, c Conf
 	kept := old.Details()
 	nv.Notes, nv.Checklist, nv.Measures, nv.MetWith = kept.Notes, kept.Checklist, kept.Measures, kept.MetWith
 	nv.HouseholdConfirmed, nv.GPS, nv.Photos, nv.Kind, nv.EndedAt = kept.HouseholdConfirmed, kept.GPS, kept.Photos, kept.Kind, kept.EndedAt
-	nv.PlanProgress = kept.PlanProgress
-	return tx.SaveVisit(ctx, nv, v.Version)
+	nv.PlanProgress, nv.RiskTriggers, nv.IncomeUpdates = kept.PlanProgress, kept.RiskTriggers, kept.IncomeUpdates
+	if err := tx.SaveVisit(ctx, nv, v.Version); err != nil {
+		return err
+	}
+	if s.cfg.VisitCasework == nil {
+		return nil
+	}
+	p.UserID = v.CadreID // the visit stays the cadre's
+	return s.cfg.VisitCasework.VisitWritten(ctx, tx, p, &v, nv)
 }

@@ -153,3 +153,13 @@ type Procedure struct {
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
 }
+
+// FromIncomeAccount converts an account, with its gross, net and
+// per-capita net income.
+func FromIncomeAccount(a domain.IncomeAccount) IncomeAccount {
+	f := a.IncomeFields
+	return IncomeAccount{ID: a.ID, HouseholdID: a.HouseholdID, IncomeAccountData: IncomeAccountData{Year: a.Year, IncomeAmounts: IncomeAmounts{
+		WagesFen: f.WagesFen, BusinessFen: f.BusinessFen, TransfersFen: f.TransfersFen, PensionsFen: f.PensionsFen, PropertyFen: f.PropertyFen,
+		CostsFen: f.CostsFen, MembersCounted: f.MembersCounted, Notes: f.Notes}}, GrossFen: f.GrossFen(), NetFen: f.NetFen(), PerCapitaFen: f.PerCapitaFen(),
+		Version: a.Version, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt}
+}

@@ -74,6 +74,11 @@ type VisitData struct {
 	// PlanProgress records progress on measures of the household's plan
 	// (plan items, §7.7 of the protocol).
 	PlanProgress []PlanProgress `json:"plan_progress"`
+	// RiskTriggers are risks seen at the household (protocol §7.9).
+	RiskTriggers []RiskTrigger `json:"risk_triggers"`
+	// IncomeUpdates add to the household's income account of the visit's
+	// year, once (protocol §7.9).
+	IncomeUpdates []IncomeUpdate `json:"income_updates"`
 	// Findings are what an inspector found at the household, recorded
 	// offline with their inspection visit. They are not a field of the
 	// stored visit: the server records them as the campaign's findings on
@@ -86,7 +91,8 @@ type VisitData struct {
 func (d VisitData) ToDomain(fe *domain.FieldErrors, prefix string) domain.VisitDetails {
 	out := domain.VisitDetails{Kind: d.Kind, StartedAt: d.StartedAt, EndedAt: d.EndedAt, Notes: d.Notes, Checklist: checklistToDomain(d.Checklist),
 		Measures: d.Measures, MetWith: d.MetWith, HouseholdConfirmed: d.HouseholdConfirmed, Photos: photoRefsToDomain(d.Photos),
-		PlanProgress: planProgressToDomain(d.PlanProgress)}
+		PlanProgress: planProgressToDomain(d.PlanProgress), RiskTriggers: riskTriggersToDomain(d.RiskTriggers),
+		IncomeUpdates: incomeUpdatesToDomain(d.IncomeUpdates)}
 	if d.GPS != nil {
 		out.GPS = make([]domain.GPSStamp, len(d.GPS))
 	}

@@ -122,4 +122,6 @@ type StatusChangeIn struct {
 	ExitYear    *int        `json:"exit_year"`
 	EffectiveOn domain.Date `json:"effective_on"`
 	Reason      string      `json:"reason"`
+	// Cause is required with status relapsed (relapse_causes).
+	Cause string `json:"cause"`
 }

@@ -136,6 +136,8 @@ type Visit struct {
 	GPS                []GPSStamp                `json:"gps"`
 	Photos             []PhotoRef                `json:"photos"`
 	PlanProgress       []PlanProgress            `json:"plan_progress"`
+	RiskTriggers       []RiskTrigger             `json:"risk_triggers"`
+	IncomeUpdates      []IncomeUpdate            `json:"income_updates"`
 	Flags              []Flag                    `json:"flags"`
 	Deleted            bool                      `json:"deleted"`
 	Version            int64                     `json:"version"`
@@ -147,7 +149,7 @@ func FromVisit(v domain.Visit) Visit {
 	out := Visit{ID: v.ID, HouseholdID: v.HouseholdID, CadreID: v.CadreID, DeviceID: v.DeviceID, Kind: v.Kind, StartedAt: v.StartedAtText,
 		EndedAt: v.EndedAt, ReceivedAt: v.ReceivedAt, ClockOffsetMS: v.ClockOffsetMS, Notes: v.Notes, Checklist: fromChecklist(v.Checklist),
 		Measures: v.Measures, MetWith: v.MetWith, HouseholdConfirmed: v.HouseholdConfirmed, GPS: fromGPS(v.GPS), Photos: fromPhotoRefs(v.Photos),
-		PlanProgress: FromPlanProgress(v.PlanProgress), Flags: FromFlags(v.Flags), Deleted: v.Deleted, Version: v.Version, UpdatedAt: v.UpdatedAt}
+		PlanProgress: FromPlanProgress(v.PlanProgress), RiskTriggers: FromRiskTriggers(v.RiskTriggers), IncomeUpdates: FromIncomeUpdates(v.IncomeUpdates), Flags: FromFlags(v.Flags), Deleted: v.Deleted, Version: v.Version, UpdatedAt: v.UpdatedAt}
 	for _, s := range []*[]string{&out.Measures, &out.MetWith} {
 		if *s == nil {
 			*s = []string{}

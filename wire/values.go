@@ -150,7 +150,8 @@ func checklistToDomain(c map[string]ChecklistEntry) map[string]domain.ChecklistE
 func VisitDataOf(d domain.VisitDetails) VisitData {
 	out := VisitData{Kind: d.Kind, StartedAt: d.StartedAt, EndedAt: d.EndedAt, Notes: d.Notes, Checklist: fromChecklist(d.Checklist),
 		Measures: d.Measures, MetWith: d.MetWith, HouseholdConfirmed: d.HouseholdConfirmed, Photos: fromPhotoRefs(d.Photos),
-		GPS: make([]GPSStampIn, len(d.GPS)), PlanProgress: FromPlanProgress(d.PlanProgress)}
+		GPS: make([]GPSStampIn, len(d.GPS)), PlanProgress: FromPlanProgress(d.PlanProgress), RiskTriggers: FromRiskTriggers(d.RiskTriggers),
+		IncomeUpdates: FromIncomeUpdates(d.IncomeUpdates)}
 	for i, g := range d.GPS {
 		lat, lon := g.Lat, g.Lon
 		out.GPS[i] = GPSStampIn{Lat: &lat, Lon: &lon, Accuracy: g.Accuracy, Provider: g.Provider, Mock: g.Mock, DeviceTime: g.DeviceTime}
@@ -178,7 +179,8 @@ func (g *GeoPoint) ToDomain() *domain.GeoPoint {
 func (v Visit) Details() domain.VisitDetails {
 	d := domain.VisitDetails{Kind: v.Kind, EndedAt: v.EndedAt, Notes: v.Notes, Checklist: checklistToDomain(v.Checklist), Measures: v.Measures,
 		MetWith: v.MetWith, HouseholdConfirmed: v.HouseholdConfirmed, Photos: photoRefsToDomain(v.Photos),
-		PlanProgress: planProgressToDomain(v.PlanProgress)}
+		PlanProgress: planProgressToDomain(v.PlanProgress), RiskTriggers: riskTriggersToDomain(v.RiskTriggers),
+		IncomeUpdates: incomeUpdatesToDomain(v.IncomeUpdates)}
 	d.StartedAt, _ = time.Parse(time.RFC3339Nano, v.StartedAt)
 	if v.GPS != nil {
 		d.GPS = make([]domain.GPSStamp, len(v.GPS))

@@ -124,7 +124,9 @@ type StatusChange struct {
 	ExitYear    *int        `json:"exit_year"`
 	EffectiveOn domain.Date `json:"effective_on"`
 	Reason      string      `json:"reason"`
-	RecordedAt  time.Time   `json:"recorded_at"`
+	// Cause is a relapse's cause (relapse_causes); left out otherwise.
+	Cause      string    `json:"cause,omitempty"`
+	RecordedAt time.Time `json:"recorded_at"`
 }
 
 type Pairing struct {
@@ -163,7 +165,7 @@ func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile
 		out.Members = append(out.Members, FromMember(m, p.SeesIDNumbers()))
 	}
 	for _, s := range f.StatusHistory {
-		out.StatusHistory = append(out.StatusHistory, StatusChange{From: s.From, To: s.To, ExitYear: s.ExitYear, EffectiveOn: s.EffectiveOn, Reason: s.Reason, RecordedAt: s.RecordedAt})
+		out.StatusHistory = append(out.StatusHistory, StatusChange{From: s.From, To: s.To, ExitYear: s.ExitYear, EffectiveOn: s.EffectiveOn, Reason: s.Reason, Cause: s.Cause, RecordedAt: s.RecordedAt})
 	}
 	for _, s := range f.PovertyHistory {
 		out.PovertyTypeHistory = append(out.PovertyTypeHistory, StatusChange{From: s.From, To: s.To, EffectiveOn: s.EffectiveOn, Reason: s.Reason, RecordedAt: s.RecordedAt})

@@ -95,7 +95,8 @@ func (a *App) build() error {
 	a.Plans = plans.NewService(a.Store.Plans(), now)
 	a.Adjustment = adjustment.NewService(a.Store.Adjustment(), a.Casework, adjustmentChanges{now}, now)
 	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
-		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}, LedgerItems: syncLedgerItems{a.ItemLedger}}, now, a.Log)
+		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}, LedgerItems: syncLedgerItems{a.ItemLedger},
+		VisitCasework: visitCasework{a.Casework}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)
 	// Periods of the periodic jobs follow the wall clock, not the app's
 	// (tests stop the app's clock at a day; the jobs still run hourly).

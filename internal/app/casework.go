@@ -28,7 +28,7 @@ func (r registerStatus) ChangeStatus(ctx context.Context, tx casework.TxStore, p
 		return fmt.Errorf("app: a procedure runs in storage's transaction, not %T", tx)
 	}
 	_, err := registry.NewService(st.Store, nil, r.now).ChangeStatus(ctx, p, householdID, registry.StatusInput{Status: in.Status,
-		PovertyType: in.PovertyType, ExitYear: in.ExitYear, EffectiveOn: in.EffectiveOn, Reason: in.Reason, Version: in.Version})
+		PovertyType: in.PovertyType, ExitYear: in.ExitYear, EffectiveOn: in.EffectiveOn, Reason: in.Reason, Cause: in.Cause, Version: in.Version})
 	return err
 }
 
@@ -85,4 +85,16 @@ func incomeAccountData(a casework.IncomeAccount) wire.IncomeAccountData {
 func incomeFields(d wire.IncomeAccountData) casework.IncomeFields {
 	return casework.IncomeFields{WagesFen: d.WagesFen, BusinessFen: d.BusinessFen, TransfersFen: d.TransfersFen, PensionsFen: d.PensionsFen,
 		PropertyFen: d.PropertyFen, CostsFen: d.CostsFen, MembersCounted: d.MembersCounted, Notes: d.Notes}
+}
+
+// visitCasework gives sync the casework service for what a pushed visit
+// records (risk triggers, income updates), in the push's transaction.
+type visitCasework struct{ svc *casework.Service }
+
+func (v visitCasework) VisitWritten(ctx context.Context, tx fvsync.TxStore, p domain.Principal, before *domain.Visit, after domain.Visit) error {
+	ct, err := caseworkTx(tx)
+	if err != nil {
+		return err
+	}
+	return v.svc.VisitWritten(ctx, ct, p, before, after)
 }

@@ -33,15 +33,22 @@ func (e *testEnv) pushOne(t *testing.T, tok, device string, change map[string]an
 // and version, or nil when the last word was a tombstone or nothing.
 func pulledPlanItem(t *testing.T, changes []wire.PulledChange, id uuid.UUID) (*wire.PlanItem, int64) {
 	t.Helper()
-	var out *wire.PlanItem
+	return pulledRecord[wire.PlanItem](t, changes, wire.EntityPlanItem, id)
+}
+
+// pulledRecord is the latest state of a record of entity in a pull: its
+// data and version, or nil when the last word was a tombstone or nothing.
+func pulledRecord[T any](t *testing.T, changes []wire.PulledChange, entity string, id uuid.UUID) (*T, int64) {
+	t.Helper()
+	var out *T
 	var version int64
 	for _, c := range changes {
-		if c.Entity != wire.EntityPlanItem || c.ID != id || c.Version < version {
+		if c.Entity != entity || c.ID != id || c.Version < version {
 			continue
 		}
 		version, out = c.Version, nil
 		if c.Op == wire.OpUpsert {
-			out = &wire.PlanItem{}
+			out = new(T)
 			if err := json.Unmarshal(c.Data, out); err != nil {
 				t.Fatal(err)
 			}

@@ -51,6 +51,8 @@ func (e *testEnv) routesThatCouldTell() []secretRoute {
 		// A plan's progress names the visits that recorded it.
 		visits("/api/v1/households/:id/plan", "/api/v1/households/"+hA+"/plan"),
 		visits("/api/v1/plan-items", "/api/v1/plan-items"),
+		// A warning names the visit that recorded its trigger.
+		visits("/api/v1/risk-warnings", "/api/v1/risk-warnings"),
 		row("/api/v1/ledgers/:kind/items", "/api/v1/ledgers/livelihood_request/items"),
 		// Candidates read the latest visit's checklist, an inspection's too.
 		visits("/api/v1/exit-candidates", "/api/v1/exit-candidates?region_id={region}"),

@@ -163,6 +163,9 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 	}
 	batchPath := "/api/v1/adjustment-batches/" + adjusting.ID.String()
 	batchItemPath := batchPath + "/items/" + adjusting.Items[0].ID.String()
+	// A warning on village A's edge list.
+	_, _, warnings := e.warnedHousehold(t, domain.StatusGeneral, "边缘户", "41012219850615109", "disaster")
+	warningPath := "/api/v1/risk-warnings/" + warnings[0].ID.String()
 	village, user, unit := e.villageA.ID.String(), e.cadreA.ID.String(), e.unitA.String()
 	pairing, photo, upload := e.pairingA.ID.String(), photoA.String(), up.ID.String()
 	return []objectRoute{
@@ -188,6 +191,7 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		managers(row("POST", "/api/v1/adjustment-batches/:id/imports", batchPath+"/imports", nil)),
 		managers(row("POST", "/api/v1/adjustment-batches/:id/items/:item_id/approve", batchItemPath+"/approve", nil)),
 		managers(row("POST", "/api/v1/adjustment-batches/:id/items/:item_id/reject", batchItemPath+"/reject", map[string]any{"reason": "x"})),
+		managers(row("POST", "/api/v1/risk-warnings/:id/resolve", warningPath+"/resolve", map[string]any{"version": 1, "resolution": "cleared", "note": "x"})),
 		row("GET", "/api/v1/households/:id/members", hPath+"/members", nil),
 		row("POST", "/api/v1/households/:id/members", hPath+"/members", map[string]any{"name": "新成员", "relation": "child"}),
 		row("GET", "/api/v1/households/:id/members/:member_id", mPath, nil),

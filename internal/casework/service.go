@@ -50,6 +50,22 @@ type TxStore interface {
 	// steps, oldest first.
 	HouseholdProcedures(ctx context.Context, countyID, householdID uuid.UUID) ([]Procedure, error)
 	CreateProcedure(ctx context.Context, pr Procedure, audit domain.AuditEntry) error
+	// HouseholdByID reads a household whatever the scope: a visit's, once
+	// the push took the visit.
+	HouseholdByID(ctx context.Context, id uuid.UUID) (domain.Household, error)
+
+	// Warning reads a warning of a household within withinPath;
+	// WarningForUpdate locks it until the transaction ends.
+	Warning(ctx context.Context, withinPath string, id uuid.UUID) (Warning, error)
+	WarningForUpdate(ctx context.Context, withinPath string, id uuid.UUID) (Warning, error)
+	Warnings(ctx context.Context, f WarningFilter) ([]Warning, int64, error)
+	OpenWarnings(ctx context.Context, countyID, householdID uuid.UUID) ([]Warning, error)
+	// InsertWarnings stores new warnings, with their households' region
+	// paths; a warning whose id is stored already is left as it is.
+	InsertWarnings(ctx context.Context, ws []Warning) error
+	// SaveWarning writes a warning's state over expectedVersion.
+	SaveWarning(ctx context.Context, w Warning, expectedVersion int64, audit domain.AuditEntry) error
+
 	// AddStep appends a step and writes the procedure's new status and
 	// version over expectedVersion.
 	AddStep(ctx context.Context, pr Procedure, st Step, expectedVersion int64, audit domain.AuditEntry) error
@@ -69,7 +85,9 @@ type StatusMove struct {
 	ExitYear    *int
 	EffectiveOn domain.Date
 	Reason      string
-	Version     int64
+	// Cause is a relapse's cause (domain.RelapseCauses).
+	Cause   string
+	Version int64
 }
 
 // Service is the casework use cases.

@@ -29,6 +29,10 @@ type caseworkPlan struct {
 	accounts   []casework.IncomeAccount
 	procedures []casework.Procedure // with their steps
 	ledger     []ledgerEntry
+	// warnings are the edge and watch lists' open warnings, raised by
+	// risk triggers the latest visits to a few edge and exited households
+	// recorded (监测预警).
+	warnings []casework.Warning
 }
 
 type ledgerEntry struct {
@@ -45,6 +49,7 @@ type CaseworkCounts struct {
 	// stand: the last step done, or "completed".
 	ExitProcedures map[string]string `json:"exit_procedures"`
 	LedgerItems    int               `json:"ledger_items"` // open items of the cadres' ledgers
+	Warnings       int               `json:"warnings"`     // open warnings on the edge and watch lists
 	OverdueItems   int               `json:"overdue_items"`
 }
 
@@ -116,6 +121,7 @@ func (p *plan) buildCasework(opt Options) *caseworkPlan {
 	}
 
 	var registered, edge []*household
+	var atRisk []*pvisit // the latest visits to edge and exited households
 	for _, hh := range p.households {
 		cadreID, ok := activeCadre(hh, p.today)
 		st := hh.h.Status
@@ -127,6 +133,9 @@ func (p *plan) buildCasework(opt Options) *caseworkPlan {
 		}
 		if st == domain.StatusRegistered || st == domain.StatusExited || st == domain.StatusRelapsed || st == domain.StatusEdge {
 			cp.accounts = append(cp.accounts, d.incomeAccounts(hh, p.today, created)...)
+		}
+		if pv := latest[visitKey{hh, cadreID}]; ok && pv != nil && (st == domain.StatusEdge || st == domain.StatusExited) {
+			atRisk = append(atRisk, pv)
 		}
 		if !ok || (st != domain.StatusRegistered && st != domain.StatusExited) {
 			continue
@@ -141,7 +150,45 @@ func (p *plan) buildCasework(opt Options) *caseworkPlan {
 	}
 	cp.procedures = p.exitProcedures(d, registered, cp)
 	cp.ledger = p.ledgerItems(d, registered, edge)
+	cp.warnings = riskWarnings(d, atRisk)
 	return cp
+}
+
+// riskWarnings puts risk triggers on the latest visits to four edge and
+// three exited households, and the warnings they raise: the console's
+// 监测预警 page is not empty, on both lists.
+func riskWarnings(d caseDraw, visits []*pvisit) []casework.Warning {
+	var out []casework.Warning
+	edge, watch := 0, 0
+	for _, pv := range visits {
+		list := casework.ListWatch
+		if pv.hh.h.Status == domain.StatusEdge {
+			if edge++; edge > 4 {
+				continue
+			}
+			list = casework.ListEdge
+		} else if watch++; watch > 3 {
+			continue
+		}
+		t := domain.RiskTriggers[d.between(0, len(domain.RiskTriggers)-1)]
+		note := pick(d.draw, riskNotes[t.Code])
+		pv.v.RiskTriggers = append(pv.v.RiskTriggers, domain.RiskTrigger{Code: t.Code, Note: note})
+		out = append(out, casework.Warning{ID: casework.WarningID(pv.v.ID, t.Code), CountyID: pv.v.CountyID, HouseholdID: pv.v.HouseholdID, List: list,
+			Trigger: t.Code, Note: note, VisitID: pv.v.ID, SeenOn: domain.DateOf(pv.v.StartedAt), CadreID: pv.v.CadreID, State: casework.WarningOpen,
+			CreatedAt: pv.v.ReceivedAt, Version: 1})
+	}
+	return out
+}
+
+// riskNotes are what a cadre wrote of a risk they saw.
+var riskNotes = map[string][]string{
+	"serious_illness": {"户主确诊肺癌，正在县医院治疗", "妻子突发脑梗住院，医药费较高"},
+	"disability":      {"儿子务工时受伤致残，暂无劳动能力", "户主车祸后腿部残疾"},
+	"disaster":        {"暴雨致房屋后墙倒塌", "冰雹毁坏两亩烟叶"},
+	"income_drop":     {"养殖的生猪价格下跌，收入减少一半", "光伏分红停发，收入骤减"},
+	"job_loss":        {"在外务工的儿子失业返乡", "工厂停工，夫妻二人务工中断"},
+	"education_costs": {"两个孩子同时上高中，学费生活费负担重", "女儿考上大学，需筹措学费"},
+	"housing_unsafe":  {"房屋墙体出现裂缝，需鉴定", "屋顶漏雨，梁木腐朽"},
 }
 
 // activeCadre is the cadre paired with the household on day.
@@ -417,13 +464,16 @@ func (cp *caseworkPlan) write(ctx context.Context, store *storage.Store) error {
 				return fmt.Errorf("create ledger item: %w", err)
 			}
 		}
+		if err := tx.InsertWarnings(ctx, cp.warnings); err != nil {
+			return fmt.Errorf("create warnings: %w", err)
+		}
 		return nil
 	})
 }
 
 // counts are the Summary's numbers about the casework.
 func (cp *caseworkPlan) counts(p *plan) CaseworkCounts {
-	c := CaseworkCounts{PlanItems: len(cp.items), IncomeAccounts: len(cp.accounts), LedgerItems: len(cp.ledger),
+	c := CaseworkCounts{PlanItems: len(cp.items), IncomeAccounts: len(cp.accounts), LedgerItems: len(cp.ledger), Warnings: len(cp.warnings),
 		ExitProcedures: map[string]string{}}
 	if p.visitPlan != nil {
 		for _, pv := range p.visitPlan.visits {

@@ -49,6 +49,8 @@ const Password = "fieldvisit-demo"
 // complete; SummaryKey holds the Summary as JSON.
 const (
 	MarkerKey = "demo_seeded"
+	// MarkerVersion 5: the demo's latest visits to a few edge and exited
+	// households record risk triggers, with their open warnings (监测预警).
 	// MarkerVersion 4: the demo includes the casework (casework.go): the
 	// households' plans, income accounts, exit procedures and the cadres'
 	// open ledger items. A database marked 3 has none of them.
@@ -57,7 +59,7 @@ const (
 	// rectifications and accountability, and a running unannounced one on
 	// the inspector's phone. A database marked 2 has the visit history
 	// (visits.go) but no inspections; one marked 1 has no visits either.
-	MarkerVersion = "4"
+	MarkerVersion = "5"
 	SummaryKey    = "demo_summary"
 	seedingKey    = "demo_seeding"
 )

@@ -214,7 +214,10 @@ type StatusInput struct {
 	ExitYear    *int
 	EffectiveOn domain.Date
 	Reason      string
-	Version     int64
+	// Cause is why a household relapsed (domain.RelapseCauses): required
+	// with status relapsed, refused with any other.
+	Cause   string
+	Version int64
 }
 
 // ChangeStatus records a dated status change (exit, relapse, removal, …).
@@ -236,12 +239,20 @@ func (s *Service) ChangeStatus(ctx context.Context, p domain.Principal, id uuid.
 	} else {
 		domain.CheckText(&fe, "/reason", "变更原因", in.Reason, 0, 500)
 	}
+	switch {
+	case in.Status == domain.StatusRelapsed && in.Cause == "":
+		fe.Required("/cause", "返贫原因")
+	case in.Cause != "" && in.Status != domain.StatusRelapsed:
+		fe.Add("/cause", "not_allowed", "a cause goes with status relapsed only", "只有返贫时填写返贫原因")
+	case in.Cause != "" && !domain.RelapseCauses.Has(in.Cause):
+		fe.Add("/cause", "invalid_enum", "cause must be a relapse cause (GET /api/v1/vocabularies: relapse_causes)", "返贫原因无效")
+	}
 	if err := fe.Err(); err != nil {
 		return HouseholdFile{}, err
 	}
 	now := s.now().UTC()
 	sc := domain.StatusChange{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, From: h.Status, To: in.Status, ExitYear: in.ExitYear,
-		EffectiveOn: in.EffectiveOn, Reason: in.Reason, ChangedBy: p.UserID, RecordedAt: now}
+		EffectiveOn: in.EffectiveOn, Reason: in.Reason, Cause: in.Cause, ChangedBy: p.UserID, RecordedAt: now}
 	var pc *domain.PovertyTypeChange
 	if in.PovertyType != "" && in.PovertyType != h.PovertyType {
 		pc = &domain.PovertyTypeChange{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, From: h.PovertyType, To: in.PovertyType,

@@ -52,6 +52,9 @@ type householdPage struct {
 	Casework *caseworkSection
 	// Print links to the household's printed forms (internal/printforms).
 	Print []printLink
+	// Warnings are the household's early warnings (监测预警); nil for
+	// those who do not manage the household's casework.
+	Warnings *Table
 }
 
 // fact is one labelled line of the file's head; a wide one (a paragraph
@@ -164,6 +167,9 @@ func (c *Console) householdWith(r *http.Request, s *session, which string, poste
 	out.Print = c.householdPrintLinks(p, h)
 	out.Members = membersTable(f.Members, p)
 	out.StatusHistory, out.PovertyHistory = statusHistoryTables(f)
+	if out.Warnings, err = c.householdWarnings(r, s, h.ID); err != nil {
+		return nil, err
+	}
 	out.Pairings = pairingsTable(f)
 	year, err := yearParam(r, domain.DateOf(c.deps.Now()).Year)
 	if err != nil {
@@ -292,8 +298,12 @@ func statusHistoryTables(f domain.HouseholdFile) (status, poverty Table) {
 		if ch.ExitYear != nil {
 			to += fmt.Sprintf("（%d年）", *ch.ExitYear)
 		}
+		reason := ch.Reason
+		if ch.Cause != "" {
+			reason = strings.TrimSpace(reason + " 返贫原因：" + label("relapse_cause", ch.Cause))
+		}
 		status.Rows = append(status.Rows, []Cell{textCell(formatDate(ch.EffectiveOn)), textCell(labelOrDash("status", ch.From)), textCell(to),
-			textCell(ch.Reason), textCell(formatDate(ch.RecordedAt))})
+			textCell(reason), textCell(formatDate(ch.RecordedAt))})
 	}
 	poverty = Table{Head: []string{"生效日期", "原属性", "新属性", "原因", "记录时间"}, Empty: "没有贫困户属性变更记录。"}
 	for _, ch := range f.PovertyHistory {

@@ -44,6 +44,7 @@ var pages = []page{
 	{pattern: "/ui/exit-candidates", link: "/ui/exit-candidates", title: "脱贫候选", template: "exit_candidates.html", roles: caseworkRoles, load: (*Console).exitCandidates},
 	{pattern: "/ui/adjustments", link: "/ui/adjustments", title: "动态调整", template: "adjustments.html", roles: caseworkRoles, load: (*Console).adjustments},
 	{pattern: "/ui/adjustments/{id}", link: "/ui/adjustments", title: "调整批次", template: "adjustment.html", roles: caseworkRoles, load: (*Console).adjustmentBatch},
+	{pattern: "/ui/warnings", link: "/ui/warnings", title: "监测预警", template: "warnings.html", roles: caseworkRoles, load: (*Console).warnings},
 	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
 	{pattern: "/ui/progress", link: "/ui/progress", title: "走访进度", template: "progress.html", roles: reportReaders, load: (*Console).progress},
 	// A cadre's page opens from the lists (a cadre's own from their
@@ -93,6 +94,7 @@ var fragments = []fragment{
 	{pattern: "GET /ui/regions/{id}/forms/{form}", handle: (*Console).villageForms},
 	{pattern: "POST /ui/households/{id}/procedures", handle: startProcedure},
 	{pattern: "POST /ui/households/{id}/procedures/{pid}/steps", handle: recordStep},
+	{pattern: "POST /ui/warnings/{id}/resolve", handle: resolveWarning},
 	{pattern: "GET /ui/cadres/{id}/handbook.pdf", handle: (*Console).cadreHandbook},
 	{pattern: "GET /ui/photos/{id}", handle: (*Console).photoContent},
 	{pattern: "GET /ui/photos/{id}/thumbnail", handle: (*Console).photoThumbnail},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
 	"github.com/fieldvisit/fieldvisit/internal/webasset"
@@ -163,6 +164,11 @@ var vocabularies = map[string]domain.Vocabulary{
 	"housing_grade":     domain.HousingSafetyGrades,
 	"answer":            domain.ChecklistAnswers,
 	"measure":           domain.Measures,
+	// Early warning (warnings.go).
+	"risk_trigger":  domain.RiskTriggers,
+	"relapse_cause": domain.RelapseCauses,
+	"warning_list":  casework.WarningLists,
+	"resolution":    casework.Resolutions,
 }
 
 // label is a code's Chinese label from a vocabulary, the code itself when

@@ -150,6 +150,22 @@ func (c County) AddHouseholdOfType(tb testing.TB, reg *registry.Service, r domai
 		Members: []domain.MemberDetails{{Name: head, Relation: "head", IDNumber: idn}}}))(tb)
 }
 
+// AddHouseholdWithStatus registers a one-member household in r with a
+// status other than registered: general and edge without a poverty type,
+// exited (in 2024) as an ordinary one.
+func (c County) AddHouseholdWithStatus(tb testing.TB, reg *registry.Service, r domain.Region, head, id17, status string) registry.HouseholdFile {
+	tb.Helper()
+	idn := id17 + string(domain.IDNumberCheckChar(id17))
+	in := registry.NewHousehold{RegionID: r.ID, Status: status, EffectiveOn: domain.Date{Year: 2024, Month: time.March, Day: 1},
+		Details: domain.HouseholdDetails{HeadName: head, Home: &domain.GeoPoint{Lat: 34.7, Lon: 113.6}},
+		Members: []domain.MemberDetails{{Name: head, Relation: "head", IDNumber: idn}}}
+	if status == domain.StatusExited {
+		year := 2024
+		in.PovertyType, in.ExitYear, in.Details.Causes = domain.PovertyOrdinary, &year, []string{"illness"}
+	}
+	return Must(reg.CreateHousehold(context.Background(), c.Admin, in))(tb)
+}
+
 // Pair pairs a household with a cadre from today, as the admin.
 func (c County) Pair(tb testing.TB, reg *registry.Service, household, cadre uuid.UUID) domain.Pairing {
 	tb.Helper()

@@ -23,6 +23,9 @@ const KINDS = [["assist", "帮扶走访"], ["followup", "回访"], ["condolence"
 const CHECKLIST = [["food", "不愁吃"], ["clothing", "不愁穿"], ["education", "义务教育有保障"], ["medical", "基本医疗有保障"], ["housing", "住房安全有保障"], ["water", "饮水安全有保障"]];
 const ANSWERS = [["met", "已保障"], ["problem", "存在问题"], ["not_applicable", "不适用"]];
 const MEASURES = [["industry", "产业扶贫"], ["employment", "就业扶贫"], ["housing_renovation", "危房改造"], ["medical", "医疗救助"], ["education", "教育资助"], ["dibao", "低保兜底"], ["microcredit", "小额信贷"], ["solar_dividend", "光伏分红"], ["relocation", "易地搬迁"], ["condolence", "走访慰问"], ["policy_briefing", "政策宣讲"], ["other", "其他"]];
+// RISKS are the risk triggers (vocabulary risk_triggers, version 1) when
+// the server's list has not been pulled yet.
+const RISKS = [["serious_illness", "大病"], ["disability", "残疾"], ["disaster", "灾祸"], ["income_drop", "收入骤减"], ["job_loss", "失业/务工中断"], ["education_costs", "子女就学支出骤增"], ["housing_unsafe", "住房出现安全隐患"]];
 const STATES = { met: "已完成", on_track: "进行中", due_soon: "即将到期", overdue: "已逾期", missed: "未完成" };
 
 function label(list, code) {
@@ -490,14 +493,15 @@ async function showVisitForm(householdId, visitId) {
       household_confirmed: f.get("confirmed") ? true : null,
       gps,
       photos: photos.refs(),
+      risk_triggers: f.getAll("risk").map((code) => ({ code: String(code), note: String(f.get("risk_note") || "").trim() })),
     };
     // Sent when it says something, or takes back what the visit said.
     const noted = progress.read(form);
     if (noted.length || (existing && (existing.plan_progress || []).length)) data.plan_progress = noted;
     const rows = photos.rows();
     if (existing) {
-      const { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos, plan_progress } = existing;
-      const before = { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos, plan_progress: plan_progress || [] };
+      const { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos, risk_triggers, plan_progress } = existing;
+      const before = { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos, risk_triggers: risk_triggers || [], plan_progress: plan_progress || [] };
       const next = {};
       for (const [k2, val] of Object.entries(data)) if (JSON.stringify(before[k2] ?? null) !== JSON.stringify(val ?? null)) next[k2] = val;
       await app.store.edit("visit", visitId, householdId, next, rows);
@@ -519,6 +523,10 @@ async function showVisitForm(householdId, visitId) {
     })),
   h("fieldset", { class: "measures" }, h("legend", {}, "帮扶措施"),
     h("div", { class: "chips" }, MEASURES.map(([c, l]) => h("label", {}, h("input", { type: "checkbox", name: "measures", value: c, checked: (v.measures || []).includes(c) }), h("span", {}, l))))),
+  h("fieldset", { class: "risks" }, h("legend", {}, "风险情形（监测预警）"),
+    h("div", { class: "chips" }, ((app.vocab.risk_triggers || []).length ? app.vocab.risk_triggers.map((t) => [t.code, t.label]) : RISKS).map(([c, l]) =>
+      h("label", {}, h("input", { type: "checkbox", name: "risk", value: c, checked: (v.risk_triggers || []).some((t) => t.code === c) }), h("span", {}, l)))),
+    h("input", { name: "risk_note", placeholder: "风险情况说明（选填）", maxlength: 500, value: ((v.risk_triggers || [])[0] || {}).note || "" })),
   h("fieldset", {}, h("legend", {}, "见到的人"),
     h("div", { class: "chips" }, members.map((m) => h("label", {}, h("input", { type: "checkbox", name: "met", value: m.name, checked: (v.met_with || []).includes(m.name) }), h("span", {}, m.name)))),
     h("input", { name: "met_free", placeholder: "其他人（用顿号分隔）", value: (v.met_with || []).filter((n) => !members.some((m) => m.name === n)).join("、") })),
@@ -568,7 +576,7 @@ async function showInspectionForm(taskId, visitId) {
 
 // What a cadre calls the fields they change, for the 待处理 list.
 const FIELD_LABELS = { phone: "联系电话", address: "住址", income_notes: "经济状况", notes: "民情日记", kind: "走访类型", started_at: "开始时间",
-  ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片",
+  ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", risk_triggers: "风险情形", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片",
   findings: "核查结果" };
 
 // attentionSubject names the record an attention item is about: whose

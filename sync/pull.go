@@ -453,7 +453,7 @@ func (pl puller) wholeHouseholds(ctx context.Context, after, upto uuid.UUID, lim
 			}
 			upto = keys[len(keys)-1]
 		}
-		nh, got, err := pl.householdRange(ctx, after, upto, func(gctx context.Context) (err error) {
+		nh, got, err := pl.householdRange(ctx, after, upto, max(pl.svc.cfg.SnapshotHouseholds, 2*limit), func(gctx context.Context) (err error) {
 			ahead, err = st.ScopeKeysAfter(gctx, pl.scope, pl.today, upto, max(1, limit*10/density))
 			return err
 		})
@@ -475,14 +475,14 @@ func (pl puller) wholeHouseholds(ctx context.Context, after, upto uuid.UUID, lim
 // householdRange reads the scope's households with ids in (after, upto]
 // whole into three new parts of the page, while alongside runs beside the
 // reads. It returns how many households and how many records went out. A
-// range holding more households than a snapshot may is refused: it can
-// only come from a cursor made up by the caller, and would otherwise read
-// a scope of any size in one request.
-func (pl puller) householdRange(ctx context.Context, after, upto uuid.UUID, alongside func(context.Context) error) (nh, n int, err error) {
+// range holding more than maxHouseholds households is refused: the page
+// before sized it to hold about a page, so a range that large can only
+// come from a cursor made up by the caller, and would otherwise read a
+// scope of any size in one request.
+func (pl puller) householdRange(ctx context.Context, after, upto uuid.UUID, maxHouseholds int, alongside func(context.Context) error) (nh, n int, err error) {
 	hs, ms, ps := pl, pl, pl
 	hs.emit, ms.emit, ps.emit = pl.page.Part(), pl.page.Part(), pl.page.Part()
 	var nm, np int // each counted by its own sink's goroutine
-	maxHouseholds := pl.svc.cfg.SnapshotHouseholds
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return alongside(gctx) })
 	g.Go(func() error {

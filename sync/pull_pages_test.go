@@ -167,12 +167,22 @@ func TestAFreshWalkHandsOutWholeHouseholds(t *testing.T) {
 	}
 
 	// A cursor made up by the caller, whose households end past every
-	// household, may not read more of them at once than a snapshot may.
+	// household, may not read more of them at once than a snapshot may,
+	// or than twice the page.
 	small := fvsync.NewService(e.store.Sync(), fvsync.Config{SnapshotHouseholds: 4}, time.Now, nil)
 	madeUp := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"v":1,"p":0,"w":%d,"wh":30,"wu":"ffffffff-ffff-ffff-ffff-ffffffffffff"}`, w))
 	var p orderedPage
-	if _, err := small.Pull(ctx, e.supervisor, madeUp, limit, &p); !isFieldError(err, "cursor") {
-		t.Fatalf("a made-up end reading 10 households with a snapshot limit of 4: %v; want the cursor refused", err)
+	if _, err := small.Pull(ctx, e.supervisor, madeUp, 2, &p); !isFieldError(err, "cursor") {
+		t.Fatalf("a made-up end reading 10 households, pages of 2, a snapshot limit of 4: %v; want the cursor refused", err)
+	}
+	// A snapshot limit below a page's households still pages a scope.
+	for cursor, more := "", true; more; {
+		var p orderedPage
+		end, err := small.Pull(ctx, e.supervisor, cursor, 30, &p)
+		if err != nil {
+			t.Fatalf("paging with a snapshot limit below a page: %v", err)
+		}
+		cursor, more = end.Cursor, end.HasMore
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
@@ -189,7 +190,7 @@ func (h *handlers) exitCandidates(c *gin.Context) {
 
 func fromProcedure(pr casework.Procedure) wire.Procedure {
 	kl, _ := casework.KindLabels.Label(pr.Kind)
-	out := wire.Procedure{ID: pr.ID, HouseholdID: pr.HouseholdID, Kind: pr.Kind, KindLabel: kl, Year: pr.Year, PovertyType: pr.PovertyType,
+	out := wire.Procedure{ID: pr.ID, HouseholdID: optionalID(pr.HouseholdID), VillageID: optionalID(pr.VillageID), Kind: pr.Kind, KindLabel: kl, Year: pr.Year, PovertyType: pr.PovertyType,
 		Reason: pr.Reason, Status: pr.Status, Steps: make([]wire.ProcedureStep, len(pr.Steps)), Version: pr.Version, CreatedAt: pr.CreatedAt,
 		UpdatedAt: pr.UpdatedAt}
 	labels := map[string]string{}
@@ -262,4 +263,13 @@ func (h *handlers) recordStep(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, fromProcedure(pr))
+}
+
+// optionalID is nil for the zero id: a procedure names its household or
+// its village, never both.
+func optionalID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }

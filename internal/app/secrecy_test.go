@@ -113,6 +113,10 @@ var readsThatCannotTell = map[string]string{
 	"/api/v1/households/:id/income-accounts/:year": "one year's income account, which no campaign writes (the list is in the matrix)",
 	"/api/v1/exit-standards/:year":                 "a year's exit standard: shared configuration",
 	"/api/v1/ledgers/:kind/items/:id":              "one ledger item, which no campaign writes (the list is in the matrix)",
+	"/api/v1/village-exit-standards/:year":         "a year's village criteria: shared configuration",
+	"/api/v1/village-exit-candidates":              "poor villages judged from household statuses and the village's own records, which no campaign writes",
+	"/api/v1/villages/:id/exit-records/:year":      "a village's collective income and items, which no campaign writes",
+	"/api/v1/villages/:id/procedures":              "a village's exit procedure, which no campaign writes",
 	"/api/v1/procedures/:id":                       "a supervisor's exit or identification procedure, which no campaign writes",
 	// The printed forms are laid out from the household file and the
 	// visits listing (both rows of the matrix), through the same services.

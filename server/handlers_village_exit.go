@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -170,4 +171,25 @@ func (h *handlers) listVillageProcedures(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"items": wire.Map(prs, fromProcedure)})
+}
+
+// caseworkLedger answers a casework ledger download (收入台账, 脱贫退出台账):
+// checked and authorised first (an error is still a problem+json), then
+// streamed.
+func (h *handlers) caseworkLedger(build func(context.Context, domain.Principal, casework.LedgerQuery) (casework.Download, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		q := queryParams{c: c}
+		lq := casework.LedgerQuery{RegionID: q.uuid("region_id"), Year: q.year("year", domain.DateOf(h.Now()).Year), Kind: q.text("kind", 40),
+			Format: q.text("format", 10)}
+		if err := q.err(); err != nil {
+			writeError(c, err)
+			return
+		}
+		d, err := build(c.Request.Context(), principal(c), lq)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		h.download(c, d.ContentType, d.Filename, d.Write)
+	}
 }

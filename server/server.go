@@ -286,6 +286,8 @@ func New(d Deps) http.Handler {
 	a.GET("/exports/missed", compressed, h.export(h.Compliance.MissedLedger))
 	a.GET("/exports/progress", compressed, h.export(h.Compliance.ProgressLedger))
 	a.GET("/exports/register", compressed, h.exportRegister)
+	a.GET("/exports/income", compressed, h.caseworkLedger(h.Casework.IncomeLedger))
+	a.GET("/exports/exits", compressed, h.caseworkLedger(h.Casework.ExitLedger))
 	a.POST("/rectifications", h.createRectification)
 	a.GET("/rectifications", h.listRectifications)
 	a.GET("/rectifications/:id", h.getRectification)

@@ -20,11 +20,11 @@ func (s *Store) IncomeLedger(ctx context.Context, scope domain.HouseholdScope, t
 	cond, args := scopeCondition("h", scope, today)
 	for off := 0; ; off += ledgerPage {
 		var rows []struct {
-			incomeAccountRow
+			ID                                                           uuid.UUID
 			TownName, VillageName, Number, HeadName, PovertyType, Status string
 		}
 		err := s.db.WithContext(ctx).Table("income_accounts a").
-			Select("a.*, t.name AS town_name, v.name AS village_name, h.number, h.head_name, h.poverty_type, h.status").
+			Select("a.id, t.name AS town_name, v.name AS village_name, h.number, h.head_name, h.poverty_type, h.status").
 			Joins("JOIN households h ON h.county_id = a.county_id AND h.id = a.household_id").
 			Joins("JOIN regions v ON v.id = h.village_id").
 			Joins("LEFT JOIN regions t ON t.id = v.parent_id").
@@ -33,9 +33,23 @@ func (s *Store) IncomeLedger(ctx context.Context, scope domain.HouseholdScope, t
 		if err != nil {
 			return translate(err, "income account")
 		}
+		ids := make([]uuid.UUID, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		var accounts []incomeAccountRow
+		if len(ids) > 0 {
+			if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&accounts).Error; err != nil {
+				return translate(err, "income account")
+			}
+		}
+		byID := make(map[uuid.UUID]incomeAccountRow, len(accounts))
+		for _, a := range accounts {
+			byID[a.ID] = a
+		}
 		for _, r := range rows {
 			if err := fn(casework.IncomeLine{TownName: r.TownName, VillageName: r.VillageName, HouseholdNumber: r.Number, HeadName: r.HeadName,
-				PovertyType: r.PovertyType, Status: r.Status, Account: r.account()}); err != nil {
+				PovertyType: r.PovertyType, Status: r.Status, Account: byID[r.ID].account()}); err != nil {
 				return err
 			}
 		}

@@ -12,20 +12,20 @@ import (
 )
 
 type procedureRow struct {
-	CountyID    uuid.UUID `gorm:"column:county_id;primaryKey"`
-	ID          uuid.UUID `gorm:"column:id;primaryKey"`
+	CountyID    uuid.UUID  `gorm:"column:county_id;primaryKey"`
+	ID          uuid.UUID  `gorm:"column:id;primaryKey"`
 	HouseholdID *uuid.UUID `gorm:"column:household_id"` // nil for a village's procedure
 	VillageID   *uuid.UUID `gorm:"column:village_id"`
 	RegionPath  string     `gorm:"column:region_path"`
-	Kind        string    `gorm:"column:kind"`
-	Year        int       `gorm:"column:year"`
-	PovertyType string    `gorm:"column:poverty_type"`
-	Reason      string    `gorm:"column:reason"`
-	Status      string    `gorm:"column:status"`
-	CreatedBy   uuid.UUID `gorm:"column:created_by"`
-	CreatedAt   time.Time `gorm:"column:created_at"`
-	UpdatedAt   time.Time `gorm:"column:updated_at"`
-	Version     int64     `gorm:"column:version"`
+	Kind        string     `gorm:"column:kind"`
+	Year        int        `gorm:"column:year"`
+	PovertyType string     `gorm:"column:poverty_type"`
+	Reason      string     `gorm:"column:reason"`
+	Status      string     `gorm:"column:status"`
+	CreatedBy   uuid.UUID  `gorm:"column:created_by"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+	UpdatedAt   time.Time  `gorm:"column:updated_at"`
+	Version     int64      `gorm:"column:version"`
 }
 
 func (procedureRow) TableName() string { return "casework_procedures" }

@@ -33,6 +33,7 @@ type candidatesPage struct {
 	Qualifying int
 	Candidates []candidateLine
 	Pager      Pager
+	Ledgers    []ledgerLink // the casework ledgers of the region and year
 }
 
 type candidateLine struct {
@@ -67,7 +68,7 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := candidatesPage{Year: year, Total: total, Pager: listPager(*r.URL, n, listSize, total),
+	out := candidatesPage{Year: year, Total: total, Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
 		Standard: "人均纯收入达到" + casework.Yuan(st.PerCapitaFen) + "元（连续" + strconv.Itoa(st.StableYears) + "年），并满足以下" + strconv.Itoa(len(st.Indicators)) + "项指标"}
 	regions, err := c.regionChoices(r, s, domain.LevelTown, domain.LevelVillage)
 	if err != nil {
@@ -126,6 +127,7 @@ type startForm struct {
 
 type procedureView struct {
 	ID, Kind, Status string
+	Action, CSRF     string // where the step form posts, with the session's token
 	Open             bool
 	Year             int
 	Steps            Table
@@ -200,8 +202,12 @@ func (c *Console) casework(r *http.Request, s *session, h domain.Household, whic
 
 func (c *Console) procedureView(r *http.Request, s *session, pr casework.Procedure, today domain.Date) (procedureView, error) {
 	kind, _ := casework.KindLabels.Label(pr.Kind)
-	v := procedureView{ID: pr.ID.String(), Kind: kind, Year: pr.Year, Open: pr.Status == casework.ProcedureOpen, Status: "已完成",
-		Steps: Table{Head: []string{"步骤", "办理日期", "说明", "文件", "照片"}, Empty: "尚未记录任何步骤。"}}
+	v := procedureView{ID: pr.ID.String(), Kind: kind, Year: pr.Year, Open: pr.Status == casework.ProcedureOpen, Status: "已完成", CSRF: s.csrf,
+		Action: "/ui/households/" + pr.HouseholdID.String() + "/procedures/" + pr.ID.String() + "/steps#casework",
+		Steps:  Table{Head: []string{"步骤", "办理日期", "说明", "文件", "照片"}, Empty: "尚未记录任何步骤。"}}
+	if pr.VillageID != uuid.Nil {
+		v.Action = villageExitURL(pr.VillageID, "/procedures/"+pr.ID.String()+"/steps")
+	}
 	defs := casework.Kinds[pr.Kind]
 	names := map[string]string{}
 	for _, d := range defs {
@@ -293,13 +299,23 @@ var startProcedure = formPost{template: "household.html", which: "start", reload
 		return caseworkURL(id), err
 	}}.handle
 
-// recordStep records a procedure's step (casework.Service.RecordStep); a
+// recordStep records a household procedure's step (casework.Service.RecordStep); a
 // refusal (out of order: 409; a bad date or missing document: 422) shows
 // the household again with the service's message on the form.
 func recordStep(c *Console, w http.ResponseWriter, r *http.Request, s *session) {
-	formPost{template: "household.html", which: r.PathValue("pid"), fields: stepFields, reload: (*Console).householdWith,
+	fp := stepPost("household.html", (*Console).householdWith, func(pr casework.Procedure) uuid.UUID { return pr.HouseholdID }, caseworkURL)
+	fp.which = r.PathValue("pid")
+	fp.handle(c, w, r, s)
+}
+
+// stepPost is the step form of a procedure whose subject (its household
+// or its village) is the route's {id}: reload draws the page again on a
+// refusal, next is where a recorded step goes.
+func stepPost(template string, reload func(c *Console, r *http.Request, s *session, which string, f *form) (any, error),
+	subject func(casework.Procedure) uuid.UUID, next func(uuid.UUID) string) formPost {
+	return formPost{template: template, fields: stepFields, reload: reload,
 		call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
-			id, err := householdID(r)
+			id, err := pathUUID(r, "procedure")
 			if err != nil {
 				return "", err
 			}
@@ -321,13 +337,13 @@ func recordStep(c *Console, w http.ResponseWriter, r *http.Request, s *session) 
 				return "", nil
 			}
 			pr, err := c.deps.Casework.Procedure(r.Context(), s.principal, pid)
-			if err == nil && pr.HouseholdID != id {
+			if err == nil && subject(pr) != id {
 				err = domain.NotFound("procedure")
 			}
 			if err != nil {
 				return "", err
 			}
 			_, err = c.deps.Casework.RecordStep(r.Context(), s.principal, pid, in)
-			return caseworkURL(id), err
-		}}.handle(c, w, r, s)
+			return next(id), err
+		}}
 }

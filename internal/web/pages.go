@@ -42,6 +42,7 @@ var pages = []page{
 	{pattern: "/ui/admin/imports", link: "/ui/admin/users", title: "导入台账", template: "admin_imports.html", roles: adminRoles, load: (*Console).imports},
 	{pattern: "/ui/missed", link: "/ui/missed", title: "未走访情况", template: "missed.html", roles: reportReaders, load: (*Console).missed},
 	{pattern: "/ui/exit-candidates", link: "/ui/exit-candidates", title: "脱贫候选", template: "exit_candidates.html", roles: caseworkRoles, load: (*Console).exitCandidates},
+	{pattern: "/ui/village-exit", link: "/ui/village-exit", title: "贫困村出列", template: "village_exit.html", roles: caseworkRoles, load: (*Console).villageExit},
 	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
 	{pattern: "/ui/progress", link: "/ui/progress", title: "走访进度", template: "progress.html", roles: reportReaders, load: (*Console).progress},
 	// A cadre's page opens from the lists (a cadre's own from their
@@ -91,6 +92,9 @@ var fragments = []fragment{
 	{pattern: "GET /ui/regions/{id}/forms/{form}", handle: (*Console).villageForms},
 	{pattern: "POST /ui/households/{id}/procedures", handle: startProcedure},
 	{pattern: "POST /ui/households/{id}/procedures/{pid}/steps", handle: recordStep},
+	{pattern: "POST /ui/village-exit/{id}/procedures", handle: startVillageExit},
+	{pattern: "POST /ui/village-exit/{id}/procedures/{pid}/steps", handle: recordVillageStep},
+	{pattern: "GET /ui/casework/export", handle: (*Console).caseworkExport},
 	{pattern: "GET /ui/cadres/{id}/handbook.pdf", handle: (*Console).cadreHandbook},
 	{pattern: "GET /ui/photos/{id}", handle: (*Console).photoContent},
 	{pattern: "GET /ui/photos/{id}/thumbnail", handle: (*Console).photoThumbnail},

@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/pdftest"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
@@ -168,6 +170,20 @@ func TestVillageExitProcedure(t *testing.T) {
 		}
 		if r := e.do(t, "POST", start, supervisor, map[string]any{"kind": "village_exit", "year": 2026}); r.Status != http.StatusUnprocessableEntity {
 			t.Errorf("an exited village starts again: %d %s", r.Status, r.Body)
+		}
+		// The village's exit record prints, in Chinese, with every step.
+		form := e.do(t, "GET", "/api/v1/regions/"+village+"/forms/village-exit.pdf", supervisor, nil)
+		if form.Status != http.StatusOK || form.Header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("the printed exit record: %d %.200s", form.Status, form.Body)
+		}
+		text := strings.Join(strings.Fields(pdftest.Text(t, form.Body)), "")
+		for _, want := range []string{"贫困村出列档案", "2026年度出列", "县级审核并在村内公示", "县公告-1", "村集体经济收入达到50000.00元"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the printed exit record does not say %q: %s", want, text)
+			}
+		}
+		if r := e.do(t, "GET", "/api/v1/regions/"+village+"/forms/village-exit.pdf", far, nil); r.Status != http.StatusNotFound {
+			t.Errorf("another county's supervisor prints the record: %d", r.Status)
 		}
 		var listed struct{ Items []wire.Procedure }
 		e.do(t, "GET", start, supervisor, nil).json(t, &listed)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -47,6 +48,18 @@ func pathYear(c *gin.Context, what string) (int, error) {
 	return y, nil
 }
 
+// pathIDAndYear reads the {id} and {year} of a yearly record's route
+// (an income account, a village's record): either malformed is no such
+// record (404).
+func pathIDAndYear(c *gin.Context, idWhat, yearWhat string) (uuid.UUID, int, error) {
+	id, err := pathID(c, "id", idWhat)
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	year, err := pathYear(c, yearWhat)
+	return id, year, err
+}
+
 func fromIncomeAccount(a casework.IncomeAccount) wire.IncomeAccount {
 	f := a.IncomeFields
 	return wire.IncomeAccount{ID: a.ID, HouseholdID: a.HouseholdID, IncomeAccountData: wire.IncomeAccountData{Year: a.Year, IncomeAmounts: wire.IncomeAmounts{
@@ -70,12 +83,7 @@ func (h *handlers) listIncomeAccounts(c *gin.Context) {
 }
 
 func (h *handlers) getIncomeAccount(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	year, err := pathYear(c, "income account")
+	id, year, err := pathIDAndYear(c, "household", "income account")
 	if err != nil {
 		writeError(c, err)
 		return
@@ -89,12 +97,7 @@ func (h *handlers) getIncomeAccount(c *gin.Context) {
 }
 
 func (h *handlers) putIncomeAccount(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	year, err := pathYear(c, "income account")
+	id, year, err := pathIDAndYear(c, "household", "income account")
 	if err != nil {
 		writeError(c, err)
 		return
@@ -208,7 +211,14 @@ func fromProcedure(pr casework.Procedure) wire.Procedure {
 }
 
 func (h *handlers) startProcedure(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
+	h.startProcedureOf(c, "household", h.Casework.StartProcedure)
+}
+
+// startProcedureOf starts a procedure of the route's subject (a
+// household, or a village's exit) through start.
+func (h *handlers) startProcedureOf(c *gin.Context, what string,
+	start func(context.Context, domain.Principal, uuid.UUID, casework.NewProcedure) (casework.Procedure, error)) {
+	id, err := pathID(c, "id", what)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -218,8 +228,8 @@ func (h *handlers) startProcedure(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	pr, err := h.Casework.StartProcedure(c.Request.Context(), principal(c), id, casework.NewProcedure{Kind: in.Kind, Year: in.Year,
-		PovertyType: in.PovertyType, Reason: in.Reason})
+	pr, err := start(c.Request.Context(), principal(c), id, casework.NewProcedure{Kind: in.Kind, Year: in.Year, PovertyType: in.PovertyType,
+		Reason: in.Reason})
 	if err != nil {
 		writeError(c, err)
 		return

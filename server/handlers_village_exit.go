@@ -68,12 +68,7 @@ func (h *handlers) putVillageExitStandard(c *gin.Context) {
 }
 
 func (h *handlers) getVillageRecord(c *gin.Context) {
-	id, err := pathID(c, "id", "village")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	year, err := pathYear(c, "village record")
+	id, year, err := pathIDAndYear(c, "village", "village record")
 	if err != nil {
 		writeError(c, err)
 		return
@@ -87,12 +82,7 @@ func (h *handlers) getVillageRecord(c *gin.Context) {
 }
 
 func (h *handlers) putVillageRecord(c *gin.Context) {
-	id, err := pathID(c, "id", "village")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	year, err := pathYear(c, "village record")
+	id, year, err := pathIDAndYear(c, "village", "village record")
 	if err != nil {
 		writeError(c, err)
 		return
@@ -140,23 +130,7 @@ func (h *handlers) villageExitCandidates(c *gin.Context) {
 }
 
 func (h *handlers) startVillageProcedure(c *gin.Context) {
-	id, err := pathID(c, "id", "village")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	var in wire.NewProcedure
-	if err := bindJSON(c, &in); err != nil {
-		writeError(c, err)
-		return
-	}
-	pr, err := h.Casework.StartVillageProcedure(c.Request.Context(), principal(c), id, casework.NewProcedure{Kind: in.Kind, Year: in.Year,
-		PovertyType: in.PovertyType, Reason: in.Reason})
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, fromProcedure(pr))
+	h.startProcedureOf(c, "village", h.Casework.StartVillageProcedure)
 }
 
 func (h *handlers) listVillageProcedures(c *gin.Context) {

@@ -70,21 +70,9 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 	}
 	out := candidatesPage{Year: year, Total: total, Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
 		Standard: "人均纯收入达到" + casework.Yuan(st.PerCapitaFen) + "元（连续" + strconv.Itoa(st.StableYears) + "年），并满足以下" + strconv.Itoa(len(st.Indicators)) + "项指标"}
-	regions, err := c.regionChoices(r, s, domain.LevelTown, domain.LevelVillage)
-	if err != nil {
+	if out.Form, err = c.regionYearForm(r, s, "/ui/exit-candidates", "脱贫年度", year, this); err != nil {
 		return nil, err
 	}
-	groups := []optionGroup{{Options: []option{{Value: "", Label: "本辖区全部", Selected: q.Get("region") == ""}}}}
-	for _, g := range regions {
-		g.Options = filterOptions(g.Options, q.Get("region"), "")
-		groups = append(groups, g)
-	}
-	var years []option
-	for y := this; y >= this-2; y-- {
-		years = append(years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: y == year})
-	}
-	out.Form = filterForm{Action: "/ui/exit-candidates", Selects: []selectField{{Name: "region", Label: "地区", Groups: groups},
-		{Name: "year", Label: "脱贫年度", Groups: []optionGroup{{Options: years}}}}}
 	villages := c.regionNames(r, s)
 	for _, cd := range cands {
 		h := cd.Household
@@ -102,6 +90,27 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 		out.Candidates = append(out.Candidates, line)
 	}
 	return out, nil
+}
+
+// regionYearForm is the filter of a casework page: a town or village of
+// the caller's, and one of the last three years.
+func (c *Console) regionYearForm(r *http.Request, s *session, action, yearLabel string, year, this int) (filterForm, error) {
+	region := r.URL.Query().Get("region")
+	regions, err := c.regionChoices(r, s, domain.LevelTown, domain.LevelVillage)
+	if err != nil {
+		return filterForm{}, err
+	}
+	groups := []optionGroup{{Options: []option{{Value: "", Label: "本辖区全部", Selected: region == ""}}}}
+	for _, g := range regions {
+		g.Options = filterOptions(g.Options, region, "")
+		groups = append(groups, g)
+	}
+	var years []option
+	for y := this; y >= this-2; y-- {
+		years = append(years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: y == year})
+	}
+	return filterForm{Action: action, Selects: []selectField{{Name: "region", Label: "地区", Groups: groups},
+		{Name: "year", Label: yearLabel, Groups: []optionGroup{{Options: years}}}}}, nil
 }
 
 // caseworkSection is the household file's casework: what the caller may
@@ -123,6 +132,19 @@ type caseworkSection struct {
 type startForm struct {
 	form
 	Years []option
+}
+
+// newStartForm is a start form for year, offering this year and the last;
+// refused (the posted form is this one), it shows what was posted.
+func newStartForm(year int, today domain.Date, posted *form, refused bool) *startForm {
+	st := &startForm{form: form{Values: url.Values{"year": {strconv.Itoa(year)}}}}
+	if posted != nil && refused {
+		st.form = *posted
+	}
+	for y := today.Year; y >= today.Year-1; y-- {
+		st.Years = append(st.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: st.Value("year") == strconv.Itoa(y)})
+	}
+	return st
 }
 
 type procedureView struct {
@@ -175,29 +197,35 @@ func (c *Console) casework(r *http.Request, s *session, h domain.Household, whic
 		return nil, err
 	}
 	today := domain.DateOf(c.deps.Now())
+	var open bool
+	if out.Procedures, open, err = c.procedureViews(r, s, prs, today, which, posted); err != nil {
+		return nil, err
+	}
+	if !open && h.Status == domain.StatusRegistered {
+		out.Start = newStartForm(today.Year, today, posted, which == "start")
+	}
+	return out, nil
+}
+
+// procedureViews are a subject's procedures as the page shows them, the
+// refused step form (which: its procedure's id) shown again; open says
+// whether one is still open.
+func (c *Console) procedureViews(r *http.Request, s *session, prs []casework.Procedure, today domain.Date, which string,
+	posted *form) ([]procedureView, bool, error) {
+	var out []procedureView
 	open := false
 	for _, pr := range prs {
 		v, err := c.procedureView(r, s, pr, today)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if v.Next != nil && posted != nil && which == v.ID {
 			v.Next.form = *posted
 		}
 		open = open || v.Open
-		out.Procedures = append(out.Procedures, v)
+		out = append(out, v)
 	}
-	if !open && h.Status == domain.StatusRegistered {
-		st := &startForm{form: form{Values: url.Values{"year": {strconv.Itoa(today.Year)}}}}
-		if posted != nil && which == "start" {
-			st.form = *posted
-		}
-		for y := today.Year; y >= today.Year-1; y-- {
-			st.Years = append(st.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: st.Value("year") == strconv.Itoa(y)})
-		}
-		out.Start = st
-	}
-	return out, nil
+	return out, open, nil
 }
 
 func (c *Console) procedureView(r *http.Request, s *session, pr casework.Procedure, today domain.Date) (procedureView, error) {

@@ -123,21 +123,9 @@ func (c *Console) villageExitWith(r *http.Request, s *session, which string, pos
 	out := villageExitPage{Year: year, Ledgers: caseworkLedgerLinks(q.Get("region"), year),
 		Criteria: "贫困发生率低于" + strconv.Itoa(st.IncidencePermille) + "‰，村集体经济收入达到" + casework.Yuan(st.CollectiveIncomeFen) +
 			"元，并达到以下" + strconv.Itoa(len(st.Indicators)) + "项（五通七有）"}
-	regions, err := c.regionChoices(r, s, domain.LevelTown, domain.LevelVillage)
-	if err != nil {
+	if out.Form, err = c.regionYearForm(r, s, "/ui/village-exit", "出列年度", year, this.Year); err != nil {
 		return nil, err
 	}
-	groups := []optionGroup{{Options: []option{{Value: "", Label: "本辖区全部", Selected: q.Get("region") == ""}}}}
-	for _, g := range regions {
-		g.Options = filterOptions(g.Options, q.Get("region"), "")
-		groups = append(groups, g)
-	}
-	var years []option
-	for y := this.Year; y >= this.Year-2; y-- {
-		years = append(years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: y == year})
-	}
-	out.Form = filterForm{Action: "/ui/village-exit", Selects: []selectField{{Name: "region", Label: "地区", Groups: groups},
-		{Name: "year", Label: "出列年度", Groups: []optionGroup{{Options: years}}}}}
 	for _, cd := range cands {
 		v := cd.Village
 		line := villageExitLine{ID: v.ID.String(), Name: v.Name, Qualifies: cd.Qualifies, CSRF: s.csrf,
@@ -156,27 +144,12 @@ func (c *Console) villageExitWith(r *http.Request, s *session, which string, pos
 		if err != nil {
 			return nil, err
 		}
-		open := false
-		for _, pr := range prs {
-			pv, err := c.procedureView(r, s, pr, this)
-			if err != nil {
-				return nil, err
-			}
-			if pv.Next != nil && posted != nil && which == pv.ID {
-				pv.Next.form = *posted
-			}
-			open = open || pv.Open
-			line.Procedures = append(line.Procedures, pv)
+		var open bool
+		if line.Procedures, open, err = c.procedureViews(r, s, prs, this, which, posted); err != nil {
+			return nil, err
 		}
 		if !open && cd.Exit == nil && (cd.Qualifies || posted != nil && which == line.ID) {
-			f := &startForm{form: form{Values: url.Values{"year": {strconv.Itoa(year)}}}}
-			if posted != nil && which == line.ID {
-				f.form = *posted
-			}
-			for y := this.Year; y >= this.Year-1; y-- {
-				f.Years = append(f.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: f.Value("year") == strconv.Itoa(y)})
-			}
-			line.Start = f
+			line.Start = newStartForm(year, this, posted, which == line.ID)
 		}
 		out.Villages = append(out.Villages, line)
 	}

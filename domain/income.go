@@ -34,9 +34,9 @@ type IncomeAccount struct {
 	UpdatedAt time.Time
 }
 
-// maxAmountFen bounds each amount: 100 million yuan is no rural household's
+// MaxAmountFen bounds each amount: 100 million yuan is no rural household's
 // year and catches a figure typed in fen twice.
-const maxAmountFen = 10_000_000_000
+const MaxAmountFen = 10_000_000_000
 
 // Amount is one line of an income account: its field in the API, its
 // name on the 收入测算 form, and its value.
@@ -92,7 +92,7 @@ func divRound(n, d int64) int64 {
 // Validate checks the fields; prefix is the JSON pointer of the account.
 func (f IncomeFields) Validate(fe *FieldErrors, prefix string) {
 	for _, a := range f.Amounts() {
-		if a.Fen < 0 || a.Fen > maxAmountFen {
+		if a.Fen < 0 || a.Fen > MaxAmountFen {
 			fe.Add(prefix+"/"+a.Field, "out_of_range", a.Field+" must be between 0 and 10,000,000,000 fen", a.LabelZH+"应在0至1亿元之间（以分计）")
 		}
 	}

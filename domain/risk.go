@@ -68,7 +68,7 @@ var IncomeSources = Vocabulary{
 // Limits of the income updates a visit records.
 const (
 	MaxIncomeUpdates    = 12
-	MaxIncomeUpdateFen  = maxAmountFen
+	MaxIncomeUpdateFen  = MaxAmountFen
 	MaxIncomeUpdateNote = 500
 )
 

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
@@ -48,6 +50,18 @@ func pathYear(c *gin.Context, what string) (int, error) {
 
 var fromIncomeAccount = wire.FromIncomeAccount
 
+// pathIDAndYear reads the {id} and {year} of a yearly record's route
+// (an income account, a village's record): either malformed is no such
+// record (404).
+func pathIDAndYear(c *gin.Context, idWhat, yearWhat string) (uuid.UUID, int, error) {
+	id, err := pathID(c, "id", idWhat)
+	if err != nil {
+		return uuid.Nil, 0, err
+	}
+	year, err := pathYear(c, yearWhat)
+	return id, year, err
+}
+
 func (h *handlers) listIncomeAccounts(c *gin.Context) {
 	id, err := pathID(c, "id", "household")
 	if err != nil {
@@ -63,12 +77,7 @@ func (h *handlers) listIncomeAccounts(c *gin.Context) {
 }
 
 func (h *handlers) getIncomeAccount(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	year, err := pathYear(c, "income account")
+	id, year, err := pathIDAndYear(c, "household", "income account")
 	if err != nil {
 		writeError(c, err)
 		return
@@ -82,12 +91,7 @@ func (h *handlers) getIncomeAccount(c *gin.Context) {
 }
 
 func (h *handlers) putIncomeAccount(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	year, err := pathYear(c, "income account")
+	id, year, err := pathIDAndYear(c, "household", "income account")
 	if err != nil {
 		writeError(c, err)
 		return
@@ -183,7 +187,7 @@ func (h *handlers) exitCandidates(c *gin.Context) {
 
 func fromProcedure(pr casework.Procedure) wire.Procedure {
 	kl, _ := casework.KindLabels.Label(pr.Kind)
-	out := wire.Procedure{ID: pr.ID, HouseholdID: pr.HouseholdID, Kind: pr.Kind, KindLabel: kl, Year: pr.Year, PovertyType: pr.PovertyType,
+	out := wire.Procedure{ID: pr.ID, HouseholdID: optionalID(pr.HouseholdID), VillageID: optionalID(pr.VillageID), Kind: pr.Kind, KindLabel: kl, Year: pr.Year, PovertyType: pr.PovertyType,
 		Reason: pr.Reason, Status: pr.Status, Steps: make([]wire.ProcedureStep, len(pr.Steps)), Version: pr.Version, CreatedAt: pr.CreatedAt,
 		UpdatedAt: pr.UpdatedAt}
 	labels := map[string]string{}
@@ -201,7 +205,14 @@ func fromProcedure(pr casework.Procedure) wire.Procedure {
 }
 
 func (h *handlers) startProcedure(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
+	h.startProcedureOf(c, "household", h.Casework.StartProcedure)
+}
+
+// startProcedureOf starts a procedure of the route's subject (a
+// household, or a village's exit) through start.
+func (h *handlers) startProcedureOf(c *gin.Context, what string,
+	start func(context.Context, domain.Principal, uuid.UUID, casework.NewProcedure) (casework.Procedure, error)) {
+	id, err := pathID(c, "id", what)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -211,8 +222,8 @@ func (h *handlers) startProcedure(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	pr, err := h.Casework.StartProcedure(c.Request.Context(), principal(c), id, casework.NewProcedure{Kind: in.Kind, Year: in.Year,
-		PovertyType: in.PovertyType, Reason: in.Reason})
+	pr, err := start(c.Request.Context(), principal(c), id, casework.NewProcedure{Kind: in.Kind, Year: in.Year, PovertyType: in.PovertyType,
+		Reason: in.Reason})
 	if err != nil {
 		writeError(c, err)
 		return
@@ -256,4 +267,13 @@ func (h *handlers) recordStep(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, fromProcedure(pr))
+}
+
+// optionalID is nil for the zero id: a procedure names its household or
+// its village, never both.
+func optionalID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }

@@ -12,19 +12,20 @@ import (
 )
 
 type procedureRow struct {
-	CountyID    uuid.UUID `gorm:"column:county_id;primaryKey"`
-	ID          uuid.UUID `gorm:"column:id;primaryKey"`
-	HouseholdID uuid.UUID `gorm:"column:household_id"`
-	RegionPath  string    `gorm:"column:region_path"`
-	Kind        string    `gorm:"column:kind"`
-	Year        int       `gorm:"column:year"`
-	PovertyType string    `gorm:"column:poverty_type"`
-	Reason      string    `gorm:"column:reason"`
-	Status      string    `gorm:"column:status"`
-	CreatedBy   uuid.UUID `gorm:"column:created_by"`
-	CreatedAt   time.Time `gorm:"column:created_at"`
-	UpdatedAt   time.Time `gorm:"column:updated_at"`
-	Version     int64     `gorm:"column:version"`
+	CountyID    uuid.UUID  `gorm:"column:county_id;primaryKey"`
+	ID          uuid.UUID  `gorm:"column:id;primaryKey"`
+	HouseholdID *uuid.UUID `gorm:"column:household_id"` // nil for a village's procedure
+	VillageID   *uuid.UUID `gorm:"column:village_id"`
+	RegionPath  string     `gorm:"column:region_path"`
+	Kind        string     `gorm:"column:kind"`
+	Year        int        `gorm:"column:year"`
+	PovertyType string     `gorm:"column:poverty_type"`
+	Reason      string     `gorm:"column:reason"`
+	Status      string     `gorm:"column:status"`
+	CreatedBy   uuid.UUID  `gorm:"column:created_by"`
+	CreatedAt   time.Time  `gorm:"column:created_at"`
+	UpdatedAt   time.Time  `gorm:"column:updated_at"`
+	Version     int64      `gorm:"column:version"`
 }
 
 func (procedureRow) TableName() string { return "casework_procedures" }
@@ -55,7 +56,7 @@ func (s *Store) procedure(ctx context.Context, q *gorm.DB, withinPath string, id
 	if err := s.db.WithContext(ctx).Where("county_id = ? AND procedure_id = ?", r.CountyID, r.ID).Order("seq").Find(&steps).Error; err != nil {
 		return casework.Procedure{}, translate(err, "procedure")
 	}
-	pr := casework.Procedure{ID: r.ID, CountyID: r.CountyID, HouseholdID: r.HouseholdID, RegionPath: r.RegionPath, Kind: r.Kind, Year: r.Year,
+	pr := casework.Procedure{ID: r.ID, CountyID: r.CountyID, HouseholdID: uuidOf(r.HouseholdID), VillageID: uuidOf(r.VillageID), RegionPath: r.RegionPath, Kind: r.Kind, Year: r.Year,
 		PovertyType: r.PovertyType, Reason: r.Reason, Status: r.Status, Steps: make([]casework.Step, len(steps)), CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version}
 	for i, st := range steps {
@@ -82,8 +83,20 @@ func (s *Store) ProcedureForUpdate(ctx context.Context, withinPath string, id uu
 // HouseholdProcedures reads every procedure of a household, open and
 // completed, with its steps, oldest first.
 func (s *Store) HouseholdProcedures(ctx context.Context, countyID, householdID uuid.UUID) ([]casework.Procedure, error) {
+	return s.proceduresOf(ctx, countyID, "household_id", householdID)
+}
+
+// VillageProcedures reads every procedure of a village (its exit), open
+// and completed, with its steps, oldest first.
+func (s *Store) VillageProcedures(ctx context.Context, countyID, villageID uuid.UUID) ([]casework.Procedure, error) {
+	return s.proceduresOf(ctx, countyID, "village_id", villageID)
+}
+
+// proceduresOf reads the procedures whose subject column (household_id or
+// village_id) is id.
+func (s *Store) proceduresOf(ctx context.Context, countyID uuid.UUID, subject string, id uuid.UUID) ([]casework.Procedure, error) {
 	var ids []uuid.UUID
-	if err := s.db.WithContext(ctx).Model(&procedureRow{}).Where("county_id = ? AND household_id = ?", countyID, householdID).
+	if err := s.db.WithContext(ctx).Model(&procedureRow{}).Where("county_id = ? AND "+subject+" = ?", countyID, id).
 		Order("created_at, id").Pluck("id", &ids).Error; err != nil {
 		return nil, translate(err, "procedure")
 	}
@@ -107,7 +120,7 @@ func (s *Store) OpenProcedures(ctx context.Context, countyID, householdID uuid.U
 	}
 	out := make([]casework.Procedure, len(rows))
 	for i, r := range rows {
-		out[i] = casework.Procedure{ID: r.ID, CountyID: r.CountyID, HouseholdID: r.HouseholdID, Kind: r.Kind, Status: r.Status, Version: r.Version}
+		out[i] = casework.Procedure{ID: r.ID, CountyID: r.CountyID, HouseholdID: uuidOf(r.HouseholdID), VillageID: uuidOf(r.VillageID), Kind: r.Kind, Status: r.Status, Version: r.Version}
 	}
 	return out, nil
 }
@@ -116,15 +129,23 @@ func (s *Store) OpenProcedures(ctx context.Context, countyID, householdID uuid.U
 func (s *Store) CreateProcedure(ctx context.Context, pr casework.Procedure, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "procedure", func(tx *gorm.DB) error {
 		var paths []string
-		if err := tx.Model(&householdRow{}).Where("county_id = ? AND id = ?", pr.CountyID, pr.HouseholdID).Pluck("region_path", &paths).Error; err != nil {
-			return err
+		row := procedureRow{CountyID: pr.CountyID, ID: pr.ID}
+		if pr.VillageID != uuid.Nil {
+			row.VillageID = &pr.VillageID
+			if err := tx.Model(&regionRow{}).Where("county_id = ? AND id = ?", pr.CountyID, pr.VillageID).Pluck("path", &paths).Error; err != nil {
+				return err
+			}
+		} else {
+			row.HouseholdID = &pr.HouseholdID
+			if err := tx.Model(&householdRow{}).Where("county_id = ? AND id = ?", pr.CountyID, pr.HouseholdID).Pluck("region_path", &paths).Error; err != nil {
+				return err
+			}
 		}
 		if len(paths) == 0 {
 			return domain.NotFound("household")
 		}
-		row := procedureRow{CountyID: pr.CountyID, ID: pr.ID, HouseholdID: pr.HouseholdID, RegionPath: paths[0], Kind: pr.Kind, Year: pr.Year,
-			PovertyType: pr.PovertyType, Reason: pr.Reason, Status: pr.Status, CreatedBy: pr.CreatedBy, CreatedAt: utc(pr.CreatedAt),
-			UpdatedAt: utc(pr.UpdatedAt), Version: pr.Version}
+		row.RegionPath, row.Kind, row.Year, row.PovertyType, row.Reason, row.Status = paths[0], pr.Kind, pr.Year, pr.PovertyType, pr.Reason, pr.Status
+		row.CreatedBy, row.CreatedAt, row.UpdatedAt, row.Version = pr.CreatedBy, utc(pr.CreatedAt), utc(pr.UpdatedAt), pr.Version
 		if err := tx.Create(&row).Error; err != nil {
 			if domain.Reason(translate(err, "procedure")) == "duplicate" {
 				return &domain.Error{Code: domain.CodeConflict, Reason: "open_procedure", Message: "the household has an open procedure", MessageZH: "该户已有进行中的程序"}

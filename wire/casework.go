@@ -137,10 +137,12 @@ type ProcedureStep struct {
 	RecordedAt  time.Time   `json:"recorded_at"`
 }
 
-// Procedure is a household's procedure with its steps and the next one.
+// Procedure is a household's or a village's procedure with its steps and
+// the next one: household_id is null for a village's (village_id says which).
 type Procedure struct {
 	ID          uuid.UUID       `json:"id"`
-	HouseholdID uuid.UUID       `json:"household_id"`
+	HouseholdID *uuid.UUID      `json:"household_id"`
+	VillageID   *uuid.UUID      `json:"village_id,omitempty"`
 	Kind        string          `json:"kind"`
 	KindLabel   string          `json:"kind_label"`
 	Year        int             `json:"year"`
@@ -162,4 +164,67 @@ func FromIncomeAccount(a domain.IncomeAccount) IncomeAccount {
 		WagesFen: f.WagesFen, BusinessFen: f.BusinessFen, TransfersFen: f.TransfersFen, PensionsFen: f.PensionsFen, PropertyFen: f.PropertyFen,
 		CostsFen: f.CostsFen, MembersCounted: f.MembersCounted, Notes: f.Notes}}, GrossFen: f.GrossFen(), NetFen: f.NetFen(), PerCapitaFen: f.PerCapitaFen(),
 		Version: a.Version, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt}
+}
+
+// VillageIndicator is one yes/no item of the village criteria (五通七有).
+type VillageIndicator struct {
+	Code   string `json:"code"`
+	NameZH string `json:"name_zh"`
+}
+
+// VillageExitStandard is a year's criteria for a poor village's exit
+// (GET|PUT /api/v1/village-exit-standards/{year}).
+type VillageExitStandard struct {
+	Year                int                `json:"year"`
+	IncidencePermille   int                `json:"incidence_permille"`
+	CollectiveIncomeFen int64              `json:"collective_income_fen"`
+	Indicators          []VillageIndicator `json:"indicators"`
+	Version             int64              `json:"version"`
+	Builtin             bool               `json:"builtin"`
+}
+
+// VillageRecordIn is the body of PUT /api/v1/villages/{id}/exit-records/{year}.
+type VillageRecordIn struct {
+	Version             int64           `json:"version"`
+	CollectiveIncomeFen *int64          `json:"collective_income_fen"`
+	Indicators          map[string]bool `json:"indicators"`
+	Notes               string          `json:"notes"`
+}
+
+// VillageRecord is what was recorded of a village for a year.
+type VillageRecord struct {
+	VillageID           uuid.UUID       `json:"village_id"`
+	Year                int             `json:"year"`
+	CollectiveIncomeFen *int64          `json:"collective_income_fen"`
+	Indicators          map[string]bool `json:"indicators"`
+	Notes               string          `json:"notes"`
+	Version             int64           `json:"version"`
+}
+
+// VillageExit is a village's exit (出列) with its year.
+type VillageExit struct {
+	Year        int         `json:"year"`
+	ExitedOn    domain.Date `json:"exited_on"`
+	ProcedureID uuid.UUID   `json:"procedure_id"`
+}
+
+// VillageCandidate is a poor village judged against a year's criteria.
+type VillageCandidate struct {
+	VillageID     uuid.UUID     `json:"village_id"`
+	VillageName   string        `json:"village_name"`
+	VillageCode   string        `json:"village_code"`
+	PoorMembers   int           `json:"poor_members"`
+	AllMembers    int           `json:"all_members"`
+	IncidenceText string        `json:"incidence_permille"`
+	Record        VillageRecord `json:"record"`
+	Exit          *VillageExit  `json:"exit"`
+	Qualifies     bool          `json:"qualifies"`
+	Reasons       []ExitReason  `json:"reasons"`
+}
+
+// VillageExitCandidates is GET /api/v1/village-exit-candidates.
+type VillageExitCandidates struct {
+	Year     int                 `json:"year"`
+	Standard VillageExitStandard `json:"standard"`
+	Items    []VillageCandidate  `json:"items"`
 }

@@ -293,7 +293,7 @@ func TestAdjustmentProposesRemovalFromFindings(t *testing.T) {
 		var pr wire.Procedure
 		if r := e.do(t, "GET", "/api/v1/procedures/"+it.ResultID.String(), admin, nil); r.Status != http.StatusOK {
 			t.Fatalf("the removal procedure: %d %s", r.Status, r.Body)
-		} else if r.json(t, &pr); pr.Kind != "removal" || pr.Status != "open" || pr.HouseholdID != e.householdA.Household.ID {
+		} else if r.json(t, &pr); pr.Kind != "removal" || pr.Status != "open" || pr.HouseholdID == nil || *pr.HouseholdID != e.householdA.Household.ID {
 			t.Errorf("the removal procedure: %+v", pr)
 		}
 	})

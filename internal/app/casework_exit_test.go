@@ -39,8 +39,8 @@ func candidateOf(t *testing.T, cs wire.ExitCandidates, household uuid.UUID) wire
 	return wire.ExitCandidate{}
 }
 
-func reasonOf(c wire.ExitCandidate, code string) wire.ExitReason {
-	for _, r := range c.Reasons {
+func reasonOf(reasons []wire.ExitReason, code string) wire.ExitReason {
+	for _, r := range reasons {
 		if r.Code == code {
 			return r
 		}
@@ -92,10 +92,10 @@ func TestExitCandidatesAtTheThreshold(t *testing.T) {
 			{"never visited", unvisited, false, "food"},
 		} {
 			c := candidateOf(t, cs, tc.household)
-			if c.Qualifies != tc.qualifies || (tc.failing != "" && reasonOf(c, tc.failing).Met) {
+			if c.Qualifies != tc.qualifies || (tc.failing != "" && reasonOf(c.Reasons, tc.failing).Met) {
 				t.Errorf("%s: qualifies %v, reasons %+v", tc.name, c.Qualifies, c.Reasons)
 			}
-			if r := reasonOf(c, "livelihood"); !r.Pending || r.ReasonZH == "" {
+			if r := reasonOf(c.Reasons, "livelihood"); !r.Pending || r.ReasonZH == "" {
 				t.Errorf("%s: the indicator confirmed at the village review: %+v", tc.name, r)
 			}
 		}

@@ -242,6 +242,7 @@ func TestConsole(t *testing.T) {
 	t.Run("printed forms", func(t *testing.T) { consolePrintedForms(t, e) })
 	t.Run("casework", func(t *testing.T) { consoleCasework(t, e) })
 	t.Run("adjustment", func(t *testing.T) { consoleAdjustment(t, e) })
+	t.Run("village exit", func(t *testing.T) { consoleVillageExit(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

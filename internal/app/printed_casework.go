@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -60,6 +62,54 @@ func (c printedCasework) Incomes(ctx context.Context, p domain.Principal, househ
 			}
 		}
 		out[len(accounts)-1-i] = acc
+	}
+	return out, nil
+}
+
+// VillageExit reads a village's exit record for the printed 贫困村出列档案:
+// the year's criteria as judged and its procedures, through the casework
+// service with the caller's scope (a village outside it is not found).
+func (c printedCasework) VillageExit(ctx context.Context, p domain.Principal, villageID uuid.UUID, year int) (printforms.VillageExitRecord, error) {
+	cands, _, err := c.casework.VillageExitCandidates(ctx, p, villageID, year)
+	if err != nil {
+		return printforms.VillageExitRecord{}, err
+	}
+	if len(cands) != 1 {
+		return printforms.VillageExitRecord{}, domain.NotFound("poor village")
+	}
+	cd := cands[0]
+	out := printforms.VillageExitRecord{Village: cd.Village.Name, Year: year}
+	if e := cd.Exit; e != nil {
+		out.Exited = fmt.Sprintf("%d年度出列（%s公告）", e.Year, e.ExitedOn)
+	}
+	for _, r := range cd.Reasons {
+		if r.Code == "not_exited" {
+			continue // the heading says it exited, and when
+		}
+		verdict := "未达到"
+		if r.Met {
+			verdict = "达到"
+		}
+		out.Criteria = append(out.Criteria, printforms.Criterion{Name: r.NameZH, Verdict: verdict, Reason: r.ReasonZH})
+	}
+	prs, err := c.casework.VillageProcedures(ctx, p, villageID)
+	if err != nil {
+		return printforms.VillageExitRecord{}, err
+	}
+	for _, pr := range prs {
+		names := map[string]string{}
+		for _, d := range casework.Kinds[pr.Kind] {
+			names[d.Code] = d.NameZH
+		}
+		rec := printforms.ProcedureRecord{Title: fmt.Sprintf("%d年度贫困村出列程序", pr.Year), Status: "已完成"}
+		if pr.Status == casework.ProcedureOpen {
+			rec.Status = "进行中"
+		}
+		for _, st := range pr.Steps {
+			rec.Steps = append(rec.Steps, printforms.StepRecord{Name: names[st.Code], DoneOn: st.DoneOn, Documents: strings.Join(st.DocumentIDs, "、"),
+				Note: st.Note})
+		}
+		out.Procedures = append(out.Procedures, rec)
 	}
 	return out, nil
 }

@@ -77,6 +77,7 @@ func (e *testEnv) routesThatCouldTell() []secretRoute {
 		row("/api/v1/exports/progress", "/api/v1/exports/progress?region_id={region}&format=csv"),
 		row("/api/v1/exports/rectifications", "/api/v1/exports/rectifications?format=csv"),
 		row("/api/v1/exports/register", "/api/v1/exports/register?region_id={region}&format=csv"),
+		row("/api/v1/exports/income", "/api/v1/exports/income?region_id={region}&format=csv"),
 		row("/api/v1/rectifications", "/api/v1/rectifications"),
 		row("/api/v1/rectifications", "/api/v1/rectifications?campaign_id={campaign}"),
 		row("/api/v1/rectifications/:id", "/api/v1/rectifications/{rectification}"),
@@ -115,6 +116,11 @@ var readsThatCannotTell = map[string]string{
 	"/api/v1/households/:id/income-accounts/:year": "one year's income account, which no campaign writes (the list is in the matrix)",
 	"/api/v1/exit-standards/:year":                 "a year's exit standard: shared configuration",
 	"/api/v1/ledgers/:kind/items/:id":              "one ledger item, which no campaign writes (the list is in the matrix)",
+	"/api/v1/exports/exits":                        "the procedures' ledger, which no campaign writes",
+	"/api/v1/village-exit-standards/:year":         "a year's village criteria: shared configuration",
+	"/api/v1/village-exit-candidates":              "poor villages judged from household statuses and the village's own records, which no campaign writes",
+	"/api/v1/villages/:id/exit-records/:year":      "a village's collective income and items, which no campaign writes",
+	"/api/v1/villages/:id/procedures":              "a village's exit procedure, which no campaign writes",
 	"/api/v1/procedures/:id":                       "a supervisor's exit or identification procedure, which no campaign writes",
 	// An adjustment batch is a snapshot of proposals stored when it was
 	// built: its exit evidence is the exit-candidates list's (a row of the

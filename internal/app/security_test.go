@@ -192,6 +192,11 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		managers(row("POST", "/api/v1/adjustment-batches/:id/items/:item_id/approve", batchItemPath+"/approve", nil)),
 		managers(row("POST", "/api/v1/adjustment-batches/:id/items/:item_id/reject", batchItemPath+"/reject", map[string]any{"reason": "x"})),
 		managers(row("POST", "/api/v1/risk-warnings/:id/resolve", warningPath+"/resolve", map[string]any{"version": 1, "resolution": "cleared", "note": "x"})),
+		managers(row("GET", "/api/v1/villages/:id/exit-records/:year", "/api/v1/villages/"+village+"/exit-records/2025", nil)),
+		managers(row("PUT", "/api/v1/villages/:id/exit-records/:year", "/api/v1/villages/"+village+"/exit-records/2025",
+			map[string]any{"version": 0, "collective_income_fen": 5_000_000})),
+		managers(row("GET", "/api/v1/villages/:id/procedures", "/api/v1/villages/"+village+"/procedures", nil)),
+		managers(row("POST", "/api/v1/villages/:id/procedures", "/api/v1/villages/"+village+"/procedures", map[string]any{"kind": "village_exit", "year": 2025})),
 		row("GET", "/api/v1/households/:id/members", hPath+"/members", nil),
 		row("POST", "/api/v1/households/:id/members", hPath+"/members", map[string]any{"name": "新成员", "relation": "child"}),
 		row("GET", "/api/v1/households/:id/members/:member_id", mPath, nil),
@@ -251,15 +256,17 @@ func managers(r objectRoute) objectRoute {
 // routesWithoutObjects are the routes with a path parameter that name no
 // object of a region, each with why it is not in the BOLA matrix.
 var routesWithoutObjects = map[string]string{
-	"GET /docs/*asset":                     "static files of the API docs page",
-	"HEAD /docs/*asset":                    "static files of the API docs page",
-	"GET /api/v1/rule-profiles/:code":      "rule profiles are shared configuration, readable by every signed-in user",
-	"PUT /api/v1/rule-profiles/:code":      "admins only (TestRuleProfileAdmin); profiles belong to no region",
-	"PUT /api/v1/regions/:id/rule-profile": "admins only (TestRuleProfileAdmin): no supervisor or cadre passes the role check",
-	"GET /api/v1/exit-standards/:year":     "a year's exit standard belongs to no region; managers read it (TestExitCandidatesAtTheThreshold)",
-	"PUT /api/v1/exit-standards/:year":     "admins only (TestExitCandidatesAtTheThreshold): no supervisor or cadre passes the role check",
-	"GET /api/v1/ledgers/:kind/items":      "a ledger's listing, scoped to the caller (TestCadreLedgerItemsAreRecordedOfflineAndClosedOnEvidence: another village's supervisor lists none)",
-	"POST /api/v1/ledgers/:kind/items":     "the kind names no object; a household of another village in the body is 422 household not found, as an unknown one",
+	"GET /docs/*asset":                         "static files of the API docs page",
+	"HEAD /docs/*asset":                        "static files of the API docs page",
+	"GET /api/v1/rule-profiles/:code":          "rule profiles are shared configuration, readable by every signed-in user",
+	"PUT /api/v1/rule-profiles/:code":          "admins only (TestRuleProfileAdmin); profiles belong to no region",
+	"PUT /api/v1/regions/:id/rule-profile":     "admins only (TestRuleProfileAdmin): no supervisor or cadre passes the role check",
+	"GET /api/v1/exit-standards/:year":         "a year's exit standard belongs to no region; managers read it (TestExitCandidatesAtTheThreshold)",
+	"PUT /api/v1/exit-standards/:year":         "admins only (TestExitCandidatesAtTheThreshold): no supervisor or cadre passes the role check",
+	"GET /api/v1/village-exit-standards/:year": "a year's village criteria belong to no region; managers read them (TestVillageExitProcedure)",
+	"PUT /api/v1/village-exit-standards/:year": "admins only (TestVillageExitCriteriaAreConfigurable): no supervisor or cadre passes the role check",
+	"GET /api/v1/ledgers/:kind/items":          "a ledger's listing, scoped to the caller (TestCadreLedgerItemsAreRecordedOfflineAndClosedOnEvidence: another village's supervisor lists none)",
+	"POST /api/v1/ledgers/:kind/items":         "the kind names no object; a household of another village in the body is 422 household not found, as an unknown one",
 }
 
 // TestEveryObjectRouteIsInTheMatrix: a route with a path parameter must be

@@ -61,17 +61,28 @@ var Kinds = map[string][]StepDef{
 		{"notice", "公示", true},
 		{"announcement", "县级审定公告", true},
 	},
+	// 中办国办《关于建立贫困退出机制的意见》(2016): 贫困村退出由乡（镇）
+	// 人民政府提出，县级扶贫部门审核，县级人民政府在贫困村内公示无异议后
+	// 公告退出; 002 asks for the village's 出列 procedure (出列标准、程序).
+	KindVillageExit: {
+		{"town_proposal", "村申请、乡镇审核提出", false},
+		{"county_review_notice", "县级审核并在村内公示", true},
+		{"announcement", "县级人民政府公告出列", true},
+	},
 }
 
 // KindLabels are the kinds' zh-CN names.
-var KindLabels = domain.Vocabulary{{Code: KindExit, Label: "脱贫退出"}, {Code: KindIdentification, Label: "贫困户识别"}, {Code: KindRemoval, Label: "清退"}}
+var KindLabels = domain.Vocabulary{{Code: KindExit, Label: "脱贫退出"}, {Code: KindIdentification, Label: "贫困户识别"}, {Code: KindRemoval, Label: "清退"},
+	{Code: KindVillageExit, Label: "贫困村出列"}}
 
-// Procedure is one household's run of a procedure kind.
+// Procedure is one household's or one village's run of a procedure kind:
+// exactly one of HouseholdID and VillageID is set.
 type Procedure struct {
 	ID          uuid.UUID
 	CountyID    uuid.UUID
 	HouseholdID uuid.UUID
-	RegionPath  string // the household's, for scope
+	VillageID   uuid.UUID // a village_exit's village
+	RegionPath  string    // the household's or the village's, for scope
 	Kind        string
 	Year        int    // exit year, or the year of registration
 	PovertyType string // identification: the type registered with
@@ -136,8 +147,8 @@ func (s *Service) StartProcedure(ctx context.Context, p domain.Principal, househ
 		return Procedure{}, err
 	}
 	var fe domain.FieldErrors
-	if _, ok := Kinds[in.Kind]; !ok {
-		fe.Add("/kind", "invalid_enum", "kind must be exit, identification or removal", "程序类型无效")
+	if _, ok := Kinds[in.Kind]; !ok || in.Kind == KindVillageExit {
+		fe.Add("/kind", "invalid_enum", "kind must be exit, identification or removal (a village's exit starts at its village)", "程序类型无效")
 	} else if !slices.Contains(fromStatuses[in.Kind], h.Status) {
 		fe.Add("/kind", "invalid_transition", "a "+h.Status+" household cannot start a "+in.Kind+" procedure", "该户当前状态不能启动此程序")
 	}
@@ -327,6 +338,9 @@ func (s *Service) checkStep(ctx context.Context, tx TxStore, pr Procedure, defs 
 
 // complete makes the status move a finished procedure leads to.
 func (s *Service) complete(ctx context.Context, tx TxStore, p domain.Principal, pr Procedure, on domain.Date) error {
+	if pr.Kind == KindVillageExit {
+		return s.completeVillage(ctx, tx, p, pr, on)
+	}
 	h, err := tx.Household(ctx, p.HouseholdScope(), s.today(), pr.HouseholdID)
 	if err != nil {
 		return err
@@ -346,13 +360,16 @@ func (s *Service) complete(ctx context.Context, tx TxStore, p domain.Principal, 
 }
 
 func procedureAudit(p domain.Principal, pr Procedure, action string, detail map[string]any) domain.AuditEntry {
-	actor, hid := p.UserID, pr.HouseholdID
+	actor, hid := p.UserID, &pr.HouseholdID
 	if detail == nil {
 		detail = map[string]any{}
 	}
 	detail["kind"], detail["status"] = pr.Kind, pr.Status
+	if pr.VillageID != uuid.Nil {
+		hid, detail["village_id"] = nil, pr.VillageID.String()
+	}
 	return domain.AuditEntry{ActorID: &actor, ActorName: p.Username, Action: action, ObjectType: "procedure", ObjectID: pr.ID.String(),
-		HouseholdID: &hid, RequestID: p.RequestID, Detail: detail}
+		HouseholdID: hid, RegionPath: pr.RegionPath, RequestID: p.RequestID, Detail: detail}
 }
 
 func orEmpty(s []string) []string {

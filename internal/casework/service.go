@@ -14,6 +14,7 @@ import (
 // and the status move it makes commit together.
 type Store interface {
 	TxStore
+	LedgerStore
 	Tx(ctx context.Context, fn func(TxStore) error) error
 }
 
@@ -69,6 +70,26 @@ type TxStore interface {
 	// AddStep appends a step and writes the procedure's new status and
 	// version over expectedVersion.
 	AddStep(ctx context.Context, pr Procedure, st Step, expectedVersion int64, audit domain.AuditEntry) error
+
+	// Poor-village exit (贫困村出列).
+	Regions(ctx context.Context, f domain.RegionFilter) ([]domain.Region, int64, error)
+	// VillageExitStandard is a year's stored criteria (not found: none stored).
+	VillageExitStandard(ctx context.Context, year int) (VillageExitStandard, error)
+	SaveVillageExitStandard(ctx context.Context, st VillageExitStandard, expectedVersion int64, audit domain.AuditEntry) error
+	// VillageRecord is a village's record of a year (not found: none).
+	VillageRecord(ctx context.Context, countyID, villageID uuid.UUID, year int) (VillageRecord, error)
+	VillageRecordsOf(ctx context.Context, villages []uuid.UUID, year int) (map[uuid.UUID]VillageRecord, error)
+	// SaveVillageRecord writes r over expectedVersion (0: none stored yet).
+	SaveVillageRecord(ctx context.Context, r VillageRecord, expectedVersion int64, audit domain.AuditEntry) error
+	// VillagePopulations counts the people of each village's households
+	// on the register today.
+	VillagePopulations(ctx context.Context, villages []uuid.UUID) (map[uuid.UUID]Population, error)
+	// VillageExits is each village's latest exit.
+	VillageExits(ctx context.Context, villages []uuid.UUID) (map[uuid.UUID]VillageExit, error)
+	SaveVillageExit(ctx context.Context, e VillageExit, audit domain.AuditEntry) error
+	// VillageProcedures reads all of a village's procedures with their
+	// steps, oldest first.
+	VillageProcedures(ctx context.Context, countyID, villageID uuid.UUID) ([]Procedure, error)
 }
 
 // StatusMover moves a household's status through the register inside tx,

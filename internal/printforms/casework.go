@@ -20,6 +20,38 @@ type Casework interface {
 	// Incomes is the household's income account of each year recorded,
 	// oldest first.
 	Incomes(ctx context.Context, p domain.Principal, householdID uuid.UUID) ([]IncomeAccount, error)
+	// VillageExit is a poor village's exit record (贫困村出列): the year's
+	// criteria as judged, and its procedures with their steps.
+	VillageExit(ctx context.Context, p domain.Principal, villageID uuid.UUID, year int) (VillageExitRecord, error)
+}
+
+// VillageExitRecord is what the printed 贫困村出列档案 holds, in words.
+type VillageExitRecord struct {
+	Village  string
+	Year     int
+	Exited   string // "2026年度出列（2026年7月9日公告）"; "" while not exited
+	Criteria []Criterion
+	// Procedures are the village's exit procedures, oldest first.
+	Procedures []ProcedureRecord
+}
+
+// Criterion is one criterion of the village's exit as judged.
+type Criterion struct {
+	Name, Verdict, Reason string
+}
+
+// ProcedureRecord is one procedure with its steps in order.
+type ProcedureRecord struct {
+	Title, Status string
+	Steps         []StepRecord
+}
+
+// StepRecord is one step: its name, day, documents and note.
+type StepRecord struct {
+	Name      string
+	DoneOn    domain.Date
+	Documents string
+	Note      string
 }
 
 // PlanMeasure is one measure of a plan, with the words people read.
@@ -61,4 +93,9 @@ func (NoCasework) Plan(context.Context, domain.Principal, uuid.UUID) ([]PlanMeas
 // Incomes returns no accounts.
 func (NoCasework) Incomes(context.Context, domain.Principal, uuid.UUID) ([]IncomeAccount, error) {
 	return nil, nil
+}
+
+// VillageExit finds no village's exit record.
+func (NoCasework) VillageExit(context.Context, domain.Principal, uuid.UUID, int) (VillageExitRecord, error) {
+	return VillageExitRecord{}, domain.NotFound("village exit")
 }

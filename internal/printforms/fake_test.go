@@ -100,3 +100,7 @@ func (f fakeCasework) Plan(context.Context, domain.Principal, uuid.UUID) ([]Plan
 func (f fakeCasework) Incomes(context.Context, domain.Principal, uuid.UUID) ([]IncomeAccount, error) {
 	return f.incomes, nil
 }
+
+func (f fakeCasework) VillageExit(context.Context, domain.Principal, uuid.UUID, int) (VillageExitRecord, error) {
+	return VillageExitRecord{}, domain.NotFound("village exit")
+}

@@ -35,6 +35,9 @@ const (
 // pages stay in memory until the end (the PDF library writes the
 // document's cross-reference table last), about 10 kB a page.
 func (s *Service) VillageForms(ctx context.Context, p domain.Principal, regionID uuid.UUID, form, format string) (Download, error) {
+	if form == FormVillageExit {
+		return s.villageExit(ctx, p, regionID, format)
+	}
 	form, err := formOf(form)
 	if err != nil {
 		return Download{}, err
@@ -151,4 +154,54 @@ func fileName(name string) string {
 		}
 		return r
 	}, name)
+}
+
+// FormVillageExit is a poor village's printed exit record (贫困村出列档案),
+// at /regions/{id}/forms/village-exit.pdf.
+const FormVillageExit = "village-exit"
+
+// villageExit prints a village's exit record of this year: the criteria
+// as judged, each procedure's steps with their days and documents, and
+// the lines the town and county sign.
+func (s *Service) villageExit(ctx context.Context, p domain.Principal, villageID uuid.UUID, format string) (Download, error) {
+	if format != FormatPDF {
+		return Download{}, domain.NotFound("format")
+	}
+	rec, err := s.casework.VillageExit(ctx, p, villageID, domain.DateOf(s.now()).Year)
+	if err != nil {
+		return Download{}, err
+	}
+	const title = "贫困村出列档案"
+	return Download{Filename: fileName(title + "-" + rec.Village + ".pdf"), ContentType: contentTypePDF, Write: func(w io.Writer) error {
+		sh, err := newSheet(title+" "+rec.Village, s.now())
+		if err != nil {
+			return err
+		}
+		sh.startForm(title + " · " + rec.Village)
+		under := fmt.Sprintf("%d年度", rec.Year)
+		if rec.Exited != "" {
+			under += " · " + rec.Exited
+		}
+		sh.title(title, rec.Village+" "+under)
+		sh.section("出列标准核定")
+		rows := make([][]string, len(rec.Criteria))
+		for i, c := range rec.Criteria {
+			rows[i] = []string{c.Name, c.Verdict, c.Reason}
+		}
+		sh.table([]column{{"标准", 50, "L"}, {"结论", 16, "C"}, {"依据", 90, "L"}}, rows, "暂无记录")
+		if len(rec.Procedures) == 0 {
+			sh.section("出列程序")
+			sh.note("尚未启动出列程序。")
+		}
+		for _, pr := range rec.Procedures {
+			sh.section(pr.Title + "（" + pr.Status + "）")
+			rows := make([][]string, len(pr.Steps))
+			for i, st := range pr.Steps {
+				rows[i] = []string{st.Name, dateZH(st.DoneOn), st.Documents, st.Note}
+			}
+			sh.table([]column{{"步骤", 40, "L"}, {"办理日期", 28, "C"}, {"文件", 40, "L"}, {"说明", 48, "L"}}, rows, "尚未记录任何步骤")
+		}
+		sh.signatures("乡镇审核", "县级审定", "日期")
+		return sh.write(w)
+	}}, nil
 }

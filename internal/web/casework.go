@@ -33,6 +33,7 @@ type candidatesPage struct {
 	Qualifying int
 	Candidates []candidateLine
 	Pager      Pager
+	Ledgers    []ledgerLink // the casework ledgers of the region and year
 }
 
 type candidateLine struct {
@@ -67,23 +68,11 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := candidatesPage{Year: year, Total: total, Pager: listPager(*r.URL, n, listSize, total),
+	out := candidatesPage{Year: year, Total: total, Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
 		Standard: "人均纯收入达到" + casework.Yuan(st.PerCapitaFen) + "元（连续" + strconv.Itoa(st.StableYears) + "年），并满足以下" + strconv.Itoa(len(st.Indicators)) + "项指标"}
-	regions, err := c.regionChoices(r, s, domain.LevelTown, domain.LevelVillage)
-	if err != nil {
+	if out.Form, err = c.regionYearForm(r, s, "/ui/exit-candidates", "脱贫年度", year, this); err != nil {
 		return nil, err
 	}
-	groups := []optionGroup{{Options: []option{{Value: "", Label: "本辖区全部", Selected: q.Get("region") == ""}}}}
-	for _, g := range regions {
-		g.Options = filterOptions(g.Options, q.Get("region"), "")
-		groups = append(groups, g)
-	}
-	var years []option
-	for y := this; y >= this-2; y-- {
-		years = append(years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: y == year})
-	}
-	out.Form = filterForm{Action: "/ui/exit-candidates", Selects: []selectField{{Name: "region", Label: "地区", Groups: groups},
-		{Name: "year", Label: "脱贫年度", Groups: []optionGroup{{Options: years}}}}}
 	villages := c.regionNames(r, s)
 	for _, cd := range cands {
 		h := cd.Household
@@ -101,6 +90,27 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 		out.Candidates = append(out.Candidates, line)
 	}
 	return out, nil
+}
+
+// regionYearForm is the filter of a casework page: a town or village of
+// the caller's, and one of the last three years.
+func (c *Console) regionYearForm(r *http.Request, s *session, action, yearLabel string, year, this int) (filterForm, error) {
+	region := r.URL.Query().Get("region")
+	regions, err := c.regionChoices(r, s, domain.LevelTown, domain.LevelVillage)
+	if err != nil {
+		return filterForm{}, err
+	}
+	groups := []optionGroup{{Options: []option{{Value: "", Label: "本辖区全部", Selected: region == ""}}}}
+	for _, g := range regions {
+		g.Options = filterOptions(g.Options, region, "")
+		groups = append(groups, g)
+	}
+	var years []option
+	for y := this; y >= this-2; y-- {
+		years = append(years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: y == year})
+	}
+	return filterForm{Action: action, Selects: []selectField{{Name: "region", Label: "地区", Groups: groups},
+		{Name: "year", Label: yearLabel, Groups: []optionGroup{{Options: years}}}}}, nil
 }
 
 // caseworkSection is the household file's casework: what the caller may
@@ -124,8 +134,22 @@ type startForm struct {
 	Years []option
 }
 
+// newStartForm is a start form for year, offering this year and the last;
+// refused (the posted form is this one), it shows what was posted.
+func newStartForm(year int, today domain.Date, posted *form, refused bool) *startForm {
+	st := &startForm{form: form{Values: url.Values{"year": {strconv.Itoa(year)}}}}
+	if posted != nil && refused {
+		st.form = *posted
+	}
+	for y := today.Year; y >= today.Year-1; y-- {
+		st.Years = append(st.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: st.Value("year") == strconv.Itoa(y)})
+	}
+	return st
+}
+
 type procedureView struct {
 	ID, Kind, Status string
+	Action, CSRF     string // where the step form posts, with the session's token
 	Open             bool
 	Year             int
 	Steps            Table
@@ -173,35 +197,45 @@ func (c *Console) casework(r *http.Request, s *session, h domain.Household, whic
 		return nil, err
 	}
 	today := domain.DateOf(c.deps.Now())
+	var open bool
+	if out.Procedures, open, err = c.procedureViews(r, s, prs, today, which, posted); err != nil {
+		return nil, err
+	}
+	if !open && h.Status == domain.StatusRegistered {
+		out.Start = newStartForm(today.Year, today, posted, which == "start")
+	}
+	return out, nil
+}
+
+// procedureViews are a subject's procedures as the page shows them, the
+// refused step form (which: its procedure's id) shown again; open says
+// whether one is still open.
+func (c *Console) procedureViews(r *http.Request, s *session, prs []casework.Procedure, today domain.Date, which string,
+	posted *form) ([]procedureView, bool, error) {
+	var out []procedureView
 	open := false
 	for _, pr := range prs {
 		v, err := c.procedureView(r, s, pr, today)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if v.Next != nil && posted != nil && which == v.ID {
 			v.Next.form = *posted
 		}
 		open = open || v.Open
-		out.Procedures = append(out.Procedures, v)
+		out = append(out, v)
 	}
-	if !open && h.Status == domain.StatusRegistered {
-		st := &startForm{form: form{Values: url.Values{"year": {strconv.Itoa(today.Year)}}}}
-		if posted != nil && which == "start" {
-			st.form = *posted
-		}
-		for y := today.Year; y >= today.Year-1; y-- {
-			st.Years = append(st.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y) + "年", Selected: st.Value("year") == strconv.Itoa(y)})
-		}
-		out.Start = st
-	}
-	return out, nil
+	return out, open, nil
 }
 
 func (c *Console) procedureView(r *http.Request, s *session, pr casework.Procedure, today domain.Date) (procedureView, error) {
 	kind, _ := casework.KindLabels.Label(pr.Kind)
-	v := procedureView{ID: pr.ID.String(), Kind: kind, Year: pr.Year, Open: pr.Status == casework.ProcedureOpen, Status: "已完成",
-		Steps: Table{Head: []string{"步骤", "办理日期", "说明", "文件", "照片"}, Empty: "尚未记录任何步骤。"}}
+	v := procedureView{ID: pr.ID.String(), Kind: kind, Year: pr.Year, Open: pr.Status == casework.ProcedureOpen, Status: "已完成", CSRF: s.csrf,
+		Action: "/ui/households/" + pr.HouseholdID.String() + "/procedures/" + pr.ID.String() + "/steps#casework",
+		Steps:  Table{Head: []string{"步骤", "办理日期", "说明", "文件", "照片"}, Empty: "尚未记录任何步骤。"}}
+	if pr.VillageID != uuid.Nil {
+		v.Action = villageExitURL(pr.VillageID, "/procedures/"+pr.ID.String()+"/steps")
+	}
 	defs := casework.Kinds[pr.Kind]
 	names := map[string]string{}
 	for _, d := range defs {
@@ -293,13 +327,23 @@ var startProcedure = formPost{template: "household.html", which: "start", reload
 		return caseworkURL(id), err
 	}}.handle
 
-// recordStep records a procedure's step (casework.Service.RecordStep); a
+// recordStep records a household procedure's step (casework.Service.RecordStep); a
 // refusal (out of order: 409; a bad date or missing document: 422) shows
 // the household again with the service's message on the form.
 func recordStep(c *Console, w http.ResponseWriter, r *http.Request, s *session) {
-	formPost{template: "household.html", which: r.PathValue("pid"), fields: stepFields, reload: (*Console).householdWith,
+	fp := stepPost("household.html", (*Console).householdWith, func(pr casework.Procedure) uuid.UUID { return pr.HouseholdID }, caseworkURL)
+	fp.which = r.PathValue("pid")
+	fp.handle(c, w, r, s)
+}
+
+// stepPost is the step form of a procedure whose subject (its household
+// or its village) is the route's {id}: reload draws the page again on a
+// refusal, next is where a recorded step goes.
+func stepPost(template string, reload func(c *Console, r *http.Request, s *session, which string, f *form) (any, error),
+	subject func(casework.Procedure) uuid.UUID, next func(uuid.UUID) string) formPost {
+	return formPost{template: template, fields: stepFields, reload: reload,
 		call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
-			id, err := householdID(r)
+			id, err := pathUUID(r, "procedure")
 			if err != nil {
 				return "", err
 			}
@@ -321,13 +365,13 @@ func recordStep(c *Console, w http.ResponseWriter, r *http.Request, s *session) 
 				return "", nil
 			}
 			pr, err := c.deps.Casework.Procedure(r.Context(), s.principal, pid)
-			if err == nil && pr.HouseholdID != id {
+			if err == nil && subject(pr) != id {
 				err = domain.NotFound("procedure")
 			}
 			if err != nil {
 				return "", err
 			}
 			_, err = c.deps.Casework.RecordStep(r.Context(), s.principal, pid, in)
-			return caseworkURL(id), err
-		}}.handle(c, w, r, s)
+			return next(id), err
+		}}
 }

@@ -45,6 +45,7 @@ var pages = []page{
 	{pattern: "/ui/adjustments", link: "/ui/adjustments", title: "动态调整", template: "adjustments.html", roles: caseworkRoles, load: (*Console).adjustments},
 	{pattern: "/ui/adjustments/{id}", link: "/ui/adjustments", title: "调整批次", template: "adjustment.html", roles: caseworkRoles, load: (*Console).adjustmentBatch},
 	{pattern: "/ui/warnings", link: "/ui/warnings", title: "监测预警", template: "warnings.html", roles: caseworkRoles, load: (*Console).warnings},
+	{pattern: "/ui/village-exit", link: "/ui/village-exit", title: "贫困村出列", template: "village_exit.html", roles: caseworkRoles, load: (*Console).villageExit},
 	{pattern: "/ui/worklist", link: "/ui/worklist", title: "走访任务", template: "worklist.html", load: (*Console).worklist},
 	{pattern: "/ui/progress", link: "/ui/progress", title: "走访进度", template: "progress.html", roles: reportReaders, load: (*Console).progress},
 	// A cadre's page opens from the lists (a cadre's own from their
@@ -95,6 +96,9 @@ var fragments = []fragment{
 	{pattern: "POST /ui/households/{id}/procedures", handle: startProcedure},
 	{pattern: "POST /ui/households/{id}/procedures/{pid}/steps", handle: recordStep},
 	{pattern: "POST /ui/warnings/{id}/resolve", handle: resolveWarning},
+	{pattern: "POST /ui/village-exit/{id}/procedures", handle: startVillageExit},
+	{pattern: "POST /ui/village-exit/{id}/procedures/{pid}/steps", handle: recordVillageStep},
+	{pattern: "GET /ui/casework/export", handle: (*Console).caseworkExport},
 	{pattern: "GET /ui/cadres/{id}/handbook.pdf", handle: (*Console).cadreHandbook},
 	{pattern: "GET /ui/photos/{id}", handle: (*Console).photoContent},
 	{pattern: "GET /ui/photos/{id}/thumbnail", handle: (*Console).photoThumbnail},

@@ -70,6 +70,9 @@ type (
 	Percent float64
 	// Link is text that opens URL (an absolute address).
 	Link struct{ Text, URL string }
+	// Fen is an amount of money in fen, written in yuan with two
+	// decimals: exact as CSV text, a number formatted 0.00 in XLSX.
+	Fen int64
 )
 
 // wall is t's wall clock in Asia/Shanghai as a UTC instant: a spreadsheet
@@ -162,6 +165,12 @@ func cellText(v any) string {
 		return strconv.FormatFloat(float64(x)*100, 'f', 1, 64) + "%"
 	case Link:
 		return x.URL
+	case Fen:
+		sign, fen := "", int64(x)
+		if fen < 0 {
+			sign, fen = "-", -fen
+		}
+		return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
 	case fmt.Stringer:
 		return x.String()
 	}
@@ -176,7 +185,7 @@ type xlsxTable struct {
 	cols  int
 	next  int
 	// Styles of the typed cells.
-	day, clock, stamp, percent, link int
+	day, clock, stamp, percent, link, money int
 }
 
 // headingRows are the rows above the data: title, subtitle, headings.
@@ -221,6 +230,7 @@ func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTa
 		{&t.stamp, excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd hh:mm")}},
 		{&t.percent, excelize.Style{CustomNumFmt: ptr("0.0%")}},
 		{&t.link, excelize.Style{Font: &excelize.Font{Color: "0563C1", Underline: "single"}}},
+		{&t.money, excelize.Style{CustomNumFmt: ptr("0.00")}},
 	} {
 		if *st.id, err = f.NewStyle(&st.style); err != nil {
 			return nil, err
@@ -264,6 +274,10 @@ func (t *xlsxTable) Row(values ...any) error {
 			cells[i] = excelize.Cell{StyleID: t.clock, Value: float64(w.Hour()*3600+w.Minute()*60+w.Second()) / 86400}
 		case Percent:
 			cells[i] = excelize.Cell{StyleID: t.percent, Value: float64(x)}
+		case Fen:
+			// The spreadsheet's own number is a double, as every amount
+			// typed into Excel is; the fen stay exact in the CSV.
+			cells[i] = excelize.Cell{StyleID: t.money, Value: float64(x) / 100}
 		case Link:
 			cells[i] = excelize.Cell{StyleID: t.link, Value: x.Text,
 				Formula: `HYPERLINK("` + strings.ReplaceAll(x.URL, `"`, `""`) + `","` + strings.ReplaceAll(x.Text, `"`, `""`) + `")`}

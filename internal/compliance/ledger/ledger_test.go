@@ -130,3 +130,16 @@ func TestCSVSpellsTypedValues(t *testing.T) {
 		t.Errorf("the line reads %q", last)
 	}
 }
+
+// TestFenIsExactInCSV: money in fen reads as yuan with two decimals, to
+// the fen, negative amounts included.
+func TestFenIsExactInCSV(t *testing.T) {
+	for _, tc := range []struct {
+		fen  Fen
+		want string
+	}{{333500, "3335.00"}, {5, "0.05"}, {-150001, "-1500.01"}, {0, "0.00"}, {9_007_199_254_740_993, "90071992547409.93"}} {
+		if got := cellText(tc.fen); got != tc.want {
+			t.Errorf("%d fen: %q, want %q", tc.fen, got, tc.want)
+		}
+	}
+}

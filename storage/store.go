@@ -16,6 +16,8 @@ type Store struct {
 	dialect Dialect
 	inTxn   bool // bound to a transaction by Tx: its methods join it
 	now     func() time.Time
+	standby *standby      // where routed reads may go (replica.go); nil: none
+	reads   *readObserver // told where routed reads went
 }
 
 // NewStore wraps an opened database. now is the clock every row is
@@ -26,7 +28,11 @@ func NewStore(db *DB, now func() time.Time) *Store {
 		now = time.Now
 	}
 	utc := func() time.Time { return now().UTC() }
-	return &Store{db: db.Gorm.Session(&gorm.Session{NowFunc: utc}), dialect: db.Dialect, now: now}
+	reads := db.reads
+	if reads == nil {
+		reads = &readObserver{}
+	}
+	return &Store{db: db.Gorm.Session(&gorm.Session{NowFunc: utc}), dialect: db.Dialect, now: now, standby: db.standby, reads: reads}
 }
 
 // stamp is the time rows written now are stamped with.
@@ -61,6 +67,6 @@ func like(col string) string { return col + ` LIKE ? ESCAPE '\'` }
 // while the rest of the batch commits.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true, now: s.now})
+		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true, now: s.now, reads: s.reads})
 	}), "transaction")
 }

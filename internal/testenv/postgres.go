@@ -7,14 +7,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldvisit/fieldvisit/internal/testkit/pgbin"
 )
 
 const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -56,9 +56,9 @@ func pingPostgres(ctx context.Context, url string) error {
 // PostgreSQL refuses to run as root, so as root the directory is handed to
 // the postgres OS user and the programs run as that user.
 func startThrowawayPostgres(ctx context.Context) (string, func(), error) {
-	binDir, err := findPostgresBin()
+	binDir, err := pgbin.Dir("initdb")
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("no server at 127.0.0.1:5432: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "fieldvisit-pg-*")
 	if err != nil {
@@ -66,16 +66,10 @@ func startThrowawayPostgres(ctx context.Context) (string, func(), error) {
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		cred, err = postgresUser()
-		if err == nil {
-			err = os.Chown(dir, int(cred.Uid), int(cred.Gid))
-		}
-		if err != nil {
-			cleanup()
-			return "", nil, fmt.Errorf("running as root: %w", err)
-		}
+	cred, err := pgbin.Credential(dir)
+	if err != nil {
+		cleanup()
+		return "", nil, err
 	}
 	asPostgres := func(name string, args ...string) *exec.Cmd {
 		cmd := exec.Command(filepath.Join(binDir, name), args...)
@@ -124,40 +118,6 @@ func startThrowawayPostgres(ctx context.Context) (string, func(), error) {
 	}
 	logf("PostgreSQL: throwaway cluster ready at 127.0.0.1:%d (%s)", port, dir)
 	return url, stop, nil
-}
-
-// findPostgresBin finds the directory holding initdb and postgres: the
-// newest /usr/lib/postgresql/*/bin (Debian's layout), else the PATH.
-func findPostgresBin() (string, error) {
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	slices.SortFunc(matches, func(a, b string) int { return pgMajor(b) - pgMajor(a) })
-	if len(matches) > 0 {
-		return filepath.Dir(matches[0]), nil
-	}
-	p, err := exec.LookPath("initdb")
-	if err != nil {
-		return "", errors.New("no server at 127.0.0.1:5432 and no initdb found (install PostgreSQL, e.g. apt-get install postgresql)")
-	}
-	return filepath.Dir(p), nil
-}
-
-// pgMajor reads 15 out of /usr/lib/postgresql/15/bin/initdb.
-func pgMajor(initdb string) int {
-	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdb))))
-	return n
-}
-
-func postgresUser() (*syscall.Credential, error) {
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("PostgreSQL will not run as root and there is no postgres user: %w", err)
-	}
-	uid, err1 := strconv.Atoi(u.Uid)
-	gid, err2 := strconv.Atoi(u.Gid)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, err
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 // tcpOpen reports whether something accepts connections at addr.

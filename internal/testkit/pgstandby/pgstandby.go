@@ -3,27 +3,25 @@
 // (pg_basebackup -R), both on free loopback ports, and stops them when the
 // test ends. It is what read-replica routing is proven against: a real
 // standby whose replay can be paused, resumed and whose server can be
-// stopped. PostgreSQL refuses to run as root, so as root the clusters
-// belong to the postgres OS user and its programs run as that user.
+// stopped. As root the clusters belong to the postgres OS user (pgbin).
 package pgstandby
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldvisit/fieldvisit/internal/testkit/pgbin"
 )
 
 // Pair is a primary and a streaming standby of it.
@@ -38,7 +36,7 @@ type Pair struct {
 // PostgreSQL's server programs are not installed. It takes a few seconds.
 func Start(tb testing.TB) *Pair {
 	tb.Helper()
-	bin, err := findBin()
+	bin, err := pgbin.Dir("pg_basebackup")
 	if err != nil {
 		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
 			tb.Fatalf("pgstandby: %v", err)
@@ -50,14 +48,9 @@ func Start(tb testing.TB) *Pair {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		if cred, err = postgresUser(); err == nil {
-			err = os.Chown(dir, int(cred.Uid), int(cred.Gid))
-		}
-		if err != nil {
-			tb.Fatalf("pgstandby: running as root: %v", err)
-		}
+	cred, err := pgbin.Credential(dir)
+	if err != nil {
+		tb.Fatalf("pgstandby: %v", err)
 	}
 	program := func(name string, args ...string) *exec.Cmd {
 		cmd := exec.Command(filepath.Join(bin, name), args...)
@@ -232,35 +225,6 @@ func (p *process) logTail() string {
 		b = b[len(b)-4<<10:]
 	}
 	return string(bytes.TrimSpace(b))
-}
-
-// findBin finds the directory of initdb, postgres and pg_basebackup: the
-// newest /usr/lib/postgresql/*/bin (Debian's layout), else the PATH.
-func findBin() (string, error) {
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_basebackup")
-	major := func(p string) int { n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(p)))); return n }
-	slices.SortFunc(matches, func(a, b string) int { return major(b) - major(a) })
-	if len(matches) > 0 {
-		return filepath.Dir(matches[0]), nil
-	}
-	p, err := exec.LookPath("pg_basebackup")
-	if err != nil {
-		return "", errors.New("no initdb/pg_basebackup found (install PostgreSQL, e.g. apt-get install postgresql)")
-	}
-	return filepath.Dir(p), nil
-}
-
-func postgresUser() (*syscall.Credential, error) {
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("PostgreSQL will not run as root and there is no postgres user: %w", err)
-	}
-	uid, err1 := strconv.Atoi(u.Uid)
-	gid, err2 := strconv.Atoi(u.Gid)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, err
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
 func freePort(tb testing.TB) int {

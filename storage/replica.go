@@ -35,7 +35,7 @@ const (
 	ReadPrimary = "primary"
 	ReadReplica = "replica"
 
-	ReasonReplayed      = "replayed"       // the standby had replayed the WAL position the reads need
+	ReasonReplayed      = "replayed"       // the standby had replayed what the reads need (the feed to their watermark, or the WAL as of the request)
 	ReasonCloseReplayed = "close_replayed" // the standby holds the period's frozen close
 	ReasonNoReplica     = "no_replica"     // no standby is configured
 	ReasonNoPosition    = "no_position"    // the primary did not say how far its WAL has got

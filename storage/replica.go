@@ -167,6 +167,15 @@ func (db *DB) AttachReplica(ctx context.Context, url string, log *slog.Logger) e
 	return nil
 }
 
+// ReplicaSQL is the read replica's pool, nil without one (for its
+// connection metrics).
+func (db *DB) ReplicaSQL() *sql.DB {
+	if db.standby == nil {
+		return nil
+	}
+	return db.standby.pool
+}
+
 // ObserveReads has fn told where each routed read went and why (the
 // fieldvisit_db_reads_total counter); nil stops telling.
 func (s *Store) ObserveReads(fn func(target, reason string)) {

@@ -122,6 +122,9 @@ func (a *App) build() error {
 		// soak watches for leaks.
 		cs = append(cs, collectors.NewDBStatsCollector(pool, "fieldvisit"))
 	}
+	if pool := a.DB.ReplicaSQL(); pool != nil {
+		cs = append(cs, collectors.NewDBStatsCollector(pool, "fieldvisit_replica"))
+	}
 	if a.dbReads != nil {
 		cs = append(cs, a.dbReads)
 	}

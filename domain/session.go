@@ -28,4 +28,7 @@ type RotateDecision struct {
 	Err           error         // returned to the caller after the revocation commits
 	Next          *RefreshToken // the replacement token to store
 	RevokeTokenID *uuid.UUID    // a replacement the phone never received (grace-window retry)
+	// Again is the successor already stored, handed out once more: a
+	// retry within the grace window gets the same token (nothing written).
+	Again *RefreshToken
 }

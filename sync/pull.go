@@ -52,6 +52,9 @@ type cursor struct {
 	// the last page, in tenths, to size the next. A cursor without it is
 	// from before whole households and walks members and pairings after.
 	WH int `json:"wh,omitempty"`
+	// WU is where the next page's households end, found while this page
+	// was read (nil: walk to find it).
+	WU uuid.UUID `json:"wu,omitzero"`
 }
 
 const (
@@ -85,9 +88,14 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (cursor, error) {
-	bad := domain.Invalid(domain.FieldError{Field: "cursor", Reason: "invalid", Message: "cursor is not one this server gave out; start again with an empty cursor",
+// badCursor refuses a cursor this server did not give out.
+func badCursor() error {
+	return domain.Invalid(domain.FieldError{Field: "cursor", Reason: "invalid", Message: "cursor is not one this server gave out; start again with an empty cursor",
 		MessageZH: "同步游标无效，请清空后重新同步"})
+}
+
+func decodeCursor(s string) (cursor, error) {
+	bad := badCursor()
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return cursor{}, bad
@@ -217,7 +225,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	// sent back for an empty page (a round trip on a 2G link).
 	for c.Phase != phaseFeed {
 		if c.Phase == phaseHouseholds && c.WH > 0 {
-			n, last, more, density, err := pl.wholeHouseholds(walk, c.After, left, c.WH)
+			n, last, more, density, next, err := pl.wholeHouseholds(walk, c.After, c.WU, left, c.WH)
 			if err != nil {
 				return PageEnd{}, err
 			}
@@ -227,11 +235,11 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			pl.emit = pl.page.Part() // what follows comes after the households' parts
 			if more {
 				if n > 0 {
-					c.After, c.WH = last, density
+					c.After, c.WH, c.WU = last, density, next
 				}
 				return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 			}
-			c.Phase, c.After, c.WH = phaseVisits, uuid.Nil, 0
+			c.Phase, c.After, c.WH, c.WU = phaseVisits, uuid.Nil, 0, uuid.Nil
 			if pl.lastPageLikely != nil {
 				pl.lastPageLikely()
 			}
@@ -420,47 +428,82 @@ const firstPageDensity = 50
 // each household, its members and its open pairings, read as the snapshot
 // reads them (three reads at once, each into its own part of the page) —
 // until about limit records are out. density is what a household brought
-// before, in tenths, to size the reads; it returns how many records went
-// out, the last household, whether the scope holds more and the density
-// seen. A page may exceed limit by what the households it holds bring;
-// limit 0 only looks whether more is left.
-func (pl puller) wholeHouseholds(ctx context.Context, after uuid.UUID, limit, density int) (n int, last uuid.UUID, more bool, seen int, err error) {
+// before, in tenths, to size the reads; upto, when not nil, is where the
+// page before found this one's households end. It returns how many
+// records went out, the last household, whether the scope holds more, the
+// density seen and where the next page's households end. A page may exceed
+// limit by what the households it holds bring; limit 0 only looks whether
+// more is left.
+//
+// Where a read's households end is found by walking their ids in order,
+// and the reads wait for it; each read therefore walks, alongside itself,
+// the ids of the households after it, so the next read — on this page or,
+// through the cursor, the next — starts at once (one query and round trip
+// less before each page's reads, measured as B4 paged). An end handed
+// back in a cursor only bounds a range: households that entered it since
+// are read with it, and those that left are not, as on any read.
+func (pl puller) wholeHouseholds(ctx context.Context, after, upto uuid.UUID, limit, density int) (n int, last uuid.UUID, more bool, seen int, next uuid.UUID, err error) {
 	st := pl.svc.store
 	if limit <= 0 {
 		keys, err := st.ScopeKeysAfter(ctx, pl.scope, pl.today, after, 1)
-		return 0, after, len(keys) > 0, density, err
+		return 0, after, len(keys) > 0, density, uuid.Nil, err
 	}
+	var ahead []uuid.UUID // the ids after upto, walked alongside the read up to it
 	for n < limit {
-		want := max(1, (limit-n)*10/density)
-		keys, err := st.ScopeKeysAfter(ctx, pl.scope, pl.today, after, want+1)
-		if err != nil {
-			return 0, uuid.Nil, false, 0, err
+		if upto == uuid.Nil {
+			want := max(1, (limit-n)*10/density)
+			keys, err := st.ScopeKeysAfter(ctx, pl.scope, pl.today, after, want)
+			if err != nil || len(keys) == 0 {
+				return n, last, false, density, uuid.Nil, err
+			}
+			upto = keys[len(keys)-1]
 		}
-		if more = len(keys) > want; more {
-			keys = keys[:want]
-		}
-		if len(keys) == 0 {
-			break
-		}
-		upto := keys[len(keys)-1]
-		hs, ms, ps := pl, pl, pl
-		hs.emit, ms.emit, ps.emit = pl.page.Part(), pl.page.Part(), pl.page.Part()
-		var nh, nm, np int // each counted by its own sink's goroutine
-		err = st.ScopeRange(ctx, pl.scope, pl.today, after, upto, ScopeSinks{
-			Household: func(h domain.Household) error { nh++; return hs.household(h) },
-			Member:    func(m domain.Member) error { nm++; return ms.member(m) },
-			Pairing:   func(p domain.Pairing) error { np++; return ps.pairing(p) },
+		nh, got, err := pl.householdRange(ctx, after, upto, func(gctx context.Context) (err error) {
+			ahead, err = st.ScopeKeysAfter(gctx, pl.scope, pl.today, upto, max(1, limit*10/density))
+			return err
 		})
 		if err != nil {
-			return 0, uuid.Nil, false, 0, err
+			return 0, uuid.Nil, false, 0, uuid.Nil, err
 		}
-		got := nh + nm + np
-		n, density, after, last = n+got, max(10, got*10/len(keys)), upto, upto
-		if !more {
-			break
+		n, after, last = n+got, upto, upto
+		if nh > 0 {
+			density = max(10, got*10/nh)
 		}
+		if more = len(ahead) > 0; !more {
+			return n, last, false, density, uuid.Nil, nil
+		}
+		upto = ahead[min(len(ahead), max(1, (limit-n)*10/density))-1]
 	}
-	return n, last, more, density, nil
+	return n, last, more, density, ahead[min(len(ahead), max(1, limit*10/density))-1], nil
+}
+
+// householdRange reads the scope's households with ids in (after, upto]
+// whole into three new parts of the page, while alongside runs beside the
+// reads. It returns how many households and how many records went out. A
+// range holding more households than a snapshot may is refused: it can
+// only come from a cursor made up by the caller, and would otherwise read
+// a scope of any size in one request.
+func (pl puller) householdRange(ctx context.Context, after, upto uuid.UUID, alongside func(context.Context) error) (nh, n int, err error) {
+	hs, ms, ps := pl, pl, pl
+	hs.emit, ms.emit, ps.emit = pl.page.Part(), pl.page.Part(), pl.page.Part()
+	var nm, np int // each counted by its own sink's goroutine
+	maxHouseholds := pl.svc.cfg.SnapshotHouseholds
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return alongside(gctx) })
+	g.Go(func() error {
+		return pl.svc.store.ScopeRange(gctx, pl.scope, pl.today, after, upto, ScopeSinks{
+			Household: func(h domain.Household) error {
+				if nh++; nh > maxHouseholds {
+					return badCursor()
+				}
+				return hs.household(h)
+			},
+			Member:  func(m domain.Member) error { nm++; return ms.member(m) },
+			Pairing: func(p domain.Pairing) error { np++; return ps.pairing(p) },
+		})
+	})
+	err = g.Wait()
+	return nh, nh + nm + np, err
 }
 
 // inspector reports whether the caller's scope is their inspection tasks.

@@ -3,12 +3,15 @@ package sync_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/fieldvisit/fieldvisit/domain"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
@@ -162,6 +165,29 @@ func TestAFreshWalkHandsOutWholeHouseholds(t *testing.T) {
 	if members != 20 {
 		t.Fatalf("an old cursor's walk brought %d members; want all 20 (the members phase follows)", members)
 	}
+
+	// A cursor made up by the caller, whose households end past every
+	// household, may not read more of them at once than a snapshot may.
+	small := fvsync.NewService(e.store.Sync(), fvsync.Config{SnapshotHouseholds: 4}, time.Now, nil)
+	madeUp := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"v":1,"p":0,"w":%d,"wh":30,"wu":"ffffffff-ffff-ffff-ffff-ffffffffffff"}`, w))
+	var p orderedPage
+	if _, err := small.Pull(ctx, e.supervisor, madeUp, limit, &p); !isFieldError(err, "cursor") {
+		t.Fatalf("a made-up end reading 10 households with a snapshot limit of 4: %v; want the cursor refused", err)
+	}
+}
+
+// isFieldError reports whether err is a validation error naming field.
+func isFieldError(err error, field string) bool {
+	var v *domain.Error
+	if !errors.As(err, &v) || v.Code != domain.CodeInvalid {
+		return false
+	}
+	for _, f := range v.Fields {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
 }
 
 // orderedPage keeps a page's parts and reads them back in page order, as

@@ -22,7 +22,8 @@ func fits(t *testing.T, b *browsertest.Browser, screen string) {
 }
 
 // everyScreenFitsASmallPhone opens each of a cadre's screens at 360×740 —
-// sign-in, the worklist, the household list and file, the visit form,
+// sign-in, the worklist, the household list and file, the visit form, the
+// household's plan and income account,
 // 待处理 holding a change the server refused, and 我的 — and holds each
 // to the phone's width. (The inspector's screens are held to it in
 // anInspectorRecordsFindingsOfflineOnce.)
@@ -45,6 +46,12 @@ func everyScreenFitsASmallPhone(t *testing.T, l *fieldLink) {
 	b.Do(tap(`#new-visit`), step("visit form", chromedp.WaitVisible(chromedp.CSS(`#visit-form`))),
 		step("GPS fix", until(`document.querySelector("#gps-status").classList.contains("ok")`, 10*time.Second)))
 	fits(t, b, "visit-form")
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`/plan"`))
+	b.Do(step("plan", chromedp.WaitVisible(chromedp.CSS(`#plan-form`))))
+	fits(t, b, "plan")
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`/income"`))
+	b.Do(step("income", chromedp.WaitVisible(chromedp.CSS(`#income-form`))))
+	fits(t, b, "income")
 
 	// A phone number the server refuses (7 to 20 digits) comes back to 待处理.
 	editPhone(b, household, "12")

@@ -17,7 +17,8 @@ import (
 // demo county, each scenario as its own cadre: the offline trip through a
 // killed tab, two phones of one cadre editing one household, an update of
 // the app arriving while the outbox is full, the pull that follows a push,
-// the demo's inspector recording a task's findings offline, and every
+// the demo's inspector recording a task's findings offline, a cadre keeping
+// a household's plan and income account offline, and every
 // screen held to the phone's width.
 func TestFieldApp(t *testing.T) {
 	e := newConsoleEnv(t)
@@ -31,6 +32,7 @@ func TestFieldApp(t *testing.T) {
 		{"AnUpdateOfTheAppKeepsTheOutbox", anUpdateOfTheAppKeepsTheOutbox},
 		{"APushIsFollowedByAPullThatBringsTheOtherPhonesEdit", aPushIsFollowedByAPullThatBringsTheOtherPhonesEdit},
 		{"AnInspectorRecordsFindingsOfflineOnce", anInspectorRecordsFindingsOfflineOnce},
+		{"ACadreKeepsThePlanAndIncomeOffline", aCadreKeepsThePlanAndIncomeOffline},
 		{"EveryScreenFitsASmallPhone", everyScreenFitsASmallPhone},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, l) })

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -75,45 +77,76 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	})
 }
 
-// TestRefreshGraceOnceForALostResponse: a phone that lost the refresh
-// answer may present the spent token again once, within the grace window,
-// and gets a fresh pair; a second retry of that token, or the lost successor
-// presented after all, is reuse: every token of the login is revoked, and
-// so are its access tokens.
-func TestRefreshGraceOnceForALostResponse(t *testing.T) {
+// TestRefreshRetriesWithinTheGraceGetTheSameSuccessor: a spent refresh
+// token presented again within the grace window — by a phone that lost the
+// answer, or by the requests of one console page that reached several
+// replicas — gets the same successor every time, each time with a working
+// access token. Once that successor has been used, the spent token is
+// reuse: every token of the login is revoked, and so are its access
+// tokens.
+func TestRefreshRetriesWithinTheGraceGetTheSameSuccessor(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
-		for _, tc := range []struct {
-			name  string
-			reuse func(first, lost tokens) response // what comes after the one honoured retry
-		}{
-			{"the same token retried twice", func(first, _ tokens) response { _, r := e.refresh(t, first.RefreshToken); return r }},
-			{"the lost successor presented after all", func(_, lost tokens) response { _, r := e.refresh(t, lost.RefreshToken); return r }},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				first := e.loginTokens(t, "cadre-a", "phone-1")
-				lost, r := e.refresh(t, first.RefreshToken) // the phone never sees this answer
-				if r.Status != http.StatusOK {
-					t.Fatal(r.Status)
-				}
-				retry, r := e.refresh(t, first.RefreshToken)
-				if r.Status != http.StatusOK {
-					t.Fatalf("retry within grace window: want 200, got %d %s", r.Status, r.Body)
-				}
-				if r := e.do(t, "GET", "/api/v1/me", retry.AccessToken, nil); r.Status != http.StatusOK {
-					t.Fatalf("the retried pair works: %d", r.Status)
-				}
-				if r := tc.reuse(first, lost); r.Status != http.StatusUnauthorized {
-					t.Fatalf("reuse: want 401, got %d %s", r.Status, r.Body)
-				}
-				if _, r := e.refresh(t, retry.RefreshToken); r.Status != http.StatusUnauthorized {
-					t.Fatalf("after reuse the whole login is revoked, but its newest refresh token works: %d", r.Status)
-				}
-				if r := e.do(t, "GET", "/api/v1/me", retry.AccessToken, nil); r.Status != http.StatusUnauthorized {
-					t.Fatalf("after reuse the login's access token still works: %d", r.Status)
-				}
-			})
+		first := e.loginTokens(t, "cadre-a", "phone-1")
+		lost, r := e.refresh(t, first.RefreshToken) // the phone never sees this answer
+		if r.Status != http.StatusOK {
+			t.Fatal(r.Status)
+		}
+		for i := range 3 {
+			retry, r := e.refresh(t, first.RefreshToken)
+			if r.Status != http.StatusOK || retry.RefreshToken != lost.RefreshToken {
+				t.Fatalf("retry %d within the grace window: %d, same successor %v; want 200 and the same successor", i+1, r.Status, retry.RefreshToken == lost.RefreshToken)
+			}
+			if r := e.do(t, "GET", "/api/v1/me", retry.AccessToken, nil); r.Status != http.StatusOK {
+				t.Fatalf("the access token of retry %d: %d", i+1, r.Status)
+			}
+		}
+		next, r := e.refresh(t, lost.RefreshToken)
+		if r.Status != http.StatusOK {
+			t.Fatalf("the successor, used: %d %s", r.Status, r.Body)
+		}
+		if _, r := e.refresh(t, first.RefreshToken); r.Status != http.StatusUnauthorized {
+			t.Fatalf("the spent token after its successor was used: want 401, got %d %s", r.Status, r.Body)
+		}
+		if _, r := e.refresh(t, next.RefreshToken); r.Status != http.StatusUnauthorized {
+			t.Fatalf("after reuse the whole login is revoked, but its newest refresh token works: %d", r.Status)
+		}
+		if r := e.do(t, "GET", "/api/v1/me", next.AccessToken, nil); r.Status != http.StatusUnauthorized {
+			t.Fatalf("after reuse the login's access token still works: %d", r.Status)
 		}
 	})
+}
+
+// TestTwoReplicasRotateATokenAlike: behind a load balancer that sticks
+// nothing, the requests of one console page whose access token just
+// expired reach two replicas, each rotating the page's refresh token. Both
+// answer with the same successor, which goes on working: the login is not
+// taken for a stolen one.
+func TestTwoReplicasRotateATokenAlike(t *testing.T) {
+	a := newTestEnv(t, "postgres")
+	cfg := a.app.Config
+	if cfg.KeyDir == "" {
+		cfg.KeyDir = filepath.Join(cfg.DataDir, "keys")
+	}
+	cfg.DataDir = t.TempDir()
+	second, err := NewApp(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Close() })
+	b := &testEnv{app: second, validator: a.validator}
+
+	page := a.loginTokens(t, "cadre-a", "web-console")
+	onA, r := a.refresh(t, page.RefreshToken)
+	if r.Status != http.StatusOK {
+		t.Fatal(r.Status)
+	}
+	onB, r := b.refresh(t, page.RefreshToken)
+	if r.Status != http.StatusOK || onB.RefreshToken != onA.RefreshToken {
+		t.Fatalf("the same token rotated on the second replica: %d, same successor %v; want 200 and the first replica's successor", r.Status, onB.RefreshToken == onA.RefreshToken)
+	}
+	if _, r := b.refresh(t, onA.RefreshToken); r.Status != http.StatusOK {
+		t.Fatalf("the successor both replicas gave, used next: %d %s", r.Status, r.Body)
+	}
 }
 
 // TestAccessTokensEndWithTheirLogin: logging out, or a detected refresh

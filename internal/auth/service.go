@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -226,13 +227,22 @@ func (s *Service) Refresh(ctx context.Context, raw, requestID string) (Tokens, e
 			return domain.RotateDecision{}, domain.Unauthorized("refresh token expired")
 		case p.UsedAt == nil:
 			var next domain.RefreshToken
-			newRaw, next = s.newRefresh(p.FamilyID, p.UserID, p.DeviceID, now)
+			newRaw, next = s.successor(raw, p, now)
 			return domain.RotateDecision{Next: &next}, nil
 		case now.Sub(*p.UsedAt) <= s.cfg.Grace && successors == 1 && newest.ParentID != nil && *newest.ParentID == p.ID && newest.UsedAt == nil && newest.RevokedAt == nil:
-			// p was rotated once, moments ago, and its successor never came
-			// back: the phone lost the answer. Replace the lost successor.
+			// p was rotated moments ago and its successor never came back:
+			// the phone lost the answer, or the requests of one console page
+			// reached several replicas at once. The successor is derived
+			// from p, so it is handed out again — the same token whichever
+			// replica answers, however many ask within the window.
+			if again, _ := s.successor(raw, p, now); hashToken(again) == newest.TokenHash {
+				newRaw = again
+				return domain.RotateDecision{Again: &newest}, nil
+			}
+			// A successor drawn at random (before successors were derived):
+			// replace it.
 			var next domain.RefreshToken
-			newRaw, next = s.newRefresh(p.FamilyID, p.UserID, p.DeviceID, now)
+			newRaw, next = s.successor(raw, p, now)
 			lost := newest.ID
 			return domain.RotateDecision{Next: &next, RevokeTokenID: &lost}, nil
 		default:
@@ -245,14 +255,18 @@ func (s *Service) Refresh(ctx context.Context, raw, requestID string) (Tokens, e
 		}
 		return Tokens{}, err
 	}
-	u, err := s.store.User(ctx, dec.Next.UserID)
+	next := dec.Next
+	if next == nil {
+		next = dec.Again
+	}
+	u, err := s.store.User(ctx, next.UserID)
 	if err != nil {
 		return Tokens{}, err
 	}
 	if !u.Active {
 		return Tokens{}, domain.Unauthorized("account disabled")
 	}
-	access, err := s.issue(u, dec.Next.DeviceID, dec.Next.FamilyID, now)
+	access, err := s.issue(u, next.DeviceID, next.FamilyID, now)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -430,6 +444,24 @@ func (s *Service) newRefresh(family, userID uuid.UUID, deviceID string, now time
 	_, _ = rand.Read(b)
 	raw := base64.RawURLEncoding.EncodeToString(b)
 	return raw, domain.RefreshToken{ID: uuid.New(), FamilyID: family, UserID: userID, DeviceID: deviceID, TokenHash: hashToken(raw),
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
+}
+
+// successor is the refresh token that replaces raw (the token p): an
+// HMAC of raw under a key derived from the signing key, which every
+// replica shares, so that rotating the same token twice — the phone's
+// retry of a lost answer, two of a page's requests on two replicas — gives
+// the same successor, and nothing outside the server can compute it. A new
+// signing key gives new successors (only a token rotated in the minute
+// around that restart is affected: its retry is taken as reuse).
+func (s *Service) successor(raw string, p domain.RefreshToken, now time.Time) (string, domain.RefreshToken) {
+	_, key := s.keys.signing()
+	k := hmac.New(sha256.New, key.Seed())
+	k.Write([]byte("fieldvisit refresh successor v1"))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte(raw))
+	next := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return next, domain.RefreshToken{ID: uuid.New(), FamilyID: p.FamilyID, UserID: p.UserID, DeviceID: p.DeviceID, TokenHash: hashToken(next),
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
 }
 

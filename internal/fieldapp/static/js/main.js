@@ -1,5 +1,5 @@
 // The app's start and its screens. Hash routes (#/, #/households, #/h/<id>,
-// #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
+// #/h/<id>/plan, #/h/<id>/income, #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
 // screen one URL under the service worker's shell. An inspector signs in to
 // the same app: their home screen is their tasks (inspect.js).
 import { openDB, wipe, kvGet, kvPut, getAll, DB_NAME } from "./db.js";
@@ -9,11 +9,13 @@ import { Store } from "./store.js";
 import { visible, rfc3339 } from "./outbox.js";
 import { timeFields, gpsField, photoField } from "./visit-parts.js";
 import * as inspect from "./inspect.js";
+import { Casework, progressField } from "./casework.js";
 import { h, mount, megabytes, shortTime } from "./dom.js";
 
 const view = document.getElementById("view");
 const meta = (n) => (document.querySelector('meta[name="' + n + '"]') || {}).content || "";
 const app = { version: meta("app-version"), build: meta("app-build"), db: null, api: null, sync: null, store: null, vocab: {}, user: null, session: null };
+const casework = new Casework(app, { view, setTitle, toast, syncSoon });
 
 // Labels of the visit form, as §13.1 gives them (the server's
 // /vocabularies wins when the phone has it).
@@ -226,6 +228,8 @@ async function showRoute() {
     if (parts.length === 0) await showHome();
     else if (parts[0] === "households") await showHouseholds(new URLSearchParams(path.split("?")[1] || "").get("q") || "");
     else if (parts[0] === "h" && parts[2] === "edit") await showHouseholdEdit(parts[1]);
+    else if (parts[0] === "h" && parts[2] === "plan" && !isInspector()) await casework.plan(parts[1]);
+    else if (parts[0] === "h" && parts[2] === "income" && !isInspector()) await casework.income(parts[1], new URLSearchParams(path.split("?")[1] || "").get("year"));
     else if (parts[0] === "h") await showHousehold(parts[1]);
     else if (parts[0] === "v" && parts[1] === "new") await showVisitForm(parts[2], null);
     else if (parts[0] === "v") await showVisitForm(null, parts[1]);
@@ -414,6 +418,7 @@ async function showHousehold(id) {
           v.state === "refused" ? h("span", { class: "tag bad" }, "未能上传") : null,
           h("small", {}, (v.notes || "").slice(0, 60)),
           (v.flags || []).map((f) => h("small", { class: "flag" }, "⚠ ", f.message_zh))))))),
+    isInspector() ? null : await casework.links(id),
     isInspector() ? inspect.householdActions((await inspect.tasks(app.store)).filter((x) => x.task.household_id === id))
       : h("div", { class: "actionbar" }, h("a", { class: "button primary wide", href: "#/v/new/" + id, id: "new-visit" }, "记录走访")));
 }
@@ -458,6 +463,7 @@ async function showVisitForm(householdId, visitId) {
   const when = timeFields(v);
   const where = gpsField(gps);
   const photos = photoField(v.photos, where.lastFix);
+  const progress = await progressField(app.store, householdId, v.plan_progress || []);
 
   const form = h("form", { class: "form visit-form", id: "visit-form", onsubmit: async (ev) => {
     ev.preventDefault();
@@ -485,10 +491,13 @@ async function showVisitForm(householdId, visitId) {
       gps,
       photos: photos.refs(),
     };
+    // Sent when it says something, or takes back what the visit said.
+    const noted = progress.read(form);
+    if (noted.length || (existing && (existing.plan_progress || []).length)) data.plan_progress = noted;
     const rows = photos.rows();
     if (existing) {
-      const { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos } = existing;
-      const before = { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos };
+      const { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos, plan_progress } = existing;
+      const before = { kind, started_at, ended_at, notes, checklist: c, measures, met_with, household_confirmed, gps: g, photos, plan_progress: plan_progress || [] };
       const next = {};
       for (const [k2, val] of Object.entries(data)) if (JSON.stringify(before[k2] ?? null) !== JSON.stringify(val ?? null)) next[k2] = val;
       await app.store.edit("visit", visitId, householdId, next, rows);
@@ -515,6 +524,7 @@ async function showVisitForm(householdId, visitId) {
     h("input", { name: "met_free", placeholder: "其他人（用顿号分隔）", value: (v.met_with || []).filter((n) => !members.some((m) => m.name === n)).join("、") })),
   h("label", { class: "inline" }, h("input", { type: "checkbox", name: "confirmed", id: "confirmed", checked: v.household_confirmed === true }), "农户确认本次走访"),
   h("label", {}, "民情日记", h("textarea", { name: "notes", rows: 5, maxlength: 10000, placeholder: "走访了解的情况、群众诉求、下一步打算" }, v.notes || "")),
+  progress.node,
   where.node,
   photos.node,
   h("p", { class: "error", role: "alert", hidden: true }),

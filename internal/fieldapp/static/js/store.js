@@ -45,9 +45,21 @@ export class Store {
     return id;
   }
 
-  // edit records an edit of a visit or of the household's editable fields
-  // (rules 5 and 6), returning false when nothing changed.
-  async edit(entity, id, householdId, next, photos = []) {
+  // createRecord stores a new record the phone made (a plan item, a
+  // year's income account) and its create at once.
+  async createRecord(entity, id, householdId, data) {
+    await tx(this.db, ["records", "outbox"], "readwrite", (s) => {
+      s.records.put({ key: key(entity, id), entity, id, household_id: householdId, version: 0, data: {}, local: data });
+      s.outbox.add({ entity, op: "create", id, household_id: householdId, data, made_at: new Date().toISOString() });
+    });
+  }
+
+  // edit records an edit of a record the cadre may change — a visit, the
+  // household's editable fields, a plan item, an income account — (rules 5
+  // and 6), returning false when nothing changed. always are fields every
+  // change of the record carries whether changed or not (an income
+  // account's year, §18).
+  async edit(entity, id, householdId, next, photos = [], always = {}) {
     return tx(this.db, ["records", "outbox", "inflight", "photos"], "readwrite", async (s) => {
       const k = key(entity, id);
       const rec = await req(s.records.get(k));
@@ -65,6 +77,7 @@ export class Store {
         plan = planEdit({ entity, id, householdId, rec, unsent, inFlight, before, changed });
       }
       if (plan.action === "none") return false;
+      plan.entry.data = { ...always, ...plan.entry.data };
       if (plan.action === "fold") s.outbox.put(plan.entry);
       else s.outbox.add({ ...plan.entry, made_at: new Date().toISOString() });
       const r = rec || { key: k, entity, id, household_id: householdId, version: 0, data: {} };

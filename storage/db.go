@@ -38,37 +38,26 @@ const (
 type DB struct {
 	Gorm    *gorm.DB
 	Dialect Dialect
+	standby *standby      // where routed reads may go (AttachReplica); nil: none
+	reads   *readObserver // told where routed reads went
 }
 
 // Open connects to url: a postgres:// URL, or empty for the SQLite file
 // fieldvisit.db in dataDir (the embedded default).
 func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*DB, error) {
-	cfg := &gorm.Config{
-		Logger:                 logger.Discard,
-		SkipDefaultTransaction: true,                                         // repositories open the transactions they need
-		NowFunc:                func() time.Time { return time.Now().UTC() }, // NewStore puts its own clock in
-		TranslateError:         false,
-	}
+	cfg := gormConfig()
 	var (
 		g   *gorm.DB
 		err error
 		d   Dialect
 	)
 	switch {
-	case strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://"):
+	case isPostgresURL(url):
 		d = Postgres
-		var pc *pgx.ConnConfig
-		if pc, err = pgx.ParseConfig(url); err != nil {
-			return nil, fmt.Errorf("database URL: %w", err)
+		var db *sql.DB
+		if db, err = openPostgresPool(url); err != nil {
+			return nil, err
 		}
-		// pgx would send a uuid.UUID through its driver.Valuer text form,
-		// failing a binary encoding first and building an error for every
-		// parameter (a quarter of a bulk insert's CPU); registered, it
-		// goes as its 16 bytes.
-		db := stdlib.OpenDB(*pc, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
-			pgxuuid.Register(c.TypeMap())
-			return nil
-		}))
 		g, err = gorm.Open(postgres.New(postgres.Config{Conn: db}), cfg)
 	case url == "":
 		d = SQLite
@@ -94,10 +83,6 @@ func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*DB, erro
 		// One connection: SQLite has one writer anyway, and a single
 		// connection makes every transaction see its own writes.
 		sqlDB.SetMaxOpenConns(1)
-	} else {
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(8)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -108,7 +93,41 @@ func Open(ctx context.Context, url, dataDir string, log *slog.Logger) (*DB, erro
 	if log != nil {
 		log.Info("database opened", "dialect", string(d))
 	}
-	return &DB{Gorm: g, Dialect: d}, nil
+	return &DB{Gorm: g, Dialect: d, reads: &readObserver{}}, nil
+}
+
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,                                         // repositories open the transactions they need
+		NowFunc:                func() time.Time { return time.Now().UTC() }, // NewStore puts its own clock in
+		TranslateError:         false,
+	}
+}
+
+func isPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// openPostgresPool opens (without connecting) a pool of pgx connections
+// to url: the primary's, or a read replica's.
+func openPostgresPool(url string) (*sql.DB, error) {
+	pc, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	// pgx would send a uuid.UUID through its driver.Valuer text form,
+	// failing a binary encoding first and building an error for every
+	// parameter (a quarter of a bulk insert's CPU); registered, it
+	// goes as its 16 bytes.
+	db := stdlib.OpenDB(*pc, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		pgxuuid.Register(c.TypeMap())
+		return nil
+	}))
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
 }
 
 // Close releases the connections.
@@ -116,6 +135,9 @@ func (db *DB) Close() error {
 	sqlDB, err := db.Gorm.DB()
 	if err != nil {
 		return err
+	}
+	if db.standby != nil {
+		db.standby.pool.Close()
 	}
 	return sqlDB.Close()
 }

@@ -18,6 +18,8 @@ type Store struct {
 	now     func() time.Time
 	// sequencer shares feed-numbering passes among concurrent callers.
 	sequencer *feedSequencer
+	standby   *standby      // where routed reads may go (replica.go); nil: none
+	reads     *readObserver // told where routed reads went
 }
 
 // NewStore wraps an opened database. now is the clock every row is
@@ -28,7 +30,11 @@ func NewStore(db *DB, now func() time.Time) *Store {
 		now = time.Now
 	}
 	utc := func() time.Time { return now().UTC() }
-	return &Store{db: db.Gorm.Session(&gorm.Session{NowFunc: utc}), dialect: db.Dialect, now: now, sequencer: &feedSequencer{}}
+	reads := db.reads
+	if reads == nil {
+		reads = &readObserver{}
+	}
+	return &Store{db: db.Gorm.Session(&gorm.Session{NowFunc: utc}), dialect: db.Dialect, now: now, sequencer: &feedSequencer{}, standby: db.standby, reads: reads}
 }
 
 // stamp is the time rows written now are stamped with.
@@ -63,6 +69,6 @@ func like(col string) string { return col + ` LIKE ? ESCAPE '\'` }
 // while the rest of the batch commits.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true, now: s.now})
+		return fn(&Store{db: tx, dialect: s.dialect, inTxn: true, now: s.now, reads: s.reads})
 	}), "transaction")
 }

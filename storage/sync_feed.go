@@ -148,7 +148,7 @@ SELECT MAX(seq) FROM changes`, sequencerLock)
 
 func (s *Store) sequencePostgres(ctx context.Context) (int64, error) {
 	var w int64
-	err := s.nativePostgres(ctx, func(conn *pgx.Conn) error {
+	err := s.nativePrimary(ctx, func(conn *pgx.Conn) error {
 		results, err := conn.PgConn().Exec(ctx, sequenceStatements).ReadAll()
 		if err != nil {
 			return err

@@ -192,16 +192,42 @@ func scanEach[T any](rows rowScanner, targets func([]any) []any, fields func(*T)
 // nativePostgres runs fn on a pooled connection's own pgx handle: scanning
 // through database/sql converts every value twice (a UUID is formatted as
 // text by the driver and parsed back by uuid.Scan), which was most of a
-// snapshot page's CPU.
+// snapshot page's CPU. It reads: under a context routed to the standby
+// (replica.go) the connection is the standby's, or the primary's when the
+// standby gives none.
 func (s *Store) nativePostgres(ctx context.Context, fn func(*pgx.Conn) error) error {
-	sqlDB, err := s.db.DB()
+	pool, err := s.readPool(ctx)
 	if err != nil {
 		return err
 	}
-	conn, err := sqlDB.Conn(ctx)
+	conn, err := pool.Conn(ctx)
+	if err != nil && s.standby != nil && pool == s.standby.pool && ctx.Err() == nil {
+		s.standby.failed(err)
+		s.countRead(ReadPrimary, ReasonFailed)
+		if pool, err = s.db.DB(); err == nil {
+			conn, err = pool.Conn(ctx)
+		}
+	}
 	if err != nil {
 		return err
 	}
+	return onNativeConn(conn, fn)
+}
+
+// nativePrimary is nativePostgres on the primary, for what writes.
+func (s *Store) nativePrimary(ctx context.Context, fn func(*pgx.Conn) error) error {
+	pool, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	return onNativeConn(conn, fn)
+}
+
+func onNativeConn(conn *sql.Conn, fn func(*pgx.Conn) error) error {
 	defer conn.Close()
 	return conn.Raw(func(driverConn any) error {
 		c, ok := driverConn.(*stdlib.Conn)

@@ -199,8 +199,15 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	if duties := pl.scope.DutyRegions(pl.today); !slices.Equal(c.D, duties) {
 		c.R, c.RA, c.D = pl.changedRegions(c.D, duties, c.R), uuid.Nil, duties
 	}
+	// The rescope and the walk read the store as of the cursor's
+	// watermark or later (the feed after it repeats what changed since);
+	// the feed, numbered anew below, as of its new watermark.
+	walk := ctx
+	if len(c.R) > 0 || c.Phase != phaseFeed {
+		walk = s.store.ReadsAsOf(ctx, c.W)
+	}
 	if len(c.R) > 0 {
-		n, last, done, err := pl.rescope(ctx, c.R, c.RA, left)
+		n, last, done, err := pl.rescope(walk, c.R, c.RA, left)
 		if err != nil {
 			return PageEnd{}, err
 		}
@@ -221,7 +228,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	// sent back for an empty page (a round trip on a 2G link).
 	for c.Phase != phaseFeed {
 		if c.Phase == phaseHouseholds && c.WH > 0 {
-			n, last, more, density, next, err := pl.wholeHouseholds(ctx, c.After, c.WU, left, c.WH)
+			n, last, more, density, next, err := pl.wholeHouseholds(walk, c.After, c.WU, left, c.WH)
 			if err != nil {
 				return PageEnd{}, err
 			}
@@ -241,7 +248,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			}
 			continue
 		}
-		n, last, more, err := pl.snapshot(ctx, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
+		n, last, more, err := pl.snapshot(walk, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return PageEnd{}, err
 		}
@@ -258,6 +265,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	if err != nil {
 		return PageEnd{}, err
 	}
+	feed := s.store.ReadsAsOf(ctx, w)
 	// One row more than the page holds tells whether more is waiting: a
 	// page that ends exactly with the feed says so, and the phone is not
 	// sent back for an empty page (a round trip on a 2G link).
@@ -265,7 +273,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 		Scope: pl.scope, Today: pl.today, HouseholdVisits: pl.inspector()}
 	id := pl.p.UserID
 	f.CadreID = &id
-	changes, err := s.store.Changes(ctx, f)
+	changes, err := s.store.Changes(feed, f)
 	if err != nil {
 		return PageEnd{}, err
 	}
@@ -273,7 +281,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	if more {
 		changes = changes[:left]
 	}
-	now, err := pl.current(ctx, changes)
+	now, err := pl.current(feed, changes)
 	if err != nil {
 		return PageEnd{}, err
 	}
@@ -353,7 +361,7 @@ func (s *Service) snapshot(ctx context.Context, p domain.Principal, limit int, p
 		return hs.household(h)
 	}
 	var end PageEnd
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(s.store.ReadsAsOf(ctx, w))
 	g.Go(func() error {
 		return s.store.WholeScope(gctx, pl.scope, pl.today, ScopeSinks{Household: household, Member: ms.member, Pairing: ps.pairing})
 	})

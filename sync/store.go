@@ -24,6 +24,11 @@ type Store interface {
 	// SequenceChanges numbers the committed feed rows in commit order and
 	// returns the watermark: every row up to it is committed and visible.
 	SequenceChanges(ctx context.Context) (int64, error)
+	// ReadsAsOf returns ctx for reads that need the feed up to watermark
+	// w: every change up to it numbered and visible, and every record at
+	// least as it was when its change was numbered. The store answers
+	// them from wherever holds that much (a read replica, or the primary).
+	ReadsAsOf(ctx context.Context, w int64) context.Context
 	Changes(ctx context.Context, f ChangeFilter) ([]Change, error)
 	// AnnounceDatedPairings writes a feed row, once, for every pairing that
 	// began or ended on a day in (from, to] and returns how many it wrote.

@@ -78,6 +78,8 @@ type App struct {
 	hasher   *auth.Hasher
 
 	orphanBlobs, missingBlobs prometheus.Gauge
+	// dbReads outlives a rebuild: the store counts into it.
+	dbReads *prometheus.CounterVec
 	// conns outlive a rebuild: Serve holds them.
 	conns *connMetrics
 }
@@ -131,6 +133,12 @@ func (a *App) build() error {
 		// soak watches for leaks.
 		cs = append(cs, collectors.NewDBStatsCollector(pool, "fieldvisit"))
 	}
+	if pool := a.DB.ReplicaSQL(); pool != nil {
+		cs = append(cs, collectors.NewDBStatsCollector(pool, "fieldvisit_replica"))
+	}
+	if a.dbReads != nil {
+		cs = append(cs, a.dbReads)
+	}
 	for _, c := range append(append(cs, a.workerMetrics()...), a.conns.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return err
@@ -178,6 +186,12 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if n > 0 {
 		log.Info("migrations applied", "count", n)
 	}
+	if cfg.DatabaseReplicaURL != "" {
+		if err := db.AttachReplica(ctx, cfg.DatabaseReplicaURL, log); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("read replica: %w", err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "spool"), 0o700); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("photo spool directory: %w", err)
@@ -195,6 +209,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Log: log, DB: db, Blobs: blobs, Now: time.Now, keys: keys, hasher: auth.NewHasher(cfg.HashConcurrency)}
 	// Rows are stamped by the app's clock, which a test may stop or move.
 	a.Store = storage.NewStore(db, func() time.Time { return a.Now() })
+	a.dbReads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fieldvisit_db_reads_total",
+		Help: "Reads that may be served by the read replica, by where they went (primary, replica) and why."}, []string{"target", "reason"})
+	a.Store.ObserveReads(func(target, reason string) { a.dbReads.WithLabelValues(target, reason).Inc() })
 	if err := a.build(); err != nil {
 		db.Close()
 		return nil, err

@@ -55,6 +55,10 @@ type Config struct {
 	// SecureCookies marks the web console's cookies Secure on plain-HTTP
 	// requests too: for a proxy in front that ends TLS.
 	SecureCookies bool
+	// DatabaseReplicaURL is a PostgreSQL streaming standby of DatabaseURL
+	// that reports, exports, timelines and the heavy reads of pulls read
+	// when it holds what they need (storage/replica.go); empty: none.
+	DatabaseReplicaURL string
 }
 
 // addressList is a comma-separated list of IP addresses and CIDR blocks.
@@ -127,6 +131,8 @@ func (c *Config) bindDatabase(fs *flag.FlagSet) {
 // store and the JWT signing keys.
 func (c *Config) bindStore(fs *flag.FlagSet) {
 	c.bindDatabase(fs)
+	fs.StringVar(&c.DatabaseReplicaURL, "database-replica-url", Env("FIELDVISIT_DATABASE_REPLICA_URL", ""),
+		"postgres:// URL of a streaming standby of the database, read by reports, exports, timelines and pulls when it has caught up; empty: none (FIELDVISIT_DATABASE_REPLICA_URL)")
 	fs.StringVar(&c.S3Endpoint, "s3-endpoint", Env("FIELDVISIT_S3_ENDPOINT", ""), "S3 host:port; empty uses the local photo directory (FIELDVISIT_S3_ENDPOINT)")
 	fs.StringVar(&c.S3AccessKey, "s3-access-key", Env("FIELDVISIT_S3_ACCESS_KEY", ""), "S3 access key (FIELDVISIT_S3_ACCESS_KEY)")
 	fs.StringVar(&c.S3SecretKey, "s3-secret-key", Env("FIELDVISIT_S3_SECRET_KEY", ""), "S3 secret key (FIELDVISIT_S3_SECRET_KEY)")
@@ -183,6 +189,9 @@ func (c *Config) validate() error {
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		return fmt.Errorf("FIELDVISIT_S3_ACCESS_KEY and FIELDVISIT_S3_SECRET_KEY are required with an S3 endpoint")
+	}
+	if c.DatabaseReplicaURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("FIELDVISIT_DATABASE_REPLICA_URL needs a PostgreSQL primary in FIELDVISIT_DATABASE_URL")
 	}
 	if c.PhotoMaxBytes < 0 {
 		return fmt.Errorf("--photo-max-bytes must not be negative")

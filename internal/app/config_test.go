@@ -40,3 +40,22 @@ func TestBodyAndConnectionLimitsAreConfigurable(t *testing.T) {
 		}
 	}
 }
+
+// TestAReadReplicaNeedsAPostgreSQLPrimary: FIELDVISIT_DATABASE_REPLICA_URL
+// is read by the commands that open the whole app, and refused beside the
+// embedded SQLite file, which has no standby.
+func TestAReadReplicaNeedsAPostgreSQLPrimary(t *testing.T) {
+	t.Setenv("FIELDVISIT_DATABASE_REPLICA_URL", "postgres://standby.example/fieldvisit")
+	var c Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.bindStore(fs)
+	if err := fs.Parse(nil); err != nil || c.DatabaseReplicaURL != "postgres://standby.example/fieldvisit" {
+		t.Fatalf("replica URL from the environment: %q, %v", c.DatabaseReplicaURL, err)
+	}
+	for primary, ok := range map[string]bool{"": false, "postgres://primary.example/fieldvisit": true} {
+		c.DatabaseURL = primary
+		if err := c.validate(); (err == nil) != ok {
+			t.Errorf("primary %q: validate says %v", primary, err)
+		}
+	}
+}

@@ -40,13 +40,8 @@ func (c *cluster) startPostgres(ctx context.Context) error {
 	if err := os.Mkdir(pgDir, 0o700); err != nil {
 		return err
 	}
-	if os.Geteuid() == 0 {
-		if c.pgCred, err = localserver.PostgresUser(); err != nil {
-			return err
-		}
-		if err := os.Chown(pgDir, int(c.pgCred.Uid), int(c.pgCred.Gid)); err != nil {
-			return err
-		}
+	if c.pgCred, err = localserver.PostgresCredential(pgDir); err != nil {
+		return err
 	}
 	p, err := ports(2)
 	if err != nil {

@@ -119,7 +119,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 		if nobody {
 			return t.Close()
 		}
-		err = s.store.VisitLedger(ctx, f, func(row VisitLedgerRow) error {
+		err = s.store.VisitLedger(s.store.ReadsCurrent(ctx), f, func(row VisitLedgerRow) error {
 			n++
 			v := row.Visit
 			// Typed cells: Excel sums the minutes and sorts by the days.
@@ -228,7 +228,7 @@ func (s *Service) MissedLedger(ctx context.Context, p domain.Principal, q Export
 			return err
 		}
 		n := 0
-		err = s.eachItem(ctx, f, func(it ReportItem) error {
+		err = s.eachItem(s.reportReads(ctx, r, per, f), f, func(it ReportItem) error {
 			n++
 			st := it.Status
 			label, _ := rules.States.Label(it.State)

@@ -56,6 +56,12 @@ func closeKey(county uuid.UUID, period string) string { return county.String() +
 
 func (f *fakeStore) Tx(_ context.Context, fn func(compliance.TxStore) error) error { return fn(f) }
 
+func (f *fakeStore) ReadsCurrent(ctx context.Context) context.Context { return ctx }
+
+func (f *fakeStore) ReadsOfClose(ctx context.Context, _ uuid.UUID, _ string) context.Context {
+	return ctx
+}
+
 func (f *fakeStore) stored(p rules.Profile) (compliance.StoredProfile, error) {
 	body, err := json.Marshal(p)
 	return compliance.StoredProfile{Code: p.Code, NameZH: p.NameZH, Version: p.Version, Body: body, Builtin: true}, err

@@ -146,6 +146,7 @@ func (s *Service) Timeline(ctx context.Context, p domain.Principal, householdID 
 	if _, err := s.store.Household(ctx, p.HouseholdScope(), s.today(), householdID); err != nil {
 		return nil, Profile{}, err
 	}
+	ctx = s.store.ReadsCurrent(ctx)
 	c, err := s.store.ComplianceHouseholdFacts(ctx, householdID)
 	if err != nil {
 		return nil, Profile{}, err
@@ -284,6 +285,7 @@ func (s *Service) Missed(ctx context.Context, p domain.Principal, q ReportQuery)
 		}
 		f.Frozen = rep.ClosedAt != nil
 	}
+	ctx = s.reportReads(ctx, r, per, f)
 	total, err := s.store.ReportCounts(ctx, f, Overall)
 	if err != nil {
 		return Report{}, err
@@ -310,6 +312,18 @@ func (s *Service) Missed(ctx context.Context, p domain.Principal, q ReportQuery)
 	f.Limit, f.Offset = q.Limit, q.Offset
 	rep.Items, rep.Count, err = s.store.ReportItems(ctx, f)
 	return rep, err
+}
+
+// reportReads returns ctx for the reads of a report of region r and
+// period per: a frozen close is read from any copy of the store that
+// holds it (it never changes), live statuses from one that has caught up
+// with the primary as it is now — never an older report than the primary
+// would give.
+func (s *Service) reportReads(ctx context.Context, r domain.Region, per rules.Period, f ReportFilter) context.Context {
+	if f.Frozen && r.CountyID != nil {
+		return s.store.ReadsOfClose(ctx, *r.CountyID, per.Key())
+	}
+	return s.store.ReadsCurrent(ctx)
 }
 
 // named attaches names to grouped counts.

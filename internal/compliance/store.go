@@ -68,6 +68,12 @@ type TxStore interface {
 	SaveJudgement(ctx context.Context, j Judgement) error
 
 	// Reports and closes.
+	// ReadsCurrent returns ctx for reads that must reflect everything
+	// committed before now, and ReadsOfClose for reads of a county's
+	// frozen close of a period: the store answers them (in a transaction: always the primary) from wherever
+	// holds that much (a read replica, or the primary).
+	ReadsCurrent(ctx context.Context) context.Context
+	ReadsOfClose(ctx context.Context, countyID uuid.UUID, periodKey string) context.Context
 	ReportCounts(ctx context.Context, f ReportFilter, by Grouping) ([]StateCounts, error)
 	ReportItems(ctx context.Context, f ReportFilter) ([]ReportItem, int64, error)
 	// ClosePeriod freezes a county's statuses for a period as they stand on

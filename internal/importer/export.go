@@ -22,6 +22,10 @@ type RegisterStore interface {
 	// (head first) and its open pairing that started first.
 	RegisterHouseholds(ctx context.Context, withinPath string, fn func(RegisterHousehold) error) error
 	Audit(ctx context.Context, e domain.AuditEntry) error
+	// ReadsCurrent returns ctx for reads that must reflect everything
+	// committed before now; the store answers them from wherever holds
+	// that much (a read replica, or the primary).
+	ReadsCurrent(ctx context.Context) context.Context
 }
 
 // RegisterHousehold is one household as the register export writes it.
@@ -118,7 +122,7 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 			return err
 		}
 		n := 0
-		err = store.RegisterHouseholds(ctx, r.Path, func(h RegisterHousehold) error {
+		err = store.RegisterHouseholds(store.ReadsCurrent(ctx), r.Path, func(h RegisterHousehold) error {
 			for _, m := range h.Members {
 				n++
 				if err := t.Row(registerRow(n, h, m)...); err != nil {

@@ -3,6 +3,7 @@ package localserver
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
@@ -11,7 +12,8 @@ import (
 	"syscall"
 )
 
-// PostgresBinDir finds the directory holding initdb and postgres: the
+// PostgresBinDir finds the directory holding initdb, postgres and
+// pg_basebackup: the
 // newest /usr/lib/postgresql/*/bin (Debian's layout), else the PATH.
 func PostgresBinDir() (string, error) {
 	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
@@ -32,7 +34,14 @@ func pgMajor(initdb string) int {
 	return n
 }
 
-func PostgresUser() (*syscall.Credential, error) {
+// PostgresCredential is who PostgreSQL's server programs run as: nil
+// (this process's user), or as root the postgres OS user, since PostgreSQL
+// refuses to run as root. dir, the cluster's directory, is handed to that
+// user.
+func PostgresCredential(dir string) (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
 		return nil, fmt.Errorf("PostgreSQL will not run as root and there is no postgres user: %w", err)
@@ -40,6 +49,9 @@ func PostgresUser() (*syscall.Credential, error) {
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
 	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
 		return nil, err
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil

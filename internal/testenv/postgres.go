@@ -58,7 +58,7 @@ func pingPostgres(ctx context.Context, url string) error {
 func startThrowawayPostgres(ctx context.Context) (string, func(), error) {
 	binDir, err := localserver.PostgresBinDir()
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("no server at 127.0.0.1:5432: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "fieldvisit-pg-*")
 	if err != nil {
@@ -66,16 +66,10 @@ func startThrowawayPostgres(ctx context.Context) (string, func(), error) {
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		cred, err = localserver.PostgresUser()
-		if err == nil {
-			err = os.Chown(dir, int(cred.Uid), int(cred.Gid))
-		}
-		if err != nil {
-			cleanup()
-			return "", nil, fmt.Errorf("running as root: %w", err)
-		}
+	cred, err := localserver.PostgresCredential(dir)
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("running as root: %w", err)
 	}
 	asPostgres := func(name string, args ...string) *exec.Cmd {
 		cmd := exec.Command(filepath.Join(binDir, name), args...)

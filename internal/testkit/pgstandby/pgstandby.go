@@ -3,7 +3,7 @@
 // (pg_basebackup -R), both on free loopback ports, and stops them when the
 // test ends. It is what read-replica routing is proven against: a real
 // standby whose replay can be paused, resumed and whose server can be
-// stopped. As root the clusters belong to the postgres OS user (pgbin).
+// stopped. As root the clusters belong to the postgres OS user (localserver.PostgresCredential).
 package pgstandby
 
 import (

@@ -383,8 +383,9 @@ func TestCursorsFromBeforeTasksStillWork(t *testing.T) {
 		if !has(own, "visit", "upsert", recent) || len(idsOf(own, "task", "upsert")) != 0 {
 			t.Errorf("a cadre's old cursor: %v", summary(own))
 		}
-		// Phase 7 walks the households' plans (一户一案); 8 was never written.
-		for _, p := range []int{-1, 8} {
+		// Phase 7 walks the households' plans (一户一案), 8 their income
+		// accounts (收入测算); 9 was never written.
+		for _, p := range []int{-1, 9} {
 			if r := e.do(t, "GET", "/api/v1/sync/pull?cursor="+oldCursor(p, w), insp, nil); r.Status != http.StatusUnprocessableEntity {
 				t.Errorf("phase %d: %d, want 422", p, r.Status)
 			}

@@ -100,7 +100,7 @@ const goodVisit = `{"id":"` + uuidA + `","household_id":"` + uuidA + `","cadre_i
 	`"notes":"屋顶漏雨","checklist":{"food":{"answer":"met"},"housing":{"answer":"problem","note":"屋顶漏雨"}},"measures":["policy_briefing"],` +
 	`"met_with":["张三"],"household_confirmed":null,"gps":[{"lat":34.7,"lon":113.6,"accuracy":12,"provider":"gps","mock":false,` +
 	`"device_time":"2026-11-20T09:31:00+08:00"}],"photos":[{"photo_id":"` + uuidB + `","sha256":"` + sha + `"}],` +
-	`"flags":[],"plan_progress":[],"deleted":false,"version":1,"updated_at":"2026-11-20T02:31:00.5Z"}`
+	`"flags":[],"plan_progress":[],"risk_triggers":[],"income_updates":[],"deleted":false,"version":1,"updated_at":"2026-11-20T02:31:00.5Z"}`
 
 const sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -182,7 +183,19 @@ func (c *cluster) minioNodeStop(ctx context.Context, sum *summary, at func() str
 		when = at()
 		logf("minio3 killed (SIGKILL) halfway through a %d KB upload, %s", len(during)/1000, when)
 	})
-	sum.check(err == nil && when != "", "upload across node stop", "%d KB photo, node stopped halfway at %s: %v", len(during)/1000, when, errOrOK(err))
+	// The request that was in flight may fail with the node (503: the
+	// store went away under it — when the balancer had sent the PUT to that
+	// very node); a phone sends the photo again, as the SDK's outbox does,
+	// and it must be stored while the node is still down.
+	how := "stored in flight"
+	for try := 1; err != nil && when != "" && try <= 5 && retryablePut(err); try++ {
+		first := err
+		time.Sleep(time.Second)
+		if err = putPhoto(ctx, api, token, duringID, during, nil); err == nil {
+			how = fmt.Sprintf("in flight: %v; sent again %d s later with the node still down: stored", first, try)
+		}
+	}
+	sum.check(err == nil && when != "", "upload across node stop", "%d KB photo, node stopped halfway at %s: %s", len(during)/1000, when, orError(how, err))
 	var reads []string
 	readErr := error(nil)
 	for _, p := range []struct {
@@ -208,6 +221,33 @@ func (c *cluster) minioNodeStop(ctx context.Context, sum *summary, at func() str
 		err = n.WaitReady(ctx, 2*time.Minute, localserver.HTTPReady("http://"+c.minioAddrs[node]+"/minio/health/live"))
 	}
 	sum.check(err == nil, "MinIO node restart", "minio3 down %s, back at %s (%v)", time.Since(stopped).Round(time.Second), at(), errOrOK(err))
+}
+
+// retryablePut reports whether a failed PUT is one a phone sends again:
+// the server or the link gave up (5xx, 408, a broken connection), not a
+// refusal of the photo.
+func retryablePut(err error) bool {
+	var st statusError
+	if errors.As(err, &st) {
+		return st.code >= 500 || st.code == http.StatusRequestTimeout
+	}
+	return true
+}
+
+// statusError is an HTTP answer other than the one asked for.
+type statusError struct {
+	code int
+	text string
+}
+
+func (e statusError) Error() string { return e.text }
+
+// orError is what went right, or the error.
+func orError(ok string, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return ok
 }
 
 // putPhoto uploads jpeg as photo id (no visit) in one PUT. With midway
@@ -243,7 +283,7 @@ func putPhoto(ctx context.Context, api, token string, id uuid.UUID, jpeg []byte,
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("PUT photo: %s %s", res.Status, b)
+		return statusError{code: res.StatusCode, text: fmt.Sprintf("PUT photo: %s %s", res.Status, b)}
 	}
 	return nil
 }

@@ -15,18 +15,9 @@ import (
 )
 
 func (h *handlers) changePovertyType(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
 	var in wire.PovertyTypeChangeIn
-	if err := bindJSON(c, &in); err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := requireVersion(in.Version); err != nil {
-		writeError(c, err)
+	id, ok := versionedEdit(c, "household", &in, func(in *wire.PovertyTypeChangeIn) int64 { return in.Version })
+	if !ok {
 		return
 	}
 	f, err := h.Registry.ChangePovertyType(c.Request.Context(), principal(c), id, registry.PovertyTypeInput{PovertyType: in.PovertyType,
@@ -246,18 +237,9 @@ func (h *handlers) getProcedure(c *gin.Context) {
 }
 
 func (h *handlers) recordStep(c *gin.Context) {
-	id, err := pathID(c, "id", "procedure")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
 	var in wire.StepIn
-	if err := bindJSON(c, &in); err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := requireVersion(in.Version); err != nil {
-		writeError(c, err)
+	id, ok := versionedEdit(c, "procedure", &in, func(in *wire.StepIn) int64 { return in.Version })
+	if !ok {
 		return
 	}
 	pr, err := h.Casework.RecordStep(c.Request.Context(), principal(c), id, casework.StepInput{Step: in.Step, DoneOn: in.DoneOn, Note: in.Note,

@@ -122,19 +122,29 @@ func requireVersion(v int64) error {
 	return nil
 }
 
-func (h *handlers) updateHousehold(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
+// versionedEdit reads an edit of the object a route's {id} names (what it
+// is, for a 404): the id, then the JSON body into in, whose version — the
+// one the caller read — is required. On a fault it writes the problem and
+// reports false.
+func versionedEdit[T any](c *gin.Context, what string, in *T, version func(*T) int64) (uuid.UUID, bool) {
+	id, err := pathID(c, "id", what)
+	if err == nil {
+		err = bindJSON(c, in)
+	}
+	if err == nil {
+		err = requireVersion(version(in))
+	}
 	if err != nil {
 		writeError(c, err)
-		return
+		return uuid.Nil, false
 	}
+	return id, true
+}
+
+func (h *handlers) updateHousehold(c *gin.Context) {
 	var in wire.HouseholdPatch
-	if err := bindJSON(c, &in); err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := requireVersion(in.Version); err != nil {
-		writeError(c, err)
+	id, ok := versionedEdit(c, "household", &in, func(in *wire.HouseholdPatch) int64 { return in.Version })
+	if !ok {
 		return
 	}
 	hh, err := h.Registry.UpdateHousehold(c.Request.Context(), principal(c), id, in.Version, in.Apply)
@@ -146,18 +156,9 @@ func (h *handlers) updateHousehold(c *gin.Context) {
 }
 
 func (h *handlers) changeStatus(c *gin.Context) {
-	id, err := pathID(c, "id", "household")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
 	var in wire.StatusChangeIn
-	if err := bindJSON(c, &in); err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := requireVersion(in.Version); err != nil {
-		writeError(c, err)
+	id, ok := versionedEdit(c, "household", &in, func(in *wire.StatusChangeIn) int64 { return in.Version })
+	if !ok {
 		return
 	}
 	f, err := h.Registry.ChangeStatus(c.Request.Context(), principal(c), id, registry.StatusInput{Status: in.Status, PovertyType: in.PovertyType,

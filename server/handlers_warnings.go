@@ -32,18 +32,9 @@ func (h *handlers) listRiskWarnings(c *gin.Context) {
 }
 
 func (h *handlers) resolveRiskWarning(c *gin.Context) {
-	id, err := pathID(c, "id", "warning")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
 	var in wire.WarningResolution
-	if err := bindJSON(c, &in); err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := requireVersion(in.Version); err != nil {
-		writeError(c, err)
+	id, ok := versionedEdit(c, "warning", &in, func(in *wire.WarningResolution) int64 { return in.Version })
+	if !ok {
 		return
 	}
 	r := casework.Resolution{Resolution: in.Resolution, Note: in.Note, Cause: in.Cause, Version: in.Version}

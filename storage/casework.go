@@ -241,17 +241,11 @@ func (s *Store) IncomeAccountsByID(ctx context.Context, ids []uuid.UUID) (map[uu
 
 // IncomeAccountsOfHouseholds returns the accounts of the households, by household.
 func (s *Store) IncomeAccountsOfHouseholds(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.IncomeAccount, error) {
-	byCounty := map[uuid.UUID][]uuid.UUID{}
-	for _, h := range households {
-		byCounty[h.CountyID] = append(byCounty[h.CountyID], h.ID)
-	}
 	out := make(map[uuid.UUID][]domain.IncomeAccount, len(households))
-	for county, ids := range byCounty {
-		err := eachByID(ctx, s, "income account", "SELECT "+qualified("a", incomeAccountColumns)+" FROM income_accounts a WHERE a.county_id = ? AND a.household_id",
-			[]any{county}, ids, (*incomeAccountRow).fields, func(r *incomeAccountRow) { out[r.HouseholdID] = append(out[r.HouseholdID], r.account()) })
-		if err != nil {
-			return nil, err
-		}
+	err := eachOfHouseholds(ctx, s, "income account", "SELECT "+qualified("a", incomeAccountColumns)+" FROM income_accounts a WHERE a.county_id = ? AND a.household_id", households,
+		(*incomeAccountRow).fields, func(r *incomeAccountRow) { out[r.HouseholdID] = append(out[r.HouseholdID], r.account()) })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

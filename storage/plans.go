@@ -131,17 +131,11 @@ func (s *Store) PlanItemsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UU
 
 // PlanItemsOf returns the live plan items of the households, by household.
 func (s *Store) PlanItemsOf(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.PlanItem, error) {
-	byCounty := map[uuid.UUID][]uuid.UUID{}
-	for _, h := range households {
-		byCounty[h.CountyID] = append(byCounty[h.CountyID], h.ID)
-	}
 	out := make(map[uuid.UUID][]domain.PlanItem, len(households))
-	for county, ids := range byCounty {
-		err := eachByID(ctx, s, "plan item", "SELECT "+qualified("p", planItemColumns)+" FROM plan_items p WHERE p.county_id = ? AND NOT p.deleted AND p.household_id",
-			[]any{county}, ids, (*planItemRow).fields, func(r *planItemRow) { out[r.HouseholdID] = append(out[r.HouseholdID], toDomainPlanItem(*r)) })
-		if err != nil {
-			return nil, err
-		}
+	err := eachOfHouseholds(ctx, s, "plan item", "SELECT "+qualified("p", planItemColumns)+" FROM plan_items p WHERE p.county_id = ? AND NOT p.deleted AND p.household_id", households,
+		(*planItemRow).fields, func(r *planItemRow) { out[r.HouseholdID] = append(out[r.HouseholdID], toDomainPlanItem(*r)) })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

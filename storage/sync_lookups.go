@@ -69,19 +69,30 @@ func (s *Store) MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 // MembersOf returns the members of households, by household (a scope
 // change's walk sends each household with its members).
 func (s *Store) MembersOf(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.Member, error) {
+	out := make(map[uuid.UUID][]domain.Member, len(households))
+	err := eachOfHouseholds(ctx, s, "member", "SELECT "+qualified("m", memberColumns)+" FROM members m WHERE m.county_id = ? AND m.household_id", households,
+		(*memberRow).fields, func(r *memberRow) { out[r.HouseholdID] = append(out[r.HouseholdID], toDomainMember(*r)) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachOfHouseholds runs query, which ends "county_id = ? AND
+// <alias>.household_id" for eachByID to complete, once for each county of
+// households with that county's household ids (the key starts with the
+// county), handing every row to each.
+func eachOfHouseholds[T any](ctx context.Context, s *Store, entity, query string, households []domain.Household, fields func(*T) []any, each func(*T)) error {
 	byCounty := map[uuid.UUID][]uuid.UUID{}
 	for _, h := range households {
 		byCounty[h.CountyID] = append(byCounty[h.CountyID], h.ID)
 	}
-	out := make(map[uuid.UUID][]domain.Member, len(households))
 	for county, ids := range byCounty {
-		err := eachByID(ctx, s, "member", "SELECT "+qualified("m", memberColumns)+" FROM members m WHERE m.county_id = ? AND m.household_id", []any{county}, ids,
-			(*memberRow).fields, func(r *memberRow) { out[r.HouseholdID] = append(out[r.HouseholdID], toDomainMember(*r)) })
-		if err != nil {
-			return nil, err
+		if err := eachByID(ctx, s, entity, query, []any{county}, ids, fields, each); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // PairingsByID returns the pairings among ids that exist, by id, without

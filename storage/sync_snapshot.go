@@ -312,7 +312,7 @@ func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, 
 // Each read is its own transaction; a record changed meanwhile is in the
 // feed after the caller's watermark anyway.
 func (s *Store) WholeScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, sinks sync.ScopeSinks) error {
-	return s.scopeReads(ctx, scopeWalk(scope, today), "", nil, sinks)
+	return s.scopeReads(ctx, scopeWalk(scope, today), scopeNarrowing{}, scopeNarrowing{}, sinks)
 }
 
 // ScopeKeysAfter returns the ids of scope's households above after, in id
@@ -328,17 +328,42 @@ func (s *Store) ScopeKeysAfter(ctx context.Context, scope domain.HouseholdScope,
 
 // ScopeRange is WholeScope for the households with ids in (after, upto]:
 // a page of whole households, read as the snapshot is.
+//
+// The range is put on each table the read reaches, not only on the walk's
+// key: the join implies it, but PostgreSQL does not carry a range across a
+// join, and without it a page's members and households are read by a scan
+// of the whole table hashed against the page's pairings (members 2.2 ms
+// against 1.6 ms, households 1.1 against 0.65, for a page of 600
+// households in a scope of 2,500; EXPLAIN ANALYZE, medians of 6).
 func (s *Store) ScopeRange(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after, upto uuid.UUID, sinks sync.ScopeSinks) error {
 	w := scopeWalk(scope, today)
-	return s.scopeReads(ctx, w, " AND "+w.key+" > ? AND "+w.key+" <= ?", []any{after, upto}, sinks)
+	between := func(cols ...string) scopeNarrowing {
+		var n scopeNarrowing
+		for _, col := range slices.Compact(cols) { // a region's walk is keyed by h.id itself
+			n.cond += " AND " + col + " > ? AND " + col + " <= ?"
+			n.args = append(n.args, after, upto)
+		}
+		return n
+	}
+	return s.scopeReads(ctx, w, between(w.key, "h.id"), between(w.key, "h.id", "c.household_id"), sinks)
 }
 
-// scopeReads runs the scope's three reads at once, each narrowed by cond.
-func (s *Store) scopeReads(ctx context.Context, w snapshotScope, cond string, condArgs []any, sinks sync.ScopeSinks) error {
-	narrow := func(q string, args []any) (string, []any) { return q + cond, append(args, condArgs...) }
-	hq, hargs := narrow(w.households())
-	mq, margs := narrow(w.members())
-	pq, pargs := narrow(w.openPairings())
+// scopeNarrowing is a condition that narrows a scope read, with its
+// arguments.
+type scopeNarrowing struct {
+	cond string
+	args []any
+}
+
+// of is query q with its arguments args, narrowed.
+func (n scopeNarrowing) of(q string, args []any) (string, []any) { return q + n.cond, append(args, n.args...) }
+
+// scopeReads runs the scope's three reads at once, the households narrowed
+// by own and their members and pairings by children.
+func (s *Store) scopeReads(ctx context.Context, w snapshotScope, own, children scopeNarrowing, sinks sync.ScopeSinks) error {
+	hq, hargs := own.of(w.households())
+	mq, margs := children.of(w.members())
+	pq, pargs := children.of(w.openPairings())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return eachRow(gctx, s, "household", hq, hargs, (*householdRow).fields, func(r *householdRow) error { return sinks.Household(toDomainHousehold(*r)) })

@@ -133,11 +133,25 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 	pl := s.puller(p, page)
 	var c cursor
 	if cur == "" {
-		w, err := s.store.SequenceChanges(ctx)
-		if err != nil {
+		// The walk's reads must see everything numbered up to its
+		// watermark, so they wait for the numbering; where the first
+		// page's households end need not (it only bounds the reads), and
+		// is walked alongside.
+		var w int64
+		var firstKeys []uuid.UUID
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() (err error) { w, err = s.store.SequenceChanges(gctx); return err })
+		g.Go(func() (err error) {
+			firstKeys, err = s.store.ScopeKeysAfter(gctx, pl.scope, pl.today, uuid.Nil, max(1, limit*10/firstPageDensity))
+			return err
+		})
+		if err := g.Wait(); err != nil {
 			return PageEnd{}, err
 		}
 		c = cursor{V: 1, Phase: phaseHouseholds, W: w, D: pl.scope.DutyRegions(pl.today), WH: firstPageDensity}
+		if len(firstKeys) > 0 {
+			c.WU = firstKeys[len(firstKeys)-1]
+		}
 	} else {
 		var err error
 		if c, err = decodeCursor(cur); err != nil {
@@ -226,6 +240,8 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	// after it (the feed last) are looked into with nothing left to send,
 	// so a page that ends with everything says so and the phone is not
 	// sent back for an empty page (a round trip on a 2G link).
+	numbered := int64(-1) // the feed's watermark, when the tail's reads numbered it
+	tailRead := false     // once a page: a phase that did not fit is then walked exactly
 	for c.Phase != phaseFeed {
 		if c.Phase == phaseHouseholds && c.WH > 0 {
 			n, last, more, density, next, err := pl.wholeHouseholds(walk, c.After, c.WU, left, c.WH)
@@ -248,6 +264,16 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			}
 			continue
 		}
+		if left > 0 && !tailRead && slices.Contains(tailPhases, c.Phase) {
+			tailRead = true
+			var sent int
+			var err error
+			if c, sent, numbered, err = pl.tail(walk, ctx, c, left); err != nil {
+				return PageEnd{}, err
+			}
+			left -= sent
+			continue
+		}
 		n, last, more, err := pl.snapshot(walk, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return PageEnd{}, err
@@ -261,9 +287,12 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 		}
 		c.Phase, c.H, c.After = nextPhase(c.Phase), uuid.Nil, uuid.Nil
 	}
-	w, err := s.store.SequenceChanges(ctx)
-	if err != nil {
-		return PageEnd{}, err
+	w := numbered
+	if w < 0 {
+		var err error
+		if w, err = s.store.SequenceChanges(ctx); err != nil {
+			return PageEnd{}, err
+		}
 	}
 	feed := s.store.ReadsAsOf(ctx, w)
 	// One row more than the page holds tells whether more is waiting: a
@@ -507,6 +536,72 @@ func (pl puller) householdRange(ctx context.Context, after, upto uuid.UUID, maxH
 	})
 	err = g.Wait()
 	return nh, nh + nm + np, err
+}
+
+// tailPhases are the walk's phases after its households, in their order.
+// Each is a few records at most for a phone — a cadre's own visits of the
+// year, the plan items and income accounts of their households, an
+// inspector's tasks — and nearly always all of them fit on the page where
+// the households end, the pull's last.
+var tailPhases = []int{phaseVisits, phaseTasks, phaseScopeVisits, phasePlanItems, phaseIncomeAccounts}
+
+// tail reads the walk's phases from c's to the last at once, each up to
+// left records, alongside numbering the feed on feedCtx, and hands out, in
+// phase order, each phase that fits whole in what is left of the page. It
+// returns the cursor after them (the feed when every phase fitted), how
+// many records went out and the feed's watermark (-1 when not every phase
+// fitted: the walk goes on, one phase after another, from the first that
+// did not, and the feed is numbered when it is reached). Read one after
+// another these were one round trip each, planned each time, before the
+// feed's numbering and read could start (B4 paged: the last page).
+func (pl puller) tail(ctx, feedCtx context.Context, c cursor, left int) (cursor, int, int64, error) {
+	from := slices.Index(tailPhases, c.Phase)
+	phases := tailPhases[from:]
+	type phaseRead struct {
+		out  []wire.PulledChange
+		n    int
+		more bool
+	}
+	reads := make([]phaseRead, len(phases))
+	var w int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		w, err = pl.svc.store.SequenceChanges(feedCtx)
+		return err
+	})
+	for i, phase := range phases {
+		var after ChildKey
+		if i == 0 {
+			after = ChildKey{HouseholdID: c.H, ID: c.After}
+		}
+		r, into := &reads[i], pl
+		into.emit = func(ch wire.PulledChange) error { r.out = append(r.out, ch); return nil }
+		g.Go(func() (err error) {
+			r.n, _, r.more, err = into.snapshot(gctx, phase, after, left)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return c, 0, -1, err
+	}
+	sent := 0
+	for i, phase := range phases {
+		r := reads[i]
+		if r.more || sent+r.n > left {
+			if i > 0 { // the phase is started afresh, exactly
+				c.Phase, c.H, c.After = phase, uuid.Nil, uuid.Nil
+			}
+			return c, sent, -1, nil
+		}
+		for _, ch := range r.out {
+			if err := pl.emit(ch); err != nil {
+				return c, sent, -1, err
+			}
+		}
+		sent += r.n
+	}
+	c.Phase, c.H, c.After = phaseFeed, uuid.Nil, uuid.Nil
+	return c, sent, w, nil
 }
 
 // inspector reports whether the caller's scope is their inspection tasks.

@@ -219,3 +219,87 @@ func (p *orderedPage) changes() []wire.PulledChange {
 	}
 	return out
 }
+
+// TestTheWalksTailPagesExactly: after its households a fresh walk hands
+// out the caller's own visits, then the plan items of their households —
+// read at once on the page where the households end. Whatever the page
+// size, each page stays within it once the households are out, every
+// record comes once, in phase order, and the last page says so.
+func TestTheWalksTailPagesExactly(t *testing.T) {
+	e := newGapEnv(t, 2, 1)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	county := e.households[0].CountyID
+	if err := e.store.CreateUser(ctx, domain.User{ID: e.supervisor.UserID, Username: "tail-walker", DisplayName: "督导", Role: domain.RoleSupervisor,
+		RegionID: county, RegionPath: e.supervisor.RegionPath, Active: true, CreatedAt: now, UpdatedAt: now}, "x", domain.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	var visits, items []uuid.UUID
+	for i := range 5 {
+		started := now.Add(-time.Duration(i+1) * time.Hour)
+		v := domain.Visit{ID: uuid.New(), CountyID: county, HouseholdID: e.households[i%2].ID, CadreID: e.supervisor.UserID, DeviceID: "phone",
+			VisitDetails: domain.VisitDetails{Kind: "assist", StartedAt: started}, StartedAtText: started.Format(time.RFC3339),
+			ReceivedAt: started, Version: 1, CreatedAt: started, UpdatedAt: started}
+		if err := e.store.InsertVisit(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		visits = append(visits, v.ID)
+	}
+	for i := range 3 {
+		it := domain.PlanItem{ID: uuid.New(), CountyID: county, HouseholdID: e.households[i%2].ID, Version: 1, CreatedBy: e.supervisor.UserID,
+			UpdatedBy: e.supervisor.UserID, DeviceID: "phone", CreatedAt: now, UpdatedAt: now, PlanItemDetails: domain.PlanItemDetails{
+				Route: "industry", Measure: fmt.Sprintf("措施%d", i), ResponsibleCadreID: e.supervisor.UserID, TargetOn: domain.DateOf(now.AddDate(0, 6, 0)), State: "planned"}}
+		if err := e.store.InsertPlanItem(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, it.ID)
+	}
+	const walk = 4 // two households of one member
+	for limit := 1; limit <= walk+len(visits)+len(items)+1; limit++ {
+		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
+			var got []wire.PulledChange
+			cursor, pages := "", 0
+			for {
+				var page []wire.PulledChange
+				end, err := e.svc.Pull(ctx, e.supervisor, cursor, limit, &lockedPage{emit: func(c wire.PulledChange) error {
+					page = append(page, c)
+					return nil
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tail := slices.IndexFunc(page, func(c wire.PulledChange) bool { return c.Entity != wire.EntityHousehold && c.Entity != wire.EntityMember })
+				if tail >= 0 && len(page) > max(limit, tail) {
+					t.Fatalf("page %d holds %d records, %d of them after the households; want at most %d", pages, len(page), len(page)-tail, limit)
+				}
+				got, cursor, pages = append(got, page...), end.Cursor, pages+1
+				if !end.HasMore {
+					break
+				}
+				if pages > 20 {
+					t.Fatal("the walk does not end")
+				}
+			}
+			var gotVisits, gotItems []uuid.UUID
+			for _, c := range got {
+				switch c.Entity {
+				case wire.EntityVisit:
+					gotVisits = append(gotVisits, c.ID)
+				case wire.EntityPlanItem:
+					if len(gotVisits) < len(visits) {
+						t.Fatalf("a plan item before the last visit: %v", c.ID)
+					}
+					gotItems = append(gotItems, c.ID)
+				}
+			}
+			if !distinct(gotVisits) || !distinct(gotItems) || !sameSet(gotVisits, visits) || !sameSet(gotItems, items) {
+				t.Fatalf("visits %v and plan items %v; want each of %v and %v once", gotVisits, gotItems, visits, items)
+			}
+		})
+	}
+}
+
+// sameSet reports whether a and b hold the same ids.
+func sameSet(a, b []uuid.UUID) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(id uuid.UUID) bool { return !slices.Contains(b, id) })
+}

@@ -356,7 +356,9 @@ type scopeNarrowing struct {
 }
 
 // of is query q with its arguments args, narrowed.
-func (n scopeNarrowing) of(q string, args []any) (string, []any) { return q + n.cond, append(args, n.args...) }
+func (n scopeNarrowing) of(q string, args []any) (string, []any) {
+	return q + n.cond, append(args, n.args...)
+}
 
 // scopeReads runs the scope's three reads at once, the households narrowed
 // by own and their members and pairings by children.

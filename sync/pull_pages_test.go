@@ -268,7 +268,9 @@ func TestTheWalksTailPagesExactly(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tail := slices.IndexFunc(page, func(c wire.PulledChange) bool { return c.Entity != wire.EntityHousehold && c.Entity != wire.EntityMember })
+				tail := slices.IndexFunc(page, func(c wire.PulledChange) bool {
+					return c.Entity != wire.EntityHousehold && c.Entity != wire.EntityMember
+				})
 				if tail >= 0 && len(page) > max(limit, tail) {
 					t.Fatalf("page %d holds %d records, %d of them after the households; want at most %d", pages, len(page), len(page)-tail, limit)
 				}

@@ -133,7 +133,10 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 			kind, _ := domain.VisitKinds.Label(v.Kind)
 			confirmed := ""
 			if v.HouseholdConfirmed != nil {
-				confirmed = map[bool]string{true: "是", false: "否"}[*v.HouseholdConfirmed]
+				confirmed = "否"
+				if *v.HouseholdConfirmed {
+					confirmed = "是"
+				}
 			}
 			return t.Row(n, row.TownName, row.VillageName, row.HouseholdNo, row.HeadName, povertyLabel(row.PovertyType), statusLabel(row.Status),
 				row.CadreName, ledger.Day{Time: v.StartedAt}, ledger.Clock{Time: v.StartedAt}, end, minutes, kind, labels(domain.Measures, v.Measures),

@@ -95,7 +95,8 @@ func New(format string, w io.Writer, sheet, title, subtitle string, cols []Colum
 }
 
 type csvTable struct {
-	w *csv.Writer
+	w   *csv.Writer
+	rec []string // a row's cells, reused: the csv writer keeps none
 }
 
 func newCSV(w io.Writer, title, subtitle string, cols []Column) (*csvTable, error) {
@@ -116,13 +117,15 @@ func newCSV(w io.Writer, title, subtitle string, cols []Column) (*csvTable, erro
 }
 
 func (t *csvTable) Row(values ...any) error {
-	rec := make([]string, len(values))
-	for i, v := range values {
-		rec[i] = cellText(v)
-		if _, text := v.(string); text {
-			rec[i] = defuse(rec[i])
+	rec := t.rec[:0]
+	for _, v := range values {
+		if s, text := v.(string); text {
+			rec = append(rec, defuse(s))
+		} else {
+			rec = append(rec, cellText(v))
 		}
 	}
+	t.rec = rec
 	return t.w.Write(rec)
 }
 

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,9 +59,7 @@ func (r *visitLedgerScan) row() compliance.VisitLedgerRow {
 // village, household and time order to fn, one row at a time off the
 // database cursor, so a county's year of visits is never held in memory.
 // Each visit carries what its line shows (no GPS fixes); its JSON values
-// may be shared with other rows and must only be read. The rows are read
-// and decoded on a goroutine of their own while fn writes the previous
-// ones (pipelined).
+// may be shared with other rows and must only be read.
 func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter, fn func(compliance.VisitLedgerRow) error) error {
 	q := s.db.Table("visits").
 		Select(visitLedgerColumns).
@@ -73,26 +70,10 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 		Where("visits.deleted = ? AND visits.started_at >= ? AND visits.started_at < ?", false, f.From.UTC(), f.To.UTC()).
 		Where(like("h.region_path"), likePrefix(f.RegionPath))
 	q = s.ledgerVisits(q, f).Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id")
-	return pipelined(ctx, func(ctx context.Context, emit func(compliance.VisitLedgerRow) error) error {
-		each := func(r *visitLedgerScan) error { return emit(r.row()) }
-		if s.dialect == Postgres {
-			// A year's 台账 is a million rows: scanned natively, not through
-			// database/sql's conversions (a third of the export's CPU, B7).
-			stmt := q.Session(&gorm.Session{DryRun: true}).Find(&[]map[string]any{}).Statement
-			return eachRow(ctx, s, "visit", stmt.SQL.String(), stmt.Vars, visitLedgerFields(), each)
-		}
-		rows, err := q.WithContext(ctx).Rows()
-		if err != nil {
-			return translate(err, "visit")
-		}
-		defer rows.Close()
-		err = scanEach(rows, nil, visitLedgerFields(), each)
-		var ce callerError
-		if errors.As(err, &ce) {
-			return ce.err
-		}
-		return translate(err, "visit")
-	}, fn)
+	// A year's 台账 is a million rows: scanned natively on PostgreSQL, not
+	// through database/sql's conversions (a third of the export's CPU, B7).
+	stmt := q.Session(&gorm.Session{DryRun: true}).Find(&[]map[string]any{}).Statement
+	return eachRow(ctx, s, "visit", stmt.SQL.String(), stmt.Vars, visitLedgerFields(), func(r *visitLedgerScan) error { return fn(r.row()) })
 }
 
 // ledgerVisits narrows a query of visits joined to their households (h)

@@ -113,6 +113,10 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 		if err != nil {
 			return err
 		}
+		// A county's year is a million lines: the cells are encoded on
+		// one core while the rows are read and spelled on the other.
+		t, stop := ledger.Pipelined(t)
+		defer stop()
 		n := 0
 		f := VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, PovertyType: q.PovertyType, HouseholdStatus: q.HouseholdStatus,
 			From: from.Start(), To: to.Start(), Households: tasksOnly(p), Today: s.today()}

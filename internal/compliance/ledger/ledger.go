@@ -263,7 +263,10 @@ func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTa
 	return t, nil
 }
 
-func (t *xlsxTable) Row(values ...any) error {
+func (t *xlsxTable) Row(values ...any) error { return t.writeCells(t.cells(values)) }
+
+// cells are excelize's cells of a row's values: typed, with their styles.
+func (t *xlsxTable) cells(values []any) []any {
 	cells := make([]any, len(values))
 	for i, v := range values {
 		switch x := v.(type) {
@@ -290,6 +293,11 @@ func (t *xlsxTable) Row(values ...any) error {
 			cells[i] = v
 		}
 	}
+	return cells
+}
+
+// writeCells writes a row of cells below the last.
+func (t *xlsxTable) writeCells(cells []any) error {
 	cell, err := excelize.CoordinatesToCellName(1, t.next)
 	if err != nil {
 		return err

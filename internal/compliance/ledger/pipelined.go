@@ -12,9 +12,19 @@ const pipelineBatch = 256
 // errStopped answers a row given after stop.
 var errStopped = errors.New("ledger: table stopped")
 
+// spelledApart is a table whose rows are spelled (its cells made of the
+// values) apart from being written: Pipelined spells them on the caller's
+// goroutine, leaving the writing one only the writing.
+type spelledApart interface {
+	cells(values []any) []any
+	writeCells(cells []any) error
+}
+
 // pipelinedTable writes its rows on a goroutine of its own.
 type pipelinedTable struct {
 	t        Table
+	spell    func(values []any) []any
+	write    func(cells []any) error
 	batch    [][]any
 	batches  chan [][]any
 	quit     chan struct{} // closed by stop: queued rows are dropped
@@ -23,10 +33,11 @@ type pipelinedTable struct {
 	stopOnce sync.Once
 }
 
-// Pipelined is t with its rows encoded (excelize's cells, the CSV writer)
-// on a goroutine of its own, so the caller's reading and spelling of the
-// next rows runs on the other core: a county's year of visits (B7) goes
-// at the pace of the slower of the two rather than of their sum. Row
+// Pipelined is t with its rows written (excelize's SetRow, the CSV
+// writer) on a goroutine of its own, so the caller's reading and spelling
+// of the next rows (and an XLSX table's typed cells) run on the other
+// core: a county's year of visits (B7) goes at the pace of the slower of
+// the two rather than of their sum. Row
 // keeps values as given: the caller must not change them afterwards. An
 // error of t comes back from a later Row or from Close. stop ends the
 // goroutine and waits for it, dropping rows not yet written; the caller
@@ -34,12 +45,16 @@ type pipelinedTable struct {
 // returned (after Close it only waits).
 func Pipelined(t Table) (Table, func()) {
 	p := &pipelinedTable{t: t, batch: make([][]any, 0, pipelineBatch), batches: make(chan [][]any, 4),
-		quit: make(chan struct{}), stopped: make(chan struct{})}
-	go p.write()
+		quit: make(chan struct{}), stopped: make(chan struct{}),
+		spell: func(values []any) []any { return values }, write: func(values []any) error { return t.Row(values...) }}
+	if s, ok := t.(spelledApart); ok {
+		p.spell, p.write = s.cells, s.writeCells
+	}
+	go p.writeAll()
 	return p, p.stop
 }
 
-func (p *pipelinedTable) write() {
+func (p *pipelinedTable) writeAll() {
 	defer close(p.stopped)
 	for {
 		select {
@@ -47,8 +62,8 @@ func (p *pipelinedTable) write() {
 			if !open {
 				return
 			}
-			for _, values := range b {
-				if p.err = p.t.Row(values...); p.err != nil {
+			for _, cells := range b {
+				if p.err = p.write(cells); p.err != nil {
 					return
 				}
 			}
@@ -64,7 +79,7 @@ func (p *pipelinedTable) stop() {
 }
 
 func (p *pipelinedTable) Row(values ...any) error {
-	p.batch = append(p.batch, values)
+	p.batch = append(p.batch, p.spell(values))
 	if len(p.batch) < pipelineBatch {
 		return nil
 	}

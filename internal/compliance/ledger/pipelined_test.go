@@ -3,7 +3,13 @@ package ledger
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/fieldvisit/fieldvisit/domain"
 )
 
 // failingTable records rows and refuses the one numbered failAt.
@@ -55,6 +61,39 @@ func TestPipelinedWritesWhatTheTableWould(t *testing.T) {
 		if !bytes.Equal(direct.Bytes(), piped.Bytes()) {
 			t.Errorf("%d rows: the pipelined CSV differs:\n%s\nwant\n%s", n, piped.Bytes(), direct.Bytes())
 		}
+	}
+
+	// XLSX spells its cells on the caller's goroutine: the same cells and
+	// styles come out.
+	at := time.Date(2026, 11, 20, 9, 30, 0, 0, domain.Shanghai)
+	sheets := [2][][]string{}
+	for i, piped := range []bool{false, true} {
+		var buf bytes.Buffer
+		tb, _ := New(XLSX, &buf, "表", "标题", "副标题", Columns([]string{"序号", "日期", "时间", "达标率", "照片"}))
+		stop := func() {}
+		if piped {
+			tb, stop = Pipelined(tb)
+		}
+		for n := range pipelineBatch + 3 {
+			if err := tb.Row(n, Day{at}, Clock{at}, Percent(0.5), Link{Text: "照片", URL: "https://fv.example/p"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tb.Close(); err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		f, err := excelize.OpenReader(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sheets[i], err = f.GetRows("表"); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if fmt.Sprint(sheets[0]) != fmt.Sprint(sheets[1]) || len(sheets[1]) != pipelineBatch+6 {
+		t.Errorf("the pipelined XLSX reads %d rows %.300q, want %d %.300q", len(sheets[1]), sheets[1], len(sheets[0]), sheets[0])
 	}
 
 	for _, tc := range []struct {

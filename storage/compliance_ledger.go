@@ -23,11 +23,11 @@ type visitLedgerScan struct {
 	EndedAt            *time.Time
 	ReceivedAt         time.Time
 	Notes              string
-	Checklist          jsonValue[map[string]domain.ChecklistEntry]
-	Measures, MetWith  jsonValue[[]string]
+	Checklist          map[string]domain.ChecklistEntry
+	Measures, MetWith  []string
 	HouseholdConfirmed *bool
-	Photos             jsonValue[[]domain.PhotoRef]
-	Flags              jsonValue[[]domain.Flag]
+	Photos             []domain.PhotoRef
+	Flags              []domain.Flag
 	names              compliance.VisitLedgerRow // the names beside the visit
 }
 
@@ -35,18 +35,33 @@ const visitLedgerColumns = "visits.id, visits.kind, visits.started_at, visits.en
 	"visits.measures, visits.met_with, visits.household_confirmed, visits.photos, visits.flags, " +
 	"COALESCE(t.name, '') AS town_name, v.name AS village_name, h.number AS household_no, h.head_name, h.poverty_type, h.status, u.display_name AS cadre_name"
 
-func (r *visitLedgerScan) fields() []any {
-	n := &r.names
-	return []any{&r.ID, &r.Kind, &r.StartedAt, &r.EndedAt, &r.ReceivedAt, &r.Notes, &r.Checklist, &r.Measures, &r.MetWith,
-		&r.HouseholdConfirmed, &r.Photos, &r.Flags, &n.TownName, &n.VillageName, &n.HouseholdNo, &n.HeadName, &n.PovertyType, &n.Status, &n.CadreName}
+// visitLedgerFields are the scan targets of one statement's rows: its JSON
+// columns go through memos (the same checklist on most lines is decoded
+// once), so rows share those values, which the 台账 only reads.
+func visitLedgerFields() func(*visitLedgerScan) []any {
+	return func(r *visitLedgerScan) []any {
+		n := &r.names
+		return []any{&r.ID, &r.Kind, &r.StartedAt, &r.EndedAt, &r.ReceivedAt, &r.Notes, newJSONMemo(&r.Checklist), newJSONMemo(&r.Measures),
+			newJSONMemo(&r.MetWith), &r.HouseholdConfirmed, newJSONMemo(&r.Photos), newJSONMemo(&r.Flags),
+			&n.TownName, &n.VillageName, &n.HouseholdNo, &n.HeadName, &n.PovertyType, &n.Status, &n.CadreName}
+	}
+}
+
+func (r *visitLedgerScan) row() compliance.VisitLedgerRow {
+	out := r.names
+	out.Visit = domain.Visit{ID: r.ID, VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
+		Checklist: r.Checklist, Measures: r.Measures, MetWith: r.MetWith, HouseholdConfirmed: r.HouseholdConfirmed, Photos: r.Photos},
+		ReceivedAt: r.ReceivedAt.UTC(), Flags: r.Flags}
+	return out
 }
 
 // VisitLedger streams the live visits of a region and date range in
 // village, household and time order to fn, one row at a time off the
 // database cursor, so a county's year of visits is never held in memory.
-// Each visit carries what its line shows (no GPS fixes).
+// Each visit carries what its line shows (no GPS fixes); its JSON values
+// may be shared with other rows and must only be read.
 func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter, fn func(compliance.VisitLedgerRow) error) error {
-	q := s.db.WithContext(ctx).Table("visits").
+	q := s.db.Table("visits").
 		Select(visitLedgerColumns).
 		Joins("JOIN households h ON h.county_id = visits.county_id AND h.id = visits.household_id").
 		Joins("JOIN regions v ON v.id = h.village_id").
@@ -55,35 +70,10 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 		Where("visits.deleted = ? AND visits.started_at >= ? AND visits.started_at < ?", false, f.From.UTC(), f.To.UTC()).
 		Where(like("h.region_path"), likePrefix(f.RegionPath))
 	q = s.ledgerVisits(q, f).Order("t.name, v.name, h.number, h.head_name, visits.started_at, visits.id")
-	each := func(r *visitLedgerScan) error {
-		v := domain.Visit{ID: r.ID, VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
-			Checklist: r.Checklist.V, Measures: r.Measures.V, MetWith: r.MetWith.V, HouseholdConfirmed: r.HouseholdConfirmed, Photos: r.Photos.V},
-			ReceivedAt: r.ReceivedAt.UTC(), Flags: r.Flags.V}
-		out := r.names
-		out.Visit = v
-		return fn(out)
-	}
-	if s.dialect == Postgres {
-		// A year's 台账 is a million rows: scanned natively, not through
-		// database/sql's conversions (a third of the export's CPU, B7).
-		stmt := q.Session(&gorm.Session{DryRun: true}).Find(&[]visitLedgerScan{}).Statement
-		return eachRow(ctx, s, "visit", stmt.SQL.String(), stmt.Vars, (*visitLedgerScan).fields, each)
-	}
-	rows, err := q.Rows()
-	if err != nil {
-		return translate(err, "visit")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r visitLedgerScan
-		if err := rows.Scan(r.fields()...); err != nil {
-			return translate(err, "visit")
-		}
-		if err := each(&r); err != nil {
-			return err
-		}
-	}
-	return translate(rows.Err(), "visit")
+	// A year's 台账 is a million rows: scanned natively on PostgreSQL, not
+	// through database/sql's conversions (a third of the export's CPU, B7).
+	stmt := q.Session(&gorm.Session{DryRun: true}).Find(&[]map[string]any{}).Statement
+	return eachRow(ctx, s, "visit", stmt.SQL.String(), stmt.Vars, visitLedgerFields(), func(r *visitLedgerScan) error { return fn(r.row()) })
 }
 
 // ledgerVisits narrows a query of visits joined to their households (h)

@@ -95,7 +95,8 @@ func New(format string, w io.Writer, sheet, title, subtitle string, cols []Colum
 }
 
 type csvTable struct {
-	w *csv.Writer
+	w   *csv.Writer
+	rec []string // a row's cells, reused: the csv writer keeps none
 }
 
 func newCSV(w io.Writer, title, subtitle string, cols []Column) (*csvTable, error) {
@@ -116,13 +117,15 @@ func newCSV(w io.Writer, title, subtitle string, cols []Column) (*csvTable, erro
 }
 
 func (t *csvTable) Row(values ...any) error {
-	rec := make([]string, len(values))
-	for i, v := range values {
-		rec[i] = cellText(v)
-		if _, text := v.(string); text {
-			rec[i] = defuse(rec[i])
+	rec := t.rec[:0]
+	for _, v := range values {
+		if s, text := v.(string); text {
+			rec = append(rec, defuse(s))
+		} else {
+			rec = append(rec, cellText(v))
 		}
 	}
+	t.rec = rec
 	return t.w.Write(rec)
 }
 
@@ -260,7 +263,10 @@ func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTa
 	return t, nil
 }
 
-func (t *xlsxTable) Row(values ...any) error {
+func (t *xlsxTable) Row(values ...any) error { return t.writeCells(t.cells(values)) }
+
+// cells are excelize's cells of a row's values: typed, with their styles.
+func (t *xlsxTable) cells(values []any) []any {
 	cells := make([]any, len(values))
 	for i, v := range values {
 		switch x := v.(type) {
@@ -287,6 +293,11 @@ func (t *xlsxTable) Row(values ...any) error {
 			cells[i] = v
 		}
 	}
+	return cells
+}
+
+// writeCells writes a row of cells below the last.
+func (t *xlsxTable) writeCells(cells []any) error {
 	cell, err := excelize.CoordinatesToCellName(1, t.next)
 	if err != nil {
 		return err

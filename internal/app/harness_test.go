@@ -85,7 +85,7 @@ func testConfig(t *testing.T, dialect string) Config {
 	cfg := Config{DataDir: t.TempDir(), HashConcurrency: 4, ShutdownTimeout: time.Second}
 	db, blobs, _ := strings.Cut(dialect, "+")
 	if db == "postgres" {
-		cfg.DatabaseURL = testkit.NewPostgresDatabase(t)
+		cfg.DatabaseURL = storetest.MigratedPostgresURL(t)
 	}
 	if blobs == "s3" {
 		s3 := testkit.S3(t)

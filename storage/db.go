@@ -2,8 +2,10 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -196,6 +198,30 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]string, error) {
 		out = append(out, fmt.Sprintf("%05d %-8s %s", s.Source.Version, s.State, filepath.Base(s.Source.Path)))
 	}
 	return out, nil
+}
+
+// SchemaDigest identifies the dialect's migrations by their names and
+// contents: databases migrated from one digest have one schema. Tests key
+// a database migrated once, then copied for each test, by it.
+func SchemaDigest(d Dialect) (string, error) {
+	dir := "migrations/" + string(d)
+	h := sha256.New()
+	err := fs.WalkDir(migrations, dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := migrations.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (db *DB) migrationProvider() (*goose.Provider, error) {

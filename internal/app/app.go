@@ -206,7 +206,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, DB: db, Blobs: blobs, Now: time.Now, keys: keys, hasher: auth.NewHasher(cfg.HashConcurrency)}
+	hasher := auth.NewHasher(cfg.HashConcurrency)
+	if cfg.passwordParams != nil {
+		hasher = auth.NewHasherWithParams(cfg.HashConcurrency, *cfg.passwordParams)
+	}
+	a := &App{Config: cfg, Log: log, DB: db, Blobs: blobs, Now: time.Now, keys: keys, hasher: hasher}
 	// Rows are stamped by the app's clock, which a test may stop or move.
 	a.Store = storage.NewStore(db, func() time.Time { return a.Now() })
 	a.dbReads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fieldvisit_db_reads_total",

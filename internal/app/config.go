@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alexedwards/argon2id"
+
 	"github.com/fieldvisit/fieldvisit/server"
 )
 
@@ -59,6 +61,11 @@ type Config struct {
 	// that reports, exports, timelines and the heavy reads of pulls read
 	// when it holds what they need (storage/replica.go); empty: none.
 	DatabaseReplicaURL string
+	// passwordParams, when set, replace auth.PasswordParams for new
+	// password hashes. No flag or variable sets it: only this package's
+	// tests do, so that the many apps they build do not hash every
+	// fixture account at production cost (see testPasswordParams).
+	passwordParams *argon2id.Params
 }
 
 // addressList is a comma-separated list of IP addresses and CIDR blocks.

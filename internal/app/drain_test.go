@@ -8,26 +8,21 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/fieldvisit/fieldvisit/client/clienttest"
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
-// buildFieldvisit builds the real binary into the test's temporary
-// directory, for tests that run it as an operator would.
+// buildFieldvisit returns the real binary, for tests that run it as an
+// operator would: the one clienttest builds once per test process (a
+// build per test relinked the binary each time, seconds of CPU).
 func buildFieldvisit(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fieldvisit")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fieldvisit")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return clienttest.Binary(t)
 }
 
 // TestServeDrainsOnSIGTERM is a replica behind a load balancer being

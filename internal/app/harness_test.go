@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/argon2id"
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -84,7 +85,7 @@ func testConfig(t *testing.T, dialect string) Config {
 	cfg := Config{DataDir: t.TempDir(), HashConcurrency: 4, ShutdownTimeout: time.Second}
 	db, blobs, _ := strings.Cut(dialect, "+")
 	if db == "postgres" {
-		cfg.DatabaseURL = testkit.NewPostgresDatabase(t)
+		cfg.DatabaseURL = storetest.MigratedPostgresURL(t)
 	}
 	if blobs == "s3" {
 		s3 := testkit.S3(t)
@@ -107,9 +108,20 @@ func newTestEnvAt(t *testing.T, cfg Config, now time.Time) *testEnv {
 	return startTestEnv(t, cfg, io.Discard, func() time.Time { return now })
 }
 
+// testPasswordParams are the argon2id parameters of the apps the tests
+// build, far below production's (auth.PasswordParams: 19 MiB, 2 passes).
+// Every app seeds its county's six accounts and most tests log in, and at
+// production cost that hashing was a good part of the package's CPU; no
+// test here is about hashing's cost (internal/auth's tests are), and a
+// login still runs the real argon2id check.
+var testPasswordParams = argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
 func startTestEnv(t *testing.T, cfg Config, w io.Writer, clock func() time.Time) *testEnv {
 	t.Helper()
 	ctx := context.Background()
+	if cfg.passwordParams == nil {
+		cfg.passwordParams = &testPasswordParams
+	}
 	app, err := NewApp(ctx, cfg, slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatalf("NewApp: %v", err)

@@ -43,6 +43,14 @@ func NewHasher(concurrency int) *Hasher {
 	return newHasher(concurrency, PasswordParams)
 }
 
+// NewHasherWithParams is NewHasher for hashes made with p instead of
+// PasswordParams. Production never calls it: it is for tests that build a
+// whole app many times over and are not about hashing's cost (a fixture
+// hashing every account at production cost spends seconds of CPU per test).
+func NewHasherWithParams(concurrency int, p argon2id.Params) *Hasher {
+	return newHasher(concurrency, p)
+}
+
 func newHasher(concurrency int, p argon2id.Params) *Hasher {
 	if concurrency <= 0 {
 		concurrency = runtime.NumCPU()

@@ -80,6 +80,19 @@ func PostgresURL(tb testing.TB) string {
 // PostgreSQL server, returns its URL, and drops it when the test ends.
 func NewPostgresDatabase(tb testing.TB) string {
 	tb.Helper()
+	u, err := NewPostgresDatabaseFrom(tb, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
+
+// NewPostgresDatabaseFrom is NewPostgresDatabase with the new database a
+// copy of the database template ("": the server's default, empty
+// template1), and its error returned: the caller may make a missing
+// template and try again.
+func NewPostgresDatabaseFrom(tb testing.TB, template string) (string, error) {
+	tb.Helper()
 	serverURL := PostgresURL(tb)
 	u, err := url.Parse(serverURL)
 	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
@@ -90,14 +103,18 @@ func NewPostgresDatabase(tb testing.TB) string {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err = adminExec(ctx, serverURL, "CREATE DATABASE "+ident)
+	create := "CREATE DATABASE " + ident
+	if template != "" {
+		create += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
+	}
+	err = adminExec(ctx, serverURL, create)
 	for try := 1; isObjectInUse(err) && try < 10; try++ {
-		// Another session was using template1 at that moment.
+		// Another session was using the template at that moment.
 		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
-		err = adminExec(ctx, serverURL, "CREATE DATABASE "+ident)
+		err = adminExec(ctx, serverURL, create)
 	}
 	if err != nil {
-		tb.Fatalf("testkit: creating database %s: %v", name, err)
+		return "", fmt.Errorf("testkit: creating database %s: %w", name, err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -108,7 +125,7 @@ func NewPostgresDatabase(tb testing.TB) string {
 	})
 
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), nil
 }
 
 // adminExec runs one statement on its own connection (CREATE/DROP DATABASE

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,11 +89,35 @@ func chromium(t testing.TB) string {
 	return path
 }
 
-// Start launches Chromium with a window of size and opens a tab; both end
-// with the test.
+// Start opens a tab of size in a browser context of its own — a fresh
+// profile: no cookies, storage, caches or service workers of any other
+// test — that ends with the test.
+//
+// Starting Chromium costs seconds of CPU (its browser, zygote, GPU and
+// network processes), more than most browser tests take themselves. So in
+// a package whose TestMain runs its tests through Main, the tabs of a
+// window size share one Chromium process, started once; the browser
+// context keeps each test apart as a browser of its own would. Elsewhere
+// each Start launches a Chromium of its own, ended with the test.
 func Start(t testing.TB, size Size) *Browser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if shared.enabled.Load() {
+		ctx, cancel = chromedp.NewContext(shared.browser(t, size), chromedp.WithNewBrowserContext())
+	} else {
+		ctx, cancel = chromedp.NewContext(context.Background(), chromedp.WithAllocatorOptions(allocatorOptions(t, size)...))
+	}
+	t.Cleanup(cancel)
+	b := &Browser{t: t, ctx: ctx, size: size}
+	b.openTab(ctx)
+	return b
+}
+
+// allocatorOptions is how Chromium is launched for a window of size.
+func allocatorOptions(t testing.TB, size Size) []chromedp.ExecAllocatorOption {
+	t.Helper()
+	return append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -101,11 +126,61 @@ func Start(t testing.TB, size Size) *Browser {
 		chromedp.Flag("lang", "zh-CN"),
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
-	ctx, cancel := chromedp.NewContext(context.Background(), chromedp.WithAllocatorOptions(opts...))
-	t.Cleanup(cancel)
-	b := &Browser{t: t, ctx: ctx, size: size}
-	b.openTab(ctx)
-	return b
+}
+
+// shared holds the Chromium processes of a package run through Main, one
+// per window size.
+var shared = sharedBrowsers{running: map[Size]sharedBrowser{}}
+
+type sharedBrowsers struct {
+	enabled atomic.Bool
+	mu      sync.Mutex
+	running map[Size]sharedBrowser
+}
+
+type sharedBrowser struct {
+	ctx    context.Context // the browser's first tab, never used for a test
+	cancel context.CancelFunc
+}
+
+// browser returns the context of the running Chromium of size, launching
+// it (again, should it have died) when there is none.
+func (s *sharedBrowsers) browser(t testing.TB, size Size) context.Context {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.running[size]; ok && b.ctx.Err() == nil {
+		return b.ctx
+	}
+	// Not the test's context: the browser outlives the test.
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocatorOptions(t, size)...)
+	ctx, cancelTab := chromedp.NewContext(alloc)
+	if err := chromedp.Do(ctx); err != nil { // launches the browser
+		cancelTab()
+		cancelAlloc()
+		t.Fatalf("start chromium: %v", err)
+	}
+	s.running[size] = sharedBrowser{ctx: ctx, cancel: func() { cancelTab(); cancelAlloc() }}
+	return ctx
+}
+
+// closeAll ends every shared Chromium and removes its profile directory.
+func (s *sharedBrowsers) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for size, b := range s.running {
+		b.cancel()
+		delete(s.running, size)
+	}
+}
+
+// Main runs a package's tests with one Chromium per window size shared by
+// its tests (see Start) and ends those browsers afterwards; a package's
+// TestMain calls it as os.Exit(browsertest.Main(m)).
+func Main(m *testing.M) int {
+	shared.enabled.Store(true)
+	defer shared.closeAll()
+	return m.Run()
 }
 
 // openTab makes ctx the browser's tab: what it logs is collected, and its
@@ -298,8 +373,11 @@ func (b *Browser) Offline(off bool) {
 // stand at lat, lon with the given accuracy in metres.
 func (b *Browser) Geolocation(origin string, lat, lon, accuracy float64) {
 	b.t.Helper()
+	// The grant is the tab's browser context's (empty: the default one),
+	// as a phone's is its own.
 	if _, err := chromedp.CallBrowser(b.ctx, browser.SetPermission, browser.SetPermissionParams{
-		Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: browser.PermissionSettingGranted, Origin: origin}); err != nil {
+		Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: browser.PermissionSettingGranted, Origin: origin,
+		BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID}); err != nil {
 		b.t.Fatalf("geolocation permission: %v", err)
 	}
 	if _, err := chromedp.Call(b.ctx, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lon, Accuracy: &accuracy}); err != nil {

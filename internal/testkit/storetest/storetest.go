@@ -17,7 +17,6 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
-	"github.com/fieldvisit/fieldvisit/internal/testkit"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
 
@@ -26,14 +25,15 @@ import (
 var Dialects = []string{"sqlite", "postgres"}
 
 // URL returns the database URL of a fresh database of dialect ("" for
-// SQLite, whose file goes in the data directory).
+// SQLite, whose file goes in the data directory); a PostgreSQL one holds
+// every migration already (MigratedPostgresURL).
 func URL(tb testing.TB, dialect string) string {
 	tb.Helper()
 	switch dialect {
 	case "sqlite":
 		return ""
 	case "postgres":
-		return testkit.NewPostgresDatabase(tb)
+		return MigratedPostgresURL(tb)
 	}
 	tb.Fatalf("unknown dialect %q", dialect)
 	return ""

@@ -142,7 +142,7 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() (err error) { w, err = s.store.SequenceChanges(gctx); return err })
 		g.Go(func() (err error) {
-			firstKeys, err = s.store.ScopeKeysAfter(gctx, pl.scope, pl.today, uuid.Nil, max(1, limit*10/firstPageDensity))
+			firstKeys, err = s.store.ScopeKeysAfter(gctx, pl.scope, pl.today, uuid.Nil, householdsFor(limit, firstPageDensity))
 			return err
 		})
 		if err := g.Wait(); err != nil {
@@ -240,8 +240,6 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	// after it (the feed last) are looked into with nothing left to send,
 	// so a page that ends with everything says so and the phone is not
 	// sent back for an empty page (a round trip on a 2G link).
-	numbered := int64(-1) // the feed's watermark, when the tail's reads numbered it
-	tailRead := false     // once a page: a phase that did not fit is then walked exactly
 	for c.Phase != phaseFeed {
 		if c.Phase == phaseHouseholds && c.WH > 0 {
 			n, last, more, density, next, err := pl.wholeHouseholds(walk, c.After, c.WU, left, c.WH)
@@ -264,16 +262,6 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			}
 			continue
 		}
-		if left > 0 && !tailRead && slices.Contains(tailPhases, c.Phase) {
-			tailRead = true
-			var sent int
-			var err error
-			if c, sent, numbered, err = pl.tail(walk, ctx, c, left); err != nil {
-				return PageEnd{}, err
-			}
-			left -= sent
-			continue
-		}
 		n, last, more, err := pl.snapshot(walk, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return PageEnd{}, err
@@ -287,12 +275,9 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 		}
 		c.Phase, c.H, c.After = nextPhase(c.Phase), uuid.Nil, uuid.Nil
 	}
-	w := numbered
-	if w < 0 {
-		var err error
-		if w, err = s.store.SequenceChanges(ctx); err != nil {
-			return PageEnd{}, err
-		}
+	w, err := s.store.SequenceChanges(ctx)
+	if err != nil {
+		return PageEnd{}, err
 	}
 	feed := s.store.ReadsAsOf(ctx, w)
 	// One row more than the page holds tells whether more is waiting: a
@@ -456,6 +441,10 @@ type puller struct {
 // for households of ten.
 const firstPageDensity = 50
 
+// householdsFor is how many households bring about records records, at
+// density (records a household, in tenths); at least one.
+func householdsFor(records, density int) int { return max(1, records*10/density) }
+
 // wholeHouseholds hands out whole households of the scope after after —
 // each household, its members and its open pairings, read as the snapshot
 // reads them (three reads at once, each into its own part of the page) —
@@ -483,7 +472,7 @@ func (pl puller) wholeHouseholds(ctx context.Context, after, upto uuid.UUID, lim
 	var ahead []uuid.UUID // the ids after upto, walked alongside the read up to it
 	for n < limit {
 		if upto == uuid.Nil {
-			want := max(1, (limit-n)*10/density)
+			want := householdsFor(limit-n, density)
 			keys, err := st.ScopeKeysAfter(ctx, pl.scope, pl.today, after, want)
 			if err != nil || len(keys) == 0 {
 				return n, last, false, density, uuid.Nil, err
@@ -491,7 +480,7 @@ func (pl puller) wholeHouseholds(ctx context.Context, after, upto uuid.UUID, lim
 			upto = keys[len(keys)-1]
 		}
 		nh, got, err := pl.householdRange(ctx, after, upto, max(pl.svc.cfg.SnapshotHouseholds, 2*limit), func(gctx context.Context) (err error) {
-			ahead, err = st.ScopeKeysAfter(gctx, pl.scope, pl.today, upto, max(1, limit*10/density))
+			ahead, err = st.ScopeKeysAfter(gctx, pl.scope, pl.today, upto, householdsFor(limit, density))
 			return err
 		})
 		if err != nil {
@@ -504,9 +493,9 @@ func (pl puller) wholeHouseholds(ctx context.Context, after, upto uuid.UUID, lim
 		if more = len(ahead) > 0; !more {
 			return n, last, false, density, uuid.Nil, nil
 		}
-		upto = ahead[min(len(ahead), max(1, (limit-n)*10/density))-1]
+		upto = ahead[min(len(ahead), householdsFor(limit-n, density))-1]
 	}
-	return n, last, more, density, ahead[min(len(ahead), max(1, limit*10/density))-1], nil
+	return n, last, more, density, ahead[min(len(ahead), householdsFor(limit, density))-1], nil
 }
 
 // householdRange reads the scope's households with ids in (after, upto]
@@ -536,72 +525,6 @@ func (pl puller) householdRange(ctx context.Context, after, upto uuid.UUID, maxH
 	})
 	err = g.Wait()
 	return nh, nh + nm + np, err
-}
-
-// tailPhases are the walk's phases after its households, in their order.
-// Each is a few records at most for a phone — a cadre's own visits of the
-// year, the plan items and income accounts of their households, an
-// inspector's tasks — and nearly always all of them fit on the page where
-// the households end, the pull's last.
-var tailPhases = []int{phaseVisits, phaseTasks, phaseScopeVisits, phasePlanItems, phaseIncomeAccounts}
-
-// tail reads the walk's phases from c's to the last at once, each up to
-// left records, alongside numbering the feed on feedCtx, and hands out, in
-// phase order, each phase that fits whole in what is left of the page. It
-// returns the cursor after them (the feed when every phase fitted), how
-// many records went out and the feed's watermark (-1 when not every phase
-// fitted: the walk goes on, one phase after another, from the first that
-// did not, and the feed is numbered when it is reached). Read one after
-// another these were one round trip each, planned each time, before the
-// feed's numbering and read could start (B4 paged: the last page).
-func (pl puller) tail(ctx, feedCtx context.Context, c cursor, left int) (cursor, int, int64, error) {
-	from := slices.Index(tailPhases, c.Phase)
-	phases := tailPhases[from:]
-	type phaseRead struct {
-		out  []wire.PulledChange
-		n    int
-		more bool
-	}
-	reads := make([]phaseRead, len(phases))
-	var w int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		w, err = pl.svc.store.SequenceChanges(feedCtx)
-		return err
-	})
-	for i, phase := range phases {
-		var after ChildKey
-		if i == 0 {
-			after = ChildKey{HouseholdID: c.H, ID: c.After}
-		}
-		r, into := &reads[i], pl
-		into.emit = func(ch wire.PulledChange) error { r.out = append(r.out, ch); return nil }
-		g.Go(func() (err error) {
-			r.n, _, r.more, err = into.snapshot(gctx, phase, after, left)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return c, 0, -1, err
-	}
-	sent := 0
-	for i, phase := range phases {
-		r := reads[i]
-		if r.more || sent+r.n > left {
-			if i > 0 { // the phase is started afresh, exactly
-				c.Phase, c.H, c.After = phase, uuid.Nil, uuid.Nil
-			}
-			return c, sent, -1, nil
-		}
-		for _, ch := range r.out {
-			if err := pl.emit(ch); err != nil {
-				return c, sent, -1, err
-			}
-		}
-		sent += r.n
-	}
-	c.Phase, c.H, c.After = phaseFeed, uuid.Nil, uuid.Nil
-	return c, sent, w, nil
 }
 
 // inspector reports whether the caller's scope is their inspection tasks.

@@ -221,10 +221,10 @@ func (p *orderedPage) changes() []wire.PulledChange {
 }
 
 // TestTheWalksTailPagesExactly: after its households a fresh walk hands
-// out the caller's own visits, then the plan items of their households —
-// read at once on the page where the households end. Whatever the page
-// size, each page stays within it once the households are out, every
-// record comes once, in phase order, and the last page says so.
+// out the caller's own visits, then the plan items of their households.
+// Whatever the page size, each page stays within it once the households
+// are out, every record comes once, in phase order, and the last page
+// says so.
 func TestTheWalksTailPagesExactly(t *testing.T) {
 	e := newGapEnv(t, 2, 1)
 	ctx := context.Background()

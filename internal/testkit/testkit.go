@@ -107,12 +107,8 @@ func NewPostgresDatabaseFrom(tb testing.TB, template string) (string, error) {
 	if template != "" {
 		create += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
 	}
-	err = adminExec(ctx, serverURL, create)
-	for try := 1; isObjectInUse(err) && try < 10; try++ {
-		// Another session was using the template at that moment.
-		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
-		err = adminExec(ctx, serverURL, create)
-	}
+	// Another session may be using the template at that moment.
+	err = RetryWhileInUse(func() error { return adminExec(ctx, serverURL, create) })
 	if err != nil {
 		return "", fmt.Errorf("testkit: creating database %s: %w", name, err)
 	}
@@ -137,6 +133,19 @@ func adminExec(ctx context.Context, serverURL, sql string) error {
 	}
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// RetryWhileInUse runs exec again, a little later each time (4.5 s in
+// all), while PostgreSQL refuses it because another session is using an
+// object it needs — a template being copied, a database whose sessions
+// were just ended — and returns its last error.
+func RetryWhileInUse(exec func() error) error {
+	err := exec()
+	for try := 1; isObjectInUse(err) && try < 10; try++ {
+		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+		err = exec()
+	}
 	return err
 }
 

@@ -147,14 +147,7 @@ func ensureTemplate(ctx context.Context, serverURL, name string) error {
 // terminated to be gone.
 func renameDatabase(ctx context.Context, conn *pgx.Conn, from, to string) error {
 	rename := "ALTER DATABASE " + pgx.Identifier{from}.Sanitize() + " RENAME TO " + pgx.Identifier{to}.Sanitize()
-	for try := 1; ; try++ {
-		_, err := conn.Exec(ctx, rename)
-		var pgErr *pgconn.PgError
-		if err == nil || try == 20 || !errors.As(err, &pgErr) || pgErr.Code != "55006" {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return testkit.RetryWhileInUse(func() error { _, err := conn.Exec(ctx, rename); return err })
 }
 
 // dropOldTemplates drops the templates of other migrations but the

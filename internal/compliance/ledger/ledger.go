@@ -180,12 +180,16 @@ func cellText(v any) string {
 }
 
 type xlsxTable struct {
-	out   io.Writer
-	f     *excelize.File
-	sw    *excelize.StreamWriter
-	sheet string
-	cols  int
-	next  int
+	out             io.Writer
+	f               *excelize.File
+	sw              *excelize.StreamWriter
+	base, sheet     string // the first sheet's name, the sheet being written
+	sheets          int
+	title, subtitle string
+	columns         []Column
+	cols            int
+	next            int
+	bold, head      int
 	// Styles of the typed cells.
 	day, clock, stamp, percent, link, money int
 }
@@ -193,36 +197,26 @@ type xlsxTable struct {
 // headingRows are the rows above the data: title, subtitle, headings.
 const headingRows = 3
 
+// sheetRows is how many rows a sheet holds (Excel's limit): a 台账 longer
+// than that goes on in a sheet after it, "走访台账 (2)" and so on, under the
+// same headings, its numbers running on. A variable for the tests.
+var sheetRows = excelize.TotalRows
+
 func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTable, error) {
 	f := excelize.NewFile()
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return nil, err
 	}
-	sw, err := f.NewStreamWriter(sheet)
-	if err != nil {
+	t := &xlsxTable{out: w, f: f, base: sheet, title: title, subtitle: subtitle, columns: cols, cols: len(cols)}
+	var err error
+	if t.bold, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}); err != nil {
 		return nil, err
 	}
-	for i, c := range cols {
-		if c.Width > 0 {
-			if err := sw.SetColWidth(i+1, i+1, c.Width); err != nil {
-				return nil, err
-			}
-		}
-	}
-	// Panes and widths must precede the first row.
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 3, TopLeftCell: "A4", ActivePane: "bottomLeft"}); err != nil {
-		return nil, err
-	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}})
-	if err != nil {
-		return nil, err
-	}
-	head, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
+	t.head, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
 		Border: []excelize.Border{{Type: "bottom", Color: "000000", Style: 1}}})
 	if err != nil {
 		return nil, err
 	}
-	t := &xlsxTable{out: w, f: f, sw: sw, sheet: sheet, cols: len(cols), next: 1}
 	for _, st := range []struct {
 		id    *int
 		style excelize.Style
@@ -238,28 +232,60 @@ func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTa
 			return nil, err
 		}
 	}
-	last, err := excelize.CoordinatesToCellName(max(len(cols), 1), 1)
-	if err != nil {
+	if err := t.startSheet(); err != nil {
 		return nil, err
+	}
+	return t, nil
+}
+
+// startSheet opens the next sheet and writes its heading rows.
+func (t *xlsxTable) startSheet() error {
+	t.sheets++
+	t.sheet = t.base
+	if t.sheets > 1 {
+		t.sheet = fmt.Sprintf("%s (%d)", t.base, t.sheets)
+		if _, err := t.f.NewSheet(t.sheet); err != nil {
+			return err
+		}
+	}
+	sw, err := t.f.NewStreamWriter(t.sheet)
+	if err != nil {
+		return err
+	}
+	t.sw = sw
+	for i, c := range t.columns {
+		if c.Width > 0 {
+			if err := sw.SetColWidth(i+1, i+1, c.Width); err != nil {
+				return err
+			}
+		}
+	}
+	// Panes and widths must precede the first row.
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 3, TopLeftCell: "A4", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	last, err := excelize.CoordinatesToCellName(max(len(t.columns), 1), 1)
+	if err != nil {
+		return err
 	}
 	if err := sw.MergeCell("A1", last); err != nil {
-		return nil, err
+		return err
 	}
-	if err := sw.SetRow("A1", []any{excelize.Cell{StyleID: bold, Value: title}}); err != nil {
-		return nil, err
+	if err := sw.SetRow("A1", []any{excelize.Cell{StyleID: t.bold, Value: t.title}}); err != nil {
+		return err
 	}
-	if err := sw.SetRow("A2", []any{subtitle}); err != nil {
-		return nil, err
+	if err := sw.SetRow("A2", []any{t.subtitle}); err != nil {
+		return err
 	}
-	cells := make([]any, len(cols))
-	for i, c := range cols {
-		cells[i] = excelize.Cell{StyleID: head, Value: c.Heading}
+	cells := make([]any, len(t.columns))
+	for i, c := range t.columns {
+		cells[i] = excelize.Cell{StyleID: t.head, Value: c.Heading}
 	}
 	if err := sw.SetRow("A3", cells); err != nil {
-		return nil, err
+		return err
 	}
-	t.next = 4
-	return t, nil
+	t.next = headingRows + 1
+	return nil
 }
 
 func (t *xlsxTable) Row(values ...any) error { return t.writeCells(t.cells(values)) }
@@ -302,8 +328,17 @@ func (t *xlsxTable) cells(values []any) []any {
 	return cells
 }
 
-// writeCells writes a row of cells below the last.
+// writeCells writes a row of cells below the last, on a new sheet when
+// this one is full.
 func (t *xlsxTable) writeCells(cells []any) error {
+	if t.next > sheetRows {
+		if err := t.finishSheet(); err != nil {
+			return err
+		}
+		if err := t.startSheet(); err != nil {
+			return err
+		}
+	}
 	cell, err := excelize.CoordinatesToCellName(1, t.next)
 	if err != nil {
 		return err
@@ -312,10 +347,10 @@ func (t *xlsxTable) writeCells(cells []any) error {
 	return t.sw.SetRow(cell, cells)
 }
 
-// Close sets what Excel keeps beside the cells — a filter on the
-// headings, A4 landscape fitted to the page's width, the heading rows
-// repeated on every printed page — then writes the file.
-func (t *xlsxTable) Close() error {
+// finishSheet sets what Excel keeps beside the sheet's cells — a filter
+// on the headings, A4 landscape fitted to the page's width, the heading
+// rows repeated on every printed page — and ends its rows.
+func (t *xlsxTable) finishSheet() error {
 	lastCol, err := excelize.ColumnNumberToName(max(t.cols, 1))
 	if err != nil {
 		return err
@@ -336,7 +371,12 @@ func (t *xlsxTable) Close() error {
 	if err != nil {
 		return err
 	}
-	if err := t.sw.Flush(); err != nil {
+	return t.sw.Flush()
+}
+
+// Close finishes the last sheet, then writes the file.
+func (t *xlsxTable) Close() error {
+	if err := t.finishSheet(); err != nil {
 		return err
 	}
 	defer t.f.Close()

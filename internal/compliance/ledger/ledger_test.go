@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"bytes"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +143,70 @@ func TestFenIsExactInCSV(t *testing.T) {
 		if got := cellText(tc.fen); got != tc.want {
 			t.Errorf("%d fen: %q, want %q", tc.fen, got, tc.want)
 		}
+	}
+}
+
+// TestAFullSheetGoesOnInTheNext: a 台账 longer than a sheet holds (Excel's
+// 1,048,576 rows; five data rows here) goes on in "台账 (2)", "台账 (3)"…
+// under the same title, subtitle and headings, its numbers running on,
+// each sheet with its own filter, frozen panes and print titles, through
+// the pipelined writer as the visit 台账 uses it.
+func TestAFullSheetGoesOnInTheNext(t *testing.T) {
+	defer func(n int) { sheetRows = n }(sheetRows)
+	sheetRows = headingRows + 5
+	var buf bytes.Buffer
+	plain, err := New(XLSX, &buf, "台账", "帮扶干部走访台账", "示范县 2026年", Columns([]string{"序号", "户主姓名"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, stop := Pipelined(plain)
+	defer stop()
+	for i := range 12 {
+		if err := tb.Row(i+1, "户主"+strconv.Itoa(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); !slices.Equal(got, []string{"台账", "台账 (2)", "台账 (3)"}) {
+		t.Fatalf("sheets %q", got)
+	}
+	titles := map[string]string{}
+	for _, d := range f.GetDefinedName() {
+		if d.Name == "_xlnm.Print_Titles" {
+			titles[d.Scope] = d.RefersTo
+		}
+	}
+	next := 1
+	for _, sheet := range f.GetSheetList() {
+		rows, err := f.GetRows(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) < headingRows+1 || len(rows) > sheetRows || rows[0][0] != "帮扶干部走访台账" || rows[1][0] != "示范县 2026年" ||
+			!slices.Equal(rows[2], []string{"序号", "户主姓名"}) {
+			t.Fatalf("%s: %d rows, headed %q", sheet, len(rows), rows[:min(len(rows), 3)])
+		}
+		for _, r := range rows[headingRows:] {
+			if want := []string{strconv.Itoa(next), "户主" + strconv.Itoa(next)}; !slices.Equal(r, want) {
+				t.Fatalf("%s: row %q, want %q", sheet, r, want)
+			}
+			next++
+		}
+		if panes, _ := f.GetPanes(sheet); !panes.Freeze || panes.YSplit != 3 {
+			t.Errorf("%s: panes %+v", sheet, panes)
+		}
+		if titles[sheet] != "'"+sheet+"'!$1:$3" {
+			t.Errorf("%s: print titles %q", sheet, titles[sheet])
+		}
+	}
+	if next != 13 {
+		t.Fatalf("read back %d rows, wrote 12", next-1)
 	}
 }

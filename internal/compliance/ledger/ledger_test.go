@@ -19,25 +19,17 @@ import (
 // columns, a filter on the heading row, the panes frozen below it, and an
 // A4 landscape print set-up that repeats the heading rows on every page.
 func TestXLSXCellsAreTyped(t *testing.T) {
-	var buf bytes.Buffer
-	tb, err := New(XLSX, &buf, "台账", "帮扶干部走访台账", "示范县 2026年", Columns([]string{"序号", "走访日期", "开始时间", "时长(分钟)", "达标率", "上传时间", "照片", "民情日记"}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 11, 20, 9, 30, 0, 0, domain.Shanghai)
-	for i := range 3 {
-		if err := tb.Row(i+1, Day{at}, Clock{at}, 35, Percent(0.875), at, Link{Text: "查看照片(2)", URL: `https://fv.example/ui/households/x#"v"`}, "=SUM(A1)"); err != nil {
+	f := writtenXLSX(t, []string{"序号", "走访日期", "开始时间", "时长(分钟)", "达标率", "上传时间", "照片", "民情日记"}, func(tb Table) {
+		for i := range 3 {
+			if err := tb.Row(i+1, Day{at}, Clock{at}, 35, Percent(0.875), at, Link{Text: "查看照片(2)", URL: `https://fv.example/ui/households/x#"v"`}, "=SUM(A1)"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tb.Close(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := tb.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := excelize.OpenReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	})
 	const sheet = "台账"
 	numFmt := func(cell string) string {
 		id, err := f.GetCellStyle(sheet, cell)
@@ -154,26 +146,18 @@ func TestFenIsExactInCSV(t *testing.T) {
 func TestAFullSheetGoesOnInTheNext(t *testing.T) {
 	defer func(n int) { sheetRows = n }(sheetRows)
 	sheetRows = headingRows + 5
-	var buf bytes.Buffer
-	plain, err := New(XLSX, &buf, "台账", "帮扶干部走访台账", "示范县 2026年", Columns([]string{"序号", "户主姓名"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb, stop := Pipelined(plain)
-	defer stop()
-	for i := range 12 {
-		if err := tb.Row(i+1, "户主"+strconv.Itoa(i+1)); err != nil {
+	f := writtenXLSX(t, []string{"序号", "户主姓名"}, func(plain Table) {
+		tb, stop := Pipelined(plain)
+		defer stop()
+		for i := range 12 {
+			if err := tb.Row(i+1, "户主"+strconv.Itoa(i+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tb.Close(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := tb.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := excelize.OpenReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	})
 	if got := f.GetSheetList(); !slices.Equal(got, []string{"台账", "台账 (2)", "台账 (3)"}) {
 		t.Fatalf("sheets %q", got)
 	}
@@ -209,4 +193,22 @@ func TestAFullSheetGoesOnInTheNext(t *testing.T) {
 	if next != 13 {
 		t.Fatalf("read back %d rows, wrote 12", next-1)
 	}
+}
+
+// writtenXLSX reads back the workbook of a 台账 "台账" titled 帮扶干部走访台账
+// with headings, which write fills and closes.
+func writtenXLSX(t *testing.T, headings []string, write func(Table)) *excelize.File {
+	t.Helper()
+	var buf bytes.Buffer
+	tb, err := New(XLSX, &buf, "台账", "帮扶干部走访台账", "示范县 2026年", Columns(headings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(tb)
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

@@ -187,7 +187,6 @@ type xlsxTable struct {
 	sheets          int
 	title, subtitle string
 	columns         []Column
-	cols            int
 	next            int
 	bold, head      int
 	// Styles of the typed cells.
@@ -207,7 +206,7 @@ func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTa
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return nil, err
 	}
-	t := &xlsxTable{out: w, f: f, base: sheet, title: title, subtitle: subtitle, columns: cols, cols: len(cols)}
+	t := &xlsxTable{out: w, f: f, base: sheet, title: title, subtitle: subtitle, columns: cols}
 	var err error
 	if t.bold, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}); err != nil {
 		return nil, err
@@ -351,7 +350,7 @@ func (t *xlsxTable) writeCells(cells []any) error {
 // on the headings, A4 landscape fitted to the page's width, the heading
 // rows repeated on every printed page — and ends its rows.
 func (t *xlsxTable) finishSheet() error {
-	lastCol, err := excelize.ColumnNumberToName(max(t.cols, 1))
+	lastCol, err := excelize.ColumnNumberToName(max(len(t.columns), 1))
 	if err != nil {
 		return err
 	}

@@ -253,6 +253,13 @@ func (s *Store) PhotosByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 // declares) — the rule of GET /visits/{id}: a cadre reads only their own
 // visits, others the visits of households in their scope. A colleague's
 // visit to a household in the same village stays unseen, photos included.
+//
+// A stored photo is shown through a visit's list only when that visit is
+// its uploader's (or the one it was uploaded for) and lists its hash: a
+// visit names photos by id, and anyone may push a visit of their own
+// naming any id, which must not open someone else's photo to them or to
+// their supervisor. A photo not stored yet (an upload's ownership check)
+// is judged by any listing visit.
 func (s *Store) PhotoVisible(ctx context.Context, p domain.Photo, userID uuid.UUID, scope domain.HouseholdScope, today domain.Date) (bool, error) {
 	if p.UploadedBy == userID {
 		return true, nil
@@ -265,8 +272,17 @@ func (s *Store) PhotoVisible(ctx context.Context, p domain.Photo, userID uuid.UU
 		return db.Where("EXISTS (?)", scopeHouseholds(s.db.Model(&householdRow{}).Select("1").
 			Where("households.county_id = "+table+".county_id AND households.id = "+table+".household_id"), scope, today))
 	}
+	listing := db.Model(&visitPhotoRow{}).Where("photo_id = ?", p.ID)
+	if p.UploadedBy != uuid.Nil {
+		listing = listing.Where("sha256 = ?", p.SHA256)
+		if p.VisitID != nil {
+			listing = listing.Where("(cadre_id = ? OR visit_id = ?)", p.UploadedBy, *p.VisitID)
+		} else {
+			listing = listing.Where("cadre_id = ?", p.UploadedBy)
+		}
+	}
 	var n int64
-	err := db.Model(&visitPhotoRow{}).Where("photo_id = ?", p.ID).Where(readable("visit_photos")).Limit(1).Count(&n).Error
+	err := listing.Where(readable("visit_photos")).Limit(1).Count(&n).Error
 	if err != nil || n > 0 || p.VisitID == nil {
 		return n > 0, translate(err, "photo")
 	}

@@ -306,6 +306,21 @@ func TestPhotoAccess(t *testing.T) {
 		if r := e.putPhoto(t, tokB, uuid.New(), other, sha256Hex(other), "image/jpeg", "?visit_id="+visitID.String()); r.Status != http.StatusNotFound {
 			t.Errorf("B attaching to A's visit: %d %s", r.Status, r.Body)
 		}
+		// Nor read A's photo by listing its id in a visit of B's own, with
+		// a made-up hash or with the right one: a visit's list shows only
+		// photos its cadre took (or uploaded for that visit).
+		for i, sha := range []string{strings.Repeat("0", 64), sha256Hex(img)} {
+			own := visitChange(uuid.New(), e.householdB.Household.ID, "借用照片", 34.7)
+			own["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": id, "sha256": sha}}
+			e.push(t, tokB, uuid.NewString(), batch("phone-b", time.Now(), own)).pushResult(t)
+			for _, who := range []struct{ name, token string }{{"cadre B", tokB}, {"supervisor B", supB}} {
+				for _, suffix := range []string{"", "/content", "/thumbnail"} {
+					if r := e.rawRequest(t, "GET", "/api/v1/photos/"+id.String()+suffix, who.token, nil, nil); r.Status != http.StatusNotFound {
+						t.Errorf("%s reads A's photo%s through B's visit listing it (hash %d): %d", who.name, suffix, i, r.Status)
+					}
+				}
+			}
+		}
 	})
 }
 

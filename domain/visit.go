@@ -2,6 +2,7 @@ package domain
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -141,8 +142,10 @@ func (d VisitDetails) Validate(fe *FieldErrors, prefix string) {
 	}
 	if d.StartedAt.IsZero() {
 		fe.Required(prefix+"/started_at", "走访开始时间")
-	} else if d.StartedAt.Year() < 2013 {
-		fe.Add(prefix+"/started_at", "out_of_range", "started_at is before 2013", "走访开始时间早于2013年")
+	} else if y := d.StartedAt.Year(); y < 2013 || y > 2100 {
+		// A phone whose clock runs ahead is kept and flagged (future_time);
+		// a year past 2100 is no clock, and its offsets would not fit.
+		fe.Add(prefix+"/started_at", "out_of_range", "started_at must lie between 2013 and 2100", "走访开始时间应在2013年至2100年之间")
 	}
 	if d.EndedAt != nil && !d.StartedAt.IsZero() {
 		switch {
@@ -165,8 +168,11 @@ func (d VisitDetails) Validate(fe *FieldErrors, prefix string) {
 		checkText(fe, p+"/note", "说明", e.Note, 0, 500)
 	}
 	for i, m := range d.Measures {
-		if !Measures.Has(m) {
+		switch {
+		case !Measures.Has(m):
 			fe.Add(prefix+"/measures/"+strconv.Itoa(i), "invalid_enum", "unknown measure", "帮扶措施无效")
+		case slices.Contains(d.Measures[:i], m):
+			fe.Add(prefix+"/measures/"+strconv.Itoa(i), "duplicate", "measure listed twice", "帮扶措施重复")
 		}
 	}
 	if len(d.MetWith) > 30 {

@@ -92,10 +92,16 @@ func (h *handlers) putIncomeAccount(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	if in.Version == nil {
+		var fe domain.FieldErrors
+		fe.Required("/version", "版本号")
+		writeError(c, fe.Err())
+		return
+	}
 	m := in.IncomeAmounts
 	a, err := h.Casework.PutIncomeAccount(c.Request.Context(), principal(c), id, year, casework.IncomeFields{WagesFen: m.WagesFen,
 		BusinessFen: m.BusinessFen, TransfersFen: m.TransfersFen, PensionsFen: m.PensionsFen, PropertyFen: m.PropertyFen, CostsFen: m.CostsFen,
-		MembersCounted: m.MembersCounted, Notes: m.Notes}, in.Version)
+		MembersCounted: m.MembersCounted, Notes: m.Notes}, *in.Version)
 	if err != nil {
 		writeError(c, err)
 		return

@@ -109,6 +109,9 @@ func decodePush(body []byte) (wire.PushRequest, map[int][]domain.FieldError, err
 	if d.More() {
 		return req, nil, malformed("body", "trailing_data", "request body has data after the JSON value", "请求内容在JSON之后还有多余数据")
 	}
+	if err := wire.DuplicateMember(body); err != nil {
+		return req, nil, err
+	}
 	req.DeviceID = env.DeviceID
 	if len(env.DeviceTime) > 0 && string(env.DeviceTime) != "null" {
 		if err := json.Unmarshal(env.DeviceTime, &req.DeviceTime); err != nil {

@@ -108,8 +108,14 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 	if !domain.ValidDeviceID(req.DeviceID) {
 		fe.Add("/device_id", "invalid_format", "device_id must be 1–100 letters, digits or . _ : -", "设备编号格式不正确")
 	}
-	if req.DeviceTime.IsZero() {
+	switch y := req.DeviceTime.Year(); {
+	case req.DeviceTime.IsZero():
 		fe.Required("/device_time", "设备时间")
+	case y < 1970 || y > 2100:
+		// A clock reset to 1970 still syncs (its offset is recorded and
+		// its visits judged); years beyond are no clock, and the offset in
+		// milliseconds would not fit.
+		fe.Add("/device_time", "out_of_range", "device_time must lie between 1970 and 2100", "设备时间应在1970年至2100年之间")
 	}
 	if err := fe.Err(); err != nil {
 		return nil, err

@@ -40,9 +40,10 @@ type IncomeAccountData struct {
 }
 
 // IncomeAccountIn is the body of PUT /api/v1/households/{id}/income-accounts/{year}:
-// the amounts with the version read (0 to create the account).
+// the amounts with the version read (0 to create the account; required, so
+// that a body left empty creates nothing by accident).
 type IncomeAccountIn struct {
-	Version int64 `json:"version"`
+	Version *int64 `json:"version"`
 	IncomeAmounts
 }
 

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 
@@ -61,4 +62,31 @@ func jsonTypeName(kind string) string {
 	default:
 		return "a number"
 	}
+}
+
+// DuplicateMember refuses an object that names a member twice at its top
+// level, the check DecodeStrict makes, for a body decoded another way (a
+// push's envelope, whose changes are decoded one by one so that one bad
+// change is refused alone). b must be valid JSON.
+func DuplicateMember(b []byte) error {
+	d := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true))
+	if t, err := d.ReadToken(); err != nil || t.Kind() != '{' {
+		return nil
+	}
+	seen := map[string]bool{}
+	for d.PeekKind() == '"' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return nil
+		}
+		if seen[name.String()] {
+			return domain.Invalid(domain.FieldError{Field: "/" + name.String(), Reason: "duplicate",
+				Message: "a member name is given twice", MessageZH: "同一字段出现了两次"})
+		}
+		seen[name.String()] = true
+		if d.SkipValue() != nil {
+			return nil
+		}
+	}
+	return nil
 }

@@ -197,25 +197,35 @@ func TestVisitCaseworkFieldsAreJudgedOnCreateAndEdit(t *testing.T) {
 		income := func(source string, fen int64) []any {
 			return []any{map[string]any{"source": source, "amount_fen": fen}}
 		}
+		// A visit in a year no account route takes (2013 to next year).
+		farYear := map[string]any{"started_at": "2099-06-01T09:00:00+08:00", "ended_at": "2099-06-01T10:00:00+08:00"}
 		for _, tc := range []struct {
 			name, field string
 			value       any
 			pointer     string
 			reason      string
+			also        map[string]any // more of the visit's data
 		}{
-			{"unknown trigger", "risk_triggers", trig("bad_luck"), "/risk_triggers/0/code", "invalid_enum"},
-			{"trigger twice", "risk_triggers", append(trig("disaster"), trig("disaster")...), "/risk_triggers/1/code", "duplicate"},
-			{"trigger without code", "risk_triggers", []any{map[string]any{"note": "x"}}, "/risk_triggers/0/code", "invalid_enum"},
-			{"unknown income source", "income_updates", income("lottery", 100), "/income_updates/0/source", "invalid_enum"},
-			{"zero amount", "income_updates", income("wages", 0), "/income_updates/0/amount_fen", "out_of_range"},
-			{"negative amount", "income_updates", income("costs", -5), "/income_updates/0/amount_fen", "out_of_range"},
-			{"amount beyond 100 million yuan", "income_updates", income("wages", 10_000_000_001), "/income_updates/0/amount_fen", "out_of_range"},
+			{"unknown trigger", "risk_triggers", trig("bad_luck"), "/risk_triggers/0/code", "invalid_enum", nil},
+			{"trigger twice", "risk_triggers", append(trig("disaster"), trig("disaster")...), "/risk_triggers/1/code", "duplicate", nil},
+			{"trigger without code", "risk_triggers", []any{map[string]any{"note": "x"}}, "/risk_triggers/0/code", "invalid_enum", nil},
+			{"unknown income source", "income_updates", income("lottery", 100), "/income_updates/0/source", "invalid_enum", nil},
+			{"zero amount", "income_updates", income("wages", 0), "/income_updates/0/amount_fen", "out_of_range", nil},
+			{"negative amount", "income_updates", income("costs", -5), "/income_updates/0/amount_fen", "out_of_range", nil},
+			{"amount beyond 100 million yuan", "income_updates", income("wages", 10_000_000_001), "/income_updates/0/amount_fen", "out_of_range", nil},
+			{"income updates dated past next year", "income_updates", income("wages", 100), "/income_updates", "out_of_range", farYear},
+			{"measure twice", "measures", []any{"medical", "medical"}, "/measures/1", "duplicate", nil},
+			{"a visit after 2100", "started_at", "2101-01-01T09:00:00+08:00", "/started_at", "out_of_range", nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := e.counts(t)
 				create := visitChange(uuid.New(), hA, "新走访", 34.7)
 				create["data"].(map[string]any)[tc.field] = tc.value
 				update := map[string]any{"entity": "visit", "op": "update", "id": stored, "base_version": 1, "data": map[string]any{tc.field: tc.value}}
+				for k, v := range tc.also {
+					create["data"].(map[string]any)[k] = v
+					update["data"].(map[string]any)[k] = v
+				}
 				out := e.push(t, tok, "cw-"+uuid.NewString()[:8], batch("phone-a", time.Now(), create, update)).pushResult(t)
 				for i, res := range out.Results {
 					want := "/changes/" + string(rune('0'+i)) + "/data" + tc.pointer

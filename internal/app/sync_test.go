@@ -204,6 +204,10 @@ func TestPushBatchLimits(t *testing.T) {
 		{"invalid UTF-8", "m2", []byte("{\"device_id\": \"\xff\"}"), 400, "body"},
 		{"unknown top-level field", "m3", map[string]any{"device_id": "p", "device_time": time.Now(), "changes": []any{}, "admin": true}, 422, "/admin"},
 		{"no device time", "m4", map[string]any{"device_id": "p", "changes": []any{}}, 422, "/device_time"},
+		// A year no clock shows: its offset in milliseconds would not fit.
+		{"device time in year 9999", "m5", map[string]any{"device_id": "p", "device_time": "9999-12-31T23:59:59Z", "changes": []any{}}, 422, "/device_time"},
+		{"device time in year 0", "m6", map[string]any{"device_id": "p", "device_time": "0000-01-01T00:00:00Z", "changes": []any{}}, 422, "/device_time"},
+		{"a member of the batch given twice", "m7", []byte(`{"device_id": "p", "device_id": "q", "device_time": "2026-11-20T09:30:00+08:00", "changes": []}`), 422, "/device_id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -310,8 +310,29 @@ func synced(b *browsertest.Browser) chromedp.Action[chromedp.Void] {
 		50*time.Second)
 }
 
+// anEmptyVisitIsNotSaved taps 保存 on a visit form left as it opened: a
+// visit with nothing found or done would count as the household's visit.
+func anEmptyVisitIsNotSaved(t *testing.T, b *browsertest.Browser) {
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
+	b.Do(step("household list", chromedp.WaitVisible(chromedp.CSS(`.households li a`))),
+		tap(`.households li:nth-child(1) a`),
+		step("household file", chromedp.WaitVisible(chromedp.CSS(`#new-visit`))),
+		tap(`#new-visit`),
+		step("visit form", chromedp.WaitVisible(chromedp.CSS(`#visit-form`))),
+		tap(`#save-visit`),
+		step("refusal shown", chromedp.WaitVisible(chromedp.CSS(`#visit-form .error`))))
+	if msg := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("#visit-form .error").textContent`)); !strings.Contains(msg, "至少填写") {
+		t.Errorf("an empty visit's refusal says %q", msg)
+	}
+	if n := browsertest.Get(b, chromedp.Evaluate[string](`document.body.dataset.records`)); n != "0" {
+		t.Errorf("an empty visit went to the outbox: %s records waiting", n)
+	}
+}
+
 // recordVisit records a visit at the n-th household of the list, with
-// the notes and photos given, and waits for 已保存.
+// the notes and photos given, ended with 现在结束 (within the minute the
+// form opened: the end keeps its seconds, or it would fall before the
+// start), and waits for 已保存.
 func recordVisit(b *browsertest.Browser, household int, notes string, photos []string) {
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
 	b.Do(step("household list", chromedp.WaitVisible(chromedp.CSS(`.households li a`))),
@@ -331,6 +352,7 @@ func recordVisit(b *browsertest.Browser, household int, notes string, photos []s
 		b.Do(step("photos scaled", until(fmt.Sprintf(`document.querySelectorAll("#thumbs .thumb[data-ready]").length === %d`, len(photos)), 30*time.Second)))
 	}
 	b.Do(step("form filled", until(`document.querySelector("input[name=cl-food][value=met]").checked && document.querySelector("#confirmed").checked`, time.Second)),
+		tap(`#end-now`),
 		tap(`#save-visit`),
 		step("saved", chromedp.WaitVisible(chromedp.CSS(`#new-visit`))))
 }

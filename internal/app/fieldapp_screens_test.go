@@ -57,6 +57,11 @@ func everyScreenFitsASmallPhone(t *testing.T, l *fieldLink) {
 	editPhone(b, household, "12")
 	b.Do(step("refused", until(`document.body.dataset.attention === "1" && document.body.dataset.sync === "idle"`, 30*time.Second)),
 		tap(`#tabs a[data-tab=outbox]`), chromedp.WaitVisible(chromedp.CSS(`.attention-item.kind-rejected`)))
+	// Nothing waits to go up, but the refused edit is not on the server:
+	// the line must not say all is uploaded without naming it.
+	if line := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("#backlog").textContent`)); !strings.Contains(line, "1条待处理") {
+		t.Errorf("with a refused edit on the phone the outbox says %q", line)
+	}
 	fits(t, b, "outbox")
 	b.Do(tap(`#tabs a[data-tab=me]`), chromedp.WaitVisible(chromedp.CSS(`#logout`)))
 	fits(t, b, "me")

@@ -71,6 +71,7 @@ func keepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T, l *fieldLink) {
 
 	b.Offline(true)
 	before := l.apiHits.Load()
+	anEmptyVisitIsNotSaved(t, b)
 	photos := cameraPhotos(t, 3)
 	marker := fmt.Sprintf("离线走访%d", time.Now().UnixNano())
 	for i := range 3 {

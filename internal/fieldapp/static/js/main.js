@@ -192,13 +192,22 @@ async function refreshStatus() {
   badge.hidden = att === 0;
   badge.textContent = att;
   const el = document.getElementById("backlog");
-  if (el) el.replaceWith(backlogLine(b, last));
+  if (el) el.replaceWith(backlogLine(b, last, att));
 }
 
-function backlogLine(b, last) {
+// backlogNow is backlogLine of the outbox as it stands.
+async function backlogNow() {
+  return backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync"), (await app.store.attention()).length);
+}
+
+// backlogLine says what is still on the phone. What the server refused
+// or found in conflict (待处理) is not uploaded either: "all uploaded"
+// must not hide it.
+function backlogLine(b, last, attention) {
   let text = b.records === 0 && b.photos === 0 ? "全部已上传" : "还有" + b.records + "条记录、" + b.photos + "张照片未上传，约" + megabytes(b.bytes);
+  if (attention) text += "；" + attention + "条待处理（未被接受，请到“待处理”修改）";
   if (last && last.at) text += " · 上次同步 " + shortTime(last.at) + (last.offline ? "（无网络）" : "");
-  return h("p", { id: "backlog", class: "backlog" + (b.records || b.photos ? " waiting" : "") }, text);
+  return h("p", { id: "backlog", class: "backlog" + (b.records || b.photos || attention ? " waiting" : "") }, text);
 }
 
 // ---- screens ----
@@ -338,7 +347,7 @@ async function showHome() {
   const names = await householdNames();
   const items = due.filter((d) => d.state !== "met").sort((a, b) => (a.due_on || "").localeCompare(b.due_on || ""));
   mount(view,
-    backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync")),
+    await backlogNow(),
     h("section", { class: "card" },
       h("h2", {}, "待走访（", String(items.length), "）"),
       items.length === 0 ? h("p", { class: "muted" }, "暂无到期的走访任务") : null,
@@ -358,7 +367,7 @@ async function showTasks() {
   setTitle("督查核查");
   const names = await householdNames();
   mount(view,
-    backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync")),
+    await backlogNow(),
     inspect.taskList(await inspect.tasks(app.store)),
     h("a", { class: "button wide", href: "#/households" }, "全部核查农户（" + names.size + "户）"));
 }
@@ -497,6 +506,14 @@ async function showVisitForm(householdId, visitId) {
     };
     // Sent when it says something, or takes back what the visit said.
     const noted = progress.read(form);
+    // A visit counts toward the visit rules: one saved by a slip of the
+    // thumb, with nothing found or done, would count as the household's
+    // visit of the quarter.
+    if (!Object.keys(checklist).length && !data.notes.trim() && !data.measures.length && !data.photos.length && !noted.length && !data.risk_triggers.length) {
+      err.textContent = "请至少填写两不愁三保障情况、帮扶措施、民情日记、计划进展或照片中的一项";
+      err.hidden = false;
+      return;
+    }
     if (noted.length || (existing && (existing.plan_progress || []).length)) data.plan_progress = noted;
     const rows = photos.rows();
     if (existing) {
@@ -595,7 +612,7 @@ async function showOutbox() {
   const names = await householdNames();
   const photos = (await getAll(app.db, "photos")).filter((p) => !p.refused);
   mount(view,
-    backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync")),
+    await backlogNow(),
     h("button", { class: "primary wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
     photos.length ? h("p", { class: "muted" }, photos.length + "张照片等待上传") : null,
     h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
@@ -633,7 +650,7 @@ async function showMe() {
       h("dt", {}, "用户名"), h("dd", {}, app.user.username),
       h("dt", {}, "设备编号"), h("dd", { class: "mono" }, deviceId()),
       h("dt", {}, "版本"), h("dd", { id: "app-version" }, app.version))),
-  backlogLine(b, await kvGet(app.db, "last_sync")),
+  backlogLine(b, await kvGet(app.db, "last_sync"), (await app.store.attention()).length),
   h("button", { class: "wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
   out);
 }

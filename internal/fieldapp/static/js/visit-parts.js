@@ -87,18 +87,25 @@ export function photoField(earlier, lastFix) {
 
 // timeFields is the start and end of a visit, with a button that ends it
 // now. read() gives them as the protocol writes them, or the reason they
-// cannot be saved; a start the cadre left as it was keeps its exact text.
+// cannot be saved. The inputs show minutes; a time the cadre left as it
+// was — the start the form opened with, the end 现在结束 set — keeps its
+// seconds, and an end typed into the start's own minute is the start: the
+// server refuses an end before the start, and 09:30 typed as the end of a
+// visit begun at 09:30:41 would be one.
 export function timeFields(v) {
   const start = h("input", { type: "datetime-local", name: "started_at", required: true, value: localInput(new Date(v.started_at)) });
   const end = h("input", { type: "datetime-local", name: "ended_at", value: v.ended_at ? localInput(new Date(v.ended_at)) : "" });
+  let endedNow = v.ended_at ? new Date(v.ended_at) : null;
   const node = [
     h("div", { class: "row" }, h("label", {}, "开始时间", start), h("label", {}, "结束时间", end)),
-    h("button", { type: "button", class: "small", onclick: () => { end.value = localInput(new Date()); } }, "现在结束"),
+    h("button", { type: "button", class: "small", id: "end-now", onclick: () => { endedNow = new Date(); end.value = localInput(endedNow); } }, "现在结束"),
   ];
+  const exact = (input, kept) => (kept && !isNaN(kept) && localInput(kept) === input.value ? kept : new Date(input.value));
   const read = () => {
-    const started = new Date(start.value);
-    const ended = end.value ? new Date(end.value) : null;
+    const started = exact(start, v.started_at ? new Date(v.started_at) : null);
+    let ended = end.value ? exact(end, endedNow) : null;
     if (isNaN(started)) return { error: "请填写走访开始时间" };
+    if (ended && ended < started && localInput(ended) === localInput(started)) ended = started;
     if (ended && (ended < started || ended - started > 24 * 3600 * 1000)) return { error: "结束时间应在开始时间之后，且不超过24小时" };
     return {
       started_at: v.started_at && localInput(new Date(v.started_at)) === start.value ? v.started_at : rfc3339(started),

@@ -146,6 +146,33 @@ func consoleReports(t *testing.T, e *consoleEnv) {
 	c := e.client(t)
 	c.mustLogin("supervisor")
 
+	t.Run("a status of a village counts under the village's town", func(t *testing.T) {
+		// A unit's monthly work in a village group and a cadre's own duties
+		// are judged by the unit or person, not queued by a county: their
+		// town was left empty, and the month's table by town showed all of
+		// them as duties of no village while the village table named them.
+		rates, err := e.app.Compliance.Rates(ctx, supervisor, supervisor.RegionID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pc := range rates {
+			noTown, noVillage := int64(0), int64(0)
+			for _, g := range pc.Towns {
+				if g.ID == "" {
+					noTown = g.Total
+				}
+			}
+			for _, g := range pc.Villages {
+				if g.ID == "" {
+					noVillage = g.Total
+				}
+			}
+			if noTown > noVillage || pc.Total.Total == 0 {
+				t.Errorf("%s: %d of %d statuses counted under no town, but only %d lie in no village", pc.Period.Key(), noTown, pc.Total.Total, noVillage)
+			}
+		}
+	})
+
 	t.Run("the list is the report's, a page at a time", func(t *testing.T) {
 		r := c.get("/ui/missed?period=" + period)
 		ids, rows := listedHouseholds(t, r.body)

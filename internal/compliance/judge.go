@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"cmp"
 	"context"
 	"sort"
 	"time"
@@ -319,12 +320,16 @@ func (s *Service) judgeCadre(ctx context.Context, q QueuedSubject, profileOf pro
 	}
 	today := s.today()
 	id := u.ID
+	town, err := s.townOfPath(ctx, u.RegionPath, q.CountyID)
+	if err != nil {
+		return Judgement{}, err
+	}
 	for _, w := range []string{rules.WindowYear, rules.WindowQuarter, rules.WindowMonth} {
 		periods, _ := rules.PeriodsOfYear(w, q.Year)
 		for _, per := range periods {
 			for _, st := range rules.EvaluateCadre(prof.Profile, facts, visits, per, today) {
 				j.Statuses = append(j.Statuses, JudgedStatus{Status: st, CountyID: q.CountyID, CadreID: &id,
-					RegionPath: u.RegionPath, TownID: townOf(u.RegionPath, q.CountyID)})
+					RegionPath: u.RegionPath, TownID: town})
 			}
 		}
 	}
@@ -376,7 +381,7 @@ func (s *Service) judgeUnit(ctx context.Context, q QueuedSubject, profileOf prof
 						village = *place.ParentID
 					}
 					js.VillageID = &village
-					js.TownID = townOf(place.Path, q.CountyID)
+					js.TownID = townOf(place.Path, cmp.Or(countyOf(place), q.CountyID))
 				}
 				j.Statuses = append(j.Statuses, js)
 			}

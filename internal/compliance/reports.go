@@ -360,6 +360,10 @@ func (s *Service) named(ctx context.Context, by Grouping, counts []StateCounts) 
 			if out[i].Name == "" {
 				out[i].Name = c.Group
 			}
+		case err != nil && (by == ByTown || by == ByVillage):
+			// Statuses of no village are a cadre's own duties (a town
+			// head's coverage, a unit member's monthly visits).
+			out[i].Name = "干部职责（不属于具体村）"
 		case err != nil:
 			out[i].Name = "未落实"
 		default:

@@ -264,6 +264,30 @@ func resolveProfile(attached map[uuid.UUID]string, path string) string {
 	return code
 }
 
+// townOfPath is townOf for a subject queued without a county (a cadre's
+// or a unit's duties are queued by the person, not the place): the
+// county is that of the region path's last region. Reports count by town,
+// and a status with no town is shown as a duty of no village.
+func (s *Service) townOfPath(ctx context.Context, path string, county uuid.UUID) (*uuid.UUID, error) {
+	ids := pathIDs(path)
+	if county == uuid.Nil && len(ids) > 0 {
+		r, err := s.store.Region(ctx, ids[len(ids)-1])
+		if err != nil {
+			return nil, err
+		}
+		county = countyOf(r)
+	}
+	return townOf(path, county), nil
+}
+
+// countyOf is the county a region lies in, nil above county level.
+func countyOf(r domain.Region) uuid.UUID {
+	if r.CountyID == nil {
+		return uuid.Nil
+	}
+	return *r.CountyID
+}
+
 // townOf finds the town in a path: the region right below the county.
 func townOf(path string, county uuid.UUID) *uuid.UUID {
 	ids := pathIDs(path)

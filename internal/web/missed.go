@@ -391,11 +391,7 @@ func groupsTable(what string, gs []compliance.GroupCounts, link func(compliance.
 	t := Table{Head: []string{what, "应达标(项)", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率"}, Empty: "本期没有需要评判的走访任务。"}
 	for _, g := range gs {
 		name := textCell(g.Name)
-		if g.ID == "" {
-			// Statuses of no village are a cadre's own duties (a town
-			// head's coverage, a unit's monthly visits).
-			name.Text = "干部职责（不属于具体村）"
-		} else if link != nil {
+		if g.ID != "" && link != nil { // statuses of no village are a cadre's own duties: no page of their own
 			name.Link = link(g)
 		}
 		t.Rows = append(t.Rows, []Cell{name, numCell(g.Total), numCell(g.Met), numCell(g.OnTrack), numCell(g.DueSoon), numCell(g.Overdue),

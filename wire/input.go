@@ -1,6 +1,7 @@
 package wire
 
 import (
+	jsonv2 "github.com/go-json-experiment/json"
 	"strconv"
 	"time"
 
@@ -132,37 +133,37 @@ func (f HouseholdFields) Apply(d domain.HouseholdDetails, fe *domain.FieldErrors
 // HouseholdPatch is the body of PATCH /api/v1/households/{id}: a field
 // left out keeps its stored value.
 type HouseholdPatch struct {
-	Version            int64       `json:"version"`
-	Number             *string     `json:"number"`
-	HeadName           *string     `json:"head_name"`
-	Address            *string     `json:"address"`
-	Phone              *string     `json:"phone"`
-	Home               *GeoPointIn `json:"home"`
-	HousingStructure   *string     `json:"housing_structure"`
-	HousingSafetyGrade *string     `json:"housing_safety_grade"`
-	HousingArea        *float64    `json:"housing_area"`
-	ArableLand         *float64    `json:"arable_land"`
-	AnnualIncome       *float64    `json:"annual_income"`
-	IncomeNotes        *string     `json:"income_notes"`
-	Causes             *[]string   `json:"causes"`
+	Version            int64               `json:"version"`
+	Number             Patched[string]     `json:"number"`
+	HeadName           Patched[string]     `json:"head_name"`
+	Address            Patched[string]     `json:"address"`
+	Phone              Patched[string]     `json:"phone"`
+	Home               Patched[GeoPointIn] `json:"home"`
+	HousingStructure   Patched[string]     `json:"housing_structure"`
+	HousingSafetyGrade Patched[string]     `json:"housing_safety_grade"`
+	HousingArea        Patched[float64]    `json:"housing_area"`
+	ArableLand         Patched[float64]    `json:"arable_land"`
+	AnnualIncome       Patched[float64]    `json:"annual_income"`
+	IncomeNotes        Patched[string]     `json:"income_notes"`
+	Causes             Patched[[]string]   `json:"causes"`
 }
 
 // Apply returns d with the patched fields in place.
 func (p HouseholdPatch) Apply(d domain.HouseholdDetails, fe *domain.FieldErrors) domain.HouseholdDetails {
-	setIf(&d.Number, p.Number)
-	setIf(&d.HeadName, p.HeadName)
-	setIf(&d.Address, p.Address)
-	setIf(&d.Phone, p.Phone)
-	if p.Home != nil {
-		d.Home = homeToDomain(p.Home, fe, "/home")
+	p.Number.set(&d.Number)
+	p.HeadName.set(&d.HeadName)
+	p.Address.set(&d.Address)
+	p.Phone.set(&d.Phone)
+	if p.Home.Set {
+		d.Home = homeToDomain(p.Home.pointer(), fe, "/home")
 	}
-	setIf(&d.HousingStructure, p.HousingStructure)
-	setIf(&d.HousingSafetyGrade, p.HousingSafetyGrade)
-	setPtrIf(&d.HousingArea, p.HousingArea)
-	setPtrIf(&d.ArableLand, p.ArableLand)
-	setPtrIf(&d.AnnualIncome, p.AnnualIncome)
-	setIf(&d.IncomeNotes, p.IncomeNotes)
-	setIf(&d.Causes, p.Causes)
+	p.HousingStructure.set(&d.HousingStructure)
+	p.HousingSafetyGrade.set(&d.HousingSafetyGrade)
+	p.HousingArea.setPointer(&d.HousingArea)
+	p.ArableLand.setPointer(&d.ArableLand)
+	p.AnnualIncome.setPointer(&d.AnnualIncome)
+	p.IncomeNotes.set(&d.IncomeNotes)
+	p.Causes.set(&d.Causes)
 	return d
 }
 
@@ -228,40 +229,66 @@ func (f MemberFields) Apply(d domain.MemberDetails) domain.MemberDetails {
 
 // MemberPatch is the body of PATCH /api/v1/households/{id}/members/{member_id}.
 type MemberPatch struct {
-	Version    int64   `json:"version"`
-	Name       *string `json:"name"`
-	Relation   *string `json:"relation"`
-	IDNumber   *string `json:"id_number"`
-	Health     *string `json:"health"`
-	Disability *string `json:"disability"`
-	Education  *string `json:"education"`
-	Work       *string `json:"work"`
-	Phone      *string `json:"phone"`
+	Version    int64           `json:"version"`
+	Name       Patched[string] `json:"name"`
+	Relation   Patched[string] `json:"relation"`
+	IDNumber   Patched[string] `json:"id_number"`
+	Health     Patched[string] `json:"health"`
+	Disability Patched[string] `json:"disability"`
+	Education  Patched[string] `json:"education"`
+	Work       Patched[string] `json:"work"`
+	Phone      Patched[string] `json:"phone"`
 }
 
 // Apply returns d with the patched fields in place.
 func (p MemberPatch) Apply(d domain.MemberDetails) domain.MemberDetails {
-	setIf(&d.Name, p.Name)
-	setIf(&d.Relation, p.Relation)
-	setIf(&d.IDNumber, p.IDNumber)
-	setIf(&d.Health, p.Health)
-	setIf(&d.Disability, p.Disability)
-	setIf(&d.Education, p.Education)
-	setIf(&d.Work, p.Work)
-	setIf(&d.Phone, p.Phone)
+	for _, f := range []struct {
+		patch Patched[string]
+		dst   *string
+	}{{p.Name, &d.Name}, {p.Relation, &d.Relation}, {p.IDNumber, &d.IDNumber}, {p.Health, &d.Health}, {p.Disability, &d.Disability},
+		{p.Education, &d.Education}, {p.Work, &d.Work}, {p.Phone, &d.Phone}} {
+		f.patch.set(f.dst)
+	}
 	return d
 }
 
-// setIf copies a patched value; nil means the field was left out.
-func setIf[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
+// Patched is a field of a PATCH body: left out (Set false) it keeps the
+// stored value; null clears it (Null), as an empty value does and as null
+// does in a sync push's data, so that both paths mean the same by it.
+type Patched[T any] struct {
+	Set, Null bool
+	Value     T
+}
+
+// UnmarshalJSON is called for a member that is present, null included.
+func (p *Patched[T]) UnmarshalJSON(b []byte) error {
+	p.Set = true
+	if string(b) == "null" {
+		p.Null = true
+		return nil
+	}
+	return jsonv2.Unmarshal(b, &p.Value, jsonv2.RejectUnknownMembers(true))
+}
+
+// set writes the patched value into dst (its zero value for null).
+func (p Patched[T]) set(dst *T) {
+	if p.Set {
+		*dst = p.Value
 	}
 }
 
-// setPtrIf is setIf for optional fields, whose value is itself a pointer.
-func setPtrIf[T any](dst **T, v *T) {
-	if v != nil {
-		*dst = v
+// setPointer is set for an optional field, whose value is itself a
+// pointer: null leaves it unset.
+func (p Patched[T]) setPointer(dst **T) {
+	if p.Set {
+		*dst = p.pointer()
 	}
+}
+
+func (p Patched[T]) pointer() *T {
+	if p.Null {
+		return nil
+	}
+	v := p.Value
+	return &v
 }

@@ -269,3 +269,45 @@ func TestClearIDNumberReadsAreAudited(t *testing.T) {
 		}
 	})
 }
+
+// TestNullClearsAFieldOnEveryPath: null in a PATCH body clears a field,
+// as it does in a sync push's data; a PATCH that changes nothing makes no
+// new version (a new one would send every phone a change to merge).
+func TestNullClearsAFieldOnEveryPath(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		admin, cadre := e.login(t, "admin"), e.login(t, "cadre-a")
+		hid := e.householdA.Household.ID
+		mPath := "/api/v1/households/" + hid.String() + "/members/" + e.householdA.Members[0].ID.String()
+		var m wire.Member
+		e.do(t, "PATCH", mPath, admin, map[string]any{"version": e.householdA.Members[0].Version, "health": "chronic", "work": "migrant"}).json(t, &m)
+		if m.Health != "chronic" || m.Work != "migrant" {
+			t.Fatalf("the member after setting health and work: %+v", m)
+		}
+		set := m.Version
+		e.do(t, "PATCH", mPath, admin, map[string]any{"version": set, "health": nil}).json(t, &m)
+		if m.Health != "" || m.Work != "migrant" || m.Version != set+1 {
+			t.Errorf("PATCH health null: health %q, work %q, version %d; want cleared, kept, %d", m.Health, m.Work, m.Version, set+1)
+		}
+		e.do(t, "PATCH", mPath, admin, map[string]any{"version": m.Version}).json(t, &m)
+		if m.Version != set+1 {
+			t.Errorf("a PATCH of nothing made version %d, want %d kept", m.Version, set+1)
+		}
+		// The same null from a phone clears work.
+		res := e.push(t, cadre, uuid.NewString(), batch("phone-a", time.Now(), map[string]any{"entity": "member", "op": "update", "id": m.ID,
+			"household_id": hid, "base_version": m.Version, "data": map[string]any{"work": nil}})).pushResult(t)
+		if res.Results[0].Status != wire.StatusApplied {
+			t.Fatalf("push work null: %+v", res.Results[0])
+		}
+		e.do(t, "GET", mPath, admin, nil).json(t, &m)
+		if m.Work != "" {
+			t.Errorf("push work null left work %q", m.Work)
+		}
+		var h wire.Household
+		e.do(t, "GET", "/api/v1/households/"+hid.String(), admin, nil).json(t, &h)
+		before := h.Version
+		e.do(t, "PATCH", "/api/v1/households/"+hid.String(), admin, map[string]any{"version": before, "phone": h.Phone}).json(t, &h)
+		if h.Version != before {
+			t.Errorf("a household PATCH that changes nothing made version %d, want %d kept", h.Version, before)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"reflect"
 
 	"github.com/google/uuid"
 
@@ -202,6 +203,12 @@ func (s *Service) UpdateHousehold(ctx context.Context, p domain.Principal, id uu
 	d.Validate(&fe)
 	if err := fe.Err(); err != nil {
 		return domain.Household{}, err
+	}
+	// An edit that changes nothing makes no version, as a resent push
+	// edit makes none: a new version would send every phone that holds
+	// the household a change to merge.
+	if version == h.Version && reflect.DeepEqual(d, h.HouseholdDetails) {
+		return h, nil
 	}
 	applyDetails(&h, d)
 	return s.store.UpdateHousehold(ctx, h, version, householdAudit(p, "update", "household", h.ID, h.ID, nil))

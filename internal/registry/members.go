@@ -113,6 +113,9 @@ func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, househol
 	if err := fe.Err(); err != nil {
 		return domain.Member{}, err
 	}
+	if version == m.Version && d == m.MemberDetails { // as UpdateHousehold: no change, no version
+		return m, nil
+	}
 	m.Apply(d)
 	out, err := s.store.UpdateMember(ctx, m, version, householdAudit(p, "update", "member", m.ID, householdID, map[string]any{"household_id": householdID.String()}))
 	if err != nil {

@@ -137,7 +137,7 @@ func (h *handlers) setPassword(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if err := h.Registry.SetPassword(c.Request.Context(), principal(c), id, in.Password); err != nil {
+	if err := h.Registry.SetPassword(c.Request.Context(), principal(c), id, in.Password, in.CurrentPassword); err != nil {
 		writeError(c, err)
 		return
 	}

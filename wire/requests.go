@@ -49,8 +49,11 @@ type UserPatch struct {
 }
 
 // PasswordChange is the body of PUT /api/v1/users/{id}/password.
+// CurrentPassword is required to change one's own: a stolen access token
+// alone must not take the account over.
 type PasswordChange struct {
-	Password string `json:"password"`
+	Password        string `json:"password"`
+	CurrentPassword string `json:"current_password"`
 }
 
 // NewPairing is the body of POST /api/v1/pairings.

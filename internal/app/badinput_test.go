@@ -311,3 +311,36 @@ func TestNullClearsAFieldOnEveryPath(t *testing.T) {
 		}
 	})
 }
+
+// TestOwnPasswordNeedsTheCurrentOne: an access token alone does not set a
+// new password for its own account (a stolen token would take it over);
+// with the current password it does, and an admin resets a managed user's
+// without knowing theirs.
+func TestOwnPasswordNeedsTheCurrentOne(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	own := "/api/v1/users/" + e.cadreA.ID.String() + "/password"
+	tok := e.login(t, "cadre-a")
+	for _, tc := range []struct {
+		name   string
+		body   map[string]any
+		status int
+		field  string
+	}{
+		{"no current password", map[string]any{"password": "a-new-long-password"}, 422, "/current_password"},
+		{"a wrong current password", map[string]any{"password": "a-new-long-password", "current_password": "not-my-password"}, 422, "/current_password"},
+	} {
+		r := e.do(t, "PUT", own, tok, tc.body)
+		if r.Status != tc.status || !r.problem(t).hasField(tc.field) {
+			t.Errorf("%s: %d %s, want %d naming %s", tc.name, r.Status, r.Body, tc.status, tc.field)
+		}
+	}
+	if r := e.do(t, "PUT", own, tok, map[string]any{"password": "a-new-long-password", "current_password": testPassword}); r.Status != http.StatusNoContent {
+		t.Fatalf("with the current password: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": "cadre-a", "password": "a-new-long-password", "device_id": "p"}); r.Status != http.StatusOK {
+		t.Errorf("login with the new password: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "PUT", own, e.login(t, "admin"), map[string]any{"password": testPassword}); r.Status != http.StatusNoContent {
+		t.Errorf("an admin resetting a cadre's password: %d %s", r.Status, r.Body)
+	}
+}

@@ -198,5 +198,9 @@ func (plainHasher) Hash(_ context.Context, password string) (string, error) {
 	return "plain:" + password, nil
 }
 
+func (plainHasher) Verify(_ context.Context, password, hash string) (bool, error) {
+	return hash == "plain:"+password, nil
+}
+
 // clock is the fixed now of every test: 15 June 2024, 10:00 in China.
 func clock() time.Time { return time.Date(2024, 6, 15, 10, 0, 0, 0, domain.Shanghai) }

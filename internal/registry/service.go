@@ -48,6 +48,7 @@ type Store interface {
 	Users(ctx context.Context, f domain.UserFilter) ([]domain.User, int64, error)
 	UpdateUser(ctx context.Context, u domain.User, audit domain.AuditEntry) error
 	SetPassword(ctx context.Context, id uuid.UUID, hash string, audit domain.AuditEntry) error
+	UserCredentials(ctx context.Context, username string) (domain.User, string, error)
 
 	Pairings(ctx context.Context, f domain.PairingFilter) ([]domain.Pairing, int64, error)
 	Pairing(ctx context.Context, withinPath string, id uuid.UUID) (domain.Pairing, error)
@@ -77,9 +78,11 @@ type HouseholdRegistration struct {
 	Audit       domain.AuditEntry
 }
 
-// PasswordHasher hashes new passwords (auth.Hasher).
+// PasswordHasher hashes new passwords and checks a current one
+// (auth.Hasher).
 type PasswordHasher interface {
 	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, password, hash string) (bool, error)
 }
 
 // Service is the register's use cases.

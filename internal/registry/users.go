@@ -202,8 +202,10 @@ func (s *Service) UpdateUser(ctx context.Context, p domain.Principal, id uuid.UU
 	return s.store.User(ctx, u.ID)
 }
 
-// SetPassword sets a user's password: one's own, or a managed user's.
-func (s *Service) SetPassword(ctx context.Context, p domain.Principal, id uuid.UUID, password string) error {
+// SetPassword sets a user's password: one's own, given the current one (a
+// stolen access token alone must not take the account over), or a managed
+// user's.
+func (s *Service) SetPassword(ctx context.Context, p domain.Principal, id uuid.UUID, password, current string) error {
 	u, err := s.User(ctx, p, id)
 	if err != nil {
 		return err
@@ -213,6 +215,11 @@ func (s *Service) SetPassword(ctx context.Context, p domain.Principal, id uuid.U
 	}
 	var fe domain.FieldErrors
 	domain.ValidatePassword(&fe, "/password", password)
+	if u.ID == p.UserID {
+		if err := s.checkCurrent(ctx, &fe, u, current); err != nil {
+			return err
+		}
+	}
 	if err := fe.Err(); err != nil {
 		return err
 	}
@@ -221,6 +228,26 @@ func (s *Service) SetPassword(ctx context.Context, p domain.Principal, id uuid.U
 		return err
 	}
 	return s.store.SetPassword(ctx, u.ID, hash, audit(p, "set_password", "user", u.ID, u.RegionPath, nil))
+}
+
+// checkCurrent adds a field error unless current is u's password.
+func (s *Service) checkCurrent(ctx context.Context, fe *domain.FieldErrors, u domain.User, current string) error {
+	if current == "" {
+		fe.Required("/current_password", "当前密码")
+		return nil
+	}
+	_, hash, err := s.store.UserCredentials(ctx, u.Username)
+	if err != nil {
+		return err
+	}
+	ok, err := s.hasher.Verify(ctx, current, hash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fe.Add("/current_password", "mismatch", "the current password is wrong", "当前密码不正确")
+	}
+	return nil
 }
 
 // Devices lists a user's phones (one's own, or a managed user's).

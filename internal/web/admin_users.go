@@ -146,6 +146,7 @@ type userPage struct {
 	Active   form
 	Duty     dutyForm
 	IsCadre  bool
+	IsSelf   bool // one's own page: a new password needs the current one
 }
 
 // dutyRow is one of a cadre's duties, with its place in the list (the
@@ -176,7 +177,7 @@ func (c *Console) userWith(r *http.Request, s *session, which string, posted *fo
 		return nil, err
 	}
 	names := c.regionNames(r, s)
-	out := userPage{CSRF: s.csrf, User: u, Role: label("role", u.Role), Region: names(u.RegionID), IsCadre: u.Role == domain.RoleCadre}
+	out := userPage{CSRF: s.csrf, User: u, Role: label("role", u.Role), Region: names(u.RegionID), IsCadre: u.Role == domain.RoleCadre, IsSelf: u.ID == s.principal.UserID}
 	out.Rank, _ = domain.Ranks.Label(u.Rank)
 	if u.UnitID != nil {
 		if unit, _, err := c.deps.Registry.Unit(ctx, p, *u.UnitID); err == nil {
@@ -228,7 +229,7 @@ func userForm(which string, call func(c *Console, r *http.Request, s *session, i
 var dutyFields = map[string]string{"duties/*/kind": "kind", "duties/*/region_id": "region_id", "duties/*/start_on": "start_on", "duties/*/end_on": "end_on"}
 
 func (c *Console) setPassword(r *http.Request, s *session, id uuid.UUID, f *form) error {
-	return c.deps.Registry.SetPassword(r.Context(), s.principal, id, f.Value("password"))
+	return c.deps.Registry.SetPassword(r.Context(), s.principal, id, f.Value("password"), f.Value("current_password"))
 }
 
 func (c *Console) setActive(r *http.Request, s *session, id uuid.UUID, f *form) error {

@@ -129,10 +129,30 @@ func decodePush(body []byte) (wire.PushRequest, map[int][]domain.FieldError, err
 			fe := err.(*domain.Error).Fields[0]
 			fe.Field = "/changes/" + strconv.Itoa(i) + fe.Field
 			bad[i] = []domain.FieldError{fe}
-			req.Changes[i] = wire.Change{}
+			req.Changes[i] = salvage(raw)
 		}
 	}
 	return req, bad, nil
+}
+
+// salvage is what a change that does not decode still says of itself —
+// its entity and id, when they have their form — so that its rejection
+// names the record as well as its index.
+func salvage(raw json.RawMessage) wire.Change {
+	var head struct {
+		Entity json.RawMessage `json:"entity"`
+		ID     json.RawMessage `json:"id"`
+	}
+	var ch wire.Change
+	if json.Unmarshal(raw, &head) != nil {
+		return ch
+	}
+	var entity string
+	if json.Unmarshal(head.Entity, &entity) == nil && len(entity) <= 40 {
+		ch.Entity = entity
+	}
+	_ = json.Unmarshal(head.ID, &ch.ID)
+	return ch
 }
 
 // pull answers one page of the caller's feed. Each change is encoded as

@@ -121,7 +121,7 @@ func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
 		tok := e.login(t, "cadre-a")
 		hA, hB := e.householdA.Household.ID, e.householdB.Household.ID
-		good1, badGPS, nul, foreign, good2 := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+		good1, badGPS, nul, foreign, good2, badVersion := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
 		badAccuracy := visitChange(uuid.New(), hA, "精度", 34.7)
 		badAccuracy["data"].(map[string]any)["gps"].([]map[string]any)[0]["accuracy"] = 1e9
 		res := e.push(t, tok, "mixed", batch("phone-1", time.Now(),
@@ -135,7 +135,7 @@ func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
 			map[string]any{"entity": "rule", "op": "create", "id": uuid.New()},
 			visitChange(good2, hA, "也好", 34.7),
 			map[string]any{"entity": "visit", "op": "create", "id": "not-a-uuid"},
-			map[string]any{"entity": "visit", "op": "update", "id": uuid.New(), "base_version": "two"},
+			map[string]any{"entity": "visit", "op": "update", "id": badVersion, "base_version": "two"},
 		)).pushResult(t)
 		want := []struct{ status, pointer string }{
 			{wire.StatusApplied, ""},
@@ -155,6 +155,10 @@ func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
 			if got.Status != w.status || (w.pointer != "" && (len(got.Errors) == 0 || got.Errors[0].Field != w.pointer)) {
 				t.Errorf("change %d: got %s %+v, want %s at %s", i, got.Status, got.Errors, w.status, w.pointer)
 			}
+		}
+		// A change that does not decode still names its record.
+		if r := res.Results[10]; r.Entity != "visit" || r.ID != badVersion {
+			t.Errorf("the undecodable change is answered as %q %s, want visit %s", r.Entity, r.ID, badVersion)
 		}
 		if res.Results[5].Errors[0].Reason != "server_authority" {
 			t.Errorf("status from a phone must be refused as server authority: %+v", res.Results[5].Errors)

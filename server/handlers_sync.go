@@ -203,17 +203,7 @@ func (h *handlers) snapshot(c *gin.Context) {
 }
 
 // pullLimit reads the limit parameter of a pull (1–2000, default 500).
-func pullLimit(q *queryParams) int {
-	v := q.c.Query("limit")
-	if v == "" {
-		return 500
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 2000 {
-		q.fe.Add("limit", "out_of_range", "limit must be 1 to 2000", "每页条数应为1至2000")
-	}
-	return n
-}
+func pullLimit(q *queryParams) int { return q.intIn("limit", 1, 2000, 500, "每页条数") }
 
 // writePage sends a page collected in pooled chunks as it lies, chunk by
 // chunk, with its length known up front, while record keeps the sync's

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -101,26 +102,28 @@ func (q *queryParams) date(name string) *domain.Date {
 	return &d
 }
 
+// intIn reads a whole number from lo to hi, def when absent: not a
+// number is invalid_format, a number outside out_of_range.
+func (q *queryParams) intIn(name string, lo, hi, def int, labelZH string) int {
+	v := q.c.Query(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		q.fe.Add(name, "invalid_format", name+" must be a whole number", labelZH+"应为整数")
+	case n < lo || n > hi:
+		q.fe.Add(name, "out_of_range", fmt.Sprintf("%s must be %d to %d", name, lo, hi), fmt.Sprintf("%s应为%d至%d", labelZH, lo, hi))
+	default:
+		return n
+	}
+	return def
+}
+
 // page reads limit (1–200, default 50) and offset (0–1,000,000).
 func (q *queryParams) page() registry.Page {
-	p := registry.Page{Limit: 50}
-	if v := q.c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			q.fe.Add("limit", "out_of_range", "limit must be 1 to 200", "每页条数应为1至200")
-		} else {
-			p.Limit = n
-		}
-	}
-	if v := q.c.Query("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 1_000_000 {
-			q.fe.Add("offset", "out_of_range", "offset must be 0 to 1000000", "偏移量应为0至1000000")
-		} else {
-			p.Offset = n
-		}
-	}
-	return p
+	return registry.Page{Limit: q.intIn("limit", 1, 200, 50, "每页条数"), Offset: q.intIn("offset", 0, 1_000_000, 0, "偏移量")}
 }
 
 func (q *queryParams) err() error { return q.fe.Err() }

@@ -86,6 +86,7 @@ func TestBadInputIsRefusedWithoutWrites(t *testing.T) {
 			{"pair outside cadre's region", "POST", "/api/v1/pairings", map[string]any{"household_id": e.householdA.Household.ID, "cadre_id": e.cadreB.ID}, 422, "/cadre_id"},
 			{"end the last pairing of a registered household", "POST", "/api/v1/pairings/" + e.pairingA.ID.String() + "/end", map[string]any{"reason": "调走"}, 422, "/new_cadre_id"},
 			{"bad limit", "GET", "/api/v1/households?limit=0", nil, 422, "limit"},
+			{"a limit that is no number", "GET", "/api/v1/households?limit=abc", nil, 422, "limit"},
 			{"bad filter id", "GET", "/api/v1/households?region_id=abc", nil, 422, "region_id"},
 			{"bad status filter", "GET", "/api/v1/households?status=rich", nil, 422, "status"},
 			// Go's query parser drops a pair holding ";": the filter would go

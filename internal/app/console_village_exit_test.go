@@ -54,9 +54,21 @@ func consoleVillageExit(t *testing.T, e *consoleEnv) {
 	if village.ID == (domain.Region{}).ID {
 		t.Fatal("no poor village with a household off the register")
 	}
-	zero := int64(0)
-	if _, err := e.app.Casework.PutVillageRecord(ctx, supervisor, village.ID, year, casework.VillageRecordInput{CollectiveIncomeFen: &zero}); err != nil {
-		t.Fatal(err)
+	// The supervisor records the collective's income on the page: an
+	// amount that is no amount is refused on the form, nothing written.
+	recordURL := "/ui/village-exit/" + village.ID.String() + "/record?year=" + strconv.Itoa(year)
+	if !strings.Contains(sup.get(pageURL).body, `action="`+strings.ReplaceAll(recordURL, "&", "&amp;")+`"`) {
+		t.Fatalf("the page offers no form to record the village's collective income")
+	}
+	if r := sup.do("POST", recordURL, url.Values{"csrf_token": {csrf}, "version": {"0"}, "collective_income": {"五万"}}, nil); r.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(pageText(t, r), "村集体经济收入应为金额") {
+		t.Errorf("an income that is no amount: %d %.300s", r.StatusCode, pageText(t, r))
+	}
+	if r := sup.do("POST", recordURL, url.Values{"csrf_token": {csrf}, "version": {"0"}, "collective_income": {"50,000.5"}, "notes": {"村集体光伏收益"}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("recording the village's income: %d %s", r.StatusCode, pageText(t, r))
+	}
+	if rec, err := e.app.Casework.VillageRecordOf(ctx, supervisor, village.ID, year); err != nil || rec.CollectiveIncomeFen == nil || *rec.CollectiveIncomeFen != 5_000_050 || rec.Notes != "村集体光伏收益" {
+		t.Fatalf("the record after the form: %+v %v", rec, err)
 	}
 	start := "/ui/village-exit/" + village.ID.String() + "/procedures"
 	if r := sup.do("POST", start, url.Values{"csrf_token": {csrf}, "year": {strconv.Itoa(year)}}, nil); r.StatusCode != http.StatusSeeOther {

@@ -140,3 +140,24 @@ func TestExitStandardValidation(t *testing.T) {
 		t.Errorf("the default standard is refused: %+v", fe)
 	}
 }
+
+// TestParseYuanReadsWhatYuanWrites: amounts as people type them, and
+// nothing else.
+func TestParseYuanReadsWhatYuanWrites(t *testing.T) {
+	for _, tc := range []struct {
+		in  string
+		fen int64
+		ok  bool
+	}{
+		{"50000", 5_000_000, true}, {"50,000.5", 5_000_050, true}, {"3335.00", 333_500, true}, {" 0 ", 0, true}, {"12，345.67", 1_234_567, true},
+		{"", 0, false}, {"五万", 0, false}, {"1.234", 0, false}, {"-5", 0, false}, {".5", 0, false}, {"1e5", 0, false}, {"1234567890123", 0, false},
+	} {
+		fen, ok := ParseYuan(tc.in)
+		if ok != tc.ok || ok && fen != tc.fen {
+			t.Errorf("ParseYuan(%q) = %d, %v; want %d, %v", tc.in, fen, ok, tc.fen, tc.ok)
+		}
+		if back, _ := ParseYuan(Yuan(fen)); ok && back != fen {
+			t.Errorf("Yuan(%d) = %q reads back as %d", fen, Yuan(fen), back)
+		}
+	}
+}

@@ -265,6 +265,23 @@ func incomeReason(st ExitStandard, standards map[int]ExitStandard, accounts map[
 	return true, strconv.Itoa(st.Year) + "年度人均纯收入" + Yuan(a.PerCapitaFen()) + "元，达到标准" + Yuan(st.PerCapitaFen) + "元"
 }
 
+// ParseYuan reads an amount in yuan as people write it ("50000",
+// "50,000.5", "3335.00") into fen; ok is false for anything else, a third
+// decimal included.
+func ParseYuan(s string) (fen int64, ok bool) {
+	s = strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(s), ",", ""), "，", "")
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || len(frac) > 2 || strings.Trim(whole+frac, "0123456789") != "" {
+		return 0, false
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	f, _ := strconv.Atoi((frac + "00")[:2])
+	return w*100 + int64(f), true
+}
+
 // Yuan writes fen as yuan with two decimals: 333500 is "3335.00".
 func Yuan(fen int64) string {
 	sign := ""

@@ -97,6 +97,7 @@ var fragments = []fragment{
 	{pattern: "POST /ui/households/{id}/procedures/{pid}/steps", handle: recordStep},
 	{pattern: "POST /ui/warnings/{id}/resolve", handle: resolveWarning},
 	{pattern: "POST /ui/village-exit/{id}/procedures", handle: startVillageExit},
+	{pattern: "POST /ui/village-exit/{id}/record", handle: recordVillage},
 	{pattern: "POST /ui/village-exit/{id}/procedures/{pid}/steps", handle: recordVillageStep},
 	{pattern: "GET /ui/casework/export", handle: (*Console).caseworkExport},
 	{pattern: "GET /ui/cadres/{id}/handbook.pdf", handle: (*Console).cadreHandbook},

@@ -36,6 +36,42 @@ type villageExitLine struct {
 	Procedures                            []procedureView
 	Start                                 *startForm
 	StartAction, CSRF                     string
+	Record                                *villageRecordForm // the year's collective income and 五通七有, while not exited
+}
+
+// villageRecordForm records what the criteria weigh that the register
+// does not hold: the collective's income and each item of 五通七有.
+type villageRecordForm struct {
+	form
+	Action, CSRF string
+	Year         int
+	Items        []recordItem
+}
+
+type recordItem struct {
+	Code, Name string
+	Checked    bool
+}
+
+// newVillageRecordForm is the form filled from the stored record, or as
+// posted when it was refused.
+func newVillageRecordForm(v uuid.UUID, year int, csrf string, st casework.VillageExitStandard, rec casework.VillageRecord, posted *form) *villageRecordForm {
+	f := &villageRecordForm{Action: villageExitURL(v, "/record?year="+strconv.Itoa(year)), CSRF: csrf, Year: year,
+		form: form{Values: url.Values{"version": {strconv.FormatInt(rec.Version, 10)}, "notes": {rec.Notes}}}}
+	if ci := rec.CollectiveIncomeFen; ci != nil {
+		f.Values.Set("collective_income", casework.Yuan(*ci))
+	}
+	if posted != nil {
+		f.form = *posted
+	}
+	for _, in := range st.Indicators {
+		checked := rec.Indicators[in.Code]
+		if posted != nil {
+			checked = posted.Has("indicator", in.Code)
+		}
+		f.Items = append(f.Items, recordItem{Code: in.Code, Name: in.NameZH, Checked: checked})
+	}
+	return f
 }
 
 // ledgerLink is one download of a casework ledger.
@@ -151,6 +187,13 @@ func (c *Console) villageExitWith(r *http.Request, s *session, which string, pos
 		if !open && cd.Exit == nil && (cd.Qualifies || posted != nil && which == line.ID) {
 			line.Start = newStartForm(year, this, posted, which == line.ID)
 		}
+		if cd.Exit == nil {
+			var refusedRecord *form
+			if which == "record-"+line.ID {
+				refusedRecord = posted
+			}
+			line.Record = newVillageRecordForm(v.ID, year, s.csrf, st, cd.Record, refusedRecord)
+		}
 		out.Villages = append(out.Villages, line)
 	}
 	return out, nil
@@ -171,6 +214,41 @@ func startVillageExit(c *Console, w http.ResponseWriter, r *http.Request, s *ses
 			}
 			_, err = c.deps.Casework.StartVillageProcedure(r.Context(), s.principal, id,
 				casework.NewProcedure{Kind: casework.KindVillageExit, Year: year, Reason: strings.TrimSpace(f.Value("reason"))})
+			return villageExitPageURL(id, year), err
+		}}.handle(c, w, r, s)
+}
+
+// recordVillage writes a village's record of the year
+// (casework.Service.PutVillageRecord): the collective's income in yuan,
+// the 五通七有 items met, a note.
+func recordVillage(c *Console, w http.ResponseWriter, r *http.Request, s *session) {
+	formPost{template: "village_exit.html", which: "record-" + r.PathValue("id"), reload: (*Console).villageExitWith,
+		fields: map[string]string{"collective_income_fen": "collective_income", "indicators": "indicator", "notes": "notes", "version": "collective_income"},
+		call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+			id, err := pathUUID(r, "village")
+			if err != nil {
+				return "", err
+			}
+			year, err := yearParam(r, domain.DateOf(c.deps.Now()).Year)
+			if err != nil {
+				return "", err
+			}
+			in := casework.VillageRecordInput{Notes: strings.TrimSpace(f.Value("notes")), Version: int64(formInt(f, "version", "版本", 0)),
+				Indicators: map[string]bool{}}
+			if v := strings.TrimSpace(f.Value("collective_income")); v != "" {
+				fen, ok := casework.ParseYuan(v)
+				if !ok {
+					f.add("collective_income", "村集体经济收入应为金额（元，最多两位小数）")
+				}
+				in.CollectiveIncomeFen = &fen
+			}
+			for _, code := range f.Values["indicator"] {
+				in.Indicators[code] = true
+			}
+			if f.Failed() {
+				return "", nil
+			}
+			_, err = c.deps.Casework.PutVillageRecord(r.Context(), s.principal, id, year, in)
 			return villageExitPageURL(id, year), err
 		}}.handle(c, w, r, s)
 }

@@ -9,7 +9,8 @@
   var detail = document.getElementById("village-detail");
   if (!el || !window.L) { return; }
   var colours = { good: "#2e7d32", warn: "#c77700", bad: "#c62828", none: "#9aa5b1" };
-  var map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
+  var map = L.map(el, { attributionControl: false, zoomSnap: 0.25, zoomControl: false });
+  L.control.zoom({ zoomInTitle: "放大", zoomOutTitle: "缩小" }).addTo(map);
   var villages = L.featureGroup().addTo(map);
   var households = L.featureGroup().addTo(map);
   var byID = {};

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -28,6 +29,34 @@ import (
 func consoleAdmin(t *testing.T, e *consoleEnv) {
 	ctx := context.Background()
 	admin := e.principal(t, "admin")
+
+	t.Run("a supervisor is offered only the roles they may give", func(t *testing.T) {
+		sup := e.client(t)
+		sup.mustLogin("supervisor")
+		body := sup.get("/ui/admin/users").body
+		if !strings.Contains(body, `<option value="cadre"`) || strings.Contains(body, `<option value="admin"`) || strings.Contains(body, `<option value="supervisor"`) {
+			t.Errorf("the supervisor's new-user form offers roles beyond cadre and inspector")
+		}
+	})
+
+	t.Run("a lost phone is revoked from its user's page, and the page says so", func(t *testing.T) {
+		cadre := e.principal(t, "cadre03") // logs in on test-phone
+		c := e.client(t)
+		csrf := c.mustLogin("admin")
+		userPage := "/ui/admin/users/" + cadre.UserID.String()
+		action := match(t, regexp.MustCompile(`action="(`+regexp.QuoteMeta(userPage)+`/devices/[0-9a-f-]+/revoke)"`), c.get(userPage).body)
+		r := c.do("POST", action, url.Values{"csrf_token": {csrf}}, nil)
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("revoking the phone: %d %.300s", r.StatusCode, pageText(t, r))
+		}
+		after := pageText(t, c.get(r.Header.Get("Location")))
+		if !strings.Contains(after, "设备已注销") || !strings.Contains(after, "已注销（") {
+			t.Errorf("after the revoke the page reads: %.600s", after)
+		}
+		if _, err := e.app.Auth.Login(ctx, "cadre03", demo.Password, "test-phone", "127.0.0.1", ""); err == nil {
+			t.Errorf("the revoked phone logs in again")
+		}
+	})
 
 	t.Run("a user form with a bad field, then a good one", func(t *testing.T) {
 		b := browsertest.Start(t, browsertest.Desktop)
@@ -135,6 +164,9 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 			chromedp.SendKeys(chromedp.CSS(form+` input[name=reason]`), "工作调动"),
 			chromedp.Click(chromedp.CSS(form+` button`)),
 			chromedp.WaitNotPresent(chromedp.CSS(form)))
+		if asked := b.Dialogs(); len(asked) == 0 || !strings.Contains(asked[len(asked)-1], "确定结束这项结对") {
+			t.Errorf("ending a pairing asked %q, want a confirmation first", asked)
+		}
 		after, _, err := e.app.Registry.Pairings(ctx, admin, registry.PairingQuery{HouseholdID: &h.ID, ActiveOn: &today}, registry.Page{Limit: 5})
 		if err != nil || !slices.ContainsFunc(after, func(p domain.Pairing) bool { return p.CadreID == next.UserID }) {
 			t.Errorf("after re-pairing the open pairings are %+v (%v)", after, err)

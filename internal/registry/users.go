@@ -24,6 +24,18 @@ func mayManageUser(p domain.Principal, role, path string) bool {
 	return false
 }
 
+// RolesManagedBy are the roles p may give a user (mayManageUser): what a
+// form should offer.
+func RolesManagedBy(p domain.Principal) []string {
+	var out []string
+	for _, r := range domain.Roles {
+		if mayManageUser(p, r.Code, p.RegionPath) {
+			out = append(out, r.Code)
+		}
+	}
+	return out
+}
+
 // UserQuery filters a user listing.
 type UserQuery struct {
 	Role   string

@@ -74,7 +74,11 @@ func (c *Console) usersWith(r *http.Request, s *session, _ string, posted *form)
 			textCell(names(u.RegionID)), textCell(rank), state})
 	}
 	out.Create.form = cmp.Or(posted, &form{Values: url.Values{"role": {domain.RoleCadre}}}).clone()
-	out.Create.Roles = vocabularyOptions(domain.Roles)
+	// Only the roles the caller may give: a supervisor offered 系统管理员
+	// lost the whole form to a 403.
+	for _, code := range registry.RolesManagedBy(p) {
+		out.Create.Roles = append(out.Create.Roles, option{Value: code, Label: label("role", code)})
+	}
 	out.Create.Ranks = vocabularyOptions(domain.Ranks)
 	if out.Create.Regions, err = c.regionChoices(r, s); err != nil {
 		return out, err
@@ -147,7 +151,18 @@ type userPage struct {
 	Duty     dutyForm
 	IsCadre  bool
 	IsSelf   bool // one's own page: a new password needs the current one
+	Devices  []deviceRow
+	Done     string // what the last form did, said once after it
 }
+
+// deviceRow is one of a user's phones with its revoke action.
+type deviceRow struct {
+	Device, FirstSeen, LastSeen, Revoked, Action string
+}
+
+// doneText is what each of the user page's forms says once it is done.
+var doneText = map[string]string{"password": "密码已重置：该用户的所有设备需用新密码重新登录。", "active": "账号状态已更新。",
+	"duty": "职责已更新。", "device": "设备已注销：该手机需重新登录才能同步。"}
 
 // dutyRow is one of a cadre's duties, with its place in the list (the
 // remove button's value).
@@ -192,6 +207,19 @@ func (c *Console) userWith(r *http.Request, s *session, which string, posted *fo
 		}
 		out.Duties = append(out.Duties, dutyRow{Index: i, Kind: kind, Where: where, Start: formatDate(d.StartOn), End: formatDate(d.EndOn)})
 	}
+	out.Done = doneText[r.URL.Query().Get("done")]
+	devices, err := c.deps.Registry.Devices(ctx, p, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range devices {
+		row := deviceRow{Device: cmp.Or(d.Name, d.DeviceID), FirstSeen: timeText(&d.FirstSeen), LastSeen: timeText(&d.LastSeen),
+			Action: userURL(u.ID) + "/devices/" + d.ID.String() + "/revoke"}
+		if d.RevokedAt != nil {
+			row.Revoked = timeText(d.RevokedAt)
+		}
+		out.Devices = append(out.Devices, row)
+	}
 	switch which {
 	case "password":
 		out.Password = *posted
@@ -219,7 +247,7 @@ func userForm(which string, call func(c *Console, r *http.Request, s *session, i
 			if err != nil {
 				return "", err
 			}
-			return userURL(id), call(c, r, s, id, f)
+			return userURL(id) + "?done=" + which + "#" + which, call(c, r, s, id, f)
 		},
 		reload: (*Console).userWith}.handle
 }
@@ -230,6 +258,16 @@ var dutyFields = map[string]string{"duties/*/kind": "kind", "duties/*/region_id"
 
 func (c *Console) setPassword(r *http.Request, s *session, id uuid.UUID, f *form) error {
 	return c.deps.Registry.SetPassword(r.Context(), s.principal, id, f.Value("password"), f.Value("current_password"))
+}
+
+// revokeDevice retires one of the user's phones: its logins end.
+func (c *Console) revokeDevice(r *http.Request, s *session, id uuid.UUID, f *form) error {
+	device, err := uuid.Parse(r.PathValue("device"))
+	if err != nil {
+		return domain.NotFound("device")
+	}
+	_, err = c.deps.Registry.RevokeDevice(r.Context(), s.principal, id, device)
+	return err
 }
 
 func (c *Console) setActive(r *http.Request, s *session, id uuid.UUID, f *form) error {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"cmp"
 	"fmt"
 	"net/http"
@@ -222,7 +223,10 @@ func sinceText(now, t time.Time) string {
 	case d < 24*time.Hour:
 		return fmt.Sprintf("%d小时前（%s）", int(d/time.Hour), at)
 	}
-	return fmt.Sprintf("%d天前（%s）", int(d/(24*time.Hour)), t.In(domain.Shanghai).Format(time.DateOnly))
+	// Whole days by the calendar in Beijing, as the date beside them
+	// reads: two syncs of one day are as many days ago.
+	days := int(math.Round(domain.DateOf(now).Start().Sub(domain.DateOf(t).Start()).Hours() / 24))
+	return fmt.Sprintf("%d天前（%s）", days, t.In(domain.Shanghai).Format(time.DateOnly))
 }
 
 // staleTone colours a last sync: a week silent is bad, three days a

@@ -87,6 +87,7 @@ var fragments = []fragment{
 	{pattern: "POST /ui/admin/rules", handle: assignProfile},
 	{pattern: "POST /ui/admin/users/{id}/password", handle: userForm("password", (*Console).setPassword)},
 	{pattern: "POST /ui/admin/users/{id}/active", handle: userForm("active", (*Console).setActive)},
+	{pattern: "POST /ui/admin/users/{id}/devices/{device}/revoke", handle: userForm("device", (*Console).revokeDevice)},
 	{pattern: "POST /ui/admin/users/{id}/duties", handle: userForm("duty", (*Console).changeDuties)},
 	{pattern: "GET /ui/missed/export", handle: (*Console).missedExport},
 	{pattern: "GET /ui/progress/export", handle: (*Console).progressExport},

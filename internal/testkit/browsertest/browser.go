@@ -31,6 +31,7 @@ import (
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -70,6 +71,7 @@ type Browser struct {
 	size    Size
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
+	dialogs []string // the questions confirm() and alert() asked, each answered OK
 }
 
 // chromium returns the browser's path, skipping (or under CI=true
@@ -188,6 +190,22 @@ func Main(m *testing.M) int {
 func (b *Browser) openTab(ctx context.Context) {
 	b.t.Helper()
 	messages := chromedp.Console(ctx) // subscribes now: nothing the first page logs is lost
+	// A confirm() waits for a person; the test's person says OK and
+	// remembers what was asked.
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.dialogs = append(b.dialogs, ev.Message)
+			b.mu.Unlock()
+			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+				return
+			}
+		}
+	}()
 	go func() {
 		for m, err := range messages {
 			if err != nil {
@@ -266,6 +284,14 @@ func Get[T any](b *Browser, a chromedp.Action[T]) T {
 		b.t.Fatalf("browser: %v\nconsole:\n%s", err, b.consoleText())
 	}
 	return v
+}
+
+// Dialogs returns the questions the pages asked so far (confirm, alert),
+// each answered OK.
+func (b *Browser) Dialogs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.dialogs...)
 }
 
 // Console returns what the page logged so far: console calls, uncaught

@@ -10,4 +10,10 @@
     var t = token();
     if (t) { e.detail.headers["X-CSRF-Token"] = t; }
   });
+  // A form that ends, removes or approves in bulk says what it will do
+  // and waits for a yes (data-confirm holds the question).
+  document.addEventListener("submit", function (e) {
+    var q = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    if (q && !window.confirm(q)) { e.preventDefault(); }
+  }, true);
 })();

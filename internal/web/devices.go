@@ -1,9 +1,9 @@
 package web
 
 import (
-	"math"
 	"cmp"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"

@@ -22,6 +22,7 @@ var usernameLike = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{2,39}$`)
 // the import creates.
 type cadreRef struct {
 	value   string
+	phone   string // the 帮扶责任人电话 given with it, digits only ("" none)
 	hhs     []*household
 	user    *domain.User // an existing cadre
 	newUser *NewUser     // a cadre to create
@@ -43,25 +44,39 @@ func (c *cadreRef) id() uuid.UUID {
 
 // resolveCadres finds each 帮扶责任人 among the cadres in the actor's subtree,
 // by username or display name, and plans the cadres that do not exist yet.
+//
+// A name is a person together with the 帮扶责任人电话 beside it: two people
+// of one name (张伟 is common) with two phones are two cadres, in the file
+// and among the users — two new ones are created, an existing one is told
+// by their phone — never one account holding both people's households. A
+// row that leaves the phone out is the one person of that name the file
+// gives a phone for, when there is exactly one.
 func (r *run) resolveCadres() error {
-	refs := map[string]*cadreRef{}
+	refs := map[[2]string]*cadreRef{}
 	var order []*cadreRef
 	for _, hh := range r.hhs {
 		v := hh.val[colCadre]
 		if v == "" || hh.village == nil {
 			continue
 		}
-		ref := refs[v]
+		phone := digitsOf(hh.at(colCadrePhone).cadrePhone)
+		key := [2]string{v, phone}
+		ref := refs[key]
 		if ref == nil {
-			ref = &cadreRef{value: v}
-			refs[v] = ref
+			ref = &cadreRef{value: v, phone: phone}
+			refs[key] = ref
 			order = append(order, ref)
 		}
 		ref.hhs = append(ref.hhs, hh)
 		hh.cadre = ref
 	}
+	order = foldPhoneless(order)
 	if len(order) == 0 {
 		return nil
+	}
+	people := map[string]int{} // refs by name: more than one tells people apart by phone
+	for _, ref := range order {
+		people[ref.value]++
 	}
 	var usernames, displayNames []string
 	candidates := map[*cadreRef][]string{}
@@ -115,7 +130,20 @@ func (r *run) resolveCadres() error {
 			}
 			continue
 		}
+		if ref.phone == "" && people[ref.value] > 1 {
+			failAll(ref, "ambiguous_cadre", fmt.Sprintf("the file names %d people %q, told apart by their phones; give this row's 帮扶责任人电话", people[ref.value], ref.value),
+				fmt.Sprintf("文件中有%d名不同电话的帮扶责任人都叫「%s」，请填写本行的帮扶责任人电话", people[ref.value], ref.value))
+			continue
+		}
 		matches := byDisplay[ref.value]
+		if people[ref.value] > 1 || len(matches) > 1 && ref.phone != "" {
+			// One person of the name in the file whose phone no user has
+			// stays ambiguous among the users; of several in the file, one
+			// no user's phone matches is a new cadre.
+			if narrowed := withPhone(matches, ref.phone); len(narrowed) > 0 || people[ref.value] > 1 {
+				matches = narrowed
+			}
+		}
 		switch len(matches) {
 		case 0:
 			fresh = append(fresh, ref)
@@ -137,6 +165,50 @@ func (r *run) resolveCadres() error {
 		}
 	}
 	return r.planNewCadres(fresh, candidates, taken)
+}
+
+// foldPhoneless joins each phoneless reference to the one reference of
+// its name that has a phone, when there is exactly one.
+func foldPhoneless(order []*cadreRef) []*cadreRef {
+	withPhones := map[string][]*cadreRef{}
+	for _, ref := range order {
+		if ref.phone != "" {
+			withPhones[ref.value] = append(withPhones[ref.value], ref)
+		}
+	}
+	out := order[:0]
+	for _, ref := range order {
+		if to := withPhones[ref.value]; ref.phone == "" && len(to) == 1 {
+			for _, hh := range ref.hhs {
+				hh.cadre = to[0]
+			}
+			to[0].hhs = append(to[0].hhs, ref.hhs...)
+			continue
+		}
+		out = append(out, ref)
+	}
+	return out
+}
+
+// withPhone keeps the users whose phone is phone (digits only; "" keeps
+// those with none).
+func withPhone(us []domain.User, phone string) []domain.User {
+	var out []domain.User
+	for _, u := range us {
+		if digitsOf(u.Phone) == phone {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func digitsOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // planNewCadres prepares the users (and units) for cadres the file names
@@ -236,12 +308,7 @@ func (r *run) planNewCadres(fresh []*cadreRef, candidates map[*cadreRef][]string
 // county and name; with -2 … -9 for collisions.
 func usernameCandidates(ref *cadreRef) []string {
 	hh := ref.hhs[0]
-	digits := strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, hh.at(colCadrePhone).cadrePhone)
+	digits := ref.phone
 	base := digits
 	if len(digits) != 11 || digits[0] != '1' {
 		sum := sha256.Sum256([]byte(hh.countyID().String() + "/" + ref.value))

@@ -713,6 +713,48 @@ var cases = []importCase{
 		}
 	}},
 
+	{"two people of one name are told apart by their phones", func(t *testing.T, e *env) {
+		county := e.regions["410122000000"]
+		li1 := e.seedUser(t, "lishaohua1", "李少华", domain.RoleCadre, county)
+		li2 := e.seedUser(t, "lishaohua2", "李少华", domain.RoleCadre, county)
+		for _, u := range []*domain.User{&li1, &li2} {
+			u.Phone = map[string]string{"lishaohua1": "13800000001", "lishaohua2": "13800000002"}[u.Username]
+			if err := e.store.UpdateUser(context.Background(), *u, domain.AuditEntry{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// An export names cadres by display name and phone: it re-imports.
+		a, b := oneHousehold("P001", "甲", idNum("19800101", "131")), oneHousehold("P002", "乙", idNum("19800101", "141"))
+		a[cCadre], a[cCadrePhone], b[cCadre], b[cCadrePhone] = "李少华", "13800000002", "李少华", "138-0000-0001"
+		// A new county's file: two people named 钱新民, two phones, and a
+		// row of the second without a phone.
+		c, d, f := oneHousehold("P003", "丙", idNum("19800101", "151")), oneHousehold("P004", "丁", idNum("19800101", "161")), oneHousehold("P005", "戊", idNum("19800101", "171"))
+		c[cCadre], c[cCadrePhone], d[cCadre], d[cCadrePhone], f[cCadre] = "钱新民", "13900000001", "钱新民", "13900000002", "钱新民"
+		rep := e.run(t, writeCSV(t, sampleHeader, [][]string{a, b, c, d, f}))
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{6, "帮扶责任人", "ambiguous_cadre"}}) {
+			// the phoneless row names one of two people: it cannot say which
+			t.Fatalf("errors: %+v", rep.Errors)
+		}
+		rep = e.run(t, writeCSV(t, sampleHeader, [][]string{a, b, c, d}))
+		noErrors(t, rep)
+		wantCounts(t, "cadres", rep.Cadres, importer.Counts{Unchanged: 2, Created: 2})
+		ps, _, _ := e.store.Pairings(context.Background(), domain.PairingFilter{WithinPath: e.admin.RegionPath, Limit: 10})
+		cadreOf := map[uuid.UUID]uuid.UUID{}
+		for _, p := range ps {
+			cadreOf[p.HouseholdID] = p.CadreID
+		}
+		byNumber := map[string]uuid.UUID{} // by the head's name: 甲 is P001
+		for name, h := range e.households(t) {
+			byNumber[map[string]string{"甲": "P001", "乙": "P002", "丙": "P003", "丁": "P004"}[name]] = cadreOf[h.ID]
+		}
+		if byNumber["P001"] != li2.ID || byNumber["P002"] != li1.ID {
+			t.Errorf("李少华's households went to %v and %v, want lishaohua2 and lishaohua1", byNumber["P001"], byNumber["P002"])
+		}
+		if byNumber["P003"] == uuid.Nil || byNumber["P003"] == byNumber["P004"] {
+			t.Errorf("the two 钱新民 hold P003 %v and P004 %v: want two cadres", byNumber["P003"], byNumber["P004"])
+		}
+	}},
+
 	{"two cadres with the same name must be named by username", func(t *testing.T, e *env) {
 		county := e.regions["410122000000"]
 		e.seedUser(t, "zhangwei1", "张伟", domain.RoleCadre, county)

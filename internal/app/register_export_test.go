@@ -141,6 +141,12 @@ func TestRegisterExportScope(t *testing.T) {
 		if audited() != 1 {
 			t.Errorf("the export was not audited")
 		}
+		// The supervisor's file names the county above their village: it
+		// re-imports as theirs, changing nothing.
+		back := e.importReport(t, supA, r.Body, "?dry_run=true")
+		if c := back.Households; len(back.Errors) != 0 || c.Created+c.Updated+back.Pairings.Created != 0 || c.Unchanged != 1 {
+			t.Errorf("supervisor A re-importing their own export: %+v", back)
+		}
 		for _, tc := range []struct {
 			who, query string
 			status     int

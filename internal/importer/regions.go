@@ -109,6 +109,20 @@ func (r *run) resolveRegions() error {
 	if err != nil {
 		return err
 	}
+	// The regions above the importer's own are named too: a town
+	// supervisor's export says its county, and re-importing it must find
+	// that county (its villages still have to lie in the town).
+	if own := r.opt.Actor.RegionPath; own != "" && own != "/" {
+		all, err := r.store.ImportRegions(r.ctx, "/", keys(names), keys(codes))
+		if err != nil {
+			return err
+		}
+		for _, reg := range all {
+			if strings.HasPrefix(own, reg.Path) && reg.Path != own {
+				regions = append(regions, reg)
+			}
+		}
+	}
 	ix := &regionIndex{byName: map[string][]domain.Region{}, byCode: map[string]domain.Region{}}
 	for _, reg := range regions {
 		ix.byName[reg.Name] = append(ix.byName[reg.Name], reg)

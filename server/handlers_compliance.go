@@ -311,10 +311,10 @@ func (h *handlers) closePeriod(c *gin.Context) {
 }
 
 // exportQuery reads a report query plus from, to and format.
-func exportQuery(c *gin.Context) (compliance.ExportQuery, error) {
+func (h *handlers) exportQuery(c *gin.Context) (compliance.ExportQuery, error) {
 	rq, err := reportQuery(c)
 	q := queryParams{c: c}
-	eq := compliance.ExportQuery{ReportQuery: rq, From: q.date("from"), To: q.date("to"), Format: q.text("format", 10), BaseURL: baseURL(c)}
+	eq := compliance.ExportQuery{ReportQuery: rq, From: q.date("from"), To: q.date("to"), Format: q.text("format", 10), BaseURL: h.baseURL(c)}
 	if err != nil {
 		return eq, err
 	}
@@ -324,7 +324,13 @@ func exportQuery(c *gin.Context) (compliance.ExportQuery, error) {
 // baseURL is the service's address as the caller reached it. The scheme
 // comes from the connection, or from a trusted proxy's X-Forwarded-Proto;
 // it only writes links into downloads.
-func baseURL(c *gin.Context) string {
+// baseURL is where links written into a download point: the configured
+// public address, else the request's own host (which the client chose: a
+// forged Host would put its own address into the file's links).
+func (h *handlers) baseURL(c *gin.Context) string {
+	if h.PublicURL != "" {
+		return h.PublicURL
+	}
 	scheme := "http"
 	if c.Request.TLS != nil || c.RemoteIP() != c.ClientIP() && c.GetHeader("X-Forwarded-Proto") == "https" {
 		scheme = "https"
@@ -336,7 +342,7 @@ func baseURL(c *gin.Context) string {
 // still a problem+json), then streamed.
 func (h *handlers) export(build func(context.Context, domain.Principal, compliance.ExportQuery) (compliance.Export, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		q, err := exportQuery(c)
+		q, err := h.exportQuery(c)
 		if err != nil {
 			writeError(c, err)
 			return

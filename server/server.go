@@ -68,7 +68,11 @@ type Deps struct {
 	// Empty trusts none: any peer could write those headers, and the login
 	// throttle and the audit log would believe a forged address.
 	TrustedProxies []string
-	Bodies         BodyLimits // zero fields take the defaults
+	// PublicURL is the address people reach the server at
+	// (https://fieldvisit.example.gov.cn, no trailing slash): the links
+	// written into downloads. Empty takes each request's own host.
+	PublicURL string
+	Bodies    BodyLimits // zero fields take the defaults
 	// Console is the web console (internal/web), mounted at /ui/; nil
 	// serves none.
 	Console http.Handler

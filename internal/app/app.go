@@ -147,6 +147,7 @@ func (a *App) build() error {
 	a.Handler = server.New(server.Deps{
 		Auth: a.Auth, Registry: a.Registry, Sync: a.Sync, Photos: a.Photos, Compliance: a.Compliance, Inspect: a.Inspect, ItemLedger: a.ItemLedger, Plans: a.Plans, Log: a.Log, Metrics: reg, Gatherer: reg, Spec: openapi.Spec, Now: now,
 		TrustedProxies: a.Config.TrustedProxies,
+		PublicURL:      a.Config.PublicURL,
 		DeviceHealth:   a.DeviceHealth,
 		Casework:       a.Casework,
 		Adjustment:     a.Adjustment,

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -624,4 +626,31 @@ func TestDutyGivenLaterIsJudged(t *testing.T) {
 			t.Fatalf("after the duty was given: %+v", st)
 		}
 	})
+}
+
+// TestExportLinksPointAtThePublicAddress: a download's photo links point at
+// --public-url when it is set, whatever Host the request named (a forged
+// Host would otherwise write its own address into the file), and at the
+// request's host when it is not.
+func TestExportLinksPointAtThePublicAddress(t *testing.T) {
+	for _, tc := range []struct{ public, want string }{
+		{"https://fieldvisit.example.gov.cn", "https://fieldvisit.example.gov.cn/ui/photos/"},
+		{"", "http://evil.example/ui/photos/"},
+	} {
+		cfg := testConfig(t, "sqlite")
+		cfg.PublicURL = tc.public
+		e := newTestEnvConfig(t, cfg, io.Discard)
+		cadre := e.login(t, "cadre-a")
+		v := visitChange(uuid.New(), e.householdA.Household.ID, "拍照", 34.7)
+		v["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": uuid.New(), "sha256": strings.Repeat("a", 64)}}
+		e.push(t, cadre, uuid.NewString(), batch("phone-a", time.Now(), v)).pushResult(t)
+		req := httptest.NewRequest("GET", "/api/v1/exports/visits?region_id="+e.villageA.ID.String()+"&from=2026-11-01&to=2026-11-30&format=csv", nil)
+		req.Host = "evil.example"
+		req.Header.Set("Authorization", "Bearer "+e.login(t, "supervisor-a"))
+		rec := httptest.NewRecorder()
+		e.app.Handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("public URL %q: %d, links want %q in:\n%s", tc.public, rec.Code, tc.want, rec.Body.String())
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -36,7 +37,10 @@ type Config struct {
 	// DrainDelay is how long a stopping server keeps serving with /readyz
 	// failing, so a load balancer's health checks take it out of rotation
 	// before it stops accepting connections; 0 stops at once.
-	DrainDelay    time.Duration
+	DrainDelay time.Duration
+	// PublicURL is the address people reach the server at, for the links
+	// written into downloads (server.Deps.PublicURL).
+	PublicURL     string
 	PhotoMaxBytes int64 // 0 = the photo service's default (15 MB)
 	// SnapshotHouseholds is the largest scope a phone gets whole from
 	// /sync/snapshot (larger ones page); 0 = the sync service's default.
@@ -164,6 +168,8 @@ func (c *Config) bindServer(fs *flag.FlagSet) {
 	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
 		"largest scope, in households, a fresh phone gets in one answer; larger ones page (FIELDVISIT_SNAPSHOT_HOUSEHOLDS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.StringVar(&c.PublicURL, "public-url", Env("FIELDVISIT_PUBLIC_URL", ""),
+		"the address people reach this server at (https://fieldvisit.example.gov.cn), for links written into exports; empty: each request's own host (FIELDVISIT_PUBLIC_URL)")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", envDuration("FIELDVISIT_DRAIN_DELAY", 0),
 		"on SIGTERM, keep serving this long with /readyz answering 503 so a load balancer stops sending, then shut down (FIELDVISIT_DRAIN_DELAY)")
 	fs.Var(&c.TrustedProxies, "trusted-proxies",
@@ -211,6 +217,13 @@ func (c *Config) validate() error {
 	}
 	if c.DrainDelay < 0 {
 		return fmt.Errorf("--drain-delay must not be negative")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("--public-url must be an http or https address such as https://fieldvisit.example.gov.cn")
+		}
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
 	if c.MaxConnections < 0 {
 		return fmt.Errorf("--max-connections must not be negative")

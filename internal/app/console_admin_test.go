@@ -39,6 +39,38 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 		}
 	})
 
+	t.Run("an admin adds a town and a village on the regions page", func(t *testing.T) {
+		c := e.client(t)
+		csrf := c.mustLogin("admin")
+		county := match(t, regexp.MustCompile(`<optgroup label="县/区" data-level="county"><option value="([0-9a-f-]+)"`), c.get("/ui/admin/regions").body)
+		post := func(v url.Values) page {
+			v.Set("csrf_token", csrf)
+			return c.do("POST", "/ui/admin/regions", v, nil)
+		}
+		if r := post(url.Values{"parent_id": {county}, "level": {"town"}, "code": {"4101x"}, "name": {"青石镇"}}); r.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(pageText(t, r), "青石镇") {
+			t.Errorf("a malformed code: %d, and the form must keep what was typed: %.300s", r.StatusCode, pageText(t, r))
+		}
+		if r := post(url.Values{"parent_id": {county}, "level": {"town"}, "code": {"411599109000"}, "name": {"青石镇"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("adding a town: %d %.300s", r.StatusCode, pageText(t, r))
+		}
+		towns, _, err := e.app.Registry.Regions(ctx, admin, registry.RegionQuery{Query: "青石镇"}, registry.Page{Limit: 5})
+		if err != nil || len(towns) != 1 || towns[0].Level != domain.LevelTown {
+			t.Fatalf("the new town: %+v %v", towns, err)
+		}
+		if r := post(url.Values{"parent_id": {towns[0].ID.String()}, "level": {"village"}, "code": {"411599109201"}, "name": {"石桥村"}, "is_poor_village": {"true"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("adding a village: %d %.300s", r.StatusCode, pageText(t, r))
+		}
+		if body := pageText(t, c.get("/ui/admin/regions?q=石桥村")); !strings.Contains(body, "石桥村") || !strings.Contains(body, "青石镇") {
+			t.Errorf("the regions page after adding the village: %.400s", body)
+		}
+		sup := e.client(t)
+		sup.mustLogin("supervisor")
+		if r := sup.get("/ui/admin/regions"); r.StatusCode != http.StatusOK || strings.Contains(r.body, `id="new-region"`) {
+			t.Errorf("a supervisor's regions page: %d, offers the admin's form: %v", r.StatusCode, strings.Contains(r.body, `id="new-region"`))
+		}
+	})
+
 	t.Run("a lost phone is revoked from its user's page, and the page says so", func(t *testing.T) {
 		cadre := e.principal(t, "cadre03") // logs in on test-phone
 		c := e.client(t)

@@ -292,3 +292,66 @@ var assignUnit = formPost{template: "admin_unit.html", reload: (*Console).unitWi
 		_, err = c.deps.Registry.AssignUnit(r.Context(), s.principal, id, village, group, start, end)
 		return unitURL(id), err
 	}}.handle
+
+// regionsPage is the region tree of the caller's subtree, a page at a
+// time, with the form that adds a town, a village or a group (admins).
+type regionsPage struct {
+	CSRF    string
+	Query   string
+	Regions Table
+	Pager   Pager
+	New     *regionForm // nil: the caller may not add regions
+}
+
+type regionForm struct {
+	form
+	Parents []optionGroup
+	Levels  []option
+}
+
+func (c *Console) regions(r *http.Request, s *session) (any, error) { return c.regionsWith(r, s, "", nil) }
+
+func (c *Console) regionsWith(r *http.Request, s *session, _ string, posted *form) (any, error) {
+	n, q := pageOf(r), r.URL.Query().Get("q")
+	list, total, err := c.deps.Registry.Regions(r.Context(), s.principal, registry.RegionQuery{Query: q}, registry.Page{Limit: listSize, Offset: (n - 1) * listSize})
+	if err != nil {
+		return nil, err
+	}
+	names := c.regionNames(r, s)
+	out := regionsPage{CSRF: s.csrf, Query: q, Pager: listPager(*r.URL, n, listSize, total),
+		Regions: Table{Head: []string{"名称", "级别", "区划代码", "上级区划", "贫困村"}, Empty: "没有符合条件的区划。"}}
+	for _, reg := range list {
+		parent, poor := "—", ""
+		if reg.ParentID != nil {
+			parent = names(*reg.ParentID)
+		}
+		if reg.IsPoorVillage {
+			poor = "是"
+		}
+		out.Regions.Rows = append(out.Regions.Rows, []Cell{textCell(reg.Name), textCell(label("region_level", reg.Level)), textCell(reg.Code), textCell(parent), textCell(poor)})
+	}
+	if s.principal.Role != domain.RoleAdmin {
+		return out, nil
+	}
+	f := &regionForm{form: cmp.Or(posted, &form{Values: url.Values{"level": {domain.LevelVillage}}}).clone()}
+	if f.Parents, err = c.regionChoices(r, s, domain.LevelProvince, domain.LevelCity, domain.LevelCounty, domain.LevelTown, domain.LevelVillage); err != nil {
+		return nil, err
+	}
+	f.Parents = selectedGroups(f.Parents, f.form, "parent_id")
+	f.Levels = selected(vocabularyOptions(domain.RegionLevels[1:]), f.form, "level")
+	out.New = f
+	return out, nil
+}
+
+// createRegion takes the new-region form to registry.Service.CreateRegion.
+var createRegion = formPost{template: "admin_regions.html", reload: (*Console).regionsWith,
+	fields: map[string]string{"parent_id": "parent_id", "level": "level", "code": "code", "name": "name"},
+	call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
+		parent := formUUID(f, "parent_id", "上级区划")
+		if f.Failed() {
+			return "", nil
+		}
+		reg, err := c.deps.Registry.CreateRegion(r.Context(), s.principal, registry.NewRegion{ParentID: parent, Level: f.Value("level"),
+			Code: strings.TrimSpace(f.Value("code")), Name: strings.TrimSpace(f.Value("name")), IsPoorVillage: f.Value("is_poor_village") == "true"})
+		return "/ui/admin/regions?q=" + url.QueryEscape(reg.Name), err
+	}}.handle

@@ -309,7 +309,9 @@ type regionForm struct {
 	Levels  []option
 }
 
-func (c *Console) regions(r *http.Request, s *session) (any, error) { return c.regionsWith(r, s, "", nil) }
+func (c *Console) regions(r *http.Request, s *session) (any, error) {
+	return c.regionsWith(r, s, "", nil)
+}
 
 func (c *Console) regionsWith(r *http.Request, s *session, _ string, posted *form) (any, error) {
 	n, q := pageOf(r), r.URL.Query().Get("q")

@@ -67,7 +67,7 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 		}
 	}
 	file := sup.get(householdURL)
-	for _, want := range []string{"种植油茶3亩", "产业扶贫", "6066.83", "18200.50", "尚未启动退出程序"} {
+	for _, want := range []string{"种植油茶3亩", "产业扶贫", "6066.83", "18200.50", "尚未启动识别、退出或清退程序"} {
 		if !strings.Contains(pageText(t, file), want) {
 			t.Errorf("the household page does not show %q", want)
 		}

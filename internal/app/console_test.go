@@ -244,6 +244,7 @@ func TestConsole(t *testing.T) {
 	t.Run("casework", func(t *testing.T) { consoleCasework(t, e) })
 	t.Run("adjustment", func(t *testing.T) { consoleAdjustment(t, e) })
 	t.Run("village exit", func(t *testing.T) { consoleVillageExit(t, e) })
+	t.Run("identification", func(t *testing.T) { consoleIdentification(t, e) })
 }
 
 // consoleSessions: browser sessions over plain HTTP — login errors in

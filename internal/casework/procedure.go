@@ -135,6 +135,18 @@ var fromStatuses = map[string][]string{
 	KindRemoval:        {domain.StatusRegistered},
 }
 
+// KindsFrom are the procedures a household of status may start, in the
+// order a form offers them.
+func KindsFrom(status string) []string {
+	var out []string
+	for _, k := range []string{KindExit, KindIdentification, KindRemoval} {
+		if slices.Contains(fromStatuses[k], status) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // StartProcedure opens a procedure for a household the caller supervises;
 // a household has at most one open procedure.
 func (s *Service) StartProcedure(ctx context.Context, p domain.Principal, householdID uuid.UUID, in NewProcedure) (Procedure, error) {

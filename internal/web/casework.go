@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -131,7 +132,9 @@ type caseworkSection struct {
 
 type startForm struct {
 	form
-	Years []option
+	Years        []option
+	Kinds        []option // a household's procedures its status allows; none for a village's exit
+	PovertyTypes []option // when an identification is among them
 }
 
 // newStartForm is a start form for year, offering this year and the last;
@@ -201,8 +204,17 @@ func (c *Console) casework(r *http.Request, s *session, h domain.Household, whic
 	if out.Procedures, open, err = c.procedureViews(r, s, prs, today, which, posted); err != nil {
 		return nil, err
 	}
-	if !open && h.Status == domain.StatusRegistered {
-		out.Start = newStartForm(today.Year, today, posted, which == "start")
+	if kinds := casework.KindsFrom(h.Status); !open && len(kinds) > 0 {
+		st := newStartForm(today.Year, today, posted, which == "start")
+		for _, k := range kinds {
+			l, _ := casework.KindLabels.Label(k)
+			st.Kinds = append(st.Kinds, option{Value: k, Label: l})
+			if k == casework.KindIdentification {
+				st.PovertyTypes = selected(vocabularyOptions(domain.PovertyTypes), st.form, "poverty_type")
+			}
+		}
+		st.Kinds = selected(st.Kinds, st.form, "kind")
+		out.Start = st
 	}
 	return out, nil
 }
@@ -310,20 +322,21 @@ func caseworkURL(householdID uuid.UUID) string {
 	return "/ui/households/" + householdID.String() + "#casework"
 }
 
-// startProcedure opens an exit procedure (casework.Service.StartProcedure).
+// startProcedure opens a household's exit, identification or removal
+// (casework.Service.StartProcedure), as its status allows.
 var startProcedure = formPost{template: "household.html", which: "start", reload: (*Console).householdWith,
-	fields: map[string]string{"kind": "year", "year": "year", "reason": "reason"},
+	fields: map[string]string{"kind": "kind", "year": "year", "reason": "reason", "poverty_type": "poverty_type"},
 	call: func(c *Console, r *http.Request, s *session, f *form) (string, error) {
 		id, err := householdID(r)
 		if err != nil {
 			return "", err
 		}
-		year := formInt(f, "year", "脱贫年度", 0)
+		year := formInt(f, "year", "年度", 0)
 		if f.Failed() {
 			return "", nil
 		}
-		_, err = c.deps.Casework.StartProcedure(r.Context(), s.principal, id,
-			casework.NewProcedure{Kind: casework.KindExit, Year: year, Reason: strings.TrimSpace(f.Value("reason"))})
+		_, err = c.deps.Casework.StartProcedure(r.Context(), s.principal, id, casework.NewProcedure{Kind: cmp.Or(f.Value("kind"), casework.KindExit),
+			Year: year, Reason: strings.TrimSpace(f.Value("reason")), PovertyType: f.Value("poverty_type")})
 		return caseworkURL(id), err
 	}}.handle
 

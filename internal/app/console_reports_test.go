@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -144,7 +145,7 @@ func consoleReports(t *testing.T, e *consoleEnv) {
 	}
 	village := *all[0].VillageID
 	c := e.client(t)
-	c.mustLogin("supervisor")
+	csrf := c.mustLogin("supervisor")
 
 	t.Run("a status of a village counts under the village's town", func(t *testing.T) {
 		// A unit's monthly work in a village group and a cadre's own duties
@@ -170,6 +171,28 @@ func consoleReports(t *testing.T, e *consoleEnv) {
 			if noTown > noVillage || pc.Total.Total == 0 {
 				t.Errorf("%s: %d of %d statuses counted under no town, but only %d lie in no village", pc.Period.Key(), noTown, pc.Total.Total, noVillage)
 			}
+		}
+	})
+
+	t.Run("an ended month is frozen from its page", func(t *testing.T) {
+		month, _ := rules.PeriodOf(rules.WindowMonth, domain.DateOf(e.app.Now()).AddDays(-330))
+		pageURL := "/ui/missed?period=" + month.Key()
+		before := c.get(pageURL)
+		if !strings.Contains(before.body, `id="close-period"`) {
+			t.Fatalf("the page of %s, ended and not frozen, offers no 封账", month.Key())
+		}
+		region := match(t, regexp.MustCompile(`name="region" value="([0-9a-f-]+)"`), before.body)
+		r := c.do("POST", "/ui/missed/close", url.Values{"csrf_token": {csrf}, "period": {month.Key()}, "region": {region}}, nil)
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("封账: %d %.300s", r.StatusCode, pageText(t, r))
+		}
+		after := c.get(r.Header.Get("Location"))
+		if !strings.Contains(pageText(t, after), "已封账") || strings.Contains(after.body, `id="close-period"`) {
+			t.Errorf("after 封账 the page reads: %.300s", pageText(t, after))
+		}
+		cur, _ := rules.PeriodOf(rules.WindowMonth, domain.DateOf(e.app.Now()))
+		if strings.Contains(c.get("/ui/missed?period="+cur.Key()).body, `id="close-period"`) {
+			t.Errorf("the current month, not ended, offers 封账")
 		}
 	})
 

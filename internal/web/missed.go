@@ -169,6 +169,13 @@ type missedPage struct {
 	Items   Table
 	Pager   Pager
 	Exports []exportLink
+	// Close freezes the county's report of an ended period (封账), when
+	// the caller may and it is not frozen yet; nil otherwise.
+	Close *closeForm
+}
+
+type closeForm struct {
+	Action, CSRF, Period, Region string
 }
 
 // filterForm is the filter form: its selects, and what the form keeps
@@ -211,6 +218,9 @@ func (c *Console) missed(r *http.Request, s *session) (any, error) {
 		return nil, err
 	}
 	out := missedPage{PeriodKey: rep.Period.Key(), Period: rep.Period.LabelZH(), Closed: rep.ClosedAt != nil, Total: rep.Total, Rate: metRate(rep.Total)}
+	if !out.Closed && p.Manages() && rep.Region.Level == domain.LevelCounty && !rep.Today.Before(rep.Period.End) {
+		out.Close = &closeForm{Action: "/ui/missed/close", CSRF: s.csrf, Period: rep.Period.Key(), Region: rep.Region.ID.String()}
+	}
 	if out.Form, err = c.filterForm(r, p, f, "/ui/missed"); err != nil {
 		return nil, err
 	}
@@ -509,3 +519,20 @@ func (p Pager) Of() string {
 // reportReaders are the roles the compliance reports answer: managers of
 // a region and inspectors (a cadre has their worklist instead).
 var reportReaders = []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleInspector}
+
+// closePeriod freezes a county's report of an ended period
+// (compliance.Service.Close): what it says then stays as it was.
+func closePeriod(c *Console, w http.ResponseWriter, r *http.Request, s *session) {
+	_ = r.ParseForm()
+	region, err := uuid.Parse(r.PostForm.Get("region"))
+	if err != nil {
+		c.fail(w, r, s, domain.Invalid(domain.FieldError{Field: "region", Reason: "invalid", Message: "region must be a region id", MessageZH: "地区无效"}))
+		return
+	}
+	period := r.PostForm.Get("period")
+	if _, err := c.deps.Compliance.Close(r.Context(), s.principal, region, period); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	seeOther(w, r, "/ui/missed?"+url.Values{"period": {period}, "region": {region.String()}}.Encode())
+}

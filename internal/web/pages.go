@@ -99,6 +99,7 @@ var fragments = []fragment{
 	{pattern: "POST /ui/households/{id}/procedures", handle: startProcedure},
 	{pattern: "POST /ui/households/{id}/procedures/{pid}/steps", handle: recordStep},
 	{pattern: "POST /ui/warnings/{id}/resolve", handle: resolveWarning},
+	{pattern: "POST /ui/missed/close", handle: closePeriod},
 	{pattern: "POST /ui/village-exit/{id}/procedures", handle: startVillageExit},
 	{pattern: "POST /ui/village-exit/{id}/record", handle: recordVillage},
 	{pattern: "POST /ui/village-exit/{id}/procedures/{pid}/steps", handle: recordVillageStep},

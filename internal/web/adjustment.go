@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -53,10 +54,18 @@ func (c *Console) adjustmentsWith(r *http.Request, s *session, _ string, posted 
 	if out.Regions, err = c.regionChoices(r, s, domain.LevelCounty, domain.LevelTown); err != nil {
 		return nil, err
 	}
-	this := domain.DateOf(c.deps.Now()).Year
+	today := domain.DateOf(c.deps.Now())
+	this := today.Year
+	// The round of the first quarter reviews the year before; from the
+	// fourth quarter on, offices prepare this year's (its exits are this
+	// year's exit candidates).
+	round := this - 1
+	if today.Month >= time.October {
+		round = this
+	}
 	for y := this; y >= this-2; y-- {
 		v := strconv.Itoa(y)
-		out.Years = append(out.Years, option{Value: v, Label: v + "年", Selected: out.Build.Value("year") == v || out.Build.Value("year") == "" && y == this-1})
+		out.Years = append(out.Years, option{Value: v, Label: v + "年", Selected: out.Build.Value("year") == v || out.Build.Value("year") == "" && y == round})
 	}
 	return out, nil
 }

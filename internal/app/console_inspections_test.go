@@ -163,12 +163,19 @@ func consoleInspections(t *testing.T, e *consoleEnv) {
 			t.Errorf("a rejection without a reason reads %q", msg)
 		}
 		b.Screenshot("rectification-refused")
+		// The evidence is picked from the household's visits, not typed as ids.
+		picked := browsertest.Get(b, chromedp.Evaluate[string](`(() => { const c = document.querySelector("form[data-action=approve] .evidence-picker input[name=visit_ids]"); if (!c) return ""; c.click(); return c.value; })()`))
+		if picked == "" {
+			t.Fatalf("the approval form offers no visit of the household to pick as evidence")
+		}
 		b.Do(chromedp.SendKeys(chromedp.CSS(`form[data-action=approve] textarea[name=note]`), "材料齐全，同意销号"),
-			chromedp.Click(chromedp.CSS(`form[data-action=approve] button`)),
+			chromedp.Click(chromedp.CSS(`form[data-action=approve] button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#item-state.tone-good`)))
 		after, err := e.app.ItemLedger.Item(ctx, supervisor, itemledger.KindRectification, item.ID)
 		if err != nil || after.Status != itemledger.Closed || after.History[len(after.History)-1].Action != itemledger.Approve {
 			t.Errorf("after approval the item is %s (%v)", after.Status, err)
+		} else if ev := after.History[len(after.History)-1].Evidence; len(ev.VisitIDs) != 1 || ev.VisitIDs[0] != picked {
+			t.Errorf("the approval rests on %v, want the picked visit %s", ev.VisitIDs, picked)
 		}
 		if got := browsertest.Get(b, chromedp.Text(chromedp.CSS(`#item-state`))); got != "已销号" {
 			t.Errorf("the page says %q", got)

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -10,6 +11,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
 
 // The rectification pages (整改台账): the items the caller may see, by
@@ -104,6 +106,40 @@ type actionForm struct {
 	form
 	Action, Label string
 	Evidence      bool
+	// Visits are the household's recent visits to pick as evidence, each
+	// with its photos; empty (a village's item) leaves ids to be typed.
+	Visits []evidenceVisit
+}
+
+// evidenceVisit is a visit offered as evidence, with its photos.
+type evidenceVisit struct {
+	ID, Label string
+	Checked   bool
+	Photos    []evidencePhoto
+}
+
+type evidencePhoto struct {
+	ID, Label, Thumb string
+	Checked          bool
+}
+
+// evidenceVisits are the household's latest visits as evidence choices.
+func (c *Console) evidenceVisits(r *http.Request, s *session, household uuid.UUID) ([]evidenceVisit, error) {
+	visits, _, err := c.deps.Sync.Visits(r.Context(), s.principal, fvsync.VisitQuery{HouseholdID: &household, Limit: 20})
+	if err != nil {
+		return nil, err
+	}
+	names := c.userNames(r, s)
+	out := make([]evidenceVisit, 0, len(visits))
+	for _, v := range visits {
+		ev := evidenceVisit{ID: v.ID.String(), Label: formatDate(v.StartedAt) + " " + names.of(v.CadreID) + " " + label("visit_kind", v.Kind)}
+		for i, ph := range v.Photos {
+			id := ph.PhotoID.String()
+			ev.Photos = append(ev.Photos, evidencePhoto{ID: id, Label: "照片" + strconv.Itoa(i+1), Thumb: "/ui/photos/" + id + "/thumbnail"})
+		}
+		out = append(out, ev)
+	}
+	return out, nil
 }
 
 var actionFields = map[string]string{"evidence": "visit_ids", "evidence/visit_ids": "visit_ids", "evidence/photo_ids": "photo_ids",
@@ -141,6 +177,18 @@ func (c *Console) rectificationWith(r *http.Request, s *session, _ string, poste
 		if posted != nil && posted.Value("action") == a {
 			af.form = *posted
 		}
+		if af.Evidence && v.HouseholdID != nil {
+			if af.Visits, err = c.evidenceVisits(r, s, *v.HouseholdID); err != nil {
+				return nil, err
+			}
+			for i := range af.Visits {
+				ev := &af.Visits[i]
+				ev.Checked = af.Has("visit_ids", ev.ID)
+				for j := range ev.Photos {
+					ev.Photos[j].Checked = af.Has("photo_ids", ev.Photos[j].ID)
+				}
+			}
+		}
 		out.Actions = append(out.Actions, af)
 	}
 	return out, nil
@@ -156,7 +204,7 @@ var actOnRectification = formPost{template: "rectification.html", fields: action
 			return "", err
 		}
 		step := itemledger.Step{Action: f.Value("action"), Version: int64(formInt(f, "version", "版本号", 0)), Note: strings.TrimSpace(f.Value("note")),
-			Evidence: itemledger.Evidence{VisitIDs: idList(f.Value("visit_ids")), PhotoIDs: idList(f.Value("photo_ids"))}}
+			Evidence: itemledger.Evidence{VisitIDs: idList(strings.Join(f.Values["visit_ids"], ",")), PhotoIDs: idList(strings.Join(f.Values["photo_ids"], ","))}}
 		if f.Failed() {
 			return "", nil
 		}

@@ -713,6 +713,28 @@ var cases = []importCase{
 		}
 	}},
 
+	{"the household's phone on a head's row does not become the head's own on a re-import", func(t *testing.T, e *env) {
+		r := oneHousehold("Q001", "癸", idNum("19800101", "181"))
+		r[cPhone] = "13812345678"
+		file := writeCSV(t, sampleHeader, [][]string{r})
+		noErrors(t, e.run(t, file))
+		h := e.households(t)["癸"]
+		head := e.members(t, h)[0]
+		if h.Phone != "13812345678" || head.Phone != "13812345678" {
+			t.Fatalf("after the first import: household %q, head %q", h.Phone, head.Phone)
+		}
+		// The head's own phone is taken off; the register export would
+		// then write the household's phone on the head's row, as this file does.
+		head.Phone = ""
+		if _, err := e.store.UpdateMember(context.Background(), head, head.Version, domain.AuditEntry{}); err != nil {
+			t.Fatal(err)
+		}
+		rep := e.run(t, file)
+		noErrors(t, rep)
+		wantCounts(t, "members", rep.Members, importer.Counts{Unchanged: 1})
+		wantCounts(t, "households", rep.Households, importer.Counts{Unchanged: 1})
+	}},
+
 	{"two people of one name are told apart by their phones", func(t *testing.T, e *env) {
 		county := e.regions["410122000000"]
 		li1 := e.seedUser(t, "lishaohua1", "李少华", domain.RoleCadre, county)

@@ -370,7 +370,14 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 		}
 		matched++
 		m := *rw.member
-		m.Apply(rw.details(rw.member))
+		d := rw.details(rw.member)
+		// The export writes the household's phone on the head's row when the
+		// head has none of their own (the importer reads the household's
+		// phone from there): read back, it is the household's, not the head's.
+		if rw.member.Phone == "" && rw.phone != "" && rw.phone == old.Phone && rw.member.Relation == "head" {
+			d.Phone = ""
+		}
+		m.Apply(d)
 		if sameMember(m, *rw.member) {
 			r.rep.Members.Unchanged++
 			continue

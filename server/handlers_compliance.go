@@ -321,12 +321,11 @@ func (h *handlers) exportQuery(c *gin.Context) (compliance.ExportQuery, error) {
 	return eq, q.err()
 }
 
-// baseURL is the service's address as the caller reached it. The scheme
-// comes from the connection, or from a trusted proxy's X-Forwarded-Proto;
-// it only writes links into downloads.
 // baseURL is where links written into a download point: the configured
-// public address, else the request's own host (which the client chose: a
-// forged Host would put its own address into the file's links).
+// public address, else the service's address as the caller reached it
+// (the scheme from the connection, or from a trusted proxy's
+// X-Forwarded-Proto; the host the client chose, so a forged Host puts its
+// own address into the file's links).
 func (h *handlers) baseURL(c *gin.Context) string {
 	if h.PublicURL != "" {
 		return h.PublicURL

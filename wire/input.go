@@ -1,10 +1,10 @@
 package wire
 
 import (
-	jsonv2 "github.com/go-json-experiment/json"
 	"strconv"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -242,13 +242,14 @@ type MemberPatch struct {
 
 // Apply returns d with the patched fields in place.
 func (p MemberPatch) Apply(d domain.MemberDetails) domain.MemberDetails {
-	for _, f := range []struct {
-		patch Patched[string]
-		dst   *string
-	}{{p.Name, &d.Name}, {p.Relation, &d.Relation}, {p.IDNumber, &d.IDNumber}, {p.Health, &d.Health}, {p.Disability, &d.Disability},
-		{p.Education, &d.Education}, {p.Work, &d.Work}, {p.Phone, &d.Phone}} {
-		f.patch.set(f.dst)
-	}
+	p.Name.set(&d.Name)
+	p.Relation.set(&d.Relation)
+	p.IDNumber.set(&d.IDNumber)
+	p.Health.set(&d.Health)
+	p.Disability.set(&d.Disability)
+	p.Education.set(&d.Education)
+	p.Work.set(&d.Work)
+	p.Phone.set(&d.Phone)
 	return d
 }
 

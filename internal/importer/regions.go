@@ -3,6 +3,7 @@ package importer
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -105,24 +106,21 @@ func (r *run) resolveRegions() error {
 		add(rw.val[colVillageCode], villageNames)
 		add(rw.val[colGroup], groupNames)
 	}
-	regions, err := r.store.ImportRegions(r.ctx, r.opt.Actor.RegionPath, keys(names), keys(codes))
+	// The importer's subtree, and the regions above it: a town
+	// supervisor's export names its county, and re-importing it must find
+	// that county (its villages still have to lie in the town). One read of
+	// the whole tree, kept to those two.
+	own, within := r.opt.Actor.RegionPath, r.opt.Actor.RegionPath
+	if own != "" {
+		within = "/"
+	}
+	regions, err := r.store.ImportRegions(r.ctx, within, keys(names), keys(codes))
 	if err != nil {
 		return err
 	}
-	// The regions above the importer's own are named too: a town
-	// supervisor's export says its county, and re-importing it must find
-	// that county (its villages still have to lie in the town).
-	if own := r.opt.Actor.RegionPath; own != "" && own != "/" {
-		all, err := r.store.ImportRegions(r.ctx, "/", keys(names), keys(codes))
-		if err != nil {
-			return err
-		}
-		for _, reg := range all {
-			if strings.HasPrefix(own, reg.Path) && reg.Path != own {
-				regions = append(regions, reg)
-			}
-		}
-	}
+	regions = slices.DeleteFunc(regions, func(reg domain.Region) bool {
+		return !strings.HasPrefix(reg.Path, own) && !strings.HasPrefix(own, reg.Path)
+	})
 	ix := &regionIndex{byName: map[string][]domain.Region{}, byCode: map[string]domain.Region{}}
 	for _, reg := range regions {
 		ix.byName[reg.Name] = append(ix.byName[reg.Name], reg)

@@ -18,8 +18,8 @@ import (
 // killed tab, two phones of one cadre editing one household, an update of
 // the app arriving while the outbox is full, the pull that follows a push,
 // the demo's inspector recording a task's findings offline, a cadre keeping
-// a household's plan and income account offline, and every
-// screen held to the phone's width.
+// a household's plan and income account offline, every screen held to the
+// phone's width, and 待处理 following the sync it was open through.
 func TestFieldApp(t *testing.T) {
 	e := newConsoleEnv(t)
 	l := newFieldLink(t, e)
@@ -34,9 +34,27 @@ func TestFieldApp(t *testing.T) {
 		{"AnInspectorRecordsFindingsOfflineOnce", anInspectorRecordsFindingsOfflineOnce},
 		{"ACadreKeepsThePlanAndIncomeOffline", aCadreKeepsThePlanAndIncomeOffline},
 		{"EveryScreenFitsASmallPhone", everyScreenFitsASmallPhone},
+		{"TheOutboxScreenFollowsTheSync", theOutboxScreenFollowsTheSync},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, l) })
 	}
+}
+
+// theOutboxScreenFollowsTheSync leaves 待处理 open while the link comes
+// back and the sync uploads what waited on it: the screen went on saying
+// "1张照片等待上传" after the photo had gone up, until the cadre left it.
+func theOutboxScreenFollowsTheSync(t *testing.T, l *fieldLink) {
+	b := browsertest.Start(t, browsertest.SmallPhone)
+	b.Geolocation(l.url, 32.444987, 115.005121, 12)
+	l.openApp(b)
+	appSignIn(b, "cadre07")
+	b.Do(synced(b))
+	b.Offline(true)
+	recordVisit(b, 1, "离线记录，待处理页随同步更新。", cameraPhotos(t, 1))
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
+	b.Do(step("待处理 offline", until(`(document.querySelector("#photos-waiting") || {}).textContent === "1张照片等待上传"`, 10*time.Second)))
+	backOnline(b)
+	b.Do(synced(b), step("待处理 after the sync", until(`!document.querySelector("#photos-waiting") && document.querySelector("#backlog").textContent.startsWith("全部已上传")`, 10*time.Second)))
 }
 
 // keepsEveryOfflineVisitOnceThroughAKilledTab is the cadre's trip on a

@@ -193,6 +193,11 @@ async function refreshStatus() {
   badge.textContent = att;
   const el = document.getElementById("backlog");
   if (el) el.replaceWith(backlogLine(b, last, att));
+  // 待处理 lists what a sync settles (photos waiting, refused changes):
+  // drawn before the sync ended, it would go on showing photos that went
+  // up and refusals already answered. It has no field to type in, so it
+  // is simply drawn again.
+  if (location.hash.replace(/^#/, "").split("?")[0] === "/outbox") route();
 }
 
 // backlogNow is backlogLine of the outbox as it stands.
@@ -614,7 +619,7 @@ async function showOutbox() {
   mount(view,
     await backlogNow(),
     h("button", { class: "primary wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
-    photos.length ? h("p", { class: "muted" }, photos.length + "张照片等待上传") : null,
+    photos.length ? h("p", { class: "muted", id: "photos-waiting" }, photos.length + "张照片等待上传") : null,
     h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
       h("strong", {}, {
         rejected: "未能上传：" + (a.entry ? (a.entry.entity === "visit" ? "走访记录" : "农户信息") : ""),

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,74 @@ func TestPhotoUploadIsIdempotent(t *testing.T) {
 		}
 		if n := e.count(t, "photos"); n != 1 {
 			t.Errorf("%d photo rows, want 1", n)
+		}
+	})
+}
+
+// TestPhotoWithMetadataBeforeTheFrame: a camera JPEG with hundreds of
+// kilobytes of metadata before its frame (a portrait's depth map in XMP)
+// is a photo like any other, sent whole or in chunks; the phone is told
+// it is corrupt only when its header runs past 4 MB. A 172 KB portrait was
+// refused as "corrupt: unexpected EOF" — final, so its evidence was lost.
+func TestPhotoWithMetadataBeforeTheFrame(t *testing.T) {
+	photoStores(t, func(t *testing.T, e *testEnv) {
+		tok := e.login(t, "cadre-a")
+		taken := time.Date(2026, 11, 20, 9, 40, 0, 0, domain.Shanghai)
+		chunked := func(img []byte) response {
+			r := e.do(t, "POST", "/api/v1/photo-uploads", tok, wire.StartUpload{PhotoID: uuid.New(), SHA256: sha256Hex(img), Size: int64(len(img)), ContentType: "image/jpeg", Method: "chunked"})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("start: %d %s", r.Status, r.Body)
+			}
+			var up wire.Upload
+			r.json(t, &up)
+			for off := 0; off < len(img); off += 100_000 {
+				r := e.rawRequest(t, "PATCH", "/api/v1/photo-uploads/"+up.ID.String(), tok,
+					map[string]string{"Content-Type": "application/offset+octet-stream", "Upload-Offset": strconv.Itoa(off)}, img[off:min(len(img), off+100_000)])
+				if r.Status != http.StatusOK {
+					t.Fatalf("chunk at %d: %d %s", off, r.Status, r.Body)
+				}
+			}
+			return e.rawRequest(t, "POST", "/api/v1/photo-uploads/"+up.ID.String()+"/complete", tok, nil, nil)
+		}
+		put := func(img []byte) response { return e.putPhoto(t, tok, uuid.New(), img, sha256Hex(img), "image/jpeg", "") }
+		for i, tc := range []struct {
+			name     string
+			metadata int
+			send     func([]byte) response
+			want     int
+		}{
+			{"150 KB sent whole", 150_000, put, http.StatusCreated},
+			{"150 KB in chunks", 150_000, chunked, http.StatusCreated},
+			{"1 MB sent whole", 1_000_000, put, http.StatusCreated},
+			{"1 MB in chunks", 1_000_000, chunked, http.StatusCreated},
+			{"5 MB sent whole", 5_000_000, put, http.StatusUnprocessableEntity},
+			{"5 MB in chunks", 5_000_000, chunked, http.StatusUnprocessableEntity},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				img := photoimage.WithMetadata(testJPEG(t, int64(100+i), taken, &domain.GeoPoint{Lat: 34.7001, Lon: 113.6002}), tc.metadata)
+				r := tc.send(img)
+				if r.Status != tc.want {
+					t.Fatalf("%d bytes: %d %s, want %d", len(img), r.Status, r.Body, tc.want)
+				}
+				if tc.want != http.StatusCreated {
+					if p := r.problem(t); !p.hasField("body") {
+						t.Errorf("refusal names no body: %s", r.Body)
+					}
+					return
+				}
+				var ph wire.Photo
+				r.json(t, &ph)
+				if ph.Size != int64(len(img)) || ph.Width != 640 || ph.Height != 480 || ph.TakenAt == nil || !ph.TakenAt.Equal(taken) || ph.ExifGPS == nil {
+					t.Errorf("photo = %+v", ph)
+				}
+				content := e.rawRequest(t, "GET", "/api/v1/photos/"+ph.ID.String()+"/content", tok, nil, nil)
+				if content.Status != http.StatusOK || !bytes.Equal(content.Body, img) {
+					t.Errorf("content: %d, %d bytes of %d", content.Status, len(content.Body), len(img))
+				}
+			})
+		}
+		if n := e.count(t, "photos"); n != 4 {
+			t.Errorf("%d photo rows, want the 4 accepted", n)
 		}
 	})
 }

@@ -4,15 +4,52 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
+
+	"github.com/fieldvisit/fieldvisit/internal/photos/photoimage"
 )
 
 // Bounded reads of a stored photo: EXIF and the image header sit in the
-// first bytes; the file's ending shows whether it was cut short.
+// first bytes; the file's ending shows whether it was cut short. A JPEG
+// whose metadata runs past headerBytes (a portrait's depth map) is read on
+// to its first scan, up to maxJPEGHeader.
 const (
-	headerBytes  = 128 << 10
-	trailerBytes = 1 << 20
+	headerBytes   = 128 << 10
+	maxJPEGHeader = 4 << 20
+	trailerBytes  = 1 << 20
 )
+
+// errHeaderTooLarge is a JPEG whose header ends past maxJPEGHeader.
+var errHeaderTooLarge = fmt.Errorf("%w: the metadata before the image runs past %d MB", photoimage.ErrCorrupt, maxJPEGHeader>>20)
+
+// readJPEGHead reads a JPEG from r up to its first scan (see
+// photoimage.JPEGHeaderEnd) and returns every byte it read; a stream that
+// ends first, or is no segment chain, returns what there was, for the
+// decoder to judge.
+func readJPEGHead(r io.Reader) ([]byte, error) {
+	buf := make([]byte, 0, headerBytes)
+	for {
+		end, ok := photoimage.JPEGHeaderEnd(buf)
+		switch {
+		case ok || (end == 0 && len(buf) >= 2):
+			return buf, nil
+		case end > maxJPEGHeader:
+			return nil, errHeaderTooLarge
+		}
+		want := max(end, len(buf)+4, 2)
+		buf = slices.Grow(buf, want-len(buf))
+		n, err := io.ReadFull(r, buf[len(buf):want])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
 
 // eoi is the JPEG end-of-image marker.
 var eoi = []byte{0xFF, 0xD9}

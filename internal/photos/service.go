@@ -391,12 +391,22 @@ func (s *Service) put(ctx context.Context, p domain.Principal, d Declared, body 
 	if err := s.sniff(head[:min(len(head), 512)], d.ContentType); err != nil {
 		return domain.Photo{}, false, err
 	}
+	var rest io.Reader = br
+	if end, ok := photoimage.JPEGHeaderEnd(head); !ok && end > len(head) && len(head) == headerBytes {
+		// The header runs past the buffer (metadata before the frame):
+		// what is read to reach its end is held, and stored first.
+		read, err := readJPEGHead(br)
+		if err != nil {
+			return domain.Photo{}, false, imageErr(err)
+		}
+		head, rest = read, io.MultiReader(bytes.NewReader(read), br)
+	}
 	img, err := photoimage.InspectHead(head, max(d.Size, 0), s.cfg.Image)
 	if err != nil {
 		return domain.Photo{}, false, imageErr(err)
 	}
 	riff := append([]byte(nil), head[:min(len(head), 12)]...)
-	tr := newEndingTracker(&limitChecked{r: br, max: s.cfg.MaxSize})
+	tr := newEndingTracker(&limitChecked{r: rest, max: s.cfg.MaxSize})
 	if err := s.storeContent(ctx, d, tr); err != nil {
 		return domain.Photo{}, false, err
 	}
@@ -517,7 +527,21 @@ func (s *Service) inspect(ctx context.Context, key string, size int64) (photoima
 	if err != nil {
 		return photoimage.Info{}, s.blobErr(err)
 	}
-	img, err := photoimage.Inspect(bytes.NewReader(head), size, s.cfg.Image)
+	if end, ok := photoimage.JPEGHeaderEnd(head); !ok && end > len(head) && int64(len(head)) < size {
+		// The header runs further in (metadata before the frame).
+		if rc, err = s.blobs.GetRange(ctx, key, 0, min(size, maxJPEGHeader)); err != nil {
+			return photoimage.Info{}, s.blobErr(err)
+		}
+		head, err = readJPEGHead(rc)
+		rc.Close()
+		if errors.Is(err, photoimage.ErrCorrupt) {
+			return photoimage.Info{}, imageErr(err)
+		}
+		if err != nil {
+			return photoimage.Info{}, s.blobErr(err)
+		}
+	}
+	img, err := photoimage.InspectHead(head, size, s.cfg.Image)
 	if err != nil {
 		return photoimage.Info{}, imageErr(err)
 	}

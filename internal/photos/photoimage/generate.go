@@ -209,3 +209,27 @@ func writeIFD(tiff []byte, es []tiffEntry) []byte {
 	tiff = binary.LittleEndian.AppendUint32(tiff, 0) // no next IFD
 	return append(tiff, data...)
 }
+
+// WithMetadata returns jpg with about n bytes of XMP extension segments
+// put after its EXIF, as a phone's portrait or motion mode writes a depth
+// map or an embedded image's description before the frame: what a bounded
+// header read must not mistake for a truncated file.
+func WithMetadata(jpg []byte, n int) []byte {
+	const ns = "http://ns.adobe.com/xmp/extension/\x00"
+	at := 2 // after SOI, and after an EXIF segment right behind it
+	if len(jpg) > 6 && jpg[2] == 0xFF && jpg[3] == 0xE1 {
+		at = 4 + int(binary.BigEndian.Uint16(jpg[4:]))
+	}
+	var b bytes.Buffer
+	b.Write(jpg[:at])
+	for i := 0; n > 0; i++ {
+		payload := min(n, 65533-len(ns))
+		b.Write([]byte{0xFF, 0xE1})
+		_ = binary.Write(&b, binary.BigEndian, uint16(2+len(ns)+payload))
+		b.WriteString(ns)
+		b.Write(bytes.Repeat([]byte{byte('a' + i%26)}, payload))
+		n -= payload
+	}
+	b.Write(jpg[at:])
+	return b.Bytes()
+}

@@ -90,6 +90,48 @@ func InspectHead(head []byte, size int64, lim Limits) (Info, error) {
 	return info, nil
 }
 
+// JPEGHeaderEnd reports how many of a JPEG's first bytes hold everything
+// InspectHead reads — its metadata segments, its frame header and its
+// tables, up to the start of the first scan (DecodeConfig reads that far
+// when the file has no JFIF segment, as camera files do not) — by walking
+// the segment lengths in head. Cameras put hundreds of kilobytes of
+// metadata before the frame (a portrait's depth map in XMP, an ICC
+// profile), so no fixed window is always enough. With ok false, head ends
+// first and end is how far the walk needs bytes next (beyond len(head)),
+// or 0 when head is not a JPEG segment chain (the decoder says what is
+// wrong with it).
+func JPEGHeaderEnd(head []byte) (end int, ok bool) {
+	if len(head) < 2 || head[0] != 0xFF || head[1] != 0xD8 {
+		return 0, false
+	}
+	p := 2
+	for {
+		if p+4 > len(head) {
+			return p + 4, false
+		}
+		if head[p] != 0xFF {
+			return 0, false
+		}
+		switch marker := head[p+1]; {
+		case marker == 0xFF: // fill byte before a marker
+			p++
+			continue
+		case marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7): // no length
+			p += 2
+			continue
+		case marker == 0xDA: // start of scan: its marker and length are read
+			return p + 4, true
+		case marker == 0xD8 || marker == 0xD9:
+			return 0, false
+		}
+		n := int(binary.BigEndian.Uint16(head[p+2:]))
+		if n < 2 {
+			return 0, false
+		}
+		p += 2 + n
+	}
+}
+
 func (l Limits) check(w, h int) error {
 	if w <= 0 || h <= 0 {
 		return fmt.Errorf("%w: %d×%d pixels", ErrCorrupt, w, h)

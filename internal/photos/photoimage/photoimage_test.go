@@ -196,3 +196,41 @@ func mustGenerate(tb testing.TB, o GenerateOptions) []byte {
 	}
 	return b
 }
+
+// TestJPEGHeaderEnd: the header is found whole past any amount of
+// metadata, a head cut before it asks for the bytes it needs next, and what
+// is no JPEG segment chain is left to the decoder.
+func TestJPEGHeaderEnd(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 40, 0, 0, domain.Shanghai)
+	plain := mustGenerate(t, GenerateOptions{Width: 320, Height: 240, Seed: 5, TakenAt: &at})
+	for _, tc := range []struct {
+		name     string
+		metadata int
+	}{
+		{"camera JPEG", 0},
+		{"200 KB of XMP before the frame", 200_000},
+		{"3 MB of XMP before the frame", 3_000_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			jpg := WithMetadata(plain, tc.metadata)
+			end, ok := JPEGHeaderEnd(jpg)
+			if !ok || end <= tc.metadata || end > tc.metadata+10_000 {
+				t.Fatalf("JPEGHeaderEnd = %d, %v; want the first scan just past %d bytes of metadata", end, ok, tc.metadata)
+			}
+			info, err := InspectHead(jpg[:end], int64(len(jpg)), DefaultLimits())
+			if err != nil || info.Width != 320 || info.Height != 240 || info.TakenAt == nil || !info.TakenAt.Equal(at) {
+				t.Errorf("InspectHead of the first %d bytes = %+v, %v", end, info, err)
+			}
+			for _, cut := range []int{3, end / 2, end - 1} {
+				if need, ok := JPEGHeaderEnd(jpg[:cut]); ok || need <= cut || need > end {
+					t.Errorf("cut at %d: JPEGHeaderEnd = %d, %v; want more bytes needed, at most %d", cut, need, ok, end)
+				}
+			}
+		})
+	}
+	for name, b := range map[string][]byte{"PNG": pngHeader(10, 10), "text": []byte("hello")} {
+		if end, ok := JPEGHeaderEnd(b); ok || end != 0 {
+			t.Errorf("%s: JPEGHeaderEnd = %d, %v; want 0, false", name, end, ok)
+		}
+	}
+}

@@ -164,7 +164,9 @@ func TestPhotoWithMetadataBeforeTheFrame(t *testing.T) {
 			}
 			return e.rawRequest(t, "POST", "/api/v1/photo-uploads/"+up.ID.String()+"/complete", tok, nil, nil)
 		}
-		put := func(img []byte) response { return e.putPhoto(t, tok, uuid.New(), img, sha256Hex(img), "image/jpeg", "") }
+		put := func(img []byte) response {
+			return e.putPhoto(t, tok, uuid.New(), img, sha256Hex(img), "image/jpeg", "")
+		}
 		for i, tc := range []struct {
 			name     string
 			metadata int

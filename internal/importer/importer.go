@@ -193,7 +193,10 @@ type run struct {
 	seen    map[cellKey]bool
 	total   int
 	layout  string // LayoutMemberRows or LayoutHouseholdRows
-	tree    *tree  // the regions a household sheet creates (CreateRegions)
+	// headerAt is the spreadsheet row of the headings (0 before mapHeader
+	// has found them).
+	headerAt int
+	tree     *tree // the regions a household sheet creates (CreateRegions)
 }
 
 // householdRows reports whether each row of the file is a whole household.
@@ -257,14 +260,16 @@ func (r *run) progress(done int) {
 // do runs the phases: headings, rows, regions, households, cadres, matching,
 // and the write.
 func (r *run) do() error {
-	if !r.mapHeader() {
+	ok := r.mapHeader()
+	r.reportMalformed()
+	if !ok {
 		return nil
 	}
 	r.rep.Rows = len(r.rows)
 	if r.rep.Rows > r.opt.MaxRows {
 		return tooManyRows(r.opt.MaxRows)
 	}
-	if len(r.rows) == 0 && r.t.broken == nil {
+	if len(r.rows) == 0 && len(r.t.malformed) == 0 {
 		return fileError("empty", "the file has no data rows", "文件中没有数据行")
 	}
 	r.total = 2 * len(r.rows)
@@ -281,10 +286,6 @@ func (r *run) do() error {
 		}
 	}
 	r.progress(len(r.rows))
-	if r.t.broken != nil {
-		r.fatal = true
-		r.addError(*r.t.broken)
-	}
 	if err := r.resolveRegions(); err != nil {
 		return err
 	}
@@ -306,13 +307,10 @@ func (r *run) mapHeader() bool {
 		r.colIdx[c] = -1
 	}
 	if len(r.t.rows) == 0 {
-		if r.t.broken != nil {
-			r.addError(*r.t.broken)
-			return false
-		}
-		return true
+		return len(r.t.malformed) == 0
 	}
 	hi := r.t.header()
+	r.headerAt = r.t.rows[hi].num
 	hdr := r.t.rows[hi]
 	for i, cell := range hdr.cells {
 		name := normalizeHeading(cell)
@@ -379,6 +377,29 @@ func (r *run) mapHeader() bool {
 		}
 	}
 	return true
+}
+
+// reportMalformed reports the CSV rows that could not be split into cells,
+// naming the column by its heading where the row is below the headings.
+// They are file-level errors whatever AllowPartial says: the rows are not
+// there to be checked, so the file was not read whole, and a household
+// imported without them could be missing members.
+func (r *run) reportMalformed() {
+	if len(r.t.malformed) == 0 {
+		return
+	}
+	r.fatal = true
+	var hdr []string
+	if len(r.t.rows) > 0 {
+		hdr = r.t.rows[r.t.header()].cells
+	}
+	for _, m := range r.t.malformed {
+		heading := ""
+		if m.num > r.headerAt && r.headerAt > 0 && m.field < len(hdr) {
+			heading = trimHeading(hdr[m.field])
+		}
+		r.addError(m.rowError(heading))
+	}
 }
 
 func trimHeading(s string) string {

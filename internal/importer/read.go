@@ -49,9 +49,51 @@ type table struct {
 	// replaced is set when a legacy-encoded file had bytes that decode to
 	// nothing: cells with U+FFFD then carry an encoding error.
 	replaced bool
-	// broken is a structural error found while reading (a malformed CSV),
-	// after which the rest of the file could not be read.
-	broken *RowError
+	// malformed are the rows of a CSV that could not be split into cells
+	// (quotes that do not pair up), in file order. Any of them makes the
+	// file unreadable as a whole: the rows are not in rows, and an unclosed
+	// quote swallows the rest of the file.
+	malformed []malformedRow
+}
+
+// malformedRow is a CSV row the csv reader refused: its spreadsheet row
+// number, the index of the cell at fault, and what is wrong with it.
+type malformedRow struct {
+	num, field int
+	reason     string // unclosed_quote, stray_quote or bare_quote
+	rest       bool   // the rows after it could not be read either
+}
+
+// rowError describes m in both languages; heading is the column's heading
+// as written in the file, or "" when the row is above the headings or past
+// their end (the column is then named by its number).
+func (m malformedRow) rowError(heading string) RowError {
+	where, whereZH := fmt.Sprintf("column %d", m.field+1), fmt.Sprintf("第%d列", m.field+1)
+	if heading != "" {
+		where, whereZH = fmt.Sprintf("column %q", heading), "「"+heading+"」列"
+	}
+	e := RowError{Row: m.num, Column: heading, Reason: m.reason}
+	switch m.reason {
+	case "unclosed_quote":
+		e.Message = fmt.Sprintf("the cell in %s opens a double quote that is never closed", where)
+		e.MessageZH = fmt.Sprintf("%s的单元格以双引号开始，但没有结束的双引号", whereZH)
+	case "stray_quote":
+		e.Message = fmt.Sprintf("the quoted cell in %s has a double quote followed by more text; a quote inside a cell is written twice (\"\")", where)
+		e.MessageZH = fmt.Sprintf("%s的单元格中双引号不配对：单元格内的双引号须写成两个（\"\"）", whereZH)
+	default:
+		e.Message = fmt.Sprintf("the cell in %s has a double quote but is not enclosed in quotes; quote the cell and write the quote twice (\"\")", where)
+		e.MessageZH = fmt.Sprintf("%s的单元格含有双引号，但单元格未用双引号括起；请将单元格用双引号括起，并把其中的双引号写成两个（\"\"）", whereZH)
+	}
+	if m.rest {
+		e.Message += "; this row and the rest of the file could not be read"
+		e.MessageZH += "，本行及其后的内容均无法读取"
+	} else {
+		e.Message += "; the row could not be read"
+		e.MessageZH += "，本行无法读取"
+	}
+	e.Message += ", and nothing was imported"
+	e.MessageZH += "，整个文件未导入"
+	return e
 }
 
 func fileError(reason, msg, msgZH string) error {
@@ -170,13 +212,21 @@ func sniffDelimiter(text string) rune {
 	return best
 }
 
+// readCSV splits b into rows. The quoting is read strictly (RFC 4180, as
+// Excel writes it): a row whose quotes do not pair up is not guessed at but
+// kept in t.malformed, naming its row and cell, and reading goes on with the
+// next line, so that one pass reports every such row. (Lenient reading took
+// an unclosed quote as running to the end of the file, so the row it opened
+// and every row after it were lost without a word.) An unclosed quote
+// consumes the rest of the file and ends the reading.
 func readCSV(b []byte, maxRows int) (*table, error) {
 	text, enc, replaced := decodeText(b)
 	t := &table{format: FormatCSV, encoding: enc, replaced: replaced}
 	cr := csv.NewReader(strings.NewReader(text))
 	cr.Comma = sniffDelimiter(text)
 	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
+	// row is the spreadsheet row of the last record read, prevEnd the line
+	// it ended on.
 	row, prevEnd := 0, 0
 	for {
 		rec, err := cr.Read()
@@ -185,17 +235,33 @@ func readCSV(b []byte, maxRows int) (*table, error) {
 		}
 		if err != nil {
 			var pe *csv.ParseError
-			line := 0
-			if errors.As(err, &pe) {
-				line = pe.Line
+			if !errors.As(err, &pe) {
+				return nil, fmt.Errorf("read import file: %w", err)
 			}
-			t.broken = &RowError{Row: row + 1, Reason: "invalid_csv",
-				Message:   fmt.Sprintf("the CSV is malformed near line %d (%v); the rest of the file was not read", line, errors.Unwrap(err)),
-				MessageZH: fmt.Sprintf("CSV文件在第%d行附近格式错误（引号不配对等），其后的内容未能读取", line)}
-			break
+			// The csv package skips empty lines; a spreadsheet shows them as
+			// rows, so count them to keep row numbers as the office sees them.
+			if gap := pe.StartLine - prevEnd - 1; gap > 0 {
+				row += gap
+			}
+			row++
+			prevEnd = pe.Line
+			m := malformedRow{num: row, field: len(rec), reason: "bare_quote"}
+			if errors.Is(err, csv.ErrQuote) {
+				m.reason = "unclosed_quote"
+				if quoteAt(text, pe.Line, pe.Column) {
+					m.reason = "stray_quote"
+				}
+			}
+			if m.reason == "unclosed_quote" {
+				// The quote ran to the end of the file, taking the rows
+				// below with it.
+				m.rest = strings.TrimSpace(linesAfter(text, pe.StartLine)) != ""
+				t.malformed = append(t.malformed, m)
+				break
+			}
+			t.malformed = append(t.malformed, m)
+			continue
 		}
-		// The csv package skips empty lines; a spreadsheet shows them as
-		// rows, so count them to keep row numbers as the office sees them.
 		start, _ := cr.FieldPos(0)
 		end, _ := cr.FieldPos(len(rec) - 1)
 		end += strings.Count(rec[len(rec)-1], "\n")
@@ -216,6 +282,29 @@ func readCSV(b []byte, maxRows int) (*table, error) {
 		t.rows = append(t.rows, rawRow{num: row, cells: rec})
 	}
 	return t, nil
+}
+
+// quoteAt reports whether the byte at line and column (1-based, as a
+// csv.ParseError counts them) of text is a double quote: the csv reader
+// points an unclosed quote past the end of its line, a stray one at itself.
+func quoteAt(text string, line, column int) bool {
+	text = linesAfter(text, line-1)
+	if nl := strings.IndexByte(text, '\n'); nl >= 0 {
+		text = text[:nl]
+	}
+	return column >= 1 && column <= len(text) && text[column-1] == '"'
+}
+
+// linesAfter returns text without its first n lines.
+func linesAfter(text string, n int) string {
+	for ; n > 0; n-- {
+		nl := strings.IndexByte(text, '\n')
+		if nl < 0 {
+			return ""
+		}
+		text = text[nl+1:]
+	}
+	return text
 }
 
 // undefuse reads back a cell that a CSV export protected from being run

@@ -23,9 +23,13 @@ func ReadSheet(r io.Reader, maxRows int) ([]SheetRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.broken != nil {
-		return nil, domain.Invalid(domain.FieldError{Field: "row " + strconv.Itoa(t.broken.Row), Reason: t.broken.Reason,
-			Message: t.broken.Message, MessageZH: t.broken.MessageZH})
+	if len(t.malformed) > 0 {
+		fes := make(domain.FieldErrors, len(t.malformed))
+		for i, m := range t.malformed {
+			e := m.rowError("")
+			fes[i] = domain.FieldError{Field: "row " + strconv.Itoa(e.Row), Reason: e.Reason, Message: e.Message, MessageZH: e.MessageZH}
+		}
+		return nil, domain.Invalid(fes...)
 	}
 	out := make([]SheetRow, len(t.rows))
 	for i, rw := range t.rows {

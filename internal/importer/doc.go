@@ -25,6 +25,11 @@
 // imported and the others reported. Whatever is written is written in one
 // transaction (Store.ApplyImport, given one Plan).
 //
+// A 身份证号 or 户编号 registered in the county outside the importer's subtree
+// blocks its household with a problem that says only that it is registered
+// in another region, and is written to the audit log, dry run or not; past
+// DefaultMaxForeignHits such hits the file is refused (plan.go says why).
+//
 // Imports are idempotent: households, members, cadres and pairings are
 // matched by natural keys, identical records are left alone, and re-importing
 // a file changes nothing. A cell that is empty never clears a stored value.

@@ -41,6 +41,8 @@ type Options struct {
 	MaxRows   int
 	MaxBytes  int64
 	MaxErrors int
+	// MaxForeignHits overrides DefaultMaxForeignHits when positive.
+	MaxForeignHits int
 }
 
 // DefaultMaxErrors caps the errors a report lists; past it they are counted
@@ -161,6 +163,9 @@ func Import(ctx context.Context, store Store, r io.Reader, opt Options) (Report,
 	}
 	if opt.MaxErrors <= 0 {
 		opt.MaxErrors = DefaultMaxErrors
+	}
+	if opt.MaxForeignHits <= 0 {
+		opt.MaxForeignHits = DefaultMaxForeignHits
 	}
 	t, err := readTable(r, opt.MaxBytes, opt.MaxRows)
 	if err != nil {

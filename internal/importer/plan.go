@@ -78,6 +78,7 @@ func (r *run) matchExisting() error {
 	r.ex = ex
 
 	claimed := map[uuid.UUID]*household{}
+	var hits []foreignHit
 	for _, hh := range r.hhs {
 		county := hh.countyID()
 		if county == uuid.Nil {
@@ -87,26 +88,28 @@ func (r *run) matchExisting() error {
 		number := hh.val[colNumber]
 		if number != "" {
 			h = ex.byNumber[countyKey(county, number)]
+			if h != nil && !r.opt.Actor.InSubtree(h.RegionPath) {
+				hits = append(hits, foreignHit{row: hh.at(colNumber), c: colNumber, value: number, stored: h})
+				h = nil
+				number = "" // taken elsewhere: not a key to match by
+			}
 		}
-		if h == nil && hh.head != nil && hh.head.idNumber != "" {
+		if h == nil && hh.val[colNumber] == number && hh.head != nil && hh.head.idNumber != "" {
 			if m, ok := ex.memberBy[countyKey(county, hh.head.idNumber)]; ok && m.Relation == "head" {
-				h = ex.byID[m.HouseholdID]
-				if h != nil && number != "" && h.Household.Number != "" && h.Household.Number != number {
-					r.fail(hh.at(colNumber), colNumber, "number_mismatch",
-						fmt.Sprintf("this head of household is registered under household number %q", h.Household.Number),
-						fmt.Sprintf("该户主已登记在%s为「%s」的农户中，与本行不一致", r.head(colNumber), h.Household.Number))
+				// A head registered outside the importer's subtree is
+				// reported on the head's row below, like any other member.
+				if found := ex.byID[m.HouseholdID]; found != nil && r.opt.Actor.InSubtree(found.RegionPath) {
+					h = found
+					if number != "" && h.Household.Number != "" && h.Household.Number != number {
+						r.fail(hh.at(colNumber), colNumber, "number_mismatch",
+							fmt.Sprintf("this head of household is registered under household number %q", h.Household.Number),
+							fmt.Sprintf("该户主已登记在%s为「%s」的农户中，与本行不一致", r.head(colNumber), h.Household.Number))
+					}
 				}
 			}
 		}
 		if h != nil {
-			if !r.opt.Actor.InSubtree(h.RegionPath) {
-				c := colIDNumber
-				if number != "" {
-					c = colNumber
-				}
-				r.fail(hh.at(c), c, "outside_scope", "this household is registered in a region outside yours",
-					"该户已登记在您管辖范围以外的地区，不能由您导入")
-			} else if other := claimed[h.Household.ID]; other != nil {
+			if other := claimed[h.Household.ID]; other != nil {
 				r.fail(hh.first(), colHeadName, "same_household", fmt.Sprintf("this is the same registered household as row %d", other.first().num),
 					fmt.Sprintf("该户与第%d行的户是系统中的同一户", other.first().num))
 			}
@@ -117,9 +120,15 @@ func (r *run) matchExisting() error {
 		for _, rw := range hh.rows {
 			if rw.idNumber != "" {
 				if m, ok := ex.memberBy[countyKey(county, rw.idNumber)]; ok {
+					if stored := ex.byID[m.HouseholdID]; stored == nil || !r.opt.Actor.InSubtree(stored.RegionPath) {
+						hits = append(hits, foreignHit{row: rw, c: colIDNumber, value: rw.idNumber, stored: stored})
+						continue
+					}
 					if h == nil || m.HouseholdID != h.Household.ID {
-						r.fail(rw, colIDNumber, "registered_elsewhere", "a person with this ID number is registered in another household",
-							"该身份证号已登记在其他农户中；成员迁移请在系统中办理")
+						stored := ex.byID[m.HouseholdID].Household
+						r.fail(rw, colIDNumber, "registered_elsewhere",
+							fmt.Sprintf("a person with this ID number is registered in another household (head %s, number %q)", stored.HeadName, stored.Number),
+							fmt.Sprintf("该身份证号已登记在户主为「%s」的农户中%s；成员迁移请在系统中办理", stored.HeadName, numberNote(r.head(colNumber), stored.Number)))
 						continue
 					}
 					rw.member = &m
@@ -142,7 +151,139 @@ func (r *run) matchExisting() error {
 			r.checkNewStatus(hh)
 		}
 	}
+	return r.reportForeign(hits)
+}
+
+// numberNote names a stored household's number, when it has one.
+func numberNote(heading, number string) string {
+	if number == "" {
+		return ""
+	}
+	return fmt.Sprintf("（%s「%s」）", heading, number)
+}
+
+// foreignHit is a 身份证号 or 户编号 of the file that the county's register
+// holds outside the importer's region subtree.
+type foreignHit struct {
+	row    *row
+	c      col    // colIDNumber or colNumber
+	value  string // the ID number or household number of the file
+	stored *StoredHousehold
+}
+
+// DefaultMaxForeignHits is how many of the file's 身份证号 and 户编号 one
+// import may find registered outside the importer's region subtree before
+// the whole file is refused (Options.MaxForeignHits overrides it).
+//
+// An ID number registered elsewhere in the county must still block its
+// household: the register holds a person once (members are unique by
+// county and 身份证号). But the answer is an oracle: a town's supervisor
+// could upload arbitrary numbers as a dry run and learn who in the other
+// towns is a registered poor household member. So, for a key registered
+// outside the importer's subtree:
+//
+//   - the problem says only that it is registered in another region and to
+//     check with the county ("该身份证号已在其他地区登记，请与县级管理员核实"),
+//     with one reason code whatever was found (member or head, which
+//     region, household, name): the household is treated as new
+//     otherwise, so nothing else in the report differs either;
+//   - every hit is written to the audit log, dry run or not, before the
+//     report is returned (no report without its audit entries): actor,
+//     import, file, row, column, the masked ID number and the household
+//     found, placed at the region holding both the importer and that
+//     household (the county), so the county's admins see it and the
+//     importer's own subtree does not;
+//   - past MaxForeignHits hits the import is refused as a whole with one
+//     problem naming no row, so such a file answers no more than "more
+//     than five". Five because a town's genuine sheet has at most the odd
+//     person who moved in from another town, each of whom needs a call to
+//     the county anyway; more means the wrong town's sheet or a list of
+//     numbers being checked. The limit is per import: a list split into
+//     files of five still gets its answers, but every file leaves its hits
+//     at the county (a daily budget per user would count those entries).
+//
+// Keys in the importer's own subtree get the specific messages (which
+// household, its head and number): the importer may read those anyway.
+const DefaultMaxForeignHits = 5
+
+// maxAuditedHits caps the audit entries one import writes, one per hit;
+// past it one more entry counts the rest.
+const maxAuditedHits = 100
+
+// reportForeign audits the hits and reports them (DefaultMaxForeignHits).
+func (r *run) reportForeign(hits []foreignHit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	refused := len(hits) > r.opt.MaxForeignHits
+	if err := r.auditForeign(hits, refused); err != nil {
+		return err
+	}
+	if refused {
+		r.fail(nil, colIDNumber, "too_many_registered_elsewhere",
+			fmt.Sprintf("more than %d ID numbers or household numbers of this file are registered in other regions; the import was refused and recorded; check with the county administrator", r.opt.MaxForeignHits),
+			fmt.Sprintf("本文件中有超过%d个身份证号或户编号已在其他地区登记，导入已被拒绝并记录备查；请与县级管理员核实", r.opt.MaxForeignHits))
+		return nil
+	}
+	for _, hit := range hits {
+		if hit.c == colNumber {
+			r.fail(hit.row, colNumber, "registered_elsewhere_region", "this household number is registered in another region; check with the county administrator",
+				"该户编号已在其他地区登记，请与县级管理员核实")
+			continue
+		}
+		r.fail(hit.row, colIDNumber, "registered_elsewhere_region", "this ID number is registered in another region; check with the county administrator",
+			"该身份证号已在其他地区登记，请与县级管理员核实")
+	}
 	return nil
+}
+
+// auditForeign writes one audit entry per hit (at most maxAuditedHits, and
+// one counting the rest).
+func (r *run) auditForeign(hits []foreignHit, refused bool) error {
+	var actorID *uuid.UUID
+	if a := r.opt.Actor.UserID; a != uuid.Nil {
+		actorID = &a
+	}
+	entry := func(detail map[string]any, stored *StoredHousehold) domain.AuditEntry {
+		detail["import_id"] = r.rep.ImportID.String()
+		detail["source"] = r.opt.Source
+		detail["dry_run"] = r.opt.DryRun
+		detail["refused"] = refused
+		e := domain.AuditEntry{ActorID: actorID, ActorName: r.opt.Actor.Username, Action: "import_registered_elsewhere", ObjectType: "import",
+			ObjectID: r.rep.ImportID.String(), RegionPath: r.opt.Actor.RegionPath, RequestID: r.opt.Actor.RequestID, Detail: detail}
+		if stored != nil {
+			id := stored.Household.ID
+			e.HouseholdID = &id
+			e.RegionPath = commonPath(r.opt.Actor.RegionPath, stored.RegionPath)
+		}
+		return e
+	}
+	for i, hit := range hits {
+		if i == maxAuditedHits {
+			d := map[string]any{"hits": len(hits), "not_listed": len(hits) - maxAuditedHits}
+			return r.store.Audit(r.ctx, entry(d, nil))
+		}
+		d := map[string]any{"row": hit.row.num, "column": r.head(hit.c)}
+		if hit.c == colIDNumber {
+			d["id_number"] = domain.MaskIDNumber(hit.value)
+		} else {
+			d["household_number"] = hit.value
+		}
+		if err := r.store.Audit(r.ctx, entry(d, hit.stored)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commonPath is the deepest region path both a and b lie in ("/" for none).
+func commonPath(a, b string) string {
+	as, bs := strings.Split(strings.Trim(a, "/"), "/"), strings.Split(strings.Trim(b, "/"), "/")
+	out := "/"
+	for i := 0; i < len(as) && i < len(bs) && as[i] == bs[i] && as[i] != ""; i++ {
+		out += as[i] + "/"
+	}
+	return out
 }
 
 // checkNewStatus checks the first status of a household the import creates:

@@ -26,6 +26,11 @@ type Store interface {
 	// ApplyImport writes a plan in one transaction. A stale version on an
 	// update is a conflict: someone edited the record since the import read it.
 	ApplyImport(ctx context.Context, plan Plan) error
+	// Audit appends an entry to the audit log on its own, outside any
+	// import: an import that writes nothing (a dry run, a file with
+	// errors) still records the keys it found outside the importer's
+	// subtree (DefaultMaxForeignHits).
+	Audit(ctx context.Context, e domain.AuditEntry) error
 }
 
 // Lookup names, for one county, the natural keys an import matches

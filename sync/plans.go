@@ -112,6 +112,13 @@ func (r recordTx) planItemInScope(ctx context.Context) (domain.PlanItem, error) 
 	return it, nil
 }
 
+// planItemDeleted refuses a change to a deleted plan item: it stays
+// deleted (a supervisor may restore it from its conflict), and a measure
+// written again is a new item with a new id.
+func planItemDeleted(ptr string) error {
+	return reject(ptr+"/id", "deleted", "the plan item was deleted; add the measure again as a new item (a new id)", "该帮扶措施已删除；如需保留，请重新添加")
+}
+
 func (r recordTx) createPlanItem(ctx context.Context) (recordOutcome, error) {
 	if err := r.planWriter(); err != nil {
 		return recordOutcome{}, err
@@ -137,6 +144,8 @@ func (r recordTx) createPlanItem(ctx context.Context) (recordOutcome, error) {
 	case err == nil && existing.HouseholdID == h.ID && !existing.Deleted:
 		return recordOutcome{}, reject(r.ptr+"/id", "exists", "a plan item with this id exists with other content; send an update with base_version",
 			"该帮扶措施已存在且内容不同，请以修改方式提交")
+	case err == nil && existing.HouseholdID == h.ID:
+		return recordOutcome{}, planItemDeleted(r.ptr)
 	case err == nil:
 		return recordOutcome{}, reject(r.ptr+"/id", "id_taken", "this id belongs to another record", "该编号已被其他记录使用")
 	case !domain.IsCode(err, domain.CodeNotFound):
@@ -170,7 +179,7 @@ func (r recordTx) updatePlanItem(ctx context.Context) (recordOutcome, error) {
 		return recordOutcome{}, err
 	}
 	if it.Deleted {
-		return recordOutcome{}, reject(r.ptr+"/id", "deleted", "the plan item was deleted", "该帮扶措施已删除")
+		return recordOutcome{}, planItemDeleted(r.ptr)
 	}
 	if err := r.checkBase(it.Version); err != nil {
 		return recordOutcome{}, err

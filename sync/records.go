@@ -229,6 +229,12 @@ func (r recordTx) createVisit(ctx context.Context) (recordOutcome, error) {
 	return out, nil
 }
 
+// visitDeleted refuses a change to a deleted visit: it stays deleted, and
+// what the cadre recorded again is a new visit with a new id.
+func visitDeleted(ptr string) error {
+	return reject(ptr+"/id", "deleted", "the visit was deleted; record it again as a new visit (a new id)", "该走访记录已删除；如需补记，请新建走访")
+}
+
 // prepareCreate judges a visit create against what is stored under its id
 // (existing, nil if nothing) without writing. It returns the visit to
 // insert with the findings sent with it, or nil with the outcome when
@@ -248,6 +254,11 @@ func (r recordTx) prepareCreate(ctx context.Context, existing *domain.Visit) (re
 		}
 		if sameDetails(existing.VisitDetails, d) {
 			return recordOutcome{Status: wire.StatusDuplicate, Version: existing.Version, Flags: existing.Flags}, nil, nil, nil
+		}
+		if existing.Deleted {
+			// "exists" would send the phone to update it, which answers
+			// "deleted": a loop.
+			return recordOutcome{}, nil, nil, visitDeleted(r.ptr)
 		}
 		return recordOutcome{}, nil, nil, reject(r.ptr+"/id", "exists", "a visit with this id exists with other content; send an update with base_version",
 			"该走访记录已存在且内容不同，请以修改方式提交")
@@ -353,7 +364,7 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 		return recordOutcome{}, err
 	}
 	if v.Deleted {
-		return recordOutcome{}, reject(r.ptr+"/id", "deleted", "the visit was deleted", "该走访记录已删除")
+		return recordOutcome{}, visitDeleted(r.ptr)
 	}
 	if err := r.checkBase(v.Version); err != nil {
 		return recordOutcome{}, err

@@ -302,3 +302,50 @@ func progressVisit(id, household, item uuid.UUID) map[string]any {
 	v["data"].(map[string]any)["plan_progress"] = []map[string]any{{"plan_item_id": item, "note": "已报名县里的电焊培训班"}}
 	return v
 }
+
+// TestACreateOverADeletedRecordAnswersDeleted: a phone that creates again,
+// with other content, a visit or measure another of the cadre's phones
+// deleted is told it was deleted — as an update of it is. It was told
+// "exists, send an update", and the update "deleted": a loop.
+func TestACreateOverADeletedRecordAnswersDeleted(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		h := e.householdA.Household.ID
+		tok := e.login(t, "cadre-a")
+		cadre := e.cadreA.ID
+		for _, tc := range []struct {
+			entity        string
+			create, again func(id uuid.UUID) map[string]any
+			edit          func(id uuid.UUID, version int64) map[string]any
+		}{
+			{"visit",
+				func(id uuid.UUID) map[string]any { return visitChange(id, h, "第一次记录", 34.7) },
+				func(id uuid.UUID) map[string]any { return visitChange(id, h, "另一台手机上的记录", 34.7) },
+				func(id uuid.UUID, v int64) map[string]any {
+					return map[string]any{"entity": "visit", "op": "update", "id": id, "base_version": v, "data": map[string]any{"notes": "补充"}}
+				}},
+			{"plan_item",
+				func(id uuid.UUID) map[string]any { return planItemCreate(id, h, cadre, "发展养殖") },
+				func(id uuid.UUID) map[string]any { return planItemCreate(id, h, cadre, "外出务工") },
+				func(id uuid.UUID, v int64) map[string]any {
+					return planItemEdit(id, v, map[string]any{"notes": "补充"}, map[string]any{"notes": ""})
+				}},
+		} {
+			t.Run(tc.entity, func(t *testing.T) {
+				id := uuid.New()
+				created := e.pushOne(t, tok, "phone-1", tc.create(id))
+				if created.Status != wire.StatusApplied {
+					t.Fatalf("create: %+v", created)
+				}
+				if r := e.pushOne(t, tok, "phone-1", map[string]any{"entity": tc.entity, "op": "delete", "id": id, "base_version": created.Version}); r.Status != wire.StatusApplied {
+					t.Fatalf("delete: %+v", r)
+				}
+				for name, change := range map[string]map[string]any{"create with other content": tc.again(id), "update": tc.edit(id, created.Version)} {
+					r := e.pushOne(t, tok, "phone-2", change)
+					if r.Status != wire.StatusRejected || len(r.Errors) != 1 || r.Errors[0].Reason != "deleted" || r.Errors[0].Field != "/changes/0/id" {
+						t.Errorf("%s of the deleted %s: %+v, want rejected, deleted at /changes/0/id", name, tc.entity, r)
+					}
+				}
+			})
+		}
+	})
+}

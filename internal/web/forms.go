@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -32,6 +33,19 @@ func (f form) Has(name, value string) bool { return slices.Contains(f.Values[nam
 
 // Error is the field's error, "" when it has none.
 func (f form) Error(name string) string { return f.Errors[name] }
+
+// summary is every message of the form in one line, for a page that has
+// no field to show them next to.
+func (f form) summary() string {
+	msgs := []string{}
+	if f.Message != "" {
+		msgs = append(msgs, f.Message)
+	}
+	for _, name := range slices.Sorted(maps.Keys(f.Errors)) {
+		msgs = append(msgs, f.Errors[name])
+	}
+	return strings.Join(msgs, "；")
+}
 
 // Failed reports whether anything was refused.
 func (f form) Failed() bool { return len(f.Errors) > 0 || f.Message != "" }
@@ -186,6 +200,7 @@ func listPager(base url.URL, n int, size int, total int64) Pager {
 // its errors, answered 422 (409 when the record changed meanwhile).
 type formPost struct {
 	template string            // the page reload draws
+	pattern  string            // or, when pages share a template, its pattern
 	which    string            // the form, among the page's
 	fields   map[string]string // form fields by service field pointer (refused)
 	call     func(c *Console, r *http.Request, s *session, f *form) (next string, err error)
@@ -215,6 +230,10 @@ func (fp formPost) handle(c *Console, w http.ResponseWriter, r *http.Request, s 
 	data, err := fp.reload(c, r, s, fp.which, &f)
 	if err != nil {
 		c.fail(w, r, s, err)
+		return
+	}
+	if fp.pattern != "" {
+		c.show(w, r, s, pageAt(fp.pattern), status, data)
 		return
 	}
 	c.show(w, r, s, pageNamed(fp.template), status, data)

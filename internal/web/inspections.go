@@ -218,6 +218,12 @@ func pageNamed(template string) page {
 	return pages[i]
 }
 
+// pageAt is the page served at pattern.
+func pageAt(pattern string) page {
+	i := slices.IndexFunc(pages, func(pg page) bool { return pg.pattern == pattern })
+	return pages[i]
+}
+
 // inspectionPage is what templates/inspection.html shows of a campaign.
 type inspectionPage struct {
 	CSRF         string

@@ -14,33 +14,37 @@ type page struct {
 	link     string // the nav entry's URL; "" for a page reached from others (a household's file), not in the nav
 	title    string // nav label and <title>, zh-CN
 	template string // file in templates/ defining "content"
-	styles   []string
-	scripts  []string // assets the page needs beyond the layout's
-	roles    []string // who sees it and may open it; nil: every signed-in user
-	load     func(c *Console, r *http.Request, s *session) (any, error)
+	// tab is the page's tab among the pages of one nav entry (系统管理's
+	// 用户, 帮扶单位 …): the layout draws those the caller may open, each
+	// linked to the first page of the tab; "" for a page with no tabs.
+	tab     string
+	styles  []string
+	scripts []string // assets the page needs beyond the layout's
+	roles   []string // who sees it and may open it; nil: every signed-in user
+	load    func(c *Console, r *http.Request, s *session) (any, error)
 }
 
 // pages are the console's pages, in nav order. Only pages that exist are
 // listed: the nav never shows a link to nothing.
-var pages = []page{
+var pages = slices.Concat([]page{
 	{pattern: "/ui/{$}", link: "/ui/", title: "总览", template: "overview.html",
 		styles: []string{"vendor/uplot-1.6.32.min.css"}, scripts: []string{"vendor/uplot-1.6.32.min.js", "overview.js"}, load: (*Console).overview},
 	{pattern: "/ui/map", link: "/ui/map", title: "挂图作战", template: "map.html",
 		styles: []string{"vendor/leaflet-1.9.4.css"}, scripts: []string{"vendor/leaflet-1.9.4.js", "map.js"}, load: (*Console).villageMap},
 	{pattern: "/ui/inspections", link: "/ui/inspections", title: "督查抽查", template: "inspections.html", roles: inspectionRoles, load: (*Console).inspections},
 	{pattern: "/ui/inspections/{id}", link: "/ui/inspections", title: "督查详情", template: "inspection.html", roles: inspectionRoles, load: (*Console).inspection},
-	{pattern: "/ui/rectifications", link: "/ui/rectifications", title: "整改台账", template: "rectifications.html", load: (*Console).rectificationList},
-	{pattern: "/ui/rectifications/{id}", link: "/ui/rectifications", title: "整改事项", template: "rectification.html", load: (*Console).rectification},
+}, ledgerPages(), []page{
 	// The admin pages share one nav entry; admin-tabs (partials.html) moves between them.
-	{pattern: "/ui/admin/users", link: "/ui/admin/users", title: "系统管理", template: "admin_users.html", roles: adminRoles, load: (*Console).users},
-	{pattern: "/ui/admin/users/{id}", link: "/ui/admin/users", title: "用户", template: "admin_user.html", roles: adminRoles, load: (*Console).user},
-	{pattern: "/ui/admin/units", link: "/ui/admin/users", title: "帮扶单位", template: "admin_units.html", roles: adminRoles, load: (*Console).units},
-	{pattern: "/ui/admin/regions", link: "/ui/admin/users", title: "行政区划", template: "admin_regions.html", roles: adminRoles, load: (*Console).regions},
-	{pattern: "/ui/admin/units/{id}", link: "/ui/admin/users", title: "帮扶单位", template: "admin_unit.html", roles: adminRoles, load: (*Console).unit},
-	{pattern: "/ui/admin/pairings", link: "/ui/admin/users", title: "结对调整", template: "admin_pairings.html", roles: adminRoles, load: (*Console).pairings},
-	{pattern: "/ui/admin/pairings/{id}", link: "/ui/admin/users", title: "结对调整", template: "admin_pairings_household.html", roles: adminRoles, load: (*Console).householdPairings},
-	{pattern: "/ui/admin/rules", link: "/ui/admin/users", title: "规则方案", template: "admin_rules.html", roles: adminRoles, load: (*Console).rules},
-	{pattern: "/ui/admin/imports", link: "/ui/admin/users", title: "导入台账", template: "admin_imports.html", roles: adminRoles, load: (*Console).imports},
+	{pattern: "/ui/admin/users", link: "/ui/admin/users", title: "系统管理", tab: "用户", template: "admin_users.html", roles: adminRoles, load: (*Console).users},
+	{pattern: "/ui/admin/users/{id}", link: "/ui/admin/users", title: "用户", tab: "用户", template: "admin_user.html", roles: adminRoles, load: (*Console).user},
+	{pattern: "/ui/admin/units", link: "/ui/admin/users", title: "帮扶单位", tab: "帮扶单位", template: "admin_units.html", roles: adminRoles, load: (*Console).units},
+	{pattern: "/ui/admin/regions", link: "/ui/admin/users", title: "行政区划", tab: "行政区划", template: "admin_regions.html", roles: adminRoles, load: (*Console).regions},
+	{pattern: "/ui/admin/units/{id}", link: "/ui/admin/users", title: "帮扶单位", tab: "帮扶单位", template: "admin_unit.html", roles: adminRoles, load: (*Console).unit},
+	{pattern: "/ui/admin/pairings", link: "/ui/admin/users", title: "结对调整", tab: "结对调整", template: "admin_pairings.html", roles: adminRoles, load: (*Console).pairings},
+	{pattern: "/ui/admin/pairings/{id}", link: "/ui/admin/users", title: "结对调整", tab: "结对调整", template: "admin_pairings_household.html", roles: adminRoles, load: (*Console).householdPairings},
+	{pattern: "/ui/admin/rules", link: "/ui/admin/users", title: "规则方案", tab: "规则方案", template: "admin_rules.html", roles: adminRoles, load: (*Console).rules},
+	{pattern: "/ui/admin/imports", link: "/ui/admin/users", title: "导入台账", tab: "导入台账", template: "admin_imports.html", roles: adminRoles, load: (*Console).imports},
+	{pattern: "/ui/admin/audit", link: "/ui/admin/users", title: "审计日志", tab: "审计日志", template: "admin_audit.html", roles: auditReaders, load: (*Console).auditLog},
 	{pattern: "/ui/missed", link: "/ui/missed", title: "未走访情况", template: "missed.html", roles: reportReaders, load: (*Console).missed},
 	{pattern: "/ui/exit-candidates", link: "/ui/exit-candidates", title: "脱贫候选", template: "exit_candidates.html", roles: caseworkRoles, load: (*Console).exitCandidates},
 	{pattern: "/ui/adjustments", link: "/ui/adjustments", title: "动态调整", template: "adjustments.html", roles: caseworkRoles, load: (*Console).adjustments},
@@ -59,7 +63,7 @@ var pages = []page{
 		roles: []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleCadre}, load: (*Console).devices},
 	{pattern: "/ui/conflicts", link: "/ui/conflicts", title: "冲突处理", template: "conflicts.html", scripts: []string{"conflicts.js"},
 		roles: []string{domain.RoleAdmin, domain.RoleSupervisor}, load: (*Console).conflictInbox},
-}
+})
 
 // fragment is a route that answers part of a page (htmx) or data for a
 // page's script, behind the same session and CSRF checks as pages.
@@ -69,15 +73,14 @@ type fragment struct {
 	handle   func(c *Console, w http.ResponseWriter, r *http.Request, s *session)
 }
 
-var fragments = []fragment{
+var fragments = slices.Concat([]fragment{
 	{pattern: "GET /ui/overview/rates", template: "overview.html", handle: (*Console).overviewRates},
 	{pattern: "GET /ui/map/data", handle: (*Console).villageMapData},
 	{pattern: "POST /ui/inspections", handle: createCampaign},
 	{pattern: "POST /ui/inspections/{id}/sample", handle: drawSample},
 	{pattern: "POST /ui/inspections/{id}/verify", handle: (*Console).verifySample},
 	{pattern: "GET /ui/inspections/{id}/report.xlsx", handle: (*Console).inspectionReportXLSX},
-	{pattern: "GET /ui/rectifications/export", handle: (*Console).rectificationExport},
-	{pattern: "POST /ui/rectifications/{id}/act", handle: actOnRectification},
+}, ledgerFragments(), []fragment{
 	{pattern: "POST /ui/admin/users", handle: createUser},
 	{pattern: "POST /ui/admin/imports", template: "admin_imports.html", handle: (*Console).importFile},
 	{pattern: "GET /ui/admin/imports/export", handle: (*Console).registerExport},
@@ -113,13 +116,14 @@ var fragments = []fragment{
 	{pattern: "POST /ui/adjustments/{id}/items/{item}/approve", handle: reviewAdjustment("approve")},
 	{pattern: "POST /ui/adjustments/{id}/items/{item}/reject", handle: reviewAdjustment("reject")},
 	{pattern: "POST /ui/conflicts/{id}/resolve", template: "conflicts.html", handle: (*Console).resolveConflict},
-}
+})
 
 // layout is what templates/layout.html draws around a page.
 type layout struct {
 	Title   string
 	User    *header
 	Nav     []navLink
+	Tabs    []navLink // the tabs of the page's nav entry (page.tab)
 	CSRF    string
 	Styles  []string
 	Scripts []string
@@ -165,6 +169,7 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, pg pa
 		c.fail(w, r, s, err)
 		return
 	}
+	l.Tabs = tabsOf(pg, s.principal.Role)
 	l.Content = data
 	for _, a := range pg.styles {
 		u, _ := c.assets.URL(a)
@@ -175,6 +180,21 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, s *session, pg pa
 		l.Scripts = append(l.Scripts, u)
 	}
 	c.draw(w, r, s, status, pg.template, "layout", l)
+}
+
+// tabsOf are the tabs of pg's nav entry that role may open, pg's own
+// marked current.
+func tabsOf(pg page, role string) []navLink {
+	var out []navLink
+	if pg.tab == "" {
+		return nil
+	}
+	for _, o := range pages {
+		if o.link == pg.link && o.tab != "" && o.allows(role) && !slices.ContainsFunc(out, func(n navLink) bool { return n.Title == o.tab }) {
+			out = append(out, navLink{URL: o.pattern, Title: o.tab, Current: o.tab == pg.tab})
+		}
+	}
+	return out
 }
 
 // layoutFor builds the header and nav for a signed-in user (s nil: the

@@ -260,9 +260,15 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 		if err != nil || len(items) == 0 {
 			t.Fatalf("no rectification: %v", err)
 		}
+		hardships, _, err := e.app.ItemLedger.Items(ctx, supervisor, itemledger.Query{Kind: itemledger.KindHardship, Limit: 1})
+		if err != nil || len(hardships) == 0 {
+			t.Fatalf("no item of the 困难群众 ledger: %v", err)
+		}
 		pages := map[string]string{"inspections": "/ui/inspections", "inspection": "/ui/inspections/" + camps[0].ID.String(),
 			"rectifications": "/ui/rectifications", "rectification": "/ui/rectifications/" + items[0].ID.String(),
-			"users": "/ui/admin/users", "pairings": "/ui/admin/pairings", "rules": "/ui/admin/rules", "imports": "/ui/admin/imports"}
+			"livelihood-requests": "/ui/ledgers/livelihood_request", "hardship": "/ui/ledgers/hardship/" + hardships[0].ID.String(),
+			"users": "/ui/admin/users", "pairings": "/ui/admin/pairings", "rules": "/ui/admin/rules", "imports": "/ui/admin/imports",
+			"audit": "/ui/admin/audit"}
 		// A later page's own bytes (the shared assets are cached by then; these pages add none).
 		c := e.client(t)
 		c.mustLogin("admin")

@@ -60,13 +60,40 @@ var answerEncoder = sync.OnceValue(func() func(http.Handler) http.HandlerFunc {
 // streams: Flush pushes out what the compressor holds.
 func compressed(c *gin.Context) {
 	plain := c.Writer
+	req := c.Request
+	if ae := req.Header.Get("Accept-Encoding"); ae != "" {
+		if q, ok := wildcardOnly(ae); ok {
+			// gzhttp reads only a named gzip; "*" allows it too (RFC 9110
+			// §12.5.3), at the wildcard's weight.
+			req = req.Clone(req.Context())
+			req.Header.Set("Accept-Encoding", ae+", gzip;q="+q)
+		}
+	}
 	answerEncoder()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Restored before gzhttp finishes the stream, also on a panic, so
 		// that recoverProblem writes its 500 to the connection itself.
 		defer func() { c.Writer = plain }()
 		c.Writer = &encodedWriter{ResponseWriter: plain, enc: w}
 		c.Next()
-	})).ServeHTTP(plain, c.Request)
+	})).ServeHTTP(plain, req)
+}
+
+// wildcardOnly reports the weight an Accept-Encoding gives "*" when it
+// names no gzip of its own (ok false when it names gzip, or no "*").
+func wildcardOnly(accept string) (q string, ok bool) {
+	for _, part := range strings.Split(accept, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch strings.ToLower(strings.TrimSpace(coding)) {
+		case "gzip", "x-gzip":
+			return "", false
+		case "*":
+			q, ok = "1", true
+			if v, found := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); found {
+				q = v
+			}
+		}
+	}
+	return q, ok
 }
 
 // encodedWriter is gin's writer for a compressed route: the body and the

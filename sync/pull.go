@@ -91,9 +91,12 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// badCursor refuses a cursor this server did not give out.
+// badCursor refuses a cursor that does not decode or names no position
+// this server gives out. Cursors are not signed (a signature would send
+// every phone back to a full snapshot when the key turned): a made-up one
+// that decodes is read, within the caller's scope like any page.
 func badCursor() error {
-	return domain.Invalid(domain.FieldError{Field: "cursor", Reason: "invalid", Message: "cursor is not one this server gave out; start again with an empty cursor",
+	return domain.Invalid(domain.FieldError{Field: "cursor", Reason: "invalid", Message: "cursor does not decode or names no position this server gives out; start again with an empty cursor",
 		MessageZH: "同步游标无效，请清空后重新同步"})
 }
 

@@ -212,6 +212,36 @@ func TestLogoutRevokes(t *testing.T) {
 	})
 }
 
+// TestLoginNamesWhatIsWrong: a login missing a field is told which and
+// that it is missing (a missing device_id was "invalid_format"), and
+// starts no session.
+func TestLoginNamesWhatIsWrong(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		for _, tc := range []struct {
+			name          string
+			body          map[string]string
+			field, reason string
+		}{
+			{"no username", map[string]string{"password": testPassword, "device_id": "p"}, "/username", "required"},
+			{"no password", map[string]string{"username": "cadre-a", "device_id": "p"}, "/password", "required"},
+			{"no device_id", map[string]string{"username": "cadre-a", "password": testPassword}, "/device_id", "required"},
+			{"empty device_id", map[string]string{"username": "cadre-a", "password": testPassword, "device_id": ""}, "/device_id", "required"},
+			{"device_id with a space", map[string]string{"username": "cadre-a", "password": testPassword, "device_id": "my phone"}, "/device_id", "invalid_format"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := e.do(t, "POST", "/api/v1/auth/login", "", tc.body)
+				p := r.problem(t)
+				if r.Status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Field != tc.field || p.Errors[0].Reason != tc.reason {
+					t.Errorf("%d %s, want 422 %s %s", r.Status, r.Body, tc.field, tc.reason)
+				}
+			})
+		}
+		if n := e.count(t, "refresh_tokens"); n != 0 {
+			t.Errorf("%d refresh tokens after only refused logins", n)
+		}
+	})
+}
+
 // TestLoginThrottling: five wrong passwords lock the account for a while,
 // even against the right password, and the answer says when to retry.
 func TestLoginThrottling(t *testing.T) {

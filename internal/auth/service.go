@@ -133,7 +133,9 @@ func (s *Service) Login(ctx context.Context, username, password, deviceID, ip, r
 	if password == "" {
 		fe.Required("/password", "密码")
 	}
-	if !domain.ValidDeviceID(deviceID) {
+	if deviceID == "" {
+		fe.Required("/device_id", "设备编号")
+	} else if !domain.ValidDeviceID(deviceID) {
 		fe.Add("/device_id", "invalid_format", "device_id must be 1–100 letters, digits or . _ : -", "设备编号格式不正确")
 	}
 	if err := fe.Err(); err != nil {

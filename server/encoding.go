@@ -166,7 +166,13 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 		return nil, &domain.Error{Code: domain.CodeTooLarge, Message: fmt.Sprintf("body is larger than %d bytes once decoded", limit), MessageZH: "请求内容解压后超过大小限制",
 			Fields: []domain.FieldError{{Field: "body", Reason: "too_large", Message: "decoded body too large", MessageZH: "请求内容解压后过大"}}}
 	default:
-		return nil, malformed("body", "corrupt_encoding", "the body is not a valid "+coding+" stream: "+err.Error(), "请求内容的"+coding+"压缩数据已损坏，请重新发送")
+		why := err.Error()
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// Also what stray bytes after the stream's end read as (the
+			// start of a second member that never comes).
+			why = "it ends in the middle of a member (cut short, or stray bytes after its end)"
+		}
+		return nil, malformed("body", "corrupt_encoding", "the body is not a valid "+coding+" stream: "+why, "请求内容的"+coding+"压缩数据已损坏，请重新发送")
 	}
 }
 

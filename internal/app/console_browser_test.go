@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/internal/demo"
+	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
 )
 
@@ -126,9 +128,29 @@ func consoleInBrowser(t *testing.T, e *consoleEnv) {
 		e.signIn(b, "cadre01", demo.Password)
 		b.Do(chromedp.WaitVisible(chromedp.CSS(`.who-name`)))
 		mine := e.householdsOf(t, e.principal(t, "cadre01"))
+		// A village named with markup by whoever may edit its region is
+		// shown as text in its label, never as elements of the page.
+		var named uuid.UUID
+		for village := range mine {
+			named = village
+			break
+		}
+		admin := e.principal(t, "admin")
+		was, err := e.app.Registry.Region(ctx, admin, named)
+		if err != nil {
+			t.Fatal(err)
+		}
+		markup := was.Name + `<a id="planted" href="//evil.example">重新登录</a>`
+		if _, err := e.app.Registry.UpdateRegion(ctx, admin, named, registry.RegionChanges{Name: &markup}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = e.app.Registry.UpdateRegion(ctx, admin, named, registry.RegionChanges{Name: &was.Name}) })
 		b.Do(chromedp.Navigate(e.url + "/ui/map"))
 		if got := villagesOnMap(b); got != len(mine) {
 			t.Errorf("cadre01's map has %d villages; their households lie in %d", got, len(mine))
+		}
+		if planted := browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector("#planted") !== null || !Array.from(document.querySelectorAll(".village-label")).some(l => l.textContent.includes("<a id="))`)); planted {
+			t.Errorf("a village's name went into the map as markup (or its label lost it): %q", markup)
 		}
 		listed := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll(".village-list a.village").length`))
 		if listed != len(mine) {

@@ -79,12 +79,14 @@
       if (v.lat === null || v.lon === null) { return; }
       var m = L.circleMarker([v.lat, v.lon], { radius: radius(v.households), weight: 2, color: colours[v.tone], fillColor: colours[v.tone],
         fillOpacity: 0.45, className: "village-mark tone-" + v.tone + " v-" + v.id });
+      // Text nodes: Leaflet reads a string as HTML, and a village is named
+      // by whoever may edit its region.
       // Names stay on the map while they fit (a town's or a small county's
       // villages); a whole county's show on hover.
       if (data.villages.length <= 40) {
-        m.bindTooltip(v.name + " " + v.behind, { permanent: true, direction: "top", className: "village-label", offset: [0, -radius(v.households)] });
+        m.bindTooltip(node("span", "", v.name + " " + v.behind), { permanent: true, direction: "top", className: "village-label", offset: [0, -radius(v.households)] });
       } else {
-        m.bindTooltip(v.name + " " + v.behind + " · 已达标" + v.rate_text + " · " + v.households + "户");
+        m.bindTooltip(node("span", "", v.name + " " + v.behind + " · 已达标" + v.rate_text + " · " + v.households + "户"));
       }
       m.on("click", function () { select(v.id); });
       byID[v.id] = m;

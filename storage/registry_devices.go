@@ -42,6 +42,14 @@ func (s *Store) TouchDevice(ctx context.Context, userID uuid.UUID, deviceID stri
 	return toDomainDevice(out), err
 }
 
+// DeviceInUse reports whether deviceID is one of the user's phones (it
+// signed in once) and not revoked.
+func (s *Store) DeviceInUse(ctx context.Context, userID uuid.UUID, deviceID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&deviceRow{}).Where("user_id = ? AND device_id = ? AND revoked_at IS NULL", userID, deviceID).Count(&n).Error
+	return n > 0, translate(err, "device")
+}
+
 // Devices lists a user's devices.
 func (s *Store) Devices(ctx context.Context, userID uuid.UUID) ([]domain.Device, error) {
 	var rows []deviceRow

@@ -267,6 +267,56 @@ func TestLoginThrottling(t *testing.T) {
 	})
 }
 
+// TestGuessingCannotLockACadreOutOfTheirPhone: failed logins lock the
+// address they come from out of the account at once, and lock the account
+// to devices it never signed in on only past twenty from anywhere, so a
+// stranger who knows a cadre's username cannot lock the cadre's own phone
+// out (five failures from anywhere used to lock the account everywhere).
+func TestGuessingCannotLockACadreOutOfTheirPhone(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		login := func(password, device, ip string) int {
+			_, err := e.app.Auth.Login(ctx, "cadre-b", password, device, ip, "")
+			switch {
+			case err == nil:
+				return http.StatusOK
+			case domain.IsCode(err, domain.CodeRateLimited):
+				return http.StatusTooManyRequests
+			case domain.IsCode(err, domain.CodeUnauthorized):
+				return http.StatusUnauthorized
+			}
+			t.Fatalf("login: %v", err)
+			return 0
+		}
+		if got := login(testPassword, "cadre-b-phone", "10.0.0.1"); got != http.StatusOK {
+			t.Fatalf("the cadre's first login: %d", got)
+		}
+		for _, step := range []struct {
+			name                 string
+			password, device, ip string
+			times, want          int
+		}{
+			{"a stranger guesses five times from one address", "guess-123456", "x", "203.0.113.1", 5, http.StatusUnauthorized},
+			{"that address is locked out of the account", testPassword, "x", "203.0.113.1", 1, http.StatusTooManyRequests},
+			{"the cadre's phone still signs in", testPassword, "cadre-b-phone", "10.0.0.2", 1, http.StatusOK},
+			{"a new phone of the cadre too", testPassword, "cadre-b-new-phone", "10.0.0.3", 1, http.StatusOK},
+			{"the stranger guesses twenty times from four addresses", "guess-123456", "x", "", 20, http.StatusUnauthorized},
+			{"a device the account never used is locked out", testPassword, "another-new-phone", "10.0.0.4", 1, http.StatusTooManyRequests},
+			{"the cadre's phone still signs in after them", testPassword, "cadre-b-phone", "10.0.0.5", 1, http.StatusOK},
+		} {
+			for i := range step.times {
+				ip := step.ip
+				if ip == "" {
+					ip = fmt.Sprintf("198.51.100.%d", 1+i/5)
+				}
+				if got := login(step.password, step.device, ip); got != step.want {
+					t.Fatalf("%s (attempt %d): %d, want %d", step.name, i+1, got, step.want)
+				}
+			}
+		}
+	})
+}
+
 func TestRevokedDeviceCannotRefresh(t *testing.T) {
 	e := newTestEnv(t, "sqlite")
 	tk := e.loginTokens(t, "cadre-a", "lost-phone")

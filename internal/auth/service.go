@@ -28,6 +28,9 @@ type Store interface {
 	User(ctx context.Context, id uuid.UUID) (domain.User, error)
 	SessionUser(ctx context.Context, id, family uuid.UUID) (domain.User, bool, error)
 	TouchDevice(ctx context.Context, userID uuid.UUID, deviceID string, now time.Time) (domain.Device, error)
+	// DeviceInUse reports whether deviceID is a phone the user has signed
+	// in on before and that is not revoked.
+	DeviceInUse(ctx context.Context, userID uuid.UUID, deviceID string) (bool, error)
 	SaveRefreshToken(ctx context.Context, t domain.RefreshToken) error
 	RotateRefreshToken(ctx context.Context, hash string, decide func(presented, newest domain.RefreshToken, successors int) (domain.RotateDecision, error)) (domain.RotateDecision, error)
 	RevokeRefreshFamily(ctx context.Context, hash string) error
@@ -44,8 +47,11 @@ type Config struct {
 	AccessTTL       time.Duration // 15 min, never more
 	RefreshTTL      time.Duration // 30 days: phones are offline for days
 	Grace           time.Duration // 60 s: a phone that lost the refresh response may retry
-	AccountFailures int           // failures per account per window before a lock (5)
-	IPFailures      int           // failures per IP per window before a lock (50)
+	AccountFailures int           // failures per account from one IP per window before that IP is locked out of it (5)
+	// AccountWideFailures are the failures per account from every IP per
+	// window before it is locked to devices it has never signed in on (20).
+	AccountWideFailures int
+	IPFailures          int // failures per IP per window before a lock (50)
 	FailureWindow   time.Duration // 15 min
 	LockFor         time.Duration // 15 min
 }
@@ -68,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AccountFailures <= 0 {
 		c.AccountFailures = 5
+	}
+	if c.AccountWideFailures <= 0 {
+		c.AccountWideFailures = 20
 	}
 	if c.IPFailures <= 0 {
 		c.IPFailures = 50
@@ -142,31 +151,58 @@ func (s *Service) Login(ctx context.Context, username, password, deviceID, ip, r
 		return Tokens{}, err
 	}
 	now := s.now()
-	accountKey, ipKey := "user:"+strings.ToLower(username), "ip:"+ip
-	for _, key := range []string{accountKey, ipKey} {
+	// Guessing is throttled three ways: an account from one address (5),
+	// an address over all accounts (50), and an account from every
+	// address (20) — the last only for devices the account has never
+	// signed in on. An account locked outright by its failures alone
+	// could be locked by anyone who knows its name (cadre01 …) from
+	// anywhere, the cadre's own phone included; a made-up device id
+	// cannot be one the account signed in on without its password.
+	name := strings.ToLower(username)
+	accountKey, pairKey, ipKey := "user:"+name, "user:"+name+"@"+ip, "ip:"+ip
+	locked := func(key string) error {
 		until, err := s.store.LockedUntil(ctx, key, now)
 		if err != nil {
-			return Tokens{}, err
+			return err
 		}
 		if !until.IsZero() {
-			return Tokens{}, &domain.Error{Code: domain.CodeRateLimited, Message: "too many failed logins; try again later",
+			return &domain.Error{Code: domain.CodeRateLimited, Message: "too many failed logins; try again later",
 				MessageZH: "登录失败次数过多，请稍后再试", RetryAfter: until.Sub(now)}
+		}
+		return nil
+	}
+	for _, key := range []string{pairKey, ipKey} {
+		if err := locked(key); err != nil {
+			return Tokens{}, err
 		}
 	}
 	u, hash, err := s.store.UserCredentials(ctx, username)
 	if err != nil && !domain.IsCode(err, domain.CodeNotFound) {
 		return Tokens{}, err
 	}
+	known := false
+	if err == nil {
+		if known, err = s.store.DeviceInUse(ctx, u.ID, deviceID); err != nil {
+			return Tokens{}, err
+		}
+	}
+	if !known {
+		if err := locked(accountKey); err != nil {
+			return Tokens{}, err
+		}
+	}
 	ok, verr := s.hasher.Verify(ctx, password, hash)
 	if verr != nil {
 		return Tokens{}, verr
 	}
 	if !ok || !u.Active {
-		if err := s.store.RecordLoginFailure(ctx, accountKey, now, s.cfg.FailureWindow, s.cfg.AccountFailures, s.cfg.LockFor); err != nil {
-			return Tokens{}, err
-		}
-		if err := s.store.RecordLoginFailure(ctx, ipKey, now, s.cfg.FailureWindow, s.cfg.IPFailures, s.cfg.LockFor); err != nil {
-			return Tokens{}, err
+		for _, f := range []struct {
+			key string
+			max int
+		}{{pairKey, s.cfg.AccountFailures}, {accountKey, s.cfg.AccountWideFailures}, {ipKey, s.cfg.IPFailures}} {
+			if err := s.store.RecordLoginFailure(ctx, f.key, now, s.cfg.FailureWindow, f.max, s.cfg.LockFor); err != nil {
+				return Tokens{}, err
+			}
 		}
 		_ = s.store.LogAuth(ctx, nil, username, "login_failed", requestID, map[string]any{"ip": ip, "device_id": deviceID})
 		return Tokens{}, errBadLogin
@@ -178,8 +214,10 @@ func (s *Service) Login(ctx context.Context, username, password, deviceID, ip, r
 	if dev.RevokedAt != nil {
 		return Tokens{}, &domain.Error{Code: domain.CodeUnauthorized, Message: "this device has been revoked", MessageZH: "该设备已被停用，请联系管理员"}
 	}
-	if err := s.store.ClearLoginFailures(ctx, accountKey); err != nil {
-		return Tokens{}, err
+	for _, key := range []string{pairKey, accountKey} {
+		if err := s.store.ClearLoginFailures(ctx, key); err != nil {
+			return Tokens{}, err
+		}
 	}
 	if s.hasher.NeedsRehash(hash) {
 		// Made with older parameters: the password just proven is hashed

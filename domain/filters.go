@@ -13,20 +13,17 @@ import (
 
 // RegionParam resolves a listing's region_id parameter: the path of the
 // region it names within the caller's subtree, or "" when none was given.
-// An id that names no region there is added to fe as unknown, the same
-// answer whether it does not exist or lies outside, so a listing reveals
+// An id that names no region there is not found (404), the same answer
+// whether it does not exist or lies outside, and the same as every route
+// taking region_id gives (a report's, an export's), so a listing reveals
 // nothing of other regions. within is the store's RegionWithin.
-func RegionParam(ctx context.Context, p Principal, id *uuid.UUID, fe *FieldErrors,
+func RegionParam(ctx context.Context, p Principal, id *uuid.UUID,
 	within func(ctx context.Context, path string, id uuid.UUID) (Region, error)) (string, error) {
 	if id == nil {
 		return "", nil
 	}
 	r, err := within(ctx, p.RegionPath, *id)
-	switch {
-	case IsCode(err, CodeNotFound):
-		fe.Add("region_id", "unknown", "region not found", "所选区域不存在")
-		return "", nil
-	case err != nil:
+	if err != nil {
 		return "", err
 	}
 	return r.Path, nil

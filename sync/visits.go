@@ -51,14 +51,14 @@ func (s *Service) Visits(ctx context.Context, p domain.Principal, q VisitQuery) 
 		before := q.To.AddDays(1).Start()
 		f.StartedBefore = &before
 	}
-	path, err := domain.RegionParam(ctx, p, q.RegionID, &fe, s.store.RegionWithin)
+	if err := fe.Err(); err != nil {
+		return nil, 0, err
+	}
+	path, err := domain.RegionParam(ctx, p, q.RegionID, s.store.RegionWithin)
 	if err != nil {
 		return nil, 0, err
 	}
 	f.RegionPath = path
-	if err := fe.Err(); err != nil {
-		return nil, 0, err
-	}
 	if p.Role == domain.RoleCadre {
 		id := p.UserID
 		f.OnlyCadreID = &id

@@ -20,9 +20,6 @@ func (s *Service) Batches(ctx context.Context, p domain.Principal, regionID *uui
 	path := p.RegionPath
 	if regionID != nil {
 		r, err := s.store.RegionWithin(ctx, p.RegionPath, *regionID)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			return nil, 0, domain.Invalid(domain.FieldError{Field: "region_id", Reason: "unknown", Message: "region not found", MessageZH: "区划不存在"})
-		}
 		if err != nil {
 			return nil, 0, err
 		}

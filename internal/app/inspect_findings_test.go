@@ -600,8 +600,8 @@ func TestAccountability(t *testing.T) {
 				t.Errorf("list %s: %v, want %v", tc.query, got, tc.want)
 			}
 		}
-		if r := e.do(t, "GET", "/api/v1/accountability?region_id="+uuid.NewString(), supA, nil); r.Status != http.StatusUnprocessableEntity {
-			t.Errorf("list by an unknown region: %d, want 422", r.Status)
+		if r := e.do(t, "GET", "/api/v1/accountability?region_id="+uuid.NewString(), supA, nil); r.Status != http.StatusNotFound {
+			t.Errorf("list by an unknown region: %d, want 404", r.Status)
 		}
 
 		fPath := "/api/v1/accountability/" + warning.ID.String() + "/follow-up"

@@ -48,11 +48,12 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 			sameCounts(t, before, e.counts(t))
 		}
 		// A list filtered by another village's region is refused the same
-		// way as one filtered by a region that does not exist.
+		// way as one filtered by a region that does not exist: 404
+		// (TestRegionFilterOutOfScope holds every route to it).
 		for _, region := range []string{e.villageA.ID.String(), "00000000-0000-4000-8000-000000000000"} {
 			r := e.do(t, "GET", "/api/v1/households?region_id="+region, e.login(t, "supervisor-b"), nil)
-			if p := r.problem(t); r.Status != http.StatusUnprocessableEntity || !p.hasField("region_id") {
-				t.Fatalf("filter by region %s: want 422 naming region_id, got %d %s", region, r.Status, r.Body)
+			if p := r.problem(t); r.Status != http.StatusNotFound || p.Type != "urn:fieldvisit:problem:not_found" {
+				t.Fatalf("filter by region %s: want 404, got %d %s", region, r.Status, r.Body)
 			}
 		}
 		// Cadres see no other account, even in their own village.
@@ -343,6 +344,74 @@ func TestListsStayInScope(t *testing.T) {
 			if r.Code != e.villageB.Code {
 				t.Errorf("cadre of village B sees region %s", r.Code)
 			}
+		}
+	})
+}
+
+// regionFilterQuery is what a route taking region_id needs besides it to
+// answer at all (its other required parameters).
+var regionFilterQuery = map[string]string{
+	"/api/v1/exit-candidates":         "year=2026",
+	"/api/v1/village-exit-candidates": "year=2026",
+	"/api/v1/compliance/missed":       "period=2026",
+	"/api/v1/compliance/forecast":     "period=2026",
+	"/api/v1/exports/visits":          "period=2026",
+	"/api/v1/exports/missed":          "period=2026",
+	"/api/v1/exports/progress":        "period=2026",
+}
+
+// TestRegionFilterOutOfScope: every route taking a region_id filter (each
+// GET of openapi.yaml with that query parameter) answers 404 for a region
+// outside the caller's subtree, exactly as for one that does not exist —
+// the existence of other regions is not revealed, and a client sees one
+// behaviour on every route — and writes nothing; the caller's own region
+// is answered.
+func TestRegionFilterOutOfScope(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		supB := e.login(t, "supervisor-b")
+		var routes []string
+		for _, rt := range e.validator.Routes() {
+			item := e.validator.Doc().Paths.Find(rt.Path)
+			op := item.GetOperation(rt.Method)
+			if rt.Method != "GET" || op.Parameters.GetByInAndName("query", "region_id") == nil && item.Parameters.GetByInAndName("query", "region_id") == nil {
+				continue
+			}
+			routes = append(routes, strings.ReplaceAll(rt.Path, "{kind}", "livelihood_request"))
+		}
+		if len(routes) < 20 {
+			t.Fatalf("only %d routes take region_id: %v", len(routes), routes)
+		}
+		for _, path := range routes {
+			query := func(region uuid.UUID) string {
+				q := "region_id=" + region.String()
+				if extra := regionFilterQuery[path]; extra != "" {
+					q += "&" + extra
+				}
+				return path + "?" + q
+			}
+			t.Run(path, func(t *testing.T) {
+				before := e.counts(t)
+				for _, tc := range []struct {
+					name   string
+					region uuid.UUID
+				}{
+					{"another village", e.villageA.ID},
+					{"the county above", e.county.ID},
+					{"no region", uuid.New()},
+				} {
+					r := e.do(t, "GET", query(tc.region), supB, nil)
+					if r.Status != http.StatusNotFound {
+						t.Fatalf("%s: want 404, got %d %s", tc.name, r.Status, r.Body)
+					}
+					if p := r.problem(t); p.Type != "urn:fieldvisit:problem:not_found" || !strings.Contains(string(r.Body), "region") {
+						t.Fatalf("%s: want a not-found problem naming the region: %s", tc.name, r.Body)
+					}
+				}
+				sameCounts(t, before, e.counts(t))
+				if r := e.do(t, "GET", query(e.villageB.ID), supB, nil); r.Status == http.StatusNotFound {
+					t.Fatalf("the caller's own village: 404 %s", r.Body)
+				}
+			})
 		}
 	})
 }

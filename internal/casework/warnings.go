@@ -172,11 +172,11 @@ func (s *Service) Warnings(ctx context.Context, p domain.Principal, q WarningQue
 	if q.State != "" && !WarningStates.Has(q.State) {
 		fe.Add("state", "invalid_enum", "state must be open or resolved", "处置状态无效")
 	}
-	path, err := domain.RegionParam(ctx, p, q.RegionID, &fe, s.store.RegionWithin)
-	if err != nil {
+	if err := fe.Err(); err != nil {
 		return nil, 0, err
 	}
-	if err := fe.Err(); err != nil {
+	path, err := domain.RegionParam(ctx, p, q.RegionID, s.store.RegionWithin)
+	if err != nil {
 		return nil, 0, err
 	}
 	return s.store.Warnings(ctx, WarningFilter{WithinPath: p.RegionPath, RegionPath: path, HouseholdID: q.HouseholdID, List: q.List, State: q.State,

@@ -183,13 +183,6 @@ func (s *Service) Devices(ctx context.Context, p domain.Principal, q Query) ([]D
 		return nil, 0, domain.Forbidden()
 	}
 	var fe domain.FieldErrors
-	narrowed, err := domain.RegionParam(ctx, p, q.RegionID, &fe, s.store.RegionWithin)
-	if err != nil {
-		return nil, 0, err
-	}
-	if narrowed != "" {
-		f.WithinPath = narrowed
-	}
 	if q.StaleDays != nil {
 		if d := *q.StaleDays; d < 1 || d > MaxStaleDays {
 			fe.Add("stale_days", "out_of_range", "stale_days must be 1 to 3650", "未同步天数应为1至3650")
@@ -200,6 +193,13 @@ func (s *Service) Devices(ctx context.Context, p domain.Principal, q Query) ([]D
 	}
 	if err := fe.Err(); err != nil {
 		return nil, 0, err
+	}
+	narrowed, err := domain.RegionParam(ctx, p, q.RegionID, s.store.RegionWithin)
+	if err != nil {
+		return nil, 0, err
+	}
+	if narrowed != "" {
+		f.WithinPath = narrowed
 	}
 	return s.store.DeviceHealth(ctx, f)
 }

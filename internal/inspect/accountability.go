@@ -162,9 +162,6 @@ func (s *Service) Actions(ctx context.Context, p domain.Principal, q ActionQuery
 	path := p.RegionPath
 	if q.RegionID != nil {
 		r, err := s.store.RegionWithin(ctx, p.RegionPath, *q.RegionID)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			return nil, 0, domain.Invalid(domain.FieldError{Field: "region_id", Reason: "unknown", Message: "region not found", MessageZH: "所选区域不存在"})
-		}
 		if err != nil {
 			return nil, 0, err
 		}

@@ -251,19 +251,16 @@ func (s *Service) Campaigns(ctx context.Context, p domain.Principal, q CampaignQ
 	if p.Role == domain.RoleCadre {
 		return nil, 0, domain.Forbidden()
 	}
+	if q.Status != "" && !CampaignStatuses.Has(q.Status) {
+		return nil, 0, domain.Invalid(domain.FieldError{Field: "status", Reason: "invalid_enum", Message: "status must be planned, drawn or ended", MessageZH: "督查状态无效"})
+	}
 	path := p.RegionPath
 	if q.RegionID != nil {
 		r, err := s.store.RegionWithin(ctx, p.RegionPath, *q.RegionID)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			return nil, 0, domain.Invalid(domain.FieldError{Field: "region_id", Reason: "unknown", Message: "region not found", MessageZH: "所选区域不存在"})
-		}
 		if err != nil {
 			return nil, 0, err
 		}
 		path = r.Path
-	}
-	if q.Status != "" && !CampaignStatuses.Has(q.Status) {
-		return nil, 0, domain.Invalid(domain.FieldError{Field: "status", Reason: "invalid_enum", Message: "status must be planned, drawn or ended", MessageZH: "督查状态无效"})
 	}
 	all, err := s.store.CampaignsNear(ctx, path)
 	if err != nil {

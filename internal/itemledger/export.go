@@ -27,10 +27,10 @@ func (s *Service) Ledger(ctx context.Context, p domain.Principal, q Query, forma
 		return Export{}, domain.NotFound("ledger")
 	}
 	var fe domain.FieldErrors
-	f, err := s.filter(ctx, p, q, &fe)
 	if format != "" && format != ledger.XLSX && format != ledger.CSV {
 		fe.Add("format", "invalid_enum", "format must be xlsx or csv", "导出格式应为xlsx或csv")
 	}
+	f, err := s.filter(ctx, p, q, &fe)
 	if err == nil {
 		err = fe.Err()
 	}

@@ -458,7 +458,8 @@ type Query struct {
 }
 
 // filter turns a query into the store's filter under p's scope; what is
-// wrong with the query goes in fe.
+// wrong with the query goes in fe, and is returned before region_id is
+// looked up (a region not in p's subtree is not found).
 func (s *Service) filter(ctx context.Context, p domain.Principal, q Query, fe *domain.FieldErrors) (Filter, error) {
 	f := Filter{Kind: q.Kind, Viewer: p.UserID, CampaignID: q.CampaignID, ResponsibleID: q.ResponsibleID, Limit: q.Limit, Offset: q.Offset}
 	switch p.Role {
@@ -475,16 +476,17 @@ func (s *Service) filter(ctx context.Context, p domain.Principal, q Query, fe *d
 	default:
 		return f, domain.Forbidden()
 	}
-	var err error
-	if f.RegionPath, err = domain.RegionParam(ctx, p, q.RegionID, fe, s.store.RegionWithin); err != nil {
-		return f, err
-	}
 	sq, ok := QueryState(q.State, s.today())
 	if !ok {
 		fe.Add("status", "invalid_enum", "status must be open, in_progress, submitted, closed or overdue", "状态无效")
 	}
 	f.State = sq
-	return f, nil
+	if err := fe.Err(); err != nil {
+		return f, err
+	}
+	var err error
+	f.RegionPath, err = domain.RegionParam(ctx, p, q.RegionID, s.store.RegionWithin)
+	return f, err
 }
 
 // Items lists the items of a kind that p may see, oldest first.

@@ -133,11 +133,11 @@ func (s *Service) Items(ctx context.Context, p domain.Principal, q Query) ([]Vie
 	if q.State != "" && !domain.PlanItemStates.Has(q.State) {
 		fe.Add("state", "invalid_enum", "state must be planned, in_progress, done or dropped", "措施状态无效")
 	}
-	path, err := domain.RegionParam(ctx, p, q.RegionID, &fe, s.store.RegionWithin)
-	if err != nil {
+	if err := fe.Err(); err != nil {
 		return nil, 0, err
 	}
-	if err := fe.Err(); err != nil {
+	path, err := domain.RegionParam(ctx, p, q.RegionID, s.store.RegionWithin)
+	if err != nil {
 		return nil, 0, err
 	}
 	today := domain.DateOf(s.now())

@@ -34,10 +34,9 @@ func (s *Service) Households(ctx context.Context, p domain.Principal, q Househol
 	f := domain.HouseholdFilter{Scope: p.HouseholdScope(), Today: s.today(), Status: q.Status, PovertyType: q.PovertyType,
 		CadreID: q.CadreID, Unpaired: q.Unpaired, Query: q.Query, Limit: pg.Limit, Offset: pg.Offset}
 	if q.RegionID != nil {
+		// Not in p's sight (or no region): 404, as on every route
+		// taking region_id.
 		r, err := s.visibleRegion(ctx, p, *q.RegionID)
-		if domain.IsCode(err, domain.CodeNotFound) {
-			return nil, 0, domain.Invalid(domain.FieldError{Field: "region_id", Reason: "unknown", Message: "region not found", MessageZH: "区划不存在"})
-		}
 		if err != nil {
 			return nil, 0, err
 		}

@@ -63,6 +63,8 @@ func TestBadInputIsRefusedWithoutWrites(t *testing.T) {
 			{"unknown status", "POST", "/api/v1/households", newHousehold(func(b map[string]any) { b["status"] = "rich" }), 422, "/status"},
 			{"exited without year", "POST", "/api/v1/households", newHousehold(func(b map[string]any) { b["status"] = "exited" }), 422, "/exit_year"},
 			{"GPS out of range", "POST", "/api/v1/households", newHousehold(func(b map[string]any) { b["home"] = map[string]any{"lat": 91, "lon": 113} }), 422, "/home/lat"},
+			{"a latitude beyond float64", "POST", "/api/v1/households", `{"region_id":"` + e.villageA.ID.String() + `","head_name":"王五","status":"registered","poverty_type":"ordinary","home":{"lat":1e400,"lon":113}}`, 422, "/home/lat"},
+			{"a longitude beyond float64", "PATCH", hPath, `{"version":1,"home":{"lat":34.7,"lon":-1e400}}`, 422, "/home/lon"},
 			{"unknown cause", "POST", "/api/v1/households", newHousehold(func(b map[string]any) { b["causes"] = []string{"illness", "bad_luck"} }), 422, "/causes/1"},
 			{"head name too long", "POST", "/api/v1/households", newHousehold(func(b map[string]any) { b["head_name"] = strings.Repeat("张", 51) }), 422, "/head_name"},
 			{"oversized body", "POST", "/api/v1/households", newHousehold(func(b map[string]any) { b["income_notes"] = strings.Repeat("x", 2<<20) }), 413, "body"},

@@ -169,6 +169,19 @@ func TestOneBadRecordDoesNotBlockTheBatch(t *testing.T) {
 		if n := e.visitCount(t); n != 2 {
 			t.Fatalf("want exactly the 2 good visits stored, got %d", n)
 		}
+		// A number beyond float64 (1e400, which json.Marshal cannot even
+		// write) is refused at its pointer, like any other bad value.
+		raw, err := json.Marshal(batch("phone-1", time.Now(), visitChange(uuid.New(), hA, "溢出", 34.7)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		huge := e.push(t, tok, "huge", bytes.Replace(raw, []byte(`"lat":34.7`), []byte(`"lat":1e400`), 1)).pushResult(t)
+		if r := huge.Results[0]; r.Status != wire.StatusRejected || len(r.Errors) == 0 || r.Errors[0].Field != "/changes/0/data/gps/0/lat" {
+			t.Errorf("a latitude of 1e400: %+v", r)
+		}
+		if n := e.visitCount(t); n != 2 {
+			t.Fatalf("the 1e400 visit was stored: %d visits", n)
+		}
 		// Notes are searchable, literally, in Chinese.
 		for q, want := range map[string]int64{"好的": 1, "也好": 1, "好": 2, "%": 0, "坏的": 0} {
 			var page wire.Page[wire.Visit]

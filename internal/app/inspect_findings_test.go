@@ -159,7 +159,7 @@ func TestOnlyTheCampaignsInspectorRecordsFindings(t *testing.T) {
 			{"admin", http.StatusForbidden},        // created it, does not inspect it
 			{"supervisor-a", http.StatusForbidden}, // the village's office sees it
 			{"inspector-2", http.StatusNotFound},   // an inspector of other campaigns
-			{"cadre-a", http.StatusNotFound},
+			{"cadre-a", http.StatusForbidden},      // a role that never records findings (TestRolesAreRefusedBeforeTheBody)
 		} {
 			if r := e.record(t, e.login(t, tc.who), c.ID, hA, answers, nil); r.Status != tc.want {
 				t.Errorf("%s records findings: %d, want %d: %s", tc.who, r.Status, tc.want, r.Body)

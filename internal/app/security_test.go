@@ -34,7 +34,7 @@ func TestObjectAccessAcrossVillages(t *testing.T) {
 				t.Run(who+" "+rt.method+" "+rt.path, func(t *testing.T) {
 					r := e.rawRequest(t, rt.method, rt.path, token, rt.header, rt.body)
 					want := http.StatusNotFound
-					if rt.rolesOnly && who == "cadre-b" {
+					if rt.rolesOnly && who == "cadre-b" || rt.inspectorsOnly {
 						want = http.StatusForbidden // the role may act on no such object, wherever it is
 					}
 					if r.Status != want {
@@ -80,6 +80,7 @@ type objectRoute struct {
 	header              map[string]string
 	body                []byte
 	rolesOnly           bool // managers' work: a cadre is refused by role (403) before any object is looked up
+	inspectorsOnly      bool // inspectors' work: a supervisor and a cadre are refused by role (403) alike
 }
 
 // objectRoutesOfVillageA creates one object of each kind in village A (a
@@ -171,14 +172,14 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 	pairing, photo, upload := e.pairingA.ID.String(), photoA.String(), up.ID.String()
 	return []objectRoute{
 		row("GET", "/api/v1/regions/:id", "/api/v1/regions/"+village, nil),
-		row("PATCH", "/api/v1/regions/:id", "/api/v1/regions/"+village, map[string]any{"name": "改名"}),
+		managers(row("PATCH", "/api/v1/regions/:id", "/api/v1/regions/"+village, map[string]any{"name": "改名"})),
 		row("GET", "/api/v1/regions/:id/rule-profile", "/api/v1/regions/"+village+"/rule-profile", nil),
 		row("GET", "/api/v1/households/:id", hPath, nil),
-		row("PATCH", "/api/v1/households/:id", hPath, map[string]any{"version": 2, "phone": "13800000000"}),
-		row("POST", "/api/v1/households/:id/status", hPath+"/status", map[string]any{"version": 2, "status": "exited", "exit_year": 2025, "effective_on": "2025-06-30"}),
+		managers(row("PATCH", "/api/v1/households/:id", hPath, map[string]any{"version": 2, "phone": "13800000000"})),
+		managers(row("POST", "/api/v1/households/:id/status", hPath+"/status", map[string]any{"version": 2, "status": "exited", "exit_year": 2025, "effective_on": "2025-06-30"})),
 		row("GET", "/api/v1/households/:id/compliance", hPath+"/compliance", nil),
-		row("POST", "/api/v1/households/:id/poverty-type", hPath+"/poverty-type", map[string]any{"version": 2, "poverty_type": "wubao",
-			"effective_on": "2025-06-30", "reason": "纳入五保"}),
+		managers(row("POST", "/api/v1/households/:id/poverty-type", hPath+"/poverty-type", map[string]any{"version": 2, "poverty_type": "wubao",
+			"effective_on": "2025-06-30", "reason": "纳入五保"})),
 		row("GET", "/api/v1/households/:id/income-accounts", hPath+"/income-accounts", nil),
 		row("GET", "/api/v1/households/:id/income-accounts/:year", hPath+"/income-accounts/2025", nil),
 		row("PUT", "/api/v1/households/:id/income-accounts/:year", hPath+"/income-accounts/2025", map[string]any{"version": 1, "wages_fen": 1}),
@@ -199,14 +200,14 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		managers(row("GET", "/api/v1/villages/:id/procedures", "/api/v1/villages/"+village+"/procedures", nil)),
 		managers(row("POST", "/api/v1/villages/:id/procedures", "/api/v1/villages/"+village+"/procedures", map[string]any{"kind": "village_exit", "year": 2025})),
 		row("GET", "/api/v1/households/:id/members", hPath+"/members", nil),
-		row("POST", "/api/v1/households/:id/members", hPath+"/members", map[string]any{"name": "新成员", "relation": "child"}),
+		managers(row("POST", "/api/v1/households/:id/members", hPath+"/members", map[string]any{"name": "新成员", "relation": "child"})),
 		row("GET", "/api/v1/households/:id/members/:member_id", mPath, nil),
-		row("PATCH", "/api/v1/households/:id/members/:member_id", mPath, map[string]any{"version": 1, "phone": "13800000000"}),
+		managers(row("PATCH", "/api/v1/households/:id/members/:member_id", mPath, map[string]any{"version": 1, "phone": "13800000000"})),
 		row("DELETE", "/api/v1/households/:id/members/:member_id", mPath, nil),
 		row("GET", "/api/v1/pairings/:id", "/api/v1/pairings/"+pairing, nil),
-		row("POST", "/api/v1/pairings/:id/end", "/api/v1/pairings/"+pairing+"/end", map[string]any{"reason": "调整", "new_cadre_id": e.cadreB.ID}),
+		managers(row("POST", "/api/v1/pairings/:id/end", "/api/v1/pairings/"+pairing+"/end", map[string]any{"reason": "调整", "new_cadre_id": e.cadreB.ID})),
 		row("GET", "/api/v1/users/:id", "/api/v1/users/"+user, nil),
-		row("PATCH", "/api/v1/users/:id", "/api/v1/users/"+user, map[string]any{"display_name": "改名"}),
+		managers(row("PATCH", "/api/v1/users/:id", "/api/v1/users/"+user, map[string]any{"display_name": "改名"})),
 		row("PUT", "/api/v1/users/:id/password", "/api/v1/users/"+user+"/password", map[string]any{"password": "another-long-password"}),
 		row("GET", "/api/v1/users/:id/devices", "/api/v1/users/"+user+"/devices", nil),
 		row("POST", "/api/v1/users/:id/devices/:device_id/revoke", "/api/v1/users/"+user+"/devices/"+uuid.NewString()+"/revoke", nil),
@@ -215,7 +216,7 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		row("GET", "/api/v1/households/:id/forms/:form", hPath+"/forms/clear-card.pdf", nil),
 		row("GET", "/api/v1/regions/:id/forms/:form", "/api/v1/regions/"+village+"/forms/clear-card.pdf", nil),
 		row("GET", "/api/v1/units/:id", "/api/v1/units/"+unit, nil),
-		row("POST", "/api/v1/units/:id/assignments", "/api/v1/units/"+unit+"/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"}),
+		managers(row("POST", "/api/v1/units/:id/assignments", "/api/v1/units/"+unit+"/assignments", map[string]any{"village_id": e.villageB.ID, "start_on": "2025-01-01"})),
 		row("GET", "/api/v1/visits/:id", "/api/v1/visits/"+visitA.String(), nil),
 		managers(row("POST", "/api/v1/conflicts/:id/resolve", "/api/v1/conflicts/"+conflictA+"/resolve", map[string]any{"resolution": "restore_lost"})),
 		row("GET", "/api/v1/photos/:id", "/api/v1/photos/"+photo, nil),
@@ -229,7 +230,7 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 			header: map[string]string{"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}},
 		row("POST", "/api/v1/photo-uploads/:id/complete", "/api/v1/photo-uploads/"+upload+"/complete", nil),
 		row("GET", "/api/v1/inspections/:id", "/api/v1/inspections/"+campaign, nil),
-		row("POST", "/api/v1/inspections/:id/sample", "/api/v1/inspections/"+campaign+"/sample", map[string]any{"seed": "x"}),
+		managers(row("POST", "/api/v1/inspections/:id/sample", "/api/v1/inspections/"+campaign+"/sample", map[string]any{"seed": "x"})),
 		row("GET", "/api/v1/inspections/:id/sample", "/api/v1/inspections/"+campaign+"/sample", nil),
 		row("POST", "/api/v1/inspections/:id/sample/verify", "/api/v1/inspections/"+campaign+"/sample/verify", nil),
 		row("POST", "/api/v1/inspections/:id/end", "/api/v1/inspections/"+campaign+"/end", nil),
@@ -238,10 +239,10 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		row("GET", "/api/v1/ledgers/:kind/items/:id", ledgerItemPath, nil),
 		row("POST", "/api/v1/ledgers/:kind/items/:id/actions", ledgerItemPath+"/actions", map[string]any{"action": "start", "version": 1}),
 		row("POST", "/api/v1/rectifications/:id/actions", rectification+"/actions", map[string]any{"action": "start", "version": 1}),
-		row("PUT", "/api/v1/inspections/:id/households/:household_id/findings", "/api/v1/inspections/"+campaign+"/households/"+hA.ID.String()+"/findings",
-			map[string]any{"answers": householdAnswers(nil)}),
-		row("PUT", "/api/v1/inspections/:id/villages/:village_id/findings", "/api/v1/inspections/"+campaign+"/villages/"+village+"/findings",
-			map[string]any{"answers": villageAnswers()}),
+		inspectors(row("PUT", "/api/v1/inspections/:id/households/:household_id/findings", "/api/v1/inspections/"+campaign+"/households/"+hA.ID.String()+"/findings",
+			map[string]any{"answers": householdAnswers(nil)})),
+		inspectors(row("PUT", "/api/v1/inspections/:id/villages/:village_id/findings", "/api/v1/inspections/"+campaign+"/villages/"+village+"/findings",
+			map[string]any{"answers": villageAnswers()})),
 		row("GET", "/api/v1/inspections/:id/findings", "/api/v1/inspections/"+campaign+"/findings", nil),
 		row("GET", "/api/v1/inspections/:id/report", "/api/v1/inspections/"+campaign+"/report", nil),
 		managers(row("POST", "/api/v1/accountability/:id/follow-up", "/api/v1/accountability/"+warning.ID.String()+"/follow-up",
@@ -251,6 +252,14 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 
 func managers(r objectRoute) objectRoute {
 	r.rolesOnly = true
+	return r
+}
+
+// inspectors marks a route only the campaign's inspectors use; their own
+// reach (their campaign's sample, away from their town) is
+// TestCrossInspectorsRecordOnlyAway's and inspect_findings_test's.
+func inspectors(r objectRoute) objectRoute {
+	r.inspectorsOnly = true
 	return r
 }
 
@@ -465,6 +474,86 @@ func TestRoleLimits(t *testing.T) {
 	})
 }
 
+// TestRolesAreRefusedBeforeTheBody: a role that may never use a writing
+// route gets 403 whatever its body — a bad one included — so that it
+// learns nothing of what the route validates, and nothing is written; a
+// role that may use the route gets the 422 for the same body (the refusal
+// is the role's, not the body's).
+func TestRolesAreRefusedBeforeTheBody(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		hPath := "/api/v1/households/" + e.householdA.Household.ID.String()
+		someID := uuid.NewString()
+		const bad = `{"no_such_field": 1}`
+		routes := []struct {
+			method, path string
+			refused      []string // roles that may never use the route
+			allowed      string   // a role that may, answered 422 for the bad body
+		}{
+			{"POST", "/api/v1/regions", []string{"supervisor-a", "cadre-a", "inspector"}, "admin"},
+			{"PATCH", "/api/v1/regions/" + e.villageA.ID.String(), []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/households", []string{"cadre-a", "inspector"}, "admin"},
+			{"PATCH", hPath, []string{"cadre-a", "inspector"}, "supervisor-a"},
+			{"POST", hPath + "/status", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", hPath + "/poverty-type", []string{"cadre-a", "inspector"}, "admin"},
+			{"PUT", hPath + "/income-accounts/2026", []string{"inspector"}, "cadre-a"},
+			{"POST", hPath + "/procedures", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/procedures/" + someID + "/steps", []string{"cadre-a", "inspector"}, "admin"},
+			{"PUT", "/api/v1/exit-standards/2026", []string{"supervisor-a", "cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/adjustment-batches", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/adjustment-batches/" + someID + "/items/" + someID + "/reject", []string{"cadre-a", "inspector"}, "admin"},
+			{"PUT", "/api/v1/village-exit-standards/2026", []string{"supervisor-a", "cadre-a", "inspector"}, "admin"},
+			{"PUT", "/api/v1/villages/" + e.villageA.ID.String() + "/exit-records/2025", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/villages/" + e.villageA.ID.String() + "/procedures", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", hPath + "/members", []string{"cadre-a", "inspector"}, "admin"},
+			{"PATCH", hPath + "/members/" + e.householdA.Members[0].ID.String(), []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/units", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/units/" + e.unitA.String() + "/assignments", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/users", []string{"cadre-a", "inspector"}, "admin"},
+			{"PATCH", "/api/v1/users/" + e.cadreA.ID.String(), []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/pairings", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/pairings/" + e.pairingA.ID.String() + "/end", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/conflicts/" + someID + "/resolve", []string{"cadre-a", "inspector"}, "admin"},
+			{"PUT", "/api/v1/rule-profiles/default", []string{"supervisor-a", "cadre-a", "inspector"}, "admin"},
+			{"PUT", "/api/v1/regions/" + e.town.ID.String() + "/rule-profile", []string{"supervisor-a", "cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/compliance/closes", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/inspections", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/inspections/" + someID + "/sample", []string{"cadre-a", "inspector"}, "admin"},
+			{"PUT", "/api/v1/inspections/" + someID + "/households/" + e.householdA.Household.ID.String() + "/findings", []string{"admin", "supervisor-a", "cadre-a"}, "inspector"},
+			{"PUT", "/api/v1/inspections/" + someID + "/villages/" + e.villageA.ID.String() + "/findings", []string{"admin", "supervisor-a", "cadre-a"}, "inspector"},
+			{"POST", "/api/v1/accountability", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/accountability/" + someID + "/follow-up", []string{"cadre-a", "inspector"}, "admin"},
+			{"POST", "/api/v1/rectifications", []string{"cadre-a"}, "inspector"},
+			{"POST", "/api/v1/rectifications/" + someID + "/actions", []string{"inspector"}, "admin"},
+			{"POST", "/api/v1/ledgers/livelihood_request/items", []string{"inspector"}, "cadre-a"},
+			{"POST", "/api/v1/ledgers/livelihood_request/items/" + someID + "/actions", []string{"inspector"}, "cadre-a"},
+			{"POST", "/api/v1/risk-warnings/" + someID + "/resolve", []string{"cadre-a", "inspector"}, "admin"},
+		}
+		tokens := map[string]string{}
+		for _, who := range []string{"admin", "supervisor-a", "cadre-a", "inspector"} {
+			tokens[who] = e.login(t, who)
+		}
+		for _, rt := range routes {
+			t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+				before := e.counts(t)
+				for _, who := range rt.refused {
+					r := e.do(t, rt.method, rt.path, tokens[who], bad)
+					if r.Status != http.StatusForbidden {
+						t.Fatalf("%s with a bad body: want 403, got %d %s", who, r.Status, r.Body)
+					}
+					if p := r.problem(t); len(p.Errors) != 0 {
+						t.Fatalf("%s: the 403 tells of the body: %s", who, r.Body)
+					}
+				}
+				sameCounts(t, before, e.counts(t))
+				r := e.do(t, rt.method, rt.path, tokens[rt.allowed], bad)
+				if r.Status != http.StatusUnprocessableEntity || !r.problem(t).hasField("/no_such_field") {
+					t.Fatalf("%s with the bad body: want 422 naming /no_such_field, got %d %s", rt.allowed, r.Status, r.Body)
+				}
+			})
+		}
+	})
+}
+
 // TestServerOwnedFieldsAreRefused: ids, versions, statuses, hashes and other
 // server-owned fields cannot be set through a body (mass assignment).
 func TestServerOwnedFieldsAreRefused(t *testing.T) {
@@ -472,6 +561,7 @@ func TestServerOwnedFieldsAreRefused(t *testing.T) {
 		hPath := "/api/v1/households/" + e.householdA.Household.ID.String()
 		admin := e.login(t, "admin")
 		cadre := e.login(t, "cadre-a")
+		supervisor := e.login(t, "supervisor-a")
 		cases := []struct {
 			name, token, method, path string
 			body                      map[string]any
@@ -483,8 +573,8 @@ func TestServerOwnedFieldsAreRefused(t *testing.T) {
 			{"poverty type through patch", admin, "PATCH", hPath, map[string]any{"version": 1, "poverty_type": "wubao"}, "/poverty_type"},
 			{"created_at through patch", admin, "PATCH", hPath, map[string]any{"version": 1, "created_at": "2020-01-01T00:00:00Z"}, "/created_at"},
 			{"password hash on user", admin, "POST", "/api/v1/users", map[string]any{"username": "x-user", "display_name": "X", "role": "cadre", "region_id": e.villageA.ID, "password": "long-enough-password", "password_hash": "x"}, "/password_hash"},
-			{"own role", cadre, "PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"role": "admin"}, "/role"},
-			{"own region path", cadre, "PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"region_path": "/"}, "/region_path"},
+			{"a cadre's role", supervisor, "PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"role": "admin"}, "/role"},
+			{"a cadre's region path", supervisor, "PATCH", "/api/v1/users/" + e.cadreA.ID.String(), map[string]any{"region_path": "/"}, "/region_path"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

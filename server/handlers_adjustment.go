@@ -137,7 +137,7 @@ func (h *handlers) importAdjustmentItems(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxImportBody)
 	var body io.Reader = c.Request.Body
 	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt == "multipart/form-data" {
-		f, _, err := c.Request.FormFile("file")
+		f, _, err := formFile(c)
 		if err != nil {
 			writeError(c, uploadError(err))
 			return

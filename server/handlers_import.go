@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,7 +35,7 @@ func (h *handlers) importFile(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxImportBody)
 	var body io.Reader = c.Request.Body
 	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt == "multipart/form-data" {
-		f, hdr, err := c.Request.FormFile("file")
+		f, hdr, err := formFile(c)
 		if err != nil {
 			writeError(c, uploadError(err))
 			return
@@ -73,6 +75,27 @@ func (h *handlers) exportRegister(c *gin.Context) {
 		return
 	}
 	h.download(c, d.ContentType, d.Filename, d.Write)
+}
+
+// formFile is the one file of a multipart upload, its part named "file".
+// A form carrying more than one file part — two under "file", or another
+// beside it — is refused (422 at file) before any is read: which of them
+// was meant is not the server's guess, and nothing is imported.
+func formFile(c *gin.Context) (multipart.File, *multipart.FileHeader, error) {
+	f, hdr, err := c.Request.FormFile("file")
+	if err != nil {
+		return nil, nil, err
+	}
+	files := 0
+	for _, hs := range c.Request.MultipartForm.File {
+		files += len(hs)
+	}
+	if files > 1 {
+		f.Close()
+		return nil, nil, domain.Invalid(domain.FieldError{Field: "file", Reason: "too_many_files",
+			Message: "the form carries " + strconv.Itoa(files) + " files; send one, as the part named \"file\"", MessageZH: "一次只能上传一个文件(表单中名为file的部分)"})
+	}
+	return f, hdr, nil
 }
 
 func uploadError(err error) error {

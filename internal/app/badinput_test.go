@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -346,4 +347,88 @@ func TestOwnPasswordNeedsTheCurrentOne(t *testing.T) {
 	if r := e.do(t, "PUT", own, e.login(t, "admin"), map[string]any{"password": testPassword}); r.Status != http.StatusNoContent {
 		t.Errorf("an admin resetting a cadre's password: %d %s", r.Status, r.Body)
 	}
+}
+
+// twoFileForm is a multipart form carrying the given file parts, each
+// named as given and holding body.
+func twoFileForm(t *testing.T, body []byte, names ...string) (contentType string, form []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for i, name := range names {
+		fw, err := w.CreateFormFile(name, fmt.Sprintf("part-%d.csv", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(body)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.FormDataContentType(), b.Bytes()
+}
+
+// TestAnUploadCarriesOneFile: a multipart upload with more than one file
+// part — two named "file", or another beside it — is refused (422 at
+// file) and writes nothing: no row, no object in the store. The photo
+// routes take no form at all (415 at Content-Type): a phone sends the
+// bytes as the body, or posts the presigned form straight to the store.
+func TestAnUploadCarriesOneFile(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		town := e.adjustmentTown(t)
+		e.numberedHousehold(t, e.villageA, "郑一", "41012219800101071", "Z-001", domain.StatusRegistered, domain.PovertyOrdinary)
+		var b wire.AdjustmentBatch
+		if r := e.do(t, "POST", "/api/v1/adjustment-batches", town.supervisor, map[string]any{"region_id": e.town.ID, "year": 2026}); r.Status != http.StatusCreated {
+			t.Fatalf("batch: %d %s", r.Status, r.Body)
+		} else {
+			r.json(t, &b)
+		}
+		admin, cadre := e.login(t, "admin"), e.login(t, "cadre-a")
+		// registerSheet's town, moved off the code adjustmentTown gave 南关镇.
+		register := []byte(strings.ReplaceAll(registerSheet(), "410122101", "410122105"))
+		adjustment := []byte("户编号,调整类型,贫困户属性,帮扶责任人,调整原因,依据\nZ-001,属性变更,五保贫困户,,经民政核定转为特困供养,县民政局文件\n")
+		img := testJPEG(t, 9, time.Now(), nil)
+		cases := []struct {
+			name, method, path, token string
+			body                      []byte
+			parts                     []string
+			status                    int
+			field                     string
+		}{
+			{"two files to the import", "POST", "/api/v1/imports?create_regions=true", admin, register, []string{"file", "file"}, 422, "file"},
+			{"a second file beside the import's", "POST", "/api/v1/imports?create_regions=true", admin, register, []string{"file", "other"}, 422, "file"},
+			{"another file before the import's", "POST", "/api/v1/imports?create_regions=true", admin, register, []string{"attachment", "file"}, 422, "file"},
+			{"two files to an adjustment batch", "POST", adjustmentPath(b.ID, "imports"), town.supervisor, adjustment, []string{"file", "file"}, 422, "file"},
+			{"a form to a photo", "PUT", "/api/v1/photos/" + uuid.NewString(), cadre, img, []string{"file", "file"}, 415, "Content-Type"},
+		}
+		tables := []string{"households", "members", "users", "pairings", "regions", "adjustment_items", "photos"}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				before := map[string]int64{}
+				for _, tb := range tables {
+					before[tb] = e.count(t, tb)
+				}
+				ct, form := twoFileForm(t, tc.body, tc.parts...)
+				header := map[string]string{"Content-Type": ct}
+				if tc.method == "PUT" {
+					header["X-Content-SHA256"] = sha256Hex(tc.body)
+				}
+				r := e.rawRequest(t, tc.method, tc.path, tc.token, header, form)
+				if r.Status != tc.status || !r.problem(t).hasField(tc.field) {
+					t.Fatalf("want %d naming %s, got %d %s", tc.status, tc.field, r.Status, r.Body)
+				}
+				for _, tb := range tables {
+					if n := e.count(t, tb); n != before[tb] {
+						t.Errorf("%s: %d rows, was %d", tb, n, before[tb])
+					}
+				}
+				e.assertNoBlobsUnder(t, "")
+			})
+		}
+		// One file part is an upload as the routes take it.
+		ct, form := twoFileForm(t, register, "file")
+		if r := e.rawRequest(t, "POST", "/api/v1/imports?create_regions=true&dry_run=true", admin, map[string]string{"Content-Type": ct}, form); r.Status != http.StatusOK {
+			t.Fatalf("one file: %d %s", r.Status, r.Body)
+		}
+	})
 }

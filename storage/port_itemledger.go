@@ -28,7 +28,7 @@ func (s ItemLedgerStore) LedgerCampaign(ctx context.Context, id uuid.UUID) (item
 		return itemledger.Campaign{}, err
 	}
 	return itemledger.Campaign{ID: c.ID, RegionPath: c.RegionPath, Name: c.Name, CreatedBy: c.CreatedBy, Inspectors: c.Inspectors,
-		Held: c.Mode == inspect.ModeUnannounced && c.Status != inspect.StatusEnded}, nil
+		Held: c.Mode == inspect.ModeUnannounced && c.Status != inspect.StatusEnded, Ended: c.Status == inspect.StatusEnded}, nil
 }
 
 // LedgerUnit reads an assisting unit with its region's path.

@@ -504,3 +504,64 @@ func TestItemVocabulariesMatchTheContract(t *testing.T) {
 		t.Errorf("kind enum = %v, want %v (the ledger's kinds)", kinds, want)
 	}
 }
+
+// TestAnEndedCampaignTakesNoNewWorkFromItsInspectors: once a campaign has
+// ended, its inspector records no finding and registers no rectification
+// under it (409, in Chinese, naming the campaign) and nothing is written;
+// the follow-up goes on — its supervisor still sends out the notice for a
+// finding, and the cadre works on the item the inspector registered while
+// it ran.
+func TestAnEndedCampaignTakesNoNewWorkFromItsInspectors(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		county := e.addUser(t, "county-supervisor", domain.RoleSupervisor, e.county, nil, "")
+		sup := e.login(t, county.Username)
+		camp := e.newCampaign(t, sup, e.campaignBody("announced"))
+		hA := e.householdA.Household
+		finding := e.addFinding(t, camp.ID, hA)
+		insp := e.login(t, "inspector")
+		itemOf := func(problem string) map[string]any {
+			return map[string]any{"problem": problem, "campaign_id": camp.ID, "finding_id": finding, "responsible_user_id": e.cadreA.ID,
+				"deadline": e.daysFromToday(15)}
+		}
+		running := e.rectify(t, insp, itemOf("帮扶措施不落实"))
+		if r := e.do(t, "POST", "/api/v1/inspections/"+camp.ID.String()+"/end", sup, nil); r.Status != http.StatusOK {
+			t.Fatalf("end: %d %s", r.Status, r.Body)
+		}
+		for _, tc := range []struct {
+			name, method, path string
+			body               any
+			field              string // the member a 409 names, if any
+		}{
+			{"a rectification item", "POST", "/api/v1/rectifications", itemOf("结束后补登的问题"), "/campaign_id"},
+			{"an item naming the household", "POST", "/api/v1/rectifications", func() map[string]any {
+				b := itemOf("结束后补登的问题")
+				b["household_id"] = hA.ID
+				return b
+			}(), "/campaign_id"},
+			{"a household's findings", "PUT", findingsPath(camp.ID, "households", hA.ID), map[string]any{"answers": householdAnswers(nil)}, ""},
+			{"a village's findings", "PUT", findingsPath(camp.ID, "villages", e.villageA.ID), map[string]any{"answers": villageAnswers()}, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				items, events, findings := e.count(t, "ledger_items"), e.count(t, "ledger_item_events"), e.count(t, "inspection_findings")
+				r := e.do(t, tc.method, tc.path, insp, tc.body)
+				if r.Status != http.StatusConflict {
+					t.Fatalf("want 409, got %d %s", r.Status, r.Body)
+				}
+				if p := r.problem(t); !strings.Contains(string(r.Body), "已结束") || tc.field != "" && !p.hasField(tc.field) {
+					t.Fatalf("want a Chinese reason (已结束) naming %q: %s", tc.field, r.Body)
+				}
+				if e.count(t, "ledger_items") != items || e.count(t, "ledger_item_events") != events || e.count(t, "inspection_findings") != findings {
+					t.Fatalf("written after the campaign ended: %s", r.Body)
+				}
+			})
+		}
+		// The follow-up continues.
+		notice := e.rectify(t, sup, itemOf("整改通知：帮扶措施不落实"))
+		if notice.CampaignID == nil || *notice.CampaignID != camp.ID {
+			t.Errorf("the supervisor's notice: %+v", notice)
+		}
+		if r := e.act(t, e.login(t, "cadre-a"), running.ID, map[string]any{"action": "start", "version": 1}); r.Status != http.StatusOK {
+			t.Errorf("the cadre starts the item registered while the campaign ran: %d %s", r.Status, r.Body)
+		}
+	})
+}

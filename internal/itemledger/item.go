@@ -133,6 +133,11 @@ type Campaign struct {
 	// region must not learn of it from the system (inspect.Campaign's
 	// VisibleTo), so neither its items.
 	Held bool
+	// Ended: the campaign is over (inspect.StatusEnded). Its inspectors
+	// register no more items under it, as they record no more findings;
+	// the supervisors who send out its rectification notices still do,
+	// and its items are worked on and closed as any.
+	Ended bool
 }
 
 // insider says whether p runs the campaign or is above it as an admin:

@@ -114,7 +114,7 @@ type place struct {
 
 // Create registers an item. Supervisors and admins register items of
 // their subtree; an inspector registers one for a finding of a campaign
-// they inspect; a cadre registers items of the cadres' ledgers at the
+// they inspect, while it runs (once it ended, 409); a cadre registers items of the cadres' ledgers at the
 // households and villages they help, answered for by themselves unless
 // they name another cadre. Every field is checked and named before
 // anything is written.
@@ -233,6 +233,10 @@ func (s *Service) placeOf(ctx context.Context, p domain.Principal, in NewItem, t
 			fe.Add("/campaign_id", "unknown", "inspection not found", "督查不存在")
 		case inspector && !slices.Contains(c.Inspectors, p.UserID):
 			fe.Add("/campaign_id", "not_inspector", "you do not inspect this campaign", "您不是该督查的督查人员")
+		case inspector && c.Ended:
+			return pl, nil, &domain.Error{Code: domain.CodeConflict, Reason: "ended", Message: "the campaign has ended; its inspectors register no more items",
+				MessageZH: "该督查已结束，督查人员不能再登记整改事项", Fields: []domain.FieldError{{Field: "/campaign_id", Reason: "ended",
+					Message: "the campaign has ended", MessageZH: "该督查已结束"}}}
 		default:
 			camp = &c
 		}

@@ -132,7 +132,7 @@ func (h *handlers) startUpload(c *gin.Context) {
 	d := photos.Declared{PhotoID: in.PhotoID, SHA256: in.SHA256, ContentType: in.ContentType, Size: in.Size, VisitID: in.VisitID}
 	up, created, err := h.Photos.StartUpload(c.Request.Context(), principal(c), in.Method, d)
 	if err != nil {
-		writeError(c, jsonFieldNames(err))
+		writeError(c, renamedFields(err, startFields))
 		return
 	}
 	status := http.StatusOK
@@ -142,9 +142,16 @@ func (h *handlers) startUpload(c *gin.Context) {
 	h.respondUpload(c, status, up)
 }
 
-// jsonFieldNames points errors about what a PUT sends in headers at the
-// JSON fields the start call sends them in.
-func jsonFieldNames(err error) error {
+// startFields are the JSON fields a resumable upload's start call sends
+// what a PUT sends in headers in; its errors are named by them.
+var startFields = map[string]string{"X-Content-SHA256": "/sha256", "Content-Type": "/content_type", "body": "/size"}
+
+// completeFields name a completion's errors: the hash was declared in the
+// start call's body (the image's own faults stay at "body").
+var completeFields = map[string]string{"X-Content-SHA256": "/sha256"}
+
+// renamedFields is err with its field errors renamed by names.
+func renamedFields(err error, names map[string]string) error {
 	var de *domain.Error
 	if !errors.As(err, &de) || len(de.Fields) == 0 {
 		return err
@@ -152,13 +159,8 @@ func jsonFieldNames(err error) error {
 	out := *de
 	out.Fields = make([]domain.FieldError, len(de.Fields))
 	for i, f := range de.Fields {
-		switch f.Field {
-		case "X-Content-SHA256":
-			f.Field = "/sha256"
-		case "Content-Type":
-			f.Field = "/content_type"
-		case "body":
-			f.Field = "/size"
+		if to, ok := names[f.Field]; ok {
+			f.Field = to
 		}
 		out.Fields[i] = f
 	}
@@ -218,7 +220,7 @@ func (h *handlers) completeUpload(c *gin.Context) {
 	}
 	ph, created, err := h.Photos.CompleteUpload(c.Request.Context(), principal(c), id)
 	if err != nil {
-		writeError(c, err)
+		writeError(c, renamedFields(err, completeFields))
 		return
 	}
 	status := http.StatusOK

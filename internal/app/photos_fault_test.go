@@ -250,8 +250,8 @@ func TestResumableUploadRules(t *testing.T) {
 				map[string]string{"Content-Type": "application/offset+octet-stream", "Upload-Offset": strconv.Itoa(off)}, b)
 		}
 		up := start(sha256Hex(img))
-		if r := patch(tok, up, 100, img[100:]); r.Status != http.StatusConflict || r.Header.Get("Upload-Offset") != "0" {
-			t.Errorf("chunk at the wrong offset: %d offset=%q", r.Status, r.Header.Get("Upload-Offset"))
+		if r := patch(tok, up, 100, img[100:]); r.Status != http.StatusConflict || r.Header.Get("Upload-Offset") != "0" || !r.problem(t).hasField("Upload-Offset") {
+			t.Errorf("chunk at the wrong offset: %d offset=%q %s", r.Status, r.Header.Get("Upload-Offset"), r.Body)
 		}
 		if r := patch(other, up, 0, img); r.Status != http.StatusNotFound {
 			t.Errorf("someone else's upload: %d", r.Status)
@@ -279,7 +279,7 @@ func TestResumableUploadRules(t *testing.T) {
 		if r := patch(tok, bad, 0, img); r.Status != http.StatusOK {
 			t.Fatalf("chunk: %d %s", r.Status, r.Body)
 		}
-		if r := e.rawRequest(t, "POST", "/api/v1/photo-uploads/"+bad.ID.String()+"/complete", tok, nil, nil); r.Status != 422 || !r.problem(t).hasField("X-Content-SHA256") {
+		if r := e.rawRequest(t, "POST", "/api/v1/photo-uploads/"+bad.ID.String()+"/complete", tok, nil, nil); r.Status != 422 || !r.problem(t).hasField("/sha256") {
 			t.Errorf("complete with wrong hash: %d %s", r.Status, r.Body)
 		}
 		if n := e.count(t, "photos"); n != 0 {
@@ -353,7 +353,7 @@ func TestPresignedPost(t *testing.T) {
 	if st := post(forged.Post, swapped); st >= 300 {
 		t.Fatalf("posting: %d", st)
 	}
-	if r := complete(forged); r.Status != 422 || !r.problem(t).hasField("X-Content-SHA256") {
+	if r := complete(forged); r.Status != 422 || !r.problem(t).hasField("/sha256") {
 		t.Errorf("complete with other bytes: %d %s", r.Status, r.Body)
 	}
 	e.assertNoBlobsUnder(t, "incoming/")

@@ -117,7 +117,7 @@ func TestPhotoUploadIsIdempotent(t *testing.T) {
 		}
 
 		other := testJPEG(t, 2, taken, nil)
-		if r := e.putPhoto(t, tok, id, other, sha256Hex(other), "image/jpeg", ""); r.Status != http.StatusConflict {
+		if r := e.putPhoto(t, tok, id, other, sha256Hex(other), "image/jpeg", ""); r.Status != http.StatusConflict || !r.problem(t).hasField("X-Content-SHA256") {
 			t.Errorf("same id, other bytes: %d %s", r.Status, r.Body)
 		}
 

@@ -237,8 +237,9 @@ func (s *Service) answerExisting(ctx context.Context, p domain.Principal, d Decl
 		return domain.Photo{}, true, firstErr(err, domain.NotFound("photo"))
 	}
 	if ph.SHA256 != d.SHA256 {
-		return ph, true, &domain.Error{Code: domain.CodeConflict, Reason: "different_content",
-			Message: "a photo with this id is already stored with other content", MessageZH: "该照片编号已上传过内容不同的照片"}
+		const msg, msgZH = "a photo with this id is already stored with other content", "该照片编号已上传过内容不同的照片"
+		return ph, true, &domain.Error{Code: domain.CodeConflict, Reason: "different_content", Message: msg, MessageZH: msgZH,
+			Fields: []domain.FieldError{{Field: "X-Content-SHA256", Reason: "different_content", Message: msg, MessageZH: msgZH}}}
 	}
 	return ph, true, nil
 }

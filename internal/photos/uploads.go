@@ -155,6 +155,13 @@ type OffsetMismatch struct {
 func (e *OffsetMismatch) Error() string { return e.Problem.Error() }
 func (e *OffsetMismatch) Unwrap() error { return e.Problem }
 
+// offsetMismatch is the 409 of a chunk sent at another offset than the
+// upload stands at, which is offset.
+func offsetMismatch(msg, msgZH string, offset int64) *OffsetMismatch {
+	return &OffsetMismatch{Problem: &domain.Error{Code: domain.CodeConflict, Reason: "offset_mismatch", Message: msg, MessageZH: msgZH,
+		Fields: []domain.FieldError{{Field: "Upload-Offset", Reason: "offset_mismatch", Message: msg, MessageZH: msgZH}}}, Offset: offset}
+}
+
 // AppendChunk stores the bytes of body at offset. Bytes that arrived before
 // a dropped connection are kept, so the phone asks for the offset and goes
 // on from there.
@@ -168,8 +175,7 @@ func (s *Service) AppendChunk(ctx context.Context, p domain.Principal, id uuid.U
 			Message: "this upload goes straight to the store with its presigned form", MessageZH: "该上传应使用直传表单"})
 	}
 	if offset != u.Offset {
-		return Upload{}, &OffsetMismatch{Problem: &domain.Error{Code: domain.CodeConflict, Reason: "offset_mismatch",
-			Message: "the upload stands at another offset; ask for it and resend from there", MessageZH: "上传位置不一致,请查询已上传位置后续传"}, Offset: u.Offset}
+		return Upload{}, offsetMismatch("the upload stands at another offset; resend from the Upload-Offset of this answer", "上传位置不一致,请从返回的位置续传", u.Offset)
 	}
 	remaining := u.Size - u.Offset
 	if remaining == 0 {
@@ -205,8 +211,7 @@ func (s *Service) AppendChunk(ctx context.Context, p domain.Principal, id uuid.U
 			_ = s.blobs.Delete(context.WithoutCancel(ctx), key)
 			cur, lerr := s.store.Upload(ctx, id)
 			if lerr == nil {
-				return Upload{}, &OffsetMismatch{Problem: &domain.Error{Code: domain.CodeConflict, Reason: "offset_mismatch",
-					Message: "another request stored this part first", MessageZH: "该段已由另一请求上传"}, Offset: cur.Offset}
+				return Upload{}, offsetMismatch("another request stored this part first; resend from the Upload-Offset of this answer", "该段已由另一请求上传,请从返回的位置续传", cur.Offset)
 			}
 		}
 		return Upload{}, err

@@ -51,9 +51,9 @@ type Config struct {
 	// AccountWideFailures are the failures per account from every IP per
 	// window before it is locked to devices it has never signed in on (20).
 	AccountWideFailures int
-	IPFailures          int // failures per IP per window before a lock (50)
-	FailureWindow   time.Duration // 15 min
-	LockFor         time.Duration // 15 min
+	IPFailures          int           // failures per IP per window before a lock (50)
+	FailureWindow       time.Duration // 15 min
+	LockFor             time.Duration // 15 min
 }
 
 func (c Config) withDefaults() Config {

@@ -465,7 +465,31 @@ func TestPhotoReuseIsFlagged(t *testing.T) {
 		if e.visitHasFlag(t, visits[0], "photo_reuse") {
 			t.Error("photo_reuse stayed after the other visit was deleted")
 		}
+
+		// Another cadre's visit naming cadre-a's photo (its id and hash)
+		// neither flags cadre-a's visit as a reuse nor gets the photo:
+		// on their visit it is a photo that never came.
+		lister := uuid.New()
+		v := visitChange(lister, e.householdB.Household.ID, "别人的照片", 34.7)
+		v["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": ids[0], "sha256": sha}}
+		e.push(t, e.login(t, "cadre-b"), uuid.NewString(), batch("phone-b", time.Now(), v)).pushResult(t)
+		e.assessEvidence(t)
+		if e.visitHasFlag(t, visits[0], "photo_reuse") {
+			t.Error("a visit naming someone else's photo flagged the owner's visit as a reuse")
+		}
+		if !e.visitHasFlag(t, lister, "photo_missing") || e.visitHasFlag(t, lister, "exif_time_mismatch") || e.visitHasFlag(t, lister, "photo_reuse") {
+			t.Errorf("the lister's visit is judged on someone else's photo: %+v", e.visitFlags(t, lister))
+		}
 	})
+}
+
+func (e *testEnv) visitFlags(t *testing.T, id uuid.UUID) []domain.Flag {
+	t.Helper()
+	v, err := e.app.Store.Visit(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Flags
 }
 
 func (e *testEnv) assessEvidence(t *testing.T) {

@@ -166,23 +166,40 @@ func (s *Service) evidenceFlags(ctx context.Context, v domain.Visit) ([]domain.F
 	for i, p := range v.Photos {
 		ids[i], hashes[i] = p.PhotoID, p.SHA256
 	}
-	stored, err := s.store.PhotosByID(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
 	links, err := s.store.LinksBySHA256(ctx, hashes)
 	if err != nil {
 		return nil, err
 	}
+	for _, l := range links {
+		ids = append(ids, l.PhotoID)
+	}
+	stored, err := s.store.PhotosByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	// A visit names its photos by id, and anyone may push a visit naming
+	// any id: a listing is the visit's own only when the stored photo is
+	// its cadre's upload (or was uploaded for it). Another's photo listed
+	// on a visit neither arrives on it (its EXIF would tell the lister
+	// where and when it was taken, through the flags) nor makes the
+	// owner's visit a reuse. A photo not stored yet is judged when it is.
+	own := func(photo, visit, cadre uuid.UUID) bool {
+		ph, ok := stored[photo]
+		return !ok || ph.UploadedBy == cadre || (ph.VisitID != nil && *ph.VisitID == visit)
+	}
 	in := evidence.Input{Visit: v, Home: h.Home, Previous: neighbour(prev), Next: neighbour(next)}
 	for _, ref := range v.Photos {
 		pe := evidence.PhotoEvidence{PhotoID: ref.PhotoID, SHA256: ref.SHA256}
+		if !own(ref.PhotoID, v.ID, v.CadreID) {
+			in.Photos = append(in.Photos, pe) // never arrives on this visit
+			continue
+		}
 		if ph, ok := stored[ref.PhotoID]; ok && ph.SHA256 == ref.SHA256 {
 			pe.Arrived, pe.TakenAt, pe.GPS = true, ph.TakenAt, ph.ExifGPS
 		}
 		households := map[uuid.UUID]bool{}
 		for _, l := range links {
-			if l.SHA256 == ref.SHA256 && l.VisitID != v.ID && !slices.Contains(pe.OtherVisits, l.VisitID) {
+			if l.SHA256 == ref.SHA256 && l.VisitID != v.ID && own(l.PhotoID, l.VisitID, l.CadreID) && !slices.Contains(pe.OtherVisits, l.VisitID) {
 				pe.OtherVisits = append(pe.OtherVisits, l.VisitID)
 				if l.HouseholdID != v.HouseholdID {
 					households[l.HouseholdID] = true

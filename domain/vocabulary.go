@@ -183,9 +183,13 @@ var HousingSafetyGrades = Vocabulary{
 	{"A", "A级(安全)"}, {"B", "B级(基本安全)"}, {"C", "C级(局部危险)"}, {"D", "D级(整体危险)"},
 }
 
+// RelationHead is the head of household's relation: the member whose name
+// is the household's 户主姓名.
+const RelationHead = "head"
+
 // Member attributes.
 var Relations = Vocabulary{
-	{"head", "户主"}, {"spouse", "配偶"}, {"child", "子女"}, {"child_in_law", "儿媳/女婿"},
+	{RelationHead, "户主"}, {"spouse", "配偶"}, {"child", "子女"}, {"child_in_law", "儿媳/女婿"},
 	{"grandchild", "孙子女"}, {"parent", "父母"}, {"grandparent", "祖父母"}, {"sibling", "兄弟姐妹"}, {"other", "其他"},
 }
 

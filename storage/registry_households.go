@@ -214,6 +214,10 @@ func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expecte
 	var out domain.Household
 	err := s.inTx(ctx, "household", func(tx *gorm.DB) error {
 		row := toHouseholdRow(h, "")
+		var was householdRow
+		if err := tx.Select("head_name").Where("county_id = ? AND id = ?", h.CountyID, h.ID).Take(&was).Error; err != nil {
+			return err
+		}
 		res := tx.Model(&householdRow{}).Where("county_id = ? AND id = ? AND version = ?", h.CountyID, h.ID, expectedVersion).
 			Updates(map[string]any{
 				"number": row.Number, "head_name": row.HeadName, "address": row.Address, "phone": row.Phone,
@@ -236,9 +240,56 @@ func (s *Store) UpdateHousehold(ctx context.Context, h domain.Household, expecte
 		if err := s.appendChange(tx, householdChange(out, "update")); err != nil {
 			return err
 		}
+		if fresh.HeadName != was.HeadName {
+			if err := s.renameHeadMember(tx, out.CountyID, out.ID, fresh.HeadName); err != nil {
+				return err
+			}
+		}
 		return s.appendAudit(tx, audit)
 	})
 	return out, err
+}
+
+// The household's 户主姓名 and its head member's name are one fact kept in
+// two places (the register's sheets carry both, and the importer checks
+// they agree): renaming either renames the other, in the same
+// transaction, as a change of its own in the feed. A register export of a
+// household renamed on one side only did not re-import.
+
+// renameHeadMember gives the household's head member (relation head) the
+// name its 户主姓名 was changed to.
+func (s *Store) renameHeadMember(tx *gorm.DB, countyID, householdID uuid.UUID, name string) error {
+	var heads []memberRow
+	if err := tx.Where("county_id = ? AND household_id = ? AND relation = ? AND name <> ?", countyID, householdID, domain.RelationHead, name).
+		Find(&heads).Error; err != nil {
+		return err
+	}
+	for _, m := range heads {
+		if err := tx.Model(&memberRow{}).Where("county_id = ? AND id = ?", countyID, m.ID).
+			Updates(map[string]any{"name": name, "version": gorm.Expr("version + 1"), "updated_at": s.stamp()}).Error; err != nil {
+			return err
+		}
+		m.Name, m.Version = name, m.Version+1
+		if err := s.appendChange(tx, memberChange(toDomainMember(m), "update")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renameHousehold gives the household the 户主姓名 its head member was
+// renamed to.
+func (s *Store) renameHousehold(tx *gorm.DB, countyID, householdID uuid.UUID, headName string) error {
+	res := tx.Model(&householdRow{}).Where("county_id = ? AND id = ? AND head_name <> ?", countyID, householdID, headName).
+		Updates(map[string]any{"head_name": headName, "version": gorm.Expr("version + 1"), "updated_at": s.stamp()})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error
+	}
+	var fresh householdRow
+	if err := tx.Where("county_id = ? AND id = ?", countyID, householdID).Take(&fresh).Error; err != nil {
+		return err
+	}
+	return s.appendChange(tx, householdChange(toDomainHousehold(fresh), "update"))
 }
 
 // ChangeHouseholdStatus records a status (and optionally poverty type) change

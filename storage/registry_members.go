@@ -110,6 +110,11 @@ func (s *Store) UpdateMember(ctx context.Context, m domain.Member, expectedVersi
 		if err := s.appendChange(tx, memberChange(out, "update")); err != nil {
 			return err
 		}
+		if fresh.Relation == domain.RelationHead {
+			if err := s.renameHousehold(tx, out.CountyID, out.HouseholdID, fresh.Name); err != nil {
+				return err
+			}
+		}
 		return s.appendAudit(tx, audit)
 	})
 	return out, err

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"strings"
@@ -170,6 +171,57 @@ func TestRegisterExportScope(t *testing.T) {
 		}
 		if audited() != 1 {
 			t.Errorf("a refused export was audited")
+		}
+	})
+}
+
+// TestTheHeadsNameIsOneFact: a household's 户主姓名 and its head member's
+// name are renamed together, whichever is edited, each as a new version
+// (phones holding either get the change), so the register exports as the
+// importer reads it: a supervisor who renamed the head on the household
+// could not re-import their own export (户主姓名 and the head's row
+// disagreed).
+func TestTheHeadsNameIsOneFact(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		ctx := context.Background()
+		sup := e.login(t, "supervisor-a")
+		h := e.householdA.Household
+		path := "/api/v1/households/" + h.ID.String()
+		head := func() (domain.Household, domain.Member) {
+			t.Helper()
+			hh, err := e.app.Store.HouseholdByID(ctx, h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, err := e.app.Store.Members(ctx, h.CountyID, h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if m.Relation == domain.RelationHead {
+					return hh, m
+				}
+			}
+			t.Fatal("no head member")
+			return hh, domain.Member{}
+		}
+		hh, m := head()
+		if r := e.do(t, "PATCH", path, sup, map[string]any{"version": hh.Version, "head_name": "张三丰"}); r.Status != http.StatusOK {
+			t.Fatalf("rename on the household: %d %s", r.Status, r.Body)
+		}
+		if hh2, m2 := head(); hh2.HeadName != "张三丰" || m2.Name != "张三丰" || m2.Version != m.Version+1 {
+			t.Errorf("after renaming the household: 户主姓名 %q, head member %q v%d (was v%d)", hh2.HeadName, m2.Name, m2.Version, m.Version)
+		}
+		export := e.do(t, "GET", "/api/v1/exports/register?format=csv", sup, nil)
+		if back := e.importReport(t, sup, export.Body, "?dry_run=true"); len(back.Errors) != 0 || back.Households.Unchanged != 1 {
+			t.Errorf("re-importing the export after the rename: %+v", back)
+		}
+		hh, m = head()
+		if r := e.do(t, "PATCH", path+"/members/"+m.ID.String(), sup, map[string]any{"version": m.Version, "name": "张山"}); r.Status != http.StatusOK {
+			t.Fatalf("rename on the member: %d %s", r.Status, r.Body)
+		}
+		if hh2, m2 := head(); hh2.HeadName != "张山" || m2.Name != "张山" || hh2.Version != hh.Version+1 {
+			t.Errorf("after renaming the head member: 户主姓名 %q v%d (was v%d), head member %q", hh2.HeadName, hh2.Version, hh.Version, m2.Name)
 		}
 	})
 }

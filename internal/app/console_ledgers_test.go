@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -121,9 +122,16 @@ func consoleLedgers(t *testing.T, e *consoleEnv) {
 				t.Errorf("%s's nav has the cadre ledgers: %v, want %v", user, got, want)
 			}
 		}
-		r := clients["supervisor"].get("/ui/ledgers/hardship/export")
-		if r.StatusCode != http.StatusOK || !strings.Contains(r.Header.Get("Content-Type"), "spreadsheetml") {
-			t.Errorf("the supervisor's export: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+		for _, tc := range []struct{ query, status, contentType string }{
+			{"", "200", "spreadsheetml"},
+			{"?format=xlsx", "200", "spreadsheetml"},
+			{"?format=csv", "200", "text/csv"},
+			{"?format=pdf", "422", "text/html"},
+		} {
+			r := clients["supervisor"].get("/ui/ledgers/hardship/export" + tc.query)
+			if strconv.Itoa(r.StatusCode) != tc.status || !strings.Contains(r.Header.Get("Content-Type"), tc.contentType) {
+				t.Errorf("the supervisor's export%s: %d %s, want %s %s", tc.query, r.StatusCode, r.Header.Get("Content-Type"), tc.status, tc.contentType)
+			}
 		}
 	})
 

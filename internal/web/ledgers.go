@@ -189,7 +189,7 @@ type ledgerListPage struct {
 	Form   filterForm
 	Items  Table
 	Pager  Pager
-	Export string
+	Export, ExportCSV string
 }
 
 // filterTab is one choice of a list's filter, as a link.
@@ -210,7 +210,7 @@ func (c *Console) ledgerList(r *http.Request, s *session, b ledgerBook) (any, er
 	if err != nil {
 		return nil, err
 	}
-	out := ledgerListPage{Title: b.title, Pager: listPager(*r.URL, n, listSize, total), Export: f.link(b.base + "/export"),
+	out := ledgerListPage{Title: b.title, Pager: listPager(*r.URL, n, listSize, total), Export: f.link(b.base + "/export"), ExportCSV: f.link(b.base+"/export", "format", ledger.CSV),
 		Items: Table{Head: []string{"问题", "乡镇", "行政村", "户主", "责任人/单位", b.deadline, "状态", "来源"}, Empty: "没有符合条件的" + b.noun + "。"}}
 	for _, st := range ledgerStates {
 		out.Tabs = append(out.Tabs, filterTab{Label: b.stateLabel(st), URL: f.link(b.base, "status", st), Current: st == f.State})
@@ -281,7 +281,16 @@ func (c *Console) ledgerExport(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, s, err)
 		return
 	}
-	ex, err := c.deps.ItemLedger.Ledger(r.Context(), s.principal, f.query(b.kind), ledger.XLSX)
+	format := r.URL.Query().Get("format")
+	switch format {
+	case "":
+		format = ledger.XLSX
+	case ledger.XLSX, ledger.CSV:
+	default:
+		c.fail(w, r, s, domain.Invalid(domain.FieldError{Field: "format", Reason: "invalid_enum", Message: "format must be xlsx or csv", MessageZH: "导出格式应为xlsx或csv"}))
+		return
+	}
+	ex, err := c.deps.ItemLedger.Ledger(r.Context(), s.principal, f.query(b.kind), format)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return

@@ -165,18 +165,7 @@ func (f ledgerFilters) values() url.Values {
 
 // link is path with the filters, changed by name/value pairs ("" drops one).
 func (f ledgerFilters) link(path string, set ...string) string {
-	v := f.values()
-	for i := 0; i+1 < len(set); i += 2 {
-		if set[i+1] == "" {
-			v.Del(set[i])
-		} else {
-			v.Set(set[i], set[i+1])
-		}
-	}
-	if len(v) == 0 {
-		return path
-	}
-	return path + "?" + v.Encode()
+	return filterLink(path, f.values(), set...)
 }
 
 func (f ledgerFilters) query(kind string) itemledger.Query {

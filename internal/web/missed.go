@@ -134,10 +134,10 @@ func (f reportFilters) values() url.Values {
 	return v
 }
 
-// link is a URL of path with the filters, changed by set (key, value
-// pairs; an empty value drops the key).
-func (f reportFilters) link(path string, set ...string) string {
-	v := f.values()
+// filterLink is path with the query v, changed by set (name, value pairs;
+// an empty value drops the name): a list page's links to itself with one
+// filter changed.
+func filterLink(path string, v url.Values, set ...string) string {
 	for i := 0; i+1 < len(set); i += 2 {
 		if set[i+1] == "" {
 			v.Del(set[i])
@@ -149,6 +149,12 @@ func (f reportFilters) link(path string, set ...string) string {
 		return path
 	}
 	return path + "?" + v.Encode()
+}
+
+// link is a URL of path with the filters, changed by set (key, value
+// pairs; an empty value drops the key).
+func (f reportFilters) link(path string, set ...string) string {
+	return filterLink(path, f.values(), set...)
 }
 
 // missedPage is what templates/missed.html shows.

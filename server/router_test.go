@@ -38,8 +38,9 @@ func (s sessionStore) LockedUntil(context.Context, string, time.Time) (time.Time
 func (s sessionStore) TouchDevice(context.Context, uuid.UUID, string, time.Time) (domain.Device, error) {
 	return domain.Device{}, nil
 }
-func (s sessionStore) ClearLoginFailures(context.Context, string) error            { return nil }
-func (s sessionStore) SaveRefreshToken(context.Context, domain.RefreshToken) error { return nil }
+func (s sessionStore) DeviceInUse(context.Context, uuid.UUID, string) (bool, error) { return true, nil }
+func (s sessionStore) ClearLoginFailures(context.Context, string) error             { return nil }
+func (s sessionStore) SaveRefreshToken(context.Context, domain.RefreshToken) error  { return nil }
 func (s sessionStore) LogAuth(context.Context, *uuid.UUID, string, string, string, map[string]any) error {
 	return nil
 }

@@ -92,6 +92,26 @@ func (p Principal) HouseholdScope() HouseholdScope {
 	}
 }
 
+// VisitReader is who reads visits, as the one rule that hides some of
+// them needs to know them: an inspection visit at a household drawn for a
+// running unannounced campaign (明察暗访) stays hidden, as the campaign
+// and its sample do (inspect.Campaign.VisibleTo), from everyone but the
+// campaign's creator, its inspectors, the admins whose region contains
+// the campaign's, and the visit's own author, until the campaign ends.
+// The zero VisitReader is nobody: it sees no such visit, which is how the
+// stored compliance judgements (shared by every reader) are built.
+// Storage spells the rule as one SQL condition (storage/scope.go).
+type VisitReader struct {
+	UserID     uuid.UUID
+	Admin      bool
+	RegionPath string // with Admin: the campaigns in this subtree are the admin's to see
+}
+
+// VisitReader returns the caller as a reader of visits.
+func (p Principal) VisitReader() VisitReader {
+	return VisitReader{UserID: p.UserID, Admin: p.Role == RoleAdmin, RegionPath: p.RegionPath}
+}
+
 // RegionScope returns the region subtree a caller may browse: everyone sees
 // their own subtree (a cadre's is their village or town, for context).
 func (p Principal) RegionScope() string { return p.RegionPath }

@@ -43,6 +43,7 @@ type RegionFilter struct {
 // visit's household.
 type VisitFilter struct {
 	Scope          HouseholdScope
+	Reader         VisitReader // the secret inspection visits are kept from whom they are hidden
 	Today          Date
 	HouseholdID    *uuid.UUID
 	CadreID        *uuid.UUID

@@ -185,8 +185,9 @@ func (s *Store) SaveExitStandard(ctx context.Context, st casework.ExitStandard, 
 }
 
 // LatestChecklist reads, per household and checklist item, the answer of
-// the latest visit (not deleted) that answered it.
-func (s *Store) LatestChecklist(ctx context.Context, households []uuid.UUID) (map[uuid.UUID]map[string]casework.ChecklistAnswer, error) {
+// the latest visit (not deleted) that answered it, among those reader r
+// may see (visitShown).
+func (s *Store) LatestChecklist(ctx context.Context, r domain.VisitReader, households []uuid.UUID) (map[uuid.UUID]map[string]casework.ChecklistAnswer, error) {
 	out := map[uuid.UUID]map[string]casework.ChecklistAnswer{}
 	if len(households) == 0 {
 		return out, nil
@@ -197,7 +198,7 @@ func (s *Store) LatestChecklist(ctx context.Context, households []uuid.UUID) (ma
 		StartedAt   time.Time
 		Checklist   jsonValue[map[string]domain.ChecklistEntry]
 	}
-	if err := s.db.WithContext(ctx).Table("visits").Select("id, household_id, started_at, checklist").
+	if err := shownTo(s.db.WithContext(ctx).Table("visits"), "visits", r).Select("id, household_id, started_at, checklist").
 		Where("household_id IN ? AND deleted = ?", households, false).Order("started_at DESC").Scan(&rows).Error; err != nil {
 		return nil, translate(err, "visit")
 	}

@@ -422,11 +422,12 @@ func (s *Store) visitFacts(ctx context.Context, from, to time.Time, narrow func(
 	return toVisitFacts(rows), translate(err, "visit")
 }
 
-// HouseholdVisitFacts returns a household's visits started in [from, to),
-// deleted ones included so a judgement can say they were.
-func (s *Store) HouseholdVisitFacts(ctx context.Context, countyID, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
+// HouseholdVisitFacts returns a household's visits started in [from, to)
+// that reader r may see (visitShown), deleted ones included so a judgement
+// can say they were.
+func (s *Store) HouseholdVisitFacts(ctx context.Context, r domain.VisitReader, countyID, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
 	return s.visitFacts(ctx, from, to, func(q *gorm.DB) *gorm.DB {
-		return q.Where("v.county_id = ? AND v.household_id = ?", countyID, householdID)
+		return shownTo(q.Where("v.county_id = ? AND v.household_id = ?", countyID, householdID), "v", r)
 	})
 }
 

@@ -79,6 +79,7 @@ func (s *Store) VisitLedger(ctx context.Context, f compliance.VisitLedgerFilter,
 // ledgerVisits narrows a query of visits joined to their households (h)
 // by the filter's cadre, household fields and household scope.
 func (s *Store) ledgerVisits(q *gorm.DB, f compliance.VisitLedgerFilter) *gorm.DB {
+	q = shownTo(q, "visits", f.Reader)
 	if f.Households != nil {
 		q = q.Where("h.id IN (?)", s.householdsIn(*f.Households, f.Today))
 	}

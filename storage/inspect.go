@@ -453,6 +453,39 @@ func (s *Store) EndCampaign(ctx context.Context, c inspect.Campaign, at time.Tim
 		if err := s.appendTaskChanges(tx, ending, "delete"); err != nil {
 			return err
 		}
+		if c.Mode == inspect.ModeUnannounced {
+			if err := s.revealInspectionVisits(tx, c.ID); err != nil {
+				return err
+			}
+		}
 		return s.appendAudit(tx, audit)
 	})
+}
+
+// revealInspectionVisits tells the readers an unannounced campaign's
+// inspection visits were kept from (visitShown) that they may see them now
+// it ended: its households are judged again (the stored judgements left
+// the visits out) and each visit gets a feed row, so a phone whose cursor
+// passed the visit while it was hidden receives it.
+func (s *Store) revealInspectionVisits(tx *gorm.DB, campaignID uuid.UUID) error {
+	var rows []visitRow
+	err := tx.Select("county_id, id, household_id, cadre_id, started_at, version, deleted").
+		Where("kind = ? AND household_id IN (SELECT household_id FROM inspection_sample WHERE campaign_id = ?)", domain.KindInspection, campaignID).
+		Find(&rows).Error
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	vs, changes := make([]domain.Visit, len(rows)), make([]feedEntry, len(rows))
+	for i, r := range rows {
+		vs[i] = toDomainVisit(r)
+		op := "update"
+		if r.Deleted {
+			op = "delete"
+		}
+		changes[i] = visitChange(vs[i], op)
+	}
+	if err := queueVisits(tx, s.importBatch(), vs, s.stamp()); err != nil {
+		return err
+	}
+	return s.appendChanges(tx, changes)
 }

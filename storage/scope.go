@@ -5,6 +5,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/inspect"
 )
 
 // The one SQL spelling of who sees which household: a caller's region
@@ -105,4 +106,33 @@ func pairingOpen(p string) string {
 		p += "."
 	}
 	return p + "start_on <= ? AND (" + p + "end_on IS NULL OR " + p + "end_on > ?)"
+}
+
+// visitShown is the condition that visit alias v may be shown to reader r,
+// with its arguments: the one SQL spelling of domain.VisitReader's rule.
+// An inspection visit at a household drawn for a running unannounced
+// campaign is hidden from everyone the campaign is hidden from
+// (inspect.Campaign.VisibleTo: all but its creator, its inspectors and
+// the admins above its region) except the visit's author, until the
+// campaign ends. The secret households are an uncorrelated subquery over
+// the running unannounced campaigns' samples: PostgreSQL hashes it once
+// per statement (a hashed SubPlan) and SQLite materialises it once, so a
+// county's million-visit 台账 pays one probe per inspection visit, not a
+// subquery per row.
+func visitShown(v string, r domain.VisitReader) (string, []any) {
+	secret := "SELECT s.household_id FROM inspection_sample s JOIN inspection_campaigns c ON c.id = s.campaign_id" +
+		" WHERE c.mode = '" + inspect.ModeUnannounced + "' AND c.status <> '" + inspect.StatusEnded + "' AND c.created_by <> ?" +
+		" AND NOT EXISTS (SELECT 1 FROM inspection_inspectors i WHERE i.campaign_id = c.id AND i.user_id = ?)"
+	args := []any{r.UserID, r.UserID, r.UserID}
+	if r.Admin && r.RegionPath != "" {
+		secret += " AND NOT " + like("c.region_path")
+		args = append(args, likePrefix(r.RegionPath))
+	}
+	return "NOT (" + v + ".kind = '" + domain.KindInspection + "' AND " + v + ".cadre_id <> ? AND " + v + ".household_id IN (" + secret + "))", args
+}
+
+// shownTo restricts q (over visits as alias v) to what reader r may see.
+func shownTo(q *gorm.DB, v string, r domain.VisitReader) *gorm.DB {
+	cond, args := visitShown(v, r)
+	return q.Where(cond, args...)
 }

@@ -123,13 +123,15 @@ func (s *Store) TasksOf(ctx context.Context, inspectorID uuid.UUID, households [
 
 // ScopeVisitsAfter pages, by id, the visits others recorded since since to
 // the households of an inspector's active tasks, deleted ones left out (a
-// fresh phone's snapshot; the inspector's own visits are walked apart).
-func (s *Store) ScopeVisitsAfter(ctx context.Context, inspectorID uuid.UUID, since time.Time, after uuid.UUID, limit int) ([]domain.Visit, error) {
+// fresh phone's snapshot; the inspector's own visits are walked apart),
+// without those hidden from reader r (visitShown).
+func (s *Store) ScopeVisitsAfter(ctx context.Context, r domain.VisitReader, inspectorID uuid.UUID, since time.Time, after uuid.UUID, limit int) ([]domain.Visit, error) {
 	var rows []visitRow
+	shown, shownArgs := visitShown("v", r)
 	err := s.db.WithContext(ctx).Raw(`SELECT v.* FROM `+inspectedHouseholds+`
 		JOIN visits v ON v.county_id = it.county_id AND v.household_id = it.household_id
-		WHERE v.started_at >= ? AND v.deleted = ? AND v.cadre_id <> ? AND v.id > ? ORDER BY v.id LIMIT ?`,
-		inspectorID, since.UTC(), false, inspectorID, after, limit).Scan(&rows).Error
+		WHERE v.started_at >= ? AND v.deleted = ? AND v.cadre_id <> ? AND v.id > ? AND `+shown+` ORDER BY v.id LIMIT ?`,
+		append(append([]any{inspectorID, since.UTC(), false, inspectorID, after}, shownArgs...), limit)...).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, "visit")
 	}
@@ -142,13 +144,14 @@ func (s *Store) ScopeVisitsAfter(ctx context.Context, inspectorID uuid.UUID, sin
 
 // VisitsSince returns every visit, deleted ones included, started since
 // since to the households, by household (a household arriving on an
-// inspector's phone comes with them, and leaves with their tombstones).
-func (s *Store) VisitsSince(ctx context.Context, households []domain.Household, since time.Time) (map[uuid.UUID][]domain.Visit, error) {
+// inspector's phone comes with them, and leaves with their tombstones),
+// without those hidden from reader r (visitShown).
+func (s *Store) VisitsSince(ctx context.Context, r domain.VisitReader, households []domain.Household, since time.Time) (map[uuid.UUID][]domain.Visit, error) {
 	out := map[uuid.UUID][]domain.Visit{}
 	for county, ids := range byCounty(households) {
 		for _, part := range chunks(ids, lookupChunk) {
 			var rows []visitRow
-			err := s.db.WithContext(ctx).Where("county_id = ? AND household_id IN ? AND started_at >= ?", county, part, since.UTC()).
+			err := shownTo(s.db.WithContext(ctx), "visits", r).Where("county_id = ? AND household_id IN ? AND started_at >= ?", county, part, since.UTC()).
 				Order("id").Find(&rows).Error
 			if err != nil {
 				return nil, translate(err, "visit")

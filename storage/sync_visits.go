@@ -166,6 +166,7 @@ func (s *Store) Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visi
 	q := s.db.WithContext(ctx).Model(&visitRow{}).Where("EXISTS (?)",
 		scopeHouseholds(s.db.Model(&householdRow{}).Select("1").Where("households.county_id = visits.county_id AND households.id = visits.household_id"),
 			scopeWithoutPairing(f.Scope, f.OnlyCadreID), f.Today))
+	q = shownTo(q, "visits", f.Reader)
 	if f.OnlyCadreID != nil {
 		q = q.Where("visits.cadre_id = ?", *f.OnlyCadreID)
 	}
@@ -258,6 +259,14 @@ func (s *Store) Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error) {
 	return toDomainVisit(row), translate(err, "visit")
 }
 
+// VisitFor returns one visit by id as reader r may see it: a secret
+// inspection visit (visitShown) is not found (callers check scope).
+func (s *Store) VisitFor(ctx context.Context, r domain.VisitReader, id uuid.UUID) (domain.Visit, error) {
+	var row visitRow
+	err := shownTo(s.db.WithContext(ctx).Where("id = ?", id), "visits", r).Take(&row).Error
+	return toDomainVisit(row), translate(err, "visit")
+}
+
 // VisitsAfter pages a cadre's visits by id, for a fresh phone's snapshot.
 // Deleted ones are included: the phone may hold a visit it created itself
 // that another of the cadre's phones deleted, and needs the tombstone.
@@ -295,21 +304,27 @@ func (s *Store) PairedSince(ctx context.Context, cadreID, householdID uuid.UUID,
 // VisitsByID returns the stored visits among ids, locked for the transaction
 // (one query for a whole push batch).
 func (s *Store) VisitsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error) {
-	return s.visitsByID(ctx, ids, true)
+	return s.visitsByID(ctx, ids, true, nil)
 }
 
 // CurrentVisits returns the visits among ids as they are now, deleted ones
-// included, without locking them (a pull page's reads).
-func (s *Store) CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error) {
-	return s.visitsByID(ctx, ids, false)
+// included, without locking them (a pull page's reads), leaving out those
+// hidden from reader r (visitShown).
+func (s *Store) CurrentVisits(ctx context.Context, r domain.VisitReader, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error) {
+	return s.visitsByID(ctx, ids, false, &r)
 }
 
-func (s *Store) visitsByID(ctx context.Context, ids []uuid.UUID, lock bool) (map[uuid.UUID]domain.Visit, error) {
+// visitsByID reads the visits among ids, locked or not, and (given a
+// reader) without those hidden from them.
+func (s *Store) visitsByID(ctx context.Context, ids []uuid.UUID, lock bool, reader *domain.VisitReader) (map[uuid.UUID]domain.Visit, error) {
 	out := map[uuid.UUID]domain.Visit{}
 	for _, part := range chunks(uniqueIDs(ids), lookupChunk) {
 		q := s.db.WithContext(ctx)
 		if lock {
 			q = s.locking(q)
+		}
+		if reader != nil {
+			q = shownTo(q, "visits", *reader)
 		}
 		var rows []visitRow
 		if err := q.Where("id IN ?", part).Find(&rows).Error; err != nil {

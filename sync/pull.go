@@ -603,7 +603,7 @@ func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit 
 		case phase == phaseVisits:
 			vs, err = st.VisitsAfter(ctx, pl.p.UserID, after.ID, limit+1)
 		case pl.inspector():
-			vs, err = st.ScopeVisitsAfter(ctx, *pl.scope.InspectorID, pl.visitWindow(), after.ID, limit+1)
+			vs, err = st.ScopeVisitsAfter(ctx, pl.p.VisitReader(), *pl.scope.InspectorID, pl.visitWindow(), after.ID, limit+1)
 		}
 		if err != nil {
 			break
@@ -905,7 +905,7 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	}
 	st := pl.svc.store
 	var err error
-	if now.visits, err = st.CurrentVisits(ctx, visits); err != nil {
+	if now.visits, err = st.CurrentVisits(ctx, pl.p.VisitReader(), visits); err != nil {
 		return now, err
 	}
 	if now.members, err = st.MembersByID(ctx, members); err != nil {
@@ -985,7 +985,7 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 	if now.pairingsOf, err = st.OpenPairingsOf(ctx, inspected, pl.today); err != nil {
 		return now, err
 	}
-	now.visitsOf, err = st.VisitsSince(ctx, inspected, pl.visitWindow())
+	now.visitsOf, err = st.VisitsSince(ctx, pl.p.VisitReader(), inspected, pl.visitWindow())
 	return now, err
 }
 

@@ -50,11 +50,11 @@ type Store interface {
 	// campaign as the ID), and the visits others recorded since since to
 	// those tasks' households, by id, deleted ones left out.
 	TasksAfter(ctx context.Context, inspectorID uuid.UUID, after ChildKey, limit int, each func(Task) error) error
-	ScopeVisitsAfter(ctx context.Context, inspectorID uuid.UUID, since time.Time, after uuid.UUID, limit int) ([]domain.Visit, error)
+	ScopeVisitsAfter(ctx context.Context, r domain.VisitReader, inspectorID uuid.UUID, since time.Time, after uuid.UUID, limit int) ([]domain.Visit, error)
 
 	// What the records behind a page of feed rows are now, a few queries a
 	// page. The ...ByID lookups ignore scope: the feed judges it.
-	CurrentVisits(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error)
+	CurrentVisits(ctx context.Context, r domain.VisitReader, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error)
 	MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Member, error)
 	PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Pairing, error)
 	HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
@@ -65,11 +65,14 @@ type Store interface {
 	// pairings open on day, and its visits since since (deleted included).
 	TasksOf(ctx context.Context, inspectorID uuid.UUID, households []uuid.UUID) (map[uuid.UUID]Task, error)
 	OpenPairingsOf(ctx context.Context, households []domain.Household, day domain.Date) (map[uuid.UUID][]domain.Pairing, error)
-	VisitsSince(ctx context.Context, households []domain.Household, since time.Time) (map[uuid.UUID][]domain.Visit, error)
+	VisitsSince(ctx context.Context, r domain.VisitReader, households []domain.Household, since time.Time) (map[uuid.UUID][]domain.Visit, error)
 	HouseholdsInRegions(ctx context.Context, within string, regions []uuid.UUID, after uuid.UUID, limit int) ([]domain.Household, error)
 
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
 	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
+	// VisitFor is Visit as a reader may see it: a visit hidden from them
+	// (domain.VisitReader) is not found.
+	VisitFor(ctx context.Context, r domain.VisitReader, id uuid.UUID) (domain.Visit, error)
 	Visits(ctx context.Context, f domain.VisitFilter) ([]domain.Visit, int64, error)
 	// RegionWithin is the region id when it lies in the subtree at path.
 	RegionWithin(ctx context.Context, path string, id uuid.UUID) (domain.Region, error)

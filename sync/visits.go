@@ -31,7 +31,7 @@ type VisitQuery struct {
 // and admins those to households in their subtree; an inspector those to
 // the households of their active tasks.
 func (s *Service) Visits(ctx context.Context, p domain.Principal, q VisitQuery) ([]domain.Visit, int64, error) {
-	f := domain.VisitFilter{Scope: p.HouseholdScope(), Today: domain.DateOf(s.now()), HouseholdID: q.HouseholdID, CadreID: q.CadreID,
+	f := domain.VisitFilter{Scope: p.HouseholdScope(), Reader: p.VisitReader(), Today: domain.DateOf(s.now()), HouseholdID: q.HouseholdID, CadreID: q.CadreID,
 		IncludeDeleted: q.IncludeDeleted, Query: q.Query, Kind: q.Kind, Flag: q.Flag, Counted: q.Counted, Limit: q.Limit, Offset: q.Offset}
 	var fe domain.FieldErrors
 	if q.Kind != "" && !domain.VisitKinds.Has(q.Kind) {
@@ -68,7 +68,7 @@ func (s *Service) Visits(ctx context.Context, p domain.Principal, q VisitQuery) 
 
 // Visit returns one visit the caller may read; anything else is not found.
 func (s *Service) Visit(ctx context.Context, p domain.Principal, id uuid.UUID) (domain.Visit, error) {
-	v, err := s.store.Visit(ctx, id)
+	v, err := s.store.VisitFor(ctx, p.VisitReader(), id)
 	if err != nil {
 		return domain.Visit{}, err
 	}

@@ -197,7 +197,7 @@ func (s *Service) ExitCandidates(ctx context.Context, p domain.Principal, q Cand
 	if err != nil {
 		return nil, 0, st, err
 	}
-	checklists, err := s.store.LatestChecklist(ctx, ids)
+	checklists, err := s.store.LatestChecklist(ctx, p.VisitReader(), ids)
 	if err != nil {
 		return nil, 0, st, err
 	}

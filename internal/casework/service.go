@@ -40,8 +40,9 @@ type TxStore interface {
 	ExitStandard(ctx context.Context, year int) (ExitStandard, error)
 	SaveExitStandard(ctx context.Context, st ExitStandard, expectedVersion int64, audit domain.AuditEntry) error
 	// LatestChecklist is, per household and checklist item, the answer of
-	// the latest visit (not deleted) that answered it.
-	LatestChecklist(ctx context.Context, households []uuid.UUID) (map[uuid.UUID]map[string]ChecklistAnswer, error)
+	// the latest visit (not deleted) that answered it, of those the reader
+	// may see.
+	LatestChecklist(ctx context.Context, r domain.VisitReader, households []uuid.UUID) (map[uuid.UUID]map[string]ChecklistAnswer, error)
 
 	Procedure(ctx context.Context, withinPath string, id uuid.UUID) (Procedure, error)
 	// ProcedureForUpdate locks the procedure until the transaction ends.

@@ -119,7 +119,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 		defer stop()
 		n := 0
 		f := VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, PovertyType: q.PovertyType, HouseholdStatus: q.HouseholdStatus,
-			From: from.Start(), To: to.Start(), Households: tasksOnly(p), Today: s.today()}
+			From: from.Start(), To: to.Start(), Households: tasksOnly(p), Today: s.today(), Reader: p.VisitReader()}
 		if nobody {
 			return t.Close()
 		}

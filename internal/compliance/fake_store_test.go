@@ -143,7 +143,7 @@ func (f *fakeStore) ComplianceHouseholdFacts(_ context.Context, id uuid.UUID) (c
 	return h, nil
 }
 
-func (f *fakeStore) HouseholdVisitFacts(_ context.Context, _, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
+func (f *fakeStore) HouseholdVisitFacts(_ context.Context, _ domain.VisitReader, _, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error) {
 	var out []rules.VisitFact
 	for _, v := range f.visits {
 		if v.HouseholdID == householdID && !v.StartedAt.Before(from) && v.StartedAt.Before(to) {

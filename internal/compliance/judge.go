@@ -235,7 +235,10 @@ func (s *Service) judgeHousehold(ctx context.Context, q QueuedSubject, profileOf
 		return Judgement{}, err
 	}
 	from, to := yearBounds(q.Year)
-	visits, err := s.store.HouseholdVisitFacts(ctx, c.Household.CountyID, c.Household.ID, from, to)
+	// Built for nobody: a stored judgement is every reader's, so the
+	// visits of a running unannounced campaign stay out of it until the
+	// campaign ends (storage queues its households again then).
+	visits, err := s.store.HouseholdVisitFacts(ctx, domain.VisitReader{}, c.Household.CountyID, c.Household.ID, from, to)
 	if err != nil {
 		return Judgement{}, err
 	}

@@ -137,7 +137,7 @@ func (s *Service) FlagCounts(ctx context.Context, p domain.Principal, regionID u
 		return nil, per, err
 	}
 	counts, err := s.store.VisitFlagCounts(ctx, VisitLedgerFilter{RegionPath: r.Path, From: per.Start.Start(), To: per.End.Start(),
-		Households: tasksOnly(p), Today: s.today()})
+		Households: tasksOnly(p), Today: s.today(), Reader: p.VisitReader()})
 	if err != nil {
 		return nil, per, err
 	}

@@ -156,7 +156,7 @@ func (s *Service) Timeline(ctx context.Context, p domain.Principal, householdID 
 		return nil, Profile{}, err
 	}
 	from, to := yearBounds(year)
-	visits, err := s.store.HouseholdVisitFacts(ctx, c.Household.CountyID, householdID, from, to)
+	visits, err := s.store.HouseholdVisitFacts(ctx, p.VisitReader(), c.Household.CountyID, householdID, from, to)
 	if err != nil {
 		return nil, Profile{}, err
 	}

@@ -59,7 +59,10 @@ type TxStore interface {
 	ComplianceHouseholdFacts(ctx context.Context, householdID uuid.UUID) (HouseholdHistory, error)
 	// HouseholdVisitFacts and CadreVisitFacts list visits started in
 	// [from, to), deleted ones included so a judgement can say they were.
-	HouseholdVisitFacts(ctx context.Context, countyID, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
+	// HouseholdVisitFacts leaves out the visits hidden from the reader
+	// (domain.VisitReader): the stored judgements are built for nobody
+	// (the zero reader), so no report shows a secret inspection visit.
+	HouseholdVisitFacts(ctx context.Context, r domain.VisitReader, countyID, householdID uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
 	CadreVisitFacts(ctx context.Context, cadreIDs []uuid.UUID, from, to time.Time) ([]rules.VisitFact, error)
 	CountyCoverageFacts(ctx context.Context, path string, from, to time.Time) (CoverageFacts, error)
 	// SaveJudgement replaces the subject's statuses for the year and takes
@@ -258,6 +261,7 @@ type VisitLedgerFilter struct {
 	// on Today (an inspector's: their tasks').
 	Households *domain.HouseholdScope
 	Today      domain.Date
+	Reader     domain.VisitReader // the visits hidden from the reader are left out
 }
 
 // VisitLedgerRow is one visit with the names its 台账 line shows. Visit

@@ -173,11 +173,11 @@ func (f ledgerFilters) query(kind string) itemledger.Query {
 }
 
 type ledgerListPage struct {
-	Title  string
-	Tabs   []filterTab
-	Form   filterForm
-	Items  Table
-	Pager  Pager
+	Title             string
+	Tabs              []filterTab
+	Form              filterForm
+	Items             Table
+	Pager             Pager
 	Export, ExportCSV string
 }
 

@@ -138,8 +138,8 @@ type Inspections interface {
 	// InspectionVisit runs in the savepoint of the change that wrote an
 	// inspector's inspection visit v, so that what it refuses rolls the
 	// visit back with it. arrived says the visit was just created: the
-	// household is then done in the samples of the inspector's active
-	// tasks there. findings, when the phone sent them, are recorded on
+	// household is then done in the sample of the campaign it was for
+	// (its findings', or the only running one there). findings, when the phone sent them, are recorded on
 	// the visit; recorded reports that they were written. Field errors
 	// name fields inside the findings object ("/answers/food", "" for the
 	// object itself).

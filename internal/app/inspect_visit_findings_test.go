@@ -230,3 +230,53 @@ func TestVisitFindingsRules(t *testing.T) {
 		}
 	})
 }
+
+// TestAVisitDoesOnlyTheCampaignItWasFor: two running campaigns drew the
+// same household for the inspector. A visit with findings for one does
+// the household in that one only — the other still waits for its own
+// findings, on the phone and in its report; a visit without findings says
+// nothing of which campaign it was for and does neither; with one running
+// campaign there, it does that one.
+func TestAVisitDoesOnlyTheCampaignItWasFor(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		e.inspectable(t)
+		a := e.drawnCampaign(t, "announced", nil)
+		b := e.drawnCampaign(t, "announced", nil)
+		insp := e.login(t, "inspector")
+		hA, hB := e.householdA.Household.ID, e.householdB.Household.ID
+		push := func(t *testing.T, change map[string]any) {
+			t.Helper()
+			if res := e.push(t, insp, uuid.NewString(), batch("inspector-phone", time.Now(), change)).pushResult(t); res.Results[0].Status != wire.StatusApplied {
+				t.Fatalf("push: %+v", res.Results[0])
+			}
+		}
+		push(t, withFindings(visitOn(uuid.New(), hA, domain.KindInspection, time.Now().Add(-time.Hour)), recalled(1), &a.ID))
+		if e.doneAt(t, a.ID, hA) == nil {
+			t.Error("the campaign the findings are for: not done")
+		}
+		if e.doneAt(t, b.ID, hA) != nil {
+			t.Error("the other campaign: done by a visit whose findings were for the first")
+		}
+		if _, ok := e.findingOf(t, insp, b.ID, hA); ok {
+			t.Error("the other campaign has findings")
+		}
+		// Its findings are still the inspector's to send.
+		push(t, withFindings(visitOn(uuid.New(), hA, domain.KindInspection, time.Now().Add(-time.Hour)), recalled(2), &b.ID))
+		if e.doneAt(t, b.ID, hA) == nil {
+			t.Error("the other campaign's own findings did not do it")
+		}
+
+		push(t, visitOn(uuid.New(), hB, domain.KindInspection, time.Now().Add(-time.Hour)))
+		if e.doneAt(t, a.ID, hB) != nil || e.doneAt(t, b.ID, hB) != nil {
+			t.Error("a visit without findings, two campaigns running there: done in one of them")
+		}
+		e.endCampaign(t, b.ID)
+		push(t, visitOn(uuid.New(), hB, domain.KindInspection, time.Now().Add(-time.Hour)))
+		if e.doneAt(t, a.ID, hB) == nil {
+			t.Error("a visit without findings, one campaign running there: not done")
+		}
+		if e.doneAt(t, b.ID, hB) != nil {
+			t.Error("the ended campaign was done")
+		}
+	})
+}

@@ -35,12 +35,15 @@ type VisitFindings struct {
 
 // InspectionVisitIn is told of an inspector's inspection visit v in the
 // transaction that writes it. A visit that arrived (was just created)
-// marks the household done in the samples of the inspector's active tasks
-// there, once, whatever date the visit bears: until then an unannounced
-// campaign's sample stays hidden from the inspected town
-// (Campaign.VisibleTo), and the inspector's visit, listed wherever the
-// household's visits are, must never show a household not yet done — a
-// phone's clock is no reason to.
+// marks the household done, once, whatever date the visit bears, in the
+// sample of the campaign it was for: the campaign its findings are for,
+// or, for a visit without findings, the only running campaign of the
+// inspector's active tasks there — with tasks of several running
+// campaigns there a visit without findings marks none, for the inspector
+// did not say which it was for (the phone sends findings, with their
+// campaign, whenever it has the form; a campaign's findings recorded
+// later do the household in that campaign). A phone's clock is no reason
+// to leave a household not done.
 //
 // Findings sent with the visit are recorded on it by RecordFindingsIn, the
 // same checks as the findings route. A visit holds the findings of its
@@ -90,17 +93,22 @@ func (s *Service) InspectionVisitIn(ctx context.Context, tx VisitTxStore, p doma
 			running = append(running, id)
 		}
 	}
-	if arrived && len(running) > 0 {
-		if err := tx.MarkDone(ctx, running, v.HouseholdID, s.now().UTC()); err != nil {
-			return false, err
-		}
-	}
 	if in == nil {
+		// Without findings the visit says nothing of which campaign it
+		// was for: it does the household only where that is unambiguous.
+		if arrived && len(running) == 1 {
+			return false, tx.MarkDone(ctx, running, v.HouseholdID, s.now().UTC())
+		}
 		return false, nil
 	}
 	campaign, err := campaignOfFindings(campaigns, in.CampaignID)
 	if err != nil {
 		return false, err
+	}
+	if arrived && slices.Contains(running, campaign) {
+		if err := tx.MarkDone(ctx, []uuid.UUID{campaign}, v.HouseholdID, s.now().UTC()); err != nil {
+			return false, err
+		}
 	}
 	existing, err := tx.HouseholdFinding(ctx, campaign, v.HouseholdID)
 	var version *int64

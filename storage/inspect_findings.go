@@ -130,10 +130,11 @@ func (s *Store) SaveFinding(ctx context.Context, f inspect.Finding, expectedVers
 	})
 }
 
-// ActiveTasks lists an inspector's active tasks at a household.
-func (s *Store) ActiveTasks(ctx context.Context, inspectorID, householdID uuid.UUID) ([]inspect.Task, error) {
+// InspectorTasks lists an inspector's tasks at a household, active or
+// not (their campaign ended).
+func (s *Store) InspectorTasks(ctx context.Context, inspectorID, householdID uuid.UUID) ([]inspect.Task, error) {
 	var rows []taskRow
-	err := s.db.WithContext(ctx).Where("inspector_id = ? AND household_id = ? AND active", inspectorID, householdID).Order("campaign_id").Find(&rows).Error
+	err := s.db.WithContext(ctx).Where("inspector_id = ? AND household_id = ?", inspectorID, householdID).Order("campaign_id").Find(&rows).Error
 	if err != nil {
 		return nil, translate(err, "inspection")
 	}

@@ -151,6 +151,16 @@ func (r recordTx) visibleHousehold(ctx context.Context, id uuid.UUID, day domain
 		return h, false, nil
 	}
 	var rej *rejection
+	if errors.As(err, &rej) && r.p.Role == domain.RoleInspector && r.svc.cfg.Inspections != nil {
+		// A campaign that sent them there ended before the phone synced:
+		// the inspection service judges the visit by its start.
+		sent, ierr := r.svc.cfg.Inspections.Inspects(ctx, r.tx, r.p, id)
+		if ierr != nil || !sent {
+			return h, false, firstErr(ierr, err)
+		}
+		h, herr := r.tx.HouseholdByID(ctx, id)
+		return h, false, herr
+	}
 	if !errors.As(err, &rej) || r.p.Role != domain.RoleCadre {
 		return h, false, err
 	}
@@ -282,7 +292,9 @@ func (r recordTx) prepareCreate(ctx context.Context, existing *domain.Visit) (re
 
 // inspected tells the inspection service of an inspector's visit just
 // written (arrived: created), with the findings sent with it. Their
-// refusal rejects the change, visit and all, at /changes/i/data/findings.
+// refusal rejects the change, visit and all, at /changes/i/data/findings
+// (at /changes/i/data/started_at for a visit without findings: begun
+// after the campaign ended).
 func (r recordTx) inspected(ctx context.Context, v domain.Visit, arrived bool, findings *wire.VisitFindings) (bool, error) {
 	ins := r.svc.cfg.Inspections
 	if ins == nil || r.p.Role != domain.RoleInspector {
@@ -291,6 +303,11 @@ func (r recordTx) inspected(ctx context.Context, v domain.Visit, arrived bool, f
 	recorded, err := ins.InspectionVisit(ctx, r.tx, r.p, v, arrived, findings)
 	if err == nil || abortsBatch(err) {
 		return recorded, err
+	}
+	if findings == nil {
+		// Without findings, only the visit's start can be refused: begun
+		// after the campaign ended.
+		return false, rejectAt(r.ptr+"/data/started_at", err)
 	}
 	return false, rejectAt(r.ptr+"/data/findings", err)
 }

@@ -144,6 +144,11 @@ type Inspections interface {
 	// name fields inside the findings object ("/answers/food", "" for the
 	// object itself).
 	InspectionVisit(ctx context.Context, tx TxStore, p domain.Principal, v domain.Visit, arrived bool, findings *wire.VisitFindings) (recorded bool, err error)
+	// Inspects says whether a campaign ever sent the inspector p to the
+	// household, running or ended: their new visit there is taken to
+	// InspectionVisit, which judges it by its start, though an ended
+	// campaign's household has left their scope.
+	Inspects(ctx context.Context, tx TxStore, p domain.Principal, householdID uuid.UUID) (bool, error)
 }
 
 // Change is one numbered row of the change feed: which record changed, and

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,6 +278,68 @@ func TestAVisitDoesOnlyTheCampaignItWasFor(t *testing.T) {
 		}
 		if e.doneAt(t, b.ID, hB) != nil {
 			t.Error("the ended campaign was done")
+		}
+	})
+}
+
+// TestFindingsRecordedBeforeTheEndSurviveIt: an inspector recorded a
+// visit with findings offline while the campaign ran, the supervisor
+// ended it, then the phone synced. The visit is taken with its findings
+// for the campaign, and the household is done; a visit begun after the
+// end is refused as the campaign having ended — with findings or
+// without — and stores nothing.
+func TestFindingsRecordedBeforeTheEndSurviveIt(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		e.inspectable(t)
+		c := e.drawnCampaign(t, "announced", nil)
+		insp := e.login(t, "inspector")
+		hA, hB := e.householdA.Household.ID, e.householdB.Household.ID
+		// Begun after the draw: the phone's clock and the server's agree.
+		offline := func(id, household uuid.UUID, at time.Time) map[string]any {
+			v := visitOn(id, household, domain.KindInspection, at)
+			d := v["data"].(map[string]any)
+			delete(d, "ended_at")
+			d["gps"].([]map[string]any)[0]["device_time"] = at.In(domain.Shanghai).Format(time.RFC3339)
+			return v
+		}
+		before := time.Now()
+		recorded := uuid.New()
+		withF := withFindings(offline(recorded, hA, before), recalled(2), &c.ID)
+		without := offline(uuid.New(), hB, before)
+		time.Sleep(1100 * time.Millisecond) // the end falls after the visits' second
+		e.endCampaign(t, c.ID)
+
+		res := e.push(t, insp, uuid.NewString(), batch("inspector-phone", time.Now(), withF, without)).pushResult(t)
+		for i, r := range res.Results {
+			if r.Status != wire.StatusApplied {
+				t.Fatalf("change %d recorded while the campaign ran: %+v", i, r)
+			}
+		}
+		f, ok := e.findingOf(t, insp, c.ID, hA)
+		if !ok || f.VisitID == nil || *f.VisitID != recorded || *f.Answers["visits_recalled"].Count != 2 {
+			t.Fatalf("the findings: %+v (found %v)", f, ok)
+		}
+		if e.doneAt(t, c.ID, hA) == nil || e.doneAt(t, c.ID, hB) == nil {
+			t.Error("the households the visits were for are not done")
+		}
+
+		// A phone writes whole seconds: begun in the second after the end.
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		after := time.Now()
+		visits, findings := e.visitCount(t), e.count(t, "inspection_findings")
+		res = e.push(t, insp, uuid.NewString(), batch("inspector-phone", time.Now(),
+			withFindings(offline(uuid.New(), hB, after), recalled(1), &c.ID),
+			withFindings(offline(uuid.New(), hB, after), recalled(1), nil),
+			offline(uuid.New(), hB, after))).pushResult(t)
+		for i, field := range []string{"/changes/0/data/findings", "/changes/1/data/findings", "/changes/2/data/started_at"} {
+			got := res.Results[i]
+			if got.Status != wire.StatusRejected || len(got.Errors) != 1 || got.Errors[0].Field != field || got.Errors[0].Reason != "ended" ||
+				!strings.Contains(got.Errors[0].MessageZH, "已于") {
+				t.Errorf("a visit begun after the end (%d): %+v, want rejected at %s (ended)", i, got, field)
+			}
+		}
+		if e.visitCount(t) != visits || e.count(t, "inspection_findings") != findings {
+			t.Error("a refused visit stored something")
 		}
 	})
 }

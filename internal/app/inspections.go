@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/inspect/forms"
@@ -17,6 +19,14 @@ import (
 // transaction underneath, so the inspector's visit, their sample's done
 // mark and their findings commit or roll back together.
 type visitInspections struct{ svc *inspect.Service }
+
+func (v visitInspections) Inspects(ctx context.Context, tx fvsync.TxStore, p domain.Principal, householdID uuid.UUID) (bool, error) {
+	st, ok := tx.(storage.SyncStore)
+	if !ok {
+		return false, fmt.Errorf("app: a push runs in storage's transaction, not %T", tx)
+	}
+	return v.svc.Inspects(ctx, st.Store.Inspect(), p, householdID)
+}
 
 func (v visitInspections) InspectionVisit(ctx context.Context, tx fvsync.TxStore, p domain.Principal, visit domain.Visit, arrived bool,
 	findings *wire.VisitFindings) (bool, error) {

@@ -42,6 +42,9 @@ type FindingInput struct {
 	// Version is the version of the findings being corrected; nil (or 0)
 	// records them the first time.
 	Version *int64
+	// late records, the first time, findings an inspection visit brought
+	// after the campaign ended, begun while it ran (InspectionVisitIn).
+	late bool
 }
 
 // Forms are the forms inspectors fill in now. They are the package's
@@ -111,6 +114,9 @@ func (s *Service) RecordFindingsIn(ctx context.Context, tx TxStore, p domain.Pri
 		return Finding{}, false, &domain.Error{Code: domain.CodeConflict, Reason: "not_drawn", Message: "the campaign's sample is not drawn yet",
 			MessageZH: "该督查尚未抽样，不能录入核查结果"}
 	case StatusEnded:
+		if in.late && in.VisitID != nil && (in.Version == nil || *in.Version == 0) {
+			break
+		}
 		return Finding{}, false, &domain.Error{Code: domain.CodeConflict, Reason: "ended", Message: "the campaign has ended; findings are closed",
 			MessageZH: "该督查已结束，不能再录入或修改核查结果"}
 	}

@@ -275,10 +275,12 @@ func (s *Store) LedgerFinding(ctx context.Context, id uuid.UUID) (itemledger.Fin
 		CampaignID  uuid.UUID  `gorm:"column:campaign_id"`
 		HouseholdID *uuid.UUID `gorm:"column:household_id"`
 		VillageID   uuid.UUID  `gorm:"column:village_id"`
+		RecordedAt  time.Time  `gorm:"column:recorded_at"`
 	}
-	err := s.db.WithContext(ctx).Table("inspection_findings").Select("id, campaign_id, household_id, village_id").Where("id = ?", id).Take(&row).Error
+	err := s.db.WithContext(ctx).Table("inspection_findings").Select("id, campaign_id, household_id, village_id, recorded_at").Where("id = ?", id).Take(&row).Error
 	if err != nil {
 		return itemledger.Finding{}, translate(err, "finding")
 	}
-	return itemledger.Finding{ID: row.ID, CampaignID: row.CampaignID, HouseholdID: row.HouseholdID, VillageID: row.VillageID}, nil
+	return itemledger.Finding{ID: row.ID, CampaignID: row.CampaignID, HouseholdID: row.HouseholdID, VillageID: row.VillageID,
+		RecordedAt: row.RecordedAt.UTC()}, nil
 }

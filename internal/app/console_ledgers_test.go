@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
@@ -18,7 +19,6 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
-	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
 
 // ledgerItemLink matches a link to an item of a cadre ledger.
@@ -38,6 +38,23 @@ func (e *consoleEnv) cadreLedgerItems(t *testing.T, p domain.Principal) map[uuid
 		}
 	}
 	return out
+}
+
+// visitSince is evidence for the item: a visit its responsible cadre
+// made to its household since it was registered (an older visit cannot
+// show it dealt with), synced from their phone.
+func (e *consoleEnv) visitSince(t *testing.T, item itemledger.View) uuid.UUID {
+	t.Helper()
+	if item.ResponsibleUserID == nil || item.HouseholdID == nil {
+		t.Fatalf("the item has no responsible cadre or household: %+v", item.Record)
+	}
+	cadre, err := e.app.Store.User(context.Background(), *item.ResponsibleUserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	e.pushPlanItem(t, cadre.Username, visitOn(id, *item.HouseholdID, domain.KindAssist, time.Now().Add(-time.Minute)))
+	return id
 }
 
 // townAccount creates a user of role in the town and returns their name.
@@ -200,10 +217,7 @@ func consoleLedgers(t *testing.T, e *consoleEnv) {
 	t.Run("moves from the console change the item; refused ones write nothing", func(t *testing.T) {
 		item := byTown[home][len(byTown[home])-1]
 		path := "/ui/ledgers/" + item.Kind + "/" + item.ID.String()
-		visits, _, err := e.app.Sync.Visits(ctx, supervisor, fvsync.VisitQuery{HouseholdID: item.HouseholdID, Limit: 1})
-		if err != nil || len(visits) == 0 {
-			t.Fatalf("the item's household has no visit to rest on: %v", err)
-		}
+		evidence := e.visitSince(t, item)
 		c := e.client(t)
 		csrf := c.mustLogin("supervisor")
 		read := func() itemledger.View {
@@ -228,7 +242,7 @@ func consoleLedgers(t *testing.T, e *consoleEnv) {
 			{"start", url.Values{"action": {"start"}, "version": {"1"}}, http.StatusSeeOther, "已开始办理", itemledger.InProgress},
 			{"a submission without evidence", url.Values{"action": {"submit"}, "version": {"2"}}, http.StatusUnprocessableEntity, "材料", itemledger.InProgress},
 			{"a submission on another's visit id", url.Values{"action": {"submit"}, "version": {"2"}, "visit_ids": {uuid.NewString()}}, http.StatusUnprocessableEntity, "走访记录不存在", itemledger.InProgress},
-			{"submit", url.Values{"action": {"submit"}, "version": {"2"}, "visit_ids": {visits[0].ID.String()}, "note": {"已协调解决"}}, http.StatusSeeOther, "已提交销号", itemledger.Submitted},
+			{"submit", url.Values{"action": {"submit"}, "version": {"2"}, "visit_ids": {evidence.String()}, "note": {"已协调解决"}}, http.StatusSeeOther, "已提交销号", itemledger.Submitted},
 			{"a rejection without a reason", url.Values{"action": {"reject"}, "version": {"3"}}, http.StatusUnprocessableEntity, "请说明退回", itemledger.Submitted},
 			{"approve (销号)", url.Values{"action": {"approve"}, "version": {"3"}, "note": {"材料齐全"}}, http.StatusSeeOther, "已销号", itemledger.Closed},
 		}
@@ -285,12 +299,8 @@ func consoleLedgers(t *testing.T, e *consoleEnv) {
 
 	t.Run("a supervisor closes an item in the browser", func(t *testing.T) {
 		item := byTown[home][1]
-		visits, _, err := e.app.Sync.Visits(ctx, supervisor, fvsync.VisitQuery{HouseholdID: item.HouseholdID, Limit: 1})
-		if err != nil || len(visits) == 0 {
-			t.Fatalf("no visit to rest on: %v", err)
-		}
 		v, err := e.app.ItemLedger.Act(ctx, supervisor, item.Kind, item.ID, itemledger.Step{Action: itemledger.Submit, Version: item.Version,
-			Evidence: itemledger.Evidence{VisitIDs: []string{visits[0].ID.String()}}})
+			Evidence: itemledger.Evidence{VisitIDs: []string{e.visitSince(t, item).String()}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,7 +49,8 @@ func (e *testEnv) act(t *testing.T, tok string, id uuid.UUID, body map[string]an
 func (e *testEnv) visitBy(t *testing.T, tok string, household uuid.UUID, key string) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
-	e.push(t, tok, key, batch("phone-"+key, time.Now(), visitChange(id, household, "整改回访", 34.7))).pushResult(t)
+	// Begun an hour ago: evidence is dated no earlier than the problem.
+	e.push(t, tok, key, batch("phone-"+key, time.Now(), visitOn(id, household, domain.KindAssist, time.Now().Add(-time.Hour)))).pushResult(t)
 	return id
 }
 

@@ -165,6 +165,7 @@ type Finding struct {
 	CampaignID  uuid.UUID
 	HouseholdID *uuid.UUID // nil for a village's form
 	VillageID   uuid.UUID
+	RecordedAt  time.Time // when the problem was found
 }
 
 // Unit is an assisting unit that may answer for an item.

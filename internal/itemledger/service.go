@@ -600,14 +600,48 @@ func firstErr(err, otherwise error) error {
 	return otherwise
 }
 
-// checkEvidence checks that the evidence named exists, is p's to see and
-// is about the item: a visit p may read (a cadre's own) to its household
-// or in its village, a stored photo p may see. There is no document store
+// foundOn is the day the item's problem was found (China time): the day
+// its finding was recorded, for an item of a finding, else the day the
+// item was registered. Evidence of its rectification is dated no earlier.
+func (s *Service) foundOn(ctx context.Context, l Line) (domain.Date, error) {
+	at := l.CreatedAt
+	if l.FindingID != nil {
+		f, err := s.store.LedgerFinding(ctx, *l.FindingID)
+		switch {
+		case err == nil && !f.RecordedAt.IsZero() && f.RecordedAt.Before(at):
+			at = f.RecordedAt
+		case err != nil && !domain.IsCode(err, domain.CodeNotFound):
+			return domain.Date{}, err
+		}
+	}
+	return domain.DateOf(at), nil
+}
+
+// predates refuses evidence dated before the problem was found: it
+// cannot show the problem put right.
+func predates(fe *domain.FieldErrors, field, what string, dated, found domain.Date) {
+	fe.Add(field, "before_item", "the "+what+" is dated "+dated.String()+", before the problem was found on "+found.String(),
+		map[string]string{"visit": "该走访记录", "photo": "该照片"}[what]+"日期为"+dated.String()+"，早于问题发现日期"+found.String()+"，不能作为整改材料")
+}
+
+// checkEvidence checks that the evidence named exists, is p's to see, is
+// about the item and is dated on or after the day its problem was found
+// (foundOn) — one rule for every kind of ledger: a visit p may read (a
+// cadre's own) to its household or in its village, begun that day or
+// later; a stored photo p may see, taken (its EXIF time, else its visit's
+// start, else its upload) that day or later. There is no document store
 // yet, so documents are refused: a photo of the paper stands in. It
 // returns the evidence with its ids in canonical form.
 func (s *Service) checkEvidence(ctx context.Context, p domain.Principal, l Line, ev Evidence, fe *domain.FieldErrors) (Evidence, error) {
 	today := s.today()
 	out := Evidence{Note: ev.Note}
+	var found domain.Date
+	if len(ev.VisitIDs) > 0 || len(ev.PhotoIDs) > 0 {
+		var err error
+		if found, err = s.foundOn(ctx, l); err != nil {
+			return out, err
+		}
+	}
 	if len(ev.DocumentIDs) > 0 {
 		fe.Add("/evidence/document_ids", "unsupported", "documents cannot be attached yet; attach a photo of the document",
 			"暂不支持上传文件材料，请拍照后作为照片材料提交")
@@ -625,7 +659,7 @@ func (s *Service) checkEvidence(ctx context.Context, p domain.Principal, l Line,
 			fe.Add(field, "invalid", "not a visit id, or named twice", "走访记录编号无效或重复")
 			continue
 		}
-		readable, about, err := s.visitEvidence(ctx, p, l, id, today)
+		v, readable, about, err := s.visitEvidence(ctx, p, l, id, today)
 		if err != nil {
 			return out, err
 		}
@@ -634,6 +668,8 @@ func (s *Service) checkEvidence(ctx context.Context, p domain.Principal, l Line,
 			fe.Add(field, "unknown", "visit not found", "走访记录不存在")
 		case !about:
 			fe.Add(field, "unrelated", "the visit is not to this item's household or village", "该走访记录与本事项涉及的农户无关")
+		case domain.DateOf(v.StartedAt).Before(found):
+			predates(fe, field, "visit", domain.DateOf(v.StartedAt), found)
 		default:
 			out.VisitIDs = append(out.VisitIDs, id.String())
 		}
@@ -659,6 +695,14 @@ func (s *Service) checkEvidence(ctx context.Context, p domain.Principal, l Line,
 			fe.Add(field, "unknown", "photo not found (upload it first)", "照片不存在，请先上传照片")
 			continue
 		}
+		taken, err := s.photoTaken(ctx, ph)
+		if err != nil {
+			return out, err
+		}
+		if taken.Before(found) {
+			predates(fe, field, "photo", taken, found)
+			continue
+		}
 		out.PhotoIDs = append(out.PhotoIDs, id.String())
 	}
 	return out, nil
@@ -679,35 +723,54 @@ func evidenceID(ids []string, i int) (uuid.UUID, bool) {
 	return id, true
 }
 
-// visitEvidence says whether p may read the visit (a cadre their own, a
-// manager one in their subtree) and whether it is about the item.
-func (s *Service) visitEvidence(ctx context.Context, p domain.Principal, l Line, id uuid.UUID, today domain.Date) (readable, about bool, err error) {
-	v, err := s.store.Visit(ctx, id)
+// photoTaken is the day a photo shows (China time): its EXIF time, else
+// the start of the visit it was uploaded for, else its upload.
+func (s *Service) photoTaken(ctx context.Context, ph domain.Photo) (domain.Date, error) {
+	if ph.TakenAt != nil {
+		return domain.DateOf(*ph.TakenAt), nil
+	}
+	if ph.VisitID != nil {
+		v, err := s.store.Visit(ctx, *ph.VisitID)
+		switch {
+		case err == nil:
+			return domain.DateOf(v.StartedAt), nil
+		case !domain.IsCode(err, domain.CodeNotFound):
+			return domain.Date{}, err
+		}
+	}
+	return domain.DateOf(ph.CreatedAt), nil
+}
+
+// visitEvidence reads the visit, and says whether p may read it (a cadre
+// their own, a manager one in their subtree) and whether it is about the
+// item.
+func (s *Service) visitEvidence(ctx context.Context, p domain.Principal, l Line, id uuid.UUID, today domain.Date) (v domain.Visit, readable, about bool, err error) {
+	v, err = s.store.Visit(ctx, id)
 	if domain.IsCode(err, domain.CodeNotFound) {
-		return false, false, nil
+		return v, false, false, nil
 	}
 	if err != nil || v.Deleted {
-		return false, false, err
+		return v, false, false, err
 	}
 	if p.Role == domain.RoleCadre {
 		readable = v.CadreID == p.UserID
 	} else {
 		_, err := s.store.Household(ctx, p.HouseholdScope(), today, v.HouseholdID)
 		if err != nil && !domain.IsCode(err, domain.CodeNotFound) {
-			return false, false, err
+			return v, false, false, err
 		}
 		readable = err == nil
 	}
 	if !readable {
-		return false, false, nil
+		return v, false, false, nil
 	}
 	if l.HouseholdID != nil {
-		return true, v.HouseholdID == *l.HouseholdID, nil
+		return v, true, v.HouseholdID == *l.HouseholdID, nil
 	}
 	// A village's item: a visit to any household of the village.
 	_, err = s.store.Household(ctx, domain.HouseholdScope{RegionPath: l.RegionPath}, today, v.HouseholdID)
 	if domain.IsCode(err, domain.CodeNotFound) {
-		return true, false, nil
+		return v, true, false, nil
 	}
-	return true, err == nil, err
+	return v, true, err == nil, err
 }

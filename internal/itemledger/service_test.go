@@ -20,6 +20,8 @@ type fakeStore struct {
 	visits     map[uuid.UUID]domain.Visit
 	households map[uuid.UUID]string // id → region path
 	users      map[uuid.UUID]domain.User
+	photos     map[uuid.UUID]domain.Photo
+	findings   map[uuid.UUID]Finding
 	moved      []Event
 }
 
@@ -63,12 +65,16 @@ func (f *fakeStore) Visit(_ context.Context, id uuid.UUID) (domain.Visit, error)
 	return v, nil
 }
 
-func (f *fakeStore) Photo(context.Context, uuid.UUID) (domain.Photo, error) {
-	return domain.Photo{}, domain.NotFound("photo")
+func (f *fakeStore) Photo(_ context.Context, id uuid.UUID) (domain.Photo, error) {
+	ph, ok := f.photos[id]
+	if !ok {
+		return domain.Photo{}, domain.NotFound("photo")
+	}
+	return ph, nil
 }
 
 func (f *fakeStore) PhotoVisible(context.Context, domain.Photo, uuid.UUID, domain.HouseholdScope, domain.Date) (bool, error) {
-	return false, nil
+	return true, nil // the fake keeps only photos their callers see
 }
 
 func (f *fakeStore) LedgerUnit(context.Context, uuid.UUID) (Unit, error) {
@@ -83,8 +89,12 @@ func (f *fakeStore) LedgerCampaign(_ context.Context, id uuid.UUID) (Campaign, e
 	return c, nil
 }
 
-func (f *fakeStore) LedgerFinding(context.Context, uuid.UUID) (Finding, error) {
-	return Finding{}, domain.NotFound("finding")
+func (f *fakeStore) LedgerFinding(_ context.Context, id uuid.UUID) (Finding, error) {
+	fd, ok := f.findings[id]
+	if !ok {
+		return Finding{}, domain.NotFound("finding")
+	}
+	return fd, nil
 }
 
 func (f *fakeStore) CreateLedgerItem(_ context.Context, r Record, _ Event, _ domain.AuditEntry) error {
@@ -381,3 +391,69 @@ func TestWhoMayRecordInALedger(t *testing.T) {
 		t.Fatalf("another item under the id: %v", err)
 	}
 }
+
+// TestEvidenceIsNoOlderThanTheProblem: a visit or photo from before the
+// problem was found — the item registered, or its finding recorded —
+// cannot show it put right: 422 naming the entry, in Chinese, for every
+// kind of ledger; evidence of that day or later is taken.
+func TestEvidenceIsNoOlderThanTheProblem(t *testing.T) {
+	c := newCounty(t)
+	s := NewService(c.store, nil)
+	registered := time.Date(2026, 11, 2, 10, 0, 0, 0, domain.Shanghai)
+	day := func(d int) time.Time { return registered.AddDate(0, 0, d) }
+	visit := func(at time.Time) uuid.UUID {
+		id := uuid.New()
+		c.store.visits[id] = domain.Visit{ID: id, HouseholdID: c.householdA, CadreID: c.cadreA.UserID, VisitDetails: domain.VisitDetails{StartedAt: at.UTC()}}
+		return id
+	}
+	c.store.photos = map[uuid.UUID]domain.Photo{}
+	photo := func(taken *time.Time, visitID *uuid.UUID, uploaded time.Time) uuid.UUID {
+		id := uuid.New()
+		c.store.photos[id] = domain.Photo{ID: id, TakenAt: taken, VisitID: visitID, CreatedAt: uploaded.UTC()}
+		return id
+	}
+	old, sameDay, later := visit(day(-90)), visit(registered.Add(-9*time.Hour)), visit(day(5))
+	findingID := uuid.New()
+	c.store.findings = map[uuid.UUID]Finding{findingID: {ID: findingID, RecordedAt: day(-10).UTC()}}
+	for _, tc := range []struct {
+		name    string
+		kind    string
+		finding *uuid.UUID
+		ev      Evidence
+		field   string
+	}{
+		{"a visit months before the item", KindRectification, nil, Evidence{VisitIDs: []string{later.String(), old.String()}}, "/evidence/visit_ids/1"},
+		{"a visit the same day", KindRectification, nil, Evidence{VisitIDs: []string{sameDay.String()}}, ""},
+		{"a visit after", KindRectification, nil, Evidence{VisitIDs: []string{later.String()}}, ""},
+		{"a cadre ledger's item", KindLivelihoodRequest, nil, Evidence{VisitIDs: []string{old.String()}}, "/evidence/visit_ids/0"},
+		{"a visit after the finding, before the item", KindRectification, &findingID, Evidence{VisitIDs: []string{visit(day(-3)).String()}}, ""},
+		{"a visit before the finding", KindRectification, &findingID, Evidence{VisitIDs: []string{visit(day(-11)).String()}}, "/evidence/visit_ids/0"},
+		{"a photo taken before, uploaded after", KindRectification, nil, Evidence{PhotoIDs: []string{photo(ptr(day(-30)), nil, day(1)).String()}}, "/evidence/photo_ids/0"},
+		{"a photo without EXIF of an old visit", KindRectification, nil, Evidence{PhotoIDs: []string{photo(nil, &old, day(1)).String()}}, "/evidence/photo_ids/0"},
+		{"a photo taken after", KindRectification, nil, Evidence{PhotoIDs: []string{photo(ptr(day(1)), &old, day(1)).String()}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := c.item(InProgress, nil)
+			l := c.store.lines[id]
+			l.Kind, l.CreatedAt, l.FindingID = tc.kind, registered.UTC(), tc.finding
+			c.store.lines[id] = l
+			_, err := s.Act(context.Background(), c.cadreA, tc.kind, id, Step{Action: Submit, Version: 3, Evidence: tc.ev})
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			de, ok := err.(*domain.Error)
+			if !ok || de.Code != domain.CodeInvalid || len(de.Fields) != 1 || de.Fields[0].Field != tc.field || de.Fields[0].Reason != "before_item" ||
+				!strings.Contains(de.Fields[0].MessageZH, "早于问题发现日期") {
+				t.Fatalf("%v, want 422 naming %s", err, tc.field)
+			}
+			if c.store.lines[id].Version != 3 {
+				t.Error("a refused step moved the item")
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

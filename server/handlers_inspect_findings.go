@@ -196,6 +196,14 @@ func fromReport(r inspect.Report) wire.InspectionReport {
 	}
 	out.Opinion = wire.ReportOpinion{Overall: fromOpinion(r.Opinion.Overall), ByTown: wire.Map(r.Opinion.ByTown, ranked),
 		ByVillage: wire.Map(r.Opinion.ByVillage, ranked), ByCadre: wire.Map(r.Opinion.ByCadre, ranked)}
+	pr := r.Precision
+	out.Precision.Identification.Answers, out.Precision.Identification.Accurate = pr.IdentificationAnswers, pr.Identification["accurate"]
+	out.Precision.Identification.ShouldRegister, out.Precision.Identification.WronglyRegistered = pr.Identification["should_register"],
+		pr.Identification["wrongly_registered"]
+	out.Precision.Exit.Answers, out.Precision.Exit.CriteriaMet = pr.ExitAnswers, pr.Exit["criteria_met"]
+	out.Precision.Exit.CriteriaNotMet, out.Precision.Exit.NotExited = pr.Exit["criteria_not_met"], pr.Exit["not_exited"]
+	out.Precision.Effect.Answers, out.Precision.Effect.Clear, out.Precision.Effect.Some, out.Precision.Effect.None = pr.EffectAnswers,
+		pr.Effect["clear"], pr.Effect["some"], pr.Effect["none"]
 	rc := r.Rectifications
 	out.Rectifications = wire.RectificationCounts{Total: rc.Total(), Open: rc.ByStatus["open"], InProgress: rc.ByStatus["in_progress"],
 		Submitted: rc.ByStatus["submitted"], Closed: rc.ByStatus["closed"], Overdue: rc.Overdue}

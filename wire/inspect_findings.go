@@ -114,7 +114,31 @@ type InspectionReport struct {
 	ByVillage      []DiscrepancyGroup     `json:"by_village"`
 	ByTown         []DiscrepancyGroup     `json:"by_town"`
 	Opinion        ReportOpinion          `json:"opinion"`
+	Precision      ReportPrecision        `json:"precision"`
 	Rectifications RectificationCounts    `json:"rectifications"`
+}
+
+// ReportPrecision counts the inspected households' answers on 精准识别
+// (错评, 漏评), 精准退出 (错退) and 帮扶成效.
+type ReportPrecision struct {
+	Identification struct {
+		Answers           int `json:"answers"`
+		Accurate          int `json:"accurate"`
+		ShouldRegister    int `json:"should_register"`    // 漏评
+		WronglyRegistered int `json:"wrongly_registered"` // 错评
+	} `json:"identification"`
+	Exit struct {
+		Answers        int `json:"answers"`
+		CriteriaMet    int `json:"criteria_met"`
+		CriteriaNotMet int `json:"criteria_not_met"` // 错退
+		NotExited      int `json:"not_exited"`
+	} `json:"exit"`
+	Effect struct {
+		Answers int `json:"answers"`
+		Clear   int `json:"clear"`
+		Some    int `json:"some"`
+		None    int `json:"none"`
+	} `json:"effect"`
 }
 
 // ReportTargets are the targets a report ranks against.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strings"
@@ -313,6 +314,10 @@ func TestReportFindsPaperVisits(t *testing.T) {
 		r := e.record(t, tok, c.ID, hA, householdAnswers(func(a map[string]any) {
 			a["visits_recalled"] = map[string]any{"count": 1}
 			a["awareness"] = map[string]any{"choice": "partly"}
+			a["satisfaction"] = map[string]any{"choice": "fairly"}
+			a["identification"] = map[string]any{"choice": "wrongly_registered"}
+			a["exit"] = map[string]any{"choice": "criteria_not_met"}
+			a["effect"] = map[string]any{"choice": "none"}
 		}), nil)
 		if r.Status != http.StatusCreated {
 			t.Fatalf("record A: %d %s", r.Status, r.Body)
@@ -370,24 +375,69 @@ func TestReportFindsPaperVisits(t *testing.T) {
 		if rep.Rectifications != (wire.RectificationCounts{}) {
 			t.Fatalf("rectifications before any: %+v", rep.Rectifications)
 		}
+		// 精准识别 (错评, 漏评), 精准退出 (错退) and 帮扶成效 are counted.
+		pr := rep.Precision
+		if pr.Identification.Answers != 2 || pr.Identification.Accurate != 1 || pr.Identification.WronglyRegistered != 1 || pr.Identification.ShouldRegister != 0 ||
+			pr.Exit.Answers != 2 || pr.Exit.CriteriaNotMet != 1 || pr.Exit.NotExited != 1 || pr.Effect.Answers != 2 || pr.Effect.None != 1 || pr.Effect.Clear != 1 {
+			t.Fatalf("precision: %+v", pr)
+		}
 
+		// Each household's answers, in the words of the form, under
+		// Chinese headings.
+		ledgerRows := func(rows [][]string) map[string]map[string]string {
+			t.Helper()
+			out := map[string]map[string]string{}
+			for _, row := range rows[3:] {
+				byHeading := map[string]string{}
+				for i, h := range rows[2] {
+					if i < len(row) {
+						byHeading[h] = row[i]
+					}
+				}
+				out[byHeading["户主姓名"]] = byHeading
+			}
+			return out
+		}
+		want := map[string]map[string]string{
+			"张三": {"精准识别": "不符合条件被纳入(错评)", "精准退出": "未达标准即退出(错退)", "帮扶成效": "成效不明显", "群众满意度": "基本满意", "政策知晓": "部分知晓", "疑似纸上帮扶": "是"},
+			"李四": {"精准识别": "识别精准", "精准退出": "尚未退出", "帮扶成效": "成效明显", "群众满意度": "不满意", "政策知晓": "知晓", "疑似纸上帮扶": "否"},
+		}
+		check := func(format string, got map[string]map[string]string) {
+			t.Helper()
+			for head, cols := range want {
+				for h, v := range cols {
+					if got[head][h] != v {
+						t.Errorf("%s, %s's %s: %q, want %q", format, head, h, got[head][h], v)
+					}
+				}
+			}
+		}
 		r = e.do(t, "GET", path+"?format=xlsx", e.login(t, "admin"), nil)
 		rows := xlsxRows(t, r.Body)
-		if r.Status != http.StatusOK || len(rows) != 3+18 || rows[2][0] != "序号" || rows[2][15] != "疑似纸上帮扶" {
+		if r.Status != http.StatusOK || len(rows) != 3+18 || rows[2][0] != "序号" {
 			t.Fatalf("report ledger: %d %q", r.Status, rows)
 		}
+		check("xlsx", ledgerRows(rows))
 		var paper []string
-		for _, row := range rows[3:] {
-			if len(row) > 15 && row[15] == "是" {
-				paper = append(paper, row[4])
+		for head, row := range ledgerRows(rows) {
+			if row["疑似纸上帮扶"] == "是" {
+				paper = append(paper, head)
 			}
 		}
 		if fmt.Sprint(paper) != "[张三]" {
 			t.Fatalf("paper visits in the ledger: %v", paper)
 		}
-		if r := e.do(t, "GET", path+"?format=csv", e.login(t, "admin"), nil); r.Status != http.StatusOK || !strings.HasPrefix(string(r.Body), "\uFEFF督查核查台账") {
+		r = e.do(t, "GET", path+"?format=csv", e.login(t, "admin"), nil)
+		if r.Status != http.StatusOK || !strings.HasPrefix(string(r.Body), "\uFEFF督查核查台账") {
 			t.Fatalf("csv: %d %.100s", r.Status, r.Body)
 		}
+		cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(r.Body), "\uFEFF")))
+		cr.FieldsPerRecord = -1 // a title line, and short lines of households not inspected
+		records, err := cr.ReadAll()
+		if err != nil || len(records) != 3+18 {
+			t.Fatalf("csv: %v, %d rows", err, len(records))
+		}
+		check("csv", ledgerRows(records))
 		if r := e.do(t, "GET", path+"?format=pdf", e.login(t, "admin"), nil); r.Status != http.StatusUnprocessableEntity || !r.problem(t).hasField("format") {
 			t.Fatalf("format=pdf: %d %s", r.Status, r.Body)
 		}

@@ -168,8 +168,40 @@ func (r RectificationCounts) Total() int {
 	return n
 }
 
+// Precision counts the inspected households' answers on 精准识别,
+// 精准退出 and 帮扶成效, by choice code of the household form; each
+// Answers is how many were asked.
+type Precision struct {
+	IdentificationAnswers int
+	Identification        map[string]int // accurate, should_register (漏评), wrongly_registered (错评)
+	ExitAnswers           int
+	Exit                  map[string]int // criteria_met, criteria_not_met (错退), not_exited
+	EffectAnswers         int
+	Effect                map[string]int // clear, some, none
+}
+
+func precision(scores []HouseholdScore) Precision {
+	out := Precision{Identification: map[string]int{}, Exit: map[string]int{}, Effect: map[string]int{}}
+	for _, s := range scores {
+		if c := s.Account.Identification; c != "" {
+			out.IdentificationAnswers++
+			out.Identification[c]++
+		}
+		if c := s.Account.Exit; c != "" {
+			out.ExitAnswers++
+			out.Exit[c]++
+		}
+		if c := s.Account.Effect; c != "" {
+			out.EffectAnswers++
+			out.Effect[c]++
+		}
+	}
+	return out
+}
+
 // Report is a campaign's report: coverage, discrepancy scores, opinion
-// rates ranked against the targets, and its rectifications.
+// rates ranked against the targets, 精准识别/精准退出/帮扶成效 counts, and
+// its rectifications.
 type Report struct {
 	Drawn
 	Targets        Targets
@@ -179,6 +211,7 @@ type Report struct {
 	ByVillage      []discrepancy.Group
 	ByTown         []discrepancy.Group
 	Opinion        Opinion
+	Precision      Precision
 	Rectifications RectificationCounts
 	Today          domain.Date
 }
@@ -229,6 +262,7 @@ func (s *Service) Report(ctx context.Context, p domain.Principal, id uuid.UUID) 
 	}
 	r.ByCadre, r.ByVillage, r.ByTown = discrepancy.By(plain, discrepancy.ByCadre), discrepancy.By(plain, discrepancy.ByVillage), discrepancy.By(plain, discrepancy.ByTown)
 	r.Opinion = opinion(r.Scores, r.Targets)
+	r.Precision = precision(r.Scores)
 	names, err := s.store.Names(ctx, cadres)
 	if err != nil {
 		return r, err
@@ -436,8 +470,9 @@ func (s *Service) ReportExport(ctx context.Context, p domain.Principal, id uuid.
 		scores[sc.HouseholdID] = sc
 	}
 	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "抽样类别", "核查状态", "帮扶干部", "干部记录走访次数(近三个月)",
-		"农户所述走访次数", "认识帮扶干部", "两不愁三保障问题", "群众满意度", "政策知晓", "差异分值", "疑似纸上帮扶", "差异说明"},
-		6, 10, 10, 14, 10, 10, 8, 10, 12, 10, 8, 24, 10, 10, 8, 10, 60)
+		"农户所述走访次数", "认识帮扶干部", "两不愁三保障问题", "精准识别", "精准退出", "帮扶成效", "群众满意度", "政策知晓", "差异分值", "疑似纸上帮扶", "差异说明"},
+		6, 10, 10, 14, 10, 10, 8, 10, 12, 10, 8, 24, 16, 16, 12, 10, 10, 8, 10, 60)
+	form := s.form(forms.FormHousehold)
 	ov := r.Opinion.Overall
 	subtitle := fmt.Sprintf("%s 抽查%d户 已核查%d户 满意率%s(目标%s) 知晓率%s(目标%s) 制表日期:%s", r.Campaign.Name, r.Coverage.Households, r.Coverage.Done,
 		percent(ov.SatisfactionRate), percent(&r.Targets.Satisfaction), percent(ov.AwarenessRate), percent(&r.Targets.Awareness), r.Today)
@@ -466,7 +501,9 @@ func (s *Service) ReportExport(ctx context.Context, p domain.Principal, id uuid.
 				reasons = append(reasons, rs.MessageZH)
 			}
 			row = append(row, "已核查", cadre, sc.Facts.RecordedVisits, sc.Facts.RecalledVisits, yesNo(sc.Facts.CadreRecognised),
-				checklistLabels(sc.Facts.ProblemsFound), satisfactionLabel(sc.Account.Satisfied), awarenessLabel(sc.Account.Aware), sc.Points,
+				checklistLabels(sc.Facts.ProblemsFound), form.ChoiceLabel(forms.ItemIdentification, sc.Account.Identification),
+				form.ChoiceLabel(forms.ItemExit, sc.Account.Exit), form.ChoiceLabel(forms.ItemEffect, sc.Account.Effect),
+				form.ChoiceLabel(forms.ItemSatisfaction, sc.Account.Satisfaction), awarenessLabel(sc.Account.Aware), sc.Points,
 				yesNo(sc.LikelyPaper), strings.Join(reasons, ";"))
 			if err := t.Row(row...); err != nil {
 				return err
@@ -508,16 +545,6 @@ func checklistLabels(codes []string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, "、")
-}
-
-func satisfactionLabel(b *bool) string {
-	switch {
-	case b == nil:
-		return ""
-	case *b:
-		return "满意或基本满意"
-	}
-	return "不满意"
 }
 
 func awarenessLabel(v *float64) string {

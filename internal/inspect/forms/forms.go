@@ -244,6 +244,26 @@ type HouseholdAccount struct {
 	ProblemsFound    []string // 两不愁三保障 items answered "problem"
 	Satisfied        *bool    // satisfied or fairly satisfied; nil when not asked
 	Aware            *float64 // 1 aware, 0.5 partly, 0 unaware; nil when not asked
+	// The choices as answered ("" when not asked): 群众满意度, 精准识别
+	// (错评 wrongly_registered, 漏评 should_register), 精准退出 (错退
+	// criteria_not_met) and 帮扶成效.
+	Satisfaction, Identification, Exit, Effect string
+}
+
+// ChoiceLabel is the label of an item's choice on the form ("" when the
+// form has no such item or choice).
+func (f Form) ChoiceLabel(item, code string) string {
+	for _, it := range f.Items {
+		if it.Code != item {
+			continue
+		}
+		for _, c := range it.Choices {
+			if c.Code == code {
+				return c.LabelZH
+			}
+		}
+	}
+	return ""
 }
 
 // Account reads a household's answers.
@@ -261,6 +281,8 @@ func Account(answers map[string]Answer) HouseholdAccount {
 			out.ProblemsFound = append(out.ProblemsFound, t.Code)
 		}
 	}
+	out.Satisfaction, out.Identification = answers[ItemSatisfaction].Choice, answers[ItemIdentification].Choice
+	out.Exit, out.Effect = answers[ItemExit].Choice, answers[ItemEffect].Choice
 	switch answers[ItemSatisfaction].Choice {
 	case "satisfied", "fairly":
 		yes := true

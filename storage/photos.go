@@ -260,8 +260,8 @@ func (s *Store) PhotosByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 // naming any id, which must not open someone else's photo to them or to
 // their supervisor. A photo not stored yet (an upload's ownership check)
 // is judged by any listing visit.
-func (s *Store) PhotoVisible(ctx context.Context, p domain.Photo, userID uuid.UUID, scope domain.HouseholdScope, today domain.Date) (bool, error) {
-	if p.UploadedBy == userID {
+func (s *Store) PhotoVisible(ctx context.Context, p domain.Photo, reader domain.VisitReader, scope domain.HouseholdScope, today domain.Date) (bool, error) {
+	if p.UploadedBy == reader.UserID {
 		return true, nil
 	}
 	db := s.db.WithContext(ctx)
@@ -282,11 +282,15 @@ func (s *Store) PhotoVisible(ctx context.Context, p domain.Photo, userID uuid.UU
 		}
 	}
 	var n int64
-	err := listing.Where(readable("visit_photos")).Limit(1).Count(&n).Error
+	// The listing visit must be one the reader may be shown (an
+	// unannounced campaign's inspection visit is not, while it runs).
+	shownCond, shownArgs := visitShown("v", reader)
+	listed := "EXISTS (SELECT 1 FROM visits v WHERE v.id = visit_photos.visit_id AND " + shownCond + ")"
+	err := listing.Where(readable("visit_photos")).Where(listed, shownArgs...).Limit(1).Count(&n).Error
 	if err != nil || n > 0 || p.VisitID == nil {
 		return n > 0, translate(err, "photo")
 	}
-	err = db.Model(&visitRow{}).Where("id = ?", *p.VisitID).Where(readable("visits")).Limit(1).Count(&n).Error
+	err = shownTo(db.Model(&visitRow{}).Where("id = ?", *p.VisitID).Where(readable("visits")), "visits", reader).Limit(1).Count(&n).Error
 	return n > 0, translate(err, "photo")
 }
 

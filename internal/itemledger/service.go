@@ -26,7 +26,7 @@ type TxStore interface {
 	Household(ctx context.Context, scope domain.HouseholdScope, today domain.Date, id uuid.UUID) (domain.Household, error)
 	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
 	Photo(ctx context.Context, id uuid.UUID) (domain.Photo, error)
-	PhotoVisible(ctx context.Context, p domain.Photo, userID uuid.UUID, scope domain.HouseholdScope, today domain.Date) (bool, error)
+	PhotoVisible(ctx context.Context, p domain.Photo, reader domain.VisitReader, scope domain.HouseholdScope, today domain.Date) (bool, error)
 
 	LedgerUnit(ctx context.Context, id uuid.UUID) (Unit, error)
 	LedgerCampaign(ctx context.Context, id uuid.UUID) (Campaign, error)
@@ -687,7 +687,7 @@ func (s *Service) checkEvidence(ctx context.Context, p domain.Principal, l Line,
 		}
 		visible := false
 		if err == nil {
-			if visible, err = s.store.PhotoVisible(ctx, ph, p.UserID, p.HouseholdScope(), today); err != nil {
+			if visible, err = s.store.PhotoVisible(ctx, ph, p.VisitReader(), p.HouseholdScope(), today); err != nil {
 				return out, err
 			}
 		}

@@ -73,7 +73,7 @@ func (f *fakeStore) Photo(_ context.Context, id uuid.UUID) (domain.Photo, error)
 	return ph, nil
 }
 
-func (f *fakeStore) PhotoVisible(context.Context, domain.Photo, uuid.UUID, domain.HouseholdScope, domain.Date) (bool, error) {
+func (f *fakeStore) PhotoVisible(context.Context, domain.Photo, domain.VisitReader, domain.HouseholdScope, domain.Date) (bool, error) {
 	return true, nil // the fake keeps only photos their callers see
 }
 

@@ -254,7 +254,7 @@ func firstErr(errs ...error) error {
 }
 
 func (s *Service) visible(ctx context.Context, p domain.Principal, ph domain.Photo) (bool, error) {
-	return s.store.PhotoVisible(ctx, ph, p.UserID, p.HouseholdScope(), domain.DateOf(s.now()))
+	return s.store.PhotoVisible(ctx, ph, p.VisitReader(), p.HouseholdScope(), domain.DateOf(s.now()))
 }
 
 // precheck is what an upload asks before it stores a byte, with the photo

@@ -32,7 +32,7 @@ type TxStore interface {
 	PhotosByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Photo, error)
 	// PhotoVisible reports whether the user with scope uploaded the photo
 	// or may read a visit that lists it (or the visit it declares).
-	PhotoVisible(ctx context.Context, p domain.Photo, userID uuid.UUID, scope domain.HouseholdScope, today domain.Date) (bool, error)
+	PhotoVisible(ctx context.Context, p domain.Photo, reader domain.VisitReader, scope domain.HouseholdScope, today domain.Date) (bool, error)
 	LinksBySHA256(ctx context.Context, hashes []string) ([]domain.VisitPhotoLink, error)
 	SHA256InUse(ctx context.Context, sha string) (bool, error)
 	SetThumbState(ctx context.Context, id uuid.UUID, state string) error

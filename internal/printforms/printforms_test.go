@@ -313,6 +313,21 @@ func TestVillageFormsInBulk(t *testing.T) {
 	if n := strings.Count(compact(text), "第1页"); n != 2 {
 		t.Errorf("%d first pages, want one per household", n)
 	}
+	// Every page's footer names the household whose card it is: the last
+	// page of 李桂英's card said 赵大山. A card runs from the page its
+	// title is on to the next card's.
+	card := ""
+	for i, pg := range pdftest.PageTexts(t, pdf) {
+		pg = compact(pg)
+		for _, head := range []string{"李桂英", "赵大山"} {
+			if strings.HasPrefix(pg, "精准扶贫明白卡石门镇桃花村户主"+head) {
+				card = head
+			}
+		}
+		if !strings.Contains(pg, "·户主"+card+"·") {
+			t.Errorf("page %d of %s's card is not footed with the name: %.300s", i+1, card, pg)
+		}
+	}
 
 	raw := render(t)(s.VillageForms(ctx, anyone, v.village.ID, FormRecordCard, FormatZIP))
 	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
@@ -351,4 +366,32 @@ func TestVillageFormsInBulk(t *testing.T) {
 			t.Errorf("%v %s.%s: err = %v, want %s", tc.region, tc.form, tc.format, err, tc.code)
 		}
 	}
+}
+
+// TestFormsPrintWhatTheFontCannot: a character beyond the font library's
+// reach (an emoji a cadre typed on the phone) prints as □, and the form
+// prints; it failed every form of the village with a 500.
+func TestFormsPrintWhatTheFontCannot(t *testing.T) {
+	v := newVillage()
+	li := v.register.files[v.li]
+	li.Household.IncomeNotes = "养殖土鸡200只🐔，长势好"
+	li.Household.HeadName = "李桂英😀"
+	v.register.files[v.li] = li
+	v.visits.visits[1].Notes = "十月走访：商量茶叶销路👍。\x07"
+	s := v.service(nil)
+	ctx := context.Background()
+	for _, form := range []string{FormRecordCard, FormClearCard, FormFile} {
+		text := pdftest.Text(t, render(t)(s.HouseholdForm(ctx, anyone, v.li, form)))
+		if !strings.Contains(compact(text), "李桂英□") {
+			t.Errorf("%s lacks the head's name with its emoji as □", form)
+		}
+		if form == FormFile && !strings.Contains(compact(text), "养殖土鸡200只□，长势好") {
+			t.Errorf("%s lacks the income notes with their emoji as □", form)
+		}
+		if form != FormClearCard && !strings.Contains(compact(text), "商量茶叶销路□。") {
+			t.Errorf("%s lacks the visit's notes with its emoji as □", form)
+		}
+	}
+	render(t)(s.VillageForms(ctx, anyone, v.village.ID, FormClearCard, FormatPDF))
+	render(t)(s.Handbook(ctx, anyone, v.cadre.ID, "2026-10"))
 }

@@ -53,7 +53,7 @@ func newSheet(title string, now time.Time) (*sheet, error) {
 	pdf.SetAutoPageBreak(false, marginBottom)
 	pdf.AddUTF8FontFromBytes(fontFamily, "", font)
 	pdf.SetFont(fontFamily, "", bodySize)
-	pdf.SetTitle(title, true)
+	pdf.SetTitle(printable(title), true)
 	pdf.SetCreator("fieldvisit", true)
 	pdf.SetCreationDate(now)
 	pdf.SetModificationDate(now)
@@ -65,10 +65,31 @@ func newSheet(title string, now time.Time) (*sheet, error) {
 }
 
 // startForm begins a form on a new page; footer names it on every page.
+// The new page comes first: starting it closes the last form's page, with
+// that form's footer (a village's cards put each household's name on the
+// last page of the household before it).
 func (s *sheet) startForm(footer string) {
-	s.footer = footer
 	s.pdf.AddPage()
+	s.footer = footer
 	s.firstPage = s.pdf.PageNo()
+}
+
+// printable is text as the PDF can draw it: the font library indexes its
+// glyph widths by rune up to U+FFFF and panicked on anything beyond
+// (an emoji a cadre typed on the phone failed every form of the village),
+// so those characters, and control characters but line breaks and tabs,
+// print as □.
+func printable(text string) string {
+	bad := func(r rune) bool { return r > 0xFFFF || (unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t') }
+	if !strings.ContainsFunc(text, bad) {
+		return text
+	}
+	return strings.Map(func(r rune) rune {
+		if bad(r) {
+			return '□'
+		}
+		return r
+	}, text)
 }
 
 func (s *sheet) drawFooter() {
@@ -76,7 +97,7 @@ func (s *sheet) drawFooter() {
 	p.SetFont(fontFamily, "", 8)
 	p.SetTextColor(90, 90, 90)
 	p.SetXY(marginSide, pageHeight-marginBottom+6)
-	p.CellFormat(textWidth/2, 4, s.footer, "", 0, "L", false, 0, "")
+	p.CellFormat(textWidth/2, 4, printable(s.footer), "", 0, "L", false, 0, "")
 	p.CellFormat(textWidth/2, 4, fmt.Sprintf("第 %d 页 · 打印日期 %s", p.PageNo()-s.firstPage+1, dateZH(s.printed)), "", 0, "R", false, 0, "")
 	p.SetTextColor(0, 0, 0)
 	p.SetFont(fontFamily, "", bodySize)
@@ -102,10 +123,10 @@ func (s *sheet) title(name, under string) {
 	p := s.pdf
 	p.SetFont(fontFamily, "", 18)
 	p.SetX(marginSide)
-	p.CellFormat(textWidth, 10, name, "", 1, "C", false, 0, "")
+	p.CellFormat(textWidth, 10, printable(name), "", 1, "C", false, 0, "")
 	p.SetFont(fontFamily, "", bodySize)
 	if under != "" {
-		p.CellFormat(textWidth, 6, under, "", 1, "C", false, 0, "")
+		p.CellFormat(textWidth, 6, printable(under), "", 1, "C", false, 0, "")
 	}
 	p.Ln(2)
 }
@@ -119,7 +140,7 @@ func (s *sheet) section(heading string) {
 	p.SetFont(fontFamily, "", 11.5)
 	p.SetFillColor(222, 226, 232)
 	p.SetX(marginSide)
-	p.CellFormat(textWidth, 7, " "+heading, "1", 1, "L", true, 0, "")
+	p.CellFormat(textWidth, 7, " "+printable(heading), "1", 1, "L", true, 0, "")
 	p.SetFont(fontFamily, "", bodySize)
 }
 
@@ -274,7 +295,7 @@ func (s *sheet) row(cells []tableCell, head []tableCell) {
 // every newline. fpdf's SplitText drops the character it breaks at.
 func (s *sheet) wrap(text string, width float64) []string {
 	var out []string
-	for _, para := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+	for _, para := range strings.Split(strings.ReplaceAll(printable(text), "\r\n", "\n"), "\n") {
 		var line []rune
 		w := 0.0
 		for _, r := range para {
@@ -323,7 +344,7 @@ func (s *sheet) signatures(who ...string) {
 	w := textWidth / float64(len(who))
 	p.SetX(marginSide)
 	for _, label := range who {
-		p.CellFormat(w, 8, label+"：______________", "", 0, "L", false, 0, "")
+		p.CellFormat(w, 8, printable(label)+"：______________", "", 0, "L", false, 0, "")
 	}
 	p.Ln(10)
 }

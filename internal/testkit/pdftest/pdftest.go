@@ -62,6 +62,17 @@ func Text(tb testing.TB, pdf []byte) string {
 	return strings.Join(strings.Fields(string(out)), " ")
 }
 
+// PageTexts is Text of each page, in order.
+func PageTexts(tb testing.TB, pdf []byte) []string {
+	tb.Helper()
+	out := run(tb, "pdftotext", "-enc", "UTF-8", file(tb, pdf), "-")
+	pages := strings.Split(strings.TrimSuffix(string(out), "\f"), "\f")
+	for i, pg := range pages {
+		pages[i] = strings.Join(strings.Fields(pg), " ")
+	}
+	return pages
+}
+
 // Pages is the number of pages pdfinfo counts.
 func Pages(tb testing.TB, pdf []byte) int {
 	tb.Helper()

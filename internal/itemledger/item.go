@@ -38,12 +38,45 @@ type spec struct {
 	// cadreLedger: a cadre's own ledger, recorded by cadres at the
 	// households they help (offline, through sync, too).
 	cadreLedger bool
+	// states and actions relabel Statuses and Actions (which speak of
+	// 整改) for a ledger whose items are handled (办理), not rectified; a
+	// code not listed keeps the common label.
+	states, actions map[string]string
 }
 
+// handledStates and handledActions are the words of a ledger of requests
+// and hardships, which are handled (办理), not rectified (整改).
+var (
+	handledStates  = map[string]string{Open: "待办理", InProgress: "办理中", Overdue: "逾期未办结"}
+	handledActions = map[string]string{Start: "开始办理", Reject: "退回重办", Reopen: "重新办理"}
+)
+
 var specs = map[string]spec{
-	KindRectification:     {noun: "整改事项", ledger: "整改台账", deadlineLabel: "整改时限", needsDeadline: true},
-	KindLivelihoodRequest: {noun: "民生诉求", ledger: "民生诉求台账", deadlineLabel: "办理时限", needsDeadline: true, cadreLedger: true},
-	KindHardship:          {noun: "困难群众事项", ledger: "困难群众台账", deadlineLabel: "解决时限", needsDeadline: true, cadreLedger: true},
+	KindRectification: {noun: "整改事项", ledger: "整改台账", deadlineLabel: "整改时限", needsDeadline: true},
+	KindLivelihoodRequest: {noun: "民生诉求", ledger: "民生诉求台账", deadlineLabel: "办理时限", needsDeadline: true, cadreLedger: true,
+		states: handledStates, actions: handledActions},
+	KindHardship: {noun: "困难群众事项", ledger: "困难群众台账", deadlineLabel: "解决时限", needsDeadline: true, cadreLedger: true,
+		states: handledStates, actions: handledActions},
+}
+
+// StateLabel is state's label in the ledger of kind: the console's words
+// and the API's refusals say the same.
+func StateLabel(kind, state string) string {
+	if l, ok := specs[kind].states[state]; ok {
+		return l
+	}
+	l, _ := Statuses.Label(state)
+	return l
+}
+
+// ActionLabel is action's label in the ledger of kind (StateLabel's
+// counterpart).
+func ActionLabel(kind, action string) string {
+	if l, ok := specs[kind].actions[action]; ok {
+		return l
+	}
+	l, _ := Actions.Label(action)
+	return l
 }
 
 // CadreLedger reports whether kind is one of the cadres' ledgers (四本台账).

@@ -10,6 +10,7 @@ package itemledger
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 )
@@ -97,7 +98,7 @@ func Allowed(status string) []string {
 // error: 409 conflict naming the allowed actions when the action does not
 // apply to the item's status, 403 when the role may not take it, 422 when
 // a submission or approval lacks evidence.
-func Move(it Item, action string, supervisor bool, ev Evidence) (string, error) {
+func Move(kind string, it Item, action string, supervisor bool, ev Evidence) (string, error) {
 	if !slices.Contains([]string{Start, Submit, Reject, Approve, Reopen}, action) {
 		return "", domain.Invalid(domain.FieldError{Field: "/action", Reason: "invalid_enum",
 			Message: "action must be start, submit, reject, approve or reopen", MessageZH: "操作无效"})
@@ -110,11 +111,10 @@ func Move(it Item, action string, supervisor bool, ev Evidence) (string, error) 
 	next, ok := transitions[it.Status][action]
 	if !ok {
 		allowed := Allowed(it.Status)
-		label, _ := Statuses.Label(it.Status)
 		return "", &domain.Error{Code: domain.CodeConflict, Reason: "invalid_transition",
 			Message:   "an item that is " + it.Status + " allows only: " + joinOr(allowed),
-			MessageZH: "当前状态(" + label + ")下不能执行该操作", Fields: []domain.FieldError{{Field: "/action", Reason: "invalid_transition",
-				Message: "allowed: " + joinOr(allowed), MessageZH: "当前状态下允许的操作: " + joinOr(allowed)}}}
+			MessageZH: "当前状态(" + StateLabel(kind, it.Status) + ")下不能执行该操作", Fields: []domain.FieldError{{Field: "/action", Reason: "invalid_transition",
+				Message: "allowed: " + joinOr(allowed), MessageZH: "当前状态下允许的操作: " + actionLabels(kind, allowed)}}}
 	}
 	switch action {
 	case Submit:
@@ -130,6 +130,19 @@ func Move(it Item, action string, supervisor bool, ev Evidence) (string, error) 
 		}
 	}
 	return next, nil
+}
+
+// actionLabels names actions as the ledger of kind shows them, joined
+// with 、 (无 for none).
+func actionLabels(kind string, actions []string) string {
+	if len(actions) == 0 {
+		return "无"
+	}
+	labels := make([]string, len(actions))
+	for i, a := range actions {
+		labels[i] = ActionLabel(kind, a)
+	}
+	return strings.Join(labels, "、")
 }
 
 func joinOr(actions []string) string {

@@ -48,7 +48,7 @@ func TestEveryTransition(t *testing.T) {
 			who = "supervisor"
 		}
 		t.Run(fmt.Sprintf("%s %s by %s", tc.from, tc.action, who), func(t *testing.T) {
-			to, err := Move(Item{Status: tc.from, Evidence: tc.held}, tc.action, tc.supervisor, tc.given)
+			to, err := Move(KindRectification, Item{Status: tc.from, Evidence: tc.held}, tc.action, tc.supervisor, tc.given)
 			if to != tc.to || domain.ErrorCode(err) != tc.code {
 				t.Fatalf("got %q, %v; want %q, %q", to, err, tc.to, tc.code)
 			}

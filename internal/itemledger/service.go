@@ -556,7 +556,7 @@ func (s *Service) Act(ctx context.Context, p domain.Principal, kind string, id u
 		if a.Version != l.Version {
 			return domain.Stale(kind, specs[kind].noun)
 		}
-		next, err := Move(l.Item, a.Action, p.Manages(), a.Evidence)
+		next, err := Move(l.Kind, l.Item, a.Action, p.Manages(), a.Evidence)
 		if err != nil {
 			return err
 		}

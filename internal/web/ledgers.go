@@ -32,10 +32,6 @@ type ledgerBook struct {
 	noun     string // an item's heading: 民生诉求
 	deadline string // the deadline's heading: 办理时限
 	roles    []string
-	// states and actions relabel the ledger vocabularies (itemledger's
-	// speak of 整改) for a book whose items are handled, not rectified;
-	// a code not listed keeps itemledger's label.
-	states, actions map[string]string
 }
 
 // cadreLedgerReaders have the cadres' ledgers in the nav: the managers of
@@ -45,21 +41,14 @@ type ledgerBook struct {
 // empty for them.
 var cadreLedgerReaders = []string{domain.RoleAdmin, domain.RoleSupervisor, domain.RoleCadre}
 
-// handledWords are the states and actions of a ledger of requests and
-// hardships, which are handled (办理), not rectified (整改).
-var (
-	handledStates = map[string]string{itemledger.Open: "待办理", itemledger.InProgress: "办理中", itemledger.Overdue: "逾期未办结"}
-	handledMoves  = map[string]string{itemledger.Start: "开始办理", itemledger.Reject: "退回重办", itemledger.Reopen: "重新办理"}
-)
-
 // ledgerBooks are the ledgers the console shows, in nav order. The
 // rectification ledger keeps the paths it always had.
 var ledgerBooks = []ledgerBook{
 	{kind: itemledger.KindRectification, base: "/ui/rectifications", title: "整改台账", noun: "整改事项", deadline: "整改时限"},
 	{kind: itemledger.KindLivelihoodRequest, base: "/ui/ledgers/" + itemledger.KindLivelihoodRequest, title: "民生诉求台账", noun: "民生诉求",
-		deadline: "办理时限", roles: cadreLedgerReaders, states: handledStates, actions: handledMoves},
+		deadline: "办理时限", roles: cadreLedgerReaders},
 	{kind: itemledger.KindHardship, base: "/ui/ledgers/" + itemledger.KindHardship, title: "困难群众台账", noun: "困难群众事项",
-		deadline: "解决时限", roles: cadreLedgerReaders, states: handledStates, actions: handledMoves},
+		deadline: "解决时限", roles: cadreLedgerReaders},
 }
 
 // ledgerPages are each book's list and item pages.
@@ -96,20 +85,10 @@ func (b ledgerBook) stateLabel(state string) string {
 	if state == "" {
 		return "全部"
 	}
-	if l, ok := b.states[state]; ok {
-		return l
-	}
-	l, _ := itemledger.Statuses.Label(state)
-	return l
+	return itemledger.StateLabel(b.kind, state)
 }
 
-func (b ledgerBook) actionLabel(action string) string {
-	if l, ok := b.actions[action]; ok {
-		return l
-	}
-	l, _ := itemledger.Actions.Label(action)
-	return l
-}
+func (b ledgerBook) actionLabel(action string) string { return itemledger.ActionLabel(b.kind, action) }
 
 func stateTone(state string) string {
 	return map[string]string{itemledger.Overdue: "bad", itemledger.Submitted: "warn", itemledger.Closed: "good"}[state]

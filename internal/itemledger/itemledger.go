@@ -52,14 +52,22 @@ var transitions = map[string]map[string]string{
 // supervisorOnly are the actions only a supervisor (or admin) may take.
 var supervisorOnly = []string{Reject, Approve, Reopen}
 
-// Evidence is what shows an item was dealt with: a visit, a photo or a
-// document (at least one).
+// Evidence is what shows an item was dealt with: a visit or a photo (at
+// least one). DocumentIDs are taken in the protocol but refused while
+// there is no document store (Service.checkEvidence): a photo of the paper
+// stands in.
 type Evidence struct {
 	VisitIDs    []string
 	PhotoIDs    []string
 	DocumentIDs []string
 	Note        string
 }
+
+// What evidence may be, in the messages that ask for it.
+const (
+	evidenceAccepted   = "a visit or a photo"
+	evidenceAcceptedZH = "走访记录或照片"
+)
 
 // Empty reports whether the evidence names nothing.
 func (e Evidence) Empty() bool {
@@ -120,13 +128,13 @@ func Move(kind string, it Item, action string, supervisor bool, ev Evidence) (st
 	case Submit:
 		if ev.Empty() {
 			return "", domain.Invalid(domain.FieldError{Field: "/evidence", Reason: "required",
-				Message: "a submission names its evidence: a visit, a photo or a document", MessageZH: "提交整改需附整改材料(走访记录、照片或文件)"})
+				Message: "a submission names its evidence: " + evidenceAccepted, MessageZH: "提交须附整改材料(" + evidenceAcceptedZH + ")"})
 		}
 	case Approve:
 		// 销号 on evidence only: the submission's, or the approver's own.
 		if it.Evidence.Empty() && ev.Empty() {
 			return "", domain.Invalid(domain.FieldError{Field: "/evidence", Reason: "required",
-				Message: "an item is closed on evidence", MessageZH: "销号须有整改材料"})
+				Message: "an item is closed on evidence: " + evidenceAccepted, MessageZH: "销号须有整改材料(" + evidenceAcceptedZH + ")"})
 		}
 	}
 	return next, nil

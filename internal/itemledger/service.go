@@ -643,8 +643,8 @@ func (s *Service) checkEvidence(ctx context.Context, p domain.Principal, l Line,
 		}
 	}
 	if len(ev.DocumentIDs) > 0 {
-		fe.Add("/evidence/document_ids", "unsupported", "documents cannot be attached yet; attach a photo of the document",
-			"暂不支持上传文件材料，请拍照后作为照片材料提交")
+		fe.Add("/evidence/document_ids", "unsupported", "documents cannot be attached yet; evidence is "+evidenceAccepted+" (attach a photo of the document)",
+			"暂不支持文件材料，整改材料须为"+evidenceAcceptedZH+"(可将文件拍照后作为照片提交)")
 	}
 	if len(ev.VisitIDs) > maxEvidence {
 		fe.Add("/evidence/visit_ids", "too_many", "at most 30 visits", "走访记录不能超过30条")

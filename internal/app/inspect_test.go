@@ -273,3 +273,59 @@ func TestCrossInspectionNeverSendsAnInspectorHome(t *testing.T) {
 		t.Fatalf("tasks: %d for the town's own inspector, %d for the visitor", home, visiting)
 	}
 }
+
+// TestAPlanThatDrawsNothingIsRefused: a plan that would draw no household
+// — every stratum's size 0, or no village (none sampled per town and no
+// poor villages) — is 422 at creation naming each plan field to change,
+// in Chinese, and no campaign is stored; one drawing anything at all is
+// taken.
+func TestAPlanThatDrawsNothingIsRefused(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	admin := e.login(t, "admin")
+	plan := func(keyPoor bool, perTown int, sizes ...int) map[string]any {
+		b := e.campaignBody("announced")
+		p := b["plan"].(map[string]any)
+		p["key_poor_villages"], p["villages_per_town"] = keyPoor, perTown
+		for i, n := range sizes {
+			p["strata"].([]map[string]any)[i]["size"] = n
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name   string
+		body   map[string]any
+		fields []string // named, in any order; nil: created
+	}{
+		{"every stratum's size 0", plan(true, 4, 0, 0), []string{"/plan/strata/0/size", "/plan/strata/1/size"}},
+		{"no village drawn", plan(false, 0, 5, 5), []string{"/plan/villages_per_town"}},
+		{"neither", plan(false, 0, 0, 0), []string{"/plan/villages_per_town", "/plan/strata/0/size", "/plan/strata/1/size"}},
+		{"one stratum is enough", plan(true, 4, 0, 1), nil},
+		{"the poor villages alone are enough", plan(true, 0, 5, 0), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.counts(t)
+			r := e.do(t, "POST", "/api/v1/inspections", admin, tc.body)
+			if tc.fields == nil {
+				if r.Status != http.StatusCreated {
+					t.Fatalf("want 201, got %d %s", r.Status, r.Body)
+				}
+				return
+			}
+			p := r.problem(t)
+			if r.Status != http.StatusUnprocessableEntity || len(p.Errors) != len(tc.fields) {
+				t.Fatalf("want 422 naming %v, got %d %s", tc.fields, r.Status, r.Body)
+			}
+			for _, f := range tc.fields {
+				if !p.hasField(f) {
+					t.Errorf("%s not named: %s", f, r.Body)
+				}
+			}
+			for _, fe := range p.Errors {
+				if fe.Reason != "nothing_to_draw" || fe.MessageZH == "" || latin.MatchString(fe.MessageZH) {
+					t.Errorf("want a Chinese nothing_to_draw: %+v", fe)
+				}
+			}
+			sameCounts(t, before, e.counts(t))
+		})
+	}
+}

@@ -232,4 +232,24 @@ func (p Plan) validate(fe *domain.FieldErrors, prefix string) {
 			statuses = append(statuses, s)
 		}
 	}
+	p.checkDrawsSomething(fe, prefix)
+}
+
+// checkDrawsSomething refuses a plan that would draw no household: no
+// village (no poor villages, none sampled per town) or no household in
+// one (every stratum's size 0). Such a campaign would be drawn and shown
+// as 督查中 with nothing to inspect. Each field that would have to change
+// is named.
+func (p Plan) checkDrawsSomething(fe *domain.FieldErrors, prefix string) {
+	if !p.KeyPoorVillages && p.VillagesPerTown == 0 {
+		fe.Add(prefix+"/villages_per_town", "nothing_to_draw", "no village would be drawn: villages_per_town is 0 and key_poor_villages is off",
+			"每镇抽查村数为0且不抽重点村(贫困村)，抽不到任何村")
+	}
+	if len(p.Strata) == 0 || slices.ContainsFunc(p.Strata, func(st sampling.Stratum) bool { return st.Size != 0 }) {
+		return
+	}
+	for i := range p.Strata {
+		fe.Add(prefix+"/strata/"+strconv.Itoa(i)+"/size", "nothing_to_draw", "no household would be drawn: every stratum's size is 0",
+			"各类农户的每村抽查户数均为0，抽不到任何农户")
+	}
 }

@@ -49,12 +49,17 @@ export function fen(text) {
 }
 
 // netPerCapita is the account's net income per person, in fen, over the
-// members it counts (the register's when 0), or null with nobody counted.
+// members it counts (the register's when 0), rounded half away from zero
+// as the server rounds it (domain/income.go divRound: cutting the fraction
+// showed a fen less, and near the exit line a household as below it), or
+// null with no account yet or nobody counted.
 export function netPerCapita(acc, registered) {
+  if (!acc || !INCOME_LINES.some(([f]) => acc[f] !== undefined && acc[f] !== null)) return null;
   let net = 0;
   for (const [f] of INCOME_LINES) net += (f === "costs_fen" ? -1 : 1) * Number(acc[f] || 0);
   const people = Number(acc.members_counted || 0) || registered;
-  return people > 0 ? Math.trunc(net / people) : null;
+  if (!(people > 0)) return null;
+  return Math.sign(net) * Math.round(Math.abs(net) / people);
 }
 
 // Casework holds what the screens need from the app (main.js).

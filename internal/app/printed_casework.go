@@ -35,7 +35,11 @@ func (c printedCasework) Plan(ctx context.Context, p domain.Principal, household
 		if !ok {
 			route = it.Route
 		}
-		m := printforms.PlanMeasure{Route: route, Measure: it.Measure, Cadre: it.ResponsibleName}
+		state, ok := domain.PlanItemStates.Label(it.State)
+		if !ok {
+			state = it.State
+		}
+		m := printforms.PlanMeasure{Route: route, Measure: it.Measure, Cadre: it.ResponsibleName, State: state}
 		if !it.TargetOn.IsZero() {
 			target := it.TargetOn
 			m.TargetOn = &target

@@ -60,6 +60,7 @@ type PlanMeasure struct {
 	Measure  string       // what is to be done
 	Cadre    string       // the responsible cadre's name
 	TargetOn *domain.Date // target date, if set
+	State    string       // where it stands, as labelled: 未开始, 推进中, 已完成, 已取消
 	Progress string       // the latest progress recorded on a visit
 }
 

@@ -295,7 +295,11 @@ func drawPlan(sh *sheet, r householdRecord) {
 		if m.TargetOn != nil {
 			target = dateZH(*m.TargetOn)
 		}
-		rows[i] = []string{m.Route, m.Measure, m.Cadre, target, m.Progress}
+		progress := m.State
+		if m.Progress != "" {
+			progress = strings.TrimPrefix(progress+"：", "：") + m.Progress
+		}
+		rows[i] = []string{m.Route, m.Measure, m.Cadre, target, progress}
 	}
 	sh.table([]column{{"脱贫门路", 18, "C"}, {"帮扶措施", 50, "L"}, {"责任人", 18, "C"}, {"完成时限", 24, "C"}, {"进展", 50, "L"}}, rows, "暂无记录")
 }

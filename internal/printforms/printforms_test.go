@@ -145,7 +145,8 @@ func shoot(t *testing.T, pdf []byte, name string, pages ...int) {
 
 func TestHouseholdFormsPrintTheRecordInChinese(t *testing.T) {
 	v := newVillage()
-	plan := []PlanMeasure{{Route: "产业", Measure: "扩种茶叶两亩，合作社保底收购", Cadre: "张卫东", TargetOn: &domain.Date{Year: 2027, Month: 3, Day: 31}, Progress: "已育苗"}}
+	plan := []PlanMeasure{{Route: "产业", Measure: "扩种茶叶两亩，合作社保底收购", Cadre: "张卫东", TargetOn: &domain.Date{Year: 2027, Month: 3, Day: 31}, State: "推进中", Progress: "已育苗"},
+		{Route: "教育", Measure: "申请生源地助学贷款", Cadre: "张卫东", State: "已完成"}}
 	incomes := []IncomeAccount{{Year: 2025, Sources: []IncomeSource{{"工资性收入", 2400000}, {"生产经营性收入", 860050}, {"转移性收入", 123456}},
 		CostsFen: 310000, Members: 2, NetPerCapitaFen: 1536753}}
 	s := v.service(fakeCasework{plan: plan, incomes: incomes})
@@ -156,7 +157,7 @@ func TestHouseholdFormsPrintTheRecordInChinese(t *testing.T) {
 		{FormRecordCard, []string{"帮扶记录卡", "李桂英", "石门镇桃花村", "张卫东13800001111", "基本医疗有保障：存", "慢病药费负",
 			"老人高血压复查", "医疗救助、", "就业扶贫", "2026-11-12", "10:00–11:00", "疑点：无走", "未计入", "帮扶责任人签字", "【完】"}},
 		{FormClearCard, []string{"精准扶贫明白卡", "一、家庭基本情况", "**************002X", "陈小龙", "13800001111", "低保贫困户", "已脱贫（2020年）",
-			"一般贫困户→低保贫困户", "纳入低保", "产业扶贫", "扩种茶叶两亩", "2027年3月31日", "2025年", "8,600.50元", "15,367.53元"}},
+			"一般贫困户→低保贫困户", "纳入低保", "产业扶贫", "扩种茶叶两亩", "2027年3月31日", "推进中：已育苗", "申请生源地助学贷款", "已完成", "2025年", "8,600.50元", "15,367.53元"}},
 		{FormFile, []string{"一户一档", "桃花村二组17号", "96.5平方米", "种植茶叶三亩", "王建国", "13900002222", "干部调岗", "至今",
 			"八、帮扶走访记录", "了解茶园管护情况", "九、上户照片清单", "0b6f7c1e-2f4a-4d51-9d0e-7a4f1c2b3d4e"}},
 	} {

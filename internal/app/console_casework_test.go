@@ -44,7 +44,7 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 
 	// The household's casework as a cadre records it: a measure synced
 	// from the phone, and the year's income account.
-	e.pushPlanItem(t, "cadre01", planItemCreate(uuid.New(), h.ID, cadre.UserID, "种植油茶3亩"))
+	e.pushChange(t, "cadre01", planItemCreate(uuid.New(), h.ID, cadre.UserID, "种植油茶3亩"))
 	// The demo may have an account for the year already: this one replaces it.
 	var version int64
 	if acc, err := e.app.Casework.IncomeAccount(ctx, supervisor, h.ID, year); err == nil {
@@ -238,8 +238,8 @@ func (e *consoleEnv) openProcedure(t *testing.T, p domain.Principal, household u
 	return casework.Procedure{}
 }
 
-// pushPlanItem syncs one plan change from username's phone, over HTTP.
-func (e *consoleEnv) pushPlanItem(t *testing.T, username string, change map[string]any) {
+// pushChange syncs one change (a plan item, a visit …) from username's phone, over HTTP, and requires it applied.
+func (e *consoleEnv) pushChange(t *testing.T, username string, change map[string]any) {
 	t.Helper()
 	tok, err := e.app.Auth.Login(context.Background(), username, demo.Password, "phone-"+username, "127.0.0.1", "")
 	if err != nil {
@@ -261,6 +261,6 @@ func (e *consoleEnv) pushPlanItem(t *testing.T, username string, change map[stri
 		} `json:"results"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK || len(out.Results) != 1 || out.Results[0].Status != wire.StatusApplied {
-		t.Fatalf("pushing a plan item: %d %+v %v", res.StatusCode, out, err)
+		t.Fatalf("pushing %v: %d %+v %v", change["entity"], res.StatusCode, out, err)
 	}
 }

@@ -263,6 +263,28 @@ func consoleHouseholdFile(t *testing.T, e *consoleEnv) {
 		}
 	})
 
+	t.Run("a visit's risks are on its card", func(t *testing.T) {
+		// A registered household's risk opens no warning, so its visit's
+		// card is where the office sees it (it showed nowhere).
+		var own uuid.UUID
+		for _, hs := range e.householdsOf(t, cadre) {
+			for h := range hs {
+				own = h
+			}
+		}
+		v := visitChange(uuid.New(), own, "户主确诊肺癌，已联系医保报销。", 34.7)
+		v["data"].(map[string]any)["started_at"] = time.Now().Add(-2 * time.Hour).Format(time.RFC3339)
+		v["data"].(map[string]any)["ended_at"] = time.Now().Add(-time.Hour).Format(time.RFC3339)
+		v["data"].(map[string]any)["risk_triggers"] = []any{map[string]any{"code": "serious_illness", "note": "户主确诊肺癌"}}
+		e.pushChange(t, "cadre01", v)
+		c := e.client(t)
+		c.mustLogin("supervisor")
+		r := c.get("/ui/households/" + own.String() + "/visits")
+		if page := pageText(t, r); r.StatusCode != http.StatusOK || !strings.Contains(page, "风险情况") || !strings.Contains(page, "大病") || !strings.Contains(page, "户主确诊肺癌") {
+			t.Errorf("the visit's card: %d, risks shown: %v", r.StatusCode, strings.Contains(page, "大病"))
+		}
+	})
+
 	t.Run("every pairing, ended ones too", func(t *testing.T) {
 		pairings, _, err := e.app.Registry.Pairings(ctx, supervisor, registry.PairingQuery{}, registry.Page{Limit: 2000})
 		if err != nil {

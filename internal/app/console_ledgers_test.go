@@ -53,7 +53,7 @@ func (e *consoleEnv) visitSince(t *testing.T, item itemledger.View) uuid.UUID {
 		t.Fatal(err)
 	}
 	id := uuid.New()
-	e.pushPlanItem(t, cadre.Username, visitOn(id, *item.HouseholdID, domain.KindAssist, time.Now().Add(-time.Minute)))
+	e.pushChange(t, cadre.Username, visitOn(id, *item.HouseholdID, domain.KindAssist, time.Now().Add(-time.Minute)))
 	return id
 }
 

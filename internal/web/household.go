@@ -102,6 +102,7 @@ type visitCard struct {
 	Notes     string
 	Checklist []checkAnswer
 	Measures  []string
+	Risks     []checkAnswer // risks seen at the visit (大病, 灾害 …) and their notes
 	MetWith   string
 	Confirmed string
 	Photos    []photoThumb
@@ -445,6 +446,11 @@ func (c *Console) visitCard(r *http.Request, s *session, h domain.Household, v d
 	}
 	for _, m := range v.Measures {
 		card.Measures = append(card.Measures, label("measure", m))
+	}
+	// A registered household's risk opens no warning (it is helped as
+	// registered), so the visit card is where a supervisor sees it.
+	for _, rt := range v.RiskTriggers {
+		card.Risks = append(card.Risks, checkAnswer{Item: label("risk_trigger", rt.Code), Tone: "bad", Note: rt.Note})
 	}
 	for _, f := range v.Flags {
 		card.Flags = append(card.Flags, flagLine{Label: label("flag", f.Code), Detail: f.MessageZH})

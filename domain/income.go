@@ -97,7 +97,7 @@ func (f IncomeFields) Validate(fe *FieldErrors, prefix string) {
 		}
 	}
 	if f.MembersCounted < 0 || f.MembersCounted > 30 {
-		fe.Add(prefix+"/members_counted", "out_of_range", "members_counted must be between 1 and 30", "计算人口应在1至30人之间")
+		fe.Add(prefix+"/members_counted", "out_of_range", "members_counted must be between 1 and 30, or 0 to count the household's members", "计算人口应在1至30人之间（填0按家庭成员计）")
 	}
 	if len([]rune(f.Notes)) > 2000 {
 		fe.Add(prefix+"/notes", "too_long", "notes must be at most 2000 characters", "备注不能超过2000字")

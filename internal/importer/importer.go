@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 )
@@ -340,6 +341,7 @@ func (r *run) mapHeader() bool {
 		r.colIdx[c] = i
 		r.heading[c] = trimHeading(cell)
 	}
+	r.headinglessColumns(hdr, r.t.rows[hi+1:])
 	// A sheet of region codes without households is the region tree.
 	if r.colIdx[colHeadName] < 0 && (r.colIdx[colCityCode] >= 0 || r.colIdx[colCountyCode] >= 0 || r.colIdx[colTownCode] >= 0 || r.colIdx[colVillageCode] >= 0) {
 		r.rep.Kind = KindRegions
@@ -382,6 +384,37 @@ func (r *run) mapHeader() bool {
 		}
 	}
 	return true
+}
+
+// headinglessColumns reports every column that holds data below the headings
+// but has no heading of its own (a group heading merged over sub-headings
+// whose row was deleted, say): its cells would otherwise be dropped without
+// a word, and the file imported as if it were whole.
+func (r *run) headinglessColumns(hdr rawRow, data []rawRow) {
+	for i := 0; ; i++ {
+		wide := false
+		first := 0
+		for _, raw := range data {
+			if i < len(raw.cells) {
+				wide = true
+				if first == 0 && strings.TrimSpace(raw.cells[i]) != "" {
+					first = raw.num
+				}
+			}
+		}
+		if !wide {
+			return
+		}
+		if first == 0 || i < len(hdr.cells) && normalizeHeading(hdr.cells[i]) != "" {
+			continue
+		}
+		letter, _ := excelize.ColumnNumberToName(i + 1)
+		r.fatal = true
+		r.addError(RowError{Row: hdr.num, Column: "第" + letter + "列", Reason: "unnamed_column",
+			Message: fmt.Sprintf("column %s holds data (from row %d) but has no heading; give it its heading (帮扶责任人电话, 帮扶单位 …) or delete the column, and nothing was imported",
+				letter, first),
+			MessageZH: fmt.Sprintf("第%s列有数据（第%d行起）但没有列名；请补上列名（如帮扶责任人电话、帮扶单位）或删除该列，整个文件未导入", letter, first)})
+	}
 }
 
 // reportMalformed reports the CSV rows that could not be split into cells,

@@ -318,6 +318,8 @@ func (r *run) mapHeader() bool {
 	hi := r.t.header()
 	r.headerAt = r.t.rows[hi].num
 	hdr := r.t.rows[hi]
+	cells, from := r.t.headings(hi)
+	hdr.cells = cells
 	for i, cell := range hdr.cells {
 		name := normalizeHeading(cell)
 		if name == "" {
@@ -341,7 +343,7 @@ func (r *run) mapHeader() bool {
 		r.colIdx[c] = i
 		r.heading[c] = trimHeading(cell)
 	}
-	r.headinglessColumns(hdr, r.t.rows[hi+1:])
+	r.headinglessColumns(hdr, r.t.rows[from:])
 	// A sheet of region codes without households is the region tree.
 	if r.colIdx[colHeadName] < 0 && (r.colIdx[colCityCode] >= 0 || r.colIdx[colCountyCode] >= 0 || r.colIdx[colTownCode] >= 0 || r.colIdx[colVillageCode] >= 0) {
 		r.rep.Kind = KindRegions
@@ -367,10 +369,10 @@ func (r *run) mapHeader() bool {
 		}
 	}
 	if r.fatal {
-		r.rep.Rows = len(r.t.rows) - hi - 1
+		r.rep.Rows = len(r.t.rows) - from
 		return false
 	}
-	for _, raw := range r.t.rows[hi+1:] {
+	for _, raw := range r.t.rows[from:] {
 		// Rows with text only in columns the import does not read (a
 		// footer such as "填表人：… 审核人：…" under 序号) are not data.
 		data := false

@@ -402,6 +402,91 @@ func (t *table) header() int {
 	return 0
 }
 
+// headings returns the headings of the heading row hi and the index of the
+// first data row. Offices and the national system write some headings on
+// two rows: a group heading merged over sub-headings (帮扶责任人 over
+// 姓名/联系电话/帮扶单位/职级, 家庭成员信息 over 与户主关系/姓名/身份证号),
+// the other headings merged down over both rows. When the row below the
+// heading row is such a sub-heading row, each sub-heading under a merged
+// (or empty) cell is read within its group — 姓名 under 帮扶责任人 is
+// 帮扶责任人姓名, 联系电话 under it 帮扶责任人联系电话, as the heading
+// variants allow, else the sub-heading itself — and the data start below
+// both. A single heading row is returned as it is.
+func (t *table) headings(hi int) ([]string, int) {
+	top := t.rows[hi].cells
+	if hi+1 >= len(t.rows) || t.rows[hi+1].num != t.rows[hi].num+1 {
+		return top, hi + 1
+	}
+	sub := t.rows[hi+1].cells
+	at := func(cells []string, i int) string {
+		if i < len(cells) {
+			return strings.TrimSpace(cells[i])
+		}
+		return ""
+	}
+	n := max(len(top), len(sub))
+	out := make([]string, n)
+	copy(out, top)
+	group := ""
+	known, unknown := 0, 0
+	for i := 0; i < n; i++ {
+		tc, sc := at(top, i), at(sub, i)
+		// A cell of the heading row spans sub-headings when it is empty
+		// (the rest of a merge, or nothing) or when the cells right of it
+		// are empty over sub-headings (the start of a merge).
+		spans := tc == "" || at(top, i+1) == "" && at(sub, i+1) != ""
+		if tc != "" {
+			group = tc
+		}
+		if sc == "" {
+			continue
+		}
+		if !spans {
+			// Below a heading merged down over both rows the cell is empty,
+			// or repeats a heading; anything else is data.
+			if normalizeHeading(sc) != normalizeHeading(tc) && !knownHeading(sc) {
+				return top, hi + 1
+			}
+			continue
+		}
+		h, ok := subHeading(group, sc)
+		if !ok {
+			unknown++
+			out[i] = sc
+			continue
+		}
+		known++
+		out[i] = h
+	}
+	if known == 0 || unknown > 0 && known < 2 {
+		return top, hi + 1
+	}
+	return out, hi + 2
+}
+
+// subHeading reads the sub-heading sub under the group heading group: the
+// two together when they make a known heading (帮扶责任人 + 联系电话), else
+// with the group's 信息 dropped (家庭成员信息 + 姓名 is 家庭成员姓名), else
+// the sub-heading alone.
+func subHeading(group, sub string) (string, bool) {
+	sub = trimHeading(sub)
+	if g := trimHeading(group); g != "" {
+		for _, h := range []string{g + sub, strings.TrimSuffix(g, "信息") + sub} {
+			if _, ok := headingIndex[normalizeHeading(h)]; ok {
+				return h, true
+			}
+		}
+	}
+	return sub, knownHeading(sub)
+}
+
+// knownHeading reports whether s is a heading the import reads or ignores.
+func knownHeading(s string) bool {
+	name := normalizeHeading(s)
+	_, ok := headingIndex[name]
+	return ok || ignoredHeadings[name]
+}
+
 // parseExcelSerial reads an Excel day number (as XLSX stores dates).
 func parseExcelSerial(s string) (domain.Date, bool) {
 	v, err := strconv.ParseFloat(s, 64)

@@ -101,7 +101,8 @@ type Report struct {
 	Pairings   Counts    `json:"pairings"`
 	Regions    Counts    `json:"regions"`
 	// NewRegions are the regions the import creates (or, in a dry run,
-	// would create), parents before children.
+	// would create), parents before children; when errors stop the
+	// import, those the file would create, whatever the errors.
 	NewRegions    []NewRegionNote `json:"new_regions"`
 	Errors        []RowError      `json:"errors"`
 	ErrorsOmitted int             `json:"errors_omitted,omitempty"`

@@ -405,8 +405,11 @@ func (r *run) planRegions(plan *Plan, write bool) {
 			r.rep.Regions.Skipped++
 		}
 	}
+	// Written, the report lists what was created (or, in a dry run, would
+	// be); stopped by errors, what the file would create once they are
+	// put right, so that the admin checks the new villages in the same pass.
 	for _, n := range r.tree.notes {
-		if reg := r.tree.created[n.Code]; reg != nil && write && needed(reg) {
+		if reg := r.tree.created[n.Code]; reg != nil && (!write || needed(reg)) {
 			r.rep.NewRegions = append(r.rep.NewRegions, n)
 		}
 	}

@@ -131,8 +131,27 @@ func (r *run) resolveCadres() error {
 			continue
 		}
 		if ref.phone == "" && people[ref.value] > 1 {
-			failAll(ref, "ambiguous_cadre", fmt.Sprintf("the file names %d people %q, told apart by their phones; give this row's 帮扶责任人电话", people[ref.value], ref.value),
-				fmt.Sprintf("文件中有%d名不同电话的帮扶责任人都叫「%s」，请填写本行的帮扶责任人电话", people[ref.value], ref.value))
+			// The people of the name are those the file gives phones for;
+			// users of the name with none of those phones are said apart.
+			inFile := map[string]bool{}
+			for _, o := range order {
+				if o.value == ref.value && o.phone != "" {
+					inFile[o.phone] = true
+				}
+			}
+			others := 0
+			for _, u := range byDisplay[ref.value] {
+				if !inFile[digitsOf(u.Phone)] {
+					others++
+				}
+			}
+			msg := fmt.Sprintf("the file names %d people %q with different phones", len(inFile), ref.value)
+			msgZH := fmt.Sprintf("文件中有%d名不同电话的帮扶责任人都叫「%s」", len(inFile), ref.value)
+			if others > 0 {
+				msg += fmt.Sprintf(", and the system already has %d other cadre(s) of that name", others)
+				msgZH += fmt.Sprintf("，系统中另有%d名同名帮扶干部", others)
+			}
+			failAll(ref, "ambiguous_cadre", msg+"; give this row's 帮扶责任人电话", msgZH+"，请填写本行的帮扶责任人电话")
 			continue
 		}
 		matches := byDisplay[ref.value]

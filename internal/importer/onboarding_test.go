@@ -1,8 +1,12 @@
 package importer_test
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
@@ -55,6 +59,87 @@ func TestNewRegionsAreListedWhateverTheErrors(t *testing.T) {
 			}
 			if _, ok := e.region(t, "410122100203"); ok {
 				t.Error("新华村 was created")
+			}
+		}})
+	}
+	runCases(t, ic)
+}
+
+// TestMessagesSayWhatTheFileSays: each message names what the file names
+// and claims only what can be told.
+func TestMessagesSayWhatTheFileSays(t *testing.T) {
+	id := idNum("19650312", "011")
+	if strings.HasSuffix(id, "X") {
+		t.Fatal("pick an ID number without X")
+	}
+	cadreRow := func(number, head, seq, phone string) []string {
+		r := oneHousehold(number, head, idNum("19700101", seq))
+		r[cCadre], r[cCadrePhone] = "张伟", phone
+		return r
+	}
+	cases := []struct {
+		name       string
+		file       func(t *testing.T, e *env) []byte
+		want       errKey
+		has, hasNo []string
+	}{
+		{
+			name: "an unknown village given with its code is named by its name, with the code",
+			file: func(t *testing.T, e *env) []byte { return newVillageSheet(t, nil) },
+			want: errKey{4, "所在村", "unknown_region"},
+			has:  []string{"「新华村（村代码410122100203）」"},
+		},
+		{
+			name: "two 张伟 in the file and a third only in the system: two in the file, and the system's said apart",
+			file: func(t *testing.T, e *env) []byte {
+				u := domain.User{ID: uuid.New(), Username: "zhangwei", DisplayName: "张伟", Role: domain.RoleCadre, Phone: "13900000099",
+					RegionID: e.admin.RegionID, RegionPath: e.admin.RegionPath, Active: true, CreatedAt: today.Start(), UpdatedAt: today.Start()}
+				if err := e.store.CreateUser(context.Background(), u, "x", domain.AuditEntry{}); err != nil {
+					t.Fatal(err)
+				}
+				return writeCSV(t, sampleHeader, [][]string{
+					cadreRow("Z001", "甲一", "011", "13900000001"), cadreRow("Z002", "乙二", "021", "13900000002"), cadreRow("Z003", "丙三", "031", ""),
+				})
+			},
+			want:  errKey{4, "帮扶责任人", "ambiguous_cadre"},
+			has:   []string{"文件中有2名不同电话的帮扶责任人都叫「张伟」", "系统中另有1名同名帮扶干部"},
+			hasNo: []string{"3名"},
+		},
+		{
+			name: "an ID number written as a number with all 18 digits: stored as a number, no loss claimed",
+			file: func(t *testing.T, e *env) []byte {
+				return writeCSV(t, sampleHeader, [][]string{oneHousehold("N001", "甲一", id[:1]+"."+id[1:]+"E+17")})
+			},
+			want:  errKey{2, "身份证号", "stored_as_number"},
+			has:   []string{"存成了数字", "应为文本"},
+			hasNo: []string{"丢失"},
+		},
+		{
+			name: "an ID number as Excel keeps a number, 15 digits: its last digits are lost",
+			file: func(t *testing.T, e *env) []byte {
+				return writeCSV(t, sampleHeader, [][]string{oneHousehold("N001", "甲一", id[:1]+"."+id[1:15]+"E+17")})
+			},
+			want: errKey{2, "身份证号", "stored_as_number"},
+			has:  []string{"后几位已丢失"},
+		},
+	}
+	var ic []importCase
+	for _, c := range cases {
+		ic = append(ic, importCase{c.name, func(t *testing.T, e *env) {
+			rep := e.run(t, c.file(t, e))
+			if got := errKeys(rep.Errors); len(got) != 1 || got[0] != c.want {
+				t.Fatalf("errors %+v, want %+v", rep.Errors, c.want)
+			}
+			msg := rep.Errors[0].MessageZH
+			for _, s := range c.has {
+				if !strings.Contains(msg, s) {
+					t.Errorf("%q does not say %q", msg, s)
+				}
+			}
+			for _, s := range c.hasNo {
+				if strings.Contains(msg, s) {
+					t.Errorf("%q says %q", msg, s)
+				}
 			}
 		}})
 	}

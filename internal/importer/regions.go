@@ -73,7 +73,18 @@ func (ix *regionIndex) find(value, level string, variants func(string) []string)
 }
 
 // placeKey is the region cells of a row.
-type placeKey struct{ county, town, village, group string }
+// village is the 村代码 when the row has one; villageName is then the name
+// the file gives beside it, for messages.
+type placeKey struct{ county, town, village, group, villageName string }
+
+// villageText names the village of k as the file does: by its name, with
+// the code when the row gives one ("新华村（村代码410122100203）").
+func (r *run) villageText(k placeKey) string {
+	if k.villageName != "" && k.villageName != k.village && regionCode.MatchString(k.village) {
+		return fmt.Sprintf("%s（%s%s）", k.villageName, r.head(colVillageCode), k.village)
+	}
+	return k.village
+}
 
 type placeResult struct {
 	village, group *domain.Region
@@ -139,7 +150,7 @@ func (r *run) resolveRegions() error {
 		if code := rw.val[colVillageCode]; code != "" {
 			village = code
 		}
-		k := placeKey{rw.val[colCounty], rw.val[colTown], village, rw.val[colGroup]}
+		k := placeKey{rw.val[colCounty], rw.val[colTown], village, rw.val[colGroup], rw.val[colVillage]}
 		res, ok := cache[k]
 		if !ok {
 			res = r.resolvePlace(ix, k)
@@ -204,7 +215,7 @@ func (r *run) resolvePlace(ix *regionIndex, k placeKey) placeResult {
 	}
 	villages := ix.find(k.village, domain.LevelVillage, villageNames)
 	if len(villages) == 0 {
-		return unknown(colVillage, k.village)
+		return unknown(colVillage, r.villageText(k))
 	}
 	if k.town != "" {
 		towns := ix.find(k.town, domain.LevelTown, townNames)
@@ -221,8 +232,8 @@ func (r *run) resolvePlace(ix *regionIndex, k placeKey) placeResult {
 		})
 		if len(villages) == 0 {
 			return placeResult{errCol: colVillage, reason: "unknown_region",
-				msg:   fmt.Sprintf("village %q is not in town %q", k.village, k.town),
-				msgZH: fmt.Sprintf("%s「%s」下没有%s「%s」", r.head(colTown), k.town, r.head(colVillage), k.village)}
+				msg:   fmt.Sprintf("village %q is not in town %q", r.villageText(k), k.town),
+				msgZH: fmt.Sprintf("%s「%s」下没有%s「%s」", r.head(colTown), k.town, r.head(colVillage), r.villageText(k))}
 		}
 	}
 	if k.county != "" {
@@ -240,8 +251,8 @@ func (r *run) resolvePlace(ix *regionIndex, k placeKey) placeResult {
 		})
 		if len(villages) == 0 {
 			return placeResult{errCol: colVillage, reason: "unknown_region",
-				msg:   fmt.Sprintf("village %q is not in county %q", k.village, k.county),
-				msgZH: fmt.Sprintf("%s「%s」下没有%s「%s」", r.head(colCounty), k.county, r.head(colVillage), k.village)}
+				msg:   fmt.Sprintf("village %q is not in county %q", r.villageText(k), k.county),
+				msgZH: fmt.Sprintf("%s「%s」下没有%s「%s」", r.head(colCounty), k.county, r.head(colVillage), r.villageText(k))}
 		}
 	}
 	if len(villages) > 1 {
@@ -251,7 +262,7 @@ func (r *run) resolvePlace(ix *regionIndex, k placeKey) placeResult {
 	}
 	v := villages[0]
 	if v.CountyID == nil {
-		return unknown(colVillage, k.village)
+		return unknown(colVillage, r.villageText(k))
 	}
 	res := placeResult{village: &v}
 	if k.group != "" {

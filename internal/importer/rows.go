@@ -174,7 +174,14 @@ func (r *run) parseIDNumber(rw *row) {
 	id := domain.NormalizeIDNumber(strings.TrimPrefix(strings.ReplaceAll(v, " ", ""), "'"))
 	reason, msg, msgZH, ok := domain.ValidateIDNumber(id, r.opt.Today)
 	// A number cell keeps about 15 digits: Excel shows 4.10122E+17, and the
-	// last digits come back as zeros.
+	// last digits come back as zeros. Written out in full (4.10122196503121011E+17,
+	// as some exporters write a number), nothing is lost, but a number is
+	// still not an ID number: say so without claiming a loss.
+	if !ok && scientific.MatchString(id) && allDigitsKept(id) {
+		r.fail(rw, colIDNumber, "stored_as_number", "the ID number was stored as a number (no digit is lost, but an ID number is text); format the column as text and type it again",
+			r.head(colIDNumber)+"被存成了数字（科学计数法），身份证号应为文本；请把该列设为文本格式后重新录入")
+		return
+	}
 	if !ok && (scientific.MatchString(id) || r.t.format == FormatXLSX && len(id) == 18 && strings.HasSuffix(id, "000")) {
 		r.fail(rw, colIDNumber, "stored_as_number", "the ID number was stored as a number and lost its last digits; format the column as text and type it again",
 			r.head(colIDNumber)+"被Excel存成了数字（科学计数法），后几位已丢失；请把该列设为文本格式后重新录入")
@@ -185,6 +192,23 @@ func (r *run) parseIDNumber(rw *row) {
 		return
 	}
 	rw.idNumber = id
+}
+
+// allDigitsKept reports whether a number in scientific notation carries
+// all 18 digits of an ID number: its mantissa has 18 digits and it is an
+// 18-digit whole number.
+func allDigitsKept(s string) bool {
+	mant, exp, _ := strings.Cut(strings.ToUpper(s), "E")
+	e, err := strconv.Atoi(strings.TrimPrefix(exp, "+"))
+	if err != nil {
+		return false
+	}
+	point := strings.IndexByte(mant, '.')
+	if point < 0 {
+		point = len(mant)
+	}
+	digits := strings.Replace(mant, ".", "", 1)
+	return point+e == 18 && len(digits) == 18
 }
 
 func (r *run) parsePhone(rw *row, c col) string {

@@ -235,6 +235,7 @@ func TestConsole(t *testing.T) {
 	t.Run("browser", func(t *testing.T) { consoleInBrowser(t, e) })
 	t.Run("inspections", func(t *testing.T) { consoleInspections(t, e) })
 	t.Run("admin", func(t *testing.T) { consoleAdmin(t, e) })
+	t.Run("imports", func(t *testing.T) { consoleImports(t, e) })
 	t.Run("reports", func(t *testing.T) { consoleReports(t, e) })
 	t.Run("progress and cadres", func(t *testing.T) { consoleProgressAndCadres(t, e) })
 	t.Run("reports in the browser", func(t *testing.T) { reportsInBrowser(t, e) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -179,6 +180,7 @@ func Import(ctx context.Context, store Store, r io.Reader, opt Options) (Report,
 	if err := run.do(); err != nil {
 		return run.rep, err
 	}
+	run.sortProblems()
 	return run.rep, nil
 }
 
@@ -204,6 +206,28 @@ type run struct {
 	// has found them).
 	headerAt int
 	tree     *tree // the regions a household sheet creates (CreateRegions)
+}
+
+// sortProblems orders the errors and warnings as the file reads: by row
+// (the file as a whole first), then by the column's place in the file
+// (later checks — households, cadres, regions — report after the cells).
+func (r *run) sortProblems() {
+	pos := func(e RowError) int {
+		for c := col(0); c < numCols; c++ {
+			if r.colIdx[c] >= 0 && r.head(c) == e.Column {
+				return r.colIdx[c]
+			}
+		}
+		return 1 << 20
+	}
+	by := func(a, b RowError) int {
+		if a.Row != b.Row {
+			return a.Row - b.Row
+		}
+		return pos(a) - pos(b)
+	}
+	slices.SortStableFunc(r.rep.Errors, by)
+	slices.SortStableFunc(r.rep.Warnings, by)
 }
 
 // householdRows reports whether each row of the file is a whole household.

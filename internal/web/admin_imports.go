@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -25,15 +26,26 @@ type importsPage struct {
 
 // importReport is what the report section shows of importer.Report.
 type importReport struct {
-	File     string
-	DryRun   bool
-	Applied  bool
-	Message  string // a refusal of the file as a whole (not a spreadsheet, too big)
-	Rows     int
-	Counts   Table
-	Errors   Table
-	Omitted  int
-	Warnings Table
+	File    string
+	DryRun  bool
+	Partial bool // allow_partial: the rows without errors are imported
+	Applied bool
+	Message string // a refusal of the file as a whole (not a spreadsheet, too big)
+	// Sheet says which kind of sheet (and layout) the importer saw.
+	Sheet      string
+	Rows       int
+	Counts     Table
+	NewRegions Table
+	Errors     Table
+	Omitted    int
+	Warnings   Table
+}
+
+// sheetKinds names the kinds of sheet and layouts the importer tells apart.
+var sheetKinds = map[string]string{
+	importer.KindRegions:         "行政区划表（市、县/区、乡镇、村及其代码）",
+	importer.LayoutMemberRows:    "户信息台账，每行一名家庭成员",
+	importer.LayoutHouseholdRows: "户信息台账，每行一户（户主即第一名成员）",
 }
 
 func (c *Console) imports(r *http.Request, s *session) (any, error) {
@@ -49,7 +61,7 @@ func (c *Console) importFile(w http.ResponseWriter, r *http.Request, s *session)
 		c.fail(w, r, s, err)
 		return
 	}
-	rep := &importReport{DryRun: r.PostFormValue("mode") == "dry_run"}
+	rep := &importReport{DryRun: r.PostFormValue("mode") == "dry_run", Partial: r.PostFormValue("allow_partial") == "true"}
 	status := http.StatusOK
 	file, hdr, err := r.FormFile("file")
 	switch {
@@ -81,7 +93,8 @@ func (c *Console) importFile(w http.ResponseWriter, r *http.Request, s *session)
 // runImport runs the importer on the upload and fills rep; it answers the
 // status the page takes.
 func (c *Console) runImport(r *http.Request, p domain.Principal, file multipart.File, hdr *multipart.FileHeader, rep *importReport) int {
-	res, err := c.deps.Import(r.Context(), file, importer.Options{DryRun: rep.DryRun, Actor: p, Source: hdr.Filename, Today: domain.DateOf(c.deps.Now())})
+	res, err := c.deps.Import(r.Context(), file, importer.Options{DryRun: rep.DryRun, AllowPartial: rep.Partial,
+		CreateRegions: r.PostFormValue("create_regions") == "true", Actor: p, Source: hdr.Filename, Today: domain.DateOf(c.deps.Now())})
 	var de *domain.Error
 	if errors.As(err, &de) {
 		rep.Message = de.MessageZH
@@ -95,13 +108,29 @@ func (c *Console) runImport(r *http.Request, p domain.Principal, file multipart.
 		return http.StatusInternalServerError
 	}
 	rep.Rows, rep.Applied, rep.Omitted = res.Rows, res.Applied, res.ErrorsOmitted
+	rep.Sheet = sheetKinds[res.Kind]
+	if res.Kind == importer.KindHouseholds {
+		rep.Sheet = sheetKinds[res.Layout]
+	}
 	rep.Counts = Table{Head: []string{"", "新增", "更新", "未变", "跳过"}}
-	for _, k := range []struct {
+	kinds := []struct {
 		what string
 		n    importer.Counts
-	}{{"户", res.Households}, {"家庭成员", res.Members}, {"帮扶干部", res.Cadres}, {"帮扶单位", res.Units}, {"结对", res.Pairings}} {
+	}{{"户", res.Households}, {"家庭成员", res.Members}, {"帮扶干部", res.Cadres}, {"帮扶单位", res.Units}, {"结对", res.Pairings}, {"行政区划", res.Regions}}
+	switch {
+	case res.Kind == importer.KindRegions:
+		kinds = kinds[len(kinds)-1:] // a region sheet writes regions only
+	case res.Regions == importer.Counts{}:
+		kinds = kinds[:len(kinds)-1]
+	}
+	for _, k := range kinds {
 		rep.Counts.Rows = append(rep.Counts.Rows, []Cell{textCell(k.what), numCell(int64(k.n.Created)), numCell(int64(k.n.Updated)),
 			numCell(int64(k.n.Unchanged)), numCell(int64(k.n.Skipped))})
+	}
+	rep.NewRegions = Table{Head: []string{"行", "级别", "名称", "代码", "上级"}}
+	for _, n := range res.NewRegions {
+		rep.NewRegions.Rows = append(rep.NewRegions.Rows, []Cell{textCell("第" + strconv.Itoa(n.Row) + "行"), textCell(label("region_level", n.Level)),
+			textCell(n.Name), textCell(n.Code), textCell(n.Parent)})
 	}
 	rep.Errors = rowErrors(res.Errors, "文件中没有错误。")
 	rep.Warnings = rowErrors(res.Warnings, "")
@@ -111,9 +140,12 @@ func (c *Console) runImport(r *http.Request, p domain.Principal, file multipart.
 	return http.StatusOK
 }
 
-// rowErrors lays out the importer's problems by row and column.
+// rowErrors lays out the importer's problems by row (the file as a whole
+// first), in the order the importer gives within a row: by column.
 func rowErrors(errs []importer.RowError, empty string) Table {
 	t := Table{Head: []string{"行", "列", "问题"}, Empty: empty}
+	errs = slices.Clone(errs)
+	slices.SortStableFunc(errs, func(a, b importer.RowError) int { return a.Row - b.Row })
 	for _, e := range errs {
 		row := "整个文件"
 		if e.Row > 0 {

@@ -7,7 +7,10 @@
 // per household (no 与户主关系 and 姓名 columns: the head is the only member
 // listed and 家庭人口 is recorded as declared), with Chinese headings (common
 // variants and stray whitespace are accepted; see the column list in
-// columns.go); the Report says which layout it saw. A sheet of region codes
+// columns.go); the Report says which layout it saw. Headings on two rows —
+// a group heading merged over sub-headings, 帮扶责任人 over 姓名/联系电话 —
+// are read as the columns they name (read.go, headings); a column with
+// data under an empty heading is a file-level error, never dropped. A sheet of region codes
 // without 户主姓名 is the region tree instead (regiontree.go): each row names
 // a path 市 › 县/区 › 乡镇 › 村 by names and 12-digit codes, and what is
 // missing on it is created under the importer's region. With

@@ -287,7 +287,7 @@ func (r *run) planNewCadres(fresh []*cadreRef, candidates map[*cadreRef][]string
 		}
 		taken[username] = true
 		u := domain.User{ID: uuid.New(), Username: username, DisplayName: ref.value, Role: domain.RoleCadre,
-			RegionID: regionID, RegionPath: regionPath, Phone: hh.at(colCadrePhone).cadrePhone, Rank: hh.at(colRank).rank,
+			RegionID: regionID, RegionPath: regionPath, Phone: digitsOf(hh.at(colCadrePhone).cadrePhone), Rank: hh.at(colRank).rank,
 			Active: true, CreatedAt: r.now, UpdatedAt: r.now}
 		if n := hh.val[colUnit]; n != "" {
 			k := unitKey{county, n}

@@ -178,7 +178,7 @@ func (r *run) checkHousehold(hh *household) {
 		}
 		hh.val[c], hh.src[c] = chosen.val[c], chosen
 		for _, rw := range hh.rows {
-			if v := rw.val[c]; v != "" && v != chosen.val[c] {
+			if v := rw.val[c]; v != "" && !sameHouseholdValue(c, rw, chosen) {
 				r.fail(rw, c, "inconsistent", fmt.Sprintf("%s %q differs from %q on row %d of the same household", columns[c].en, v, chosen.val[c], chosen.num),
 					fmt.Sprintf("同一户的%s不一致：本行为「%s」，第%d行为「%s」", r.head(c), v, chosen.num, chosen.val[c]))
 			}
@@ -262,4 +262,20 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// sameHouseholdValue reports whether two rows of a household give c alike:
+// as written, or as read — one date written 2018/4/18 and stored as Excel's
+// day number 43208, one phone written with and without dashes.
+func sameHouseholdValue(c col, a, b *row) bool {
+	if a.val[c] == b.val[c] {
+		return true
+	}
+	switch c {
+	case colPairStart:
+		return a.pairStart != nil && b.pairStart != nil && *a.pairStart == *b.pairStart
+	case colCadrePhone:
+		return a.cadrePhone != "" && digitsOf(a.cadrePhone) == digitsOf(b.cadrePhone)
+	}
+	return false
 }

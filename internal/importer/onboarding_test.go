@@ -145,3 +145,36 @@ func TestMessagesSayWhatTheFileSays(t *testing.T) {
 	}
 	runCases(t, ic)
 }
+
+// TestValuesAreReadNotCompared: a cadre's phone is stored as the digits the
+// matching reads, and one household's rows agree on a date however each
+// writes it.
+func TestValuesAreReadNotCompared(t *testing.T) {
+	household := func(start1, start2, phone, phone2 string) []byte {
+		head := oneHousehold("P001", "甲一", idNum("19700101", "011"))
+		head[cCadre], head[cCadrePhone], head[cUnit], head[cStart] = "孙立", phone, "县农业农村局", start1
+		son := oneHousehold("P001", "甲一", idNum("19950101", "021"))
+		son[cRelation], son[cName], son[cCadre], son[cCadrePhone], son[cStart] = "之子", "甲二", "孙立", phone2, start2
+		return writeCSV(t, sampleHeader, [][]string{head, son})
+	}
+	cases := []struct {
+		name string
+		file []byte
+	}{
+		{"a phone written with dashes is stored as its digits", household("2018-04-18", "", "138-0013-8000", "")},
+		{"the same phone with and without dashes on two rows of a household is one phone", household("2018-04-18", "", "138-0013-8000", "13800138000")},
+		{"2018/4/18 and Excel's day number 43208 are one date", household("2018/4/18", "43208", "13800138000", "13800138000")},
+	}
+	var ic []importCase
+	for _, c := range cases {
+		ic = append(ic, importCase{c.name, func(t *testing.T, e *env) {
+			rep := e.run(t, c.file)
+			noErrors(t, rep)
+			u, _ := e.cadre(t, "13800138000")
+			if u.DisplayName != "孙立" || u.Phone != "13800138000" {
+				t.Errorf("the new cadre: %+v", u)
+			}
+		}})
+	}
+	runCases(t, ic)
+}

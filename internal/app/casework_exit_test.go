@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +161,7 @@ func TestExitProcedure(t *testing.T) {
 	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
 		supervisor := e.login(t, "supervisor-a")
 		hA := e.householdA.Household.ID
+		qualify(t, e, hA)
 		start := "/api/v1/households/" + hA.String() + "/procedures"
 		for _, tc := range []struct {
 			name, token string
@@ -255,6 +257,135 @@ func TestExitProcedure(t *testing.T) {
 			if _, err := e.app.Casework.HouseholdProcedures(ctx, e.principalOf(t, who), hA); !domain.IsCode(err, code) {
 				t.Errorf("%s lists the household's procedures: %v, want %s", who, err, code)
 			}
+		}
+	})
+}
+
+// qualify makes a household meet 2026's default exit standard: every
+// 两不愁三保障 item met at a visit, 3335.00 yuan per head.
+func qualify(t *testing.T, e *testEnv, household uuid.UUID) {
+	t.Helper()
+	now := e.app.Now()
+	e.push(t, e.login(t, "cadre-a"), uuid.NewString(), batch("phone-a", now, checkedVisit(household, now))).pushResult(t)
+	if r := e.do(t, "PUT", incomeAccountPath(household, 2026), e.login(t, "supervisor-a"), map[string]any{"version": 0, "wages_fen": 333_500}); r.Status != http.StatusOK {
+		t.Fatalf("account: %d %s", r.Status, r.Body)
+	}
+}
+
+// unmet are the Chinese messages of a refusal's errors on field.
+func unmet(t *testing.T, r response, field string) string {
+	t.Helper()
+	var msgs []string
+	for _, fe := range r.problem(t).Errors {
+		if fe.Field != field || fe.Reason != "not_qualified" {
+			t.Errorf("a refused exit names %s (%s), want %s not_qualified", fe.Field, fe.Reason, field)
+		}
+		msgs = append(msgs, fe.MessageZH)
+	}
+	return strings.Join(msgs, "；")
+}
+
+// TestAnExitNeedsAHouseholdThatQualifies: the exit procedure judges the
+// household as the candidates list does. One below the income standard
+// with a housing problem (and a serious illness seen today) cannot start
+// an exit — 422 on /year naming each unmet indicator; one that qualifies
+// starts, but if a visit finds its housing unsafe while the notices stand,
+// the announcement is refused on /step and it stays registered until the
+// problem is resolved.
+func TestAnExitNeedsAHouseholdThatQualifies(t *testing.T) {
+	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
+		supervisor, cadre := e.login(t, "supervisor-a"), e.login(t, "cadre-a")
+		now := e.app.Now()
+		hA := e.householdA.Household.ID
+		start := "/api/v1/households/" + hA.String() + "/procedures"
+		// housing is a visit minutesAgo whose checklist answers the housing
+		// item, every other item met.
+		housing := func(minutesAgo int, answer string, triggers ...string) map[string]any {
+			v := visitAt(uuid.New(), hA, now.Add(-time.Duration(minutesAgo)*time.Minute), domain.KindAssist)
+			data := v["data"].(map[string]any)
+			checklist := map[string]any{}
+			for _, it := range domain.ChecklistItems {
+				checklist[it.Code] = map[string]any{"answer": "met"}
+			}
+			checklist["housing"] = map[string]any{"answer": answer, "note": "墙体裂缝"}
+			data["checklist"] = checklist
+			ts := []any{}
+			for _, code := range triggers {
+				ts = append(ts, map[string]any{"code": code, "note": "户主确诊大病"})
+			}
+			data["risk_triggers"] = ts
+			return v
+		}
+		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, housing(300, "problem", "serious_illness"))).pushResult(t)
+		if r := e.do(t, "PUT", incomeAccountPath(hA, 2026), supervisor, map[string]any{"version": 0, "wages_fen": 258_001}); r.Status != http.StatusOK {
+			t.Fatalf("account: %d %s", r.Status, r.Body)
+		}
+		r := e.do(t, "POST", start, supervisor, map[string]any{"kind": "exit", "year": 2026})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("an exit for a household below the standard: %d %s", r.Status, r.Body)
+		}
+		msg := unmet(t, r, "/year")
+		for _, want := range []string{"人均纯收入稳定超过脱贫标准", "2580.01元", "3335.00元", "住房安全有保障"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("the refusal %q does not say %q", msg, want)
+			}
+		}
+		if strings.Contains(msg, "不愁吃") {
+			t.Errorf("the refusal names a met indicator: %q", msg)
+		}
+		if prs, err := e.app.Casework.HouseholdProcedures(context.Background(), e.principalOf(t, "supervisor-a"), hA); err != nil || len(prs) != 0 {
+			t.Errorf("a refused exit wrote a procedure: %+v %v", prs, err)
+		}
+
+		// It qualifies: income at the standard, the housing fixed.
+		var acc wire.IncomeAccount
+		e.do(t, "GET", incomeAccountPath(hA, 2026), supervisor, nil).json(t, &acc)
+		if r := e.do(t, "PUT", incomeAccountPath(hA, 2026), supervisor, map[string]any{"version": acc.Version, "wages_fen": 333_500}); r.Status != http.StatusOK {
+			t.Fatalf("account: %d %s", r.Status, r.Body)
+		}
+		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, housing(220, "met"))).pushResult(t)
+		var pr wire.Procedure
+		r = e.do(t, "POST", start, supervisor, map[string]any{"kind": "exit", "year": 2026})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("an exit for a household that qualifies: %d %s", r.Status, r.Body)
+		}
+		r.json(t, &pr)
+		steps := "/api/v1/procedures/" + pr.ID.String() + "/steps"
+		review := procedureStep(1, "village_review", "2026-07-01")
+		review["confirmed"] = []string{"livelihood", "agreement"}
+		for _, body := range []map[string]any{review, procedureStep(2, "first_notice", "2026-07-02", "村公示-1"),
+			procedureStep(3, "second_notice", "2026-07-09", "镇公示-1")} {
+			if r := e.do(t, "POST", steps, supervisor, body); r.Status != http.StatusOK {
+				t.Fatalf("%v: %d %s", body["step"], r.Status, r.Body)
+			}
+		}
+		// While the notices stood, a visit found the housing unsafe again.
+		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, housing(140, "problem"))).pushResult(t)
+		r = e.do(t, "POST", steps, supervisor, procedureStep(4, "announcement", "2026-07-16", "县公告-1"))
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("the announcement for a household that no longer qualifies: %d %s", r.Status, r.Body)
+		}
+		if msg := unmet(t, r, "/step"); !strings.Contains(msg, "住房安全有保障") || strings.Contains(msg, "人均纯收入") {
+			t.Errorf("the announcement's refusal: %q", msg)
+		}
+		var file wire.HouseholdFile
+		e.do(t, "GET", "/api/v1/households/"+hA.String(), supervisor, nil).json(t, &file)
+		if file.Status != domain.StatusRegistered {
+			t.Errorf("a refused announcement moved the household to %s", file.Status)
+		}
+		var read wire.Procedure
+		e.do(t, "GET", "/api/v1/procedures/"+pr.ID.String(), supervisor, nil).json(t, &read)
+		if len(read.Steps) != 3 || read.Status != casework.ProcedureOpen {
+			t.Errorf("a refused announcement wrote the procedure: %d steps, %s", len(read.Steps), read.Status)
+		}
+
+		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, housing(60, "met"))).pushResult(t)
+		if r := e.do(t, "POST", steps, supervisor, procedureStep(4, "announcement", "2026-07-16", "县公告-1")); r.Status != http.StatusOK {
+			t.Errorf("the announcement once it qualifies again: %d %s", r.Status, r.Body)
+		}
+		e.do(t, "GET", "/api/v1/households/"+hA.String(), supervisor, nil).json(t, &file)
+		if file.Status != domain.StatusExited {
+			t.Errorf("after the announcement: %s", file.Status)
 		}
 	})
 }

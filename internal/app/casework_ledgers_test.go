@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/wire"
@@ -26,7 +28,9 @@ func TestCaseworkLedgersRoundTrip(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("account: %d %s", r.Status, r.Body)
 		}
-		// An exit procedure half-way: the review and the first notice.
+		// An exit procedure half-way (the household meets the standard):
+		// the review and the first notice.
+		e.push(t, e.login(t, "cadre-a"), uuid.NewString(), batch("phone-a", e.app.Now(), checkedVisit(hA, e.app.Now()))).pushResult(t)
 		var pr wire.Procedure
 		e.do(t, "POST", "/api/v1/households/"+hA.String()+"/procedures", supervisor, map[string]any{"kind": "exit", "year": 2026}).json(t, &pr)
 		review := procedureStep(1, "village_review", "2026-07-01")

@@ -43,3 +43,56 @@ func consoleIdentification(t *testing.T, e *consoleEnv) {
 		t.Errorf("the household's procedures after the form: %+v %v", prs, err)
 	}
 }
+
+// consoleExitRefused: a registered household that does not meet the
+// year's standard cannot start an exit from its page — the form comes
+// back 422 with each unmet indicator and why, by the year, and no
+// procedure is written.
+func consoleExitRefused(t *testing.T, e *consoleEnv) {
+	ctx := context.Background()
+	supervisor := e.principal(t, "supervisor")
+	year := domain.DateOf(e.app.Now()).Year
+	cs, _, _, err := e.app.Casework.ExitCandidates(ctx, supervisor, casework.CandidateQuery{RegionID: supervisor.RegionID, Year: year, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h *casework.Candidate
+	var failing []casework.Reason
+	for i, c := range cs {
+		prs, err := e.app.Casework.HouseholdProcedures(ctx, supervisor, c.Household.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Qualifies && len(prs) == 0 {
+			h = &cs[i]
+			break
+		}
+	}
+	if h == nil {
+		t.Fatal("no registered household in the demo county that does not qualify for an exit")
+	}
+	for _, r := range h.Reasons {
+		if !r.Met {
+			failing = append(failing, r)
+		}
+	}
+	sup := e.client(t)
+	csrf := sup.mustLogin("supervisor")
+	page := "/ui/households/" + h.Household.ID.String()
+	if body := sup.get(page).body; !strings.Contains(body, `<option value="exit"`) {
+		t.Fatalf("a registered household's start form does not offer an exit")
+	}
+	r := sup.do("POST", page+"/procedures", url.Values{"csrf_token": {csrf}, "kind": {"exit"}, "year": {itoa(year)}}, nil)
+	text := pageText(t, r)
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("an exit for a household that does not qualify: %d", r.StatusCode)
+	}
+	for _, f := range failing {
+		if !strings.Contains(text, "未达标："+f.NameZH+"（"+f.ReasonZH+"）") {
+			t.Errorf("the refused form does not say %s is unmet and why (%s)", f.NameZH, f.ReasonZH)
+		}
+	}
+	if prs, err := e.app.Casework.HouseholdProcedures(ctx, supervisor, h.Household.ID); err != nil || len(prs) != 0 {
+		t.Errorf("a refused exit wrote a procedure: %+v %v", prs, err)
+	}
+}

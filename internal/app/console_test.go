@@ -246,6 +246,7 @@ func TestConsole(t *testing.T) {
 	t.Run("adjustment", func(t *testing.T) { consoleAdjustment(t, e) })
 	t.Run("village exit", func(t *testing.T) { consoleVillageExit(t, e) })
 	t.Run("identification", func(t *testing.T) { consoleIdentification(t, e) })
+	t.Run("exit refused", func(t *testing.T) { consoleExitRefused(t, e) })
 	t.Run("cadre ledgers", func(t *testing.T) { consoleLedgers(t, e) })
 	t.Run("audit log", func(t *testing.T) { consoleAudit(t, e) })
 }

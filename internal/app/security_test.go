@@ -148,7 +148,9 @@ func (e *testEnv) objectRoutesOfVillageA(t *testing.T) []objectRoute {
 		}
 		return objectRoute{method: method, route: route, path: path, header: jsonHeader, body: js(body)}
 	}
-	// An income account and an exit procedure of household A.
+	// An income account and an exit procedure of household A, which
+	// meets the standard (an exit starts for no other).
+	e.push(t, tokA, "bola-checked-visit", batch("phone-a", time.Now(), checkedVisit(hA.ID, time.Now()))).pushResult(t)
 	if r := e.do(t, "PUT", hPath+"/income-accounts/2025", tokA, map[string]any{"version": 0, "wages_fen": 500_000}); r.Status != http.StatusOK {
 		t.Fatalf("income account: %d %s", r.Status, r.Body)
 	}

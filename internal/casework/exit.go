@@ -189,29 +189,63 @@ func (s *Service) ExitCandidates(ctx context.Context, p domain.Principal, q Cand
 	if err != nil {
 		return nil, 0, st, err
 	}
+	out, err := s.judge(ctx, s.store, p, st, hs)
+	return out, total, st, err
+}
+
+// judge weighs households against the year's standard st, as the
+// candidates list and the exit procedure both do.
+func (s *Service) judge(ctx context.Context, tx TxStore, p domain.Principal, st ExitStandard, hs []domain.Household) ([]Candidate, error) {
 	ids := make([]uuid.UUID, len(hs))
 	for i, h := range hs {
 		ids[i] = h.ID
 	}
-	accounts, err := s.store.IncomeAccountsOf(ctx, ids, q.Year-st.StableYears+1, q.Year)
+	accounts, err := tx.IncomeAccountsOf(ctx, ids, st.Year-st.StableYears+1, st.Year)
 	if err != nil {
-		return nil, 0, st, err
+		return nil, err
 	}
-	checklists, err := s.store.LatestChecklist(ctx, p.VisitReader(), ids)
+	checklists, err := tx.LatestChecklist(ctx, p.VisitReader(), ids)
 	if err != nil {
-		return nil, 0, st, err
+		return nil, err
 	}
-	standards := map[int]ExitStandard{q.Year: st}
-	for y := q.Year - st.StableYears + 1; y < q.Year; y++ {
-		if standards[y], err = s.standard(ctx, s.store, y); err != nil {
-			return nil, 0, st, err
+	standards := map[int]ExitStandard{st.Year: st}
+	for y := st.Year - st.StableYears + 1; y < st.Year; y++ {
+		if standards[y], err = s.standard(ctx, tx, y); err != nil {
+			return nil, err
 		}
 	}
 	out := make([]Candidate, 0, len(hs))
 	for _, h := range hs {
 		out = append(out, Judge(h, st, standards, accounts[h.ID], checklists[h.ID]))
 	}
-	return out, total, st, nil
+	return out, nil
+}
+
+// checkQualifies refuses the exit of a household that does not meet the
+// year's standard, as the candidates list judges it: 422 on field, one
+// error for each unmet indicator, in Chinese.
+func (s *Service) checkQualifies(ctx context.Context, tx TxStore, p domain.Principal, h domain.Household, year int, field string) error {
+	st, err := s.standard(ctx, tx, year)
+	if err != nil {
+		return err
+	}
+	cs, err := s.judge(ctx, tx, p, st, []domain.Household{h})
+	if err != nil {
+		return err
+	}
+	if cs[0].Qualifies {
+		return nil
+	}
+	y := strconv.Itoa(year)
+	e := domain.Invalid()
+	e.Message, e.MessageZH = "the household does not meet the "+y+" exit standard", "该户未达到"+y+"年度脱贫标准"
+	for _, r := range cs[0].Reasons {
+		if !r.Met {
+			e.Fields = append(e.Fields, domain.FieldError{Field: field, Reason: "not_qualified", Message: "indicator " + r.Code + " is not met",
+				MessageZH: "未达标：" + r.NameZH + "（" + r.ReasonZH + "）"})
+		}
+	}
+	return e
 }
 
 // Judge weighs one household against the standard: standards holds the

@@ -148,7 +148,9 @@ func KindsFrom(status string) []string {
 }
 
 // StartProcedure opens a procedure for a household the caller supervises;
-// a household has at most one open procedure.
+// a household has at most one open procedure. An exit starts only for a
+// household that meets the year's standard as the candidates list judges
+// it (Judge): else 422 on /year, one error for each unmet indicator.
 func (s *Service) StartProcedure(ctx context.Context, p domain.Principal, householdID uuid.UUID, in NewProcedure) (Procedure, error) {
 	if !p.Manages() {
 		return Procedure{}, domain.Forbidden()
@@ -181,6 +183,11 @@ func (s *Service) StartProcedure(ctx context.Context, p domain.Principal, househ
 	}
 	if err := fe.Err(); err != nil {
 		return Procedure{}, err
+	}
+	if in.Kind == KindExit {
+		if err := s.checkQualifies(ctx, s.store, p, h, in.Year, "/year"); err != nil {
+			return Procedure{}, err
+		}
 	}
 	now := s.now().UTC()
 	pr := Procedure{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, Kind: in.Kind, Year: in.Year, PovertyType: in.PovertyType,
@@ -237,7 +244,9 @@ type StepInput struct {
 
 // RecordStep records the next step of an open procedure. A step out of
 // order or recorded twice is a conflict with the procedure's state (409);
-// a bad date or missing evidence names the field (422). The last step
+// a bad date or missing evidence names the field (422), and so does an
+// exit's announcement for a household that no longer meets the year's
+// standard (/step, its unmet indicators). The last step
 // completes the procedure and moves the household's status through the
 // register in the same transaction.
 func (s *Service) RecordStep(ctx context.Context, p domain.Principal, id uuid.UUID, in StepInput) (Procedure, error) {
@@ -282,6 +291,16 @@ func (s *Service) RecordStep(ctx context.Context, p domain.Principal, id uuid.UU
 			st.PhotoIDs = []uuid.UUID{}
 		}
 		last := at == len(defs)-1
+		if last && pr.Kind == KindExit {
+			// the facts may have changed while the notices stood
+			h, err := tx.Household(ctx, p.HouseholdScope(), today, pr.HouseholdID)
+			if err != nil {
+				return err
+			}
+			if err := s.checkQualifies(ctx, tx, p, h, pr.Year, "/step"); err != nil {
+				return err
+			}
+		}
 		next := pr
 		next.Version, next.UpdatedAt = pr.Version+1, now
 		if last {

@@ -312,15 +312,30 @@ func (d caseDraw) account(hh *household, year, perHead, n int, created time.Time
 		Version: 1, CreatedAt: created, UpdatedAt: created}
 }
 
-// exitProcedures opens an exit for three registered households whose
-// income qualifies, one at each step of 两公示一公告 (village review done,
-// first notice done, second notice done), and records the completed
-// procedure of the household that exited last.
+// exitProcedures opens an exit for three registered households that
+// qualify as the service judges them (casework.Judge: income and the
+// latest visits' 两不愁三保障 — the announcement is refused to any other),
+// one at each step of 两公示一公告 (village review done, first notice done,
+// second notice done), and records the completed procedure of the
+// household that exited last.
 func (p *plan) exitProcedures(d caseDraw, registered []*household, cp *caseworkPlan) []casework.Procedure {
-	income := map[uuid.UUID]int64{}
+	st := casework.DefaultExitStandard(p.today.Year)
+	standards := map[int]casework.ExitStandard{st.Year: st}
+	accounts := map[uuid.UUID]map[int]casework.IncomeAccount{}
 	for _, a := range cp.accounts {
-		if a.Year == p.today.Year {
-			income[a.HouseholdID] = a.PerCapitaFen()
+		if a.Year == st.Year {
+			accounts[a.HouseholdID] = map[int]casework.IncomeAccount{a.Year: a}
+		}
+	}
+	checklists := map[uuid.UUID]map[string]casework.ChecklistAnswer{}
+	if p.visitPlan != nil {
+		for _, pv := range p.visitPlan.visits { // by start time: the latest answer wins
+			for item, e := range pv.v.Checklist {
+				if checklists[pv.v.HouseholdID] == nil {
+					checklists[pv.v.HouseholdID] = map[string]casework.ChecklistAnswer{}
+				}
+				checklists[pv.v.HouseholdID][item] = casework.ChecklistAnswer{Answer: e.Answer, VisitID: pv.v.ID, On: domain.DateOf(pv.v.StartedAt)}
+			}
 		}
 	}
 	var out []casework.Procedure
@@ -329,7 +344,7 @@ func (p *plan) exitProcedures(d caseDraw, registered []*household, cp *caseworkP
 		if len(out) == 3 {
 			break
 		}
-		if income[hh.h.ID] < casework.DefaultExitStandard(p.today.Year).PerCapitaFen {
+		if !casework.Judge(hh.h, st, standards, accounts[hh.h.ID], checklists[hh.h.ID]).Qualifies {
 			continue
 		}
 		steps := len(out) + 1 // 1, 2 then 3 steps done

@@ -35,7 +35,9 @@ func TestSeedCasework(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			judged := map[string]casework.Candidate{} // by household number
 			for _, c := range cands {
+				judged[c.Household.Number] = c
 				switch {
 				case c.Qualifies:
 					qualify++
@@ -85,6 +87,16 @@ func TestSeedCasework(t *testing.T) {
 			}
 			if want := []string{"completed", "first_notice", "second_notice", "village_review"}; !slices.Equal(steps, want) {
 				t.Errorf("exit procedures stand at %v, want one at each of %v", steps, want)
+			}
+			// An open exit is of a household that qualifies, or its
+			// announcement would be refused.
+			for number, at := range sum.Casework.ExitProcedures {
+				if at == "completed" {
+					continue
+				}
+				if c := judged[number]; !c.Qualifies {
+					t.Errorf("the exit at %s is of household %s, which does not qualify: %+v", at, number, c.Reasons)
+				}
 			}
 			if sum.Casework.OverdueItems == 0 || sum.Casework.OverdueItems == sum.Casework.LedgerItems {
 				t.Errorf("%d of %d ledger items overdue; want some, not all", sum.Casework.OverdueItems, sum.Casework.LedgerItems)

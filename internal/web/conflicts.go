@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/casework"
 	fvsync "github.com/fieldvisit/fieldvisit/sync"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
@@ -97,9 +98,10 @@ func (c *Console) conflictRow(r *http.Request, s *session, it wire.Conflict, hea
 		}
 		return names.of(*id)
 	}
+	value := func(raw json.RawMessage) string { return conflictValue(it.Entity, it.Field, raw, names.of) }
 	row := conflictRow{ID: it.ID.String(), Household: head, HouseholdURL: householdURL(it.HouseholdID), Field: conflictFieldLabel(it.Entity, it.Field),
-		Base: conflictValue(it.Field, it.BaseValue), Lost: conflictValue(it.Field, it.LostValue), LostBy: who(it.LostBy),
-		Won: conflictValue(it.Field, it.WonValue), WonBy: who(it.WonBy), At: it.CreatedAt.In(domain.Shanghai).Format("2006-01-02 15:04")}
+		Base: value(it.BaseValue), Lost: value(it.LostValue), LostBy: who(it.LostBy),
+		Won: value(it.WonValue), WonBy: who(it.WonBy), At: it.CreatedAt.In(domain.Shanghai).Format("2006-01-02 15:04")}
 	switch it.Entity {
 	case wire.EntityHousehold:
 		row.Record = "农户信息"
@@ -112,6 +114,19 @@ func (c *Console) conflictRow(r *http.Request, s *session, it wire.Conflict, hea
 		row.Record = "走访记录"
 	case wire.EntityPlanItem:
 		row.Record = "帮扶计划措施"
+	case wire.EntityIncomeAccount:
+		row.Record = "收入测算"
+		if c.deps.Casework != nil {
+			if accounts, err := c.deps.Casework.IncomeAccounts(r.Context(), s.principal, it.HouseholdID); err == nil {
+				for _, a := range accounts {
+					if a.ID == it.EntityID {
+						row.Record += "：" + strconv.Itoa(a.Year) + "年度"
+					}
+				}
+			}
+		}
+	case wire.EntityLedgerItem:
+		row.Record = "台账事项"
 	default:
 		row.Record = it.Entity
 	}
@@ -133,9 +148,25 @@ var conflictFields = map[string]string{
 // differ from a visit's of the same JSON name.
 var planItemFields = map[string]string{"notes": "备注", "deleted": "删除"}
 
+// incomeAccountFields are an income account's: its amounts by the names
+// of the 收入测算 form (domain.IncomeFields.Amounts), the people counted
+// and the notes.
+var incomeAccountFields = func() map[string]string {
+	out := map[string]string{"members_counted": "计算人数", "notes": "备注", "deleted": "删除"}
+	for _, a := range (domain.IncomeFields{}).Amounts() {
+		out[a.Field] = a.LabelZH
+	}
+	return out
+}()
+
 func conflictFieldLabel(entity, field string) string {
 	if l, ok := planItemFields[field]; ok && entity == wire.EntityPlanItem {
 		return l
+	}
+	if entity == wire.EntityIncomeAccount {
+		if l, ok := incomeAccountFields[field]; ok {
+			return l
+		}
 	}
 	if l, ok := conflictFields[field]; ok {
 		return l
@@ -144,14 +175,33 @@ func conflictFieldLabel(entity, field string) string {
 }
 
 // conflictValue writes a stored JSON value for people: text as it is,
-// codes by their Chinese labels, nothing as （空）.
-func conflictValue(field string, raw json.RawMessage) string {
+// codes by their Chinese labels, an income account's amounts in yuan with
+// two decimals, a responsible cadre by name (who), nothing as （空）.
+func conflictValue(entity, field string, raw json.RawMessage, who func(uuid.UUID) string) string {
 	var v any
 	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil || v == nil {
 		return "（空）"
 	}
+	if entity == wire.EntityIncomeAccount {
+		if fen, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			switch {
+			case strings.HasSuffix(field, "_fen"):
+				return casework.Yuan(fen) + "元"
+			case field == "members_counted":
+				return strconv.FormatInt(fen, 10) + "人"
+			}
+		}
+	}
 	vocab := map[string]string{"housing_structure": "housing_structure", "housing_safety_grade": "housing_grade", "causes": "cause",
 		"health": "health", "disability": "disability", "education": "education", "work": "work", "measures": "measure", "kind": "visit_kind"}[field]
+	if entity == wire.EntityPlanItem {
+		vocab = map[string]string{"state": "plan_state", "route": "plan_route"}[field]
+		if id, ok := v.(string); ok && field == "responsible_cadre_id" && who != nil {
+			if u, err := uuid.Parse(id); err == nil {
+				return who(u)
+			}
+		}
+	}
 	switch x := v.(type) {
 	case string:
 		if x == "" {

@@ -12,25 +12,70 @@ import (
 )
 
 // TestConflictValue: a stored JSON value reads as people write it — text
-// as it is, codes by their Chinese labels, lists joined, nothing as （空）.
+// as it is, codes by their Chinese labels, lists joined, an income
+// account's amounts in yuan with two decimals, a plan item's state and
+// route by their labels and its responsible cadre by name, nothing as （空）.
 func TestConflictValue(t *testing.T) {
+	cadre := uuid.New()
+	who := func(id uuid.UUID) string {
+		if id == cadre {
+			return "李干部"
+		}
+		return "其他干部"
+	}
 	for _, tt := range []struct {
-		field, raw, want string
+		entity, field, raw, want string
 	}{
-		{"phone", `"13900001111"`, "13900001111"},
-		{"phone", `""`, "（空）"},
-		{"phone", `null`, "（空）"},
-		{"phone", ``, "（空）"},
-		{"address", `"东风村一组8号 <b>"`, "东风村一组8号 <b>"},
-		{"housing_structure", `"brick_concrete"`, "砖混"},
-		{"causes", `["illness","disability"]`, "因病、因残"},
-		{"causes", `[]`, "（空）"},
-		{"annual_income", `9030.5`, "9030.5"},
-		{"household_confirmed", `true`, "是"},
-		{"home", `{"lat":32.1,"lon":114.2}`, `{"lat":32.1,"lon":114.2}`},
+		{"household", "phone", `"13900001111"`, "13900001111"},
+		{"household", "phone", `""`, "（空）"},
+		{"household", "phone", `null`, "（空）"},
+		{"household", "phone", ``, "（空）"},
+		{"household", "address", `"东风村一组8号 <b>"`, "东风村一组8号 <b>"},
+		{"household", "housing_structure", `"brick_concrete"`, "砖混"},
+		{"household", "causes", `["illness","disability"]`, "因病、因残"},
+		{"household", "causes", `[]`, "（空）"},
+		{"household", "annual_income", `9030.5`, "9030.5"},
+		{"visit", "household_confirmed", `true`, "是"},
+		{"household", "home", `{"lat":32.1,"lon":114.2}`, `{"lat":32.1,"lon":114.2}`},
+		{"income_account", "wages_fen", `800050`, "8000.50元"},
+		{"income_account", "costs_fen", `950000`, "9500.00元"},
+		{"income_account", "transfers_fen", `5`, "0.05元"},
+		{"income_account", "members_counted", `3`, "3人"},
+		{"income_account", "notes", `"光伏分红"`, "光伏分红"},
+		{"plan_item", "state", `"planned"`, "未开始"},
+		{"plan_item", "state", `"in_progress"`, "推进中"},
+		{"plan_item", "state", `"dropped"`, "已取消"},
+		{"plan_item", "route", `"industry"`, "产业扶贫"},
+		{"plan_item", "responsible_cadre_id", `"` + cadre.String() + `"`, "李干部"},
+		{"plan_item", "measure", `"发展养殖"`, "发展养殖"},
+		{"plan_item", "deleted", `true`, "是"},
 	} {
-		if got := conflictValue(tt.field, json.RawMessage(tt.raw)); got != tt.want {
-			t.Errorf("%s %s: %q, want %q", tt.field, tt.raw, got, tt.want)
+		if got := conflictValue(tt.entity, tt.field, json.RawMessage(tt.raw), who); got != tt.want {
+			t.Errorf("%s %s %s: %q, want %q", tt.entity, tt.field, tt.raw, got, tt.want)
+		}
+	}
+}
+
+// TestConflictFieldLabel: every field a phone edits has its Chinese name,
+// an income account's amounts those of the 收入测算 form.
+func TestConflictFieldLabel(t *testing.T) {
+	for _, tt := range []struct{ entity, field, want string }{
+		{"household", "phone", "联系电话"},
+		{"visit", "notes", "民情日记"},
+		{"plan_item", "notes", "备注"},
+		{"plan_item", "state", "措施状态"},
+		{"plan_item", "target_on", "计划完成时间"},
+		{"income_account", "wages_fen", "工资性收入"},
+		{"income_account", "business_fen", "生产经营性收入"},
+		{"income_account", "transfers_fen", "转移性收入"},
+		{"income_account", "pensions_fen", "养老金和补贴"},
+		{"income_account", "property_fen", "财产性收入"},
+		{"income_account", "costs_fen", "生产经营费用"},
+		{"income_account", "members_counted", "计算人数"},
+		{"income_account", "notes", "备注"},
+	} {
+		if got := conflictFieldLabel(tt.entity, tt.field); got != tt.want {
+			t.Errorf("%s %s: %q, want %q", tt.entity, tt.field, got, tt.want)
 		}
 	}
 }

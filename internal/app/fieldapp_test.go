@@ -33,6 +33,7 @@ func TestFieldApp(t *testing.T) {
 		{"APushIsFollowedByAPullThatBringsTheOtherPhonesEdit", aPushIsFollowedByAPullThatBringsTheOtherPhonesEdit},
 		{"AnInspectorRecordsFindingsOfflineOnce", anInspectorRecordsFindingsOfflineOnce},
 		{"ACadreKeepsThePlanAndIncomeOffline", aCadreKeepsThePlanAndIncomeOffline},
+		{"TwoPhonesConflictOnThePlanAndTheIncome", twoPhonesConflictOnThePlanAndTheIncome},
 		{"EveryScreenFitsASmallPhone", everyScreenFitsASmallPhone},
 		{"TheOutboxScreenFollowsTheSync", theOutboxScreenFollowsTheSync},
 	} {

@@ -184,7 +184,8 @@ async function refreshStatus() {
   if (!app.sync) return;
   const seq = ++statusSeq;
   const b = await app.sync.backlog();
-  const att = (await app.store.attention()).length;
+  const items = await app.store.attention();
+  const att = items.length;
   const last = (await kvGet(app.db, "last_sync")) || {};
   if (seq !== statusSeq) return;
   Object.assign(document.body.dataset, { records: b.records, photos: b.photos, attention: att });
@@ -192,7 +193,7 @@ async function refreshStatus() {
   badge.hidden = att === 0;
   badge.textContent = att;
   const el = document.getElementById("backlog");
-  if (el) el.replaceWith(backlogLine(b, last, att));
+  if (el) el.replaceWith(backlogLine(b, last, items));
   // 待处理 lists what a sync settles (photos waiting, refused changes):
   // drawn before the sync ended, it would go on showing photos that went
   // up and refusals already answered. It has no field to type in, so it
@@ -202,17 +203,24 @@ async function refreshStatus() {
 
 // backlogNow is backlogLine of the outbox as it stands.
 async function backlogNow() {
-  return backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync"), (await app.store.attention()).length);
+  return backlogLine(await app.sync.backlog(), await kvGet(app.db, "last_sync"), await app.store.attention());
 }
 
 // backlogLine says what is still on the phone. What the server refused
-// or found in conflict (待处理) is not uploaded either: "all uploaded"
-// must not hide it.
+// (待处理) is not uploaded either: "all uploaded" must not hide it. A
+// conflict is different: the change was accepted and stands, the value
+// it overwrote kept for the supervisor — it is told apart, not called
+// refused.
 function backlogLine(b, last, attention) {
   let text = b.records === 0 && b.photos === 0 ? "全部已上传" : "还有" + b.records + "条记录、" + b.photos + "张照片未上传，约" + megabytes(b.bytes);
-  if (attention) text += "；" + attention + "条待处理（未被接受，请到“待处理”修改）";
+  const conflicts = attention.filter((a) => a.kind === "conflict").length;
+  const refused = attention.length - conflicts;
+  const parts = [];
+  if (refused) parts.push(refused + "条未被接受，请到“待处理”修改");
+  if (conflicts) parts.push(conflicts + "条已接受但与他人的修改冲突，待督导核查");
+  if (parts.length) text += "；" + attention.length + "条待处理（" + parts.join("；") + "）";
   if (last && last.at) text += " · 上次同步 " + shortTime(last.at) + (last.offline ? "（无网络）" : "");
-  return h("p", { id: "backlog", class: "backlog" + (b.records || b.photos || attention ? " waiting" : "") }, text);
+  return h("p", { id: "backlog", class: "backlog" + (b.records || b.photos || attention.length ? " waiting" : "") }, text);
 }
 
 // ---- screens ----
@@ -596,19 +604,49 @@ async function showInspectionForm(taskId, visitId) {
   } }));
 }
 
-// What a cadre calls the fields they change, for the 待处理 list.
+// What a cadre calls the records and fields they change, for the 待处理
+// list: a visit's and a household's fields by FIELD_LABELS, a plan item's
+// and an income account's by their own (the names of the plan and
+// income screens: the same JSON name means another thing there).
+const ENTITY_LABELS = { visit: "走访记录", household: "农户信息", member: "家庭成员", plan_item: "帮扶措施", income_account: "收入测算", ledger_item: "台账事项" };
 const FIELD_LABELS = { phone: "联系电话", address: "住址", income_notes: "经济状况", notes: "民情日记", kind: "走访类型", started_at: "开始时间",
   ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", risk_triggers: "风险情形", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片",
-  findings: "核查结果" };
+  findings: "核查结果", plan_progress: "帮扶措施进展",
+  plan_item: { route: "脱贫路径", measure: "措施内容", responsible_cadre_id: "责任人", target_on: "目标日期", state: "措施状态", notes: "备注" },
+  income_account: { wages_fen: "工资性收入", business_fen: "生产经营性收入", transfers_fen: "转移性收入", pensions_fen: "养老金和补贴",
+    property_fen: "财产性收入", costs_fen: "生产经营费用", members_counted: "计算人数", notes: "说明" } };
+
+function fieldLabel(entity, field) {
+  const own = FIELD_LABELS[entity];
+  if (own && typeof own === "object") return own[field];
+  const l = FIELD_LABELS[field];
+  return typeof l === "string" ? l : undefined;
+}
+
+// entityLabel names a record: an income account with its year.
+function entityLabel(entry) {
+  const what = ENTITY_LABELS[entry.entity] || entry.entity;
+  return entry.entity === "income_account" && entry.data && entry.data.year ? what + "（" + entry.data.year + "年度）" : what;
+}
 
 // attentionSubject names the record an attention item is about: whose
 // household, and which fields the change carried.
 function attentionSubject(a, names) {
   if (!a.entry) return null;
   const hh = names.get(a.entry.household_id || a.entry.id);
-  const what = a.entry.entity === "visit" ? "走访记录" : "农户信息";
-  const fields = Object.keys(a.entry.data || {}).map((f) => FIELD_LABELS[f]).filter(Boolean);
-  return h("small", { class: "subject" }, (hh ? hh.head_name + "户 · " : "") + what + (a.entry.op === "update" && fields.length ? "（" + fields.join("、") + "）" : ""));
+  const fields = Object.keys(a.entry.data || {}).map((f) => fieldLabel(a.entry.entity, f)).filter(Boolean);
+  return h("small", { class: "subject" }, (hh ? hh.head_name + "户 · " : "") + entityLabel(a.entry) + (a.entry.op === "update" && fields.length ? "（" + fields.join("、") + "）" : ""));
+}
+
+// editLink is where a refused change is put right: the visit, the plan or
+// the income screen of its household and year, else the contact edit.
+function editLink(entry) {
+  switch (entry.entity) {
+  case "visit": return "#/v/" + entry.id;
+  case "plan_item": return "#/h/" + entry.household_id + "/plan";
+  case "income_account": return "#/h/" + entry.household_id + "/income" + (entry.data && entry.data.year ? "?year=" + entry.data.year : "");
+  }
+  return "#/h/" + entry.household_id + "/edit";
 }
 
 async function showOutbox() {
@@ -622,7 +660,7 @@ async function showOutbox() {
     photos.length ? h("p", { class: "muted", id: "photos-waiting" }, photos.length + "张照片等待上传") : null,
     h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
       h("strong", {}, {
-        rejected: "未能上传：" + (a.entry ? (a.entry.entity === "visit" ? "走访记录" : "农户信息") : ""),
+        rejected: "未能上传：" + (a.entry ? ENTITY_LABELS[a.entry.entity] || a.entry.entity : ""),
         conflict: "已保存，覆盖了他人的修改，待督导核查",
         batch: "一批记录未被服务器接受（" + a.status + "）",
         photo: "照片未能上传",
@@ -633,7 +671,7 @@ async function showOutbox() {
       (a.errors || []).map((e) => h("small", { class: "reason", title: e.field || "" }, e.message_zh || e.message || e.reason)),
       a.message && !(a.errors || []).length ? h("small", {}, a.message) : null,
       h("div", { class: "buttons" },
-        a.kind === "rejected" && a.entry ? h("a", { class: "button small", href: a.entry.entity === "visit" ? "#/v/" + a.entry.id : "#/h/" + a.entry.household_id + "/edit" }, "修改") : null,
+        a.kind === "rejected" && a.entry ? h("a", { class: "button small edit", href: editLink(a.entry) }, "修改") : null,
         a.kind === "rejected" ? h("button", { class: "small", onclick: async () => { await app.store.resend(a.id); syncSoon(0); route(); } }, "重新提交") : null,
         h("button", { class: "small", onclick: async () => { await app.store.dismiss(a.id); route(); } }, a.kind === "rejected" ? "放弃" : "知道了"))))));
 }
@@ -655,7 +693,7 @@ async function showMe() {
       h("dt", {}, "用户名"), h("dd", {}, app.user.username),
       h("dt", {}, "设备编号"), h("dd", { class: "mono" }, deviceId()),
       h("dt", {}, "版本"), h("dd", { id: "app-version" }, app.version))),
-  backlogLine(b, await kvGet(app.db, "last_sync"), (await app.store.attention()).length),
+  backlogLine(b, await kvGet(app.db, "last_sync"), await app.store.attention()),
   h("button", { class: "wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
   out);
 }

@@ -13,7 +13,7 @@ const PLAN_STATES = [["planned", "未开始"], ["in_progress", "推进中"], ["d
 
 // INCOME_LINES are an account's amounts in the form's order (the server's
 // casework.Amounts): the five sources of income, then production costs.
-const INCOME_LINES = [["wages_fen", "工资性收入"], ["business_fen", "生产经营性收入"], ["transfers_fen", "转移性收入"],
+export const INCOME_LINES = [["wages_fen", "工资性收入"], ["business_fen", "生产经营性收入"], ["transfers_fen", "转移性收入"],
   ["pensions_fen", "养老金和补贴"], ["property_fen", "财产性收入"], ["costs_fen", "生产经营费用"]];
 const MAX_FEN = 10000000000;
 

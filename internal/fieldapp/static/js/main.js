@@ -9,7 +9,7 @@ import { Store } from "./store.js";
 import { visible, rfc3339 } from "./outbox.js";
 import { timeFields, gpsField, photoField } from "./visit-parts.js";
 import * as inspect from "./inspect.js";
-import { Casework, progressField } from "./casework.js";
+import { Casework, progressField, INCOME_LINES } from "./casework.js";
 import { h, mount, megabytes, shortTime } from "./dom.js";
 
 const view = document.getElementById("view");
@@ -613,8 +613,7 @@ const FIELD_LABELS = { phone: "联系电话", address: "住址", income_notes: "
   ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", risk_triggers: "风险情形", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片",
   findings: "核查结果", plan_progress: "帮扶措施进展",
   plan_item: { route: "脱贫路径", measure: "措施内容", responsible_cadre_id: "责任人", target_on: "目标日期", state: "措施状态", notes: "备注" },
-  income_account: { wages_fen: "工资性收入", business_fen: "生产经营性收入", transfers_fen: "转移性收入", pensions_fen: "养老金和补贴",
-    property_fen: "财产性收入", costs_fen: "生产经营费用", members_counted: "计算人数", notes: "说明" } };
+  income_account: { ...Object.fromEntries(INCOME_LINES), members_counted: "计算人数", notes: "说明" } };
 
 function fieldLabel(entity, field) {
   const own = FIELD_LABELS[entity];

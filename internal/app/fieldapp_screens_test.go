@@ -23,7 +23,7 @@ func fits(t *testing.T, b *browsertest.Browser, screen string) {
 
 // everyScreenFitsASmallPhone opens each of a cadre's screens at 360×740 —
 // sign-in, the worklist, the household list and file, the visit form, the
-// household's plan and income account,
+// household's plan and income account, the form recording a request (登记诉求),
 // 待处理 holding a change the server refused, and 我的 — and holds each
 // to the phone's width. (The inspector's screens are held to it in
 // anInspectorRecordsFindingsOfflineOnce.)
@@ -52,6 +52,9 @@ func everyScreenFitsASmallPhone(t *testing.T, l *fieldLink) {
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`/income"`))
 	b.Do(step("income", chromedp.WaitVisible(chromedp.CSS(`#income-form`))))
 	fits(t, b, "income")
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`/ledger"`))
+	b.Do(step("ledger form", chromedp.WaitVisible(chromedp.CSS(`#ledger-form`))))
+	fits(t, b, "ledger-form")
 
 	// A phone number the server refuses (7 to 20 digits) comes back to 待处理.
 	editPhone(b, household, "12")

@@ -18,7 +18,8 @@ import (
 // killed tab, two phones of one cadre editing one household, an update of
 // the app arriving while the outbox is full, the pull that follows a push,
 // the demo's inspector recording a task's findings offline, a cadre keeping
-// a household's plan and income account offline, every screen held to the
+// a household's plan and income account offline, a cadre recording a
+// household's request (民生诉求) offline, every screen held to the
 // phone's width, and 待处理 following the sync it was open through.
 func TestFieldApp(t *testing.T) {
 	e := newConsoleEnv(t)
@@ -34,6 +35,7 @@ func TestFieldApp(t *testing.T) {
 		{"AnInspectorRecordsFindingsOfflineOnce", anInspectorRecordsFindingsOfflineOnce},
 		{"ACadreKeepsThePlanAndIncomeOffline", aCadreKeepsThePlanAndIncomeOffline},
 		{"TwoPhonesConflictOnThePlanAndTheIncome", twoPhonesConflictOnThePlanAndTheIncome},
+		{"ACadreRecordsALedgerItemOffline", aCadreRecordsALedgerItemOffline},
 		{"EveryScreenFitsASmallPhone", everyScreenFitsASmallPhone},
 		{"TheOutboxScreenFollowsTheSync", theOutboxScreenFollowsTheSync},
 	} {

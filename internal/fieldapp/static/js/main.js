@@ -1,5 +1,5 @@
 // The app's start and its screens. Hash routes (#/, #/households, #/h/<id>,
-// #/h/<id>/plan, #/h/<id>/income, #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
+// #/h/<id>/plan, #/h/<id>/income, #/h/<id>/ledger, #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
 // screen one URL under the service worker's shell. An inspector signs in to
 // the same app: their home screen is their tasks (inspect.js).
 import { openDB, wipe, kvGet, kvPut, getAll, DB_NAME } from "./db.js";
@@ -10,12 +10,14 @@ import { visible, rfc3339 } from "./outbox.js";
 import { timeFields, gpsField, photoField } from "./visit-parts.js";
 import * as inspect from "./inspect.js";
 import { Casework, progressField, INCOME_LINES } from "./casework.js";
+import { Ledgers } from "./ledger.js";
 import { h, mount, megabytes, shortTime } from "./dom.js";
 
 const view = document.getElementById("view");
 const meta = (n) => (document.querySelector('meta[name="' + n + '"]') || {}).content || "";
 const app = { version: meta("app-version"), build: meta("app-build"), db: null, api: null, sync: null, store: null, vocab: {}, user: null, session: null };
 const casework = new Casework(app, { view, setTitle, toast, syncSoon });
+const ledgers = new Ledgers(app, { view, setTitle, toast, syncSoon });
 
 // Labels of the visit form, as §13.1 gives them (the server's
 // /vocabularies wins when the phone has it).
@@ -254,6 +256,7 @@ async function showRoute() {
     else if (parts[0] === "households") await showHouseholds(new URLSearchParams(path.split("?")[1] || "").get("q") || "");
     else if (parts[0] === "h" && parts[2] === "edit") await showHouseholdEdit(parts[1]);
     else if (parts[0] === "h" && parts[2] === "plan" && !isInspector()) await casework.plan(parts[1]);
+    else if (parts[0] === "h" && parts[2] === "ledger" && !isInspector()) await ledgers.form(parts[1]);
     else if (parts[0] === "h" && parts[2] === "income" && !isInspector()) await casework.income(parts[1], new URLSearchParams(path.split("?")[1] || "").get("year"));
     else if (parts[0] === "h") await showHousehold(parts[1]);
     else if (parts[0] === "v" && parts[1] === "new") await showVisitForm(parts[2], null);
@@ -444,6 +447,7 @@ async function showHousehold(id) {
           h("small", {}, (v.notes || "").slice(0, 60)),
           (v.flags || []).map((f) => h("small", { class: "flag" }, "⚠ ", f.message_zh))))))),
     isInspector() ? null : await casework.links(id),
+    isInspector() ? null : await ledgers.section(id),
     isInspector() ? inspect.householdActions((await inspect.tasks(app.store)).filter((x) => x.task.household_id === id))
       : h("div", { class: "actionbar" }, h("a", { class: "button primary wide", href: "#/v/new/" + id, id: "new-visit" }, "记录走访")));
 }
@@ -608,7 +612,7 @@ async function showInspectionForm(taskId, visitId) {
 // list: a visit's and a household's fields by FIELD_LABELS, a plan item's
 // and an income account's by their own (the names of the plan and
 // income screens: the same JSON name means another thing there).
-const ENTITY_LABELS = { visit: "走访记录", household: "农户信息", member: "家庭成员", plan_item: "帮扶措施", income_account: "收入测算", ledger_item: "台账事项" };
+const ENTITY_LABELS = { visit: "走访记录", household: "农户信息", member: "家庭成员", plan_item: "帮扶措施", income_account: "收入测算", ledger_item: "诉求台账" };
 const FIELD_LABELS = { phone: "联系电话", address: "住址", income_notes: "经济状况", notes: "民情日记", kind: "走访类型", started_at: "开始时间",
   ended_at: "结束时间", checklist: "两不愁三保障", measures: "帮扶措施", risk_triggers: "风险情形", met_with: "见到的人", household_confirmed: "农户确认", gps: "定位", photos: "照片",
   findings: "核查结果", plan_progress: "帮扶措施进展",
@@ -638,12 +642,14 @@ function attentionSubject(a, names) {
 }
 
 // editLink is where a refused change is put right: the visit, the plan or
-// the income screen of its household and year, else the contact edit.
+// the income screen of its household and year, the household (a ledger
+// request is recorded anew), else the contact edit.
 function editLink(entry) {
   switch (entry.entity) {
   case "visit": return "#/v/" + entry.id;
   case "plan_item": return "#/h/" + entry.household_id + "/plan";
   case "income_account": return "#/h/" + entry.household_id + "/income" + (entry.data && entry.data.year ? "?year=" + entry.data.year : "");
+  case "ledger_item": return "#/h/" + entry.household_id; // its request is recorded anew there
   }
   return "#/h/" + entry.household_id + "/edit";
 }
@@ -659,7 +665,7 @@ async function showOutbox() {
     photos.length ? h("p", { class: "muted", id: "photos-waiting" }, photos.length + "张照片等待上传") : null,
     h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
       h("strong", {}, {
-        rejected: "未能上传：" + (a.entry ? ENTITY_LABELS[a.entry.entity] || a.entry.entity : ""),
+        rejected: "未能上传：" + (a.entry ? entityLabel(a.entry) : ""),
         conflict: "已保存，覆盖了他人的修改，待督导核查",
         batch: "一批记录未被服务器接受（" + a.status + "）",
         photo: "照片未能上传",

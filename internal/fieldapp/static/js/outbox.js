@@ -137,9 +137,10 @@ export function settle(batch, response) {
 // version is the answer's, and the edits it carried move from the local
 // layer to the server copy — unless the cadre changed a field again since,
 // which stays local (and is in the outbox). A stored delete removes the
-// record (null).
+// record (null), and so does a stored ledger item: the pull never brings
+// ledger items (§7.8), so the phone holds one only until the server has it.
 export function acknowledge(rec, entry, result) {
-  if (entry.op === "delete") return null;
+  if (entry.op === "delete" || entry.entity === "ledger_item") return null;
   const out = rec ? structuredClone(rec) : { entity: entry.entity, id: entry.id, household_id: entry.household_id, data: {}, local: {} };
   out.data = out.data || {};
   out.local = out.local || {};

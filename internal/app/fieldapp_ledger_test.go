@@ -1,0 +1,122 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
+	"github.com/fieldvisit/fieldvisit/wire"
+)
+
+// aCadreRecordsALedgerItemOffline: with no signal, a cadre records a
+// household's request (民生诉求) from its screen. A deadline already past
+// is refused on the phone, in the server's words, and nothing is saved;
+// the request with a deadline ahead is shown 待上传 at once, is still there
+// when the app is opened again offline, and once the signal is back the
+// ledger holds it exactly once — its text, deadline and household, with
+// the cadre answering for it — and the phone no longer holds it. One the
+// server refuses comes back to 待处理 as 诉求台账, not as 农户信息.
+func aCadreRecordsALedgerItemOffline(t *testing.T, l *fieldLink) {
+	b := l.signedInPhone("cadre08", t)
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
+	b.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
+	household := strings.TrimPrefix(browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+	today := time.Now().In(domain.Shanghai)
+	yesterday, due := today.AddDate(0, 0, -1).Format(time.DateOnly), today.AddDate(0, 0, 30).Format(time.DateOnly)
+	problem := fmt.Sprintf("村道破损，雨天出行困难（%d）", time.Now().UnixNano())
+
+	b.Offline(true)
+	openHousehold := func() {
+		browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`"`))
+		b.Do(step("household file", chromedp.WaitVisible(chromedp.CSS(`#new-ledger-item`))))
+	}
+	openHousehold()
+	fill := func(deadline string) {
+		browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector("#ledger-form select[name=kind]").value = "livelihood_request",
+			document.querySelector("#ledger-form input[name=deadline]").value = "`+deadline+`", true`))
+		b.Do(tap(`#save-ledger-item`))
+	}
+	b.Do(tap(`#new-ledger-item`), step("ledger form", chromedp.WaitVisible(chromedp.CSS(`#ledger-form`))),
+		chromedp.SendKeys(chromedp.CSS(`#ledger-form textarea[name=problem]`), problem))
+	fits(t, b, "ledger-form")
+	fill(yesterday)
+	b.Do(step("refusal shown", chromedp.WaitVisible(chromedp.CSS(`#ledger-form .error`))))
+	if msg := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("#ledger-form .error").textContent`)); msg != "办理时限不能早于今天" {
+		t.Errorf("a deadline of yesterday is refused with %q, want the server's 办理时限不能早于今天", msg)
+	}
+	if n := browsertest.Get(b, chromedp.Evaluate[string](`document.body.dataset.records`)); n != "0" {
+		t.Errorf("a request due yesterday went to the outbox: %s records waiting", n)
+	}
+	fill(due)
+	waiting := `[...document.querySelectorAll(".ledger-item")].some((li) => li.textContent.includes(` + jsString(problem) + `) && li.textContent.includes("待上传") && li.textContent.includes("` + due + `"))`
+	b.Do(step("request saved", chromedp.WaitVisible(chromedp.CSS(`#new-ledger-item`))),
+		step("shown 待上传", until(waiting+` && document.body.dataset.records === "1"`, 10*time.Second)))
+	fits(t, b, "household-ledger")
+
+	// The app opens again with no network at all, the request still there.
+	l.openApp(b)
+	b.Do(step("offline worklist", chromedp.WaitVisible(chromedp.CSS(`.worklist`))))
+	openHousehold()
+	b.Do(step("still 待上传", until(waiting, 10*time.Second)))
+
+	backOnline(b)
+	b.Do(synced(b))
+	var cadre wire.User
+	l.api(t, l.apiLogin(t, "cadre08"), "GET", "/api/v1/me", "", &cadre)
+	var list struct {
+		Items []wire.Rectification `json:"items"`
+	}
+	if code := l.api(t, l.apiLogin(t, "supervisor"), "GET", "/api/v1/ledgers/livelihood_request/items?limit=200&responsible_id="+cadre.ID.String(), "", &list); code != 200 {
+		t.Fatalf("the supervisor's 民生诉求台账: %d", code)
+	}
+	var arrived []wire.Rectification
+	for _, it := range list.Items {
+		if it.Problem == problem {
+			arrived = append(arrived, it)
+		}
+	}
+	if len(arrived) != 1 {
+		t.Fatalf("the ledger holds %d items recorded on the phone, want exactly 1", len(arrived))
+	}
+	it := arrived[0]
+	if it.Deadline == nil || it.Deadline.String() != due || it.HouseholdID == nil || it.HouseholdID.String() != household ||
+		it.ResponsibleUserID == nil || *it.ResponsibleUserID != cadre.ID || it.Kind != "livelihood_request" || it.Status != "open" {
+		t.Errorf("the request reached the ledger as %+v; want open, due %s, at %s, answered for by cadre08 (%s)", it, due, household, cadre.ID)
+	}
+	// Uploaded, it is the ledger's: the phone no longer lists it (the
+	// household's screen drawn anew: the same hash would not redraw it).
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
+	b.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
+	openHousehold()
+	b.Do(step("gone from the phone", until(`![...document.querySelectorAll(".ledger-item")].some((li) => li.textContent.includes(`+jsString(problem)+`))`, 10*time.Second)))
+
+	// A request the server refuses — due yesterday, as a phone whose form
+	// did not check it (an older build) would send it — comes back to 待处理
+	// named as a request, with the server's reason.
+	refused := "独居老人冬季缺煤（" + problem + "）"
+	browsertest.Get(b, chromedp.Evaluate[bool](`(async () => {
+		const [{ openDB }, { Store }] = await Promise.all([import("/app/js/db.js"), import("/app/js/store.js")]);
+		const db = await openDB();
+		await new Store(db).createRecord("ledger_item", crypto.randomUUID(), "`+household+`", {kind: "livelihood_request", problem: `+jsString(refused)+`, deadline: "`+yesterday+`"});
+		db.close();
+		return true;
+	})()`, chromedp.EvalAwaitPromise))
+	syncAgain(b)
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
+	b.Do(step("refusal in 待处理", chromedp.WaitVisible(chromedp.CSS(`.attention-item.kind-rejected`))))
+	if text := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".attention-item.kind-rejected").innerText`)); !strings.Contains(text, "未能上传：诉求台账") ||
+		!strings.Contains(text, "办理时限不能早于今天") || strings.Contains(text, "农户信息") {
+		t.Errorf("待处理 shows the refused request as %q; want it named 诉求台账 with the server's 办理时限不能早于今天", text)
+	}
+	// 待处理 is drawn again as syncs end: its 修改 is clicked in one step.
+	browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector(".attention-item.kind-rejected a.button").click(), true`))
+	b.Do(step("修改 opens the household",
+		until(`location.hash === "#/h/`+household+`" && [...document.querySelectorAll(".ledger-item")].some((li) => li.textContent.includes(`+jsString(refused)+`) && li.textContent.includes("未能上传"))`, 10*time.Second)))
+	fits(t, b, "household-ledger-refused")
+	noProblems(t, b)
+}

@@ -665,7 +665,7 @@ async function showOutbox() {
     photos.length ? h("p", { class: "muted", id: "photos-waiting" }, photos.length + "张照片等待上传") : null,
     h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
       h("strong", {}, {
-        rejected: "未能上传：" + (a.entry ? entityLabel(a.entry) : ""),
+        rejected: "未能上传：" + (a.entry ? ENTITY_LABELS[a.entry.entity] || a.entry.entity : ""),
         conflict: "已保存，覆盖了他人的修改，待督导核查",
         batch: "一批记录未被服务器接受（" + a.status + "）",
         photo: "照片未能上传",

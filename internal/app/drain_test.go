@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -32,30 +33,9 @@ func buildFieldvisit(t *testing.T) string {
 // request that was in flight all along (a login whose body is still
 // arriving) finish with its answer, and exits 0.
 func TestServeDrainsOnSIGTERM(t *testing.T) {
-	bin := buildFieldvisit(t)
-	dir := t.TempDir()
-	initCmd := exec.Command(bin, "init", "--data-dir", dir, "--region-code", "410000000000", "--region-name", "河南省")
-	initCmd.Env = append(cleanEnv(), adminPasswordEnv+"="+testPassword)
-	if out, err := initCmd.CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
 	const drain = 2 * time.Second
-	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
-	base := "http://" + addr
-	serve := exec.Command(bin, "serve", "--data-dir", dir, "--addr", addr, "--drain-delay", drain.String(), "--shutdown-timeout", "20s")
-	serve.Env = cleanEnv()
-	var out lockedBuffer
-	serve.Stdout, serve.Stderr = &out, &out
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- serve.Wait() }()
-	t.Cleanup(func() {
-		_ = serve.Process.Kill()
-		<-exited
-	})
-	waitReady(t, base)
+	srv := startServing(t, drain, 20*time.Second)
+	addr, base, serve, exited, out := srv.addr, srv.base, srv.cmd, srv.exited, &srv.out
 
 	// The in-flight request: its headers and half its body go out before
 	// the signal, the rest only after the drain delay, when the listener
@@ -132,4 +112,76 @@ func readyz(t *testing.T, base string) (int, map[string]string) {
 	out := map[string]string{}
 	_ = json.Unmarshal(b.Bytes(), &out)
 	return res.StatusCode, out
+}
+
+// serving is the built binary serving a fresh data directory.
+type serving struct {
+	addr, base string
+	cmd        *exec.Cmd
+	exited     chan error
+	out        lockedBuffer
+}
+
+// startServing runs `fieldvisit serve` with the drain delay and shutdown
+// timeout given, killed at the end of the test if it is still running.
+func startServing(t *testing.T, drain, shutdownTimeout time.Duration) *serving {
+	t.Helper()
+	bin := buildFieldvisit(t)
+	dir := t.TempDir()
+	initCmd := exec.Command(bin, "init", "--data-dir", dir, "--region-code", "410000000000", "--region-name", "河南省")
+	initCmd.Env = append(cleanEnv(), adminPasswordEnv+"="+testPassword)
+	if out, err := initCmd.CombinedOutput(); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	s := &serving{addr: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)), exited: make(chan error, 1)}
+	s.base = "http://" + s.addr
+	s.cmd = exec.Command(bin, "serve", "--data-dir", dir, "--addr", s.addr, "--drain-delay", drain.String(), "--shutdown-timeout", shutdownTimeout.String())
+	s.cmd.Env = cleanEnv()
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	})
+	waitReady(t, s.base)
+	return s
+}
+
+// TestServeCutsWhatOutlastsTheShutdownTime: a request still running when
+// the shutdown time is up (a body that never finishes arriving, as a
+// phone's 2G link may hold one) is cut, and the process exits 0 with a
+// warning — it exited 1, as if it had crashed, which a rolling update (and
+// the cluster test) counts as a failure.
+func TestServeCutsWhatOutlastsTheShutdownTime(t *testing.T) {
+	const drain, timeout = 500 * time.Millisecond, time.Second
+	srv := startServing(t, drain, timeout)
+	stuck, err := net.Dial("tcp", srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	fmt.Fprintf(stuck, "POST /api/v1/auth/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"username\":", srv.addr)
+	time.Sleep(200 * time.Millisecond)
+	signalled := time.Now()
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-srv.exited:
+		srv.exited <- err // for the clean-up
+		if err != nil {
+			t.Fatalf("serve exited with %v when a request outlasted the shutdown time; want 0\n%s", err, srv.out.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("serve did not exit\n%s", srv.out.String())
+	}
+	if took := time.Since(signalled); took < drain+timeout {
+		t.Errorf("serve exited %s after SIGTERM, before its drain and shutdown time", took)
+	}
+	if !strings.Contains(srv.out.String(), "were cut") {
+		t.Errorf("no warning that requests were cut:\n%s", srv.out.String())
+	}
 }

@@ -310,15 +310,7 @@ func consoleAdmin(t *testing.T, e *consoleEnv) {
 func (e *consoleEnv) registerWithBadRow(t *testing.T, admin domain.Principal) string {
 	t.Helper()
 	ctx := context.Background()
-	villages, _, err := e.app.Registry.Regions(ctx, admin, registry.RegionQuery{Level: domain.LevelVillage}, registry.Page{Limit: 1})
-	if err != nil || len(villages) == 0 {
-		t.Fatalf("no village: %v", err)
-	}
-	village := villages[0]
-	town, err := e.app.Registry.Region(ctx, admin, *village.ParentID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	village, town := e.demoVillage(t, admin)
 	county, err := e.app.Registry.Region(ctx, admin, *town.ParentID)
 	if err != nil {
 		t.Fatal(err)
@@ -341,4 +333,20 @@ func (e *consoleEnv) registerWithBadRow(t *testing.T, admin domain.Principal) st
 		t.Fatal(err)
 	}
 	return path
+}
+
+// demoVillage is the first village of the demo county admin sees, and its
+// town.
+func (e *consoleEnv) demoVillage(t *testing.T, admin domain.Principal) (village, town domain.Region) {
+	t.Helper()
+	ctx := context.Background()
+	villages, _, err := e.app.Registry.Regions(ctx, admin, registry.RegionQuery{Level: domain.LevelVillage}, registry.Page{Limit: 1})
+	if err != nil || len(villages) == 0 {
+		t.Fatalf("no village: %v", err)
+	}
+	town, err = e.app.Registry.Region(ctx, admin, *villages[0].ParentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return villages[0], town
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"io"
 	"mime/multipart"
@@ -11,9 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/internal/registry"
 )
 
 // postImport sends file to the import page as the form does, with the
@@ -73,17 +69,8 @@ var errorRowCell = regexp.MustCompile(`<td class="[^"]*">第(\d+)行</td><td cla
 // has (create_regions, allow_partial) as checkboxes, no empty box before a
 // file is sent, and a region sheet reported as one.
 func consoleImports(t *testing.T, e *consoleEnv) {
-	ctx := context.Background()
 	admin := e.principal(t, "admin")
-	villages, _, err := e.app.Registry.Regions(ctx, admin, registry.RegionQuery{Level: domain.LevelVillage}, registry.Page{Limit: 1})
-	if err != nil || len(villages) == 0 {
-		t.Fatalf("no village: %v", err)
-	}
-	village := villages[0]
-	town, err := e.app.Registry.Region(ctx, admin, *village.ParentID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	village, town := e.demoVillage(t, admin)
 	head := []string{"乡镇", "所属村", "村代码", "户编号", "户主姓名", "与户主关系", "姓名", "身份证号", "家庭人口", "贫困户属性", "户类型"}
 	households := csvBytes(t, [][]string{head,
 		// row 2: a village that does not exist yet, with its code

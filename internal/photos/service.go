@@ -529,11 +529,12 @@ func (s *Service) inspect(ctx context.Context, key string, size int64) (photoima
 		return photoimage.Info{}, s.blobErr(err)
 	}
 	if end, ok := photoimage.JPEGHeaderEnd(head); !ok && end > len(head) && int64(len(head)) < size {
-		// The header runs further in (metadata before the frame).
-		if rc, err = s.blobs.GetRange(ctx, key, 0, min(size, maxJPEGHeader)); err != nil {
+		// The header runs further in (metadata before the frame): read on
+		// from where the first read stopped.
+		if rc, err = s.blobs.GetRange(ctx, key, int64(len(head)), min(size, maxJPEGHeader)-int64(len(head))); err != nil {
 			return photoimage.Info{}, s.blobErr(err)
 		}
-		head, err = readJPEGHead(rc)
+		head, err = readJPEGHead(io.MultiReader(bytes.NewReader(head), rc))
 		rc.Close()
 		if errors.Is(err, photoimage.ErrCorrupt) {
 			return photoimage.Info{}, imageErr(err)

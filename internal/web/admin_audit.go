@@ -116,16 +116,7 @@ func (f auditFilters) values() url.Values {
 
 // link is the page with the filters, one of them set or dropped ("").
 func (f auditFilters) link(name, value string) string {
-	v := f.values()
-	if value == "" {
-		v.Del(name)
-	} else {
-		v.Set(name, value)
-	}
-	if len(v) == 0 {
-		return auditPath
-	}
-	return auditPath + "?" + v.Encode()
+	return filterLink(auditPath, f.values(), name, value)
 }
 
 const auditPath = "/ui/admin/audit"

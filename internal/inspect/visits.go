@@ -137,8 +137,10 @@ func (s *Service) InspectionVisitIn(ctx context.Context, tx VisitTxStore, p doma
 		}
 		return false, nil
 	}
-	if c, ok := endedBefore[ptrValue(in.CampaignID)]; ok {
-		return false, campaignEnded(c)
+	if in.CampaignID != nil {
+		if c, ok := endedBefore[*in.CampaignID]; ok {
+			return false, campaignEnded(c)
+		}
 	}
 	campaign, err := campaignOfFindings(open, in.CampaignID)
 	if err != nil {
@@ -172,13 +174,6 @@ func (s *Service) InspectionVisitIn(ctx context.Context, tx VisitTxStore, p doma
 // it has) after it.
 func ranAt(c Campaign, t time.Time) bool {
 	return c.DrawnAt != nil && !t.Before(c.DrawnAt.Truncate(time.Second)) && (c.EndedAt == nil || t.Before(*c.EndedAt))
-}
-
-func ptrValue(id *uuid.UUID) uuid.UUID {
-	if id == nil {
-		return uuid.Nil
-	}
-	return *id
 }
 
 // campaignEnded refuses a visit that did not begin while the campaign ran.

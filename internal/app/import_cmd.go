@@ -20,7 +20,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	as := fs.String("as", "admin", "username of the admin or supervisor the import runs as (their region bounds it)")
 	partial := fs.Bool("allow-partial", false, "import the households whose rows are valid even if others have errors")
 	dry := fs.Bool("dry-run", false, "validate and report, write nothing")
-	createRegions := fs.Bool("create-regions", false, "create the towns and villages a household sheet names that do not exist yet, from their codes (村代码, 乡镇代码)")
+	createRegions := fs.Bool("create-regions", false, "create the villages (with the towns, counties and cities above them) and village groups a household sheet names that do not exist yet, from their names and codes (村代码, 村民小组代码)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -47,6 +47,9 @@ const (
 	colPoorVillage
 	colLon
 	colLat
+	// A household sheet's village group by its 15-digit code, which
+	// create_regions needs to create the group (an export writes it).
+	colGroupCode
 	numCols
 )
 
@@ -98,6 +101,7 @@ var columns = [numCols]column{
 	colPoorVillage: {zh: "是否贫困村", en: "poor village", variants: []string{"贫困村", "贫困村标识", "是否为贫困村", "贫困村(是/否)"}, household: true, max: 10},
 	colLon:         {zh: "经度", en: "longitude", variants: []string{"中心经度", "中心点经度", "村经度"}, household: true, max: 30},
 	colLat:         {zh: "纬度", en: "latitude", variants: []string{"中心纬度", "中心点纬度", "村纬度"}, household: true, max: 30},
+	colGroupCode:   {zh: "村民小组代码", en: "village group code", variants: []string{"组代码", "小组代码", "村组代码", "村民小组编码", "村民组代码"}, household: true, max: 20},
 }
 
 // Column describes one heading of the 台账 layout, for help texts, upload

@@ -15,7 +15,9 @@
 // a path 市 › 县/区 › 乡镇 › 村 by names and 12-digit codes, and what is
 // missing on it is created under the importer's region. With
 // Options.CreateRegions a household sheet creates its missing villages the
-// same way, from their 村代码. Rows of one household are grouped by 户编号 when the file has
+// same way, from their 村代码, and its missing village groups from their
+// 15-digit 村民小组代码 (without it a household is filed under its village,
+// with a warning). Rows of one household are grouped by 户编号 when the file has
 // it, else by village, head name and the head's 身份证号. A row whose
 // household cells (县/区, 乡镇, 所属村, 户编号, 户主姓名) are all empty continues
 // the household of the row above, as merged cells in an office spreadsheet do.

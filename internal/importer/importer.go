@@ -22,9 +22,11 @@ type Options struct {
 	AllowPartial bool
 	// DryRun validates and reports what would be written, writing nothing.
 	DryRun bool
-	// CreateRegions lets a household sheet create the towns and villages
-	// it names that do not exist yet, from their codes (村代码, 乡镇代码);
-	// the report lists them in NewRegions.
+	// CreateRegions lets a household sheet create the villages it names
+	// that do not exist yet, from their codes (村代码), with the towns,
+	// counties and cities above them (named by 乡镇, 县/区 and 市), and the
+	// village groups, from theirs (村民小组代码); the report lists them in
+	// NewRegions.
 	CreateRegions bool
 	// Actor is who imports: an admin or supervisor. Villages must lie in
 	// their region subtree, and cadres are looked up there.

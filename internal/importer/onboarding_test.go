@@ -178,3 +178,90 @@ func TestValuesAreReadNotCompared(t *testing.T) {
 	}
 	runCases(t, ic)
 }
+
+// groupSheet is one household (石磊, H001) of village, given with its 村代码
+// when villageCode is set, in the village group group with its 村民小组代码.
+func groupSheet(t *testing.T, village, villageCode, group, groupCode string) []byte {
+	t.Helper()
+	header := append(slices.Clone(perHouseholdHeader), "村代码", "村民小组", "村民小组代码")
+	row := append(perHouseholdRows()[0], villageCode, group, groupCode)
+	row[2] = village
+	return writeCSV(t, header, [][]string{row})
+}
+
+// TestVillageGroupsByCode: a household sheet's 村民小组代码 finds its group,
+// and with create_regions creates the group its village lacks (the
+// register export writes the code, so that a database without the county
+// gets the household back in its group). Without the code, or without
+// create_regions, the household is filed under its village with a
+// warning, as before the column existed.
+func TestVillageGroupsByCode(t *testing.T) {
+	cases := []struct {
+		name                 string
+		village, villageCode string
+		group, groupCode     string
+		create               bool
+		wantErr              []errKey
+		wantWarnings         []string
+		wantRegion           string // the code of the region the household is filed under
+		wantNew              []importer.NewRegionNote
+	}{
+		{name: "a stored group is found by its code, whatever the file calls it", village: "东风村", group: "一组", groupCode: "410122100201001",
+			wantRegion: "410122100201001"},
+		{name: "a group the village lacks is created from its code", village: "东风村", group: "二组", groupCode: "410122100201002", create: true,
+			wantRegion: "410122100201002",
+			wantNew:    []importer.NewRegionNote{{Row: 2, Level: domain.LevelGroup, Code: "410122100201002", Name: "二组", Parent: "东风村"}}},
+		{name: "without create_regions the household is filed under the village", village: "东风村", group: "二组", groupCode: "410122100201002",
+			wantWarnings: []string{"unknown_group"}, wantRegion: "410122100201"},
+		{name: "a new village is created with its new group", village: "新华村", villageCode: "410122100203", group: "一组", groupCode: "410122100203001", create: true,
+			wantRegion: "410122100203001",
+			wantNew: []importer.NewRegionNote{
+				{Row: 2, Level: domain.LevelVillage, Code: "410122100203", Name: "新华村", Parent: "城关镇"},
+				{Row: 2, Level: domain.LevelGroup, Code: "410122100203001", Name: "一组", Parent: "新华村"},
+			}},
+		{name: "a new village's group without a code is warned of, not dropped in silence", village: "新华村", villageCode: "410122100203", group: "一组", create: true,
+			wantWarnings: []string{"unknown_group"}, wantRegion: "410122100203",
+			wantNew: []importer.NewRegionNote{{Row: 2, Level: domain.LevelVillage, Code: "410122100203", Name: "新华村", Parent: "城关镇"}}},
+		{name: "a group code outside the village is refused", village: "东风村", group: "二组", groupCode: "410122100202002", create: true,
+			wantErr: []errKey{{2, "村民小组代码", "code_mismatch"}}},
+		{name: "a group code of twelve digits is refused", village: "东风村", group: "二组", groupCode: "410122100201", create: true,
+			wantErr: []errKey{{2, "村民小组代码", "invalid_format"}}},
+		{name: "a group code with no name cannot be created", village: "东风村", groupCode: "410122100201002", create: true,
+			wantErr: []errKey{{2, "村民小组", "required"}}},
+	}
+	var ic []importCase
+	for _, c := range cases {
+		ic = append(ic, importCase{c.name, func(t *testing.T, e *env) {
+			rep := e.run(t, groupSheet(t, c.village, c.villageCode, c.group, c.groupCode), func(o *importer.Options) { o.CreateRegions = c.create })
+			if c.wantErr != nil {
+				if got := errKeys(rep.Errors); !slices.Equal(got, c.wantErr) || rep.Applied {
+					t.Fatalf("errors %+v (applied %v), want %+v", rep.Errors, rep.Applied, c.wantErr)
+				}
+				return
+			}
+			noErrors(t, rep)
+			var warnings []string
+			for _, w := range rep.Warnings {
+				warnings = append(warnings, w.Reason)
+			}
+			if !slices.Equal(warnings, c.wantWarnings) {
+				t.Errorf("warnings %+v, want %v", rep.Warnings, c.wantWarnings)
+			}
+			if !slices.Equal(rep.NewRegions, c.wantNew) {
+				t.Errorf("new regions %+v, want %+v", rep.NewRegions, c.wantNew)
+			}
+			filed, ok := e.region(t, c.wantRegion)
+			if h := e.households(t)["石磊"]; !ok || h.RegionID != filed.ID {
+				t.Errorf("石磊 is filed under %s, want %s %+v", h.RegionID, c.wantRegion, filed)
+			}
+			if g, ok := e.region(t, c.groupCode); ok && c.wantRegion == c.groupCode {
+				village, _ := e.region(t, g.Code[:12])
+				if g.Level != domain.LevelGroup || g.ParentID == nil || *g.ParentID != village.ID || g.Path != village.Path+g.ID.String()+"/" ||
+					g.CountyID == nil || *g.CountyID != *village.CountyID {
+					t.Errorf("the group %+v under %+v", g, village)
+				}
+			}
+		}})
+	}
+	runCases(t, ic)
+}

@@ -74,8 +74,9 @@ func (ix *regionIndex) find(value, level string, variants func(string) []string)
 
 // placeKey is the region cells of a row.
 // village is the 村代码 when the row has one; villageName is then the name
-// the file gives beside it, for messages.
-type placeKey struct{ county, town, village, group, villageName string }
+// the file gives beside it, for messages. groupCode is the 村民小组代码,
+// which finds the group when the row has it.
+type placeKey struct{ county, town, village, group, villageName, groupCode string }
 
 // villageText names the village of k as the file does: by its name, with
 // the code when the row gives one ("新华村（村代码410122100203）").
@@ -88,10 +89,12 @@ func (r *run) villageText(k placeKey) string {
 
 type placeResult struct {
 	village, group *domain.Region
-	errCol         col
-	reason         string
-	msg, msgZH     string
-	warnZH, warn   string
+	// groupMissing: the row names a village group its village does not have.
+	groupMissing bool
+	errCol       col
+	reason       string
+	msg, msgZH   string
+	warnZH, warn string
 }
 
 // resolveRegions looks up every village (and town, county, group) the file
@@ -116,6 +119,7 @@ func (r *run) resolveRegions() error {
 		add(rw.val[colVillage], villageNames)
 		add(rw.val[colVillageCode], villageNames)
 		add(rw.val[colGroup], groupNames)
+		add(rw.val[colGroupCode], groupNames)
 	}
 	// The importer's subtree, and the regions above it: a town
 	// supervisor's export names its county, and re-importing it must find
@@ -140,6 +144,7 @@ func (r *run) resolveRegions() error {
 	cache := map[placeKey]placeResult{}
 	warned := map[placeKey]bool{}
 	var missing []*placeRequest
+	var newGroups []*row // rows whose village group create_regions makes, from its code
 	for _, rw := range r.rows {
 		if rw.val[colVillage] == "" {
 			continue
@@ -150,7 +155,7 @@ func (r *run) resolveRegions() error {
 		if code := rw.val[colVillageCode]; code != "" {
 			village = code
 		}
-		k := placeKey{rw.val[colCounty], rw.val[colTown], village, rw.val[colGroup], rw.val[colVillage]}
+		k := placeKey{rw.val[colCounty], rw.val[colTown], village, rw.val[colGroup], rw.val[colVillage], rw.val[colGroupCode]}
 		res, ok := cache[k]
 		if !ok {
 			res = r.resolvePlace(ix, k)
@@ -171,6 +176,9 @@ func (r *run) resolveRegions() error {
 				q.codes[q.deepest], q.names[q.deepest] = q.names[q.deepest], ""
 			}
 			missing = append(missing, q)
+			if k.group != "" || k.groupCode != "" {
+				newGroups = append(newGroups, rw) // a new village has no groups yet
+			}
 			continue
 		}
 		if res.village == nil {
@@ -178,27 +186,43 @@ func (r *run) resolveRegions() error {
 			continue
 		}
 		rw.village, rw.group = res.village, res.group
+		if res.groupMissing && r.opt.CreateRegions && k.groupCode != "" {
+			newGroups = append(newGroups, rw)
+			continue
+		}
 		if res.warnZH != "" && !warned[k] {
 			warned[k] = true
 			r.warn(rw.num, colGroup, "unknown_group", res.warn, res.warnZH)
 		}
 	}
-	return r.createMissingVillages(missing)
+	return r.createMissingRegions(missing, newGroups)
 }
 
-// createMissingVillages plans, with Options.CreateRegions, the villages (and
-// towns) a household sheet names that do not exist, from the codes it gives.
-func (r *run) createMissingVillages(missing []*placeRequest) error {
-	if len(missing) == 0 {
+// createMissingRegions plans, with Options.CreateRegions, the villages (and
+// towns, counties and cities) a household sheet names that do not exist,
+// from the codes it gives, and then the village groups, from theirs.
+func (r *run) createMissingRegions(missing []*placeRequest, groups []*row) error {
+	if len(missing) == 0 && len(groups) == 0 {
 		return nil
 	}
-	t, err := r.newTree(missing)
+	groupCodes := make([]string, 0, len(groups))
+	for _, rw := range groups {
+		if c := strings.TrimSpace(rw.val[colGroupCode]); c != "" {
+			groupCodes = append(groupCodes, c)
+		}
+	}
+	t, err := r.newTree(missing, groupCodes)
 	if err != nil {
 		return err
 	}
 	for _, q := range missing {
 		if v := t.resolve(q); v != nil {
 			q.row.village = v
+		}
+	}
+	for _, rw := range groups {
+		if rw.village != nil {
+			rw.group = t.group(rw)
 		}
 	}
 	r.tree = t
@@ -265,15 +289,19 @@ func (r *run) resolvePlace(ix *regionIndex, k placeKey) placeResult {
 		return unknown(colVillage, r.villageText(k))
 	}
 	res := placeResult{village: &v}
-	if k.group != "" {
-		groups := filterRegions(ix.find(k.group, domain.LevelGroup, groupNames), func(g domain.Region) bool {
+	if k.group != "" || k.groupCode != "" {
+		group := k.group
+		if k.groupCode != "" {
+			group = k.groupCode
+		}
+		groups := filterRegions(ix.find(group, domain.LevelGroup, groupNames), func(g domain.Region) bool {
 			return g.ParentID != nil && *g.ParentID == v.ID
 		})
 		if len(groups) == 1 {
 			res.group = &groups[0]
 		} else {
-			res.warn = fmt.Sprintf("village group %q is not in the region tree under %s; the household is filed under the village", k.group, v.Name)
-			res.warnZH = fmt.Sprintf("%s「%s」不在%s的行政区划中，该户登记在行政村下", r.head(colGroup), k.group, v.Name)
+			res.groupMissing = true
+			res.warn, res.warnZH = r.unknownGroup(k.group, k.groupCode, v.Name)
 		}
 	}
 	return res
@@ -304,4 +332,14 @@ func keys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// unknownGroup is the warning for a village group its village does not
+// have: the household is filed under the village.
+func (r *run) unknownGroup(name, code, village string) (msg, msgZH string) {
+	if name == "" {
+		name = code
+	}
+	return fmt.Sprintf("village group %q is not in the region tree under %s; the household is filed under the village", name, village),
+		fmt.Sprintf("%s「%s」不在%s的行政区划中，该户登记在行政村下", r.head(colGroup), name, village)
 }

@@ -84,12 +84,16 @@ type tree struct {
 	updated  map[string]*domain.Region
 	touched  map[string]int // deepest code → the row that named it
 	unchange int
+	warned   map[string]bool // village code and group name of a group warned of
 }
 
 // newTree loads the stored regions the requests' codes (and their
-// ancestors' codes) name.
-func (r *run) newTree(reqs []*placeRequest) (*tree, error) {
+// ancestors' codes) name, and those of more codes (village groups').
+func (r *run) newTree(reqs []*placeRequest, more []string) (*tree, error) {
 	want := map[string]bool{}
+	for _, c := range more {
+		want[c] = true
+	}
 	for _, q := range reqs {
 		code := q.codes[q.deepest]
 		if !regionCode.MatchString(code) || len(code) != 12 {
@@ -105,7 +109,7 @@ func (r *run) newTree(reqs []*placeRequest) (*tree, error) {
 		return nil, err
 	}
 	t := &tree{r: r, stored: map[string]domain.Region{}, created: map[string]*domain.Region{}, updated: map[string]*domain.Region{},
-		touched: map[string]int{}}
+		touched: map[string]int{}, warned: map[string]bool{}}
 	for _, reg := range stored {
 		t.stored[reg.Code] = reg
 	}
@@ -237,6 +241,60 @@ func (t *tree) resolve(q *placeRequest) *domain.Region {
 		t.change(q, anchor)
 	}
 	return parent
+}
+
+// groupLevel is the village group's columns, for failRegion.
+var groupLevel = treeLevel{domain.LevelGroup, colGroup, colGroupCode, 15}
+
+// group finds or plans the village group a row names under its village
+// (stored, or created by this import): by its 15-digit code, the village's
+// 12 and three more. A row that gives no code has its household filed under
+// the village, with a warning, as when create_regions is off.
+func (t *tree) group(rw *row) *domain.Region {
+	r, v := t.r, rw.village
+	name, code := rw.val[colGroup], strings.TrimSpace(rw.val[colGroupCode])
+	if code == "" {
+		if key := v.Code + "/" + name; !t.warned[key] {
+			t.warned[key] = true
+			msg, msgZH := r.unknownGroup(name, code, v.Name)
+			r.warn(rw.num, colGroup, "unknown_group", msg, msgZH)
+		}
+		return nil
+	}
+	if !regionCode.MatchString(code) || len(code) != 15 {
+		r.fail(rw, colGroupCode, "invalid_format", fmt.Sprintf("%q is not a 15-digit village group code", code),
+			fmt.Sprintf("%s「%s」应为15位村民小组代码（12位村代码加3位组号）", r.head(colGroupCode), code))
+		return nil
+	}
+	if !strings.HasPrefix(code, v.Code) {
+		r.fail(rw, colGroupCode, "code_mismatch", fmt.Sprintf("village group %s does not lie in village %s (its code starts %s)", code, v.Code, v.Code),
+			fmt.Sprintf("%s「%s」与村代码「%s」不对应（应以%s开头）", r.head(colGroupCode), code, v.Code, v.Code))
+		return nil
+	}
+	if reg, _ := t.find(code); reg != nil {
+		if reg.Level != domain.LevelGroup || reg.ParentID == nil || *reg.ParentID != v.ID {
+			r.fail(rw, colGroupCode, "inconsistent", fmt.Sprintf("code %s is %q in the register, not a group of %s", code, reg.Name, v.Name),
+				fmt.Sprintf("代码%s在系统中为「%s」，不是%s的村民小组", code, reg.Name, v.Name))
+			return nil
+		}
+		return reg
+	}
+	if name == "" {
+		r.fail(rw, colGroup, "required", fmt.Sprintf("village group %s does not exist; give its name to create it", code),
+			fmt.Sprintf("村民小组%s不存在，请填写%s以便创建", code, r.head(colGroup)))
+		return nil
+	}
+	reg := domain.Region{ID: uuid.New(), ParentID: &v.ID, Level: domain.LevelGroup, Code: code, Name: name, CountyID: v.CountyID,
+		Path: v.Path}
+	reg.Path += reg.ID.String() + "/"
+	if err := domain.ValidateRegion(reg, v); err != nil {
+		t.failRegion(rw, groupLevel, err)
+		return nil
+	}
+	t.created[code] = &reg
+	t.order = append(t.order, &reg)
+	t.notes = append(t.notes, NewRegionNote{Row: rw.num, Level: reg.Level, Code: reg.Code, Name: reg.Name, Parent: v.Name})
+	return &reg
 }
 
 // change applies what a row says of a region that exists (or that an
@@ -403,7 +461,7 @@ func (r *run) importRegionSheet() error {
 		}
 	}
 	r.progress(len(r.rows))
-	t, err := r.newTree(reqs)
+	t, err := r.newTree(reqs, nil)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,8 @@ const registerPage = 500
 
 type registerHouseholdScan struct {
 	Household   householdRow `gorm:"embedded"`
+	CityName    string       `gorm:"column:city_name"`
+	CityCode    string       `gorm:"column:city_code"`
 	CountyName  string       `gorm:"column:county_name"`
 	CountyCode  string       `gorm:"column:county_code"`
 	TownName    string       `gorm:"column:town_name"`
@@ -44,12 +46,13 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 	for offset := 0; ; offset += registerPage {
 		var page []registerHouseholdScan
 		err := db.Table("households h").
-			Select("h.*, COALESCE(c.name, '') AS county_name, COALESCE(c.code, '') AS county_code, COALESCE(t.name, '') AS town_name, "+
+			Select("h.*, COALESCE(ci.name, '') AS city_name, COALESCE(ci.code, '') AS city_code, COALESCE(c.name, '') AS county_name, COALESCE(c.code, '') AS county_code, COALESCE(t.name, '') AS town_name, "+
 				"COALESCE(t.code, '') AS town_code, v.name AS village_name, COALESCE(v.code, '') AS village_code, "+
 				"COALESCE(g.name, '') AS group_name, COALESCE(g.code, '') AS group_code").
 			Joins("JOIN regions v ON v.id = h.village_id").
 			Joins("LEFT JOIN regions t ON t.id = v.parent_id").
 			Joins("LEFT JOIN regions c ON c.id = h.county_id").
+			Joins("LEFT JOIN regions ci ON ci.id = c.parent_id").
 			Joins("LEFT JOIN regions g ON g.id = h.region_id AND h.region_id <> h.village_id").
 			Where(like("h.region_path"), likePrefix(withinPath)).
 			Order("t.code, t.name, v.code, v.name, h.number, h.head_name, h.id").
@@ -91,6 +94,7 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 		}
 		for _, h := range page {
 			out := importer.RegisterHousehold{Household: toDomainHousehold(h.Household),
+				City:    domain.Region{Name: h.CityName, Code: h.CityCode},
 				County:  domain.Region{Name: h.CountyName, Code: h.CountyCode},
 				Town:    domain.Region{Name: h.TownName, Code: h.TownCode},
 				Village: domain.Region{Name: h.VillageName, Code: h.VillageCode},

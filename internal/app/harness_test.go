@@ -118,6 +118,25 @@ var testPasswordParams = argon2id.Params{Memory: 1024, Iterations: 1, Parallelis
 
 func startTestEnv(t *testing.T, cfg Config, w io.Writer, clock func() time.Time) *testEnv {
 	t.Helper()
+	e := startApp(t, cfg, w, clock)
+	e.seed(t)
+	return e
+}
+
+// newProvinceTestEnv is a running app on the database `fieldvisit init`
+// leaves: the province and its admin, no county (e.county and the rest are
+// zero) — where a county's register is first imported.
+func newProvinceTestEnv(t *testing.T, dialect string) *testEnv {
+	t.Helper()
+	e := startApp(t, testConfig(t, dialect), io.Discard, nil)
+	e.fixture = storetest.NewProvince(t, e.app.Store, e.app.Auth.Hasher())
+	e.admin = e.fixture.Admin
+	return e
+}
+
+// startApp starts the app with cfg on an empty database.
+func startApp(t *testing.T, cfg Config, w io.Writer, clock func() time.Time) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	if cfg.passwordParams == nil {
 		cfg.passwordParams = &testPasswordParams
@@ -132,7 +151,6 @@ func startTestEnv(t *testing.T, cfg Config, w io.Writer, clock func() time.Time)
 		app.Now = clock
 		e.rebuildAuth(t)
 	}
-	e.seed(t)
 	return e
 }
 

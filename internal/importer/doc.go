@@ -51,8 +51,9 @@
 // an admin replaces.
 //
 // Export writes the register back out in the same layout (export.go): one
-// row per member under the headings Import reads, so the file re-imports
-// cleanly, into the same county or a fresh one.
+// row per member under the headings Import reads, every region from the
+// city down by name and code, so the file re-imports cleanly, into the same
+// county or a fresh database — one with only the province included.
 //
 // The package has no HTTP and no SQL: it declares the Store it needs, with
 // its own types (Plan, Lookup, Existing, …), and package storage implements it.

@@ -32,10 +32,10 @@ type RegisterStore interface {
 type RegisterHousehold struct {
 	Household domain.Household
 	// The regions it is filed under; Group is zero when the household sits
-	// directly in its village.
-	County, Town, Village, Group domain.Region
-	Members                      []domain.Member
-	Cadre                        *RegisterCadre // nil when nobody is paired with the household
+	// directly in its village, City when its county is the tree's root.
+	City, County, Town, Village, Group domain.Region
+	Members                            []domain.Member
+	Cadre                              *RegisterCadre // nil when nobody is paired with the household
 }
 
 // RegisterCadre is the 帮扶责任人 of a household: the cadre of its open
@@ -64,8 +64,12 @@ type Download struct {
 
 // exportColumns are the headings the register export writes, in the
 // order of a county 台账: each is a column Import reads, so the file
-// re-imports as it is (序号 is one Import drops on purpose).
-var exportColumns = []col{colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colGroup, colNumber, colHeadName,
+// re-imports as it is (序号 is one Import drops on purpose). Every region
+// from the city down is named with its code, so that create_regions
+// rebuilds the household's place in a database that has only the province
+// (`fieldvisit init`); the province follows from the codes.
+var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colGroup, colGroupCode,
+	colNumber, colHeadName,
 	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colPhone, colAddress,
 	colHealth, colDisability, colEducation, colWork, colCadre, colCadrePhone, colUnit, colRank, colPairStart}
 
@@ -157,7 +161,8 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 		cadre, cadrePhone, unit, rank = c.Name, c.Phone, c.Unit, label(domain.Ranks, c.Rank)
 		since = ledger.Day{Time: c.Since.Start()}
 	}
-	return []any{n, h.County.Name, h.County.Code, h.Town.Name, h.Town.Code, h.Village.Name, h.Village.Code, h.Group.Name, hh.Number, hh.HeadName,
+	return []any{n, h.City.Name, h.City.Code, h.County.Name, h.County.Code, h.Town.Name, h.Town.Code, h.Village.Name, h.Village.Code,
+		h.Group.Name, h.Group.Code, hh.Number, hh.HeadName,
 		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
 		exitYear, labelList(domain.Causes, hh.Causes), phone, hh.Address, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
 		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, cadrePhone, unit, rank, since}
@@ -189,8 +194,10 @@ func exportWidth(c col) float64 {
 		return 21
 	case colAddress:
 		return 24
-	case colCountyCode, colTownCode, colVillageCode, colPhone, colCadrePhone, colNumber:
+	case colCityCode, colCountyCode, colTownCode, colVillageCode, colPhone, colCadrePhone, colNumber:
 		return 15
+	case colGroupCode:
+		return 17
 	case colPairStart, colUnit:
 		return 12
 	}

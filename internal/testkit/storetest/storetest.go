@@ -76,10 +76,10 @@ type County struct {
 	UnitA                                              uuid.UUID
 }
 
-// NewCounty builds the county in store through reg, the register's
-// service, as an admin of the province would; only the province and its
-// first admin are written below the service, as `fieldvisit init` does.
-func NewCounty(tb testing.TB, store *storage.Store, reg *registry.Service, hasher *auth.Hasher) County {
+// NewProvince is what `fieldvisit init` leaves in store: the province
+// (河南省, 410000000000) and its first admin, nothing below them. NewCounty
+// builds on it; alone it is the empty database a register is imported into.
+func NewProvince(tb testing.TB, store *storage.Store, hasher *auth.Hasher) County {
 	tb.Helper()
 	ctx := context.Background()
 	provinceID := uuid.New()
@@ -98,6 +98,16 @@ func NewCounty(tb testing.TB, store *storage.Store, reg *registry.Service, hashe
 		tb.Fatal(err)
 	}
 	c.Admin = domain.Principal{UserID: admin.ID, Username: "admin", Role: domain.RoleAdmin, RegionID: provinceID, RegionPath: c.Province.Path}
+	return c
+}
+
+// NewCounty builds the county in store through reg, the register's
+// service, as an admin of the province would; only the province and its
+// first admin are written below the service, as `fieldvisit init` does.
+func NewCounty(tb testing.TB, store *storage.Store, reg *registry.Service, hasher *auth.Hasher) County {
+	tb.Helper()
+	ctx := context.Background()
+	c := NewProvince(tb, store, hasher)
 	region := func(parent domain.Region, level, code, name string, poor bool) domain.Region {
 		return Must(reg.CreateRegion(ctx, c.Admin, registry.NewRegion{ParentID: &parent.ID, Level: level, Code: code, Name: name, IsPoorVillage: poor}))(tb)
 	}

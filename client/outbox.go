@@ -434,9 +434,10 @@ func (c *Client) AllMembers() []wire.Member {
 	return shownRecords[wire.Member](c, wire.EntityMember, nil)
 }
 
-// Pairings lists the pairings on the phone.
-func (c *Client) Pairings() []wire.Pairing {
-	return shownRecords[wire.Pairing](c, wire.EntityPairing, nil)
+// Pairings lists the pairings on the phone, each with its cadre's name
+// and phone as the pull sent them.
+func (c *Client) Pairings() []wire.PairingRecord {
+	return shownRecords[wire.PairingRecord](c, wire.EntityPairing, nil)
 }
 
 // Tasks lists an inspector's inspection tasks on the phone, by id: the

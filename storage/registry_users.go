@@ -146,6 +146,10 @@ func (s *Store) Users(ctx context.Context, f domain.UserFilter) ([]domain.User, 
 func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit domain.AuditEntry) error {
 	return s.inTx(ctx, "user", func(tx *gorm.DB) error {
 		row := toUserRow(u, "")
+		var was userRow
+		if err := s.locking(tx).Select("display_name", "phone").Where("id = ?", u.ID).Take(&was).Error; err != nil {
+			return err
+		}
 		res := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"display_name": row.DisplayName, "phone": row.Phone, "unit_id": row.UnitID, "rank": row.Rank,
 			"duties": row.Duties, "active": row.Active, "region_id": row.RegionID, "region_path": row.RegionPath,
@@ -155,6 +159,11 @@ func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit domain.Audi
 		}
 		if res.RowsAffected == 0 {
 			return domain.NotFound("user")
+		}
+		if was.DisplayName != row.DisplayName || was.Phone != row.Phone {
+			if err := s.announceCadreOf(tx, u.ID); err != nil {
+				return err
+			}
 		}
 		// Duties, unit and region decide the cadre's duty statuses: judge
 		// them again this year.
@@ -170,6 +179,25 @@ func (s *Store) UpdateUser(ctx context.Context, u domain.User, audit domain.Audi
 		}
 		return s.appendAudit(tx, audit)
 	})
+}
+
+// announceCadreOf puts the pairings open today of a cadre whose name or
+// phone changed into the feed again: a pulled pairing carries its cadre's
+// name and phone, and the phones holding one (the cadre's and their
+// colleagues' on the same households) read it anew with the next pull.
+// Ended and future pairings are on no phone (a future one is read when its
+// day is announced), so they need no row.
+func (s *Store) announceCadreOf(tx *gorm.DB, cadreID uuid.UUID) error {
+	d := toSQLDate(domain.DateOf(s.stamp()))
+	var rows []pairingRow
+	if err := tx.Where("cadre_id = ? AND "+pairingOpen(""), cadreID, d, d).Find(&rows).Error; err != nil {
+		return err
+	}
+	changes := make([]feedEntry, len(rows))
+	for i, r := range rows {
+		changes[i] = pairingChange(toDomainPairing(r), "update")
+	}
+	return s.appendChanges(tx, changes)
 }
 
 // SetPassword replaces a user's password hash and revokes their refresh tokens.

@@ -95,12 +95,12 @@ func eachOfHouseholds[T any](ctx context.Context, s *Store, entity, query string
 	return nil
 }
 
-// PairingsByID returns the pairings among ids that exist, by id, without
-// scope (the feed checks it).
-func (s *Store) PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Pairing, error) {
-	out := make(map[uuid.UUID]domain.Pairing, len(ids))
-	err := eachByID(ctx, s, "pairing", "SELECT "+qualified("p", pairingColumns)+" FROM pairings p WHERE p.id", nil, ids,
-		(*pairingRow).fields, func(r *pairingRow) { out[r.ID] = toDomainPairing(*r) })
+// PairingsByID returns the pairings among ids that exist, by id, with
+// their cadres' names and phones, without scope (the feed checks it).
+func (s *Store) PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.PairingRecord, error) {
+	out := make(map[uuid.UUID]domain.PairingRecord, len(ids))
+	err := eachByID(ctx, s, "pairing", "SELECT "+pairingRecordSelect("p")+" FROM pairings p"+pairingCadreJoin("p")+" WHERE p.id", nil, ids,
+		(*pairingRecordScan).fields, func(r *pairingRecordScan) { out[r.Pairing.ID] = r.record() })
 	return out, err
 }
 

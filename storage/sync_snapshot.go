@@ -31,6 +31,26 @@ func (r *pairingRow) fields() []any {
 	return []any{&r.CountyID, &r.ID, &r.HouseholdID, &r.CadreID, &r.StartOn, &r.EndOn, &r.EndReason, &r.CreatedBy, &r.CreatedAt}
 }
 
+// pairingRecordSelect is what a pulled pairing is read as: the pairing
+// (alias p) and its cadre's name and phone, joined in the same statement
+// (pairingCadreJoin) rather than looked up a query per pairing; empty for
+// an account that is gone.
+func pairingRecordSelect(p string) string {
+	return qualified(p, pairingColumns) + ", COALESCE(u.display_name, ''), COALESCE(u.phone, '')"
+}
+
+// pairingCadreJoin joins the cadre (alias u) of pairing alias p. Users are
+// a reference table (docs/scale.md): the join stays within the county.
+func pairingCadreJoin(p string) string { return " LEFT JOIN users u ON u.id = " + p + ".cadre_id" }
+
+func (r *pairingRecordScan) fields() []any {
+	return append(r.Pairing.fields(), &r.CadreName, &r.CadrePhone)
+}
+
+func (r *pairingRecordScan) record() domain.PairingRecord {
+	return domain.PairingRecord{Pairing: toDomainPairing(r.Pairing), CadreName: r.CadreName, CadrePhone: r.CadrePhone}
+}
+
 // snapshotScope is the SQL that walks a scope's households in id order:
 // from (with h the household), where, their arguments (from's first), and
 // key, the household id column the walk is ordered by. A cadre's walk runs
@@ -57,15 +77,22 @@ func (w snapshotScope) members() (string, []any) {
 }
 
 // openPairings is the query for the pairings (alias c) of the scope's
-// households open on the day, in no particular order.
+// households open on the day, with their cadres' names and phones, in no
+// particular order.
 func (w snapshotScope) openPairings() (string, []any) {
-	return w.children("pairings", pairingColumns, " AND "+pairingOpen("c"), []any{w.day, w.day})
+	return w.childrenJoined("pairings", pairingRecordSelect("c"), pairingCadreJoin("c"), " AND "+pairingOpen("c"), []any{w.day, w.day})
 }
 
 // children is the query for the rows of table (alias c, columns cols,
 // extra condition cond) that belong to the scope's households.
 func (w snapshotScope) children(table string, cols []string, cond string, condArgs []any) (string, []any) {
-	q := "SELECT " + qualified("c", cols) + " FROM " + w.from + " JOIN " + table + " c ON c.county_id = h.county_id AND c.household_id = " + w.key +
+	return w.childrenJoined(table, qualified("c", cols), "", cond, condArgs)
+}
+
+// childrenJoined is children selecting sel, with join after the rows'
+// table.
+func (w snapshotScope) childrenJoined(table, sel, join, cond string, condArgs []any) (string, []any) {
+	q := "SELECT " + sel + " FROM " + w.from + " JOIN " + table + " c ON c.county_id = h.county_id AND c.household_id = " + w.key + join +
 		" WHERE " + w.where + cond
 	return q, append(slices.Clip(w.args), condArgs...)
 }
@@ -295,12 +322,12 @@ func (s *Store) MembersAfter(ctx context.Context, scope domain.HouseholdScope, t
 
 // PairingsAfter hands each pairing open on today of scope's households
 // after the key to each, in (household, id) order, up to limit.
-func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after sync.ChildKey, limit int, each func(domain.Pairing) error) error {
+func (s *Store) PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after sync.ChildKey, limit int, each func(domain.PairingRecord) error) error {
 	w := scopeWalk(scope, today)
 	pq, pargs := w.openPairings()
 	q, args := w.childrenAfter(pq, pargs, after, limit)
-	return eachRow(ctx, s, "pairing", q, args, (*pairingRow).fields,
-		func(r *pairingRow) error { return each(toDomainPairing(*r)) })
+	return eachRow(ctx, s, "pairing", q, args, (*pairingRecordScan).fields,
+		func(r *pairingRecordScan) error { return each(r.record()) })
 }
 
 // WholeScope hands every household of scope, every member of them and
@@ -374,7 +401,7 @@ func (s *Store) scopeReads(ctx context.Context, w snapshotScope, own, children s
 		return eachRow(gctx, s, "member", mq, margs, (*memberRow).fields, func(r *memberRow) error { return sinks.Member(toDomainMember(*r)) })
 	})
 	g.Go(func() error {
-		return eachRow(gctx, s, "pairing", pq, pargs, (*pairingRow).fields, func(r *pairingRow) error { return sinks.Pairing(toDomainPairing(*r)) })
+		return eachRow(gctx, s, "pairing", pq, pargs, (*pairingRecordScan).fields, func(r *pairingRecordScan) error { return sinks.Pairing(r.record()) })
 	})
 	return g.Wait()
 }

@@ -29,13 +29,14 @@ type snapshotFixture struct {
 	inScope                  map[uuid.UUID]bool // households cadre A holds today
 	members                  map[uuid.UUID]uuid.UUID
 	pairings                 map[uuid.UUID]uuid.UUID // id → household, pairings open today
+	cadres                   map[uuid.UUID]domain.User
 	countyMembers, countyAll int
 }
 
 func newSnapshotFixture(t *testing.T, s *storage.Store) snapshotFixture {
 	t.Helper()
 	ctx := context.Background()
-	fx := snapshotFixture{today: domain.DateOf(time.Now()), inScope: map[uuid.UUID]bool{}, members: map[uuid.UUID]uuid.UUID{}, pairings: map[uuid.UUID]uuid.UUID{}}
+	fx := snapshotFixture{today: domain.DateOf(time.Now()), inScope: map[uuid.UUID]bool{}, members: map[uuid.UUID]uuid.UUID{}, pairings: map[uuid.UUID]uuid.UUID{}, cadres: map[uuid.UUID]domain.User{}}
 	county := uuid.New()
 	fx.countyPath = "/" + county.String() + "/"
 	must := func(err error) {
@@ -55,10 +56,11 @@ func newSnapshotFixture(t *testing.T, s *storage.Store) snapshotFixture {
 	fx.villagePath, fx.otherVillage = villages[0].Path, villages[1].ID
 	var cadres [2]uuid.UUID
 	for i := range cadres {
-		u := domain.User{ID: uuid.New(), Username: fmt.Sprintf("snap-cadre-%d", i), DisplayName: "干部", Role: domain.RoleCadre, RegionID: villages[0].ID,
-			RegionPath: villages[0].Path, Active: true, Duties: []domain.Duty{}}
+		u := domain.User{ID: uuid.New(), Username: fmt.Sprintf("snap-cadre-%d", i), DisplayName: fmt.Sprintf("干部%d", i), Role: domain.RoleCadre, RegionID: villages[0].ID,
+			RegionPath: villages[0].Path, Phone: fmt.Sprintf("1380013800%d", i), Active: true, Duties: []domain.Duty{}}
 		must(s.CreateUser(ctx, u, "x", domain.AuditEntry{}))
 		cadres[i] = u.ID
+		fx.cadres[u.ID] = u
 	}
 	fx.cadreA = cadres[0]
 	now := time.Now().UTC()
@@ -110,6 +112,15 @@ func newSnapshotFixture(t *testing.T, s *storage.Store) snapshotFixture {
 	}
 	must(s.ApplyImport(ctx, plan))
 	return fx
+}
+
+// checkCadre holds a pulled pairing to its cadre's name and phone, joined
+// in by the read itself.
+func (fx snapshotFixture) checkCadre(t *testing.T, p domain.PairingRecord) {
+	t.Helper()
+	if u := fx.cadres[p.CadreID]; p.CadreName != u.DisplayName || p.CadrePhone != u.Phone {
+		t.Errorf("pairing %s names its cadre %q %q, want %q %q", p.ID, p.CadreName, p.CadrePhone, u.DisplayName, u.Phone)
+	}
 }
 
 // walk pages through one snapshot phase the way a pull does, limit at a
@@ -188,11 +199,12 @@ func TestSnapshotWalksEachRecordOnce(t *testing.T) {
 						})
 					})
 					ps := walk(t, limit, func(after fvsync.ChildKey, limit int, each func(fvsync.ChildKey)) error {
-						return s.PairingsAfter(ctx, scope, fx.today, after, limit, func(p domain.Pairing) error {
+						return s.PairingsAfter(ctx, scope, fx.today, after, limit, func(p domain.PairingRecord) error {
 							each(fvsync.ChildKey{HouseholdID: p.HouseholdID, ID: p.ID})
 							if _, open := fx.pairings[p.ID]; !open {
 								t.Errorf("pairing %s is not open today", p.ID)
 							}
+							fx.checkCadre(t, p)
 							return nil
 						})
 					})
@@ -259,7 +271,7 @@ func TestWholeScopeHandsOutWhatTheWalkDoes(t *testing.T) {
 				}); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.PairingsAfter(ctx, scope, fx.today, fvsync.ChildKey{}, 500, func(p domain.Pairing) error {
+				if err := s.PairingsAfter(ctx, scope, fx.today, fvsync.ChildKey{}, 500, func(p domain.PairingRecord) error {
 					want["pairings"] = append(want["pairings"], p.ID)
 					return nil
 				}); err != nil {
@@ -270,7 +282,7 @@ func TestWholeScopeHandsOutWhatTheWalkDoes(t *testing.T) {
 				err := s.WholeScope(ctx, scope, fx.today, fvsync.ScopeSinks{
 					Household: func(h domain.Household) error { hs = append(hs, h.ID); return nil },
 					Member:    func(m domain.Member) error { ms = append(ms, m.ID); return nil },
-					Pairing:   func(p domain.Pairing) error { ps = append(ps, p.ID); return nil },
+					Pairing:   func(p domain.PairingRecord) error { ps = append(ps, p.ID); fx.checkCadre(t, p); return nil },
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -307,7 +319,7 @@ func TestWholeScopeStopsAtASinkError(t *testing.T) {
 				return nil
 			},
 			Member:  func(domain.Member) error { return nil },
-			Pairing: func(domain.Pairing) error { return nil },
+			Pairing: func(domain.PairingRecord) error { return nil },
 		})
 		if !errors.Is(err, stop) {
 			t.Fatalf("got %v, want the sink's error", err)

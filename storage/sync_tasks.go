@@ -164,15 +164,17 @@ func (s *Store) VisitsSince(ctx context.Context, r domain.VisitReader, household
 	return out, nil
 }
 
-// OpenPairingsOf returns the pairings of the households open on day, by
-// household.
-func (s *Store) OpenPairingsOf(ctx context.Context, households []domain.Household, day domain.Date) (map[uuid.UUID][]domain.Pairing, error) {
-	out := map[uuid.UUID][]domain.Pairing{}
+// OpenPairingsOf returns the pairings of the households open on day, with
+// their cadres' names and phones, by household.
+func (s *Store) OpenPairingsOf(ctx context.Context, households []domain.Household, day domain.Date) (map[uuid.UUID][]domain.PairingRecord, error) {
+	out := map[uuid.UUID][]domain.PairingRecord{}
 	d := toSQLDate(day)
 	for county, ids := range byCounty(households) {
-		err := eachByID(ctx, s, "pairing", "SELECT "+qualified("p", pairingColumns)+" FROM pairings p WHERE p.county_id = ? AND "+pairingOpen("p")+
+		err := eachByID(ctx, s, "pairing", "SELECT "+pairingRecordSelect("p")+" FROM pairings p"+pairingCadreJoin("p")+" WHERE p.county_id = ? AND "+pairingOpen("p")+
 			" AND p.household_id", []any{county, d, d}, ids,
-			(*pairingRow).fields, func(r *pairingRow) { out[r.HouseholdID] = append(out[r.HouseholdID], toDomainPairing(*r)) })
+			(*pairingRecordScan).fields, func(r *pairingRecordScan) {
+				out[r.Pairing.HouseholdID] = append(out[r.Pairing.HouseholdID], r.record())
+			})
 		if err != nil {
 			return nil, err
 		}

@@ -523,7 +523,7 @@ func (pl puller) householdRange(ctx context.Context, after, upto uuid.UUID, maxH
 				return hs.household(h)
 			},
 			Member:  func(m domain.Member) error { nm++; return ms.member(m) },
-			Pairing: func(p domain.Pairing) error { np++; return ps.pairing(p) },
+			Pairing: func(p domain.PairingRecord) error { np++; return ps.pairing(p) },
 		})
 	})
 	err = g.Wait()
@@ -590,7 +590,7 @@ func (pl puller) snapshot(ctx context.Context, phase int, after ChildKey, limit 
 			return pl.member(m)
 		})
 	case phasePairings:
-		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit+1, func(pr domain.Pairing) error {
+		err = st.PairingsAfter(ctx, pl.scope, pl.today, after, limit+1, func(pr domain.PairingRecord) error {
 			if !take() {
 				return nil
 			}
@@ -663,9 +663,11 @@ func (pl puller) member(m domain.Member) error {
 	return pl.upsert(wire.EntityMember, m.ID, &hid, m.Version, &wm)
 }
 
-func (pl puller) pairing(pr domain.Pairing) error {
+// pairing sends a pairing with its cadre's name and phone: the phone shows
+// who answers for the household (the 明白卡 prints both for the household).
+func (pl puller) pairing(pr domain.PairingRecord) error {
 	hid := pr.HouseholdID
-	wp := wire.FromPairing(pr)
+	wp := wire.FromPairingRecord(pr)
 	return pl.upsert(wire.EntityPairing, pr.ID, &hid, 1, &wp)
 }
 
@@ -859,7 +861,7 @@ type currentState struct {
 	visits     map[uuid.UUID]domain.Visit
 	members    map[uuid.UUID]domain.Member
 	households map[uuid.UUID]domain.Household // only those in the caller's scope
-	pairings   map[uuid.UUID]domain.Pairing
+	pairings   map[uuid.UUID]domain.PairingRecord
 	tasks      map[uuid.UUID]Task // the inspector's own tasks named by the page
 	// For the caller's own pairings and tasks: the households that left
 	// their scope, and the members of every such household (the household
@@ -873,7 +875,7 @@ type currentState struct {
 	incomeAccounts map[uuid.UUID]domain.IncomeAccount
 	// For an inspector's tasks: what else a household brings to the phone
 	// (its open pairings, the visits of the window) or takes away from it.
-	pairingsOf map[uuid.UUID][]domain.Pairing
+	pairingsOf map[uuid.UUID][]domain.PairingRecord
 	visitsOf   map[uuid.UUID][]domain.Visit
 }
 

@@ -37,7 +37,7 @@ type Store interface {
 	// The paged snapshot walk, in key order, up to limit records a call.
 	HouseholdsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after uuid.UUID, limit int, each func(domain.Household) error) error
 	MembersAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Member) error) error
-	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.Pairing) error) error
+	PairingsAfter(ctx context.Context, scope domain.HouseholdScope, today domain.Date, after ChildKey, limit int, each func(domain.PairingRecord) error) error
 	VisitsAfter(ctx context.Context, cadreID, after uuid.UUID, limit int) ([]domain.Visit, error)
 	// WholeScope is the snapshot in one piece, in no order; ScopeRange the
 	// part of it whose households have ids in (after, upto], and
@@ -53,10 +53,12 @@ type Store interface {
 	ScopeVisitsAfter(ctx context.Context, r domain.VisitReader, inspectorID uuid.UUID, since time.Time, after uuid.UUID, limit int) ([]domain.Visit, error)
 
 	// What the records behind a page of feed rows are now, a few queries a
-	// page. The ...ByID lookups ignore scope: the feed judges it.
+	// page. The ...ByID lookups ignore scope: the feed judges it. Pairings
+	// are read, here as in the snapshot, with their cadre's name and phone
+	// joined in the same statement.
 	CurrentVisits(ctx context.Context, r domain.VisitReader, ids []uuid.UUID) (map[uuid.UUID]domain.Visit, error)
 	MembersByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Member, error)
-	PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Pairing, error)
+	PairingsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.PairingRecord, error)
 	HouseholdsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
 	HouseholdsInScope(ctx context.Context, scope domain.HouseholdScope, today domain.Date, ids []uuid.UUID) (map[uuid.UUID]domain.Household, error)
 	MembersOf(ctx context.Context, households []domain.Household) (map[uuid.UUID][]domain.Member, error)
@@ -64,7 +66,7 @@ type Store interface {
 	// what a household brings to an inspector's phone, by household: its
 	// pairings open on day, and its visits since since (deleted included).
 	TasksOf(ctx context.Context, inspectorID uuid.UUID, households []uuid.UUID) (map[uuid.UUID]Task, error)
-	OpenPairingsOf(ctx context.Context, households []domain.Household, day domain.Date) (map[uuid.UUID][]domain.Pairing, error)
+	OpenPairingsOf(ctx context.Context, households []domain.Household, day domain.Date) (map[uuid.UUID][]domain.PairingRecord, error)
 	VisitsSince(ctx context.Context, r domain.VisitReader, households []domain.Household, since time.Time) (map[uuid.UUID][]domain.Visit, error)
 	HouseholdsInRegions(ctx context.Context, within string, regions []uuid.UUID, after uuid.UUID, limit int) ([]domain.Household, error)
 
@@ -214,7 +216,7 @@ type ChildKey struct {
 type ScopeSinks struct {
 	Household func(domain.Household) error
 	Member    func(domain.Member) error
-	Pairing   func(domain.Pairing) error
+	Pairing   func(domain.PairingRecord) error
 }
 
 // Conflict is a value that lost an overlapping edit, kept for a

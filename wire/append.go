@@ -113,6 +113,14 @@ func (p *Pairing) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// AppendJSON appends p as JSON: its pairing's fields, then the cadre's.
+func (p *PairingRecord) AppendJSON(b []byte) []byte {
+	b = p.Pairing.AppendJSON(b)
+	b = appendStringField(b[:len(b)-1], `,"cadre_name":`, p.CadreName)
+	b = appendStringField(b, `,"cadre_phone":`, p.CadrePhone)
+	return append(b, '}')
+}
+
 // appendString quotes s as encoding/json would decode it back: invalid
 // UTF-8 becomes U+FFFD, as json.Marshal also does.
 func appendString(b []byte, s string) []byte {

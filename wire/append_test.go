@@ -121,4 +121,10 @@ func TestAppendJSONDecodesAsMarshal(t *testing.T) {
 			EndOn: drawDatePtr(t, "end"), EndReason: drawText(t, "reason"), CreatedAt: drawTime(t, "created")}
 		sameAsMarshal(t, &p)
 	}))
+	t.Run("PairingRecord", rapid.MakeCheck(func(t *rapid.T) {
+		p := PairingRecord{Pairing: Pairing{ID: drawUUID(t, "id"), HouseholdID: drawUUID(t, "household"), CadreID: drawUUID(t, "cadre"),
+			StartOn: drawDate(t, "start"), EndOn: drawDatePtr(t, "end"), EndReason: drawText(t, "reason"), CreatedAt: drawTime(t, "created")},
+			CadreName: drawText(t, "name"), CadrePhone: drawText(t, "phone")}
+		sameAsMarshal(t, &p)
+	}))
 }

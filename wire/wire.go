@@ -143,10 +143,17 @@ func FromPairing(p domain.Pairing) Pairing {
 	return Pairing{ID: p.ID, HouseholdID: p.HouseholdID, CadreID: p.CadreID, StartOn: p.StartOn, EndOn: p.EndOn, EndReason: p.EndReason, CreatedAt: p.CreatedAt}
 }
 
-// PairingRecord is a pairing with its cadre's name, in a household's file.
+// PairingRecord is a pairing with its cadre's name and phone: a
+// household's file lists the cadres it has had, and a phone the cadres
+// paired with its households (the 明白卡's 帮扶责任人及联系方式).
 type PairingRecord struct {
 	Pairing
-	CadreName string `json:"cadre_name"`
+	CadreName  string `json:"cadre_name"`
+	CadrePhone string `json:"cadre_phone"`
+}
+
+func FromPairingRecord(p domain.PairingRecord) PairingRecord {
+	return PairingRecord{Pairing: FromPairing(p.Pairing), CadreName: p.CadreName, CadrePhone: p.CadrePhone}
 }
 
 type HouseholdFile struct {
@@ -174,7 +181,7 @@ func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile
 		out.Pairings = append(out.Pairings, FromPairing(pr))
 	}
 	for _, pr := range f.PairingHistory {
-		out.PairingHistory = append(out.PairingHistory, PairingRecord{Pairing: FromPairing(pr.Pairing), CadreName: pr.CadreName})
+		out.PairingHistory = append(out.PairingHistory, FromPairingRecord(pr))
 	}
 	return out
 }

@@ -866,7 +866,7 @@ func (r *run) repair(rnd *mrand.Rand) {
 	defer cancel()
 	for _, i := range rnd.Perm(len(r.cadres)) {
 		from := r.cadres[i]
-		var open []wire.Pairing
+		var open []wire.PairingRecord
 		for _, p := range from.devices[0].c.Pairings() {
 			if p.CadreID == from.userID && p.EndOn == nil {
 				open = append(open, p)

@@ -368,7 +368,7 @@ func diffPhones(a, b *client.Client) string {
 	if d := diffSet("member", a.AllMembers(), b.AllMembers(), func(m wire.Member) uuid.UUID { return m.ID }); d != "" {
 		return d
 	}
-	if d := diffSet("pairing", a.Pairings(), b.Pairings(), func(p wire.Pairing) uuid.UUID { return p.ID }); d != "" {
+	if d := diffSet("pairing", a.Pairings(), b.Pairings(), func(p wire.PairingRecord) uuid.UUID { return p.ID }); d != "" {
 		return d
 	}
 	return diffVisits(a.Visits(), b.Visits())

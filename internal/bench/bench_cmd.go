@@ -660,12 +660,13 @@ func rawVisitInsert(county, cadre uuid.UUID, rows []visitInsert) (string, []any)
 }
 
 // rawScope is the ceiling for B4: the cadre's households, members and
-// pairings read with plain SELECTs and scanned.
+// pairings read with plain SELECTs and scanned — the pairings with their
+// cadre's name and phone, as the pull sends them.
 func rawScope(ctx context.Context, conn *pgx.Conn, cadre uuid.UUID) (int, error) {
 	return rawRead(ctx, conn, []string{
 		`SELECT h.* FROM households h JOIN pairings p ON p.county_id = h.county_id AND p.household_id = h.id WHERE p.cadre_id = $1 AND p.end_on IS NULL`,
 		`SELECT m.* FROM members m JOIN pairings p ON p.county_id = m.county_id AND p.household_id = m.household_id WHERE p.cadre_id = $1 AND p.end_on IS NULL`,
-		`SELECT * FROM pairings WHERE cadre_id = $1 AND end_on IS NULL`,
+		`SELECT p.*, u.display_name, u.phone FROM pairings p LEFT JOIN users u ON u.id = p.cadre_id WHERE p.cadre_id = $1 AND p.end_on IS NULL`,
 	}, cadre)
 }
 

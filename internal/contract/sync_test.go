@@ -74,7 +74,8 @@ func TestPullResponseChecks(t *testing.T) {
 		`"address":"","phone":"","home":null,"housing_structure":"","housing_safety_grade":"","housing_area":null,` +
 		`"arable_land":null,"annual_income":null,"income_notes":"","causes":[],"poverty_type":"ordinary","poverty_type_label":"一般贫困户","status":"registered",` +
 		`"status_label":"在册未脱贫","exit_year":null,"registered_year":2016,"version":4,"created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}`
-	pairing := `{"id":"` + uuidB + `","household_id":"` + uuidA + `","cadre_id":"` + uuidB + `","start_on":"2024-01-01","end_on":null,"end_reason":"","created_at":"2024-01-01T00:00:00Z"}`
+	pairing := `{"id":"` + uuidB + `","household_id":"` + uuidA + `","cadre_id":"` + uuidB + `","start_on":"2024-01-01","end_on":null,"end_reason":"","created_at":"2024-01-01T00:00:00Z",` +
+		`"cadre_name":"李明","cadre_phone":"13800138000"}`
 	good := `{"changes":[` +
 		`{"entity":"household","op":"upsert","id":"` + uuidA + `","household_id":"` + uuidA + `","version":4,"data":` + household + `},` +
 		`{"entity":"pairing","op":"upsert","id":"` + uuidB + `","household_id":"` + uuidA + `","version":1,"data":` + pairing + `},` +
@@ -84,6 +85,7 @@ func TestPullResponseChecks(t *testing.T) {
 		"upsert without data":       strings.Replace(good, `"version":1,"data":`+pairing, `"version":1`, 1),
 		"tombstone with data":       strings.Replace(good, `"version":0}`, `"version":0,"data":{}}`, 1),
 		"pairing data as household": strings.Replace(good, `"version":1,"data":`+pairing, `"version":1,"data":`+household, 1),
+		"pairing without its cadre": strings.Replace(good, `,"cadre_name":"李明","cadre_phone":"13800138000"`, ``, 1),
 		"household data not closed": strings.Replace(good, `"version":4,"data":{`, `"version":4,"data":{"secret":1,`, 1),
 		"household data incomplete": strings.Replace(good, `"registered_year":2016,`, ``, 1),
 		"unknown entity":            strings.Replace(good, `"entity":"pairing"`, `"entity":"rule"`, 1),

@@ -429,7 +429,7 @@ async function showHousehold(id) {
         h("dt", {}, "住址"), h("dd", {}, x.address || "—"),
         h("dt", {}, "联系电话"), h("dd", { id: "hh-phone" }, x.phone || "—"),
         h("dt", {}, "致贫原因"), h("dd", {}, (x.causes || []).map((c) => label("causes", c)).join("、") || "—"),
-        h("dt", {}, "帮扶责任人"), h("dd", {}, pairings.map((p) => (p.cadre_id === app.user.id ? "本人" : "其他干部") + "（" + p.start_on + "起）").join("、") || "—"),
+        h("dt", {}, "帮扶责任人"), h("dd", { id: "hh-cadres" }, pairings.length ? pairings.map((p, i) => [i ? "、" : "", pairedCadre(p)]) : "—"),
         h("dt", {}, "经济状况"), h("dd", {}, x.income_notes || "—")),
       pending.get("household:" + id) ? h("p", { class: "waiting" }, "修改待上传") : null,
       // Inspectors check the register, they do not edit it (§8.5).
@@ -450,6 +450,16 @@ async function showHousehold(id) {
     isInspector() ? null : await ledgers.section(id),
     isInspector() ? inspect.householdActions((await inspect.tasks(app.store)).filter((x) => x.task.household_id === id))
       : h("div", { class: "actionbar" }, h("a", { class: "button primary wide", href: "#/v/new/" + id, id: "new-visit" }, "记录走访")));
+}
+
+// pairedCadre names a cadre paired with the household as its 明白卡 does
+// (帮扶责任人及联系方式): the cadre themselves as 本人, a colleague by name
+// with the phone to call. 其他干部 is left only for a pairing pulled without
+// its cadre's name (the account is gone).
+function pairedCadre(p) {
+  const own = p.cadre_id === app.user.id;
+  return h("span", { class: "cadre", dataset: { cadre: p.cadre_id } }, own ? "本人" : p.cadre_name || "其他干部",
+    !own && p.cadre_phone ? [" ", h("a", { href: "tel:" + p.cadre_phone }, p.cadre_phone)] : null, "（" + p.start_on + "起）");
 }
 
 async function showHouseholdEdit(id) {

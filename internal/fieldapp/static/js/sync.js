@@ -140,6 +140,7 @@ export class Sync {
   // a cursor the server no longer knows starts over (rule 11).
   async pullAll(report) {
     let cursor = await kvGet(this.db, "cursor");
+    if (cursor && (await this.unnamedPairings())) cursor = null;
     if (!cursor) {
       const walk = crypto.randomUUID();
       let page;
@@ -169,6 +170,15 @@ export class Sync {
       }
       throw e;
     }
+  }
+
+  // unnamedPairings: the replica holds pairings pulled before they
+  // carried their cadre's name (an older build of the app). The feed
+  // sends a pairing again only when it changes, so the scope is walked
+  // afresh once (rule 11) to bring the names.
+  async unnamedPairings() {
+    const pairings = await tx(this.db, "records", "readonly", (s) => req(s.records.getAll(IDBKeyRange.bound("pairing:", "pairing:\uffff"))));
+    return pairings.some((r) => r.data && !("cadre_name" in r.data));
   }
 
   async pullFrom(cursor, walk, report) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
@@ -20,7 +21,9 @@ import (
 // when the app is opened again offline, and once the signal is back the
 // ledger holds it exactly once — its text, deadline and household, with
 // the cadre answering for it — and the phone no longer holds it. One the
-// server refuses comes back to 待处理 as 诉求台账, not as 农户信息.
+// server refuses comes back to 待处理 as 诉求台账, not as 农户信息, and its
+// 修改 opens it as entered with the server's reason; corrected, it reaches
+// the ledger once, under the id the phone gave it.
 func aCadreRecordsALedgerItemOffline(t *testing.T, l *fieldLink) {
 	b := l.signedInPhone("cadre08", t)
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
@@ -98,11 +101,11 @@ func aCadreRecordsALedgerItemOffline(t *testing.T, l *fieldLink) {
 	// A request the server refuses — due yesterday, as a phone whose form
 	// did not check it (an older build) would send it — comes back to 待处理
 	// named as a request, with the server's reason.
-	refused := "独居老人冬季缺煤（" + problem + "）"
+	refused, refusedID := "独居老人冬季缺煤（"+problem+"）", uuid.NewString()
 	browsertest.Get(b, chromedp.Evaluate[bool](`(async () => {
 		const [{ openDB }, { Store }] = await Promise.all([import("/app/js/db.js"), import("/app/js/store.js")]);
 		const db = await openDB();
-		await new Store(db).createRecord("ledger_item", crypto.randomUUID(), "`+household+`", {kind: "livelihood_request", problem: `+jsString(refused)+`, deadline: "`+yesterday+`"});
+		await new Store(db).createRecord("ledger_item", "`+refusedID+`", "`+household+`", {kind: "hardship", problem: `+jsString(refused)+`, deadline: "`+yesterday+`"});
 		db.close();
 		return true;
 	})()`, chromedp.EvalAwaitPromise))
@@ -110,13 +113,43 @@ func aCadreRecordsALedgerItemOffline(t *testing.T, l *fieldLink) {
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
 	b.Do(step("refusal in 待处理", chromedp.WaitVisible(chromedp.CSS(`.attention-item.kind-rejected`))))
 	if text := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".attention-item.kind-rejected").innerText`)); !strings.Contains(text, "未能上传：诉求台账") ||
-		!strings.Contains(text, "办理时限不能早于今天") || strings.Contains(text, "农户信息") {
-		t.Errorf("待处理 shows the refused request as %q; want it named 诉求台账 with the server's 办理时限不能早于今天", text)
+		!strings.Contains(text, "解决时限不能早于今天") || strings.Contains(text, "农户信息") {
+		t.Errorf("待处理 shows the refused request as %q; want it named 诉求台账 with the server's 解决时限不能早于今天", text)
 	}
 	// 待处理 is drawn again as syncs end: its 修改 is clicked in one step.
+	// It opens the request's own form with what the cadre entered and the
+	// server's reason under the field it names.
 	browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector(".attention-item.kind-rejected a.button").click(), true`))
-	b.Do(step("修改 opens the household",
-		until(`location.hash === "#/h/`+household+`" && [...document.querySelectorAll(".ledger-item")].some((li) => li.textContent.includes(`+jsString(refused)+`) && li.textContent.includes("未能上传"))`, 10*time.Second)))
-	fits(t, b, "household-ledger-refused")
+	b.Do(step("修改 opens the request's form", until(`location.hash === "#/h/`+household+`/ledger/`+refusedID+`" && !!document.querySelector("#ledger-refusal")`, 10*time.Second)))
+	form := browsertest.Get(b, chromedp.Evaluate[map[string]string](`({
+		kind: document.querySelector("#ledger-form select[name=kind]").value,
+		problem: document.querySelector("#ledger-form textarea[name=problem]").value,
+		deadline: document.querySelector("#ledger-form input[name=deadline]").value,
+		reason: document.querySelector("#ledger-refusal").innerText})`))
+	if form["kind"] != "hardship" || form["problem"] != refused || form["deadline"] != yesterday || !strings.Contains(form["reason"], "解决时限不能早于今天") {
+		t.Errorf("the refused request opens as %q; want its 困难群众 kind, text, deadline %s and the server's 解决时限不能早于今天", form, yesterday)
+	}
+	fits(t, b, "ledger-form-refused")
+	// Corrected, it is sent again under its id: the ledger holds it once,
+	// and 待处理 has nothing left.
+	browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector("#ledger-form input[name=deadline]").value = "`+due+`", true`))
+	b.Do(tap(`#save-ledger-item`), step("corrected request saved", until(`location.hash === "#/h/`+household+`"`, 10*time.Second)))
+	syncAgain(b)
+	b.Do(step("nothing left to do", until(`document.body.dataset.attention === "0" && document.body.dataset.records === "0"`, 30*time.Second)))
+	var hardships struct {
+		Items []wire.Rectification `json:"items"`
+	}
+	if code := l.api(t, l.apiLogin(t, "supervisor"), "GET", "/api/v1/ledgers/hardship/items?limit=200&responsible_id="+cadre.ID.String(), "", &hardships); code != 200 {
+		t.Fatalf("the supervisor's 困难群众台账: %d", code)
+	}
+	var resent []wire.Rectification
+	for _, it := range hardships.Items {
+		if it.Problem == refused {
+			resent = append(resent, it)
+		}
+	}
+	if len(resent) != 1 || resent[0].ID.String() != refusedID || resent[0].Deadline == nil || resent[0].Deadline.String() != due {
+		t.Fatalf("the corrected request reached the ledger as %+v; want it once, under the phone's id %s, due %s", resent, refusedID, due)
+	}
 	noProblems(t, b)
 }

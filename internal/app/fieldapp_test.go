@@ -19,7 +19,8 @@ import (
 // the app arriving while the outbox is full, the pull that follows a push,
 // the demo's inspector recording a task's findings offline, a cadre keeping
 // a household's plan and income account offline, a cadre recording a
-// household's request (民生诉求) offline, a cadre seeing who is paired with a household, every screen
+// household's request (民生诉求) offline and correcting one the server
+// refused, a cadre seeing who is paired with a household, every screen
 // held to the phone's width, and 待处理 following the sync it was open
 // through.
 func TestFieldApp(t *testing.T) {

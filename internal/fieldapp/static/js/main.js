@@ -1,5 +1,5 @@
 // The app's start and its screens. Hash routes (#/, #/households, #/h/<id>,
-// #/h/<id>/plan, #/h/<id>/income, #/h/<id>/ledger, #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
+// #/h/<id>/plan, #/h/<id>/income, #/h/<id>/ledger[/<item>], #/v/new/<household>, #/v/<id>, #/i/<task>, #/outbox, #/me) keep every
 // screen one URL under the service worker's shell. An inspector signs in to
 // the same app: their home screen is their tasks (inspect.js).
 import { openDB, wipe, kvGet, kvPut, getAll, DB_NAME } from "./db.js";
@@ -256,7 +256,7 @@ async function showRoute() {
     else if (parts[0] === "households") await showHouseholds(new URLSearchParams(path.split("?")[1] || "").get("q") || "");
     else if (parts[0] === "h" && parts[2] === "edit") await showHouseholdEdit(parts[1]);
     else if (parts[0] === "h" && parts[2] === "plan" && !isInspector()) await casework.plan(parts[1]);
-    else if (parts[0] === "h" && parts[2] === "ledger" && !isInspector()) await ledgers.form(parts[1]);
+    else if (parts[0] === "h" && parts[2] === "ledger" && !isInspector()) await ledgers.form(parts[1], parts[3]);
     else if (parts[0] === "h" && parts[2] === "income" && !isInspector()) await casework.income(parts[1], new URLSearchParams(path.split("?")[1] || "").get("year"));
     else if (parts[0] === "h") await showHousehold(parts[1]);
     else if (parts[0] === "v" && parts[1] === "new") await showVisitForm(parts[2], null);
@@ -652,14 +652,14 @@ function attentionSubject(a, names) {
 }
 
 // editLink is where a refused change is put right: the visit, the plan or
-// the income screen of its household and year, the household (a ledger
-// request is recorded anew), else the contact edit.
+// the income screen of its household and year, the ledger request's own
+// form, else the contact edit.
 function editLink(entry) {
   switch (entry.entity) {
   case "visit": return "#/v/" + entry.id;
   case "plan_item": return "#/h/" + entry.household_id + "/plan";
   case "income_account": return "#/h/" + entry.household_id + "/income" + (entry.data && entry.data.year ? "?year=" + entry.data.year : "");
-  case "ledger_item": return "#/h/" + entry.household_id; // its request is recorded anew there
+  case "ledger_item": return "#/h/" + entry.household_id + "/ledger/" + entry.id;
   }
   return "#/h/" + entry.household_id + "/edit";
 }

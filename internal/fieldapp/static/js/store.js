@@ -54,6 +54,32 @@ export class Store {
     });
   }
 
+  // correctCreate stores the cadre's correction of a record the phone made
+  // whose create the server refused (or has not yet been sent): the record
+  // takes the new values and its create goes again under the same id —
+  // folded into the create still in the outbox, or queued anew, to go in a
+  // new batch with a new key: a refused create stored nothing (§7.4, §7.8).
+  // The refusal leaves 待处理 with it. false, and nothing changes, while
+  // the create is in flight (its answer decides what the id holds).
+  async correctCreate(entity, id, householdId, data) {
+    return tx(this.db, ["records", "outbox", "inflight", "attention"], "readwrite", async (s) => {
+      const batch = await req(s.inflight.get("batch"));
+      if (batch && batch.entries.some((e) => e.entity === entity && e.id === id)) return false;
+      const unsent = (await req(s.outbox.getAll())).find((e) => e.entity === entity && e.id === id);
+      if (unsent) s.outbox.put({ ...unsent, data });
+      else s.outbox.add({ entity, op: "create", id, household_id: householdId, data, made_at: new Date().toISOString() });
+      s.records.put({ key: key(entity, id), entity, id, household_id: householdId, version: 0, data: {}, local: data });
+      for (const a of await req(s.attention.getAll())) if (a.kind === "rejected" && a.key === key(entity, id)) s.attention.delete(a.id);
+      return true;
+    });
+  }
+
+  // refusals are the server's refusals of a record's changes still in
+  // 待处理, newest first.
+  async refusals(entity, id) {
+    return (await this.attention()).filter((a) => a.kind === "rejected" && a.key === key(entity, id));
+  }
+
   // edit records an edit of a record the cadre may change — a visit, the
   // household's editable fields, a plan item, an income account — (rules 5
   // and 6), returning false when nothing changed. always are fields every

@@ -28,6 +28,9 @@ const (
 type Choice struct {
 	Code    string
 	LabelZH string
+	// Problem marks an answer that records a problem (错评, 不满意 …): a
+	// finding with one may get a rectification item (整改).
+	Problem bool
 }
 
 // Item is one question.
@@ -39,6 +42,9 @@ type Item struct {
 	Choices  []Choice
 	Max      int
 	Required bool
+	// ProblemIfNo marks a yes_no item whose "no" records a problem: a
+	// village without a road, a plan not shown.
+	ProblemIfNo bool
 }
 
 // Form is a versioned list of questions, for a household or a village.
@@ -142,6 +148,26 @@ func (f Form) item(code string) (Item, bool) {
 	return Item{}, false
 }
 
+// Problems lists, in the form's order, the items whose answers record a
+// problem: a choice marked Problem, or "no" to an item marked ProblemIfNo.
+// What a finding records as wrong is read off the form, never off a list
+// kept elsewhere, so a county's edited form says it with its questions.
+func (f Form) Problems(answers map[string]Answer) []string {
+	var out []string
+	for _, it := range f.Items {
+		a, ok := answers[it.Code]
+		if !ok {
+			continue
+		}
+		switch {
+		case it.Kind == KindYesNo && it.ProblemIfNo && a.Yes != nil && !*a.Yes,
+			it.Kind == KindChoice && slices.ContainsFunc(it.Choices, func(c Choice) bool { return c.Problem && c.Code == a.Choice }):
+			out = append(out, it.Code)
+		}
+	}
+	return out
+}
+
 func (it Item) has(code string) bool {
 	return slices.ContainsFunc(it.Choices, func(c Choice) bool { return c.Code == code })
 }
@@ -174,7 +200,7 @@ const (
 func checklistChoices() []Choice {
 	out := make([]Choice, len(domain.ChecklistAnswers))
 	for i, t := range domain.ChecklistAnswers {
-		out[i] = Choice{Code: t.Code, LabelZH: t.Label}
+		out[i] = Choice{Code: t.Code, LabelZH: t.Label, Problem: t.Code == "problem"}
 	}
 	return out
 }
@@ -198,18 +224,18 @@ func DefaultHousehold() Form {
 	}
 	items = append(items,
 		Item{Code: ItemIdentification, LabelZH: "精准识别", Group: GroupPrecision, Kind: KindChoice, Required: true, Choices: []Choice{
-			{"accurate", "识别精准"}, {"should_register", "符合条件未纳入(漏评)"}, {"wrongly_registered", "不符合条件被纳入(错评)"}}},
+			{"accurate", "识别精准", false}, {"should_register", "符合条件未纳入(漏评)", true}, {"wrongly_registered", "不符合条件被纳入(错评)", true}}},
 		Item{Code: ItemExit, LabelZH: "精准退出", Group: GroupPrecision, Kind: KindChoice, Required: true, Choices: []Choice{
-			{"criteria_met", "达到退出标准"}, {"criteria_not_met", "未达标准即退出(错退)"}, {"not_exited", "尚未退出"}}},
+			{"criteria_met", "达到退出标准", false}, {"criteria_not_met", "未达标准即退出(错退)", true}, {"not_exited", "尚未退出", false}}},
 		Item{Code: ItemEffect, LabelZH: "帮扶成效", Group: GroupEffect, Kind: KindChoice, Required: true, Choices: []Choice{
-			{"clear", "成效明显"}, {"some", "有一定成效"}, {"none", "成效不明显"}}},
-		Item{Code: ItemPlanSeen, LabelZH: "查看户帮扶计划", Group: GroupEffect, Kind: KindYesNo, Required: true},
+			{"clear", "成效明显", false}, {"some", "有一定成效", false}, {"none", "成效不明显", true}}},
+		Item{Code: ItemPlanSeen, LabelZH: "查看户帮扶计划", Group: GroupEffect, Kind: KindYesNo, Required: true, ProblemIfNo: true},
 		Item{Code: ItemSatisfaction, LabelZH: "群众满意度", Group: GroupOpinion, Kind: KindChoice, Required: true, Choices: []Choice{
-			{"satisfied", "满意"}, {"fairly", "基本满意"}, {"unsatisfied", "不满意"}}},
+			{"satisfied", "满意", false}, {"fairly", "基本满意", false}, {"unsatisfied", "不满意", true}}},
 		Item{Code: ItemAwareness, LabelZH: "政策知晓", Group: GroupOpinion, Kind: KindChoice, Required: true, Choices: []Choice{
-			{"aware", "知晓"}, {"partly", "部分知晓"}, {"unaware", "不知晓"}}},
+			{"aware", "知晓", false}, {"partly", "部分知晓", false}, {"unaware", "不知晓", true}}},
 		Item{Code: ItemVisitsRecalled, LabelZH: "近三个月帮扶干部入户次数(农户所述)", Group: GroupCadreVisits, Kind: KindCount, Max: 99, Required: true},
-		Item{Code: ItemCadreRecognised, LabelZH: "认识帮扶干部", Group: GroupCadreVisits, Kind: KindYesNo, Required: true},
+		Item{Code: ItemCadreRecognised, LabelZH: "认识帮扶干部", Group: GroupCadreVisits, Kind: KindYesNo, Required: true, ProblemIfNo: true},
 		Item{Code: ItemMeasures, LabelZH: "享受到的帮扶措施", Group: GroupCadreVisits, Kind: KindChoices, Choices: vocabularyChoices(domain.Measures)},
 		Item{Code: ItemNote, LabelZH: "备注", Group: GroupCadreVisits, Kind: KindText, Max: 2000},
 	)
@@ -220,12 +246,12 @@ func DefaultHousehold() Form {
 // infrastructure (三通三有 — 001; 五通七有 — 003) and the interviews with
 // town and village cadres.
 func DefaultVillage() Form {
-	infra := []Choice{{"road", "通硬化路"}, {"water", "通安全饮水"}, {"electricity", "通动力电"}, {"broadband", "通宽带网络"},
+	infra := []struct{ Code, LabelZH string }{{"road", "通硬化路"}, {"water", "通安全饮水"}, {"electricity", "通动力电"}, {"broadband", "通宽带网络"},
 		{"broadcast", "通广播电视"}, {"clinic", "有标准化卫生室"}, {"activity_room", "有综合文化活动室"},
 		{"collective_income", "有村集体经济收入"}, {"school", "有义务教育学校或教学点"}, {"party_office", "有村级组织活动场所"}}
 	items := make([]Item, 0, len(infra)+3)
 	for _, c := range infra {
-		items = append(items, Item{Code: c.Code, LabelZH: c.LabelZH, Group: GroupInfra, Kind: KindYesNo, Required: true})
+		items = append(items, Item{Code: c.Code, LabelZH: c.LabelZH, Group: GroupInfra, Kind: KindYesNo, Required: true, ProblemIfNo: true})
 	}
 	items = append(items,
 		Item{Code: "town_cadres", LabelZH: "乡镇干部访谈", Group: GroupInterviews, Kind: KindText, Max: 2000},

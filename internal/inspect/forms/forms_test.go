@@ -83,3 +83,60 @@ func TestVillageForm(t *testing.T) {
 		t.Fatalf("the other nine infrastructure items are required: %+v", fe)
 	}
 }
+
+// TestProblemsAreReadOffTheForm: an answer records a problem when the
+// form says so — a 两不愁三保障 item with a problem, 错评/漏评/错退, no
+// effect, a plan not shown, a cadre not known, 不满意, 不知晓, a village
+// without its road — and a finding of answers all in order records none.
+func TestProblemsAreReadOffTheForm(t *testing.T) {
+	fine := func() map[string]Answer {
+		a := complete()
+		a["housing"] = Answer{Choice: "met"}
+		return a
+	}
+	cases := []struct {
+		name   string
+		change func(a map[string]Answer)
+		want   string // the item named, "" for none
+	}{
+		{"every answer in order", func(map[string]Answer) {}, ""},
+		{"an item not applicable", func(a map[string]Answer) { a["housing"] = Answer{Choice: "not_applicable"} }, ""},
+		{"partly aware, fairly satisfied, some effect", func(a map[string]Answer) {
+			a[ItemAwareness], a[ItemSatisfaction], a[ItemEffect] = Answer{Choice: "partly"}, Answer{Choice: "fairly"}, Answer{Choice: "some"}
+		}, ""},
+		{"fewer visits recalled (the records' side is the discrepancy's)", func(a map[string]Answer) { a[ItemVisitsRecalled] = Answer{Count: count(0)} }, ""},
+		{"a 两不愁三保障 problem", func(a map[string]Answer) { a["housing"] = Answer{Choice: "problem"} }, "housing"},
+		{"错评", func(a map[string]Answer) { a[ItemIdentification] = Answer{Choice: "wrongly_registered"} }, ItemIdentification},
+		{"漏评", func(a map[string]Answer) { a[ItemIdentification] = Answer{Choice: "should_register"} }, ItemIdentification},
+		{"错退", func(a map[string]Answer) { a[ItemExit] = Answer{Choice: "criteria_not_met"} }, ItemExit},
+		{"no effect", func(a map[string]Answer) { a[ItemEffect] = Answer{Choice: "none"} }, ItemEffect},
+		{"no plan shown", func(a map[string]Answer) { a[ItemPlanSeen] = Answer{Yes: yes(false)} }, ItemPlanSeen},
+		{"the cadre not known", func(a map[string]Answer) { a[ItemCadreRecognised] = Answer{Yes: yes(false)} }, ItemCadreRecognised},
+		{"不满意", func(a map[string]Answer) { a[ItemSatisfaction] = Answer{Choice: "unsatisfied"} }, ItemSatisfaction},
+		{"不知晓", func(a map[string]Answer) { a[ItemAwareness] = Answer{Choice: "unaware"} }, ItemAwareness},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := fine()
+			tc.change(a)
+			got := DefaultHousehold().Problems(a)
+			if want := []string{tc.want}; tc.want == "" && len(got) != 0 || tc.want != "" && strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("problems %v, want %q", got, tc.want)
+			}
+		})
+	}
+	village := map[string]Answer{}
+	for _, it := range DefaultVillage().Items {
+		if it.Kind == KindYesNo {
+			village[it.Code] = Answer{Yes: yes(true)}
+		}
+	}
+	village["town_cadres"] = Answer{Text: "台账齐全"}
+	if got := DefaultVillage().Problems(village); len(got) != 0 {
+		t.Fatalf("a village with everything: %v", got)
+	}
+	village["road"] = Answer{Yes: yes(false)}
+	if got := DefaultVillage().Problems(village); strings.Join(got, ",") != "road" {
+		t.Fatalf("a village without its road: %v", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
@@ -283,4 +284,37 @@ func (s *Store) LedgerFinding(ctx context.Context, id uuid.UUID) (itemledger.Fin
 	}
 	return itemledger.Finding{ID: row.ID, CampaignID: row.CampaignID, HouseholdID: row.HouseholdID, VillageID: row.VillageID,
 		RecordedAt: row.RecordedAt.UTC()}, nil
+}
+
+// LedgerFindingProblems judges what an inspection finding records as a
+// problem (inspect.FindingProblems) over the cadre's records as stored. In
+// PostgreSQL it locks the finding's row to the end of the transaction, so
+// two registrations for one finding are one after the other (SQLite's
+// transactions are one at a time already).
+func (s *Store) LedgerFindingProblems(ctx context.Context, id uuid.UUID) ([]string, error) {
+	q := s.db.WithContext(ctx)
+	if s.dialect == Postgres && s.inTxn {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var r findingRow
+	if err := q.Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, translate(err, "finding")
+	}
+	return inspect.FindingProblems(ctx, s, toFinding(r))
+}
+
+// OpenLedgerItemOfFinding is the finding's item not closed yet. Items
+// registered twice before the rule was kept (migration 00020 marks the
+// later ones duplicate_of the first) answer with the first.
+func (s *Store) OpenLedgerItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.db.WithContext(ctx).Model(&ledgerItemRow{}).Where("finding_id = ? AND status <> ?", findingID, itemledger.Closed).
+		Order("CASE WHEN duplicate_of IS NULL THEN 0 ELSE 1 END, created_at, id").Limit(1).Pluck("id", &ids).Error
+	if err != nil {
+		return uuid.Nil, translate(err, "rectification")
+	}
+	if len(ids) == 0 {
+		return uuid.Nil, domain.NotFound("rectification")
+	}
+	return ids[0], nil
 }

@@ -355,14 +355,15 @@ func TestOverdueIsReadOffTheDeadline(t *testing.T) {
 	})
 }
 
-// addFinding records a finding of a campaign about a household, as the
+// addFinding records a finding of a campaign about a household — a
+// problem with its housing, so an item may be registered for it — as the
 // inspection's forms would (the findings service is not this test's).
 func (e *testEnv) addFinding(t *testing.T, campaign uuid.UUID, h domain.Household) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
 	now := e.app.Now().UTC()
 	err := e.app.DB.Gorm.Exec(`INSERT INTO inspection_findings (id, campaign_id, county_id, household_id, village_id, form_code, form_version,
-		answers, inspector_id, recorded_at, updated_at, version) VALUES (?, ?, ?, ?, ?, 'household', 1, '{}', ?, ?, ?, 1)`,
+		answers, inspector_id, recorded_at, updated_at, version) VALUES (?, ?, ?, ?, ?, 'household', 1, '{"housing":{"choice":"problem"}}', ?, ?, ?, 1)`,
 		id, campaign, h.CountyID, h.ID, h.VillageID, e.inspector.ID, now, now).Error
 	if err != nil {
 		t.Fatal(err)
@@ -556,10 +557,12 @@ func TestAnEndedCampaignTakesNoNewWorkFromItsInspectors(t *testing.T) {
 				}
 			})
 		}
-		// The follow-up continues.
-		notice := e.rectify(t, sup, itemOf("整改通知：帮扶措施不落实"))
-		if notice.CampaignID == nil || *notice.CampaignID != camp.ID {
-			t.Errorf("the supervisor's notice: %+v", notice)
+		// The follow-up continues: the supervisor sends out the notice for
+		// another finding (this one has its item).
+		notice := itemOf("整改通知：饮水不安全")
+		notice["finding_id"], notice["responsible_user_id"] = e.addFinding(t, camp.ID, e.householdB.Household), e.cadreB.ID
+		if it := e.rectify(t, sup, notice); it.CampaignID == nil || *it.CampaignID != camp.ID {
+			t.Errorf("the supervisor's notice: %+v", it)
 		}
 		if r := e.act(t, e.login(t, "cadre-a"), running.ID, map[string]any{"action": "start", "version": 1}); r.Status != http.StatusOK {
 			t.Errorf("the cadre starts the item registered while the campaign ran: %d %s", r.Status, r.Body)

@@ -286,13 +286,15 @@ func TestUnannouncedSamplesStayHiddenOnEveryRoute(t *testing.T) {
 		}
 		// Its findings follow in an edit, and an item for them goes in the
 		// ledger: nothing more shows.
+		withProblem := recalled(1)
+		withProblem["housing"] = map[string]any{"choice": "problem"}
 		findings := map[string]any{"entity": "visit", "op": "update", "id": visit, "base_version": 1,
-			"data": map[string]any{"findings": map[string]any{"answers": recalled(1)}}}
+			"data": map[string]any{"findings": map[string]any{"answers": withProblem}}}
 		if res := e.push(t, insp, uuid.NewString(), batch("inspector-phone", stopped, findings)).pushResult(t); res.Applied != 1 {
 			t.Fatalf("the findings: %+v", res.Results[0])
 		}
 		finding, _ := e.findingOf(t, insp, c.ID, hA)
-		item := e.rectify(t, insp, map[string]any{"problem": "农户所述走访次数与记录不符", "campaign_id": c.ID, "finding_id": finding.ID,
+		item := e.rectify(t, insp, map[string]any{"problem": "住房安全未保障：屋顶漏雨", "campaign_id": c.ID, "finding_id": finding.ID,
 			"responsible_user_id": e.cadreA.ID, "deadline": e.daysFromToday(15)})
 		ids["{rectification}"] = item.ID.String()
 		same(t, arrived, answers(t), "with the findings and their ledger item", false)

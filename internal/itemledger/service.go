@@ -31,6 +31,15 @@ type TxStore interface {
 	LedgerUnit(ctx context.Context, id uuid.UUID) (Unit, error)
 	LedgerCampaign(ctx context.Context, id uuid.UUID) (Campaign, error)
 	LedgerFinding(ctx context.Context, id uuid.UUID) (Finding, error)
+	// LedgerFindingProblems lists what the finding records as a problem
+	// (its problem answers, its discrepancies with the cadre's records —
+	// inspect.FindingProblems); empty when it records none. In a
+	// transaction it holds the finding to its end, so two registrations
+	// for one finding are judged one after the other.
+	LedgerFindingProblems(ctx context.Context, id uuid.UUID) ([]string, error)
+	// OpenLedgerItemOfFinding is the id of the finding's item not yet
+	// closed; not found when it has none.
+	OpenLedgerItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error)
 
 	CreateLedgerItem(ctx context.Context, r Record, ev Event, audit domain.AuditEntry) error
 	LedgerItem(ctx context.Context, id uuid.UUID) (Line, error)
@@ -119,7 +128,19 @@ type place struct {
 // they name another cadre. Every field is checked and named before
 // anything is written.
 func (s *Service) Create(ctx context.Context, p domain.Principal, in NewItem) (View, error) {
-	v, _, err := s.create(ctx, p, in)
+	var v View
+	err := s.inTx(ctx, func(tx *Service) error {
+		var err error
+		v, _, err = tx.create(ctx, p, in)
+		return err
+	})
+	if domain.Reason(err) == "duplicate" && in.FindingID != nil {
+		// Two registrations for one finding at once: the store's index
+		// refused the second. Name the item the first one made.
+		if id, rerr := s.store.OpenLedgerItemOfFinding(ctx, *in.FindingID); rerr == nil {
+			return View{}, findingHasItem(id)
+		}
+	}
 	return v, err
 }
 
@@ -178,6 +199,11 @@ func (s *Service) create(ctx context.Context, p domain.Principal, in NewItem) (V
 	}
 	if err := fe.Err(); err != nil {
 		return View{}, false, err
+	}
+	if in.FindingID != nil {
+		if err := s.checkNoOpenItem(ctx, *in.FindingID, uuid.Nil); err != nil {
+			return View{}, false, err
+		}
 	}
 	now := s.now().UTC()
 	id := in.ID
@@ -255,6 +281,9 @@ func (s *Service) placeOf(ctx context.Context, p domain.Principal, in NewItem, t
 			fe.Add("/finding_id", "other_campaign", "the finding is of another campaign", "该督查发现不属于所选督查")
 		default:
 			finding = &f
+			if err := s.checkRecordsProblem(ctx, f, fe); err != nil {
+				return pl, nil, err
+			}
 		}
 	} else if inspector {
 		fe.Add("/finding_id", "required", "an inspector registers an item for a finding", "督查人员登记整改事项须对应督查发现")
@@ -323,6 +352,58 @@ func (s *Service) placeOf(ctx context.Context, p domain.Principal, in NewItem, t
 		fe.Add(field, "outside_campaign", "outside the campaign's region", "不在该督查的范围内")
 	}
 	return pl, camp, nil
+}
+
+// checkRecordsProblem lets an item be registered for a finding only when
+// the finding records a problem: a problem answer, or a discrepancy with
+// the cadre's records (visits the household denies …). A finding with
+// everything in order has nothing to rectify.
+func (s *Service) checkRecordsProblem(ctx context.Context, f Finding, fe *domain.FieldErrors) error {
+	problems, err := s.store.LedgerFindingProblems(ctx, f.ID)
+	if err != nil {
+		return err
+	}
+	if len(problems) == 0 {
+		fe.Add("/finding_id", "no_problem", "the finding records no problem: no answer says one, and it found no discrepancy with the cadre's records",
+			"该督查发现未记录问题(核查结果均正常，与帮扶干部的记录也无出入)，不能登记整改事项")
+	}
+	return nil
+}
+
+// ExistingItem names the item a finding already has: a second
+// registration is refused with it (findingHasItem), so a request retried
+// after a lost answer finds the item the first one made.
+type ExistingItem struct{ ID uuid.UUID }
+
+func (e *ExistingItem) Error() string { return "the finding's item is " + e.ID.String() }
+
+// ReasonFindingHasItem refuses a second item for a finding whose item is
+// not closed.
+const ReasonFindingHasItem = "finding_has_item"
+
+func findingHasItem(existing uuid.UUID) error {
+	id := existing.String()
+	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonFindingHasItem,
+		Message:   "the finding already has an item not closed (" + id + "); work on that one",
+		MessageZH: "该督查发现已登记整改事项(编号" + id + ")，销号前不能重复登记", Err: &ExistingItem{ID: existing},
+		Fields: []domain.FieldError{{Field: "/finding_id", Reason: ReasonFindingHasItem, Message: "the finding has item " + id,
+			MessageZH: "该督查发现已有未销号的整改事项(编号" + id + ")"}}}
+}
+
+// checkNoOpenItem refuses a finding a second item not closed: one
+// problem, one item to work on and close (整改一项、销号一项). except is an
+// item that does not count (the one being reopened).
+func (s *Service) checkNoOpenItem(ctx context.Context, findingID, except uuid.UUID) error {
+	id, err := s.store.OpenLedgerItemOfFinding(ctx, findingID)
+	switch {
+	case domain.IsCode(err, domain.CodeNotFound):
+		return nil
+	case err != nil:
+		return err
+	case id != except:
+		return findingHasItem(id)
+	}
+	return nil
 }
 
 // checkResponsible checks who answers for a new item: an active cadre
@@ -559,6 +640,13 @@ func (s *Service) Act(ctx context.Context, p domain.Principal, kind string, id u
 		next, err := Move(l.Kind, l.Item, a.Action, p.Manages(), a.Evidence)
 		if err != nil {
 			return err
+		}
+		if a.Action == Reopen && l.FindingID != nil {
+			// A closed item reopened beside a newer one for its finding
+			// would make two to work on.
+			if err := in.checkNoOpenItem(ctx, *l.FindingID, l.ID); err != nil {
+				return err
+			}
 		}
 		if (a.Action == Reject || a.Action == Reopen) && strings.TrimSpace(a.Note) == "" {
 			fe.Add("/note", "required", "say why it goes back", "请说明退回或重新整改的原因")

@@ -2,6 +2,7 @@ package itemledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ type fakeStore struct {
 	users      map[uuid.UUID]domain.User
 	photos     map[uuid.UUID]domain.Photo
 	findings   map[uuid.UUID]Finding
+	problems   map[uuid.UUID][]string // what a finding records as a problem
 	moved      []Event
 }
 
@@ -95,6 +97,19 @@ func (f *fakeStore) LedgerFinding(_ context.Context, id uuid.UUID) (Finding, err
 		return Finding{}, domain.NotFound("finding")
 	}
 	return fd, nil
+}
+
+func (f *fakeStore) LedgerFindingProblems(_ context.Context, id uuid.UUID) ([]string, error) {
+	return f.problems[id], nil
+}
+
+func (f *fakeStore) OpenLedgerItemOfFinding(_ context.Context, findingID uuid.UUID) (uuid.UUID, error) {
+	for id, l := range f.lines {
+		if l.FindingID != nil && *l.FindingID == findingID && l.Status != Closed {
+			return id, nil
+		}
+	}
+	return uuid.Nil, domain.NotFound("item")
 }
 
 func (f *fakeStore) CreateLedgerItem(_ context.Context, r Record, _ Event, _ domain.AuditEntry) error {
@@ -457,3 +472,83 @@ func TestEvidenceIsNoOlderThanTheProblem(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestEitherWayInAFindingGetsOneItemForAProblem: registering over the
+// API (Create) and inside a phone's push (CreateIn) judge a finding's item
+// alike: only a finding that records a problem takes one (422 at
+// /finding_id otherwise), and only one not closed at a time (409 naming
+// the item it has, errors.As-able as ExistingItem); once that item is
+// closed, another may be registered.
+func TestEitherWayInAFindingGetsOneItemForAProblem(t *testing.T) {
+	ways := map[string]func(s *Service, store *fakeStore, p domain.Principal, in NewItem) (View, error){
+		"the API": func(s *Service, _ *fakeStore, p domain.Principal, in NewItem) (View, error) {
+			return s.Create(context.Background(), p, in)
+		},
+		"a push": func(s *Service, store *fakeStore, p domain.Principal, in NewItem) (View, error) {
+			in.ID = uuid.New()
+			v, _, err := s.CreateIn(context.Background(), store, p, in)
+			return v, err
+		},
+	}
+	for way, register := range ways {
+		t.Run(way, func(t *testing.T) {
+			c := newCounty(t)
+			c.store.users = map[uuid.UUID]domain.User{
+				c.cadreA.UserID: {ID: c.cadreA.UserID, Role: domain.RoleCadre, Active: true, RegionPath: c.villageA},
+			}
+			camp := Campaign{ID: uuid.New(), RegionPath: c.town, CreatedBy: c.creator.UserID, Inspectors: []uuid.UUID{c.inspector.UserID}}
+			c.store.campaigns[camp.ID] = camp
+			withProblem, inOrder := uuid.New(), uuid.New()
+			c.store.findings = map[uuid.UUID]Finding{}
+			for _, id := range []uuid.UUID{withProblem, inOrder} {
+				h := c.householdA
+				c.store.findings[id] = Finding{ID: id, CampaignID: camp.ID, HouseholdID: &h}
+			}
+			c.store.problems = map[uuid.UUID][]string{withProblem: {"visits_not_recalled"}}
+			s := NewService(c.store, func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, domain.Shanghai) })
+			itemOf := func(finding uuid.UUID) NewItem {
+				responsible := c.cadreA.UserID
+				return NewItem{Kind: KindRectification, Problem: "走访记录不实", CampaignID: &camp.ID, FindingID: &finding,
+					ResponsibleUserID: &responsible, Deadline: domain.Date{Year: 2026, Month: 12, Day: 31}}
+			}
+			first, err := register(s, c.store, c.inspector, itemOf(withProblem))
+			if err != nil {
+				t.Fatalf("a finding with a problem: %v", err)
+			}
+			cases := []struct {
+				name    string
+				p       domain.Principal
+				finding uuid.UUID
+				code    domain.Code
+				reason  string
+			}{
+				{"a finding with everything in order", c.inspector, inOrder, domain.CodeInvalid, "no_problem"},
+				{"by a supervisor too", c.admin, inOrder, domain.CodeInvalid, "no_problem"},
+				{"the finding's second item", c.inspector, withProblem, domain.CodeConflict, ReasonFindingHasItem},
+				{"by a supervisor too", c.admin, withProblem, domain.CodeConflict, ReasonFindingHasItem},
+			}
+			for _, tc := range cases {
+				before := len(c.store.lines)
+				_, err := register(s, c.store, tc.p, itemOf(tc.finding))
+				var de *domain.Error
+				if !errors.As(err, &de) || de.Code != tc.code || len(de.Fields) != 1 || de.Fields[0].Field != "/finding_id" ||
+					de.Fields[0].Reason != tc.reason || de.Fields[0].MessageZH == "" {
+					t.Fatalf("%s: %v, want %s at /finding_id (%s)", tc.name, err, tc.code, tc.reason)
+				}
+				var existing *ExistingItem
+				if tc.code == domain.CodeConflict && (!errors.As(err, &existing) || existing.ID != first.ID) {
+					t.Fatalf("%s: the refusal names %v, want %s", tc.name, existing, first.ID)
+				}
+				if len(c.store.lines) != before {
+					t.Fatalf("%s: a refused item was stored", tc.name)
+				}
+			}
+			closed := c.store.lines[first.ID]
+			closed.Status = Closed
+			c.store.lines[first.ID] = closed
+			if _, err := register(s, c.store, c.inspector, itemOf(withProblem)); err != nil {
+				t.Fatalf("a new item once the finding's item is closed: %v", err)
+			}
+		})
+	}
+}

@@ -329,3 +329,54 @@ func TestAPlanThatDrawsNothingIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestTheDrawSeesTheHouseholdsAsTheyAreNow: what a draw sorts households
+// by is read as it stands when the draw runs — no stored judgement that a
+// job brings up to date later: a household removed from the register just
+// before is drawn among the others at once, and the households of the
+// last campaign are left out as soon as it is drawn. The same seed over
+// the same data draws the same list.
+func TestTheDrawSeesTheHouseholdsAsTheyAreNow(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		e.inspectable(t)
+		admin := e.login(t, "admin")
+		draw := func(exclude int) wire.InspectionSample {
+			t.Helper()
+			body := e.campaignBody("announced")
+			body["plan"].(map[string]any)["exclude_last_campaigns"] = exclude
+			c := e.newCampaign(t, admin, body)
+			r := e.do(t, "POST", "/api/v1/inspections/"+c.ID.String()+"/sample", admin, map[string]any{"seed": "as-they-are"})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("draw: %d %s", r.Status, r.Body)
+			}
+			var s wire.InspectionSample
+			r.json(t, &s)
+			return s
+		}
+		stratumOf := func(s wire.InspectionSample, h uuid.UUID) string {
+			for _, d := range s.Households {
+				if d.HouseholdID == h {
+					return d.Stratum
+				}
+			}
+			return ""
+		}
+		hA := e.householdA.Household.ID
+		if got := stratumOf(draw(0), hA); got != "poor" {
+			t.Fatalf("household A, registered, drawn as %q", got)
+		}
+		e.setStatus(t, hA, domain.StatusRemoved)
+		removed := draw(0)
+		if got := stratumOf(removed, hA); got != "other" {
+			t.Fatalf("household A, removed just before the draw, drawn as %q, want other", got)
+		}
+		if again := draw(0); fmt.Sprint(again.Households) != fmt.Sprint(removed.Households) || again.PopulationHash != removed.PopulationHash {
+			t.Fatal("the same seed over the same data drew another list")
+		}
+		for _, h := range draw(1).Households {
+			if stratumOf(removed, h.HouseholdID) != "" {
+				t.Fatalf("household %s of the last campaign was drawn again", h.HouseholdID)
+			}
+		}
+	})
+}

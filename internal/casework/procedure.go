@@ -185,7 +185,7 @@ func (s *Service) StartProcedure(ctx context.Context, p domain.Principal, househ
 		return Procedure{}, err
 	}
 	if in.Kind == KindExit {
-		if err := s.checkQualifies(ctx, s.store, p, h, in.Year, "/year"); err != nil {
+		if err := s.checkQualifies(ctx, s.store, h, in.Year, "/year"); err != nil {
 			return Procedure{}, err
 		}
 	}
@@ -297,7 +297,7 @@ func (s *Service) RecordStep(ctx context.Context, p domain.Principal, id uuid.UU
 			if err != nil {
 				return err
 			}
-			if err := s.checkQualifies(ctx, tx, p, h, pr.Year, "/step"); err != nil {
+			if err := s.checkQualifies(ctx, tx, h, pr.Year, "/step"); err != nil {
 				return err
 			}
 		}

@@ -133,6 +133,25 @@ func (s *Store) OpenWarnings(ctx context.Context, countyID, householdID uuid.UUI
 	return out, nil
 }
 
+// OpenWarningsOf reads the open warnings of the households, by
+// household, oldest seen first.
+func (s *Store) OpenWarningsOf(ctx context.Context, households []uuid.UUID) (map[uuid.UUID][]casework.Warning, error) {
+	out := map[uuid.UUID][]casework.Warning{}
+	if len(households) == 0 {
+		return out, nil
+	}
+	var rows []warningRead
+	if err := s.warnings(ctx).Where("risk_warnings.household_id IN ? AND risk_warnings.state = ?", households, casework.WarningOpen).
+		Order("risk_warnings.seen_on, risk_warnings.created_at, risk_warnings.id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "warning")
+	}
+	for _, r := range rows {
+		w := r.warning()
+		out[w.HouseholdID] = append(out[w.HouseholdID], w)
+	}
+	return out, nil
+}
+
 // InsertWarnings stores new warnings under their households' region
 // paths; an id stored already stays as it is.
 func (s *Store) InsertWarnings(ctx context.Context, ws []casework.Warning) error {

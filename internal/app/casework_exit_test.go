@@ -79,7 +79,7 @@ func TestExitCandidatesAtTheThreshold(t *testing.T) {
 			return cs
 		}
 		cs := list(supervisor)
-		if cs.Standard.PerCapitaFen != 333_500 || !cs.Standard.Builtin || len(cs.Standard.Indicators) != 9 {
+		if cs.Standard.PerCapitaFen != 333_500 || !cs.Standard.Builtin || len(cs.Standard.Indicators) != 10 {
 			t.Errorf("the default standard: %+v", cs.Standard)
 		}
 		for _, tc := range []struct {
@@ -287,11 +287,11 @@ func unmet(t *testing.T, r response, field string) string {
 
 // TestAnExitNeedsAHouseholdThatQualifies: the exit procedure judges the
 // household as the candidates list does. One below the income standard
-// with a housing problem (and a serious illness seen today) cannot start
-// an exit — 422 on /year naming each unmet indicator; one that qualifies
-// starts, but if a visit finds its housing unsafe while the notices stand,
-// the announcement is refused on /step and it stays registered until the
-// problem is resolved.
+// with a housing problem and a serious illness seen today, not resolved,
+// cannot start an exit — 422 on /year naming each unmet indicator; one
+// that qualifies starts, but if a visit finds its housing unsafe and a job
+// lost while the notices stand, the announcement is refused on /step and
+// it stays registered until the problem is fixed and the risk resolved.
 func TestAnExitNeedsAHouseholdThatQualifies(t *testing.T) {
 	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
 		supervisor, cadre := e.login(t, "supervisor-a"), e.login(t, "cadre-a")
@@ -325,7 +325,8 @@ func TestAnExitNeedsAHouseholdThatQualifies(t *testing.T) {
 			t.Fatalf("an exit for a household below the standard: %d %s", r.Status, r.Body)
 		}
 		msg := unmet(t, r, "/year")
-		for _, want := range []string{"人均纯收入稳定超过脱贫标准", "2580.01元", "3335.00元", "住房安全有保障"} {
+		for _, want := range []string{"人均纯收入稳定超过脱贫标准", "2580.01元", "3335.00元", "住房安全有保障",
+			"未达标：无未消除的返贫风险（存在未消除的返贫风险：大病（2026-08-15 登记））"} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("the refusal %q does not say %q", msg, want)
 			}
@@ -337,13 +338,30 @@ func TestAnExitNeedsAHouseholdThatQualifies(t *testing.T) {
 			t.Errorf("a refused exit wrote a procedure: %+v %v", prs, err)
 		}
 
-		// It qualifies: income at the standard, the housing fixed.
+		// clearRisks resolves the household's open risks, as its supervisor
+		// does once the risk is gone.
+		clearRisks := func() {
+			t.Helper()
+			for _, w := range e.warningsOf(t, "supervisor-a", "?state=open&household_id="+hA.String()) {
+				body := map[string]any{"version": w.Version, "resolution": "cleared", "note": "风险已消除"}
+				if r := e.do(t, "POST", "/api/v1/risk-warnings/"+w.ID.String()+"/resolve", supervisor, body); r.Status != http.StatusOK {
+					t.Fatalf("resolve %s: %d %s", w.Trigger, r.Status, r.Body)
+				}
+			}
+		}
+		// It qualifies: income at the standard, the housing fixed, the
+		// illness cured.
 		var acc wire.IncomeAccount
 		e.do(t, "GET", incomeAccountPath(hA, 2026), supervisor, nil).json(t, &acc)
 		if r := e.do(t, "PUT", incomeAccountPath(hA, 2026), supervisor, map[string]any{"version": acc.Version, "wages_fen": 333_500}); r.Status != http.StatusOK {
 			t.Fatalf("account: %d %s", r.Status, r.Body)
 		}
 		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, housing(220, "met"))).pushResult(t)
+		if r := e.do(t, "POST", start, supervisor, map[string]any{"kind": "exit", "year": 2026}); r.Status != http.StatusUnprocessableEntity ||
+			unmet(t, r, "/year") != "未达标：无未消除的返贫风险（存在未消除的返贫风险：大病（2026-08-15 登记））" {
+			t.Fatalf("an exit with the illness open: %d %s", r.Status, r.Body)
+		}
+		clearRisks()
 		var pr wire.Procedure
 		r = e.do(t, "POST", start, supervisor, map[string]any{"kind": "exit", "year": 2026})
 		if r.Status != http.StatusCreated {
@@ -359,13 +377,15 @@ func TestAnExitNeedsAHouseholdThatQualifies(t *testing.T) {
 				t.Fatalf("%v: %d %s", body["step"], r.Status, r.Body)
 			}
 		}
-		// While the notices stood, a visit found the housing unsafe again.
-		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, housing(140, "problem"))).pushResult(t)
+		// While the notices stood, a visit found the housing unsafe again
+		// and the son's job lost.
+		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, housing(140, "problem", "job_loss"))).pushResult(t)
 		r = e.do(t, "POST", steps, supervisor, procedureStep(4, "announcement", "2026-07-16", "县公告-1"))
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("the announcement for a household that no longer qualifies: %d %s", r.Status, r.Body)
 		}
-		if msg := unmet(t, r, "/step"); !strings.Contains(msg, "住房安全有保障") || strings.Contains(msg, "人均纯收入") {
+		if msg := unmet(t, r, "/step"); !strings.Contains(msg, "住房安全有保障") || !strings.Contains(msg, "失业/务工中断（2026-08-15 登记）") ||
+			strings.Contains(msg, "人均纯收入") {
 			t.Errorf("the announcement's refusal: %q", msg)
 		}
 		var file wire.HouseholdFile
@@ -380,6 +400,11 @@ func TestAnExitNeedsAHouseholdThatQualifies(t *testing.T) {
 		}
 
 		e.push(t, cadre, uuid.NewString(), batch("phone-a", now, housing(60, "met"))).pushResult(t)
+		if r := e.do(t, "POST", steps, supervisor, procedureStep(4, "announcement", "2026-07-16", "县公告-1")); r.Status != http.StatusUnprocessableEntity ||
+			!strings.Contains(unmet(t, r, "/step"), "失业/务工中断") {
+			t.Fatalf("the announcement with the job loss open: %d %s", r.Status, r.Body)
+		}
+		clearRisks()
 		if r := e.do(t, "POST", steps, supervisor, procedureStep(4, "announcement", "2026-07-16", "县公告-1")); r.Status != http.StatusOK {
 			t.Errorf("the announcement once it qualifies again: %d %s", r.Status, r.Body)
 		}

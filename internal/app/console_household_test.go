@@ -264,8 +264,8 @@ func consoleHouseholdFile(t *testing.T, e *consoleEnv) {
 	})
 
 	t.Run("a visit's risks are on its card", func(t *testing.T) {
-		// A registered household's risk opens no warning, so its visit's
-		// card is where the office sees it (it showed nowhere).
+		// The visit's card shows the risks it recorded (a registered
+		// household's risk once opened no warning and showed nowhere).
 		var own uuid.UUID
 		for _, hs := range e.householdsOf(t, cadre) {
 			for h := range hs {

@@ -58,7 +58,8 @@ func (e *testEnv) status(t *testing.T, h uuid.UUID) wire.HouseholdFile {
 
 // TestRiskTriggersPutHouseholdsOnTheLists: a trigger at a general household
 // puts it on the edge list, at an exited one on the watch list, at a
-// registered one on neither (its plan answers); the same visit pushed
+// registered one on the register list (open, it holds the household's
+// exit: TestAnExitNeedsAHouseholdThatQualifies); the same visit pushed
 // again raises nothing more. The town's supervisors see them by list;
 // another village's supervisor sees none and gets 404 resolving one, a
 // cadre 403 (resolving is managers' work). Resolutions that move a status
@@ -77,8 +78,9 @@ func TestRiskTriggersPutHouseholdsOnTheLists(t *testing.T) {
 		}
 		registered := visitWithTriggers(e.householdA.Household.ID, "income_drop")
 		e.push(t, e.login(t, "cadre-a"), "warn-registered", batch("phone-a", time.Now(), registered)).pushResult(t)
-		if ws := e.warningsOf(t, "supervisor-a", "?household_id="+e.householdA.Household.ID.String()); len(ws) != 0 {
-			t.Fatalf("a registered household is on a list: %+v", ws)
+		inRegister := e.warningsOf(t, "supervisor-a", "?household_id="+e.householdA.Household.ID.String())
+		if len(inRegister) != 1 || inRegister[0].List != "register" || inRegister[0].Trigger != "income_drop" || inRegister[0].State != "open" {
+			t.Fatalf("a registered household: want one open register warning, got %+v", inRegister)
 		}
 		if res := e.push(t, e.login(t, "cadre-a"), "warn-again", batch("phone-a", time.Now(), visit)).pushResult(t).Results[0]; res.Status != wire.StatusDuplicate {
 			t.Fatalf("the visit sent again: %+v", res)
@@ -87,8 +89,8 @@ func TestRiskTriggersPutHouseholdsOnTheLists(t *testing.T) {
 			who, query string
 			want       int
 		}{
-			{"supervisor-a", "?list=edge", 2}, {"supervisor-a", "?list=watch", 1}, {"supervisor-a", "?state=open", 3},
-			{"supervisor-a", "?region_id=" + e.villageA.ID.String(), 3}, {"admin", "", 3}, {"supervisor-b", "", 0},
+			{"supervisor-a", "?list=edge", 2}, {"supervisor-a", "?list=watch", 1}, {"supervisor-a", "?list=register", 1}, {"supervisor-a", "?state=open", 4},
+			{"supervisor-a", "?region_id=" + e.villageA.ID.String(), 4}, {"admin", "", 4}, {"supervisor-b", "", 0},
 		} {
 			if got := e.warningsOf(t, tc.who, tc.query); len(got) != tc.want {
 				t.Errorf("%s lists %s: want %d warnings, got %d", tc.who, tc.query, tc.want, len(got))
@@ -118,6 +120,7 @@ func TestRiskTriggersPutHouseholdsOnTheLists(t *testing.T) {
 			{"cleared without a note", edge[0], map[string]any{"resolution": "cleared"}, "/note"},
 			{"a general household cannot relapse", edge[0], map[string]any{"resolution": "relapsed", "cause": "disaster"}, "/resolution"},
 			{"unknown resolution", edge[0], map[string]any{"resolution": "ignored"}, "/resolution"},
+			{"a registered household cannot become edge", inRegister[0], map[string]any{"resolution": "edge"}, "/resolution"},
 		} {
 			if r := resolve("supervisor-a", tc.w, tc.body); r.Status != http.StatusUnprocessableEntity || !r.problem(t).hasField(tc.field) {
 				t.Errorf("%s: want 422 naming %s, got %d %s", tc.name, tc.field, r.Status, r.Body)
@@ -149,6 +152,9 @@ func TestRiskTriggersPutHouseholdsOnTheLists(t *testing.T) {
 		}
 		if r := resolve("supervisor-a", edge[1], map[string]any{"resolution": "cleared", "note": "已获临时救助"}); r.Status != http.StatusOK {
 			t.Fatalf("cleared: %d %s", r.Status, r.Body)
+		}
+		if r := resolve("supervisor-a", inRegister[0], map[string]any{"resolution": "cleared", "note": "产业分红恢复"}); r.Status != http.StatusOK {
+			t.Fatalf("cleared in the register: %d %s", r.Status, r.Body)
 		}
 		if open := e.warningsOf(t, "supervisor-a", "?state=open"); len(open) != 0 {
 			t.Fatalf("open warnings left: %+v", open)

@@ -43,8 +43,8 @@ func TestIncomeAccountIDIsDerived(t *testing.T) {
 }
 
 // TestJudgeAtTheThreshold: reaching the standard exactly qualifies, one fen
-// below does not; a checklist problem or a missing account says why;
-// confirmed indicators are pending, not failing.
+// below does not; a checklist problem, a missing account or an open risk
+// says why; confirmed indicators are pending, not failing.
 func TestJudgeAtTheThreshold(t *testing.T) {
 	st := DefaultExitStandard(2026)
 	allMet := map[string]ChecklistAnswer{}
@@ -59,20 +59,24 @@ func TestJudgeAtTheThreshold(t *testing.T) {
 	account := func(perCapita int64) map[int]IncomeAccount {
 		return map[int]IncomeAccount{2026: {Year: 2026, IncomeFields: IncomeFields{WagesFen: perCapita * 3, MembersCounted: 3}}}
 	}
+	illness := []Warning{{Trigger: "serious_illness", SeenOn: domain.Date{Year: 2026, Month: 11, Day: 2}, State: WarningOpen}}
 	for _, tc := range []struct {
 		name      string
 		accounts  map[int]IncomeAccount
 		checklist map[string]ChecklistAnswer
+		risks     []Warning
 		qualifies bool
 		failing   string
+		says      string
 	}{
-		{"exactly at 3335.00 yuan", account(333_500), allMet, true, ""},
-		{"one fen below", account(333_499), allMet, false, "income"},
-		{"no account", nil, allMet, false, "income"},
-		{"housing unsafe at the last visit", account(400_000), withProblem, false, "housing"},
-		{"no visit answered the checklist", account(400_000), nil, false, "food"},
+		{"exactly at 3335.00 yuan", account(333_500), allMet, nil, true, "", ""},
+		{"one fen below", account(333_499), allMet, nil, false, "income", ""},
+		{"no account", nil, allMet, nil, false, "income", ""},
+		{"housing unsafe at the last visit", account(400_000), withProblem, nil, false, "housing", ""},
+		{"no visit answered the checklist", account(400_000), nil, nil, false, "food", ""},
+		{"a serious illness not resolved", account(400_000), allMet, illness, false, "no_open_risk", "存在未消除的返贫风险：大病（2026-11-02 登记）"},
 	} {
-		c := Judge(domain.Household{}, st, map[int]ExitStandard{2026: st}, tc.accounts, tc.checklist)
+		c := Judge(domain.Household{}, st, map[int]ExitStandard{2026: st}, tc.accounts, tc.checklist, tc.risks)
 		if c.Qualifies != tc.qualifies {
 			t.Errorf("%s: qualifies %v, want %v (%+v)", tc.name, c.Qualifies, tc.qualifies, c.Reasons)
 		}
@@ -82,6 +86,9 @@ func TestJudgeAtTheThreshold(t *testing.T) {
 			}
 			if r.Code == tc.failing && r.Met {
 				t.Errorf("%s: %s is met: %s", tc.name, r.Code, r.ReasonZH)
+			}
+			if r.Code == tc.failing && tc.says != "" && r.ReasonZH != tc.says {
+				t.Errorf("%s: %s says %q, want %q", tc.name, r.Code, r.ReasonZH, tc.says)
 			}
 			if r.Check == CheckConfirmed && !(r.Met && r.Pending) {
 				t.Errorf("%s: confirmed indicator %s is not pending", tc.name, r.Code)
@@ -94,7 +101,7 @@ func TestJudgeAtTheThreshold(t *testing.T) {
 	last.PerCapitaFen = 300_000
 	accounts := account(333_500)
 	accounts[2025] = IncomeAccount{Year: 2025, IncomeFields: IncomeFields{WagesFen: 299_999, MembersCounted: 1}}
-	if c := Judge(domain.Household{}, stable, map[int]ExitStandard{2026: stable, 2025: last}, accounts, allMet); c.Qualifies {
+	if c := Judge(domain.Household{}, stable, map[int]ExitStandard{2026: stable, 2025: last}, accounts, allMet, nil); c.Qualifies {
 		t.Errorf("two stable years with last year one fen below its standard qualifies: %+v", c.Reasons)
 	}
 }

@@ -16,6 +16,10 @@ const (
 	CheckIncome    = "income"     // per-capita net income against the standard, over StableYears
 	CheckChecklist = "checklist:" // + a 两不愁三保障 item: the latest visit answering it says met
 	CheckConfirmed = "confirmed"  // not in the records: confirmed at the village review (村民主评议)
+	// CheckNoOpenRisk: no risk trigger a visit recorded at the household is
+	// still open (unresolved) — a household at risk of falling back
+	// (返贫风险) does not exit until a supervisor resolves the risk.
+	CheckNoOpenRisk = "no_open_risk"
 )
 
 // Indicator is one item of a year's exit indicator list (002 names nine).
@@ -43,9 +47,11 @@ type ExitStandard struct {
 }
 
 // DefaultExitStandard is the standard of a year nobody configured. The
-// amounts are 002's; the nine indicators are a design choice (002 names
+// amounts are 002's; the indicators are a design choice (002 names
 // "9个指标" without listing them): income, the six checklist items of
-// 两不愁三保障 with safe water, and two confirmed at the village review.
+// 两不愁三保障 with safe water, and two confirmed at the village review —
+// the nine — and a tenth, no open risk (the lead's decision: a household
+// with an unresolved risk trigger does not exit; docs/rules.md).
 func DefaultExitStandard(year int) ExitStandard {
 	return ExitStandard{Year: year, PerCapitaFen: 333500, PovertyLineFen: 280000, StableYears: 1, Indicators: []Indicator{
 		{"income", "人均纯收入稳定超过脱贫标准", CheckIncome},
@@ -55,6 +61,7 @@ func DefaultExitStandard(year int) ExitStandard {
 		{"medical", "基本医疗有保障", CheckChecklist + "medical"},
 		{"housing", "住房安全有保障", CheckChecklist + "housing"},
 		{"water", "饮水安全有保障", CheckChecklist + "water"},
+		{"no_open_risk", "无未消除的返贫风险", CheckNoOpenRisk},
 		{"livelihood", "有稳定增收产业或就业", CheckConfirmed},
 		{"agreement", "贫困户认可脱贫结果", CheckConfirmed},
 	}}
@@ -86,8 +93,8 @@ func (st ExitStandard) Validate(fe *domain.FieldErrors, today domain.Date) {
 		seen[in.Code] = true
 		domain.CheckText(fe, p+"/name_zh", "指标名称", in.NameZH, 1, 100)
 		item, isItem := strings.CutPrefix(in.Check, CheckChecklist)
-		if !(in.Check == CheckIncome || in.Check == CheckConfirmed || isItem && domain.ChecklistItems.Has(item)) {
-			fe.Add(p+"/check", "invalid_enum", "check must be income, confirmed or checklist:<item> of the visit checklist", "判定方式无效")
+		if !(in.Check == CheckIncome || in.Check == CheckConfirmed || in.Check == CheckNoOpenRisk || isItem && domain.ChecklistItems.Has(item)) {
+			fe.Add(p+"/check", "invalid_enum", "check must be income, confirmed, no_open_risk or checklist:<item> of the visit checklist", "判定方式无效")
 		}
 	}
 }
@@ -212,6 +219,10 @@ func (s *Service) judge(ctx context.Context, tx TxStore, st ExitStandard, hs []d
 	if err != nil {
 		return nil, err
 	}
+	risks, err := tx.OpenWarningsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	standards := map[int]ExitStandard{st.Year: st}
 	for y := st.Year - st.StableYears + 1; y < st.Year; y++ {
 		if standards[y], err = s.standard(ctx, tx, y); err != nil {
@@ -220,7 +231,7 @@ func (s *Service) judge(ctx context.Context, tx TxStore, st ExitStandard, hs []d
 	}
 	out := make([]Candidate, 0, len(hs))
 	for _, h := range hs {
-		out = append(out, Judge(h, st, standards, accounts[h.ID], checklists[h.ID]))
+		out = append(out, Judge(h, st, standards, accounts[h.ID], checklists[h.ID], risks[h.ID]))
 	}
 	return out, nil
 }
@@ -254,10 +265,11 @@ func (s *Service) checkQualifies(ctx context.Context, tx TxStore, h domain.House
 
 // Judge weighs one household against the standard: standards holds the
 // standard of each year the income must be stable over, accounts the
-// household's accounts by year, checklist its latest answers by item.
-// Reaching the amount exactly counts (a design choice: 002's 超过 is read
-// as reaching the standard, to the fen).
-func Judge(h domain.Household, st ExitStandard, standards map[int]ExitStandard, accounts map[int]IncomeAccount, checklist map[string]ChecklistAnswer) Candidate {
+// household's accounts by year, checklist its latest answers by item,
+// risks its open warnings. Reaching the amount exactly counts (a design
+// choice: 002's 超过 is read as reaching the standard, to the fen).
+func Judge(h domain.Household, st ExitStandard, standards map[int]ExitStandard, accounts map[int]IncomeAccount, checklist map[string]ChecklistAnswer,
+	risks []Warning) Candidate {
 	c := Candidate{Household: h, Qualifies: true}
 	if a, ok := accounts[st.Year]; ok {
 		pc := a.PerCapitaFen()
@@ -279,6 +291,8 @@ func Judge(h domain.Household, st ExitStandard, standards map[int]ExitStandard, 
 			default:
 				r.ReasonZH = a.On.String() + "走访核查：" + label + "存在问题"
 			}
+		case in.Check == CheckNoOpenRisk:
+			r.Met, r.ReasonZH = riskReason(risks)
 		default:
 			r.Met, r.Pending, r.ReasonZH = true, true, "待村民主评议时确认"
 		}
@@ -286,6 +300,20 @@ func Judge(h domain.Household, st ExitStandard, standards map[int]ExitStandard, 
 		c.Reasons = append(c.Reasons, r)
 	}
 	return c
+}
+
+// riskReason names each open risk with the day a visit recorded it:
+// "存在未消除的返贫风险：大病（2026-11-02 登记）".
+func riskReason(risks []Warning) (bool, string) {
+	if len(risks) == 0 {
+		return true, "没有未消除的返贫风险"
+	}
+	named := make([]string, len(risks))
+	for i, w := range risks {
+		label, _ := domain.RiskTriggers.Label(w.Trigger)
+		named[i] = label + "（" + w.SeenOn.String() + " 登记）"
+	}
+	return false, "存在未消除的返贫风险：" + strings.Join(named, "、")
 }
 
 func incomeReason(st ExitStandard, standards map[int]ExitStandard, accounts map[int]IncomeAccount) (bool, string) {

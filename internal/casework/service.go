@@ -62,6 +62,9 @@ type TxStore interface {
 	WarningForUpdate(ctx context.Context, withinPath string, id uuid.UUID) (Warning, error)
 	Warnings(ctx context.Context, f WarningFilter) ([]Warning, int64, error)
 	OpenWarnings(ctx context.Context, countyID, householdID uuid.UUID) ([]Warning, error)
+	// OpenWarningsOf reads the open warnings of the households, by
+	// household, oldest seen first.
+	OpenWarningsOf(ctx context.Context, households []uuid.UUID) (map[uuid.UUID][]Warning, error)
 	// InsertWarnings stores new warnings, with their households' region
 	// paths; a warning whose id is stored already is left as it is.
 	InsertWarnings(ctx context.Context, ws []Warning) error

@@ -13,14 +13,18 @@ import (
 )
 
 // Warning lists: a risk at a household outside the register puts it on the
-// edge list (边缘户监测), at an exited one on the watch list (脱贫监测户).
+// edge list (边缘户监测), at an exited one on the watch list (脱贫监测户),
+// at one in the register on the register list, where it stays open until
+// resolved and holds the household's exit (CheckNoOpenRisk).
 const (
-	ListEdge  = "edge"
-	ListWatch = "watch"
+	ListEdge     = "edge"
+	ListWatch    = "watch"
+	ListRegister = "register"
 )
 
 // WarningLists are the lists with their zh-CN names.
-var WarningLists = domain.Vocabulary{{Code: ListEdge, Label: "边缘户监测"}, {Code: ListWatch, Label: "脱贫不稳定监测"}}
+var WarningLists = domain.Vocabulary{{Code: ListEdge, Label: "边缘户监测"}, {Code: ListWatch, Label: "脱贫不稳定监测"},
+	{Code: ListRegister, Label: "在册户风险"}}
 
 // Warning states.
 const (
@@ -78,17 +82,17 @@ func WarningID(visitID uuid.UUID, trigger string) uuid.UUID {
 	return uuid.NewHash(sha1.New(), warningNamespace, []byte(visitID.String()+"/"+trigger), 5)
 }
 
-// listFor is the list a risk at a household of status puts it on; "" for
-// households already in the register (registered, relapsed), whose risks
-// the plan answers.
+// listFor is the list a risk at a household of status puts it on. A risk
+// at a household in the register (registered, relapsed) is recorded too,
+// though its plan answers it: an open one holds the household's exit.
 func listFor(status string) string {
 	switch status {
-	case "", domain.StatusGeneral, domain.StatusEdge, domain.StatusRemoved:
-		return ListEdge
 	case domain.StatusExited:
 		return ListWatch
+	case domain.StatusRegistered, domain.StatusRelapsed:
+		return ListRegister
 	}
-	return ""
+	return ListEdge
 }
 
 // raiseWarnings opens a warning for each trigger the visit records that
@@ -121,9 +125,6 @@ func (s *Service) raiseWarnings(ctx context.Context, tx TxStore, h domain.Househ
 		}
 	}
 	list := listFor(h.Status)
-	if list == "" {
-		return nil
-	}
 	var fresh []Warning
 	for _, t := range after.RiskTriggers {
 		if after.Deleted || slices.Contains(had, t.Code) || slices.ContainsFunc(open, func(w Warning) bool { return w.Trigger == t.Code }) {
@@ -167,7 +168,7 @@ func (s *Service) Warnings(ctx context.Context, p domain.Principal, q WarningQue
 	}
 	var fe domain.FieldErrors
 	if q.List != "" && !WarningLists.Has(q.List) {
-		fe.Add("list", "invalid_enum", "list must be edge or watch", "监测名单无效")
+		fe.Add("list", "invalid_enum", "list must be edge, watch or register", "监测名单无效")
 	}
 	if q.State != "" && !WarningStates.Has(q.State) {
 		fe.Add("state", "invalid_enum", "state must be open or resolved", "处置状态无效")

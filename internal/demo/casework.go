@@ -344,7 +344,7 @@ func (p *plan) exitProcedures(d caseDraw, registered []*household, cp *caseworkP
 		if len(out) == 3 {
 			break
 		}
-		if !casework.Judge(hh.h, st, standards, accounts[hh.h.ID], checklists[hh.h.ID]).Qualifies {
+		if !casework.Judge(hh.h, st, standards, accounts[hh.h.ID], checklists[hh.h.ID], nil).Qualifies { // no risk is drawn at a registered household
 			continue
 		}
 		steps := len(out) + 1 // 1, 2 then 3 steps done

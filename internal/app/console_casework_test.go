@@ -199,7 +199,9 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 }
 
 // caseworkHousehold is a registered household of cadre's with no
-// procedure, on the first page of its village's exit candidates.
+// procedure and no open risk (an earlier subtest records one at a
+// household of cadre's, and it holds the exit), on the first page of its
+// village's exit candidates.
 func (e *consoleEnv) caseworkHousehold(t *testing.T, supervisor, cadre domain.Principal, year int) domain.Household {
 	t.Helper()
 	ctx := context.Background()
@@ -213,6 +215,9 @@ func (e *consoleEnv) caseworkHousehold(t *testing.T, supervisor, cadre domain.Pr
 				continue
 			}
 			if prs, err := e.app.Casework.HouseholdProcedures(ctx, supervisor, c.Household.ID); err != nil || len(prs) > 0 {
+				continue
+			}
+			if reasonOpen(c.Reasons, casework.CheckNoOpenRisk) {
 				continue
 			}
 			return c.Household
@@ -263,4 +268,14 @@ func (e *consoleEnv) pushChange(t *testing.T, username string, change map[string
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK || len(out.Results) != 1 || out.Results[0].Status != wire.StatusApplied {
 		t.Fatalf("pushing %v: %d %+v %v", change["entity"], res.StatusCode, out, err)
 	}
+}
+
+// reasonOpen says whether the indicator judged by check is unmet.
+func reasonOpen(reasons []casework.Reason, check string) bool {
+	for _, r := range reasons {
+		if r.Check == check && !r.Met {
+			return true
+		}
+	}
+	return false
 }

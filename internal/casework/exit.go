@@ -174,30 +174,75 @@ type CandidateQuery struct {
 // ExitCandidates judges the registered households of a region the caller
 // supervises against the year's exit standard, each with its reasons.
 func (s *Service) ExitCandidates(ctx context.Context, p domain.Principal, q CandidateQuery) ([]Candidate, int64, ExitStandard, error) {
-	if !p.Manages() {
-		return nil, 0, ExitStandard{}, domain.Forbidden()
-	}
-	today := s.today()
-	var fe domain.FieldErrors
-	checkYear(&fe, "year", q.Year, today)
-	if err := fe.Err(); err != nil {
-		return nil, 0, ExitStandard{}, err
-	}
-	r, err := s.store.RegionWithin(ctx, p.RegionPath, q.RegionID)
+	f, st, err := s.candidates(ctx, p, q)
 	if err != nil {
-		return nil, 0, ExitStandard{}, err
+		return nil, 0, st, err
 	}
-	st, err := s.standard(ctx, s.store, q.Year)
-	if err != nil {
-		return nil, 0, ExitStandard{}, err
-	}
-	hs, total, err := s.store.Households(ctx, domain.HouseholdFilter{Scope: p.HouseholdScope(), Today: today, WithinPath: r.Path,
-		Status: domain.StatusRegistered, Limit: q.Limit, Offset: q.Offset})
+	f.Limit, f.Offset = q.Limit, q.Offset
+	hs, total, err := s.store.Households(ctx, f)
 	if err != nil {
 		return nil, 0, st, err
 	}
 	out, err := s.judge(ctx, s.store, st, hs)
 	return out, total, st, err
+}
+
+// qualifyingBatch is how many households CountQualifying judges at once.
+const qualifyingBatch = 500
+
+// CountQualifying counts the households of the whole candidates list (q's
+// region and year; its page is ignored) that qualify. Whether one
+// qualifies is judged from its accounts, visits and risks as Judge weighs
+// them, which no single query can say, so it walks the list a batch at a
+// time: the count is of every page while at most a batch is held.
+func (s *Service) CountQualifying(ctx context.Context, p domain.Principal, q CandidateQuery) (int64, error) {
+	f, st, err := s.candidates(ctx, p, q)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	f.Limit = qualifyingBatch
+	for f.Offset = 0; ; f.Offset += qualifyingBatch {
+		hs, total, err := s.store.Households(ctx, f)
+		if err != nil {
+			return 0, err
+		}
+		cs, err := s.judge(ctx, s.store, st, hs)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range cs {
+			if c.Qualifies {
+				n++
+			}
+		}
+		if len(hs) < qualifyingBatch || int64(f.Offset+len(hs)) >= total {
+			return n, nil
+		}
+	}
+}
+
+// candidates checks a candidates query: the households it selects (no
+// page yet) and the year's standard.
+func (s *Service) candidates(ctx context.Context, p domain.Principal, q CandidateQuery) (domain.HouseholdFilter, ExitStandard, error) {
+	if !p.Manages() {
+		return domain.HouseholdFilter{}, ExitStandard{}, domain.Forbidden()
+	}
+	today := s.today()
+	var fe domain.FieldErrors
+	checkYear(&fe, "year", q.Year, today)
+	if err := fe.Err(); err != nil {
+		return domain.HouseholdFilter{}, ExitStandard{}, err
+	}
+	r, err := s.store.RegionWithin(ctx, p.RegionPath, q.RegionID)
+	if err != nil {
+		return domain.HouseholdFilter{}, ExitStandard{}, err
+	}
+	st, err := s.standard(ctx, s.store, q.Year)
+	if err != nil {
+		return domain.HouseholdFilter{}, ExitStandard{}, err
+	}
+	return domain.HouseholdFilter{Scope: p.HouseholdScope(), Today: today, WithinPath: r.Path, Status: domain.StatusRegistered}, st, nil
 }
 
 // judge weighs households against the year's standard st, as the

@@ -31,7 +31,7 @@ type candidatesPage struct {
 	Year       int
 	Standard   string // the year's thresholds in words
 	Total      int64
-	Qualifying int
+	Qualifying int64 // of the whole list, every page
 	Candidates []candidateLine
 	Pager      Pager
 	Ledgers    []ledgerLink // the casework ledgers of the region and year
@@ -65,11 +65,16 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 		}
 	}
 	n := pageOf(r)
-	cands, total, st, err := c.deps.Casework.ExitCandidates(ctx, p, casework.CandidateQuery{RegionID: region, Year: year, Limit: listSize, Offset: (n - 1) * listSize})
+	cq := casework.CandidateQuery{RegionID: region, Year: year, Limit: listSize, Offset: (n - 1) * listSize}
+	cands, total, st, err := c.deps.Casework.ExitCandidates(ctx, p, cq)
 	if err != nil {
 		return nil, err
 	}
-	out := candidatesPage{Year: year, Total: total, Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
+	qualifying, err := c.deps.Casework.CountQualifying(ctx, p, cq)
+	if err != nil {
+		return nil, err
+	}
+	out := candidatesPage{Year: year, Total: total, Qualifying: qualifying, Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
 		Standard: "人均纯收入达到" + casework.Yuan(st.PerCapitaFen) + "元（连续" + strconv.Itoa(st.StableYears) + "年），并满足以下" + strconv.Itoa(len(st.Indicators)) + "项指标"}
 	if out.Form, err = c.regionYearForm(r, s, "/ui/exit-candidates", "脱贫年度", year, this); err != nil {
 		return nil, err
@@ -84,9 +89,6 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 		}
 		for _, re := range cd.Reasons {
 			line.Reasons = append(line.Reasons, reasonItem{Name: re.NameZH, Reason: re.ReasonZH, Met: re.Met, Pending: re.Pending})
-		}
-		if cd.Qualifies {
-			out.Qualifying++
 		}
 		out.Candidates = append(out.Candidates, line)
 	}

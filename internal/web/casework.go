@@ -307,7 +307,8 @@ func incomeTable(accounts []casework.IncomeAccount) Table {
 	for _, amount := range (casework.IncomeFields{}).Amounts() {
 		head = append(head, amount.LabelZH)
 	}
-	t := Table{Head: append(head, "纯收入", "计算人数", "人均纯收入"), Caption: "金额单位：元", Empty: "尚无收入测算。"}
+	t := Table{Head: append(head, "纯收入", "计算人数", "人均纯收入（测算）"), Empty: "尚无收入测算。",
+		Caption: "金额单位：元。收入测算按年度：纯收入＝各项收入－生产经营费用，人均纯收入＝纯收入÷计算人数；上方“" + registeredIncomeLabel + "”是档案登记的全户数，不是测算结果。"}
 	for _, a := range accounts {
 		row := []Cell{{Text: strconv.Itoa(a.Year) + "年"}}
 		for _, amount := range a.Amounts() {

@@ -230,6 +230,10 @@ func yearParam(r *http.Request, def int) (int, error) {
 	return y, nil
 }
 
+// registeredIncomeLabel names the register's annual income, as the income
+// table's caption refers to it.
+const registeredIncomeLabel = "家庭年纯收入（档案登记）"
+
 func householdFacts(h domain.Household, village string) []fact {
 	var out []fact
 	add := func(label, value string) {
@@ -261,7 +265,12 @@ func householdFacts(h domain.Household, village string) []fact {
 	add("住房", housing)
 	add("住房面积", number(h.HousingArea, "平方米"))
 	add("耕地", number(h.ArableLand, "亩"))
-	add("家庭年收入", number(h.AnnualIncome, "元"))
+	if h.AnnualIncome != nil {
+		// The register's figure, beside the income accounts' per-capita
+		// 收入测算 further down: a supervisor read two numbers with no word
+		// on which was which. The register keeps no year for it.
+		add(registeredIncomeLabel, number(h.AnnualIncome, "元")+"（全户合计，建档或导入时登记，不是收入测算）")
+	}
 	add("经济状况", h.IncomeNotes)
 	return out
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,5 +122,33 @@ func TestJudgementsOf(t *testing.T) {
 	alone.StartedAt = visit.StartedAt
 	if lines, isCounted, judged, err := judgementsOf(alone, tl); err != nil || len(lines) != 0 || isCounted || judged {
 		t.Errorf("a visit no rule looked at: %+v counted %v judged %v %v", lines, isCounted, judged, err)
+	}
+}
+
+// TestRegisteredIncomeAndIncomeAccountSayWhichIsWhich: the household's
+// basics name the register's annual income as the register's, for the
+// whole household, and the income table's per-capita figure as the
+// 收入测算's, its caption saying the two differ — a supervisor read 3918
+// beside 2054 with no word on which was which.
+func TestRegisteredIncomeAndIncomeAccountSayWhichIsWhich(t *testing.T) {
+	registered := 3918.0
+	facts := householdFacts(domain.Household{HouseholdDetails: domain.HouseholdDetails{AnnualIncome: &registered}}, "")
+	var got string
+	for _, f := range facts {
+		if f.Value != "" && f.Label == "家庭年纯收入（档案登记）" {
+			got = f.Value
+		}
+	}
+	if got != "3918 元（全户合计，建档或导入时登记，不是收入测算）" {
+		t.Errorf("the register's income reads %q in the basics %+v", got, facts)
+	}
+	incomes := incomeTable(nil)
+	if last := incomes.Head[len(incomes.Head)-1]; last != "人均纯收入（测算）" {
+		t.Errorf("the income table's per-capita column is %q", last)
+	}
+	for _, want := range []string{"金额单位：元", "家庭年纯收入（档案登记）", "不是测算结果"} {
+		if !strings.Contains(incomes.Caption, want) {
+			t.Errorf("the income table's caption %q does not say %q", incomes.Caption, want)
+		}
 	}
 }

@@ -531,6 +531,10 @@ func consoleProgressAndCadres(t *testing.T, e *consoleEnv) {
 		if want := []string{itoa(int(o.Reached)), itoa(int(o.Visits)), itoa(int(o.MetAtLast))}; strings.Join(window, ",") != strings.Join(want, ",") {
 			t.Errorf("the page's window figures %v, the service's %v", window, want)
 		}
+		// Its download links keep the window (and no empty region).
+		if want := `href="/ui/progress/export?format=xlsx&amp;from=` + from + `&amp;to=` + to + `"`; !strings.Contains(r.body, want) {
+			t.Errorf("the progress page does not link its XLSX as %s", want)
+		}
 		x := c.get("/ui/progress/export?from=" + from + "&to=" + to + "&format=xlsx")
 		f, err := excelize.OpenReader(strings.NewReader(x.body))
 		if err != nil {

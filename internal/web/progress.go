@@ -94,23 +94,14 @@ func (c *Console) progress(r *http.Request, s *session) (any, error) {
 		}
 	}
 	unlinkCadres(s.principal, &out.Cadres)
-	keep := url.Values{"from": {out.From}, "to": {out.To}}
-	if v := q.Get("region"); v != "" {
-		keep.Set("region", v)
+	// The page's links keep its window and region (filterLink drops an
+	// empty region, as the other list pages' links do).
+	link := func(path string, set ...string) string {
+		return filterLink(path, url.Values{"from": {out.From}, "to": {out.To}}, append([]string{"region", q.Get("region")}, set...)...)
 	}
-	with := func(path string, set ...string) string {
-		v := url.Values{}
-		for k, vs := range keep {
-			v[k] = vs
-		}
-		for i := 0; i+1 < len(set); i += 2 {
-			v.Set(set[i], set[i+1])
-		}
-		return path + "?" + v.Encode()
-	}
-	out.Pager = newPager(page, int64(len(rep.Cadres)), itemsPerPage, func(n int) string { return with("/ui/progress", "page", strconv.Itoa(n)) })
+	out.Pager = newPager(page, int64(len(rep.Cadres)), itemsPerPage, func(n int) string { return link("/ui/progress", "page", strconv.Itoa(n)) })
 	for _, fm := range []struct{ key, label string }{{"xlsx", "导出Excel"}, {"csv", "导出CSV"}} {
-		out.Exports = append(out.Exports, exportLink{Label: fm.label, URL: with("/ui/progress/export", "format", fm.key)})
+		out.Exports = append(out.Exports, exportLink{Label: fm.label, URL: link("/ui/progress/export", "format", fm.key)})
 	}
 	return out, nil
 }

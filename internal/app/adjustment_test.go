@@ -96,7 +96,8 @@ func TestAdjustmentRound(t *testing.T) {
 		if len(b.Items) != 3 || b.Counts["pending"] != 3 || b.Status != "open" {
 			t.Errorf("the batch: %d items, counts %v, %s", len(b.Items), b.Counts, b.Status)
 		}
-		if len(exit.Evidence) != 9 || ident.PovertyType != domain.PovertyOrdinary || repair.CadreID == nil || *repair.CadreID != town.cadreA2ID {
+		// The exit's evidence: one line for each of the default standard's ten indicators.
+		if len(exit.Evidence) != 10 || ident.PovertyType != domain.PovertyOrdinary || repair.CadreID == nil || *repair.CadreID != town.cadreA2ID {
 			t.Errorf("proposals: exit evidence %v, identification type %q, re-pairing with %v (want the cadre with the fewest households, %s)",
 				exit.Evidence, ident.PovertyType, repair.CadreID, town.cadreA2ID)
 		}

@@ -1,0 +1,97 @@
+package casework
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldvisit/fieldvisit/domain"
+)
+
+// registerStore is a region's registered households as the candidates
+// list reads them, a page at a time; every household has answered the
+// checklist and has no open risk, and those of qualifies have an income at
+// the standard (the others one fen below). Its pages counts the pages read.
+type registerStore struct {
+	Store      // the rest is not read
+	households []domain.Household
+	qualifies  map[uuid.UUID]bool
+	pages      int
+}
+
+func (s *registerStore) RegionWithin(context.Context, string, uuid.UUID) (domain.Region, error) {
+	return domain.Region{Path: "410122"}, nil
+}
+
+func (s *registerStore) ExitStandard(context.Context, int) (ExitStandard, error) {
+	return ExitStandard{}, domain.NotFound("exit standard")
+}
+
+func (s *registerStore) Households(_ context.Context, f domain.HouseholdFilter) ([]domain.Household, int64, error) {
+	s.pages++
+	from, to := min(f.Offset, len(s.households)), min(f.Offset+f.Limit, len(s.households))
+	return s.households[from:to], int64(len(s.households)), nil
+}
+
+func (s *registerStore) IncomeAccountsOf(_ context.Context, ids []uuid.UUID, _, to int) (map[uuid.UUID]map[int]IncomeAccount, error) {
+	out := map[uuid.UUID]map[int]IncomeAccount{}
+	for _, id := range ids {
+		perCapita := int64(333_499)
+		if s.qualifies[id] {
+			perCapita = 333_500
+		}
+		out[id] = map[int]IncomeAccount{to: {Year: to, IncomeFields: IncomeFields{WagesFen: perCapita, MembersCounted: 1}}}
+	}
+	return out, nil
+}
+
+func (s *registerStore) LatestChecklist(_ context.Context, _ domain.VisitReader, ids []uuid.UUID) (map[uuid.UUID]map[string]ChecklistAnswer, error) {
+	out := map[uuid.UUID]map[string]ChecklistAnswer{}
+	for _, id := range ids {
+		out[id] = map[string]ChecklistAnswer{}
+		for _, it := range domain.ChecklistItems {
+			out[id][it.Code] = ChecklistAnswer{Answer: "met", On: domain.Date{Year: 2026, Month: 6, Day: 1}}
+		}
+	}
+	return out, nil
+}
+
+func (s *registerStore) OpenWarningsOf(context.Context, []uuid.UUID) (map[uuid.UUID][]Warning, error) {
+	return map[uuid.UUID][]Warning{}, nil
+}
+
+// TestCountQualifyingCountsTheWholeList: the count of qualifying
+// households is of every page of the list, however many batches it takes
+// to judge them — here three, the last one short, and no batch read past
+// the end.
+func TestCountQualifyingCountsTheWholeList(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		households int
+		pages      int
+	}{
+		{"none", 0, 1},
+		{"less than a batch", 31, 1},
+		{"exactly a batch", qualifyingBatch, 1},
+		{"three batches, the last one short", 2*qualifyingBatch + 7, 3},
+	} {
+		st := &registerStore{qualifies: map[uuid.UUID]bool{}}
+		want := int64(0)
+		for i := range tc.households {
+			h := domain.Household{ID: uuid.New()}
+			st.households = append(st.households, h)
+			if i%3 == 0 {
+				st.qualifies[h.ID] = true
+				want++
+			}
+		}
+		s := NewService(st, nil, func() time.Time { return time.Date(2026, time.August, 15, 10, 0, 0, 0, domain.Shanghai) })
+		got, err := s.CountQualifying(context.Background(), domain.Principal{Role: domain.RoleSupervisor, RegionPath: "410122"},
+			CandidateQuery{Year: 2026, Limit: 30, Offset: 30})
+		if err != nil || got != want || st.pages != tc.pages {
+			t.Errorf("%s: %d qualify (%v) in %d batches, want %d in %d", tc.name, got, err, st.pages, want, tc.pages)
+		}
+	}
+}

@@ -176,12 +176,27 @@ func householdFacts(r householdRecord, full bool) []fact {
 			fact{Label: "住房结构", Value: housing},
 			fact{Label: "住房面积", Value: quantity(h.HousingArea, "平方米")},
 			fact{Label: "耕地面积", Value: quantity(h.ArableLand, "亩")},
-			fact{Label: "家庭年收入", Value: quantity(h.AnnualIncome, "元")},
+			fact{Label: registeredIncomeLabel, Value: registeredIncome(h.AnnualIncome)},
 			fact{Label: "经济状况", Value: h.IncomeNotes, Wide: true},
 			fact{Label: "住户位置", Value: home, Wide: true},
 		)
 	}
 	return fs
+}
+
+// registeredIncomeLabel names the register's annual income as the
+// console does: the file printed "家庭年收入" above a table of 人均纯收入,
+// two numbers with no word on which was which. The break keeps the
+// label's two parts whole in its narrow cell.
+const registeredIncomeLabel = "家庭年纯收入\n（档案登记）"
+
+// registeredIncome is the register's figure with what it is: the whole
+// household's, registered at enrolment or import, not the 收入测算.
+func registeredIncome(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return quantity(v, "元") + "（全户合计，建档或导入时登记，不是收入测算）"
 }
 
 func drawMembers(sh *sheet, r householdRecord) {
@@ -304,7 +319,9 @@ func drawPlan(sh *sheet, r householdRecord) {
 	sh.table([]column{{"脱贫门路", 18, "C"}, {"帮扶措施", 50, "L"}, {"责任人", 18, "C"}, {"完成时限", 24, "C"}, {"进展", 50, "L"}}, rows, "暂无记录")
 }
 
-// drawIncomes prints the latest income account (latest) or every year's.
+// drawIncomes prints the latest income account (latest, the 明白卡) or
+// every year's (the file), saying how the per-capita figure is reckoned
+// and, in the file, that the basics' registered income is another thing.
 func drawIncomes(sh *sheet, r householdRecord, latest bool) {
 	accounts := r.incomes
 	if latest && len(accounts) > 0 {
@@ -324,7 +341,13 @@ func drawIncomes(sh *sheet, r householdRecord, latest bool) {
 		}
 		rows[i] = []string{strconv.Itoa(a.Year) + "年", strings.Join(parts, "；"), yuan(total), yuan(a.CostsFen), strconv.Itoa(a.Members) + " 人", yuan(a.NetPerCapitaFen)}
 	}
-	sh.table([]column{{"年度", 12, "C"}, {"收入构成", 60, "L"}, {"收入合计", 22, "R"}, {"生产经营支出", 22, "R"}, {"计算人口", 14, "C"}, {"人均纯收入", 22, "R"}}, rows, "暂无记录")
+	sh.table([]column{{"年度", 12, "C"}, {"收入构成", 60, "L"}, {"收入合计", 22, "R"}, {"生产经营支出", 22, "R"}, {"计算人口", 14, "C"},
+		{"人均纯收入\n（测算）", 22, "R"}}, rows, "暂无记录")
+	note := "收入测算按年度：人均纯收入＝（收入合计－生产经营支出）÷计算人口。"
+	if !latest {
+		note += "基本情况中的“家庭年纯收入（档案登记）”是建档或导入时登记的全户合计，不是测算结果。"
+	}
+	sh.note(note)
 }
 
 // drawVisits is the visit table of the record card and the file.

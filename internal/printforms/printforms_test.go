@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -395,4 +396,47 @@ func TestFormsPrintWhatTheFontCannot(t *testing.T) {
 	}
 	render(t)(s.VillageForms(ctx, anyone, v.village.ID, FormClearCard, FormatPDF))
 	render(t)(s.Handbook(ctx, anyone, v.cadre.ID, "2026-10"))
+}
+
+// TestTheFileSaysWhichIncomeIsWhich: the file names the register's annual
+// income as the console does — the register's, for the whole household,
+// not the 收入测算 — and the income table's per-capita column as the
+// 收入测算's, with how it is reckoned under it; the 明白卡, which prints
+// only the income account, says how it is reckoned. The file printed
+// 家庭年收入 15800 above a 人均纯收入 of 10,450.00 with no word on which
+// was which. The label breaks between its two parts in its narrow cell.
+func TestTheFileSaysWhichIncomeIsWhich(t *testing.T) {
+	v := newVillage()
+	incomes := []IncomeAccount{{Year: 2025, Sources: []IncomeSource{{"工资性收入", 2400000}}, CostsFen: 310000, Members: 2, NetPerCapitaFen: 1045000}}
+	s := v.service(fakeCasework{incomes: incomes})
+	reckoned := "收入测算按年度：人均纯收入＝（收入合计－生产经营支出）÷计算人口。"
+	for _, tc := range []struct {
+		form      string
+		want, not []string
+	}{
+		{FormFile, []string{"家庭年纯收入（档案登记）15800元（全户合计，建档或导入时登记，不是收入测算）", "人均纯收入（测算）",
+			reckoned + "基本情况中的“家庭年纯收入（档案登记）”是建档或导入时登记的全户合计，不是测算结果。"}, []string{"家庭年收入"}},
+		{FormClearCard, []string{"人均纯收入（测算）", reckoned}, []string{"家庭年收入", "档案登记", "15800"}},
+	} {
+		pdf := render(t)(s.HouseholdForm(context.Background(), anyone, v.li, tc.form))
+		text := compact(pdftest.Text(t, pdf))
+		for _, w := range tc.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: %q missing from the text", tc.form, w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(text, w) {
+				t.Errorf("%s prints %q", tc.form, w)
+			}
+		}
+		shoot(t, pdf, tc.form+"-income", 1, 2)
+	}
+	sh, err := newSheet("test", printedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := sh.wrap(registeredIncomeLabel, factLabelWidth-2*cellPad); !slices.Equal(lines, []string{"家庭年纯收入", "（档案登记）"}) {
+		t.Errorf("the label prints as %q", lines)
+	}
 }

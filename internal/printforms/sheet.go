@@ -157,6 +157,10 @@ func (s *sheet) note(text string) {
 	s.pdf.Ln(1)
 }
 
+// factLabelWidth is the width (mm) of a fact's label cell: seven
+// characters of the body font to a line.
+const factLabelWidth = 26.0
+
 // fact is one labelled value of a form's head; Wide ones take the row.
 type fact struct {
 	Label, Value string
@@ -166,7 +170,7 @@ type fact struct {
 // facts draws labelled values two to a row, as the paper forms lay out
 // 户主姓名 | … | 户编号 | … ; a wide one takes a whole row.
 func (s *sheet) facts(fs []fact) {
-	const labelW = 26.0
+	const labelW = factLabelWidth
 	half := textWidth / 2
 	var row []fact
 	flush := func() {

@@ -137,7 +137,7 @@ func (c *Console) conflictRow(r *http.Request, s *session, it wire.Conflict, hea
 // fields of wire.HouseholdFields, wire.MemberFields and visits).
 var conflictFields = map[string]string{
 	"phone": "联系电话", "address": "住址", "home": "住户位置", "housing_structure": "住房结构", "housing_safety_grade": "住房安全等级",
-	"housing_area": "住房面积", "arable_land": "耕地面积", "annual_income": "家庭年收入", "income_notes": "经济状况", "causes": "致贫原因",
+	"housing_area": "住房面积", "arable_land": "耕地面积", "annual_income": registeredIncomeLabel, "income_notes": "经济状况", "causes": "致贫原因",
 	"health": "健康状况", "disability": "残疾等级", "education": "文化程度", "work": "务工状况",
 	"notes": "民情日记", "checklist": "两不愁三保障", "measures": "帮扶措施", "met_with": "见到的家庭成员", "kind": "走访类型",
 	"ended_at": "结束时间", "household_confirmed": "农户确认", "gps": "定位", "photos": "照片", "plan_progress": "帮扶计划进展",

@@ -58,10 +58,13 @@ func TestConflictValue(t *testing.T) {
 }
 
 // TestConflictFieldLabel: every field a phone edits has its Chinese name,
-// an income account's amounts those of the 收入测算 form.
+// an income account's amounts those of the 收入测算 form, the household's
+// annual income the register's as the household page names it (家庭年收入
+// beside an income account's conflicts read as one more 收入测算 figure).
 func TestConflictFieldLabel(t *testing.T) {
 	for _, tt := range []struct{ entity, field, want string }{
 		{"household", "phone", "联系电话"},
+		{"household", "annual_income", "家庭年纯收入（档案登记）"},
 		{"visit", "notes", "民情日记"},
 		{"plan_item", "notes", "备注"},
 		{"plan_item", "state", "措施状态"},

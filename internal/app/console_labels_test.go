@@ -3,10 +3,13 @@ package app
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -20,6 +23,62 @@ func (e *testEnv) consoleOf(t *testing.T, username string) *consoleClient {
 		t.Fatalf("login %s: %d", username, r.StatusCode)
 	}
 	return c
+}
+
+var (
+	resolutionSelect = regexp.MustCompile(`<select name="resolution">(.*?)</select>`)
+	optionLabel      = regexp.MustCompile(`<option value="[^"]*"[^>]*>([^<]*)</option>`)
+)
+
+// TestWarningsOfferWhatTheirListAllows: on the 监测预警 page each open
+// warning's 处置方式 offers what its list allows — a warning at a household
+// in the register only 风险已消除 (纳入边缘户 and 认定返贫 answered 422),
+// one on the edge list 风险已消除 and 纳入边缘户, one on the watch list
+// 风险已消除 and 认定返贫 — and asks for the 返贫原因 only where a relapse is
+// offered.
+func TestWarningsOfferWhatTheirListAllows(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		_, _, edge := e.warnedHousehold(t, domain.StatusGeneral, "边缘甲", "41012219850615101", "disaster")
+		_, _, watch := e.warnedHousehold(t, domain.StatusExited, "脱贫乙", "41012219850615102", "job_loss")
+		inRegister := visitWithTriggers(e.householdA.Household.ID, "serious_illness")
+		e.push(t, e.login(t, "cadre-a"), "warn-registered", batch("phone-a", time.Now(), inRegister)).pushResult(t)
+		register := e.warningsOf(t, "supervisor-a", "?list=register&household_id="+e.householdA.Household.ID.String())
+		if len(register) != 1 {
+			t.Fatalf("the registered household's warnings: %+v", register)
+		}
+		c := e.consoleOf(t, "supervisor-a")
+		for _, tc := range []struct {
+			list      string
+			warning   wire.RiskWarning
+			offers    []string
+			asksCause bool
+		}{
+			{"register", register[0], []string{"风险已消除"}, false},
+			{"edge", edge[0], []string{"风险已消除", "纳入边缘户"}, false},
+			{"watch", watch[0], []string{"风险已消除", "认定返贫"}, true},
+		} {
+			r := c.get("/ui/warnings?list=" + tc.list + "&state=open")
+			at := strings.Index(r.body, `data-warning="`+tc.warning.ID.String()+`"`)
+			if r.StatusCode != http.StatusOK || at < 0 {
+				t.Errorf("%s: %d, the warning of %s is not on the page", tc.list, r.StatusCode, tc.warning.HeadName)
+				continue
+			}
+			item := r.body[at:]
+			item = item[:strings.Index(item, "</li>")]
+			var offers []string
+			if m := resolutionSelect.FindStringSubmatch(item); m != nil {
+				for _, o := range optionLabel.FindAllStringSubmatch(m[1], -1) {
+					offers = append(offers, o[1])
+				}
+			}
+			if !slices.Equal(offers, tc.offers) {
+				t.Errorf("a %s warning offers %q, want %q", tc.list, offers, tc.offers)
+			}
+			if asks := strings.Contains(item, `name="cause"`); asks != tc.asksCause {
+				t.Errorf("a %s warning asks for the 返贫原因: %v, want %v", tc.list, asks, tc.asksCause)
+			}
+		}
+	})
 }
 
 // TestConflictInboxNamesTheRegisteredIncome: a conflict on the household's

@@ -1,6 +1,7 @@
 package casework
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/uuid"
@@ -166,5 +167,50 @@ func TestParseYuanReadsWhatYuanWrites(t *testing.T) {
 		if back, _ := ParseYuan(Yuan(fen)); ok && back != fen {
 			t.Errorf("Yuan(%d) = %q reads back as %d", fen, Yuan(fen), back)
 		}
+	}
+}
+
+// TestResolutionsFollowTheRegister: a warning's list offers a resolution
+// that moves the status (纳入边缘户, 认定返贫) when the register allows that
+// move for a household of the list, and only then — a register warning
+// only 风险已消除 (the register refused 纳入边缘户 there with 422); every
+// list offers 风险已消除.
+func TestResolutionsFollowTheRegister(t *testing.T) {
+	moves := map[string]string{ResolveEdge: domain.StatusEdge, ResolveRelapsed: domain.StatusRelapsed}
+	today := domain.Date{Year: 2026, Month: 12, Day: 7}
+	allows := func(from, to string) bool {
+		h := domain.Household{Status: from, PovertyType: "ordinary"}
+		var de *domain.Error
+		if err := domain.ValidateStatusChange(h, to, nil, "", today, today); errors.As(err, &de) {
+			for _, f := range de.Fields {
+				if f.Field == "/status" {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for _, list := range WarningLists {
+		offered := ResolutionsFor(list.Code)
+		if !offered.Has(ResolveCleared) {
+			t.Errorf("%s does not offer 风险已消除: %v", list.Label, offered)
+		}
+		for resolution, to := range moves {
+			allowed := false
+			for _, st := range domain.Statuses {
+				if listFor(st.Code) == list.Code && allows(st.Code, to) {
+					allowed = true
+				}
+			}
+			if offered.Has(resolution) != allowed {
+				t.Errorf("%s offers %s: %v, the register allows the move for one of its households: %v", list.Label, resolution, offered.Has(resolution), allowed)
+			}
+		}
+	}
+	if got := ResolutionsFor(ListRegister); len(got) != 1 || got[0] != (domain.Term{Code: ResolveCleared, Label: "风险已消除"}) {
+		t.Errorf("a register warning offers %v, want 风险已消除 alone", got)
+	}
+	if got := ResolutionsFor(ListEdge); len(got) != 2 || got[1].Label != "纳入边缘户" {
+		t.Errorf("an edge warning offers %v, want 风险已消除 and 纳入边缘户", got)
 	}
 }

@@ -49,6 +49,35 @@ var Resolutions = domain.Vocabulary{
 	{Code: ResolveCleared, Label: "风险已消除"}, {Code: ResolveEdge, Label: "纳入边缘户"}, {Code: ResolveRelapsed, Label: "认定返贫"},
 }
 
+// listResolutions are the resolutions a warning of each list can take, as
+// the register's status moves allow them for the list's households: any
+// risk may be cleared; a household outside the register may become edge
+// (a general one: the register refuses the others); only an exited one
+// relapses; a household in the register has its plan, and the register
+// refuses both moves (edge, and relapsed, which is for exited households).
+var listResolutions = map[string][]string{
+	ListEdge:     {ResolveCleared, ResolveEdge},
+	ListWatch:    {ResolveCleared, ResolveRelapsed},
+	ListRegister: {ResolveCleared},
+}
+
+// ResolutionsFor is what a supervisor may resolve a warning of list with,
+// in the order of Resolutions: what a form offers, rather than a choice the
+// register then refuses (422). An unknown list has them all.
+func ResolutionsFor(list string) domain.Vocabulary {
+	codes, ok := listResolutions[list]
+	if !ok {
+		return Resolutions
+	}
+	var out domain.Vocabulary
+	for _, t := range Resolutions {
+		if slices.Contains(codes, t.Code) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // Warning is one risk a visit recorded at a household, on a list until a
 // supervisor resolves it.
 type Warning struct {

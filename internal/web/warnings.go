@@ -21,7 +21,6 @@ type warningsPage struct {
 	Total       int64
 	Warnings    []warningLine
 	Pager       Pager
-	Resolutions []option
 	Causes      []option
 }
 
@@ -37,6 +36,10 @@ type warningLine struct {
 	ResolutionNote  string
 	Form            *form // a refused resolution, shown again
 	ResolutionValue string
+	// Resolutions are those its list allows (casework.ResolutionsFor);
+	// AsksCause when one of them is a relapse, which needs its cause.
+	Resolutions []option
+	AsksCause   bool
 }
 
 // resolutionFields place the service's field pointers on the resolve form.
@@ -69,9 +72,6 @@ func (c *Console) warningsWith(r *http.Request, s *session, which string, posted
 			out.Tabs = append(out.Tabs, navLink{URL: "/ui/warnings?" + u.Encode(), Title: l.Label + "·" + st.Label, Current: l.Code == list && st.Code == state})
 		}
 	}
-	for _, t := range casework.Resolutions {
-		out.Resolutions = append(out.Resolutions, option{Value: t.Code, Label: t.Label})
-	}
 	out.Causes = append(out.Causes, option{Value: "", Label: "（认定返贫时选择）"})
 	for _, t := range domain.RelapseCauses {
 		out.Causes = append(out.Causes, option{Value: t.Code, Label: t.Label})
@@ -81,6 +81,10 @@ func (c *Console) warningsWith(r *http.Request, s *session, which string, posted
 		line := warningLine{ID: w.ID.String(), Version: strconv.FormatInt(w.Version, 10), HouseholdURL: "/ui/households/" + w.HouseholdID.String(),
 			Head: w.HeadName, List: label("warning_list", w.List), Trigger: label("risk_trigger", w.Trigger), Note: w.Note, SeenOn: w.SeenOn.String(),
 			Cadre: names.of(w.CadreID), Open: w.State == casework.WarningOpen, Resolution: resolutionText(w), ResolutionNote: w.ResolutionNote}
+		for _, t := range casework.ResolutionsFor(w.List) {
+			line.Resolutions = append(line.Resolutions, option{Value: t.Code, Label: t.Label})
+			line.AsksCause = line.AsksCause || t.Code == casework.ResolveRelapsed
+		}
 		if posted != nil && which == line.ID {
 			line.Form, line.ResolutionValue = posted, posted.Value("resolution")
 		}

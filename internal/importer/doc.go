@@ -17,7 +17,9 @@
 // Options.CreateRegions a household sheet creates its missing villages the
 // same way, from their 村代码, and its missing village groups from their
 // 15-digit 村民小组代码 (without it a household is filed under its village,
-// with a warning). Rows of one household are grouped by 户编号 when the file has
+// with a warning); a new village takes the 是否贫困村 mark its rows give (a
+// household sheet never changes a stored mark: a row contradicting one is
+// warned of). Rows of one household are grouped by 户编号 when the file has
 // it, else by village, head name and the head's 身份证号. A row whose
 // household cells (县/区, 乡镇, 所属村, 户编号, 户主姓名) are all empty continues
 // the household of the row above, as merged cells in an office spreadsheet do.

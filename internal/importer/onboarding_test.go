@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -259,6 +260,108 @@ func TestVillageGroupsByCode(t *testing.T) {
 				if g.Level != domain.LevelGroup || g.ParentID == nil || *g.ParentID != village.ID || g.Path != village.Path+g.ID.String()+"/" ||
 					g.CountyID == nil || *g.CountyID != *village.CountyID {
 					t.Errorf("the group %+v under %+v", g, village)
+				}
+			}
+		}})
+	}
+	runCases(t, ic)
+}
+
+// poorVillageSheet is the first households of the one-row-per-household
+// sample, each in the village a cell triple names: 所在村, 村代码 and
+// 是否贫困村.
+func poorVillageSheet(t *testing.T, places [][3]string) []byte {
+	t.Helper()
+	header := append(slices.Clone(perHouseholdHeader), "村代码", "是否贫困村")
+	rows := perHouseholdRows()[:len(places)]
+	for i, p := range places {
+		rows[i] = append(rows[i], p[1], p[2])
+		rows[i][2] = p[0]
+	}
+	return writeCSV(t, header, rows)
+}
+
+// TestPoorVillageOnHouseholdSheets: a household sheet's 是否贫困村 (the
+// register export writes it) marks the villages create_regions creates, so
+// a register moved into a fresh database keeps its 贫困村 (inspections'
+// draw strata and 贫困村出列 read the mark). It never changes a mark: a
+// row that contradicts a stored village, or the mark an earlier row gave a
+// new one, is warned of on its row and the mark stays. A value that is
+// neither yes nor no is an error on its row and column, and nothing is
+// written.
+func TestPoorVillageOnHouseholdSheets(t *testing.T) {
+	const xinhua, dongfeng = "410122100203", "410122100201"
+	cases := []struct {
+		name     string
+		places   [][3]string
+		create   bool
+		wantErr  []errKey
+		wantWarn []errKey
+		wantPoor map[string]bool // village code → its mark after the import
+	}{
+		{name: "a new village marked 是 is created poor", create: true,
+			places:   [][3]string{{"新华村", xinhua, "是"}},
+			wantPoor: map[string]bool{xinhua: true}},
+		{name: "a new village marked 否 is created not poor", create: true,
+			places:   [][3]string{{"新华村", xinhua, "否"}},
+			wantPoor: map[string]bool{xinhua: false}},
+		{name: "a new village without a mark is created not poor", create: true,
+			places:   [][3]string{{"新华村", xinhua, ""}},
+			wantPoor: map[string]bool{xinhua: false}},
+		{name: "the first row that marks a new village sets the mark", create: true,
+			places:   [][3]string{{"新华村", xinhua, ""}, {"新华村", xinhua, "是"}, {"新华村", xinhua, "是"}},
+			wantPoor: map[string]bool{xinhua: true}},
+		{name: "a later row that contradicts a new village's mark is warned of, the first row's mark stays", create: true,
+			places:   [][3]string{{"新华村", xinhua, "是"}, {"新华村", xinhua, "否"}, {"新华村", xinhua, "否"}},
+			wantWarn: []errKey{{3, "是否贫困村", "poor_village_not_applied"}},
+			wantPoor: map[string]bool{xinhua: true}},
+		{name: "a stored village's mark agreeing with the file: nothing to say",
+			places:   [][3]string{{"东风村", dongfeng, "否"}},
+			wantPoor: map[string]bool{dongfeng: false}},
+		{name: "a stored village's mark contradicted: a warning naming the row, the mark unchanged", create: true,
+			places:   [][3]string{{"东风村", dongfeng, "否"}, {"东风村", dongfeng, "是"}},
+			wantWarn: []errKey{{3, "是否贫困村", "poor_village_not_applied"}},
+			wantPoor: map[string]bool{dongfeng: false}},
+		{name: "without create_regions a contradicted mark is warned of too",
+			places:   [][3]string{{"东风村", "", "贫困村"}},
+			wantWarn: []errKey{{2, "是否贫困村", "poor_village_not_applied"}},
+			wantPoor: map[string]bool{dongfeng: false}},
+		{name: "an unreadable mark on a new village is an error on its row and column", create: true,
+			places:  [][3]string{{"新华村", xinhua, "是"}, {"新华村", xinhua, "待定"}},
+			wantErr: []errKey{{3, "是否贫困村", "invalid_enum"}}},
+		{name: "an unreadable mark on a stored village is an error too",
+			places:  [][3]string{{"东风村", "", "2"}},
+			wantErr: []errKey{{2, "是否贫困村", "invalid_enum"}}},
+	}
+	var ic []importCase
+	for _, c := range cases {
+		ic = append(ic, importCase{c.name, func(t *testing.T, e *env) {
+			before, regionsBefore := e.rowCounts(t), e.regionCount(t)
+			rep := e.run(t, poorVillageSheet(t, c.places), func(o *importer.Options) { o.CreateRegions = c.create })
+			if c.wantErr != nil {
+				if got := errKeys(rep.Errors); !slices.Equal(got, c.wantErr) || rep.Applied {
+					t.Fatalf("errors %+v (applied %v), want %+v", rep.Errors, rep.Applied, c.wantErr)
+				}
+				if !maps.Equal(before, e.rowCounts(t)) || e.regionCount(t) != regionsBefore {
+					t.Error("an import with an unreadable mark wrote something")
+				}
+				return
+			}
+			noErrors(t, rep)
+			if got := errKeys(rep.Warnings); !slices.Equal(got, c.wantWarn) {
+				t.Errorf("warnings %+v, want %+v", rep.Warnings, c.wantWarn)
+			}
+			for _, w := range rep.Warnings {
+				if !strings.Contains(w.MessageZH, "贫困村") || w.Message == "" {
+					t.Errorf("the warning does not say what it is about: %+v", w)
+				}
+			}
+			if rep.Households.Created != len(c.places) {
+				t.Errorf("households %+v, want %d created", rep.Households, len(c.places))
+			}
+			for code, poor := range c.wantPoor {
+				if v, ok := e.region(t, code); !ok || v.IsPoorVillage != poor {
+					t.Errorf("village %s: %+v, want poor %v", code, v, poor)
 				}
 			}
 		}})

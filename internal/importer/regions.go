@@ -195,7 +195,52 @@ func (r *run) resolveRegions() error {
 			r.warn(rw.num, colGroup, "unknown_group", res.warn, res.warnZH)
 		}
 	}
-	return r.createMissingRegions(missing, newGroups)
+	if err := r.createMissingRegions(missing, newGroups); err != nil {
+		return err
+	}
+	r.markVillages()
+	return nil
+}
+
+// markVillages takes a household sheet's 是否贫困村 (the register export
+// writes it) for the villages create_regions creates: the first row that
+// marks a new village sets its mark. A household import does not change
+// the mark of a village that exists, nor the one an earlier row gave a new
+// village: a row that contradicts it is warned of, once per village, and
+// the mark stays as it was.
+func (r *run) markVillages() {
+	markedBy := map[string]int{} // a new village's code → the row that marked it
+	warned := map[string]bool{}
+	for _, rw := range r.rows {
+		v, poor := rw.village, rw.poorVillage
+		if v == nil || poor == nil || rw.bad {
+			continue
+		}
+		isNew := r.tree != nil && r.tree.created[v.Code] == v
+		first, marked := markedBy[v.Code]
+		if isNew && !marked {
+			v.IsPoorVillage, markedBy[v.Code] = *poor, rw.num
+			continue
+		}
+		if v.IsPoorVillage == *poor || warned[v.Code] {
+			continue
+		}
+		warned[v.Code] = true
+		now, nowEN := "非贫困村", "not a poor village"
+		if v.IsPoorVillage {
+			now, nowEN = "贫困村", "a poor village"
+		}
+		given := rw.val[colPoorVillage]
+		if isNew {
+			r.warn(rw.num, colPoorVillage, "poor_village_not_applied",
+				fmt.Sprintf("row %d makes the new village %s %s, this row says %q; the first row's mark is kept", first, v.Name, nowEN, given),
+				fmt.Sprintf("第%d行将新建的「%s」标为%s，本行%s为「%s」；以第%d行为准", first, v.Name, now, r.head(colPoorVillage), given, first))
+			continue
+		}
+		r.warn(rw.num, colPoorVillage, "poor_village_not_applied",
+			fmt.Sprintf("village %s is %s in the register, the file says %q; a household import does not change the mark (import a region sheet or edit the region)", v.Name, nowEN, given),
+			fmt.Sprintf("系统中「%s」为%s，文件中%s为「%s」；导入户信息不修改贫困村标识（请导入行政区划表或在区划管理中修改），该村的标识未变", v.Name, now, r.head(colPoorVillage), given))
+	}
 }
 
 // createMissingRegions plans, with Options.CreateRegions, the villages (and

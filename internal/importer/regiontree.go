@@ -387,21 +387,12 @@ func (r *run) request(rw *row) *placeRequest {
 		r.fail(rw, colVillage, "required", "the row names no region", "该行没有填写任何行政区划")
 		return nil
 	}
-	ok := true
-	if v := rw.val[colPoorVillage]; v != "" {
-		p, known := parseYesNo(v)
-		switch {
-		case !known:
-			r.fail(rw, colPoorVillage, "invalid_enum", fmt.Sprintf("poor village %q must be 是 or 否", v),
-				fmt.Sprintf("%s「%s」应为「是」或「否」", r.head(colPoorVillage), v))
-			ok = false
-		case p && treeLevels[q.deepest].level != domain.LevelVillage:
-			r.fail(rw, colPoorVillage, "invalid", "only a village can be a poor village", "只有行政村可以标记为贫困村")
-			ok = false
-		default:
-			q.poor = &p
-		}
+	poor, ok := r.poorMark(rw)
+	if ok && poor != nil && *poor && treeLevels[q.deepest].level != domain.LevelVillage {
+		r.fail(rw, colPoorVillage, "invalid", "only a village can be a poor village", "只有行政村可以标记为贫困村")
+		ok = false
 	}
+	q.poor = poor
 	lon, lat := rw.val[colLon], rw.val[colLat]
 	if lon != "" || lat != "" {
 		x, errX := strconv.ParseFloat(lon, 64)
@@ -430,6 +421,22 @@ func (r *run) request(rw *row) *placeRequest {
 		return nil
 	}
 	return q
+}
+
+// poorMark reads a row's 是否贫困村: nil when the cell is empty; ok is
+// false, after the cell is reported, when it is neither yes nor no.
+func (r *run) poorMark(rw *row) (mark *bool, ok bool) {
+	v := rw.val[colPoorVillage]
+	if v == "" {
+		return nil, true
+	}
+	p, known := parseYesNo(v)
+	if !known {
+		r.fail(rw, colPoorVillage, "invalid_enum", fmt.Sprintf("poor village %q must be 是 or 否", v),
+			fmt.Sprintf("%s「%s」应为「是」或「否」", r.head(colPoorVillage), v))
+		return nil, false
+	}
+	return &p, true
 }
 
 // parseYesNo reads a yes/no cell as offices fill it.

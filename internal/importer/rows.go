@@ -27,6 +27,7 @@ type row struct {
 	causes              []string
 	cadrePhone, rank    string
 	pairStart           *domain.Date
+	poorVillage         *bool // 是否贫困村, of the row's village
 	village, group      *domain.Region
 	hh                  *household
 	member              *domain.Member // the stored member this row matches
@@ -122,6 +123,7 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 			rw.exitYear = &y
 		}
 	}
+	rw.poorVillage, _ = r.poorMark(rw)
 	rw.causes = r.parseCauses(rw, colCauses, nil)
 	rw.causes = r.parseCauses(rw, colCausesOther, rw.causes)
 	if v := rw.val[colPairStart]; v != "" {

@@ -23,6 +23,7 @@ type registerHouseholdScan struct {
 	TownCode    string       `gorm:"column:town_code"`
 	VillageName string       `gorm:"column:village_name"`
 	VillageCode string       `gorm:"column:village_code"`
+	VillagePoor bool         `gorm:"column:village_poor"`
 	GroupName   string       `gorm:"column:group_name"`
 	GroupCode   string       `gorm:"column:group_code"`
 }
@@ -47,7 +48,7 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 		var page []registerHouseholdScan
 		err := db.Table("households h").
 			Select("h.*, COALESCE(ci.name, '') AS city_name, COALESCE(ci.code, '') AS city_code, COALESCE(c.name, '') AS county_name, COALESCE(c.code, '') AS county_code, COALESCE(t.name, '') AS town_name, "+
-				"COALESCE(t.code, '') AS town_code, v.name AS village_name, COALESCE(v.code, '') AS village_code, "+
+				"COALESCE(t.code, '') AS town_code, v.name AS village_name, COALESCE(v.code, '') AS village_code, v.is_poor_village AS village_poor, "+
 				"COALESCE(g.name, '') AS group_name, COALESCE(g.code, '') AS group_code").
 			Joins("JOIN regions v ON v.id = h.village_id").
 			Joins("LEFT JOIN regions t ON t.id = v.parent_id").
@@ -97,7 +98,7 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 				City:    domain.Region{Name: h.CityName, Code: h.CityCode},
 				County:  domain.Region{Name: h.CountyName, Code: h.CountyCode},
 				Town:    domain.Region{Name: h.TownName, Code: h.TownCode},
-				Village: domain.Region{Name: h.VillageName, Code: h.VillageCode},
+				Village: domain.Region{Name: h.VillageName, Code: h.VillageCode, IsPoorVillage: h.VillagePoor},
 				Group:   domain.Region{Name: h.GroupName, Code: h.GroupCode},
 				Members: byHousehold[h.Household.ID], Cadre: first[h.Household.ID]}
 			if err := fn(out); err != nil {

@@ -20,17 +20,17 @@ import (
 func idNumber(first17 string) string { return first17 + string(domain.IDNumberCheckChar(first17)) }
 
 // registerSheet is a county 台账 of a town the small county does not have
-// yet (created from its codes): a registered household of three with
-// every member field, an exited one and a general one, two paired with a
-// cadre the file creates.
+// yet (created from its codes, 前进村 marked a 贫困村): a registered
+// household of three with every member field, an exited one and a general
+// one, two paired with a cadre the file creates.
 func registerSheet() string {
-	head := "县/区,乡镇,乡镇代码,所属村,村代码,户编号,户主姓名,与户主关系,姓名,身份证号,家庭人口,贫困户属性,户类型,脱贫年度,致贫原因,联系电话,住址,健康状况,残疾等级,文化程度,务工状况,帮扶责任人,帮扶责任人电话,帮扶单位,职级,结对开始日期"
+	head := "县/区,乡镇,乡镇代码,所属村,村代码,是否贫困村,户编号,户主姓名,与户主关系,姓名,身份证号,家庭人口,贫困户属性,户类型,脱贫年度,致贫原因,联系电话,住址,健康状况,残疾等级,文化程度,务工状况,帮扶责任人,帮扶责任人电话,帮扶单位,职级,结对开始日期"
 	rows := []string{
-		"示范县,新华乡,410122101000,前进村,410122101201,4101221012010001,王建国,户主,王建国," + idNumber("41012219600101003") + ",3,低保,在册,,因病、缺资金,+86 138 0013 8000,前进村三组12号,长期慢性病,二级,小学,务农,赵干部,13900000001,县水利局,科级,2025-03-01",
-		"示范县,新华乡,410122101000,前进村,410122101201,4101221012010001,王建国,配偶,刘桂英," + idNumber("41012219620202004") + ",,,,,,,,健康,无,初中,本地务工,,,,,",
-		"示范县,新华乡,410122101000,前进村,410122101201,4101221012010001,王建国,子女,王小明," + idNumber("41012220120303005") + ",,,,,,,,健康,无,小学,在校生,,,,,",
-		"示范县,新华乡,410122101000,胜利村,410122101202,4101221012020001,孙德福,户主,孙德福," + idNumber("41012219550505006") + ",1,一般,已脱贫,2019,缺劳力,,胜利村一组,患有大病,无,文盲或半文盲,无劳动力,赵干部,13900000001,县水利局,科级,2024-06-15",
-		"示范县,新华乡,410122101000,胜利村,410122101202,4101221012020002,周春生,户主,周春生," + idNumber("41012219800808007") + ",1,,一般农户,,,13700000002,胜利村二组,健康,无,高中,外出务工,,,,,",
+		"示范县,新华乡,410122101000,前进村,410122101201,是,4101221012010001,王建国,户主,王建国," + idNumber("41012219600101003") + ",3,低保,在册,,因病、缺资金,+86 138 0013 8000,前进村三组12号,长期慢性病,二级,小学,务农,赵干部,13900000001,县水利局,科级,2025-03-01",
+		"示范县,新华乡,410122101000,前进村,410122101201,是,4101221012010001,王建国,配偶,刘桂英," + idNumber("41012219620202004") + ",,,,,,,,健康,无,初中,本地务工,,,,,",
+		"示范县,新华乡,410122101000,前进村,410122101201,是,4101221012010001,王建国,子女,王小明," + idNumber("41012220120303005") + ",,,,,,,,健康,无,小学,在校生,,,,,",
+		"示范县,新华乡,410122101000,胜利村,410122101202,否,4101221012020001,孙德福,户主,孙德福," + idNumber("41012219550505006") + ",1,一般,已脱贫,2019,缺劳力,,胜利村一组,患有大病,无,文盲或半文盲,无劳动力,赵干部,13900000001,县水利局,科级,2024-06-15",
+		"示范县,新华乡,410122101000,胜利村,410122101202,否,4101221012020002,周春生,户主,周春生," + idNumber("41012219800808007") + ",1,,一般农户,,,13700000002,胜利村二组,健康,无,高中,外出务工,,,,,",
 	}
 	return head + "\n" + strings.Join(rows, "\n") + "\n"
 }
@@ -96,8 +96,9 @@ func (e *testEnv) nameCadres(t *testing.T) {
 // and into one that has only the province, as `fieldvisit init` leaves it,
 // where the city, the county, the towns, the villages and the village group
 // are all created from the file's 市/县/乡镇/村/村民小组 names and codes and
-// the cadres from their names. Imported again where it came from it
-// changes nothing.
+// the cadres from their names; each village keeps its 贫困村 mark (是否贫困村:
+// 东风村 and 前进村 are poor, 红旗村 and 胜利村 not). Imported again where it
+// came from it changes nothing.
 func TestRegisterExportRoundTrip(t *testing.T) {
 	targets := []struct {
 		name  string
@@ -128,14 +129,15 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 			}
 			rows := xlsxRows(t, xlsx.Body)
 			// Headings, then the fixture's two households and the file's five members.
-			if len(rows) != 3+2+5 || rows[2][0] != "序号" || rows[2][1] != "市" || rows[2][15] != "身份证号" {
+			if len(rows) != 3+2+5 || rows[2][0] != "序号" || rows[2][1] != "市" || rows[2][9] != "是否贫困村" || rows[2][16] != "身份证号" {
 				t.Fatalf("export rows: %q", rows)
 			}
 			// The same cells in both formats, but for the apostrophe that keeps
 			// a CSV cell from running as a formula.
 			sameTable(t, "csv and xlsx", rows, csvRows(t, []byte(strings.ReplaceAll(string(csvFile.Body), "'+86", "+86"))))
 			if body := string(csvFile.Body); !strings.Contains(body, "'+86 138 0013 8000") || !strings.Contains(body, "低保贫困户") || !strings.Contains(body, "因病、缺资金") ||
-				!strings.Contains(body, "郑州市,410100000000,示范县,410122000000") || !strings.Contains(body, "一组,410122100201001") {
+				!strings.Contains(body, "郑州市,410100000000,示范县,410122000000") || !strings.Contains(body, "东风村,410122100201,是,一组,410122100201001") ||
+				!strings.Contains(body, "红旗村,410122100202,否,") || !strings.Contains(body, "前进村,410122101201,是,") {
 				t.Fatalf("csv export lacks the labels, the defused phone or the regions' codes:\n%s", body)
 			}
 
@@ -159,6 +161,12 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 							moved.Members.Created != target.members || moved.Pairings.Created != target.pairings ||
 							moved.Cadres.Created != target.cadres || moved.Regions.Created != target.regions {
 							t.Fatalf("import into the fresh database: %+v", moved)
+						}
+						// Inspections draw by it and 贫困村出列 starts from it.
+						var poor []string
+						err := fresh.app.DB.Gorm.Table("regions").Where("level = ? AND is_poor_village = ?", domain.LevelVillage, true).Order("code").Pluck("code", &poor).Error
+						if want := []string{"410122100201", "410122101201"}; err != nil || !slices.Equal(poor, want) {
+							t.Errorf("the fresh database's poor villages are %v (%v), want 东风村 and 前进村 %v", poor, err, want)
 						}
 						// The admin's own region: the province, which holds the one county.
 						back := "/api/v1/exports/register"

@@ -67,8 +67,10 @@ type Download struct {
 // re-imports as it is (序号 is one Import drops on purpose). Every region
 // from the city down is named with its code, so that create_regions
 // rebuilds the household's place in a database that has only the province
-// (`fieldvisit init`); the province follows from the codes.
-var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colGroup, colGroupCode,
+// (`fieldvisit init`); the province follows from the codes. 是否贫困村 is
+// the village's mark, which create_regions gives the villages it creates.
+var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colPoorVillage,
+	colGroup, colGroupCode,
 	colNumber, colHeadName,
 	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colPhone, colAddress,
 	colHealth, colDisability, colEducation, colWork, colCadre, colCadrePhone, colUnit, colRank, colPairStart}
@@ -161,7 +163,11 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 		cadre, cadrePhone, unit, rank = c.Name, c.Phone, c.Unit, label(domain.Ranks, c.Rank)
 		since = ledger.Day{Time: c.Since.Start()}
 	}
-	return []any{n, h.City.Name, h.City.Code, h.County.Name, h.County.Code, h.Town.Name, h.Town.Code, h.Village.Name, h.Village.Code,
+	poor := "否"
+	if h.Village.IsPoorVillage {
+		poor = "是"
+	}
+	return []any{n, h.City.Name, h.City.Code, h.County.Name, h.County.Code, h.Town.Name, h.Town.Code, h.Village.Name, h.Village.Code, poor,
 		h.Group.Name, h.Group.Code, hh.Number, hh.HeadName,
 		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
 		exitYear, labelList(domain.Causes, hh.Causes), phone, hh.Address, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),

@@ -144,8 +144,14 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 		var firstKeys []uuid.UUID
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() (err error) { w, err = s.store.SequenceChanges(gctx); return err })
+		first := householdsFor(limit, firstPageDensity)
+		walk := first
+		if s.ahead.max > 0 {
+			// The first page's window, walked here rather than after.
+			walk = windowHouseholds(limit, limit, firstPageDensity) + 1
+		}
 		g.Go(func() (err error) {
-			firstKeys, err = s.store.ScopeKeysAfter(gctx, pl.scope, pl.today, uuid.Nil, householdsFor(limit, firstPageDensity))
+			firstKeys, err = s.store.ScopeKeysAfter(gctx, pl.scope, pl.today, uuid.Nil, walk)
 			return err
 		})
 		if err := g.Wait(); err != nil {
@@ -153,7 +159,10 @@ func (s *Service) Pull(ctx context.Context, p domain.Principal, cur string, limi
 		}
 		c = cursor{V: 1, Phase: phaseHouseholds, W: w, D: pl.scope.DutyRegions(pl.today), WH: firstPageDensity}
 		if len(firstKeys) > 0 {
-			c.WU = firstKeys[len(firstKeys)-1]
+			c.WU = firstKeys[min(len(firstKeys), first)-1]
+		}
+		if walk != first {
+			pl.walked = firstKeys
 		}
 	} else {
 		var err error
@@ -245,7 +254,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	// sent back for an empty page (a round trip on a 2G link).
 	for c.Phase != phaseFeed {
 		if c.Phase == phaseHouseholds && c.WH > 0 {
-			n, last, more, density, next, err := pl.wholeHouseholds(walk, c.After, c.WU, left, c.WH)
+			n, last, more, density, next, err := pl.households(walk, c, left, limit)
 			if err != nil {
 				return PageEnd{}, err
 			}
@@ -433,6 +442,9 @@ type puller struct {
 	// lastPageLikely, when set, starts reading the due list early: the
 	// page being read is probably the pull's last.
 	lastPageLikely func()
+	// walked is, on a fresh walk's first page, the ids of its window's
+	// households and one more, walked beside the numbering.
+	walked []uuid.UUID
 }
 
 // firstPageDensity is what a fresh walk supposes a household brings
@@ -447,6 +459,25 @@ const firstPageDensity = 50
 // householdsFor is how many households bring about records records, at
 // density (records a household, in tenths); at least one.
 func householdsFor(records, density int) int { return max(1, records*10/density) }
+
+// households hands out the next page of whole households after cursor c,
+// of about left records in pages of limit: the page a window read before
+// kept for it, or a window read now, or — with no room to keep a window —
+// the page read on its own.
+func (pl puller) households(ctx context.Context, c cursor, left, limit int) (n int, last uuid.UUID, more bool, seen int, next uuid.UUID, err error) {
+	if left <= 0 {
+		return pl.wholeHouseholds(ctx, c.After, c.WU, left, c.WH)
+	}
+	if c.WU != uuid.Nil {
+		if p := pl.svc.ahead.take(pl.aheadKeyFor(c, limit)); p != nil {
+			return p.records(), p.last, p.more, p.density, p.next, pl.sendEncoded(p)
+		}
+	}
+	if ok, n, last, more, seen, next, err := pl.window(ctx, c.W, c.After, pl.walked, left, limit, c.WH); ok {
+		return n, last, more, seen, next, err
+	}
+	return pl.wholeHouseholds(ctx, c.After, c.WU, left, c.WH)
+}
 
 // wholeHouseholds hands out whole households of the scope after after —
 // each household, its members and its open pairings, read as the snapshot

@@ -168,8 +168,9 @@ func TestAFreshWalkHandsOutWholeHouseholds(t *testing.T) {
 
 	// A cursor made up by the caller, whose households end past every
 	// household, may not read more of them at once than a snapshot may,
-	// or than twice the page.
-	small := fvsync.NewService(e.store.Sync(), fvsync.Config{SnapshotHouseholds: 4}, time.Now, nil)
+	// or than twice the page. (A window of the read-ahead walks its
+	// range itself, so there the end in a cursor bounds nothing.)
+	small := fvsync.NewService(e.store.Sync(), fvsync.Config{SnapshotHouseholds: 4, ReadAheadRecords: -1}, time.Now, nil)
 	madeUp := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"v":1,"p":0,"w":%d,"wh":30,"wu":"ffffffff-ffff-ffff-ffff-ffffffffffff"}`, w))
 	var p orderedPage
 	if _, err := small.Pull(ctx, e.supervisor, madeUp, 2, &p); !isFieldError(err, "cursor") {
@@ -304,4 +305,120 @@ func TestTheWalksTailPagesExactly(t *testing.T) {
 // sameSet reports whether a and b hold the same ids.
 func sameSet(a, b []uuid.UUID) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(id uuid.UUID) bool { return !slices.Contains(b, id) })
+}
+
+// TestAPagedWalkReadsAhead: a paged walk reads several pages' households
+// at once and serves the pages after the first from that read, which the
+// walk allows — its reads are as of its watermark or later, and the feed
+// after the watermark repeats whatever changed — so a household changed
+// after the read arrives as it was, then as it is, and the phone ends
+// with every record's last version either way. A page kept for one scope
+// is never served in another: a duty that ends between two pages does
+// not bring its region's households back.
+func TestAPagedWalkReadsAhead(t *testing.T) {
+	e := newGapEnv(t, 12, 2)
+	ctx := context.Background()
+	const limit = 6 // two households of three records
+
+	// walk pages the supervisor's scope, renaming every household after
+	// the first page, and returns the versions of households the walk's
+	// pages brought and the last version the pull brought of each.
+	walk := func(t *testing.T, svc *fvsync.Service) (walked, last map[uuid.UUID]int64) {
+		t.Helper()
+		walked, last = map[uuid.UUID]int64{}, map[uuid.UUID]int64{}
+		for cursor, more, pages := "", true, 0; more; pages++ {
+			var p orderedPage
+			end, err := svc.Pull(ctx, e.supervisor, cursor, limit, &p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range p.changes() {
+				if c.Entity == wire.EntityHousehold && c.Op == wire.OpUpsert {
+					if _, ok := walked[c.ID]; !ok && pages < len(e.households)*3/limit {
+						walked[c.ID] = c.Version
+					}
+					last[c.ID] = max(last[c.ID], c.Version)
+				}
+			}
+			if pages == 0 {
+				for _, h := range e.households {
+					cur, _, err := e.store.HouseholdForUpdate(ctx, domain.HouseholdScope{RegionPath: e.supervisor.RegionPath}, domain.DateOf(time.Now()), h.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := bump(ctx, e.store, cur, cur.Version, "13800000000"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			cursor, more = end.Cursor, end.HasMore
+		}
+		return walked, last
+	}
+	for _, tc := range []struct {
+		name      string
+		readAhead int
+		fromRead  bool // the pages after the first bring the versions read with it
+	}{
+		{"read ahead", 0, true},
+		{"no room to keep a window", 1, false},
+		{"read ahead off", -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := map[uuid.UUID]int64{}
+			for _, h := range e.households {
+				cur, _, err := e.store.HouseholdForUpdate(ctx, domain.HouseholdScope{RegionPath: e.supervisor.RegionPath}, domain.DateOf(time.Now()), h.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before[h.ID] = cur.Version
+			}
+			walked, last := walk(t, fvsync.NewService(e.store.Sync(), fvsync.Config{ReadAheadRecords: tc.readAhead}, time.Now, nil))
+			stale := 0
+			for id, v := range walked {
+				if v == before[id] {
+					stale++
+				}
+				if last[id] != before[id]+1 {
+					t.Errorf("household %s: the pull ended at version %d; want %d", id, last[id], before[id]+1)
+				}
+			}
+			if len(walked) != len(e.households) {
+				t.Fatalf("the walk brought %d households; want %d", len(walked), len(e.households))
+			}
+			// The first page is read before the renames either way; with
+			// the read-ahead, the pages its window kept come as they
+			// were read too.
+			if first := limit / 3; tc.fromRead && stale <= first || !tc.fromRead && stale != first {
+				t.Fatalf("%d households came as they were before the renames (the first page holds %d)", stale, first)
+			}
+		})
+	}
+
+	t.Run("a duty that ends between pages", func(t *testing.T) {
+		county := e.households[0].CountyID
+		svc := fvsync.NewService(e.store.Sync(), fvsync.Config{}, time.Now, nil)
+		head := domain.Principal{UserID: uuid.New(), Role: domain.RoleCadre, RegionPath: e.supervisor.RegionPath,
+			Duties: []domain.Duty{{Kind: domain.DutyTownHead, RegionID: &county, StartOn: domain.DateOf(time.Now()).AddDays(-1)}}}
+		var p orderedPage
+		end, err := svc.Pull(ctx, head, "", limit, &p)
+		if err != nil || !end.HasMore {
+			t.Fatalf("the town head's first page: %+v, %v", end, err)
+		}
+		yesterday := domain.DateOf(time.Now()).AddDays(-1)
+		head.Duties[0].EndOn = &yesterday
+		for cursor, more := end.Cursor, true; more; {
+			var p orderedPage
+			end, err := svc.Pull(ctx, head, cursor, limit, &p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range p.changes() {
+				if c.Op == wire.OpUpsert && (c.Entity == wire.EntityHousehold || c.Entity == wire.EntityMember) {
+					t.Fatalf("after the duty ended, a page brought %s %s", c.Entity, c.ID)
+				}
+			}
+			cursor, more = end.Cursor, end.HasMore
+		}
+	})
 }

@@ -26,6 +26,10 @@ type Config struct {
 	// JSON) and Snapshots snapshots at once (default 4; more wait).
 	SnapshotHouseholds int
 	Snapshots          int
+	// ReadAheadRecords bounds what a paged walk's windows keep for the
+	// pages after the one they were read for, in records for all callers
+	// (default 20,000, some 20 MB; negative: read every page on its own).
+	ReadAheadRecords int
 	// Due reads the cadre's due list for the last page of a pull; nil
 	// leaves it out.
 	Due DueList
@@ -49,6 +53,7 @@ type Service struct {
 	now       func() time.Time
 	log       *slog.Logger
 	snapshots chan struct{}
+	ahead     *readAhead
 }
 
 // NewService builds the sync service; now is the server clock.
@@ -65,10 +70,17 @@ func NewService(store Store, cfg Config, now func() time.Time, log *slog.Logger)
 	if now == nil {
 		now = time.Now
 	}
+	switch {
+	case cfg.ReadAheadRecords == 0:
+		cfg.ReadAheadRecords = 20000
+	case cfg.ReadAheadRecords < 0:
+		cfg.ReadAheadRecords = 0
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: store, cfg: cfg, now: now, log: log, snapshots: make(chan struct{}, cfg.Snapshots)}
+	return &Service{store: store, cfg: cfg, now: now, log: log, snapshots: make(chan struct{}, cfg.Snapshots),
+		ahead: newReadAhead(cfg.ReadAheadRecords, now)}
 }
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)

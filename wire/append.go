@@ -219,3 +219,10 @@ func appendPadded(b []byte, n, width int) []byte {
 	}
 	return b
 }
+
+// EncodedRecord is a record already encoded as JSON: a pull page kept for
+// a later request holds its records so.
+type EncodedRecord []byte
+
+// AppendJSON appends the encoded record.
+func (r EncodedRecord) AppendJSON(b []byte) []byte { return append(b, r...) }

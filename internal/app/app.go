@@ -96,7 +96,7 @@ func (a *App) build() error {
 	a.Casework = casework.NewService(a.Store.Casework(), registerStatus{now}, now)
 	a.Plans = plans.NewService(a.Store.Plans(), now)
 	a.Adjustment = adjustment.NewService(a.Store.Adjustment(), a.Casework, adjustmentChanges{now}, now)
-	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, Due: dueList(a.Compliance),
+	a.Sync = fvsync.NewService(a.Store.Sync(), fvsync.Config{SnapshotHouseholds: a.Config.SnapshotHouseholds, ReadAheadRecords: a.Config.ReadAheadRecords, Due: dueList(a.Compliance),
 		Inspections: visitInspections{a.Inspect}, IncomeAccounts: pushedIncomeAccounts{a.Casework}, LedgerItems: syncLedgerItems{a.ItemLedger},
 		VisitCasework: visitCasework{a.Casework}}, now, a.Log)
 	a.DeviceHealth = devicehealth.NewService(a.Store, now)

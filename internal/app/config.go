@@ -45,6 +45,10 @@ type Config struct {
 	// SnapshotHouseholds is the largest scope a phone gets whole from
 	// /sync/snapshot (larger ones page); 0 = the sync service's default.
 	SnapshotHouseholds int
+	// ReadAheadRecords bounds what paged pulls keep of the pages they
+	// read ahead, in records for all phones; 0 = the sync service's
+	// default, negative: every page is read on its own.
+	ReadAheadRecords int
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For / X-Real-IP name the client; empty trusts none.
 	TrustedProxies    addressList
@@ -167,6 +171,8 @@ func (c *Config) bindServer(fs *flag.FlagSet) {
 	fs.Int64Var(&c.PhotoMaxBytes, "photo-max-bytes", envInt64("FIELDVISIT_PHOTO_MAX_BYTES", 15_000_000), "largest photo accepted, in bytes (FIELDVISIT_PHOTO_MAX_BYTES)")
 	fs.IntVar(&c.SnapshotHouseholds, "snapshot-households", int(envInt64("FIELDVISIT_SNAPSHOT_HOUSEHOLDS", 5000)),
 		"largest scope, in households, a fresh phone gets in one answer; larger ones page (FIELDVISIT_SNAPSHOT_HOUSEHOLDS)")
+	fs.IntVar(&c.ReadAheadRecords, "read-ahead-records", int(envInt64("FIELDVISIT_READ_AHEAD_RECORDS", 20000)),
+		"records paged pulls keep of the pages they read ahead, for all phones together (about 1 KB each); negative: read every page on its own (FIELDVISIT_READ_AHEAD_RECORDS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may finish on shutdown")
 	fs.StringVar(&c.PublicURL, "public-url", Env("FIELDVISIT_PUBLIC_URL", ""),
 		"the address people reach this server at (https://fieldvisit.example.gov.cn), for links written into exports; empty: each request's own host (FIELDVISIT_PUBLIC_URL)")

@@ -252,6 +252,8 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	// after it (the feed last) are looked into with nothing left to send,
 	// so a page that ends with everything says so and the phone is not
 	// sent back for an empty page (a round trip on a 2G link).
+	var w int64       // the feed's numbering,
+	var numbered bool // when the tail took it already
 	for c.Phase != phaseFeed {
 		if c.Phase == phaseHouseholds && c.WH > 0 {
 			n, last, more, density, next, err := pl.households(walk, c, left, limit)
@@ -274,6 +276,17 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			}
 			continue
 		}
+		if c.Phase == phaseVisits && c.After == uuid.Nil && left > 0 && !pl.inspector() {
+			n, more, at, err := pl.tail(walk, &c, left)
+			if err != nil {
+				return PageEnd{}, err
+			}
+			if left -= n; more {
+				return PageEnd{Cursor: c.encode(), HasMore: true}, nil
+			}
+			w, numbered = at, true
+			continue
+		}
 		n, last, more, err := pl.snapshot(walk, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)
 		if err != nil {
 			return PageEnd{}, err
@@ -287,9 +300,11 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 		}
 		c.Phase, c.H, c.After = nextPhase(c.Phase), uuid.Nil, uuid.Nil
 	}
-	w, err := s.store.SequenceChanges(ctx)
-	if err != nil {
-		return PageEnd{}, err
+	if !numbered {
+		var err error
+		if w, err = s.store.SequenceChanges(ctx); err != nil {
+			return PageEnd{}, err
+		}
 	}
 	feed := s.store.ReadsAsOf(ctx, w)
 	// One row more than the page holds tells whether more is waiting: a

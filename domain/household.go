@@ -211,7 +211,9 @@ type HouseholdFile struct {
 	Members        []Member
 	StatusHistory  []StatusChange
 	PovertyHistory []PovertyTypeChange
-	OpenPairings   []Pairing // those not ended, oldest first
+	// OpenPairings are those not ended, oldest first, with their cadre's
+	// name and phone (who answers for the household now).
+	OpenPairings []PairingRecord
 	// PairingHistory is every pairing the household has had, ended ones
 	// too, oldest first: the cadres over time.
 	PairingHistory []PairingRecord

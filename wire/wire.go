@@ -161,13 +161,13 @@ type HouseholdFile struct {
 	Members            []Member        `json:"members"`
 	StatusHistory      []StatusChange  `json:"status_history"`
 	PovertyTypeHistory []StatusChange  `json:"poverty_type_history"`
-	Pairings           []Pairing       `json:"pairings"`        // open ones
+	Pairings           []PairingRecord `json:"pairings"`        // open ones, with their cadre
 	PairingHistory     []PairingRecord `json:"pairing_history"` // all, ended ones too, oldest first
 }
 
 func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile {
 	out := HouseholdFile{Household: FromHousehold(f.Household), Members: []Member{}, StatusHistory: []StatusChange{},
-		PovertyTypeHistory: []StatusChange{}, Pairings: []Pairing{}, PairingHistory: []PairingRecord{}}
+		PovertyTypeHistory: []StatusChange{}, Pairings: []PairingRecord{}, PairingHistory: []PairingRecord{}}
 	for _, m := range f.Members {
 		out.Members = append(out.Members, FromMember(m, p.SeesIDNumbers()))
 	}
@@ -178,7 +178,7 @@ func FromHouseholdFile(f domain.HouseholdFile, p domain.Principal) HouseholdFile
 		out.PovertyTypeHistory = append(out.PovertyTypeHistory, StatusChange{From: s.From, To: s.To, EffectiveOn: s.EffectiveOn, Reason: s.Reason, RecordedAt: s.RecordedAt})
 	}
 	for _, pr := range f.OpenPairings {
-		out.Pairings = append(out.Pairings, FromPairing(pr))
+		out.Pairings = append(out.Pairings, FromPairingRecord(pr))
 	}
 	for _, pr := range f.PairingHistory {
 		out.PairingHistory = append(out.PairingHistory, FromPairingRecord(pr))

@@ -9,12 +9,19 @@ import (
 )
 
 // TestHouseholdFileListsEveryPairing: the household file (一户一档) keeps
-// `pairings` as the open ones and lists in `pairing_history` every cadre
-// the household has had, oldest first, the ended pairing with its last
-// day and the reason it was handed over.
+// `pairings` as the open ones, each naming its cadre with the phone to
+// call as `pairing_history` does, and lists in `pairing_history` every
+// cadre the household has had, oldest first, the ended pairing with its
+// last day and the reason it was handed over.
 func TestHouseholdFileListsEveryPairing(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
-		cadreC := e.addUser(t, "cadre-c", domain.RoleCadre, e.villageA, nil, domain.RankStaff)
+		var cadreC wire.User
+		if r := e.do(t, "POST", "/api/v1/users", e.login(t, "supervisor-a"), map[string]any{"username": "cadre-c", "display_name": "钱七", "phone": "13900139007",
+			"role": domain.RoleCadre, "region_id": e.villageA.ID, "password": testPassword}); r.Status != http.StatusCreated {
+			t.Fatalf("create cadre C: %d %s", r.Status, r.Body)
+		} else {
+			r.json(t, &cadreC)
+		}
 		r := e.do(t, "POST", "/api/v1/pairings/"+e.pairingA.ID.String()+"/end", e.login(t, "admin"),
 			map[string]any{"reason": "工作调动", "new_cadre_id": cadreC.ID})
 		if r.Status != http.StatusOK {
@@ -31,8 +38,9 @@ func TestHouseholdFileListsEveryPairing(t *testing.T) {
 				t.Fatalf("%s reads the file: %d %s", who, r.Status, r.Body)
 			}
 			r.json(t, &f)
-			if len(f.Pairings) != 1 || f.Pairings[0].ID != handed.Next.ID {
-				t.Errorf("%s: open pairings %+v, want only cadre C's", who, f.Pairings)
+			if len(f.Pairings) != 1 || f.Pairings[0].ID != handed.Next.ID || f.Pairings[0].CadreID != cadreC.ID ||
+				f.Pairings[0].CadreName != "钱七" || f.Pairings[0].CadrePhone != "13900139007" {
+				t.Errorf("%s: open pairings %+v, want only cadre C's, naming 钱七 and 13900139007", who, f.Pairings)
 			}
 			if len(f.PairingHistory) != 2 {
 				t.Fatalf("%s: pairing history %+v, want cadre A's and cadre C's", who, f.PairingHistory)
@@ -42,7 +50,7 @@ func TestHouseholdFileListsEveryPairing(t *testing.T) {
 				ended.EndOn == nil || *ended.EndOn != today || ended.EndReason != "工作调动" || ended.StartOn != e.pairingA.StartOn {
 				t.Errorf("%s: the ended pairing reads %+v", who, ended)
 			}
-			if open.ID != handed.Next.ID || open.CadreName != "cadre-c" || open.EndOn != nil || open.StartOn != today {
+			if open.ID != handed.Next.ID || open.CadreName != "钱七" || open.CadrePhone != "13900139007" || open.EndOn != nil || open.StartOn != today {
 				t.Errorf("%s: the open pairing reads %+v", who, open)
 			}
 		}

@@ -36,7 +36,7 @@ func (f *fakeRegister) Household(ctx context.Context, p domain.Principal, id uui
 func (f *fakeRegister) Households(_ context.Context, _ domain.Principal, q registry.HouseholdQuery, pg registry.Page) ([]domain.Household, int64, error) {
 	var out []domain.Household
 	for _, hf := range f.files {
-		if q.CadreID != nil && !slices.ContainsFunc(hf.OpenPairings, func(p domain.Pairing) bool { return p.CadreID == *q.CadreID }) {
+		if q.CadreID != nil && !slices.ContainsFunc(hf.OpenPairings, func(p domain.PairingRecord) bool { return p.CadreID == *q.CadreID }) {
 			continue
 		}
 		out = append(out, hf.Household)

@@ -73,13 +73,13 @@ func newVillage() *village {
 			{Pairing: domain.Pairing{CadreID: v.cadre.ID, StartOn: ended}, CadreName: "张卫东", CadrePhone: "13800001111"},
 		},
 	}
-	li.OpenPairings = []domain.Pairing{li.PairingHistory[1].Pairing}
+	li.OpenPairings = []domain.PairingRecord{li.PairingHistory[1]}
 	zhao := registry.HouseholdFile{
 		Household: domain.Household{ID: v.zhao, CountyID: countyID, RegionID: v.village.ID, VillageID: v.village.ID, Status: domain.StatusRegistered,
 			PovertyType: "ordinary", HouseholdDetails: domain.HouseholdDetails{Number: "5201230010010002", HeadName: "赵大山"}},
 		PairingHistory: []domain.PairingRecord{{Pairing: domain.Pairing{CadreID: v.cadre.ID, StartOn: ended}, CadreName: "张卫东", CadrePhone: "13800001111"}},
 	}
-	zhao.OpenPairings = []domain.Pairing{zhao.PairingHistory[0].Pairing}
+	zhao.OpenPairings = []domain.PairingRecord{zhao.PairingHistory[0]}
 	v.register = &fakeRegister{
 		files:   map[uuid.UUID]registry.HouseholdFile{v.li: li, v.zhao: zhao},
 		regions: map[uuid.UUID]domain.Region{v.town.ID: v.town, v.village.ID: v.village},

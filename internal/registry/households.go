@@ -71,10 +71,10 @@ func (s *Service) HouseholdFile(ctx context.Context, p domain.Principal, id uuid
 	if err != nil {
 		return HouseholdFile{}, err
 	}
-	open := []domain.Pairing{}
+	open := []domain.PairingRecord{}
 	for _, pr := range history {
 		if pr.EndOn == nil {
-			open = append(open, pr.Pairing)
+			open = append(open, pr)
 		}
 	}
 	return HouseholdFile{Household: h, Members: ms, StatusHistory: sh, PovertyHistory: ph, OpenPairings: open, PairingHistory: history},

@@ -23,7 +23,8 @@ import (
 // the cadre answering for it — and the phone no longer holds it. One the
 // server refuses comes back to 待处理 as 诉求台账, not as 农户信息, and its
 // 修改 opens it as entered with the server's reason; corrected, it reaches
-// the ledger once, under the id the phone gave it.
+// the ledger once, under the id the phone gave it. One given up (放弃)
+// leaves the phone altogether, also once the app is opened again.
 func aCadreRecordsALedgerItemOffline(t *testing.T, l *fieldLink) {
 	b := l.signedInPhone("cadre08", t)
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
@@ -151,5 +152,54 @@ func aCadreRecordsALedgerItemOffline(t *testing.T, l *fieldLink) {
 	if len(resent) != 1 || resent[0].ID.String() != refusedID || resent[0].Deadline == nil || resent[0].Deadline.String() != due {
 		t.Fatalf("the corrected request reached the ledger as %+v; want it once, under the phone's id %s, due %s", resent, refusedID, due)
 	}
+
+	// A refused request the cadre gives up (放弃 in 待处理) leaves the
+	// phone: the server never had it, so nothing of it is kept — not in
+	// 待处理, not on the household's screen, not in the phone's database —
+	// and the app opened again does not bring it back.
+	dropped, droppedID := "危房改造申请（"+problem+"）", uuid.NewString()
+	browsertest.Get(b, chromedp.Evaluate[bool](`(async () => {
+		const [{ openDB }, { Store }] = await Promise.all([import("/app/js/db.js"), import("/app/js/store.js")]);
+		const db = await openDB();
+		await new Store(db).createRecord("ledger_item", "`+droppedID+`", "`+household+`", {kind: "livelihood_request", problem: `+jsString(dropped)+`, deadline: "`+yesterday+`"});
+		db.close();
+		return true;
+	})()`, chromedp.EvalAwaitPromise))
+	syncAgain(b)
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
+	b.Do(step("the second refusal in 待处理", until(`[...document.querySelectorAll(".attention-item.kind-rejected")].some((li) => li.innerText.includes("办理时限不能早于今天"))`, 10*time.Second)))
+	browsertest.Get(b, chromedp.Evaluate[bool](`[...document.querySelector(".attention-item.kind-rejected").querySelectorAll("button")].find((x) => x.textContent === "放弃").click(), true`))
+	b.Do(step("放弃 clears 待处理", until(`!document.querySelector(".attention-item.kind-rejected") && document.body.dataset.attention === "0"`, 10*time.Second)))
+	held := `(async () => {
+		const [{ openDB, tx, req }] = await Promise.all([import("/app/js/db.js")]);
+		const db = await openDB();
+		const out = await tx(db, ["records", "attention", "outbox"], "readonly", async (s) => [
+			...(await req(s.records.getAll())).filter((r) => r.id === "` + droppedID + `").map((r) => "record " + r.key),
+			...(await req(s.attention.getAll())).filter((a) => a.entry && a.entry.id === "` + droppedID + `").map((a) => "attention " + a.kind),
+			...(await req(s.outbox.getAll())).filter((e) => e.id === "` + droppedID + `").map((e) => "outbox " + e.op)]);
+		db.close();
+		return out;
+	})()`
+	gone := func(when string) {
+		t.Helper()
+		if left := browsertest.Get(b, chromedp.Evaluate[[]string](held, chromedp.EvalAwaitPromise)); len(left) != 0 {
+			t.Errorf("%s the phone still holds the request given up: %q", when, left)
+		}
+		browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
+		b.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
+		openHousehold()
+		if text := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".card.ledger").innerText`)); strings.Contains(text, dropped) {
+			t.Errorf("%s the household's 民生诉求 / 困难群众 still lists the request given up: %q", when, text)
+		}
+		browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
+		b.Do(step("待处理 "+when, chromedp.WaitVisible(chromedp.CSS(`#sync-now`))))
+		if text := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".attention").innerText`)); strings.Contains(text, "诉求台账") {
+			t.Errorf("%s 待处理 still lists the request given up: %q", when, text)
+		}
+	}
+	gone("after 放弃")
+	l.openApp(b)
+	b.Do(step("the app opened again", chromedp.WaitVisible(chromedp.CSS(`.worklist`))))
+	gone("opened again,")
 	noProblems(t, b)
 }

@@ -140,11 +140,26 @@ export class Store {
     return (await getAll(this.db, "attention")).sort((a, b) => b.at.localeCompare(a.at));
   }
 
+  // dismiss takes an item off 待处理 (知道了, or 放弃 for a refused
+  // change). A refused ledger request given up leaves the phone whole:
+  // the server never had it and the pull never brings it (§7.8), so its
+  // record and every refusal of it go, and it shows nowhere — unless a
+  // change of it waits to be sent (corrected or sent again meanwhile),
+  // which the record stays for.
   async dismiss(id) {
-    await tx(this.db, ["attention", "photos"], "readwrite", async (s) => {
+    await tx(this.db, ["attention", "photos", "records", "outbox", "inflight"], "readwrite", async (s) => {
       const a = await req(s.attention.get(id));
       if (a && a.kind === "photo") s.photos.delete(a.photo_id);
       s.attention.delete(id);
+      if (!(a && a.kind === "rejected" && a.entry && a.entry.entity === "ledger_item")) return;
+      const { entity, id: itemId } = a.entry;
+      const batch = await req(s.inflight.get("batch"));
+      const waits = (batch && batch.entries.some((e) => e.entity === entity && e.id === itemId)) ||
+        (await req(s.outbox.getAll())).some((e) => e.entity === entity && e.id === itemId);
+      if (waits) return;
+      const k = key(entity, itemId);
+      s.records.delete(k);
+      for (const other of await req(s.attention.getAll())) if (other.key === k) s.attention.delete(other.id);
     });
   }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"time"
 
@@ -327,8 +326,10 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 	if err != nil {
 		return PageEnd{}, err
 	}
-	if err := pl.feedAll(changes, now); err != nil {
-		return PageEnd{}, err
+	for _, ch := range changes {
+		if err := pl.feed(ch, now); err != nil {
+			return PageEnd{}, err
+		}
 	}
 	switch {
 	case !more:
@@ -1037,45 +1038,6 @@ func (pl puller) current(ctx context.Context, changes []Change) (currentState, e
 }
 
 // feed emits the current state behind one feed row.
-// feedShare is the fewest changes a goroutine of feedAll encodes.
-const feedShare = 500
-
-// feedAll hands out changes in order. A long page's changes are encoded by
-// a goroutine per core, each into a part of its own in the changes' order:
-// read whole before any is sent (the records as they are now), 2,000
-// changes were encoded on one core while the other idled (a fifth of an
-// incremental pull, B4).
-func (pl puller) feedAll(changes []Change, now currentState) error {
-	shares := min(runtime.GOMAXPROCS(0), len(changes)/feedShare)
-	if shares < 2 {
-		for _, ch := range changes {
-			if err := pl.feed(ch, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var g errgroup.Group
-	size := (len(changes) + shares - 1) / shares
-	first := true
-	for share := range slices.Chunk(changes, size) {
-		sp := pl // the first share goes on in the page's current part
-		if !first {
-			sp.emit = pl.page.Part()
-		}
-		first = false
-		g.Go(func() error {
-			for _, ch := range share {
-				if err := sp.feed(ch, now); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
 func (pl puller) feed(ch Change, now currentState) error {
 	switch ch.Entity {
 	case wire.EntityVisit:

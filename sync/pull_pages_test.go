@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -422,43 +421,4 @@ func TestAPagedWalkReadsAhead(t *testing.T) {
 			cursor, more = end.Cursor, end.HasMore
 		}
 	})
-}
-
-// TestALongFeedPageKeepsItsOrder: a page of the feed long enough to be
-// encoded on several cores still hands out its changes in the feed's
-// order.
-func TestALongFeedPageKeepsItsOrder(t *testing.T) {
-	e := newGapEnv(t, 1200, 0)
-	ctx := context.Background()
-	page := func(cursor string) (fvsync.PageEnd, []wire.PulledChange) {
-		t.Helper()
-		var p orderedPage
-		end, err := e.svc.Pull(ctx, e.supervisor, cursor, 2000, &p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return end, p.changes()
-	}
-	cursor := ""
-	for more := true; more; {
-		var end fvsync.PageEnd
-		end, _ = page(cursor)
-		cursor, more = end.Cursor, end.HasMore
-	}
-	edited := slices.Clone(e.households)
-	rand.New(rand.NewPCG(1, 2)).Shuffle(len(edited), func(i, j int) { edited[i], edited[j] = edited[j], edited[i] })
-	for _, h := range edited {
-		if err := bump(ctx, e.store, h, h.Version, "13800000000"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	end, got := page(cursor)
-	if end.HasMore || len(got) != len(edited) {
-		t.Fatalf("the feed after %d edits: %d changes, more %v; want them all on one page", len(edited), len(got), end.HasMore)
-	}
-	for i, c := range got {
-		if c.ID != edited[i].ID {
-			t.Fatalf("change %d is household %s; want %s, the %dth edited", i, c.ID, edited[i].ID, i+1)
-		}
-	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
@@ -99,6 +100,23 @@ func (s *Store) VillageFinding(ctx context.Context, campaignID, villageID uuid.U
 		return inspect.Finding{}, translate(err, "finding")
 	}
 	return toFinding(r), nil
+}
+
+// OpenItemOfFinding is the finding's rectification item not closed yet
+// (OpenLedgerItemOfFinding). In PostgreSQL it first locks the finding's
+// row to the end of the transaction, as registering an item does
+// (LedgerFindingProblems): a correction and a registration for one finding
+// are one after the other, so neither judges the finding without the
+// other (SQLite's transactions are one at a time already).
+func (s *Store) OpenItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error) {
+	if s.dialect == Postgres && s.inTxn {
+		var r findingRow
+		err := s.db.WithContext(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").Where("id = ?", findingID).Take(&r).Error
+		if err != nil {
+			return uuid.Nil, translate(err, "finding")
+		}
+	}
+	return s.OpenLedgerItemOfFinding(ctx, findingID)
 }
 
 // SaveFinding inserts a finding (expectedVersion 0), marking a household's

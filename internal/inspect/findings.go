@@ -200,6 +200,11 @@ func (s *Service) RecordFindingsIn(ctx context.Context, tx TxStore, p domain.Pri
 		f.ID, f.RecordedAt, f.Version = existing.ID, existing.RecordedAt, existing.Version+1
 		action = "correct_findings"
 	}
+	if !first {
+		if err := checkItemKeepsProblem(ctx, tx, f); err != nil {
+			return Finding{}, false, err
+		}
+	}
 	actor := p.UserID
 	audit.ActorID, audit.ActorName, audit.Action, audit.ObjectType, audit.ObjectID, audit.RequestID = &actor, p.Username, action, "inspection_finding",
 		f.ID.String(), p.RequestID
@@ -208,6 +213,45 @@ func (s *Service) RecordFindingsIn(ctx context.Context, tx TxStore, p domain.Pri
 		return Finding{}, false, err
 	}
 	return f, first, nil
+}
+
+// checkItemKeepsProblem refuses a correction that leaves the finding
+// recording no problem (FindingProblems, judged on the corrected answers)
+// while a rectification item registered for it is not closed: the item
+// would stay open for a problem the finding no longer records. A
+// correction that still records one, whichever, is taken.
+func checkItemKeepsProblem(ctx context.Context, tx TxStore, f Finding) error {
+	item, err := tx.OpenItemOfFinding(ctx, f.ID)
+	switch {
+	case domain.IsCode(err, domain.CodeNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	problems, err := FindingProblems(ctx, tx, f)
+	if err != nil || len(problems) > 0 {
+		return err
+	}
+	return hasOpenItem(item)
+}
+
+// ReasonHasOpenItem refuses a correction that would leave a finding with
+// a rectification item not closed recording no problem.
+const ReasonHasOpenItem = "has_open_item"
+
+// OpenItem names the rectification item not closed that stands in the way
+// of a correction (the findings route answers it in existing_id).
+type OpenItem struct{ ID uuid.UUID }
+
+func (e *OpenItem) Error() string { return "the finding's open item is " + e.ID.String() }
+
+func hasOpenItem(item uuid.UUID) error {
+	id := item.String()
+	msg := "the finding has rectification item " + id + " not closed; the correction would leave it recording no problem " +
+		"(no problem answer, no discrepancy with the cadre's records): keep the problem until the item is closed (销号)"
+	msgZH := "该督查发现已登记整改事项(编号" + id + ")，请先将该事项整改销号，再将核查结果修改为无问题"
+	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH, Err: &OpenItem{ID: item},
+		Fields: []domain.FieldError{{Field: "/answers", Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH}}}
 }
 
 // notSampled answers a household or village outside the sample as absent.

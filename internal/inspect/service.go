@@ -63,6 +63,11 @@ type TxStore interface {
 	// Findings lists a campaign's findings, households' before villages',
 	// each in the order recorded.
 	Findings(ctx context.Context, campaignID uuid.UUID) ([]Finding, error)
+	// OpenItemOfFinding holds the finding until the transaction ends, so
+	// a rectification item registered for it meanwhile is seen here, or
+	// waits and then judges the finding as corrected, and returns its item
+	// not closed yet; not found when it has none.
+	OpenItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error)
 	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
 
 	// The report.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Code classifies a failure so that transports can map it without knowing
@@ -166,3 +168,11 @@ func (fe FieldErrors) Err() error {
 	}
 	return Invalid(fe...)
 }
+
+// ExistingRecord, as an Error's cause, names the record that stands in the
+// way of a refused write (a finding's rectification item not closed): the
+// API answers its id in the problem's existing_id, so a client that retries
+// after a lost answer can find what the first request made.
+type ExistingRecord struct{ ID uuid.UUID }
+
+func (e *ExistingRecord) Error() string { return "the existing record is " + e.ID.String() }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"math"
 	"net/http"
 
@@ -89,7 +88,7 @@ func (h *handlers) putFindings(param, what string) gin.HandlerFunc {
 		}
 		f, created, err := h.Inspect.RecordFindings(c.Request.Context(), principal(c), in)
 		if err != nil {
-			writeFindingsError(c, err)
+			writeError(c, err)
 			return
 		}
 		status := http.StatusOK
@@ -98,18 +97,6 @@ func (h *handlers) putFindings(param, what string) gin.HandlerFunc {
 		}
 		c.JSON(status, fromFinding(f))
 	}
-}
-
-// writeFindingsError answers a refused recording or correction; one that
-// the finding's rectification item stands in the way of names the item in
-// existing_id, as a second registration for the finding does.
-func writeFindingsError(c *gin.Context, err error) {
-	var open *inspect.OpenItem
-	if errors.As(err, &open) {
-		writeErrorWith(c, err, "existing_id", open.ID)
-		return
-	}
-	writeError(c, err)
 }
 
 func fromFindings(cf inspect.CampaignFindings) wire.InspectionFindings {

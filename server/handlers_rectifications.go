@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -67,22 +66,10 @@ func (h *handlers) createRectification(c *gin.Context) {
 		HouseholdID: in.HouseholdID, VillageID: in.VillageID, CampaignID: in.CampaignID, FindingID: in.FindingID,
 		ResponsibleUserID: in.ResponsibleUserID, ResponsibleUnitID: in.ResponsibleUnitID, Deadline: in.Deadline})
 	if err != nil {
-		writeItemError(c, err)
+		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, fromRectificationDetail(v))
-}
-
-// writeItemError answers a ledger's refusal; one that a finding's item
-// stands in the way of names it in existing_id, so a phone that retries
-// a registration whose answer it lost can read the item it made.
-func writeItemError(c *gin.Context, err error) {
-	var existing *itemledger.ExistingItem
-	if errors.As(err, &existing) {
-		writeErrorWith(c, err, "existing_id", existing.ID)
-		return
-	}
-	writeError(c, err)
 }
 
 // itemQuery reads a ledger listing's filters and page.
@@ -125,7 +112,7 @@ func (h *handlers) actOnRectification(c *gin.Context) {
 	v, err := h.ItemLedger.Act(c.Request.Context(), principal(c), itemledger.KindRectification, id, itemledger.Step{Action: in.Action,
 		Version: in.Version, Evidence: toItemEvidence(in.Evidence), Note: in.Note})
 	if err != nil {
-		writeItemError(c, err)
+		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, fromRectificationDetail(v))

@@ -68,7 +68,14 @@ func ProblemType(code domain.Code) string { return "urn:fieldvisit:problem:" + s
 // arriving too slowly answers 408 whatever err became on its way up (a
 // syntax error, a truncated image, a failed blob write), and its
 // connection is closed: the rest of the body may still be on the way.
+// A refusal caused by a record that stands in the way names it in
+// existing_id.
 func writeError(c *gin.Context, err error) {
+	var existing *domain.ExistingRecord
+	if errors.As(err, &existing) {
+		writeErrorWith(c, err, "existing_id", existing.ID)
+		return
+	}
 	writeProblem(c, problemOf(c, err))
 }
 

@@ -239,18 +239,12 @@ func checkItemKeepsProblem(ctx context.Context, tx TxStore, f Finding) error {
 // a rectification item not closed recording no problem.
 const ReasonHasOpenItem = "has_open_item"
 
-// OpenItem names the rectification item not closed that stands in the way
-// of a correction (the findings route answers it in existing_id).
-type OpenItem struct{ ID uuid.UUID }
-
-func (e *OpenItem) Error() string { return "the finding's open item is " + e.ID.String() }
-
 func hasOpenItem(item uuid.UUID) error {
 	id := item.String()
 	msg := "the finding has rectification item " + id + " not closed; the correction would leave it recording no problem " +
 		"(no problem answer, no discrepancy with the cadre's records): keep the problem until the item is closed (销号)"
 	msgZH := "该督查发现已登记整改事项(编号" + id + ")，请先将该事项整改销号，再将核查结果修改为无问题"
-	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH, Err: &OpenItem{ID: item},
+	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH, Err: &domain.ExistingRecord{ID: item},
 		Fields: []domain.FieldError{{Field: "/answers", Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH}}}
 }
 

@@ -370,13 +370,6 @@ func (s *Service) checkRecordsProblem(ctx context.Context, f Finding, fe *domain
 	return nil
 }
 
-// ExistingItem names the item a finding already has: a second
-// registration is refused with it (findingHasItem), so a request retried
-// after a lost answer finds the item the first one made.
-type ExistingItem struct{ ID uuid.UUID }
-
-func (e *ExistingItem) Error() string { return "the finding's item is " + e.ID.String() }
-
 // ReasonFindingHasItem refuses a second item for a finding whose item is
 // not closed.
 const ReasonFindingHasItem = "finding_has_item"
@@ -385,7 +378,7 @@ func findingHasItem(existing uuid.UUID) error {
 	id := existing.String()
 	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonFindingHasItem,
 		Message:   "the finding already has an item not closed (" + id + "); work on that one",
-		MessageZH: "该督查发现已登记整改事项(编号" + id + ")，销号前不能重复登记", Err: &ExistingItem{ID: existing},
+		MessageZH: "该督查发现已登记整改事项(编号" + id + ")，销号前不能重复登记", Err: &domain.ExistingRecord{ID: existing},
 		Fields: []domain.FieldError{{Field: "/finding_id", Reason: ReasonFindingHasItem, Message: "the finding has item " + id,
 			MessageZH: "该督查发现已有未销号的整改事项(编号" + id + ")"}}}
 }

@@ -477,7 +477,7 @@ func ptr[T any](v T) *T { return &v }
 // API (Create) and inside a phone's push (CreateIn) judge a finding's item
 // alike: only a finding that records a problem takes one (422 at
 // /finding_id otherwise), and only one not closed at a time (409 naming
-// the item it has, errors.As-able as ExistingItem); once that item is
+// the item it has, errors.As-able as domain.ExistingRecord); once that item is
 // closed, another may be registered.
 func TestEitherWayInAFindingGetsOneItemForAProblem(t *testing.T) {
 	ways := map[string]func(s *Service, store *fakeStore, p domain.Principal, in NewItem) (View, error){
@@ -535,7 +535,7 @@ func TestEitherWayInAFindingGetsOneItemForAProblem(t *testing.T) {
 					de.Fields[0].Reason != tc.reason || de.Fields[0].MessageZH == "" {
 					t.Fatalf("%s: %v, want %s at /finding_id (%s)", tc.name, err, tc.code, tc.reason)
 				}
-				var existing *ExistingItem
+				var existing *domain.ExistingRecord
 				if tc.code == domain.CodeConflict && (!errors.As(err, &existing) || existing.ID != first.ID) {
 					t.Fatalf("%s: the refusal names %v, want %s", tc.name, existing, first.ID)
 				}

@@ -484,7 +484,7 @@ func (pl puller) households(ctx context.Context, c cursor, left, limit int) (n i
 		return pl.wholeHouseholds(ctx, c.After, c.WU, left, c.WH)
 	}
 	if c.WU != uuid.Nil {
-		if p := pl.svc.ahead.take(pl.aheadKeyFor(c, limit)); p != nil {
+		if p := pl.svc.ahead.take(pl.aheadKey(c.W, limit, c.After, c.WU)); p != nil {
 			return p.records(), p.last, p.more, p.density, p.next, pl.sendEncoded(p)
 		}
 	}

@@ -245,31 +245,29 @@ func (pl puller) window(ctx context.Context, w int64, after uuid.UUID, keys []uu
 	// household is not in the read (it joined the range between the
 	// reads) is left for the household's own page: sent without it, it
 	// would break the walk's order.
-	at := func(ch wire.PulledChange) int {
-		i, found := slices.BinarySearchFunc(households, *ch.HouseholdID, func(h wire.PulledChange, id uuid.UUID) int { return compareIDs(h.ID, id) })
-		if !found {
-			return -1
+	householdOf := func(children []wire.PulledChange) []int {
+		at := make([]int, len(children))
+		for i, ch := range children {
+			h, found := slices.BinarySearchFunc(households, *ch.HouseholdID, func(h wire.PulledChange, id uuid.UUID) int { return compareIDs(h.ID, id) })
+			if at[i] = -1; found {
+				at[i] = h
+			}
 		}
-		return i
+		return at
 	}
+	memberAt, pairingAt := householdOf(ms.changes), householdOf(ps.changes)
 	records := make([]int, len(households))
+	total := len(households)
 	for i := range records {
 		records[i] = 1
 	}
-	memberAt, pairingAt := make([]int, len(ms.changes)), make([]int, len(ps.changes))
-	for i, ch := range ms.changes {
-		if memberAt[i] = at(ch); memberAt[i] >= 0 {
-			records[memberAt[i]]++
+	for _, at := range [][]int{memberAt, pairingAt} {
+		for _, h := range at {
+			if h >= 0 {
+				records[h]++
+				total++
+			}
 		}
-	}
-	for i, ch := range ps.changes {
-		if pairingAt[i] = at(ch); pairingAt[i] >= 0 {
-			records[pairingAt[i]]++
-		}
-	}
-	total := 0
-	for _, r := range records {
-		total += r
 	}
 	seen = max(10, total*10/len(households))
 
@@ -285,23 +283,20 @@ func (pl puller) window(ctx context.Context, w int64, after uuid.UUID, keys []uu
 			pages[i-1].next = pages[i].last
 		}
 	}
-	for i, ch := range ms.changes {
-		if memberAt[i] >= 0 {
-			p := pages[pageOf[memberAt[i]]]
-			p.members = append(p.members, ch)
+	place := func(children []wire.PulledChange, at []int, list func(*aheadPage) *[]wire.PulledChange) {
+		for i, ch := range children {
+			if at[i] >= 0 {
+				l := list(pages[pageOf[at[i]]])
+				*l = append(*l, ch)
+			}
 		}
 	}
-	for i, ch := range ps.changes {
-		if pairingAt[i] >= 0 {
-			p := pages[pageOf[pairingAt[i]]]
-			p.pairings = append(p.pairings, ch)
-		}
-	}
+	place(ms.changes, memberAt, func(p *aheadPage) *[]wire.PulledChange { return &p.members })
+	place(ps.changes, pairingAt, func(p *aheadPage) *[]wire.PulledChange { return &p.pairings })
 	kept = true
-	scope := scopeFingerprint(pl.scope, pl.today)
 	keysOut := make([]aheadKey, 0, len(pages)-1)
 	for i := 1; i < len(pages); i++ {
-		keysOut = append(keysOut, aheadKey{user: pl.p.UserID, scope: scope, w: w, limit: limit, after: pages[i-1].last, upto: pages[i].last})
+		keysOut = append(keysOut, pl.aheadKey(w, limit, pages[i-1].last, pages[i].last))
 	}
 	ra.keep(reserved, keysOut, pages[1:])
 	first := pages[0]
@@ -328,9 +323,11 @@ func (l *encodedList) add(ch wire.PulledChange) error {
 	return nil
 }
 
-// aheadKeyFor is the key the page after a cursor's is kept under.
-func (pl puller) aheadKeyFor(c cursor, limit int) aheadKey {
-	return aheadKey{user: pl.p.UserID, scope: scopeFingerprint(pl.scope, pl.today), w: c.W, limit: limit, after: c.After, upto: c.WU}
+// aheadKey is the key the caller's page of households (after, upto] of a
+// walk from watermark w, in pages of limit, is kept under; the cursor of
+// the page before names it (After, WU).
+func (pl puller) aheadKey(w int64, limit int, after, upto uuid.UUID) aheadKey {
+	return aheadKey{user: pl.p.UserID, scope: scopeFingerprint(pl.scope, pl.today), w: w, limit: limit, after: after, upto: upto}
 }
 
 // sendEncoded hands out a page read ahead: its households, members and

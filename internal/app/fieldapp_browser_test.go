@@ -295,6 +295,14 @@ func (l *fieldLink) signedInPhone(username string, t *testing.T) *browsertest.Br
 	return b
 }
 
+// firstHousehold opens the phone's household list and returns the id of
+// the household it lists first.
+func firstHousehold(b *browsertest.Browser) string {
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
+	b.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
+	return strings.TrimPrefix(browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+}
+
 func appSignIn(b *browsertest.Browser, username string) {
 	b.Do(chromedp.WaitVisible(chromedp.CSS(`#login input[name=username]`)),
 		chromedp.SendKeys(chromedp.CSS(`#login input[name=username]`), username),

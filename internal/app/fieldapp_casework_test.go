@@ -20,9 +20,7 @@ import (
 // a later edit of the account goes up as an update of the same year.
 func aCadreKeepsThePlanAndIncomeOffline(t *testing.T, l *fieldLink) {
 	b := l.signedInPhone("cadre06", t)
-	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
-	b.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
-	household := strings.TrimPrefix(browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+	household := firstHousehold(b)
 	year := time.Now().Year()
 
 	b.Offline(true)
@@ -155,9 +153,7 @@ func fillIncome(b *browsertest.Browser, household string, amounts map[string]str
 // opens the plan and the income screen, not the contact edit.
 func twoPhonesConflictOnThePlanAndTheIncome(t *testing.T, l *fieldLink) {
 	first, second := l.signedInPhone("cadre08", t), l.signedInPhone("cadre08", t)
-	browsertest.Get(first, chromedp.Evaluate[string](`location.hash = "#/households"`))
-	first.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
-	household := strings.TrimPrefix(browsertest.Get(first, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+	household := firstHousehold(first)
 	head := browsertest.Get(first, chromedp.Evaluate[string](`document.querySelector(".households li a strong").textContent`))
 	year := time.Now().Year()
 

@@ -27,9 +27,7 @@ import (
 // leaves the phone altogether, also once the app is opened again.
 func aCadreRecordsALedgerItemOffline(t *testing.T, l *fieldLink) {
 	b := l.signedInPhone("cadre08", t)
-	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
-	b.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
-	household := strings.TrimPrefix(browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+	household := firstHousehold(b)
 	today := time.Now().In(domain.Shanghai)
 	yesterday, due := today.AddDate(0, 0, -1).Format(time.DateOnly), today.AddDate(0, 0, 30).Format(time.DateOnly)
 	problem := fmt.Sprintf("村道破损，雨天出行困难（%d）", time.Now().UnixNano())

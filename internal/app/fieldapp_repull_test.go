@@ -54,9 +54,7 @@ func aPushIsFollowedByAPullThatBringsTheOtherPhonesEdit(t *testing.T, l *fieldLi
 	const repull = 3 * time.Second
 	b := l.signedInPhone("cadre04", t)
 	browsertest.Get(b, chromedp.Evaluate[bool](fmt.Sprintf(`localStorage.setItem("fieldvisit-repull-ms", "%d"), true`, repull.Milliseconds())))
-	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/households"`))
-	b.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
-	household := strings.TrimPrefix(browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+	household := firstHousehold(b)
 
 	b.Offline(true)
 	editPhone(b, household, "13900000004")

@@ -254,9 +254,7 @@ func keepsEveryOfflineVisitOnceThroughAKilledTab(t *testing.T, l *fieldLink) {
 // sync both phones show what the server holds and hold a fresh snapshot.
 func twoPhonesOfOneCadreConvergeAndShowTheConflict(t *testing.T, l *fieldLink) {
 	first, second := l.signedInPhone("cadre02", t), l.signedInPhone("cadre02", t)
-	browsertest.Get(first, chromedp.Evaluate[string](`location.hash = "#/households"`))
-	first.Do(chromedp.WaitVisible(chromedp.CSS(`.households li a`)))
-	household := strings.TrimPrefix(browsertest.Get(first, chromedp.Evaluate[string](`document.querySelector(".households li a").getAttribute("href")`)), "#/h/")
+	household := firstHousehold(first)
 
 	first.Offline(true)
 	second.Offline(true)

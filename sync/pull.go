@@ -276,7 +276,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 			}
 			continue
 		}
-		if c.Phase == phaseVisits && c.After == uuid.Nil && left > 0 && !pl.inspector() {
+		if c.Phase == phaseVisits && c.After == uuid.Nil && !pl.inspector() {
 			n, more, at, err := pl.tail(walk, &c, left)
 			if err != nil {
 				return PageEnd{}, err
@@ -285,6 +285,7 @@ func (pl puller) pull(ctx context.Context, c cursor, limit int) (PageEnd, error)
 				return PageEnd{Cursor: c.encode(), HasMore: true}, nil
 			}
 			w, numbered = at, true
+			pl.emit = pl.page.Part() // the feed comes after the tail's parts
 			continue
 		}
 		n, last, more, err := pl.snapshot(walk, c.Phase, ChildKey{HouseholdID: c.H, ID: c.After}, left)

@@ -222,53 +222,28 @@ func (p *orderedPage) changes() []wire.PulledChange {
 }
 
 // TestTheWalksTailPagesExactly: after its households a fresh walk hands
-// out the caller's own visits, then the plan items of their households.
-// Whatever the page size, each page stays within it once the households
-// are out, every record comes once, in phase order, and the last page
-// says so.
+// out the caller's own visits, then the plan items of their households,
+// then the feed since the walk began (a household changed after the
+// first page comes again, after all of them). Whatever the page size,
+// each page stays within it once the households are out, every record
+// comes once, in phase order, and the last page says so.
 func TestTheWalksTailPagesExactly(t *testing.T) {
 	e := newGapEnv(t, 2, 1)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	county := e.households[0].CountyID
-	if err := e.store.CreateUser(ctx, domain.User{ID: e.supervisor.UserID, Username: "tail-walker", DisplayName: "督导", Role: domain.RoleSupervisor,
-		RegionID: county, RegionPath: e.supervisor.RegionPath, Active: true, CreatedAt: now, UpdatedAt: now}, "x", domain.AuditEntry{}); err != nil {
-		t.Fatal(err)
-	}
-	var visits, items []uuid.UUID
-	for i := range 5 {
-		started := now.Add(-time.Duration(i+1) * time.Hour)
-		v := domain.Visit{ID: uuid.New(), CountyID: county, HouseholdID: e.households[i%2].ID, CadreID: e.supervisor.UserID, DeviceID: "phone",
-			VisitDetails: domain.VisitDetails{Kind: "assist", StartedAt: started}, StartedAtText: started.Format(time.RFC3339),
-			ReceivedAt: started, Version: 1, CreatedAt: started, UpdatedAt: started}
-		if err := e.store.InsertVisit(ctx, v); err != nil {
-			t.Fatal(err)
-		}
-		visits = append(visits, v.ID)
-	}
-	for i := range 3 {
-		it := domain.PlanItem{ID: uuid.New(), CountyID: county, HouseholdID: e.households[i%2].ID, Version: 1, CreatedBy: e.supervisor.UserID,
-			UpdatedBy: e.supervisor.UserID, DeviceID: "phone", CreatedAt: now, UpdatedAt: now, PlanItemDetails: domain.PlanItemDetails{
-				Route: "industry", Measure: fmt.Sprintf("措施%d", i), ResponsibleCadreID: e.supervisor.UserID, TargetOn: domain.DateOf(now.AddDate(0, 6, 0)), State: "planned"}}
-		if err := e.store.InsertPlanItem(ctx, it); err != nil {
-			t.Fatal(err)
-		}
-		items = append(items, it.ID)
-	}
+	visits, items := e.walkersOwn(t, 5, 3)
 	const walk = 4 // two households of one member
 	for limit := 1; limit <= walk+len(visits)+len(items)+1; limit++ {
 		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
 			var got []wire.PulledChange
 			cursor, pages := "", 0
 			for {
-				var page []wire.PulledChange
-				end, err := e.svc.Pull(ctx, e.supervisor, cursor, limit, &lockedPage{emit: func(c wire.PulledChange) error {
-					page = append(page, c)
-					return nil
-				}})
+				var parts orderedPage // the page in its parts' order, as it goes out
+				end, err := e.svc.Pull(ctx, e.supervisor, cursor, limit, &parts)
 				if err != nil {
 					t.Fatal(err)
 				}
+				page := parts.changes()
 				tail := slices.IndexFunc(page, func(c wire.PulledChange) bool {
 					return c.Entity != wire.EntityHousehold && c.Entity != wire.EntityMember
 				})
@@ -279,11 +254,22 @@ func TestTheWalksTailPagesExactly(t *testing.T) {
 				if !end.HasMore {
 					break
 				}
+				if pages == 1 {
+					changed := e.households[0]
+					cur, _, err := e.store.HouseholdForUpdate(ctx, domain.HouseholdScope{RegionPath: e.supervisor.RegionPath}, domain.DateOf(now), changed.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := bump(ctx, e.store, cur, cur.Version, fmt.Sprintf("1380000%04d", limit)); err != nil {
+						t.Fatal(err)
+					}
+				}
 				if pages > 20 {
 					t.Fatal("the walk does not end")
 				}
 			}
 			var gotVisits, gotItems []uuid.UUID
+			changedAgain := false // the changed household, from the feed
 			for _, c := range got {
 				switch c.Entity {
 				case wire.EntityVisit:
@@ -293,12 +279,94 @@ func TestTheWalksTailPagesExactly(t *testing.T) {
 						t.Fatalf("a plan item before the last visit: %v", c.ID)
 					}
 					gotItems = append(gotItems, c.ID)
+				case wire.EntityHousehold:
+					if c.ID == e.households[0].ID && len(gotVisits) > 0 {
+						if len(gotItems) < len(items) {
+							t.Fatalf("the feed's household came before the walk's last plan item (%d of %d out)", len(gotItems), len(items))
+						}
+						changedAgain = true
+					}
 				}
+			}
+			if !changedAgain && pages > 1 {
+				t.Fatal("the household changed after the first page did not come again from the feed")
 			}
 			if !distinct(gotVisits) || !distinct(gotItems) || !sameSet(gotVisits, visits) || !sameSet(gotItems, items) {
 				t.Fatalf("visits %v and plan items %v; want each of %v and %v once", gotVisits, gotItems, visits, items)
 			}
 		})
+	}
+}
+
+// walkersOwn gives the supervisor who walks an account, visits of their
+// own and plan items at the env's households, spread over them in turn,
+// and returns their ids.
+func (e *gapEnv) walkersOwn(t *testing.T, nVisits, nItems int) (visits, items []uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	county := e.households[0].CountyID
+	if err := e.store.CreateUser(ctx, domain.User{ID: e.supervisor.UserID, Username: "tail-walker", DisplayName: "督导", Role: domain.RoleSupervisor,
+		RegionID: county, RegionPath: e.supervisor.RegionPath, Active: true, CreatedAt: now, UpdatedAt: now}, "x", domain.AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	at := func(i int) uuid.UUID { return e.households[i%len(e.households)].ID }
+	for i := range nVisits {
+		started := now.Add(-time.Duration(i+1) * time.Hour)
+		v := domain.Visit{ID: uuid.New(), CountyID: county, HouseholdID: at(i), CadreID: e.supervisor.UserID, DeviceID: "phone",
+			VisitDetails: domain.VisitDetails{Kind: "assist", StartedAt: started}, StartedAtText: started.Format(time.RFC3339),
+			ReceivedAt: started, Version: 1, CreatedAt: started, UpdatedAt: started}
+		if err := e.store.InsertVisit(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		visits = append(visits, v.ID)
+	}
+	for i := range nItems {
+		it := domain.PlanItem{ID: uuid.New(), CountyID: county, HouseholdID: at(i), Version: 1, CreatedBy: e.supervisor.UserID,
+			UpdatedBy: e.supervisor.UserID, DeviceID: "phone", CreatedAt: now, UpdatedAt: now, PlanItemDetails: domain.PlanItemDetails{
+				Route: "industry", Measure: fmt.Sprintf("措施%d", i), ResponsibleCadreID: e.supervisor.UserID, TargetOn: domain.DateOf(now.AddDate(0, 6, 0)), State: "planned"}}
+		if err := e.store.InsertPlanItem(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, it.ID)
+	}
+	return visits, items
+}
+
+// TestTheFeedComesAfterTheWalksTail: the feed since a walk began goes out
+// after the caller's own visits and plan items on the page where they
+// are read at once, so a change that reached the feed after the walk read
+// a record never comes before that record.
+func TestTheFeedComesAfterTheWalksTail(t *testing.T) {
+	const members = 9 // the household and its members fill the first page
+	e := newGapEnv(t, 1, members)
+	ctx := context.Background()
+	visits, items := e.walkersOwn(t, 2, 1)
+	var first orderedPage
+	end, err := e.svc.Pull(ctx, e.supervisor, "", members+1, &first)
+	if err != nil || !end.HasMore {
+		t.Fatalf("the first page: %+v, %v", end, err)
+	}
+	h := e.households[0]
+	cur, _, err := e.store.HouseholdForUpdate(ctx, domain.HouseholdScope{RegionPath: e.supervisor.RegionPath}, domain.DateOf(time.Now()), h.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bump(ctx, e.store, cur, cur.Version, "13800000000"); err != nil {
+		t.Fatal(err)
+	}
+	var last orderedPage
+	if end, err = e.svc.Pull(ctx, e.supervisor, end.Cursor, members+1, &last); err != nil || end.HasMore {
+		t.Fatalf("the last page: %+v, %v", end, err)
+	}
+	var order []string
+	for _, c := range last.changes() {
+		order = append(order, c.Entity)
+	}
+	want := slices.Repeat([]string{wire.EntityVisit}, len(visits))
+	want = append(append(want, slices.Repeat([]string{wire.EntityPlanItem}, len(items))...), wire.EntityHousehold)
+	if !slices.Equal(order, want) {
+		t.Fatalf("the last page holds %v; want %v", order, want)
 	}
 }
 

@@ -19,7 +19,9 @@ var tailPhases = []int{phaseVisits, phasePlanItems, phaseIncomeAccounts}
 // at once, numbers the feed beside them, and hands out up to left of their
 // records in phase order. Read one after the other, the three small reads
 // and the numbering were a fifth of a paged pull's time (B4 paged); what a
-// read brought beyond the page is read again by the next page. It moves c
+// read brought beyond the page is read again by the next page; with no
+// room left (left 0) it only looks whether the walk holds more, the three
+// looks at once rather than one after the other. It moves c
 // to where the page ends and reports how many records went out, whether
 // the walk holds more, and the feed's new watermark.
 func (pl puller) tail(ctx context.Context, c *cursor, left int) (n int, more bool, w int64, err error) {

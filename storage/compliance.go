@@ -232,7 +232,7 @@ func enqueueCompliance(tx *gorm.DB, batch int, rows []complianceQueueRow) error 
 	}
 	return enqueue(tx, batch, rows, func(r complianceQueueRow) key { return key{r.SubjectKind, r.SubjectID, r.Year} },
 		func(a, b key) int {
-			return cmp.Or(strings.Compare(a.kind, b.kind), compareIDs(a.id, b.id), cmp.Compare(a.year, b.year))
+			return cmp.Or(strings.Compare(a.kind, b.kind), domain.CompareIDs(a.id, b.id), cmp.Compare(a.year, b.year))
 		},
 		"subject_kind", "subject_id", "year")
 }

@@ -152,7 +152,9 @@ func (s *Store) linkVisitPhotos(tx *gorm.DB, batch int, vs []domain.Visit, fresh
 
 func enqueueEvidence(tx *gorm.DB, batch int, rows []evidenceQueueRow) error {
 	return enqueue(tx, batch, rows, func(r evidenceQueueRow) [2]uuid.UUID { return [2]uuid.UUID{r.CountyID, r.VisitID} },
-		func(a, b [2]uuid.UUID) int { return cmp.Or(compareIDs(a[0], b[0]), compareIDs(a[1], b[1])) }, "county_id", "visit_id")
+		func(a, b [2]uuid.UUID) int {
+			return cmp.Or(domain.CompareIDs(a[0], b[0]), domain.CompareIDs(a[1], b[1]))
+		}, "county_id", "visit_id")
 }
 
 // InsertPhoto records a stored photo and queues every visit that lists it

@@ -1,10 +1,8 @@
 package storage
 
 import (
-	"bytes"
 	"slices"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -41,6 +39,3 @@ func enqueue[T any, K comparable](tx *gorm.DB, batch int, rows []T, key func(T) 
 	}
 	return nil
 }
-
-// compareIDs orders UUIDs as PostgreSQL does, byte by byte.
-func compareIDs(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/testkit"
 )
 
@@ -27,7 +28,7 @@ func TestEnqueueLocksRowsInKeyOrder(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	county, low, high := uuid.New(), uuid.New(), uuid.New()
-	if compareIDs(low, high) > 0 {
+	if domain.CompareIDs(low, high) > 0 {
 		low, high = high, low
 	}
 	queued := func(ids ...uuid.UUID) []complianceQueueRow {

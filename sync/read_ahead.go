@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"strconv"
@@ -240,7 +239,7 @@ func (pl puller) window(ctx context.Context, w int64, after uuid.UUID, keys []uu
 		return false, 0, uuid.Nil, false, 0, uuid.Nil, nil
 	}
 	households := hs.changes
-	slices.SortFunc(households, func(a, b wire.PulledChange) int { return compareIDs(a.ID, b.ID) })
+	slices.SortFunc(households, func(a, b wire.PulledChange) int { return domain.CompareIDs(a.ID, b.ID) })
 	// A member or pairing is counted with its household, and one whose
 	// household is not in the read (it joined the range between the
 	// reads) is left for the household's own page: sent without it, it
@@ -248,7 +247,7 @@ func (pl puller) window(ctx context.Context, w int64, after uuid.UUID, keys []uu
 	householdOf := func(children []wire.PulledChange) []int {
 		at := make([]int, len(children))
 		for i, ch := range children {
-			h, found := slices.BinarySearchFunc(households, *ch.HouseholdID, func(h wire.PulledChange, id uuid.UUID) int { return compareIDs(h.ID, id) })
+			h, found := slices.BinarySearchFunc(households, *ch.HouseholdID, func(h wire.PulledChange, id uuid.UUID) int { return domain.CompareIDs(h.ID, id) })
 			if at[i] = -1; found {
 				at[i] = h
 			}
@@ -343,7 +342,3 @@ func (pl puller) sendEncoded(p *aheadPage) error {
 	}
 	return nil
 }
-
-// compareIDs orders ids as the walk does (PostgreSQL's uuid order, which
-// is their bytes'; SQLite compares their text, which orders alike).
-func compareIDs(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -238,7 +237,7 @@ func pairedCadres(h HouseholdFacts) []uuid.UUID {
 		if c := daysBetween(b.StartOn, a.StartOn); c != 0 {
 			return c
 		}
-		return bytes.Compare(a.CadreID[:], b.CadreID[:])
+		return domain.CompareIDs(a.CadreID, b.CadreID)
 	})
 	var out []uuid.UUID
 	for _, p := range ps {
@@ -262,7 +261,7 @@ func sortedVisits(visits []VisitFact, keep func(VisitFact) bool) []VisitFact {
 		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
 			return c
 		}
-		return bytes.Compare(a.ID[:], b.ID[:])
+		return domain.CompareIDs(a.ID, b.ID)
 	})
 	return out
 }

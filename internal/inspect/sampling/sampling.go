@@ -145,7 +145,7 @@ func Draw(pop Population, plan Plan, seed string, exclude map[uuid.UUID]bool) Sa
 				others = append(others, v)
 			}
 		}
-		slices.SortFunc(key, func(a, b Village) int { return compareIDs(a.ID, b.ID) })
+		slices.SortFunc(key, func(a, b Village) int { return domain.CompareIDs(a.ID, b.ID) })
 		drawn := smallest(others, plan.VillagesPerTown, func(v Village) [32]byte { return villageKey.of(v.ID) })
 		if len(drawn) < plan.VillagesPerTown {
 			steps = append(steps, step{shortfall: &Shortfall{TownID: town, Stratum: StratumSampledVillage, Wanted: plan.VillagesPerTown, Found: len(drawn)}})
@@ -288,21 +288,13 @@ func appendPart(b, part []byte) []byte {
 	return append(b, part...)
 }
 
-// compareIDs orders ids as their bytes do, eight bytes at a time.
-func compareIDs(a, b uuid.UUID) int {
-	if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
-		return c
-	}
-	return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
-}
-
 // PopulationHash is a digest of what a draw sees: every village with its
 // town and poverty flag, and every candidate household (exclusions left
 // out) with its village and status, in id order. Two populations with the
 // same hash give the same sample for the same seed and plan.
 func PopulationHash(pop Population, exclude map[uuid.UUID]bool) string {
 	villages := slices.Clone(pop.Villages)
-	slices.SortFunc(villages, func(a, b Village) int { return compareIDs(a.ID, b.ID) })
+	slices.SortFunc(villages, func(a, b Village) int { return domain.CompareIDs(a.ID, b.ID) })
 	order := householdsByID(pop.Households, exclude)
 	d := sha256.New()
 	// Written through a buffer: a million small writes to the digest cost
@@ -381,7 +373,7 @@ func sortedIDs[V any](m map[uuid.UUID]V) []uuid.UUID {
 	for id := range m {
 		ids = append(ids, id)
 	}
-	slices.SortFunc(ids, compareIDs)
+	slices.SortFunc(ids, domain.CompareIDs)
 	return ids
 }
 

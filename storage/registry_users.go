@@ -9,6 +9,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/sync"
 )
 
 type userRow struct {
@@ -195,7 +196,7 @@ func (s *Store) announceCadreOf(tx *gorm.DB, cadreID uuid.UUID) error {
 	}
 	changes := make([]feedEntry, len(rows))
 	for i, r := range rows {
-		changes[i] = pairingChange(toDomainPairing(r), "update")
+		changes[i] = pairingChange(toDomainPairing(r), sync.ChangeCadreRenamed)
 	}
 	return s.appendChanges(tx, changes)
 }

@@ -1098,7 +1098,9 @@ func (pl puller) pairingChange(ch Change, now currentState) error {
 		hid := pr.HouseholdID
 		err = pl.tombstone(wire.EntityPairing, pr.ID, &hid, 2)
 	}
-	if err != nil || pr.CadreID != pl.p.UserID {
+	if err != nil || pr.CadreID != pl.p.UserID || ch.Op == ChangeCadreRenamed {
+		// A renamed cadre's own households are on their phone already:
+		// only what the pairing says of them changed.
 		return err
 	}
 	if inScope {

@@ -155,6 +155,11 @@ type Inspections interface {
 
 // Change is one numbered row of the change feed: which record changed, and
 // how. A pull reads the record's current state behind it.
+// ChangeCadreRenamed is the Op of a pairing's feed row that says only its
+// cadre's name or phone changed: the pairing goes to the phones again (it
+// carries them), its household does not.
+const ChangeCadreRenamed = "cadre_renamed"
+
 type Change struct {
 	Seq         int64
 	CountyID    uuid.UUID

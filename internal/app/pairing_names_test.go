@@ -121,8 +121,27 @@ func TestPulledPairingsNameTheirCadre(t *testing.T) {
 		if r := e.do(t, "PATCH", "/api/v1/users/"+colleague.ID.String(), sup, map[string]any{"rank": "staff"}); r.Status != http.StatusOK {
 			t.Fatalf("set the colleague's rank: %d %s", r.Status, r.Body)
 		}
-		if quiet, _ := e.pullAll(t, tok, cursor, 50); len(pulledPairings(quiet)) != 0 {
+		quiet, cursor := e.pullAll(t, tok, cursor, 50)
+		if len(pulledPairings(quiet)) != 0 {
 			t.Errorf("an edit of the rank sent pairings again: %+v", quiet)
+		}
+
+		// Renamed, the cadre themselves gets their own pairing again with
+		// the new name, and not its household: a rename changes no
+		// household, and the phone holds them all already.
+		if r := e.do(t, "PATCH", "/api/v1/users/"+e.pairingA.CadreID.String(), sup, map[string]any{"display_name": "甲干部"}); r.Status != http.StatusOK {
+			t.Fatalf("rename the cadre: %d %s", r.Status, r.Body)
+		}
+		own, _ := e.pullAll(t, tok, cursor, 50)
+		if data, ok := pulledPairings(own)[e.pairingA.ID]; !ok {
+			t.Errorf("the cadre's own rename did not reach their phone: %+v", own)
+		} else if name, _ := pairingCadre(t, data); name != "甲干部" {
+			t.Errorf("after their rename the phone names the cadre %q, want 甲干部", name)
+		}
+		for _, c := range own {
+			if c.Entity == wire.EntityHousehold || c.Entity == wire.EntityMember {
+				t.Errorf("the cadre's rename sent their %s %s again", c.Entity, c.ID)
+			}
 		}
 	})
 }

@@ -202,7 +202,18 @@ func (s *Service) UpdateUser(ctx context.Context, p domain.Principal, id uuid.UU
 			u.RegionID, u.RegionPath = r.ID, r.Path
 		}
 	}
-	if err := s.checkUnitAndDuties(ctx, p, u, &fe); err != nil {
+	// Only the unit and duties the edit sets are judged: what it leaves as
+	// it was may lie outside the editor's region (a county bureau as the
+	// unit of a village's cadre, a duty at the town above), and a town's
+	// supervisor renaming such a cadre must not be refused for it.
+	changed := u
+	if ch.UnitID == nil {
+		changed.UnitID = nil
+	}
+	if ch.Duties == nil {
+		changed.Duties = nil
+	}
+	if err := s.checkUnitAndDuties(ctx, p, changed, &fe); err != nil {
 		return domain.User{}, err
 	}
 	if err := fe.Err(); err != nil {

@@ -4,7 +4,7 @@
 // and the outbox it clears; a pull page and its cursor.
 //
 // Stores:
-//   kv         session, cursor, worklist, vocabularies, user
+//   kv         session, cursor, worklist, vocabularies, user, pairings_named
 //   records    key "entity:id" → {entity, id, household_id, version, data, local, walk}
 //              data is the last server copy, local the cadre's edits not yet acknowledged
 //   outbox     seq → a change not yet in a batch, in the order made

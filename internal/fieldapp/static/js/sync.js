@@ -8,6 +8,11 @@ import { formBatch, settle, acknowledge, applyPulled, backlog, rfc3339, nextChun
 
 const PULL_LIMIT = 500;
 
+// PAIRINGS_NAMED (kv) marks a replica whose pairings all carry their
+// cadre's name: pulled by this build, which the server always sends
+// names to (unnamedPairings).
+export const PAIRINGS_NAMED = "pairings_named";
+
 export class Sync {
   constructor(db, api, { onChange = () => {} } = {}) {
     this.db = db;
@@ -175,10 +180,19 @@ export class Sync {
   // unnamedPairings: the replica holds pairings pulled before they
   // carried their cadre's name (an older build of the app). The feed
   // sends a pairing again only when it changes, so the scope is walked
-  // afresh once (rule 11) to bring the names.
+  // afresh once (rule 11) to bring the names. Looking reads every pairing
+  // of the scope — thousands on a supervisor's phone — so it is done only
+  // while the replica lacks the PAIRINGS_NAMED marker: an older build's
+  // replica is looked at once, and is marked when the look finds every
+  // pairing named or when the walk it asks for ends (endWalk).
   async unnamedPairings() {
-    const pairings = await tx(this.db, "records", "readonly", (s) => req(s.records.getAll(IDBKeyRange.bound("pairing:", "pairing:\uffff"))));
-    return pairings.some((r) => r.data && !("cadre_name" in r.data));
+    if (await kvGet(this.db, PAIRINGS_NAMED)) return false;
+    return tx(this.db, ["kv", "records"], "readwrite", async (s) => {
+      const pairings = await req(s.records.getAll(IDBKeyRange.bound("pairing:", "pairing:\uffff")));
+      const unnamed = pairings.some((r) => r.data && !("cadre_name" in r.data));
+      if (!unnamed) s.kv.put(true, PAIRINGS_NAMED);
+      return unnamed;
+    });
   }
 
   async pullFrom(cursor, walk, report) {
@@ -211,12 +225,14 @@ export class Sync {
 
   // endWalk: a walk from an empty cursor has seen the whole scope, so a
   // server copy it did not bring has left it — unless it carries the
-  // cadre's unsent edits (rule 11 keeps the outbox).
+  // cadre's unsent edits (rule 11 keeps the outbox). Every pairing left
+  // came with the walk, named: the replica is marked PAIRINGS_NAMED.
   async endWalk(walk) {
-    await tx(this.db, "records", "readwrite", async (s) => {
+    await tx(this.db, ["records", "kv"], "readwrite", async (s) => {
       for (const r of await req(s.records.getAll())) {
         if (r.walk !== walk && r.version && !(r.local && Object.keys(r.local).length)) s.records.delete(r.key);
       }
+      s.kv.put(true, PAIRINGS_NAMED);
     });
   }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
@@ -165,12 +166,29 @@ func (h *handlers) exitCandidates(c *gin.Context) {
 		return
 	}
 	cq.Limit, cq.Offset = pg.Limit, pg.Offset
-	cs, total, st, err := h.Casework.ExitCandidates(c.Request.Context(), principal(c), cq)
-	if err != nil {
+	var (
+		cs         []casework.Candidate
+		total      int64
+		st         casework.ExitStandard
+		qualifying int64
+	)
+	// The count judges the whole list, the page only its own: side by
+	// side the answer takes about the count's time, not both added.
+	p := principal(c)
+	g, ctx := errgroup.WithContext(c.Request.Context())
+	g.Go(func() (err error) {
+		cs, total, st, err = h.Casework.ExitCandidates(ctx, p, cq)
+		return err
+	})
+	g.Go(func() (err error) {
+		qualifying, err = h.Casework.CountQualifying(ctx, p, cq)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		writeError(c, err)
 		return
 	}
-	out := wire.ExitCandidates{Year: cq.Year, Standard: fromExitStandard(st), Items: make([]wire.ExitCandidate, len(cs)), Total: total}
+	out := wire.ExitCandidates{Year: cq.Year, Standard: fromExitStandard(st), Items: make([]wire.ExitCandidate, len(cs)), Total: total, Qualifying: qualifying}
 	for i, cd := range cs {
 		item := wire.ExitCandidate{HouseholdID: cd.Household.ID, HouseholdNumber: cd.Household.Number, HeadName: cd.Household.HeadName,
 			PovertyType: cd.Household.PovertyType, Qualifies: cd.Qualifies, PerCapitaFen: cd.PerCapitaFen, Reasons: make([]wire.ExitReason, len(cd.Reasons))}

@@ -104,6 +104,9 @@ type ExitCandidates struct {
 	Standard ExitStandard    `json:"standard"`
 	Items    []ExitCandidate `json:"items"`
 	Total    int64           `json:"total"`
+	// Qualifying counts the households of the whole list, every page,
+	// that qualify.
+	Qualifying int64 `json:"qualifying"`
 }
 
 // NewProcedure is the body of POST /api/v1/households/{id}/procedures.

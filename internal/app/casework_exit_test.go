@@ -51,9 +51,10 @@ func reasonOf(reasons []wire.ExitReason, code string) wire.ExitReason {
 
 // TestExitCandidatesAtTheThreshold: a household whose per-capita net
 // income is exactly the year's standard qualifies, one a fen below does
-// not, one never visited fails the checklist; each says why. An admin's
-// lower standard moves the one below; the list and the standard are the
-// supervisors' and admins', scoped to their region.
+// not, one never visited fails the checklist; each says why, and every
+// page says how many of the whole list qualify. An admin's lower standard
+// moves the one below; the list and the standard are the supervisors' and
+// admins', scoped to their region.
 func TestExitCandidatesAtTheThreshold(t *testing.T) {
 	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
 		admin, supervisor, cadre := e.login(t, "admin"), e.login(t, "supervisor-a"), e.login(t, "cadre-a")
@@ -78,10 +79,44 @@ func TestExitCandidatesAtTheThreshold(t *testing.T) {
 			r.json(t, &cs)
 			return cs
 		}
+		// A client paging the list reads on every page how many of the
+		// whole list qualify, without fetching the others.
+		qualifyingOnEveryPage := func(want int) {
+			t.Helper()
+			const limit = 2
+			var qualifying int
+			var said []int64
+			for offset := 0; ; offset += limit {
+				var cs wire.ExitCandidates
+				r := e.do(t, "GET", fmt.Sprintf("/api/v1/exit-candidates?year=2026&region_id=%s&limit=%d&offset=%d", e.villageA.ID, limit, offset), supervisor, nil)
+				if r.Status != http.StatusOK {
+					t.Fatalf("candidates from %d: %d %s", offset, r.Status, r.Body)
+				}
+				r.json(t, &cs)
+				for _, c := range cs.Items {
+					if c.Qualifies {
+						qualifying++
+					}
+				}
+				said = append(said, cs.Qualifying)
+				if offset+limit >= int(cs.Total) {
+					break
+				}
+			}
+			if len(said) < 2 || qualifying != want {
+				t.Fatalf("%d pages of %d with %d qualifying, want several pages and %d", len(said), limit, qualifying, want)
+			}
+			for i, n := range said {
+				if n != int64(qualifying) {
+					t.Errorf("page %d says %d qualify, the pages hold %d", i+1, n, qualifying)
+				}
+			}
+		}
 		cs := list(supervisor)
 		if cs.Standard.PerCapitaFen != 333_500 || !cs.Standard.Builtin || len(cs.Standard.Indicators) != 10 {
 			t.Errorf("the default standard: %+v", cs.Standard)
 		}
+		qualifyingOnEveryPage(1)
 		for _, tc := range []struct {
 			name      string
 			household uuid.UUID
@@ -132,6 +167,7 @@ func TestExitCandidatesAtTheThreshold(t *testing.T) {
 		if c := candidateOf(t, list(supervisor), below); !c.Qualifies {
 			t.Errorf("one fen below the old standard, at the new one: %+v", c.Reasons)
 		}
+		qualifyingOnEveryPage(2)
 
 		for _, tc := range []struct {
 			name, token, query string

@@ -39,10 +39,11 @@ type RegisterHousehold struct {
 }
 
 // RegisterCadre is the 帮扶责任人 of a household: the cadre of its open
-// pairing that started first (a 台账 names one per household).
+// pairing that started first (a 台账 names one per household). Username is
+// written as 帮扶责任人账号, which Import resolves before the name.
 type RegisterCadre struct {
-	Name, Phone, Rank, Unit string
-	Since                   domain.Date
+	Username, Name, Phone, Rank, Unit string
+	Since                             domain.Date
 }
 
 // ExportQuery asks for the household register of a region.
@@ -73,7 +74,7 @@ var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTow
 	colGroup, colGroupCode,
 	colNumber, colHeadName,
 	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colPhone, colAddress,
-	colHealth, colDisability, colEducation, colWork, colCadre, colCadrePhone, colUnit, colRank, colPairStart}
+	colHealth, colDisability, colEducation, colWork, colCadre, colCadreAccount, colCadrePhone, colUnit, colRank, colPairStart}
 
 // Export is the household register and pairings of a region as the county
 // 台账 Import reads: one row per member, the household's cells repeated on
@@ -158,9 +159,9 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	if phone == "" && m.Relation == "head" {
 		phone = hh.Phone // Import takes the household's phone from the head's row
 	}
-	var cadre, cadrePhone, unit, rank, since any
+	var cadre, account, cadrePhone, unit, rank, since any
 	if c := h.Cadre; c != nil {
-		cadre, cadrePhone, unit, rank = c.Name, c.Phone, c.Unit, label(domain.Ranks, c.Rank)
+		cadre, account, cadrePhone, unit, rank = c.Name, c.Username, c.Phone, c.Unit, label(domain.Ranks, c.Rank)
 		since = ledger.Day{Time: c.Since.Start()}
 	}
 	poor := "否"
@@ -171,7 +172,7 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 		h.Group.Name, h.Group.Code, hh.Number, hh.HeadName,
 		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
 		exitYear, labelList(domain.Causes, hh.Causes), phone, hh.Address, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
-		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, cadrePhone, unit, rank, since}
+		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, account, cadrePhone, unit, rank, since}
 }
 
 func label(v domain.Vocabulary, code string) string {
@@ -204,7 +205,7 @@ func exportWidth(c col) float64 {
 		return 15
 	case colGroupCode:
 		return 17
-	case colPairStart, colUnit:
+	case colPairStart, colUnit, colCadreAccount:
 		return 12
 	}
 	return 9

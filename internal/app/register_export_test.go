@@ -132,11 +132,13 @@ func (e *testEnv) poorVillages(t *testing.T) []string {
 
 // roundTripTarget is a fresh database an export is imported into (with
 // create_regions), and what the import creates there; the rest of the
-// export's households it finds unchanged.
+// export's households it finds unchanged. refusedAt, when set, is the
+// column the import refuses every row at instead.
 type roundTripTarget struct {
 	name                                           string
 	fresh                                          func(t *testing.T, dialect string) *testEnv
 	households, members, pairings, cadres, regions int
+	refusedAt                                      string
 }
 
 // TestRegisterExportRoundTrip: the household register and pairings export
@@ -153,7 +155,11 @@ type roundTripTarget struct {
 // towns, the villages and the village group are all created from the
 // file's 市/县/乡镇/村/村民小组 names and codes and the cadres from their
 // accounts and names. Two cadres both named cadre-b, one of them the
-// account cadre-a, keep their own households.
+// account cadre-a, keep their own households. A database set up at county
+// level has no city: its export gives the 市代码 from the county's code (the
+// name it does not know), and a province without that city refuses the
+// file at 市 — it creates no nameless or made-up city — until the city is
+// created.
 func TestRegisterExportRoundTrip(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -185,6 +191,14 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 				{name: "the same county", fresh: newTestEnv},
 				// 郑州市, 示范县, 城关镇, its two villages and 一组.
 				{name: "only the province", fresh: newProvinceTestEnv, households: 2, members: 2, pairings: 2, cadres: 2, regions: 6},
+			},
+		},
+		{
+			name: "a county-level database", source: newCountyDatabaseTestEnv,
+			households: 2, members: 2, cells: []string{",,410100000000,示范县,410122000000,"},
+			targets: []roundTripTarget{
+				{name: "a county-level database", fresh: newCountyDatabaseTestEnv},
+				{name: "only the province", fresh: newProvinceTestEnv, refusedAt: "市"},
 			},
 		},
 	}
@@ -243,6 +257,10 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 							if fresh.cadreA.ID != uuid.Nil && c.nameCadres != nil {
 								c.nameCadres(fresh, t)
 							}
+							if target.refusedAt != "" {
+								importRefused(t, fresh, freshAdmin, exports[format], target.refusedAt)
+								return
+							}
 							moved := fresh.importReport(t, freshAdmin, exports[format], "?create_regions=true")
 							if !moved.Applied || len(moved.Errors) != 0 || len(moved.Warnings) != 0 ||
 								moved.Households.Created != target.households || moved.Households.Unchanged != c.households-target.households ||
@@ -266,6 +284,35 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// importRefused imports an export of a county-level database into a
+// province that lacks its city: every row is refused at column (市), naming
+// the city's code, and nothing is written; once the province admin creates
+// the city, the same file imports.
+func importRefused(t *testing.T, e *testEnv, admin string, file []byte, column string) {
+	t.Helper()
+	r := e.do(t, "POST", "/api/v1/imports?create_regions=true", admin, file)
+	var body struct {
+		Report importer.Report `json:"report"`
+	}
+	r.json(t, &body)
+	if r.Status != http.StatusUnprocessableEntity || body.Report.Applied || len(body.Report.Errors) == 0 {
+		t.Fatalf("import into a province without the city: %d %s", r.Status, r.Body)
+	}
+	for _, re := range body.Report.Errors {
+		if re.Column != column || re.Reason != "required" || !strings.Contains(re.MessageZH, "410100000000") || !strings.Contains(re.MessageZH, "「"+column+"」列") {
+			t.Errorf("row %d: %s %s %s, want %s required naming the city's code and the column", re.Row, re.Column, re.Reason, re.MessageZH, column)
+		}
+	}
+	var regions int64
+	if err := e.app.DB.Gorm.Table("regions").Count(&regions).Error; err != nil || regions != 1 {
+		t.Errorf("the refused import left %d regions (%v), want the province alone", regions, err)
+	}
+	e.addRegion(t, e.fixture.Province, domain.LevelCity, "410100000000", "郑州市")
+	if moved := e.importReport(t, admin, file, "?create_regions=true"); !moved.Applied || len(moved.Errors) != 0 || moved.Households.Created != 2 {
+		t.Errorf("import once the province has the city: %+v", moved)
 	}
 }
 

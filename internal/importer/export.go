@@ -17,6 +17,9 @@ import (
 // carries clear 身份证号).
 type RegisterStore interface {
 	Region(ctx context.Context, id uuid.UUID) (domain.Region, error)
+	// ImportRegions finds regions by name or code (the city of a county
+	// that is its database's top region, by code).
+	ImportRegions(ctx context.Context, withinPath string, names, codes []string) ([]domain.Region, error)
 	// RegisterHouseholds calls fn with every household filed under
 	// withinPath, in town, village, household-number order, with its members
 	// (head first) and its open pairing that started first.
@@ -129,7 +132,16 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 			return err
 		}
 		n := 0
-		err = store.RegisterHouseholds(store.ReadsCurrent(ctx), r.Path, func(h RegisterHousehold) error {
+		cities := map[string]domain.Region{}
+		reads := store.ReadsCurrent(ctx)
+		err = store.RegisterHouseholds(reads, r.Path, func(h RegisterHousehold) error {
+			if h.City.Code == "" {
+				city, err := cityAbove(reads, store, h.County, cities)
+				if err != nil {
+					return err
+				}
+				h.City = city
+			}
 			for _, m := range h.Members {
 				n++
 				if err := t.Row(registerRow(n, h, m)...); err != nil {
@@ -144,6 +156,33 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 		return t.Close()
 	}
 	return Download{Filename: fmt.Sprintf("户信息台账-%s-%s.%s", r.Name, q.Today, format), ContentType: ledger.ContentType(format), Write: write}, nil
+}
+
+// cityAbove is the 市 of a county its database has no city above (one set
+// up at county level): the code follows from the county's 12-digit code
+// (2 digits province, 2 city, 2 county, then town and village), the name
+// only when the database holds a city of that code. Import needs the code
+// to place the county in a province's tree. cities caches the answers.
+func cityAbove(ctx context.Context, store RegisterStore, county domain.Region, cities map[string]domain.Region) (domain.Region, error) {
+	if !regionCode.MatchString(county.Code) || len(county.Code) != 12 || codeLevel(county.Code) != domain.LevelCounty {
+		return domain.Region{}, nil
+	}
+	code := ancestorCode(county.Code, 4)
+	if c, ok := cities[code]; ok {
+		return c, nil
+	}
+	city := domain.Region{Code: code}
+	found, err := store.ImportRegions(ctx, "/", nil, []string{code})
+	if err != nil {
+		return domain.Region{}, err
+	}
+	for _, reg := range found {
+		if reg.Level == domain.LevelCity {
+			city.Name = reg.Name
+		}
+	}
+	cities[code] = city
+	return city, nil
 }
 
 // registerRow is the cells of one member's row, labels where the layout

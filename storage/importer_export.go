@@ -31,6 +31,7 @@ type registerHouseholdScan struct {
 type registerCadreScan struct {
 	HouseholdID uuid.UUID `gorm:"column:household_id"`
 	StartOn     sqlDate   `gorm:"column:start_on"`
+	Username    string    `gorm:"column:username"`
 	DisplayName string    `gorm:"column:display_name"`
 	Phone       string    `gorm:"column:phone"`
 	Rank        string    `gorm:"column:rank"`
@@ -79,7 +80,7 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 			byHousehold[m.HouseholdID] = append(byHousehold[m.HouseholdID], toDomainMember(m))
 		}
 		var cadres []registerCadreScan
-		err = db.Table("pairings p").Select("p.household_id, p.start_on, u.display_name, u.phone, u.rank, COALESCE(n.name, '') AS unit_name").
+		err = db.Table("pairings p").Select("p.household_id, p.start_on, u.username, u.display_name, u.phone, u.rank, COALESCE(n.name, '') AS unit_name").
 			Joins("JOIN users u ON u.id = p.cadre_id").
 			Joins("LEFT JOIN units n ON n.id = u.unit_id").
 			Where("p.household_id IN ? AND p.end_on IS NULL", ids).
@@ -90,7 +91,7 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 		first := map[uuid.UUID]*importer.RegisterCadre{}
 		for _, c := range cadres {
 			if first[c.HouseholdID] == nil {
-				first[c.HouseholdID] = &importer.RegisterCadre{Name: c.DisplayName, Phone: c.Phone, Rank: c.Rank, Unit: c.UnitName, Since: c.StartOn.date()}
+				first[c.HouseholdID] = &importer.RegisterCadre{Username: c.Username, Name: c.DisplayName, Phone: c.Phone, Rank: c.Rank, Unit: c.UnitName, Since: c.StartOn.date()}
 			}
 		}
 		for _, h := range page {

@@ -158,7 +158,20 @@ func startApp(t *testing.T, cfg Config, w io.Writer, clock func() time.Time) *te
 // county, through the app's own register service).
 func (e *testEnv) seed(t *testing.T) {
 	t.Helper()
-	c := storetest.NewCounty(t, e.app.Store, e.app.Registry, e.app.Auth.Hasher())
+	e.use(storetest.NewCounty(t, e.app.Store, e.app.Registry, e.app.Auth.Hasher()))
+}
+
+// newCountyDatabaseTestEnv is a running app on a database set up at county
+// level: the small county is its top region, with no province or city.
+func newCountyDatabaseTestEnv(t *testing.T, dialect string) *testEnv {
+	t.Helper()
+	e := startApp(t, testConfig(t, dialect), io.Discard, nil)
+	e.use(storetest.NewCountyDatabase(t, e.app.Store, e.app.Registry, e.app.Auth.Hasher()))
+	return e
+}
+
+// use makes c the environment's fixture.
+func (e *testEnv) use(c storetest.County) {
 	e.fixture = c
 	e.admin, e.county, e.town, e.villageA, e.villageB, e.groupA = c.Admin, c.County, c.Town, c.VillageA, c.VillageB, c.GroupA
 	e.supervisorA, e.supervisorB, e.cadreA, e.cadreB, e.inspector = c.SupervisorA, c.SupervisorB, c.CadreA, c.CadreB, c.Inspector

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -88,94 +89,230 @@ func (e *testEnv) nameCadres(t *testing.T) {
 	}
 }
 
+// nameCadresAlike gives the county's cadre A the display name "cadre-b",
+// which is cadre B's username and display name (the fixture's display
+// names are the usernames): only the 帮扶责任人账号 tells their households
+// apart.
+func (e *testEnv) nameCadresAlike(t *testing.T) {
+	t.Helper()
+	name := e.cadreB.Username
+	if _, err := e.app.Registry.UpdateUser(context.Background(), e.admin, e.cadreA.ID, registry.UserChanges{DisplayName: &name}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pairedCadres is the usernames of the cadres of each household's open
+// pairings, by head of household.
+func (e *testEnv) pairedCadres(t *testing.T) map[string][]string {
+	t.Helper()
+	var rows []struct{ HeadName, Username string }
+	err := e.app.DB.Gorm.Table("pairings p").Select("h.head_name, u.username").
+		Joins("JOIN households h ON h.id = p.household_id").Joins("JOIN users u ON u.id = p.cadre_id").
+		Where("p.end_on IS NULL").Order("h.head_name, u.username").Scan(&rows).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[r.HeadName] = append(out[r.HeadName], r.Username)
+	}
+	return out
+}
+
+// poorVillages is the codes of the villages marked 贫困村.
+func (e *testEnv) poorVillages(t *testing.T) []string {
+	t.Helper()
+	var codes []string
+	err := e.app.DB.Gorm.Table("regions").Where("level = ? AND is_poor_village = ?", domain.LevelVillage, true).Order("code").Pluck("code", &codes).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codes
+}
+
+// roundTripTarget is a fresh database an export is imported into (with
+// create_regions), and what the import creates there; the rest of the
+// export's households it finds unchanged. refusedAt, when set, is the
+// column the import refuses every row at instead.
+type roundTripTarget struct {
+	name                                           string
+	fresh                                          func(t *testing.T, dialect string) *testEnv
+	households, members, pairings, cadres, regions int
+	refusedAt                                      string
+}
+
 // TestRegisterExportRoundTrip: the household register and pairings export
 // as the county 台账 the importer reads. Imported with create_regions into
 // a fresh database it gives back the same rows — every household, member
-// and pairing field the file holds — from XLSX and from CSV: into a
-// database whose county lacks the town (created from the file's codes),
-// and into one that has only the province, as `fieldvisit init` leaves it,
-// where the city, the county, the towns, the villages and the village group
-// are all created from the file's 市/县/乡镇/村/村民小组 names and codes and
-// the cadres from their names; each village keeps its 贫困村 mark (是否贫困村:
-// 东风村 and 前进村 are poor, 红旗村 and 胜利村 not). Imported again where it
-// came from it changes nothing.
+// and pairing field the file holds — from XLSX and from CSV, each pairing
+// with the same cadre (the file names them by 帮扶责任人账号, their
+// username, beside their name) and each village with its 贫困村 mark
+// (是否贫困村). Imported again where it came from it changes nothing.
+//
+// A county's register goes into a database whose county lacks the town
+// (created from the file's codes), and into one that has only the
+// province, as `fieldvisit init` leaves it, where the city, the county, the
+// towns, the villages and the village group are all created from the
+// file's 市/县/乡镇/村/村民小组 names and codes and the cadres from their
+// accounts and names. Two cadres both named cadre-b, one of them the
+// account cadre-a, keep their own households. A database set up at county
+// level has no city: its export gives the 市代码 from the county's code (the
+// name it does not know), and a province without that city refuses the
+// file at 市 — it creates no nameless or made-up city — until the city is
+// created.
 func TestRegisterExportRoundTrip(t *testing.T) {
-	targets := []struct {
-		name  string
-		fresh func(t *testing.T, dialect string) *testEnv
-		// What the import creates there; the rest of the five households
-		// it finds unchanged.
-		households, members, pairings, cadres, regions int
+	cases := []struct {
+		name   string
+		source func(t *testing.T, dialect string) *testEnv
+		// nameCadres names the fixture's cadres, in the source and in each
+		// target that has them; seed is imported into the source first.
+		nameCadres          func(e *testEnv, t *testing.T)
+		seed                string
+		households, members int      // in the export
+		cells               []string // in the CSV export
+		targets             []roundTripTarget
 	}{
-		// The town 新华乡 and its two villages.
-		{"a county without the town", newTestEnv, 3, 5, 2, 1, 3},
-		// 郑州市, 示范县, 城关镇 and 新华乡, their four villages and 一组.
-		{"only the province", newProvinceTestEnv, 5, 7, 4, 3, 9},
+		{
+			name: "a county's register", source: newTestEnv, nameCadres: (*testEnv).nameCadres, seed: registerSheet(),
+			households: 5, members: 7,
+			cells: []string{"'+86 138 0013 8000", "低保贫困户", "因病、缺资金", "郑州市,410100000000,示范县,410122000000", "东风村,410122100201,是,一组,410122100201001",
+				"红旗村,410122100202,否,", "前进村,410122101201,是,", "赵干部,13900000001,13900000001,县水利局", "钱干部,cadre-a,,县农业农村局"},
+			targets: []roundTripTarget{
+				// The town 新华乡 and its two villages.
+				{name: "a county without the town", fresh: newTestEnv, households: 3, members: 5, pairings: 2, cadres: 1, regions: 3},
+				// 郑州市, 示范县, 城关镇 and 新华乡, their four villages and 一组.
+				{name: "only the province", fresh: newProvinceTestEnv, households: 5, members: 7, pairings: 4, cadres: 3, regions: 9},
+			},
+		},
+		{
+			name: "two cadres named cadre-b", source: newTestEnv, nameCadres: (*testEnv).nameCadresAlike,
+			households: 2, members: 2, cells: []string{",cadre-b,cadre-a,", ",cadre-b,cadre-b,"},
+			targets: []roundTripTarget{
+				{name: "the same county", fresh: newTestEnv},
+				// 郑州市, 示范县, 城关镇, its two villages and 一组.
+				{name: "only the province", fresh: newProvinceTestEnv, households: 2, members: 2, pairings: 2, cadres: 2, regions: 6},
+			},
+		},
+		{
+			name: "a county-level database", source: newCountyDatabaseTestEnv,
+			households: 2, members: 2, cells: []string{",,410100000000,示范县,410122000000,"},
+			targets: []roundTripTarget{
+				{name: "a county-level database", fresh: newCountyDatabaseTestEnv},
+				{name: "only the province", fresh: newProvinceTestEnv, refusedAt: "市"},
+			},
+		},
 	}
 	for _, dialect := range []string{"sqlite", "postgres"} {
-		t.Run(dialect, func(t *testing.T) {
-			e := newTestEnv(t, dialect)
-			admin := e.login(t, "admin")
-			e.nameCadres(t)
-			seeded := e.importReport(t, admin, []byte(registerSheet()), "?create_regions=true")
-			if seeded.Households.Created != 3 || seeded.Members.Created != 5 || seeded.Pairings.Created != 2 {
-				t.Fatalf("seeding import: %+v", seeded)
-			}
-			county := "/api/v1/exports/register?region_id=" + e.county.ID.String()
-			xlsx := e.do(t, "GET", county, admin, nil)
-			csvFile := e.do(t, "GET", county+"&format=csv", admin, nil)
-			if xlsx.Status != http.StatusOK || csvFile.Status != http.StatusOK || !strings.HasPrefix(csvFile.Header.Get("Content-Type"), "text/csv") {
-				t.Fatalf("export: %d %d %s", xlsx.Status, csvFile.Status, csvFile.Body)
-			}
-			rows := xlsxRows(t, xlsx.Body)
-			// Headings, then the fixture's two households and the file's five members.
-			if len(rows) != 3+2+5 || rows[2][0] != "序号" || rows[2][1] != "市" || rows[2][9] != "是否贫困村" || rows[2][16] != "身份证号" {
-				t.Fatalf("export rows: %q", rows)
-			}
-			// The same cells in both formats, but for the apostrophe that keeps
-			// a CSV cell from running as a formula.
-			sameTable(t, "csv and xlsx", rows, csvRows(t, []byte(strings.ReplaceAll(string(csvFile.Body), "'+86", "+86"))))
-			if body := string(csvFile.Body); !strings.Contains(body, "'+86 138 0013 8000") || !strings.Contains(body, "低保贫困户") || !strings.Contains(body, "因病、缺资金") ||
-				!strings.Contains(body, "郑州市,410100000000,示范县,410122000000") || !strings.Contains(body, "东风村,410122100201,是,一组,410122100201001") ||
-				!strings.Contains(body, "红旗村,410122100202,否,") || !strings.Contains(body, "前进村,410122101201,是,") {
-				t.Fatalf("csv export lacks the labels, the defused phone or the regions' codes:\n%s", body)
-			}
-
-			again := e.importReport(t, admin, csvFile.Body, "")
-			if c := again.Households; c.Created+c.Updated+again.Members.Created+again.Members.Updated+again.Pairings.Created+again.Cadres.Created != 0 || c.Unchanged != 5 || len(again.Warnings) != 0 {
-				t.Fatalf("re-import where it came from changed something: %+v", again)
-			}
-
-			exports := map[string][]byte{ledger.XLSX: xlsx.Body, ledger.CSV: csvFile.Body}
-			for _, target := range targets {
-				for _, format := range []string{ledger.XLSX, ledger.CSV} {
-					t.Run(target.name+"/"+format, func(t *testing.T) {
-						fresh := target.fresh(t, dialect)
-						freshAdmin := fresh.login(t, "admin")
-						if fresh.cadreA.ID != uuid.Nil {
-							fresh.nameCadres(t)
-						}
-						moved := fresh.importReport(t, freshAdmin, exports[format], "?create_regions=true")
-						if !moved.Applied || len(moved.Errors) != 0 || len(moved.Warnings) != 0 ||
-							moved.Households.Created != target.households || moved.Households.Unchanged != 5-target.households ||
-							moved.Members.Created != target.members || moved.Pairings.Created != target.pairings ||
-							moved.Cadres.Created != target.cadres || moved.Regions.Created != target.regions {
-							t.Fatalf("import into the fresh database: %+v", moved)
-						}
-						// Inspections draw by it and 贫困村出列 starts from it.
-						var poor []string
-						err := fresh.app.DB.Gorm.Table("regions").Where("level = ? AND is_poor_village = ?", domain.LevelVillage, true).Order("code").Pluck("code", &poor).Error
-						if want := []string{"410122100201", "410122101201"}; err != nil || !slices.Equal(poor, want) {
-							t.Errorf("the fresh database's poor villages are %v (%v), want 东风村 and 前进村 %v", poor, err, want)
-						}
-						// The admin's own region: the province, which holds the one county.
-						back := "/api/v1/exports/register"
-						sameTable(t, "xlsx after the round trip", rows, xlsxRows(t, fresh.do(t, "GET", back, freshAdmin, nil).Body))
-						sameTable(t, "csv after the round trip", csvRows(t, csvFile.Body), csvRows(t, fresh.do(t, "GET", back+"?format=csv", freshAdmin, nil).Body))
-					})
+		for _, c := range cases {
+			t.Run(dialect+"/"+c.name, func(t *testing.T) {
+				e := c.source(t, dialect)
+				admin := e.login(t, "admin")
+				if c.nameCadres != nil {
+					c.nameCadres(e, t)
 				}
-			}
-		})
+				if c.seed != "" {
+					seeded := e.importReport(t, admin, []byte(c.seed), "?create_regions=true")
+					if seeded.Households.Created != 3 || seeded.Members.Created != 5 || seeded.Pairings.Created != 2 {
+						t.Fatalf("seeding import: %+v", seeded)
+					}
+				}
+				county := "/api/v1/exports/register?region_id=" + e.county.ID.String()
+				xlsx := e.do(t, "GET", county, admin, nil)
+				csvFile := e.do(t, "GET", county+"&format=csv", admin, nil)
+				if xlsx.Status != http.StatusOK || csvFile.Status != http.StatusOK || !strings.HasPrefix(csvFile.Header.Get("Content-Type"), "text/csv") {
+					t.Fatalf("export: %d %d %s", xlsx.Status, csvFile.Status, csvFile.Body)
+				}
+				rows := xlsxRows(t, xlsx.Body)
+				// Title lines and headings, then a row per member.
+				if len(rows) != 3+c.members || rows[2][0] != "序号" || rows[2][1] != "市" || rows[2][9] != "是否贫困村" || rows[2][16] != "身份证号" {
+					t.Fatalf("export rows: %q", rows)
+				}
+				// The same cells in both formats, but for the apostrophe that keeps
+				// a CSV cell from running as a formula.
+				sameTable(t, "csv and xlsx", rows, csvRows(t, []byte(strings.ReplaceAll(string(csvFile.Body), "'+86", "+86"))))
+				for _, cell := range c.cells {
+					if !strings.Contains(string(csvFile.Body), cell) {
+						t.Fatalf("the csv export lacks %q:\n%s", cell, csvFile.Body)
+					}
+				}
+				pairs, poor := e.pairedCadres(t), e.poorVillages(t)
+
+				again := e.importReport(t, admin, csvFile.Body, "")
+				if c := again.Households; c.Created+c.Updated+again.Members.Created+again.Members.Updated+again.Pairings.Created+again.Cadres.Created != 0 || len(again.Warnings) != 0 {
+					t.Fatalf("re-import where it came from changed something: %+v", again)
+				}
+				if again.Households.Unchanged != c.households {
+					t.Fatalf("re-import where it came from: %d households unchanged, want %d", again.Households.Unchanged, c.households)
+				}
+				if got := e.pairedCadres(t); !reflect.DeepEqual(got, pairs) {
+					t.Fatalf("re-import where it came from paired %v, was %v", got, pairs)
+				}
+
+				exports := map[string][]byte{ledger.XLSX: xlsx.Body, ledger.CSV: csvFile.Body}
+				for _, target := range c.targets {
+					for _, format := range []string{ledger.XLSX, ledger.CSV} {
+						t.Run(target.name+"/"+format, func(t *testing.T) {
+							fresh := target.fresh(t, dialect)
+							freshAdmin := fresh.login(t, "admin")
+							if fresh.cadreA.ID != uuid.Nil && c.nameCadres != nil {
+								c.nameCadres(fresh, t)
+							}
+							if target.refusedAt != "" {
+								importRefused(t, fresh, freshAdmin, exports[format], target.refusedAt)
+								return
+							}
+							moved := fresh.importReport(t, freshAdmin, exports[format], "?create_regions=true")
+							if !moved.Applied || len(moved.Errors) != 0 || len(moved.Warnings) != 0 ||
+								moved.Households.Created != target.households || moved.Households.Unchanged != c.households-target.households ||
+								moved.Members.Created != target.members || moved.Pairings.Created != target.pairings ||
+								moved.Cadres.Created != target.cadres || moved.Regions.Created != target.regions {
+								t.Fatalf("import into the fresh database: %+v", moved)
+							}
+							if got := fresh.pairedCadres(t); !reflect.DeepEqual(got, pairs) {
+								t.Errorf("the fresh database pairs %v, want %v", got, pairs)
+							}
+							// Inspections draw by it and 贫困村出列 starts from it.
+							if got := fresh.poorVillages(t); !slices.Equal(got, poor) {
+								t.Errorf("the fresh database's poor villages are %v, want %v", got, poor)
+							}
+							// The admin's own region, which holds the one county.
+							back := "/api/v1/exports/register"
+							sameTable(t, "xlsx after the round trip", rows, xlsxRows(t, fresh.do(t, "GET", back, freshAdmin, nil).Body))
+							sameTable(t, "csv after the round trip", csvRows(t, csvFile.Body), csvRows(t, fresh.do(t, "GET", back+"?format=csv", freshAdmin, nil).Body))
+						})
+					}
+				}
+			})
+		}
+	}
+}
+
+// importRefused imports an export of a county-level database into a
+// province that lacks its city: every row is refused at column (市), naming
+// the city's code, and nothing is written; once the province admin creates
+// the city, the same file imports.
+func importRefused(t *testing.T, e *testEnv, admin string, file []byte, column string) {
+	t.Helper()
+	r := e.do(t, "POST", "/api/v1/imports?create_regions=true", admin, file)
+	var body struct {
+		Report importer.Report `json:"report"`
+	}
+	r.json(t, &body)
+	if r.Status != http.StatusUnprocessableEntity || body.Report.Applied || len(body.Report.Errors) == 0 {
+		t.Fatalf("import into a province without the city: %d %s", r.Status, r.Body)
+	}
+	for _, re := range body.Report.Errors {
+		if re.Column != column || re.Reason != "required" || !strings.Contains(re.MessageZH, "410100000000") || !strings.Contains(re.MessageZH, "「"+column+"」列") {
+			t.Errorf("row %d: %s %s %s, want %s required naming the city's code and the column", re.Row, re.Column, re.Reason, re.MessageZH, column)
+		}
+	}
+	var regions int64
+	if err := e.app.DB.Gorm.Table("regions").Count(&regions).Error; err != nil || regions != 1 {
+		t.Errorf("the refused import left %d regions (%v), want the province alone", regions, err)
+	}
+	e.addRegion(t, e.fixture.Province, domain.LevelCity, "410100000000", "郑州市")
+	if moved := e.importReport(t, admin, file, "?create_regions=true"); !moved.Applied || len(moved.Errors) != 0 || moved.Households.Created != 2 {
+		t.Errorf("import once the province has the city: %+v", moved)
 	}
 }
 

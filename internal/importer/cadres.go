@@ -22,6 +22,7 @@ var usernameLike = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{2,39}$`)
 // the import creates.
 type cadreRef struct {
 	value   string
+	account string // the 帮扶责任人账号 that names them exactly ("" when the row gives none)
 	phone   string // the 帮扶责任人电话 given with it, digits only ("" none)
 	hhs     []*household
 	user    *domain.User // an existing cadre
@@ -45,6 +46,10 @@ func (c *cadreRef) id() uuid.UUID {
 // resolveCadres finds each 帮扶责任人 among the cadres in the actor's subtree,
 // by username or display name, and plans the cadres that do not exist yet.
 //
+// A row with a 帮扶责任人账号 (the export writes it) names the cadre by that
+// username and nothing else: a display name may be shared, or look like
+// another cadre's username (resolveAccounts).
+//
 // A name is a person together with the 帮扶责任人电话 beside it: two people
 // of one name (张伟 is common) with two phones are two cadres, in the file
 // and among the users — two new ones are created, an existing one is told
@@ -54,7 +59,20 @@ func (c *cadreRef) id() uuid.UUID {
 func (r *run) resolveCadres() error {
 	refs := map[[2]string]*cadreRef{}
 	var order []*cadreRef
+	byAccount := map[string]*cadreRef{}
+	var accounts []*cadreRef
 	for _, hh := range r.hhs {
+		if a := hh.val[colCadreAccount]; a != "" && hh.village != nil {
+			ref := byAccount[a]
+			if ref == nil {
+				ref = &cadreRef{value: hh.val[colCadre], account: a, phone: digitsOf(hh.at(colCadrePhone).cadrePhone)}
+				byAccount[a] = ref
+				accounts = append(accounts, ref)
+			}
+			ref.hhs = append(ref.hhs, hh)
+			hh.cadre = ref
+			continue
+		}
 		v := hh.val[colCadre]
 		if v == "" || hh.village == nil {
 			continue
@@ -71,7 +89,7 @@ func (r *run) resolveCadres() error {
 		hh.cadre = ref
 	}
 	order = foldPhoneless(order)
-	if len(order) == 0 {
+	if len(order) == 0 && len(accounts) == 0 {
 		return nil
 	}
 	people := map[string]int{} // refs by name: more than one tells people apart by phone
@@ -80,6 +98,9 @@ func (r *run) resolveCadres() error {
 	}
 	var usernames, displayNames []string
 	candidates := map[*cadreRef][]string{}
+	for _, ref := range accounts {
+		usernames = append(usernames, ref.account)
+	}
 	for _, ref := range order {
 		if usernameLike.MatchString(ref.value) {
 			usernames = append(usernames, ref.value)
@@ -112,7 +133,7 @@ func (r *run) resolveCadres() error {
 		failAll(ref, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", ref.value),
 			fmt.Sprintf("帮扶责任人「%s」的账号已停用", ref.value))
 	}
-	var fresh []*cadreRef
+	fresh := r.resolveAccounts(accounts, byUsername, candidates)
 	for _, ref := range order {
 		if usernameLike.MatchString(ref.value) {
 			u, ok := byUsername[ref.value]
@@ -183,7 +204,70 @@ func (r *run) resolveCadres() error {
 				fmt.Sprintf("有%d名帮扶干部都叫「%s」（用户名：%s），请改填用户名", len(matches), ref.value, list))
 		}
 	}
-	return r.planNewCadres(fresh, candidates, taken)
+	if err := r.planNewCadres(fresh, candidates, taken); err != nil {
+		return err
+	}
+	r.warnAccountNames(accounts)
+	return nil
+}
+
+// resolveAccounts finds the cadres named by 帮扶责任人账号 among users (by
+// username). An account nobody has is a cadre to create under that
+// username, with the row's 帮扶责任人 as display name (so an export re-imports
+// into a database without its accounts, keeping them); it returns those.
+func (r *run) resolveAccounts(accounts []*cadreRef, users map[string]domain.User, candidates map[*cadreRef][]string) []*cadreRef {
+	var fresh []*cadreRef
+	for _, ref := range accounts {
+		fail := func(c col, reason, msg, msgZH string) {
+			for _, hh := range ref.hhs {
+				r.fail(hh.at(c), c, reason, msg, msgZH)
+			}
+		}
+		u, ok := users[ref.account]
+		switch {
+		case ok && !r.opt.Actor.InSubtree(u.RegionPath):
+			fail(colCadreAccount, "unknown_cadre", fmt.Sprintf("user %q is not in your region", ref.account),
+				fmt.Sprintf("用户名为「%s」的用户不在您的管辖范围内", ref.account))
+		case ok && u.Role != domain.RoleCadre:
+			fail(colCadreAccount, "not_cadre", fmt.Sprintf("user %q is not a cadre", ref.account),
+				fmt.Sprintf("用户「%s」不是帮扶干部", ref.account))
+		case ok && !u.Active:
+			fail(colCadreAccount, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", ref.account),
+				fmt.Sprintf("帮扶责任人账号「%s」已停用", ref.account))
+		case ok:
+			ref.user = &u
+		case ref.value == "":
+			fail(colCadre, "required", fmt.Sprintf("there is no user %q; give the cadre's name to create them", ref.account),
+				fmt.Sprintf("系统中没有账号「%s」，请填写%s以便创建该帮扶干部", ref.account, r.head(colCadre)))
+		default:
+			candidates[ref] = []string{ref.account}
+			fresh = append(fresh, ref)
+		}
+	}
+	return fresh
+}
+
+// warnAccountNames warns of each household whose 帮扶责任人 is not the
+// display name of the cadre its 帮扶责任人账号 names: the account decides.
+func (r *run) warnAccountNames(accounts []*cadreRef) {
+	for _, ref := range accounts {
+		var name string
+		switch {
+		case ref.user != nil:
+			name = ref.user.DisplayName
+		case ref.newUser != nil:
+			name = ref.newUser.User.DisplayName
+		default:
+			continue
+		}
+		for _, hh := range ref.hhs {
+			if v := hh.val[colCadre]; v != "" && v != name {
+				r.warn(hh.at(colCadre).num, colCadre, "cadre_name_mismatch",
+					fmt.Sprintf("account %s is the cadre %q, the file names %q; the household is paired with the account's cadre", ref.account, name, v),
+					fmt.Sprintf("%s「%s」的帮扶干部为「%s」，本行%s为「%s」；已按账号结对", r.head(colCadreAccount), ref.account, name, r.head(colCadre), v))
+			}
+		}
+	}
 }
 
 // foldPhoneless joins each phoneless reference to the one reference of
@@ -306,6 +390,8 @@ func (r *run) planNewCadres(fresh []*cadreRef, candidates map[*cadreRef][]string
 			for _, e := range fe {
 				c := colCadre
 				switch e.Field {
+				case "/username":
+					c = colCadreAccount
 				case "/phone":
 					c = colCadrePhone
 				case "/rank":

@@ -50,6 +50,10 @@ const (
 	// A household sheet's village group by its 15-digit code, which
 	// create_regions needs to create the group (an export writes it).
 	colGroupCode
+	// The 帮扶责任人's account (username), which finds the cadre exactly
+	// where a display name may be shared or look like another's username;
+	// the export writes it beside the name.
+	colCadreAccount
 	numCols
 )
 
@@ -102,6 +106,8 @@ var columns = [numCols]column{
 	colLon:         {zh: "经度", en: "longitude", variants: []string{"中心经度", "中心点经度", "村经度"}, household: true, max: 30},
 	colLat:         {zh: "纬度", en: "latitude", variants: []string{"中心纬度", "中心点纬度", "村纬度"}, household: true, max: 30},
 	colGroupCode:   {zh: "村民小组代码", en: "village group code", variants: []string{"组代码", "小组代码", "村组代码", "村民小组编码", "村民组代码"}, household: true, max: 20},
+
+	colCadreAccount: {zh: "帮扶责任人账号", en: "cadre's account", variants: []string{"帮扶责任人用户名", "帮扶人账号", "帮扶干部账号", "帮扶干部用户名"}, household: true, max: 40},
 }
 
 // Column describes one heading of the 台账 layout, for help texts, upload

@@ -43,6 +43,10 @@
 // Status and poverty-type changes of existing households are not applied (they
 // need dated records through the status API); they are reported as warnings.
 //
+// 帮扶责任人账号 (the export writes it) names a cadre by username, exactly,
+// before anything else: an account nobody has is created under that
+// username with the 帮扶责任人 as display name, and a 帮扶责任人 that is not
+// the account's display name is a warning. Without it,
 // 帮扶责任人 names a cadre: a value that looks like a username (lowercase
 // letters, digits, . _ -) must be an existing cadre's username in the
 // importer's subtree; anything else is a display name, matched among the

@@ -17,6 +17,9 @@ import (
 // carries clear 身份证号).
 type RegisterStore interface {
 	Region(ctx context.Context, id uuid.UUID) (domain.Region, error)
+	// ImportRegions finds regions by name or code (the city of a county
+	// that is its database's top region, by code).
+	ImportRegions(ctx context.Context, withinPath string, names, codes []string) ([]domain.Region, error)
 	// RegisterHouseholds calls fn with every household filed under
 	// withinPath, in town, village, household-number order, with its members
 	// (head first) and its open pairing that started first.
@@ -39,10 +42,11 @@ type RegisterHousehold struct {
 }
 
 // RegisterCadre is the 帮扶责任人 of a household: the cadre of its open
-// pairing that started first (a 台账 names one per household).
+// pairing that started first (a 台账 names one per household). Username is
+// written as 帮扶责任人账号, which Import resolves before the name.
 type RegisterCadre struct {
-	Name, Phone, Rank, Unit string
-	Since                   domain.Date
+	Username, Name, Phone, Rank, Unit string
+	Since                             domain.Date
 }
 
 // ExportQuery asks for the household register of a region.
@@ -73,7 +77,7 @@ var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTow
 	colGroup, colGroupCode,
 	colNumber, colHeadName,
 	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colPhone, colAddress,
-	colHealth, colDisability, colEducation, colWork, colCadre, colCadrePhone, colUnit, colRank, colPairStart}
+	colHealth, colDisability, colEducation, colWork, colCadre, colCadreAccount, colCadrePhone, colUnit, colRank, colPairStart}
 
 // Export is the household register and pairings of a region as the county
 // 台账 Import reads: one row per member, the household's cells repeated on
@@ -128,7 +132,16 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 			return err
 		}
 		n := 0
-		err = store.RegisterHouseholds(store.ReadsCurrent(ctx), r.Path, func(h RegisterHousehold) error {
+		cities := map[string]domain.Region{}
+		reads := store.ReadsCurrent(ctx)
+		err = store.RegisterHouseholds(reads, r.Path, func(h RegisterHousehold) error {
+			if h.City.Code == "" {
+				city, err := cityAbove(reads, store, h.County, cities)
+				if err != nil {
+					return err
+				}
+				h.City = city
+			}
 			for _, m := range h.Members {
 				n++
 				if err := t.Row(registerRow(n, h, m)...); err != nil {
@@ -145,6 +158,33 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 	return Download{Filename: fmt.Sprintf("户信息台账-%s-%s.%s", r.Name, q.Today, format), ContentType: ledger.ContentType(format), Write: write}, nil
 }
 
+// cityAbove is the 市 of a county its database has no city above (one set
+// up at county level): the code follows from the county's 12-digit code
+// (2 digits province, 2 city, 2 county, then town and village), the name
+// only when the database holds a city of that code. Import needs the code
+// to place the county in a province's tree. cities caches the answers.
+func cityAbove(ctx context.Context, store RegisterStore, county domain.Region, cities map[string]domain.Region) (domain.Region, error) {
+	if !regionCode.MatchString(county.Code) || len(county.Code) != 12 || codeLevel(county.Code) != domain.LevelCounty {
+		return domain.Region{}, nil
+	}
+	code := ancestorCode(county.Code, 4)
+	if c, ok := cities[code]; ok {
+		return c, nil
+	}
+	city := domain.Region{Code: code}
+	found, err := store.ImportRegions(ctx, "/", nil, []string{code})
+	if err != nil {
+		return domain.Region{}, err
+	}
+	for _, reg := range found {
+		if reg.Level == domain.LevelCity {
+			city.Name = reg.Name
+		}
+	}
+	cities[code] = city
+	return city, nil
+}
+
 // registerRow is the cells of one member's row, labels where the layout
 // has a vocabulary (a county office reads labels; Import reads them back).
 func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
@@ -158,9 +198,9 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	if phone == "" && m.Relation == "head" {
 		phone = hh.Phone // Import takes the household's phone from the head's row
 	}
-	var cadre, cadrePhone, unit, rank, since any
+	var cadre, account, cadrePhone, unit, rank, since any
 	if c := h.Cadre; c != nil {
-		cadre, cadrePhone, unit, rank = c.Name, c.Phone, c.Unit, label(domain.Ranks, c.Rank)
+		cadre, account, cadrePhone, unit, rank = c.Name, c.Username, c.Phone, c.Unit, label(domain.Ranks, c.Rank)
 		since = ledger.Day{Time: c.Since.Start()}
 	}
 	poor := "否"
@@ -171,7 +211,7 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 		h.Group.Name, h.Group.Code, hh.Number, hh.HeadName,
 		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
 		exitYear, labelList(domain.Causes, hh.Causes), phone, hh.Address, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
-		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, cadrePhone, unit, rank, since}
+		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, account, cadrePhone, unit, rank, since}
 }
 
 func label(v domain.Vocabulary, code string) string {
@@ -204,7 +244,7 @@ func exportWidth(c col) float64 {
 		return 15
 	case colGroupCode:
 		return 17
-	case colPairStart, colUnit:
+	case colPairStart, colUnit, colCadreAccount:
 		return 12
 	}
 	return 9

@@ -805,6 +805,49 @@ var cases = []importCase{
 		}
 	}},
 
+	{"帮扶责任人账号 names the cadre exactly; a 帮扶责任人 that disagrees is warned of", func(t *testing.T, e *env) {
+		county := e.regions["410122000000"]
+		look := e.seedUser(t, "wangfang", "liming", domain.RoleCadre, county) // named like 李明's username
+		header := append(slices.Clone(sampleHeader), "帮扶责任人账号")
+		row := func(number, head, id, cadre, account string) []string {
+			r := oneHousehold(number, head, id)
+			r[cCadre] = cadre
+			return append(r, account)
+		}
+		rows := [][]string{
+			row("A001", "甲", idNum("19800101", "131"), "liming", "wangfang"),
+			row("A002", "乙", idNum("19800101", "141"), "李明", "liming"),
+			row("A003", "丙", idNum("19800101", "151"), "王芳", "wangfang"),
+			row("A004", "丁", idNum("19800101", "161"), "钱新民", "qianxinmin"),
+		}
+		rep := e.run(t, writeCSV(t, header, rows))
+		noErrors(t, rep)
+		if got := errKeys(rep.Warnings); fmt.Sprint(got) != fmt.Sprint([]errKey{{4, "帮扶责任人", "cadre_name_mismatch"}}) {
+			t.Errorf("warnings: %+v", rep.Warnings)
+		}
+		wantCounts(t, "cadres", rep.Cadres, importer.Counts{Created: 1, Unchanged: 2})
+		liming, _ := e.cadre(t, "liming")
+		qian, _ := e.cadre(t, "qianxinmin")
+		if qian.DisplayName != "钱新民" {
+			t.Errorf("the new cadre from an account: %+v", qian)
+		}
+		ps, _, _ := e.store.Pairings(context.Background(), domain.PairingFilter{WithinPath: e.admin.RegionPath, Limit: 10})
+		cadreOf := map[uuid.UUID]uuid.UUID{}
+		for _, p := range ps {
+			cadreOf[p.HouseholdID] = p.CadreID
+		}
+		hs := e.households(t)
+		if cadreOf[hs["甲"].ID] != look.ID || cadreOf[hs["乙"].ID] != liming.ID || cadreOf[hs["丙"].ID] != look.ID || cadreOf[hs["丁"].ID] != qian.ID {
+			t.Errorf("pairings by account: %+v", ps)
+		}
+		// An account that is not a cadre's, and a new one without a name.
+		rows = [][]string{row("A005", "戊", idNum("19800101", "171"), "县管理员", "countyadmin"), row("A006", "己", idNum("19800101", "181"), "", "nobody")}
+		rep = e.run(t, writeCSV(t, header, rows))
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "帮扶责任人账号", "not_cadre"}, {3, "帮扶责任人", "required"}}) {
+			t.Errorf("errors: %+v", rep.Errors)
+		}
+	}},
+
 	{"status and poverty-type changes of existing households are warnings and not applied", func(t *testing.T, e *env) {
 		wantFirstImport(t, e.run(t, sampleCSV(t)))
 		rep := e.run(t, edited(t, func(rows [][]string) [][]string {

@@ -359,7 +359,7 @@ func (r *run) apply() error {
 		if !write || hh.bad() || hh.village == nil {
 			r.rep.Households.Skipped++
 			r.rep.Members.Skipped += len(hh.rows)
-			if hh.val[colCadre] != "" {
+			if hh.val[colCadre] != "" || hh.val[colCadreAccount] != "" {
 				r.rep.Pairings.Skipped++
 			}
 			continue

@@ -214,8 +214,11 @@ func (t *tree) resolve(q *placeRequest) *domain.Region {
 	for i := at + 1; i <= q.deepest; i++ {
 		lv := treeLevels[i]
 		if q.names[i] == "" {
-			r.fail(rw, lv.name, "required", fmt.Sprintf("%s %s does not exist; give its name to create it", lv.level, q.codes[i]),
-				fmt.Sprintf("%s%s不存在，请填写%s以便创建", levelZH[lv.level], q.codes[i], r.head(lv.name)))
+			// Never a region without its name (nor a placeholder one: the
+			// next county of the city, naming it, would be refused as
+			// inconsistent). A county set up alone exports its 市 by code only.
+			r.fail(rw, lv.name, "required", fmt.Sprintf("%s %s does not exist; give its name in %s to create it, or create it first", lv.level, q.codes[i], columns[lv.name].zh),
+				fmt.Sprintf("%s%s不存在，请在「%s」列填写其名称以便创建，或先在行政区划中创建该%s", levelZH[lv.level], q.codes[i], r.head(lv.name), levelZH[lv.level]))
 			return nil
 		}
 		reg := domain.Region{ID: uuid.New(), ParentID: &parent.ID, Level: lv.level, Code: q.codes[i], Name: q.names[i],

@@ -81,24 +81,38 @@ type County struct {
 // builds on it; alone it is the empty database a register is imported into.
 func NewProvince(tb testing.TB, store *storage.Store, hasher *auth.Hasher) County {
 	tb.Helper()
+	province := newTop(tb, store, hasher, domain.LevelProvince, "410000000000", "河南省")
+	return County{Admin: province.Admin, Province: province.Region}
+}
+
+// top is the region `fieldvisit init` creates and its first admin.
+type top struct {
+	Admin  domain.Principal
+	Region domain.Region
+}
+
+func newTop(tb testing.TB, store *storage.Store, hasher *auth.Hasher, level, code, name string) top {
+	tb.Helper()
 	ctx := context.Background()
-	provinceID := uuid.New()
-	c := County{Province: domain.Region{ID: provinceID, Level: domain.LevelProvince, Code: "410000000000", Name: "河南省", Path: "/" + provinceID.String() + "/"}}
+	id := uuid.New()
+	r := domain.Region{ID: id, Level: level, Code: code, Name: name, Path: "/" + id.String() + "/"}
+	if level == domain.LevelCounty {
+		r.CountyID = &id
+	}
 	bootstrap := domain.AuditEntry{Action: "bootstrap", ObjectType: "test"}
-	if err := store.CreateRegion(ctx, c.Province, bootstrap); err != nil {
+	if err := store.CreateRegion(ctx, r, bootstrap); err != nil {
 		tb.Fatal(err)
 	}
 	hash, err := hasher.Hash(ctx, Password)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	admin := domain.User{ID: uuid.New(), Username: "admin", DisplayName: "管理员", Role: domain.RoleAdmin, RegionID: provinceID,
-		RegionPath: c.Province.Path, Active: true, Duties: []domain.Duty{}}
+	admin := domain.User{ID: uuid.New(), Username: "admin", DisplayName: "管理员", Role: domain.RoleAdmin, RegionID: id,
+		RegionPath: r.Path, Active: true, Duties: []domain.Duty{}}
 	if err := store.CreateUser(ctx, admin, hash, bootstrap); err != nil {
 		tb.Fatal(err)
 	}
-	c.Admin = domain.Principal{UserID: admin.ID, Username: "admin", Role: domain.RoleAdmin, RegionID: provinceID, RegionPath: c.Province.Path}
-	return c
+	return top{Region: r, Admin: domain.Principal{UserID: admin.ID, Username: "admin", Role: domain.RoleAdmin, RegionID: id, RegionPath: r.Path}}
 }
 
 // NewCounty builds the county in store through reg, the register's
@@ -108,11 +122,28 @@ func NewCounty(tb testing.TB, store *storage.Store, reg *registry.Service, hashe
 	tb.Helper()
 	ctx := context.Background()
 	c := NewProvince(tb, store, hasher)
+	city := Must(reg.CreateRegion(ctx, c.Admin, registry.NewRegion{ParentID: &c.Province.ID, Level: domain.LevelCity, Code: "410100000000", Name: "郑州市"}))(tb)
+	c.County = Must(reg.CreateRegion(ctx, c.Admin, registry.NewRegion{ParentID: &city.ID, Level: domain.LevelCounty, Code: "410122000000", Name: "示范县"}))(tb)
+	return c.fill(tb, reg)
+}
+
+// NewCountyDatabase is the county of NewCounty in a database set up at
+// county level (`fieldvisit init --region-level county`): 示范县 is the top
+// region, with no province or city above it, and the admin is its admin.
+func NewCountyDatabase(tb testing.TB, store *storage.Store, reg *registry.Service, hasher *auth.Hasher) County {
+	tb.Helper()
+	county := newTop(tb, store, hasher, domain.LevelCounty, "410122000000", "示范县")
+	return County{Admin: county.Admin, County: county.Region}.fill(tb, reg)
+}
+
+// fill builds the county's towns, villages, people, households and
+// pairings below c.County.
+func (c County) fill(tb testing.TB, reg *registry.Service) County {
+	tb.Helper()
+	ctx := context.Background()
 	region := func(parent domain.Region, level, code, name string, poor bool) domain.Region {
 		return Must(reg.CreateRegion(ctx, c.Admin, registry.NewRegion{ParentID: &parent.ID, Level: level, Code: code, Name: name, IsPoorVillage: poor}))(tb)
 	}
-	city := region(c.Province, domain.LevelCity, "410100000000", "郑州市", false)
-	c.County = region(city, domain.LevelCounty, "410122000000", "示范县", false)
 	c.Town = region(c.County, domain.LevelTown, "410122100000", "城关镇", false)
 	c.VillageA = region(c.Town, domain.LevelVillage, "410122100201", "东风村", true)
 	c.VillageB = region(c.Town, domain.LevelVillage, "410122100202", "红旗村", false)

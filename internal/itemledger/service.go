@@ -37,8 +37,8 @@ type TxStore interface {
 	// transaction it holds the finding to its end, so two registrations
 	// for one finding are judged one after the other.
 	LedgerFindingProblems(ctx context.Context, id uuid.UUID) ([]string, error)
-	// OpenLedgerItemOfFinding is the id of the finding's item not yet
-	// closed; not found when it has none.
+	// OpenLedgerItemOfFinding is the id of the finding's item neither
+	// closed nor withdrawn; not found when it has none.
 	OpenLedgerItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error)
 
 	CreateLedgerItem(ctx context.Context, r Record, ev Event, audit domain.AuditEntry) error

@@ -534,23 +534,23 @@ func (s *Service) viewOf(p domain.Principal, l Line, camp *Campaign, today domai
 }
 
 // view reads an item with its history; seen is nil to skip the sight
-// check (the caller just wrote it).
-func (s *Service) view(ctx context.Context, p domain.Principal, id uuid.UUID, seen func(Line) (bool, error)) (View, error) {
+// check (the caller just wrote it), else it says whether p sees the item
+// and returns its campaign (read once for both).
+func (s *Service) view(ctx context.Context, p domain.Principal, id uuid.UUID, seen func(Line) (bool, *Campaign, error)) (View, error) {
 	l, err := s.store.LedgerItem(ctx, id)
 	if err != nil {
 		return View{}, err
 	}
+	var camp *Campaign
 	if seen != nil {
-		ok, err := seen(l)
-		if err != nil {
+		var ok bool
+		if ok, camp, err = seen(l); err != nil {
 			return View{}, err
 		}
 		if !ok {
 			return View{}, notFound(l.Kind)
 		}
-	}
-	camp, err := s.campaignOf(ctx, l)
-	if err != nil {
+	} else if camp, err = s.campaignOf(ctx, l); err != nil {
 		return View{}, err
 	}
 	v := s.viewOf(p, l, camp, s.today())
@@ -562,12 +562,11 @@ func (s *Service) view(ctx context.Context, p domain.Principal, id uuid.UUID, se
 
 // Item reads an item of kind that p may see, with its history.
 func (s *Service) Item(ctx context.Context, p domain.Principal, kind string, id uuid.UUID) (View, error) {
-	v, err := s.view(ctx, p, id, func(l Line) (bool, error) {
+	v, err := s.view(ctx, p, id, func(l Line) (bool, *Campaign, error) {
 		if l.Kind != kind {
-			return false, nil
+			return false, nil, nil
 		}
-		ok, _, err := s.sees(ctx, p, l)
-		return ok, err
+		return s.sees(ctx, p, l)
 	})
 	if domain.IsCode(err, domain.CodeNotFound) {
 		return View{}, notFound(kind)

@@ -206,7 +206,7 @@ func fromReport(r inspect.Report) wire.InspectionReport {
 		pr.Effect["clear"], pr.Effect["some"], pr.Effect["none"]
 	rc := r.Rectifications
 	out.Rectifications = wire.RectificationCounts{Total: rc.Total(), Open: rc.ByStatus["open"], InProgress: rc.ByStatus["in_progress"],
-		Submitted: rc.ByStatus["submitted"], Closed: rc.ByStatus["closed"], Overdue: rc.Overdue}
+		Submitted: rc.ByStatus["submitted"], Closed: rc.ByStatus["closed"], Withdrawn: rc.ByStatus[inspect.RectificationWithdrawn], Overdue: rc.Overdue}
 	return out
 }
 

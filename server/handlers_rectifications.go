@@ -35,7 +35,7 @@ func fromRectification(v itemledger.View) wire.Rectification {
 		ResponsibleName: v.ResponsibleName, ResponsibleUnitID: v.ResponsibleUnitID, ResponsibleUnitName: v.UnitName, Status: v.Status,
 		State: v.State, StateLabel: label, Evidence: fromItemEvidence(v.Evidence), AllowedActions: v.Allowed, CreatedBy: v.CreatedBy,
 		CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, ClosedAt: v.ClosedAt, ClosedBy: v.ClosedBy, ClosedByName: v.ClosedByName,
-		Version: v.Version}
+		WithdrawnAt: v.WithdrawnAt, WithdrawnBy: v.WithdrawnBy, WithdrawReason: v.WithdrawReason, Version: v.Version}
 	if !v.Deadline.IsZero() {
 		d := v.Deadline
 		out.Deadline = &d

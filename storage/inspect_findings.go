@@ -12,6 +12,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/inspect"
 	"github.com/fieldvisit/fieldvisit/internal/inspect/forms"
 	"github.com/fieldvisit/fieldvisit/internal/inspect/sampling"
+	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 )
 
 type findingRow struct {
@@ -102,7 +103,7 @@ func (s *Store) VillageFinding(ctx context.Context, campaignID, villageID uuid.U
 	return toFinding(r), nil
 }
 
-// OpenItemOfFinding is the finding's rectification item not closed yet
+// OpenItemOfFinding is the finding's rectification item neither closed nor withdrawn
 // (OpenLedgerItemOfFinding). In PostgreSQL it first locks the finding's
 // row to the end of the transaction, as registering an item does
 // (LedgerFindingProblems): a correction and a registration for one finding
@@ -249,8 +250,8 @@ func (s *Store) HouseholdVisits(ctx context.Context, countyID uuid.UUID, househo
 }
 
 // CampaignRectifications counts a campaign's items in the rectification
-// ledger by status, and those not closed whose deadline (YYYY-MM-DD) is
-// before today.
+// ledger by status, and those not ended (closed or withdrawn) whose
+// deadline (YYYY-MM-DD) is before today.
 func (s *Store) CampaignRectifications(ctx context.Context, campaignID uuid.UUID, today domain.Date) (inspect.RectificationCounts, error) {
 	out := inspect.RectificationCounts{ByStatus: map[string]int{}}
 	db := s.db.WithContext(ctx)
@@ -265,7 +266,8 @@ func (s *Store) CampaignRectifications(ctx context.Context, campaignID uuid.UUID
 		out.ByStatus[r.Status] = r.N
 	}
 	var overdue int64
-	err := db.Table("ledger_items").Where("campaign_id = ? AND status <> ? AND deadline <> '' AND deadline < ?", campaignID, "closed", today.String()).
+	err := db.Table("ledger_items").Where("campaign_id = ? AND status NOT IN ? AND deadline <> '' AND deadline < ?", campaignID,
+		[]string{itemledger.Closed, itemledger.Withdrawn}, today.String()).
 		Count(&overdue).Error
 	out.Overdue = int(overdue)
 	return out, translate(err, "rectification")

@@ -50,6 +50,9 @@ type ledgerItemRow struct {
 	UpdatedAt         time.Time                 `gorm:"column:updated_at"`
 	ClosedAt          *time.Time                `gorm:"column:closed_at"`
 	ClosedBy          *uuid.UUID                `gorm:"column:closed_by"`
+	WithdrawnAt       *time.Time                `gorm:"column:withdrawn_at"`
+	WithdrawnBy       *uuid.UUID                `gorm:"column:withdrawn_by"`
+	WithdrawReason    string                    `gorm:"column:withdraw_reason"`
 	Version           int64                     `gorm:"column:version"`
 }
 
@@ -65,7 +68,7 @@ func toLedgerItemRow(r itemledger.Record) ledgerItemRow {
 		VillageID: &village, RegionPath: r.RegionPath, Problem: r.Problem, ResponsibleUserID: r.ResponsibleUserID,
 		ResponsibleUnitID: r.ResponsibleUnitID, Deadline: deadline, Status: r.Status, Evidence: toEvidenceColumn(r.Evidence),
 		CreatedBy: r.CreatedBy, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), ClosedAt: utcPtr(r.ClosedAt), ClosedBy: r.ClosedBy,
-		Version: r.Version}
+		WithdrawnAt: utcPtr(r.WithdrawnAt), WithdrawnBy: r.WithdrawnBy, WithdrawReason: r.WithdrawReason, Version: r.Version}
 }
 
 func (row ledgerItemRow) record() itemledger.Record {
@@ -73,7 +76,8 @@ func (row ledgerItemRow) record() itemledger.Record {
 		HouseholdID: row.HouseholdID, RegionPath: row.RegionPath, Problem: row.Problem, ResponsibleUserID: row.ResponsibleUserID,
 		ResponsibleUnitID: row.ResponsibleUnitID, Item: itemledger.Item{Status: row.Status, Evidence: row.Evidence.V.evidence()},
 		CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(), ClosedAt: utcPtr(row.ClosedAt),
-		ClosedBy: row.ClosedBy, Version: row.Version}
+		ClosedBy: row.ClosedBy, WithdrawnAt: utcPtr(row.WithdrawnAt), WithdrawnBy: row.WithdrawnBy, WithdrawReason: row.WithdrawReason,
+		Version: row.Version}
 	if row.VillageID != nil {
 		r.VillageID = *row.VillageID
 	}
@@ -161,7 +165,7 @@ func (s *Store) MoveLedgerItem(ctx context.Context, r itemledger.Record, ev item
 		row := toLedgerItemRow(r)
 		res := tx.Model(&ledgerItemRow{}).Where("id = ? AND version = ?", r.ID, r.Version-1).Updates(map[string]any{
 			"status": row.Status, "evidence": row.Evidence, "updated_at": row.UpdatedAt, "closed_at": row.ClosedAt, "closed_by": row.ClosedBy,
-			"version": row.Version})
+			"withdrawn_at": row.WithdrawnAt, "withdrawn_by": row.WithdrawnBy, "withdraw_reason": row.WithdrawReason, "version": row.Version})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -303,12 +307,13 @@ func (s *Store) LedgerFindingProblems(ctx context.Context, id uuid.UUID) ([]stri
 	return inspect.FindingProblems(ctx, s, toFinding(r))
 }
 
-// OpenLedgerItemOfFinding is the finding's item not closed yet. Items
+// OpenLedgerItemOfFinding is the finding's item neither closed nor
+// withdrawn (a withdrawn one was registered in error). Items
 // registered twice before the rule was kept (migration 00020 marks the
 // later ones duplicate_of the first) answer with the first.
 func (s *Store) OpenLedgerItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error) {
 	var ids []uuid.UUID
-	err := s.db.WithContext(ctx).Model(&ledgerItemRow{}).Where("finding_id = ? AND status <> ?", findingID, itemledger.Closed).
+	err := s.db.WithContext(ctx).Model(&ledgerItemRow{}).Where("finding_id = ? AND status NOT IN ?", findingID, []string{itemledger.Closed, itemledger.Withdrawn}).
 		Order("CASE WHEN duplicate_of IS NULL THEN 0 ELSE 1 END, created_at, id").Limit(1).Pluck("id", &ids).Error
 	if err != nil {
 		return uuid.Nil, translate(err, "rectification")

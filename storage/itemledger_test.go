@@ -76,3 +76,47 @@ func TestOneOpenItemPerFindingMigratesOverDuplicates(t *testing.T) {
 		insert(once, "closed", 5)     // a closed one beside the open
 	})
 }
+
+// TestAWithdrawnItemIsNotItsFindingsOpenItem: a withdrawn item (撤销,
+// migration 00022) keeps its when, by whom and why, and is left out of
+// the one-open-item rule as a closed one is: a new item for its finding is
+// stored beside it, and it is never the finding's open item.
+func TestAWithdrawnItemIsNotItsFindingsOpenItem(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		county, finding, by := uuid.New(), uuid.New(), uuid.New()
+		at := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
+		insert := func(status string, minutes int) uuid.UUID {
+			t.Helper()
+			id := uuid.New()
+			when := at.Add(time.Duration(minutes) * time.Minute)
+			var withdrawnAt *time.Time
+			var withdrawnBy *uuid.UUID
+			reason := ""
+			if status == "withdrawn" {
+				withdrawnAt, withdrawnBy, reason = &when, &by, "重复登记"
+			}
+			err := db.Gorm.Exec(`INSERT INTO ledger_items (id, county_id, kind, finding_id, region_path, problem, status, created_by, created_at,
+				updated_at, withdrawn_at, withdrawn_by, withdraw_reason, version) VALUES (?, ?, 'rectification', ?, '/p/', '住房不安全', ?, ?, ?, ?, ?, ?, ?, 1)`,
+				id, county, finding, status, uuid.New(), when, when, withdrawnAt, withdrawnBy, reason).Error
+			if err != nil {
+				t.Fatalf("store a %s item: %v", status, err)
+			}
+			return id
+		}
+		st := storage.NewStore(db, nil)
+		withdrawn := insert("withdrawn", 0)
+		if _, err := st.OpenLedgerItemOfFinding(ctx, finding); !domain.IsCode(err, domain.CodeNotFound) {
+			t.Fatalf("a finding whose only item is withdrawn has an open item: %v", err)
+		}
+		open := insert("open", 1)
+		if got, err := st.OpenLedgerItemOfFinding(ctx, finding); err != nil || got != open {
+			t.Fatalf("the finding's open item: %s (%v), want %s", got, err, open)
+		}
+		l, err := st.LedgerItem(ctx, withdrawn)
+		if err != nil || l.Status != "withdrawn" || l.WithdrawReason != "重复登记" || l.WithdrawnBy == nil || *l.WithdrawnBy != by ||
+			l.WithdrawnAt == nil || !l.WithdrawnAt.Equal(at) || l.ClosedAt != nil {
+			t.Fatalf("the withdrawn item reads back as %+v (%v)", l.Record, err)
+		}
+	})
+}

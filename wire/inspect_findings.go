@@ -247,6 +247,7 @@ type RectificationCounts struct {
 	InProgress int `json:"in_progress"`
 	Submitted  int `json:"submitted"`
 	Closed     int `json:"closed"`
+	Withdrawn  int `json:"withdrawn"`
 	Overdue    int `json:"overdue"`
 }
 

@@ -30,6 +30,7 @@ type ItemEvidence struct {
 }
 
 // ItemAction is the body of POST /api/v1/rectifications/{id}/actions.
+// Note is the reason of a withdraw (撤销原因).
 type ItemAction struct {
 	Action   string       `json:"action"`
 	Version  int64        `json:"version"`
@@ -81,6 +82,9 @@ type Rectification struct {
 	ClosedAt            *time.Time   `json:"closed_at"`
 	ClosedBy            *uuid.UUID   `json:"closed_by"`
 	ClosedByName        string       `json:"closed_by_name"`
+	WithdrawnAt         *time.Time   `json:"withdrawn_at"`
+	WithdrawnBy         *uuid.UUID   `json:"withdrawn_by"`
+	WithdrawReason      string       `json:"withdraw_reason"`
 	Version             int64        `json:"version"`
 }
 

@@ -525,7 +525,6 @@ func TestRolesAreRefusedBeforeTheBody(t *testing.T) {
 			{"POST", "/api/v1/accountability", []string{"cadre-a", "inspector"}, "admin"},
 			{"POST", "/api/v1/accountability/" + someID + "/follow-up", []string{"cadre-a", "inspector"}, "admin"},
 			{"POST", "/api/v1/rectifications", []string{"cadre-a"}, "inspector"},
-			{"POST", "/api/v1/rectifications/" + someID + "/actions", []string{"inspector"}, "admin"},
 			{"POST", "/api/v1/ledgers/livelihood_request/items", []string{"inspector"}, "cadre-a"},
 			{"POST", "/api/v1/ledgers/livelihood_request/items/" + someID + "/actions", []string{"inspector"}, "cadre-a"},
 			{"POST", "/api/v1/risk-warnings/" + someID + "/resolve", []string{"cadre-a", "inspector"}, "admin"},

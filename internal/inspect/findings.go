@@ -217,9 +217,10 @@ func (s *Service) RecordFindingsIn(ctx context.Context, tx TxStore, p domain.Pri
 
 // checkItemKeepsProblem refuses a correction that leaves the finding
 // recording no problem (FindingProblems, judged on the corrected answers)
-// while a rectification item registered for it is not closed: the item
-// would stay open for a problem the finding no longer records. A
-// correction that still records one, whichever, is taken.
+// while a rectification item registered for it is neither closed nor
+// withdrawn (OpenItemOfFinding): the item would stay open for a problem
+// the finding no longer records. A correction that still records one,
+// whichever, is taken.
 func checkItemKeepsProblem(ctx context.Context, tx TxStore, f Finding) error {
 	item, err := tx.OpenItemOfFinding(ctx, f.ID)
 	switch {
@@ -242,8 +243,9 @@ const ReasonHasOpenItem = "has_open_item"
 func hasOpenItem(item uuid.UUID) error {
 	id := item.String()
 	msg := "the finding has rectification item " + id + " not closed; the correction would leave it recording no problem " +
-		"(no problem answer, no discrepancy with the cadre's records): keep the problem until the item is closed (销号)"
-	msgZH := "该督查发现已登记整改事项(编号" + id + ")，请先将该事项整改销号，再将核查结果修改为无问题"
+		"(no problem answer, no discrepancy with the cadre's records): keep the problem until the item is closed (销号), or withdraw the item (撤销) " +
+		"if it was registered in error"
+	msgZH := "该督查发现已登记整改事项(编号" + id + ")，请先将该事项整改销号(登记有误的可撤销该事项)，再将核查结果修改为无问题"
 	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH, Err: &domain.ExistingRecord{ID: item},
 		Fields: []domain.FieldError{{Field: "/answers", Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH}}}
 }

@@ -150,20 +150,28 @@ type Opinion struct {
 }
 
 // Rectification statuses, as the rectification ledger (整改台账) keeps them.
-var RectificationStatuses = []string{"open", "in_progress", "submitted", "closed"}
+var RectificationStatuses = []string{"open", "in_progress", "submitted", "closed", RectificationWithdrawn}
+
+// RectificationWithdrawn is the status of an item taken back as
+// registered in error (撤销, itemledger.Withdrawn).
+const RectificationWithdrawn = "withdrawn"
 
 // RectificationCounts are a campaign's rectifications by status; overdue
-// ones are those not closed whose deadline has passed.
+// ones are those neither closed nor withdrawn whose deadline has passed.
 type RectificationCounts struct {
 	ByStatus map[string]int
 	Overdue  int
 }
 
-// Total counts every rectification.
+// Total counts the rectifications the campaign gave rise to: every item
+// but those withdrawn, which were registered in error (they are counted
+// under their status alone).
 func (r RectificationCounts) Total() int {
 	n := 0
-	for _, v := range r.ByStatus {
-		n += v
+	for status, v := range r.ByStatus {
+		if status != RectificationWithdrawn {
+			n += v
+		}
 	}
 	return n
 }

@@ -66,7 +66,7 @@ type TxStore interface {
 	// OpenItemOfFinding holds the finding until the transaction ends, so
 	// a rectification item registered for it meanwhile is seen here, or
 	// waits and then judges the finding as corrected, and returns its item
-	// not closed yet; not found when it has none.
+	// neither closed nor withdrawn; not found when it has none.
 	OpenItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error)
 	Visit(ctx context.Context, id uuid.UUID) (domain.Visit, error)
 

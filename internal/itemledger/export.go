@@ -82,7 +82,7 @@ func (s *Service) Ledger(ctx context.Context, p domain.Principal, q Query, forma
 					deadline = ledger.Day{Time: l.Deadline.Start()}
 				}
 				if err := t.Row(n, l.TownName, l.VillageName, l.HouseholdNumber, l.HeadName, l.Problem, source(l), l.Responsible(),
-					deadline, state, l.Evidence.Summary(), closed); err != nil {
+					deadline, state, l.Done(), closed); err != nil {
 					return err
 				}
 			}
@@ -112,6 +112,16 @@ func (l Line) Responsible() string {
 		return l.ResponsibleName
 	}
 	return l.UnitName
+}
+
+// Done says in words what became of an item (the ledger's 整改情况): the
+// evidence it was dealt with on, or why it was withdrawn (撤销) — a
+// withdrawn item was not put right, so it shows its reason, not evidence.
+func (l Line) Done() string {
+	if l.Status == Withdrawn {
+		return "已撤销：" + l.WithdrawReason
+	}
+	return l.Evidence.Summary()
 }
 
 // Summary sums up evidence in words: 走访记录1条、照片2张;说明.

@@ -92,6 +92,7 @@ const Create = "create"
 var Actions = domain.Vocabulary{
 	{Code: Create, Label: "登记"}, {Code: Start, Label: "开始整改"}, {Code: Submit, Label: "提交销号"},
 	{Code: Reject, Label: "退回重改"}, {Code: Approve, Label: "审核销号"}, {Code: Reopen, Label: "重新整改"},
+	{Code: Withdraw, Label: "撤销"},
 }
 
 // Record is an item as stored.
@@ -116,7 +117,12 @@ type Record struct {
 	UpdatedAt         time.Time
 	ClosedAt          *time.Time
 	ClosedBy          *uuid.UUID
-	Version           int64
+	// Withdrawn (撤销): when, by whom and why; the reason is also the
+	// withdrawal's note in the history.
+	WithdrawnAt    *time.Time
+	WithdrawnBy    *uuid.UUID
+	WithdrawReason string
+	Version        int64
 }
 
 // Line is a record with the names a listing and the ledger show.
@@ -226,8 +232,8 @@ func QueryState(state string, today domain.Date) (StateQuery, bool) {
 		return StateQuery{Today: today}, true
 	case Overdue:
 		return StateQuery{Statuses: []string{Open, InProgress, Submitted}, Overdue: &yes, Today: today}, true
-	case Closed:
-		return StateQuery{Statuses: []string{Closed}, Today: today}, true
+	case Closed, Withdrawn:
+		return StateQuery{Statuses: []string{state}, Today: today}, true
 	case Open, InProgress, Submitted:
 		return StateQuery{Statuses: []string{state}, Overdue: &no, Today: today}, true
 	}

@@ -4,7 +4,9 @@
 // on visits (四本台账, DESIGN §6b) are the same mechanism. An item has a
 // problem, a responsible person or unit and a deadline; it moves open →
 // in_progress → submitted → closed, a submission may be sent back, and
-// closing needs evidence and a supervisor's approval. It is pure: storage
+// closing needs evidence and a supervisor's approval. An item registered
+// in error is withdrawn (撤销) instead, with its reason: it ends there, not
+// closed, and no longer counts as open. It is pure: storage
 // keeps the items and their history, this package decides what may happen.
 package itemledger
 
@@ -22,6 +24,10 @@ const (
 	InProgress = "in_progress"
 	Submitted  = "submitted" // the responsible party says it is done, with evidence
 	Closed     = "closed"    // 销号: a supervisor accepted the evidence
+	// Withdrawn (撤销): registered in error — the wrong household, twice,
+	// or for a discrepancy that has since gone away. It ends the item
+	// without claiming it was put right, so it is never shown as 已销号.
+	Withdrawn = "withdrawn"
 )
 
 // Overdue is the state of an item not closed by its deadline.
@@ -29,7 +35,8 @@ const Overdue = "overdue"
 
 // Statuses labels the stored statuses and the overdue state.
 var Statuses = domain.Vocabulary{
-	{Code: Open, Label: "待整改"}, {Code: InProgress, Label: "整改中"}, {Code: Submitted, Label: "待销号审核"}, {Code: Closed, Label: "已销号"}, {Code: Overdue, Label: "逾期未整改"},
+	{Code: Open, Label: "待整改"}, {Code: InProgress, Label: "整改中"}, {Code: Submitted, Label: "待销号审核"}, {Code: Closed, Label: "已销号"},
+	{Code: Withdrawn, Label: "已撤销"}, {Code: Overdue, Label: "逾期未整改"},
 }
 
 // Actions that move an item.
@@ -39,14 +46,22 @@ const (
 	Reject  = "reject"  // a supervisor sends a submission back
 	Approve = "approve" // a supervisor closes it (销号)
 	Reopen  = "reopen"  // a supervisor reopens a closed item found not really fixed
+	// Withdraw takes back an item not closed, with its reason, by whoever
+	// may register such an item there (Service.mayWithdraw).
+	Withdraw = "withdraw"
 )
+
+// actions are the actions that move an item, in the order they are listed.
+var actions = []string{Start, Submit, Reject, Approve, Reopen, Withdraw}
 
 // transitions lists, for each status, the actions allowed and where they lead.
 var transitions = map[string]map[string]string{
-	Open:       {Start: InProgress, Submit: Submitted},
-	InProgress: {Submit: Submitted},
-	Submitted:  {Reject: InProgress, Approve: Closed},
+	Open:       {Start: InProgress, Submit: Submitted, Withdraw: Withdrawn},
+	InProgress: {Submit: Submitted, Withdraw: Withdrawn},
+	Submitted:  {Reject: InProgress, Approve: Closed, Withdraw: Withdrawn},
 	Closed:     {Reopen: InProgress},
+	// Withdrawn allows nothing: an item taken back in error is not worked
+	// on again; a new one is registered if the problem turns out real.
 }
 
 // supervisorOnly are the actions only a supervisor (or admin) may take.
@@ -81,10 +96,14 @@ type Item struct {
 	Evidence Evidence // the evidence of the latest submission
 }
 
-// State is the item's state on day: its status, or overdue when it is not
-// closed and its deadline has passed.
+// Ended reports whether the item is done with: closed (销号) or withdrawn
+// (撤销). An ended item is neither open nor overdue.
+func (it Item) Ended() bool { return it.Status == Closed || it.Status == Withdrawn }
+
+// State is the item's state on day: its status, or overdue when it has
+// not ended and its deadline has passed.
 func (it Item) State(day domain.Date) string {
-	if it.Status != Closed && !it.Deadline.IsZero() && it.Deadline.Before(day) {
+	if !it.Ended() && !it.Deadline.IsZero() && it.Deadline.Before(day) {
 		return Overdue
 	}
 	return it.Status
@@ -93,7 +112,7 @@ func (it Item) State(day domain.Date) string {
 // Allowed lists the actions possible from status, in a fixed order.
 func Allowed(status string) []string {
 	var out []string
-	for _, a := range []string{Start, Submit, Reject, Approve, Reopen} {
+	for _, a := range actions {
 		if _, ok := transitions[status][a]; ok {
 			out = append(out, a)
 		}
@@ -102,18 +121,19 @@ func Allowed(status string) []string {
 }
 
 // Move decides an action on it by a caller who is (or is not) a
-// supervisor, with the evidence given. It returns the new status, or an
-// error: 409 conflict naming the allowed actions when the action does not
-// apply to the item's status, 403 when the role may not take it, 422 when
-// a submission or approval lacks evidence.
-func Move(kind string, it Item, action string, supervisor bool, ev Evidence) (string, error) {
-	if !slices.Contains([]string{Start, Submit, Reject, Approve, Reopen}, action) {
+// supervisor, and who may (or may not) withdraw it, with the evidence
+// given. It returns the new status, or an error: 409 conflict naming the
+// item's state and the allowed actions when the action does not apply to
+// the item's status, 403 when the caller may not take it, 422 when a
+// submission or approval lacks evidence.
+func Move(kind string, it Item, action string, supervisor, mayWithdraw bool, ev Evidence) (string, error) {
+	if !slices.Contains(actions, action) {
 		return "", domain.Invalid(domain.FieldError{Field: "/action", Reason: "invalid_enum",
-			Message: "action must be start, submit, reject, approve or reopen", MessageZH: "操作无效"})
+			Message: "action must be " + joinOr(actions), MessageZH: "操作无效"})
 	}
 	// Who may act comes before the item's state: a cadre is told they may
 	// never approve, not that the item cannot be approved yet.
-	if slices.Contains(supervisorOnly, action) && !supervisor {
+	if (slices.Contains(supervisorOnly, action) && !supervisor) || (action == Withdraw && !mayWithdraw) {
 		return "", domain.Forbidden()
 	}
 	next, ok := transitions[it.Status][action]
@@ -153,13 +173,9 @@ func actionLabels(kind string, actions []string) string {
 	return strings.Join(labels, "、")
 }
 
-func joinOr(actions []string) string {
-	if len(actions) == 0 {
+func joinOr(list []string) string {
+	if len(list) == 0 {
 		return "none"
 	}
-	out := actions[0]
-	for _, a := range actions[1:] {
-		out += ", " + a
-	}
-	return out
+	return strings.Join(list, ", ")
 }

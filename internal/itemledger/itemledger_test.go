@@ -2,6 +2,7 @@ package itemledger
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -14,33 +15,44 @@ func TestEveryTransition(t *testing.T) {
 	cases := []struct {
 		from, action string
 		supervisor   bool
+		withdrawer   bool     // may register such an item there (Service.mayWithdraw)
 		given, held  Evidence // evidence sent with the action; evidence of the latest submission
 		to           string   // "" when refused
 		code         domain.Code
 	}{
-		{Open, Start, false, Evidence{}, Evidence{}, InProgress, ""},
-		{Open, Submit, false, proof, Evidence{}, Submitted, ""},
-		{Open, Submit, false, Evidence{}, Evidence{}, "", domain.CodeInvalid},
-		{Open, Approve, true, proof, Evidence{}, "", domain.CodeConflict},
-		{Open, Reject, true, Evidence{}, Evidence{}, "", domain.CodeConflict},
-		{Open, Reopen, true, Evidence{}, Evidence{}, "", domain.CodeConflict},
-		{InProgress, Submit, false, proof, Evidence{}, Submitted, ""},
-		{InProgress, Start, false, Evidence{}, Evidence{}, "", domain.CodeConflict},
-		{InProgress, Approve, true, proof, Evidence{}, "", domain.CodeConflict},
-		{Submitted, Approve, true, Evidence{}, proof, Closed, ""},
-		{Submitted, Approve, true, proof, Evidence{}, Closed, ""},
-		{Submitted, Approve, true, Evidence{}, Evidence{}, "", domain.CodeInvalid},
-		{Submitted, Approve, false, Evidence{}, proof, "", domain.CodeForbidden},
-		{Submitted, Reject, true, Evidence{}, proof, InProgress, ""},
-		{Submitted, Reject, false, Evidence{}, proof, "", domain.CodeForbidden},
-		{Submitted, Submit, false, proof, proof, "", domain.CodeConflict},
-		{Closed, Reopen, true, Evidence{}, proof, InProgress, ""},
-		{Closed, Reopen, false, Evidence{}, proof, "", domain.CodeForbidden},
-		{Closed, Start, false, Evidence{}, proof, "", domain.CodeConflict},
-		{Closed, Approve, true, proof, proof, "", domain.CodeConflict},
-		{Open, "delete", true, Evidence{}, Evidence{}, "", domain.CodeInvalid},
-		{Open, Approve, false, Evidence{}, proof, "", domain.CodeForbidden}, // who may act before what the state allows
-		{Open, Approve, true, Evidence{}, proof, "", domain.CodeConflict},
+		{Open, Start, false, false, Evidence{}, Evidence{}, InProgress, ""},
+		{Open, Submit, false, false, proof, Evidence{}, Submitted, ""},
+		{Open, Submit, false, false, Evidence{}, Evidence{}, "", domain.CodeInvalid},
+		{Open, Approve, true, false, proof, Evidence{}, "", domain.CodeConflict},
+		{Open, Reject, true, false, Evidence{}, Evidence{}, "", domain.CodeConflict},
+		{Open, Reopen, true, false, Evidence{}, Evidence{}, "", domain.CodeConflict},
+		{InProgress, Submit, false, false, proof, Evidence{}, Submitted, ""},
+		{InProgress, Start, false, false, Evidence{}, Evidence{}, "", domain.CodeConflict},
+		{InProgress, Approve, true, false, proof, Evidence{}, "", domain.CodeConflict},
+		{Submitted, Approve, true, false, Evidence{}, proof, Closed, ""},
+		{Submitted, Approve, true, false, proof, Evidence{}, Closed, ""},
+		{Submitted, Approve, true, false, Evidence{}, Evidence{}, "", domain.CodeInvalid},
+		{Submitted, Approve, false, false, Evidence{}, proof, "", domain.CodeForbidden},
+		{Submitted, Reject, true, false, Evidence{}, proof, InProgress, ""},
+		{Submitted, Reject, false, false, Evidence{}, proof, "", domain.CodeForbidden},
+		{Submitted, Submit, false, false, proof, proof, "", domain.CodeConflict},
+		{Closed, Reopen, true, false, Evidence{}, proof, InProgress, ""},
+		{Closed, Reopen, false, false, Evidence{}, proof, "", domain.CodeForbidden},
+		{Closed, Start, false, false, Evidence{}, proof, "", domain.CodeConflict},
+		{Closed, Approve, true, false, proof, proof, "", domain.CodeConflict},
+		{Open, "delete", true, false, Evidence{}, Evidence{}, "", domain.CodeInvalid},
+		{Open, Approve, false, false, Evidence{}, proof, "", domain.CodeForbidden}, // who may act before what the state allows
+		{Open, Approve, true, false, Evidence{}, proof, "", domain.CodeConflict},
+		// 撤销: any item not yet ended, by whoever may register it there;
+		// an item closed or already withdrawn is 409 naming its state.
+		{Open, Withdraw, false, true, Evidence{}, Evidence{}, Withdrawn, ""},
+		{InProgress, Withdraw, false, true, Evidence{}, Evidence{}, Withdrawn, ""},
+		{Submitted, Withdraw, true, true, Evidence{}, proof, Withdrawn, ""},
+		{Open, Withdraw, true, false, Evidence{}, Evidence{}, "", domain.CodeForbidden},
+		{Closed, Withdraw, true, true, Evidence{}, proof, "", domain.CodeConflict},
+		{Withdrawn, Withdraw, true, true, Evidence{}, Evidence{}, "", domain.CodeConflict},
+		{Withdrawn, Reopen, true, true, Evidence{}, Evidence{}, "", domain.CodeConflict},
+		{Withdrawn, Start, false, true, Evidence{}, Evidence{}, "", domain.CodeConflict},
 	}
 	for _, tc := range cases {
 		who := "responsible"
@@ -48,14 +60,14 @@ func TestEveryTransition(t *testing.T) {
 			who = "supervisor"
 		}
 		t.Run(fmt.Sprintf("%s %s by %s", tc.from, tc.action, who), func(t *testing.T) {
-			to, err := Move(KindRectification, Item{Status: tc.from, Evidence: tc.held}, tc.action, tc.supervisor, tc.given)
+			to, err := Move(KindRectification, Item{Status: tc.from, Evidence: tc.held}, tc.action, tc.supervisor, tc.withdrawer, tc.given)
 			if to != tc.to || domain.ErrorCode(err) != tc.code {
 				t.Fatalf("got %q, %v; want %q, %q", to, err, tc.to, tc.code)
 			}
 			if tc.code == domain.CodeConflict {
 				de := err.(*domain.Error)
-				if len(de.Fields) != 1 || de.Fields[0].Field != "/action" || de.MessageZH == "" {
-					t.Fatalf("a refused transition names the allowed actions: %+v", de)
+				if len(de.Fields) != 1 || de.Fields[0].Field != "/action" || !strings.Contains(de.MessageZH, StateLabel(KindRectification, tc.from)) {
+					t.Fatalf("a refused transition names the item's state and the allowed actions: %+v", de)
 				}
 			}
 		})
@@ -63,7 +75,7 @@ func TestEveryTransition(t *testing.T) {
 }
 
 // TestOverdueIsReadOffTheDeadline: an item not closed by its deadline is
-// overdue from the next day; a closed one never is.
+// overdue from the next day; a closed or withdrawn one never is.
 func TestOverdueIsReadOffTheDeadline(t *testing.T) {
 	deadline := domain.Date{Year: 2026, Month: 12, Day: 31}
 	for _, tc := range []struct {
@@ -76,6 +88,7 @@ func TestOverdueIsReadOffTheDeadline(t *testing.T) {
 		{InProgress, deadline.AddDays(30), Overdue},
 		{Submitted, deadline.AddDays(1), Overdue},
 		{Closed, deadline.AddDays(365), Closed},
+		{Withdrawn, deadline.AddDays(1), Withdrawn},
 	} {
 		if got := (Item{Status: tc.status, Deadline: deadline}).State(tc.day); got != tc.want {
 			t.Errorf("%s on %s: %s, want %s", tc.status, tc.day, got, tc.want)

@@ -37,8 +37,8 @@ type TxStore interface {
 	// transaction it holds the finding to its end, so two registrations
 	// for one finding are judged one after the other.
 	LedgerFindingProblems(ctx context.Context, id uuid.UUID) ([]string, error)
-	// OpenLedgerItemOfFinding is the id of the finding's item not yet
-	// closed; not found when it has none.
+	// OpenLedgerItemOfFinding is the id of the finding's item neither
+	// closed nor withdrawn; not found when it has none.
 	OpenLedgerItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error)
 
 	CreateLedgerItem(ctx context.Context, r Record, ev Event, audit domain.AuditEntry) error
@@ -159,16 +159,12 @@ func (s *Service) create(ctx context.Context, p domain.Principal, in NewItem) (V
 	if !ok {
 		return View{}, false, domain.Invalid(domain.FieldError{Field: "/kind", Reason: "invalid_enum", Message: "unknown kind of item", MessageZH: "事项类别无效"})
 	}
-	switch {
-	case p.Manages():
-	case p.Role == domain.RoleInspector && !sp.cadreLedger:
-	case p.Role == domain.RoleCadre && sp.cadreLedger:
-		if in.ResponsibleUserID == nil && in.ResponsibleUnitID == nil {
-			self := p.UserID
-			in.ResponsibleUserID = &self
-		}
-	default:
+	if !registers(p, sp) {
 		return View{}, false, domain.Forbidden()
+	}
+	if p.Role == domain.RoleCadre && in.ResponsibleUserID == nil && in.ResponsibleUnitID == nil {
+		self := p.UserID
+		in.ResponsibleUserID = &self
 	}
 	if in.ID != uuid.Nil {
 		if v, err := s.resent(ctx, p, in); err == nil || !domain.IsCode(err, domain.CodeNotFound) {
@@ -224,6 +220,41 @@ func (s *Service) create(ctx context.Context, p domain.Principal, in NewItem) (V
 	}
 	v, err := s.view(ctx, p, r.ID, nil)
 	return v, err == nil, err
+}
+
+// registers says whether p's role registers items of the kind of sp:
+// managers every kind (in their subtree), inspectors rectifications (for
+// findings of the campaigns they inspect), cadres items of their own
+// ledgers. Create and Withdraw (mayWithdraw) judge by it.
+func registers(p domain.Principal, sp spec) bool {
+	switch {
+	case p.Manages():
+		return true
+	case p.Role == domain.RoleInspector:
+		return !sp.cadreLedger
+	case p.Role == domain.RoleCadre:
+		return sp.cadreLedger
+	}
+	return false
+}
+
+// mayWithdraw says whether p, who sees the item l (of campaign camp, if
+// any), may take it back (撤销): whoever may register such an item there —
+// a manager of its subtree; an inspector an item of a finding of a
+// campaign they inspect, while it runs (as Create lets them register it);
+// a cadre an item of their own ledgers they answer for (a cadre's item lies
+// where the cadre helps: checkResponsible).
+func mayWithdraw(p domain.Principal, l Line, camp *Campaign) bool {
+	if !registers(p, specs[l.Kind]) {
+		return false
+	}
+	switch p.Role {
+	case domain.RoleInspector:
+		return l.FindingID != nil && camp != nil && slices.Contains(camp.Inspectors, p.UserID) && !camp.Ended
+	case domain.RoleCadre:
+		return l.ResponsibleUserID != nil && *l.ResponsibleUserID == p.UserID
+	}
+	return p.InSubtree(l.RegionPath)
 }
 
 // resent answers an item sent again under its id: the same item by the
@@ -371,20 +402,21 @@ func (s *Service) checkRecordsProblem(ctx context.Context, f Finding, fe *domain
 }
 
 // ReasonFindingHasItem refuses a second item for a finding whose item is
-// not closed.
+// neither closed nor withdrawn.
 const ReasonFindingHasItem = "finding_has_item"
 
 func findingHasItem(existing uuid.UUID) error {
 	id := existing.String()
 	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonFindingHasItem,
-		Message:   "the finding already has an item not closed (" + id + "); work on that one",
-		MessageZH: "该督查发现已登记整改事项(编号" + id + ")，销号前不能重复登记", Err: &domain.ExistingRecord{ID: existing},
+		Message:   "the finding already has an item not closed (" + id + "); work on that one, or withdraw it if it was registered in error",
+		MessageZH: "该督查发现已登记整改事项(编号" + id + ")，销号或撤销前不能重复登记", Err: &domain.ExistingRecord{ID: existing},
 		Fields: []domain.FieldError{{Field: "/finding_id", Reason: ReasonFindingHasItem, Message: "the finding has item " + id,
 			MessageZH: "该督查发现已有未销号的整改事项(编号" + id + ")"}}}
 }
 
 // checkNoOpenItem refuses a finding a second item not closed: one
-// problem, one item to work on and close (整改一项、销号一项). except is an
+// problem, one item to work on and close (整改一项、销号一项). A withdrawn
+// item (撤销) does not count: it was registered in error. except is an
 // item that does not count (the one being reopened).
 func (s *Service) checkNoOpenItem(ctx context.Context, findingID, except uuid.UUID) error {
 	id, err := s.store.OpenLedgerItemOfFinding(ctx, findingID)
@@ -442,69 +474,86 @@ func eventID() uuid.UUID {
 	return id
 }
 
+// campaignOf reads the item's campaign; nil for an item of none.
+func (s *Service) campaignOf(ctx context.Context, l Line) (*Campaign, error) {
+	if l.CampaignID == nil {
+		return nil, nil
+	}
+	c, err := s.store.LedgerCampaign(ctx, *l.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // sees says whether p may see the item: a manager of its subtree, the
 // cadre who answers for it, an inspector of its campaign — and, while its
-// campaign is held (暗访), only those who know of the campaign.
-func (s *Service) sees(ctx context.Context, p domain.Principal, l Line) (bool, error) {
-	var camp *Campaign
-	if l.CampaignID != nil {
-		c, err := s.store.LedgerCampaign(ctx, *l.CampaignID)
-		if err != nil {
-			return false, err
-		}
-		if c.Held && !c.insider(p) {
-			return false, nil
-		}
-		camp = &c
+// campaign is held (暗访), only those who know of the campaign. It
+// returns the item's campaign, which also says what p may do.
+func (s *Service) sees(ctx context.Context, p domain.Principal, l Line) (bool, *Campaign, error) {
+	camp, err := s.campaignOf(ctx, l)
+	if err != nil {
+		return false, nil, err
+	}
+	if camp != nil && camp.Held && !camp.insider(p) {
+		return false, camp, nil
 	}
 	switch p.Role {
 	case domain.RoleAdmin, domain.RoleSupervisor:
-		return p.InSubtree(l.RegionPath), nil
+		return p.InSubtree(l.RegionPath), camp, nil
 	case domain.RoleCadre:
-		return l.ResponsibleUserID != nil && *l.ResponsibleUserID == p.UserID, nil
+		return l.ResponsibleUserID != nil && *l.ResponsibleUserID == p.UserID, camp, nil
 	case domain.RoleInspector:
-		return camp != nil && slices.Contains(camp.Inspectors, p.UserID), nil
+		return camp != nil && slices.Contains(camp.Inspectors, p.UserID), camp, nil
 	}
-	return false, nil
+	return false, camp, nil
 }
 
 // mayTake lists the actions p may take on an item p sees: the status's
-// actions, a supervisor's only for managers, none for an inspector (who
-// reads the ledger of their campaigns).
-func mayTake(p domain.Principal, status string) []string {
+// actions, a supervisor's only for managers, withdraw for those who may
+// (mayWithdraw), and nothing else for an inspector (who reads the ledger
+// of their campaigns).
+func mayTake(p domain.Principal, l Line, camp *Campaign) []string {
 	out := []string{}
-	if p.Role == domain.RoleInspector {
-		return out
-	}
-	for _, a := range Allowed(status) {
-		if p.Manages() || !slices.Contains(supervisorOnly, a) {
+	for _, a := range Allowed(l.Status) {
+		switch {
+		case a == Withdraw:
+			if mayWithdraw(p, l, camp) {
+				out = append(out, a)
+			}
+		case p.Role == domain.RoleInspector:
+		case p.Manages() || !slices.Contains(supervisorOnly, a):
 			out = append(out, a)
 		}
 	}
 	return out
 }
 
-func (s *Service) viewOf(p domain.Principal, l Line, today domain.Date) View {
-	return View{Line: l, State: l.State(today), Allowed: mayTake(p, l.Status)}
+func (s *Service) viewOf(p domain.Principal, l Line, camp *Campaign, today domain.Date) View {
+	return View{Line: l, State: l.State(today), Allowed: mayTake(p, l, camp)}
 }
 
 // view reads an item with its history; seen is nil to skip the sight
-// check (the caller just wrote it).
-func (s *Service) view(ctx context.Context, p domain.Principal, id uuid.UUID, seen func(Line) (bool, error)) (View, error) {
+// check (the caller just wrote it), else it says whether p sees the item
+// and returns its campaign (read once for both).
+func (s *Service) view(ctx context.Context, p domain.Principal, id uuid.UUID, seen func(Line) (bool, *Campaign, error)) (View, error) {
 	l, err := s.store.LedgerItem(ctx, id)
 	if err != nil {
 		return View{}, err
 	}
+	var camp *Campaign
 	if seen != nil {
-		ok, err := seen(l)
-		if err != nil {
+		var ok bool
+		if ok, camp, err = seen(l); err != nil {
 			return View{}, err
 		}
 		if !ok {
 			return View{}, notFound(l.Kind)
 		}
+	} else if camp, err = s.campaignOf(ctx, l); err != nil {
+		return View{}, err
 	}
-	v := s.viewOf(p, l, s.today())
+	v := s.viewOf(p, l, camp, s.today())
 	if v.History, err = s.store.LedgerHistory(ctx, id); err != nil {
 		return View{}, err
 	}
@@ -513,9 +562,9 @@ func (s *Service) view(ctx context.Context, p domain.Principal, id uuid.UUID, se
 
 // Item reads an item of kind that p may see, with its history.
 func (s *Service) Item(ctx context.Context, p domain.Principal, kind string, id uuid.UUID) (View, error) {
-	v, err := s.view(ctx, p, id, func(l Line) (bool, error) {
+	v, err := s.view(ctx, p, id, func(l Line) (bool, *Campaign, error) {
 		if l.Kind != kind {
-			return false, nil
+			return false, nil, nil
 		}
 		return s.sees(ctx, p, l)
 	})
@@ -556,7 +605,7 @@ func (s *Service) filter(ctx context.Context, p domain.Principal, q Query, fe *d
 	}
 	sq, ok := QueryState(q.State, s.today())
 	if !ok {
-		fe.Add("status", "invalid_enum", "status must be open, in_progress, submitted, closed or overdue", "状态无效")
+		fe.Add("status", "invalid_enum", "status must be open, in_progress, submitted, closed, withdrawn or overdue", "状态无效")
 	}
 	f.State = sq
 	if err := fe.Err(); err != nil {
@@ -583,8 +632,21 @@ func (s *Service) Items(ctx context.Context, p domain.Principal, q Query) ([]Vie
 	}
 	today := s.today()
 	out := make([]View, len(lines))
+	// Only an inspector's actions depend on the campaign (mayWithdraw):
+	// read each of theirs once.
+	camps := map[uuid.UUID]*Campaign{}
 	for i, l := range lines {
-		out[i] = s.viewOf(p, l, today)
+		var camp *Campaign
+		if p.Role == domain.RoleInspector && l.CampaignID != nil {
+			var ok bool
+			if camp, ok = camps[*l.CampaignID]; !ok {
+				if camp, err = s.campaignOf(ctx, l); err != nil {
+					return nil, 0, err
+				}
+				camps[*l.CampaignID] = camp
+			}
+		}
+		out[i] = s.viewOf(p, l, camp, today)
 	}
 	return out, total, nil
 }
@@ -599,7 +661,9 @@ type Step struct {
 
 // Act takes an action on an item of kind: start and submit by the cadre
 // who answers for it or a manager; reject, approve (销号) and reopen by a
-// manager. The evidence named must exist and be the caller's to see.
+// manager; withdraw (撤销) of an item not closed, with its reason in the
+// note, by whoever may register such an item there (mayWithdraw). The
+// evidence named must exist and be the caller's to see.
 func (s *Service) Act(ctx context.Context, p domain.Principal, kind string, id uuid.UUID, a Step) (View, error) {
 	err := s.inTx(ctx, func(in *Service) error {
 		l, err := in.store.LedgerItem(ctx, id)
@@ -612,10 +676,11 @@ func (s *Service) Act(ctx context.Context, p domain.Principal, kind string, id u
 		if l.Kind != kind {
 			return notFound(kind)
 		}
-		if ok, err := in.sees(ctx, p, l); err != nil || !ok {
+		ok, camp, err := in.sees(ctx, p, l)
+		if err != nil || !ok {
 			return firstErr(err, notFound(kind))
 		}
-		if p.Role == domain.RoleInspector {
+		if p.Role == domain.RoleInspector && a.Action != Withdraw {
 			return domain.Forbidden()
 		}
 		var fe domain.FieldErrors
@@ -630,7 +695,7 @@ func (s *Service) Act(ctx context.Context, p domain.Principal, kind string, id u
 		if a.Version != l.Version {
 			return domain.Stale(kind, specs[kind].noun)
 		}
-		next, err := Move(l.Kind, l.Item, a.Action, p.Manages(), a.Evidence)
+		next, err := Move(l.Kind, l.Item, a.Action, p.Manages(), mayWithdraw(p, l, camp), a.Evidence)
 		if err != nil {
 			return err
 		}
@@ -641,8 +706,15 @@ func (s *Service) Act(ctx context.Context, p domain.Principal, kind string, id u
 				return err
 			}
 		}
-		if (a.Action == Reject || a.Action == Reopen) && strings.TrimSpace(a.Note) == "" {
+		switch {
+		case (a.Action == Reject || a.Action == Reopen) && strings.TrimSpace(a.Note) == "":
 			fe.Add("/note", "required", "say why it goes back", "请说明退回或重新整改的原因")
+		case a.Action == Withdraw && strings.TrimSpace(a.Note) == "":
+			fe.Add("/note", "required", "a withdrawal says why the item was registered in error", "请填写撤销原因")
+		case a.Action == Withdraw && !a.Evidence.Empty():
+			// A withdrawal claims nothing was done: evidence would read
+			// as if it had been.
+			fe.Add("/evidence", "not_allowed", "a withdrawal rests on its reason, not on evidence", "撤销无需附办理材料")
 		}
 		evidence, err := in.checkEvidence(ctx, p, l, a.Evidence, &fe)
 		if err != nil {
@@ -663,10 +735,16 @@ func (s *Service) Act(ctx context.Context, p domain.Principal, kind string, id u
 			r.ClosedAt, r.ClosedBy = &now, &by
 		case Reopen:
 			r.ClosedAt, r.ClosedBy = nil, nil
+		case Withdraw:
+			by := p.UserID
+			r.WithdrawnAt, r.WithdrawnBy, r.WithdrawReason = &now, &by, strings.TrimSpace(a.Note)
 		}
 		ev := Event{ID: eventID(), ItemID: r.ID, Action: a.Action, From: l.Status, To: next, By: p.UserID, At: now, Note: a.Note, Evidence: evidence}
-		return in.store.MoveLedgerItem(ctx, r, ev, audit(p, a.Action, r, map[string]any{"from": l.Status, "to": next,
-			"visits": len(evidence.VisitIDs), "photos": len(evidence.PhotoIDs)}))
+		detail := map[string]any{"from": l.Status, "to": next, "visits": len(evidence.VisitIDs), "photos": len(evidence.PhotoIDs)}
+		if a.Action == Withdraw {
+			detail["reason"] = r.WithdrawReason
+		}
+		return in.store.MoveLedgerItem(ctx, r, ev, audit(p, a.Action, r, detail))
 	})
 	if err != nil {
 		return View{}, err

@@ -105,7 +105,7 @@ func (f *fakeStore) LedgerFindingProblems(_ context.Context, id uuid.UUID) ([]st
 
 func (f *fakeStore) OpenLedgerItemOfFinding(_ context.Context, findingID uuid.UUID) (uuid.UUID, error) {
 	for id, l := range f.lines {
-		if l.FindingID != nil && *l.FindingID == findingID && l.Status != Closed {
+		if l.FindingID != nil && *l.FindingID == findingID && !l.Ended() {
 			return id, nil
 		}
 	}
@@ -243,21 +243,122 @@ func TestWhoMayAct(t *testing.T) {
 // reader may take now.
 func TestAllowedActionsAreTheCallers(t *testing.T) {
 	c := newCounty(t)
+	finding := uuid.New()
+	running := &Campaign{ID: uuid.New(), RegionPath: c.town, Inspectors: []uuid.UUID{c.inspector.UserID}}
+	ended := &Campaign{ID: running.ID, RegionPath: c.town, Inspectors: running.Inspectors, Ended: true}
 	for _, tc := range []struct {
 		p      domain.Principal
+		kind   string
 		status string
+		camp   *Campaign
 		want   string
 	}{
-		{c.cadreA, Submitted, ""},
-		{c.supervisorA, Submitted, "reject,approve"},
-		{c.cadreA, Open, "start,submit"},
-		{c.inspector, Open, ""},
-		{c.cadreA, Closed, ""},
-		{c.admin, Closed, "reopen"},
+		{c.cadreA, KindRectification, Submitted, nil, ""},
+		{c.supervisorA, KindRectification, Submitted, nil, "reject,approve,withdraw"},
+		{c.cadreA, KindRectification, Open, nil, "start,submit"},
+		{c.cadreA, KindLivelihoodRequest, Open, nil, "start,submit,withdraw"},
+		{c.inspector, KindRectification, Open, running, "withdraw"},
+		{c.inspector, KindRectification, Open, ended, ""},
+		{c.cadreA, KindRectification, Closed, nil, ""},
+		{c.admin, KindRectification, Closed, nil, "reopen"},
+		{c.admin, KindRectification, Withdrawn, nil, ""},
 	} {
-		if got := strings.Join(mayTake(tc.p, tc.status), ","); got != tc.want {
-			t.Errorf("%s on %s: %q, want %q", tc.p.Role, tc.status, got, tc.want)
+		h, responsible := c.householdA, c.cadreA.UserID
+		l := Line{Record: Record{Kind: tc.kind, HouseholdID: &h, RegionPath: c.villageA + "g1/", ResponsibleUserID: &responsible,
+			FindingID: &finding, Item: Item{Status: tc.status}}}
+		if got := strings.Join(mayTake(tc.p, l, tc.camp), ","); got != tc.want {
+			t.Errorf("%s on %s %s: %q, want %q", tc.p.Role, tc.kind, tc.status, got, tc.want)
 		}
+	}
+}
+
+// TestWhoMayWithdraw is the rule of 撤销 as a table: an item not ended is
+// taken back, with its reason, by whoever may register such an item there
+// — a manager of its subtree, the inspector of its finding's campaign
+// while it runs, the cadre who answers for an item of their own ledger;
+// anyone else is refused (403, or 404 when they do not see it). A closed
+// or withdrawn item is 409 naming its state; a missing reason is 422 at
+// /note; evidence is refused (422 at /evidence). Nothing refused is
+// written; a withdrawal is kept in the history with who, when and why.
+func TestWhoMayWithdraw(t *testing.T) {
+	c := newCounty(t)
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, domain.Shanghai)
+	s := NewService(c.store, func() time.Time { return at })
+	const reason = "登记错了农户"
+	cases := []struct {
+		who     string
+		p       domain.Principal
+		kind    string
+		status  string
+		ended   bool // the campaign has ended
+		note    string
+		proof   bool // evidence sent along
+		code    domain.Code
+		field   string // the field a 422 names
+		stateZH string // the state a 409 names
+	}{
+		{"the village's supervisor", c.supervisorA, KindRectification, Open, false, reason, false, "", "", ""},
+		{"the village's supervisor", c.supervisorA, KindRectification, Submitted, false, reason, false, "", "", ""},
+		{"the admin above", c.admin, KindRectification, InProgress, true, reason, false, "", "", ""},
+		{"the campaign's inspector", c.inspector, KindRectification, Open, false, reason, false, "", "", ""},
+		{"the campaign's inspector, once it ended", c.inspector, KindRectification, Open, true, reason, false, domain.CodeForbidden, "", ""},
+		{"another campaign's inspector", c.otherInspector, KindRectification, Open, false, reason, false, domain.CodeNotFound, "", ""},
+		{"the responsible cadre, of a rectification", c.cadreA, KindRectification, Open, false, reason, false, domain.CodeForbidden, "", ""},
+		{"the responsible cadre, of their own ledger", c.cadreA, KindLivelihoodRequest, InProgress, false, reason, false, "", "", ""},
+		{"another cadre of the village", c.cadre2, KindLivelihoodRequest, Open, false, reason, false, domain.CodeNotFound, "", ""},
+		{"another village's supervisor", c.supervisorB, KindRectification, Open, false, reason, false, domain.CodeNotFound, "", ""},
+		{"without a reason", c.supervisorA, KindRectification, Open, false, "  ", false, domain.CodeInvalid, "/note", ""},
+		{"with evidence", c.supervisorA, KindRectification, Open, false, reason, true, domain.CodeInvalid, "/evidence", ""},
+		{"a closed item", c.supervisorA, KindRectification, Closed, false, reason, false, domain.CodeConflict, "", "已销号"},
+		{"a withdrawn item", c.supervisorA, KindRectification, Withdrawn, false, reason, false, domain.CodeConflict, "", "已撤销"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s, %s %s", tc.who, tc.kind, tc.status), func(t *testing.T) {
+			notHeld := false
+			id := c.item(tc.status, &notHeld)
+			l := c.store.lines[id]
+			finding := uuid.New()
+			l.Kind, l.FindingID = tc.kind, &finding
+			c.store.lines[id] = l
+			camp := c.store.campaigns[*l.CampaignID]
+			camp.Ended = tc.ended
+			c.store.campaigns[camp.ID] = camp
+			ev := Evidence{}
+			if tc.proof {
+				ev = Evidence{VisitIDs: []string{c.visitA.String()}}
+			}
+			moved := len(c.store.moved)
+			v, err := s.Act(context.Background(), tc.p, tc.kind, id, Step{Action: Withdraw, Version: 3, Note: tc.note, Evidence: ev})
+			if domain.ErrorCode(err) != tc.code {
+				t.Fatalf("got %v, want %q", err, tc.code)
+			}
+			if err != nil {
+				var de *domain.Error
+				errors.As(err, &de)
+				if tc.field != "" && (len(de.Fields) != 1 || de.Fields[0].Field != tc.field || de.Fields[0].MessageZH == "") {
+					t.Fatalf("want a refusal naming %s: %+v", tc.field, de)
+				}
+				if tc.stateZH != "" && !strings.Contains(de.MessageZH, tc.stateZH) {
+					t.Fatalf("want a refusal naming the state %s: %q", tc.stateZH, de.MessageZH)
+				}
+				if len(c.store.moved) != moved || c.store.lines[id].Status != tc.status {
+					t.Fatal("a refused withdrawal was written")
+				}
+				return
+			}
+			r := c.store.lines[id].Record
+			last := c.store.moved[len(c.store.moved)-1]
+			if v.Status != Withdrawn || v.State != Withdrawn || v.Version != 4 || len(v.Allowed) != 0 {
+				t.Fatalf("withdrawn: %+v", v)
+			}
+			if r.WithdrawReason != reason || r.WithdrawnBy == nil || *r.WithdrawnBy != tc.p.UserID || r.WithdrawnAt == nil || !r.WithdrawnAt.Equal(at) ||
+				r.ClosedAt != nil {
+				t.Fatalf("stored: %+v", r)
+			}
+			if last.Action != Withdraw || last.From != tc.status || last.To != Withdrawn || last.By != tc.p.UserID || last.Note != reason {
+				t.Fatalf("the history's step: %+v", last)
+			}
+		})
 	}
 }
 
@@ -478,7 +579,7 @@ func ptr[T any](v T) *T { return &v }
 // alike: only a finding that records a problem takes one (422 at
 // /finding_id otherwise), and only one not closed at a time (409 naming
 // the item it has, errors.As-able as domain.ExistingRecord); once that item is
-// closed, another may be registered.
+// withdrawn (撤销, registered in error) or closed, another may be registered.
 func TestEitherWayInAFindingGetsOneItemForAProblem(t *testing.T) {
 	ways := map[string]func(s *Service, store *fakeStore, p domain.Principal, in NewItem) (View, error){
 		"the API": func(s *Service, _ *fakeStore, p domain.Principal, in NewItem) (View, error) {
@@ -543,9 +644,18 @@ func TestEitherWayInAFindingGetsOneItemForAProblem(t *testing.T) {
 					t.Fatalf("%s: a refused item was stored", tc.name)
 				}
 			}
-			closed := c.store.lines[first.ID]
+			// Registered in error, the item is withdrawn: the finding may
+			// have another (and another once that one is closed).
+			if _, err := s.Act(context.Background(), c.inspector, KindRectification, first.ID, Step{Action: Withdraw, Version: 1, Note: "重复登记"}); err != nil {
+				t.Fatalf("withdraw the first: %v", err)
+			}
+			second, err := register(s, c.store, c.inspector, itemOf(withProblem))
+			if err != nil {
+				t.Fatalf("a new item once the finding's item is withdrawn: %v", err)
+			}
+			closed := c.store.lines[second.ID]
 			closed.Status = Closed
-			c.store.lines[first.ID] = closed
+			c.store.lines[second.ID] = closed
 			if _, err := register(s, c.store, c.inspector, itemOf(withProblem)); err != nil {
 				t.Fatalf("a new item once the finding's item is closed: %v", err)
 			}

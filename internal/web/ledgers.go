@@ -95,7 +95,7 @@ func stateTone(state string) string {
 }
 
 // ledgerStates are the list's state tabs: every item, then each state.
-var ledgerStates = []string{"", itemledger.Open, itemledger.InProgress, itemledger.Submitted, itemledger.Overdue, itemledger.Closed}
+var ledgerStates = []string{"", itemledger.Open, itemledger.InProgress, itemledger.Submitted, itemledger.Overdue, itemledger.Closed, itemledger.Withdrawn}
 
 // ledgerFilters are a list's filters as its URL carries them.
 type ledgerFilters struct {
@@ -289,7 +289,9 @@ type ledgerItemPage struct {
 type actionForm struct {
 	form
 	Action, Label string
-	Evidence      bool
+	// NoteLabel heads the note: its reason, for a move that needs one.
+	NoteLabel string
+	Evidence  bool
 	// Confirm is the question asked before a move that closes the item
 	// or sends it back; "" asks none.
 	Confirm string
@@ -301,9 +303,15 @@ type actionForm struct {
 // confirmations are the questions asked before the moves a supervisor
 // would not want to make by a slip.
 var confirmations = map[string]string{
-	itemledger.Approve: "销号后该事项即办结关闭。确定销号？",
-	itemledger.Reject:  "退回后责任人须重新办理并再次提交。确定退回？",
-	itemledger.Reopen:  "重新打开已销号的事项，责任人须重新办理。确定？",
+	itemledger.Approve:  "销号后该事项即办结关闭。确定销号？",
+	itemledger.Reject:   "退回后责任人须重新办理并再次提交。确定退回？",
+	itemledger.Reopen:   "重新打开已销号的事项，责任人须重新办理。确定？",
+	itemledger.Withdraw: "撤销仅用于登记错误的事项（如农户选错、重复登记、问题已不存在），撤销后不能恢复，也不算销号。确定撤销？",
+}
+
+// noteLabels head the note of the moves whose note is their reason.
+var noteLabels = map[string]string{
+	itemledger.Reject: "退回原因（必填）", itemledger.Reopen: "重新办理原因（必填）", itemledger.Withdraw: "撤销原因（必填）",
 }
 
 // evidenceVisit is a visit offered as evidence, with its photos.
@@ -343,7 +351,7 @@ var actionFields = map[string]string{"evidence": "visit_ids", "evidence/visit_id
 // doneNotes are the notices after a move went through, by action.
 var doneNotes = map[string]string{
 	itemledger.Start: "已开始办理。", itemledger.Submit: "已提交销号，等待审核。", itemledger.Reject: "已退回重办。",
-	itemledger.Approve: "已销号。", itemledger.Reopen: "已重新打开。",
+	itemledger.Approve: "已销号。", itemledger.Reopen: "已重新打开。", itemledger.Withdraw: "已撤销。",
 }
 
 // ledgerItemWith is an item's page; posted, when set, is the action form
@@ -372,7 +380,11 @@ func (c *Console) ledgerItemWith(r *http.Request, s *session, b ledgerBook, post
 			textCell(change), textCell(e.ByName), textCell(e.Note), textCell(e.Evidence.Summary())})
 	}
 	for _, a := range v.Allowed {
-		af := actionForm{Action: a, Label: b.actionLabel(a), Evidence: a == itemledger.Submit || a == itemledger.Approve, Confirm: confirmations[a]}
+		af := actionForm{Action: a, Label: b.actionLabel(a), NoteLabel: noteLabels[a], Evidence: a == itemledger.Submit || a == itemledger.Approve,
+			Confirm: confirmations[a]}
+		if af.NoteLabel == "" {
+			af.NoteLabel = "说明"
+		}
 		if posted != nil && posted.Value("action") == a {
 			af.form = *posted
 		}

@@ -52,7 +52,7 @@ func TestSavedExitStandardsGainTheOpenRiskCheck(t *testing.T) {
 		ctx := context.Background()
 		store := storage.NewStore(db, nil)
 		county := storetest.NewCounty(t, store, registry.NewService(store, auth.NewHasher(1), nil), auth.NewHasher(1))
-		if err := db.MigrateDownTo(ctx, 22); err != nil {
+		if err := db.MigrateDownTo(ctx, 20); err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range standards {
@@ -62,7 +62,7 @@ func TestSavedExitStandardsGainTheOpenRiskCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if n, err := db.MigrateUpTo(ctx, 23); err != nil || n != 1 {
+		if n, err := db.MigrateUpTo(ctx, 21); err != nil || n != 1 {
 			t.Fatalf("migrate over saved standards: %d applied, %v", n, err)
 		}
 		if _, err := db.Migrate(ctx); err != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
@@ -166,30 +165,14 @@ func (h *handlers) exitCandidates(c *gin.Context) {
 		return
 	}
 	cq.Limit, cq.Offset = pg.Limit, pg.Offset
-	var (
-		cs         []casework.Candidate
-		total      int64
-		st         casework.ExitStandard
-		qualifying int64
-	)
-	// The count judges the whole list, the page only its own: side by
-	// side the answer takes about the count's time, not both added.
-	p := principal(c)
-	g, ctx := errgroup.WithContext(c.Request.Context())
-	g.Go(func() (err error) {
-		cs, total, st, err = h.Casework.ExitCandidates(ctx, p, cq)
-		return err
-	})
-	g.Go(func() (err error) {
-		qualifying, err = h.Casework.CountQualifying(ctx, p, cq)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	page, err := h.Casework.ExitCandidatesPage(c.Request.Context(), principal(c), cq)
+	if err != nil {
 		writeError(c, err)
 		return
 	}
-	out := wire.ExitCandidates{Year: cq.Year, Standard: fromExitStandard(st), Items: make([]wire.ExitCandidate, len(cs)), Total: total, Qualifying: qualifying}
-	for i, cd := range cs {
+	out := wire.ExitCandidates{Year: cq.Year, Standard: fromExitStandard(page.Standard), Items: make([]wire.ExitCandidate, len(page.Candidates)),
+		Total: page.Total, Qualifying: page.Qualifying}
+	for i, cd := range page.Candidates {
 		item := wire.ExitCandidate{HouseholdID: cd.Household.ID, HouseholdNumber: cd.Household.Number, HeadName: cd.Household.HeadName,
 			PovertyType: cd.Household.PovertyType, Qualifies: cd.Qualifies, PerCapitaFen: cd.PerCapitaFen, Reasons: make([]wire.ExitReason, len(cd.Reasons))}
 		for j, r := range cd.Reasons {

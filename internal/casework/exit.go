@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 )
@@ -185,6 +186,31 @@ func (s *Service) ExitCandidates(ctx context.Context, p domain.Principal, q Cand
 	}
 	out, err := s.judge(ctx, s.store, st, hs)
 	return out, total, st, err
+}
+
+// CandidatesPage is a page of the exit candidates with what the whole
+// list holds: how many households, and how many of them qualify.
+type CandidatesPage struct {
+	Candidates        []Candidate
+	Total, Qualifying int64
+	Standard          ExitStandard
+}
+
+// ExitCandidatesPage is the page ExitCandidates reads, with CountQualifying
+// beside it: the count judges the whole list and the page only its own, so
+// side by side the page takes about the count's time, not both added.
+func (s *Service) ExitCandidatesPage(ctx context.Context, p domain.Principal, q CandidateQuery) (CandidatesPage, error) {
+	var out CandidatesPage
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		out.Candidates, out.Total, out.Standard, err = s.ExitCandidates(gctx, p, q)
+		return err
+	})
+	g.Go(func() (err error) {
+		out.Qualifying, err = s.CountQualifying(gctx, p, q)
+		return err
+	})
+	return out, g.Wait()
 }
 
 // qualifyingBatch is how many households CountQualifying judges at once.

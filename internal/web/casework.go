@@ -66,15 +66,12 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 	}
 	n := pageOf(r)
 	cq := casework.CandidateQuery{RegionID: region, Year: year, Limit: listSize, Offset: (n - 1) * listSize}
-	cands, total, st, err := c.deps.Casework.ExitCandidates(ctx, p, cq)
+	page, err := c.deps.Casework.ExitCandidatesPage(ctx, p, cq)
 	if err != nil {
 		return nil, err
 	}
-	qualifying, err := c.deps.Casework.CountQualifying(ctx, p, cq)
-	if err != nil {
-		return nil, err
-	}
-	out := candidatesPage{Year: year, Total: total, Qualifying: qualifying, Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
+	cands, total, st := page.Candidates, page.Total, page.Standard
+	out := candidatesPage{Year: year, Total: total, Qualifying: page.Qualifying, Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
 		Standard: "人均纯收入达到" + casework.Yuan(st.PerCapitaFen) + "元（连续" + strconv.Itoa(st.StableYears) + "年），并满足以下" + strconv.Itoa(len(st.Indicators)) + "项指标"}
 	if out.Form, err = c.regionYearForm(r, s, "/ui/exit-candidates", "脱贫年度", year, this); err != nil {
 		return nil, err

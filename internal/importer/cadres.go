@@ -124,30 +124,14 @@ func (r *run) resolveCadres() error {
 			byDisplay[u.DisplayName] = append(byDisplay[u.DisplayName], u)
 		}
 	}
-	failAll := func(ref *cadreRef, reason, msg, msgZH string) {
-		for _, hh := range ref.hhs {
-			r.fail(hh.at(colCadre), colCadre, reason, msg, msgZH)
-		}
-	}
-	inactive := func(ref *cadreRef) {
-		failAll(ref, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", ref.value),
-			fmt.Sprintf("帮扶责任人「%s」的账号已停用", ref.value))
-	}
 	fresh := r.resolveAccounts(accounts, byUsername, candidates)
 	for _, ref := range order {
 		if usernameLike.MatchString(ref.value) {
-			u, ok := byUsername[ref.value]
-			switch {
-			case !ok || !r.opt.Actor.InSubtree(u.RegionPath):
-				failAll(ref, "unknown_cadre", fmt.Sprintf("there is no user %q in your region", ref.value),
+			if u, ok := byUsername[ref.value]; ok {
+				r.takeUser(ref, u, colCadre, ref.value)
+			} else {
+				r.failRef(ref, colCadre, "unknown_cadre", fmt.Sprintf("there is no user %q in your region", ref.value),
 					fmt.Sprintf("您管辖范围内没有用户名为「%s」的用户", ref.value))
-			case u.Role != domain.RoleCadre:
-				failAll(ref, "not_cadre", fmt.Sprintf("user %q is not a cadre", ref.value),
-					fmt.Sprintf("用户「%s」不是帮扶干部", ref.value))
-			case !u.Active:
-				inactive(ref)
-			default:
-				ref.user = &u
 			}
 			continue
 		}
@@ -172,7 +156,7 @@ func (r *run) resolveCadres() error {
 				msg += fmt.Sprintf(", and the system already has %d other cadre(s) of that name", others)
 				msgZH += fmt.Sprintf("，系统中另有%d名同名帮扶干部", others)
 			}
-			failAll(ref, "ambiguous_cadre", msg+"; give this row's 帮扶责任人电话", msgZH+"，请填写本行的帮扶责任人电话")
+			r.failRef(ref, colCadre, "ambiguous_cadre", msg+"; give this row's 帮扶责任人电话", msgZH+"，请填写本行的帮扶责任人电话")
 			continue
 		}
 		matches := byDisplay[ref.value]
@@ -188,11 +172,7 @@ func (r *run) resolveCadres() error {
 		case 0:
 			fresh = append(fresh, ref)
 		case 1:
-			if !matches[0].Active {
-				inactive(ref)
-				continue
-			}
-			ref.user = &matches[0]
+			r.takeUser(ref, matches[0], colCadre, ref.value)
 		default:
 			names := make([]string, len(matches))
 			for i, u := range matches {
@@ -200,7 +180,7 @@ func (r *run) resolveCadres() error {
 			}
 			sort.Strings(names)
 			list := strings.Join(names, ", ")
-			failAll(ref, "ambiguous_cadre", fmt.Sprintf("%d cadres are named %q (%s); write the username instead", len(matches), ref.value, list),
+			r.failRef(ref, colCadre, "ambiguous_cadre", fmt.Sprintf("%d cadres are named %q (%s); write the username instead", len(matches), ref.value, list),
 				fmt.Sprintf("有%d名帮扶干部都叫「%s」（用户名：%s），请改填用户名", len(matches), ref.value, list))
 		}
 	}
@@ -218,26 +198,12 @@ func (r *run) resolveCadres() error {
 func (r *run) resolveAccounts(accounts []*cadreRef, users map[string]domain.User, candidates map[*cadreRef][]string) []*cadreRef {
 	var fresh []*cadreRef
 	for _, ref := range accounts {
-		fail := func(c col, reason, msg, msgZH string) {
-			for _, hh := range ref.hhs {
-				r.fail(hh.at(c), c, reason, msg, msgZH)
-			}
-		}
 		u, ok := users[ref.account]
 		switch {
-		case ok && !r.opt.Actor.InSubtree(u.RegionPath):
-			fail(colCadreAccount, "unknown_cadre", fmt.Sprintf("user %q is not in your region", ref.account),
-				fmt.Sprintf("用户名为「%s」的用户不在您的管辖范围内", ref.account))
-		case ok && u.Role != domain.RoleCadre:
-			fail(colCadreAccount, "not_cadre", fmt.Sprintf("user %q is not a cadre", ref.account),
-				fmt.Sprintf("用户「%s」不是帮扶干部", ref.account))
-		case ok && !u.Active:
-			fail(colCadreAccount, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", ref.account),
-				fmt.Sprintf("帮扶责任人账号「%s」已停用", ref.account))
 		case ok:
-			ref.user = &u
+			r.takeUser(ref, u, colCadreAccount, ref.account)
 		case ref.value == "":
-			fail(colCadre, "required", fmt.Sprintf("there is no user %q; give the cadre's name to create them", ref.account),
+			r.failRef(ref, colCadre, "required", fmt.Sprintf("there is no user %q; give the cadre's name to create them", ref.account),
 				fmt.Sprintf("系统中没有账号「%s」，请填写%s以便创建该帮扶干部", ref.account, r.head(colCadre)))
 		default:
 			candidates[ref] = []string{ref.account}
@@ -245,6 +211,31 @@ func (r *run) resolveAccounts(accounts []*cadreRef, users map[string]domain.User
 		}
 	}
 	return fresh
+}
+
+// takeUser makes u, the user value names in column c, the cadre of ref's
+// households when u is an active cadre in the actor's subtree; otherwise
+// it fails those rows at c, saying why (a user outside the subtree is as
+// unknown as one nobody has).
+func (r *run) takeUser(ref *cadreRef, u domain.User, c col, value string) {
+	switch {
+	case !r.opt.Actor.InSubtree(u.RegionPath):
+		r.failRef(ref, c, "unknown_cadre", fmt.Sprintf("there is no user %q in your region", value),
+			fmt.Sprintf("您管辖范围内没有用户名为「%s」的用户", value))
+	case u.Role != domain.RoleCadre:
+		r.failRef(ref, c, "not_cadre", fmt.Sprintf("user %q is not a cadre", value), fmt.Sprintf("用户「%s」不是帮扶干部", value))
+	case !u.Active:
+		r.failRef(ref, c, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", value), fmt.Sprintf("帮扶责任人「%s」的账号已停用", value))
+	default:
+		ref.user = &u
+	}
+}
+
+// failRef fails, at column c, every household row that names ref.
+func (r *run) failRef(ref *cadreRef, c col, reason, msg, msgZH string) {
+	for _, hh := range ref.hhs {
+		r.fail(hh.at(c), c, reason, msg, msgZH)
+	}
 }
 
 // warnAccountNames warns of each household whose 帮扶责任人 is not the

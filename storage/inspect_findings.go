@@ -267,7 +267,7 @@ func (s *Store) CampaignRectifications(ctx context.Context, campaignID uuid.UUID
 	}
 	var overdue int64
 	err := db.Table("ledger_items").Where("campaign_id = ? AND status NOT IN ? AND deadline <> '' AND deadline < ?", campaignID,
-		[]string{itemledger.Closed, itemledger.Withdrawn}, today.String()).
+		itemledger.EndedStatuses, today.String()).
 		Count(&overdue).Error
 	out.Overdue = int(overdue)
 	return out, translate(err, "rectification")

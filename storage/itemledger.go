@@ -313,7 +313,7 @@ func (s *Store) LedgerFindingProblems(ctx context.Context, id uuid.UUID) ([]stri
 // later ones duplicate_of the first) answer with the first.
 func (s *Store) OpenLedgerItemOfFinding(ctx context.Context, findingID uuid.UUID) (uuid.UUID, error) {
 	var ids []uuid.UUID
-	err := s.db.WithContext(ctx).Model(&ledgerItemRow{}).Where("finding_id = ? AND status NOT IN ?", findingID, []string{itemledger.Closed, itemledger.Withdrawn}).
+	err := s.db.WithContext(ctx).Model(&ledgerItemRow{}).Where("finding_id = ? AND status NOT IN ?", findingID, itemledger.EndedStatuses).
 		Order("CASE WHEN duplicate_of IS NULL THEN 0 ELSE 1 END, created_at, id").Limit(1).Pluck("id", &ids).Error
 	if err != nil {
 		return uuid.Nil, translate(err, "rectification")

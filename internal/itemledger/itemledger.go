@@ -96,9 +96,12 @@ type Item struct {
 	Evidence Evidence // the evidence of the latest submission
 }
 
-// Ended reports whether the item is done with: closed (销号) or withdrawn
-// (撤销). An ended item is neither open nor overdue.
-func (it Item) Ended() bool { return it.Status == Closed || it.Status == Withdrawn }
+// EndedStatuses are the statuses of an item done with: closed (销号) or
+// withdrawn (撤销). An ended item is neither open nor overdue.
+var EndedStatuses = []string{Closed, Withdrawn}
+
+// Ended reports whether the item is done with (EndedStatuses).
+func (it Item) Ended() bool { return slices.Contains(EndedStatuses, it.Status) }
 
 // State is the item's state on day: its status, or overdue when it has
 // not ended and its deadline has passed.

@@ -48,7 +48,8 @@ func (c *cadreRef) id() uuid.UUID {
 //
 // A row with a 帮扶责任人账号 (the export writes it) names the cadre by that
 // username and nothing else: a display name may be shared, or look like
-// another cadre's username (resolveAccounts).
+// another cadre's username (resolveAccounts). A row that names by name
+// only the person the file names by account is that cadre (joinAccounts).
 //
 // A name is a person together with the 帮扶责任人电话 beside it: two people
 // of one name (张伟 is common) with two phones are two cadres, in the file
@@ -88,6 +89,7 @@ func (r *run) resolveCadres() error {
 		ref.hhs = append(ref.hhs, hh)
 		hh.cadre = ref
 	}
+	order = r.joinAccounts(order, accounts)
 	order = foldPhoneless(order)
 	if len(order) == 0 && len(accounts) == 0 {
 		return nil
@@ -95,6 +97,13 @@ func (r *run) resolveCadres() error {
 	people := map[string]int{} // refs by name: more than one tells people apart by phone
 	for _, ref := range order {
 		people[ref.value]++
+	}
+	for _, ref := range accounts {
+		// A person the file names by account is one more of their name:
+		// a row with another phone is someone else.
+		for v := range ref.names() {
+			people[v]++
+		}
 	}
 	var usernames, displayNames []string
 	candidates := map[*cadreRef][]string{}
@@ -191,6 +200,126 @@ func (r *run) resolveCadres() error {
 	return nil
 }
 
+// joinAccounts makes each 帮扶责任人 the file names without an account the
+// cadre it names by account under that name, when that is the one person
+// the row can mean: an office names a cadre by account on the rows the
+// register export wrote and by name on the rows it added, and means one
+// person (one cadre, whether their account exists yet or is created).
+//
+// The people of a name are the accounts the file gives it to and the
+// phones it gives it with elsewhere. A row with a phone is the account
+// whose rows give that phone, else another person (told as before, among
+// the users). A row without one is the account when that is the only
+// person of the name in the file; when there are more it is refused at
+// 帮扶责任人, never guessed. A 帮扶责任人 that looks like a username is the
+// account of that username. It returns the references left to resolve.
+func (r *run) joinAccounts(order, accounts []*cadreRef) []*cadreRef {
+	if len(accounts) == 0 {
+		return order
+	}
+	byName := map[string][]*cadreRef{}
+	byUsername := map[string]*cadreRef{}
+	for _, a := range accounts {
+		byUsername[a.account] = a
+		for v := range a.names() {
+			byName[v] = append(byName[v], a)
+		}
+	}
+	join := func(ref, to *cadreRef) {
+		for _, hh := range ref.hhs {
+			hh.cadre = to
+		}
+		to.hhs = append(to.hhs, ref.hhs...)
+	}
+	others := map[string][]string{} // phones of a name that are no account's
+	out := order[:0]
+	var phoneless []*cadreRef
+	for _, ref := range order {
+		if usernameLike.MatchString(ref.value) {
+			if a := byUsername[ref.value]; a != nil {
+				join(ref, a)
+				continue
+			}
+			out = append(out, ref)
+			continue
+		}
+		if len(byName[ref.value]) == 0 {
+			out = append(out, ref)
+			continue
+		}
+		if ref.phone == "" {
+			phoneless = append(phoneless, ref)
+			continue
+		}
+		var same []*cadreRef
+		for _, a := range byName[ref.value] {
+			if a.phones()[ref.phone] {
+				same = append(same, a)
+			}
+		}
+		switch len(same) {
+		case 0:
+			others[ref.value] = append(others[ref.value], ref.phone)
+			out = append(out, ref)
+		case 1:
+			join(ref, same[0])
+		default:
+			r.refuseUnsure(ref, same, nil)
+		}
+	}
+	for _, ref := range phoneless {
+		named := byName[ref.value]
+		if len(named) == 1 && len(others[ref.value]) == 0 {
+			join(ref, named[0])
+			continue
+		}
+		r.refuseUnsure(ref, named, others[ref.value])
+	}
+	return out
+}
+
+// refuseUnsure fails the rows of ref, a 帮扶责任人 named without an account,
+// that could be any of the accounts (or the people of phones) the file
+// gives that name: the row must say which.
+func (r *run) refuseUnsure(ref *cadreRef, accounts []*cadreRef, phones []string) {
+	names := make([]string, len(accounts))
+	for i, a := range accounts {
+		names[i] = a.account
+	}
+	sort.Strings(names)
+	who, whoZH := "accounts "+strings.Join(names, ", "), r.head(colCadreAccount)+"："+strings.Join(names, "、")
+	if len(phones) > 0 {
+		who += "; phones " + strings.Join(phones, ", ")
+		whoZH += "；" + r.head(colCadrePhone) + "：" + strings.Join(phones, "、")
+	}
+	n := len(accounts) + len(phones)
+	r.failRef(ref, colCadre, "ambiguous_cadre",
+		fmt.Sprintf("the file names %d people %q (%s); give this row's 帮扶责任人账号 to say which", n, ref.value, who),
+		fmt.Sprintf("文件中有%d名帮扶责任人都叫「%s」（%s），本行无法确定是哪一位；请填写本行的%s", n, ref.value, whoZH, r.head(colCadreAccount)))
+}
+
+// names are the 帮扶责任人 the rows of an account give it.
+func (c *cadreRef) names() map[string]bool {
+	out := map[string]bool{}
+	for _, hh := range c.hhs {
+		if v := hh.val[colCadre]; v != "" && hh.val[colCadreAccount] == c.account {
+			out[v] = true
+		}
+	}
+	return out
+}
+
+// phones are the 帮扶责任人电话 the rows of an account give it, digits only.
+func (c *cadreRef) phones() map[string]bool {
+	out := map[string]bool{}
+	for _, hh := range c.hhs {
+		if p := digitsOf(hh.at(colCadrePhone).cadrePhone); p != "" && hh.val[colCadreAccount] == c.account {
+			out[p] = true
+		}
+	}
+	return out
+}
+
 // resolveAccounts finds the cadres named by 帮扶责任人账号 among users (by
 // username). An account nobody has is a cadre to create under that
 // username, with the row's 帮扶责任人 as display name (so an export re-imports
@@ -231,15 +360,21 @@ func (r *run) takeUser(ref *cadreRef, u domain.User, c col, value string) {
 	}
 }
 
-// failRef fails, at column c, every household row that names ref.
+// failRef fails, at column c, every household row that names ref; at
+// 帮扶责任人 a row that named the account's cadre by name only.
 func (r *run) failRef(ref *cadreRef, c col, reason, msg, msgZH string) {
 	for _, hh := range ref.hhs {
-		r.fail(hh.at(c), c, reason, msg, msgZH)
+		at := c
+		if c == colCadreAccount && hh.val[colCadreAccount] == "" {
+			at = colCadre
+		}
+		r.fail(hh.at(at), at, reason, msg, msgZH)
 	}
 }
 
 // warnAccountNames warns of each household whose 帮扶责任人 is not the
 // display name of the cadre its 帮扶责任人账号 names: the account decides.
+// The rows joined to the account by that name say it again; they are not.
 func (r *run) warnAccountNames(accounts []*cadreRef) {
 	for _, ref := range accounts {
 		var name string
@@ -252,7 +387,7 @@ func (r *run) warnAccountNames(accounts []*cadreRef) {
 			continue
 		}
 		for _, hh := range ref.hhs {
-			if v := hh.val[colCadre]; v != "" && v != name {
+			if v := hh.val[colCadre]; v != "" && v != name && hh.val[colCadreAccount] == ref.account {
 				r.warn(hh.at(colCadre).num, colCadre, "cadre_name_mismatch",
 					fmt.Sprintf("account %s is the cadre %q, the file names %q; the household is paired with the account's cadre", ref.account, name, v),
 					fmt.Sprintf("%s「%s」的帮扶干部为「%s」，本行%s为「%s」；已按账号结对", r.head(colCadreAccount), ref.account, name, r.head(colCadre), v))

@@ -46,7 +46,12 @@
 // 帮扶责任人账号 (the export writes it) names a cadre by username, exactly,
 // before anything else: an account nobody has is created under that
 // username with the 帮扶责任人 as display name, and a 帮扶责任人 that is not
-// the account's display name is a warning. Without it,
+// the account's display name is a warning. A row without it whose
+// 帮扶责任人 is a name the file gives an account (and whose 帮扶责任人电话,
+// when given, that account's rows give) is that same cadre; when the name
+// could be two people of the file (two accounts, or an account and another
+// phone) and the row gives no phone to tell them, the row is refused at
+// 帮扶责任人, never guessed. Otherwise,
 // 帮扶责任人 names a cadre: a value that looks like a username (lowercase
 // letters, digits, . _ -) must be an existing cadre's username in the
 // importer's subtree; anything else is a display name, matched among the

@@ -27,6 +27,9 @@
 // Every row is validated and every problem reported, with the spreadsheet
 // row number (the header is row 1 when it is the first row), the heading as
 // written in the file, a reason code and messages in Chinese and English.
+// A region that rows need and cannot have (a city the province lacks and
+// the file names by 市代码 alone, a province outside the importer's region)
+// is one problem, on the first row that needs it, saying how many do.
 // By default an import is all-or-nothing: one bad row and nothing is written.
 // With Options.AllowPartial the households whose rows are all valid are
 // imported and the others reported. Whatever is written is written in one

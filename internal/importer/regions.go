@@ -265,6 +265,7 @@ func (r *run) createMissingRegions(missing []*placeRequest, groups []*row) error
 			q.row.village = v
 		}
 	}
+	t.reportRefusals()
 	for _, rw := range groups {
 		if rw.village != nil {
 			rw.group = t.group(rw)

@@ -85,6 +85,22 @@ type tree struct {
 	touched  map[string]int // deepest code → the row that named it
 	unchange int
 	warned   map[string]bool // village code and group name of a group warned of
+	// refusals are the regions rows need and cannot have, by code: each is
+	// reported once, on the first row that needs it (reportRefusals).
+	refusals map[string]*refusal
+	refused  []*refusal
+}
+
+// refusal is a region the file needs and cannot have (its province is
+// missing, it lies outside the importer's region, it has no name to be
+// created by): one problem of the file, whichever rows need it. Every row
+// of a county-level export names its city the same way; a 2,000-row file
+// said the same thing 2,000 times.
+type refusal struct {
+	row                *row
+	c                  col
+	reason, msg, msgZH string
+	rows               int
 }
 
 // newTree loads the stored regions the requests' codes (and their
@@ -109,7 +125,7 @@ func (r *run) newTree(reqs []*placeRequest, more []string) (*tree, error) {
 		return nil, err
 	}
 	t := &tree{r: r, stored: map[string]domain.Region{}, created: map[string]*domain.Region{}, updated: map[string]*domain.Region{},
-		touched: map[string]int{}, warned: map[string]bool{}}
+		touched: map[string]int{}, warned: map[string]bool{}, refusals: map[string]*refusal{}}
 	for _, reg := range stored {
 		t.stored[reg.Code] = reg
 	}
@@ -185,7 +201,7 @@ func (t *tree) resolve(q *placeRequest) *domain.Region {
 		reg, _ := t.find(province)
 		if reg == nil {
 			top := treeLevels[0]
-			r.fail(rw, top.code, "unknown_region", fmt.Sprintf("province %s does not exist; create it with fieldvisit init", province),
+			t.refuse(rw, top.code, province, "unknown_region", fmt.Sprintf("province %s does not exist; create it with fieldvisit init", province),
 				fmt.Sprintf("省级区划%s不存在，请先用fieldvisit init创建", province))
 			return nil
 		}
@@ -195,7 +211,7 @@ func (t *tree) resolve(q *placeRequest) *domain.Region {
 		// Creating under a region, or changing one, needs it in the
 		// importer's subtree (their own region is in it).
 		c := treeLevels[q.deepest].code
-		r.fail(rw, c, "outside_scope", fmt.Sprintf("%s %s lies outside your region", anchor.Name, anchor.Code),
+		t.refuse(rw, c, anchor.Code, "outside_scope", fmt.Sprintf("%s %s lies outside your region", anchor.Name, anchor.Code),
 			fmt.Sprintf("「%s」（%s）不在您管辖的行政区划内", anchor.Name, anchor.Code))
 		return nil
 	}
@@ -217,7 +233,7 @@ func (t *tree) resolve(q *placeRequest) *domain.Region {
 			// Never a region without its name (nor a placeholder one: the
 			// next county of the city, naming it, would be refused as
 			// inconsistent). A county set up alone exports its 市 by code only.
-			r.fail(rw, lv.name, "required", fmt.Sprintf("%s %s does not exist; give its name in %s to create it, or create it first", lv.level, q.codes[i], columns[lv.name].zh),
+			t.refuse(rw, lv.name, q.codes[i], "required", fmt.Sprintf("%s %s does not exist; give its name in %s to create it, or create it first", lv.level, q.codes[i], columns[lv.name].zh),
 				fmt.Sprintf("%s%s不存在，请在「%s」列填写其名称以便创建，或先在行政区划中创建该%s", levelZH[lv.level], q.codes[i], r.head(lv.name), levelZH[lv.level]))
 			return nil
 		}
@@ -244,6 +260,40 @@ func (t *tree) resolve(q *placeRequest) *domain.Region {
 		t.change(q, anchor)
 	}
 	return parent
+}
+
+// refuse marks rw bad for want of the region of code, which it cannot
+// have for the reason given; the first row that wants it carries the
+// problem (reportRefusals), the others count.
+func (t *tree) refuse(rw *row, c col, code, reason, msg, msgZH string) {
+	rw.bad = true
+	if t.r.seen[cellKey{rw.num, c}] {
+		return // the cell has its problem already
+	}
+	key := reason + "/" + code
+	if f := t.refusals[key]; f != nil {
+		f.rows++
+		return
+	}
+	f := &refusal{row: rw, c: c, reason: reason, msg: msg, msgZH: msgZH, rows: 1}
+	t.refusals[key] = f
+	t.refused = append(t.refused, f)
+}
+
+// reportRefusals reports each refusal once, on its first row, saying how
+// many rows it stops, as a column without a heading is reported once from
+// its first row.
+func (t *tree) reportRefusals() {
+	r := t.r
+	for _, f := range t.refused {
+		msg, msgZH := f.msg, f.msgZH
+		if f.rows > 1 {
+			msg += fmt.Sprintf(" (%d rows from row %d need it; none of them is imported)", f.rows, f.row.num)
+			msgZH += fmt.Sprintf("（第%d行起共%d行需要该区划，均未导入）", f.row.num, f.rows)
+		}
+		r.fail(f.row, f.c, f.reason, msg, msgZH)
+	}
+	t.refused = nil
 }
 
 // groupLevel is the village group's columns, for failRegion.
@@ -488,6 +538,7 @@ func (r *run) importRegionSheet() error {
 		}
 		t.resolve(q)
 	}
+	t.reportRefusals()
 	var plan Plan
 	for _, reg := range t.order {
 		plan.Regions = append(plan.Regions, *reg)

@@ -2,8 +2,10 @@ package importer_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -204,4 +206,83 @@ func TestRegionSheets(t *testing.T) {
 			}
 		}},
 	})
+}
+
+// TestARegionRowsCannotHaveIsRefusedOnce: a region every row needs and
+// none can have — the city of a county-level database's export, which the
+// province lacks and the file names by 市代码 alone; a province outside the
+// importer's county — is one problem of the file, reported once on the
+// first row with how many rows need it, not once a row; nothing of those
+// rows is written, dry run or not.
+func TestARegionRowsCannotHaveIsRefusedOnce(t *testing.T) {
+	const rows = 40
+	// households are rows households in 兰考县 (410225) of 开封市, which
+	// newEnv's province lacks, named by 市代码 alone, as a county-level
+	// database exports them.
+	households := func(t *testing.T) []byte {
+		header := append(slices.Clone(sampleHeader), "市", "市代码", "村代码")
+		var out [][]string
+		for i := range rows {
+			r := oneHousehold(fmt.Sprintf("K%03d", i+1), fmt.Sprintf("户主%d", i+1), idNum("19800101", fmt.Sprintf("%03d", i+1)))
+			r[cCounty], r[cVillage] = "兰考县", "胡寨村"
+			out = append(out, append(r, "", "410200000000", "410225100201"))
+		}
+		return writeCSV(t, header, out)
+	}
+	villages := func(t *testing.T) []byte {
+		var out [][]string
+		for i := range rows {
+			out = append(out, []string{"", "410200000000", "兰考县", "城关镇", fmt.Sprintf("村%d", i+1), fmt.Sprintf("410225100%03d", 201+i)})
+		}
+		return writeCSV(t, []string{"市", "市代码", "县/区", "乡镇", "村", "村代码"}, out)
+	}
+	province := func(e *env) domain.Principal {
+		p := e.regions["410000000000"]
+		admin := e.admin
+		admin.RegionID, admin.RegionPath = p.ID, p.Path
+		return admin
+	}
+	cases := []struct {
+		name    string
+		file    func(t *testing.T) []byte
+		byCity  bool // the province admin imports, else the county's
+		want    errKey
+		mention []string // in the Chinese message
+	}{
+		{"a household sheet of a city the province lacks", households, true, errKey{2, "市", "required"},
+			[]string{"410200000000", "「市」列", fmt.Sprintf("第2行起共%d行", rows)}},
+		{"a region sheet of a city the province lacks", villages, true, errKey{2, "市", "required"},
+			[]string{"410200000000", "「市」列", fmt.Sprintf("第2行起共%d行", rows)}},
+		{"a household sheet of another city, by a county's admin", households, false, errKey{2, "村代码", "outside_scope"},
+			[]string{"河南省", fmt.Sprintf("第2行起共%d行", rows)}},
+	}
+	var ic []importCase
+	for _, c := range cases {
+		ic = append(ic, importCase{c.name, func(t *testing.T, e *env) {
+			before, regionsBefore := e.rowCounts(t), e.regionCount(t)
+			for _, dryRun := range []bool{true, false} {
+				rep := e.run(t, c.file(t), func(o *importer.Options) {
+					o.CreateRegions, o.DryRun = true, dryRun
+					if c.byCity {
+						o.Actor = province(e)
+					}
+				})
+				if got := errKeys(rep.Errors); !slices.Equal(got, []errKey{c.want}) {
+					t.Fatalf("dry run %v: errors %+v, want %+v once", dryRun, rep.Errors, c.want)
+				}
+				for _, s := range c.mention {
+					if !strings.Contains(rep.Errors[0].MessageZH, s) {
+						t.Errorf("dry run %v: %q does not say %q", dryRun, rep.Errors[0].MessageZH, s)
+					}
+				}
+				if rep.Applied || rep.ErrorsOmitted != 0 || len(rep.NewRegions) != 0 {
+					t.Errorf("dry run %v: applied %v, %d errors omitted, new regions %+v", dryRun, rep.Applied, rep.ErrorsOmitted, rep.NewRegions)
+				}
+			}
+			if !maps.Equal(before, e.rowCounts(t)) || e.regionCount(t) != regionsBefore {
+				t.Error("a refused file wrote something")
+			}
+		}})
+	}
+	runCases(t, ic)
 }

@@ -42,21 +42,23 @@ func benchExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	rounds := fs.Int("rounds", 5, "rounds per format, each the API download and the raw ceilings of the last --round-days")
 	roundDays := fs.Int("round-days", 73, "days of the ledger a round exports (365: every round the whole year)")
 	seed := fs.Uint64("seed", 1, "generator seed")
+	heapOrder := fs.String("heap-order", "arrival", "how the visits lie in their table: arrival (by received time, as a live county's do) or household (household by household, as before the twelfth session)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rounds (API and ceilings, all in this process) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 || *visits < 1000 || *rounds < 1 || *roundDays < 1 || *roundDays > 365 {
-		return errors.New("usage: fieldvisit bench export [--visits N] [--rounds N] [--round-days 1-365] [--postgres URL]")
+	if fs.NArg() != 0 || *visits < 1000 || *rounds < 1 || *roundDays < 1 || *roundDays > 365 || (*heapOrder != "arrival" && *heapOrder != "household") {
+		return errors.New("usage: fieldvisit bench export [--visits N] [--rounds N] [--round-days 1-365] [--heap-order arrival|household] [--postgres URL]")
 	}
 	app, dbURL, done, err := scratch.open(ctx, stdout, 1)
 	if err != nil {
 		return err
 	}
 	defer done()
-	fmt.Fprintf(stdout, "fieldvisit bench export — PostgreSQL, the visit 台账 of one county, %d visits over a year\n\n", *visits)
+	fmt.Fprintf(stdout, "fieldvisit bench export — PostgreSQL, the visit 台账 of one county, %d visits over a year, in %s order in their table\n\n", *visits, *heapOrder)
 	fx := newRulesFixture(*seed, app.Now(), 1, max(*visits/10, 1), 10)
 	fx.visitsOnly = true
+	fx.arrivalOrder = *heapOrder == "arrival"
 	if err := fx.load(ctx, dbURL, compliance.Profile{}, stdout); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,12 @@ type rulesFixture struct {
 	// visitsOnly loads the registry and the visits, and no compliance
 	// statuses (bench export reads visits alone).
 	visitsOnly bool
+	// arrivalOrder writes the visits to the table in the order a server
+	// receives them (by received time, every household's mixed with all
+	// the others'), as a live county's table lies, instead of household by
+	// household: a read by household then touches a heap page per visit,
+	// and a sort by village and household starts from no order at all.
+	arrivalOrder bool
 }
 
 // benchRulesCmd is `fieldvisit bench rules [flags]`.
@@ -365,6 +372,55 @@ func (fx *rulesFixture) visits(i int) []genVisit {
 	return out
 }
 
+// visitsInHouseholdOrder yields every household's visits, household by
+// household, generating them as it goes.
+func (fx *rulesFixture) visitsInHouseholdOrder() func() (int, genVisit, bool) {
+	i := 0
+	var pending []genVisit
+	return func() (int, genVisit, bool) {
+		for len(pending) == 0 {
+			if i == len(fx.households) {
+				return 0, genVisit{}, false
+			}
+			pending = fx.visits(i)
+			i++
+		}
+		v := pending[0]
+		pending = pending[1:]
+		return i - 1, v, true
+	}
+}
+
+// visitsInArrivalOrder yields the same visits by received time (ids break
+// ties), all generated first: a million visits are ~200 MB of the bench
+// process, never of the server it measures.
+func (fx *rulesFixture) visitsInArrivalOrder() func() (int, genVisit, bool) {
+	type arrived struct {
+		household int
+		v         genVisit
+	}
+	var all []arrived
+	for i := range fx.households {
+		for _, v := range fx.visits(i) {
+			all = append(all, arrived{i, v})
+		}
+	}
+	slices.SortFunc(all, func(a, b arrived) int {
+		if c := a.v.received.Compare(b.v.received); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.v.id[:], b.v.id[:])
+	})
+	k := 0
+	return func() (int, genVisit, bool) {
+		if k == len(all) {
+			return 0, genVisit{}, false
+		}
+		k++
+		return all[k-1].household, all[k-1].v, true
+	}
+}
+
 func dateTime(d domain.Date) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
 }
@@ -571,21 +627,18 @@ func (fx *rulesFixture) load(ctx context.Context, dbURL string, prof compliance.
 	if err != nil {
 		return err
 	}
-	i = 0
-	var pending []genVisit
+	next := fx.visitsInHouseholdOrder()
+	if fx.arrivalOrder {
+		next = fx.visitsInArrivalOrder()
+	}
 	err = copyStage(ctx, conn, out, "visits", []string{"county_id", "id", "household_id", "cadre_id", "device_id", "kind", "started_at", "ended_at",
 		"started_at_text", "received_at", "clock_offset_ms", "notes", "checklist", "measures", "met_with", "household_confirmed", "gps", "photos", "flags",
 		"deleted", "version", "created_at", "updated_at"}, func() ([]any, error) {
-		for len(pending) == 0 {
-			if i == len(fx.households) {
-				return nil, nil
-			}
-			pending = fx.visits(i)
-			i++
+		hi, v, ok := next()
+		if !ok {
+			return nil, nil
 		}
-		h := &fx.households[i-1]
-		v := pending[0]
-		pending = pending[1:]
+		h := &fx.households[hi]
 		confirmed := v.kind != domain.KindInspection
 		return []any{fx.villages[h.village].county, v.id, h.id, fx.cadres[v.cadre], fmt.Sprintf("dev-%07d", v.cadre), v.kind, v.started, v.ended,
 			v.started.In(domain.Shanghai).Format(time.RFC3339), v.received, v.offsetMS, v.note, v.check, v.measures, `["户主"]`, confirmed, v.gps,

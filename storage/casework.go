@@ -198,8 +198,8 @@ func (s *Store) LatestChecklist(ctx context.Context, r domain.VisitReader, house
 		StartedAt   time.Time
 		Checklist   jsonValue[map[string]domain.ChecklistEntry]
 	}
-	if err := shownTo(s.db.WithContext(ctx).Table("visits"), "visits", r).Select("id, household_id, started_at, checklist").
-		Where("household_id IN ? AND deleted = ?", households, false).Order("started_at DESC").Scan(&rows).Error; err != nil {
+	if err := ofHouseholds(shownTo(s.db.WithContext(ctx).Table("visits"), "visits", r), "visits", households).Select("id, household_id, started_at, checklist").
+		Where("deleted = ?", false).Order("started_at DESC").Scan(&rows).Error; err != nil {
 		return nil, translate(err, "visit")
 	}
 	for _, r := range rows {

@@ -141,7 +141,7 @@ func (s *Store) OpenWarningsOf(ctx context.Context, households []uuid.UUID) (map
 		return out, nil
 	}
 	var rows []warningRead
-	if err := s.warnings(ctx).Where("risk_warnings.household_id IN ? AND risk_warnings.state = ?", households, casework.WarningOpen).
+	if err := ofHouseholds(s.warnings(ctx), "risk_warnings", households).Where("risk_warnings.state = ?", casework.WarningOpen).
 		Order("risk_warnings.seen_on, risk_warnings.created_at, risk_warnings.id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "warning")
 	}

@@ -71,7 +71,7 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 		}
 		var members []memberRow
 		// Head first, then by ID number and name: natural keys, as above.
-		err = db.Where("household_id IN ?", ids).Order("household_id, CASE WHEN relation = 'head' THEN 0 ELSE 1 END, id_number, name, id").Find(&members).Error
+		err = ofHouseholds(db.Table("members"), "members", ids).Order("household_id, CASE WHEN relation = 'head' THEN 0 ELSE 1 END, id_number, name, id").Find(&members).Error
 		if err != nil {
 			return translate(err, "member")
 		}
@@ -80,10 +80,10 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 			byHousehold[m.HouseholdID] = append(byHousehold[m.HouseholdID], toDomainMember(m))
 		}
 		var cadres []registerCadreScan
-		err = db.Table("pairings p").Select("p.household_id, p.start_on, u.username, u.display_name, u.phone, u.rank, COALESCE(n.name, '') AS unit_name").
+		err = ofHouseholds(db.Table("pairings p"), "p", ids).Select("p.household_id, p.start_on, u.username, u.display_name, u.phone, u.rank, COALESCE(n.name, '') AS unit_name").
 			Joins("JOIN users u ON u.id = p.cadre_id").
 			Joins("LEFT JOIN units n ON n.id = u.unit_id").
-			Where("p.household_id IN ? AND p.end_on IS NULL", ids).
+			Where("p.end_on IS NULL").
 			Order("p.household_id, p.start_on, u.display_name, p.id").Scan(&cadres).Error
 		if err != nil {
 			return translate(err, "pairing")

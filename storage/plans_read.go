@@ -88,8 +88,8 @@ func (s *Store) PlanProgress(ctx context.Context, households []uuid.UUID) (map[u
 	}
 	for _, part := range chunks(households, lookupChunk) {
 		var rows []progressRow
-		err := s.db.WithContext(ctx).Table("visits").Select("id", "cadre_id", "started_at", "plan_progress").
-			Where("household_id IN ? AND NOT deleted", part).Scan(&rows).Error
+		err := ofHouseholds(s.db.WithContext(ctx).Table("visits"), "visits", part).Select("id", "cadre_id", "started_at", "plan_progress").
+			Where("NOT deleted").Scan(&rows).Error
 		if err != nil {
 			return nil, translate(err, "visit")
 		}

@@ -20,9 +20,9 @@ import (
 // the demo's inspector recording a task's findings offline, a cadre keeping
 // a household's plan and income account offline, a cadre recording a
 // household's request (民生诉求) offline and correcting one the server
-// refused, a cadre seeing who is paired with a household, every screen
-// held to the phone's width, and 待处理 following the sync it was open
-// through.
+// refused, a cadre giving up changes the server refused (放弃), a cadre
+// seeing who is paired with a household, every screen held to the
+// phone's width, and 待处理 following the sync it was open through.
 func TestFieldApp(t *testing.T) {
 	e := newConsoleEnv(t)
 	l := newFieldLink(t, e)
@@ -38,6 +38,7 @@ func TestFieldApp(t *testing.T) {
 		{"ACadreKeepsThePlanAndIncomeOffline", aCadreKeepsThePlanAndIncomeOffline},
 		{"TwoPhonesConflictOnThePlanAndTheIncome", twoPhonesConflictOnThePlanAndTheIncome},
 		{"ACadreRecordsALedgerItemOffline", aCadreRecordsALedgerItemOffline},
+		{"ACadreGivesUpRefusedChanges", aCadreGivesUpRefusedChanges},
 		{"ACadreSeesWhoIsPairedWithTheHousehold", aCadreSeesWhoIsPairedWithTheHousehold},
 		{"EveryScreenFitsASmallPhone", everyScreenFitsASmallPhone},
 		{"TheOutboxScreenFollowsTheSync", theOutboxScreenFollowsTheSync},

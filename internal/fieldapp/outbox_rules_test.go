@@ -130,6 +130,16 @@ func TestOutboxRules(t *testing.T) {
 			`m.acknowledge({entity: "ledger_item", id: "l1", household_id: "h1", version: 0, data: {}, local: {kind: "hardship", problem: "独居老人冬季缺煤", deadline: "2027-01-15"}},
 				{entity: "ledger_item", op: "create", id: "l1", data: {kind: "hardship", problem: "独居老人冬季缺煤", deadline: "2027-01-15"}}, {status: "applied", version: 1})`, `null`},
 
+		// abandon (放弃 on a refused change).
+		{"a refused create given up leaves the phone: the server never had the record", "",
+			`m.abandon({entity: "visit", id: "v9", household_id: "h1", version: 0, data: {}, local: {notes: "新"}}, {entity: "visit", op: "create", id: "v9", data: {notes: "新"}})`, `null`},
+		{"a refused edit given up leaves the server's copy; a field edited since stays", "",
+			`(() => { const r = m.abandon({...` + household + `, local: {phone: "2", address: "二组"}}, {entity: "household", op: "update", id: "h1", data: {phone: "2", address: "三组"}}); return [r.version, r.local, m.visible(r)]; })()`,
+			`[4, {"address": "二组"}, {"phone": "1", "address": "二组"}]`},
+		{"a refused delete given up shows the visit again", "",
+			`m.abandon({...` + visitV2 + `, local: {_deleted: true}}, {entity: "visit", op: "delete", id: "v1"})`,
+			`{"entity": "visit", "id": "v1", "household_id": "h1", "version": 2, "data": {"notes": "旧", "kind": "assist"}}`},
+
 		// applyPulled (rule 9).
 		{"a pulled copy older than the phone's is skipped", "",
 			`m.applyPulled(` + household + `, {entity: "household", op: "upsert", id: "h1", version: 3, data: {phone: "0"}})`, `{"skip": true}`},

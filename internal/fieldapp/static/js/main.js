@@ -688,7 +688,18 @@ async function showOutbox() {
       h("div", { class: "buttons" },
         a.kind === "rejected" && a.entry ? h("a", { class: "button small edit", href: editLink(a.entry) }, "修改") : null,
         a.kind === "rejected" ? h("button", { class: "small", onclick: async () => { await app.store.resend(a.id); syncSoon(0); route(); } }, "重新提交") : null,
-        h("button", { class: "small", onclick: async () => { await app.store.dismiss(a.id); route(); } }, a.kind === "rejected" ? "放弃" : "知道了"))))));
+        h("button", { class: "small", onclick: async () => {
+          if (a.kind === "rejected" && !confirm(giveUpQuestion(a))) return;
+          await app.store.dismiss(a.id);
+          route();
+        } }, a.kind === "rejected" ? "放弃" : "知道了"))))));
+}
+
+// giveUpQuestion asks before 放弃 deletes the cadre's work: a record the
+// phone made goes altogether, an edit leaves the server's copy showing.
+function giveUpQuestion(a) {
+  if (a.entry && a.entry.op === "create") return "放弃后，这条" + entityLabel(a.entry) + "将从本机删除，不再上传。确定放弃？";
+  return "放弃后，本机的这条修改将被删除，恢复为服务器上的内容。确定放弃？";
 }
 
 async function showMe() {

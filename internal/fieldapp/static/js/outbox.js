@@ -154,6 +154,24 @@ export function acknowledge(rec, entry, result) {
   return out;
 }
 
+// abandon is a record once the cadre gives up a change the server
+// refused (放弃, §7.4): a record the server never had — its create was
+// refused, so it holds no version — goes (null), as the pull will never
+// bring it; a record the server has shows the server's copy again: each
+// field the change carried leaves the local layer while it still holds
+// the refused value (an edit made since stays), and a refused delete no
+// longer hides it.
+export function abandon(rec, entry) {
+  if (!rec || !rec.version) return null;
+  const out = structuredClone(rec);
+  const local = { ...(out.local || {}) };
+  if (entry.op === "delete") delete local._deleted;
+  for (const [f, v] of Object.entries(entry.data || {})) if (f in local && same(local[f], v)) delete local[f];
+  if (Object.keys(local).length) out.local = local;
+  else delete out.local;
+  return out;
+}
+
 // applyPulled applies one pulled change by version (rule 9): a copy with a
 // higher version is kept; an equal or lower one is replaced (pairings and
 // re-judged visits come again at the same version); a tombstone removes the

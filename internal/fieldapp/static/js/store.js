@@ -2,7 +2,7 @@
 // the cadre's work — each save one IndexedDB transaction holding the
 // record, its outbox entry and its photos (rule 1: outbox before 已保存).
 import { tx, req, key, getAll } from "./db.js";
-import { visible, changedFields, planEdit, planDelete } from "./outbox.js";
+import { visible, changedFields, planEdit, planDelete, abandon } from "./outbox.js";
 
 export class Store {
   constructor(db) {
@@ -141,25 +141,36 @@ export class Store {
   }
 
   // dismiss takes an item off 待处理 (知道了, or 放弃 for a refused
-  // change). A refused ledger request given up leaves the phone whole:
-  // the server never had it and the pull never brings it (§7.8), so its
-  // record and every refusal of it go, and it shows nowhere — unless a
-  // change of it waits to be sent (corrected or sent again meanwhile),
-  // which the record stays for.
+  // change). A refused change given up is given up for real (§7.4): the
+  // phone shows what the server has, never a change it will not get. A
+  // record the server never had (its create refused: a visit, a plan
+  // item, a ledger request …) leaves the phone — with every refusal of it,
+  // and a visit's photos, which have nothing to join; an edit of a record
+  // the server has leaves the record's local layer (abandon). Unless a
+  // change of the record waits to be sent (corrected or sent again
+  // meanwhile): the record, as the cadre left it, stays for that change.
   async dismiss(id) {
     await tx(this.db, ["attention", "photos", "records", "outbox", "inflight"], "readwrite", async (s) => {
       const a = await req(s.attention.get(id));
       if (a && a.kind === "photo") s.photos.delete(a.photo_id);
       s.attention.delete(id);
-      if (!(a && a.kind === "rejected" && a.entry && a.entry.entity === "ledger_item")) return;
-      const { entity, id: itemId } = a.entry;
+      if (!(a && a.kind === "rejected" && a.entry)) return;
+      const { entity, id: recordId } = a.entry;
       const batch = await req(s.inflight.get("batch"));
-      const waits = (batch && batch.entries.some((e) => e.entity === entity && e.id === itemId)) ||
-        (await req(s.outbox.getAll())).some((e) => e.entity === entity && e.id === itemId);
+      const waits = (batch && batch.entries.some((e) => e.entity === entity && e.id === recordId)) ||
+        (await req(s.outbox.getAll())).some((e) => e.entity === entity && e.id === recordId);
       if (waits) return;
-      const k = key(entity, itemId);
+      const k = key(entity, recordId);
+      const next = abandon(await req(s.records.get(k)), a.entry);
+      if (next) {
+        s.records.put(next);
+        return;
+      }
       s.records.delete(k);
-      for (const other of await req(s.attention.getAll())) if (other.key === k) s.attention.delete(other.id);
+      for (const other of await req(s.attention.getAll())) {
+        if (other.key === k || (entity === "visit" && other.kind === "photo" && other.visit_id === recordId)) s.attention.delete(other.id);
+      }
+      if (entity === "visit") for (const p of await req(s.photos.getAll())) if (p.visit_id === recordId) s.photos.delete(p.photo_id);
     });
   }
 

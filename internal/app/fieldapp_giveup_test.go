@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -15,8 +16,10 @@ import (
 // it up for real, once the cadre has said yes to the question. A refused
 // edit of the household's phone leaves the household showing the
 // server's number again; a visit recorded on the phone that the server
-// refused leaves the phone altogether. Before, 放弃 took only the notice
-// away, and the phone went on showing what the server would never have.
+// refused leaves the phone altogether; a refused edit of a visit the
+// server has leaves the photo it added (refused too) with it. Before, 放弃
+// took only the notice away, and the phone went on showing what the
+// server would never have.
 func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 	b := l.signedInPhone("cadre11", t)
 	household := firstHousehold(b)
@@ -33,18 +36,46 @@ func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 		db.close();
 		return id;
 	})()`, chromedp.EvalAwaitPromise))
+	// A visit the server takes; then an edit of it ended before it began,
+	// with a photo that is no JPEG: the server refuses the edit and the photo.
+	goodVisit := browsertest.Get(b, chromedp.Evaluate[string](`(async () => {
+		const [{ openDB }, { Store }] = await Promise.all([import("/app/js/db.js"), import("/app/js/store.js")]);
+		const db = await openDB();
+		const id = await new Store(db).createVisit("`+household+`", {kind: "assist", started_at: new Date(Date.now() - 3600e3).toISOString(),
+			ended_at: new Date(Date.now() - 600e3).toISOString(), notes: "了解家庭收入情况", checklist: {}, measures: [], met_with: [], gps: [], photos: []}, []);
+		db.close();
+		return id;
+	})()`, chromedp.EvalAwaitPromise))
+	syncAgain(b)
+	editedVisit := browsertest.Get(b, chromedp.Evaluate[string](`(async () => {
+		const [{ openDB, getAll }, { Store }, { visible }] = await Promise.all([import("/app/js/db.js"), import("/app/js/store.js"), import("/app/js/outbox.js")]);
+		const db = await openDB();
+		const rec = (await getAll(db, "records")).find((r) => r.entity === "visit" && r.version > 0 && r.id === "`+goodVisit+`");
+		if (!rec) { db.close(); return ""; }
+		const bytes = new TextEncoder().encode("不是照片");
+		const sha256 = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
+		const photo = { photo_id: crypto.randomUUID(), blob: new Blob([bytes], { type: "image/jpeg" }), sha256, size: bytes.length, type: "image/jpeg" };
+		const v = visible(rec);
+		await new Store(db).edit("visit", rec.id, "`+household+`", { ...v, ended_at: "2001-01-01T00:00:00Z",
+			photos: [...(v.photos || []), { photo_id: photo.photo_id, sha256 }] }, [photo]);
+		db.close();
+		return rec.id;
+	})()`, chromedp.EvalAwaitPromise))
+	if editedVisit == "" {
+		t.Fatal("the server did not take the visit to edit")
+	}
 	editPhone(b, household, "电话打不通")
 	syncAgain(b)
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
-	b.Do(step("both refusals in 待处理", until(`document.querySelectorAll(".attention-item.kind-rejected").length === 2`, 10*time.Second)))
-	for range 2 {
+	b.Do(step("three refusals and the photo's in 待处理", until(`document.querySelectorAll(".attention-item.kind-rejected").length === 3 && !!document.querySelector(".attention-item.kind-photo")`, 20*time.Second)))
+	for n := 3; n > 0; n-- {
 		browsertest.Get(b, chromedp.Evaluate[bool](`[...document.querySelector(".attention-item.kind-rejected").querySelectorAll("button")].find((x) => x.textContent === "放弃").click(), true`))
-		b.Do(step("放弃 takes one notice", until(`document.querySelectorAll(".attention-item.kind-rejected").length < 2`, 10*time.Second)))
+		b.Do(step("放弃 takes one notice", until(fmt.Sprintf(`document.querySelectorAll(".attention-item.kind-rejected").length < %d`, n), 10*time.Second)))
 	}
 	b.Do(step("放弃 clears 待处理", until(`!document.querySelector(".attention-item.kind-rejected") && document.body.dataset.attention === "0"`, 10*time.Second)))
-	if asked := b.Dialogs(); len(asked) != 2 || !slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "恢复为服务器上的内容") }) ||
+	if asked := b.Dialogs(); len(asked) != 3 || !slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "恢复为服务器上的内容") }) ||
 		!slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "走访记录将从本机删除") }) {
-		t.Errorf("放弃 asked %q; want one question for the edit (恢复为服务器上的内容) and one for the visit (走访记录将从本机删除)", asked)
+		t.Errorf("放弃 asked %q; want a question for each edit (恢复为服务器上的内容) and one for the visit (走访记录将从本机删除)", asked)
 	}
 
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`"`))
@@ -59,15 +90,16 @@ func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 	held := browsertest.Get(b, chromedp.Evaluate[[]string](`(async () => {
 		const [{ openDB, tx, req }] = await Promise.all([import("/app/js/db.js")]);
 		const db = await openDB();
-		const out = await tx(db, ["records", "attention"], "readonly", async (s) => [
-			...(await req(s.records.getAll())).filter((r) => r.id === "`+visitID+`" || (r.id === "`+household+`" && r.local && Object.keys(r.local).length))
+		const out = await tx(db, ["records", "attention", "photos"], "readonly", async (s) => [
+			...(await req(s.records.getAll())).filter((r) => r.id === "`+visitID+`" || ((r.id === "`+household+`" || r.id === "`+editedVisit+`") && r.local && Object.keys(r.local).length))
 				.map((r) => "record " + r.key + " " + JSON.stringify(r.local)),
-			...(await req(s.attention.getAll())).map((a) => "attention " + a.kind)]);
+			...(await req(s.attention.getAll())).map((a) => "attention " + a.kind),
+			...(await req(s.photos.getAll())).map((p) => "photo of " + p.visit_id)]);
 		db.close();
 		return out;
 	})()`, chromedp.EvalAwaitPromise))
 	if len(held) != 0 {
 		t.Errorf("after 放弃 the phone still holds %q", held)
 	}
-	noProblems(t, b)
+	noProblems(t, b, "?visit_id="+editedVisit) // the photo that is no JPEG: 415, as meant
 }

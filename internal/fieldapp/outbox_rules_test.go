@@ -140,6 +140,12 @@ func TestOutboxRules(t *testing.T) {
 			`m.abandon({...` + visitV2 + `, local: {_deleted: true}}, {entity: "visit", op: "delete", id: "v1"})`,
 			`{"entity": "visit", "id": "v1", "household_id": "h1", "version": 2, "data": {"notes": "旧", "kind": "assist"}}`},
 
+		{"a given-up edit's photos are stray; the server's visit's own are not", "",
+			`m.strayPhotos("v1", {...` + visitV2 + `, data: {photos: [{photo_id: "p1"}]}}, [{photo_id: "p1", visit_id: "v1"}, {photo_id: "p2", visit_id: "v1"}, {photo_id: "p3", visit_id: "v2"}])`,
+			`["p2"]`},
+		{"a given-up visit the server never had leaves every photo of it stray", "",
+			`m.strayPhotos("v9", null, [{photo_id: "p1", visit_id: "v1"}, {photo_id: "p4", visit_id: "v9"}])`, `["p4"]`},
+
 		// applyPulled (rule 9).
 		{"a pulled copy older than the phone's is skipped", "",
 			`m.applyPulled(` + household + `, {entity: "household", op: "upsert", id: "h1", version: 3, data: {phone: "0"}})`, `{"skip": true}`},

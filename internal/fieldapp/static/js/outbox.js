@@ -172,6 +172,14 @@ export function abandon(rec, entry) {
   return out;
 }
 
+// strayPhotos are the photos waiting on the phone for visit id that rec,
+// the visit as the phone shows it after 放弃 (null: gone), does not list:
+// the given-up change brought them, and they have no visit to join.
+export function strayPhotos(id, rec, photos) {
+  const kept = new Set(((visible(rec) || {}).photos || []).map((p) => p.photo_id));
+  return photos.filter((p) => p.visit_id === id && !kept.has(p.photo_id)).map((p) => p.photo_id);
+}
+
 // applyPulled applies one pulled change by version (rule 9): a copy with a
 // higher version is kept; an equal or lower one is replaced (pairings and
 // re-judged visits come again at the same version); a tombstone removes the

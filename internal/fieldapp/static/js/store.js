@@ -2,7 +2,7 @@
 // the cadre's work — each save one IndexedDB transaction holding the
 // record, its outbox entry and its photos (rule 1: outbox before 已保存).
 import { tx, req, key, getAll } from "./db.js";
-import { visible, changedFields, planEdit, planDelete, abandon } from "./outbox.js";
+import { visible, changedFields, planEdit, planDelete, abandon, strayPhotos } from "./outbox.js";
 
 export class Store {
   constructor(db) {
@@ -146,7 +146,8 @@ export class Store {
   // record the server never had (its create refused: a visit, a plan
   // item, a ledger request …) leaves the phone — with every refusal of it,
   // and a visit's photos, which have nothing to join; an edit of a record
-  // the server has leaves the record's local layer (abandon). Unless a
+  // the server has leaves the record's local layer (abandon), and a
+  // visit's edit the photos it added (strayPhotos). Unless a
   // change of the record waits to be sent (corrected or sent again
   // meanwhile): the record, as the cadre left it, stays for that change.
   async dismiss(id) {
@@ -162,15 +163,13 @@ export class Store {
       if (waits) return;
       const k = key(entity, recordId);
       const next = abandon(await req(s.records.get(k)), a.entry);
-      if (next) {
-        s.records.put(next);
-        return;
-      }
-      s.records.delete(k);
+      if (next) s.records.put(next);
+      else s.records.delete(k);
+      const stray = new Set(entity === "visit" ? strayPhotos(recordId, next, await req(s.photos.getAll())) : []);
+      for (const p of stray) s.photos.delete(p);
       for (const other of await req(s.attention.getAll())) {
-        if (other.key === k || (entity === "visit" && other.kind === "photo" && other.visit_id === recordId)) s.attention.delete(other.id);
+        if ((!next && other.key === k) || (other.kind === "photo" && stray.has(other.photo_id))) s.attention.delete(other.id);
       }
-      if (entity === "visit") for (const p of await req(s.photos.getAll())) if (p.visit_id === recordId) s.photos.delete(p.photo_id);
     });
   }
 

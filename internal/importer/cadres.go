@@ -219,8 +219,10 @@ func (r *run) joinAccounts(order, accounts []*cadreRef) []*cadreRef {
 	}
 	byName := map[string][]*cadreRef{}
 	byUsername := map[string]*cadreRef{}
+	phonesOf := map[*cadreRef]map[string]bool{} // once per account, not per name-only row that asks
 	for _, a := range accounts {
 		byUsername[a.account] = a
+		phonesOf[a] = a.phones()
 		for v := range a.names() {
 			byName[v] = append(byName[v], a)
 		}
@@ -253,7 +255,7 @@ func (r *run) joinAccounts(order, accounts []*cadreRef) []*cadreRef {
 		}
 		var same []*cadreRef
 		for _, a := range byName[ref.value] {
-			if a.phones()[ref.phone] {
+			if phonesOf[a][ref.phone] {
 				same = append(same, a)
 			}
 		}

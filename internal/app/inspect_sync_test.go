@@ -30,6 +30,18 @@ func visitOn(id, household uuid.UUID, kind string, at time.Time) map[string]any 
 	return v
 }
 
+// earlierToday is a moment up to ago before now, but never before today
+// began in China: evidence and the periods are judged by the China date,
+// and an hour before 00:30 in Beijing is yesterday there (a test run
+// between 16:00 and 17:00 UTC).
+func earlierToday(ago time.Duration) time.Time {
+	now := time.Now()
+	if today := domain.DateOf(now).Start(); now.Add(-ago).Before(today) {
+		return today
+	}
+	return now.Add(-ago)
+}
+
 // summary names each change (entity, op, id) for a failure message.
 func summary(changes []wire.PulledChange) []string {
 	out := make([]string, len(changes))

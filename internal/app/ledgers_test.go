@@ -97,7 +97,7 @@ func TestCadreLedgerItemsAreRecordedOfflineAndClosedOnEvidence(t *testing.T) {
 			t.Fatalf("a submission without evidence: %d %s", r.Status, r.Body)
 		}
 		vid := uuid.New()
-		e.pushOne(t, tok, "phone-1", visitOn(vid, h, domain.KindAssist, time.Now().Add(-time.Hour))) // after the item
+		e.pushOne(t, tok, "phone-1", visitOn(vid, h, domain.KindAssist, earlierToday(time.Hour))) // after the item
 		r := act(tok, map[string]any{"action": "submit", "version": 1, "evidence": map[string]any{"visit_ids": []string{vid.String()}}})
 		if r.Status != http.StatusOK {
 			t.Fatalf("submit: %d %s", r.Status, r.Body)

@@ -49,8 +49,9 @@ func (e *testEnv) act(t *testing.T, tok string, id uuid.UUID, body map[string]an
 func (e *testEnv) visitBy(t *testing.T, tok string, household uuid.UUID, key string) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
-	// Begun an hour ago: evidence is dated no earlier than the problem.
-	e.push(t, tok, key, batch("phone-"+key, time.Now(), visitOn(id, household, domain.KindAssist, time.Now().Add(-time.Hour)))).pushResult(t)
+	// Begun today: evidence is dated no earlier than the problem.
+	now := time.Now()
+	e.push(t, tok, key, batch("phone-"+key, now, visitOn(id, household, domain.KindAssist, earlierToday(time.Hour)))).pushResult(t)
 	return id
 }
 

@@ -291,7 +291,11 @@ type actionForm struct {
 	Action, Label string
 	// NoteLabel heads the note: its reason, for a move that needs one.
 	NoteLabel string
-	Evidence  bool
+	// NoteRequired makes the browser ask for the reason before the move's
+	// confirmation: else 撤销 asked "不能恢复，确定撤销？" and only then
+	// was refused for its missing reason.
+	NoteRequired bool
+	Evidence     bool
 	// Confirm is the question asked before a move that closes the item
 	// or sends it back; "" asks none.
 	Confirm string
@@ -382,6 +386,7 @@ func (c *Console) ledgerItemWith(r *http.Request, s *session, b ledgerBook, post
 	for _, a := range v.Allowed {
 		af := actionForm{Action: a, Label: b.actionLabel(a), NoteLabel: noteLabels[a], Evidence: a == itemledger.Submit || a == itemledger.Approve,
 			Confirm: confirmations[a]}
+		af.NoteRequired = af.NoteLabel != ""
 		if af.NoteLabel == "" {
 			af.NoteLabel = "说明"
 		}

@@ -19,9 +19,13 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
 
 // ledgerItemLink matches a link to an item of a cadre ledger.
+// evidenceVisitDay matches a visit offered as evidence, with its day.
+var evidenceVisitDay = regexp.MustCompile(`name="visit_ids" value="[0-9a-f-]{36}"(?: checked)?> (\d{4}-\d\d-\d\d) `)
+
 var ledgerItemLink = regexp.MustCompile(`href="/ui/ledgers/(?:livelihood_request|hardship)/([0-9a-f-]{36})"`)
 
 // cadreLedgerItems are every item of the cadres' ledgers p sees, by town.
@@ -287,6 +291,19 @@ func consoleLedgers(t *testing.T, e *consoleEnv) {
 		body := pageText(t, c.get(path))
 		if !strings.Contains(body, `data-action="start"`) || strings.Contains(body, `data-action="approve"`) {
 			t.Errorf("the cadre's item page offers the wrong moves")
+		}
+		// The visits offered as evidence begin on or after the day the
+		// problem was found: the ledger refuses older ones (早于问题发现日期),
+		// and the household has a year of them.
+		found := domain.DateOf(item.CreatedAt).String()
+		older, _, err := e.app.Sync.Visits(ctx, supervisor, fvsync.VisitQuery{HouseholdID: item.HouseholdID, To: ptr(domain.DateOf(item.CreatedAt).AddDays(-1)), Limit: 1})
+		if err != nil || len(older) == 0 {
+			t.Fatalf("the household has no visit before its item was registered on %s (%v): nothing to leave out", found, err)
+		}
+		for _, m := range evidenceVisitDay.FindAllStringSubmatch(body, -1) {
+			if m[1] < found {
+				t.Errorf("the evidence offered holds a visit of %s, before the problem was found on %s", m[1], found)
+			}
 		}
 		before, _ := e.app.ItemLedger.Item(ctx, supervisor, item.Kind, item.ID)
 		if r := c.do("POST", path+"/act", url.Values{"csrf_token": {csrf}, "action": {"approve"}, "version": {"1"}}, nil); r.StatusCode != http.StatusForbidden {

@@ -330,9 +330,12 @@ type evidencePhoto struct {
 	Checked          bool
 }
 
-// evidenceVisits are the household's latest visits as evidence choices.
-func (c *Console) evidenceVisits(r *http.Request, s *session, household uuid.UUID) ([]evidenceVisit, error) {
-	visits, _, err := c.deps.Sync.Visits(r.Context(), s.principal, fvsync.VisitQuery{HouseholdID: &household, Limit: 20})
+// evidenceVisits are the household's latest visits as evidence choices,
+// none begun before the day the problem was found: the ledger refuses
+// those (早于问题发现日期), and a page offering a year of visits to tick
+// had the supervisor pick one only to be told so.
+func (c *Console) evidenceVisits(r *http.Request, s *session, household uuid.UUID, found domain.Date) ([]evidenceVisit, error) {
+	visits, _, err := c.deps.Sync.Visits(r.Context(), s.principal, fvsync.VisitQuery{HouseholdID: &household, From: &found, Limit: 20})
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +397,7 @@ func (c *Console) ledgerItemWith(r *http.Request, s *session, b ledgerBook, post
 			af.form = *posted
 		}
 		if af.Evidence && v.HouseholdID != nil {
-			if af.Visits, err = c.evidenceVisits(r, s, *v.HouseholdID); err != nil {
+			if af.Visits, err = c.evidenceVisits(r, s, *v.HouseholdID, v.FoundOn); err != nil {
 				return nil, err
 			}
 			for i := range af.Visits {

@@ -76,7 +76,11 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 	if r := sup.do("POST", householdURL+"/procedures", url.Values{"csrf_token": {csrf}, "year": {itoa(year)}, "reason": {"达到脱贫标准"}}, nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("starting the exit procedure: %d %s", r.StatusCode, pageText(t, r))
 	}
-	stepURL := match(t, stepFormAction, sup.get(householdURL).body)
+	started := sup.get(householdURL).body
+	stepURL := match(t, stepFormAction, started)
+	if strings.Contains(started, `class="form-grid step-form" data-confirm`) {
+		t.Error("the village review's step form asks a question: only the last step, which marks the household, does")
+	}
 	step := func(code string, on domain.Date, extra url.Values) page {
 		t.Helper()
 		pr := e.openProcedure(t, supervisor, h.ID)
@@ -122,6 +126,11 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 	// A notice with no document nor photo is refused on its field.
 	if r := step("announcement", today.AddDays(-5), nil); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(pageText(t, r), "公示公告须附文件或照片") {
 		t.Errorf("the announcement without its document: %d", r.StatusCode)
+	}
+
+	// The last step marks the household 已脱贫: its form asks first.
+	if body := sup.get(householdURL).body; !strings.Contains(body, `data-confirm="记录“县级审定公告”后，`+itoa(year)+`年脱贫退出程序即完成，该户即标记为已脱贫。确定记录？"`) {
+		t.Error("the announcement's step form asks no question before it marks the household 已脱贫")
 	}
 
 	// The pages before the last step, as a person sees them.

@@ -19,9 +19,13 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/itemledger"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
+	fvsync "github.com/fieldvisit/fieldvisit/sync"
 )
 
 // ledgerItemLink matches a link to an item of a cadre ledger.
+// evidenceVisitDay matches a visit offered as evidence, with its day.
+var evidenceVisitDay = regexp.MustCompile(`name="visit_ids" value="[0-9a-f-]{36}"(?: checked)?> (\d{4}-\d\d-\d\d) `)
+
 var ledgerItemLink = regexp.MustCompile(`href="/ui/ledgers/(?:livelihood_request|hardship)/([0-9a-f-]{36})"`)
 
 // cadreLedgerItems are every item of the cadres' ledgers p sees, by town.
@@ -288,6 +292,19 @@ func consoleLedgers(t *testing.T, e *consoleEnv) {
 		if !strings.Contains(body, `data-action="start"`) || strings.Contains(body, `data-action="approve"`) {
 			t.Errorf("the cadre's item page offers the wrong moves")
 		}
+		// The visits offered as evidence begin on or after the day the
+		// problem was found: the ledger refuses older ones (早于问题发现日期),
+		// and the household has a year of them.
+		found := domain.DateOf(item.CreatedAt).String()
+		older, _, err := e.app.Sync.Visits(ctx, supervisor, fvsync.VisitQuery{HouseholdID: item.HouseholdID, To: ptr(domain.DateOf(item.CreatedAt).AddDays(-1)), Limit: 1})
+		if err != nil || len(older) == 0 {
+			t.Fatalf("the household has no visit before its item was registered on %s (%v): nothing to leave out", found, err)
+		}
+		for _, m := range evidenceVisitDay.FindAllStringSubmatch(body, -1) {
+			if m[1] < found {
+				t.Errorf("the evidence offered holds a visit of %s, before the problem was found on %s", m[1], found)
+			}
+		}
 		before, _ := e.app.ItemLedger.Item(ctx, supervisor, item.Kind, item.ID)
 		if r := c.do("POST", path+"/act", url.Values{"csrf_token": {csrf}, "action": {"approve"}, "version": {"1"}}, nil); r.StatusCode != http.StatusForbidden {
 			t.Errorf("a cadre's approval: %d, want 403", r.StatusCode)
@@ -321,6 +338,45 @@ func consoleLedgers(t *testing.T, e *consoleEnv) {
 			t.Errorf("after the browser's 销号 the item is %s v%d (%v)", after.Status, after.Version, err)
 		}
 		b.Screenshot("ledger-closed")
+
+		// 撤销 in the same browser: without its reason the browser asks for
+		// the reason and not yet the question (which said 不能恢复 only to
+		// be refused for the missing reason); with it, the question said
+		// yes to, and the page shows the item 已撤销 with its reason and no
+		// move left. The item is one still unended, not the audit's last
+		// open one.
+		var wrong itemledger.View
+		for _, v := range byTown[home][2:] {
+			if now, err := e.app.ItemLedger.Item(ctx, supervisor, v.Kind, v.ID); err == nil && !now.Ended() && wrong.ID == uuid.Nil {
+				wrong = now
+			}
+		}
+		if wrong.ID == uuid.Nil {
+			t.Fatal("no unended item of the town's ledgers left to withdraw")
+		}
+		const reason = "重复登记，同一诉求已有记录"
+		asked := len(b.Dialogs())
+		b.Do(chromedp.Navigate(e.url+"/ui/ledgers/"+wrong.Kind+"/"+wrong.ID.String()),
+			chromedp.WaitVisible(chromedp.CSS(`form[data-action=withdraw]`)),
+			chromedp.Click(chromedp.CSS(`form[data-action=withdraw] button[type=submit]`)))
+		if q, missing := b.Dialogs()[asked:], browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector("form[data-action=withdraw] textarea[name=note]").validity.valueMissing`)); len(q) != 0 || !missing {
+			t.Errorf("撤销 without a reason asked %q (want nothing yet) and the reason is missing: %v (want true)", q, missing)
+		}
+		b.Do(chromedp.SendKeys(chromedp.CSS(`form[data-action=withdraw] textarea[name=note]`), reason),
+			chromedp.Click(chromedp.CSS(`form[data-action=withdraw] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#done`)))
+		if q := b.Dialogs()[asked:]; len(q) != 1 || !strings.Contains(q[0], "确定撤销") {
+			t.Errorf("撤销 asked %q, want its one confirmation", q)
+		}
+		shown := browsertest.Get(b, chromedp.Evaluate[map[string]any](`({state: document.querySelector("#item-state").textContent,
+			done: document.querySelector("#done").textContent, withdrawn: document.querySelector("#withdrawn")?.textContent || "",
+			moves: !!document.querySelector("#item-actions")})`))
+		if shown["state"] != "已撤销" || shown["done"] != "已撤销。" || !strings.Contains(shown["withdrawn"].(string), reason) || shown["moves"] != false {
+			t.Errorf("after the browser's 撤销 the page shows %v", shown)
+		}
+		if after, err := e.app.ItemLedger.Item(ctx, supervisor, wrong.Kind, wrong.ID); err != nil || after.Status != itemledger.Withdrawn || after.WithdrawReason != reason {
+			t.Errorf("after the browser's 撤销 the item is %s %q (%v)", after.Status, after.WithdrawReason, err)
+		}
 		noProblems(t, b)
 	})
 }

@@ -19,7 +19,9 @@ import (
 // refused leaves the phone altogether; a refused edit of a visit the
 // server has leaves the photo it added (refused too) with it. Before, 放弃
 // took only the notice away, and the phone went on showing what the
-// server would never have.
+// server would never have. A photo the server refused, of a visit it
+// took, is taken off 待处理 by 删除照片, which deletes the phone's only
+// copy and so asks first (it was a 知道了 that deleted it unasked).
 func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 	b := l.signedInPhone("cadre11", t)
 	household := firstHousehold(b)
@@ -46,6 +48,21 @@ func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 		db.close();
 		return id;
 	})()`, chromedp.EvalAwaitPromise))
+	// A visit the server takes with a photo that is no JPEG: the photo is
+	// refused for good, and the phone's copy is the only one. Removing
+	// it from 待处理 deletes it, so it is asked first.
+	photoVisit := browsertest.Get(b, chromedp.Evaluate[string](`(async () => {
+		const [{ openDB }, { Store }] = await Promise.all([import("/app/js/db.js"), import("/app/js/store.js")]);
+		const db = await openDB();
+		const bytes = new TextEncoder().encode("也不是照片");
+		const sha256 = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((x) => x.toString(16).padStart(2, "0")).join("");
+		const photo = { photo_id: crypto.randomUUID(), blob: new Blob([bytes], { type: "image/jpeg" }), sha256, size: bytes.length, type: "image/jpeg" };
+		const id = await new Store(db).createVisit("`+household+`", {kind: "assist", started_at: new Date(Date.now() - 7200e3).toISOString(),
+			ended_at: new Date(Date.now() - 5400e3).toISOString(), notes: "查看危房改造进度", checklist: {}, measures: [], met_with: [], gps: [],
+			photos: [{ photo_id: photo.photo_id, sha256 }]}, [photo]);
+		db.close();
+		return id;
+	})()`, chromedp.EvalAwaitPromise))
 	syncAgain(b)
 	editedVisit := browsertest.Get(b, chromedp.Evaluate[string](`(async () => {
 		const [{ openDB, getAll }, { Store }, { visible }] = await Promise.all([import("/app/js/db.js"), import("/app/js/store.js"), import("/app/js/outbox.js")]);
@@ -67,15 +84,17 @@ func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 	editPhone(b, household, "电话打不通")
 	syncAgain(b)
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
-	b.Do(step("three refusals and the photo's in 待处理", until(`document.querySelectorAll(".attention-item.kind-rejected").length === 3 && !!document.querySelector(".attention-item.kind-photo")`, 20*time.Second)))
+	b.Do(step("three refusals and the two photos' in 待处理", until(`document.querySelectorAll(".attention-item.kind-rejected").length === 3 && document.querySelectorAll(".attention-item.kind-photo").length === 2`, 20*time.Second)))
 	for n := 3; n > 0; n-- {
 		browsertest.Get(b, chromedp.Evaluate[bool](`[...document.querySelector(".attention-item.kind-rejected").querySelectorAll("button")].find((x) => x.textContent === "放弃").click(), true`))
 		b.Do(step("放弃 takes one notice", until(fmt.Sprintf(`document.querySelectorAll(".attention-item.kind-rejected").length < %d`, n), 10*time.Second)))
 	}
-	b.Do(step("放弃 clears 待处理", until(`!document.querySelector(".attention-item.kind-rejected") && document.body.dataset.attention === "0"`, 10*time.Second)))
-	if asked := b.Dialogs(); len(asked) != 3 || !slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "恢复为服务器上的内容") }) ||
-		!slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "走访记录将从本机删除") }) {
-		t.Errorf("放弃 asked %q; want a question for each edit (恢复为服务器上的内容) and one for the visit (走访记录将从本机删除)", asked)
+	b.Do(step("放弃 leaves the photo of the visit the server took", until(`!document.querySelector(".attention-item.kind-rejected") && document.body.dataset.attention === "1"`, 10*time.Second)))
+	browsertest.Get(b, chromedp.Evaluate[bool](`[...document.querySelector(".attention-item.kind-photo").querySelectorAll("button")].find((x) => x.textContent === "删除照片").click(), true`))
+	b.Do(step("删除照片 clears 待处理", until(`!document.querySelector(".attention-item.kind-photo") && document.body.dataset.attention === "0"`, 10*time.Second)))
+	if asked := b.Dialogs(); len(asked) != 4 || !slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "恢复为服务器上的内容") }) ||
+		!slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "走访记录将从本机删除") }) || !strings.Contains(asked[3], "照片将从本机删除") {
+		t.Errorf("放弃 and 删除照片 asked %q; want a question for each edit (恢复为服务器上的内容), one for the visit (走访记录将从本机删除) and one for the photo (照片将从本机删除)", asked)
 	}
 
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`"`))
@@ -101,5 +120,5 @@ func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 	if len(held) != 0 {
 		t.Errorf("after 放弃 the phone still holds %q", held)
 	}
-	noProblems(t, b, "?visit_id="+editedVisit) // the photo that is no JPEG: 415, as meant
+	noProblems(t, b, "?visit_id="+editedVisit, "?visit_id="+photoVisit) // the photos that are no JPEG: 415, as meant
 }

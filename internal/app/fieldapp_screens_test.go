@@ -24,8 +24,8 @@ func fits(t *testing.T, b *browsertest.Browser, screen string) {
 // everyScreenFitsASmallPhone opens each of a cadre's screens at 360×740 —
 // sign-in, the worklist, the household list and file, the visit form, the
 // household's plan and income account, the form recording a request (登记诉求),
-// 待处理 holding a change the server refused, and 我的 — and holds each
-// to the phone's width. (The inspector's screens are held to it in
+// 待处理 holding a change the server refused (which leaves it once the
+// cadre has put it right), and 我的 — and holds each to the phone's width. (The inspector's screens are held to it in
 // anInspectorRecordsFindingsOfflineOnce.)
 func everyScreenFitsASmallPhone(t *testing.T, l *fieldLink) {
 	b := browsertest.Start(t, browsertest.SmallPhone)
@@ -64,6 +64,10 @@ func everyScreenFitsASmallPhone(t *testing.T, l *fieldLink) {
 		t.Errorf("with a refused edit on the phone the outbox says %q", line)
 	}
 	fits(t, b, "outbox")
+	// Put right and uploaded, the refusal leaves 待处理: it went on saying
+	// 未能上传 after the corrected number had gone up.
+	editPhone(b, household, "13900000012")
+	b.Do(step("corrected", until(`document.body.dataset.attention === "0" && document.body.dataset.records === "0" && document.body.dataset.sync === "idle"`, 30*time.Second)))
 	b.Do(tap(`#tabs a[data-tab=me]`), chromedp.WaitVisible(chromedp.CSS(`#logout`)))
 	fits(t, b, "me")
 	noProblems(t, b)

@@ -69,6 +69,13 @@ func TestOutboxRules(t *testing.T) {
 		// changedFields: only what differs from what the cadre saw.
 		{"an edit sends only the fields it changes", "", `m.changedFields({phone: "1", address: "一组", causes: ["illness"]}, {phone: "2", address: "一组", causes: ["illness"]})`, `{"phone": "2"}`},
 
+		// corrects: an edit changing again every field a refused edit
+		// carried puts it right; one leaving a field, or a refused create, does not.
+		{"an edit of every refused field corrects the refusal", "",
+			`m.corrects({op: "update", data: {phone: "12", year: 2026}}, {phone: "13900000012"}, {year: 2026})`, `true`},
+		{"an edit of another field leaves the refusal", "", `m.corrects({op: "update", data: {phone: "12", address: "x"}}, {phone: "13900000012"})`, `false`},
+		{"a refused create is corrected as a create", "", `m.corrects({op: "create", data: {phone: "12"}}, {phone: "13900000012"})`, `false`},
+
 		// planEdit (rules 5 and 6).
 		{"a first edit is an update from the version held, with its base", "",
 			`m.planEdit({entity: "household", id: "h1", householdId: "h1", rec: ` + household + `, before: {phone: "1"}, changed: {phone: "2"}})`,

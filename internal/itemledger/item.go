@@ -159,6 +159,10 @@ type View struct {
 	State   string
 	Allowed []string
 	History []Event
+	// FoundOn is the day the problem was found (Service.foundOn): evidence
+	// of its rectification is dated no earlier, so the console offers none
+	// older.
+	FoundOn domain.Date
 }
 
 // Campaign is what the ledger knows of an inspection campaign.

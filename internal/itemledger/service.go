@@ -557,6 +557,9 @@ func (s *Service) view(ctx context.Context, p domain.Principal, id uuid.UUID, se
 	if v.History, err = s.store.LedgerHistory(ctx, id); err != nil {
 		return View{}, err
 	}
+	if v.FoundOn, err = s.foundOn(ctx, l); err != nil {
+		return View{}, err
+	}
 	return v, nil
 }
 

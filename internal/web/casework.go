@@ -167,6 +167,16 @@ type stepForm struct {
 	Confirm   []option // the exit village review's indicators to confirm
 	Today     string
 	NextLabel string
+	// Ends is the question asked before the procedure's last step, which
+	// changes the household's (or village's) status: it went through on
+	// one click, where a slip marks a household 已脱贫 or 清退.
+	Ends string
+}
+
+// procedureEnds says what the last step of a procedure kind does.
+var procedureEnds = map[string]string{
+	casework.KindExit: "该户即标记为已脱贫", casework.KindIdentification: "该户即纳入建档立卡",
+	casework.KindRemoval: "该户即标记为清退", casework.KindVillageExit: "该村即标记为已出列",
 }
 
 // stepFields place the service's field pointers on the step form.
@@ -264,6 +274,9 @@ func (c *Console) procedureView(r *http.Request, s *session, pr casework.Procedu
 	f := &stepForm{Version: pr.Version, Today: today.String(), NextLabel: names[next], form: form{Values: url.Values{"step": {next}}}}
 	for _, d := range defs {
 		f.Steps = append(f.Steps, option{Value: d.Code, Label: d.NameZH})
+	}
+	if last := defs[len(defs)-1]; next == last.Code {
+		f.Ends = "记录“" + last.NameZH + "”后，" + strconv.Itoa(pr.Year) + "年" + kind + "程序即完成，" + procedureEnds[pr.Kind] + "。确定记录？"
 	}
 	if pr.Kind == casework.KindExit && next == defs[0].Code {
 		st, err := c.deps.Casework.ExitStandardOf(r.Context(), s.principal, pr.Year)

@@ -291,7 +291,11 @@ type actionForm struct {
 	Action, Label string
 	// NoteLabel heads the note: its reason, for a move that needs one.
 	NoteLabel string
-	Evidence  bool
+	// NoteRequired makes the browser ask for the reason before the move's
+	// confirmation: else 撤销 asked "不能恢复，确定撤销？" and only then
+	// was refused for its missing reason.
+	NoteRequired bool
+	Evidence     bool
 	// Confirm is the question asked before a move that closes the item
 	// or sends it back; "" asks none.
 	Confirm string
@@ -326,9 +330,12 @@ type evidencePhoto struct {
 	Checked          bool
 }
 
-// evidenceVisits are the household's latest visits as evidence choices.
-func (c *Console) evidenceVisits(r *http.Request, s *session, household uuid.UUID) ([]evidenceVisit, error) {
-	visits, _, err := c.deps.Sync.Visits(r.Context(), s.principal, fvsync.VisitQuery{HouseholdID: &household, Limit: 20})
+// evidenceVisits are the household's latest visits as evidence choices,
+// none begun before the day the problem was found: the ledger refuses
+// those (早于问题发现日期), and a page offering a year of visits to tick
+// had the supervisor pick one only to be told so.
+func (c *Console) evidenceVisits(r *http.Request, s *session, household uuid.UUID, found domain.Date) ([]evidenceVisit, error) {
+	visits, _, err := c.deps.Sync.Visits(r.Context(), s.principal, fvsync.VisitQuery{HouseholdID: &household, From: &found, Limit: 20})
 	if err != nil {
 		return nil, err
 	}
@@ -382,6 +389,7 @@ func (c *Console) ledgerItemWith(r *http.Request, s *session, b ledgerBook, post
 	for _, a := range v.Allowed {
 		af := actionForm{Action: a, Label: b.actionLabel(a), NoteLabel: noteLabels[a], Evidence: a == itemledger.Submit || a == itemledger.Approve,
 			Confirm: confirmations[a]}
+		af.NoteRequired = af.NoteLabel != ""
 		if af.NoteLabel == "" {
 			af.NoteLabel = "说明"
 		}
@@ -389,7 +397,7 @@ func (c *Console) ledgerItemWith(r *http.Request, s *session, b ledgerBook, post
 			af.form = *posted
 		}
 		if af.Evidence && v.HouseholdID != nil {
-			if af.Visits, err = c.evidenceVisits(r, s, *v.HouseholdID); err != nil {
+			if af.Visits, err = c.evidenceVisits(r, s, *v.HouseholdID, v.FoundOn); err != nil {
 				return nil, err
 			}
 			for i := range af.Visits {

@@ -689,10 +689,21 @@ async function showOutbox() {
         a.kind === "rejected" && a.entry ? h("a", { class: "button small edit", href: editLink(a.entry) }, "修改") : null,
         a.kind === "rejected" ? h("button", { class: "small", onclick: async () => { await app.store.resend(a.id); syncSoon(0); route(); } }, "重新提交") : null,
         h("button", { class: "small", onclick: async () => {
-          if (a.kind === "rejected" && !confirm(giveUpQuestion(a))) return;
+          const q = dismissQuestion(a);
+          if (q && !confirm(q)) return;
           await app.store.dismiss(a.id);
           route();
-        } }, a.kind === "rejected" ? "放弃" : "知道了"))))));
+        } }, { rejected: "放弃", photo: "删除照片" }[a.kind] || "知道了"))))));
+}
+
+// dismissQuestion asks before an answer deletes the cadre's work, and is
+// "" for one that only takes a notice away: 放弃 of a refused change, and
+// a photo the server refused, whose phone copy is the only one (it was
+// a 知道了 that deleted it unasked).
+function dismissQuestion(a) {
+  if (a.kind === "rejected") return giveUpQuestion(a);
+  if (a.kind === "photo") return "删除后，这张未能上传的照片将从本机删除，不能恢复。确定删除？";
+  return "";
 }
 
 // giveUpQuestion asks before 放弃 deletes the cadre's work: a record the

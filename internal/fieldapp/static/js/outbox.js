@@ -172,6 +172,19 @@ export function abandon(rec, entry) {
   return out;
 }
 
+// corrects says whether changed, an edit of a record, puts right the
+// edit the server refused (refused, its outbox entry): it changes again
+// every field the refused one carried, always (fields every change of
+// the record carries, §18) aside. Such a refusal leaves 待处理 — the new
+// change goes up in its place and comes back, should it be refused too;
+// it stayed saying 未能上传 after the correction had gone up. A refused
+// create is put right as a create (Store.correctCreate), not here.
+export function corrects(refused, changed, always = {}) {
+  if (!refused || refused.op !== "update") return false;
+  const fields = Object.keys(refused.data || {}).filter((f) => !(f in always));
+  return fields.length > 0 && fields.every((f) => f in changed);
+}
+
 // strayPhotos are the photos waiting on the phone for visit id that rec,
 // the visit as the phone shows it after 放弃 (null: gone), does not list:
 // the given-up change brought them, and they have no visit to join.

@@ -2,7 +2,7 @@
 // the cadre's work — each save one IndexedDB transaction holding the
 // record, its outbox entry and its photos (rule 1: outbox before 已保存).
 import { tx, req, key, getAll } from "./db.js";
-import { visible, changedFields, planEdit, planDelete, abandon, strayPhotos } from "./outbox.js";
+import { visible, changedFields, planEdit, planDelete, abandon, strayPhotos, corrects } from "./outbox.js";
 
 export class Store {
   constructor(db) {
@@ -86,7 +86,7 @@ export class Store {
   // change of the record carries whether changed or not (an income
   // account's year, §18).
   async edit(entity, id, householdId, next, photos = [], always = {}) {
-    return tx(this.db, ["records", "outbox", "inflight", "photos"], "readwrite", async (s) => {
+    return tx(this.db, ["records", "outbox", "inflight", "photos", "attention"], "readwrite", async (s) => {
       const k = key(entity, id);
       const rec = await req(s.records.get(k));
       const before = visible(rec) || {};
@@ -110,6 +110,7 @@ export class Store {
       r.local = { ...(r.local || {}), ...changed };
       s.records.put(r);
       for (const p of photos) s.photos.put({ ...p, visit_id: id, created_at: new Date().toISOString(), upload_id: null, offset: 0, sent: false });
+      for (const a of await req(s.attention.getAll())) if (a.kind === "rejected" && a.key === k && corrects(a.entry, changed, always)) s.attention.delete(a.id);
       return true;
     });
   }

@@ -1,16 +1,20 @@
 package fieldapp
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fieldvisit/fieldvisit/internal/photos/photoimage"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/browsertest"
 )
 
@@ -224,6 +228,32 @@ func TestOutboxRules(t *testing.T) {
 			}
 			if !reflect.DeepEqual(g, w) {
 				t.Errorf("%s\n got %s\nwant %s", tc.expr, got, tc.want)
+			}
+		})
+	}
+
+	// The EXIF stamp carries the phone's offset: the server reads the
+	// moment the photo was taken whatever zone the phone is set to.
+	plain, err := photoimage.GenerateJPEG(photoimage.GenerateOptions{Width: 64, Height: 48, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := time.Date(2026, 11, 3, 1, 41, 7, 0, time.UTC)
+	for _, zone := range []string{"Asia/Shanghai", "America/Denver", "Asia/Kolkata", "UTC"} {
+		t.Run("a photo stamped in "+zone+" reads back as its moment", func(t *testing.T) {
+			b.Timezone(zone)
+			t.Cleanup(func() { b.Timezone("") })
+			stamped := browsertest.Get(b, chromedp.Evaluate[string](fmt.Sprintf(`import("/app/js/exif.js").then((m) => {
+				const jpeg = Uint8Array.from(atob(%q), (c) => c.charCodeAt(0));
+				return btoa(Array.from(m.stampExif(jpeg, {taken: new Date(%d)}), (b) => String.fromCharCode(b)).join(""));
+			})`, base64.StdEncoding.EncodeToString(plain), taken.UnixMilli()), chromedp.EvalAwaitPromise))
+			jpeg, err := base64.StdEncoding.DecodeString(stamped)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := photoimage.Inspect(bytes.NewReader(jpeg), int64(len(jpeg)), photoimage.DefaultLimits())
+			if err != nil || info.TakenAt == nil || !info.TakenAt.Equal(taken) {
+				t.Fatalf("TakenAt = %v (%v), want %v", info.TakenAt, err, taken)
 			}
 		})
 	}

@@ -24,6 +24,10 @@ type GenerateOptions struct {
 	GPS           *domain.GeoPoint
 	Orientation   int // EXIF orientation; omitted when zero
 	Label         string
+	// Zone is the camera clock's zone, Beijing when nil; NoOffset leaves
+	// out the offset tag (OffsetTimeOriginal), as older cameras do.
+	Zone     *time.Location
+	NoOffset bool
 }
 
 // GenerateJPEG draws a scene (sky, fields, a house-like block and sensor
@@ -123,8 +127,15 @@ func exifAPP1(o GenerateOptions) []byte {
 	}
 	var exifIFD, gpsIFD []tiffEntry
 	if o.TakenAt != nil {
-		t := o.TakenAt.In(domain.Shanghai)
-		exifIFD = append(exifIFD, asciiEntry(0x9003, t.Format("2006:01:02 15:04:05")), asciiEntry(0x9011, t.Format("-07:00")))
+		zone := o.Zone
+		if zone == nil {
+			zone = domain.Shanghai
+		}
+		t := o.TakenAt.In(zone)
+		exifIFD = append(exifIFD, asciiEntry(0x9003, t.Format("2006:01:02 15:04:05")))
+		if !o.NoOffset {
+			exifIFD = append(exifIFD, asciiEntry(0x9011, t.Format("-07:00")))
+		}
 	}
 	if o.GPS != nil {
 		ns, ew := "N", "E"

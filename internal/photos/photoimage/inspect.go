@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rwcarlsen/goexif/exif"
+	"github.com/rwcarlsen/goexif/tiff"
 	_ "golang.org/x/image/webp"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -206,6 +207,7 @@ func readExif(raw []byte, info *Info) {
 	if x == nil || (err != nil && exif.IsCriticalError(err)) {
 		return
 	}
+	loadOffsetTags(x)
 	if t, ok := exifTime(x); ok {
 		info.TakenAt = &t
 	}
@@ -221,19 +223,67 @@ func readExif(raw []byte, info *Info) {
 	}
 }
 
-// exifTime reads DateTimeOriginal. EXIF stores wall-clock time without a
-// zone; phones in the field are on Beijing time, so that is the zone used
-// (the library's own reading would take the server's zone).
+// exifTime reads DateTimeOriginal. EXIF stores wall-clock time; the
+// camera's offset from UTC is in OffsetTimeOriginal (EXIF 2.31, written by
+// current phones), and a photo without it is read as Beijing time, where
+// phones in the field are (the library's own reading would take the
+// server's zone). A phone set to another zone would otherwise be flagged
+// for a photo taken hours away from its visit.
 func exifTime(x *exif.Exif) (time.Time, bool) {
-	s := exifString(x, exif.DateTimeOriginal)
+	s, offsetTag := exifString(x, exif.DateTimeOriginal), exifOffsetTimeOriginal
 	if s == "" {
-		s = exifString(x, exif.DateTime)
+		s, offsetTag = exifString(x, exif.DateTime), exifOffsetTime
 	}
-	t, err := time.ParseInLocation("2006:01:02 15:04:05", s, domain.Shanghai)
+	zone := domain.Shanghai
+	if off, ok := exifOffset(exifString(x, offsetTag)); ok {
+		zone = off
+	}
+	t, err := time.ParseInLocation("2006:01:02 15:04:05", s, zone)
 	if err != nil || t.Year() < 2000 || t.Year() > 2200 {
 		return time.Time{}, false
 	}
 	return t.UTC(), true
+}
+
+// The offset tags are newer than the EXIF library, which names a tag it
+// does not know by its number.
+const (
+	exifOffsetTime         = exif.FieldName(exif.UnknownPrefix + "9010")
+	exifOffsetTimeOriginal = exif.FieldName(exif.UnknownPrefix + "9011")
+)
+
+// loadOffsetTags adds the offset tags of the Exif directory to x, which
+// the library reads only by the names it knows.
+func loadOffsetTags(x *exif.Exif) {
+	ptr, err := x.Get(exif.ExifIFDPointer)
+	if err != nil {
+		return
+	}
+	at, err := ptr.Int64(0)
+	if err != nil || at < 0 || at >= int64(len(x.Raw)) {
+		return
+	}
+	r := bytes.NewReader(x.Raw)
+	if _, err := r.Seek(at, io.SeekStart); err != nil {
+		return
+	}
+	if dir, _, err := tiff.DecodeDir(r, x.Tiff.Order); err == nil {
+		x.LoadTags(dir, map[uint16]exif.FieldName{0x9010: exifOffsetTime, 0x9011: exifOffsetTimeOriginal}, false)
+	}
+}
+
+// exifOffset reads an EXIF offset ("+08:00", "-05:30"); an empty, blank
+// ("   :  ") or out-of-range one is none.
+func exifOffset(s string) (*time.Location, bool) {
+	t, err := time.Parse("-07:00", s)
+	if err != nil {
+		return nil, false
+	}
+	_, off := t.Zone()
+	if off < -12*3600 || off > 14*3600 {
+		return nil, false
+	}
+	return time.FixedZone("", off), true
 }
 
 func exifString(x *exif.Exif, name exif.FieldName) string {

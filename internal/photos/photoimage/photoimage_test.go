@@ -69,6 +69,55 @@ func TestGeneratedEXIFReadsBack(t *testing.T) {
 	}
 }
 
+// The camera's clock zone: the offset tag when the photo has one, else
+// Beijing time.
+func TestPhotoTimeReadsTheCamerasOffset(t *testing.T) {
+	at := time.Date(2026, 11, 3, 9, 41, 7, 0, domain.Shanghai)
+	for _, tc := range []struct {
+		name     string
+		zone     *time.Location
+		noOffset bool
+		want     time.Time
+	}{
+		{"Beijing, with its offset", nil, false, at},
+		{"a phone set to another zone, with its offset", time.FixedZone("", -7*3600), false, at},
+		{"a half-hour zone", time.FixedZone("", 5*3600+1800), false, at},
+		{"no offset: Beijing", nil, true, at},
+		// Without the offset the wall clock is all there is: 02:41 read
+		// as Beijing time is seven hours after the moment.
+		{"another zone, no offset: its wall clock as Beijing time", time.FixedZone("", 0), true, at.Add(-8 * time.Hour)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := mustGenerate(t, GenerateOptions{Width: 64, Height: 64, Seed: 3, TakenAt: &at, Zone: tc.zone, NoOffset: tc.noOffset})
+			info, err := Inspect(bytes.NewReader(b), int64(len(b)), DefaultLimits())
+			if err != nil || info.TakenAt == nil || !info.TakenAt.Equal(tc.want) {
+				t.Fatalf("TakenAt = %v (%v), want %v", info.TakenAt, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEXIFOffsets(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		ok   bool
+		secs int
+	}{
+		{"+08:00", true, 8 * 3600}, {"-05:30", true, -(5*3600 + 1800)}, {"+00:00", true, 0},
+		{"", false, 0}, {"   :  ", false, 0}, {"+8", false, 0}, {"+15:00", false, 0}, {"-13:00", false, 0},
+	} {
+		loc, ok := exifOffset(tc.in)
+		if ok != tc.ok {
+			t.Fatalf("exifOffset(%q) ok = %v, want %v", tc.in, ok, tc.ok)
+		}
+		if ok {
+			if _, off := time.Date(2026, 1, 1, 0, 0, 0, 0, loc).Zone(); off != tc.secs {
+				t.Fatalf("exifOffset(%q) = %d s, want %d", tc.in, off, tc.secs)
+			}
+		}
+	}
+}
+
 func TestSouthWestPositionKeepsSigns(t *testing.T) {
 	where := &domain.GeoPoint{Lat: -12.5, Lon: -77.25}
 	b := mustGenerate(t, GenerateOptions{Width: 64, Height: 64, Seed: 1, GPS: where})

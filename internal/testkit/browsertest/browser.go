@@ -411,6 +411,15 @@ func (b *Browser) Geolocation(origin string, lat, lon, accuracy float64) {
 	}
 }
 
+// Timezone sets the zone the page's clock is read in (an IANA name), as
+// a phone set to it; "" gives the machine's back.
+func (b *Browser) Timezone(zone string) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone}); err != nil {
+		b.t.Fatalf("timezone %q: %v", zone, err)
+	}
+}
+
 // ChooseFiles puts files into the file input the CSS selector names, as a
 // person picking them in the camera or file chooser would, and the page
 // gets its change event. The input is found from JavaScript rather than

@@ -1,7 +1,8 @@
 // A minimal EXIF writer: the canvas that scales a photo drops its EXIF, and
 // the server reads the capture time and place from it (§15.3: do not strip
-// EXIF). stampExif puts an APP1 segment with DateTimeOriginal and, when
-// the phone has a fix, the GPS position into a JPEG, right after its SOI.
+// EXIF). stampExif puts an APP1 segment with DateTimeOriginal, its offset
+// from UTC and, when the phone has a fix, the GPS position into a JPEG,
+// right after its SOI.
 // Little-endian TIFF, one IFD0 with an Exif and a GPS pointer.
 
 function ascii(s) {
@@ -26,6 +27,16 @@ function dms(v) {
 export function exifDate(d) {
   const p = (n) => String(n).padStart(2, "0");
   return d.getFullYear() + ":" + p(d.getMonth() + 1) + ":" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+}
+
+// exifOffset is the phone's offset from UTC at d, as EXIF's OffsetTime
+// tags write it ("+08:00"): the date alone is wall-clock time, which the
+// server would otherwise read as Beijing time whatever the phone's zone.
+export function exifOffset(d) {
+  const m = -d.getTimezoneOffset();
+  const a = Math.abs(m);
+  const p = (n) => String(n).padStart(2, "0");
+  return (m < 0 ? "-" : "+") + p(Math.floor(a / 60)) + ":" + p(a % 60);
 }
 
 // ifd encodes one IFD at offset start (from the TIFF header); entries are
@@ -83,7 +94,10 @@ export function exifSegment({ taken, lat, lon, alt }) {
   const ifd0Count = hasGPS ? 3 : 2;
   const ifd0Size = 2 + ifd0Count * 12 + 4 + 20; // + the DateTime string (20 bytes)
   const exifStart = 8 + ifd0Size;
-  const exifIFD = ifd([[0x9003, 2, date], [0x9004, 2, date]], exifStart);
+  const offset = ascii(exifOffset(taken));
+  // DateTimeOriginal, DateTimeDigitized, then OffsetTime, OffsetTimeOriginal
+  // and OffsetTimeDigitized (EXIF 2.31): tags in ascending order.
+  const exifIFD = ifd([[0x9003, 2, date], [0x9004, 2, date], [0x9010, 2, offset], [0x9011, 2, offset], [0x9012, 2, offset]], exifStart);
   const gpsStart = exifStart + exifIFD.length;
   const ifd0 = ifd([
     [0x0132, 2, date], // DateTime

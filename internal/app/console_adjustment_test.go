@@ -19,6 +19,10 @@ var (
 	adjustmentBatchURL = regexp.MustCompile(`^/ui/adjustments/[0-9a-f-]{36}$`)
 	itemApproveAction  = regexp.MustCompile(`action="(/ui/adjustments/[^"]+/items/[^"/]+/approve)"`)
 	itemRejectAction   = regexp.MustCompile(`action="(/ui/adjustments/[^"]+/items/[^"/]+/reject)"`)
+	// itemKind and itemApproveForm are an item's kind and its approval
+	// form's opening tag, on a batch page cut into items.
+	itemKind        = regexp.MustCompile(`<b>([^<]+)</b>`)
+	itemApproveForm = regexp.MustCompile(`<form method="post" action="/ui/adjustments/[^"]+/items/[^"/]+/approve"[^>]*>`)
 )
 
 // consoleAdjustment: the demo's county round waits for approval; the supervisor builds a town's 动态调整 batch on the
@@ -62,12 +66,41 @@ func consoleAdjustment(t *testing.T, e *consoleEnv) {
 	if err != nil || len(b.Items) < 3 {
 		t.Fatalf("the demo town's batch has %d items (%v); the test needs 3", len(b.Items), err)
 	}
+	// A type change, proposed by a sheet, for a household the batch proposes
+	// to exit.
+	h, err := e.app.Registry.Household(ctx, supervisor, b.Items[0].HouseholdID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newType := map[bool]string{true: "低保贫困户", false: "一般贫困户"}[h.PovertyType != domain.PovertyDibao]
+	sheet := "户编号,调整类型,贫困户属性,调整原因\n" + h.Number + ",贫困户属性变更," + newType + ",家庭主要劳动力患重病，经民主评议调整属性\n"
+	if _, err := e.app.Adjustment.Import(ctx, supervisor, batchID, strings.NewReader(sheet)); err != nil {
+		t.Fatalf("importing a type change: %v", err)
+	}
 	page := sup.get(batchURL)
 	text := pageText(t, page)
 	for _, want := range []string{b.Items[0].Reason, b.Items[0].HeadName, "待审批", "全部通过"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the batch page does not say %q", want)
 		}
+	}
+	// An approval that takes effect at once (结对调整, 属性变更) asks first;
+	// one that starts a procedure does not (its steps ask).
+	asks := map[bool]int{}
+	for _, item := range strings.Split(text, `<li class="candidate adjustment-item"`)[1:] {
+		form := itemApproveForm.FindString(item)
+		if form == "" { // not pending
+			continue
+		}
+		kind := match(t, itemKind, item)
+		direct := kind == "结对调整" || kind == "贫困户属性变更"
+		if asked := strings.Contains(form, `data-confirm="通过后立即`); asked != direct {
+			t.Errorf("approving a %s item asks first: %v", kind, asked)
+		}
+		asks[direct]++
+	}
+	if asks[true] != 1 || asks[false] == 0 {
+		t.Errorf("the batch page has %d pending items that take effect at once and %d that start a procedure; want 1 and some", asks[true], asks[false])
 	}
 	approve := match(t, itemApproveAction, text)
 	if r := sup.do("POST", approve, url.Values{"csrf_token": {csrf}}, nil); r.StatusCode != http.StatusSeeOther {

@@ -106,6 +106,10 @@ type adjustmentLine struct {
 	Evidence                                          []string
 	State, StateTone, StateReason                     string
 	Pending                                           bool
+	// Confirm is asked before an approval that takes effect at once (a
+	// re-pairing, a type change); one that starts a procedure only starts
+	// it, and the procedure's steps ask their own.
+	Confirm string
 }
 
 func (c *Console) adjustmentBatch(r *http.Request, s *session) (any, error) {
@@ -147,6 +151,12 @@ func (c *Console) adjustmentBatchWith(r *http.Request, s *session, _ string, pos
 		}
 		if it.PovertyType != "" {
 			line.Reason += "（" + label("poverty_type", it.PovertyType) + "）"
+		}
+		switch it.Kind {
+		case adjustment.KindRepairing:
+			line.Confirm = "通过后立即调整" + it.HeadName + "户的结对帮扶：" + it.Reason + "。确定通过？"
+		case adjustment.KindPovertyType:
+			line.Confirm = "通过后立即将" + it.HeadName + "户的贫困户属性改为" + label("poverty_type", it.PovertyType) + "。确定通过？"
 		}
 		out.Items = append(out.Items, line)
 	}

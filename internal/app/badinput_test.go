@@ -98,6 +98,10 @@ func TestBadInputIsRefusedWithoutWrites(t *testing.T) {
 			{"a parameter given twice", "GET", "/api/v1/households?limit=5&limit=10", nil, 422, "limit"},
 			{"income account without version", "PUT", hPath + "/income-accounts/2026", `{}`, 422, "/version"},
 			{"income account as null", "PUT", hPath + "/income-accounts/2026", `null`, 422, "/version"},
+			{"a ledger item's deadline past 2100", "POST", "/api/v1/ledgers/hardship/items", map[string]any{"problem": "大病", "household_id": e.householdA.Household.ID,
+				"responsible_user_id": e.cadreA.ID, "deadline": "9999-12-31"}, 422, "/deadline"},
+			{"a rectification's deadline past 2100", "POST", "/api/v1/rectifications", map[string]any{"problem": "漏评", "household_id": e.householdA.Household.ID,
+				"responsible_user_id": e.cadreA.ID, "deadline": "2101-01-01"}, 422, "/deadline"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

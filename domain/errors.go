@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -151,9 +152,27 @@ var nounZH = map[string]string{
 // FieldErrors collects field errors while validating.
 type FieldErrors []FieldError
 
-// Add appends a field error.
+// MaxFieldErrors bounds the errors one validation names. A body of a
+// megabyte holds a quarter of a million bad array entries (causes, a
+// visit's measures, a finding's choices); naming each answered some 50 MB
+// for one request and held it all in memory. Past the bound one more entry,
+// reason ReasonTooManyErrors, names the next wrong field and says the rest
+// were left out.
+const MaxFieldErrors = 100
+
+// ReasonTooManyErrors marks the entry that ends a list cut at MaxFieldErrors.
+const ReasonTooManyErrors = "too_many_errors"
+
+// Add appends a field error, up to MaxFieldErrors of them.
 func (fe *FieldErrors) Add(field, reason, msg, msgZH string) {
-	*fe = append(*fe, FieldError{Field: field, Reason: reason, Message: msg, MessageZH: msgZH})
+	switch n := len(*fe); {
+	case n < MaxFieldErrors:
+		*fe = append(*fe, FieldError{Field: field, Reason: reason, Message: msg, MessageZH: msgZH})
+	case n == MaxFieldErrors:
+		*fe = append(*fe, FieldError{Field: field, Reason: ReasonTooManyErrors,
+			Message:   "more fields are wrong than the " + strconv.Itoa(MaxFieldErrors) + " listed; correct these and send again",
+			MessageZH: "错误过多，只列出了前" + strconv.Itoa(MaxFieldErrors) + "项，请修正后重新提交"})
+	}
 }
 
 // Required records a missing required field.

@@ -99,7 +99,8 @@ func (f IncomeFields) Validate(fe *FieldErrors, prefix string) {
 	if f.MembersCounted < 0 || f.MembersCounted > 30 {
 		fe.Add(prefix+"/members_counted", "out_of_range", "members_counted must be between 1 and 30, or 0 to count the household's members", "计算人口应在1至30人之间（填0按家庭成员计）")
 	}
-	if len([]rune(f.Notes)) > 2000 {
-		fe.Add(prefix+"/notes", "too_long", "notes must be at most 2000 characters", "备注不能超过2000字")
-	}
+	// The shared text rules, not a bare length: a phone's push reaches here
+	// without the JSON body's control-character screen, and a NUL that
+	// PostgreSQL cannot store must be the field's refusal, not a 500.
+	checkText(fe, prefix+"/notes", "备注", f.Notes, 0, 2000)
 }

@@ -98,6 +98,10 @@ func TestBadInputIsRefusedWithoutWrites(t *testing.T) {
 			{"a parameter given twice", "GET", "/api/v1/households?limit=5&limit=10", nil, 422, "limit"},
 			{"income account without version", "PUT", hPath + "/income-accounts/2026", `{}`, 422, "/version"},
 			{"income account as null", "PUT", hPath + "/income-accounts/2026", `null`, 422, "/version"},
+			{"a ledger item's deadline past 2100", "POST", "/api/v1/ledgers/hardship/items", map[string]any{"problem": "大病", "household_id": e.householdA.Household.ID,
+				"responsible_user_id": e.cadreA.ID, "deadline": "9999-12-31"}, 422, "/deadline"},
+			{"a rectification's deadline past 2100", "POST", "/api/v1/rectifications", map[string]any{"problem": "漏评", "household_id": e.householdA.Household.ID,
+				"responsible_user_id": e.cadreA.ID, "deadline": "2101-01-01"}, 422, "/deadline"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -431,4 +435,49 @@ func TestAnUploadCarriesOneFile(t *testing.T) {
 			t.Fatalf("one file: %d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// TestAHugeArrayIsRefusedInFewWords: a body packed with a hundred thousand
+// bad array entries — causes in a household, measures in a pushed visit —
+// is refused naming the first ones and saying the rest were left out, in
+// an answer of a few kilobytes: one error per entry answered some 50 MB
+// and held it all in memory.
+func TestAHugeArrayIsRefusedInFewWords(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	admin, cadre := e.login(t, "admin"), e.login(t, "cadre-a")
+	junk := make([]string, 150_000)
+	for i := range junk {
+		junk[i] = "x"
+	}
+	bounded := func(t *testing.T, body []byte, errs []domain.FieldError) {
+		t.Helper()
+		if len(errs) != domain.MaxFieldErrors+1 || errs[0].Field == "" || errs[len(errs)-1].Reason != domain.ReasonTooManyErrors {
+			t.Errorf("%d errors (first %+v), want the first %d and one saying more were left out", len(errs), errs[:min(len(errs), 1)], domain.MaxFieldErrors)
+		}
+		if len(body) > 64<<10 {
+			t.Errorf("the refusal is %d bytes", len(body))
+		}
+	}
+	before := e.counts(t)
+	r := e.do(t, "POST", "/api/v1/households", admin, map[string]any{"region_id": e.villageA.ID, "head_name": "王五", "status": "registered",
+		"poverty_type": "ordinary", "causes": junk})
+	var p struct {
+		Errors []domain.FieldError `json:"errors"`
+	}
+	r.json(t, &p)
+	if r.Status != http.StatusUnprocessableEntity || !r.problem(t).hasField("/causes/0") {
+		t.Fatalf("causes: %d, want 422 naming /causes/0", r.Status)
+	}
+	bounded(t, r.Body, p.Errors)
+	sameCounts(t, before, e.counts(t))
+
+	ch := visitChange(uuid.New(), e.householdA.Household.ID, "走访", 34.7)
+	ch["data"].(map[string]any)["measures"] = junk
+	pr := e.push(t, cadre, uuid.NewString(), batch("phone-a", time.Now(), ch))
+	res := pr.pushResult(t).Results[0]
+	if res.Status != wire.StatusRejected || len(res.Errors) == 0 || res.Errors[0].Field != "/changes/0/data/measures/0" {
+		t.Fatalf("measures: %+v", res.Status)
+	}
+	bounded(t, pr.Body, res.Errors)
+	sameCounts(t, before, e.counts(t))
 }

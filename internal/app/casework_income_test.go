@@ -183,6 +183,9 @@ func TestIncomeAccountSyncsOffline(t *testing.T) {
 				"/changes/0/data/year"},
 			{"a made-up id", wrongID, "/changes/0/id"},
 			{"an unknown field", incomeChange("create", hA, 2025, 0, map[string]any{"salary": 1}), "/changes/0/data/salary"},
+			// The PUT's body screen refuses it at /notes; a push must too (a
+			// NUL is more than PostgreSQL's text can hold).
+			{"a NUL in the notes", incomeChange("create", hA, 2025, 0, map[string]any{"wages_fen": 1, "notes": "光伏\u0000分红"}), "/changes/0/data/notes"},
 			{"an update with no account", incomeChange("update", hA, 2024, 1, map[string]any{"wages_fen": 1}), "/changes/0/id"},
 			{"a delete", incomeChange("delete", hA, 2026, 3, map[string]any{}), "/changes/0/op"},
 			{"another village's household", incomeChange("create", e.householdB.Household.ID, 2026, 0, map[string]any{"wages_fen": 1}),

@@ -185,6 +185,13 @@ func TestVillageExitProcedure(t *testing.T) {
 		if r := e.do(t, "GET", "/api/v1/regions/"+village+"/forms/village-exit.pdf", far, nil); r.Status != http.StatusNotFound {
 			t.Errorf("another county's supervisor prints the record: %d", r.Status)
 		}
+		// The record is the office's: a cadre or an inspector of the village
+		// is refused, as the document says.
+		for _, who := range []string{"cadre-a", "inspector"} {
+			if r := e.do(t, "GET", "/api/v1/regions/"+village+"/forms/village-exit.pdf", e.login(t, who), nil); r.Status != http.StatusForbidden {
+				t.Errorf("%s prints the village's exit record: %d", who, r.Status)
+			}
+		}
 		var listed struct{ Items []wire.Procedure }
 		e.do(t, "GET", start, supervisor, nil).json(t, &listed)
 		if len(listed.Items) != 1 || listed.Items[0].ID != pr.ID {

@@ -315,7 +315,8 @@ func tableRows(t *testing.T, app *App, table string) int64 {
 
 func (e *testEnv) counts(t *testing.T) map[string]int64 {
 	out := map[string]int64{}
-	for _, tb := range []string{"regions", "households", "members", "users", "pairings", "units", "household_status_changes"} {
+	for _, tb := range []string{"regions", "households", "members", "users", "pairings", "units", "household_status_changes",
+		"income_accounts", "plan_items", "ledger_items", "casework_procedures", "risk_warnings"} {
 		out[tb] = e.count(t, tb)
 	}
 	return out

@@ -99,6 +99,7 @@ func badAnswers() []answerCase {
 		}), "/answers/measures_received/1"},
 		{"a note too long", with(func(a map[string]any) { a["note"] = map[string]any{"text": strings.Repeat("长", 2001)} }), "/answers/note"},
 		{"the checklist's field names", with(func(a map[string]any) { a["food"] = map[string]any{"answer": "met"} }), "/answers/food/answer"},
+		{"a choice with a yes beside it", with(func(a map[string]any) { a["food"] = map[string]any{"choice": "met", "yes": true} }), "/answers/food/yes"},
 	}
 }
 

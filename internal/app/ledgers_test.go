@@ -46,6 +46,7 @@ func TestCadreLedgerItemsAreRecordedOfflineAndClosedOnEvidence(t *testing.T) {
 			{"no deadline", tok, withoutDeadline(ledgerItemCreate(uuid.New(), h, "hardship", "大病", deadline)), "/changes/0/data/deadline", "required"},
 			{"a deadline that is no date", tok, ledgerItemCreate(uuid.New(), h, "hardship", "大病", "下个月"), "/changes/0/data/deadline", "invalid_value"},
 			{"a deadline before the day it was recorded", tok, ledgerItemCreate(uuid.New(), h, "hardship", "大病", "2020-01-01"), "/changes/0/data/deadline", "out_of_range"},
+			{"a deadline past 2100", tok, ledgerItemCreate(uuid.New(), h, "hardship", "大病", "9999-12-31"), "/changes/0/data/deadline", "out_of_range"},
 			{"an unknown ledger", tok, ledgerItemCreate(uuid.New(), h, "gossip", "x", deadline), "/changes/0/data/kind", "invalid_enum"},
 			{"the rectification ledger", tok, ledgerItemCreate(uuid.New(), h, "rectification", "x", deadline), "/changes/0/entity", "forbidden"},
 			{"another village's household", tok, ledgerItemCreate(uuid.New(), other, "hardship", "x", deadline), "/changes/0/household_id", "unknown"},

@@ -27,6 +27,8 @@ func TestUnknownQueryParametersAreRefused(t *testing.T) {
 		{"declared parameters pass", admin, "/api/v1/households?limit=5&offset=0", http.StatusOK, nil},
 		{"a report with its own", admin, "/api/v1/compliance/missed?region_id=" + region + "&period=2026", http.StatusOK, nil},
 		{"a route without parameters", admin, "/api/v1/me", http.StatusOK, nil},
+		{"a parameter to a route that takes none", admin, "/api/v1/households/" + e.householdA.Household.ID.String() + "/plan?state=done", http.StatusUnprocessableEntity, []string{"state"}},
+		{"a printed form asked for by month", admin, "/api/v1/households/" + e.householdA.Household.ID.String() + "/forms/file.pdf?month=2026-11", http.StatusUnprocessableEntity, []string{"month"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := e.do(t, "GET", tt.path, tt.token, nil)

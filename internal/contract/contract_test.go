@@ -145,6 +145,11 @@ func TestSecurity(t *testing.T) {
 		if strings.HasPrefix(r.Path, "/api/v1/") && op.Responses.Status(http.StatusInternalServerError) == nil {
 			t.Errorf("%s %s: 500 is not documented", r.Method, r.Path)
 		}
+		// Every API operation refuses a query parameter it does not take
+		// (server/strict_query.go), those without parameters too.
+		if strings.HasPrefix(r.Path, "/api/v1/") && op.Responses.Status(http.StatusUnprocessableEntity) == nil {
+			t.Errorf("%s %s: refuses an unknown query parameter with 422, which is not documented", r.Method, r.Path)
+		}
 		if op.RequestBody != nil {
 			for _, code := range []int{http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity} {
 				if op.Responses.Status(code) == nil {

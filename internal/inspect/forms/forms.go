@@ -106,6 +106,12 @@ func (f Form) Validate(answers map[string]Answer, fe *domain.FieldErrors, prefix
 			}
 			continue
 		}
+		if m := a.stray(it.Kind); m != "" && a.holds(it.Kind) {
+			// Stored as sent, a second member would be read back as part of
+			// the answer ("met" and yes at once) by whoever reads it next.
+			fe.Add(p+"/"+m, "unknown_field", "a "+it.Kind+" item is answered with "+kindMember[it.Kind]+" alone", it.LabelZH+"的答案只能填"+kindMember[it.Kind])
+			continue
+		}
 		switch it.Kind {
 		case KindChoice:
 			if !it.has(a.Choice) {
@@ -133,6 +139,30 @@ func (f Form) Validate(answers map[string]Answer, fe *domain.FieldErrors, prefix
 			}
 		}
 	}
+}
+
+// kindMember is the member of an Answer (by its JSON name) each kind of
+// item is answered with.
+var kindMember = map[string]string{KindChoice: "choice", KindChoices: "choices", KindCount: "count", KindYesNo: "yes", KindText: "text"}
+
+// members are the members a holds, by JSON name.
+func (a Answer) members() map[string]bool {
+	return map[string]bool{"choice": a.Choice != "", "choices": len(a.Choices) > 0, "count": a.Count != nil, "yes": a.Yes != nil, "text": a.Text != ""}
+}
+
+// holds reports whether a holds the member its kind is answered with.
+func (a Answer) holds(kind string) bool { return a.members()[kindMember[kind]] }
+
+// stray names, in a fixed order, a member a holds that kind does not take
+// ("" when none).
+func (a Answer) stray(kind string) string {
+	set := a.members()
+	for _, m := range []string{"choice", "choices", "count", "yes", "text"} {
+		if set[m] && m != kindMember[kind] {
+			return m
+		}
+	}
+	return ""
 }
 
 func (a Answer) empty() bool {

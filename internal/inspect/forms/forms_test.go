@@ -41,6 +41,8 @@ func TestHouseholdAnswers(t *testing.T) {
 		{"yes or no as text", func(a map[string]Answer) { a[ItemPlanSeen] = Answer{Text: "yes"} }, "/findings/plan_seen", "invalid_type"},
 		{"a note too long", func(a map[string]Answer) { a[ItemNote] = Answer{Text: strings.Repeat("记", 2001)} }, "/findings/note", "too_long"},
 		{"an item of no form", func(a map[string]Answer) { a["weather"] = Answer{Text: "晴"} }, "/findings/weather", "unknown_field"},
+		{"a choice with a yes beside it", func(a map[string]Answer) { a["food"] = Answer{Choice: "met", Yes: yes(true)} }, "/findings/food/yes", "unknown_field"},
+		{"a count with a note beside it", func(a map[string]Answer) { a[ItemVisitsRecalled] = Answer{Count: count(2), Text: "两次"} }, "/findings/visits_recalled/text", "unknown_field"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -216,16 +217,89 @@ func (s *Service) ExitCandidatesPage(ctx context.Context, p domain.Principal, q 
 // qualifyingBatch is how many households CountQualifying judges at once.
 const qualifyingBatch = 500
 
+// VerdictVersion names the state of what a region's exit verdicts are
+// judged from (Store.VerdictVersion): equal versions, equal verdicts.
+type VerdictVersion struct{ Feed, Standards, Campaigns int64 }
+
+// qualifyingCounts keeps each list's count with the VerdictVersion it was
+// judged at, so that paging through a list judges it once, not once a
+// page. An entry is used only while the version read for the request is
+// the one it was judged at: there is no time after which it is trusted, and
+// a write that changes a verdict — the caller's own included — is seen by
+// the next request.
+type qualifyingCounts struct {
+	mu sync.Mutex
+	m  map[qualifyingList]qualifyingCount
+}
+
+// qualifyingList is one candidates list as its caller sees it: managers
+// see the households under their region path (domain.HouseholdScope).
+type qualifyingList struct {
+	scopePath, regionPath string
+	year                  int
+	today                 domain.Date
+}
+
+type qualifyingCount struct {
+	version VerdictVersion
+	n       int64
+}
+
+// maxQualifyingLists bounds the counts kept; past it they are all dropped
+// (each is one list's, judged again on its next request).
+const maxQualifyingLists = 1024
+
+func (c *qualifyingCounts) get(l qualifyingList, v VerdictVersion) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[l]
+	return e.n, ok && e.version == v
+}
+
+func (c *qualifyingCounts) put(l qualifyingList, v VerdictVersion, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxQualifyingLists {
+		c.m = map[qualifyingList]qualifyingCount{}
+	}
+	c.m[l] = qualifyingCount{version: v, n: n}
+}
+
 // CountQualifying counts the households of the whole candidates list (q's
 // region and year; its page is ignored) that qualify. Whether one
 // qualifies is judged from its accounts, visits and risks as Judge weighs
 // them, which no single query can say, so it walks the list a batch at a
-// time: the count is of every page while at most a batch is held.
+// time: the count is of every page while at most a batch is held. The walk
+// is made once per VerdictVersion: the version is read before anything the
+// count is judged from (the standards included), so a count kept under it
+// is of data at least that new, and any later write moves the version on.
 func (s *Service) CountQualifying(ctx context.Context, p domain.Principal, q CandidateQuery) (int64, error) {
-	f, st, err := s.candidates(ctx, p, q)
+	r, err := s.candidatesRegion(ctx, p, q)
 	if err != nil {
 		return 0, err
 	}
+	v, err := s.store.VerdictVersion(ctx, r.Path)
+	if err != nil {
+		return 0, err
+	}
+	list := qualifyingList{scopePath: p.HouseholdScope().RegionPath, regionPath: r.Path, year: q.Year, today: s.today()}
+	if n, ok := s.counts.get(list, v); ok {
+		return n, nil
+	}
+	f, st, err := s.candidatesOf(ctx, p, r, q)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.countQualifying(ctx, f, st)
+	if err != nil {
+		return 0, err
+	}
+	s.counts.put(list, v, n)
+	return n, nil
+}
+
+// countQualifying judges every household f selects against st.
+func (s *Service) countQualifying(ctx context.Context, f domain.HouseholdFilter, st ExitStandard) (int64, error) {
 	var n int64
 	f.Limit = qualifyingBatch
 	for f.Offset = 0; ; f.Offset += qualifyingBatch {
@@ -251,24 +325,34 @@ func (s *Service) CountQualifying(ctx context.Context, p domain.Principal, q Can
 // candidates checks a candidates query: the households it selects (no
 // page yet) and the year's standard.
 func (s *Service) candidates(ctx context.Context, p domain.Principal, q CandidateQuery) (domain.HouseholdFilter, ExitStandard, error) {
-	if !p.Manages() {
-		return domain.HouseholdFilter{}, ExitStandard{}, domain.Forbidden()
-	}
-	today := s.today()
-	var fe domain.FieldErrors
-	checkYear(&fe, "year", q.Year, today)
-	if err := fe.Err(); err != nil {
-		return domain.HouseholdFilter{}, ExitStandard{}, err
-	}
-	r, err := s.store.RegionWithin(ctx, p.RegionPath, q.RegionID)
+	r, err := s.candidatesRegion(ctx, p, q)
 	if err != nil {
 		return domain.HouseholdFilter{}, ExitStandard{}, err
 	}
+	return s.candidatesOf(ctx, p, r, q)
+}
+
+// candidatesRegion checks a candidates query's caller and year, and reads
+// its region within the caller's.
+func (s *Service) candidatesRegion(ctx context.Context, p domain.Principal, q CandidateQuery) (domain.Region, error) {
+	if !p.Manages() {
+		return domain.Region{}, domain.Forbidden()
+	}
+	var fe domain.FieldErrors
+	checkYear(&fe, "year", q.Year, s.today())
+	if err := fe.Err(); err != nil {
+		return domain.Region{}, err
+	}
+	return s.store.RegionWithin(ctx, p.RegionPath, q.RegionID)
+}
+
+// candidatesOf is candidates once its region r is read.
+func (s *Service) candidatesOf(ctx context.Context, p domain.Principal, r domain.Region, q CandidateQuery) (domain.HouseholdFilter, ExitStandard, error) {
 	st, err := s.standard(ctx, s.store, q.Year)
 	if err != nil {
 		return domain.HouseholdFilter{}, ExitStandard{}, err
 	}
-	return domain.HouseholdFilter{Scope: p.HouseholdScope(), Today: today, WithinPath: r.Path, Status: domain.StatusRegistered}, st, nil
+	return domain.HouseholdFilter{Scope: p.HouseholdScope(), Today: s.today(), WithinPath: r.Path, Status: domain.StatusRegistered}, st, nil
 }
 
 // judge weighs households against the year's standard st, as the

@@ -19,6 +19,11 @@ type registerStore struct {
 	households []domain.Household
 	qualifies  map[uuid.UUID]bool
 	pages      int
+	version    VerdictVersion
+}
+
+func (s *registerStore) VerdictVersion(context.Context, string) (VerdictVersion, error) {
+	return s.version, nil
 }
 
 func (s *registerStore) RegionWithin(context.Context, string, uuid.UUID) (domain.Region, error) {
@@ -92,6 +97,57 @@ func TestCountQualifyingCountsTheWholeList(t *testing.T) {
 			CandidateQuery{Year: 2026, Limit: 30, Offset: 30})
 		if err != nil || got != want || st.pages != tc.pages {
 			t.Errorf("%s: %d qualify (%v) in %d batches, want %d in %d", tc.name, got, err, st.pages, want, tc.pages)
+		}
+	}
+}
+
+// TestCountQualifyingJudgesOncePerVersion: paging through a list judges it
+// once while nothing it is judged from changes, and again as soon as the
+// store's VerdictVersion moves — whichever part of it moves, and the
+// count follows the change.
+func TestCountQualifyingJudgesOncePerVersion(t *testing.T) {
+	st := &registerStore{qualifies: map[uuid.UUID]bool{}}
+	for i := range qualifyingBatch + 1 {
+		h := domain.Household{ID: uuid.New()}
+		st.households = append(st.households, h)
+		st.qualifies[h.ID] = i%2 == 0
+	}
+	s := NewService(st, nil, func() time.Time { return time.Date(2026, time.August, 15, 10, 0, 0, 0, domain.Shanghai) })
+	supervisor := domain.Principal{Role: domain.RoleSupervisor, RegionPath: "410122"}
+	count := func(offset int) int64 {
+		t.Helper()
+		n, err := s.CountQualifying(context.Background(), supervisor, CandidateQuery{Year: 2026, Limit: 30, Offset: offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(0); n != 251 || st.pages != 2 {
+		t.Fatalf("first page: %d qualify in %d batches, want 251 in 2", n, st.pages)
+	}
+	if n := count(30); n != 251 || st.pages != 2 {
+		t.Fatalf("a later page, nothing changed: %d qualify after %d batches, want 251 and no batch read again", n, st.pages)
+	}
+	for _, tc := range []struct {
+		name string
+		move func(*VerdictVersion)
+	}{
+		{"the feed (a visit, an account, a warning, a household)", func(v *VerdictVersion) { v.Feed++ }},
+		{"an exit standard", func(v *VerdictVersion) { v.Standards++ }},
+		{"a campaign", func(v *VerdictVersion) { v.Campaigns++ }},
+	} {
+		st.qualifies[st.households[1].ID] = !st.qualifies[st.households[1].ID]
+		want := int64(251)
+		if st.qualifies[st.households[1].ID] {
+			want = 252
+		}
+		tc.move(&st.version)
+		before := st.pages
+		if n := count(0); n != want || st.pages != before+2 {
+			t.Errorf("%s moved: %d qualify after %d more batches, want %d after 2", tc.name, n, st.pages-before, want)
+		}
+		if n := count(60); n != want || st.pages != before+2 {
+			t.Errorf("%s moved, a later page: %d qualify after %d more batches, want %d after 2", tc.name, n, st.pages-before, want)
 		}
 	}
 }

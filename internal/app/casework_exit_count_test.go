@@ -137,7 +137,7 @@ func TestExitCandidatesCountFollowsEveryWrite(t *testing.T) {
 		} {
 			tc.write()
 			want += tc.delta
-			if got := counted("after "+tc.name); got != want {
+			if got := counted("after " + tc.name); got != want {
 				t.Errorf("after %s: %d qualify, want %d", tc.name, got, want)
 			}
 		}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 
-	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
 )
 
@@ -28,23 +27,15 @@ func (s *Store) VerdictVersion(ctx context.Context, regionPath string) (casework
 	if _, err := s.SequenceChanges(ctx); err != nil {
 		return v, err
 	}
-	// The region's county is the one whose path begins the region's; the
-	// counties under it, those whose path begins with it.
-	var ancestors []string
-	for i := 1; i < len(regionPath); i++ {
-		if regionPath[i] == '/' {
-			ancestors = append(ancestors, regionPath[:i+1])
-		}
-	}
-	if len(ancestors) == 0 {
-		ancestors = []string{regionPath}
-	}
+	// The counties are those of the region and the regions under it (a
+	// household's county is its village's, regions.county_id): one for a
+	// county or a region in one, each of theirs for a city or a province.
 	q := `SELECT
-	(SELECT COALESCE(MAX((SELECT MAX(c.seq) FROM changes c WHERE c.county_id = r.id)), 0) FROM regions r
-		WHERE r.level = ? AND (r.path IN ? OR ` + like("r.path") + `)),
+	(SELECT COALESCE(MAX((SELECT MAX(c.seq) FROM changes c WHERE c.county_id = k.county_id)), 0)
+		FROM (SELECT DISTINCT county_id FROM regions WHERE county_id IS NOT NULL AND ` + like("path") + `) k),
 	(SELECT COUNT(*) + COALESCE(SUM(version), 0) FROM exit_standards),
 	(SELECT COUNT(*) + COALESCE(SUM(version), 0) FROM inspection_campaigns)`
-	row := s.db.WithContext(ctx).Raw(q, domain.LevelCounty, ancestors, likePrefix(regionPath)).Row()
+	row := s.db.WithContext(ctx).Raw(q, likePrefix(regionPath)).Row()
 	if err := row.Scan(&v.Feed, &v.Standards, &v.Campaigns); err != nil {
 		return v, translate(err, "exit candidates")
 	}

@@ -43,7 +43,7 @@ func TestVerdictVersionMovesWithEveryVerdictInput(t *testing.T) {
 		}{
 			{"a visit", func() error {
 				return st.InsertVisit(ctx, domain.Visit{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, CadreID: c.CadreA.ID, DeviceID: "phone",
-					VisitDetails: domain.VisitDetails{Kind: "assist", StartedAt: now, Checklist: map[string]domain.ChecklistEntry{"food": {Answer: "met"}}},
+					VisitDetails:  domain.VisitDetails{Kind: "assist", StartedAt: now, Checklist: map[string]domain.ChecklistEntry{"food": {Answer: "met"}}},
 					StartedAtText: now.Format(time.RFC3339), ReceivedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now})
 			}},
 			{"an income account", func() error {

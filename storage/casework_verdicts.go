@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/fieldvisit/fieldvisit/internal/casework"
 )
 
@@ -40,4 +42,16 @@ func (s *Store) VerdictVersion(ctx context.Context, regionPath string) (casework
 		return v, translate(err, "exit candidates")
 	}
 	return v, nil
+}
+
+// HouseholdsChangedSince is the households under regionPath's counties
+// whose feed rows are numbered in (after, upTo] — those whose exit
+// verdicts may differ between two VerdictVersions whose Feed are after and
+// upTo — at most limit+1 of them (more than limit: judge the list again).
+func (s *Store) HouseholdsChangedSince(ctx context.Context, regionPath string, after, upTo int64, limit int) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT c.household_id FROM changes c
+		WHERE c.county_id IN (SELECT DISTINCT county_id FROM regions WHERE county_id IS NOT NULL AND `+like("path")+`)
+		AND c.seq > ? AND c.seq <= ? AND c.household_id IS NOT NULL LIMIT ?`, likePrefix(regionPath), after, upTo, limit+1).Scan(&ids).Error
+	return ids, translate(err, "exit candidates")
 }

@@ -35,6 +35,7 @@ func TestVerdictVersionMovesWithEveryVerdictInput(t *testing.T) {
 			}
 			return v
 		}
+		start := version(c.County.Path)
 		warning := casework.Warning{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, List: casework.ListRegister, Trigger: "serious_illness",
 			VisitID: uuid.New(), SeenOn: domain.DateOf(now), CadreID: c.CadreA.ID, State: casework.WarningOpen, CreatedAt: now, Version: 1}
 		for _, tc := range []struct {
@@ -72,6 +73,27 @@ func TestVerdictVersionMovesWithEveryVerdictInput(t *testing.T) {
 			}
 			if v := version(c.VillageA.Path); v == village {
 				t.Errorf("%s: the village's version stays %+v", tc.name, v)
+			}
+		}
+		// Household A alone was written since start: it alone may judge
+		// otherwise, and the list's households among it are it.
+		end := version(c.County.Path)
+		changed, err := st.HouseholdsChangedSince(ctx, c.VillageA.Path, start.Feed, end.Feed, 10)
+		if err != nil || len(changed) != 1 || changed[0] != h.ID {
+			t.Errorf("households changed since the first write: %v %v, want only A %s", changed, err, h.ID)
+		}
+		if none, err := st.HouseholdsChangedSince(ctx, c.County.Path, end.Feed, end.Feed, 10); err != nil || len(none) != 0 {
+			t.Errorf("households changed since the last version: %v %v, want none", none, err)
+		}
+		list := domain.HouseholdFilter{Scope: c.Admin.HouseholdScope(), WithinPath: c.County.Path, Limit: 10}
+		for _, tc := range []struct {
+			among []uuid.UUID
+			want  int
+		}{{[]uuid.UUID{c.HouseholdB.Household.ID}, 1}, {[]uuid.UUID{}, 0}, {nil, 2}} {
+			list.Among = tc.among
+			hs, _, err := st.Households(ctx, list)
+			if err != nil || len(hs) != tc.want || tc.want == 1 && hs[0].ID != c.HouseholdB.Household.ID {
+				t.Errorf("households among %v: %d (%v), want %d", tc.among, len(hs), err, tc.want)
 			}
 		}
 	})

@@ -240,39 +240,56 @@ type qualifyingList struct {
 	today                 domain.Date
 }
 
+// qualifyingCount is a list's qualifying households as judged at version.
+// It is never changed once kept (a newer one replaces it), so readers
+// share it without the lock.
 type qualifyingCount struct {
-	version VerdictVersion
-	n       int64
+	version    VerdictVersion
+	qualifying map[uuid.UUID]struct{}
 }
 
-// maxQualifyingLists bounds the counts kept; past it they are all dropped
-// (each is one list's, judged again on its next request).
-const maxQualifyingLists = 1024
+// maxQualifyingLists bounds the lists kept; past it they are all dropped
+// (each is judged whole again on its next request).
+const maxQualifyingLists = 64
 
-func (c *qualifyingCounts) get(l qualifyingList, v VerdictVersion) (int64, bool) {
+// maxRejudged is how many changed households are judged again on their
+// own before the whole list is judged instead.
+const maxRejudged = 2000
+
+func (c *qualifyingCounts) get(l qualifyingList) (qualifyingCount, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[l]
-	return e.n, ok && e.version == v
+	return e, ok
 }
 
-func (c *qualifyingCounts) put(l qualifyingList, v VerdictVersion, n int64) {
+func (c *qualifyingCounts) put(l qualifyingList, e qualifyingCount) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxQualifyingLists {
 		c.m = map[qualifyingList]qualifyingCount{}
 	}
-	c.m[l] = qualifyingCount{version: v, n: n}
+	if old, ok := c.m[l]; ok && old.version.Feed > e.version.Feed {
+		return // a slower request judged an older state: keep the newer
+	}
+	c.m[l] = e
 }
 
 // CountQualifying counts the households of the whole candidates list (q's
 // region and year; its page is ignored) that qualify. Whether one
 // qualifies is judged from its accounts, visits and risks as Judge weighs
 // them, which no single query can say, so it walks the list a batch at a
-// time: the count is of every page while at most a batch is held. The walk
-// is made once per VerdictVersion: the version is read before anything the
-// count is judged from (the standards included), so a count kept under it
-// is of data at least that new, and any later write moves the version on.
+// time: the count is of every page while at most a batch is held.
+//
+// The walk is made once per list, not once per page: the list's qualifying
+// households are kept with the VerdictVersion they were judged at. The
+// version is read before anything the count is judged from (the standards
+// included), so what is kept under it is of data at least that new, and
+// any later write moves the version on. While only the feed moved, the
+// households the feed names since then are judged again on their own (in
+// or out of the list, qualifying or not), as a write changes the verdict
+// of its household alone; a standard or a campaign changed, or too many
+// households, and the whole list is judged again.
 func (s *Service) CountQualifying(ctx context.Context, p domain.Principal, q CandidateQuery) (int64, error) {
 	r, err := s.candidatesRegion(ctx, p, q)
 	if err != nil {
@@ -283,43 +300,85 @@ func (s *Service) CountQualifying(ctx context.Context, p domain.Principal, q Can
 		return 0, err
 	}
 	list := qualifyingList{scopePath: p.HouseholdScope().RegionPath, regionPath: r.Path, year: q.Year, today: s.today()}
-	if n, ok := s.counts.get(list, v); ok {
-		return n, nil
+	kept, ok := s.counts.get(list)
+	if ok && kept.version == v {
+		return int64(len(kept.qualifying)), nil
 	}
 	f, st, err := s.candidatesOf(ctx, p, r, q)
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.countQualifying(ctx, f, st)
+	var next map[uuid.UUID]struct{}
+	if ok && kept.version.Standards == v.Standards && kept.version.Campaigns == v.Campaigns && kept.version.Feed < v.Feed {
+		next, err = s.rejudgeChanged(ctx, f, st, r.Path, kept, v)
+	}
+	if next == nil && err == nil {
+		next, err = s.qualifyingOf(ctx, f, st)
+	}
 	if err != nil {
 		return 0, err
 	}
-	s.counts.put(list, v, n)
-	return n, nil
+	s.counts.put(list, qualifyingCount{version: v, qualifying: next})
+	return int64(len(next)), nil
 }
 
-// countQualifying judges every household f selects against st.
-func (s *Service) countQualifying(ctx context.Context, f domain.HouseholdFilter, st ExitStandard) (int64, error) {
-	var n int64
+// qualifyingOf judges every household f selects against st: those that
+// qualify.
+func (s *Service) qualifyingOf(ctx context.Context, f domain.HouseholdFilter, st ExitStandard) (map[uuid.UUID]struct{}, error) {
+	out := map[uuid.UUID]struct{}{}
 	f.Limit = qualifyingBatch
 	for f.Offset = 0; ; f.Offset += qualifyingBatch {
 		hs, total, err := s.store.Households(ctx, f)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		cs, err := s.judge(ctx, s.store, st, hs)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		for _, c := range cs {
 			if c.Qualifies {
-				n++
+				out[c.Household.ID] = struct{}{}
 			}
 		}
 		if len(hs) < qualifyingBatch || int64(f.Offset+len(hs)) >= total {
-			return n, nil
+			return out, nil
 		}
 	}
+}
+
+// rejudgeChanged is kept's qualifying households brought to v: those the
+// feed names since kept.version judged again (nil: too many, judge the
+// list whole).
+func (s *Service) rejudgeChanged(ctx context.Context, f domain.HouseholdFilter, st ExitStandard, path string, kept qualifyingCount, v VerdictVersion) (map[uuid.UUID]struct{}, error) {
+	changed, err := s.store.HouseholdsChangedSince(ctx, path, kept.version.Feed, v.Feed, maxRejudged)
+	if err != nil || len(changed) > maxRejudged {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]struct{}, len(kept.qualifying))
+	for id := range kept.qualifying {
+		out[id] = struct{}{}
+	}
+	for _, id := range changed {
+		delete(out, id) // out of the list now, or judged below
+	}
+	for from := 0; from < len(changed); from += qualifyingBatch {
+		f.Among, f.Limit, f.Offset = changed[from:min(from+qualifyingBatch, len(changed))], qualifyingBatch, 0
+		hs, _, err := s.store.Households(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := s.judge(ctx, s.store, st, hs)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if c.Qualifies {
+				out[c.Household.ID] = struct{}{}
+			}
+		}
+	}
+	return out, nil
 }
 
 // candidates checks a candidates query: the households it selects (no

@@ -23,6 +23,10 @@ type Store interface {
 	// status, an exit standard, an unannounced campaign) makes it differ
 	// from every version read before that write.
 	VerdictVersion(ctx context.Context, regionPath string) (VerdictVersion, error)
+	// HouseholdsChangedSince is the households under regionPath whose
+	// verdicts may have changed between two versions whose Feed are after
+	// and upTo (a standard or campaign aside), at most limit+1 of them.
+	HouseholdsChangedSince(ctx context.Context, regionPath string, after, upTo int64, limit int) ([]uuid.UUID, error)
 }
 
 // TxStore is the persistence inside a transaction (and outside one, for

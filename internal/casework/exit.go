@@ -221,15 +221,16 @@ const qualifyingBatch = 500
 // judged from (Store.VerdictVersion): equal versions, equal verdicts.
 type VerdictVersion struct{ Feed, Standards, Campaigns int64 }
 
-// qualifyingCounts keeps each list's count with the VerdictVersion it was
-// judged at, so that paging through a list judges it once, not once a
-// page. An entry is used only while the version read for the request is
+// qualifyingCounts keeps each list's qualifying households with the
+// VerdictVersion they were judged at, so that paging through a list judges
+// it once, not once a page. An entry is used only while the version read for the request is
 // the one it was judged at: there is no time after which it is trusted, and
 // a write that changes a verdict — the caller's own included — is seen by
 // the next request.
 type qualifyingCounts struct {
-	mu sync.Mutex
-	m  map[qualifyingList]qualifyingCount
+	mu   sync.Mutex
+	m    map[qualifyingList]qualifyingCount
+	held int // households kept, all lists together
 }
 
 // qualifyingList is one candidates list as its caller sees it: managers
@@ -248,9 +249,14 @@ type qualifyingCount struct {
 	qualifying map[uuid.UUID]struct{}
 }
 
-// maxQualifyingLists bounds the lists kept; past it they are all dropped
-// (each is judged whole again on its next request).
-const maxQualifyingLists = 64
+// maxQualifyingLists and maxQualifyingHeld bound what is kept (a
+// province's list may hold a few hundred thousand households, ~40 bytes
+// each); past either, every list is dropped and judged whole again on its
+// next request.
+const (
+	maxQualifyingLists = 64
+	maxQualifyingHeld  = 1_000_000
+)
 
 // maxRejudged is how many changed households are judged again on their
 // own before the whole list is judged instead.
@@ -266,13 +272,17 @@ func (c *qualifyingCounts) get(l qualifyingList) (qualifyingCount, bool) {
 func (c *qualifyingCounts) put(l qualifyingList, e qualifyingCount) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxQualifyingLists {
-		c.m = map[qualifyingList]qualifyingCount{}
-	}
-	if old, ok := c.m[l]; ok && old.version.Feed > e.version.Feed {
+	old, ok := c.m[l]
+	if ok && old.version.Feed > e.version.Feed {
 		return // a slower request judged an older state: keep the newer
 	}
-	c.m[l] = e
+	if ok {
+		c.held -= len(old.qualifying)
+	}
+	if c.m == nil || !ok && len(c.m) >= maxQualifyingLists || c.held+len(e.qualifying) > maxQualifyingHeld {
+		c.m, c.held = map[qualifyingList]qualifyingCount{}, 0
+	}
+	c.m[l], c.held = e, c.held+len(e.qualifying)
 }
 
 // CountQualifying counts the households of the whole candidates list (q's

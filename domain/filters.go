@@ -92,8 +92,11 @@ type HouseholdFilter struct {
 	CadreID     *uuid.UUID // paired now with this cadre
 	Unpaired    bool       // no open pairing now
 	Query       string     // head name or household number contains
-	Limit       int
-	Offset      int
+	// Among, when not nil, keeps the households among these ids (none for
+	// an empty list).
+	Among  []uuid.UUID
+	Limit  int
+	Offset int
 }
 
 // AuditFilter narrows a reading of the audit log; empty fields match all.

@@ -113,7 +113,8 @@ func (h *handlers) villageExitCandidates(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	out := wire.VillageExitCandidates{Year: year, Standard: fromVillageExitStandard(st), Items: make([]wire.VillageCandidate, len(cs))}
+	out := wire.VillageExitCandidates{Year: year, Standard: fromVillageExitStandard(st), Total: len(cs), Qualifying: casework.QualifyingVillages(cs),
+		Items: make([]wire.VillageCandidate, len(cs))}
 	for i, cd := range cs {
 		item := wire.VillageCandidate{VillageID: cd.Village.ID, VillageName: cd.Village.Name, VillageCode: cd.Village.Code,
 			PoorMembers: cd.Population.Poor, AllMembers: cd.Population.All, IncidenceText: casework.Permille(cd.Population.Poor, cd.Population.All),

@@ -166,8 +166,17 @@ func (s *Store) InsertWarnings(ctx context.Context, ws []casework.Warning) error
 			}
 			row := toWarningRow(w)
 			row.RegionPath = paths[0]
-			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-				return err
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+			if res.Error != nil {
+				return res.Error
+			}
+			// The feed row is not for phones (no pull asks for warnings):
+			// it moves the county's VerdictVersion, as an open risk keeps
+			// a household from exiting.
+			if res.RowsAffected > 0 {
+				if err := s.appendChange(tx, warningChange(w, "create")); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -198,6 +207,16 @@ func (s *Store) SaveWarning(ctx context.Context, w casework.Warning, expectedVer
 		if res.RowsAffected == 0 {
 			return domain.Stale("warning", "预警")
 		}
+		if err := s.appendChange(tx, warningChange(w, "update")); err != nil {
+			return err
+		}
 		return s.appendAudit(tx, audit)
 	})
+}
+
+// warningChange is a warning's feed row: no phone pulls it (Changes asks
+// for none), but it moves the county's VerdictVersion.
+func warningChange(w casework.Warning, op string) feedEntry {
+	hid := w.HouseholdID
+	return feedEntry{CountyID: w.CountyID, Entity: "risk_warning", EntityID: w.ID, HouseholdID: &hid, Op: op, Version: w.Version}
 }

@@ -143,6 +143,12 @@ func (s *Store) Households(ctx context.Context, f domain.HouseholdFilter) ([]dom
 	if f.Query != "" {
 		q = q.Where("("+like("head_name")+" OR "+like("number")+")", likeContains(f.Query), likeContains(f.Query))
 	}
+	if f.Among != nil {
+		if len(f.Among) == 0 {
+			return []domain.Household{}, 0, nil
+		}
+		q = q.Where("households.id IN ?", f.Among)
+	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, translate(err, "household")

@@ -230,5 +230,9 @@ type VillageCandidate struct {
 type VillageExitCandidates struct {
 	Year     int                 `json:"year"`
 	Standard VillageExitStandard `json:"standard"`
-	Items    []VillageCandidate  `json:"items"`
+	// Total and Qualifying are of the whole list, as ExitCandidates'
+	// (this list is never paged: they are its items' own).
+	Total      int                `json:"total"`
+	Qualifying int                `json:"qualifying"`
+	Items      []VillageCandidate `json:"items"`
 }

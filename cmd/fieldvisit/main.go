@@ -13,6 +13,7 @@
 //	fieldvisit bench sample [flags]          an inspection draw from a province of 1M households
 //	fieldvisit bench export [flags]          the visit 台账 export of 1M visits as CSV and XLSX against bare writers (B7)
 //	fieldvisit bench wire [flags]            sync bytes gzipped vs plain, gzip levels vs zstd
+//	fieldvisit bench exit [flags]            the exit-candidates list of a county of 10,000+ registered households
 //	fieldvisit bench feed [flags]            50 phones pushing and pulling at once against raw SQL (the feed sequencer)
 //
 // "fieldvisit COMMAND -h" lists a command's flags (and exits 0). Settings

@@ -22,6 +22,15 @@ func villageCandidateOf(t *testing.T, e *testEnv, token string, village string) 
 		t.Fatalf("village candidates: %d %s", r.Status, r.Body)
 	}
 	r.json(t, &cs)
+	qualifying := 0
+	for _, c := range cs.Items {
+		if c.Qualifies {
+			qualifying++
+		}
+	}
+	if cs.Total != len(cs.Items) || cs.Qualifying != qualifying {
+		t.Errorf("the village list says %d villages, %d qualifying; it holds %d, %d qualifying", cs.Total, cs.Qualifying, len(cs.Items), qualifying)
+	}
 	for _, c := range cs.Items {
 		if c.VillageID.String() == village {
 			return c

@@ -389,6 +389,7 @@ func TestCommandHelp(t *testing.T) {
 		"bench sample":     {want: []string{"households", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench wire":       {want: []string{"households", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench export":     {want: []string{"visits", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
+		"bench exit":       {want: []string{"households", "rounds", "postgres"}, refused: []string{"addr", "demo"}},
 		"bench feed":       {want: []string{"phones", "rounds", "seconds", "batch", "postgres"}, refused: []string{"addr", "demo"}},
 	}
 	for _, c := range Commands {

@@ -38,6 +38,7 @@ var Commands = []CommandHelp{
 	{"bench sample", "[flags]", "an inspection draw from a province of 1M households against raw SELECTs"},
 	{"bench wire", "[flags]", "sync bytes gzipped vs plain, server CPU per pull, gzip levels vs zstd (B8)"},
 	{"bench export", "[flags]", "the visit 台账 of 1M visits as CSV and XLSX against pgx + bare writers, and peak RSS (B7)"},
+	{"bench exit", "[flags]", "the exit-candidates list of a county of 10,000+ registered households, page by page, and after a write"},
 	{"bench feed", "[flags]", "50 phones pushing and pulling at once: pulls/s, pull latency and sequencer lock wait against raw SQL (issue 21)"},
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -69,6 +70,15 @@ func consoleVillageExit(t *testing.T, e *consoleEnv) {
 	}
 	if rec, err := e.app.Casework.VillageRecordOf(ctx, supervisor, village.ID, year); err != nil || rec.CollectiveIncomeFen == nil || *rec.CollectiveIncomeFen != 5_000_050 || rec.Notes != "村集体光伏收益" {
 		t.Fatalf("the record after the form: %+v %v", rec, err)
+	}
+	// The page says how many of its villages qualify, as the 脱贫候选 page
+	// says of its households: the village just recorded among them.
+	if cands, _, err = e.app.Casework.VillageExitCandidates(ctx, supervisor, supervisor.RegionID, year); err != nil {
+		t.Fatal(err)
+	}
+	counted := fmt.Sprintf(`所选地区贫困村 %d 个，其中符合出列条件 <strong class="tone-good" id="qualifying">%d</strong> 个`, len(cands), casework.QualifyingVillages(cands))
+	if casework.QualifyingVillages(cands) == 0 || !strings.Contains(sup.get(pageURL).body, counted) {
+		t.Errorf("the village exit page does not say %q", counted)
 	}
 	start := "/ui/village-exit/" + village.ID.String() + "/procedures"
 	if r := sup.do("POST", start, url.Values{"csrf_token": {csrf}, "year": {strconv.Itoa(year)}}, nil); r.StatusCode != http.StatusSeeOther {

@@ -50,7 +50,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			return nil
 		}
-		return errors.New("usage: fieldvisit bench sync|photos|rules|sample|wire|export|feed [flags] (fieldvisit bench -h lists them)")
+		return errors.New("usage: fieldvisit bench sync|photos|rules|sample|wire|export|feed|exit [flags] (fieldvisit bench -h lists them)")
 	}
 	return subcommands[name](ctx, rest, stdout, stderr)
 }
@@ -65,6 +65,7 @@ var subcommands = map[string]func(ctx context.Context, args []string, stdout, st
 	"wire":   benchWireCmd,
 	"export": benchExportCmd,
 	"feed":   benchFeedCmd,
+	"exit":   benchExitCmd,
 }
 
 // Subcommands names the benchmarks `fieldvisit bench` runs.

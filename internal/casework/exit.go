@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -216,59 +217,211 @@ func (s *Service) ExitCandidatesPage(ctx context.Context, p domain.Principal, q 
 // qualifyingBatch is how many households CountQualifying judges at once.
 const qualifyingBatch = 500
 
+// VerdictVersion names the state of what a region's exit verdicts are
+// judged from (Store.VerdictVersion): equal versions, equal verdicts.
+type VerdictVersion struct{ Feed, Standards, Campaigns int64 }
+
+// qualifyingCounts keeps each list's qualifying households with the
+// VerdictVersion they were judged at, so that paging through a list judges
+// it once, not once a page. An entry is used only while the version read for the request is
+// the one it was judged at: there is no time after which it is trusted, and
+// a write that changes a verdict — the caller's own included — is seen by
+// the next request.
+type qualifyingCounts struct {
+	mu   sync.Mutex
+	m    map[qualifyingList]qualifyingCount
+	held int // households kept, all lists together
+}
+
+// qualifyingList is one candidates list as its caller sees it: managers
+// see the households under their region path (domain.HouseholdScope).
+type qualifyingList struct {
+	scopePath, regionPath string
+	year                  int
+	today                 domain.Date
+}
+
+// qualifyingCount is a list's qualifying households as judged at version.
+// It is never changed once kept (a newer one replaces it), so readers
+// share it without the lock.
+type qualifyingCount struct {
+	version    VerdictVersion
+	qualifying map[uuid.UUID]struct{}
+}
+
+// maxQualifyingLists and maxQualifyingHeld bound what is kept (a
+// province's list may hold a few hundred thousand households, ~40 bytes
+// each); past either, every list is dropped and judged whole again on its
+// next request.
+const (
+	maxQualifyingLists = 64
+	maxQualifyingHeld  = 1_000_000
+)
+
+// maxRejudged is how many changed households are judged again on their
+// own before the whole list is judged instead.
+const maxRejudged = 2000
+
+func (c *qualifyingCounts) get(l qualifyingList) (qualifyingCount, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[l]
+	return e, ok
+}
+
+func (c *qualifyingCounts) put(l qualifyingList, e qualifyingCount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.m[l]
+	if ok && old.version.Feed > e.version.Feed {
+		return // a slower request judged an older state: keep the newer
+	}
+	if ok {
+		c.held -= len(old.qualifying)
+	}
+	if c.m == nil || !ok && len(c.m) >= maxQualifyingLists || c.held+len(e.qualifying) > maxQualifyingHeld {
+		c.m, c.held = map[qualifyingList]qualifyingCount{}, 0
+	}
+	c.m[l], c.held = e, c.held+len(e.qualifying)
+}
+
 // CountQualifying counts the households of the whole candidates list (q's
 // region and year; its page is ignored) that qualify. Whether one
 // qualifies is judged from its accounts, visits and risks as Judge weighs
 // them, which no single query can say, so it walks the list a batch at a
 // time: the count is of every page while at most a batch is held.
+//
+// The walk is made once per list, not once per page: the list's qualifying
+// households are kept with the VerdictVersion they were judged at. The
+// version is read before anything the count is judged from (the standards
+// included), so what is kept under it is of data at least that new, and
+// any later write moves the version on. While only the feed moved, the
+// households the feed names since then are judged again on their own (in
+// or out of the list, qualifying or not), as a write changes the verdict
+// of its household alone; a standard or a campaign changed, or too many
+// households, and the whole list is judged again.
 func (s *Service) CountQualifying(ctx context.Context, p domain.Principal, q CandidateQuery) (int64, error) {
-	f, st, err := s.candidates(ctx, p, q)
+	r, err := s.candidatesRegion(ctx, p, q)
 	if err != nil {
 		return 0, err
 	}
-	var n int64
+	v, err := s.store.VerdictVersion(ctx, r.Path)
+	if err != nil {
+		return 0, err
+	}
+	list := qualifyingList{scopePath: p.HouseholdScope().RegionPath, regionPath: r.Path, year: q.Year, today: s.today()}
+	kept, ok := s.counts.get(list)
+	if ok && kept.version == v {
+		return int64(len(kept.qualifying)), nil
+	}
+	f, st, err := s.candidatesOf(ctx, p, r, q)
+	if err != nil {
+		return 0, err
+	}
+	var next map[uuid.UUID]struct{}
+	if ok && kept.version.Standards == v.Standards && kept.version.Campaigns == v.Campaigns && kept.version.Feed < v.Feed {
+		next, err = s.rejudgeChanged(ctx, f, st, r.Path, kept, v)
+	}
+	if next == nil && err == nil {
+		next, err = s.qualifyingOf(ctx, f, st)
+	}
+	if err != nil {
+		return 0, err
+	}
+	s.counts.put(list, qualifyingCount{version: v, qualifying: next})
+	return int64(len(next)), nil
+}
+
+// qualifyingOf judges every household f selects against st: those that
+// qualify.
+func (s *Service) qualifyingOf(ctx context.Context, f domain.HouseholdFilter, st ExitStandard) (map[uuid.UUID]struct{}, error) {
+	out := map[uuid.UUID]struct{}{}
 	f.Limit = qualifyingBatch
 	for f.Offset = 0; ; f.Offset += qualifyingBatch {
 		hs, total, err := s.store.Households(ctx, f)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		cs, err := s.judge(ctx, s.store, st, hs)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		for _, c := range cs {
 			if c.Qualifies {
-				n++
+				out[c.Household.ID] = struct{}{}
 			}
 		}
 		if len(hs) < qualifyingBatch || int64(f.Offset+len(hs)) >= total {
-			return n, nil
+			return out, nil
 		}
 	}
+}
+
+// rejudgeChanged is kept's qualifying households brought to v: those the
+// feed names since kept.version judged again (nil: too many, judge the
+// list whole).
+func (s *Service) rejudgeChanged(ctx context.Context, f domain.HouseholdFilter, st ExitStandard, path string, kept qualifyingCount, v VerdictVersion) (map[uuid.UUID]struct{}, error) {
+	changed, err := s.store.HouseholdsChangedSince(ctx, path, kept.version.Feed, v.Feed, maxRejudged)
+	if err != nil || len(changed) > maxRejudged {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]struct{}, len(kept.qualifying))
+	for id := range kept.qualifying {
+		out[id] = struct{}{}
+	}
+	for _, id := range changed {
+		delete(out, id) // out of the list now, or judged below
+	}
+	for from := 0; from < len(changed); from += qualifyingBatch {
+		f.Among, f.Limit, f.Offset = changed[from:min(from+qualifyingBatch, len(changed))], qualifyingBatch, 0
+		hs, _, err := s.store.Households(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := s.judge(ctx, s.store, st, hs)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if c.Qualifies {
+				out[c.Household.ID] = struct{}{}
+			}
+		}
+	}
+	return out, nil
 }
 
 // candidates checks a candidates query: the households it selects (no
 // page yet) and the year's standard.
 func (s *Service) candidates(ctx context.Context, p domain.Principal, q CandidateQuery) (domain.HouseholdFilter, ExitStandard, error) {
-	if !p.Manages() {
-		return domain.HouseholdFilter{}, ExitStandard{}, domain.Forbidden()
-	}
-	today := s.today()
-	var fe domain.FieldErrors
-	checkYear(&fe, "year", q.Year, today)
-	if err := fe.Err(); err != nil {
-		return domain.HouseholdFilter{}, ExitStandard{}, err
-	}
-	r, err := s.store.RegionWithin(ctx, p.RegionPath, q.RegionID)
+	r, err := s.candidatesRegion(ctx, p, q)
 	if err != nil {
 		return domain.HouseholdFilter{}, ExitStandard{}, err
 	}
+	return s.candidatesOf(ctx, p, r, q)
+}
+
+// candidatesRegion checks a candidates query's caller and year, and reads
+// its region within the caller's.
+func (s *Service) candidatesRegion(ctx context.Context, p domain.Principal, q CandidateQuery) (domain.Region, error) {
+	if !p.Manages() {
+		return domain.Region{}, domain.Forbidden()
+	}
+	var fe domain.FieldErrors
+	checkYear(&fe, "year", q.Year, s.today())
+	if err := fe.Err(); err != nil {
+		return domain.Region{}, err
+	}
+	return s.store.RegionWithin(ctx, p.RegionPath, q.RegionID)
+}
+
+// candidatesOf is candidates once its region r is read.
+func (s *Service) candidatesOf(ctx context.Context, p domain.Principal, r domain.Region, q CandidateQuery) (domain.HouseholdFilter, ExitStandard, error) {
 	st, err := s.standard(ctx, s.store, q.Year)
 	if err != nil {
 		return domain.HouseholdFilter{}, ExitStandard{}, err
 	}
-	return domain.HouseholdFilter{Scope: p.HouseholdScope(), Today: today, WithinPath: r.Path, Status: domain.StatusRegistered}, st, nil
+	return domain.HouseholdFilter{Scope: p.HouseholdScope(), Today: s.today(), WithinPath: r.Path, Status: domain.StatusRegistered}, st, nil
 }
 
 // judge weighs households against the year's standard st, as the

@@ -2,6 +2,7 @@ package casework
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,6 +20,16 @@ type registerStore struct {
 	households []domain.Household
 	qualifies  map[uuid.UUID]bool
 	pages      int
+	version    VerdictVersion
+	changed    []uuid.UUID // what HouseholdsChangedSince answers
+}
+
+func (s *registerStore) VerdictVersion(context.Context, string) (VerdictVersion, error) {
+	return s.version, nil
+}
+
+func (s *registerStore) HouseholdsChangedSince(context.Context, string, int64, int64, int) ([]uuid.UUID, error) {
+	return s.changed, nil
 }
 
 func (s *registerStore) RegionWithin(context.Context, string, uuid.UUID) (domain.Region, error) {
@@ -31,6 +42,15 @@ func (s *registerStore) ExitStandard(context.Context, int) (ExitStandard, error)
 
 func (s *registerStore) Households(_ context.Context, f domain.HouseholdFilter) ([]domain.Household, int64, error) {
 	s.pages++
+	if f.Among != nil {
+		var out []domain.Household
+		for _, h := range s.households {
+			if slices.Contains(f.Among, h.ID) {
+				out = append(out, h)
+			}
+		}
+		return out, int64(len(out)), nil
+	}
 	from, to := min(f.Offset, len(s.households)), min(f.Offset+f.Limit, len(s.households))
 	return s.households[from:to], int64(len(s.households)), nil
 }
@@ -92,6 +112,67 @@ func TestCountQualifyingCountsTheWholeList(t *testing.T) {
 			CandidateQuery{Year: 2026, Limit: 30, Offset: 30})
 		if err != nil || got != want || st.pages != tc.pages {
 			t.Errorf("%s: %d qualify (%v) in %d batches, want %d in %d", tc.name, got, err, st.pages, want, tc.pages)
+		}
+	}
+}
+
+// TestCountQualifyingJudgesOncePerVersion: paging through a list judges it
+// once while nothing it is judged from changes, and again as soon as the
+// store's VerdictVersion moves, and the count follows the change: the
+// households the feed names alone when only the feed moved (one batch),
+// the whole list (two) when a standard or a campaign changed or the feed
+// names too many.
+func TestCountQualifyingJudgesOncePerVersion(t *testing.T) {
+	st := &registerStore{qualifies: map[uuid.UUID]bool{}}
+	for i := range qualifyingBatch + 1 {
+		h := domain.Household{ID: uuid.New()}
+		st.households = append(st.households, h)
+		st.qualifies[h.ID] = i%2 == 0
+	}
+	s := NewService(st, nil, func() time.Time { return time.Date(2026, time.August, 15, 10, 0, 0, 0, domain.Shanghai) })
+	supervisor := domain.Principal{Role: domain.RoleSupervisor, RegionPath: "410122"}
+	count := func(offset int) int64 {
+		t.Helper()
+		n, err := s.CountQualifying(context.Background(), supervisor, CandidateQuery{Year: 2026, Limit: 30, Offset: offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(0); n != 251 || st.pages != 2 {
+		t.Fatalf("first page: %d qualify in %d batches, want 251 in 2", n, st.pages)
+	}
+	if n := count(30); n != 251 || st.pages != 2 {
+		t.Fatalf("a later page, nothing changed: %d qualify after %d batches, want 251 and no batch read again", n, st.pages)
+	}
+	tooMany := make([]uuid.UUID, maxRejudged+1)
+	for i := range tooMany {
+		tooMany[i] = uuid.New()
+	}
+	for _, tc := range []struct {
+		name    string
+		move    func(*VerdictVersion)
+		changed []uuid.UUID
+		batches int
+	}{
+		{"the feed (a visit, an account, a warning, a household)", func(v *VerdictVersion) { v.Feed++ }, []uuid.UUID{st.households[1].ID}, 1},
+		{"the feed, naming too many households", func(v *VerdictVersion) { v.Feed++ }, append(tooMany, st.households[1].ID), 2},
+		{"an exit standard", func(v *VerdictVersion) { v.Standards++ }, nil, 2},
+		{"a campaign", func(v *VerdictVersion) { v.Campaigns++ }, nil, 2},
+	} {
+		st.qualifies[st.households[1].ID] = !st.qualifies[st.households[1].ID]
+		want := int64(251)
+		if st.qualifies[st.households[1].ID] {
+			want = 252
+		}
+		tc.move(&st.version)
+		st.changed = tc.changed
+		before := st.pages
+		if n := count(0); n != want || st.pages != before+tc.batches {
+			t.Errorf("%s moved: %d qualify after %d more batches, want %d after %d", tc.name, n, st.pages-before, want, tc.batches)
+		}
+		if n := count(60); n != want || st.pages != before+tc.batches {
+			t.Errorf("%s moved, a later page: %d qualify after %d more batches, want %d after %d", tc.name, n, st.pages-before, want, tc.batches)
 		}
 	}
 }

@@ -16,6 +16,17 @@ type Store interface {
 	TxStore
 	LedgerStore
 	Tx(ctx context.Context, fn func(TxStore) error) error
+	// VerdictVersion is the version of everything the exit verdicts of
+	// the households under regionPath are judged from, as of the call:
+	// every write committed before it that could change one (a visit's
+	// checklist answers, an income account, a risk warning, a household's
+	// status, an exit standard, an unannounced campaign) makes it differ
+	// from every version read before that write.
+	VerdictVersion(ctx context.Context, regionPath string) (VerdictVersion, error)
+	// HouseholdsChangedSince is the households under regionPath whose
+	// verdicts may have changed between two versions whose Feed are after
+	// and upTo (a standard or campaign aside), at most limit+1 of them.
+	HouseholdsChangedSince(ctx context.Context, regionPath string, after, upTo int64, limit int) ([]uuid.UUID, error)
 }
 
 // TxStore is the persistence inside a transaction (and outside one, for
@@ -120,6 +131,7 @@ type Service struct {
 	store  Store
 	status StatusMover
 	now    func() time.Time
+	counts qualifyingCounts
 }
 
 // NewService builds the service; now is the clock.

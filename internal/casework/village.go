@@ -319,6 +319,19 @@ func (s *Service) PutVillageRecord(ctx context.Context, p domain.Principal, vill
 	return rec, s.store.SaveVillageRecord(ctx, rec, in.Version, audit)
 }
 
+// QualifyingVillages counts the candidates that meet the criteria: the
+// list is never paged (a county has a few hundred villages at most), so
+// its count is of the whole list.
+func QualifyingVillages(cs []VillageCandidate) int {
+	n := 0
+	for _, c := range cs {
+		if c.Qualifies {
+			n++
+		}
+	}
+	return n
+}
+
 // VillageExitCandidates judges the poor villages of a region the caller
 // supervises against the year's criteria, each with its reasons.
 func (s *Service) VillageExitCandidates(ctx context.Context, p domain.Principal, regionID uuid.UUID, year int) ([]VillageCandidate, VillageExitStandard, error) {

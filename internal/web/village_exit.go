@@ -21,11 +21,12 @@ import (
 // 脱贫候选 page and here.
 
 type villageExitPage struct {
-	Form     filterForm
-	Year     int
-	Criteria string
-	Villages []villageExitLine
-	Ledgers  []ledgerLink
+	Form              filterForm
+	Year              int
+	Criteria          string
+	Total, Qualifying int
+	Villages          []villageExitLine
+	Ledgers           []ledgerLink
 }
 
 type villageExitLine struct {
@@ -158,7 +159,7 @@ func (c *Console) villageExitWith(r *http.Request, s *session, which string, pos
 	}
 	out := villageExitPage{Year: year, Ledgers: caseworkLedgerLinks(q.Get("region"), year),
 		Criteria: "贫困发生率低于" + strconv.Itoa(st.IncidencePermille) + "‰，村集体经济收入达到" + casework.Yuan(st.CollectiveIncomeFen) +
-			"元，并达到以下" + strconv.Itoa(len(st.Indicators)) + "项（五通七有）"}
+			"元，并达到以下" + strconv.Itoa(len(st.Indicators)) + "项（五通七有）", Total: len(cands), Qualifying: casework.QualifyingVillages(cands)}
 	if out.Form, err = c.regionYearForm(r, s, "/ui/village-exit", "出列年度", year, this.Year); err != nil {
 		return nil, err
 	}

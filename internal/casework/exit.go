@@ -338,23 +338,34 @@ func (s *Service) qualifyingOf(ctx context.Context, f domain.HouseholdFilter, st
 	out := map[uuid.UUID]struct{}{}
 	f.Limit = qualifyingBatch
 	for f.Offset = 0; ; f.Offset += qualifyingBatch {
-		hs, total, err := s.store.Households(ctx, f)
+		n, total, err := s.judgeInto(ctx, f, st, out)
 		if err != nil {
 			return nil, err
 		}
-		cs, err := s.judge(ctx, s.store, st, hs)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			if c.Qualifies {
-				out[c.Household.ID] = struct{}{}
-			}
-		}
-		if len(hs) < qualifyingBatch || int64(f.Offset+len(hs)) >= total {
+		if n < qualifyingBatch || int64(f.Offset+n) >= total {
 			return out, nil
 		}
 	}
+}
+
+// judgeInto judges the households f selects (a batch) against st and adds
+// those that qualify to out: how many it judged, and the total f's list
+// holds.
+func (s *Service) judgeInto(ctx context.Context, f domain.HouseholdFilter, st ExitStandard, out map[uuid.UUID]struct{}) (int, int64, error) {
+	hs, total, err := s.store.Households(ctx, f)
+	if err != nil {
+		return 0, 0, err
+	}
+	cs, err := s.judge(ctx, s.store, st, hs)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range cs {
+		if c.Qualifies {
+			out[c.Household.ID] = struct{}{}
+		}
+	}
+	return len(hs), total, nil
 }
 
 // rejudgeChanged is kept's qualifying households brought to v: those the
@@ -374,18 +385,8 @@ func (s *Service) rejudgeChanged(ctx context.Context, f domain.HouseholdFilter, 
 	}
 	for from := 0; from < len(changed); from += qualifyingBatch {
 		f.Among, f.Limit, f.Offset = changed[from:min(from+qualifyingBatch, len(changed))], qualifyingBatch, 0
-		hs, _, err := s.store.Households(ctx, f)
-		if err != nil {
+		if _, _, err := s.judgeInto(ctx, f, st, out); err != nil {
 			return nil, err
-		}
-		cs, err := s.judge(ctx, s.store, st, hs)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			if c.Qualifies {
-				out[c.Household.ID] = struct{}{}
-			}
 		}
 	}
 	return out, nil

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -60,25 +59,7 @@ func TestExitCandidatesCountFollowsEveryWrite(t *testing.T) {
 		// must say the number of the pages' households that qualify.
 		counted := func(after string) int64 {
 			t.Helper()
-			var qualifying int64
-			var said []int64
-			for offset := 0; ; offset++ {
-				var cs wire.ExitCandidates
-				r := e.do(t, "GET", fmt.Sprintf("/api/v1/exit-candidates?year=2026&region_id=%s&limit=1&offset=%d", e.villageA.ID, offset), supervisor, nil)
-				if r.Status != http.StatusOK {
-					t.Fatalf("candidates from %d: %d %s", offset, r.Status, r.Body)
-				}
-				r.json(t, &cs)
-				for _, c := range cs.Items {
-					if c.Qualifies {
-						qualifying++
-					}
-				}
-				said = append(said, cs.Qualifying)
-				if offset+1 >= int(cs.Total) {
-					break
-				}
-			}
+			qualifying, said := e.candidatePages(t, supervisor, e.villageA.ID, 1)
 			for i, n := range said {
 				if n != qualifying {
 					t.Errorf("%s: page %d of %d says %d qualify, the pages hold %d", after, i+1, len(said), n, qualifying)

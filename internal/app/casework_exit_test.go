@@ -84,30 +84,12 @@ func TestExitCandidatesAtTheThreshold(t *testing.T) {
 		qualifyingOnEveryPage := func(want int) {
 			t.Helper()
 			const limit = 2
-			var qualifying int
-			var said []int64
-			for offset := 0; ; offset += limit {
-				var cs wire.ExitCandidates
-				r := e.do(t, "GET", fmt.Sprintf("/api/v1/exit-candidates?year=2026&region_id=%s&limit=%d&offset=%d", e.villageA.ID, limit, offset), supervisor, nil)
-				if r.Status != http.StatusOK {
-					t.Fatalf("candidates from %d: %d %s", offset, r.Status, r.Body)
-				}
-				r.json(t, &cs)
-				for _, c := range cs.Items {
-					if c.Qualifies {
-						qualifying++
-					}
-				}
-				said = append(said, cs.Qualifying)
-				if offset+limit >= int(cs.Total) {
-					break
-				}
-			}
-			if len(said) < 2 || qualifying != want {
+			qualifying, said := e.candidatePages(t, supervisor, e.villageA.ID, limit)
+			if len(said) < 2 || qualifying != int64(want) {
 				t.Fatalf("%d pages of %d with %d qualifying, want several pages and %d", len(said), limit, qualifying, want)
 			}
 			for i, n := range said {
-				if n != int64(qualifying) {
+				if n != qualifying {
 					t.Errorf("page %d says %d qualify, the pages hold %d", i+1, n, qualifying)
 				}
 			}
@@ -494,4 +476,28 @@ func TestIdentificationAndRemoval(t *testing.T) {
 			}
 		}
 	})
+}
+
+// candidatePages pages through region's exit candidates limit at a time as
+// tok: how many of the pages' households qualify, and the qualifying
+// count each page says (of the whole list).
+func (e *testEnv) candidatePages(t *testing.T, tok string, region uuid.UUID, limit int) (qualifying int64, said []int64) {
+	t.Helper()
+	for offset := 0; ; offset += limit {
+		var cs wire.ExitCandidates
+		r := e.do(t, "GET", fmt.Sprintf("/api/v1/exit-candidates?year=2026&region_id=%s&limit=%d&offset=%d", region, limit, offset), tok, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("candidates from %d: %d %s", offset, r.Status, r.Body)
+		}
+		r.json(t, &cs)
+		for _, c := range cs.Items {
+			if c.Qualifies {
+				qualifying++
+			}
+		}
+		said = append(said, cs.Qualifying)
+		if offset+limit >= int(cs.Total) {
+			return qualifying, said
+		}
+	}
 }

@@ -29,12 +29,9 @@ func (s *Store) VerdictVersion(ctx context.Context, regionPath string) (casework
 	if _, err := s.SequenceChanges(ctx); err != nil {
 		return v, err
 	}
-	// The counties are those of the region and the regions under it (a
-	// household's county is its village's, regions.county_id): one for a
-	// county or a region in one, each of theirs for a city or a province.
 	q := `SELECT
 	(SELECT COALESCE(MAX((SELECT MAX(c.seq) FROM changes c WHERE c.county_id = k.county_id)), 0)
-		FROM (SELECT DISTINCT county_id FROM regions WHERE county_id IS NOT NULL AND ` + like("path") + `) k),
+		FROM (` + regionCounties + `) k),
 	(SELECT COUNT(*) + COALESCE(SUM(version), 0) FROM exit_standards),
 	(SELECT COUNT(*) + COALESCE(SUM(version), 0) FROM inspection_campaigns)`
 	row := s.db.WithContext(ctx).Raw(q, likePrefix(regionPath)).Row()
@@ -51,7 +48,13 @@ func (s *Store) VerdictVersion(ctx context.Context, regionPath string) (casework
 func (s *Store) HouseholdsChangedSince(ctx context.Context, regionPath string, after, upTo int64, limit int) ([]uuid.UUID, error) {
 	var ids []uuid.UUID
 	err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT c.household_id FROM changes c
-		WHERE c.county_id IN (SELECT DISTINCT county_id FROM regions WHERE county_id IS NOT NULL AND `+like("path")+`)
+		WHERE c.county_id IN (`+regionCounties+`)
 		AND c.seq > ? AND c.seq <= ? AND c.household_id IS NOT NULL LIMIT ?`, likePrefix(regionPath), after, upTo, limit+1).Scan(&ids).Error
 	return ids, translate(err, "exit candidates")
 }
+
+// regionCounties selects the counties of a region (its path the one
+// argument, as likePrefix gives it) and the regions under it — a
+// household's county is its village's, regions.county_id: one for a
+// county or a region in one, each of theirs for a city or a province.
+var regionCounties = "SELECT DISTINCT county_id FROM regions WHERE county_id IS NOT NULL AND " + like("path")

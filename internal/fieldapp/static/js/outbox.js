@@ -186,8 +186,9 @@ export function corrects(refused, changed, always = {}) {
 }
 
 // strayPhotos are the photos waiting on the phone for visit id that rec,
-// the visit as the phone shows it after 放弃 (null: gone), does not list:
-// the given-up change brought them, and they have no visit to join.
+// the visit as the phone shows it after 放弃 or a delete (null: gone),
+// does not list: the given-up change brought them, or the visit left the
+// phone, and they have no visit to join.
 export function strayPhotos(id, rec, photos) {
   const kept = new Set(((visible(rec) || {}).photos || []).map((p) => p.photo_id));
   return photos.filter((p) => p.visit_id === id && !kept.has(p.photo_id)).map((p) => p.photo_id);

@@ -126,7 +126,7 @@ export class Store {
       if (plan.drop !== undefined) s.outbox.delete(plan.drop);
       if (plan.action === "forget") {
         s.records.delete(k);
-        for (const p of await req(s.photos.getAll())) if (p.visit_id === id) s.photos.delete(p.photo_id);
+        for (const p of strayPhotos(id, null, await req(s.photos.getAll()))) s.photos.delete(p);
         return;
       }
       s.outbox.add({ ...plan.entry, made_at: new Date().toISOString() });

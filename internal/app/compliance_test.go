@@ -291,6 +291,10 @@ func TestLedgers(t *testing.T) {
 		e.pairSinceLastYear(t)
 		visit := visitAt(uuid.New(), e.householdA.Household.ID, now.Add(-time.Hour), domain.KindAssist)
 		visit["data"].(map[string]any)["notes"] = "=cmd|' /C calc'!A0 了解到家中老人住院,已协调医疗救助"
+		// A line shows how many photos a visit has and links the first.
+		first, second := uuid.New(), uuid.New()
+		visit["data"].(map[string]any)["photos"] = []any{map[string]any{"photo_id": first, "sha256": strings.Repeat("a", 64)},
+			map[string]any{"photo_id": second, "sha256": strings.Repeat("b", 64)}}
 		e.push(t, cadre, uuid.NewString(), batch("test-phone", now, visit)).pushResult(t)
 		e.judgeCompliance(t)
 		quarter, _ := rules.PeriodOf(rules.WindowQuarter, domain.DateOf(now))
@@ -301,12 +305,13 @@ func TestLedgers(t *testing.T) {
 			t.Fatalf("visit ledger: %d %v", r.Status, r.Header)
 		}
 		rows := xlsxRows(t, r.Body)
-		if len(rows) != 4 || rows[2][0] != "序号" || rows[2][4] != "户主姓名" || rows[3][4] != "张三" || !strings.Contains(rows[3][20], "医疗救助") {
+		if len(rows) != 4 || rows[2][0] != "序号" || rows[2][4] != "户主姓名" || rows[3][4] != "张三" || !strings.Contains(rows[3][20], "医疗救助") ||
+			rows[2][17] != "照片数" || rows[3][17] != "2" || rows[3][18] != "查看照片(2张)" {
 			t.Fatalf("visit ledger rows: %q", rows)
 		}
 		r = e.do(t, "GET", "/api/v1/exports/visits?region_id="+e.villageA.ID.String()+"&period="+quarter.Key()+"&format=csv", cadre, nil)
 		if r.Status != http.StatusOK || !strings.HasPrefix(string(r.Body), "\uFEFF") || !strings.Contains(string(r.Body), "张三") ||
-			!strings.Contains(string(r.Body), "'=cmd") {
+			!strings.Contains(string(r.Body), "'=cmd") || !strings.Contains(string(r.Body), ",2,http://example.com/ui/photos/"+first.String()+",") {
 			t.Fatalf("cadre's csv ledger: %d %s", r.Status, r.Body)
 		}
 		if r := e.do(t, "GET", "/api/v1/exports/visits?region_id="+e.villageA.ID.String()+"&format=csv", e.login(t, "cadre-b"), nil); r.Status != http.StatusNotFound {

@@ -42,23 +42,26 @@ func benchExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	rounds := fs.Int("rounds", 5, "rounds per format, each the API download and the raw ceilings of the last --round-days")
 	roundDays := fs.Int("round-days", 73, "days of the ledger a round exports (365: every round the whole year)")
 	seed := fs.Uint64("seed", 1, "generator seed")
+	photos := fs.Int("photos", 2, "photos a visit lists on average, 0 to twice as many each (2, as `fieldvisit sim` takes; 0: none, as the benches before the fourteenth session)")
 	heapOrder := fs.String("heap-order", "arrival", "how the visits lie in their table: arrival (by received time, as a live county's do) or household (household by household, as before the twelfth session)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rounds (API and ceilings, all in this process) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 || *visits < 1000 || *rounds < 1 || *roundDays < 1 || *roundDays > 365 || (*heapOrder != "arrival" && *heapOrder != "household") {
-		return errors.New("usage: fieldvisit bench export [--visits N] [--rounds N] [--round-days 1-365] [--heap-order arrival|household] [--postgres URL]")
+	if fs.NArg() != 0 || *visits < 1000 || *rounds < 1 || *roundDays < 1 || *roundDays > 365 || *photos < 0 || *photos > 10 || (*heapOrder != "arrival" && *heapOrder != "household") {
+		return errors.New("usage: fieldvisit bench export [--visits N] [--rounds N] [--round-days 1-365] [--heap-order arrival|household] [--photos 0-10] [--postgres URL]")
 	}
 	app, dbURL, done, err := scratch.open(ctx, stdout, 1)
 	if err != nil {
 		return err
 	}
 	defer done()
-	fmt.Fprintf(stdout, "fieldvisit bench export — PostgreSQL, the visit 台账 of one county, %d visits over a year, in %s order in their table\n\n", *visits, *heapOrder)
+	fmt.Fprintf(stdout, "fieldvisit bench export — PostgreSQL, the visit 台账 of one county, %d visits over a year with %d photos each on average, in %s order in their table\n\n",
+		*visits, *photos, *heapOrder)
 	fx := newRulesFixture(*seed, app.Now(), 1, max(*visits/10, 1), 10)
 	fx.visitsOnly = true
 	fx.arrivalOrder = *heapOrder == "arrival"
+	fx.photosPerVisit = *photos
 	if err := fx.load(ctx, dbURL, compliance.Profile{}, stdout); err != nil {
 		return err
 	}
@@ -189,7 +192,7 @@ type exportSpan struct {
 // writes, in its order (storage.VisitLedger's joins, filter and ORDER BY).
 const ledgerCells = `SELECT t.name, v.name, h.number, h.head_name, h.poverty_type, h.status, u.display_name,
 	vi.started_at, vi.ended_at, vi.kind, vi.measures::text, vi.checklist::text, vi.met_with::text, vi.household_confirmed,
-	vi.photos::text, vi.flags::text, vi.notes, vi.received_at
+	jsonb_array_length(vi.photos), vi.photos->0->>'photo_id', vi.flags::text, vi.notes, vi.received_at
 FROM visits vi
 JOIN households h ON h.county_id = vi.county_id AND h.id = vi.household_id
 JOIN regions v ON v.id = h.village_id
@@ -229,7 +232,7 @@ func rawWrite(ctx context.Context, conn *pgx.Conn, path string, sp exportSpan, f
 	cells := func(n int, v []any) []any {
 		started, _ := v[7].(time.Time)
 		ended, _ := v[8].(time.Time)
-		return []any{n, v[0], v[1], v[2], v[3], v[4], v[5], v[6], started, started, ended, int(ended.Sub(started).Minutes()), v[9], v[10], v[11], v[12], v[13], 0, "", v[15], v[16], v[17]}
+		return []any{n, v[0], v[1], v[2], v[3], v[4], v[5], v[6], started, started, ended, int(ended.Sub(started).Minutes()), v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18]}
 	}
 	if format == "csv" {
 		w := csv.NewWriter(bufio.NewWriter(io.Discard))

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,12 @@ type rulesFixture struct {
 	// household: a read by household then touches a heap page per visit,
 	// and a sort by village and household starts from no order at all.
 	arrivalOrder bool
+	// photosPerVisit is how many photos a visit lists on average (0 to
+	// twice as many each); 0 leaves every visit's list empty, as the
+	// benches did before the fourteenth session. Photos are drawn from the
+	// visit's id, not the fixture's stream, so nothing else generated
+	// changes with it.
+	photosPerVisit int
 }
 
 // benchRulesCmd is `fieldvisit bench rules [flags]`.
@@ -313,6 +320,7 @@ type genVisit struct {
 	offsetMS         int64
 	note, check, gps string
 	measures         string
+	photos           string
 }
 
 var (
@@ -368,8 +376,32 @@ func (fx *rulesFixture) visits(i int) []genVisit {
 		v.measures = benchMeasures[rng.IntN(len(benchMeasures))]
 		v.gps = fmt.Sprintf(`[{"lat":%.5f,"lon":%.5f,"accuracy":%d,"provider":"gps","mock":false,"device_time":"%s"}]`,
 			34.5+rng.Float64(), 113.5+rng.Float64(), 5+rng.IntN(40), v.started.UTC().Format(time.RFC3339))
+		v.photos = fx.photoList(v.id)
 	}
 	return out
+}
+
+// photoList is a visit's photos as a phone lists them (an id and the
+// content's SHA-256 each), drawn from the visit's id.
+func (fx *rulesFixture) photoList(visit uuid.UUID) string {
+	if fx.photosPerVisit == 0 {
+		return "[]"
+	}
+	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(visit[:8]), binary.LittleEndian.Uint64(visit[8:])))
+	var b strings.Builder
+	b.WriteByte('[')
+	for k := range rng.IntN(2*fx.photosPerVisit + 1) {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		var sum [32]byte
+		for i := range 4 {
+			binary.LittleEndian.PutUint64(sum[8*i:], rng.Uint64())
+		}
+		fmt.Fprintf(&b, `{"photo_id":"%s","sha256":"%x"}`, randUUID(rng), sum)
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // visitsInHouseholdOrder yields every household's visits, household by
@@ -642,7 +674,7 @@ func (fx *rulesFixture) load(ctx context.Context, dbURL string, prof compliance.
 		confirmed := v.kind != domain.KindInspection
 		return []any{fx.villages[h.village].county, v.id, h.id, fx.cadres[v.cadre], fmt.Sprintf("dev-%07d", v.cadre), v.kind, v.started, v.ended,
 			v.started.In(domain.Shanghai).Format(time.RFC3339), v.received, v.offsetMS, v.note, v.check, v.measures, `["户主"]`, confirmed, v.gps,
-			"[]", "[]", false, int64(1), v.received, v.received}, nil
+			v.photos, "[]", false, int64(1), v.received, v.received}, nil
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
@@ -131,8 +133,8 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 			if v.EndedAt != nil {
 				end, minutes = ledger.Clock{Time: *v.EndedAt}, int(v.EndedAt.Sub(v.StartedAt).Minutes())
 			}
-			if len(v.Photos) > 0 && q.BaseURL != "" {
-				photo = ledger.Link{Text: fmt.Sprintf("查看照片(%d张)", len(v.Photos)), URL: q.BaseURL + "/ui/photos/" + v.Photos[0].PhotoID.String()}
+			if row.PhotoCount > 0 && row.FirstPhotoID != uuid.Nil && q.BaseURL != "" {
+				photo = ledger.Link{Text: fmt.Sprintf("查看照片(%d张)", row.PhotoCount), URL: q.BaseURL + "/ui/photos/" + row.FirstPhotoID.String()}
 			}
 			kind, _ := domain.VisitKinds.Label(v.Kind)
 			confirmed := ""
@@ -144,7 +146,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 			}
 			return t.Row(n, row.TownName, row.VillageName, row.HouseholdNo, row.HeadName, povertyLabel(row.PovertyType), statusLabel(row.Status),
 				row.CadreName, ledger.Day{Time: v.StartedAt}, ledger.Clock{Time: v.StartedAt}, end, minutes, kind, labels(domain.Measures, v.Measures),
-				checklistText(v.Checklist), strings.Join(v.MetWith, "、"), confirmed, len(v.Photos), photo, flagText(v.Flags), v.Notes,
+				checklistText(v.Checklist), strings.Join(v.MetWith, "、"), confirmed, row.PhotoCount, photo, flagText(v.Flags), v.Notes,
 				v.ReceivedAt)
 		})
 		if err != nil {

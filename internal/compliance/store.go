@@ -265,14 +265,18 @@ type VisitLedgerFilter struct {
 }
 
 // VisitLedgerRow is one visit with the names its 台账 line shows. Visit
-// carries what the line shows (no GPS fixes, device or versions).
+// carries what the line shows (no GPS fixes, device or versions, and no
+// photo list: the line shows PhotoCount and links FirstPhotoID, uuid.Nil
+// when there is none).
 type VisitLedgerRow struct {
-	Visit       domain.Visit
-	TownName    string
-	VillageName string
-	HouseholdNo string
-	HeadName    string
-	PovertyType string
-	Status      string
-	CadreName   string
+	Visit        domain.Visit
+	PhotoCount   int
+	FirstPhotoID uuid.UUID
+	TownName     string
+	VillageName  string
+	HouseholdNo  string
+	HeadName     string
+	PovertyType  string
+	Status       string
+	CadreName    string
 }

@@ -353,6 +353,35 @@ func TestOwnPasswordNeedsTheCurrentOne(t *testing.T) {
 	}
 }
 
+// TestGuessingTheCurrentPasswordIsThrottled: the current password asked
+// for one's own password change is throttled as a login is — five wrong
+// ones and the check is locked (429 with Retry-After), even for the right
+// one — so a session (a phone or a console left signed in, a stolen
+// token) is no way to guess the password without end. It answered 422
+// however many were tried. The lock is of this check only: the account
+// still signs in, and an admin still resets its password.
+func TestGuessingTheCurrentPasswordIsThrottled(t *testing.T) {
+	e := newTestEnv(t, "sqlite")
+	own := "/api/v1/users/" + e.cadreA.ID.String() + "/password"
+	tok := e.login(t, "cadre-a")
+	for i := range 5 {
+		r := e.do(t, "PUT", own, tok, map[string]any{"password": "a-new-long-password", "current_password": fmt.Sprintf("guess-%d", i)})
+		if r.Status != http.StatusUnprocessableEntity || !r.problem(t).hasField("/current_password") {
+			t.Fatalf("guess %d: %d %s, want 422 at /current_password", i+1, r.Status, r.Body)
+		}
+	}
+	r := e.do(t, "PUT", own, tok, map[string]any{"password": "a-new-long-password", "current_password": testPassword})
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || r.problem(t).TitleZH == "" {
+		t.Fatalf("after five wrong guesses, the right one: %d %v %s, want 429 with Retry-After", r.Status, r.Header, r.Body)
+	}
+	if r := e.do(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": "cadre-a", "password": testPassword, "device_id": "p"}); r.Status != http.StatusOK {
+		t.Errorf("login while the check is locked: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "PUT", own, e.login(t, "admin"), map[string]any{"password": "a-new-long-password"}); r.Status != http.StatusNoContent {
+		t.Errorf("an admin resetting the password while the check is locked: %d %s", r.Status, r.Body)
+	}
+}
+
 // twoFileForm is a multipart form carrying the given file parts, each
 // named as given and holding body.
 func twoFileForm(t *testing.T, body []byte, names ...string) (contentType string, form []byte) {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -388,6 +389,29 @@ func consoleSessions(t *testing.T, e *consoleEnv) {
 		}
 		if r := c.get("/ui/"); r.StatusCode != http.StatusSeeOther {
 			t.Errorf("the console after logout: %d, want a redirect to the login", r.StatusCode)
+		}
+	})
+
+	t.Run("guessing one's current password is throttled", func(t *testing.T) {
+		// The password form asks for the current password; five wrong ones
+		// lock the check (as five wrong logins lock a login), and the
+		// console says so (429 in Chinese with Retry-After), not a 500.
+		// The new password is too short throughout, so nothing changes
+		// whatever the check answers.
+		c := e.client(t)
+		token := c.mustLogin("supervisor")
+		path := "/ui/admin/users/" + e.principal(t, "supervisor").UserID.String() + "/password"
+		guess := func(current string) page {
+			return c.do("POST", path, url.Values{"csrf_token": {token}, "password": {"short"}, "current_password": {current}}, nil)
+		}
+		for i := range 5 {
+			if r := guess(fmt.Sprintf("guess-%d", i)); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "当前密码不正确") {
+				t.Fatalf("guess %d: %d %.600s, want the form with 当前密码不正确", i+1, r.StatusCode, r.body)
+			}
+		}
+		if r := guess(demo.Password); r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "当前密码输错次数过多") ||
+			r.Header.Get("Retry-After") == "" {
+			t.Errorf("after five wrong guesses: %d %q, want 429 in Chinese with Retry-After", r.StatusCode, r.body)
 		}
 	})
 

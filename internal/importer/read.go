@@ -222,8 +222,13 @@ func sniffDelimiter(text string) rune {
 func readCSV(b []byte, maxRows int) (*table, error) {
 	text, enc, replaced := decodeText(b)
 	t := &table{format: FormatCSV, encoding: enc, replaced: replaced}
+	comma := sniffDelimiter(text)
+	if err := checkLineFields(text, comma); err != nil {
+		return nil, err
+	}
+	budget := newCellBudget(maxRows)
 	cr := csv.NewReader(strings.NewReader(text))
-	cr.Comma = sniffDelimiter(text)
+	cr.Comma = comma
 	cr.FieldsPerRecord = -1
 	// row is the spreadsheet row of the last record read, prevEnd the line
 	// it ended on.
@@ -275,6 +280,9 @@ func readCSV(b []byte, maxRows int) (*table, error) {
 		}
 		if len(t.rows) > maxRows+headerSearchRows {
 			return nil, tooManyRows(maxRows)
+		}
+		if rec, err = budget.take(row, rec, maxRows); err != nil {
+			return nil, err
 		}
 		for i, c := range rec {
 			rec[i] = undefuse(c)
@@ -336,7 +344,10 @@ func blank(cells []string) bool {
 var sheetHints = []string{"户信息", "成员", "结对", "台账", "花名册", "人口", "行政区划", "区划"}
 
 func readXLSX(b []byte, maxRows int) (*table, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: 1 << 30, UnzipXMLSizeLimit: 16 << 20})
+	if err := checkWorkbook(b, maxRows); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: wholePartLimit})
 	if err != nil {
 		return nil, fileError("unsupported_format", "the file looks like a zip archive but is not a readable XLSX workbook",
 			"文件不是可读取的XLSX工作簿（可能已损坏）")
@@ -362,6 +373,7 @@ pick:
 	}
 	defer rows.Close()
 	t := &table{format: FormatXLSX, encoding: EncodingUTF8, sheet: sheet}
+	budget := newCellBudget(maxRows)
 	num := 0
 	for rows.Next() {
 		num++
@@ -376,6 +388,9 @@ pick:
 		}
 		if len(t.rows) > maxRows+headerSearchRows {
 			return nil, tooManyRows(maxRows)
+		}
+		if cells, err = budget.take(num, cells, maxRows); err != nil {
+			return nil, err
 		}
 		t.rows = append(t.rows, rawRow{num: num, cells: cells})
 	}

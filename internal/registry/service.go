@@ -62,6 +62,12 @@ type Store interface {
 	Device(ctx context.Context, userID, id uuid.UUID) (domain.Device, error)
 	RevokeDevice(ctx context.Context, userID, id uuid.UUID, audit domain.AuditEntry) error
 
+	// The login throttle (as auth keeps it), which the check of one's own
+	// current password shares: see checkCurrent.
+	LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, error)
+	RecordLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration, max int, lock time.Duration) error
+	ClearLoginFailures(ctx context.Context, key string) error
+
 	Audit(ctx context.Context, e domain.AuditEntry) error
 	AuditLog(ctx context.Context, f domain.AuditFilter) ([]domain.AuditRecord, int64, error)
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -253,11 +254,32 @@ func (s *Service) SetPassword(ctx context.Context, p domain.Principal, id uuid.U
 	return s.store.SetPassword(ctx, u.ID, hash, audit(p, "set_password", "user", u.ID, u.RegionPath, nil))
 }
 
-// checkCurrent adds a field error unless current is u's password.
+// Guesses at one's own current password are throttled as guesses at a
+// login are: without it, whoever holds a session (a phone or a console
+// left signed in, a stolen token) could try passwords here without end,
+// and with the right one take the account over. The failures are counted
+// per account, apart from the login's, so that they lock this check only.
+const (
+	currentPasswordFailures = 5
+	currentPasswordWindow   = 15 * time.Minute
+	currentPasswordLock     = 15 * time.Minute
+)
+
+// checkCurrent adds a field error unless current is u's password; it
+// refuses (429) once the account's guesses here are locked.
 func (s *Service) checkCurrent(ctx context.Context, fe *domain.FieldErrors, u domain.User, current string) error {
 	if current == "" {
 		fe.Required("/current_password", "当前密码")
 		return nil
+	}
+	key, now := "current-password:"+u.ID.String(), s.now()
+	until, err := s.store.LockedUntil(ctx, key, now)
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		return &domain.Error{Code: domain.CodeRateLimited, Message: "too many wrong current passwords; try again later",
+			MessageZH: "当前密码输错次数过多，请稍后再试", RetryAfter: until.Sub(now)}
 	}
 	_, hash, err := s.store.UserCredentials(ctx, u.Username)
 	if err != nil {
@@ -269,8 +291,9 @@ func (s *Service) checkCurrent(ctx context.Context, fe *domain.FieldErrors, u do
 	}
 	if !ok {
 		fe.Add("/current_password", "mismatch", "the current password is wrong", "当前密码不正确")
+		return s.store.RecordLoginFailure(ctx, key, now, currentPasswordWindow, currentPasswordFailures, currentPasswordLock)
 	}
-	return nil
+	return s.store.ClearLoginFailures(ctx, key)
 }
 
 // Devices lists a user's phones (one's own, or a managed user's).

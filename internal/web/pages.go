@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 )
@@ -254,6 +255,11 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 			}
 		case domain.CodeUnavailable:
 			status, heading, msg = http.StatusServiceUnavailable, "服务暂不可用", "依赖的服务暂时不可用，请稍后再试。"
+		case domain.CodeRateLimited:
+			status, heading, msg = http.StatusTooManyRequests, "操作过于频繁", de.MessageZH
+			if de.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(de.RetryAfter.Seconds()+0.5)))
+			}
 		}
 	}
 	if status == http.StatusInternalServerError {

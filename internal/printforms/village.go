@@ -63,11 +63,11 @@ func (s *Service) VillageForms(ctx context.Context, p domain.Principal, regionID
 	}
 	if format == FormatZIP {
 		d.ContentType = contentTypeZIP
-		d.Write = func(w io.Writer) error { return s.writeZIP(w, form, each) }
+		d.Write = s.inTurn(ctx, func(w io.Writer) error { return s.writeZIP(w, form, each) })
 		return d, nil
 	}
 	d.ContentType = contentTypePDF
-	d.Write = func(w io.Writer) error {
+	d.Write = s.inTurn(ctx, func(w io.Writer) error {
 		sh, err := newSheet(formTitles[form]+" "+region.Name, s.now())
 		if err != nil {
 			return err
@@ -86,7 +86,7 @@ func (s *Service) VillageForms(ctx context.Context, p domain.Principal, regionID
 			sh.note("该村没有您可查看的农户。")
 		}
 		return sh.write(w)
-	}
+	})
 	return d, nil
 }
 

@@ -33,38 +33,51 @@ func (r recordTx) run(ctx context.Context) (recordOutcome, error) {
 	if r.ch.ID == uuid.Nil {
 		return recordOutcome{}, reject(r.ptr+"/id", "required", "id is required (a UUID made by the phone)", "缺少记录编号id")
 	}
+	write, err := r.operation()
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkBaseValues(); err != nil {
+		return recordOutcome{}, err
+	}
+	return write(ctx)
+}
+
+// operation picks what applies the change, or refuses an entity or
+// operation the push does not take.
+func (r recordTx) operation() (func(context.Context) (recordOutcome, error), error) {
 	switch r.ch.Entity + ":" + r.ch.Op {
 	case wire.EntityVisit + ":" + wire.OpCreate:
-		return r.createVisit(ctx)
+		return r.createVisit, nil
 	case wire.EntityVisit + ":" + wire.OpUpdate:
-		return r.updateVisit(ctx)
+		return r.updateVisit, nil
 	case wire.EntityVisit + ":" + wire.OpDelete:
-		return r.deleteVisit(ctx)
+		return r.deleteVisit, nil
 	case wire.EntityHousehold + ":" + wire.OpUpdate:
-		return r.updateHousehold(ctx)
+		return r.updateHousehold, nil
 	case wire.EntityMember + ":" + wire.OpUpdate:
-		return r.updateMember(ctx)
+		return r.updateMember, nil
 	case wire.EntityPlanItem + ":" + wire.OpCreate:
-		return r.createPlanItem(ctx)
+		return r.createPlanItem, nil
 	case wire.EntityPlanItem + ":" + wire.OpUpdate:
-		return r.updatePlanItem(ctx)
+		return r.updatePlanItem, nil
 	case wire.EntityPlanItem + ":" + wire.OpDelete:
-		return r.deletePlanItem(ctx)
+		return r.deletePlanItem, nil
 	case wire.EntityLedgerItem + ":" + wire.OpCreate:
-		return r.createLedgerItem(ctx)
+		return r.createLedgerItem, nil
 	}
 	switch r.ch.Entity {
 	case wire.EntityIncomeAccount:
-		return r.pushIncomeAccount(ctx)
+		return r.pushIncomeAccount, nil
 	case wire.EntityPlanItem:
-		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "plan items are created, updated and deleted", "帮扶措施只能新增、修改、删除")
+		return nil, reject(r.ptr+"/op", "unsupported", "plan items are created, updated and deleted", "帮扶措施只能新增、修改、删除")
 	case wire.EntityLedgerItem:
-		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones create ledger items; they are worked on through the ledger routes", "手机端只能新增台账事项")
+		return nil, reject(r.ptr+"/op", "unsupported", "phones create ledger items; they are worked on through the ledger routes", "手机端只能新增台账事项")
 	case wire.EntityVisit, wire.EntityHousehold, wire.EntityMember:
-		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones may create, update and delete visits and update households and members",
+		return nil, reject(r.ptr+"/op", "unsupported", "phones may create, update and delete visits and update households and members",
 			"手机端只能新增、修改、删除走访记录，修改农户和成员信息")
 	}
-	return recordOutcome{}, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household, member, income_account, plan_item or ledger_item", "记录类型无效")
+	return nil, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household, member, income_account, plan_item or ledger_item", "记录类型无效")
 }
 
 func (r recordTx) requireBase() error {

@@ -94,6 +94,19 @@ func (r recordTx) checkBase(current int64) error {
 	return nil
 }
 
+// checkHousehold refuses a change of a stored record that names another
+// household than the record's (stored): a visit, a measure or a household
+// never moves, and taking the change without the move would leave the
+// phone believing it had moved the record. The same household, or none,
+// is fine.
+func (r recordTx) checkHousehold(stored uuid.UUID) error {
+	if r.ch.HouseholdID == nil || *r.ch.HouseholdID == stored {
+		return nil
+	}
+	return reject(r.ptr+"/household_id", "immutable", "a record stays with its household: household_id, when sent, must be the stored one",
+		"记录所属农户不能更改")
+}
+
 // visitFields are the JSON names of a visit's editable fields.
 var visitFields = jsonFieldSet(wire.VisitData{})
 
@@ -393,6 +406,9 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 	if err != nil {
 		return recordOutcome{}, err
 	}
+	if err := r.checkHousehold(v.HouseholdID); err != nil {
+		return recordOutcome{}, err
+	}
 	if v.Deleted {
 		return recordOutcome{}, visitDeleted(r.ptr)
 	}
@@ -461,6 +477,9 @@ func (r recordTx) deleteVisit(ctx context.Context) (recordOutcome, error) {
 	}
 	v, err := r.ownVisit(ctx)
 	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkHousehold(v.HouseholdID); err != nil {
 		return recordOutcome{}, err
 	}
 	if v.Deleted {
@@ -572,6 +591,9 @@ func (r recordTx) updateHousehold(ctx context.Context) (recordOutcome, error) {
 		return recordOutcome{}, reject(r.ptr+"/id", "not_found", "household not found", "未找到该农户")
 	}
 	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkHousehold(h.ID); err != nil {
 		return recordOutcome{}, err
 	}
 	if err := r.checkBase(h.Version); err != nil {

@@ -18,6 +18,17 @@ func mustLoad(name string) *time.Location {
 	return loc
 }
 
+// The years the service takes dates in. FirstYear is when targeted poverty
+// alleviation (精准扶贫) began: no visit, measure or rule of it lies before.
+// LastYear bounds every date a person or a phone's clock can give: a year
+// past it is a slip of the keyboard or no clock at all, and offsets in
+// milliseconds from it would not fit. Messages spell the numbers out, so a
+// change here changes them too.
+const (
+	FirstYear = 2013
+	LastYear  = 2100
+)
+
 // Date is a calendar day with no time of day, written "2006-01-02".
 type Date struct {
 	Year  int

@@ -85,7 +85,7 @@ func (d PlanItemDetails) Validate(fe *FieldErrors, prefix string) {
 	switch {
 	case d.TargetOn.IsZero():
 		fe.Required(prefix+"/target_on", "计划完成时间")
-	case d.TargetOn.Year < 2013 || d.TargetOn.Year > 2100:
+	case d.TargetOn.Year < FirstYear || d.TargetOn.Year > LastYear:
 		fe.Add(prefix+"/target_on", "out_of_range", "target_on must lie between 2013 and 2100", "计划完成时间应在2013年至2100年之间")
 	}
 	if !PlanItemStates.Has(d.State) {

@@ -142,7 +142,7 @@ func (d VisitDetails) Validate(fe *FieldErrors, prefix string) {
 	}
 	if d.StartedAt.IsZero() {
 		fe.Required(prefix+"/started_at", "走访开始时间")
-	} else if y := d.StartedAt.Year(); y < 2013 || y > 2100 {
+	} else if y := d.StartedAt.Year(); y < FirstYear || y > LastYear {
 		// A phone whose clock runs ahead is kept and flagged (future_time);
 		// a year past 2100 is no clock, and its offsets would not fit.
 		fe.Add(prefix+"/started_at", "out_of_range", "started_at must lie between 2013 and 2100", "走访开始时间应在2013年至2100年之间")

@@ -178,6 +178,9 @@ func (r recordTx) updatePlanItem(ctx context.Context) (recordOutcome, error) {
 	if err != nil {
 		return recordOutcome{}, err
 	}
+	if err := r.checkHousehold(it.HouseholdID); err != nil {
+		return recordOutcome{}, err
+	}
 	if it.Deleted {
 		return recordOutcome{}, planItemDeleted(r.ptr)
 	}
@@ -219,6 +222,9 @@ func (r recordTx) deletePlanItem(ctx context.Context) (recordOutcome, error) {
 	}
 	it, err := r.planItemInScope(ctx)
 	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkHousehold(it.HouseholdID); err != nil {
 		return recordOutcome{}, err
 	}
 	if it.Deleted {

@@ -33,38 +33,51 @@ func (r recordTx) run(ctx context.Context) (recordOutcome, error) {
 	if r.ch.ID == uuid.Nil {
 		return recordOutcome{}, reject(r.ptr+"/id", "required", "id is required (a UUID made by the phone)", "缺少记录编号id")
 	}
+	write, err := r.operation()
+	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkBaseValues(); err != nil {
+		return recordOutcome{}, err
+	}
+	return write(ctx)
+}
+
+// operation picks what applies the change, or refuses an entity or
+// operation the push does not take.
+func (r recordTx) operation() (func(context.Context) (recordOutcome, error), error) {
 	switch r.ch.Entity + ":" + r.ch.Op {
 	case wire.EntityVisit + ":" + wire.OpCreate:
-		return r.createVisit(ctx)
+		return r.createVisit, nil
 	case wire.EntityVisit + ":" + wire.OpUpdate:
-		return r.updateVisit(ctx)
+		return r.updateVisit, nil
 	case wire.EntityVisit + ":" + wire.OpDelete:
-		return r.deleteVisit(ctx)
+		return r.deleteVisit, nil
 	case wire.EntityHousehold + ":" + wire.OpUpdate:
-		return r.updateHousehold(ctx)
+		return r.updateHousehold, nil
 	case wire.EntityMember + ":" + wire.OpUpdate:
-		return r.updateMember(ctx)
+		return r.updateMember, nil
 	case wire.EntityPlanItem + ":" + wire.OpCreate:
-		return r.createPlanItem(ctx)
+		return r.createPlanItem, nil
 	case wire.EntityPlanItem + ":" + wire.OpUpdate:
-		return r.updatePlanItem(ctx)
+		return r.updatePlanItem, nil
 	case wire.EntityPlanItem + ":" + wire.OpDelete:
-		return r.deletePlanItem(ctx)
+		return r.deletePlanItem, nil
 	case wire.EntityLedgerItem + ":" + wire.OpCreate:
-		return r.createLedgerItem(ctx)
+		return r.createLedgerItem, nil
 	}
 	switch r.ch.Entity {
 	case wire.EntityIncomeAccount:
-		return r.pushIncomeAccount(ctx)
+		return r.pushIncomeAccount, nil
 	case wire.EntityPlanItem:
-		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "plan items are created, updated and deleted", "帮扶措施只能新增、修改、删除")
+		return nil, reject(r.ptr+"/op", "unsupported", "plan items are created, updated and deleted", "帮扶措施只能新增、修改、删除")
 	case wire.EntityLedgerItem:
-		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones create ledger items; they are worked on through the ledger routes", "手机端只能新增台账事项")
+		return nil, reject(r.ptr+"/op", "unsupported", "phones create ledger items; they are worked on through the ledger routes", "手机端只能新增台账事项")
 	case wire.EntityVisit, wire.EntityHousehold, wire.EntityMember:
-		return recordOutcome{}, reject(r.ptr+"/op", "unsupported", "phones may create, update and delete visits and update households and members",
+		return nil, reject(r.ptr+"/op", "unsupported", "phones may create, update and delete visits and update households and members",
 			"手机端只能新增、修改、删除走访记录，修改农户和成员信息")
 	}
-	return recordOutcome{}, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household, member, income_account, plan_item or ledger_item", "记录类型无效")
+	return nil, reject(r.ptr+"/entity", "invalid_enum", "entity must be visit, household, member, income_account, plan_item or ledger_item", "记录类型无效")
 }
 
 func (r recordTx) requireBase() error {
@@ -79,6 +92,19 @@ func (r recordTx) checkBase(current int64) error {
 		return reject(r.ptr+"/base_version", "out_of_range", "base_version is newer than the stored record", "base_version大于服务器上的版本")
 	}
 	return nil
+}
+
+// checkHousehold refuses a change of a stored record that names another
+// household than the record's (stored): a visit, a measure or a household
+// never moves, and taking the change without the move would leave the
+// phone believing it had moved the record. The same household, or none,
+// is fine.
+func (r recordTx) checkHousehold(stored uuid.UUID) error {
+	if r.ch.HouseholdID == nil || *r.ch.HouseholdID == stored {
+		return nil
+	}
+	return reject(r.ptr+"/household_id", "immutable", "a record stays with its household: household_id, when sent, must be the stored one",
+		"记录所属农户不能更改")
 }
 
 // visitFields are the JSON names of a visit's editable fields.
@@ -380,6 +406,9 @@ func (r recordTx) updateVisit(ctx context.Context) (recordOutcome, error) {
 	if err != nil {
 		return recordOutcome{}, err
 	}
+	if err := r.checkHousehold(v.HouseholdID); err != nil {
+		return recordOutcome{}, err
+	}
 	if v.Deleted {
 		return recordOutcome{}, visitDeleted(r.ptr)
 	}
@@ -448,6 +477,9 @@ func (r recordTx) deleteVisit(ctx context.Context) (recordOutcome, error) {
 	}
 	v, err := r.ownVisit(ctx)
 	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkHousehold(v.HouseholdID); err != nil {
 		return recordOutcome{}, err
 	}
 	if v.Deleted {
@@ -559,6 +591,9 @@ func (r recordTx) updateHousehold(ctx context.Context) (recordOutcome, error) {
 		return recordOutcome{}, reject(r.ptr+"/id", "not_found", "household not found", "未找到该农户")
 	}
 	if err != nil {
+		return recordOutcome{}, err
+	}
+	if err := r.checkHousehold(h.ID); err != nil {
 		return recordOutcome{}, err
 	}
 	if err := r.checkBase(h.Version); err != nil {

@@ -123,7 +123,7 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 	switch y := req.DeviceTime.Year(); {
 	case req.DeviceTime.IsZero():
 		fe.Required("/device_time", "设备时间")
-	case y < 1970 || y > 2100:
+	case y < 1970 || y > domain.LastYear:
 		// A clock reset to 1970 still syncs (its offset is recorded and
 		// its visits judged); years beyond are no clock, and the offset in
 		// milliseconds would not fit.

@@ -154,9 +154,6 @@ func (s *Service) CreateIn(ctx context.Context, tx TxStore, p domain.Principal, 
 	return bound.create(ctx, p, in)
 }
 
-// maxDeadlineYear is the last year an item's deadline may lie in.
-const maxDeadlineYear = 2100
-
 func (s *Service) create(ctx context.Context, p domain.Principal, in NewItem) (View, bool, error) {
 	sp, ok := specs[in.Kind]
 	if !ok {
@@ -188,7 +185,7 @@ func (s *Service) create(ctx context.Context, p domain.Principal, in NewItem) (V
 		fe.Required("/deadline", sp.deadlineLabel)
 	case !in.Deadline.IsZero() && in.Deadline.Before(recorded):
 		fe.Add("/deadline", "out_of_range", "the deadline is in the past", sp.deadlineLabel+"不能早于今天")
-	case in.Deadline.Year > maxDeadlineYear:
+	case in.Deadline.Year > domain.LastYear:
 		// 9999-12-31 is a slip of the keyboard, or a way never to be
 		// overdue; the ledgers' other dates end with 2100 too.
 		fe.Add("/deadline", "out_of_range", "the deadline must lie in 2100 or before", sp.deadlineLabel+"不能晚于2100年")

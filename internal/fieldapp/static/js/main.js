@@ -687,7 +687,12 @@ async function showOutbox() {
       a.message && !(a.errors || []).length ? h("small", {}, a.message) : null,
       h("div", { class: "buttons" },
         a.kind === "rejected" && a.entry ? h("a", { class: "button small edit", href: editLink(a.entry) }, "修改") : null,
-        a.kind === "rejected" ? h("button", { class: "small", onclick: async () => { await app.store.resend(a.id); syncSoon(0); route(); } }, "重新提交") : null,
+        a.kind === "rejected" ? h("button", { class: "small resend", onclick: async () => {
+          if (!confirm(resendQuestion(a, names))) return;
+          await app.store.resend(a.id);
+          syncSoon(0);
+          route();
+        } }, "重新提交") : null,
         h("button", { class: "small", onclick: async () => {
           const q = dismissQuestion(a);
           if (q && !confirm(q)) return;
@@ -704,6 +709,20 @@ function dismissQuestion(a) {
   if (a.kind === "rejected") return giveUpQuestion(a);
   if (a.kind === "photo") return "删除后，这张未能上传的照片将从本机删除，不能恢复。确定删除？";
   return "";
+}
+
+// resendQuestion asks before 重新提交 sends a refused change again as it
+// stands: the cadre sees whose record and which fields go up unchanged,
+// and that a change the server refused for its content is put right with
+// 修改 first (it was sent unasked, and refused again).
+function resendQuestion(a, names) {
+  const ask = "若是内容有误被拒绝，请先点“修改”改正。确定重新提交？";
+  if (!a.entry) return "重新提交后，这条记录将按原样再次上传，内容不作改动。" + ask;
+  const hh = names.get(a.entry.household_id || a.entry.id);
+  const fields = Object.keys(a.entry.data || {}).map((f) => fieldLabel(a.entry.entity, f)).filter(Boolean);
+  const change = { create: "新增", update: "修改", delete: "删除" }[a.entry.op] || "";
+  const what = (hh ? hh.head_name + "户 · " : "") + entityLabel(a.entry) + change + (a.entry.op === "update" && fields.length ? "（" + fields.join("、") + "）" : "");
+  return "重新提交后，这条记录将按原样再次上传，内容不作改动：\n" + what + "\n" + ask;
 }
 
 // giveUpQuestion asks before 放弃 deletes the cadre's work: a record the

@@ -139,6 +139,17 @@ function syncSoon(delay) {
   syncTimer = setTimeout(syncNow, delay);
 }
 
+// syncAsked is the 立即同步 button. With no signal there is nothing to
+// try, and the tap must not go unanswered (it did: the cadre saw nothing
+// happen): they are told why, and that what waits is kept on the phone
+// and goes up by itself once there is a network.
+async function syncAsked() {
+  if (navigator.onLine) return syncNow();
+  const b = await app.sync.backlog();
+  toast("当前没有网络，无法同步" + (b.records || b.photos ? "；未上传的记录和照片已保存在本机，联网后会自动上传" : ""));
+  return refreshStatus();
+}
+
 // syncNow runs one sync unless one is running. With the phone out of
 // signal it does not try (the radio stays quiet): the online event starts
 // the next one. body[data-syncs] counts the syncs done, so a person or a
@@ -671,7 +682,7 @@ async function showOutbox() {
   const photos = (await getAll(app.db, "photos")).filter((p) => !p.refused);
   mount(view,
     await backlogNow(),
-    h("button", { class: "primary wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
+    h("button", { class: "primary wide", id: "sync-now", onclick: () => syncAsked() }, "立即同步"),
     photos.length ? h("p", { class: "muted", id: "photos-waiting" }, photos.length + "张照片等待上传") : null,
     h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
       h("strong", {}, {
@@ -750,7 +761,7 @@ async function showMe() {
       h("dt", {}, "设备编号"), h("dd", { class: "mono" }, deviceId()),
       h("dt", {}, "版本"), h("dd", { id: "app-version" }, app.version))),
   backlogLine(b, await kvGet(app.db, "last_sync"), await app.store.attention()),
-  h("button", { class: "wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
+  h("button", { class: "wide", id: "sync-now", onclick: () => syncAsked() }, "立即同步"),
   out);
 }
 

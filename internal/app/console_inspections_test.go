@@ -78,6 +78,11 @@ func consoleInspections(t *testing.T, e *consoleEnv) {
 		if want := min(len(d.Sample.Households), 30); rows != want || want == 0 {
 			t.Errorf("the sample lists %d households on its first page; the service drew %d", rows, len(d.Sample.Households))
 		}
+		// Nothing is checked yet, so there is no score to rank: the heading
+		// read 差异分值（最高的0户）, "the highest 0 households".
+		if h := browsertest.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll("h2")].find((h) => h.textContent.startsWith("差异分值")).textContent`)); h != "差异分值" {
+			t.Errorf("with no household checked the scores' heading reads %q, want 差异分值", h)
+		}
 		b.Screenshot("inspection-drawn")
 		b.Do(chromedp.Click(chromedp.CSS(`form[action$="/verify"] button`)), chromedp.WaitVisible(chromedp.CSS(`#verification`)))
 		if v := browsertest.Get(b, chromedp.Text(chromedp.CSS(`#verification`))); !strings.HasPrefix(v, "核验通过") {

@@ -44,6 +44,20 @@ func aCadreKeepsThePlanAndIncomeOffline(t *testing.T, l *fieldLink) {
 		}
 		b.Do(tap(`#save-income`), step("income saved", until(`document.querySelector("#per-capita") && document.querySelector("#per-capita").textContent.includes("待上传")`, 10*time.Second)))
 	}
+	// A negative amount and a count of people out of range are refused on
+	// the phone, each by its own rule: the count was named under the
+	// amounts' rule (金额应为不超过1亿元的数字…：计算人数), and that rule
+	// did not say an amount cannot be negative.
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`/income"`))
+	b.Do(step("income form", chromedp.WaitVisible(chromedp.CSS(`#income-form`))))
+	browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector("#income-form input[name=wages_fen]").value = "-500",
+		document.querySelector("#income-form input[name=members_counted]").value = "31", true`))
+	b.Do(tap(`#save-income`), step("income refused", until(`!document.querySelector("#income-form .error").hidden`, 5*time.Second)))
+	if msg, want := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("#income-form .error").textContent`)),
+		"金额应为0至1亿元的数字，不能为负，最多两位小数：工资性收入；计算人数应为0至30的整数（填0按家庭成员计）"; msg != want {
+		t.Errorf("a negative wage and 31 people are refused with %q, want %q", msg, want)
+	}
+	browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector("#income-form input[name=members_counted]").value = "", true`))
 	fill(map[string]string{"wages_fen": "24000", "business_fen": "8600.5", "costs_fen": "1,200"})
 	b.Screenshot("income-offline")
 

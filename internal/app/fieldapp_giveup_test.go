@@ -22,6 +22,8 @@ import (
 // server would never have. A photo the server refused, of a visit it
 // took, is taken off 待处理 by 删除照片, which deletes the phone's only
 // copy and so asks first (it was a 知道了 that deleted it unasked).
+// 重新提交 of a refused change asks too, saying what goes up again as it
+// stands.
 func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 	b := l.signedInPhone("cadre11", t)
 	household := firstHousehold(b)
@@ -84,7 +86,23 @@ func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 	editPhone(b, household, "电话打不通")
 	syncAgain(b)
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
-	b.Do(step("three refusals and the two photos' in 待处理", until(`document.querySelectorAll(".attention-item.kind-rejected").length === 3 && document.querySelectorAll(".attention-item.kind-photo").length === 2`, 20*time.Second)))
+	threeRefusals := until(`document.querySelectorAll(".attention-item.kind-rejected").length === 3 && document.querySelectorAll(".attention-item.kind-photo").length === 2`, 20*time.Second)
+	b.Do(step("three refusals and the two photos' in 待处理", threeRefusals))
+
+	// 重新提交 sends the refused phone number again as it stands; it asks
+	// first, naming whose record and which field go up unchanged (it sent
+	// them unasked). The server refuses it again.
+	browsertest.Get(b, chromedp.Evaluate[bool](`[...[...document.querySelectorAll(".attention-item.kind-rejected")].find((li) => li.innerText.includes("联系电话"))
+		.querySelectorAll("button")].find((x) => x.textContent === "重新提交").click(), true`))
+	syncAgain(b)
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
+	b.Do(step("the phone number refused again", threeRefusals))
+	resendAsked := b.Dialogs()
+	if asked := resendAsked; len(asked) != 1 || !strings.Contains(asked[0], "重新提交后") || !strings.Contains(asked[0], "按原样再次上传") ||
+		!strings.Contains(asked[0], "农户信息修改（联系电话）") {
+		t.Errorf("重新提交 asked %q; want one question saying the 农户信息修改（联系电话） goes up again as it stands (按原样再次上传)", asked)
+	}
+
 	for n := 3; n > 0; n-- {
 		browsertest.Get(b, chromedp.Evaluate[bool](`[...document.querySelector(".attention-item.kind-rejected").querySelectorAll("button")].find((x) => x.textContent === "放弃").click(), true`))
 		b.Do(step("放弃 takes one notice", until(fmt.Sprintf(`document.querySelectorAll(".attention-item.kind-rejected").length < %d`, n), 10*time.Second)))
@@ -92,7 +110,7 @@ func aCadreGivesUpRefusedChanges(t *testing.T, l *fieldLink) {
 	b.Do(step("放弃 leaves the photo of the visit the server took", until(`!document.querySelector(".attention-item.kind-rejected") && document.body.dataset.attention === "1"`, 10*time.Second)))
 	browsertest.Get(b, chromedp.Evaluate[bool](`[...document.querySelector(".attention-item.kind-photo").querySelectorAll("button")].find((x) => x.textContent === "删除照片").click(), true`))
 	b.Do(step("删除照片 clears 待处理", until(`!document.querySelector(".attention-item.kind-photo") && document.body.dataset.attention === "0"`, 10*time.Second)))
-	if asked := b.Dialogs(); len(asked) != 4 || !slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "恢复为服务器上的内容") }) ||
+	if asked := b.Dialogs()[len(resendAsked):]; len(asked) != 4 || !slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "恢复为服务器上的内容") }) ||
 		!slices.ContainsFunc(asked, func(q string) bool { return strings.Contains(q, "走访记录将从本机删除") }) || !strings.Contains(asked[3], "照片将从本机删除") {
 		t.Errorf("放弃 and 删除照片 asked %q; want a question for each edit (恢复为服务器上的内容), one for the visit (走访记录将从本机删除) and one for the photo (照片将从本机删除)", asked)
 	}

@@ -50,6 +50,7 @@ func TestFieldApp(t *testing.T) {
 // theOutboxScreenFollowsTheSync leaves 待处理 open while the link comes
 // back and the sync uploads what waited on it: the screen went on saying
 // "1张照片等待上传" after the photo had gone up, until the cadre left it.
+// 立即同步 tapped while offline says why nothing goes up.
 func theOutboxScreenFollowsTheSync(t *testing.T, l *fieldLink) {
 	b := browsertest.Start(t, browsertest.SmallPhone)
 	b.Geolocation(l.url, 32.444987, 115.005121, 12)
@@ -60,6 +61,11 @@ func theOutboxScreenFollowsTheSync(t *testing.T, l *fieldLink) {
 	recordVisit(b, 1, "离线记录，待处理页随同步更新。", cameraPhotos(t, 1))
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/outbox"`))
 	b.Do(step("待处理 offline", until(`(document.querySelector("#photos-waiting") || {}).textContent === "1张照片等待上传"`, 10*time.Second)))
+	// 立即同步 with no signal answers the tap: it did nothing at all.
+	b.Do(tap(`#sync-now`), step("立即同步 offline is answered", until(`!document.querySelector("#toast").hidden && document.querySelector("#toast").textContent.includes("没有网络")`, 5*time.Second)))
+	if said := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("#toast").textContent`)); !strings.Contains(said, "没有网络") || !strings.Contains(said, "联网后会自动上传") {
+		t.Errorf("立即同步 offline says %q; want that there is no network and the records go up once there is (没有网络 … 联网后会自动上传)", said)
+	}
 	backOnline(b)
 	b.Do(synced(b), step("待处理 after the sync", until(`!document.querySelector("#photos-waiting") && document.querySelector("#backlog").textContent.startsWith("全部已上传")`, 10*time.Second)))
 }

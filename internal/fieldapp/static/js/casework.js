@@ -167,9 +167,13 @@ export class Casework {
         if (v === null) bad.push(l);
         else next[field] = v;
       }
+      // A count of people is no amount of money: it has a rule of its own
+      // (it was named under the amounts' rule), and the amounts' rule says
+      // they cannot be negative (a "-500" was refused unexplained).
+      const problems = bad.length ? ["金额应为0至1亿元的数字，不能为负，最多两位小数：" + bad.join("、")] : [];
       const counted = String(f.get("members_counted") || "").trim();
-      if (counted !== "" && !(/^\d+$/.test(counted) && Number(counted) <= 30)) bad.push("计算人数");
-      if (bad.length) { err.textContent = "金额应为不超过1亿元的数字（最多两位小数）：" + bad.join("、"); err.hidden = false; return; }
+      if (counted !== "" && !(/^\d+$/.test(counted) && Number(counted) <= 30)) problems.push("计算人数应为0至30的整数（填0按家庭成员计）");
+      if (problems.length) { err.textContent = problems.join("；"); err.hidden = false; return; }
       next.members_counted = counted === "" ? 0 : Number(counted);
       next.notes = String(f.get("notes") || "").trim();
       const saved = rec ? await this.app.store.edit("income_account", id, householdId, next, [], { year })

@@ -139,6 +139,17 @@ function syncSoon(delay) {
   syncTimer = setTimeout(syncNow, delay);
 }
 
+// syncAsked is the 立即同步 button. With no signal there is nothing to
+// try, and the tap must not go unanswered (it did: the cadre saw nothing
+// happen): they are told why, and that what waits is kept on the phone
+// and goes up by itself once there is a network.
+async function syncAsked() {
+  if (navigator.onLine) return syncNow();
+  const b = await app.sync.backlog();
+  toast("当前没有网络，无法同步" + (b.records || b.photos ? "；未上传的记录和照片已保存在本机，联网后会自动上传" : ""));
+  return refreshStatus();
+}
+
 // syncNow runs one sync unless one is running. With the phone out of
 // signal it does not try (the radio stays quiet): the online event starts
 // the next one. body[data-syncs] counts the syncs done, so a person or a
@@ -671,7 +682,7 @@ async function showOutbox() {
   const photos = (await getAll(app.db, "photos")).filter((p) => !p.refused);
   mount(view,
     await backlogNow(),
-    h("button", { class: "primary wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
+    h("button", { class: "primary wide", id: "sync-now", onclick: () => syncAsked() }, "立即同步"),
     photos.length ? h("p", { class: "muted", id: "photos-waiting" }, photos.length + "张照片等待上传") : null,
     h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
       h("strong", {}, {
@@ -687,7 +698,12 @@ async function showOutbox() {
       a.message && !(a.errors || []).length ? h("small", {}, a.message) : null,
       h("div", { class: "buttons" },
         a.kind === "rejected" && a.entry ? h("a", { class: "button small edit", href: editLink(a.entry) }, "修改") : null,
-        a.kind === "rejected" ? h("button", { class: "small", onclick: async () => { await app.store.resend(a.id); syncSoon(0); route(); } }, "重新提交") : null,
+        a.kind === "rejected" ? h("button", { class: "small resend", onclick: async () => {
+          if (!confirm(resendQuestion(a, names))) return;
+          await app.store.resend(a.id);
+          syncSoon(0);
+          route();
+        } }, "重新提交") : null,
         h("button", { class: "small", onclick: async () => {
           const q = dismissQuestion(a);
           if (q && !confirm(q)) return;
@@ -704,6 +720,20 @@ function dismissQuestion(a) {
   if (a.kind === "rejected") return giveUpQuestion(a);
   if (a.kind === "photo") return "删除后，这张未能上传的照片将从本机删除，不能恢复。确定删除？";
   return "";
+}
+
+// resendQuestion asks before 重新提交 sends a refused change again as it
+// stands: the cadre sees whose record and which fields go up unchanged,
+// and that a change the server refused for its content is put right with
+// 修改 first (it was sent unasked, and refused again).
+function resendQuestion(a, names) {
+  const ask = "若是内容有误被拒绝，请先点“修改”改正。确定重新提交？";
+  if (!a.entry) return "重新提交后，这条记录将按原样再次上传，内容不作改动。" + ask;
+  const hh = names.get(a.entry.household_id || a.entry.id);
+  const fields = Object.keys(a.entry.data || {}).map((f) => fieldLabel(a.entry.entity, f)).filter(Boolean);
+  const change = { create: "新增", update: "修改", delete: "删除" }[a.entry.op] || "";
+  const what = (hh ? hh.head_name + "户 · " : "") + entityLabel(a.entry) + change + (a.entry.op === "update" && fields.length ? "（" + fields.join("、") + "）" : "");
+  return "重新提交后，这条记录将按原样再次上传，内容不作改动：\n" + what + "\n" + ask;
 }
 
 // giveUpQuestion asks before 放弃 deletes the cadre's work: a record the
@@ -731,7 +761,7 @@ async function showMe() {
       h("dt", {}, "设备编号"), h("dd", { class: "mono" }, deviceId()),
       h("dt", {}, "版本"), h("dd", { id: "app-version" }, app.version))),
   backlogLine(b, await kvGet(app.db, "last_sync"), await app.store.attention()),
-  h("button", { class: "wide", id: "sync-now", onclick: () => syncNow() }, "立即同步"),
+  h("button", { class: "wide", id: "sync-now", onclick: () => syncAsked() }, "立即同步"),
   out);
 }
 

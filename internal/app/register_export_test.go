@@ -15,6 +15,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 )
 
 // idNumber completes a 17-digit ID number with its check character.
@@ -101,6 +102,26 @@ func (e *testEnv) nameCadresAlike(t *testing.T) {
 	}
 }
 
+// registerWithoutMembers registers, through the register service, the two
+// ways a household comes to have no members: 王五 of 红旗村, numbered,
+// registered as 低保 and paired with cadre B, created without members; and
+// 李四 of 一组, a general household without a number, whose one member was
+// removed (the fixture's household of 红旗村 has a head named 李四 too).
+func (e *testEnv) registerWithoutMembers(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	wang := storetest.Must(e.app.Registry.CreateHousehold(ctx, e.admin, registry.NewHousehold{RegionID: e.villageB.ID, Status: domain.StatusRegistered,
+		PovertyType: domain.PovertyDibao, Details: domain.HouseholdDetails{Number: "4101221002020009", HeadName: "王五", Phone: "13700000009",
+			Address: "红旗村五组", Causes: []string{"illness"}}}))(t)
+	e.pair(t, wang.Household.ID, e.cadreB.ID)
+	li := storetest.Must(e.app.Registry.CreateHousehold(ctx, e.admin, registry.NewHousehold{RegionID: e.groupA.ID, Status: domain.StatusGeneral,
+		Details: domain.HouseholdDetails{HeadName: "李四", Phone: "13700000010"},
+		Members: []domain.MemberDetails{{Name: "李四", Relation: domain.RelationHead, IDNumber: idNumber("41012219700707001")}}}))(t)
+	if err := e.app.Registry.DeleteMember(ctx, e.admin, li.Household.ID, li.Members[0].ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // pairedCadres is the usernames of the cadres of each household's open
 // pairings, by head of household.
 func (e *testEnv) pairedCadres(t *testing.T) map[string][]string {
@@ -165,16 +186,20 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 		name   string
 		source func(t *testing.T, dialect string) *testEnv
 		// nameCadres names the fixture's cadres, in the source and in each
-		// target that has them; seed is imported into the source first.
-		nameCadres          func(e *testEnv, t *testing.T)
-		seed                string
-		households, members int      // in the export
-		cells               []string // in the CSV export
-		targets             []roundTripTarget
+		// target that has them; seed is imported into the source first,
+		// and register run on it.
+		nameCadres func(e *testEnv, t *testing.T)
+		seed       string
+		register   func(e *testEnv, t *testing.T)
+		// In the export: households, and data rows (a row per member, one
+		// per household without members).
+		households, rows int
+		cells            []string // in the CSV export
+		targets          []roundTripTarget
 	}{
 		{
 			name: "a county's register", source: newTestEnv, nameCadres: (*testEnv).nameCadres, seed: registerSheet(),
-			households: 5, members: 7,
+			households: 5, rows: 7,
 			cells: []string{"'+86 138 0013 8000", "低保贫困户", "因病、缺资金", "郑州市,410100000000,示范县,410122000000", "东风村,410122100201,是,一组,410122100201001",
 				"红旗村,410122100202,否,", "前进村,410122101201,是,", "赵干部,13900000001,13900000001,县水利局", "钱干部,cadre-a,,县农业农村局"},
 			targets: []roundTripTarget{
@@ -186,7 +211,7 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 		},
 		{
 			name: "two cadres named cadre-b", source: newTestEnv, nameCadres: (*testEnv).nameCadresAlike,
-			households: 2, members: 2, cells: []string{",cadre-b,cadre-a,", ",cadre-b,cadre-b,"},
+			households: 2, rows: 2, cells: []string{",cadre-b,cadre-a,", ",cadre-b,cadre-b,"},
 			targets: []roundTripTarget{
 				{name: "the same county", fresh: newTestEnv},
 				// 郑州市, 示范县, 城关镇, its two villages and 一组.
@@ -195,10 +220,24 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 		},
 		{
 			name: "a county-level database", source: newCountyDatabaseTestEnv,
-			households: 2, members: 2, cells: []string{",,410100000000,示范县,410122000000,"},
+			households: 2, rows: 2, cells: []string{",,410100000000,示范县,410122000000,"},
 			targets: []roundTripTarget{
 				{name: "a county-level database", fresh: newCountyDatabaseTestEnv},
 				{name: "only the province", fresh: newProvinceTestEnv, refusedAt: "市"},
+			},
+		},
+		{
+			// Each is one row, its household cells filled and its member
+			// cells empty, and comes back without members: 王五 by its
+			// 户编号, 李四 by village and head (it has no number).
+			name: "households without members", source: newTestEnv, nameCadres: (*testEnv).nameCadres, register: (*testEnv).registerWithoutMembers,
+			households: 4, rows: 4,
+			cells: []string{"一组,410122100201001,,李四,,,,,,一般农户,,,13700000010,,",
+				"4101221002020009,王五,,,,,低保贫困户,在册未脱贫,,因病,13700000009,红旗村五组,,,,,孙干部,cadre-b,"},
+			targets: []roundTripTarget{
+				{name: "the same county", fresh: newTestEnv, households: 2, pairings: 1},
+				// 郑州市, 示范县, 城关镇, its two villages and 一组.
+				{name: "only the province", fresh: newProvinceTestEnv, households: 4, members: 2, pairings: 3, cadres: 2, regions: 6},
 			},
 		},
 	}
@@ -216,6 +255,9 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 						t.Fatalf("seeding import: %+v", seeded)
 					}
 				}
+				if c.register != nil {
+					c.register(e, t)
+				}
 				county := "/api/v1/exports/register?region_id=" + e.county.ID.String()
 				xlsx := e.do(t, "GET", county, admin, nil)
 				csvFile := e.do(t, "GET", county+"&format=csv", admin, nil)
@@ -224,7 +266,7 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 				}
 				rows := xlsxRows(t, xlsx.Body)
 				// Title lines and headings, then a row per member.
-				if len(rows) != 3+c.members || rows[2][0] != "序号" || rows[2][1] != "市" || rows[2][9] != "是否贫困村" || rows[2][16] != "身份证号" {
+				if len(rows) != 3+c.rows || rows[2][0] != "序号" || rows[2][1] != "市" || rows[2][9] != "是否贫困村" || rows[2][16] != "身份证号" {
 					t.Fatalf("export rows: %q", rows)
 				}
 				// The same cells in both formats, but for the apostrophe that keeps

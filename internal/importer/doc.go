@@ -23,6 +23,13 @@
 // it, else by village, head name and the head's 身份证号. A row whose
 // household cells (县/区, 乡镇, 所属村, 户编号, 户主姓名) are all empty continues
 // the household of the row above, as merged cells in an office spreadsheet do.
+// A row that gives its household and leaves every member cell empty
+// (与户主关系, 姓名, 身份证号, 健康状况, 残疾等级, 文化程度, 务工状况) is a household
+// without members, as the register API allows and the export writes it;
+// its 联系电话 is the household's. It must be its household's only row
+// (among member rows it is a member row missing its 姓名 and 与户主关系),
+// and without 户编号 it matches the one stored household of its village
+// with that head and no number.
 //
 // Every row is validated and every problem reported, with the spreadsheet
 // row number (the header is row 1 when it is the first row), the heading as
@@ -65,7 +72,8 @@
 // an admin replaces.
 //
 // Export writes the register back out in the same layout (export.go): one
-// row per member under the headings Import reads, every region from the
+// row per member (one for a household without members) under the headings
+// Import reads, every region from the
 // city down by name and code, so the file re-imports cleanly, into the same
 // county or a fresh database — one with only the province included.
 //

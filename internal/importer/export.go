@@ -81,7 +81,8 @@ var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTow
 
 // Export is the household register and pairings of a region as the county
 // 台账 Import reads: one row per member, the household's cells repeated on
-// each, in XLSX or CSV. Admins and supervisors export their subtree; the
+// each (a household without members has one row, its member cells empty),
+// in XLSX or CSV. Admins and supervisors export their subtree; the
 // file carries clear 身份证号, which cadres and inspectors are never shown,
 // so they are refused. The export is recorded in the audit log.
 //
@@ -142,7 +143,14 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 				}
 				h.City = city
 			}
-			for _, m := range h.Members {
+			members := h.Members
+			if len(members) == 0 {
+				// A household registered without members (or whose members
+				// were all removed) is still on the register: one row with
+				// its member cells empty, which Import reads back as such.
+				members = []domain.Member{{}}
+			}
+			for _, m := range members {
 				n++
 				if err := t.Row(registerRow(n, h, m)...); err != nil {
 					return err
@@ -185,18 +193,21 @@ func cityAbove(ctx context.Context, store RegisterStore, county domain.Region, c
 	return city, nil
 }
 
-// registerRow is the cells of one member's row, labels where the layout
-// has a vocabulary (a county office reads labels; Import reads them back).
+// registerRow is the cells of one member's row (m is zero on the row of a
+// household without members), labels where the layout has a vocabulary (a
+// county office reads labels; Import reads them back).
 func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	hh := h.Household
 	var size, exitYear any
-	size = len(h.Members)
+	if len(h.Members) > 0 {
+		size = len(h.Members)
+	}
 	if hh.ExitYear != nil && hh.Status == domain.StatusExited {
 		exitYear = *hh.ExitYear
 	}
 	phone := m.Phone
-	if phone == "" && m.Relation == "head" {
-		phone = hh.Phone // Import takes the household's phone from the head's row
+	if phone == "" && (m.Relation == "head" || len(h.Members) == 0) {
+		phone = hh.Phone // Import takes the household's phone from the head's row, or the household's only row
 	}
 	var cadre, account, cadrePhone, unit, rank, since any
 	if c := h.Cadre; c != nil {

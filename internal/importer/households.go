@@ -24,6 +24,18 @@ type household struct {
 	cadre               *cadreRef
 	existing            *StoredHousehold
 	declaredSize        *int // 家庭人口 of a one-row-per-household sheet
+	// memberless: the household is one row that lists no member, as the
+	// export writes a household registered without members (or whose
+	// members were all removed). It is written without members.
+	memberless bool
+}
+
+// memberRows are the rows of the household that list a member.
+func (h *household) memberRows() []*row {
+	if h.memberless {
+		return nil
+	}
+	return h.rows
 }
 
 // bad reports whether any row of the household has an error.
@@ -103,6 +115,10 @@ func (r *run) groupHouseholds() {
 			}
 		} else if n := rw.val[colNumber]; n != "" {
 			key = "n\x00" + n
+		} else if rw.memberless {
+			// Without 户编号 nor a head's ID number, nothing ties the row to
+			// another: it is a household of its own.
+			key = "m\x00" + strconv.Itoa(rw.num)
 		} else {
 			k := headKey{place(rw), rw.val[colHeadName]}
 			hid := ""
@@ -142,6 +158,17 @@ func (r *run) groupHouseholds() {
 
 // checkHousehold checks what the rows of a household must agree on.
 func (r *run) checkHousehold(hh *household) {
+	hh.memberless = len(hh.rows) == 1 && hh.rows[0].memberless
+	if !hh.memberless {
+		// A row without a member among rows that list the household's
+		// members is a member row with its member cells missing.
+		for _, rw := range hh.rows {
+			if rw.memberless {
+				r.required(rw, colName)
+				r.required(rw, colRelation)
+			}
+		}
+	}
 	relationErr := false
 	for _, rw := range hh.rows {
 		switch {
@@ -154,7 +181,7 @@ func (r *run) checkHousehold(hh *household) {
 			relationErr = true
 		}
 	}
-	if hh.head == nil && !relationErr {
+	if hh.head == nil && !relationErr && !hh.memberless {
 		r.fail(hh.rows[0], colRelation, "no_head", "the household has no row whose relation is 户主 (head of household)",
 			"该户没有「与户主关系」为「户主」的成员")
 	}
@@ -190,9 +217,9 @@ func (r *run) checkHousehold(hh *household) {
 	if src := hh.src[colSize]; src != nil && src.size > 0 && r.householdRows() {
 		n := src.size
 		hh.declaredSize = &n
-	} else if src != nil && src.size > 0 && src.size != len(hh.rows) {
-		r.fail(src, colSize, "size_mismatch", fmt.Sprintf("household size is %d but the file has %d member rows for this household", src.size, len(hh.rows)),
-			fmt.Sprintf("%s为%d，但文件中该户有%d名成员", r.head(colSize), src.size, len(hh.rows)))
+	} else if n := len(hh.memberRows()); src != nil && src.size > 0 && src.size != n {
+		r.fail(src, colSize, "size_mismatch", fmt.Sprintf("household size is %d but the file has %d member rows for this household", src.size, n),
+			fmt.Sprintf("%s为%d，但文件中该户有%d名成员", r.head(colSize), src.size, n))
 	}
 	if h := hh.head; h != nil && h.val[colName] != "" && hh.val[colHeadName] != "" && h.val[colName] != hh.val[colHeadName] {
 		r.fail(h, colName, "head_name_mismatch", fmt.Sprintf("the head of household is named %q here but %q in 户主姓名", h.val[colName], hh.val[colHeadName]),

@@ -654,6 +654,58 @@ var cases = []importCase{
 		}
 	}},
 
+	{"a row with every member cell empty is a household without members; a row with some member cells and not 姓名 and 与户主关系 is refused", func(t *testing.T, e *env) {
+		// memberless is a household's row with its member cells empty (the
+		// phone is the household's), as the export writes a household
+		// registered without members.
+		memberless := func(number, head string) []string {
+			r := oneHousehold(number, head, "")
+			r[cRelation], r[cName], r[cPhone] = "", "", "13700000001"
+			return r
+		}
+		alone := memberless("M001", "甲")
+		health := memberless("M002", "乙")
+		health[cHealth] = "健康"
+		id := memberless("M003", "丙")
+		id[cID] = idNum("19800101", "171")
+		head := oneHousehold("M004", "丁", idNum("19800101", "181"))
+		besideHead := memberless("M004", "丁")
+		sized := memberless("M005", "戊")
+		sized[cSize] = "2"
+		rep := e.run(t, writeCSV(t, sampleHeader, [][]string{alone, health, id, head, besideHead, sized}), func(o *importer.Options) { o.AllowPartial = true })
+		want := []errKey{
+			{3, "与户主关系", "required"}, {3, "姓名", "required"},
+			{4, "与户主关系", "required"}, {4, "姓名", "required"},
+			{6, "与户主关系", "required"}, {6, "姓名", "required"},
+			{7, "家庭人口", "size_mismatch"},
+		}
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint(errKeys(toErrs(want))) {
+			t.Errorf("errors:\n got  %v\n want %v\nfull: %+v", got, errKeys(toErrs(want)), rep.Errors)
+		}
+		wantCounts(t, "households", rep.Households, importer.Counts{Created: 1, Skipped: 4})
+		wantCounts(t, "members", rep.Members, importer.Counts{Skipped: 4})
+		if h := e.households(t)["甲"]; h.Number != "M001" || h.Phone != "13700000001" || h.Status != domain.StatusRegistered || len(e.members(t, h)) != 0 {
+			t.Errorf("the household without members: %+v with %d members", h, len(e.members(t, h)))
+		}
+
+		// Imported again, each is the household it created: 甲 by its
+		// 户编号, 己 (no number) as the one of 东风村 headed by 己 without one.
+		file := writeCSV(t, sampleHeader, [][]string{alone, memberless("", "己")})
+		wantCounts(t, "households", e.run(t, file).Households, importer.Counts{Created: 1, Unchanged: 1})
+		again := e.run(t, file)
+		noErrors(t, again)
+		wantCounts(t, "households", again.Households, importer.Counts{Unchanged: 2})
+		wantCounts(t, "members", again.Members, importer.Counts{})
+
+		// Two households of 东风村 headed by 庚, without numbers: a row of 庚
+		// without members could be either, and is refused.
+		noErrors(t, e.run(t, writeCSV(t, sampleHeader, [][]string{oneHousehold("", "庚", idNum("19800101", "191")), oneHousehold("", "庚", idNum("19800101", "201"))})))
+		ambiguous := e.run(t, writeCSV(t, sampleHeader, [][]string{memberless("", "庚")}))
+		if got := errKeys(ambiguous.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "户主姓名", "ambiguous"}}) || ambiguous.Applied {
+			t.Errorf("a row of one of two households headed by 庚: %+v", ambiguous)
+		}
+	}},
+
 	{"row numbers are the spreadsheet's: title rows, blank lines and multi-line cells count as Excel shows them", func(t *testing.T, e *env) {
 		ok := oneHousehold("N001", "甲", idNum("19800101", "131"))
 		ok[cAddress] = "东风村\n12号" // a line break inside a quoted cell

@@ -13,7 +13,8 @@ import (
 type existing struct {
 	byNumber  map[string]*StoredHousehold // county|number
 	byID      map[uuid.UUID]*StoredHousehold
-	memberBy  map[string]domain.Member // county|id number
+	byHead    map[string][]*StoredHousehold // county|head name, of households without a number
+	memberBy  map[string]domain.Member      // county|id number
 	membersOf map[uuid.UUID][]domain.Member
 	pairings  map[uuid.UUID][]domain.Pairing
 }
@@ -39,6 +40,8 @@ func (r *run) matchExisting() error {
 		}
 		if n := hh.val[colNumber]; n != "" {
 			l.Numbers = append(l.Numbers, n)
+		} else if hh.memberless {
+			l.HeadNames = append(l.HeadNames, hh.val[colHeadName])
 		}
 		for _, rw := range hh.rows {
 			if rw.idNumber != "" {
@@ -57,13 +60,16 @@ func (r *run) matchExisting() error {
 	if err != nil {
 		return err
 	}
-	ex := &existing{byNumber: map[string]*StoredHousehold{}, byID: map[uuid.UUID]*StoredHousehold{},
+	ex := &existing{byNumber: map[string]*StoredHousehold{}, byID: map[uuid.UUID]*StoredHousehold{}, byHead: map[string][]*StoredHousehold{},
 		memberBy: map[string]domain.Member{}, membersOf: map[uuid.UUID][]domain.Member{}, pairings: map[uuid.UUID][]domain.Pairing{}}
 	for i := range found.Households {
 		h := &found.Households[i]
 		ex.byID[h.Household.ID] = h
 		if h.Household.Number != "" {
 			ex.byNumber[countyKey(h.Household.CountyID, h.Household.Number)] = h
+		} else {
+			k := countyKey(h.Household.CountyID, h.Household.HeadName)
+			ex.byHead[k] = append(ex.byHead[k], h)
 		}
 	}
 	for _, m := range found.Members {
@@ -107,6 +113,9 @@ func (r *run) matchExisting() error {
 					}
 				}
 			}
+		}
+		if h == nil && hh.memberless && hh.val[colNumber] == "" {
+			h = r.matchByHead(hh, county)
 		}
 		if h != nil {
 			if other := claimed[h.Household.ID]; other != nil {
@@ -152,6 +161,30 @@ func (r *run) matchExisting() error {
 		}
 	}
 	return r.reportForeign(hits)
+}
+
+// matchByHead finds the stored household of a household the file lists
+// without members and without 户编号: the one household of its village
+// with that head and no number either, which is how the export writes a
+// household registered without both. Two such households cannot be told
+// apart: the row is refused, asking for the 户编号.
+func (r *run) matchByHead(hh *household, county uuid.UUID) *StoredHousehold {
+	var found []*StoredHousehold
+	for _, h := range r.ex.byHead[countyKey(county, hh.val[colHeadName])] {
+		if h.Household.VillageID == hh.village.ID && r.opt.Actor.InSubtree(h.RegionPath) {
+			found = append(found, h)
+		}
+	}
+	if len(found) > 1 {
+		r.fail(hh.first(), colHeadName, "ambiguous",
+			fmt.Sprintf("%d households of this village headed by %s have no household number; give the household number", len(found), hh.val[colHeadName]),
+			fmt.Sprintf("本村有%d户户主为「%s」且没有%s的农户，无法确定是哪一户；请填写%s", len(found), hh.val[colHeadName], r.head(colNumber), r.head(colNumber)))
+		return nil
+	}
+	if len(found) == 1 {
+		return found[0]
+	}
+	return nil
 }
 
 // numberNote names a stored household's number, when it has one.
@@ -358,7 +391,7 @@ func (r *run) apply() error {
 	for _, hh := range r.hhs {
 		if !write || hh.bad() || hh.village == nil {
 			r.rep.Households.Skipped++
-			r.rep.Members.Skipped += len(hh.rows)
+			r.rep.Members.Skipped += len(hh.memberRows())
 			if hh.val[colCadre] != "" || hh.val[colCadreAccount] != "" {
 				r.rep.Pairings.Skipped++
 			}
@@ -460,7 +493,7 @@ func (r *run) planNew(plan *Plan, hh *household) {
 	}
 	plan.Households = append(plan.Households, NewHousehold{Household: h, RegionPath: path})
 	r.rep.Households.Created++
-	for _, rw := range hh.rows {
+	for _, rw := range hh.memberRows() {
 		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 		m.Apply(rw.details(nil))
 		plan.Members = append(plan.Members, m)
@@ -504,7 +537,7 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 	r.warnNotApplied(hh, old)
 
 	matched := 0
-	for _, rw := range hh.rows {
+	for _, rw := range hh.memberRows() {
 		if rw.member == nil {
 			m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 			m.Apply(rw.details(nil))

@@ -32,7 +32,15 @@ type row struct {
 	hh                  *household
 	member              *domain.Member // the stored member this row matches
 	keyEmpty            bool
+	// memberless: the row gives a household and no member (every member
+	// cell empty), as the export writes a household without members.
+	memberless bool
 }
+
+// memberCols are the cells that describe a member rather than the
+// household. 联系电话 is not one of them: on a row without a member it is the
+// household's phone, as on the head's row.
+var memberCols = []col{colRelation, colName, colIDNumber, colHealth, colDisability, colEducation, colWork}
 
 // householdKeyCols are the cells that say which household a row is in. A row
 // with all of them empty continues the household of the row above.
@@ -82,10 +90,15 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 
 	r.required(rw, colVillage)
 	r.required(rw, colHeadName)
-	if r.householdRows() {
+	rw.memberless = !rw.keyEmpty && !r.householdRows() && r.noMemberCells(rw)
+	switch {
+	case r.householdRows():
 		// The row is the household, and the person it names is its head.
 		rw.val[colName], rw.relation = rw.val[colHeadName], "head"
-	} else {
+	case rw.memberless:
+		// A household on its own row: whether it may be (no other row of
+		// its household lists members) is checkHousehold's to say.
+	default:
 		r.required(rw, colName)
 		if r.required(rw, colRelation) {
 			rw.relation = r.enum(rw, colRelation, domain.Relations, domain.RelationAliases)
@@ -139,6 +152,17 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 			rw.pairStart = &d
 		}
 	}
+}
+
+// noMemberCells reports whether every member cell of rw is empty (and
+// none was left empty because its text was refused).
+func (r *run) noMemberCells(rw *row) bool {
+	for _, c := range memberCols {
+		if rw.val[c] != "" || r.seen[cellKey{rw.num, c}] {
+			return false
+		}
+	}
+	return true
 }
 
 // required reports whether the cell has a value, recording an error if not.

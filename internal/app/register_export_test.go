@@ -122,6 +122,23 @@ func (e *testEnv) registerWithoutMembers(t *testing.T) {
 	}
 }
 
+// phoneHouseholdApart gives household A a phone of its own (13700000011)
+// and its head another (13800000012), as the register API allows.
+func (e *testEnv) phoneHouseholdApart(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	h := e.householdA.Household
+	storetest.Must(e.app.Registry.UpdateHousehold(ctx, e.admin, h.ID, h.Version, func(d domain.HouseholdDetails, _ *domain.FieldErrors) domain.HouseholdDetails {
+		d.Phone = "13700000011"
+		return d
+	}))(t)
+	head := e.householdA.Members[0]
+	storetest.Must(e.app.Registry.UpdateMember(ctx, e.admin, h.ID, head.ID, head.Version, func(d domain.MemberDetails) domain.MemberDetails {
+		d.Phone = "13800000012"
+		return d
+	}))(t)
+}
+
 // pairedCadres is the usernames of the cadres of each household's open
 // pairings, by head of household.
 func (e *testEnv) pairedCadres(t *testing.T) map[string][]string {
@@ -227,13 +244,22 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 			},
 		},
 		{
+			// 家庭联系电话 is the household's phone, 联系电话 the head's own.
+			name: "a household's phone apart from its head's", source: newTestEnv, nameCadres: (*testEnv).nameCadres, register: (*testEnv).phoneHouseholdApart,
+			households: 2, rows: 2, cells: []string{",13700000011,,13800000012,"},
+			targets: []roundTripTarget{
+				// 郑州市, 示范县, 城关镇, its two villages and 一组.
+				{name: "only the province", fresh: newProvinceTestEnv, households: 2, members: 2, pairings: 2, cadres: 2, regions: 6},
+			},
+		},
+		{
 			// Each is one row, its household cells filled and its member
 			// cells empty, and comes back without members: 王五 by its
 			// 户编号, 李四 by village and head (it has no number).
 			name: "households without members", source: newTestEnv, nameCadres: (*testEnv).nameCadres, register: (*testEnv).registerWithoutMembers,
 			households: 4, rows: 4,
 			cells: []string{"一组,410122100201001,,李四,,,,,,一般农户,,,13700000010,,",
-				"4101221002020009,王五,,,,,低保贫困户,在册未脱贫,,因病,13700000009,红旗村五组,,,,,孙干部,cadre-b,"},
+				"4101221002020009,王五,,,,,低保贫困户,在册未脱贫,,因病,13700000009,红旗村五组,,,,,,孙干部,cadre-b,"},
 			targets: []roundTripTarget{
 				{name: "the same county", fresh: newTestEnv, households: 2, pairings: 1},
 				// 郑州市, 示范县, 城关镇, its two villages and 一组.

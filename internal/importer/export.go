@@ -73,10 +73,12 @@ type Download struct {
 // rebuilds the household's place in a database that has only the province
 // (`fieldvisit init`); the province follows from the codes. 是否贫困村 is
 // the village's mark, which create_regions gives the villages it creates.
+// 家庭联系电话 is the household's phone and 联系电话 each member's own: the
+// two differ, and one column for both changed one of them on the way back.
 var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colPoorVillage,
 	colGroup, colGroupCode,
 	colNumber, colHeadName,
-	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colPhone, colAddress,
+	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colHouseholdPhone, colAddress, colPhone,
 	colHealth, colDisability, colEducation, colWork, colCadre, colCadreAccount, colCadrePhone, colUnit, colRank, colPairStart}
 
 // Export is the household register and pairings of a region as the county
@@ -205,10 +207,6 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	if hh.ExitYear != nil && hh.Status == domain.StatusExited {
 		exitYear = *hh.ExitYear
 	}
-	phone := m.Phone
-	if phone == "" && (m.Relation == "head" || len(h.Members) == 0) {
-		phone = hh.Phone // Import takes the household's phone from the head's row, or the household's only row
-	}
 	var cadre, account, cadrePhone, unit, rank, since any
 	if c := h.Cadre; c != nil {
 		cadre, account, cadrePhone, unit, rank = c.Name, c.Username, c.Phone, c.Unit, label(domain.Ranks, c.Rank)
@@ -221,7 +219,7 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	return []any{n, h.City.Name, h.City.Code, h.County.Name, h.County.Code, h.Town.Name, h.Town.Code, h.Village.Name, h.Village.Code, poor,
 		h.Group.Name, h.Group.Code, hh.Number, hh.HeadName,
 		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
-		exitYear, labelList(domain.Causes, hh.Causes), phone, hh.Address, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
+		exitYear, labelList(domain.Causes, hh.Causes), hh.Phone, hh.Address, m.Phone, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
 		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, account, cadrePhone, unit, rank, since}
 }
 
@@ -251,7 +249,7 @@ func exportWidth(c col) float64 {
 		return 21
 	case colAddress:
 		return 24
-	case colCityCode, colCountyCode, colTownCode, colVillageCode, colPhone, colCadrePhone, colNumber:
+	case colCityCode, colCountyCode, colTownCode, colVillageCode, colPhone, colHouseholdPhone, colCadrePhone, colNumber:
 		return 15
 	case colGroupCode:
 		return 17

@@ -242,9 +242,17 @@ func (r *run) checkHousehold(hh *household) {
 			}
 		}
 	}
-	if hh.head != nil && hh.head.phone != "" {
+	switch {
+	case hh.src[colHouseholdPhone] != nil:
+		hh.phone = hh.src[colHouseholdPhone].householdPhone
+	case r.colIdx[colHouseholdPhone] >= 0 && !hh.memberless:
+		// The file gives the household's phone apart from its members'
+		// and leaves it empty: none, or unchanged; a member's is theirs.
+	case hh.head != nil && hh.head.phone != "":
 		hh.phone = hh.head.phone
-	} else {
+	default:
+		// Without a head, the first phone of the household's rows: on the
+		// row of a household without members, 联系电话 is the household's.
 		for _, rw := range hh.rows {
 			if rw.phone != "" {
 				hh.phone = rw.phone

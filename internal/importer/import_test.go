@@ -787,6 +787,32 @@ var cases = []importCase{
 		wantCounts(t, "households", rep.Households, importer.Counts{Unchanged: 1})
 	}},
 
+	{"家庭联系电话 is the household's phone and 联系电话 the member's own; empty, it takes neither from the head's row", func(t *testing.T, e *env) {
+		header := append(slices.Clone(sampleHeader), "家庭联系电话")
+		apart := append(oneHousehold("Q002", "壬", idNum("19800101", "191")), "13700000001")
+		apart[cPhone] = "13800000002"
+		headOnly := append(oneHousehold("Q003", "辛", idNum("19800101", "201")), "")
+		headOnly[cPhone] = "13800000003"
+		// On the row of a household without members, 联系电话 can only be
+		// the household's.
+		memberless := append(oneHousehold("Q004", "庚", ""), "")
+		memberless[cRelation], memberless[cName], memberless[cPhone] = "", "", "13800000004"
+		file := writeCSV(t, header, [][]string{apart, headOnly, memberless})
+		noErrors(t, e.run(t, file))
+		hs := e.households(t)
+		for _, c := range []struct{ head, household, member string }{{"壬", "13700000001", "13800000002"}, {"辛", "", "13800000003"}} {
+			if h, m := hs[c.head], e.members(t, hs[c.head])[0]; h.Phone != c.household || m.Phone != c.member {
+				t.Errorf("%s: household's phone %q, head's %q; want %q and %q", c.head, h.Phone, m.Phone, c.household, c.member)
+			}
+		}
+		if h := hs["庚"]; h.Phone != "13800000004" {
+			t.Errorf("the household without members has phone %q, want its row's 联系电话", h.Phone)
+		}
+		again := e.run(t, file)
+		wantCounts(t, "households", again.Households, importer.Counts{Unchanged: 3})
+		wantCounts(t, "members", again.Members, importer.Counts{Unchanged: 2})
+	}},
+
 	{"two people of one name are told apart by their phones", func(t *testing.T, e *env) {
 		county := e.regions["410122000000"]
 		li1 := e.seedUser(t, "lishaohua1", "李少华", domain.RoleCadre, county)

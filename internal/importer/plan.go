@@ -548,10 +548,11 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 		matched++
 		m := *rw.member
 		d := rw.details(rw.member)
-		// The export writes the household's phone on the head's row when the
-		// head has none of their own (the importer reads the household's
-		// phone from there): read back, it is the household's, not the head's.
-		if rw.member.Phone == "" && rw.phone != "" && rw.phone == old.Phone && rw.member.Relation == "head" {
+		// An export without 家庭联系电话 wrote the household's phone on the
+		// head's row when the head had none of their own (the importer reads
+		// the household's phone from there): read back, it is the
+		// household's, not the head's.
+		if r.colIdx[colHouseholdPhone] < 0 && rw.member.Phone == "" && rw.phone != "" && rw.phone == old.Phone && rw.member.Relation == "head" {
 			d.Phone = ""
 		}
 		m.Apply(d)

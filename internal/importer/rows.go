@@ -20,6 +20,7 @@ type row struct {
 
 	// member fields, as domain codes
 	relation, idNumber, health, disability, education, work, phone string
+	householdPhone                                                 string // 家庭联系电话
 	// household fields, as domain codes
 	size                int
 	povertyType, status string
@@ -113,6 +114,7 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 	rw.education = r.enum(rw, colEducation, domain.EducationLevels, domain.EducationAliases)
 	rw.work = r.enum(rw, colWork, domain.WorkStates, domain.WorkAliases)
 	rw.phone = r.parsePhone(rw, colPhone)
+	rw.householdPhone = r.parsePhone(rw, colHouseholdPhone)
 
 	rw.povertyType = r.enum(rw, colPovertyType, domain.PovertyTypes, domain.PovertyTypeAliases)
 	rw.status = r.enum(rw, colStatus, domain.Statuses, domain.StatusAliases)

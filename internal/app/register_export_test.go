@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -104,19 +105,20 @@ func (e *testEnv) nameCadresAlike(t *testing.T) {
 
 // registerWithoutMembers registers, through the register service, the two
 // ways a household comes to have no members: 王五 of 红旗村, numbered,
-// registered as 低保 and paired with cadre B, created without members; and
-// 李四 of 一组, a general household without a number, whose one member was
-// removed (the fixture's household of 红旗村 has a head named 李四 too).
+// registered as 低保 in 2019 and paired with cadre B, created without
+// members; and 赵六 of 一组, a general household without a number, whose
+// one member was removed.
 func (e *testEnv) registerWithoutMembers(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	wang := storetest.Must(e.app.Registry.CreateHousehold(ctx, e.admin, registry.NewHousehold{RegionID: e.villageB.ID, Status: domain.StatusRegistered,
-		PovertyType: domain.PovertyDibao, Details: domain.HouseholdDetails{Number: "4101221002020009", HeadName: "王五", Phone: "13700000009",
+		PovertyType: domain.PovertyDibao, EffectiveOn: domain.Date{Year: 2019, Month: time.May, Day: 1},
+		Details: domain.HouseholdDetails{Number: "4101221002020009", HeadName: "王五", Phone: "13700000009",
 			Address: "红旗村五组", Causes: []string{"illness"}}}))(t)
 	e.pair(t, wang.Household.ID, e.cadreB.ID)
 	li := storetest.Must(e.app.Registry.CreateHousehold(ctx, e.admin, registry.NewHousehold{RegionID: e.groupA.ID, Status: domain.StatusGeneral,
-		Details: domain.HouseholdDetails{HeadName: "李四", Phone: "13700000010"},
-		Members: []domain.MemberDetails{{Name: "李四", Relation: domain.RelationHead, IDNumber: idNumber("41012219700707001")}}}))(t)
+		Details: domain.HouseholdDetails{HeadName: "赵六", Phone: "13700000010"},
+		Members: []domain.MemberDetails{{Name: "赵六", Relation: domain.RelationHead, IDNumber: idNumber("41012219700707001")}}}))(t)
 	if err := e.app.Registry.DeleteMember(ctx, e.admin, li.Household.ID, li.Members[0].ID); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +159,27 @@ func (e *testEnv) pairedCadres(t *testing.T) map[string][]string {
 	return out
 }
 
+// registeredYears is the year each household was registered as poor
+// (0: not recorded), by head of household.
+func (e *testEnv) registeredYears(t *testing.T) map[string]int {
+	t.Helper()
+	var rows []struct {
+		HeadName       string
+		RegisteredYear *int
+	}
+	if err := e.app.DB.Gorm.Table("households").Select("head_name, registered_year").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.HeadName] = 0
+		if r.RegisteredYear != nil {
+			out[r.HeadName] = *r.RegisteredYear
+		}
+	}
+	return out
+}
+
 // poorVillages is the codes of the villages marked 贫困村.
 func (e *testEnv) poorVillages(t *testing.T) []string {
 	t.Helper()
@@ -184,8 +207,9 @@ type roundTripTarget struct {
 // a fresh database it gives back the same rows — every household, member
 // and pairing field the file holds — from XLSX and from CSV, each pairing
 // with the same cadre (the file names them by 帮扶责任人账号, their
-// username, beside their name) and each village with its 贫困村 mark
-// (是否贫困村). Imported again where it came from it changes nothing.
+// username, beside their name), each village with its 贫困村 mark
+// (是否贫困村) and each household with the year it was registered
+// (建档年份). Imported again where it came from it changes nothing.
 //
 // A county's register goes into a database whose county lacks the town
 // (created from the file's codes), and into one that has only the
@@ -217,7 +241,7 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 		{
 			name: "a county's register", source: newTestEnv, nameCadres: (*testEnv).nameCadres, seed: registerSheet(),
 			households: 5, rows: 7,
-			cells: []string{"'+86 138 0013 8000", "低保贫困户", "因病、缺资金", "郑州市,410100000000,示范县,410122000000", "东风村,410122100201,是,一组,410122100201001",
+			cells: []string{"'+86 138 0013 8000", "低保贫困户,在册未脱贫,2024,,因病", "因病、缺资金", "郑州市,410100000000,示范县,410122000000", "东风村,410122100201,是,一组,410122100201001",
 				"红旗村,410122100202,否,", "前进村,410122101201,是,", "赵干部,13900000001,13900000001,县水利局", "钱干部,cadre-a,,县农业农村局"},
 			targets: []roundTripTarget{
 				// The town 新华乡 and its two villages.
@@ -255,11 +279,11 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 		{
 			// Each is one row, its household cells filled and its member
 			// cells empty, and comes back without members: 王五 by its
-			// 户编号, 李四 by village and head (it has no number).
+			// 户编号, 赵六 by village and head (it has no number).
 			name: "households without members", source: newTestEnv, nameCadres: (*testEnv).nameCadres, register: (*testEnv).registerWithoutMembers,
 			households: 4, rows: 4,
-			cells: []string{"一组,410122100201001,,李四,,,,,,一般农户,,,13700000010,,",
-				"4101221002020009,王五,,,,,低保贫困户,在册未脱贫,,因病,13700000009,红旗村五组,,,,,,孙干部,cadre-b,"},
+			cells: []string{"一组,410122100201001,,赵六,,,,,,一般农户,,,,13700000010,,",
+				"4101221002020009,王五,,,,,低保贫困户,在册未脱贫,2019,,因病,13700000009,红旗村五组,,,,,,孙干部,cadre-b,"},
 			targets: []roundTripTarget{
 				{name: "the same county", fresh: newTestEnv, households: 2, pairings: 1},
 				// 郑州市, 示范县, 城关镇, its two villages and 一组.
@@ -303,7 +327,7 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 						t.Fatalf("the csv export lacks %q:\n%s", cell, csvFile.Body)
 					}
 				}
-				pairs, poor := e.pairedCadres(t), e.poorVillages(t)
+				pairs, poor, registered := e.pairedCadres(t), e.poorVillages(t), e.registeredYears(t)
 
 				again := e.importReport(t, admin, csvFile.Body, "")
 				if c := again.Households; c.Created+c.Updated+again.Members.Created+again.Members.Updated+again.Pairings.Created+again.Cadres.Created != 0 || len(again.Warnings) != 0 {
@@ -342,6 +366,10 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 							// Inspections draw by it and 贫困村出列 starts from it.
 							if got := fresh.poorVillages(t); !slices.Equal(got, poor) {
 								t.Errorf("the fresh database's poor villages are %v, want %v", got, poor)
+							}
+							// Visits dated before it are flagged (走访日期早于该户建档时间).
+							if got := fresh.registeredYears(t); !reflect.DeepEqual(got, registered) {
+								t.Errorf("the fresh database's households were registered in %v, want %v", got, registered)
 							}
 							// The admin's own region, which holds the one county.
 							back := "/api/v1/exports/register"

@@ -55,7 +55,9 @@
 // matched by natural keys, identical records are left alone, and re-importing
 // a file changes nothing. A cell that is empty never clears a stored value.
 // Status and poverty-type changes of existing households are not applied (they
-// need dated records through the status API); they are reported as warnings.
+// need dated records through the status API); they are reported as warnings,
+// as is a 建档年份 (the year registered, which a new household takes) that
+// differs from a stored household's.
 //
 // 帮扶责任人账号 (the export writes it) names a cadre by username, exactly,
 // before anything else: an account nobody has is created under that

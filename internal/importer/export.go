@@ -78,7 +78,7 @@ type Download struct {
 var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colPoorVillage,
 	colGroup, colGroupCode,
 	colNumber, colHeadName,
-	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colHouseholdPhone, colAddress, colPhone,
+	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colRegisteredYear, colExitYear, colCauses, colHouseholdPhone, colAddress, colPhone,
 	colHealth, colDisability, colEducation, colWork, colCadre, colCadreAccount, colCadrePhone, colUnit, colRank, colPairStart}
 
 // Export is the household register and pairings of a region as the county
@@ -89,8 +89,11 @@ var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTow
 // so they are refused. The export is recorded in the audit log.
 //
 // What the layout cannot hold is left out: a household paired with
-// several cadres lists the one paired first, and 家庭人口 is the members
-// listed (a size declared by a one-row-per-household register is not kept).
+// several cadres lists the one paired first (ended pairings not at all),
+// 家庭人口 is the members listed (a size declared by a one-row-per-household
+// register is not kept), status and poverty type are the current ones
+// without their dated history, and the household file's home location,
+// housing, land, income and notes are not 台账 columns.
 func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, error) {
 	if err := Authorize(q.Actor); err != nil {
 		return Download{}, err
@@ -200,9 +203,12 @@ func cityAbove(ctx context.Context, store RegisterStore, county domain.Region, c
 // county office reads labels; Import reads them back).
 func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	hh := h.Household
-	var size, exitYear any
+	var size, registeredYear, exitYear any
 	if len(h.Members) > 0 {
 		size = len(h.Members)
+	}
+	if hh.RegisteredYear != nil {
+		registeredYear = *hh.RegisteredYear
 	}
 	if hh.ExitYear != nil && hh.Status == domain.StatusExited {
 		exitYear = *hh.ExitYear
@@ -219,7 +225,7 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	return []any{n, h.City.Name, h.City.Code, h.County.Name, h.County.Code, h.Town.Name, h.Town.Code, h.Village.Name, h.Village.Code, poor,
 		h.Group.Name, h.Group.Code, hh.Number, hh.HeadName,
 		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
-		exitYear, labelList(domain.Causes, hh.Causes), hh.Phone, hh.Address, m.Phone, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
+		registeredYear, exitYear, labelList(domain.Causes, hh.Causes), hh.Phone, hh.Address, m.Phone, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
 		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, account, cadrePhone, unit, rank, since}
 }
 

@@ -19,6 +19,7 @@ type household struct {
 	village, group      *domain.Region
 	povertyType, status string // status defaulted for a new household
 	exitYear            *int
+	registeredYear      *int // 建档年份
 	causes              []string
 	phone               string
 	cadre               *cadreRef
@@ -233,6 +234,9 @@ func (r *run) checkHousehold(hh *household) {
 	}
 	if src := hh.src[colExitYear]; src != nil {
 		hh.exitYear = src.exitYear
+	}
+	if src := hh.src[colRegisteredYear]; src != nil {
+		hh.registeredYear = src.registeredYear
 	}
 	hh.causes = []string{}
 	for _, rw := range hh.rows {

@@ -813,6 +813,41 @@ var cases = []importCase{
 		wantCounts(t, "members", again.Members, importer.Counts{Unchanged: 2})
 	}},
 
+	{"建档年份 is the year a new household was registered; without it the year is not recorded", func(t *testing.T, e *env) {
+		header := append(slices.Clone(sampleHeader), "建档年份")
+		registered := append(oneHousehold("Y001", "甲", idNum("19800101", "211")), "")
+		exited := append(oneHousehold("Y002", "乙", idNum("19800101", "221")), "2016年")
+		exited[cStatus], exited[cExit] = "已脱贫", "2019"
+		general := append(oneHousehold("Y003", "丙", idNum("19800101", "231")), "")
+		general[cType], general[cStatus] = "", "一般农户"
+		file := writeCSV(t, header, [][]string{registered, exited, general})
+		noErrors(t, e.run(t, file))
+		hs := e.households(t)
+		for head, want := range map[string]int{"甲": 0, "乙": 2016, "丙": 0} {
+			got := 0
+			if y := hs[head].RegisteredYear; y != nil {
+				got = *y
+			}
+			if got != want {
+				t.Errorf("%s: registered in %d, want %d (0: not recorded)", head, got, want)
+			}
+		}
+		// A stored household's year changes with its status records, not by import.
+		exited[len(header)-1] = "2015"
+		rep := e.run(t, writeCSV(t, header, [][]string{registered, exited, general}))
+		noErrors(t, rep)
+		wantCounts(t, "households", rep.Households, importer.Counts{Unchanged: 3})
+		if got := errKeys(rep.Warnings); fmt.Sprint(got) != fmt.Sprint([]errKey{{3, "建档年份", "registered_year_not_applied"}}) {
+			t.Errorf("warnings: %+v", rep.Warnings)
+		}
+		notYear := append(oneHousehold("Y004", "丁", idNum("19800101", "241")), "去年")
+		future := append(oneHousehold("Y005", "戊", idNum("19800101", "251")), "2025")
+		bad := e.run(t, writeCSV(t, header, [][]string{notYear, future}))
+		if got := errKeys(bad.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "建档年份", "invalid_format"}, {3, "建档年份", "out_of_range"}}) {
+			t.Errorf("errors: %+v", bad.Errors)
+		}
+	}},
+
 	{"two people of one name are told apart by their phones", func(t *testing.T, e *env) {
 		county := e.regions["410122000000"]
 		li1 := e.seedUser(t, "lishaohua1", "李少华", domain.RoleCadre, county)

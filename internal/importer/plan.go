@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -491,6 +492,11 @@ func (r *run) planNew(plan *Plan, hh *household) {
 	if hh.status == domain.StatusExited {
 		h.ExitYear = hh.exitYear
 	}
+	// 建档年份, which the export writes. Without it the year stays unknown:
+	// a register imported years after its households were registered
+	// would otherwise date them all to the import, and flag as 走访日期早于
+	// 建档时间 every visit of the years between.
+	h.RegisteredYear = hh.registeredYear
 	plan.Households = append(plan.Households, NewHousehold{Household: h, RegionPath: path})
 	r.rep.Households.Created++
 	for _, rw := range hh.memberRows() {
@@ -592,6 +598,15 @@ func (r *run) warnNotApplied(hh *household, old domain.Household) {
 		r.warn(hh.at(colExitYear).num, colExitYear, "exit_year_not_applied",
 			fmt.Sprintf("the register says the household exited in %d, the file says %d; not changed by import", *old.ExitYear, *hh.exitYear),
 			fmt.Sprintf("系统中该户脱贫年度为%d，文件中为%d；导入不作修改", *old.ExitYear, *hh.exitYear))
+	}
+	if y := hh.registeredYear; y != nil && (old.RegisteredYear == nil || *y != *old.RegisteredYear) {
+		now := "未记录"
+		if old.RegisteredYear != nil {
+			now = strconv.Itoa(*old.RegisteredYear)
+		}
+		r.warn(hh.at(colRegisteredYear).num, colRegisteredYear, "registered_year_not_applied",
+			fmt.Sprintf("the register says the household was registered in %s, the file says %d; not changed by import", now, *y),
+			fmt.Sprintf("系统中该户建档年份为%s，文件中为%d；建档年份随状态变更记录，导入不作修改", now, *y))
 	}
 	if hh.povertyType != "" && hh.povertyType != old.PovertyType {
 		now, _ := domain.PovertyTypes.Label(old.PovertyType)

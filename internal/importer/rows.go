@@ -25,6 +25,7 @@ type row struct {
 	size                int
 	povertyType, status string
 	exitYear            *int
+	registeredYear      *int
 	causes              []string
 	cadrePhone, rank    string
 	pairStart           *domain.Date
@@ -136,6 +137,19 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 				fmt.Sprintf("%s「%s」应为年份，如2019", r.head(colExitYear), v))
 		} else {
 			rw.exitYear = &y
+		}
+	}
+	if v := rw.val[colRegisteredYear]; v != "" {
+		y, ok := parseInt(strings.TrimSuffix(v, "年"))
+		switch {
+		case !ok || y < 1000 || y > 9999:
+			r.fail(rw, colRegisteredYear, "invalid_format", fmt.Sprintf("year registered %q must be a year such as 2014", v),
+				fmt.Sprintf("%s「%s」应为年份，如2014", r.head(colRegisteredYear), v))
+		case y > r.opt.Today.Year:
+			r.fail(rw, colRegisteredYear, "out_of_range", "the year registered is after the import date",
+				r.head(colRegisteredYear)+"不能晚于导入年份")
+		default:
+			rw.registeredYear = &y
 		}
 	}
 	rw.poorVillage, _ = r.poorMark(rw)

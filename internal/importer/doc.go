@@ -27,9 +27,10 @@
 // (与户主关系, 姓名, 身份证号, 健康状况, 残疾等级, 文化程度, 务工状况) is a household
 // without members, as the register API allows and the export writes it;
 // its 联系电话 is the household's when 家庭联系电话 is empty. It must be its
-// household's only row (among member rows it is a member row missing its
-// 姓名 and 与户主关系), and without 户编号 it matches the one stored household
-// of its village with that head and no number.
+// household's only row: among member rows — of its 户编号, or without one
+// of its village and head, such as rows continuing it — it is a member row
+// missing its 姓名 and 与户主关系. Without 户编号 it matches the one stored
+// household of its village with that head and no number.
 //
 // 家庭联系电话 is the household's phone and 联系电话 each member's own; a file
 // without 家庭联系电话 gives the household the phone of its head's row (or of

@@ -92,9 +92,14 @@ func (r *run) groupHouseholds() {
 		return "row" + strconv.Itoa(h.num)
 	}
 	heads := map[headKey][]*row{}
+	unnumbered := map[headKey]int{} // rows without 户编号, by village and head
 	for _, rw := range r.rows {
-		if rw.relation == "head" && rw.val[colNumber] == "" {
-			k := headKey{place(rw), rw.val[colHeadName]}
+		if rw.val[colNumber] != "" {
+			continue
+		}
+		k := headKey{place(rw), rw.val[colHeadName]}
+		unnumbered[k]++
+		if rw.relation == "head" {
 			heads[k] = append(heads[k], rw)
 		}
 	}
@@ -116,9 +121,11 @@ func (r *run) groupHouseholds() {
 			}
 		} else if n := rw.val[colNumber]; n != "" {
 			key = "n\x00" + n
-		} else if rw.memberless {
-			// Without 户编号 nor a head's ID number, nothing ties the row to
-			// another: it is a household of its own.
+		} else if rw.memberless && unnumbered[headKey{place(rw), rw.val[colHeadName]}] == 1 {
+			// No other row names this head in this village: a household of
+			// its own. With others (the rows below it continuing its
+			// household cells, say) it is one of their rows, missing its
+			// member cells.
 			key = "m\x00" + strconv.Itoa(rw.num)
 		} else {
 			k := headKey{place(rw), rw.val[colHeadName]}

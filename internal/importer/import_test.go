@@ -704,6 +704,16 @@ var cases = []importCase{
 		if got := errKeys(ambiguous.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "户主姓名", "ambiguous"}}) || ambiguous.Applied {
 			t.Errorf("a row of one of two households headed by 庚: %+v", ambiguous)
 		}
+
+		// The household cells above the rows of its members, which continue
+		// them (as merged cells do), are not a household of their own: the
+		// row is a member row without 姓名 and 与户主关系, as before.
+		headBelow := make([]string, len(sampleHeader))
+		headBelow[cRelation], headBelow[cName], headBelow[cID] = "户主", "癸", idNum("19800101", "261")
+		merged := e.run(t, writeCSV(t, sampleHeader, [][]string{memberless("", "癸"), headBelow}))
+		if got := errKeys(merged.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "与户主关系", "required"}, {2, "姓名", "required"}}) || merged.Applied {
+			t.Errorf("household cells above the head's row: %+v", merged)
+		}
 	}},
 
 	{"row numbers are the spreadsheet's: title rows, blank lines and multi-line cells count as Excel shows them", func(t *testing.T, e *env) {

@@ -159,6 +159,13 @@ func (e *testEnv) pairedCadres(t *testing.T) map[string][]string {
 	return out
 }
 
+// deactivateCadreA deactivates cadre A, who stays paired with household A.
+func (e *testEnv) deactivateCadreA(t *testing.T) {
+	t.Helper()
+	inactive := false
+	storetest.Must(e.app.Registry.UpdateUser(context.Background(), e.admin, e.cadreA.ID, registry.UserChanges{Active: &inactive}))(t)
+}
+
 // registeredYears is the year each household was registered as poor
 // (0: not recorded), by head of household.
 func (e *testEnv) registeredYears(t *testing.T) map[string]int {
@@ -265,6 +272,18 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 			targets: []roundTripTarget{
 				{name: "a county-level database", fresh: newCountyDatabaseTestEnv},
 				{name: "only the province", fresh: newProvinceTestEnv, refusedAt: "市"},
+			},
+		},
+		{
+			// The export names the cadre of household A's open pairing,
+			// deactivated or not; where that pairing is stored, the import
+			// keeps it.
+			name: "a deactivated cadre still paired", source: newTestEnv, nameCadres: (*testEnv).nameCadres, register: (*testEnv).deactivateCadreA,
+			households: 2, rows: 2, cells: []string{"钱干部,cadre-a,"},
+			targets: []roundTripTarget{
+				{name: "the same county", fresh: newTestEnv},
+				// 郑州市, 示范县, 城关镇, its two villages and 一组.
+				{name: "only the province", fresh: newProvinceTestEnv, households: 2, members: 2, pairings: 2, cadres: 2, regions: 6},
 			},
 		},
 		{

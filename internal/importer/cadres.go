@@ -29,6 +29,13 @@ type cadreRef struct {
 	newUser *NewUser     // a cadre to create
 	newUnit *unitRef     // the unit to create with them, if new
 	used    bool         // a household that is written is paired with them
+	// inactive: user is deactivated, named at column inactiveAt by
+	// inactiveValue. A household already paired with them keeps that
+	// pairing (its own export names them); any other is refused
+	// (checkInactiveCadres).
+	inactive      bool
+	inactiveAt    col
+	inactiveValue string
 }
 
 type unitRef struct {
@@ -345,9 +352,10 @@ func (r *run) resolveAccounts(accounts []*cadreRef, users map[string]domain.User
 }
 
 // takeUser makes u, the user value names in column c, the cadre of ref's
-// households when u is an active cadre in the actor's subtree; otherwise
-// it fails those rows at c, saying why (a user outside the subtree is as
-// unknown as one nobody has).
+// households when u is a cadre in the actor's subtree; otherwise it fails
+// those rows at c, saying why (a user outside the subtree is as unknown as
+// one nobody has). A deactivated cadre is judged per household once the
+// stored pairings are known (checkInactiveCadres).
 func (r *run) takeUser(ref *cadreRef, u domain.User, c col, value string) {
 	switch {
 	case !r.opt.Actor.InSubtree(u.RegionPath):
@@ -356,9 +364,37 @@ func (r *run) takeUser(ref *cadreRef, u domain.User, c col, value string) {
 	case u.Role != domain.RoleCadre:
 		r.failRef(ref, c, "not_cadre", fmt.Sprintf("user %q is not a cadre", value), fmt.Sprintf("用户「%s」不是帮扶干部", value))
 	case !u.Active:
-		r.failRef(ref, c, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", value), fmt.Sprintf("帮扶责任人「%s」的账号已停用", value))
+		ref.user, ref.inactive, ref.inactiveAt, ref.inactiveValue = &u, true, c, value
 	default:
 		ref.user = &u
+	}
+}
+
+// checkInactiveCadres refuses the households paired by the file with a
+// deactivated cadre, but for those whose open pairing with that cadre is
+// stored already: the register export names the cadre of a household's
+// open pairing, deactivated or not, and its re-import changes nothing.
+func (r *run) checkInactiveCadres() {
+	for _, hh := range r.hhs {
+		ref := hh.cadre
+		if ref == nil || !ref.inactive {
+			continue
+		}
+		paired := false
+		if hh.existing != nil {
+			for _, p := range r.ex.pairings[hh.existing.Household.ID] {
+				paired = paired || p.CadreID == ref.user.ID
+			}
+		}
+		if paired {
+			continue
+		}
+		at := ref.inactiveAt
+		if at == colCadreAccount && hh.val[colCadreAccount] == "" {
+			at = colCadre
+		}
+		r.fail(hh.at(at), at, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", ref.inactiveValue),
+			fmt.Sprintf("帮扶责任人「%s」的账号已停用", ref.inactiveValue))
 	}
 }
 

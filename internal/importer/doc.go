@@ -73,10 +73,12 @@
 // letters, digits, . _ -) must be an existing cadre's username in the
 // importer's subtree; anything else is a display name, matched among the
 // cadres of the subtree (two matches are an error asking for the username).
-// A display name that matches nobody creates the cadre, with the unit (by
-// name in the county, created when missing), rank and phone of the file, the
-// phone number (or a short hash) as username, and an unusable password that
-// an admin replaces.
+// A deactivated cadre is refused for a household, but for one whose open
+// pairing with them is stored (its export names them, and its re-import
+// keeps the pairing). A display name that matches nobody creates the
+// cadre, with the unit (by name in the county, created when missing), rank
+// and phone of the file, the phone number (or a short hash) as username,
+// and an unusable password that an admin replaces.
 //
 // Export writes the register back out in the same layout (export.go): one
 // row per member (one for a household without members) under the headings

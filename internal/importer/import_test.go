@@ -900,6 +900,26 @@ var cases = []importCase{
 		}
 	}},
 
+	{"a deactivated cadre keeps the households paired with them and is refused for any other", func(t *testing.T, e *env) {
+		wang := e.seedUser(t, "wangwu", "王五", domain.RoleCadre, e.regions["410122000000"])
+		paired := oneHousehold("D001", "甲", idNum("19800101", "271"))
+		paired[cCadre] = "wangwu"
+		noErrors(t, e.run(t, writeCSV(t, sampleHeader, [][]string{paired})))
+		wang.Active = false
+		if err := e.store.UpdateUser(context.Background(), wang, domain.AuditEntry{}); err != nil {
+			t.Fatal(err)
+		}
+		again := e.run(t, writeCSV(t, sampleHeader, [][]string{paired}))
+		noErrors(t, again)
+		wantCounts(t, "pairings", again.Pairings, importer.Counts{Unchanged: 1})
+		unpaired := oneHousehold("D002", "乙", idNum("19800101", "281"))
+		unpaired[cCadre] = "wangwu"
+		rep := e.run(t, writeCSV(t, sampleHeader, [][]string{paired, unpaired}))
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{3, "帮扶责任人", "inactive_cadre"}}) || rep.Applied {
+			t.Errorf("a new household paired with the deactivated cadre: %+v", rep)
+		}
+	}},
+
 	{"two cadres with the same name must be named by username", func(t *testing.T, e *env) {
 		county := e.regions["410122000000"]
 		e.seedUser(t, "zhangwei1", "张伟", domain.RoleCadre, county)

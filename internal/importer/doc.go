@@ -73,9 +73,10 @@
 // letters, digits, . _ -) must be an existing cadre's username in the
 // importer's subtree; anything else is a display name, matched among the
 // cadres of the subtree (two matches are an error asking for the username).
-// A deactivated cadre is refused for a household, but for one whose open
-// pairing with them is stored (its export names them, and its re-import
-// keeps the pairing). A display name that matches nobody creates the
+// A deactivated cadre, or an account outside the importer's subtree (a
+// county cadre, in a town supervisor's file), is refused for a household,
+// but for one whose open pairing with them is stored (its export names
+// them, and its re-import keeps the pairing). A display name that matches nobody creates the
 // cadre, with the unit (by name in the county, created when missing), rank
 // and phone of the file, the phone number (or a short hash) as username,
 // and an unusable password that an admin replaces.

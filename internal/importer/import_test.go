@@ -920,6 +920,28 @@ var cases = []importCase{
 		}
 	}},
 
+	{"a town's supervisor re-imports households paired with a county cadre, and pairs no other with them", func(t *testing.T, e *env) {
+		header := append(slices.Clone(sampleHeader), "帮扶责任人账号")
+		paired := append(oneHousehold("S001", "甲", idNum("19800101", "291")), "liming")
+		paired[cCadre] = "李明"
+		noErrors(t, e.run(t, writeCSV(t, header, [][]string{paired}))) // the county's admin pairs 李明, a cadre of the county
+		town := e.regions["410122100000"]
+		supervisor := func(o *importer.Options) {
+			o.Actor = domain.Principal{Username: "town-supervisor", Role: domain.RoleSupervisor, RegionID: town.ID, RegionPath: town.Path}
+		}
+		again := e.run(t, writeCSV(t, header, [][]string{paired}), supervisor)
+		noErrors(t, again)
+		wantCounts(t, "pairings", again.Pairings, importer.Counts{Unchanged: 1})
+		// Another household is refused as before, and the name of the
+		// account, outside the town, is not told.
+		other := append(oneHousehold("S002", "乙", idNum("19800101", "301")), "liming")
+		other[cCadre] = "张冒名"
+		rep := e.run(t, writeCSV(t, header, [][]string{paired, other}), supervisor)
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{3, "帮扶责任人账号", "unknown_cadre"}}) || rep.Applied || len(rep.Warnings) != 0 {
+			t.Errorf("a new household paired with the county's cadre by the town's supervisor: %+v", rep)
+		}
+	}},
+
 	{"two cadres with the same name must be named by username", func(t *testing.T, e *env) {
 		county := e.regions["410122000000"]
 		e.seedUser(t, "zhangwei1", "张伟", domain.RoleCadre, county)

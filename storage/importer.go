@@ -151,8 +151,12 @@ func (s *Store) importExistingCounty(ctx context.Context, l importer.Lookup, out
 	if err != nil {
 		return err
 	}
+	byHead, err := importKeyed[householdRow](s, db, "households", "head_name", "text", l.CountyID, l.HeadNames, " AND t.number = ''")
+	if err != nil {
+		return err
+	}
 	households := map[uuid.UUID]householdRow{}
-	for _, h := range byNumber {
+	for _, h := range append(byNumber, byHead...) {
 		households[h.ID] = h
 	}
 	var missing []string

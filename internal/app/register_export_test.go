@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
 	"github.com/fieldvisit/fieldvisit/internal/registry"
+	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 )
 
 // idNumber completes a 17-digit ID number with its check character.
@@ -101,6 +103,44 @@ func (e *testEnv) nameCadresAlike(t *testing.T) {
 	}
 }
 
+// registerWithoutMembers registers, through the register service, the two
+// ways a household comes to have no members: 王五 of 红旗村, numbered,
+// registered as 低保 in 2019 and paired with cadre B, created without
+// members; and 赵六 of 一组, a general household without a number, whose
+// one member was removed.
+func (e *testEnv) registerWithoutMembers(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	wang := storetest.Must(e.app.Registry.CreateHousehold(ctx, e.admin, registry.NewHousehold{RegionID: e.villageB.ID, Status: domain.StatusRegistered,
+		PovertyType: domain.PovertyDibao, EffectiveOn: domain.Date{Year: 2019, Month: time.May, Day: 1},
+		Details: domain.HouseholdDetails{Number: "4101221002020009", HeadName: "王五", Phone: "13700000009",
+			Address: "红旗村五组", Causes: []string{"illness"}}}))(t)
+	e.pair(t, wang.Household.ID, e.cadreB.ID)
+	li := storetest.Must(e.app.Registry.CreateHousehold(ctx, e.admin, registry.NewHousehold{RegionID: e.groupA.ID, Status: domain.StatusGeneral,
+		Details: domain.HouseholdDetails{HeadName: "赵六", Phone: "13700000010"},
+		Members: []domain.MemberDetails{{Name: "赵六", Relation: domain.RelationHead, IDNumber: idNumber("41012219700707001")}}}))(t)
+	if err := e.app.Registry.DeleteMember(ctx, e.admin, li.Household.ID, li.Members[0].ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// phoneHouseholdApart gives household A a phone of its own (13700000011)
+// and its head another (13800000012), as the register API allows.
+func (e *testEnv) phoneHouseholdApart(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	h := e.householdA.Household
+	storetest.Must(e.app.Registry.UpdateHousehold(ctx, e.admin, h.ID, h.Version, func(d domain.HouseholdDetails, _ *domain.FieldErrors) domain.HouseholdDetails {
+		d.Phone = "13700000011"
+		return d
+	}))(t)
+	head := e.householdA.Members[0]
+	storetest.Must(e.app.Registry.UpdateMember(ctx, e.admin, h.ID, head.ID, head.Version, func(d domain.MemberDetails) domain.MemberDetails {
+		d.Phone = "13800000012"
+		return d
+	}))(t)
+}
+
 // pairedCadres is the usernames of the cadres of each household's open
 // pairings, by head of household.
 func (e *testEnv) pairedCadres(t *testing.T) map[string][]string {
@@ -115,6 +155,34 @@ func (e *testEnv) pairedCadres(t *testing.T) map[string][]string {
 	out := map[string][]string{}
 	for _, r := range rows {
 		out[r.HeadName] = append(out[r.HeadName], r.Username)
+	}
+	return out
+}
+
+// deactivateCadreA deactivates cadre A, who stays paired with household A.
+func (e *testEnv) deactivateCadreA(t *testing.T) {
+	t.Helper()
+	inactive := false
+	storetest.Must(e.app.Registry.UpdateUser(context.Background(), e.admin, e.cadreA.ID, registry.UserChanges{Active: &inactive}))(t)
+}
+
+// registeredYears is the year each household was registered as poor
+// (0: not recorded), by head of household.
+func (e *testEnv) registeredYears(t *testing.T) map[string]int {
+	t.Helper()
+	var rows []struct {
+		HeadName       string
+		RegisteredYear *int
+	}
+	if err := e.app.DB.Gorm.Table("households").Select("head_name, registered_year").Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.HeadName] = 0
+		if r.RegisteredYear != nil {
+			out[r.HeadName] = *r.RegisteredYear
+		}
 	}
 	return out
 }
@@ -146,8 +214,9 @@ type roundTripTarget struct {
 // a fresh database it gives back the same rows — every household, member
 // and pairing field the file holds — from XLSX and from CSV, each pairing
 // with the same cadre (the file names them by 帮扶责任人账号, their
-// username, beside their name) and each village with its 贫困村 mark
-// (是否贫困村). Imported again where it came from it changes nothing.
+// username, beside their name), each village with its 贫困村 mark
+// (是否贫困村) and each household with the year it was registered
+// (建档年份). Imported again where it came from it changes nothing.
 //
 // A county's register goes into a database whose county lacks the town
 // (created from the file's codes), and into one that has only the
@@ -165,17 +234,21 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 		name   string
 		source func(t *testing.T, dialect string) *testEnv
 		// nameCadres names the fixture's cadres, in the source and in each
-		// target that has them; seed is imported into the source first.
-		nameCadres          func(e *testEnv, t *testing.T)
-		seed                string
-		households, members int      // in the export
-		cells               []string // in the CSV export
-		targets             []roundTripTarget
+		// target that has them; seed is imported into the source first,
+		// and register run on it.
+		nameCadres func(e *testEnv, t *testing.T)
+		seed       string
+		register   func(e *testEnv, t *testing.T)
+		// In the export: households, and data rows (a row per member, one
+		// per household without members).
+		households, rows int
+		cells            []string // in the CSV export
+		targets          []roundTripTarget
 	}{
 		{
 			name: "a county's register", source: newTestEnv, nameCadres: (*testEnv).nameCadres, seed: registerSheet(),
-			households: 5, members: 7,
-			cells: []string{"'+86 138 0013 8000", "低保贫困户", "因病、缺资金", "郑州市,410100000000,示范县,410122000000", "东风村,410122100201,是,一组,410122100201001",
+			households: 5, rows: 7,
+			cells: []string{"'+86 138 0013 8000", "低保贫困户,在册未脱贫,2024,,因病", "因病、缺资金", "郑州市,410100000000,示范县,410122000000", "东风村,410122100201,是,一组,410122100201001",
 				"红旗村,410122100202,否,", "前进村,410122101201,是,", "赵干部,13900000001,13900000001,县水利局", "钱干部,cadre-a,,县农业农村局"},
 			targets: []roundTripTarget{
 				// The town 新华乡 and its two villages.
@@ -186,7 +259,7 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 		},
 		{
 			name: "two cadres named cadre-b", source: newTestEnv, nameCadres: (*testEnv).nameCadresAlike,
-			households: 2, members: 2, cells: []string{",cadre-b,cadre-a,", ",cadre-b,cadre-b,"},
+			households: 2, rows: 2, cells: []string{",cadre-b,cadre-a,", ",cadre-b,cadre-b,"},
 			targets: []roundTripTarget{
 				{name: "the same county", fresh: newTestEnv},
 				// 郑州市, 示范县, 城关镇, its two villages and 一组.
@@ -195,10 +268,45 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 		},
 		{
 			name: "a county-level database", source: newCountyDatabaseTestEnv,
-			households: 2, members: 2, cells: []string{",,410100000000,示范县,410122000000,"},
+			households: 2, rows: 2, cells: []string{",,410100000000,示范县,410122000000,"},
 			targets: []roundTripTarget{
 				{name: "a county-level database", fresh: newCountyDatabaseTestEnv},
 				{name: "only the province", fresh: newProvinceTestEnv, refusedAt: "市"},
+			},
+		},
+		{
+			// The export names the cadre of household A's open pairing,
+			// deactivated or not; where that pairing is stored, the import
+			// keeps it.
+			name: "a deactivated cadre still paired", source: newTestEnv, nameCadres: (*testEnv).nameCadres, register: (*testEnv).deactivateCadreA,
+			households: 2, rows: 2, cells: []string{"钱干部,cadre-a,"},
+			targets: []roundTripTarget{
+				{name: "the same county", fresh: newTestEnv},
+				// 郑州市, 示范县, 城关镇, its two villages and 一组.
+				{name: "only the province", fresh: newProvinceTestEnv, households: 2, members: 2, pairings: 2, cadres: 2, regions: 6},
+			},
+		},
+		{
+			// 家庭联系电话 is the household's phone, 联系电话 the head's own.
+			name: "a household's phone apart from its head's", source: newTestEnv, nameCadres: (*testEnv).nameCadres, register: (*testEnv).phoneHouseholdApart,
+			households: 2, rows: 2, cells: []string{",13700000011,,13800000012,"},
+			targets: []roundTripTarget{
+				// 郑州市, 示范县, 城关镇, its two villages and 一组.
+				{name: "only the province", fresh: newProvinceTestEnv, households: 2, members: 2, pairings: 2, cadres: 2, regions: 6},
+			},
+		},
+		{
+			// Each is one row, its household cells filled and its member
+			// cells empty, and comes back without members: 王五 by its
+			// 户编号, 赵六 by village and head (it has no number).
+			name: "households without members", source: newTestEnv, nameCadres: (*testEnv).nameCadres, register: (*testEnv).registerWithoutMembers,
+			households: 4, rows: 4,
+			cells: []string{"一组,410122100201001,,赵六,,,,,,一般农户,,,,13700000010,,",
+				"4101221002020009,王五,,,,,低保贫困户,在册未脱贫,2019,,因病,13700000009,红旗村五组,,,,,,孙干部,cadre-b,"},
+			targets: []roundTripTarget{
+				{name: "the same county", fresh: newTestEnv, households: 2, pairings: 1},
+				// 郑州市, 示范县, 城关镇, its two villages and 一组.
+				{name: "only the province", fresh: newProvinceTestEnv, households: 4, members: 2, pairings: 3, cadres: 2, regions: 6},
 			},
 		},
 	}
@@ -216,6 +324,9 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 						t.Fatalf("seeding import: %+v", seeded)
 					}
 				}
+				if c.register != nil {
+					c.register(e, t)
+				}
 				county := "/api/v1/exports/register?region_id=" + e.county.ID.String()
 				xlsx := e.do(t, "GET", county, admin, nil)
 				csvFile := e.do(t, "GET", county+"&format=csv", admin, nil)
@@ -224,7 +335,7 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 				}
 				rows := xlsxRows(t, xlsx.Body)
 				// Title lines and headings, then a row per member.
-				if len(rows) != 3+c.members || rows[2][0] != "序号" || rows[2][1] != "市" || rows[2][9] != "是否贫困村" || rows[2][16] != "身份证号" {
+				if len(rows) != 3+c.rows || rows[2][0] != "序号" || rows[2][1] != "市" || rows[2][9] != "是否贫困村" || rows[2][16] != "身份证号" {
 					t.Fatalf("export rows: %q", rows)
 				}
 				// The same cells in both formats, but for the apostrophe that keeps
@@ -235,7 +346,7 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 						t.Fatalf("the csv export lacks %q:\n%s", cell, csvFile.Body)
 					}
 				}
-				pairs, poor := e.pairedCadres(t), e.poorVillages(t)
+				pairs, poor, registered := e.pairedCadres(t), e.poorVillages(t), e.registeredYears(t)
 
 				again := e.importReport(t, admin, csvFile.Body, "")
 				if c := again.Households; c.Created+c.Updated+again.Members.Created+again.Members.Updated+again.Pairings.Created+again.Cadres.Created != 0 || len(again.Warnings) != 0 {
@@ -274,6 +385,10 @@ func TestRegisterExportRoundTrip(t *testing.T) {
 							// Inspections draw by it and 贫困村出列 starts from it.
 							if got := fresh.poorVillages(t); !slices.Equal(got, poor) {
 								t.Errorf("the fresh database's poor villages are %v, want %v", got, poor)
+							}
+							// Visits dated before it are flagged (走访日期早于该户建档时间).
+							if got := fresh.registeredYears(t); !reflect.DeepEqual(got, registered) {
+								t.Errorf("the fresh database's households were registered in %v, want %v", got, registered)
 							}
 							// The admin's own region, which holds the one county.
 							back := "/api/v1/exports/register"

@@ -29,6 +29,18 @@ type cadreRef struct {
 	newUser *NewUser     // a cadre to create
 	newUnit *unitRef     // the unit to create with them, if new
 	used    bool         // a household that is written is paired with them
+	// pairedOnly, when set, is why user may not be paired with a household
+	// that is not paired with them already: they are deactivated, or
+	// outside the importer's subtree. A household whose open pairing with
+	// them is stored keeps it (its export names them); any other is
+	// refused for it (checkPairedOnly).
+	pairedOnly *cadreRefusal
+}
+
+// cadreRefusal is a problem at column at of the rows naming a cadre.
+type cadreRefusal struct {
+	at                 col
+	reason, msg, msgZH string
 }
 
 type unitRef struct {
@@ -345,20 +357,53 @@ func (r *run) resolveAccounts(accounts []*cadreRef, users map[string]domain.User
 }
 
 // takeUser makes u, the user value names in column c, the cadre of ref's
-// households when u is an active cadre in the actor's subtree; otherwise
-// it fails those rows at c, saying why (a user outside the subtree is as
-// unknown as one nobody has).
+// households when u is an active cadre in the actor's subtree; a user who is
+// not a cadre fails those rows at c. A deactivated cadre, or a user outside
+// the subtree (as unknown as one nobody has, whatever their role), is the
+// cadre only of the households already paired with them (checkPairedOnly):
+// the register export names the cadre of a household's open pairing,
+// whoever paired them and whatever became of their account since.
 func (r *run) takeUser(ref *cadreRef, u domain.User, c col, value string) {
 	switch {
 	case !r.opt.Actor.InSubtree(u.RegionPath):
-		r.failRef(ref, c, "unknown_cadre", fmt.Sprintf("there is no user %q in your region", value),
-			fmt.Sprintf("您管辖范围内没有用户名为「%s」的用户", value))
+		ref.user, ref.pairedOnly = &u, &cadreRefusal{at: c, reason: "unknown_cadre", msg: fmt.Sprintf("there is no user %q in your region", value),
+			msgZH: fmt.Sprintf("您管辖范围内没有用户名为「%s」的用户", value)}
 	case u.Role != domain.RoleCadre:
 		r.failRef(ref, c, "not_cadre", fmt.Sprintf("user %q is not a cadre", value), fmt.Sprintf("用户「%s」不是帮扶干部", value))
 	case !u.Active:
-		r.failRef(ref, c, "inactive_cadre", fmt.Sprintf("cadre %q is deactivated", value), fmt.Sprintf("帮扶责任人「%s」的账号已停用", value))
+		ref.user, ref.pairedOnly = &u, &cadreRefusal{at: c, reason: "inactive_cadre", msg: fmt.Sprintf("cadre %q is deactivated", value),
+			msgZH: fmt.Sprintf("帮扶责任人「%s」的账号已停用", value)}
 	default:
 		ref.user = &u
+	}
+}
+
+// checkPairedOnly refuses the households the file pairs with a cadre who
+// may only keep the households already paired with them (takeUser), but
+// for those whose open pairing with that cadre is stored: re-importing an
+// export changes nothing, and says nothing the importer cannot read in the
+// household's file.
+func (r *run) checkPairedOnly() {
+	for _, hh := range r.hhs {
+		ref := hh.cadre
+		if ref == nil || ref.pairedOnly == nil {
+			continue
+		}
+		paired := false
+		if hh.existing != nil {
+			for _, p := range r.ex.pairings[hh.existing.Household.ID] {
+				paired = paired || p.CadreID == ref.user.ID
+			}
+		}
+		if paired {
+			continue
+		}
+		no := ref.pairedOnly
+		at := no.at
+		if at == colCadreAccount && hh.val[colCadreAccount] == "" {
+			at = colCadre
+		}
+		r.fail(hh.at(at), at, no.reason, no.msg, no.msgZH)
 	}
 }
 
@@ -381,6 +426,8 @@ func (r *run) warnAccountNames(accounts []*cadreRef) {
 	for _, ref := range accounts {
 		var name string
 		switch {
+		case ref.pairedOnly != nil && ref.pairedOnly.reason == "unknown_cadre":
+			continue // outside the importer's subtree: their name is not the importer's to read
 		case ref.user != nil:
 			name = ref.user.DisplayName
 		case ref.newUser != nil:

@@ -54,6 +54,13 @@ const (
 	// where a display name may be shared or look like another's username;
 	// the export writes it beside the name.
 	colCadreAccount
+	// The household's own phone, which the export writes apart from the
+	// members' 联系电话: without the column, the household's phone is read
+	// from the head's row (or the first row with a phone).
+	colHouseholdPhone
+	// The year the household was registered as poor (registered_year),
+	// which the export writes and a new household takes.
+	colRegisteredYear
 	numCols
 )
 
@@ -107,7 +114,9 @@ var columns = [numCols]column{
 	colLat:         {zh: "纬度", en: "latitude", variants: []string{"中心纬度", "中心点纬度", "村纬度"}, household: true, max: 30},
 	colGroupCode:   {zh: "村民小组代码", en: "village group code", variants: []string{"组代码", "小组代码", "村组代码", "村民小组编码", "村民组代码"}, household: true, max: 20},
 
-	colCadreAccount: {zh: "帮扶责任人账号", en: "cadre's account", variants: []string{"帮扶责任人用户名", "帮扶人账号", "帮扶干部账号", "帮扶干部用户名"}, household: true, max: 40},
+	colCadreAccount:   {zh: "帮扶责任人账号", en: "cadre's account", variants: []string{"帮扶责任人用户名", "帮扶人账号", "帮扶干部账号", "帮扶干部用户名"}, household: true, max: 40},
+	colRegisteredYear: {zh: "建档年份", en: "year registered", variants: []string{"建档年度", "建档立卡年度", "建档立卡年份", "识别年度", "识别年份", "纳入年度"}, household: true, max: 20},
+	colHouseholdPhone: {zh: "家庭联系电话", en: "household's phone", variants: []string{"户联系电话", "家庭电话", "户电话", "家庭联系方式"}, household: true, max: 30},
 }
 
 // Column describes one heading of the 台账 layout, for help texts, upload

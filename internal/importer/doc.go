@@ -23,6 +23,18 @@
 // it, else by village, head name and the head's 身份证号. A row whose
 // household cells (县/区, 乡镇, 所属村, 户编号, 户主姓名) are all empty continues
 // the household of the row above, as merged cells in an office spreadsheet do.
+// A row that gives its household and leaves every member cell empty
+// (与户主关系, 姓名, 身份证号, 健康状况, 残疾等级, 文化程度, 务工状况) is a household
+// without members, as the register API allows and the export writes it;
+// its 联系电话 is the household's when 家庭联系电话 is empty. It must be its
+// household's only row: among member rows — of its 户编号, or without one
+// of its village and head, such as rows continuing it — it is a member row
+// missing its 姓名 and 与户主关系. Without 户编号 it matches the one stored
+// household of its village with that head and no number.
+//
+// 家庭联系电话 is the household's phone and 联系电话 each member's own; a file
+// without 家庭联系电话 gives the household the phone of its head's row (or of
+// its first row with one), as county 台账 that list one phone do.
 //
 // Every row is validated and every problem reported, with the spreadsheet
 // row number (the header is row 1 when it is the first row), the heading as
@@ -44,7 +56,9 @@
 // matched by natural keys, identical records are left alone, and re-importing
 // a file changes nothing. A cell that is empty never clears a stored value.
 // Status and poverty-type changes of existing households are not applied (they
-// need dated records through the status API); they are reported as warnings.
+// need dated records through the status API); they are reported as warnings,
+// as is a 建档年份 (the year registered, which a new household takes) that
+// differs from a stored household's.
 //
 // 帮扶责任人账号 (the export writes it) names a cadre by username, exactly,
 // before anything else: an account nobody has is created under that
@@ -59,13 +73,17 @@
 // letters, digits, . _ -) must be an existing cadre's username in the
 // importer's subtree; anything else is a display name, matched among the
 // cadres of the subtree (two matches are an error asking for the username).
-// A display name that matches nobody creates the cadre, with the unit (by
-// name in the county, created when missing), rank and phone of the file, the
-// phone number (or a short hash) as username, and an unusable password that
-// an admin replaces.
+// A deactivated cadre, or an account outside the importer's subtree (a
+// county cadre, in a town supervisor's file), is refused for a household,
+// but for one whose open pairing with them is stored (its export names
+// them, and its re-import keeps the pairing). A display name that matches nobody creates the
+// cadre, with the unit (by name in the county, created when missing), rank
+// and phone of the file, the phone number (or a short hash) as username,
+// and an unusable password that an admin replaces.
 //
 // Export writes the register back out in the same layout (export.go): one
-// row per member under the headings Import reads, every region from the
+// row per member (one for a household without members) under the headings
+// Import reads, every region from the
 // city down by name and code, so the file re-imports cleanly, into the same
 // county or a fresh database — one with only the province included.
 //

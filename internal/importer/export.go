@@ -73,21 +73,27 @@ type Download struct {
 // rebuilds the household's place in a database that has only the province
 // (`fieldvisit init`); the province follows from the codes. 是否贫困村 is
 // the village's mark, which create_regions gives the villages it creates.
+// 家庭联系电话 is the household's phone and 联系电话 each member's own: the
+// two differ, and one column for both changed one of them on the way back.
 var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colPoorVillage,
 	colGroup, colGroupCode,
 	colNumber, colHeadName,
-	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colExitYear, colCauses, colPhone, colAddress,
+	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colRegisteredYear, colExitYear, colCauses, colHouseholdPhone, colAddress, colPhone,
 	colHealth, colDisability, colEducation, colWork, colCadre, colCadreAccount, colCadrePhone, colUnit, colRank, colPairStart}
 
 // Export is the household register and pairings of a region as the county
 // 台账 Import reads: one row per member, the household's cells repeated on
-// each, in XLSX or CSV. Admins and supervisors export their subtree; the
+// each (a household without members has one row, its member cells empty),
+// in XLSX or CSV. Admins and supervisors export their subtree; the
 // file carries clear 身份证号, which cadres and inspectors are never shown,
 // so they are refused. The export is recorded in the audit log.
 //
 // What the layout cannot hold is left out: a household paired with
-// several cadres lists the one paired first, and 家庭人口 is the members
-// listed (a size declared by a one-row-per-household register is not kept).
+// several cadres lists the one paired first (ended pairings not at all),
+// 家庭人口 is the members listed (a size declared by a one-row-per-household
+// register is not kept), status and poverty type are the current ones
+// without their dated history, and the household file's home location,
+// housing, land, income and notes are not 台账 columns.
 func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, error) {
 	if err := Authorize(q.Actor); err != nil {
 		return Download{}, err
@@ -142,7 +148,14 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 				}
 				h.City = city
 			}
-			for _, m := range h.Members {
+			members := h.Members
+			if len(members) == 0 {
+				// A household registered without members (or whose members
+				// were all removed) is still on the register: one row with
+				// its member cells empty, which Import reads back as such.
+				members = []domain.Member{{}}
+			}
+			for _, m := range members {
 				n++
 				if err := t.Row(registerRow(n, h, m)...); err != nil {
 					return err
@@ -185,18 +198,20 @@ func cityAbove(ctx context.Context, store RegisterStore, county domain.Region, c
 	return city, nil
 }
 
-// registerRow is the cells of one member's row, labels where the layout
-// has a vocabulary (a county office reads labels; Import reads them back).
+// registerRow is the cells of one member's row (m is zero on the row of a
+// household without members), labels where the layout has a vocabulary (a
+// county office reads labels; Import reads them back).
 func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	hh := h.Household
-	var size, exitYear any
-	size = len(h.Members)
+	var size, registeredYear, exitYear any
+	if len(h.Members) > 0 {
+		size = len(h.Members)
+	}
+	if hh.RegisteredYear != nil {
+		registeredYear = *hh.RegisteredYear
+	}
 	if hh.ExitYear != nil && hh.Status == domain.StatusExited {
 		exitYear = *hh.ExitYear
-	}
-	phone := m.Phone
-	if phone == "" && m.Relation == "head" {
-		phone = hh.Phone // Import takes the household's phone from the head's row
 	}
 	var cadre, account, cadrePhone, unit, rank, since any
 	if c := h.Cadre; c != nil {
@@ -210,7 +225,7 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 	return []any{n, h.City.Name, h.City.Code, h.County.Name, h.County.Code, h.Town.Name, h.Town.Code, h.Village.Name, h.Village.Code, poor,
 		h.Group.Name, h.Group.Code, hh.Number, hh.HeadName,
 		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
-		exitYear, labelList(domain.Causes, hh.Causes), phone, hh.Address, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
+		registeredYear, exitYear, labelList(domain.Causes, hh.Causes), hh.Phone, hh.Address, m.Phone, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
 		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, account, cadrePhone, unit, rank, since}
 }
 
@@ -240,7 +255,7 @@ func exportWidth(c col) float64 {
 		return 21
 	case colAddress:
 		return 24
-	case colCityCode, colCountyCode, colTownCode, colVillageCode, colPhone, colCadrePhone, colNumber:
+	case colCityCode, colCountyCode, colTownCode, colVillageCode, colPhone, colHouseholdPhone, colCadrePhone, colNumber:
 		return 15
 	case colGroupCode:
 		return 17

@@ -19,11 +19,24 @@ type household struct {
 	village, group      *domain.Region
 	povertyType, status string // status defaulted for a new household
 	exitYear            *int
+	registeredYear      *int // 建档年份
 	causes              []string
 	phone               string
 	cadre               *cadreRef
 	existing            *StoredHousehold
 	declaredSize        *int // 家庭人口 of a one-row-per-household sheet
+	// memberless: the household is one row that lists no member, as the
+	// export writes a household registered without members (or whose
+	// members were all removed). It is written without members.
+	memberless bool
+}
+
+// memberRows are the rows of the household that list a member.
+func (h *household) memberRows() []*row {
+	if h.memberless {
+		return nil
+	}
+	return h.rows
 }
 
 // bad reports whether any row of the household has an error.
@@ -79,9 +92,14 @@ func (r *run) groupHouseholds() {
 		return "row" + strconv.Itoa(h.num)
 	}
 	heads := map[headKey][]*row{}
+	unnumbered := map[headKey]int{} // rows without 户编号, by village and head
 	for _, rw := range r.rows {
-		if rw.relation == "head" && rw.val[colNumber] == "" {
-			k := headKey{place(rw), rw.val[colHeadName]}
+		if rw.val[colNumber] != "" {
+			continue
+		}
+		k := headKey{place(rw), rw.val[colHeadName]}
+		unnumbered[k]++
+		if rw.relation == "head" {
 			heads[k] = append(heads[k], rw)
 		}
 	}
@@ -103,6 +121,12 @@ func (r *run) groupHouseholds() {
 			}
 		} else if n := rw.val[colNumber]; n != "" {
 			key = "n\x00" + n
+		} else if rw.memberless && unnumbered[headKey{place(rw), rw.val[colHeadName]}] == 1 {
+			// No other row names this head in this village: a household of
+			// its own. With others (the rows below it continuing its
+			// household cells, say) it is one of their rows, missing its
+			// member cells.
+			key = "m\x00" + strconv.Itoa(rw.num)
 		} else {
 			k := headKey{place(rw), rw.val[colHeadName]}
 			hid := ""
@@ -142,6 +166,17 @@ func (r *run) groupHouseholds() {
 
 // checkHousehold checks what the rows of a household must agree on.
 func (r *run) checkHousehold(hh *household) {
+	hh.memberless = len(hh.rows) == 1 && hh.rows[0].memberless
+	if !hh.memberless {
+		// A row without a member among rows that list the household's
+		// members is a member row with its member cells missing.
+		for _, rw := range hh.rows {
+			if rw.memberless {
+				r.required(rw, colName)
+				r.required(rw, colRelation)
+			}
+		}
+	}
 	relationErr := false
 	for _, rw := range hh.rows {
 		switch {
@@ -154,7 +189,7 @@ func (r *run) checkHousehold(hh *household) {
 			relationErr = true
 		}
 	}
-	if hh.head == nil && !relationErr {
+	if hh.head == nil && !relationErr && !hh.memberless {
 		r.fail(hh.rows[0], colRelation, "no_head", "the household has no row whose relation is 户主 (head of household)",
 			"该户没有「与户主关系」为「户主」的成员")
 	}
@@ -190,9 +225,9 @@ func (r *run) checkHousehold(hh *household) {
 	if src := hh.src[colSize]; src != nil && src.size > 0 && r.householdRows() {
 		n := src.size
 		hh.declaredSize = &n
-	} else if src != nil && src.size > 0 && src.size != len(hh.rows) {
-		r.fail(src, colSize, "size_mismatch", fmt.Sprintf("household size is %d but the file has %d member rows for this household", src.size, len(hh.rows)),
-			fmt.Sprintf("%s为%d，但文件中该户有%d名成员", r.head(colSize), src.size, len(hh.rows)))
+	} else if n := len(hh.memberRows()); src != nil && src.size > 0 && src.size != n {
+		r.fail(src, colSize, "size_mismatch", fmt.Sprintf("household size is %d but the file has %d member rows for this household", src.size, n),
+			fmt.Sprintf("%s为%d，但文件中该户有%d名成员", r.head(colSize), src.size, n))
 	}
 	if h := hh.head; h != nil && h.val[colName] != "" && hh.val[colHeadName] != "" && h.val[colName] != hh.val[colHeadName] {
 		r.fail(h, colName, "head_name_mismatch", fmt.Sprintf("the head of household is named %q here but %q in 户主姓名", h.val[colName], hh.val[colHeadName]),
@@ -207,6 +242,9 @@ func (r *run) checkHousehold(hh *household) {
 	if src := hh.src[colExitYear]; src != nil {
 		hh.exitYear = src.exitYear
 	}
+	if src := hh.src[colRegisteredYear]; src != nil {
+		hh.registeredYear = src.registeredYear
+	}
 	hh.causes = []string{}
 	for _, rw := range hh.rows {
 		for _, c := range rw.causes {
@@ -215,9 +253,17 @@ func (r *run) checkHousehold(hh *household) {
 			}
 		}
 	}
-	if hh.head != nil && hh.head.phone != "" {
+	switch {
+	case hh.src[colHouseholdPhone] != nil:
+		hh.phone = hh.src[colHouseholdPhone].householdPhone
+	case r.colIdx[colHouseholdPhone] >= 0 && !hh.memberless:
+		// The file gives the household's phone apart from its members'
+		// and leaves it empty: none, or unchanged; a member's is theirs.
+	case hh.head != nil && hh.head.phone != "":
 		hh.phone = hh.head.phone
-	} else {
+	default:
+		// Without a head, the first phone of the household's rows: on the
+		// row of a household without members, 联系电话 is the household's.
 		for _, rw := range hh.rows {
 			if rw.phone != "" {
 				hh.phone = rw.phone

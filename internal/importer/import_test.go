@@ -654,6 +654,68 @@ var cases = []importCase{
 		}
 	}},
 
+	{"a row with every member cell empty is a household without members; a row with some member cells and not 姓名 and 与户主关系 is refused", func(t *testing.T, e *env) {
+		// memberless is a household's row with its member cells empty (the
+		// phone is the household's), as the export writes a household
+		// registered without members.
+		memberless := func(number, head string) []string {
+			r := oneHousehold(number, head, "")
+			r[cRelation], r[cName], r[cPhone] = "", "", "13700000001"
+			return r
+		}
+		alone := memberless("M001", "甲")
+		health := memberless("M002", "乙")
+		health[cHealth] = "健康"
+		id := memberless("M003", "丙")
+		id[cID] = idNum("19800101", "171")
+		head := oneHousehold("M004", "丁", idNum("19800101", "181"))
+		besideHead := memberless("M004", "丁")
+		sized := memberless("M005", "戊")
+		sized[cSize] = "2"
+		rep := e.run(t, writeCSV(t, sampleHeader, [][]string{alone, health, id, head, besideHead, sized}), func(o *importer.Options) { o.AllowPartial = true })
+		want := []errKey{
+			{3, "与户主关系", "required"}, {3, "姓名", "required"},
+			{4, "与户主关系", "required"}, {4, "姓名", "required"},
+			{6, "与户主关系", "required"}, {6, "姓名", "required"},
+			{7, "家庭人口", "size_mismatch"},
+		}
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint(errKeys(toErrs(want))) {
+			t.Errorf("errors:\n got  %v\n want %v\nfull: %+v", got, errKeys(toErrs(want)), rep.Errors)
+		}
+		wantCounts(t, "households", rep.Households, importer.Counts{Created: 1, Skipped: 4})
+		wantCounts(t, "members", rep.Members, importer.Counts{Skipped: 4})
+		if h := e.households(t)["甲"]; h.Number != "M001" || h.Phone != "13700000001" || h.Status != domain.StatusRegistered || len(e.members(t, h)) != 0 {
+			t.Errorf("the household without members: %+v with %d members", h, len(e.members(t, h)))
+		}
+
+		// Imported again, each is the household it created: 甲 by its
+		// 户编号, 己 (no number) as the one of 东风村 headed by 己 without one.
+		file := writeCSV(t, sampleHeader, [][]string{alone, memberless("", "己")})
+		wantCounts(t, "households", e.run(t, file).Households, importer.Counts{Created: 1, Unchanged: 1})
+		again := e.run(t, file)
+		noErrors(t, again)
+		wantCounts(t, "households", again.Households, importer.Counts{Unchanged: 2})
+		wantCounts(t, "members", again.Members, importer.Counts{})
+
+		// Two households of 东风村 headed by 庚, without numbers: a row of 庚
+		// without members could be either, and is refused.
+		noErrors(t, e.run(t, writeCSV(t, sampleHeader, [][]string{oneHousehold("", "庚", idNum("19800101", "191")), oneHousehold("", "庚", idNum("19800101", "201"))})))
+		ambiguous := e.run(t, writeCSV(t, sampleHeader, [][]string{memberless("", "庚")}))
+		if got := errKeys(ambiguous.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "户主姓名", "ambiguous"}}) || ambiguous.Applied {
+			t.Errorf("a row of one of two households headed by 庚: %+v", ambiguous)
+		}
+
+		// The household cells above the rows of its members, which continue
+		// them (as merged cells do), are not a household of their own: the
+		// row is a member row without 姓名 and 与户主关系, as before.
+		headBelow := make([]string, len(sampleHeader))
+		headBelow[cRelation], headBelow[cName], headBelow[cID] = "户主", "癸", idNum("19800101", "261")
+		merged := e.run(t, writeCSV(t, sampleHeader, [][]string{memberless("", "癸"), headBelow}))
+		if got := errKeys(merged.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "与户主关系", "required"}, {2, "姓名", "required"}}) || merged.Applied {
+			t.Errorf("household cells above the head's row: %+v", merged)
+		}
+	}},
+
 	{"row numbers are the spreadsheet's: title rows, blank lines and multi-line cells count as Excel shows them", func(t *testing.T, e *env) {
 		ok := oneHousehold("N001", "甲", idNum("19800101", "131"))
 		ok[cAddress] = "东风村\n12号" // a line break inside a quoted cell
@@ -735,6 +797,67 @@ var cases = []importCase{
 		wantCounts(t, "households", rep.Households, importer.Counts{Unchanged: 1})
 	}},
 
+	{"家庭联系电话 is the household's phone and 联系电话 the member's own; empty, it takes neither from the head's row", func(t *testing.T, e *env) {
+		header := append(slices.Clone(sampleHeader), "家庭联系电话")
+		apart := append(oneHousehold("Q002", "壬", idNum("19800101", "191")), "13700000001")
+		apart[cPhone] = "13800000002"
+		headOnly := append(oneHousehold("Q003", "辛", idNum("19800101", "201")), "")
+		headOnly[cPhone] = "13800000003"
+		// On the row of a household without members, 联系电话 can only be
+		// the household's.
+		memberless := append(oneHousehold("Q004", "庚", ""), "")
+		memberless[cRelation], memberless[cName], memberless[cPhone] = "", "", "13800000004"
+		file := writeCSV(t, header, [][]string{apart, headOnly, memberless})
+		noErrors(t, e.run(t, file))
+		hs := e.households(t)
+		for _, c := range []struct{ head, household, member string }{{"壬", "13700000001", "13800000002"}, {"辛", "", "13800000003"}} {
+			if h, m := hs[c.head], e.members(t, hs[c.head])[0]; h.Phone != c.household || m.Phone != c.member {
+				t.Errorf("%s: household's phone %q, head's %q; want %q and %q", c.head, h.Phone, m.Phone, c.household, c.member)
+			}
+		}
+		if h := hs["庚"]; h.Phone != "13800000004" {
+			t.Errorf("the household without members has phone %q, want its row's 联系电话", h.Phone)
+		}
+		again := e.run(t, file)
+		wantCounts(t, "households", again.Households, importer.Counts{Unchanged: 3})
+		wantCounts(t, "members", again.Members, importer.Counts{Unchanged: 2})
+	}},
+
+	{"建档年份 is the year a new household was registered; without it the year is not recorded", func(t *testing.T, e *env) {
+		header := append(slices.Clone(sampleHeader), "建档年份")
+		registered := append(oneHousehold("Y001", "甲", idNum("19800101", "211")), "")
+		exited := append(oneHousehold("Y002", "乙", idNum("19800101", "221")), "2016年")
+		exited[cStatus], exited[cExit] = "已脱贫", "2019"
+		general := append(oneHousehold("Y003", "丙", idNum("19800101", "231")), "")
+		general[cType], general[cStatus] = "", "一般农户"
+		file := writeCSV(t, header, [][]string{registered, exited, general})
+		noErrors(t, e.run(t, file))
+		hs := e.households(t)
+		for head, want := range map[string]int{"甲": 0, "乙": 2016, "丙": 0} {
+			got := 0
+			if y := hs[head].RegisteredYear; y != nil {
+				got = *y
+			}
+			if got != want {
+				t.Errorf("%s: registered in %d, want %d (0: not recorded)", head, got, want)
+			}
+		}
+		// A stored household's year changes with its status records, not by import.
+		exited[len(header)-1] = "2015"
+		rep := e.run(t, writeCSV(t, header, [][]string{registered, exited, general}))
+		noErrors(t, rep)
+		wantCounts(t, "households", rep.Households, importer.Counts{Unchanged: 3})
+		if got := errKeys(rep.Warnings); fmt.Sprint(got) != fmt.Sprint([]errKey{{3, "建档年份", "registered_year_not_applied"}}) {
+			t.Errorf("warnings: %+v", rep.Warnings)
+		}
+		notYear := append(oneHousehold("Y004", "丁", idNum("19800101", "241")), "去年")
+		future := append(oneHousehold("Y005", "戊", idNum("19800101", "251")), "2025")
+		bad := e.run(t, writeCSV(t, header, [][]string{notYear, future}))
+		if got := errKeys(bad.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{2, "建档年份", "invalid_format"}, {3, "建档年份", "out_of_range"}}) {
+			t.Errorf("errors: %+v", bad.Errors)
+		}
+	}},
+
 	{"two people of one name are told apart by their phones", func(t *testing.T, e *env) {
 		county := e.regions["410122000000"]
 		li1 := e.seedUser(t, "lishaohua1", "李少华", domain.RoleCadre, county)
@@ -774,6 +897,48 @@ var cases = []importCase{
 		}
 		if byNumber["P003"] == uuid.Nil || byNumber["P003"] == byNumber["P004"] {
 			t.Errorf("the two 钱新民 hold P003 %v and P004 %v: want two cadres", byNumber["P003"], byNumber["P004"])
+		}
+	}},
+
+	{"a deactivated cadre keeps the households paired with them and is refused for any other", func(t *testing.T, e *env) {
+		wang := e.seedUser(t, "wangwu", "王五", domain.RoleCadre, e.regions["410122000000"])
+		paired := oneHousehold("D001", "甲", idNum("19800101", "271"))
+		paired[cCadre] = "wangwu"
+		noErrors(t, e.run(t, writeCSV(t, sampleHeader, [][]string{paired})))
+		wang.Active = false
+		if err := e.store.UpdateUser(context.Background(), wang, domain.AuditEntry{}); err != nil {
+			t.Fatal(err)
+		}
+		again := e.run(t, writeCSV(t, sampleHeader, [][]string{paired}))
+		noErrors(t, again)
+		wantCounts(t, "pairings", again.Pairings, importer.Counts{Unchanged: 1})
+		unpaired := oneHousehold("D002", "乙", idNum("19800101", "281"))
+		unpaired[cCadre] = "wangwu"
+		rep := e.run(t, writeCSV(t, sampleHeader, [][]string{paired, unpaired}))
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{3, "帮扶责任人", "inactive_cadre"}}) || rep.Applied {
+			t.Errorf("a new household paired with the deactivated cadre: %+v", rep)
+		}
+	}},
+
+	{"a town's supervisor re-imports households paired with a county cadre, and pairs no other with them", func(t *testing.T, e *env) {
+		header := append(slices.Clone(sampleHeader), "帮扶责任人账号")
+		paired := append(oneHousehold("S001", "甲", idNum("19800101", "291")), "liming")
+		paired[cCadre] = "李明"
+		noErrors(t, e.run(t, writeCSV(t, header, [][]string{paired}))) // the county's admin pairs 李明, a cadre of the county
+		town := e.regions["410122100000"]
+		supervisor := func(o *importer.Options) {
+			o.Actor = domain.Principal{Username: "town-supervisor", Role: domain.RoleSupervisor, RegionID: town.ID, RegionPath: town.Path}
+		}
+		again := e.run(t, writeCSV(t, header, [][]string{paired}), supervisor)
+		noErrors(t, again)
+		wantCounts(t, "pairings", again.Pairings, importer.Counts{Unchanged: 1})
+		// Another household is refused as before, and the name of the
+		// account, outside the town, is not told.
+		other := append(oneHousehold("S002", "乙", idNum("19800101", "301")), "liming")
+		other[cCadre] = "张冒名"
+		rep := e.run(t, writeCSV(t, header, [][]string{paired, other}), supervisor)
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint([]errKey{{3, "帮扶责任人账号", "unknown_cadre"}}) || rep.Applied || len(rep.Warnings) != 0 {
+			t.Errorf("a new household paired with the county's cadre by the town's supervisor: %+v", rep)
 		}
 	}},
 

@@ -330,6 +330,7 @@ func (r *run) do() error {
 	if err := r.matchExisting(); err != nil {
 		return err
 	}
+	r.checkPairedOnly()
 	return r.apply()
 }
 

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -13,7 +14,8 @@ import (
 type existing struct {
 	byNumber  map[string]*StoredHousehold // county|number
 	byID      map[uuid.UUID]*StoredHousehold
-	memberBy  map[string]domain.Member // county|id number
+	byHead    map[string][]*StoredHousehold // county|head name, of households without a number
+	memberBy  map[string]domain.Member      // county|id number
 	membersOf map[uuid.UUID][]domain.Member
 	pairings  map[uuid.UUID][]domain.Pairing
 }
@@ -39,6 +41,8 @@ func (r *run) matchExisting() error {
 		}
 		if n := hh.val[colNumber]; n != "" {
 			l.Numbers = append(l.Numbers, n)
+		} else if hh.memberless {
+			l.HeadNames = append(l.HeadNames, hh.val[colHeadName])
 		}
 		for _, rw := range hh.rows {
 			if rw.idNumber != "" {
@@ -57,13 +61,16 @@ func (r *run) matchExisting() error {
 	if err != nil {
 		return err
 	}
-	ex := &existing{byNumber: map[string]*StoredHousehold{}, byID: map[uuid.UUID]*StoredHousehold{},
+	ex := &existing{byNumber: map[string]*StoredHousehold{}, byID: map[uuid.UUID]*StoredHousehold{}, byHead: map[string][]*StoredHousehold{},
 		memberBy: map[string]domain.Member{}, membersOf: map[uuid.UUID][]domain.Member{}, pairings: map[uuid.UUID][]domain.Pairing{}}
 	for i := range found.Households {
 		h := &found.Households[i]
 		ex.byID[h.Household.ID] = h
 		if h.Household.Number != "" {
 			ex.byNumber[countyKey(h.Household.CountyID, h.Household.Number)] = h
+		} else {
+			k := countyKey(h.Household.CountyID, h.Household.HeadName)
+			ex.byHead[k] = append(ex.byHead[k], h)
 		}
 	}
 	for _, m := range found.Members {
@@ -107,6 +114,9 @@ func (r *run) matchExisting() error {
 					}
 				}
 			}
+		}
+		if h == nil && hh.memberless && hh.val[colNumber] == "" {
+			h = r.matchByHead(hh, county)
 		}
 		if h != nil {
 			if other := claimed[h.Household.ID]; other != nil {
@@ -152,6 +162,30 @@ func (r *run) matchExisting() error {
 		}
 	}
 	return r.reportForeign(hits)
+}
+
+// matchByHead finds the stored household of a household the file lists
+// without members and without 户编号: the one household of its village
+// with that head and no number either, which is how the export writes a
+// household registered without both. Two such households cannot be told
+// apart: the row is refused, asking for the 户编号.
+func (r *run) matchByHead(hh *household, county uuid.UUID) *StoredHousehold {
+	var found []*StoredHousehold
+	for _, h := range r.ex.byHead[countyKey(county, hh.val[colHeadName])] {
+		if h.Household.VillageID == hh.village.ID && r.opt.Actor.InSubtree(h.RegionPath) {
+			found = append(found, h)
+		}
+	}
+	if len(found) > 1 {
+		r.fail(hh.first(), colHeadName, "ambiguous",
+			fmt.Sprintf("%d households of this village headed by %s have no household number; give the household number", len(found), hh.val[colHeadName]),
+			fmt.Sprintf("本村有%d户户主为「%s」且没有%s的农户，无法确定是哪一户；请填写%s", len(found), hh.val[colHeadName], r.head(colNumber), r.head(colNumber)))
+		return nil
+	}
+	if len(found) == 1 {
+		return found[0]
+	}
+	return nil
 }
 
 // numberNote names a stored household's number, when it has one.
@@ -358,7 +392,7 @@ func (r *run) apply() error {
 	for _, hh := range r.hhs {
 		if !write || hh.bad() || hh.village == nil {
 			r.rep.Households.Skipped++
-			r.rep.Members.Skipped += len(hh.rows)
+			r.rep.Members.Skipped += len(hh.memberRows())
 			if hh.val[colCadre] != "" || hh.val[colCadreAccount] != "" {
 				r.rep.Pairings.Skipped++
 			}
@@ -458,9 +492,14 @@ func (r *run) planNew(plan *Plan, hh *household) {
 	if hh.status == domain.StatusExited {
 		h.ExitYear = hh.exitYear
 	}
+	// 建档年份, which the export writes. Without it the year stays unknown:
+	// a register imported years after its households were registered
+	// would otherwise date them all to the import, and flag as 走访日期早于
+	// 建档时间 every visit of the years between.
+	h.RegisteredYear = hh.registeredYear
 	plan.Households = append(plan.Households, NewHousehold{Household: h, RegionPath: path})
 	r.rep.Households.Created++
-	for _, rw := range hh.rows {
+	for _, rw := range hh.memberRows() {
 		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 		m.Apply(rw.details(nil))
 		plan.Members = append(plan.Members, m)
@@ -504,7 +543,7 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 	r.warnNotApplied(hh, old)
 
 	matched := 0
-	for _, rw := range hh.rows {
+	for _, rw := range hh.memberRows() {
 		if rw.member == nil {
 			m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 			m.Apply(rw.details(nil))
@@ -515,10 +554,11 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 		matched++
 		m := *rw.member
 		d := rw.details(rw.member)
-		// The export writes the household's phone on the head's row when the
-		// head has none of their own (the importer reads the household's
-		// phone from there): read back, it is the household's, not the head's.
-		if rw.member.Phone == "" && rw.phone != "" && rw.phone == old.Phone && rw.member.Relation == "head" {
+		// An export without 家庭联系电话 wrote the household's phone on the
+		// head's row when the head had none of their own (the importer reads
+		// the household's phone from there): read back, it is the
+		// household's, not the head's.
+		if r.colIdx[colHouseholdPhone] < 0 && rw.member.Phone == "" && rw.phone != "" && rw.phone == old.Phone && rw.member.Relation == "head" {
 			d.Phone = ""
 		}
 		m.Apply(d)
@@ -558,6 +598,15 @@ func (r *run) warnNotApplied(hh *household, old domain.Household) {
 		r.warn(hh.at(colExitYear).num, colExitYear, "exit_year_not_applied",
 			fmt.Sprintf("the register says the household exited in %d, the file says %d; not changed by import", *old.ExitYear, *hh.exitYear),
 			fmt.Sprintf("系统中该户脱贫年度为%d，文件中为%d；导入不作修改", *old.ExitYear, *hh.exitYear))
+	}
+	if y := hh.registeredYear; y != nil && (old.RegisteredYear == nil || *y != *old.RegisteredYear) {
+		now := "未记录"
+		if old.RegisteredYear != nil {
+			now = strconv.Itoa(*old.RegisteredYear)
+		}
+		r.warn(hh.at(colRegisteredYear).num, colRegisteredYear, "registered_year_not_applied",
+			fmt.Sprintf("the register says the household was registered in %s, the file says %d; not changed by import", now, *y),
+			fmt.Sprintf("系统中该户建档年份为%s，文件中为%d；建档年份随状态变更记录，导入不作修改", now, *y))
 	}
 	if hh.povertyType != "" && hh.povertyType != old.PovertyType {
 		now, _ := domain.PovertyTypes.Label(old.PovertyType)

@@ -20,10 +20,12 @@ type row struct {
 
 	// member fields, as domain codes
 	relation, idNumber, health, disability, education, work, phone string
+	householdPhone                                                 string // 家庭联系电话
 	// household fields, as domain codes
 	size                int
 	povertyType, status string
 	exitYear            *int
+	registeredYear      *int
 	causes              []string
 	cadrePhone, rank    string
 	pairStart           *domain.Date
@@ -32,7 +34,15 @@ type row struct {
 	hh                  *household
 	member              *domain.Member // the stored member this row matches
 	keyEmpty            bool
+	// memberless: the row gives a household and no member (every member
+	// cell empty), as the export writes a household without members.
+	memberless bool
 }
+
+// memberCols are the cells that describe a member rather than the
+// household. 联系电话 is not one of them: on a row without a member it is the
+// household's phone, as on the head's row.
+var memberCols = []col{colRelation, colName, colIDNumber, colHealth, colDisability, colEducation, colWork}
 
 // householdKeyCols are the cells that say which household a row is in. A row
 // with all of them empty continues the household of the row above.
@@ -82,10 +92,15 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 
 	r.required(rw, colVillage)
 	r.required(rw, colHeadName)
-	if r.householdRows() {
+	rw.memberless = !rw.keyEmpty && !r.householdRows() && r.noMemberCells(rw)
+	switch {
+	case r.householdRows():
 		// The row is the household, and the person it names is its head.
 		rw.val[colName], rw.relation = rw.val[colHeadName], "head"
-	} else {
+	case rw.memberless:
+		// A household on its own row: whether it may be (no other row of
+		// its household lists members) is checkHousehold's to say.
+	default:
 		r.required(rw, colName)
 		if r.required(rw, colRelation) {
 			rw.relation = r.enum(rw, colRelation, domain.Relations, domain.RelationAliases)
@@ -100,6 +115,7 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 	rw.education = r.enum(rw, colEducation, domain.EducationLevels, domain.EducationAliases)
 	rw.work = r.enum(rw, colWork, domain.WorkStates, domain.WorkAliases)
 	rw.phone = r.parsePhone(rw, colPhone)
+	rw.householdPhone = r.parsePhone(rw, colHouseholdPhone)
 
 	rw.povertyType = r.enum(rw, colPovertyType, domain.PovertyTypes, domain.PovertyTypeAliases)
 	rw.status = r.enum(rw, colStatus, domain.Statuses, domain.StatusAliases)
@@ -123,6 +139,19 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 			rw.exitYear = &y
 		}
 	}
+	if v := rw.val[colRegisteredYear]; v != "" {
+		y, ok := parseInt(strings.TrimSuffix(v, "年"))
+		switch {
+		case !ok || y < 1000 || y > 9999:
+			r.fail(rw, colRegisteredYear, "invalid_format", fmt.Sprintf("year registered %q must be a year such as 2014", v),
+				fmt.Sprintf("%s「%s」应为年份，如2014", r.head(colRegisteredYear), v))
+		case y > r.opt.Today.Year:
+			r.fail(rw, colRegisteredYear, "out_of_range", "the year registered is after the import date",
+				r.head(colRegisteredYear)+"不能晚于导入年份")
+		default:
+			rw.registeredYear = &y
+		}
+	}
 	rw.poorVillage, _ = r.poorMark(rw)
 	rw.causes = r.parseCauses(rw, colCauses, nil)
 	rw.causes = r.parseCauses(rw, colCausesOther, rw.causes)
@@ -139,6 +168,17 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 			rw.pairStart = &d
 		}
 	}
+}
+
+// noMemberCells reports whether every member cell of rw is empty (and
+// none was left empty because its text was refused).
+func (r *run) noMemberCells(rw *row) bool {
+	for _, c := range memberCols {
+		if rw.val[c] != "" || r.seen[cellKey{rw.num, c}] {
+			return false
+		}
+	}
+	return true
 }
 
 // required reports whether the cell has a value, recording an error if not.

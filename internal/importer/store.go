@@ -39,6 +39,10 @@ type Lookup struct {
 	CountyID  uuid.UUID
 	Numbers   []string // 户编号
 	IDNumbers []string // members' 身份证号
+	// HeadNames are the 户主姓名 of households the file lists without
+	// members and without 户编号: they match stored households without a
+	// number (matchByHead).
+	HeadNames []string
 }
 
 // StoredHousehold is an existing household as the importer compares it,
@@ -50,7 +54,8 @@ type StoredHousehold struct {
 
 // Existing is what already exists for the keys of the Lookups.
 type Existing struct {
-	// Households found by number, or holding a member found by ID number.
+	// Households found by number, or holding a member found by ID number,
+	// or without a number and headed by one of HeadNames.
 	Households []StoredHousehold
 	// Members of those households (all of them, not only the ones asked for).
 	Members []domain.Member

@@ -24,6 +24,7 @@ func fits(t *testing.T, b *browsertest.Browser, screen string) {
 // everyScreenFitsASmallPhone opens each of a cadre's screens at 360×740 —
 // sign-in, the worklist, the household list and file, the visit form, the
 // household's plan and income account, the form recording a request (登记诉求),
+// a visit the phone does not hold (which leads back to the households),
 // 待处理 holding a change the server refused (which leaves it once the
 // cadre has put it right), and 我的 — and holds each to the phone's width. (The inspector's screens are held to it in
 // anInspectorRecordsFindingsOfflineOnce.)
@@ -53,6 +54,12 @@ func everyScreenFitsASmallPhone(t *testing.T, l *fieldLink) {
 	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/h/`+household+`/ledger"`))
 	b.Do(step("ledger form", chromedp.WaitVisible(chromedp.CSS(`#ledger-form`))))
 	fits(t, b, "ledger-form")
+	// A visit this phone does not hold (a stale link) leads back to the
+	// households: the screen said so and left the cadre there.
+	browsertest.Get(b, chromedp.Evaluate[string](`location.hash = "#/v/00000000-0000-4000-8000-000000000000"`))
+	b.Do(step("unknown visit", until(`document.body.textContent.includes("本机没有这条走访记录")`, 10*time.Second)),
+		step("back from an unknown visit", until(`!!document.querySelector("#back-to-households")`, 5*time.Second)),
+		tap(`#back-to-households`), step("households again", chromedp.WaitVisible(chromedp.CSS(`.households`))))
 
 	// A phone number the server refuses (7 to 20 digits) comes back to 待处理.
 	editPhone(b, household, "12")

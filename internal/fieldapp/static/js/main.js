@@ -498,7 +498,12 @@ async function showVisitForm(householdId, visitId) {
   let existing = null;
   if (visitId) {
     const rec = await app.store.record("visit", visitId);
-    if (!rec) { setTitle("走访"); return mount(view, h("p", { class: "muted" }, "本机没有这条走访记录。")); }
+    if (!rec) {
+      // A stale link (a bookmark, a visit given up on this phone) leads
+      // back, as an unknown household's does.
+      setTitle("走访");
+      return mount(view, h("p", { class: "muted" }, "本机没有这条走访记录。"), h("a", { class: "button", id: "back-to-households", href: "#/households" }, "返回农户列表"));
+    }
     existing = visible(rec);
     householdId = rec.household_id;
     if (existing.kind === "inspection") return showInspectionForm(null, visitId);

@@ -369,13 +369,24 @@ func recordVisit(b *browsertest.Browser, household int, notes string, photos []s
 // screen first, clear of the bars fixed at the top and bottom (a click on
 // an element under a bar would land on the bar).
 func tap(selector string) chromedp.Action[chromedp.Void] {
-	return step("tap "+selector, chromedp.Steps(
+	once := chromedp.Steps(
 		chromedp.WaitVisible(chromedp.CSS(selector)),
 		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 			_, err := chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: "center"}), true`, selector))(ctx, tg)
 			return chromedp.Void{}, err
 		},
-		chromedp.Click(chromedp.CSS(selector))))
+		chromedp.Click(chromedp.CSS(selector)))
+	return step("tap "+selector, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		// A screen drawn again between finding the element and clicking
+		// it (a sync ending draws 待处理 again) takes the node away: the
+		// click never landed, so it is made on the element drawn anew.
+		for try := 1; ; try++ {
+			v, err := once(ctx, tg)
+			if err == nil || try == 3 || !strings.Contains(err.Error(), "Could not find node with given id") {
+				return v, err
+			}
+		}
+	})
 }
 
 // step names an action in the error it fails with.

@@ -22,7 +22,8 @@ import (
 // household's request (民生诉求) offline and correcting one the server
 // refused, a cadre giving up changes the server refused (放弃), a cadre
 // seeing who is paired with a household, every screen held to the
-// phone's width, and 待处理 following the sync it was open through.
+// phone's width, 待处理 following the sync it was open through, and a batch
+// too large for a proxy going up change by change.
 func TestFieldApp(t *testing.T) {
 	e := newConsoleEnv(t)
 	l := newFieldLink(t, e)
@@ -42,6 +43,7 @@ func TestFieldApp(t *testing.T) {
 		{"ACadreSeesWhoIsPairedWithTheHousehold", aCadreSeesWhoIsPairedWithTheHousehold},
 		{"EveryScreenFitsASmallPhone", everyScreenFitsASmallPhone},
 		{"TheOutboxScreenFollowsTheSync", theOutboxScreenFollowsTheSync},
+		{"ABatchTooLargeGoesUpChangeByChange", aBatchTooLargeGoesUpChangeByChange},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, l) })
 	}

@@ -689,11 +689,12 @@ async function showOutbox() {
     await backlogNow(),
     h("button", { class: "primary wide", id: "sync-now", onclick: () => syncAsked() }, "立即同步"),
     photos.length ? h("p", { class: "muted", id: "photos-waiting" }, photos.length + "张照片等待上传") : null,
-    h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind } },
+    h("ul", { class: "list attention" }, items.length === 0 ? h("li", { class: "muted" }, "没有需要处理的事项") : items.map((a) => h("li", { class: "attention-item kind-" + a.kind, dataset: { kind: a.kind }, title: a.kind === "batch" ? "HTTP " + a.status : null },
       h("strong", {}, {
         rejected: "未能上传：" + (a.entry ? ENTITY_LABELS[a.entry.entity] || a.entry.entity : ""),
         conflict: "已保存，覆盖了他人的修改，待督导核查",
-        batch: "一批记录未被服务器接受（" + a.status + "）",
+        // In words; the status is the help desk's (the item's title).
+        batch: a.status === 413 ? "一批记录超出服务器的接收上限，已改为逐条上传" : "一批记录未被服务器接受，已放回待上传，下次同步时再试",
         photo: "照片未能上传",
       }[a.kind] || a.kind),
       attentionSubject(a, names),

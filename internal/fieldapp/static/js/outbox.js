@@ -100,6 +100,8 @@ export function formBatch(entries, { deviceId, deviceTime, key, versionOf }) {
   let size = 0;
   for (const e of entries) {
     if (changes.length >= MAX_BATCH_CHANGES) break;
+    // An entry of a batch refused as too large goes alone (Sync.setAside).
+    if (changes.length > 0 && (e.alone || entries[0].alone)) break;
     const c = changeOf(e, versionOf);
     const n = JSON.stringify(c).length + 1;
     if (changes.length > 0 && size + n > MAX_BATCH_BYTES) break;

@@ -72,8 +72,10 @@ export class Sync {
         answer = await this.api.push(batch, bl);
       } catch (e) {
         if (e instanceof Problem && !retryable(e) && e.status !== 401) {
-          await this.setAside(batch, e);
-          continue;
+          // Only a batch too large goes again in this sync, change by
+          // change: any other refusal waits for the next sync, or the
+          // same batch went up, refused, in a loop.
+          if (await this.setAside(batch, e)) continue;
         }
         throw e;
       }
@@ -125,19 +127,32 @@ export class Sync {
   }
 
   // setAside handles a batch the server refused whole and for good (400,
-  // 413, 422): its changes go back to the outbox to be sent under a new
-  // key — one by one when the batch was too large — and a refused key
-  // (key_reused) is never sent again.
+  // 413, 422) under a new key (a refused key, key_reused, is never sent
+  // again). Too large (413: a proxy's body limit may be smaller than the
+  // server's): its changes go back to go up one by one (alone), and a
+  // change too large by itself is refused as the server refuses a change,
+  // for the cadre to shorten or give up. Otherwise its changes go back as
+  // they were. It reports whether to push again in this sync. The notice
+  // of a whole batch is one, replaced each time, not one more a try.
   async setAside(batch, problem) {
+    const tooLarge = problem.status === 413;
+    const at = new Date().toISOString();
     await tx(this.db, ["inflight", "outbox", "attention"], "readwrite", async (s) => {
       s.inflight.delete("batch");
+      if (tooLarge && batch.entries.length === 1) {
+        const { seq, alone, ...entry } = batch.entries[0];
+        s.attention.put({ id: crypto.randomUUID(), at, key: key(entry.entity, entry.id), batch_key: batch.key, status: "rejected", kind: "rejected", entry,
+          errors: [{ field: "/changes/0", reason: "too_large", message_zh: "这条记录超出服务器的接收上限，无法上传：请删减民情日记等内容后点“修改”重新保存" }] });
+        return;
+      }
       for (const e of batch.entries) {
         const { seq, ...entry } = e;
-        s.outbox.add(entry);
+        s.outbox.add(tooLarge ? { ...entry, alone: true } : entry);
       }
-      s.attention.put({ id: crypto.randomUUID(), at: new Date().toISOString(), kind: "batch", status: problem.status,
+      s.attention.put({ id: "batch", at, kind: "batch", status: problem.status,
         errors: problem.body.errors || [], message: problem.message, request_id: problem.body.request_id || "" });
     });
+    return tooLarge;
   }
 
   // pullAll pulls until has_more is false, each page applied with its

@@ -37,6 +37,7 @@ func TestAHostileRegisterIsRefusedBeforeItIsUnpacked(t *testing.T) {
 			workbookPart{name: "xl/worksheets/sheet2.xml", declared: 600 << 20}), "too_large"},
 		{"a row reaching column XFD", hostileWorkbook(t, sheetWithRows(`<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c><c r="XFD2" t="inlineStr"><is><t>y</t></is></c></row>`)), "too_many_columns"},
 		{"a CSV row of 300 filled cells", []byte("乡镇,所属村,户主姓名\n" + strings.Repeat("x,", 299) + "x\n"), "too_many_columns"},
+		{"a CSV line of 2 MB", []byte("乡镇,所属村,户主姓名\n新华乡,新华村," + strings.Repeat("长", 700_000) + "\n"), "too_large"},
 		{"a CSV line of 20,000 empty cells", []byte("乡镇,所属村,户主姓名\n新华乡" + strings.Repeat(",", 20_000) + "\n"), "too_many_columns"},
 	}
 	for _, tc := range cases {

@@ -42,6 +42,10 @@ const (
 	// maxLineFields bounds the cells a CSV line is split into before its
 	// blank ones are dropped: the most a spreadsheet has (column XFD).
 	maxLineFields = 16384
+	// maxLineBytes bounds a CSV line: a register's is some hundreds of
+	// bytes, and the CSV reader holds a line and its cells again beside
+	// the file (a 60 MB line took 415 MB).
+	maxLineBytes = 1 << 20
 )
 
 func tooLarge(msg, msgZH string) error {
@@ -183,9 +187,10 @@ func (b *cellBudget) take(num int, cells []string, maxRows int) ([]string, error
 	return cells[:n], nil
 }
 
-// checkLineFields refuses a CSV whose physical line splits into more
-// than maxLineFields cells, before the CSV reader holds one such line's
-// cells (a 64 MB line of commas is 64 million of them).
+// checkLineFields refuses a CSV whose physical line is longer than
+// maxLineBytes or splits into more than maxLineFields cells, before the
+// CSV reader holds one such line's cells (a 64 MB line of commas is 64
+// million of them).
 func checkLineFields(text string, comma rune) error {
 	sep := string(comma)
 	for line, rest := 1, text; rest != ""; line++ {
@@ -195,6 +200,10 @@ func checkLineFields(text string, comma rune) error {
 			l, rest = rest[:end], rest[end+1:]
 		} else {
 			rest = ""
+		}
+		if len(l) > maxLineBytes {
+			return tooLarge(fmt.Sprintf("line %d is longer than %s", line, sizeText(maxLineBytes)),
+				fmt.Sprintf("第%d行超过%s，请检查文件内容后再导入", line, sizeText(maxLineBytes)))
 		}
 		if strings.Count(l, sep) >= maxLineFields {
 			return fileError("too_many_columns",

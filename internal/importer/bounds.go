@@ -160,17 +160,18 @@ func scanPart(f *zip.File, maxStrings int) error {
 }
 
 // cellBudget keeps the rows read within maxColumns each and the file
-// within cellsPerRow cells a row allowed.
-type cellBudget struct{ left int }
+// within cellsPerRow cells a row allowed (max in all).
+type cellBudget struct{ left, max int }
 
 func newCellBudget(maxRows int) *cellBudget {
-	return &cellBudget{left: (maxRows + headerSearchRows) * cellsPerRow}
+	max := (maxRows + headerSearchRows) * cellsPerRow
+	return &cellBudget{left: max, max: max}
 }
 
 // take returns the cells of row num up to its last non-blank one, in a
 // slice of their own (a row read up to column XFD holds 16,384), or an
 // error when the row or the file is too wide.
-func (b *cellBudget) take(num int, cells []string, maxRows int) ([]string, error) {
+func (b *cellBudget) take(num int, cells []string) ([]string, error) {
 	n := len(cells)
 	for n > 0 && strings.TrimSpace(cells[n-1]) == "" {
 		n--
@@ -179,7 +180,7 @@ func (b *cellBudget) take(num int, cells []string, maxRows int) ([]string, error
 		return nil, tooManyColumns(num)
 	}
 	if b.left -= n; b.left < 0 {
-		return nil, tooManyCells((maxRows + headerSearchRows) * cellsPerRow)
+		return nil, tooManyCells(b.max)
 	}
 	if cap(cells) > 2*n+8 {
 		cells = append([]string(nil), cells[:n]...)

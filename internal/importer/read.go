@@ -281,7 +281,7 @@ func readCSV(b []byte, maxRows int) (*table, error) {
 		if len(t.rows) > maxRows+headerSearchRows {
 			return nil, tooManyRows(maxRows)
 		}
-		if rec, err = budget.take(row, rec, maxRows); err != nil {
+		if rec, err = budget.take(row, rec); err != nil {
 			return nil, err
 		}
 		for i, c := range rec {
@@ -389,7 +389,7 @@ pick:
 		if len(t.rows) > maxRows+headerSearchRows {
 			return nil, tooManyRows(maxRows)
 		}
-		if cells, err = budget.take(num, cells, maxRows); err != nil {
+		if cells, err = budget.take(num, cells); err != nil {
 			return nil, err
 		}
 		t.rows = append(t.rows, rawRow{num: num, cells: cells})

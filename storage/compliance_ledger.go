@@ -63,7 +63,6 @@ func (r *visitLedgerScan) row() compliance.VisitLedgerRow {
 	out.Visit = domain.Visit{ID: r.ID, VisitDetails: domain.VisitDetails{Kind: r.Kind, StartedAt: r.StartedAt.UTC(), EndedAt: r.EndedAt, Notes: r.Notes,
 		Checklist: r.Checklist, Measures: r.Measures, MetWith: r.MetWith, HouseholdConfirmed: r.HouseholdConfirmed},
 		ReceivedAt: r.ReceivedAt.UTC(), Flags: r.Flags}
-	out.FirstPhotoID = uuid.Nil
 	if r.FirstPhoto != nil {
 		// A list the phone sent with a malformed id links nothing; the
 		// count still says how many photos the visit has.

@@ -133,7 +133,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 			if v.EndedAt != nil {
 				end, minutes = ledger.Clock{Time: *v.EndedAt}, int(v.EndedAt.Sub(v.StartedAt).Minutes())
 			}
-			if row.PhotoCount > 0 && row.FirstPhotoID != uuid.Nil && q.BaseURL != "" {
+			if row.FirstPhotoID != uuid.Nil && q.BaseURL != "" {
 				photo = ledger.Link{Text: fmt.Sprintf("查看照片(%d张)", row.PhotoCount), URL: q.BaseURL + "/ui/photos/" + row.FirstPhotoID.String()}
 			}
 			kind, _ := domain.VisitKinds.Label(v.Kind)

@@ -136,20 +136,19 @@ export class Sync {
   // of a whole batch is one, replaced each time, not one more a try.
   async setAside(batch, problem) {
     const tooLarge = problem.status === 413;
-    const at = new Date().toISOString();
+    if (tooLarge && batch.entries.length === 1) {
+      const entries = batch.entries.map(({ alone, ...e }) => e);
+      await this.settle({ ...batch, entries }, { results: [{ index: 0, status: "rejected", errors: [{ field: "/changes/0", reason: "too_large",
+        message_zh: "这条记录超出服务器的接收上限，无法上传：请删减民情日记等内容后点“修改”重新保存" }] }] });
+      return true;
+    }
     await tx(this.db, ["inflight", "outbox", "attention"], "readwrite", async (s) => {
       s.inflight.delete("batch");
-      if (tooLarge && batch.entries.length === 1) {
-        const { seq, alone, ...entry } = batch.entries[0];
-        s.attention.put({ id: crypto.randomUUID(), at, key: key(entry.entity, entry.id), batch_key: batch.key, status: "rejected", kind: "rejected", entry,
-          errors: [{ field: "/changes/0", reason: "too_large", message_zh: "这条记录超出服务器的接收上限，无法上传：请删减民情日记等内容后点“修改”重新保存" }] });
-        return;
-      }
       for (const e of batch.entries) {
         const { seq, ...entry } = e;
         s.outbox.add(tooLarge ? { ...entry, alone: true } : entry);
       }
-      s.attention.put({ id: "batch", at, kind: "batch", status: problem.status,
+      s.attention.put({ id: "batch", at: new Date().toISOString(), kind: "batch", status: problem.status,
         errors: problem.body.errors || [], message: problem.message, request_id: problem.body.request_id || "" });
     });
     return tooLarge;

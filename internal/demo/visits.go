@@ -44,6 +44,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -959,16 +960,18 @@ func (p *plan) writeVisits(ctx context.Context, store *storage.Store, sink Photo
 	}
 	for lo := 0; lo < len(vp.photos); lo += photoBatch {
 		hi := min(lo+photoBatch, len(vp.photos))
-		err := batch(ctx, func(sink PhotoSink) error {
-			for i, ph := range vp.photos[lo:hi] {
-				c := ph.visit.c
-				who := domain.Principal{UserID: c.user.ID, Username: c.user.Username, Role: c.user.Role, RegionID: c.user.RegionID,
-					RegionPath: c.user.RegionPath, DeviceID: vp.devices[c]}
-				if err := sink.PutPhoto(ctx, who, ph.id, ph.visit.v.ID, ph.jpeg); err != nil {
-					return fmt.Errorf("store photo %d of %d: %w", lo+i+1, len(vp.photos), err)
+		err := whileUnavailable(ctx, func() error {
+			return batch(ctx, func(sink PhotoSink) error {
+				for i, ph := range vp.photos[lo:hi] {
+					c := ph.visit.c
+					who := domain.Principal{UserID: c.user.ID, Username: c.user.Username, Role: c.user.Role, RegionID: c.user.RegionID,
+						RegionPath: c.user.RegionPath, DeviceID: vp.devices[c]}
+					if err := sink.PutPhoto(ctx, who, ph.id, ph.visit.v.ID, ph.jpeg); err != nil {
+						return fmt.Errorf("store photo %d of %d: %w", lo+i+1, len(vp.photos), err)
+					}
 				}
-			}
-			return nil
+				return nil
+			})
 		})
 		if err != nil {
 			return err
@@ -979,6 +982,40 @@ func (p *plan) writeVisits(ctx context.Context, store *storage.Store, sink Photo
 		pr.report("photos", hi, len(vp.photos))
 	}
 	return nil
+}
+
+// photoStoreOutage is how long the demo waits, in all, for a photo store
+// that answers it is unavailable before it gives up. An S3 cluster that has
+// just formed answers health checks before it takes writes (MinIO refuses
+// them with SlowDownWrite while its nodes settle their locks), and a server
+// seeding the demo as it starts must not die of that.
+const photoStoreOutage = 3 * time.Minute
+
+// whileUnavailable runs try again while it fails because a dependency is
+// unavailable, waiting as the error asks (or 1 s, doubling, at most 10 s
+// apart), until photoStoreOutage has passed. A batch is one transaction, so
+// a batch that failed left nothing behind to trip over; its blobs are keyed
+// by content and are simply stored again.
+func whileUnavailable(ctx context.Context, try func() error) error {
+	giveUp := time.Now().Add(photoStoreOutage)
+	wait := time.Second
+	for {
+		err := try()
+		if err == nil || !domain.IsCode(err, domain.CodeUnavailable) || time.Now().Add(wait).After(giveUp) {
+			return err
+		}
+		pause := wait
+		var de *domain.Error
+		if errors.As(err, &de) && de.RetryAfter > 0 {
+			pause = min(de.RetryAfter, 10*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
 }
 
 // BatchPhotoSink is a PhotoSink that can store several photos as one unit

@@ -554,3 +554,27 @@ func TestSeedReportsInterruptedVisitSeeding(t *testing.T) {
 		})
 	}
 }
+
+// busySink answers that the photo store is unavailable the first busy
+// times it is asked, as a MinIO cluster that has just formed does.
+type busySink struct {
+	fakeSink
+	busy int
+}
+
+func (b *busySink) PutPhoto(ctx context.Context, cadre domain.Principal, photoID, visitID uuid.UUID, jpeg []byte) error {
+	if b.busy > 0 {
+		b.busy--
+		return domain.Unavailable("photo store", 10*time.Millisecond, blob.ErrUnavailable)
+	}
+	return b.fakeSink.PutPhoto(ctx, cadre, photoID, visitID, jpeg)
+}
+
+func TestSeedWaitsForABusyPhotoStore(t *testing.T) {
+	store, db := openDB(t, "sqlite")
+	sink := &busySink{busy: 3}
+	sum := seed(t, store, withSink(small(), sink))
+	if n := count(t, db, "SELECT count(*) FROM visit_photos"); n != sum.Photos || n != len(sink.calls) || n == 0 {
+		t.Errorf("visit_photos %d, summary %d photos, sink got %d", n, sum.Photos, len(sink.calls))
+	}
+}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -180,8 +181,9 @@ func ValidateStatusChange(h Household, to string, exitYear *int, povertyType str
 	if to == StatusExited {
 		if exitYear == nil {
 			fe.Required("/exit_year", "脱贫年度")
-		} else if *exitYear < 2013 || *exitYear > today.Year {
-			fe.Add("/exit_year", "out_of_range", "exit year must be between 2013 and this year", "脱贫年度应在2013年至今年之间")
+		} else if *exitYear < FirstYear || *exitYear > today.Year {
+			fe.Add("/exit_year", "out_of_range", fmt.Sprintf("exit year must be between %d and this year", FirstYear),
+				fmt.Sprintf("脱贫年度应在%d年至今年之间", FirstYear))
 		}
 	}
 	if (to == StatusRegistered || to == StatusExited) && povertyType == "" && h.PovertyType == "" {

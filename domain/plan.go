@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -86,7 +87,8 @@ func (d PlanItemDetails) Validate(fe *FieldErrors, prefix string) {
 	case d.TargetOn.IsZero():
 		fe.Required(prefix+"/target_on", "计划完成时间")
 	case d.TargetOn.Year < FirstYear || d.TargetOn.Year > LastYear:
-		fe.Add(prefix+"/target_on", "out_of_range", "target_on must lie between 2013 and 2100", "计划完成时间应在2013年至2100年之间")
+		fe.Add(prefix+"/target_on", "out_of_range", fmt.Sprintf("target_on must lie between %d and %d", FirstYear, LastYear),
+			fmt.Sprintf("计划完成时间应在%d年至%d年之间", FirstYear, LastYear))
 	}
 	if !PlanItemStates.Has(d.State) {
 		fe.Add(prefix+"/state", "invalid_enum", "state must be planned, in_progress, done or dropped", "措施状态无效")

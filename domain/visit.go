@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -144,8 +145,9 @@ func (d VisitDetails) Validate(fe *FieldErrors, prefix string) {
 		fe.Required(prefix+"/started_at", "走访开始时间")
 	} else if y := d.StartedAt.Year(); y < FirstYear || y > LastYear {
 		// A phone whose clock runs ahead is kept and flagged (future_time);
-		// a year past 2100 is no clock, and its offsets would not fit.
-		fe.Add(prefix+"/started_at", "out_of_range", "started_at must lie between 2013 and 2100", "走访开始时间应在2013年至2100年之间")
+		// a year past LastYear is no clock, and its offsets would not fit.
+		fe.Add(prefix+"/started_at", "out_of_range", fmt.Sprintf("started_at must lie between %d and %d", FirstYear, LastYear),
+			fmt.Sprintf("走访开始时间应在%d年至%d年之间", FirstYear, LastYear))
 	}
 	if d.EndedAt != nil && !d.StartedAt.IsZero() {
 		switch {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strconv"
@@ -127,7 +128,8 @@ func (s *Service) Push(ctx context.Context, p domain.Principal, key string, body
 		// A clock reset to 1970 still syncs (its offset is recorded and
 		// its visits judged); years beyond are no clock, and the offset in
 		// milliseconds would not fit.
-		fe.Add("/device_time", "out_of_range", "device_time must lie between 1970 and 2100", "设备时间应在1970年至2100年之间")
+		fe.Add("/device_time", "out_of_range", fmt.Sprintf("device_time must lie between 1970 and %d", domain.LastYear),
+			fmt.Sprintf("设备时间应在1970年至%d年之间", domain.LastYear))
 	}
 	if err := fe.Err(); err != nil {
 		return nil, err

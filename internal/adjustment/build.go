@@ -2,6 +2,7 @@ package adjustment
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 
@@ -48,8 +49,9 @@ func (s *Service) Build(ctx context.Context, p domain.Principal, in NewBatch) (B
 	case region.Level != domain.LevelTown && region.Level != domain.LevelCounty || region.CountyID == nil:
 		fe.Add("/region_id", "invalid", "an adjustment round is for a town or a county", "动态调整以乡镇或县为单位")
 	}
-	if in.Year < 2013 || in.Year > today.Year {
-		fe.Add("/year", "out_of_range", "year must be between 2013 and this year", "年度应在2013年至今年之间")
+	if in.Year < domain.FirstYear || in.Year > today.Year {
+		fe.Add("/year", "out_of_range", fmt.Sprintf("year must be between %d and this year", domain.FirstYear),
+			fmt.Sprintf("年度应在%d年至今年之间", domain.FirstYear))
 	}
 	if err := fe.Err(); err != nil {
 		return Batch{}, err

@@ -3,6 +3,7 @@ package casework
 import (
 	"context"
 	"crypto/sha1"
+	"fmt"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -29,10 +30,12 @@ func IncomeAccountID(householdID uuid.UUID, year int) uuid.UUID {
 	return uuid.NewHash(sha1.New(), accountNamespace, []byte(householdID.String()+"/"+strconv.Itoa(year)), 5)
 }
 
-// checkYear refuses a year outside 2013 (the register's start) to next year.
+// checkYear refuses a year outside domain.FirstYear (the register's start)
+// to next year.
 func checkYear(fe *domain.FieldErrors, field string, year int, today domain.Date) {
-	if year < 2013 || year > today.Year+1 {
-		fe.Add(field, "out_of_range", "year must be between 2013 and next year", "年度应在2013年至明年之间")
+	if year < domain.FirstYear || year > today.Year+1 {
+		fe.Add(field, "out_of_range", fmt.Sprintf("year must be between %d and next year", domain.FirstYear),
+			fmt.Sprintf("年度应在%d年至明年之间", domain.FirstYear))
 	}
 }
 

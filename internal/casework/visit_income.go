@@ -2,6 +2,7 @@ package casework
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -59,11 +60,12 @@ func (s *Service) applyVisitIncome(ctx context.Context, tx TxStore, p domain.Pri
 	add(before, -1)
 	add(&after, 1)
 	// The year a visit's updates go to is the one the account routes take
-	// (2013 to next year): a visit dated later may be kept and flagged, but
-	// opens no account.
-	if year, amounts := visitIncome(&after); len(amounts) > 0 && (year < 2013 || year > s.today().Year+1) {
+	// (domain.FirstYear to next year): a visit dated later may be kept and
+	// flagged, but opens no account.
+	if year, amounts := visitIncome(&after); len(amounts) > 0 && (year < domain.FirstYear || year > s.today().Year+1) {
 		return domain.Invalid(domain.FieldError{Field: "/income_updates", Reason: "out_of_range",
-			Message: "a visit with income updates must be dated between 2013 and next year", MessageZH: "记录收支的走访日期应在2013年至明年之间"})
+			Message:   fmt.Sprintf("a visit with income updates must be dated between %d and next year", domain.FirstYear),
+			MessageZH: fmt.Sprintf("记录收支的走访日期应在%d年至明年之间", domain.FirstYear)})
 	}
 	years := make([]int, 0, len(deltas))
 	for y, d := range deltas {

@@ -14,7 +14,7 @@ import (
 
 // historyStart is before any household was registered (建档立卡 began in
 // 2014), so a household with no recorded change has had its status since.
-var historyStart = domain.Date{Year: 2013, Month: time.January, Day: 1}
+var historyStart = domain.Date{Year: domain.FirstYear, Month: time.January, Day: 1}
 
 // ClaimLease is how long a worker holds the subjects it claimed from the
 // queue before another replica may take them over: a batch (200 subjects,

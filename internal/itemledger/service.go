@@ -2,6 +2,7 @@ package itemledger
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -187,8 +188,9 @@ func (s *Service) create(ctx context.Context, p domain.Principal, in NewItem) (V
 		fe.Add("/deadline", "out_of_range", "the deadline is in the past", sp.deadlineLabel+"不能早于今天")
 	case in.Deadline.Year > domain.LastYear:
 		// 9999-12-31 is a slip of the keyboard, or a way never to be
-		// overdue; the ledgers' other dates end with 2100 too.
-		fe.Add("/deadline", "out_of_range", "the deadline must lie in 2100 or before", sp.deadlineLabel+"不能晚于2100年")
+		// overdue; the ledgers' other dates end with domain.LastYear too.
+		fe.Add("/deadline", "out_of_range", fmt.Sprintf("the deadline must lie in %d or before", domain.LastYear),
+			fmt.Sprintf("%s不能晚于%d年", sp.deadlineLabel, domain.LastYear))
 	}
 	pl, camp, err := s.placeOf(ctx, p, in, today, &fe)
 	if err != nil {

@@ -84,9 +84,10 @@ func (s *Service) monthOf(month string) (domain.Date, error) {
 		return domain.Date{}, domain.Invalid(domain.FieldError{Field: "month", Reason: "invalid_format",
 			Message: "month must be YYYY-MM", MessageZH: "月份格式应为 YYYY-MM，例如 2026-03"})
 	}
-	if t.Year() < 2013 || t.Year() > today.Year+1 {
+	if t.Year() < domain.FirstYear || t.Year() > today.Year+1 {
 		return domain.Date{}, domain.Invalid(domain.FieldError{Field: "month", Reason: "out_of_range",
-			Message: "month must lie between 2013 and next year", MessageZH: "月份应在2013年至明年之间"})
+			Message:   fmt.Sprintf("month must lie between %d and next year", domain.FirstYear),
+			MessageZH: fmt.Sprintf("月份应在%d年至明年之间", domain.FirstYear)})
 	}
 	return domain.Date{Year: t.Year(), Month: t.Month(), Day: 1}, nil
 }

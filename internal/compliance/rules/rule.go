@@ -188,7 +188,9 @@ func (r Rule) validate(fe *domain.FieldErrors, prefix string) {
 	checkCodes(fe, prefix+"/statuses", r.Statuses, domain.Statuses, "unknown household status", "农户状态无效")
 	checkCodes(fe, prefix+"/poverty_types", r.PovertyTypes, domain.PovertyTypes, "unknown poverty type", "贫困户属性无效")
 	if r.ExitedSinceYear != 0 && (r.ExitedSinceYear < domain.FirstYear || r.ExitedSinceYear > domain.LastYear) {
-		fe.Add(prefix+"/exited_since_year", "out_of_range", "exited_since_year must be 0 or between 2013 and 2100", "脱贫年份应为0或2013至2100之间")
+		fe.Add(prefix+"/exited_since_year", "out_of_range",
+			fmt.Sprintf("exited_since_year must be 0 or between %d and %d", domain.FirstYear, domain.LastYear),
+			fmt.Sprintf("脱贫年份应为0或%d至%d之间", domain.FirstYear, domain.LastYear))
 	}
 	switch {
 	case r.Subject == SubjectCadre && len(r.Duties) == 0:

@@ -20,7 +20,7 @@ const PlanRoutesVersion = 1
 var PlanRoutes = Vocabulary{
 	{"industry", "产业扶贫"}, {"employment", "就业扶贫"}, {"education", "教育扶贫"}, {"medical", "健康扶贫"},
 	{"housing_renovation", "危房改造"}, {"relocation", "易地扶贫搬迁"}, {"dibao", "低保兜底"},
-	{"ecological_compensation", "生态补偿"}, {"microcredit", "小额信贷"}, {"asset_income", "资产收益(光伏分红等)"},
+	{"ecological_compensation", "生态补偿"}, {"microcredit", "小额信贷"}, {"asset_income", "资产收益（光伏分红等）"},
 	{"other", "其他"},
 }
 

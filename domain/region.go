@@ -50,7 +50,7 @@ func ValidateRegion(r Region, parent *Region) error {
 		fe.Add("/level", "invalid_enum", "level must be one of "+strings.Join(RegionLevels.Codes(), ", "), "行政级别无效")
 	}
 	if !regionCode.MatchString(r.Code) {
-		fe.Add("/code", "invalid_format", "code must be the 12-digit national code (15 digits for a village group)", "行政区划代码应为12位国家统计用区划代码(村民小组15位)")
+		fe.Add("/code", "invalid_format", "code must be the 12-digit national code (15 digits for a village group)", "行政区划代码应为12位国家统计用区划代码（村民小组15位）")
 	}
 	checkText(&fe, "/name", "名称", r.Name, 1, 100)
 	if r.IsPoorVillage && r.Level != LevelVillage {

@@ -180,7 +180,7 @@ var HousingStructures = Vocabulary{
 }
 
 var HousingSafetyGrades = Vocabulary{
-	{"A", "A级(安全)"}, {"B", "B级(基本安全)"}, {"C", "C级(局部危险)"}, {"D", "D级(整体危险)"},
+	{"A", "A级（安全）"}, {"B", "B级（基本安全）"}, {"C", "C级（局部危险）"}, {"D", "D级（整体危险）"},
 }
 
 // RelationHead is the head of household's relation: the member whose name

@@ -174,7 +174,7 @@ func (b *bodyClock) problem() *domain.Error {
 	if b.upload {
 		return &domain.Error{Code: codeTimeout,
 			Message:   fmt.Sprintf("the upload stalled: fewer than %d bytes arrived in %s; resume it or send it again", b.lim.ProgressBytes, b.lim.ProgressWindow),
-			MessageZH: fmt.Sprintf("上传中断(%s内收到不足%d字节)，请续传或重新发送", zhDuration(b.lim.ProgressWindow), b.lim.ProgressBytes)}
+			MessageZH: fmt.Sprintf("上传中断（%s内收到不足%d字节），请续传或重新发送", zhDuration(b.lim.ProgressWindow), b.lim.ProgressBytes)}
 	}
 	return &domain.Error{Code: codeTimeout,
 		Message:   fmt.Sprintf("the request body did not arrive within %s; send the request again", b.lim.Timeout),

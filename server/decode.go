@@ -83,7 +83,7 @@ func bodyReadError(err error, limit int64) error {
 func syntaxProblem(err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return malformed("body", "malformed_json", fmt.Sprintf("malformed JSON at byte %d", se.Offset), fmt.Sprintf("JSON格式错误(第%d字节)", se.Offset))
+		return malformed("body", "malformed_json", fmt.Sprintf("malformed JSON at byte %d", se.Offset), fmt.Sprintf("JSON格式错误（第%d字节）", se.Offset))
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return malformed("body", "malformed_json", "JSON ends unexpectedly", "JSON内容不完整")
@@ -104,7 +104,7 @@ func decodeProblem(err error) error {
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		name := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
 		return domain.Invalid(domain.FieldError{Field: "/" + name, Reason: "unknown_field", Message: "field " + strconv.Quote(name) + " is not accepted here (unknown or server-owned)",
-			MessageZH: "不接受字段" + name + "(未知字段或由服务器维护的字段)"})
+			MessageZH: "不接受字段" + name + "（未知字段或由服务器维护的字段）"})
 	}
 	// Values the target type rejects itself (dates, UUIDs) arrive here; the
 	// decoder's own text names Go types, not the client's fields.

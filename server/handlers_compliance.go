@@ -183,7 +183,7 @@ func (h *handlers) putRegionRuleProfile(c *gin.Context) {
 		return
 	}
 	if body.ProfileCode == nil {
-		writeError(c, domain.Invalid(domain.FieldError{Field: "/profile_code", Reason: "required", Message: "profile_code is required (empty to inherit)", MessageZH: "请填写规则方案代码(留空表示继承上级)"}))
+		writeError(c, domain.Invalid(domain.FieldError{Field: "/profile_code", Reason: "required", Message: "profile_code is required (empty to inherit)", MessageZH: "请填写规则方案代码（留空表示继承上级）"}))
 		return
 	}
 	a, err := h.Compliance.AssignProfile(c.Request.Context(), principal(c), id, *body.ProfileCode)

@@ -93,7 +93,7 @@ func formFile(c *gin.Context) (multipart.File, *multipart.FileHeader, error) {
 	if files > 1 {
 		f.Close()
 		return nil, nil, domain.Invalid(domain.FieldError{Field: "file", Reason: "too_many_files",
-			Message: "the form carries " + strconv.Itoa(files) + " files; send one, as the part named \"file\"", MessageZH: "一次只能上传一个文件(表单中名为file的部分)"})
+			Message: "the form carries " + strconv.Itoa(files) + " files; send one, as the part named \"file\"", MessageZH: "一次只能上传一个文件（表单中名为file的部分）"})
 	}
 	return f, hdr, nil
 }

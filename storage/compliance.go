@@ -800,7 +800,7 @@ func (s *Store) ClosePeriod(ctx context.Context, countyID uuid.UUID, periodKey s
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return domain.Conflict("the period is already closed", "该期间已结账,数据已冻结")
+			return domain.Conflict("the period is already closed", "该期间已结账，数据已冻结")
 		}
 		err := tx.Exec(`INSERT INTO compliance_frozen (county_id, period_key, subject_kind, subject_id, cadre_key, rule_code, window_kind,
 			household_id, cadre_id, village_id, town_id, region_path, required, counted, state, due_on, detail)

@@ -31,7 +31,7 @@ func DecodeStrict(b []byte, dst any) error {
 		case errors.Is(se.Err, jsonv2.ErrUnknownName):
 			name := ptr[strings.LastIndex(ptr, "/")+1:]
 			return domain.Invalid(domain.FieldError{Field: ptr, Reason: "unknown_field",
-				Message: "field " + name + " is not accepted here (unknown or server-owned)", MessageZH: "不接受字段" + name + "(未知字段或由服务器维护的字段)"})
+				Message: "field " + name + " is not accepted here (unknown or server-owned)", MessageZH: "不接受字段" + name + "（未知字段或由服务器维护的字段）"})
 		case se.Err == nil && se.GoType != nil:
 			return domain.Invalid(domain.FieldError{Field: ptr, Reason: "invalid_type",
 				Message: "expected " + jsonTypeName(se.GoType.Kind().String()) + ", got a JSON " + se.JSONKind.String(), MessageZH: "字段类型不正确"})

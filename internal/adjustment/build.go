@@ -134,9 +134,9 @@ func (s *Service) proposals(ctx context.Context, p domain.Principal, b Batch, to
 		ev := []string{f.RecordedAt.In(domain.Shanghai).Format("2006-01-02") + " " + f.CampaignName + "入户核查"}
 		switch {
 		case f.Choice == "wrongly_registered" && h.Status == domain.StatusRegistered:
-			add(h, KindRemoval, "督查核查认定不符合条件被纳入（错评），建议回头看后清退", append(ev, "精准识别：不符合条件被纳入(错评)"), nil)
+			add(h, KindRemoval, "督查核查认定不符合条件被纳入（错评），建议回头看后清退", append(ev, "精准识别：不符合条件被纳入（错评）"), nil)
 		case f.Choice == "should_register" && (h.Status == domain.StatusGeneral || h.Status == domain.StatusEdge):
-			add(h, KindIdentification, "督查核查认定符合条件未纳入（漏评），建议按程序识别纳入", append(ev, "精准识别：符合条件未纳入(漏评)"),
+			add(h, KindIdentification, "督查核查认定符合条件未纳入（漏评），建议按程序识别纳入", append(ev, "精准识别：符合条件未纳入（漏评）"),
 				func(it *Item) { it.PovertyType = DefaultIdentificationType })
 		}
 	}

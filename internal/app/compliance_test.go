@@ -306,7 +306,7 @@ func TestLedgers(t *testing.T) {
 		}
 		rows := xlsxRows(t, r.Body)
 		if len(rows) != 4 || rows[2][0] != "序号" || rows[2][4] != "户主姓名" || rows[3][4] != "张三" || !strings.Contains(rows[3][20], "医疗救助") ||
-			rows[2][17] != "照片数" || rows[3][17] != "2" || rows[3][18] != "查看照片(2张)" {
+			rows[2][17] != "照片数" || rows[3][17] != "2" || rows[3][18] != "查看照片（2张）" {
 			t.Fatalf("visit ledger rows: %q", rows)
 		}
 		r = e.do(t, "GET", "/api/v1/exports/visits?region_id="+e.villageA.ID.String()+"&period="+quarter.Key()+"&format=csv", cadre, nil)

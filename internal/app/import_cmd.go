@@ -110,10 +110,10 @@ func printReport(w io.Writer, r importer.Report) {
 		fmt.Fprintf(w, "  新建区划 第%d行 %s %s %s（上级：%s）| new %s %s %s under %s\n", n.Row, n.Level, n.Code, n.Name, n.Parent, n.Level, n.Code, n.Name, n.Parent)
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(w, "  错误 第%d行 %s: %s | row %d %s: %s\n", e.Row, e.Column, e.MessageZH, e.Row, e.Column, e.Message)
+		fmt.Fprintf(w, "  错误 第%d行 %s：%s | row %d %s: %s\n", e.Row, e.Column, e.MessageZH, e.Row, e.Column, e.Message)
 	}
 	for _, e := range r.Warnings {
-		fmt.Fprintf(w, "  提示 第%d行 %s: %s | row %d %s: %s\n", e.Row, e.Column, e.MessageZH, e.Row, e.Column, e.Message)
+		fmt.Fprintf(w, "  提示 第%d行 %s：%s | row %d %s: %s\n", e.Row, e.Column, e.MessageZH, e.Row, e.Column, e.Message)
 	}
 	switch {
 	case r.DryRun:

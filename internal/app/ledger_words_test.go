@@ -34,9 +34,9 @@ func TestARefusedMoveNamesTheAllowedActionsInWords(t *testing.T) {
 		wantField, wantTop string
 	}{
 		{"a rectification item not yet submitted", "/api/v1/rectifications/" + rect.ID.String() + "/actions", "reopen",
-			"当前状态下允许的操作: 开始整改、提交销号、撤销", "当前状态(待整改)下不能执行该操作"},
+			"当前状态下允许的操作：开始整改、提交销号、撤销", "当前状态（待整改）下不能执行该操作"},
 		{"a 民生诉求 not yet submitted", "/api/v1/ledgers/livelihood_request/items/" + req.ID.String() + "/actions", "reject",
-			"当前状态下允许的操作: 开始办理、提交销号、撤销", "当前状态(待办理)下不能执行该操作"},
+			"当前状态下允许的操作：开始办理、提交销号、撤销", "当前状态（待办理）下不能执行该操作"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.counts(t)

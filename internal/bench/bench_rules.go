@@ -324,8 +324,8 @@ type genVisit struct {
 }
 
 var (
-	benchNotes = []string{"了解家庭收入和医疗报销情况", "宣讲产业扶持政策,核实务工收入", "查看危房改造进度", "核实义务教育资助落实情况",
-		"了解种养殖产业发展和销售情况", "核对家庭成员变化,更新明白卡", "协调小额信贷续贷", "检查饮水安全和住房安全"}
+	benchNotes = []string{"了解家庭收入和医疗报销情况", "宣讲产业扶持政策，核实务工收入", "查看危房改造进度", "核实义务教育资助落实情况",
+		"了解种养殖产业发展和销售情况", "核对家庭成员变化，更新明白卡", "协调小额信贷续贷", "检查饮水安全和住房安全"}
 	benchChecklists = []string{`{"food":{"answer":"met"},"clothing":{"answer":"met"},"education":{"answer":"met"},"medical":{"answer":"met"},"housing":{"answer":"met"},"water":{"answer":"met"}}`,
 		`{"food":{"answer":"met"},"clothing":{"answer":"met"},"medical":{"answer":"problem","note":"慢性病报销未到位"},"housing":{"answer":"met"},"water":{"answer":"met"}}`,
 		`{"food":{"answer":"met"},"housing":{"answer":"met"}}`}

@@ -97,10 +97,10 @@ func (s *Service) IncomeLedger(ctx context.Context, p domain.Principal, q Ledger
 	headings := []string{"序号", "乡镇", "行政村", "户编号", "户主", "贫困户属性", "户状态", "年度"}
 	widths := []float64{6, 10, 10, 14, 10, 12, 10, 6}
 	for _, a := range (IncomeFields{}).Amounts() {
-		headings, widths = append(headings, a.LabelZH+"(元)"), append(widths, 14)
+		headings, widths = append(headings, a.LabelZH+"（元）"), append(widths, 14)
 	}
-	headings, widths = append(headings, "纯收入(元)", "计算人口", "人均纯收入(元)", "备注"), append(widths, 14, 8, 14, 24)
-	subtitle := fmt.Sprintf("%s %d年度 制表日期:%s", r.Name, q.Year, today)
+	headings, widths = append(headings, "纯收入（元）", "计算人口", "人均纯收入（元）", "备注"), append(widths, 14, 8, 14, 24)
+	subtitle := fmt.Sprintf("%s %d年度 制表日期：%s", r.Name, q.Year, today)
 	write := func(w io.Writer) error {
 		t, err := ledger.New(format, w, "收入台账", "贫困户家庭收入台账", subtitle, ledger.Columns(headings, widths...))
 		if err != nil {
@@ -155,7 +155,7 @@ func (s *Service) ExitLedger(ctx context.Context, p domain.Principal, q LedgerQu
 	headings, widths = append(headings, "原因"), append(widths, 24)
 	today := s.today()
 	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, "退出台账", kindLabel+"台账", r.Name+" 制表日期:"+today.String(), ledger.Columns(headings, widths...))
+		t, err := ledger.New(format, w, "退出台账", kindLabel+"台账", r.Name+" 制表日期："+today.String(), ledger.Columns(headings, widths...))
 		if err != nil {
 			return err
 		}

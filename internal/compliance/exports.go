@@ -107,8 +107,8 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 	if q.To != nil {
 		to = q.To.AddDays(1)
 	}
-	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "贫困户属性", "户状态", "帮扶干部", "走访日期", "开始时间", "结束时间", "时长(分钟)", "走访类型", "帮扶措施", "两不愁三保障情况", "见到的人", "户主确认", "照片数", "照片", "预警标记", "民情日记", "上传时间"}, 6, 10, 10, 14, 10, 12, 10, 10, 12, 8, 8, 10, 10, 24, 30, 12, 8, 8, 12, 30, 60, 17)
-	subtitle := fmt.Sprintf("%s %s至%s 制表日期:%s", r.Name, from, to.AddDays(-1), s.today())
+	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "贫困户属性", "户状态", "帮扶干部", "走访日期", "开始时间", "结束时间", "时长（分钟）", "走访类型", "帮扶措施", "两不愁三保障情况", "见到的人", "户主确认", "照片数", "照片", "预警标记", "民情日记", "上传时间"}, 6, 10, 10, 14, 10, 12, 10, 10, 12, 8, 8, 10, 10, 24, 30, 12, 8, 8, 12, 30, 60, 17)
+	subtitle := fmt.Sprintf("%s %s至%s 制表日期：%s", r.Name, from, to.AddDays(-1), s.today())
 	f := format(q)
 	write := func(w io.Writer) error {
 		t, err := ledger.New(f, w, "走访台账", "帮扶干部走访台账", subtitle, cols)
@@ -134,7 +134,7 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 				end, minutes = ledger.Clock{Time: *v.EndedAt}, int(v.EndedAt.Sub(v.StartedAt).Minutes())
 			}
 			if row.FirstPhotoID != uuid.Nil && q.BaseURL != "" {
-				photo = ledger.Link{Text: fmt.Sprintf("查看照片(%d张)", row.PhotoCount), URL: q.BaseURL + "/ui/photos/" + row.FirstPhotoID.String()}
+				photo = ledger.Link{Text: fmt.Sprintf("查看照片（%d张）", row.PhotoCount), URL: q.BaseURL + "/ui/photos/" + row.FirstPhotoID.String()}
 			}
 			kind, _ := domain.VisitKinds.Label(v.Kind)
 			confirmed := ""
@@ -170,7 +170,7 @@ func labels(v domain.Vocabulary, codes []string) string {
 }
 
 // checklistText spells the 两不愁三保障 answers in the checklist's order:
-// "不愁吃:已保障;住房安全有保障:存在问题(屋顶漏雨)".
+// "不愁吃：已保障；住房安全有保障：存在问题（屋顶漏雨）".
 func checklistText(c map[string]domain.ChecklistEntry) string {
 	var parts []string
 	for _, item := range domain.ChecklistItems {

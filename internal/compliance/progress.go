@@ -56,7 +56,7 @@ func (s *Service) progressWindow(q ExportQuery) (ProgressWindow, error) {
 			continue
 		}
 		if !per.Contains(*d.day) {
-			fe.Add(d.field, "out_of_range", d.field+" lies outside the period "+per.Key(), "日期不在统计期间("+per.LabelZH()+")内")
+			fe.Add(d.field, "out_of_range", d.field+" lies outside the period "+per.Key(), "日期不在统计期间（"+per.LabelZH()+"）内")
 			continue
 		}
 		*d.into = *d.day
@@ -184,7 +184,7 @@ func (s *Service) ProgressLedger(ctx context.Context, p domain.Principal, q Expo
 	rep, w := prog.Report, prog.Window
 	cols := ledger.Columns([]string{"单位", "名称", "应走访户次", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率", "应走访次数", "已计入次数",
 		"时段内有走访", "时段内计入次数", "时段末已达标"}, 16, 14, 10, 8, 8, 8, 8, 8, 8, 10, 10, 12, 14, 12)
-	subtitle := fmt.Sprintf("%s %s 截至%s 时段:%s至%s", rep.Region.Name, rep.Period.LabelZH(), rep.Today, w.From, w.To)
+	subtitle := fmt.Sprintf("%s %s 截至%s 时段：%s至%s", rep.Region.Name, rep.Period.LabelZH(), rep.Today, w.From, w.To)
 	if rep.ClosedAt != nil {
 		subtitle += " 已于" + domain.DateOf(*rep.ClosedAt).String() + "结账"
 	}

@@ -132,7 +132,7 @@ func (s *Service) countyPath(ctx context.Context, path string) (string, error) {
 // reasonZH is the one line a cadre reads on the worklist.
 func reasonZH(st rules.Status, state string) string {
 	label, _ := rules.States.Label(state)
-	return fmt.Sprintf("%s%s:应走访%d次,已计入%d次,还差%d次,截止%s(%s)", st.Period.LabelZH(), st.RuleNameZH,
+	return fmt.Sprintf("%s%s：应走访%d次，已计入%d次，还差%d次，截止%s（%s）", st.Period.LabelZH(), st.RuleNameZH,
 		st.Required, st.CountedN, st.Short(), st.DueOn, label)
 }
 
@@ -244,7 +244,7 @@ func (s *Service) period(fe *domain.FieldErrors, key string) rules.Period {
 	}
 	per, err := rules.ParsePeriod(key)
 	if err != nil {
-		fe.Add("period", "invalid_format", "period must be a year (2026), quarter (2026-Q4) or month (2026-11)", "期间格式应为年(2026)、季度(2026-Q4)或月(2026-11)")
+		fe.Add("period", "invalid_format", "period must be a year (2026), quarter (2026-Q4) or month (2026-11)", "期间格式应为年（2026）、季度（2026-Q4）或月（2026-11）")
 	}
 	return per
 }
@@ -434,7 +434,7 @@ func (s *Service) Close(ctx context.Context, p domain.Principal, regionID uuid.U
 	}
 	today := s.today()
 	if today.Before(per.End) {
-		return time.Time{}, domain.Invalid(domain.FieldError{Field: "/period", Reason: "not_ended", Message: "a period can be closed once it has ended", MessageZH: "期间尚未结束,不能结账"})
+		return time.Time{}, domain.Invalid(domain.FieldError{Field: "/period", Reason: "not_ended", Message: "a period can be closed once it has ended", MessageZH: "期间尚未结束，不能结账"})
 	}
 	by := p.UserID
 	now := s.now()

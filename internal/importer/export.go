@@ -133,7 +133,7 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 		widths = append(widths, exportWidth(c))
 	}
 	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期:%s", r.Name, q.Today), ledger.Columns(headings, widths...))
+		t, err := ledger.New(format, w, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期：%s", r.Name, q.Today), ledger.Columns(headings, widths...))
 		if err != nil {
 			return err
 		}

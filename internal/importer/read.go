@@ -124,7 +124,7 @@ func readTable(r io.Reader, maxBytes int64, maxRows int) (*table, error) {
 		return readXLSX(b, maxRows)
 	case bytes.HasPrefix(b, oleMagic):
 		return nil, fileError("unsupported_format", "this is an old Excel .xls (or encrypted) workbook; save it as .xlsx or CSV",
-			"这是旧版Excel(.xls)或加密的工作簿，请另存为.xlsx或CSV格式后导入")
+			"这是旧版Excel（.xls）或加密的工作簿，请另存为.xlsx或CSV格式后导入")
 	case looksBinary(b):
 		return nil, fileError("unsupported_format", "the file is neither CSV nor XLSX", "文件不是CSV或XLSX格式")
 	}

@@ -31,7 +31,7 @@ const (
 
 // Modes labels the campaign modes.
 var Modes = domain.Vocabulary{
-	{Code: ModeAnnounced, Label: "明查"}, {Code: ModeUnannounced, Label: "暗访(明察暗访)"}, {Code: ModeCross, Label: "交叉互检"},
+	{Code: ModeAnnounced, Label: "明查"}, {Code: ModeUnannounced, Label: "暗访（明察暗访）"}, {Code: ModeCross, Label: "交叉互检"},
 }
 
 // Statuses of a campaign.
@@ -243,7 +243,7 @@ func (p Plan) validate(fe *domain.FieldErrors, prefix string) {
 func (p Plan) checkDrawsSomething(fe *domain.FieldErrors, prefix string) {
 	if !p.KeyPoorVillages && p.VillagesPerTown == 0 {
 		fe.Add(prefix+"/villages_per_town", "nothing_to_draw", "no village would be drawn: villages_per_town is 0 and key_poor_villages is off",
-			"每镇抽查村数为0且不抽重点村(贫困村)，抽不到任何村")
+			"每镇抽查村数为0且不抽重点村（贫困村），抽不到任何村")
 	}
 	if len(p.Strata) == 0 || slices.ContainsFunc(p.Strata, func(st sampling.Stratum) bool { return st.Size != 0 }) {
 		return

@@ -245,7 +245,7 @@ func hasOpenItem(item uuid.UUID) error {
 	msg := "the finding has rectification item " + id + " not closed; the correction would leave it recording no problem " +
 		"(no problem answer, no discrepancy with the cadre's records): keep the problem until the item is closed (销号), or withdraw the item (撤销) " +
 		"if it was registered in error"
-	msgZH := "该督查发现已登记整改事项(编号" + id + ")，请先将该事项整改销号(登记有误的可撤销该事项)，再将核查结果修改为无问题"
+	msgZH := "该督查发现已登记整改事项（编号" + id + "），请先将该事项整改销号（登记有误的可撤销该事项），再将核查结果修改为无问题"
 	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH, Err: &domain.ExistingRecord{ID: item},
 		Fields: []domain.FieldError{{Field: "/answers", Reason: ReasonHasOpenItem, Message: msg, MessageZH: msgZH}}}
 }

@@ -477,12 +477,12 @@ func (s *Service) ReportExport(ctx context.Context, p domain.Principal, id uuid.
 	for _, sc := range r.Scores {
 		scores[sc.HouseholdID] = sc
 	}
-	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "抽样类别", "核查状态", "帮扶干部", "干部记录走访次数(近三个月)",
+	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "抽样类别", "核查状态", "帮扶干部", "干部记录走访次数（近三个月）",
 		"农户所述走访次数", "认识帮扶干部", "两不愁三保障问题", "精准识别", "精准退出", "帮扶成效", "群众满意度", "政策知晓", "差异分值", "疑似纸上帮扶", "差异说明"},
 		6, 10, 10, 14, 10, 10, 8, 10, 12, 10, 8, 24, 16, 16, 12, 10, 10, 8, 10, 60)
 	form := s.form(forms.FormHousehold)
 	ov := r.Opinion.Overall
-	subtitle := fmt.Sprintf("%s 抽查%d户 已核查%d户 满意率%s(目标%s) 知晓率%s(目标%s) 制表日期:%s", r.Campaign.Name, r.Coverage.Households, r.Coverage.Done,
+	subtitle := fmt.Sprintf("%s 抽查%d户 已核查%d户 满意率%s（目标%s） 知晓率%s（目标%s） 制表日期：%s", r.Campaign.Name, r.Coverage.Households, r.Coverage.Done,
 		percent(ov.SatisfactionRate), percent(&r.Targets.Satisfaction), percent(ov.AwarenessRate), percent(&r.Targets.Awareness), r.Today)
 	write := func(w io.Writer) error {
 		t, err := ledger.New(format, w, "督查核查台账", "督查核查台账", subtitle, cols)

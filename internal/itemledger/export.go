@@ -54,7 +54,7 @@ func (s *Service) Ledger(ctx context.Context, p domain.Principal, q Query, forma
 		label, _ := Statuses.Label(q.State)
 		subtitle += " " + label
 	}
-	subtitle += " 制表日期:" + today.String()
+	subtitle += " 制表日期：" + today.String()
 	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主", "问题", "来源", "责任人/单位", sp.deadlineLabel, "状态", "整改情况", "销号日期"},
 		6, 10, 10, 14, 10, 40, 16, 20, 12, 12, 30, 12)
 	write := func(w io.Writer) error {

@@ -144,20 +144,20 @@ func Move(kind string, it Item, action string, supervisor, mayWithdraw bool, ev 
 		allowed := Allowed(it.Status)
 		return "", &domain.Error{Code: domain.CodeConflict, Reason: "invalid_transition",
 			Message:   "an item that is " + it.Status + " allows only: " + joinOr(allowed),
-			MessageZH: "当前状态(" + StateLabel(kind, it.Status) + ")下不能执行该操作", Fields: []domain.FieldError{{Field: "/action", Reason: "invalid_transition",
-				Message: "allowed: " + joinOr(allowed), MessageZH: "当前状态下允许的操作: " + actionLabels(kind, allowed)}}}
+			MessageZH: "当前状态（" + StateLabel(kind, it.Status) + "）下不能执行该操作", Fields: []domain.FieldError{{Field: "/action", Reason: "invalid_transition",
+				Message: "allowed: " + joinOr(allowed), MessageZH: "当前状态下允许的操作：" + actionLabels(kind, allowed)}}}
 	}
 	switch action {
 	case Submit:
 		if ev.Empty() {
 			return "", domain.Invalid(domain.FieldError{Field: "/evidence", Reason: "required",
-				Message: "a submission names its evidence: " + evidenceAccepted, MessageZH: "提交须附整改材料(" + evidenceAcceptedZH + ")"})
+				Message: "a submission names its evidence: " + evidenceAccepted, MessageZH: "提交须附整改材料（" + evidenceAcceptedZH + "）"})
 		}
 	case Approve:
 		// 销号 on evidence only: the submission's, or the approver's own.
 		if it.Evidence.Empty() && ev.Empty() {
 			return "", domain.Invalid(domain.FieldError{Field: "/evidence", Reason: "required",
-				Message: "an item is closed on evidence: " + evidenceAccepted, MessageZH: "销号须有整改材料(" + evidenceAcceptedZH + ")"})
+				Message: "an item is closed on evidence: " + evidenceAccepted, MessageZH: "销号须有整改材料（" + evidenceAcceptedZH + "）"})
 		}
 	}
 	return next, nil

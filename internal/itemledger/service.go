@@ -402,7 +402,7 @@ func (s *Service) checkRecordsProblem(ctx context.Context, f Finding, fe *domain
 	}
 	if len(problems) == 0 {
 		fe.Add("/finding_id", "no_problem", "the finding records no problem: no answer says one, and it found no discrepancy with the cadre's records",
-			"该督查发现未记录问题(核查结果均正常，与帮扶干部的记录也无出入)，不能登记整改事项")
+			"该督查发现未记录问题（核查结果均正常，与帮扶干部的记录也无出入），不能登记整改事项")
 	}
 	return nil
 }
@@ -415,9 +415,9 @@ func findingHasItem(existing uuid.UUID) error {
 	id := existing.String()
 	return &domain.Error{Code: domain.CodeConflict, Reason: ReasonFindingHasItem,
 		Message:   "the finding already has an item not closed (" + id + "); work on that one, or withdraw it if it was registered in error",
-		MessageZH: "该督查发现已登记整改事项(编号" + id + ")，销号或撤销前不能重复登记", Err: &domain.ExistingRecord{ID: existing},
+		MessageZH: "该督查发现已登记整改事项（编号" + id + "），销号或撤销前不能重复登记", Err: &domain.ExistingRecord{ID: existing},
 		Fields: []domain.FieldError{{Field: "/finding_id", Reason: ReasonFindingHasItem, Message: "the finding has item " + id,
-			MessageZH: "该督查发现已有未销号的整改事项(编号" + id + ")"}}}
+			MessageZH: "该督查发现已有未销号的整改事项（编号" + id + "）"}}}
 }
 
 // checkNoOpenItem refuses a finding a second item not closed: one
@@ -812,7 +812,7 @@ func (s *Service) checkEvidence(ctx context.Context, p domain.Principal, l Line,
 	}
 	if len(ev.DocumentIDs) > 0 {
 		fe.Add("/evidence/document_ids", "unsupported", "documents cannot be attached yet; evidence is "+evidenceAccepted+" (attach a photo of the document)",
-			"暂不支持文件材料，整改材料须为"+evidenceAcceptedZH+"(可将文件拍照后作为照片提交)")
+			"暂不支持文件材料，整改材料须为"+evidenceAcceptedZH+"（可将文件拍照后作为照片提交）")
 	}
 	if len(ev.VisitIDs) > maxEvidence {
 		fe.Add("/evidence/visit_ids", "too_many", "at most 30 visits", "走访记录不能超过30条")

@@ -192,7 +192,7 @@ func tooLarge(max int64) error {
 
 func hashMismatch() error {
 	return domain.Invalid(domain.FieldError{Field: "X-Content-SHA256", Reason: "mismatch",
-		Message: "the bytes received do not have the declared SHA-256; nothing was kept", MessageZH: "收到的照片与声明的校验值不一致,未保存"})
+		Message: "the bytes received do not have the declared SHA-256; nothing was kept", MessageZH: "收到的照片与声明的校验值不一致，未保存"})
 }
 
 // blobErr turns blob-store failures into domain errors: an unreachable
@@ -210,7 +210,7 @@ func (s *Service) blobErr(err error) error {
 		return hashMismatch()
 	case errors.Is(err, blob.ErrSizeMismatch):
 		return domain.Invalid(domain.FieldError{Field: "Content-Length", Reason: "mismatch",
-			Message: "the body is shorter or longer than declared; nothing was kept", MessageZH: "收到的字节数与声明不一致,未保存"})
+			Message: "the body is shorter or longer than declared; nothing was kept", MessageZH: "收到的字节数与声明不一致，未保存"})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return domain.Unavailable("photo store", s.cfg.RetryAfter, err)
 	}
@@ -422,7 +422,7 @@ func (s *Service) put(ctx context.Context, p domain.Principal, d Declared, body 
 
 func truncatedErr(err error) error {
 	return domain.Invalid(domain.FieldError{Field: "body", Reason: "truncated",
-		Message: "the image is truncated: " + err.Error(), MessageZH: "图片不完整(上传被截断)"})
+		Message: "the image is truncated: " + err.Error(), MessageZH: "图片不完整（上传被截断）"})
 }
 
 // dropUnused removes bytes that turned out not to be a usable photo,
@@ -454,12 +454,12 @@ func (s *Service) sniff(head []byte, declared string) error {
 	mt, ok := photoimage.Sniff(head)
 	if !ok {
 		if mt != "" {
-			return unsupported("body", "the photo is "+mt+", which cannot be read here; send JPEG, PNG or WebP", "照片格式("+mt+")暂不支持,请使用JPEG、PNG或WebP")
+			return unsupported("body", "the photo is "+mt+", which cannot be read here; send JPEG, PNG or WebP", "照片格式（"+mt+"）暂不支持，请使用JPEG、PNG或WebP")
 		}
 		return unsupported("body", "the body is not a JPEG, PNG or WebP image", "上传的内容不是JPEG、PNG或WebP图片")
 	}
 	if ct := strings.TrimSpace(strings.ToLower(strings.SplitN(declared, ";", 2)[0])); ct != mt {
-		return unsupported("Content-Type", "Content-Type says "+ct+" but the bytes are "+mt, "声明的类型("+ct+")与照片实际格式("+mt+")不符")
+		return unsupported("Content-Type", "Content-Type says "+ct+" but the bytes are "+mt, "声明的类型（"+ct+"）与照片实际格式（"+mt+"）不符")
 	}
 	return nil
 }

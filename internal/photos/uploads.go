@@ -41,7 +41,7 @@ func (s *Service) StartUpload(ctx context.Context, p domain.Principal, method st
 	if method == domain.UploadPresignedPost && !canPresign {
 		return Upload{}, false, domain.Invalid(domain.FieldError{Field: "/method", Reason: "unavailable",
 			Message:   "this server keeps photos in a local directory, which phones cannot post to; use chunked",
-			MessageZH: "本服务器的照片存储不支持直传,请使用分段上传"})
+			MessageZH: "本服务器的照片存储不支持直传，请使用分段上传"})
 	}
 	if err := d.validate(s.cfg.MaxSize, true); err != nil {
 		return Upload{}, false, err
@@ -175,7 +175,7 @@ func (s *Service) AppendChunk(ctx context.Context, p domain.Principal, id uuid.U
 			Message: "this upload goes straight to the store with its presigned form", MessageZH: "该上传应使用直传表单"})
 	}
 	if offset != u.Offset {
-		return Upload{}, offsetMismatch("the upload stands at another offset; resend from the Upload-Offset of this answer", "上传位置不一致,请从返回的位置续传", u.Offset)
+		return Upload{}, offsetMismatch("the upload stands at another offset; resend from the Upload-Offset of this answer", "上传位置不一致，请从返回的位置续传", u.Offset)
 	}
 	remaining := u.Size - u.Offset
 	if remaining == 0 {
@@ -211,7 +211,7 @@ func (s *Service) AppendChunk(ctx context.Context, p domain.Principal, id uuid.U
 			_ = s.blobs.Delete(context.WithoutCancel(ctx), key)
 			cur, lerr := s.store.Upload(ctx, id)
 			if lerr == nil {
-				return Upload{}, offsetMismatch("another request stored this part first; resend from the Upload-Offset of this answer", "该段已由另一请求上传,请从返回的位置续传", cur.Offset)
+				return Upload{}, offsetMismatch("another request stored this part first; resend from the Upload-Offset of this answer", "该段已由另一请求上传，请从返回的位置续传", cur.Offset)
 			}
 		}
 		return Upload{}, err

@@ -144,7 +144,7 @@ func (s *Service) EndPairing(ctx context.Context, p domain.Principal, id uuid.UU
 			return domain.Pairing{}, nil, err
 		}
 		if len(open) <= 1 {
-			fe.Add("/new_cadre_id", "required", "a registered or exited household must keep a responsible cadre: name the new cadre", "未脱贫户和脱贫户必须始终有帮扶责任人(不脱贫不脱钩、包保不撤)，请指定新的帮扶干部")
+			fe.Add("/new_cadre_id", "required", "a registered or exited household must keep a responsible cadre: name the new cadre", "未脱贫户和脱贫户必须始终有帮扶责任人（不脱贫不脱钩、包保不撤），请指定新的帮扶干部")
 		}
 	}
 	if err := fe.Err(); err != nil {

@@ -325,7 +325,7 @@ func sampleOf(r *http.Request, rep inspect.Report) *sampleSection {
 	sec := &sampleSection{Villages: Table{Head: []string{"乡镇", "行政村", "村类别"}, Empty: "未抽中任何村。"},
 		Shortfalls: Table{Head: []string{"乡镇", "行政村", "类别", "应抽", "实有"}, Empty: "各类样本均已抽足。"}}
 	for _, st := range strata {
-		sec.Villages.Head = append(sec.Villages.Head, stratumLabel(st)+"(已查/抽中)")
+		sec.Villages.Head = append(sec.Villages.Head, stratumLabel(st)+"（已查/抽中）")
 	}
 	villages := slices.Clone(rep.Sample.Villages)
 	slices.SortStableFunc(villages, func(a, b sampling.DrawnVillage) int {

@@ -404,7 +404,7 @@ func (c *Console) crumbs(r *http.Request, p domain.Principal, at domain.Region, 
 // groupsTable is the counts of a report's groups; link, when it gives a
 // URL, links a group's name.
 func groupsTable(what string, gs []compliance.GroupCounts, link func(compliance.GroupCounts) string) Table {
-	t := Table{Head: []string{what, "应达标(项)", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率"}, Empty: "本期没有需要评判的走访任务。"}
+	t := Table{Head: []string{what, "应达标（项）", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率"}, Empty: "本期没有需要评判的走访任务。"}
 	for _, g := range gs {
 		name := textCell(g.Name)
 		if g.ID != "" && link != nil { // statuses of no village are a cadre's own duties: no page of their own

@@ -108,7 +108,7 @@ func (c *Console) progress(r *http.Request, s *session) (any, error) {
 
 // progressTable is groups' counts with their window's figures.
 func progressTable(what string, gs []compliance.GroupCounts, window map[uuid.UUID]compliance.WindowCounts) Table {
-	t := Table{Head: []string{what, "应达标(项)", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率", "时段内有走访", "时段内计入次数", "时段末已达标"},
+	t := Table{Head: []string{what, "应达标（项）", "已达标", "进度正常", "即将到期", "进度落后", "未完成", "达标率", "时段内有走访", "时段内计入次数", "时段末已达标"},
 		Empty: "本期没有需要评判的走访任务。"}
 	for _, g := range gs {
 		id, _ := uuid.Parse(g.ID) // "" (none) reads as uuid.Nil, as the report keys it

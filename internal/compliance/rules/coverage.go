@@ -142,7 +142,7 @@ func townHeadFindings(v VisitCoverage, in CoverageInput, yearP Period, today dom
 		}
 		out = append(out, Finding{
 			RuleCode: CodeTownHeadCoverage, SubjectKind: FindingCadre, SubjectID: c.ID, Severity: severity(yearOver), Items: missing,
-			ExplanationZH: fmt.Sprintf("%s·%d年:镇街应遍访的%d户中,尚有%d户本人未走访%s。", v.NameZH, yearP.Start.Year, total, len(missing), stillTimeZH(yearOver)),
+			ExplanationZH: fmt.Sprintf("%s·%d年：镇街应遍访的%d户中，尚有%d户本人未走访%s。", v.NameZH, yearP.Start.Year, total, len(missing), stillTimeZH(yearOver)),
 			Explanation:   fmt.Sprintf("%s %d: %d of %d households not yet visited in person.", CodeTownHeadCoverage, yearP.Start.Year, len(missing), total),
 		})
 	}
@@ -176,7 +176,7 @@ func countyLeaderFindings(v VisitCoverage, in CoverageInput, yearP Period, today
 		}
 		out = append(out, Finding{
 			RuleCode: CodeCountyLeaderCover, SubjectKind: FindingCadre, SubjectID: c.ID, Severity: severity(yearOver), Items: missing,
-			ExplanationZH: fmt.Sprintf("%s·%d年:全县%d个贫困村中,尚有%d个本人未到访%s。", v.NameZH, yearP.Start.Year, total, len(missing), stillTimeZH(yearOver)),
+			ExplanationZH: fmt.Sprintf("%s·%d年：全县%d个贫困村中，尚有%d个本人未到访%s。", v.NameZH, yearP.Start.Year, total, len(missing), stillTimeZH(yearOver)),
 			Explanation:   fmt.Sprintf("%s %d: %d of %d poor villages not yet visited in person.", CodeCountyLeaderCover, yearP.Start.Year, len(missing), total),
 		})
 	}
@@ -185,9 +185,9 @@ func countyLeaderFindings(v VisitCoverage, in CoverageInput, yearP Period, today
 
 func stillTimeZH(yearOver bool) string {
 	if yearOver {
-		return ",年度已结束,未实现全覆盖"
+		return "，年度已结束，未实现全覆盖"
 	}
-	return ",请在年内完成"
+	return "，请在年内完成"
 }
 
 // inRegions: a duty without a region covers every subject passed in.
@@ -257,7 +257,7 @@ func everyPairedFindings(r EveryPaired, in CoverageInput, yearP Period, today do
 		}
 		sev, now := SeverityWarning, ""
 		if current {
-			sev, now = SeverityViolation, "目前仍无帮扶责任人,不在任何干部的走访任务中,请尽快结对。"
+			sev, now = SeverityViolation, "目前仍无帮扶责任人，不在任何干部的走访任务中，请尽快结对。"
 		}
 		endedZH := ""
 		if len(ended) > 0 {
@@ -271,7 +271,7 @@ func everyPairedFindings(r EveryPaired, in CoverageInput, yearP Period, today do
 		out = append(out, Finding{
 			RuleCode: CodeEveryHouseholdPair, SubjectKind: FindingHousehold, SubjectID: h.ID, Severity: sev, Items: ended,
 			HouseholdStatus: status, Unpaired: current,
-			ExplanationZH: fmt.Sprintf("%s:该户(%s)在%s期间无帮扶责任人。%s%s", r.NameZH, label, strings.Join(gaps, "、"), endedZH, now),
+			ExplanationZH: fmt.Sprintf("%s：该户（%s）在%s期间无帮扶责任人。%s%s", r.NameZH, label, strings.Join(gaps, "、"), endedZH, now),
 			Explanation:   fmt.Sprintf("%s: no responsible cadre %s; %d pairings ended without a successor.", CodeEveryHouseholdPair, strings.Join(gapsEN, ", "), len(ended)),
 		})
 	}
@@ -299,7 +299,7 @@ func quotaFindings(q PairingQuota, in CoverageInput, today domain.Date) []Findin
 		have := len(paired[c.ID])
 		out = append(out, Finding{
 			RuleCode: CodePairingQuota321, SubjectKind: FindingCadre, SubjectID: c.ID, Severity: SeverityViolation, Items: paired[c.ID],
-			ExplanationZH: fmt.Sprintf("%s:%s应结对帮扶%d户,截至%s实际结对%d户,还差%d户。", q.NameZH, rank, want, today, have, want-have),
+			ExplanationZH: fmt.Sprintf("%s：%s应结对帮扶%d户，截至%s实际结对%d户，还差%d户。", q.NameZH, rank, want, today, have, want-have),
 			Explanation:   fmt.Sprintf("%s: a %s cadre pairs %d households; %d paired on %s.", CodePairingQuota321, c.Rank, want, have, today),
 		})
 	}
@@ -323,7 +323,7 @@ func residentTermFindings(t ResidentTerm, in CoverageInput, yearP Period) []Find
 			months := monthsBetween(d.StartOn, *d.EndOn)
 			out = append(out, Finding{
 				RuleCode: CodeResidentTerm, SubjectKind: FindingCadre, SubjectID: c.ID, Severity: SeverityViolation,
-				ExplanationZH: fmt.Sprintf("%s:派驻自%s至%s,约%d个月,不足%d个月(应至少到%s)。", t.NameZH, d.StartOn, addDays(*d.EndOn, -1), months, t.MinMonths, addDays(minEnd, -1)),
+				ExplanationZH: fmt.Sprintf("%s：派驻自%s至%s，约%d个月，不足%d个月（应至少到%s）。", t.NameZH, d.StartOn, addDays(*d.EndOn, -1), months, t.MinMonths, addDays(minEnd, -1)),
 				Explanation:   fmt.Sprintf("%s: posted %s until %s, under %d months.", CodeResidentTerm, d.StartOn, *d.EndOn, t.MinMonths),
 			})
 		}

@@ -42,7 +42,7 @@ func TestTownHeadCoverage(t *testing.T) {
 	if len(fs) != 1 || fs[0].SubjectID != cadreC || !slices.Equal(fs[0].Items, []uuid.UUID{h2.ID}) || fs[0].Severity != SeverityWarning {
 		t.Fatalf("%+v", fs)
 	}
-	if !strings.Contains(fs[0].ExplanationZH, "2户中,尚有1户") {
+	if !strings.Contains(fs[0].ExplanationZH, "2户中，尚有1户") {
 		t.Errorf("explanation: %s", fs[0].ExplanationZH)
 	}
 	fs = onlyRule(CheckCoverage(DefaultProfile(), in, 2026, day(2027, 1, 1)), CodeTownHeadCoverage)
@@ -95,7 +95,7 @@ func TestEveryHouseholdPaired(t *testing.T) {
 		t.Fatalf("%+v", fs)
 	}
 	if fs[2].SubjectID != edge.ID || !fs[2].Unpaired || fs[2].HouseholdStatus != domain.StatusEdge || fs[2].Severity != SeverityViolation ||
-		!strings.Contains(fs[2].ExplanationZH, "该户(边缘户)") {
+		!strings.Contains(fs[2].ExplanationZH, "该户（边缘户）") {
 		t.Errorf("unpaired edge household: %+v", fs[2])
 	}
 	if fs[0].Unpaired || !fs[1].Unpaired || fs[1].HouseholdStatus != domain.StatusExited {

@@ -470,7 +470,7 @@ func dateIn(t time.Time, loc *time.Location) domain.Date {
 func reasonZH(reason, kind string) string {
 	if code, ok := strings.CutPrefix(reason, ReasonFlagPrefix); ok {
 		label, _ := EvidenceFlags.Label(code)
-		return "核验标记“" + label + "”,不计入"
+		return "核验标记“" + label + "”，不计入"
 	}
 	switch reason {
 	case ReasonKind:
@@ -491,7 +491,7 @@ var reasonLabels = map[string]string{
 	ReasonBeforePairing: "早于该干部与本户结对",
 	ReasonAfterPairing:  "该干部与本户的结对已结束",
 	ReasonNotPaired:     "该干部未与本户结对",
-	ReasonOutsideArea:   "不在帮扶村(小组)内",
+	ReasonOutsideArea:   "不在帮扶村（小组）内",
 	ReasonSameDay:       "同一天已计入一次",
 }
 
@@ -500,22 +500,22 @@ var reasonLabels = map[string]string{
 // changed them (proration, grace, the deadline).
 func (j *judgement) explain(st Status, expected, daysLeft int) (zh, en string) {
 	var z, e strings.Builder
-	fmt.Fprintf(&z, "%s·%s:", j.rule.NameZH, j.period.LabelZH())
+	fmt.Fprintf(&z, "%s·%s：", j.rule.NameZH, j.period.LabelZH())
 	fmt.Fprintf(&e, "%s, %s: ", j.rule.Code, j.period.Key())
 	covered := strings.Join(dayRanges(j.applicable, j.period, "至"), "、")
 	coveredEN := strings.Join(dayRanges(j.applicable, j.period, " to "), ", ")
 	switch {
 	case st.Prorated && st.Required == 0:
-		fmt.Fprintf(&z, "本期仅%s适用(共%d天%s),不足%d天,本期不作要求。", covered, st.ApplicableDays, j.contextZH, j.rule.graceDays())
+		fmt.Fprintf(&z, "本期仅%s适用（共%d天%s），不足%d天，本期不作要求。", covered, st.ApplicableDays, j.contextZH, j.rule.graceDays())
 		fmt.Fprintf(&e, "applies only %s (%d days%s), under %d days, so nothing is required.", coveredEN, st.ApplicableDays, j.contextEN, j.rule.graceDays())
 		return z.String(), e.String()
 	case st.Prorated:
-		fmt.Fprintf(&z, "本期仅%s适用(共%d天,全期%d天%s),按适用天数折算应走访%d次(全期要求%d次,向上取整),",
+		fmt.Fprintf(&z, "本期仅%s适用（共%d天，全期%d天%s），按适用天数折算应走访%d次（全期要求%d次，向上取整），",
 			covered, st.ApplicableDays, j.period.Days(), j.contextZH, st.Required, st.FullRequired)
 		fmt.Fprintf(&e, "applies only %s (%d of %d days%s); prorated minimum %d of %d (rounded up); ",
 			coveredEN, st.ApplicableDays, j.period.Days(), j.contextEN, st.Required, st.FullRequired)
 	default:
-		fmt.Fprintf(&z, "应走访%d次,", st.Required)
+		fmt.Fprintf(&z, "应走访%d次，", st.Required)
 		fmt.Fprintf(&e, "minimum %d; ", st.Required)
 	}
 	fmt.Fprintf(&z, "已计入%d次。", st.CountedN)
@@ -526,21 +526,21 @@ func (j *judgement) explain(st Status, expected, daysLeft int) (zh, en string) {
 		z.WriteString("已达标。")
 		e.WriteString("Met.")
 	case StateOnTrack:
-		fmt.Fprintf(&z, "还差%d次,截止%s。", short, st.DueOn)
+		fmt.Fprintf(&z, "还差%d次，截止%s。", short, st.DueOn)
 		fmt.Fprintf(&e, "%d more needed by %s.", short, st.DueOn)
 	case StateDueSoon:
-		fmt.Fprintf(&z, "还差%d次,距截止%s仅剩%d天,请尽快走访。", short, st.DueOn, daysLeft)
+		fmt.Fprintf(&z, "还差%d次，距截止%s仅剩%d天，请尽快走访。", short, st.DueOn, daysLeft)
 		fmt.Fprintf(&e, "%d more needed; only %d days left until %s.", short, daysLeft, st.DueOn)
 	case StateOverdue:
-		fmt.Fprintf(&z, "按进度到今天应至少计入%d次,已落后;还差%d次,截止%s。", expected, short, st.DueOn)
+		fmt.Fprintf(&z, "按进度到今天应至少计入%d次，已落后；还差%d次，截止%s。", expected, short, st.DueOn)
 		fmt.Fprintf(&e, "Behind pace: %d expected by today; %d more needed by %s.", expected, short, st.DueOn)
 	case StateMissed:
-		fmt.Fprintf(&z, "已过截止日%s,少%d次,未完成。", st.DueOn, short)
+		fmt.Fprintf(&z, "已过截止日%s，少%d次，未完成。", st.DueOn, short)
 		fmt.Fprintf(&e, "Missed: the last day was %s; %d short.", st.DueOn, short)
 	}
 	if len(st.NotCounted) > 0 {
 		zhParts, enParts := notCountedSummary(st.NotCounted)
-		fmt.Fprintf(&z, "另有%d次走访未计入(%s)。", len(st.NotCounted), zhParts)
+		fmt.Fprintf(&z, "另有%d次走访未计入（%s）。", len(st.NotCounted), zhParts)
 		fmt.Fprintf(&e, " %d visits not counted (%s).", len(st.NotCounted), enParts)
 	}
 	return z.String(), e.String()
@@ -563,7 +563,7 @@ func notCountedSummary(nc []VisitJudgement) (zh, en string) {
 		z = append(z, fmt.Sprintf("%s%d次", label[r], n[r]))
 		e = append(e, fmt.Sprintf("%s ×%d", r, n[r]))
 	}
-	return strings.Join(z, ";"), strings.Join(e, ", ")
+	return strings.Join(z, "；"), strings.Join(e, ", ")
 }
 
 // dayRanges writes the marked days as ranges: "2026-01-01至2026-06-14".
@@ -603,7 +603,7 @@ func spanChanges(h HouseholdFacts, period Period) (zh, en string) {
 	if len(z) == 0 {
 		return "", ""
 	}
-	return ";期间" + strings.Join(z, ","), "; " + strings.Join(e, ", ")
+	return "；期间" + strings.Join(z, "，"), "; " + strings.Join(e, ", ")
 }
 
 func (h HouseholdFacts) hasSpanFrom(d domain.Date) bool {

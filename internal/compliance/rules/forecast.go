@@ -188,18 +188,18 @@ func forecastOne(o Owed, paces map[uuid.UUID]Pace, today domain.Date, owedBy fun
 		r.ReasonZH = "已达标"
 		return r
 	case r.DaysLeft == 0:
-		return certain(fmt.Sprintf("已过截止日%s,还差%d次", st.DueOn, r.Needed))
+		return certain(fmt.Sprintf("已过截止日%s，还差%d次", st.DueOn, r.Needed))
 	case r.Needed > r.DaysLeft:
-		return certain(fmt.Sprintf("距截止%s只剩%d天,还差%d次;每户每天最多计1次,已无法按时完成", st.DueOn, r.DaysLeft, r.Needed))
+		return certain(fmt.Sprintf("距截止%s只剩%d天，还差%d次；每户每天最多计1次，已无法按时完成", st.DueOn, r.DaysLeft, r.Needed))
 	case o.Cadre == nil && st.HouseholdID != uuid.Nil:
-		return certain(fmt.Sprintf("该户没有帮扶责任人,无人负责走访;截止%s还差%d次,请尽快落实结对", st.DueOn, r.Needed))
+		return certain(fmt.Sprintf("该户没有帮扶责任人，无人负责走访；截止%s还差%d次，请尽快落实结对", st.DueOn, r.Needed))
 	case o.Cadre == nil:
 		// A unit's duty: any of its cadres may do it, so only the days tell.
 		if r.Needed > r.WorkingLeft {
 			r.AtRisk, r.Score = true, 1-float64(r.WorkingLeft)/float64(r.Needed)
-			r.ReasonZH = fmt.Sprintf("距截止%s只剩%d个工作日,还需%d次", st.DueOn, r.WorkingLeft, r.Needed)
+			r.ReasonZH = fmt.Sprintf("距截止%s只剩%d个工作日，还需%d次", st.DueOn, r.WorkingLeft, r.Needed)
 		} else {
-			r.ReasonZH = fmt.Sprintf("距截止%s还有%d个工作日,还需%d次,时间尚够", st.DueOn, r.WorkingLeft, r.Needed)
+			r.ReasonZH = fmt.Sprintf("距截止%s还有%d个工作日，还需%d次，时间尚够", st.DueOn, r.WorkingLeft, r.Needed)
 		}
 		return r
 	}
@@ -212,27 +212,27 @@ func forecastOne(o Owed, paces map[uuid.UUID]Pace, today domain.Date, owedBy fun
 		r.Pace = math.Round(days*100) / 100
 		if r.Owed > r.Capacity {
 			r.AtRisk, r.Score = true, shortfall(r.Capacity, r.Owed)
-			r.ReasonZH = fmt.Sprintf("近%d周该干部平均每个工作日进村%.2f天;截止%s前还有%d个工作日,按此节奏约能进村%d天,还需%d天,可能完不成",
+			r.ReasonZH = fmt.Sprintf("近%d周该干部平均每个工作日进村%.2f天；截止%s前还有%d个工作日，按此节奏约能进村%d天，还需%d天，可能完不成",
 				PaceWeeks, r.Pace, st.DueOn, r.WorkingLeft, r.Capacity, r.Needed)
 		} else {
-			r.ReasonZH = fmt.Sprintf("按近%d周的节奏,截止%s前约能进村%d天,还需%d天,时间尚够", PaceWeeks, st.DueOn, r.Capacity, r.Needed)
+			r.ReasonZH = fmt.Sprintf("按近%d周的节奏，截止%s前约能进村%d天，还需%d天，时间尚够", PaceWeeks, st.DueOn, r.Capacity, r.Needed)
 		}
 		return r
 	}
 	r.Capacity = int(pace.PerDay() * float64(r.WorkingLeft))
 	r.Owed = owedBy(*o.Cadre, st.DueOn)
 	if r.Owed <= r.Capacity {
-		r.ReasonZH = fmt.Sprintf("按该干部近%d周的节奏(每个工作日约走访%.2f户次),截止%s前约能走访%d户次,名下各户截止前共需%d次,时间尚够",
+		r.ReasonZH = fmt.Sprintf("按该干部近%d周的节奏（每个工作日约走访%.2f户次），截止%s前约能走访%d户次，名下各户截止前共需%d次，时间尚够",
 			PaceWeeks, r.Pace, st.DueOn, r.Capacity, r.Owed)
 		return r
 	}
 	r.AtRisk, r.Score = true, shortfall(r.Capacity, r.Owed)
 	if pace.Visits == 0 {
-		r.ReasonZH = fmt.Sprintf("该干部近%d周没有计入的走访;截止%s前还有%d个工作日,名下各户共需走访%d次,本户还差%d次",
+		r.ReasonZH = fmt.Sprintf("该干部近%d周没有计入的走访；截止%s前还有%d个工作日，名下各户共需走访%d次，本户还差%d次",
 			PaceWeeks, st.DueOn, r.WorkingLeft, r.Owed, r.Needed)
 		return r
 	}
-	r.ReasonZH = fmt.Sprintf("该干部近%d周每个工作日约走访%.2f户次;截止%s前还有%d个工作日,按此节奏约能走访%d户次,而名下各户截止前共需%d次,约%d次完不成;本户还差%d次",
+	r.ReasonZH = fmt.Sprintf("该干部近%d周每个工作日约走访%.2f户次；截止%s前还有%d个工作日，按此节奏约能走访%d户次，而名下各户截止前共需%d次，约%d次完不成；本户还差%d次",
 		PaceWeeks, r.Pace, st.DueOn, r.WorkingLeft, r.Capacity, r.Owed, r.Owed-r.Capacity, r.Needed)
 	return r
 }

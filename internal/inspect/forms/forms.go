@@ -254,9 +254,9 @@ func DefaultHousehold() Form {
 	}
 	items = append(items,
 		Item{Code: ItemIdentification, LabelZH: "精准识别", Group: GroupPrecision, Kind: KindChoice, Required: true, Choices: []Choice{
-			{"accurate", "识别精准", false}, {"should_register", "符合条件未纳入(漏评)", true}, {"wrongly_registered", "不符合条件被纳入(错评)", true}}},
+			{"accurate", "识别精准", false}, {"should_register", "符合条件未纳入（漏评）", true}, {"wrongly_registered", "不符合条件被纳入（错评）", true}}},
 		Item{Code: ItemExit, LabelZH: "精准退出", Group: GroupPrecision, Kind: KindChoice, Required: true, Choices: []Choice{
-			{"criteria_met", "达到退出标准", false}, {"criteria_not_met", "未达标准即退出(错退)", true}, {"not_exited", "尚未退出", false}}},
+			{"criteria_met", "达到退出标准", false}, {"criteria_not_met", "未达标准即退出（错退）", true}, {"not_exited", "尚未退出", false}}},
 		Item{Code: ItemEffect, LabelZH: "帮扶成效", Group: GroupEffect, Kind: KindChoice, Required: true, Choices: []Choice{
 			{"clear", "成效明显", false}, {"some", "有一定成效", false}, {"none", "成效不明显", true}}},
 		Item{Code: ItemPlanSeen, LabelZH: "查看户帮扶计划", Group: GroupEffect, Kind: KindYesNo, Required: true, ProblemIfNo: true},
@@ -264,7 +264,7 @@ func DefaultHousehold() Form {
 			{"satisfied", "满意", false}, {"fairly", "基本满意", false}, {"unsatisfied", "不满意", true}}},
 		Item{Code: ItemAwareness, LabelZH: "政策知晓", Group: GroupOpinion, Kind: KindChoice, Required: true, Choices: []Choice{
 			{"aware", "知晓", false}, {"partly", "部分知晓", false}, {"unaware", "不知晓", true}}},
-		Item{Code: ItemVisitsRecalled, LabelZH: "近三个月帮扶干部入户次数(农户所述)", Group: GroupCadreVisits, Kind: KindCount, Max: 99, Required: true},
+		Item{Code: ItemVisitsRecalled, LabelZH: "近三个月帮扶干部入户次数（农户所述）", Group: GroupCadreVisits, Kind: KindCount, Max: 99, Required: true},
 		Item{Code: ItemCadreRecognised, LabelZH: "认识帮扶干部", Group: GroupCadreVisits, Kind: KindYesNo, Required: true, ProblemIfNo: true},
 		Item{Code: ItemMeasures, LabelZH: "享受到的帮扶措施", Group: GroupCadreVisits, Kind: KindChoices, Choices: vocabularyChoices(domain.Measures)},
 		Item{Code: ItemNote, LabelZH: "备注", Group: GroupCadreVisits, Kind: KindText, Max: 2000},

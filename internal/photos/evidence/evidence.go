@@ -170,7 +170,7 @@ func Assess(c Config, in Input) []domain.Flag {
 		where = &domain.GeoPoint{Lat: best.Lat, Lon: best.Lon}
 		if best.Accuracy > c.MaxAccuracyM {
 			add(FlagPoorAccuracy, fmt.Sprintf("the best GPS fix is only accurate to %.0f m (limit %.0f m)", best.Accuracy, c.MaxAccuracyM),
-				fmt.Sprintf("最佳定位精度仅%.0f米(要求%.0f米以内)", best.Accuracy, c.MaxAccuracyM), best.Accuracy, c.MaxAccuracyM)
+				fmt.Sprintf("最佳定位精度仅%.0f米（要求%.0f米以内）", best.Accuracy, c.MaxAccuracyM), best.Accuracy, c.MaxAccuracyM)
 		}
 		// The fix's own error is given to the cadre: only a position that
 		// is far even at the edge of its error circle is flagged.
@@ -178,7 +178,7 @@ func Assess(c Config, in Input) []domain.Flag {
 			d := Distance(*where, *in.Home)
 			if d-best.Accuracy > c.HomeRadiusM {
 				add(FlagFarFromHome, fmt.Sprintf("the visit was recorded %s from the household's home (limit %.0f m)", metres(d), c.HomeRadiusM),
-					fmt.Sprintf("定位距农户住所%s(要求%.0f米以内)", metresZH(d), c.HomeRadiusM), d, c.HomeRadiusM)
+					fmt.Sprintf("定位距农户住所%s（要求%.0f米以内）", metresZH(d), c.HomeRadiusM), d, c.HomeRadiusM)
 			}
 		}
 	}
@@ -186,7 +186,7 @@ func Assess(c Config, in Input) []domain.Flag {
 	if v.EndedAt != nil {
 		if m := v.EndedAt.Sub(v.StartedAt).Minutes(); m < c.MinDurationMinutes {
 			add(FlagTooShort, fmt.Sprintf("the visit lasted %.0f minutes (at least %.0f expected)", m, c.MinDurationMinutes),
-				fmt.Sprintf("走访仅%.0f分钟(应不少于%.0f分钟)", m, c.MinDurationMinutes), m, c.MinDurationMinutes)
+				fmt.Sprintf("走访仅%.0f分钟（应不少于%.0f分钟）", m, c.MinDurationMinutes), m, c.MinDurationMinutes)
 		}
 	}
 	flags = append(flags, photoFlags(c, v, where, in.Home, in.Photos)...)
@@ -245,7 +245,7 @@ func travel(c Config, v domain.Visit, where *domain.GeoPoint, prev, next *Neighb
 	}
 	return []domain.Flag{{Code: FlagImpossibleTravel,
 		Message:   fmt.Sprintf("%s from the cadre's neighbouring visit in %.0f minutes (over %.0f km/h)", metres(worstDist), minutes, c.MaxSpeedKmh),
-		MessageZH: fmt.Sprintf("与该干部相邻一次走访相距%s,间隔仅%.0f分钟(超过每小时%.0f公里)", metresZH(worstDist), minutes, c.MaxSpeedKmh),
+		MessageZH: fmt.Sprintf("与该干部相邻一次走访相距%s，间隔仅%.0f分钟（超过每小时%.0f公里）", metresZH(worstDist), minutes, c.MaxSpeedKmh),
 		Value:     round1(value), Limit: c.MaxSpeedKmh}}
 }
 
@@ -297,13 +297,13 @@ func photoFlags(c Config, v domain.Visit, where, home *domain.GeoPoint, photos [
 	if timeOff > 0 {
 		flags = append(flags, domain.Flag{Code: FlagExifTimeMismatch,
 			Message:   fmt.Sprintf("a photo was taken %s away from the visit's time (allowed %.0f minutes)", duration(timeOff), c.ExifTimeSlackMin),
-			MessageZH: fmt.Sprintf("照片拍摄时间与走访时间相差%s(允许%.0f分钟)", durationZH(timeOff), c.ExifTimeSlackMin),
+			MessageZH: fmt.Sprintf("照片拍摄时间与走访时间相差%s（允许%.0f分钟）", durationZH(timeOff), c.ExifTimeSlackMin),
 			Value:     round1(timeOff), Limit: c.ExifTimeSlackMin})
 	}
 	if placeOff > 0 {
 		flags = append(flags, domain.Flag{Code: FlagExifPlaceMismatch,
 			Message:   fmt.Sprintf("a photo was taken %s from where the visit was recorded (allowed %.0f m)", metres(placeOff), c.ExifPlaceRadiusM),
-			MessageZH: fmt.Sprintf("照片拍摄地点距走访定位%s(允许%.0f米)", metresZH(placeOff), c.ExifPlaceRadiusM),
+			MessageZH: fmt.Sprintf("照片拍摄地点距走访定位%s（允许%.0f米）", metresZH(placeOff), c.ExifPlaceRadiusM),
 			Value:     round1(placeOff), Limit: c.ExifPlaceRadiusM})
 	}
 	if reusedVisits > 0 {
@@ -311,7 +311,7 @@ func photoFlags(c Config, v domain.Visit, where, home *domain.GeoPoint, photos [
 		zh := fmt.Sprintf("相同照片还出现在另外%d次走访中", reusedVisits)
 		if reusedHouseholds > 0 {
 			en += fmt.Sprintf(", of %d other household(s)", reusedHouseholds)
-			zh += ",涉及其他" + strconv.Itoa(reusedHouseholds) + "户"
+			zh += "，涉及其他" + strconv.Itoa(reusedHouseholds) + "户"
 		}
 		flags = append(flags, domain.Flag{Code: FlagPhotoReuse, Message: en, MessageZH: zh, Value: float64(reusedVisits)})
 	}

@@ -8,7 +8,7 @@ import { visible } from "./outbox.js";
 // has not yet read GET /vocabularies.
 const PLAN_ROUTES = [["industry", "产业扶贫"], ["employment", "就业扶贫"], ["education", "教育扶贫"], ["medical", "健康扶贫"],
   ["housing_renovation", "危房改造"], ["relocation", "易地扶贫搬迁"], ["dibao", "低保兜底"], ["ecological_compensation", "生态补偿"],
-  ["microcredit", "小额信贷"], ["asset_income", "资产收益(光伏分红等)"], ["other", "其他"]];
+  ["microcredit", "小额信贷"], ["asset_income", "资产收益（光伏分红等）"], ["other", "其他"]];
 const PLAN_STATES = [["planned", "未开始"], ["in_progress", "推进中"], ["done", "已完成"], ["dropped", "已取消"]];
 
 // INCOME_LINES are an account's amounts in the form's order (the server's

@@ -165,7 +165,6 @@ type missedPage struct {
 	Period    string
 	Closed    bool
 	Total     compliance.StateCounts
-	Rate      float64
 	Views     []viewTab
 	// Periods are the current month, quarter and year with what is
 	// behind in each: most household rules count by quarter or year, so
@@ -223,7 +222,7 @@ func (c *Console) missed(r *http.Request, s *session) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := missedPage{PeriodKey: rep.Period.Key(), Period: rep.Period.LabelZH(), Closed: rep.ClosedAt != nil, Total: rep.Total, Rate: metRate(rep.Total)}
+	out := missedPage{PeriodKey: rep.Period.Key(), Period: rep.Period.LabelZH(), Closed: rep.ClosedAt != nil, Total: rep.Total}
 	if !out.Closed && p.Manages() && rep.Region.Level == domain.LevelCounty && !rep.Today.Before(rep.Period.End) {
 		out.Close = &closeForm{Action: "/ui/missed/close", CSRF: s.csrf, Period: rep.Period.Key(), Region: rep.Region.ID.String()}
 	}
@@ -411,7 +410,7 @@ func groupsTable(what string, gs []compliance.GroupCounts, link func(compliance.
 			name.Link = link(g)
 		}
 		t.Rows = append(t.Rows, []Cell{name, numCell(g.Total), numCell(g.Met), numCell(g.OnTrack), numCell(g.DueSoon), numCell(g.Overdue),
-			numCell(g.Missed), rateCell(metRate(g.StateCounts))})
+			numCell(g.Missed), metCell(g.StateCounts)})
 	}
 	return t
 }

@@ -40,7 +40,6 @@ type ratesSection struct {
 	Period   string
 	Closed   bool
 	Total    compliance.StateCounts
-	Rate     float64
 	Towns    *Table
 	Villages Table
 }
@@ -96,8 +95,7 @@ func (c *Console) overview(r *http.Request, s *session) (any, error) {
 			return nil, err
 		}
 		for _, pc := range current {
-			r := metRate(pc.Total)
-			out.Headline = append(out.Headline, newStat(formatRate(r), pc.Period.LabelZH()+"达标率", rateTone(r)))
+			out.Headline = append(out.Headline, statOf(pc.Total, pc.Period.LabelZH()+"达标率"))
 		}
 		trend, err := c.deps.Compliance.Trend(ctx, p, p.RegionID, 12)
 		if err != nil {
@@ -151,7 +149,7 @@ func (c *Console) rates(r *http.Request, p domain.Principal, period string) (*ra
 	for i := range tabs {
 		tabs[i].Current = tabs[i].Key == pc.Period.Key()
 	}
-	sec := &ratesSection{Tabs: tabs, Period: pc.Period.LabelZH(), Closed: pc.ClosedAt != nil, Total: pc.Total, Rate: metRate(pc.Total)}
+	sec := &ratesSection{Tabs: tabs, Period: pc.Period.LabelZH(), Closed: pc.ClosedAt != nil, Total: pc.Total}
 	if len(pc.Towns) > 0 {
 		t := countsTable("乡镇", pc.Towns, "")
 		sec.Towns = &t
@@ -168,6 +166,12 @@ func (c *Console) overviewRates(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	c.draw(w, r, s, http.StatusOK, "overview.html", "rates", sec)
+}
+
+// statOf is a period's met rate as a headline number, coloured as metCell.
+func statOf(sc compliance.StateCounts, label string) stat {
+	c := metCell(sc)
+	return stat{Value: c.Text, Label: label, Tone: c.Tone, Title: c.Title}
 }
 
 // metRate is the share of statuses met, -1 when none was judged.

@@ -123,7 +123,7 @@ func progressTable(what string, gs []compliance.GroupCounts, window map[uuid.UUI
 
 func progressRow(name Cell, c compliance.StateCounts, w compliance.WindowCounts) []Cell {
 	return []Cell{name, numCell(c.Total), numCell(c.Met), numCell(c.OnTrack), numCell(c.DueSoon), numCell(c.Overdue), numCell(c.Missed),
-		rateCell(metRate(c)), numCell(w.Reached), numCell(w.Visits), numCell(w.MetAtLast)}
+		metCell(c), numCell(w.Reached), numCell(w.Visits), numCell(w.MetAtLast)}
 }
 
 // progressExport answers the progress report as a 台账 file, through

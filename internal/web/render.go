@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
+	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/compliance/rules"
 	"github.com/fieldvisit/fieldvisit/internal/photos/evidence"
 	"github.com/fieldvisit/fieldvisit/internal/webasset"
@@ -35,6 +36,7 @@ func parseViews(assets *webasset.Set) (*views, error) {
 		"pct":    formatRate,
 		"label":  label,
 		"tone":   rateTone,
+		"rate":   metCell,
 		"stat":   newStat,
 		"numCol": numericColumn,
 	}
@@ -193,10 +195,11 @@ type Table struct {
 // Cell is one table cell: its text, an optional link and colour tone
 // (rateTone's classes).
 type Cell struct {
-	Text string
-	Link string
-	Tone string
-	Num  bool
+	Text  string
+	Link  string
+	Tone  string
+	Num   bool
+	Title string // says why the cell is coloured so, on hover
 }
 
 // numericColumn reports whether column i of rows holds numbers, so its
@@ -210,7 +213,33 @@ func textCell(s string) Cell { return Cell{Text: s} }
 
 func numCell(n int64) Cell { return Cell{Text: fmt.Sprint(n), Num: true} }
 
-func rateCell(r float64) Cell { return Cell{Text: formatRate(r), Tone: rateTone(r), Num: true} }
+// metCell shows the share of statuses met, coloured by the share not
+// behind, as the map colours villages (compliance.VillageMark.OnPaceRate):
+// early in a period most statuses are on track but not yet met, and a
+// supervisor reads red as "behind" and looks for the households behind,
+// which the missed-visit list would not have. "—" when nothing was judged.
+func metCell(sc compliance.StateCounts) Cell {
+	c := Cell{Text: formatRate(metRate(sc)), Tone: rateTone(onPaceRate(sc)), Num: true}
+	behind := sc.Overdue + sc.Missed
+	switch {
+	case sc.Total == 0:
+		c.Title = "本期没有需要评判的走访任务"
+	case behind > 0:
+		c.Title = fmt.Sprintf("进度落后%d项，未完成%d项", sc.Overdue, sc.Missed)
+	case sc.Met < sc.Total:
+		c.Title = fmt.Sprintf("未达标的%d项均未逾期（进度正常%d项，即将到期%d项），没有进度落后或未完成的项", sc.Total-sc.Met, sc.OnTrack, sc.DueSoon)
+	}
+	return c
+}
+
+// onPaceRate is the share of statuses met or still on pace (on track, due
+// soon), -1 when none was judged.
+func onPaceRate(sc compliance.StateCounts) float64 {
+	if sc.Total == 0 {
+		return -1
+	}
+	return float64(sc.Total-sc.Overdue-sc.Missed) / float64(sc.Total)
+}
 
 // stat is one big number with its label, as the shared "stat" template
 // draws it.
@@ -218,6 +247,7 @@ type stat struct {
 	Value string
 	Label string
 	Tone  string
+	Title string
 }
 
 // newStat takes a number or a pointer to one (a section's optional count).

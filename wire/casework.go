@@ -105,8 +105,9 @@ type ExitCandidates struct {
 	Items    []ExitCandidate `json:"items"`
 	Total    int64           `json:"total"`
 	// Qualifying counts the households of the whole list, every page,
-	// that qualify.
-	Qualifying int64 `json:"qualifying"`
+	// that qualify; null while the whole list is still being judged (the
+	// list's first request in a process): a later request has it.
+	Qualifying *int64 `json:"qualifying"`
 }
 
 // NewProcedure is the body of POST /api/v1/households/{id}/procedures.

@@ -190,16 +190,28 @@ func (s *Service) ExitCandidates(ctx context.Context, p domain.Principal, q Cand
 }
 
 // CandidatesPage is a page of the exit candidates with what the whole
-// list holds: how many households, and how many of them qualify.
+// list holds: how many households, and how many of them qualify (nil while
+// the whole list is still being judged).
 type CandidatesPage struct {
-	Candidates        []Candidate
-	Total, Qualifying int64
-	Standard          ExitStandard
+	Candidates []Candidate
+	Total      int64
+	Qualifying *int64
+	Standard   ExitStandard
 }
 
-// ExitCandidatesPage is the page ExitCandidates reads, with CountQualifying
-// beside it: the count judges the whole list and the page only its own, so
-// side by side the page takes about the count's time, not both added.
+// countWait is how long a page waits for its list's qualifying count when
+// the whole list must be judged (the list's first request in a process, or
+// after a standard, a campaign or a new day): a short list is judged in
+// that time and its first page has the count; a county's 10,000 households
+// take seconds, which the page does not wait — it answers with the count
+// still to come, and a later request finds it kept.
+const countWait = 300 * time.Millisecond
+
+// ExitCandidatesPage is the page ExitCandidates reads, with the list's
+// qualifying count beside it as CountQualifying keeps it. A count that
+// needs the whole list judged is judged in the background, and the page
+// waits for it at most countWait: a supervisor opening 脱贫候选 sees the
+// page's own households judged at once, and the count on the next request.
 func (s *Service) ExitCandidatesPage(ctx context.Context, p domain.Principal, q CandidateQuery) (CandidatesPage, error) {
 	var out CandidatesPage
 	g, gctx := errgroup.WithContext(ctx)
@@ -207,8 +219,11 @@ func (s *Service) ExitCandidatesPage(ctx context.Context, p domain.Principal, q 
 		out.Candidates, out.Total, out.Standard, err = s.ExitCandidates(gctx, p, q)
 		return err
 	})
-	g.Go(func() (err error) {
-		out.Qualifying, err = s.CountQualifying(gctx, p, q)
+	g.Go(func() error {
+		n, ok, err := s.countQualifying(gctx, p, q, countWait)
+		if ok {
+			out.Qualifying = &n
+		}
 		return err
 	})
 	return out, g.Wait()
@@ -231,7 +246,25 @@ type qualifyingCounts struct {
 	mu   sync.Mutex
 	m    map[qualifyingList]qualifyingCount
 	held int // households kept, all lists together
+	// judging is the whole-list judgements under way, by list: a request
+	// finding its list being judged at its version waits for that one
+	// rather than judging the list again beside it.
+	judging map[qualifyingList]*wholeJudgement
 }
+
+// wholeJudgement is one whole list being judged at version; done closes
+// when n or err is set.
+type wholeJudgement struct {
+	version VerdictVersion
+	done    chan struct{}
+	n       int64
+	err     error
+}
+
+// wholeJudgementTimeout bounds a whole-list judgement no request waits for
+// any more: the answer it left has gone, and what it judges is kept only
+// for the next request.
+const wholeJudgementTimeout = 5 * time.Minute
 
 // qualifyingList is one candidates list as its caller sees it: managers
 // see the households under their region path (domain.HouseholdScope).
@@ -301,35 +334,91 @@ func (c *qualifyingCounts) put(l qualifyingList, e qualifyingCount) {
 // of its household alone; a standard or a campaign changed, or too many
 // households, and the whole list is judged again.
 func (s *Service) CountQualifying(ctx context.Context, p domain.Principal, q CandidateQuery) (int64, error) {
+	n, _, err := s.countQualifying(ctx, p, q, -1)
+	return n, err
+}
+
+// countQualifying is CountQualifying waiting at most wait (negative: as
+// long as it takes) for a whole-list judgement; ok is false when the count
+// is not there yet, and the judgement goes on to keep it for later.
+func (s *Service) countQualifying(ctx context.Context, p domain.Principal, q CandidateQuery, wait time.Duration) (n int64, ok bool, err error) {
 	r, err := s.candidatesRegion(ctx, p, q)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	v, err := s.store.VerdictVersion(ctx, r.Path)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	list := qualifyingList{scopePath: p.HouseholdScope().RegionPath, regionPath: r.Path, year: q.Year, today: s.today()}
-	kept, ok := s.counts.get(list)
-	if ok && kept.version == v {
-		return int64(len(kept.qualifying)), nil
+	kept, found := s.counts.get(list)
+	if found && kept.version == v {
+		return int64(len(kept.qualifying)), true, nil
 	}
 	f, st, err := s.candidatesOf(ctx, p, r, q)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	var next map[uuid.UUID]struct{}
-	if ok && kept.version.Standards == v.Standards && kept.version.Campaigns == v.Campaigns && kept.version.Feed < v.Feed {
-		next, err = s.rejudgeChanged(ctx, f, st, r.Path, kept, v)
+	if found && kept.version.Standards == v.Standards && kept.version.Campaigns == v.Campaigns && kept.version.Feed < v.Feed {
+		// At most maxRejudged households: judged within the request.
+		next, err := s.rejudgeChanged(ctx, f, st, r.Path, kept, v)
+		if err != nil {
+			return 0, false, err
+		}
+		if next != nil {
+			s.counts.put(list, qualifyingCount{version: v, qualifying: next})
+			return int64(len(next)), true, nil
+		}
 	}
-	if next == nil && err == nil {
-		next, err = s.qualifyingOf(ctx, f, st)
+	j := s.judgeWhole(ctx, list, v, f, st)
+	var timeout <-chan time.Time
+	if wait >= 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
 	}
-	if err != nil {
-		return 0, err
+	select {
+	case <-j.done:
+		return j.n, j.err == nil, j.err
+	case <-timeout:
+		return 0, false, nil
+	case <-ctx.Done():
+		return 0, false, ctx.Err()
 	}
-	s.counts.put(list, qualifyingCount{version: v, qualifying: next})
-	return int64(len(next)), nil
+}
+
+// judgeWhole judges list whole at v in the background, or joins the
+// judgement of it at v already under way, and keeps what it finds. It runs
+// apart from the request that started it (which may stop waiting), on the
+// request's values but not its cancellation.
+func (s *Service) judgeWhole(ctx context.Context, list qualifyingList, v VerdictVersion, f domain.HouseholdFilter, st ExitStandard) *wholeJudgement {
+	c := &s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if j := c.judging[list]; j != nil && j.version == v {
+		return j
+	}
+	j := &wholeJudgement{version: v, done: make(chan struct{})}
+	if c.judging == nil {
+		c.judging = map[qualifyingList]*wholeJudgement{}
+	}
+	c.judging[list] = j
+	go func() {
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), wholeJudgementTimeout)
+		defer cancel()
+		next, err := s.qualifyingOf(bg, f, st)
+		if err == nil {
+			s.counts.put(list, qualifyingCount{version: v, qualifying: next})
+		}
+		c.mu.Lock()
+		if c.judging[list] == j {
+			delete(c.judging, list)
+		}
+		c.mu.Unlock()
+		j.n, j.err = int64(len(next)), err
+		close(j.done)
+	}()
+	return j
 }
 
 // qualifyingOf judges every household f selects against st: those that

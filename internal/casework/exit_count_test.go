@@ -3,6 +3,7 @@ package casework
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,5 +175,100 @@ func TestCountQualifyingJudgesOncePerVersion(t *testing.T) {
 		if n := count(60); n != want || st.pages != before+tc.batches {
 			t.Errorf("%s moved, a later page: %d qualify after %d more batches, want %d after %d", tc.name, n, st.pages-before, want, tc.batches)
 		}
+	}
+}
+
+// gatedStore is a registerStore whose whole-list batches wait for open to
+// close, and which counts the households it judged (their income accounts
+// read).
+type gatedStore struct {
+	*registerStore
+	open   chan struct{}
+	mu     sync.Mutex
+	judged int
+}
+
+func (s *gatedStore) Households(ctx context.Context, f domain.HouseholdFilter) ([]domain.Household, int64, error) {
+	if f.Limit == qualifyingBatch {
+		<-s.open
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.registerStore.Households(ctx, f)
+}
+
+func (s *gatedStore) IncomeAccountsOf(ctx context.Context, ids []uuid.UUID, from, to int) (map[uuid.UUID]map[int]IncomeAccount, error) {
+	s.mu.Lock()
+	s.judged += len(ids)
+	s.mu.Unlock()
+	return s.registerStore.IncomeAccountsOf(ctx, ids, from, to)
+}
+
+func (s *gatedStore) judgedSoFar() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.judged
+}
+
+// TestFirstPageDoesNotJudgeTheWholeList: the list's first request answers
+// its page with the page's households judged and the count still to come,
+// rather than waiting for every household of the list to be judged (a
+// county's 10,000 took seconds); the whole list is judged once, in the
+// background, and the next page has the count. The store here holds the
+// whole-list judging until the page has answered: a page that waited for
+// it would not answer at all.
+func TestFirstPageDoesNotJudgeTheWholeList(t *testing.T) {
+	reg := &registerStore{qualifies: map[uuid.UUID]bool{}}
+	for i := range qualifyingBatch + 1 {
+		h := domain.Household{ID: uuid.New()}
+		reg.households = append(reg.households, h)
+		reg.qualifies[h.ID] = i%2 == 0
+	}
+	st := &gatedStore{registerStore: reg, open: make(chan struct{})}
+	defer func() {
+		select {
+		case <-st.open:
+		default:
+			close(st.open)
+		}
+	}()
+	s := NewService(st, nil, func() time.Time { return time.Date(2026, time.August, 15, 10, 0, 0, 0, domain.Shanghai) })
+	supervisor := domain.Principal{Role: domain.RoleSupervisor, RegionPath: "410122"}
+	q := CandidateQuery{Year: 2026, Limit: 30}
+
+	answered := make(chan CandidatesPage, 1)
+	go func() {
+		page, err := s.ExitCandidatesPage(context.Background(), supervisor, q)
+		if err != nil {
+			t.Error(err)
+		}
+		answered <- page
+	}()
+	var first CandidatesPage
+	select {
+	case first = <-answered:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the first page waited for the whole list (%d households judged so far)", st.judgedSoFar())
+	}
+	if len(first.Candidates) != 30 || first.Total != qualifyingBatch+1 || first.Qualifying != nil {
+		t.Errorf("first page: %d candidates of %d, qualifying %v; want 30 of %d and the count to come", len(first.Candidates), first.Total, first.Qualifying, qualifyingBatch+1)
+	}
+	if n := st.judgedSoFar(); n != 30 {
+		t.Errorf("the first page judged %d households, want its own 30", n)
+	}
+
+	close(st.open)
+	if n, err := s.CountQualifying(context.Background(), supervisor, q); err != nil || n != 251 {
+		t.Fatalf("the count judged in the background: %d (%v), want 251", n, err)
+	}
+	next, err := s.ExitCandidatesPage(context.Background(), supervisor, CandidateQuery{Year: 2026, Limit: 30, Offset: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Qualifying == nil || *next.Qualifying != 251 {
+		t.Errorf("the next page's count: %v, want 251", next.Qualifying)
+	}
+	if n := st.judgedSoFar(); n != 30+qualifyingBatch+1+30 {
+		t.Errorf("%d households judged in all, want the two pages' 60 and the whole list once (%d)", n, qualifyingBatch+1)
 	}
 }

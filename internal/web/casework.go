@@ -31,7 +31,8 @@ type candidatesPage struct {
 	Year       int
 	Standard   string // the year's thresholds in words
 	Total      int64
-	Qualifying int64 // of the whole list, every page
+	Qualifying *int64 // of the whole list, every page; nil while being judged
+	Self       string // this page's URL, asked again for a count being judged
 	Candidates []candidateLine
 	Pager      Pager
 	Ledgers    []ledgerLink // the casework ledgers of the region and year
@@ -71,7 +72,7 @@ func (c *Console) exitCandidates(r *http.Request, s *session) (any, error) {
 		return nil, err
 	}
 	cands, total, st := page.Candidates, page.Total, page.Standard
-	out := candidatesPage{Year: year, Total: total, Qualifying: page.Qualifying, Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
+	out := candidatesPage{Year: year, Total: total, Qualifying: page.Qualifying, Self: r.URL.RequestURI(), Pager: listPager(*r.URL, n, listSize, total), Ledgers: caseworkLedgerLinks(q.Get("region"), year),
 		Standard: "人均纯收入达到" + casework.Yuan(st.PerCapitaFen) + "元（连续" + strconv.Itoa(st.StableYears) + "年），并满足以下" + strconv.Itoa(len(st.Indicators)) + "项指标"}
 	if out.Form, err = c.regionYearForm(r, s, "/ui/exit-candidates", "脱贫年度", year, this); err != nil {
 		return nil, err

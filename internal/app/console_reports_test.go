@@ -554,7 +554,7 @@ func consoleProgressAndCadres(t *testing.T, e *consoleEnv) {
 			t.Fatalf("the progress XLSX: %d, %v", x.StatusCode, err)
 		}
 		rows, _ := f.GetRows(f.GetSheetName(0))
-		if !strings.Contains(rows[1][0], "时段:"+from+"至"+to) {
+		if !strings.Contains(rows[1][0], "时段："+from+"至"+to) {
 			t.Errorf("the 台账's subtitle %q does not name the window", rows[1][0])
 		}
 		last := rows[len(rows)-1]

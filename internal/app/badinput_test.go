@@ -79,6 +79,10 @@ func TestBadInputIsRefusedWithoutWrites(t *testing.T) {
 			}), 422, "/members/1/id_number"},
 			{"bad date", "POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2025-02-30"}, 422, "/effective_on"},
 			{"future effective date", "POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2999-01-01"}, 422, "/effective_on"},
+			// householdA was registered on 2024-03-01: a move dated before
+			// it would sort behind the registration in the rules' history
+			{"a move dated before the last status change", "POST", hPath + "/status", map[string]any{"version": 1, "status": "removed", "reason": "识别不准",
+				"effective_on": "2024-02-29"}, 422, "/effective_on"},
 			{"illegal transition", "POST", hPath + "/status", map[string]any{"version": 1, "status": "relapsed", "effective_on": "2025-01-01"}, 422, "/status"},
 			{"bad region code", "POST", "/api/v1/regions", map[string]any{"parent_id": e.villageA.ID, "level": "group", "code": "41-DROP", "name": "组"}, 422, "/code"},
 			{"duplicate region code", "POST", "/api/v1/regions", map[string]any{"parent_id": e.villageA.ID, "level": "group", "code": e.groupA.Code, "name": "组"}, 422, "/code"},

@@ -240,6 +240,18 @@ func (s *Service) ChangeStatus(ctx context.Context, p domain.Principal, id uuid.
 	if err := domain.ValidateStatusChange(h, in.Status, in.ExitYear, in.PovertyType, in.EffectiveOn, today); err != nil {
 		fe = append(fe, err.(*domain.Error).Fields...)
 	}
+	// The rules read the history in date order: a move dated before the
+	// last one would sort behind it and leave the household, as the rules
+	// see it, in its old status (as the poverty type's history refuses).
+	history, _, err := s.store.StatusHistory(ctx, h.CountyID, h.ID)
+	if err != nil {
+		return HouseholdFile{}, err
+	}
+	if n := len(history); n > 0 && !in.EffectiveOn.IsZero() && in.EffectiveOn.Before(history[n-1].EffectiveOn) {
+		last := history[n-1].EffectiveOn.String()
+		fe.Add("/effective_on", "out_of_range", "effective date is before the last recorded status change ("+last+")",
+			"生效日期早于上一次状态变更（"+last+"）")
+	}
 	if in.Status == domain.StatusRemoved {
 		domain.CheckText(&fe, "/reason", "清退原因", in.Reason, 1, 500)
 	} else {

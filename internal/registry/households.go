@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"reflect"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -247,7 +248,8 @@ func (s *Service) ChangeStatus(ctx context.Context, p domain.Principal, id uuid.
 	if err != nil {
 		return HouseholdFile{}, err
 	}
-	if n := len(history); n > 0 && !in.EffectiveOn.IsZero() && in.EffectiveOn.Before(history[n-1].EffectiveOn) {
+	dated := !in.EffectiveOn.IsZero() && !slices.ContainsFunc(fe, func(f domain.FieldError) bool { return f.Field == "/effective_on" })
+	if n := len(history); n > 0 && dated && in.EffectiveOn.Before(history[n-1].EffectiveOn) {
 		last := history[n-1].EffectiveOn.String()
 		fe.Add("/effective_on", "out_of_range", "effective date is before the last recorded status change ("+last+")",
 			"生效日期早于上一次状态变更（"+last+"）")

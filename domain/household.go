@@ -192,10 +192,15 @@ func ValidateStatusChange(h Household, to string, exitYear *int, povertyType str
 	if povertyType != "" && !PovertyTypes.Has(povertyType) {
 		fe.Add("/poverty_type", "invalid_enum", "unknown poverty type", "贫困户属性无效")
 	}
-	if effective.IsZero() {
+	switch {
+	case effective.IsZero():
 		fe.Required("/effective_on", "生效日期")
-	} else if effective.After(today) {
+	case effective.After(today):
 		fe.Add("/effective_on", "out_of_range", "effective date cannot be in the future", "生效日期不能晚于今天")
+	case effective.Year < FirstYear:
+		// a status dated before the register began sorts before its
+		// registration in the history the rules read
+		fe.Add("/effective_on", "out_of_range", "effective date cannot be before 2013", "生效日期不能早于2013年")
 	}
 	return fe.Err()
 }

@@ -37,6 +37,11 @@ func bindJSON(c *gin.Context, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return malformed("body", "required", "request body is empty", "请求内容为空")
 	}
+	return decodeBody(body, dst)
+}
+
+// decodeBody is bindJSON's strict reading of a body already read.
+func decodeBody(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		return malformed("body", "invalid_utf8", "request body is not valid UTF-8", "请求内容包含无效的字符编码")
 	}
@@ -166,4 +171,28 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// noBody guards an action route that takes no body (approve, close, end,
+// complete, revoke): it may come with none or with {}, but a field is
+// refused as on every other route (422 unknown_field, nothing done). It
+// was read by no one, so {"item_ids": [...]} sent to approve a batch's
+// chosen items approved every pending item of it.
+func noBody(c *gin.Context) {
+	body, err := readBody(c, maxJSONBody)
+	if err == nil && len(bytes.TrimSpace(body)) > 0 {
+		if ct := c.ContentType(); ct != "application/json" && ct != "" {
+			err = &domain.Error{Code: codeMalformed, Message: "Content-Type must be application/json", MessageZH: "请求内容类型必须是application/json",
+				Fields: []domain.FieldError{{Field: "Content-Type", Reason: "unsupported_media_type", Message: "expected application/json", MessageZH: "应为application/json"}}}
+		} else {
+			var none struct{}
+			err = decodeBody(body, &none)
+		}
+	}
+	if err != nil {
+		writeError(c, err)
+		c.Abort()
+		return
+	}
+	c.Next()
 }

@@ -339,3 +339,44 @@ func TestApprovingAtOnceAppliesOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAReviewActionTakesNoFields: approving an item, approving the whole
+// batch and closing it take no body. A field sent to them is refused (422
+// naming it) and nothing is done: {"item_ids": [...]} sent to approve a
+// chosen few approved every pending item, and a reason sent with an
+// approval was dropped unsaid. No body, or {}, is an approval as before.
+func TestAReviewActionTakesNoFields(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		town := e.adjustmentTown(t)
+		unpaired := e.addHousehold(t, e.villageA, "吴十", "41012219800101061").Household.ID
+		var b wire.AdjustmentBatch
+		e.do(t, "POST", "/api/v1/adjustment-batches", town.supervisor, map[string]any{"region_id": e.town.ID, "year": 2026}).json(t, &b)
+		item := itemOf(t, b, unpaired, "repairing")
+		for _, tc := range []struct {
+			name, path, body, field string
+		}{
+			{"approving the batch for chosen items", adjustmentPath(b.ID, "approve"), `{"item_ids":["` + item.ID.String() + `"]}`, "/item_ids"},
+			{"closing the batch with a note", adjustmentPath(b.ID, "close"), `{"note":"年度调整结束"}`, "/note"},
+			{"approving an item with a reason", adjustmentPath(b.ID, "items", item.ID.String(), "approve"), `{"reason":"同意"}`, "/reason"},
+			{"approving an item with a list", adjustmentPath(b.ID, "items", item.ID.String(), "approve"), `[]`, "/"},
+		} {
+			r := e.do(t, "POST", tc.path, town.supervisor, tc.body)
+			if r.Status != http.StatusUnprocessableEntity || !r.problem(t).hasField(tc.field) {
+				t.Errorf("%s: %d %s, want 422 naming %s", tc.name, r.Status, r.Body, tc.field)
+			}
+		}
+		var now wire.AdjustmentBatch
+		e.do(t, "GET", adjustmentPath(b.ID), town.supervisor, nil).json(t, &now)
+		if now.Status != "open" || now.Counts["pending"] != b.Counts["pending"] || itemOf(t, now, unpaired, "repairing").State != "pending" {
+			t.Fatalf("after refused actions the batch is %s with %v, want open with %v", now.Status, now.Counts, b.Counts)
+		}
+		var it wire.AdjustmentItem
+		r := e.do(t, "POST", adjustmentPath(b.ID, "items", item.ID.String(), "approve"), town.supervisor, `{}`)
+		if r.json(t, &it); r.Status != http.StatusOK || it.State != "applied" {
+			t.Errorf("approving with {}: %d %s", r.Status, r.Body)
+		}
+		if r := e.do(t, "POST", adjustmentPath(b.ID, "close"), town.supervisor, nil); r.Status != http.StatusOK {
+			t.Errorf("closing with no body: %d %s", r.Status, r.Body)
+		}
+	})
+}

@@ -79,6 +79,10 @@ func TestBadInputIsRefusedWithoutWrites(t *testing.T) {
 			}), 422, "/members/1/id_number"},
 			{"bad date", "POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2025-02-30"}, 422, "/effective_on"},
 			{"future effective date", "POST", hPath + "/status", map[string]any{"version": 1, "status": "exited", "exit_year": 2025, "effective_on": "2999-01-01"}, 422, "/effective_on"},
+			// householdA was registered on 2024-03-01: a move dated before
+			// it would sort behind the registration in the rules' history
+			{"a move dated before the last status change", "POST", hPath + "/status", map[string]any{"version": 1, "status": "removed", "reason": "识别不准",
+				"effective_on": "2024-02-29"}, 422, "/effective_on"},
 			{"illegal transition", "POST", hPath + "/status", map[string]any{"version": 1, "status": "relapsed", "effective_on": "2025-01-01"}, 422, "/status"},
 			{"bad region code", "POST", "/api/v1/regions", map[string]any{"parent_id": e.villageA.ID, "level": "group", "code": "41-DROP", "name": "组"}, 422, "/code"},
 			{"duplicate region code", "POST", "/api/v1/regions", map[string]any{"parent_id": e.villageA.ID, "level": "group", "code": e.groupA.Code, "name": "组"}, 422, "/code"},
@@ -509,4 +513,23 @@ func TestAHugeArrayIsRefusedInFewWords(t *testing.T) {
 	}
 	bounded(t, pr.Body, res.Errors)
 	sameCounts(t, before, e.counts(t))
+}
+
+// TestAStatusMoveBefore2013IsOneError: a move dated in 1900 is refused
+// once on /effective_on, for being before 2013, not a second time for
+// also being before the household's registration.
+func TestAStatusMoveBefore2013IsOneError(t *testing.T) {
+	dialects(t, func(t *testing.T, e *testEnv) {
+		r := e.do(t, "POST", "/api/v1/households/"+e.householdA.Household.ID.String()+"/status", e.login(t, "admin"),
+			map[string]any{"version": 1, "status": "removed", "reason": "识别不准", "effective_on": "1900-01-01"})
+		var on []string
+		for _, fe := range r.problem(t).Errors {
+			if fe.Field == "/effective_on" {
+				on = append(on, fe.MessageZH)
+			}
+		}
+		if r.Status != http.StatusUnprocessableEntity || len(on) != 1 || on[0] != "生效日期不能早于2013年" {
+			t.Errorf("a removal dated 1900: %d, /effective_on %q; want 422 and only 生效日期不能早于2013年", r.Status, on)
+		}
+	})
 }

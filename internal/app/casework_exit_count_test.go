@@ -113,7 +113,7 @@ func TestExitCandidatesCountFollowsEveryWrite(t *testing.T) {
 			}, 0},
 			{"the edge household registered", func() {
 				ok(e.do(t, "POST", "/api/v1/households/"+edge.String()+"/status", supervisor, map[string]any{
-					"version": householdVersion(edge), "status": "registered", "poverty_type": "ordinary", "effective_on": "2026-08-01"}), "register")
+					"version": householdVersion(edge), "status": "registered", "poverty_type": "ordinary", "effective_on": "2026-08-15"}), "register")
 			}, +1},
 		} {
 			tc.write()

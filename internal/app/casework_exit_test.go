@@ -212,6 +212,8 @@ func TestExitProcedure(t *testing.T) {
 		review["confirmed"] = []string{"livelihood", "agreement"}
 		unconfirmed := procedureStep(1, "village_review", "2026-07-01")
 		unconfirmed["confirmed"] = []string{"livelihood"}
+		before2013 := procedureStep(1, "village_review", "2012-12-31")
+		before2013["confirmed"] = []string{"livelihood", "agreement"}
 		photo := procedureStep(3, "second_notice", "2026-07-09")
 		photo["photo_ids"] = []uuid.UUID{uuid.New()}
 		for _, tc := range []struct {
@@ -224,6 +226,7 @@ func TestExitProcedure(t *testing.T) {
 			{"a step of another kind", procedureStep(1, "household_check", "2026-07-01"), http.StatusUnprocessableEntity, "/step"},
 			{"a review not confirming every indicator", unconfirmed, http.StatusUnprocessableEntity, "/confirmed"},
 			{"a review in the future", procedureStep(1, "village_review", "2026-08-16"), http.StatusUnprocessableEntity, "/done_on"},
+			{"a review before targeted poverty alleviation began", before2013, http.StatusUnprocessableEntity, "/done_on"},
 			{"the review", review, http.StatusOK, ""},
 			{"the review again", review, http.StatusConflict, ""},
 			{"a notice with nothing posted", procedureStep(2, "first_notice", "2026-07-02"), http.StatusUnprocessableEntity, "/document_ids"},
@@ -439,8 +442,11 @@ func TestAnExitNeedsAHouseholdThatQualifies(t *testing.T) {
 func TestIdentificationAndRemoval(t *testing.T) {
 	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
 		supervisor := e.login(t, "supervisor-a")
+		// entered as general before the identification's steps (from June):
+		// the announcement's status move may not be dated before it
 		general := storetest.Must(e.app.Registry.CreateHousehold(context.Background(), e.admin, registry.NewHousehold{RegionID: e.villageA.ID,
-			Status: domain.StatusGeneral, Details: domain.HouseholdDetails{HeadName: "钱七"}}))(t).Household.ID
+			Status: domain.StatusGeneral, EffectiveOn: domain.Date{Year: 2026, Month: time.May, Day: 1},
+			Details: domain.HouseholdDetails{HeadName: "钱七"}}))(t).Household.ID
 		for _, tc := range []struct {
 			household uuid.UUID
 			start     map[string]any
@@ -511,4 +517,37 @@ func (e *testEnv) candidatePages(t *testing.T, tok string, region uuid.UUID, lim
 			return qualifying, said
 		}
 	}
+}
+
+// TestAnAnnouncementBeforeTheLastStatusChangeIsRefused: the announcement
+// moves the status on its own date, and the register refuses a move dated
+// before the household's last one (householdA was registered 2024-03-01),
+// which would sort behind it in the history the rules read. The refusal
+// names /done_on, the field the supervisor typed, and nothing moves.
+func TestAnAnnouncementBeforeTheLastStatusChangeIsRefused(t *testing.T) {
+	dialectsAt(t, caseworkClock, func(t *testing.T, e *testEnv) {
+		supervisor := e.login(t, "supervisor-a")
+		hA := e.householdA.Household.ID
+		qualify(t, e, hA)
+		var pr wire.Procedure
+		e.do(t, "POST", "/api/v1/households/"+hA.String()+"/procedures", supervisor, map[string]any{"kind": "exit", "year": 2026}).json(t, &pr)
+		steps := "/api/v1/procedures/" + pr.ID.String() + "/steps"
+		review := procedureStep(1, "village_review", "2023-12-01")
+		review["confirmed"] = []string{"livelihood", "agreement"}
+		for _, body := range []map[string]any{review, procedureStep(2, "first_notice", "2023-12-02", "村公示-1"),
+			procedureStep(3, "second_notice", "2023-12-09", "镇公示-1")} {
+			if r := e.do(t, "POST", steps, supervisor, body); r.Status != http.StatusOK {
+				t.Fatalf("%s: %d %s", body["step"], r.Status, r.Body)
+			}
+		}
+		r := e.do(t, "POST", steps, supervisor, procedureStep(4, "announcement", "2023-12-16", "县公告-1"))
+		if r.Status != http.StatusUnprocessableEntity || !r.problem(t).hasField("/done_on") {
+			t.Fatalf("an announcement before the registration: %d %s, want 422 naming /done_on", r.Status, r.Body)
+		}
+		var file wire.HouseholdFile
+		e.do(t, "GET", "/api/v1/households/"+hA.String(), supervisor, nil).json(t, &file)
+		if file.Status != domain.StatusRegistered || len(file.StatusHistory) != 1 {
+			t.Errorf("after the refused announcement: status %s, history %+v", file.Status, file.StatusHistory)
+		}
+	})
 }

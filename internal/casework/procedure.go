@@ -2,6 +2,7 @@ package casework
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,6 +328,9 @@ func (s *Service) checkStep(ctx context.Context, tx TxStore, pr Procedure, defs 
 		fe.Required("/done_on", "办理日期")
 	case in.DoneOn.After(today):
 		fe.Add("/done_on", "out_of_range", "done_on cannot be in the future", "办理日期不能晚于今天")
+	case in.DoneOn.Year < domain.FirstYear:
+		// no procedure of targeted poverty alleviation lies before it began
+		fe.Add("/done_on", "out_of_range", "done_on cannot be before 2013", "办理日期不能早于2013年")
 	case at > 0:
 		prev := pr.Steps[at-1]
 		earliest := prev.DoneOn
@@ -387,7 +391,18 @@ func (s *Service) complete(ctx context.Context, tx TxStore, p domain.Principal, 
 	case KindRemoval:
 		mv.Status, mv.Reason = domain.StatusRemoved, pr.Reason
 	}
-	return s.status.ChangeStatus(ctx, tx, p, h.ID, mv)
+	err = s.status.ChangeStatus(ctx, tx, p, h.ID, mv)
+	// the move's date is the last step's: the register's refusal of it
+	// (before the last status change) names the field the client sent
+	var de *domain.Error
+	if errors.As(err, &de) && de.Code == domain.CodeInvalid {
+		for i, f := range de.Fields {
+			if f.Field == "/effective_on" {
+				de.Fields[i].Field = "/done_on"
+			}
+		}
+	}
+	return err
 }
 
 func procedureAudit(p domain.Principal, pr Procedure, action string, detail map[string]any) domain.AuditEntry {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"reflect"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -239,6 +240,19 @@ func (s *Service) ChangeStatus(ctx context.Context, p domain.Principal, id uuid.
 	var fe domain.FieldErrors
 	if err := domain.ValidateStatusChange(h, in.Status, in.ExitYear, in.PovertyType, in.EffectiveOn, today); err != nil {
 		fe = append(fe, err.(*domain.Error).Fields...)
+	}
+	// The rules read the history in date order: a move dated before the
+	// last one would sort behind it and leave the household, as the rules
+	// see it, in its old status (as the poverty type's history refuses).
+	history, _, err := s.store.StatusHistory(ctx, h.CountyID, h.ID)
+	if err != nil {
+		return HouseholdFile{}, err
+	}
+	dated := !in.EffectiveOn.IsZero() && !slices.ContainsFunc(fe, func(f domain.FieldError) bool { return f.Field == "/effective_on" })
+	if n := len(history); n > 0 && dated && in.EffectiveOn.Before(history[n-1].EffectiveOn) {
+		last := history[n-1].EffectiveOn.String()
+		fe.Add("/effective_on", "out_of_range", "effective date is before the last recorded status change ("+last+")",
+			"生效日期早于上一次状态变更（"+last+"）")
 	}
 	if in.Status == domain.StatusRemoved {
 		domain.CheckText(&fe, "/reason", "清退原因", in.Reason, 1, 500)

@@ -200,7 +200,7 @@ func ValidateStatusChange(h Household, to string, exitYear *int, povertyType str
 	case effective.Year < FirstYear:
 		// a status dated before the register began sorts before its
 		// registration in the history the rules read
-		fe.Add("/effective_on", "out_of_range", "effective date cannot be before 2013", "生效日期不能早于2013年")
+		fe.Add("/effective_on", "out_of_range", fmt.Sprintf("effective date cannot be before %d", FirstYear), fmt.Sprintf("生效日期不能早于%d年", FirstYear))
 	}
 	return fe.Err()
 }

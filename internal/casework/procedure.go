@@ -3,6 +3,7 @@ package casework
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -330,7 +331,7 @@ func (s *Service) checkStep(ctx context.Context, tx TxStore, pr Procedure, defs 
 		fe.Add("/done_on", "out_of_range", "done_on cannot be in the future", "办理日期不能晚于今天")
 	case in.DoneOn.Year < domain.FirstYear:
 		// no procedure of targeted poverty alleviation lies before it began
-		fe.Add("/done_on", "out_of_range", "done_on cannot be before 2013", "办理日期不能早于2013年")
+		fe.Add("/done_on", "out_of_range", fmt.Sprintf("done_on cannot be before %d", domain.FirstYear), fmt.Sprintf("办理日期不能早于%d年", domain.FirstYear))
 	case at > 0:
 		prev := pr.Steps[at-1]
 		earliest := prev.DoneOn

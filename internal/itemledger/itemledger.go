@@ -151,13 +151,13 @@ func Move(kind string, it Item, action string, supervisor, mayWithdraw bool, ev 
 	case Submit:
 		if ev.Empty() {
 			return "", domain.Invalid(domain.FieldError{Field: "/evidence", Reason: "required",
-				Message: "a submission names its evidence: " + evidenceAccepted, MessageZH: "提交须附整改材料（" + evidenceAcceptedZH + "）"})
+				Message: "a submission names its evidence: " + evidenceAccepted, MessageZH: "提交须附佐证材料（" + evidenceAcceptedZH + "）"})
 		}
 	case Approve:
 		// 销号 on evidence only: the submission's, or the approver's own.
 		if it.Evidence.Empty() && ev.Empty() {
 			return "", domain.Invalid(domain.FieldError{Field: "/evidence", Reason: "required",
-				Message: "an item is closed on evidence: " + evidenceAccepted, MessageZH: "销号须有整改材料（" + evidenceAcceptedZH + "）"})
+				Message: "an item is closed on evidence: " + evidenceAccepted, MessageZH: "销号须有佐证材料（" + evidenceAcceptedZH + "）"})
 		}
 	}
 	return next, nil

@@ -789,7 +789,7 @@ func (s *Service) foundOn(ctx context.Context, l Line) (domain.Date, error) {
 // cannot show the problem put right.
 func predates(fe *domain.FieldErrors, field, what string, dated, found domain.Date) {
 	fe.Add(field, "before_item", "the "+what+" is dated "+dated.String()+", before the problem was found on "+found.String(),
-		map[string]string{"visit": "该走访记录", "photo": "该照片"}[what]+"日期为"+dated.String()+"，早于问题发现日期"+found.String()+"，不能作为整改材料")
+		map[string]string{"visit": "该走访记录", "photo": "该照片"}[what]+"日期为"+dated.String()+"，早于问题发现日期"+found.String()+"，不能作为佐证材料")
 }
 
 // checkEvidence checks that the evidence named exists, is p's to see, is
@@ -812,7 +812,7 @@ func (s *Service) checkEvidence(ctx context.Context, p domain.Principal, l Line,
 	}
 	if len(ev.DocumentIDs) > 0 {
 		fe.Add("/evidence/document_ids", "unsupported", "documents cannot be attached yet; evidence is "+evidenceAccepted+" (attach a photo of the document)",
-			"暂不支持文件材料，整改材料须为"+evidenceAcceptedZH+"（可将文件拍照后作为照片提交）")
+			"暂不支持文件材料，佐证材料须为"+evidenceAcceptedZH+"（可将文件拍照后作为照片提交）")
 	}
 	if len(ev.VisitIDs) > maxEvidence {
 		fe.Add("/evidence/visit_ids", "too_many", "at most 30 visits", "走访记录不能超过30条")

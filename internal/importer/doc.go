@@ -29,8 +29,14 @@
 // its 联系电话 is the household's when 家庭联系电话 is empty. It must be its
 // household's only row: among member rows — of its 户编号, or without one
 // of its village and head, such as rows continuing it — it is a member row
-// missing its 姓名 and 与户主关系. Without 户编号 it matches the one stored
-// household of its village with that head and no number.
+// missing its 姓名 and 与户主关系.
+//
+// The register's states import as the register API leaves them: a head
+// without 身份证号 (still being collected), and members without a head (the
+// head removed, no new one named yet: imported with a warning, under its
+// 户主姓名). Two heads are refused, as the API refuses them. A household
+// the file gives no key — no 户编号 and no head's 身份证号 — matches the one
+// stored household of its village with that head and no number.
 //
 // 家庭联系电话 is the household's phone and 联系电话 each member's own; a file
 // without 家庭联系电话 gives the household the phone of its head's row (or of

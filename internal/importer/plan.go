@@ -41,7 +41,7 @@ func (r *run) matchExisting() error {
 		}
 		if n := hh.val[colNumber]; n != "" {
 			l.Numbers = append(l.Numbers, n)
-		} else if hh.memberless {
+		} else if hh.unkeyed() {
 			l.HeadNames = append(l.HeadNames, hh.val[colHeadName])
 		}
 		for _, rw := range hh.rows {
@@ -115,7 +115,7 @@ func (r *run) matchExisting() error {
 				}
 			}
 		}
-		if h == nil && hh.memberless && hh.val[colNumber] == "" {
+		if h == nil && hh.unkeyed() {
 			h = r.matchByHead(hh, county)
 		}
 		if h != nil {
@@ -164,11 +164,12 @@ func (r *run) matchExisting() error {
 	return r.reportForeign(hits)
 }
 
-// matchByHead finds the stored household of a household the file lists
-// without members and without 户编号: the one household of its village
-// with that head and no number either, which is how the export writes a
-// household registered without both. Two such households cannot be told
-// apart: the row is refused, asking for the 户编号.
+// matchByHead finds the stored household of a household the file gives no
+// key (household.unkeyed: no 户编号, and no head's 身份证号 — no members,
+// no head among them, or a head without a number): the one household of
+// its village with that head and no number either, which is how the export
+// writes a household registered without both. Two such households cannot
+// be told apart: the row is refused, asking for the 户编号.
 func (r *run) matchByHead(hh *household, county uuid.UUID) *StoredHousehold {
 	var found []*StoredHousehold
 	for _, h := range r.ex.byHead[countyKey(county, hh.val[colHeadName])] {
@@ -499,6 +500,10 @@ func (r *run) planNew(plan *Plan, hh *household) {
 	h.RegisteredYear = hh.registeredYear
 	plan.Households = append(plan.Households, NewHousehold{Household: h, RegionPath: path})
 	r.rep.Households.Created++
+	if hh.headless {
+		r.warn(hh.first().num, colRelation, "no_head", "none of the household's members is its head (户主); it is registered so, under its 户主姓名",
+			fmt.Sprintf("该户成员中没有「与户主关系」为「户主」的人，已按%s「%s」登记；请核实户主", r.head(colHeadName), h.HeadName))
+	}
 	for _, rw := range hh.memberRows() {
 		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 		m.Apply(rw.details(nil))

@@ -106,10 +106,10 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 			rw.relation = r.enum(rw, colRelation, domain.Relations, domain.RelationAliases)
 		}
 	}
+	// A head's 身份证号 may be empty, as any member's: the register API
+	// takes a household whose head's number is still being collected, so
+	// its export must import back.
 	r.parseIDNumber(rw)
-	if rw.relation == "head" && rw.idNumber == "" && !r.seen[cellKey{rw.num, colIDNumber}] {
-		r.fail(rw, colIDNumber, "required", "the head of household's ID number is required", "户主的"+r.head(colIDNumber)+"不能为空")
-	}
 	rw.health = r.enum(rw, colHealth, domain.HealthStates, domain.HealthAliases)
 	rw.disability = r.enum(rw, colDisability, domain.Disabilities, domain.DisabilityAliases)
 	rw.education = r.enum(rw, colEducation, domain.EducationLevels, domain.EducationAliases)

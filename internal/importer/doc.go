@@ -58,6 +58,13 @@
 // in another region, and is written to the audit log, dry run or not; past
 // DefaultMaxForeignHits such hits the file is refused (plan.go says why).
 //
+// A new household takes the status its register gives it, whatever it is:
+// a county moving onto fieldvisit brings 返贫 and 清退 households too, each
+// with what that status needs (domain.ValidateOpeningStatus): a relapse its
+// 返贫原因 (a relapse cause), a removal its 清退原因, and registered,
+// exited and relapsed households their 贫困户属性; a row lacking one is
+// refused at that column, and neither column goes with another status.
+//
 // Imports are idempotent: households, members, cadres and pairings are
 // matched by natural keys, identical records are left alone, and re-importing
 // a file changes nothing. A cell that is empty never clears a stored value.

@@ -18,6 +18,8 @@ type household struct {
 
 	village, group      *domain.Region
 	povertyType, status string // status defaulted for a new household
+	relapseCause        string // 返贫原因
+	removalReason       string // 清退原因
 	exitYear            *int
 	registeredYear      *int // 建档年份
 	causes              []string
@@ -251,6 +253,10 @@ func (r *run) checkHousehold(hh *household) {
 	if src := hh.src[colExitYear]; src != nil {
 		hh.exitYear = src.exitYear
 	}
+	if src := hh.src[colRelapseCause]; src != nil {
+		hh.relapseCause = src.relapseCause
+	}
+	hh.removalReason = hh.val[colRemovalReason]
 	if src := hh.src[colRegisteredYear]; src != nil {
 		hh.registeredYear = src.registeredYear
 	}

@@ -645,11 +645,59 @@ var cases = []importCase{
 			{5, "脱贫年度", "required"},
 			{6, "联系电话", "invalid_format"},
 			{8, "贫困户属性", "inconsistent"},
-			{9, "户类型", "invalid_transition"},
+			{9, "返贫原因", "required"},
 			{10, "住址", "too_long"},
 		}
 		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint(errKeys(toErrs(want))) {
 			t.Errorf("errors:\n got  %v\n want %v\nfull: %+v", got, errKeys(toErrs(want)), rep.Errors)
+		}
+	}},
+
+	{"relapsed and removed households are created with their 返贫原因 and 清退原因; without them, or with them on another status, the row is refused at the column", func(t *testing.T, e *env) {
+		header := append(slices.Clone(sampleHeader), "返贫原因", "清退原因")
+		hh := func(number, head, id, status, cause, reason string) []string {
+			r := append(oneHousehold(number, head, id), cause, reason)
+			r[cStatus] = status
+			return r
+		}
+		noType := hh("S007", "庚", idNum("19800101", "471"), "返贫户", "因灾", "")
+		noType[cType] = ""
+		rows := [][]string{
+			hh("S001", "甲", idNum("19800101", "411"), "返贫", "因病", ""),                 // row 2
+			hh("S002", "乙", idNum("19800101", "421"), "清退", "", "回头看核查：家庭收入超标，识别不精准"), // row 3
+			hh("S003", "丙", idNum("19800101", "431"), "返贫", "", ""),                   // row 4: no cause
+			hh("S004", "丁", idNum("19800101", "441"), "清退", "", ""),                   // row 5: no reason
+			hh("S005", "戊", idNum("19800101", "451"), "在册未脱贫", "因病", ""),              // row 6: a cause, not relapsed
+			hh("S006", "己", idNum("19800101", "461"), "边缘户", "", "收入超标"),              // row 7: a reason, not removed
+			noType, // row 8
+			hh("S008", "辛", idNum("19800101", "481"), "返贫", "中彩票", ""), // row 9
+		}
+		rep := e.run(t, writeCSV(t, header, rows), func(o *importer.Options) { o.AllowPartial = true })
+		want := []errKey{
+			{4, "返贫原因", "required"},
+			{5, "清退原因", "required"},
+			{6, "返贫原因", "not_allowed"},
+			{7, "清退原因", "not_allowed"},
+			{8, "贫困户属性", "required"},
+			{9, "返贫原因", "invalid_enum"},
+		}
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint(errKeys(toErrs(want))) {
+			t.Errorf("errors:\n got  %v\n want %v\nfull: %+v", got, errKeys(toErrs(want)), rep.Errors)
+		}
+		wantCounts(t, "households", rep.Households, importer.Counts{Created: 2, Skipped: 6})
+		hs := e.households(t)
+		for head, want := range map[string]domain.StatusChange{
+			"甲": {To: domain.StatusRelapsed, Cause: "serious_illness", Reason: "导入"},
+			"乙": {To: domain.StatusRemoved, Reason: "回头看核查：家庭收入超标，识别不精准"},
+		} {
+			h := hs[head]
+			sc, _, err := e.store.StatusHistory(context.Background(), h.CountyID, h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Status != want.To || h.PovertyType != domain.PovertyOrdinary || len(sc) != 1 || sc[0].To != want.To || sc[0].Cause != want.Cause || sc[0].Reason != want.Reason {
+				t.Errorf("household %s: %s (%s), history %+v; want %s with cause %q, reason %q", head, h.Status, h.PovertyType, sc, want.To, want.Cause, want.Reason)
+			}
 		}
 	}},
 

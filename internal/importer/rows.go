@@ -24,6 +24,7 @@ type row struct {
 	// household fields, as domain codes
 	size                int
 	povertyType, status string
+	relapseCause        string // 返贫原因, a domain.RelapseCauses code
 	exitYear            *int
 	registeredYear      *int
 	causes              []string
@@ -119,6 +120,7 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 
 	rw.povertyType = r.enum(rw, colPovertyType, domain.PovertyTypes, domain.PovertyTypeAliases)
 	rw.status = r.enum(rw, colStatus, domain.Statuses, domain.StatusAliases)
+	rw.relapseCause = r.enum(rw, colRelapseCause, domain.RelapseCauses, domain.RelapseCauseAliases)
 	rw.rank = r.enum(rw, colRank, domain.Ranks, domain.RankAliases)
 	rw.cadrePhone = r.parsePhone(rw, colCadrePhone)
 	if v := rw.val[colSize]; v != "" {

@@ -59,6 +59,8 @@ type ExportQuery struct {
 	RegionID *uuid.UUID // nil: the actor's own region
 	Format   string     // xlsx (default) or csv
 	Today    domain.Date
+	// TmpDir is where an XLSX file's rows wait past 16 MB (ledger.SpillTo).
+	TmpDir string
 }
 
 // Download is a file ready to stream: Write runs after the caller was
@@ -140,7 +142,7 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 		widths = append(widths, exportWidth(c))
 	}
 	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期:%s", r.Name, q.Today), ledger.Columns(headings, widths...))
+		t, err := ledger.New(format, w, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期:%s", r.Name, q.Today), ledger.Columns(headings, widths...), ledger.SpillTo(q.TmpDir))
 		if err != nil {
 			return err
 		}

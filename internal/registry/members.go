@@ -109,9 +109,11 @@ func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, househol
 	if d.Relation == domain.RelationHead && m.Relation != domain.RelationHead {
 		// As CreateMember: one head a household. Two were stored here, and
 		// the register's export of them did not import back (two_heads).
-		if err := s.checkNoOtherHead(ctx, m, &fe); err != nil {
+		ms, err := s.store.Members(ctx, m.CountyID, m.HouseholdID)
+		if err != nil {
 			return domain.Member{}, err
 		}
+		headOf(ms, m.ID, &fe)
 	}
 	if err := fe.Err(); err != nil {
 		return domain.Member{}, err
@@ -125,16 +127,6 @@ func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, househol
 		return domain.Member{}, duplicateID(err)
 	}
 	return out, s.auditIDNumbers(ctx, p, householdID, out)
-}
-
-// checkNoOtherHead reports in fe a head of m's household other than m.
-func (s *Service) checkNoOtherHead(ctx context.Context, m domain.Member, fe *domain.FieldErrors) error {
-	ms, err := s.store.Members(ctx, m.CountyID, m.HouseholdID)
-	if err != nil {
-		return err
-	}
-	headOf(ms, m.ID, fe)
-	return nil
 }
 
 // headOf reports in fe a head among ms other than the member not: a

@@ -178,20 +178,11 @@ func ValidateStatusChange(h Household, to string, exitYear *int, povertyType str
 	if !allowed {
 		fe.Add("/status", "invalid_transition", transitionMessage(h.Status, to), "当前状态不能直接变更为该状态")
 	}
-	if to == StatusExited {
-		if exitYear == nil {
-			fe.Required("/exit_year", "脱贫年度")
-		} else if *exitYear < FirstYear || *exitYear > today.Year {
-			fe.Add("/exit_year", "out_of_range", fmt.Sprintf("exit year must be between %d and this year", FirstYear),
-				fmt.Sprintf("脱贫年度应在%d年至今年之间", FirstYear))
-		}
-	}
+	checkExitYear(&fe, to, exitYear, today)
 	if (to == StatusRegistered || to == StatusExited) && povertyType == "" && h.PovertyType == "" {
 		fe.Required("/poverty_type", "贫困户属性")
 	}
-	if povertyType != "" && !PovertyTypes.Has(povertyType) {
-		fe.Add("/poverty_type", "invalid_enum", "unknown poverty type", "贫困户属性无效")
-	}
+	checkPovertyType(&fe, povertyType)
 	switch {
 	case effective.IsZero():
 		fe.Required("/effective_on", "生效日期")
@@ -202,6 +193,67 @@ func ValidateStatusChange(h Household, to string, exitYear *int, povertyType str
 		// registration in the history the rules read
 		fe.Add("/effective_on", "out_of_range", fmt.Sprintf("effective date cannot be before %d", FirstYear), fmt.Sprintf("生效日期不能早于%d年", FirstYear))
 	}
+	return fe.Err()
+}
+
+// checkExitYear checks the exit year a move into to gives: exiting needs it.
+func checkExitYear(fe *FieldErrors, to string, exitYear *int, today Date) {
+	if to != StatusExited {
+		return
+	}
+	if exitYear == nil {
+		fe.Required("/exit_year", "脱贫年度")
+	} else if *exitYear < FirstYear || *exitYear > today.Year {
+		fe.Add("/exit_year", "out_of_range", fmt.Sprintf("exit year must be between %d and this year", FirstYear),
+			fmt.Sprintf("脱贫年度应在%d年至今年之间", FirstYear))
+	}
+}
+
+func checkPovertyType(fe *FieldErrors, povertyType string) {
+	if povertyType != "" && !PovertyTypes.Has(povertyType) {
+		fe.Add("/poverty_type", "invalid_enum", "unknown poverty type", "贫困户属性无效")
+	}
+}
+
+// CheckStatusWhy checks what a move into status to says of why: a relapse
+// names its cause (RelapseCauses), and only a relapse does; a removal
+// (清退, after review) its reason; any other move may give a reason.
+func CheckStatusWhy(fe *FieldErrors, to, cause, reason string) {
+	if to == StatusRemoved {
+		checkText(fe, "/reason", "清退原因", reason, 1, 500)
+	} else {
+		checkText(fe, "/reason", "变更原因", reason, 0, 500)
+	}
+	switch {
+	case to == StatusRelapsed && cause == "":
+		fe.Required("/cause", "返贫原因")
+	case cause != "" && to != StatusRelapsed:
+		fe.Add("/cause", "not_allowed", "a cause goes with status relapsed only", "只有返贫时填写返贫原因")
+	case cause != "" && !RelapseCauses.Has(cause):
+		fe.Add("/cause", "invalid_enum", "cause must be a relapse cause (GET /api/v1/vocabularies: relapse_causes)", "返贫原因无效")
+	}
+}
+
+// ValidateOpeningStatus checks the status a household enters fieldvisit
+// with when a county brings its register (an import): whatever status the
+// register holds, since its history happened elsewhere — a relapsed or a
+// removed household too, which the register reaches only through moves —
+// with what that status needs: an exit its year; registered, exited and
+// relapsed households (the poor, followed as such) their poverty type; a
+// relapse its cause and a removal its reason (CheckStatusWhy), as the
+// status move into them asks.
+func ValidateOpeningStatus(to string, exitYear *int, povertyType, cause, reason string, today Date) error {
+	var fe FieldErrors
+	if !Statuses.Has(to) {
+		fe.Add("/status", "invalid_enum", "unknown status", "农户状态无效")
+		return fe.Err()
+	}
+	checkExitYear(&fe, to, exitYear, today)
+	if (to == StatusRegistered || to == StatusExited || to == StatusRelapsed) && povertyType == "" {
+		fe.Required("/poverty_type", "贫困户属性")
+	}
+	checkPovertyType(&fe, povertyType)
+	CheckStatusWhy(&fe, to, cause, reason)
 	return fe.Err()
 }
 

@@ -25,6 +25,16 @@ var RiskTriggers = Vocabulary{
 var RelapseCauses = append(append(Vocabulary{}, RiskTriggers...),
 	Term{"policy_ended", "帮扶政策到期收入下降"}, Term{"lack_labor", "缺劳力"}, Term{"other", "其他"})
 
+// RelapseCauseAliases are the other ways county registers write a
+// relapse's cause (002: 因病、因学、因灾、因残等返贫), in FoldLabel's form.
+var RelapseCauseAliases = map[string]string{
+	"因病": "serious_illness", "因病返贫": "serious_illness",
+	"因残": "disability", "因残返贫": "disability",
+	"因灾": "disaster", "因灾返贫": "disaster",
+	"因学": "education_costs", "因学返贫": "education_costs",
+	"失业": "job_loss", "务工中断": "job_loss", "缺劳动力": "lack_labor",
+}
+
 // Limits of the risk triggers a visit records.
 const (
 	MaxRiskTriggers    = 10

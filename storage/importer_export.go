@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
@@ -88,6 +89,10 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 		if err != nil {
 			return translate(err, "pairing")
 		}
+		why, err := statusWhy(db, page)
+		if err != nil {
+			return err
+		}
 		first := map[uuid.UUID]*importer.RegisterCadre{}
 		for _, c := range cadres {
 			if first[c.HouseholdID] == nil {
@@ -102,6 +107,12 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 				Village: domain.Region{Name: h.VillageName, Code: h.VillageCode, IsPoorVillage: h.VillagePoor},
 				Group:   domain.Region{Name: h.GroupName, Code: h.GroupCode},
 				Members: byHousehold[h.Household.ID], Cadre: first[h.Household.ID]}
+			switch sc := why[h.Household.ID]; h.Household.Status {
+			case domain.StatusRelapsed:
+				out.RelapseCause = sc.Cause
+			case domain.StatusRemoved:
+				out.RemovalReason = sc.Reason
+			}
 			if err := fn(out); err != nil {
 				return err
 			}
@@ -110,4 +121,35 @@ func (s *Store) RegisterHouseholds(ctx context.Context, withinPath string, fn fu
 			return nil
 		}
 	}
+}
+
+// statusWhy reads, for the relapsed and removed households of a page, the
+// status change that made each so (the latest into its status): its cause
+// and reason are what the export writes as 返贫原因 and 清退原因.
+func statusWhy(db *gorm.DB, page []registerHouseholdScan) (map[uuid.UUID]statusChangeRow, error) {
+	status := map[uuid.UUID]string{}
+	var ids []uuid.UUID
+	for _, h := range page {
+		if st := h.Household.Status; st == domain.StatusRelapsed || st == domain.StatusRemoved {
+			status[h.Household.ID] = st
+			ids = append(ids, h.Household.ID)
+		}
+	}
+	out := map[uuid.UUID]statusChangeRow{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []statusChangeRow
+	err := ofHouseholds(db.Table("household_status_changes"), "household_status_changes", ids).
+		Where("to_status IN ?", []string{domain.StatusRelapsed, domain.StatusRemoved}).
+		Order("household_id, effective_on, recorded_at").Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "household")
+	}
+	for _, r := range rows {
+		if r.ToStatus == status[r.HouseholdID] {
+			out[r.HouseholdID] = r // the later wins
+		}
+	}
+	return out, nil
 }

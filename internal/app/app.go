@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -106,10 +107,14 @@ func (a *App) build() error {
 	a.PrintForms = printforms.New(a.Registry, a.Sync, printedCasework{a.Plans, a.Casework}, now)
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	// The API and the console import registers with the same importer.
+	// Their spreadsheets' temporary files go in the server's own
+	// directory, which serve empties at start.
 	importRegister := func(ctx context.Context, r io.Reader, opt importer.Options) (importer.Report, error) {
+		opt.TmpDir = a.Config.tmpDir()
 		return importer.Import(ctx, a.Store, r, opt)
 	}
 	exportRegister := func(ctx context.Context, q importer.ExportQuery) (importer.Download, error) {
+		q.TmpDir = a.Config.tmpDir()
 		return importer.Export(ctx, a.Store, q)
 	}
 	console, err := web.New(web.Deps{Auth: a.Auth, Registry: a.Registry, Compliance: a.Compliance, Sync: a.Sync, Photos: a.Photos,
@@ -197,6 +202,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("photo spool directory: %w", err)
 	}
+	if err := os.MkdirAll(cfg.tmpDir(), 0o700); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("temporary directory: %w", err)
+	}
 	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		db.Close()
@@ -238,6 +247,32 @@ func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 		return nil, fmt.Errorf("S3 blob store at %s: %w", cfg.S3Endpoint, err)
 	}
 	return s, nil
+}
+
+// tmpDir is where the server's spreadsheets spill while an import reads
+// one or an export writes one (excelize's temporary files): in the data
+// dir, which is each replica's own, rather than the system's, where a
+// server killed mid-import or mid-export left them for good. serve empties
+// it at start (clearTmpDir).
+func (c Config) tmpDir() string { return filepath.Join(c.DataDir, "tmp") }
+
+// clearTmpDir removes what a server killed before it could clean up left
+// in dir. Only serve calls it: a command run beside a serving server (an
+// import from the command line) must not take the server's files away.
+func clearTmpDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close releases the database.

@@ -367,7 +367,7 @@ func (p *plan) household(v *village, cat string) *household {
 		d.applyCause(ps, c)
 		causes = []string{c}
 	}
-	relapse := ""
+	var relapse relapseWhy
 	if cat == catRelapsed || cat == catRelReg {
 		relapse = d.relapse(ps, &causes)
 	}
@@ -550,9 +550,14 @@ func (p *plan) income(ps []*person, cat, ptype string, poorVillage bool) (float6
 
 func ymd(y int, m time.Month, day int) domain.Date { return domain.Date{Year: y, Month: m, Day: day} }
 
+// relapseWhy is why a household relapsed: the status move's reason, as a
+// cadre writes it, and its cause (domain.RelapseCauses), which the status
+// move into relapsed requires and the register export writes (返贫原因).
+type relapseWhy struct{ reason, cause string }
+
 // relapse draws why an exited household fell back into poverty (返贫) and
 // makes the members and causes show it.
-func (d *draw) relapse(ps []*person, causes *[]string) string {
+func (d *draw) relapse(ps []*person, causes *[]string) relapseWhy {
 	kinds := []string{"illness", "disability", "disaster", "income"}
 	w := []float64{50, 15, 15, 20}
 	workers := 0
@@ -589,9 +594,9 @@ func (d *draw) relapse(ps []*person, causes *[]string) string {
 			*causes = append(*causes, "illness")
 		}
 		if p.health == "disabled" {
-			return p.name + "病情加重，医疗支出骤增，返贫"
+			return relapseWhy{p.name + "病情加重，医疗支出骤增，返贫", "serious_illness"}
 		}
-		return p.name + "患" + p.disease + "，医疗支出骤增，返贫"
+		return relapseWhy{p.name + "患" + p.disease + "，医疗支出骤增，返贫", "serious_illness"}
 	case "disability":
 		p := pick(d, adults(ps))
 		d.disable(p)
@@ -599,19 +604,19 @@ func (d *draw) relapse(ps []*person, causes *[]string) string {
 		if !has("disability") {
 			*causes = append(*causes, "disability")
 		}
-		return p.name + "因意外致" + p.disease + "残疾，返贫"
+		return relapseWhy{p.name + "因意外致" + p.disease + "残疾，返贫", "disability"}
 	case "disaster":
 		if !has("disaster") {
 			*causes = append(*causes, "disaster")
 		}
-		return "遭受洪涝灾害，房屋和庄稼受损，返贫"
+		return relapseWhy{"遭受洪涝灾害，房屋和庄稼受损，返贫", "disaster"}
 	}
-	return "家庭主要劳动力失业，务工收入大幅下降，返贫"
+	return relapseWhy{"家庭主要劳动力失业，务工收入大幅下降，返贫", "job_loss"}
 }
 
 // history writes the household's dated status (and poverty-type) history
 // for its category and sets the current status from it.
-func (p *plan) history(hh *household, cat, ptype string, causes []string, relapseReason string) {
+func (p *plan) history(hh *household, cat, ptype string, causes []string, relapse relapseWhy) {
 	d := p.d
 	h := &hh.h
 	add := func(from, to string, on domain.Date, reason string, exitYear *int) *step {
@@ -662,11 +667,11 @@ func (p *plan) history(hh *household, cat, ptype string, causes []string, relaps
 		exit()
 	case catRelapsed:
 		exit()
-		add(domain.StatusExited, domain.StatusRelapsed, d.date(p.today.AddDays(-150), p.today.AddDays(-10)), relapseReason, nil)
+		add(domain.StatusExited, domain.StatusRelapsed, d.date(p.today.AddDays(-150), p.today.AddDays(-10)), relapse.reason, nil).sc.Cause = relapse.cause
 	case catRelReg:
 		exit()
 		on := d.date(ymd(2021, 3, 1), p.today.AddDays(-200))
-		add(domain.StatusExited, domain.StatusRelapsed, on, relapseReason, nil)
+		add(domain.StatusExited, domain.StatusRelapsed, on, relapse.reason, nil).sc.Cause = relapse.cause
 		again := on.AddDays(d.between(20, 60))
 		s := add(domain.StatusRelapsed, domain.StatusRegistered, again, "返贫户重新纳入建档立卡，落实帮扶措施", nil)
 		if ptype == domain.PovertyOrdinary && d.chance(0.4) {

@@ -536,7 +536,15 @@ func (p *plan) validate() error {
 			if s.pc != nil {
 				pt = s.pc.To
 			}
-			if err := domain.ValidateStatusChange(cur, s.sc.To, s.sc.ExitYear, pt, s.sc.EffectiveOn, p.today); err != nil {
+			err := domain.ValidateStatusChange(cur, s.sc.To, s.sc.ExitYear, pt, s.sc.EffectiveOn, p.today)
+			if err == nil {
+				// A relapse names its cause and a removal its reason, as the
+				// status API asks (and the register export writes them).
+				var fe domain.FieldErrors
+				domain.CheckStatusWhy(&fe, s.sc.To, s.sc.Cause, s.sc.Reason)
+				err = fe.Err()
+			}
+			if err != nil {
 				return fmt.Errorf("household %s: %s → %s on %s: %w", h.Number, cur.Status, s.sc.To, s.sc.EffectiveOn, err)
 			}
 			if s.sc.From != cur.Status {

@@ -42,9 +42,10 @@ const (
 	// maxLineFields bounds the cells a CSV line is split into before its
 	// blank ones are dropped: the most a spreadsheet has (column XFD).
 	maxLineFields = 16384
-	// maxLineBytes bounds a CSV line: a register's is some hundreds of
-	// bytes, and the CSV reader holds a line and its cells again beside
-	// the file (a 60 MB line took 415 MB).
+	// maxLineBytes bounds a CSV line, and a row over several lines (a
+	// cell in quotes spanning them): a register's is some hundreds of
+	// bytes, and the CSV reader holds a row and its cells again beside the
+	// file (a 60 MB line took 415 MB).
 	maxLineBytes = 1 << 20
 )
 
@@ -191,9 +192,14 @@ func (b *cellBudget) take(num int, cells []string) ([]string, error) {
 // checkLineFields refuses a CSV whose physical line is longer than
 // maxLineBytes or splits into more than maxLineFields cells, before the
 // CSV reader holds one such line's cells (a 64 MB line of commas is 64
-// million of them).
+// million of them); and one whose row is longer than maxLineBytes over
+// several lines — a cell in quotes running on over many short lines (or a
+// quote never closed), which the CSV reader holds as one record, several
+// times over while its buffer grows (8 MB of such a cell took 9× the file).
 func checkLineFields(text string, comma rune) error {
 	sep := string(comma)
+	quoted := false // the line before ended inside a quoted cell
+	rowLine, rowBytes := 0, 0
 	for line, rest := 1, text; rest != ""; line++ {
 		end := strings.IndexByte(rest, '\n')
 		l := rest
@@ -211,6 +217,39 @@ func checkLineFields(text string, comma rune) error {
 				fmt.Sprintf("line %d has more than %d cells", line, maxLineFields),
 				fmt.Sprintf("第%d行的单元格超过%d个，请删除多余的列后再导入", line, maxLineFields))
 		}
+		if !quoted {
+			rowLine, rowBytes = line, 0
+		}
+		rowBytes += len(l) + 1
+		if rowBytes > maxLineBytes {
+			return tooLarge(fmt.Sprintf("the row starting on line %d runs on over its lines past %s (a cell in quotes spanning them, or a quote not closed)", rowLine, sizeText(maxLineBytes)),
+				fmt.Sprintf("第%d行起的一行超过%s（引号内的单元格跨越了多行，或引号未闭合），请检查文件内容后再导入", rowLine, sizeText(maxLineBytes)))
+		}
+		quoted = endsQuoted(l, byte(comma), quoted)
 	}
 	return nil
+}
+
+// endsQuoted reports whether line ends inside a quoted cell, as the CSV
+// reader reads quotes (RFC 4180): a quote opens a cell only as its first
+// character, "" inside one is a quote, and a quote elsewhere is the CSV
+// reader's error, which ends the row at the line's end. quoted says
+// whether the line starts inside one.
+func endsQuoted(line string, comma byte, quoted bool) bool {
+	cellStart := !quoted
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quoted && c == '"' && i+1 < len(line) && line[i+1] == '"':
+			i++
+		case quoted && c == '"':
+			quoted, cellStart = false, false
+		case quoted:
+		case c == '"' && cellStart:
+			quoted = true
+		default:
+			cellStart = c == comma
+		}
+	}
+	return quoted
 }

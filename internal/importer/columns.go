@@ -61,6 +61,11 @@ const (
 	// The year the household was registered as poor (registered_year),
 	// which the export writes and a new household takes.
 	colRegisteredYear
+	// Why a relapsed household relapsed and a removed one was removed,
+	// which those statuses need (domain.CheckStatusWhy) and the export
+	// writes.
+	colRelapseCause
+	colRemovalReason
 	numCols
 )
 
@@ -116,6 +121,8 @@ var columns = [numCols]column{
 
 	colCadreAccount:   {zh: "帮扶责任人账号", en: "cadre's account", variants: []string{"帮扶责任人用户名", "帮扶人账号", "帮扶干部账号", "帮扶干部用户名"}, household: true, max: 40},
 	colRegisteredYear: {zh: "建档年份", en: "year registered", variants: []string{"建档年度", "建档立卡年度", "建档立卡年份", "识别年度", "识别年份", "纳入年度"}, household: true, max: 20},
+	colRelapseCause:   {zh: "返贫原因", en: "relapse cause", variants: []string{"返贫原因类型", "返贫致贫原因"}, household: true, max: 40},
+	colRemovalReason:  {zh: "清退原因", en: "removal reason", variants: []string{"清退理由", "清退说明"}, household: true, max: 500},
 	colHouseholdPhone: {zh: "家庭联系电话", en: "household's phone", variants: []string{"户联系电话", "家庭电话", "户电话", "家庭联系方式"}, household: true, max: 30},
 }
 

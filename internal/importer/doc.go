@@ -29,8 +29,14 @@
 // its 联系电话 is the household's when 家庭联系电话 is empty. It must be its
 // household's only row: among member rows — of its 户编号, or without one
 // of its village and head, such as rows continuing it — it is a member row
-// missing its 姓名 and 与户主关系. Without 户编号 it matches the one stored
-// household of its village with that head and no number.
+// missing its 姓名 and 与户主关系.
+//
+// The register's states import as the register API leaves them: a head
+// without 身份证号 (still being collected), and members without a head (the
+// head removed, no new one named yet: imported with a warning, under its
+// 户主姓名). Two heads are refused, as the API refuses them. A household
+// the file gives no key — no 户编号 and no head's 身份证号 — matches the one
+// stored household of its village with that head and no number.
 //
 // 家庭联系电话 is the household's phone and 联系电话 each member's own; a file
 // without 家庭联系电话 gives the household the phone of its head's row (or of
@@ -51,6 +57,13 @@
 // blocks its household with a problem that says only that it is registered
 // in another region, and is written to the audit log, dry run or not; past
 // DefaultMaxForeignHits such hits the file is refused (plan.go says why).
+//
+// A new household takes the status its register gives it, whatever it is:
+// a county moving onto fieldvisit brings 返贫 and 清退 households too, each
+// with what that status needs (domain.ValidateOpeningStatus): a relapse its
+// 返贫原因 (a relapse cause), a removal its 清退原因, and registered,
+// exited and relapsed households their 贫困户属性; a row lacking one is
+// refused at that column, and neither column goes with another status.
 //
 // Imports are idempotent: households, members, cadres and pairings are
 // matched by natural keys, identical records are left alone, and re-importing

@@ -39,6 +39,10 @@ type RegisterHousehold struct {
 	City, County, Town, Village, Group domain.Region
 	Members                            []domain.Member
 	Cadre                              *RegisterCadre // nil when nobody is paired with the household
+	// Why: the cause (a domain.RelapseCauses code) of a relapsed
+	// household's relapse and the reason of a removed household's removal,
+	// from the status change that made it so; "" for other statuses.
+	RelapseCause, RemovalReason string
 }
 
 // RegisterCadre is the 帮扶责任人 of a household: the cadre of its open
@@ -55,6 +59,8 @@ type ExportQuery struct {
 	RegionID *uuid.UUID // nil: the actor's own region
 	Format   string     // xlsx (default) or csv
 	Today    domain.Date
+	// TmpDir is where an XLSX file's rows wait past 16 MB (ledger.SpillTo).
+	TmpDir string
 }
 
 // Download is a file ready to stream: Write runs after the caller was
@@ -75,11 +81,14 @@ type Download struct {
 // the village's mark, which create_regions gives the villages it creates.
 // 家庭联系电话 is the household's phone and 联系电话 each member's own: the
 // two differ, and one column for both changed one of them on the way back.
+// 返贫原因 and 清退原因 are what a relapsed and a removed household need to
+// be imported (last, so the columns an office knows keep their places).
 var exportColumns = []col{colCity, colCityCode, colCounty, colCountyCode, colTown, colTownCode, colVillage, colVillageCode, colPoorVillage,
 	colGroup, colGroupCode,
 	colNumber, colHeadName,
 	colRelation, colName, colIDNumber, colSize, colPovertyType, colStatus, colRegisteredYear, colExitYear, colCauses, colHouseholdPhone, colAddress, colPhone,
-	colHealth, colDisability, colEducation, colWork, colCadre, colCadreAccount, colCadrePhone, colUnit, colRank, colPairStart}
+	colHealth, colDisability, colEducation, colWork, colCadre, colCadreAccount, colCadrePhone, colUnit, colRank, colPairStart,
+	colRelapseCause, colRemovalReason}
 
 // Export is the household register and pairings of a region as the county
 // 台账 Import reads: one row per member, the household's cells repeated on
@@ -133,7 +142,7 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 		widths = append(widths, exportWidth(c))
 	}
 	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期：%s", r.Name, q.Today), ledger.Columns(headings, widths...))
+		t, err := ledger.New(format, w, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期：%s", r.Name, q.Today), ledger.Columns(headings, widths...), ledger.SpillTo(q.TmpDir))
 		if err != nil {
 			return err
 		}
@@ -226,7 +235,8 @@ func registerRow(n int, h RegisterHousehold, m domain.Member) []any {
 		h.Group.Name, h.Group.Code, hh.Number, hh.HeadName,
 		label(domain.Relations, m.Relation), m.Name, m.IDNumber, size, label(domain.PovertyTypes, hh.PovertyType), label(domain.Statuses, hh.Status),
 		registeredYear, exitYear, labelList(domain.Causes, hh.Causes), hh.Phone, hh.Address, m.Phone, label(domain.HealthStates, m.Health), label(domain.Disabilities, m.Disability),
-		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, account, cadrePhone, unit, rank, since}
+		label(domain.EducationLevels, m.Education), label(domain.WorkStates, m.Work), cadre, account, cadrePhone, unit, rank, since,
+		label(domain.RelapseCauses, h.RelapseCause), h.RemovalReason}
 }
 
 func label(v domain.Vocabulary, code string) string {
@@ -259,8 +269,10 @@ func exportWidth(c col) float64 {
 		return 15
 	case colGroupCode:
 		return 17
-	case colPairStart, colUnit, colCadreAccount:
+	case colPairStart, colUnit, colCadreAccount, colRelapseCause:
 		return 12
+	case colRemovalReason:
+		return 24
 	}
 	return 9
 }

@@ -18,6 +18,8 @@ type household struct {
 
 	village, group      *domain.Region
 	povertyType, status string // status defaulted for a new household
+	relapseCause        string // 返贫原因
+	removalReason       string // 清退原因
 	exitYear            *int
 	registeredYear      *int // 建档年份
 	causes              []string
@@ -29,6 +31,15 @@ type household struct {
 	// export writes a household registered without members (or whose
 	// members were all removed). It is written without members.
 	memberless bool
+	// headless: the household lists members and none is its head.
+	headless bool
+}
+
+// unkeyed reports whether the file gives the household neither a 户编号
+// nor a head's 身份证号: it is known by its village and 户主姓名 alone, as
+// the export writes a household registered without both.
+func (h *household) unkeyed() bool {
+	return h.val[colNumber] == "" && (h.head == nil || h.head.idNumber == "")
 }
 
 // memberRows are the rows of the household that list a member.
@@ -189,10 +200,10 @@ func (r *run) checkHousehold(hh *household) {
 			relationErr = true
 		}
 	}
-	if hh.head == nil && !relationErr && !hh.memberless {
-		r.fail(hh.rows[0], colRelation, "no_head", "the household has no row whose relation is 户主 (head of household)",
-			"该户没有「与户主关系」为「户主」的成员")
-	}
+	// No head among the members is a household as the register API leaves
+	// one whose head was removed (died, moved out) before a new head is
+	// named: 户主姓名 still names it. planNew warns of it.
+	hh.headless = hh.head == nil && !relationErr && !hh.memberless
 	for c := col(0); c < numCols; c++ {
 		if !columns[c].household {
 			continue
@@ -242,6 +253,10 @@ func (r *run) checkHousehold(hh *household) {
 	if src := hh.src[colExitYear]; src != nil {
 		hh.exitYear = src.exitYear
 	}
+	if src := hh.src[colRelapseCause]; src != nil {
+		hh.relapseCause = src.relapseCause
+	}
+	hh.removalReason = hh.val[colRemovalReason]
 	if src := hh.src[colRegisteredYear]; src != nil {
 		hh.registeredYear = src.registeredYear
 	}

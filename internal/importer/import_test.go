@@ -622,9 +622,9 @@ var cases = []importCase{
 		wantFirstImport(t, rep)
 	}},
 
-	{"household rules: one head, exit year for exited, phone format, consistent household cells", func(t *testing.T, e *env) {
+	{"household rules: one head at most, exit year for exited, phone format, consistent household cells", func(t *testing.T, e *env) {
 		noHead := oneHousehold("R001", "甲", idNum("19800101", "041"))
-		noHead[cRelation] = "配偶"
+		noHead[cRelation] = "配偶" // a household without a head is imported (see below)
 		twoHeads1 := oneHousehold("R002", "乙", idNum("19800101", "051"))
 		twoHeads2 := oneHousehold("R002", "乙", idNum("19800101", "061"))
 		twoHeads2[cName] = "乙二"
@@ -641,16 +641,109 @@ var cases = []importCase{
 		long[cAddress] = strings.Repeat("长", 201)
 		rep := e.run(t, writeCSV(t, sampleHeader, [][]string{noHead, twoHeads1, twoHeads2, exited, phone, inconsistent1, inconsistent2, relapsed, long}))
 		want := []errKey{
-			{2, "与户主关系", "no_head"},
 			{4, "与户主关系", "two_heads"},
 			{5, "脱贫年度", "required"},
 			{6, "联系电话", "invalid_format"},
 			{8, "贫困户属性", "inconsistent"},
-			{9, "户类型", "invalid_transition"},
+			{9, "返贫原因", "required"},
 			{10, "住址", "too_long"},
 		}
 		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint(errKeys(toErrs(want))) {
 			t.Errorf("errors:\n got  %v\n want %v\nfull: %+v", got, errKeys(toErrs(want)), rep.Errors)
+		}
+	}},
+
+	{"relapsed and removed households are created with their 返贫原因 and 清退原因; without them, or with them on another status, the row is refused at the column", func(t *testing.T, e *env) {
+		header := append(slices.Clone(sampleHeader), "返贫原因", "清退原因")
+		hh := func(number, head, id, status, cause, reason string) []string {
+			r := append(oneHousehold(number, head, id), cause, reason)
+			r[cStatus] = status
+			return r
+		}
+		noType := hh("S007", "庚", idNum("19800101", "471"), "返贫户", "因灾", "")
+		noType[cType] = ""
+		rows := [][]string{
+			hh("S001", "甲", idNum("19800101", "411"), "返贫", "因病", ""),                 // row 2
+			hh("S002", "乙", idNum("19800101", "421"), "清退", "", "回头看核查：家庭收入超标，识别不精准"), // row 3
+			hh("S003", "丙", idNum("19800101", "431"), "返贫", "", ""),                   // row 4: no cause
+			hh("S004", "丁", idNum("19800101", "441"), "清退", "", ""),                   // row 5: no reason
+			hh("S005", "戊", idNum("19800101", "451"), "在册未脱贫", "因病", ""),              // row 6: a cause, not relapsed
+			hh("S006", "己", idNum("19800101", "461"), "边缘户", "", "收入超标"),              // row 7: a reason, not removed
+			noType, // row 8
+			hh("S008", "辛", idNum("19800101", "481"), "返贫", "中彩票", ""), // row 9
+		}
+		rep := e.run(t, writeCSV(t, header, rows), func(o *importer.Options) { o.AllowPartial = true })
+		want := []errKey{
+			{4, "返贫原因", "required"},
+			{5, "清退原因", "required"},
+			{6, "返贫原因", "not_allowed"},
+			{7, "清退原因", "not_allowed"},
+			{8, "贫困户属性", "required"},
+			{9, "返贫原因", "invalid_enum"},
+		}
+		if got := errKeys(rep.Errors); fmt.Sprint(got) != fmt.Sprint(errKeys(toErrs(want))) {
+			t.Errorf("errors:\n got  %v\n want %v\nfull: %+v", got, errKeys(toErrs(want)), rep.Errors)
+		}
+		wantCounts(t, "households", rep.Households, importer.Counts{Created: 2, Skipped: 6})
+		hs := e.households(t)
+		for head, want := range map[string]domain.StatusChange{
+			"甲": {To: domain.StatusRelapsed, Cause: "serious_illness", Reason: "导入"},
+			"乙": {To: domain.StatusRemoved, Reason: "回头看核查：家庭收入超标，识别不精准"},
+		} {
+			h := hs[head]
+			sc, _, err := e.store.StatusHistory(context.Background(), h.CountyID, h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Status != want.To || h.PovertyType != domain.PovertyOrdinary || len(sc) != 1 || sc[0].To != want.To || sc[0].Cause != want.Cause || sc[0].Reason != want.Reason {
+				t.Errorf("household %s: %s (%s), history %+v; want %s with cause %q, reason %q", head, h.Status, h.PovertyType, sc, want.To, want.Cause, want.Reason)
+			}
+		}
+	}},
+
+	{"a head without 身份证号 and a household without a head import as the register API keeps them, and again as the same households", func(t *testing.T, e *env) {
+		// The register API takes a head whose number is still being
+		// collected, and removing a head leaves the household without one
+		// until a new head is named; its export must import back, into a
+		// fresh database and where it came from.
+		member := func(number, head, rel, name, id string) []string {
+			r := oneHousehold(number, head, id)
+			r[cRelation], r[cName] = rel, name
+			return r
+		}
+		rows := [][]string{
+			oneHousehold("K001", "甲", ""),                             // row 2
+			member("K001", "甲", "配偶", "甲妻", idNum("19800101", "311")), // row 3
+			oneHousehold("", "乙", ""),                                 // row 4: no number either
+			member("", "乙", "之子", "乙子", ""),                           // row 5
+			member("K003", "丙", "配偶", "丙妻", idNum("19800101", "321")), // row 6: no head
+			member("K003", "丙", "之子", "丙子", ""),                       // row 7
+			member("", "丁", "之女", "丁女", idNum("19800101", "331")),     // row 8: no head, no number
+		}
+		file := writeCSV(t, sampleHeader, rows)
+		rep := e.run(t, file)
+		noErrors(t, rep)
+		if got, want := errKeys(rep.Warnings), errKeys(toErrs([]errKey{{6, "与户主关系", "no_head"}, {8, "与户主关系", "no_head"}})); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("warnings: got %v, want %v (%+v)", got, want, rep.Warnings)
+		}
+		wantCounts(t, "households", rep.Households, importer.Counts{Created: 4})
+		wantCounts(t, "members", rep.Members, importer.Counts{Created: 7})
+		hs := e.households(t)
+		for head, n := range map[string]int{"甲": 2, "乙": 2, "丙": 2, "丁": 1} {
+			if got := len(e.members(t, hs[head])); got != n {
+				t.Errorf("household %s has %d members, want %d", head, got, n)
+			}
+		}
+
+		again := e.run(t, file)
+		noErrors(t, again)
+		if len(again.Warnings) != 0 {
+			t.Errorf("warnings importing again: %+v", again.Warnings)
+		}
+		wantCounts(t, "households", again.Households, importer.Counts{Unchanged: 4})
+		wantCounts(t, "members", again.Members, importer.Counts{Unchanged: 7})
+		if c := e.rowCounts(t); c["households"] != 4 || c["members"] != 7 {
+			t.Errorf("importing again wrote %d households, %d members; want 4, 7", c["households"], c["members"])
 		}
 	}},
 

@@ -47,6 +47,11 @@ type Options struct {
 	MaxErrors int
 	// MaxForeignHits overrides DefaultMaxForeignHits when positive.
 	MaxForeignHits int
+	// TmpDir is where an XLSX workbook's parts past 1 MB unpack while it
+	// is read (excelize's temporary files); "" is the system's temporary
+	// directory. A server gives one it owns and empties at start, so that
+	// one killed mid-import leaves nothing there for long.
+	TmpDir string
 }
 
 // DefaultMaxErrors caps the errors a report lists; past it they are counted
@@ -172,7 +177,7 @@ func Import(ctx context.Context, store Store, r io.Reader, opt Options) (Report,
 	if opt.MaxForeignHits <= 0 {
 		opt.MaxForeignHits = DefaultMaxForeignHits
 	}
-	t, err := readTable(r, opt.MaxBytes, opt.MaxRows)
+	t, err := readTable(r, opt.MaxBytes, opt.MaxRows, opt.TmpDir)
 	if err != nil {
 		return Report{}, err
 	}

@@ -41,7 +41,7 @@ func (r *run) matchExisting() error {
 		}
 		if n := hh.val[colNumber]; n != "" {
 			l.Numbers = append(l.Numbers, n)
-		} else if hh.memberless {
+		} else if hh.unkeyed() {
 			l.HeadNames = append(l.HeadNames, hh.val[colHeadName])
 		}
 		for _, rw := range hh.rows {
@@ -115,7 +115,7 @@ func (r *run) matchExisting() error {
 				}
 			}
 		}
-		if h == nil && hh.memberless && hh.val[colNumber] == "" {
+		if h == nil && hh.unkeyed() {
 			h = r.matchByHead(hh, county)
 		}
 		if h != nil {
@@ -164,11 +164,12 @@ func (r *run) matchExisting() error {
 	return r.reportForeign(hits)
 }
 
-// matchByHead finds the stored household of a household the file lists
-// without members and without 户编号: the one household of its village
-// with that head and no number either, which is how the export writes a
-// household registered without both. Two such households cannot be told
-// apart: the row is refused, asking for the 户编号.
+// matchByHead finds the stored household of a household the file gives no
+// key (household.unkeyed: no 户编号, and no head's 身份证号 — no members,
+// no head among them, or a head without a number): the one household of
+// its village with that head and no number either, which is how the export
+// writes a household registered without both. Two such households cannot
+// be told apart: the row is refused, asking for the 户编号.
 func (r *run) matchByHead(hh *household, county uuid.UUID) *StoredHousehold {
 	var found []*StoredHousehold
 	for _, h := range r.ex.byHead[countyKey(county, hh.val[colHeadName])] {
@@ -320,9 +321,12 @@ func commonPath(a, b string) string {
 	return out
 }
 
-// checkNewStatus checks the first status of a household the import creates:
-// registered when a poverty type is given and no status, else general; an
-// exit needs the year; registered and exited need the poverty type.
+// checkNewStatus checks the status of a household the import creates, as
+// domain.ValidateOpeningStatus does for any status the county's register
+// holds (relapsed and removed too): registered when a poverty type is given
+// and no status, else general; an exit needs the year; registered, exited
+// and relapsed need the poverty type; a relapse its 返贫原因 and a removal
+// its 清退原因, which go with those statuses only.
 func (r *run) checkNewStatus(hh *household) {
 	if hh.status == "" {
 		if hh.val[colStatus] != "" {
@@ -333,7 +337,15 @@ func (r *run) checkNewStatus(hh *household) {
 			hh.status = domain.StatusRegistered
 		}
 	}
-	err := domain.ValidateStatusChange(domain.Household{}, hh.status, hh.exitYear, hh.povertyType, r.opt.Today, r.opt.Today)
+	if hh.val[colRelapseCause] != "" && hh.relapseCause == "" {
+		return // the cause was not understood; already reported
+	}
+	label, _ := domain.Statuses.Label(hh.status)
+	if hh.removalReason != "" && hh.status != domain.StatusRemoved {
+		r.fail(hh.at(colRemovalReason), colRemovalReason, "not_allowed", "a removal reason goes with status removed (清退) only",
+			fmt.Sprintf("「%s」的农户不填写%s；只有清退户填写", label, r.head(colRemovalReason)))
+	}
+	err := domain.ValidateOpeningStatus(hh.status, hh.exitYear, hh.povertyType, hh.relapseCause, hh.removalReason, r.opt.Today)
 	de, ok := err.(*domain.Error)
 	if !ok {
 		return
@@ -341,15 +353,24 @@ func (r *run) checkNewStatus(hh *household) {
 	for _, fe := range de.Fields {
 		switch fe.Field {
 		case "/status":
-			label, _ := domain.Statuses.Label(hh.status)
-			r.fail(hh.at(colStatus), colStatus, fe.Reason, fmt.Sprintf("a new household cannot be imported as %s", hh.status),
-				fmt.Sprintf("新导入的农户不能直接登记为「%s」", label))
+			r.fail(hh.at(colStatus), colStatus, fe.Reason, "household status: "+fe.Message, fe.MessageZH)
 		case "/exit_year":
 			r.fail(hh.at(colExitYear), colExitYear, fe.Reason, "exit year: "+fe.Message, fe.MessageZH)
 		case "/poverty_type":
-			label, _ := domain.Statuses.Label(hh.status)
-			r.fail(hh.at(colPovertyType), colPovertyType, fe.Reason, "a registered or exited household needs its poverty type",
+			r.fail(hh.at(colPovertyType), colPovertyType, fe.Reason, "a registered, exited or relapsed household needs its poverty type",
 				fmt.Sprintf("「%s」的农户必须填写%s", label, r.head(colPovertyType)))
+		case "/cause":
+			if fe.Reason == "required" {
+				r.fail(hh.at(colRelapseCause), colRelapseCause, fe.Reason, "a relapsed household needs its relapse cause",
+					fmt.Sprintf("「%s」的农户必须填写%s（%s）", label, r.head(colRelapseCause), labels(domain.RelapseCauses)))
+			} else {
+				r.fail(hh.at(colRelapseCause), colRelapseCause, fe.Reason, "a relapse cause goes with status relapsed (返贫) only",
+					fmt.Sprintf("「%s」的农户不填写%s；只有返贫户填写", label, r.head(colRelapseCause)))
+			}
+		case "/reason":
+			// Only a removal needs it (its length the column bounds).
+			r.fail(hh.at(colRemovalReason), colRemovalReason, fe.Reason, "a removed household needs the reason it was removed",
+				fmt.Sprintf("「%s」的农户必须填写%s", label, r.head(colRemovalReason)))
 		}
 	}
 }
@@ -499,14 +520,24 @@ func (r *run) planNew(plan *Plan, hh *household) {
 	h.RegisteredYear = hh.registeredYear
 	plan.Households = append(plan.Households, NewHousehold{Household: h, RegionPath: path})
 	r.rep.Households.Created++
+	if hh.headless {
+		r.warn(hh.first().num, colRelation, "no_head", "none of the household's members is its head (户主); it is registered so, under its 户主姓名",
+			fmt.Sprintf("该户成员中没有「与户主关系」为「户主」的人，已按%s「%s」登记；请核实户主", r.head(colHeadName), h.HeadName))
+	}
 	for _, rw := range hh.memberRows() {
 		m := domain.Member{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID, Version: 1, CreatedAt: r.now, UpdatedAt: r.now}
 		m.Apply(rw.details(nil))
 		plan.Members = append(plan.Members, m)
 		r.rep.Members.Created++
 	}
+	// A removal keeps its reason as the status move into it does (the
+	// export writes it back as 清退原因); a relapse its cause.
+	reason := "导入"
+	if h.Status == domain.StatusRemoved {
+		reason = hh.removalReason
+	}
 	plan.StatusChanges = append(plan.StatusChanges, domain.StatusChange{ID: uuid.New(), HouseholdID: h.ID, CountyID: h.CountyID,
-		To: h.Status, ExitYear: h.ExitYear, EffectiveOn: r.opt.Today, Reason: "导入", ChangedBy: r.opt.Actor.UserID, RecordedAt: r.now})
+		To: h.Status, ExitYear: h.ExitYear, EffectiveOn: r.opt.Today, Reason: reason, Cause: hh.relapseCause, ChangedBy: r.opt.Actor.UserID, RecordedAt: r.now})
 	if h.PovertyType != "" {
 		plan.PovertyTypeChanges = append(plan.PovertyTypeChanges, domain.PovertyTypeChange{ID: uuid.New(), HouseholdID: h.ID,
 			CountyID: h.CountyID, To: h.PovertyType, EffectiveOn: r.opt.Today, Reason: "导入", ChangedBy: r.opt.Actor.UserID, RecordedAt: r.now})

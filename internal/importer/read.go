@@ -107,7 +107,8 @@ var (
 
 // readTable reads r (at most maxBytes) and returns its rows, detecting the
 // format from the content. Rows past maxRows data rows are an error.
-func readTable(r io.Reader, maxBytes int64, maxRows int) (*table, error) {
+// tmpDir is where a workbook's large parts unpack (Options.TmpDir).
+func readTable(r io.Reader, maxBytes int64, maxRows int, tmpDir string) (*table, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read import file: %w", err)
@@ -121,7 +122,7 @@ func readTable(r io.Reader, maxBytes int64, maxRows int) (*table, error) {
 	}
 	switch {
 	case bytes.HasPrefix(b, zipMagic):
-		return readXLSX(b, maxRows)
+		return readXLSX(b, maxRows, tmpDir)
 	case bytes.HasPrefix(b, oleMagic):
 		return nil, fileError("unsupported_format", "this is an old Excel .xls (or encrypted) workbook; save it as .xlsx or CSV",
 			"这是旧版Excel（.xls）或加密的工作簿，请另存为.xlsx或CSV格式后导入")
@@ -343,11 +344,11 @@ func blank(cells []string) bool {
 // a workbook has several (a cover sheet, notes, a pivot).
 var sheetHints = []string{"户信息", "成员", "结对", "台账", "花名册", "人口", "行政区划", "区划"}
 
-func readXLSX(b []byte, maxRows int) (*table, error) {
+func readXLSX(b []byte, maxRows int, tmpDir string) (*table, error) {
 	if err := checkWorkbook(b, maxRows); err != nil {
 		return nil, err
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: wholePartLimit})
+	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: wholePartLimit, TmpDir: tmpDir})
 	if err != nil {
 		return nil, fileError("unsupported_format", "the file looks like a zip archive but is not a readable XLSX workbook",
 			"文件不是可读取的XLSX工作簿（可能已损坏）")

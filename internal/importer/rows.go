@@ -24,6 +24,7 @@ type row struct {
 	// household fields, as domain codes
 	size                int
 	povertyType, status string
+	relapseCause        string // 返贫原因, a domain.RelapseCauses code
 	exitYear            *int
 	registeredYear      *int
 	causes              []string
@@ -106,10 +107,10 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 			rw.relation = r.enum(rw, colRelation, domain.Relations, domain.RelationAliases)
 		}
 	}
+	// A head's 身份证号 may be empty, as any member's: the register API
+	// takes a household whose head's number is still being collected, so
+	// its export must import back.
 	r.parseIDNumber(rw)
-	if rw.relation == "head" && rw.idNumber == "" && !r.seen[cellKey{rw.num, colIDNumber}] {
-		r.fail(rw, colIDNumber, "required", "the head of household's ID number is required", "户主的"+r.head(colIDNumber)+"不能为空")
-	}
 	rw.health = r.enum(rw, colHealth, domain.HealthStates, domain.HealthAliases)
 	rw.disability = r.enum(rw, colDisability, domain.Disabilities, domain.DisabilityAliases)
 	rw.education = r.enum(rw, colEducation, domain.EducationLevels, domain.EducationAliases)
@@ -119,6 +120,7 @@ func (r *run) parseHouseholdRow(rw *row, i int) {
 
 	rw.povertyType = r.enum(rw, colPovertyType, domain.PovertyTypes, domain.PovertyTypeAliases)
 	rw.status = r.enum(rw, colStatus, domain.Statuses, domain.StatusAliases)
+	rw.relapseCause = r.enum(rw, colRelapseCause, domain.RelapseCauses, domain.RelapseCauseAliases)
 	rw.rank = r.enum(rw, colRank, domain.Ranks, domain.RankAliases)
 	rw.cadrePhone = r.parsePhone(rw, colCadrePhone)
 	if v := rw.val[colSize]; v != "" {

@@ -19,7 +19,7 @@ type SheetRow struct {
 // spreadsheets supervisors upload (the adjustment round's proposals). A
 // file that cannot be read, or a CSV broken part-way, is invalid (422).
 func ReadSheet(r io.Reader, maxRows int) ([]SheetRow, error) {
-	t, err := readTable(r, DefaultMaxBytes, maxRows)
+	t, err := readTable(r, DefaultMaxBytes, maxRows, "")
 	if err != nil {
 		return nil, err
 	}

@@ -254,19 +254,7 @@ func (s *Service) ChangeStatus(ctx context.Context, p domain.Principal, id uuid.
 		fe.Add("/effective_on", "out_of_range", "effective date is before the last recorded status change ("+last+")",
 			"生效日期早于上一次状态变更（"+last+"）")
 	}
-	if in.Status == domain.StatusRemoved {
-		domain.CheckText(&fe, "/reason", "清退原因", in.Reason, 1, 500)
-	} else {
-		domain.CheckText(&fe, "/reason", "变更原因", in.Reason, 0, 500)
-	}
-	switch {
-	case in.Status == domain.StatusRelapsed && in.Cause == "":
-		fe.Required("/cause", "返贫原因")
-	case in.Cause != "" && in.Status != domain.StatusRelapsed:
-		fe.Add("/cause", "not_allowed", "a cause goes with status relapsed only", "只有返贫时填写返贫原因")
-	case in.Cause != "" && !domain.RelapseCauses.Has(in.Cause):
-		fe.Add("/cause", "invalid_enum", "cause must be a relapse cause (GET /api/v1/vocabularies: relapse_causes)", "返贫原因无效")
-	}
+	domain.CheckStatusWhy(&fe, in.Status, in.Cause, in.Reason)
 	if err := fe.Err(); err != nil {
 		return HouseholdFile{}, err
 	}

@@ -79,12 +79,8 @@ func (s *Service) CreateMember(ctx context.Context, p domain.Principal, househol
 	if err != nil {
 		return domain.Member{}, err
 	}
-	if in.Relation == "head" {
-		for _, m := range existing {
-			if m.Relation == "head" {
-				fe.Add("/relation", "duplicate", "the household already has a head", "该户已有户主")
-			}
-		}
+	if in.Relation == domain.RelationHead {
+		headOf(existing, uuid.Nil, &fe)
 	}
 	if err := fe.Err(); err != nil {
 		return domain.Member{}, err
@@ -110,6 +106,15 @@ func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, househol
 	d := patch(m.MemberDetails)
 	var fe domain.FieldErrors
 	d.Validate(&fe, "", s.today())
+	if d.Relation == domain.RelationHead && m.Relation != domain.RelationHead {
+		// As CreateMember: one head a household. Two were stored here, and
+		// the register's export of them did not import back (two_heads).
+		ms, err := s.store.Members(ctx, m.CountyID, m.HouseholdID)
+		if err != nil {
+			return domain.Member{}, err
+		}
+		headOf(ms, m.ID, &fe)
+	}
 	if err := fe.Err(); err != nil {
 		return domain.Member{}, err
 	}
@@ -122,6 +127,18 @@ func (s *Service) UpdateMember(ctx context.Context, p domain.Principal, househol
 		return domain.Member{}, duplicateID(err)
 	}
 	return out, s.auditIDNumbers(ctx, p, householdID, out)
+}
+
+// headOf reports in fe a head among ms other than the member not: a
+// household has one head at most (it may have none, its head removed and
+// no new one named yet).
+func headOf(ms []domain.Member, not uuid.UUID, fe *domain.FieldErrors) {
+	for _, m := range ms {
+		if m.Relation == domain.RelationHead && m.ID != not {
+			fe.Add("/relation", "duplicate", "the household already has a head", "该户已有户主")
+			return
+		}
+	}
 }
 
 // DeleteMember removes a member.

@@ -397,6 +397,14 @@ func TestRefusedInputNamesTheFields(t *testing.T) {
 					{Name: "钱七", Relation: "spouse", IDNumber: "410122198001011235"}}})
 			return err
 		}, []string{"/region_id unknown", "/members/1/id_number duplicate"}},
+		{"a member made the head of a household that has one", func(c *county) error {
+			spouse := c.store.members[c.household.ID][1]
+			_, err := c.svc.UpdateMember(ctx, c.supervisor, c.household.ID, spouse.ID, spouse.Version, func(d domain.MemberDetails) domain.MemberDetails {
+				d.Relation = domain.RelationHead
+				return d
+			})
+			return err
+		}, []string{"/relation duplicate"}},
 		{"a unit without a name in an unknown region", func(c *county) error {
 			_, err := c.svc.CreateUnit(ctx, c.supervisor, " ", uuid.New())
 			return err

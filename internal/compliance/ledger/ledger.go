@@ -81,14 +81,30 @@ func wall(t time.Time) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
 }
 
+// Option sets how a table is written.
+type Option func(*options)
+
+type options struct{ spillDir string }
+
+// SpillTo names the directory where an XLSX table's rows wait once past
+// 16 MB in memory (excelize's stream writer spills them to a temporary
+// file there until Close); "" is the system's temporary directory. A
+// server gives one it owns and empties at start, so that a server killed
+// mid-export leaves no such file behind for long.
+func SpillTo(dir string) Option { return func(o *options) { o.spillDir = dir } }
+
 // New starts a table in format on w: a title line, a line saying what it
 // covers (region, period, when it was made), then the headings.
-func New(format string, w io.Writer, sheet, title, subtitle string, cols []Column) (Table, error) {
+func New(format string, w io.Writer, sheet, title, subtitle string, cols []Column, opts ...Option) (Table, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	switch format {
 	case CSV:
 		return newCSV(w, title, subtitle, cols)
 	case XLSX, "":
-		return newXLSX(w, sheet, title, subtitle, cols)
+		return newXLSX(w, sheet, title, subtitle, cols, o.spillDir)
 	}
 	return nil, fmt.Errorf("ledger: unknown format %q", format)
 }
@@ -201,8 +217,9 @@ const headingRows = 3
 // same headings, its numbers running on. A variable for the tests.
 var sheetRows = excelize.TotalRows
 
-func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column) (*xlsxTable, error) {
-	f := excelize.NewFile()
+func newXLSX(w io.Writer, sheet, title, subtitle string, cols []Column, spillDir string) (*xlsxTable, error) {
+	// Options replace excelize's defaults whole: its limits are given back.
+	f := excelize.NewFile(excelize.Options{TmpDir: spillDir, UnzipSizeLimit: excelize.UnzipSizeLimit, UnzipXMLSizeLimit: excelize.StreamChunkSize})
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return nil, err
 	}

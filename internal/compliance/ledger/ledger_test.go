@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -211,4 +212,56 @@ func writtenXLSX(t *testing.T, headings []string, write func(Table)) *excelize.F
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// spillWatch is a download that, when the zipped workbook first reaches
+// it, lists what is in the spill directory.
+type spillWatch struct {
+	dir     string
+	written int
+	seen    []string
+	t       *testing.T
+}
+
+func (w *spillWatch) Write(p []byte) (int, error) {
+	if w.written == 0 {
+		entries, err := os.ReadDir(w.dir)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, e := range entries {
+			w.seen = append(w.seen, e.Name())
+		}
+	}
+	w.written += len(p)
+	return len(p), nil
+}
+
+// TestRowsSpillWhereTheyAreTold: past excelize's 16 MB in memory, an XLSX
+// table's rows wait in a temporary file in the directory SpillTo names
+// (the server's own, which it empties at start), not in the system's,
+// where a server killed mid-export left them; the file is gone once the
+// table is closed.
+func TestRowsSpillWhereTheyAreTold(t *testing.T) {
+	dir := t.TempDir()
+	w := &spillWatch{dir: dir, t: t}
+	tb, err := New(XLSX, w, "台账", "帮扶干部走访台账", "示范县", Columns([]string{"序号", "民情日记"}), SpillTo(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := strings.Repeat("入户走访，了解家庭收入和两不愁三保障情况。", 40) // about 2.4 KB of XML a row
+	for i := range 8000 {                               // about 19 MB: past the 16 MB kept in memory
+		if err := tb.Row(i+1, note); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.seen) != 1 || !strings.HasPrefix(w.seen[0], "excelize-") {
+		t.Errorf("while the workbook was written, the spill directory held %q; want the rows' one temporary file", w.seen)
+	}
+	if left, err := os.ReadDir(dir); err != nil || len(left) != 0 {
+		t.Errorf("after Close the spill directory holds %v (%v)", left, err)
+	}
 }

@@ -179,13 +179,13 @@ func checklistText(c map[string]domain.ChecklistEntry) string {
 			continue
 		}
 		a, _ := domain.ChecklistAnswers.Label(e.Answer)
-		part := item.Label + ":" + a
+		part := item.Label + "：" + a
 		if e.Note != "" {
-			part += "(" + e.Note + ")"
+			part += "（" + e.Note + "）"
 		}
 		parts = append(parts, part)
 	}
-	return strings.Join(parts, ";")
+	return strings.Join(parts, "；")
 }
 
 func flagText(fs []domain.Flag) string {
@@ -197,7 +197,7 @@ func flagText(fs []domain.Flag) string {
 			out = append(out, l)
 		}
 	}
-	return strings.Join(out, ";")
+	return strings.Join(out, "；")
 }
 
 // MissedLedger is the missed-visit list (未按要求走访清单) of a region and

@@ -512,7 +512,7 @@ func (s *Service) ReportExport(ctx context.Context, p domain.Principal, id uuid.
 				checklistLabels(sc.Facts.ProblemsFound), form.ChoiceLabel(forms.ItemIdentification, sc.Account.Identification),
 				form.ChoiceLabel(forms.ItemExit, sc.Account.Exit), form.ChoiceLabel(forms.ItemEffect, sc.Account.Effect),
 				form.ChoiceLabel(forms.ItemSatisfaction, sc.Account.Satisfaction), awarenessLabel(sc.Account.Aware), sc.Points,
-				yesNo(sc.LikelyPaper), strings.Join(reasons, ";"))
+				yesNo(sc.LikelyPaper), strings.Join(reasons, "；"))
 			if err := t.Row(row...); err != nil {
 				return err
 			}

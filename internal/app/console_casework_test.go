@@ -90,19 +90,29 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 		}
 		return sup.do("POST", stepURL, form, nil)
 	}
+	// selects says whether a refused page's step form has code selected
+	// and keeps what was typed (the date and the note step posts).
+	selects := func(r page, code string, on domain.Date) bool {
+		return strings.Contains(r.body, `<option value="`+code+`" selected>`) && strings.Contains(r.body, `name="done_on" max="`+today.String()+`" value="`+on.String()+`"`) &&
+			strings.Contains(r.body, ">按程序办理，材料已归档</textarea>")
+	}
 	refusals := []struct {
 		name, step string
 		extra      url.Values
 		status     int
 		message    string
+		selected   string // the step the form shows again: a step still to come stays as chosen
 	}{
-		{"a notice before the village review", "second_notice", url.Values{"document_ids": {"县扶办〔2026〕1号"}}, http.StatusConflict, "请先完成村民主评议"},
-		{"the review without its confirmed indicators", "village_review", nil, http.StatusUnprocessableEntity, "村民主评议须确认指标：有稳定增收产业或就业"},
+		{"a notice before the village review", "second_notice", url.Values{"document_ids": {"县扶办〔2026〕1号"}}, http.StatusConflict, "请先完成村民主评议", "second_notice"},
+		{"the review without its confirmed indicators", "village_review", nil, http.StatusUnprocessableEntity, "村民主评议须确认指标：有稳定增收产业或就业", "village_review"},
 	}
 	for _, tc := range refusals {
 		r := step(tc.step, today.AddDays(-20), tc.extra)
 		if r.StatusCode != tc.status || !strings.Contains(pageText(t, r), tc.message) {
 			t.Errorf("%s: %d, want %d saying %q", tc.name, r.StatusCode, tc.status, tc.message)
+		}
+		if !selects(r, tc.selected, today.AddDays(-20)) {
+			t.Errorf("%s: the form shown again does not keep %s selected with the date and note typed", tc.name, tc.selected)
 		}
 		if n := len(e.openProcedure(t, supervisor, h.ID).Steps); n != 0 {
 			t.Errorf("%s recorded a step", tc.name)
@@ -126,6 +136,14 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 	// A notice with no document nor photo is refused on its field.
 	if r := step("announcement", today.AddDays(-5), nil); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(pageText(t, r), "公示公告须附文件或照片") {
 		t.Errorf("the announcement without its document: %d", r.StatusCode)
+	}
+	// A step already recorded is refused, and the form shown again offers
+	// the step that is next, not the refused one a second click would repeat.
+	if r := step("first_notice", today.AddDays(-5), url.Values{"document_ids": {"村公示-重复"}}); r.StatusCode != http.StatusConflict ||
+		!strings.Contains(pageText(t, r), "村第一次公示已记录，不能重复") {
+		t.Errorf("repeating the first notice: %d %s", r.StatusCode, pageText(t, r))
+	} else if !selects(r, "announcement", today.AddDays(-5)) || strings.Contains(r.body, `<option value="first_notice" selected>`) {
+		t.Error("after the repeated first notice is refused, the form does not offer the announcement with the date and note typed")
 	}
 
 	// The last step marks the household 已脱贫: its form asks first.

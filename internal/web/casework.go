@@ -2,8 +2,10 @@ package web
 
 import (
 	"cmp"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -242,12 +244,28 @@ func (c *Console) procedureViews(r *http.Request, s *session, prs []casework.Pro
 			return nil, false, err
 		}
 		if v.Next != nil && posted != nil && which == v.ID {
-			v.Next.form = *posted
+			v.Next.form = refusedStep(pr, *posted)
 		}
 		open = open || v.Open
 		out = append(out, v)
 	}
 	return out, open, nil
+}
+
+// refusedStep is a refused step form shown again: what the supervisor
+// typed stays, but a step already recorded (the refusal said so, or
+// another supervisor recorded it meanwhile) or not of this procedure gives
+// way to the procedure's next step — left selected, one more click would
+// be refused the same way. A step still to come stays as chosen: the
+// refusal was about another field, or says which step comes first.
+func refusedStep(pr casework.Procedure, posted form) form {
+	at := slices.IndexFunc(casework.Kinds[pr.Kind], func(d casework.StepDef) bool { return d.Code == posted.Value("step") })
+	if at >= len(pr.Steps) {
+		return posted
+	}
+	posted.Values = maps.Clone(posted.Values) // the caller's form stays as posted
+	posted.Values.Set("step", pr.Next())
+	return posted
 }
 
 func (c *Console) procedureView(r *http.Request, s *session, pr casework.Procedure, today domain.Date) (procedureView, error) {

@@ -21,8 +21,11 @@ type RegisterStore interface {
 	// that is its database's top region, by code).
 	ImportRegions(ctx context.Context, withinPath string, names, codes []string) ([]domain.Region, error)
 	// RegisterHouseholds calls fn with every household filed under
-	// withinPath, in town, village, household-number order, with its members
-	// (head first) and its open pairing that started first.
+	// withinPath, in town, village, household-number, head-name order and
+	// then by the household's content (head's 身份证号, group, members), so
+	// that two databases holding the same register list it alike, with its
+	// members (head first, then by 身份证号 and name) and its open pairing
+	// that started first.
 	RegisterHouseholds(ctx context.Context, withinPath string, fn func(RegisterHousehold) error) error
 	Audit(ctx context.Context, e domain.AuditEntry) error
 	// ReadsCurrent returns ctx for reads that must reflect everything

@@ -1106,6 +1106,61 @@ var cases = []importCase{
 		}
 	}},
 
+	{"a 返贫原因 or 清退原因 other than the one recorded for an existing household is a warning at its column, and not applied", func(t *testing.T, e *env) {
+		// A cause goes with the status change that made the household
+		// relapsed or removed: the household file records it, with its date.
+		header := append(slices.Clone(sampleHeader), "返贫原因", "清退原因")
+		hh := func(number, head, id, status, cause, reason string) []string {
+			r := append(oneHousehold(number, head, id), cause, reason)
+			r[cStatus] = status
+			return r
+		}
+		first := [][]string{
+			hh("W001", "甲", idNum("19800101", "511"), "返贫", "因病", ""),
+			hh("W002", "乙", idNum("19800101", "521"), "清退", "", "收入超标"),
+			hh("W003", "丙", idNum("19800101", "531"), "在册未脱贫", "", ""),
+			hh("W004", "丁", idNum("19800101", "541"), "返贫", "因病", ""),
+		}
+		rep := e.run(t, writeCSV(t, header, first))
+		noErrors(t, rep)
+		wantCounts(t, "households", rep.Households, importer.Counts{Created: 4})
+		again := [][]string{
+			hh("W001", "甲", idNum("19800101", "511"), "返贫", "因灾", ""),    // row 2: another cause
+			hh("W002", "乙", idNum("19800101", "521"), "清退", "", "识别不精准"), // row 3: another reason
+			hh("W003", "丙", idNum("19800101", "531"), "返贫", "因病", ""),    // row 4: a relapse with its cause
+			hh("W004", "丁", idNum("19800101", "541"), "返贫", "因病", ""),    // row 5: as recorded
+			hh("W005", "戊", idNum("19800101", "551"), "在册未脱贫", "", ""),   // row 6: new
+		}
+		rep = e.run(t, writeCSV(t, header, again))
+		noErrors(t, rep)
+		wantCounts(t, "households", rep.Households, importer.Counts{Created: 1, Unchanged: 4})
+		want := []errKey{{2, "返贫原因", "relapse_cause_not_applied"}, {3, "清退原因", "removal_reason_not_applied"},
+			{4, "户类型", "status_not_applied"}, {4, "返贫原因", "relapse_cause_not_applied"}}
+		if got := errKeys(rep.Warnings); fmt.Sprint(got) != fmt.Sprint(errKeys(toErrs(want))) {
+			t.Errorf("warnings:\n got  %v\n want %v\nfull: %+v", got, errKeys(toErrs(want)), rep.Warnings)
+		}
+		for _, w := range rep.Warnings {
+			if w.Row == 2 && !strings.Contains(w.MessageZH, "系统中该户返贫原因为「大病」，文件中为「因灾」；状态变更请在户档案中办理，导入不改变已有户的状态") {
+				t.Errorf("row 2's warning says %q", w.MessageZH)
+			}
+		}
+		hs := e.households(t)
+		for head, want := range map[string]domain.StatusChange{
+			"甲": {To: domain.StatusRelapsed, Cause: "serious_illness", Reason: "导入"},
+			"乙": {To: domain.StatusRemoved, Reason: "收入超标"},
+			"丙": {To: domain.StatusRegistered, Reason: "导入"},
+		} {
+			h := hs[head]
+			sc, _, err := e.store.StatusHistory(context.Background(), h.CountyID, h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Status != want.To || len(sc) != 1 || sc[0].Cause != want.Cause || sc[0].Reason != want.Reason {
+				t.Errorf("household %s: %s, history %+v; want %s with cause %q, reason %q as first imported", head, h.Status, sc, want.To, want.Cause, want.Reason)
+			}
+		}
+	}},
+
 	{"status and poverty-type changes of existing households are warnings and not applied", func(t *testing.T, e *env) {
 		wantFirstImport(t, e.run(t, sampleCSV(t)))
 		rep := e.run(t, edited(t, func(rows [][]string) [][]string {

@@ -571,7 +571,7 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 	} else {
 		r.rep.Households.Unchanged++
 	}
-	r.warnNotApplied(hh, old)
+	r.warnNotApplied(hh, *hh.existing)
 
 	matched := 0
 	for _, rw := range hh.memberRows() {
@@ -617,8 +617,16 @@ func (r *run) planExisting(plan *Plan, hh *household) {
 
 // warnNotApplied reports the differences an import does not apply to a
 // stored household: status, exit year and poverty type change through dated
-// records, and a move to another village through its own procedure.
-func (r *run) warnNotApplied(hh *household, old domain.Household) {
+// records, and a move to another village through its own procedure. A
+// 返贫原因 or 清退原因 is the cause of a status change: a file that gives
+// another than the one recorded is told so, cell by cell, as a status is.
+func (r *run) warnNotApplied(hh *household, stored StoredHousehold) {
+	old := stored.Household
+	r.warnWhyNotApplied(hh, old, colRelapseCause, domain.StatusRelapsed, "relapse cause", hh.relapseCause, stored.RelapseCause, func(code string) string {
+		l, _ := domain.RelapseCauses.Label(code)
+		return l
+	})
+	r.warnWhyNotApplied(hh, old, colRemovalReason, domain.StatusRemoved, "removal reason", hh.removalReason, stored.RemovalReason, func(s string) string { return s })
 	if hh.val[colStatus] != "" && hh.status != "" && hh.status != old.Status {
 		now, _ := domain.Statuses.Label(old.Status)
 		want, _ := domain.Statuses.Label(hh.status)
@@ -655,6 +663,27 @@ func (r *run) warnNotApplied(hh *household, old domain.Household) {
 			"the household is registered in another village or group; moving it is not done by import",
 			"该户在系统中登记在其他村或村民小组；迁移不通过导入办理，未作修改")
 	}
+}
+
+// warnWhyNotApplied warns when the file gives a stored household a cause
+// (c: 返贫原因 or 清退原因, of the status it goes with) other than the one
+// its status change recorded; file is the cause as read ("" when the cell
+// is empty or was not understood, which is reported already), and the
+// message quotes the cell as the file says it.
+func (r *run) warnWhyNotApplied(hh *household, old domain.Household, c col, status, what, file, recorded string, label func(string) string) {
+	if file == "" || file == recorded {
+		return
+	}
+	now, en := "「"+label(recorded)+"」", fmt.Sprintf("%q", recorded)
+	if old.Status != status {
+		st, _ := domain.Statuses.Label(old.Status)
+		now, en = "无（该户为「"+st+"」）", "none (the household is "+old.Status+")"
+	} else if recorded == "" {
+		now, en = "未记录", "not recorded"
+	}
+	r.warn(hh.at(c).num, c, strings.ReplaceAll(what, " ", "_")+"_not_applied",
+		fmt.Sprintf("the register has %s %s, the file %q; it goes with a status change, which the household file records, not an import", what, en, file),
+		fmt.Sprintf("系统中该户%s为%s，文件中为「%s」；状态变更请在户档案中办理，导入不改变已有户的状态", r.head(c), now, hh.val[c]))
 }
 
 // planPairing pairs the household with its 帮扶责任人 unless an open pairing

@@ -50,6 +50,10 @@ type Lookup struct {
 type StoredHousehold struct {
 	Household  domain.Household
 	RegionPath string
+	// RelapseCause and RemovalReason are a relapsed household's cause and a
+	// removed household's reason, from the status change that made it so
+	// (as RegisterHousehold has them); "" for other statuses.
+	RelapseCause, RemovalReason string
 }
 
 // Existing is what already exists for the keys of the Lookups.

@@ -286,14 +286,15 @@ func clearTmpDir(dir string) error {
 // every import's unpacked sheets and every export's rows in memory without
 // a word, so serve refuses to start, naming it.
 func readyTmpDir(dir string) error {
+	const mend = "give the server a data dir it can write (--data-dir), or make its tmp a directory it can write"
 	if err := clearTmpDir(dir); err != nil {
-		return fmt.Errorf("temporary directory %s: %w", dir, err)
+		return fmt.Errorf("temporary directory %s cannot be emptied: %w (%s)", dir, err, mend)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("temporary directory %s cannot be made: %w (give the server a data dir it can write, --data-dir)", dir, err)
+		return fmt.Errorf("temporary directory %s cannot be made: %w (%s)", dir, err, mend)
 	}
 	if err := ledger.CheckSpillDir(dir); err != nil {
-		return fmt.Errorf("temporary directory %s cannot be written: %w (give the server a data dir it can write, --data-dir)", dir, errors.Unwrap(err))
+		return fmt.Errorf("temporary directory %s cannot be written: %w (%s)", dir, errors.Unwrap(err), mend)
 	}
 	return nil
 }

@@ -173,6 +173,8 @@ type Service struct {
 	exits   ExitJudge
 	changes Changes
 	now     func() time.Time
+	// spillDir is where the spreadsheets an import reads unpack (SpillTo).
+	spillDir string
 }
 
 // NewService builds the service; now is the clock.
@@ -182,6 +184,11 @@ func NewService(store Store, exits ExitJudge, changes Changes, now func() time.T
 	}
 	return &Service{store: store, exits: exits, changes: changes, now: now}
 }
+
+// SpillTo names the directory where excelize's temporary files go (""
+// is the system's): the server gives its own, which serve empties at
+// start and checks is writable.
+func (s *Service) SpillTo(dir string) { s.spillDir = dir }
 
 func (s *Service) today() domain.Date { return domain.DateOf(s.now()) }
 

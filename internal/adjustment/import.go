@@ -69,7 +69,7 @@ func (s *Service) Import(ctx context.Context, p domain.Principal, batchID uuid.U
 	if b.Status != BatchOpen {
 		return Batch{}, batchClosed()
 	}
-	rows, err := importer.ReadSheet(r, MaxImportRows)
+	rows, err := importer.ReadSheet(r, MaxImportRows, s.spillDir)
 	if err != nil {
 		return Batch{}, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
 	"github.com/fieldvisit/fieldvisit/internal/devicehealth"
 	"github.com/fieldvisit/fieldvisit/internal/fieldapp"
 	"github.com/fieldvisit/fieldvisit/internal/importer"
@@ -105,6 +106,11 @@ func (a *App) build() error {
 	// (tests stop the app's clock at a day; the jobs still run hourly).
 	a.jobs = periodic.NewRunner(a.Store, time.Now)
 	a.PrintForms = printforms.New(a.Registry, a.Sync, printedCasework{a.Plans, a.Casework}, now)
+	// Every spreadsheet the server reads or writes spills in its own
+	// temporary directory, which serve empties at start and checks.
+	for _, s := range []interface{ SpillTo(string) }{a.Compliance, a.Inspect, a.ItemLedger, a.Casework, a.Adjustment} {
+		s.SpillTo(a.Config.tmpDir())
+	}
 	a.Photos = photos.NewService(a.Store.Photos(), a.Blobs, photos.Config{MaxSize: a.Config.PhotoMaxBytes, SpoolDir: filepath.Join(a.Config.DataDir, "spool")}, now, a.Log)
 	// The API and the console import registers with the same importer.
 	// Their spreadsheets' temporary files go in the server's own
@@ -271,6 +277,24 @@ func clearTmpDir(dir string) error {
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// readyTmpDir makes dir (the server's temporary directory) if it is not
+// there, then checks it takes files: when it does not, excelize would keep
+// every import's unpacked sheets and every export's rows in memory without
+// a word, so serve refuses to start, naming it.
+func readyTmpDir(dir string) error {
+	const mend = "give the server a data dir it can write (--data-dir), or make its tmp a directory it can write"
+	if err := clearTmpDir(dir); err != nil {
+		return fmt.Errorf("temporary directory %s cannot be emptied: %w (%s)", dir, err, mend)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("temporary directory %s cannot be made: %w (%s)", dir, err, mend)
+	}
+	if err := ledger.CheckSpillDir(dir); err != nil {
+		return fmt.Errorf("temporary directory %s cannot be written: %w (%s)", dir, errors.Unwrap(err), mend)
 	}
 	return nil
 }

@@ -45,6 +45,11 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer f.Close()
 	actor := domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, RegionID: u.RegionID, RegionPath: u.RegionPath, RequestID: "cli-import"}
+	// No TmpDir: the workbook unpacks in the system's temporary directory,
+	// not the server's, which a server started meanwhile empties under a
+	// running import; a killed command's files are left to the system's
+	// cleaner. An unwritable one is refused (ledger.CheckSpillDir), not
+	// read in memory.
 	rep, err := importer.Import(ctx, app.Store, f, importer.Options{Actor: actor, AllowPartial: *partial, DryRun: *dry, CreateRegions: *createRegions, Source: filepath.Base(path),
 		Progress: func(done, total int) {
 			if total > 0 && (done%200 == 0 || done == total) {

@@ -53,8 +53,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen on %s: %w (is another fieldvisit running? choose another address with --addr or FIELDVISIT_ADDR)", cfg.Addr, err)
 	}
 	defer ln.Close()
-	if err := clearTmpDir(cfg.tmpDir()); err != nil {
-		return fmt.Errorf("temporary directory %s: %w", cfg.tmpDir(), err)
+	if err := readyTmpDir(cfg.tmpDir()); err != nil {
+		return err
 	}
 	log := NewLogger(stderr, cfg.LogLevel)
 	app, err := NewApp(ctx, cfg, log)

@@ -132,6 +132,8 @@ type Service struct {
 	status StatusMover
 	now    func() time.Time
 	counts qualifyingCounts
+	// spillDir is where the XLSX exports' rows wait past 16 MB (SpillTo).
+	spillDir string
 }
 
 // NewService builds the service; now is the clock.
@@ -141,5 +143,10 @@ func NewService(store Store, status StatusMover, now func() time.Time) *Service 
 	}
 	return &Service{store: store, status: status, now: now}
 }
+
+// SpillTo names the directory where excelize's temporary files go (""
+// is the system's): the server gives its own, which serve empties at
+// start and checks is writable.
+func (s *Service) SpillTo(dir string) { s.spillDir = dir }
 
 func (s *Service) today() domain.Date { return domain.DateOf(s.now()) }

@@ -189,11 +189,16 @@ func (s *Service) ProgressLedger(ctx context.Context, p domain.Principal, q Expo
 		subtitle += " 已于" + domain.DateOf(*rep.ClosedAt).String() + "结账"
 	}
 	fm := format(q)
+	// A table refused now is a 503; once the download began, only a cut.
+	if err := ledger.Ready(fm, s.spillDir); err != nil {
+		return Export{}, err
+	}
 	write := func(out io.Writer) error {
-		t, err := ledger.New(fm, out, "走访进度", "帮扶走访进度统计表", subtitle, cols)
+		t, err := ledger.New(fm, out, "走访进度", "帮扶走访进度统计表", subtitle, cols, ledger.SpillTo(s.spillDir))
 		if err != nil {
 			return err
 		}
+		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
 		line := func(kind, name string, c StateCounts, wc WindowCounts) error {
 			var rate any
 			if c.Total > 0 {

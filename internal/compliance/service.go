@@ -24,12 +24,19 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 	kick  chan struct{}
+	// spillDir is where the XLSX exports' rows wait past 16 MB (SpillTo).
+	spillDir string
 }
 
 // NewService builds the service.
 func NewService(store Store, now func() time.Time, log *slog.Logger) *Service {
 	return &Service{port: store, store: store, now: now, log: log, kick: make(chan struct{}, 1)}
 }
+
+// SpillTo names the directory where excelize's temporary files go (""
+// is the system's): the server gives its own, which serve empties at
+// start and checks is writable.
+func (s *Service) SpillTo(dir string) { s.spillDir = dir }
 
 // inTx runs fn with a copy of the service whose every read and write joins
 // one transaction.

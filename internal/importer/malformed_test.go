@@ -49,7 +49,7 @@ func TestAMalformedCSVRowIsReportedAndNothingIsImported(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) { malformedCases(t, newEnv(t, dialect), cases) })
 	}
 	t.Run("ReadSheet refuses a malformed CSV naming the row", func(t *testing.T) {
-		_, err := importer.ReadSheet(strings.NewReader("a,b,c\r\n1,2,3\r\n4,\"5,6\r\n"), 100)
+		_, err := importer.ReadSheet(strings.NewReader("a,b,c\r\n1,2,3\r\n4,\"5,6\r\n"), 100, "")
 		var de *domain.Error
 		if !errors.As(err, &de) || len(de.Fields) != 1 || de.Fields[0].Field != "row 3" || de.Fields[0].Reason != "unclosed_quote" {
 			t.Fatalf("err = %v", err)

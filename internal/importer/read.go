@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/fieldvisit/fieldvisit/domain"
+	"github.com/fieldvisit/fieldvisit/internal/compliance/ledger"
 )
 
 // Formats and encodings a Report names.
@@ -346,6 +347,11 @@ var sheetHints = []string{"户信息", "成员", "结对", "台账", "花名册"
 
 func readXLSX(b []byte, maxRows int, tmpDir string) (*table, error) {
 	if err := checkWorkbook(b, maxRows); err != nil {
+		return nil, err
+	}
+	// excelize reads a part whole when it cannot unpack it to a temporary
+	// file, past the bound the streaming below relies on: refused instead.
+	if err := ledger.CheckSpillDir(tmpDir); err != nil {
 		return nil, err
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: wholePartLimit, TmpDir: tmpDir})

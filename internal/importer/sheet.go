@@ -18,8 +18,9 @@ type SheetRow struct {
 // maxRows rows the way the register import reads one, for the other
 // spreadsheets supervisors upload (the adjustment round's proposals). A
 // file that cannot be read, or a CSV broken part-way, is invalid (422).
-func ReadSheet(r io.Reader, maxRows int) ([]SheetRow, error) {
-	t, err := readTable(r, DefaultMaxBytes, maxRows, "")
+// tmpDir is where a workbook's large parts unpack (Options.TmpDir).
+func ReadSheet(r io.Reader, maxRows int, tmpDir string) ([]SheetRow, error) {
+	t, err := readTable(r, DefaultMaxBytes, maxRows, tmpDir)
 	if err != nil {
 		return nil, err
 	}

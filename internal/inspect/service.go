@@ -124,6 +124,8 @@ type Service struct {
 	port  Store
 	store TxStore
 	now   func() time.Time
+	// spillDir is where the XLSX exports' rows wait past 16 MB (SpillTo).
+	spillDir string
 }
 
 // NewService builds the service; now is the clock.
@@ -133,6 +135,11 @@ func NewService(store Store, now func() time.Time) *Service {
 	}
 	return &Service{port: store, store: store, now: now}
 }
+
+// SpillTo names the directory where excelize's temporary files go (""
+// is the system's): the server gives its own, which serve empties at
+// start and checks is writable.
+func (s *Service) SpillTo(dir string) { s.spillDir = dir }
 
 func (s *Service) inTx(ctx context.Context, fn func(in *Service) error) error {
 	return s.port.Tx(ctx, func(tx TxStore) error {

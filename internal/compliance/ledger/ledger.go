@@ -8,6 +8,7 @@ package ledger
 import (
 	"archive/zip"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -51,10 +52,16 @@ func Columns(headings []string, widths ...float64) []Column {
 	return out
 }
 
-// Table receives a form's rows; Close finishes the file.
+// Table receives a form's rows; Close finishes the file. Abort releases
+// what a table holds without finishing it: an XLSX table's rows past 16 MB
+// wait in a temporary file, which only Close or Abort removes, so a caller
+// defers Abort right after New, and an export that fails midway (the
+// client gone, its context cancelled) leaves no file behind. After Close,
+// Abort does nothing.
 type Table interface {
 	Row(values ...any) error
 	Close() error
+	Abort()
 }
 
 // The typed values a row may hold besides text and numbers (int, int64,
@@ -104,6 +111,10 @@ func New(format string, w io.Writer, sheet, title, subtitle string, cols []Colum
 	case CSV:
 		return newCSV(w, title, subtitle, cols)
 	case XLSX, "":
+		// Refused rather than written all in memory (CheckSpillDir).
+		if err := CheckSpillDir(o.spillDir); err != nil {
+			return nil, err
+		}
 		return newXLSX(w, sheet, title, subtitle, cols, o.spillDir)
 	}
 	return nil, fmt.Errorf("ledger: unknown format %q", format)
@@ -143,6 +154,9 @@ func (t *csvTable) Row(values ...any) error {
 	t.rec = rec
 	return t.w.Write(rec)
 }
+
+// Abort: a CSV table holds nothing but its writer's buffer.
+func (t *csvTable) Abort() {}
 
 func (t *csvTable) Close() error {
 	t.w.Flush()
@@ -390,12 +404,25 @@ func (t *xlsxTable) finishSheet() error {
 	return t.sw.Flush()
 }
 
-// Close finishes the last sheet, then writes the file.
+// Abort removes excelize's temporary files (the rows spilled past 16 MB);
+// the workbook is not written.
+func (t *xlsxTable) Abort() {
+	if t.f != nil {
+		_ = t.f.Close() // a file not removed is emptied at the next start
+		t.f = nil
+	}
+}
+
+// Close finishes the last sheet, then writes the file; whatever happens,
+// the temporary files are gone after it.
 func (t *xlsxTable) Close() error {
+	if t.f == nil {
+		return errClosed
+	}
+	defer t.Abort()
 	if err := t.finishSheet(); err != nil {
 		return err
 	}
-	defer t.f.Close()
 	// excelize's Write zips the whole workbook into a buffer before
 	// writing it out (a million-row 台账 is ~100 MB there); its zip writer
 	// goes straight to the response instead. The sheet's rows wait in
@@ -412,3 +439,6 @@ func (t *xlsxTable) Close() error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// errClosed answers a Close after Close or Abort.
+var errClosed = errors.New("ledger: table already closed")

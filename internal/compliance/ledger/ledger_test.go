@@ -2,7 +2,10 @@ package ledger
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -263,5 +266,99 @@ func TestRowsSpillWhereTheyAreTold(t *testing.T) {
 	}
 	if left, err := os.ReadDir(dir); err != nil || len(left) != 0 {
 		t.Errorf("after Close the spill directory holds %v (%v)", left, err)
+	}
+}
+
+// failAfter is a download whose client goes away after n bytes.
+type failAfter struct{ n int }
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errors.New("write: broken pipe")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestAnAbortedExportLeavesNoSpillFile: an XLSX table whose rows spilled
+// to a temporary file removes it on every way an export ends — the rows
+// given up midway (a cancelled context, a failed read: Close is never
+// called, only the Abort the caller defers), pipelined or not, and the
+// download cut while the workbook is written — not at the next start.
+func TestAnAbortedExportLeavesNoSpillFile(t *testing.T) {
+	note := strings.Repeat("入户走访，了解家庭收入和两不愁三保障情况。", 40) // about 2.4 KB of XML a row
+	cases := []struct {
+		name     string
+		w        io.Writer
+		pipeline bool
+		end      func(Table) error
+	}{
+		{name: "rows given up", w: io.Discard, end: func(Table) error { return errors.New("context canceled") }},
+		{name: "pipelined rows given up", w: io.Discard, pipeline: true, end: func(Table) error { return errors.New("context canceled") }},
+		{name: "download cut after 64 KB", w: &failAfter{n: 64 << 10}, end: Table.Close},
+		{name: "pipelined download cut after 64 KB", w: &failAfter{n: 64 << 10}, pipeline: true, end: Table.Close},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// What every export does: New, defer Abort, rows, then Close or
+			// an early return.
+			export := func() error {
+				tb, err := New(XLSX, c.w, "台账", "帮扶干部走访台账", "示范县", Columns([]string{"序号", "民情日记"}), SpillTo(dir))
+				if err != nil {
+					return err
+				}
+				defer tb.Abort()
+				if c.pipeline {
+					var stop func()
+					tb, stop = Pipelined(tb)
+					defer stop()
+				}
+				for i := range 8000 { // about 19 MB: past the 16 MB kept in memory
+					if err := tb.Row(i+1, note); err != nil {
+						return err
+					}
+				}
+				if entries, _ := os.ReadDir(dir); len(entries) == 0 && !c.pipeline {
+					t.Fatal("the rows did not spill: the test shows nothing")
+				}
+				return c.end(tb)
+			}
+			if err := export(); err == nil {
+				t.Fatal("the export succeeded; want it to fail")
+			}
+			if left, err := os.ReadDir(dir); err != nil || len(left) != 0 {
+				t.Errorf("after the failed export the spill directory holds %v (%v); want it empty", left, err)
+			}
+		})
+	}
+}
+
+// TestAnUnusableSpillDirectoryIsRefused: excelize keeps the rows in
+// memory, unbounded, when it cannot make its temporary file; a table is
+// refused instead (unavailable, naming the directory) — here a path whose
+// parent is a file, which even root cannot make a file under.
+func TestAnUnusableSpillDirectoryIsRefused(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tmp")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{file, filepath.Join(file, "sub"), filepath.Join(t.TempDir(), "missing", "tmp")} {
+		_, err := New(XLSX, io.Discard, "台账", "帮扶干部走访台账", "示范县", Columns([]string{"序号"}), SpillTo(dir))
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Code != domain.CodeUnavailable || !strings.Contains(de.Message, dir) || !strings.Contains(de.MessageZH, dir) {
+			t.Errorf("a table spilling to %s: %v; want unavailable naming the directory", dir, err)
+		}
+		if err := Ready(XLSX, dir); !domain.IsCode(err, domain.CodeUnavailable) {
+			t.Errorf("Ready(xlsx, %s) = %v; want unavailable", dir, err)
+		}
+		if err := Ready(CSV, dir); err != nil {
+			t.Errorf("Ready(csv, %s) = %v; a CSV table spills nothing", dir, err)
+		}
+	}
+	if err := Ready(XLSX, t.TempDir()); err != nil {
+		t.Errorf("Ready(xlsx, a writable directory) = %v", err)
 	}
 }

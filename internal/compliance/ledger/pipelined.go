@@ -108,6 +108,12 @@ func (p *pipelinedTable) stopError() error {
 	}
 }
 
+// Abort stops the writing goroutine, then releases the table beneath.
+func (p *pipelinedTable) Abort() {
+	p.stop()
+	p.t.Abort()
+}
+
 // Close writes the rows still queued, then finishes the file.
 func (p *pipelinedTable) Close() error {
 	err := p.flush()

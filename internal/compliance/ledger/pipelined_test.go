@@ -31,6 +31,7 @@ func (f *failingTable) Row(values ...any) error {
 }
 
 func (f *failingTable) Close() error { f.closed = true; return nil }
+func (f *failingTable) Abort()       {}
 
 // TestPipelinedWritesWhatTheTableWould: the same file as without the
 // pipeline, rows in order across batches; a refused row's error comes back

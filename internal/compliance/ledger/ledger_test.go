@@ -338,7 +338,7 @@ func TestAnAbortedExportLeavesNoSpillFile(t *testing.T) {
 
 // TestAnUnusableSpillDirectoryIsRefused: excelize keeps the rows in
 // memory, unbounded, when it cannot make its temporary file; a table is
-// refused instead (unavailable, naming the directory) — here a path whose
+// refused instead (unavailable, the directory named in the log alone) — here a path whose
 // parent is a file, which even root cannot make a file under.
 func TestAnUnusableSpillDirectoryIsRefused(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "tmp")
@@ -348,8 +348,9 @@ func TestAnUnusableSpillDirectoryIsRefused(t *testing.T) {
 	for _, dir := range []string{file, filepath.Join(file, "sub"), filepath.Join(t.TempDir(), "missing", "tmp")} {
 		_, err := New(XLSX, io.Discard, "台账", "帮扶干部走访台账", "示范县", Columns([]string{"序号"}), SpillTo(dir))
 		var de *domain.Error
-		if !errors.As(err, &de) || de.Code != domain.CodeUnavailable || !strings.Contains(de.Message, dir) || !strings.Contains(de.MessageZH, dir) {
-			t.Errorf("a table spilling to %s: %v; want unavailable naming the directory", dir, err)
+		if !errors.As(err, &de) || de.Code != domain.CodeUnavailable || !strings.Contains(de.Error(), dir) ||
+			strings.Contains(de.Message, dir) || strings.Contains(de.MessageZH, dir) {
+			t.Errorf("a table spilling to %s: %v; want unavailable, the directory named in the log and not in the answer", dir, err)
 		}
 		if err := Ready(XLSX, dir); !domain.IsCode(err, domain.CodeUnavailable) {
 			t.Errorf("Ready(xlsx, %s) = %v; want unavailable", dir, err)

@@ -101,9 +101,9 @@ func consoleCasework(t *testing.T, e *consoleEnv) {
 		extra      url.Values
 		status     int
 		message    string
-		selected   string // the step the form shows again: a step still to come stays as chosen
+		selected   string // the step the form shows again: the next one, which stays as chosen when it was the one refused
 	}{
-		{"a notice before the village review", "second_notice", url.Values{"document_ids": {"县扶办〔2026〕1号"}}, http.StatusConflict, "请先完成村民主评议", "second_notice"},
+		{"a notice before the village review", "second_notice", url.Values{"document_ids": {"县扶办〔2026〕1号"}}, http.StatusConflict, "请先完成村民主评议", "village_review"},
 		{"the review without its confirmed indicators", "village_review", nil, http.StatusUnprocessableEntity, "村民主评议须确认指标：有稳定增收产业或就业", "village_review"},
 	}
 	for _, tc := range refusals {

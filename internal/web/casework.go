@@ -254,13 +254,14 @@ func (c *Console) procedureViews(r *http.Request, s *session, prs []casework.Pro
 
 // refusedStep is a refused step form shown again: what the supervisor
 // typed stays, but a step already recorded (the refusal said so, or
-// another supervisor recorded it meanwhile) or not of this procedure gives
-// way to the procedure's next step — left selected, one more click would
-// be refused the same way. A step still to come stays as chosen: the
-// refusal was about another field, or says which step comes first.
+// another supervisor recorded it meanwhile), a step further on (the
+// refusal says which comes first) or one not of this procedure gives way
+// to the procedure's next step — left selected, one more click would be
+// refused the same way. The next step itself stays as chosen: the refusal
+// was about another field.
 func refusedStep(pr casework.Procedure, posted form) form {
 	at := slices.IndexFunc(casework.Kinds[pr.Kind], func(d casework.StepDef) bool { return d.Code == posted.Value("step") })
-	if at >= len(pr.Steps) {
+	if at == len(pr.Steps) {
 		return posted
 	}
 	posted.Values = maps.Clone(posted.Values) // the caller's form stays as posted

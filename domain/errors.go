@@ -195,3 +195,18 @@ func (fe FieldErrors) Err() error {
 type ExistingRecord struct{ ID uuid.UUID }
 
 func (e *ExistingRecord) Error() string { return "the existing record is " + e.ID.String() }
+
+// Renamed returns err with its invalid fields at from named to instead:
+// a service that checks a value under another service's name answers with
+// the field its own caller sent. Other errors pass unchanged.
+func Renamed(err error, from, to string) error {
+	var de *Error
+	if errors.As(err, &de) && de.Code == CodeInvalid {
+		for i, f := range de.Fields {
+			if f.Field == from {
+				de.Fields[i].Field = to
+			}
+		}
+	}
+	return err
+}

@@ -50,6 +50,17 @@ func adjustmentPath(batch uuid.UUID, rest ...string) string {
 	return "/api/v1/adjustment-batches/" + strings.Join(append([]string{batch.String()}, rest...), "/")
 }
 
+// batchToRepair is the town's batch of the year, built when the town has
+// one household without a cadre: its re-pairing item waits for review.
+func (e *testEnv) batchToRepair(t *testing.T) (adjustmentTown, wire.AdjustmentBatch, wire.AdjustmentItem) {
+	t.Helper()
+	town := e.adjustmentTown(t)
+	unpaired := e.addHousehold(t, e.villageA, "吴十", "41012219800101061").Household.ID
+	var b wire.AdjustmentBatch
+	e.do(t, "POST", "/api/v1/adjustment-batches", town.supervisor, map[string]any{"region_id": e.town.ID, "year": 2026}).json(t, &b)
+	return town, b, itemOf(t, b, unpaired, "repairing")
+}
+
 func itemOf(t *testing.T, b wire.AdjustmentBatch, household uuid.UUID, kind string) wire.AdjustmentItem {
 	t.Helper()
 	for _, it := range b.Items {
@@ -305,11 +316,7 @@ func TestAdjustmentProposesRemovalFromFindings(t *testing.T) {
 // once, and every one is answered with the applied item.
 func TestApprovingAtOnceAppliesOnce(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
-		town := e.adjustmentTown(t)
-		unpaired := e.addHousehold(t, e.villageA, "吴十", "41012219800101061").Household.ID
-		var b wire.AdjustmentBatch
-		e.do(t, "POST", "/api/v1/adjustment-batches", town.supervisor, map[string]any{"region_id": e.town.ID, "year": 2026}).json(t, &b)
-		item := itemOf(t, b, unpaired, "repairing")
+		town, b, item := e.batchToRepair(t)
 		pairings := e.count(t, "pairings")
 		results := make(chan wire.AdjustmentItem, 4)
 		var wg sync.WaitGroup
@@ -347,11 +354,7 @@ func TestApprovingAtOnceAppliesOnce(t *testing.T) {
 // approval was dropped unsaid. No body, or {}, is an approval as before.
 func TestAReviewActionTakesNoFields(t *testing.T) {
 	dialects(t, func(t *testing.T, e *testEnv) {
-		town := e.adjustmentTown(t)
-		unpaired := e.addHousehold(t, e.villageA, "吴十", "41012219800101061").Household.ID
-		var b wire.AdjustmentBatch
-		e.do(t, "POST", "/api/v1/adjustment-batches", town.supervisor, map[string]any{"region_id": e.town.ID, "year": 2026}).json(t, &b)
-		item := itemOf(t, b, unpaired, "repairing")
+		town, b, item := e.batchToRepair(t)
 		for _, tc := range []struct {
 			name, path, body, field string
 		}{
@@ -367,7 +370,7 @@ func TestAReviewActionTakesNoFields(t *testing.T) {
 		}
 		var now wire.AdjustmentBatch
 		e.do(t, "GET", adjustmentPath(b.ID), town.supervisor, nil).json(t, &now)
-		if now.Status != "open" || now.Counts["pending"] != b.Counts["pending"] || itemOf(t, now, unpaired, "repairing").State != "pending" {
+		if now.Status != "open" || now.Counts["pending"] != b.Counts["pending"] || itemOf(t, now, item.HouseholdID, "repairing").State != "pending" {
 			t.Fatalf("after refused actions the batch is %s with %v, want open with %v", now.Status, now.Counts, b.Counts)
 		}
 		var it wire.AdjustmentItem

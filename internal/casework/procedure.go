@@ -2,7 +2,6 @@ package casework
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -392,18 +391,9 @@ func (s *Service) complete(ctx context.Context, tx TxStore, p domain.Principal, 
 	case KindRemoval:
 		mv.Status, mv.Reason = domain.StatusRemoved, pr.Reason
 	}
-	err = s.status.ChangeStatus(ctx, tx, p, h.ID, mv)
 	// the move's date is the last step's: the register's refusal of it
 	// (before the last status change) names the field the client sent
-	var de *domain.Error
-	if errors.As(err, &de) && de.Code == domain.CodeInvalid {
-		for i, f := range de.Fields {
-			if f.Field == "/effective_on" {
-				de.Fields[i].Field = "/done_on"
-			}
-		}
-	}
-	return err
+	return domain.Renamed(s.status.ChangeStatus(ctx, tx, p, h.ID, mv), "/effective_on", "/done_on")
 }
 
 func procedureAudit(p domain.Principal, pr Procedure, action string, detail map[string]any) domain.AuditEntry {

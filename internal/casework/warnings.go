@@ -3,7 +3,6 @@ package casework
 import (
 	"context"
 	"crypto/sha1"
-	"errors"
 	"slices"
 	"time"
 
@@ -310,16 +309,7 @@ func (s *Service) moveForWarning(ctx context.Context, tx TxStore, p domain.Princ
 	if in.Resolution == ResolveRelapsed {
 		mv.Status, mv.Cause = domain.StatusRelapsed, in.Cause
 	}
-	err = s.status.ChangeStatus(ctx, tx, p, h.ID, mv)
-	var de *domain.Error
-	if errors.As(err, &de) && de.Code == domain.CodeInvalid {
-		for i, f := range de.Fields {
-			if f.Field == "/status" {
-				de.Fields[i].Field = "/resolution"
-			}
-		}
-	}
-	return err
+	return domain.Renamed(s.status.ChangeStatus(ctx, tx, p, h.ID, mv), "/status", "/resolution")
 }
 
 func warningAudit(actor uuid.UUID, name string, w Warning, action string) domain.AuditEntry {

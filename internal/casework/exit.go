@@ -247,8 +247,8 @@ type qualifyingCounts struct {
 	m    map[qualifyingList]qualifyingCount
 	held int // households kept, all lists together
 	// judging is the whole-list judgements under way, by list: a request
-	// finding its list being judged at its version waits for that one
-	// rather than judging the list again beside it.
+	// finding its list being judged at its version, or at an earlier feed,
+	// waits for that one rather than judging the list again beside it.
 	judging map[qualifyingList]*wholeJudgement
 }
 
@@ -370,6 +370,7 @@ func (s *Service) countQualifying(ctx context.Context, p domain.Principal, q Can
 			return int64(len(next)), true, nil
 		}
 	}
+	started := time.Now()
 	j := s.judgeWhole(ctx, list, v, f, st)
 	var timeout <-chan time.Time
 	if wait >= 0 {
@@ -379,6 +380,14 @@ func (s *Service) countQualifying(ctx context.Context, p domain.Principal, q Can
 	}
 	select {
 	case <-j.done:
+		if j.err == nil && j.version != v {
+			// An earlier version's judgement, joined: its count is kept
+			// now, and the households changed since are judged on it.
+			if wait >= 0 {
+				wait = max(wait-time.Since(started), 0)
+			}
+			return s.countQualifying(ctx, p, q, wait)
+		}
 		return j.n, j.err == nil, j.err
 	case <-timeout:
 		return 0, false, nil
@@ -395,7 +404,11 @@ func (s *Service) judgeWhole(ctx context.Context, list qualifyingList, v Verdict
 	c := &s.counts
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if j := c.judging[list]; j != nil && j.version == v {
+	// A judgement under way at an earlier feed (the same standards and
+	// campaigns) is joined rather than run again beside it: in a county
+	// whose phones sync all day the feed moves on every few seconds, and a
+	// whole judgement a version would pile up while the first is running.
+	if j := c.judging[list]; j != nil && (j.version == v || j.version.Standards == v.Standards && j.version.Campaigns == v.Campaigns && j.version.Feed < v.Feed) {
 		return j
 	}
 	j := &wholeJudgement{version: v, done: make(chan struct{})}

@@ -272,3 +272,46 @@ func TestFirstPageDoesNotJudgeTheWholeList(t *testing.T) {
 		t.Errorf("%d households judged in all, want the two pages' 60 and the whole list once (%d)", n, qualifyingBatch+1)
 	}
 }
+
+// TestAJudgementUnderWayIsJoinedAcrossTheFeed: while the whole list is
+// being judged, the feed moves on (phones sync all day); a page at the
+// newer version joins the judgement under way instead of judging the whole
+// list again beside it, and the count it then answers is exact: the
+// households changed since are judged on top of the kept count.
+func TestAJudgementUnderWayIsJoinedAcrossTheFeed(t *testing.T) {
+	reg := &registerStore{qualifies: map[uuid.UUID]bool{}, version: VerdictVersion{Feed: 1}}
+	for i := range qualifyingBatch + 1 {
+		h := domain.Household{ID: uuid.New()}
+		reg.households = append(reg.households, h)
+		reg.qualifies[h.ID] = i%2 == 0
+	}
+	st := &gatedStore{registerStore: reg, open: make(chan struct{})}
+	s := NewService(st, nil, func() time.Time { return time.Date(2026, time.August, 15, 10, 0, 0, 0, domain.Shanghai) })
+	supervisor := domain.Principal{Role: domain.RoleSupervisor, RegionPath: "410122"}
+	q := CandidateQuery{Year: 2026, Limit: 30}
+
+	for feed := int64(1); feed <= 3; feed++ {
+		reg.version.Feed = feed
+		if feed > 1 {
+			// one more household qualifies at each step of the feed
+			changed := reg.households[2*feed-1].ID
+			reg.qualifies[changed], reg.changed = true, append(reg.changed, changed)
+		}
+		page, err := s.ExitCandidatesPage(context.Background(), supervisor, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Qualifying != nil {
+			t.Fatalf("feed %d: a count %d before the whole list was judged", feed, *page.Qualifying)
+		}
+	}
+	close(st.open)
+	n, err := s.CountQualifying(context.Background(), supervisor, q)
+	if err != nil || n != 251+2 {
+		t.Fatalf("the count at the newest feed: %d (%v), want %d", n, err, 251+2)
+	}
+	if judged := st.judgedSoFar(); judged != 3*30+qualifyingBatch+1+len(reg.changed) {
+		t.Errorf("%d households judged in all, want the three pages' 90, the whole list once (%d) and the %d changed since",
+			judged, qualifyingBatch+1, len(reg.changed))
+	}
+}

@@ -26,9 +26,8 @@ const maxJSONBody = 1 << 20
 // characters in any string, name no unknown field (so server-owned fields
 // cannot be mass-assigned), and be one JSON value.
 func bindJSON(c *gin.Context, dst any) error {
-	if ct := c.ContentType(); ct != "application/json" && ct != "" {
-		return &domain.Error{Code: codeMalformed, Message: "Content-Type must be application/json", MessageZH: "请求内容类型必须是application/json",
-			Fields: []domain.FieldError{{Field: "Content-Type", Reason: "unsupported_media_type", Message: "expected application/json", MessageZH: "应为application/json"}}}
+	if err := jsonContentType(c); err != nil {
+		return err
 	}
 	body, err := readBody(c, maxJSONBody)
 	if err != nil {
@@ -38,6 +37,16 @@ func bindJSON(c *gin.Context, dst any) error {
 		return malformed("body", "required", "request body is empty", "请求内容为空")
 	}
 	return decodeBody(body, dst)
+}
+
+// jsonContentType refuses a body declared as anything but JSON (none
+// declared is taken as JSON).
+func jsonContentType(c *gin.Context) error {
+	if ct := c.ContentType(); ct != "application/json" && ct != "" {
+		return &domain.Error{Code: codeMalformed, Message: "Content-Type must be application/json", MessageZH: "请求内容类型必须是application/json",
+			Fields: []domain.FieldError{{Field: "Content-Type", Reason: "unsupported_media_type", Message: "expected application/json", MessageZH: "应为application/json"}}}
+	}
+	return nil
 }
 
 // decodeBody is bindJSON's strict reading of a body already read.
@@ -181,10 +190,7 @@ func hasControl(s string) bool {
 func noBody(c *gin.Context) {
 	body, err := readBody(c, maxJSONBody)
 	if err == nil && len(bytes.TrimSpace(body)) > 0 {
-		if ct := c.ContentType(); ct != "application/json" && ct != "" {
-			err = &domain.Error{Code: codeMalformed, Message: "Content-Type must be application/json", MessageZH: "请求内容类型必须是application/json",
-				Fields: []domain.FieldError{{Field: "Content-Type", Reason: "unsupported_media_type", Message: "expected application/json", MessageZH: "应为application/json"}}}
-		} else {
+		if err = jsonContentType(c); err == nil {
 			var none struct{}
 			err = decodeBody(body, &none)
 		}

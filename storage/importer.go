@@ -6,10 +6,8 @@ package storage
 // so an import is all-or-nothing.
 
 import (
-	"cmp"
 	"context"
 	"database/sql/driver"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -178,10 +176,12 @@ func (s *Store) importExistingCounty(ctx context.Context, l importer.Lookup, out
 	}
 	ids := make([]string, 0, len(households))
 	var why []string // the relapsed and removed, whose cause or reason the import compares
+	status := map[uuid.UUID]string{}
 	for id, h := range households {
 		ids = append(ids, id.String())
 		if h.Status == domain.StatusRelapsed || h.Status == domain.StatusRemoved {
 			why = append(why, id.String())
+			status[id] = h.Status
 		}
 	}
 	changes, err := importKeyed[statusChangeRow](s, db, "household_status_changes", "household_id", "uuid", l.CountyID, why,
@@ -189,25 +189,10 @@ func (s *Store) importExistingCounty(ctx context.Context, l importer.Lookup, out
 	if err != nil {
 		return err
 	}
-	// The latest change into its status is what made a household so, as
-	// statusWhy reads it for the export.
-	slices.SortFunc(changes, func(a, b statusChangeRow) int {
-		return cmp.Or(strings.Compare(a.EffectiveOn.date().String(), b.EffectiveOn.date().String()), a.RecordedAt.Compare(b.RecordedAt))
-	})
-	made := map[uuid.UUID]statusChangeRow{}
-	for _, c := range changes {
-		if c.ToStatus == households[c.HouseholdID].Status {
-			made[c.HouseholdID] = c
-		}
-	}
+	made := madeSo(changes, status) // as the export reads it
 	for id, h := range households {
 		sh := toStoredHousehold(h)
-		switch c := made[id]; h.Status {
-		case domain.StatusRelapsed:
-			sh.RelapseCause = c.Cause
-		case domain.StatusRemoved:
-			sh.RemovalReason = c.Reason
-		}
+		sh.RelapseCause, sh.RemovalReason = made[id].why(h.Status)
 		out.Households = append(out.Households, sh)
 	}
 	members, err := importKeyed[memberRow](s, db, "members", "household_id", "uuid", l.CountyID, ids, "")

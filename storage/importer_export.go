@@ -195,20 +195,15 @@ func registerPageOf(db *gorm.DB, page []registerHouseholdScan) ([]importer.Regis
 			Village: domain.Region{Name: h.VillageName, Code: h.VillageCode, IsPoorVillage: h.VillagePoor},
 			Group:   domain.Region{Name: h.GroupName, Code: h.GroupCode},
 			Members: byHousehold[h.Household.ID], Cadre: first[h.Household.ID]}
-		switch sc := why[h.Household.ID]; h.Household.Status {
-		case domain.StatusRelapsed:
-			rh.RelapseCause = sc.Cause
-		case domain.StatusRemoved:
-			rh.RemovalReason = sc.Reason
-		}
+		rh.RelapseCause, rh.RemovalReason = why[h.Household.ID].why(h.Household.Status)
 		out = append(out, rh)
 	}
 	return out, nil
 }
 
 // statusWhy reads, for the relapsed and removed households of a page, the
-// status change that made each so (the latest into its status): its cause
-// and reason are what the export writes as 返贫原因 and 清退原因.
+// status change that made each so (madeSo): its cause and reason are what
+// the export writes as 返贫原因 and 清退原因.
 func statusWhy(db *gorm.DB, page []registerHouseholdScan) (map[uuid.UUID]statusChangeRow, error) {
 	status := map[uuid.UUID]string{}
 	var ids []uuid.UUID
@@ -218,21 +213,43 @@ func statusWhy(db *gorm.DB, page []registerHouseholdScan) (map[uuid.UUID]statusC
 			ids = append(ids, h.Household.ID)
 		}
 	}
-	out := map[uuid.UUID]statusChangeRow{}
 	if len(ids) == 0 {
-		return out, nil
+		return map[uuid.UUID]statusChangeRow{}, nil
 	}
 	var rows []statusChangeRow
 	err := ofHouseholds(db.Table("household_status_changes"), "household_status_changes", ids).
-		Where("to_status IN ?", []string{domain.StatusRelapsed, domain.StatusRemoved}).
-		Order("household_id, effective_on, recorded_at").Find(&rows).Error
+		Where("to_status IN ?", []string{domain.StatusRelapsed, domain.StatusRemoved}).Find(&rows).Error
 	if err != nil {
 		return nil, translate(err, "household")
 	}
-	for _, r := range rows {
-		if r.ToStatus == status[r.HouseholdID] {
-			out[r.HouseholdID] = r // the later wins
+	return madeSo(rows, status), nil
+}
+
+// madeSo picks, of status changes into relapsed or removed, the one that
+// made each household what it is now: the latest (by effective date, then
+// recording) into the status given for it. The export and the import's
+// comparison read a household's 返贫原因 and 清退原因 from it alike.
+func madeSo(changes []statusChangeRow, status map[uuid.UUID]string) map[uuid.UUID]statusChangeRow {
+	slices.SortStableFunc(changes, func(a, b statusChangeRow) int {
+		return cmp.Or(strings.Compare(a.EffectiveOn.date().String(), b.EffectiveOn.date().String()), a.RecordedAt.Compare(b.RecordedAt))
+	})
+	out := map[uuid.UUID]statusChangeRow{}
+	for _, c := range changes {
+		if c.ToStatus == status[c.HouseholdID] {
+			out[c.HouseholdID] = c // the later wins
 		}
 	}
-	return out, nil
+	return out
+}
+
+// why is what a register row says of a household in status, from the
+// change that made it so: a relapse its cause, a removal its reason.
+func (c statusChangeRow) why(status string) (cause, reason string) {
+	switch status {
+	case domain.StatusRelapsed:
+		return c.Cause, ""
+	case domain.StatusRemoved:
+		return "", c.Reason
+	}
+	return "", ""
 }

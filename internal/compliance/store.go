@@ -231,6 +231,26 @@ type StateCounts struct {
 	Counted  int64 // counted visits, each status's capped at what it requires
 }
 
+// MetRate is the share of the statuses met, or -1 when none was judged.
+func (c StateCounts) MetRate() float64 {
+	if c.Total == 0 {
+		return -1
+	}
+	return float64(c.Met) / float64(c.Total)
+}
+
+// OnPaceRate is the share of the statuses met or still on pace (on track,
+// due soon) — the rest are behind (overdue) or missed — or -1 when none
+// was judged. The map and the console colour by it: early in a period
+// most statuses are on track but not yet met, and a village whose cadres
+// are all on pace is not behind (落后) however few of its visits are done.
+func (c StateCounts) OnPaceRate() float64 {
+	if c.Total == 0 {
+		return -1
+	}
+	return float64(c.Total-c.Overdue-c.Missed) / float64(c.Total)
+}
+
 // ReportItem is one status of a report with its state on the report's day
 // and the names a person reads.
 type ReportItem struct {

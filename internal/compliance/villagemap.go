@@ -53,27 +53,6 @@ type VillageMark struct {
 	Counts StateCounts
 }
 
-// MetRate is the share of the village's statuses met, or -1 when none was
-// judged.
-func (v VillageMark) MetRate() float64 {
-	if v.Counts.Total == 0 {
-		return -1
-	}
-	return float64(v.Counts.Met) / float64(v.Counts.Total)
-}
-
-// OnPaceRate is the share of the village's statuses met or still on pace
-// (on track, due soon) — the rest are behind (overdue) or missed — or -1
-// when none was judged. The map colours by it: early in a period most
-// statuses are on track but not yet met, and a village whose cadres are
-// all on pace is not behind (落后) however few of its visits are done.
-func (v VillageMark) OnPaceRate() float64 {
-	if v.Counts.Total == 0 {
-		return -1
-	}
-	return float64(v.Counts.Total-v.Counts.Overdue-v.Counts.Missed) / float64(v.Counts.Total)
-}
-
 // VillageMap is the map as of today.
 type VillageMap struct {
 	Month    rules.Period  // the month the map is drawn in
@@ -148,7 +127,7 @@ func villagesOf(marks []HouseholdMark, counts map[string]StateCounts) []VillageM
 		out[i] = v.VillageMark
 	}
 	slices.SortStableFunc(out, func(a, b VillageMark) int {
-		ra, rb := a.OnPaceRate(), b.OnPaceRate()
+		ra, rb := a.Counts.OnPaceRate(), b.Counts.OnPaceRate()
 		if (ra < 0) != (rb < 0) { // villages with nothing judged go last
 			if ra < 0 {
 				return 1
@@ -156,7 +135,7 @@ func villagesOf(marks []HouseholdMark, counts map[string]StateCounts) []VillageM
 			return -1
 		}
 		return cmp.Or(cmp.Compare(ra, rb), cmp.Compare(b.Counts.Missed+b.Counts.Overdue, a.Counts.Missed+a.Counts.Overdue),
-			cmp.Compare(a.MetRate(), b.MetRate()), cmp.Compare(a.TownName, b.TownName), cmp.Compare(a.Name, b.Name))
+			cmp.Compare(a.Counts.MetRate(), b.Counts.MetRate()), cmp.Compare(a.TownName, b.TownName), cmp.Compare(a.Name, b.Name))
 	})
 	return out
 }

@@ -37,8 +37,8 @@ func TestVillagesWorstFirst(t *testing.T) {
 	}
 	for _, v := range got {
 		for _, w := range villages {
-			if w.name == v.Name && v.OnPaceRate() != w.onPace {
-				t.Errorf("%s: on pace %.2f, want %.2f", v.Name, v.OnPaceRate(), w.onPace)
+			if w.name == v.Name && v.Counts.OnPaceRate() != w.onPace {
+				t.Errorf("%s: on pace %.2f, want %.2f", v.Name, v.Counts.OnPaceRate(), w.onPace)
 			}
 		}
 	}

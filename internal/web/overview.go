@@ -174,19 +174,11 @@ func statOf(sc compliance.StateCounts, label string) stat {
 	return stat{Value: c.Text, Label: label, Tone: c.Tone, Title: c.Title}
 }
 
-// metRate is the share of statuses met, -1 when none was judged.
-func metRate(sc compliance.StateCounts) float64 {
-	if sc.Total == 0 {
-		return -1
-	}
-	return float64(sc.Met) / float64(sc.Total)
-}
-
 // worstFirst orders groups by rate, lowest first (a copy).
 func worstFirst(gs []compliance.GroupCounts) []compliance.GroupCounts {
 	out := slices.Clone(gs)
 	slices.SortStableFunc(out, func(a, b compliance.GroupCounts) int {
-		return cmp.Compare(metRate(a.StateCounts), metRate(b.StateCounts))
+		return cmp.Compare(a.StateCounts.MetRate(), b.StateCounts.MetRate())
 	})
 	return out
 }
@@ -210,7 +202,7 @@ func trendJSON(months []compliance.PeriodCounts) string {
 	}{Labels: []string{}, Rates: []*float64{}}
 	for _, m := range months {
 		out.Labels = append(out.Labels, m.Period.Key())
-		if r := metRate(m.Total); r >= 0 {
+		if r := m.Total.MetRate(); r >= 0 {
 			out.Rates = append(out.Rates, &r)
 		} else {
 			out.Rates = append(out.Rates, nil)

@@ -214,12 +214,12 @@ func textCell(s string) Cell { return Cell{Text: s} }
 func numCell(n int64) Cell { return Cell{Text: fmt.Sprint(n), Num: true} }
 
 // metCell shows the share of statuses met, coloured by the share not
-// behind, as the map colours villages (compliance.VillageMark.OnPaceRate):
+// behind, as the map colours villages (compliance.StateCounts.OnPaceRate):
 // early in a period most statuses are on track but not yet met, and a
 // supervisor reads red as "behind" and looks for the households behind,
 // which the missed-visit list would not have. "—" when nothing was judged.
 func metCell(sc compliance.StateCounts) Cell {
-	c := Cell{Text: formatRate(metRate(sc)), Tone: rateTone(onPaceRate(sc)), Num: true}
+	c := Cell{Text: formatRate(sc.MetRate()), Tone: rateTone(sc.OnPaceRate()), Num: true}
 	behind := sc.Overdue + sc.Missed
 	switch {
 	case sc.Total == 0:
@@ -230,15 +230,6 @@ func metCell(sc compliance.StateCounts) Cell {
 		c.Title = fmt.Sprintf("未达标的%d项均未逾期（进度正常%d项，即将到期%d项），没有进度落后或未完成的项", sc.Total-sc.Met, sc.OnTrack, sc.DueSoon)
 	}
 	return c
-}
-
-// onPaceRate is the share of statuses met or still on pace (on track, due
-// soon), -1 when none was judged.
-func onPaceRate(sc compliance.StateCounts) float64 {
-	if sc.Total == 0 {
-		return -1
-	}
-	return float64(sc.Total-sc.Overdue-sc.Missed) / float64(sc.Total)
 }
 
 // stat is one big number with its label, as the shared "stat" template

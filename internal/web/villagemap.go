@@ -40,7 +40,7 @@ type mapVillage struct {
 	Households int      `json:"households"`
 	Rate       float64  `json:"rate"` // the share met; -1: nothing judged
 	RateText   string   `json:"rate_text"`
-	OnPace     float64  `json:"on_pace"` // the share met or on pace (compliance.VillageMark.OnPaceRate)
+	OnPace     float64  `json:"on_pace"` // the share met or on pace (compliance.StateCounts.OnPaceRate)
 	Behind     string   `json:"behind"`  // what the list says: how many statuses are behind, or none
 	Tone       string   `json:"tone"`    // by OnPace: good, warn, bad, none
 	Overdue    int64    `json:"overdue"`
@@ -63,8 +63,8 @@ type mapHousehold struct {
 }
 
 func toMapVillage(v compliance.VillageMark) mapVillage {
-	out := mapVillage{ID: v.ID.String(), Name: v.Name, Town: v.TownName, Households: v.Households, Rate: v.MetRate(),
-		RateText: formatRate(v.MetRate()), OnPace: v.OnPaceRate(), Tone: rateTone(v.OnPaceRate()), Overdue: v.Counts.Overdue,
+	out := mapVillage{ID: v.ID.String(), Name: v.Name, Town: v.TownName, Households: v.Households, Rate: v.Counts.MetRate(),
+		RateText: formatRate(v.Counts.MetRate()), OnPace: v.Counts.OnPaceRate(), Tone: rateTone(v.Counts.OnPaceRate()), Overdue: v.Counts.Overdue,
 		Missed: v.Counts.Missed, Total: v.Counts.Total, Behind: "无落后"}
 	switch behind := v.Counts.Overdue + v.Counts.Missed; {
 	case v.Counts.Total == 0:

@@ -101,18 +101,9 @@ func (s *Service) IncomeLedger(ctx context.Context, p domain.Principal, q Ledger
 	}
 	headings, widths = append(headings, "纯收入（元）", "计算人口", "人均纯收入（元）", "备注"), append(widths, 14, 8, 14, 24)
 	subtitle := fmt.Sprintf("%s %d年度 制表日期：%s", r.Name, q.Year, today)
-	// A table refused now is a 503; once the download began, only a cut.
-	if err := ledger.Ready(format, s.spillDir); err != nil {
-		return Download{}, err
-	}
-	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, "收入台账", "贫困户家庭收入台账", subtitle, ledger.Columns(headings, widths...), ledger.SpillTo(s.spillDir))
-		if err != nil {
-			return err
-		}
-		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
+	write, err := ledger.Stream(format, "收入台账", "贫困户家庭收入台账", subtitle, ledger.Columns(headings, widths...), func(t ledger.Table) error {
 		n := 0
-		err = s.store.IncomeLedger(ctx, p.HouseholdScope(), today, r.Path, q.Year, func(l IncomeLine) error {
+		err := s.store.IncomeLedger(ctx, p.HouseholdScope(), today, r.Path, q.Year, func(l IncomeLine) error {
 			n++
 			f := l.Account.IncomeFields
 			row := []any{n, l.TownName, l.VillageName, l.HouseholdNumber, l.HeadName, vocabLabel(domain.PovertyTypes, l.PovertyType),
@@ -122,10 +113,10 @@ func (s *Service) IncomeLedger(ctx context.Context, p domain.Principal, q Ledger
 			}
 			return t.Row(append(row, ledger.Fen(f.NetFen()), f.MembersCounted, ledger.Fen(f.PerCapitaFen()), f.Notes)...)
 		})
-		if err != nil {
-			return err
-		}
-		return t.Close()
+		return err
+	}, ledger.SpillTo(s.spillDir))
+	if err != nil {
+		return Download{}, err
 	}
 	return Download{Filename: fmt.Sprintf("收入台账-%s-%d.%s", r.Name, q.Year, format), ContentType: ledger.ContentType(format), Write: write}, nil
 }
@@ -159,18 +150,9 @@ func (s *Service) ExitLedger(ctx context.Context, p domain.Principal, q LedgerQu
 	}
 	headings, widths = append(headings, "原因"), append(widths, 24)
 	today := s.today()
-	// A table refused now is a 503; once the download began, only a cut.
-	if err := ledger.Ready(format, s.spillDir); err != nil {
-		return Download{}, err
-	}
-	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, "退出台账", kindLabel+"台账", r.Name+" 制表日期："+today.String(), ledger.Columns(headings, widths...), ledger.SpillTo(s.spillDir))
-		if err != nil {
-			return err
-		}
-		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
+	write, err := ledger.Stream(format, "退出台账", kindLabel+"台账", r.Name+" 制表日期："+today.String(), ledger.Columns(headings, widths...), func(t ledger.Table) error {
 		n := 0
-		err = s.store.ProcedureLedger(ctx, r.Path, kind, func(l ProcedureLine) error {
+		err := s.store.ProcedureLedger(ctx, r.Path, kind, func(l ProcedureLine) error {
 			n++
 			pr := l.Procedure
 			status := "进行中"
@@ -187,10 +169,10 @@ func (s *Service) ExitLedger(ctx context.Context, p domain.Principal, q LedgerQu
 			}
 			return t.Row(append(row, pr.Reason)...)
 		})
-		if err != nil {
-			return err
-		}
-		return t.Close()
+		return err
+	}, ledger.SpillTo(s.spillDir))
+	if err != nil {
+		return Download{}, err
 	}
 	return Download{Filename: fmt.Sprintf("%s台账-%s-%s.%s", kindLabel, r.Name, today, format), ContentType: ledger.ContentType(format), Write: write}, nil
 }

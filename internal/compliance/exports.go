@@ -110,27 +110,16 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主姓名", "贫困户属性", "户状态", "帮扶干部", "走访日期", "开始时间", "结束时间", "时长（分钟）", "走访类型", "帮扶措施", "两不愁三保障情况", "见到的人", "户主确认", "照片数", "照片", "预警标记", "民情日记", "上传时间"}, 6, 10, 10, 14, 10, 12, 10, 10, 12, 8, 8, 10, 10, 24, 30, 12, 8, 8, 12, 30, 60, 17)
 	subtitle := fmt.Sprintf("%s %s至%s 制表日期：%s", r.Name, from, to.AddDays(-1), s.today())
 	f := format(q)
-	// A table refused now is a 503; once the download began, only a cut.
-	if err := ledger.Ready(f, s.spillDir); err != nil {
-		return Export{}, err
-	}
-	write := func(w io.Writer) error {
-		t, err := ledger.New(f, w, "走访台账", "帮扶干部走访台账", subtitle, cols, ledger.SpillTo(s.spillDir))
-		if err != nil {
-			return err
-		}
-		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
-		// A county's year is a million lines: the cells are encoded on
-		// one core while the rows are read and spelled on the other.
-		t, stop := ledger.Pipelined(t)
-		defer stop()
+	// A county's year is a million lines: the cells are encoded on one
+	// core while the rows are read and spelled on the other (InPipeline).
+	write, err := ledger.Stream(f, "走访台账", "帮扶干部走访台账", subtitle, cols, func(t ledger.Table) error {
 		n := 0
 		f := VisitLedgerFilter{RegionPath: r.Path, CadreID: cadre, PovertyType: q.PovertyType, HouseholdStatus: q.HouseholdStatus,
 			From: from.Start(), To: to.Start(), Households: tasksOnly(p), Today: s.today(), Reader: p.VisitReader()}
 		if nobody {
-			return t.Close()
+			return nil
 		}
-		err = s.store.VisitLedger(s.store.ReadsCurrent(ctx), f, func(row VisitLedgerRow) error {
+		err := s.store.VisitLedger(s.store.ReadsCurrent(ctx), f, func(row VisitLedgerRow) error {
 			n++
 			v := row.Visit
 			// Typed cells: Excel sums the minutes and sorts by the days.
@@ -154,10 +143,10 @@ func (s *Service) VisitLedger(ctx context.Context, p domain.Principal, q ExportQ
 				checklistText(v.Checklist), strings.Join(v.MetWith, "、"), confirmed, row.PhotoCount, photo, flagText(v.Flags), v.Notes,
 				v.ReceivedAt)
 		})
-		if err != nil {
-			return err
-		}
-		return t.Close()
+		return err
+	}, ledger.SpillTo(s.spillDir), ledger.InPipeline())
+	if err != nil {
+		return Export{}, err
 	}
 	return Export{Filename: fileName("走访台账", r, per.Key(), f), ContentType: ledger.ContentType(f), Write: write}, nil
 }
@@ -236,28 +225,19 @@ func (s *Service) MissedLedger(ctx context.Context, p domain.Principal, q Export
 	cols := ledger.Columns([]string{"序号", "行政村", "户编号", "户主姓名", "帮扶干部", "规则", "期间", "应走访次数", "已计入次数", "差额", "截止日期", "状态", "说明"}, 6, 10, 14, 10, 10, 24, 12, 10, 10, 6, 12, 10, 80)
 	subtitle := fmt.Sprintf("%s %s 截至%s%s", r.Name, per.LabelZH(), today, closed)
 	fm := format(q)
-	// A table refused now is a 503; once the download began, only a cut.
-	if err := ledger.Ready(fm, s.spillDir); err != nil {
-		return Export{}, err
-	}
-	write := func(w io.Writer) error {
-		t, err := ledger.New(fm, w, "未走访清单", "未按要求走访清单", subtitle, cols, ledger.SpillTo(s.spillDir))
-		if err != nil {
-			return err
-		}
-		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
+	write, err := ledger.Stream(fm, "未走访清单", "未按要求走访清单", subtitle, cols, func(t ledger.Table) error {
 		n := 0
-		err = s.eachItem(s.reportReads(ctx, r, per, f), f, func(it ReportItem) error {
+		err := s.eachItem(s.reportReads(ctx, r, per, f), f, func(it ReportItem) error {
 			n++
 			st := it.Status
 			label, _ := rules.States.Label(it.State)
 			return t.Row(n, it.VillageName, it.HouseholdNo, it.HouseholdName, it.CadreName, st.RuleNameZH, st.Period.LabelZH(),
 				st.Required, st.CountedN, st.Short(), ledger.Day{Time: st.DueOn.Start()}, label, st.ExplanationZH)
 		})
-		if err != nil {
-			return err
-		}
-		return t.Close()
+		return err
+	}, ledger.SpillTo(s.spillDir))
+	if err != nil {
+		return Export{}, err
 	}
 	return Export{Filename: fileName("未走访清单", r, per.Key(), fm), ContentType: ledger.ContentType(fm), Write: write}, nil
 }

@@ -3,7 +3,6 @@ package compliance
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -189,16 +188,7 @@ func (s *Service) ProgressLedger(ctx context.Context, p domain.Principal, q Expo
 		subtitle += " 已于" + domain.DateOf(*rep.ClosedAt).String() + "结账"
 	}
 	fm := format(q)
-	// A table refused now is a 503; once the download began, only a cut.
-	if err := ledger.Ready(fm, s.spillDir); err != nil {
-		return Export{}, err
-	}
-	write := func(out io.Writer) error {
-		t, err := ledger.New(fm, out, "走访进度", "帮扶走访进度统计表", subtitle, cols, ledger.SpillTo(s.spillDir))
-		if err != nil {
-			return err
-		}
-		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
+	write, err := ledger.Stream(fm, "走访进度", "帮扶走访进度统计表", subtitle, cols, func(t ledger.Table) error {
 		line := func(kind, name string, c StateCounts, wc WindowCounts) error {
 			var rate any
 			if c.Total > 0 {
@@ -230,7 +220,10 @@ func (s *Service) ProgressLedger(ctx context.Context, p domain.Principal, q Expo
 		if err := line("合计", rep.Region.Name, rep.Total, prog.Overall); err != nil {
 			return err
 		}
-		return t.Close()
+		return nil
+	}, ledger.SpillTo(s.spillDir))
+	if err != nil {
+		return Export{}, err
 	}
 	return Export{Filename: fileName("走访进度", rep.Region, rep.Period.Key(), fm), ContentType: ledger.ContentType(fm), Write: write}, nil
 }

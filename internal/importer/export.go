@@ -144,20 +144,11 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 		headings = append(headings, columns[c].zh)
 		widths = append(widths, exportWidth(c))
 	}
-	// A table refused now is a 503; once the download began, only a cut.
-	if err := ledger.Ready(format, q.TmpDir); err != nil {
-		return Download{}, err
-	}
-	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期：%s", r.Name, q.Today), ledger.Columns(headings, widths...), ledger.SpillTo(q.TmpDir))
-		if err != nil {
-			return err
-		}
-		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
+	write, err := ledger.Stream(format, "户信息", "建档立卡户及结对帮扶台账", fmt.Sprintf("%s 制表日期：%s", r.Name, q.Today), ledger.Columns(headings, widths...), func(t ledger.Table) error {
 		n := 0
 		cities := map[string]domain.Region{}
 		reads := store.ReadsCurrent(ctx)
-		err = store.RegisterHouseholds(reads, r.Path, func(h RegisterHousehold) error {
+		err := store.RegisterHouseholds(reads, r.Path, func(h RegisterHousehold) error {
 			if h.City.Code == "" {
 				city, err := cityAbove(reads, store, h.County, cities)
 				if err != nil {
@@ -180,10 +171,10 @@ func Export(ctx context.Context, store RegisterStore, q ExportQuery) (Download, 
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		return t.Close()
+		return err
+	}, ledger.SpillTo(q.TmpDir))
+	if err != nil {
+		return Download{}, err
 	}
 	return Download{Filename: fmt.Sprintf("户信息台账-%s-%s.%s", r.Name, q.Today, format), ContentType: ledger.ContentType(format), Write: write}, nil
 }

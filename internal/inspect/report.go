@@ -484,16 +484,7 @@ func (s *Service) ReportExport(ctx context.Context, p domain.Principal, id uuid.
 	ov := r.Opinion.Overall
 	subtitle := fmt.Sprintf("%s 抽查%d户 已核查%d户 满意率%s（目标%s） 知晓率%s（目标%s） 制表日期：%s", r.Campaign.Name, r.Coverage.Households, r.Coverage.Done,
 		percent(ov.SatisfactionRate), percent(&r.Targets.Satisfaction), percent(ov.AwarenessRate), percent(&r.Targets.Awareness), r.Today)
-	// A table refused now is a 503; once the download began, only a cut.
-	if err := ledger.Ready(format, s.spillDir); err != nil {
-		return Export{}, err
-	}
-	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, "督查核查台账", "督查核查台账", subtitle, cols, ledger.SpillTo(s.spillDir))
-		if err != nil {
-			return err
-		}
-		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
+	write, err := ledger.Stream(format, "督查核查台账", "督查核查台账", subtitle, cols, func(t ledger.Table) error {
 		for i, h := range r.Sample.Households {
 			hh := r.Households[h.HouseholdID]
 			sc, done := scores[h.HouseholdID]
@@ -522,7 +513,10 @@ func (s *Service) ReportExport(ctx context.Context, p domain.Principal, id uuid.
 				return err
 			}
 		}
-		return t.Close()
+		return nil
+	}, ledger.SpillTo(s.spillDir))
+	if err != nil {
+		return Export{}, err
 	}
 	return Export{Filename: fmt.Sprintf("督查核查台账-%s-%s.%s", r.Campaign.Name, r.Today, format), ContentType: ledger.ContentType(format), Write: write}, nil
 }

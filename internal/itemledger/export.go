@@ -57,16 +57,7 @@ func (s *Service) Ledger(ctx context.Context, p domain.Principal, q Query, forma
 	subtitle += " 制表日期：" + today.String()
 	cols := ledger.Columns([]string{"序号", "乡镇", "行政村", "户编号", "户主", "问题", "来源", "责任人/单位", sp.deadlineLabel, "状态", "整改情况", "销号日期"},
 		6, 10, 10, 14, 10, 40, 16, 20, 12, 12, 30, 12)
-	// A table refused now is a 503; once the download began, only a cut.
-	if err := ledger.Ready(format, s.spillDir); err != nil {
-		return Export{}, err
-	}
-	write := func(w io.Writer) error {
-		t, err := ledger.New(format, w, sp.ledger, sp.ledger, subtitle, cols, ledger.SpillTo(s.spillDir))
-		if err != nil {
-			return err
-		}
-		defer t.Abort() // after Close, nothing: on every other path, the spill file goes
+	write, err := ledger.Stream(format, sp.ledger, sp.ledger, subtitle, cols, func(t ledger.Table) error {
 		const page = 1000
 		n := 0
 		for off := 0; ; off += page {
@@ -95,7 +86,10 @@ func (s *Service) Ledger(ctx context.Context, p domain.Principal, q Query, forma
 				break
 			}
 		}
-		return t.Close()
+		return nil
+	}, ledger.SpillTo(s.spillDir))
+	if err != nil {
+		return Export{}, err
 	}
 	return Export{Filename: fmt.Sprintf("%s-%s-%s.%s", sp.ledger, region.Name, today, format), ContentType: ledger.ContentType(format), Write: write}, nil
 }

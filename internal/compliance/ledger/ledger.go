@@ -91,7 +91,10 @@ func wall(t time.Time) time.Time {
 // Option sets how a table is written.
 type Option func(*options)
 
-type options struct{ spillDir string }
+type options struct {
+	spillDir  string
+	pipelined bool
+}
 
 // SpillTo names the directory where an XLSX table's rows wait once past
 // 16 MB in memory (excelize's stream writer spills them to a temporary
@@ -99,6 +102,41 @@ type options struct{ spillDir string }
 // server gives one it owns and empties at start, so that a server killed
 // mid-export leaves no such file behind for long.
 func SpillTo(dir string) Option { return func(o *options) { o.spillDir = dir } }
+
+// InPipeline has Stream write the table's rows on a goroutine of their own
+// (Pipelined), for a table of a million rows.
+func InPipeline() Option { return func(o *options) { o.pipelined = true } }
+
+// Stream is a download's table: it checks now that a table in format can
+// be written (Ready: refused now it is a 503, once the download began only
+// a cut) and returns the download's writer, which starts the table on the
+// response (New), has fill write its rows and closes it; on any other path
+// the table's temporary files go with it (Abort).
+func Stream(format, sheet, title, subtitle string, cols []Column, fill func(Table) error, opts ...Option) (func(io.Writer) error, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := Ready(format, o.spillDir); err != nil {
+		return nil, err
+	}
+	return func(w io.Writer) error {
+		t, err := New(format, w, sheet, title, subtitle, cols, opts...)
+		if err != nil {
+			return err
+		}
+		defer t.Abort() // after Close, nothing
+		if o.pipelined {
+			var stop func()
+			t, stop = Pipelined(t)
+			defer stop()
+		}
+		if err := fill(t); err != nil {
+			return err
+		}
+		return t.Close()
+	}, nil
+}
 
 // New starts a table in format on w: a title line, a line saying what it
 // covers (region, period, when it was made), then the headings.

@@ -283,39 +283,31 @@ func (w *failAfter) Write(p []byte) (int, error) {
 }
 
 // TestAnAbortedExportLeavesNoSpillFile: an XLSX table whose rows spilled
-// to a temporary file removes it on every way an export ends — the rows
-// given up midway (a cancelled context, a failed read: Close is never
-// called, only the Abort the caller defers), pipelined or not, and the
-// download cut while the workbook is written — not at the next start.
+// to a temporary file removes it on every way a download (Stream) ends —
+// the rows given up midway (a cancelled context, a failed read: the table
+// is never closed), pipelined or not, and the download cut while the
+// workbook is written — not at the next start.
 func TestAnAbortedExportLeavesNoSpillFile(t *testing.T) {
 	note := strings.Repeat("入户走访，了解家庭收入和两不愁三保障情况。", 40) // about 2.4 KB of XML a row
 	cases := []struct {
 		name     string
 		w        io.Writer
 		pipeline bool
-		end      func(Table) error
+		giveUp   error // what the rows end with; nil: all written, then the download is cut
 	}{
-		{name: "rows given up", w: io.Discard, end: func(Table) error { return errors.New("context canceled") }},
-		{name: "pipelined rows given up", w: io.Discard, pipeline: true, end: func(Table) error { return errors.New("context canceled") }},
-		{name: "download cut after 64 KB", w: &failAfter{n: 64 << 10}, end: Table.Close},
-		{name: "pipelined download cut after 64 KB", w: &failAfter{n: 64 << 10}, pipeline: true, end: Table.Close},
+		{name: "rows given up", w: io.Discard, giveUp: errors.New("context canceled")},
+		{name: "pipelined rows given up", w: io.Discard, pipeline: true, giveUp: errors.New("context canceled")},
+		{name: "download cut after 64 KB", w: &failAfter{n: 64 << 10}},
+		{name: "pipelined download cut after 64 KB", w: &failAfter{n: 64 << 10}, pipeline: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			// What every export does: New, defer Abort, rows, then Close or
-			// an early return.
-			export := func() error {
-				tb, err := New(XLSX, c.w, "台账", "帮扶干部走访台账", "示范县", Columns([]string{"序号", "民情日记"}), SpillTo(dir))
-				if err != nil {
-					return err
-				}
-				defer tb.Abort()
-				if c.pipeline {
-					var stop func()
-					tb, stop = Pipelined(tb)
-					defer stop()
-				}
+			opts := []Option{SpillTo(dir)}
+			if c.pipeline {
+				opts = append(opts, InPipeline())
+			}
+			write, err := Stream(XLSX, "台账", "帮扶干部走访台账", "示范县", Columns([]string{"序号", "民情日记"}), func(tb Table) error {
 				for i := range 8000 { // about 19 MB: past the 16 MB kept in memory
 					if err := tb.Row(i+1, note); err != nil {
 						return err
@@ -324,9 +316,12 @@ func TestAnAbortedExportLeavesNoSpillFile(t *testing.T) {
 				if entries, _ := os.ReadDir(dir); len(entries) == 0 && !c.pipeline {
 					t.Fatal("the rows did not spill: the test shows nothing")
 				}
-				return c.end(tb)
+				return c.giveUp
+			}, opts...)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err := export(); err == nil {
+			if err := write(c.w); err == nil {
 				t.Fatal("the export succeeded; want it to fail")
 			}
 			if left, err := os.ReadDir(dir); err != nil || len(left) != 0 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/fieldvisit/fieldvisit/domain"
@@ -59,6 +60,51 @@ func toDomainPhoto(r photoRow) domain.Photo {
 	}
 	return p
 }
+
+// values are the row's columns in insertPhotoStatement's order, then the
+// queue's time.
+func (r *photoRow) values(enqueued time.Time) []any {
+	return []any{r.CountyID, r.ID, r.UploadedBy, r.VisitID, r.SHA256, r.Size, r.MediaType, r.Width, r.Height, r.TakenAt,
+		r.ExifLat, r.ExifLon, r.Camera, r.ThumbState, r.CreatedAt, enqueued}
+}
+
+// insertPhotoStatement files a photo and queues for evidence assessment
+// every visit that lists it ($2) or that it declares ($4).
+const insertPhotoStatement = `WITH photo AS (
+	INSERT INTO photos (county_id, id, uploaded_by, visit_id, sha256, size, media_type, width, height, taken_at,
+		exif_lat, exif_lon, camera, thumb_state, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	RETURNING id)
+INSERT INTO evidence_queue (county_id, visit_id, enqueued_at)
+SELECT county_id, visit_id, CAST($16 AS timestamptz) FROM visit_photos WHERE photo_id = (SELECT id FROM photo)
+UNION
+SELECT county_id, id, CAST($16 AS timestamptz) FROM visits WHERE id = $4 AND EXISTS (SELECT 1 FROM photo)
+ON CONFLICT (county_id, visit_id) DO UPDATE SET enqueued_at = excluded.enqueued_at`
+
+// photoStateRow is PhotoState's one row: the photo under an id, if any,
+// and whether a visit lists the id.
+type photoStateRow struct {
+	photo  photoRow
+	listed bool
+}
+
+func (r *photoStateRow) fields() []any {
+	p := &r.photo
+	return []any{&p.CountyID, &p.ID, &p.UploadedBy, &p.VisitID, &p.SHA256, &p.Size, &p.MediaType, &p.Width, &p.Height, &p.TakenAt,
+		&p.ExifLat, &p.ExifLon, &p.Camera, &p.ThumbState, &p.CreatedAt, &r.listed}
+}
+
+// photoStateQuery is a one-row left join, so that it answers whether a
+// visit lists the id when no photo has it; the photo's NOT NULL columns
+// then read as zero values (a nil id: no photo) and scan as they are.
+var photoStateQuery = `SELECT COALESCE(p.county_id, '` + nilUUID + `'), COALESCE(p.id, '` + nilUUID + `'),
+	COALESCE(p.uploaded_by, '` + nilUUID + `'), p.visit_id,
+	COALESCE(p.sha256, ''), COALESCE(p.size, 0), COALESCE(p.media_type, ''), COALESCE(p.width, 0), COALESCE(p.height, 0),
+	p.taken_at, p.exif_lat, p.exif_lon, COALESCE(p.camera, ''), COALESCE(p.thumb_state, ''), COALESCE(p.created_at, 'epoch'),
+	EXISTS (SELECT 1 FROM visit_photos WHERE photo_id = ?)
+	FROM (SELECT 1) AS one LEFT JOIN photos AS p ON p.id = ?`
+
+const nilUUID = "00000000-0000-0000-0000-000000000000"
 
 type visitPhotoRow struct {
 	CountyID    uuid.UUID `gorm:"column:county_id;primaryKey"`
@@ -166,21 +212,13 @@ func (s *Store) InsertPhoto(ctx context.Context, p domain.Photo) error {
 	if s.dialect == Postgres && !s.inTxn {
 		// One statement, atomic on its own: the photo and the queue rows
 		// of every visit that lists it or that it declares, in a single
-		// round trip instead of four (an upload's fixed cost, B3).
-		err := s.db.WithContext(ctx).Exec(`WITH photo AS (
-				INSERT INTO photos (county_id, id, uploaded_by, visit_id, sha256, size, media_type, width, height, taken_at,
-					exif_lat, exif_lon, camera, thumb_state, created_at)
-				VALUES (@county, @id, @by, @visit, @sha, @size, @mt, @w, @h, @taken, @lat, @lon, @camera, @thumb, @created)
-				RETURNING id)
-			INSERT INTO evidence_queue (county_id, visit_id, enqueued_at)
-			SELECT county_id, visit_id, CAST(@now AS timestamptz) FROM visit_photos WHERE photo_id = (SELECT id FROM photo)
-			UNION
-			SELECT county_id, id, CAST(@now AS timestamptz) FROM visits WHERE id = @visit AND EXISTS (SELECT 1 FROM photo)
-			ON CONFLICT (county_id, visit_id) DO UPDATE SET enqueued_at = excluded.enqueued_at`,
-			map[string]any{"county": row.CountyID, "id": row.ID, "by": row.UploadedBy, "visit": row.VisitID, "sha": row.SHA256,
-				"size": row.Size, "mt": row.MediaType, "w": row.Width, "h": row.Height, "taken": row.TakenAt, "lat": row.ExifLat,
-				"lon": row.ExifLon, "camera": row.Camera, "thumb": row.ThumbState, "created": row.CreatedAt, "now": now}).Error
-		return translate(err, "photo")
+		// round trip instead of four, prepared and sent natively (an
+		// upload's fixed cost, B3: through GORM its named parameters were
+		// rebuilt and its values reflected on every upload).
+		return translate(s.nativePrimary(ctx, func(conn *pgx.Conn) error {
+			_, err := conn.Exec(ctx, insertPhotoStatement, append([]any{pgx.QueryExecModeCacheStatement}, row.values(now)...)...)
+			return err
+		}), "photo")
 	}
 	return s.inTx(ctx, "photo", func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
@@ -213,25 +251,33 @@ func (s *Store) Photo(ctx context.Context, id uuid.UUID) (domain.Photo, error) {
 // photo before the photo arrives). The upload path asked this in two
 // queries before (B3).
 func (s *Store) PhotoState(ctx context.Context, id uuid.UUID) (*domain.Photo, bool, error) {
-	// The photo's columns go in through an exported field: gorm skips an
-	// unexported embedded struct (photoRow) without a word, and the photo
-	// was never found.
-	var row struct {
-		Photo  photoRow `gorm:"embedded"`
-		Listed bool     `gorm:"column:listed"`
+	var row photoStateRow
+	var err error
+	if s.dialect == Postgres && !s.inTxn {
+		// Every upload asks first: prepared and scanned natively (B3).
+		err = eachRowPrepared(ctx, s, "photo", photoStateQuery, []any{id, id}, (*photoStateRow).fields,
+			func(r *photoStateRow) error { row = *r; return nil })
+	} else {
+		// The one-row left join answers even when no photo has the id; the
+		// photo's columns are then NULL, which gorm scans as zero values.
+		// They go in through an exported field: gorm skips an unexported
+		// embedded struct (photoRow) without a word.
+		var g struct {
+			Photo  photoRow `gorm:"embedded"`
+			Listed bool     `gorm:"column:listed"`
+		}
+		err = s.db.WithContext(ctx).Raw(`SELECT p.*, EXISTS (SELECT 1 FROM visit_photos WHERE photo_id = ?) AS listed
+			FROM (SELECT 1 AS one) AS one LEFT JOIN photos AS p ON p.id = ?`, id, id).Scan(&g).Error
+		row = photoStateRow{photo: g.Photo, listed: g.Listed}
 	}
-	// The one-row left join answers even when no photo has the id; the
-	// photo's columns are then NULL, which gorm scans as zero values.
-	err := s.db.WithContext(ctx).Raw(`SELECT p.*, EXISTS (SELECT 1 FROM visit_photos WHERE photo_id = ?) AS listed
-		FROM (SELECT 1 AS one) AS one LEFT JOIN photos AS p ON p.id = ?`, id, id).Scan(&row).Error
 	if err != nil {
 		return nil, false, translate(err, "photo")
 	}
-	if row.Photo.ID == uuid.Nil {
-		return nil, row.Listed, nil
+	if row.photo.ID == uuid.Nil {
+		return nil, row.listed, nil
 	}
-	ph := toDomainPhoto(row.Photo)
-	return &ph, row.Listed, nil
+	ph := toDomainPhoto(row.photo)
+	return &ph, row.listed, nil
 }
 
 // PhotosByID returns the stored photos among ids.

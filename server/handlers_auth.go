@@ -8,6 +8,7 @@ import (
 
 	"github.com/fieldvisit/fieldvisit/domain"
 	"github.com/fieldvisit/fieldvisit/internal/auth"
+	"github.com/fieldvisit/fieldvisit/internal/photos"
 	"github.com/fieldvisit/fieldvisit/wire"
 )
 
@@ -122,6 +123,22 @@ func (h *handlers) accountCheck(c *gin.Context) func() (domain.Principal, error)
 		}
 		return setPrincipal(c, p), nil
 	}
+}
+
+// uploadLogin is the login of the token authenticateToken verified, for a
+// photo upload to read its account with the photo's state; the account is
+// judged by auth.Admit, as accountCheck's is, and an admitted caller put
+// on the context.
+func uploadLogin(c *gin.Context) photos.Login {
+	t, _ := c.Get(ctxToken)
+	tok, _ := t.(auth.Token)
+	return photos.Login{UserID: tok.UserID, Session: tok.Session, Admit: func(u domain.User, live bool, err error) (domain.Principal, error) {
+		p, err := auth.Admit(tok, u, live, err)
+		if err != nil {
+			return domain.Principal{}, err
+		}
+		return setPrincipal(c, p), nil
+	}}
 }
 
 func principalOf(c *gin.Context) (domain.Principal, bool) {

@@ -17,8 +17,8 @@ import (
 
 // putPhoto takes a whole photo as the raw body. The body is streamed to
 // the store; nothing here holds it. It runs behind authenticateToken: the
-// service reloads the caller's account (accountCheck) while it reads the
-// photo's state.
+// service reads the caller's account with the photo's state (uploadLogin);
+// a request refused before that reloads it alone (accountCheck).
 func (h *handlers) putPhoto(c *gin.Context) {
 	who := h.accountCheck(c)
 	// A refused account answers 401 before anything else, as behind
@@ -48,7 +48,7 @@ func (h *handlers) putPhoto(c *gin.Context) {
 	d := photos.Declared{PhotoID: id, SHA256: c.GetHeader("X-Content-SHA256"), ContentType: c.GetHeader("Content-Type"),
 		Size: c.Request.ContentLength, VisitID: visitID}
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, max)
-	ph, created, err := h.Photos.PutAs(c.Request.Context(), who, d, body)
+	ph, created, err := h.Photos.PutAs(c.Request.Context(), uploadLogin(c), d, body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -268,8 +268,8 @@ func New(d Deps) http.Handler {
 	a.GET("/visits", h.listVisits)
 	a.GET("/visits/:id", h.getVisit)
 	a.GET("/conflicts", h.listConflicts)
-	// The upload checks the token here and reloads the account itself,
-	// alongside its first query (PutAs). Uploads go on the progress rule
+	// The upload checks the token here and reads the account itself, with
+	// its first query (PutAs). Uploads go on the progress rule
 	// only once the token is good: a stranger's body stays on the short
 	// JSON clock while its 401 is answered.
 	api.PUT("/photos/:id", h.authenticateToken, bodyAsSent, uploadBody, h.putPhoto)

@@ -88,6 +88,16 @@ type photoStateRow struct {
 	listed bool
 }
 
+// state is the photo under the id (nil when none) and whether a visit
+// lists the id.
+func (r *photoStateRow) state() (*domain.Photo, bool) {
+	if r.photo.ID == uuid.Nil {
+		return nil, r.listed
+	}
+	ph := toDomainPhoto(r.photo)
+	return &ph, r.listed
+}
+
 func (r *photoStateRow) fields() []any {
 	p := &r.photo
 	return []any{&p.CountyID, &p.ID, &p.UploadedBy, &p.VisitID, &p.SHA256, &p.Size, &p.MediaType, &p.Width, &p.Height, &p.TakenAt,
@@ -95,14 +105,30 @@ func (r *photoStateRow) fields() []any {
 }
 
 // photoStateQuery is a one-row left join, so that it answers whether a
-// visit lists the id when no photo has it; the photo's NOT NULL columns
-// then read as zero values (a nil id: no photo) and scan as they are.
-var photoStateQuery = `SELECT COALESCE(p.county_id, '` + nilUUID + `'), COALESCE(p.id, '` + nilUUID + `'),
+// visit lists the id when no photo has it.
+var photoStateQuery = "SELECT " + photoStateColumns + " FROM (SELECT 1) AS one LEFT JOIN photos AS p ON p.id = ?"
+
+// photoStateColumns are photoStateRow's, of photos p left joined on the
+// id, which is their one parameter: with no photo under the id the photo's
+// columns are NULL, and the NOT NULL ones then read as zero values (a nil
+// id: no photo), so they scan as they are.
+var photoStateColumns = `COALESCE(p.county_id, '` + nilUUID + `'), COALESCE(p.id, '` + nilUUID + `'),
 	COALESCE(p.uploaded_by, '` + nilUUID + `'), p.visit_id,
 	COALESCE(p.sha256, ''), COALESCE(p.size, 0), COALESCE(p.media_type, ''), COALESCE(p.width, 0), COALESCE(p.height, 0),
 	p.taken_at, p.exif_lat, p.exif_lon, COALESCE(p.camera, ''), COALESCE(p.thumb_state, ''), COALESCE(p.created_at, 'epoch'),
-	EXISTS (SELECT 1 FROM visit_photos WHERE photo_id = ?)
-	FROM (SELECT 1) AS one LEFT JOIN photos AS p ON p.id = ?`
+	EXISTS (SELECT 1 FROM visit_photos WHERE photo_id = ?)`
+
+// uploadStateRow is UploadState's one row.
+type uploadStateRow struct {
+	session sessionUserRow
+	photo   photoStateRow
+}
+
+func (r *uploadStateRow) fields() []any { return append(r.session.fields(), r.photo.fields()...) }
+
+// uploadStateQuery is sessionUserQuery and photoStateQuery in one: no row
+// when the user is gone.
+var uploadStateQuery = "SELECT " + sessionUserColumns + ", " + photoStateColumns + " FROM users u LEFT JOIN photos AS p ON p.id = ? WHERE u.id = ?"
 
 const nilUUID = "00000000-0000-0000-0000-000000000000"
 
@@ -273,11 +299,35 @@ func (s *Store) PhotoState(ctx context.Context, id uuid.UUID) (*domain.Photo, bo
 	if err != nil {
 		return nil, false, translate(err, "photo")
 	}
-	if row.photo.ID == uuid.Nil {
-		return nil, row.listed, nil
+	stored, listed := row.state()
+	return stored, listed, nil
+}
+
+// UploadState answers an upload's first question — the account behind its
+// login, whether the login is in force, and the photo's state — in one
+// round trip on PostgreSQL, where SessionUser and PhotoState would be two
+// (B3). A user that is gone is domain.NotFound("user").
+func (s *Store) UploadState(ctx context.Context, userID, session, photoID uuid.UUID) (photos.UploadState, error) {
+	if s.dialect != Postgres || s.inTxn {
+		u, live, err := s.SessionUser(ctx, userID, session)
+		if err != nil {
+			return photos.UploadState{}, err
+		}
+		stored, listed, err := s.PhotoState(ctx, photoID)
+		return photos.UploadState{User: u, Live: live, Stored: stored, Listed: listed}, err
 	}
-	ph := toDomainPhoto(row.photo)
-	return &ph, row.listed, nil
+	var row uploadStateRow
+	found := false
+	err := eachRowPrepared(ctx, s, "user", uploadStateQuery, []any{session, photoID, photoID, userID}, (*uploadStateRow).fields,
+		func(r *uploadStateRow) error { row, found = *r, true; return nil })
+	if err == nil && !found {
+		err = domain.NotFound("user")
+	}
+	if err != nil {
+		return photos.UploadState{}, err
+	}
+	stored, listed := row.photo.state()
+	return photos.UploadState{User: toDomainUser(row.session.User), Live: row.session.SessionLive, Stored: stored, Listed: listed}, nil
 }
 
 // PhotosByID returns the stored photos among ids.

@@ -18,10 +18,12 @@ import (
 
 // TestPhotoStateAnswersWhatAnUploadMustKnow: before an upload stores a
 // byte it asks, in one query, for the photo under the id (every column as
-// filed) and whether a visit lists the id; filing the photo queues for
-// evidence the visits that list it and the one it declares, and a second
-// photo under the id is a conflict. On PostgreSQL both go natively, on
-// SQLite through GORM: the two must answer alike.
+// filed) and whether a visit lists the id, and with it (UploadState) for
+// the uploader's account and whether their login is in force, as
+// SessionUser answers; filing the photo queues for evidence the visits
+// that list it and the one it declares, and a second photo under the id
+// is a conflict. On PostgreSQL these go natively, on SQLite through GORM:
+// the two must answer alike.
 func TestPhotoStateAnswersWhatAnUploadMustKnow(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
@@ -66,6 +68,17 @@ func TestPhotoStateAnswersWhatAnUploadMustKnow(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		live, ended := uuid.New(), uuid.New()
+		for family, hash := range map[uuid.UUID]string{live: "live", ended: "ended"} {
+			err := s.SaveRefreshToken(ctx, domain.RefreshToken{ID: uuid.New(), FamilyID: family, UserID: county.CadreA.ID, DeviceID: "phone",
+				TokenHash: hash, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RevokeRefreshFamily(ctx, "ended"); err != nil {
+			t.Fatal(err)
+		}
 		for _, tc := range []struct {
 			name   string
 			id     uuid.UUID
@@ -92,6 +105,20 @@ func TestPhotoStateAnswersWhatAnUploadMustKnow(t *testing.T) {
 					t.Errorf("stored = none; want %+v", *tc.stored)
 				case tc.stored != nil && !samePhoto(*stored, *tc.stored):
 					t.Errorf("stored = %+v\nwant     %+v", *stored, *tc.stored)
+				}
+				for family, wantLive := range map[uuid.UUID]bool{live: true, ended: false, uuid.New(): false} {
+					st, err := s.UploadState(ctx, county.CadreA.ID, family, tc.id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sameStored := (st.Stored == nil) == (stored == nil) && (stored == nil || samePhoto(*st.Stored, *stored))
+					if st.User.ID != county.CadreA.ID || st.User.Username != county.CadreA.Username || st.Live != wantLive ||
+						!sameStored || st.Listed != listed {
+						t.Errorf("UploadState(login live %v) = %+v; want the cadre, live %v, and PhotoState's %v, %v", wantLive, st, wantLive, stored, listed)
+					}
+				}
+				if _, err := s.UploadState(ctx, uuid.New(), live, tc.id); domain.ErrorCode(err) != domain.CodeNotFound {
+					t.Errorf("UploadState of a user who is gone: %v; want not found", err)
 				}
 			})
 		}

@@ -88,8 +88,12 @@ func (r *sessionUserRow) fields() []any {
 // theirs is in force: some token of the family is unrevoked. Logout, a
 // detected reuse and a revoked device revoke them all, which ends the
 // family's access tokens at once too.
-var sessionUserQuery = "SELECT " + qualified("u", userColumns) + `, EXISTS (SELECT 1 FROM refresh_tokens
-	WHERE family_id = ? AND user_id = u.id AND revoked_at IS NULL) FROM users u WHERE u.id = ?`
+var sessionUserQuery = "SELECT " + sessionUserColumns + " FROM users u WHERE u.id = ?"
+
+// sessionUserColumns are sessionUserRow's, of users u; the login's family
+// is their one parameter.
+var sessionUserColumns = qualified("u", userColumns) + `, EXISTS (SELECT 1 FROM refresh_tokens
+	WHERE family_id = ? AND user_id = u.id AND revoked_at IS NULL)`
 
 // SessionUser returns the user an access token names, with whether the
 // login (token family) it was issued under is still in force, in one query:

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	gosync "sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -164,7 +165,7 @@ func eachRowAs[T any](ctx context.Context, s *Store, mode pgx.QueryExecMode, ent
 	var err error
 	if s.dialect == Postgres {
 		err = s.nativePostgres(ctx, func(conn *pgx.Conn) error {
-			rows, err := conn.Query(ctx, numberedPlaceholders(query), append([]any{mode}, args...)...)
+			rows, err := conn.Query(ctx, postgresSQL(mode, query), append([]any{mode}, args...)...)
 			if err != nil {
 				return err
 			}
@@ -278,6 +279,23 @@ func nativeTargets(dst []any) []any {
 	}
 	return out
 }
+
+// postgresSQL is query with numbered placeholders; the prepared queries,
+// a fixed few that every request using them asks (an upload's, a session
+// check's), are numbered once.
+func postgresSQL(mode pgx.QueryExecMode, query string) string {
+	if mode != pgx.QueryExecModeCacheStatement {
+		return numberedPlaceholders(query)
+	}
+	if q, ok := numberedPrepared.Load(query); ok {
+		return q.(string)
+	}
+	q := numberedPlaceholders(query)
+	numberedPrepared.Store(query, q)
+	return q
+}
+
+var numberedPrepared gosync.Map
 
 // numberedPlaceholders turns ? into $1, $2, … (what GORM does for the
 // queries it sends); the snapshot queries have no ? inside literals.

@@ -613,12 +613,20 @@ func TestPhotosReconcileCommand(t *testing.T) {
 	}
 }
 
-// TestPhotoUploadRefusesDeactivatedAccount: the upload reloads the caller's
-// account alongside its first query instead of before it (PutAs), and a
-// deactivated account is still refused at once, whatever else is wrong
-// with the request, and nothing is stored.
+// TestPhotoUploadRefusesDeactivatedAccount: the upload reads the caller's
+// account with its first query instead of before it (PutAs), and a login
+// that was signed out or a deactivated account is still refused at once,
+// whatever else is wrong with the request, and nothing is stored.
 func TestPhotoUploadRefusesDeactivatedAccount(t *testing.T) {
 	photoStores(t, func(t *testing.T, e *testEnv) {
+		ended := e.loginTokens(t, "cadre-a", "phone-2")
+		if r := e.do(t, "POST", "/api/v1/auth/logout", "", map[string]string{"refresh_token": ended.RefreshToken}); r.Status != http.StatusNoContent {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
+		}
+		early := testJPEG(t, 6, time.Date(2026, 11, 20, 9, 40, 0, 0, domain.Shanghai), nil)
+		if r := e.putPhoto(t, ended.AccessToken, uuid.New(), early, sha256Hex(early), "image/jpeg", ""); r.Status != http.StatusUnauthorized {
+			t.Errorf("upload under a login that was signed out: %d %s, want 401", r.Status, r.Body)
+		}
 		tok := e.login(t, "cadre-a")
 		var me wire.User
 		e.do(t, "GET", "/api/v1/me", tok, nil).json(t, &me)

@@ -448,6 +448,16 @@ func (v *verifiedTokens) put(key [32]byte, now time.Time, e verifiedToken) {
 // tokens of that login are refused at once, not 15 minutes later.
 func (s *Service) Principal(ctx context.Context, t Token) (domain.Principal, error) {
 	u, live, err := s.store.SessionUser(ctx, t.UserID, t.Session)
+	return Admit(t, u, live, err)
+}
+
+// Admit is the rule Principal applies to the account a token names, as the
+// store read it with the token's login (SessionUser's answer: the user,
+// whether the login is in force, and the read's error): a user who is
+// gone, disabled or signed out may not act. A caller that reads the
+// account itself, with its own first query (a photo upload), judges it
+// here.
+func Admit(t Token, u domain.User, live bool, err error) (domain.Principal, error) {
 	if err != nil {
 		if domain.IsCode(err, domain.CodeNotFound) {
 			return domain.Principal{}, domain.Unauthorized("invalid access token")

@@ -352,29 +352,29 @@ func (s *Service) Put(ctx context.Context, p domain.Principal, d Declared, body 
 	return s.put(ctx, p, d, body, s.readState(ctx, d.PhotoID))
 }
 
-// PutAs is Put for a caller whose account is still to be checked: who
-// reloads it (the HTTP API verified the token only) and fails for an
-// account that may not act. The photo's state is read meanwhile, on
-// another connection, so an upload waits for one database round trip
-// before its bytes flow instead of two (B3). Nothing is stored, and
-// nothing about the photo answered, unless who succeeds; its error comes
-// first.
-func (s *Service) PutAs(ctx context.Context, who func() (domain.Principal, error), d Declared, body io.Reader) (domain.Photo, bool, error) {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	state := make(chan photoState, 1)
-	go func() { state <- s.readState(sctx, d.PhotoID) }()
-	p, err := who()
+// Login is the login an upload comes under, as its verified access token
+// names it (the user and the login's token family), and the rule its
+// account is judged by (auth.Admit).
+type Login struct {
+	UserID, Session uuid.UUID
+	Admit           func(u domain.User, live bool, err error) (domain.Principal, error)
+}
+
+// PutAs is Put for a caller whose account is still to be checked (the HTTP
+// API verified the token only): the account is read with the photo's
+// state, in one database round trip before the bytes flow instead of two
+// (B3), and judged by l.Admit. Nothing is stored, and nothing about the
+// photo answered, unless the account may act; its error comes first.
+func (s *Service) PutAs(ctx context.Context, l Login, d Declared, body io.Reader) (domain.Photo, bool, error) {
+	st, err := s.store.UploadState(ctx, l.UserID, l.Session, d.PhotoID)
+	p, err := l.Admit(st.User, st.Live, err)
 	if err != nil {
-		cancel()
-		<-state
 		return domain.Photo{}, false, err
 	}
-	st := <-state
 	if err := d.validate(s.cfg.MaxSize, false); err != nil {
 		return domain.Photo{}, false, err
 	}
-	return s.put(ctx, p, d, body, st)
+	return s.put(ctx, p, d, body, photoState{stored: st.Stored, listed: st.Listed})
 }
 
 // put is Put once the declaration is valid and the photo's state read.

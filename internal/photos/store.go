@@ -29,6 +29,11 @@ type TxStore interface {
 	// it stores a byte: the photo stored under id (nil when none) and
 	// whether any visit lists id.
 	PhotoState(ctx context.Context, id uuid.UUID) (*domain.Photo, bool, error)
+	// UploadState is PhotoState with the account of the user behind a
+	// login (userID, session) and whether the login is in force, in one
+	// round trip where the database allows: an upload's first question. A
+	// user that is gone is domain.NotFound("user").
+	UploadState(ctx context.Context, userID, session, photoID uuid.UUID) (UploadState, error)
 	PhotosByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]domain.Photo, error)
 	// PhotoVisible reports whether the user with scope uploaded the photo
 	// or may read a visit that lists it (or the visit it declares).
@@ -75,4 +80,14 @@ type QueuedVisit struct {
 	CountyID   uuid.UUID
 	VisitID    uuid.UUID
 	EnqueuedAt time.Time
+}
+
+// UploadState is what an upload must know before it stores a byte: who is
+// asking (the account and whether their login is in force, for the auth
+// service's rule to judge) and the photo's state.
+type UploadState struct {
+	User   domain.User
+	Live   bool
+	Stored *domain.Photo // the photo stored under the id, if any
+	Listed bool          // whether any visit lists the id
 }

@@ -45,7 +45,7 @@ func benchPhotosCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		"MinIO/S3 host:port (FIELDVISIT_BENCH_S3_ENDPOINT, else FIELDVISIT_TEST_S3_ENDPOINT); fresh buckets are created and removed")
 	accessKey := fs.String("s3-access-key", fvapp.Env("FIELDVISIT_BENCH_S3_ACCESS_KEY", os.Getenv("FIELDVISIT_TEST_S3_ACCESS_KEY")), "S3 access key")
 	secretKey := fs.String("s3-secret-key", fvapp.Env("FIELDVISIT_BENCH_S3_SECRET_KEY", os.Getenv("FIELDVISIT_TEST_S3_SECRET_KEY")), "S3 secret key")
-	rounds := fs.Int("rounds", 3, "rounds per photo size; API and raw alternate within each round")
+	rounds := fs.Int("rounds", 5, "rounds per photo size (the ratio is their median); API and raw alternate within each round")
 	small := fs.Int("small", 48, "300 KB photos per round")
 	large := fs.Int("large", 24, "2 MB photos per round")
 	conc := fs.Int("concurrency", 4, "uploads in flight, for the API and for the raw ceiling alike")

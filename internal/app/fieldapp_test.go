@@ -52,7 +52,8 @@ func TestFieldApp(t *testing.T) {
 // theOutboxScreenFollowsTheSync leaves 待处理 open while the link comes
 // back and the sync uploads what waited on it: the screen went on saying
 // "1张照片等待上传" after the photo had gone up, until the cadre left it.
-// 立即同步 tapped while offline says why nothing goes up.
+// 立即同步 tapped while offline says why nothing goes up, and a visit
+// saved online is not said to wait once it has gone up.
 func theOutboxScreenFollowsTheSync(t *testing.T, l *fieldLink) {
 	b := browsertest.Start(t, browsertest.SmallPhone)
 	b.Geolocation(l.url, 32.444987, 115.005121, 12)
@@ -70,6 +71,14 @@ func theOutboxScreenFollowsTheSync(t *testing.T, l *fieldLink) {
 	}
 	backOnline(b)
 	b.Do(synced(b), step("待处理 after the sync", until(`!document.querySelector("#photos-waiting") && document.querySelector("#backlog").textContent.startsWith("全部已上传")`, 10*time.Second)))
+	// A visit saved with the signal up goes at once: its 已保存（待上传）
+	// must not stay on under 全部已上传 (the toast lasts 3.5 s).
+	syncs := browsertest.Get(b, chromedp.Evaluate[string](`document.body.dataset.syncs`))
+	recordVisit(b, 2, "在线记录，随即上传。", nil)
+	b.Do(step("saved online, then synced", until(`document.body.dataset.sync === "idle" && document.body.dataset.records === "0" && Number(document.body.dataset.syncs) > `+syncs, 10*time.Second)))
+	if said := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("#toast").hidden ? "" : document.querySelector("#toast").textContent`)); strings.Contains(said, "待上传") {
+		t.Errorf("after the visit saved online went up, the toast still says %q", said)
+	}
 }
 
 // keepsEveryOfflineVisitOnceThroughAKilledTab is the cadre's trip on a

@@ -207,6 +207,13 @@ async function refreshStatus() {
   badge.textContent = att;
   const el = document.getElementById("backlog");
   if (el) el.replaceWith(backlogLine(b, last, items));
+  // A save online goes up within a second or two: its 已保存（待上传）
+  // would go on saying it waits under 全部已上传.
+  const t = document.getElementById("toast");
+  if (b.records === 0 && b.photos === 0 && !t.hidden && t.textContent.includes("待上传")) {
+    clearTimeout(toast.timer);
+    t.hidden = true;
+  }
   // 待处理 lists what a sync settles (photos waiting, refused changes):
   // drawn before the sync ended, it would go on showing photos that went
   // up and refusals already answered. It has no field to type in, so it

@@ -36,9 +36,8 @@ func TestPhotoStateAnswersWhatAnUploadMustKnow(t *testing.T) {
 			id     uuid.UUID
 			photos []uuid.UUID
 		}{{listing, []uuid.UUID{listedID, listedStored}}, {declared, nil}} {
-			visit := domain.Visit{ID: v.id, CountyID: county.County.ID, HouseholdID: county.HouseholdA.Household.ID, CadreID: county.CadreA.ID,
-				DeviceID: "phone", VisitDetails: domain.VisitDetails{Kind: "assist", StartedAt: at}, StartedAtText: at.Format(time.RFC3339),
-				ReceivedAt: at, Version: 1, CreatedAt: at, UpdatedAt: at}
+			visit := county.Visit(county.HouseholdA.Household.ID, at)
+			visit.ID = v.id
 			for _, id := range v.photos {
 				visit.Photos = append(visit.Photos, domain.PhotoRef{PhotoID: id, SHA256: strings.Repeat("c", 64)})
 			}

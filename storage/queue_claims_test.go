@@ -170,12 +170,7 @@ func TestAnAssessedClaimLeavesTheEvidenceQueueUnlessQueuedAgain(t *testing.T) {
 		s := storage.NewStore(db, nil)
 		county := storetest.NewCounty(t, s, registry.NewService(s, auth.NewHasher(1), nil), auth.NewHasher(1))
 		started := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-		visit := func() domain.Visit {
-			return domain.Visit{ID: uuid.New(), CountyID: county.County.ID, HouseholdID: county.HouseholdA.Household.ID, CadreID: county.CadreA.ID,
-				DeviceID: "phone", VisitDetails: domain.VisitDetails{Kind: "assist", StartedAt: started}, StartedAtText: started.Format(time.RFC3339),
-				ReceivedAt: started, Version: 1, CreatedAt: started, UpdatedAt: started}
-		}
-		edited, assessed := visit(), visit()
+		edited, assessed := county.Visit(county.HouseholdA.Household.ID, started), county.Visit(county.HouseholdA.Household.ID, started)
 		for _, v := range []domain.Visit{edited, assessed} {
 			if err := s.InsertVisit(ctx, v); err != nil {
 				t.Fatal(err)

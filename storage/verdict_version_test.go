@@ -43,9 +43,9 @@ func TestVerdictVersionMovesWithEveryVerdictInput(t *testing.T) {
 			write func() error
 		}{
 			{"a visit", func() error {
-				return st.InsertVisit(ctx, domain.Visit{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, CadreID: c.CadreA.ID, DeviceID: "phone",
-					VisitDetails:  domain.VisitDetails{Kind: "assist", StartedAt: now, Checklist: map[string]domain.ChecklistEntry{"food": {Answer: "met"}}},
-					StartedAtText: now.Format(time.RFC3339), ReceivedAt: now, Version: 1, CreatedAt: now, UpdatedAt: now})
+				v := c.Visit(h.ID, now)
+				v.Checklist = map[string]domain.ChecklistEntry{"food": {Answer: "met"}}
+				return st.InsertVisit(ctx, v)
 			}},
 			{"an income account", func() error {
 				return st.SaveIncomeAccount(ctx, casework.IncomeAccount{ID: uuid.New(), CountyID: h.CountyID, HouseholdID: h.ID, Year: 2026,

@@ -207,6 +207,14 @@ func (c County) AddHouseholdWithStatus(tb testing.TB, reg *registry.Service, r d
 	return Must(reg.CreateHousehold(context.Background(), c.Admin, in))(tb)
 }
 
+// Visit is a live visit of cadre A to household started at at, as a phone
+// first pushes it (version 1), for a test to fill in and store.
+func (c County) Visit(household uuid.UUID, at time.Time) domain.Visit {
+	return domain.Visit{ID: uuid.New(), CountyID: c.County.ID, HouseholdID: household, CadreID: c.CadreA.ID, DeviceID: "phone",
+		VisitDetails: domain.VisitDetails{Kind: "assist", StartedAt: at}, StartedAtText: at.Format(time.RFC3339),
+		ReceivedAt: at, Version: 1, CreatedAt: at, UpdatedAt: at}
+}
+
 // Pair pairs a household with a cadre from today, as the admin.
 func (c County) Pair(tb testing.TB, reg *registry.Service, household, cadre uuid.UUID) domain.Pairing {
 	tb.Helper()

@@ -18,10 +18,8 @@ import (
 // say) makes the row; later syncs update it in place, each keeping what
 // it knows and leaving the rest.
 func TestSaveDeviceSyncMakesTheRowOnce(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+	storetest.EachCounty(t, func(t *testing.T, db *storage.DB, store *storage.Store, county storetest.County) {
 		ctx := context.Background()
-		store := storage.NewStore(db, nil)
-		county := storetest.NewCounty(t, store, registry.NewService(store, auth.NewHasher(1), nil), auth.NewHasher(1))
 		n := func(v int64) *int64 { return &v }
 		pushed := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 		pulled := pushed.Add(time.Minute)

@@ -10,9 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
-	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
@@ -48,10 +46,8 @@ func TestSavedExitStandardsGainTheOpenRiskCheck(t *testing.T) {
 		{"the risk check last, as an admin placed it", 2023, append(slices.Clone(withoutRisk), risk), nil},
 		{"the risk check under another code", 2022, []casework.Indicator{withoutRisk[0], renamedRisk, withoutRisk[7]}, nil},
 	}
-	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+	storetest.EachCounty(t, func(t *testing.T, db *storage.DB, store *storage.Store, county storetest.County) {
 		ctx := context.Background()
-		store := storage.NewStore(db, nil)
-		county := storetest.NewCounty(t, store, registry.NewService(store, auth.NewHasher(1), nil), auth.NewHasher(1))
 		if err := db.MigrateDownTo(ctx, 20); err != nil {
 			t.Fatal(err)
 		}

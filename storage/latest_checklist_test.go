@@ -8,9 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
-	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
@@ -20,10 +18,8 @@ import (
 // visit left out keeps the earlier answer, a deleted visit counts for
 // nothing, and two households never mix.
 func TestLatestChecklistKeepsEachItemsLatestAnswer(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+	storetest.EachCounty(t, func(t *testing.T, db *storage.DB, st *storage.Store, c storetest.County) {
 		ctx := context.Background()
-		st := storage.NewStore(db, nil)
-		c := storetest.NewCounty(t, st, registry.NewService(st, auth.NewHasher(1), nil), auth.NewHasher(1))
 		county, cadre := c.County.ID, c.CadreA.ID
 		a, b := c.HouseholdA.Household.ID, c.HouseholdB.Household.ID
 		day := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)

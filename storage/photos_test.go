@@ -9,9 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
-	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
@@ -25,10 +23,8 @@ import (
 // is a conflict. On PostgreSQL these go natively, on SQLite through GORM:
 // the two must answer alike.
 func TestPhotoStateAnswersWhatAnUploadMustKnow(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+	storetest.EachCounty(t, func(t *testing.T, db *storage.DB, s *storage.Store, county storetest.County) {
 		ctx := context.Background()
-		s := storage.NewStore(db, nil)
-		county := storetest.NewCounty(t, s, registry.NewService(s, auth.NewHasher(1), nil), auth.NewHasher(1))
 		at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 		listing, declared := uuid.New(), uuid.New()
 		listedID, listedStored := uuid.New(), uuid.New()

@@ -9,10 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/compliance"
 	"github.com/fieldvisit/fieldvisit/internal/photos"
-	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
@@ -165,10 +163,8 @@ func TestAJudgedClaimLeavesTheQueueUnlessQueuedAgain(t *testing.T) {
 // one edited (queued again) while it was being assessed stays, claimable
 // at once.
 func TestAnAssessedClaimLeavesTheEvidenceQueueUnlessQueuedAgain(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+	storetest.EachCounty(t, func(t *testing.T, db *storage.DB, s *storage.Store, county storetest.County) {
 		ctx := context.Background()
-		s := storage.NewStore(db, nil)
-		county := storetest.NewCounty(t, s, registry.NewService(s, auth.NewHasher(1), nil), auth.NewHasher(1))
 		started := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 		edited, assessed := county.Visit(county.HouseholdA.Household.ID, started), county.Visit(county.HouseholdA.Household.ID, started)
 		for _, v := range []domain.Visit{edited, assessed} {

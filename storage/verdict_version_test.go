@@ -8,9 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldvisit/fieldvisit/domain"
-	"github.com/fieldvisit/fieldvisit/internal/auth"
 	"github.com/fieldvisit/fieldvisit/internal/casework"
-	"github.com/fieldvisit/fieldvisit/internal/registry"
 	"github.com/fieldvisit/fieldvisit/internal/testkit/storetest"
 	"github.com/fieldvisit/fieldvisit/storage"
 )
@@ -21,10 +19,8 @@ import (
 // resolved, an exit standard — for the county and for a village in it,
 // and stands still while nothing is written.
 func TestVerdictVersionMovesWithEveryVerdictInput(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *storage.DB) {
+	storetest.EachCounty(t, func(t *testing.T, db *storage.DB, st *storage.Store, c storetest.County) {
 		ctx := context.Background()
-		st := storage.NewStore(db, nil)
-		c := storetest.NewCounty(t, st, registry.NewService(st, auth.NewHasher(1), nil), auth.NewHasher(1))
 		h := c.HouseholdA.Household
 		now := time.Date(2026, 8, 15, 2, 0, 0, 0, time.UTC)
 		version := func(path string) casework.VerdictVersion {

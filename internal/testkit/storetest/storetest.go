@@ -115,6 +115,16 @@ func newTop(tb testing.TB, store *storage.Store, hasher *auth.Hasher, level, cod
 	return top{Region: r, Admin: domain.Principal{UserID: admin.ID, Username: "admin", Role: domain.RoleAdmin, RegionID: id, RegionPath: r.Path}}
 }
 
+// EachCounty is Each with the county of NewCounty built in each fresh
+// database, and a store over it.
+func EachCounty(t *testing.T, fn func(t *testing.T, db *storage.DB, store *storage.Store, c County)) {
+	t.Helper()
+	Each(t, func(t *testing.T, db *storage.DB) {
+		store := storage.NewStore(db, nil)
+		fn(t, db, store, NewCounty(t, store, registry.NewService(store, auth.NewHasher(1), nil), auth.NewHasher(1)))
+	})
+}
+
 // NewCounty builds the county in store through reg, the register's
 // service, as an admin of the province would; only the province and its
 // first admin are written below the service, as `fieldvisit init` does.

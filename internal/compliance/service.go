@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -78,6 +80,9 @@ func decodeProfile(sp StoredProfile) (Profile, error) {
 
 // EnsureProfiles stores the ready profiles (DESIGN §6 defaults and the
 // seeds' alternatives) the first time the service starts on a database.
+// A ready profile no admin has saved then follows this build's wording
+// (followWording); its rules never change under a county unless an admin
+// saves them.
 func (s *Service) EnsureProfiles(ctx context.Context) error {
 	var ps []StoredProfile
 	for _, p := range rules.Profiles() {
@@ -87,7 +92,82 @@ func (s *Service) EnsureProfiles(ctx context.Context) error {
 		}
 		ps = append(ps, StoredProfile{Code: p.Code, NameZH: p.NameZH, Body: body, Builtin: true})
 	}
-	return s.store.EnsureRuleProfiles(ctx, ps, s.now())
+	if err := s.store.EnsureRuleProfiles(ctx, ps, s.now()); err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := s.followWording(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// followWording saves a ready profile's text as this build writes it (its
+// names, citations and design notes; the full-width punctuation of the
+// build of 2026-12-07, say) as the stored profile's next version, when no
+// admin has saved the profile and the two differ in their Chinese text
+// alone. What it judged is judged again, as after an admin's save; closed
+// periods keep what they said. Replicas starting together race for the
+// version: the one that loses finds it saved.
+func (s *Service) followWording(ctx context.Context, built StoredProfile) error {
+	stored, err := s.store.RuleProfile(ctx, built.Code)
+	if err != nil {
+		return err
+	}
+	if !stored.Builtin || stored.UpdatedBy != nil {
+		return nil
+	}
+	reworded, err := wordingOnly(stored.Body, built.Body)
+	if err != nil || !reworded {
+		return err
+	}
+	y := s.today().Year
+	_, err = s.store.SaveRuleProfile(ctx, StoredProfile{Code: built.Code, NameZH: built.NameZH, Body: built.Body}, stored.Version,
+		[]int{y - 1, y}, s.now(), domain.AuditEntry{ActorName: "fieldvisit", Action: "update", ObjectType: "rule_profile", ObjectID: built.Code,
+			Detail: map[string]any{"version": stored.Version + 1, "reason": "wording"}})
+	if domain.Reason(err) == "stale_version" {
+		return nil
+	}
+	if err == nil {
+		s.wake()
+	}
+	return err
+}
+
+// wordingOnly reports whether two profile bodies differ, and in Chinese
+// text only: with every string that holds a Han character blanked they
+// are the same. Codes, kinds, statuses and numbers are never Chinese.
+func wordingOnly(a, b []byte) (bool, error) {
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		return false, err
+	}
+	if reflect.DeepEqual(x, y) {
+		return false, nil
+	}
+	return reflect.DeepEqual(blankChinese(x), blankChinese(y)), nil
+}
+
+func blankChinese(v any) any {
+	switch t := v.(type) {
+	case string:
+		if strings.ContainsFunc(t, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+			return ""
+		}
+	case []any:
+		for i := range t {
+			t[i] = blankChinese(t[i])
+		}
+	case map[string]any:
+		for k, e := range t {
+			t[k] = blankChinese(e)
+		}
+	}
+	return v
 }
 
 // Profiles lists the profiles; anyone signed in may read the rules they are

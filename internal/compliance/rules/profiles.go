@@ -65,7 +65,7 @@ const condolenceChoice = "慰问走访不计入帮扶走访次数（可配置）
 
 func householdRule(code, nameZH, source, choice string, statuses []string, mins ...Minimum) Rule {
 	return Rule{
-		Code: code, NameZH: nameZH, Source: source + "; " + source002Festival, DesignChoice: choice,
+		Code: code, NameZH: nameZH, Source: source + "；" + source002Festival, DesignChoice: choice,
 		Subject: SubjectHousehold, Statuses: slices.Clone(statuses), Minimums: mins,
 		CountKinds: slices.Clone(defaultCountKinds), DisqualifyingFlags: slices.Clone(defaultDisqualifyingFlags),
 	}
@@ -130,7 +130,7 @@ func defaultCoverage() CoverageRules {
 			},
 		},
 		EveryPaired: EveryPaired{
-			Enabled: true, NameZH: "不脱贫不脱钩", Source: source002NoUnhook + "; " + source003Exited + "; " + source002NewPoor + "; " + source002EdgePoint,
+			Enabled: true, NameZH: "不脱贫不脱钩", Source: source002NoUnhook + "；" + source003Exited + "；" + source002NewPoor + "；" + source002EdgePoint,
 			DesignChoice: "脱贫户同样要求有帮扶责任人（包保不撤）；边缘户按“点对点”帮扶同样要求有帮扶责任人",
 			Statuses:     []string{domain.StatusRegistered, domain.StatusRelapsed, domain.StatusExited, domain.StatusEdge},
 		},

@@ -281,8 +281,7 @@ func (s *Store) PhotoState(ctx context.Context, id uuid.UUID) (*domain.Photo, bo
 	var err error
 	if s.dialect == Postgres && !s.inTxn {
 		// Every upload asks first: prepared and scanned natively (B3).
-		err = eachRowPrepared(ctx, s, "photo", photoStateQuery, []any{id, id}, (*photoStateRow).fields,
-			func(r *photoStateRow) error { row = *r; return nil })
+		row, err = oneRowPrepared(ctx, s, "photo", photoStateQuery, []any{id, id}, (*photoStateRow).fields)
 	} else {
 		// The one-row left join answers even when no photo has the id; the
 		// photo's columns are then NULL, which gorm scans as zero values.
@@ -316,13 +315,7 @@ func (s *Store) UploadState(ctx context.Context, userID, session, photoID uuid.U
 		stored, listed, err := s.PhotoState(ctx, photoID)
 		return photos.UploadState{User: u, Live: live, Stored: stored, Listed: listed}, err
 	}
-	var row uploadStateRow
-	found := false
-	err := eachRowPrepared(ctx, s, "user", uploadStateQuery, []any{session, photoID, photoID, userID}, (*uploadStateRow).fields,
-		func(r *uploadStateRow) error { row, found = *r, true; return nil })
-	if err == nil && !found {
-		err = domain.NotFound("user")
-	}
+	row, err := oneRowPrepared(ctx, s, "user", uploadStateQuery, []any{session, photoID, photoID, userID}, (*uploadStateRow).fields)
 	if err != nil {
 		return photos.UploadState{}, err
 	}

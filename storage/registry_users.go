@@ -100,13 +100,7 @@ var sessionUserColumns = qualified("u", userColumns) + `, EXISTS (SELECT 1 FROM 
 // every authenticated request asks, so it is scanned natively and kept as
 // a prepared statement (a photo upload's fixed cost, B3).
 func (s *Store) SessionUser(ctx context.Context, id, family uuid.UUID) (domain.User, bool, error) {
-	var row sessionUserRow
-	found := false
-	err := eachRowPrepared(ctx, s, "user", sessionUserQuery, []any{family, id}, (*sessionUserRow).fields,
-		func(r *sessionUserRow) error { row, found = *r, true; return nil })
-	if err == nil && !found {
-		err = domain.NotFound("user")
-	}
+	row, err := oneRowPrepared(ctx, s, "user", sessionUserQuery, []any{family, id}, (*sessionUserRow).fields)
 	return toDomainUser(row.User), row.SessionLive, err
 }
 

@@ -161,6 +161,18 @@ func eachRowPrepared[T any](ctx context.Context, s *Store, entity, query string,
 	return eachRowAs(ctx, s, pgx.QueryExecModeCacheStatement, entity, query, args, fields, each)
 }
 
+// oneRowPrepared is eachRowPrepared for a query that answers at most one
+// row: that row, or domain.NotFound(entity) when there is none.
+func oneRowPrepared[T any](ctx context.Context, s *Store, entity, query string, args []any, fields func(*T) []any) (T, error) {
+	var row T
+	found := false
+	err := eachRowPrepared(ctx, s, entity, query, args, fields, func(r *T) error { row, found = *r, true; return nil })
+	if err == nil && !found {
+		err = domain.NotFound(entity)
+	}
+	return row, err
+}
+
 func eachRowAs[T any](ctx context.Context, s *Store, mode pgx.QueryExecMode, entity, query string, args []any, fields func(*T) []any, each func(*T) error) error {
 	var err error
 	if s.dialect == Postgres {

@@ -122,9 +122,8 @@ func (s *Service) followWording(ctx context.Context, built StoredProfile) error 
 	if err != nil || !reworded {
 		return err
 	}
-	y := s.today().Year
 	_, err = s.store.SaveRuleProfile(ctx, StoredProfile{Code: built.Code, NameZH: built.NameZH, Body: built.Body}, stored.Version,
-		[]int{y - 1, y}, s.now(), domain.AuditEntry{ActorName: "fieldvisit", Action: "update", ObjectType: "rule_profile", ObjectID: built.Code,
+		s.rejudgedYears(), s.now(), domain.AuditEntry{ActorName: "fieldvisit", Action: "update", ObjectType: "rule_profile", ObjectID: built.Code,
 			Detail: map[string]any{"version": stored.Version + 1, "reason": "wording"}})
 	if domain.Reason(err) == "stale_version" {
 		return nil
@@ -133,6 +132,14 @@ func (s *Service) followWording(ctx context.Context, built StoredProfile) error 
 		s.wake()
 	}
 	return err
+}
+
+// rejudgedYears are the years in which a profile's change (an admin's
+// save, its build's wording, a region's reassignment) queues the subjects
+// it judged to be judged again: this year and last.
+func (s *Service) rejudgedYears() []int {
+	y := s.today().Year
+	return []int{y - 1, y}
 }
 
 // wordingOnly reports whether two profile bodies differ, and in Chinese
@@ -234,9 +241,8 @@ func (s *Service) SaveProfile(ctx context.Context, p domain.Principal, code stri
 		return Profile{}, err
 	}
 	by := p.UserID
-	y := s.today().Year
 	sp, err := s.store.SaveRuleProfile(ctx, StoredProfile{Code: code, NameZH: prof.NameZH, Body: body, UpdatedBy: &by},
-		expectedVersion, []int{y - 1, y}, s.now(), domain.AuditEntry{ActorID: &by, ActorName: p.Username, Action: "update",
+		expectedVersion, s.rejudgedYears(), s.now(), domain.AuditEntry{ActorID: &by, ActorName: p.Username, Action: "update",
 			ObjectType: "rule_profile", ObjectID: code, RequestID: p.RequestID, Detail: map[string]any{"version": expectedVersion + 1}})
 	if err != nil {
 		return Profile{}, err
@@ -300,8 +306,7 @@ func (s *Service) AssignProfile(ctx context.Context, p domain.Principal, regionI
 		}
 	}
 	by := p.UserID
-	y := s.today().Year
-	err = s.store.AssignRuleProfile(ctx, r, code, []int{y - 1, y}, s.now(), domain.AuditEntry{ActorID: &by, ActorName: p.Username,
+	err = s.store.AssignRuleProfile(ctx, r, code, s.rejudgedYears(), s.now(), domain.AuditEntry{ActorID: &by, ActorName: p.Username,
 		Action: "update", ObjectType: "region_rule_profile", ObjectID: r.ID.String(), RegionPath: r.Path, RequestID: p.RequestID,
 		Detail: map[string]any{"profile_code": code}})
 	if err != nil {

@@ -25,6 +25,18 @@ type registerStore struct {
 	changed    []uuid.UUID // what HouseholdsChangedSince answers
 }
 
+// halfQualifying is a register one household longer than a judging batch,
+// every other household qualifying, at version.
+func halfQualifying(version VerdictVersion) *registerStore {
+	st := &registerStore{qualifies: map[uuid.UUID]bool{}, version: version}
+	for i := range qualifyingBatch + 1 {
+		h := domain.Household{ID: uuid.New()}
+		st.households = append(st.households, h)
+		st.qualifies[h.ID] = i%2 == 0
+	}
+	return st
+}
+
 func (s *registerStore) VerdictVersion(context.Context, string) (VerdictVersion, error) {
 	return s.version, nil
 }
@@ -124,12 +136,7 @@ func TestCountQualifyingCountsTheWholeList(t *testing.T) {
 // the whole list (two) when a standard or a campaign changed or the feed
 // names too many.
 func TestCountQualifyingJudgesOncePerVersion(t *testing.T) {
-	st := &registerStore{qualifies: map[uuid.UUID]bool{}}
-	for i := range qualifyingBatch + 1 {
-		h := domain.Household{ID: uuid.New()}
-		st.households = append(st.households, h)
-		st.qualifies[h.ID] = i%2 == 0
-	}
+	st := halfQualifying(VerdictVersion{})
 	s := NewService(st, nil, func() time.Time { return time.Date(2026, time.August, 15, 10, 0, 0, 0, domain.Shanghai) })
 	supervisor := domain.Principal{Role: domain.RoleSupervisor, RegionPath: "410122"}
 	count := func(offset int) int64 {
@@ -218,12 +225,7 @@ func (s *gatedStore) judgedSoFar() int {
 // whole-list judging until the page has answered: a page that waited for
 // it would not answer at all.
 func TestFirstPageDoesNotJudgeTheWholeList(t *testing.T) {
-	reg := &registerStore{qualifies: map[uuid.UUID]bool{}}
-	for i := range qualifyingBatch + 1 {
-		h := domain.Household{ID: uuid.New()}
-		reg.households = append(reg.households, h)
-		reg.qualifies[h.ID] = i%2 == 0
-	}
+	reg := halfQualifying(VerdictVersion{})
 	st := &gatedStore{registerStore: reg, open: make(chan struct{})}
 	defer func() {
 		select {
@@ -279,12 +281,7 @@ func TestFirstPageDoesNotJudgeTheWholeList(t *testing.T) {
 // list again beside it, and the count it then answers is exact: the
 // households changed since are judged on top of the kept count.
 func TestAJudgementUnderWayIsJoinedAcrossTheFeed(t *testing.T) {
-	reg := &registerStore{qualifies: map[uuid.UUID]bool{}, version: VerdictVersion{Feed: 1}}
-	for i := range qualifyingBatch + 1 {
-		h := domain.Household{ID: uuid.New()}
-		reg.households = append(reg.households, h)
-		reg.qualifies[h.ID] = i%2 == 0
-	}
+	reg := halfQualifying(VerdictVersion{Feed: 1})
 	st := &gatedStore{registerStore: reg, open: make(chan struct{})}
 	s := NewService(st, nil, func() time.Time { return time.Date(2026, time.August, 15, 10, 0, 0, 0, domain.Shanghai) })
 	supervisor := domain.Principal{Role: domain.RoleSupervisor, RegionPath: "410122"}

@@ -193,7 +193,7 @@ async function syncNow() {
 // ending while a screen is drawn): only the one begun last writes, so an
 // older count read before a push was settled never overwrites a newer one.
 let statusSeq = 0;
-async function refreshStatus() {
+async function refreshStatus(redrawOutbox = true) {
   if (!app.sync) return;
   const seq = ++statusSeq;
   const b = await app.sync.backlog();
@@ -218,7 +218,7 @@ async function refreshStatus() {
   // drawn before the sync ended, it would go on showing photos that went
   // up and refusals already answered. It has no field to type in, so it
   // is simply drawn again.
-  if (location.hash.replace(/^#/, "").split("?")[0] === "/outbox") route();
+  if (redrawOutbox && location.hash.replace(/^#/, "").split("?")[0] === "/outbox") route();
 }
 
 // backlogNow is backlogLine of the outbox as it stands.
@@ -284,7 +284,9 @@ async function showRoute() {
     else if (parts[0] === "me") await showMe();
     else await showHome();
   } finally {
-    await refreshStatus();
+    // The screen was just drawn: drawing 待处理 again from here would
+    // draw it again without end.
+    await refreshStatus(false);
   }
   window.scrollTo(0, 0);
 }
